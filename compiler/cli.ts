@@ -1,0 +1,19 @@
+// The mpcc command line: only wires the commands; each command file declares its own flags
+// and calls a function that tests can call without a subprocess.
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerCommands } from './commands/index.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('mpcc')
+  .description('Compile ONNX convolutional networks into three-party secure inference programs')
+  .version(pkg.version, '-V, --version')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander's own usage errors (unknown flag, missing argument) exit 2 like every user error
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+registerCommands(program);
+await program.parseAsync(process.argv);

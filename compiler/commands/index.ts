@@ -1,0 +1,7 @@
+// The list of mpcc's commands; each module adds one command to the program.
+import type { Command } from 'commander';
+
+/** Adds every mpcc command to `program`. */
+export function registerCommands(program: Command): void {
+  void program;
+}
