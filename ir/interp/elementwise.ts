@@ -1,0 +1,56 @@
+// Kernels of elementwise ops (unary activations, broadcasting binary arithmetic).
+import { Tensor, allocData } from '../tensor.js';
+import { numel, stridesOf, type Shape } from '../types.js';
+import { defineKernels, type Kernel } from './kernels.js';
+
+function unary(fn: (x: number) => number): Kernel {
+  return ([x], ctx) => {
+    const out = allocData(ctx.outputTypes[0].dtype, x!.size);
+    const src = x!.data;
+    for (let i = 0; i < src.length; i++) out[i] = fn(src[i]);
+    return [new Tensor(ctx.outputTypes[0].dtype, x!.shape, out)];
+  };
+}
+
+/** Element offsets into an operand of shape `from` for every index of the broadcast `to`. */
+function broadcastIndex(from: Shape, to: Shape): Int32Array | undefined {
+  if (from.length === to.length && from.every((d, i) => d === to[i])) return undefined;
+  const n = numel(to);
+  const idx = new Int32Array(n);
+  const fs = stridesOf(from);
+  const rank = to.length;
+  const off = rank - from.length;
+  const counter = new Array<number>(rank).fill(0);
+  for (let i = 0; i < n; i++) {
+    let o = 0;
+    for (let a = off; a < rank; a++) if (from[a - off] !== 1) o += counter[a] * fs[a - off];
+    idx[i] = o;
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++counter[a] < to[a]) break;
+      counter[a] = 0;
+    }
+  }
+  return idx;
+}
+
+function binary(fn: (a: number, b: number) => number): Kernel {
+  return ([a, b], ctx) => {
+    const t = ctx.outputTypes[0];
+    const out = allocData(t.dtype, numel(t.shape));
+    const ia = broadcastIndex(a!.shape, t.shape), ib = broadcastIndex(b!.shape, t.shape);
+    const da = a!.data, db = b!.data;
+    for (let i = 0; i < out.length; i++) out[i] = fn(da[ia ? ia[i] : i], db[ib ? ib[i] : i]);
+    return [new Tensor(t.dtype, t.shape, out)];
+  };
+}
+
+defineKernels({
+  Relu: unary((x) => (x > 0 ? x : 0)),
+  Sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
+  Identity: ([x]) => [x!],
+  Dropout: ([x]) => [x!],
+  Add: binary((a, b) => a + b),
+  Sub: binary((a, b) => a - b),
+  Mul: binary((a, b) => a * b),
+  Div: binary((a, b) => a / b),
+});

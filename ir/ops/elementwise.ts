@@ -1,0 +1,44 @@
+// Elementwise ops: unary activations and broadcasting binary arithmetic.
+import { broadcastShapes } from '../types.js';
+import { type OpDef, ShapeError, defineOps } from './registry.js';
+
+function unary(name: string, doc: string, attrs: OpDef['attrs'] = {}): OpDef {
+  return {
+    name, doc, inputs: [{ name: 'X' }], outputs: 1, attrs,
+    infer: ({ inputs }) => [inputs[0]!],
+  };
+}
+
+function binary(name: string, doc: string): OpDef {
+  return {
+    name, doc, inputs: [{ name: 'A' }, { name: 'B' }], outputs: 1, attrs: {},
+    infer: ({ inputs }) => {
+      const [a, b] = [inputs[0]!, inputs[1]!];
+      if (a.dtype !== b.dtype) throw new ShapeError(`operand dtypes differ: ${a.dtype} and ${b.dtype}`);
+      const shape = broadcastShapes(a.shape, b.shape);
+      if (!shape) throw new ShapeError(`shapes [${a.shape.join(',')}] and [${b.shape.join(',')}] do not broadcast`);
+      return [{ dtype: a.dtype, shape }];
+    },
+  };
+}
+
+defineOps(
+  unary('Relu', 'max(x, 0)'),
+  unary('Sigmoid', '1 / (1 + exp(-x))'),
+  unary('HardSigmoid', 'max(0, min(1, alpha*x + beta))', {
+    alpha: { kind: 'float', default: 0.2 },
+    beta: { kind: 'float', default: 0.5 },
+  }),
+  unary('Clip', 'min(max(x, min), max); ONNX min/max inputs become attributes at import', {
+    min: { kind: 'float', default: -Infinity },
+    max: { kind: 'float', default: Infinity },
+  }),
+  unary('Identity', 'y = x'),
+  unary('Dropout', 'y = x at inference (ratio ignored; mask output not supported)', {
+    ratio: { kind: 'float', default: 0.5, range: [0, 1] },
+  }),
+  binary('Add', 'a + b with numpy broadcasting'),
+  binary('Sub', 'a - b with numpy broadcasting'),
+  binary('Mul', 'a * b with numpy broadcasting'),
+  binary('Div', 'a / b with numpy broadcasting'),
+);
