@@ -1,7 +1,8 @@
 // The list of mpcc's commands; each module adds one command to the program.
 import type { Command } from 'commander';
+import { registerZoo } from './zoo.js';
 
 /** Adds every mpcc command to `program`. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerZoo(program);
 }

@@ -1,0 +1,262 @@
+// A small typed builder of ONNX ModelProto bytes. The model zoo and tests build their networks
+// through it, so that only this file (and the importer) depends on onnx-proto. Tensors are
+// written as little-endian raw_data whatever the host's byte order, as the ONNX spec requires.
+import onnxProto from 'onnx-proto';
+import type { onnx as proto } from 'onnx-proto';
+
+const { onnx } = onnxProto;
+const AttributeType = onnx.AttributeProto.AttributeType;
+const DataType = onnx.TensorProto.DataType;
+
+/** Element types the builder can write. */
+export type ElemType = 'float32' | 'int64';
+
+/** A constant tensor: float32 data or int64 data (bigint or safe-integer numbers), with its shape. */
+export interface TensorValue {
+  readonly dtype: ElemType;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | readonly number[] | BigInt64Array;
+}
+
+/** An attribute value with its ONNX attribute type made explicit. */
+export type TypedAttr =
+  | { readonly kind: 'int'; readonly value: number }
+  | { readonly kind: 'float'; readonly value: number }
+  | { readonly kind: 'ints'; readonly value: readonly number[] }
+  | { readonly kind: 'floats'; readonly value: readonly number[] }
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'tensor'; readonly value: TensorValue };
+
+/**
+ * An attribute as given to `node`: a plain integer is an INT, an array of integers INTS, a
+ * string STRING; floats must be wrapped (`float(1)`), since 1 and 1.0 are the same JS number.
+ */
+export type AttrValue = TypedAttr | number | readonly number[] | string;
+
+/** A FLOAT attribute (needed when the value is integral, e.g. Gemm alpha = 1). */
+export function float(value: number): TypedAttr {
+  return { kind: 'float', value };
+}
+
+/** A FLOATS attribute. */
+export function floats(value: readonly number[]): TypedAttr {
+  return { kind: 'floats', value };
+}
+
+/** A TENSOR attribute (Constant's `value`, ConstantOfShape's `value`). */
+export function tensorAttr(value: TensorValue): TypedAttr {
+  return { kind: 'tensor', value };
+}
+
+/** A float32 tensor value. */
+export function f32Tensor(data: Float32Array | readonly number[], shape: readonly number[]): TensorValue {
+  return { dtype: 'float32', shape, data: data instanceof Float32Array ? data : Float32Array.from(data) };
+}
+
+/** An int64 tensor value. */
+export function i64Tensor(data: readonly number[] | BigInt64Array, shape: readonly number[]): TensorValue {
+  return { dtype: 'int64', shape, data };
+}
+
+/** Options of a model under construction. */
+export interface OnnxBuilderOptions {
+  /** Default-domain opset version (ONNX operator set), e.g. 13. */
+  readonly opset: number;
+  /** Graph name written into the model. */
+  readonly graphName?: string;
+  /** producer_name of the model. */
+  readonly producer?: string;
+  /** doc_string of the model. */
+  readonly doc?: string;
+}
+
+/** The ONNX IR version matching a default-domain opset (as the ONNX release tables pair them). */
+export function irVersionForOpset(opset: number): number {
+  if (opset <= 8) return 3;
+  if (opset <= 10) return 5;
+  if (opset <= 11) return 6;
+  if (opset <= 14) return 7;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  return 10;
+}
+
+/** Builds one ONNX model: inputs, initializers, nodes and outputs, then `toBytes()`. */
+export class OnnxBuilder {
+  readonly opset: number;
+  private readonly options: OnnxBuilderOptions;
+  private readonly inputs: proto.IValueInfoProto[] = [];
+  private readonly outputs: proto.IValueInfoProto[] = [];
+  private readonly initializers: proto.ITensorProto[] = [];
+  private readonly nodes: proto.INodeProto[] = [];
+  private readonly names = new Set<string>();
+  private readonly nodeNames = new Set<string>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(options: OnnxBuilderOptions) {
+    this.options = options;
+    this.opset = options.opset;
+  }
+
+  /** Declares a graph input (float32 unless told); `shape` entries may be strings for symbolic dims. */
+  input(name: string, shape: readonly (number | string)[], dtype: ElemType = 'float32'): string {
+    this.define(name);
+    this.inputs.push(valueInfo(name, shape, dtype));
+    return name;
+  }
+
+  /** Declares a graph output; its shape may be left out (ONNX runtimes infer it). */
+  output(name: string, shape?: readonly (number | string)[], dtype: ElemType = 'float32'): string {
+    this.outputs.push(valueInfo(name, shape, dtype));
+    return name;
+  }
+
+  /** Adds a float32 initializer written as little-endian raw_data. */
+  initializer(name: string, data: Float32Array | readonly number[], shape: readonly number[]): string {
+    return this.tensorInitializer(name, f32Tensor(data, shape));
+  }
+
+  /** Adds an int64 initializer (Reshape shapes, Slice bounds, Unsqueeze axes...). */
+  int64Initializer(name: string, data: readonly number[] | BigInt64Array, shape: readonly number[] = [data.length]): string {
+    return this.tensorInitializer(name, i64Tensor(data, shape));
+  }
+
+  /** Adds an initializer from a tensor value. */
+  tensorInitializer(name: string, value: TensorValue): string {
+    this.define(name);
+    this.initializers.push(tensorProto(name, value));
+    return name;
+  }
+
+  /**
+   * Adds a node. Empty strings in `inputs` mark omitted optional inputs. Returns the outputs'
+   * names. The node's name defaults to a fresh `<OpType>_<n>`.
+   */
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Record<string, AttrValue> = {}, name?: string): string[] {
+    const nodeName = name ?? this.freshNodeName(opType);
+    if (this.nodeNames.has(nodeName)) throw new Error(`OnnxBuilder: duplicate node name '${nodeName}'`);
+    this.nodeNames.add(nodeName);
+    for (const out of outputs) if (out !== '') this.define(out);
+    this.nodes.push({
+      opType,
+      name: nodeName,
+      input: [...inputs],
+      output: [...outputs],
+      attribute: Object.keys(attrs).sort().map((key) => attributeProto(key, attrs[key])),
+    });
+    return [...outputs];
+  }
+
+  /** A value name not yet used in the graph, `<prefix>` or `<prefix>_<n>`. */
+  fresh(prefix: string): string {
+    let n = this.counters.get(prefix) ?? 0;
+    let name = n === 0 ? prefix : `${prefix}_${n}`;
+    while (this.names.has(name)) name = `${prefix}_${++n}`;
+    this.counters.set(prefix, n + 1);
+    return name;
+  }
+
+  /** The ModelProto as an object (for tests that want to inspect it). */
+  toModel(): proto.ModelProto {
+    return onnx.ModelProto.fromObject({
+      irVersion: irVersionForOpset(this.opset),
+      producerName: this.options.producer ?? 'mpcc-zoo',
+      producerVersion: '1',
+      docString: this.options.doc ?? '',
+      opsetImport: [{ domain: '', version: this.opset }],
+      graph: {
+        name: this.options.graphName ?? 'graph',
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
+    });
+  }
+
+  /** The serialized model. */
+  toBytes(): Uint8Array {
+    return onnx.ModelProto.encode(this.toModel()).finish();
+  }
+
+  private define(name: string): void {
+    if (this.names.has(name)) throw new Error(`OnnxBuilder: value '${name}' is defined twice`);
+    this.names.add(name);
+  }
+
+  private freshNodeName(opType: string): string {
+    let n = this.counters.get(`#${opType}`) ?? 0;
+    let name = `${opType}_${n}`;
+    while (this.nodeNames.has(name)) name = `${opType}_${++n}`;
+    this.counters.set(`#${opType}`, n + 1);
+    return name;
+  }
+}
+
+function valueInfo(name: string, shape: readonly (number | string)[] | undefined, dtype: ElemType): proto.IValueInfoProto {
+  const tensorType: proto.TypeProto.ITensor = { elemType: dataType(dtype) };
+  if (shape) tensorType.shape = { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
+  return { name, type: { tensorType } };
+}
+
+function dataType(dtype: ElemType): number {
+  return dtype === 'float32' ? DataType.FLOAT : DataType.INT64;
+}
+
+function tensorProto(name: string, value: TensorValue): proto.ITensorProto {
+  const count = value.shape.reduce((a, b) => a * b, 1);
+  if (value.data.length !== count) {
+    throw new Error(`OnnxBuilder: tensor '${name}' has ${value.data.length} elements but shape [${value.shape.join(',')}]`);
+  }
+  return { name, dims: [...value.shape], dataType: dataType(value.dtype), rawData: rawBytes(value) };
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** Little-endian bytes of a tensor's data. */
+function rawBytes(value: TensorValue): Uint8Array {
+  if (value.dtype === 'float32') {
+    const data = value.data as Float32Array;
+    if (LITTLE_ENDIAN_HOST) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    const bytes = new Uint8Array(value.data.length * 4);
+    const view = new DataView(bytes.buffer);
+    (value.data as Float32Array).forEach((v, i) => view.setFloat32(i * 4, v, true));
+    return bytes;
+  }
+  const bytes = new Uint8Array(value.data.length * 8);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < value.data.length; i++) {
+    const v = value.data[i];
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new Error(`OnnxBuilder: int64 value ${v} is not an integer`);
+    view.setBigInt64(i * 8, BigInt(v), true);
+  }
+  return bytes;
+}
+
+function typed(value: AttrValue): TypedAttr {
+  if (typeof value === 'number') return Number.isInteger(value) ? { kind: 'int', value } : { kind: 'float', value };
+  if (typeof value === 'string') return { kind: 'string', value };
+  if (Array.isArray(value)) {
+    const list = value as readonly number[];
+    return list.every((v) => Number.isInteger(v)) ? { kind: 'ints', value: list } : { kind: 'floats', value: list };
+  }
+  return value as TypedAttr;
+}
+
+function attributeProto(name: string, raw: AttrValue): proto.IAttributeProto {
+  const attr = typed(raw);
+  switch (attr.kind) {
+    case 'int':
+      return { name, type: AttributeType.INT, i: attr.value };
+    case 'float':
+      return { name, type: AttributeType.FLOAT, f: attr.value };
+    case 'ints':
+      return { name, type: AttributeType.INTS, ints: [...attr.value] };
+    case 'floats':
+      return { name, type: AttributeType.FLOATS, floats: [...attr.value] };
+    case 'string':
+      return { name, type: AttributeType.STRING, s: new TextEncoder().encode(attr.value) };
+    case 'tensor':
+      return { name, type: AttributeType.TENSOR, t: tensorProto('', attr.value) };
+  }
+}

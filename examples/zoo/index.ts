@@ -1,0 +1,73 @@
+// The model zoo's registry: name → builder, one-line description and input shape. `mpcc zoo`
+// and the tests build models through it.
+import { diag } from '../../ir/diagnostics.js';
+import { buildResnet18 } from './resnet18.js';
+import { buildResnet18Cifar } from './resnet18-cifar.js';
+import { buildResnet50 } from './resnet50.js';
+import { buildTinyCnn } from './tiny-cnn.js';
+
+/** One zoo model: how to build it and what it expects. */
+export interface ZooEntry {
+  readonly name: string;
+  readonly description: string;
+  /** Shape of the single float32 input named `input`. */
+  readonly inputShape: readonly number[];
+  /** Shapes of the outputs, by name, in graph order. */
+  readonly outputs: Readonly<Record<string, readonly number[]>>;
+  /** Small enough to run in unit tests (well under a second on onnxruntime). */
+  readonly small: boolean;
+  readonly build: () => Uint8Array;
+}
+
+/** Every zoo model, in the order `mpcc zoo --list` prints them. */
+export const ZOO: readonly ZooEntry[] = [
+  {
+    name: 'tiny-cnn',
+    description: 'tiny test CNN: 2 conv-BN-ReLU, max/avg pool, Gemm; 3x16x16 -> 10 classes',
+    inputShape: [1, 3, 16, 16],
+    outputs: { output: [1, 10] },
+    small: true,
+    build: buildTinyCnn,
+  },
+  {
+    name: 'resnet18-cifar',
+    description: 'ResNet18 for CIFAR-100: 3x3 stem, no max-pool, BasicBlocks [2,2,2,2]; 3x32x32 -> 100 classes',
+    inputShape: [1, 3, 32, 32],
+    outputs: { output: [1, 100] },
+    small: true,
+    build: buildResnet18Cifar,
+  },
+  {
+    name: 'resnet18',
+    description: 'torchvision ResNet18: 7x7 stem + max-pool, BasicBlocks [2,2,2,2]; 3x224x224 -> 1000 classes',
+    inputShape: [1, 3, 224, 224],
+    outputs: { output: [1, 1000] },
+    small: false,
+    build: buildResnet18,
+  },
+  {
+    name: 'resnet50',
+    description: 'torchvision ResNet50 v1.5: Bottlenecks [3,4,6,3]; 3x224x224 -> 1000 classes',
+    inputShape: [1, 3, 224, 224],
+    outputs: { output: [1, 1000] },
+    small: false,
+    build: buildResnet50,
+  },
+];
+
+/** The names of all zoo models. */
+export function zooNames(): string[] {
+  return ZOO.map((e) => e.name);
+}
+
+/** The zoo entry called `name`; an unknown name is a user error (MPCC0005) listing the known ones. */
+export function zooEntry(name: string): ZooEntry {
+  const entry = ZOO.find((e) => e.name === name);
+  if (!entry) throw diag('MPCC0005', [name, zooNames().join(', ')]);
+  return entry;
+}
+
+/** The ONNX bytes of zoo model `name` (deterministic: the same bytes on every call). */
+export function buildZooModel(name: string): Uint8Array {
+  return zooEntry(name).build();
+}

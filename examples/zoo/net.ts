@@ -1,0 +1,190 @@
+// The layer vocabulary the zoo's architectures are written in: each method adds the ONNX nodes
+// a PyTorch export produces for that layer (Conv without bias followed by an unfolded
+// BatchNormalization, ReLU6 as Clip with min/max inputs, ...) and returns the output value
+// with its static shape, so builders can size the next layer. Weights are deterministic:
+// He-scaled convolutions and non-trivial batch-norm statistics keep activations O(1).
+import { OnnxBuilder, float, i64Tensor, type AttrValue } from '../../compiler/onnx/writer.js';
+import { WeightRng } from './random.js';
+
+/** A value of the graph under construction with its static shape. */
+export interface Tensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/** Options of a 2-D convolution. */
+export interface ConvOptions {
+  readonly out: number;
+  readonly kernel: number;
+  readonly stride?: number;
+  readonly pad?: number;
+  readonly dilation?: number;
+  readonly group?: number;
+  readonly bias?: boolean;
+  /** Scale of the He standard deviation (e.g. < 1 for the last conv of a classifier). */
+  readonly gain?: number;
+}
+
+/** Options of BatchNormalization's deterministic statistics. */
+export interface BatchNormOptions {
+  /** Range of gamma; the last BN of a residual branch uses a smaller one so sums stay O(1). */
+  readonly gamma?: readonly [number, number];
+}
+
+/** Module paths of a conv → batch-norm → activation layer (they name weights and values). */
+export interface LayerScopes {
+  readonly conv: string;
+  readonly bn: string;
+  readonly act?: string;
+}
+
+/** A network under construction: an ONNX builder, a weight stream and PyTorch-style naming. */
+export class Net {
+  readonly onnx: OnnxBuilder;
+  readonly rng: WeightRng;
+
+  constructor(readonly modelName: string, opset = 13) {
+    this.onnx = new OnnxBuilder({ opset, graphName: modelName.replace(/-/g, '_'), doc: `mpcc zoo model '${modelName}' (random weights)` });
+    this.rng = WeightRng.fromName(modelName);
+  }
+
+  /** Declares the float32 graph input. */
+  input(name: string, shape: readonly number[]): Tensor {
+    this.onnx.input(name, shape);
+    return { name, shape };
+  }
+
+  /** Declares `t` (renamed through Identity when `name` differs) as a graph output. */
+  output(t: Tensor, name = t.name): Tensor {
+    if (name !== t.name) this.onnx.node('Identity', [t.name], [name], {}, this.onnx.fresh(`/${name}/Identity`));
+    this.onnx.output(name, t.shape);
+    return { name, shape: t.shape };
+  }
+
+  /** Adds one node with a single output named after its scope, as torch.onnx names values. */
+  op(opType: string, scope: string, inputs: readonly string[], shape: readonly number[], attrs: Record<string, AttrValue> = {}): Tensor {
+    const base = scope === '' ? '' : `/${scope.split('.').join('/')}`;
+    const name = this.onnx.fresh(`${base}/${opType}_output_0`);
+    this.onnx.node(opType, inputs, [name], attrs, this.onnx.fresh(`${base}/${opType}`));
+    return { name, shape };
+  }
+
+  /** A float32 parameter tensor (initializer) named like a PyTorch state-dict entry. */
+  param(name: string, data: Float32Array, shape: readonly number[]): string {
+    return this.onnx.initializer(name, data, shape);
+  }
+
+  /** An int64 constant initializer (shapes, axes, slice bounds). */
+  int64(name: string, values: readonly number[], shape: readonly number[] = [values.length]): string {
+    return this.onnx.int64Initializer(this.onnx.fresh(name), values, shape);
+  }
+
+  /** A float32 constant initializer. */
+  floats(name: string, values: readonly number[], shape: readonly number[] = [values.length]): string {
+    return this.onnx.initializer(this.onnx.fresh(name), Float32Array.from(values), shape);
+  }
+
+  /** Conv with He-initialized weights `<scope>.weight` (and `<scope>.bias` when asked). */
+  conv(x: Tensor, scope: string, o: ConvOptions): Tensor {
+    const [n, cin, h, w] = x.shape;
+    const stride = o.stride ?? 1;
+    const pad = o.pad ?? 0;
+    const dilation = o.dilation ?? 1;
+    const group = o.group ?? 1;
+    const fanIn = (cin / group) * o.kernel * o.kernel;
+    const weight = this.param(`${scope}.weight`, this.rng.normals(o.out * fanIn, (o.gain ?? 1) * Math.sqrt(2 / fanIn)), [o.out, cin / group, o.kernel, o.kernel]);
+    const inputs = [x.name, weight];
+    if (o.bias) inputs.push(this.param(`${scope}.bias`, this.rng.normals(o.out, 0.1), [o.out]));
+    const size = (d: number) => Math.floor((d + 2 * pad - dilation * (o.kernel - 1) - 1) / stride) + 1;
+    return this.op('Conv', scope, inputs, [n, o.out, size(h), size(w)], {
+      dilations: [dilation, dilation],
+      group,
+      kernel_shape: [o.kernel, o.kernel],
+      pads: [pad, pad, pad, pad],
+      strides: [stride, stride],
+    });
+  }
+
+  /** BatchNormalization in inference form with random gamma, beta, mean and var in [0.5, 2]. */
+  batchNorm(x: Tensor, scope: string, o: BatchNormOptions = {}): Tensor {
+    const c = x.shape[1];
+    const [glo, ghi] = o.gamma ?? [0.5, 1.5];
+    const gamma = this.param(`${scope}.weight`, this.rng.uniforms(c, glo, ghi), [c]);
+    const beta = this.param(`${scope}.bias`, this.rng.normals(c, 0.1), [c]);
+    const mean = this.param(`${scope}.running_mean`, this.rng.normals(c, 0.2), [c]);
+    const variance = this.param(`${scope}.running_var`, this.rng.uniforms(c, 0.5, 2), [c]);
+    return this.op('BatchNormalization', scope, [x.name, gamma, beta, mean, variance], x.shape, {
+      epsilon: float(1e-5),
+      momentum: float(0.9),
+    });
+  }
+
+  /** Relu. */
+  relu(x: Tensor, scope: string): Tensor {
+    return this.op('Relu', scope, [x.name], x.shape);
+  }
+
+  /** ReLU6 as PyTorch exports it at opset ≥ 11: Clip with min 0 and max 6 as inputs. */
+  relu6(x: Tensor, scope: string): Tensor {
+    const lo = this.scalarConstant(scope, 0);
+    const hi = this.scalarConstant(scope, 6);
+    return this.op('Clip', scope, [x.name, lo, hi], x.shape);
+  }
+
+  /** A float scalar Constant node (how torch.onnx emits Clip bounds and other literals). */
+  scalarConstant(scope: string, value: number): string {
+    return this.op('Constant', scope, [], [], { value: { kind: 'tensor', value: { dtype: 'float32', shape: [], data: Float32Array.of(value) } } }).name;
+  }
+
+  /** An int64 Constant node holding `values` (1-D) — the form shape subgraphs use. */
+  int64Constant(scope: string, values: readonly number[]): Tensor {
+    return this.op('Constant', scope, [], [values.length], { value: { kind: 'tensor', value: i64Tensor(values, [values.length]) } });
+  }
+
+  /** Conv (no bias) → BatchNormalization → optional activation, the unfolded torchvision form. */
+  convBn(x: Tensor, scopes: LayerScopes, o: ConvOptions, act: 'relu' | 'relu6' | 'none', bn: BatchNormOptions = {}): Tensor {
+    const y = this.batchNorm(this.conv(x, scopes.conv, { ...o, bias: false }), scopes.bn, bn);
+    if (act === 'relu') return this.relu(y, scopes.act ?? scopes.bn);
+    if (act === 'relu6') return this.relu6(y, scopes.act ?? scopes.bn);
+    return y;
+  }
+
+  /** MaxPool with a square kernel. */
+  maxPool(x: Tensor, scope: string, kernel: number, stride: number, pad: number): Tensor {
+    const [n, c, h, w] = x.shape;
+    const size = (d: number) => Math.floor((d + 2 * pad - kernel) / stride) + 1;
+    return this.op('MaxPool', scope, [x.name], [n, c, size(h), size(w)], {
+      kernel_shape: [kernel, kernel],
+      pads: [pad, pad, pad, pad],
+      strides: [stride, stride],
+    });
+  }
+
+  /** GlobalAveragePool → [N, C, 1, 1]. */
+  globalAvgPool(x: Tensor, scope: string): Tensor {
+    return this.op('GlobalAveragePool', scope, [x.name], [x.shape[0], x.shape[1], 1, 1]);
+  }
+
+  /** Flatten from axis 1. */
+  flatten(x: Tensor, scope: string): Tensor {
+    return this.op('Flatten', scope, [x.name], [x.shape[0], x.shape.slice(1).reduce((a, b) => a * b, 1)], { axis: 1 });
+  }
+
+  /** Gemm as nn.Linear exports it: weight [out, in] with transB = 1, plus a bias. */
+  linear(x: Tensor, scope: string, out: number): Tensor {
+    const fanIn = x.shape[1];
+    const weight = this.param(`${scope}.weight`, this.rng.normals(out * fanIn, Math.sqrt(1 / fanIn)), [out, fanIn]);
+    const bias = this.param(`${scope}.bias`, this.rng.normals(out, 0.1), [out]);
+    return this.op('Gemm', scope, [x.name, weight, bias], [x.shape[0], out], { alpha: float(1), beta: float(1), transB: 1 });
+  }
+
+  /** Elementwise Add of two same-shaped values (residual connections). */
+  add(a: Tensor, b: Tensor, scope: string): Tensor {
+    return this.op('Add', scope, [a.name, b.name], a.shape);
+  }
+
+  /** The serialized model. */
+  toBytes(): Uint8Array {
+    return this.onnx.toBytes();
+  }
+}

@@ -1,0 +1,59 @@
+// The ONNX writer: attribute types, little-endian raw data, opset/IR versions, and a model
+// built with it runs in onnxruntime-node with the hand-computed result.
+import { expect } from 'chai';
+import * as ort from 'onnxruntime-node';
+import { OnnxBuilder, float, floats, i64Tensor, tensorAttr } from '../compiler/onnx/writer.js';
+
+describe('ONNX writer', () => {
+  it('gives every attribute its ONNX type', () => {
+    const b = new OnnxBuilder({ opset: 13 });
+    b.input('x', [2, 3]);
+    b.node('Foo', ['x'], ['y'], { i: 3, f: 0.5, one: float(1), is: [1, 2], fs: floats([1, 2]), s: 'half_pixel', t: tensorAttr(i64Tensor([7], [1])) });
+    const attrs = Object.fromEntries(b.toModel().graph!.node![0].attribute!.map((a) => [a.name, a]));
+    // AttributeProto.AttributeType: FLOAT 1, INT 2, STRING 3, TENSOR 4, FLOATS 6, INTS 7
+    expect(attrs.i.type).to.equal(2);
+    expect(Number(attrs.i.i)).to.equal(3);
+    expect(attrs.f.type).to.equal(1);
+    expect(attrs.one.type).to.equal(1);
+    expect(attrs.one.f).to.equal(1);
+    expect(attrs.is.type).to.equal(7);
+    expect(attrs.fs.type).to.equal(6);
+    expect(attrs.s.type).to.equal(3);
+    expect(new TextDecoder().decode(attrs.s.s!)).to.equal('half_pixel');
+    expect(attrs.t.type).to.equal(4);
+    expect(attrs.t.t!.dataType).to.equal(7);
+  });
+
+  it('writes raw data little-endian and pairs opset with IR version', () => {
+    const b = new OnnxBuilder({ opset: 13 });
+    b.initializer('w', Float32Array.of(1), [1]);
+    b.int64Initializer('s', [-1, 258]);
+    const m = b.toModel();
+    expect(Number(m.irVersion)).to.equal(7);
+    expect(Number(m.opsetImport[0].version)).to.equal(13);
+    expect(Array.from(m.graph!.initializer![0].rawData!)).to.deep.equal([0, 0, 0x80, 0x3f]);
+    expect(Array.from(m.graph!.initializer![1].rawData!)).to.deep.equal([255, 255, 255, 255, 255, 255, 255, 255, 2, 1, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('rejects a value defined twice', () => {
+    const b = new OnnxBuilder({ opset: 13 });
+    b.input('x', [1]);
+    expect(() => b.node('Relu', ['x'], ['x'])).to.throw(/defined twice/);
+  });
+
+  it('builds a model onnxruntime runs: Gemm(alpha=1) + Reshape by an int64 initializer', async () => {
+    const b = new OnnxBuilder({ opset: 13 });
+    b.input('x', [1, 2]);
+    b.initializer('w', Float32Array.of(1, 2, 3, 4, 5, 6), [3, 2]);
+    b.initializer('c', Float32Array.of(0.5, 0, -0.5), [3]);
+    b.int64Initializer('shape', [3, 1]);
+    b.node('Gemm', ['x', 'w', 'c'], ['g'], { alpha: float(1), beta: float(1), transB: 1 });
+    b.node('Reshape', ['g', 'shape'], ['y']);
+    b.output('y', [3, 1]);
+    const session = await ort.InferenceSession.create(b.toBytes());
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, -1), [1, 2]) });
+    // rows of w dotted with (1, -1): -1, -1, -1; plus c
+    expect(Array.from(out.y.data as Float32Array)).to.deep.equal([-0.5, -1, -1.5]);
+    expect(out.y.dims).to.deep.equal([3, 1]);
+  });
+});

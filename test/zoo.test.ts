@@ -1,0 +1,124 @@
+// The model zoo: every model loads in onnxruntime-node (the independent reference), the small
+// ones run on random inputs with finite, input-dependent outputs of the declared shapes, the
+// bytes are deterministic, and `mpcc zoo` writes files and rejects unknown names.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import * as ort from 'onnxruntime-node';
+import { ZOO, buildZooModel, zooEntry, type ZooEntry } from '../examples/zoo/index.js';
+import { runZoo, zooListing } from '../compiler/commands/zoo.js';
+import { MpccError } from '../ir/diagnostics.js';
+
+/** A reproducible input in [-2, 2) (a tiny LCG; these are test data, not secrets). */
+function randomInput(shape: readonly number[], seed: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = (s / 4294967296) * 4 - 2;
+  }
+  return x;
+}
+
+async function run(session: ort.InferenceSession, entry: ZooEntry, seed: number): Promise<Record<string, ort.Tensor>> {
+  const input = new ort.Tensor('float32', randomInput(entry.inputShape, seed), [...entry.inputShape]);
+  return session.run({ input });
+}
+
+function numbers(t: ort.Tensor): number[] {
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
+}
+
+describe('model zoo', function () {
+  this.timeout(60000);
+
+  for (const entry of ZOO.filter((e) => e.small)) {
+    it(`${entry.name} runs in onnxruntime with finite, input-dependent outputs`, async () => {
+      const session = await ort.InferenceSession.create(buildZooModel(entry.name));
+      expect(session.inputNames).to.deep.equal(['input']);
+      expect(session.outputNames).to.deep.equal(Object.keys(entry.outputs));
+      const a = await run(session, entry, 1);
+      const b = await run(session, entry, 2);
+      for (const [name, shape] of Object.entries(entry.outputs)) {
+        expect(a[name].dims, name).to.deep.equal(shape);
+        const va = numbers(a[name]);
+        const vb = numbers(b[name]);
+        expect(va.every(Number.isFinite), `${name} finite`).to.equal(true);
+        if (a[name].type === 'float32') {
+          expect(Math.max(...va) - Math.min(...va), `${name} not constant`).to.be.greaterThan(1e-3);
+          expect(Math.max(...va.map(Math.abs)), `${name} O(1)`).to.be.lessThan(1e3);
+        }
+        expect(va, `${name} depends on the input`).to.not.deep.equal(vb);
+      }
+    });
+  }
+
+  for (const entry of ZOO.filter((e) => !e.small)) {
+    it(`${entry.name} loads and runs once in onnxruntime`, async () => {
+      const session = await ort.InferenceSession.create(buildZooModel(entry.name));
+      const out = await run(session, entry, 3);
+      for (const [name, shape] of Object.entries(entry.outputs)) {
+        expect(out[name].dims, name).to.deep.equal(shape);
+        expect(numbers(out[name]).every(Number.isFinite), `${name} finite`).to.equal(true);
+      }
+    });
+  }
+
+  it('is deterministic: building twice gives identical bytes', () => {
+    for (const name of ['tiny-cnn', 'resnet18-cifar']) {
+      expect(Buffer.from(buildZooModel(name)).equals(Buffer.from(buildZooModel(name))), name).to.equal(true);
+    }
+  });
+
+  it('rejects an unknown name with MPCC0005 listing the known ones', () => {
+    expect(() => zooEntry('resnet1000')).to.throw(MpccError).with.property('code', 'MPCC0005');
+    let message = '';
+    try {
+      buildZooModel('resnet1000');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of ZOO.map((e) => e.name)) expect(message).to.contain(name);
+  });
+});
+
+describe('mpcc zoo', function () {
+  this.timeout(60000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mpcc-zoo-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes the model to -o', () => {
+    const file = join(dir, 'tiny.onnx');
+    expect(runZoo('tiny-cnn', { output: file })).to.equal('');
+    expect(Buffer.from(readFileSync(file)).equals(Buffer.from(buildZooModel('tiny-cnn')))).to.equal(true);
+  });
+
+  it('lists every model with a description', () => {
+    const lines = zooListing().trimEnd().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).to.deep.equal(ZOO.map((e) => e.name));
+    expect(runZoo(undefined, { list: true })).to.equal(zooListing());
+  });
+
+  it('fails on an unknown name with one line, exit code 2 and no file', () => {
+    const file = join(dir, 'nope.onnx');
+    const cli = new URL('../../bin/mpcc.js', import.meta.url);
+    const result = spawnSync(process.execPath, [cli.pathname, 'zoo', 'nope', '-o', file], { encoding: 'utf8' });
+    expect(result.status).to.equal(2);
+    expect(result.stderr.trim().split('\n')).to.have.length(1);
+    expect(result.stderr).to.match(/MPCC0005.*'nope'.*tiny-cnn/);
+    expect(existsSync(file)).to.equal(false);
+  });
+
+  it('writes a file through the CLI', () => {
+    const file = join(dir, 'cli.onnx');
+    const result = spawnSync(process.execPath, [new URL('../../bin/mpcc.js', import.meta.url).pathname, 'zoo', 'tiny-cnn', '-o', file], { encoding: 'utf8' });
+    expect(result.status, result.stderr).to.equal(0);
+    expect(existsSync(file)).to.equal(true);
+  });
+});
