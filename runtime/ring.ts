@@ -1,68 +1,114 @@
 // Arithmetic on the ring Z_2^64 over BigUint64Array, and fixed-point encoding.
-// This is the contract the protocols call; the bodies here are the straightforward reference
-// versions and may be replaced by faster kernels (WebAssembly or Uint32-pair loops) that keep
-// these signatures and results bit for bit.
+// This is the contract the protocols call. The heavy loops run in the ring kernels WebAssembly
+// module (runtime/ring-wasm.ts; native i64 arithmetic wraps mod 2^64), encode/decode run on the
+// Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
+// runtime/ring-reference.ts, which the tests compare against.
+import { arena, kernels } from './ring-wasm.js';
 
-const MASK = (1n << 64n) - 1n;
+/** Elements per chunk of elementwise ops: three chunks stay in L2 and bound the arena. */
+const CHUNK = 1 << 14;
+/** Target size of one im2col column block: small enough to stay in L2 during the GEMM. */
+const COL_BLOCK_BYTES = 192 * 1024;
+
+type BinaryKernel = (a: number, b: number, out: number, n: number) => void;
+type UnaryKernel<T> = (a: number, arg: T, out: number, n: number) => void;
+
+function binary(kernel: BinaryKernel, a: BigUint64Array, b: BigUint64Array, out: BigUint64Array): BigUint64Array {
+  const n = a.length;
+  arena.reset();
+  const len = Math.min(n, CHUNK);
+  const pa = arena.alloc(len);
+  const pb = arena.alloc(len);
+  const po = arena.alloc(len);
+  const va = arena.view(pa, len);
+  const vb = arena.view(pb, len);
+  const vo = arena.view(po, len);
+  for (let s = 0; s < n; s += CHUNK) {
+    const e = Math.min(n, s + CHUNK);
+    va.set(a.subarray(s, e));
+    vb.set(b.subarray(s, e));
+    kernel(pa, pb, po, e - s);
+    out.set(e - s === len ? vo : vo.subarray(0, e - s), s);
+  }
+  return out;
+}
+
+function unary<T>(kernel: UnaryKernel<T>, a: BigUint64Array, arg: T, out: BigUint64Array): BigUint64Array {
+  const n = a.length;
+  arena.reset();
+  const len = Math.min(n, CHUNK);
+  const pa = arena.alloc(len);
+  const po = arena.alloc(len);
+  const va = arena.view(pa, len);
+  const vo = arena.view(po, len);
+  for (let s = 0; s < n; s += CHUNK) {
+    const e = Math.min(n, s + CHUNK);
+    va.set(a.subarray(s, e));
+    kernel(pa, arg, po, e - s);
+    out.set(e - s === len ? vo : vo.subarray(0, e - s), s);
+  }
+  return out;
+}
 
 /** out[i] = a[i] + b[i] mod 2^64. */
 export function add(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i]; // BigUint64Array stores mod 2^64
-  return out;
+  return binary(kernels().add, a, b, out);
 }
 
 /** out[i] = a[i] - b[i] mod 2^64. */
 export function sub(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  for (let i = 0; i < a.length; i++) out[i] = (a[i] - b[i]) & MASK;
-  return out;
+  return binary(kernels().sub, a, b, out);
 }
 
 /** out[i] = -a[i] mod 2^64. */
 export function neg(a: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  for (let i = 0; i < a.length; i++) out[i] = (-a[i]) & MASK;
-  return out;
+  return unary(kernels().neg, a, 0, out);
 }
 
 /** out[i] = a[i] * b[i] mod 2^64. */
 export function mul(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  for (let i = 0; i < a.length; i++) out[i] = a[i] * b[i];
-  return out;
+  return binary(kernels().mul, a, b, out);
 }
 
 /** out[i] = a[i] * c mod 2^64 for a public constant c (any bigint, taken mod 2^64). */
 export function scale(a: BigUint64Array, c: bigint, out = new BigUint64Array(a.length)): BigUint64Array {
-  const k = c & MASK;
-  for (let i = 0; i < a.length; i++) out[i] = a[i] * k;
-  return out;
+  return unary(kernels().scale, a, BigInt.asIntN(64, c), out);
+}
+
+/** Shift count for the kernels: shifts by 64 or more equal shifts by 63 (sign fill). */
+function shiftCount(f: number): number {
+  if (!Number.isInteger(f) || f < 0) throw new RangeError(`shift by ${f} bits: expected an integer >= 0`);
+  return Math.min(f, 63);
 }
 
 /** Share truncation by `f` bits (SecureML style): party 0 shifts its share arithmetically,
  * party 1 negates, shifts and negates back. The sum is x >> f up to ±1 in the last place,
  * and wrong with probability ~|x|/2^63 (negligible for 64-bit shares of small values). */
 export function truncShare(a: BigUint64Array, f: number, party: 0 | 1, out = new BigUint64Array(a.length)): BigUint64Array {
-  const s = BigInt(f);
-  const signed = new BigInt64Array(a.buffer, a.byteOffset, a.length);
-  if (party === 0) {
-    for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, signed[i] >> s);
-  } else {
-    for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, -(BigInt.asIntN(64, -a[i]) >> s));
-  }
-  return out;
+  const k = kernels();
+  return unary(party === 0 ? k.shr_s : k.trunc_neg, a, shiftCount(f), out);
 }
 
 /** Plaintext arithmetic shift of every element by `f` bits (x as a signed 64-bit value). */
 export function truncPublic(a: BigUint64Array, f: number, out = new BigUint64Array(a.length)): BigUint64Array {
-  const s = BigInt(f);
-  const signed = new BigInt64Array(a.buffer, a.byteOffset, a.length);
-  for (let i = 0; i < a.length; i++) out[i] = BigInt.asUintN(64, signed[i] >> s);
-  return out;
+  return unary(kernels().shr_s, a, shiftCount(f), out);
 }
+
+const TWO32 = 4294967296;
 
 /** Encodes reals as fixed point with `f` fractional bits (round to nearest) in Z_2^64. */
 export function encode(x: ArrayLike<number>, f: number): BigUint64Array {
   const out = new BigUint64Array(x.length);
+  const words = new Uint32Array(out.buffer);
   const k = 2 ** f;
-  for (let i = 0; i < x.length; i++) out[i] = BigInt.asUintN(64, BigInt(Math.round(x[i] * k)));
+  for (let i = 0; i < x.length; i++) {
+    const v = Math.round(x[i] * k);
+    if (!Number.isFinite(v)) BigInt(v); // throws the reference's RangeError
+    // v is an integer-valued double, so v = hi * 2^32 + lo exactly with hi = floor(v / 2^32),
+    // and ToUint32 (>>> 0) reduces each half mod 2^32: together v mod 2^64.
+    words[2 * i] = v >>> 0;
+    words[2 * i + 1] = Math.floor(v / TWO32) >>> 0;
+  }
   return out;
 }
 
@@ -70,8 +116,11 @@ export function encode(x: ArrayLike<number>, f: number): BigUint64Array {
 export function decode(a: BigUint64Array, f: number): Float64Array {
   const out = new Float64Array(a.length);
   const k = 2 ** -f;
-  const signed = new BigInt64Array(a.buffer, a.byteOffset, a.length);
-  for (let i = 0; i < a.length; i++) out[i] = Number(signed[i]) * k;
+  const lo = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+  const hi = new Int32Array(a.buffer, a.byteOffset, a.length * 2);
+  // hi * 2^32 is exact and the single addition rounds the exact 64-bit value once, as Number()
+  // of a BigInt does.
+  for (let i = 0; i < a.length; i++) out[i] = (hi[2 * i + 1] * TWO32 + lo[2 * i]) * k;
   return out;
 }
 
@@ -103,39 +152,58 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams): B
   const [o, cg, kh, kw] = p.weightShape;
   const [, , oh, ow] = conv2dOutShape(p);
   const og = o / p.group;
-  const y = new BigUint64Array(n * o * oh * ow);
-  for (let b = 0; b < n; b++)
-    for (let oc = 0; oc < o; oc++) {
-      const g = Math.floor(oc / og);
-      for (let oy = 0; oy < oh; oy++)
-        for (let ox = 0; ox < ow; ox++) {
-          let acc = 0n;
-          for (let ic = 0; ic < cg; ic++) {
-            const cin = g * cg + ic;
-            for (let ky = 0; ky < kh; ky++) {
-              const iy = oy * p.strides[0] - p.pads[0] + ky * p.dilations[0];
-              if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < kw; kx++) {
-                const ix = ox * p.strides[1] - p.pads[1] + kx * p.dilations[1];
-                if (ix < 0 || ix >= wd) continue;
-                acc += x[((b * c + cin) * h + iy) * wd + ix] * w[((oc * cg + ic) * kh + ky) * kw + kx];
-              }
-            }
-          }
-          y[((b * o + oc) * oh + oy) * ow + ox] = acc & MASK;
+  const plane = oh * ow;
+  const depth = cg * kh * kw; // K of the GEMM
+  const y = new BigUint64Array(n * o * plane);
+  if (y.length === 0) return y;
+  const k = kernels();
+  // A 1×1 kernel with unit stride and no padding reads the image itself as the GEMM's B.
+  const pointwise = kh === 1 && kw === 1 && p.strides[0] === 1 && p.strides[1] === 1 && p.pads.every((v) => v === 0);
+  const block = Math.max(1, Math.min(plane, Math.floor(COL_BLOCK_BYTES / (8 * Math.max(1, depth)))));
+  arena.reset();
+  const wAt = arena.put(w);
+  const wpAt = arena.alloc(o * depth);
+  for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+  const xAt = arena.alloc(c * h * wd);
+  const yAt = arena.alloc(o * plane);
+  const colAt = pointwise ? 0 : arena.alloc(depth * block);
+  const xView = arena.view(xAt, c * h * wd);
+  const yView = arena.view(yAt, o * plane);
+  for (let b = 0; b < n; b++) {
+    xView.set(x.subarray(b * c * h * wd, (b + 1) * c * h * wd));
+    for (let g = 0; g < p.group; g++) {
+      const xg = xAt + g * cg * h * wd * 8;
+      const yg = yAt + g * og * plane * 8;
+      const wg = wAt + g * og * depth * 8;
+      const wpg = wpAt + g * og * depth * 8;
+      for (let p0 = 0; p0 < plane; p0 += block) {
+        const pn = Math.min(block, plane - p0);
+        if (pointwise) {
+          k.gemm(wpg, wg, depth, xg + p0 * 8, plane, yg + p0 * 8, plane, og, depth, pn);
+        } else {
+          k.im2col(xg, cg, h, wd, kh, kw, p.strides[0], p.strides[1], p.pads[0], p.pads[1],
+            p.dilations[0], p.dilations[1], ow, p0, pn, colAt);
+          k.gemm(wpg, wg, depth, colAt, pn, yg + p0 * 8, plane, og, depth, pn);
         }
+      }
     }
+    y.set(yView, b * o * plane);
+  }
   return y;
 }
 
 /** Matrix product over Z_2^64: a is [m, k], b is [k, n], result [m, n]. */
 export function matmul(a: BigUint64Array, b: BigUint64Array, m: number, k: number, n: number): BigUint64Array {
   const y = new BigUint64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let acc = 0n;
-      for (let t = 0; t < k; t++) acc += a[i * k + t] * b[t * n + j];
-      y[i * n + j] = acc & MASK;
-    }
+  if (y.length === 0) return y;
+  const kern = kernels();
+  arena.reset();
+  const aAt = arena.put(a.subarray(0, m * k));
+  const apAt = arena.alloc(m * k);
+  const bAt = arena.put(b.subarray(0, k * n));
+  const yAt = arena.alloc(m * n);
+  kern.packA(aAt, k, m, k, apAt);
+  kern.gemm(apAt, aAt, k, bAt, n, yAt, n, m, k, n);
+  y.set(arena.view(yAt, m * n));
   return y;
 }

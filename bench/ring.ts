@@ -1,0 +1,196 @@
+// `npm run bench -- ring [--json] [--quick]`: throughput of the ring arithmetic, fast kernels
+// (runtime/ring.ts) beside the BigInt reference (runtime/ring-reference.ts) in the same run, and
+// the conv GEMM beside a TypeScript GEMM on Uint32 halves. Each fast result is checked against
+// the reference on the benchmarked data (or a slice of it) before it is reported.
+import { randomBytes } from 'node:crypto';
+import * as fast from '../runtime/ring.js';
+import * as ref from '../runtime/ring-reference.js';
+import type { Conv2dParams } from '../runtime/ring.js';
+import { gemmHalves } from './ring-ts-gemm.js';
+
+/** One row of the table / JSON output. */
+interface Row {
+  op: string;
+  shape: string;
+  unit: 'Melem/s' | 'GMAC/s';
+  reference: number;
+  fast: number;
+  speedup: number;
+  /** What the reference column measured, when not the same work. */
+  note?: string;
+}
+
+function randomRing(n: number): BigUint64Array {
+  return new BigUint64Array(randomBytes(n * 8).buffer, 0, n);
+}
+
+/** Seconds per call: repeats until at least `minSeconds` passed, reports the best repetition. */
+function timeIt(fn: () => void, minSeconds: number): number {
+  let best = Infinity;
+  let total = 0;
+  let reps = 0;
+  while (total < minSeconds || reps < 2) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    best = Math.min(best, dt);
+    total += dt;
+    reps++;
+    if (reps >= 50) break;
+  }
+  return best;
+}
+
+function same(a: ArrayLike<bigint | number>, b: ArrayLike<bigint | number>, what: string): void {
+  if (a.length !== b.length) throw new Error(`bench ${what}: length mismatch`);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) throw new Error(`bench ${what}: mismatch at ${i}`);
+}
+
+function elementwiseRows(n: number, budget: number): Row[] {
+  const a = randomRing(n);
+  const b = randomRing(n);
+  const reals = Array.from(fast.decode(a.map((v) => v >> 24n), 12));
+  const cases: [string, () => unknown, () => unknown][] = [
+    ['add', () => ref.add(a, b), () => fast.add(a, b)],
+    ['sub', () => ref.sub(a, b), () => fast.sub(a, b)],
+    ['neg', () => ref.neg(a), () => fast.neg(a)],
+    ['mul', () => ref.mul(a, b), () => fast.mul(a, b)],
+    ['scale', () => ref.scale(a, 4097n), () => fast.scale(a, 4097n)],
+    ['truncShare p0', () => ref.truncShare(a, 12, 0), () => fast.truncShare(a, 12, 0)],
+    ['truncShare p1', () => ref.truncShare(a, 12, 1), () => fast.truncShare(a, 12, 1)],
+    ['encode', () => ref.encode(reals, 12), () => fast.encode(reals, 12)],
+    ['decode', () => ref.decode(a, 12), () => fast.decode(a, 12)],
+  ];
+  return cases.map(([op, r, f]) => {
+    same(f() as ArrayLike<bigint>, r() as ArrayLike<bigint>, op);
+    const tr = timeIt(r, budget);
+    const tf = timeIt(f, budget);
+    return { op, shape: `n=${n}`, unit: 'Melem/s', reference: n / tr / 1e6, fast: n / tf / 1e6, speedup: tr / tf };
+  });
+}
+
+interface ConvCase {
+  name: string;
+  c: number;
+  o: number;
+  h: number;
+  k: number;
+  stride: number;
+  group?: number;
+}
+
+function convParams(s: ConvCase, o = s.o): Conv2dParams {
+  const pad = (s.k - 1) >> 1;
+  const group = s.group ?? 1;
+  return {
+    inShape: [1, s.c, s.h, s.h],
+    weightShape: [o, s.c / group, s.k, s.k],
+    strides: [s.stride, s.stride],
+    pads: [pad, pad, pad, pad],
+    dilations: [1, 1],
+    group,
+  };
+}
+
+function macs(p: Conv2dParams): number {
+  const [, o, oh, ow] = fast.conv2dOutShape(p);
+  const [, cg, kh, kw] = p.weightShape;
+  return o * oh * ow * cg * kh * kw;
+}
+
+/** Conv layers of ResNet18/50 (224×224 ImageNet) and one depthwise layer of MobileNetV2. */
+const CONVS: ConvCase[] = [
+  { name: 'stem 3→64 7×7/2', c: 3, o: 64, h: 224, k: 7, stride: 2 },
+  { name: '64→64 3×3', c: 64, o: 64, h: 56, k: 3, stride: 1 },
+  { name: '256→64 1×1', c: 256, o: 64, h: 56, k: 1, stride: 1 },
+  { name: '64→256 1×1', c: 64, o: 256, h: 56, k: 1, stride: 1 },
+  { name: '128→128 3×3', c: 128, o: 128, h: 28, k: 3, stride: 1 },
+  { name: '256→256 3×3', c: 256, o: 256, h: 14, k: 3, stride: 1 },
+  { name: '512→512 3×3', c: 512, o: 512, h: 7, k: 3, stride: 1 },
+  { name: '1024→2048 1×1/2', c: 1024, o: 2048, h: 14, k: 1, stride: 2 },
+  { name: 'depthwise 144 3×3', c: 144, o: 144, h: 56, k: 3, stride: 1, group: 144 },
+];
+
+function convRows(budget: number, quick: boolean): Row[] {
+  const rows: Row[] = [];
+  for (const s of quick ? CONVS.slice(1, 3) : CONVS) {
+    const p = convParams(s);
+    const [, c, h, w] = p.inShape;
+    const [o, cg, kh, kw] = p.weightShape;
+    const x = randomRing(c * h * w);
+    const wt = randomRing(o * cg * kh * kw);
+    // The reference (BigInt, ~10^7 MAC/s) runs on the first few output channels only.
+    const oRef = s.group ? s.group : Math.min(o, 2);
+    const pRef = s.group ? p : convParams(s, oRef);
+    const wRef = wt.subarray(0, oRef * cg * kh * kw);
+    let yFast: BigUint64Array = new BigUint64Array(0);
+    const tf = timeIt(() => (yFast = fast.conv2d(x, wt, p)), budget);
+    const yRef = ref.conv2d(x, wRef, pRef);
+    same(yFast.subarray(0, yRef.length), yRef, s.name);
+    const tr = timeIt(() => ref.conv2d(x, wRef, pRef), 0);
+    const gf = macs(p) / tf / 1e9;
+    const gr = macs(pRef) / tr / 1e9;
+    rows.push({
+      op: 'conv2d', shape: `${s.name} on ${h}×${w}`, unit: 'GMAC/s', reference: gr, fast: gf, speedup: gf / gr,
+      note: pRef === p ? undefined : `reference on ${oRef} output channels`,
+    });
+  }
+  return rows;
+}
+
+/** The conv GEMM of the 64→64 3×3 layer on a 56-column block: wasm vs TypeScript halves. */
+function gemmRow(budget: number): Row {
+  const m = 64;
+  const k = 576;
+  const n = 56;
+  const a = randomRing(m * k);
+  const b = randomRing(k * n);
+  const bT = new BigUint64Array(n * k);
+  for (let t = 0; t < k; t++) for (let j = 0; j < n; j++) bT[j * k + t] = b[t * n + j];
+  const c = new BigUint64Array(m * n);
+  const words = (x: BigUint64Array) => new Uint32Array(x.buffer, x.byteOffset, x.length * 2);
+  const tsRun = () => gemmHalves(words(a), words(bT), words(c), m, k, n);
+  tsRun();
+  same(c, ref.matmul(a, b, m, k, n), 'TS halves GEMM');
+  const tt = timeIt(tsRun, budget);
+  const tw = timeIt(() => fast.matmul(a, b, m, k, n), budget);
+  const g = (t: number) => (m * k * n) / t / 1e9;
+  return {
+    op: 'matmul', shape: `${m}×${k}×${n} (conv GEMM block)`, unit: 'GMAC/s', reference: g(tt), fast: g(tw), speedup: tt / tw,
+    note: 'reference column = TypeScript GEMM on Uint32 halves (bench/ring-ts-gemm.ts)',
+  };
+}
+
+function fcRow(budget: number): Row {
+  const [m, k, n] = [1, 2048, 1000];
+  const a = randomRing(m * k);
+  const b = randomRing(k * n);
+  same(fast.matmul(a, b, m, k, n), ref.matmul(a, b, m, k, n), 'fc');
+  const tr = timeIt(() => ref.matmul(a, b, m, k, n), 0);
+  const tf = timeIt(() => fast.matmul(a, b, m, k, n), budget);
+  const g = (t: number) => (m * k * n) / t / 1e9;
+  return { op: 'matmul', shape: `${m}×${k}×${n} (ResNet50 fc)`, unit: 'GMAC/s', reference: g(tr), fast: g(tf), speedup: tr / tf };
+}
+
+function fmt(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(3);
+}
+
+/** Runs the ring benchmark and prints its table (or JSON with --json). */
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const quick = args.includes('--quick');
+  const budget = quick ? 0.05 : 0.3;
+  const rows = [...elementwiseRows(quick ? 100_000 : 1_000_000, budget), ...convRows(budget, quick), gemmRow(budget), fcRow(budget)];
+  if (json) {
+    process.stdout.write(JSON.stringify(rows) + '\n');
+    return;
+  }
+  const header = ['op', 'shape', 'unit', 'reference', 'fast', 'speedup', 'note'];
+  const lines = rows.map((r) => [r.op, r.shape, r.unit, fmt(r.reference), fmt(r.fast), `${fmt(r.speedup)}×`, r.note ?? '']);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const show = (l: string[]) => '| ' + l.map((v, i) => v.padEnd(widths[i])).join(' | ') + ' |';
+  console.log(show(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const l of lines) console.log(show(l));
+}

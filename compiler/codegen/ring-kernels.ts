@@ -1,0 +1,270 @@
+// Emits the generic ring kernels module: arithmetic on Z_2^64 (i64 wraps mod 2^64 natively)
+// over arrays in linear memory, im2col for convolutions and a register-tiled GEMM. The runtime
+// (runtime/ring.ts) loads the bytes this writes at build time; it never imports this file.
+//
+// ABI: every pointer is a byte address in the module's exported memory, 16-byte aligned; every
+// count and stride is in elements (8 bytes each). All functions are pure loops, no allocation.
+import { ModuleBuilder, type Expr, type FunctionBuilder, type Local, type ValType } from './binaryen.js';
+
+/** Register tile of the GEMM micro-kernel: rows of A (output channels) × columns of B. */
+export interface GemmTile {
+  rows: number;
+  cols: number;
+}
+
+/** The tile the runtime's GEMM uses; chosen by measurement (bench/ring.ts). */
+export const DEFAULT_TILE: GemmTile = { rows: 4, cols: 2 };
+
+type Binary = (m: ModuleBuilder, a: Expr, b: Expr) => Expr;
+
+/** out[i] = op(a[i], b[i]): two lanes at a time with i64x2, then a scalar tail. */
+function elementwiseBinary(m: ModuleBuilder, name: string, vec: Binary, scalar: Binary): void {
+  m.func(name, [['a', 'i32'], ['b', 'i32'], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
+    const [a, b, out, n] = f.params;
+    const i = f.local('i', 'i32');
+    const pairs = f.local('pairs', 'i32');
+    const at = (p: Local) => m.i32.add(m.get(p), m.get(i));
+    return [
+      m.set(pairs, m.i32.shl(m.i32.and(m.get(n), m.i32.const(~1)), m.i32.const(3))),
+      m.forRange(i, m.i32.const(0), m.get(pairs), 16, () => [
+        m.i64x2.store(at(out), vec(m, m.i64x2.load(at(a)), m.i64x2.load(at(b)))),
+      ]),
+      m.forRange(i, m.get(pairs), m.i32.shl(m.get(n), m.i32.const(3)), 8, () => [
+        m.i64.store(at(out), scalar(m, m.i64.load(at(a)), m.i64.load(at(b)))),
+      ]),
+    ];
+  });
+}
+
+type Unary = (m: ModuleBuilder, a: Expr, arg: Expr) => Expr;
+
+/** out[i] = op(a[i], arg) with one extra scalar argument (a constant, a shift). */
+function elementwiseUnary(
+  m: ModuleBuilder,
+  name: string,
+  argType: ValType,
+  vec: Unary,
+  scalar: Unary,
+  vecArg: (m: ModuleBuilder, arg: Expr) => Expr = (_m, x) => x,
+): void {
+  m.func(name, [['a', 'i32'], ['arg', argType], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
+    const [a, arg, out, n] = f.params;
+    const i = f.local('i', 'i32');
+    const pairs = f.local('pairs', 'i32');
+    const varg = f.local('varg', argType === 'i64' ? 'v128' : argType);
+    const at = (p: Local) => m.i32.add(m.get(p), m.get(i));
+    return [
+      m.set(varg, vecArg(m, m.get(arg))),
+      m.set(pairs, m.i32.shl(m.i32.and(m.get(n), m.i32.const(~1)), m.i32.const(3))),
+      m.forRange(i, m.i32.const(0), m.get(pairs), 16, () => [
+        m.i64x2.store(at(out), vec(m, m.i64x2.load(at(a)), m.get(varg))),
+      ]),
+      m.forRange(i, m.get(pairs), m.i32.shl(m.get(n), m.i32.const(3)), 8, () => [
+        m.i64.store(at(out), scalar(m, m.i64.load(at(a)), m.get(arg))),
+      ]),
+    ];
+  });
+}
+
+/** The elementwise kernels: add, sub, mul, neg, scale, truncation of shares. */
+function emitElementwise(m: ModuleBuilder): void {
+  elementwiseBinary(m, 'add', (m, a, b) => m.i64x2.add(a, b), (m, a, b) => m.i64.add(a, b));
+  elementwiseBinary(m, 'sub', (m, a, b) => m.i64x2.sub(a, b), (m, a, b) => m.i64.sub(a, b));
+  elementwiseBinary(m, 'mul', (m, a, b) => m.i64x2.mul(a, b), (m, a, b) => m.i64.mul(a, b));
+  // neg ignores its argument; it shares the unary shape to keep one loop generator.
+  elementwiseUnary(m, 'neg', 'i32', (m, a) => m.i64x2.neg(a), (m, a) => m.i64.sub(m.i64.const(0n), a));
+  elementwiseUnary(
+    m,
+    'scale',
+    'i64',
+    (m, a, c) => m.i64x2.mul(a, c),
+    (m, a, c) => m.i64.mul(a, c),
+    (m, c) => m.i64x2.splat(c),
+  );
+  // Party 0: arithmetic shift. Party 1: -((-a) >> f). Shift counts are taken mod 64 by wasm;
+  // the runtime only calls these with 0 <= f < 64.
+  elementwiseUnary(m, 'shr_s', 'i32', (m, a, f) => m.i64x2.shr_s(a, f), (m, a, f) => m.i64.shr_s(a, m.i64.extendU32(f)));
+  elementwiseUnary(
+    m,
+    'trunc_neg',
+    'i32',
+    (m, a, f) => m.i64x2.neg(m.i64x2.shr_s(m.i64x2.neg(a), f)),
+    (m, a, f) => m.i64.sub(m.i64.const(0n), m.i64.shr_s(m.i64.sub(m.i64.const(0n), a), m.i64.extendU32(f))),
+  );
+}
+
+/** im2col of one image and channel group: out[k][pp] for k = (ic, ky, kx) in weight order and
+ * pp over output positions p0 .. p0+pn-1 (row-major over [oh, ow]); zero outside the image. */
+function emitIm2col(m: ModuleBuilder): void {
+  const params: [string, ValType][] = [
+    ['x', 'i32'], ['cg', 'i32'], ['h', 'i32'], ['w', 'i32'], ['kh', 'i32'], ['kw', 'i32'],
+    ['sh', 'i32'], ['sw', 'i32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'i32'], ['dw', 'i32'],
+    ['ow', 'i32'], ['p0', 'i32'], ['pn', 'i32'], ['out', 'i32'],
+  ];
+  m.func('im2col', params, 'none', (f) => {
+    const p = (n: string) => m.get(f.param(n));
+    const ic = f.local('ic', 'i32');
+    const ky = f.local('ky', 'i32');
+    const kx = f.local('kx', 'i32');
+    const pp = f.local('pp', 'i32');
+    const oy = f.local('oy', 'i32');
+    const ox = f.local('ox', 'i32');
+    const iy = f.local('iy', 'i32');
+    const ix = f.local('ix', 'i32');
+    const plane = f.local('plane', 'i32'); // byte address of channel ic
+    const dst = f.local('dst', 'i32');
+    const oy0 = f.local('oy0', 'i32');
+    const ox0 = f.local('ox0', 'i32');
+    const g = (l: Local) => m.get(l);
+    const c = (v: number) => m.i32.const(v);
+    const { add, mul, sub } = m.i32;
+    return [
+      // Position of the first column: p0 = oy0 * ow + ox0.
+      m.set(oy0, m.i32.div_u(p('p0'), p('ow'))),
+      m.set(ox0, m.i32.rem_u(p('p0'), p('ow'))),
+      m.set(dst, p('out')),
+      m.forRange(ic, c(0), p('cg'), 1, () => [
+        m.set(plane, add(p('x'), m.i32.shl(mul(g(ic), mul(p('h'), p('w'))), c(3)))),
+        m.forRange(ky, c(0), p('kh'), 1, () => [
+          m.forRange(kx, c(0), p('kw'), 1, () => [
+            m.set(oy, g(oy0)),
+            m.set(ox, g(ox0)),
+            m.forRange(pp, c(0), p('pn'), 1, () => [
+              m.set(iy, add(sub(mul(g(oy), p('sh')), p('pt')), mul(g(ky), p('dh')))),
+              m.set(ix, add(sub(mul(g(ox), p('sw')), p('pl')), mul(g(kx), p('dw')))),
+              m.i64.store(
+                g(dst),
+                m.if(
+                  m.i32.and(m.i32.lt_u(g(iy), p('h')), m.i32.lt_u(g(ix), p('w'))),
+                  m.i64.load(add(g(plane), m.i32.shl(add(mul(g(iy), p('w')), g(ix)), c(3)))),
+                  m.i64.const(0n),
+                ),
+              ),
+              m.set(dst, add(g(dst), c(8))),
+              m.set(ox, add(g(ox), c(1))),
+              m.if(m.i32.eq(g(ox), p('ow')), m.seq([m.set(ox, c(0)), m.set(oy, add(g(oy), c(1)))])),
+            ]),
+          ]),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/** packA(a, lda, m, k, out): rows of A in panels of `tile.rows`, each panel stored k-major
+ * ([k][rows]) so the micro-kernel reads one contiguous run per step. Rows past the last full
+ * panel are not packed (the GEMM's edge loop reads A directly). */
+function emitPackA(m: ModuleBuilder, tile: GemmTile): void {
+  m.func('packA', [['a', 'i32'], ['lda', 'i32'], ['m', 'i32'], ['k', 'i32'], ['out', 'i32']], 'none', (f) => {
+    const [a, lda, rows, k, out] = f.params;
+    const i = f.local('i', 'i32');
+    const t = f.local('t', 'i32');
+    const r = f.local('r', 'i32');
+    const dst = f.local('dst', 'i32');
+    const { add, mul, shl, sub } = m.i32;
+    const c = (v: number) => m.i32.const(v);
+    return [
+      m.set(dst, m.get(out)),
+      m.forRange(i, c(0), sub(m.get(rows), c(tile.rows - 1)), tile.rows, () => [
+        m.forRange(t, c(0), m.get(k), 1, () => [
+          m.forRange(r, c(0), c(tile.rows), 1, () => [
+            m.i64.store(m.get(dst), m.i64.load(add(m.get(a), shl(add(mul(add(m.get(i), m.get(r)), m.get(lda)), m.get(t)), c(3))))),
+            m.set(dst, add(m.get(dst), c(8))),
+          ]),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/** gemm(ap, a, lda, b, ldb, c, ldc, m, k, n): C[m][n] = A[m][k] · B[k][n] mod 2^64 (C is
+ * overwritten). `ap` is A packed by packA; `a` is A itself, read for the edge rows. */
+function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
+  const params: [string, ValType][] = [
+    ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
+    ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
+  ];
+  m.func('gemm', params, 'none', (f: FunctionBuilder) => {
+    const p = (n: string) => m.get(f.param(n));
+    const g = (l: Local) => m.get(l);
+    const c = (v: number) => m.i32.const(v);
+    const { add, mul, shl, sub } = m.i32;
+    const RM = tile.rows;
+    const RN = tile.cols;
+    const i = f.local('i', 'i32');
+    const j = f.local('j', 'i32');
+    const mm = f.local('mm', 'i32');
+    const nn = f.local('nn', 'i32');
+    const pa = f.local('pa', 'i32');
+    const pb = f.local('pb', 'i32');
+    const ldb8 = f.local('ldb8', 'i32');
+    const panel = f.local('panel', 'i32');
+    const pc = f.local('pc', 'i32');
+    const t = f.local('t', 'i32');
+    const acc: Local[] = [];
+    for (let r = 0; r < RM; r++) for (let q = 0; q < RN; q++) acc.push(f.local(`acc${r}_${q}`, 'i64'));
+    const av: Local[] = [];
+    for (let r = 0; r < RM; r++) av.push(f.local(`a${r}`, 'i64'));
+    const bv: Local[] = [];
+    for (let q = 0; q < RN; q++) bv.push(f.local(`b${q}`, 'i64'));
+    const s = f.local('s', 'i64');
+
+    const tileBody: Expr[] = [
+      ...acc.map((l) => m.set(l, m.i64.const(0n))),
+      m.set(pa, g(panel)),
+      m.set(pb, add(p('b'), shl(g(j), c(3)))),
+      m.forRange(t, c(0), p('k'), 1, () => [
+        ...av.map((l, r) => m.set(l, m.i64.load(g(pa), r * 8))),
+        ...bv.map((l, q) => m.set(l, m.i64.load(g(pb), q * 8))),
+        ...acc.map((l, idx) => m.set(l, m.i64.add(g(l), m.i64.mul(g(av[Math.floor(idx / RN)]), g(bv[idx % RN]))))),
+        m.set(pa, add(g(pa), c(RM * 8))),
+        m.set(pb, add(g(pb), g(ldb8))),
+      ]),
+      // C[i + r][j + q] = acc
+      m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
+      ...acc.map((l, idx) => {
+        const r = Math.floor(idx / RN);
+        const q = idx % RN;
+        return m.i64.store(add(g(pc), shl(mul(c(r), p('ldc')), c(3))), g(l), q * 8);
+      }),
+    ];
+
+    // Scalar dot product for one C element (edges).
+    const edge = (): Expr[] => [
+      m.set(s, m.i64.const(0n)),
+      m.set(pa, add(p('a'), shl(mul(g(i), p('lda')), c(3)))),
+      m.set(pb, add(p('b'), shl(g(j), c(3)))),
+      m.forRange(t, c(0), p('k'), 1, () => [
+        m.set(s, m.i64.add(g(s), m.i64.mul(m.i64.load(g(pa)), m.i64.load(g(pb))))),
+        m.set(pa, add(g(pa), c(8))),
+        m.set(pb, add(g(pb), g(ldb8))),
+      ]),
+      m.i64.store(add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3))), g(s)),
+    ];
+
+    return [
+      m.set(ldb8, shl(p('ldb'), c(3))),
+      m.set(mm, sub(p('m'), m.i32.rem_u(p('m'), c(RM)))),
+      m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
+      m.set(panel, p('ap')),
+      m.forRange(i, c(0), g(mm), RM, () => [
+        m.forRange(j, c(0), g(nn), RN, () => tileBody),
+        m.set(panel, add(g(panel), shl(mul(p('k'), c(RM)), c(3)))),
+      ]),
+      // Edges: columns nn..n of the full panels, then every column of the last rows.
+      m.forRange(i, c(0), p('m'), 1, () => [
+        m.forRange(j, m.if(m.i32.lt_s(g(i), g(mm)), g(nn), c(0)), p('n'), 1, edge),
+      ]),
+    ];
+  });
+}
+
+/** Builds the ring kernels module and returns its validated, optimized bytes. */
+export function emitRingKernels(tile: GemmTile = DEFAULT_TILE): Uint8Array {
+  const m = new ModuleBuilder(16);
+  emitElementwise(m);
+  emitIm2col(m);
+  emitPackA(m, tile);
+  emitGemm(m, tile);
+  return m.emit();
+}

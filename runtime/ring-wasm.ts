@@ -1,0 +1,84 @@
+// Loads the ring kernels WebAssembly module (written into dist/runtime/kernels/ by the build,
+// from compiler/codegen/ring-kernels.ts) once per process, and manages its linear memory as a
+// scratch arena: each kernel call copies its operands in, runs, and copies the result out.
+// Calls are synchronous, so the three parties of one process can share the one instance.
+import { readFileSync } from 'node:fs';
+
+// The project compiles against lib es2022 without DOM typings, which is where TypeScript declares
+// WebAssembly; this module-scoped declaration covers the little used here.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+};
+
+/** The exported functions of ring-kernels.wasm (pointers are byte addresses, counts elements). */
+export interface RingKernelExports {
+  memory: WasmMemory;
+  add(a: number, b: number, out: number, n: number): void;
+  sub(a: number, b: number, out: number, n: number): void;
+  mul(a: number, b: number, out: number, n: number): void;
+  neg(a: number, unused: number, out: number, n: number): void;
+  scale(a: number, c: bigint, out: number, n: number): void;
+  shr_s(a: number, f: number, out: number, n: number): void;
+  trunc_neg(a: number, f: number, out: number, n: number): void;
+  im2col(
+    x: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, dh: number, dw: number, ow: number, p0: number, pn: number, out: number,
+  ): void;
+  packA(a: number, lda: number, m: number, k: number, out: number): void;
+  gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+}
+
+const WASM_URL = new URL('./kernels/ring-kernels.wasm', import.meta.url);
+const PAGE = 65536;
+
+let instance: RingKernelExports | undefined;
+
+/** The process-wide kernels instance (compiled on first use). */
+export function kernels(): RingKernelExports {
+  if (!instance) {
+    // The build always writes this file; a missing file is a broken install, not a fallback case.
+    const bytes = readFileSync(WASM_URL);
+    const module = new WebAssembly.Module(bytes);
+    instance = new WebAssembly.Instance(module, {}).exports as unknown as RingKernelExports;
+  }
+  return instance;
+}
+
+/** A bump allocator over the kernels' memory; reset() at the start of every kernel call. */
+export class Arena {
+  private top = 0;
+
+  /** Forgets every allocation (the memory stays grown). */
+  reset(): void {
+    this.top = 0;
+  }
+
+  /** Reserves `n` ring elements (16-byte aligned) and returns their byte address. */
+  alloc(n: number): number {
+    const at = this.top;
+    this.top = at + ((n * 8 + 15) & ~15);
+    const mem = kernels().memory;
+    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / PAGE));
+    return at;
+  }
+
+  /** Reserves space for `src` and copies it in; returns the byte address. */
+  put(src: BigUint64Array): number {
+    const at = this.alloc(src.length);
+    this.view(at, src.length).set(src);
+    return at;
+  }
+
+  /** A view of `n` elements at byte address `at` (invalid after the next alloc). */
+  view(at: number, n: number): BigUint64Array {
+    return new BigUint64Array(kernels().memory.buffer, at, n);
+  }
+}
+
+/** The arena every runtime kernel call uses. */
+export const arena = new Arena();
