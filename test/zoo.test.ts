@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { ZOO, buildZooModel, zooEntry, type ZooEntry } from '../examples/zoo/index.js';
 import { runZoo, zooListing } from '../compiler/commands/zoo.js';
 import { MpccError } from '../ir/diagnostics.js';
+import { IMPORT_OPERATORS, buildAllOpsNet } from '../examples/zoo/all-ops.js';
 
 /** A reproducible input in [-2, 2) (a tiny LCG; these are test data, not secrets). */
 function randomInput(shape: readonly number[], seed: number): Float32Array {
@@ -32,6 +33,16 @@ function numbers(t: ort.Tensor): number[] {
   return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }
 
+function range(values: readonly number[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return [lo, hi];
+}
+
 describe('model zoo', function () {
   this.timeout(60000);
 
@@ -47,11 +58,18 @@ describe('model zoo', function () {
         const va = numbers(a[name]);
         const vb = numbers(b[name]);
         expect(va.every(Number.isFinite), `${name} finite`).to.equal(true);
-        if (a[name].type === 'float32') {
-          expect(Math.max(...va) - Math.min(...va), `${name} not constant`).to.be.greaterThan(1e-3);
-          expect(Math.max(...va.map(Math.abs)), `${name} O(1)`).to.be.lessThan(1e3);
-        }
+        if (a[name].type !== 'float32') continue;
+        const [lo, hi] = range(va);
+        expect(hi - lo, `${name} not constant`).to.be.greaterThan(1e-3);
+        expect(Math.max(-lo, hi), `${name} O(1)`).to.be.lessThan(1e3);
         expect(va, `${name} depends on the input`).to.not.deep.equal(vb);
+      }
+      if ('argmax' in entry.outputs) {
+        // softmax preserves order, so the argmax output must index the largest probability
+        for (const result of [a, b]) {
+          const probs = numbers(result.output);
+          expect(numbers(result.argmax)).to.deep.equal([probs.indexOf(Math.max(...probs))]);
+        }
       }
     });
   }
@@ -67,8 +85,13 @@ describe('model zoo', function () {
     });
   }
 
+  it('all-ops uses every operator of the import list', () => {
+    const used = new Set(buildAllOpsNet().onnx.opTypes());
+    expect(IMPORT_OPERATORS.filter((op) => !used.has(op))).to.deep.equal([]);
+  });
+
   it('is deterministic: building twice gives identical bytes', () => {
-    for (const name of ['tiny-cnn', 'resnet18-cifar']) {
+    for (const name of ['tiny-cnn', 'all-ops', 'deeplabv3']) {
       expect(Buffer.from(buildZooModel(name)).equals(Buffer.from(buildZooModel(name))), name).to.equal(true);
     }
   });

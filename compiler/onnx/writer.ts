@@ -147,6 +147,11 @@ export class OnnxBuilder {
     return [...outputs];
   }
 
+  /** The op types of the nodes added so far, in order (with repeats). */
+  opTypes(): string[] {
+    return this.nodes.map((n) => n.opType ?? '');
+  }
+
   /** A value name not yet used in the graph, `<prefix>` or `<prefix>_<n>`. */
   fresh(prefix: string): string {
     let n = this.counters.get(prefix) ?? 0;

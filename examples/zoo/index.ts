@@ -1,6 +1,9 @@
 // The model zoo's registry: name → builder, one-line description and input shape. `mpcc zoo`
 // and the tests build models through it.
 import { diag } from '../../ir/diagnostics.js';
+import { buildAllOps } from './all-ops.js';
+import { buildDeeplabV3, DEEPLAB_CLASSES, DEEPLAB_SIZE } from './deeplabv3.js';
+import { buildMobilenetV2 } from './mobilenetv2.js';
 import { buildResnet18 } from './resnet18.js';
 import { buildResnet18Cifar } from './resnet18-cifar.js';
 import { buildResnet50 } from './resnet50.js';
@@ -30,6 +33,14 @@ export const ZOO: readonly ZooEntry[] = [
     build: buildTinyCnn,
   },
   {
+    name: 'all-ops',
+    description: 'importer test: every supported ONNX operator and attribute variant once; 3x16x16 -> softmax(10) + argmax',
+    inputShape: [1, 3, 16, 16],
+    outputs: { output: [1, 10], argmax: [1] },
+    small: true,
+    build: buildAllOps,
+  },
+  {
     name: 'resnet18-cifar',
     description: 'ResNet18 for CIFAR-100: 3x3 stem, no max-pool, BasicBlocks [2,2,2,2]; 3x32x32 -> 100 classes',
     inputShape: [1, 3, 32, 32],
@@ -52,6 +63,22 @@ export const ZOO: readonly ZooEntry[] = [
     outputs: { output: [1, 1000] },
     small: false,
     build: buildResnet50,
+  },
+  {
+    name: 'mobilenetv2',
+    description: 'torchvision MobileNetV2: inverted residuals, ReLU6 as Clip; 3x224x224 -> 1000 classes',
+    inputShape: [1, 3, 224, 224],
+    outputs: { output: [1, 1000] },
+    small: false,
+    build: buildMobilenetV2,
+  },
+  {
+    name: 'deeplabv3',
+    description: `DeepLabV3-style segmentation: dilated ResNet backbone, ASPP with image pooling, bilinear Resize; 3x${DEEPLAB_SIZE}x${DEEPLAB_SIZE} -> ${DEEPLAB_CLASSES} classes per pixel`,
+    inputShape: [1, 3, DEEPLAB_SIZE, DEEPLAB_SIZE],
+    outputs: { output: [1, DEEPLAB_CLASSES, DEEPLAB_SIZE, DEEPLAB_SIZE] },
+    small: true,
+    build: buildDeeplabV3,
   },
 ];
 

@@ -3,7 +3,7 @@
 // BatchNormalization, ReLU6 as Clip with min/max inputs, ...) and returns the output value
 // with its static shape, so builders can size the next layer. Weights are deterministic:
 // He-scaled convolutions and non-trivial batch-norm statistics keep activations O(1).
-import { OnnxBuilder, float, i64Tensor, type AttrValue } from '../../compiler/onnx/writer.js';
+import { OnnxBuilder, float, i64Tensor, type AttrValue, type ElemType } from '../../compiler/onnx/writer.js';
 import { WeightRng } from './random.js';
 
 /** A value of the graph under construction with its static shape. */
@@ -55,9 +55,9 @@ export class Net {
   }
 
   /** Declares `t` (renamed through Identity when `name` differs) as a graph output. */
-  output(t: Tensor, name = t.name): Tensor {
+  output(t: Tensor, name = t.name, dtype: ElemType = 'float32'): Tensor {
     if (name !== t.name) this.onnx.node('Identity', [t.name], [name], {}, this.onnx.fresh(`/${name}/Identity`));
-    this.onnx.output(name, t.shape);
+    this.onnx.output(name, t.shape, dtype);
     return { name, shape: t.shape };
   }
 
@@ -75,7 +75,7 @@ export class Net {
   }
 
   /** An int64 constant initializer (shapes, axes, slice bounds). */
-  int64(name: string, values: readonly number[], shape: readonly number[] = [values.length]): string {
+  int64(name: string, values: readonly number[] | BigInt64Array, shape: readonly number[] = [values.length]): string {
     return this.onnx.int64Initializer(this.onnx.fresh(name), values, shape);
   }
 

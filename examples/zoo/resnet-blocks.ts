@@ -5,7 +5,7 @@
 import type { Net, Tensor } from './net.js';
 
 /** gamma range of the last BatchNormalization of a residual branch. */
-const RESIDUAL_GAMMA: readonly [number, number] = [0.2, 0.5];
+const RESIDUAL_GAMMA: readonly [number, number] = [0.1, 0.3];
 
 /** Dilation settings of one stage (DeepLab replaces stride by dilation in the last stages). */
 export interface StageOptions {
@@ -54,7 +54,7 @@ export function stage(
 }
 
 /** The classifier head: GlobalAveragePool → Flatten → Linear (Gemm), output named `output`. */
-export function classifierHead(net: Net, x: Tensor, classes: number): Tensor {
+export function classifierHead(net: Net, x: Tensor, classes: number, fc = 'fc'): Tensor {
   const pooled = net.globalAvgPool(x, 'avgpool');
-  return net.output(net.linear(net.flatten(pooled, ''), 'fc', classes), 'output');
+  return net.output(net.linear(net.flatten(pooled, ''), fc, classes), 'output');
 }
