@@ -54,8 +54,13 @@ export interface Session {
    * merged into one frame), then waits for one frame from each peer in `from`. Returns the
    * received frames per peer. Every party involved must call `round` the same number of
    * times in the same order (the schedule is static); a peer that dies or sends a frame of
-   * the wrong round fails the call with a RuntimeError naming the peer. */
-  round(outgoing: readonly Outgoing[], from: readonly PartyId[]): Promise<Map<PartyId, Uint8Array>>;
+   * the wrong round fails the call with a RuntimeError naming the peer.
+   * A frame is sent to a peer only if some message goes to it (send an empty message to
+   * send an empty frame). Outgoing data belongs to the runtime after the call (do not modify
+   * it); received payloads are 8-byte aligned, so they can be viewed as BigUint64Array.
+   * `expectBytes[p]`, when given, is the exact payload length expected from p: a frame of
+   * another length fails the call (MPCC5003) instead of being misread. */
+  round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>): Promise<Map<PartyId, Uint8Array>>;
   /** The session's byte and round counters. */
   readonly counters: Counters;
   /** Closes connections; further rounds fail. */

@@ -1,0 +1,59 @@
+// The runtime's catalog of diagnostics (codes MPCC5xxx). The runtime never imports the
+// compiler, so it keeps its own catalog beside ir/diagnostics.ts; the message style is the
+// same: a code and a one-line message built from a template. Errors about a peer always name
+// it with its id and role ("peer 2 (helper)") so an operator knows which process to look at.
+
+import type { PartyId } from './session.js';
+
+/** Templates of all runtime diagnostics; `{0}`, `{1}`… are filled by `runtimeError`. */
+export const RUNTIME_ERRORS = {
+  MPCC5001: 'peer {0} disconnected: {1}',
+  MPCC5002: 'timed out after {1} ms waiting for peer {0} in round {2}',
+  MPCC5003: 'malformed frame from peer {0}: {1}',
+  MPCC5004: 'frame of the wrong round from peer {0}: expected round {1}, got round {2}',
+  MPCC5005: 'handshake with peer {0} failed: {1}',
+  MPCC5006: 'could not connect to peer {0} at {1} within {2} ms: {3}',
+  MPCC5007: 'peer {0} runs wire version {1}, this party runs version {2}',
+  MPCC5008: "peer {0} belongs to another session (its tag '{1}' differs from this party's tag '{2}')",
+  MPCC5009: 'session of party {0} is closed: {1}',
+  MPCC5010: 'invalid round: {0}',
+  MPCC5011: 'peer {0} aborted the session: {1}',
+  MPCC5012: 'peer {0} closed the session, but this party still waits for its frame of round {1}',
+  MPCC5013: 'deadlock: every party waits for a frame that no party will send ({0})',
+  MPCC5014: 'invalid transport configuration: {0}',
+} as const;
+
+/** A runtime diagnostic code of the catalog. */
+export type RuntimeErrorCode = keyof typeof RUNTIME_ERRORS;
+
+/** A failure of the three-party runtime (transport, handshake, protocol framing). */
+export class RuntimeError extends Error {
+  constructor(readonly code: RuntimeErrorCode, message: string, readonly peer?: PartyId) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+  /** The one line a CLI prints. */
+  format(): string {
+    return `error ${this.code}: ${this.message}`;
+  }
+}
+
+const ROLES = ['client', 'server', 'helper'] as const;
+
+/** The role name of a party: 0 client, 1 server, 2 helper. */
+export function roleOf(id: PartyId): string {
+  return ROLES[id];
+}
+
+/** "peer 2 (helper)": how messages name a party. */
+export function peerName(id: PartyId): string {
+  return `${id} (${ROLES[id]})`;
+}
+
+/** Builds the RuntimeError of `code`; `peer`, when given, fills `{0}` with its name and is
+ * kept on the error so callers can tell which party failed. */
+export function runtimeError(code: RuntimeErrorCode, args: readonly unknown[] = [], peer?: PartyId): RuntimeError {
+  const all = peer === undefined ? args : [peerName(peer), ...args];
+  const text = RUNTIME_ERRORS[code].replace(/\{(\d+)\}/g, (_, i: string) => String(all[Number(i)]));
+  return new RuntimeError(code, `${text}`, peer);
+}

@@ -1,0 +1,146 @@
+// The in-process transport: three parties in one process, linked by in-memory frame queues.
+// Delivery is synchronous and copy-free where it can be: a frame with one message hands the
+// sender's array to the receiver (copied only when it is not 8-byte aligned, so receivers
+// may view every payload as a BigUint64Array); a frame with several messages is merged into
+// one fresh array. Because all three parties live in one event loop, the group also detects
+// deadlocks: when every live party waits for a frame that none will send, all fail at once
+// with MPCC5013 instead of hanging.
+
+import { runtimeError } from '../errors.js';
+import { PartySession, type SessionMonitor, type SessionOptions } from '../party-session.js';
+import type { PartyId, Phase } from '../session.js';
+import type { Frame, FrameKind } from './frame.js';
+import type { LinkHandlers, PeerLink } from './link.js';
+
+/** How long every party must stay blocked with no frame moving before it is a deadlock. */
+const DEADLOCK_MS = 1500;
+
+/** One end of an in-memory frame queue pair. */
+class MemoryLink implements PeerLink {
+  other!: MemoryLink;
+  private handlers: LinkHandlers | null = null;
+  private backlog: Frame[] = [];
+  private closed = false;
+  private brokenReported = false;
+
+  constructor(readonly peer: PartyId, private readonly self: PartyId, private readonly group: InProcessGroup) {}
+
+  send(kind: FrameKind, round: number, phases: Record<Phase, number>, parts: readonly Uint8Array[], length: number): void {
+    if (this.closed) throw runtimeError('MPCC5009', [this.self, 'its link is closed']);
+    let payload: Uint8Array;
+    if (parts.length === 1 && parts[0].byteOffset % 8 === 0) {
+      payload = parts[0];
+    } else {
+      payload = new Uint8Array(length);
+      let at = 0;
+      for (const p of parts) {
+        payload.set(p, at);
+        at += p.length;
+      }
+    }
+    this.group.progress++;
+    this.other.deliver({ kind, round, phases, payload });
+  }
+
+  attach(h: LinkHandlers): void {
+    this.handlers = h;
+    const early = this.backlog;
+    this.backlog = [];
+    for (const f of early) h.frame(f);
+    if (this.other.closed) this.reportBroken();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.other.reportBroken();
+  }
+
+  private deliver(f: Frame): void {
+    if (this.closed) return;
+    if (this.handlers) this.handlers.frame(f);
+    else this.backlog.push(f);
+  }
+
+  private reportBroken(): void {
+    if (this.closed || this.brokenReported || !this.handlers) return;
+    this.brokenReported = true;
+    this.handlers.broken(runtimeError('MPCC5001', ['its in-process link was closed without a goodbye'], this.peer));
+  }
+}
+
+/** The three sessions of one process, watched for deadlock. */
+class InProcessGroup implements SessionMonitor {
+  sessions: PartySession[] = [];
+  progress = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  blockedChanged(): void {
+    const live = this.sessions.filter((s) => !s.finished);
+    const stuck = live.length > 0 && live.every((s) => s.blocked);
+    if (!stuck) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      return;
+    }
+    if (this.timer) return;
+    const stamp = this.progress;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      const still = this.sessions.filter((s) => !s.finished);
+      if (this.progress !== stamp || !still.every((s) => s.blocked)) return;
+      const err = runtimeError('MPCC5013', [still.map((s) => s.describeWait()).join('; ')]);
+      for (const s of still) s.interrupt(err);
+    }, DEADLOCK_MS);
+  }
+}
+
+/** Three connected sessions (parties 0, 1, 2) in this process, keys agreed. */
+export async function createInProcessSessions(options: Omit<SessionOptions, 'monitor'> = {}): Promise<[PartySession, PartySession, PartySession]> {
+  const group = new InProcessGroup();
+  const links: (MemoryLink | null)[][] = [0, 1, 2].map(() => [null, null, null]);
+  for (const a of [0, 1, 2] as const) {
+    for (const b of [0, 1, 2] as const) {
+      if (a < b) {
+        const ab = new MemoryLink(b, a, group);
+        const ba = new MemoryLink(a, b, group);
+        ab.other = ba;
+        ba.other = ab;
+        links[a][b] = ab;
+        links[b][a] = ba;
+      }
+    }
+  }
+  const sessions = ([0, 1, 2] as const).map((id) => new PartySession(id, links[id], { ...options, monitor: group }));
+  group.sessions = sessions;
+  await Promise.all(sessions.map((s) => s.start()));
+  return sessions as [PartySession, PartySession, PartySession];
+}
+
+/** Runs `fn` as all three parties in this process and returns their results by party id.
+ * If one party throws, the others' rounds fail (they get its abort) instead of hanging,
+ * and the first error thrown is rethrown. Sessions are closed afterwards. */
+export async function runInProcess<T>(fn: (s: PartySession) => Promise<T>, options: Omit<SessionOptions, 'monitor'> = {}): Promise<[T, T, T]> {
+  const sessions = await createInProcessSessions(options);
+  let firstError: unknown = undefined;
+  let failed = false;
+  const runs = sessions.map(async (s) => {
+    try {
+      const result = await fn(s);
+      // A party that is done sends nothing more: its goodbye fails reads still waiting on it.
+      await s.close();
+      return result;
+    } catch (e) {
+      if (!failed) {
+        failed = true;
+        firstError = e;
+      }
+      await s.abort(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+  });
+  const settled = await Promise.allSettled(runs);
+  await Promise.all(sessions.map((s) => s.close()));
+  if (failed) throw firstError;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value) as [T, T, T];
+}
