@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
-import { ZOO, buildZooModel, zooEntry, type ZooEntry } from '../examples/zoo/index.js';
+import { ZOO, ZOO_OPSETS, buildZooModel, zooEntry, type ZooBuildOptions, type ZooEntry } from '../examples/zoo/index.js';
 import { runZoo, zooListing } from '../compiler/commands/zoo.js';
 import { MpccError } from '../ir/diagnostics.js';
 import { IMPORT_OPERATORS, buildAllOpsNet } from '../examples/zoo/all-ops.js';
@@ -85,13 +85,63 @@ describe('model zoo', function () {
     });
   }
 
+  /** Runs zoo model `name` written with `options` on the seed-7 input; its float outputs. */
+  async function outputsOf(name: string, options: ZooBuildOptions): Promise<Record<string, number[]>> {
+    const entry = zooEntry(name);
+    const session = await ort.InferenceSession.create(buildZooModel(name, options));
+    const out = await run(session, entry, 7);
+    return Object.fromEntries(Object.keys(entry.outputs).map((k) => [k, numbers(out[k])]));
+  }
+
+  /** max |a − b| / max |b| over all outputs. */
+  function relativeError(a: Record<string, number[]>, b: Record<string, number[]>): number {
+    let worst = 0;
+    for (const k of Object.keys(b)) {
+      let diff = 0;
+      let scale = 1e-12;
+      b[k].forEach((v, i) => {
+        diff = Math.max(diff, Math.abs(a[k][i] - v));
+        scale = Math.max(scale, Math.abs(v));
+      });
+      worst = Math.max(worst, diff / scale);
+    }
+    return worst;
+  }
+
+  for (const name of ['tiny-cnn', 'all-ops', 'resnet18-cifar', 'deeplabv3', 'legacy-ops']) {
+    it(`${name} with batch-norm folded computes the same function`, async () => {
+      const plain = await outputsOf(name, {});
+      const folded = await outputsOf(name, { foldBatchNorm: true });
+      expect(relativeError(folded, plain)).to.be.lessThan(1e-4);
+    });
+  }
+
+  it('folding removes every BatchNormalization node', () => {
+    expect(buildAllOpsNet({ foldBatchNorm: true }).onnx.opTypes()).to.not.include('BatchNormalization');
+    expect(buildAllOpsNet({}).onnx.opTypes()).to.include('BatchNormalization');
+  });
+
+  it('all-ops, tiny-cnn and deeplabv3 compute the same function in every opset 11 to 18', async () => {
+    for (const name of ['all-ops', 'tiny-cnn', 'deeplabv3']) {
+      const reference = await outputsOf(name, { opset: 13 });
+      const opsets = name === 'deeplabv3' ? [11, 18] : ZOO_OPSETS;
+      for (const opset of opsets) expect(relativeError(await outputsOf(name, { opset }), reference), `${name} opset ${opset}`).to.be.lessThan(1e-5);
+    }
+  });
+
+  it('rejects an opset a model cannot be written in', () => {
+    expect(() => buildZooModel('tiny-cnn', { opset: 10 })).to.throw(MpccError).with.property('code', 'MPCC0004');
+    expect(() => buildZooModel('legacy-ops', { opset: 13 })).to.throw(MpccError).with.property('code', 'MPCC0004');
+    expect(() => runZoo('tiny-cnn', { opset: 'x', output: '/nonexistent/never.onnx' })).to.throw(MpccError).with.property('code', 'MPCC0004');
+  });
+
   it('all-ops uses every operator of the import list', () => {
     const used = new Set(buildAllOpsNet().onnx.opTypes());
     expect(IMPORT_OPERATORS.filter((op) => !used.has(op))).to.deep.equal([]);
   });
 
   it('is deterministic: building twice gives identical bytes', () => {
-    for (const name of ['tiny-cnn', 'all-ops', 'deeplabv3']) {
+    for (const name of ['tiny-cnn', 'all-ops', 'deeplabv3', 'legacy-ops']) {
       expect(Buffer.from(buildZooModel(name)).equals(Buffer.from(buildZooModel(name))), name).to.equal(true);
     }
   });

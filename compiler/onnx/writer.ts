@@ -73,6 +73,7 @@ export interface OnnxBuilderOptions {
 /** The ONNX IR version matching a default-domain opset (as the ONNX release tables pair them). */
 export function irVersionForOpset(opset: number): number {
   if (opset <= 8) return 3;
+  if (opset <= 9) return 4;
   if (opset <= 10) return 5;
   if (opset <= 11) return 6;
   if (opset <= 14) return 7;

@@ -5,7 +5,7 @@
 // an importer and interpreter test, not a meaningful network: 3×16×16 in, 10 scores and their
 // argmax out.
 import { float, f32Tensor, tensorAttr } from '../../compiler/onnx/writer.js';
-import { Net, type Tensor } from './net.js';
+import { Net, type NetOptions, type Tensor } from './net.js';
 
 /** The operators of mpcc's ONNX import list that all-ops covers (Upsample needs opset ≤ 9). */
 export const IMPORT_OPERATORS = [
@@ -16,13 +16,13 @@ export const IMPORT_OPERATORS = [
 ] as const;
 
 /** Builds all-ops: input [1, 3, 16, 16] → `output` (softmax, [1, 10]) and `argmax` ([1], int64). */
-export function buildAllOps(): Uint8Array {
-  return buildAllOpsNet().toBytes();
+export function buildAllOps(options: NetOptions = {}): Uint8Array {
+  return buildAllOpsNet(options).toBytes();
 }
 
 /** The all-ops network before serialization (tests inspect its operator list). */
-export function buildAllOpsNet(): Net {
-  const net = new Net('all-ops');
+export function buildAllOpsNet(options: NetOptions = {}): Net {
+  const net = new Net('all-ops', options);
   const rng = net.rng;
   const x = net.input('input', [1, 3, 16, 16]);
 
@@ -59,7 +59,7 @@ export function buildAllOpsNet(): Net {
   ];
   let q: Tensor = h2;
   resizes.forEach(([mode, coordinates, nearest, byScales], i) => {
-    const r = net.op('Resize', `resize_${i}`, [p1.name, '', byScales ? scales : '', byScales ? '' : sizes], [1, 8, 8, 8], {
+    const r = net.resize(p1, `resize_${i}`, byScales ? { scales } : { sizes }, [1, 8, 8, 8], {
       coordinate_transformation_mode: coordinates,
       mode,
       nearest_mode: nearest,
@@ -80,9 +80,9 @@ export function buildAllOpsNet(): Net {
   const rs = net.op('Reshape', 'reshape', [sl.name, target.name], [1, 12, 32]);
   const tr = net.op('Transpose', 'transpose', [rs.name], [1, 32, 12], { perm: [0, 2, 1] });
   const mm = net.op('MatMul', 'matmul', [tr.name, net.param('matmul.weight', rng.normals(120, Math.sqrt(1 / 12)), [12, 10])], [1, 32, 10]);
-  const mean = net.op('ReduceMean', 'reduce_mean', [mm.name], [1, 10], { axes: [1], keepdims: 0 });
-  const us = net.op('Unsqueeze', 'unsqueeze', [mean.name, net.int64('unsqueeze.axes', [1])], [1, 1, 10]);
-  const sq = net.op('Squeeze', 'squeeze', [us.name, net.int64('squeeze.axes', [1])], [1, 10]);
+  const mean = net.reduceMean(mm, 'reduce_mean', [1], 0, [1, 10]);
+  const us = net.unsqueeze(mean, 'unsqueeze', [1], [1, 1, 10]);
+  const sq = net.squeeze(us, 'squeeze', [1], [1, 10]);
 
   // Pooled path through Gemm (non-unit alpha/beta), HardSigmoid, Identity, Dropout.
   const flat = net.flatten(net.globalAvgPool(cat, 'gap'), 'flatten');

@@ -3,7 +3,7 @@
 // global-pooling branch upsampled back), projection, classifier, and a bilinear Resize to the
 // input size. Both Resizes take their sizes from Shape → Slice/Gather → Concat subgraphs, as
 // torch.onnx exports `F.interpolate(x, size=input.shape[-2:])`, so importers must fold them.
-import { Net, type Tensor } from './net.js';
+import { Net, type NetOptions, type Tensor } from './net.js';
 import { basicBlock, stage } from './resnet-blocks.js';
 
 /** Input side and number of classes (Pascal VOC's 21). */
@@ -20,15 +20,12 @@ function resizeTo(net: Net, x: Tensor, spatial: Tensor, scope: string, shape: re
   const xShape = net.op('Shape', scope, [x.name], [4]);
   const batchChannels = net.op('Slice', scope, [xShape.name, net.int64(`${scope}.starts`, [0]), net.int64(`${scope}.ends`, [2]), net.int64(`${scope}.axes`, [0])], [2]);
   const sizes = net.op('Concat', scope, [batchChannels.name, spatial.name], [4], { axis: 0 });
-  // torch.onnx passes roi and scales as empty constants; the other spelling omits them by ''
-  const roi = emptyConstants ? net.op('Constant', scope, [], [0], { value: { kind: 'tensor', value: { dtype: 'float32', shape: [0], data: new Float32Array(0) } } }).name : '';
-  const scales = emptyConstants ? net.op('Constant', scope, [], [0], { value: { kind: 'tensor', value: { dtype: 'float32', shape: [0], data: new Float32Array(0) } } }).name : '';
-  return net.op('Resize', scope, [x.name, roi, scales, sizes.name], shape, {
+  return net.resize(x, scope, { sizes: sizes.name }, shape, {
     coordinate_transformation_mode: 'pytorch_half_pixel',
     cubic_coeff_a: { kind: 'float', value: -0.75 },
     mode: 'linear',
     nearest_mode: 'floor',
-  });
+  }, emptyConstants);
 }
 
 /** H and W of `x` as a 1-D int64 value, by Shape → Slice(-2:) (torch's `x.shape[-2:]`). */
@@ -45,7 +42,7 @@ function spatialByGather(net: Net, x: Tensor, scope: string): Tensor {
   const dims = [2, 3].map((axis) => {
     const index = net.op('Constant', scope, [], [], { value: { kind: 'tensor', value: { dtype: 'int64', shape: [], data: [axis] } } });
     const dim = net.op('Gather', scope, [shape.name, index.name], [], { axis: 0 });
-    return net.op('Unsqueeze', scope, [dim.name, net.int64(`${scope}.axes`, [0])], [1]);
+    return net.unsqueeze(dim, scope, [0], [1]);
   });
   const concat = net.op('Concat', scope, dims.map((d) => d.name), [2], { axis: 0 });
   return net.op('Cast', scope, [concat.name], [2], { to: 7 });
@@ -69,8 +66,8 @@ function aspp(net: Net, x: Tensor): Tensor {
 }
 
 /** Builds deeplabv3: input [1, 3, 128, 128] → per-pixel logits [1, 21, 128, 128]. */
-export function buildDeeplabV3(): Uint8Array {
-  const net = new Net('deeplabv3');
+export function buildDeeplabV3(options: NetOptions = {}): Uint8Array {
+  const net = new Net('deeplabv3', options);
   const input = net.input('input', [1, 3, DEEPLAB_SIZE, DEEPLAB_SIZE]);
   let x = net.convBn(input, { conv: 'backbone.conv1', bn: 'backbone.bn1', act: 'backbone.relu' }, { out: 32, kernel: 3, stride: 2, pad: 1 }, 'relu');
   x = net.maxPool(x, 'backbone.maxpool', 3, 2, 1);

@@ -1,13 +1,26 @@
 // The model zoo's registry: name → builder, one-line description and input shape. `mpcc zoo`
-// and the tests build models through it.
+// and the tests build models through it, optionally in another opset or with batch-norm folded.
 import { diag } from '../../ir/diagnostics.js';
 import { buildAllOps } from './all-ops.js';
 import { buildDeeplabV3, DEEPLAB_CLASSES, DEEPLAB_SIZE } from './deeplabv3.js';
+import { buildLegacyOps, LEGACY_OPSET } from './legacy-ops.js';
 import { buildMobilenetV2 } from './mobilenetv2.js';
+import type { NetOptions } from './net.js';
 import { buildResnet18 } from './resnet18.js';
 import { buildResnet18Cifar } from './resnet18-cifar.js';
 import { buildResnet50 } from './resnet50.js';
 import { buildTinyCnn } from './tiny-cnn.js';
+
+/** The opsets the zoo writes its modern models in. */
+export const ZOO_OPSETS: readonly number[] = [11, 12, 13, 14, 15, 16, 17, 18];
+
+/** How to write a zoo model. */
+export interface ZooBuildOptions {
+  /** Default-domain opset (default: the entry's first opset, 13 for the modern models). */
+  readonly opset?: number;
+  /** Fold BatchNormalization into the convs (same function, fewer nodes). */
+  readonly foldBatchNorm?: boolean;
+}
 
 /** One zoo model: how to build it and what it expects. */
 export interface ZooEntry {
@@ -19,8 +32,12 @@ export interface ZooEntry {
   readonly outputs: Readonly<Record<string, readonly number[]>>;
   /** Small enough to run in unit tests (well under a second on onnxruntime). */
   readonly small: boolean;
-  readonly build: () => Uint8Array;
+  /** The opsets it can be written in; the first is the default. */
+  readonly opsets: readonly number[];
+  readonly build: (options: NetOptions) => Uint8Array;
 }
+
+const MODERN = [13, ...ZOO_OPSETS.filter((v) => v !== 13)];
 
 /** Every zoo model, in the order `mpcc zoo --list` prints them. */
 export const ZOO: readonly ZooEntry[] = [
@@ -30,15 +47,26 @@ export const ZOO: readonly ZooEntry[] = [
     inputShape: [1, 3, 16, 16],
     outputs: { output: [1, 10] },
     small: true,
+    opsets: MODERN,
     build: buildTinyCnn,
   },
   {
     name: 'all-ops',
-    description: 'importer test: every supported ONNX operator and attribute variant once; 3x16x16 -> softmax(10) + argmax',
+    description: 'importer test: every supported ONNX operator and attribute variant; 3x16x16 -> softmax(10) + argmax',
     inputShape: [1, 3, 16, 16],
     outputs: { output: [1, 10], argmax: [1] },
     small: true,
+    opsets: MODERN,
     build: buildAllOps,
+  },
+  {
+    name: 'legacy-ops',
+    description: `importer test in opset ${LEGACY_OPSET}: Clip attributes, Upsample, attribute-form Pad/Slice/Squeeze; 3x16x16 -> 10`,
+    inputShape: [1, 3, 16, 16],
+    outputs: { output: [1, 10] },
+    small: true,
+    opsets: [LEGACY_OPSET],
+    build: buildLegacyOps,
   },
   {
     name: 'resnet18-cifar',
@@ -46,6 +74,7 @@ export const ZOO: readonly ZooEntry[] = [
     inputShape: [1, 3, 32, 32],
     outputs: { output: [1, 100] },
     small: true,
+    opsets: MODERN,
     build: buildResnet18Cifar,
   },
   {
@@ -54,6 +83,7 @@ export const ZOO: readonly ZooEntry[] = [
     inputShape: [1, 3, 224, 224],
     outputs: { output: [1, 1000] },
     small: false,
+    opsets: MODERN,
     build: buildResnet18,
   },
   {
@@ -62,6 +92,7 @@ export const ZOO: readonly ZooEntry[] = [
     inputShape: [1, 3, 224, 224],
     outputs: { output: [1, 1000] },
     small: false,
+    opsets: MODERN,
     build: buildResnet50,
   },
   {
@@ -70,6 +101,7 @@ export const ZOO: readonly ZooEntry[] = [
     inputShape: [1, 3, 224, 224],
     outputs: { output: [1, 1000] },
     small: false,
+    opsets: MODERN,
     build: buildMobilenetV2,
   },
   {
@@ -78,6 +110,7 @@ export const ZOO: readonly ZooEntry[] = [
     inputShape: [1, 3, DEEPLAB_SIZE, DEEPLAB_SIZE],
     outputs: { output: [1, DEEPLAB_CLASSES, DEEPLAB_SIZE, DEEPLAB_SIZE] },
     small: true,
+    opsets: MODERN,
     build: buildDeeplabV3,
   },
 ];
@@ -94,7 +127,16 @@ export function zooEntry(name: string): ZooEntry {
   return entry;
 }
 
+/** Checks `options` against `entry` (an opset it cannot be written in is a user error, MPCC0004). */
+export function checkZooOptions(entry: ZooEntry, options: ZooBuildOptions): void {
+  if (options.opset !== undefined && !entry.opsets.includes(options.opset)) {
+    throw diag('MPCC0004', ['--opset', options.opset, `'${entry.name}' is written in opset ${[...entry.opsets].sort((a, b) => a - b).join(', ')}`]);
+  }
+}
+
 /** The ONNX bytes of zoo model `name` (deterministic: the same bytes on every call). */
-export function buildZooModel(name: string): Uint8Array {
-  return zooEntry(name).build();
+export function buildZooModel(name: string, options: ZooBuildOptions = {}): Uint8Array {
+  const entry = zooEntry(name);
+  checkZooOptions(entry, options);
+  return entry.build({ opset: options.opset ?? entry.opsets[0], foldBatchNorm: options.foldBatchNorm ?? false });
 }

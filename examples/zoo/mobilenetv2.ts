@@ -1,6 +1,6 @@
 // torchvision MobileNetV2 for ImageNet: inverted residual blocks (1×1 expand, 3×3 depthwise,
 // linear 1×1 projection) with ReLU6 exported as Clip(min, max) inputs (opset ≥ 11).
-import { Net, type Tensor } from './net.js';
+import { Net, type NetOptions, type Tensor } from './net.js';
 import { classifierHead } from './resnet-blocks.js';
 
 /** torchvision's inverted residual settings: expansion t, channels c, repeats n, stride s. */
@@ -33,8 +33,8 @@ function invertedResidual(net: Net, x: Tensor, scope: string, out: number, strid
 }
 
 /** Builds mobilenetv2: input [1, 3, 224, 224] → logits [1, 1000]. */
-export function buildMobilenetV2(): Uint8Array {
-  const net = new Net('mobilenetv2');
+export function buildMobilenetV2(options: NetOptions = {}): Uint8Array {
+  const net = new Net('mobilenetv2', options);
   let x = net.input('input', [1, 3, 224, 224]);
   x = net.convBn(x, { conv: 'features.0.0', bn: 'features.0.1', act: 'features.0.2' }, { out: 32, kernel: 3, stride: 2, pad: 1 }, 'relu6');
   let index = 1;

@@ -3,8 +3,11 @@
 // BatchNormalization, ReLU6 as Clip with min/max inputs, ...) and returns the output value
 // with its static shape, so builders can size the next layer. Weights are deterministic:
 // He-scaled convolutions and non-trivial batch-norm statistics keep activations O(1).
-import { OnnxBuilder, float, i64Tensor, type AttrValue, type ElemType } from '../../compiler/onnx/writer.js';
+import { OnnxBuilder, f32Tensor, float, i64Tensor, tensorAttr, type AttrValue, type ElemType } from '../../compiler/onnx/writer.js';
 import { WeightRng } from './random.js';
+
+/** BatchNormalization epsilon (PyTorch's default). */
+const BN_EPSILON = 1e-5;
 
 /** A value of the graph under construction with its static shape. */
 export interface Tensor {
@@ -38,13 +41,29 @@ export interface LayerScopes {
   readonly act?: string;
 }
 
+/** How a zoo model is written: operator set, and batch-norm kept or folded into the convs. */
+export interface NetOptions {
+  /** Default-domain opset, 11 to 18 (the versioned operators are emitted in that opset's form). */
+  readonly opset?: number;
+  /**
+   * Fold each BatchNormalization into the preceding Conv's weight and bias, as exports with
+   * constant folding do; the same random draws are used, so outputs match the unfolded model.
+   */
+  readonly foldBatchNorm?: boolean;
+}
+
 /** A network under construction: an ONNX builder, a weight stream and PyTorch-style naming. */
 export class Net {
   readonly onnx: OnnxBuilder;
   readonly rng: WeightRng;
+  readonly opset: number;
+  readonly foldBatchNorm: boolean;
 
-  constructor(readonly modelName: string, opset = 13) {
-    this.onnx = new OnnxBuilder({ opset, graphName: modelName.replace(/-/g, '_'), doc: `mpcc zoo model '${modelName}' (random weights)` });
+  constructor(readonly modelName: string, options: NetOptions = {}) {
+    this.opset = options.opset ?? 13;
+    this.foldBatchNorm = options.foldBatchNorm ?? false;
+    const folded = this.foldBatchNorm ? ', batch-norm folded' : '';
+    this.onnx = new OnnxBuilder({ opset: this.opset, graphName: modelName.replace(/-/g, '_'), doc: `mpcc zoo model '${modelName}' (random weights${folded})` });
     this.rng = WeightRng.fromName(modelName);
   }
 
@@ -86,15 +105,72 @@ export class Net {
 
   /** Conv with He-initialized weights `<scope>.weight` (and `<scope>.bias` when asked). */
   conv(x: Tensor, scope: string, o: ConvOptions): Tensor {
+    const { weight, bias } = this.drawConv(x, o);
+    return this.emitConv(x, scope, o, weight, bias);
+  }
+
+  /** BatchNormalization in inference form with random gamma, beta, mean and var in [0.5, 2]. */
+  batchNorm(x: Tensor, scope: string, o: BatchNormOptions = {}): Tensor {
+    const stats = this.drawBatchNorm(x.shape[1], o);
+    const c = [x.shape[1]];
+    const inputs = [
+      x.name,
+      this.param(`${scope}.weight`, stats.gamma, c),
+      this.param(`${scope}.bias`, stats.beta, c),
+      this.param(`${scope}.running_mean`, stats.mean, c),
+      this.param(`${scope}.running_var`, stats.variance, c),
+    ];
+    return this.op('BatchNormalization', scope, inputs, x.shape, { epsilon: float(BN_EPSILON), momentum: float(0.9) });
+  }
+
+  /** Conv (no bias) → BatchNormalization → optional activation, the unfolded torchvision form. */
+  convBn(x: Tensor, scopes: LayerScopes, o: ConvOptions, act: 'relu' | 'relu6' | 'none', bn: BatchNormOptions = {}): Tensor {
+    let y: Tensor;
+    if (this.foldBatchNorm) {
+      const { weight } = this.drawConv(x, { ...o, bias: false });
+      const stats = this.drawBatchNorm(o.out, bn);
+      const perFilter = weight.length / o.out;
+      const folded = new Float32Array(weight.length);
+      const bias = new Float32Array(o.out);
+      for (let k = 0; k < o.out; k++) {
+        const scale = stats.gamma[k] / Math.sqrt(stats.variance[k] + BN_EPSILON);
+        for (let i = 0; i < perFilter; i++) folded[k * perFilter + i] = weight[k * perFilter + i] * scale;
+        bias[k] = stats.beta[k] - stats.mean[k] * scale;
+      }
+      y = this.emitConv(x, scopes.conv, o, folded, bias);
+    } else {
+      y = this.batchNorm(this.conv(x, scopes.conv, { ...o, bias: false }), scopes.bn, bn);
+    }
+    if (act === 'relu') return this.relu(y, scopes.act ?? scopes.bn);
+    if (act === 'relu6') return this.relu6(y, scopes.act ?? scopes.bn);
+    return y;
+  }
+
+  /** Draws a conv's weights (He normal) and optional bias, in a fixed order. */
+  private drawConv(x: Tensor, o: ConvOptions): { weight: Float32Array; bias?: Float32Array } {
+    const fanIn = (x.shape[1] / (o.group ?? 1)) * o.kernel * o.kernel;
+    const weight = this.rng.normals(o.out * fanIn, (o.gain ?? 1) * Math.sqrt(2 / fanIn));
+    return { weight, bias: o.bias ? this.rng.normals(o.out, 0.1) : undefined };
+  }
+
+  /** Draws batch-norm parameters and running statistics, in a fixed order. */
+  private drawBatchNorm(channels: number, o: BatchNormOptions): { gamma: Float32Array; beta: Float32Array; mean: Float32Array; variance: Float32Array } {
+    const [glo, ghi] = o.gamma ?? [0.5, 1.5];
+    const gamma = this.rng.uniforms(channels, glo, ghi);
+    const beta = this.rng.normals(channels, 0.1);
+    const mean = this.rng.normals(channels, 0.2);
+    const variance = this.rng.uniforms(channels, 0.5, 2);
+    return { gamma, beta, mean, variance };
+  }
+
+  private emitConv(x: Tensor, scope: string, o: ConvOptions, weight: Float32Array, bias: Float32Array | undefined): Tensor {
     const [n, cin, h, w] = x.shape;
     const stride = o.stride ?? 1;
     const pad = o.pad ?? 0;
     const dilation = o.dilation ?? 1;
     const group = o.group ?? 1;
-    const fanIn = (cin / group) * o.kernel * o.kernel;
-    const weight = this.param(`${scope}.weight`, this.rng.normals(o.out * fanIn, (o.gain ?? 1) * Math.sqrt(2 / fanIn)), [o.out, cin / group, o.kernel, o.kernel]);
-    const inputs = [x.name, weight];
-    if (o.bias) inputs.push(this.param(`${scope}.bias`, this.rng.normals(o.out, 0.1), [o.out]));
+    const inputs = [x.name, this.param(`${scope}.weight`, weight, [o.out, cin / group, o.kernel, o.kernel])];
+    if (bias) inputs.push(this.param(`${scope}.bias`, bias, [o.out]));
     const size = (d: number) => Math.floor((d + 2 * pad - dilation * (o.kernel - 1) - 1) / stride) + 1;
     return this.op('Conv', scope, inputs, [n, o.out, size(h), size(w)], {
       dilations: [dilation, dilation],
@@ -102,20 +178,6 @@ export class Net {
       kernel_shape: [o.kernel, o.kernel],
       pads: [pad, pad, pad, pad],
       strides: [stride, stride],
-    });
-  }
-
-  /** BatchNormalization in inference form with random gamma, beta, mean and var in [0.5, 2]. */
-  batchNorm(x: Tensor, scope: string, o: BatchNormOptions = {}): Tensor {
-    const c = x.shape[1];
-    const [glo, ghi] = o.gamma ?? [0.5, 1.5];
-    const gamma = this.param(`${scope}.weight`, this.rng.uniforms(c, glo, ghi), [c]);
-    const beta = this.param(`${scope}.bias`, this.rng.normals(c, 0.1), [c]);
-    const mean = this.param(`${scope}.running_mean`, this.rng.normals(c, 0.2), [c]);
-    const variance = this.param(`${scope}.running_var`, this.rng.uniforms(c, 0.5, 2), [c]);
-    return this.op('BatchNormalization', scope, [x.name, gamma, beta, mean, variance], x.shape, {
-      epsilon: float(1e-5),
-      momentum: float(0.9),
     });
   }
 
@@ -139,14 +201,6 @@ export class Net {
   /** An int64 Constant node holding `values` (1-D) — the form shape subgraphs use. */
   int64Constant(scope: string, values: readonly number[]): Tensor {
     return this.op('Constant', scope, [], [values.length], { value: { kind: 'tensor', value: i64Tensor(values, [values.length]) } });
-  }
-
-  /** Conv (no bias) → BatchNormalization → optional activation, the unfolded torchvision form. */
-  convBn(x: Tensor, scopes: LayerScopes, o: ConvOptions, act: 'relu' | 'relu6' | 'none', bn: BatchNormOptions = {}): Tensor {
-    const y = this.batchNorm(this.conv(x, scopes.conv, { ...o, bias: false }), scopes.bn, bn);
-    if (act === 'relu') return this.relu(y, scopes.act ?? scopes.bn);
-    if (act === 'relu6') return this.relu6(y, scopes.act ?? scopes.bn);
-    return y;
   }
 
   /** MaxPool with a square kernel. */
@@ -176,6 +230,37 @@ export class Net {
     const weight = this.param(`${scope}.weight`, this.rng.normals(out * fanIn, Math.sqrt(1 / fanIn)), [out, fanIn]);
     const bias = this.param(`${scope}.bias`, this.rng.normals(out, 0.1), [out]);
     return this.op('Gemm', scope, [x.name, weight, bias], [x.shape[0], out], { alpha: float(1), beta: float(1), transB: 1 });
+  }
+
+  /** Unsqueeze: `axes` is an attribute before opset 13 and an input from 13 on. */
+  unsqueeze(x: Tensor, scope: string, axes: readonly number[], shape: readonly number[]): Tensor {
+    if (this.opset < 13) return this.op('Unsqueeze', scope, [x.name], shape, { axes });
+    return this.op('Unsqueeze', scope, [x.name, this.int64(`${scope}.axes`, axes)], shape);
+  }
+
+  /** Squeeze: `axes` is an attribute before opset 13 and an input from 13 on. */
+  squeeze(x: Tensor, scope: string, axes: readonly number[], shape: readonly number[]): Tensor {
+    if (this.opset < 13) return this.op('Squeeze', scope, [x.name], shape, { axes });
+    return this.op('Squeeze', scope, [x.name, this.int64(`${scope}.axes`, axes)], shape);
+  }
+
+  /** ReduceMean: `axes` is an attribute before opset 18 and an input from 18 on. */
+  reduceMean(x: Tensor, scope: string, axes: readonly number[], keepdims: 0 | 1, shape: readonly number[]): Tensor {
+    if (this.opset < 18) return this.op('ReduceMean', scope, [x.name], shape, { axes, keepdims });
+    return this.op('ReduceMean', scope, [x.name, this.int64(`${scope}.axes`, axes)], shape, { keepdims });
+  }
+
+  /**
+   * Resize by `scales` (a float initializer name) or `sizes` (an int64 value name). Opset 11
+   * requires roi and scales as inputs, so absent ones become empty Constants there (as torch.onnx
+   * writes them); from opset 13 on they are left out with '' unless `emptyConstants` asks.
+   */
+  resize(x: Tensor, scope: string, by: { scales: string } | { sizes: string }, shape: readonly number[], attrs: Record<string, AttrValue>, emptyConstants = false): Tensor {
+    const empty = this.opset < 13 || emptyConstants;
+    const emptyFloats = () => this.op('Constant', scope, [], [0], { value: tensorAttr(f32Tensor(new Float32Array(0), [0])) }).name;
+    const roi = empty ? emptyFloats() : '';
+    const inputs = 'scales' in by ? [x.name, roi, by.scales] : [x.name, roi, empty ? emptyFloats() : '', by.sizes];
+    return this.op('Resize', scope, inputs, shape, attrs);
   }
 
   /** Elementwise Add of two same-shaped values (residual connections). */

@@ -1,10 +1,10 @@
 // torchvision ResNet18 for ImageNet: 7×7 stride-2 stem, 3×3 max-pool, BasicBlocks [2, 2, 2, 2].
-import { Net } from './net.js';
+import { Net, type NetOptions } from './net.js';
 import { basicBlock, classifierHead, stage } from './resnet-blocks.js';
 
 /** Builds resnet18: input [1, 3, 224, 224] → logits [1, 1000]. */
-export function buildResnet18(): Uint8Array {
-  const net = new Net('resnet18');
+export function buildResnet18(options: NetOptions = {}): Uint8Array {
+  const net = new Net('resnet18', options);
   let x = net.input('input', [1, 3, 224, 224]);
   x = net.convBn(x, { conv: 'conv1', bn: 'bn1', act: 'relu' }, { out: 64, kernel: 7, stride: 2, pad: 3 }, 'relu');
   x = net.maxPool(x, 'maxpool', 3, 2, 1);

@@ -1,10 +1,10 @@
 // torchvision ResNet50 (v1.5) for ImageNet: Bottlenecks [3, 4, 6, 3], 9.61 M ReLU outputs.
-import { Net } from './net.js';
+import { Net, type NetOptions } from './net.js';
 import { bottleneck, classifierHead, stage } from './resnet-blocks.js';
 
 /** Builds resnet50: input [1, 3, 224, 224] → logits [1, 1000]. */
-export function buildResnet50(): Uint8Array {
-  const net = new Net('resnet50');
+export function buildResnet50(options: NetOptions = {}): Uint8Array {
+  const net = new Net('resnet50', options);
   let x = net.input('input', [1, 3, 224, 224]);
   x = net.convBn(x, { conv: 'conv1', bn: 'bn1', act: 'relu' }, { out: 64, kernel: 7, stride: 2, pad: 3 }, 'relu');
   x = net.maxPool(x, 'maxpool', 3, 2, 1);

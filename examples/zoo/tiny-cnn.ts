@@ -1,10 +1,10 @@
 // A tiny CNN for fast tests: two conv-BN-ReLU layers with max- and average-pooling, a
 // flattening Gemm classifier; 3×16×16 input, 10 classes, runs in microseconds.
-import { Net } from './net.js';
+import { Net, type NetOptions } from './net.js';
 
 /** Builds tiny-cnn: input [1, 3, 16, 16] → logits [1, 10]. */
-export function buildTinyCnn(): Uint8Array {
-  const net = new Net('tiny-cnn');
+export function buildTinyCnn(options: NetOptions = {}): Uint8Array {
+  const net = new Net('tiny-cnn', options);
   let x = net.input('input', [1, 3, 16, 16]);
   x = net.convBn(x, { conv: 'conv1', bn: 'bn1', act: 'relu1' }, { out: 8, kernel: 3, pad: 1 }, 'relu');
   x = net.maxPool(x, 'pool1', 2, 2, 0);
