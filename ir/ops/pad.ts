@@ -1,0 +1,23 @@
+// Pad (constant mode only). At import, ONNX's pads/constant_value inputs become attributes and
+// other modes are rejected, so the IR's Pad is always a constant border.
+import { type OpDef, ShapeError, defineOps } from './registry.js';
+
+const pad: OpDef = {
+  name: 'Pad',
+  doc: 'surround X with `value`: pads = [begin of every axis…, end of every axis…] (ONNX order)',
+  inputs: [{ name: 'X' }],
+  outputs: 1,
+  attrs: {
+    pads: { kind: 'ints', range: [0, 1 << 30], doc: '2·rank entries: begins then ends' },
+    value: { kind: 'float', default: 0 },
+  },
+  infer: ({ inputs, attr }) => {
+    const x = inputs[0]!;
+    const pads = attr<number[]>('pads');
+    const rank = x.shape.length;
+    if (pads.length !== 2 * rank) throw new ShapeError(`pads has ${pads.length} entries, expected 2×rank = ${2 * rank}`);
+    return [{ dtype: x.dtype, shape: x.shape.map((d, i) => d + pads[i] + pads[i + rank]) }];
+  },
+};
+
+defineOps(pad);
