@@ -1,0 +1,231 @@
+// Word-level helpers for the comparison protocols: 64-bit ring elements seen as pairs of
+// Uint32 words, bit windows, packing of k-bit values and of small Z_p digits, and uniform
+// sampling of Z_p digits from a PRG. Hot loops stay on typed arrays (no BigInt per element).
+
+import type { Prg } from '../session.js';
+
+/** A vector of values below 2^k (k ≤ 64) as low and high 32-bit words. */
+export interface Words {
+  lo: Uint32Array;
+  hi: Uint32Array;
+}
+
+/** The little-endian 32-bit word view of a vector of ring elements (index 2i = low word). */
+export function wordView(a: BigUint64Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+}
+
+/** Mask of the low `b` bits of a 32-bit word (0 ≤ b ≤ 32). */
+function lowMask(b: number): number {
+  return b >= 32 ? 0xffffffff : ((1 << b) >>> 0) - 1;
+}
+
+/** y[i] = (a[i] >>> lo) mod 2^k, logically shifted (lo + k ≤ 64). */
+export function bitWindow(a: BigUint64Array, lo: number, k: number): Words {
+  const n = a.length;
+  const w = wordView(a);
+  const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  const mLo = lowMask(Math.min(k, 32));
+  const mHi = lowMask(Math.max(k - 32, 0));
+  for (let i = 0; i < n; i++) {
+    const a0 = w[2 * i];
+    const a1 = w[2 * i + 1];
+    let y0: number;
+    let y1: number;
+    if (lo === 0) {
+      y0 = a0;
+      y1 = a1;
+    } else if (lo < 32) {
+      y0 = (a0 >>> lo) | (a1 << (32 - lo));
+      y1 = a1 >>> lo;
+    } else {
+      y0 = a1 >>> (lo - 32);
+      y1 = 0;
+    }
+    out.lo[i] = y0 & mLo;
+    out.hi[i] = y1 & mHi;
+  }
+  return out;
+}
+
+/** Uniform values below 2^k from a PRG (8 stream bytes per element). */
+export function randomWords(prg: Prg, n: number, k: number): Words {
+  const raw = new Uint32Array(prg.bytes(8 * n).buffer);
+  const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  const mLo = lowMask(Math.min(k, 32));
+  const mHi = lowMask(Math.max(k - 32, 0));
+  for (let i = 0; i < n; i++) {
+    out.lo[i] = raw[2 * i] & mLo;
+    out.hi[i] = raw[2 * i + 1] & mHi;
+  }
+  return out;
+}
+
+/** a + b mod 2^k, elementwise. */
+export function addWords(a: Words, b: Words, k: number): Words {
+  const n = a.lo.length;
+  const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  const mLo = lowMask(Math.min(k, 32));
+  const mHi = lowMask(Math.max(k - 32, 0));
+  for (let i = 0; i < n; i++) {
+    const s = a.lo[i] + b.lo[i]; // exact in a double (< 2^33)
+    out.lo[i] = s & mLo;
+    out.hi[i] = (a.hi[i] + b.hi[i] + (s > 0xffffffff ? 1 : 0)) & mHi;
+  }
+  return out;
+}
+
+/** Bytes needed for `count` values of `width` bits packed back to back. */
+export function packedBytes(count: number, width: number): number {
+  return Math.ceil((count * width) / 8);
+}
+
+/** Packs k-bit values (k ≤ 64) back to back, little-endian bit order. */
+export function packWords(v: Words, k: number): Uint8Array {
+  const n = v.lo.length;
+  const out = new Uint8Array(packedBytes(n, k));
+  if (k % 8 === 0) {
+    // Byte-aligned fast path: copy the low k/8 bytes of each element.
+    const nb = k / 8;
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      let x = v.lo[i];
+      for (let b = 0; b < nb; b++) {
+        if (b === 4) x = v.hi[i];
+        out[p++] = x & 0xff;
+        x >>>= 8;
+      }
+    }
+    return out;
+  }
+  let acc = 0;
+  let bits = 0;
+  let p = 0;
+  const put = (x: number, w: number): void => {
+    // w ≤ 24 keeps acc below 2^31.
+    acc |= x << bits;
+    bits += w;
+    while (bits >= 8) {
+      out[p++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    const wLo = Math.min(k, 32);
+    const x = v.lo[i];
+    if (wLo > 24) {
+      put(x & 0xffffff, 24);
+      put(x >>> 24, wLo - 24);
+    } else put(x, wLo);
+    if (k > 32) {
+      const y = v.hi[i];
+      const wHi = k - 32;
+      if (wHi > 24) {
+        put(y & 0xffffff, 24);
+        put(y >>> 24, wHi - 24);
+      } else put(y, wHi);
+    }
+  }
+  if (bits > 0) out[p++] = acc & 0xff;
+  return out;
+}
+
+/** Inverse of packWords for `n` values. */
+export function unpackWords(buf: Uint8Array, n: number, k: number): Words {
+  const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  if (k % 8 === 0) {
+    const nb = k / 8;
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      let lo = 0;
+      let hi = 0;
+      for (let b = 0; b < nb; b++) {
+        if (b < 4) lo |= buf[p++] << (8 * b);
+        else hi |= buf[p++] << (8 * (b - 4));
+      }
+      out.lo[i] = lo >>> 0;
+      out.hi[i] = hi >>> 0;
+    }
+    return out;
+  }
+  let acc = 0;
+  let bits = 0;
+  let p = 0;
+  const get = (w: number): number => {
+    while (bits < w) {
+      acc |= buf[p++] << bits;
+      bits += 8;
+    }
+    const x = acc & lowMask(w);
+    acc >>>= w;
+    bits -= w;
+    return x;
+  };
+  for (let i = 0; i < n; i++) {
+    const wLo = Math.min(k, 32);
+    out.lo[i] = (wLo > 24 ? get(24) | (get(wLo - 24) << 24) : get(wLo)) >>> 0;
+    if (k > 32) {
+      const wHi = k - 32;
+      out.hi[i] = (wHi > 24 ? get(24) | (get(wHi - 24) << 24) : get(wHi)) >>> 0;
+    }
+  }
+  return out;
+}
+
+/** Packs small values (each below 2^width, width ≤ 8) back to back. */
+export function packDigits(v: Uint8Array, width: number): Uint8Array {
+  const out = new Uint8Array(packedBytes(v.length, width));
+  let acc = 0;
+  let bits = 0;
+  let p = 0;
+  for (let i = 0; i < v.length; i++) {
+    acc |= v[i] << bits;
+    bits += width;
+    if (bits >= 8) {
+      out[p++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  }
+  if (bits > 0) out[p] = acc & 0xff;
+  return out;
+}
+
+/** Inverse of packDigits for `count` values. */
+export function unpackDigits(buf: Uint8Array, count: number, width: number): Uint8Array {
+  const out = new Uint8Array(count);
+  const mask = (1 << width) - 1;
+  let acc = 0;
+  let bits = 0;
+  let p = 0;
+  for (let i = 0; i < count; i++) {
+    if (bits < width) {
+      acc |= buf[p++] << bits;
+      bits += 8;
+    }
+    out[i] = acc & mask;
+    acc >>>= width;
+    bits -= width;
+  }
+  return out;
+}
+
+/** `count` independent uniform values in [offset, offset + bound) (bound ≤ 256), by
+ * rejection sampling on stream bytes: exact uniformity, and both holders of the stream
+ * consume the same bytes because the rejections are a function of the stream. */
+export function uniformBelow(prg: Prg, count: number, bound: number, offset = 0): Uint8Array {
+  const out = new Uint8Array(count);
+  const limit = Math.floor(256 / bound) * bound;
+  let filled = 0;
+  while (filled < count) {
+    const need = count - filled;
+    // Expected draws for `need` accepted values, plus slack so one call usually suffices.
+    const raw = prg.bytes(Math.ceil((need * 256) / limit) + 16 + (need >> 6));
+    for (let j = 0; j < raw.length && filled < count; j++) {
+      const b = raw[j];
+      if (b < limit) out[filled++] = offset + (b % bound);
+    }
+  }
+  return out;
+}

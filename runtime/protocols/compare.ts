@@ -1,0 +1,252 @@
+// DReLU with a bit window: [x ≥ 0] judged on bits [lo, lo+k) of x, helper-assisted
+// comparison of the SecureNN family, three rounds:
+//
+//   y = (x >>> lo) mod 2^k on each share (local; the carry lost from the low bits is at most
+//   one unit at bit lo). The helper deals r = r0 + r1 mod 2^k (r0, r1 from its streams with P0
+//   and P1: no message) and Z_p shares (p = 67) of the bits of r' = r mod 2^(k−1): P0's from
+//   a stream, P1's as a correction.
+//   Round 1  P0 ↔ P1: z_j = y_j + r_j mod 2^k (k bits each way); P2 → P1: bit-share correction.
+//            z = y + r is public to P0 and P1 and uniform to them.
+//   Since y = z − r mod 2^k, MSB(y) = MSB(z) ⊕ MSB(r) ⊕ [r' > z'] (' = low k−1 bits).
+//   Round 2  P0, P1 → P2: private compare of R = 2r' against Z = 2z' + 1 (k digits each,
+//            packed at 7 bits). A bit β shared by P0 and P1 picks the direction: β = 0 asks
+//            R > Z (⇔ r' > z'), β = 1 asks Z > R (⇔ r' ≤ z'); the odd Z never equals the even
+//            R, so both answers are strict. Digit j is c_j = ±(Z_j − R_j) + 1 + Σ_{l>j} R_l ⊕ Z_l,
+//            zero exactly at the deciding bit; each digit is multiplied by a random s_j ∈ Z_p*,
+//            masked by a zero-sharing of Z_p, and the k digits of an element are rotated by a
+//            random offset. P2 sees only whether a zero occurs, t = [r' > z'] ⊕ β: a uniform bit.
+//            (A random rotation suffices: the non-zero digits are i.i.d. uniform on Z_p*, so the
+//            zero's position is all the order could tell, and the rotation makes it uniform.)
+//   Round 3  P2 → P1: u = t ⊕ MSB(r) re-shared over Z_2^64 (P0's share from a stream).
+//   Then DReLU(x) = u ⊕ e with e = 1 ⊕ MSB(z) ⊕ β public to P0 and P1, unknown to P2; the
+//   arithmetic bit share is [P0]·e + (1 − 2e)·u_j, local.
+//
+// P2 knows u in the clear and both of its shares; a selection x·DReLU(x) uses that (see
+// select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
+
+import type { PartyId, Session } from '../session.js';
+import { addWords, bitWindow, packDigits, packWords, packedBytes, randomWords, unpackDigits, unpackWords, uniformBelow } from './bits.js';
+import type { Words } from './bits.js';
+import { bytesRing, ringBytes, splitFrame } from './wire.js';
+
+/** The prime of the private compare's digits. */
+export const P = 67;
+/** Bits per packed Z_p digit. */
+export const DIGIT_BITS = 7;
+
+/** Bits [lo, lo + k) of x decide the sign; 2 ≤ k ≤ 64, lo + k ≤ 64. */
+export interface BitWindow {
+  lo: number;
+  k: number;
+}
+
+/** A comparison result: the bit is u ⊕ e, with e known to P0 and P1 and u known to P2. */
+export interface CompareBit {
+  /** Number of bits. */
+  n: number;
+  /** P0/P1: the public-to-them flip e per bit (P2: empty). */
+  flip: Uint8Array;
+  /** P0/P1: this party's Z_2^64 share of u; P2: P0's share (P2 knows both). */
+  uShare: BigUint64Array;
+  /** P2: u in the clear (P0/P1: empty). */
+  u: Uint8Array;
+}
+
+/** Rides a selection on a comparison's rounds (filled by select.ts). */
+export interface Rider {
+  /** Round 1: bytes this share holder sends its fellow holder. */
+  open?(): Uint8Array;
+  /** Size of the fellow holder's round-1 bytes. */
+  openBytes: number;
+  /** Round 1: the fellow holder's bytes arrived. */
+  opened?(theirs: Uint8Array): void;
+  /** Round 3 (P2): the correction for P1, given u and P0's u-shares. */
+  correction?(bit: CompareBit): Uint8Array;
+  /** Size of P2's round-3 correction. */
+  correctionBytes: number;
+  /** Round 3 (P1): the correction arrived. */
+  corrected?(c: Uint8Array): void;
+}
+
+/** Checks a bit window. */
+export function checkWindow(w: BitWindow): void {
+  if (!Number.isInteger(w.k) || !Number.isInteger(w.lo) || w.k < 2 || w.k > 64 || w.lo < 0 || w.lo + w.k > 64)
+    throw new Error(`invalid bit window lo=${w.lo} k=${w.k} (need 2 ≤ k ≤ 64, lo ≥ 0, lo + k ≤ 64)`);
+}
+
+/** Bit j of a k-bit value in words. */
+function bitOf(v: Words, i: number, j: number): number {
+  return j < 32 ? (v.lo[i] >>> j) & 1 : (v.hi[i] >>> (j - 32)) & 1;
+}
+
+/** Comparison [x ≥ 0] on bits [lo, lo+k) of every element of the shared vector x; P2 passes
+ * a placeholder of the same length. An optional rider carries a selection in rounds 1 and 3. */
+export async function compareWindow(s: Session, x: BigUint64Array, w: BitWindow, rider?: Rider): Promise<CompareBit> {
+  checkWindow(w);
+  return s.id === 2 ? helperSide(s, x.length, w, rider) : holderSide(s, s.id, x, w, rider);
+}
+
+/** The randomness P0 and P1 share for the compare (same draws on both sides). */
+function holderCoins(s: Session, peer: PartyId, n: number, k: number) {
+  const g = s.shared(peer, 'drelu');
+  const mult = uniformBelow(g, n * k, P - 1, 1); // s_j ∈ Z_p*
+  const zeroShare = uniformBelow(g, n * k, P); // ρ_j: P0 adds, P1 subtracts
+  const rot = uniformBelow(g, n, k);
+  const beta = g.bytes(n); // bit 0 of each byte
+  return { mult, zeroShare, rot, beta };
+}
+
+async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow, rider?: Rider): Promise<CompareBit> {
+  const n = x.length;
+  const { k } = w;
+  const m = k - 1;
+  const peer = me === 0 ? 1 : 0;
+  const dealer = s.shared(2, 'drelu');
+  const rShare = randomWords(dealer, n, k);
+  const coins = holderCoins(s, peer, n, k);
+  let rBits: Uint8Array | null = me === 0 ? uniformBelow(dealer, n * m, P) : null;
+
+  // Round 1: masked reveal of y + r (and the rider's opening); P1 also gets its bit shares.
+  const zMine = addWords(bitWindow(x, w.lo, k), rShare, k);
+  const zBytes = packedBytes(n, k);
+  const out1 = [{ to: peer as PartyId, data: packWords(zMine, k), label: 'drelu.reveal' }];
+  if (rider?.open) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
+  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2]);
+  const [zTheirs, openTheirs] = splitFrame(got1.get(peer), [zBytes, rider ? rider.openBytes : 0], peer, 'drelu.reveal');
+  rider?.opened?.(openTheirs);
+  if (me === 1) {
+    const [corr] = splitFrame(got1.get(2), [packedBytes(n * m, DIGIT_BITS)], 2, 'drelu.bits');
+    rBits = unpackDigits(corr, n * m, DIGIT_BITS);
+  }
+  const z = addWords(zMine, unpackWords(zTheirs, n, k), k);
+
+  // Round 2: the masked, rotated compare digits to P2.
+  const digits = compareDigits(me, z, rBits!, coins, n, k);
+  await s.round([{ to: 2, data: packDigits(digits, DIGIT_BITS), label: 'drelu.compare' }], []);
+
+  // Round 3: P1 receives its share of u (and the rider's correction); P0's comes from a stream.
+  let uShare: BigUint64Array;
+  if (me === 0) {
+    await s.round([], []);
+    uShare = dealer.ring(n);
+  } else {
+    const got3 = await s.round([], [2]);
+    const [u1, corr] = splitFrame(got3.get(2), [8 * n, rider ? rider.correctionBytes : 0], 2, 'drelu.reshare');
+    uShare = bytesRing(u1).slice();
+    rider?.corrected?.(corr);
+  }
+  const flip = new Uint8Array(n);
+  const top = k - 1;
+  for (let i = 0; i < n; i++) flip[i] = 1 ^ bitOf(z, i, top) ^ (coins.beta[i] & 1);
+  return { n, flip, uShare, u: new Uint8Array(0) };
+}
+
+/** This holder's k masked compare digits per element, rotated (see the file comment). */
+function compareDigits(
+  me: 0 | 1,
+  z: Words,
+  rBits: Uint8Array,
+  coins: { mult: Uint8Array; zeroShare: Uint8Array; rot: Uint8Array; beta: Uint8Array },
+  n: number,
+  k: number,
+): Uint8Array {
+  const m = k - 1;
+  const out = new Uint8Array(n * k);
+  const isP0 = me === 0 ? 1 : 0;
+  const { mult, zeroShare, rot, beta } = coins;
+  for (let i = 0; i < n; i++) {
+    const neg = beta[i] & 1;
+    const base = i * k;
+    const r = rot[i];
+    const zl = z.lo[i];
+    const zh = z.hi[i];
+    let suffix = 0; // Σ_{l>j} (R_l ⊕ Z_l), this party's share, mod p
+    for (let j = k - 1; j >= 0; j--) {
+      // Position j of Z = 2z' + 1 and of R = 2r' (bit j−1 of z', r'; position 0 fixed).
+      let zj: number;
+      let rj: number;
+      if (j === 0) {
+        zj = 1;
+        rj = 0;
+      } else {
+        const b = j - 1;
+        zj = b < 32 ? (zl >>> b) & 1 : (zh >>> (b - 32)) & 1;
+        rj = rBits[i * m + b];
+      }
+      const diff = zj * isP0 - rj + P; // share of Z_j − R_j, in [1, 2p)
+      let c = (neg ? 2 * P - diff : diff) + isP0 + suffix;
+      const rho = zeroShare[base + j];
+      c = (mult[base + j] * c + (isP0 ? rho : P - rho)) % P;
+      let pos = j + r;
+      if (pos >= k) pos -= k;
+      out[base + pos] = c;
+      // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j (Z_j public).
+      const x = zj ? P - rj + isP0 : rj;
+      suffix = (suffix + x) % P;
+    }
+  }
+  return out;
+}
+
+async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): Promise<CompareBit> {
+  const { k } = w;
+  const m = k - 1;
+  const d0 = s.shared(0, 'drelu');
+  const d1 = s.shared(1, 'drelu');
+  const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
+  const bits0 = uniformBelow(d0, n * m, P);
+  const corr = new Uint8Array(n * m);
+  for (let i = 0; i < n; i++)
+    for (let b = 0; b < m; b++) {
+      const t = bitOf(r, i, b) - bits0[i * m + b];
+      corr[i * m + b] = t < 0 ? t + P : t;
+    }
+  // Round 1: P1's half of the bit shares (input-independent: preprocessing).
+  await s.round([{ to: 1, data: packDigits(corr, DIGIT_BITS), label: 'drelu.bits', phase: 'preprocessing' }], []);
+
+  // Round 2: the two holders' digits; a zero digit in an element means t = 1.
+  const got = await s.round([], [0, 1]);
+  const size = packedBytes(n * k, DIGIT_BITS);
+  const [a] = splitFrame(got.get(0), [size], 0, 'drelu.compare');
+  const [b] = splitFrame(got.get(1), [size], 1, 'drelu.compare');
+  const da = unpackDigits(a, n * k, DIGIT_BITS);
+  const db = unpackDigits(b, n * k, DIGIT_BITS);
+  const u = new Uint8Array(n);
+  const top = k - 1;
+  for (let i = 0; i < n; i++) {
+    let t = 0;
+    const base = i * k;
+    for (let j = 0; j < k; j++) {
+      const v = da[base + j] + db[base + j];
+      if (v === 0 || v === P) t = 1;
+    }
+    u[i] = t ^ bitOf(r, i, top);
+  }
+
+  // Round 3: re-share u over Z_2^64 (P0's share from the stream, P1's sent).
+  const u0 = d0.ring(n);
+  const u1 = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) u1[i] = BigInt(u[i]) - u0[i];
+  const bit: CompareBit = { n, flip: new Uint8Array(0), uShare: u0, u };
+  const out3 = [{ to: 1 as PartyId, data: ringBytes(u1), label: 'drelu.reshare' }];
+  if (rider?.correction) out3.push({ to: 1, data: rider.correction(bit), label: 'select.correction' });
+  await s.round(out3, []);
+  return bit;
+}
+
+/** Arithmetic shares over Z_2^64 of the comparison bits (P2 gets zeros). */
+export function bitShares(s: Session, bit: CompareBit): BigUint64Array {
+  const out = new BigUint64Array(bit.n);
+  if (s.id === 2) return out;
+  const isP0 = s.id === 0;
+  for (let i = 0; i < bit.n; i++) {
+    const u = bit.uShare[i];
+    out[i] = bit.flip[i] ? (isP0 ? 1n - u : -u) : u;
+  }
+  return out;
+}
+
+/** DReLU on a bit window: arithmetic shares of [x ≥ 0] (judged on bits [lo, lo+k)). */
+export async function drelu(s: Session, x: BigUint64Array, w: BitWindow): Promise<BigUint64Array> {
+  return bitShares(s, await compareWindow(s, x, w));
+}

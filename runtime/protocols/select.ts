@@ -1,0 +1,180 @@
+// Selection x · b for a comparison bit b = u ⊕ e (compare.ts: e public to P0 and P1, u known
+// to the helper P2). Since x·b = e·x + (1 − 2e)·x·u, only x·u needs a product, and its second
+// factor is the helper's own bit: with a helper-dealt a (a_j from the streams P2 shares with
+// each holder) and c = a·u shared (P0's half from a stream, P1's half a correction), P0 and P1
+// open d = x − a to each other and take x·u = d·u + c locally. Per element: 16 bytes of opening
+// plus 8 bytes of correction, and nothing more per bit when one bit serves a whole patch.
+// The opening rides on the comparison's first round and the correction on its last, so a
+// ReLU takes the comparison's three rounds.
+
+import type { Session } from '../session.js';
+import { compareWindow } from './compare.js';
+import type { BitWindow, CompareBit, Rider } from './compare.js';
+import { bytesRing, ringBytes, splitFrame } from './wire.js';
+
+/** The selection of every element of x by bit patchOf[i] (or bit i when patchOf is null). */
+export class Selection implements Rider {
+  readonly openBytes: number;
+  readonly correctionBytes: number;
+  private readonly a: BigUint64Array; // P0/P1: own share of a; P2: a = a0 + a1
+  private readonly c: BigUint64Array | null; // P0: c0 (stream); P2: c0; P1: set by corrected()
+  private d: BigUint64Array | null = null;
+  private cP1: BigUint64Array | null = null;
+
+  constructor(private readonly s: Session, private readonly x: BigUint64Array, private readonly patchOf: Int32Array | null) {
+    const n = x.length;
+    this.openBytes = 8 * n;
+    this.correctionBytes = 8 * n;
+    if (s.id === 2) {
+      const g0 = s.shared(0, 'select');
+      const a0 = g0.ring(n);
+      this.c = g0.ring(n);
+      const a1 = s.shared(1, 'select').ring(n);
+      for (let i = 0; i < n; i++) a0[i] += a1[i];
+      this.a = a0;
+    } else {
+      const g = s.shared(2, 'select');
+      this.a = g.ring(n);
+      this.c = s.id === 0 ? g.ring(n) : null;
+    }
+  }
+
+  /** d_j = x_j − a_j. */
+  open(): Uint8Array {
+    const n = this.x.length;
+    const d = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) d[i] = this.x[i] - this.a[i];
+    this.d = d;
+    return ringBytes(d);
+  }
+
+  opened(theirs: Uint8Array): void {
+    const t = bytesRing(theirs);
+    const d = this.d!;
+    for (let i = 0; i < d.length; i++) d[i] += t[i];
+  }
+
+  /** P2: c1 = a·u − c0, elementwise, u taken at each element's bit. */
+  correction(bit: CompareBit): Uint8Array {
+    const n = this.x.length;
+    const c1 = new BigUint64Array(n);
+    const c0 = this.c!;
+    const map = this.patchOf;
+    for (let i = 0; i < n; i++) c1[i] = (bit.u[map ? map[i] : i] ? this.a[i] : 0n) - c0[i];
+    return ringBytes(c1);
+  }
+
+  corrected(c: Uint8Array): void {
+    this.cP1 = bytesRing(c);
+  }
+
+  /** This party's share of x · bit (P2: zeros). */
+  finish(bit: CompareBit): BigUint64Array {
+    const n = this.x.length;
+    const out = new BigUint64Array(n);
+    if (this.s.id === 2) return out;
+    const d = this.d!;
+    const c = this.s.id === 0 ? this.c! : this.cP1!;
+    const map = this.patchOf;
+    for (let i = 0; i < n; i++) {
+      const b = map ? map[i] : i;
+      const xu = d[i] * bit.uShare[b] + c[i];
+      out[i] = bit.flip[b] ? this.x[i] - xu : xu;
+    }
+    return out;
+  }
+}
+
+/** x · bit for a comparison bit computed earlier (one round: 24 bytes per element). */
+export async function select(s: Session, x: BigUint64Array, bit: CompareBit, patchOf: Int32Array | null = null): Promise<BigUint64Array> {
+  const sel = new Selection(s, x, patchOf);
+  if (s.id === 2) {
+    await s.round([{ to: 1, data: sel.correction(bit), label: 'select.correction' }], []);
+    return sel.finish(bit);
+  }
+  const peer = s.id === 0 ? 1 : 0;
+  const got = await s.round([{ to: peer, data: sel.open(), label: 'select.open' }], s.id === 0 ? [1] : [0, 2]);
+  sel.opened(splitFrame(got.get(peer), [sel.openBytes], peer, 'select.open')[0]);
+  if (s.id === 1) sel.corrected(splitFrame(got.get(2), [sel.correctionBytes], 2, 'select.correction')[0]);
+  return sel.finish(bit);
+}
+
+/** ReLU on a bit window: x · [x ≥ 0], comparison and selection fused into three rounds. */
+export async function relu(s: Session, x: BigUint64Array, w: BitWindow): Promise<BigUint64Array> {
+  const sel = new Selection(s, x, null);
+  const bit = await compareWindow(s, x, w, sel);
+  return sel.finish(bit);
+}
+
+/** Block sizes of one channel: a patch [bh, bw], or no ReLU at all. */
+export type BlockSize = readonly [number, number] | 'identity';
+
+/** For a block-ReLU over NCHW data: for every element its patch index (−1 for identity
+ * channels), the number of patches, and the non-identity elements in order. */
+export function blockLayout(shape: readonly [number, number, number, number], blocks: readonly BlockSize[]) {
+  const [n, c, h, w] = shape;
+  if (blocks.length !== c) throw new Error(`block-relu: ${blocks.length} block sizes for ${c} channels`);
+  const patchOf = new Int32Array(n * c * h * w).fill(-1);
+  let patches = 0;
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++) {
+      const blk = blocks[ch];
+      if (blk === 'identity') continue;
+      const [bh, bw] = blk;
+      const ph = Math.ceil(h / bh);
+      const pw = Math.ceil(w / bw);
+      const base = (b * c + ch) * h * w;
+      for (let y = 0; y < h; y++)
+        for (let xx = 0; xx < w; xx++) patchOf[base + y * w + xx] = patches + Math.floor(y / bh) * pw + Math.floor(xx / bw);
+      patches += ph * pw;
+    }
+  const selected: number[] = [];
+  for (let i = 0; i < patchOf.length; i++) if (patchOf[i] >= 0) selected.push(i);
+  return { patchOf, patches, selected: Int32Array.from(selected) };
+}
+
+/** Block-ReLU: every bh×bw patch (tiled from the top-left, edge patches partial) of a channel
+ * passes or becomes zero by the sign of its sum (one comparison per patch, on the window w),
+ * one selection per element; identity channels pass unchanged at no cost. Three rounds, or
+ * none when every channel is identity. */
+export async function blockRelu(
+  s: Session,
+  x: BigUint64Array,
+  shape: readonly [number, number, number, number],
+  blocks: readonly BlockSize[],
+  w: BitWindow,
+): Promise<BigUint64Array> {
+  const { patchOf, patches, selected } = blockLayout(shape, blocks);
+  if (patches === 0) return x.slice();
+  const sums = new BigUint64Array(patches);
+  const xs = new BigUint64Array(selected.length);
+  const map = new Int32Array(selected.length);
+  for (let j = 0; j < selected.length; j++) {
+    const i = selected[j];
+    xs[j] = x[i];
+    map[j] = patchOf[i];
+    sums[patchOf[i]] += x[i];
+  }
+  const sel = new Selection(s, xs, map);
+  const bit = await compareWindow(s, sums, w, sel);
+  const ys = sel.finish(bit);
+  const out = x.slice();
+  for (let j = 0; j < selected.length; j++) out[selected[j]] = ys[j];
+  return out;
+}
+
+/** Clip(x, lo, hi) = lo + ReLU(x − lo) − ReLU(x − hi) for public lo < hi (ReLU6: lo = 0,
+ * hi = 6·2^f): both comparisons in the same three rounds. */
+export async function clip(s: Session, x: BigUint64Array, lo: bigint, hi: bigint, w: BitWindow): Promise<BigUint64Array> {
+  const n = x.length;
+  const v = new BigUint64Array(2 * n);
+  const p0 = s.id === 0;
+  for (let i = 0; i < n; i++) {
+    v[i] = p0 ? x[i] - lo : x[i];
+    v[n + i] = p0 ? x[i] - hi : x[i];
+  }
+  const r = await relu(s, v, w);
+  const out = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (p0 ? lo : 0n) + r[i] - r[n + i];
+  return out;
+}

@@ -1,0 +1,108 @@
+// Product of a secret activation with P1's clear weights (conv or matmul: any map bilinear
+// in activation and weights), with helper-dealt correlations:
+//
+//   once per session   P1 and P2 draw a weight mask B from their stream; P1 sends W − B to P0
+//                      (phase 'oneTime'). P0 learns nothing: B is uniform.
+//   per inference      P0 and P2 draw an activation mask A from their stream; P2 deals
+//                      conv(A, B) = C0 + C1 (C0 from its stream with P0, C1 sent to P1:
+//                      preprocessing). In one round P0 sends x0 − A to P1, then
+//                        P1: y1 = conv(x0 − A + x1, W) + C1 = conv(x − A, W) + C1
+//                        P0: y0 = conv(A, W − B) + C0
+//                      y0 + y1 = conv(x − A, W) + conv(A, W − B) + conv(A, B) = conv(x, W).
+//   Bytes per inference: 8|X| online (P0 → P1) + 8|Y| preprocessing (P2 → P1).
+// The product carries 2f fractional bits: follow with `truncate` (linear.ts).
+
+import { conv2d, conv2dOutShape, matmul } from '../ring.js';
+import type { Conv2dParams } from '../ring.js';
+import type { Session } from '../session.js';
+import { bytesRing, ringBytes, splitFrame } from './wire.js';
+
+/** A map bilinear in (activation, weights) over Z_2^64, with its sizes. */
+export interface BilinearMap {
+  /** Elements of the activation, the weights and the result. */
+  xSize: number;
+  wSize: number;
+  ySize: number;
+  /** The map itself, e.g. y = conv2d(x, w). */
+  apply(x: BigUint64Array, w: BigUint64Array): BigUint64Array;
+}
+
+/** Convolution (NCHW/OIHW, groups, strides, pads, dilations) as a bilinear map. */
+export function convMap(p: Conv2dParams, impl: typeof conv2d = conv2d): BilinearMap {
+  const [n, c, h, w] = p.inShape;
+  const [o, cg, kh, kw] = p.weightShape;
+  const [, , oh, ow] = conv2dOutShape(p);
+  return { xSize: n * c * h * w, wSize: o * cg * kh * kw, ySize: n * o * oh * ow, apply: (x, wt) => impl(x, wt, p) };
+}
+
+/** Matrix product x[m, k] · w[k, n] as a bilinear map. */
+export function matmulMap(m: number, k: number, n: number, impl: typeof matmul = matmul): BilinearMap {
+  return { xSize: m * k, wSize: k * n, ySize: m * n, apply: (x, w) => impl(x, w, m, k, n) };
+}
+
+/** What each party keeps of a layer's weights for the whole session. */
+export interface WeightKey {
+  map: BilinearMap;
+  /** P1: W; P0: W − B; P2: B. */
+  held: BigUint64Array;
+  /** P1 only: B (its correlation with P2). */
+  mask: BigUint64Array | null;
+}
+
+/** One-time setup of a weight layer: P1 passes its weights W (others null); P1 sends W − B
+ * to P0 (phase 'oneTime', one round). `layer` names the layer's mask stream. */
+export async function setupWeights(s: Session, map: BilinearMap, weights: BigUint64Array | null, layer: string): Promise<WeightKey> {
+  const purpose = `weights/${layer}`;
+  if (s.id === 1) {
+    if (!weights || weights.length !== map.wSize) throw new Error(`setupWeights: P1 must pass ${map.wSize} weights`);
+    const b = s.shared(2, purpose).ring(map.wSize);
+    const masked = new BigUint64Array(map.wSize);
+    for (let i = 0; i < masked.length; i++) masked[i] = weights[i] - b[i];
+    await s.round([{ to: 0, data: ringBytes(masked), label: 'weights.mask', phase: 'oneTime' }], []);
+    return { map, held: weights, mask: b };
+  }
+  if (s.id === 2) {
+    const b = s.shared(1, purpose).ring(map.wSize);
+    await s.round([], []);
+    return { map, held: b, mask: null };
+  }
+  const got = await s.round([], [1]);
+  const [masked] = splitFrame(got.get(1), [8 * map.wSize], 1, 'weights.mask');
+  return { map, held: bytesRing(masked).slice(), mask: null };
+}
+
+/** Shares of map(x, W) for a shared activation x (P2 passes a placeholder): one round. */
+export async function applyWeights(s: Session, key: WeightKey, x: BigUint64Array): Promise<BigUint64Array> {
+  const { map } = key;
+  if (x.length !== map.xSize) throw new Error(`applyWeights: activation of ${x.length} elements, expected ${map.xSize}`);
+  if (s.id === 2) {
+    const g0 = s.shared(0, 'weights');
+    const a = g0.ring(map.xSize);
+    const c0 = g0.ring(map.ySize);
+    const c1 = map.apply(a, key.held);
+    for (let i = 0; i < c1.length; i++) c1[i] -= c0[i];
+    await s.round([{ to: 1, data: ringBytes(c1), label: 'weights.correction', phase: 'preprocessing' }], []);
+    return new BigUint64Array(map.ySize);
+  }
+  if (s.id === 0) {
+    const g = s.shared(2, 'weights');
+    const a = g.ring(map.xSize);
+    const c0 = g.ring(map.ySize);
+    const masked = new BigUint64Array(map.xSize);
+    for (let i = 0; i < masked.length; i++) masked[i] = x[i] - a[i];
+    await s.round([{ to: 1, data: ringBytes(masked), label: 'weights.activation' }], []);
+    const y = map.apply(a, key.held);
+    for (let i = 0; i < y.length; i++) y[i] += c0[i];
+    return y;
+  }
+  const got = await s.round([], [0, 2]);
+  const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');
+  const [c1] = splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction');
+  const xm = bytesRing(masked);
+  const v = new BigUint64Array(map.xSize);
+  for (let i = 0; i < v.length; i++) v[i] = xm[i] + x[i];
+  const y = map.apply(v, key.held);
+  const corr = bytesRing(c1);
+  for (let i = 0; i < y.length; i++) y[i] += corr[i];
+  return y;
+}

@@ -1,0 +1,118 @@
+// Input sharing, reveal, local linear ops, truncation and the Beaver product against
+// plaintext, with their costs checked against the cost table.
+
+import { expect } from 'chai';
+import { decode, encode, truncPublic } from '../../../runtime/ring.js';
+import { revealToClient, shareInput } from '../../../runtime/protocols/sharing.js';
+import { addPublic, addShares, avgPool, avgPoolDivisorFactor, scaleShare, subShares, sumPool, truncate } from '../../../runtime/protocols/linear.js';
+import type { PoolParams } from '../../../runtime/protocols/linear.js';
+import { mulShares } from '../../../runtime/protocols/beaver.js';
+import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
+import { join, memorySessions, randomRing, randomSigned, split } from './harness.js';
+import { withCost } from './costcheck.js';
+
+describe('protocols: sharing, reveal, linear ops', () => {
+  it('shares an input with no message and reveals it to P0 only', async () => {
+    const ss = memorySessions();
+    const x = randomRing(100);
+    const sh = await withCost(ss, PROTOCOL_COSTS.shareInput({ n: 100 }), async (s) => shareInput(s, s.id === 0 ? x : null, 100));
+    expect(join(sh[0], sh[1])).to.deep.equal(x);
+    expect(sh[1]).to.not.deep.equal(x);
+    const out = await withCost(ss, PROTOCOL_COSTS.revealToClient({ n: 100 }), (s) => revealToClient(s, sh[s.id]));
+    expect(out[0]).to.deep.equal(x);
+    expect(out[1]).to.equal(null);
+    expect(out[2]).to.equal(null);
+  });
+
+  it('add, sub, scale and add-public act on the shared value', async () => {
+    const ss = memorySessions();
+    const x = randomRing(50);
+    const y = randomRing(50);
+    const xs = split(x);
+    const ys = split(y);
+    const c = 0xdead_beefn;
+    const r = ss.map((s) => addPublic(s, scaleShare(subShares(addShares(xs[s.id], ys[s.id]), ys[s.id]), -3n), c));
+    const v = join(r[0], r[1]);
+    for (let i = 0; i < 50; i++) expect(v[i]).to.equal(BigInt.asUintN(64, x[i] * -3n + c));
+  });
+
+  it('truncation of shares is the plaintext shift within ±1 ulp, also at negative values', () => {
+    const ss = memorySessions();
+    const x = randomSigned(1000, 40);
+    x[0] = 0n;
+    x[1] = BigInt.asUintN(64, -1n);
+    x[2] = 1n;
+    x[3] = BigInt.asUintN(64, -(1n << 39n));
+    const sh = split(x);
+    const t = join(truncate(ss[0], sh[0], 12), truncate(ss[1], sh[1], 12));
+    const ref = truncPublic(x, 12);
+    for (let i = 0; i < x.length; i++) {
+      const d = BigInt.asIntN(64, t[i] - ref[i]);
+      expect(d >= -1n && d <= 1n, `x=${BigInt.asIntN(64, x[i])} got ${BigInt.asIntN(64, t[i])} want ${BigInt.asIntN(64, ref[i])}`).to.equal(true);
+    }
+  });
+
+  it('sum- and average-pooling on shares match plaintext (average within the documented error)', () => {
+    const ss = memorySessions();
+    const p: PoolParams = { inShape: [1, 2, 5, 5], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
+    const vals = Array.from({ length: 50 }, (_, i) => Math.sin(i) * 5);
+    const f = 12;
+    const x = encode(vals, f);
+    const sh = split(x);
+    const sums = join(sumPool(sh[0], p), sumPool(sh[1], p));
+    const avg = decode(join(avgPool(ss[0], sh[0], p), avgPool(ss[1], sh[1], p)), f);
+    // Plaintext over the same windows.
+    let o = 0;
+    for (let c = 0; c < 2; c++)
+      for (let oy = 0; oy < 3; oy++)
+        for (let ox = 0; ox < 3; ox++) {
+          let s = 0n;
+          let cnt = 0;
+          for (let ky = 0; ky < 3; ky++)
+            for (let kx = 0; kx < 3; kx++) {
+              const iy = oy * 2 - 1 + ky;
+              const ix = ox * 2 - 1 + kx;
+              if (iy < 0 || iy >= 5 || ix < 0 || ix >= 5) continue;
+              s += BigInt.asIntN(64, x[c * 25 + iy * 5 + ix]);
+              cnt++;
+            }
+          expect(BigInt.asIntN(64, sums[o])).to.equal(s);
+          const { shift } = avgPoolDivisorFactor(cnt);
+          const want = Number(s) / cnt / 2 ** f;
+          // Floor and share truncation: 2 units; the rounded reciprocal: |s|/2^(shift+1) units.
+          const tol = (2 + Math.abs(Number(s)) / 2 ** (shift + 1)) / 2 ** f;
+          expect(Math.abs(avg[o] - want), `output ${o}`).to.be.at.most(tol);
+          o++;
+        }
+  });
+});
+
+describe('protocols: Beaver product', () => {
+  it('x·y of shared vectors equals the plaintext product mod 2^64, at its cost', async () => {
+    const ss = memorySessions();
+    const n = 200;
+    const x = randomRing(n);
+    const y = randomRing(n);
+    x[0] = 0n;
+    y[1] = BigInt.asUintN(64, -1n);
+    const xs = split(x);
+    const ys = split(y);
+    const z = await withCost(ss, PROTOCOL_COSTS.mulShares({ n }), (s) => mulShares(s, xs[s.id], ys[s.id]));
+    const v = join(z[0], z[1]);
+    for (let i = 0; i < n; i++) expect(v[i]).to.equal(BigInt.asUintN(64, x[i] * y[i]));
+  });
+
+  it('fixed-point product followed by truncation', async () => {
+    const ss = memorySessions();
+    const f = 12;
+    const a = [1.5, -2.25, 0, 3.125, -0.001];
+    const b = [2, 4, 7, -1, 1000];
+    const xs = split(encode(a, f));
+    const ys = split(encode(b, f));
+    const z = await Promise.all(ss.map(async (s) => truncate(s, await mulShares(s, xs[s.id], ys[s.id]), f)));
+    const v = decode(join(z[0], z[1]), f);
+    const ea = decode(encode(a, f), f);
+    const eb = decode(encode(b, f), f);
+    a.forEach((_, i) => expect(Math.abs(v[i] - ea[i] * eb[i])).to.be.at.most(2 / 2 ** f));
+  });
+});

@@ -1,0 +1,117 @@
+// Security checks that can fail: what each party receives looks uniform (in the domain it
+// lives in: bytes, or Z_p digits for the packed compare digits) and its distribution does not
+// move when the secret input changes; the helper's only derived bit is a fair coin; P0 and P2
+// never receive the weights.
+
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { P, DIGIT_BITS } from '../../../runtime/protocols/compare.js';
+import { relu } from '../../../runtime/protocols/select.js';
+import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
+import { packedBytes, unpackDigits } from '../../../runtime/protocols/bits.js';
+import { encode } from '../../../runtime/ring.js';
+import type { PartyId } from '../../../runtime/session.js';
+import { memorySessions, randomSigned, run3, split } from './harness.js';
+import type { MemorySession } from './harness.js';
+import { looksUniform, sameDistribution } from './stats.js';
+
+/** The frame `party` received from `from` in its `round`-th round. */
+function frame(s: MemorySession, from: PartyId, round: number): Uint8Array {
+  const r = s.received.find((f) => f.from === from && f.round === round);
+  if (!r) throw new Error(`P${s.id} got nothing from P${from} in round ${round}`);
+  return r.data;
+}
+
+/** Everything the parties receive during one ReLU of x, split by meaning. */
+async function reluViews(x: BigUint64Array, k: number) {
+  const ss = memorySessions();
+  const n = x.length;
+  const sh = split(x);
+  await run3(ss, (s) => relu(s, sh[s.id], { lo: 0, k }));
+  const z = packedBytes(n, k);
+  const digits = (b: Uint8Array, count: number) => unpackDigits(b, count, DIGIT_BITS);
+  const p0r1 = frame(ss[0], 1, 0);
+  const p1r1 = frame(ss[1], 0, 0);
+  const d0 = digits(frame(ss[2], 0, 1), n * k);
+  const d1 = digits(frame(ss[2], 1, 1), n * k);
+  // What the helper can derive: per element whether a digit sum is zero, and where.
+  const flags = new Uint8Array(n);
+  const where: number[] = [];
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < k; j++)
+      if ((d0[i * k + j] + d1[i * k + j]) % P === 0) {
+        flags[i] = 1;
+        where.push(j);
+      }
+  return {
+    p0Reveal: p0r1.subarray(0, z),
+    p0Open: p0r1.subarray(z),
+    p1Reveal: p1r1.subarray(0, z),
+    p1Open: p1r1.subarray(z),
+    p1Bits: digits(frame(ss[1], 2, 0), n * (k - 1)),
+    p1Reshare: frame(ss[1], 2, 2),
+    p2Digits0: d0,
+    p2Digits1: d1,
+    p2Flags: flags,
+    p2ZeroAt: Uint8Array.from(where),
+  };
+}
+
+describe('protocols: security of the comparison and selection', function () {
+  this.timeout(60000);
+  for (const k of [16, 64]) {
+    it(`ReLU at k=${k}: every received message looks uniform, for zero and for random inputs alike`, async () => {
+      const n = 3000;
+      const zero = await reluViews(new BigUint64Array(n), k);
+      const rnd = await reluViews(randomSigned(n, k - 2), k);
+      const byteViews = ['p0Reveal', 'p0Open', 'p1Reveal', 'p1Open', 'p1Reshare'] as const;
+      const digitViews = ['p1Bits', 'p2Digits0', 'p2Digits1'] as const;
+      for (const v of [zero, rnd]) {
+        for (const name of byteViews) expect(looksUniform(v[name], 256), name).to.equal(true);
+        for (const name of digitViews) expect(looksUniform(v[name], P), name).to.equal(true);
+        // The helper's zero flag is a fair coin, and the zero's position is uniform.
+        let ones = 0;
+        for (const f of v.p2Flags) ones += f;
+        expect(Math.abs(ones - n / 2), 'helper flag balance').to.be.below(5 * Math.sqrt(n) / 2);
+        expect(looksUniform(v.p2ZeroAt, k), 'zero position').to.equal(true);
+      }
+      for (const name of [...byteViews]) expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
+      for (const name of [...digitViews]) expect(sameDistribution(zero[name], rnd[name], P), name).to.equal(true);
+      expect(sameDistribution(zero.p2ZeroAt, rnd.p2ZeroAt, k), 'zero position').to.equal(true);
+    });
+  }
+
+  it('the uniformity checks do reject structured data (they can fail)', () => {
+    const small = randomSigned(3000, 14); // unmasked 16-bit window values
+    const bytes = new Uint8Array(small.buffer).filter((_, i) => i % 8 < 2);
+    expect(looksUniform(bytes, 256)).to.equal(false);
+    const digits = Uint8Array.from({ length: 6000 }, (_, i) => (i % 3 === 0 ? 0 : randomBytes(1)[0] % P));
+    expect(looksUniform(digits, P)).to.equal(false);
+    const a = Uint8Array.from(randomBytes(4000));
+    const b = Uint8Array.from(randomBytes(4000), (x) => x & 0xfe);
+    expect(sameDistribution(a, b, 256)).to.equal(false);
+  });
+
+  it('P0 and P2 never receive the weights; P0 receives only uniform bytes', async () => {
+    const ss = memorySessions();
+    const p = { inShape: [1, 8, 6, 6], weightShape: [8, 8, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 } as const;
+    const map = convMap(p);
+    const wf = Array.from({ length: map.wSize }, (_, i) => Math.sin(i * 1.7) * 0.5);
+    const w = encode(wf, 12);
+    const keys = await run3(ss, (s) => setupWeights(s, map, s.id === 1 ? w : null, 'layer'));
+    for (let t = 0; t < 2; t++) {
+      const sh = split(randomSigned(map.xSize, 20));
+      await run3(ss, (s) => applyWeights(s, keys[s.id], sh[s.id]));
+    }
+    const secrets = new Set<bigint>(w);
+    for (const party of [ss[0], ss[2]]) {
+      for (const f of party.received) {
+        const buf = Buffer.from(f.data);
+        for (let at = 0; at + 8 <= buf.length; at++) expect(secrets.has(buf.readBigUInt64LE(at)), `P${party.id} got a weight`).to.equal(false);
+      }
+    }
+    expect(ss[2].received.length).to.equal(0);
+    const all = Buffer.concat(ss[0].received.map((f) => f.data));
+    expect(looksUniform(all, 256)).to.equal(true);
+  });
+});
