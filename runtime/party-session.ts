@@ -109,6 +109,11 @@ export class PartySession implements Session {
     return waits.join(', ');
   }
 
+  /** Peers whose handshake frames have not all arrived (for timeout reports). */
+  handshakeMissing(): PartyId[] {
+    return this.peers.filter((p) => this.inboxes[FrameKind.Handshake][p].arrived < 2);
+  }
+
   /** Runs the key-agreement handshake (keys.ts); must finish before the first round. */
   async start(): Promise<void> {
     try {

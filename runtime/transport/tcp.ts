@@ -1,0 +1,253 @@
+// The TCP transport: one OS process per party, one TCP connection per pair of parties.
+//
+// Every party is given the host:port of all three. Parties 0 and 1 listen on their own
+// address; a party dials every party with a lower id (1 dials 0; 2 dials 0 and 1), retrying
+// until the connect timeout, since the others may not be up yet. A dialer first writes an
+// 8-byte connect preamble: "mpcc" | u16 wire version (LE) | u8 its id | u8 the id it
+// means to reach; the listener checks it, so a party started with its peers' addresses in
+// the wrong order fails at once with a clear error. After the preamble both directions carry
+// the frames of frame.ts. Sockets run with Nagle off (setNoDelay): a round is one frame per
+// peer and must leave at once.
+
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { peerName, runtimeError, RuntimeError } from '../errors.js';
+import { PartySession, type SessionOptions } from '../party-session.js';
+import type { PartyId, Phase } from '../session.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeHeader, FrameDecoder, WIRE_VERSION, type Frame, type FrameKind } from './frame.js';
+import type { LinkHandlers, PeerLink } from './link.js';
+
+/** Where and how a party connects to the other two. */
+export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
+  /** This party's id. */
+  id: PartyId;
+  /** "host:port" of parties 0, 1 and 2 (this party's own entry is where it listens). */
+  peers: readonly [string, string, string];
+  /** Give up connecting (and handshaking) after this many ms; default 10 000. */
+  timeoutMs?: number;
+  /** Largest frame payload accepted from a peer; default 1 GiB. */
+  maxFrameBytes?: number;
+}
+
+const PREAMBLE_BYTES = 8;
+const RETRY_MS = 50;
+/** How long close() waits for the peer to acknowledge the end of the stream. */
+const CLOSE_GRACE_MS = 2000;
+
+function preamble(from: PartyId, to: PartyId): Uint8Array {
+  const p = new Uint8Array(PREAMBLE_BYTES);
+  p.set([0x6d, 0x70, 0x63, 0x63]); // "mpcc"
+  new DataView(p.buffer).setUint16(4, WIRE_VERSION, true);
+  p[6] = from;
+  p[7] = to;
+  return p;
+}
+
+/** Splits "host:port" (IPv6 hosts in brackets). */
+export function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw runtimeError('MPCC5014', [`'${s}' is not host:port`]);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+/** This party's end of a TCP connection to `peer`. */
+export class TcpLink implements PeerLink {
+  private handlers: LinkHandlers | null = null;
+  private backlog: Frame[] = [];
+  private pendingBroken: RuntimeError | null = null;
+  private closing = false;
+  private lastError: Error | null = null;
+  private readonly decoder: FrameDecoder;
+
+  constructor(readonly peer: PartyId, readonly socket: Socket, maxFrameBytes: number, initial?: Uint8Array) {
+    this.decoder = new FrameDecoder(peer, maxFrameBytes, (f) => (this.handlers ? this.handlers.frame(f) : this.backlog.push(f)));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => (this.lastError = e));
+    socket.on('close', () => {
+      if (this.closing) return;
+      const how = this.lastError ? `connection lost (${(this.lastError as NodeJS.ErrnoException).code ?? this.lastError.message})` : 'connection closed';
+      this.reportBroken(runtimeError('MPCC5001', [`${how}${this.decoder.midFrame ? ' in the middle of a frame' : ''} without a goodbye (did its process exit?)`], peer));
+    });
+    if (initial && initial.length > 0) this.onData(initial);
+  }
+
+  send(kind: FrameKind, round: number, phases: Record<Phase, number>, parts: readonly Uint8Array[], length: number): void {
+    if (this.socket.destroyed) throw runtimeError('MPCC5001', ['its connection is closed'], this.peer);
+    this.socket.cork();
+    this.socket.write(encodeHeader(kind, round, length, phases));
+    for (const p of parts) if (p.length > 0) this.socket.write(p);
+    this.socket.uncork();
+  }
+
+  attach(h: LinkHandlers): void {
+    this.handlers = h;
+    const early = this.backlog;
+    this.backlog = [];
+    for (const f of early) h.frame(f);
+    if (this.pendingBroken) h.broken(this.pendingBroken);
+  }
+
+  close(): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    this.closing = true;
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      const timer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end();
+    });
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.pendingBroken || this.closing) return;
+    try {
+      this.decoder.push(chunk);
+    } catch (e) {
+      this.reportBroken(e instanceof RuntimeError ? e : runtimeError('MPCC5003', [(e as Error).message], this.peer));
+      this.closing = true;
+      this.socket.destroy();
+    }
+  }
+
+  private reportBroken(err: RuntimeError): void {
+    if (this.pendingBroken) return;
+    this.pendingBroken = err;
+    this.handlers?.broken(err);
+  }
+}
+
+/** A party's session over TCP; `socketTo` exposes a raw connection for fault-injection tests. */
+export class TcpPartySession extends PartySession {
+  constructor(id: PartyId, private readonly tcpLinks: (TcpLink | null)[], options: SessionOptions) {
+    super(id, tcpLinks, options);
+  }
+  /** The socket to `peer` (tests write malformed bytes into it). */
+  socketTo(peer: PartyId): Socket {
+    return this.tcpLinks[peer]!.socket;
+  }
+}
+
+/** Dials `to` until it accepts or the deadline passes. */
+function dial(id: PartyId, to: PartyId, address: string, deadline: number, timeoutMs: number, max: number): Promise<TcpLink> {
+  const { host, port } = parseHostPort(address);
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = connect({ host, port });
+      socket.setNoDelay(true);
+      const onError = (e: NodeJS.ErrnoException) => {
+        socket.destroy();
+        if (Date.now() + RETRY_MS >= deadline) reject(runtimeError('MPCC5006', [address, timeoutMs, e.code ?? e.message], to));
+        else setTimeout(attempt, RETRY_MS);
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        socket.off('error', onError);
+        socket.write(preamble(id, to));
+        resolve(new TcpLink(to, socket, max));
+      });
+    };
+    attempt();
+  });
+}
+
+/** Accepts the parties with higher ids than `id` on its own address until the deadline. */
+function accept(id: PartyId, peers: readonly [string, string, string], deadline: number, timeoutMs: number, max: number): Promise<TcpLink[]> {
+  const expected = ([0, 1, 2] as const).filter((p) => p > id);
+  if (expected.length === 0) return Promise.resolve([]);
+  const { host, port } = parseHostPort(peers[id]);
+  return new Promise((resolve, reject) => {
+    const links = new Map<PartyId, TcpLink>();
+    const pending = new Set<Socket>();
+    let settled = false;
+    const finish = (err: RuntimeError | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      server.close();
+      for (const s of pending) s.destroy();
+      if (err) {
+        for (const l of links.values()) l.socket.destroy();
+        reject(err);
+      } else {
+        resolve([...links.values()]);
+      }
+    };
+    const server: Server = createServer((socket) => {
+      socket.setNoDelay(true);
+      pending.add(socket);
+      let head = new Uint8Array(0);
+      const onData = (chunk: Buffer) => {
+        const all = new Uint8Array(head.length + chunk.length);
+        all.set(head);
+        all.set(chunk, head.length);
+        if (all.length < PREAMBLE_BYTES) return void (head = all);
+        socket.off('data', onData);
+        pending.delete(socket);
+        const magicOk = all[0] === 0x6d && all[1] === 0x70 && all[2] === 0x63 && all[3] === 0x63;
+        const version = new DataView(all.buffer).getUint16(4, true);
+        const from = all[6] as PartyId;
+        if (!magicOk || !expected.includes(from) || links.has(from)) {
+          socket.destroy(); // not one of our peers (or a port scanner): ignore it
+          return;
+        }
+        if (version !== WIRE_VERSION) return finish(runtimeError('MPCC5007', [version, WIRE_VERSION], from));
+        if (all[7] !== id) {
+          socket.destroy();
+          return finish(runtimeError('MPCC5005', [`it dialed ${peers[id]} to reach party ${all[7]}, but party ${id} listens there (check the order of the addresses)`], from));
+        }
+        links.set(from, new TcpLink(from, socket, max, all.subarray(PREAMBLE_BYTES)));
+        if (links.size === expected.length) finish(null);
+      };
+      socket.on('data', onData);
+      socket.on('error', () => socket.destroy());
+    });
+    server.on('error', (e: NodeJS.ErrnoException) => finish(runtimeError('MPCC5014', [`party ${id} cannot listen on ${peers[id]}: ${e.code ?? e.message}`])));
+    const timer = setTimeout(() => {
+      const missing = expected.filter((p) => !links.has(p));
+      finish(runtimeError('MPCC5006', [peers[missing[0]], timeoutMs, `it never connected to this party's address ${peers[id]}${missing.length > 1 ? ` (nor did peer ${peerName(missing[1])})` : ''}`], missing[0]));
+    }, Math.max(0, deadline - Date.now()));
+    server.listen(port, host);
+  });
+}
+
+/** Connects this party to the other two over TCP and agrees the session keys. Fails with
+ * MPCC5006 when a peer cannot be reached within `timeoutMs`. */
+export async function connectTcpSession(options: TcpSessionOptions): Promise<TcpPartySession> {
+  const { id, peers } = options;
+  if (peers.length !== 3) throw runtimeError('MPCC5014', [`need the addresses of 3 parties, got ${peers.length}`]);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const deadline = Date.now() + timeoutMs;
+  const lower = ([0, 1, 2] as const).filter((p) => p < id);
+  const results = await Promise.allSettled([accept(id, peers, deadline, timeoutMs, max), ...lower.map((p) => dial(id, p, peers[p], deadline, timeoutMs, max))]);
+  const failure = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  const links: (TcpLink | null)[] = [null, null, null];
+  for (const r of results) {
+    if (r.status !== 'fulfilled') continue;
+    for (const l of Array.isArray(r.value) ? r.value : [r.value]) links[l.peer] = l;
+  }
+  if (failure) {
+    for (const l of links) l?.socket.destroy();
+    throw failure.reason;
+  }
+  const session = new TcpPartySession(id, links, { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs });
+  let timer: NodeJS.Timeout | undefined;
+  const handshakeTimeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const slow = session.handshakeMissing()[0] ?? session.peers[0];
+      reject(runtimeError('MPCC5005', [`no complete handshake within ${timeoutMs} ms`], slow));
+    }, Math.max(1000, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([session.start(), handshakeTimeout]);
+  } catch (e) {
+    await session.abort(e as Error);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return session;
+}

@@ -1,0 +1,201 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connectTcpSession, type TcpPartySession } from '../../runtime/transport/tcp.js';
+import { encodeHeader, FrameKind } from '../../runtime/transport/frame.js';
+import { RuntimeError } from '../../runtime/errors.js';
+import type { PartyId } from '../../runtime/session.js';
+
+const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tcp-party.js');
+
+/** Three distinct free ports on 127.0.0.1 (held open together so they differ). */
+async function freeAddresses(): Promise<[string, string, string]> {
+  const servers = [0, 1, 2].map(() => createServer());
+  const ports = await Promise.all(servers.map((s) => new Promise<number>((res) => s.listen(0, '127.0.0.1', () => res((s.address() as { port: number }).port)))));
+  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
+  return ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
+}
+
+/** A party process and the JSON lines it prints. */
+class PartyProcess {
+  readonly proc: ChildProcess;
+  private readonly lines: unknown[] = [];
+  private readonly waiters: ((v: unknown) => void)[] = [];
+  stderr = '';
+  constructor(id: number, addrs: string[], scenario: string, extra: string[] = []) {
+    this.proc = spawn(process.execPath, [FIXTURE, String(id), addrs.join(','), scenario, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let buf = '';
+    this.proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const obj = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        const w = this.waiters.shift();
+        if (w) w(obj);
+        else this.lines.push(obj);
+      }
+    });
+    this.proc.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+  /** The next JSON line (fails after `ms`). */
+  next(ms = 20_000): Promise<any> {
+    if (this.lines.length > 0) return Promise.resolve(this.lines.shift());
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no output within ${ms} ms; stderr: ${this.stderr}`)), ms);
+      this.waiters.push((v) => {
+        clearTimeout(t);
+        resolve(v);
+      });
+    });
+  }
+  exited(): Promise<number | null> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve(this.proc.exitCode);
+    return new Promise((res) => this.proc.once('exit', (code) => res(code)));
+  }
+}
+
+async function expectRuntimeError(p: Promise<unknown>, code: string): Promise<RuntimeError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(RuntimeError, String(e));
+    expect((e as RuntimeError).code).to.equal(code, (e as Error).message);
+    return e as RuntimeError;
+  }
+  throw new Error(`expected ${code}, but the call succeeded`);
+}
+
+/** Three TCP sessions inside this process (real sockets), for fault injection. */
+async function localTcpSessions(tags: string[] = ['', '', '']): Promise<TcpPartySession[]> {
+  const addrs = await freeAddresses();
+  return Promise.all(([0, 1, 2] as const).map((id) => connectTcpSession({ id, peers: addrs, timeoutMs: 5000, tag: tags[id] })));
+}
+
+/** Same formula as the fixture: bytes from `from` to `to`, phase k, round r. */
+function len(from: number, to: number, r: number, k: number): number {
+  return ((from * 7 + to * 5 + r * 3 + k * 11) % 23) + (k === 0 && r === 1 ? 70_000 : 0);
+}
+
+describe('runtime/tcp transport', function () {
+  this.timeout(30_000);
+
+  it('runs rounds between three processes with agreeing keys and exact counters', async () => {
+    const addrs = await freeAddresses();
+    const rounds = 5;
+    const parties = [2, 1, 0].map((id) => new PartyProcess(id, addrs, 'exchange', [String(rounds)])).reverse();
+    const out = await Promise.all(parties.map((p) => p.next()));
+    await Promise.all(parties.map((p) => p.exited()));
+    for (const o of out) expect(o.ok, JSON.stringify(o)).to.equal(true);
+    expect(out[0].keys['1']).to.equal(out[1].keys['0']);
+    expect(out[0].keys['2']).to.equal(out[2].keys['0']);
+    expect(out[1].keys['2']).to.equal(out[2].keys['1']);
+    expect(out[0].keys['1']).to.not.equal(out[0].keys['2']);
+    expect(out[1].common).to.equal(out[0].common);
+    expect(out[2].common).to.equal(out[0].common);
+    expect(out[1].fingerprint).to.equal(out[0].fingerprint);
+    const phases = ['online', 'preprocessing', 'oneTime'];
+    for (const i of [0, 1, 2]) {
+      const o = out[i];
+      const peers = [0, 1, 2].filter((p) => p !== i);
+      expect(o.rounds).to.equal(rounds);
+      expect(o.framesSent[i]).to.equal(0);
+      for (const p of peers) {
+        expect(o.framesSent[p]).to.equal(rounds); // one frame per peer per round, 3 messages each
+        expect(o.framesReceived[p]).to.equal(rounds);
+        let sent = 0;
+        let received = 0;
+        for (let r = 0; r < rounds; r++) for (let k = 0; k < 3; k++) (sent += len(i, p, r, k)), (received += len(p, i, r, k));
+        expect(o.sentTo[p]).to.equal(sent);
+        expect(o.receivedFrom[p]).to.equal(received);
+        expect(out[p].receivedFrom[i]).to.equal(o.sentTo[p]);
+      }
+      phases.forEach((ph, k) => {
+        let want = 0;
+        let got = 0;
+        for (const p of peers) for (let r = 0; r < rounds; r++) (want += len(i, p, r, k)), (got += len(p, i, r, k));
+        expect(o.sent[ph]).to.equal(want);
+        expect(o.received[ph]).to.equal(got);
+        expect(o.byLabel[`step${k}`]).to.equal(want);
+      });
+    }
+  });
+
+  it('makes the other two fail within 5 s, naming the peer, when a party process is killed mid-protocol', async () => {
+    const addrs = await freeAddresses();
+    const parties = [0, 1, 2].map((id) => new PartyProcess(id, addrs, 'stall'));
+    for (const p of parties) expect((await p.next()).ready).to.equal(true);
+    const t0 = Date.now();
+    parties[2].proc.kill('SIGKILL');
+    const errors = await Promise.all([parties[0].next(6000), parties[1].next(6000)]);
+    const elapsed = Date.now() - t0;
+    expect(elapsed).to.be.below(5000);
+    for (const e of errors) {
+      expect(e.error, JSON.stringify(e)).to.not.equal(null);
+      expect(e.error.name).to.equal('RuntimeError');
+      expect(e.error.code).to.equal('MPCC5001');
+      expect(e.error.peer).to.equal(2);
+      expect(e.error.message).to.contain('peer 2 (helper) disconnected');
+    }
+    await Promise.all(parties.map((p) => p.exited()));
+  });
+
+  it('rejects a frame of the wrong round', async () => {
+    const [s0, s1, s2] = await localTcpSessions();
+    s1.socketTo(0).write(encodeHeader(FrameKind.Data, 7, 0, { online: 0, preprocessing: 0, oneTime: 0 }));
+    const e = await expectRuntimeError(s0.round([], [1]), 'MPCC5004');
+    expect(e.peer).to.equal(1);
+    expect(e.message).to.contain('expected round 0, got round 7');
+    await Promise.all([s0.close(), s1.close(), s2.close()]);
+  });
+
+  it('rejects a frame whose length does not match its header, or the length the round expects', async () => {
+    const [s0, s1, s2] = await localTcpSessions();
+    const header = encodeHeader(FrameKind.Data, 0, 10, { online: 3, preprocessing: 0, oneTime: 0 });
+    s1.socketTo(0).write(header);
+    s1.socketTo(0).write(new Uint8Array(10));
+    const e = await expectRuntimeError(s0.round([], [1]), 'MPCC5003');
+    expect(e.message).to.contain('peer 1 (server)');
+    expect(e.message).to.contain('does not match');
+    await Promise.all([s0.close(), s1.close(), s2.close()]);
+
+    const [t0, t1, t2] = await localTcpSessions();
+    void t2.round([{ to: 1, data: new Uint8Array(24), label: 'x' }], []);
+    const e2 = await expectRuntimeError(t1.round([], [2], { 2: 16 }), 'MPCC5003');
+    expect(e2.message).to.contain('carries 24 bytes, expected 16');
+    await Promise.all([t0.close(), t1.close(), t2.close()]);
+  });
+
+  it('reports a connection closed in the middle of a frame as a disconnect, not a short frame', async () => {
+    const [s0, s1, s2] = await localTcpSessions();
+    const sock = s1.socketTo(0);
+    sock.write(encodeHeader(FrameKind.Data, 0, 100, { online: 100, preprocessing: 0, oneTime: 0 }));
+    sock.write(new Uint8Array(10));
+    setTimeout(() => sock.destroy(), 50);
+    const e = await expectRuntimeError(s0.round([], [1]), 'MPCC5001');
+    expect(e.message).to.contain('in the middle of a frame');
+    await Promise.all([s0.close(), s1.close(), s2.close()]);
+  });
+
+  it('fails with MPCC5006 naming the peer when a peer never connects', async () => {
+    const addrs = await freeAddresses();
+    const t0 = Date.now();
+    const e = await expectRuntimeError(connectTcpSession({ id: 1, peers: addrs, timeoutMs: 400 }), 'MPCC5006');
+    expect(Date.now() - t0).to.be.below(2000);
+    expect([0, 2]).to.include(e.peer);
+    expect(e.message).to.match(/peer [02] \((client|helper)\)/);
+  });
+
+  it('refuses peers of another session (tag mismatch)', async () => {
+    const addrs = await freeAddresses();
+    const results = await Promise.allSettled(
+      ([0, 1, 2] as PartyId[]).map((id) => connectTcpSession({ id, peers: addrs, timeoutMs: 3000, tag: id === 1 ? 'model-b' : 'model-a' })),
+    );
+    const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as RuntimeError).code : 'ok'));
+    expect(codes[0]).to.equal('MPCC5008');
+    expect(codes[2]).to.equal('MPCC5008');
+    for (const r of results) if (r.status === 'fulfilled') await r.value.close();
+  });
+});
