@@ -40,6 +40,7 @@ export const DIAGNOSTICS = {
   MPCC4002: "pass '{0}': unknown option '{1}' (known: {2})",
   MPCC4003: "pass '{0}': invalid option {1}={2}: {3}",
   MPCC4004: "invalid pass pipeline '{0}': {1}",
+  MPCC4005: "the IR is invalid after pass '{0}': {1}",
 } as const;
 
 /** A diagnostic code of the catalog. */
