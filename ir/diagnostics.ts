@@ -30,6 +30,7 @@ export const DIAGNOSTICS = {
   MPCC2002: "IR verification failed at node '{0}' ({1}): {2}",
   MPCC2003: "IR verification failed: {0}",
   MPCC2004: "weights file '{0}': {1}",
+  MPCC2005: '{0}',
 
   MPCC3001: "'{0}' is not a valid .npy file: {1}",
   MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}]",
