@@ -29,7 +29,7 @@ export async function mulShares(s: Session, x: BigUint64Array, y: BigUint64Array
     open[n + i] = y[i] - b[i];
   }
   const peer = me === 0 ? 1 : 0;
-  const got = await s.round([{ to: peer, data: ringBytes(open), label: 'mul.open' }], me === 0 ? [1] : [0, 2]);
+  const got = await s.round([{ to: peer, data: ringBytes(open), label: 'mul.open' }], me === 0 ? [1] : [0, 2], me === 0 ? { 1: 16 * n } : { 0: 16 * n, 2: 8 * n });
   const [theirs] = splitFrame(got.get(peer), [16 * n], peer, 'mul.open');
   const other = bytesRing(theirs);
   const cShare = c ?? bytesRing(splitFrame(got.get(2), [8 * n], 2, 'mul.triple')[0]);

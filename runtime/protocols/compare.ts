@@ -111,7 +111,8 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const zBytes = packedBytes(n, k);
   const out1 = [{ to: peer as PartyId, data: packWords(zMine, k), label: 'drelu.reveal' }];
   if (rider?.open) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
-  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2]);
+  const peerBytes = zBytes + (rider ? rider.openBytes : 0);
+  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: packedBytes(n * m, DIGIT_BITS) });
   const [zTheirs, openTheirs] = splitFrame(got1.get(peer), [zBytes, rider ? rider.openBytes : 0], peer, 'drelu.reveal');
   rider?.opened?.(openTheirs);
   if (me === 1) {
@@ -130,7 +131,7 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
     await s.round([], []);
     uShare = dealer.ring(n);
   } else {
-    const got3 = await s.round([], [2]);
+    const got3 = await s.round([], [2], { 2: 8 * n + (rider ? rider.correctionBytes : 0) });
     const [u1, corr] = splitFrame(got3.get(2), [8 * n, rider ? rider.correctionBytes : 0], 2, 'drelu.reshare');
     uShare = bytesRing(u1).slice();
     rider?.corrected?.(corr);
@@ -205,8 +206,8 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   await s.round([{ to: 1, data: packDigits(corr, DIGIT_BITS), label: 'drelu.bits', phase: 'preprocessing' }], []);
 
   // Round 2: the two holders' digits; a zero digit in an element means t = 1.
-  const got = await s.round([], [0, 1]);
   const size = packedBytes(n * k, DIGIT_BITS);
+  const got = await s.round([], [0, 1], { 0: size, 1: size });
   const [a] = splitFrame(got.get(0), [size], 0, 'drelu.compare');
   const [b] = splitFrame(got.get(1), [size], 1, 'drelu.compare');
   const da = unpackDigits(a, n * k, DIGIT_BITS);

@@ -49,9 +49,12 @@ export class Selection implements Rider {
   }
 
   opened(theirs: Uint8Array): void {
+    // A fresh vector: the one sent belongs to the runtime now.
     const t = bytesRing(theirs);
-    const d = this.d!;
-    for (let i = 0; i < d.length; i++) d[i] += t[i];
+    const mine = this.d!;
+    const d = new BigUint64Array(mine.length);
+    for (let i = 0; i < d.length; i++) d[i] = mine[i] + t[i];
+    this.d = d;
   }
 
   /** P2: c1 = a·u − c0, elementwise, u taken at each element's bit. */
@@ -93,7 +96,7 @@ export async function select(s: Session, x: BigUint64Array, bit: CompareBit, pat
     return sel.finish(bit);
   }
   const peer = s.id === 0 ? 1 : 0;
-  const got = await s.round([{ to: peer, data: sel.open(), label: 'select.open' }], s.id === 0 ? [1] : [0, 2]);
+  const got = await s.round([{ to: peer, data: sel.open(), label: 'select.open' }], s.id === 0 ? [1] : [0, 2], s.id === 0 ? { 1: sel.openBytes } : { 0: sel.openBytes, 2: sel.correctionBytes });
   sel.opened(splitFrame(got.get(peer), [sel.openBytes], peer, 'select.open')[0]);
   if (s.id === 1) sel.corrected(splitFrame(got.get(2), [sel.correctionBytes], 2, 'select.correction')[0]);
   return sel.finish(bit);

@@ -19,14 +19,14 @@ export function shareInput(s: Session, x: BigUint64Array | null, n: number): Big
 export async function revealToClient(s: Session, share: BigUint64Array): Promise<BigUint64Array | null> {
   const n = share.length;
   if (s.id === 1) {
-    await s.round([{ to: 0, data: ringBytes(share), label: 'reveal' }], []);
+    await s.round([{ to: 0, data: ringBytes(share.slice()), label: 'reveal' }], []);
     return null;
   }
   if (s.id === 2) {
     await s.round([], []);
     return null;
   }
-  const got = await s.round([], [1]);
+  const got = await s.round([], [1], { 1: 8 * n });
   const [x1] = splitFrame(got.get(1), [8 * n], 1, 'reveal');
   const out = new BigUint64Array(n);
   const other = bytesRing(x1);

@@ -66,7 +66,7 @@ export async function setupWeights(s: Session, map: BilinearMap, weights: BigUin
     await s.round([], []);
     return { map, held: b, mask: null };
   }
-  const got = await s.round([], [1]);
+  const got = await s.round([], [1], { 1: 8 * map.wSize });
   const [masked] = splitFrame(got.get(1), [8 * map.wSize], 1, 'weights.mask');
   return { map, held: bytesRing(masked).slice(), mask: null };
 }
@@ -95,7 +95,7 @@ export async function applyWeights(s: Session, key: WeightKey, x: BigUint64Array
     for (let i = 0; i < y.length; i++) y[i] += c0[i];
     return y;
   }
-  const got = await s.round([], [0, 2]);
+  const got = await s.round([], [0, 2], { 0: 8 * map.xSize, 2: 8 * map.ySize });
   const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');
   const [c1] = splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction');
   const xm = bytesRing(masked);

@@ -1,6 +1,7 @@
 // What every protocol does around Session.round: byte views of ring vectors, splitting a
 // peer's frame into the messages it merged, and per-protocol PRG purposes.
 
+import { runtimeError } from '../errors.js';
 import type { PartyId, Session } from '../session.js';
 
 /** The bytes of a ring vector (a view, no copy). */
@@ -20,7 +21,7 @@ export function bytesRing(b: Uint8Array): BigUint64Array {
 export function splitFrame(frame: Uint8Array | undefined, sizes: readonly number[], peer: PartyId, step: string): Uint8Array[] {
   const total = sizes.reduce((a, b) => a + b, 0);
   if (!frame || frame.byteLength !== total)
-    throw new Error(`${step}: frame from peer ${peer} has ${frame?.byteLength ?? 'no'} bytes, expected ${total}`);
+    throw runtimeError('MPCC5003', [`step '${step}' got ${frame?.byteLength ?? 'no'} bytes, expected ${total}`], peer);
   const parts: Uint8Array[] = [];
   let at = 0;
   for (const n of sizes) {

@@ -8,12 +8,12 @@ import { addPublic, addShares, avgPool, avgPoolDivisorFactor, scaleShare, subSha
 import type { PoolParams } from '../../../runtime/protocols/linear.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
-import { join, memorySessions, randomRing, randomSigned, split } from './harness.js';
+import { join, sessions, randomRing, randomSigned, split } from './harness.js';
 import { withCost } from './costcheck.js';
 
 describe('protocols: sharing, reveal, linear ops', () => {
   it('shares an input with no message and reveals it to P0 only', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const x = randomRing(100);
     const sh = await withCost(ss, PROTOCOL_COSTS.shareInput({ n: 100 }), async (s) => shareInput(s, s.id === 0 ? x : null, 100));
     expect(join(sh[0], sh[1])).to.deep.equal(x);
@@ -25,7 +25,7 @@ describe('protocols: sharing, reveal, linear ops', () => {
   });
 
   it('add, sub, scale and add-public act on the shared value', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const x = randomRing(50);
     const y = randomRing(50);
     const xs = split(x);
@@ -36,8 +36,8 @@ describe('protocols: sharing, reveal, linear ops', () => {
     for (let i = 0; i < 50; i++) expect(v[i]).to.equal(BigInt.asUintN(64, x[i] * -3n + c));
   });
 
-  it('truncation of shares is the plaintext shift within ±1 ulp, also at negative values', () => {
-    const ss = memorySessions();
+  it('truncation of shares is the plaintext shift within ±1 ulp, also at negative values', async () => {
+    const ss = await sessions();
     const x = randomSigned(1000, 40);
     x[0] = 0n;
     x[1] = BigInt.asUintN(64, -1n);
@@ -52,8 +52,8 @@ describe('protocols: sharing, reveal, linear ops', () => {
     }
   });
 
-  it('sum- and average-pooling on shares match plaintext (average within the documented error)', () => {
-    const ss = memorySessions();
+  it('sum- and average-pooling on shares match plaintext (average within the documented error)', async () => {
+    const ss = await sessions();
     const p: PoolParams = { inShape: [1, 2, 5, 5], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
     const vals = Array.from({ length: 50 }, (_, i) => Math.sin(i) * 5);
     const f = 12;
@@ -89,7 +89,7 @@ describe('protocols: sharing, reveal, linear ops', () => {
 
 describe('protocols: Beaver product', () => {
   it('x·y of shared vectors equals the plaintext product mod 2^64, at its cost', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const n = 200;
     const x = randomRing(n);
     const y = randomRing(n);
@@ -103,7 +103,7 @@ describe('protocols: Beaver product', () => {
   });
 
   it('fixed-point product followed by truncation', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const f = 12;
     const a = [1.5, -2.25, 0, 3.125, -0.001];
     const b = [2, 4, 7, -1, 1000];

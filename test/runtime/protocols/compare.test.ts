@@ -9,7 +9,7 @@ import type { BlockSize } from '../../../runtime/protocols/select.js';
 import { maxPool, maxTreeLevels, poolWindowSizes } from '../../../runtime/protocols/maxpool.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import type { PoolParams } from '../../../runtime/protocols/linear.js';
-import { join, memorySessions, randomRing, randomSigned, split } from './harness.js';
+import { join, sessions, randomRing, randomSigned, split } from './harness.js';
 import { withCost } from './costcheck.js';
 
 const M64 = (1n << 64n) - 1n;
@@ -53,7 +53,7 @@ const WINDOWS: BitWindow[] = [
 describe('protocols: DReLU with a bit window', () => {
   for (const w of WINDOWS) {
     it(`matches plaintext on random and edge values (lo=${w.lo}, k=${w.k}) at its cost formula`, async () => {
-      const ss = memorySessions();
+      const ss = await sessions();
       const n = 300;
       const x = testInput(w, n);
       const sh = split(x);
@@ -77,7 +77,7 @@ describe('protocols: DReLU with a bit window', () => {
   }
 
   it('rejects windows outside 2 ≤ k ≤ 64, lo + k ≤ 64', async () => {
-    const [s0] = memorySessions();
+    const [s0] = await sessions();
     for (const w of [{ lo: 0, k: 1 }, { lo: 0, k: 65 }, { lo: 1, k: 64 }, { lo: -1, k: 8 }]) {
       let err: unknown = null;
       try {
@@ -93,7 +93,7 @@ describe('protocols: DReLU with a bit window', () => {
 describe('protocols: ReLU and selection', () => {
   it('relu(x) = x·[x ≥ 0] in three rounds at the fused cost (k=64 and k=16)', async () => {
     for (const w of [{ lo: 0, k: 64 }, { lo: 0, k: 16 }]) {
-      const ss = memorySessions();
+      const ss = await sessions();
       const n = 257;
       const x = testInput(w, n);
       const sh = split(x);
@@ -104,7 +104,7 @@ describe('protocols: ReLU and selection', () => {
   });
 
   it('select by earlier comparison bits, per element and broadcast over 2×2 patches', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const w = { lo: 0, k: 24 };
     const shape = [1, 2, 5, 5] as const;
     const { patchOf, patches } = blockLayout(shape, [[2, 2], [2, 2]]);
@@ -122,7 +122,7 @@ describe('protocols: ReLU and selection', () => {
   });
 
   it('block-ReLU: patch sums decide, identity channels pass for free', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const shape = [1, 4, 5, 7] as const;
     const blocks: BlockSize[] = [[2, 3], 'identity', [1, 1], [5, 7]];
     const x = randomSigned(4 * 35, 30);
@@ -147,7 +147,7 @@ describe('protocols: ReLU and selection', () => {
   });
 
   it('clip and ReLU6 on fixed-point values', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const f = 12;
     const vals = [-10, -6, -0.5, 0, 0.25, 3, 5.999, 6, 6.5, 100, -1e-3];
     const n = vals.length + 64;
@@ -172,7 +172,7 @@ describe('protocols: ReLU and selection', () => {
       { inShape: [1, 2, 7, 6], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
       { inShape: [2, 1, 4, 4], kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] },
     ] as PoolParams[]) {
-      const ss = memorySessions();
+      const ss = await sessions();
       const [n, c, h, wd] = p.inShape;
       const x = randomSigned(n * c * h * wd, 30);
       const sh = split(x);

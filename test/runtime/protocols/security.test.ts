@@ -11,12 +11,12 @@ import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/
 import { packedBytes, unpackDigits } from '../../../runtime/protocols/bits.js';
 import { encode } from '../../../runtime/ring.js';
 import type { PartyId } from '../../../runtime/session.js';
-import { memorySessions, randomSigned, run3, split } from './harness.js';
-import type { MemorySession } from './harness.js';
+import { sessions, randomSigned, run3, split } from './harness.js';
+import type { RecordingSession } from './harness.js';
 import { looksUniform, sameDistribution } from './stats.js';
 
 /** The frame `party` received from `from` in its `round`-th round. */
-function frame(s: MemorySession, from: PartyId, round: number): Uint8Array {
+function frame(s: RecordingSession, from: PartyId, round: number): Uint8Array {
   const r = s.received.find((f) => f.from === from && f.round === round);
   if (!r) throw new Error(`P${s.id} got nothing from P${from} in round ${round}`);
   return r.data;
@@ -24,7 +24,7 @@ function frame(s: MemorySession, from: PartyId, round: number): Uint8Array {
 
 /** Everything the parties receive during one ReLU of x, split by meaning. */
 async function reluViews(x: BigUint64Array, k: number) {
-  const ss = memorySessions();
+  const ss = await sessions();
   const n = x.length;
   const sh = split(x);
   await run3(ss, (s) => relu(s, sh[s.id], { lo: 0, k }));
@@ -93,7 +93,7 @@ describe('protocols: security of the comparison and selection', function () {
   });
 
   it('P0 and P2 never receive the weights; P0 receives only uniform bytes', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const p = { inShape: [1, 8, 6, 6], weightShape: [8, 8, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 } as const;
     const map = convMap(p);
     const wf = Array.from({ length: map.wSize }, (_, i) => Math.sin(i * 1.7) * 0.5);

@@ -7,7 +7,7 @@ import { conv2d, matmul } from '../../../runtime/ring.js';
 import type { Conv2dParams } from '../../../runtime/ring.js';
 import { applyWeights, convMap, matmulMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
-import { join, memorySessions, randomRing, split } from './harness.js';
+import { join, sessions, randomRing, split } from './harness.js';
 import { withCost } from './costcheck.js';
 
 const CONVS: Conv2dParams[] = [
@@ -19,7 +19,7 @@ const CONVS: Conv2dParams[] = [
 describe('protocols: activation × clear weights', () => {
   CONVS.forEach((p, idx) => {
     it(`conv #${idx} (group ${p.group}, stride ${p.strides}, dilation ${p.dilations}) equals conv2d on the plaintext, two inferences`, async () => {
-      const ss = memorySessions();
+      const ss = await sessions();
       const map = convMap(p);
       const w = randomRing(map.wSize);
       const key = await withCost(ss, PROTOCOL_COSTS.setupWeights({ wSize: map.wSize }), (s) => setupWeights(s, map, s.id === 1 ? w : null, `conv${idx}`));
@@ -33,7 +33,7 @@ describe('protocols: activation × clear weights', () => {
   });
 
   it('matmul equals the plaintext product', async () => {
-    const ss = memorySessions();
+    const ss = await sessions();
     const map = matmulMap(3, 7, 5);
     const w = randomRing(35);
     const key = await Promise.all(ss.map((s) => setupWeights(s, map, s.id === 1 ? w : null, 'fc')));
