@@ -2,7 +2,9 @@
 // two stages trade stride for dilation (output stride 8), ASPP (1×1, three dilated 3×3 and a
 // global-pooling branch upsampled back), projection, classifier, and a bilinear Resize to the
 // input size. Both Resizes take their sizes from Shape → Slice/Gather → Concat subgraphs, as
-// torch.onnx exports `F.interpolate(x, size=input.shape[-2:])`, so importers must fold them.
+// torch.onnx exports `F.interpolate(x, size=input.shape[-2:])`, so importers must fold them
+// (torch 1.13 writes half_pixel for align_corners=False, older versions pytorch_half_pixel:
+// one Resize uses each).
 import { Net, type NetOptions, type Tensor } from './net.js';
 import { basicBlock, stage } from './resnet-blocks.js';
 
@@ -16,12 +18,12 @@ const ASPP_WIDTH = 64;
 const INT64_MAX = 9223372036854775807n;
 
 /** Bilinear Resize of `x` to `[N, C] of x` + `spatial`, as PyTorch exports interpolate(size=...). */
-function resizeTo(net: Net, x: Tensor, spatial: Tensor, scope: string, shape: readonly number[], emptyConstants: boolean): Tensor {
+function resizeTo(net: Net, x: Tensor, spatial: Tensor, scope: string, shape: readonly number[], emptyConstants: boolean, coordinates: string): Tensor {
   const xShape = net.op('Shape', scope, [x.name], [4]);
   const batchChannels = net.op('Slice', scope, [xShape.name, net.int64(`${scope}.starts`, [0]), net.int64(`${scope}.ends`, [2]), net.int64(`${scope}.axes`, [0])], [2]);
   const sizes = net.op('Concat', scope, [batchChannels.name, spatial.name], [4], { axis: 0 });
   return net.resize(x, scope, { sizes: sizes.name }, shape, {
-    coordinate_transformation_mode: 'pytorch_half_pixel',
+    coordinate_transformation_mode: coordinates,
     cubic_coeff_a: { kind: 'float', value: -0.75 },
     mode: 'linear',
     nearest_mode: 'floor',
@@ -60,7 +62,7 @@ function aspp(net: Net, x: Tensor): Tensor {
   const pooled = net.globalAvgPool(x, `${p}.0`);
   const pooledFeatures = net.convBn(pooled, { conv: `${p}.1`, bn: `${p}.2`, act: `${p}.3` }, { out: ASPP_WIDTH, kernel: 1 }, 'relu');
   const [n, , h, w] = x.shape;
-  branches.push(resizeTo(net, pooledFeatures, spatialBySlice(net, x, p), p, [n, ASPP_WIDTH, h, w], true));
+  branches.push(resizeTo(net, pooledFeatures, spatialBySlice(net, x, p), p, [n, ASPP_WIDTH, h, w], true, 'pytorch_half_pixel'));
   const concat = net.op('Concat', 'classifier.0', branches.map((b) => b.name), [n, ASPP_WIDTH * branches.length, h, w], { axis: 1 });
   return net.convBn(concat, { conv: 'classifier.0.project.0', bn: 'classifier.0.project.1', act: 'classifier.0.project.2' }, { out: ASPP_WIDTH, kernel: 1 }, 'relu');
 }
@@ -78,7 +80,7 @@ export function buildDeeplabV3(options: NetOptions = {}): Uint8Array {
   x = aspp(net, x);
   x = net.convBn(x, { conv: 'classifier.1', bn: 'classifier.2', act: 'classifier.3' }, { out: ASPP_WIDTH, kernel: 3, pad: 1 }, 'relu');
   x = net.conv(x, 'classifier.4', { out: DEEPLAB_CLASSES, kernel: 1, bias: true, gain: Math.SQRT1_2 });
-  const out = resizeTo(net, x, spatialByGather(net, input, 'upsample'), 'upsample', [1, DEEPLAB_CLASSES, DEEPLAB_SIZE, DEEPLAB_SIZE], false);
+  const out = resizeTo(net, x, spatialByGather(net, input, 'upsample'), 'upsample', [1, DEEPLAB_CLASSES, DEEPLAB_SIZE, DEEPLAB_SIZE], false, 'half_pixel');
   net.output(out, 'output');
   return net.toBytes();
 }
