@@ -1,39 +1,64 @@
 // Arithmetic on the ring Z_2^64 over BigUint64Array, and fixed-point encoding.
-// This is the contract the protocols call. The heavy loops run in the ring kernels WebAssembly
-// module (runtime/ring-wasm.ts; native i64 arithmetic wraps mod 2^64), encode/decode run on the
+// This is the contract the protocols call. Convolution and matrix products run in the ring
+// kernels WebAssembly module (runtime/ring-wasm.ts; native i64 arithmetic wraps mod 2^64);
+// elementwise ops are typed-array loops V8 compiles to int64 code; encode/decode run on the
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
 // runtime/ring-reference.ts, which the tests compare against.
 import { arena, kernels } from './ring-wasm.js';
 
-/** Elements per chunk of elementwise ops: three chunks stay in L2 and bound the arena. */
-const CHUNK = 1 << 14;
 /** Target size of one im2col column block: small enough to stay in L2 during the GEMM. */
 const COL_BLOCK_BYTES = 192 * 1024;
 
-type BinaryKernel = (a: number, b: number, out: number, n: number) => void;
-type UnaryKernel<T> = (a: number, arg: T, out: number, n: number) => void;
+// Elementwise ops are plain loops over the typed arrays: V8's optimizing tier lowers BigInt
+// arithmetic whose result is stored into a BigUint64Array/BigInt64Array (or wrapped by
+// BigInt.asIntN(64, .)) to native int64 instructions, which measured ~2× faster than copying
+// through WebAssembly memory and ~7× faster than Uint32-halves loops (BENCHMARKS.md). Writing
+// `a[i] - b[i]` without a mask matters: `& (2^64 - 1)` defeats the lowering. Shifts by a
+// runtime count are not lowered, so the truncations go through the wasm kernels.
 
-function binary(kernel: BinaryKernel, a: BigUint64Array, b: BigUint64Array, out: BigUint64Array): BigUint64Array {
-  const n = a.length;
-  arena.reset();
-  const len = Math.min(n, CHUNK);
-  const pa = arena.alloc(len);
-  const pb = arena.alloc(len);
-  const po = arena.alloc(len);
-  const va = arena.view(pa, len);
-  const vb = arena.view(pb, len);
-  const vo = arena.view(po, len);
-  for (let s = 0; s < n; s += CHUNK) {
-    const e = Math.min(n, s + CHUNK);
-    va.set(a.subarray(s, e));
-    vb.set(b.subarray(s, e));
-    kernel(pa, pb, po, e - s);
-    out.set(e - s === len ? vo : vo.subarray(0, e - s), s);
-  }
+/** out[i] = a[i] + b[i] mod 2^64. */
+export function add(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
   return out;
 }
 
-function unary<T>(kernel: UnaryKernel<T>, a: BigUint64Array, arg: T, out: BigUint64Array): BigUint64Array {
+/** out[i] = a[i] - b[i] mod 2^64. */
+export function sub(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+  for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
+  return out;
+}
+
+/** out[i] = -a[i] mod 2^64. */
+export function neg(a: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+  for (let i = 0; i < a.length; i++) out[i] = -a[i];
+  return out;
+}
+
+/** out[i] = a[i] * b[i] mod 2^64. */
+export function mul(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+  for (let i = 0; i < a.length; i++) out[i] = a[i] * b[i];
+  return out;
+}
+
+/** out[i] = a[i] * c mod 2^64 for a public constant c (any bigint, taken mod 2^64). */
+export function scale(a: BigUint64Array, c: bigint, out = new BigUint64Array(a.length)): BigUint64Array {
+  const k = BigInt.asUintN(64, c);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] * k;
+  return out;
+}
+
+/** Elements per chunk of the truncation kernels: two chunks stay in L2 and bound the arena. */
+const CHUNK = 1 << 14;
+
+/** Shift count for the wasm kernels: a shift by 64 or more equals a shift by 63 (sign fill). */
+function shiftCount(f: number): number {
+  if (!Number.isInteger(f) || f < 0) throw new RangeError(`shift by ${f} bits: expected an integer >= 0`);
+  return Math.min(f, 63);
+}
+
+/** Runs a kernel out[i] = op(a[i], arg) over chunks copied through wasm memory. Used for the
+ * shifts: V8 lowers BigInt shifts to int64 code only for constant shift counts. */
+function throughWasm(kernel: (a: number, arg: number, out: number, n: number) => void, a: BigUint64Array, arg: number, out: BigUint64Array): BigUint64Array {
   const n = a.length;
   arena.reset();
   const len = Math.min(n, CHUNK);
@@ -50,48 +75,17 @@ function unary<T>(kernel: UnaryKernel<T>, a: BigUint64Array, arg: T, out: BigUin
   return out;
 }
 
-/** out[i] = a[i] + b[i] mod 2^64. */
-export function add(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  return binary(kernels().add, a, b, out);
-}
-
-/** out[i] = a[i] - b[i] mod 2^64. */
-export function sub(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  return binary(kernels().sub, a, b, out);
-}
-
-/** out[i] = -a[i] mod 2^64. */
-export function neg(a: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  return unary(kernels().neg, a, 0, out);
-}
-
-/** out[i] = a[i] * b[i] mod 2^64. */
-export function mul(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
-  return binary(kernels().mul, a, b, out);
-}
-
-/** out[i] = a[i] * c mod 2^64 for a public constant c (any bigint, taken mod 2^64). */
-export function scale(a: BigUint64Array, c: bigint, out = new BigUint64Array(a.length)): BigUint64Array {
-  return unary(kernels().scale, a, BigInt.asIntN(64, c), out);
-}
-
-/** Shift count for the kernels: shifts by 64 or more equal shifts by 63 (sign fill). */
-function shiftCount(f: number): number {
-  if (!Number.isInteger(f) || f < 0) throw new RangeError(`shift by ${f} bits: expected an integer >= 0`);
-  return Math.min(f, 63);
-}
-
 /** Share truncation by `f` bits (SecureML style): party 0 shifts its share arithmetically,
  * party 1 negates, shifts and negates back. The sum is x >> f up to ±1 in the last place,
  * and wrong with probability ~|x|/2^63 (negligible for 64-bit shares of small values). */
 export function truncShare(a: BigUint64Array, f: number, party: 0 | 1, out = new BigUint64Array(a.length)): BigUint64Array {
   const k = kernels();
-  return unary(party === 0 ? k.shr_s : k.trunc_neg, a, shiftCount(f), out);
+  return throughWasm(party === 0 ? k.shr_s : k.trunc_neg, a, shiftCount(f), out);
 }
 
 /** Plaintext arithmetic shift of every element by `f` bits (x as a signed 64-bit value). */
 export function truncPublic(a: BigUint64Array, f: number, out = new BigUint64Array(a.length)): BigUint64Array {
-  return unary(kernels().shr_s, a, shiftCount(f), out);
+  return throughWasm(kernels().shr_s, a, shiftCount(f), out);
 }
 
 const TWO32 = 4294967296;

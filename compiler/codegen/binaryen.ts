@@ -218,7 +218,27 @@ export class ModuleBuilder {
     shr_s: (a: Expr, s: Expr) => this.m.i64x2.shr_s(a, s) as Expr,
     shr_u: (a: Expr, s: Expr) => this.m.i64x2.shr_u(a, s) as Expr,
     lane: (a: Expr, i: 0 | 1) => this.m.i64x2.extract_lane(a, i) as Expr,
+    /** Full 64-bit products of the unsigned 32-bit lanes 0,1 (low) or 2,3 (high). */
+    extmulLowU32: (a: Expr, b: Expr) => this.m.i64x2.extmul_low_i32x4_u(a, b) as Expr,
+    extmulHighU32: (a: Expr, b: Expr) => this.m.i64x2.extmul_high_i32x4_u(a, b) as Expr,
+    /** Zero-extends 32-bit lanes 0,1 (low) or 2,3 (high) to 64 bits. */
+    extendLowU32: (a: Expr) => this.m.i64x2.extend_low_i32x4_u(a) as Expr,
+    extendHighU32: (a: Expr) => this.m.i64x2.extend_high_i32x4_u(a) as Expr,
   };
+
+  /** SIMD operations on four 32-bit lanes. */
+  readonly i32x4 = {
+    add: (a: Expr, b: Expr) => this.m.i32x4.add(a, b) as Expr,
+    mul: (a: Expr, b: Expr) => this.m.i32x4.mul(a, b) as Expr,
+    /** Loads one i32 and splats it to all four lanes. */
+    loadSplat: (ptr: Expr, offset = 0) => this.m.v128.load32_splat(offset, 4, ptr) as Expr,
+    zero: () => this.m.v128.const([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) as Expr,
+  };
+
+  /** Byte shuffle of two vectors: lane i of the result is byte mask[i] of a‖b (0..31). */
+  shuffle(a: Expr, b: Expr, mask: readonly number[]): Expr {
+    return this.m.i8x16.shuffle(a, b, mask) as Expr;
+  }
 
   /** Validates, optimizes with PASSES, validates again and returns the binary. Single use. */
   emit(): Uint8Array {

@@ -10,10 +10,13 @@ import { ModuleBuilder, type Expr, type FunctionBuilder, type Local, type ValTyp
 export interface GemmTile {
   rows: number;
   cols: number;
+  /** scalar: i64 mul/add; simd64: i64x2.mul; simd32: 32-bit halves, i64x2.extmul for the low
+   * product and i32x4.mul for the cross terms (cols a multiple of 4, resp. 2 for simd64). */
+  kind: 'scalar' | 'simd64' | 'simd32';
 }
 
 /** The tile the runtime's GEMM uses; chosen by measurement (bench/ring.ts). */
-export const DEFAULT_TILE: GemmTile = { rows: 4, cols: 2 };
+export const DEFAULT_TILE: GemmTile = { rows: 2, cols: 4, kind: 'simd32' };
 
 type Binary = (m: ModuleBuilder, a: Expr, b: Expr) => Expr;
 
@@ -177,6 +180,99 @@ function emitPackA(m: ModuleBuilder, tile: GemmTile): void {
   });
 }
 
+/** A register tile: zero the accumulators, one step of k (A panel at pa, B row at pb), and
+ * the stores of the accumulators to C (row r's address given by rowAt). */
+interface MicroKernel {
+  init: Expr[];
+  step: Expr[];
+  store: (rowAt: (r: number) => Expr) => Expr[];
+}
+
+/** i64 scalar tile: rows×cols accumulators in locals. */
+function scalarTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const acc: Local[][] = [];
+  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: cols }, (_, q) => f.local(`acc${r}_${q}`, 'i64')));
+  const av = Array.from({ length: rows }, (_, r) => f.local(`a${r}`, 'i64'));
+  const bv = Array.from({ length: cols }, (_, q) => f.local(`b${q}`, 'i64'));
+  return {
+    init: acc.flat().map((l) => m.set(l, m.i64.const(0n))),
+    step: [
+      ...av.map((l, r) => m.set(l, m.i64.load(m.get(pa), r * 8))),
+      ...bv.map((l, q) => m.set(l, m.i64.load(m.get(pb), q * 8))),
+      ...acc.flatMap((row, r) => row.map((l, q) => m.set(l, m.i64.add(m.get(l), m.i64.mul(m.get(av[r]), m.get(bv[q])))))),
+    ],
+    store: (rowAt) => acc.flatMap((row, r) => row.map((l, q) => m.i64.store(rowAt(r), m.get(l), q * 8))),
+  };
+}
+
+/** i64x2 tile: cols/2 vectors per row, A splat per row, i64x2.mul (emulated by V8 on x64). */
+function simd64Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const v = cols / 2;
+  const acc: Local[][] = [];
+  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: v }, (_, q) => f.local(`acc${r}_${q}`, 'v128')));
+  const av = f.local('asplat', 'v128');
+  const bv = Array.from({ length: v }, (_, q) => f.local(`b${q}`, 'v128'));
+  return {
+    init: acc.flat().map((l) => m.set(l, m.i32x4.zero())),
+    step: [
+      ...bv.map((l, q) => m.set(l, m.i64x2.load(m.get(pb), q * 16))),
+      ...acc.flatMap((row, r) => [
+        m.set(av, m.i64x2.loadSplat(m.get(pa), r * 8)),
+        ...row.map((l, q) => m.set(l, m.i64x2.add(m.get(l), m.i64x2.mul(m.get(av), m.get(bv[q]))))),
+      ]),
+    ],
+    store: (rowAt) => acc.flatMap((row, r) => row.map((l, q) => m.i64x2.store(rowAt(r), m.get(l), q * 16))),
+  };
+}
+
+/** 32-bit-halves tile: a*b mod 2^64 = alo*blo + ((alo*bhi + ahi*blo) mod 2^32) << 32. Four
+ * columns per group: the full products alo*blo accumulate in two i64x2 (extmul), the cross
+ * terms in one i32x4 (only their low 32 bits matter), combined once at the store. */
+function simd32Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const v = cols / 4;
+  const lowAcc: Local[][] = [];
+  const highAcc: Local[][] = [];
+  const crossAcc: Local[][] = [];
+  for (let r = 0; r < rows; r++) {
+    lowAcc.push(Array.from({ length: v }, (_, q) => f.local(`lo${r}_${q}`, 'v128')));
+    highAcc.push(Array.from({ length: v }, (_, q) => f.local(`hi${r}_${q}`, 'v128')));
+    crossAcc.push(Array.from({ length: v }, (_, q) => f.local(`x${r}_${q}`, 'v128')));
+  }
+  const alo = f.local('alo', 'v128');
+  const ahi = f.local('ahi', 'v128');
+  const blo = Array.from({ length: v }, (_, q) => f.local(`blo${q}`, 'v128'));
+  const bhi = Array.from({ length: v }, (_, q) => f.local(`bhi${q}`, 'v128'));
+  const x0 = f.local('x0', 'v128');
+  const x1 = f.local('x1', 'v128');
+  const words = (start: number) => [0, 8, 16, 24].flatMap((o) => [o + start, o + start + 1, o + start + 2, o + start + 3]);
+  const all = [...lowAcc.flat(), ...highAcc.flat(), ...crossAcc.flat()];
+  return {
+    init: all.map((l) => m.set(l, m.i32x4.zero())),
+    step: [
+      ...blo.flatMap((l, q) => [
+        m.set(x0, m.i64x2.load(m.get(pb), q * 32)),
+        m.set(x1, m.i64x2.load(m.get(pb), q * 32 + 16)),
+        m.set(l, m.shuffle(m.get(x0), m.get(x1), words(0))),
+        m.set(bhi[q], m.shuffle(m.get(x0), m.get(x1), words(4))),
+      ]),
+      ...lowAcc.flatMap((row, r) => [
+        m.set(alo, m.i32x4.loadSplat(m.get(pa), r * 8)),
+        m.set(ahi, m.i32x4.loadSplat(m.get(pa), r * 8 + 4)),
+        ...row.flatMap((l, q) => [
+          m.set(l, m.i64x2.add(m.get(l), m.i64x2.extmulLowU32(m.get(blo[q]), m.get(alo)))),
+          m.set(highAcc[r][q], m.i64x2.add(m.get(highAcc[r][q]), m.i64x2.extmulHighU32(m.get(blo[q]), m.get(alo)))),
+          m.set(crossAcc[r][q], m.i32x4.add(m.get(crossAcc[r][q]),
+            m.i32x4.add(m.i32x4.mul(m.get(bhi[q]), m.get(alo)), m.i32x4.mul(m.get(blo[q]), m.get(ahi))))),
+        ]),
+      ]),
+    ],
+    store: (rowAt) => lowAcc.flatMap((row, r) => row.flatMap((l, q) => [
+      m.i64x2.store(rowAt(r), m.i64x2.add(m.get(l), m.i64x2.shl(m.i64x2.extendLowU32(m.get(crossAcc[r][q])), m.i32.const(32))), q * 32),
+      m.i64x2.store(rowAt(r), m.i64x2.add(m.get(highAcc[r][q]), m.i64x2.shl(m.i64x2.extendHighU32(m.get(crossAcc[r][q])), m.i32.const(32))), q * 32 + 16),
+    ])),
+  };
+}
+
 /** gemm(ap, a, lda, b, ldb, c, ldc, m, k, n): C[m][n] = A[m][k] · B[k][n] mod 2^64 (C is
  * overwritten). `ap` is A packed by packA; `a` is A itself, read for the edge rows. */
 function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
@@ -201,33 +297,25 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
     const panel = f.local('panel', 'i32');
     const pc = f.local('pc', 'i32');
     const t = f.local('t', 'i32');
-    const acc: Local[] = [];
-    for (let r = 0; r < RM; r++) for (let q = 0; q < RN; q++) acc.push(f.local(`acc${r}_${q}`, 'i64'));
-    const av: Local[] = [];
-    for (let r = 0; r < RM; r++) av.push(f.local(`a${r}`, 'i64'));
-    const bv: Local[] = [];
-    for (let q = 0; q < RN; q++) bv.push(f.local(`b${q}`, 'i64'));
     const s = f.local('s', 'i64');
-
-    const tileBody: Expr[] = [
-      ...acc.map((l) => m.set(l, m.i64.const(0n))),
-      m.set(pa, g(panel)),
-      m.set(pb, add(p('b'), shl(g(j), c(3)))),
-      m.forRange(t, c(0), p('k'), 1, () => [
-        ...av.map((l, r) => m.set(l, m.i64.load(g(pa), r * 8))),
-        ...bv.map((l, q) => m.set(l, m.i64.load(g(pb), q * 8))),
-        ...acc.map((l, idx) => m.set(l, m.i64.add(g(l), m.i64.mul(g(av[Math.floor(idx / RN)]), g(bv[idx % RN]))))),
-        m.set(pa, add(g(pa), c(RM * 8))),
-        m.set(pb, add(g(pb), g(ldb8))),
-      ]),
-      // C[i + r][j + q] = acc
-      m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
-      ...acc.map((l, idx) => {
-        const r = Math.floor(idx / RN);
-        const q = idx % RN;
-        return m.i64.store(add(g(pc), shl(mul(c(r), p('ldc')), c(3))), g(l), q * 8);
-      }),
-    ];
+    const kernel = tile.kind === 'scalar' ? scalarTile : tile.kind === 'simd64' ? simd64Tile : simd32Tile;
+    // One register tile of `rows` rows at (i, j); A read from `aStart` advancing rows*8 per k
+    // (a packed panel, or for a single row the row of A itself).
+    const tileBody = (rows: number, aStart: () => Expr): Expr[] => {
+      const micro = kernel(m, f, rows, RN, pa, pb);
+      return [
+        ...micro.init,
+        m.set(pa, aStart()),
+        m.set(pb, add(p('b'), shl(g(j), c(3)))),
+        m.forRange(t, c(0), p('k'), 1, () => [
+          ...micro.step,
+          m.set(pa, add(g(pa), c(rows * 8))),
+          m.set(pb, add(g(pb), g(ldb8))),
+        ]),
+        m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
+        ...micro.store((r) => add(g(pc), shl(mul(c(r), p('ldc')), c(3)))),
+      ];
+    };
 
     // Scalar dot product for one C element (edges).
     const edge = (): Expr[] => [
@@ -248,13 +336,17 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
       m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
       m.set(panel, p('ap')),
       m.forRange(i, c(0), g(mm), RM, () => [
-        m.forRange(j, c(0), g(nn), RN, () => tileBody),
+        m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel))),
         m.set(panel, add(g(panel), shl(mul(p('k'), c(RM)), c(3)))),
       ]),
-      // Edges: columns nn..n of the full panels, then every column of the last rows.
-      m.forRange(i, c(0), p('m'), 1, () => [
-        m.forRange(j, m.if(m.i32.lt_s(g(i), g(mm)), g(nn), c(0)), p('n'), 1, edge),
-      ]),
+      // Rows past the last full panel: one-row tiles reading A's rows directly.
+      ...(RM > 1
+        ? [m.forRange(i, g(mm), p('m'), 1, () => [
+          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('a'), shl(mul(g(i), p('lda')), c(3))))),
+        ])]
+        : []),
+      // Columns past the last full tile, every row: scalar dot products.
+      m.forRange(i, c(0), p('m'), 1, () => [m.forRange(j, g(nn), p('n'), 1, edge)]),
     ];
   });
 }
