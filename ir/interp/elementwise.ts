@@ -1,16 +1,8 @@
-// Kernels of elementwise ops (unary activations, broadcasting binary arithmetic).
+// Kernels of elementwise ops: pass-through ops and broadcasting binary arithmetic (the
+// activations are in ir/interp/activations.ts).
 import { Tensor, allocData } from '../tensor.js';
 import { numel, stridesOf, type Shape } from '../types.js';
 import { defineKernels, type Kernel } from './kernels.js';
-
-function unary(fn: (x: number) => number): Kernel {
-  return ([x], ctx) => {
-    const out = allocData(ctx.outputTypes[0].dtype, x!.size);
-    const src = x!.data;
-    for (let i = 0; i < src.length; i++) out[i] = fn(src[i]);
-    return [new Tensor(ctx.outputTypes[0].dtype, x!.shape, out)];
-  };
-}
 
 /** Element offsets into an operand of shape `from` for every index of the broadcast `to`. */
 function broadcastIndex(from: Shape, to: Shape): Int32Array | undefined {
@@ -45,8 +37,6 @@ function binary(fn: (a: number, b: number) => number): Kernel {
 }
 
 defineKernels({
-  Relu: unary((x) => (x > 0 ? x : 0)),
-  Sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
   Identity: ([x]) => [x!],
   Dropout: ([x]) => [x!],
   Add: binary((a, b) => a + b),

@@ -172,12 +172,22 @@ export function gemmTile(job: GemmJob, t: number): void {
           c[o] += c20; c[o + 1] += c21; c[o + 2] += c22; c[o + 3] += c23; o += ldc;
           c[o] += c30; c[o + 1] += c31; c[o + 2] += c32; c[o + 3] += c33;
         } else {
-          const acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
-          for (let i = 0; i < rows; i++, o += ldc) for (let j = 0; j < cols; j++) c[o + j] += alpha * acc[i * PANEL + j];
+          // Edge tiles go through a scratch array in a separate function, which keeps the
+          // hot loop small enough for V8 to hold the 16 accumulators in registers.
+          const e = edgeTile;
+          e[0] = c00; e[1] = c01; e[2] = c02; e[3] = c03; e[4] = c10; e[5] = c11; e[6] = c12; e[7] = c13;
+          e[8] = c20; e[9] = c21; e[10] = c22; e[11] = c23; e[12] = c30; e[13] = c31; e[14] = c32; e[15] = c33;
+          addEdgeTile(c, o, ldc, rows, cols, alpha);
         }
       }
     }
   }
+}
+
+const edgeTile = new Float64Array(PANEL * PANEL);
+
+function addEdgeTile(c: FloatArray, o: number, ldc: number, rows: number, cols: number, alpha: number): void {
+  for (let i = 0; i < rows; i++, o += ldc) for (let j = 0; j < cols; j++) c[o + j] += alpha * edgeTile[i * PANEL + j];
 }
 
 /** Slots of a job's claim counters (an Int32Array over its own SharedArrayBuffer). */

@@ -52,7 +52,7 @@ export interface OrtResult {
 }
 
 /** Runs one ONNX node (operands in order, '' for omitted ones) in onnxruntime-node. */
-export async function ortOp(opType: string, operands: readonly (Operand | null)[], attrs: Record<string, OnnxAttr>, opset = 13): Promise<OrtResult> {
+export async function ortOp(opType: string, operands: readonly (Operand | null)[], attrs: Record<string, OnnxAttr>, opset = 13, outType: 'float32' | 'int64' = 'float32'): Promise<OrtResult> {
   const b = new OnnxBuilder({ opset });
   const feeds: Record<string, ort.Tensor> = {};
   const names = operands.map((o, i) => {
@@ -71,8 +71,8 @@ export async function ortOp(opType: string, operands: readonly (Operand | null)[
     return name;
   });
   b.node(opType, names, ['out'], attrs);
-  b.output('out');
-  const session = await ort.InferenceSession.create(b.toBytes(), { intraOpNumThreads: 1 });
+  b.output('out', undefined, outType);
+  const session = await ort.InferenceSession.create(b.toBytes(), { intraOpNumThreads: 1, logSeverityLevel: 3 });
   const out = (await session.run(feeds)).out;
   return { data: Float64Array.from(out.data as ArrayLike<number | bigint>, Number), dims: [...out.dims], type: out.type };
 }
