@@ -24,6 +24,15 @@ export interface SessionOptions {
   roundTimeoutMs?: number;
   /** Observer of blocking (the in-process transport uses it to detect deadlocks). */
   monitor?: SessionMonitor;
+  /** Keep every received payload in `receivedLog` (security tests inspect what a party saw). */
+  recordReceived?: boolean;
+}
+
+/** A payload a party received, with the sender and the receiver's round index. */
+export interface ReceivedPayload {
+  from: PartyId;
+  round: number;
+  data: Uint8Array;
 }
 
 /** Told when a session starts or stops waiting for frames. */
@@ -71,12 +80,16 @@ export class PartySession implements Session {
   private readonly tag: string;
   private readonly roundTimeoutMs: number;
   private readonly monitor?: SessionMonitor;
+  /** Every payload received, in order (only with the `recordReceived` option). */
+  readonly receivedLog: ReceivedPayload[] = [];
+  private readonly recordReceived: boolean;
 
   /** `links[p]` is the link to peer p (null at this party's own index). Call `start()`. */
   constructor(readonly id: PartyId, private readonly links: readonly (PeerLink | null)[], options: SessionOptions = {}) {
     this.tag = options.tag ?? '';
     this.roundTimeoutMs = options.roundTimeoutMs ?? 0;
     this.monitor = options.monitor;
+    this.recordReceived = options.recordReceived ?? false;
     for (const p of PEERS[id]) {
       const link = links[p];
       if (!link || link.peer !== p) throw runtimeError('MPCC5014', [`party ${id} needs a link to peer ${p}`]);
@@ -180,15 +193,15 @@ export class PartySession implements Session {
       const p = from[i];
       if ((p !== 0 && p !== 1 && p !== 2) || p === this.id || from.indexOf(p) !== i) throw runtimeError('MPCC5010', [`party ${this.id} cannot receive from [${from.join(', ')}]`]);
     }
-    let sentAny = false;
     for (const p of this.peers) {
       const msgs = byPeer[p];
       if (!msgs) continue;
       if (this.peerGone[p] !== null) throw this.fail(runtimeError('MPCC5001', [`it closed the session (${this.peerGone[p]}) but this party sends it round ${this.sendRound[p]}`], p));
       this.sendData(p, msgs);
-      sentAny = true;
     }
-    if (sentAny || from.length > 0) this.counters.rounds++;
+    // Every call is a round of the static schedule, even one where this party idles, so all
+    // three parties count the same rounds.
+    const roundIndex = this.counters.rounds++;
     if (from.length === 0) return new Map();
     const reads = from.map((p) => this.take(p, FrameKind.Data));
     const frames = this.roundTimeoutMs > 0 ? await this.withTimeout(reads, from) : await Promise.all(reads);
@@ -207,6 +220,7 @@ export class PartySession implements Session {
       c.receivedFrom[p] += f.payload.length;
       c.framesReceived[p]++;
       result.set(p, f.payload);
+      if (this.recordReceived) this.receivedLog.push({ from: p, round: roundIndex, data: f.payload });
     }
     return result;
   }

@@ -26,7 +26,8 @@ export interface Counters {
   received: Record<Phase, number>;
   /** Bytes sent to each peer (index = peer id; own index stays 0). */
   sentTo: [number, number, number];
-  /** Rounds this party took part in (a round = one exchange step, all peers' frames together). */
+  /** Rounds this party took part in (a round = one exchange step, all peers' frames together):
+   * every call of Session.round counts one, including a call that only idles. */
   rounds: number;
   /** Bytes sent per protocol step label (e.g. 'drelu.reveal'). */
   byLabel: Map<string, number>;

@@ -11,6 +11,7 @@ import { PartySession, type SessionMonitor, type SessionOptions } from '../party
 import type { PartyId, Phase } from '../session.js';
 import type { Frame, FrameKind } from './frame.js';
 import type { LinkHandlers, PeerLink } from './link.js';
+import { runParties } from '../run-parties.js';
 
 /** How long every party must stay blocked with no frame moving before it is a deadlock. */
 const DEADLOCK_MS = 1500;
@@ -121,26 +122,5 @@ export async function createInProcessSessions(options: Omit<SessionOptions, 'mon
  * If one party throws, the others' rounds fail (they get its abort) instead of hanging,
  * and the first error thrown is rethrown. Sessions are closed afterwards. */
 export async function runInProcess<T>(fn: (s: PartySession) => Promise<T>, options: Omit<SessionOptions, 'monitor'> = {}): Promise<[T, T, T]> {
-  const sessions = await createInProcessSessions(options);
-  let firstError: unknown = undefined;
-  let failed = false;
-  const runs = sessions.map(async (s) => {
-    try {
-      const result = await fn(s);
-      // A party that is done sends nothing more: its goodbye fails reads still waiting on it.
-      await s.close();
-      return result;
-    } catch (e) {
-      if (!failed) {
-        failed = true;
-        firstError = e;
-      }
-      await s.abort(e instanceof Error ? e : new Error(String(e)));
-      throw e;
-    }
-  });
-  const settled = await Promise.allSettled(runs);
-  await Promise.all(sessions.map((s) => s.close()));
-  if (failed) throw firstError;
-  return settled.map((r) => (r as PromiseFulfilledResult<T>).value) as [T, T, T];
+  return runParties(await createInProcessSessions(options), fn);
 }

@@ -15,6 +15,7 @@ import { PartySession, type SessionOptions } from '../party-session.js';
 import type { PartyId, Phase } from '../session.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeHeader, FrameDecoder, WIRE_VERSION, type Frame, type FrameKind } from './frame.js';
 import type { LinkHandlers, PeerLink } from './link.js';
+import { runParties } from '../run-parties.js';
 
 /** Where and how a party connects to the other two. */
 export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
@@ -233,7 +234,7 @@ export async function connectTcpSession(options: TcpSessionOptions): Promise<Tcp
     for (const l of links) l?.socket.destroy();
     throw failure.reason;
   }
-  const session = new TcpPartySession(id, links, { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs });
+  const session = new TcpPartySession(id, links, { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs, recordReceived: options.recordReceived });
   let timer: NodeJS.Timeout | undefined;
   const handshakeTimeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -250,4 +251,33 @@ export async function connectTcpSession(options: TcpSessionOptions): Promise<Tcp
     clearTimeout(timer);
   }
   return session;
+}
+
+/** Three distinct free ports on 127.0.0.1, as "host:port" addresses. */
+export async function freeLocalAddresses(): Promise<[string, string, string]> {
+  const servers = [0, 1, 2].map(() => createServer());
+  const ports = await Promise.all(
+    servers.map((srv) => new Promise<number>((res, rej) => srv.once('error', rej).listen(0, '127.0.0.1', () => res((srv.address() as { port: number }).port)))),
+  );
+  await Promise.all(servers.map((srv) => new Promise((res) => srv.close(res))));
+  return ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
+}
+
+/** Three TCP sessions in this process over real sockets on 127.0.0.1 (ephemeral ports). */
+export async function createLocalTcpSessions(options: Omit<TcpSessionOptions, 'id' | 'peers'> = {}): Promise<[TcpPartySession, TcpPartySession, TcpPartySession]> {
+  for (let attempt = 0; ; attempt++) {
+    const peers = await freeLocalAddresses();
+    const made = await Promise.allSettled(([0, 1, 2] as const).map((id) => connectTcpSession({ ...options, id, peers })));
+    if (made.every((m) => m.status === 'fulfilled')) return made.map((m) => (m as PromiseFulfilledResult<TcpPartySession>).value) as [TcpPartySession, TcpPartySession, TcpPartySession];
+    for (const m of made) if (m.status === 'fulfilled') await m.value.close();
+    const err = (made.find((m) => m.status === 'rejected') as PromiseRejectedResult).reason;
+    // Another process may have taken a port between probing and listening: try new ones.
+    if (attempt >= 2 || !(err instanceof RuntimeError && err.code === 'MPCC5014')) throw err;
+  }
+}
+
+/** Runs `fn` as all three parties in this process, connected over TCP on 127.0.0.1 (same
+ * semantics as runInProcess: the first error is rethrown, the others fail instead of hang). */
+export async function runLocalTcp<T>(fn: (s: TcpPartySession) => Promise<T>, options: Omit<TcpSessionOptions, 'id' | 'peers'> = {}): Promise<[T, T, T]> {
+  return runParties(await createLocalTcpSessions(options), fn);
 }

@@ -1,22 +1,13 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connectTcpSession, type TcpPartySession } from '../../runtime/transport/tcp.js';
+import { connectTcpSession, createLocalTcpSessions, freeLocalAddresses as freeAddresses, runLocalTcp } from '../../runtime/transport/tcp.js';
 import { encodeHeader, FrameKind } from '../../runtime/transport/frame.js';
 import { RuntimeError } from '../../runtime/errors.js';
 import type { PartyId } from '../../runtime/session.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tcp-party.js');
-
-/** Three distinct free ports on 127.0.0.1 (held open together so they differ). */
-async function freeAddresses(): Promise<[string, string, string]> {
-  const servers = [0, 1, 2].map(() => createServer());
-  const ports = await Promise.all(servers.map((s) => new Promise<number>((res) => s.listen(0, '127.0.0.1', () => res((s.address() as { port: number }).port)))));
-  await Promise.all(servers.map((s) => new Promise((res) => s.close(res))));
-  return ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
-}
 
 /** A party process and the JSON lines it prints. */
 class PartyProcess {
@@ -66,12 +57,6 @@ async function expectRuntimeError(p: Promise<unknown>, code: string): Promise<Ru
     return e as RuntimeError;
   }
   throw new Error(`expected ${code}, but the call succeeded`);
-}
-
-/** Three TCP sessions inside this process (real sockets), for fault injection. */
-async function localTcpSessions(tags: string[] = ['', '', '']): Promise<TcpPartySession[]> {
-  const addrs = await freeAddresses();
-  return Promise.all(([0, 1, 2] as const).map((id) => connectTcpSession({ id, peers: addrs, timeoutMs: 5000, tag: tags[id] })));
 }
 
 /** Same formula as the fixture: bytes from `from` to `to`, phase k, round r. */
@@ -142,8 +127,27 @@ describe('runtime/tcp transport', function () {
     await Promise.all(parties.map((p) => p.exited()));
   });
 
+  it('runs three parties of one process over local sockets, counting idle rounds and logging what each received', async () => {
+    const data = [0, 1, 2].map((i) => new Uint8Array(1000 + i).fill(i + 1));
+    const [r0, r1, r2] = await runLocalTcp(
+      async (s) => {
+        const got = await s.round(s.peers.map((p) => ({ to: p, data: data[s.id], label: 'all' })), s.peers);
+        if (s.id === 2) await s.round([], []); // idles while 0 and 1 talk
+        else await s.round([{ to: s.peers[0], data: data[s.id], label: 'pair' }], [s.peers[0]]);
+        return { got, counters: s.counters, log: s.receivedLog };
+      },
+      { recordReceived: true },
+    );
+    expect(Buffer.from(r0.got.get(2)!).equals(Buffer.from(data[2]))).to.equal(true);
+    expect(Buffer.from(r2.got.get(1)!).equals(Buffer.from(data[1]))).to.equal(true);
+    for (const r of [r0, r1, r2]) expect(r.counters.rounds).to.equal(2);
+    expect(r0.log.map((e) => [e.from, e.round, e.data.length])).to.deep.equal([[1, 0, 1001], [2, 0, 1002], [1, 1, 1001]]);
+    expect(r2.log.length).to.equal(2);
+    expect(r1.counters.byLabel.get('pair')).to.equal(1001);
+  });
+
   it('rejects a frame of the wrong round', async () => {
-    const [s0, s1, s2] = await localTcpSessions();
+    const [s0, s1, s2] = await createLocalTcpSessions();
     s1.socketTo(0).write(encodeHeader(FrameKind.Data, 7, 0, { online: 0, preprocessing: 0, oneTime: 0 }));
     const e = await expectRuntimeError(s0.round([], [1]), 'MPCC5004');
     expect(e.peer).to.equal(1);
@@ -152,7 +156,7 @@ describe('runtime/tcp transport', function () {
   });
 
   it('rejects a frame whose length does not match its header, or the length the round expects', async () => {
-    const [s0, s1, s2] = await localTcpSessions();
+    const [s0, s1, s2] = await createLocalTcpSessions();
     const header = encodeHeader(FrameKind.Data, 0, 10, { online: 3, preprocessing: 0, oneTime: 0 });
     s1.socketTo(0).write(header);
     s1.socketTo(0).write(new Uint8Array(10));
@@ -161,7 +165,7 @@ describe('runtime/tcp transport', function () {
     expect(e.message).to.contain('does not match');
     await Promise.all([s0.close(), s1.close(), s2.close()]);
 
-    const [t0, t1, t2] = await localTcpSessions();
+    const [t0, t1, t2] = await createLocalTcpSessions();
     void t2.round([{ to: 1, data: new Uint8Array(24), label: 'x' }], []);
     const e2 = await expectRuntimeError(t1.round([], [2], { 2: 16 }), 'MPCC5003');
     expect(e2.message).to.contain('carries 24 bytes, expected 16');
@@ -169,7 +173,7 @@ describe('runtime/tcp transport', function () {
   });
 
   it('reports a connection closed in the middle of a frame as a disconnect, not a short frame', async () => {
-    const [s0, s1, s2] = await localTcpSessions();
+    const [s0, s1, s2] = await createLocalTcpSessions();
     const sock = s1.socketTo(0);
     sock.write(encodeHeader(FrameKind.Data, 0, 100, { online: 100, preprocessing: 0, oneTime: 0 }));
     sock.write(new Uint8Array(10));
