@@ -28,7 +28,8 @@ export interface SessionOptions {
   recordReceived?: boolean;
 }
 
-/** A payload a party received, with the sender and the receiver's round index. */
+/** A payload a party received, with the sender and the index of the receiver's round()
+ * call (idle calls included). */
 export interface ReceivedPayload {
   from: PartyId;
   round: number;
@@ -83,6 +84,8 @@ export class PartySession implements Session {
   /** Every payload received, in order (only with the `recordReceived` option). */
   readonly receivedLog: ReceivedPayload[] = [];
   private readonly recordReceived: boolean;
+  /** round() calls so far, idle ones included (the receivedLog's round index). */
+  private calls = 0;
 
   /** `links[p]` is the link to peer p (null at this party's own index). Call `start()`. */
   constructor(readonly id: PartyId, private readonly links: readonly (PeerLink | null)[], options: SessionOptions = {}) {
@@ -199,9 +202,10 @@ export class PartySession implements Session {
       if (this.peerGone[p] !== null) throw this.fail(runtimeError('MPCC5001', [`it closed the session (${this.peerGone[p]}) but this party sends it round ${this.sendRound[p]}`], p));
       this.sendData(p, msgs);
     }
-    // Every call is a round of the static schedule, even one where this party idles, so all
-    // three parties count the same rounds.
-    const roundIndex = this.counters.rounds++;
+    // A round counts for this party only if it sends or receives in it (an idle call is a
+    // placeholder of the schedule and costs nothing); the log indexes every call.
+    const roundIndex = this.calls++;
+    if (outgoing.length > 0 || from.length > 0) this.counters.rounds++;
     if (from.length === 0) return new Map();
     const reads = from.map((p) => this.take(p, FrameKind.Data));
     const frames = this.roundTimeoutMs > 0 ? await this.withTimeout(reads, from) : await Promise.all(reads);

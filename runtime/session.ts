@@ -27,7 +27,7 @@ export interface Counters {
   /** Bytes sent to each peer (index = peer id; own index stays 0). */
   sentTo: [number, number, number];
   /** Rounds this party took part in (a round = one exchange step, all peers' frames together):
-   * every call of Session.round counts one, including a call that only idles. */
+   * a call of Session.round counts if it sends or receives anything; an idle call does not. */
   rounds: number;
   /** Bytes sent per protocol step label (e.g. 'drelu.reveal'). */
   byLabel: Map<string, number>;
