@@ -82,21 +82,20 @@ export function randomGraph(seed: number): Graph {
     const shape = rng.pick<Shape>([[], [0], [rng.int(1, 5)], [2, rng.int(1, 12)], [rng.int(3, 6), rng.int(3, 6)]]);
     b.constant(names.next(), randomTensor(rng, dt, shape));
   }
-  const steps = rng.int(1, 12);
+  const steps = rng.int(2, 16);
   let emptyNameUsed = false; // node names must stay unique, so '' at most once
   for (let s = 0; s < steps; s++) {
     const x = rng.pick(values);
-    const op = rng.pick(['Conv', 'Conv', 'Relu', 'Sigmoid', 'HardSigmoid', 'Clip', 'Identity', 'Dropout', 'Add', 'Sub', 'Mul', 'Div']);
+    const op = rng.pick(Object.keys(MAKERS));
     if (!lookupOp(op)) continue;
-    const nodeName = !emptyNameUsed && rng.chance(0.1) ? '' : names.next();
-    if (b.typeOf(x).shape.length !== 4 && op === 'Conv') continue;
-    const made = op === 'Conv' ? conv(rng, b, names, x, dtype) : ['Add', 'Sub', 'Mul', 'Div'].includes(op) ? binary(rng, b, names, op, x, values, dtype) : unary(rng, op, x);
+    const made = MAKERS[op]({ rng, b, names, x, values, dtype: b.typeOf(x).dtype, shape: b.typeOf(x).shape, op });
     if (!made) continue;
+    const nodeName = !emptyNameUsed && rng.chance(0.1) ? '' : names.next();
     try {
       values.push(...b.node(op, made.inputs, made.attrs, { name: nodeName, outputs: [names.next()] }));
       if (nodeName === '') emptyNameUsed = true;
     } catch {
-      // Operands that do not fit (a binary op's shapes): such a node is simply not added.
+      // Operands that do not fit (ranks, shapes, dtypes vary freely): the node is not added.
     }
   }
   const outputs = rng.int(1, 3);
@@ -109,50 +108,156 @@ interface Made {
   attrs: Record<string, AttrValue>;
 }
 
-function conv(rng: Rng, b: GraphBuilder, names: Names, x: string, dtype: DType): Made | undefined {
-  const [, c, h, w] = b.typeOf(x).shape;
+/** What a maker sees: the operand it was given and the graph so far. */
+interface MakerContext {
+  rng: Rng;
+  b: GraphBuilder;
+  names: Names;
+  x: string;
+  values: readonly string[];
+  dtype: DType;
+  shape: Shape;
+  op: string;
+}
+
+/** Maybe sets an attribute (attributes left out take the op's default). */
+function maybe(rng: Rng, attrs: Record<string, AttrValue>, key: string, value: AttrValue): void {
+  if (rng.chance(0.7)) attrs[key] = value;
+}
+
+/** Operands and attributes per op; a maker may return undefined to skip, and the builder may
+ * reject what it makes (the node is then skipped). */
+const MAKERS: Record<string, (c: MakerContext) => Made | undefined> = {
+  Conv: conv,
+  Relu: unary, Sigmoid: unary, Identity: unary,
+  HardSigmoid: ({ rng, x }) => {
+    const attrs: Record<string, AttrValue> = {};
+    maybe(rng, attrs, 'alpha', randomFloat(rng));
+    maybe(rng, attrs, 'beta', randomFloat(rng));
+    return { inputs: [x], attrs };
+  },
+  Clip: ({ rng, x }) => {
+    const attrs: Record<string, AttrValue> = {};
+    maybe(rng, attrs, 'min', rng.pick([-Infinity, -0, 0, -1e-5, -6]));
+    maybe(rng, attrs, 'max', rng.pick([Infinity, 6, 1, 0.1, 1e-5]));
+    return { inputs: [x], attrs };
+  },
+  Dropout: ({ rng, x }) => {
+    const attrs: Record<string, AttrValue> = {};
+    maybe(rng, attrs, 'ratio', rng.pick([0, 0.1, 0.5, 1, -0, 1 / 3]));
+    return { inputs: [x], attrs };
+  },
+  Add: binary, Sub: binary, Mul: binary, Div: binary,
+  MaxPool: pool, AveragePool: pool,
+  GlobalAveragePool: unary,
+  Resize: ({ rng, x, shape }) => {
+    const sizes = shape.map((d, i) => (i < 2 ? d : rng.int(1, 2 * d + 1)));
+    const attrs: Record<string, AttrValue> = { sizes, scales: sizes.map((d, i) => d / (shape[i] || 1)) };
+    maybe(rng, attrs, 'mode', rng.pick(['nearest', 'linear']));
+    maybe(rng, attrs, 'coordinate_transformation_mode', rng.pick(['half_pixel', 'align_corners', 'asymmetric', 'pytorch_half_pixel']));
+    maybe(rng, attrs, 'nearest_mode', rng.pick(['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil']));
+    return { inputs: [x], attrs };
+  },
+  Pad: ({ rng, x, shape }) => {
+    const attrs: Record<string, AttrValue> = { pads: [...shape, ...shape].map(() => rng.int(0, 2)) };
+    maybe(rng, attrs, 'value', randomFloat(rng));
+    return { inputs: [x], attrs };
+  },
+  BatchNormalization: ({ rng, b, names, x, dtype, shape }) => {
+    const c = shape[1] ?? 1;
+    const stats = [0, 1, 2, 3].map(() => b.constant(names.next(), randomTensor(rng, dtype, [c], false)));
+    const attrs: Record<string, AttrValue> = {};
+    maybe(rng, attrs, 'epsilon', rng.pick([1e-5, 0.001, 0, 1e-3]));
+    return { inputs: [x, ...stats], attrs };
+  },
+  Flatten: ({ rng, x, shape }) => {
+    const attrs: Record<string, AttrValue> = {};
+    maybe(rng, attrs, 'axis', rng.int(0, shape.length));
+    return { inputs: [x], attrs };
+  },
+  Gemm: ({ rng, b, names, values, dtype }) => {
+    const matrices = values.filter((v) => b.typeOf(v).shape.length === 2);
+    if (!matrices.length) return undefined;
+    const x = rng.pick(matrices), shape = b.typeOf(x).shape;
+    const m = rng.int(1, 12), transB = rng.int(0, 1);
+    const w = b.constant(names.next(), randomTensor(rng, dtype, transB ? [m, shape[1]] : [shape[1], m], false));
+    const attrs: Record<string, AttrValue> = {};
+    if (transB || rng.chance(0.5)) attrs.transB = transB;
+    maybe(rng, attrs, 'alpha', randomFloat(rng));
+    maybe(rng, attrs, 'beta', randomFloat(rng));
+    return { inputs: rng.chance(0.5) ? [x, w, b.constant(names.next(), randomTensor(rng, dtype, [m], false))] : [x, w], attrs };
+  },
+  Transpose: ({ rng, x, shape }) => {
+    const perm = shape.map((_, i) => i);
+    for (let i = perm.length - 1; i > 0; i--) {
+      const j = rng.int(0, i);
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    return { inputs: [x], attrs: { perm } };
+  },
+  Reshape: ({ rng, b, names, x, shape }) => {
+    const target = rng.pick([[-1], [shape[0] ?? 1, -1], [1, -1, 1]]);
+    return { inputs: [x, b.constant(names.next(), new Tensor('int64', [target.length], Float64Array.from(target)))], attrs: {} };
+  },
+  Concat: ({ rng, b, x, values, shape }) => {
+    const axis = rng.int(0, Math.max(0, shape.length - 1));
+    const fits = values.filter((v) => {
+      const t = b.typeOf(v).shape;
+      return t.length === shape.length && t.every((d, i) => i === axis || d === shape[i]);
+    });
+    return { inputs: [x, ...Array.from({ length: rng.int(0, 3) }, () => rng.pick(fits))], attrs: { axis } };
+  },
+  Softmax: ({ rng, x, shape }) => ({ inputs: [x], attrs: { axis: rng.int(0, Math.max(0, shape.length - 1)) } }),
+  ReduceMean: ({ rng, x, shape }) => {
+    const attrs: Record<string, AttrValue> = { axes: shape.map((_, i) => i).filter(() => rng.chance(0.5)) };
+    maybe(rng, attrs, 'keepdims', rng.int(0, 1));
+    return { inputs: [x], attrs };
+  },
+  Cast: ({ rng, x }) => ({ inputs: [x], attrs: { to: rng.pick(['float32', 'float64', 'float32', 'int64']) } }),
+};
+
+function unary({ x }: MakerContext): Made {
+  return { inputs: [x], attrs: {} };
+}
+
+function conv({ rng, b, names, values, dtype }: MakerContext): Made | undefined {
+  const maps = values.filter((v) => b.typeOf(v).shape.length === 4);
+  if (!maps.length) return undefined;
+  const x = rng.pick(maps), shape = b.typeOf(x).shape;
+  const [, c, h, w] = shape;
   const groups = [1, 2, 3, c].filter((g) => c % g === 0);
   const group = rng.pick(groups);
   const out = group * rng.int(1, 3);
   const kh = rng.int(1, 3), kw = rng.int(1, 3);
-  const strides = [rng.int(1, 2), rng.int(1, 3)];
-  const dilations = [rng.int(1, 2), rng.int(1, 2)];
-  const pads = [rng.int(0, 2), rng.int(0, 2), rng.int(0, 2), rng.int(0, 2)];
+  // Attributes left out take the op's defaults, so only the given ones shape the output.
+  const attrs: Record<string, AttrValue> = {};
+  maybe(rng, attrs, 'strides', [rng.int(1, 2), rng.int(1, 3)]);
+  maybe(rng, attrs, 'dilations', [rng.int(1, 2), rng.int(1, 2)]);
+  maybe(rng, attrs, 'pads', [rng.int(0, 2), rng.int(0, 2), rng.int(0, 2), rng.int(0, 2)]);
+  if (rng.chance(0.7) || group !== 1) attrs.group = group;
+  const strides = (attrs.strides ?? [1, 1]) as number[], dilations = (attrs.dilations ?? [1, 1]) as number[], pads = (attrs.pads ?? [0, 0, 0, 0]) as number[];
   if (convOutSize(h, kh, strides[0], pads[0], pads[2], dilations[0]) <= 0 || convOutSize(w, kw, strides[1], pads[1], pads[3], dilations[1]) <= 0) return undefined;
   const weight = b.constant(names.next(), randomTensor(rng, dtype, [out, c / group, kh, kw], false));
   const inputs = [x, weight];
   const bias = rng.int(0, 2);
   if (bias === 1) inputs.push(b.constant(names.next(), randomTensor(rng, dtype, [out], false)));
   if (bias === 2 && rng.chance(0.5)) inputs.push(''); // an omitted optional operand prints as `none`
-  const attrs: Record<string, AttrValue> = {};
-  if (rng.chance(0.7)) attrs.strides = strides;
-  else if (strides[0] !== 1 || strides[1] !== 1) return undefined;
-  if (rng.chance(0.7)) attrs.pads = pads;
-  else if (pads.some((p) => p)) return undefined;
-  if (rng.chance(0.7)) attrs.dilations = dilations;
-  else if (dilations[0] !== 1 || dilations[1] !== 1) return undefined;
-  if (rng.chance(0.7) || group !== 1) attrs.group = group;
   return { inputs, attrs };
 }
 
-function unary(rng: Rng, op: string, x: string): Made {
-  const attrs: Record<string, AttrValue> = {};
-  if (op === 'HardSigmoid') {
-    if (rng.chance(0.7)) attrs.alpha = randomFloat(rng);
-    if (rng.chance(0.7)) attrs.beta = randomFloat(rng);
-  }
-  if (op === 'Clip') {
-    if (rng.chance(0.7)) attrs.min = rng.pick([-Infinity, -0, 0, -1e-5, -6]);
-    if (rng.chance(0.7)) attrs.max = rng.pick([Infinity, 6, 1, 0.1, 1e-5]);
-  }
-  if (op === 'Dropout' && rng.chance(0.7)) attrs.ratio = rng.pick([0, 0.1, 0.5, 1, -0, 1 / 3]);
+function pool({ rng, x, op }: MakerContext): Made {
+  const k = [rng.int(1, 3), rng.int(1, 3)];
+  const attrs: Record<string, AttrValue> = { kernel_shape: k };
+  maybe(rng, attrs, 'strides', [rng.int(1, 2), rng.int(1, 2)]);
+  maybe(rng, attrs, 'pads', [0, 1, 0, 1].map((_, i) => rng.int(0, k[i % 2] - 1)));
+  maybe(rng, attrs, 'ceil_mode', rng.int(0, 1));
+  if (op === 'AveragePool') maybe(rng, attrs, 'count_include_pad', rng.int(0, 1));
   return { inputs: [x], attrs };
 }
 
-function binary(rng: Rng, b: GraphBuilder, names: Names, op: string, x: string, values: readonly string[], dtype: DType): Made {
-  const shape = b.typeOf(x).shape;
+function binary({ rng, b, names, x, values, dtype, shape, op }: MakerContext): Made {
   const same = values.filter((v) => b.typeOf(v).shape.join() === shape.join());
-  const other = rng.chance(0.5) ? rng.pick(same) : b.constant(names.next(), randomTensor(rng, dtype, rng.pick<Shape>([[], [1], [1, shape[1], 1, 1], shape.slice(1)]), op !== 'Div'));
+  const other = rng.chance(0.5) ? rng.pick(same) : b.constant(names.next(), randomTensor(rng, dtype, rng.pick<Shape>([[], [1], [1, shape[1] ?? 1, 1, 1], shape.slice(1)]), op !== 'Div'));
   return { inputs: rng.chance(0.5) ? [x, other] : [other, x], attrs: {} };
 }
 
