@@ -119,14 +119,24 @@ function alternatives(types: TokenType[]): string {
   return labels.length <= 1 ? labels.join('') : `${labels.slice(0, -1).join(', ')} or ${labels[labels.length - 1]}`;
 }
 
+/** How to name what a rule expects where the token labels would be vague. */
+const RULE_WORDS: Record<string, string> = {
+  opName: 'an op name',
+  attrKey: 'an attribute name',
+  attrValue: 'an attribute value (number, string, list or tensor)',
+  tensorInit: "a literal list or 'weights[i]'",
+  number: 'a number',
+};
+
 const messages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage: ({ expected, actual, ruleName }) =>
-    ruleName === 'graphBody' && expected === RBrace
-      ? `expected a statement or '}' but found ${describe(actual)}`
+    ruleName === 'graphBody' && expected === RBrace ? `expected a statement or '}' but found ${describe(actual)}`
+      : ruleName === 'nodeStmt' && expected === RBrace ? `expected an attribute name or '}' but found ${describe(actual)}`
+      : ruleName === 'type' && expected === Ident ? `expected an element type (float32, int64, …) but found ${describe(actual)}`
       : `expected ${expected.LABEL ?? expected.name} but found ${describe(actual)}`,
   buildNotAllInputParsedMessage: ({ firstRedundant }) => `unexpected ${describe(firstRedundant)} after the end of the graph`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual }) =>
-    `expected ${alternatives(expectedPathsPerAlt.flatMap((alt) => alt.map((path) => path[0])))} but found ${describe(actual[0])}`,
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) =>
+    `expected ${RULE_WORDS[ruleName] ?? alternatives(expectedPathsPerAlt.flatMap((alt) => alt.map((path) => path[0])))} but found ${describe(actual[0])}`,
   buildEarlyExitMessage: ({ expectedIterationPaths, actual }) =>
     `expected ${alternatives(expectedIterationPaths.map((p) => p[0]))} but found ${describe(actual[0])}`,
 };
@@ -199,8 +209,8 @@ class MirParser extends EmbeddedActionsParser {
       this.AT_LEAST_ONE_SEP({ SEP: Comma, DEF: () => { results.push(this.SUBRULE(this.typedName)); } });
       this.CONSUME(Equals);
     });
-    const op = this.OR([{ ALT: () => this.CONSUME(Ident) }, { ALT: () => this.CONSUME(StringLit) }]);
-    const name = this.CONSUME2(StringLit);
+    const op = this.SUBRULE(this.opName);
+    const name = this.CONSUME(StringLit);
     const operands: (Located<string> | null)[] = [];
     this.CONSUME(LParen);
     this.MANY_SEP({
@@ -219,7 +229,7 @@ class MirParser extends EmbeddedActionsParser {
       this.MANY_SEP2({
         SEP: Comma,
         DEF: () => {
-          const key = this.OR3([{ ALT: () => this.CONSUME2(Ident) }, { ALT: () => this.CONSUME3(StringLit) }]);
+          const key = this.SUBRULE(this.attrKey);
           this.CONSUME2(Equals);
           const value = this.SUBRULE(this.attrValue);
           this.ACTION(() => attrs.push({ key: key.tokenType === Ident ? { value: key.image, loc: at(key) } : stringOf(key), value }));
@@ -237,6 +247,10 @@ class MirParser extends EmbeddedActionsParser {
       loc: results.length ? results[0].name.loc : at(op),
     }));
   });
+
+  private readonly opName = this.RULE('opName', (): IToken => this.OR([{ ALT: () => this.CONSUME(Ident) }, { ALT: () => this.CONSUME(StringLit) }]));
+
+  private readonly attrKey = this.RULE('attrKey', (): IToken => this.OR([{ ALT: () => this.CONSUME(Ident) }, { ALT: () => this.CONSUME(StringLit) }]));
 
   private readonly attrValue = this.RULE('attrValue', (): AttrSyntax => {
     return this.OR([

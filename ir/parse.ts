@@ -5,7 +5,7 @@
 // weights references that do not fit the weights file.
 import { type AttrValue, type Graph, type Node, makeGraph, makeNode } from './graph.js';
 import { MpccError } from './diagnostics.js';
-import { lookupOp } from './ops/index.js';
+import { lookupOp, opNames } from './ops/index.js';
 import { type MirSyntax, type NodeSyntax, type TensorInit, type TypeSyntax, type AttrSyntax, type Located, parseMirSyntax } from './parse-grammar.js';
 import type { WeightEntry } from './print.js';
 import { Tensor, tensorOf, zeros } from './tensor.js';
@@ -85,7 +85,7 @@ export function buildGraph(syntax: MirSyntax, text: string, opts: ParseOptions =
   const nodeAt = new Map<string, NodeSyntax>();
   for (const n of syntax.body) {
     if (n.kind !== 'node') continue;
-    if (checked && !lookupOp(n.op.value)) throw fail(`unknown op '${n.op.value}'`, n.op.loc);
+    if (checked && !lookupOp(n.op.value)) throw fail(`unknown op '${n.op.value}'${didYouMean(n.op.value, opNames())}`, n.op.loc);
     const prevNode = nodeAt.get(n.name.value);
     if (prevNode) throw fail(`node name ${JSON.stringify(n.name.value)} is already used at line ${prevNode.loc.line}`, n.name.loc);
     nodeAt.set(n.name.value, n);
@@ -165,4 +165,24 @@ function literalTensor(type: TensorType, init: Extract<TensorInit, { kind: 'list
     }
   }
   return tensorOf(type.dtype, type.shape, init.items.map((i) => i.value));
+}
+
+/** ` (did you mean 'Relu'?)` when a known name is within two edits of `word`. */
+function didYouMean(word: string, known: readonly string[]): string {
+  let best: string | undefined, bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best ? ` (did you mean '${best}'?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
 }

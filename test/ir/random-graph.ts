@@ -67,8 +67,9 @@ class Names {
   }
 }
 
-/** A random valid graph (verified by the builder). */
-export function randomGraph(seed: number): Graph {
+/** A random valid graph (verified by the builder), over `ops` (default: all the generator knows). */
+export function randomGraph(seed: number, opts: { ops?: readonly string[] } = {}): Graph {
+  const ops = Object.keys(MAKERS).filter((op) => lookupOp(op) && (!opts.ops || opts.ops.includes(op)));
   const rng = new Rng(seed);
   const names = new Names(rng);
   const b = new GraphBuilder(rng.chance(0.5) ? 'g' + seed : rng.pick(NAME_STEMS));
@@ -86,8 +87,7 @@ export function randomGraph(seed: number): Graph {
   let emptyNameUsed = false; // node names must stay unique, so '' at most once
   for (let s = 0; s < steps; s++) {
     const x = rng.pick(values);
-    const op = rng.pick(Object.keys(MAKERS));
-    if (!lookupOp(op)) continue;
+    const op = rng.pick(ops);
     const made = MAKERS[op]({ rng, b, names, x, values, dtype: b.typeOf(x).dtype, shape: b.typeOf(x).shape, op });
     if (!made) continue;
     const nodeName = !emptyNameUsed && rng.chance(0.1) ? '' : names.next();

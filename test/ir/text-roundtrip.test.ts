@@ -1,42 +1,10 @@
 import { expect } from 'chai';
-import type { AttrValue, Graph } from '../../ir/index.js';
-import { Tensor, tensorOf } from '../../ir/index.js';
+import { type Graph, tensorOf } from '../../ir/index.js';
 import { parseMir } from '../../ir/parse.js';
 import { printGraph, printGraphWithWeights } from '../../ir/print.js';
 import { formatFloat32, formatNumber, parseNumber } from '../../ir/text-syntax.js';
+import { expectSameGraph } from './graph-equal.js';
 import { Rng, randomAttrSoup, randomGraph } from './random-graph.js';
-
-/** Bitwise equality of two tensors (dtype, shape and every byte of the data). */
-export function sameTensor(a: Tensor, b: Tensor): boolean {
-  const bytes = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  return a.dtype === b.dtype && a.shape.join() === b.shape.join() && a.data.constructor === b.data.constructor && bytes(a).equals(bytes(b));
-}
-
-function sameAttr(a: AttrValue, b: AttrValue): boolean {
-  if (a instanceof Tensor || b instanceof Tensor) return a instanceof Tensor && b instanceof Tensor && sameTensor(a, b);
-  if (Array.isArray(a) || Array.isArray(b)) {
-    const x = a as readonly unknown[], y = b as readonly unknown[];
-    return Array.isArray(a) && Array.isArray(b) && x.length === y.length && x.every((v, i) => Object.is(v, y[i]));
-  }
-  return Object.is(a, b);
-}
-
-/** Asserts that two graphs are the same: structure, types, attributes and constants bit for bit. */
-export function expectSameGraph(got: Graph, want: Graph): void {
-  expect(got.name).to.equal(want.name);
-  expect(got.inputs).to.deep.equal(want.inputs);
-  expect(got.outputs).to.deep.equal(want.outputs);
-  expect(got.nodes.length).to.equal(want.nodes.length);
-  got.nodes.forEach((n, i) => {
-    const m = want.nodes[i];
-    expect([n.op, n.name, n.inputs, n.outputs]).to.deep.equal([m.op, m.name, m.inputs, m.outputs]);
-    expect(Object.keys(n.attrs).sort()).to.deep.equal(Object.keys(m.attrs).sort());
-    for (const k of Object.keys(n.attrs)) expect(sameAttr(n.attrs[k], m.attrs[k]), `attribute ${k} of ${n.name}`).to.equal(true);
-  });
-  expect(new Map([...got.types].sort())).to.deep.equal(new Map([...want.types].sort()));
-  expect([...got.constants.keys()]).to.deep.equal([...want.constants.keys()]);
-  for (const [k, t] of want.constants) expect(sameTensor(got.constants.get(k)!, t), `constant ${k}`).to.equal(true);
-}
 
 describe('textual IR round trip', () => {
   it('spells numbers so they read back to the same float64 / float32', () => {
