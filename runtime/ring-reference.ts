@@ -118,3 +118,62 @@ export function matmul(a: BigUint64Array, b: BigUint64Array, m: number, k: numbe
     }
   return y;
 }
+
+/** Reference of ring.ts's matmulT: transposes, then the plain product, then the row bias. */
+export function matmulT(a: BigUint64Array, b: BigUint64Array, m: number, k: number, n: number, transA: boolean, transB: boolean, bias?: BigUint64Array): BigUint64Array {
+  const at = (i: number, t: number) => (transA ? a[t * m + i] : a[i * k + t]);
+  const bt = (t: number, j: number) => (transB ? b[j * k + t] : b[t * n + j]);
+  const y = new BigUint64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let acc = bias ? bias[j] : 0n;
+      for (let t = 0; t < k; t++) acc += at(i, t) * bt(t, j);
+      y[i * n + j] = acc & MASK;
+    }
+  return y;
+}
+
+/** Reference of conv2d with a per-output-channel bias. */
+export function conv2dBias(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bias: BigUint64Array): BigUint64Array {
+  const y = conv2d(x, w, p);
+  const [, o, oh, ow] = conv2dOutShape(p);
+  for (let i = 0; i < y.length; i++) y[i] = (y[i] + bias[Math.floor(i / (oh * ow)) % o]) & MASK;
+  return y;
+}
+
+/** Reference patch sums: for each output patch, the sum of its elements, read patch by patch. */
+export function patchSums(x: BigUint64Array, shape: readonly [number, number, number, number], bh: number, bw: number): BigUint64Array {
+  const [n, c, h, w] = shape;
+  const ph = Math.ceil(h / bh);
+  const pw = Math.ceil(w / bw);
+  const out = new BigUint64Array(n * c * ph * pw);
+  for (let plane = 0; plane < n * c; plane++)
+    for (let py = 0; py < ph; py++)
+      for (let px = 0; px < pw; px++) {
+        let acc = 0n;
+        for (let y = py * bh; y < Math.min(h, (py + 1) * bh); y++)
+          for (let xx = px * bw; xx < Math.min(w, (px + 1) * bw); xx++) acc += x[plane * h * w + y * w + xx];
+        out[(plane * ph + py) * pw + px] = acc & MASK;
+      }
+  return out;
+}
+
+/** Reference broadcast: element (y, x) of a channel takes patch (y / bh, x / bw). */
+export function broadcastPatches(v: BigUint64Array, shape: readonly [number, number, number, number], bh: number, bw: number): BigUint64Array {
+  const [n, c, h, w] = shape;
+  const ph = Math.ceil(h / bh);
+  const pw = Math.ceil(w / bw);
+  const out = new BigUint64Array(n * c * h * w);
+  for (let i = 0; i < out.length; i++) {
+    const plane = Math.floor(i / (h * w));
+    const y = Math.floor((i % (h * w)) / w);
+    const xx = i % w;
+    out[i] = v[(plane * ph + Math.floor(y / bh)) * pw + Math.floor(xx / bw)];
+  }
+  return out;
+}
+
+/** Reference bit extraction by BigInt shift. */
+export function bitOf(a: BigUint64Array, j: number): Uint8Array {
+  return Uint8Array.from(a, (v) => Number((v >> BigInt(j)) & 1n));
+}

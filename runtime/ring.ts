@@ -6,8 +6,10 @@
 // runtime/ring-reference.ts, which the tests compare against.
 import { arena, kernels } from './ring-wasm.js';
 
-/** Target size of one im2col column block: small enough to stay in L2 during the GEMM. */
-const COL_BLOCK_BYTES = 192 * 1024;
+/** Output positions per GEMM column block: with the GEMM's k slabs of 256 rows, a slab of the
+ * block (256 KB) stays in L2 while every panel of weights passes over it. A multiple of every
+ * tile width the kernels use, so only a layer's last block has scalar edge columns. */
+const COLUMN_BLOCK = 128;
 
 // Elementwise ops are plain loops over the typed arrays: V8's optimizing tier lowers BigInt
 // arithmetic whose result is stored into a BigUint64Array/BigInt64Array (or wrapped by
@@ -140,8 +142,9 @@ export function conv2dOutShape(p: Conv2dParams): [number, number, number, number
   return [n, o, oh, ow];
 }
 
-/** Convolution over Z_2^64 (no bias): y = conv(x, w), every product and sum mod 2^64. */
-export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams): BigUint64Array {
+/** Convolution over Z_2^64: y = conv(x, w) (+ bias[o] on every element of output channel o
+ * when a bias is given), every product and sum mod 2^64. */
+export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bias?: BigUint64Array): BigUint64Array {
   const [n, c, h, wd] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
   const [, , oh, ow] = conv2dOutShape(p);
@@ -153,7 +156,7 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams): B
   const k = kernels();
   // A 1×1 kernel with unit stride and no padding reads the image itself as the GEMM's B.
   const pointwise = kh === 1 && kw === 1 && p.strides[0] === 1 && p.strides[1] === 1 && p.pads.every((v) => v === 0);
-  const block = Math.max(1, Math.min(plane, Math.floor(COL_BLOCK_BYTES / (8 * Math.max(1, depth)))));
+  const block = Math.min(plane, COLUMN_BLOCK);
   arena.reset();
   const wAt = arena.put(w);
   const wpAt = arena.alloc(o * depth);
@@ -183,21 +186,59 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams): B
     }
     y.set(yView, b * o * plane);
   }
+  if (bias) addChannelBias(y, bias, n, o, plane);
   return y;
+}
+
+/** y[b, o, :] += bias[o] for y laid out [n, channels, plane]. */
+function addChannelBias(y: BigUint64Array, bias: BigUint64Array, n: number, channels: number, plane: number): void {
+  for (let b = 0; b < n; b++)
+    for (let o = 0; o < channels; o++) {
+      const v = bias[o];
+      const base = (b * channels + o) * plane;
+      for (let i = base; i < base + plane; i++) y[i] += v;
+    }
 }
 
 /** Matrix product over Z_2^64: a is [m, k], b is [k, n], result [m, n]. */
 export function matmul(a: BigUint64Array, b: BigUint64Array, m: number, k: number, n: number): BigUint64Array {
+  return matmulT(a, b, m, k, n, false, false);
+}
+
+/** Copies `rows`×`cols` row-major src transposed ([cols, rows]) into the arena. */
+function putTransposed(src: BigUint64Array, rows: number, cols: number): number {
+  const at = arena.alloc(rows * cols);
+  const dst = arena.view(at, rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+  return at;
+}
+
+/** Matrix product with optional transposes (ONNX Gemm's transA/transB): a is [m, k] (or
+ * [k, m] when transA), b is [k, n] (or [n, k] when transB); result [m, n]. An optional bias of
+ * n elements is added to every row. */
+export function matmulT(
+  a: BigUint64Array,
+  b: BigUint64Array,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  bias?: BigUint64Array,
+): BigUint64Array {
   const y = new BigUint64Array(m * n);
   if (y.length === 0) return y;
   const kern = kernels();
   arena.reset();
-  const aAt = arena.put(a.subarray(0, m * k));
+  const aAt = transA ? putTransposed(a, k, m) : arena.put(a.subarray(0, m * k));
   const apAt = arena.alloc(m * k);
-  const bAt = arena.put(b.subarray(0, k * n));
+  const bAt = transB ? putTransposed(b, n, k) : arena.put(b.subarray(0, k * n));
   const yAt = arena.alloc(m * n);
   kern.packA(aAt, k, m, k, apAt);
   kern.gemm(apAt, aAt, k, bAt, n, yAt, n, m, k, n);
   y.set(arena.view(yAt, m * n));
+  if (bias) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y[i * n + j] += bias[j];
   return y;
 }
+
+export * from './ring-patches.js';

@@ -13,10 +13,12 @@ export interface GemmTile {
   /** scalar: i64 mul/add; simd64: i64x2.mul; simd32: 32-bit halves, i64x2.extmul for the low
    * product and i32x4.mul for the cross terms (cols a multiple of 4, resp. 2 for simd64). */
   kind: 'scalar' | 'simd64' | 'simd32';
+  /** Depth of a k slab: rows of B kept in L2 while all panels of A pass over them. */
+  depth: number;
 }
 
 /** The tile the runtime's GEMM uses; chosen by measurement (bench/ring.ts). */
-export const DEFAULT_TILE: GemmTile = { rows: 2, cols: 4, kind: 'simd32' };
+export const DEFAULT_TILE: GemmTile = { rows: 2, cols: 4, kind: 'simd32', depth: 256 };
 
 type Binary = (m: ModuleBuilder, a: Expr, b: Expr) => Expr;
 
@@ -185,7 +187,8 @@ function emitPackA(m: ModuleBuilder, tile: GemmTile): void {
 interface MicroKernel {
   init: Expr[];
   step: Expr[];
-  store: (rowAt: (r: number) => Expr) => Expr[];
+  /** Stores (or with `accumulate` adds) the accumulators into C. */
+  store: (rowAt: (r: number) => Expr, accumulate: boolean) => Expr[];
 }
 
 /** i64 scalar tile: rows×cols accumulators in locals. */
@@ -201,7 +204,8 @@ function scalarTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
       ...bv.map((l, q) => m.set(l, m.i64.load(m.get(pb), q * 8))),
       ...acc.flatMap((row, r) => row.map((l, q) => m.set(l, m.i64.add(m.get(l), m.i64.mul(m.get(av[r]), m.get(bv[q])))))),
     ],
-    store: (rowAt) => acc.flatMap((row, r) => row.map((l, q) => m.i64.store(rowAt(r), m.get(l), q * 8))),
+    store: (rowAt, accumulate) => acc.flatMap((row, r) => row.map((l, q) =>
+      m.i64.store(rowAt(r), accumulate ? m.i64.add(m.get(l), m.i64.load(rowAt(r), q * 8)) : m.get(l), q * 8))),
   };
 }
 
@@ -221,7 +225,8 @@ function simd64Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
         ...row.map((l, q) => m.set(l, m.i64x2.add(m.get(l), m.i64x2.mul(m.get(av), m.get(bv[q]))))),
       ]),
     ],
-    store: (rowAt) => acc.flatMap((row, r) => row.map((l, q) => m.i64x2.store(rowAt(r), m.get(l), q * 16))),
+    store: (rowAt, accumulate) => acc.flatMap((row, r) => row.map((l, q) =>
+      m.i64x2.store(rowAt(r), accumulate ? m.i64x2.add(m.get(l), m.i64x2.load(rowAt(r), q * 16)) : m.get(l), q * 16))),
   };
 }
 
@@ -266,15 +271,21 @@ function simd32Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
         ]),
       ]),
     ],
-    store: (rowAt) => lowAcc.flatMap((row, r) => row.flatMap((l, q) => [
-      m.i64x2.store(rowAt(r), m.i64x2.add(m.get(l), m.i64x2.shl(m.i64x2.extendLowU32(m.get(crossAcc[r][q])), m.i32.const(32))), q * 32),
-      m.i64x2.store(rowAt(r), m.i64x2.add(m.get(highAcc[r][q]), m.i64x2.shl(m.i64x2.extendHighU32(m.get(crossAcc[r][q])), m.i32.const(32))), q * 32 + 16),
-    ])),
+    store: (rowAt, accumulate) => {
+      const put = (r: number, offset: number, v: Expr) =>
+        m.i64x2.store(rowAt(r), accumulate ? m.i64x2.add(v, m.i64x2.load(rowAt(r), offset)) : v, offset);
+      return lowAcc.flatMap((row, r) => row.flatMap((l, q) => [
+        put(r, q * 32, m.i64x2.add(m.get(l), m.i64x2.shl(m.i64x2.extendLowU32(m.get(crossAcc[r][q])), m.i32.const(32)))),
+        put(r, q * 32 + 16, m.i64x2.add(m.get(highAcc[r][q]), m.i64x2.shl(m.i64x2.extendHighU32(m.get(crossAcc[r][q])), m.i32.const(32)))),
+      ]));
+    },
   };
 }
 
 /** gemm(ap, a, lda, b, ldb, c, ldc, m, k, n): C[m][n] = A[m][k] · B[k][n] mod 2^64 (C is
- * overwritten). `ap` is A packed by packA; `a` is A itself, read for the edge rows. */
+ * overwritten). `ap` is A packed by packA; `a` is A itself, read for the rows past the last
+ * full panel. Blocked over k by tile.depth so the slab of B in use stays in L2 while every
+ * panel of A passes over it; the first slab stores into C, later slabs add. */
 function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
   const params: [string, ValType][] = [
     ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
@@ -287,6 +298,7 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
     const { add, mul, shl, sub } = m.i32;
     const RM = tile.rows;
     const RN = tile.cols;
+    const KC = tile.depth;
     const i = f.local('i', 'i32');
     const j = f.local('j', 'i32');
     const mm = f.local('mm', 'i32');
@@ -297,27 +309,30 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
     const panel = f.local('panel', 'i32');
     const pc = f.local('pc', 'i32');
     const t = f.local('t', 'i32');
+    const k0 = f.local('k0', 'i32');
+    const kb = f.local('kb', 'i32');
     const s = f.local('s', 'i64');
     const kernel = tile.kind === 'scalar' ? scalarTile : tile.kind === 'simd64' ? simd64Tile : simd32Tile;
-    // One register tile of `rows` rows at (i, j); A read from `aStart` advancing rows*8 per k
-    // (a packed panel, or for a single row the row of A itself).
+    // One register tile of `rows` rows at (i, j) over k0 .. k0+kb; A read from `aStart`
+    // advancing rows*8 per k (a packed panel, or for a single row the row of A itself).
     const tileBody = (rows: number, aStart: () => Expr): Expr[] => {
       const micro = kernel(m, f, rows, RN, pa, pb);
+      const rowAt = (r: number) => add(g(pc), shl(mul(c(r), p('ldc')), c(3)));
       return [
         ...micro.init,
         m.set(pa, aStart()),
-        m.set(pb, add(p('b'), shl(g(j), c(3)))),
-        m.forRange(t, c(0), p('k'), 1, () => [
+        m.set(pb, add(p('b'), shl(add(mul(g(k0), p('ldb')), g(j)), c(3)))),
+        m.forRange(t, c(0), g(kb), 1, () => [
           ...micro.step,
           m.set(pa, add(g(pa), c(rows * 8))),
           m.set(pb, add(g(pb), g(ldb8))),
         ]),
         m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
-        ...micro.store((r) => add(g(pc), shl(mul(c(r), p('ldc')), c(3)))),
+        m.if(m.i32.eqz(g(k0)), m.seq(micro.store(rowAt, false)), m.seq(micro.store(rowAt, true))),
       ];
     };
 
-    // Scalar dot product for one C element (edges).
+    // Scalar dot product over all of k for one C element (columns past the last full tile).
     const edge = (): Expr[] => [
       m.set(s, m.i64.const(0n)),
       m.set(pa, add(p('a'), shl(mul(g(i), p('lda')), c(3)))),
@@ -330,21 +345,30 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
       m.i64.store(add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3))), g(s)),
     ];
 
-    return [
-      m.set(ldb8, shl(p('ldb'), c(3))),
-      m.set(mm, sub(p('m'), m.i32.rem_u(p('m'), c(RM)))),
-      m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
-      m.set(panel, p('ap')),
+    const slab: Expr[] = [
+      // Full panels of RM rows: the packed panel of row i starts at ap + (i·k + k0·RM)·8.
       m.forRange(i, c(0), g(mm), RM, () => [
+        m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(3)))),
         m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel))),
-        m.set(panel, add(g(panel), shl(mul(p('k'), c(RM)), c(3)))),
       ]),
       // Rows past the last full panel: one-row tiles reading A's rows directly.
       ...(RM > 1
         ? [m.forRange(i, g(mm), p('m'), 1, () => [
-          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('a'), shl(mul(g(i), p('lda')), c(3))))),
+          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('a'), shl(add(mul(g(i), p('lda')), g(k0)), c(3))))),
         ])]
         : []),
+    ];
+
+    return [
+      m.set(ldb8, shl(p('ldb'), c(3))),
+      m.set(mm, sub(p('m'), m.i32.rem_u(p('m'), c(RM)))),
+      m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
+      // k = 0 still has to zero C: run one (empty) slab.
+      m.forRange(k0, c(0), m.if(m.i32.eqz(p('k')), c(1), p('k')), KC, () => [
+        m.set(kb, sub(p('k'), g(k0))),
+        m.if(m.i32.lt_s(c(KC), g(kb)), m.set(kb, c(KC))),
+        ...slab,
+      ]),
       // Columns past the last full tile, every row: scalar dot products.
       m.forRange(i, c(0), p('m'), 1, () => [m.forRange(j, g(nn), p('n'), 1, edge)]),
     ];

@@ -16,13 +16,14 @@ declare const WebAssembly: {
 };
 
 const TILES: GemmTile[] = [
-  { rows: 1, cols: 1, kind: 'scalar' },
-  { rows: 2, cols: 2, kind: 'scalar' },
-  { rows: 4, cols: 2, kind: 'scalar' },
-  { rows: 2, cols: 4, kind: 'simd64' },
-  { rows: 1, cols: 4, kind: 'simd32' },
-  { rows: 2, cols: 4, kind: 'simd32' },
-  { rows: 3, cols: 8, kind: 'simd32' },
+  // Small slab depths so the test shapes cross several k slabs.
+  { rows: 1, cols: 1, kind: 'scalar', depth: 256 },
+  { rows: 2, cols: 2, kind: 'scalar', depth: 3 },
+  { rows: 4, cols: 2, kind: 'scalar', depth: 5 },
+  { rows: 2, cols: 4, kind: 'simd64', depth: 4 },
+  { rows: 1, cols: 4, kind: 'simd32', depth: 7 },
+  { rows: 2, cols: 4, kind: 'simd32', depth: 2 },
+  { rows: 3, cols: 8, kind: 'simd32', depth: 6 },
 ];
 
 function ring(n: number): BigUint64Array {
@@ -31,10 +32,10 @@ function ring(n: number): BigUint64Array {
 
 describe('compiler/codegen/ring-kernels: GEMM variants against the reference', () => {
   for (const tile of TILES) {
-    it(`${tile.kind} ${tile.rows}×${tile.cols}`, () => {
+    it(`${tile.kind} ${tile.rows}×${tile.cols}, k slabs of ${tile.depth}`, () => {
       const k = new WebAssembly.Instance(new WebAssembly.Module(emitRingKernels(tile)), {}).exports as GemmExports;
       k.memory.grow(64);
-      for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5]]) {
+      for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9]]) {
         const a = ring(m * kk);
         const b = ring(kk * n);
         // B as a column block of a wider matrix (ldb > n) and C likewise, as the conv uses them.

@@ -8,7 +8,7 @@ import type { Conv2dParams } from '../../runtime/ring.js';
 const M64 = (1n << 64n) - 1n;
 
 /** Deterministic test randomness (xorshift128+), so a failure reproduces. */
-class TestRandom {
+export class TestRandom {
   private s0 = 0x9e3779b97f4a7c15n;
   private s1 = 0xbf58476d1ce4e5b9n;
   constructor(seed: number) {
@@ -45,7 +45,7 @@ class TestRandom {
 
 const EDGES = [0n, 1n, 2n, 1n << 31n, (1n << 32n) - 1n, 1n << 32n, (1n << 63n) - 1n, 1n << 63n, (1n << 63n) + 1n, M64, M64 - 1n, BigInt.asUintN(64, -(1n << 32n)), BigInt.asUintN(64, -4096n)];
 
-function expectSame(got: BigUint64Array | Float64Array, want: BigUint64Array | Float64Array, what: string): void {
+export function expectSame(got: ArrayLike<bigint | number>, want: ArrayLike<bigint | number>, what: string): void {
   expect(got.length, `${what}: length`).to.equal(want.length);
   for (let i = 0; i < want.length; i++) {
     if (!Object.is(got[i], want[i])) expect.fail(`${what}: element ${i}: got ${got[i]}, want ${want[i]}`);
@@ -200,6 +200,30 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
     checkConv(rnd, { inShape: [1, 48, 10, 9], weightShape: [9, 48, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 }, '3×3 deep');
     checkConv(rnd, { inShape: [1, 128, 16, 17], weightShape: [6, 128, 1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 }, '1×1 deep');
     checkConv(rnd, { inShape: [1, 3, 30, 30], weightShape: [5, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3], dilations: [1, 1], group: 1 }, 'stem 7×7/2');
+  });
+
+  it('conv2d with a per-channel bias', () => {
+    for (let t = 0; t < 20; t++) {
+      const p = randomConv(rnd);
+      const [n, c, h, w] = p.inShape;
+      const [o, cg, kh, kw] = p.weightShape;
+      const x = rnd.ring(n * c * h * w);
+      const wt = rnd.ring(o * cg * kh * kw);
+      const bias = rnd.ring(o);
+      expectSame(fast.conv2d(x, wt, p, bias), ref.conv2dBias(x, wt, p, bias), `conv2d+bias ${JSON.stringify(p)}`);
+    }
+  });
+
+  it('matmulT with every transpose combination and a bias', () => {
+    for (let t = 0; t < 24; t++) {
+      const [m, k, n] = [rnd.int(1, 9), rnd.int(0, 12), rnd.int(1, 9)];
+      const a = rnd.ring(m * k);
+      const b = rnd.ring(k * n);
+      const bias = t % 3 === 0 ? rnd.ring(n) : undefined;
+      const transA = (t & 1) === 1;
+      const transB = (t & 2) === 2;
+      expectSame(fast.matmulT(a, b, m, k, n, transA, transB, bias), ref.matmulT(a, b, m, k, n, transA, transB, bias), `matmulT ${m}×${k}×${n} ${transA} ${transB}`);
+    }
   });
 
   it('matmul on random shapes', () => {
