@@ -2,7 +2,7 @@
 // numerics (the folded graph computes what the original did, on random inputs, or what a
 // hand-written reference computes for ops the original cannot run yet).
 import { expect } from 'chai';
-import { GraphBuilder, type Graph, makeGraph, makeNode, tensorOf, verify } from '../../ir/index.js';
+import { GraphBuilder, type Graph, tensorOf } from '../../ir/index.js';
 import { runGraph } from '../../ir/interp/index.js';
 import { Tensor } from '../../ir/tensor.js';
 import { runPipeline } from '../../passes/index.js';
@@ -82,6 +82,24 @@ describe('fold-constants', () => {
     expectSameOutputs(g, folded);
   });
 
+  it('folds shape subgraphs: Shape of a static-shaped value is a constant', () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', f32([1, 3, 4, 5]));
+    const r = b.op('Relu', [x], {}, 'relu');
+    const dims = b.op('Shape', [r], { start: 2 }, 'shape');
+    const width = b.op('Gather', [dims, b.constant('last', tensorOf('int64', [1], [1]))], { axis: 0 }, 'width');
+    const scale = b.op('Cast', [width], { to: 'float32' }, 'as_float');
+    b.output(b.op('Div', [r, scale], {}, 'normalized'));
+    const before = b.build();
+    const { graph, reports } = runPipeline(before, 'canonicalize');
+    expect(graph.nodes.map((n) => n.op)).to.deep.equal(['Relu', 'Div']);
+    expect(graph.nodes[1].inputs[1]).to.equal('as_float_out');
+    expect(graph.constants.get('as_float_out')!.dtype).to.equal('float32');
+    expect(Array.from(graph.constants.get('as_float_out')!.data)).to.deep.equal([5]);
+    expect(reports[1].stats.get('nodes folded')).to.equal(3);
+    expectSameOutputs(before, graph);
+  });
+
   it('folds a graph output that is constant', () => {
     const b = new GraphBuilder('g');
     b.input('x', f32([1]));
@@ -92,8 +110,8 @@ describe('fold-constants', () => {
   });
 });
 
-/** x → Conv(w, bias?) → BatchNormalization → (Relu) ; built by hand until the op table has
- * BatchNormalization. Returns the graph and a reference function computing its output. */
+/** x → Conv(w, bias?) → BatchNormalization (→ Relu on the conv too, when extraUser), with a
+ * hand-written reference of the whole computation (the conv by the interpreter, BN by hand). */
 function convBatchNorm(opts: { bias: boolean; extraUser?: boolean; seed: number }) {
   const rand = rng(opts.seed);
   const b = new GraphBuilder('cbn');
@@ -103,8 +121,6 @@ function convBatchNorm(opts: { bias: boolean; extraUser?: boolean; seed: number 
   if (opts.bias) inputs.push(b.constant('conv.bias', randomTensor(rand, [4])));
   const c = b.op('Conv', inputs, { pads: [1, 1, 1, 1], strides: [2, 1] }, 'conv');
   if (opts.extraUser) b.output(b.op('Relu', [c], {}, 'side'));
-  b.output(c);
-  const convOnly = b.build();
   const params = {
     'bn.weight': randomTensor(rand, [4], 0.5, 2),
     'bn.bias': randomTensor(rand, [4]),
@@ -112,16 +128,11 @@ function convBatchNorm(opts: { bias: boolean; extraUser?: boolean; seed: number 
     'bn.running_var': randomTensor(rand, [4], 0.1, 3),
   };
   const eps = 1e-3;
-  const bn = makeNode('BatchNormalization', 'bn', [c, ...Object.keys(params)], ['bn_out'], { epsilon: eps });
-  const types = new Map(convOnly.types);
-  const constants = new Map(convOnly.constants);
-  for (const [k, t] of Object.entries(params)) { types.set(k, f32([4])); constants.set(k, t); }
-  types.set('bn_out', convOnly.types.get(c)!);
-  const outputs = [...convOnly.outputs.filter((o) => o !== c), 'bn_out'];
-  const graph = makeGraph({ ...convOnly, nodes: [...convOnly.nodes, bn], outputs, types, constants });
-  // Reference: the conv in the interpreter, then y = γ(x − μ)/√(σ² + ε) + β by hand.
+  const names = Object.entries(params).map(([k, t]) => b.constant(k, t));
+  b.output(b.op('BatchNormalization', [c, ...names], { epsilon: eps }, 'bn'));
+  const graph = b.build();
   const reference = (inputs: Map<string, Tensor>): Tensor => {
-    const y = runGraph(convOnly, inputs, { precision: 'float64' }).get(c)!;
+    const y = runGraph(graph, inputs, { precision: 'float64', keep: [c] }).get(c)!;
     const out = new Float64Array(y.size);
     const hw = y.shape[2] * y.shape[3];
     for (let i = 0; i < y.size; i++) {
@@ -138,8 +149,7 @@ describe('fold-batchnorm', () => {
   for (const bias of [false, true]) {
     it(`folds BatchNormalization into a Conv ${bias ? 'with' : 'without'} bias`, () => {
       const { graph, reference } = convBatchNorm({ bias, seed: bias ? 7 : 8 });
-      const { graph: folded, reports } = runPipeline(graph, 'fold-batchnorm', { verify: false });
-      verify(folded);
+      const { graph: folded, reports } = runPipeline(graph, 'fold-batchnorm');
       expect(folded.nodes.map((n) => `${n.op}(${n.inputs.join(',')})->${n.outputs.join(',')}`)).to.deep.equal([`Conv(x,conv.weight,${bias ? 'conv.bias' : 'bn.bias'})->bn_out`]);
       expect([...folded.constants.keys()].sort()).to.deep.equal(['conv.weight', bias ? 'conv.bias' : 'bn.bias'].sort());
       expect(reports[0].stats.get('batch-norms folded into Conv')).to.equal(1);
@@ -148,14 +158,37 @@ describe('fold-batchnorm', () => {
         const got = runGraph(folded, inputs, { precision: 'float64' }).get('bn_out')!;
         expect(relativeError(got, reference(inputs))).to.be.at.most(1e-5);
       }
+      expectSameOutputs(graph, folded);
     });
   }
 
   it('leaves a BatchNormalization whose Conv has another user', () => {
     const { graph } = convBatchNorm({ bias: true, extraUser: true, seed: 9 });
-    const { graph: after, reports } = runPipeline(graph, 'fold-batchnorm', { verify: false });
+    const { graph: after, reports } = runPipeline(graph, 'fold-batchnorm');
     expect(after).to.equal(graph);
     expect(reports[0].stats.get('batch-norms kept')).to.equal(1);
+  });
+
+  it('folds into grouped (depthwise) convs and into Gemm with transB, C and beta', () => {
+    const rand = rng(11);
+    const b = new GraphBuilder('g');
+    const x = b.input('x', f32([1, 4, 5, 5]));
+    const bnParams = (n: number, tag: string) => [
+      b.constant(`${tag}.scale`, randomTensor(rand, [n], 0.5, 2)), b.constant(`${tag}.bias`, randomTensor(rand, [n])),
+      b.constant(`${tag}.mean`, randomTensor(rand, [n])), b.constant(`${tag}.var`, randomTensor(rand, [n], 0.1, 3)),
+    ];
+    const dw = b.op('Conv', [x, b.constant('dw.weight', randomTensor(rand, [4, 1, 3, 3]))], { group: 4 }, 'dw');
+    const bn1 = b.op('BatchNormalization', [dw, ...bnParams(4, 'bn1')], {}, 'bn1');
+    const flat = b.op('Flatten', [bn1], { axis: 1 }, 'flat');
+    const fc = b.op('Gemm', [flat, b.constant('fc.weight', randomTensor(rand, [3, 36])), b.constant('fc.bias', randomTensor(rand, [3]))], { transB: 1, beta: 0.5, alpha: 1.5 }, 'fc');
+    b.output(b.op('BatchNormalization', [fc, ...bnParams(3, 'bn2')], { epsilon: 1e-2 }, 'bn2'));
+    const before = b.build();
+    const { graph, reports } = runPipeline(before, 'fold-batchnorm');
+    expect(graph.nodes.map((n) => n.op)).to.deep.equal(['Conv', 'Flatten', 'Gemm']);
+    expect(graph.nodes[2].attrs).to.deep.equal({ transB: 1, beta: 1, alpha: 1.5 });
+    expect(reports[0].stats.get('batch-norms folded into Conv')).to.equal(1);
+    expect(reports[0].stats.get('batch-norms folded into Gemm')).to.equal(1);
+    expectSameOutputs(before, graph);
   });
 });
 
@@ -189,25 +222,57 @@ describe('relu6-to-relu', () => {
 });
 
 describe('maxpool-to-avgpool', () => {
-  // Built by hand (no verifier) until the op table has MaxPool; checks the rewrite's attributes.
-  function pool(attrs: Record<string, number[] | number>): Graph {
-    const node = makeNode('MaxPool', 'pool', ['x'], ['y'], attrs);
-    return makeGraph({ name: 'g', inputs: ['x'], outputs: ['y'], nodes: [node], types: new Map([['x', f32([1, 1, 5, 5])], ['y', f32([1, 1, 3, 3])]]), constants: new Map() });
+  function maxPool(attrs: Record<string, number[] | number>): Graph {
+    const b = new GraphBuilder('g');
+    b.output(b.op('MaxPool', [b.input('x', f32([1, 2, 5, 5]))], attrs, 'pool'));
+    return b.build();
   }
 
-  it('keeps kernel, strides, pads and ceil_mode and chooses count_include_pad', () => {
-    const g = pool({ kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
-    const { graph, reports } = runPipeline(g, 'maxpool-to-avgpool', { verify: false });
+  /** Average of each window by hand: over the real elements, or over k·k with pads as zeros. */
+  function averageByHand(x: Tensor, k: number, stride: number, pad: number, out: number, includePad: boolean): number[] {
+    const res: number[] = [];
+    for (let c = 0; c < 2; c++)
+      for (let oy = 0; oy < out; oy++)
+        for (let ox = 0; ox < out; ox++) {
+          let sum = 0, count = 0;
+          for (let ky = 0; ky < k; ky++)
+            for (let kx = 0; kx < k; kx++) {
+              const iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+              if (iy < 0 || ix < 0 || iy >= 5 || ix >= 5) continue;
+              sum += x.data[(c * 5 + iy) * 5 + ix];
+              count++;
+            }
+          res.push(sum / (includePad ? k * k : count));
+        }
+    return res;
+  }
+
+  it('averages the windows the MaxPool compared (count_include_pad=0), or k·k with the option', () => {
+    const g = maxPool({ kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    const { graph, reports } = runPipeline(g, 'maxpool-to-avgpool');
     expect(graph.nodes[0].op).to.equal('AveragePool');
     expect(graph.nodes[0].attrs).to.deep.equal({ kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 0, count_include_pad: 0 });
+    expect(graph.types.get('pool_out')).to.deep.equal(g.types.get('pool_out'));
     expect(reports[0].stats.get('max-pools replaced by average-pools')).to.equal(1);
-    const withPad = runPipeline(g, 'maxpool-to-avgpool{count-include-pad=true}', { verify: false }).graph;
+    const x = randomTensor(rng(5), [1, 2, 5, 5]);
+    const got = Array.from(runGraph(graph, { x }, { precision: 'float64' }).get('pool_out')!.data);
+    averageByHand(x, 3, 2, 1, 3, false).forEach((v, i) => expect(got[i]).to.be.closeTo(v, 1e-6));
+    const withPad = runPipeline(g, 'maxpool-to-avgpool{count-include-pad=true}').graph;
     expect(withPad.nodes[0].attrs.count_include_pad).to.equal(1);
+    const got2 = Array.from(runGraph(withPad, { x }, { precision: 'float64' }).get('pool_out')!.data);
+    averageByHand(x, 3, 2, 1, 3, true).forEach((v, i) => expect(got2[i]).to.be.closeTo(v, 1e-6));
+  });
+
+  it('keeps ceil_mode and the output shape', () => {
+    const g = maxPool({ kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 });
+    const { graph } = runPipeline(g, 'maxpool-to-avgpool');
+    expect(graph.nodes[0].attrs.ceil_mode).to.equal(1);
+    expect(graph.types.get('pool_out')!.shape).to.deep.equal([1, 2, 3, 3]);
   });
 
   it('leaves a dilated MaxPool', () => {
-    const g = pool({ kernel_shape: [2, 2], dilations: [2, 2] });
-    const { graph, reports } = runPipeline(g, 'maxpool-to-avgpool', { verify: false });
+    const g = maxPool({ kernel_shape: [2, 2], dilations: [2, 2] });
+    const { graph, reports } = runPipeline(g, 'maxpool-to-avgpool');
     expect(graph).to.equal(g);
     expect(reports[0].stats.get('dilated max-pools kept')).to.equal(1);
   });
