@@ -41,19 +41,25 @@ describe('ONNX writer', () => {
     expect(() => b.node('Relu', ['x'], ['x'])).to.throw(/defined twice/);
   });
 
-  it('builds a model onnxruntime runs: Gemm(alpha=1) + Reshape by an int64 initializer', async () => {
+  it('builds a model onnxruntime runs: Gemm(alpha=1), Reshape and Slice by int64 initializers, raw or typed', async () => {
     const b = new OnnxBuilder({ opset: 13 });
     b.input('x', [1, 2]);
     b.initializer('w', Float32Array.of(1, 2, 3, 4, 5, 6), [3, 2]);
     b.initializer('c', Float32Array.of(0.5, 0, -0.5), [3]);
     b.int64Initializer('shape', [3, 1]);
     b.node('Gemm', ['x', 'w', 'c'], ['g'], { alpha: float(1), beta: float(1), transB: 1 });
-    b.node('Reshape', ['g', 'shape'], ['y']);
-    b.output('y', [3, 1]);
-    const session = await ort.InferenceSession.create(b.toBytes());
-    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, -1), [1, 2]) });
-    // rows of w dotted with (1, -1): -1, -1, -1; plus c
-    expect(Array.from(out.y.data as Float32Array)).to.deep.equal([-0.5, -1, -1.5]);
-    expect(out.y.dims).to.deep.equal([3, 1]);
+    b.node('Reshape', ['g', 'shape'], ['r']);
+    // ends = INT64_MAX (as torch writes open slices) must survive both encodings exactly
+    b.int64Initializer('starts', [1]);
+    b.int64Initializer('ends', BigInt64Array.of(9223372036854775807n));
+    b.node('Slice', ['r', 'starts', 'ends'], ['y']);
+    b.output('y', [2, 1]);
+    for (const tensorEncoding of ['raw', 'typed'] as const) {
+      const session = await ort.InferenceSession.create(b.serialize({ tensorEncoding }).model);
+      const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, -1), [1, 2]) });
+      // rows of w dotted with (1, -1): -1, -1, -1; plus c; then rows 1.. of the [3, 1] reshape
+      expect(Array.from(out.y.data as Float32Array), tensorEncoding).to.deep.equal([-1, -1.5]);
+      expect(out.y.dims).to.deep.equal([2, 1]);
+    }
   });
 });

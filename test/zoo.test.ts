@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
-import { ZOO, ZOO_OPSETS, buildZooModel, zooEntry, type ZooBuildOptions, type ZooEntry } from '../examples/zoo/index.js';
+import { ZOO, ZOO_OPSETS, buildZooModel, buildZooNet, zooEntry, type ZooBuildOptions, type ZooEntry } from '../examples/zoo/index.js';
 import { runZoo, zooListing } from '../compiler/commands/zoo.js';
 import { MpccError } from '../ir/diagnostics.js';
-import { IMPORT_OPERATORS, buildAllOpsNet } from '../examples/zoo/all-ops.js';
+import { IMPORT_OPERATORS } from '../examples/zoo/all-ops.js';
 
 /** A reproducible input in [-2, 2) (a tiny LCG; these are test data, not secrets). */
 function randomInput(shape: readonly number[], seed: number): Float32Array {
@@ -117,8 +117,8 @@ describe('model zoo', function () {
   }
 
   it('folding removes every BatchNormalization node', () => {
-    expect(buildAllOpsNet({ foldBatchNorm: true }).onnx.opTypes()).to.not.include('BatchNormalization');
-    expect(buildAllOpsNet({}).onnx.opTypes()).to.include('BatchNormalization');
+    expect(buildZooNet('all-ops', { foldBatchNorm: true }).onnx.opTypes()).to.not.include('BatchNormalization');
+    expect(buildZooNet('all-ops').onnx.opTypes()).to.include('BatchNormalization');
   });
 
   it('all-ops, tiny-cnn and deeplabv3 compute the same function in every opset 11 to 18', async () => {
@@ -129,6 +129,30 @@ describe('model zoo', function () {
     }
   });
 
+  it('typed tensor fields give the same function as raw_data', async () => {
+    for (const name of ['tiny-cnn', 'all-ops']) {
+      const typed = buildZooModel(name, { typedTensors: true });
+      expect(Buffer.from(typed).equals(Buffer.from(buildZooModel(name)))).to.equal(false);
+      expect(relativeError(await outputsOf(name, { typedTensors: true }), await outputsOf(name, {}))).to.equal(0);
+    }
+  });
+
+  it('a dynamic batch runs two images at once, each as alone', async () => {
+    const entry = zooEntry('tiny-cnn');
+    const session = await ort.InferenceSession.create(buildZooModel('tiny-cnn', { dynamicBatch: true }));
+    const single = await ort.InferenceSession.create(buildZooModel('tiny-cnn'));
+    const a = randomInput(entry.inputShape, 11);
+    const b = randomInput(entry.inputShape, 12);
+    const both = new Float32Array(a.length * 2);
+    both.set(a);
+    both.set(b, a.length);
+    const out = await session.run({ input: new ort.Tensor('float32', both, [2, 3, 16, 16]) });
+    expect(out.output.dims).to.deep.equal([2, 10]);
+    const alone = await Promise.all([a, b].map((x) => single.run({ input: new ort.Tensor('float32', x, [1, 3, 16, 16]) })));
+    const expected = [...numbers(alone[0].output), ...numbers(alone[1].output)];
+    numbers(out.output).forEach((v, i) => expect(v).to.be.closeTo(expected[i], 1e-5));
+  });
+
   it('rejects an opset a model cannot be written in', () => {
     expect(() => buildZooModel('tiny-cnn', { opset: 10 })).to.throw(MpccError).with.property('code', 'MPCC0004');
     expect(() => buildZooModel('legacy-ops', { opset: 13 })).to.throw(MpccError).with.property('code', 'MPCC0004');
@@ -136,7 +160,7 @@ describe('model zoo', function () {
   });
 
   it('all-ops uses every operator of the import list', () => {
-    const used = new Set(buildAllOpsNet().onnx.opTypes());
+    const used = new Set(buildZooNet('all-ops').onnx.opTypes());
     expect(IMPORT_OPERATORS.filter((op) => !used.has(op))).to.deep.equal([]);
   });
 
@@ -170,6 +194,24 @@ describe('mpcc zoo', function () {
     const file = join(dir, 'tiny.onnx');
     expect(runZoo('tiny-cnn', { output: file })).to.equal('');
     expect(Buffer.from(readFileSync(file)).equals(Buffer.from(buildZooModel('tiny-cnn')))).to.equal(true);
+  });
+
+  it('writes initializers to FILE.onnx.data with --external-data', async () => {
+    const file = join(dir, 'ext.onnx');
+    runZoo('tiny-cnn', { output: file, externalData: true });
+    const inline = buildZooModel('tiny-cnn');
+    const model = readFileSync(file).length;
+    const data = readFileSync(`${file}.data`).length;
+    expect(data).to.be.greaterThan(inline.length / 2);
+    expect(Math.abs(model + data - inline.length)).to.be.lessThan(1000);
+    const entry = zooEntry('tiny-cnn');
+    const [external, reference] = await Promise.all([ort.InferenceSession.create(file), ort.InferenceSession.create(inline)]);
+    const [x, y] = await Promise.all([run(external, entry, 5), run(reference, entry, 5)]);
+    expect(numbers(x.output)).to.deep.equal(numbers(y.output));
+    rmSync(`${file}.data`);
+    let failed = false;
+    await ort.InferenceSession.create(file).catch(() => (failed = true));
+    expect(failed, 'the model really depends on its data file').to.equal(true);
   });
 
   it('lists every model with a description', () => {

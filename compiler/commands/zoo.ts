@@ -1,10 +1,11 @@
 // `mpcc zoo NAME -o FILE.onnx`: writes one of the built-in models (deterministic random weights)
-// as ONNX, optionally in another opset or with batch-norm folded; `mpcc zoo --list` prints the
-// names with a one-line description.
+// as ONNX, optionally in another opset, with batch-norm folded, a symbolic batch, typed tensor
+// fields or external data; `mpcc zoo --list` prints the names with a one-line description.
 import type { Command } from 'commander';
+import { basename, dirname, join } from 'node:path';
 import { action, writeFileAtomic } from '../cli-support.js';
 import { diag } from '../../ir/diagnostics.js';
-import { ZOO, checkZooOptions, zooEntry } from '../../examples/zoo/index.js';
+import { ZOO, buildZooFiles, checkZooOptions, zooEntry } from '../../examples/zoo/index.js';
 
 /** Options of the zoo command. */
 export interface ZooOptions {
@@ -16,6 +17,12 @@ export interface ZooOptions {
   readonly opset?: string | number;
   /** Fold BatchNormalization into the convs. */
   readonly foldBn?: boolean;
+  /** Symbolic batch dimension. */
+  readonly dynamicBatch?: boolean;
+  /** Initializers in typed fields instead of raw_data. */
+  readonly typedTensors?: boolean;
+  /** Initializers in FILE.onnx.data next to the model. */
+  readonly externalData?: boolean;
 }
 
 /** The `--list` text: one line per model, name padded, then its description. */
@@ -30,9 +37,15 @@ export function runZoo(name: string | undefined, options: ZooOptions): string {
   const entry = zooEntry(name ?? '');
   const opset = options.opset === undefined ? undefined : Number(options.opset);
   if (opset !== undefined && !Number.isInteger(opset)) throw diag('MPCC0004', ['--opset', options.opset, 'expected an integer']);
-  checkZooOptions(entry, { opset });
-  if (options.output === undefined) throw diag('MPCC0004', ['-o', '', 'an output file FILE.onnx is required']);
-  writeFileAtomic(options.output, entry.build({ opset: opset ?? entry.opsets[0], foldBatchNorm: options.foldBn ?? false }));
+  const build = { opset, foldBatchNorm: options.foldBn, dynamicBatch: options.dynamicBatch, typedTensors: options.typedTensors };
+  checkZooOptions(entry, build);
+  const output = options.output;
+  if (output === undefined) throw diag('MPCC0004', ['-o', '', 'an output file FILE.onnx is required']);
+  const location = options.externalData ? `${basename(output)}.data` : undefined;
+  const files = buildZooFiles(entry.name, build, location);
+  // the data file first, so a model file never exists without the data it points to
+  if (location !== undefined && files.externalData) writeFileAtomic(join(dirname(output), location), files.externalData);
+  writeFileAtomic(output, files.model);
   return '';
 }
 
@@ -45,6 +58,9 @@ export function registerZoo(program: Command): void {
     .option('-o, --output <file>', 'ONNX file to write')
     .option('--opset <n>', 'ONNX opset to write (11 to 18; default 13)')
     .option('--fold-bn', 'fold BatchNormalization into the preceding convs')
+    .option('--dynamic-batch', "declare the batch dimension symbolic ('batch')")
+    .option('--typed-tensors', 'write initializers in float_data/int64_data instead of raw_data')
+    .option('--external-data', 'write initializers of 1 KiB or more to FILE.onnx.data next to the model')
     .option('--list', 'list the models with a one-line description')
     .action(
       action((name: string | undefined, options: ZooOptions) => {

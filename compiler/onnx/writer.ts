@@ -82,13 +82,21 @@ export function irVersionForOpset(opset: number): number {
   return 10;
 }
 
+/** How `serialize` writes the initializers. */
+export interface SerializeOptions {
+  /** raw_data (default, what torch.onnx writes) or the typed repeated fields. */
+  readonly tensorEncoding?: 'raw' | 'typed';
+  /** Move initializers of at least `minBytes` (default 1024) into an external data file. */
+  readonly externalData?: { readonly location: string; readonly minBytes?: number };
+}
+
 /** Builds one ONNX model: inputs, initializers, nodes and outputs, then `toBytes()`. */
 export class OnnxBuilder {
   readonly opset: number;
   private readonly options: OnnxBuilderOptions;
   private readonly inputs: proto.IValueInfoProto[] = [];
   private readonly outputs: proto.IValueInfoProto[] = [];
-  private readonly initializers: proto.ITensorProto[] = [];
+  private readonly initializers: { readonly name: string; readonly value: TensorValue }[] = [];
   private readonly nodes: proto.INodeProto[] = [];
   private readonly names = new Set<string>();
   private readonly nodeNames = new Set<string>();
@@ -125,7 +133,8 @@ export class OnnxBuilder {
   /** Adds an initializer from a tensor value. */
   tensorInitializer(name: string, value: TensorValue): string {
     this.define(name);
-    this.initializers.push(tensorProto(name, value));
+    checkCount(name, value);
+    this.initializers.push({ name, value });
     return name;
   }
 
@@ -162,9 +171,51 @@ export class OnnxBuilder {
     return name;
   }
 
-  /** The ModelProto as an object (for tests that want to inspect it). */
+  /** The ModelProto as an object (for tests that want to inspect it); initializers inline as raw_data. */
   toModel(): proto.ModelProto {
-    return onnx.ModelProto.fromObject({
+    return this.buildModel({}).model;
+  }
+
+  /** The serialized model, initializers inline as little-endian raw_data. */
+  toBytes(): Uint8Array {
+    return this.serialize().model;
+  }
+
+  /**
+   * The serialized model with initializers in the chosen encoding: raw_data (default) or the
+   * typed fields (float_data, int64_data); or, for tensors of at least `minBytes`, in an external
+   * data file (returned as `externalData`, to be written at `location` next to the model).
+   */
+  serialize(options: SerializeOptions = {}): { model: Uint8Array; externalData?: Uint8Array } {
+    const { model, externalData } = this.buildModel(options);
+    return { model: onnx.ModelProto.encode(model).finish(), externalData };
+  }
+
+  private buildModel(options: SerializeOptions): { model: proto.ModelProto; externalData?: Uint8Array } {
+    const external: Uint8Array[] = [];
+    let offset = 0;
+    const initializer = this.initializers.map(({ name, value }) => {
+      const ext = options.externalData;
+      if (ext && byteLength(value) >= (ext.minBytes ?? 1024)) {
+        const bytes = rawBytes(value);
+        external.push(bytes);
+        const entry: proto.ITensorProto = {
+          name,
+          dims: [...value.shape],
+          dataType: dataType(value.dtype),
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: ext.location },
+            { key: 'offset', value: String(offset) },
+            { key: 'length', value: String(bytes.length) },
+          ],
+        };
+        offset += bytes.length;
+        return entry;
+      }
+      return options.tensorEncoding === 'typed' ? typedTensorProto(name, value) : tensorProto(name, value);
+    });
+    const model = onnx.ModelProto.fromObject({
       irVersion: irVersionForOpset(this.opset),
       producerName: this.options.producer ?? 'mpcc-zoo',
       producerVersion: '1',
@@ -173,16 +224,12 @@ export class OnnxBuilder {
       graph: {
         name: this.options.graphName ?? 'graph',
         node: this.nodes,
-        initializer: this.initializers,
+        initializer,
         input: this.inputs,
         output: this.outputs,
       },
     });
-  }
-
-  /** The serialized model. */
-  toBytes(): Uint8Array {
-    return onnx.ModelProto.encode(this.toModel()).finish();
+    return { model, externalData: options.externalData ? concatBytes(external, offset) : undefined };
   }
 
   private define(name: string): void {
@@ -209,12 +256,38 @@ function dataType(dtype: ElemType): number {
   return dtype === 'float32' ? DataType.FLOAT : DataType.INT64;
 }
 
-function tensorProto(name: string, value: TensorValue): proto.ITensorProto {
+function checkCount(name: string, value: TensorValue): void {
   const count = value.shape.reduce((a, b) => a * b, 1);
   if (value.data.length !== count) {
     throw new Error(`OnnxBuilder: tensor '${name}' has ${value.data.length} elements but shape [${value.shape.join(',')}]`);
   }
+}
+
+function tensorProto(name: string, value: TensorValue): proto.ITensorProto {
+  checkCount(name, value);
   return { name, dims: [...value.shape], dataType: dataType(value.dtype), rawData: rawBytes(value) };
+}
+
+/** A tensor with its data in float_data / int64_data instead of raw_data (older exporters). */
+function typedTensorProto(name: string, value: TensorValue): proto.ITensorProto {
+  const base = { name, dims: [...value.shape], dataType: dataType(value.dtype) };
+  if (value.dtype === 'float32') return { ...base, floatData: Array.from(value.data as Float32Array) };
+  // decimal strings keep int64 values beyond 2^53 exact through protobufjs' Long conversion
+  return { ...base, int64Data: Array.from(value.data as ArrayLike<number | bigint>, (v) => String(v)) as unknown as number[] };
+}
+
+function byteLength(value: TensorValue): number {
+  return value.data.length * (value.dtype === 'float32' ? 4 : 8);
+}
+
+function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;

@@ -16,12 +16,7 @@ export const IMPORT_OPERATORS = [
 ] as const;
 
 /** Builds all-ops: input [1, 3, 16, 16] → `output` (softmax, [1, 10]) and `argmax` ([1], int64). */
-export function buildAllOps(options: NetOptions = {}): Uint8Array {
-  return buildAllOpsNet(options).toBytes();
-}
-
-/** The all-ops network before serialization (tests inspect its operator list). */
-export function buildAllOpsNet(options: NetOptions = {}): Net {
+export function buildAllOps(options: NetOptions = {}): Net {
   const net = new Net('all-ops', options);
   const rng = net.rng;
   const x = net.input('input', [1, 3, 16, 16]);

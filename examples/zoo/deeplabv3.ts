@@ -68,7 +68,7 @@ function aspp(net: Net, x: Tensor): Tensor {
 }
 
 /** Builds deeplabv3: input [1, 3, 128, 128] → per-pixel logits [1, 21, 128, 128]. */
-export function buildDeeplabV3(options: NetOptions = {}): Uint8Array {
+export function buildDeeplabV3(options: NetOptions = {}): Net {
   const net = new Net('deeplabv3', options);
   const input = net.input('input', [1, 3, DEEPLAB_SIZE, DEEPLAB_SIZE]);
   let x = net.convBn(input, { conv: 'backbone.conv1', bn: 'backbone.bn1', act: 'backbone.relu' }, { out: 32, kernel: 3, stride: 2, pad: 1 }, 'relu');
@@ -82,5 +82,5 @@ export function buildDeeplabV3(options: NetOptions = {}): Uint8Array {
   x = net.conv(x, 'classifier.4', { out: DEEPLAB_CLASSES, kernel: 1, bias: true, gain: Math.SQRT1_2 });
   const out = resizeTo(net, x, spatialByGather(net, input, 'upsample'), 'upsample', [1, DEEPLAB_CLASSES, DEEPLAB_SIZE, DEEPLAB_SIZE], false, 'half_pixel');
   net.output(out, 'output');
-  return net.toBytes();
+  return net;
 }

@@ -5,7 +5,7 @@ import { buildAllOps } from './all-ops.js';
 import { buildDeeplabV3, DEEPLAB_CLASSES, DEEPLAB_SIZE } from './deeplabv3.js';
 import { buildLegacyOps, LEGACY_OPSET } from './legacy-ops.js';
 import { buildMobilenetV2 } from './mobilenetv2.js';
-import type { NetOptions } from './net.js';
+import type { Net, NetOptions } from './net.js';
 import { buildResnet18 } from './resnet18.js';
 import { buildResnet18Cifar } from './resnet18-cifar.js';
 import { buildResnet50 } from './resnet50.js';
@@ -20,6 +20,10 @@ export interface ZooBuildOptions {
   readonly opset?: number;
   /** Fold BatchNormalization into the convs (same function, fewer nodes). */
   readonly foldBatchNorm?: boolean;
+  /** Declare the batch dimension symbolic ('batch'); importers then need --input-shape. */
+  readonly dynamicBatch?: boolean;
+  /** Write initializers in float_data/int64_data instead of raw_data. */
+  readonly typedTensors?: boolean;
 }
 
 /** One zoo model: how to build it and what it expects. */
@@ -34,7 +38,7 @@ export interface ZooEntry {
   readonly small: boolean;
   /** The opsets it can be written in; the first is the default. */
   readonly opsets: readonly number[];
-  readonly build: (options: NetOptions) => Uint8Array;
+  readonly build: (options: NetOptions) => Net;
 }
 
 const MODERN = [13, ...ZOO_OPSETS.filter((v) => v !== 13)];
@@ -134,9 +138,30 @@ export function checkZooOptions(entry: ZooEntry, options: ZooBuildOptions): void
   }
 }
 
-/** The ONNX bytes of zoo model `name` (deterministic: the same bytes on every call). */
-export function buildZooModel(name: string, options: ZooBuildOptions = {}): Uint8Array {
+/** The network of zoo model `name`, built but not serialized. */
+export function buildZooNet(name: string, options: ZooBuildOptions = {}): Net {
   const entry = zooEntry(name);
   checkZooOptions(entry, options);
-  return entry.build({ opset: options.opset ?? entry.opsets[0], foldBatchNorm: options.foldBatchNorm ?? false });
+  return entry.build({
+    opset: options.opset ?? entry.opsets[0],
+    foldBatchNorm: options.foldBatchNorm ?? false,
+    dynamicBatch: options.dynamicBatch ?? false,
+  });
+}
+
+/** The ONNX bytes of zoo model `name` (deterministic: the same bytes on every call). */
+export function buildZooModel(name: string, options: ZooBuildOptions = {}): Uint8Array {
+  return buildZooFiles(name, options).model;
+}
+
+/**
+ * The files of zoo model `name`: the model, and with `externalDataLocation` the external data
+ * file that holds its initializers of 1 KiB or more (to be written at that location, relative
+ * to the model's directory).
+ */
+export function buildZooFiles(name: string, options: ZooBuildOptions = {}, externalDataLocation?: string): { model: Uint8Array; externalData?: Uint8Array } {
+  return buildZooNet(name, options).onnx.serialize({
+    tensorEncoding: options.typedTensors ? 'typed' : 'raw',
+    externalData: externalDataLocation === undefined ? undefined : { location: externalDataLocation },
+  });
 }

@@ -8,7 +8,7 @@ import { Net } from './net.js';
 export const LEGACY_OPSET = 9;
 
 /** Builds legacy-ops: input [1, 3, 16, 16] → softmax scores [1, 10]. */
-export function buildLegacyOps(options: { foldBatchNorm?: boolean } = {}): Uint8Array {
+export function buildLegacyOps(options: { foldBatchNorm?: boolean } = {}): Net {
   const net = new Net('legacy-ops', { ...options, opset: LEGACY_OPSET });
   const x = net.input('input', [1, 3, 16, 16]);
   const a = net.convBn(x, { conv: 'conv1', bn: 'bn1' }, { out: 8, kernel: 3, pad: 1 }, 'none');
@@ -28,5 +28,5 @@ export function buildLegacyOps(options: { foldBatchNorm?: boolean } = {}): Uint8
   const logits = net.linear(flat, 'fc', 10);
   const dropped = net.op('Dropout', 'dropout', [logits.name], [1, 10], { ratio: float(0.5) });
   net.output(net.op('Softmax', 'softmax', [dropped.name], [1, 10], { axis: 1 }), 'output');
-  return net.toBytes();
+  return net;
 }

@@ -33,7 +33,7 @@ function invertedResidual(net: Net, x: Tensor, scope: string, out: number, strid
 }
 
 /** Builds mobilenetv2: input [1, 3, 224, 224] → logits [1, 1000]. */
-export function buildMobilenetV2(options: NetOptions = {}): Uint8Array {
+export function buildMobilenetV2(options: NetOptions = {}): Net {
   const net = new Net('mobilenetv2', options);
   let x = net.input('input', [1, 3, 224, 224]);
   x = net.convBn(x, { conv: 'features.0.0', bn: 'features.0.1', act: 'features.0.2' }, { out: 32, kernel: 3, stride: 2, pad: 1 }, 'relu6');
@@ -44,5 +44,5 @@ export function buildMobilenetV2(options: NetOptions = {}): Uint8Array {
   const last = `features.${index}`;
   x = net.convBn(x, { conv: `${last}.0`, bn: `${last}.1`, act: `${last}.2` }, { out: 1280, kernel: 1 }, 'relu6');
   classifierHead(net, x, 1000, 'classifier.1');
-  return net.toBytes();
+  return net;
 }

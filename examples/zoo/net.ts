@@ -50,6 +50,8 @@ export interface NetOptions {
    * constant folding do; the same random draws are used, so outputs match the unfolded model.
    */
   readonly foldBatchNorm?: boolean;
+  /** Declare the batch dimension of inputs and outputs as the symbolic 'batch'. */
+  readonly dynamicBatch?: boolean;
 }
 
 /** A network under construction: an ONNX builder, a weight stream and PyTorch-style naming. */
@@ -58,10 +60,12 @@ export class Net {
   readonly rng: WeightRng;
   readonly opset: number;
   readonly foldBatchNorm: boolean;
+  readonly dynamicBatch: boolean;
 
   constructor(readonly modelName: string, options: NetOptions = {}) {
     this.opset = options.opset ?? 13;
     this.foldBatchNorm = options.foldBatchNorm ?? false;
+    this.dynamicBatch = options.dynamicBatch ?? false;
     const folded = this.foldBatchNorm ? ', batch-norm folded' : '';
     this.onnx = new OnnxBuilder({ opset: this.opset, graphName: modelName.replace(/-/g, '_'), doc: `mpcc zoo model '${modelName}' (random weights${folded})` });
     this.rng = WeightRng.fromName(modelName);
@@ -69,15 +73,20 @@ export class Net {
 
   /** Declares the float32 graph input. */
   input(name: string, shape: readonly number[]): Tensor {
-    this.onnx.input(name, shape);
+    this.onnx.input(name, this.declared(shape));
     return { name, shape };
   }
 
   /** Declares `t` (renamed through Identity when `name` differs) as a graph output. */
   output(t: Tensor, name = t.name, dtype: ElemType = 'float32'): Tensor {
     if (name !== t.name) this.onnx.node('Identity', [t.name], [name], {}, this.onnx.fresh(`/${name}/Identity`));
-    this.onnx.output(name, t.shape, dtype);
+    this.onnx.output(name, this.declared(t.shape), dtype);
     return { name, shape: t.shape };
+  }
+
+  /** A graph input/output shape as declared: the batch dimension symbolic when asked. */
+  private declared(shape: readonly number[]): (number | string)[] {
+    return shape.map((d, i) => (i === 0 && this.dynamicBatch ? 'batch' : d));
   }
 
   /** Adds one node with a single output named after its scope, as torch.onnx names values. */
@@ -268,7 +277,7 @@ export class Net {
     return this.op('Add', scope, [a.name, b.name], a.shape);
   }
 
-  /** The serialized model. */
+  /** The serialized model (initializers inline as raw_data). */
   toBytes(): Uint8Array {
     return this.onnx.toBytes();
   }

@@ -4,7 +4,7 @@ import { Net, type NetOptions } from './net.js';
 import { basicBlock, classifierHead, stage } from './resnet-blocks.js';
 
 /** Builds resnet18-cifar: input [1, 3, 32, 32] → logits [1, 100]. */
-export function buildResnet18Cifar(options: NetOptions = {}): Uint8Array {
+export function buildResnet18Cifar(options: NetOptions = {}): Net {
   const net = new Net('resnet18-cifar', options);
   let x = net.input('input', [1, 3, 32, 32]);
   x = net.convBn(x, { conv: 'conv1', bn: 'bn1', act: 'relu' }, { out: 64, kernel: 3, stride: 1, pad: 1 }, 'relu');
@@ -13,5 +13,5 @@ export function buildResnet18Cifar(options: NetOptions = {}): Uint8Array {
   x = stage(net, x, 'layer3', basicBlock, 256, 2, { stride: 2 });
   x = stage(net, x, 'layer4', basicBlock, 512, 2, { stride: 2 });
   classifierHead(net, x, 100);
-  return net.toBytes();
+  return net;
 }

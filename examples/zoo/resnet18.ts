@@ -3,7 +3,7 @@ import { Net, type NetOptions } from './net.js';
 import { basicBlock, classifierHead, stage } from './resnet-blocks.js';
 
 /** Builds resnet18: input [1, 3, 224, 224] → logits [1, 1000]. */
-export function buildResnet18(options: NetOptions = {}): Uint8Array {
+export function buildResnet18(options: NetOptions = {}): Net {
   const net = new Net('resnet18', options);
   let x = net.input('input', [1, 3, 224, 224]);
   x = net.convBn(x, { conv: 'conv1', bn: 'bn1', act: 'relu' }, { out: 64, kernel: 7, stride: 2, pad: 3 }, 'relu');
@@ -13,5 +13,5 @@ export function buildResnet18(options: NetOptions = {}): Uint8Array {
   x = stage(net, x, 'layer3', basicBlock, 256, 2, { stride: 2 });
   x = stage(net, x, 'layer4', basicBlock, 512, 2, { stride: 2 });
   classifierHead(net, x, 1000);
-  return net.toBytes();
+  return net;
 }
