@@ -2,7 +2,7 @@
 // constants — after folding, DeepLabV3's Shape→Gather→Concat sizes are — and become attributes.
 import { RESIZE_COORDINATE_MODES, RESIZE_NEAREST_MODES } from '../../../ir/ops/resize.js';
 import type { ImportContext } from '../context.js';
-import { normalizeAxes } from '../context.js';
+import { normalizeAxis } from '../context.js';
 import { always, defineImporters } from './registry.js';
 
 /** Expands per-axis values given for `axes` to all `rank` axes (others get `fill`). */
@@ -14,6 +14,13 @@ function expand(ctx: ImportContext, values: number[], axes: number[] | undefined
   if (values.length !== axes.length) ctx.fail(`${what} has ${values.length} entries for ${axes.length} axes`);
   const out = Array.from({ length: rank }, (_, i) => fill(i));
   axes.forEach((a, i) => { out[a] = values[i]; });
+  return out;
+}
+
+/** Non-negative axes in the given order (values given per axis follow this order). */
+function axesInOrder(ctx: ImportContext, axes: number[], rank: number): number[] {
+  const out = axes.map((a) => normalizeAxis(ctx, a, rank));
+  if (new Set(out).size !== out.length) ctx.fail(`axes [${axes.join(',')}] repeat an axis`);
   return out;
 }
 
@@ -51,7 +58,7 @@ defineImporters({
     } else {
       pads = ctx.constantInput(1, 'pads').toArray();
       if (ctx.has(2)) value = ctx.constantInput(2, 'constant_value').data[0] ?? 0;
-      const axes = ctx.opset >= 18 && ctx.has(3) ? normalizeAxes(ctx, ctx.constantInput(3, 'axes').toArray(), rank) : undefined;
+      const axes = ctx.opset >= 18 && ctx.has(3) ? axesInOrder(ctx, ctx.constantInput(3, 'axes').toArray(), rank) : undefined;
       if (axes) {
         if (pads.length !== 2 * axes.length) ctx.fail(`pads has ${pads.length} entries for ${axes.length} axes`);
         const full = new Array<number>(2 * rank).fill(0);
@@ -77,7 +84,7 @@ defineImporters({
     if (!(RESIZE_NEAREST_MODES as readonly string[]).includes(nearest)) ctx.fail(`nearest_mode '${nearest}' is not supported`);
     if (ctx.int('antialias', 0) !== 0) ctx.fail('antialias=1 is not supported');
     const policy = ctx.string('keep_aspect_ratio_policy', 'stretch');
-    const axes = ctx.hasAttr('axes') ? normalizeAxes(ctx, ctx.ints('axes'), rank) : undefined;
+    const axes = ctx.hasAttr('axes') ? axesInOrder(ctx, ctx.ints('axes'), rank) : undefined;
     const shape = ctx.type(0).shape;
     if (ctx.has(3)) {
       if (policy !== 'stretch') ctx.fail(`keep_aspect_ratio_policy '${policy}' is not supported`);
