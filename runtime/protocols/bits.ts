@@ -175,6 +175,7 @@ export function unpackWords(buf: Uint8Array, n: number, k: number): Words {
 
 /** Packs small values (each below 2^width, width ≤ 8) back to back. */
 export function packDigits(v: Uint8Array, width: number): Uint8Array {
+  if (width === 7) return pack7(v);
   const out = new Uint8Array(packedBytes(v.length, width));
   let acc = 0;
   let bits = 0;
@@ -194,6 +195,7 @@ export function packDigits(v: Uint8Array, width: number): Uint8Array {
 
 /** Inverse of packDigits for `count` values. */
 export function unpackDigits(buf: Uint8Array, count: number, width: number): Uint8Array {
+  if (width === 7) return unpack7(buf, count);
   const out = new Uint8Array(count);
   const mask = (1 << width) - 1;
   let acc = 0;
@@ -211,21 +213,104 @@ export function unpackDigits(buf: Uint8Array, count: number, width: number): Uin
   return out;
 }
 
-/** `count` independent uniform values in [offset, offset + bound) (bound ≤ 256), by
- * rejection sampling on stream bytes: exact uniformity, and both holders of the stream
- * consume the same bytes because the rejections are a function of the stream. */
+/** Rejection tables by (bound, offset): entry b is offset + b mod bound, or 255 to reject b. */
+const TABLES = new Map<number, Uint8Array>();
+
+function rejectionTable(bound: number, offset: number): Uint8Array {
+  const key = bound * 256 + offset;
+  let t = TABLES.get(key);
+  if (!t) {
+    const limit = Math.floor(256 / bound) * bound;
+    t = new Uint8Array(256).fill(255);
+    for (let b = 0; b < limit; b++) t[b] = offset + (b % bound);
+    TABLES.set(key, t);
+  }
+  return t;
+}
+
+/** `count` independent uniform values in [offset, offset + bound) (offset + bound ≤ 128),
+ * by rejection sampling on stream bytes: exact uniformity, and both holders of
+ * the stream consume the same bytes because the rejections are a function of the stream. */
 export function uniformBelow(prg: Prg, count: number, bound: number, offset = 0): Uint8Array {
   const out = new Uint8Array(count);
-  const limit = Math.floor(256 / bound) * bound;
+  const table = rejectionTable(bound, offset);
+  const accept = (Math.floor(256 / bound) * bound) / 256;
   let filled = 0;
   while (filled < count) {
     const need = count - filled;
     // Expected draws for `need` accepted values, plus slack so one call usually suffices.
-    const raw = prg.bytes(Math.ceil((need * 256) / limit) + 16 + (need >> 6));
-    for (let j = 0; j < raw.length && filled < count; j++) {
-      const b = raw[j];
-      if (b < limit) out[filled++] = offset + (b % bound);
+    const raw = prg.bytes(Math.ceil(need / accept + 4 * Math.sqrt(need) + 16));
+    const len = raw.length;
+    // Branch-free: write every candidate, advance only on acceptance (values < 128, 255 rejects).
+    for (let j = 0; j < len; j++) {
+      const v = table[raw[j]];
+      out[filled] = v;
+      filled += (v >> 7) ^ 1;
+      if (filled === count) break;
     }
+  }
+  return out;
+}
+
+/** 7-bit packing, eight digits to seven bytes (same layout as the generic packer). */
+function pack7(v: Uint8Array): Uint8Array {
+  const n = v.length;
+  const out = new Uint8Array(packedBytes(n, 7));
+  const full = n & ~7;
+  let p = 0;
+  for (let i = 0; i < full; i += 8) {
+    const a = v[i], b = v[i + 1], c = v[i + 2], d = v[i + 3], e = v[i + 4], f = v[i + 5], g = v[i + 6], h = v[i + 7];
+    out[p] = a | (b << 7);
+    out[p + 1] = (b >> 1) | (c << 6);
+    out[p + 2] = (c >> 2) | (d << 5);
+    out[p + 3] = (d >> 3) | (e << 4);
+    out[p + 4] = (e >> 4) | (f << 3);
+    out[p + 5] = (f >> 5) | (g << 2);
+    out[p + 6] = (g >> 6) | (h << 1);
+    p += 7;
+  }
+  let acc = 0;
+  let bits = 0;
+  for (let i = full; i < n; i++) {
+    acc |= v[i] << bits;
+    bits += 7;
+    if (bits >= 8) {
+      out[p++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  }
+  if (bits > 0) out[p] = acc & 0xff;
+  return out;
+}
+
+/** Inverse of pack7. */
+function unpack7(buf: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  const full = count & ~7;
+  let p = 0;
+  for (let i = 0; i < full; i += 8) {
+    const b0 = buf[p], b1 = buf[p + 1], b2 = buf[p + 2], b3 = buf[p + 3], b4 = buf[p + 4], b5 = buf[p + 5], b6 = buf[p + 6];
+    out[i] = b0 & 127;
+    out[i + 1] = ((b0 >> 7) | (b1 << 1)) & 127;
+    out[i + 2] = ((b1 >> 6) | (b2 << 2)) & 127;
+    out[i + 3] = ((b2 >> 5) | (b3 << 3)) & 127;
+    out[i + 4] = ((b3 >> 4) | (b4 << 4)) & 127;
+    out[i + 5] = ((b4 >> 3) | (b5 << 5)) & 127;
+    out[i + 6] = ((b5 >> 2) | (b6 << 6)) & 127;
+    out[i + 7] = b6 >> 1;
+    p += 7;
+  }
+  let acc = 0;
+  let bits = 0;
+  for (let i = full; i < count; i++) {
+    if (bits < 7) {
+      acc |= buf[p++] << bits;
+      bits += 8;
+    }
+    out[i] = acc & 127;
+    acc >>>= 7;
+    bits -= 7;
   }
   return out;
 }

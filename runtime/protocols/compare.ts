@@ -142,6 +142,10 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   return { n, flip, uShare, u: new Uint8Array(0) };
 }
 
+/** x mod p for every x a digit computation can reach (a table: an integer division costs
+ * more than the rest of a digit's work). */
+const MOD_P = Uint8Array.from({ length: P * (2 * P + 2 * P) + P }, (_, x) => x % P);
+
 /** This holder's k masked compare digits per element, rotated (see the file comment). */
 function compareDigits(
   me: 0 | 1,
@@ -155,35 +159,32 @@ function compareDigits(
   const out = new Uint8Array(n * k);
   const isP0 = me === 0 ? 1 : 0;
   const { mult, zeroShare, rot, beta } = coins;
+  const mod = MOD_P;
   for (let i = 0; i < n; i++) {
     const neg = beta[i] & 1;
     const base = i * k;
     const r = rot[i];
     const zl = z.lo[i];
     const zh = z.hi[i];
-    let suffix = 0; // Σ_{l>j} (R_l ⊕ Z_l), this party's share, mod p
+    const rb = i * m;
+    let suffix = 0; // Σ_{l>j} (R_l ⊕ Z_l), this party's share, reduced mod p
+    // Positions j ≥ 1 hold bit j−1 of z' and r'; position 0 holds Z_0 = 1, R_0 = 0.
     for (let j = k - 1; j >= 0; j--) {
-      // Position j of Z = 2z' + 1 and of R = 2r' (bit j−1 of z', r'; position 0 fixed).
-      let zj: number;
-      let rj: number;
-      if (j === 0) {
-        zj = 1;
-        rj = 0;
-      } else {
+      let zj = 1;
+      let rj = 0;
+      if (j > 0) {
         const b = j - 1;
         zj = b < 32 ? (zl >>> b) & 1 : (zh >>> (b - 32)) & 1;
-        rj = rBits[i * m + b];
+        rj = rBits[rb + b];
       }
       const diff = zj * isP0 - rj + P; // share of Z_j − R_j, in [1, 2p)
-      let c = (neg ? 2 * P - diff : diff) + isP0 + suffix;
+      const c = (neg ? 2 * P - diff : diff) + isP0 + suffix; // < 4p
       const rho = zeroShare[base + j];
-      c = (mult[base + j] * c + (isP0 ? rho : P - rho)) % P;
       let pos = j + r;
       if (pos >= k) pos -= k;
-      out[base + pos] = c;
-      // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j (Z_j public).
-      const x = zj ? P - rj + isP0 : rj;
-      suffix = (suffix + x) % P;
+      out[base + pos] = mod[mult[base + j] * c + (isP0 ? rho : P - rho)];
+      // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j (Z_j public), accumulated mod p.
+      suffix = mod[suffix + (zj ? P - rj + isP0 : rj)];
     }
   }
   return out;
