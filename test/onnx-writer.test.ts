@@ -35,6 +35,20 @@ describe('ONNX writer', () => {
     expect(Array.from(m.graph!.initializer![1].rawData!)).to.deep.equal([255, 255, 255, 255, 255, 255, 255, 255, 2, 1, 0, 0, 0, 0, 0, 0]);
   });
 
+  it('renames a node output together with its uses', async () => {
+    const b = new OnnxBuilder({ opset: 13 });
+    b.input('x', [2]);
+    b.node('Relu', ['x'], ['r']);
+    b.node('Neg', ['r'], ['n']);
+    b.renameValue('r', 'relu_out');
+    b.renameValue('n', 'y');
+    b.output('y', [2]);
+    expect(() => b.renameValue('x', 'z')).to.throw(/not a node output/);
+    const session = await ort.InferenceSession.create(b.toBytes());
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2), [2]) });
+    expect(Array.from(out.y.data as Float32Array)).to.deep.equal([-0, -2]);
+  });
+
   it('rejects a value defined twice', () => {
     const b = new OnnxBuilder({ opset: 13 });
     b.input('x', [1]);

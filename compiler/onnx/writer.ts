@@ -157,6 +157,18 @@ export class OnnxBuilder {
     return [...outputs];
   }
 
+  /** Renames a node output (and its uses), e.g. to give the last node's result the graph output's name. */
+  renameValue(from: string, to: string): void {
+    const producer = this.nodes.find((n) => n.output?.includes(from));
+    if (!producer) throw new Error(`OnnxBuilder: '${from}' is not a node output`);
+    this.define(to);
+    this.names.delete(from);
+    for (const node of this.nodes) {
+      node.input = node.input?.map((v) => (v === from ? to : v));
+      node.output = node.output?.map((v) => (v === from ? to : v));
+    }
+  }
+
   /** The op types of the nodes added so far, in order (with repeats). */
   opTypes(): string[] {
     return this.nodes.map((n) => n.opType ?? '');

@@ -34,6 +34,20 @@ export interface BatchNormOptions {
   readonly gamma?: readonly [number, number];
 }
 
+/**
+ * torch.onnx's scope prefix of a module path: each attribute starts a level, and an index into a
+ * Sequential/ModuleList names its level by the parent's name plus the index, so
+ * `layer1.0.conv1` → `/layer1/layer1.0/conv1` and `features.1.conv.0.0` → `/features/features.1/conv/conv.0/conv.0.0`.
+ */
+export function scopePath(scope: string): string {
+  if (scope === '') return '';
+  const levels: string[] = [];
+  for (const part of scope.split('.')) {
+    levels.push(/^\d+$/.test(part) && levels.length > 0 ? `${levels[levels.length - 1]}.${part}` : part);
+  }
+  return `/${levels.join('/')}`;
+}
+
 /** Module paths of a conv → batch-norm → activation layer (they name weights and values). */
 export interface LayerScopes {
   readonly conv: string;
@@ -77,9 +91,9 @@ export class Net {
     return { name, shape };
   }
 
-  /** Declares `t` (renamed through Identity when `name` differs) as a graph output. */
+  /** Declares `t` (renamed to `name`, as torch.onnx names outputs) as a graph output. */
   output(t: Tensor, name = t.name, dtype: ElemType = 'float32'): Tensor {
-    if (name !== t.name) this.onnx.node('Identity', [t.name], [name], {}, this.onnx.fresh(`/${name}/Identity`));
+    if (name !== t.name) this.onnx.renameValue(t.name, name);
     this.onnx.output(name, this.declared(t.shape), dtype);
     return { name, shape: t.shape };
   }
@@ -91,7 +105,7 @@ export class Net {
 
   /** Adds one node with a single output named after its scope, as torch.onnx names values. */
   op(opType: string, scope: string, inputs: readonly string[], shape: readonly number[], attrs: Record<string, AttrValue> = {}): Tensor {
-    const base = scope === '' ? '' : `/${scope.split('.').join('/')}`;
+    const base = scopePath(scope);
     const name = this.onnx.fresh(`${base}/${opType}_output_0`);
     this.onnx.node(opType, inputs, [name], attrs, this.onnx.fresh(`${base}/${opType}`));
     return { name, shape };
