@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createInProcessSessions } from '../../../runtime/transport/in-process.js';
+import { createLocalTcpSessions } from '../../../runtime/transport/tcp.js';
 import type { PartySession } from '../../../runtime/party-session.js';
 import type { PartyId, Phase, Session } from '../../../runtime/session.js';
 
@@ -26,9 +27,10 @@ afterEach(async () => {
   await Promise.all(all.map((s) => s.close().catch(() => undefined)));
 });
 
-/** Three connected in-process sessions (keys agreed by X25519), recording what they receive. */
-export async function sessions(): Promise<[RecordingSession, RecordingSession, RecordingSession]> {
-  const ss = await createInProcessSessions();
+/** Three connected sessions (keys agreed by X25519) over the in-process transport or over
+ * TCP on localhost, recording what they receive. */
+export async function sessions(transport: 'in-process' | 'tcp' = 'in-process'): Promise<[RecordingSession, RecordingSession, RecordingSession]> {
+  const ss: readonly PartySession[] = transport === 'tcp' ? await createLocalTcpSessions() : await createInProcessSessions();
   open.push(...ss);
   return ss.map((s) => {
     const rec = s as RecordingSession;
