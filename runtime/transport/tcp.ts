@@ -31,6 +31,8 @@ export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
 
 const PREAMBLE_BYTES = 8;
 const RETRY_MS = 50;
+/** Idle time before TCP keepalive probes start. */
+const KEEPALIVE_MS = 5000;
 /** How long close() waits for the peer to acknowledge the end of the stream. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -61,6 +63,9 @@ export class TcpLink implements PeerLink {
   private readonly decoder: FrameDecoder;
 
   constructor(readonly peer: PartyId, readonly socket: Socket, maxFrameBytes: number, initial?: Uint8Array) {
+    // A peer host that vanishes without closing the connection is noticed by keepalive
+    // probes (a process that dies is noticed at once: its kernel closes the socket).
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     this.decoder = new FrameDecoder(peer, maxFrameBytes, (f) => (this.handlers ? this.handlers.frame(f) : this.backlog.push(f)));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => (this.lastError = e));

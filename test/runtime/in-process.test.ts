@@ -175,4 +175,15 @@ describe('runtime/in-process transport', () => {
     await expectRuntimeError(s0.round([{ to: 0, data: bytes(1), label: 'x' }], []), 'MPCC5010');
     await Promise.all([s0.close(), s1.close(), s2.close()]);
   });
+
+  it('fails a round that waits longer than roundTimeoutMs, naming the silent peer', async () => {
+    const [s0, s1, s2] = await createInProcessSessions({ roundTimeoutMs: 200 });
+    const t0 = Date.now();
+    void s1.round([{ to: 0, data: bytes(4), label: 'x' }], []);
+    const e = await expectRuntimeError(s0.round([], [1, 2]), 'MPCC5002');
+    expect(Date.now() - t0).to.be.below(1000);
+    expect(e.peer).to.equal(2);
+    expect(e.message).to.contain('peer 2 (helper)');
+    await Promise.all([s0.close(), s1.close(), s2.close()]);
+  });
 });

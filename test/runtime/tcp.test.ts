@@ -146,6 +146,26 @@ describe('runtime/tcp transport', function () {
     expect(r1.counters.byLabel.get('pair')).to.equal(1001);
   });
 
+  it('makes the others fail, naming the party, when one party throws (runLocalTcp)', async () => {
+    const seen: RuntimeError[] = [];
+    try {
+      await runLocalTcp(async (s) => {
+        if (s.id === 0) throw new Error('client gave up');
+        try {
+          return await s.round([], [0]);
+        } catch (e) {
+          seen.push(e as RuntimeError);
+          throw e;
+        }
+      });
+      expect.fail('runLocalTcp should have thrown');
+    } catch (e) {
+      expect((e as Error).message).to.equal('client gave up');
+    }
+    expect(seen.map((e) => [e.code, e.peer])).to.deep.equal([['MPCC5011', 0], ['MPCC5011', 0]]);
+    expect(seen[0].message).to.equal('peer 0 (client) aborted the session: client gave up');
+  });
+
   it('rejects a frame of the wrong round', async () => {
     const [s0, s1, s2] = await createLocalTcpSessions();
     s1.socketTo(0).write(encodeHeader(FrameKind.Data, 7, 0, { online: 0, preprocessing: 0, oneTime: 0 }));
