@@ -34,6 +34,10 @@ export const P = 67;
 /** Bits per packed Z_p digit. */
 export const DIGIT_BITS = 7;
 
+/** x mod p for every x a digit computation can reach (a table: an integer division costs
+ * more than the rest of a digit's work). */
+const MOD_P = Uint8Array.from({ length: P * (2 * P + 2 * P) + P }, (_, x) => x % P);
+
 /** Bits [lo, lo + k) of x decide the sign; 2 ≤ k ≤ 64, lo + k ≤ 64. */
 export interface BitWindow {
   lo: number;
@@ -142,10 +146,6 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   return { n, flip, uShare, u: new Uint8Array(0) };
 }
 
-/** x mod p for every x a digit computation can reach (a table: an integer division costs
- * more than the rest of a digit's work). */
-const MOD_P = Uint8Array.from({ length: P * (2 * P + 2 * P) + P }, (_, x) => x % P);
-
 /** This holder's k masked compare digits per element, rotated (see the file comment). */
 function compareDigits(
   me: 0 | 1,
@@ -160,6 +160,9 @@ function compareDigits(
   const isP0 = me === 0 ? 1 : 0;
   const { mult, zeroShare, rot, beta } = coins;
   const mod = MOD_P;
+  // P0 adds ρ, P1 adds p − ρ.
+  const rhoBase = isP0 ? 0 : P;
+  const rhoSign = isP0 ? 1 : -1;
   for (let i = 0; i < n; i++) {
     const neg = beta[i] & 1;
     const base = i * k;
@@ -177,14 +180,14 @@ function compareDigits(
         zj = b < 32 ? (zl >>> b) & 1 : (zh >>> (b - 32)) & 1;
         rj = rBits[rb + b];
       }
+      // Branch-free on the secret-looking bits (z_j, β are coin flips to the branch predictor).
       const diff = zj * isP0 - rj + P; // share of Z_j − R_j, in [1, 2p)
-      const c = (neg ? 2 * P - diff : diff) + isP0 + suffix; // < 4p
-      const rho = zeroShare[base + j];
+      const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix; // ±diff + [P0] + suffix, < 4p
       let pos = j + r;
       if (pos >= k) pos -= k;
-      out[base + pos] = mod[mult[base + j] * c + (isP0 ? rho : P - rho)];
+      out[base + pos] = mod[mult[base + j] * c + rhoBase + rhoSign * zeroShare[base + j]];
       // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j (Z_j public), accumulated mod p.
-      suffix = mod[suffix + (zj ? P - rj + isP0 : rj)];
+      suffix = mod[suffix + rj + zj * (P - 2 * rj + isP0)];
     }
   }
   return out;
@@ -198,11 +201,15 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
   const bits0 = uniformBelow(d0, n * m, P);
   const corr = new Uint8Array(n * m);
-  for (let i = 0; i < n; i++)
+  for (let i = 0; i < n; i++) {
+    const lo = r.lo[i];
+    const hi = r.hi[i];
+    const at = i * m;
     for (let b = 0; b < m; b++) {
-      const t = bitOf(r, i, b) - bits0[i * m + b];
-      corr[i * m + b] = t < 0 ? t + P : t;
+      const bit = b < 32 ? (lo >>> b) & 1 : (hi >>> (b - 32)) & 1;
+      corr[at + b] = MOD_P[bit + P - bits0[at + b]];
     }
+  }
   // Round 1: P1's half of the bit shares (input-independent: preprocessing).
   await s.round([{ to: 1, data: packDigits(corr, DIGIT_BITS), label: 'drelu.bits', phase: 'preprocessing' }], []);
 
