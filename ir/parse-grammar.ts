@@ -2,6 +2,19 @@
 // located syntax tree (no meaning checked yet; ir/parse.ts builds the graph). This file and
 // ir/parse.ts are the only ones that see chevrotain. The first syntax error is reported as
 // MPCC2001 with `file:line:col`, the source line and a caret.
+//
+//   file      := 'mir' NUMBER ('weights' STRING)? 'graph' GRAPHNAME params '->' params body
+//   params    := '(' (typed (',' typed)*)? ')'          typed := VALUE ':' type
+//   type      := IDENT '[' (NUMBER (',' NUMBER)*)? ']'  e.g. float32[1,3,32,32], int64[]
+//   body      := '{' (const | node)* '}'
+//   const     := 'const' typed '=' init                init := list | 'weights' '[' NUMBER ']'
+//   node      := (typed (',' typed)* '=')? (IDENT | STRING) STRING '(' operands ')' attrs?
+//   operands  := ((VALUE | 'none') (',' (VALUE | 'none'))*)?
+//   attrs     := '{' ((IDENT | STRING) '=' value (',' …)*)? '}'
+//   value     := number | STRING | '[' (value (',' value)*)? ']' | type init
+//   number    := NUMBER | 'inf' | '-' 'inf' | 'nan'      NUMBER may end in f (a float32 value)
+//   VALUE     := '%' bare | '%' STRING                   GRAPHNAME := '@' bare | '@' STRING
+//   bare      := ([A-Za-z0-9_.$-] | '/' not followed by '/')+;  comments: '//' to end of line
 import { EmbeddedActionsParser, EOF, type IParserErrorMessageProvider, type IToken, Lexer, type TokenType, createToken } from 'chevrotain';
 import { type SourceLoc, locatedError, parseNumber } from './text-syntax.js';
 
@@ -79,7 +92,7 @@ const StringLit = createToken({ name: 'StringLit', label: 'a string', pattern: n
 /** What is left of a string that did not match: unterminated, or with a bad escape. */
 const BadString = createToken({ name: 'BadString', label: 'a string', pattern: /[%@]?"(?:[^"\\\n\r]|\\.)*"?/, start_chars_hint: ['%', '@', '"'] });
 const Arrow = createToken({ name: 'Arrow', label: "'->'", pattern: /->/ });
-const NumberLit = createToken({ name: 'NumberLit', label: 'a number', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/ });
+const NumberLit = createToken({ name: 'NumberLit', label: 'a number', pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?f?/ });
 const Minus = createToken({ name: 'Minus', label: "'-'", pattern: /-/ });
 const Ident = createToken({ name: 'Ident', label: 'an identifier', pattern: /[A-Za-z_][A-Za-z0-9_.]*/ });
 const keyword = (word: string) => createToken({ name: `Kw_${word}`, label: `'${word}'`, pattern: new RegExp(word), longer_alt: Ident });
@@ -174,7 +187,7 @@ class MirParser extends EmbeddedActionsParser {
     this.CONSUME(Arrow);
     const outputs = this.SUBRULE2(this.typedList);
     const body = this.SUBRULE(this.graphBody);
-    return this.ACTION(() => ({ version: { value: Number(version.image), loc: at(version) }, weightsRef, name: nameOf(gname), inputs, outputs, body }));
+    return this.ACTION(() => ({ version: { value: parseNumber(version.image), loc: at(version) }, weightsRef, name: nameOf(gname), inputs, outputs, body }));
   });
 
   private readonly typedList = this.RULE('typedList', (): TypedName[] => {
@@ -292,7 +305,7 @@ class MirParser extends EmbeddedActionsParser {
           this.CONSUME2(LBracket);
           const index = this.CONSUME(NumberLit);
           this.CONSUME2(RBracket);
-          return this.ACTION(() => ({ kind: 'weights' as const, index: { value: Number(index.image), loc: at(index) }, loc: at(kw) }));
+          return this.ACTION(() => ({ kind: 'weights' as const, index: { value: parseNumber(index.image), loc: at(index) }, loc: at(kw) }));
         },
       },
     ]);
@@ -323,7 +336,7 @@ class MirParser extends EmbeddedActionsParser {
       SEP: Comma,
       DEF: () => {
         const d = this.CONSUME(NumberLit);
-        this.ACTION(() => dims.push({ value: Number(d.image), loc: at(d) }));
+        this.ACTION(() => dims.push({ value: parseNumber(d.image), loc: at(d) }));
       },
     });
     this.CONSUME(RBracket);

@@ -15,7 +15,7 @@
 import type { AttrValue, Graph, Node } from './graph.js';
 import { Tensor } from './tensor.js';
 import { type TensorType, formatType } from './types.js';
-import { MIR_VERSION, formatFloat32, formatGraphName, formatKey, formatNumber, formatValueName, quoteString } from './text-syntax.js';
+import { MIR_VERSION, formatAttrNumber, formatFloat32, formatGraphName, formatKey, formatNumber, formatValueName, quoteString } from './text-syntax.js';
 
 /** Tensors with at most this many elements are printed inline; bigger ones go to the weights file. */
 export const INLINE_LIMIT = 16;
@@ -77,14 +77,14 @@ function nodeText(g: Graph, node: Node, weights: WeightEntry[]): string {
 }
 
 function attrText(v: AttrValue, weightName: string, weights: WeightEntry[]): string {
-  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'number') return formatAttrNumber(v);
   if (typeof v === 'string') return quoteString(v);
   if (v instanceof Tensor) {
     if (v.size <= INLINE_LIMIT) return `${formatType(v)} ${literalList(v)}`;
     weights.push({ name: weightName, tensor: v });
     return `${formatType(v)} weights[${weights.length - 1}]`;
   }
-  return `[${(v as readonly (number | string)[]).map((x) => (typeof x === 'number' ? formatNumber(x) : quoteString(x))).join(', ')}]`;
+  return `[${(v as readonly (number | string)[]).map((x) => (typeof x === 'number' ? formatAttrNumber(x) : quoteString(x))).join(', ')}]`;
 }
 
 /** Op names are identifiers in practice; anything else is quoted so the text still parses. */

@@ -57,11 +57,22 @@ export function formatFloat32(x: number): string {
   return String(Number(x.toPrecision(9)));
 }
 
-/** Reads a number token (`1`, `-2.5e-3`, `inf`, `-inf`, `nan`). */
+/** An attribute number: as formatNumber, except that a float32 value (as ONNX float
+ * attributes are) whose float32 spelling is shorter is written with an `f` suffix, `0.00001f`
+ * rather than `0.000009999999747378752`; the suffix reads back as that float32, exactly. */
+export function formatAttrNumber(x: number): string {
+  const plain = formatNumber(x);
+  if (!Number.isFinite(x) || Math.fround(x) !== x) return plain;
+  const short = formatFloat32(x);
+  return short.length + 1 < plain.length ? short + 'f' : plain;
+}
+
+/** Reads a number token (`1`, `-2.5e-3`, `1e-5f`, `inf`, `-inf`, `nan`). */
 export function parseNumber(image: string): number {
   if (image === 'inf') return Infinity;
   if (image === '-inf') return -Infinity;
   if (image === 'nan') return NaN;
+  if (image.endsWith('f')) return Math.fround(Number(image.slice(0, -1)));
   return Number(image);
 }
 

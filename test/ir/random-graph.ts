@@ -37,12 +37,13 @@ const NAME_STEMS = [
   'a//b', 'a/', '-', '$', 'none', 'inf', 'nan', 'weights', 'const', '%pct', '@at', '\u0001ctl', 'lone\ud800', '\u2028sep',
 ];
 
-const SPECIAL_FLOATS = [1e-5, 0.1, -0, 0, Infinity, -Infinity, 0.2, 1 / 3, 6, -1.5, 1e-300, 5e-324, 1.7976931348623157e308, 1e21, 123456789.125];
+const SPECIAL_FLOATS = [1e-5, Math.fround(1e-5), 0.1, Math.fround(0.1), Math.fround(1 / 3), 3.4028234663852886e38, -0, 0, Infinity, -Infinity, 0.2, 1 / 3, 6, -1.5, 1e-300, 5e-324, 1.7976931348623157e308, 1e21, 123456789.125];
 
 /** An awkward float: special values often, else a random one at a random scale. */
 function randomFloat(rng: Rng): number {
   if (rng.chance(0.3)) return rng.pick(SPECIAL_FLOATS);
-  return (rng.next() * 2 - 1) * 10 ** rng.int(-8, 8);
+  const x = (rng.next() * 2 - 1) * 10 ** rng.int(-8, 8);
+  return rng.chance(0.3) ? Math.fround(x) : x; // float32 values, as ONNX float attributes are
 }
 
 function randomTensor(rng: Rng, dtype: DType, shape: Shape, specials = true): Tensor {

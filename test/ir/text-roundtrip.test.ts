@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { type Graph, tensorOf } from '../../ir/index.js';
 import { parseMir } from '../../ir/parse.js';
 import { printGraph, printGraphWithWeights } from '../../ir/print.js';
-import { formatFloat32, formatNumber, parseNumber } from '../../ir/text-syntax.js';
+import { formatAttrNumber, formatFloat32, formatNumber, parseNumber } from '../../ir/text-syntax.js';
 import { expectSameGraph } from './graph-equal.js';
 import { Rng, randomAttrSoup, randomGraph } from './random-graph.js';
 
@@ -11,11 +11,18 @@ describe('textual IR round trip', () => {
     const rng = new Rng(7);
     const specials = [0, -0, Infinity, -Infinity, NaN, 1e-5, 0.1, 5e-324, -1.7976931348623157e308, 1e21, 2 ** 53 + 2];
     for (const x of specials) expect(Object.is(parseNumber(formatNumber(x)), x), String(x)).to.equal(true);
+    for (const x of [...specials, Math.fround(1e-5), Math.fround(0.1), 3.4028234663852886e38, Math.fround(-1 / 3)]) {
+      expect(Object.is(parseNumber(formatAttrNumber(x)), x), `${x} spelled ${formatAttrNumber(x)}`).to.equal(true);
+    }
+    expect(formatAttrNumber(Math.fround(1e-5))).to.equal('0.00001f');
+    expect(formatAttrNumber(1e-5)).to.equal('0.00001');
+    expect(formatAttrNumber(0.5)).to.equal('0.5');
     const bits = new Uint32Array(1), f = new Float32Array(bits.buffer);
     for (let i = 0; i < 5000; i++) {
       bits[0] = Math.floor(rng.next() * 2 ** 32);
       const s = formatFloat32(f[0]);
       expect(Object.is(Math.fround(parseNumber(s)), f[0]), `${f[0]} spelled ${s}`).to.equal(true);
+      expect(Object.is(parseNumber(formatAttrNumber(f[0])), f[0]), `${f[0]} as an attribute`).to.equal(true);
       const digits = s.replace(/e.*$/, '').replace(/[-.]/g, '').replace(/^0+/, '').replace(/0+$/, '');
       expect(digits.length, s).to.be.at.most(9);
     }
