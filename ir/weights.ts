@@ -174,7 +174,7 @@ export function loadMir(path: string): Graph {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw diag('MPCC0002', [path, (err as Error).message]);
+    throw diag('MPCC0002', [path, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
   }
   const syntax = parseMirSyntax(text, path);
   if (!syntax.weightsRef) return buildGraph(syntax, text, { file: path });
