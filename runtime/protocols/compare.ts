@@ -24,7 +24,7 @@
 // P2 knows u in the clear and both of its shares; a selection x·DReLU(x) uses that (see
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
-import type { PartyId, Session } from '../session.js';
+import type { Outgoing, PartyId, Phase, Session } from '../session.js';
 import { addWords, bitWindow, packDigits, packWords, packedBytes, randomWords, unpackDigits, unpackWords, uniformBelow } from './bits.js';
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
@@ -56,6 +56,13 @@ export interface CompareBit {
   u: Uint8Array;
 }
 
+/** A message a rider adds to a round (to the party the round's step sends to). */
+export interface RiderMessage {
+  data: Uint8Array;
+  label: string;
+  phase?: Phase;
+}
+
 /** Rides a selection on a comparison's rounds (filled by select.ts). */
 export interface Rider {
   /** Round 1: bytes this share holder sends its fellow holder. */
@@ -64,12 +71,19 @@ export interface Rider {
   openBytes: number;
   /** Round 1: the fellow holder's bytes arrived. */
   opened?(theirs: Uint8Array): void;
-  /** Round 3 (P2): the correction for P1, given u and P0's u-shares. */
-  correction?(bit: CompareBit): Uint8Array;
+  /** Round 3 (P2): the messages for P1, given u and P0's u-shares. */
+  correction?(bit: CompareBit): RiderMessage[];
   /** Size of P2's round-3 correction. */
   correctionBytes: number;
   /** Round 3 (P1): the correction arrived. */
   corrected?(c: Uint8Array): void;
+  /** Size of P0's round-2 bytes for P1 (absent or 0: none). */
+  round2Bytes?: number;
+  /** Round 2 (P0): bytes for P1, given P0's complete bit (its flips and u-shares are known
+   * after round 1), e.g. the next layer's masked activation. */
+  round2?(bit: CompareBit): Uint8Array;
+  /** Round 2 (P1): P0's round-2 bytes arrived. */
+  received2?(b: Uint8Array): void;
 }
 
 /** Checks a bit window. */
@@ -109,6 +123,8 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const rShare = randomWords(dealer, n, k);
   const coins = holderCoins(s, peer, n, k);
   let rBits: Uint8Array | null = me === 0 ? uniformBelow(dealer, n * m, P) : null;
+  // P0's share of u comes next on its stream with P2 (P2 draws it in the same order).
+  let uShare: BigUint64Array = me === 0 ? dealer.ring(n) : new BigUint64Array(0);
 
   // Round 1: masked reveal of y + r (and the rider's opening); P1 also gets its bit shares.
   const zMine = addWords(bitWindow(x, w.lo, k), rShare, k);
@@ -125,24 +141,29 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   }
   const z = addWords(zMine, unpackWords(zTheirs, n, k), k);
 
-  // Round 2: the masked, rotated compare digits to P2.
-  const digits = compareDigits(me, z, rBits!, coins, n, k);
-  await s.round([{ to: 2, data: packDigits(digits, DIGIT_BITS), label: 'drelu.compare' }], []);
+  const flip = new Uint8Array(n);
+  const top = k - 1;
+  const zTop = top < 32 ? z.lo : z.hi;
+  const zShift = top < 32 ? top : top - 32;
+  for (let i = 0; i < n; i++) flip[i] = 1 ^ ((zTop[i] >>> zShift) & 1) ^ (coins.beta[i] & 1);
 
-  // Round 3: P1 receives its share of u (and the rider's correction); P0's comes from a stream.
-  let uShare: BigUint64Array;
+  // Round 2: the masked, rotated compare digits to P2 (and the rider's bytes P0 → P1).
+  const digits = compareDigits(me, z, rBits!, coins, n, k);
+  const out2 = [{ to: 2 as PartyId, data: packDigits(digits, DIGIT_BITS), label: 'drelu.compare' }];
+  const extra2 = rider?.round2Bytes ?? 0;
+  if (me === 0 && extra2 > 0) out2.push({ to: 1, data: rider!.round2!({ n, flip, uShare, u: new Uint8Array(0) }), label: 'weights.activation' });
+  const got2 = await s.round(out2, me === 1 && extra2 > 0 ? [0] : [], me === 1 && extra2 > 0 ? { 0: extra2 } : undefined);
+  if (me === 1 && extra2 > 0) rider!.received2!(splitFrame(got2.get(0), [extra2], 0, 'weights.activation')[0]);
+
+  // Round 3: P1 receives its share of u (and the rider's correction).
   if (me === 0) {
     await s.round([], []);
-    uShare = dealer.ring(n);
   } else {
     const got3 = await s.round([], [2], { 2: 8 * n + (rider ? rider.correctionBytes : 0) });
     const [u1, corr] = splitFrame(got3.get(2), [8 * n, rider ? rider.correctionBytes : 0], 2, 'drelu.reshare');
     uShare = bytesRing(u1).slice();
     rider?.corrected?.(corr);
   }
-  const flip = new Uint8Array(n);
-  const top = k - 1;
-  for (let i = 0; i < n; i++) flip[i] = 1 ^ bitOf(z, i, top) ^ (coins.beta[i] & 1);
   return { n, flip, uShare, u: new Uint8Array(0) };
 }
 
@@ -237,8 +258,8 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const u1 = new BigUint64Array(n);
   for (let i = 0; i < n; i++) u1[i] = BigInt(u[i]) - u0[i];
   const bit: CompareBit = { n, flip: new Uint8Array(0), uShare: u0, u };
-  const out3 = [{ to: 1 as PartyId, data: ringBytes(u1), label: 'drelu.reshare' }];
-  if (rider?.correction) out3.push({ to: 1, data: rider.correction(bit), label: 'select.correction' });
+  const out3: Outgoing[] = [{ to: 1, data: ringBytes(u1), label: 'drelu.reshare' }];
+  if (rider?.correction) for (const m of rider.correction(bit)) out3.push({ to: 1, ...m });
   await s.round(out3, []);
   return bit;
 }

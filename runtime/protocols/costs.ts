@@ -82,6 +82,14 @@ export const PROTOCOL_COSTS = {
     const riding = sel.flows.map((f) => ({ ...f, step: f.label === 'select.open' ? 0 : 2 }));
     return { rounds: cmp.rounds, flows: [...cmp.flows, ...riding] };
   },
+  /** Block-ReLU (or ReLU: patches = selected = n) whose output feeds a weight layer, fused
+   * (fused.ts): the product's messages ride on the ReLU's rounds 2 and 3. */
+  blockReluThenWeights: ({ patches, selected, k, xSize, ySize }: { patches: number; selected: number; k: number; xSize: number; ySize: number }): Cost => {
+    if (patches === 0) return PROTOCOL_COSTS.applyWeights({ xSize, ySize });
+    const relu = PROTOCOL_COSTS.blockRelu({ patches, selected, k });
+    const product = PROTOCOL_COSTS.applyWeights({ xSize, ySize }).flows.map((f) => ({ ...f, step: f.from === 0 ? 1 : 2 }));
+    return { rounds: relu.rounds, flows: [...relu.flows, ...product] };
+  },
   /** Clip / ReLU6: two ReLUs in the same rounds. */
   clip: ({ n, k }: { n: number; k: number }): Cost => PROTOCOL_COSTS.relu({ n: 2 * n, k }),
   /** MaxPool: one fused ReLU per level of the max tree (pairs per level from maxTreeLevels). */

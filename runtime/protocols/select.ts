@@ -9,7 +9,7 @@
 
 import type { Session } from '../session.js';
 import { compareWindow } from './compare.js';
-import type { BitWindow, CompareBit, Rider } from './compare.js';
+import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
 /** The selection of every element of x by bit patchOf[i] (or bit i when patchOf is null). */
@@ -58,13 +58,13 @@ export class Selection implements Rider {
   }
 
   /** P2: c1 = a·u − c0, elementwise, u taken at each element's bit. */
-  correction(bit: CompareBit): Uint8Array {
+  correction(bit: CompareBit): RiderMessage[] {
     const n = this.x.length;
     const c1 = new BigUint64Array(n);
     const c0 = this.c!;
     const map = this.patchOf;
     for (let i = 0; i < n; i++) c1[i] = (bit.u[map ? map[i] : i] ? this.a[i] : 0n) - c0[i];
-    return ringBytes(c1);
+    return [{ data: ringBytes(c1), label: 'select.correction' }];
   }
 
   corrected(c: Uint8Array): void {
@@ -92,7 +92,7 @@ export class Selection implements Rider {
 export async function select(s: Session, x: BigUint64Array, bit: CompareBit, patchOf: Int32Array | null = null): Promise<BigUint64Array> {
   const sel = new Selection(s, x, patchOf);
   if (s.id === 2) {
-    await s.round([{ to: 1, data: sel.correction(bit), label: 'select.correction' }], []);
+    await s.round(sel.correction(bit).map((m) => ({ to: 1 as const, ...m })), []);
     return sel.finish(bit);
   }
   const peer = s.id === 0 ? 1 : 0;
@@ -136,6 +136,28 @@ export function blockLayout(shape: readonly [number, number, number, number], bl
   return { patchOf, patches, selected: Int32Array.from(selected) };
 }
 
+/** The local part of a block-ReLU: patch sums to compare, the non-identity elements to
+ * select (with their patch), and how to put the selected values back. */
+export function blockPlan(x: BigUint64Array, shape: readonly [number, number, number, number], blocks: readonly BlockSize[]) {
+  const { patchOf, patches, selected } = blockLayout(shape, blocks);
+  const sums = new BigUint64Array(patches);
+  const xs = new BigUint64Array(selected.length);
+  const map = new Int32Array(selected.length);
+  for (let j = 0; j < selected.length; j++) {
+    const i = selected[j];
+    xs[j] = x[i];
+    map[j] = patchOf[i];
+    sums[patchOf[i]] += x[i];
+  }
+  /** The whole activation from the selected values (identity elements unchanged). */
+  const assemble = (ys: BigUint64Array): BigUint64Array => {
+    const out = x.slice();
+    for (let j = 0; j < selected.length; j++) out[selected[j]] = ys[j];
+    return out;
+  };
+  return { patches, sums, xs, map, assemble };
+}
+
 /** Block-ReLU: every bh×bw patch (tiled from the top-left, edge patches partial) of a channel
  * passes or becomes zero by the sign of its sum (one comparison per patch, on the window w),
  * one selection per element; identity channels pass unchanged at no cost. Three rounds, or
@@ -147,23 +169,11 @@ export async function blockRelu(
   blocks: readonly BlockSize[],
   w: BitWindow,
 ): Promise<BigUint64Array> {
-  const { patchOf, patches, selected } = blockLayout(shape, blocks);
-  if (patches === 0) return x.slice();
-  const sums = new BigUint64Array(patches);
-  const xs = new BigUint64Array(selected.length);
-  const map = new Int32Array(selected.length);
-  for (let j = 0; j < selected.length; j++) {
-    const i = selected[j];
-    xs[j] = x[i];
-    map[j] = patchOf[i];
-    sums[patchOf[i]] += x[i];
-  }
-  const sel = new Selection(s, xs, map);
-  const bit = await compareWindow(s, sums, w, sel);
-  const ys = sel.finish(bit);
-  const out = x.slice();
-  for (let j = 0; j < selected.length; j++) out[selected[j]] = ys[j];
-  return out;
+  const plan = blockPlan(x, shape, blocks);
+  if (plan.patches === 0) return x.slice();
+  const sel = new Selection(s, plan.xs, plan.map);
+  const bit = await compareWindow(s, plan.sums, w, sel);
+  return plan.assemble(sel.finish(bit));
 }
 
 /** Clip(x, lo, hi) = lo + ReLU(x − lo) − ReLU(x − hi) for public lo < hi (ReLU6: lo = 0,

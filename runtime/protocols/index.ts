@@ -1,0 +1,18 @@
+// The protocols' public surface, for the program executor and the compiler's cost model.
+// Every protocol is a function (session, ...) => Promise (or a local function), called by all
+// three parties in the same order; P2 passes placeholder vectors of the right length.
+
+export { shareInput, revealToClient } from './sharing.js';
+export { addShares, subShares, scaleShare, addPublic, truncate, sumPool, avgPool, poolOutShape, poolWindows, AVG_SHIFT, avgPoolDivisorFactor } from './linear.js';
+export type { PoolParams } from './linear.js';
+export { mulShares } from './beaver.js';
+export { compareWindow, drelu, bitShares, checkWindow, P as COMPARE_PRIME, DIGIT_BITS } from './compare.js';
+export type { BitWindow, CompareBit } from './compare.js';
+export { select, relu, blockRelu, blockLayout, blockPlan, clip, Selection } from './select.js';
+export type { BlockSize } from './select.js';
+export { maxPool, maxTreeLevels, poolWindowSizes } from './maxpool.js';
+export { setupWeights, applyWeights, convMap, matmulMap } from './weights.js';
+export type { BilinearMap, WeightKey } from './weights.js';
+export { reluThenWeights, blockReluThenWeights } from './fused.js';
+export { PROTOCOL_COSTS, expectedCounters, totalBytes, seq } from './costs.js';
+export type { Cost, Flow } from './costs.js';

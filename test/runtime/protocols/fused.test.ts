@@ -1,0 +1,63 @@
+// ReLU / block-ReLU fused with the next weight layer: the product of the activation with
+// P1's weights in the ReLU's three rounds, against plaintext and the cost table.
+
+import { expect } from 'chai';
+import { conv2d } from '../../../runtime/ring.js';
+import type { Conv2dParams } from '../../../runtime/ring.js';
+import { blockReluThenWeights, reluThenWeights } from '../../../runtime/protocols/fused.js';
+import { blockLayout } from '../../../runtime/protocols/select.js';
+import type { BlockSize } from '../../../runtime/protocols/select.js';
+import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
+import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
+import { join, randomRing, randomSigned, sessions, split } from './harness.js';
+import { withCost } from './costcheck.js';
+
+const P: Conv2dParams = { inShape: [1, 3, 6, 6], weightShape: [4, 3, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+
+describe('protocols: ReLU fused with the next weight layer', () => {
+  it('reluThenWeights gives relu(x) and conv(relu(x), W) in three rounds', async () => {
+    const ss = await sessions();
+    const map = convMap(P);
+    const w = randomRing(map.wSize);
+    const keys = await Promise.all(ss.map((s) => setupWeights(s, map, s.id === 1 ? w : null, 'fused')));
+    for (let t = 0; t < 2; t++) {
+      const x = randomSigned(map.xSize, 30);
+      x[0] = 0n;
+      const sh = split(x);
+      const cost = PROTOCOL_COSTS.blockReluThenWeights({ patches: map.xSize, selected: map.xSize, k: 40, xSize: map.xSize, ySize: map.ySize });
+      expect(cost.rounds).to.equal(3);
+      const r = await withCost(ss, cost, (s) => reluThenWeights(s, sh[s.id], { lo: 0, k: 40 }, keys[s.id]));
+      const act = x.map((v) => (BigInt.asIntN(64, v) >= 0n ? v : 0n));
+      expect(join(r[0].activation, r[1].activation)).to.deep.equal(act);
+      expect(join(r[0].product, r[1].product)).to.deep.equal(conv2d(act, w, P));
+    }
+    // The plain product still works after the fused ones (streams stay in step).
+    const x = randomRing(map.xSize);
+    const sh = split(x);
+    const y = await Promise.all(ss.map((s) => applyWeights(s, keys[s.id], sh[s.id])));
+    expect(join(y[0], y[1])).to.deep.equal(conv2d(x, w, P));
+  });
+
+  it('blockReluThenWeights with an identity channel, and with all channels identity', async () => {
+    const ss = await sessions();
+    const map = convMap(P);
+    const w = randomRing(map.wSize);
+    const keys = await Promise.all(ss.map((s) => setupWeights(s, map, s.id === 1 ? w : null, 'fused-block')));
+    const x = randomSigned(map.xSize, 30);
+    const sh = split(x);
+    const blocks: BlockSize[] = [[2, 2], 'identity', [3, 1]];
+    const { patches, selected, patchOf } = blockLayout(P.inShape, blocks);
+    const cost = PROTOCOL_COSTS.blockReluThenWeights({ patches, selected: selected.length, k: 40, xSize: map.xSize, ySize: map.ySize });
+    const r = await withCost(ss, cost, (s) => blockReluThenWeights(s, sh[s.id], P.inShape, blocks, { lo: 0, k: 40 }, keys[s.id]));
+    const sums = new Array<bigint>(patches).fill(0n);
+    x.forEach((v, i) => patchOf[i] >= 0 && (sums[patchOf[i]] += BigInt.asIntN(64, v)));
+    const act = x.map((v, i) => (patchOf[i] < 0 || sums[patchOf[i]] >= 0n ? v : 0n));
+    expect(join(r[0].activation, r[1].activation)).to.deep.equal(act);
+    expect(join(r[0].product, r[1].product)).to.deep.equal(conv2d(act, w, P));
+
+    const ident: BlockSize[] = ['identity', 'identity', 'identity'];
+    const c0 = PROTOCOL_COSTS.blockReluThenWeights({ patches: 0, selected: 0, k: 40, xSize: map.xSize, ySize: map.ySize });
+    const q = await withCost(ss, c0, (s) => blockReluThenWeights(s, sh[s.id], P.inShape, ident, { lo: 0, k: 40 }, keys[s.id]));
+    expect(join(q[0].product, q[1].product)).to.deep.equal(conv2d(x, w, P));
+  });
+});
