@@ -29,6 +29,8 @@ export interface RingKernelExports {
     x: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, dh: number, dw: number, ow: number, p0: number, pn: number, out: number,
   ): void;
+  /** Columns of the GEMM's register tile. */
+  tileCols(): number;
   packA(a: number, lda: number, m: number, k: number, out: number): void;
   gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
 }

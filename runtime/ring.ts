@@ -6,10 +6,19 @@
 // runtime/ring-reference.ts, which the tests compare against.
 import { arena, kernels } from './ring-wasm.js';
 
-/** Output positions per GEMM column block: with the GEMM's k slabs of 256 rows, a slab of the
- * block (256 KB) stays in L2 while every panel of weights passes over it. A multiple of every
- * tile width the kernels use, so only a layer's last block has scalar edge columns. */
+/** Output positions per GEMM column block, about: with the GEMM's k slabs of 256 rows, a slab
+ * of the block (~256 KB) stays in L2 while every panel of weights passes over it. Rounded to a
+ * multiple of the tile width so only a layer's last block has scalar edge columns. */
 const COLUMN_BLOCK = 128;
+
+let columnBlock = 0;
+function convColumnBlock(): number {
+  if (!columnBlock) {
+    const cols = kernels().tileCols();
+    columnBlock = Math.max(cols, Math.round(COLUMN_BLOCK / cols) * cols);
+  }
+  return columnBlock;
+}
 
 // Elementwise ops are plain loops over the typed arrays: V8's optimizing tier lowers BigInt
 // arithmetic whose result is stored into a BigUint64Array/BigInt64Array (or wrapped by
@@ -156,16 +165,22 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
   const k = kernels();
   // A 1×1 kernel with unit stride and no padding reads the image itself as the GEMM's B.
   const pointwise = kh === 1 && kw === 1 && p.strides[0] === 1 && p.strides[1] === 1 && p.pads.every((v) => v === 0);
-  const block = Math.min(plane, COLUMN_BLOCK);
+  // Column blocks are whole register tiles: a layer's last, partial block is padded to the
+  // tile width (im2col fills the padding from positions past the plane, in bounds and ignored)
+  // and multiplied into a scratch C, whose valid columns are then copied to Y.
+  const cols = kernels().tileCols();
+  const block = Math.min(Math.ceil(plane / cols) * cols, convColumnBlock());
   arena.reset();
   const wAt = arena.put(w);
   const wpAt = arena.alloc(o * depth);
   for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
   const xAt = arena.alloc(c * h * wd);
   const yAt = arena.alloc(o * plane);
-  const colAt = pointwise ? 0 : arena.alloc(depth * block);
+  const colAt = arena.alloc(depth * block);
+  const scratchAt = arena.alloc(og * block);
   const xView = arena.view(xAt, c * h * wd);
   const yView = arena.view(yAt, o * plane);
+  const scratch = arena.view(scratchAt, og * block);
   for (let b = 0; b < n; b++) {
     xView.set(x.subarray(b * c * h * wd, (b + 1) * c * h * wd));
     for (let g = 0; g < p.group; g++) {
@@ -175,12 +190,19 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
       const wpg = wpAt + g * og * depth * 8;
       for (let p0 = 0; p0 < plane; p0 += block) {
         const pn = Math.min(block, plane - p0);
-        if (pointwise) {
+        const padded = Math.ceil(pn / cols) * cols;
+        if (pointwise && padded === pn) {
           k.gemm(wpg, wg, depth, xg + p0 * 8, plane, yg + p0 * 8, plane, og, depth, pn);
-        } else {
-          k.im2col(xg, cg, h, wd, kh, kw, p.strides[0], p.strides[1], p.pads[0], p.pads[1],
-            p.dilations[0], p.dilations[1], ow, p0, pn, colAt);
+          continue;
+        }
+        k.im2col(xg, cg, h, wd, kh, kw, p.strides[0], p.strides[1], p.pads[0], p.pads[1],
+          p.dilations[0], p.dilations[1], ow, p0, padded, colAt);
+        if (padded === pn) {
           k.gemm(wpg, wg, depth, colAt, pn, yg + p0 * 8, plane, og, depth, pn);
+        } else {
+          k.gemm(wpg, wg, depth, colAt, padded, scratchAt, padded, og, depth, padded);
+          const y0 = g * og * plane + p0;
+          for (let r = 0; r < og; r++) yView.set(scratch.subarray(r * padded, r * padded + pn), y0 + r * plane);
         }
       }
     }

@@ -31,6 +31,7 @@ const FEATURES =
   binaryen.Features.NontrappingFPToInt |
   binaryen.Features.SIMD128 |
   binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt | // memory.copy/fill (binaryen splits them from bulk memory)
   binaryen.Features.SignExt;
 
 /** Optimization passes run on every emitted module, in order. The kernels are written with
@@ -149,6 +150,19 @@ export class ModuleBuilder {
         ]),
       ),
     ]) as Expr;
+  }
+  /** `while (cond) body`; `cond` is evaluated before every iteration. */
+  while(cond: () => Expr, body: Expr[]): Expr {
+    const brk = freshLabel('brk');
+    const top = freshLabel('loop');
+    const m = this.m;
+    return m.block(brk, [
+      m.loop(top, m.block(null, [m.br(brk, m.i32.eqz(cond())), ...body, m.br(top)])),
+    ]) as Expr;
+  }
+  /** cond ? a : b, both evaluated (no branch). */
+  select(cond: Expr, a: Expr, b: Expr): Expr {
+    return this.m.select(cond, a, b) as Expr;
   }
   /** memory.copy(dest, src, bytes). */
   memcpy(dest: Expr, src: Expr, bytes: Expr): Expr {

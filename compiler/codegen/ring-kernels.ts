@@ -12,13 +12,13 @@ export interface GemmTile {
   cols: number;
   /** scalar: i64 mul/add; simd64: i64x2.mul; simd32: 32-bit halves, i64x2.extmul for the low
    * product and i32x4.mul for the cross terms (cols a multiple of 4, resp. 2 for simd64). */
-  kind: 'scalar' | 'simd64' | 'simd32';
+  kind: 'scalar' | 'simd64' | 'simd32' | 'hybrid';
   /** Depth of a k slab: rows of B kept in L2 while all panels of A pass over them. */
   depth: number;
 }
 
 /** The tile the runtime's GEMM uses; chosen by measurement (bench/ring.ts). */
-export const DEFAULT_TILE: GemmTile = { rows: 2, cols: 4, kind: 'simd32', depth: 256 };
+export const DEFAULT_TILE: GemmTile = { rows: 2, cols: 6, kind: 'hybrid', depth: 256 };
 
 type Binary = (m: ModuleBuilder, a: Expr, b: Expr) => Expr;
 
@@ -99,7 +99,9 @@ function emitElementwise(m: ModuleBuilder): void {
 }
 
 /** im2col of one image and channel group: out[k][pp] for k = (ic, ky, kx) in weight order and
- * pp over output positions p0 .. p0+pn-1 (row-major over [oh, ow]); zero outside the image. */
+ * pp over output positions p0 .. p0+pn-1 (row-major over [oh, ow]); zero outside the image.
+ * Walks each output row's segment at once: with unit horizontal stride the in-image part of a
+ * segment is one contiguous run of the input row (memory.copy) between zero fills. */
 function emitIm2col(m: ModuleBuilder): void {
   const params: [string, ValType][] = [
     ['x', 'i32'], ['cg', 'i32'], ['h', 'i32'], ['w', 'i32'], ['kh', 'i32'], ['kw', 'i32'],
@@ -108,46 +110,55 @@ function emitIm2col(m: ModuleBuilder): void {
   ];
   m.func('im2col', params, 'none', (f) => {
     const p = (n: string) => m.get(f.param(n));
-    const ic = f.local('ic', 'i32');
-    const ky = f.local('ky', 'i32');
-    const kx = f.local('kx', 'i32');
-    const pp = f.local('pp', 'i32');
-    const oy = f.local('oy', 'i32');
-    const ox = f.local('ox', 'i32');
-    const iy = f.local('iy', 'i32');
-    const ix = f.local('ix', 'i32');
-    const plane = f.local('plane', 'i32'); // byte address of channel ic
-    const dst = f.local('dst', 'i32');
-    const oy0 = f.local('oy0', 'i32');
-    const ox0 = f.local('ox0', 'i32');
+    const [ic, ky, kx, q, oy, ox, iy, ix, plane, dst, oy0, ox0, left, cnt, base, z1, z2] = [
+      'ic', 'ky', 'kx', 'q', 'oy', 'ox', 'iy', 'ix', 'plane', 'dst', 'oy0', 'ox0', 'left', 'cnt', 'base', 'z1', 'z2',
+    ].map((n) => f.local(n, 'i32'));
     const g = (l: Local) => m.get(l);
     const c = (v: number) => m.i32.const(v);
-    const { add, mul, sub } = m.i32;
+    const { add, mul, sub, shl } = m.i32;
+    const bytes = (e: Expr) => shl(e, c(3));
+    const min = (a: () => Expr, b: () => Expr) => m.select(m.i32.lt_s(a(), b()), a(), b());
+    const max = (a: () => Expr, b: () => Expr) => m.select(m.i32.lt_s(a(), b()), b(), a());
+    // One segment: `cnt` positions of output row oy from column ox, written at dst.
+    const unitStride = [
+      // First input column of the segment, then the in-image range [z1, z2) of the segment.
+      m.set(base, add(sub(g(ox), p('pl')), mul(g(kx), p('dw')))),
+      m.set(z1, min(() => max(() => sub(c(0), g(base)), () => c(0)), () => g(cnt))),
+      m.set(z2, min(() => max(() => sub(p('w'), g(base)), () => g(z1)), () => g(cnt))),
+      m.memfill(g(dst), c(0), bytes(g(z1))),
+      m.memcpy(add(g(dst), bytes(g(z1))), add(g(plane), bytes(add(mul(g(iy), p('w')), add(g(base), g(z1))))), bytes(sub(g(z2), g(z1)))),
+      m.memfill(add(g(dst), bytes(g(z2))), c(0), bytes(sub(g(cnt), g(z2)))),
+    ];
+    const anyStride = [
+      m.forRange(q, c(0), g(cnt), 1, () => [
+        m.set(ix, add(sub(mul(add(g(ox), g(q)), p('sw')), p('pl')), mul(g(kx), p('dw')))),
+        m.i64.store(add(g(dst), bytes(g(q))),
+          m.if(m.i32.lt_u(g(ix), p('w')), m.i64.load(add(g(plane), bytes(add(mul(g(iy), p('w')), g(ix))))), m.i64.const(0n))),
+      ]),
+    ];
     return [
-      // Position of the first column: p0 = oy0 * ow + ox0.
       m.set(oy0, m.i32.div_u(p('p0'), p('ow'))),
       m.set(ox0, m.i32.rem_u(p('p0'), p('ow'))),
       m.set(dst, p('out')),
       m.forRange(ic, c(0), p('cg'), 1, () => [
-        m.set(plane, add(p('x'), m.i32.shl(mul(g(ic), mul(p('h'), p('w'))), c(3)))),
+        m.set(plane, add(p('x'), bytes(mul(g(ic), mul(p('h'), p('w')))))),
         m.forRange(ky, c(0), p('kh'), 1, () => [
           m.forRange(kx, c(0), p('kw'), 1, () => [
             m.set(oy, g(oy0)),
             m.set(ox, g(ox0)),
-            m.forRange(pp, c(0), p('pn'), 1, () => [
+            m.set(left, p('pn')),
+            m.while(() => m.i32.lt_s(c(0), g(left)), [
+              m.set(cnt, min(() => sub(p('ow'), g(ox)), () => g(left))),
               m.set(iy, add(sub(mul(g(oy), p('sh')), p('pt')), mul(g(ky), p('dh')))),
-              m.set(ix, add(sub(mul(g(ox), p('sw')), p('pl')), mul(g(kx), p('dw')))),
-              m.i64.store(
-                g(dst),
-                m.if(
-                  m.i32.and(m.i32.lt_u(g(iy), p('h')), m.i32.lt_u(g(ix), p('w'))),
-                  m.i64.load(add(g(plane), m.i32.shl(add(mul(g(iy), p('w')), g(ix)), c(3)))),
-                  m.i64.const(0n),
-                ),
+              m.if(
+                m.i32.lt_u(g(iy), p('h')),
+                m.if(m.i32.eq(p('sw'), c(1)), m.seq(unitStride), m.seq(anyStride)),
+                m.memfill(g(dst), c(0), bytes(g(cnt))),
               ),
-              m.set(dst, add(g(dst), c(8))),
-              m.set(ox, add(g(ox), c(1))),
-              m.if(m.i32.eq(g(ox), p('ow')), m.seq([m.set(ox, c(0)), m.set(oy, add(g(oy), c(1)))])),
+              m.set(dst, add(g(dst), bytes(g(cnt)))),
+              m.set(left, sub(g(left), g(cnt))),
+              m.set(ox, c(0)),
+              m.set(oy, add(g(oy), c(1))),
             ]),
           ]),
         ]),
@@ -282,6 +293,31 @@ function simd32Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
   };
 }
 
+/** Hybrid tile: the first 4 columns on the vector unit (simd32), the remaining cols − 4 with
+ * scalar i64 multiplies, which run on the integer unit in parallel with the vector multiplies. */
+function hybridTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const vec = simd32Tile(m, f, rows, 4, pa, pb);
+  const extra = cols - 4;
+  const acc: Local[][] = [];
+  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: extra }, (_, q) => f.local(`sacc${r}_${q}`, 'i64')));
+  const av = Array.from({ length: rows }, (_, r) => f.local(`sa${r}`, 'i64'));
+  const bv = Array.from({ length: extra }, (_, q) => f.local(`sb${q}`, 'i64'));
+  return {
+    init: [...vec.init, ...acc.flat().map((l) => m.set(l, m.i64.const(0n)))],
+    step: [
+      ...vec.step,
+      ...av.map((l, r) => m.set(l, m.i64.load(m.get(pa), r * 8))),
+      ...bv.map((l, q) => m.set(l, m.i64.load(m.get(pb), 32 + q * 8))),
+      ...acc.flatMap((row, r) => row.map((l, q) => m.set(l, m.i64.add(m.get(l), m.i64.mul(m.get(av[r]), m.get(bv[q])))))),
+    ],
+    store: (rowAt, accumulate) => [
+      ...vec.store(rowAt, accumulate),
+      ...acc.flatMap((row, r) => row.map((l, q) =>
+        m.i64.store(rowAt(r), accumulate ? m.i64.add(m.get(l), m.i64.load(rowAt(r), 32 + q * 8)) : m.get(l), 32 + q * 8))),
+    ],
+  };
+}
+
 /** gemm(ap, a, lda, b, ldb, c, ldc, m, k, n): C[m][n] = A[m][k] · B[k][n] mod 2^64 (C is
  * overwritten). `ap` is A packed by packA; `a` is A itself, read for the rows past the last
  * full panel. Blocked over k by tile.depth so the slab of B in use stays in L2 while every
@@ -312,7 +348,7 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
     const k0 = f.local('k0', 'i32');
     const kb = f.local('kb', 'i32');
     const s = f.local('s', 'i64');
-    const kernel = tile.kind === 'scalar' ? scalarTile : tile.kind === 'simd64' ? simd64Tile : simd32Tile;
+    const kernel = { scalar: scalarTile, simd64: simd64Tile, simd32: simd32Tile, hybrid: hybridTile }[tile.kind];
     // One register tile of `rows` rows at (i, j) over k0 .. k0+kb; A read from `aStart`
     // advancing rows*8 per k (a packed panel, or for a single row the row of A itself).
     const tileBody = (rows: number, aStart: () => Expr): Expr[] => {
@@ -382,5 +418,7 @@ export function emitRingKernels(tile: GemmTile = DEFAULT_TILE): Uint8Array {
   emitIm2col(m);
   emitPackA(m, tile);
   emitGemm(m, tile);
+  // The runtime sizes its column blocks as multiples of the tile width.
+  m.func('tileCols', [], 'i32', () => [m.i32.const(tile.cols)]);
   return m.emit();
 }

@@ -24,6 +24,8 @@ const TILES: GemmTile[] = [
   { rows: 1, cols: 4, kind: 'simd32', depth: 7 },
   { rows: 2, cols: 4, kind: 'simd32', depth: 2 },
   { rows: 3, cols: 8, kind: 'simd32', depth: 6 },
+  { rows: 2, cols: 6, kind: 'hybrid', depth: 5 },
+  { rows: 1, cols: 5, kind: 'hybrid', depth: 256 },
 ];
 
 function ring(n: number): BigUint64Array {
