@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { P, DIGIT_BITS } from '../../../runtime/protocols/compare.js';
 import { relu } from '../../../runtime/protocols/select.js';
 import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
+import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { packedBytes, unpackDigits } from '../../../runtime/protocols/bits.js';
 import { encode } from '../../../runtime/ring.js';
 import type { PartyId } from '../../../runtime/session.js';
@@ -113,5 +114,46 @@ describe('protocols: security of the comparison and selection', function () {
     expect(ss[2].received.length).to.equal(0);
     const all = Buffer.concat(ss[0].received.map((f) => f.data));
     expect(looksUniform(all, 256)).to.equal(true);
+  });
+
+  it('Beaver product and conv: what P0 and P1 receive looks uniform for zero and random inputs alike', async () => {
+    const n = 2000;
+    const views = async (x: BigUint64Array) => {
+      const ss = await sessions();
+      const xs = split(x);
+      const ys = split(x);
+      await run3(ss, (s) => mulShares(s, xs[s.id], ys[s.id]));
+      const p = { inShape: [1, 4, 10, 10], weightShape: [4, 4, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 } as const;
+      const map = convMap(p);
+      const w = encode(Array.from({ length: map.wSize }, (_, i) => Math.cos(i)), 12);
+      const keys = await run3(ss, (s) => setupWeights(s, map, s.id === 1 ? w : null, 'sec'));
+      const cs = split(x.subarray(0, map.xSize));
+      await run3(ss, (s) => applyWeights(s, keys[s.id], cs[s.id]));
+      return {
+        p0Open: frame(ss[0], 1, 0),
+        p1Open: frame(ss[1], 0, 0),
+        p1Triple: frame(ss[1], 2, 0),
+        p1Activation: frame(ss[1], 0, 2),
+        p1Correction: frame(ss[1], 2, 2),
+      };
+    };
+    const zero = await views(new BigUint64Array(n));
+    const rnd = await views(randomSigned(n, 20));
+    for (const name of Object.keys(zero) as (keyof typeof zero)[]) {
+      expect(looksUniform(zero[name], 256), name).to.equal(true);
+      expect(looksUniform(rnd[name], 256), name).to.equal(true);
+      expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
+    }
+  });
+
+  it('two sessions draw different masks: the same input gives different messages', async () => {
+    const x = randomSigned(200, 20);
+    const once = async () => {
+      const ss = await sessions();
+      const sh = [x, new BigUint64Array(200), new BigUint64Array(200)]; // P0 holds x, P1 zero
+      await run3(ss, (s) => relu(s, sh[s.id], { lo: 0, k: 32 }));
+      return frame(ss[1], 0, 0);
+    };
+    expect(Buffer.from(await once()).equals(Buffer.from(await once()))).to.equal(false);
   });
 });
