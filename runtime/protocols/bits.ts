@@ -314,3 +314,43 @@ function unpack7(buf: Uint8Array, count: number): Uint8Array {
   }
   return out;
 }
+
+/** Pair table for uniformPairs: entry v is (a << 8) | b for v below the largest multiple of
+ * boundA·boundB in 2^16, else 0xffff. */
+const PAIR_TABLES = new Map<string, Uint16Array>();
+
+/** `count` independent pairs (a, b), a uniform in [offsetA, offsetA + boundA) and b uniform
+ * in [0, boundB) (boundA·boundB ≤ 2^15), from one 16-bit stream word per draw with rejection:
+ * exact uniformity at about one draw per pair instead of two rejection loops. */
+export function uniformPairs(prg: Prg, count: number, boundA: number, offsetA: number, boundB: number): { a: Uint8Array; b: Uint8Array } {
+  const key = `${boundA}/${offsetA}/${boundB}`;
+  const span = boundA * boundB;
+  let table = PAIR_TABLES.get(key);
+  if (!table) {
+    const limit = Math.floor(65536 / span) * span;
+    table = new Uint16Array(65536).fill(0xffff);
+    for (let v = 0; v < limit; v++) {
+      const r = v % span;
+      table[v] = ((offsetA + (r % boundA)) << 8) | Math.floor(r / boundA);
+    }
+    PAIR_TABLES.set(key, table);
+  }
+  const accept = (Math.floor(65536 / span) * span) / 65536;
+  const a = new Uint8Array(count);
+  const b = new Uint8Array(count);
+  let filled = 0;
+  while (filled < count) {
+    const need = count - filled;
+    const words = Math.ceil(need / accept + 4 * Math.sqrt(need) + 16);
+    const raw = new Uint16Array(prg.bytes(2 * words).buffer);
+    // Branch-free as in uniformBelow: accepted entries are below 2^15, the reject mark is not.
+    for (let j = 0; j < words; j++) {
+      const v = table[raw[j]];
+      a[filled] = v >> 8;
+      b[filled] = v & 0xff;
+      filled += (v >> 15) ^ 1;
+      if (filled === count) break;
+    }
+  }
+  return { a, b };
+}

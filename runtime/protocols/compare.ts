@@ -25,7 +25,7 @@
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
-import { addWords, bitWindow, packDigits, packWords, packedBytes, randomWords, unpackDigits, unpackWords, uniformBelow } from './bits.js';
+import { addWords, bitWindow, packDigits, packWords, packedBytes, randomWords, unpackDigits, unpackWords, uniformBelow, uniformPairs } from './bits.js';
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
@@ -107,8 +107,8 @@ export async function compareWindow(s: Session, x: BigUint64Array, w: BitWindow,
 /** The randomness P0 and P1 share for the compare (same draws on both sides). */
 function holderCoins(s: Session, peer: PartyId, n: number, k: number) {
   const g = s.shared(peer, 'drelu');
-  const mult = uniformBelow(g, n * k, P - 1, 1); // s_j ∈ Z_p*
-  const zeroShare = uniformBelow(g, n * k, P); // ρ_j: P0 adds, P1 subtracts
+  // s_j ∈ Z_p* multiplies digit j; ρ_j (P0 adds it, P1 subtracts it) zero-shares it.
+  const { a: mult, b: zeroShare } = uniformPairs(g, n * k, P - 1, 1, P);
   const rot = uniformBelow(g, n, k);
   const beta = g.bytes(n); // bit 0 of each byte
   return { mult, zeroShare, rot, beta };
