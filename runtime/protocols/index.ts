@@ -3,7 +3,8 @@
 // three parties in the same order; P2 passes placeholder vectors of the right length.
 
 export { shareInput, revealToClient } from './sharing.js';
-export { addShares, subShares, scaleShare, addPublic, truncate, sumPool, avgPool, poolOutShape, poolWindows, AVG_SHIFT, avgPoolDivisorFactor } from './linear.js';
+export { addShares, subShares, scaleShare, addPublic, truncate, sumPool, avgPool, poolOutShape, poolWindows, AVG_SHIFT, avgPoolDivisorFactor, applyPublicLinear } from './linear.js';
+export type { PublicLinearMap } from './linear.js';
 export type { PoolParams } from './linear.js';
 export { mulShares } from './beaver.js';
 export { compareWindow, drelu, bitShares, checkWindow, P as COMPARE_PRIME, DIGIT_BITS } from './compare.js';

@@ -120,3 +120,25 @@ export function avgPoolDivisorFactor(d: number): { mul: bigint; shift: number } 
   const shift = Math.log2(d);
   return Number.isInteger(shift) ? { mul: 1n, shift } : { mul: BigInt(Math.round(2 ** AVG_SHIFT / d)), shift: AVG_SHIFT };
 }
+
+/** A public sparse linear map y[o] = Σ coef·x[in] (resize, bilinear interpolation, any fixed
+ * mixing): term t adds coef[t]·x[input[t]] to y[output[t]]. */
+export interface PublicLinearMap {
+  outSize: number;
+  output: Int32Array;
+  input: Int32Array;
+  /** Integer coefficients (fixed point with `shift` fractional bits, or plain integers). */
+  coef: BigInt64Array;
+  /** Fractional bits of the coefficients: the result is truncated by this many bits. */
+  shift: number;
+}
+
+/** Applies a public linear map to shares (local): multiply-accumulate, then share truncation
+ * by map.shift (±1 ulp); a gather such as nearest-neighbour resize has shift 0 and is exact. */
+export function applyPublicLinear(s: Session, x: BigUint64Array, map: PublicLinearMap): BigUint64Array {
+  const y = new BigUint64Array(map.outSize);
+  if (s.id === 2) return y;
+  const { output, input, coef } = map;
+  for (let t = 0; t < output.length; t++) y[output[t]] += BigInt.asUintN(64, coef[t]) * x[input[t]];
+  return map.shift === 0 ? y : truncShare(y, map.shift, s.id);
+}

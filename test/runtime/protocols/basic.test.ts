@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { decode, encode, truncPublic } from '../../../runtime/ring.js';
 import { revealToClient, shareInput } from '../../../runtime/protocols/sharing.js';
-import { addPublic, addShares, avgPool, avgPoolDivisorFactor, scaleShare, subShares, sumPool, truncate } from '../../../runtime/protocols/linear.js';
+import { addPublic, addShares, applyPublicLinear, avgPool, avgPoolDivisorFactor, scaleShare, subShares, sumPool, truncate } from '../../../runtime/protocols/linear.js';
 import type { PoolParams } from '../../../runtime/protocols/linear.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
@@ -114,5 +114,28 @@ describe('protocols: Beaver product', () => {
     const ea = decode(encode(a, f), f);
     const eb = decode(encode(b, f), f);
     a.forEach((_, i) => expect(Math.abs(v[i] - ea[i] * eb[i])).to.be.at.most(2 / 2 ** f));
+  });
+});
+
+describe('protocols: public linear maps (resize)', () => {
+  it('nearest resize is an exact gather; bilinear weights give the plaintext mix within ±1 ulp', async () => {
+    const ss = await sessions();
+    const x = randomSigned(16, 30); // 4×4 map
+    const sh = split(x);
+    // Nearest 2× upsampling to 8×8.
+    const out = Int32Array.from({ length: 64 }, (_, o) => o);
+    const inp = Int32Array.from({ length: 64 }, (_, o) => Math.floor(Math.floor(o / 8) / 2) * 4 + Math.floor((o % 8) / 2));
+    const near = { outSize: 64, output: out, input: inp, coef: new BigInt64Array(64).fill(1n), shift: 0 };
+    const y = join(applyPublicLinear(ss[0], sh[0], near), applyPublicLinear(ss[1], sh[1], near));
+    for (let o = 0; o < 64; o++) expect(y[o]).to.equal(x[inp[o]]);
+    // Output 0 = 0.25·x0 + 0.75·x1, output 1 = −0.5·x2 + 1.5·x3 (coefficients with 12 bits).
+    const mix = { outSize: 2, output: Int32Array.from([0, 0, 1, 1]), input: Int32Array.from([0, 1, 2, 3]), coef: BigInt64Array.from([1024n, 3072n, -2048n, 6144n]), shift: 12 };
+    const z = join(applyPublicLinear(ss[0], sh[0], mix), applyPublicLinear(ss[1], sh[1], mix));
+    const v = (i: number) => BigInt.asIntN(64, x[i]);
+    const want = [(v(0) * 1024n + v(1) * 3072n) >> 12n, (v(2) * -2048n + v(3) * 6144n) >> 12n];
+    want.forEach((w, o) => {
+      const d = BigInt.asIntN(64, z[o]) - w;
+      expect(d >= -1n && d <= 1n, `output ${o}`).to.equal(true);
+    });
   });
 });
