@@ -38,6 +38,9 @@ export const DIGIT_BITS = 7;
  * more than the rest of a digit's work). */
 const MOD_P = Uint8Array.from({ length: P * (2 * P + 2 * P) + P }, (_, x) => x % P);
 
+/** [x ≡ 0 mod p] for a sum of two digits. */
+const ZERO_MOD_P = Uint8Array.from({ length: 2 * P }, (_, x) => (x % P === 0 ? 1 : 0));
+
 /** Bits [lo, lo + k) of x decide the sign; 2 ≤ k ≤ 64, lo + k ≤ 64. */
 export interface BitWindow {
   lo: number;
@@ -90,11 +93,6 @@ export interface Rider {
 export function checkWindow(w: BitWindow): void {
   if (!Number.isInteger(w.k) || !Number.isInteger(w.lo) || w.k < 2 || w.k > 64 || w.lo < 0 || w.lo + w.k > 64)
     throw new Error(`invalid bit window lo=${w.lo} k=${w.k} (need 2 ≤ k ≤ 64, lo ≥ 0, lo + k ≤ 64)`);
-}
-
-/** Bit j of a k-bit value in words. */
-function bitOf(v: Words, i: number, j: number): number {
-  return j < 32 ? (v.lo[i] >>> j) & 1 : (v.hi[i] >>> (j - 32)) & 1;
 }
 
 /** Comparison [x ≥ 0] on bits [lo, lo+k) of every element of the shared vector x; P2 passes
@@ -184,24 +182,22 @@ function compareDigits(
   // P0 adds ρ, P1 adds p − ρ.
   const rhoBase = isP0 ? 0 : P;
   const rhoSign = isP0 ? 1 : -1;
+  const zlo = z.lo;
+  const zhi = z.hi;
   for (let i = 0; i < n; i++) {
     const neg = beta[i] & 1;
     const base = i * k;
     const r = rot[i];
-    const zl = z.lo[i];
-    const zh = z.hi[i];
-    const rb = i * m;
+    const zl = zlo[i] | 0; // int32 views of the words keep the loop in small integers
+    const zh = zhi[i] | 0;
+    const rb = i * m - 1; // rBits index of position j is rb + j (bit j − 1)
     let suffix = 0; // Σ_{l>j} (R_l ⊕ Z_l), this party's share, reduced mod p
-    // Positions j ≥ 1 hold bit j−1 of z' and r'; position 0 holds Z_0 = 1, R_0 = 0.
-    for (let j = k - 1; j >= 0; j--) {
-      let zj = 1;
-      let rj = 0;
-      if (j > 0) {
-        const b = j - 1;
-        zj = b < 32 ? (zl >>> b) & 1 : (zh >>> (b - 32)) & 1;
-        rj = rBits[rb + b];
-      }
-      // Branch-free on the secret-looking bits (z_j, β are coin flips to the branch predictor).
+    // Positions j ≥ 1 hold bit j−1 of z' and r'. Branch-free on z_j and β, which are coin
+    // flips to the branch predictor.
+    for (let j = k - 1; j >= 1; j--) {
+      const b = j - 1;
+      const zj = b < 32 ? (zl >> b) & 1 : (zh >> (b - 32)) & 1;
+      const rj = rBits[rb + j];
       const diff = zj * isP0 - rj + P; // share of Z_j − R_j, in [1, 2p)
       const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix; // ±diff + [P0] + suffix, < 4p
       let pos = j + r;
@@ -210,6 +206,10 @@ function compareDigits(
       // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j (Z_j public), accumulated mod p.
       suffix = mod[suffix + rj + zj * (P - 2 * rj + isP0)];
     }
+    // Position 0: Z_0 = 1, R_0 = 0.
+    const diff = isP0 + P;
+    const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix;
+    out[base + r] = mod[mult[base] * c + rhoBase + rhoSign * zeroShare[base]];
   }
   return out;
 }
@@ -223,11 +223,11 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const bits0 = uniformBelow(d0, n * m, P);
   const corr = new Uint8Array(n * m);
   for (let i = 0; i < n; i++) {
-    const lo = r.lo[i];
-    const hi = r.hi[i];
+    const lo = r.lo[i] | 0;
+    const hi = r.hi[i] | 0;
     const at = i * m;
     for (let b = 0; b < m; b++) {
-      const bit = b < 32 ? (lo >>> b) & 1 : (hi >>> (b - 32)) & 1;
+      const bit = b < 32 ? (lo >> b) & 1 : (hi >> (b - 32)) & 1;
       corr[at + b] = MOD_P[bit + P - bits0[at + b]];
     }
   }
@@ -243,14 +243,14 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const db = unpackDigits(b, n * k, DIGIT_BITS);
   const u = new Uint8Array(n);
   const top = k - 1;
+  const rTop = top < 32 ? r.lo : r.hi;
+  const topShift = top & 31;
+  const isZero = ZERO_MOD_P;
   for (let i = 0; i < n; i++) {
     let t = 0;
     const base = i * k;
-    for (let j = 0; j < k; j++) {
-      const v = da[base + j] + db[base + j];
-      if (v === 0 || v === P) t = 1;
-    }
-    u[i] = t ^ bitOf(r, i, top);
+    for (let j = 0; j < k; j++) t |= isZero[da[base + j] + db[base + j]];
+    u[i] = t ^ ((rTop[i] >>> topShift) & 1);
   }
 
   // Round 3: re-share u over Z_2^64 (P0's share from the stream, P1's sent).
