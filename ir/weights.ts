@@ -130,7 +130,17 @@ function blobData(bytes: Uint8Array, e: IndexEntry): Tensor['data'] {
     for (let i = 0; i < n; i++) out[i] = Number(ints[i]);
     return out;
   }
-  // Copy so each tensor owns aligned storage (a view would pin the whole file in memory).
+  const at = bytes.byteOffset + e.offset;
+  // Blobs are 64-byte aligned in the file, so where the file's buffer is aligned too the
+  // tensors are views of it (no second copy of the weights); else copy into aligned storage.
+  if (at % ITEM_BYTES[e.dtype] === 0) {
+    switch (e.dtype) {
+      case 'float32': return new Float32Array(bytes.buffer, at, n);
+      case 'float64': return new Float64Array(bytes.buffer, at, n);
+      case 'int32': return new Int32Array(bytes.buffer, at, n);
+      case 'bool': return new Uint8Array(bytes.buffer, at, n);
+    }
+  }
   const data = allocData(e.dtype, n);
   new Uint8Array(data.buffer).set(blob);
   return data;

@@ -2,6 +2,8 @@
 import { expect } from 'chai';
 import { MpccError } from '../../ir/index.js';
 import { parseMir } from '../../ir/parse.js';
+import { printGraphWithWeights } from '../../ir/print.js';
+import { Rng, randomGraph } from './random-graph.js';
 
 const BASE = `mir 1
 graph @net(%x: float32[1,2,4,4]) -> (%y: float32[1,2,4,4]) {
@@ -133,5 +135,39 @@ describe('textual IR errors (golden)', () => {
       'error MPCC2005: net.mir:5:37: value %q is not defined',
       '  \t%y: float32[1,2,4,4] = Relu "relu"(%q)',
       '  \t                                   ^'));
+  });
+});
+
+describe('textual IR errors on mutated text (fuzz)', () => {
+  it('every failure is an MpccError with file:line:col, never a crash', () => {
+    const rng = new Rng(99);
+    const pieces = ['%', '"', '\\', '[', ']', '{', '}', '(', ')', ',', ':', '=', '-', '>', '/', '\n', ' ', 'a', '1', '.', 'e', 'f', '@', 'none', 'inf', 'weights[0]', 'weights[99]', 'ü', '\t', 'const '];
+    const seen = new Set<string>();
+    const printed = Array.from({ length: 40 }, (_, i) => printGraphWithWeights(randomGraph(i + 1)));
+    for (let i = 0; i < 600; i++) {
+      const { text, weights } = printed[i % printed.length];
+      let t = text;
+      for (let k = rng.int(1, 3); k > 0; k--) {
+        const pos = rng.int(0, t.length);
+        const lines = t.split('\n');
+        const a = rng.int(0, lines.length - 1), b = rng.int(0, lines.length - 1);
+        switch (rng.int(0, 3)) {
+          case 0: t = t.slice(0, pos) + t.slice(pos + rng.int(1, 5)); break;
+          case 1: t = t.slice(0, pos) + rng.pick(pieces) + t.slice(pos); break;
+          case 2: [lines[a], lines[b]] = [lines[b], lines[a]]; t = lines.join('\n'); break;
+          default: lines.splice(a, 0, lines[b]); t = lines.join('\n');
+        }
+      }
+      try {
+        parseMir(t, { file: 'f.mir', weights });
+        seen.add('ok');
+      } catch (err) {
+        if (!(err instanceof MpccError)) throw new Error(`crash on mutated text: ${(err as Error).stack}\n${t}`);
+        expect(err.location, err.format()).to.match(/^f\.mir:\d+:\d+$/);
+        expect(err.message.split('\n')).to.have.length(3);
+        seen.add(err.code);
+      }
+    }
+    expect([...seen].sort()).to.include.members(['MPCC2001', 'MPCC2002', 'MPCC2005', 'ok']);
   });
 });
