@@ -25,7 +25,7 @@ export const CANONICALIZE = [
 
 registerPipeline({
   name: 'canonicalize',
-  summary: 'drop-identity, fold-constants, fold-batchnorm, remove-dead-nodes: clean-ups that keep the function computed',
+  summary: 'the clean-ups every imported model gets first; none of them changes the function computed',
   pipeline: CANONICALIZE,
 });
 

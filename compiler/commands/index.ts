@@ -1,8 +1,12 @@
 // The list of mpcc's commands; each module adds one command to the program.
 import type { Command } from 'commander';
+import { registerIr } from './ir.js';
+import { registerPasses } from './passes.js';
 import { registerZoo } from './zoo.js';
 
 /** Adds every mpcc command to `program`. */
 export function registerCommands(program: Command): void {
   registerZoo(program);
+  registerIr(program);
+  registerPasses(program);
 }

@@ -135,3 +135,13 @@ describe('pass manager', () => {
     expect(() => definePass({ name: 'FoldAll', summary: 'x', options: {}, run: (g) => g })).to.throw(/kebab-case/);
   });
 });
+
+describe('mpcc passes', () => {
+  it('lists every pass with its options and the named pipelines', async () => {
+    const { passListing } = await import('../../compiler/commands/passes.js');
+    const text = passListing();
+    for (const name of registeredNames()) expect(text).to.match(new RegExp(`^  ${name}\\b`, 'm'));
+    expect(text).to.include('{max-size=<int>}');
+    expect(text).to.include('canonicalize = drop-identity,fold-constants,fold-batchnorm,remove-dead-nodes');
+  });
+});

@@ -1,0 +1,122 @@
+// `mpcc ir`: called as a function (no subprocess) on zoo models, plus one CLI run for the exit
+// code. Canonicalized models must compute what the imported ones compute.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type IrOptions, runIr } from '../../compiler/commands/ir.js';
+import { loadOnnxFile } from '../../compiler/onnx/import.js';
+import { buildZooModel } from '../../examples/zoo/index.js';
+import { MpccError } from '../../ir/diagnostics.js';
+import { printGraph } from '../../ir/print.js';
+import { loadMir } from '../../ir/weights.js';
+import { expectSameOutputs } from './util.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('mpcc ir', () => {
+  let dir: string;
+  let tiny: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mpcc-ir-'));
+    tiny = join(dir, 'tiny.onnx');
+    writeFileSync(tiny, buildZooModel('tiny-cnn'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function run(model: string, options: IrOptions) {
+    let stdout = '', stderr = '';
+    const graph = runIr(model, options, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+    return { graph, stdout, stderr };
+  }
+
+  function errorOf(fn: () => unknown): MpccError {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof MpccError) return err;
+      throw err;
+    }
+    throw new Error('expected an MpccError');
+  }
+
+  it('canonicalizes an ONNX model and prints it, with statistics on stderr', () => {
+    const { graph, stdout, stderr } = run(tiny, { stats: true });
+    expect(stdout).to.equal(printGraph(graph));
+    expect(stdout.startsWith('mir 1\n')).to.equal(true);
+    expect(graph.nodes.some((n) => n.op === 'BatchNormalization')).to.equal(false);
+    expect(stderr).to.match(/^fold-batchnorm\s+\d+\.\d ms {2}batch-norms folded into Conv: 2$/m);
+    expect(stderr).to.match(/^total\s+\d+\.\d ms$/m);
+    expectSameOutputs(loadOnnxFile(tiny), graph);
+  });
+
+  it('writes FILE.mir and its weights file, which load back into the same graph', () => {
+    const out = join(dir, 'tiny.mir');
+    const { graph, stdout } = run(tiny, { output: out, passes: 'canonicalize,maxpool-to-avgpool' });
+    expect(stdout).to.equal('');
+    expect(existsSync(join(dir, 'tiny.weights'))).to.equal(true);
+    const back = loadMir(out);
+    expect(printGraph(back)).to.equal(readFileSync(out, 'utf8').replace(/^weights .*\n/m, ''));
+    expect(back.nodes.map((n) => n.op)).to.not.include('MaxPool');
+    expectSameOutputs(graph, back, 0);
+    // a .mir input with no pass prints what it read
+    expect(run(out, { passes: '' }).stdout).to.equal(printGraph(back));
+  });
+
+  it('prints the IR after every pass with a header naming it (stderr, or stdout with -o)', () => {
+    const { stderr, stdout } = run(tiny, { printAfterAll: true, passes: 'canonicalize,relu6-to-relu' });
+    const headers = stderr.split('\n').filter((l) => l.startsWith('// -----'));
+    expect(headers).to.deep.equal([
+      '// ----- IR after drop-identity (canonicalize) -----',
+      '// ----- IR after fold-constants (canonicalize) -----',
+      '// ----- IR after fold-batchnorm (canonicalize) -----',
+      '// ----- IR after remove-dead-nodes (canonicalize) -----',
+      '// ----- IR after relu6-to-relu -----',
+    ]);
+    expect(stdout.includes('// -----')).to.equal(false);
+    const withFile = run(tiny, { printAfterAll: true, passes: 'drop-identity', output: join(dir, 'p.mir') });
+    expect(withFile.stdout.split('\n')[0]).to.equal('// ----- IR after drop-identity -----');
+  });
+
+  it('reports bad flags and files with their diagnostic and writes nothing', () => {
+    const out = join(dir, 'never.mir');
+    const cases: [IrOptions & { model?: string }, string, RegExp][] = [
+      [{ passes: 'canonicalize,fold-everything', output: out }, 'MPCC4001', /unknown pass 'fold-everything'/],
+      [{ passes: 'fold-constants{max-size=x}', output: out }, 'MPCC4003', /invalid option max-size=x/],
+      [{ inputShape: '1,3,a', output: out }, 'MPCC1008', /invalid --input-shape '1,3,a'/],
+      [{ output: join(dir, 'never.txt') }, 'MPCC0004', /must end in \.mir/],
+      [{ model: join(dir, 'model.txt'), output: out }, 'MPCC0006', /unsupported file type/],
+      [{ model: join(dir, 'missing.onnx'), output: out }, 'MPCC0002', /cannot read file/],
+    ];
+    for (const [opts, code, message] of cases) {
+      const err = errorOf(() => run(opts.model ?? tiny, opts));
+      expect(err.code, JSON.stringify(opts)).to.equal(code);
+      expect(err.message).to.match(message);
+    }
+    run(tiny, { output: join(dir, 'ok.mir') });
+    const err = errorOf(() => run(join(dir, 'ok.mir'), { inputShape: '1,3,16,16' }));
+    expect([err.code, err.message]).to.deep.equal(['MPCC0004', "invalid value '1,3,16,16' for flag --input-shape: a .mir file has static shapes already; the flag is for ONNX models"]);
+    expect(existsSync(out)).to.equal(false);
+    expect(existsSync(join(dir, 'never.weights'))).to.equal(false);
+  });
+
+  it('exits with code 2 and one line on a user error (CLI)', () => {
+    const res = spawnSync(process.execPath, [join(ROOT, 'bin/mpcc.js'), 'ir', tiny, '--passes', 'nope'], { encoding: 'utf8' });
+    expect(res.status).to.equal(2);
+    expect(res.stdout).to.equal('');
+    expect(res.stderr).to.match(/^mpcc: error MPCC4001: unknown pass 'nope' \(known: [^\n]*\)\n$/);
+  });
+
+  for (const name of ['all-ops', 'legacy-ops', 'resnet18-cifar']) {
+    it(`canonicalize keeps the outputs of zoo model ${name} and leaves no batch-norm, Identity or Dropout`, () => {
+      const path = join(dir, `${name}.onnx`);
+      writeFileSync(path, buildZooModel(name));
+      const imported = loadOnnxFile(path);
+      const { graph } = run(path, {});
+      expect(graph.nodes.filter((n) => ['BatchNormalization', 'Identity', 'Dropout', 'Shape'].includes(n.op)).map((n) => n.name)).to.deep.equal([]);
+      expectSameOutputs(imported, graph, 1e-5, [1]);
+    });
+  }
+});
