@@ -3,15 +3,17 @@
 //
 //   y = (x >>> lo) mod 2^k on each share (local; the carry lost from the low bits is at most
 //   one unit at bit lo). The helper deals r = r0 + r1 mod 2^k (r0, r1 from its streams with P0
-//   and P1: no message) and Z_p shares (p = 67) of the bits of r' = r mod 2^(k−1): P0's from
-//   a stream, P1's as a correction.
+//   and P1: no message) and Z_p shares of the bits of r' = r mod 2^(k−1): P0's from a stream,
+//   P1's as a correction. p is the smallest prime above k + 1 (a digit below never exceeds
+//   k + 1, so only a true zero vanishes mod p): 67 at k = 64, 19 at k = 16; digits travel
+//   packed at ceil(log2 p) bits (7 at k = 64, 5 at k = 16).
 //   Round 1  P0 ↔ P1: z_j = y_j + r_j mod 2^k (k bits each way); P2 → P1: bit-share correction.
 //            z = y + r is public to P0 and P1 and uniform to them.
 //   Since y = z − r mod 2^k, MSB(y) = MSB(z) ⊕ MSB(r) ⊕ [r' > z'] (' = low k−1 bits).
-//   Round 2  P0, P1 → P2: private compare of R = 2r' against Z = 2z' + 1 (k digits each,
-//            packed at 7 bits). A bit β shared by P0 and P1 picks the direction: β = 0 asks
-//            R > Z (⇔ r' > z'), β = 1 asks Z > R (⇔ r' ≤ z'); the odd Z never equals the even
-//            R, so both answers are strict. Digit j is c_j = ±(Z_j − R_j) + 1 + Σ_{l>j} R_l ⊕ Z_l,
+//   Round 2  P0, P1 → P2: private compare of R = 2r' against Z = 2z' + 1 (k digits each).
+//            A bit β shared by P0 and P1 picks the direction: β = 0 asks
+//            R > Z (⇔ r' > z'), β = 1 asks Z > R (⇔ r' ≤ z'); the odd Z never equals the
+//            even R, so both answers are strict. Digit j is c_j = ±(Z_j − R_j) + 1 + Σ_{l>j} R_l ⊕ Z_l,
 //            zero exactly at the deciding bit; each digit is multiplied by a random s_j ∈ Z_p*,
 //            masked by a zero-sharing of Z_p, and the k digits of an element are rotated by a
 //            random offset. P2 sees only whether a zero occurs, t = [r' > z'] ⊕ β: a uniform bit.
@@ -29,17 +31,34 @@ import { addWords, bitWindow, packDigits, packWords, packedBytes, randomWords, u
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
-/** The prime of the private compare's digits. */
-export const P = 67;
-/** Bits per packed Z_p digit. */
-export const DIGIT_BITS = 7;
+/** The compare digits' field for a k-bit window: the smallest prime p > k + 1 (a digit
+ * c_j is at most k + 1, so only a true zero is 0 mod p), and the bits of a packed digit:
+ * p = 67 in 7 bits at k = 64, p = 37 in 6 bits at k = 32, p = 19 in 5 bits at k = 16. */
+export function digitField(k: number): { p: number; bits: number } {
+  let p = k + 2;
+  for (;;) {
+    let prime = p > 1;
+    for (let d = 2; d * d <= p; d++) if (p % d === 0) prime = false;
+    if (prime) return { p, bits: Math.ceil(Math.log2(p)) };
+    p++;
+  }
+}
 
-/** x mod p for every x a digit computation can reach (a table: an integer division costs
- * more than the rest of a digit's work). */
-const MOD_P = Uint8Array.from({ length: P * (2 * P + 2 * P) + P }, (_, x) => x % P);
+/** Tables of a digit field: x mod p for every x a digit computation reaches (an integer
+ * division costs more than the rest of a digit's work), and [x ≡ 0] for a sum of two digits. */
+const FIELD_TABLES = new Map<number, { mod: Uint8Array; zero: Uint8Array }>();
 
-/** [x ≡ 0 mod p] for a sum of two digits. */
-const ZERO_MOD_P = Uint8Array.from({ length: 2 * P }, (_, x) => (x % P === 0 ? 1 : 0));
+function fieldTables(p: number): { mod: Uint8Array; zero: Uint8Array } {
+  let t = FIELD_TABLES.get(p);
+  if (!t) {
+    t = {
+      mod: Uint8Array.from({ length: 4 * p * p + p }, (_, x) => x % p),
+      zero: Uint8Array.from({ length: 2 * p }, (_, x) => (x % p === 0 ? 1 : 0)),
+    };
+    FIELD_TABLES.set(p, t);
+  }
+  return t;
+}
 
 /** Bits [lo, lo + k) of x decide the sign; 2 ≤ k ≤ 64, lo + k ≤ 64. */
 export interface BitWindow {
@@ -106,7 +125,8 @@ export async function compareWindow(s: Session, x: BigUint64Array, w: BitWindow,
 function holderCoins(s: Session, peer: PartyId, n: number, k: number) {
   const g = s.shared(peer, 'drelu');
   // s_j ∈ Z_p* multiplies digit j; ρ_j (P0 adds it, P1 subtracts it) zero-shares it.
-  const { a: mult, b: zeroShare } = uniformPairs(g, n * k, P - 1, 1, P);
+  const { p } = digitField(k);
+  const { a: mult, b: zeroShare } = uniformPairs(g, n * k, p - 1, 1, p);
   const rot = uniformBelow(g, n, k);
   const beta = g.bytes(n); // bit 0 of each byte
   return { mult, zeroShare, rot, beta };
@@ -120,7 +140,8 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const dealer = s.shared(2, 'drelu');
   const rShare = randomWords(dealer, n, k);
   const coins = holderCoins(s, peer, n, k);
-  let rBits: Uint8Array | null = me === 0 ? uniformBelow(dealer, n * m, P) : null;
+  const { p, bits: digitBits } = digitField(k);
+  let rBits: Uint8Array | null = me === 0 ? uniformBelow(dealer, n * m, p) : null;
   // P0's share of u comes next on its stream with P2 (P2 draws it in the same order).
   let uShare: BigUint64Array = me === 0 ? dealer.ring(n) : new BigUint64Array(0);
 
@@ -130,12 +151,12 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const out1 = [{ to: peer as PartyId, data: packWords(zMine, k), label: 'drelu.reveal' }];
   if (rider?.open) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
   const peerBytes = zBytes + (rider ? rider.openBytes : 0);
-  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: packedBytes(n * m, DIGIT_BITS) });
+  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: packedBytes(n * m, digitBits) });
   const [zTheirs, openTheirs] = splitFrame(got1.get(peer), [zBytes, rider ? rider.openBytes : 0], peer, 'drelu.reveal');
   rider?.opened?.(openTheirs);
   if (me === 1) {
-    const [corr] = splitFrame(got1.get(2), [packedBytes(n * m, DIGIT_BITS)], 2, 'drelu.bits');
-    rBits = unpackDigits(corr, n * m, DIGIT_BITS);
+    const [corr] = splitFrame(got1.get(2), [packedBytes(n * m, digitBits)], 2, 'drelu.bits');
+    rBits = unpackDigits(corr, n * m, digitBits);
   }
   const z = addWords(zMine, unpackWords(zTheirs, n, k), k);
 
@@ -147,7 +168,7 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
 
   // Round 2: the masked, rotated compare digits to P2 (and the rider's bytes P0 → P1).
   const digits = compareDigits(me, z, rBits!, coins, n, k);
-  const out2 = [{ to: 2 as PartyId, data: packDigits(digits, DIGIT_BITS), label: 'drelu.compare' }];
+  const out2 = [{ to: 2 as PartyId, data: packDigits(digits, digitBits), label: 'drelu.compare' }];
   const extra2 = rider?.round2Bytes ?? 0;
   if (me === 0 && extra2 > 0) out2.push({ to: 1, data: rider!.round2!({ n, flip, uShare, u: new Uint8Array(0) }), label: 'weights.activation' });
   const got2 = await s.round(out2, me === 1 && extra2 > 0 ? [0] : [], me === 1 && extra2 > 0 ? { 0: extra2 } : undefined);
@@ -178,7 +199,8 @@ function compareDigits(
   const out = new Uint8Array(n * k);
   const isP0 = me === 0 ? 1 : 0;
   const { mult, zeroShare, rot, beta } = coins;
-  const mod = MOD_P;
+  const P = digitField(k).p;
+  const mod = fieldTables(P).mod;
   // P0 adds ρ, P1 adds p − ρ.
   const rhoBase = isP0 ? 0 : P;
   const rhoSign = isP0 ? 1 : -1;
@@ -220,6 +242,8 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const d0 = s.shared(0, 'drelu');
   const d1 = s.shared(1, 'drelu');
   const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
+  const { p: P, bits: digitBits } = digitField(k);
+  const { mod, zero: isZero } = fieldTables(P);
   const bits0 = uniformBelow(d0, n * m, P);
   const corr = new Uint8Array(n * m);
   for (let i = 0; i < n; i++) {
@@ -228,24 +252,23 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
     const at = i * m;
     for (let b = 0; b < m; b++) {
       const bit = b < 32 ? (lo >> b) & 1 : (hi >> (b - 32)) & 1;
-      corr[at + b] = MOD_P[bit + P - bits0[at + b]];
+      corr[at + b] = mod[bit + P - bits0[at + b]];
     }
   }
   // Round 1: P1's half of the bit shares (input-independent: preprocessing).
-  await s.round([{ to: 1, data: packDigits(corr, DIGIT_BITS), label: 'drelu.bits', phase: 'preprocessing' }], []);
+  await s.round([{ to: 1, data: packDigits(corr, digitBits), label: 'drelu.bits', phase: 'preprocessing' }], []);
 
   // Round 2: the two holders' digits; a zero digit in an element means t = 1.
-  const size = packedBytes(n * k, DIGIT_BITS);
+  const size = packedBytes(n * k, digitBits);
   const got = await s.round([], [0, 1], { 0: size, 1: size });
   const [a] = splitFrame(got.get(0), [size], 0, 'drelu.compare');
   const [b] = splitFrame(got.get(1), [size], 1, 'drelu.compare');
-  const da = unpackDigits(a, n * k, DIGIT_BITS);
-  const db = unpackDigits(b, n * k, DIGIT_BITS);
+  const da = unpackDigits(a, n * k, digitBits);
+  const db = unpackDigits(b, n * k, digitBits);
   const u = new Uint8Array(n);
   const top = k - 1;
   const rTop = top < 32 ? r.lo : r.hi;
   const topShift = top & 31;
-  const isZero = ZERO_MOD_P;
   for (let i = 0; i < n; i++) {
     let t = 0;
     const base = i * k;

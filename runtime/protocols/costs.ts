@@ -6,7 +6,7 @@
 // sends or receives something (the session does not count a round with neither).
 
 import type { PartyId, Phase } from '../session.js';
-import { DIGIT_BITS } from './compare.js';
+import { digitField } from './compare.js';
 
 /** One message stream of a protocol. */
 export interface Flow {
@@ -57,12 +57,13 @@ export const PROTOCOL_COSTS = {
   /** Comparison on a k-bit window (drelu, and the bit a selection uses). */
   compare: ({ n, k }: { n: number; k: number }): Cost => ({
     rounds: 3,
+    // Digits in Z_p, p the smallest prime above k + 1, packed at ceil(log2 p) bits.
     flows: [
       flow(0, 0, 1, 'drelu.reveal', packed(n, k)),
       flow(0, 1, 0, 'drelu.reveal', packed(n, k)),
-      flow(0, 2, 1, 'drelu.bits', packed(n * (k - 1), DIGIT_BITS), 'preprocessing'),
-      flow(1, 0, 2, 'drelu.compare', packed(n * k, DIGIT_BITS)),
-      flow(1, 1, 2, 'drelu.compare', packed(n * k, DIGIT_BITS)),
+      flow(0, 2, 1, 'drelu.bits', packed(n * (k - 1), digitField(k).bits), 'preprocessing'),
+      flow(1, 0, 2, 'drelu.compare', packed(n * k, digitField(k).bits)),
+      flow(1, 1, 2, 'drelu.compare', packed(n * k, digitField(k).bits)),
       flow(2, 2, 1, 'drelu.reshare', 8 * n),
     ],
   }),

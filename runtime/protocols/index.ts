@@ -7,7 +7,7 @@ export { addShares, subShares, scaleShare, addPublic, truncate, sumPool, avgPool
 export type { PublicLinearMap } from './linear.js';
 export type { PoolParams } from './linear.js';
 export { mulShares } from './beaver.js';
-export { compareWindow, drelu, bitShares, checkWindow, P as COMPARE_PRIME, DIGIT_BITS } from './compare.js';
+export { compareWindow, drelu, bitShares, checkWindow, digitField } from './compare.js';
 export type { BitWindow, CompareBit } from './compare.js';
 export { select, relu, blockRelu, blockLayout, blockPlan, clip, Selection } from './select.js';
 export type { BlockSize } from './select.js';

@@ -5,7 +5,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { P, DIGIT_BITS } from '../../../runtime/protocols/compare.js';
+import { digitField } from '../../../runtime/protocols/compare.js';
 import { relu } from '../../../runtime/protocols/select.js';
 import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
@@ -30,7 +30,8 @@ async function reluViews(x: BigUint64Array, k: number) {
   const sh = split(x);
   await run3(ss, (s) => relu(s, sh[s.id], { lo: 0, k }));
   const z = packedBytes(n, k);
-  const digits = (b: Uint8Array, count: number) => unpackDigits(b, count, DIGIT_BITS);
+  const { p: P, bits } = digitField(k);
+  const digits = (b: Uint8Array, count: number) => unpackDigits(b, count, bits);
   const p0r1 = frame(ss[0], 1, 0);
   const p1r1 = frame(ss[1], 0, 0);
   const d0 = digits(frame(ss[2], 0, 1), n * k);
@@ -45,6 +46,7 @@ async function reluViews(x: BigUint64Array, k: number) {
         where.push(j);
       }
   return {
+    P,
     p0Reveal: p0r1.subarray(0, z),
     p0Open: p0r1.subarray(z),
     p1Reveal: p1r1.subarray(0, z),
@@ -69,7 +71,7 @@ describe('protocols: security of the comparison and selection', function () {
       const digitViews = ['p1Bits', 'p2Digits0', 'p2Digits1'] as const;
       for (const v of [zero, rnd]) {
         for (const name of byteViews) expect(looksUniform(v[name], 256), name).to.equal(true);
-        for (const name of digitViews) expect(looksUniform(v[name], P), name).to.equal(true);
+        for (const name of digitViews) expect(looksUniform(v[name], v.P), name).to.equal(true);
         // The helper's zero flag is a fair coin, and the zero's position is uniform.
         let ones = 0;
         for (const f of v.p2Flags) ones += f;
@@ -77,7 +79,7 @@ describe('protocols: security of the comparison and selection', function () {
         expect(looksUniform(v.p2ZeroAt, k), 'zero position').to.equal(true);
       }
       for (const name of [...byteViews]) expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
-      for (const name of [...digitViews]) expect(sameDistribution(zero[name], rnd[name], P), name).to.equal(true);
+      for (const name of [...digitViews]) expect(sameDistribution(zero[name], rnd[name], zero.P), name).to.equal(true);
       expect(sameDistribution(zero.p2ZeroAt, rnd.p2ZeroAt, k), 'zero position').to.equal(true);
     });
   }
@@ -86,8 +88,8 @@ describe('protocols: security of the comparison and selection', function () {
     const small = randomSigned(3000, 14); // unmasked 16-bit window values
     const bytes = new Uint8Array(small.buffer).filter((_, i) => i % 8 < 2);
     expect(looksUniform(bytes, 256)).to.equal(false);
-    const digits = Uint8Array.from({ length: 6000 }, (_, i) => (i % 3 === 0 ? 0 : randomBytes(1)[0] % P));
-    expect(looksUniform(digits, P)).to.equal(false);
+    const digits = Uint8Array.from({ length: 6000 }, (_, i) => (i % 3 === 0 ? 0 : randomBytes(1)[0] % 67));
+    expect(looksUniform(digits, 67)).to.equal(false);
     const a = Uint8Array.from(randomBytes(4000));
     const b = Uint8Array.from(randomBytes(4000), (x) => x & 0xfe);
     expect(sameDistribution(a, b, 256)).to.equal(false);
