@@ -20,8 +20,8 @@ const scratch: { float32?: FloatArray; float64?: FloatArray } = {};
 function weightPanels(w: Tensor, group: number, dtype: 'float32' | 'float64'): FloatArray[] {
   const cached = packedWeights.get(w.data);
   if (cached && cached.length === group && (cached[0] instanceof Float32Array) === (dtype === 'float32')) return cached;
-  const [o, cg, kh, kw] = w.shape;
-  const og = o / group, K = cg * kh * kw;
+  const [o, cg, kh, kw] = ints(w.shape);
+  const og = (o / group) | 0, K = cg * kh * kw;
   const panels: FloatArray[] = [];
   for (let g = 0; g < group; g++) {
     const p = allocFloats(dtype, packedLength(og, K));
@@ -53,14 +53,15 @@ export function tileWidth(M: number, N: number): number {
 function conv([x, w, b]: readonly (Tensor | undefined)[], ctx: KernelContext): Tensor[] {
   const t = ctx.outputTypes[0];
   const dtype = t.dtype === 'float64' ? 'float64' : 'float32';
-  const [n, c, h, wd] = x!.shape;
-  const [o, cg, kh, kw] = w!.shape;
-  const [, , oh, ow] = t.shape;
-  const [sh, sw] = ctx.attr<number[]>('strides') ?? [1, 1];
-  const [pt, pl, pb, pr] = ctx.attr<number[]>('pads') ?? [0, 0, 0, 0];
-  const [dh, dw] = ctx.attr<number[]>('dilations') ?? [1, 1];
-  const group = ctx.attr<number>('group') ?? 1;
-  const og = o / group;
+  // Integers as int32 (see gemmTile): shapes and attributes from ONNX may be integral doubles.
+  const [n, c, h, wd] = ints(x!.shape);
+  const [o, cg, kh, kw] = ints(w!.shape);
+  const [, , oh, ow] = ints(t.shape);
+  const [sh, sw] = ints(ctx.attr<number[]>('strides') ?? [1, 1]);
+  const [pt, pl, pb, pr] = ints(ctx.attr<number[]>('pads') ?? [0, 0, 0, 0]);
+  const [dh, dw] = ints(ctx.attr<number[]>('dilations') ?? [1, 1]);
+  const group = (ctx.attr<number>('group') ?? 1) | 0;
+  const og = (o / group) | 0;
   const geo: Im2colGeometry = { channels: cg, h, w: wd, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow };
   const xd = x!.data as FloatArray, bias = b?.data as FloatArray | undefined;
   const N = oh * ow, K = cg * kh * kw;
@@ -85,6 +86,11 @@ function conv([x, w, b]: readonly (Tensor | undefined)[], ctx: KernelContext): T
       });
     }
   return [new Tensor(dtype, t.shape, out)];
+}
+
+/** Numbers as int32 values, which V8 keeps as small integers. */
+export function ints(xs: readonly number[]): number[] {
+  return xs.map((v) => v | 0);
 }
 
 /** Convolution where every output channel reads one input channel (group = channels). */

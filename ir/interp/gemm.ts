@@ -46,6 +46,7 @@ export function packedLength(rows: number, k: number): number {
  * rows past M are zero.
  */
 export function packA(src: ArrayLike<number>, off: number, rs: number, cs: number, M: number, K: number, out: FloatArray): void {
+  off |= 0; rs |= 0; cs |= 0; M |= 0; K |= 0;
   let o = 0;
   for (let i0 = 0; i0 < M; i0 += PANEL) {
     const rows = Math.min(PANEL, M - i0);
@@ -58,6 +59,7 @@ export function packA(src: ArrayLike<number>, off: number, rs: number, cs: numbe
 
 /** Packs B (K×N, element (k,j) at src[off + k*rs + j*cs]) into panels of 4 columns, k-major. */
 export function packB(src: ArrayLike<number>, off: number, rs: number, cs: number, K: number, N: number, out: FloatArray): void {
+  off |= 0; rs |= 0; cs |= 0; K |= 0; N |= 0;
   let o = 0;
   for (let j0 = 0; j0 < N; j0 += PANEL) {
     const cols = Math.min(PANEL, N - j0);
@@ -97,7 +99,9 @@ export interface Im2colGeometry {
  * straight into B panels, without materializing the unpacked matrix. Padding reads as 0.
  */
 export function packIm2col(x: FloatArray, off: number, g: Im2colGeometry, out: FloatArray): void {
-  const { channels, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow } = g;
+  const channels = g.channels | 0, h = g.h | 0, w = g.w | 0, kh = g.kh | 0, kw = g.kw | 0, sh = g.sh | 0, sw = g.sw | 0;
+  const pt = g.pt | 0, pl = g.pl | 0, dh = g.dh | 0, dw = g.dw | 0, oh = g.oh | 0, ow = g.ow | 0;
+  off |= 0;
   const N = oh * ow, plane = h * w;
   const iy0 = new Int32Array(PANEL), ix0 = new Int32Array(PANEL);
   let o = 0;
@@ -132,7 +136,11 @@ export function tileCount(job: GemmJob): number {
 
 /** Computes tile `t` of `job` (rows and columns of C that no other tile touches). */
 export function gemmTile(job: GemmJob, t: number): void {
-  const { ap, bp, c, cOff, ldc, bias, biasOff, biasPerColumn, M, N, K, mc, nc, alpha, beta } = job;
+  const { ap, bp, c, bias, biasPerColumn, alpha, beta } = job;
+  // `| 0` keeps every index a small integer for V8: dimensions read from ONNX files can be
+  // integral doubles, and double-typed indices would halve the kernel's speed.
+  const cOff = job.cOff | 0, ldc = job.ldc | 0, biasOff = job.biasOff | 0;
+  const M = job.M | 0, N = job.N | 0, K = job.K | 0, mc = job.mc | 0, nc = job.nc | 0;
   const mTiles = Math.ceil(M / mc);
   const m0 = (t % mTiles) * mc, n0 = ((t / mTiles) | 0) * nc;
   const m1 = Math.min(M, m0 + mc), n1 = Math.min(N, n0 + nc);
@@ -149,46 +157,50 @@ export function gemmTile(job: GemmJob, t: number): void {
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kl = Math.min(KC, K - k0);
     for (let i0 = m0; i0 < m1; i0 += PANEL) {
-      const aStart = i0 * K + k0 * PANEL;
       const rows = Math.min(PANEL, m1 - i0);
       for (let j0 = n0; j0 < n1; j0 += PANEL) {
-        let pa = aStart, pb = j0 * K + k0 * PANEL;
-        let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-        let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (let k = 0; k < kl; k++) {
-          const a0 = ap[pa], a1 = ap[pa + 1], a2 = ap[pa + 2], a3 = ap[pa + 3];
-          const b0 = bp[pb], b1 = bp[pb + 1], b2 = bp[pb + 2], b3 = bp[pb + 3];
-          pa += PANEL; pb += PANEL;
-          c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-          c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-          c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-          c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
-        }
         const cols = Math.min(PANEL, n1 - j0);
-        let o = cOff + i0 * ldc + j0;
-        if (rows === PANEL && cols === PANEL && alpha === 1) {
-          c[o] += c00; c[o + 1] += c01; c[o + 2] += c02; c[o + 3] += c03; o += ldc;
-          c[o] += c10; c[o + 1] += c11; c[o + 2] += c12; c[o + 3] += c13; o += ldc;
-          c[o] += c20; c[o + 1] += c21; c[o + 2] += c22; c[o + 3] += c23; o += ldc;
-          c[o] += c30; c[o + 1] += c31; c[o + 2] += c32; c[o + 3] += c33;
-        } else {
-          // Edge tiles go through a scratch array in a separate function, which keeps the
-          // hot loop small enough for V8 to hold the 16 accumulators in registers.
-          const e = edgeTile;
-          e[0] = c00; e[1] = c01; e[2] = c02; e[3] = c03; e[4] = c10; e[5] = c11; e[6] = c12; e[7] = c13;
-          e[8] = c20; e[9] = c21; e[10] = c22; e[11] = c23; e[12] = c30; e[13] = c31; e[14] = c32; e[15] = c33;
-          addEdgeTile(c, o, ldc, rows, cols, alpha);
+        const pa = i0 * K + k0 * PANEL, pb = j0 * K + k0 * PANEL, o = cOff + i0 * ldc + j0;
+        if (rows === PANEL && cols === PANEL && alpha === 1) addPanelProduct(ap, bp, c, pa, pb, kl, o, ldc);
+        else {
+          // Edge blocks go through a scratch block of C's own type (one array type per
+          // call site keeps the micro-kernel monomorphic).
+          const e = c instanceof Float32Array ? edge32 : edge64;
+          e.fill(0);
+          addPanelProduct(ap, bp, e, pa, pb, kl, 0, PANEL);
+          for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) c[o + i * ldc + j] += alpha * e[i * PANEL + j];
         }
       }
     }
   }
 }
 
-const edgeTile = new Float64Array(PANEL * PANEL);
-
-function addEdgeTile(c: FloatArray, o: number, ldc: number, rows: number, cols: number, alpha: number): void {
-  for (let i = 0; i < rows; i++, o += ldc) for (let j = 0; j < cols; j++) c[o + j] += alpha * edgeTile[i * PANEL + j];
+/**
+ * The micro-kernel: adds the product of one A panel and one B panel over `kl` steps of k to
+ * the 4×4 block of `c` at `o` (rows `ldc` apart). Kept small and separate so that V8 holds
+ * the 16 accumulators in registers.
+ */
+function addPanelProduct(ap: FloatArray, bp: FloatArray, c: FloatArray, pa: number, pb: number, kl: number, o: number, ldc: number): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  for (const end = pa + kl * PANEL; pa < end; pa += PANEL, pb += PANEL) {
+    const a0 = ap[pa], a1 = ap[pa + 1], a2 = ap[pa + 2], a3 = ap[pa + 3];
+    let b = bp[pb];
+    c00 += a0 * b; c10 += a1 * b; c20 += a2 * b; c30 += a3 * b;
+    b = bp[pb + 1];
+    c01 += a0 * b; c11 += a1 * b; c21 += a2 * b; c31 += a3 * b;
+    b = bp[pb + 2];
+    c02 += a0 * b; c12 += a1 * b; c22 += a2 * b; c32 += a3 * b;
+    b = bp[pb + 3];
+    c03 += a0 * b; c13 += a1 * b; c23 += a2 * b; c33 += a3 * b;
+  }
+  c[o] += c00; c[o + 1] += c01; c[o + 2] += c02; c[o + 3] += c03; o += ldc;
+  c[o] += c10; c[o + 1] += c11; c[o + 2] += c12; c[o + 3] += c13; o += ldc;
+  c[o] += c20; c[o + 1] += c21; c[o + 2] += c22; c[o + 3] += c23; o += ldc;
+  c[o] += c30; c[o + 1] += c31; c[o + 2] += c32; c[o + 3] += c33;
 }
+
+const edge32 = new Float32Array(PANEL * PANEL), edge64 = new Float64Array(PANEL * PANEL);
 
 /** Slots of a job's claim counters (an Int32Array over its own SharedArrayBuffer). */
 export const CLAIM_NEXT = 0, CLAIM_DONE = 1, CLAIM_FAILED = 2, CLAIM_SLOTS = 3;

@@ -3,6 +3,7 @@
 // count_include_pad the divisor counts explicit pads but not the ceil-mode overhang.
 import { Tensor, allocData } from '../tensor.js';
 import { numel } from '../types.js';
+import { ints } from './conv.js';
 import { defineKernels, type KernelContext } from './kernels.js';
 
 interface Window {
@@ -13,18 +14,18 @@ interface Window {
 }
 
 function windowOf(ctx: KernelContext): Window {
-  const [kh, kw] = ctx.attr<number[]>('kernel_shape');
-  const [sh, sw] = ctx.attr<number[]>('strides') ?? [1, 1];
-  const [pt, pl, pb, pr] = ctx.attr<number[]>('pads') ?? [0, 0, 0, 0];
-  const [dh, dw] = ctx.attr<number[]>('dilations') ?? [1, 1];
+  const [kh, kw] = ints(ctx.attr<number[]>('kernel_shape'));
+  const [sh, sw] = ints(ctx.attr<number[]>('strides') ?? [1, 1]);
+  const [pt, pl, pb, pr] = ints(ctx.attr<number[]>('pads') ?? [0, 0, 0, 0]);
+  const [dh, dw] = ints(ctx.attr<number[]>('dilations') ?? [1, 1]);
   return { kh, kw, sh, sw, pt, pl, pb, pr, dh, dw };
 }
 
 defineKernels({
   MaxPool: ([x], ctx) => {
     const t = ctx.outputTypes[0];
-    const [n, c, h, w] = x!.shape;
-    const [, , oh, ow] = t.shape;
+    const [n, c, h, w] = ints(x!.shape);
+    const [, , oh, ow] = ints(t.shape);
     const { kh, kw, sh, sw, pt, pl, dh, dw } = windowOf(ctx);
     const src = x!.data, out = allocData(t.dtype, numel(t.shape));
     let p = 0;
@@ -51,8 +52,8 @@ defineKernels({
 
   AveragePool: ([x], ctx) => {
     const t = ctx.outputTypes[0];
-    const [n, c, h, w] = x!.shape;
-    const [, , oh, ow] = t.shape;
+    const [n, c, h, w] = ints(x!.shape);
+    const [, , oh, ow] = ints(t.shape);
     const { kh, kw, sh, sw, pt, pl, pb, pr } = windowOf(ctx);
     const includePad = (ctx.attr<number>('count_include_pad') ?? 0) !== 0;
     const src = x!.data, out = allocData(t.dtype, numel(t.shape));
