@@ -10,6 +10,7 @@ export interface Benchmark {
 /** The benchmarks by name (loaded lazily so one benchmark's imports do not slow another). */
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   ring: () => import('./ring.js'),
+  interp: () => import('./interp.js'),
   protocols: () => import('./protocols.js'),
   transport: () => import('./transport.js'),
 };
