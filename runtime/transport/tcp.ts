@@ -7,9 +7,13 @@
 // means to reach; the listener checks it, so a party started with its peers' addresses in
 // the wrong order fails at once with a clear error. After the preamble both directions carry
 // the frames of frame.ts. Sockets run with Nagle off (setNoDelay): a round is one frame per
-// peer and must leave at once.
+// peer and must leave at once. With the `tls` option every connection is TLS with client and
+// server certificates checked against a common CA; the preamble and frames then travel
+// inside it. (Without TLS the links are neither encrypted nor authenticated: use it only on
+// a trusted network.)
 
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import * as tls from 'node:tls';
 import { peerName, runtimeError, RuntimeError } from '../errors.js';
 import { PartySession, type SessionOptions } from '../party-session.js';
 import type { PartyId, Phase } from '../session.js';
@@ -27,6 +31,25 @@ export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
   timeoutMs?: number;
   /** Largest frame payload accepted from a peer; default 1 GiB. */
   maxFrameBytes?: number;
+  /** Run every connection over mutually authenticated TLS (see TlsOptions). */
+  tls?: TlsOptions;
+}
+
+/** TLS material of a party (PEM). Both ends of a connection present a certificate and
+ * accept only certificates signed by `ca`; host names are not checked (the parties are
+ * identified by their certificates' CA and by the connect preamble, not by DNS). */
+export interface TlsOptions {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer;
+}
+
+/** What dial and accept need besides the addresses. */
+interface ConnectContext {
+  deadline: number;
+  timeoutMs: number;
+  max: number;
+  tls?: TlsOptions;
 }
 
 const PREAMBLE_BYTES = 8;
@@ -136,23 +159,29 @@ export class TcpPartySession extends PartySession {
   }
 }
 
-/** Dials `to` until it accepts or the deadline passes. */
-function dial(id: PartyId, to: PartyId, address: string, deadline: number, timeoutMs: number, max: number): Promise<TcpLink> {
+/** Dials `to` until it accepts or the deadline passes. A refused or unreachable address is
+ * retried (the peer may not be up yet); a failed TLS handshake is not. */
+function dial(id: PartyId, to: PartyId, address: string, ctx: ConnectContext): Promise<TcpLink> {
   const { host, port } = parseHostPort(address);
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      const socket = connect({ host, port });
+      const socket: Socket = ctx.tls
+        ? tls.connect({ host, port, key: ctx.tls.key, cert: ctx.tls.cert, ca: ctx.tls.ca, checkServerIdentity: () => undefined })
+        : connect({ host, port });
       socket.setNoDelay(true);
+      let tcpUp = false;
+      socket.once('connect', () => (tcpUp = true));
       const onError = (e: NodeJS.ErrnoException) => {
         socket.destroy();
-        if (Date.now() + RETRY_MS >= deadline) reject(runtimeError('MPCC5006', [address, timeoutMs, e.code ?? e.message], to));
+        if (ctx.tls && tcpUp) reject(runtimeError('MPCC5005', [`TLS: ${e.message}`], to));
+        else if (Date.now() + RETRY_MS >= ctx.deadline) reject(runtimeError('MPCC5006', [address, ctx.timeoutMs, e.code ?? e.message], to));
         else setTimeout(attempt, RETRY_MS);
       };
       socket.once('error', onError);
-      socket.once('connect', () => {
+      socket.once(ctx.tls ? 'secureConnect' : 'connect', () => {
         socket.off('error', onError);
         socket.write(preamble(id, to));
-        resolve(new TcpLink(to, socket, max));
+        resolve(new TcpLink(to, socket, ctx.max));
       });
     };
     attempt();
@@ -160,7 +189,8 @@ function dial(id: PartyId, to: PartyId, address: string, deadline: number, timeo
 }
 
 /** Accepts the parties with higher ids than `id` on its own address until the deadline. */
-function accept(id: PartyId, peers: readonly [string, string, string], deadline: number, timeoutMs: number, max: number): Promise<TcpLink[]> {
+function accept(id: PartyId, peers: readonly [string, string, string], ctx: ConnectContext): Promise<TcpLink[]> {
+  const { deadline, timeoutMs, max } = ctx;
   const expected = ([0, 1, 2] as const).filter((p) => p > id);
   if (expected.length === 0) return Promise.resolve([]);
   const { host, port } = parseHostPort(peers[id]);
@@ -181,7 +211,8 @@ function accept(id: PartyId, peers: readonly [string, string, string], deadline:
         resolve([...links.values()]);
       }
     };
-    const server: Server = createServer((socket) => {
+    let tlsFailure: string | null = null;
+    const onSocket = (socket: Socket) => {
       socket.setNoDelay(true);
       pending.add(socket);
       let head = new Uint8Array(0);
@@ -209,10 +240,15 @@ function accept(id: PartyId, peers: readonly [string, string, string], deadline:
       };
       socket.on('data', onData);
       socket.on('error', () => socket.destroy());
-    });
+    };
+    const server: Server = ctx.tls
+      ? tls.createServer({ key: ctx.tls.key, cert: ctx.tls.cert, ca: ctx.tls.ca, requestCert: true, rejectUnauthorized: true }, onSocket)
+      : createServer(onSocket);
+    server.on('tlsClientError', (e: Error) => (tlsFailure = e.message));
     server.on('error', (e: NodeJS.ErrnoException) => finish(runtimeError('MPCC5014', [`party ${id} cannot listen on ${peers[id]}: ${e.code ?? e.message}`])));
     const timer = setTimeout(() => {
       const missing = expected.filter((p) => !links.has(p));
+      if (tlsFailure !== null) return finish(runtimeError('MPCC5005', [`TLS: a connection to ${peers[id]} failed its handshake (${tlsFailure})`], missing[0]));
       finish(runtimeError('MPCC5006', [peers[missing[0]], timeoutMs, `it never connected to this party's address ${peers[id]}${missing.length > 1 ? ` (nor did peer ${peerName(missing[1])})` : ''}`], missing[0]));
     }, Math.max(0, deadline - Date.now()));
     server.listen(port, host);
@@ -228,7 +264,8 @@ export async function connectTcpSession(options: TcpSessionOptions): Promise<Tcp
   const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const deadline = Date.now() + timeoutMs;
   const lower = ([0, 1, 2] as const).filter((p) => p < id);
-  const results = await Promise.allSettled([accept(id, peers, deadline, timeoutMs, max), ...lower.map((p) => dial(id, p, peers[p], deadline, timeoutMs, max))]);
+  const ctx: ConnectContext = { deadline, timeoutMs, max, tls: options.tls };
+  const results = await Promise.allSettled([accept(id, peers, ctx), ...lower.map((p) => dial(id, p, peers[p], ctx))]);
   const failure = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
   const links: (TcpLink | null)[] = [null, null, null];
   for (const r of results) {

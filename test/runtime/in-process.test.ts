@@ -152,7 +152,7 @@ describe('runtime/in-process transport', () => {
       expect((e as Error).message).to.equal('server exploded');
     }
     expect(seen.sort()).to.deep.equal(['MPCC5011', 'MPCC5011']);
-    expect(Date.now() - t0).to.be.below(1000);
+    expect(Date.now() - t0).to.be.below(3000);
   });
 
   it('rejects a frame whose length differs from the expected one', async () => {
@@ -181,7 +181,7 @@ describe('runtime/in-process transport', () => {
     const t0 = Date.now();
     void s1.round([{ to: 0, data: bytes(4), label: 'x' }], []);
     const e = await expectRuntimeError(s0.round([], [1, 2]), 'MPCC5002');
-    expect(Date.now() - t0).to.be.below(1000);
+    expect(Date.now() - t0).to.be.below(3000);
     expect(e.peer).to.equal(2);
     expect(e.message).to.contain('peer 2 (helper)');
     await Promise.all([s0.close(), s1.close(), s2.close()]);
