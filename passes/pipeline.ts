@@ -8,6 +8,7 @@
 import { diag } from '../ir/diagnostics.js';
 import type { AnyPass, OptionSpec, OptionValue, OptionValues } from './pass.js';
 import { lookupPass, lookupPipeline, registeredNames } from './registry.js';
+import './builtins.js'; // the built-in passes, so a pipeline string can name them
 
 /** One pass of a parsed pipeline, with every option resolved. */
 export interface PipelineStep {

@@ -5,11 +5,11 @@
 import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { action } from '../cli-support.js';
-import { loadOnnxFile } from '../onnx/import.js';
+import { loadGraphFile } from '../load-model.js';
 import { diag } from '../../ir/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
-import { loadMir, saveMir } from '../../ir/weights.js';
+import { saveMir } from '../../ir/weights.js';
 import { formatReports, parsePipeline, runPipeline } from '../../passes/index.js';
 
 /** Options of the ir command, as commander hands them over. */
@@ -40,23 +40,12 @@ export function parseInputShape(text: string): number[] {
   return parts.map(Number);
 }
 
-/** Loads MODEL.onnx or FILE.mir into a verified graph. */
-export function loadModel(path: string, inputShape?: string): Graph {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.onnx') return loadOnnxFile(path, { inputShape: inputShape === undefined ? undefined : parseInputShape(inputShape) });
-  if (ext === '.mir') {
-    if (inputShape !== undefined) throw diag('MPCC0004', ['--input-shape', inputShape, 'a .mir file has static shapes already; the flag is for ONNX models']);
-    return loadMir(path);
-  }
-  throw diag('MPCC0006', [path, 'MODEL.onnx or FILE.mir']);
-}
-
 /** Runs the ir command; every output goes through `io`. Writes no file when anything fails. */
 export function runIr(model: string, options: IrOptions, io: IrStreams): Graph {
   // Parse the pipeline before loading, so a typo fails at once and not after a long import.
   const steps = parsePipeline(options.passes ?? 'canonicalize');
   if (options.output !== undefined && extname(options.output) !== '.mir') throw diag('MPCC0004', ['-o', options.output, 'the output file must end in .mir']);
-  const graph = loadModel(model, options.inputShape);
+  const graph = loadGraphFile(model, { inputShape: options.inputShape === undefined ? undefined : parseInputShape(options.inputShape) });
   const showIntermediate = options.output === undefined ? io.stderr : io.stdout;
   const { graph: result, reports } = runPipeline(graph, steps, {
     verify: options.verify !== false,

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { GraphBuilder, MpccError, makeGraph, tensorOf } from '../../ir/index.js';
 import { definePass, formatReports, formatStep, parsePipeline, registeredNames, runPipeline } from '../../passes/index.js';
 
@@ -129,6 +130,15 @@ describe('pass manager', () => {
     expect(err.code).to.equal('MPCC4005');
     expect(err.message).to.match(/^the IR is invalid after pass 'break-the-ir': IR verification failed at node 'add0' \(Add\): operand 'relu0_out' is used before it is defined$/);
     expect(runPipeline(tinyGraph(), steps, { verify: false }).graph.nodes[0].name).to.equal('add0');
+  });
+
+  it('knows the built-in passes when only the pipeline module is imported', () => {
+    // a fresh process, so that no other test module has registered them already
+    const pipeline = new URL('../../passes/pipeline.js', import.meta.url).href;
+    const script = `const p = await import(${JSON.stringify(pipeline)}); process.stdout.write(String(p.parsePipeline('canonicalize').length));`;
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(res.stderr).to.equal('');
+    expect(res.stdout).to.equal('4');
   });
 
   it('rejects non-kebab-case pass names', () => {

@@ -1,0 +1,32 @@
+// The built-in passes and named pipelines, registered in one readable list. The pipeline
+// parser imports this module, so any module that parses a pipeline sees a populated registry.
+import { dropIdentity } from './drop-identity.js';
+import { foldBatchNorm } from './fold-batchnorm.js';
+import { foldConstants } from './fold-constants.js';
+import { maxPoolToAvgPool } from './maxpool-to-avgpool.js';
+import { registerPass, registerPipeline } from './registry.js';
+import { relu6ToRelu } from './relu6-to-relu.js';
+import { removeDead } from './remove-dead-nodes.js';
+
+registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
+
+/** The canonicalization pipeline: semantics-preserving clean-ups every model gets first. */
+export const CANONICALIZE = [
+  // Identity/Dropout between a Conv and its BatchNormalization would hide the fold pattern.
+  'drop-identity',
+  // Shape subgraphs and arithmetic on weights become constants, so every weight a later
+  // pattern needs (Conv weights, batch-norm statistics) is a constant.
+  'fold-constants',
+  // Needs constant weights and statistics; a folded batch-norm costs nothing in secure inference.
+  'fold-batchnorm',
+  // Folding leaves producers nobody reads (the Shape's argument's side branches, old weights).
+  'remove-dead-nodes',
+].join(',');
+
+registerPipeline({
+  name: 'canonicalize',
+  summary: 'the clean-ups every imported model gets first; none of them changes the function computed',
+  pipeline: CANONICALIZE,
+});
+
+export { dropIdentity, foldBatchNorm, foldConstants, maxPoolToAvgPool, relu6ToRelu, removeDead };
