@@ -6,7 +6,7 @@
 //   and P1: no message) and Z_p shares of the bits of r' = r mod 2^(k−1): P0's from a stream,
 //   P1's as a correction. p is the smallest prime above k + 1 (a digit below never exceeds
 //   k + 1, so only a true zero vanishes mod p): 67 at k = 64, 19 at k = 16; digits travel
-//   packed at ceil(log2 p) bits (7 at k = 64, 5 at k = 16).
+//   packed in base p, four to a group (6.25 bits a digit at p = 67, 4.25 at p = 19).
 //   Round 1  P0 ↔ P1: z_j = y_j + r_j mod 2^k (k bits each way); P2 → P1: bit-share correction.
 //            z = y + r is public to P0 and P1 and uniform to them.
 //   Since y = z − r mod 2^k, MSB(y) = MSB(z) ⊕ MSB(r) ⊕ [r' > z'] (' = low k−1 bits).
@@ -27,7 +27,7 @@
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
-import { addWords, bitWindow, packDigits, packWords, packedBytes, randomWords, unpackDigits, unpackWords, uniformBelow, uniformPairs } from './bits.js';
+import { addWords, bitWindow, fieldBytes, packField, packWords, packedBytes, randomWords, unpackField, unpackWords, uniformBelow, uniformPairs } from './bits.js';
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
@@ -140,7 +140,7 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const dealer = s.shared(2, 'drelu');
   const rShare = randomWords(dealer, n, k);
   const coins = holderCoins(s, peer, n, k);
-  const { p, bits: digitBits } = digitField(k);
+  const { p } = digitField(k);
   let rBits: Uint8Array | null = me === 0 ? uniformBelow(dealer, n * m, p) : null;
   // P0's share of u comes next on its stream with P2 (P2 draws it in the same order).
   let uShare: BigUint64Array = me === 0 ? dealer.ring(n) : new BigUint64Array(0);
@@ -151,12 +151,12 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const out1 = [{ to: peer as PartyId, data: packWords(zMine, k), label: 'drelu.reveal' }];
   if (rider?.open) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
   const peerBytes = zBytes + (rider ? rider.openBytes : 0);
-  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: packedBytes(n * m, digitBits) });
+  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: fieldBytes(n * m, p) });
   const [zTheirs, openTheirs] = splitFrame(got1.get(peer), [zBytes, rider ? rider.openBytes : 0], peer, 'drelu.reveal');
   rider?.opened?.(openTheirs);
   if (me === 1) {
-    const [corr] = splitFrame(got1.get(2), [packedBytes(n * m, digitBits)], 2, 'drelu.bits');
-    rBits = unpackDigits(corr, n * m, digitBits);
+    const [corr] = splitFrame(got1.get(2), [fieldBytes(n * m, p)], 2, 'drelu.bits');
+    rBits = unpackField(corr, n * m, p);
   }
   const z = addWords(zMine, unpackWords(zTheirs, n, k), k);
 
@@ -168,7 +168,7 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
 
   // Round 2: the masked, rotated compare digits to P2 (and the rider's bytes P0 → P1).
   const digits = compareDigits(me, z, rBits!, coins, n, k);
-  const out2 = [{ to: 2 as PartyId, data: packDigits(digits, digitBits), label: 'drelu.compare' }];
+  const out2 = [{ to: 2 as PartyId, data: packField(digits, p), label: 'drelu.compare' }];
   const extra2 = rider?.round2Bytes ?? 0;
   if (me === 0 && extra2 > 0) out2.push({ to: 1, data: rider!.round2!({ n, flip, uShare, u: new Uint8Array(0) }), label: 'weights.activation' });
   const got2 = await s.round(out2, me === 1 && extra2 > 0 ? [0] : [], me === 1 && extra2 > 0 ? { 0: extra2 } : undefined);
@@ -242,7 +242,7 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const d0 = s.shared(0, 'drelu');
   const d1 = s.shared(1, 'drelu');
   const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
-  const { p: P, bits: digitBits } = digitField(k);
+  const { p: P } = digitField(k);
   const { mod, zero: isZero } = fieldTables(P);
   const bits0 = uniformBelow(d0, n * m, P);
   const corr = new Uint8Array(n * m);
@@ -256,15 +256,15 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
     }
   }
   // Round 1: P1's half of the bit shares (input-independent: preprocessing).
-  await s.round([{ to: 1, data: packDigits(corr, digitBits), label: 'drelu.bits', phase: 'preprocessing' }], []);
+  await s.round([{ to: 1, data: packField(corr, P), label: 'drelu.bits', phase: 'preprocessing' }], []);
 
   // Round 2: the two holders' digits; a zero digit in an element means t = 1.
-  const size = packedBytes(n * k, digitBits);
+  const size = fieldBytes(n * k, P);
   const got = await s.round([], [0, 1], { 0: size, 1: size });
   const [a] = splitFrame(got.get(0), [size], 0, 'drelu.compare');
   const [b] = splitFrame(got.get(1), [size], 1, 'drelu.compare');
-  const da = unpackDigits(a, n * k, digitBits);
-  const db = unpackDigits(b, n * k, digitBits);
+  const da = unpackField(a, n * k, P);
+  const db = unpackField(b, n * k, P);
   const u = new Uint8Array(n);
   const top = k - 1;
   const rTop = top < 32 ? r.lo : r.hi;

@@ -7,6 +7,7 @@
 
 import type { PartyId, Phase } from '../session.js';
 import { digitField } from './compare.js';
+import { fieldBytes } from './bits.js';
 
 /** One message stream of a protocol. */
 export interface Flow {
@@ -57,13 +58,13 @@ export const PROTOCOL_COSTS = {
   /** Comparison on a k-bit window (drelu, and the bit a selection uses). */
   compare: ({ n, k }: { n: number; k: number }): Cost => ({
     rounds: 3,
-    // Digits in Z_p, p the smallest prime above k + 1, packed at ceil(log2 p) bits.
+    // Digits in Z_p, p the smallest prime above k + 1, packed in base p (bits.ts fieldBytes).
     flows: [
       flow(0, 0, 1, 'drelu.reveal', packed(n, k)),
       flow(0, 1, 0, 'drelu.reveal', packed(n, k)),
-      flow(0, 2, 1, 'drelu.bits', packed(n * (k - 1), digitField(k).bits), 'preprocessing'),
-      flow(1, 0, 2, 'drelu.compare', packed(n * k, digitField(k).bits)),
-      flow(1, 1, 2, 'drelu.compare', packed(n * k, digitField(k).bits)),
+      flow(0, 2, 1, 'drelu.bits', fieldBytes(n * (k - 1), digitField(k).p), 'preprocessing'),
+      flow(1, 0, 2, 'drelu.compare', fieldBytes(n * k, digitField(k).p)),
+      flow(1, 1, 2, 'drelu.compare', fieldBytes(n * k, digitField(k).p)),
       flow(2, 2, 1, 'drelu.reshare', 8 * n),
     ],
   }),

@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { packDigits, packWords, packedBytes, uniformBelow, uniformPairs, unpackDigits, unpackWords } from '../../../runtime/protocols/bits.js';
+import { fieldBytes, packDigits, packField, packWords, packedBytes, uniformBelow, uniformPairs, unpackDigits, unpackField, unpackWords } from '../../../runtime/protocols/bits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { AesCtrPrg } from '../../../runtime/prg.js';
 import { looksUniform } from './stats.js';
@@ -42,6 +42,21 @@ describe('protocols: bit and digit helpers', () => {
         expect(back.lo, `k=${k}`).to.deep.equal(lo);
         expect(back.hi, `k=${k}`).to.deep.equal(hi);
       }
+  });
+
+  it('packs Z_p digits in base p losslessly, at the stated size', () => {
+    for (const p of [5, 11, 19, 37, 67])
+      for (const count of [0, 1, 7, 8, 9, 15, 16, 17, 1000]) {
+        const v = Uint8Array.from(randomBytes(count), (b) => b % p);
+        v.fill(p - 1, 0, Math.min(count, 9)); // the largest group value
+        const packed = packField(v, p);
+        expect(packed.length, `p=${p} count=${count}`).to.equal(fieldBytes(count, p));
+        expect(unpackField(packed, count, p), `p=${p} count=${count}`).to.deep.equal(v);
+      }
+    // 4 digits of Z_67 take 25 bits (6.25 a digit), of Z_19 17 bits, of Z_37 21 bits.
+    expect(fieldBytes(8000, 67)).to.equal((2000 * 25) / 8);
+    expect(fieldBytes(8000, 19)).to.equal((2000 * 17) / 8);
+    expect(fieldBytes(8000, 37)).to.equal((2000 * 21) / 8);
   });
 
   it('rejection samplers are uniform and consume a stream identically on both sides', () => {
