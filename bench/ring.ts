@@ -187,6 +187,47 @@ function gemmRow(budget: number): Row {
   };
 }
 
+/** Every convolution of torchvision's ResNet50 at 224×224 (bottleneck v1.5: stride on the
+ * 3×3), as benchmark cases. */
+function resnet50Convs(): ConvCase[] {
+  const convs: ConvCase[] = [{ name: 'stem', c: 3, o: 64, h: 224, k: 7, stride: 2 }];
+  let c = 64;
+  let h = 56;
+  [[64, 3], [128, 4], [256, 6], [512, 3]].forEach(([width, blocks], stage) => {
+    for (let b = 0; b < blocks; b++) {
+      const stride = b === 0 && stage > 0 ? 2 : 1;
+      convs.push({ name: 'conv1', c, o: width, h, k: 1, stride: 1 });
+      convs.push({ name: 'conv2', c: width, o: width, h, k: 3, stride });
+      if (b === 0) convs.push({ name: 'downsample', c, o: 4 * width, h, k: 1, stride });
+      h /= stride;
+      convs.push({ name: 'conv3', c: width, o: 4 * width, h, k: 1, stride: 1 });
+      c = 4 * width;
+    }
+  });
+  return convs;
+}
+
+/** One evaluation of all ResNet50 convolutions; the reference column extrapolates the BigInt
+ * rate measured in this run on the 64→64 3×3 layer (the whole network would take minutes). */
+function resnet50Row(referenceRate: number): Row {
+  let total = 0;
+  let seconds = 0;
+  for (const s of resnet50Convs()) {
+    const p = convParams(s);
+    const [, c, h, w] = p.inShape;
+    const [o, cg, kh, kw] = p.weightShape;
+    const x = randomRing(c * h * w);
+    const wt = randomRing(o * cg * kh * kw);
+    seconds += timeIt(() => fast.conv2d(x, wt, p), 0);
+    total += macs(p);
+  }
+  return {
+    op: 'conv2d', shape: `ResNet50 all ${resnet50Convs().length} convs (${(total / 1e9).toFixed(2)} GMAC)`, unit: 'GMAC/s',
+    reference: referenceRate, fast: total / seconds / 1e9, speedup: total / seconds / 1e9 / referenceRate,
+    note: `fast: ${seconds.toFixed(2)} s per evaluation; reference rate from the 64→64 3×3 row`,
+  };
+}
+
 function fcRow(budget: number): Row {
   const [m, k, n] = [1, 2048, 1000];
   const a = randomRing(m * k);
@@ -207,7 +248,9 @@ export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const quick = args.includes('--quick');
   const budget = quick ? 0.05 : 0.3;
-  const rows = [...elementwiseRows(quick ? 100_000 : 1_000_000, budget), ...convRows(budget, quick), gemmRow(budget), fcRow(budget)];
+  const convs = convRows(budget, quick);
+  const rows = [...elementwiseRows(quick ? 100_000 : 1_000_000, budget), ...convs, gemmRow(budget), fcRow(budget)];
+  if (!quick) rows.push(resnet50Row(convs.find((r) => r.shape.startsWith('64→64 3×3'))!.reference));
   if (json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return;

@@ -21,6 +21,9 @@ export const RUNTIME_ERRORS = {
   MPCC5012: 'peer {0} closed the session, but this party still waits for its frame of round {1}',
   MPCC5013: 'deadlock: every party waits for a frame that no party will send ({0})',
   MPCC5014: 'invalid transport configuration: {0}',
+  // 51xx: ring arithmetic kernels (runtime/ring-wasm.ts).
+  MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
+  MPCC5102: 'ring kernels at {0} are not a valid WebAssembly module for this runtime: {1}',
 } as const;
 
 /** A runtime diagnostic code of the catalog. */

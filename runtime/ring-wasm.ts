@@ -3,6 +3,8 @@
 // scratch arena: each kernel call copies its operands in, runs, and copies the result out.
 // Calls are synchronous, so the three parties of one process can share the one instance.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { runtimeError } from './errors.js';
 
 // The project compiles against lib es2022 without DOM typings, which is where TypeScript declares
 // WebAssembly; this module-scoped declaration covers the little used here.
@@ -44,9 +46,20 @@ let instance: RingKernelExports | undefined;
 export function kernels(): RingKernelExports {
   if (!instance) {
     // The build always writes this file; a missing file is a broken install, not a fallback case.
-    const bytes = readFileSync(WASM_URL);
-    const module = new WebAssembly.Module(bytes);
-    instance = new WebAssembly.Instance(module, {}).exports as unknown as RingKernelExports;
+    const path = fileURLToPath(WASM_URL);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw runtimeError('MPCC5101', [path, (e as Error).message]);
+    }
+    try {
+      const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as RingKernelExports;
+      if (typeof exports.gemm !== 'function' || typeof exports.tileCols !== 'function') throw new Error('exports gemm/tileCols missing');
+      instance = exports;
+    } catch (e) {
+      throw runtimeError('MPCC5102', [path, (e as Error).message]);
+    }
   }
   return instance;
 }

@@ -158,6 +158,9 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
   const [o, cg, kh, kw] = p.weightShape;
   const [, , oh, ow] = conv2dOutShape(p);
   const og = o / p.group;
+  if (x.length < n * c * h * wd || w.length < o * cg * kh * kw || c !== cg * p.group || !Number.isInteger(og) || oh < 0 || ow < 0) {
+    throw new Error(`conv2d: inconsistent shapes (x ${x.length} for ${p.inShape}, w ${w.length} for ${p.weightShape}, group ${p.group}, output ${oh}×${ow})`);
+  }
   const plane = oh * ow;
   const depth = cg * kh * kw; // K of the GEMM
   const y = new BigUint64Array(n * o * plane);
@@ -248,6 +251,7 @@ export function matmulT(
   transB: boolean,
   bias?: BigUint64Array,
 ): BigUint64Array {
+  if (a.length < m * k || b.length < k * n) throw new Error(`matmul: ${a.length} and ${b.length} elements for ${m}×${k} · ${k}×${n}`);
   const y = new BigUint64Array(m * n);
   if (y.length === 0) return y;
   const kern = kernels();

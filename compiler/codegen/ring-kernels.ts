@@ -15,6 +15,8 @@ export interface GemmTile {
   kind: 'scalar' | 'simd64' | 'simd32' | 'hybrid';
   /** Depth of a k slab: rows of B kept in L2 while all panels of A pass over them. */
   depth: number;
+  /** k steps per loop iteration (1 or 2). */
+  unroll?: 1 | 2;
 }
 
 /** The tile the runtime's GEMM uses; chosen by measurement (bench/ring.ts). */
@@ -197,7 +199,8 @@ function emitPackA(m: ModuleBuilder, tile: GemmTile): void {
  * the stores of the accumulators to C (row r's address given by rowAt). */
 interface MicroKernel {
   init: Expr[];
-  step: Expr[];
+  /** Builds the statements of one k step (fresh nodes on every call, for unrolling). */
+  step: () => Expr[];
   /** Stores (or with `accumulate` adds) the accumulators into C. */
   store: (rowAt: (r: number) => Expr, accumulate: boolean) => Expr[];
 }
@@ -210,7 +213,7 @@ function scalarTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
   const bv = Array.from({ length: cols }, (_, q) => f.local(`b${q}`, 'i64'));
   return {
     init: acc.flat().map((l) => m.set(l, m.i64.const(0n))),
-    step: [
+    step: () => [
       ...av.map((l, r) => m.set(l, m.i64.load(m.get(pa), r * 8))),
       ...bv.map((l, q) => m.set(l, m.i64.load(m.get(pb), q * 8))),
       ...acc.flatMap((row, r) => row.map((l, q) => m.set(l, m.i64.add(m.get(l), m.i64.mul(m.get(av[r]), m.get(bv[q])))))),
@@ -229,7 +232,7 @@ function simd64Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
   const bv = Array.from({ length: v }, (_, q) => f.local(`b${q}`, 'v128'));
   return {
     init: acc.flat().map((l) => m.set(l, m.i32x4.zero())),
-    step: [
+    step: () => [
       ...bv.map((l, q) => m.set(l, m.i64x2.load(m.get(pb), q * 16))),
       ...acc.flatMap((row, r) => [
         m.set(av, m.i64x2.loadSplat(m.get(pa), r * 8)),
@@ -264,7 +267,7 @@ function simd32Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
   const all = [...lowAcc.flat(), ...highAcc.flat(), ...crossAcc.flat()];
   return {
     init: all.map((l) => m.set(l, m.i32x4.zero())),
-    step: [
+    step: () => [
       ...blo.flatMap((l, q) => [
         m.set(x0, m.i64x2.load(m.get(pb), q * 32)),
         m.set(x1, m.i64x2.load(m.get(pb), q * 32 + 16)),
@@ -304,8 +307,8 @@ function hybridTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
   const bv = Array.from({ length: extra }, (_, q) => f.local(`sb${q}`, 'i64'));
   return {
     init: [...vec.init, ...acc.flat().map((l) => m.set(l, m.i64.const(0n)))],
-    step: [
-      ...vec.step,
+    step: () => [
+      ...vec.step(),
       ...av.map((l, r) => m.set(l, m.i64.load(m.get(pa), r * 8))),
       ...bv.map((l, q) => m.set(l, m.i64.load(m.get(pb), 32 + q * 8))),
       ...acc.flatMap((row, r) => row.map((l, q) => m.set(l, m.i64.add(m.get(l), m.i64.mul(m.get(av[r]), m.get(bv[q])))))),
@@ -353,16 +356,18 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
     // advancing rows*8 per k (a packed panel, or for a single row the row of A itself).
     const tileBody = (rows: number, aStart: () => Expr): Expr[] => {
       const micro = kernel(m, f, rows, RN, pa, pb);
+      const advance = () => [...micro.step(), m.set(pa, add(g(pa), c(rows * 8))), m.set(pb, add(g(pb), g(ldb8)))];
       const rowAt = (r: number) => add(g(pc), shl(mul(c(r), p('ldc')), c(3)));
       return [
         ...micro.init,
         m.set(pa, aStart()),
         m.set(pb, add(p('b'), shl(add(mul(g(k0), p('ldb')), g(j)), c(3)))),
-        m.forRange(t, c(0), g(kb), 1, () => [
-          ...micro.step,
-          m.set(pa, add(g(pa), c(rows * 8))),
-          m.set(pb, add(g(pb), g(ldb8))),
-        ]),
+        ...(tile.unroll === 2
+          ? [
+            m.forRange(t, c(1), g(kb), 2, () => [...advance(), ...advance()]),
+            m.if(m.i32.and(g(kb), c(1)), m.seq(advance())),
+          ]
+          : [m.forRange(t, c(0), g(kb), 1, advance)]),
         m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
         m.if(m.i32.eqz(g(k0)), m.seq(micro.store(rowAt, false)), m.seq(micro.store(rowAt, true))),
       ];

@@ -25,6 +25,7 @@ const TILES: GemmTile[] = [
   { rows: 2, cols: 4, kind: 'simd32', depth: 2 },
   { rows: 3, cols: 8, kind: 'simd32', depth: 6 },
   { rows: 2, cols: 6, kind: 'hybrid', depth: 5 },
+  { rows: 2, cols: 6, kind: 'hybrid', depth: 7, unroll: 2 },
   { rows: 1, cols: 5, kind: 'hybrid', depth: 256 },
 ];
 
@@ -34,7 +35,7 @@ function ring(n: number): BigUint64Array {
 
 describe('compiler/codegen/ring-kernels: GEMM variants against the reference', () => {
   for (const tile of TILES) {
-    it(`${tile.kind} ${tile.rows}×${tile.cols}, k slabs of ${tile.depth}`, () => {
+    it(`${tile.kind} ${tile.rows}×${tile.cols}, k slabs of ${tile.depth}${tile.unroll === 2 ? ', unrolled' : ''}`, () => {
       const k = new WebAssembly.Instance(new WebAssembly.Module(emitRingKernels(tile)), {}).exports as GemmExports;
       k.memory.grow(64);
       for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9]]) {

@@ -226,6 +226,14 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
     }
   });
 
+  it('rejects inconsistent shapes instead of reading stale memory', () => {
+    const p: Conv2dParams = { inShape: [1, 4, 5, 5], weightShape: [2, 2, 3, 3], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 2 };
+    expect(() => fast.conv2d(new BigUint64Array(99), new BigUint64Array(36), p)).to.throw(/inconsistent shapes/);
+    expect(() => fast.conv2d(new BigUint64Array(100), new BigUint64Array(35), p)).to.throw(/inconsistent shapes/);
+    expect(() => fast.conv2d(new BigUint64Array(100), new BigUint64Array(36), { ...p, group: 3 })).to.throw(/inconsistent shapes/);
+    expect(() => fast.matmul(new BigUint64Array(5), new BigUint64Array(6), 2, 3, 2)).to.throw(/matmul/);
+  });
+
   it('matmul on random shapes', () => {
     const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 1], [1, 64, 10], [3, 5, 2], [4, 4, 4], [5, 9, 7], [8, 3, 13], [13, 17, 11], [2, 0, 3], [0, 4, 2]];
     for (let t = 0; t < 20; t++) shapes.push([rnd.int(1, 20), rnd.int(1, 40), rnd.int(1, 20)]);
