@@ -3,10 +3,12 @@ import type { Command } from 'commander';
 import { registerIr } from './ir.js';
 import { registerPasses } from './passes.js';
 import { registerZoo } from './zoo.js';
+import { registerInfer } from './infer.js';
 
 /** Adds every mpcc command to `program`. */
 export function registerCommands(program: Command): void {
   registerZoo(program);
   registerIr(program);
   registerPasses(program);
+  registerInfer(program);
 }

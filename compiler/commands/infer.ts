@@ -1,0 +1,102 @@
+// `mpcc infer MODEL --input X.npy [-o Y.npy]`: runs the plaintext interpreter on one input.
+// Without -o it prints each output's type and, for a [1, C] output, the top-5 classes; else a
+// summary (min, mean, max, and per-pixel class counts for a [1, C, H, W] segmentation map).
+import type { Command } from 'commander';
+import { action, writeFileAtomic } from '../cli-support.js';
+import { loadGraphFile, parseInputShape } from '../load-model.js';
+import { encodeNpy, readNpy } from '../npy.js';
+import { diag } from '../../ir/diagnostics.js';
+import { Tensor } from '../../ir/tensor.js';
+import { formatType, sameShape } from '../../ir/types.js';
+import { runGraph, type Precision } from '../../ir/interp/index.js';
+
+/** Options of the infer command. */
+export interface InferOptions {
+  /** The .npy input (float32 or float64, C order). */
+  readonly input: string;
+  /** Where to write the first output as .npy. */
+  readonly output?: string;
+  /** Replaces symbolic input dimensions, e.g. "1,3,224,224". */
+  readonly inputShape?: string;
+  /** Interpreter precision (default float32, like onnxruntime). */
+  readonly precision?: string;
+}
+
+/** What a run produced. */
+export interface InferResult {
+  /** Graph outputs by name, in graph order. */
+  readonly outputs: Map<string, Tensor>;
+  /** The text the command prints. */
+  readonly report: string;
+}
+
+/** Runs `model` on the input of `options`; writes the output file last, only on success. */
+export function runInfer(model: string, options: InferOptions): InferResult {
+  const precision = options.precision ?? 'float32';
+  if (precision !== 'float32' && precision !== 'float64') throw diag('MPCC0004', ['--precision', precision, 'expected float32 or float64']);
+  const inputShape = parseInputShape(options.inputShape);
+  const x = readNpy(options.input);
+  const g = loadGraphFile(model, { inputShape });
+  if (g.inputs.length !== 1) throw diag('MPCC3004', ['<inputs>', '-', `the model has ${g.inputs.length} runtime inputs; infer takes exactly one`]);
+  const name = g.inputs[0];
+  const want = g.types.get(name)!;
+  if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
+  if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(',')]);
+  const results = runGraph(g, { [name]: new Tensor('float32', x.shape, x.data) }, { precision: precision as Precision });
+  const outputs = new Map(g.outputs.map((o) => [o, results.get(o)!]));
+  if (options.output) {
+    const first = outputs.get(g.outputs[0])!;
+    writeFileAtomic(options.output, encodeNpy(first.shape, first.data));
+  }
+  return { outputs, report: options.output ? '' : describeOutputs(outputs) };
+}
+
+/** Human-readable description of the outputs. */
+export function describeOutputs(outputs: Map<string, Tensor>): string {
+  const lines: string[] = [];
+  for (const [name, t] of outputs) {
+    lines.push(`${name}: ${formatType({ dtype: t.dtype, shape: t.shape })}`);
+    const v = t.data as ArrayLike<number>;
+    if (t.shape.length === 2 && t.shape[0] === 1 && t.shape[1] > 1 && (t.dtype === 'float32' || t.dtype === 'float64')) {
+      const order = Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[b] - v[a] || a - b);
+      for (const [rank, c] of order.slice(0, 5).entries()) lines.push(`  top-${rank + 1}: class ${c}  ${formatNumber(v[c])}`);
+      continue;
+    }
+    let min = Infinity, max = -Infinity, sum = 0;
+    for (let i = 0; i < v.length; i++) { min = Math.min(min, v[i]); max = Math.max(max, v[i]); sum += v[i]; }
+    if (v.length) lines.push(`  min ${formatNumber(min)}  mean ${formatNumber(sum / v.length)}  max ${formatNumber(max)}`);
+    if (t.shape.length === 4 && t.shape[0] === 1 && t.shape[1] > 1) lines.push(`  pixels per class: ${classCounts(t)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Per-pixel argmax class counts of a [1, C, H, W] map, largest first (segmentation). */
+function classCounts(t: Tensor): string {
+  const [, c, h, w] = t.shape, v = t.data as ArrayLike<number>, hw = h * w;
+  const counts = new Map<number, number>();
+  for (let p = 0; p < hw; p++) {
+    let best = 0;
+    for (let k = 1; k < c; k++) if (v[k * hw + p] > v[best * hw + p]) best = k;
+    counts.set(best, (counts.get(best) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 8).map(([k, n]) => `${k}: ${n}`).join(', ');
+}
+
+function formatNumber(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toPrecision(6);
+}
+
+/** Adds `mpcc infer` to the program. */
+export function registerInfer(program: Command): void {
+  program
+    .command('infer')
+    .description('run a model in the plaintext interpreter on a .npy input')
+    .argument('<model>', 'MODEL.onnx or FILE.mir')
+    .requiredOption('--input <file>', 'input array (.npy, float32 C order; float64 is converted)')
+    .option('-o, --output <file>', 'write the first output as .npy instead of printing a summary')
+    .option('--input-shape <dims>', 'fix symbolic input dimensions, e.g. 1,3,224,224')
+    .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
+    .action(action((model: string, options: InferOptions) => {
+      process.stdout.write(runInfer(model, options).report);
+    }));
+}
