@@ -110,6 +110,20 @@ describe('mpcc ir', () => {
     expect(res.stderr).to.match(/^mpcc: error MPCC4001: unknown pass 'nope' \(known: [^\n]*\)\n$/);
   });
 
+  it('turns every ReLU6 of MobileNetV2 into Relu and folds all its batch-norms', () => {
+    const path = join(dir, 'mobilenetv2.onnx');
+    writeFileSync(path, buildZooModel('mobilenetv2'));
+    const imported = loadOnnxFile(path);
+    const relu6 = imported.nodes.filter((n) => n.op === 'Clip' && n.attrs.min === 0 && n.attrs.max === 6).length;
+    const bns = imported.nodes.filter((n) => n.op === 'BatchNormalization').length;
+    expect(relu6).to.be.greaterThan(30);
+    const { graph, stderr } = run(path, { passes: 'canonicalize,relu6-to-relu', stats: true });
+    expect(graph.nodes.filter((n) => n.op === 'Clip' || n.op === 'BatchNormalization')).to.deep.equal([]);
+    expect(graph.nodes.filter((n) => n.op === 'Relu').length).to.equal(relu6 + imported.nodes.filter((n) => n.op === 'Relu').length);
+    expect(stderr).to.include(`relu6 replaced by relu: ${relu6}`);
+    expect(stderr).to.include(`batch-norms folded into Conv: ${bns}`);
+  });
+
   for (const name of ['all-ops', 'legacy-ops', 'resnet18-cifar']) {
     it(`canonicalize keeps the outputs of zoo model ${name} and leaves no batch-norm, Identity or Dropout`, () => {
       const path = join(dir, `${name}.onnx`);
