@@ -7,6 +7,17 @@ import { numel } from '../types.js';
 import { type FloatArray, type Im2colGeometry, PANEL, packA, packB, packIm2col, packedLength } from './gemm.js';
 import { defineKernels, type KernelContext } from './kernels.js';
 import { allocFloats, interpreterThreads, runGemm } from './parallel.js';
+import { winogradConv } from './winograd.js';
+
+/** Whether 3×3 stride-1 convolutions use Winograd F(4×4, 3×3) (tests compare both paths). */
+let winograd = true;
+
+/** Turns the Winograd path of 3×3 stride-1 convolutions on or off; returns the previous setting. */
+export function setWinograd(enabled: boolean): boolean {
+  const before = winograd;
+  winograd = enabled;
+  return before;
+}
 
 /** Tile shape of a conv product: 64 output channels × up to 128 pixels. */
 const TILE_M = 64, TILE_N = 128;
@@ -71,6 +82,12 @@ function conv([x, w, b]: readonly (Tensor | undefined)[], ctx: KernelContext): T
     return [new Tensor(dtype, t.shape, out)];
   }
   const out = allocFloats(dtype, numel(t.shape));
+  // Winograd pays off once the channel product amortizes its tile transforms.
+  if (winograd && group === 1 && kh === 3 && kw === 3 && sh === 1 && sw === 1 && dh === 1 && dw === 1 && c * o >= 256) {
+    for (let bi = 0; bi < n; bi++)
+      winogradConv(xd, bi * c * h * wd, w!, bias, out, bi * o * oh * ow, { c, h, w: wd, o, oh, ow, pt, pl }, dtype);
+    return [new Tensor(dtype, t.shape, out)];
+  }
   const panels = weightPanels(w!, group, dtype);
   const bp = scratchFloats(dtype, packedLength(N, K));
   const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && pb === 0 && pr === 0;

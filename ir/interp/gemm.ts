@@ -34,6 +34,14 @@ export interface GemmJob {
   /** Scale of the product (Gemm's alpha) and of the bias (Gemm's beta). */
   readonly alpha: number;
   readonly beta: number;
+  /**
+   * Independent products of the same shape in one job (Winograd's 36): product b reads A at
+   * b·aBatchStride, B at b·bBatchStride and writes C at cOff + b·cBatchStride.
+   */
+  readonly batch?: number;
+  readonly aBatchStride?: number;
+  readonly bBatchStride?: number;
+  readonly cBatchStride?: number;
 }
 
 /** Storage for a packed operand of `rows` (M or N) by `k`. */
@@ -131,7 +139,7 @@ export function packIm2col(x: FloatArray, off: number, g: Im2colGeometry, out: F
 
 /** Number of tiles of a job. */
 export function tileCount(job: GemmJob): number {
-  return Math.ceil(job.M / job.mc) * Math.ceil(job.N / job.nc);
+  return (job.batch ?? 1) * Math.ceil(job.M / job.mc) * Math.ceil(job.N / job.nc);
 }
 
 /** Computes tile `t` of `job` (rows and columns of C that no other tile touches). */
@@ -141,17 +149,21 @@ export function gemmTile(job: GemmJob, t: number): void {
   // integral doubles, and double-typed indices would halve the kernel's speed.
   const cOff = job.cOff | 0, ldc = job.ldc | 0, biasOff = job.biasOff | 0;
   const M = job.M | 0, N = job.N | 0, K = job.K | 0, mc = job.mc | 0, nc = job.nc | 0;
-  const mTiles = Math.ceil(M / mc);
+  const mTiles = Math.ceil(M / mc), perProduct = mTiles * Math.ceil(N / nc);
+  const b = (t / perProduct) | 0;
+  t -= b * perProduct;
+  const aBase = b * ((job.aBatchStride ?? 0) | 0), bBase = b * ((job.bBatchStride ?? 0) | 0);
+  const cBase = cOff + b * ((job.cBatchStride ?? 0) | 0);
   const m0 = (t % mTiles) * mc, n0 = ((t / mTiles) | 0) * nc;
   const m1 = Math.min(M, m0 + mc), n1 = Math.min(N, n0 + nc);
   // Start from the scaled bias, then accumulate K in slices of KC.
   for (let i = m0; i < m1; i++) {
-    const row = cOff + i * ldc;
+    const row = cBase + i * ldc;
     if (!bias) for (let j = n0; j < n1; j++) c[row + j] = 0;
     else if (biasPerColumn) for (let j = n0; j < n1; j++) c[row + j] = beta * bias[biasOff + j];
     else {
-      const b = beta * bias[biasOff + i];
-      for (let j = n0; j < n1; j++) c[row + j] = b;
+      const bv = beta * bias[biasOff + i];
+      for (let j = n0; j < n1; j++) c[row + j] = bv;
     }
   }
   for (let k0 = 0; k0 < K; k0 += KC) {
@@ -160,7 +172,7 @@ export function gemmTile(job: GemmJob, t: number): void {
       const rows = Math.min(PANEL, m1 - i0);
       for (let j0 = n0; j0 < n1; j0 += PANEL) {
         const cols = Math.min(PANEL, n1 - j0);
-        const pa = i0 * K + k0 * PANEL, pb = j0 * K + k0 * PANEL, o = cOff + i0 * ldc + j0;
+        const pa = aBase + i0 * K + k0 * PANEL, pb = bBase + j0 * K + k0 * PANEL, o = cBase + i0 * ldc + j0;
         if (rows === PANEL && cols === PANEL && alpha === 1) addPanelProduct(ap, bp, c, pa, pb, kl, o, ldc);
         else {
           // Edge blocks go through a scratch block of C's own type (one array type per

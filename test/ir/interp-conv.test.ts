@@ -2,6 +2,7 @@
 // onnxruntime-node on single-op models with random shapes and attribute variants.
 import { expect } from 'chai';
 import '../../ir/interp/index.js';
+import { setWinograd } from '../../ir/interp/conv.js';
 import { setInterpreterThreads, interpreterThreads } from '../../ir/interp/parallel.js';
 import { TestRandom, ortOp, relError, runKernel, tensorFrom, type Operand } from './interp-support.js';
 
@@ -68,6 +69,28 @@ describe('interpreter: Conv', function () {
       }
     } finally {
       setInterpreterThreads(before);
+    }
+  });
+
+  it('Winograd F(4×4,3×3) path matches onnxruntime (odd sizes, asymmetric pads, batch 2, float64), and so does the GEMM path', async () => {
+    const r = new TestRandom(17);
+    const cases: ConvCase[] = [];
+    for (let i = 0; i < 12; i++) {
+      cases.push({
+        n: r.pick([1, 2]), c: r.int(16, 40), h: r.int(3, 15), w: r.int(3, 15), o: r.int(16, 40), group: 1, kh: 3, kw: 3,
+        strides: [1, 1], pads: [r.int(0, 2), r.int(0, 2), r.int(0, 2), r.int(0, 2)], dilations: [1, 1], bias: r.next() < 0.5,
+      });
+    }
+    for (const winograd of [true, false]) {
+      const before = setWinograd(winograd);
+      try {
+        for (const [i, k] of cases.entries()) {
+          const err = await check(k, r, i % 3 === 2 ? 'float64' : 'float32');
+          expect(err, `winograd=${winograd} ${JSON.stringify(k)}`).to.be.at.most(1e-4);
+        }
+      } finally {
+        setWinograd(before);
+      }
     }
   });
 });
