@@ -25,13 +25,17 @@ function broadcastIndex(from: Shape, to: Shape): Int32Array | undefined {
   return idx;
 }
 
-function binary(fn: (a: number, b: number) => number): Kernel {
+/** A loop over operands of equal shape, written out per op so V8 need not call `fn` per element. */
+type SameShapeLoop = (a: ArrayLike<number>, b: ArrayLike<number>, out: { [i: number]: number; length: number }) => void;
+
+function binary(fn: (a: number, b: number) => number, same?: SameShapeLoop): Kernel {
   return ([a, b], ctx) => {
     const t = ctx.outputTypes[0];
     const out = allocData(t.dtype, numel(t.shape));
     const ia = broadcastIndex(a!.shape, t.shape), ib = broadcastIndex(b!.shape, t.shape);
     const da = a!.data, db = b!.data;
-    for (let i = 0; i < out.length; i++) out[i] = fn(da[ia ? ia[i] : i], db[ib ? ib[i] : i]);
+    if (!ia && !ib && same) same(da, db, out);
+    else for (let i = 0; i < out.length; i++) out[i] = fn(da[ia ? ia[i] : i], db[ib ? ib[i] : i]);
     return [new Tensor(t.dtype, t.shape, out)];
   };
 }
@@ -39,8 +43,8 @@ function binary(fn: (a: number, b: number) => number): Kernel {
 defineKernels({
   Identity: ([x]) => [x!],
   Dropout: ([x]) => [x!],
-  Add: binary((a, b) => a + b),
-  Sub: binary((a, b) => a - b),
-  Mul: binary((a, b) => a * b),
-  Div: binary((a, b) => a / b),
+  Add: binary((a, b) => a + b, (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i]; }),
+  Sub: binary((a, b) => a - b, (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i]; }),
+  Mul: binary((a, b) => a * b, (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i]; }),
+  Div: binary((a, b) => a / b, (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] / b[i]; }),
 });

@@ -17,6 +17,17 @@ export interface WinogradConv {
 }
 
 const transformedWeights = new WeakMap<object, FloatArray>();
+const scratchBuffers = new Map<string, FloatArray>();
+
+/** Reusable storage (shared with the worker when it is in use) for transformed tiles and products. */
+function scratch(name: 'V' | 'M', dtype: 'float32' | 'float64', n: number): FloatArray {
+  const key = `${name}:${dtype}`, shared = interpreterThreads() > 1;
+  const cur = scratchBuffers.get(key);
+  if (cur && cur.length >= n && (cur.buffer instanceof SharedArrayBuffer) === shared) return cur;
+  const fresh = allocFloats(dtype, n, shared);
+  scratchBuffers.set(key, fresh);
+  return fresh;
+}
 
 /** U_ξ = (G g Gᵀ)_ξ for every output/input channel pair, packed as A panels per point ξ. */
 function weightTransform(w: ArrayLike<number>, o: number, c: number, dtype: 'float32' | 'float64', key: object): FloatArray {
@@ -90,8 +101,8 @@ export function winogradConv(x: FloatArray, xOff: number, weights: { data: Array
   const U = weightTransform(weights.data, o, c, dtype, weights.data as object);
   // V_ξ[ic][tile], packed as B panels of 4 tiles, one block per ξ.
   const vStride = packedLength(T, c);
-  const shared = interpreterThreads() > 1;
-  const V = allocFloats(dtype, POINTS * vStride, shared);
+  const V = scratch('V', dtype, POINTS * vStride);
+  V.fill(0, 0, POINTS * vStride); // the last panel's unused tile columns must read as 0
   const d = new Float64Array(POINTS);
   for (let ty = 0; ty < tilesY; ty++)
     for (let tx = 0; tx < tilesX; tx++) {
@@ -114,7 +125,7 @@ export function winogradConv(x: FloatArray, xOff: number, weights: { data: Array
       }
     }
   // M_ξ = U_ξ · V_ξ: 36 products of [o × c]·[c × T] in one job.
-  const M = allocFloats(dtype, POINTS * o * T, shared);
+  const M = scratch('M', dtype, POINTS * o * T);
   const job: GemmJob = {
     ap: U, bp: V, c: M, cOff: 0, ldc: T, biasOff: 0, biasPerColumn: false, M: o, N: T, K: c,
     mc: 64, nc: 128, alpha: 1, beta: 1,
