@@ -23,6 +23,8 @@ import type { Cost } from '../runtime/protocols/costs.js';
 /** One row of the table / JSON output. */
 interface Row {
   op: string;
+  /** What distinguishes rows of the same op (patch broadcast, layer shape). */
+  variant: string | null;
   k: number | null;
   n: number;
   /** Bytes sent by P0, P1, P2 (all phases) per invocation. */
@@ -109,7 +111,7 @@ function plainTime(fn: () => void): number {
 }
 
 function row(
-  op: string,
+  [op, variant]: [string, string | null],
   k: number | null,
   n: number,
   m: { seconds: number; cpuSeconds: number; bytes: [number, number, number]; rounds: number },
@@ -124,6 +126,7 @@ function row(
     throw new Error(`bench protocols: ${op} sent ${total} B in ${m.rounds} rounds, the cost table says ${totalBytes(cost)} B in ${cost.rounds}`);
   return {
     op,
+    variant,
     k,
     n,
     bytesByParty: m.bytes,
@@ -158,7 +161,7 @@ async function comparisonRows(ss: PartySession[], n: number, reps: number): Prom
     const want = plainSign(x);
     const got = join(m.out[0], m.out[1]);
     check(got.every((b, i) => b === BigInt(want[i])), `drelu k=${k}`);
-    rows.push(row('drelu', k, n, m, PROTOCOL_COSTS.compare({ n, k }), plainTime(() => plainSign(x)), 112 + 6 * k, DRELU_TARGET[k] ?? null));
+    rows.push(row(['drelu', null], k, n, m, PROTOCOL_COSTS.compare({ n, k }), plainTime(() => plainSign(x)), 112 + 6 * k, DRELU_TARGET[k] ?? null));
   }
   {
     const k = 64;
@@ -174,7 +177,7 @@ async function comparisonRows(ss: PartySession[], n: number, reps: number): Prom
     };
     const want = plainRelu();
     check(got.every((v, i) => v === want[i]), 'relu');
-    rows.push(row('relu', k, n, m, PROTOCOL_COSTS.relu({ n, k }), plainTime(plainRelu), 536, 220 + 24));
+    rows.push(row(['relu', null], k, n, m, PROTOCOL_COSTS.relu({ n, k }), plainTime(plainRelu), 536, 220 + 24));
   }
   return rows;
 }
@@ -196,7 +199,7 @@ async function selectRows(ss: PartySession[], n: number, reps: number): Promise<
   const m = await measure(ss, reps, (s) => select(s, xs[s.id], bits[s.id]));
   const want = plainSelect(null)();
   check(join(m.out[0], m.out[1]).every((y, i) => y === want[i]), 'select');
-  rows.push(row('select', null, n, m, PROTOCOL_COSTS.select({ n }), plainTime(plainSelect(null)), 24, 24));
+  rows.push(row(['select', 'bit per element'], null, n, m, PROTOCOL_COSTS.select({ n }), plainTime(plainSelect(null)), 24, 24));
 
   // One bit per 2×2 patch: an [1, C, 100, 100]-like map of n elements.
   const side = 100;
@@ -212,7 +215,7 @@ async function selectRows(ss: PartySession[], n: number, reps: number): Promise<
   const got = join(mb.out[0], mb.out[1]);
   const sg = plainSign(pv);
   check(got.every((y, i) => y === (sg[patchOf[i]] ? x[i] : 0n)), 'select 2x2');
-  rows.push(row('select2x2', null, ne, mb, PROTOCOL_COSTS.select({ n: ne }), plainTime(plainSelect(null)), 24 + 16 / 4, 24 + 8 / 4));
+  rows.push(row(['select', 'bit per 2×2 patch'], null, ne, mb, PROTOCOL_COSTS.select({ n: ne }), plainTime(plainSelect(null)), 24 + 16 / 4, 24 + 8 / 4));
 
   // Block-ReLU 2×2 at k = 16: one comparison per patch, one selection per element.
   const xb = randomSigned(ne, 10);
@@ -224,7 +227,7 @@ async function selectRows(ss: PartySession[], n: number, reps: number): Promise<
   const ps = plainSign(sums);
   check(join(mr.out[0], mr.out[1]).every((y, i) => y === (ps[patchOf[i]] ? xb[i] : 0n)), 'block-relu 2x2');
   rows.push(
-    row('blockRelu2x2', 16, ne, mr, PROTOCOL_COSTS.blockRelu({ patches, selected: ne, k: 16 }), plainTime(() => plainSign(sums)), (112 + 6 * 16 + 16) / 4 + 24, (64 + 8) / 4 + 24),
+    row(['blockRelu', '2×2 patches'], 16, ne, mr, PROTOCOL_COSTS.blockRelu({ patches, selected: ne, k: 16 }), plainTime(() => plainSign(sums)), (112 + 6 * 16 + 16) / 4 + 24, (64 + 8) / 4 + 24),
   );
   return rows;
 }
@@ -246,16 +249,17 @@ async function convRows(ss: PartySession[], reps: number, quick: boolean): Promi
   const n = map.ySize;
   const paper = (16 * map.xSize + 16 * map.wSize + 8 * map.ySize) / n;
   const target = (8 * map.xSize + 8 * map.ySize) / n;
-  return [row(`conv${ch}x${ch}k3@${side}`, null, n, m, PROTOCOL_COSTS.applyWeights({ xSize: map.xSize, ySize: map.ySize }), plainTime(() => conv2d(x, w, p)), paper, target, oneTime)];
+  return [row(['conv', `${ch}→${ch} 3×3 on ${side}×${side}, per output`], null, n, m, PROTOCOL_COSTS.applyWeights({ xSize: map.xSize, ySize: map.ySize }), plainTime(() => conv2d(x, w, p)), paper, target, oneTime)];
 }
 
 const fmt = (v: number | null, d = 1): string => (v === null ? '—' : v.toFixed(d));
 const big = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : v.toFixed(0));
 
 function printTable(rows: Row[], n: number): void {
-  const head = ['op', 'k', 'n', 'P0 B', 'P1 B', 'P2 B', 'B/elem', 'target', 'paper', 'rounds', 'elem/s', 'elem/cpu-s', 'plain elem/s'];
+  const head = ['op', 'variant', 'k', 'n', 'P0 B', 'P1 B', 'P2 B', 'B/elem', 'target', 'paper', 'rounds', 'elem/s', 'elem/cpu-s', 'plain elem/s'];
   const body = rows.map((r) => [
     r.op,
+    r.variant ?? '',
     r.k === null ? '—' : String(r.k),
     String(r.n),
     big(r.bytesByParty[0]),
@@ -270,7 +274,7 @@ function printTable(rows: Row[], n: number): void {
     big(r.plaintextPerSecond),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const load = loadavg()[0].toFixed(1);
   process.stdout.write(`protocols, three parties in one process (one thread), n = ${n}, load average ${load}\n`);
   process.stdout.write('B/elem: all parties, all phases (P2 → P1 corrections are preprocessing); elem/s: wall clock; elem/cpu-s: per second of CPU time\n');
@@ -290,6 +294,7 @@ export async function run(args: string[]): Promise<void> {
     if (json) {
       const out = rows.map((r) => ({
         op: r.op,
+        variant: r.variant,
         k: r.k,
         n: r.n,
         bytesPerElement: r.bytesPerElement,
