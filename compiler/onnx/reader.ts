@@ -76,8 +76,8 @@ export function readOnnxModel(bytes: Uint8Array, opts: ReadOptions = {}): OnnxMo
   const opset = defaultOpset ? toNumber(defaultOpset.version) : 1;
   const baseDir = dirname(resolve(opts.path ?? '.'));
   const initializers = new Map<string, Tensor>();
-  for (const t of graph.initializer ?? []) initializers.set(t.name ?? '', readTensor(t, baseDir));
-  const nodes = (graph.node ?? []).map((n, i) => readNode(n, i, baseDir));
+  for (const t of graph.initializer ?? []) initializers.set(t.name ?? '', readTensor(t, baseDir, label));
+  const nodes = (graph.node ?? []).map((n, i) => readNode(n, i, baseDir, label));
   return {
     opset,
     producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(),
@@ -102,11 +102,11 @@ function readDim(d: proto.TensorShapeProto.IDimension): number | string {
   return '?';
 }
 
-function readNode(n: proto.INodeProto, index: number, baseDir: string): OnnxNode {
+function readNode(n: proto.INodeProto, index: number, baseDir: string, label: string): OnnxNode {
   const opType = n.opType ?? '';
   const attrs = new Map<string, OnnxAttr>();
   for (const a of n.attribute ?? []) {
-    const value = readAttr(a, baseDir);
+    const value = readAttr(a, baseDir, label);
     if (value !== undefined) attrs.set(a.name ?? '', value);
   }
   return { opType, domain: n.domain ?? '', name: n.name || `${opType}_${index}`, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
@@ -114,7 +114,7 @@ function readNode(n: proto.INodeProto, index: number, baseDir: string): OnnxNode
 
 const utf8 = new TextDecoder();
 
-function readAttr(a: proto.IAttributeProto, baseDir: string): OnnxAttr | undefined {
+function readAttr(a: proto.IAttributeProto, baseDir: string, label: string): OnnxAttr | undefined {
   let type = a.type ?? AttrType.UNDEFINED;
   if (type === AttrType.UNDEFINED) {
     // very old files leave the type out: infer it from the field that is set
@@ -133,7 +133,7 @@ function readAttr(a: proto.IAttributeProto, baseDir: string): OnnxAttr | undefin
     case AttrType.INTS: return (a.ints ?? []).map((v) => toNumber(v as Int64));
     case AttrType.FLOATS: return [...(a.floats ?? [])];
     case AttrType.STRINGS: return (a.strings ?? []).map((s) => utf8.decode(s));
-    case AttrType.TENSOR: return a.t ? readTensor(a.t, baseDir) : undefined;
+    case AttrType.TENSOR: return a.t ? readTensor(a.t, baseDir, label) : undefined;
     default: return undefined;
   }
 }
@@ -156,7 +156,7 @@ function dataTypeName(t: number): string {
 }
 
 /** Converts a TensorProto to an IR Tensor, reading external data relative to `baseDir`. */
-export function readTensor(t: proto.ITensorProto, baseDir: string): Tensor {
+export function readTensor(t: proto.ITensorProto, baseDir: string, label = '<model>'): Tensor {
   const name = t.name ?? '';
   const elemType = t.dataType ?? 0;
   const dtype = dtypeOf(elemType);
@@ -165,14 +165,14 @@ export function readTensor(t: proto.ITensorProto, baseDir: string): Tensor {
   const n = numel(shape);
   const out = allocData(dtype, n);
   let raw: Uint8Array | undefined = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, baseDir);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, baseDir, label);
   if (raw) {
-    decodeRaw(raw, elemType, out, name);
+    decodeRaw(raw, elemType, out, name, label);
     return new Tensor(dtype, shape, out);
   }
   const fields: ArrayLike<Int64>[] = [t.floatData ?? [], t.int32Data ?? [], t.int64Data ?? [], t.doubleData ?? [], t.uint64Data ?? []];
   const src = fields.find((f) => f.length > 0) ?? [];
-  if (src.length !== n) throw diag('MPCC1002', ['<model>', `tensor '${name}' has ${src.length} values for shape [${shape.join(',')}]`]);
+  if (src.length !== n) throw diag('MPCC1002', [label, `tensor '${name}' has ${src.length} values for shape [${shape.join(',')}]`]);
   if (elemType === DataType.FLOAT16) for (let i = 0; i < n; i++) out[i] = halfToFloat(toNumber(src[i]));
   else for (let i = 0; i < n; i++) out[i] = toNumber(src[i]);
   return new Tensor(dtype, shape, out);
@@ -183,9 +183,9 @@ const ELEM_BYTES: Record<number, number> = {
   [DataType.INT16]: 2, [DataType.UINT16]: 2, [DataType.INT8]: 1, [DataType.UINT8]: 1, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2,
 };
 
-function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & { [i: number]: number }, name: string): void {
+function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & { [i: number]: number }, name: string, label: string): void {
   const size = ELEM_BYTES[elemType];
-  if (raw.length !== size * out.length) throw diag('MPCC1002', ['<model>', `tensor '${name}' has ${raw.length} data bytes, expected ${size * out.length}`]);
+  if (raw.length !== size * out.length) throw diag('MPCC1002', [label, `tensor '${name}' has ${raw.length} data bytes, expected ${size * out.length}`]);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = out.length;
   switch (elemType) {
@@ -202,11 +202,11 @@ function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & {
   }
 }
 
-function readExternal(t: proto.ITensorProto, baseDir: string): Uint8Array {
+function readExternal(t: proto.ITensorProto, baseDir: string, label: string): Uint8Array {
   const name = t.name ?? '';
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
-  if (!location) throw diag('MPCC1002', ['<model>', `tensor '${name}' is external but has no location`]);
+  if (!location) throw diag('MPCC1002', [label, `tensor '${name}' is external but has no location`]);
   const offset = Number(entries.get('offset') ?? 0);
   const file = resolve(baseDir, location);
   if (!existsSync(file)) throw diag('MPCC1005', [location, name]);
@@ -215,7 +215,7 @@ function readExternal(t: proto.ITensorProto, baseDir: string): Uint8Array {
     const size = fstatSync(fd).size;
     const length = entries.has('length') ? Number(entries.get('length')) : size - offset;
     if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
-      throw diag('MPCC1002', ['<model>', `external data of tensor '${name}' (offset ${offset}, length ${length}) lies outside '${location}' (${size} bytes)`]);
+      throw diag('MPCC1002', [label, `external data of tensor '${name}' (offset ${offset}, length ${length}) lies outside '${location}' (${size} bytes)`]);
     }
     const buf = new Uint8Array(length);
     readSync(fd, buf, 0, length, offset);
