@@ -14,6 +14,8 @@ import { OnnxBuilder } from '../../compiler/onnx/writer.js';
 import { buildZooModel } from '../../examples/zoo/index.js';
 import { relativeError, testValues } from '../onnx/harness.js';
 import { MpccError } from '../../ir/diagnostics.js';
+import { saveMir } from '../../ir/weights.js';
+import { importOnnx } from '../../compiler/onnx/import.js';
 
 const CLI = new URL('../../../bin/mpcc.js', import.meta.url).pathname;
 
@@ -103,6 +105,13 @@ describe('mpcc infer', function () {
       expect(existsSync(out)).to.equal(false);
     });
   }
+
+  it('runs a .mir file (with its weights file) like the ONNX model it came from', () => {
+    saveMir(importOnnx(buildZooModel('tiny-cnn')), file('tiny.mir'));
+    const fromMir = runInfer(file('tiny.mir'), { input: file('x.npy') }).outputs.get('output')!;
+    const fromOnnx = runInfer(file('tiny.onnx'), { input: file('x.npy') }).outputs.get('output')!;
+    expect(Array.from(fromMir.data as Float32Array)).to.deep.equal(Array.from(fromOnnx.data as Float32Array));
+  });
 
   it('symbolic dim with --input-shape runs', () => {
     const { outputs } = runInfer(file('symbolic.onnx'), { input: file('x.npy'), inputShape: '1,3,16,16' });
