@@ -27,7 +27,8 @@
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
-import { addWords, bitWindow, fieldBytes, packField, packWords, packedBytes, randomWords, unpackField, unpackWords, uniformBelow, uniformPairs } from './bits.js';
+import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords } from './bits.js';
+import { fieldBytes, packField, unpackField, uniformBelow, uniformPairs } from './digits.js';
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 

@@ -2,7 +2,7 @@
 // peer's frame into the messages it merged, and per-protocol PRG purposes.
 
 import { runtimeError } from '../errors.js';
-import type { PartyId, Session } from '../session.js';
+import type { PartyId } from '../session.js';
 
 /** The bytes of a ring vector (a view, no copy). */
 export function ringBytes(a: BigUint64Array): Uint8Array {
@@ -29,15 +29,4 @@ export function splitFrame(frame: Uint8Array | undefined, sizes: readonly number
     at += n;
   }
   return parts;
-}
-
-/** The peer of P0 among P0/P1 (the two share holders). */
-export function otherHolder(id: 0 | 1): 0 | 1 {
-  return id === 0 ? 1 : 0;
-}
-
-/** Asserts this party holds shares (P0 or P1). */
-export function holder(s: Session): 0 | 1 {
-  if (s.id === 2) throw new Error('internal: helper asked for a share');
-  return s.id;
 }
