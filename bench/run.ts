@@ -11,6 +11,7 @@ export interface Benchmark {
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   ring: () => import('./ring.js'),
   interp: () => import('./interp.js'),
+  passes: () => import('./passes.js'),
   protocols: () => import('./protocols.js'),
   transport: () => import('./transport.js'),
 };

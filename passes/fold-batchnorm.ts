@@ -3,8 +3,7 @@
 // standalone one is one more secret-by-public product per element.
 import { type Node, makeNode } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
-import { Tensor, allocData } from '../ir/tensor.js';
-import { numel } from '../ir/types.js';
+import { Tensor, type TensorData, allocData } from '../ir/tensor.js';
 import { definePass } from './pass.js';
 import { type Replacement, type RewriteRule, type RewriteView, rewriteToFixpoint } from './rewrite.js';
 
@@ -28,6 +27,18 @@ function bnAffine(bn: Node, view: RewriteView, channels: number): ChannelAffine 
   return { s, t };
 }
 
+/** W with row o (all elements of output channel o) multiplied by s[o]. */
+function scaleRows(w: Tensor, s: Float64Array): TensorData {
+  const per = w.size / s.length;
+  const src = w.data;
+  const dst = allocData(w.dtype, w.size);
+  for (let o = 0, base = 0; o < s.length; o++, base += per) {
+    const f = s[o];
+    for (let i = base, end = base + per; i < end; i++) dst[i] = src[i] * f;
+  }
+  return dst;
+}
+
 /** A name for a rewritten constant: `preferred` when only `owner` reads it, else a fresh one. */
 function constantName(view: RewriteView, preferred: string | undefined, owner: Node, fallback: string): string {
   if (preferred && view.constant(preferred) && view.onlyUsedBy(preferred, owner)) return preferred;
@@ -47,9 +58,7 @@ const intoConv: RewriteRule = {
     const affine = bnAffine(bn, view, out);
     if (!affine) return undefined;
     // W'[o,…] = s[o]·W[o,…];  b'[o] = s[o]·b[o] + t[o]
-    const per = numel(w.shape) / out;
-    const wd = allocData(w.dtype, w.size);
-    for (let o = 0; o < out; o++) for (let k = 0; k < per; k++) wd[o * per + k] = w.data[o * per + k] * affine.s[o];
+    const wd = scaleRows(w, affine.s);
     const bd = allocData(w.dtype, out);
     for (let o = 0; o < out; o++) bd[o] = (b ? b.data[o] : 0) * affine.s[o] + affine.t[o];
     const wName = constantName(view, conv.inputs[1], conv, `${conv.inputs[1]}_folded`);
