@@ -82,8 +82,11 @@ function conv([x, w, b]: readonly (Tensor | undefined)[], ctx: KernelContext): T
     return [new Tensor(dtype, t.shape, out)];
   }
   const out = allocFloats(dtype, numel(t.shape));
-  // Winograd pays off once the channel product amortizes its tile transforms.
-  if (winograd && group === 1 && kh === 3 && kw === 3 && sh === 1 && sw === 1 && dh === 1 && dw === 1 && c * o >= 256) {
+  // Winograd pays off once the channel product amortizes its tile transforms and the map has
+  // at least one full panel of 4 tiles (below that, a padded product and weights transformed
+  // to 4× their size buy nothing).
+  const tiles = Math.ceil(oh / 4) * Math.ceil(ow / 4);
+  if (winograd && group === 1 && kh === 3 && kw === 3 && sh === 1 && sw === 1 && dh === 1 && dw === 1 && c * o >= 256 && tiles >= 4) {
     for (let bi = 0; bi < n; bi++)
       winogradConv(xd, bi * c * h * wd, w!, bias, out, bi * o * oh * ow, { c, h, w: wd, o, oh, ow, pt, pl }, dtype);
     return [new Tensor(dtype, t.shape, out)];
