@@ -15,7 +15,9 @@ import type { PartySession } from '../runtime/party-session.js';
 import type { Session } from '../runtime/session.js';
 import { compareWindow, drelu } from '../runtime/protocols/compare.js';
 import type { CompareBit } from '../runtime/protocols/compare.js';
-import { blockLayout, blockRelu, relu, select } from '../runtime/protocols/select.js';
+import { blockLayout, blockRelu, clip, relu, select } from '../runtime/protocols/select.js';
+import { maxPool, maxTreeLevels, poolWindowSizes } from '../runtime/protocols/maxpool.js';
+import type { PoolParams } from '../runtime/protocols/linear.js';
 import { applyWeights, convMap, setupWeights } from '../runtime/protocols/weights.js';
 import { PROTOCOL_COSTS, totalBytes } from '../runtime/protocols/costs.js';
 import type { Cost } from '../runtime/protocols/costs.js';
@@ -232,6 +234,56 @@ async function selectRows(ss: PartySession[], n: number, reps: number): Promise<
   return rows;
 }
 
+async function poolingRows(ss: PartySession[], n: number, reps: number, quick: boolean): Promise<Row[]> {
+  const rows: Row[] = [];
+  // ReLU6 = Clip(0, 6) on 12 fractional bits, both comparisons in the same three rounds.
+  const f = 12n;
+  const x = randomSigned(n, 16);
+  const sh = split(x);
+  const hi = 6n << f;
+  const m = await measure(ss, reps, (s) => clip(s, sh[s.id], 0n, hi, { lo: 0, k: 32 }));
+  const signed = new BigInt64Array(x.buffer);
+  const plainClip = () => {
+    const y = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) y[i] = signed[i] < 0n ? 0n : signed[i] > hi ? hi : signed[i];
+    return y;
+  };
+  const want = plainClip();
+  check(join(m.out[0], m.out[1]).every((v, i) => v === want[i]), 'clip');
+  rows.push(row(['clip', 'ReLU6, two comparisons'], 32, n, m, PROTOCOL_COSTS.clip({ n, k: 32 }), plainTime(plainClip), null, null));
+
+  // MaxPool 3×3 stride 2 pad 1 (ResNet stem), per output element.
+  const c = quick ? 4 : 16;
+  const p: PoolParams = { inShape: [1, c, 56, 56], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
+  const xp = randomSigned(c * 56 * 56, 20);
+  const xps = split(xp);
+  const mp = await measure(ss, reps, (s) => maxPool(s, xps[s.id], p, { lo: 0, k: 32 }));
+  const outs = mp.out[0].length;
+  const plainMax = () => {
+    const y = new BigUint64Array(outs);
+    const sx = new BigInt64Array(xp.buffer);
+    let o = 0;
+    for (let ch = 0; ch < c; ch++)
+      for (let oy = 0; oy < 28; oy++)
+        for (let ox = 0; ox < 28; ox++) {
+          let best = -(1n << 63n);
+          for (let ky = 0; ky < 3; ky++)
+            for (let kx = 0; kx < 3; kx++) {
+              const iy = 2 * oy - 1 + ky;
+              const ix = 2 * ox - 1 + kx;
+              if (iy >= 0 && iy < 56 && ix >= 0 && ix < 56 && sx[(ch * 56 + iy) * 56 + ix] > best) best = sx[(ch * 56 + iy) * 56 + ix];
+            }
+          y[o++] = BigInt.asUintN(64, best);
+        }
+    return y;
+  };
+  const wantMax = plainMax();
+  check(join(mp.out[0], mp.out[1]).every((v, i) => v === wantMax[i]), 'maxpool');
+  const levels = maxTreeLevels(poolWindowSizes(p));
+  rows.push(row(['maxPool', `3×3/2 on ${c}×56×56, per output`], 32, outs, mp, PROTOCOL_COSTS.maxPool({ levels, k: 32 }), plainTime(plainMax), null, null));
+  return rows;
+}
+
 async function convRows(ss: PartySession[], reps: number, quick: boolean): Promise<Row[]> {
   const side = quick ? 14 : 56;
   const ch = quick ? 16 : 64;
@@ -290,7 +342,7 @@ export async function run(args: string[]): Promise<void> {
   const reps = quick ? 1 : 3;
   const ss = await createInProcessSessions();
   try {
-    const rows = [...(await comparisonRows(ss, n, reps)), ...(await selectRows(ss, n, reps)), ...(await convRows(ss, reps, quick))];
+    const rows = [...(await comparisonRows(ss, n, reps)), ...(await selectRows(ss, n, reps)), ...(await poolingRows(ss, n, reps, quick)), ...(await convRows(ss, reps, quick))];
     if (json) {
       const out = rows.map((r) => ({
         op: r.op,
