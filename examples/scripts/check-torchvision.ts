@@ -87,7 +87,7 @@ async function main(): Promise<number> {
   if (!dir || models.some((m) => !existsSync(join(dir!, `${m}.onnx`)))) {
     dir ??= temp = mkdtempSync(join(tmpdir(), 'mpcc-torchvision-'));
     console.error(`exporting ${models.join(', ')} to ${dir} (opset ${opset}) ...`);
-    const r = spawnSync('/usr/bin/python3', [EXPORTER, dir, '--opset', opset, ...models], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const r = spawnSync('/usr/bin/python3', [EXPORTER, dir, ...models, '--opset', opset], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) { console.error('export failed (needs python3-torch, python3-torchvision, python3-onnx)'); return 1; }
   }
   const rows: Row[] = [];
