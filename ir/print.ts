@@ -15,7 +15,7 @@
 import type { AttrValue, Graph, Node } from './graph.js';
 import { Tensor } from './tensor.js';
 import { type TensorType, formatType } from './types.js';
-import { MIR_VERSION, formatAttrNumber, formatFloat32, formatGraphName, formatKey, formatNumber, formatValueName, quoteString } from './text-syntax.js';
+import { MIR_KEYWORDS, MIR_VERSION, formatAttrNumber, formatFloat32, formatGraphName, formatKey, formatNumber, formatValueName, quoteString } from './text-syntax.js';
 
 /** Tensors with at most this many elements are printed inline; bigger ones go to the weights file. */
 export const INLINE_LIMIT = 16;
@@ -87,9 +87,10 @@ function attrText(v: AttrValue, weightName: string, weights: WeightEntry[]): str
   return `[${(v as readonly (number | string)[]).map((x) => (typeof x === 'number' ? formatAttrNumber(x) : quoteString(x))).join(', ')}]`;
 }
 
-/** Op names are identifiers in practice; anything else is quoted so the text still parses. */
+/** Op names are identifiers in practice; anything else (or a keyword) is quoted so the text
+ * still parses. */
 function opText(op: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(op) ? op : quoteString(op);
+  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(op) && !MIR_KEYWORDS.includes(op) ? op : quoteString(op);
 }
 
 function typeText(t: TensorType | undefined): string {

@@ -290,7 +290,7 @@ export function randomAttrSoup(seed: number): Graph {
     for (let k = rng.int(0, 6); k > 0; k--) attrs[rng.chance(0.5) ? `k${rng.int(0, 30)}` : rng.pick(NAME_STEMS)] = randomAttr(rng);
     const out = names.next();
     types.set(out, { dtype: 'float32', shape: [2, 3] });
-    nodes.push(makeNode(rng.pick(['Foo', 'my.Op', 'weird op', 'Ω']), names.next(), [prev], [out], attrs));
+    nodes.push(makeNode(rng.pick(['Foo', 'my.Op', 'weird op', 'Ω', 'none', 'const', 'inf']), names.next(), [prev], [out], attrs));
     prev = out;
   }
   return makeGraph({ name: names.next(), inputs: [x], outputs: [prev], nodes, types, constants: new Map() });
