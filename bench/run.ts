@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   passes: () => import('./passes.js'),
   protocols: () => import('./protocols.js'),
   transport: () => import('./transport.js'),
+  mir: () => import('./mir.js'),
 };
 
 async function main(): Promise<void> {

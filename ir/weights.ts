@@ -8,7 +8,7 @@
 // Float64Array, see ir/types.ts), bool as one byte. The i-th entry is what `weights[i]` in the
 // text refers to; its name must be the constant's name (or `node/attribute`).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { diag, InternalError } from './diagnostics.js';
@@ -56,16 +56,15 @@ function tensorBytes(t: Tensor): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-/** Encodes tensors as a weights file. */
-export function encodeWeights(entries: readonly WeightEntry[]): Uint8Array {
+/** A weights file as a list of byte chunks (header with index, then padding and blobs), so it
+ * can be written without first copying every tensor into one buffer. */
+function weightsChunks(entries: readonly WeightEntry[]): Uint8Array[] {
   requireLittleEndian();
   const blobs = entries.map((e) => tensorBytes(e.tensor));
   const index: IndexEntry[] = [];
   // The data offsets depend on the index's length, which depends on the offsets' digits:
   // lay out with a guess, and redo until the index fits before the first blob.
   let dataStart = ALIGN;
-  let json = '';
-  const hash = createHash('sha256');
   for (;;) {
     index.length = 0;
     let at = dataStart;
@@ -73,22 +72,41 @@ export function encodeWeights(entries: readonly WeightEntry[]): Uint8Array {
       index.push({ name: e.name, dtype: e.tensor.dtype, shape: [...e.tensor.shape], offset: at, length: blobs[i].length });
       at = align(at + blobs[i].length);
     });
-    json = JSON.stringify({ entries: index, sha256: '0'.repeat(64) });
-    const need = align(HEADER + Buffer.byteLength(json));
+    const need = align(HEADER + Buffer.byteLength(JSON.stringify({ entries: index, sha256: '0'.repeat(64) })));
     if (need <= dataStart) break;
     dataStart = need;
   }
   const total = index.length ? align(index[index.length - 1].offset + index[index.length - 1].length) : dataStart;
-  const out = new Uint8Array(total);
-  blobs.forEach((b, i) => out.set(b, index[i].offset));
-  hash.update(out.subarray(dataStart));
-  json = JSON.stringify({ entries: index, sha256: hash.digest('hex') });
-  const head = Buffer.from(WEIGHTS_MAGIC, 'latin1');
-  out.set(head, 0);
-  const view = new DataView(out.buffer);
+  const zeros = new Uint8Array(ALIGN);
+  const data: Uint8Array[] = [];
+  let cursor = dataStart;
+  blobs.forEach((blob, i) => {
+    if (index[i].offset > cursor) data.push(zeros.subarray(0, index[i].offset - cursor));
+    data.push(blob);
+    cursor = index[i].offset + blob.length;
+  });
+  if (total > cursor) data.push(zeros.subarray(0, total - cursor));
+  const hash = createHash('sha256');
+  for (const chunk of data) hash.update(chunk);
+  const json = Buffer.from(JSON.stringify({ entries: index, sha256: hash.digest('hex') }), 'utf8');
+  const head = new Uint8Array(dataStart);
+  head.set(Buffer.from(WEIGHTS_MAGIC, 'latin1'), 0);
+  const view = new DataView(head.buffer);
   view.setUint32(4, WEIGHTS_VERSION, true);
-  view.setUint32(8, Buffer.byteLength(json), true);
-  out.set(Buffer.from(json, 'utf8'), HEADER);
+  view.setUint32(8, json.length, true);
+  head.set(json, HEADER);
+  return [head, ...data];
+}
+
+/** Encodes tensors as a weights file. */
+export function encodeWeights(entries: readonly WeightEntry[]): Uint8Array {
+  const chunks = weightsChunks(entries);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
 }
 
@@ -146,12 +164,20 @@ function blobData(bytes: Uint8Array, e: IndexEntry): Tensor['data'] {
   return data;
 }
 
-/** Writes `data` through a temporary file and a rename, so no half-written file remains. */
-function writeAtomic(path: string, data: string | Uint8Array): void {
+/** Writes `chunks` through a temporary file and a rename, so no half-written file remains. */
+function writeAtomic(path: string, chunks: readonly (string | Uint8Array)[]): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, data);
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const chunk of chunks) {
+        if (typeof chunk === 'string') writeSync(fd, chunk);
+        else for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
+      }
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
     try {
@@ -173,8 +199,8 @@ export function mirPaths(path: string): { mir: string; weights: string } {
 export function saveMir(g: Graph, path: string): { mir: string; weights: string } {
   const paths = mirPaths(path);
   const { text, weights } = printGraphWithWeights(g, { weightsRef: basename(paths.weights) });
-  writeAtomic(paths.weights, encodeWeights(weights));
-  writeAtomic(paths.mir, text);
+  writeAtomic(paths.weights, weightsChunks(weights));
+  writeAtomic(paths.mir, [text]);
   return paths;
 }
 

@@ -57,7 +57,7 @@ describe('weights file and .mir save/load', () => {
     const back = decodeWeights(bytes, 'x.weights');
     expect(back.map((e) => e.name)).to.deep.equal(entries.map((e) => e.name));
     back.forEach((e, i) => expect(sameTensor(e.tensor, entries[i].tensor), e.name).to.equal(true));
-    const index = JSON.parse(Buffer.from(bytes.subarray(12, 12 + new DataView(bytes.buffer).getUint32(8, true))).toString());
+    const index = JSON.parse(Buffer.from(bytes.subarray(12, 12 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true))).toString());
     for (const e of index.entries) expect(e.offset % 64).to.equal(0);
     expect(decodeWeights(encodeWeights([]), 'e.weights')).to.deep.equal([]);
   });
