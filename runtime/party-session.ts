@@ -12,7 +12,7 @@ import { peerName, runtimeError, RuntimeError, RUNTIME_ERRORS, type RuntimeError
 import { newCounters, zeroPhases, type PartyCounters } from './counters.js';
 import { PrgFamily, privateFamily } from './prg.js';
 import type { Outgoing, PartyId, Phase, Prg, Session } from './session.js';
-import { FrameKind, HEADER_BYTES, decodeReason, encodeReason, type Frame, WIRE_VERSION } from './transport/frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameKind, HEADER_BYTES, decodeReason, encodeReason, type Frame, WIRE_VERSION } from './transport/frame.js';
 import type { PeerLink } from './transport/link.js';
 import * as keys from './keys.js';
 
@@ -249,6 +249,10 @@ export class PartySession implements Session {
   }
 
   private sendData(p: PartyId, msgs: Outgoing[]): void {
+    // Every transport enforces the same limit, so a protocol that runs in one process also
+    // runs over TCP (whose receivers refuse larger frames).
+    const total = msgs.reduce((t, m) => t + m.data.length, 0);
+    if (total > DEFAULT_MAX_FRAME_BYTES) throw runtimeError('MPCC5010', [`a frame of ${total} bytes to party ${p} exceeds the limit of ${DEFAULT_MAX_FRAME_BYTES}; split the round`]);
     const phases = zeroPhases();
     const parts: Uint8Array[] = [];
     let length = 0;
