@@ -31,6 +31,10 @@ export interface RingKernelExports {
     x: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, dh: number, dw: number, ow: number, p0: number, pn: number, out: number,
   ): void;
+  depthwise(
+    x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number, mult: number,
+  ): void;
   /** Columns of the GEMM's register tile. */
   tileCols(): number;
   packA(a: number, lda: number, m: number, k: number, out: number): void;

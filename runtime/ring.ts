@@ -4,7 +4,7 @@
 // elementwise ops are typed-array loops V8 compiles to int64 code; encode/decode run on the
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
 // runtime/ring-reference.ts, which the tests compare against.
-import { arena, kernels } from './ring-wasm.js';
+import { arena, kernels, type RingKernelExports } from './ring-wasm.js';
 
 /** Output positions per GEMM column block, about: with the GEMM's k slabs of 256 rows, a slab
  * of the block (~256 KB) stays in L2 while every panel of weights passes over it. Rounded to a
@@ -162,10 +162,44 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
     throw new Error(`conv2d: inconsistent shapes (x ${x.length} for ${p.inShape}, w ${w.length} for ${p.weightShape}, group ${p.group}, output ${oh}×${ow})`);
   }
   const plane = oh * ow;
-  const depth = cg * kh * kw; // K of the GEMM
   const y = new BigUint64Array(n * o * plane);
   if (y.length === 0) return y;
   const k = kernels();
+  if (cg === 1 && p.group === c && kh * kw > 1) {
+    depthwise(k, x, w, y, p);
+  } else {
+    gemmConv(k, x, w, y, p);
+  }
+  if (bias) addChannelBias(y, bias, n, o, plane);
+  return y;
+}
+
+/** Depthwise layers (one input channel per group) by the direct kernel, image by image. */
+function depthwise(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y: BigUint64Array, p: Conv2dParams): void {
+  const [n, c, h, wd] = p.inShape;
+  const [o, , kh, kw] = p.weightShape;
+  const [, , oh, ow] = conv2dOutShape(p);
+  arena.reset();
+  const wAt = arena.put(w.subarray(0, o * kh * kw));
+  const xAt = arena.alloc(c * h * wd);
+  const yAt = arena.alloc(o * oh * ow);
+  const xView = arena.view(xAt, c * h * wd);
+  const yView = arena.view(yAt, o * oh * ow);
+  for (let b = 0; b < n; b++) {
+    xView.set(x.subarray(b * c * h * wd, (b + 1) * c * h * wd));
+    k.depthwise(xAt, wAt, yAt, c, h, wd, kh, kw, p.strides[0], p.strides[1], p.pads[0], p.pads[1], p.dilations[0], p.dilations[1], oh, ow, o / c);
+    y.set(yView, b * o * oh * ow);
+  }
+}
+
+/** Every other layer as im2col + GEMM, per image and group, in blocks of output positions. */
+function gemmConv(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y: BigUint64Array, p: Conv2dParams): void {
+  const [n, c, h, wd] = p.inShape;
+  const [o, cg, kh, kw] = p.weightShape;
+  const [, , oh, ow] = conv2dOutShape(p);
+  const og = o / p.group;
+  const plane = oh * ow;
+  const depth = cg * kh * kw; // K of the GEMM
   // A 1×1 kernel with unit stride and no padding reads the image itself as the GEMM's B.
   const pointwise = kh === 1 && kw === 1 && p.strides[0] === 1 && p.strides[1] === 1 && p.pads.every((v) => v === 0);
   // Column blocks are whole register tiles: a layer's last, partial block is padded to the
@@ -211,8 +245,6 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
     }
     y.set(yView, b * o * plane);
   }
-  if (bias) addChannelBias(y, bias, n, o, plane);
-  return y;
 }
 
 /** y[b, o, :] += bias[o] for y laid out [n, channels, plane]. */

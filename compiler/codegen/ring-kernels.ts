@@ -169,6 +169,60 @@ function emitIm2col(m: ModuleBuilder): void {
   });
 }
 
+/** Depthwise convolution of one image (group = channels, one input channel per group, `mult`
+ * output channels per input channel), direct: for every weight, y's output rows get
+ * weight · (the matching input row segment) added, a scalar multiply-add over contiguous runs
+ * (no im2col: a depthwise layer is too shallow for the GEMM's tiles). y is overwritten. */
+function emitDepthwise(m: ModuleBuilder): void {
+  const params: [string, ValType][] = [
+    ['x', 'i32'], ['w', 'i32'], ['y', 'i32'], ['c', 'i32'], ['h', 'i32'], ['wd', 'i32'], ['kh', 'i32'], ['kw', 'i32'],
+    ['sh', 'i32'], ['sw', 'i32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'i32'], ['dw', 'i32'], ['oh', 'i32'], ['ow', 'i32'],
+    ['mult', 'i32'],
+  ];
+  m.func('depthwise', params, 'none', (f) => {
+    const p = (n: string) => m.get(f.param(n));
+    const [oc, ky, kx, oy, ox, iy, xin, yout, oxa, oxb, num, src, dst, step] = [
+      'oc', 'ky', 'kx', 'oy', 'ox', 'iy', 'xin', 'yout', 'oxa', 'oxb', 'num', 'src', 'dst', 'step',
+    ].map((n) => f.local(n, 'i32'));
+    const wv = f.local('wv', 'i64');
+    const g = (l: Local) => m.get(l);
+    const c = (v: number) => m.i32.const(v);
+    const { add, mul, sub, shl } = m.i32;
+    const bytes = (e: Expr) => shl(e, c(3));
+    return [
+      m.memfill(p('y'), c(0), bytes(mul(mul(p('c'), p('mult')), mul(p('oh'), p('ow'))))),
+      m.set(step, bytes(p('sw'))),
+      m.forRange(oc, c(0), mul(p('c'), p('mult')), 1, () => [
+        m.set(xin, add(p('x'), bytes(mul(m.i32.div_u(g(oc), p('mult')), mul(p('h'), p('wd')))))),
+        m.set(yout, add(p('y'), bytes(mul(g(oc), mul(p('oh'), p('ow')))))),
+        m.forRange(ky, c(0), p('kh'), 1, () => [
+          m.forRange(kx, c(0), p('kw'), 1, () => [
+            m.set(wv, m.i64.load(add(p('w'), bytes(add(mul(add(mul(g(oc), p('kh')), g(ky)), p('kw')), g(kx)))))),
+            // Output columns whose input column ox·sw − pl + kx·dw lies in [0, wd).
+            m.set(num, sub(p('pl'), mul(g(kx), p('dw')))),
+            m.set(oxa, m.select(m.i32.lt_s(g(num), c(1)), c(0), m.i32.div_u(add(g(num), sub(p('sw'), c(1))), p('sw')))),
+            m.set(num, add(sub(p('wd'), c(1)), g(num))),
+            m.set(oxb, m.select(m.i32.lt_s(g(num), c(0)), c(0), add(m.i32.div_u(g(num), p('sw')), c(1)))),
+            m.set(oxb, m.select(m.i32.lt_s(p('ow'), g(oxb)), p('ow'), g(oxb))),
+            m.forRange(oy, c(0), p('oh'), 1, () => [
+              m.set(iy, add(sub(mul(g(oy), p('sh')), p('pt')), mul(g(ky), p('dh')))),
+              m.if(m.i32.lt_u(g(iy), p('h')), m.seq([
+                m.set(src, add(g(xin), bytes(add(mul(g(iy), p('wd')), add(sub(mul(g(oxa), p('sw')), p('pl')), mul(g(kx), p('dw'))))))),
+                m.set(dst, add(g(yout), bytes(add(mul(g(oy), p('ow')), g(oxa))))),
+                m.forRange(ox, g(oxa), g(oxb), 1, () => [
+                  m.i64.store(g(dst), m.i64.add(m.i64.load(g(dst)), m.i64.mul(g(wv), m.i64.load(g(src))))),
+                  m.set(src, add(g(src), g(step))),
+                  m.set(dst, add(g(dst), c(8))),
+                ]),
+              ])),
+            ]),
+          ]),
+        ]),
+      ]),
+    ];
+  });
+}
+
 /** packA(a, lda, m, k, out): rows of A in panels of `tile.rows`, each panel stored k-major
  * ([k][rows]) so the micro-kernel reads one contiguous run per step. Rows past the last full
  * panel are not packed (the GEMM's edge loop reads A directly). */
@@ -419,11 +473,19 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
 /** Builds the ring kernels module and returns its validated, optimized bytes. */
 export function emitRingKernels(tile: GemmTile = DEFAULT_TILE): Uint8Array {
   const m = new ModuleBuilder(16);
+  addRingKernels(m, tile);
+  return m.emit();
+}
+
+/** Adds the generic ring kernels (add, sub, mul, neg, scale, shr_s, trunc_neg, im2col, depthwise, packA,
+ * gemm, tileCols; ABI above) to a module under construction, e.g. a model's own kernels
+ * module that wants them beside its shape-specialized code. */
+export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE): void {
   emitElementwise(m);
   emitIm2col(m);
+  emitDepthwise(m);
   emitPackA(m, tile);
   emitGemm(m, tile);
   // The runtime sizes its column blocks as multiples of the tile width.
   m.func('tileCols', [], 'i32', () => [m.i32.const(tile.cols)]);
-  return m.emit();
 }

@@ -196,6 +196,23 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
     checkConv(rnd, { inShape: [1, 4, 5, 5], weightShape: [6, 4, 1, 1], strides: [1, 1], pads: [1, 0, 0, 1], dilations: [1, 1], group: 1 }, 'padded 1×1');
   });
 
+  it('depthwise layers on random shapes (multipliers, strides, dilations, pads)', () => {
+    for (let t = 0; t < 60; t++) {
+      const c = rnd.int(1, 4);
+      const mult = rnd.int(1, 3);
+      const p: Conv2dParams = {
+        inShape: [rnd.int(1, 2), c, rnd.int(1, 9), rnd.int(1, 9)],
+        weightShape: [c * mult, 1, rnd.int(1, 3), rnd.int(2, 3)],
+        strides: [rnd.int(1, 3), rnd.int(1, 3)],
+        pads: [rnd.int(0, 3), rnd.int(0, 3), rnd.int(0, 3), rnd.int(0, 3)],
+        dilations: [rnd.int(1, 2), rnd.int(1, 2)],
+        group: c,
+      };
+      const [, , oh, ow] = fast.conv2dOutShape(p);
+      if (oh >= 1 && ow >= 1) checkConv(rnd, p, `depthwise #${t}`);
+    }
+  });
+
   it('layers larger than one column block (blocked im2col and GEMM)', () => {
     checkConv(rnd, { inShape: [1, 48, 10, 9], weightShape: [9, 48, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 }, '3×3 deep');
     checkConv(rnd, { inShape: [1, 128, 16, 17], weightShape: [6, 128, 1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 }, '1×1 deep');
