@@ -27,10 +27,10 @@ export function loadGraphFile(path: string, opts: LoadModelOptions = {}): Graph 
   return g;
 }
 
-/** Parses `--input-shape` text such as "1,3,224,224" (MPCC1008 when malformed). */
+/** Parses `--input-shape` text such as "1,3,224,224" or "1x3x224x224" (MPCC1008 when malformed). */
 export function parseInputShape(text: string | undefined): number[] | undefined {
   if (text === undefined) return undefined;
-  const parts = text.split(',').map((s) => s.trim());
+  const parts = text.split(/[,x]/).map((s) => s.trim());
   const dims = parts.map(Number);
   if (parts.some((p) => p === '') || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
     throw diag('MPCC1008', [text, 'expected positive integers separated by commas, e.g. 1,3,224,224']);

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { action } from '../cli-support.js';
-import { loadGraphFile } from '../load-model.js';
+import { loadGraphFile, parseInputShape } from '../load-model.js';
 import { diag } from '../../ir/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
@@ -33,19 +33,12 @@ export interface IrStreams {
   stderr(text: string): void;
 }
 
-/** Reads `1,3,224,224` (also `1x3x224x224`); MPCC1008 when it is not a list of positive integers. */
-export function parseInputShape(text: string): number[] {
-  const parts = text.split(/[,x]/).map((s) => s.trim());
-  if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) throw diag('MPCC1008', [text, 'expected positive integers separated by commas, e.g. 1,3,224,224']);
-  return parts.map(Number);
-}
-
 /** Runs the ir command; every output goes through `io`. Writes no file when anything fails. */
 export function runIr(model: string, options: IrOptions, io: IrStreams): Graph {
   // Parse the pipeline before loading, so a typo fails at once and not after a long import.
   const steps = parsePipeline(options.passes ?? 'canonicalize');
   if (options.output !== undefined && extname(options.output) !== '.mir') throw diag('MPCC0004', ['-o', options.output, 'the output file must end in .mir']);
-  const graph = loadGraphFile(model, { inputShape: options.inputShape === undefined ? undefined : parseInputShape(options.inputShape) });
+  const graph = loadGraphFile(model, { inputShape: parseInputShape(options.inputShape) });
   const showIntermediate = options.output === undefined ? io.stderr : io.stdout;
   const { graph: result, reports } = runPipeline(graph, steps, {
     verify: options.verify !== false,
