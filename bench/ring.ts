@@ -249,7 +249,8 @@ export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
   const budget = quick ? 0.05 : 0.3;
   const convs = convRows(budget, quick);
-  const rows = [...elementwiseRows(quick ? 100_000 : 1_000_000, budget), ...convs, gemmRow(budget), fcRow(budget)];
+  const sizes = quick ? [100_000] : [100_000, 1_000_000];
+  const rows = [...sizes.flatMap((n) => elementwiseRows(n, budget)), ...convs, gemmRow(budget), fcRow(budget)];
   if (!quick) rows.push(resnet50Row(convs.find((r) => r.shape.startsWith('64→64 3×3'))!.reference));
   if (json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
