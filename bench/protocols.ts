@@ -20,6 +20,8 @@ import { maxPool, maxTreeLevels, poolWindowSizes } from '../runtime/protocols/ma
 import type { PoolParams } from '../runtime/protocols/linear.js';
 import { applyWeights, convMap, setupWeights } from '../runtime/protocols/weights.js';
 import { PROTOCOL_COSTS, totalBytes } from '../runtime/protocols/costs.js';
+import { runInWorkers } from '../runtime/transport/workers.js';
+import type { TimedRuns } from './protocol-jobs.js';
 import type { Cost } from '../runtime/protocols/costs.js';
 
 /** One row of the table / JSON output. */
@@ -184,6 +186,24 @@ async function comparisonRows(ss: PartySession[], n: number, reps: number): Prom
   return rows;
 }
 
+/** DReLU with each party on its own worker thread (the parties compute in parallel on the
+ * machine's cores): wall time of the best run, the slowest party's time of that run. */
+async function workerRows(n: number, reps: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const k of [64, 16]) {
+    const x = randomSigned(n, k - 2);
+    const shares = split(x);
+    const res = await runInWorkers<TimedRuns>(new URL('./protocol-jobs.js', import.meta.url), 'dreluRuns', { shares, k, reps });
+    const want = plainSign(x);
+    const got = join(res[0].out, res[1].out);
+    check(got.every((b, i) => b === BigInt(want[i])), `drelu k=${k} (workers)`);
+    const seconds = Math.min(...res[0].seconds.map((_, r) => Math.max(...res.map((p) => p.seconds[r]))));
+    const m = { seconds, cpuSeconds: NaN, bytes: res.map((p) => p.sent) as [number, number, number], rounds: Math.max(...res.map((p) => p.rounds)) };
+    rows.push(row(['drelu', 'worker threads'], k, n, m, PROTOCOL_COSTS.compare({ n, k }), plainTime(() => plainSign(x)), 112 + 6 * k, DRELU_TARGET[k] ?? null));
+  }
+  return rows;
+}
+
 async function selectRows(ss: PartySession[], n: number, reps: number): Promise<Row[]> {
   const rows: Row[] = [];
   // Per element: bits from a comparison made beforehand, then the selection alone.
@@ -322,13 +342,13 @@ function printTable(rows: Row[], n: number): void {
     fmt(r.paperBytesPerElement),
     String(r.rounds),
     big(r.elementsPerSecond),
-    big(r.elementsPerCpuSecond),
+    Number.isNaN(r.elementsPerCpuSecond) ? '—' : big(r.elementsPerCpuSecond),
     big(r.plaintextPerSecond),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const load = loadavg()[0].toFixed(1);
-  process.stdout.write(`protocols, three parties in one process (one thread), n = ${n}, load average ${load}\n`);
+  process.stdout.write(`protocols, three parties in one process (one thread; 'worker threads' rows: one thread per party), n = ${n}, load average ${load}\n`);
   process.stdout.write('B/elem: all parties, all phases (P2 → P1 corrections are preprocessing); elem/s: wall clock; elem/cpu-s: per second of CPU time\n');
   process.stdout.write(line(head) + '\n' + body.map(line).join('\n') + '\n');
 }
@@ -342,7 +362,7 @@ export async function run(args: string[]): Promise<void> {
   const reps = quick ? 1 : 3;
   const ss = await createInProcessSessions();
   try {
-    const rows = [...(await comparisonRows(ss, n, reps)), ...(await selectRows(ss, n, reps)), ...(await poolingRows(ss, n, reps, quick)), ...(await convRows(ss, reps, quick))];
+    const rows = [...(await comparisonRows(ss, n, reps)), ...(await workerRows(n, reps)), ...(await selectRows(ss, n, reps)), ...(await poolingRows(ss, n, reps, quick)), ...(await convRows(ss, reps, quick))];
     if (json) {
       const out = rows.map((r) => ({
         op: r.op,
@@ -352,7 +372,7 @@ export async function run(args: string[]): Promise<void> {
         bytesPerElement: r.bytesPerElement,
         rounds: r.rounds,
         elementsPerSecond: Math.round(r.elementsPerSecond),
-        elementsPerCpuSecond: Math.round(r.elementsPerCpuSecond),
+        elementsPerCpuSecond: Number.isNaN(r.elementsPerCpuSecond) ? null : Math.round(r.elementsPerCpuSecond),
         paperBytesPerElement: r.paperBytesPerElement,
         bytesByParty: r.bytesByParty,
         oneTimeBytesPerElement: r.oneTimePerElement,
