@@ -217,9 +217,20 @@ function compareDigits(
     let suffix = 0; // Σ_{l>j} (R_l ⊕ Z_l), this party's share, reduced mod p
     // Positions j ≥ 1 hold bit j−1 of z' and r'. Branch-free on z_j and β, which are coin
     // flips to the branch predictor.
-    for (let j = k - 1; j >= 1; j--) {
-      const b = j - 1;
-      const zj = b < 32 ? (zl >> b) & 1 : (zh >> (b - 32)) & 1;
+    // Bits 32 and up of z' come from the high word; the rest (all of them for k ≤ 33) from
+    // the low word, in a loop without the word choice.
+    for (let j = k - 1; j >= 33; j--) {
+      const zj = (zh >> (j - 33)) & 1;
+      const rj = rBits[rb + j];
+      const diff = zj * isP0 - rj + P;
+      const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix;
+      let pos = j + r;
+      if (pos >= k) pos -= k;
+      out[base + pos] = mod[mult[base + j] * c + rhoBase + rhoSign * zeroShare[base + j]];
+      suffix = mod[suffix + rj + zj * (P - 2 * rj + isP0)];
+    }
+    for (let j = Math.min(k - 1, 32); j >= 1; j--) {
+      const zj = (zl >> (j - 1)) & 1;
       const rj = rBits[rb + j];
       const diff = zj * isP0 - rj + P; // share of Z_j − R_j, in [1, 2p)
       const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix; // ±diff + [P0] + suffix, < 4p

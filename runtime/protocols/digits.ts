@@ -192,7 +192,7 @@ export function unpackField(buf: Uint8Array, count: number, p: number): Uint8Arr
     acc >>>= gb;
     bits -= gb;
     // value / p² by a reciprocal, corrected by one step (value < 2^25).
-    let hi = Math.floor(value * inv);
+    let hi = (value * inv) | 0; // value ≥ 0: truncation is the floor
     let lo = value - hi * pp;
     if (lo < 0) {
       hi--;
