@@ -229,14 +229,18 @@ function compareDigits(
       out[base + pos] = mod[mult[base + j] * c + rhoBase + rhoSign * zeroShare[base + j]];
       suffix = mod[suffix + rj + zj * (P - 2 * rj + isP0)];
     }
+    // c = ±diff + [P0] + suffix as off + sign·diff (β picks the sign; no branch on it).
+    const sign = 1 - 2 * neg;
+    const off = 2 * P * neg + isP0;
+    let pos = r + Math.min(k - 1, 32); // output position of digit j, counted down with j
+    if (pos >= k) pos -= k;
     for (let j = Math.min(k - 1, 32); j >= 1; j--) {
       const zj = (zl >> (j - 1)) & 1;
       const rj = rBits[rb + j];
       const diff = zj * isP0 - rj + P; // share of Z_j − R_j, in [1, 2p)
-      const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix; // ±diff + [P0] + suffix, < 4p
-      let pos = j + r;
-      if (pos >= k) pos -= k;
+      const c = off + sign * diff + suffix; // ±diff + [P0] + suffix, < 4p
       out[base + pos] = mod[mult[base + j] * c + rhoBase + rhoSign * zeroShare[base + j]];
+      pos = pos === 0 ? k - 1 : pos - 1;
       // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j (Z_j public), accumulated mod p.
       suffix = mod[suffix + rj + zj * (P - 2 * rj + isP0)];
     }
