@@ -167,6 +167,20 @@ function squareTables(p: number): { low: Uint8Array; high: Uint8Array } {
   return t;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const QUAD_TABLES = new Map<number, Uint32Array>();
+
+/** For a group value v < p^4: its four base-p digits, lowest in the lowest byte. */
+function quadTable(p: number): Uint32Array {
+  let t = QUAD_TABLES.get(p);
+  if (!t) {
+    t = new Uint32Array(p ** 4);
+    for (let v = 0; v < t.length; v++) t[v] = (v % p) | (Math.floor(v / p) % p << 8) | (Math.floor(v / (p * p)) % p << 16) | ((Math.floor(v / (p * p * p)) % p) << 24);
+    QUAD_TABLES.set(p, t);
+  }
+  return t;
+}
+
 /** Inverse of packField for `count` digits. */
 export function unpackField(buf: Uint8Array, count: number, p: number): Uint8Array {
   const out = new Uint8Array(count);
@@ -181,7 +195,23 @@ export function unpackField(buf: Uint8Array, count: number, p: number): Uint8Arr
   let bits = 0;
   let at = 0;
   const len = buf.length;
-  for (let i = 0; i < full; i += GROUP) {
+  // Small p (group below 2^18, e.g. p = 19 at k = 16): one table maps a group to its four
+  // digits as one little-endian word, written through a word view of the output.
+  const quad = gb <= 18 && LITTLE_ENDIAN ? quadTable(p) : null;
+  if (quad) {
+    const words = new Uint32Array(out.buffer, 0, full / GROUP);
+    for (let g = 0; g < words.length; g++) {
+      while (bits < gb) {
+        acc |= (at < len ? buf[at] : 0) << bits;
+        at++;
+        bits += 8;
+      }
+      words[g] = quad[acc & mask];
+      acc >>>= gb;
+      bits -= gb;
+    }
+  }
+  for (let i = quad ? full : 0; i < full; i += GROUP) {
     // Gather at least gb ≤ 25 bits: acc holds < 8, three or four more bytes fit in 31 bits.
     while (bits < gb) {
       acc |= (at < len ? buf[at] : 0) << bits;
