@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { type IrOptions, runIr } from '../../compiler/commands/ir.js';
 import { loadOnnxFile } from '../../compiler/onnx/import.js';
 import { buildZooModel } from '../../examples/zoo/index.js';
-import { MpccError } from '../../ir/diagnostics.js';
 import { printGraph } from '../../ir/print.js';
 import { loadMir } from '../../ir/weights.js';
 import { expectSameOutputs } from './util.js';
+import { errorOf } from './util.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -30,16 +30,6 @@ describe('mpcc ir', () => {
     let stdout = '', stderr = '';
     const graph = runIr(model, options, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
     return { graph, stdout, stderr };
-  }
-
-  function errorOf(fn: () => unknown): MpccError {
-    try {
-      fn();
-    } catch (err) {
-      if (err instanceof MpccError) return err;
-      throw err;
-    }
-    throw new Error('expected an MpccError');
   }
 
   it('canonicalizes an ONNX model and prints it, with statistics on stderr', () => {

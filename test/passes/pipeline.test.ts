@@ -1,18 +1,9 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { GraphBuilder, MpccError, makeGraph, tensorOf } from '../../ir/index.js';
+import { GraphBuilder, makeGraph, tensorOf } from '../../ir/index.js';
+import { errorOf } from './util.js';
 import { definePass, formatReports, formatStep, parsePipeline, registeredNames, runPipeline } from '../../passes/index.js';
 
-/** Runs `fn` and returns the MpccError it throws. */
-function errorOf(fn: () => unknown): MpccError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof MpccError) return err;
-    throw err;
-  }
-  throw new Error('expected an MpccError');
-}
 
 function tinyGraph() {
   const b = new GraphBuilder('tiny');

@@ -1,5 +1,6 @@
 // Helpers of the pass tests: deterministic random tensors and a relative-error comparison.
 import { expect } from 'chai';
+import { MpccError } from '../../ir/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { runGraph } from '../../ir/interp/index.js';
 import { Tensor, allocData } from '../../ir/tensor.js';
@@ -50,4 +51,15 @@ export function expectSameOutputs(before: Graph, after: Graph, tolerance = 1e-5,
     const got = runGraph(after, inputs, { precision: 'float64' });
     for (const name of before.outputs) expect(relativeError(got.get(name)!, want.get(name)!), name).to.be.at.most(tolerance);
   }
+}
+
+/** Runs `fn` and returns the MpccError it throws (fails when it throws nothing or another error). */
+export function errorOf(fn: () => unknown): MpccError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof MpccError) return err;
+    throw err;
+  }
+  throw new Error('expected an MpccError');
 }
