@@ -39,6 +39,12 @@ export interface RingKernelExports {
   tileCols(): number;
   packA(a: number, lda: number, m: number, k: number, out: number): void;
   gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  /** The private compare's digit kernel (ABI in compiler/codegen/compare-kernels.ts). */
+  compare_digits(
+    zlo: number, zhi: number, rbits: number, rot: number, beta: number, raw: number, rawEnd: number, wCell: number,
+    split: number, mod: number, groups: number, tmp: number, i0: number, n: number, k: number, p: number,
+    span: number, threshold: number, isP0: number,
+  ): number;
 }
 
 const WASM_URL = new URL('./kernels/ring-kernels.wasm', import.meta.url);
@@ -84,6 +90,23 @@ export class Arena {
     const mem = kernels().memory;
     if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / PAGE));
     return at;
+  }
+
+  /** Reserves `bytes` bytes (16-byte aligned) and returns their byte address. */
+  allocBytes(bytes: number): number {
+    return this.alloc(Math.ceil(bytes / 8));
+  }
+
+  /** Reserves space for the bytes of a typed array and copies them in; returns the address. */
+  putBytes(src: Uint8Array | Uint16Array | Uint32Array): number {
+    const at = this.allocBytes(src.byteLength);
+    this.bytes(at, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    return at;
+  }
+
+  /** A byte view of `n` bytes at byte address `at` (invalid after the next alloc). */
+  bytes(at: number, n: number): Uint8Array {
+    return new Uint8Array(kernels().memory.buffer, at, n);
   }
 
   /** Reserves space for `src` and copies it in; returns the byte address. */

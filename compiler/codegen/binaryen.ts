@@ -151,6 +151,15 @@ export class ModuleBuilder {
       ),
     ]) as Expr;
   }
+  /** A labelled block: `body` gets the label, which `breakIf` leaves. */
+  block(body: (brk: string) => Expr[]): Expr {
+    const brk = freshLabel('blk');
+    return this.m.block(brk, body(brk), binaryen.none) as Expr;
+  }
+  /** Leaves the block or loop labelled `label` when cond is non-zero. */
+  breakIf(label: string, cond: Expr): Expr {
+    return this.m.br(label, cond) as Expr;
+  }
   /** `while (cond) body`; `cond` is evaluated before every iteration. */
   while(cond: () => Expr, body: Expr[]): Expr {
     const brk = freshLabel('brk');
@@ -185,6 +194,10 @@ export class ModuleBuilder {
     shl: (a: Expr, b: Expr) => this.m.i32.shl(a, b) as Expr,
     and: (a: Expr, b: Expr) => this.m.i32.and(a, b) as Expr,
     or: (a: Expr, b: Expr) => this.m.i32.or(a, b) as Expr,
+    xor: (a: Expr, b: Expr) => this.m.i32.xor(a, b) as Expr,
+    shr_u: (a: Expr, b: Expr) => this.m.i32.shr_u(a, b) as Expr,
+    gt_s: (a: Expr, b: Expr) => this.m.i32.gt_s(a, b) as Expr,
+    ne: (a: Expr, b: Expr) => this.m.i32.ne(a, b) as Expr,
     lt_s: (a: Expr, b: Expr) => this.m.i32.lt_s(a, b) as Expr,
     lt_u: (a: Expr, b: Expr) => this.m.i32.lt_u(a, b) as Expr,
     ge_s: (a: Expr, b: Expr) => this.m.i32.ge_s(a, b) as Expr,
@@ -195,6 +208,10 @@ export class ModuleBuilder {
     /** Little-endian 32-bit load at byte address ptr + offset. */
     load: (ptr: Expr, offset = 0) => this.m.i32.load(offset, 4, ptr) as Expr,
     store: (ptr: Expr, v: Expr, offset = 0) => this.m.i32.store(offset, 4, ptr, v) as Expr,
+    /** Unsigned byte load, unsigned 16-bit load (little-endian), byte store. */
+    load8u: (ptr: Expr, offset = 0) => this.m.i32.load8_u(offset, 1, ptr) as Expr,
+    load16u: (ptr: Expr, offset = 0) => this.m.i32.load16_u(offset, 2, ptr) as Expr,
+    store8: (ptr: Expr, v: Expr, offset = 0) => this.m.i32.store8(offset, 1, ptr, v) as Expr,
   };
 
   // ---- i64

@@ -4,6 +4,7 @@
 //
 // ABI: every pointer is a byte address in the module's exported memory, 16-byte aligned; every
 // count and stride is in elements (8 bytes each). All functions are pure loops, no allocation.
+import { addCompareKernels } from './compare-kernels.js';
 import { ModuleBuilder, type Expr, type FunctionBuilder, type Local, type ValType } from './binaryen.js';
 
 /** Register tile of the GEMM micro-kernel: rows of A (output channels) × columns of B. */
@@ -470,10 +471,11 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
   });
 }
 
-/** Builds the ring kernels module and returns its validated, optimized bytes. */
+/** Builds the runtime's kernels module (the ring kernels and the compare's digit kernel) and returns its validated, optimized bytes. */
 export function emitRingKernels(tile: GemmTile = DEFAULT_TILE): Uint8Array {
   const m = new ModuleBuilder(16);
   addRingKernels(m, tile);
+  addCompareKernels(m);
   return m.emit();
 }
 

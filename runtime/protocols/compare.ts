@@ -27,8 +27,9 @@
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
-import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords } from './bits.js';
-import { fieldBytes, packField, unpackField, uniformBelow, uniformPairs } from './digits.js';
+import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView } from './bits.js';
+import { compareMessage, modTable, zeroTests } from './compare-digits.js';
+import { fieldBytes, packField, unpackField, uniformBelow } from './digits.js';
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
@@ -43,22 +44,6 @@ export function digitField(k: number): { p: number; bits: number } {
     if (prime) return { p, bits: Math.ceil(Math.log2(p)) };
     p++;
   }
-}
-
-/** Tables of a digit field: x mod p for every x a digit computation reaches (an integer
- * division costs more than the rest of a digit's work), and [x ≡ 0] for a sum of two digits. */
-const FIELD_TABLES = new Map<number, { mod: Uint8Array; zero: Uint8Array }>();
-
-function fieldTables(p: number): { mod: Uint8Array; zero: Uint8Array } {
-  let t = FIELD_TABLES.get(p);
-  if (!t) {
-    t = {
-      mod: Uint8Array.from({ length: 4 * p * p + p }, (_, x) => x % p),
-      zero: Uint8Array.from({ length: 2 * p }, (_, x) => (x % p === 0 ? 1 : 0)),
-    };
-    FIELD_TABLES.set(p, t);
-  }
-  return t;
 }
 
 /** Bits [lo, lo + k) of x decide the sign; 2 ≤ k ≤ 64, lo + k ≤ 64. */
@@ -122,15 +107,14 @@ export async function compareWindow(s: Session, x: BigUint64Array, w: BitWindow,
   return s.id === 2 ? helperSide(s, x.length, w, rider) : holderSide(s, s.id, x, w, rider);
 }
 
-/** The randomness P0 and P1 share for the compare (same draws on both sides). */
+/** The randomness P0 and P1 share for the compare (same draws on both sides): the rotation
+ * and direction bit β per element; the digit multipliers and zero-sharings follow on the same
+ * stream, drawn by compareMessage. */
 function holderCoins(s: Session, peer: PartyId, n: number, k: number) {
   const g = s.shared(peer, 'drelu');
-  // s_j ∈ Z_p* multiplies digit j; ρ_j (P0 adds it, P1 subtracts it) zero-shares it.
-  const { p } = digitField(k);
-  const { a: mult, b: zeroShare } = uniformPairs(g, n * k, p - 1, 1, p);
   const rot = uniformBelow(g, n, k);
   const beta = g.bytes(n); // bit 0 of each byte
-  return { mult, zeroShare, rot, beta };
+  return { g, rot, beta };
 }
 
 async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow, rider?: Rider): Promise<CompareBit> {
@@ -168,8 +152,8 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   for (let i = 0; i < n; i++) flip[i] = 1 ^ ((zTop[i] >>> zShift) & 1) ^ (coins.beta[i] & 1);
 
   // Round 2: the masked, rotated compare digits to P2 (and the rider's bytes P0 → P1).
-  const digits = compareDigits(me, z, rBits!, coins, n, k);
-  const out2 = [{ to: 2 as PartyId, data: packField(digits, p), label: 'drelu.compare' }];
+  const digits = compareMessage(me, z, rBits!, coins.rot, coins.beta, coins.g, n, k, p);
+  const out2 = [{ to: 2 as PartyId, data: digits, label: 'drelu.compare' }];
   const extra2 = rider?.round2Bytes ?? 0;
   if (me === 0 && extra2 > 0) out2.push({ to: 1, data: rider!.round2!({ n, flip, uShare, u: new Uint8Array(0) }), label: 'weights.activation' });
   const got2 = await s.round(out2, me === 1 && extra2 > 0 ? [0] : [], me === 1 && extra2 > 0 ? { 0: extra2 } : undefined);
@@ -187,71 +171,6 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   return { n, flip, uShare, u: new Uint8Array(0) };
 }
 
-/** This holder's k masked compare digits per element, rotated (see the file comment). */
-function compareDigits(
-  me: 0 | 1,
-  z: Words,
-  rBits: Uint8Array,
-  coins: { mult: Uint8Array; zeroShare: Uint8Array; rot: Uint8Array; beta: Uint8Array },
-  n: number,
-  k: number,
-): Uint8Array {
-  const m = k - 1;
-  const out = new Uint8Array(n * k);
-  const isP0 = me === 0 ? 1 : 0;
-  const { mult, zeroShare, rot, beta } = coins;
-  const P = digitField(k).p;
-  const mod = fieldTables(P).mod;
-  // P0 adds ρ, P1 adds p − ρ.
-  const rhoBase = isP0 ? 0 : P;
-  const rhoSign = isP0 ? 1 : -1;
-  const zlo = z.lo;
-  const zhi = z.hi;
-  for (let i = 0; i < n; i++) {
-    const neg = beta[i] & 1;
-    const base = i * k;
-    const r = rot[i];
-    const zl = zlo[i] | 0; // int32 views of the words keep the loop in small integers
-    const zh = zhi[i] | 0;
-    const rb = i * m - 1; // rBits index of position j is rb + j (bit j − 1)
-    let suffix = 0; // Σ_{l>j} (R_l ⊕ Z_l), this party's share, reduced mod p
-    // Positions j ≥ 1 hold bit j−1 of z' and r'. Branch-free on z_j and β, which are coin
-    // flips to the branch predictor.
-    // Bits 32 and up of z' come from the high word; the rest (all of them for k ≤ 33) from
-    // the low word, in a loop without the word choice.
-    for (let j = k - 1; j >= 33; j--) {
-      const zj = (zh >> (j - 33)) & 1;
-      const rj = rBits[rb + j];
-      const diff = zj * isP0 - rj + P;
-      const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix;
-      let pos = j + r;
-      if (pos >= k) pos -= k;
-      out[base + pos] = mod[mult[base + j] * c + rhoBase + rhoSign * zeroShare[base + j]];
-      suffix = mod[suffix + rj + zj * (P - 2 * rj + isP0)];
-    }
-    // c = ±diff + [P0] + suffix as off + sign·diff (β picks the sign; no branch on it).
-    const sign = 1 - 2 * neg;
-    const off = 2 * P * neg + isP0;
-    let pos = r + Math.min(k - 1, 32); // output position of digit j, counted down with j
-    if (pos >= k) pos -= k;
-    for (let j = Math.min(k - 1, 32); j >= 1; j--) {
-      const zj = (zl >> (j - 1)) & 1;
-      const rj = rBits[rb + j];
-      const diff = zj * isP0 - rj + P; // share of Z_j − R_j, in [1, 2p)
-      const c = off + sign * diff + suffix; // ±diff + [P0] + suffix, < 4p
-      out[base + pos] = mod[mult[base + j] * c + rhoBase + rhoSign * zeroShare[base + j]];
-      pos = pos === 0 ? k - 1 : pos - 1;
-      // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j (Z_j public), accumulated mod p.
-      suffix = mod[suffix + rj + zj * (P - 2 * rj + isP0)];
-    }
-    // Position 0: Z_0 = 1, R_0 = 0.
-    const diff = isP0 + P;
-    const c = diff + neg * (2 * P - 2 * diff) + isP0 + suffix;
-    out[base + r] = mod[mult[base] * c + rhoBase + rhoSign * zeroShare[base]];
-  }
-  return out;
-}
-
 async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): Promise<CompareBit> {
   const { k } = w;
   const m = k - 1;
@@ -259,7 +178,7 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const d1 = s.shared(1, 'drelu');
   const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
   const { p: P } = digitField(k);
-  const { mod, zero: isZero } = fieldTables(P);
+  const mod = modTable(P, 2 * P);
   const bits0 = uniformBelow(d0, n * m, P);
   const corr = new Uint8Array(n * m);
   for (let i = 0; i < n; i++) {
@@ -279,23 +198,24 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const got = await s.round([], [0, 1], { 0: size, 1: size });
   const [a] = splitFrame(got.get(0), [size], 0, 'drelu.compare');
   const [b] = splitFrame(got.get(1), [size], 1, 'drelu.compare');
-  const da = unpackField(a, n * k, P);
-  const db = unpackField(b, n * k, P);
+  const t = zeroTests(a, b, n, k, P);
   const u = new Uint8Array(n);
   const top = k - 1;
   const rTop = top < 32 ? r.lo : r.hi;
   const topShift = top & 31;
-  for (let i = 0; i < n; i++) {
-    let t = 0;
-    const base = i * k;
-    for (let j = 0; j < k; j++) t |= isZero[da[base + j] + db[base + j]];
-    u[i] = t ^ ((rTop[i] >>> topShift) & 1);
-  }
+  for (let i = 0; i < n; i++) u[i] = t[i] ^ ((rTop[i] >>> topShift) & 1);
 
   // Round 3: re-share u over Z_2^64 (P0's share from the stream, P1's sent).
   const u0 = d0.ring(n);
   const u1 = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) u1[i] = BigInt(u[i]) - u0[i];
+  // u1 = u − u0 mod 2^64 on 32-bit words (a BigInt per element costs more than the compare).
+  const a0 = wordView(u0);
+  const a1 = wordView(u1);
+  for (let i = 0; i < n; i++) {
+    const lo = a0[2 * i];
+    a1[2 * i] = u[i] - lo;
+    a1[2 * i + 1] = -a0[2 * i + 1] - (u[i] < lo ? 1 : 0);
+  }
   const bit: CompareBit = { n, flip: new Uint8Array(0), uShare: u0, u };
   const out3: Outgoing[] = [{ to: 1, data: ringBytes(u1), label: 'drelu.reshare' }];
   if (rider?.correction) for (const m of rider.correction(bit)) out3.push({ to: 1, ...m });
@@ -307,10 +227,21 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
 export function bitShares(s: Session, bit: CompareBit): BigUint64Array {
   const out = new BigUint64Array(bit.n);
   if (s.id === 2) return out;
-  const isP0 = s.id === 0;
+  // Where the flip e is 1: P0 holds 1 − u0, P1 holds −u1; on 32-bit words, no BigInt.
+  const one = s.id === 0 ? 1 : 0;
+  const u = wordView(bit.uShare);
+  const o = wordView(out);
+  const flip = bit.flip;
   for (let i = 0; i < bit.n; i++) {
-    const u = bit.uShare[i];
-    out[i] = bit.flip[i] ? (isP0 ? 1n - u : -u) : u;
+    const lo = u[2 * i];
+    const hi = u[2 * i + 1];
+    if (flip[i]) {
+      o[2 * i] = one - lo;
+      o[2 * i + 1] = -hi - (one < lo ? 1 : 0);
+    } else {
+      o[2 * i] = lo;
+      o[2 * i + 1] = hi;
+    }
   }
   return out;
 }

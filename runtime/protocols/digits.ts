@@ -29,7 +29,7 @@ export function uniformBelow(prg: Prg, count: number, bound: number, offset = 0)
   while (filled < count) {
     const need = count - filled;
     // Expected draws for `need` accepted values, plus slack so one call usually suffices.
-    const raw = prg.bytes(Math.ceil(need / accept + 4 * Math.sqrt(need) + 16));
+    const raw = prg.bytes(drawSize(need, accept));
     const len = raw.length;
     // Branch-free: write every candidate, advance only on acceptance (values < 128, 255 rejects).
     for (let j = 0; j < len; j++) {
@@ -42,41 +42,58 @@ export function uniformBelow(prg: Prg, count: number, bound: number, offset = 0)
   return out;
 }
 
-/** Pair table for uniformPairs: entry v is (a << 8) | b for v below the largest multiple of
- * boundA·boundB in 2^16, else 0xffff. */
-const PAIR_TABLES = new Map<string, Uint16Array>();
+/** Pair sampling (Lemire's multiply-shift with rejection on a 16-bit word w): for span =
+ * boundA·boundB, q = (w·span) >> 16 is exactly uniform in [0, span) once the words whose
+ * low product half is below 2^16 mod span are rejected; `split[q]` is (a << 8) | b. */
+export interface PairSampler {
+  span: number;
+  /** Reject a word w when (w·span) & 0xffff < threshold. */
+  threshold: number;
+  split: Uint16Array;
+  /** Acceptance rate per word. */
+  accept: number;
+}
+
+const PAIR_SAMPLERS = new Map<string, PairSampler>();
+
+/** The pair sampler of (boundA, offsetA, boundB), boundA·boundB ≤ 2^15. */
+export function pairSampler(boundA: number, offsetA: number, boundB: number): PairSampler {
+  const key = `${boundA}/${offsetA}/${boundB}`;
+  let t = PAIR_SAMPLERS.get(key);
+  if (!t) {
+    const span = boundA * boundB;
+    const split = Uint16Array.from({ length: span }, (_, q) => ((offsetA + (q % boundA)) << 8) | Math.floor(q / boundA));
+    const threshold = 65536 % span;
+    t = { span, threshold, split, accept: 1 - threshold / 65536 };
+    PAIR_SAMPLERS.set(key, t);
+  }
+  return t;
+}
+
+/** Stream words to draw for `need` accepted draws at acceptance rate `accept`: the
+ * expectation plus slack, so one draw usually suffices. */
+export function drawSize(need: number, accept: number): number {
+  return Math.ceil(need / accept + 4 * Math.sqrt(need) + 16);
+}
 
 /** `count` independent pairs (a, b), a uniform in [offsetA, offsetA + boundA) and b uniform
  * in [0, boundB) (boundA·boundB ≤ 2^15), from one 16-bit stream word per draw with rejection:
  * exact uniformity at about one draw per pair instead of two rejection loops. */
 export function uniformPairs(prg: Prg, count: number, boundA: number, offsetA: number, boundB: number): { a: Uint8Array; b: Uint8Array } {
-  const key = `${boundA}/${offsetA}/${boundB}`;
-  const span = boundA * boundB;
-  let table = PAIR_TABLES.get(key);
-  if (!table) {
-    const limit = Math.floor(65536 / span) * span;
-    table = new Uint16Array(65536).fill(0xffff);
-    for (let v = 0; v < limit; v++) {
-      const r = v % span;
-      table[v] = ((offsetA + (r % boundA)) << 8) | Math.floor(r / boundA);
-    }
-    PAIR_TABLES.set(key, table);
-  }
-  const accept = (Math.floor(65536 / span) * span) / 65536;
+  const { span, threshold, split, accept } = pairSampler(boundA, offsetA, boundB);
   const a = new Uint8Array(count);
   const b = new Uint8Array(count);
   let filled = 0;
   while (filled < count) {
-    const need = count - filled;
-    const words = Math.ceil(need / accept + 4 * Math.sqrt(need) + 16);
+    const words = drawSize(count - filled, accept);
     const raw = new Uint16Array(prg.bytes(2 * words).buffer);
-    // Branch-free as in uniformBelow: accepted entries are below 2^15, the reject mark is not.
-    for (let j = 0; j < words; j++) {
-      const v = table[raw[j]];
+    for (let j = 0; j < words && filled < count; j++) {
+      const m = raw[j] * span;
+      if ((m & 0xffff) < threshold) continue;
+      const v = split[m >>> 16];
       a[filled] = v >> 8;
       b[filled] = v & 0xff;
-      filled += (v >> 15) ^ 1;
-      if (filled === count) break;
+      filled++;
     }
   }
   return { a, b };
@@ -84,10 +101,10 @@ export function uniformPairs(prg: Prg, count: number, boundA: number, offsetA: n
 
 /** Digits per group of the base-p packing (a group value stays below 2^25 for p ≤ 67, so
  * packing stays in int32 arithmetic). */
-const GROUP = 4;
+export const GROUP = 4;
 
 /** Bits of a base-p number of `digits` digits: the bit length of p^digits − 1. */
-function groupBits(p: number, digits: number): number {
+export function groupBits(p: number, digits: number): number {
   return digits === 0 ? 0 : (BigInt(p) ** BigInt(digits) - 1n).toString(2).length;
 }
 
@@ -99,41 +116,33 @@ export function fieldBytes(count: number, p: number): number {
   return Math.ceil((full * groupBits(p, GROUP) + groupBits(p, count - full * GROUP)) / 8);
 }
 
-/** Packs digits of Z_p (p ≤ 67) in base p, four to a group, groups back to back in
- * little-endian bit order. */
-export function packField(v: Uint8Array, p: number): Uint8Array {
-  const n = v.length;
-  const out = new Uint8Array(fieldBytes(n, p) + 4); // slack for the last partial write
-  const full = n - (n % GROUP);
-  const gb = groupBits(p, GROUP);
-  let acc = 0; // pending bits (fewer than 8)
+/** Writes values of `gb` ≤ 25 bits each back to back in little-endian bit order, then a
+ * tail value of `tailBits` ≤ 25 bits: the wire form of packed digit groups. */
+export function packGroups(groups: Uint32Array, gb: number, tail = 0, tailBits = 0): Uint8Array {
+  const bytes = Math.ceil((groups.length * gb + tailBits) / 8);
+  const out = new Uint8Array(bytes + 4); // slack for the last partial write
+  let acc = 0; // pending bits (fewer than 8 between values)
   let bits = 0;
   let at = 0;
-  for (let i = 0; i < full; i += GROUP) {
-    const value = v[i] + p * (v[i + 1] + p * (v[i + 2] + p * v[i + 3])); // < 2^25
-    if (gb > 16) {
-      // Low 16 bits, then the rest (at most 9): acc never exceeds 31 bits.
-      acc |= (value & 0xffff) << bits;
-      out[at] = acc;
-      out[at + 1] = acc >>> 8;
-      at += 2;
-      acc >>>= 16;
-      acc |= (value >>> 16) << bits;
-      bits += gb - 16;
-    } else {
-      acc |= value << bits;
+  const count = groups.length;
+  let g = 0;
+  if (gb <= 16) {
+    // Common small-p case in a loop without the split: acc stays below 2^23.
+    for (; g < count; g++) {
+      acc |= groups[g] << bits;
       bits += gb;
-    }
-    while (bits >= 8) {
-      out[at++] = acc;
-      acc >>>= 8;
-      bits -= 8;
+      while (bits >= 8) {
+        out[at++] = acc;
+        acc >>>= 8;
+        bits -= 8;
+      }
     }
   }
-  if (full < n) {
-    let value = 0;
-    for (let j = n - 1; j >= full; j--) value = value * p + v[j];
-    const w = groupBits(p, n - full);
+  // The remaining groups and the tail (index count).
+  for (; g <= count; g++) {
+    const value = g < count ? groups[g] : tail;
+    const w = g < count ? gb : tailBits;
+    // Low 16 bits, then the rest (at most 9): acc never exceeds 31 bits.
     acc |= (value & 0xffff) << bits;
     bits += Math.min(w, 16);
     while (bits >= 8) {
@@ -152,7 +161,58 @@ export function packField(v: Uint8Array, p: number): Uint8Array {
     }
   }
   if (bits > 0) out[at] = acc;
-  return out.subarray(0, fieldBytes(n, p));
+  return out.subarray(0, bytes);
+}
+
+/** Packs digits of Z_p (p ≤ 67) in base p, four to a group, groups back to back in
+ * little-endian bit order. */
+export function packField(v: Uint8Array, p: number): Uint8Array {
+  const n = v.length;
+  const full = n - (n % GROUP);
+  const groups = new Uint32Array(full / GROUP);
+  for (let i = 0, g = 0; i < full; i += GROUP, g++) groups[g] = v[i] + p * (v[i + 1] + p * (v[i + 2] + p * v[i + 3])); // < 2^25
+  let tail = 0;
+  for (let j = n - 1; j >= full; j--) tail = tail * p + v[j];
+  return packGroups(groups, groupBits(p, GROUP), tail, groupBits(p, n - full));
+}
+
+/** Inverse of packGroups: `count` values of `gb` bits, then the tail value of `tailBits`. */
+export function unpackGroups(buf: Uint8Array, count: number, gb: number, tailBits = 0): { groups: Uint32Array; tail: number } {
+  const groups = new Uint32Array(count);
+  const mask = gb >= 32 ? 0xffffffff : (1 << gb) - 1;
+  let acc = 0; // unread bits (fewer than 8 between groups)
+  let bits = 0;
+  let at = 0;
+  const len = buf.length;
+  for (let g = 0; g < count; g++) {
+    // Gather at least gb ≤ 25 bits: acc holds < 8, three or four more bytes fit in 31 bits.
+    while (bits < gb) {
+      acc |= (at < len ? buf[at] : 0) << bits;
+      at++;
+      bits += 8;
+    }
+    groups[g] = acc & mask;
+    acc >>>= gb;
+    bits -= gb;
+  }
+  let tail = 0;
+  if (tailBits > 0) {
+    // The tail may be as wide as a group: gather it in two halves to stay within 31 bits.
+    let got = 0;
+    while (got < tailBits) {
+      while (bits < Math.min(16, tailBits - got)) {
+        acc |= (at < len ? buf[at] : 0) << bits;
+        at++;
+        bits += 8;
+      }
+      const w = Math.min(16, tailBits - got);
+      tail += (acc & ((1 << w) - 1)) * 2 ** got;
+      acc >>>= w;
+      bits -= w;
+      got += w;
+    }
+  }
+  return { groups, tail };
 }
 
 const SQUARE_TABLES = new Map<number, { low: Uint8Array; high: Uint8Array }>();
@@ -170,8 +230,11 @@ function squareTables(p: number): { low: Uint8Array; high: Uint8Array } {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const QUAD_TABLES = new Map<number, Uint32Array>();
 
-/** For a group value v < p^4: its four base-p digits, lowest in the lowest byte. */
-function quadTable(p: number): Uint32Array {
+/** For small p (a group below 2^18, e.g. p = 19 at k = 16; null otherwise): the table from a
+ * group value v < p^4 to its four base-p digits, lowest in the lowest byte, as one
+ * little-endian word. */
+export function quadTable(p: number): Uint32Array | null {
+  if (groupBits(p, GROUP) > 18 || !LITTLE_ENDIAN) return null;
   let t = QUAD_TABLES.get(p);
   if (!t) {
     t = new Uint32Array(p ** 4);
@@ -185,70 +248,40 @@ function quadTable(p: number): Uint32Array {
 export function unpackField(buf: Uint8Array, count: number, p: number): Uint8Array {
   const out = new Uint8Array(count);
   const full = count - (count % GROUP);
-  const gb = groupBits(p, GROUP);
-  const mask = (1 << gb) - 1;
-  // A group is lo + p²·hi with lo, hi < p²; tables split each into its two digits.
-  const pp = p * p;
-  const { low, high } = squareTables(p);
-  const inv = 1 / pp;
-  let acc = 0; // unread bits (fewer than 8 between groups)
-  let bits = 0;
-  let at = 0;
-  const len = buf.length;
-  // Small p (group below 2^18, e.g. p = 19 at k = 16): one table maps a group to its four
-  // digits as one little-endian word, written through a word view of the output.
-  const quad = gb <= 18 && LITTLE_ENDIAN ? quadTable(p) : null;
+  const { groups, tail } = unpackGroups(buf, full / GROUP, groupBits(p, GROUP), groupBits(p, count - full));
+  const quad = quadTable(p);
   if (quad) {
-    const words = new Uint32Array(out.buffer, 0, full / GROUP);
-    for (let g = 0; g < words.length; g++) {
-      while (bits < gb) {
-        acc |= (at < len ? buf[at] : 0) << bits;
-        at++;
-        bits += 8;
+    // One table lookup per group, written through a word view of the output.
+    const words = new Uint32Array(out.buffer, 0, groups.length);
+    for (let g = 0; g < groups.length; g++) words[g] = quad[groups[g]];
+  } else {
+    // A group is lo + p²·hi with lo, hi < p²; tables split each into its two digits.
+    const pp = p * p;
+    const { low, high } = squareTables(p);
+    const inv = 1 / pp;
+    for (let g = 0, i = 0; g < groups.length; g++, i += GROUP) {
+      const value = groups[g];
+      // value / p² by a reciprocal, corrected by one step (value < 2^25).
+      let hi = (value * inv) | 0; // value ≥ 0: truncation is the floor
+      let lo = value - hi * pp;
+      if (lo < 0) {
+        hi--;
+        lo += pp;
+      } else if (lo >= pp) {
+        hi++;
+        lo -= pp;
       }
-      words[g] = quad[acc & mask];
-      acc >>>= gb;
-      bits -= gb;
+      out[i] = low[lo];
+      out[i + 1] = high[lo];
+      out[i + 2] = low[hi];
+      out[i + 3] = high[hi];
     }
   }
-  for (let i = quad ? full : 0; i < full; i += GROUP) {
-    // Gather at least gb ≤ 25 bits: acc holds < 8, three or four more bytes fit in 31 bits.
-    while (bits < gb) {
-      acc |= (at < len ? buf[at] : 0) << bits;
-      at++;
-      bits += 8;
-    }
-    const value = acc & mask;
-    acc >>>= gb;
-    bits -= gb;
-    // value / p² by a reciprocal, corrected by one step (value < 2^25).
-    let hi = (value * inv) | 0; // value ≥ 0: truncation is the floor
-    let lo = value - hi * pp;
-    if (lo < 0) {
-      hi--;
-      lo += pp;
-    } else if (lo >= pp) {
-      hi++;
-      lo -= pp;
-    }
-    out[i] = low[lo];
-    out[i + 1] = high[lo];
-    out[i + 2] = low[hi];
-    out[i + 3] = high[hi];
-  }
-  if (full < count) {
-    const w = groupBits(p, count - full);
-    while (bits < w) {
-      acc |= (at < len ? buf[at] : 0) << bits;
-      at++;
-      bits += 8;
-    }
-    let value = acc & ((1 << w) - 1);
-    for (let j = full; j < count; j++) {
-      const d = value % p;
-      out[j] = d;
-      value = (value - d) / p;
-    }
+  let value = tail;
+  for (let j = full; j < count; j++) {
+    const d = value % p;
+    out[j] = d;
+    value = (value - d) / p;
   }
   return out;
 }
