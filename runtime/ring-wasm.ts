@@ -45,6 +45,9 @@ export interface RingKernelExports {
     split: number, mod: number, groups: number, tmp: number, i0: number, n: number, k: number, p: number,
     span: number, threshold: number, isP0: number,
   ): number;
+  sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number): number;
+  pack_groups(groups: number, count: number, gb: number, out: number): void;
+  zero_tests(a: number, b: number, n: number, per: number, gb: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
 }
 
 const WASM_URL = new URL('./kernels/ring-kernels.wasm', import.meta.url);

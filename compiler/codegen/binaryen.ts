@@ -151,6 +151,10 @@ export class ModuleBuilder {
       ),
     ]) as Expr;
   }
+  /** A deep copy of an expression (binaryen trees must not share nodes). */
+  copy(e: Expr): Expr {
+    return this.m.copyExpression(e) as Expr;
+  }
   /** A labelled block: `body` gets the label, which `breakIf` leaves. */
   block(body: (brk: string) => Expr[]): Expr {
     const brk = freshLabel('blk');

@@ -12,10 +12,119 @@
 //   next unread at the u32 in wCell (updated); split: u16 per q < span; mod: bytes x mod p;
 //   groups: k/4 u32 per element (k % 4 = 0); tmp: k scratch bytes. The kernel stops before
 //   an element when fewer than 2k + 16 stream words are left, so the caller can refill.
+//   sample_below(raw, rawEnd, out, i0, count, bound, threshold) → first value not drawn
+//   (stream words raw..rawEnd all consumed unless count is reached first; the caller knows
+//   where by the return value and its own twin's rule): Lemire multiply-shift on 16-bit words.
+//   pack_groups(groups, count, gb, out): count u32 values of gb ≤ 25 bits, back to back,
+//   little-endian bit order, into out (8 bytes of slack past the packed length).
+//   zero_tests(a, b, n, per, gb, p, magic, shift, low, high, out): the two holders' packed
+//   groups (per groups of gb bits per element, 8 readable bytes of slack); out[i] = 1 iff
+//   some digit pair of element i sums to 0 mod p. A group splits as lo + p²·hi with
+//   hi = (v·magic) >> shift (magic = floor(2^shift / p²) + 1 < 2^32 with
+//   shift = 31 + ceil(log2 p²): exact while v·p² < 2^shift, i.e. for v < 2^31), then
+//   low/high (bytes per x < p²) give x mod p and floor(x / p).
 import type { Expr, ModuleBuilder } from './binaryen.js';
 
-/** Adds compare_digits (ABI above) to a module under construction. */
+/** Adds compare_digits, sample_below, pack_groups and zero_tests (ABI above) to a module
+ * under construction. */
 export function addCompareKernels(m: ModuleBuilder): void {
+  addDigitKernel(m);
+  addSampleKernel(m);
+  addPackKernel(m);
+  addZeroTestKernel(m);
+}
+
+function addSampleKernel(m: ModuleBuilder): void {
+  const params = ['raw', 'rawEnd', 'out', 'i0', 'count', 'bound', 'threshold'].map((name) => [name, 'i32'] as const);
+  m.func('sample_below', params, 'i32', (f) => {
+    const p = (name: string) => m.get(f.param(name));
+    const i = f.local('i', 'i32');
+    const w = f.local('w', 'i32');
+    const x = f.local('x', 'i32');
+    const { add, and, shr_u, const: c } = m.i32;
+    return [
+      m.set(i, p('i0')),
+      m.set(w, p('raw')),
+      m.while(() => and(m.i32.lt_s(m.get(i), p('count')), m.i32.lt_u(m.get(w), p('rawEnd'))), [
+        m.set(x, m.i32.mul(m.i32.load16u(m.get(w)), p('bound'))),
+        m.set(w, add(m.get(w), c(2))),
+        // Accept unless the low half is below 2^16 mod bound (branch-free on the store).
+        m.i32.store8(add(p('out'), m.get(i)), shr_u(m.get(x), c(16))),
+        m.set(i, add(m.get(i), m.i32.ge_u(and(m.get(x), c(0xffff)), p('threshold')))),
+      ]),
+      m.get(i),
+    ];
+  });
+}
+
+function addPackKernel(m: ModuleBuilder): void {
+  const params = ['groups', 'count', 'gb', 'out'].map((name) => [name, 'i32'] as const);
+  m.func('pack_groups', params, 'none', (f) => {
+    const p = (name: string) => m.get(f.param(name));
+    const g = f.local('g', 'i32');
+    const bits = f.local('bits', 'i32');
+    const at = f.local('at', 'i32');
+    const acc = f.local('acc', 'i64');
+    const { add, sub, shl, const: c } = m.i32;
+    return [
+      m.set(at, p('out')),
+      m.forRange(g, c(0), p('count'), 1, () => [
+        m.set(acc, m.i64.or(m.get(acc), m.i64.shl(m.i64.extendU32(m.i32.load(add(p('groups'), shl(m.get(g), c(2))))), m.i64.extendU32(m.get(bits))))),
+        m.set(bits, add(m.get(bits), p('gb'))),
+        m.if(m.i32.ge_s(m.get(bits), c(32)), m.seq([
+          m.i32.store(m.get(at), m.i32.wrapI64(m.get(acc))),
+          m.set(acc, m.i64.shr_u(m.get(acc), m.i64.const(32n))),
+          m.set(bits, sub(m.get(bits), c(32))),
+          m.set(at, add(m.get(at), c(4))),
+        ])),
+      ]),
+      // The last partial word (its unused high bytes fall in the slack).
+      m.i64.store(m.get(at), m.get(acc)),
+    ];
+  });
+}
+
+function addZeroTestKernel(m: ModuleBuilder): void {
+  const params = ['a', 'b', 'n', 'per', 'gb', 'p', 'magic', 'shift', 'low', 'high', 'out'].map((name) => [name, 'i32'] as const);
+  m.func('zero_tests', params, 'none', (f) => {
+    const p = (name: string) => m.get(f.param(name));
+    const L = (name: string) => f.local(name, 'i32');
+    const [i, g, bit, hit, pp, mask, va, vb, ha, hb, la, lb] = ['i', 'g', 'bit', 'hit', 'pp', 'mask', 'va', 'vb', 'ha', 'hb', 'la', 'lb'].map(L);
+    const { add, sub, mul, and, or, shl, shr_u, const: c } = m.i32;
+    /** The gb-bit group at bit offset `bit` of the stream at `base`. */
+    const group = (base: string) =>
+      and(m.i32.wrapI64(m.i64.shr_u(m.i64.load(add(p(base), shr_u(m.get(bit), c(3)))), m.i64.extendU32(and(m.get(bit), c(7))))), m.get(mask));
+    /** floor(v / p²) by the magic multiply (see the ABI). */
+    const quotient = (v: Expr) => m.i32.wrapI64(m.i64.shr_u(m.i64.mul(m.i64.extendU32(v), m.i64.extendU32(p('magic'))), m.i64.extendU32(p('shift'))));
+    /** [d ≡ 0 mod p] for a digit sum d < 2p. */
+    const isZero = (d: Expr) => or(m.i32.eqz(d), m.i32.eq(m.copy(d), p('p')));
+    const digitPairs = (x: Expr, y: Expr, table: string) => add(m.i32.load8u(add(p(table), x)), m.i32.load8u(add(p(table), y)));
+    return [
+      m.set(pp, mul(p('p'), p('p'))),
+      m.set(mask, sub(shl(c(1), p('gb')), c(1))),
+      m.set(bit, c(0)),
+      m.forRange(i, c(0), p('n'), 1, () => [
+        m.set(hit, c(0)),
+        m.forRange(g, c(0), p('per'), 1, () => [
+          m.set(va, group('a')),
+          m.set(vb, group('b')),
+          m.set(bit, add(m.get(bit), p('gb'))),
+          m.set(ha, quotient(m.get(va))),
+          m.set(hb, quotient(m.get(vb))),
+          m.set(la, sub(m.get(va), mul(m.get(ha), m.get(pp)))),
+          m.set(lb, sub(m.get(vb), mul(m.get(hb), m.get(pp)))),
+          m.set(hit, or(m.get(hit), or(
+            or(isZero(digitPairs(m.get(la), m.get(lb), 'low')), isZero(digitPairs(m.get(la), m.get(lb), 'high'))),
+            or(isZero(digitPairs(m.get(ha), m.get(hb), 'low')), isZero(digitPairs(m.get(ha), m.get(hb), 'high'))),
+          ))),
+        ]),
+        m.i32.store8(add(p('out'), m.get(i)), m.get(hit)),
+      ]),
+    ];
+  });
+}
+
+function addDigitKernel(m: ModuleBuilder): void {
   const params = [
     'zlo', 'zhi', 'rbits', 'rot', 'beta', 'raw', 'rawEnd', 'wCell', 'split', 'mod', 'groups', 'tmp',
     'i0', 'n', 'k', 'p', 'span', 'threshold', 'isP0',
@@ -29,7 +138,6 @@ export function addCompareKernels(m: ModuleBuilder): void {
     ].map(L);
     const { add, sub, mul, and, xor, shl, shr_u, const: k32 } = m.i32;
     const g_ = (l: typeof i) => m.get(l);
-    const P = p('p');
 
     /** Draws an accepted pair word into v (Lemire multiply-shift with rejection). */
     const drawPair = (): Expr[] => [
@@ -57,7 +165,7 @@ export function addCompareKernels(m: ModuleBuilder): void {
 
     return [
       m.set(km1, sub(p('k'), k32(1))),
-      m.set(rhoBase, m.select(p('isP0'), k32(0), P)),
+      m.set(rhoBase, m.select(p('isP0'), k32(0), p('p'))),
       m.set(flipRho, sub(k32(0), m.i32.eqz(p('isP0')))),
       // Stream words an element may need: k draws and k + 16 rejections (bytes).
       m.set(margin, shl(add(shl(p('k'), k32(1)), k32(16)), k32(1))),
@@ -72,7 +180,7 @@ export function addCompareKernels(m: ModuleBuilder): void {
           m.set(zh, m.i32.load(add(p('zhi'), shl(g_(i), k32(2))))),
           m.set(rb, sub(add(p('rbits'), mul(g_(i), g_(km1))), k32(1))),
           m.set(suffix, k32(0)),
-          m.set(off, add(mul(shl(P, k32(1)), g_(neg)), p('isP0'))),
+          m.set(off, add(mul(shl(p('p'), k32(1)), g_(neg)), p('isP0'))),
           m.set(pos, add(g_(r), g_(km1))),
           m.if(m.i32.ge_s(g_(pos), p('k')), m.set(pos, sub(g_(pos), p('k')))),
           // Positions j = k − 1 … 1 hold bit j − 1 of z' and r'.
@@ -81,16 +189,16 @@ export function addCompareKernels(m: ModuleBuilder): void {
             m.set(zj, and(m.select(m.i32.gt_s(g_(j), k32(32)), shr_u(g_(zh), sub(g_(j), k32(33))), shr_u(g_(zl), sub(g_(j), k32(1)))), k32(1))),
             m.set(rj, m.i32.load8u(add(g_(rb), g_(j)))),
             // c = ±(Z_j − R_j share) + [P0] + suffix, with the share zj·[P0] − rj + p.
-            m.set(c, digitValue(add(sub(mul(g_(zj), p('isP0')), g_(rj)), P))),
+            m.set(c, digitValue(add(sub(mul(g_(zj), p('isP0')), g_(rj)), p('p')))),
             ...drawPair(),
             storeDigit(g_(pos)),
             m.set(pos, m.select(m.i32.eqz(g_(pos)), g_(km1), sub(g_(pos), k32(1)))),
             // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j, left unreduced.
-            m.set(suffix, add(g_(suffix), add(g_(rj), mul(g_(zj), add(sub(P, shl(g_(rj), k32(1))), p('isP0')))))),
+            m.set(suffix, add(g_(suffix), add(g_(rj), mul(g_(zj), add(sub(p('p'), shl(g_(rj), k32(1))), p('isP0')))))),
             m.set(j, sub(g_(j), k32(1))),
           ]),
           // Position 0: Z_0 = 1, R_0 = 0.
-          m.set(c, digitValue(add(p('isP0'), P))),
+          m.set(c, digitValue(add(p('isP0'), p('p')))),
           ...drawPair(),
           storeDigit(g_(r)),
           // Fold the k digits into k/4 base-p groups.
@@ -98,7 +206,7 @@ export function addCompareKernels(m: ModuleBuilder): void {
             m.set(t, m.i32.load(add(p('tmp'), shl(g_(g), k32(2))))),
             m.i32.store(
               add(p('groups'), shl(add(mul(g_(i), shr_u(p('k'), k32(2))), g_(g)), k32(2))),
-              add(and(g_(t), k32(0xff)), mul(P, add(and(shr_u(g_(t), k32(8)), k32(0xff)), mul(P, add(and(shr_u(g_(t), k32(16)), k32(0xff)), mul(P, shr_u(g_(t), k32(24)))))))),
+              add(and(g_(t), k32(0xff)), mul(p('p'), add(and(shr_u(g_(t), k32(8)), k32(0xff)), mul(p('p'), add(and(shr_u(g_(t), k32(16)), k32(0xff)), mul(p('p'), shr_u(g_(t), k32(24)))))))),
             ),
           ]),
         ]),

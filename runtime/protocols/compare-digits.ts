@@ -7,7 +7,7 @@
 import type { Prg } from '../session.js';
 import { arena, kernels } from '../ring-wasm.js';
 import type { Words } from './bits.js';
-import { GROUP, drawSize, groupBits, packField, packGroups, pairSampler, quadTable, unpackField, unpackGroups } from './digits.js';
+import { GROUP, drawSize, groupBits, packField, packGroups, pairSampler, squareTables, unpackField } from './digits.js';
 
 /** x mod p for every x below a bound (an integer division costs more than the rest of a
  * digit's work), by p and bound. */
@@ -225,34 +225,33 @@ function zeroTable(p: number): Uint8Array {
   return t;
 }
 
-/** Nonzero iff some byte of x is zero (bytes below 128). */
-function zeroByte(x: number): number {
-  return (x - 0x01010101) & ~x & 0x80808080;
-}
-
 /** The helper's zero test on the two holders' round-2 messages: t_i = 1 iff a digit of
  * element i is 0 in Z_p (the two shares of a digit sum to 0 or p). */
-export function zeroTests(a: Uint8Array, b: Uint8Array, n: number, k: number, P: number): Uint8Array {
+export function zeroTests(a: Uint8Array, b: Uint8Array, n: number, k: number, P: number, kernel: 'wasm' | 'ts' = 'wasm'): Uint8Array {
   const t = new Uint8Array(n);
-  const quad = quadTable(P);
-  if (quad && k % GROUP === 0) {
-    // Four digits per word: the byte-wise sum of two digit words never carries (digits < p ≤
-    // 22 here), and a digit sum is 0 mod p iff its byte is 0 or p.
-    const per = k / GROUP;
+  if (k % GROUP === 0 && kernel === 'wasm') {
+    // The wasm kernel: per element, k/4 groups from each message split into digits.
+    const K = kernels();
     const gb = groupBits(P, GROUP);
-    const ga = unpackGroups(a, n * per, gb).groups;
-    const gbs = unpackGroups(b, n * per, gb).groups;
-    const pWord = P * 0x01010101;
-    for (let i = 0, x = 0; i < n; i++) {
-      let hit = 0;
-      for (let g = 0; g < per; g++, x++) {
-        const s = quad[ga[x]] + quad[gbs[x]];
-        hit |= zeroByte(s) | zeroByte(s ^ pWord);
-      }
-      t[i] = hit !== 0 ? 1 : 0;
-    }
+    const pp = P * P;
+    const shift = 31 + Math.ceil(Math.log2(pp));
+    const magic = Math.floor(2 ** shift / pp) + 1;
+    const { low, high } = squareTables(P);
+    arena.reset();
+    const at = {
+      a: arena.putBytes(a),
+      aSlack: arena.allocBytes(8), // the kernel reads 8 bytes at a group's first byte
+      b: arena.putBytes(b),
+      bSlack: arena.allocBytes(8),
+      low: arena.putBytes(low),
+      high: arena.putBytes(high),
+      out: arena.allocBytes(n),
+    };
+    K.zero_tests(at.a, at.b, n, k / GROUP, gb, P, magic, shift, at.low, at.high, at.out);
+    t.set(arena.bytes(at.out, n));
     return t;
   }
+  // The TypeScript twin (and the path for k % 4 ≠ 0): unpack both messages, test each pair.
   const isZero = zeroTable(P);
   const da = unpackField(a, n * k, P);
   const db = unpackField(b, n * k, P);

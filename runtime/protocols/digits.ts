@@ -1,45 +1,56 @@
-// Z_p digits of the private compare: exact uniform sampling from a PRG stream (rejection on
-// table lookups, branch-free) and packing in base p. Hot loops stay on typed arrays.
+// Z_p digits of the private compare: exact uniform sampling from a PRG stream (multiply-shift
+// with rejection) and packing in base p. Hot loops stay on typed arrays or in the wasm
+// kernels (compiler/codegen/compare-kernels.ts), each with a TypeScript twin the tests
+// compare it with.
 
 import type { Prg } from '../session.js';
+import { arena, kernels } from '../ring-wasm.js';
 
-/** Rejection tables by (bound, offset): entry b is offset + b mod bound, or 255 to reject b. */
-const TABLES = new Map<number, Uint8Array>();
+/** From this many values on, uniformBelow samples in WebAssembly (the twin loops consume a
+ * stream identically, so the choice never desynchronizes two holders of a stream). */
+const WASM_SAMPLE = 4096;
 
-function rejectionTable(bound: number, offset: number): Uint8Array {
-  const key = bound * 256 + offset;
-  let t = TABLES.get(key);
-  if (!t) {
-    const limit = Math.floor(256 / bound) * bound;
-    t = new Uint8Array(256).fill(255);
-    for (let b = 0; b < limit; b++) t[b] = offset + (b % bound);
-    TABLES.set(key, t);
-  }
-  return t;
-}
-
-/** `count` independent uniform values in [offset, offset + bound) (offset + bound ≤ 128),
- * by rejection sampling on stream bytes: exact uniformity, and both holders of
- * the stream consume the same bytes because the rejections are a function of the stream. */
+/** `count` independent uniform values in [offset, offset + bound) (offset + bound ≤ 256), by
+ * Lemire's multiply-shift on 16-bit stream words with rejection (x = w·bound; reject when
+ * x mod 2^16 < 2^16 mod bound; the value is x >> 16): exact uniformity, and both holders of
+ * the stream consume the same words because the rejections are a function of the stream. */
 export function uniformBelow(prg: Prg, count: number, bound: number, offset = 0): Uint8Array {
   const out = new Uint8Array(count);
-  const table = rejectionTable(bound, offset);
-  const accept = (Math.floor(256 / bound) * bound) / 256;
+  const threshold = 65536 % bound;
+  const accept = 1 - threshold / 65536;
   let filled = 0;
   while (filled < count) {
-    const need = count - filled;
-    // Expected draws for `need` accepted values, plus slack so one call usually suffices.
-    const raw = prg.bytes(drawSize(need, accept));
-    const len = raw.length;
-    // Branch-free: write every candidate, advance only on acceptance (values < 128, 255 rejects).
-    for (let j = 0; j < len; j++) {
-      const v = table[raw[j]];
-      out[filled] = v;
-      filled += (v >> 7) ^ 1;
-      if (filled === count) break;
-    }
+    // Expected draws for the missing values, plus slack so one draw usually suffices; every
+    // word of a draw is used or dropped by the same rule on both sides.
+    const raw = new Uint16Array(prg.bytes(2 * drawSize(count - filled, accept)).buffer);
+    filled = count - filled >= WASM_SAMPLE ? sampleWasm(raw, out, filled, bound, threshold) : sampleTs(raw, out, filled, bound, threshold);
   }
+  if (offset !== 0) for (let i = 0; i < count; i++) out[i] += offset;
   return out;
+}
+
+/** The sampling loop (TypeScript twin of the wasm kernel sample_below): fills out from
+ * index i0 with accepted words of raw; returns the new fill level. */
+export function sampleTs(raw: Uint16Array, out: Uint8Array, i0: number, bound: number, threshold: number): number {
+  let i = i0;
+  const count = out.length;
+  for (let w = 0; w < raw.length && i < count; w++) {
+    const x = raw[w] * bound;
+    out[i] = x >>> 16;
+    i += (x & 0xffff) >= threshold ? 1 : 0;
+  }
+  return i;
+}
+
+/** The same through the wasm kernel. */
+export function sampleWasm(raw: Uint16Array, out: Uint8Array, i0: number, bound: number, threshold: number): number {
+  const K = kernels();
+  arena.reset();
+  const at = arena.putBytes(raw);
+  const dst = arena.allocBytes(out.length + 1);
+  const i = K.sample_below(at, at + raw.byteLength, dst, i0, out.length, bound, threshold);
+  out.set(arena.bytes(dst + i0, i - i0), i0);
+  return i;
 }
 
 /** Pair sampling (Lemire's multiply-shift with rejection on a 16-bit word w): for span =
@@ -116,10 +127,21 @@ export function fieldBytes(count: number, p: number): number {
   return Math.ceil((full * groupBits(p, GROUP) + groupBits(p, count - full * GROUP)) / 8);
 }
 
+/** From this many groups on, packGroups runs the wasm kernel pack_groups. */
+const WASM_PACK = 1024;
+
 /** Writes values of `gb` ≤ 25 bits each back to back in little-endian bit order, then a
  * tail value of `tailBits` ≤ 25 bits: the wire form of packed digit groups. */
 export function packGroups(groups: Uint32Array, gb: number, tail = 0, tailBits = 0): Uint8Array {
   const bytes = Math.ceil((groups.length * gb + tailBits) / 8);
+  if (tailBits === 0 && groups.length >= WASM_PACK) {
+    const K = kernels();
+    arena.reset();
+    const at = arena.putBytes(groups);
+    const dst = arena.allocBytes(bytes + 16); // the kernel's last word store may pass the end
+    K.pack_groups(at, groups.length, gb, dst);
+    return arena.bytes(dst, bytes).slice();
+  }
   const out = new Uint8Array(bytes + 4); // slack for the last partial write
   let acc = 0; // pending bits (fewer than 8 between values)
   let bits = 0;
@@ -218,7 +240,7 @@ export function unpackGroups(buf: Uint8Array, count: number, gb: number, tailBit
 const SQUARE_TABLES = new Map<number, { low: Uint8Array; high: Uint8Array }>();
 
 /** For v < p²: v mod p and floor(v / p). */
-function squareTables(p: number): { low: Uint8Array; high: Uint8Array } {
+export function squareTables(p: number): { low: Uint8Array; high: Uint8Array } {
   let t = SQUARE_TABLES.get(p);
   if (!t) {
     t = { low: Uint8Array.from({ length: p * p }, (_, v) => v % p), high: Uint8Array.from({ length: p * p }, (_, v) => Math.floor(v / p)) };

@@ -40,7 +40,7 @@ describe('protocols: bit and digit helpers', () => {
 
   it('packs Z_p digits in base p losslessly, at the stated size', () => {
     for (const p of [5, 11, 19, 37, 67])
-      for (const count of [0, 1, 7, 8, 9, 15, 16, 17, 1000]) {
+      for (const count of [0, 1, 7, 8, 9, 15, 16, 17, 1000, 4096, 40001]) {
         const v = Uint8Array.from(randomBytes(count), (b) => b % p);
         v.fill(p - 1, 0, Math.min(count, 9)); // the largest group value
         const packed = packField(v, p);

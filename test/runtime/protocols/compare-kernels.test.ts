@@ -1,0 +1,71 @@
+// The private compare's WebAssembly kernels against their TypeScript twins and a brute-force
+// reference: the holders' packed digits, the helper's zero test and the uniform sampler must
+// agree bit for bit (the two holders may run either, so any drift would desynchronize them).
+
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { compareMessage, zeroTests } from '../../../runtime/protocols/compare-digits.js';
+import { digitField } from '../../../runtime/protocols/compare.js';
+import { packField, sampleTs, sampleWasm, unpackField } from '../../../runtime/protocols/digits.js';
+import { AesCtrPrg } from '../../../runtime/prg.js';
+
+function randomCase(n: number, k: number) {
+  const { p } = digitField(k);
+  const lo = new Uint32Array(randomBytes(4 * n).buffer);
+  const hi = new Uint32Array(randomBytes(4 * n).buffer);
+  for (let i = 0; i < n; i++) {
+    if (k < 32) lo[i] &= 2 ** k - 1;
+    hi[i] = k <= 32 ? 0 : k < 64 ? hi[i] & (2 ** (k - 32) - 1) : hi[i];
+  }
+  const rBits = Uint8Array.from(randomBytes(n * (k - 1)), (b) => b % p);
+  const rot = Uint8Array.from(randomBytes(n), (b) => b % k);
+  return { p, z: { lo, hi }, rBits, rot, beta: new Uint8Array(randomBytes(n)) };
+}
+
+describe('protocols: compare kernels (WebAssembly vs TypeScript)', () => {
+  it('the holders’ packed digits agree for every window width the wasm kernel takes', () => {
+    for (const k of [4, 8, 16, 32, 36, 64]) {
+      const n = 3000;
+      const c = randomCase(n, k);
+      const key = new Uint8Array(randomBytes(16));
+      for (const me of [0, 1] as const) {
+        const wasm = compareMessage(me, c.z, c.rBits, c.rot, c.beta, new AesCtrPrg(key), n, k, c.p, 'wasm');
+        const ts = compareMessage(me, c.z, c.rBits, c.rot, c.beta, new AesCtrPrg(key), n, k, c.p, 'ts');
+        expect(Buffer.from(wasm).equals(Buffer.from(ts)), `k=${k} P${me}`).to.equal(true);
+      }
+    }
+  });
+
+  it('the helper’s zero test matches a digit-by-digit brute force', () => {
+    for (const k of [8, 16, 64, 13]) {
+      const { p } = digitField(k);
+      const n = 2000;
+      const da = Uint8Array.from(randomBytes(n * k), (b) => b % p);
+      // Make zeros likely: element i has a cancelling digit pair iff i is even.
+      const db = Uint8Array.from(da, (v, j) => (Math.floor(j / k) % 2 === 0 && j % k === (j * 7) % k ? (p - v) % p : (p - v + 1 + (j % (p - 1))) % p));
+      const want = new Uint8Array(n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) if ((da[i * k + j] + db[i * k + j]) % p === 0) want[i] = 1;
+      const a = packField(da, p);
+      const b = packField(db, p);
+      expect(Array.from(zeroTests(a, b, n, k, p, 'wasm')), `k=${k} wasm`).to.deep.equal(Array.from(want));
+      expect(Array.from(zeroTests(a, b, n, k, p, 'ts')), `k=${k} ts`).to.deep.equal(Array.from(want));
+      expect(want.some((v) => v === 1) && want.some((v) => v === 0)).to.equal(true);
+      expect(unpackField(a, n * k, p)).to.deep.equal(da);
+    }
+  });
+
+  it('the uniform sampler consumes words and fills values identically in both twins', () => {
+    for (const bound of [2, 16, 19, 66, 67, 255]) {
+      const raw = new Uint16Array(randomBytes(2 * 50000).buffer);
+      // A few words that every bound rejects (low product half 0 < 2^16 mod bound unless it is 0).
+      raw.fill(0, 100, 120);
+      const want = new Uint8Array(60000);
+      const got = new Uint8Array(60000);
+      const iTs = sampleTs(raw, want, 7, bound, 65536 % bound);
+      const iWasm = sampleWasm(raw, got, 7, bound, 65536 % bound);
+      expect(iWasm, `bound ${bound}`).to.equal(iTs);
+      expect(Buffer.from(got).equals(Buffer.from(want)), `bound ${bound}`).to.equal(true);
+      expect(Math.max(...want.subarray(7, iTs))).to.be.below(bound);
+    }
+  });
+});
