@@ -23,6 +23,12 @@
 //   hi = (v·magic) >> shift (magic = floor(2^shift / p²) + 1 < 2^32 with
 //   shift = 31 + ceil(log2 p²): exact while v·p² < 2^shift, i.e. for v < 2^31), then
 //   low/high (bytes per x < p²) give x mod p and floor(x / p).
+//   pack_field(digits, groups, p, gb, out): digits of Z_p, four to a group (groups of them),
+//   each group d0 + p·(d1 + p·(d2 + p·d3)) written as pack_groups does.
+//   unpack_field(buf, groups, gb, p, magic, shift, low, high, out): the inverse (buf with 8
+//   readable bytes of slack; out gets 4·groups digits).
+//   bit_corrections(rlo, rhi, bits0, n, m, p, out): out[i·m + b] = (bit b of r_i − bits0[i·m + b])
+//   mod p, the helper's correction making the two Z_p shares of r's bits.
 import type { Expr, ModuleBuilder } from './binaryen.js';
 
 /** Adds compare_digits, sample_below, pack_groups and zero_tests (ABI above) to a module
@@ -32,6 +38,71 @@ export function addCompareKernels(m: ModuleBuilder): void {
   addSampleKernel(m);
   addPackKernel(m);
   addZeroTestKernel(m);
+  addFieldKernels(m);
+}
+
+function addFieldKernels(m: ModuleBuilder): void {
+  const { add, sub, mul, and, shl, shr_u, const: c } = m.i32;
+  m.func('pack_field', ['digits', 'groups', 'p', 'gb', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
+    const p = (name: string) => m.get(f.param(name));
+    const [g, t, bits, at] = ['g', 't', 'bits', 'at'].map((name) => f.local(name, 'i32'));
+    const acc = f.local('acc', 'i64');
+    const byte = (shift: number) => and(shr_u(m.get(t), c(shift)), c(0xff));
+    return [
+      m.set(at, p('out')),
+      m.forRange(g, c(0), p('groups'), 1, () => [
+        m.set(t, m.i32.load(add(p('digits'), shl(m.get(g), c(2))))),
+        m.set(t, add(byte(0), mul(p('p'), add(byte(8), mul(p('p'), add(byte(16), mul(p('p'), shr_u(m.get(t), c(24))))))))),
+        m.set(acc, m.i64.or(m.get(acc), m.i64.shl(m.i64.extendU32(m.get(t)), m.i64.extendU32(m.get(bits))))),
+        m.set(bits, add(m.get(bits), p('gb'))),
+        m.if(m.i32.ge_s(m.get(bits), c(32)), m.seq([
+          m.i32.store(m.get(at), m.i32.wrapI64(m.get(acc))),
+          m.set(acc, m.i64.shr_u(m.get(acc), m.i64.const(32n))),
+          m.set(bits, sub(m.get(bits), c(32))),
+          m.set(at, add(m.get(at), c(4))),
+        ])),
+      ]),
+      m.i64.store(m.get(at), m.get(acc)),
+    ];
+  });
+  m.func('unpack_field', ['buf', 'groups', 'gb', 'p', 'magic', 'shift', 'low', 'high', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
+    const p = (name: string) => m.get(f.param(name));
+    const [g, bit, v, hi, lo, mask] = ['g', 'bit', 'v', 'hi', 'lo', 'mask'].map((name) => f.local(name, 'i32'));
+    const table = (name: string, x: Expr) => m.i32.load8u(add(p(name), x));
+    return [
+      m.set(mask, sub(shl(c(1), p('gb')), c(1))),
+      m.forRange(g, c(0), p('groups'), 1, () => [
+        m.set(v, and(m.i32.wrapI64(m.i64.shr_u(m.i64.load(add(p('buf'), shr_u(m.get(bit), c(3)))), m.i64.extendU32(and(m.get(bit), c(7))))), m.get(mask))),
+        m.set(bit, add(m.get(bit), p('gb'))),
+        m.set(hi, m.i32.wrapI64(m.i64.shr_u(m.i64.mul(m.i64.extendU32(m.get(v)), m.i64.extendU32(p('magic'))), m.i64.extendU32(p('shift'))))),
+        m.set(lo, sub(m.get(v), mul(m.get(hi), mul(p('p'), p('p'))))),
+        m.i32.store(
+          add(p('out'), shl(m.get(g), c(2))),
+          m.i32.or(
+            m.i32.or(table('low', m.get(lo)), shl(table('high', m.get(lo)), c(8))),
+            m.i32.or(shl(table('low', m.get(hi)), c(16)), shl(table('high', m.get(hi)), c(24))),
+          ),
+        ),
+      ]),
+    ];
+  });
+  m.func('bit_corrections', ['rlo', 'rhi', 'bits0', 'n', 'm', 'p', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
+    const p = (name: string) => m.get(f.param(name));
+    const [i, b, lo, hi, at, v] = ['i', 'b', 'lo', 'hi', 'at', 'v'].map((name) => f.local(name, 'i32'));
+    return [
+      m.forRange(i, c(0), p('n'), 1, () => [
+        m.set(lo, m.i32.load(add(p('rlo'), shl(m.get(i), c(2))))),
+        m.set(hi, m.i32.load(add(p('rhi'), shl(m.get(i), c(2))))),
+        m.set(at, mul(m.get(i), p('m'))),
+        m.forRange(b, c(0), p('m'), 1, () => [
+          // bit b of r, from the high word for b ≥ 32 (select: both shifts are harmless).
+          m.set(v, and(m.select(m.i32.lt_s(m.get(b), c(32)), shr_u(m.get(lo), m.get(b)), shr_u(m.get(hi), sub(m.get(b), c(32)))), c(1))),
+          m.set(v, sub(add(m.get(v), p('p')), m.i32.load8u(add(p('bits0'), add(m.get(at), m.get(b)))))),
+          m.i32.store8(add(p('out'), add(m.get(at), m.get(b))), m.select(m.i32.ge_s(m.get(v), p('p')), sub(m.get(v), p('p')), m.get(v))),
+        ]),
+      ]),
+    ];
+  });
 }
 
 function addSampleKernel(m: ModuleBuilder): void {

@@ -7,7 +7,7 @@
 import type { Prg } from '../session.js';
 import { arena, kernels } from '../ring-wasm.js';
 import type { Words } from './bits.js';
-import { GROUP, drawSize, groupBits, packField, packGroups, pairSampler, squareTables, unpackField } from './digits.js';
+import { GROUP, drawSize, groupBits, packField, packGroups, pairSampler, squareDivision, squareTables, unpackField } from './digits.js';
 
 /** x mod p for every x below a bound (an integer division costs more than the rest of a
  * digit's work), by p and bound. */
@@ -233,9 +233,7 @@ export function zeroTests(a: Uint8Array, b: Uint8Array, n: number, k: number, P:
     // The wasm kernel: per element, k/4 groups from each message split into digits.
     const K = kernels();
     const gb = groupBits(P, GROUP);
-    const pp = P * P;
-    const shift = 31 + Math.ceil(Math.log2(pp));
-    const magic = Math.floor(2 ** shift / pp) + 1;
+    const { magic, shift } = squareDivision(P);
     const { low, high } = squareTables(P);
     arena.reset();
     const at = {
@@ -262,4 +260,14 @@ export function zeroTests(a: Uint8Array, b: Uint8Array, n: number, k: number, P:
     t[i] = hit;
   }
   return t;
+}
+
+/** The helper's corrections: (bit b of r_i − bits0[i·m + b]) mod p for b < m = k − 1, P1's
+ * half of the Z_p shares of r's bits (bits0 is P0's half, from their common stream). */
+export function bitCorrections(r: Words, bits0: Uint8Array, n: number, m: number, P: number): Uint8Array {
+  const K = kernels();
+  arena.reset();
+  const at = { lo: arena.putBytes(r.lo), hi: arena.putBytes(r.hi), bits0: arena.putBytes(bits0), out: arena.allocBytes(n * m) };
+  K.bit_corrections(at.lo, at.hi, at.bits0, n, m, P, at.out);
+  return arena.bytes(at.out, n * m).slice();
 }

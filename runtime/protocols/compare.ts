@@ -28,7 +28,7 @@
 
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
 import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView } from './bits.js';
-import { compareMessage, modTable, zeroTests } from './compare-digits.js';
+import { bitCorrections, compareMessage, zeroTests } from './compare-digits.js';
 import { fieldBytes, packField, unpackField, uniformBelow } from './digits.js';
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
@@ -178,18 +178,8 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const d1 = s.shared(1, 'drelu');
   const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
   const { p: P } = digitField(k);
-  const mod = modTable(P, 2 * P);
   const bits0 = uniformBelow(d0, n * m, P);
-  const corr = new Uint8Array(n * m);
-  for (let i = 0; i < n; i++) {
-    const lo = r.lo[i] | 0;
-    const hi = r.hi[i] | 0;
-    const at = i * m;
-    for (let b = 0; b < m; b++) {
-      const bit = b < 32 ? (lo >> b) & 1 : (hi >> (b - 32)) & 1;
-      corr[at + b] = mod[bit + P - bits0[at + b]];
-    }
-  }
+  const corr = bitCorrections(r, bits0, n, m, P);
   // Round 1: P1's half of the bit shares (input-independent: preprocessing).
   await s.round([{ to: 1, data: packField(corr, P), label: 'drelu.bits', phase: 'preprocessing' }], []);
 

@@ -187,15 +187,59 @@ export function packGroups(groups: Uint32Array, gb: number, tail = 0, tailBits =
 }
 
 /** Packs digits of Z_p (p ≤ 67) in base p, four to a group, groups back to back in
- * little-endian bit order. */
-export function packField(v: Uint8Array, p: number): Uint8Array {
+ * little-endian bit order ('auto': the wasm kernel for long inputs, else TypeScript; the
+ * two are twins, bit for bit). */
+export function packField(v: Uint8Array, p: number, kernel: 'auto' | 'ts' | 'wasm' = 'auto'): Uint8Array {
   const n = v.length;
   const full = n - (n % GROUP);
-  const groups = new Uint32Array(full / GROUP);
-  for (let i = 0, g = 0; i < full; i += GROUP, g++) groups[g] = v[i] + p * (v[i + 1] + p * (v[i + 2] + p * v[i + 3])); // < 2^25
+  const gb = groupBits(p, GROUP);
+  const tailBits = groupBits(p, n - full);
   let tail = 0;
   for (let j = n - 1; j >= full; j--) tail = tail * p + v[j];
-  return packGroups(groups, groupBits(p, GROUP), tail, groupBits(p, n - full));
+  if (kernel === 'wasm' || (kernel === 'auto' && full >= GROUP * WASM_PACK)) {
+    const K = kernels();
+    arena.reset();
+    const at = arena.putBytes(v);
+    const dst = arena.allocBytes(fieldBytes(n, p) + 16); // the last word store may pass the end
+    K.pack_field(at, full / GROUP, p, gb, dst);
+    const out = arena.bytes(dst, fieldBytes(n, p)).slice();
+    orBits(out, (full / GROUP) * gb, tail, tailBits);
+    return out;
+  }
+  const groups = new Uint32Array(full / GROUP);
+  for (let i = 0, g = 0; i < full; i += GROUP, g++) groups[g] = v[i] + p * (v[i + 1] + p * (v[i + 2] + p * v[i + 3])); // < 2^25
+  return packGroups(groups, gb, tail, tailBits);
+}
+
+/** ORs the `width` low bits of value into buf at bit offset `at` (little-endian bit order). */
+function orBits(buf: Uint8Array, at: number, value: number, width: number): void {
+  for (let done = 0; done < width; ) {
+    const byte = (at + done) >> 3;
+    const shift = (at + done) & 7;
+    const take = Math.min(8 - shift, width - done);
+    buf[byte] |= (Math.floor(value / 2 ** done) & ((1 << take) - 1)) << shift;
+    done += take;
+  }
+}
+
+/** The `width` bits of buf at bit offset `at` (little-endian bit order). */
+function readBits(buf: Uint8Array, at: number, width: number): number {
+  let value = 0;
+  for (let done = 0; done < width; ) {
+    const byte = (at + done) >> 3;
+    const shift = (at + done) & 7;
+    const take = Math.min(8 - shift, width - done);
+    value += ((buf[byte] >> shift) & ((1 << take) - 1)) * 2 ** done;
+    done += take;
+  }
+  return value;
+}
+
+/** floor(v / p²) = (v·magic) >> shift for v < 2^31: magic = floor(2^shift / p²) + 1 < 2^32
+ * with shift = 31 + ceil(log2 p²) (the wasm kernels' division by p²). */
+export function squareDivision(p: number): { magic: number; shift: number } {
+  const shift = 31 + Math.ceil(Math.log2(p * p));
+  return { magic: Math.floor(2 ** shift / (p * p)) + 1, shift };
 }
 
 /** Inverse of packGroups: `count` values of `gb` bits, then the tail value of `tailBits`. */
@@ -266,10 +310,28 @@ export function quadTable(p: number): Uint32Array | null {
   return t;
 }
 
-/** Inverse of packField for `count` digits. */
-export function unpackField(buf: Uint8Array, count: number, p: number): Uint8Array {
-  const out = new Uint8Array(count);
+/** Inverse of packField for `count` digits (kernel as in packField). */
+export function unpackField(buf: Uint8Array, count: number, p: number, kernel: 'auto' | 'ts' | 'wasm' = 'auto'): Uint8Array {
   const full = count - (count % GROUP);
+  if (kernel === 'wasm' || (kernel === 'auto' && full >= GROUP * WASM_PACK)) {
+    const K = kernels();
+    const gb = groupBits(p, GROUP);
+    const { magic, shift } = squareDivision(p);
+    const { low, high } = squareTables(p);
+    arena.reset();
+    const at = { buf: arena.putBytes(buf), slack: arena.allocBytes(8), low: arena.putBytes(low), high: arena.putBytes(high), out: arena.allocBytes(full) };
+    K.unpack_field(at.buf, full / GROUP, gb, p, magic, shift, at.low, at.high, at.out);
+    const out = new Uint8Array(count);
+    out.set(arena.bytes(at.out, full));
+    let value = readBits(buf, (full / GROUP) * gb, groupBits(p, count - full));
+    for (let j = full; j < count; j++) {
+      const d = value % p;
+      out[j] = d;
+      value = (value - d) / p;
+    }
+    return out;
+  }
+  const out = new Uint8Array(count);
   const { groups, tail } = unpackGroups(buf, full / GROUP, groupBits(p, GROUP), groupBits(p, count - full));
   const quad = quadTable(p);
   if (quad) {

@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { compareMessage, zeroTests } from '../../../runtime/protocols/compare-digits.js';
+import { bitCorrections, compareMessage, zeroTests } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { packField, sampleTs, sampleWasm, unpackField } from '../../../runtime/protocols/digits.js';
 import { AesCtrPrg } from '../../../runtime/prg.js';
@@ -66,6 +66,38 @@ describe('protocols: compare kernels (WebAssembly vs TypeScript)', () => {
       expect(iWasm, `bound ${bound}`).to.equal(iTs);
       expect(Buffer.from(got).equals(Buffer.from(want)), `bound ${bound}`).to.equal(true);
       expect(Math.max(...want.subarray(7, iTs))).to.be.below(bound);
+    }
+  });
+});
+
+describe('protocols: digit packing and corrections (WebAssembly vs TypeScript)', () => {
+  it('packs and unpacks Z_p digits identically in both twins, tails included', () => {
+    for (const p of [5, 11, 19, 37, 67])
+      for (const count of [4, 9, 4099, 40002]) {
+        const v = Uint8Array.from(randomBytes(count), (b) => b % p);
+        v.fill(p - 1, 0, 9); // the largest group value
+        v.fill(p - 1, count - 3); // and the largest tail
+        const ts = packField(v, p, 'ts');
+        const wasm = packField(v, p, 'wasm');
+        expect(Buffer.from(wasm).equals(Buffer.from(ts)), `p=${p} count=${count}`).to.equal(true);
+        expect(unpackField(ts, count, p, 'wasm'), `p=${p} count=${count}`).to.deep.equal(v);
+        expect(unpackField(ts, count, p, 'ts'), `p=${p} count=${count}`).to.deep.equal(v);
+      }
+  });
+
+  it('the helper’s bit-share corrections match a direct computation', () => {
+    for (const k of [8, 16, 33, 64]) {
+      const { p } = digitField(k);
+      const n = 3000;
+      const m = k - 1;
+      const c = randomCase(n, k);
+      const bits0 = Uint8Array.from(randomBytes(n * m), (b) => b % p);
+      const got = bitCorrections(c.z, bits0, n, m, p);
+      for (let i = 0; i < n; i++)
+        for (let b = 0; b < m; b++) {
+          const bit = b < 32 ? (c.z.lo[i] >>> b) & 1 : (c.z.hi[i] >>> (b - 32)) & 1;
+          if (got[i * m + b] !== (((bit - bits0[i * m + b]) % p) + p) % p) expect.fail(`k=${k} element ${i} bit ${b}`);
+        }
     }
   });
 });
