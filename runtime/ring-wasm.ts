@@ -42,7 +42,7 @@ export interface RingKernelExports {
   /** The private compare's digit kernel (ABI in compiler/codegen/compare-kernels.ts). */
   compare_digits(
     zlo: number, zhi: number, rbits: number, rot: number, beta: number, raw: number, rawEnd: number, wCell: number,
-    split: number, mod: number, groups: number, tmp: number, i0: number, n: number, k: number, p: number,
+    split: number, magic: number, groups: number, tmp: number, i0: number, n: number, k: number, p: number,
     span: number, threshold: number, isP0: number,
   ): number;
   sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number): number;

@@ -5,11 +5,13 @@
 // i32 registers (measured about 3× the TypeScript loop at k = 16).
 //
 // ABI: byte addresses into the module's memory; all i32.
-//   compare_digits(zlo, zhi, rbits, rot, beta, raw, rawEnd, wCell, split, mod, groups, tmp,
+//   compare_digits(zlo, zhi, rbits, rot, beta, raw, rawEnd, wCell, split, magic, groups, tmp,
 //                  i0, n, k, p, span, threshold, isP0) → the first element not done
 //   zlo/zhi: u32 words of z per element; rbits: k − 1 bytes per element (Z_p shares of r's
 //   bits); rot, beta: a byte per element; raw..rawEnd: the pair stream's 16-bit words, the
-//   next unread at the u32 in wCell (updated); split: u16 per q < span; mod: bytes x mod p;
+//   next unread at the u32 in wCell (updated); split: u16 per q < span, (s << 8) | ρ-term
+//   with ρ-term = ρ for P0 and p − ρ for P1; magic: floor(2^32/p) + 1
+//   (x mod p = x − p·((x·magic) >> 32), exact for x < 2^32/p);
 //   groups: k/4 u32 per element (k % 4 = 0); tmp: k scratch bytes. The kernel stops before
 //   an element when fewer than 2k + 16 stream words are left, so the caller can refill.
 //   sample_below(raw, rawEnd, out, i0, count, bound, threshold) → first value not drawn
@@ -197,15 +199,15 @@ function addZeroTestKernel(m: ModuleBuilder): void {
 
 function addDigitKernel(m: ModuleBuilder): void {
   const params = [
-    'zlo', 'zhi', 'rbits', 'rot', 'beta', 'raw', 'rawEnd', 'wCell', 'split', 'mod', 'groups', 'tmp',
+    'zlo', 'zhi', 'rbits', 'rot', 'beta', 'raw', 'rawEnd', 'wCell', 'split', 'magic', 'groups', 'tmp',
     'i0', 'n', 'k', 'p', 'span', 'threshold', 'isP0',
   ].map((name) => [name, 'i32'] as const);
   m.func('compare_digits', params, 'i32', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const L = (name: string) => f.local(name, 'i32');
-    const [i, j, w, neg, negMask, r, zl, zh, rb, suffix, off, pos, zj, rj, c, x, v, g, t, rhoBase, flipRho, km1, margin] = [
+    const [i, j, w, neg, negMask, r, zl, zh, rb, suffix, off, pos, zj, rj, c, x, v, g, t, km1, margin] = [
       'i', 'j', 'w', 'neg', 'negMask', 'r', 'zl', 'zh', 'rb', 'suffix', 'off', 'pos', 'zj', 'rj', 'c', 'x', 'v', 'g', 't',
-      'rhoBase', 'flipRho', 'km1', 'margin',
+      'km1', 'margin',
     ].map(L);
     const { add, sub, mul, and, xor, shl, shr_u, const: k32 } = m.i32;
     const g_ = (l: typeof i) => m.get(l);
@@ -214,30 +216,44 @@ function addDigitKernel(m: ModuleBuilder): void {
     const drawPair = (): Expr[] => [
       m.set(x, mul(m.i32.load16u(g_(w)), p('span'))),
       m.set(w, add(g_(w), k32(2))),
-      m.while(() => and(m.i32.lt_u(and(g_(x), k32(0xffff)), p('threshold')), m.i32.lt_u(g_(w), p('rawEnd'))), [
+      m.while(() => m.i32.lt_u(and(g_(x), k32(0xffff)), p('threshold')), [
         m.set(x, mul(m.i32.load16u(g_(w)), p('span'))),
         m.set(w, add(g_(w), k32(2))),
+        // Out of words (never with the caller's slack): accept a dummy and mark the overrun
+        // (w past rawEnd), which the caller turns into an error.
+        m.if(m.i32.ge_u(g_(w), p('rawEnd')), m.seq([m.set(x, k32(0xffff)), m.set(w, add(p('rawEnd'), k32(2)))])),
       ]),
       m.set(v, m.i32.load16u(add(p('split'), shl(shr_u(g_(x), k32(16)), k32(1))))),
     ];
-    /** tmp[at] = (s·c + ρ-term) mod p for the drawn pair v = (s << 8) | ρ. */
+    /** tmp[at] = (s·c + ρ-term) mod p for the drawn pair v = (s << 8) | ρ-term (the caller's
+     * split table holds this party's ρ-term: ρ for P0, p − ρ for P1). */
     const storeDigit = (at: Expr): Expr =>
-      m.i32.store8(
-        add(p('tmp'), at),
-        m.i32.load8u(
-          add(
-            p('mod'),
-            add(add(mul(shr_u(g_(v), k32(8)), g_(c)), g_(rhoBase)), sub(xor(and(g_(v), k32(0xff)), g_(flipRho)), g_(flipRho))),
-          ),
+      m.seq([
+        m.set(x, add(mul(shr_u(g_(v), k32(8)), g_(c)), and(g_(v), k32(0xff)))),
+        // x mod p as x − p·((x·magic) >> 32): no table, so no cache misses at large k.
+        m.i32.store8(
+          add(p('tmp'), at),
+          sub(g_(x), mul(p('p'), m.i32.wrapI64(m.i64.shr_u(m.i64.mul(m.i64.extendU32(g_(x)), m.i64.extendU32(p('magic'))), m.i64.const(32n))))),
         ),
-      );
+      ]);
+    /** One position j (then j − 1): digit, rotation, suffix; `bit` gives z_j. */
+    const digitStep = (bit: () => Expr): Expr[] => [
+      m.set(zj, bit()),
+      m.set(rj, m.i32.load8u(add(g_(rb), g_(j)))),
+      // c = ±(Z_j − R_j share) + [P0] + suffix, with the share zj·[P0] − rj + p.
+      m.set(c, digitValue(add(sub(mul(g_(zj), p('isP0')), g_(rj)), p('p')))),
+      ...drawPair(),
+      storeDigit(g_(pos)),
+      m.set(pos, m.select(m.i32.eqz(g_(pos)), g_(km1), sub(g_(pos), k32(1)))),
+      // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j, left unreduced.
+      m.set(suffix, add(g_(suffix), add(g_(rj), mul(g_(zj), add(sub(p('p'), shl(g_(rj), k32(1))), p('isP0')))))),
+      m.set(j, sub(g_(j), k32(1))),
+    ];
     /** ±diff (β picks the sign by two's-complement negation) + off + suffix. */
     const digitValue = (diff: Expr): Expr => add(add(g_(off), add(xor(diff, g_(negMask)), g_(neg))), g_(suffix));
 
     return [
       m.set(km1, sub(p('k'), k32(1))),
-      m.set(rhoBase, m.select(p('isP0'), k32(0), p('p'))),
-      m.set(flipRho, sub(k32(0), m.i32.eqz(p('isP0')))),
       // Stream words an element may need: k draws and k + 16 rejections (bytes).
       m.set(margin, shl(add(shl(p('k'), k32(1)), k32(16)), k32(1))),
       m.set(w, m.i32.load(p('wCell'))),
@@ -254,20 +270,11 @@ function addDigitKernel(m: ModuleBuilder): void {
           m.set(off, add(mul(shl(p('p'), k32(1)), g_(neg)), p('isP0'))),
           m.set(pos, add(g_(r), g_(km1))),
           m.if(m.i32.ge_s(g_(pos), p('k')), m.set(pos, sub(g_(pos), p('k')))),
-          // Positions j = k − 1 … 1 hold bit j − 1 of z' and r'.
+          // Positions j = k − 1 … 1 hold bit j − 1 of z' and r': those above 32 from the high
+          // word, the rest from the low word (two loops, no per-digit word choice).
           m.set(j, g_(km1)),
-          m.while(() => m.i32.gt_s(g_(j), k32(0)), [
-            m.set(zj, and(m.select(m.i32.gt_s(g_(j), k32(32)), shr_u(g_(zh), sub(g_(j), k32(33))), shr_u(g_(zl), sub(g_(j), k32(1)))), k32(1))),
-            m.set(rj, m.i32.load8u(add(g_(rb), g_(j)))),
-            // c = ±(Z_j − R_j share) + [P0] + suffix, with the share zj·[P0] − rj + p.
-            m.set(c, digitValue(add(sub(mul(g_(zj), p('isP0')), g_(rj)), p('p')))),
-            ...drawPair(),
-            storeDigit(g_(pos)),
-            m.set(pos, m.select(m.i32.eqz(g_(pos)), g_(km1), sub(g_(pos), k32(1)))),
-            // Share of R_j ⊕ Z_j = R_j + Z_j − 2 Z_j R_j, left unreduced.
-            m.set(suffix, add(g_(suffix), add(g_(rj), mul(g_(zj), add(sub(p('p'), shl(g_(rj), k32(1))), p('isP0')))))),
-            m.set(j, sub(g_(j), k32(1))),
-          ]),
+          m.while(() => m.i32.gt_s(g_(j), k32(32)), digitStep(() => and(shr_u(g_(zh), sub(g_(j), k32(33))), k32(1)))),
+          m.while(() => m.i32.gt_s(g_(j), k32(0)), digitStep(() => and(shr_u(g_(zl), sub(g_(j), k32(1))), k32(1)))),
           // Position 0: Z_0 = 1, R_0 = 0.
           m.set(c, digitValue(add(p('isP0'), p('p')))),
           ...drawPair(),

@@ -130,8 +130,8 @@ function wasmDigits(job: DigitJob, n: number): void {
     rBits: arena.putBytes(job.rBits),
     rot: arena.putBytes(job.rot),
     beta: arena.putBytes(job.beta),
-    split: arena.putBytes(job.split),
-    mod: arena.putBytes(job.mod),
+    // This party's ρ-term in the low byte: ρ for P0, p − ρ for P1 (saves the kernel the negation).
+    split: arena.putBytes(job.isP0 ? job.split : job.split.map((e) => (e & 0xff00) | (job.P - (e & 0xff)))),
     groups: arena.allocBytes(job.groups.byteLength),
     tmp: arena.allocBytes(job.k),
     wCell: arena.allocBytes(4),
@@ -141,7 +141,7 @@ function wasmDigits(job: DigitJob, n: number): void {
     const raw = arena.putBytes(job.raw.subarray(job.w));
     const end = raw + 2 * (job.raw.length - job.w);
     new Uint32Array(K.memory.buffer, at.wCell, 1)[0] = raw;
-    i = K.compare_digits(at.zlo, at.zhi, at.rBits, at.rot, at.beta, raw, end, at.wCell, at.split, at.mod, at.groups, at.tmp, i, n, job.k, job.P, job.span, job.threshold, job.isP0);
+    i = K.compare_digits(at.zlo, at.zhi, at.rBits, at.rot, at.beta, raw, end, at.wCell, at.split, Math.floor(2 ** 32 / job.P) + 1, at.groups, at.tmp, i, n, job.k, job.P, job.span, job.threshold, job.isP0);
     const w = new Uint32Array(K.memory.buffer, at.wCell, 1)[0];
     if (w > end) throw new Error('compare: pair stream overrun'); // as in digitKernel
     job.w += (w - raw) / 2;
