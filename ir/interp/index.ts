@@ -8,6 +8,7 @@ import './pool.js';
 import './pad.js';
 import './resize.js';
 import './reduce.js';
+import './fixed-ops.js';
 
 export * from './run.js';
 export * from './kernels.js';

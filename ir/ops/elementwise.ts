@@ -22,8 +22,17 @@ function binary(name: string, doc: string): OpDef {
   };
 }
 
+/**
+ * The bit window a secure comparison looks at: bits [lo, lo+k) of the fixed-point value (set by
+ * narrow-compare; the defaults are the full 64-bit ring). Float semantics ignore it.
+ */
+const dreluWindow = {
+  window_lo: { kind: 'int', default: 0, range: [0, 63], doc: 'low bits dropped before the comparison' },
+  window_k: { kind: 'int', default: 64, range: [1, 64], doc: 'bits compared (two\'s complement sign at bit k-1)' },
+} as const;
+
 defineOps(
-  unary('Relu', 'max(x, 0)'),
+  unary('Relu', 'max(x, 0)', dreluWindow),
   unary('Sigmoid', '1 / (1 + exp(-x))'),
   unary('HardSigmoid', 'max(0, min(1, alpha*x + beta))', {
     alpha: { kind: 'float', default: 0.2 },
@@ -32,6 +41,7 @@ defineOps(
   unary('Clip', 'min(max(x, min), max); ONNX min/max inputs become attributes at import', {
     min: { kind: 'float', default: -Infinity },
     max: { kind: 'float', default: Infinity },
+    ...dreluWindow,
   }),
   unary('Identity', 'y = x'),
   unary('Dropout', 'y = x at inference (ratio ignored; mask output not supported)', {

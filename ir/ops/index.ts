@@ -7,5 +7,6 @@ import './shape.js';
 import './resize.js';
 import './reduce.js';
 import './pad.js';
+import './fixed.js';
 
 export * from './registry.js';
