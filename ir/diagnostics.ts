@@ -42,6 +42,14 @@ export const DIAGNOSTICS = {
   MPCC4003: "pass '{0}': invalid option {1}={2}: {3}",
   MPCC4004: "invalid pass pipeline '{0}': {1}",
   MPCC4005: "the IR is invalid after pass '{0}': {1}",
+
+  MPCC6020: "node '{0}' ({1}) is not supported in secure inference: {2}",
+  MPCC6021: "lower needs a quantized graph: {0} (run quantize first)",
+  MPCC6022: "node '{0}' ({1}): operand '{2}' must be a constant (P1's weights); products of two secret values are not supported",
+  MPCC6023: "node '{0}' ({1}): unknown protocol '{2}'",
+  MPCC6024: "node '{0}' ({1}): malformed flow '{2}': {3}",
+  MPCC6025: "the graph is not scheduled: node '{0}' ({1}) has no round (run lower,schedule-rounds first)",
+  MPCC6026: "'{0}' is not a cost report: {1}",
 } as const;
 
 /** A diagnostic code of the catalog. */

@@ -3,12 +3,16 @@
 import { dropIdentity } from './drop-identity.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { foldConstants } from './fold-constants.js';
+import { lower } from './lower.js';
 import { maxPoolToAvgPool } from './maxpool-to-avgpool.js';
 import { registerPass, registerPipeline } from './registry.js';
 import { relu6ToRelu } from './relu6-to-relu.js';
 import { removeDead } from './remove-dead-nodes.js';
+import { scheduleRounds } from './schedule-rounds.js';
 
 registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
+// Secure lowering: protocol steps with their messages, then the static round schedule.
+registerPass(lower, scheduleRounds);
 
 /** The canonicalization pipeline: semantics-preserving clean-ups every model gets first. */
 export const CANONICALIZE = [
@@ -29,4 +33,4 @@ registerPipeline({
   pipeline: CANONICALIZE,
 });
 
-export { dropIdentity, foldBatchNorm, foldConstants, maxPoolToAvgPool, relu6ToRelu, removeDead };
+export { dropIdentity, foldBatchNorm, foldConstants, lower, maxPoolToAvgPool, relu6ToRelu, removeDead, scheduleRounds };

@@ -8,5 +8,6 @@ import './resize.js';
 import './reduce.js';
 import './pad.js';
 import './fixed.js';
+import './secure.js';
 
 export * from './registry.js';

@@ -1,0 +1,128 @@
+// The secure ops: what `lower` turns a quantized graph's communicating ops into. Each keeps the
+// operands and the shape rule of the op it replaces and adds the protocol it runs as data:
+//
+//   protocol  key of the runtime's PROTOCOL_COSTS (runtime/protocols/costs.ts)
+//   rounds    the protocol's depth in rounds (0: no message)
+//   flows     one string per message stream, "<step> <from>-><to> <phase> <label> <bytes>",
+//             step 0-based within the protocol; phase oneTime flows travel in the setup round
+//   drelus    secure comparisons the node runs
+//   round     set by schedule-rounds: 1-based inference round of step 0 (0 when rounds = 0;
+//             −1, the default, before scheduling)
+//
+// Every other op of a lowered graph is local (each party computes on its share, no message).
+import type { TensorType } from '../types.js';
+import { broadcastShapes } from '../types.js';
+import './conv.js';
+import { matmulShape } from './linear.js';
+import './pooling.js';
+import { type AttrSpec, type OpDef, type ShapeContext, ShapeError, defineOps, lookupOp } from './registry.js';
+
+/** The attributes every secure op carries (see the file comment). */
+const PROTOCOL_ATTRS: Readonly<Record<string, AttrSpec>> = {
+  protocol: { kind: 'string', doc: "key of the runtime's PROTOCOL_COSTS" },
+  rounds: { kind: 'int', range: [0, 1 << 30], doc: "the protocol's depth in rounds" },
+  flows: { kind: 'strings', doc: '"<step> <from>-><to> <phase> <label> <bytes>" per message stream' },
+  drelus: { kind: 'int', default: 0, range: [0, Number.MAX_SAFE_INTEGER], doc: 'secure comparisons' },
+  round: { kind: 'int', default: -1, range: [-1, 1 << 30], doc: 'first inference round (schedule-rounds); −1 before scheduling' },
+};
+
+/** The bit window of a comparison: bits [window_lo, window_lo + window_k) decide the sign. */
+const WINDOW_ATTRS: Readonly<Record<string, AttrSpec>> = {
+  window_lo: { kind: 'int', default: 0, range: [0, 62] },
+  window_k: { kind: 'int', default: 64, range: [2, 64] },
+};
+
+/** Conv's attributes, for the secure product of kind 'conv' (ignored for 'matmul'). */
+const CONV_ATTRS: Readonly<Record<string, AttrSpec>> = {
+  kind: { kind: 'string', oneOf: ['conv', 'matmul'], doc: 'conv: Conv (NCHW, OIHW); matmul: x[..., m, k] · W[k, n]' },
+  strides: { kind: 'ints', default: [1, 1], range: [1, 1 << 16] },
+  pads: { kind: 'ints', default: [0, 0, 0, 0], range: [0, 1 << 16] },
+  dilations: { kind: 'ints', default: [1, 1], range: [1, 1 << 16] },
+  group: { kind: 'int', default: 1, range: [1, 1 << 20] },
+};
+
+/** The shape rule of an existing op, applied to a secure op's context (same attribute names). */
+function inferAs(op: string): (ctx: ShapeContext) => TensorType[] {
+  return (ctx) => {
+    const def = lookupOp(op);
+    if (!def) throw new ShapeError(`op '${op}' is not defined`);
+    return def.infer(ctx);
+  };
+}
+
+/** Product of an activation with P1's constant weights: Conv's rule, or matmul with a bias
+ * that broadcasts to the result. */
+function weightsInfer(ctx: ShapeContext): TensorType[] {
+  if (ctx.attr<string>('kind') === 'conv') return inferAs('Conv')(ctx);
+  const x = ctx.inputs[0]!, w = ctx.inputs[1]!, b = ctx.inputs[2];
+  if (w.shape.length !== 2) throw new ShapeError(`matmul weights must be 2-D, got [${w.shape.join(',')}]`);
+  const shape = matmulShape(x.shape, w.shape);
+  if (b) {
+    const bc = broadcastShapes(b.shape, shape);
+    if (!bc || bc.join(',') !== shape.join(',')) throw new ShapeError(`bias [${b.shape.join(',')}] does not broadcast to [${shape.join(',')}]`);
+  }
+  return [{ dtype: x.dtype, shape }];
+}
+
+const identity = ({ inputs }: ShapeContext): TensorType[] => [inputs[0]!];
+
+const maxPool = lookupOp('MaxPool');
+
+defineOps(
+  {
+    name: 'SecureInput',
+    doc: "P0 shares its fixed-point input round(x·2^frac) (replaces FixedInput; protocol shareInput)",
+    inputs: [{ name: 'X' }],
+    outputs: 1,
+    attrs: { frac: { kind: 'int', range: [0, 62] }, ...PROTOCOL_ATTRS },
+    infer: identity,
+  },
+  {
+    name: 'SecureReveal',
+    doc: 'P1 sends its share to P0, who decodes at frac (before each graph output or client-side Softmax/ArgMax; protocol revealToClient)',
+    inputs: [{ name: 'X' }],
+    outputs: 1,
+    attrs: { frac: { kind: 'int', range: [0, 62] }, ...PROTOCOL_ATTRS },
+    infer: identity,
+  },
+  {
+    name: 'SecureWeights',
+    doc: "product of a shared activation with P1's constant weights (Conv, Gemm, MatMul; protocol applyWeights, one-time setupWeights)",
+    inputs: [{ name: 'X' }, { name: 'W' }, { name: 'B', optional: true }],
+    outputs: 1,
+    attrs: { ...CONV_ATTRS, ...PROTOCOL_ATTRS },
+    infer: weightsInfer,
+  },
+  {
+    name: 'SecureRelu',
+    doc: 'ReLU on shares, the sign read from the bit window (protocol relu)',
+    inputs: [{ name: 'X' }],
+    outputs: 1,
+    attrs: { ...WINDOW_ATTRS, ...PROTOCOL_ATTRS },
+    infer: identity,
+  },
+  {
+    name: 'SecureReluWeights',
+    doc: "a ReLU fused with the weight product reading it: results (activation, product); protocol blockReluThenWeights",
+    inputs: [{ name: 'X' }, { name: 'W' }, { name: 'B', optional: true }],
+    outputs: 2,
+    attrs: { ...WINDOW_ATTRS, ...CONV_ATTRS, ...PROTOCOL_ATTRS },
+    infer: (ctx) => [ctx.inputs[0]!, ...weightsInfer(ctx)],
+  },
+  {
+    name: 'SecureMaxPool',
+    doc: 'MaxPool as a tree of pairwise ReLUs, `levels` pairs per tree level (protocol maxPool)',
+    inputs: [{ name: 'X' }],
+    outputs: 1,
+    attrs: { ...(maxPool?.attrs ?? {}), ...WINDOW_ATTRS, levels: { kind: 'ints', range: [1, Number.MAX_SAFE_INTEGER], doc: 'pairs compared per level of the max tree' }, ...PROTOCOL_ATTRS },
+    infer: inferAs('MaxPool'),
+  },
+  {
+    name: 'SecureClip',
+    doc: 'Clip(x, min, max) as two ReLUs in the same rounds (protocol clip)',
+    inputs: [{ name: 'X' }],
+    outputs: 1,
+    attrs: { min: { kind: 'float', default: -Infinity }, max: { kind: 'float', default: Infinity }, ...WINDOW_ATTRS, ...PROTOCOL_ATTRS },
+    infer: identity,
+  },
+);
