@@ -43,6 +43,12 @@ export const DIAGNOSTICS = {
   MPCC4004: "invalid pass pipeline '{0}': {1}",
   MPCC4005: "the IR is invalid after pass '{0}': {1}",
 
+  MPCC6001: "node '{0}' ({1}) is not supported in secure inference: {2}",
+  MPCC6002: "node '{0}' (Gemm) transposes its activation operand A (transA=1); export the model with transA=0",
+  MPCC6003: "node '{0}' (Gemm): bias C of shape [{1}] is not one value per output column",
+  MPCC6004: "graph input '{0}' is {1}; secure inference takes float inputs",
+  MPCC6005: "the graph is already quantized (node '{0}' is {1}); run quantize once",
+
   MPCC6020: "node '{0}' ({1}) is not supported in secure inference: {2}",
   MPCC6021: "lower needs a quantized graph: {0} (run quantize first)",
   MPCC6022: "node '{0}' ({1}): operand '{2}' must be a constant (P1's weights); products of two secret values are not supported",

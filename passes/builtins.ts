@@ -5,12 +5,15 @@ import { foldBatchNorm } from './fold-batchnorm.js';
 import { foldConstants } from './fold-constants.js';
 import { lower } from './lower.js';
 import { maxPoolToAvgPool } from './maxpool-to-avgpool.js';
+import { quantize } from './quantize.js';
 import { registerPass, registerPipeline } from './registry.js';
 import { relu6ToRelu } from './relu6-to-relu.js';
 import { removeDead } from './remove-dead-nodes.js';
 import { scheduleRounds } from './schedule-rounds.js';
 
 registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
+// Fixed point for secure inference (issue 4, stage 1): after canonicalize, before lower.
+registerPass(quantize);
 // Secure lowering: protocol steps with their messages, then the static round schedule.
 registerPass(lower, scheduleRounds);
 
@@ -33,4 +36,4 @@ registerPipeline({
   pipeline: CANONICALIZE,
 });
 
-export { dropIdentity, foldBatchNorm, foldConstants, lower, maxPoolToAvgPool, relu6ToRelu, removeDead, scheduleRounds };
+export { dropIdentity, foldBatchNorm, foldConstants, lower, maxPoolToAvgPool, quantize, relu6ToRelu, removeDead, scheduleRounds };
