@@ -1,0 +1,16 @@
+// Global average pooling on ring vectors: the whole H×W plane as one window of runtime
+// avgPool (a power-of-two plane truncates by its log; another size multiplies by
+// round(2^16/(H·W)) and truncates by 16; ±1 ulp from the share truncation).
+import { avgPool } from '../protocols/linear.js';
+import type { Session } from '../session.js';
+
+/** A GlobalAveragePool over an NCHW input. */
+export interface GlobalPoolParams {
+  inShape: readonly [number, number, number, number];
+}
+
+/** Mean of every channel plane, shape [N, C, 1, 1]. */
+export function globalAveragePool(s: Session, x: BigUint64Array, p: GlobalPoolParams): BigUint64Array {
+  const [, , h, w] = p.inShape;
+  return avgPool(s, x, { inShape: p.inShape, kernel: [h, w], strides: [1, 1], pads: [0, 0, 0, 0] });
+}
