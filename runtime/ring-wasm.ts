@@ -46,11 +46,11 @@ export interface RingKernelExports {
     span: number, threshold: number, isP0: number,
   ): number;
   sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number): number;
-  pack_groups(groups: number, count: number, gb: number, out: number): void;
-  pack_field(digits: number, groups: number, p: number, gb: number, out: number): void;
-  unpack_field(buf: number, groups: number, gb: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
+  group_digits(digits: number, groups: number, p: number, out: number): void;
+  pack_groups(groups: number, units: number, gb: number, pair: number, p4: number, out: number): void;
+  unpack_field(buf: number, units: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
+  zero_tests(a: number, b: number, n: number, per: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
   bit_corrections(rlo: number, rhi: number, bits0: number, n: number, m: number, p: number, out: number): void;
-  zero_tests(a: number, b: number, n: number, per: number, gb: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
 }
 
 const WASM_URL = new URL('./kernels/ring-kernels.wasm', import.meta.url);

@@ -232,9 +232,19 @@ export class ModuleBuilder {
     shr_s: (a: Expr, b: Expr) => this.m.i64.shr_s(a, b) as Expr,
     shr_u: (a: Expr, b: Expr) => this.m.i64.shr_u(a, b) as Expr,
     extendU32: (a: Expr) => this.m.i64.extend_u(a) as Expr,
+    /** Truncation of a non-negative f64 below 2^64 (traps outside: callers guarantee range). */
+    truncF64U: (a: Expr) => this.m.i64.trunc_u.f64(a) as Expr,
     /** 64-bit load at byte address ptr + offset (8-byte aligned hint). */
     load: (ptr: Expr, offset = 0) => this.m.i64.load(offset, 8, ptr) as Expr,
     store: (ptr: Expr, v: Expr, offset = 0) => this.m.i64.store(offset, 8, ptr, v) as Expr,
+  };
+
+  // ---- f64 (exact integer division of values below 2^53)
+  /** f64 operations. */
+  readonly f64 = {
+    fromU64: (a: Expr) => this.m.f64.convert_u.i64(a) as Expr,
+    fromU32: (a: Expr) => this.m.f64.convert_u.i32(a) as Expr,
+    div: (a: Expr, b: Expr) => this.m.f64.div(a, b) as Expr,
   };
 
   // ---- v128 as two i64 lanes

@@ -17,77 +17,23 @@
 //   sample_below(raw, rawEnd, out, i0, count, bound, threshold) → first value not drawn
 //   (stream words raw..rawEnd all consumed unless count is reached first; the caller knows
 //   where by the return value and its own twin's rule): Lemire multiply-shift on 16-bit words.
-//   pack_groups(groups, count, gb, out): count u32 values of gb ≤ 25 bits, back to back,
-//   little-endian bit order, into out (8 bytes of slack past the packed length).
-//   zero_tests(a, b, n, per, gb, p, magic, shift, low, high, out): the two holders' packed
-//   groups (per groups of gb bits per element, 8 readable bytes of slack); out[i] = 1 iff
-//   some digit pair of element i sums to 0 mod p. A group splits as lo + p²·hi with
-//   hi = (v·magic) >> shift (magic = floor(2^shift / p²) + 1 < 2^32 with
-//   shift = 31 + ceil(log2 p²): exact while v·p² < 2^shift, i.e. for v < 2^31), then
-//   low/high (bytes per x < p²) give x mod p and floor(x / p).
-//   pack_field(digits, groups, p, gb, out): digits of Z_p, four to a group (groups of them),
-//   each group d0 + p·(d1 + p·(d2 + p·d3)) written as pack_groups does.
-//   unpack_field(buf, groups, gb, p, magic, shift, low, high, out): the inverse (buf with 8
-//   readable bytes of slack; out gets 4·groups digits).
+//   (The base-p wire format's kernels are in field-kernels.ts.)
 //   bit_corrections(rlo, rhi, bits0, n, m, p, out): out[i·m + b] = (bit b of r_i − bits0[i·m + b])
 //   mod p, the helper's correction making the two Z_p shares of r's bits.
 import type { Expr, ModuleBuilder } from './binaryen.js';
+import { addFieldKernels } from './field-kernels.js';
 
-/** Adds compare_digits, sample_below, pack_groups and zero_tests (ABI above) to a module
- * under construction. */
+/** Adds compare_digits, sample_below and bit_corrections (ABI above) and the wire-format
+ * kernels of field-kernels.ts to a module under construction. */
 export function addCompareKernels(m: ModuleBuilder): void {
   addDigitKernel(m);
   addSampleKernel(m);
-  addPackKernel(m);
-  addZeroTestKernel(m);
+  addCorrectionKernel(m);
   addFieldKernels(m);
 }
 
-function addFieldKernels(m: ModuleBuilder): void {
+function addCorrectionKernel(m: ModuleBuilder): void {
   const { add, sub, mul, and, shl, shr_u, const: c } = m.i32;
-  m.func('pack_field', ['digits', 'groups', 'p', 'gb', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
-    const p = (name: string) => m.get(f.param(name));
-    const [g, t, bits, at] = ['g', 't', 'bits', 'at'].map((name) => f.local(name, 'i32'));
-    const acc = f.local('acc', 'i64');
-    const byte = (shift: number) => and(shr_u(m.get(t), c(shift)), c(0xff));
-    return [
-      m.set(at, p('out')),
-      m.forRange(g, c(0), p('groups'), 1, () => [
-        m.set(t, m.i32.load(add(p('digits'), shl(m.get(g), c(2))))),
-        m.set(t, add(byte(0), mul(p('p'), add(byte(8), mul(p('p'), add(byte(16), mul(p('p'), shr_u(m.get(t), c(24))))))))),
-        m.set(acc, m.i64.or(m.get(acc), m.i64.shl(m.i64.extendU32(m.get(t)), m.i64.extendU32(m.get(bits))))),
-        m.set(bits, add(m.get(bits), p('gb'))),
-        m.if(m.i32.ge_s(m.get(bits), c(32)), m.seq([
-          m.i32.store(m.get(at), m.i32.wrapI64(m.get(acc))),
-          m.set(acc, m.i64.shr_u(m.get(acc), m.i64.const(32n))),
-          m.set(bits, sub(m.get(bits), c(32))),
-          m.set(at, add(m.get(at), c(4))),
-        ])),
-      ]),
-      m.i64.store(m.get(at), m.get(acc)),
-    ];
-  });
-  m.func('unpack_field', ['buf', 'groups', 'gb', 'p', 'magic', 'shift', 'low', 'high', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
-    const p = (name: string) => m.get(f.param(name));
-    const [g, bit, v, hi, lo, mask] = ['g', 'bit', 'v', 'hi', 'lo', 'mask'].map((name) => f.local(name, 'i32'));
-    const table = (name: string, x: Expr) => m.i32.load8u(add(p(name), x));
-    return [
-      m.set(mask, sub(shl(c(1), p('gb')), c(1))),
-      m.forRange(g, c(0), p('groups'), 1, () => [
-        m.set(v, and(m.i32.wrapI64(m.i64.shr_u(m.i64.load(add(p('buf'), shr_u(m.get(bit), c(3)))), m.i64.extendU32(and(m.get(bit), c(7))))), m.get(mask))),
-        m.set(bit, add(m.get(bit), p('gb'))),
-        m.set(hi, m.i32.wrapI64(m.i64.shr_u(m.i64.mul(m.i64.extendU32(m.get(v)), m.i64.extendU32(p('magic'))), m.i64.extendU32(p('shift'))))),
-        m.set(lo, sub(m.get(v), mul(m.get(hi), mul(p('p'), p('p'))))),
-        m.i32.store(
-          add(p('out'), shl(m.get(g), c(2))),
-          m.i32.or(
-            m.i32.or(table('low', m.get(lo)), shl(table('high', m.get(lo)), c(8))),
-            m.i32.or(shl(table('low', m.get(hi)), c(16)), shl(table('high', m.get(hi)), c(24))),
-          ),
-        ),
-      ]),
-    ];
-  });
   m.func('bit_corrections', ['rlo', 'rhi', 'bits0', 'n', 'm', 'p', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const [i, b, lo, hi, at, v] = ['i', 'b', 'lo', 'hi', 'at', 'v'].map((name) => f.local(name, 'i32'));
@@ -126,73 +72,6 @@ function addSampleKernel(m: ModuleBuilder): void {
         m.set(i, add(m.get(i), m.i32.ge_u(and(m.get(x), c(0xffff)), p('threshold')))),
       ]),
       m.get(i),
-    ];
-  });
-}
-
-function addPackKernel(m: ModuleBuilder): void {
-  const params = ['groups', 'count', 'gb', 'out'].map((name) => [name, 'i32'] as const);
-  m.func('pack_groups', params, 'none', (f) => {
-    const p = (name: string) => m.get(f.param(name));
-    const g = f.local('g', 'i32');
-    const bits = f.local('bits', 'i32');
-    const at = f.local('at', 'i32');
-    const acc = f.local('acc', 'i64');
-    const { add, sub, shl, const: c } = m.i32;
-    return [
-      m.set(at, p('out')),
-      m.forRange(g, c(0), p('count'), 1, () => [
-        m.set(acc, m.i64.or(m.get(acc), m.i64.shl(m.i64.extendU32(m.i32.load(add(p('groups'), shl(m.get(g), c(2))))), m.i64.extendU32(m.get(bits))))),
-        m.set(bits, add(m.get(bits), p('gb'))),
-        m.if(m.i32.ge_s(m.get(bits), c(32)), m.seq([
-          m.i32.store(m.get(at), m.i32.wrapI64(m.get(acc))),
-          m.set(acc, m.i64.shr_u(m.get(acc), m.i64.const(32n))),
-          m.set(bits, sub(m.get(bits), c(32))),
-          m.set(at, add(m.get(at), c(4))),
-        ])),
-      ]),
-      // The last partial word (its unused high bytes fall in the slack).
-      m.i64.store(m.get(at), m.get(acc)),
-    ];
-  });
-}
-
-function addZeroTestKernel(m: ModuleBuilder): void {
-  const params = ['a', 'b', 'n', 'per', 'gb', 'p', 'magic', 'shift', 'low', 'high', 'out'].map((name) => [name, 'i32'] as const);
-  m.func('zero_tests', params, 'none', (f) => {
-    const p = (name: string) => m.get(f.param(name));
-    const L = (name: string) => f.local(name, 'i32');
-    const [i, g, bit, hit, pp, mask, va, vb, ha, hb, la, lb] = ['i', 'g', 'bit', 'hit', 'pp', 'mask', 'va', 'vb', 'ha', 'hb', 'la', 'lb'].map(L);
-    const { add, sub, mul, and, or, shl, shr_u, const: c } = m.i32;
-    /** The gb-bit group at bit offset `bit` of the stream at `base`. */
-    const group = (base: string) =>
-      and(m.i32.wrapI64(m.i64.shr_u(m.i64.load(add(p(base), shr_u(m.get(bit), c(3)))), m.i64.extendU32(and(m.get(bit), c(7))))), m.get(mask));
-    /** floor(v / p²) by the magic multiply (see the ABI). */
-    const quotient = (v: Expr) => m.i32.wrapI64(m.i64.shr_u(m.i64.mul(m.i64.extendU32(v), m.i64.extendU32(p('magic'))), m.i64.extendU32(p('shift'))));
-    /** [d ≡ 0 mod p] for a digit sum d < 2p. */
-    const isZero = (d: Expr) => or(m.i32.eqz(d), m.i32.eq(m.copy(d), p('p')));
-    const digitPairs = (x: Expr, y: Expr, table: string) => add(m.i32.load8u(add(p(table), x)), m.i32.load8u(add(p(table), y)));
-    return [
-      m.set(pp, mul(p('p'), p('p'))),
-      m.set(mask, sub(shl(c(1), p('gb')), c(1))),
-      m.set(bit, c(0)),
-      m.forRange(i, c(0), p('n'), 1, () => [
-        m.set(hit, c(0)),
-        m.forRange(g, c(0), p('per'), 1, () => [
-          m.set(va, group('a')),
-          m.set(vb, group('b')),
-          m.set(bit, add(m.get(bit), p('gb'))),
-          m.set(ha, quotient(m.get(va))),
-          m.set(hb, quotient(m.get(vb))),
-          m.set(la, sub(m.get(va), mul(m.get(ha), m.get(pp)))),
-          m.set(lb, sub(m.get(vb), mul(m.get(hb), m.get(pp)))),
-          m.set(hit, or(m.get(hit), or(
-            or(isZero(digitPairs(m.get(la), m.get(lb), 'low')), isZero(digitPairs(m.get(la), m.get(lb), 'high'))),
-            or(isZero(digitPairs(m.get(ha), m.get(hb), 'low')), isZero(digitPairs(m.get(ha), m.get(hb), 'high'))),
-          ))),
-        ]),
-        m.i32.store8(add(p('out'), m.get(i)), m.get(hit)),
-      ]),
     ];
   });
 }

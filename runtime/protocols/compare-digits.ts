@@ -7,7 +7,8 @@
 import type { Prg } from '../session.js';
 import { arena, kernels } from '../ring-wasm.js';
 import type { Words } from './bits.js';
-import { GROUP, drawSize, groupBits, packField, packGroups, pairSampler, squareDivision, squareTables, unpackField } from './digits.js';
+import { drawSize, pairSampler } from './digits.js';
+import { GROUP, packDigitGroups, packField, unpackField, zeroTestsWasm } from './field-format.js';
 
 /** x mod p for every x below a bound (an integer division costs more than the rest of a
  * digit's work), by p and bound. */
@@ -104,7 +105,7 @@ export function compareMessage(
   };
   if (grouped && kernel === 'wasm') wasmDigits(job, n);
   else for (let i = 0; i < n; i += BLOCK) digitKernel(job, i, Math.min(n, i + BLOCK));
-  return grouped ? packGroups(job.groups, groupBits(P, GROUP)) : packField(job.digits, P);
+  return grouped ? packDigitGroups(job.groups, P) : packField(job.digits, P);
 }
 
 /** Refills the pair words so that at least `need` are unread. */
@@ -229,27 +230,12 @@ function zeroTable(p: number): Uint8Array {
  * element i is 0 in Z_p (the two shares of a digit sum to 0 or p). */
 export function zeroTests(a: Uint8Array, b: Uint8Array, n: number, k: number, P: number, kernel: 'wasm' | 'ts' = 'wasm'): Uint8Array {
   const t = new Uint8Array(n);
-  if (k % GROUP === 0 && kernel === 'wasm') {
-    // The wasm kernel: per element, k/4 groups from each message split into digits.
-    const K = kernels();
-    const gb = groupBits(P, GROUP);
-    const { magic, shift } = squareDivision(P);
-    const { low, high } = squareTables(P);
-    arena.reset();
-    const at = {
-      a: arena.putBytes(a),
-      aSlack: arena.allocBytes(8), // the kernel reads 8 bytes at a group's first byte
-      b: arena.putBytes(b),
-      bSlack: arena.allocBytes(8),
-      low: arena.putBytes(low),
-      high: arena.putBytes(high),
-      out: arena.allocBytes(n),
-    };
-    K.zero_tests(at.a, at.b, n, k / GROUP, gb, P, magic, shift, at.low, at.high, at.out);
-    t.set(arena.bytes(at.out, n));
-    return t;
+  if (kernel === 'wasm') {
+    const t = zeroTestsWasm(a, b, n, k, P);
+    if (t) return t;
   }
-  // The TypeScript twin (and the path for k % 4 ≠ 0): unpack both messages, test each pair.
+  // The TypeScript twin (and the path for k not a multiple of the wire unit): unpack both
+  // messages, test each digit pair.
   const isZero = zeroTable(P);
   const da = unpackField(a, n * k, P);
   const db = unpackField(b, n * k, P);

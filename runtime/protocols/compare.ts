@@ -29,7 +29,8 @@
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
 import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView } from './bits.js';
 import { bitCorrections, compareMessage, zeroTests } from './compare-digits.js';
-import { fieldBytes, packField, unpackField, uniformBelow } from './digits.js';
+import { uniformBelow } from './digits.js';
+import { fieldBytes, packField, unpackField } from './field-format.js';
 import type { Words } from './bits.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 

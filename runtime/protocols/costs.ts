@@ -7,7 +7,7 @@
 
 import type { PartyId, Phase } from '../session.js';
 import { digitField } from './compare.js';
-import { fieldBytes } from './digits.js';
+import { fieldBytes } from './field-format.js';
 
 /** One message stream of a protocol. */
 export interface Flow {

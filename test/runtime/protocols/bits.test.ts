@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { packWords, packedBytes, unpackWords } from '../../../runtime/protocols/bits.js';
-import { fieldBytes, packField, uniformBelow, uniformPairs, unpackField } from '../../../runtime/protocols/digits.js';
+import { uniformBelow, uniformPairs } from '../../../runtime/protocols/digits.js';
+import { fieldBytes, packField, unpackField } from '../../../runtime/protocols/field-format.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { AesCtrPrg } from '../../../runtime/prg.js';
 import { looksUniform } from './stats.js';
@@ -47,8 +48,9 @@ describe('protocols: bit and digit helpers', () => {
         expect(packed.length, `p=${p} count=${count}`).to.equal(fieldBytes(count, p));
         expect(unpackField(packed, count, p), `p=${p} count=${count}`).to.deep.equal(v);
       }
-    // 4 digits of Z_67 take 25 bits (6.25 a digit), of Z_19 17 bits, of Z_37 21 bits.
-    expect(fieldBytes(8000, 67)).to.equal((2000 * 25) / 8);
+    // 8 digits of Z_67 take 49 bits (6.125 a digit; fours would take 25), 4 digits of Z_19
+    // 17 bits, of Z_37 21 bits (eights would take 35 and 42: no gain).
+    expect(fieldBytes(8000, 67)).to.equal((1000 * 49) / 8);
     expect(fieldBytes(8000, 19)).to.equal((2000 * 17) / 8);
     expect(fieldBytes(8000, 37)).to.equal((2000 * 21) / 8);
   });

@@ -10,7 +10,7 @@ import { relu } from '../../../runtime/protocols/select.js';
 import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { packedBytes } from '../../../runtime/protocols/bits.js';
-import { unpackField } from '../../../runtime/protocols/digits.js';
+import { unpackField } from '../../../runtime/protocols/field-format.js';
 import { encode } from '../../../runtime/ring.js';
 import type { PartyId } from '../../../runtime/session.js';
 import { sessions, randomSigned, run3, split } from './harness.js';
