@@ -84,7 +84,7 @@ describe('runtime/local kernels', () => {
     }
   });
 
-  it('global average pool is the plane mean within 2 ulp (truncation, and the reciprocal's rounding for 3×5)', () => {
+  it('global average pool is the plane mean within 2 ulp (truncation, and rounding of the reciprocal for 3×5)', () => {
     const frac = 12;
     for (const [h, w] of [[4, 4], [3, 5]]) {
       const shape: [number, number, number, number] = [1, 3, h, w];
