@@ -24,6 +24,20 @@ export const RUNTIME_ERRORS = {
   // 51xx: ring arithmetic kernels (runtime/ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'ring kernels at {0} are not a valid WebAssembly module for this runtime: {1}',
+  // 52xx: the program executor (runtime/program/).
+  MPCC5201: "internal error: step '{0}' receives from party {1} without expectBytes (a merged frame could not be split)",
+  MPCC5202: "schedule mismatch: step '{0}' ({1}) started in round {2}, scheduled for round {3}",
+  MPCC5203: 'schedule mismatch: {0} took {1} rounds, the program predicts {2}',
+  MPCC5204: "no one-time setup for weight layer '{0}'",
+  MPCC5205: "weights missing or malformed: '{0}'",
+  MPCC5206: "unknown step kind '{0}' (program from another mpcc version?)",
+  MPCC5207: 'program format {0} is not supported (this runtime runs format {1})',
+  MPCC5208: 'program of party {0} given to party {1}',
+  MPCC5209: 'invalid input: {0}',
+  MPCC5210: "program refers to value '{0}' that no step produces",
+  MPCC5211: "step '{0}' produced {1} values, the program expects {2}",
+  MPCC5220: 'artifact {0}: {1}',
+  MPCC5221: 'artifacts of another version or model: {0}',
 } as const;
 
 /** A runtime diagnostic code of the catalog. */

@@ -1,0 +1,71 @@
+// The per-party program the compiler emits (party{0,1,2}/program.js default-exports one):
+// plain JSON-able data, the straight-line schedule of steps the executor runs. The three
+// parties' programs list the same steps in the same order (the merger splits frames by that
+// order); only P1's setup refers to weights it holds.
+
+import type { PartyId } from '../session.js';
+import type { Conv2dParams } from '../ring.js';
+
+/** Version of the program format (codegen writes it, the executor refuses others). */
+export const PROGRAM_FORMAT = 1;
+
+/** A bilinear map of a weight layer, as data. */
+export type MapSpec = { kind: 'conv'; conv: Conv2dParams } | { kind: 'matmul'; m: number; k: number; n: number };
+
+/** One-time setup of a weight layer (setupWeights): P1 masks its weights for P0. */
+export interface SetupStep {
+  /** Layer name: the key its inference steps use. */
+  name: string;
+  map: MapSpec;
+  /** Key of the encoded weights in weights.bin (P1 only; the others hold none). */
+  weights: string;
+}
+
+/** One step of the inference schedule. */
+export interface ProgramStep {
+  /** Unique name (the IR node's); its streams are prefixed by it. */
+  name: string;
+  /** Step kind in the step library (runtime/program/steps.ts). */
+  kind: string;
+  /** IR op the step comes from (for reading and progress). */
+  op: string;
+  /** Scheduled 1-based round of its first message (0 for local steps). */
+  round: number;
+  /** Rounds it takes. */
+  rounds: number;
+  /** Values it reads and writes (ring vectors, by name). */
+  inputs: string[];
+  outputs: string[];
+  /** Kind-specific parameters (plain JSON). */
+  params: Record<string, unknown>;
+}
+
+/** A float operation the client applies to a revealed output (trailing Softmax/ArgMax). */
+export interface PostOp {
+  op: 'Softmax' | 'ArgMax';
+  axis: number;
+  keepdims?: boolean;
+}
+
+/** A graph output as the client gets it. */
+export interface ProgramOutput {
+  name: string;
+  /** The revealed value it is computed from. */
+  value: string;
+  shape: number[];
+  post: PostOp[];
+}
+
+/** What one party runs. */
+export interface Program {
+  format: number;
+  party: PartyId;
+  frac: number;
+  input: { name: string; value: string; shape: number[] };
+  outputs: ProgramOutput[];
+  setup: SetupStep[];
+  steps: ProgramStep[];
+  /** Inference rounds and one-time rounds the schedule predicts. */
+  rounds: number;
+  oneTimeRounds: number;
+}

@@ -1,0 +1,157 @@
+// The program executor: runs one party's program on its session. One-time setup first (all
+// weight layers' masks in one merged round), then the inference steps as a dataflow: a
+// step starts as soon as its inputs are done, all started steps run concurrently, and the
+// RoundMerger turns each round in which they all wait into one exchange. The first round
+// of every communicating step must be the one the compiler scheduled.
+
+import { runtimeError } from '../errors.js';
+import { setupWeights } from '../protocols/index.js';
+import type { WeightKey } from '../protocols/index.js';
+import type { Counters, PartyId, Session } from '../session.js';
+import { RoundMerger } from './merger.js';
+import type { StepSession } from './merger.js';
+import { applyPost } from './post.js';
+import { PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
+import { bilinearMap, stepKind, type StepContext } from './steps.js';
+
+/** Where the executor is, for progress reports. */
+export interface ProgramProgress {
+  phase: 'setup' | 'inference';
+  /** Steps finished / all steps of the phase. */
+  done: number;
+  total: number;
+  /** Merged rounds so far in the phase. */
+  round: number;
+  /** The step that just finished. */
+  step?: string;
+}
+
+/** Inputs of runProgram. */
+export interface RunOptions {
+  /** P0: the client's input (reals, row-major in the program's input shape). */
+  input?: ArrayLike<number> | null;
+  /** P1: its encoded constants by key (weights.bin); others pass none. */
+  weights?: Map<string, BigUint64Array>;
+  onProgress?: (p: ProgramProgress) => void;
+}
+
+/** What a party gets from a run. */
+export interface RunResult {
+  party: PartyId;
+  /** P0: every graph output (after the client's post-processing); others: empty. */
+  outputs: Map<string, Float64Array>;
+  /** Merged inference rounds and one-time rounds this party went through. */
+  rounds: number;
+  oneTimeRounds: number;
+  counters: Counters;
+}
+
+/** Runs `program` as this party; every party calls it with its own program. */
+export async function runProgram(session: Session, program: Program, options: RunOptions = {}): Promise<RunResult> {
+  if (program.format !== PROGRAM_FORMAT) throw runtimeError('MPCC5207', [program.format, PROGRAM_FORMAT]);
+  if (program.party !== session.id) throw runtimeError('MPCC5208', [program.party, session.id]);
+  const weights = options.weights ?? new Map<string, BigUint64Array>();
+  const progress = options.onProgress ?? (() => undefined);
+
+  // One-time setup: every weight layer's setupWeights concurrently, one merged round.
+  const keys = new Map<string, WeightKey>();
+  const setup = new RoundMerger(session);
+  setup.hold();
+  const setupDone = Promise.all(
+    program.setup.map(async (st, i) => {
+      const ss = setup.open(`setup/${st.name}`, i);
+      try {
+        const w = session.id === 1 ? weights.get(st.weights) : null;
+        if (session.id === 1 && !w) throw runtimeError('MPCC5205', [st.weights]);
+        keys.set(st.name, await setupWeights(ss, bilinearMap(st.map), w ?? null, st.name));
+        progress({ phase: 'setup', done: keys.size, total: program.setup.length, round: setup.rounds, step: st.name });
+      } catch (e) {
+        setup.fail(e);
+        throw e;
+      } finally {
+        ss.done();
+      }
+    }),
+  );
+  setup.release();
+  await setupDone;
+  if (setup.rounds !== program.oneTimeRounds) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
+
+  const revealed = new Map<string, Float64Array>();
+  const ctxBase = { session, frac: program.frac, keys, weights, input: session.id === 0 ? (options.input ?? null) : null, revealed };
+  if (session.id === 0 && !ctxBase.input) throw runtimeError('MPCC5209', ['party 0 needs the input']);
+  const rounds = await runSteps(session, program.steps, ctxBase, progress);
+  if (rounds !== program.rounds) throw runtimeError('MPCC5203', ['inference', rounds, program.rounds]);
+
+  const outputs = new Map<string, Float64Array>();
+  if (session.id === 0) {
+    for (const o of program.outputs) {
+      const v = revealed.get(o.value);
+      if (!v) throw runtimeError('MPCC5210', [o.value]);
+      outputs.set(o.name, applyPost(v, o.shape, o.post));
+    }
+  }
+  return { party: session.id, outputs, rounds, oneTimeRounds: setup.rounds, counters: session.counters };
+}
+
+/** Runs the steps as a dataflow through one merger; returns the merged rounds. */
+function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<StepContext, 'params'>, progress: (p: ProgramProgress) => void): Promise<number> {
+  const scheduled = new Map<StepSession, ProgramStep>();
+  const merger = new RoundMerger(session, (ss, merged) => {
+    const st = scheduled.get(ss)!;
+    if (st.round !== merged) throw runtimeError('MPCC5202', [st.name, st.op, merged, st.round]);
+  });
+  const values = new Map<string, BigUint64Array>();
+  const producer = new Map<string, number>();
+  steps.forEach((st, i) => st.outputs.forEach((v) => producer.set(v, i)));
+  const consumers: number[][] = steps.map(() => []);
+  const missing = steps.map((st, i) => {
+    const deps = new Set<number>();
+    for (const v of st.inputs) {
+      const p = producer.get(v);
+      if (p === undefined) throw runtimeError('MPCC5210', [v]);
+      deps.add(p);
+    }
+    for (const p of deps) consumers[p].push(i);
+    return deps.size;
+  });
+  let finished = 0;
+  return new Promise<number>((resolve, reject) => {
+    let failed = false;
+    const fail = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      merger.fail(e);
+      reject(e);
+    };
+    const start = (i: number): void => {
+      const st = steps[i];
+      const ss = merger.open(st.name, i);
+      scheduled.set(ss, st);
+      void (async () => {
+        try {
+          const fn = stepKind(st.kind);
+          const ins = st.inputs.map((v) => values.get(v)!);
+          const outs = await fn({ ...base, session: ss, params: st.params }, ins);
+          if (st.rounds > 0 && ss.calls === 0) throw runtimeError('MPCC5202', [st.name, st.op, 'none', st.round]);
+          if (outs.length !== st.outputs.length) throw runtimeError('MPCC5211', [st.name, outs.length, st.outputs.length]);
+          st.outputs.forEach((v, j) => values.set(v, outs[j]));
+          finished++;
+          progress({ phase: 'inference', done: finished, total: steps.length, round: merger.rounds, step: st.name });
+          // Dependents become live before this step leaves, so the merger never flushes a
+          // round they should have joined.
+          for (const c of consumers[i]) if (--missing[c] === 0) start(c);
+          if (finished === steps.length) resolve(merger.rounds);
+        } catch (e) {
+          fail(e);
+        } finally {
+          ss.done();
+        }
+      })();
+    };
+    if (steps.length === 0) resolve(0);
+    merger.hold();
+    missing.forEach((m, i) => m === 0 && start(i));
+    merger.release();
+  });
+}

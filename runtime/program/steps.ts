@@ -1,0 +1,101 @@
+// The step library: what each kind of program step does on this party's shares. Every
+// kind calls the runtime's protocols (runtime/protocols) or local kernels; the compiler
+// only chooses kinds and parameters. P2 runs every step on placeholder vectors.
+
+import { decode, encode } from '../ring.js';
+import { runtimeError } from '../errors.js';
+import { addShares, applyWeights, avgPool, blockReluThenWeights, clip, convMap, matmulMap, maxPool, relu, reluThenWeights, revealToClient, shareInput, subShares, truncate } from '../protocols/index.js';
+import type { BilinearMap, BitWindow, BlockSize, PoolParams, WeightKey } from '../protocols/index.js';
+import type { Session } from '../session.js';
+import type { MapSpec } from './program.js';
+
+/** What a step sees besides its inputs. */
+export interface StepContext {
+  session: Session;
+  frac: number;
+  params: Record<string, unknown>;
+  /** Weight keys of the one-time setup, by layer name. */
+  keys: Map<string, WeightKey>;
+  /** P1: its encoded constants by key; others: empty. */
+  weights: Map<string, BigUint64Array>;
+  /** P0: the client's input (reals); others: null. */
+  input: ArrayLike<number> | null;
+  /** P0: revealed values (decoded), filled by 'reveal' steps. */
+  revealed: Map<string, Float64Array>;
+}
+
+/** A step kind: shares in, shares out. */
+export type StepFn = (ctx: StepContext, inputs: BigUint64Array[]) => Promise<BigUint64Array[]> | BigUint64Array[];
+
+/** A ring map of a layer from its spec. */
+export function bilinearMap(spec: MapSpec): BilinearMap {
+  return spec.kind === 'conv' ? convMap(spec.conv) : matmulMap(spec.m, spec.k, spec.n);
+}
+
+function key(ctx: StepContext): WeightKey {
+  const k = ctx.keys.get(String(ctx.params.layer));
+  if (!k) throw runtimeError('MPCC5204', [String(ctx.params.layer)]);
+  return k;
+}
+
+/** P1 adds its (secret) constant; the others keep their share. */
+function plusP1Constant(ctx: StepContext, y: BigUint64Array, name: unknown): BigUint64Array {
+  if (ctx.session.id !== 1 || name === undefined || name === null) return y;
+  const c = ctx.weights.get(String(name));
+  if (!c) throw runtimeError('MPCC5205', [String(name)]);
+  const per = y.length / c.length;
+  if (!Number.isInteger(per)) throw runtimeError('MPCC5205', [`${String(name)} (${c.length} values for ${y.length} elements)`]);
+  // Constants repeat over the trailing positions: a bias of O values over [N, O, H, W] when
+  // `inner` = H·W, or over rows of a matmul (inner = 1, repeating every O).
+  const inner = Number(ctx.params.inner ?? 1);
+  for (let i = 0; i < y.length; i++) y[i] += c[Math.floor(i / inner) % c.length];
+  return y;
+}
+
+const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
+
+/** The step kinds by name. */
+export const STEP_KINDS: Record<string, StepFn> = {
+  /** P0 encodes its input at frac bits and shares it (no message). */
+  input: (ctx) => {
+    const n = Number(ctx.params.size);
+    const x = ctx.session.id === 0 ? encode(ctx.input!, ctx.frac) : null;
+    return [shareInput(ctx.session, x, n)];
+  },
+  /** The value to P0, decoded (frac bits) into `revealed`. */
+  reveal: async (ctx, [x]) => {
+    const v = await revealToClient(ctx.session, x);
+    if (v) ctx.revealed.set(String(ctx.params.value), decode(v, Number(ctx.params.frac ?? ctx.frac)));
+    return [];
+  },
+  /** Product with P1's weights (2·frac bits), plus P1's bias encoded at 2·frac. */
+  weights: async (ctx, [x]) => [plusP1Constant(ctx, await applyWeights(ctx.session, key(ctx), x), ctx.params.bias)],
+  /** ReLU then the next weight layer in the ReLU's rounds: activation and product. */
+  reluWeights: async (ctx, [x]) => {
+    const blocks = ctx.params.blocks as BlockSize[] | undefined;
+    const shape = ctx.params.shape as [number, number, number, number] | undefined;
+    const r = blocks && shape ? await blockReluThenWeights(ctx.session, x, shape, blocks, window(ctx), key(ctx)) : await reluThenWeights(ctx.session, x, window(ctx), key(ctx));
+    return [r.activation, plusP1Constant(ctx, r.product, ctx.params.bias)];
+  },
+  relu: async (ctx, [x]) => [await relu(ctx.session, x, window(ctx))],
+  clip: async (ctx, [x]) => {
+    const [lo, hi] = encode([Number(ctx.params.min), Number(ctx.params.max)], ctx.frac);
+    return [await clip(ctx.session, x, lo, hi, window(ctx))];
+  },
+  maxPool: async (ctx, [x]) => [await maxPool(ctx.session, x, ctx.params.pool as PoolParams, window(ctx))],
+  avgPool: (ctx, [x]) => [avgPool(ctx.session, x, ctx.params.pool as PoolParams, Boolean(ctx.params.countIncludePad))],
+  truncate: (ctx, [x]) => [truncate(ctx.session, x, Number(ctx.params.bits))],
+  add: (_ctx, [a, b]) => [addShares(a, b)],
+  sub: (_ctx, [a, b]) => [subShares(a, b)],
+  /** Add a model constant (P1's, encoded at `frac`) to an activation. */
+  addConst: (ctx, [x]) => [plusP1Constant(ctx, x.slice(), ctx.params.constant)],
+  /** Data movement that keeps the values (Reshape, Flatten, Squeeze, Unsqueeze). */
+  identity: (_ctx, [x]) => [x],
+};
+
+/** The step function of a kind (MPCC5206 for an unknown one). */
+export function stepKind(kind: string): StepFn {
+  const fn = STEP_KINDS[kind];
+  if (!fn) throw runtimeError('MPCC5206', [kind]);
+  return fn;
+}
