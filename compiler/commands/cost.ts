@@ -11,7 +11,7 @@ import { loadGraphFile, parseInputShape } from '../load-model.js';
 import { diag } from '../../ir/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { type CostReport, costReport, formatCostTable } from '../../passes/cost-model.js';
-import { runPipeline } from '../../passes/index.js';
+import { parsePipeline, runPipeline } from '../../passes/index.js';
 import { SECURE_OPS } from '../../passes/secure-costs.js';
 
 /** Options of the cost command, as commander hands them over. */
@@ -22,6 +22,9 @@ export interface CostOptions {
   readonly fracBits?: string | number;
   /** Shape of the first input for ONNX models with symbolic dimensions. */
   readonly inputShape?: string;
+  /** The whole pipeline to run instead of the passes the model still needs, e.g.
+   * `canonicalize,maxpool-to-avgpool,quantize,lower,schedule-rounds`. */
+  readonly passes?: string;
 }
 
 /** The report of `model` (a model file or a compiled folder) and the text the command prints. */
@@ -34,9 +37,11 @@ export function runCost(model: string, options: CostOptions): { report: CostRepo
 function modelCost(model: string, options: CostOptions): CostReport {
   const frac = options.fracBits === undefined ? undefined : Number(options.fracBits);
   if (frac !== undefined && !Number.isInteger(frac)) throw diag('MPCC0004', ['--frac-bits', options.fracBits, 'expected an integer']);
+  // Parse a given pipeline before loading, so a typo fails at once and not after a long import.
+  const steps = options.passes === undefined ? undefined : parsePipeline(options.passes);
   const g = loadGraphFile(model, { inputShape: parseInputShape(options.inputShape) });
   progress(`lowering ${model} (${g.nodes.length} nodes)`);
-  return costReport(runPipeline(g, remainingPipeline(g, frac)).graph);
+  return costReport(runPipeline(g, steps ?? remainingPipeline(g, frac)).graph);
 }
 
 /** The passes a graph still needs before its cost is known. */
@@ -87,6 +92,7 @@ export function registerCost(program: Command): void {
     .option('--json', 'print one JSON object {rounds, oneTimeRounds, bytes, drelus, latency, layers}')
     .option('--frac-bits <F>', 'fractional bits of the fixed-point encoding (default 12)')
     .option('--input-shape <dims>', 'shape of the first input of an ONNX model, e.g. 1,3,224,224')
+    .option('--passes <list>', 'the whole pass pipeline, e.g. canonicalize,maxpool-to-avgpool,quantize,lower,schedule-rounds')
     .action(
       action((model: string, options: CostOptions) => {
         process.stdout.write(runCost(model, options).text);

@@ -67,6 +67,15 @@ describe('mpcc cost', function () {
     expect(runCost(file('lowered.mir'), { json: true }).report).to.deep.equal(a.report);
   });
 
+  it('runs a given pipeline instead (maxpool-to-avgpool removes the pool\'s comparisons)', () => {
+    const kept = runCost(file('tiny.onnx'), {}).report;
+    const avg = runCost(file('tiny.onnx'), { passes: 'canonicalize,maxpool-to-avgpool,quantize,lower,schedule-rounds' }).report;
+    // tiny-cnn's 2×2 max-pool over 8×8×8 windows: 3 comparisons each, two levels of 3 rounds.
+    expect(kept.drelus - avg.drelus).to.equal(8 * 64 * 3);
+    expect(kept.rounds - avg.rounds).to.equal(6);
+    expect(avg.layers.some((l) => l.op === 'SecureMaxPool')).to.equal(false);
+  });
+
   it("reads a compiled folder's cost.json", () => {
     const report = runCost(file('quantized.mir'), {}).report;
     mkdirSync(file('out'));

@@ -1,5 +1,6 @@
 // lower and schedule-rounds on zoo models: the golden secure IR of tiny-cnn (regenerate with
-// MPCC_UPDATE_GOLDEN=1), and ResNet18-CIFAR's rounds and DReLUs against hand counts.
+// MPCC_UPDATE_GOLDEN=1, e.g. after a protocol's PROTOCOL_COSTS change; read the diff), and
+// ResNet18-CIFAR's rounds and DReLUs against hand counts.
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
