@@ -56,6 +56,12 @@ export const DIAGNOSTICS = {
   MPCC6024: "node '{0}' ({1}): malformed flow '{2}': {3}",
   MPCC6025: "the graph is not scheduled: node '{0}' ({1}) has no round (run lower,schedule-rounds first)",
   MPCC6026: "'{0}' is not a cost report: {1}",
+
+  MPCC6040: "codegen: node '{0}' ({1}) cannot be generated: {2}",
+  MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",
+  MPCC6042: "compiled model '{0}': {1}",
+  MPCC6043: "input '{0}': {1}",
+  MPCC6044: "the parties could not run the model: {0}",
 } as const;
 
 /** A diagnostic code of the catalog. */

@@ -4,6 +4,7 @@ import { registerIr } from './ir.js';
 import { registerPasses } from './passes.js';
 import { registerZoo } from './zoo.js';
 import { registerInfer } from './infer.js';
+import { registerCompile } from './compile.js';
 import { registerCost } from './cost.js';
 
 /** Adds every mpcc command to `program`. */
@@ -12,5 +13,6 @@ export function registerCommands(program: Command): void {
   registerIr(program);
   registerPasses(program);
   registerInfer(program);
+  registerCompile(program);
   registerCost(program);
 }

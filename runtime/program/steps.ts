@@ -8,6 +8,8 @@ import { addShares, applyWeights, avgPool, blockReluThenWeights, clip, convMap, 
 import type { BilinearMap, BitWindow, BlockSize, PoolParams, WeightKey } from '../protocols/index.js';
 import type { Session } from '../session.js';
 import type { MapSpec } from './program.js';
+import { broadcast, concat, globalAveragePool, pad, resize, slice, transpose } from '../local/index.js';
+import type { BroadcastParams, ConcatParams, GlobalPoolParams, PadParams, ResizeParams, SliceParams, TransposeParams } from '../local/index.js';
 
 /** What a step sees besides its inputs. */
 export interface StepContext {
@@ -91,6 +93,14 @@ export const STEP_KINDS: Record<string, StepFn> = {
   addConst: (ctx, [x]) => [plusP1Constant(ctx, x.slice(), ctx.params.constant)],
   /** Data movement that keeps the values (Reshape, Flatten, Squeeze, Unsqueeze). */
   identity: (_ctx, [x]) => [x],
+  // Local kernels of runtime/local, on this party's share.
+  transpose: (ctx, [x]) => [transpose(x, ctx.params as unknown as TransposeParams)],
+  slice: (ctx, [x]) => [slice(x, ctx.params as unknown as SliceParams)],
+  concat: (ctx, xs) => [concat(xs, ctx.params as unknown as ConcatParams)],
+  pad: (ctx, [x]) => [pad(x, ctx.params as unknown as PadParams)],
+  broadcast: (ctx, [x]) => [broadcast(x, ctx.params as unknown as BroadcastParams)],
+  resize: (ctx, [x]) => [resize(ctx.session, x, ctx.params as unknown as ResizeParams)],
+  globalAvgPool: (ctx, [x]) => [globalAveragePool(ctx.session, x, ctx.params as unknown as GlobalPoolParams)],
 };
 
 /** The step function of a kind (MPCC5206 for an unknown one). */
