@@ -1,6 +1,8 @@
 // `mpcc infer MODEL --input X.npy [-o Y.npy]`: runs the plaintext interpreter on one input.
 // Without -o it prints each output's type and, for a [1, C] output, the top-5 classes; else a
 // summary (min, mean, max, and per-pixel class counts for a [1, C, H, W] segmentation map).
+// With --fixed it runs the fixed-point interpreter (the secure computation's arithmetic in the
+// clear) on the model after canonicalize,quantize (or on an already quantized .mir).
 import type { Command } from 'commander';
 import { action, writeFileAtomic } from '../cli-support.js';
 import { loadGraphFile, parseInputShape } from '../load-model.js';
@@ -9,6 +11,9 @@ import { diag } from '../../ir/diagnostics.js';
 import { Tensor } from '../../ir/tensor.js';
 import { formatType, sameShape } from '../../ir/types.js';
 import { runGraph, type Precision } from '../../ir/interp/index.js';
+import { runGraphFixed } from '../../ir/interp/fixed/index.js';
+import type { Graph } from '../../ir/graph.js';
+import { runPipeline } from '../../passes/index.js';
 
 /** Options of the infer command. */
 export interface InferOptions {
@@ -20,6 +25,10 @@ export interface InferOptions {
   readonly inputShape?: string;
   /** Interpreter precision (default float32, like onnxruntime). */
   readonly precision?: string;
+  /** Run in fixed point (Z_2^64) as the secure computation does. */
+  readonly fixed?: boolean;
+  /** Fractional bits of --fixed (4..28, default 12). */
+  readonly fracBits?: string | number;
 }
 
 /** What a run produced. */
@@ -42,13 +51,26 @@ export function runInfer(model: string, options: InferOptions): InferResult {
   const want = g.types.get(name)!;
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
   if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(',')]);
-  const results = runGraph(g, { [name]: new Tensor('float32', x.shape, x.data) }, { precision: precision as Precision });
-  const outputs = new Map(g.outputs.map((o) => [o, results.get(o)!]));
+  const input = new Tensor('float32', x.shape, x.data);
+  const outputs = options.fixed
+    ? runFixed(g, name, input, options.fracBits)
+    : new Map(g.outputs.map((o) => [o, runGraph(g, { [name]: input }, { precision: precision as Precision }).get(o)!]));
   if (options.output) {
     const first = outputs.get(g.outputs[0])!;
     writeFileAtomic(options.output, encodeNpy(first.shape, first.data));
   }
   return { outputs, report: options.output ? '' : describeOutputs(outputs) };
+}
+
+/** Outputs of the fixed-point interpreter on `g` (quantized first unless it already is). */
+function runFixed(g: Graph, inputName: string, input: Tensor, fracBits: string | number | undefined): Map<string, Tensor> {
+  const text = String(fracBits ?? 12);
+  const frac = Number(text);
+  if (!/^\d+$/.test(text) || frac < 4 || frac > 28) throw diag('MPCC0004', ['--frac-bits', text, 'expected an integer in 4..28']);
+  const encoder = g.nodes.find((n) => n.op === 'FixedInput');
+  if (encoder && fracBits !== undefined && encoder.attrs.frac !== frac) throw diag('MPCC0004', ['--frac-bits', text, `the model is quantized with ${String(encoder.attrs.frac)} fractional bits`]);
+  const q = encoder ? g : runPipeline(g, `canonicalize,quantize{frac-bits=${frac}}`).graph;
+  return runGraphFixed(q, { [inputName]: input }, { frac: encoder ? (encoder.attrs.frac as number) : frac, keep: 'outputs' }).outputs;
 }
 
 /** Human-readable description of the outputs. */
@@ -96,6 +118,8 @@ export function registerInfer(program: Command): void {
     .option('-o, --output <file>', 'write the first output as .npy instead of printing a summary')
     .option('--input-shape <dims>', 'fix symbolic input dimensions, e.g. 1,3,224,224')
     .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
+    .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, after canonicalize,quantize')
+    .option('--frac-bits <f>', 'fractional bits of --fixed (4..28; default 12, or the quantized model\'s)')
     .action(action((model: string, options: InferOptions) => {
       process.stdout.write(runInfer(model, options).report);
     }));

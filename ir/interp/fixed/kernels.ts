@@ -1,0 +1,214 @@
+// Ring kernels of the fixed-point interpreter, one per op of a quantized graph. Each computes
+// on plaintext ring values exactly what the three parties compute on shares, by calling the
+// same runtime functions (runtime/ring.ts, runtime/protocols/linear.ts, runtime/local/) with a
+// party-0 session, where share truncation is the exact floor. Weights are encoded by the
+// convention of the quantize pass: W at frac, biases at the product's scale (2·frac).
+import { applyPublicLinear, avgPool, type PoolParams, poolWindows } from '../../../runtime/protocols/linear.js';
+import * as local from '../../../runtime/local/index.js';
+import { add, bitOf, conv2d, encode, matmul, mul, sub, truncShare } from '../../../runtime/ring.js';
+import type { Session } from '../../../runtime/session.js';
+import type { AttrValue, Node } from '../../graph.js';
+import { InternalError } from '../../diagnostics.js';
+import type { Tensor } from '../../tensor.js';
+import type { RingValue } from './value.js';
+
+/** What a ring kernel sees besides its operands. */
+export interface FixedContext {
+  readonly node: Node;
+  /** Attribute value, or the op table's default. */
+  attr<T extends AttrValue>(name: string): T;
+  /** Static output shapes of the node. */
+  readonly outShapes: readonly (readonly number[])[];
+  /** The graph's fractional bits (weights are encoded with it). */
+  readonly frac: number;
+}
+
+/** An operand: a ring value (activation) or a float constant (weights, biases). */
+export type FixedOperand = RingValue | Tensor | undefined;
+
+/** Computes a node's ring results. */
+export type FixedKernel = (inputs: readonly FixedOperand[], ctx: FixedContext) => RingValue[];
+
+/** The plaintext "party" of local share operations: P0's truncation is floor(x / 2^f). */
+export const PLAINTEXT_PARTY = { id: 0 } as Session;
+
+const isRing = (v: FixedOperand): v is RingValue => v !== undefined && 'frac' in v;
+
+function ring(v: FixedOperand, ctx: FixedContext, what = 'operand'): RingValue {
+  if (!isRing(v)) throw new InternalError(`fixed-point interpreter: node '${ctx.node.name}' (${ctx.node.op}): ${what} must be an activation`);
+  return v;
+}
+
+function constant(v: FixedOperand, ctx: FixedContext): Tensor {
+  if (v === undefined || isRing(v)) throw new InternalError(`fixed-point interpreter: node '${ctx.node.name}' (${ctx.node.op}): weights must be constants (run quantize)`);
+  return v;
+}
+
+const out = (data: BigUint64Array, shape: readonly number[], frac: number): RingValue => ({ data, shape, frac });
+
+/** Operands of an elementwise op at the output shape and a common scale (constants encoded at the activation's scale). */
+function elementwise(inputs: readonly FixedOperand[], ctx: FixedContext): BigUint64Array[] {
+  const shape = ctx.outShapes[0];
+  const act = inputs.filter(isRing);
+  const frac = act[0].frac;
+  if (act.some((v) => v.frac !== frac)) throw new InternalError(`fixed-point interpreter: node '${ctx.node.name}' adds values of scales ${act.map((v) => v.frac).join(' and ')}`);
+  return inputs.map((v) => {
+    const data = isRing(v) ? v.data : encode(constant(v, ctx).data, frac);
+    const from = isRing(v) ? v.shape : constant(v, ctx).shape;
+    return sameShape(from, shape) ? data : local.broadcast(data, { shape: from, outShape: shape });
+  });
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Ring semantics of a DReLU on the bit window [lo, lo+k): x ≥ 0 iff bit lo+k−1 of x is 0. */
+export function reluWindow(x: BigUint64Array, lo: number, k: number): BigUint64Array {
+  const sign = bitOf(x, Math.min(lo + k, 64) - 1);
+  const y = new BigUint64Array(x.length);
+  for (let i = 0; i < x.length; i++) if (!sign[i]) y[i] = x[i];
+  return y;
+}
+
+function poolParams(x: RingValue, ctx: FixedContext, kernel?: number[]): PoolParams {
+  const [n, c, h, w] = x.shape;
+  return {
+    inShape: [n, c, h, w],
+    kernel: (kernel ?? ctx.attr<number[]>('kernel_shape')) as [number, number],
+    strides: ctx.attr<number[]>('strides') as [number, number],
+    pads: ctx.attr<number[]>('pads') as [number, number, number, number],
+  };
+}
+
+const noop: FixedKernel = ([x], ctx) => {
+  const v = ring(x, ctx);
+  return [out(local.reshape(v.data), ctx.outShapes[0], v.frac)];
+};
+
+/** Ring kernels by op name. */
+export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
+  Truncate: ([x], ctx) => {
+    const v = ring(x, ctx), bits = ctx.attr<number>('bits');
+    return [out(truncShare(v.data, bits, 0), v.shape, v.frac - bits)];
+  },
+  Conv: ([x, w, b], ctx) => {
+    const v = ring(x, ctx), wt = constant(w, ctx);
+    const [n, c, h, wd] = v.shape, [o, cg, kh, kw] = wt.shape;
+    const frac = v.frac + ctx.frac;
+    const bias = b ? encode(constant(b, ctx).data, frac) : undefined;
+    const params = {
+      inShape: [n, c, h, wd] as const, weightShape: [o, cg, kh, kw] as const,
+      strides: ctx.attr<number[]>('strides') as [number, number], pads: ctx.attr<number[]>('pads') as [number, number, number, number],
+      dilations: ctx.attr<number[]>('dilations') as [number, number], group: ctx.attr<number>('group'),
+    };
+    return [out(conv2d(v.data, encode(wt.data, ctx.frac), params, bias), ctx.outShapes[0], frac)];
+  },
+  Gemm: ([a, b, c], ctx) => {
+    if (ctx.attr<number>('transA') || ctx.attr<number>('transB') || ctx.attr<number>('alpha') !== 1 || ctx.attr<number>('beta') !== 1) {
+      throw new InternalError(`fixed-point interpreter: Gemm '${ctx.node.name}' is not normalized (run quantize)`);
+    }
+    const v = ring(a, ctx), wt = constant(b, ctx);
+    const [m, k] = v.shape, n = wt.shape[1], frac = v.frac + ctx.frac;
+    const y = matmul(v.data, encode(wt.data, ctx.frac), m, k, n);
+    if (c) {
+      const bias = encode(constant(c, ctx).data, frac);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y[i * n + j] += bias[bias.length === 1 ? 0 : j];
+    }
+    return [out(y, ctx.outShapes[0], frac)];
+  },
+  MatMul: ([a, b], ctx) => {
+    const v = ring(a, ctx), wt = constant(b, ctx);
+    const [k, n] = wt.shape, m = v.data.length / k;
+    return [out(matmul(v.data, encode(wt.data, ctx.frac), m, k, n), ctx.outShapes[0], v.frac + ctx.frac)];
+  },
+  Mul: ([a, b], ctx) => {
+    const v = ring(a, ctx), c = constant(b, ctx);
+    const shape = ctx.outShapes[0];
+    const x = sameShape(v.shape, shape) ? v.data : local.broadcast(v.data, { shape: v.shape, outShape: shape });
+    const k = local.broadcast(encode(c.data, ctx.frac), { shape: c.shape, outShape: shape });
+    return [out(mul(x, k), shape, v.frac + ctx.frac)];
+  },
+  Add: (inputs, ctx) => {
+    const [x, y] = elementwise(inputs, ctx), frac = inputs.filter(isRing)[0].frac;
+    return [out(add(x, y), ctx.outShapes[0], frac)];
+  },
+  Sub: (inputs, ctx) => {
+    const [x, y] = elementwise(inputs, ctx), frac = inputs.filter(isRing)[0].frac;
+    return [out(sub(x, y), ctx.outShapes[0], frac)];
+  },
+  Relu: ([x], ctx) => {
+    const v = ring(x, ctx);
+    return [out(reluWindow(v.data, ctx.attr<number>('window_lo'), ctx.attr<number>('window_k')), v.shape, v.frac)];
+  },
+  Clip: ([x], ctx) => {
+    // As runtime clip computes it: lo + ReLU(x − lo) − ReLU(x − hi), both on the bit window.
+    const v = ring(x, ctx), wlo = ctx.attr<number>('window_lo'), k = ctx.attr<number>('window_k');
+    const bound = (name: string) => {
+      const b = ctx.attr<number>(name);
+      return Number.isFinite(b) ? encode([b], v.frac)[0] : undefined;
+    };
+    const lo = bound('min'), hi = bound('max');
+    const y = new BigUint64Array(v.data.length);
+    const rl = lo === undefined ? v.data : reluWindow(v.data.map((e) => e - lo), wlo, k);
+    const rh = hi === undefined ? undefined : reluWindow(v.data.map((e) => e - hi), wlo, k);
+    for (let i = 0; i < y.length; i++) y[i] = (lo ?? 0n) + rl[i] - (rh ? rh[i] : 0n);
+    return [out(y, v.shape, v.frac)];
+  },
+  MaxPool: ([x], ctx) => {
+    const v = ring(x, ctx);
+    const { starts, index } = poolWindows(poolParams(v, ctx));
+    const y = new BigUint64Array(starts.length - 1);
+    for (let o = 0; o < y.length; o++) {
+      let best = BigInt.asIntN(64, v.data[index[starts[o]]]);
+      for (let j = starts[o] + 1; j < starts[o + 1]; j++) {
+        const e = BigInt.asIntN(64, v.data[index[j]]);
+        if (e > best) best = e;
+      }
+      y[o] = BigInt.asUintN(64, best);
+    }
+    return [out(y, ctx.outShapes[0], v.frac)];
+  },
+  AveragePool: ([x], ctx) => {
+    const v = ring(x, ctx);
+    return [out(avgPool(PLAINTEXT_PARTY, v.data, poolParams(v, ctx), ctx.attr<number>('count_include_pad') === 1), ctx.outShapes[0], v.frac)];
+  },
+  GlobalAveragePool: ([x], ctx) => {
+    const v = ring(x, ctx);
+    const [n, c, h, w] = v.shape;
+    return [out(local.globalAveragePool(PLAINTEXT_PARTY, v.data, { inShape: [n, c, h, w] }), ctx.outShapes[0], v.frac)];
+  },
+  Concat: (inputs, ctx) => {
+    const vs = inputs.map((v) => ring(v, ctx));
+    if (vs.some((v) => v.frac !== vs[0].frac)) throw new InternalError(`fixed-point interpreter: Concat '${ctx.node.name}' joins values of different scales`);
+    return [out(local.concat(vs.map((v) => v.data), { shapes: vs.map((v) => v.shape), axis: ctx.attr<number>('axis') }), ctx.outShapes[0], vs[0].frac)];
+  },
+  Transpose: ([x], ctx) => {
+    const v = ring(x, ctx);
+    return [out(local.transpose(v.data, { shape: v.shape, perm: ctx.attr<number[]>('perm') }), ctx.outShapes[0], v.frac)];
+  },
+  Pad: ([x], ctx) => {
+    const v = ring(x, ctx);
+    if (ctx.attr<number>('value') !== 0) throw new InternalError(`fixed-point interpreter: Pad '${ctx.node.name}' pads with a non-zero value`);
+    return [out(local.pad(v.data, { shape: v.shape, pads: ctx.attr<number[]>('pads') }), ctx.outShapes[0], v.frac)];
+  },
+  Slice: ([x], ctx) => {
+    const v = ring(x, ctx);
+    const p = { shape: v.shape, starts: ctx.attr<number[]>('starts'), ends: ctx.attr<number[]>('ends'), axes: ctx.attr<number[]>('axes'), steps: ctx.attr<number[]>('steps') };
+    return [out(local.slice(v.data, p), ctx.outShapes[0], v.frac)];
+  },
+  Resize: ([x], ctx) => {
+    const v = ring(x, ctx);
+    const map = local.resizeMap({
+      inShape: v.shape, outShape: ctx.outShapes[0], scales: ctx.attr<number[]>('scales'), mode: ctx.attr<'nearest' | 'linear'>('mode'),
+      coordinateMode: ctx.attr<string>('coordinate_transformation_mode'), nearestMode: ctx.attr<string>('nearest_mode'),
+    });
+    return [out(applyPublicLinear(PLAINTEXT_PARTY, v.data, map), ctx.outShapes[0], v.frac)];
+  },
+  Reshape: noop,
+  Flatten: noop,
+  Squeeze: noop,
+  Unsqueeze: noop,
+  Identity: noop,
+  Dropout: noop,
+};
