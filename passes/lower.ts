@@ -6,7 +6,8 @@
 //   Conv/Gemm/MatMul (W const) → SecureWeights (Gemm's alpha/beta/transB folded into W and C)
 //   Relu                       → SecureRelu, or SecureReluWeights fused with the product
 //                                reading it (the product's messages ride on the ReLU's rounds)
-//   MaxPool, Clip              → SecureMaxPool, SecureClip
+//   MaxPool, Clip              → SecureMaxPool, SecureClip; a ReLU/Clip read only by a
+//                                MaxPool moves after it first (same output, fewer compares)
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
 //                                which the client computes in plaintext)
 //
@@ -18,6 +19,7 @@ import { type Graph, type Node, consumers, makeGraph, pruneValues, replaceNode }
 import { lookupOp, withDefaults } from '../ir/ops/index.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { TensorType } from '../ir/types.js';
+import { poolBeforeActivation } from './lower-reorder.js';
 import { definePass } from './pass.js';
 import type { PassContext } from './pass.js';
 import { type LowerContext, WEIGHT_OPS, lowerClip, lowerInput, lowerMaxPool, lowerRelu, lowerReluWeights, lowerWeights, revealNode } from './lower-ops.js';
@@ -46,7 +48,8 @@ export const lower = definePass({
   run: (graph, ctx) => lowerGraph(graph, ctx),
 });
 
-function lowerGraph(g: Graph, ctx: PassContext<unknown>): Graph {
+function lowerGraph(quantized: Graph, ctx: PassContext<unknown>): Graph {
+  const g = poolBeforeActivation(quantized, ctx);
   const users = consumers(g);
   const frac = checkQuantized(g, users);
   const types = new Map(g.types);

@@ -50,12 +50,13 @@ describe('mpcc cost', function () {
     expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
     expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan']);
     for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds']);
-    // tiny-cnn: ReLUs on 8×16×16 and 16×8×8 maps, a 2×2 max-pool of 8×8×8 windows (3 pairs each).
-    expect(r.drelus).to.equal(8 * 256 + 16 * 64 + 8 * 64 * 3);
+    // tiny-cnn: the first ReLU moves after the 2×2 max-pool (8×8×8 windows, 3 pairs each), so
+    // it compares 8×8×8 elements, not 8×16×16; the second ReLU 16×8×8.
+    expect(r.drelus).to.equal(8 * 64 + 8 * 64 * 3 + 16 * 64);
     expect(r.oneTimeRounds).to.equal(1);
-    // conv1 1, relu1 3 (it feeds the pool, no fusion), pool 2 levels × 3, conv2 1, relu2 3 (it
-    // feeds an average-pool), the Gemm 1, the reveal 1.
-    expect(r.rounds).to.equal(1 + 3 + 6 + 1 + 3 + 1 + 1);
+    // conv1 1, pool 2 levels × 3, relu1 fused with conv2 3, relu2 3 (it feeds an average-pool),
+    // the Gemm 1, the reveal 1.
+    expect(r.rounds).to.equal(1 + 6 + 3 + 3 + 1 + 1);
     expectConsistent(r);
   });
 
@@ -70,9 +71,11 @@ describe('mpcc cost', function () {
   it('runs a given pipeline instead (maxpool-to-avgpool removes the pool\'s comparisons)', () => {
     const kept = runCost(file('tiny.onnx'), {}).report;
     const avg = runCost(file('tiny.onnx'), { passes: 'canonicalize,maxpool-to-avgpool,quantize,lower,schedule-rounds' }).report;
-    // tiny-cnn's 2×2 max-pool over 8×8×8 windows: 3 comparisons each, two levels of 3 rounds.
-    expect(kept.drelus - avg.drelus).to.equal(8 * 64 * 3);
-    expect(kept.rounds - avg.rounds).to.equal(6);
+    // Without the max-pool, relu1 compares all 8×16×16 elements and runs alone (it feeds an
+    // average-pool): conv1 1, relu1 3, conv2 1, relu2 3, fc 1, reveal 1.
+    expect(avg.drelus).to.equal(8 * 256 + 16 * 64);
+    expect(avg.rounds).to.equal(10);
+    expect(kept.rounds).to.equal(15);
     expect(avg.layers.some((l) => l.op === 'SecureMaxPool')).to.equal(false);
   });
 

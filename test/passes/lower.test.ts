@@ -7,7 +7,8 @@ import { printGraph } from '../../ir/print.js';
 import { parseMir } from '../../ir/parse.js';
 import { runPipeline } from '../../passes/index.js';
 import { chainGraph, clipGraph, conv, maxPoolGraph, residualGraph, FRAC } from './secure-graphs.js';
-import { errorOf, randomTensor, rng } from './util.js';
+import { errorOf, expectSameOutputs, randomTensor, rng } from './util.js';
+import { poolBeforeActivation } from '../../passes/lower-reorder.js';
 
 const lowered = (g: Graph) => runPipeline(g, 'lower').graph;
 const byName = (g: Graph, name: string): Node => {
@@ -58,6 +59,25 @@ describe('lower', () => {
     expect(pool.attrs).to.include({ protocol: 'maxPool', rounds: 12, drelus: 80 });
     expect(pool.attrs.levels).to.deep.equal([48, 20, 10, 2]);
     expect(byName(lowered(maxPoolGraph()), 'relu').op).to.equal('SecureRelu');
+  });
+
+  it('moves a ReLU read only by a MaxPool after it: same function, a quarter of the compares', () => {
+    const before = maxPoolGraph();
+    const swapped = poolBeforeActivation(before);
+    expect(swapped.nodes.map((n) => n.op)).to.deep.equal(['FixedInput', 'Conv', 'Truncate', 'MaxPool', 'Relu']);
+    expect(swapped.outputs).to.deep.equal(before.outputs);
+    expectSameOutputs(before, swapped, 0);
+    const g = lowered(before);
+    expect(byName(g, 'relu').attrs.drelus).to.equal(18);
+    expect(byName(g, 'relu').outputs).to.deep.equal(['pool_out_share']);
+  });
+
+  it('keeps a ReLU before a MaxPool when something else reads it', () => {
+    const b = new GraphBuilder();
+    const x = b.op('FixedInput', [b.input('input', { dtype: 'float32', shape: [1, 1, 4, 4] })], { frac: 12 });
+    const r = b.op('Relu', [x], {}, 'relu');
+    b.output(b.op('MaxPool', [r], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool'), r);
+    expect(poolBeforeActivation(b.build()).nodes.map((n) => n.op)).to.deep.equal(['FixedInput', 'Relu', 'MaxPool']);
   });
 
   it('resolves ceil_mode into end padding (same windows)', () => {
