@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   protocols: () => import('./protocols.js'),
   transport: () => import('./transport.js'),
   mir: () => import('./mir.js'),
+  e2e: () => import('./e2e.js'),
 };
 
 async function main(): Promise<void> {

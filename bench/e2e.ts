@@ -1,0 +1,187 @@
+// `npm run bench -- e2e [--json] [--models a,b] [--runs N] [--transport tcp|inproc]`: the
+// product's path as a user runs it — `mpcc compile` then `mpcc run --json` (three party
+// processes over loopback TCP by default) on zoo models — with compile time, wall time, bytes
+// and rounds beside the targets and the seed paper's figures, and in the same run the
+// plaintext baseline (onnxruntime-node on the same model and input) the secure output is
+// checked against (top-1 and max abs error relative to the output range).
+//
+// Model variants: NAME (all ReLUs, MaxPool kept) and NAME+avgpool (compiled with
+// maxpool-to-avgpool; compared against the float model with the same change, run in the
+// plaintext interpreter since onnxruntime has no such model file).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { decodeNpy, encodeNpy } from '../compiler/npy.js';
+import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
+
+const CLI = fileURLToPath(new URL('../../bin/mpcc.js', import.meta.url));
+
+/** Targets of the end-to-end issue and the seed paper's figures (all ReLUs, 64-bit compares). */
+const REFERENCE: Record<string, { gbTarget: number; secondsTarget: number; paperGB: number; paperSeconds: number; roundsTarget?: number; compileTarget?: number }> = {
+  'resnet18-cifar': { gbTarget: 0.12, secondsTarget: 2.5, paperGB: 0.494, paperSeconds: 2.86 },
+  resnet50: { gbTarget: 2.0, secondsTarget: 30, paperGB: 6.36, paperSeconds: 31.6, roundsTarget: 300, compileTarget: 10 },
+  'resnet50+avgpool': { gbTarget: 2.0, secondsTarget: 30, paperGB: 6.36, paperSeconds: 31.6, roundsTarget: 300, compileTarget: 10 },
+};
+
+/** What `mpcc run --json` prints. */
+interface RunReport {
+  wallSeconds: number;
+  rounds: number;
+  bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: number[] };
+  output: string;
+}
+
+/** One row of the table / JSON output. */
+interface Row {
+  model: string;
+  compileSeconds: number;
+  wallSeconds: number;
+  gb: number;
+  onlineGB: number;
+  preprocessingGB: number;
+  oneTimeGB: number;
+  perPartyGB: number[];
+  rounds: number;
+  plainSeconds: number;
+  top1Equal: boolean;
+  maxAbsErrorOfRange: number;
+  gbTarget: number | null;
+  secondsTarget: number | null;
+  paperGB: number | null;
+  paperSeconds: number | null;
+  load1: number;
+}
+
+/** A reproducible input in [-2, 2) (test data, not secrets). */
+function benchInput(n: number): Float32Array {
+  const x = new Float32Array(n);
+  let s = 4242;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    x[i] = (s / 4294967296) * 4 - 2;
+  }
+  return x;
+}
+
+function mpcc(args: string[]): string {
+  return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+}
+
+function argmax(v: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
+
+/** The float reference: onnxruntime on the ONNX model, or the interpreter after the same
+ * passes for a variant onnxruntime cannot run. Returns the output and its seconds. */
+async function reference(model: Uint8Array, onnxPath: string, input: Float32Array, shape: readonly number[], passes: string | null, dir: string): Promise<{ out: Float32Array; seconds: number }> {
+  if (passes) {
+    const inPath = join(dir, 'ref-input.npy');
+    const outPath = join(dir, 'ref-output.npy');
+    writeFileSync(inPath, encodeNpy(shape, input));
+    const mir = join(dir, 'ref.mir');
+    mpcc(['ir', onnxPath, '--passes', passes, '-o', mir]);
+    const t0 = process.hrtime.bigint();
+    mpcc(['infer', mir, '--input', inPath, '-o', outPath]);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return { out: Float32Array.from(decodeNpy(readFileSync(outPath), outPath).data), seconds };
+  }
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 2, interOpNumThreads: 1 });
+  const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [...shape]) };
+  await session.run(feeds);
+  const t0 = process.hrtime.bigint();
+  const res = await session.run(feeds);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const out = Float32Array.from(res[session.outputNames[0]].data as Float32Array);
+  await session.release();
+  return { out, seconds };
+}
+
+async function measure(variant: string, runs: number, transport: string): Promise<Row> {
+  const [name, suffix] = variant.split('+');
+  const passes = suffix === 'avgpool' ? 'canonicalize,maxpool-to-avgpool' : null;
+  const entry = zooEntry(name);
+  const dir = mkdtempSync(join(tmpdir(), 'mpcc-e2e-'));
+  try {
+    const model = buildZooModel(name);
+    const onnxPath = join(dir, `${name}.onnx`);
+    writeFileSync(onnxPath, model);
+    const input = benchInput(entry.inputShape.reduce((a, b) => a * b, 1));
+    const inputPath = join(dir, 'input.npy');
+    writeFileSync(inputPath, encodeNpy(entry.inputShape, input));
+    const out = join(dir, 'out');
+    const t0 = process.hrtime.bigint();
+    mpcc(['compile', onnxPath, '-o', out, ...(passes ? ['--passes', passes] : [])]);
+    const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const outputPath = join(dir, 'output.npy');
+    let best: RunReport | null = null;
+    for (let r = 0; r < runs; r++) {
+      const report = JSON.parse(mpcc(['run', out, '--input', inputPath, '-o', outputPath, '--json', '--transport', transport])) as RunReport;
+      if (!best || report.wallSeconds < best.wallSeconds) best = report;
+    }
+    const secure = decodeNpy(readFileSync(outputPath), outputPath).data;
+    const ref = await reference(model, onnxPath, input, entry.inputShape, passes, dir);
+    let lo = Infinity, hi = -Infinity, err = 0;
+    for (let i = 0; i < ref.out.length; i++) {
+      lo = Math.min(lo, ref.out[i]);
+      hi = Math.max(hi, ref.out[i]);
+      err = Math.max(err, Math.abs(secure[i] - ref.out[i]));
+    }
+    const refRow = REFERENCE[variant];
+    const gb = (b: number) => b / 1e9;
+    return {
+      model: variant,
+      compileSeconds,
+      wallSeconds: best!.wallSeconds,
+      gb: gb(best!.bytes.total),
+      onlineGB: gb(best!.bytes.online),
+      preprocessingGB: gb(best!.bytes.preprocessing),
+      oneTimeGB: gb(best!.bytes.oneTime),
+      perPartyGB: best!.bytes.perParty.map(gb),
+      rounds: best!.rounds,
+      plainSeconds: ref.seconds,
+      top1Equal: argmax(secure) === argmax(ref.out),
+      maxAbsErrorOfRange: err / Math.max(hi - lo, 1e-30),
+      gbTarget: refRow?.gbTarget ?? null,
+      secondsTarget: refRow?.secondsTarget ?? null,
+      paperGB: refRow?.paperGB ?? null,
+      paperSeconds: refRow?.paperSeconds ?? null,
+      load1: loadavg()[0],
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (v: number | null, digits = 3) => (v === null ? '—' : v.toFixed(digits));
+
+/** Runs the benchmark; prints a table, or a JSON array with --json. */
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+  const runs = Number(at('--runs') ?? 1);
+  const transport = at('--transport') ?? 'tcp';
+  const models = (at('--models') ?? 'resnet18-cifar,resnet50,resnet50+avgpool').split(',');
+  const rows: Row[] = [];
+  for (const m of models) {
+    process.stderr.write(`e2e: ${m} …\n`);
+    rows.push(await measure(m, runs, transport));
+  }
+  if (json) {
+    process.stdout.write(JSON.stringify(rows) + '\n');
+    return;
+  }
+  process.stdout.write(`end to end: mpcc compile + mpcc run (${transport}, three parties on this machine), best of ${runs}, load average ${loadavg()[0].toFixed(1)}\n`);
+  process.stdout.write('GB: bytes sent, all parties, online + preprocessing (one-time apart); plain s: onnxruntime-node (or the interpreter for +avgpool) on the same input\n');
+  const head = ['model', 'compile s', 'wall s', 'target s', 'paper s', 'GB', 'target GB', 'paper GB', 'one-time GB', 'P0/P1/P2 GB', 'rounds', 'plain s', 'top-1 =', 'max err/range'];
+  const body = rows.map((r) => [
+    r.model, fmt(r.compileSeconds, 2), fmt(r.wallSeconds, 2), fmt(r.secondsTarget, 1), fmt(r.paperSeconds, 2), fmt(r.gb), fmt(r.gbTarget, 2), fmt(r.paperGB),
+    fmt(r.oneTimeGB), r.perPartyGB.map((g) => g.toFixed(3)).join('/'), String(r.rounds), fmt(r.plainSeconds, 3), r.top1Equal ? 'yes' : 'NO', r.maxAbsErrorOfRange.toExponential(2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  for (const line of [head, ...body]) process.stdout.write(line.map((c, i) => c.padEnd(widths[i])).join('  ') + '\n');
+}
