@@ -15,6 +15,18 @@ export function wordView(a: BigUint64Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
 }
 
+/** The ring elements lo + 2^32·hi of a word vector. */
+export function wordsRing(v: Words): BigUint64Array {
+  const n = v.lo.length;
+  const out = new BigUint64Array(n);
+  const w = wordView(out);
+  for (let i = 0; i < n; i++) {
+    w[2 * i] = v.lo[i];
+    w[2 * i + 1] = v.hi[i];
+  }
+  return out;
+}
+
 /** Mask of the low `b` bits of a 32-bit word (0 ≤ b ≤ 32). */
 function lowMask(b: number): number {
   return b >= 32 ? 0xffffffff : ((1 << b) >>> 0) - 1;

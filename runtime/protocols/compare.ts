@@ -27,7 +27,7 @@
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
-import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView } from './bits.js';
+import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView, wordsRing } from './bits.js';
 import { bitCorrections, compareMessage, zeroTests } from './compare-digits.js';
 import { uniformBelow } from './digits.js';
 import { fieldBytes, packField, unpackField } from './field-format.js';
@@ -74,6 +74,14 @@ export interface RiderMessage {
 
 /** Rides a selection on a comparison's rounds (filled by select.ts). */
 export interface Rider {
+  /** The rider masks its opening with the compare's own mask (−r): only for a full window
+   * (k = 64, lo = 0) over the rider's own elements, where z = x + r is public to P0 and P1
+   * after round 1, so the rider needs no opening message of its own. */
+  readonly sharedMask?: boolean;
+  /** With sharedMask, before round 1: this party's share of r (P2: r itself). */
+  shareMask?(r: BigUint64Array): void;
+  /** With sharedMask, after round 1 (P0/P1): z = x + r mod 2^64. */
+  revealed?(z: BigUint64Array): void;
   /** Round 1: bytes this share holder sends its fellow holder. */
   open?(): Uint8Array;
   /** Size of the fellow holder's round-1 bytes. */
@@ -105,6 +113,7 @@ export function checkWindow(w: BitWindow): void {
  * a placeholder of the same length. An optional rider carries a selection in rounds 1 and 3. */
 export async function compareWindow(s: Session, x: BigUint64Array, w: BitWindow, rider?: Rider): Promise<CompareBit> {
   checkWindow(w);
+  if (rider?.sharedMask && (w.k !== 64 || w.lo !== 0)) throw new Error(`compare: a rider sharing the mask needs the full window (lo=0, k=64), got lo=${w.lo} k=${w.k}`);
   return s.id === 2 ? helperSide(s, x.length, w, rider) : holderSide(s, s.id, x, w, rider);
 }
 
@@ -131,20 +140,22 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   // P0's share of u comes next on its stream with P2 (P2 draws it in the same order).
   let uShare: BigUint64Array = me === 0 ? dealer.ring(n) : new BigUint64Array(0);
 
+  if (rider?.sharedMask) rider.shareMask!(wordsRing(rShare));
   // Round 1: masked reveal of y + r (and the rider's opening); P1 also gets its bit shares.
   const zMine = addWords(bitWindow(x, w.lo, k), rShare, k);
   const zBytes = packedBytes(n, k);
   const out1 = [{ to: peer as PartyId, data: packWords(zMine, k), label: 'drelu.reveal' }];
-  if (rider?.open) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
+  if (rider?.open && rider.openBytes > 0) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
   const peerBytes = zBytes + (rider ? rider.openBytes : 0);
   const got1 = await s.round(out1, me === 0 ? [1] : [0, 2], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: fieldBytes(n * m, p) });
   const [zTheirs, openTheirs] = splitFrame(got1.get(peer), [zBytes, rider ? rider.openBytes : 0], peer, 'drelu.reveal');
-  rider?.opened?.(openTheirs);
+  if (rider && rider.openBytes > 0) rider.opened?.(openTheirs);
   if (me === 1) {
     const [corr] = splitFrame(got1.get(2), [fieldBytes(n * m, p)], 2, 'drelu.bits');
     rBits = unpackField(corr, n * m, p);
   }
   const z = addWords(zMine, unpackWords(zTheirs, n, k), k);
+  if (rider?.sharedMask) rider.revealed!(wordsRing(z));
 
   const flip = new Uint8Array(n);
   const top = k - 1;
@@ -178,6 +189,7 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const d0 = s.shared(0, 'drelu');
   const d1 = s.shared(1, 'drelu');
   const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
+  if (rider?.sharedMask) rider.shareMask!(wordsRing(r));
   const { p: P } = digitField(k);
   const bits0 = uniformBelow(d0, n * m, P);
   const corr = bitCorrections(r, bits0, n, m, P);

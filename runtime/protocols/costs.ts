@@ -74,28 +74,34 @@ export const PROTOCOL_COSTS = {
     flows: [flow(0, 0, 1, 'select.open', 8 * n), flow(0, 1, 0, 'select.open', 8 * n), flow(0, 2, 1, 'select.correction', 8 * n)],
   }),
   /** ReLU of n elements: the selection's opening rides on the comparison's first round,
-   * its correction on the last. */
-  relu: ({ n, k }: { n: number; k: number }): Cost => PROTOCOL_COSTS.blockRelu({ patches: n, selected: n, k }),
-  /** Block-ReLU: one comparison per patch, one selection per non-identity element. */
-  blockRelu: ({ patches, selected, k }: { patches: number; selected: number; k: number }): Cost => {
+   * its correction on the last; on the full window (lo = 0, k = 64) the selection reuses the
+   * comparison's mask and has no opening (select.ts). */
+  relu: ({ n, k, lo = 0 }: { n: number; k: number; lo?: number }): Cost => PROTOCOL_COSTS.blockRelu({ patches: n, selected: n, k, sharedMask: k === 64 && lo === 0 }),
+  /** Block-ReLU: one comparison per patch, one selection per non-identity element
+   * (sharedMask: the plain-ReLU case above, without the opening). */
+  blockRelu: ({ patches, selected, k, sharedMask = false }: { patches: number; selected: number; k: number; sharedMask?: boolean }): Cost => {
     if (patches === 0) return { rounds: 0, flows: [] };
     const cmp = PROTOCOL_COSTS.compare({ n: patches, k });
     const sel = PROTOCOL_COSTS.select({ n: selected });
-    const riding = sel.flows.map((f) => ({ ...f, step: f.label === 'select.open' ? 0 : 2 }));
+    const riding = sel.flows.filter((f) => !(sharedMask && f.label === 'select.open')).map((f) => ({ ...f, step: f.label === 'select.open' ? 0 : 2 }));
     return { rounds: cmp.rounds, flows: [...cmp.flows, ...riding] };
   },
   /** Block-ReLU (or ReLU: patches = selected = n) whose output feeds a weight layer, fused
    * (fused.ts): the product's messages ride on the ReLU's rounds 2 and 3. */
-  blockReluThenWeights: ({ patches, selected, k, xSize, ySize }: { patches: number; selected: number; k: number; xSize: number; ySize: number }): Cost => {
+  blockReluThenWeights: ({ patches, selected, k, xSize, ySize, sharedMask = false }: { patches: number; selected: number; k: number; xSize: number; ySize: number; sharedMask?: boolean }): Cost => {
     if (patches === 0) return PROTOCOL_COSTS.applyWeights({ xSize, ySize });
-    const relu = PROTOCOL_COSTS.blockRelu({ patches, selected, k });
+    const relu = PROTOCOL_COSTS.blockRelu({ patches, selected, k, sharedMask });
     const product = PROTOCOL_COSTS.applyWeights({ xSize, ySize }).flows.map((f) => ({ ...f, step: f.from === 0 ? 1 : 2 }));
     return { rounds: relu.rounds, flows: [...relu.flows, ...product] };
   },
+  /** ReLU of n elements feeding a weight layer (fused.ts reluThenWeights): as the block form
+   * with one patch per element, and the shared mask on the full window. */
+  reluThenWeights: ({ n, k, lo = 0, xSize, ySize }: { n: number; k: number; lo?: number; xSize: number; ySize: number }): Cost =>
+    PROTOCOL_COSTS.blockReluThenWeights({ patches: n, selected: n, k, xSize, ySize, sharedMask: k === 64 && lo === 0 }),
   /** Clip / ReLU6: two ReLUs in the same rounds. */
-  clip: ({ n, k }: { n: number; k: number }): Cost => PROTOCOL_COSTS.relu({ n: 2 * n, k }),
+  clip: ({ n, k, lo = 0 }: { n: number; k: number; lo?: number }): Cost => PROTOCOL_COSTS.relu({ n: 2 * n, k, lo }),
   /** MaxPool: one fused ReLU per level of the max tree (pairs per level from maxTreeLevels). */
-  maxPool: ({ levels, k }: { levels: readonly number[]; k: number }): Cost => seq(...levels.map((n) => PROTOCOL_COSTS.relu({ n, k }))),
+  maxPool: ({ levels, k, lo = 0 }: { levels: readonly number[]; k: number; lo?: number }): Cost => seq(...levels.map((n) => PROTOCOL_COSTS.relu({ n, k, lo }))),
   /** Once per session per weight layer: W − B to P0. */
   setupWeights: ({ wSize }: { wSize: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'weights.mask', 8 * wSize, 'oneTime')] }),
   /** Per inference: activation product with P1's weights (conv, matmul). */

@@ -8,7 +8,7 @@
 import type { Session } from '../session.js';
 import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
-import { Selection, blockPlan } from './select.js';
+import { Selection, blockPlan, fullWindow } from './select.js';
 import type { BlockSize } from './select.js';
 import { applyWeights } from './weights.js';
 import type { WeightKey } from './weights.js';
@@ -16,6 +16,7 @@ import { bytesRing, ringBytes } from './wire.js';
 
 /** A selection rider that also carries the next weight layer's messages. */
 class SelectThenWeights implements Rider {
+  readonly sharedMask: boolean;
   readonly openBytes: number;
   readonly correctionBytes: number;
   readonly round2Bytes: number;
@@ -35,6 +36,7 @@ class SelectThenWeights implements Rider {
     private readonly key: WeightKey,
   ) {
     const { map } = key;
+    this.sharedMask = sel.sharedMask;
     this.openBytes = sel.openBytes;
     this.correctionBytes = sel.correctionBytes + 8 * map.ySize;
     this.round2Bytes = 8 * map.xSize;
@@ -46,6 +48,12 @@ class SelectThenWeights implements Rider {
     }
   }
 
+  shareMask(r: BigUint64Array): void {
+    this.sel.shareMask(r);
+  }
+  revealed(z: BigUint64Array): void {
+    this.sel.revealed(z);
+  }
   open(): Uint8Array {
     return this.sel.open();
   }
@@ -122,7 +130,7 @@ export async function blockReluThenWeights(
 
 /** ReLU followed by the product with a weight layer, in three rounds. */
 export async function reluThenWeights(s: Session, x: BigUint64Array, w: BitWindow, key: WeightKey): Promise<{ activation: BigUint64Array; product: BigUint64Array }> {
-  const rider = new SelectThenWeights(s, new Selection(s, x, null), (ys) => ys, key);
+  const rider = new SelectThenWeights(s, new Selection(s, x, null, fullWindow(w)), (ys) => ys, key);
   const bit = await compareWindow(s, x, w, rider);
   return rider.finish(bit);
 }

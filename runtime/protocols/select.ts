@@ -5,7 +5,9 @@
 // open d = x − a to each other and take x·u = d·u + c locally. Per element: 16 bytes of opening
 // plus 8 bytes of correction, and nothing more per bit when one bit serves a whole patch.
 // The opening rides on the comparison's first round and the correction on its last, so a
-// ReLU takes the comparison's three rounds.
+// ReLU takes the comparison's three rounds. On a full 64-bit window (lo = 0) the selection
+// reuses the comparison's mask: a = −r, so d = x − a = z, which the comparison opens anyway,
+// and the 16 bytes of opening disappear (P2 knows r, hence a·u).
 
 import type { Session } from '../session.js';
 import { compareWindow } from './compare.js';
@@ -16,16 +18,27 @@ import { bytesRing, ringBytes, splitFrame } from './wire.js';
 export class Selection implements Rider {
   readonly openBytes: number;
   readonly correctionBytes: number;
-  private readonly a: BigUint64Array; // P0/P1: own share of a; P2: a = a0 + a1
+  private a: BigUint64Array; // P0/P1: own share of a; P2: a = a0 + a1
   private readonly c: BigUint64Array | null; // P0: c0 (stream); P2: c0; P1: set by corrected()
   private d: BigUint64Array | null = null;
   private cP1: BigUint64Array | null = null;
 
-  constructor(private readonly s: Session, private readonly x: BigUint64Array, private readonly patchOf: Int32Array | null) {
+  /** With sharedMask (only for x itself compared on the full window lo = 0, k = 64), the mask
+   * is the comparison's: a = −r (see the file comment). */
+  constructor(
+    private readonly s: Session,
+    private readonly x: BigUint64Array,
+    private readonly patchOf: Int32Array | null,
+    readonly sharedMask = false,
+  ) {
     const n = x.length;
-    this.openBytes = 8 * n;
+    if (sharedMask && patchOf) throw new Error('selection: a shared mask needs the compared elements themselves (no patches)');
+    this.openBytes = sharedMask ? 0 : 8 * n;
     this.correctionBytes = 8 * n;
-    if (s.id === 2) {
+    if (sharedMask) {
+      this.a = new BigUint64Array(0); // set by shareMask
+      this.c = s.id === 1 ? null : s.shared(s.id === 0 ? 2 : 0, 'select').ring(n);
+    } else if (s.id === 2) {
       const g0 = s.shared(0, 'select');
       const a0 = g0.ring(n);
       this.c = g0.ring(n);
@@ -37,6 +50,18 @@ export class Selection implements Rider {
       this.a = g.ring(n);
       this.c = s.id === 0 ? g.ring(n) : null;
     }
+  }
+
+  /** With sharedMask: a = −(this party's share of r), or −r for P2. */
+  shareMask(r: BigUint64Array): void {
+    const a = new BigUint64Array(r.length);
+    for (let i = 0; i < a.length; i++) a[i] = -r[i];
+    this.a = a;
+  }
+
+  /** With sharedMask: d = x − a = x + r = z, opened by the comparison. */
+  revealed(z: BigUint64Array): void {
+    this.d = z;
   }
 
   /** d_j = x_j − a_j. */
@@ -104,9 +129,14 @@ export async function select(s: Session, x: BigUint64Array, bit: CompareBit, pat
 
 /** ReLU on a bit window: x · [x ≥ 0], comparison and selection fused into three rounds. */
 export async function relu(s: Session, x: BigUint64Array, w: BitWindow): Promise<BigUint64Array> {
-  const sel = new Selection(s, x, null);
+  const sel = new Selection(s, x, null, fullWindow(w));
   const bit = await compareWindow(s, x, w, sel);
   return sel.finish(bit);
+}
+
+/** True for the window on which a ReLU's selection reuses the comparison's mask. */
+export function fullWindow(w: BitWindow): boolean {
+  return w.k === 64 && w.lo === 0;
 }
 
 /** Block sizes of one channel: a patch [bh, bw], or no ReLU at all. */
