@@ -16,7 +16,7 @@ import type { Session } from '../runtime/session.js';
 import { compareWindow, drelu } from '../runtime/protocols/compare.js';
 import type { CompareBit } from '../runtime/protocols/compare.js';
 import { blockLayout, blockRelu, clip, relu, select } from '../runtime/protocols/select.js';
-import { maxPool, maxTreeLevels, poolWindowSizes } from '../runtime/protocols/maxpool.js';
+import { maxPool, maxPoolLevels } from '../runtime/protocols/maxpool.js';
 import type { PoolParams } from '../runtime/protocols/linear.js';
 import { applyWeights, convMap, setupWeights } from '../runtime/protocols/weights.js';
 import { PROTOCOL_COSTS, totalBytes } from '../runtime/protocols/costs.js';
@@ -299,7 +299,7 @@ async function poolingRows(ss: PartySession[], n: number, reps: number, quick: b
   };
   const wantMax = plainMax();
   check(join(mp.out[0], mp.out[1]).every((v, i) => v === wantMax[i]), 'maxpool');
-  const levels = maxTreeLevels(poolWindowSizes(p));
+  const levels = maxPoolLevels(p);
   rows.push(row(['maxPool', `3×3/2 on ${c}×56×56, per output`], 32, outs, mp, PROTOCOL_COSTS.maxPool({ levels, k: 32 }), plainTime(plainMax), null, null));
   return rows;
 }

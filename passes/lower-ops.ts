@@ -7,7 +7,7 @@ import { Tensor, allocData } from '../ir/tensor.js';
 import { type TensorType, numel } from '../ir/types.js';
 import { poolOutShape } from '../runtime/protocols/linear.js';
 import type { PoolParams } from '../runtime/protocols/linear.js';
-import { maxTreeLevels, poolWindowSizes } from '../runtime/protocols/maxpool.js';
+import { maxPoolLevels } from '../runtime/protocols/maxpool.js';
 import { SECURE_COSTS, type WeightSizes, costAttrs } from './secure-costs.js';
 
 /** What the per-op lowerings need of the graph being lowered. */
@@ -127,7 +127,7 @@ export function lowerMaxPool(node: Node, cx: LowerContext): Node {
   const params: PoolParams = { inShape, kernel, strides, pads };
   const got = poolOutShape(params);
   if (got.join(',') !== out.join(',')) throw diag('MPCC6020', [node.name, node.op, `its windows give [${got.join(',')}], not [${out.join(',')}]`]);
-  const levels = maxTreeLevels(poolWindowSizes(params));
+  const levels = maxPoolLevels(params);
   const { lo, k } = windowOf(node);
   return makeNode('SecureMaxPool', node.name, node.inputs, node.outputs, {
     kernel_shape: kernel,

@@ -100,7 +100,7 @@ export const PROTOCOL_COSTS = {
     PROTOCOL_COSTS.blockReluThenWeights({ patches: n, selected: n, k, xSize, ySize, sharedMask: k === 64 && lo === 0 }),
   /** Clip / ReLU6: two ReLUs in the same rounds. */
   clip: ({ n, k, lo = 0 }: { n: number; k: number; lo?: number }): Cost => PROTOCOL_COSTS.relu({ n: 2 * n, k, lo }),
-  /** MaxPool: one fused ReLU per level of the max tree (pairs per level from maxTreeLevels). */
+  /** MaxPool: one fused ReLU per level of its max trees (pairs per level from maxPoolLevels). */
   maxPool: ({ levels, k, lo = 0 }: { levels: readonly number[]; k: number; lo?: number }): Cost => seq(...levels.map((n) => PROTOCOL_COSTS.relu({ n, k, lo }))),
   /** Once per session per weight layer: W − B to P0. */
   setupWeights: ({ wSize }: { wSize: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'weights.mask', 8 * wSize, 'oneTime')] }),

@@ -11,7 +11,7 @@ export { compareWindow, drelu, bitShares, checkWindow, digitField } from './comp
 export type { BitWindow, CompareBit } from './compare.js';
 export { select, relu, blockRelu, blockLayout, blockPlan, clip, Selection } from './select.js';
 export type { BlockSize } from './select.js';
-export { maxPool, maxTreeLevels, poolWindowSizes } from './maxpool.js';
+export { maxPool, maxPoolLevels, maxTreeLevels, poolWindowSizes } from './maxpool.js';
 export { setupWeights, applyWeights, convMap, matmulMap } from './weights.js';
 export type { BilinearMap, WeightKey } from './weights.js';
 export { reluThenWeights, blockReluThenWeights } from './fused.js';

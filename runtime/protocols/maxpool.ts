@@ -1,10 +1,16 @@
-// MaxPool as a tree of pairwise maxima: max(a, b) = b + ReLU(a − b), every pair of a tree
-// level across all windows in one fused ReLU (three rounds per level, ceil(log2 window)
-// levels). Padding positions are left out of their windows (ONNX pads MaxPool with −∞).
+// MaxPool as trees of pairwise maxima: max(a, b) = b + ReLU(a − b), every pair of a tree
+// level across all windows in one fused ReLU (three rounds per level). Padding positions are
+// left out of their windows (ONNX pads MaxPool with −∞).
+//
+// Separable when that costs no extra level: the max over a kh×kw window is the max over kh
+// rows of the max over kw columns, so a row pass (1×kw windows, horizontal stride and pads,
+// every input row) then a column pass (kh×1 windows on its output) take (kw − 1)·H·OW +
+// (kh − 1)·OH·OW comparisons instead of (kh·kw − 1)·OH·OW: for ResNet's 3×3 stride-2 pool,
+// 3 per output instead of 8 (overlapping windows share their row maxima), in the same 4 levels.
 
 import type { Session } from '../session.js';
 import type { BitWindow } from './compare.js';
-import { poolWindows } from './linear.js';
+import { poolOutShape, poolWindows } from './linear.js';
 import type { PoolParams } from './linear.js';
 import { relu } from './select.js';
 
@@ -31,8 +37,37 @@ export function poolWindowSizes(p: PoolParams): Int32Array {
   return sizes;
 }
 
+/** The row and column passes of a separable MaxPool (see the file comment). */
+function separablePasses(p: PoolParams): [PoolParams, PoolParams] {
+  const [n, c, h] = p.inShape;
+  const rows: PoolParams = { inShape: p.inShape, kernel: [1, p.kernel[1]], strides: [1, p.strides[1]], pads: [0, p.pads[1], 0, p.pads[3]] };
+  const ow = poolOutShape(rows)[3];
+  const cols: PoolParams = { inShape: [n, c, h, ow], kernel: [p.kernel[0], 1], strides: [p.strides[0], 1], pads: [p.pads[0], 0, p.pads[2], 0] };
+  return [rows, cols];
+}
+
+/** How a MaxPool runs: separable passes when they need no more levels than one tree over
+ * each window, else the tree (a list of one pass). */
+function maxPoolPasses(p: PoolParams): PoolParams[] {
+  const sep = separablePasses(p);
+  const sepLevels = sep.reduce((t, q) => t + maxTreeLevels(poolWindowSizes(q)).length, 0);
+  return sepLevels <= maxTreeLevels(poolWindowSizes(p)).length ? sep : [p];
+}
+
+/** Pairs compared at each level of a MaxPool as maxPool runs it (the cost model's input). */
+export function maxPoolLevels(p: PoolParams): number[] {
+  return maxPoolPasses(p).flatMap((q) => maxTreeLevels(poolWindowSizes(q)));
+}
+
 /** MaxPool on shares; differences of window elements are compared on the bit window w. */
 export async function maxPool(s: Session, x: BigUint64Array, p: PoolParams, w: BitWindow): Promise<BigUint64Array> {
+  let v = x;
+  for (const q of maxPoolPasses(p)) v = await maxTree(s, v, q, w);
+  return v;
+}
+
+/** One pooling pass as a tree of pairwise maxima per window. */
+async function maxTree(s: Session, x: BigUint64Array, p: PoolParams, w: BitWindow): Promise<BigUint64Array> {
   const { starts, index } = poolWindows(p);
   const outs = starts.length - 1;
   // Candidates per output, as a list of shares.

@@ -6,7 +6,7 @@ import { compareWindow, drelu, bitShares } from '../../../runtime/protocols/comp
 import type { BitWindow } from '../../../runtime/protocols/compare.js';
 import { blockLayout, blockRelu, clip, relu, select } from '../../../runtime/protocols/select.js';
 import type { BlockSize } from '../../../runtime/protocols/select.js';
-import { maxPool, maxTreeLevels, poolWindowSizes } from '../../../runtime/protocols/maxpool.js';
+import { maxPool, maxPoolLevels } from '../../../runtime/protocols/maxpool.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import type { PoolParams } from '../../../runtime/protocols/linear.js';
 import { join, sessions, randomRing, randomSigned, split } from './harness.js';
@@ -167,16 +167,31 @@ describe('protocols: ReLU and selection', () => {
     }
   });
 
-  it('MaxPool (3×3 stride 2 pad 1, and 2×2) equals plaintext max at the tree cost', async () => {
+  it('MaxPool counts: separable 3×3/2 (ResNet stem) takes 3 comparisons per output, hand-counted', () => {
+    // 112×112 → 56×56, pad 1: the row pass compares 1 + 55·2 pairs in each of 112 rows, the
+    // column pass 1 + 55·2 in each of 56 columns; one tree per window would take
+    // 3 + 2·55·5 + 55·55·8 = 24,753.
+    const p: PoolParams = { inShape: [1, 1, 112, 112], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
+    const levels = maxPoolLevels(p);
+    expect(levels.reduce((a, b) => a + b, 0)).to.equal(112 * 111 + 56 * 111);
+    expect(levels.length).to.equal(4);
+    // 5×5 stride 1: separable would take 3 + 3 levels against 5, so the tree is kept: 4
+    // windows of 25, each 12, 6, 3, 2, 1 pairs per level.
+    expect(maxPoolLevels({ inShape: [1, 1, 6, 6], kernel: [5, 5], strides: [1, 1], pads: [0, 0, 0, 0] })).to.deep.equal([48, 24, 12, 8, 4]);
+  });
+
+  it('MaxPool (3×3 stride 2 pad 1, 2×2, 3×2, 5×5) equals plaintext max at its cost', async () => {
     for (const p of [
       { inShape: [1, 2, 7, 6], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
       { inShape: [2, 1, 4, 4], kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] },
+      { inShape: [1, 1, 7, 5], kernel: [3, 2], strides: [1, 2], pads: [0, 1, 2, 0] },
+      { inShape: [1, 1, 6, 6], kernel: [5, 5], strides: [1, 1], pads: [0, 0, 0, 0] },
     ] as PoolParams[]) {
       const ss = await sessions();
       const [n, c, h, wd] = p.inShape;
       const x = randomSigned(n * c * h * wd, 30);
       const sh = split(x);
-      const levels = maxTreeLevels(poolWindowSizes(p));
+      const levels = maxPoolLevels(p);
       const w = { lo: 0, k: 48 };
       const res = await withCost(ss, PROTOCOL_COSTS.maxPool({ levels, k: 48 }), (s) => maxPool(s, sh[s.id], p, w));
       const y = join(res[0], res[1]);
