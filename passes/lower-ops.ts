@@ -89,7 +89,7 @@ export function lowerReluWeights(relu: Node, product: Node, cx: LowerContext): N
   const { lo, k } = windowOf(relu);
   const n = numel(cx.type(relu.outputs[0]).shape);
   const inputs = [relu.inputs[0], ...f.inputs.slice(1)];
-  const cost = SECURE_COSTS.SecureReluWeights(n, k, f.sizes);
+  const cost = SECURE_COSTS.SecureReluWeights(n, k, lo, f.sizes);
   return makeNode('SecureReluWeights', `${relu.name}+${product.name}`, inputs, [relu.outputs[0], product.outputs[0]], {
     window_lo: lo,
     window_k: k,
@@ -101,7 +101,7 @@ export function lowerReluWeights(relu: Node, product: Node, cx: LowerContext): N
 /** A Relu as SecureRelu. */
 export function lowerRelu(node: Node, cx: LowerContext): Node {
   const { lo, k } = windowOf(node);
-  const cost = SECURE_COSTS.SecureRelu(numel(cx.type(node.inputs[0]).shape), k);
+  const cost = SECURE_COSTS.SecureRelu(numel(cx.type(node.inputs[0]).shape), k, lo);
   return makeNode('SecureRelu', node.name, node.inputs, node.outputs, { window_lo: lo, window_k: k, ...costAttrs(cost) });
 }
 
@@ -109,7 +109,7 @@ export function lowerRelu(node: Node, cx: LowerContext): Node {
 export function lowerClip(node: Node, cx: LowerContext): Node {
   const a = withDefaults(node);
   const { lo, k } = windowOf(node);
-  const cost = SECURE_COSTS.SecureClip(numel(cx.type(node.inputs[0]).shape), k);
+  const cost = SECURE_COSTS.SecureClip(numel(cx.type(node.inputs[0]).shape), k, lo);
   return makeNode('SecureClip', node.name, node.inputs, node.outputs, { min: a.min, max: a.max, window_lo: lo, window_k: k, ...costAttrs(cost) });
 }
 
@@ -136,7 +136,7 @@ export function lowerMaxPool(node: Node, cx: LowerContext): Node {
     window_lo: lo,
     window_k: k,
     levels,
-    ...costAttrs(SECURE_COSTS.SecureMaxPool(levels, k)),
+    ...costAttrs(SECURE_COSTS.SecureMaxPool(levels, k, lo)),
   });
 }
 

@@ -41,16 +41,16 @@ export const SECURE_COSTS = {
   /** n output elements go to the client. */
   SecureReveal: (n: number) => make('revealToClient', PROTOCOL_COSTS.revealToClient({ n }), 0),
   /** ReLU of n elements on a k-bit window: one comparison each. */
-  SecureRelu: (n: number, k: number) => make('relu', PROTOCOL_COSTS.relu({ n, k }), n),
+  SecureRelu: (n: number, k: number, lo: number) => make('relu', PROTOCOL_COSTS.relu({ n, k, lo }), n),
   /** Clip of n elements: two comparisons each. */
-  SecureClip: (n: number, k: number) => make('clip', PROTOCOL_COSTS.clip({ n, k }), 2 * n),
+  SecureClip: (n: number, k: number, lo: number) => make('clip', PROTOCOL_COSTS.clip({ n, k, lo }), 2 * n),
   /** MaxPool: one comparison per pair of each tree level. */
-  SecureMaxPool: (levels: readonly number[], k: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k }), levels.reduce((a, b) => a + b, 0)),
+  SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
   /** Product with P1's weights (plus its one-time setup). */
   SecureWeights: (s: WeightSizes) => make('applyWeights', PROTOCOL_COSTS.applyWeights(s), 0, setup(s.wSize)),
   /** ReLU of n elements fused with the product reading it (plus the product's one-time setup). */
-  SecureReluWeights: (n: number, k: number, s: WeightSizes) =>
-    make('blockReluThenWeights', PROTOCOL_COSTS.blockReluThenWeights({ patches: n, selected: n, k, xSize: s.xSize, ySize: s.ySize }), n, setup(s.wSize)),
+  SecureReluWeights: (n: number, k: number, lo: number, s: WeightSizes) =>
+    make('reluThenWeights', PROTOCOL_COSTS.reluThenWeights({ n, k, lo, xSize: s.xSize, ySize: s.ySize }), n, setup(s.wSize)),
 } as const;
 
 /** The secure op names (every other op of a lowered graph is local). */
