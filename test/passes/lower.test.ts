@@ -24,7 +24,7 @@ describe('lower', () => {
     const fused = byName(g, 'relu1+conv2');
     expect(fused.outputs).to.deep.equal(['relu1_out', 'conv2_out']);
     expect(fused.inputs).to.deep.equal(['conv1.trunc_out', 'conv2.weight', 'conv2.bias']);
-    expect(fused.attrs).to.include({ protocol: 'blockReluThenWeights', rounds: 3, drelus: 4 * 36, window_lo: 0, window_k: 64, kind: 'conv' });
+    expect(fused.attrs).to.include({ protocol: 'reluThenWeights', rounds: 3, drelus: 4 * 36, window_lo: 0, window_k: 64, kind: 'conv' });
     expect(byName(g, 'conv1').attrs).to.include({ protocol: 'applyWeights', rounds: 1, drelus: 0 });
     expect(byName(g, 'conv1').attrs.flows).to.deep.equal(['0 0->1 online weights.activation 576', '0 2->1 preprocessing weights.correction 1152', '0 1->0 oneTime weights.mask 576']);
     // The output keeps its name: the reveal defines it, the product's result becomes a share.
@@ -51,13 +51,15 @@ describe('lower', () => {
     }
   });
 
-  it('gives a MaxPool its tree levels, padding excluded', () => {
-    // 5×5 map, 3×3 windows, stride 2, pad 1: 4 corner windows of 4, 4 edge windows of 6, one
-    // of 9, per channel; pairs per level 2+2+2+2 + 3·4 + 4 = 24, then 4 + 4 + 2 = 10, 4 + 1, 1.
+  it('gives a MaxPool its separable levels, padding excluded', () => {
+    // 5×5 map, 3×3 windows, stride 2, pad 1, 2 channels, separable (runtime maxpool.ts): each
+    // row has windows of 2, 3 and 2 real elements (1 + 1 + 1 pairs, then 1 more for the
+    // three), in 5 rows: [30, 10]; then each of the 3 columns of that, 5 high, the same:
+    // [18, 6]. One tree per window would take 80 comparisons in the same 4 levels.
     const pool = byName(lowered(maxPoolGraph()), 'pool');
     expect(pool.op).to.equal('SecureMaxPool');
-    expect(pool.attrs).to.include({ protocol: 'maxPool', rounds: 12, drelus: 80 });
-    expect(pool.attrs.levels).to.deep.equal([48, 20, 10, 2]);
+    expect(pool.attrs).to.include({ protocol: 'maxPool', rounds: 12, drelus: 64 });
+    expect(pool.attrs.levels).to.deep.equal([30, 10, 18, 6]);
     expect(byName(lowered(maxPoolGraph()), 'relu').op).to.equal('SecureRelu');
   });
 
@@ -81,10 +83,12 @@ describe('lower', () => {
   });
 
   it('resolves ceil_mode into end padding (same windows)', () => {
-    // 5×5, 2×2 windows, stride 2, ceil: 4 windows of 4, 4 of 2 (the overhanging edge), one of 1.
+    // 5×5, 2×2 windows, stride 2, ceil (one pad row and column at the end), 2 channels,
+    // separable: per row windows of 2, 2 and 1 (2 pairs) in 5 rows, [20]; then per column of
+    // that (3 columns, 5 high) 2 pairs, [12] — the same 32 comparisons as one tree per window.
     const pool = byName(lowered(maxPoolGraph(true)), 'pool');
     expect(pool.attrs.pads).to.deep.equal([0, 0, 1, 1]);
-    expect(pool.attrs.levels).to.deep.equal([24, 8]);
+    expect(pool.attrs.levels).to.deep.equal([20, 12]);
     expect(pool.attrs.ceil_mode).to.equal(undefined);
   });
 

@@ -76,10 +76,10 @@ describe('cost model', () => {
 
   it('maxpool: one relu per level of pairs, then the ReLU on the pooled values', () => {
     const g = scheduled(maxPoolGraph());
-    expectBytes(g, sum(weightsBytes(50, 50, 36), ...[48, 20, 10, 2].map((n) => reluBytes(n, 64)), reluBytes(18, 64), revealBytes(18)));
+    expectBytes(g, sum(weightsBytes(50, 50, 36), ...[30, 10, 18, 6].map((n) => reluBytes(n, 64)), reluBytes(18, 64), revealBytes(18)));
     const r = costReport(g);
     expect(r.rounds).to.equal(1 + 12 + 3 + 1);
-    expect(r.drelus).to.equal(80 + 18);
+    expect(r.drelus).to.equal(64 + 18);
   });
 
   it('clip: two comparisons per element on its window; Gemm as a product', () => {

@@ -94,14 +94,16 @@ export function sum(...parts: HandBytes[]): HandBytes {
   return t;
 }
 
-/** ReLU of n elements on a k-bit window (compare.ts, select.ts): P0 and P1 swap their k-bit
- * halves of x + r; P2 deals r's bits as k − 1 Z_p digits (preprocessing); P0 and P1 send k
- * masked digits each to P2; P2 re-shares the bit (8 B); the selection opens 8 B each way and
- * P2 sends an 8 B correction per element. */
-export function reluBytes(n: number, k: number): HandBytes {
+/** ReLU of n elements on a k-bit window from bit lo (compare.ts, select.ts): P0 and P1 swap
+ * their k-bit halves of x + r; P2 deals r's bits as k − 1 Z_p digits (preprocessing); P0 and
+ * P1 send k masked digits each to P2; P2 re-shares the bit (8 B); the selection opens 8 B
+ * each way — except on the full window (lo = 0, k = 64), where it reuses x + r — and P2
+ * sends an 8 B correction per element. */
+export function reluBytes(n: number, k: number, lo = 0): HandBytes {
   const { p } = digitField(k);
   const half = Math.ceil((n * k) / 8), digits = fieldBytes(n * k, p);
-  const p0 = half + digits + 8 * n, p1 = half + digits + 8 * n;
+  const open = k === 64 && lo === 0 ? 0 : 8 * n;
+  const p0 = half + digits + open, p1 = half + digits + open;
   const p2pre = fieldBytes(n * (k - 1), p), p2on = 8 * n + 8 * n;
   return { online: p0 + p1 + p2on, preprocessing: p2pre, oneTime: 0, perParty: [p0, p1, p2pre + p2on] };
 }
