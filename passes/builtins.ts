@@ -4,7 +4,6 @@ import { dropIdentity } from './drop-identity.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
 import { foldConstants } from './fold-constants.js';
 import { lower } from './lower.js';
-import { maxPoolBeforeRelu } from './maxpool-before-relu.js';
 import { maxPoolToAvgPool } from './maxpool-to-avgpool.js';
 import { quantize } from './quantize.js';
 import { registerPass, registerPipeline } from './registry.js';
@@ -12,7 +11,7 @@ import { relu6ToRelu } from './relu6-to-relu.js';
 import { removeDead } from './remove-dead-nodes.js';
 import { scheduleRounds } from './schedule-rounds.js';
 
-registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool, maxPoolBeforeRelu);
+registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
 // Fixed point for secure inference (issue 4, stage 1): after canonicalize, before lower.
 registerPass(quantize);
 // Secure lowering: protocol steps with their messages, then the static round schedule.
