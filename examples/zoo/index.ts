@@ -9,6 +9,7 @@ import type { Net, NetOptions } from './net.js';
 import { buildResnet18 } from './resnet18.js';
 import { buildResnet18Cifar } from './resnet18-cifar.js';
 import { buildResnet50 } from './resnet50.js';
+import { buildSecureOps } from './secure-ops.js';
 import { buildTinyCnn } from './tiny-cnn.js';
 
 /** The opsets the zoo writes its modern models in. */
@@ -71,6 +72,15 @@ export const ZOO: readonly ZooEntry[] = [
     small: true,
     opsets: [LEGACY_OPSET],
     build: buildLegacyOps,
+  },
+  {
+    name: 'secure-ops',
+    description: 'every operator secure inference supports (convs, pools, residual, concat, pad, slice, resize, matmul, ...); 3x16x16 -> softmax(10)',
+    inputShape: [1, 3, 16, 16],
+    outputs: { output: [1, 10] },
+    small: true,
+    opsets: MODERN,
+    build: buildSecureOps,
   },
   {
     name: 'resnet18-cifar',

@@ -73,11 +73,11 @@ describe('fixed-point interpreter: bit level', () => {
 });
 
 describe('fixed-point interpreter: zoo models at frac 12', () => {
-  for (const name of ['tiny-cnn', 'resnet18-cifar']) {
+  for (const name of ['tiny-cnn', 'secure-ops', 'resnet18-cifar']) {
     it(`${name}: top-1 equal and max error ≤ 1% of the output range vs the float interpreter; every layer within 2% of the quantized float run`, () => {
       const g = runPipeline(importOnnx(buildZooModel(name)), 'canonicalize').graph;
       const q = runPipeline(g, 'quantize{frac-bits=12}').graph;
-      for (const seed of name === 'tiny-cnn' ? [1, 2, 3] : [4]) {
+      for (const seed of name === 'resnet18-cifar' ? [4] : [1, 2, 3]) {
         const inputs = randomInputs(g, seed);
         const want = runGraph(g, inputs, { precision: 'float64' }).get(g.outputs[0])!.data;
         const fixed = runGraphFixed(q, inputs, { frac: 12 });
