@@ -43,7 +43,8 @@ export const lower = definePass({
   summary:
     'Assumes a quantized graph (FixedInput after every input, Truncate after products); replaces every op that needs ' +
     "messages by its secure op with the runtime's protocol, rounds and flows, fuses each ReLU with a weight product " +
-    'reading it, and reveals the outputs to the client; every other op stays local.',
+    'reading it, moves a ReLU/Clip read only by a MaxPool after it (same output, fewer comparisons), and reveals the ' +
+    'outputs to the client; every other op stays local.',
   options: {},
   run: (graph, ctx) => lowerGraph(graph, ctx),
 });
