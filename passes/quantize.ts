@@ -8,10 +8,11 @@
 import { diag } from '../ir/diagnostics.js';
 import { type Graph, type Node, makeNode } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
-import { Tensor, allocData } from '../ir/tensor.js';
+import { Tensor } from '../ir/tensor.js';
 import { definePass } from './pass.js';
 import { QuantizedGraph } from './quantize-emit.js';
 import { normalizeGemm } from './quantize-gemm.js';
+import { scaleAsWeights } from './quantize-scale.js';
 
 /** Ops that run locally on shares with their float structure unchanged (or compare, for Relu/Clip/MaxPool). */
 const KEPT = new Set([
@@ -79,7 +80,7 @@ export const quantize = definePass<QuantizeOptions>({
           break;
         case 'Mul':
         case 'Div':
-          q.addProduct(scaleByConstant(q, node, unsupported), frac);
+          emitScale(q, node, frac, unsupported);
           ctx.stat('products truncated');
           break;
         case 'BatchNormalization':
@@ -119,23 +120,25 @@ function requireConstants(q: QuantizedGraph, node: Node, positions: number[], un
   }
 }
 
-/** Mul by a constant (either side) or Div by a constant (as Mul by its reciprocal), constant second. */
-function scaleByConstant(q: QuantizedGraph, node: Node, unsupported: Complaint): Node {
+/** Mul by a constant (either side) or Div by a constant, as a weight layer and its Truncate. */
+function emitScale(q: QuantizedGraph, node: Node, frac: number, unsupported: Complaint): void {
   const [a, b] = node.inputs;
+  let x = a, c = q.constant(b);
   if (node.op === 'Div') {
-    const c = q.constant(b);
     if (!c) throw unsupported('division by a secret value is not supported');
-    const recip = allocData(c.dtype, c.size);
+    const recip = new Float32Array(c.size);
     for (let i = 0; i < c.size; i++) recip[i] = 1 / c.data[i];
-    const name = q.defineConstant(q.freshValue(`${b}.reciprocal`), new Tensor(c.dtype, c.shape, recip));
-    return makeNode('Mul', node.name, [a, name], node.outputs);
+    c = new Tensor('float32', c.shape, recip);
+  } else if (!c) {
+    if (!q.constant(a)) throw unsupported('products of two secret values are not supported');
+    [x, c] = [b, q.constant(a)!];
   }
-  if (q.constant(b)) return node;
-  if (q.constant(a)) return makeNode('Mul', node.name, [b, a], node.outputs);
-  throw unsupported('products of two secret values are not supported');
+  const layer = scaleAsWeights(q, node, x, c, undefined, node.outputs[0]);
+  if (!layer) throw unsupported(`the constant [${c.shape.join(',')}] must be one value per channel (axis 1 of an NCHW map) or per element of the last axis`);
+  q.addProduct(layer.node, frac);
 }
 
-/** A standalone inference BatchNormalization as Mul by s, Truncate, Add t (per channel). */
+/** A standalone inference BatchNormalization: x·s + t per channel as a weight layer, Truncate (and Add t unless the layer's bias took it). */
 function emitBatchNorm(q: QuantizedGraph, node: Node, frac: number, unsupported: Complaint): void {
   const params = node.inputs.slice(1).map((v) => q.constant(v));
   if (params.some((p) => !p)) throw unsupported('its statistics must be constants');
@@ -143,16 +146,22 @@ function emitBatchNorm(q: QuantizedGraph, node: Node, frac: number, unsupported:
   const eps = withDefaults(node).epsilon as number;
   const type = q.type(node.inputs[0]);
   const c = type.shape[1];
-  const shape = [c, ...type.shape.slice(2).map(() => 1)];
   const s = new Float32Array(c), t = new Float32Array(c);
   for (let i = 0; i < c; i++) {
     s[i] = scale.data[i] / Math.sqrt(variance.data[i] + eps);
     t[i] = bias.data[i] - mean.data[i] * s[i];
   }
-  const sName = q.defineConstant(q.freshValue(`${node.name}.scale`), new Tensor('float32', shape, s));
-  const tName = q.defineConstant(q.freshValue(`${node.name}.shift`), new Tensor('float32', shape, t));
-  const scaled = q.value(`${node.outputs[0]}.scaled`, q.types.get(node.outputs[0])!);
-  q.addProduct(makeNode('Mul', node.name, [node.inputs[0], sName], [scaled]), frac);
+  // Channels are axis 1: as a per-channel constant of shape [C, 1, …].
+  const perChannel = new Tensor('float32', [c, ...type.shape.slice(2).map(() => 1)], s);
+  const result = node.outputs[0];
+  if (type.shape.length === 4) {
+    q.addProduct(scaleAsWeights(q, node, node.inputs[0], perChannel, t, result)!.node, frac);
+    return;
+  }
+  if (type.shape.length !== 2) throw unsupported('batch-norm needs an NCHW map or an [N, C] matrix');
+  const scaled = q.value(`${result}.scaled`, q.types.get(result)!);
+  q.addProduct(scaleAsWeights(q, node, node.inputs[0], perChannel, undefined, scaled)!.node, frac);
+  const tName = q.defineConstant(q.freshValue(`${node.name}.shift`), new Tensor('float32', [c], t));
   q.add(makeNode('Add', q.fresh(`${node.name}.shift`), [scaled, tName], node.outputs));
 }
 
