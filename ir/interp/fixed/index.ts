@@ -5,3 +5,4 @@ export { FIXED_KERNELS, PLAINTEXT_PARTY, reluWindow } from './kernels.js';
 export type { FixedContext, FixedKernel, FixedOperand } from './kernels.js';
 export { decodeValue } from './value.js';
 export type { RingValue } from './value.js';
+export { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from './params.js';

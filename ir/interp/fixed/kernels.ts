@@ -3,13 +3,14 @@
 // same runtime functions (runtime/ring.ts, runtime/protocols/linear.ts, runtime/local/) with a
 // party-0 session, where share truncation is the exact floor. Weights are encoded by the
 // convention of the quantize pass: W at frac, biases at the product's scale (2·frac).
-import { applyPublicLinear, avgPool, type PoolParams, poolWindows } from '../../../runtime/protocols/linear.js';
+import { applyPublicLinear, avgPool, poolWindows } from '../../../runtime/protocols/linear.js';
 import * as local from '../../../runtime/local/index.js';
 import { add, bitOf, conv2d, encode, matmul, mul, sub, truncShare } from '../../../runtime/ring.js';
 import type { Session } from '../../../runtime/session.js';
 import type { AttrValue, Node } from '../../graph.js';
 import { InternalError } from '../../diagnostics.js';
 import type { Tensor } from '../../tensor.js';
+import { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from './params.js';
 import type { RingValue } from './value.js';
 
 /** What a ring kernel sees besides its operands. */
@@ -71,16 +72,6 @@ export function reluWindow(x: BigUint64Array, lo: number, k: number): BigUint64A
   return y;
 }
 
-function poolParams(x: RingValue, ctx: FixedContext, kernel?: number[]): PoolParams {
-  const [n, c, h, w] = x.shape;
-  return {
-    inShape: [n, c, h, w],
-    kernel: (kernel ?? ctx.attr<number[]>('kernel_shape')) as [number, number],
-    strides: ctx.attr<number[]>('strides') as [number, number],
-    pads: ctx.attr<number[]>('pads') as [number, number, number, number],
-  };
-}
-
 const noop: FixedKernel = ([x], ctx) => {
   const v = ring(x, ctx);
   return [out(local.reshape(v.data), ctx.outShapes[0], v.frac)];
@@ -94,14 +85,9 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   },
   Conv: ([x, w, b], ctx) => {
     const v = ring(x, ctx), wt = constant(w, ctx);
-    const [n, c, h, wd] = v.shape, [o, cg, kh, kw] = wt.shape;
     const frac = v.frac + ctx.frac;
     const bias = b ? encode(constant(b, ctx).data, frac) : undefined;
-    const params = {
-      inShape: [n, c, h, wd] as const, weightShape: [o, cg, kh, kw] as const,
-      strides: ctx.attr<number[]>('strides') as [number, number], pads: ctx.attr<number[]>('pads') as [number, number, number, number],
-      dilations: ctx.attr<number[]>('dilations') as [number, number], group: ctx.attr<number>('group'),
-    };
+    const params = convParamsOf(ctx.node, v.shape, wt.shape);
     return [out(conv2d(v.data, encode(wt.data, ctx.frac), params, bias), ctx.outShapes[0], frac)];
   },
   Gemm: ([a, b, c], ctx) => {
@@ -157,7 +143,7 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   },
   MaxPool: ([x], ctx) => {
     const v = ring(x, ctx);
-    const { starts, index } = poolWindows(poolParams(v, ctx));
+    const { starts, index } = poolWindows(poolParamsOf(ctx.node, v.shape));
     const y = new BigUint64Array(starts.length - 1);
     for (let o = 0; o < y.length; o++) {
       let best = BigInt.asIntN(64, v.data[index[starts[o]]]);
@@ -171,7 +157,7 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   },
   AveragePool: ([x], ctx) => {
     const v = ring(x, ctx);
-    return [out(avgPool(PLAINTEXT_PARTY, v.data, poolParams(v, ctx), ctx.attr<number>('count_include_pad') === 1), ctx.outShapes[0], v.frac)];
+    return [out(avgPool(PLAINTEXT_PARTY, v.data, poolParamsOf(ctx.node, v.shape), ctx.attr<number>('count_include_pad') === 1), ctx.outShapes[0], v.frac)];
   },
   GlobalAveragePool: ([x], ctx) => {
     const v = ring(x, ctx);
@@ -181,28 +167,24 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   Concat: (inputs, ctx) => {
     const vs = inputs.map((v) => ring(v, ctx));
     if (vs.some((v) => v.frac !== vs[0].frac)) throw new InternalError(`fixed-point interpreter: Concat '${ctx.node.name}' joins values of different scales`);
-    return [out(local.concat(vs.map((v) => v.data), { shapes: vs.map((v) => v.shape), axis: ctx.attr<number>('axis') }), ctx.outShapes[0], vs[0].frac)];
+    return [out(local.concat(vs.map((v) => v.data), concatParamsOf(ctx.node, vs.map((v) => v.shape))), ctx.outShapes[0], vs[0].frac)];
   },
   Transpose: ([x], ctx) => {
     const v = ring(x, ctx);
-    return [out(local.transpose(v.data, { shape: v.shape, perm: ctx.attr<number[]>('perm') }), ctx.outShapes[0], v.frac)];
+    return [out(local.transpose(v.data, transposeParamsOf(ctx.node, v.shape)), ctx.outShapes[0], v.frac)];
   },
   Pad: ([x], ctx) => {
     const v = ring(x, ctx);
     if (ctx.attr<number>('value') !== 0) throw new InternalError(`fixed-point interpreter: Pad '${ctx.node.name}' pads with a non-zero value`);
-    return [out(local.pad(v.data, { shape: v.shape, pads: ctx.attr<number[]>('pads') }), ctx.outShapes[0], v.frac)];
+    return [out(local.pad(v.data, padParamsOf(ctx.node, v.shape)), ctx.outShapes[0], v.frac)];
   },
   Slice: ([x], ctx) => {
     const v = ring(x, ctx);
-    const p = { shape: v.shape, starts: ctx.attr<number[]>('starts'), ends: ctx.attr<number[]>('ends'), axes: ctx.attr<number[]>('axes'), steps: ctx.attr<number[]>('steps') };
-    return [out(local.slice(v.data, p), ctx.outShapes[0], v.frac)];
+    return [out(local.slice(v.data, sliceParamsOf(ctx.node, v.shape)), ctx.outShapes[0], v.frac)];
   },
   Resize: ([x], ctx) => {
     const v = ring(x, ctx);
-    const map = local.resizeMap({
-      inShape: v.shape, outShape: ctx.outShapes[0], scales: ctx.attr<number[]>('scales'), mode: ctx.attr<'nearest' | 'linear'>('mode'),
-      coordinateMode: ctx.attr<string>('coordinate_transformation_mode'), nearestMode: ctx.attr<string>('nearest_mode'),
-    });
+    const map = local.resizeMap(resizeParamsOf(ctx.node, v.shape, ctx.outShapes[0]));
     return [out(applyPublicLinear(PLAINTEXT_PARTY, v.data, map), ctx.outShapes[0], v.frac)];
   },
   Reshape: noop,
