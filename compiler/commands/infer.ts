@@ -11,7 +11,8 @@ import { diag } from '../../ir/diagnostics.js';
 import { Tensor } from '../../ir/tensor.js';
 import { formatType, sameShape } from '../../ir/types.js';
 import { runGraph, type Precision } from '../../ir/interp/index.js';
-import { runGraphFixed } from '../../ir/interp/fixed/index.js';
+import { type FixedRunResult, runGraphFixed } from '../../ir/interp/fixed/index.js';
+import { layerReport } from './infer-layers.js';
 import type { Graph } from '../../ir/graph.js';
 import { runPipeline } from '../../passes/index.js';
 
@@ -29,6 +30,8 @@ export interface InferOptions {
   readonly fixed?: boolean;
   /** Fractional bits of --fixed (4..28, default 12). */
   readonly fracBits?: string | number;
+  /** With --fixed: append a per-layer table of fixed-point vs float differences. */
+  readonly layers?: boolean;
 }
 
 /** What a run produced. */
@@ -52,25 +55,29 @@ export function runInfer(model: string, options: InferOptions): InferResult {
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
   if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(',')]);
   const input = new Tensor('float32', x.shape, x.data);
-  const outputs = options.fixed
-    ? runFixed(g, name, input, options.fracBits)
+  if (options.layers && !options.fixed) throw diag('MPCC0004', ['--layers', 'true', 'needs --fixed']);
+  const fixed = options.fixed ? runFixed(g, name, input, options.fracBits, Boolean(options.layers)) : undefined;
+  const outputs = fixed
+    ? fixed.result.outputs
     : new Map(g.outputs.map((o) => [o, runGraph(g, { [name]: input }, { precision: precision as Precision }).get(o)!]));
   if (options.output) {
     const first = outputs.get(g.outputs[0])!;
     writeFileAtomic(options.output, encodeNpy(first.shape, first.data));
   }
-  return { outputs, report: options.output ? '' : describeOutputs(outputs) };
+  const layers = fixed && options.layers ? layerReport(fixed.graph, { [name]: input }, fixed.result) : '';
+  return { outputs, report: (options.output ? '' : describeOutputs(outputs)) + layers };
 }
 
-/** Outputs of the fixed-point interpreter on `g` (quantized first unless it already is). */
-function runFixed(g: Graph, inputName: string, input: Tensor, fracBits: string | number | undefined): Map<string, Tensor> {
+/** The fixed-point interpreter's run of `g` (quantized first unless it already is), keeping every value when asked. */
+function runFixed(g: Graph, inputName: string, input: Tensor, fracBits: string | number | undefined, keepAll: boolean): { graph: Graph; result: FixedRunResult } {
   const text = String(fracBits ?? 12);
   const frac = Number(text);
   if (!/^\d+$/.test(text) || frac < 4 || frac > 28) throw diag('MPCC0004', ['--frac-bits', text, 'expected an integer in 4..28']);
   const encoder = g.nodes.find((n) => n.op === 'FixedInput');
   if (encoder && fracBits !== undefined && encoder.attrs.frac !== frac) throw diag('MPCC0004', ['--frac-bits', text, `the model is quantized with ${String(encoder.attrs.frac)} fractional bits`]);
   const q = encoder ? g : runPipeline(g, `canonicalize,quantize{frac-bits=${frac}}`).graph;
-  return runGraphFixed(q, { [inputName]: input }, { frac: encoder ? (encoder.attrs.frac as number) : frac, keep: 'outputs' }).outputs;
+  const result = runGraphFixed(q, { [inputName]: input }, { frac: encoder ? (encoder.attrs.frac as number) : frac, keep: keepAll ? 'all' : 'outputs' });
+  return { graph: q, result };
 }
 
 /** Human-readable description of the outputs. */
@@ -119,6 +126,7 @@ export function registerInfer(program: Command): void {
     .option('--input-shape <dims>', 'fix symbolic input dimensions, e.g. 1,3,224,224')
     .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
     .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, after canonicalize,quantize')
+    .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')
     .option('--frac-bits <f>', 'fractional bits of --fixed (4..28; default 12, or the quantized model\'s)')
     .action(action((model: string, options: InferOptions) => {
       process.stdout.write(runInfer(model, options).report);

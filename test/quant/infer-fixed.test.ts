@@ -44,6 +44,18 @@ describe('mpcc infer --fixed', () => {
     expect(report).to.match(/^output: float64\[1,10\]\n {2}top-1: class \d+/);
   });
 
+  it('--layers prints one row per node result, differences small beside magnitudes', () => {
+    const { report } = runInfer(file('tiny.onnx'), { input: file('x.npy'), fixed: true, layers: true });
+    const rows = report.split('\n').filter((l) => /^\S+\s+(FixedInput|Conv|Truncate|Relu|MaxPool|AveragePool|Flatten|Gemm)\s/.test(l));
+    // tiny-cnn after quantize: FixedInput, 3 products each with a Truncate, 2 Relu, MaxPool, AveragePool, Flatten.
+    expect(rows).to.have.length(12);
+    for (const row of rows) {
+      const [diff, mag] = row.trim().split(/\s+/).slice(-2).map(Number);
+      expect(diff, row).to.be.at.most(0.01 * Math.max(mag, 1));
+    }
+    expect(errorOf(() => runInfer(file('tiny.onnx'), { input: file('x.npy'), layers: true })).code).to.equal('MPCC0004');
+  });
+
   it('rejects --frac-bits outside 4..28 with MPCC0004', () => {
     for (const bad of ['3', '29', 'x', '12.5']) {
       const e = errorOf(() => runInfer(file('tiny.onnx'), { input: file('x.npy'), fixed: true, fracBits: bad }));
