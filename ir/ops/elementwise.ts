@@ -28,17 +28,29 @@ function binary(name: string, doc: string): OpDef {
  */
 const dreluWindow = {
   window_lo: { kind: 'int', default: 0, range: [0, 63], doc: 'low bits dropped before the comparison' },
-  window_k: { kind: 'int', default: 64, range: [1, 64], doc: 'bits compared (two\'s complement sign at bit k-1)' },
+  window_k: { kind: 'int', default: 64, range: [2, 64], doc: 'bits compared (two\'s complement sign at bit k-1)' },
 } as const;
 
+/** A unary op with a bit window: the window must lie inside the 64-bit ring. */
+function windowed(name: string, doc: string, attrs: OpDef['attrs']): OpDef {
+  return {
+    ...unary(name, doc, attrs),
+    infer: ({ inputs, attr }) => {
+      const lo = attr<number>('window_lo'), k = attr<number>('window_k');
+      if (lo + k > 64) throw new ShapeError(`bit window [${lo}, ${lo + k}) does not fit in 64 bits`);
+      return [inputs[0]!];
+    },
+  };
+}
+
 defineOps(
-  unary('Relu', 'max(x, 0)', dreluWindow),
+  windowed('Relu', 'max(x, 0)', dreluWindow),
   unary('Sigmoid', '1 / (1 + exp(-x))'),
   unary('HardSigmoid', 'max(0, min(1, alpha*x + beta))', {
     alpha: { kind: 'float', default: 0.2 },
     beta: { kind: 'float', default: 0.5 },
   }),
-  unary('Clip', 'min(max(x, min), max); ONNX min/max inputs become attributes at import', {
+  windowed('Clip', 'min(max(x, min), max); ONNX min/max inputs become attributes at import', {
     min: { kind: 'float', default: -Infinity },
     max: { kind: 'float', default: Infinity },
     ...dreluWindow,

@@ -33,5 +33,7 @@ describe('fixed-point ops (FixedInput, Truncate, Relu/Clip bit windows)', () => 
 
   it('rejects a window outside the ring', () => {
     expect(() => parseMir(TEXT.replace('window_k = 16', 'window_k = 65'))).to.throw(/window_k/);
+    expect(() => parseMir(TEXT.replace('window_k = 16', 'window_k = 1'))).to.throw(/window_k/);
+    expect(() => parseMir(TEXT.replace('window_lo = 3', 'window_lo = 50'))).to.throw(/bit window \[50, 66\) does not fit in 64 bits/);
   });
 });
