@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   transport: () => import('./transport.js'),
   mir: () => import('./mir.js'),
   e2e: () => import('./e2e.js'),
+  fixed: () => import('./fixed.js'),
 };
 
 async function main(): Promise<void> {
