@@ -170,6 +170,9 @@ function checkKept(q: QuantizedGraph, node: Node, unsupported: Complaint): void 
   const a = withDefaults(node);
   if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((v) => q.constant(v))) return;
   switch (node.op) {
+    case 'Concat':
+      if (node.inputs.some((v) => q.constant(v))) throw unsupported('every operand must be an activation (a constant would be the server\'s secret)');
+      break;
     case 'Pad':
       if (a.value !== 0) throw unsupported(`only zero padding is supported (value ${String(a.value)})`);
       break;

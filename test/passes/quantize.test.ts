@@ -84,6 +84,8 @@ describe('quantize on zoo models', () => {
       expect(e.code, body).to.equal('MPCC6001');
       expect(e.message).to.match(message);
     }
+    const cat = parseMir('mir 1\ngraph @g(%x: float32[1,4]) -> (%y: float32[1,5]) {\n  const %c: float32[1,1] = [2]\n  %y: float32[1,5] = Concat "cat"(%x, %c) {axis = 1}\n}\n');
+    expect(errorOf(() => runPipeline(cat, 'quantize')).message).to.match(/node 'cat' \(Concat\) .*every operand must be an activation/);
     const rows = parseMir('mir 1\ngraph @g(%x: float32[1,2,2,2]) -> (%y: float32[1,2,2,2]) {\n  const %c: float32[1,1,2,1] = [1, 2]\n  %y: float32[1,2,2,2] = Mul "rows"(%x, %c)\n}\n');
     expect(errorOf(() => runPipeline(rows, 'quantize')).message).to.match(/node 'rows' \(Mul\) .*one value per channel/);
     const transA = parseMir('mir 1\ngraph @g(%x: float32[4,1]) -> (%y: float32[1,2]) {\n  const %w: float32[4,2] = [1, 2, 3, 4, 5, 6, 7, 8]\n  %y: float32[1,2] = Gemm "fc"(%x, %w) {transA = 1}\n}\n');
