@@ -2,8 +2,8 @@
 // float types; FixedInput marks where the client encodes each input with `frac` fractional
 // bits and Truncate follows every product of two fixed-point numbers (activation × constant
 // weight), whose result carries 2·frac bits in the ring. Weights stay float in the IR: their
-// ring encoding (W at frac, biases at 2·frac) is fixed by convention (see /work/wt/E2E.md and
-// ir/interp/fixed/). Ops secure inference cannot run are rejected here with MPCC6001, so a
+// ring encoding (W at frac, biases at 2·frac) is fixed by convention (ir/interp/fixed/kernels.ts
+// and the code generator follow it). Ops secure inference cannot run are rejected here with MPCC6001, so a
 // model fails at compile time, naming the node, rather than in the middle of a run.
 import { diag } from '../ir/diagnostics.js';
 import { type Graph, type Node, makeNode } from '../ir/graph.js';
@@ -34,7 +34,8 @@ export const quantize = definePass<QuantizeOptions>({
   name: 'quantize',
   summary:
     'Assumes a canonicalized float graph; inserts FixedInput after each input and Truncate after each product with constant weights, ' +
-    'normalizes Gemm (alpha, beta, transB folded), keeps trailing Softmax/ArgMax for the client, and rejects unsupported ops with MPCC6001.',
+    'normalizes Gemm (alpha, beta, transB folded), turns Mul/Div by a constant and standalone batch-norms into weight layers ' +
+    '(depthwise 1×1 Conv or diagonal MatMul), keeps trailing Softmax/ArgMax for the client, and rejects unsupported ops with MPCC6001.',
   options: {
     'frac-bits': {
       kind: 'int', default: 12, doc: 'fractional bits of the fixed-point encoding',
