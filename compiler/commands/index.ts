@@ -5,6 +5,8 @@ import { registerPasses } from './passes.js';
 import { registerZoo } from './zoo.js';
 import { registerInfer } from './infer.js';
 import { registerCompile } from './compile.js';
+import { registerRun } from './run.js';
+import { registerParty } from './party.js';
 import { registerCost } from './cost.js';
 
 /** Adds every mpcc command to `program`. */
@@ -14,5 +16,7 @@ export function registerCommands(program: Command): void {
   registerPasses(program);
   registerInfer(program);
   registerCompile(program);
+  registerRun(program);
+  registerParty(program);
   registerCost(program);
 }

@@ -3,6 +3,7 @@
 // tag, so parties holding artifacts of different versions or models refuse each other in
 // the handshake), the fixed-point parameters, and the sha256 of every file.
 
+import { createHash } from 'node:crypto';
 import type { PostOp } from './program.js';
 
 /** Version of the artifact layout; a runtime refuses other versions (MPCC5221). */
@@ -29,7 +30,9 @@ export function partyFiles(party: 0 | 1 | 2): string[] {
   return party === 1 ? [...base, 'party1/weights.bin', 'party1/weights.json'] : base;
 }
 
-/** The session tag all three parties must share: format, version and model. */
+/** The session tag all three parties must share: format, version, model, and a digest of
+ * every artifact's hash (the same model compiled with other options is another session). */
 export function sessionTag(m: Manifest): string {
-  return `mpcc/${m.format}/${m.mpccVersion}/${m.modelHash}`;
+  const files = createHash('sha256').update(JSON.stringify(Object.entries(m.files).sort())).digest('hex').slice(0, 16);
+  return `mpcc/${m.format}/${m.mpccVersion}/${m.modelHash.slice(0, 16)}/${files}`;
 }

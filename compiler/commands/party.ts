@@ -1,0 +1,88 @@
+// `mpcc party OUT --id 0|1|2 --peers H:P,H:P,H:P [--input X.npy] [-o Y.npy]`: this process
+// is one party of a deployment (each on its own machine): it loads only its own folder of
+// OUT, connects to the other two over TCP (the session tag carries the artifact format,
+// mpcc version and model hash, so mismatched parties refuse each other), runs its program
+// and, as P0, writes or prints the output. Progress on stderr.
+import type { Command } from 'commander';
+import { action, writeFileAtomic } from '../cli-support.js';
+import { diag } from '../../ir/diagnostics.js';
+import { connectTcpSession } from '../../runtime/connect.js';
+import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/program/index.js';
+import type { PartyId } from '../../runtime/session.js';
+import { encodeNpy } from '../npy.js';
+import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+
+/** Options of the party command. */
+export interface PartyOptions {
+  readonly id: string;
+  readonly peers: string;
+  readonly input?: string;
+  readonly output?: string;
+  readonly json?: boolean;
+  /** Give up connecting after this many ms (default 10000). */
+  readonly connectTimeout?: string;
+}
+
+/** Runs one party; returns its report (`log` gets progress lines). */
+export async function runParty(out: string, options: PartyOptions, log: (line: string) => void = () => undefined): Promise<PartyReport> {
+  const id = Number(options.id);
+  if (id !== 0 && id !== 1 && id !== 2) throw diag('MPCC0004', ['--id', options.id, 'expected 0, 1 or 2']);
+  const peers = (options.peers ?? '').split(',');
+  if (peers.length !== 3 || peers.some((p) => !/^.+:\d+$/.test(p))) throw diag('MPCC0004', ['--peers', options.peers, 'expected HOST:PORT,HOST:PORT,HOST:PORT (parties 0, 1, 2)']);
+  if (id !== 0 && options.input) throw diag('MPCC0004', ['--input', options.input, 'only party 0 (the client) takes the input']);
+  if (id === 0 && !options.input) throw diag('MPCC0004', ['--input', '', 'party 0 needs the input X.npy']);
+  const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
+  try {
+    const arts = await loadPartyArtifacts(out, id as PartyId);
+    const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
+    log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
+    const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs });
+    const t0 = performance.now();
+    let last = 0;
+    try {
+      const r = await runProgram(session, arts.program, {
+        input: x,
+        weights: arts.weights,
+        onProgress: (p) => {
+          const now = performance.now();
+          if (now - last < 500 && p.done !== p.total) return;
+          last = now;
+          log(`party ${id}: ${p.phase} ${p.done}/${p.total} steps, round ${p.round}`);
+        },
+      });
+      await session.close();
+      const report = partyReport(r, (performance.now() - t0) / 1000);
+      if (id === 0 && options.output) {
+        const o = arts.manifest.outputs[0];
+        writeFileAtomic(options.output, encodeNpy(o.shape, r.outputs.get(o.name)!));
+      }
+      return report;
+    } catch (e) {
+      await session.abort(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+  } catch (e) {
+    throw asUserError(e);
+  }
+}
+
+/** Adds `mpcc party` to the program. */
+export function registerParty(program: Command): void {
+  program
+    .command('party')
+    .description('run one party of a compiled model over TCP (P0 client with the input, P1 server with the weights, P2 helper)')
+    .argument('<out>', 'folder written by mpcc compile (only this party\'s subfolder is read)')
+    .requiredOption('--id <n>', 'this party: 0 (client), 1 (server), 2 (helper)')
+    .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
+    .option('--input <file>', 'party 0: the input (.npy, float32)')
+    .option('-o, --output <file>', 'party 0: write the first output as .npy')
+    .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
+    .option('--json', 'print this party\'s report as one JSON object on stdout')
+    .action(
+      action(async (out: string, options: PartyOptions) => {
+        const report = await runParty(out, options, (line) => process.stderr.write(`mpcc: ${line}\n`));
+        if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+        else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
+      }),
+    );
+}

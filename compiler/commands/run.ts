@@ -1,0 +1,152 @@
+// `mpcc run OUT --input X.npy [-o Y.npy] [--transport tcp|inproc] [--json]`: all three parties
+// on this machine: by default three `mpcc party` processes over loopback TCP, or one process
+// with in-memory links. Prints the output's top classes, wall time, bytes per party and
+// rounds; with --json one object {wallSeconds, rounds, bytes: {total, online, preprocessing,
+// oneTime, perParty}, output}.
+import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { action, writeFileAtomic } from '../cli-support.js';
+import { MpccError, diag } from '../../ir/diagnostics.js';
+import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/connect.js';
+import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
+import { encodeNpy } from '../npy.js';
+import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+
+/** Options of the run command. */
+export interface RunOptions {
+  readonly input: string;
+  readonly output?: string;
+  readonly transport?: string;
+  readonly json?: boolean;
+}
+
+/** The --json object (bytes sent, summed over parties; total = online + preprocessing). */
+export interface RunSummary {
+  wallSeconds: number;
+  rounds: number;
+  bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
+  output: string | null;
+}
+
+/** Runs the three parties; returns the summary, P0's outputs and the reports. */
+export async function runSecure(out: string, options: RunOptions, log: (line: string) => void = () => undefined): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[] }> {
+  const transport = options.transport ?? 'tcp';
+  if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
+  let manifest;
+  try {
+    manifest = readManifest(out);
+  } catch (e) {
+    throw asUserError(e);
+  }
+  const x = readClientInput(options.input, manifest); // checked before any party starts
+  if (transport === 'tcp') {
+    // Every party's folder is checked here first, so a missing or corrupt file is reported
+    // as such rather than as the other parties' connect timeout.
+    try {
+      await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+    } catch (e) {
+      throw asUserError(e);
+    }
+  }
+  const reports = transport === 'inproc' ? await inProcess(out, x) : await processes(out, options.input, log);
+  const p0 = reports[0];
+  const bytes = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] as [number, number, number] };
+  for (const r of reports) {
+    bytes.online += r.sent.online;
+    bytes.preprocessing += r.sent.preprocessing;
+    bytes.oneTime += r.sent.oneTime;
+    bytes.perParty[r.party] = r.sent.online + r.sent.preprocessing;
+  }
+  bytes.total = bytes.online + bytes.preprocessing;
+  const outputs = p0.outputs ?? {};
+  if (options.output) {
+    const o = manifest.outputs[0];
+    writeFileAtomic(options.output, encodeNpy(o.shape, outputs[o.name]));
+  }
+  const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output: options.output ?? null };
+  return { summary, outputs, reports };
+}
+
+async function inProcess(out: string, x: Float32Array): Promise<PartyReport[]> {
+  try {
+    const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+    const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
+    return await runParties(ss, async (s) => {
+      const t0 = performance.now();
+      const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights });
+      return partyReport(r, (performance.now() - t0) / 1000);
+    });
+  } catch (e) {
+    throw asUserError(e);
+  }
+}
+
+/** Three `mpcc party` processes over loopback TCP; the first failure is the error. */
+async function processes(out: string, input: string, log: (line: string) => void): Promise<PartyReport[]> {
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const peers = (await freeLocalAddresses()).join(',');
+  const runs = [0, 1, 2].map(
+    (id) =>
+      new Promise<PartyReport>((resolve, reject) => {
+        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, '--json', ...(id === 0 ? ['--input', input] : [])];
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          for (const line of d.toString().split('\n')) if (line && !/ error /.test(line)) log(line.replace(/^mpcc: /, ''));
+        });
+        child.on('error', (e) => reject(e));
+        child.on('close', (code) => {
+          if (code === 0) {
+            try {
+              resolve(JSON.parse(stdout.trim().split('\n').pop()!) as PartyReport);
+            } catch {
+              reject(new Error(`party ${id} printed no report`));
+            }
+            return;
+          }
+          const line = stderr.split('\n').reverse().find((l) => /error MPCC\d+/.test(l));
+          const m = line && /error (MPCC\d+): (.*)$/.exec(line);
+          reject(m ? new MpccError(m[1], `party ${id}: ${m[2]}`) : diag('MPCC6044', [`party ${id} exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}`]));
+        });
+      }),
+  );
+  const settled = await Promise.allSettled(runs);
+  // The root cause first: a party that failed on its own, not one that saw a peer abort.
+  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
+  if (failures.length) throw failures.find((e) => !/MPCC50(01|02|06|11|12)/.test(`${(e as MpccError).code ?? ''}`)) ?? failures[0];
+  return settled.map((s) => (s as PromiseFulfilledResult<PartyReport>).value);
+}
+
+/** The text `mpcc run` prints without --json. */
+export function describeRun(s: RunSummary, outputs: Record<string, number[]>): string {
+  const lines: string[] = [];
+  if (!s.output) for (const [k, v] of Object.entries(outputs)) lines.push(...topClasses(k, v));
+  const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
+  lines.push(`wall time ${s.wallSeconds.toFixed(3)} s, ${s.rounds} rounds`);
+  lines.push(`bytes sent: ${mb(s.bytes.total)} per inference (online ${mb(s.bytes.online)}, preprocessing ${mb(s.bytes.preprocessing)}), one-time ${mb(s.bytes.oneTime)}`);
+  lines.push(`per party: ${s.bytes.perParty.map((b, i) => `P${i} ${mb(b)}`).join(', ')}`);
+  if (s.output) lines.push(`output written to ${s.output}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Adds `mpcc run` to the program. */
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a compiled model with all three parties on this machine')
+    .argument('<out>', 'folder written by mpcc compile')
+    .requiredOption('--input <file>', 'the input (.npy, float32)')
+    .option('-o, --output <file>', 'write the first output as .npy')
+    .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
+    .option('--json', 'print one JSON object with wallSeconds, rounds, bytes and output')
+    .action(
+      action(async (out: string, options: RunOptions) => {
+        const { summary, outputs } = await runSecure(out, options, (line) => process.stderr.write(`mpcc: ${line}\n`));
+        process.stdout.write(options.json ? JSON.stringify(summary) + '\n' : describeRun(summary, outputs));
+      }),
+    );
+}

@@ -1,0 +1,44 @@
+// What `mpcc run` and `mpcc party` share: checking the client's input against the manifest,
+// a party's report, runtime errors as one-line user errors, and the output summary.
+import { MpccError, diag } from '../../ir/diagnostics.js';
+import { RuntimeError } from '../../runtime/errors.js';
+import type { Manifest, RunResult } from '../../runtime/program/index.js';
+import { readNpy } from '../npy.js';
+
+/** What one party reports after a run (P0 adds the outputs). */
+export interface PartyReport {
+  party: number;
+  /** Seconds of runProgram (one-time setup and inference). */
+  seconds: number;
+  rounds: number;
+  oneTimeRounds: number;
+  sent: { online: number; preprocessing: number; oneTime: number };
+  outputs?: Record<string, number[]>;
+}
+
+/** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype). */
+export function readClientInput(path: string, m: Manifest): Float32Array {
+  const x = readNpy(path);
+  if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(',')]);
+  return x.data;
+}
+
+/** A RuntimeError as the user error the CLI prints in one line (others unchanged). */
+export function asUserError(e: unknown): unknown {
+  if (e instanceof RuntimeError) return new MpccError(e.code, e.message);
+  return e;
+}
+
+/** A party's report from its run. */
+export function partyReport(r: RunResult, seconds: number): PartyReport {
+  const c = r.counters.sent;
+  const rep: PartyReport = { party: r.party, seconds, rounds: r.rounds, oneTimeRounds: r.oneTimeRounds, sent: { online: c.online, preprocessing: c.preprocessing, oneTime: c.oneTime } };
+  if (r.party === 0) rep.outputs = Object.fromEntries([...r.outputs].map(([k, v]) => [k, Array.from(v)]));
+  return rep;
+}
+
+/** Top classes of a [1, C] output, one line each. */
+export function topClasses(name: string, v: readonly number[], k = 5): string[] {
+  const order = v.map((_, i) => i).sort((a, b) => v[b] - v[a] || a - b);
+  return [`${name}: ${v.length} values`, ...order.slice(0, Math.min(k, v.length)).map((c, r) => `  top-${r + 1}: class ${c}  ${v[c].toPrecision(5)}`)];
+}
