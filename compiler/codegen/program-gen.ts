@@ -100,6 +100,19 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
         step(n, 'concat', [...n.inputs], [n.outputs[0]], { shapes: n.inputs.map(shape), axis });
         break;
       }
+      case 'Pad':
+        if (((a.value as number | undefined) ?? 0) !== 0 || ((a.mode as string | undefined) ?? 'constant') !== 'constant') throw diag('MPCC6040', [n.name, n.op, 'only zero padding runs on shares']);
+        step(n, 'pad', [n.inputs[0]], [n.outputs[0]], { shape: shape(n.inputs[0]), pads: a.pads });
+        break;
+      case 'Slice':
+        step(n, 'slice', [n.inputs[0]], [n.outputs[0]], { shape: shape(n.inputs[0]), starts: a.starts, ends: a.ends, axes: a.axes, steps: a.steps });
+        break;
+      case 'Resize':
+        step(n, 'resize', [n.inputs[0]], [n.outputs[0]], {
+          inShape: shape(n.inputs[0]), outShape: shape(n.outputs[0]), scales: a.scales, mode: a.mode,
+          coordinateMode: a.coordinate_transformation_mode, nearestMode: a.nearest_mode,
+        });
+        break;
       default:
         if (IDENTITY_OPS.has(n.op)) {
           step(n, 'identity', [n.inputs[0]], [n.outputs[0]]);
