@@ -5,9 +5,10 @@
 import { diag } from '../../ir/diagnostics.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { withDefaults } from '../../ir/ops/index.js';
+import { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from '../../ir/interp/fixed/params.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { broadcastShapes, numel } from '../../ir/types.js';
-import { encode, type Conv2dParams } from '../../runtime/ring.js';
+import { encode } from '../../runtime/ring.js';
 import { PROGRAM_FORMAT, type MapSpec, type PostOp, type Program, type ProgramOutput, type ProgramStep, type SetupStep } from '../../runtime/program/program.js';
 import type { PoolParams } from '../../runtime/protocols/linear.js';
 import type { PartyId } from '../../runtime/session.js';
@@ -92,26 +93,20 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
         step(n, 'globalAvgPool', [n.inputs[0]], [n.outputs[0]], { inShape: shape(n.inputs[0]) });
         break;
       case 'Transpose':
-        step(n, 'transpose', [n.inputs[0]], [n.outputs[0]], { shape: shape(n.inputs[0]), perm: a.perm ?? shape(n.inputs[0]).map((_, i, s) => s.length - 1 - i) });
+        step(n, 'transpose', [n.inputs[0]], [n.outputs[0]], { ...transposeParamsOf(n, shape(n.inputs[0])) });
         break;
-      case 'Concat': {
-        const rank = shape(n.outputs[0]).length;
-        const axis = (a.axis as number) < 0 ? (a.axis as number) + rank : (a.axis as number);
-        step(n, 'concat', [...n.inputs], [n.outputs[0]], { shapes: n.inputs.map(shape), axis });
+      case 'Concat':
+        step(n, 'concat', [...n.inputs], [n.outputs[0]], { ...concatParamsOf(n, n.inputs.map(shape)) });
         break;
-      }
       case 'Pad':
         if (((a.value as number | undefined) ?? 0) !== 0 || ((a.mode as string | undefined) ?? 'constant') !== 'constant') throw diag('MPCC6040', [n.name, n.op, 'only zero padding runs on shares']);
-        step(n, 'pad', [n.inputs[0]], [n.outputs[0]], { shape: shape(n.inputs[0]), pads: a.pads });
+        step(n, 'pad', [n.inputs[0]], [n.outputs[0]], { ...padParamsOf(n, shape(n.inputs[0])) });
         break;
       case 'Slice':
-        step(n, 'slice', [n.inputs[0]], [n.outputs[0]], { shape: shape(n.inputs[0]), starts: a.starts, ends: a.ends, axes: a.axes, steps: a.steps });
+        step(n, 'slice', [n.inputs[0]], [n.outputs[0]], { ...sliceParamsOf(n, shape(n.inputs[0])) });
         break;
       case 'Resize':
-        step(n, 'resize', [n.inputs[0]], [n.outputs[0]], {
-          inShape: shape(n.inputs[0]), outShape: shape(n.outputs[0]), scales: a.scales, mode: a.mode,
-          coordinateMode: a.coordinate_transformation_mode, nearestMode: a.nearest_mode,
-        });
+        step(n, 'resize', [n.inputs[0]], [n.outputs[0]], { ...resizeParamsOf(n, shape(n.inputs[0]), shape(n.outputs[0])) });
         break;
       default:
         if (IDENTITY_OPS.has(n.op)) {
@@ -158,15 +153,7 @@ function mapSpec(n: Node, x: number[], w: Tensor, y: number[]): MapSpec {
   const a = withDefaults(n);
   if (a.kind === 'conv') {
     if (x.length !== 4 || w.shape.length !== 4) throw diag('MPCC6040', [n.name, n.op, 'only 2-D convolutions (NCHW) are supported']);
-    const conv: Conv2dParams = {
-      inShape: x as [number, number, number, number],
-      weightShape: [...w.shape] as [number, number, number, number],
-      strides: a.strides as [number, number],
-      pads: a.pads as [number, number, number, number],
-      dilations: a.dilations as [number, number],
-      group: a.group as number,
-    };
-    return { kind: 'conv', conv };
+    return { kind: 'conv', conv: convParamsOf(n, x, w.shape) };
   }
   const k = x[x.length - 1];
   const nOut = y[y.length - 1];
@@ -190,7 +177,7 @@ function poolParams(n: Node, x: number[]): PoolParams {
   const k = a.kernel_shape as number[];
   if (x.length !== 4 || k.length !== 2) throw diag('MPCC6040', [n.name, n.op, 'only 2-D pooling over NCHW is supported']);
   if (a.dilations && (a.dilations as number[]).some((d) => d !== 1)) throw diag('MPCC6040', [n.name, n.op, 'dilated pooling']);
-  return { inShape: x as [number, number, number, number], kernel: [k[0], k[1]], strides: (a.strides as [number, number] | undefined) ?? [1, 1], pads: (a.pads as [number, number, number, number] | undefined) ?? [0, 0, 0, 0] };
+  return poolParamsOf(n, x);
 }
 
 /** Add/Sub of two activations, or of an activation and a model constant (P1 adds it). */
