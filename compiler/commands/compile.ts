@@ -25,9 +25,16 @@ export function mpccVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-/** The pipeline compile runs by default. */
-export function securePipeline(frac: number): string {
-  return `canonicalize,quantize{frac-bits=${frac}},lower,schedule-rounds`;
+/** The pipeline compile runs: `passes` (default canonicalize) and then the secure tail
+ * quantize, lower, schedule-rounds, each appended unless the list already has it (so
+ * `--passes canonicalize,maxpool-to-avgpool` changes only the float-level part). */
+export function securePipeline(frac: number, passes = 'canonicalize'): string {
+  const has = (name: string) => new RegExp(`(^|,)\\s*${name}\\b`).test(passes);
+  const steps = passes.trim() === '' ? [] : [passes];
+  if (!has('quantize') && !has('lower')) steps.push(`quantize{frac-bits=${frac}}`);
+  if (!has('lower')) steps.push('lower');
+  if (!has('schedule-rounds')) steps.push('schedule-rounds');
+  return steps.join(',');
 }
 
 /** Compiles `model` into `options.output`; `log` gets progress lines. */
@@ -45,7 +52,7 @@ export function runCompile(model: string, options: CompileOptions, log: (line: s
   const t0 = Date.now();
   log(`importing ${model}`);
   const g = loadGraphFile(model, { inputShape: parseInputShape(options.inputShape) });
-  const pipeline = options.passes ?? securePipeline(frac);
+  const pipeline = securePipeline(frac, options.passes);
   let index = 0;
   const { graph } = runPipeline(g, pipeline, {
     printAfter: (_header, after, report) => {
@@ -67,7 +74,7 @@ export function registerCompile(program: Command): void {
     .argument('<model>', 'model file (.onnx, or .mir)')
     .option('-o, --output <dir>', 'output folder OUT')
     .option('--frac-bits <f>', 'fractional bits of the fixed-point encoding (4..28, default 12)')
-    .option('--passes <list>', 'pass pipeline instead of canonicalize,quantize,lower,schedule-rounds')
+    .option('--passes <list>', 'passes before the secure tail (default canonicalize; quantize, lower, schedule-rounds are appended unless listed)')
     .option('--dump-ir <dir>', 'write the IR after every pass into DIR')
     .option('--input-shape <dims>', 'shape of the first input of an ONNX model, e.g. 1,3,224,224')
     .action(

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildZooFiles } from '../../examples/zoo/index.js';
-import { runCompile } from '../../compiler/commands/compile.js';
+import { runCompile, securePipeline } from '../../compiler/commands/compile.js';
 import { createInProcessSessions, runParties } from '../../runtime/connect.js';
 import { loadPartyArtifacts, runProgram, sessionTag, type RunResult } from '../../runtime/program/index.js';
 import { encode } from '../../runtime/ring.js';
@@ -85,6 +85,18 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
     const needle = Buffer.from(own.buffer, 0, 8 * own.length);
     expect(bin.indexOf(needle)).to.not.equal(-1);
     for (const p of [0, 2]) for (const f of files(p)) expect(f.indexOf(needle)).to.equal(-1);
+  });
+
+  it('--passes replaces only the float-level passes; --dump-ir writes the IR after each pass', () => {
+    expect(securePipeline(12)).to.equal('canonicalize,quantize{frac-bits=12},lower,schedule-rounds');
+    expect(securePipeline(10, 'canonicalize,maxpool-to-avgpool')).to.equal('canonicalize,maxpool-to-avgpool,quantize{frac-bits=10},lower,schedule-rounds');
+    expect(securePipeline(12, 'canonicalize,quantize{frac-bits=9},lower')).to.equal('canonicalize,quantize{frac-bits=9},lower,schedule-rounds');
+    const dump = join(dir, 'dump');
+    const s = runCompile(join(dir, 'tiny.onnx'), { output: join(dir, 'avg'), passes: 'canonicalize,maxpool-to-avgpool', dumpIr: dump });
+    const files = readdirSync(dump).sort();
+    expect(files[files.length - 1]).to.match(/schedule-rounds\.mir$/);
+    expect(readFileSync(join(dump, files[files.length - 1]), 'utf8')).to.contain('SecureReveal');
+    expect(s.cost.layers.some((l) => l.op === 'SecureMaxPool')).to.equal(false);
   });
 
   it('refuses missing, corrupt and foreign-version artifacts with coded errors', async () => {
