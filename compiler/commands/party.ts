@@ -37,7 +37,6 @@ export async function runParty(out: string, options: PartyOptions, log: (line: s
     const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
     log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
     const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs });
-    const t0 = performance.now();
     let last = 0;
     try {
       const r = await runProgram(session, arts.program, {
@@ -51,7 +50,7 @@ export async function runParty(out: string, options: PartyOptions, log: (line: s
         },
       });
       await session.close();
-      const report = partyReport(r, (performance.now() - t0) / 1000);
+      const report = partyReport(r);
       if (id === 0 && options.output) {
         const o = arts.manifest.outputs[0];
         writeFileAtomic(options.output, encodeNpy(o.shape, r.outputs.get(o.name)!));

@@ -8,8 +8,9 @@ import { readNpy } from '../npy.js';
 /** What one party reports after a run (P0 adds the outputs). */
 export interface PartyReport {
   party: number;
-  /** Seconds of runProgram (one-time setup and inference). */
+  /** Seconds of the inference (one-time setup excluded) and of the one-time setup. */
   seconds: number;
+  setupSeconds: number;
   rounds: number;
   oneTimeRounds: number;
   sent: { online: number; preprocessing: number; oneTime: number };
@@ -30,9 +31,9 @@ export function asUserError(e: unknown): unknown {
 }
 
 /** A party's report from its run. */
-export function partyReport(r: RunResult, seconds: number): PartyReport {
+export function partyReport(r: RunResult): PartyReport {
   const c = r.counters.sent;
-  const rep: PartyReport = { party: r.party, seconds, rounds: r.rounds, oneTimeRounds: r.oneTimeRounds, sent: { online: c.online, preprocessing: c.preprocessing, oneTime: c.oneTime } };
+  const rep: PartyReport = { party: r.party, seconds: r.seconds.inference, setupSeconds: r.seconds.setup, rounds: r.rounds, oneTimeRounds: r.oneTimeRounds, sent: { online: c.online, preprocessing: c.preprocessing, oneTime: c.oneTime } };
   if (r.party === 0) rep.outputs = Object.fromEntries([...r.outputs].map(([k, v]) => [k, Array.from(v)]));
   return rep;
 }

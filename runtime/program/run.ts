@@ -44,6 +44,8 @@ export interface RunResult {
   rounds: number;
   oneTimeRounds: number;
   counters: Counters;
+  /** Wall seconds of the one-time setup and of the inference (setup excluded). */
+  seconds: { setup: number; inference: number };
 }
 
 /** Runs `program` as this party; every party calls it with its own program. */
@@ -54,6 +56,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
   const progress = options.onProgress ?? (() => undefined);
 
   // One-time setup: every weight layer's setupWeights concurrently, one merged round.
+  const t0 = performance.now();
   const keys = new Map<string, WeightKey>();
   const setup = new RoundMerger(session);
   setup.hold();
@@ -77,6 +80,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
   await setupDone;
   if (setup.rounds !== program.oneTimeRounds) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
 
+  const t1 = performance.now();
   const revealed = new Map<string, Float64Array>();
   const ctxBase = { session, frac: program.frac, keys, weights, input: session.id === 0 ? (options.input ?? null) : null, revealed };
   if (session.id === 0 && !ctxBase.input) throw runtimeError('MPCC5209', ['party 0 needs the input']);
@@ -91,7 +95,8 @@ export async function runProgram(session: Session, program: Program, options: Ru
       outputs.set(o.name, applyPost(v, o.shape, o.post));
     }
   }
-  return { party: session.id, outputs, rounds, oneTimeRounds: setup.rounds, counters: session.counters };
+  const seconds = { setup: (t1 - t0) / 1000, inference: (performance.now() - t1) / 1000 };
+  return { party: session.id, outputs, rounds, oneTimeRounds: setup.rounds, counters: session.counters, seconds };
 }
 
 /** Runs the steps as a dataflow through one merger; returns the merged rounds. */

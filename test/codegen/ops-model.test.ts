@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxBuilder } from '../../compiler/onnx/writer.js';
+import { buildZooFiles } from '../../examples/zoo/index.js';
 import { runCompile } from '../../compiler/commands/compile.js';
 import { loadGraphFile } from '../../compiler/load-model.js';
 import { runPipeline } from '../../passes/manager.js';
@@ -103,5 +104,27 @@ describe('codegen: every supported operator, secure vs fixed-point interpreter a
     expect(argmax(y)).to.equal(argmax(ref));
     const range = Math.max(...ref) - Math.min(...ref);
     for (let i = 0; i < 10; i++) expect(Math.abs(y[i] - ref[i])).to.be.at.most(0.01 * range);
+  });
+
+  it('runs the zoo\'s secure-ops model like onnxruntime, with the bytes and rounds of cost.json', async () => {
+    const onnx = buildZooFiles('secure-ops').model;
+    const file = join(dir, 'secure-ops.onnx');
+    writeFileSync(file, onnx);
+    const out = join(dir, 'secure-ops');
+    const { cost } = runCompile(file, { output: out });
+    const rand = lcg(3);
+    const x = Float32Array.from({ length: 3 * 16 * 16 }, () => 2 * rand() - 1);
+    const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+    const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
+    const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights }));
+    const session = await ort.InferenceSession.create(onnx);
+    const ref = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, 16, 16]) }))[session.outputNames[0]].data as Float32Array;
+    const y = r[0].outputs.get(session.outputNames[0])!;
+    const argmax = (v: ArrayLike<number>) => Array.from(v).reduce((b, _, i, a) => (a[i] > a[b] ? i : b), 0);
+    expect(argmax(y)).to.equal(argmax(ref));
+    const range = Math.max(...ref) - Math.min(...ref);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(y[i] - ref[i])).to.be.at.most(0.01 * range);
+    expect(r.reduce((t, p) => t + p.counters.sent.online + p.counters.sent.preprocessing, 0)).to.equal(cost.bytes.total);
+    for (const p of r) expect(p.rounds).to.equal(cost.rounds);
   });
 });
