@@ -84,7 +84,7 @@ async function inProcess(out: string, x: Float32Array): Promise<PartyReport[]> {
 
 /** Three `mpcc party` processes over loopback TCP; the first failure is the error. */
 async function processes(out: string, input: string, log: (line: string) => void): Promise<PartyReport[]> {
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
   const peers = (await freeLocalAddresses()).join(',');
   const runs = [0, 1, 2].map(
     (id) =>

@@ -1,0 +1,12 @@
+// A light entry point for `mpcc party` alone: `mpcc run` spawns three of these, and loading
+// only the runtime (not the importer, parser and binaryen that the full CLI loads) makes each
+// party process start several times faster. Same flags and behaviour as `mpcc party`.
+import { Command } from 'commander';
+import { registerParty } from './commands/party.js';
+
+const program = new Command('mpcc')
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+registerParty(program);
+await program.parseAsync(process.argv);
