@@ -54,35 +54,35 @@ function binaryWasm(kernel: (a: number, b: number, out: number, n: number) => vo
 }
 
 /** out[i] = a[i] + b[i] mod 2^64. */
-export function add(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+export function add(a: BigUint64Array, b: BigUint64Array, out: BigUint64Array = new BigUint64Array(a.length)): BigUint64Array {
   if (a.length >= WASM_MIN) return binaryWasm(kernels().add, a, b, out);
   for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
   return out;
 }
 
 /** out[i] = a[i] - b[i] mod 2^64. */
-export function sub(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+export function sub(a: BigUint64Array, b: BigUint64Array, out: BigUint64Array = new BigUint64Array(a.length)): BigUint64Array {
   if (a.length >= WASM_MIN) return binaryWasm(kernels().sub, a, b, out);
   for (let i = 0; i < a.length; i++) out[i] = a[i] - b[i];
   return out;
 }
 
 /** out[i] = -a[i] mod 2^64. */
-export function neg(a: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+export function neg(a: BigUint64Array, out: BigUint64Array = new BigUint64Array(a.length)): BigUint64Array {
   if (a.length >= WASM_MIN) return throughWasm(kernels().neg, a, 0, out);
   for (let i = 0; i < a.length; i++) out[i] = -a[i];
   return out;
 }
 
 /** out[i] = a[i] * b[i] mod 2^64. */
-export function mul(a: BigUint64Array, b: BigUint64Array, out = new BigUint64Array(a.length)): BigUint64Array {
+export function mul(a: BigUint64Array, b: BigUint64Array, out: BigUint64Array = new BigUint64Array(a.length)): BigUint64Array {
   if (a.length >= WASM_MIN) return binaryWasm(kernels().mul, a, b, out);
   for (let i = 0; i < a.length; i++) out[i] = a[i] * b[i];
   return out;
 }
 
 /** out[i] = a[i] * c mod 2^64 for a public constant c (any bigint, taken mod 2^64). */
-export function scale(a: BigUint64Array, c: bigint, out = new BigUint64Array(a.length)): BigUint64Array {
+export function scale(a: BigUint64Array, c: bigint, out: BigUint64Array = new BigUint64Array(a.length)): BigUint64Array {
   if (a.length >= WASM_MIN) return throughWasm(kernels().scale, a, BigInt.asIntN(64, c), out);
   const k = BigInt.asUintN(64, c);
   for (let i = 0; i < a.length; i++) out[i] = a[i] * k;

@@ -16,6 +16,9 @@ export interface Prg {
   bytes(n: number): Uint8Array;
   /** The next `n` ring elements (uniform in Z_2^64). */
   ring(n: number): BigUint64Array;
+  /** Overwrites `out` with the next out.length bytes (optional: lets a caller draw straight
+   * into the kernels' memory; the same stream bytes as `bytes(out.length)`). */
+  fill?(out: Uint8Array): void;
 }
 
 /** Byte and round counters, split by phase, peer and protocol step label. */

@@ -95,6 +95,9 @@ export function packedBytes(count: number, width: number): number {
 /** Packs k-bit values (k ≤ 64) back to back, little-endian bit order. */
 export function packWords(v: Words, k: number): Uint8Array {
   const n = v.lo.length;
+  // Whole words: the little-endian byte layout of the (interleaved) words, no per-byte loop.
+  if (k === 64) return new Uint8Array(wordsRing(v).buffer);
+  if (k === 32) return new Uint8Array(v.lo.slice().buffer);
   const out = new Uint8Array(packedBytes(n, k));
   if (k % 8 === 0) {
     // Byte-aligned fast path: copy the low k/8 bytes of each element.
@@ -146,6 +149,19 @@ export function packWords(v: Words, k: number): Uint8Array {
 /** Inverse of packWords for `n` values. */
 export function unpackWords(buf: Uint8Array, n: number, k: number): Words {
   const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  if (k === 64 || k === 32) {
+    const step = k / 32;
+    // A word view of the bytes (copied when they are not 4-byte aligned).
+    const b = buf.byteOffset % 4 === 0 ? buf : buf.slice(0, 4 * step * n);
+    const w = new Uint32Array(b.buffer, b.byteOffset, step * n);
+    if (k === 32) out.lo.set(w);
+    else
+      for (let i = 0; i < n; i++) {
+        out.lo[i] = w[2 * i];
+        out.hi[i] = w[2 * i + 1];
+      }
+    return out;
+  }
   if (k % 8 === 0) {
     const nb = k / 8;
     let p = 0;
@@ -183,4 +199,39 @@ export function unpackWords(buf: Uint8Array, n: number, k: number): Words {
     }
   }
   return out;
+}
+
+/** out[i] = (bit[b] ? a[i] : 0) − c[i] mod 2^64 with b = map[i] (or i when map is null), on
+ * 32-bit words (a BigInt per element costs more than the whole selection). */
+export function takeByBitMinus(a: BigUint64Array, bit: Uint8Array, map: Int32Array | null, c: BigUint64Array): BigUint64Array {
+  const n = c.length;
+  const out = new BigUint64Array(n);
+  const A = wordView(a);
+  const C = wordView(c);
+  const o = wordView(out);
+  for (let i = 0; i < n; i++) {
+    const take = bit[map ? map[i] : i];
+    const al = take ? A[2 * i] : 0;
+    const ah = take ? A[2 * i + 1] : 0;
+    const cl = C[2 * i];
+    o[2 * i] = al - cl; // the typed store reduces mod 2^32
+    o[2 * i + 1] = ah - C[2 * i + 1] - (al < cl ? 1 : 0);
+  }
+  return out;
+}
+
+/** y[i] = x[i] − y[i] mod 2^64 where flip[b] is set (b = map[i], or i when map is null), else
+ * y[i] unchanged; in place on 32-bit words. Returns y. */
+export function flipSubInPlace(x: BigUint64Array, y: BigUint64Array, flip: Uint8Array, map: Int32Array | null): BigUint64Array {
+  const n = y.length;
+  const X = wordView(x);
+  const Y = wordView(y);
+  for (let i = 0; i < n; i++) {
+    if (!flip[map ? map[i] : i]) continue;
+    const xl = X[2 * i];
+    const yl = Y[2 * i];
+    Y[2 * i] = xl - yl;
+    Y[2 * i + 1] = X[2 * i + 1] - Y[2 * i + 1] - (xl < yl ? 1 : 0);
+  }
+  return y;
 }

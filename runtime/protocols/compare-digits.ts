@@ -7,7 +7,7 @@
 import type { Prg } from '../session.js';
 import { arena, kernels } from '../ring-wasm.js';
 import type { Words } from './bits.js';
-import { drawSize, pairSampler } from './digits.js';
+import { drawInto, drawSize, pairSampler } from './digits.js';
 import { GROUP, packDigitGroups, packField, unpackField, zeroTestsWasm } from './field-format.js';
 
 /** x mod p for every x below a bound (an integer division costs more than the rest of a
@@ -97,13 +97,14 @@ export function compareMessage(
     threshold,
     split,
     pairs,
-    raw: new Uint16Array(pairs.bytes(2 * drawSize(n * k, accept)).buffer),
+    // The wasm path draws its first words straight into the kernels' memory (wasmDigits).
+    raw: grouped && kernel === 'wasm' ? new Uint16Array(0) : new Uint16Array(pairs.bytes(2 * drawSize(n * k, accept)).buffer),
     w: 0,
     groups: new Uint32Array(grouped ? (n * k) / GROUP : 0),
     digits: new Uint8Array(grouped ? 0 : n * k),
     tmp: new Uint8Array(k),
   };
-  if (grouped && kernel === 'wasm') wasmDigits(job, n);
+  if (grouped && kernel === 'wasm') wasmDigits(job, n, drawSize(n * k, accept));
   else for (let i = 0; i < n; i += BLOCK) digitKernel(job, i, Math.min(n, i + BLOCK));
   return grouped ? packDigitGroups(job.groups, P) : packField(job.digits, P);
 }
@@ -120,9 +121,10 @@ function refill(job: DigitJob, need: number): void {
 }
 
 /** The digits of all n elements by the WebAssembly kernel (k % 4 = 0; ABI in
- * compiler/codegen/compare-kernels.ts): operands copied into the kernels' memory, the
- * kernel run until done, the pair words refilled whenever it stops short of them. */
-function wasmDigits(job: DigitJob, n: number): void {
+ * compiler/codegen/compare-kernels.ts): operands copied into the kernels' memory, the first
+ * `words` pair words drawn straight into it, the kernel run until done, the unread pair words
+ * carried and refilled (as refill does for the twin) whenever it stops short of them. */
+function wasmDigits(job: DigitJob, n: number, words: number): void {
   const K = kernels();
   arena.reset();
   const at = {
@@ -137,17 +139,22 @@ function wasmDigits(job: DigitJob, n: number): void {
     tmp: arena.allocBytes(job.k),
     wCell: arena.allocBytes(4),
   };
+  let raw = arena.allocBytes(2 * words);
+  let end = raw + 2 * words;
+  drawInto(job.pairs, raw, 2 * words);
   let i = 0;
   for (;;) {
-    const raw = arena.putBytes(job.raw.subarray(job.w));
-    const end = raw + 2 * (job.raw.length - job.w);
     new Uint32Array(K.memory.buffer, at.wCell, 1)[0] = raw;
     i = K.compare_digits(at.zlo, at.zhi, at.rBits, at.rot, at.beta, raw, end, at.wCell, at.split, Math.floor(2 ** 32 / job.P) + 1, at.groups, at.tmp, i, n, job.k, job.P, job.span, job.threshold, job.isP0);
     const w = new Uint32Array(K.memory.buffer, at.wCell, 1)[0];
     if (w > end) throw new Error('compare: pair stream overrun'); // as in digitKernel
-    job.w += (w - raw) / 2;
     if (i >= n) break;
+    // Rare: the draw ran short. Carry the unread words, draw more, and continue.
+    job.raw = new Uint16Array(arena.bytes(w, end - w).slice().buffer);
+    job.w = 0;
     refill(job, 2 * job.k + 17);
+    raw = arena.putBytes(job.raw);
+    end = raw + job.raw.byteLength;
   }
   job.groups.set(new Uint32Array(K.memory.buffer, at.groups, job.groups.length));
 }

@@ -177,7 +177,7 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   } else {
     const got3 = await s.round([], [2], { 2: 8 * n + (rider ? rider.correctionBytes : 0) });
     const [u1, corr] = splitFrame(got3.get(2), [8 * n, rider ? rider.correctionBytes : 0], 2, 'drelu.reshare');
-    uShare = bytesRing(u1).slice();
+    uShare = bytesRing(u1); // a view: received frames are this party's, never rewritten
     rider?.corrected?.(corr);
   }
   return { n, flip, uShare, u: new Uint8Array(0) };

@@ -22,8 +22,8 @@ export function uniformBelow(prg: Prg, count: number, bound: number, offset = 0)
   while (filled < count) {
     // Expected draws for the missing values, plus slack so one draw usually suffices; every
     // word of a draw is used or dropped by the same rule on both sides.
-    const raw = new Uint16Array(prg.bytes(2 * drawSize(count - filled, accept)).buffer);
-    filled = count - filled >= WASM_SAMPLE ? sampleWasm(raw, out, filled, bound, threshold) : sampleTs(raw, out, filled, bound, threshold);
+    const words = drawSize(count - filled, accept);
+    filled = count - filled >= WASM_SAMPLE ? sampleDrawn(prg, words, out, filled, bound, threshold) : sampleTs(new Uint16Array(prg.bytes(2 * words).buffer), out, filled, bound, threshold);
   }
   if (offset !== 0) for (let i = 0; i < count; i++) out[i] += offset;
   return out;
@@ -49,6 +49,25 @@ export function sampleWasm(raw: Uint16Array, out: Uint8Array, i0: number, bound:
   const at = arena.putBytes(raw);
   const dst = arena.allocBytes(out.length + 1);
   const i = K.sample_below(at, at + raw.byteLength, dst, i0, out.length, bound, threshold);
+  out.set(arena.bytes(dst + i0, i - i0), i0);
+  return i;
+}
+
+/** Draws the next `bytes` stream bytes straight into the kernels' memory at `at` (no copy
+ * through a fresh array when the stream can fill in place). */
+export function drawInto(prg: Prg, at: number, bytes: number): void {
+  if (prg.fill) prg.fill(arena.bytes(at, bytes));
+  else arena.bytes(at, bytes).set(prg.bytes(bytes));
+}
+
+/** sampleWasm on `words` fresh stream words, drawn straight into the kernels' memory. */
+function sampleDrawn(prg: Prg, words: number, out: Uint8Array, i0: number, bound: number, threshold: number): number {
+  const K = kernels();
+  arena.reset();
+  const at = arena.allocBytes(2 * words);
+  const dst = arena.allocBytes(out.length + 1);
+  drawInto(prg, at, 2 * words);
+  const i = K.sample_below(at, at + 2 * words, dst, i0, out.length, bound, threshold);
   out.set(arena.bytes(dst + i0, i - i0), i0);
   return i;
 }

@@ -5,6 +5,7 @@
 // its round-3 correction; P1 finishes both after round 3. Bytes are those of the ReLU plus
 // those of the product; the product's round disappears.
 
+import { add, sub } from '../ring.js';
 import type { Session } from '../session.js';
 import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
@@ -66,12 +67,9 @@ class SelectThenWeights implements Rider {
     const y0 = this.assemble(this.sel.finish(bit));
     this.activation = y0;
     const a = this.a!;
-    const masked = new BigUint64Array(y0.length);
-    for (let i = 0; i < masked.length; i++) masked[i] = y0[i] - a[i];
+    const masked = sub(y0, a);
     const p = this.key.map.apply(a, this.key.held);
-    const c0 = this.c0!;
-    for (let i = 0; i < p.length; i++) p[i] += c0[i];
-    this.product = p;
+    this.product = add(p, this.c0!, p);
     return ringBytes(masked);
   }
   received2(b: Uint8Array): void {
@@ -81,8 +79,7 @@ class SelectThenWeights implements Rider {
   /** P2: the selection's correction, then conv(A, B) − C0 (preprocessing, as in applyWeights). */
   correction(bit: CompareBit): RiderMessage[] {
     const cab = this.key.map.apply(this.a!, this.key.held);
-    const c0 = this.c0!;
-    for (let i = 0; i < cab.length; i++) cab[i] -= c0[i];
+    sub(cab, this.c0!, cab);
     return [...this.sel.correction(bit), { data: ringBytes(cab), label: 'weights.correction', phase: 'preprocessing' }];
   }
   corrected(c: Uint8Array): void {
@@ -97,12 +94,8 @@ class SelectThenWeights implements Rider {
     if (this.s.id === 0) return { activation: this.activation!, product: this.product! };
     if (this.s.id === 2) return { activation: this.assemble(this.sel.finish(bit)), product: new BigUint64Array(map.ySize) };
     const y1 = this.assemble(this.sel.finish(bit));
-    const v = new BigUint64Array(map.xSize);
-    const masked = this.masked!;
-    for (let i = 0; i < v.length; i++) v[i] = masked[i] + y1[i];
-    const p = map.apply(v, this.key.held);
-    const corr = this.corr!;
-    for (let i = 0; i < p.length; i++) p[i] += corr[i];
+    const p = map.apply(add(this.masked!, y1), this.key.held);
+    add(p, this.corr!, p);
     return { activation: y1, product: p };
   }
 }

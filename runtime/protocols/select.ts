@@ -9,7 +9,9 @@
 // reuses the comparison's mask: a = −r, so d = x − a = z, which the comparison opens anyway,
 // and the 16 bytes of opening disappear (P2 knows r, hence a·u).
 
+import { add, gatherByIndex, mul, neg, sub } from '../ring.js';
 import type { Session } from '../session.js';
+import { flipSubInPlace, takeByBitMinus } from './bits.js';
 import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
@@ -43,8 +45,7 @@ export class Selection implements Rider {
       const a0 = g0.ring(n);
       this.c = g0.ring(n);
       const a1 = s.shared(1, 'select').ring(n);
-      for (let i = 0; i < n; i++) a0[i] += a1[i];
-      this.a = a0;
+      this.a = add(a0, a1, a0);
     } else {
       const g = s.shared(2, 'select');
       this.a = g.ring(n);
@@ -54,9 +55,7 @@ export class Selection implements Rider {
 
   /** With sharedMask: a = −(this party's share of r), or −r for P2. */
   shareMask(r: BigUint64Array): void {
-    const a = new BigUint64Array(r.length);
-    for (let i = 0; i < a.length; i++) a[i] = -r[i];
-    this.a = a;
+    this.a = neg(r);
   }
 
   /** With sharedMask: d = x − a = x + r = z, opened by the comparison. */
@@ -66,29 +65,20 @@ export class Selection implements Rider {
 
   /** d_j = x_j − a_j. */
   open(): Uint8Array {
-    const n = this.x.length;
-    const d = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) d[i] = this.x[i] - this.a[i];
+    // Sent: the runtime owns this vector now, opened() writes the sum to a fresh one.
+    const d = sub(this.x, this.a);
     this.d = d;
     return ringBytes(d);
   }
 
   opened(theirs: Uint8Array): void {
     // A fresh vector: the one sent belongs to the runtime now.
-    const t = bytesRing(theirs);
-    const mine = this.d!;
-    const d = new BigUint64Array(mine.length);
-    for (let i = 0; i < d.length; i++) d[i] = mine[i] + t[i];
-    this.d = d;
+    this.d = add(this.d!, bytesRing(theirs));
   }
 
   /** P2: c1 = a·u − c0, elementwise, u taken at each element's bit. */
   correction(bit: CompareBit): RiderMessage[] {
-    const n = this.x.length;
-    const c1 = new BigUint64Array(n);
-    const c0 = this.c!;
-    const map = this.patchOf;
-    for (let i = 0; i < n; i++) c1[i] = (bit.u[map ? map[i] : i] ? this.a[i] : 0n) - c0[i];
+    const c1 = takeByBitMinus(this.a, bit.u, this.patchOf, this.c!);
     return [{ data: ringBytes(c1), label: 'select.correction' }];
   }
 
@@ -99,17 +89,14 @@ export class Selection implements Rider {
   /** This party's share of x · bit (P2: zeros). */
   finish(bit: CompareBit): BigUint64Array {
     const n = this.x.length;
-    const out = new BigUint64Array(n);
-    if (this.s.id === 2) return out;
-    const d = this.d!;
+    if (this.s.id === 2) return new BigUint64Array(n);
     const c = this.s.id === 0 ? this.c! : this.cP1!;
     const map = this.patchOf;
-    for (let i = 0; i < n; i++) {
-      const b = map ? map[i] : i;
-      const xu = d[i] * bit.uShare[b] + c[i];
-      out[i] = bit.flip[b] ? this.x[i] - xu : xu;
-    }
-    return out;
+    // xu = d·u + c by the ring kernels, then x − xu where the flip is set.
+    const u = map ? gatherByIndex(bit.uShare, map) : bit.uShare;
+    const xu = mul(this.d!, u);
+    add(xu, c, xu);
+    return flipSubInPlace(this.x, xu, bit.flip, map);
   }
 }
 

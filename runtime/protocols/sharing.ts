@@ -1,6 +1,6 @@
 // Input sharing (no message) and reveal of a result to the client (one message P1 → P0).
 
-import { sub } from '../ring.js';
+import { add, sub } from '../ring.js';
 import type { Session } from '../session.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
@@ -28,8 +28,5 @@ export async function revealToClient(s: Session, share: BigUint64Array): Promise
   }
   const got = await s.round([], [1], { 1: 8 * n });
   const [x1] = splitFrame(got.get(1), [8 * n], 1, 'reveal');
-  const out = new BigUint64Array(n);
-  const other = bytesRing(x1);
-  for (let i = 0; i < n; i++) out[i] = share[i] + other[i];
-  return out;
+  return add(share, bytesRing(x1));
 }

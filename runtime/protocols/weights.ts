@@ -12,7 +12,7 @@
 //   Bytes per inference: 8|X| online (P0 → P1) + 8|Y| preprocessing (P2 → P1).
 // The product carries 2f fractional bits: follow with `truncate` (linear.ts).
 
-import { conv2d, conv2dOutShape, matmul } from '../ring.js';
+import { add, conv2d, conv2dOutShape, matmul, sub } from '../ring.js';
 import type { Conv2dParams } from '../ring.js';
 import type { Session } from '../session.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
@@ -56,8 +56,7 @@ export async function setupWeights(s: Session, map: BilinearMap, weights: BigUin
   if (s.id === 1) {
     if (!weights || weights.length !== map.wSize) throw new Error(`setupWeights: P1 must pass ${map.wSize} weights`);
     const b = s.shared(2, purpose).ring(map.wSize);
-    const masked = new BigUint64Array(map.wSize);
-    for (let i = 0; i < masked.length; i++) masked[i] = weights[i] - b[i];
+    const masked = sub(weights, b);
     await s.round([{ to: 0, data: ringBytes(masked), label: 'weights.mask', phase: 'oneTime' }], []);
     return { map, held: weights, mask: b };
   }
@@ -68,7 +67,9 @@ export async function setupWeights(s: Session, map: BilinearMap, weights: BigUin
   }
   const got = await s.round([], [1], { 1: 8 * map.wSize });
   const [masked] = splitFrame(got.get(1), [8 * map.wSize], 1, 'weights.mask');
-  return { map, held: bytesRing(masked).slice(), mask: null };
+  // A view, no copy: a received frame is this party's (nothing else writes it), and the
+  // one-time frame lives as long as the session's keys anyway.
+  return { map, held: bytesRing(masked), mask: null };
 }
 
 /** Shares of map(x, W) for a shared activation x (P2 passes a placeholder): one round. */
@@ -80,7 +81,7 @@ export async function applyWeights(s: Session, key: WeightKey, x: BigUint64Array
     const a = g0.ring(map.xSize);
     const c0 = g0.ring(map.ySize);
     const c1 = map.apply(a, key.held);
-    for (let i = 0; i < c1.length; i++) c1[i] -= c0[i];
+    sub(c1, c0, c1);
     await s.round([{ to: 1, data: ringBytes(c1), label: 'weights.correction', phase: 'preprocessing' }], []);
     return new BigUint64Array(map.ySize);
   }
@@ -88,21 +89,14 @@ export async function applyWeights(s: Session, key: WeightKey, x: BigUint64Array
     const g = s.shared(2, 'weights');
     const a = g.ring(map.xSize);
     const c0 = g.ring(map.ySize);
-    const masked = new BigUint64Array(map.xSize);
-    for (let i = 0; i < masked.length; i++) masked[i] = x[i] - a[i];
+    const masked = sub(x, a);
     await s.round([{ to: 1, data: ringBytes(masked), label: 'weights.activation' }], []);
     const y = map.apply(a, key.held);
-    for (let i = 0; i < y.length; i++) y[i] += c0[i];
-    return y;
+    return add(y, c0, y);
   }
   const got = await s.round([], [0, 2], { 0: 8 * map.xSize, 2: 8 * map.ySize });
   const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');
   const [c1] = splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction');
-  const xm = bytesRing(masked);
-  const v = new BigUint64Array(map.xSize);
-  for (let i = 0; i < v.length; i++) v[i] = xm[i] + x[i];
-  const y = map.apply(v, key.held);
-  const corr = bytesRing(c1);
-  for (let i = 0; i < y.length; i++) y[i] += corr[i];
-  return y;
+  const y = map.apply(add(bytesRing(masked), x), key.held);
+  return add(y, bytesRing(c1), y);
 }
