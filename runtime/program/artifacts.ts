@@ -37,7 +37,13 @@ export function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-/** Reads and checks OUT/manifest.json. */
+/** The mpcc version of this runtime (package.json beside dist/). */
+export function runtimeVersion(): string {
+  const url = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+}
+
+/** Reads and checks OUT/manifest.json: its format, and that this mpcc compiled it. */
 export function readManifest(dir: string): Manifest {
   const text = read(dir, 'manifest.json').toString('utf8');
   let m: Manifest;
@@ -48,6 +54,8 @@ export function readManifest(dir: string): Manifest {
   }
   if (m.format !== ARTIFACT_FORMAT) throw runtimeError('MPCC5221', [`artifact format ${String(m.format)}, this runtime reads format ${ARTIFACT_FORMAT}`]);
   if (!m.files || !m.input || !Array.isArray(m.input.shape)) throw runtimeError('MPCC5220', [join(dir, 'manifest.json'), 'corrupt (fields missing)']);
+  const own = runtimeVersion();
+  if (m.mpccVersion !== own) throw runtimeError('MPCC5221', [`compiled by mpcc ${String(m.mpccVersion)}, this is mpcc ${own}; recompile the model`]);
   return m;
 }
 

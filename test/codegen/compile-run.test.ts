@@ -109,6 +109,10 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
     writeFileSync(prog, readFileSync(prog, 'utf8').replace('"round":1', '"round":2'));
     expect(await code(loadPartyArtifacts(bad, 0))).to.equal('MPCC5220');
     const mf = join(bad, 'manifest.json');
+    const manifest = readFileSync(mf, 'utf8');
+    writeFileSync(mf, manifest.replace(/"mpccVersion": "[^"]*"/, '"mpccVersion": "0.0.0-other"'));
+    expect(await code(loadPartyArtifacts(bad, 1))).to.equal('MPCC5221');
+    writeFileSync(mf, manifest);
     writeFileSync(mf, readFileSync(mf, 'utf8').replace('"format": 1', '"format": 99'));
     expect(await code(loadPartyArtifacts(bad, 1))).to.equal('MPCC5221');
     writeFileSync(mf, '{ not json');
