@@ -120,6 +120,10 @@ function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<St
     for (const p of deps) consumers[p].push(i);
     return deps.size;
   });
+  // Readers left per value: a value is dropped when its last reader has started, so a big
+  // model holds only the activations still ahead of the schedule, not all of them.
+  const readers = new Map<string, number>();
+  for (const st of steps) for (const v of st.inputs) readers.set(v, (readers.get(v) ?? 0) + 1);
   let finished = 0;
   return new Promise<number>((resolve, reject) => {
     let failed = false;
@@ -137,10 +141,15 @@ function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<St
         try {
           const fn = stepKind(st.kind);
           const ins = st.inputs.map((v) => values.get(v)!);
+          for (const v of st.inputs) {
+            const left = readers.get(v)! - 1;
+            readers.set(v, left);
+            if (left === 0) values.delete(v);
+          }
           const outs = await fn({ ...base, session: ss, params: st.params }, ins);
           if (st.rounds > 0 && ss.calls === 0) throw runtimeError('MPCC5202', [st.name, st.op, 'none', st.round]);
           if (outs.length !== st.outputs.length) throw runtimeError('MPCC5211', [st.name, outs.length, st.outputs.length]);
-          st.outputs.forEach((v, j) => values.set(v, outs[j]));
+          st.outputs.forEach((v, j) => readers.has(v) && values.set(v, outs[j]));
           finished++;
           progress({ phase: 'inference', done: finished, total: steps.length, round: merger.rounds, step: st.name });
           // Dependents become live before this step leaves, so the merger never flushes a
