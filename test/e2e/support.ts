@@ -1,0 +1,96 @@
+// Helpers of the end-to-end tests: a secure in-process run of compiled artifacts, the
+// truncation error model applied to a quantized graph, the flows of model.mir, and searching
+// artifact folders for byte strings.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { makeGraph, makeNode, type Graph, type Node } from '../../ir/graph.js';
+import { tensorOf } from '../../ir/tensor.js';
+import { createInProcessSessions, runParties } from '../../runtime/connect.js';
+import type { PartyCounters } from '../../runtime/counters.js';
+import { runProgram, sessionTag, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
+
+/** The three parties' results of one secure run of `arts` on input `x` (in process). */
+export async function runSecureInProcess(arts: readonly PartyArtifacts[], x: Float32Array): Promise<RunResult[]> {
+  const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
+  return runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights }));
+}
+
+/** Index of the largest value. */
+export function argmax(v: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
+
+/** max |a[i] − b[i]|. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+/** Ops whose ring form ends in a share truncation (secure: floor + 0 or 1 ulp; plaintext: floor). */
+export const TRUNCATING_OPS: ReadonlySet<string> = new Set(['Truncate', 'AveragePool', 'GlobalAveragePool', 'Resize']);
+
+/**
+ * Quantized graph `g` with the secure truncation's error made explicit: after every
+ * truncating node an Add of a constant holding 0 or 1 ulp (2^-frac) per element, drawn by
+ * `rand` with probability 1/2. Run by the fixed-point interpreter (where truncation is the
+ * exact floor), it models what two-party share truncation does: floor(x/2^f) plus a carry
+ * bit that the random masks make 1 with probability frac(x/2^f).
+ */
+export function withTruncationNoise(g: Graph, frac: number, rand: () => number): Graph {
+  const nodes: Node[] = [];
+  const types = new Map(g.types);
+  const constants = new Map(g.constants);
+  for (const n of g.nodes) {
+    if (!TRUNCATING_OPS.has(n.op)) {
+      nodes.push(n);
+      continue;
+    }
+    const y = n.outputs[0];
+    const type = g.types.get(y)!;
+    const floor = `${y}.floor`, noise = `${y}.carry`;
+    const size = type.shape.reduce((a, b) => a * b, 1);
+    constants.set(noise, tensorOf('float32', type.shape, Float32Array.from({ length: size }, () => (rand() < 0.5 ? 2 ** -frac : 0))));
+    types.set(noise, type);
+    types.set(floor, type);
+    nodes.push(makeNode(n.op, n.name, n.inputs, [floor, ...n.outputs.slice(1)], n.attrs));
+    nodes.push(makeNode('Add', `${n.name}.carry`, [floor, noise], [y]));
+  }
+  return makeGraph({ ...g, nodes, types, constants });
+}
+
+/** Bytes each party should send to each peer per phase: [from][to][phase], from the
+ * `flows` attributes of a scheduled IR text ("<step> <from>-><to> <phase> <label> <bytes>"). */
+export function flowTotals(mirText: string): Record<string, number>[][] {
+  const t = [0, 1, 2].map(() => [0, 1, 2].map(() => ({ online: 0, preprocessing: 0, oneTime: 0 }) as Record<string, number>));
+  for (const m of mirText.matchAll(/"\d+ (\d)->(\d) (online|preprocessing|oneTime) \S+ (\d+)"/g)) t[+m[1]][+m[2]][m[3]] += +m[4];
+  return t;
+}
+
+/** The measured bytes [from][to][phase] of a run's counters. */
+export function measuredTotals(results: readonly RunResult[]): Record<string, number>[][] {
+  return results.map((r) => (r.counters as PartyCounters).sentToByPhase.map((p) => ({ ...p })));
+}
+
+/** Every file below `dir` (recursively), as paths relative to it. */
+export function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else out.push(relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** The needles found in file `path` (their indices in `needles`). */
+export function needlesIn(path: string, needles: readonly Buffer[]): number[] {
+  const hay = readFileSync(path);
+  return needles.flatMap((n, i) => (hay.indexOf(n) >= 0 ? [i] : []));
+}
