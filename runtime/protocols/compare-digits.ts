@@ -19,7 +19,13 @@ export function modTable(p: number, size: number): Uint8Array {
   const key = `${p}/${size}`;
   let t = MOD_TABLES.get(key);
   if (!t) {
-    t = Uint8Array.from({ length: size }, (_, x) => x % p);
+    // A counting loop, not Uint8Array.from with a callback: ~300k entries at k = 64, built
+    // once per process, on a party's first compare (measured ~40 ms the other way).
+    t = new Uint8Array(size);
+    for (let x = 0, r = 0; x < size; x++) {
+      t[x] = r;
+      r = r + 1 === p ? 0 : r + 1;
+    }
     MOD_TABLES.set(key, t);
   }
   return t;

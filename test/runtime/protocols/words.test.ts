@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { flipSubInPlace, takeByBitMinus } from '../../../runtime/protocols/bits.js';
-import { compareMessage } from '../../../runtime/protocols/compare-digits.js';
+import { compareMessage, modTable } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { uniformBelow } from '../../../runtime/protocols/digits.js';
 import { AesCtrPrg } from '../../../runtime/prg.js';
@@ -44,6 +44,14 @@ describe('protocols: word kernels of the selection', () => {
       expect(flipSubInPlace(x, y, u, map)).to.equal(y);
       expect(y).to.deep.equal(want2);
     });
+
+  it('the digit kernel’s table of x mod p equals %', () => {
+    for (const [p, size] of [[67, 300001], [19, 5003], [5, 3]]) {
+      const t = modTable(p, size);
+      expect(t.length).to.equal(size);
+      for (let x = 0; x < size; x++) if (t[x] !== x % p) expect.fail(`p=${p} x=${x}: ${t[x]}`);
+    }
+  });
 
   it('draws into the kernels’ memory give the values and stream position of draws through arrays', () => {
     const key = new Uint8Array(randomBytes(16));
