@@ -95,8 +95,9 @@ describe('e2e: bad input through the CLI', function () {
     const e = await mpcc(dir, ['party', 'out', '--id', '1', '--peers', peers, '--connect-timeout', '1500']);
     const line = expectCodedError(e, 'MPCC5006', 'peer never connects');
     expect(line).to.match(/peer [02] \((client|helper)\) at 127\.0\.0\.1:\d+ within 1500 ms/);
-    // 1.5 s of waiting plus the start of a node process on a loaded 2-core machine.
-    expect(e.millis).to.be.below(10000);
+    // 1.5 s of waiting plus the start of a node process (up to ~3 s on this 2-core machine
+    // when other jobs load it): "within seconds", not a hang.
+    expect(e.millis).to.be.below(12000);
   });
 
   it('mpcc party: parties holding artifacts of different models or versions refuse each other', async () => {
@@ -106,13 +107,13 @@ describe('e2e: bad input through the CLI', function () {
     const models = await Promise.all([party('out', 0), party('ops', 1), party('ops', 2)]);
     const codes = models.map((e, id) => /error (MPCC\d+)/.exec(expectCodedError(e, 'MPCC\\d+', `models: party ${id}`))![1]);
     expect(codes).to.include('MPCC5008');
-    for (const e of models) expect(e.millis).to.be.below(15000);
+    for (const e of models) expect(e.millis).to.be.below(20000); // 3 s timeout + process starts on a loaded machine
     // P1 holds artifacts of another mpcc version: it refuses them; the others give up on it.
     peers = (await freeLocalAddresses()).join(',');
     const versions = await Promise.all([party('out', 0), party('old', 1), party('out', 2)]);
     expectCodedError(versions[1], 'MPCC5221', 'versions: party 1');
     for (const id of [0, 2]) expect(expectCodedError(versions[id], 'MPCC\\d+', `versions: party ${id}`)).to.match(/peer 1 \(server\)/);
-    for (const e of versions) expect(e.millis).to.be.below(15000);
+    for (const e of versions) expect(e.millis).to.be.below(20000);
   });
 
   it('the same artifacts and input run (so the failures above are the bad input\'s)', async () => {
