@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { decodeNpy, encodeNpy } from '../compiler/npy.js';
 import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
+import { benchInput } from './inputs.js';
 
 const CLI = fileURLToPath(new URL('../../bin/mpcc.js', import.meta.url));
 
@@ -53,17 +54,6 @@ interface Row {
   paperGB: number | null;
   paperSeconds: number | null;
   load1: number;
-}
-
-/** A reproducible input in [-2, 2) (test data, not secrets). */
-function benchInput(n: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = 4242;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 4294967296) * 4 - 2;
-  }
-  return x;
 }
 
 function mpcc(args: string[]): string {
@@ -110,7 +100,7 @@ async function measure(variant: string, runs: number, transport: string): Promis
     const model = buildZooModel(name);
     const onnxPath = join(dir, `${name}.onnx`);
     writeFileSync(onnxPath, model);
-    const input = benchInput(entry.inputShape.reduce((a, b) => a * b, 1));
+    const input = benchInput(entry.inputShape.reduce((a, b) => a * b, 1), 4242);
     const inputPath = join(dir, 'input.npy');
     writeFileSync(inputPath, encodeNpy(entry.inputShape, input));
     const out = join(dir, 'out');

@@ -8,6 +8,7 @@ import { runGraph } from '../ir/interp/index.js';
 import { runGraphFixed } from '../ir/interp/fixed/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { runPipeline } from '../passes/index.js';
+import { benchInput } from './inputs.js';
 
 /** One row: one model at one fractional width (times in ms). */
 interface Row {
@@ -28,15 +29,9 @@ function timed<T>(fn: () => T): [T, number] {
   return [r, Number(process.hrtime.bigint() - t0) / 1e6];
 }
 
-/** A reproducible input in [-1, 1) (test data, not secrets). */
-function benchInput(shape: readonly number[]): Tensor {
-  const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = 2024;
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 4294967296) * 2 - 1;
-  }
-  return new Tensor('float32', shape, x);
+/** A reproducible input (test data, not secrets). */
+function benchTensor(shape: readonly number[]): Tensor {
+  return new Tensor('float32', shape, benchInput(shape.reduce((a, b) => a * b, 1), 2024, 1));
 }
 
 /** Per position of a [1, C, …] output, the class with the largest value. */
@@ -49,7 +44,7 @@ function classes(v: ArrayLike<number>, shape: readonly number[]): Int32Array {
 
 function measure(name: string, fracs: number[]): Row[] {
   const g = runPipeline(importOnnx(buildZooModel(name)), 'canonicalize').graph;
-  const feeds = { [g.inputs[0]]: benchInput(zooEntry(name).inputShape) };
+  const feeds = { [g.inputs[0]]: benchTensor(zooEntry(name).inputShape) };
   const [want, floatMs] = timed(() => runGraph(g, feeds, { precision: 'float64' }).get(g.outputs[0])!.data);
   const shape = g.types.get(g.outputs[0])!.shape;
   let lo = Infinity, hi = -Infinity;

@@ -9,6 +9,7 @@ import { importOnnx } from '../compiler/onnx/import.js';
 import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
 import { runGraph, setInterpreterThreads, interpreterThreads } from '../ir/interp/index.js';
 import { Tensor } from '../ir/tensor.js';
+import { benchInput } from './inputs.js';
 
 /** One row of the table / JSON output (times in ms, memory in MB). */
 interface Row {
@@ -55,17 +56,6 @@ async function timeRunsAsync(fn: () => Promise<unknown>, runs: number): Promise<
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return times;
-}
-
-/** A reproducible input in [-2, 2) (test data, not secrets). */
-function benchInput(n: number): Float32Array {
-  const x = new Float32Array(n);
-  let s = 12345;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 4294967296) * 4 - 2;
-  }
-  return x;
 }
 
 async function measure(name: string, runs: number): Promise<Row> {

@@ -10,6 +10,7 @@ import type { Graph } from '../ir/graph.js';
 import { runGraph } from '../ir/interp/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { type PassReport, runPipeline } from '../passes/index.js';
+import { benchInput } from './inputs.js';
 
 /** One row of the table / JSON output (times in ms). */
 interface Row {
@@ -39,15 +40,9 @@ function timed<T>(fn: () => T): [T, number] {
   return [r, Number(process.hrtime.bigint() - t0) / 1e6];
 }
 
-/** A reproducible input in [-2, 2) (test data, not secrets). */
-function benchInput(shape: number[]): Tensor {
-  const x = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = 54321;
-  for (let i = 0; i < x.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    x[i] = (s / 4294967296) * 4 - 2;
-  }
-  return new Tensor('float32', shape, x);
+/** A reproducible input (test data, not secrets). */
+function benchTensor(shape: number[]): Tensor {
+  return new Tensor('float32', shape, benchInput(shape.reduce((a, b) => a * b, 1), 54321, 2));
 }
 
 function measure(name: string, runs: number): Row {
@@ -64,7 +59,7 @@ function measure(name: string, runs: number): Row {
     for (const rep of r.reports) passTimes.set(rep.step, [...(passTimes.get(rep.step) ?? []), rep.millis]);
     [graph, canonical, reports] = [g, r.graph, r.reports];
   }
-  const feeds = { [graph!.inputs[0]]: benchInput([...entry.inputShape]) };
+  const feeds = { [graph!.inputs[0]]: benchTensor([...entry.inputShape]) };
   runGraph(graph!, feeds); // warm-up of both graphs' kernels
   runGraph(canonical!, feeds);
   const [before, interpBeforeMs] = timed(() => runGraph(graph!, feeds).get(graph!.outputs[0])!);

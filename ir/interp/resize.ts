@@ -4,37 +4,11 @@
 import { diag } from '../diagnostics.js';
 import { Tensor, allocData } from '../tensor.js';
 import { numel } from '../types.js';
+import { COORDINATE_MODES, NEAREST_MODES, nearestIndex, sourceCoordinate } from '../../runtime/local/resize.js';
 import { defineKernels } from './kernels.js';
 
-const f32 = Math.fround;
-
-/** Source coordinate of output index `x` along an axis, per coordinate_transformation_mode (NaN: unknown mode). */
-export function sourceCoordinate(mode: string, x: number, scale: number, inLen: number, outLen: number): number {
-  switch (mode) {
-    case 'half_pixel': return f32(f32(f32(x + 0.5) / scale) - 0.5);
-    case 'pytorch_half_pixel': return outLen > 1 ? f32(f32(f32(x + 0.5) / scale) - 0.5) : 0;
-    case 'align_corners': return outLen === 1 ? 0 : f32(f32(x * (inLen - 1)) / (outLen - 1));
-    case 'asymmetric': return f32(x / scale);
-    case 'tf_half_pixel_for_nearest': return f32(f32(x + 0.5) / scale);
-    default: return NaN;
-  }
-}
-
-/** Input index of a source coordinate, per nearest_mode, before clamping (NaN: unknown mode). */
-export function nearestIndex(mode: string, x: number): number {
-  switch (mode) {
-    case 'round_prefer_floor': return x === Math.trunc(x) + 0.5 ? Math.floor(x) : roundHalfAway(x);
-    case 'round_prefer_ceil': return roundHalfAway(x);
-    case 'floor': return Math.floor(x);
-    case 'ceil': return Math.ceil(x);
-    default: return NaN;
-  }
-}
-
-function roundHalfAway(x: number): number {
-  return x < 0 ? -Math.round(-x) : Math.round(x);
-}
-
+// The coordinate rules are the runtime's (runtime/local/resize.ts), so the plaintext and the
+// secure resize pick the same source indices.
 /** One axis's source indices and the weight of the second one (0 for nearest). */
 interface AxisMap {
   readonly i0: Int32Array;
@@ -94,14 +68,14 @@ defineKernels({
     const nearestMode = ctx.attr<string>('nearest_mode') ?? 'round_prefer_floor';
     const scales = ctx.attr<number[]>('scales');
     const bad = !['nearest', 'linear'].includes(mode) ? `mode '${mode}'`
-      : Number.isNaN(sourceCoordinate(coordMode, 0, 1, 2, 2)) ? `coordinate_transformation_mode '${coordMode}'`
-      : mode === 'nearest' && Number.isNaN(nearestIndex(nearestMode, 0)) ? `nearest_mode '${nearestMode}'` : undefined;
+      : !COORDINATE_MODES.has(coordMode) ? `coordinate_transformation_mode '${coordMode}'`
+      : mode === 'nearest' && !NEAREST_MODES.has(nearestMode) ? `nearest_mode '${nearestMode}'` : undefined;
     if (bad) throw diag('MPCC3004', [ctx.node.name, 'Resize', `unsupported ${bad}`]);
     let data: ArrayLike<number> = x!.data;
     let shape = [...x!.shape];
     for (let axis = shape.length - 1; axis >= 0; axis--) {
       const inLen = shape[axis], outLen = t.shape[axis];
-      const scale = f32(scales && scales.length === shape.length ? scales[axis] : outLen / inLen);
+      const scale = Math.fround(scales && scales.length === shape.length ? scales[axis] : outLen / inLen);
       const m = axisMap(mode === 'linear', coordMode, nearestMode, scale, inLen, outLen);
       if (inLen === outLen && isIdentity(m)) continue;
       ({ data, shape } = resizeAxis(data, shape, axis, m));

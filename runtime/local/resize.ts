@@ -29,7 +29,15 @@ export const RESIZE_COEF_BITS = 16;
 
 const f32 = Math.fround;
 
-/** Source coordinate of output index `x` on an axis (ONNX coordinate_transformation_mode). */
+/** The ONNX coordinate_transformation_mode values sourceCoordinate knows. */
+export const COORDINATE_MODES: ReadonlySet<string> = new Set(['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nearest']);
+
+/** The ONNX nearest_mode values nearestIndex knows. */
+export const NEAREST_MODES: ReadonlySet<string> = new Set(['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil']);
+
+/** Source coordinate of output index `x` on an axis (ONNX coordinate_transformation_mode),
+ * in float32 steps as onnxruntime computes it (so nearest-neighbour ties round the same way);
+ * the plaintext interpreter uses it too. */
 export function sourceCoordinate(mode: string, x: number, scale: number, inLen: number, outLen: number): number {
   switch (mode) {
     case 'half_pixel': return f32(f32(f32(x + 0.5) / scale) - 0.5);
