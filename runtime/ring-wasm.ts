@@ -40,13 +40,16 @@ export interface RingKernelExports {
   tileCols(): number;
   packA(a: number, lda: number, m: number, k: number, out: number): void;
   gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
-  /** The private compare's digit kernel (ABI in compiler/codegen/compare-kernels.ts). */
+  /** The private compare's kernels (ABI in compiler/codegen/compare-kernels.ts and sample-kernels.ts). */
   compare_digits(
-    zlo: number, zhi: number, rbits: number, rot: number, beta: number, raw: number, rawEnd: number, wCell: number,
-    split: number, magic: number, groups: number, tmp: number, i0: number, n: number, k: number, p: number,
-    span: number, threshold: number, isP0: number,
+    zlo: number, zhi: number, rbits: number, rot: number, beta: number, pairs: number, out: number, tmp: number,
+    i0: number, i1: number, k: number, p: number, isP0: number, modM: number, modS: number, grouped: number,
+  ): void;
+  compare_pairs(
+    raw: number, rawEnd: number, wCell: number, out: number, i0: number, count: number, span: number, threshold: number,
+    divM: number, divS: number, pm1: number, p: number, isP0: number, table: number,
   ): number;
-  sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number): number;
+  sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number, table: number): number;
   group_digits(digits: number, groups: number, p: number, out: number): void;
   pack_groups(groups: number, units: number, gb: number, pair: number, p4: number, out: number): void;
   unpack_field(buf: number, units: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;

@@ -204,10 +204,12 @@ export class ModuleBuilder {
     ne: (a: Expr, b: Expr) => this.m.i32.ne(a, b) as Expr,
     lt_s: (a: Expr, b: Expr) => this.m.i32.lt_s(a, b) as Expr,
     lt_u: (a: Expr, b: Expr) => this.m.i32.lt_u(a, b) as Expr,
+    le_u: (a: Expr, b: Expr) => this.m.i32.le_u(a, b) as Expr,
     ge_s: (a: Expr, b: Expr) => this.m.i32.ge_s(a, b) as Expr,
     ge_u: (a: Expr, b: Expr) => this.m.i32.ge_u(a, b) as Expr,
     eq: (a: Expr, b: Expr) => this.m.i32.eq(a, b) as Expr,
     eqz: (a: Expr) => this.m.i32.eqz(a) as Expr,
+    popcnt: (a: Expr) => this.m.i32.popcnt(a) as Expr,
     wrapI64: (a: Expr) => this.m.i32.wrap(a) as Expr,
     /** Little-endian 32-bit load at byte address ptr + offset. */
     load: (ptr: Expr, offset = 0) => this.m.i32.load(offset, 4, ptr) as Expr,
@@ -216,6 +218,7 @@ export class ModuleBuilder {
     load8u: (ptr: Expr, offset = 0) => this.m.i32.load8_u(offset, 1, ptr) as Expr,
     load16u: (ptr: Expr, offset = 0) => this.m.i32.load16_u(offset, 2, ptr) as Expr,
     store8: (ptr: Expr, v: Expr, offset = 0) => this.m.i32.store8(offset, 1, ptr, v) as Expr,
+    store16: (ptr: Expr, v: Expr, offset = 0) => this.m.i32.store16(offset, 2, ptr, v) as Expr,
   };
 
   // ---- i64
@@ -236,6 +239,10 @@ export class ModuleBuilder {
     truncF64U: (a: Expr) => this.m.i64.trunc_u.f64(a) as Expr,
     /** 64-bit load at byte address ptr + offset (8-byte aligned hint). */
     load: (ptr: Expr, offset = 0) => this.m.i64.load(offset, 8, ptr) as Expr,
+    /** A u32 at ptr + offset, zero-extended. (Write this, not extendU32 of an i32 load: binaryen
+     * 132's optimize-instructions turned `extend_u(load) | (extend_u(load) << 32)` into two
+     * sign-extending loads, measured wrong in the compare's digit kernel.) */
+    load32u: (ptr: Expr, offset = 0) => this.m.i64.load32_u(offset, 4, ptr) as Expr,
     store: (ptr: Expr, v: Expr, offset = 0) => this.m.i64.store(offset, 8, ptr, v) as Expr,
   };
 
@@ -275,9 +282,51 @@ export class ModuleBuilder {
   readonly i32x4 = {
     add: (a: Expr, b: Expr) => this.m.i32x4.add(a, b) as Expr,
     mul: (a: Expr, b: Expr) => this.m.i32x4.mul(a, b) as Expr,
+    splat: (a: Expr) => this.m.i32x4.splat(a) as Expr,
+    shr_u: (a: Expr, s: Expr) => this.m.i32x4.shr_u(a, s) as Expr,
     /** Loads one i32 and splats it to all four lanes. */
     loadSplat: (ptr: Expr, offset = 0) => this.m.v128.load32_splat(offset, 4, ptr) as Expr,
     zero: () => this.m.v128.const([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) as Expr,
+    /** Full 32-bit products of the unsigned 16-bit lanes 0–3 (low) or 4–7 (high). */
+    extmulLowU16: (a: Expr, b: Expr) => this.m.i32x4.extmul_low_i16x8_u(a, b) as Expr,
+    extmulHighU16: (a: Expr, b: Expr) => this.m.i32x4.extmul_high_i16x8_u(a, b) as Expr,
+  };
+
+  /** SIMD operations on eight 16-bit lanes. */
+  readonly i16x8 = {
+    splat: (a: Expr) => this.m.i16x8.splat(a) as Expr,
+    add: (a: Expr, b: Expr) => this.m.i16x8.add(a, b) as Expr,
+    sub: (a: Expr, b: Expr) => this.m.i16x8.sub(a, b) as Expr,
+    mul: (a: Expr, b: Expr) => this.m.i16x8.mul(a, b) as Expr,
+    shl: (a: Expr, s: Expr) => this.m.i16x8.shl(a, s) as Expr,
+    shr_u: (a: Expr, s: Expr) => this.m.i16x8.shr_u(a, s) as Expr,
+    ne: (a: Expr, b: Expr) => this.m.i16x8.ne(a, b) as Expr,
+    lt_s: (a: Expr, b: Expr) => this.m.i16x8.lt_s(a, b) as Expr,
+    ge_u: (a: Expr, b: Expr) => this.m.i16x8.ge_u(a, b) as Expr,
+    /** Bit i of the result is the sign bit of lane i. */
+    bitmask: (a: Expr) => this.m.i16x8.bitmask(a) as Expr,
+    /** Lanes of two i32x4 vectors narrowed to 16 bits, unsigned saturation (a: lanes 0–3). */
+    narrowU32: (a: Expr, b: Expr) => this.m.i16x8.narrow_i32x4_u(a, b) as Expr,
+    /** Lane i (0–7), zero-extended. */
+    lane: (a: Expr, i: number) => this.m.i16x8.extract_lane_u(a, i as unknown as number) as Expr,
+  };
+
+  /** Bitwise and byte-level SIMD operations on whole vectors. */
+  readonly v128 = {
+    load: (ptr: Expr, offset = 0) => this.m.v128.load(offset, 1, ptr) as Expr,
+    store: (ptr: Expr, v: Expr, offset = 0) => this.m.v128.store(offset, 1, ptr, v) as Expr,
+    /** Eight bytes zero-extended to eight 16-bit lanes. */
+    load8x8U: (ptr: Expr, offset = 0) => this.m.v128.load8x8_u(offset, 1, ptr) as Expr,
+    /** Stores the low eight bytes. */
+    store64: (ptr: Expr, v: Expr, offset = 0) => this.m.v128.store64_lane(offset, 1, 0, ptr, v) as Expr,
+    const: (bytes: readonly number[]) => this.m.v128.const(bytes) as Expr,
+    and: (a: Expr, b: Expr) => this.m.v128.and(a, b) as Expr,
+    or: (a: Expr, b: Expr) => this.m.v128.or(a, b) as Expr,
+    xor: (a: Expr, b: Expr) => this.m.v128.xor(a, b) as Expr,
+    /** Bytes of 16-bit lanes narrowed to 8 bits, unsigned saturation (a: bytes 0–7). */
+    narrowU16: (a: Expr, b: Expr) => this.m.i8x16.narrow_i16x8_u(a, b) as Expr,
+    /** Byte i of the result is byte idx[i] of a (0 where idx[i] ≥ 16). */
+    swizzle: (a: Expr, idx: Expr) => this.m.i8x16.swizzle(a, idx) as Expr,
   };
 
   /** Byte shuffle of two vectors: lane i of the result is byte mask[i] of a‖b (0..31). */

@@ -47,8 +47,8 @@ export function sampleWasm(raw: Uint16Array, out: Uint8Array, i0: number, bound:
   const K = kernels();
   arena.reset();
   const at = arena.putBytes(raw);
-  const dst = arena.allocBytes(out.length + 1);
-  const i = K.sample_below(at, at + raw.byteLength, dst, i0, out.length, bound, threshold);
+  const dst = arena.allocBytes(out.length + 16);
+  const i = K.sample_below(at, at + raw.byteLength, dst, i0, out.length, bound, threshold, arena.putBytes(TABLES.bytes));
   out.set(arena.bytes(dst + i0, i - i0), i0);
   return i;
 }
@@ -65,12 +65,34 @@ function sampleDrawn(prg: Prg, words: number, out: Uint8Array, i0: number, bound
   const K = kernels();
   arena.reset();
   const at = arena.allocBytes(2 * words);
-  const dst = arena.allocBytes(out.length + 1);
+  const dst = arena.allocBytes(out.length + 16);
+  const table = arena.putBytes(TABLES.bytes);
   drawInto(prg, at, 2 * words);
-  const i = K.sample_below(at, at + 2 * words, dst, i0, out.length, bound, threshold);
+  const i = K.sample_below(at, at + 2 * words, dst, i0, out.length, bound, threshold, table);
   out.set(arena.bytes(dst + i0, i - i0), i0);
   return i;
 }
+
+/** Left-pack patterns of the SIMD samplers (compiler/codegen/sample-kernels.ts): for each
+ * 8-bit mask of accepted lanes, the byte indices that move those lanes to the front, for byte
+ * lanes (`bytes`) and for 16-bit lanes (`pairs`); 0x80 selects a zero byte. */
+export function sampleTables(): { bytes: Uint8Array; pairs: Uint8Array } {
+  const bytes = new Uint8Array(256 * 16).fill(0x80);
+  const pairs = new Uint8Array(256 * 16).fill(0x80);
+  for (let mask = 0; mask < 256; mask++) {
+    let at = 0;
+    for (let lane = 0; lane < 8; lane++) {
+      if (!((mask >> lane) & 1)) continue;
+      bytes[mask * 16 + at] = lane;
+      pairs[mask * 16 + 2 * at] = 2 * lane;
+      pairs[mask * 16 + 2 * at + 1] = 2 * lane + 1;
+      at++;
+    }
+  }
+  return { bytes, pairs };
+}
+
+const TABLES = sampleTables();
 
 /** Pair sampling (Lemire's multiply-shift with rejection on a 16-bit word w): for span =
  * boundA·boundB, q = (w·span) >> 16 is exactly uniform in [0, span) once the words whose

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { flipSubInPlace, takeByBitMinus } from '../../../runtime/protocols/bits.js';
-import { compareMessage, modTable } from '../../../runtime/protocols/compare-digits.js';
+import { compareMessage, divisionMagic } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { uniformBelow } from '../../../runtime/protocols/digits.js';
 import { AesCtrPrg } from '../../../runtime/prg.js';
@@ -45,11 +45,12 @@ describe('protocols: word kernels of the selection', () => {
       expect(y).to.deep.equal(want2);
     });
 
-  it('the digit kernel’s table of x mod p equals %', () => {
-    for (const [p, size] of [[67, 300001], [19, 5003], [5, 3]]) {
-      const t = modTable(p, size);
-      expect(t.length).to.equal(size);
-      for (let x = 0; x < size; x++) if (t[x] !== x % p) expect.fail(`p=${p} x=${x}: ${t[x]}`);
+  it('the digit kernels’ 16-bit division magic equals floor division over its whole range', () => {
+    for (const [d, xmax] of [[67, 44683], [66, 4421], [19, 3557], [5, 229], [2, 5]]) {
+      const { M, S } = divisionMagic(d, xmax);
+      expect(M).to.be.below(65536);
+      expect(xmax * M).to.be.below(2 ** 32);
+      for (let x = 0; x <= xmax; x++) if (Math.floor((x * M) / 2 ** S) !== Math.floor(x / d)) expect.fail(`d=${d} x=${x}`);
     }
   });
 
