@@ -311,6 +311,14 @@ export class ModuleBuilder {
     lane: (a: Expr, i: number) => this.m.i16x8.extract_lane_u(a, i as unknown as number) as Expr,
   };
 
+  /** SIMD operations on sixteen 8-bit lanes. */
+  readonly i8x16 = {
+    splat: (a: Expr) => this.m.i8x16.splat(a) as Expr,
+    add: (a: Expr, b: Expr) => this.m.i8x16.add(a, b) as Expr,
+    sub: (a: Expr, b: Expr) => this.m.i8x16.sub(a, b) as Expr,
+    min_u: (a: Expr, b: Expr) => this.m.i8x16.min_u(a, b) as Expr,
+  };
+
   /** Bitwise and byte-level SIMD operations on whole vectors. */
   readonly v128 = {
     load: (ptr: Expr, offset = 0) => this.m.v128.load(offset, 1, ptr) as Expr,

@@ -18,7 +18,8 @@
 //   floor(x/p) for every x the kernel forms (x < 2^16; the caller checks). Slack: 16
 //   readable bytes before pairs and before rbits, 16 writable bytes past the end of out.
 //   bit_corrections(rlo, rhi, bits0, n, m, p, out): out[i·m + b] = (bit b of r_i − bits0[i·m + b])
-//   mod p, the helper's correction making the two Z_p shares of r's bits.
+//   mod p, the helper's correction making the two Z_p shares of r's bits (m ≤ 63; 16 readable
+//   bytes past bits0's end, 16 writable past out's).
 //   (The samplers are in sample-kernels.ts, the base-p wire format's kernels in field-kernels.ts.)
 import type { Expr, ModuleBuilder } from './binaryen.js';
 import { addFieldKernels } from './field-kernels.js';
@@ -34,20 +35,30 @@ export function addCompareKernels(m: ModuleBuilder): void {
 }
 
 function addCorrectionKernel(m: ModuleBuilder): void {
-  const { add, sub, mul, and, shl, shr_u, const: c } = m.i32;
+  const { add, mul, and, shl, const: c } = m.i32;
   m.func('bit_corrections', ['rlo', 'rhi', 'bits0', 'n', 'm', 'p', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
-    const [i, b, lo, hi, at, v] = ['i', 'b', 'lo', 'hi', 'at', 'v'].map((name) => f.local(name, 'i32'));
+    const [i, b, at] = ['i', 'b', 'at'].map((name) => f.local(name, 'i32'));
+    const r = f.local('r', 'i64');
+    const [bitsV, one, pV, v] = ['bitsV', 'one', 'pV', 'v'].map((name) => f.local(name, 'v128'));
+    const g = m.get.bind(m);
+    const b8 = m.i8x16;
+    // Sixteen bits of r a vector: the two bytes spread over lanes 0–7 and 8–15, one bit each.
+    const SPREAD = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
     return [
+      m.set(bitsV, m.v128.const([1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128])),
+      m.set(one, b8.splat(c(1))),
+      m.set(pV, b8.splat(p('p'))),
       m.forRange(i, c(0), p('n'), 1, () => [
-        m.set(lo, m.i32.load(add(p('rlo'), shl(m.get(i), c(2))))),
-        m.set(hi, m.i32.load(add(p('rhi'), shl(m.get(i), c(2))))),
-        m.set(at, mul(m.get(i), p('m'))),
-        m.forRange(b, c(0), p('m'), 1, () => [
-          // bit b of r, from the high word for b ≥ 32 (select: both shifts are harmless).
-          m.set(v, and(m.select(m.i32.lt_s(m.get(b), c(32)), shr_u(m.get(lo), m.get(b)), shr_u(m.get(hi), sub(m.get(b), c(32)))), c(1))),
-          m.set(v, sub(add(m.get(v), p('p')), m.i32.load8u(add(p('bits0'), add(m.get(at), m.get(b)))))),
-          m.i32.store8(add(p('out'), add(m.get(at), m.get(b))), m.select(m.i32.ge_s(m.get(v), p('p')), sub(m.get(v), p('p')), m.get(v))),
+        m.set(r, m.i64.or(m.i64.shl(m.i64.load32u(add(p('rhi'), shl(g(i), c(2)))), m.i64.const(32n)), m.i64.load32u(add(p('rlo'), shl(g(i), c(2)))))),
+        m.set(at, mul(g(i), p('m'))),
+        // Sixteen positions b at a time (the last vector's extra lanes land where the next
+        // element's first vector writes afterwards, or in the caller's 16 bytes of slack).
+        m.forRange(b, c(0), p('m'), 16, () => [
+          m.set(v, b8.min_u(m.v128.and(m.v128.swizzle(m.i16x8.splat(m.i32.wrapI64(m.i64.shr_u(g(r), m.i64.extendU32(g(b))))), m.v128.const(SPREAD)), g(bitsV)), g(one))),
+          // (bit + p − bits0) mod p, from [1, p + 1]: min(v, v − p) in bytes (v − p wraps high when v < p).
+          m.set(v, b8.sub(b8.add(g(v), g(pV)), m.v128.load(add(add(p('bits0'), g(at)), g(b))))),
+          m.v128.store(add(add(p('out'), g(at)), g(b)), b8.min_u(g(v), b8.sub(g(v), g(pV)))),
         ]),
       ]),
     ];

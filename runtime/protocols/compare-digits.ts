@@ -10,7 +10,7 @@ import type { Prg } from '../session.js';
 import { arena, kernels } from '../ring-wasm.js';
 import type { Words } from './bits.js';
 import { drawInto, pairSampler, sampleTables, type PairSampler } from './digits.js';
-import { GROUP, packDigitGroups, packField, unpackField, zeroTestsWasm } from './field-format.js';
+import { GROUP, packArenaDigits, packArenaGroups, packField, unpackField, zeroTestsWasm } from './field-format.js';
 
 /** Stream words the holders draw at a time for the (s, ρ) pairs. Both paths draw in these
  * chunks and judge the words in stream order, so they consume the stream identically. */
@@ -66,8 +66,8 @@ export function compareMessage(
   const grouped = k % GROUP === 0;
   if (kernel === 'ts') return packField(digitsTwin(me, z, rBits, rot, beta, pairs, n, k, P), P, 'ts');
   const out = wasmDigits(me, z, rBits, rot, beta, pairs, n, k, P, grouped);
-  // k % 4 = 0: each element filled k/4 whole groups; otherwise the digits, packed here.
-  return grouped ? packDigitGroups(new Uint32Array(out.buffer, 0, (n * k) / GROUP), P) : packField(out, P);
+  // k % 4 = 0: each element filled k/4 whole groups; otherwise k digits each.
+  return grouped ? packArenaGroups(out, (n * k) / GROUP, P) : packArenaDigits(out, n * k, P);
 }
 
 /** The pairs' left-pack patterns, put into the kernels' memory once per call. */
@@ -76,9 +76,9 @@ const TABLES = sampleTables();
 /** The digits of all n elements by the WebAssembly kernels (ABI in
  * compiler/codegen/compare-kernels.ts and sample-kernels.ts): per block of elements, the
  * block's pairs sampled from PAIR_CHUNK-word draws (a value sampled past the block's need is
- * the next block's first), then the block's digits. Returns k/4 groups (as bytes) per element
- * when grouped, else k digits per element. */
-function wasmDigits(me: 0 | 1, z: Words, rBits: Uint8Array, rot: Uint8Array, beta: Uint8Array, prg: Prg, n: number, k: number, P: number, grouped: boolean): Uint8Array {
+ * the next block's first), then the block's digits. Leaves k/4 groups per element (grouped)
+ * or k digits per element in the kernels' memory and returns their address. */
+function wasmDigits(me: 0 | 1, z: Words, rBits: Uint8Array, rot: Uint8Array, beta: Uint8Array, prg: Prg, n: number, k: number, P: number, grouped: boolean): number {
   const K = kernels();
   const { span, threshold } = pairSampler(P - 1, 1, P);
   const div = divisionMagic(P - 1, span - 1);
@@ -118,7 +118,7 @@ function wasmDigits(me: 0 | 1, z: Words, rBits: Uint8Array, rot: Uint8Array, bet
     new Uint8Array(K.memory.buffer).copyWithin(at.pairs, at.pairs + 2 * need, at.pairs + 2 * filled);
     filled -= need;
   }
-  return arena.bytes(at.out, n * k).slice();
+  return at.out;
 }
 
 /** The accepted (s, ρ) pairs of the holders' stream in draw order (TypeScript twin of the
@@ -209,9 +209,21 @@ export function zeroTests(a: Uint8Array, b: Uint8Array, n: number, k: number, P:
 /** The helper's corrections: (bit b of r_i − bits0[i·m + b]) mod p for b < m = k − 1, P1's
  * half of the Z_p shares of r's bits (bits0 is P0's half, from their common stream). */
 export function bitCorrections(r: Words, bits0: Uint8Array, n: number, m: number, P: number): Uint8Array {
+  return arena.bytes(correctionsAt(r, bits0, n, m, P), n * m).slice();
+}
+
+/** The corrections packed in the wire format (packField of bitCorrections, without copying
+ * the digits out of the kernels' memory and back). */
+export function packedBitCorrections(r: Words, bits0: Uint8Array, n: number, m: number, P: number): Uint8Array {
+  return packArenaDigits(correctionsAt(r, bits0, n, m, P), n * m, P);
+}
+
+/** Runs bit_corrections; returns the address of its n·m digits in the kernels' memory. */
+function correctionsAt(r: Words, bits0: Uint8Array, n: number, m: number, P: number): number {
   const K = kernels();
   arena.reset();
-  const at = { lo: arena.putBytes(r.lo), hi: arena.putBytes(r.hi), bits0: arena.putBytes(bits0), out: arena.allocBytes(n * m) };
+  const at = { lo: arena.putBytes(r.lo), hi: arena.putBytes(r.hi), bits0: arena.allocBytes(n * m + 16), out: arena.allocBytes(n * m + 16) };
+  arena.bytes(at.bits0, n * m).set(bits0);
   K.bit_corrections(at.lo, at.hi, at.bits0, n, m, P, at.out);
-  return arena.bytes(at.out, n * m).slice();
+  return at.out;
 }

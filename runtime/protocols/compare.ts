@@ -28,7 +28,7 @@
 
 import type { Outgoing, PartyId, Phase, Session } from '../session.js';
 import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView, wordsRing } from './bits.js';
-import { bitCorrections, compareMessage, zeroTests } from './compare-digits.js';
+import { compareMessage, packedBitCorrections, zeroTests } from './compare-digits.js';
 import { uniformBelow } from './digits.js';
 import { fieldBytes, packField, unpackField } from './field-format.js';
 import type { Words } from './bits.js';
@@ -192,9 +192,8 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   if (rider?.sharedMask) rider.shareMask!(wordsRing(r));
   const { p: P } = digitField(k);
   const bits0 = uniformBelow(d0, n * m, P);
-  const corr = bitCorrections(r, bits0, n, m, P);
   // Round 1: P1's half of the bit shares (input-independent: preprocessing).
-  await s.round([{ to: 1, data: packField(corr, P), label: 'drelu.bits', phase: 'preprocessing' }], []);
+  await s.round([{ to: 1, data: packedBitCorrections(r, bits0, n, m, P), label: 'drelu.bits', phase: 'preprocessing' }], []);
 
   // Round 2: the two holders' digits; a zero digit in an element means t = 1.
   const size = fieldBytes(n * k, P);

@@ -100,18 +100,46 @@ export function packDigitGroups(groups: Uint32Array, p: number, rest: ArrayLike<
   let out: Uint8Array;
   if (kernel === 'wasm' || (kernel === 'auto' && units >= WASM_UNITS)) {
     arena.reset();
-    const at = arena.putBytes(groups);
-    const dst = arena.allocBytes(bytes + 16); // the last word store may pass the end
-    // The kernel writes the units' words only: the bytes after them (the tail's) must start
-    // as zeros, and arena memory holds whatever the last kernel left there.
-    arena.bytes(dst, bytes + 16).fill(0);
-    kernels().pack_groups(at, units, gb, pair, p4, dst);
-    out = arena.bytes(dst, bytes).slice();
+    out = packUnitsAt(arena.putBytes(groups), units, bytes, p);
   } else {
     out = new Uint8Array(bytes);
     for (let u = 0; u < units; u++) orBits(out, u * gb, pair ? groups[2 * u] + p4 * groups[2 * u + 1] : groups[u], gb);
   }
   orBits(out, units * gb, tail, tailBits);
+  return out;
+}
+
+/** The units' bytes of the wire format (the tail's bytes zero) by the kernel, from groups
+ * already in the kernels' memory at `at`; allocates after everything the arena holds. */
+function packUnitsAt(at: number, units: number, bytes: number, p: number): Uint8Array {
+  const { gb, pair, p4 } = unitParams(p);
+  const dst = arena.allocBytes(bytes + 16); // the last word store may pass the end
+  // The kernel writes the units' words only: the bytes after them (the tail's) must start
+  // as zeros, and arena memory holds whatever the last kernel left there.
+  arena.bytes(dst, bytes + 16).fill(0);
+  kernels().pack_groups(at, units, gb, pair, p4, dst);
+  return arena.bytes(dst, bytes).slice();
+}
+
+/** packField of `count` digits a kernel left in the kernels' memory at `at` (no copy out and
+ * back in): grouped and packed where they lie; the arena must still hold them. */
+export function packArenaDigits(at: number, count: number, p: number): Uint8Array {
+  const full = count - (count % GROUP);
+  const groups = arena.allocBytes(full);
+  kernels().group_digits(at, full / GROUP, p, groups);
+  return packArenaGroups(groups, full / GROUP, p, arena.bytes(at + full, count - full).slice());
+}
+
+/** packDigitGroups of `count` groups a kernel left in the kernels' memory at `at`, then the
+ * digits `rest` (no copy out and back in); the arena must still hold them. */
+export function packArenaGroups(at: number, count: number, p: number, rest: ArrayLike<number> = []): Uint8Array {
+  const { gb, pair, p4 } = unitParams(p);
+  const units = pair ? count >> 1 : count;
+  const total = GROUP * count + rest.length;
+  const last = pair && count % 2 === 1 ? new Uint32Array(kernels().memory.buffer, at + 4 * (count - 1), 1)[0] : null;
+  const tail = (last ?? 0) + (last === null ? 1 : p4) * digitsValue(rest, 0, rest.length, p);
+  const out = packUnitsAt(at, units, fieldBytes(total, p), p);
+  orBits(out, units * gb, tail, groupBits(p, total - units * (pair ? 8 : 4)));
   return out;
 }
 

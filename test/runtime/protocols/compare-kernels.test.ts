@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { bitCorrections, compareMessage, zeroTests } from '../../../runtime/protocols/compare-digits.js';
+import { bitCorrections, compareMessage, packedBitCorrections, zeroTests } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { sampleTs, sampleWasm } from '../../../runtime/protocols/digits.js';
 import { packField, unpackField } from '../../../runtime/protocols/field-format.js';
@@ -89,7 +89,7 @@ describe('protocols: digit packing and corrections (WebAssembly vs TypeScript)',
   });
 
   it('the helper’s bit-share corrections match a direct computation', () => {
-    for (const k of [8, 16, 33, 64]) {
+    for (const k of [2, 8, 16, 33, 64]) {
       const { p } = digitField(k);
       const n = 3000;
       const m = k - 1;
@@ -101,6 +101,8 @@ describe('protocols: digit packing and corrections (WebAssembly vs TypeScript)',
           const bit = b < 32 ? (c.z.lo[i] >>> b) & 1 : (c.z.hi[i] >>> (b - 32)) & 1;
           if (got[i * m + b] !== (((bit - bits0[i * m + b]) % p) + p) % p) expect.fail(`k=${k} element ${i} bit ${b}`);
         }
+      // The packed form P2 sends equals the TypeScript packing of the same digits.
+      expect(Buffer.from(packedBitCorrections(c.z, bits0, n, m, p)).equals(Buffer.from(packField(got, p, 'ts'))), `k=${k} packed`).to.equal(true);
     }
   });
 });
