@@ -24,6 +24,7 @@ export const RUNTIME_ERRORS = {
   // 51xx: ring arithmetic kernels (runtime/ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'ring kernels at {0} are not a valid WebAssembly module for this runtime: {1}',
+  MPCC5104: 'internal error in the kernel thread: {0}',
   // 52xx: the program executor (runtime/program/).
   MPCC5201: "internal error: step '{0}' receives from party {1} without expectBytes (a merged frame could not be split)",
   MPCC5202: "schedule mismatch: step '{0}' ({1}) started in round {2}, scheduled for round {3}",

@@ -5,7 +5,12 @@
 // ones wasm kernels too; encode/decode run on the
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
 // runtime/ring-reference.ts, which the tests compare against.
+import { convBlocks, layoutConv, runConvBlock } from './conv-blocks.js';
+import { parallelConv } from './kernel-threads.js';
 import { arena, kernels, type RingKernelExports } from './ring-wasm.js';
+
+/** Rows of the GEMM's register tile (packA packs A in panels of this many rows). */
+const GEMM_ROW_TILE = 2;
 
 /** Output positions per GEMM column block, about: with the GEMM's k slabs of 256 rows, a slab
  * of the block (~256 KB) stays in L2 while every panel of weights passes over it. Rounded to a
@@ -221,59 +226,19 @@ function depthwise(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y
   }
 }
 
-/** Every other layer as im2col + GEMM, per image and group, in blocks of output positions. */
+/** Every other layer as im2col + GEMM in blocks of output positions (runtime/conv-blocks.ts),
+ * on two threads when the layer is big enough (runtime/kernel-threads.ts). */
 function gemmConv(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y: BigUint64Array, p: Conv2dParams): void {
-  const [n, c, h, wd] = p.inShape;
-  const [o, cg, kh, kw] = p.weightShape;
   const [, , oh, ow] = conv2dOutShape(p);
-  const og = o / p.group;
-  const plane = oh * ow;
-  const depth = cg * kh * kw; // K of the GEMM
-  // A 1×1 kernel with unit stride and no padding reads the image itself as the GEMM's B.
-  const pointwise = kh === 1 && kw === 1 && p.strides[0] === 1 && p.strides[1] === 1 && p.pads.every((v) => v === 0);
-  // Column blocks are whole register tiles: a layer's last, partial block is padded to the
-  // tile width (im2col fills the padding from positions past the plane, in bounds and ignored)
-  // and multiplied into a scratch C, whose valid columns are then copied to Y.
-  const cols = kernels().tileCols();
-  const block = Math.min(Math.ceil(plane / cols) * cols, convColumnBlock());
-  arena.reset();
-  const wAt = arena.put(w);
-  const wpAt = arena.alloc(o * depth);
-  for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
-  const xAt = arena.alloc(c * h * wd);
-  const yAt = arena.alloc(o * plane);
-  const colAt = arena.alloc(depth * block);
-  const scratchAt = arena.alloc(og * block);
-  const xView = arena.view(xAt, c * h * wd);
-  const yView = arena.view(yAt, o * plane);
-  const scratch = arena.view(scratchAt, og * block);
-  for (let b = 0; b < n; b++) {
-    xView.set(x.subarray(b * c * h * wd, (b + 1) * c * h * wd));
-    for (let g = 0; g < p.group; g++) {
-      const xg = xAt + g * cg * h * wd * 8;
-      const yg = yAt + g * og * plane * 8;
-      const wg = wAt + g * og * depth * 8;
-      const wpg = wpAt + g * og * depth * 8;
-      for (let p0 = 0; p0 < plane; p0 += block) {
-        const pn = Math.min(block, plane - p0);
-        const padded = Math.ceil(pn / cols) * cols;
-        if (pointwise && padded === pn) {
-          k.gemm(wpg, wg, depth, xg + p0 * 8, plane, yg + p0 * 8, plane, og, depth, pn);
-          continue;
-        }
-        k.im2col(xg, cg, h, wd, kh, kw, p.strides[0], p.strides[1], p.pads[0], p.pads[1],
-          p.dilations[0], p.dilations[1], ow, p0, padded, colAt);
-        if (padded === pn) {
-          k.gemm(wpg, wg, depth, colAt, pn, yg + p0 * 8, plane, og, depth, pn);
-        } else {
-          k.gemm(wpg, wg, depth, colAt, padded, scratchAt, padded, og, depth, padded);
-          const y0 = g * og * plane + p0;
-          for (let r = 0; r < og; r++) yView.set(scratch.subarray(r * padded, r * padded + pn), y0 + r * plane);
-        }
-      }
-    }
-    y.set(yView, b * o * plane);
+  const cols = k.tileCols();
+  const block = Math.min(Math.ceil((oh * ow) / cols) * cols, convColumnBlock());
+  const both = parallelConv(x, w, p, y.length, block, GEMM_ROW_TILE);
+  if (both) {
+    y.set(both);
+    return;
   }
+  const lay = layoutConv(k, w, p, block);
+  for (const blk of convBlocks(p, block, 1, GEMM_ROW_TILE)) runConvBlock(k, lay, x, blk, y, cols);
 }
 
 /** y[b, o, :] += bias[o] for y laid out [n, channels, plane]. */
