@@ -1,11 +1,10 @@
-// Emits the generic ring kernels module: arithmetic on Z_2^64 (i64 wraps mod 2^64 natively)
+// The generic ring kernels: arithmetic on Z_2^64 (i64 wraps mod 2^64 natively)
 // over arrays in linear memory, im2col for convolutions and a register-tiled GEMM. The runtime
-// (runtime/ring.ts) loads the bytes this writes at build time; it never imports this file.
+// (runtime/ring.ts) loads the modules built from it (runtime-kernels.ts); it never imports this file.
 //
 // ABI: every pointer is a byte address in the module's exported memory, 16-byte aligned; every
 // count and stride is in elements (8 bytes each). All functions are pure loops, no allocation.
-import { addCompareKernels } from './compare-kernels.js';
-import { ModuleBuilder, type Expr, type FunctionBuilder, type Local, type ValType } from './binaryen.js';
+import type { Expr, FunctionBuilder, Local, ModuleBuilder, ValType } from './binaryen.js';
 
 /** Register tile of the GEMM micro-kernel: rows of A (output channels) × columns of B. */
 export interface GemmTile {
@@ -471,17 +470,9 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
   });
 }
 
-/** Builds the runtime's kernels module (the ring kernels and the compare's digit kernel) and returns its validated, optimized bytes. */
-export function emitRingKernels(tile: GemmTile = DEFAULT_TILE): Uint8Array {
-  const m = new ModuleBuilder(16);
-  addRingKernels(m, tile);
-  addCompareKernels(m);
-  return m.emit();
-}
-
-/** Adds the generic ring kernels (add, sub, mul, neg, scale, shr_s, trunc_neg, im2col, depthwise, packA,
- * gemm, tileCols; ABI above) to a module under construction, e.g. a model's own kernels
- * module that wants them beside its shape-specialized code. */
+/** Adds the generic ring kernels (add, sub, mul, neg, scale, shr_s, trunc_neg, im2col, depthwise,
+ * packA, gemm, tileCols; ABI above) to a module under construction (runtime-kernels.ts adds
+ * them with the compare's kernels to every kernels module the runtime runs). */
 export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE): void {
   emitElementwise(m);
   emitIm2col(m);

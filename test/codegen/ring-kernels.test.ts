@@ -2,7 +2,8 @@
 // runtime ships) against the BigInt reference matmul, edges included.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { emitRingKernels, type GemmTile } from '../../compiler/codegen/ring-kernels.js';
+import type { GemmTile } from '../../compiler/codegen/ring-kernels.js';
+import { emitGenericKernels } from '../../compiler/codegen/runtime-kernels.js';
 import { matmul } from '../../runtime/ring-reference.js';
 
 interface GemmExports {
@@ -36,7 +37,7 @@ function ring(n: number): BigUint64Array {
 describe('compiler/codegen/ring-kernels: GEMM variants against the reference', () => {
   for (const tile of TILES) {
     it(`${tile.kind} ${tile.rows}×${tile.cols}, k slabs of ${tile.depth}${tile.unroll === 2 ? ', unrolled' : ''}`, () => {
-      const k = new WebAssembly.Instance(new WebAssembly.Module(emitRingKernels(tile)), {}).exports as GemmExports;
+      const k = new WebAssembly.Instance(new WebAssembly.Module(emitGenericKernels(tile)), {}).exports as GemmExports;
       k.memory.grow(64);
       for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9]]) {
         const a = ring(m * kk);
