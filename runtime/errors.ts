@@ -21,9 +21,10 @@ export const RUNTIME_ERRORS = {
   MPCC5012: 'peer {0} closed the session, but this party still waits for its frame of round {1}',
   MPCC5013: 'deadlock: every party waits for a frame that no party will send ({0})',
   MPCC5014: 'invalid transport configuration: {0}',
-  // 51xx: ring arithmetic kernels (runtime/ring-wasm.ts).
+  // 51xx: ring arithmetic kernels modules (runtime/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
-  MPCC5102: 'ring kernels at {0} are not a valid WebAssembly module for this runtime: {1}',
+  MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',
+  MPCC5103: 'kernels module {0} lacks kernels this runtime calls: {1} (written by another mpcc build?)',
   MPCC5104: 'internal error in the kernel thread: {0}',
   // 52xx: the program executor (runtime/program/).
   MPCC5201: "internal error: step '{0}' receives from party {1} without expectBytes (a merged frame could not be split)",

@@ -1,11 +1,19 @@
-// Loads the ring kernels WebAssembly module (written into dist/runtime/kernels/ by the build,
-// from compiler/codegen/ring-kernels.ts) once per process, and manages its linear memory as a
-// scratch arena: each kernel call copies its operands in, runs, and copies the result out.
-// Calls are synchronous, so the three parties of one process can share the one instance.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runtimeError } from './errors.js';
+// The process's active ring kernels instance, and its linear memory as a scratch arena: each
+// kernel call copies its operands in, runs, and copies the result out. Calls are synchronous
+// (no kernel call spans an await), so the three parties of one process share the instance.
+//
+// Which instance is active: the generic module's (dist/runtime/kernels/ring-kernels.wasm)
+// until useKernels installs a model's own module; runProgram installs the party's
+// kernels.wasm (or the generic module when it is given none) before it runs, and it stays
+// active afterwards: the last installed wins, process-wide. Code that runs protocols without a
+// program gets the generic module, unless a program ran before it in the process. That is safe
+// because the choice never changes a result: every model module holds the generic kernels,
+// built by the same generator functions (compiler/codegen/runtime-kernels.ts) and checked by
+// name and arity on load (kernels-module.ts), and each specialized export is named for all
+// it computes (runtime/model-kernels.ts), so any module that has it computes the same thing.
+// Two models run concurrently in one process stay correct; they only lose the specialization
+// whenever the other's module is active.
+import { genericKernels, type KernelsModule } from './kernels-module.js';
 
 // The project compiles against lib es2022 without DOM typings, which is where TypeScript declares
 // WebAssembly; this module-scoped declaration covers the little used here.
@@ -13,12 +21,8 @@ interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: unknown };
-};
 
-/** The exported functions of ring-kernels.wasm (pointers are byte addresses, counts elements). */
+/** The generic exports every kernels module has (pointers are byte addresses, counts elements). */
 export interface RingKernelExports {
   memory: WasmMemory;
   add(a: number, b: number, out: number, n: number): void;
@@ -57,37 +61,36 @@ export interface RingKernelExports {
   bit_corrections(rlo: number, rhi: number, bits0: number, n: number, m: number, p: number, out: number): void;
 }
 
-const WASM_URL = new URL('./kernels/ring-kernels.wasm', import.meta.url);
 const PAGE = 65536;
 
-let instance: RingKernelExports | undefined;
+let active: KernelsModule | undefined;
 
-/** The process-wide kernels instance (compiled on first use). */
+/** Makes `k` (a model's kernels module, kernels-module.ts) the process's active kernels
+ * instance, or with null the generic module again; returns its exports. A module with the
+ * bytes of the active one changes nothing: the three parties of one process that install
+ * their (identical) kernels.wasm share the first one's instance and its memory. */
+export function useKernels(k: KernelsModule | null): RingKernelExports {
+  const next = k ?? genericKernels();
+  if (active?.hash !== next.hash) active = next;
+  return active.exports;
+}
+
+/** The active kernels module (the generic one until useKernels installs another). */
+export function activeKernels(): KernelsModule {
+  if (!active) active = genericKernels();
+  return active;
+}
+
+/** The exports of the active kernels instance: every kernel call goes through this. */
 export function kernels(): RingKernelExports {
-  if (!instance) {
-    // The build always writes this file; a missing file is a broken install, not a fallback case.
-    const path = fileURLToPath(WASM_URL);
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw runtimeError('MPCC5101', [path, (e as Error).message]);
-    }
-    // Optimize the kernels when they are compiled, not after: a kernel call is long (a whole
-    // layer's GEMM or compare) and wasm has no on-stack replacement, so under V8's default
-    // tiering a party process runs its first calls of each kernel in baseline (Liftoff) code,
-    // measured ~0.4 s of a resnet18-cifar inference over TCP. The module is small, so
-    // compiling it optimized up front costs milliseconds. (Later modules compile the same way.)
-    setFlagsFromString('--no-liftoff');
-    try {
-      const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as RingKernelExports;
-      if (typeof exports.gemm !== 'function' || typeof exports.tileCols !== 'function') throw new Error('exports gemm/tileCols missing');
-      instance = exports;
-    } catch (e) {
-      throw runtimeError('MPCC5102', [path, (e as Error).message]);
-    }
-  }
-  return instance;
+  return (active ?? activeKernels()).exports;
+}
+
+/** The active module's export `name` when it is a function (a model's specialized kernel),
+ * else undefined: the caller then runs the generic kernels. */
+export function specializedKernel<F extends (...args: never[]) => unknown>(name: string): F | undefined {
+  const f = (kernels() as unknown as Record<string, unknown>)[name];
+  return typeof f === 'function' ? (f as F) : undefined;
 }
 
 /** A bump allocator over the kernels' memory; reset() at the start of every kernel call. */

@@ -1,9 +1,10 @@
-// Codegen of a model's kernels module (party{0,1,2}/kernels.wasm): the generic ring kernels
+// Codegen of a model's kernels module (party{0,1,2}/kernels.wasm): every kernel the runtime
+// calls (runtime-kernels.ts, as the generic module; runProgram runs this module in its place)
 // plus one truncation loop per distinct (size, bits) of the model, with the element count
 // and shift as constants (no bounds or count arithmetic at run time). Built through the one
 // binaryen wrapper (binaryen.ts), which validates before and after its pass list.
 import { ModuleBuilder } from './binaryen.js';
-import { addRingKernels } from './ring-kernels.js';
+import { addRuntimeKernels } from './runtime-kernels.js';
 import type { Program } from '../../runtime/program/program.js';
 
 /** A share truncation the model performs: `n` elements by `bits`. */
@@ -31,7 +32,7 @@ export function truncName(t: TruncationShape, party: 0 | 1): string {
 /** The validated, optimized kernels module of a model. */
 export function emitModelKernels(truncations: readonly TruncationShape[]): Uint8Array {
   const m = new ModuleBuilder(16);
-  addRingKernels(m);
+  addRuntimeKernels(m);
   for (const t of truncations) {
     for (const party of [0, 1] as const) {
       // (src, dst): dst[i] = src[i] >> bits (party 0) or −((−src[i]) >> bits) (party 1).

@@ -42,6 +42,7 @@ export async function runParty(out: string, options: PartyOptions, log: (line: s
       const r = await runProgram(session, arts.program, {
         input: x,
         weights: arts.weights,
+        kernels: arts.kernels,
         onProgress: (p) => {
           const now = performance.now();
           if (now - last < 500 && p.done !== p.total) return;

@@ -74,7 +74,7 @@ async function inProcess(out: string, x: Float32Array): Promise<PartyReport[]> {
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
     return await runParties(ss, async (s) => {
-      const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights });
+      const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels });
       return partyReport(r);
     });
   } catch (e) {

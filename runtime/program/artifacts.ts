@@ -1,22 +1,24 @@
 // Loading one party's artifacts from OUT/: the manifest, the party's files checked against
-// their sha256, its program module and (P1) its weights. A party loads only its own folder.
+// their sha256, its program module, its kernels module (compiled and checked against the
+// runtime's generic kernels, runtime/kernels-module.ts) and (P1) its weights. A party loads
+// only its own folder.
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runtimeError } from '../errors.js';
+import { compileKernels, type KernelsModule } from '../kernels-module.js';
 import type { PartyId } from '../session.js';
 import { ARTIFACT_FORMAT, partyFiles, type Manifest } from './manifest.js';
 import { PROGRAM_FORMAT, type Program } from './program.js';
-
-// @types/node does not declare the WebAssembly global; this is all this file uses of it.
-declare const WebAssembly: { validate(bytes: Uint8Array): boolean };
 
 /** What a party needs to run. */
 export interface PartyArtifacts {
   manifest: Manifest;
   program: Program;
+  /** Its kernels.wasm, compiled: pass it to runProgram (RunOptions.kernels). */
+  kernels: KernelsModule;
   /** P1: its encoded constants; others: empty. */
   weights: Map<string, BigUint64Array>;
 }
@@ -70,7 +72,7 @@ export async function loadPartyArtifacts(dir: string, id: PartyId): Promise<Part
     if (sha256(b) !== want) throw runtimeError('MPCC5220', [join(dir, f), 'corrupt (sha256 differs from the manifest)']);
     bytes.set(f, b);
   }
-  if (!WebAssembly.validate(bytes.get(`party${id}/kernels.wasm`)!)) throw runtimeError('MPCC5220', [join(dir, `party${id}/kernels.wasm`), 'not a valid WebAssembly module']);
+  const kernels = compileKernels(bytes.get(`party${id}/kernels.wasm`)!, join(dir, `party${id}/kernels.wasm`));
   const url = pathToFileURL(resolve(dir, `party${id}/program.js`)).href;
   const program = ((await import(url)) as { default: Program }).default;
   if (program.format !== PROGRAM_FORMAT || program.party !== id) throw runtimeError('MPCC5221', [`party${id}/program.js has format ${program.format} for party ${program.party}`]);
@@ -84,5 +86,5 @@ export async function loadPartyArtifacts(dir: string, id: PartyId): Promise<Part
       weights.set(k, all.subarray(offset, offset + length));
     }
   }
-  return { manifest, program, weights };
+  return { manifest, program, kernels, weights };
 }

@@ -1,10 +1,13 @@
-// The program executor: runs one party's program on its session. One-time setup first (all
+// The program executor: runs one party's program on its session, its kernel calls going to
+// the party's kernels module (the model's kernels.wasm). One-time setup first (all
 // weight layers' masks in one merged round), then the inference steps as a dataflow: a
 // step starts as soon as its inputs are done, all started steps run concurrently, and the
 // RoundMerger turns each round in which they all wait into one exchange. The first round
 // of every communicating step must be the one the compiler scheduled.
 
 import { runtimeError } from '../errors.js';
+import type { KernelsModule } from '../kernels-module.js';
+import { useKernels } from '../ring-wasm.js';
 import { setupWeights } from '../protocols/index.js';
 import type { WeightKey } from '../protocols/index.js';
 import type { Counters, PartyId, Session } from '../session.js';
@@ -32,6 +35,9 @@ export interface RunOptions {
   input?: ArrayLike<number> | null;
   /** P1: its encoded constants by key (weights.bin); others pass none. */
   weights?: Map<string, BigUint64Array>;
+  /** The party's kernels module (its kernels.wasm, loadPartyArtifacts); without it the
+   * runtime's generic module, which lacks the model's specialized kernels. */
+  kernels?: KernelsModule;
   onProgress?: (p: ProgramProgress) => void;
 }
 
@@ -52,6 +58,9 @@ export interface RunResult {
 export async function runProgram(session: Session, program: Program, options: RunOptions = {}): Promise<RunResult> {
   if (program.format !== PROGRAM_FORMAT) throw runtimeError('MPCC5207', [program.format, PROGRAM_FORMAT]);
   if (program.party !== session.id) throw runtimeError('MPCC5208', [program.party, session.id]);
+  // Every kernel call of the run goes to this module's instance (ring-wasm.ts says which
+  // instance is active when one process runs several parties or models).
+  useKernels(options.kernels ?? null);
   const weights = options.weights ?? new Map<string, BigUint64Array>();
   const progress = options.onProgress ?? (() => undefined);
 

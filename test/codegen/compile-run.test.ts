@@ -50,7 +50,7 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
     const ref = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, 16, 16]) }))[session.outputNames[0]].data as Float32Array;
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
-    const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights }));
+    const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels }));
     const y = r[0].outputs.get('output')!;
     const argmax = (v: ArrayLike<number>) => Array.from(v).reduce((b, _, i, a) => (a[i] > a[b] ? i : b), 0);
     expect(argmax(y)).to.equal(argmax(ref));

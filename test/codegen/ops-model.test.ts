@@ -88,7 +88,7 @@ describe('codegen: every supported operator, secure vs fixed-point interpreter a
 
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
-    const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights }));
+    const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels }));
     const y = r[0].outputs.get('y')!;
 
     // Fixed-point interpreter on the quantized graph: the same ring arithmetic in plaintext.
@@ -116,7 +116,7 @@ describe('codegen: every supported operator, secure vs fixed-point interpreter a
     const x = Float32Array.from({ length: 3 * 16 * 16 }, () => 2 * rand() - 1);
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
-    const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights }));
+    const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels }));
     const session = await ort.InferenceSession.create(onnx);
     const ref = (await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, 16, 16]) }))[session.outputNames[0]].data as Float32Array;
     const y = r[0].outputs.get(session.outputNames[0])!;

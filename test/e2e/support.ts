@@ -12,7 +12,7 @@ import { runProgram, sessionTag, type PartyArtifacts, type RunResult } from '../
 /** The three parties' results of one secure run of `arts` on input `x` (in process). */
 export async function runSecureInProcess(arts: readonly PartyArtifacts[], x: Float32Array): Promise<RunResult[]> {
   const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
-  return runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights }));
+  return runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels }));
 }
 
 /** Index of the largest value. */

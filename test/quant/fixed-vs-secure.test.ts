@@ -33,7 +33,7 @@ describe('fixed-point interpreter vs a secure run (tiny-cnn)', function () {
     for (let trial = 0; trial < 3; trial++) {
       const x = Float32Array.from({ length: 3 * 16 * 16 }, () => 2 * rand() - 1);
       const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
-      const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights }));
+      const r = await runParties(ss, (s) => runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels }));
       const secure = r[0].outputs.get('output')!;
       const fixed = runGraphFixed(g, { input: tensorOf('float32', [1, 3, 16, 16], x) }, { frac: 12 }).outputs.get('output')!.data;
       expect(secure.length).to.equal(fixed.length);
