@@ -1,7 +1,8 @@
 // Codegen, second half: writes OUT/ from a scheduled graph: manifest.json, model.mir (the
 // final IR, weights referenced not included), cost.json, and per party program.js and
-// kernels.wasm; party1 alone gets weights.bin (+ weights.json, its index). Files are written
-// first and the manifest last, so a manifest never lists files that are not there.
+// kernels.wasm (model-kernels.ts: every kernel its program calls); party1 alone gets
+// weights.bin (+ weights.json, its index). Files are written first and the manifest last, so
+// a manifest never lists files that are not there.
 import { writeFileAtomic } from '../cli-support.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
@@ -9,7 +10,7 @@ import { numel } from '../../ir/types.js';
 import { costReport, type CostReport } from '../../passes/cost-model.js';
 import { ARTIFACT_FORMAT, type Manifest } from '../../runtime/program/manifest.js';
 import { sha256, type WeightsIndex } from '../../runtime/program/artifacts.js';
-import { emitModelKernels, truncationShapes } from './model-kernels.js';
+import { emitModelKernels, truncationKernels } from './model-kernels.js';
 import { generatePrograms } from './program-gen.js';
 import { renderProgramModule } from './program-module.js';
 import { join } from 'node:path';
@@ -32,7 +33,8 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
   files['model.mir'] = text(printGraph(g, { weightsRef: 'model.weights (not written: party1/weights.bin holds the encoded weights)', summaries: false }));
   files['cost.json'] = text(JSON.stringify(cost, null, 2) + '\n');
   const size = (v: string) => numel(g.types.get(v)!.shape);
-  const kernels = emitModelKernels(truncationShapes(gen.programs[0], size));
+  // One module for the three parties: the runtime runs it in place of its generic kernels.
+  const kernels = emitModelKernels(truncationKernels(gen.programs[0], size, (key) => gen.weights.get(key)!.length));
   for (const p of gen.programs) {
     files[`party${p.party}/program.js`] = text(renderProgramModule(p, [`model sha256 ${modelHash}`, `mpcc ${mpccVersion}, frac ${gen.frac}, ${p.rounds} rounds (+${p.oneTimeRounds} one-time)`]));
     files[`party${p.party}/kernels.wasm`] = kernels;

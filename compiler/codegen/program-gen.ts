@@ -46,6 +46,10 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
   };
   const clientTail = new Set<Node>();
   for (const n of g.nodes) if (CLIENT_OPS.has(n.op)) clientTail.add(n);
+  // A weight layer's bias goes onto the Truncate that is its product's only reader: P1 adds it
+  // inside that truncation (one kernel pass, model-kernels.ts) instead of in a separate loop.
+  const biasAt = biasTruncations(g);
+  const movedBias = new Map<Node, Record<string, unknown>>();
 
   for (const n of g.nodes) {
     if (clientTail.has(n)) continue;
@@ -65,7 +69,12 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
         const map = mapSpec(n, shape(x), constOf(w)!, shape(product));
         setup.push({ name: n.name, map, weights: put(w, constOf(w)!, frac) });
         const params: Record<string, unknown> = { layer: n.name };
-        if (b) Object.assign(params, biasParams(n, constOf(b)!, shape(product), frac, put));
+        if (b) {
+          const bias = biasParams(n, constOf(b)!, shape(product), frac, put);
+          const trunc = biasAt.get(n);
+          if (trunc) movedBias.set(trunc, bias);
+          else Object.assign(params, bias);
+        }
         if (n.op === 'SecureWeights') step(n, 'weights', [x], [product], params);
         else step(n, 'reluWeights', [x], [n.outputs[0], product], { ...params, window });
         break;
@@ -80,7 +89,7 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
         step(n, 'maxPool', [n.inputs[0]], [n.outputs[0]], { pool: poolParams(n, shape(n.inputs[0])), window });
         break;
       case 'Truncate':
-        step(n, 'truncate', [n.inputs[0]], [n.outputs[0]], { bits: a.bits });
+        step(n, 'truncate', [n.inputs[0]], [n.outputs[0]], { bits: a.bits, ...movedBias.get(n) });
         break;
       case 'Add':
       case 'Sub':
@@ -130,6 +139,21 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
     oneTimeRounds: cost.oneTimeRounds,
   })) as [Program, Program, Program];
   return { programs, weights, frac };
+}
+
+/** For each weight node whose product only a Truncate reads (and is no graph output), that
+ * Truncate. */
+function biasTruncations(g: Graph): Map<Node, Node> {
+  const readers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const v of n.inputs) readers.get(v)?.push(n) ?? readers.set(v, [n]);
+  const at = new Map<Node, Node>();
+  for (const n of g.nodes) {
+    if (n.op !== 'SecureWeights' && n.op !== 'SecureReluWeights') continue;
+    const product = n.outputs[n.outputs.length - 1];
+    const r = readers.get(product) ?? [];
+    if (r.length === 1 && r[0].op === 'Truncate' && !g.outputs.includes(product)) at.set(n, r[0]);
+  }
+  return at;
 }
 
 /** A graph output: the revealed value it comes from and the client ops after the reveal. */

@@ -1,10 +1,12 @@
 // The step library: what each kind of program step does on this party's shares. Every
-// kind calls the runtime's protocols (runtime/protocols) or local kernels; the compiler
-// only chooses kinds and parameters. P2 runs every step on placeholder vectors.
+// kind calls the runtime's protocols (runtime/protocols), local kernels or a model's
+// specialized kernels (runtime/model-kernels.ts, with generic fallbacks); the compiler only
+// chooses kinds and parameters. P2 runs every step on placeholder vectors.
 
 import { decode, encode } from '../ring.js';
 import { runtimeError } from '../errors.js';
-import { addShares, applyWeights, avgPool, blockReluThenWeights, clip, convMap, matmulMap, maxPool, relu, reluThenWeights, revealToClient, shareInput, subShares, truncate } from '../protocols/index.js';
+import { addShares, applyWeights, avgPool, blockReluThenWeights, clip, convMap, matmulMap, maxPool, relu, reluThenWeights, revealToClient, shareInput, subShares } from '../protocols/index.js';
+import { addRepeating, truncateShare, type RepeatingConstant } from '../model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, PoolParams, WeightKey } from '../protocols/index.js';
 import type { Session } from '../session.js';
 import type { MapSpec } from './program.js';
@@ -40,18 +42,23 @@ function key(ctx: StepContext): WeightKey {
   return k;
 }
 
-/** P1 adds its (secret) constant; the others keep their share. */
-function plusP1Constant(ctx: StepContext, y: BigUint64Array, name: unknown): BigUint64Array {
-  if (ctx.session.id !== 1 || name === undefined || name === null) return y;
+/** P1's constant `name` (weights.bin) as it repeats over a vector of `n` elements, or
+ * undefined for the other parties and when the step names none. */
+function p1Constant(ctx: StepContext, n: number, name: unknown): RepeatingConstant | undefined {
+  if (ctx.session.id !== 1 || name === undefined || name === null) return undefined;
   const c = ctx.weights.get(String(name));
   if (!c) throw runtimeError('MPCC5205', [String(name)]);
-  const per = y.length / c.length;
-  if (!Number.isInteger(per)) throw runtimeError('MPCC5205', [`${String(name)} (${c.length} values for ${y.length} elements)`]);
   // Constants repeat over the trailing positions: a bias of O values over [N, O, H, W] when
   // `inner` = H·W, or over rows of a matmul (inner = 1, repeating every O).
   const inner = Number(ctx.params.inner ?? 1);
-  for (let i = 0; i < y.length; i++) y[i] += c[Math.floor(i / inner) % c.length];
-  return y;
+  if (!Number.isInteger(n / c.length) || !Number.isInteger(inner) || inner < 1) throw runtimeError('MPCC5205', [`${String(name)} (${c.length} values for ${n} elements, inner ${inner})`]);
+  return { values: c, inner };
+}
+
+/** P1 adds its (secret) constant; the others keep their share. */
+function plusP1Constant(ctx: StepContext, y: BigUint64Array, name: unknown): BigUint64Array {
+  const c = p1Constant(ctx, y.length, name);
+  return c ? addRepeating(y, c) : y;
 }
 
 const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
@@ -86,7 +93,13 @@ export const STEP_KINDS: Record<string, StepFn> = {
   },
   maxPool: async (ctx, [x]) => [await maxPool(ctx.session, x, ctx.params.pool as PoolParams, window(ctx))],
   avgPool: (ctx, [x]) => [avgPool(ctx.session, x, ctx.params.pool as PoolParams, Boolean(ctx.params.countIncludePad))],
-  truncate: (ctx, [x]) => [truncate(ctx.session, x, Number(ctx.params.bits))],
+  /** Share truncation; P1 first adds the bias the compiler moved here from the product's step
+   * (in one pass, by the model's fused kernel). P2 holds no share: zeros. */
+  truncate: (ctx, [x]) => {
+    const id = ctx.session.id;
+    if (id === 2) return [new BigUint64Array(x.length)];
+    return [truncateShare(x, Number(ctx.params.bits), id, p1Constant(ctx, x.length, ctx.params.bias))];
+  },
   add: (_ctx, [a, b]) => [addShares(a, b)],
   sub: (_ctx, [a, b]) => [subShares(a, b)],
   /** Add a model constant (P1's, encoded at `frac`) to an activation. */
