@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   mir: () => import('./mir.js'),
   e2e: () => import('./e2e.js'),
   fixed: () => import('./fixed.js'),
+  kernels: () => import('./kernels.js'),
 };
 
 async function main(): Promise<void> {
