@@ -12,7 +12,9 @@
 // name and arity on load (kernels-module.ts), and each specialized export is named for all
 // it computes (runtime/model-kernels.ts), so any module that has it computes the same thing.
 // Two models run concurrently in one process stay correct; they only lose the specialization
-// whenever the other's module is active.
+// whenever the other's module is active. The kernel worker thread (kernel-threads.ts) has its
+// own module state and so its own generic instance: it runs only generic kernels (GEMM
+// blocks, zero tests), which compute the same there; specialized kernels run on the caller.
 import { genericKernels, type KernelsModule } from './kernels-module.js';
 
 // The project compiles against lib es2022 without DOM typings, which is where TypeScript declares
