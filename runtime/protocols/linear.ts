@@ -44,29 +44,66 @@ export function poolOutShape(p: PoolParams): [number, number, number, number] {
   return [n, c, oh, ow];
 }
 
+/** In-range window of every output coordinate along one axis: input coordinates
+ * [first[o], first[o] + count[o]) (padding cut off; count 0 when a window is all padding). */
+function axisWindows(size: number, kernel: number, stride: number, padBefore: number, outSize: number): { first: Int32Array; count: Int32Array } {
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    const lo = o * stride - padBefore;
+    const a = Math.max(lo, 0);
+    first[o] = a;
+    count[o] = Math.max(Math.min(lo + kernel, size) - a, 0);
+  }
+  return { first, count };
+}
+
+/** Window sizes of a pooling (padding excluded), one per output, without listing indices. */
+export function poolWindowSizes(p: PoolParams): Int32Array {
+  const [n, c, h, w] = p.inShape;
+  const [, , oh, ow] = poolOutShape(p);
+  const rows = axisWindows(h, p.kernel[0], p.strides[0], p.pads[0], oh).count;
+  const cols = axisWindows(w, p.kernel[1], p.strides[1], p.pads[1], ow).count;
+  const sizes = new Int32Array(n * c * oh * ow);
+  // Every plane has the same sizes: fill one, copy it.
+  for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) sizes[oy * ow + ox] = rows[oy] * cols[ox];
+  for (let b = 1; b < n * c; b++) sizes.copyWithin(b * oh * ow, 0, oh * ow);
+  return sizes;
+}
+
 /** For every output position of a pooling, the flat input indices inside its window
- * (padding positions omitted); `starts` has one more entry than there are outputs. */
+ * (padding positions omitted, row-major within the window); `starts` has one more entry
+ * than there are outputs. Typed arrays sized up front: ResNet50's stem pool lists ~1.2 M
+ * indices, which a growing JS array made a visible share of the inference's CPU time. */
 export function poolWindows(p: PoolParams): { starts: Int32Array; index: Int32Array } {
   const [n, c, h, w] = p.inShape;
   const [, , oh, ow] = poolOutShape(p);
+  const rows = axisWindows(h, p.kernel[0], p.strides[0], p.pads[0], oh);
+  const cols = axisWindows(w, p.kernel[1], p.strides[1], p.pads[1], ow);
+  let rowSum = 0;
+  let colSum = 0;
+  for (let oy = 0; oy < oh; oy++) rowSum += rows.count[oy];
+  for (let ox = 0; ox < ow; ox++) colSum += cols.count[ox];
   const starts = new Int32Array(n * c * oh * ow + 1);
-  const index: number[] = [];
+  const index = new Int32Array(n * c * rowSum * colSum);
   let o = 0;
+  let at = 0;
   for (let b = 0; b < n * c; b++)
-    for (let oy = 0; oy < oh; oy++)
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = rows.first[oy];
+      const y1 = y0 + rows.count[oy];
       for (let ox = 0; ox < ow; ox++) {
-        starts[o++] = index.length;
-        for (let ky = 0; ky < p.kernel[0]; ky++) {
-          const iy = oy * p.strides[0] - p.pads[0] + ky;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < p.kernel[1]; kx++) {
-            const ix = ox * p.strides[1] - p.pads[1] + kx;
-            if (ix >= 0 && ix < w) index.push((b * h + iy) * w + ix);
-          }
+        starts[o++] = at;
+        const x0 = cols.first[ox];
+        const x1 = x0 + cols.count[ox];
+        for (let iy = y0; iy < y1; iy++) {
+          const row = (b * h + iy) * w;
+          for (let ix = x0; ix < x1; ix++) index[at++] = row + ix;
         }
       }
-  starts[o] = index.length;
-  return { starts, index: Int32Array.from(index) };
+    }
+  starts[o] = at;
+  return { starts, index };
 }
 
 /** Sum pooling on shares (local). */
@@ -91,14 +128,14 @@ export const AVG_SHIFT = 16;
  * 16 (relative error ≤ D/2^17, plus ±1 ulp). */
 export function avgPool(s: Session, x: BigUint64Array, p: PoolParams, countIncludePad = false): BigUint64Array {
   const sums = sumPool(x, p);
-  const { starts } = poolWindows(p);
+  const sizes = poolWindowSizes(p);
   const full = p.kernel[0] * p.kernel[1];
   const out = new BigUint64Array(sums.length);
   if (s.id === 2) return out;
   // Group outputs by divisor so each group is one truncation.
   const byDivisor = new Map<number, number[]>();
   for (let o = 0; o < sums.length; o++) {
-    const d = countIncludePad ? full : starts[o + 1] - starts[o];
+    const d = countIncludePad ? full : sizes[o];
     let g = byDivisor.get(d);
     if (!g) byDivisor.set(d, (g = []));
     g.push(o);

@@ -10,32 +10,33 @@
 
 import type { Session } from '../session.js';
 import type { BitWindow } from './compare.js';
-import { poolOutShape, poolWindows } from './linear.js';
+import { gatherByIndex } from '../ring.js';
+import { poolOutShape, poolWindowSizes, poolWindows } from './linear.js';
 import type { PoolParams } from './linear.js';
 import { relu } from './select.js';
 
 /** Pairs compared at each level of the max tree, for windows of the given sizes. */
 export function maxTreeLevels(windowSizes: ArrayLike<number>): number[] {
-  const sizes = Array.from(windowSizes);
+  // Windows of equal size pair up alike: count windows by size, then halve the sizes.
+  let bySize = new Map<number, number>();
+  for (let o = 0; o < windowSizes.length; o++) bySize.set(windowSizes[o], (bySize.get(windowSizes[o]) ?? 0) + 1);
   const levels: number[] = [];
   for (;;) {
     let pairs = 0;
-    for (let o = 0; o < sizes.length; o++) {
-      pairs += Math.floor(sizes[o] / 2);
-      sizes[o] = Math.ceil(sizes[o] / 2);
+    const next = new Map<number, number>();
+    for (const [size, windows] of bySize) {
+      pairs += Math.floor(size / 2) * windows;
+      const half = Math.ceil(size / 2);
+      next.set(half, (next.get(half) ?? 0) + windows);
     }
     if (pairs === 0) return levels;
     levels.push(pairs);
+    bySize = next;
   }
 }
 
 /** Window sizes of a pooling (padding excluded), one per output. */
-export function poolWindowSizes(p: PoolParams): Int32Array {
-  const { starts } = poolWindows(p);
-  const sizes = new Int32Array(starts.length - 1);
-  for (let o = 0; o < sizes.length; o++) sizes[o] = starts[o + 1] - starts[o];
-  return sizes;
-}
+export { poolWindowSizes };
 
 /** The row and column passes of a separable MaxPool (see the file comment). */
 function separablePasses(p: PoolParams): [PoolParams, PoolParams] {
@@ -66,30 +67,53 @@ export async function maxPool(s: Session, x: BigUint64Array, p: PoolParams, w: B
   return v;
 }
 
-/** One pooling pass as a tree of pairwise maxima per window. */
-async function maxTree(s: Session, x: BigUint64Array, p: PoolParams, w: BitWindow): Promise<BigUint64Array> {
-  const { starts, index } = poolWindows(p);
+/** One pooling pass as a tree of pairwise maxima per window, each level one fused ReLU. */
+function maxTree(s: Session, x: BigUint64Array, p: PoolParams, w: BitWindow): Promise<BigUint64Array> {
+  return windowMaxima(x, poolWindows(p), (diff) => relu(s, diff, w));
+}
+
+/** The maximum of every window (windows as poolWindows lists them; 0 for an empty one) by
+ * trees of pairwise maxima max(a, b) = b + relu(a − b): level by level, the differences of
+ * every window's pairs (in window order, pairs in order) go to one relu call. The candidates
+ * stay in one flat vector laid out like `index` (window o from starts[o], count[o] of them
+ * live): a level writes its maxima in place at the front of each window, so no per-window
+ * arrays are allocated (ResNet50's stem pool has 600 k windows). */
+export async function windowMaxima(
+  x: BigUint64Array,
+  windows: { starts: Int32Array; index: Int32Array },
+  reluAll: (diff: BigUint64Array) => Promise<BigUint64Array>,
+): Promise<BigUint64Array> {
+  const { starts, index } = windows;
   const outs = starts.length - 1;
-  // Candidates per output, as a list of shares.
-  let cand: BigUint64Array[] = [];
-  for (let o = 0; o < outs; o++) cand.push(BigUint64Array.from(index.subarray(starts[o], starts[o + 1]), (i) => x[i]));
-  for (;;) {
-    let pairs = 0;
-    for (const c of cand) pairs += c.length >> 1;
-    if (pairs === 0) break;
+  const cand = gatherByIndex(x, index);
+  const count = new Int32Array(outs);
+  let pairs = 0;
+  for (let o = 0; o < outs; o++) {
+    count[o] = starts[o + 1] - starts[o];
+    pairs += count[o] >> 1;
+  }
+  while (pairs > 0) {
     const diff = new BigUint64Array(pairs);
     let at = 0;
-    for (const c of cand) for (let j = 0; j + 1 < c.length; j += 2) diff[at++] = c[j] - c[j + 1];
-    const r = await relu(s, diff, w);
+    for (let o = 0; o < outs; o++) {
+      const end = starts[o] + count[o] - 1;
+      for (let j = starts[o]; j < end; j += 2) diff[at++] = cand[j] - cand[j + 1];
+    }
+    const r = await reluAll(diff);
     at = 0;
-    cand = cand.map((c) => {
-      const next = new BigUint64Array((c.length + 1) >> 1);
-      for (let j = 0; j + 1 < c.length; j += 2) next[j >> 1] = c[j + 1] + r[at++];
-      if (c.length & 1) next[next.length - 1] = c[c.length - 1];
-      return next;
-    });
+    pairs = 0;
+    for (let o = 0; o < outs; o++) {
+      const base = starts[o];
+      const c = count[o];
+      const half = c >> 1;
+      // Slot base + j is written after slots base + 2j and base + 2j + 1 were read.
+      for (let j = 0; j < half; j++) cand[base + j] = cand[base + 2 * j + 1] + r[at++];
+      if (c & 1) cand[base + half] = cand[base + c - 1];
+      count[o] = c - half;
+      pairs += count[o] >> 1;
+    }
   }
   const out = new BigUint64Array(outs);
-  for (let o = 0; o < outs; o++) out[o] = cand[o][0] ?? 0n;
+  for (let o = 0; o < outs; o++) if (count[o] > 0) out[o] = cand[starts[o]];
   return out;
 }
