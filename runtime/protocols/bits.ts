@@ -20,12 +20,16 @@ export function wordsRing(v: Words): BigUint64Array {
   const n = v.lo.length;
   const out = new BigUint64Array(n);
   const w = wordView(out);
+  const { lo, hi } = v;
   for (let i = 0; i < n; i++) {
-    w[2 * i] = v.lo[i];
-    w[2 * i + 1] = v.hi[i];
+    w[2 * i] = lo[i];
+    w[2 * i + 1] = hi[i];
   }
   return out;
 }
+
+/** 2^−32: s · 2^−32 is exact, its floor the carry out of a 32-bit sum s < 2^33. */
+const TWO_TO_MINUS_32 = 2 ** -32;
 
 /** Mask of the low `b` bits of a 32-bit word (0 ≤ b ≤ 32). */
 function lowMask(b: number): number {
@@ -36,7 +40,8 @@ function lowMask(b: number): number {
 export function bitWindow(a: BigUint64Array, lo: number, k: number): Words {
   const n = a.length;
   const w = wordView(a);
-  const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  const outLo = new Uint32Array(n);
+  const outHi = new Uint32Array(n);
   const mLo = lowMask(Math.min(k, 32));
   const mHi = lowMask(Math.max(k - 32, 0));
   for (let i = 0; i < n; i++) {
@@ -54,37 +59,57 @@ export function bitWindow(a: BigUint64Array, lo: number, k: number): Words {
       y0 = a1 >>> (lo - 32);
       y1 = 0;
     }
-    out.lo[i] = y0 & mLo;
-    out.hi[i] = y1 & mHi;
+    outLo[i] = y0 & mLo;
+    outHi[i] = y1 & mHi;
   }
-  return out;
+  return { lo: outLo, hi: outHi };
 }
 
-/** Uniform values below 2^k from a PRG (8 stream bytes per element). */
+/** Elements drawn per block by randomWords into its scratch words. */
+const DRAW_BLOCK = 8192;
+/** randomWords' scratch (64 KiB): reused by every call, never handed out. */
+const drawScratch = new Uint32Array(2 * DRAW_BLOCK);
+
+/** Uniform values below 2^k from a PRG (8 stream bytes per element, low word first). With
+ * `fill`, the stream bytes go through a small reused block instead of a fresh 8n-byte array
+ * (same bytes, same order). */
 export function randomWords(prg: Prg, n: number, k: number): Words {
-  const raw = new Uint32Array(prg.bytes(8 * n).buffer);
-  const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  const lo = new Uint32Array(n);
+  const hi = new Uint32Array(n);
   const mLo = lowMask(Math.min(k, 32));
   const mHi = lowMask(Math.max(k - 32, 0));
-  for (let i = 0; i < n; i++) {
-    out.lo[i] = raw[2 * i] & mLo;
-    out.hi[i] = raw[2 * i + 1] & mHi;
+  const whole = prg.fill ? null : new Uint32Array(prg.bytes(8 * n).buffer);
+  const scratchBytes = new Uint8Array(drawScratch.buffer);
+  for (let at = 0; at < n; at += DRAW_BLOCK) {
+    const m = Math.min(DRAW_BLOCK, n - at);
+    const raw = whole ? whole.subarray(2 * at) : drawScratch;
+    if (!whole) prg.fill!(scratchBytes.subarray(0, 8 * m));
+    for (let i = 0; i < m; i++) {
+      lo[at + i] = raw[2 * i] & mLo;
+      hi[at + i] = raw[2 * i + 1] & mHi;
+    }
   }
-  return out;
+  return { lo, hi };
 }
 
 /** a + b mod 2^k, elementwise. */
 export function addWords(a: Words, b: Words, k: number): Words {
   const n = a.lo.length;
-  const out: Words = { lo: new Uint32Array(n), hi: new Uint32Array(n) };
+  const lo = new Uint32Array(n);
+  const hi = new Uint32Array(n);
   const mLo = lowMask(Math.min(k, 32));
   const mHi = lowMask(Math.max(k - 32, 0));
+  const aLo = a.lo;
+  const aHi = a.hi;
+  const bLo = b.lo;
+  const bHi = b.hi;
   for (let i = 0; i < n; i++) {
-    const s = a.lo[i] + b.lo[i]; // exact in a double (< 2^33)
-    out.lo[i] = s & mLo;
-    out.hi[i] = (a.hi[i] + b.hi[i] + (s > 0xffffffff ? 1 : 0)) & mHi;
+    const s = aLo[i] + bLo[i]; // exact in a double (< 2^33)
+    lo[i] = s & mLo;
+    // The carry as floor(s / 2^32), not a comparison: random carries mispredict a branch.
+    hi[i] = (aHi[i] + bHi[i] + Math.floor(s * TWO_TO_MINUS_32)) & mHi;
   }
-  return out;
+  return { lo, hi };
 }
 
 /** Bytes needed for `count` values of `width` bits packed back to back. */
@@ -98,6 +123,12 @@ export function packWords(v: Words, k: number): Uint8Array {
   // Whole words: the little-endian byte layout of the (interleaved) words, no per-byte loop.
   if (k === 64) return new Uint8Array(wordsRing(v).buffer);
   if (k === 32) return new Uint8Array(v.lo.slice().buffer);
+  // 16 bits (a common narrowed window): a halfword view of the output (fresh, so aligned).
+  if (k === 16) {
+    const out = new Uint16Array(n);
+    out.set(v.lo); // the typed store keeps the low 16 bits
+    return new Uint8Array(out.buffer);
+  }
   const out = new Uint8Array(packedBytes(n, k));
   if (k % 8 === 0) {
     // Byte-aligned fast path: copy the low k/8 bytes of each element.
@@ -162,6 +193,10 @@ export function unpackWords(buf: Uint8Array, n: number, k: number): Words {
       }
     return out;
   }
+  if (k === 16 && buf.byteOffset % 2 === 0) {
+    out.lo.set(new Uint16Array(buf.buffer, buf.byteOffset, n));
+    return out;
+  }
   if (k % 8 === 0) {
     const nb = k / 8;
     let p = 0;
@@ -209,13 +244,15 @@ export function takeByBitMinus(a: BigUint64Array, bit: Uint8Array, map: Int32Arr
   const A = wordView(a);
   const C = wordView(c);
   const o = wordView(out);
+  // Branch-free: the bits are random, and so are the borrows, so a branch on either
+  // mispredicts half the time (measured 1.7× slower). The mask m is 0 or all ones; the low
+  // difference t lies in (−2^32, 2^32) and its borrow is (t mod 2^32 − t) / 2^32.
   for (let i = 0; i < n; i++) {
-    const take = bit[map ? map[i] : i];
-    const al = take ? A[2 * i] : 0;
-    const ah = take ? A[2 * i + 1] : 0;
-    const cl = C[2 * i];
-    o[2 * i] = al - cl; // the typed store reduces mod 2^32
-    o[2 * i + 1] = ah - C[2 * i + 1] - (al < cl ? 1 : 0);
+    const m = -bit[map ? map[i] : i];
+    const t = ((A[2 * i] & m) >>> 0) - C[2 * i];
+    const dl = t >>> 0;
+    o[2 * i] = dl;
+    o[2 * i + 1] = (A[2 * i + 1] & m) - C[2 * i + 1] - (dl - t) * TWO_TO_MINUS_32; // the typed store reduces mod 2^32
   }
   return out;
 }
@@ -226,12 +263,16 @@ export function flipSubInPlace(x: BigUint64Array, y: BigUint64Array, flip: Uint8
   const n = y.length;
   const X = wordView(x);
   const Y = wordView(y);
+  // Branch-free, as in takeByBitMinus: x − y is computed everywhere and kept under the mask.
   for (let i = 0; i < n; i++) {
-    if (!flip[map ? map[i] : i]) continue;
-    const xl = X[2 * i];
+    const m = -flip[map ? map[i] : i];
     const yl = Y[2 * i];
-    Y[2 * i] = xl - yl;
-    Y[2 * i + 1] = X[2 * i + 1] - Y[2 * i + 1] - (xl < yl ? 1 : 0);
+    const yh = Y[2 * i + 1];
+    const t = X[2 * i] - yl;
+    const dl = t >>> 0;
+    const dh = X[2 * i + 1] - yh - (dl - t) * TWO_TO_MINUS_32;
+    Y[2 * i] = yl ^ ((dl ^ yl) & m);
+    Y[2 * i + 1] = yh ^ ((dh ^ yh) & m);
   }
   return y;
 }

@@ -1,9 +1,10 @@
-// The selection's word kernels (bits.ts) against BigInt loops, and draws straight into the
-// kernels' memory against draws through fresh arrays: same values, same stream consumption.
+// The word kernels of the comparison and selection (bits.ts) against BigInt loops, and draws
+// straight into reused memory against draws through fresh arrays: same values, same stream
+// consumption.
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { flipSubInPlace, takeByBitMinus } from '../../../runtime/protocols/bits.js';
+import { addWords, bitWindow, flipSubInPlace, packWords, randomWords, takeByBitMinus, unpackWords, wordsRing } from '../../../runtime/protocols/bits.js';
 import { compareMessage, divisionMagic } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { uniformBelow } from '../../../runtime/protocols/digits.js';
@@ -44,6 +45,57 @@ describe('protocols: word kernels of the selection', () => {
       expect(flipSubInPlace(x, y, u, map)).to.equal(y);
       expect(y).to.deep.equal(want2);
     });
+
+  it('bitWindow, addWords and wordsRing equal BigInt shifts, sums mod 2^k and words joined', () => {
+    const n = 4099;
+    const x = randomRing(n);
+    const y = randomRing(n);
+    for (const [lo, k] of [[0, 64], [0, 16], [12, 16], [5, 13], [20, 41], [31, 33], [32, 32], [40, 24], [62, 2]]) {
+      const mask = (1n << BigInt(k)) - 1n;
+      const a = bitWindow(x, lo, k);
+      const b = bitWindow(y, lo, k);
+      const sum = wordsRing(addWords(a, b, k));
+      const win = wordsRing(a);
+      for (let i = 0; i < n; i++) {
+        const wa = (x[i] >> BigInt(lo)) & mask;
+        const wb = (y[i] >> BigInt(lo)) & mask;
+        if (win[i] !== wa) expect.fail(`bitWindow lo=${lo} k=${k} i=${i}: ${win[i]} ≠ ${wa}`);
+        if (sum[i] !== ((wa + wb) & mask)) expect.fail(`addWords lo=${lo} k=${k} i=${i}: ${sum[i]} ≠ ${(wa + wb) & mask}`);
+      }
+    }
+  });
+
+  it('randomWords gives the same words and stream position with and without fill', () => {
+    const key = new Uint8Array(randomBytes(16));
+    for (const [n, k] of [[1, 64], [8191, 16], [8192, 33], [20001, 64], [3, 2]]) {
+      const a = new AesCtrPrg(key);
+      const b = new AesCtrPrg(key);
+      const c = new AesCtrPrg(key);
+      const viaFill = randomWords(a, n, k);
+      const viaBytes = randomWords(withoutFill(b), n, k);
+      expect(viaFill.lo).to.deep.equal(viaBytes.lo);
+      expect(viaFill.hi).to.deep.equal(viaBytes.hi);
+      // The values are the stream's 64-bit little-endian words, masked to k bits.
+      const raw = c.ring(n);
+      const mask = (1n << BigInt(k)) - 1n;
+      const got = wordsRing(viaFill);
+      for (let i = 0; i < n; i++) if (got[i] !== (raw[i] & mask)) expect.fail(`n=${n} k=${k} i=${i}`);
+      const next = a.bytes(32);
+      expect(next).to.deep.equal(b.bytes(32));
+      expect(next).to.deep.equal(c.bytes(32));
+    }
+  });
+
+  it('unpacks 16-bit words from an odd offset as from an aligned one', () => {
+    const n = 37;
+    const v = { lo: Uint32Array.from(new Uint16Array(randomBytes(2 * n).buffer, 0, n)), hi: new Uint32Array(n) };
+    const packed = packWords(v, 16);
+    const shifted = new Uint8Array(packed.length + 1);
+    shifted.set(packed, 1);
+    const back = unpackWords(shifted.subarray(1), n, 16);
+    expect(back.lo).to.deep.equal(v.lo);
+    expect(back.hi).to.deep.equal(v.hi);
+  });
 
   it('the digit kernels’ 16-bit division magic equals floor division over its whole range', () => {
     for (const [d, xmax] of [[67, 44683], [66, 4421], [19, 3557], [5, 229], [2, 5]]) {
