@@ -90,8 +90,10 @@ export function decodeHeader(h: Uint8Array, peer: PartyId, maxFrameBytes: number
   return { kind, round, length, phases };
 }
 
-/** Reassembles frames from a byte stream (TCP chunks arrive at arbitrary boundaries). Each
- * payload is copied once, into a fresh array of exactly its length. */
+/** Reassembles frames from a byte stream (TCP chunks arrive at arbitrary boundaries). A
+ * payload that arrives whole inside one 8-byte-aligned stretch of a chunk is handed out as a
+ * view of that chunk (the transport never reuses a chunk it delivered); any other payload is
+ * copied once, into a fresh array of exactly its length. */
 export class FrameDecoder {
   private readonly header = new Uint8Array(HEADER_BYTES);
   private headerFill = 0;
@@ -121,7 +123,13 @@ export class FrameDecoder {
         if (this.headerFill < HEADER_BYTES) return;
         const h = decodeHeader(this.header, this.peer, this.maxFrameBytes);
         this.headerFill = 0;
-        this.current = { kind: h.kind, round: h.round, phases: h.phases, payload: new Uint8Array(h.length) };
+        if (h.length <= chunk.length - off && (chunk.byteOffset + off) % 8 === 0) {
+          const payload = chunk.subarray(off, off + h.length);
+          off += h.length;
+          this.onFrame({ kind: h.kind, round: h.round, phases: h.phases, payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.length) });
+          continue;
+        }
+        this.current = { kind: h.kind, round: h.round, phases: h.phases, payload: uninitialized(h.length) };
         this.bodyFill = 0;
       }
       const body = this.current.payload;
@@ -136,6 +144,15 @@ export class FrameDecoder {
       }
     }
   }
+}
+
+/** A fresh array of n bytes, not zeroed (the decoder writes every byte before handing it
+ * out): zeroing is a pass of its own when the allocator recycles memory. Its ArrayBuffer is
+ * its own, so it is 8-byte aligned. */
+function uninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  // A plain Uint8Array view: Buffer's slice() shares memory, a typed array's copies.
+  return new Uint8Array(b.buffer, b.byteOffset, n);
 }
 
 const utf8 = new TextEncoder();
