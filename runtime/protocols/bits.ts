@@ -237,10 +237,9 @@ export function unpackWords(buf: Uint8Array, n: number, k: number): Words {
 }
 
 /** out[i] = (bit[b] ? a[i] : 0) − c[i] mod 2^64 with b = map[i] (or i when map is null), on
- * 32-bit words (a BigInt per element costs more than the whole selection). */
-export function takeByBitMinus(a: BigUint64Array, bit: Uint8Array, map: Int32Array | null, c: BigUint64Array): BigUint64Array {
+ * 32-bit words (a BigInt per element costs more than the whole selection); out may be c. */
+export function takeByBitMinus(a: BigUint64Array, bit: Uint8Array, map: Int32Array | null, c: BigUint64Array, out: BigUint64Array = new BigUint64Array(c.length)): BigUint64Array {
   const n = c.length;
-  const out = new BigUint64Array(n);
   const A = wordView(a);
   const C = wordView(c);
   const o = wordView(out);

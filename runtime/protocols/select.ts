@@ -78,7 +78,9 @@ export class Selection implements Rider {
 
   /** P2: c1 = a·u − c0, elementwise, u taken at each element's bit. */
   correction(bit: CompareBit): RiderMessage[] {
-    const c1 = takeByBitMinus(this.a, bit.u, this.patchOf, this.c!);
+    // Into c0's own vector (drawn for this selection, read nowhere after): one fresh vector
+    // of the selection's size fewer per comparison.
+    const c1 = takeByBitMinus(this.a, bit.u, this.patchOf, this.c!, this.c!);
     return [{ data: ringBytes(c1), label: 'select.correction' }];
   }
 

@@ -39,6 +39,9 @@ describe('protocols: word kernels of the selection', () => {
       const want1 = new BigUint64Array(n);
       for (let i = 0; i < n; i++) want1[i] = (u[map ? map[i] : i] ? a[i] : 0n) - c[i];
       expect(takeByBitMinus(a, u, map, c)).to.deep.equal(want1);
+      const inPlace = c.slice();
+      expect(takeByBitMinus(a, u, map, inPlace, inPlace)).to.equal(inPlace);
+      expect(inPlace).to.deep.equal(want1);
       const want2 = new BigUint64Array(n);
       for (let i = 0; i < n; i++) want2[i] = u[map ? map[i] : i] ? x[i] - c[i] : c[i];
       const y = c.slice();
