@@ -90,10 +90,13 @@ export function decodeHeader(h: Uint8Array, peer: PartyId, maxFrameBytes: number
   return { kind, round, length, phases };
 }
 
-/** Reassembles frames from a byte stream (TCP chunks arrive at arbitrary boundaries). A
- * payload that arrives whole inside one 8-byte-aligned stretch of a chunk is handed out as a
- * view of that chunk (the transport never reuses a chunk it delivered); any other payload is
- * copied once, into a fresh array of exactly its length. */
+/** Reassembles frames from a byte stream, pushed in chunks (TCP chunks arrive at arbitrary
+ * boundaries) or pulled: the transport reads straight into nextBuffer() and reports the
+ * bytes with advance(), so a payload is received in place, with no chunk and no copy. A
+ * pushed payload that arrives whole inside one 8-byte-aligned stretch of a chunk is handed
+ * out as a view of that chunk (the transport never reuses a chunk it delivered); any other
+ * payload is copied once, into a fresh array of exactly its length. Use one mode per
+ * decoder. */
 export class FrameDecoder {
   private readonly header = new Uint8Array(HEADER_BYTES);
   private headerFill = 0;
@@ -134,6 +137,7 @@ export class FrameDecoder {
       }
       const body = this.current.payload;
       const n = Math.min(body.length - this.bodyFill, chunk.length - off);
+      // (A zero-length payload completes here with n = 0.)
       if (n > 0) body.set(chunk.subarray(off, off + n), this.bodyFill);
       this.bodyFill += n;
       off += n;
@@ -142,6 +146,32 @@ export class FrameDecoder {
         this.current = null;
         this.onFrame(f);
       }
+    }
+  }
+
+  /** Pull mode: where the stream's next bytes go, the rest of the header or the rest of the
+   * current payload (never empty). */
+  nextBuffer(): Uint8Array {
+    return this.current ? this.current.payload.subarray(this.bodyFill) : this.header.subarray(this.headerFill);
+  }
+
+  /** Pull mode: `n` bytes were written at the start of the last nextBuffer(). Calls onFrame
+   * for a completed frame; throws on a malformed header. */
+  advance(n: number): void {
+    if (this.current === null) {
+      this.headerFill += n;
+      if (this.headerFill < HEADER_BYTES) return;
+      const h = decodeHeader(this.header, this.peer, this.maxFrameBytes);
+      this.headerFill = 0;
+      this.current = { kind: h.kind, round: h.round, phases: h.phases, payload: uninitialized(h.length) };
+      this.bodyFill = 0;
+    } else {
+      this.bodyFill += n;
+    }
+    if (this.bodyFill === this.current.payload.length) {
+      const f = this.current;
+      this.current = null;
+      this.onFrame(f);
     }
   }
 }

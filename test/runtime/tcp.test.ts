@@ -171,25 +171,44 @@ describe('runtime/tcp transport', function () {
     expect(seen[0].message).to.equal('peer 0 (client) aborted the session: client gave up');
   });
 
-  it('rejects a frame of the wrong round', async () => {
-    const [s0, s1, s2] = await createLocalTcpSessions();
-    s1.socketTo(0).write(encodeHeader(FrameKind.Data, 7, 0, { online: 0, preprocessing: 0, oneTime: 0 }));
-    const e = await expectRuntimeError(s0.round([], [1]), 'MPCC5004');
-    expect(e.peer).to.equal(1);
-    expect(e.message).to.contain('expected round 0, got round 7');
-    await Promise.all([s0.close(), s1.close(), s2.close()]);
-  });
+  // P0 accepted its connection from P1 and reads it in chunks; P1 dialed it and reads frames
+  // in place (onread): the same faults must fail the same way on both.
+  for (const [from, to, how] of [[1, 0, 'chunks, accepted link'], [0, 1, 'in place, dialed link']] as const) {
+    const name = ['client', 'server'][from];
 
-  it('rejects a frame whose length does not match its header, or the length the round expects', async () => {
-    const [s0, s1, s2] = await createLocalTcpSessions();
-    const header = encodeHeader(FrameKind.Data, 0, 10, { online: 3, preprocessing: 0, oneTime: 0 });
-    s1.socketTo(0).write(header);
-    s1.socketTo(0).write(new Uint8Array(10));
-    const e = await expectRuntimeError(s0.round([], [1]), 'MPCC5003');
-    expect(e.message).to.contain('peer 1 (server)');
-    expect(e.message).to.contain('does not match');
-    await Promise.all([s0.close(), s1.close(), s2.close()]);
+    it(`rejects a frame of the wrong round (${how})`, async () => {
+      const ss = await createLocalTcpSessions();
+      ss[from].socketTo(to).write(encodeHeader(FrameKind.Data, 7, 0, { online: 0, preprocessing: 0, oneTime: 0 }));
+      const e = await expectRuntimeError(ss[to].round([], [from]), 'MPCC5004');
+      expect(e.peer).to.equal(from);
+      expect(e.message).to.contain('expected round 0, got round 7');
+      await Promise.all(ss.map((x) => x.close()));
+    });
 
+    it(`rejects a frame whose length does not match its header (${how})`, async () => {
+      const ss = await createLocalTcpSessions();
+      const header = encodeHeader(FrameKind.Data, 0, 10, { online: 3, preprocessing: 0, oneTime: 0 });
+      ss[from].socketTo(to).write(header);
+      ss[from].socketTo(to).write(new Uint8Array(10));
+      const e = await expectRuntimeError(ss[to].round([], [from]), 'MPCC5003');
+      expect(e.message).to.contain(`peer ${from} (${name})`);
+      expect(e.message).to.contain('does not match');
+      await Promise.all(ss.map((x) => x.close()));
+    });
+
+    it(`reports a connection closed in the middle of a frame as a disconnect, not a short frame (${how})`, async () => {
+      const ss = await createLocalTcpSessions();
+      const sock = ss[from].socketTo(to);
+      sock.write(encodeHeader(FrameKind.Data, 0, 100, { online: 100, preprocessing: 0, oneTime: 0 }));
+      sock.write(new Uint8Array(10));
+      setTimeout(() => sock.destroy(), 50);
+      const e = await expectRuntimeError(ss[to].round([], [from]), 'MPCC5001');
+      expect(e.message).to.contain('in the middle of a frame');
+      await Promise.all(ss.map((x) => x.close()));
+    });
+  }
+
+  it('rejects a frame of the length a round does not expect', async () => {
     const [t0, t1, t2] = await createLocalTcpSessions();
     void t2.round([{ to: 1, data: new Uint8Array(24), label: 'x' }], []);
     const e2 = await expectRuntimeError(t1.round([], [2], { 2: 16 }), 'MPCC5003');
@@ -197,15 +216,29 @@ describe('runtime/tcp transport', function () {
     await Promise.all([t0.close(), t1.close(), t2.close()]);
   });
 
-  it('reports a connection closed in the middle of a frame as a disconnect, not a short frame', async () => {
-    const [s0, s1, s2] = await createLocalTcpSessions();
-    const sock = s1.socketTo(0);
-    sock.write(encodeHeader(FrameKind.Data, 0, 100, { online: 100, preprocessing: 0, oneTime: 0 }));
-    sock.write(new Uint8Array(10));
-    setTimeout(() => sock.destroy(), 50);
-    const e = await expectRuntimeError(s0.round([], [1]), 'MPCC5001');
-    expect(e.message).to.contain('in the middle of a frame');
-    await Promise.all([s0.close(), s1.close(), s2.close()]);
+  it('delivers large frames read in place and in chunks alike, payloads aligned', async () => {
+    // P1 dialed P0 (reads in place), P0 accepted P1 (reads chunks); frames of many sizes.
+    const sizes = [0, 1, 8, 24, 65_536 + 3, 1_000_000, 8, 3_000_001];
+    const res = await runLocalTcp(async (s) => {
+      if (s.id === 2) return [];
+      const peer = s.id === 0 ? 1 : 0;
+      const got: Uint8Array[] = [];
+      for (const n of sizes) {
+        const data = new Uint8Array(n).map((_, i) => (i * 31 + n + s.id) & 0xff);
+        const m = await s.round(n > 0 ? [{ to: peer, data, label: 'x' }] : [], n > 0 ? [peer] : []);
+        if (n > 0) got.push(m.get(peer)!);
+      }
+      return got;
+    });
+    for (const id of [0, 1] as const) {
+      const peer = id === 0 ? 1 : 0;
+      const want = sizes.filter((n) => n > 0).map((n) => new Uint8Array(n).map((_, i) => (i * 31 + n + peer) & 0xff));
+      expect(res[id].length).to.equal(want.length);
+      res[id].forEach((p, i) => {
+        expect(p.byteOffset % 8).to.equal(0);
+        expect(Buffer.from(p).equals(Buffer.from(want[i])), `party ${id} frame ${i}`).to.equal(true);
+      });
+    }
   });
 
   it('fails with MPCC5006 naming the peer when a peer never connects', async () => {
