@@ -132,12 +132,22 @@ export function fullWindow(w: BitWindow): boolean {
 export type BlockSize = readonly [number, number] | 'identity';
 
 /** For a block-ReLU over NCHW data: for every element its patch index (−1 for identity
- * channels), the number of patches, and the non-identity elements in order. */
+ * channels), the number of patches, and the non-identity elements in order. Typed arrays
+ * sized up front (a ResNet50 layer has ~800 k elements; growing a JS array of them cost
+ * about as much as the layer's selection arithmetic). */
 export function blockLayout(shape: readonly [number, number, number, number], blocks: readonly BlockSize[]) {
   const [n, c, h, w] = shape;
   if (blocks.length !== c) throw new Error(`block-relu: ${blocks.length} block sizes for ${c} channels`);
-  const patchOf = new Int32Array(n * c * h * w).fill(-1);
+  const plane = h * w;
+  const patchOf = new Int32Array(n * c * plane).fill(-1);
+  let kept = 0;
+  for (const blk of blocks) if (blk !== 'identity') kept++;
+  // Non-identity channels are whole planes, in order: their elements are the selected ones.
+  const selected = new Int32Array(n * kept * plane);
+  /** Patch column of each x coordinate, per block width. */
+  const columnPatch = new Map<number, Int32Array>();
   let patches = 0;
+  let at = 0;
   for (let b = 0; b < n; b++)
     for (let ch = 0; ch < c; ch++) {
       const blk = blocks[ch];
@@ -145,14 +155,18 @@ export function blockLayout(shape: readonly [number, number, number, number], bl
       const [bh, bw] = blk;
       const ph = Math.ceil(h / bh);
       const pw = Math.ceil(w / bw);
-      const base = (b * c + ch) * h * w;
-      for (let y = 0; y < h; y++)
-        for (let xx = 0; xx < w; xx++) patchOf[base + y * w + xx] = patches + Math.floor(y / bh) * pw + Math.floor(xx / bw);
+      let col = columnPatch.get(bw);
+      if (!col) columnPatch.set(bw, (col = Int32Array.from({ length: w }, (_, xx) => Math.floor(xx / bw))));
+      const base = (b * c + ch) * plane;
+      for (let y = 0; y < h; y++) {
+        const row = patches + Math.floor(y / bh) * pw;
+        const line = base + y * w;
+        for (let xx = 0; xx < w; xx++) patchOf[line + xx] = row + col[xx];
+      }
+      for (let i = 0; i < plane; i++) selected[at++] = base + i;
       patches += ph * pw;
     }
-  const selected: number[] = [];
-  for (let i = 0; i < patchOf.length; i++) if (patchOf[i] >= 0) selected.push(i);
-  return { patchOf, patches, selected: Int32Array.from(selected) };
+  return { patchOf, patches, selected };
 }
 
 /** The local part of a block-ReLU: patch sums to compare, the non-identity elements to
