@@ -90,7 +90,11 @@ async function processes(out: string, input: string, log: (line: string) => void
     (id) =>
       new Promise<PartyReport>((resolve, reject) => {
         const args = [cli, 'party', out, '--id', String(id), '--peers', peers, '--json', ...(id === 0 ? ['--input', input] : [])];
-        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        // Three parties on one machine already keep its cores busy: a kernel worker thread
+        // per party measured slower here (runtime/kernel-threads.ts), so they run without one
+        // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.
+        const env = { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? '1' };
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
