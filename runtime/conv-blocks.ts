@@ -5,7 +5,7 @@
 // in any order (runtime/kernel-threads.ts shares them with a worker thread); a block writes
 // only its own rows and columns of the output.
 import { arena, type RingKernelExports } from './ring-wasm.js';
-import type { Conv2dParams } from './ring.js';
+import { conv2dOutShape, type Conv2dParams } from './ring.js';
 
 /** One block of a convolution's output. */
 export interface ConvBlock {
@@ -37,12 +37,9 @@ export interface ConvLayout {
   image: number;
 }
 
-/** The output shape's [n, o, oh, ow] (see conv2dOutShape in ring.ts). */
+/** Output height and width (conv2dOutShape of ring.ts). */
 function outHW(p: Conv2dParams): [number, number] {
-  const [, , h, w] = p.inShape;
-  const [, , kh, kw] = p.weightShape;
-  const oh = Math.floor((h + p.pads[0] + p.pads[2] - p.dilations[0] * (kh - 1) - 1) / p.strides[0]) + 1;
-  const ow = Math.floor((w + p.pads[1] + p.pads[3] - p.dilations[1] * (kw - 1) - 1) / p.strides[1]) + 1;
+  const [, , oh, ow] = conv2dOutShape(p);
   return [oh, ow];
 }
 
