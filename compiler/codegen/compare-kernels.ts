@@ -35,7 +35,7 @@ export function addCompareKernels(m: ModuleBuilder): void {
 }
 
 function addCorrectionKernel(m: ModuleBuilder): void {
-  const { add, mul, and, shl, const: c } = m.i32;
+  const { add, mul, shl, const: c } = m.i32;
   m.func('bit_corrections', ['rlo', 'rhi', 'bits0', 'n', 'm', 'p', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const [i, b, at] = ['i', 'b', 'at'].map((name) => f.local(name, 'i32'));

@@ -30,8 +30,7 @@ import type { Outgoing, PartyId, Phase, Session } from '../session.js';
 import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView, wordsRing } from './bits.js';
 import { compareMessage, packedBitCorrections, zeroTests } from './compare-digits.js';
 import { uniformBelow } from './digits.js';
-import { fieldBytes, packField, unpackField } from './field-format.js';
-import type { Words } from './bits.js';
+import { fieldBytes, unpackField } from './field-format.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
 /** The compare digits' field for a k-bit window: the smallest prime p > k + 1 (a digit
