@@ -14,11 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCompile } from '../compiler/commands/compile.js';
 import { buildZooModel } from '../examples/zoo/index.js';
-import { addRepeating, truncateShare, type RepeatingConstant } from '../runtime/model-kernels.js';
+import { addRepeating, truncateShare, type RepeatingConstant } from '../runtime/kernels/model-kernels.js';
 import { loadPartyArtifacts } from '../runtime/program/index.js';
-import { conv2dOutShape, truncShare } from '../runtime/ring.js';
-import * as ref from '../runtime/ring-reference.js';
-import { useKernels } from '../runtime/ring-wasm.js';
+import { conv2dOutShape, truncShare } from '../runtime/ring/ring.js';
+import * as ref from '../runtime/ring/ring-reference.js';
+import { useKernels } from '../runtime/kernels/ring-wasm.js';
 
 /** The variants, each timed in its own process. */
 const VARIANTS = {

@@ -2,7 +2,7 @@
 // worker of runInWorkers): every party times its own runs; the parties pace each other
 // through the protocol's rounds, so the slowest party's time of a run is its wall time.
 
-import type { PartySession } from '../runtime/party-session.js';
+import type { PartySession } from '../runtime/session/party-session.js';
 import { drelu } from '../runtime/protocols/compare.js';
 
 /** What a party reports: its seconds per timed run, its output of the last run, and the

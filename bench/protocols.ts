@@ -8,11 +8,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { conv2d } from '../runtime/ring.js';
-import type { Conv2dParams } from '../runtime/ring.js';
+import { conv2d } from '../runtime/ring/ring.js';
+import type { Conv2dParams } from '../runtime/ring/ring.js';
 import { createInProcessSessions } from '../runtime/transport/in-process.js';
-import type { PartySession } from '../runtime/party-session.js';
-import type { Session } from '../runtime/session.js';
+import type { PartySession } from '../runtime/session/party-session.js';
+import type { Session } from '../runtime/session/session.js';
 import { compareWindow, drelu } from '../runtime/protocols/compare.js';
 import type { CompareBit } from '../runtime/protocols/compare.js';
 import { blockLayout, blockRelu, clip, relu, select } from '../runtime/protocols/select.js';

@@ -1,12 +1,12 @@
 // `npm run bench -- ring [--json] [--quick]`: throughput of the ring arithmetic, fast kernels
-// (runtime/ring.ts) beside the BigInt reference (runtime/ring-reference.ts) in the same run, and
+// (runtime/ring/ring.ts) beside the BigInt reference (runtime/ring/ring-reference.ts) in the same run, and
 // the conv GEMM beside a TypeScript GEMM on Uint32 halves. Each fast result is checked against
 // the reference on the benchmarked data (or a slice of it) before it is reported.
 import { randomBytes } from 'node:crypto';
-import * as fast from '../runtime/ring.js';
-import * as ref from '../runtime/ring-reference.js';
-import type { Conv2dParams } from '../runtime/ring.js';
-import { arena, kernels } from '../runtime/ring-wasm.js';
+import * as fast from '../runtime/ring/ring.js';
+import * as ref from '../runtime/ring/ring-reference.js';
+import type { Conv2dParams } from '../runtime/ring/ring.js';
+import { arena, kernels } from '../runtime/kernels/ring-wasm.js';
 import { gemmHalves } from './ring-ts-gemm.js';
 
 /** One row of the table / JSON output. */

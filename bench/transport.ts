@@ -6,10 +6,10 @@
 
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
-import { AesCtrPrg } from '../runtime/prg.js';
+import { AesCtrPrg } from '../runtime/session/prg.js';
 import { createInProcessSessions } from '../runtime/transport/in-process.js';
 import { createLocalTcpSessions } from '../runtime/transport/tcp.js';
-import type { PartySession } from '../runtime/party-session.js';
+import type { PartySession } from '../runtime/session/party-session.js';
 
 /** One row of the table / JSON output. */
 interface Row {

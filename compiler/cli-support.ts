@@ -2,7 +2,7 @@
 // files only when the whole command succeeded, and progress lines on stderr.
 import { renameSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { MpccError, diag } from '../ir/diagnostics.js';
+import { MpccError, diag } from '../runtime/diagnostics.js';
 
 /** Runs a command's action; a user error prints one line on stderr and exits with code 2. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {

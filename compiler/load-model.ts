@@ -1,7 +1,7 @@
 // Loading a model by file type: an ONNX model is imported, a textual IR file is parsed with its
 // weights file. Commands that take a model (`mpcc ir`, `mpcc infer`, `mpcc compile`) call this.
 import { extname } from 'node:path';
-import { diag } from '../ir/diagnostics.js';
+import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
 import { loadMir } from '../ir/weights.js';
 import { loadOnnxFile } from './onnx/import.js';

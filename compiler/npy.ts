@@ -2,7 +2,7 @@
 // its input and writes its output in it. Supported: little-endian float32 in C order, header
 // versions 1.0, 2.0 and 3.0; float64 input is converted to float32 on read.
 import { readFileSync } from 'node:fs';
-import { diag } from '../ir/diagnostics.js';
+import { diag } from '../runtime/diagnostics.js';
 import { numel } from '../ir/types.js';
 
 /** A decoded .npy array. */

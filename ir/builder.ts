@@ -1,6 +1,6 @@
 // The builder: makes graphs node by node, inferring every result's type from the op table.
 import { type AttrValue, type Attrs, type Graph, type Node, makeGraph, makeNode } from './graph.js';
-import { diag, InternalError } from './diagnostics.js';
+import { diag, InternalError } from '../runtime/diagnostics.js';
 import { ShapeError, lookupOp, shapeContext } from './ops/index.js';
 import type { Tensor } from './tensor.js';
 import type { TensorType } from './types.js';

@@ -7,5 +7,5 @@ export * from './graph.js';
 export * from './ops/index.js';
 export * from './builder.js';
 export * from './verify.js';
-export * from './diagnostics.js';
+export * from '../runtime/diagnostics.js';
 export * from './print.js';

@@ -4,7 +4,7 @@
 // MPCC2002 for what the verifier finds at a node (located at that node), MPCC2004 for
 // weights references that do not fit the weights file.
 import { type AttrValue, type Graph, type Node, makeGraph, makeNode } from './graph.js';
-import { MpccError } from './diagnostics.js';
+import { MpccError } from '../runtime/diagnostics.js';
 import { lookupOp, opNames } from './ops/index.js';
 import { type MirSyntax, type NodeSyntax, type TensorInit, type TypeSyntax, type AttrSyntax, type Located, parseMirSyntax } from './parse-grammar.js';
 import type { WeightEntry } from './print.js';

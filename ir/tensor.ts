@@ -1,6 +1,6 @@
 // Constant tensors: initializers (weights) and folded constants.
 import { type DType, type Shape, numel } from './types.js';
-import { InternalError } from './diagnostics.js';
+import { InternalError } from '../runtime/diagnostics.js';
 
 /** Typed storage of tensor elements; int64 is held in Float64Array (see ir/types.ts). */
 export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array;

@@ -1,7 +1,7 @@
 // Lexical rules of the textual IR (.mir) that the printer and the parser must agree on: how
 // names are quoted, how numbers are spelled so they re-parse to the same value, and how an
 // error is shown with its source line and a caret.
-import { type DiagnosticCode, MpccError } from './diagnostics.js';
+import { type DiagnosticCode, MpccError } from '../runtime/diagnostics.js';
 
 /** Version written on the first line (`mir 1`); the parser accepts only this one. */
 export const MIR_VERSION = 1;

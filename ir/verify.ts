@@ -1,7 +1,7 @@
 // The verifier: checks a graph's structure, dominance, attributes and types against the op
 // table, and reports the first problem with the node it is at.
 import type { AttrValue, Graph, Node } from './graph.js';
-import { diag } from './diagnostics.js';
+import { diag } from '../runtime/diagnostics.js';
 import { type AttrSpec, type OpDef, ShapeError, lookupOp, shapeContext } from './ops/index.js';
 import { Tensor } from './tensor.js';
 import { type TensorType, formatType, sameShape } from './types.js';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { diag, InternalError } from './diagnostics.js';
+import { diag, InternalError } from '../runtime/diagnostics.js';
 import type { Graph } from './graph.js';
 import { buildGraph, parseMirSyntax } from './parse.js';
 import { type WeightEntry, printGraphWithWeights } from './print.js';

@@ -1,15 +1,15 @@
 // The built-in passes and named pipelines, registered in one readable list. The pipeline
 // parser imports this module, so any module that parses a pipeline sees a populated registry.
-import { dropIdentity } from './drop-identity.js';
-import { foldBatchNorm } from './fold-batchnorm.js';
-import { foldConstants } from './fold-constants.js';
-import { lower } from './lower.js';
-import { maxPoolToAvgPool } from './maxpool-to-avgpool.js';
-import { quantize } from './quantize.js';
+import { dropIdentity } from './canonicalize/drop-identity.js';
+import { foldBatchNorm } from './canonicalize/fold-batchnorm.js';
+import { foldConstants } from './canonicalize/fold-constants.js';
+import { lower } from './secure/lower.js';
+import { maxPoolToAvgPool } from './canonicalize/maxpool-to-avgpool.js';
+import { quantize } from './quantize/quantize.js';
 import { registerPass, registerPipeline } from './registry.js';
-import { relu6ToRelu } from './relu6-to-relu.js';
-import { removeDead } from './remove-dead-nodes.js';
-import { scheduleRounds } from './schedule-rounds.js';
+import { relu6ToRelu } from './canonicalize/relu6-to-relu.js';
+import { removeDead } from './canonicalize/remove-dead-nodes.js';
+import { scheduleRounds } from './secure/schedule-rounds.js';
 
 registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
 // Fixed point for secure inference (issue 4, stage 1): after canonicalize, before lower.

@@ -3,7 +3,7 @@
 // IR after each pass, and times every pass and collects its statistics.
 import { performance } from 'node:perf_hooks';
 import type { Graph } from '../ir/graph.js';
-import { MpccError, diag } from '../ir/diagnostics.js';
+import { MpccError, diag } from '../runtime/diagnostics.js';
 import { verify } from '../ir/verify.js';
 import { makeContext } from './pass.js';
 import { type PipelineStep, formatStep, parsePipeline } from './pipeline.js';

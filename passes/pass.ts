@@ -1,7 +1,7 @@
 // What a pass is: a named, documented IR → IR transformation with typed options, run by the
 // pass manager (passes/manager.ts) on behalf of a pipeline string (passes/pipeline.ts).
 import type { Graph } from '../ir/graph.js';
-import { InternalError } from '../ir/diagnostics.js';
+import { InternalError } from '../runtime/diagnostics.js';
 
 /** A value an option can take in a pipeline string. */
 export type OptionValue = number | boolean | string;

@@ -5,7 +5,7 @@
 //   VALUE    := bare text without , { } = " or whitespace | a JSON string "..."
 // Names of named pipelines expand in place. Unknown passes, unknown options, bad values and
 // syntax errors are user errors MPCC4001..MPCC4004.
-import { diag } from '../ir/diagnostics.js';
+import { diag } from '../runtime/diagnostics.js';
 import type { AnyPass, OptionSpec, OptionValue, OptionValues } from './pass.js';
 import { lookupPass, lookupPipeline, registeredNames } from './registry.js';
 import './builtins.js'; // the built-in passes, so a pipeline string can name them

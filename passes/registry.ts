@@ -1,6 +1,6 @@
 // The registry of passes and named pipelines, by name. Pass files register nothing by
 // themselves: passes/index.ts registers the built-in ones in one readable list.
-import { InternalError } from '../ir/diagnostics.js';
+import { InternalError } from '../runtime/diagnostics.js';
 import type { AnyPass } from './pass.js';
 
 /** A named pipeline: a name standing for a list of passes (`canonicalize`). */

@@ -2,7 +2,7 @@
 // node and its neighbourhood and proposing a replacement, applied until no rule fires.
 // Rules never mutate: they return a Replacement, and the driver builds the new graph.
 import { type Graph, type Node, consumers, makeGraph, producers, pruneValues, replaceNode } from '../ir/graph.js';
-import { InternalError } from '../ir/diagnostics.js';
+import { InternalError } from '../runtime/diagnostics.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { TensorType } from '../ir/types.js';
 import type { PassContext } from './pass.js';

@@ -1,15 +1,15 @@
 // `mpcc compile MODEL.onnx -o OUT [--frac-bits F] [--passes LIST] [--dump-ir DIR]`: runs the
 // secure pipeline (canonicalize, quantize, lower, schedule-rounds) and writes the three
-// parties' artifacts (compiler/codegen/artifacts.ts). Progress on stderr.
+// parties' artifacts (compiler/codegen/model/artifacts.ts). Progress on stderr.
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { action, writeFileAtomic } from '../cli-support.js';
 import { loadGraphFile, parseInputShape } from '../load-model.js';
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { printGraph } from '../../ir/print.js';
 import { runPipeline } from '../../passes/manager.js';
-import { writeArtifacts, type ArtifactsSummary } from '../codegen/artifacts.js';
+import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
 
 /** Options of the compile command. */
 export interface CompileOptions {

@@ -8,11 +8,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { action, progress } from '../cli-support.js';
 import { loadGraphFile, parseInputShape } from '../load-model.js';
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
-import { type CostReport, costReport, formatCostTable } from '../../passes/cost-model.js';
+import { type CostReport, costReport, formatCostTable } from '../../passes/secure/cost-model.js';
 import { parsePipeline, runPipeline } from '../../passes/index.js';
-import { SECURE_OPS } from '../../passes/secure-costs.js';
+import { SECURE_OPS } from '../../passes/secure/secure-costs.js';
 
 /** Options of the cost command, as commander hands them over. */
 export interface CostOptions {

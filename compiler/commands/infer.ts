@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { action, writeFileAtomic } from '../cli-support.js';
 import { loadGraphFile, parseInputShape } from '../load-model.js';
 import { encodeNpy, readNpy } from '../npy.js';
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { Tensor } from '../../ir/tensor.js';
 import { formatType, sameShape } from '../../ir/types.js';
 import { runGraph, type Precision } from '../../ir/interp/index.js';

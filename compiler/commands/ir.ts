@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { action } from '../cli-support.js';
 import { loadGraphFile, parseInputShape } from '../load-model.js';
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
 import { saveMir } from '../../ir/weights.js';

@@ -5,10 +5,10 @@
 // and, as P0, writes or prints the output. Progress on stderr.
 import type { Command } from 'commander';
 import { action, writeFileAtomic } from '../cli-support.js';
-import { diag } from '../../ir/diagnostics.js';
-import { connectTcpSession } from '../../runtime/connect.js';
+import { diag } from '../../runtime/diagnostics.js';
+import { connectTcpSession } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/program/index.js';
-import type { PartyId } from '../../runtime/session.js';
+import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
 import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 

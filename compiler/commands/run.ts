@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { action, writeFileAtomic } from '../cli-support.js';
-import { MpccError, diag } from '../../ir/diagnostics.js';
-import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/connect.js';
+import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
+import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { encodeNpy } from '../npy.js';
 import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
@@ -91,7 +91,7 @@ async function processes(out: string, input: string, log: (line: string) => void
       new Promise<PartyReport>((resolve, reject) => {
         const args = [cli, 'party', out, '--id', String(id), '--peers', peers, '--json', ...(id === 0 ? ['--input', input] : [])];
         // Three parties on one machine already keep its cores busy: a kernel worker thread
-        // per party measured slower here (runtime/kernel-threads.ts), so they run without one
+        // per party measured slower here (runtime/kernels/kernel-threads.ts), so they run without one
         // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.
         const env = { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? '1' };
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -114,7 +114,7 @@ async function processes(out: string, input: string, log: (line: string) => void
           }
           const line = stderr.split('\n').reverse().find((l) => /error MPCC\d+/.test(l));
           const m = line && /error (MPCC\d+): (.*)$/.exec(line);
-          reject(m ? new MpccError(m[1], `party ${id}: ${m[2]}`) : diag('MPCC6044', [`party ${id} exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}`]));
+          reject(m ? new MpccError(m[1] as DiagnosticCode, `party ${id}: ${m[2]}`) : diag('MPCC6044', [`party ${id} exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}`]));
         });
       }),
   );

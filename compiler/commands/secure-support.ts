@@ -1,7 +1,7 @@
 // What `mpcc run` and `mpcc party` share: checking the client's input against the manifest,
 // a party's report, runtime errors as one-line user errors, and the output summary.
-import { MpccError, diag } from '../../ir/diagnostics.js';
-import { RuntimeError } from '../../runtime/errors.js';
+import { MpccError, diag } from '../../runtime/diagnostics.js';
+import { RuntimeError } from '../../runtime/diagnostics.js';
 import type { Manifest, RunResult } from '../../runtime/program/index.js';
 import { readNpy } from '../npy.js';
 

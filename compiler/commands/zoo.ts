@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { basename, dirname, join } from 'node:path';
 import { action, writeFileAtomic } from '../cli-support.js';
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { ZOO, buildZooFiles, checkZooOptions, zooEntry } from '../../examples/zoo/index.js';
 
 /** Options of the zoo command. */

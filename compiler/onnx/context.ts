@@ -4,7 +4,7 @@
 // (so shape subgraphs fold away and every value gets a static shape).
 import type { AttrValue, Attrs, Node } from '../../ir/graph.js';
 import { makeNode } from '../../ir/graph.js';
-import { diag, InternalError } from '../../ir/diagnostics.js';
+import { diag, InternalError } from '../../runtime/diagnostics.js';
 import { ShapeError, lookupOp, shapeContext } from '../../ir/ops/index.js';
 import { lookupKernel } from '../../ir/interp/index.js';
 import { Tensor, castTensor } from '../../ir/tensor.js';

@@ -2,7 +2,7 @@
 // node (folding constant subgraphs on the way) and returns a verified IR graph whose value
 // names are the ONNX tensor names.
 import { readFileSync } from 'node:fs';
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { type Graph, makeGraph, removeDeadNodes } from '../../ir/graph.js';
 import type { TensorType } from '../../ir/types.js';
 import { verify } from '../../ir/verify.js';

@@ -6,7 +6,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as proto } from 'onnx-proto';
 import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { Tensor, allocData } from '../../ir/tensor.js';
 import { type DType, numel } from '../../ir/types.js';
 

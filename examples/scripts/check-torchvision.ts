@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { loadOnnxFile } from '../../compiler/onnx/import.js';
 import { readNpy } from '../../compiler/npy.js';
-import { MpccError } from '../../ir/diagnostics.js';
+import { MpccError } from '../../runtime/diagnostics.js';
 import { Tensor } from '../../ir/tensor.js';
 import { runGraph, type Precision } from '../../ir/interp/index.js';
 import { runCompile } from '../../compiler/commands/compile.js';

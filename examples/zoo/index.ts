@@ -1,6 +1,6 @@
 // The model zoo's registry: name → builder, one-line description and input shape. `mpcc zoo`
 // and the tests build models through it, optionally in another opset or with batch-norm folded.
-import { diag } from '../../ir/diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { buildAllOps } from './all-ops.js';
 import { buildDeeplabV3, DEEPLAB_CLASSES, DEEPLAB_SIZE } from './deeplabv3.js';
 import { buildLegacyOps, LEGACY_OPSET } from './legacy-ops.js';

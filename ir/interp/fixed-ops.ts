@@ -8,7 +8,7 @@ defineKernels({
   FixedInput: ([x], ctx) => {
     const scale = 2 ** ctx.attr<number>('frac');
     const out = allocData(ctx.outputTypes[0].dtype, x!.size), src = x!.data;
-    // Math.round as runtime/ring.ts encode does (halves go up).
+    // Math.round as runtime/ring/ring.ts encode does (halves go up).
     for (let i = 0; i < src.length; i++) out[i] = Math.round(src[i] * scale) / scale;
     return [new Tensor(ctx.outputTypes[0].dtype, x!.shape, out)];
   },

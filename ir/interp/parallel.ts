@@ -4,7 +4,7 @@
 // start simply claims nothing, so results never depend on thread timing.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InternalError } from '../diagnostics.js';
+import { InternalError } from '../../runtime/diagnostics.js';
 import { CLAIM_DONE, CLAIM_FAILED, CLAIM_SLOTS, type FloatArray, type GemmJob, drainTiles, tileCount } from './gemm.js';
 
 /** Products smaller than this many multiply-adds are not worth a message to a worker. */

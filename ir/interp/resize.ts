@@ -1,7 +1,7 @@
 // Resize (nearest and N-linear) of any rank. Both modes are separable, so the kernel resizes
 // one axis at a time. Source coordinates are computed in float32 steps, as onnxruntime
 // does, so that nearest-neighbour ties (x.5) round the same way.
-import { diag } from '../diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { Tensor, allocData } from '../tensor.js';
 import { numel } from '../types.js';
 import { COORDINATE_MODES, NEAREST_MODES, nearestIndex, sourceCoordinate } from '../../runtime/local/resize.js';

@@ -1,7 +1,7 @@
 // The plaintext interpreter's driver: runs a graph node by node on concrete tensors, in
 // float32 or float64, freeing intermediates after their last use.
 import type { Graph, Node } from '../graph.js';
-import { diag } from '../diagnostics.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { attrOf, lookupOp } from '../ops/index.js';
 import { Tensor, castTensor } from '../tensor.js';
 import type { TensorType } from '../types.js';

@@ -2,7 +2,7 @@
 // avgPool (a power-of-two plane truncates by its log; another size multiplies by
 // round(2^16/(H·W)) and truncates by 16; ±1 ulp from the share truncation).
 import { avgPool } from '../protocols/linear.js';
-import type { Session } from '../session.js';
+import type { Session } from '../session/session.js';
 
 /** A GlobalAveragePool over an NCHW input. */
 export interface GlobalPoolParams {

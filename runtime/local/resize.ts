@@ -5,7 +5,7 @@
 // in float32 steps as onnxruntime does (so nearest ties round the same way); the formulas
 // mirror the plaintext interpreter's (ir/interp/resize.ts), which the runtime may not import.
 import { type PublicLinearMap, applyPublicLinear } from '../protocols/linear.js';
-import type { Session } from '../session.js';
+import type { Session } from '../session/session.js';
 import { sizeOf, stridesOf } from './layout.js';
 
 /** A Resize with static sizes and scales (as the IR's Resize attributes hold them). */

@@ -1,15 +1,15 @@
 // Loading one party's artifacts from OUT/: the manifest, the party's files checked against
 // their sha256, its program module, its kernels module (compiled and checked against the
-// runtime's generic kernels, runtime/kernels-module.ts) and (P1) its weights. A party loads
+// runtime's generic kernels, runtime/kernels/kernels-module.ts) and (P1) its weights. A party loads
 // only its own folder.
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runtimeError } from '../errors.js';
-import { compileKernels, type KernelsModule } from '../kernels-module.js';
-import type { PartyId } from '../session.js';
+import { runtimeError } from '../diagnostics.js';
+import { compileKernels, type KernelsModule } from '../kernels/kernels-module.js';
+import type { PartyId } from '../session/session.js';
 import { ARTIFACT_FORMAT, partyFiles, type Manifest } from './manifest.js';
 import { PROGRAM_FORMAT, type Program } from './program.js';
 

@@ -6,8 +6,8 @@
 // schedule, so the same steps meet in the same merged round everywhere and the split is
 // unambiguous.
 
-import { runtimeError } from '../errors.js';
-import type { Counters, Outgoing, PartyId, Prg, Session } from '../session.js';
+import { runtimeError } from '../diagnostics.js';
+import type { Counters, Outgoing, PartyId, Prg, Session } from '../session/session.js';
 
 interface Parked {
   step: StepSession;

@@ -3,8 +3,8 @@
 // parties' programs list the same steps in the same order (the merger splits frames by that
 // order); only P1's setup refers to weights it holds.
 
-import type { PartyId } from '../session.js';
-import type { Conv2dParams } from '../ring.js';
+import type { PartyId } from '../session/session.js';
+import type { Conv2dParams } from '../ring/ring.js';
 
 /** Version of the program format (codegen writes it, the executor refuses others). */
 export const PROGRAM_FORMAT = 1;

@@ -5,12 +5,12 @@
 // RoundMerger turns each round in which they all wait into one exchange. The first round
 // of every communicating step must be the one the compiler scheduled.
 
-import { runtimeError } from '../errors.js';
-import type { KernelsModule } from '../kernels-module.js';
-import { useKernels } from '../ring-wasm.js';
+import { runtimeError } from '../diagnostics.js';
+import type { KernelsModule } from '../kernels/kernels-module.js';
+import { useKernels } from '../kernels/ring-wasm.js';
 import { setupWeights } from '../protocols/index.js';
 import type { WeightKey } from '../protocols/index.js';
-import type { Counters, PartyId, Session } from '../session.js';
+import type { Counters, PartyId, Session } from '../session/session.js';
 import { RoundMerger } from './merger.js';
 import type { StepSession } from './merger.js';
 import { applyPost } from './post.js';

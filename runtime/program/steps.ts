@@ -1,14 +1,14 @@
 // The step library: what each kind of program step does on this party's shares. Every
 // kind calls the runtime's protocols (runtime/protocols), local kernels or a model's
-// specialized kernels (runtime/model-kernels.ts, with generic fallbacks); the compiler only
+// specialized kernels (runtime/kernels/model-kernels.ts, with generic fallbacks); the compiler only
 // chooses kinds and parameters. P2 runs every step on placeholder vectors.
 
-import { decode, encode } from '../ring.js';
-import { runtimeError } from '../errors.js';
+import { decode, encode } from '../ring/ring.js';
+import { runtimeError } from '../diagnostics.js';
 import { addShares, applyWeights, avgPool, blockReluThenWeights, clip, convMap, matmulMap, maxPool, relu, reluThenWeights, revealToClient, shareInput, subShares } from '../protocols/index.js';
-import { addRepeating, truncateShare, type RepeatingConstant } from '../model-kernels.js';
+import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, PoolParams, WeightKey } from '../protocols/index.js';
-import type { Session } from '../session.js';
+import type { Session } from '../session/session.js';
 import type { MapSpec } from './program.js';
 import { broadcast, concat, globalAveragePool, pad, resize, slice, transpose } from '../local/index.js';
 import type { BroadcastParams, ConcatParams, GlobalPoolParams, PadParams, ResizeParams, SliceParams, TransposeParams } from '../local/index.js';

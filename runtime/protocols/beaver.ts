@@ -3,7 +3,7 @@
 // P1's c-share travels, as a correction P2 → P1 (preprocessing). Online, P0 and P1 open
 // x − a and y − b to each other in one round.
 
-import type { Session } from '../session.js';
+import type { Session } from '../session/session.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
 /** Shares of x·y mod 2^64 (no truncation: follow with `truncate` for fixed point). */

@@ -2,7 +2,7 @@
 // Uint32 words, bit windows, and packing of k-bit values. Hot loops stay on typed arrays (no
 // BigInt per element). Z_p digits live in digits.ts.
 
-import type { Prg } from '../session.js';
+import type { Prg } from '../session/session.js';
 
 /** A vector of values below 2^k (k ≤ 64) as low and high 32-bit words. */
 export interface Words {

@@ -3,11 +3,11 @@
 // rotated by the element's offset, and packed in base p. Per block of elements, the (s_j, ρ_j)
 // pairs are sampled from the holders' common stream (one 16-bit word a pair, rejection
 // sampling), then the block's digits are built and folded into base-p groups, both in
-// WebAssembly SIMD kernels (compiler/codegen/compare-kernels.ts, sample-kernels.ts). The
+// WebAssembly SIMD kernels (compiler/codegen/library/compare-kernels.ts, sample-kernels.ts). The
 // TypeScript twin states the same computation plainly; the tests hold the two equal.
 
-import type { Prg } from '../session.js';
-import { arena, kernels } from '../ring-wasm.js';
+import type { Prg } from '../session/session.js';
+import { arena, kernels } from '../kernels/ring-wasm.js';
 import type { Words } from './bits.js';
 import { drawInto, pairSampler, sampleTables, type PairSampler } from './digits.js';
 import { GROUP, packArenaDigits, packArenaGroups, packField, unpackField, zeroTestsWasm } from './field-format.js';
@@ -74,7 +74,7 @@ export function compareMessage(
 const TABLES = sampleTables();
 
 /** The digits of all n elements by the WebAssembly kernels (ABI in
- * compiler/codegen/compare-kernels.ts and sample-kernels.ts): per block of elements, the
+ * compiler/codegen/library/compare-kernels.ts and sample-kernels.ts): per block of elements, the
  * block's pairs sampled from PAIR_CHUNK-word draws (a value sampled past the block's need is
  * the next block's first), then the block's digits. Leaves k/4 groups per element (grouped)
  * or k digits per element in the kernels' memory and returns their address. */

@@ -26,7 +26,7 @@
 // P2 knows u in the clear and both of its shares; a selection x·DReLU(x) uses that (see
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
-import type { Outgoing, PartyId, Phase, Session } from '../session.js';
+import type { Outgoing, PartyId, Phase, Session } from '../session/session.js';
 import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView, wordsRing } from './bits.js';
 import { compareMessage, packedBitCorrections, zeroTests } from './compare-digits.js';
 import { uniformBelow } from './digits.js';

@@ -5,7 +5,7 @@
 // protocol's depth, and a party's round counter advances by the number of steps in which it
 // sends or receives something (the session does not count a round with neither).
 
-import type { PartyId, Phase } from '../session.js';
+import type { PartyId, Phase } from '../session/session.js';
 import { digitField } from './compare.js';
 import { fieldBytes } from './field-format.js';
 

@@ -1,10 +1,10 @@
 // Z_p digits of the private compare: exact uniform sampling from a PRG stream (multiply-shift
 // with rejection). Hot loops stay on typed arrays or in the wasm kernels
-// (compiler/codegen/compare-kernels.ts), each with a TypeScript twin the tests compare it
+// (compiler/codegen/library/compare-kernels.ts), each with a TypeScript twin the tests compare it
 // with. The digits' wire format is field-format.ts.
 
-import type { Prg } from '../session.js';
-import { arena, kernels } from '../ring-wasm.js';
+import type { Prg } from '../session/session.js';
+import { arena, kernels } from '../kernels/ring-wasm.js';
 
 /** From this many values on, uniformBelow samples in WebAssembly (the twin loops consume a
  * stream identically, so the choice never desynchronizes two holders of a stream). */
@@ -73,7 +73,7 @@ function sampleDrawn(prg: Prg, words: number, out: Uint8Array, i0: number, bound
   return i;
 }
 
-/** Left-pack patterns of the SIMD samplers (compiler/codegen/sample-kernels.ts): for each
+/** Left-pack patterns of the SIMD samplers (compiler/codegen/library/sample-kernels.ts): for each
  * 8-bit mask of accepted lanes, the byte indices that move those lanes to the front, for byte
  * lanes (`bytes`) and for 16-bit lanes (`pairs`); 0x80 selects a zero byte. */
 export function sampleTables(): { bytes: Uint8Array; pairs: Uint8Array } {

@@ -4,11 +4,11 @@
 // digits. Eight-digit units where they save a bit (p = 67: 49 bits for 8 digits, 6.125 bits a
 // digit, against 2·25 bits in fours). Inside the runtime digits are handled as 4-digit groups
 // (u32 values below p^4); an 8-digit unit is g0 + p^4·g1 (below 2^53, exact in a double).
-// Long inputs go through the wasm kernels (compiler/codegen/field-kernels.ts); the
+// Long inputs go through the wasm kernels (compiler/codegen/library/field-kernels.ts); the
 // TypeScript paths here are their twins, compared bit for bit by the tests.
 
-import { parallelZeroTests } from '../kernel-threads.js';
-import { arena, kernels } from '../ring-wasm.js';
+import { parallelZeroTests } from '../kernels/kernel-threads.js';
+import { arena, kernels } from '../kernels/ring-wasm.js';
 
 /** Digits of a group, the unit of the runtime's digit arrays and kernels. */
 export const GROUP = 4;
@@ -197,7 +197,7 @@ export function unpackField(buf: Uint8Array, count: number, p: number, kernel: '
 
 /** The helper's zero test in WebAssembly (k a multiple of the unit: every element's digits
  * fill whole units), or null when k is not. Large tests whose elements start on whole bytes
- * run on two threads (runtime/kernel-threads.ts). */
+ * run on two threads (runtime/kernels/kernel-threads.ts). */
 export function zeroTestsWasm(a: Uint8Array, b: Uint8Array, n: number, k: number, p: number): Uint8Array | null {
   const { gb, pair } = unitParams(p);
   const u = pair ? 8 : 4;

@@ -5,8 +5,8 @@
 // its round-3 correction; P1 finishes both after round 3. Bytes are those of the ReLU plus
 // those of the product; the product's round disappears.
 
-import { add, sub } from '../ring.js';
-import type { Session } from '../session.js';
+import { add, sub } from '../ring/ring.js';
+import type { Session } from '../session/session.js';
 import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { Selection, blockPlan, fullWindow } from './select.js';

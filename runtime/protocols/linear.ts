@@ -1,8 +1,8 @@
 // Linear operations on shares: purely local, no message. P2 may call them on its placeholder
 // vectors (zeros); the results are meaningless there but keep every party's code uniform.
 
-import { add, scale, sub, truncShare } from '../ring.js';
-import type { Session } from '../session.js';
+import { add, scale, sub, truncShare } from '../ring/ring.js';
+import type { Session } from '../session/session.js';
 
 export { add as addShares, sub as subShares };
 

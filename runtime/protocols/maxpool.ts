@@ -8,9 +8,9 @@
 // (kh − 1)·OH·OW comparisons instead of (kh·kw − 1)·OH·OW: for ResNet's 3×3 stride-2 pool,
 // 3 per output instead of 8 (overlapping windows share their row maxima), in the same 4 levels.
 
-import type { Session } from '../session.js';
+import type { Session } from '../session/session.js';
 import type { BitWindow } from './compare.js';
-import { gatherByIndex } from '../ring.js';
+import { gatherByIndex } from '../ring/ring.js';
 import { poolOutShape, poolWindowSizes, poolWindows } from './linear.js';
 import type { PoolParams } from './linear.js';
 import { relu } from './select.js';

@@ -9,8 +9,8 @@
 // reuses the comparison's mask: a = −r, so d = x − a = z, which the comparison opens anyway,
 // and the 16 bytes of opening disappear (P2 knows r, hence a·u).
 
-import { add, gatherByIndex, mul, neg, sub } from '../ring.js';
-import type { Session } from '../session.js';
+import { add, gatherByIndex, mul, neg, sub } from '../ring/ring.js';
+import type { Session } from '../session/session.js';
 import { flipSubInPlace, takeByBitMinus } from './bits.js';
 import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';

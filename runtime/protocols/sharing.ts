@@ -1,7 +1,7 @@
 // Input sharing (no message) and reveal of a result to the client (one message P1 → P0).
 
-import { add, sub } from '../ring.js';
-import type { Session } from '../session.js';
+import { add, sub } from '../ring/ring.js';
+import type { Session } from '../session/session.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
 /** Shares P0's input x of `n` ring elements: P0 gets x − r, P1 gets r, with r from the

@@ -1,8 +1,8 @@
 // What every protocol does around Session.round: byte views of ring vectors, splitting a
 // peer's frame into the messages it merged, and per-protocol PRG purposes.
 
-import { runtimeError } from '../errors.js';
-import type { PartyId } from '../session.js';
+import { runtimeError } from '../diagnostics.js';
+import type { PartyId } from '../session/session.js';
 
 /** The bytes of a ring vector (a view, no copy). */
 export function ringBytes(a: BigUint64Array): Uint8Array {

@@ -27,8 +27,8 @@
 // round number other than the next expected one; a data frame whose length differs from the
 // length the receiving round declared it expects.
 
-import type { Phase, PartyId } from '../session.js';
-import { runtimeError } from '../errors.js';
+import type { Phase, PartyId } from '../session/session.js';
+import { runtimeError } from '../diagnostics.js';
 
 /** Version of this wire format (exchanged in the handshake). */
 export const WIRE_VERSION = 1;

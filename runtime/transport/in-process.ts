@@ -6,12 +6,12 @@
 // deadlocks: when every live party waits for a frame that none will send, all fail at once
 // with MPCC5013 instead of hanging.
 
-import { runtimeError } from '../errors.js';
-import { PartySession, type SessionMonitor, type SessionOptions } from '../party-session.js';
-import type { PartyId, Phase } from '../session.js';
+import { runtimeError } from '../diagnostics.js';
+import { PartySession, type SessionMonitor, type SessionOptions } from '../session/party-session.js';
+import type { PartyId, Phase } from '../session/session.js';
 import type { Frame, FrameKind } from './frame.js';
 import type { LinkHandlers, PeerLink } from './link.js';
-import { runParties } from '../run-parties.js';
+import { runParties } from '../session/run-parties.js';
 
 /** How long every party must stay blocked with no frame moving before it is a deadlock. */
 const DEADLOCK_MS = 1500;

@@ -2,8 +2,8 @@
 // (in-process queues, TCP sockets) implement it; the party session runs rounds, handshake
 // and fault handling on top, identically for every transport.
 
-import type { PartyId, Phase } from '../session.js';
-import type { RuntimeError } from '../errors.js';
+import type { PartyId, Phase } from '../session/session.js';
+import type { RuntimeError } from '../diagnostics.js';
 import type { Frame, FrameKind } from './frame.js';
 
 /** What a link reports to its owner. */

@@ -17,12 +17,12 @@
 
 import { connect, createServer, type OnReadOpts, type Server, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { peerName, runtimeError, RuntimeError } from '../errors.js';
-import { PartySession, type SessionOptions } from '../party-session.js';
-import type { PartyId, Phase } from '../session.js';
+import { peerName, runtimeError, RuntimeError } from '../diagnostics.js';
+import { PartySession, type SessionOptions } from '../session/party-session.js';
+import type { PartyId, Phase } from '../session/session.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeHeader, FrameDecoder, WIRE_VERSION, type Frame, type FrameKind } from './frame.js';
 import type { LinkHandlers, PeerLink } from './link.js';
-import { runParties } from '../run-parties.js';
+import { runParties } from '../session/run-parties.js';
 
 /** Where and how a party connects to the other two. */
 export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {

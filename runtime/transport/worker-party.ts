@@ -2,8 +2,8 @@
 // the ports it was given, agrees keys, runs the party's exported function, reports back.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { PartySession } from '../party-session.js';
-import { RuntimeError } from '../errors.js';
+import { PartySession } from '../session/party-session.js';
+import { RuntimeError } from '../diagnostics.js';
 import { PortLink, type WorkerPartyData, type WorkerPartyResult } from './workers.js';
 
 const data = workerData as WorkerPartyData;

@@ -7,9 +7,9 @@
 // structured clone.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { runtimeError, RuntimeError, type RuntimeErrorCode } from '../errors.js';
-import type { SessionOptions } from '../party-session.js';
-import type { PartyId, Phase } from '../session.js';
+import { runtimeError, RuntimeError, type DiagnosticCode } from '../diagnostics.js';
+import type { SessionOptions } from '../session/party-session.js';
+import type { PartyId, Phase } from '../session/session.js';
 import type { Frame, FrameKind } from './frame.js';
 import type { LinkHandlers, PeerLink } from './link.js';
 
@@ -91,7 +91,7 @@ export type WorkerPartyResult = { ok: true; value: unknown } | { ok: false; erro
 
 function revive(e: { name: string; message: string; code?: string; peer?: PartyId; stack?: string }): Error {
   if (e.name === 'RuntimeError' && e.code) {
-    const r = new RuntimeError(e.code as RuntimeErrorCode, e.message, e.peer);
+    const r = new RuntimeError(e.code as DiagnosticCode, e.message, e.peer);
     return r;
   }
   const err = new Error(e.message);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { buildZooModel } from '../../examples/zoo/index.js';
 import { runCompile } from '../../compiler/commands/compile.js';
 import { encodeNpy } from '../../compiler/npy.js';
-import { freeLocalAddresses } from '../../runtime/connect.js';
+import { freeLocalAddresses } from '../../runtime/session/connect.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/mpcc.js', import.meta.url));
 

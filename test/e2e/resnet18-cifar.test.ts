@@ -15,9 +15,9 @@ import { loadGraphFile } from '../../compiler/load-model.js';
 import type { Graph } from '../../ir/graph.js';
 import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { tensorOf } from '../../ir/tensor.js';
-import type { CostReport } from '../../passes/cost-model.js';
+import type { CostReport } from '../../passes/secure/cost-model.js';
 import { runPipeline } from '../../passes/index.js';
-import { encode } from '../../runtime/ring.js';
+import { encode } from '../../runtime/ring/ring.js';
 import { loadPartyArtifacts, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
 import { rng } from '../passes/util.js';
 import { argmax, filesUnder, flowTotals, maxAbsDiff, measuredTotals, needlesIn, runSecureInProcess, withTruncationNoise } from './support.js';
@@ -66,7 +66,7 @@ describe('e2e: resnet18-cifar compiled and run by the three parties', function (
 
   // The secure computation equals the fixed-point interpreter except at share truncations:
   // two-party truncation of a shared x gives floor(x/2^f) plus a carry bit that is 1 with
-  // probability frac(x/2^f) (runtime/ring.ts truncShare; the interpreter takes the floor). So
+  // probability frac(x/2^f) (runtime/ring/ring.ts truncShare; the interpreter takes the floor). So
   // each of the 21 Truncates and the GlobalAveragePool adds 0 or 1 ulp per element, and the
   // later layers carry these errors along (amplified by the weights, 17 ReLUs, 8 residual Adds).
   // A worst-case norm bound through 20 layers would be astronomically loose, so the bound is

@@ -5,8 +5,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { makeGraph, makeNode, type Graph, type Node } from '../../ir/graph.js';
 import { tensorOf } from '../../ir/tensor.js';
-import { createInProcessSessions, runParties } from '../../runtime/connect.js';
-import type { PartyCounters } from '../../runtime/counters.js';
+import { createInProcessSessions, runParties } from '../../runtime/session/connect.js';
+import type { PartyCounters } from '../../runtime/session/counters.js';
 import { runProgram, sessionTag, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
 
 /** The three parties' results of one secure run of `arts` on input `x` (in process). */

@@ -1,6 +1,6 @@
 // Helpers of the pass tests: deterministic random tensors and a relative-error comparison.
 import { expect } from 'chai';
-import { MpccError } from '../../ir/diagnostics.js';
+import { MpccError } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { runGraph } from '../../ir/interp/index.js';
 import { Tensor, allocData } from '../../ir/tensor.js';

@@ -1,14 +1,14 @@
 // Ring kernels of the fixed-point interpreter, one per op of a quantized graph. Each computes
 // on plaintext ring values exactly what the three parties compute on shares, by calling the
-// same runtime functions (runtime/ring.ts, runtime/protocols/linear.ts, runtime/local/) with a
+// same runtime functions (runtime/ring/ring.ts, runtime/protocols/linear.ts, runtime/local/) with a
 // party-0 session, where share truncation is the exact floor. Weights are encoded by the
 // convention of the quantize pass: W at frac, biases at the product's scale (2·frac).
 import { applyPublicLinear, avgPool, poolWindows } from '../../../runtime/protocols/linear.js';
 import * as local from '../../../runtime/local/index.js';
-import { add, bitOf, conv2d, encode, matmul, mul, sub, truncShare } from '../../../runtime/ring.js';
-import type { Session } from '../../../runtime/session.js';
+import { add, bitOf, conv2d, encode, matmul, mul, sub, truncShare } from '../../../runtime/ring/ring.js';
+import type { Session } from '../../../runtime/session/session.js';
 import type { AttrValue, Node } from '../../graph.js';
-import { InternalError } from '../../diagnostics.js';
+import { InternalError } from '../../../runtime/diagnostics.js';
 import type { Tensor } from '../../tensor.js';
 import { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from './params.js';
 import type { RingValue } from './value.js';

@@ -4,7 +4,7 @@
 // identical maps (resize coefficients, pooling windows, slices).
 import type { PoolParams } from '../../../runtime/protocols/linear.js';
 import type { ConcatParams, PadParams, ResizeParams, SliceParams, TransposeParams } from '../../../runtime/local/index.js';
-import type { Conv2dParams } from '../../../runtime/ring.js';
+import type { Conv2dParams } from '../../../runtime/ring/ring.js';
 import type { Node } from '../../graph.js';
 import { withDefaults } from '../../ops/index.js';
 

@@ -3,8 +3,8 @@
 // except for the ±1 ulp of share truncation. Every value is kept (raw and decoded), so a
 // difference to the float interpreter or to a secure run can be traced to its layer. Trailing
 // client-side ops (Softmax, ArgMax) run in float on the decoded values, as the client does.
-import { encode } from '../../../runtime/ring.js';
-import { diag } from '../../diagnostics.js';
+import { encode } from '../../../runtime/ring/ring.js';
+import { diag } from '../../../runtime/diagnostics.js';
 import type { AttrValue, Graph, Node } from '../../graph.js';
 import { attrOf, lookupOp } from '../../ops/index.js';
 import { Tensor } from '../../tensor.js';

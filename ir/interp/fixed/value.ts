@@ -1,5 +1,5 @@
 // Values of the fixed-point interpreter: ring vectors with their shape and scale.
-import { decode } from '../../../runtime/ring.js';
+import { decode } from '../../../runtime/ring/ring.js';
 import { Tensor } from '../../tensor.js';
 
 /** A value in Z_2^64: two's-complement fixed point with `frac` fractional bits, row-major. */

@@ -3,11 +3,11 @@
 // cost table; schedule checks; a peer that dies mid-run.
 
 import { expect } from 'chai';
-import { createInProcessSessions, createLocalTcpSessions, runParties } from '../../../runtime/connect.js';
-import type { PartySession } from '../../../runtime/party-session.js';
+import { createInProcessSessions, createLocalTcpSessions, runParties } from '../../../runtime/session/connect.js';
+import type { PartySession } from '../../../runtime/session/party-session.js';
 import type { TcpPartySession } from '../../../runtime/transport/tcp.js';
 import { runProgram, type RunResult } from '../../../runtime/program/index.js';
-import type { Session } from '../../../runtime/session.js';
+import type { Session } from '../../../runtime/session/session.js';
 import { totalBytes } from '../../../runtime/protocols/costs.js';
 import { FRAC, residualCosts, residualProgram, residualReference, residualWeights } from './residual.js';
 

@@ -2,7 +2,7 @@
 // plaintext, with their costs checked against the cost table.
 
 import { expect } from 'chai';
-import { decode, encode, truncPublic } from '../../../runtime/ring.js';
+import { decode, encode, truncPublic } from '../../../runtime/ring/ring.js';
 import { revealToClient, shareInput } from '../../../runtime/protocols/sharing.js';
 import { addPublic, addShares, applyPublicLinear, avgPool, avgPoolDivisorFactor, scaleShare, subShares, sumPool, truncate } from '../../../runtime/protocols/linear.js';
 import type { PoolParams } from '../../../runtime/protocols/linear.js';

@@ -7,7 +7,7 @@ import { packWords, packedBytes, unpackWords } from '../../../runtime/protocols/
 import { uniformBelow, uniformPairs } from '../../../runtime/protocols/digits.js';
 import { fieldBytes, packField, unpackField } from '../../../runtime/protocols/field-format.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
-import { AesCtrPrg } from '../../../runtime/prg.js';
+import { AesCtrPrg } from '../../../runtime/session/prg.js';
 import { looksUniform } from './stats.js';
 
 describe('protocols: bit and digit helpers', () => {

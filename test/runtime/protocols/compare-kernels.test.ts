@@ -8,7 +8,7 @@ import { bitCorrections, compareMessage, packedBitCorrections, zeroTests } from 
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { sampleTs, sampleWasm } from '../../../runtime/protocols/digits.js';
 import { packField, unpackField } from '../../../runtime/protocols/field-format.js';
-import { AesCtrPrg } from '../../../runtime/prg.js';
+import { AesCtrPrg } from '../../../runtime/session/prg.js';
 
 function randomCase(n: number, k: number) {
   const { p } = digitField(k);

@@ -1,7 +1,7 @@
 // Checks that what a protocol call did to the session counters equals its cost formula.
 
 import { expect } from 'chai';
-import type { Session } from '../../../runtime/session.js';
+import type { Session } from '../../../runtime/session/session.js';
 import { expectedCounters } from '../../../runtime/protocols/costs.js';
 import type { Cost } from '../../../runtime/protocols/costs.js';
 import { delta, run3, snapshot } from './harness.js';

@@ -2,8 +2,8 @@
 // P1's weights in the ReLU's three rounds, against plaintext and the cost table.
 
 import { expect } from 'chai';
-import { conv2d } from '../../../runtime/ring.js';
-import type { Conv2dParams } from '../../../runtime/ring.js';
+import { conv2d } from '../../../runtime/ring/ring.js';
+import type { Conv2dParams } from '../../../runtime/ring/ring.js';
 import { blockReluThenWeights, reluThenWeights } from '../../../runtime/protocols/fused.js';
 import { blockLayout } from '../../../runtime/protocols/select.js';
 import type { BlockSize } from '../../../runtime/protocols/select.js';

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { createInProcessSessions } from '../../../runtime/transport/in-process.js';
 import { createLocalTcpSessions } from '../../../runtime/transport/tcp.js';
-import type { PartySession } from '../../../runtime/party-session.js';
-import type { PartyId, Phase, Session } from '../../../runtime/session.js';
+import type { PartySession } from '../../../runtime/session/party-session.js';
+import type { PartyId, Phase, Session } from '../../../runtime/session/session.js';
 
 /** A frame a party received, for the security tests. */
 export interface Received {

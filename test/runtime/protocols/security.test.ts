@@ -11,8 +11,8 @@ import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { unpackField } from '../../../runtime/protocols/field-format.js';
-import { encode } from '../../../runtime/ring.js';
-import type { PartyId } from '../../../runtime/session.js';
+import { encode } from '../../../runtime/ring/ring.js';
+import type { PartyId } from '../../../runtime/session/session.js';
 import { sessions, randomSigned, run3, split } from './harness.js';
 import type { RecordingSession } from './harness.js';
 import { looksUniform, sameDistribution } from './stats.js';

@@ -2,7 +2,7 @@
 // same results against plaintext and the same byte and round counts as in-process.
 
 import { expect } from 'chai';
-import { conv2d } from '../../../runtime/ring.js';
+import { conv2d } from '../../../runtime/ring/ring.js';
 import { drelu } from '../../../runtime/protocols/compare.js';
 import { blockLayout, blockRelu, relu } from '../../../runtime/protocols/select.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';

@@ -3,8 +3,8 @@
 // costs checked against the cost table.
 
 import { expect } from 'chai';
-import { conv2d, matmul } from '../../../runtime/ring.js';
-import type { Conv2dParams } from '../../../runtime/ring.js';
+import { conv2d, matmul } from '../../../runtime/ring/ring.js';
+import type { Conv2dParams } from '../../../runtime/ring/ring.js';
 import { applyWeights, convMap, matmulMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { join, sessions, randomRing, split } from './harness.js';

@@ -8,8 +8,8 @@ import { addWords, bitWindow, flipSubInPlace, packWords, randomWords, takeByBitM
 import { compareMessage, divisionMagic } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { uniformBelow } from '../../../runtime/protocols/digits.js';
-import { AesCtrPrg } from '../../../runtime/prg.js';
-import type { Prg } from '../../../runtime/session.js';
+import { AesCtrPrg } from '../../../runtime/session/prg.js';
+import type { Prg } from '../../../runtime/session/session.js';
 
 function randomRing(n: number): BigUint64Array {
   const r = new BigUint64Array(randomBytes(8 * n).buffer);

@@ -1,0 +1,484 @@
+// The generic ring kernels: arithmetic on Z_2^64 (i64 wraps mod 2^64 natively)
+// over arrays in linear memory, im2col for convolutions and a register-tiled GEMM. The runtime
+// (runtime/ring/ring.ts) loads the modules built from it (runtime-kernels.ts); it never imports this file.
+//
+// ABI: every pointer is a byte address in the module's exported memory, 16-byte aligned; every
+// count and stride is in elements (8 bytes each). All functions are pure loops, no allocation.
+import type { Expr, FunctionBuilder, Local, ModuleBuilder, ValType } from '../binaryen.js';
+
+/** Register tile of the GEMM micro-kernel: rows of A (output channels) × columns of B. */
+export interface GemmTile {
+  rows: number;
+  cols: number;
+  /** scalar: i64 mul/add; simd64: i64x2.mul; simd32: 32-bit halves, i64x2.extmul for the low
+   * product and i32x4.mul for the cross terms (cols a multiple of 4, resp. 2 for simd64). */
+  kind: 'scalar' | 'simd64' | 'simd32' | 'hybrid';
+  /** Depth of a k slab: rows of B kept in L2 while all panels of A pass over them. */
+  depth: number;
+  /** k steps per loop iteration (1 or 2). */
+  unroll?: 1 | 2;
+}
+
+/** The tile the runtime's GEMM uses; chosen by measurement (bench/ring.ts). */
+export const DEFAULT_TILE: GemmTile = { rows: 2, cols: 6, kind: 'hybrid', depth: 256 };
+
+type Binary = (m: ModuleBuilder, a: Expr, b: Expr) => Expr;
+
+/** out[i] = op(a[i], b[i]): two lanes at a time with i64x2, then a scalar tail. */
+function elementwiseBinary(m: ModuleBuilder, name: string, vec: Binary, scalar: Binary): void {
+  m.func(name, [['a', 'i32'], ['b', 'i32'], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
+    const [a, b, out, n] = f.params;
+    const i = f.local('i', 'i32');
+    const pairs = f.local('pairs', 'i32');
+    const at = (p: Local) => m.i32.add(m.get(p), m.get(i));
+    return [
+      m.set(pairs, m.i32.shl(m.i32.and(m.get(n), m.i32.const(~1)), m.i32.const(3))),
+      m.forRange(i, m.i32.const(0), m.get(pairs), 16, () => [
+        m.i64x2.store(at(out), vec(m, m.i64x2.load(at(a)), m.i64x2.load(at(b)))),
+      ]),
+      m.forRange(i, m.get(pairs), m.i32.shl(m.get(n), m.i32.const(3)), 8, () => [
+        m.i64.store(at(out), scalar(m, m.i64.load(at(a)), m.i64.load(at(b)))),
+      ]),
+    ];
+  });
+}
+
+type Unary = (m: ModuleBuilder, a: Expr, arg: Expr) => Expr;
+
+/** out[i] = op(a[i], arg) with one extra scalar argument (a constant, a shift). */
+function elementwiseUnary(
+  m: ModuleBuilder,
+  name: string,
+  argType: ValType,
+  vec: Unary,
+  scalar: Unary,
+  vecArg: (m: ModuleBuilder, arg: Expr) => Expr = (_m, x) => x,
+): void {
+  m.func(name, [['a', 'i32'], ['arg', argType], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
+    const [a, arg, out, n] = f.params;
+    const i = f.local('i', 'i32');
+    const pairs = f.local('pairs', 'i32');
+    const varg = f.local('varg', argType === 'i64' ? 'v128' : argType);
+    const at = (p: Local) => m.i32.add(m.get(p), m.get(i));
+    return [
+      m.set(varg, vecArg(m, m.get(arg))),
+      m.set(pairs, m.i32.shl(m.i32.and(m.get(n), m.i32.const(~1)), m.i32.const(3))),
+      m.forRange(i, m.i32.const(0), m.get(pairs), 16, () => [
+        m.i64x2.store(at(out), vec(m, m.i64x2.load(at(a)), m.get(varg))),
+      ]),
+      m.forRange(i, m.get(pairs), m.i32.shl(m.get(n), m.i32.const(3)), 8, () => [
+        m.i64.store(at(out), scalar(m, m.i64.load(at(a)), m.get(arg))),
+      ]),
+    ];
+  });
+}
+
+/** The elementwise kernels: add, sub, mul, neg, scale, truncation of shares. */
+function emitElementwise(m: ModuleBuilder): void {
+  elementwiseBinary(m, 'add', (m, a, b) => m.i64x2.add(a, b), (m, a, b) => m.i64.add(a, b));
+  elementwiseBinary(m, 'sub', (m, a, b) => m.i64x2.sub(a, b), (m, a, b) => m.i64.sub(a, b));
+  elementwiseBinary(m, 'mul', (m, a, b) => m.i64x2.mul(a, b), (m, a, b) => m.i64.mul(a, b));
+  // neg ignores its argument; it shares the unary shape to keep one loop generator.
+  elementwiseUnary(m, 'neg', 'i32', (m, a) => m.i64x2.neg(a), (m, a) => m.i64.sub(m.i64.const(0n), a));
+  elementwiseUnary(
+    m,
+    'scale',
+    'i64',
+    (m, a, c) => m.i64x2.mul(a, c),
+    (m, a, c) => m.i64.mul(a, c),
+    (m, c) => m.i64x2.splat(c),
+  );
+  // Party 0: arithmetic shift. Party 1: -((-a) >> f). Shift counts are taken mod 64 by wasm;
+  // the runtime only calls these with 0 <= f < 64.
+  elementwiseUnary(m, 'shr_s', 'i32', (m, a, f) => m.i64x2.shr_s(a, f), (m, a, f) => m.i64.shr_s(a, m.i64.extendU32(f)));
+  elementwiseUnary(
+    m,
+    'trunc_neg',
+    'i32',
+    (m, a, f) => m.i64x2.neg(m.i64x2.shr_s(m.i64x2.neg(a), f)),
+    (m, a, f) => m.i64.sub(m.i64.const(0n), m.i64.shr_s(m.i64.sub(m.i64.const(0n), a), m.i64.extendU32(f))),
+  );
+}
+
+/** im2col of one image and channel group: out[k][pp] for k = (ic, ky, kx) in weight order and
+ * pp over output positions p0 .. p0+pn-1 (row-major over [oh, ow]); zero outside the image.
+ * Walks each output row's segment at once: with unit horizontal stride the in-image part of a
+ * segment is one contiguous run of the input row (memory.copy) between zero fills. */
+function emitIm2col(m: ModuleBuilder): void {
+  const params: [string, ValType][] = [
+    ['x', 'i32'], ['cg', 'i32'], ['h', 'i32'], ['w', 'i32'], ['kh', 'i32'], ['kw', 'i32'],
+    ['sh', 'i32'], ['sw', 'i32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'i32'], ['dw', 'i32'],
+    ['ow', 'i32'], ['p0', 'i32'], ['pn', 'i32'], ['out', 'i32'],
+  ];
+  m.func('im2col', params, 'none', (f) => {
+    const p = (n: string) => m.get(f.param(n));
+    const [ic, ky, kx, q, oy, ox, iy, ix, plane, dst, oy0, ox0, left, cnt, base, z1, z2] = [
+      'ic', 'ky', 'kx', 'q', 'oy', 'ox', 'iy', 'ix', 'plane', 'dst', 'oy0', 'ox0', 'left', 'cnt', 'base', 'z1', 'z2',
+    ].map((n) => f.local(n, 'i32'));
+    const g = (l: Local) => m.get(l);
+    const c = (v: number) => m.i32.const(v);
+    const { add, mul, sub, shl } = m.i32;
+    const bytes = (e: Expr) => shl(e, c(3));
+    const min = (a: () => Expr, b: () => Expr) => m.select(m.i32.lt_s(a(), b()), a(), b());
+    const max = (a: () => Expr, b: () => Expr) => m.select(m.i32.lt_s(a(), b()), b(), a());
+    // One segment: `cnt` positions of output row oy from column ox, written at dst.
+    const unitStride = [
+      // First input column of the segment, then the in-image range [z1, z2) of the segment.
+      m.set(base, add(sub(g(ox), p('pl')), mul(g(kx), p('dw')))),
+      m.set(z1, min(() => max(() => sub(c(0), g(base)), () => c(0)), () => g(cnt))),
+      m.set(z2, min(() => max(() => sub(p('w'), g(base)), () => g(z1)), () => g(cnt))),
+      m.memfill(g(dst), c(0), bytes(g(z1))),
+      m.memcpy(add(g(dst), bytes(g(z1))), add(g(plane), bytes(add(mul(g(iy), p('w')), add(g(base), g(z1))))), bytes(sub(g(z2), g(z1)))),
+      m.memfill(add(g(dst), bytes(g(z2))), c(0), bytes(sub(g(cnt), g(z2)))),
+    ];
+    const anyStride = [
+      m.forRange(q, c(0), g(cnt), 1, () => [
+        m.set(ix, add(sub(mul(add(g(ox), g(q)), p('sw')), p('pl')), mul(g(kx), p('dw')))),
+        m.i64.store(add(g(dst), bytes(g(q))),
+          m.if(m.i32.lt_u(g(ix), p('w')), m.i64.load(add(g(plane), bytes(add(mul(g(iy), p('w')), g(ix))))), m.i64.const(0n))),
+      ]),
+    ];
+    return [
+      m.set(oy0, m.i32.div_u(p('p0'), p('ow'))),
+      m.set(ox0, m.i32.rem_u(p('p0'), p('ow'))),
+      m.set(dst, p('out')),
+      m.forRange(ic, c(0), p('cg'), 1, () => [
+        m.set(plane, add(p('x'), bytes(mul(g(ic), mul(p('h'), p('w')))))),
+        m.forRange(ky, c(0), p('kh'), 1, () => [
+          m.forRange(kx, c(0), p('kw'), 1, () => [
+            m.set(oy, g(oy0)),
+            m.set(ox, g(ox0)),
+            m.set(left, p('pn')),
+            m.while(() => m.i32.lt_s(c(0), g(left)), [
+              m.set(cnt, min(() => sub(p('ow'), g(ox)), () => g(left))),
+              m.set(iy, add(sub(mul(g(oy), p('sh')), p('pt')), mul(g(ky), p('dh')))),
+              m.if(
+                m.i32.lt_u(g(iy), p('h')),
+                m.if(m.i32.eq(p('sw'), c(1)), m.seq(unitStride), m.seq(anyStride)),
+                m.memfill(g(dst), c(0), bytes(g(cnt))),
+              ),
+              m.set(dst, add(g(dst), bytes(g(cnt)))),
+              m.set(left, sub(g(left), g(cnt))),
+              m.set(ox, c(0)),
+              m.set(oy, add(g(oy), c(1))),
+            ]),
+          ]),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/** Depthwise convolution of one image (group = channels, one input channel per group, `mult`
+ * output channels per input channel), direct: for every weight, y's output rows get
+ * weight · (the matching input row segment) added, a scalar multiply-add over contiguous runs
+ * (no im2col: a depthwise layer is too shallow for the GEMM's tiles). y is overwritten. */
+function emitDepthwise(m: ModuleBuilder): void {
+  const params: [string, ValType][] = [
+    ['x', 'i32'], ['w', 'i32'], ['y', 'i32'], ['c', 'i32'], ['h', 'i32'], ['wd', 'i32'], ['kh', 'i32'], ['kw', 'i32'],
+    ['sh', 'i32'], ['sw', 'i32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'i32'], ['dw', 'i32'], ['oh', 'i32'], ['ow', 'i32'],
+    ['mult', 'i32'],
+  ];
+  m.func('depthwise', params, 'none', (f) => {
+    const p = (n: string) => m.get(f.param(n));
+    const [oc, ky, kx, oy, ox, iy, xin, yout, oxa, oxb, num, src, dst, step] = [
+      'oc', 'ky', 'kx', 'oy', 'ox', 'iy', 'xin', 'yout', 'oxa', 'oxb', 'num', 'src', 'dst', 'step',
+    ].map((n) => f.local(n, 'i32'));
+    const wv = f.local('wv', 'i64');
+    const g = (l: Local) => m.get(l);
+    const c = (v: number) => m.i32.const(v);
+    const { add, mul, sub, shl } = m.i32;
+    const bytes = (e: Expr) => shl(e, c(3));
+    return [
+      m.memfill(p('y'), c(0), bytes(mul(mul(p('c'), p('mult')), mul(p('oh'), p('ow'))))),
+      m.set(step, bytes(p('sw'))),
+      m.forRange(oc, c(0), mul(p('c'), p('mult')), 1, () => [
+        m.set(xin, add(p('x'), bytes(mul(m.i32.div_u(g(oc), p('mult')), mul(p('h'), p('wd')))))),
+        m.set(yout, add(p('y'), bytes(mul(g(oc), mul(p('oh'), p('ow')))))),
+        m.forRange(ky, c(0), p('kh'), 1, () => [
+          m.forRange(kx, c(0), p('kw'), 1, () => [
+            m.set(wv, m.i64.load(add(p('w'), bytes(add(mul(add(mul(g(oc), p('kh')), g(ky)), p('kw')), g(kx)))))),
+            // Output columns whose input column ox·sw − pl + kx·dw lies in [0, wd).
+            m.set(num, sub(p('pl'), mul(g(kx), p('dw')))),
+            m.set(oxa, m.select(m.i32.lt_s(g(num), c(1)), c(0), m.i32.div_u(add(g(num), sub(p('sw'), c(1))), p('sw')))),
+            m.set(num, add(sub(p('wd'), c(1)), g(num))),
+            m.set(oxb, m.select(m.i32.lt_s(g(num), c(0)), c(0), add(m.i32.div_u(g(num), p('sw')), c(1)))),
+            m.set(oxb, m.select(m.i32.lt_s(p('ow'), g(oxb)), p('ow'), g(oxb))),
+            m.forRange(oy, c(0), p('oh'), 1, () => [
+              m.set(iy, add(sub(mul(g(oy), p('sh')), p('pt')), mul(g(ky), p('dh')))),
+              m.if(m.i32.lt_u(g(iy), p('h')), m.seq([
+                m.set(src, add(g(xin), bytes(add(mul(g(iy), p('wd')), add(sub(mul(g(oxa), p('sw')), p('pl')), mul(g(kx), p('dw'))))))),
+                m.set(dst, add(g(yout), bytes(add(mul(g(oy), p('ow')), g(oxa))))),
+                m.forRange(ox, g(oxa), g(oxb), 1, () => [
+                  m.i64.store(g(dst), m.i64.add(m.i64.load(g(dst)), m.i64.mul(g(wv), m.i64.load(g(src))))),
+                  m.set(src, add(g(src), g(step))),
+                  m.set(dst, add(g(dst), c(8))),
+                ]),
+              ])),
+            ]),
+          ]),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/** packA(a, lda, m, k, out): rows of A in panels of `tile.rows`, each panel stored k-major
+ * ([k][rows]) so the micro-kernel reads one contiguous run per step. Rows past the last full
+ * panel are not packed (the GEMM's edge loop reads A directly). */
+function emitPackA(m: ModuleBuilder, tile: GemmTile): void {
+  m.func('packA', [['a', 'i32'], ['lda', 'i32'], ['m', 'i32'], ['k', 'i32'], ['out', 'i32']], 'none', (f) => {
+    const [a, lda, rows, k, out] = f.params;
+    const i = f.local('i', 'i32');
+    const t = f.local('t', 'i32');
+    const r = f.local('r', 'i32');
+    const dst = f.local('dst', 'i32');
+    const { add, mul, shl, sub } = m.i32;
+    const c = (v: number) => m.i32.const(v);
+    return [
+      m.set(dst, m.get(out)),
+      m.forRange(i, c(0), sub(m.get(rows), c(tile.rows - 1)), tile.rows, () => [
+        m.forRange(t, c(0), m.get(k), 1, () => [
+          m.forRange(r, c(0), c(tile.rows), 1, () => [
+            m.i64.store(m.get(dst), m.i64.load(add(m.get(a), shl(add(mul(add(m.get(i), m.get(r)), m.get(lda)), m.get(t)), c(3))))),
+            m.set(dst, add(m.get(dst), c(8))),
+          ]),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/** A register tile: zero the accumulators, one step of k (A panel at pa, B row at pb), and
+ * the stores of the accumulators to C (row r's address given by rowAt). */
+interface MicroKernel {
+  init: Expr[];
+  /** Builds the statements of one k step (fresh nodes on every call, for unrolling). */
+  step: () => Expr[];
+  /** Stores (or with `accumulate` adds) the accumulators into C. */
+  store: (rowAt: (r: number) => Expr, accumulate: boolean) => Expr[];
+}
+
+/** i64 scalar tile: rows×cols accumulators in locals. */
+function scalarTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const acc: Local[][] = [];
+  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: cols }, (_, q) => f.local(`acc${r}_${q}`, 'i64')));
+  const av = Array.from({ length: rows }, (_, r) => f.local(`a${r}`, 'i64'));
+  const bv = Array.from({ length: cols }, (_, q) => f.local(`b${q}`, 'i64'));
+  return {
+    init: acc.flat().map((l) => m.set(l, m.i64.const(0n))),
+    step: () => [
+      ...av.map((l, r) => m.set(l, m.i64.load(m.get(pa), r * 8))),
+      ...bv.map((l, q) => m.set(l, m.i64.load(m.get(pb), q * 8))),
+      ...acc.flatMap((row, r) => row.map((l, q) => m.set(l, m.i64.add(m.get(l), m.i64.mul(m.get(av[r]), m.get(bv[q])))))),
+    ],
+    store: (rowAt, accumulate) => acc.flatMap((row, r) => row.map((l, q) =>
+      m.i64.store(rowAt(r), accumulate ? m.i64.add(m.get(l), m.i64.load(rowAt(r), q * 8)) : m.get(l), q * 8))),
+  };
+}
+
+/** i64x2 tile: cols/2 vectors per row, A splat per row, i64x2.mul (emulated by V8 on x64). */
+function simd64Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const v = cols / 2;
+  const acc: Local[][] = [];
+  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: v }, (_, q) => f.local(`acc${r}_${q}`, 'v128')));
+  const av = f.local('asplat', 'v128');
+  const bv = Array.from({ length: v }, (_, q) => f.local(`b${q}`, 'v128'));
+  return {
+    init: acc.flat().map((l) => m.set(l, m.i32x4.zero())),
+    step: () => [
+      ...bv.map((l, q) => m.set(l, m.i64x2.load(m.get(pb), q * 16))),
+      ...acc.flatMap((row, r) => [
+        m.set(av, m.i64x2.loadSplat(m.get(pa), r * 8)),
+        ...row.map((l, q) => m.set(l, m.i64x2.add(m.get(l), m.i64x2.mul(m.get(av), m.get(bv[q]))))),
+      ]),
+    ],
+    store: (rowAt, accumulate) => acc.flatMap((row, r) => row.map((l, q) =>
+      m.i64x2.store(rowAt(r), accumulate ? m.i64x2.add(m.get(l), m.i64x2.load(rowAt(r), q * 16)) : m.get(l), q * 16))),
+  };
+}
+
+/** 32-bit-halves tile: a*b mod 2^64 = alo*blo + ((alo*bhi + ahi*blo) mod 2^32) << 32. Four
+ * columns per group: the full products alo*blo accumulate in two i64x2 (extmul), the cross
+ * terms in one i32x4 (only their low 32 bits matter), combined once at the store. */
+function simd32Tile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const v = cols / 4;
+  const lowAcc: Local[][] = [];
+  const highAcc: Local[][] = [];
+  const crossAcc: Local[][] = [];
+  for (let r = 0; r < rows; r++) {
+    lowAcc.push(Array.from({ length: v }, (_, q) => f.local(`lo${r}_${q}`, 'v128')));
+    highAcc.push(Array.from({ length: v }, (_, q) => f.local(`hi${r}_${q}`, 'v128')));
+    crossAcc.push(Array.from({ length: v }, (_, q) => f.local(`x${r}_${q}`, 'v128')));
+  }
+  const alo = f.local('alo', 'v128');
+  const ahi = f.local('ahi', 'v128');
+  const blo = Array.from({ length: v }, (_, q) => f.local(`blo${q}`, 'v128'));
+  const bhi = Array.from({ length: v }, (_, q) => f.local(`bhi${q}`, 'v128'));
+  const x0 = f.local('x0', 'v128');
+  const x1 = f.local('x1', 'v128');
+  const words = (start: number) => [0, 8, 16, 24].flatMap((o) => [o + start, o + start + 1, o + start + 2, o + start + 3]);
+  const all = [...lowAcc.flat(), ...highAcc.flat(), ...crossAcc.flat()];
+  return {
+    init: all.map((l) => m.set(l, m.i32x4.zero())),
+    step: () => [
+      ...blo.flatMap((l, q) => [
+        m.set(x0, m.i64x2.load(m.get(pb), q * 32)),
+        m.set(x1, m.i64x2.load(m.get(pb), q * 32 + 16)),
+        m.set(l, m.shuffle(m.get(x0), m.get(x1), words(0))),
+        m.set(bhi[q], m.shuffle(m.get(x0), m.get(x1), words(4))),
+      ]),
+      ...lowAcc.flatMap((row, r) => [
+        m.set(alo, m.i32x4.loadSplat(m.get(pa), r * 8)),
+        m.set(ahi, m.i32x4.loadSplat(m.get(pa), r * 8 + 4)),
+        ...row.flatMap((l, q) => [
+          m.set(l, m.i64x2.add(m.get(l), m.i64x2.extmulLowU32(m.get(blo[q]), m.get(alo)))),
+          m.set(highAcc[r][q], m.i64x2.add(m.get(highAcc[r][q]), m.i64x2.extmulHighU32(m.get(blo[q]), m.get(alo)))),
+          m.set(crossAcc[r][q], m.i32x4.add(m.get(crossAcc[r][q]),
+            m.i32x4.add(m.i32x4.mul(m.get(bhi[q]), m.get(alo)), m.i32x4.mul(m.get(blo[q]), m.get(ahi))))),
+        ]),
+      ]),
+    ],
+    store: (rowAt, accumulate) => {
+      const put = (r: number, offset: number, v: Expr) =>
+        m.i64x2.store(rowAt(r), accumulate ? m.i64x2.add(v, m.i64x2.load(rowAt(r), offset)) : v, offset);
+      return lowAcc.flatMap((row, r) => row.flatMap((l, q) => [
+        put(r, q * 32, m.i64x2.add(m.get(l), m.i64x2.shl(m.i64x2.extendLowU32(m.get(crossAcc[r][q])), m.i32.const(32)))),
+        put(r, q * 32 + 16, m.i64x2.add(m.get(highAcc[r][q]), m.i64x2.shl(m.i64x2.extendHighU32(m.get(crossAcc[r][q])), m.i32.const(32)))),
+      ]));
+    },
+  };
+}
+
+/** Hybrid tile: the first 4 columns on the vector unit (simd32), the remaining cols − 4 with
+ * scalar i64 multiplies, which run on the integer unit in parallel with the vector multiplies. */
+function hybridTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: number, pa: Local, pb: Local): MicroKernel {
+  const vec = simd32Tile(m, f, rows, 4, pa, pb);
+  const extra = cols - 4;
+  const acc: Local[][] = [];
+  for (let r = 0; r < rows; r++) acc.push(Array.from({ length: extra }, (_, q) => f.local(`sacc${r}_${q}`, 'i64')));
+  const av = Array.from({ length: rows }, (_, r) => f.local(`sa${r}`, 'i64'));
+  const bv = Array.from({ length: extra }, (_, q) => f.local(`sb${q}`, 'i64'));
+  return {
+    init: [...vec.init, ...acc.flat().map((l) => m.set(l, m.i64.const(0n)))],
+    step: () => [
+      ...vec.step(),
+      ...av.map((l, r) => m.set(l, m.i64.load(m.get(pa), r * 8))),
+      ...bv.map((l, q) => m.set(l, m.i64.load(m.get(pb), 32 + q * 8))),
+      ...acc.flatMap((row, r) => row.map((l, q) => m.set(l, m.i64.add(m.get(l), m.i64.mul(m.get(av[r]), m.get(bv[q])))))),
+    ],
+    store: (rowAt, accumulate) => [
+      ...vec.store(rowAt, accumulate),
+      ...acc.flatMap((row, r) => row.map((l, q) =>
+        m.i64.store(rowAt(r), accumulate ? m.i64.add(m.get(l), m.i64.load(rowAt(r), 32 + q * 8)) : m.get(l), 32 + q * 8))),
+    ],
+  };
+}
+
+/** gemm(ap, a, lda, b, ldb, c, ldc, m, k, n): C[m][n] = A[m][k] · B[k][n] mod 2^64 (C is
+ * overwritten). `ap` is A packed by packA; `a` is A itself, read for the rows past the last
+ * full panel. Blocked over k by tile.depth so the slab of B in use stays in L2 while every
+ * panel of A passes over it; the first slab stores into C, later slabs add. */
+function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
+  const params: [string, ValType][] = [
+    ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
+    ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
+  ];
+  m.func('gemm', params, 'none', (f: FunctionBuilder) => {
+    const p = (n: string) => m.get(f.param(n));
+    const g = (l: Local) => m.get(l);
+    const c = (v: number) => m.i32.const(v);
+    const { add, mul, shl, sub } = m.i32;
+    const RM = tile.rows;
+    const RN = tile.cols;
+    const KC = tile.depth;
+    const i = f.local('i', 'i32');
+    const j = f.local('j', 'i32');
+    const mm = f.local('mm', 'i32');
+    const nn = f.local('nn', 'i32');
+    const pa = f.local('pa', 'i32');
+    const pb = f.local('pb', 'i32');
+    const ldb8 = f.local('ldb8', 'i32');
+    const panel = f.local('panel', 'i32');
+    const pc = f.local('pc', 'i32');
+    const t = f.local('t', 'i32');
+    const k0 = f.local('k0', 'i32');
+    const kb = f.local('kb', 'i32');
+    const s = f.local('s', 'i64');
+    const kernel = { scalar: scalarTile, simd64: simd64Tile, simd32: simd32Tile, hybrid: hybridTile }[tile.kind];
+    // One register tile of `rows` rows at (i, j) over k0 .. k0+kb; A read from `aStart`
+    // advancing rows*8 per k (a packed panel, or for a single row the row of A itself).
+    const tileBody = (rows: number, aStart: () => Expr): Expr[] => {
+      const micro = kernel(m, f, rows, RN, pa, pb);
+      const advance = () => [...micro.step(), m.set(pa, add(g(pa), c(rows * 8))), m.set(pb, add(g(pb), g(ldb8)))];
+      const rowAt = (r: number) => add(g(pc), shl(mul(c(r), p('ldc')), c(3)));
+      return [
+        ...micro.init,
+        m.set(pa, aStart()),
+        m.set(pb, add(p('b'), shl(add(mul(g(k0), p('ldb')), g(j)), c(3)))),
+        ...(tile.unroll === 2
+          ? [
+            m.forRange(t, c(1), g(kb), 2, () => [...advance(), ...advance()]),
+            m.if(m.i32.and(g(kb), c(1)), m.seq(advance())),
+          ]
+          : [m.forRange(t, c(0), g(kb), 1, advance)]),
+        m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
+        m.if(m.i32.eqz(g(k0)), m.seq(micro.store(rowAt, false)), m.seq(micro.store(rowAt, true))),
+      ];
+    };
+
+    // Scalar dot product over all of k for one C element (columns past the last full tile).
+    const edge = (): Expr[] => [
+      m.set(s, m.i64.const(0n)),
+      m.set(pa, add(p('a'), shl(mul(g(i), p('lda')), c(3)))),
+      m.set(pb, add(p('b'), shl(g(j), c(3)))),
+      m.forRange(t, c(0), p('k'), 1, () => [
+        m.set(s, m.i64.add(g(s), m.i64.mul(m.i64.load(g(pa)), m.i64.load(g(pb))))),
+        m.set(pa, add(g(pa), c(8))),
+        m.set(pb, add(g(pb), g(ldb8))),
+      ]),
+      m.i64.store(add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3))), g(s)),
+    ];
+
+    const slab: Expr[] = [
+      // Full panels of RM rows: the packed panel of row i starts at ap + (i·k + k0·RM)·8.
+      m.forRange(i, c(0), g(mm), RM, () => [
+        m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(3)))),
+        m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel))),
+      ]),
+      // Rows past the last full panel: one-row tiles reading A's rows directly.
+      ...(RM > 1
+        ? [m.forRange(i, g(mm), p('m'), 1, () => [
+          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('a'), shl(add(mul(g(i), p('lda')), g(k0)), c(3))))),
+        ])]
+        : []),
+    ];
+
+    return [
+      m.set(ldb8, shl(p('ldb'), c(3))),
+      m.set(mm, sub(p('m'), m.i32.rem_u(p('m'), c(RM)))),
+      m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
+      // k = 0 still has to zero C: run one (empty) slab.
+      m.forRange(k0, c(0), m.if(m.i32.eqz(p('k')), c(1), p('k')), KC, () => [
+        m.set(kb, sub(p('k'), g(k0))),
+        m.if(m.i32.lt_s(c(KC), g(kb)), m.set(kb, c(KC))),
+        ...slab,
+      ]),
+      // Columns past the last full tile, every row: scalar dot products.
+      m.forRange(i, c(0), p('m'), 1, () => [m.forRange(j, g(nn), p('n'), 1, edge)]),
+    ];
+  });
+}
+
+/** Adds the generic ring kernels (add, sub, mul, neg, scale, shr_s, trunc_neg, im2col, depthwise,
+ * packA, gemm, tileCols; ABI above) to a module under construction (runtime-kernels.ts adds
+ * them with the compare's kernels to every kernels module the runtime runs). */
+export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE): void {
+  emitElementwise(m);
+  emitIm2col(m);
+  emitDepthwise(m);
+  emitPackA(m, tile);
+  emitGemm(m, tile);
+  // The runtime sizes its column blocks as multiples of the tile width.
+  m.func('tileCols', [], 'i32', () => [m.i32.const(tile.cols)]);
+}

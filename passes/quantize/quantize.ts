@@ -1,0 +1,190 @@
+// quantize: makes the fixed-point structure of secure inference explicit. Values keep their
+// float types; FixedInput marks where the client encodes each input with `frac` fractional
+// bits and Truncate follows every product of two fixed-point numbers (activation × constant
+// weight), whose result carries 2·frac bits in the ring. Weights stay float in the IR: their
+// ring encoding (W at frac, biases at 2·frac) is fixed by convention (ir/interp/fixed/kernels.ts
+// and the code generator follow it). Ops secure inference cannot run are rejected here with MPCC6001, so a
+// model fails at compile time, naming the node, rather than in the middle of a run.
+import { diag } from '../../runtime/diagnostics.js';
+import { type Graph, type Node, makeNode } from '../../ir/graph.js';
+import { withDefaults } from '../../ir/ops/index.js';
+import { Tensor } from '../../ir/tensor.js';
+import { definePass } from '../pass.js';
+import { QuantizedGraph } from './quantize-emit.js';
+import { normalizeGemm } from './quantize-gemm.js';
+import { scaleAsWeights } from './quantize-scale.js';
+
+/** Ops that run locally on shares with their float structure unchanged (or compare, for Relu/Clip/MaxPool). */
+const KEPT = new Set([
+  'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Add', 'Sub',
+  'Concat', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Pad', 'Slice', 'Resize', 'Identity', 'Dropout',
+]);
+
+/** Ops the client may run in plaintext on the revealed output, when nothing but outputs follow them. */
+const CLIENT_SIDE = new Set(['Softmax', 'ArgMax']);
+
+/** Options of quantize. */
+export interface QuantizeOptions {
+  'frac-bits': number;
+  [key: string]: number;
+}
+
+/** The quantize pass. */
+export const quantize = definePass<QuantizeOptions>({
+  name: 'quantize',
+  summary:
+    'Assumes a canonicalized float graph; inserts FixedInput after each input and Truncate after each product with constant weights, ' +
+    'normalizes Gemm (alpha, beta, transB folded), turns Mul/Div by a constant and standalone batch-norms into weight layers ' +
+    '(depthwise 1×1 Conv or diagonal MatMul), keeps trailing Softmax/ArgMax for the client, and rejects unsupported ops with MPCC6001.',
+  options: {
+    'frac-bits': {
+      kind: 'int', default: 12, doc: 'fractional bits of the fixed-point encoding',
+      check: (v) => (v >= 4 && v <= 28 ? undefined : 'must be in 4..28'),
+    },
+  },
+  run(graph, ctx) {
+    const frac = ctx.options['frac-bits'];
+    for (const n of graph.nodes) if (n.op === 'FixedInput' || n.op === 'Truncate') throw diag('MPCC6005', [n.name, n.op]);
+    const q = new QuantizedGraph(graph);
+    for (const x of graph.inputs) {
+      const t = graph.types.get(x)!;
+      if (t.dtype !== 'float32' && t.dtype !== 'float64') throw diag('MPCC6004', [x, t.dtype]);
+      const fixed = q.value(`${x}.fixed`, t);
+      q.add(makeNode('FixedInput', q.fresh(`${x}.fixed`), [x], [fixed], { frac }));
+      q.rename(x, fixed);
+    }
+    const client = clientSideNodes(graph);
+    for (const source of graph.nodes) {
+      const node = makeNode(source.op, source.name, source.inputs.map((v) => q.resolve(v)), source.outputs, source.attrs);
+      const unsupported = (why: string) => diag('MPCC6001', [node.name, node.op, why]);
+      if (client.has(source)) {
+        q.add(node);
+        ctx.stat(`${node.op} left to the client`);
+        continue;
+      }
+      if (node.inputs.every((v) => !v || q.constant(v))) throw unsupported('every operand is a constant (run canonicalize first)');
+      switch (node.op) {
+        case 'Conv':
+          requireConstants(q, node, [1, 2], unsupported);
+          q.addProduct(node, frac);
+          ctx.stat('products truncated');
+          break;
+        case 'Gemm':
+          q.addProduct(normalizeGemm(q, source, node, unsupported), frac);
+          ctx.stat('products truncated');
+          break;
+        case 'MatMul':
+          requireConstants(q, node, [1], unsupported);
+          if (q.type(node.inputs[1]).shape.length !== 2 || q.type(node.inputs[0]).shape.length < 2) throw unsupported('only an activation of rank ≥ 2 times a 2-D constant is supported');
+          q.addProduct(node, frac);
+          ctx.stat('products truncated');
+          break;
+        case 'Mul':
+        case 'Div':
+          emitScale(q, node, frac, unsupported);
+          ctx.stat('products truncated');
+          break;
+        case 'BatchNormalization':
+          emitBatchNorm(q, node, frac, unsupported);
+          ctx.stat('products truncated');
+          break;
+        default:
+          if (CLIENT_SIDE.has(node.op)) throw unsupported('only supported as the last op, run by the client on the revealed output');
+          if (!KEPT.has(node.op)) throw unsupported('no secure protocol for this op');
+          checkKept(q, node, unsupported);
+          q.add(node);
+      }
+    }
+    return q.finish();
+  },
+});
+
+type Complaint = (why: string) => Error;
+
+/** Softmax/ArgMax nodes whose results only feed graph outputs or other such nodes. */
+function clientSideNodes(g: Graph): Set<Node> {
+  const client = new Set<Node>();
+  const readers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const v of n.inputs) if (v) readers.set(v, [...(readers.get(v) ?? []), n]);
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (CLIENT_SIDE.has(n.op) && n.outputs.every((o) => (readers.get(o) ?? []).every((r) => client.has(r)))) client.add(n);
+  }
+  return client;
+}
+
+/** Operands at `positions` (when present) must be constants: the server's weights. */
+function requireConstants(q: QuantizedGraph, node: Node, positions: number[], unsupported: Complaint): void {
+  for (const p of positions) {
+    const v = node.inputs[p];
+    if (v && !q.constant(v)) throw unsupported(`operand ${p} ('${v}') must be a constant weight; products of two secret values are not supported`);
+  }
+}
+
+/** Mul by a constant (either side) or Div by a constant, as a weight layer and its Truncate. */
+function emitScale(q: QuantizedGraph, node: Node, frac: number, unsupported: Complaint): void {
+  const [a, b] = node.inputs;
+  let x = a, c = q.constant(b);
+  if (node.op === 'Div') {
+    if (!c) throw unsupported('division by a secret value is not supported');
+    const recip = new Float32Array(c.size);
+    for (let i = 0; i < c.size; i++) recip[i] = 1 / c.data[i];
+    c = new Tensor('float32', c.shape, recip);
+  } else if (!c) {
+    if (!q.constant(a)) throw unsupported('products of two secret values are not supported');
+    [x, c] = [b, q.constant(a)!];
+  }
+  const layer = scaleAsWeights(q, node, x, c, undefined, node.outputs[0]);
+  if (!layer) throw unsupported(`the constant [${c.shape.join(',')}] must be one value per channel (axis 1 of an NCHW map) or per element of the last axis`);
+  q.addProduct(layer.node, frac);
+}
+
+/** A standalone inference BatchNormalization: x·s + t per channel as a weight layer, Truncate (and Add t unless the layer's bias took it). */
+function emitBatchNorm(q: QuantizedGraph, node: Node, frac: number, unsupported: Complaint): void {
+  const params = node.inputs.slice(1).map((v) => q.constant(v));
+  if (params.some((p) => !p)) throw unsupported('its statistics must be constants');
+  const [scale, bias, mean, variance] = params as Tensor[];
+  const eps = withDefaults(node).epsilon as number;
+  const type = q.type(node.inputs[0]);
+  const c = type.shape[1];
+  const s = new Float32Array(c), t = new Float32Array(c);
+  for (let i = 0; i < c; i++) {
+    s[i] = scale.data[i] / Math.sqrt(variance.data[i] + eps);
+    t[i] = bias.data[i] - mean.data[i] * s[i];
+  }
+  // Channels are axis 1: as a per-channel constant of shape [C, 1, …].
+  const perChannel = new Tensor('float32', [c, ...type.shape.slice(2).map(() => 1)], s);
+  const result = node.outputs[0];
+  if (type.shape.length === 4) {
+    q.addProduct(scaleAsWeights(q, node, node.inputs[0], perChannel, t, result)!.node, frac);
+    return;
+  }
+  if (type.shape.length !== 2) throw unsupported('batch-norm needs an NCHW map or an [N, C] matrix');
+  const scaled = q.value(`${result}.scaled`, q.types.get(result)!);
+  q.addProduct(scaleAsWeights(q, node, node.inputs[0], perChannel, undefined, scaled)!.node, frac);
+  const tName = q.defineConstant(q.freshValue(`${node.name}.shift`), new Tensor('float32', [c], t));
+  q.add(makeNode('Add', q.fresh(`${node.name}.shift`), [scaled, tName], node.outputs));
+}
+
+/** Attribute limits of the ops kept as they are (what the runtime's local kernels implement). */
+function checkKept(q: QuantizedGraph, node: Node, unsupported: Complaint): void {
+  const a = withDefaults(node);
+  if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((v) => q.constant(v))) return;
+  switch (node.op) {
+    case 'Concat':
+      if (node.inputs.some((v) => q.constant(v))) throw unsupported('every operand must be an activation (a constant would be the server\'s secret)');
+      break;
+    case 'Pad':
+      if (a.value !== 0) throw unsupported(`only zero padding is supported (value ${String(a.value)})`);
+      break;
+    case 'MaxPool':
+    case 'AveragePool':
+      if (a.ceil_mode === 1) throw unsupported('ceil_mode=1 is not supported');
+      if (node.op === 'MaxPool' && (a.dilations as number[]).some((d) => d !== 1)) throw unsupported('dilated pooling is not supported');
+      if (q.type(node.inputs[0]).shape.length !== 4) throw unsupported('pooling needs a 4-D NCHW input');
+      break;
+    case 'GlobalAveragePool':
+      if (q.type(node.inputs[0]).shape.length !== 4) throw unsupported('pooling needs a 4-D NCHW input');
+      break;
+  }
+}

@@ -1,0 +1,138 @@
+// The cost report of a scheduled graph: per secure node (layer) and in total, the bytes each
+// party sends (online, preprocessing, one-time), the rounds and the DReLUs, plus latency
+// estimates. It only adds up the flows `lower` stored from the runtime's PROTOCOL_COSTS, so it
+// equals what the executor's counters show. `mpcc cost` prints it; codegen writes it to
+// OUT/cost.json.
+import { diag } from '../../runtime/diagnostics.js';
+import type { Graph } from '../../ir/graph.js';
+import { PROTOCOL_COSTS } from '../../runtime/protocols/costs.js';
+import { SECURE_OPS, parseFlow } from './secure-costs.js';
+
+/** Bytes sent, summed over parties by phase, and per party (online + preprocessing). */
+export interface LayerBytes {
+  online: number;
+  preprocessing: number;
+  oneTime: number;
+  perParty: [number, number, number];
+}
+
+/** The cost of one secure node. */
+export interface LayerCost {
+  name: string;
+  op: string;
+  drelus: number;
+  bytes: LayerBytes;
+  /** The node's depth in rounds. */
+  rounds: number;
+}
+
+/** The cost report (OUT/cost.json, `mpcc cost --json`). Bytes are bytes sent, summed over
+ * parties; `total` = online + preprocessing (one-time excluded), and so is `perParty`. */
+export interface CostReport {
+  /** Inference rounds (the one-time setup round not counted). */
+  rounds: number;
+  oneTimeRounds: number;
+  bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
+  drelus: number;
+  /** Estimated seconds per inference (see NETWORKS). */
+  latency: { lan: number; wan: number };
+  layers: LayerCost[];
+}
+
+/** A network profile of the latency estimate. */
+export interface NetworkProfile {
+  readonly label: string;
+  readonly bitsPerSecond: number;
+  readonly rttSeconds: number;
+}
+
+/** The two profiles of the estimate: a LAN and a WAN. */
+export const NETWORKS: { readonly lan: NetworkProfile; readonly wan: NetworkProfile } = {
+  lan: { label: 'LAN (1 Gbit/s, 0.5 ms RTT)', bitsPerSecond: 1e9, rttSeconds: 0.5e-3 },
+  wan: { label: 'WAN (100 Mbit/s, 40 ms RTT)', bitsPerSecond: 1e8, rttSeconds: 40e-3 },
+};
+
+/** The latency formula, as the table states it. */
+export const LATENCY_FORMULA = 'latency = rounds × RTT + max over parties of bytes sent / bandwidth (per inference, one-time setup excluded)';
+
+/** Estimated seconds of one inference on `net`. */
+export function latencySeconds(rounds: number, perParty: readonly number[], net: NetworkProfile): number {
+  return rounds * net.rttSeconds + (Math.max(0, ...perParty) * 8) / net.bitsPerSecond;
+}
+
+/** The cost report of a lowered and scheduled graph (MPCC6025 when it is not scheduled). */
+export function costReport(g: Graph): CostReport {
+  const layers: LayerCost[] = [];
+  const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] };
+  let rounds = 0, drelus = 0, oneTimeRounds = 0;
+  for (const n of g.nodes) {
+    if (!SECURE_OPS.has(n.op)) continue;
+    const protocol = n.attrs.protocol as string;
+    if (!(protocol in PROTOCOL_COSTS)) throw diag('MPCC6023', [n.name, n.op, protocol]);
+    const round = (n.attrs.round as number | undefined) ?? -1;
+    const depth = n.attrs.rounds as number;
+    if (round < 0 || (depth > 0 && round < 1)) throw diag('MPCC6025', [n.name, n.op]);
+    const layer: LayerCost = { name: n.name, op: n.op, drelus: (n.attrs.drelus as number | undefined) ?? 0, bytes: { online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] }, rounds: depth };
+    for (const text of n.attrs.flows as readonly string[]) {
+      const f = parseFlow(text, n);
+      layer.bytes[f.phase] += f.bytes;
+      if (f.phase === 'oneTime') oneTimeRounds = 1;
+      else layer.bytes.perParty[f.from] += f.bytes;
+    }
+    if (depth > 0) rounds = Math.max(rounds, round + depth - 1);
+    drelus += layer.drelus;
+    bytes.online += layer.bytes.online;
+    bytes.preprocessing += layer.bytes.preprocessing;
+    bytes.oneTime += layer.bytes.oneTime;
+    for (let p = 0; p < 3; p++) bytes.perParty[p] += layer.bytes.perParty[p];
+    layers.push(layer);
+  }
+  if (layers.length === 0) throw diag('MPCC6021', ['the graph has no secure op (run lower,schedule-rounds on a quantized graph)']);
+  bytes.total = bytes.online + bytes.preprocessing;
+  const latency = { lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan), wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan) };
+  return { rounds, oneTimeRounds, bytes, drelus, latency, layers };
+}
+
+/** For each party, the inference rounds in which it sends or receives (what its round counter
+ * shows when the executor merges each round into one frame per peer). */
+export function partyRounds(g: Graph): [number, number, number] {
+  const seen: [Set<number>, Set<number>, Set<number>] = [new Set(), new Set(), new Set()];
+  for (const n of g.nodes) {
+    if (!SECURE_OPS.has(n.op)) continue;
+    const round = n.attrs.round as number | undefined;
+    if (round === undefined || round < 0) throw diag('MPCC6025', [n.name, n.op]);
+    for (const text of n.attrs.flows as readonly string[]) {
+      const f = parseFlow(text, n);
+      if (f.phase === 'oneTime') continue;
+      seen[f.from].add(round + f.step);
+      seen[f.to].add(round + f.step);
+    }
+  }
+  return [seen[0].size, seen[1].size, seen[2].size];
+}
+
+/** The report as a readable table: one row per layer, then totals and latency estimates. */
+export function formatCostTable(r: CostReport): string {
+  const num = (x: number) => x.toLocaleString('en-US');
+  const head = ['layer', 'op', 'rounds', 'drelus', 'online B', 'preproc B', 'one-time B', 'P0 sent', 'P1 sent', 'P2 sent'];
+  const row = (name: string, op: string, rounds: number | string, drelus: number, b: LayerBytes) =>
+    [name, op, String(rounds), num(drelus), num(b.online), num(b.preprocessing), num(b.oneTime), ...b.perParty.map(num)];
+  const rows = r.layers.map((l) => row(l.name, l.op, l.rounds, l.drelus, l.bytes));
+  rows.push(row('total', '', r.rounds, r.drelus, r.bytes));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const mb = (x: number) => `${(x / 1e6).toFixed(3)} MB`;
+  const secs = (x: number) => (x < 1 ? `${(x * 1e3).toFixed(1)} ms` : `${x.toFixed(2)} s`);
+  const out = [line(head), ...rows.slice(0, -1).map(line), line(widths.map((w) => '-'.repeat(w))), line(rows[rows.length - 1])];
+  out.push(
+    '',
+    `rounds: ${r.rounds} per inference, ${r.oneTimeRounds} one-time (weight setup, once per session)`,
+    `bytes per inference: ${mb(r.bytes.total)} (online ${mb(r.bytes.online)}, preprocessing ${mb(r.bytes.preprocessing)}); one-time ${mb(r.bytes.oneTime)}`,
+    `bytes sent per party: P0 ${mb(r.bytes.perParty[0])}, P1 ${mb(r.bytes.perParty[1])}, P2 ${mb(r.bytes.perParty[2])}`,
+    `DReLUs: ${num(r.drelus)}`,
+    `estimated ${LATENCY_FORMULA}:`,
+    `  ${NETWORKS.lan.label}: ${secs(r.latency.lan)}`,
+    `  ${NETWORKS.wan.label}: ${secs(r.latency.wan)}`,
+  );
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,78 @@
+// The cost model's data: which runtime protocol each secure op runs, with which sizes, and
+// what that costs — always read from the runtime's PROTOCOL_COSTS table, never re-derived, so
+// the executor's counters equal the prediction. `lower` stores the result on every secure node
+// (attributes protocol, rounds, flows, drelus); the cost report reads those attributes back.
+import { diag } from '../../runtime/diagnostics.js';
+import type { Node } from '../../ir/graph.js';
+import { PROTOCOL_COSTS } from '../../runtime/protocols/costs.js';
+import type { Cost, Flow } from '../../runtime/protocols/costs.js';
+import type { PartyId, Phase } from '../../runtime/session/session.js';
+
+/** What a secure node costs: the protocol it runs, its rounds and flows, its comparisons. */
+export interface SecureCost {
+  readonly protocol: keyof typeof PROTOCOL_COSTS;
+  readonly rounds: number;
+  /** Per-inference flows, then (phase oneTime) the flows of the one-time setup round. */
+  readonly flows: readonly Flow[];
+  readonly drelus: number;
+}
+
+/** Sizes of a product with P1's weights, in ring elements. */
+export interface WeightSizes {
+  readonly xSize: number;
+  readonly ySize: number;
+  readonly wSize: number;
+}
+
+const make = (protocol: keyof typeof PROTOCOL_COSTS, c: Cost, drelus: number, oneTime: readonly Flow[] = []): SecureCost => ({
+  protocol,
+  rounds: c.rounds,
+  flows: [...c.flows, ...oneTime],
+  drelus,
+});
+
+/** The one-time flows of a weight layer (W − B to P0), once per session. */
+const setup = (wSize: number): Flow[] => PROTOCOL_COSTS.setupWeights({ wSize }).flows;
+
+/** The cost of each secure op, by op name, from its sizes. */
+export const SECURE_COSTS = {
+  /** P0 shares n input elements. */
+  SecureInput: (n: number) => make('shareInput', PROTOCOL_COSTS.shareInput({ n }), 0),
+  /** n output elements go to the client. */
+  SecureReveal: (n: number) => make('revealToClient', PROTOCOL_COSTS.revealToClient({ n }), 0),
+  /** ReLU of n elements on a k-bit window: one comparison each. */
+  SecureRelu: (n: number, k: number, lo: number) => make('relu', PROTOCOL_COSTS.relu({ n, k, lo }), n),
+  /** Clip of n elements: two comparisons each. */
+  SecureClip: (n: number, k: number, lo: number) => make('clip', PROTOCOL_COSTS.clip({ n, k, lo }), 2 * n),
+  /** MaxPool: one comparison per pair of each tree level. */
+  SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
+  /** Product with P1's weights (plus its one-time setup). */
+  SecureWeights: (s: WeightSizes) => make('applyWeights', PROTOCOL_COSTS.applyWeights(s), 0, setup(s.wSize)),
+  /** ReLU of n elements fused with the product reading it (plus the product's one-time setup). */
+  SecureReluWeights: (n: number, k: number, lo: number, s: WeightSizes) =>
+    make('reluThenWeights', PROTOCOL_COSTS.reluThenWeights({ n, k, lo, xSize: s.xSize, ySize: s.ySize }), n, setup(s.wSize)),
+} as const;
+
+/** The secure op names (every other op of a lowered graph is local). */
+export const SECURE_OPS: ReadonlySet<string> = new Set(Object.keys(SECURE_COSTS));
+
+/** The attributes `lower` stores for a cost. */
+export function costAttrs(c: SecureCost): { protocol: string; rounds: number; flows: string[]; drelus: number } {
+  return { protocol: c.protocol, rounds: c.rounds, flows: c.flows.map(formatFlow), drelus: c.drelus };
+}
+
+/** `"<step> <from>-><to> <phase> <label> <bytes>"`, e.g. `"0 0->1 online drelu.reveal 16"`. */
+export function formatFlow(f: Flow): string {
+  return `${f.step} ${f.from}->${f.to} ${f.phase} ${f.label} ${f.bytes}`;
+}
+
+const FLOW = /^(\d+) ([012])->([012]) (online|preprocessing|oneTime) (\S+) (\d+)$/;
+
+/** Reads a flow string back (MPCC6024 naming `node` when it is malformed). */
+export function parseFlow(text: string, node: Node): Flow {
+  const m = FLOW.exec(text);
+  if (!m) throw diag('MPCC6024', [node.name, node.op, text, 'expected "<step> <from>-><to> <phase> <label> <bytes>"']);
+  const [from, to] = [Number(m[2]) as PartyId, Number(m[3]) as PartyId];
+  if (from === to) throw diag('MPCC6024', [node.name, node.op, text, 'a party does not send to itself']);
+  return { step: Number(m[1]), from, to, phase: m[4] as Phase, label: m[5], bytes: Number(m[6]) };
+}

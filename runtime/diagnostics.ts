@@ -1,0 +1,165 @@
+// The one catalog of user-facing diagnostics, for the compiler (CLI, ONNX import, IR, passes,
+// codegen) and the runtime alike; it lives in runtime/, the lowest layer, so every layer can
+// raise from it. A user error is an MpccError: a code, a message built from a template, and an
+// optional location; the CLI prints it on one line with no stack trace. A failure of the
+// three-party runtime that concerns a peer is a RuntimeError (an MpccError naming the peer by id
+// and role, "peer 2 (helper)", so an operator knows which process to look at). A broken
+// internal invariant throws InternalError instead.
+//
+// Code ranges: 0xxx CLI and files, 1xxx ONNX import, 2xxx IR and textual IR, 3xxx interpreter
+// and .npy, 4xxx passes and planning, 5xxx the runtime (50xx sessions and transports, 51xx
+// kernels modules, 52xx the program executor and artifacts), 6xxx compile and artifacts.
+
+import type { PartyId } from './session/session.js';
+
+/** Templates of all diagnostics; `{0}`, `{1}`… are filled by `diag` and `runtimeError`. */
+export const DIAGNOSTICS = {
+  MPCC0001: 'the compiled CLI is missing; run `npm run build` first',
+  MPCC0002: "cannot read file '{0}': {1}",
+  MPCC0003: "cannot write file '{0}': {1}",
+  MPCC0004: "invalid value '{1}' for flag {0}: {2}",
+  MPCC0005: "unknown model '{0}' (known: {1})",
+  MPCC0006: "unsupported file type '{0}': expected {1}",
+
+  MPCC1001: "ONNX operator '{0}' (opset {1}) at node '{2}' is not supported",
+  MPCC1002: "'{0}' is not a valid ONNX model: {1}",
+  MPCC1003: "ONNX opset {0} of '{1}' is not supported (supported: {2})",
+  MPCC1004: "input '{0}' has symbolic dimension '{1}'; fix it with --input-shape",
+  MPCC1005: "external data file '{0}' for tensor '{1}' is missing",
+  MPCC1006: "node '{0}' ({1}): {2}",
+  MPCC1007: "tensor '{0}' has unsupported data type {1}",
+  MPCC1008: "invalid --input-shape '{0}': {1}",
+  MPCC1009: "value '{0}' used by node '{1}' is not defined",
+
+  MPCC2001: '{0}',
+  MPCC2002: "IR verification failed at node '{0}' ({1}): {2}",
+  MPCC2003: "IR verification failed: {0}",
+  MPCC2004: "weights file '{0}': {1}",
+  MPCC2005: '{0}',
+
+  MPCC3001: "'{0}' is not a valid .npy file: {1}",
+  MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}]",
+  MPCC3003: "input '{0}' has dtype {1} but the model expects float32",
+  MPCC3004: "interpreter: node '{0}' ({1}): {2}",
+
+  MPCC4001: "unknown pass '{0}' (known: {1})",
+  MPCC4002: "pass '{0}': unknown option '{1}' (known: {2})",
+  MPCC4003: "pass '{0}': invalid option {1}={2}: {3}",
+  MPCC4004: "invalid pass pipeline '{0}': {1}",
+  MPCC4005: "the IR is invalid after pass '{0}': {1}",
+
+  // 50xx: sessions and transports (runtime/session, runtime/transport).
+  MPCC5001: 'peer {0} disconnected: {1}',
+  MPCC5002: 'timed out after {1} ms waiting for peer {0} in round {2}',
+  MPCC5003: 'malformed frame from peer {0}: {1}',
+  MPCC5004: 'frame of the wrong round from peer {0}: expected round {1}, got round {2}',
+  MPCC5005: 'handshake with peer {0} failed: {1}',
+  MPCC5006: 'could not connect to peer {0} at {1} within {2} ms: {3}',
+  MPCC5007: 'peer {0} runs wire version {1}, this party runs version {2}',
+  MPCC5008: "peer {0} belongs to another session (its tag '{1}' differs from this party's tag '{2}')",
+  MPCC5009: 'session of party {0} is closed: {1}',
+  MPCC5010: 'invalid round: {0}',
+  MPCC5011: 'peer {0} aborted the session: {1}',
+  MPCC5012: 'peer {0} closed the session, but this party still waits for its frame of round {1}',
+  MPCC5013: 'deadlock: every party waits for a frame that no party will send ({0})',
+  MPCC5014: 'invalid transport configuration: {0}',
+  // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
+  MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
+  MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',
+  MPCC5103: 'kernels module {0} lacks kernels this runtime calls: {1} (written by another mpcc build?)',
+  MPCC5104: 'internal error in the kernel thread: {0}',
+  // 52xx: the program executor (runtime/program/).
+  MPCC5201: "internal error: step '{0}' receives from party {1} without expectBytes (a merged frame could not be split)",
+  MPCC5202: "schedule mismatch: step '{0}' ({1}) started in round {2}, scheduled for round {3}",
+  MPCC5203: 'schedule mismatch: {0} took {1} rounds, the program predicts {2}',
+  MPCC5204: "no one-time setup for weight layer '{0}'",
+  MPCC5205: "weights missing or malformed: '{0}'",
+  MPCC5206: "unknown step kind '{0}' (program from another mpcc version?)",
+  MPCC5207: 'program format {0} is not supported (this runtime runs format {1})',
+  MPCC5208: 'program of party {0} given to party {1}',
+  MPCC5209: 'invalid input: {0}',
+  MPCC5210: "program refers to value '{0}' that no step produces",
+  MPCC5211: "step '{0}' produced {1} values, the program expects {2}",
+  MPCC5220: 'artifact {0}: {1}',
+  MPCC5221: 'artifacts of another version or model: {0}',
+
+  MPCC6001: "node '{0}' ({1}) is not supported in secure inference: {2}",
+  MPCC6002: "node '{0}' (Gemm) transposes its activation operand A (transA=1); export the model with transA=0",
+  MPCC6003: "node '{0}' (Gemm): bias C of shape [{1}] is not one value per output column",
+  MPCC6004: "graph input '{0}' is {1}; secure inference takes float inputs",
+  MPCC6005: "the graph is already quantized (node '{0}' is {1}); run quantize once",
+
+  MPCC6020: "node '{0}' ({1}) is not supported in secure inference: {2}",
+  MPCC6021: "lower needs a quantized graph: {0} (run quantize first)",
+  MPCC6022: "node '{0}' ({1}): operand '{2}' must be a constant (P1's weights); products of two secret values are not supported",
+  MPCC6023: "node '{0}' ({1}): unknown protocol '{2}'",
+  MPCC6024: "node '{0}' ({1}): malformed flow '{2}': {3}",
+  MPCC6025: "the graph is not scheduled: node '{0}' ({1}) has no round (run lower,schedule-rounds first)",
+  MPCC6026: "'{0}' is not a cost report: {1}",
+
+  MPCC6040: "codegen: node '{0}' ({1}) cannot be generated: {2}",
+  MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",
+  MPCC6042: "compiled model '{0}': {1}",
+  MPCC6043: "input '{0}': {1}",
+  MPCC6044: "the parties could not run the model: {0}",
+} as const;
+
+/** A diagnostic code of the catalog. */
+export type DiagnosticCode = keyof typeof DIAGNOSTICS;
+
+/** A user error with a catalog code; printed by the CLI as `mpcc: error MPCCnnnn: message`. */
+export class MpccError extends Error {
+  constructor(readonly code: DiagnosticCode, message: string, readonly location?: string) {
+    super(message);
+    this.name = 'MpccError';
+  }
+  /** The one line the CLI prints. */
+  format(): string {
+    return `error ${this.code}: ${this.location ? this.location + ': ' : ''}${this.message}`;
+  }
+}
+
+/** A broken internal invariant (a bug in mpcc, not in the user's input). */
+export class InternalError extends Error {
+  constructor(message: string) {
+    super(`internal error: ${message}`);
+    this.name = 'InternalError';
+  }
+}
+
+/** Builds the MpccError of `code` with its template filled by `args`. */
+export function diag(code: DiagnosticCode, args: readonly unknown[] = [], location?: string): MpccError {
+  return new MpccError(code, fill(code, args), location);
+}
+
+/** A failure of the three-party runtime (transport, handshake, protocol framing, executor);
+ * `peer`, when set, is the party whose failure or message it is about. */
+export class RuntimeError extends MpccError {
+  constructor(code: DiagnosticCode, message: string, readonly peer?: PartyId) {
+    super(code, message);
+    this.name = 'RuntimeError';
+  }
+}
+
+const ROLES = ['client', 'server', 'helper'] as const;
+
+/** The role name of a party: 0 client, 1 server, 2 helper. */
+export function roleOf(id: PartyId): string {
+  return ROLES[id];
+}
+
+/** "peer 2 (helper)": how messages name a party. */
+export function peerName(id: PartyId): string {
+  return `${id} (${ROLES[id]})`;
+}
+
+/** Builds the RuntimeError of `code`; `peer`, when given, fills `{0}` with its name and is
+ * kept on the error so callers can tell which party failed. */
+export function runtimeError(code: DiagnosticCode, args: readonly unknown[] = [], peer?: PartyId): RuntimeError {
+  const all = peer === undefined ? args : [peerName(peer), ...args];
+  return new RuntimeError(code, fill(code, all), peer);
+}
+
+function fill(code: DiagnosticCode, args: readonly unknown[]): string {
+  return DIAGNOSTICS[code].replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)]));
+}

@@ -1,0 +1,147 @@
+// The process's active ring kernels instance, and its linear memory as a scratch arena: each
+// kernel call copies its operands in, runs, and copies the result out. Calls are synchronous
+// (no kernel call spans an await), so the three parties of one process share the instance.
+//
+// Which instance is active: the generic module's (dist/runtime/kernels/ring-kernels.wasm)
+// until useKernels installs a model's own module; runProgram installs the party's
+// kernels.wasm (or the generic module when it is given none) before it runs, and it stays
+// active afterwards: the last installed wins, process-wide. Code that runs protocols without a
+// program gets the generic module, unless a program ran before it in the process. That is safe
+// because the choice never changes a result: every model module holds the generic kernels,
+// built by the same generator functions (compiler/codegen/library/runtime-kernels.ts) and checked by
+// name and arity on load (kernels-module.ts), and each specialized export is named for all
+// it computes (runtime/kernels/model-kernels.ts), so any module that has it computes the same thing.
+// Two models run concurrently in one process stay correct; they only lose the specialization
+// whenever the other's module is active. The kernel worker thread (kernel-threads.ts) has its
+// own module state and so its own generic instance: it runs only generic kernels (GEMM
+// blocks, zero tests), which compute the same there; specialized kernels run on the caller.
+import { genericKernels, type KernelsModule } from './kernels-module.js';
+
+// The project compiles against lib es2022 without DOM typings, which is where TypeScript declares
+// WebAssembly; this module-scoped declaration covers the little used here.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** The generic exports every kernels module has (pointers are byte addresses, counts elements). */
+export interface RingKernelExports {
+  memory: WasmMemory;
+  add(a: number, b: number, out: number, n: number): void;
+  sub(a: number, b: number, out: number, n: number): void;
+  mul(a: number, b: number, out: number, n: number): void;
+  neg(a: number, unused: number, out: number, n: number): void;
+  scale(a: number, c: bigint, out: number, n: number): void;
+  shr_s(a: number, f: number, out: number, n: number): void;
+  trunc_neg(a: number, f: number, out: number, n: number): void;
+  im2col(
+    x: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, dh: number, dw: number, ow: number, p0: number, pn: number, out: number,
+  ): void;
+  depthwise(
+    x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number, mult: number,
+  ): void;
+  /** Columns of the GEMM's register tile. */
+  tileCols(): number;
+  packA(a: number, lda: number, m: number, k: number, out: number): void;
+  gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  /** The private compare's kernels (ABI in compiler/codegen/library/compare-kernels.ts and sample-kernels.ts). */
+  compare_digits(
+    zlo: number, zhi: number, rbits: number, rot: number, beta: number, pairs: number, out: number, tmp: number,
+    i0: number, i1: number, k: number, p: number, isP0: number, modM: number, modS: number, grouped: number,
+  ): void;
+  compare_pairs(
+    raw: number, rawEnd: number, wCell: number, out: number, i0: number, count: number, span: number, threshold: number,
+    divM: number, divS: number, pm1: number, p: number, isP0: number, table: number,
+  ): number;
+  sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number, table: number): number;
+  group_digits(digits: number, groups: number, p: number, out: number): void;
+  pack_groups(groups: number, units: number, gb: number, pair: number, p4: number, out: number): void;
+  unpack_field(buf: number, units: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
+  zero_tests(a: number, b: number, n: number, per: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
+  bit_corrections(rlo: number, rhi: number, bits0: number, n: number, m: number, p: number, out: number): void;
+}
+
+const PAGE = 65536;
+
+let active: KernelsModule | undefined;
+
+/** Makes `k` (a model's kernels module, kernels-module.ts) the process's active kernels
+ * instance, or with null the generic module again; returns its exports. A module with the
+ * bytes of the active one changes nothing: the three parties of one process that install
+ * their (identical) kernels.wasm share the first one's instance and its memory. */
+export function useKernels(k: KernelsModule | null): RingKernelExports {
+  const next = k ?? genericKernels();
+  if (active?.hash !== next.hash) active = next;
+  return active.exports;
+}
+
+/** The active kernels module (the generic one until useKernels installs another). */
+export function activeKernels(): KernelsModule {
+  if (!active) active = genericKernels();
+  return active;
+}
+
+/** The exports of the active kernels instance: every kernel call goes through this. */
+export function kernels(): RingKernelExports {
+  return (active ?? activeKernels()).exports;
+}
+
+/** The active module's export `name` when it is a function (a model's specialized kernel),
+ * else undefined: the caller then runs the generic kernels. */
+export function specializedKernel<F extends (...args: never[]) => unknown>(name: string): F | undefined {
+  const f = (kernels() as unknown as Record<string, unknown>)[name];
+  return typeof f === 'function' ? (f as F) : undefined;
+}
+
+/** A bump allocator over the kernels' memory; reset() at the start of every kernel call. */
+export class Arena {
+  private top = 0;
+
+  /** Forgets every allocation (the memory stays grown). */
+  reset(): void {
+    this.top = 0;
+  }
+
+  /** Reserves `n` ring elements (16-byte aligned) and returns their byte address. */
+  alloc(n: number): number {
+    const at = this.top;
+    this.top = at + ((n * 8 + 15) & ~15);
+    const mem = kernels().memory;
+    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / PAGE));
+    return at;
+  }
+
+  /** Reserves `bytes` bytes (16-byte aligned) and returns their byte address. */
+  allocBytes(bytes: number): number {
+    return this.alloc(Math.ceil(bytes / 8));
+  }
+
+  /** Reserves space for the bytes of a typed array and copies them in; returns the address. */
+  putBytes(src: Uint8Array | Uint16Array | Uint32Array): number {
+    const at = this.allocBytes(src.byteLength);
+    this.bytes(at, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+    return at;
+  }
+
+  /** A byte view of `n` bytes at byte address `at` (invalid after the next alloc). */
+  bytes(at: number, n: number): Uint8Array {
+    return new Uint8Array(kernels().memory.buffer, at, n);
+  }
+
+  /** Reserves space for `src` and copies it in; returns the byte address. */
+  put(src: BigUint64Array): number {
+    const at = this.alloc(src.length);
+    this.view(at, src.length).set(src);
+    return at;
+  }
+
+  /** A view of `n` elements at byte address `at` (invalid after the next alloc). */
+  view(at: number, n: number): BigUint64Array {
+    return new BigUint64Array(kernels().memory.buffer, at, n);
+  }
+}
+
+/** The arena every runtime kernel call uses. */
+export const arena = new Arena();

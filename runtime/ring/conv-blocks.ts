@@ -1,0 +1,112 @@
+// A convolution as independent blocks of work for the ring kernels: one block is an
+// (image, group, column block of output positions, part of the output channels) quadruple,
+// computed by im2col of its columns and one GEMM into a scratch C, whose valid columns are
+// then copied to the output. Any thread holding the layer's arena layout can run any block,
+// in any order (runtime/kernels/kernel-threads.ts shares them with a worker thread); a block writes
+// only its own rows and columns of the output.
+import { arena, type RingKernelExports } from '../kernels/ring-wasm.js';
+import { conv2dOutShape, type Conv2dParams } from './ring.js';
+
+/** One block of a convolution's output. */
+export interface ConvBlock {
+  /** Image, group, first output position and number of positions, first row (output channel
+   * within the group) and number of rows. */
+  b: number;
+  g: number;
+  p0: number;
+  pn: number;
+  r0: number;
+  rn: number;
+}
+
+/** A layer's operands in one thread's kernels memory (see layoutConv). */
+export interface ConvLayout {
+  p: Conv2dParams;
+  /** Packed weights, unpacked weights, one image, the im2col columns, the scratch C. */
+  wpAt: number;
+  wAt: number;
+  xAt: number;
+  colAt: number;
+  scratchAt: number;
+  /** Columns per block (a multiple of the GEMM tile width), channels per group, GEMM depth. */
+  block: number;
+  og: number;
+  depth: number;
+  plane: number;
+  /** The image currently copied to xAt (−1: none). */
+  image: number;
+}
+
+/** Output height and width (conv2dOutShape of ring.ts). */
+function outHW(p: Conv2dParams): [number, number] {
+  const [, , oh, ow] = conv2dOutShape(p);
+  return [oh, ow];
+}
+
+/** Resets the arena and lays out the layer: weights copied and packed, room for one image,
+ * one block's columns and one block's scratch C. `block` columns per block. */
+export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dParams, block: number): ConvLayout {
+  const [, c, h, wd] = p.inShape;
+  const [o, cg, kh, kw] = p.weightShape;
+  const [oh, ow] = outHW(p);
+  const og = o / p.group;
+  const depth = cg * kh * kw;
+  arena.reset();
+  const wAt = arena.put(w.subarray(0, o * depth));
+  const wpAt = arena.alloc(o * depth);
+  for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+  const xAt = arena.alloc(c * h * wd);
+  const colAt = arena.alloc(depth * block);
+  const scratchAt = arena.alloc(og * block);
+  return { p, wpAt, wAt, xAt, colAt, scratchAt, block, og, depth, plane: oh * ow, image: -1 };
+}
+
+/** The blocks of a layer: column blocks of `block` positions, each split into `parts` row
+ * ranges (whole GEMM row tiles of `rowTile` rows) when a layer has few column blocks. */
+export function convBlocks(p: Conv2dParams, block: number, parts: number, rowTile: number): ConvBlock[] {
+  const [n] = p.inShape;
+  const [o] = p.weightShape;
+  const [oh, ow] = outHW(p);
+  const og = o / p.group;
+  const plane = oh * ow;
+  const rowsPer = Math.max(rowTile, Math.ceil(og / parts / rowTile) * rowTile);
+  const out: ConvBlock[] = [];
+  for (let b = 0; b < n; b++)
+    for (let g = 0; g < p.group; g++)
+      for (let p0 = 0; p0 < plane; p0 += block)
+        for (let r0 = 0; r0 < og; r0 += rowsPer) out.push({ b, g, p0, pn: Math.min(block, plane - p0), r0, rn: Math.min(rowsPer, og - r0) });
+  return out;
+}
+
+/** Computes one block into y (laid out [n, o, plane]); x is the layer's whole input. */
+export function runConvBlock(k: RingKernelExports, lay: ConvLayout, x: BigUint64Array, blk: ConvBlock, y: BigUint64Array, cols: number): void {
+  const { p, og, depth, plane } = lay;
+  const [, c, h, wd] = p.inShape;
+  const [o, cg, kh, kw] = p.weightShape;
+  const ow = outHW(p)[1];
+  if (lay.image !== blk.b) {
+    arena.view(lay.xAt, c * h * wd).set(x.subarray(blk.b * c * h * wd, (blk.b + 1) * c * h * wd));
+    lay.image = blk.b;
+  }
+  const xg = lay.xAt + blk.g * cg * h * wd * 8;
+  const padded = Math.ceil(blk.pn / cols) * cols;
+  // A 1×1 kernel with unit stride and no padding reads the image itself as the GEMM's B.
+  const pointwise = kh === 1 && kw === 1 && p.strides[0] === 1 && p.strides[1] === 1 && p.pads.every((v) => v === 0);
+  let b: number;
+  let ldb: number;
+  if (pointwise && padded === blk.pn) {
+    b = xg + blk.p0 * 8;
+    ldb = plane;
+  } else {
+    // The last, partial block is padded to the tile width: im2col fills the padding from
+    // positions past the plane (in bounds, ignored) and only valid columns are copied out.
+    k.im2col(xg, cg, h, wd, kh, kw, p.strides[0], p.strides[1], p.pads[0], p.pads[1], p.dilations[0], p.dilations[1], ow, blk.p0, padded, lay.colAt);
+    b = lay.colAt;
+    ldb = padded;
+  }
+  const row = blk.g * og + blk.r0;
+  k.gemm(lay.wpAt + row * depth * 8, lay.wAt + row * depth * 8, depth, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  const scratch = arena.view(lay.scratchAt, blk.rn * padded);
+  const base = (blk.b * o + row) * plane + blk.p0;
+  for (let r = 0; r < blk.rn; r++) y.set(scratch.subarray(r * padded, r * padded + blk.pn), base + r * plane);
+}

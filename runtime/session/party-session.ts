@@ -1,0 +1,416 @@
+// A party's Session over three links (one per peer): the connect handshake, rounds with
+// one merged frame per peer, counters, and fault handling. Transport-independent: the
+// in-process and TCP transports only supply links.
+//
+// Faults: any failure the session sees (a peer disconnecting without goodbye, a malformed or
+// out-of-order frame, a round timeout, a peer's abort) fails the whole session: pending and
+// later rounds reject with that RuntimeError, and the remaining peers get an abort frame so
+// they fail too instead of waiting. A peer's clean goodbye only fails rounds that still wait
+// for a frame from it.
+
+import { peerName, runtimeError, RuntimeError, DIAGNOSTICS, type DiagnosticCode } from '../diagnostics.js';
+import { newCounters, zeroPhases, type PartyCounters } from './counters.js';
+import { PrgFamily, privateFamily } from './prg.js';
+import type { Outgoing, PartyId, Phase, Prg, Session } from './session.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameKind, HEADER_BYTES, decodeReason, encodeReason, type Frame, WIRE_VERSION } from '../transport/frame.js';
+import type { PeerLink } from '../transport/link.js';
+import * as keys from './keys.js';
+
+/** Options common to every transport. */
+export interface SessionOptions {
+  /** Session tag all three parties must agree on (e.g. the model's hash); default ''. */
+  tag?: string;
+  /** Fail a round that waits longer than this for a peer (0 = wait forever; default 0). */
+  roundTimeoutMs?: number;
+  /** Observer of blocking (the in-process transport uses it to detect deadlocks). */
+  monitor?: SessionMonitor;
+  /** Keep every received payload in `receivedLog` (security tests inspect what a party saw). */
+  recordReceived?: boolean;
+}
+
+/** A payload a party received, with the sender and the index of the receiver's round()
+ * call (idle calls included). */
+export interface ReceivedPayload {
+  from: PartyId;
+  round: number;
+  data: Uint8Array;
+}
+
+/** Told when a session starts or stops waiting for frames. */
+export interface SessionMonitor {
+  blockedChanged(s: PartySession): void;
+}
+
+interface Waiter {
+  resolve(f: Frame): void;
+  reject(e: RuntimeError): void;
+}
+
+/** Frames of one kind from one peer: arrived-but-unread ones, and reads waiting for more. */
+class Inbox {
+  readonly frames: Frame[] = [];
+  head = 0;
+  readonly waiters: Waiter[] = [];
+  /** Next round number expected to arrive. */
+  arrived = 0;
+  /** Next round number to be read. */
+  read = 0;
+}
+
+const PEERS: Record<PartyId, [PartyId, PartyId]> = { 0: [1, 2], 1: [0, 2], 2: [0, 1] };
+
+/** A party's view of a running three-party session. */
+export class PartySession implements Session {
+  readonly counters: PartyCounters = newCounters();
+  /** Public fingerprint of the session's keys (same at all three parties). */
+  fingerprint = '';
+  private readonly inboxes: Record<FrameKind.Handshake | FrameKind.Data, Inbox[]> = {
+    [FrameKind.Handshake]: [new Inbox(), new Inbox(), new Inbox()],
+    [FrameKind.Data]: [new Inbox(), new Inbox(), new Inbox()],
+  };
+  private readonly sendRound = [0, 0, 0];
+  private readonly handshakeSent = [0, 0, 0];
+  /** Why a peer's stream ended cleanly (goodbye), or null while it is open. */
+  private readonly peerGone: (string | null)[] = [null, null, null];
+  private failure: RuntimeError | null = null;
+  private closedReason: string | null = null;
+  private pendingReads = 0;
+  private pairFamilies: (PrgFamily | null)[] = [null, null, null];
+  private commonFamily: PrgFamily | null = null;
+  private readonly ownFamily = privateFamily();
+  private readonly tag: string;
+  private readonly roundTimeoutMs: number;
+  private readonly monitor?: SessionMonitor;
+  /** Every payload received, in order (only with the `recordReceived` option). */
+  readonly receivedLog: ReceivedPayload[] = [];
+  private readonly recordReceived: boolean;
+  /** round() calls so far, idle ones included (the receivedLog's round index). */
+  private calls = 0;
+
+  /** `links[p]` is the link to peer p (null at this party's own index). Call `start()`. */
+  constructor(readonly id: PartyId, private readonly links: readonly (PeerLink | null)[], options: SessionOptions = {}) {
+    this.tag = options.tag ?? '';
+    this.roundTimeoutMs = options.roundTimeoutMs ?? 0;
+    this.monitor = options.monitor;
+    this.recordReceived = options.recordReceived ?? false;
+    for (const p of PEERS[id]) {
+      const link = links[p];
+      if (!link || link.peer !== p) throw runtimeError('MPCC5014', [`party ${id} needs a link to peer ${p}`]);
+      link.attach({ frame: (f) => this.onFrame(p, f), broken: (e) => this.onBroken(p, e) });
+    }
+  }
+
+  /** The peers of this party, in id order. */
+  get peers(): readonly PartyId[] {
+    return PEERS[this.id];
+  }
+
+  /** True while a read waits for a frame that has not arrived. */
+  get blocked(): boolean {
+    return this.pendingReads > 0 && this.failure === null && this.closedReason === null;
+  }
+
+  /** True once the session failed or was closed. */
+  get finished(): boolean {
+    return this.failure !== null || this.closedReason !== null;
+  }
+
+  /** What this party is waiting for (for deadlock reports). */
+  describeWait(): string {
+    const waits: string[] = [];
+    for (const p of PEERS[this.id]) {
+      const box = this.inboxes[FrameKind.Data][p];
+      if (box.waiters.length > 0) waits.push(`party ${this.id} waits for round ${box.read - box.waiters.length} from peer ${p}`);
+    }
+    return waits.join(', ');
+  }
+
+  /** Peers whose handshake frames have not all arrived (for timeout reports). */
+  handshakeMissing(): PartyId[] {
+    return this.peers.filter((p) => this.inboxes[FrameKind.Handshake][p].arrived < 2);
+  }
+
+  /** Runs the key-agreement handshake (keys.ts); must finish before the first round. */
+  async start(): Promise<void> {
+    try {
+      const share = keys.createKeyShare();
+      const hello = keys.encodeHello({ version: WIRE_VERSION, party: this.id, tag: this.tag, publicRaw: share.publicRaw });
+      for (const p of this.peers) this.sendHandshake(p, hello);
+      const publicKeys: Uint8Array[] = [];
+      publicKeys[this.id] = share.publicRaw;
+      const pairKeys: Uint8Array[] = [];
+      for (const p of this.peers) {
+        publicKeys[p] = keys.checkHello((await this.take(p, FrameKind.Handshake)).payload, p, this.tag).publicRaw;
+        pairKeys[p] = keys.pairwiseKey(share, this.id, publicKeys[p], p, this.tag);
+        this.pairFamilies[p] = new PrgFamily(pairKeys[p]);
+      }
+      const contributions: Uint8Array[] = [];
+      contributions[this.id] = keys.commonContribution();
+      for (const p of this.peers) {
+        this.sendHandshake(p, keys.xorBytes(contributions[this.id], keys.contributionPad(pairKeys[p], this.id)));
+      }
+      for (const p of this.peers) {
+        const masked = (await this.take(p, FrameKind.Handshake)).payload;
+        if (masked.length !== 16) throw runtimeError('MPCC5005', [`contribution of ${masked.length} bytes, expected 16`], p);
+        contributions[p] = keys.xorBytes(masked, keys.contributionPad(pairKeys[p], p));
+      }
+      this.commonFamily = new PrgFamily(keys.commonKey(contributions, publicKeys, this.tag));
+      this.fingerprint = keys.sessionFingerprint(publicKeys);
+    } catch (e) {
+      const err = e instanceof RuntimeError ? e : runtimeError('MPCC5005', [(e as Error).message], undefined);
+      this.fail(err);
+      throw err;
+    }
+  }
+
+  /** Stream shared with `peer` for `purpose` (same bytes at both parties). */
+  shared(peer: PartyId, purpose: string): Prg {
+    const fam = peer === this.id ? null : this.pairFamilies[peer];
+    if (!fam) throw runtimeError('MPCC5010', [`no stream shared by party ${this.id} with party ${peer} (handshake not done?)`]);
+    return fam.get(purpose);
+  }
+
+  /** Stream shared by all three parties for `purpose`. */
+  common(purpose: string): Prg {
+    if (!this.commonFamily) throw runtimeError('MPCC5010', ['no common stream before the handshake']);
+    return this.commonFamily.get(purpose);
+  }
+
+  /** This party's private stream for `purpose`. */
+  own(purpose: string): Prg {
+    return this.ownFamily.get(purpose);
+  }
+
+  /** One round: a merged frame to every peer with messages, then one frame from each peer
+   * in `from`. `expectBytes[p]`, when given, is the payload length the frame from p must
+   * have (a mismatch fails the session with MPCC5003). Received payloads are fresh or
+   * 8-byte-aligned arrays; outgoing data must not be modified after the call. */
+  async round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>): Promise<Map<PartyId, Uint8Array>> {
+    this.checkOpen();
+    const byPeer: (Outgoing[] | undefined)[] = [undefined, undefined, undefined];
+    for (const m of outgoing) {
+      if ((m.to !== 0 && m.to !== 1 && m.to !== 2) || m.to === this.id) throw runtimeError('MPCC5010', [`party ${this.id} cannot send to '${String(m.to)}' (label '${m.label}')`]);
+      (byPeer[m.to] ??= []).push(m);
+    }
+    for (let i = 0; i < from.length; i++) {
+      const p = from[i];
+      if ((p !== 0 && p !== 1 && p !== 2) || p === this.id || from.indexOf(p) !== i) throw runtimeError('MPCC5010', [`party ${this.id} cannot receive from [${from.join(', ')}]`]);
+    }
+    for (const p of this.peers) {
+      const msgs = byPeer[p];
+      if (!msgs) continue;
+      if (this.peerGone[p] !== null) throw this.fail(runtimeError('MPCC5001', [`it closed the session (${this.peerGone[p]}) but this party sends it round ${this.sendRound[p]}`], p));
+      this.sendData(p, msgs);
+    }
+    // A round counts for this party only if it sends or receives in it (an idle call is a
+    // placeholder of the schedule and costs nothing); the log indexes every call.
+    const roundIndex = this.calls++;
+    if (outgoing.length > 0 || from.length > 0) this.counters.rounds++;
+    if (from.length === 0) return new Map();
+    const reads = from.map((p) => this.take(p, FrameKind.Data));
+    const frames = this.roundTimeoutMs > 0 ? await this.withTimeout(reads, from) : await Promise.all(reads);
+    const result = new Map<PartyId, Uint8Array>();
+    for (let i = 0; i < from.length; i++) {
+      const p = from[i];
+      const f = frames[i];
+      const want = expectBytes?.[p];
+      if (want !== undefined && f.payload.length !== want) {
+        throw this.fail(runtimeError('MPCC5003', [`round ${f.round} carries ${f.payload.length} bytes, expected ${want}`], p));
+      }
+      const c = this.counters;
+      c.received.online += f.phases.online;
+      c.received.preprocessing += f.phases.preprocessing;
+      c.received.oneTime += f.phases.oneTime;
+      c.receivedFrom[p] += f.payload.length;
+      c.framesReceived[p]++;
+      result.set(p, f.payload);
+      if (this.recordReceived) this.receivedLog.push({ from: p, round: roundIndex, data: f.payload });
+    }
+    return result;
+  }
+
+  /** Closes the session cleanly: peers get a goodbye; pending rounds here fail. */
+  async close(): Promise<void> {
+    if (this.closedReason !== null) return;
+    this.closedReason = 'closed';
+    if (this.failure === null) {
+      for (const p of this.peers) if (this.peerGone[p] === null) this.sendControl(p, FrameKind.Goodbye, `party ${this.id} closed the session`);
+      this.rejectAll(runtimeError('MPCC5009', [this.id, 'closed while a round was waiting']));
+    }
+    await Promise.all(this.peers.map((p) => this.links[p]!.close()));
+  }
+
+  /** Fails the session with `reason` (e.g. the party's own code threw) and tells the peers,
+   * so their pending rounds fail instead of waiting. */
+  async abort(reason: Error): Promise<void> {
+    const own = reason instanceof RuntimeError ? reason : runtimeError('MPCC5009', [this.id, `aborted: ${reason.message}`]);
+    this.fail(own, reason instanceof RuntimeError ? undefined : `MPCC5011 ${this.id} ${reason.message}`);
+    await this.close();
+  }
+
+  private sendData(p: PartyId, msgs: Outgoing[]): void {
+    // Every transport enforces the same limit, so a protocol that runs in one process also
+    // runs over TCP (whose receivers refuse larger frames).
+    const total = msgs.reduce((t, m) => t + m.data.length, 0);
+    if (total > DEFAULT_MAX_FRAME_BYTES) throw runtimeError('MPCC5010', [`a frame of ${total} bytes to party ${p} exceeds the limit of ${DEFAULT_MAX_FRAME_BYTES}; split the round`]);
+    const phases = zeroPhases();
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    const c = this.counters;
+    for (const m of msgs) {
+      const phase: Phase = m.phase ?? 'online';
+      const n = m.data.length;
+      phases[phase] += n;
+      length += n;
+      parts.push(m.data);
+      c.byLabel.set(m.label, (c.byLabel.get(m.label) ?? 0) + n);
+      let lp = c.byLabelPhase.get(m.label);
+      if (!lp) c.byLabelPhase.set(m.label, (lp = zeroPhases()));
+      lp[phase] += n;
+    }
+    c.sent.online += phases.online;
+    c.sent.preprocessing += phases.preprocessing;
+    c.sent.oneTime += phases.oneTime;
+    c.sentToByPhase[p].online += phases.online;
+    c.sentToByPhase[p].preprocessing += phases.preprocessing;
+    c.sentToByPhase[p].oneTime += phases.oneTime;
+    c.sentTo[p] += length;
+    c.framesSent[p]++;
+    c.wireSent += HEADER_BYTES + length;
+    this.links[p]!.send(FrameKind.Data, this.sendRound[p]++, phases, parts, length);
+  }
+
+  private sendHandshake(p: PartyId, payload: Uint8Array): void {
+    this.links[p]!.send(FrameKind.Handshake, this.handshakeSent[p]++, zeroPhases(), [payload], payload.length);
+  }
+
+  private sendControl(p: PartyId, kind: FrameKind.Goodbye | FrameKind.Abort, reason: string): void {
+    const payload = encodeReason(reason);
+    try {
+      this.links[p]!.send(kind, 0, zeroPhases(), [payload], payload.length);
+    } catch {
+      // The link is already down; the peer learns of our end from that.
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.failure) throw this.failure;
+    if (this.closedReason !== null) throw runtimeError('MPCC5009', [this.id, this.closedReason]);
+  }
+
+  /** The next frame of `kind` from `p`, in order. */
+  private take(p: PartyId, kind: FrameKind.Handshake | FrameKind.Data): Promise<Frame> {
+    if (this.failure) return Promise.reject(this.failure);
+    const box = this.inboxes[kind][p];
+    if (box.head < box.frames.length) {
+      const f = box.frames[box.head];
+      box.frames[box.head++] = undefined as unknown as Frame; // release the payload
+      if (box.head === box.frames.length) box.frames.length = box.head = 0;
+      box.read++;
+      return Promise.resolve(f);
+    }
+    if (this.peerGone[p] !== null) return Promise.reject(this.fail(runtimeError('MPCC5012', [box.read], p)));
+    box.read++;
+    return new Promise<Frame>((resolve, reject) => {
+      box.waiters.push({ resolve, reject });
+      this.pendingReads++;
+      this.monitor?.blockedChanged(this);
+    });
+  }
+
+  /** Fails the session from outside (deadlock detection), without relaying to peers. */
+  interrupt(err: RuntimeError): void {
+    this.fail(err, null);
+  }
+
+  private onBroken(p: PartyId, err: RuntimeError): void {
+    // After a goodbye the peer's link may end: that is its clean close, not a failure.
+    if (this.peerGone[p] === null) this.fail(err);
+  }
+
+  private onFrame(p: PartyId, f: Frame): void {
+    if (this.failure) return;
+    if (f.kind === FrameKind.Abort) {
+      this.fail(this.abortError(p, decodeReason(f.payload)), null);
+      return;
+    }
+    if (f.kind === FrameKind.Goodbye) {
+      this.peerGone[p] = decodeReason(f.payload);
+      // Reads already waiting on p can never be served.
+      const box = this.inboxes[FrameKind.Data][p];
+      if (box.waiters.length > 0) this.fail(runtimeError('MPCC5012', [box.read - box.waiters.length], p));
+      if (this.inboxes[FrameKind.Handshake][p].waiters.length > 0) this.fail(runtimeError('MPCC5005', ['it closed the session during the handshake'], p));
+      return;
+    }
+    const box = this.inboxes[f.kind as FrameKind.Handshake | FrameKind.Data][p];
+    if (f.round !== box.arrived) {
+      this.fail(runtimeError('MPCC5004', [box.arrived, f.round], p));
+      return;
+    }
+    box.arrived++;
+    const w = box.waiters.shift();
+    if (w) {
+      this.pendingReads--;
+      this.monitor?.blockedChanged(this);
+      w.resolve(f);
+    } else {
+      box.frames.push(f);
+    }
+  }
+
+  /** The error an abort frame from `sender` stands for. Its reason is "code root message":
+   * when the root cause is a third party (e.g. the peer that died), the error keeps that
+   * code and names that party, so all survivors report the same culprit. */
+  private abortError(sender: PartyId, reason: string): RuntimeError {
+    const m = /^(MPCC5\d{3}) ([012-]) ([\s\S]*)$/.exec(reason);
+    if (!m) return runtimeError('MPCC5011', [reason], sender);
+    const root = m[2] === '-' ? undefined : (Number(m[2]) as PartyId);
+    if (m[1] === 'MPCC5011' || root === undefined || root === this.id || !(m[1] in DIAGNOSTICS)) return runtimeError('MPCC5011', [m[3]], sender);
+    return new RuntimeError(m[1] as DiagnosticCode, `${m[3]} (reported by peer ${peerName(sender)})`, root);
+  }
+
+  /** Records the first failure, rejects every waiting read, and sends the peers an abort
+   * frame with `relay` ("code root message"; null: tell nobody). Returns the error the
+   * session failed with (the first one). */
+  private fail(err: RuntimeError, relay: string | null = `${err.code} ${err.peer ?? '-'} ${err.message}`): RuntimeError {
+    if (this.failure) return this.failure;
+    if (this.closedReason !== null) return err;
+    this.failure = err;
+    if (relay !== null) {
+      for (const p of this.peers) if (this.peerGone[p] === null && p !== err.peer) this.sendControl(p, FrameKind.Abort, relay);
+    }
+    this.rejectAll(err);
+    return err;
+  }
+
+  private rejectAll(err: RuntimeError): void {
+    for (const kind of [FrameKind.Handshake, FrameKind.Data] as const) {
+      for (const box of this.inboxes[kind]) {
+        const ws = box.waiters.splice(0);
+        for (const w of ws) w.reject(err);
+      }
+    }
+    if (this.pendingReads > 0) {
+      this.pendingReads = 0;
+      this.monitor?.blockedChanged(this);
+    }
+  }
+
+  private async withTimeout(reads: Promise<Frame>[], from: readonly PartyId[]): Promise<Frame[]> {
+    const done: boolean[] = reads.map(() => false);
+    reads.forEach((r, i) => r.then(() => (done[i] = true), () => undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const i = done.indexOf(false);
+        const p = from[i < 0 ? 0 : i];
+        reject(this.fail(runtimeError('MPCC5002', [this.roundTimeoutMs, this.inboxes[FrameKind.Data][p].read - 1], p)));
+      }, this.roundTimeoutMs);
+    });
+    try {
+      return await Promise.race([Promise.all(reads), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// `mpcc cost`: the JSON report through the real CLI on a zoo model (fields, totals, per layer),
+// the table, quantized/lowered .mir inputs, a compiled folder's cost.json, and coded errors.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCost } from '../../../compiler/commands/cost.js';
+import { buildZooModel } from '../../../examples/zoo/index.js';
+import { saveMir } from '../../../ir/weights.js';
+import type { CostReport } from '../../../passes/secure/cost-model.js';
+import { runPipeline } from '../../../passes/index.js';
+import { residualGraph } from '../../passes/secure/secure-graphs.js';
+import { errorOf } from '../../passes/util.js';
+
+const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;
+
+/** Layer sums equal the totals; total = online + preprocessing; latencies follow the formula. */
+function expectConsistent(r: CostReport): void {
+  const add = (f: (l: CostReport['layers'][number]) => number) => r.layers.reduce((t, l) => t + f(l), 0);
+  expect(add((l) => l.bytes.online)).to.equal(r.bytes.online);
+  expect(add((l) => l.bytes.preprocessing)).to.equal(r.bytes.preprocessing);
+  expect(add((l) => l.bytes.oneTime)).to.equal(r.bytes.oneTime);
+  expect(add((l) => l.drelus)).to.equal(r.drelus);
+  expect(r.bytes.total).to.equal(r.bytes.online + r.bytes.preprocessing);
+  expect(r.bytes.perParty.reduce((a, b) => a + b, 0)).to.equal(r.bytes.total);
+  const busiest = Math.max(...r.bytes.perParty);
+  expect(r.latency.lan).to.be.closeTo(r.rounds * 0.5e-3 + (busiest * 8) / 1e9, 1e-9);
+  expect(r.latency.wan).to.be.closeTo(r.rounds * 0.04 + (busiest * 8) / 1e8, 1e-9);
+}
+
+describe('mpcc cost', function () {
+  this.timeout(60000);
+  let dir: string;
+  const file = (name: string) => join(dir, name);
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mpcc-cost-'));
+    writeFileSync(file('tiny.onnx'), buildZooModel('tiny-cnn'));
+    saveMir(residualGraph(), file('quantized.mir'));
+    saveMir(runPipeline(residualGraph(), 'lower').graph, file('lowered.mir'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the JSON report of a zoo model through the CLI', () => {
+    const run = spawnSync(process.execPath, [CLI, 'cost', file('tiny.onnx'), '--json'], { encoding: 'utf8' });
+    expect(run.stderr).to.equal('');
+    expect(run.status).to.equal(0);
+    const r = JSON.parse(run.stdout) as CostReport;
+    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers']);
+    expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
+    expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan']);
+    for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds']);
+    // tiny-cnn: the first ReLU moves after the 2×2 max-pool (8×8×8 windows, 3 pairs each), so
+    // it compares 8×8×8 elements, not 8×16×16; the second ReLU 16×8×8.
+    expect(r.drelus).to.equal(8 * 64 + 8 * 64 * 3 + 16 * 64);
+    expect(r.oneTimeRounds).to.equal(1);
+    // conv1 1, pool 2 levels × 3, relu1 fused with conv2 3, relu2 3 (it feeds an average-pool),
+    // the Gemm 1, the reveal 1.
+    expect(r.rounds).to.equal(1 + 6 + 3 + 3 + 1 + 1);
+    expectConsistent(r);
+  });
+
+  it('prints a table for a quantized .mir and schedules a lowered one', () => {
+    const a = runCost(file('quantized.mir'), {});
+    expect(a.text).to.contain('rounds: 11 per inference, 1 one-time');
+    expect(a.report.rounds).to.equal(11);
+    expectConsistent(a.report);
+    expect(runCost(file('lowered.mir'), { json: true }).report).to.deep.equal(a.report);
+  });
+
+  it('runs a given pipeline instead (maxpool-to-avgpool removes the pool\'s comparisons)', () => {
+    const kept = runCost(file('tiny.onnx'), {}).report;
+    const avg = runCost(file('tiny.onnx'), { passes: 'canonicalize,maxpool-to-avgpool,quantize,lower,schedule-rounds' }).report;
+    // Without the max-pool, relu1 compares all 8×16×16 elements and runs alone (it feeds an
+    // average-pool): conv1 1, relu1 3, conv2 1, relu2 3, fc 1, reveal 1.
+    expect(avg.drelus).to.equal(8 * 256 + 16 * 64);
+    expect(avg.rounds).to.equal(10);
+    expect(kept.rounds).to.equal(15);
+    expect(avg.layers.some((l) => l.op === 'SecureMaxPool')).to.equal(false);
+  });
+
+  it("reads a compiled folder's cost.json", () => {
+    const report = runCost(file('quantized.mir'), {}).report;
+    mkdirSync(file('out'));
+    writeFileSync(file('out/cost.json'), JSON.stringify(report));
+    const got = runCost(file('out'), { json: true });
+    expect(JSON.parse(got.text)).to.deep.equal(report);
+    expect(runCost(file('out'), {}).text).to.equal(runCost(file('quantized.mir'), {}).text);
+  });
+
+  describe('errors', () => {
+    it('MPCC0002 for a folder without cost.json, MPCC6026 for a bad one', () => {
+      mkdirSync(file('empty'));
+      expect(errorOf(() => runCost(file('empty'), {})).code).to.equal('MPCC0002');
+      mkdirSync(file('bad'));
+      writeFileSync(file('bad/cost.json'), '{"rounds": 3}');
+      expect(errorOf(() => runCost(file('bad'), {})).message).to.contain('is not a cost report');
+      writeFileSync(file('bad/cost.json'), 'not json');
+      expect(errorOf(() => runCost(file('bad'), {})).code).to.equal('MPCC6026');
+    });
+
+    it('one coded line and exit code 2 for an unsupported model through the CLI', () => {
+      const run = spawnSync(process.execPath, [CLI, 'cost', file('tiny.onnx'), '--frac-bits', 'twelve'], { encoding: 'utf8' });
+      expect(run.status).to.equal(2);
+      expect(run.stderr).to.equal("mpcc: error MPCC0004: invalid value 'twelve' for flag --frac-bits: expected an integer\n");
+    });
+  });
+});

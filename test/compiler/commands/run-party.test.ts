@@ -1,0 +1,83 @@
+// `mpcc run` (three processes over TCP, and in process) and `mpcc party` on tiny-cnn: the
+// --json object against cost.json and the in-process result; coded errors for a wrong input
+// shape, a peer that never connects, and parties holding artifacts of different compiles.
+
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { buildZooFiles } from '../../../examples/zoo/index.js';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { runSecure, type RunSummary } from '../../../compiler/commands/run.js';
+import { runParty } from '../../../compiler/commands/party.js';
+import { encodeNpy, readNpy } from '../../../compiler/npy.js';
+import { freeLocalAddresses } from '../../../runtime/session/connect.js';
+import type { CostReport } from '../../../passes/secure/cost-model.js';
+
+const CLI = fileURLToPath(new URL('../../../compiler/cli.js', import.meta.url));
+const run = promisify(execFile);
+const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+
+describe('mpcc run / mpcc party', function () {
+  this.timeout(90000);
+  let dir = '';
+  let out = '';
+  let xPath = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mpcc-run-'));
+    writeFileSync(join(dir, 'tiny.onnx'), buildZooFiles('tiny-cnn').model);
+    out = join(dir, 'out');
+    runCompile(join(dir, 'tiny.onnx'), { output: out });
+    xPath = join(dir, 'x.npy');
+    writeFileSync(xPath, encodeNpy([1, 3, 16, 16], Array.from({ length: 768 }, (_, i) => Math.sin(i / 7))));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs three processes over loopback TCP and prints the --json object; cost.json predicted it', async () => {
+    const yPath = join(dir, 'y.npy');
+    const { stdout } = await run(process.execPath, [CLI, 'run', out, '--input', xPath, '-o', yPath, '--json']);
+    const s = JSON.parse(stdout) as RunSummary;
+    expect(Object.keys(s).sort()).to.deep.equal(['bytes', 'output', 'rounds', 'wallSeconds']);
+    expect(Object.keys(s.bytes).sort()).to.deep.equal(['oneTime', 'online', 'perParty', 'preprocessing', 'total']);
+    const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
+    expect(s.rounds).to.equal(cost.rounds);
+    expect(s.bytes).to.deep.equal(cost.bytes);
+    expect(s.output).to.equal(yPath);
+    // The same computation in one process gives the same output (the protocols are exact up
+    // to the ±1 truncation error, which depends on the random masks).
+    const inproc = await runSecure(out, { input: xPath, transport: 'inproc' });
+    expect(inproc.summary.bytes).to.deep.equal(cost.bytes);
+    const y = readNpy(yPath);
+    expect(y.shape).to.deep.equal([1, 10]);
+    inproc.outputs.output.forEach((v, i) => expect(Math.abs(v - y.data[i])).to.be.below(0.01));
+  });
+
+  it('refuses an input of the wrong shape (MPCC3002) before starting any party', async () => {
+    const bad = join(dir, 'bad.npy');
+    writeFileSync(bad, encodeNpy([1, 3, 8, 8], new Array(192).fill(0)));
+    expect(await codeOf(runSecure(out, { input: bad, transport: 'inproc' }))).to.equal('MPCC3002');
+  });
+
+  it('fails with MPCC5006 when a peer never connects', async () => {
+    const peers = (await freeLocalAddresses()).join(',');
+    const t0 = Date.now();
+    expect(await codeOf(runParty(out, { id: '1', peers, connectTimeout: '800' }))).to.equal('MPCC5006');
+    expect(Date.now() - t0).to.be.below(5000);
+  });
+
+  it('parties with artifacts of different compiles refuse each other (MPCC5008)', async () => {
+    const other = join(dir, 'other');
+    runCompile(join(dir, 'tiny.onnx'), { output: other, fracBits: 10 });
+    const peers = (await freeLocalAddresses()).join(',');
+    const codes = await Promise.all([
+      codeOf(runParty(out, { id: '0', peers, input: xPath, connectTimeout: '4000' })),
+      codeOf(runParty(other, { id: '1', peers, connectTimeout: '4000' })),
+      codeOf(runParty(other, { id: '2', peers, connectTimeout: '4000' })),
+    ]);
+    expect(codes).to.include('MPCC5008');
+    expect(codes).to.not.include('ok');
+  });
+});

@@ -1,0 +1,62 @@
+// .npy reading and writing against files numpy itself wrote (numpy 1.x/2.x `np.save` and
+// `np.lib.format.write_array`, bytes captured as base64 below).
+import { expect } from 'chai';
+import { decodeNpy, encodeNpy } from '../../compiler/npy.js';
+import { MpccError } from '../../runtime/diagnostics.js';
+
+const fromNumpy = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+const HEAD = 'k05VTVBZAQB2AHsnZGVzY3InOiAn';
+const PAD = 'ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo';
+/** np.array([[1.5, -2, 3], [4, 5, 6.25]], dtype=np.float32), np.save */
+const F4 = fromNumpy(`${HEAD}PGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9${PAD}AAMA/AAAAwAAAQEAAAIBAAACgQAAAyEA=`);
+/** the same array as float64 */
+const F8 = fromNumpy(`${HEAD}PGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9${PAD}AAAAAAAD4PwAAAAAAAADAAAAAAAAACEAAAAAAAAAQQAAAAAAAABRAAAAAAAAAGUA=`);
+/** the same array written with format version 2.0 */
+const V2 = fromNumpy('k05VTVBZAgB0AAAAeydkZXNjcic6ICc8ZjQnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAMA/AAAAwAAAQEAAAIBAAACgQAAAyEA=');
+/** np.asfortranarray of the array */
+const FORTRAN = fromNumpy('k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAMA/AACAQAAAAMAAAKBAAABAQAAAyEA=');
+/** as int32 */
+const I4 = fromNumpy(`${HEAD}PGk0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9${PAD}BAAAA/v///wMAAAAEAAAABQAAAAYAAAA=`);
+/** np.float32(2.5).reshape(()) — a 0-d array */
+const SCALAR = fromNumpy('k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKCksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAACBA');
+
+const VALUES = [1.5, -2, 3, 4, 5, 6.25];
+
+function expectCode(fn: () => unknown, code: string, re: RegExp): void {
+  try { fn(); } catch (err) {
+    expect(err).to.be.instanceOf(MpccError);
+    expect((err as MpccError).code).to.equal(code);
+    expect((err as MpccError).message).to.match(re);
+    return;
+  }
+  expect.fail(`expected ${code}`);
+}
+
+describe('.npy files', () => {
+  it('reads numpy float32, float64 (converted), version 2.0 and 0-d arrays', () => {
+    for (const bytes of [F4, F8, V2]) {
+      const a = decodeNpy(bytes, 'a.npy');
+      expect(a.shape).to.deep.equal([2, 3]);
+      expect(Array.from(a.data)).to.deep.equal(VALUES);
+    }
+    expect(decodeNpy(F8, 'a.npy').descr).to.equal('<f8');
+    const s = decodeNpy(SCALAR, 's.npy');
+    expect(s.shape).to.deep.equal([]);
+    expect(Array.from(s.data)).to.deep.equal([2.5]);
+  });
+
+  it('writes byte for byte what numpy writes', () => {
+    expect(Buffer.from(encodeNpy([2, 3], VALUES)).equals(Buffer.from(F4))).to.equal(true);
+    expect(Buffer.from(encodeNpy([], [2.5])).equals(Buffer.from(SCALAR))).to.equal(true);
+    const one = decodeNpy(encodeNpy([5], [1, 2, 3, 4, 5]), 'x');
+    expect(one.shape).to.deep.equal([5]);
+  });
+
+  it('rejects other dtypes (MPCC3003), Fortran order, truncation and non-npy bytes (MPCC3001)', () => {
+    expectCode(() => decodeNpy(I4, 'ints.npy'), 'MPCC3003', /input 'ints\.npy' has dtype '<i4' but the model expects float32/);
+    expectCode(() => decodeNpy(FORTRAN, 'f.npy'), 'MPCC3001', /'f\.npy' is not a valid \.npy file: Fortran-order/);
+    expectCode(() => decodeNpy(F4.subarray(0, F4.length - 3), 'cut.npy'), 'MPCC3001', /data is truncated/);
+    expectCode(() => decodeNpy(F4.subarray(0, 40), 'cut.npy'), 'MPCC3001', /truncated header/);
+    expectCode(() => decodeNpy(new TextEncoder().encode('1,2,3\n4,5,6\n'), 'x.csv'), 'MPCC3001', /magic/);
+  });
+});

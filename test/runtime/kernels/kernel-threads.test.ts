@@ -1,0 +1,91 @@
+// Convolutions split between the main thread and the kernel worker (runtime/kernels/kernel-threads.ts)
+// against the single-thread path and the BigInt reference: whoever computes which block, the
+// result is the same bit for bit.
+import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+import { kernelThreadStats, setKernelThreads } from '../../../runtime/kernels/kernel-threads.js';
+import { zeroTests } from '../../../runtime/protocols/compare-digits.js';
+import { digitField } from '../../../runtime/protocols/compare.js';
+import { packField } from '../../../runtime/protocols/field-format.js';
+import * as fast from '../../../runtime/ring/ring.js';
+import * as ref from '../../../runtime/ring/ring-reference.js';
+import type { Conv2dParams } from '../../../runtime/ring/ring.js';
+import { TestRandom } from '../ring/ring.test.js';
+
+/** Layers past the threshold for two threads: a 3×3 layer with several column blocks, a strided
+ * layer with one partial column block (split by rows), a grouped 1×1 layer with an odd
+ * channel count per group (an unpacked last GEMM row), two images. */
+const LAYERS: Conv2dParams[] = [
+  { inShape: [1, 32, 40, 40], weightShape: [48, 32, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 },
+  { inShape: [1, 256, 9, 9], weightShape: [130, 256, 3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 },
+  { inShape: [2, 96, 24, 24], weightShape: [66, 48, 1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 2 },
+];
+
+/** The reference on the first `channels` output channels of image 0 only (BigInt is slow). */
+function referenceChannels(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, channels: number): BigUint64Array {
+  const [, c, h, wd] = p.inShape;
+  const [, cg, kh, kw] = p.weightShape;
+  const one: Conv2dParams = { ...p, inShape: [1, c, h, wd], weightShape: [channels, cg, kh, kw], group: 1 };
+  if (p.group !== 1) one.inShape = [1, cg, h, wd]; // channels of group 0 read its own inputs
+  return ref.conv2d(x.subarray(0, one.inShape[1] * h * wd), w.subarray(0, channels * cg * kh * kw), one);
+}
+
+describe('runtime/kernel-threads: convolutions on two threads', () => {
+  after(() => setKernelThreads(true));
+
+  it('equal the single-thread result and the BigInt reference, with blocks on both threads', async () => {
+    const rnd = new TestRandom(77);
+    setKernelThreads(true);
+    const before = kernelThreadStats();
+    for (const p of LAYERS) {
+      const [n, c, h, wd] = p.inShape;
+      const [o, cg, kh, kw] = p.weightShape;
+      const x = rnd.ring(n * c * h * wd);
+      const w = rnd.ring(o * cg * kh * kw);
+      setKernelThreads(false);
+      const alone = fast.conv2d(x, w, p);
+      setKernelThreads(true);
+      // The worker starts on the first job; give it time to come up, then compare every run.
+      for (let run = 0; run < 4; run++) {
+        expect(Buffer.from(fast.conv2d(x, w, p).buffer).equals(Buffer.from(alone.buffer)), `${JSON.stringify(p)} run ${run}`).to.equal(true);
+        await sleep(50);
+      }
+      const plane = alone.length / n / o;
+      const want = referenceChannels(x, w, p, 2);
+      expect(Array.from(alone.subarray(0, 2 * plane))).to.deep.equal(Array.from(want));
+    }
+    const after = kernelThreadStats();
+    expect(after.jobs - before.jobs).to.equal(4 * LAYERS.length);
+    // Both threads computed blocks (the claims are a race, but over twelve jobs the idle
+    // worker takes some and the main thread always takes its first).
+    expect(after.workerBlocks - before.workerBlocks).to.be.above(0);
+    expect(after.mainBlocks - before.mainBlocks).to.be.above(0);
+  });
+
+  it('the helper’s zero test equals the one-thread result and a digit-by-digit brute force', async () => {
+    // k = 64: 8 units of 49 bits, an element on whole bytes (two threads); k = 16: 4 units of
+    // 17 bits, elements not on byte boundaries (one thread).
+    for (const [k, jobs] of [[64, 3], [16, 0]]) {
+      const { p } = digitField(k);
+      const n = Math.ceil((1 << 21) / k) + 777; // past the two-thread threshold, a ragged last block
+      const da = Uint8Array.from(randomBytes(n * k), (v) => v % p);
+      // Element i gets a cancelling digit pair iff i % 3 = 0.
+      const db = Uint8Array.from(da, (v, j) => (Math.floor(j / k) % 3 === 0 && j % k === (7 * Math.floor(j / k)) % k ? (p - v) % p : (p - v + 1 + (j % (p - 1))) % p));
+      const want = new Uint8Array(n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) if ((da[i * k + j] + db[i * k + j]) % p === 0) want[i] = 1;
+      const a = packField(da, p);
+      const b = packField(db, p);
+      setKernelThreads(false);
+      const alone = zeroTests(a, b, n, k, p);
+      setKernelThreads(true);
+      const before = kernelThreadStats().jobs;
+      for (let run = 0; run < 3; run++) {
+        expect(Buffer.from(zeroTests(a, b, n, k, p)).equals(Buffer.from(want)), `k=${k} run ${run}`).to.equal(true);
+        await sleep(50);
+      }
+      expect(Buffer.from(alone).equals(Buffer.from(want))).to.equal(true);
+      expect(kernelThreadStats().jobs - before).to.equal(jobs);
+    }
+  });
+});
