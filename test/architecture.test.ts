@@ -10,20 +10,20 @@ import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file runs as dist/test/architecture.test.js). */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The folders tsconfig.json compiles, each a layer. */
 const SOURCE_FOLDERS = ['runtime', 'ir', 'passes', 'compiler', 'examples', 'bench', 'test'] as const;
 
 /** One import of a file: the specifier as written and the repository file it names, if any. */
-export interface ImportEdge {
+interface ImportEdge {
   readonly specifier: string;
   /** Repository-relative path of the imported .ts file (relative specifiers only). */
   readonly target?: string;
 }
 
 /** Files (repository-relative, forward slashes) and what each imports. */
-export type ImportGraph = ReadonlyMap<string, readonly ImportEdge[]>;
+type ImportGraph = ReadonlyMap<string, readonly ImportEdge[]>;
 
 /** `text` with comments blanked out; string and template literals are kept as written. */
 function withoutComments(text: string): string {
@@ -49,7 +49,7 @@ function withoutComments(text: string): string {
 
 /** Module specifiers a TypeScript source imports: `import … from`, `export … from` (type-only
  * included), side-effect `import '…'` and dynamic `import('…')` with a literal argument. */
-export function importSpecifiers(source: string): string[] {
+function importSpecifiers(source: string): string[] {
   const code = withoutComments(source);
   const patterns = [
     /^\s*import\s+(?:type\s+)?[^'";]*?\sfrom\s*['"]([^'"]+)['"]/gm,
@@ -63,7 +63,7 @@ export function importSpecifiers(source: string): string[] {
 }
 
 /** The .ts file a relative specifier of `from` names (`./x.js` → `dir/x.ts`), or undefined. */
-export function resolveSpecifier(from: string, specifier: string, exists: (path: string) => boolean): string | undefined {
+function resolveSpecifier(from: string, specifier: string, exists: (path: string) => boolean): string | undefined {
   if (!specifier.startsWith('.')) return undefined;
   const joined = posix.normalize(posix.join(posix.dirname(from), specifier));
   const candidates = [joined.replace(/\.js$/, '.ts'), `${joined}.ts`, `${joined}/index.ts`];
@@ -79,12 +79,12 @@ function listFiles(dir: string): string[] {
 }
 
 /** Repository-relative paths of every file under the source folders. */
-export function repoFiles(root = REPO_ROOT): string[] {
+function repoFiles(root = REPO_ROOT): string[] {
   return SOURCE_FOLDERS.flatMap((f) => listFiles(join(root, f))).map((p) => relative(root, p).split('\\').join('/')).sort();
 }
 
 /** The import graph of every .ts file of the source folders. */
-export function repoImportGraph(root = REPO_ROOT): ImportGraph {
+function repoImportGraph(root = REPO_ROOT): ImportGraph {
   const files = repoFiles(root).filter((f) => f.endsWith('.ts'));
   const known = new Set(files);
   const graph = new Map<string, ImportEdge[]>();
@@ -97,7 +97,7 @@ export function repoImportGraph(root = REPO_ROOT): ImportGraph {
 
 /** Import cycles: for every file on one, the shortest cycle through it, each cycle listed once
  * with its files in import order and the first repeated at the end (`a.ts → b.ts → a.ts`). */
-export function findCycles(graph: ImportGraph): string[][] {
+function findCycles(graph: ImportGraph): string[][] {
   const succ = (f: string): string[] => [...new Set((graph.get(f) ?? []).flatMap((e) => (e.target && graph.has(e.target) ? [e.target] : [])))].sort();
   // Tarjan's strongly connected components, iteratively (deep chains must not overflow the stack).
   const index = new Map<string, number>(), low = new Map<string, number>(), onStack = new Set<string>();
@@ -167,7 +167,7 @@ function shortestCycle(start: string, within: Set<string>, succ: (f: string) => 
 
 /** The layer order, bottom first; a file may import its own folder's layer or any layer below
  * it. Folders sharing a layer (bench and test) do not import each other. */
-export const LAYERS: readonly (readonly string[])[] = [['runtime'], ['ir'], ['passes'], ['compiler'], ['examples'], ['bench', 'test']];
+const LAYERS: readonly (readonly string[])[] = [['runtime'], ['ir'], ['passes'], ['compiler'], ['examples'], ['bench', 'test']];
 
 /** Rank of a file's layer (by its first folder), or undefined outside the layers. */
 function layerRank(file: string): number | undefined {
@@ -177,12 +177,12 @@ function layerRank(file: string): number | undefined {
 }
 
 /** The one import allowed against the layer order: `mpcc zoo` writes the example models. */
-export const LAYER_EXCEPTIONS: readonly { readonly from: string; readonly toFolder: string }[] = [
+const LAYER_EXCEPTIONS: readonly { readonly from: string; readonly toFolder: string }[] = [
   { from: 'compiler/commands/zoo.ts', toFolder: 'examples/zoo/' },
 ];
 
 /** Imports from a lower layer to a higher one (or between bench and test), as `from → to`. */
-export function layerViolations(graph: ImportGraph, exceptions = LAYER_EXCEPTIONS): string[] {
+function layerViolations(graph: ImportGraph, exceptions = LAYER_EXCEPTIONS): string[] {
   const out: string[] = [];
   for (const [from, edges] of graph) {
     const rf = layerRank(from);
@@ -200,14 +200,14 @@ export function layerViolations(graph: ImportGraph, exceptions = LAYER_EXCEPTION
 }
 
 /** Third-party packages each wrapped by named files; nothing else may import them. */
-export const WRAPPED_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+const WRAPPED_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   'onnx-proto': ['compiler/onnx/reader.ts', 'compiler/onnx/writer.ts', 'compiler/onnx/storage.ts'],
   binaryen: ['compiler/codegen/binaryen.ts'],
   chevrotain: ['ir/parse-grammar.ts'],
 };
 
 /** Imports of a wrapped package outside its wrappers, as `file → package`. */
-export function wrapperViolations(graph: ImportGraph, wrapped = WRAPPED_PACKAGES): string[] {
+function wrapperViolations(graph: ImportGraph, wrapped = WRAPPED_PACKAGES): string[] {
   const out: string[] = [];
   for (const [file, edges] of graph) {
     for (const e of edges) {
@@ -219,13 +219,13 @@ export function wrapperViolations(graph: ImportGraph, wrapped = WRAPPED_PACKAGES
 }
 
 /** Folders of test/ that hold fixtures or whole-program tests and so mirror no source folder. */
-export const TEST_FOLDERS_WITHOUT_SOURCE: readonly string[] = [
+const TEST_FOLDERS_WITHOUT_SOURCE: readonly string[] = [
   'test/e2e', 'test/passes/golden', 'test/passes/golden-zoo', 'test/runtime/transport/fixtures',
 ];
 
 /** Files of test/ whose folder is not test/ itself, not a mirror of a source folder
  * (test/ir/interp ↔ ir/interp) and not under an excepted folder. */
-export function unmirroredTestFiles(files: readonly string[], sourceFolders: ReadonlySet<string>, excepted = TEST_FOLDERS_WITHOUT_SOURCE): string[] {
+function unmirroredTestFiles(files: readonly string[], sourceFolders: ReadonlySet<string>, excepted = TEST_FOLDERS_WITHOUT_SOURCE): string[] {
   return files.filter((f) => {
     if (!f.startsWith('test/')) return false;
     const folder = posix.dirname(f);
@@ -236,7 +236,7 @@ export function unmirroredTestFiles(files: readonly string[], sourceFolders: Rea
 }
 
 /** Folders outside test/ with a .ts file in them or below them, repository-relative. */
-export function sourceFolders(files: readonly string[]): Set<string> {
+function sourceFolders(files: readonly string[]): Set<string> {
   const folders = new Set<string>();
   for (const f of files) {
     if (!f.endsWith('.ts') || f.startsWith('test/')) continue;
