@@ -176,6 +176,23 @@ describe('ARCHITECTURE.md', () => {
     }
   });
 
+  it('names, where a cell gives `file` (name), a file that defines that name', () => {
+    const wrong: string[] = [];
+    for (const t of tables) {
+      for (const row of t.rows) {
+        for (const cell of row) {
+          for (const m of cell.matchAll(/`([^`]+)` \((\w+)[;)]/g)) {
+            const [, file, name] = m;
+            if (!isRepoPath(file)) continue;
+            const defines = new RegExp(`(function\\s+${name}\\b|(const|let|class|interface|type|as)\\s+${name}\\b|^\\s*${name}\\s*:)`, 'm');
+            if (!defines.test(readFileSync(join(ROOT, file), 'utf8'))) wrong.push(`${row[0]}: ${file} (${name})`);
+          }
+        }
+      }
+    }
+    expect(wrong).to.deep.equal([]);
+  });
+
   it('names real cost keys, step kinds and secure ops', () => {
     const back = tables[1];
     const check = (column: string, known: readonly string[]): string[] => {

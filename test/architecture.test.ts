@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (this file runs as dist/test/architecture.test.js). */
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The folders tsconfig.json compiles, each a layer. */
-const SOURCE_FOLDERS = ['runtime', 'ir', 'passes', 'compiler', 'examples', 'bench', 'test'] as const;
+/** The folders tsconfig.json compiles, each a layer, and bin/ (the JavaScript entry point,
+ * which test/bin/ mirrors). */
+const SOURCE_FOLDERS = ['runtime', 'ir', 'passes', 'compiler', 'examples', 'bench', 'test', 'bin'] as const;
 
 /** One import of a file: the specifier as written and the repository file it names, if any. */
 interface ImportEdge {
@@ -235,11 +236,11 @@ function unmirroredTestFiles(files: readonly string[], sourceFolders: ReadonlySe
   }).sort();
 }
 
-/** Folders outside test/ with a .ts file in them or below them, repository-relative. */
+/** Folders outside test/ with a source file (.ts, .js) in them or below them, repository-relative. */
 function sourceFolders(files: readonly string[]): Set<string> {
   const folders = new Set<string>();
   for (const f of files) {
-    if (!f.endsWith('.ts') || f.startsWith('test/')) continue;
+    if (!/\.[jt]s$/.test(f) || f.startsWith('test/')) continue;
     for (let d = posix.dirname(f); d !== '.'; d = posix.dirname(d)) folders.add(d);
   }
   return folders;
@@ -331,9 +332,9 @@ describe('architecture', () => {
     });
 
     it('flags a test file in a folder that mirrors no source folder', () => {
-      const files = ['ir/interp/run.ts', 'runtime/ring/ring.ts', 'test/ir/interp/run.test.ts', 'test/ring/ring.test.ts', 'test/ir/interp/fixed/x.test.ts',
+      const files = ['ir/interp/run.ts', 'runtime/ring/ring.ts', 'bin/mpcc.js', 'test/bin/mpcc.test.ts', 'examples/zoo/README.md', 'test/examples/zoo/x.test.ts', 'test/ir/interp/run.test.ts', 'test/ring/ring.test.ts', 'test/ir/interp/fixed/x.test.ts',
         'test/e2e/x.test.ts', 'test/passes/golden/a.mir', 'test/ir/golden/a.mir', 'test/architecture.test.ts', 'test/runtime/ring/x.test.ts', 'test/runtime/x.test.ts'];
-      expect(unmirroredTestFiles(files, sourceFolders(files))).to.deep.equal(['test/ir/golden/a.mir', 'test/ir/interp/fixed/x.test.ts', 'test/ring/ring.test.ts']);
+      expect(unmirroredTestFiles(files, sourceFolders(files))).to.deep.equal(['test/examples/zoo/x.test.ts', 'test/ir/golden/a.mir', 'test/ir/interp/fixed/x.test.ts', 'test/ring/ring.test.ts']);
     });
   });
 
