@@ -14,7 +14,7 @@ import type { PartyId } from './session/session.js';
 
 /** Templates of all diagnostics; `{0}`, `{1}`… are filled by `diag` and `runtimeError`. */
 export const DIAGNOSTICS = {
-  MPCC0001: 'the compiled CLI is missing; run `npm run build` first',
+  MPCC0001: 'the compiled CLI is missing ({0}); run `npm run build` first',
   MPCC0002: "cannot read file '{0}': {1}",
   MPCC0003: "cannot write file '{0}': {1}",
   MPCC0004: "invalid value '{1}' for flag {0}: {2}",
@@ -31,11 +31,11 @@ export const DIAGNOSTICS = {
   MPCC1008: "invalid --input-shape '{0}': {1}",
   MPCC1009: "value '{0}' used by node '{1}' is not defined",
 
-  MPCC2001: '{0}',
+  MPCC2001: 'syntax error: {0}',
   MPCC2002: "IR verification failed at node '{0}' ({1}): {2}",
   MPCC2003: "IR verification failed: {0}",
   MPCC2004: "weights file '{0}': {1}",
-  MPCC2005: '{0}',
+  MPCC2005: 'semantic error: {0}',
 
   MPCC3001: "'{0}' is not a valid .npy file: {1}",
   MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}]",
@@ -89,7 +89,6 @@ export const DIAGNOSTICS = {
   MPCC6004: "graph input '{0}' is {1}; secure inference takes float inputs",
   MPCC6005: "the graph is already quantized (node '{0}' is {1}); run quantize once",
 
-  MPCC6020: "node '{0}' ({1}) is not supported in secure inference: {2}",
   MPCC6021: "lower needs a quantized graph: {0} (run quantize first)",
   MPCC6022: "node '{0}' ({1}): operand '{2}' must be a constant (P1's weights); products of two secret values are not supported",
   MPCC6023: "node '{0}' ({1}): unknown protocol '{2}'",
@@ -99,8 +98,6 @@ export const DIAGNOSTICS = {
 
   MPCC6040: "codegen: node '{0}' ({1}) cannot be generated: {2}",
   MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",
-  MPCC6042: "compiled model '{0}': {1}",
-  MPCC6043: "input '{0}': {1}",
   MPCC6044: "the parties could not run the model: {0}",
 } as const;
 
