@@ -104,6 +104,17 @@ export const DIAGNOSTICS = {
 /** A diagnostic code of the catalog. */
 export type DiagnosticCode = keyof typeof DIAGNOSTICS;
 
+/** Codes that guard an internal invariant no input can reach, so no test provokes them (the
+ * catalog test, test/runtime/diagnostics.test.ts, wants every other code named by a test). */
+export const INTERNAL_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCode>([
+  // The kernel worker thread failed: its jobs are the ring kernels on buffers this process
+  // allocated; only a bug or the engine (out of memory) can make it throw.
+  'MPCC5104',
+  // A party process ended without a coded error line (a crash, a signal, out of memory):
+  // every input problem a party detects is a coded error of its own, which `mpcc run` reports.
+  'MPCC6044',
+]);
+
 /** A user error with a catalog code; printed by the CLI as `mpcc: error MPCCnnnn: message`. */
 export class MpccError extends Error {
   constructor(readonly code: DiagnosticCode, message: string, readonly location?: string) {
