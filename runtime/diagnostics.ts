@@ -110,9 +110,6 @@ export const INTERNAL_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCod
   // The kernel worker thread failed: its jobs are the ring kernels on buffers this process
   // allocated; only a bug or the engine (out of memory) can make it throw.
   'MPCC5104',
-  // A party process ended without a coded error line (a crash, a signal, out of memory):
-  // every input problem a party detects is a coded error of its own, which `mpcc run` reports.
-  'MPCC6044',
 ]);
 
 /** A user error with a catalog code; printed by the CLI as `mpcc: error MPCCnnnn: message`. */
