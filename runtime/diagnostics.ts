@@ -2,13 +2,17 @@
 // codegen) and the runtime alike; it lives in runtime/, the lowest layer, so every layer can
 // raise from it. A user error is an MpccError: a code, a message built from a template, and an
 // optional location; the CLI prints it on one line with no stack trace. A failure of the
-// three-party runtime that concerns a peer is a RuntimeError (an MpccError naming the peer by id
-// and role, "peer 2 (helper)", so an operator knows which process to look at). A broken
-// internal invariant throws InternalError instead.
+// three-party runtime is a RuntimeError, an MpccError that may name the peer it is about (by id
+// and role, "peer 2 (helper)", so an operator knows which process to look at); the CLI prints
+// it like any other. A broken internal invariant throws InternalError instead.
 //
-// Code ranges: 0xxx CLI and files, 1xxx ONNX import, 2xxx IR and textual IR, 3xxx interpreter
-// and .npy, 4xxx passes and planning, 5xxx the runtime (50xx sessions and transports, 51xx
-// kernels modules, 52xx the program executor and artifacts), 6xxx compile and artifacts.
+// Code ranges: 0xxx CLI and files, 1xxx ONNX import, 2xxx IR and textual IR, 3xxx interpreters
+// and the client's input, 4xxx passes and pipelines, 5xxx the runtime (50xx sessions and
+// transports, 51xx kernels modules, 52xx the program executor and artifacts), 6xxx secure
+// compilation (600x quantize, 602x lower, scheduling and costs, 604x codegen and `mpcc run`).
+//
+// test/runtime/diagnostics.test.ts holds the catalog to the tree: every code is raised
+// somewhere and named by a test (unless in INTERNAL_CODES), and no two share a template.
 
 import type { PartyId } from './session/session.js';
 

@@ -5,18 +5,10 @@ import { GraphBuilder } from '../../ir/builder.js';
 import { makeGraph } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { verify } from '../../ir/verify.js';
-import { MpccError } from '../../runtime/diagnostics.js';
+import { errorOf } from '../passes/util.js';
 
 /** The one line the CLI would print for the error `fn` throws. */
-function errorLine(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof MpccError) return e.format();
-    throw e;
-  }
-  throw new Error('no error');
-}
+const errorLine = (fn: () => unknown): string => errorOf(fn).format();
 
 describe('IR verifier: graph-level errors', () => {
   it('MPCC2003 for a graph output no node defines', () => {

@@ -9,19 +9,11 @@ import { encodeNpy } from '../../../compiler/npy.js';
 import { GraphBuilder } from '../../../ir/builder.js';
 import { runGraph } from '../../../ir/interp/index.js';
 import { runGraphFixed } from '../../../ir/interp/fixed/run.js';
-import { MpccError } from '../../../runtime/diagnostics.js';
+import { errorOf } from '../../passes/util.js';
 import { runPipeline } from '../../../passes/index.js';
 
 /** The one line the CLI would print for the error `fn` throws. */
-function errorLine(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof MpccError) return e.format();
-    throw e;
-  }
-  throw new Error('no error');
-}
+const errorLine = (fn: () => unknown): string => errorOf(fn).format();
 
 describe('interpreters: coded errors', () => {
   let dir = '';
