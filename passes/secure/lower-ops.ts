@@ -5,8 +5,7 @@ import { type AttrValue, type Node, makeNode } from '../../ir/graph.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import { Tensor, allocData } from '../../ir/tensor.js';
 import { type TensorType, numel } from '../../ir/types.js';
-import { poolOutShape } from '../../runtime/protocols/linear.js';
-import type { PoolParams } from '../../runtime/protocols/linear.js';
+import { poolOutShape, type PoolParams } from '../../runtime/ring/windows.js';
 import { maxPoolLevels } from '../../runtime/protocols/maxpool.js';
 import { SECURE_COSTS, type WeightSizes, costAttrs } from './secure-costs.js';
 
