@@ -16,7 +16,8 @@ import { runCompile } from '../compiler/commands/compile.js';
 import { buildZooModel } from '../examples/zoo/index.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../runtime/kernels/model-kernels.js';
 import { loadPartyArtifacts } from '../runtime/program/index.js';
-import { conv2dOutShape, truncShare } from '../runtime/ring/ring.js';
+import { truncShare } from '../runtime/ring/ring.js';
+import { conv2dOutShape } from '../runtime/ring/windows.js';
 import * as ref from '../runtime/ring/ring-reference.js';
 import { useKernels } from '../runtime/kernels/ring-wasm.js';
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fast from '../runtime/ring/ring.js';
 import * as ref from '../runtime/ring/ring-reference.js';
-import type { Conv2dParams } from '../runtime/ring/ring.js';
+import { conv2dOutShape, type Conv2dParams } from '../runtime/ring/windows.js';
 import { arena, kernels } from '../runtime/kernels/ring-wasm.js';
 import { gemmHalves } from './ring-ts-gemm.js';
 
@@ -119,7 +119,7 @@ function convParams(s: ConvCase, o = s.o): Conv2dParams {
 }
 
 function macs(p: Conv2dParams): number {
-  const [, o, oh, ow] = fast.conv2dOutShape(p);
+  const [, o, oh, ow] = conv2dOutShape(p);
   const [, cg, kh, kw] = p.weightShape;
   return o * oh * ow * cg * kh * kw;
 }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'compiler', 'cli.js');
 if (!existsSync(cli)) {
-  process.stderr.write('mpcc: MPCC0001: the compiled CLI is missing (dist/compiler/cli.js); run `npm run build` first\n');
+  process.stderr.write('mpcc: error MPCC0001: the compiled CLI is missing (dist/compiler/cli.js); run `npm run build` first\n');
   process.exit(2);
 }
 await import(pathToFileURL(cli).href);

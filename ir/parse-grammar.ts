@@ -17,6 +17,7 @@
 //   bare      := ([A-Za-z0-9_.$-] | '/' not followed by '/')+;  comments: '//' to end of line
 import { EmbeddedActionsParser, EOF, type IParserErrorMessageProvider, type IToken, Lexer, type TokenType, createToken } from 'chevrotain';
 import { type SourceLoc, locatedError, parseNumber } from './text-syntax.js';
+import { diag } from '../runtime/diagnostics.js';
 
 /** A name, string or number as written, with where it starts. */
 export interface Located<T> {
@@ -354,7 +355,7 @@ const parser = new MirParser();
 /** Parses .mir text into its syntax tree; throws MPCC2001 at the first lexical or syntax error. */
 export function parseMirSyntax(text: string, file = '<input>'): MirSyntax {
   const lexed = mirLexer.tokenize(text);
-  const fail = (msg: string, loc: SourceLoc) => locatedError('MPCC2001', msg, text, file, loc);
+  const fail = (msg: string, loc: SourceLoc) => locatedError(diag('MPCC2001', [msg]), text, file, loc);
   if (lexed.errors.length) {
     const e = lexed.errors[0];
     throw fail(`unexpected character ${JSON.stringify(text.slice(e.offset, e.offset + 1))}`, { line: e.line ?? 1, col: e.column ?? 1 });

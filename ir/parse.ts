@@ -4,7 +4,7 @@
 // MPCC2002 for what the verifier finds at a node (located at that node), MPCC2004 for
 // weights references that do not fit the weights file.
 import { type AttrValue, type Graph, type Node, makeGraph, makeNode } from './graph.js';
-import { MpccError } from '../runtime/diagnostics.js';
+import { MpccError, diag } from '../runtime/diagnostics.js';
 import { lookupOp, opNames } from './ops/index.js';
 import { type MirSyntax, type NodeSyntax, type TensorInit, type TypeSyntax, type AttrSyntax, type Located, parseMirSyntax } from './parse-grammar.js';
 import type { WeightEntry } from './print.js';
@@ -36,7 +36,7 @@ export function parseMir(text: string, opts: ParseOptions = {}): Graph {
 /** Builds and verifies the graph a parsed .mir text describes. */
 export function buildGraph(syntax: MirSyntax, text: string, opts: ParseOptions = {}): Graph {
   const file = opts.file ?? '<input>';
-  const fail = (msg: string, loc: SourceLoc): MpccError => locatedError('MPCC2005', msg, text, file, loc);
+  const fail = (msg: string, loc: SourceLoc): MpccError => locatedError(diag('MPCC2005', [msg]), text, file, loc);
   if (syntax.version.value !== MIR_VERSION) throw fail(`unsupported mir version ${syntax.version.value} (this mpcc reads version ${MIR_VERSION})`, syntax.version.loc);
 
   const checked = opts.verify ?? true;
@@ -58,7 +58,7 @@ export function buildGraph(syntax: MirSyntax, text: string, opts: ParseOptions =
   const tensorFrom = (type: TensorType, init: TensorInit, expectedName: string): Tensor => {
     if (init.kind === 'list') return literalTensor(type, init, fail);
     const index = init.index.value;
-    const weightsFail = (msg: string) => locatedError('MPCC2004', `weights file '${weightsFile}': ${msg}`, text, file, init.loc);
+    const weightsFail = (msg: string) => locatedError(diag('MPCC2004', [weightsFile, msg]), text, file, init.loc);
     if (opts.weights === 'zeros') return zeros(type.dtype, type.shape);
     if (!opts.weights) throw weightsFail(`no weights file was given, but ${expectedName} refers to weights[${index}]`);
     const entry = opts.weights[index];
@@ -138,7 +138,7 @@ export function buildGraph(syntax: MirSyntax, text: string, opts: ParseOptions =
     return verify(g);
   } catch (err) {
     if (!(err instanceof MpccError)) throw err;
-    throw locatedError(err.code as 'MPCC2002', err.message, text, file, verifierErrorLoc(err, nodes, nodeAt) ?? syntax.name.loc);
+    throw locatedError(err, text, file, verifierErrorLoc(err, nodes, nodeAt) ?? syntax.name.loc);
   }
 }
 

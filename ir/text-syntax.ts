@@ -1,7 +1,7 @@
 // Lexical rules of the textual IR (.mir) that the printer and the parser must agree on: how
 // names are quoted, how numbers are spelled so they re-parse to the same value, and how an
 // error is shown with its source line and a caret.
-import { type DiagnosticCode, MpccError } from '../runtime/diagnostics.js';
+import { MpccError } from '../runtime/diagnostics.js';
 
 /** Version written on the first line (`mir 1`); the parser accepts only this one. */
 export const MIR_VERSION = 1;
@@ -82,12 +82,12 @@ export interface SourceLoc {
   readonly col: number;
 }
 
-/** The error `code` at `loc` of `text`: location `file:line:col`, message = summary (already
- * worded as the catalog's template for `code`), then the source line and a caret under it. */
-export function locatedError(code: DiagnosticCode, summary: string, text: string, file: string, loc: SourceLoc): MpccError {
+/** The error `e` at `loc` of `text`: location `file:line:col`, message = e's message (its
+ * catalog template filled), then the source line and a caret under it. */
+export function locatedError(e: MpccError, text: string, file: string, loc: SourceLoc): MpccError {
   const lines = text.split(/\r\n|\r|\n/);
   const line = lines[loc.line - 1] ?? '';
   // Keep tabs in the caret's indentation so the caret lines up however tabs are shown.
   const pad = line.slice(0, loc.col - 1).replace(/[^\t]/g, ' ');
-  return new MpccError(code, `${summary}\n  ${line}\n  ${pad}^`, `${file}:${loc.line}:${loc.col}`);
+  return new MpccError(e.code, `${e.message}\n  ${line}\n  ${pad}^`, `${file}:${loc.line}:${loc.col}`);
 }

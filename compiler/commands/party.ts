@@ -10,7 +10,7 @@ import { connectTcpSession } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/program/index.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
-import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 
 /** Options of the party command. */
 export interface PartyOptions {
@@ -32,37 +32,33 @@ export async function runParty(out: string, options: PartyOptions, log: (line: s
   if (id !== 0 && options.input) throw diag('MPCC0004', ['--input', options.input, 'only party 0 (the client) takes the input']);
   if (id === 0 && !options.input) throw diag('MPCC0004', ['--input', '', 'party 0 needs the input X.npy']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
+  const arts = await loadPartyArtifacts(out, id as PartyId);
+  const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
+  log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
+  const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs });
+  let last = 0;
   try {
-    const arts = await loadPartyArtifacts(out, id as PartyId);
-    const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
-    log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
-    const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs });
-    let last = 0;
-    try {
-      const r = await runProgram(session, arts.program, {
-        input: x,
-        weights: arts.weights,
-        kernels: arts.kernels,
-        onProgress: (p) => {
-          const now = performance.now();
-          if (now - last < 500 && p.done !== p.total) return;
-          last = now;
-          log(`party ${id}: ${p.phase} ${p.done}/${p.total} steps, round ${p.round}`);
-        },
-      });
-      await session.close();
-      const report = partyReport(r);
-      if (id === 0 && options.output) {
-        const o = arts.manifest.outputs[0];
-        writeFileAtomic(options.output, encodeNpy(o.shape, r.outputs.get(o.name)!));
-      }
-      return report;
-    } catch (e) {
-      await session.abort(e instanceof Error ? e : new Error(String(e)));
-      throw e;
+    const r = await runProgram(session, arts.program, {
+      input: x,
+      weights: arts.weights,
+      kernels: arts.kernels,
+      onProgress: (p) => {
+        const now = performance.now();
+        if (now - last < 500 && p.done !== p.total) return;
+        last = now;
+        log(`party ${id}: ${p.phase} ${p.done}/${p.total} steps, round ${p.round}`);
+      },
+    });
+    await session.close();
+    const report = partyReport(r);
+    if (id === 0 && options.output) {
+      const o = arts.manifest.outputs[0];
+      writeFileAtomic(options.output, encodeNpy(o.shape, r.outputs.get(o.name)!));
     }
+    return report;
   } catch (e) {
-    throw asUserError(e);
+    await session.abort(e instanceof Error ? e : new Error(String(e)));
+    throw e;
   }
 }
 

@@ -11,7 +11,7 @@ import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { encodeNpy } from '../npy.js';
-import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 
 /** Options of the run command. */
 export interface RunOptions {
@@ -34,21 +34,12 @@ export interface RunSummary {
 export async function runSecure(out: string, options: RunOptions, log: (line: string) => void = () => undefined): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[]; setupSeconds: number }> {
   const transport = options.transport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
-  let manifest;
-  try {
-    manifest = readManifest(out);
-  } catch (e) {
-    throw asUserError(e);
-  }
+  const manifest = readManifest(out);
   const x = readClientInput(options.input, manifest); // checked before any party starts
   if (transport === 'tcp') {
     // Every party's folder is checked here first, so a missing or corrupt file is reported
     // as such rather than as the other parties' connect timeout.
-    try {
-      await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
-    } catch (e) {
-      throw asUserError(e);
-    }
+    await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
   }
   const reports = transport === 'inproc' ? await inProcess(out, x) : await processes(out, options.input, log);
   const p0 = reports[0];
@@ -70,16 +61,12 @@ export async function runSecure(out: string, options: RunOptions, log: (line: st
 }
 
 async function inProcess(out: string, x: Float32Array): Promise<PartyReport[]> {
-  try {
-    const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
-    const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
-    return await runParties(ss, async (s) => {
-      const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels });
-      return partyReport(r);
-    });
-  } catch (e) {
-    throw asUserError(e);
-  }
+  const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+  const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
+  return await runParties(ss, async (s) => {
+    const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels });
+    return partyReport(r);
+  });
 }
 
 /** Three `mpcc party` processes over loopback TCP; the first failure is the error. */

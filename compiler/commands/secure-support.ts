@@ -1,7 +1,6 @@
 // What `mpcc run` and `mpcc party` share: checking the client's input against the manifest,
-// a party's report, runtime errors as one-line user errors, and the output summary.
-import { MpccError, diag } from '../../runtime/diagnostics.js';
-import { RuntimeError } from '../../runtime/diagnostics.js';
+// a party's report, and the output summary.
+import { diag } from '../../runtime/diagnostics.js';
 import type { Manifest, RunResult } from '../../runtime/program/index.js';
 import { readNpy } from '../npy.js';
 
@@ -22,12 +21,6 @@ export function readClientInput(path: string, m: Manifest): Float32Array {
   const x = readNpy(path);
   if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(',')]);
   return x.data;
-}
-
-/** A RuntimeError as the user error the CLI prints in one line (others unchanged). */
-export function asUserError(e: unknown): unknown {
-  if (e instanceof RuntimeError) return new MpccError(e.code, e.message);
-  return e;
 }
 
 /** A party's report from its run. */

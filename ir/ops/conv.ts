@@ -1,12 +1,7 @@
 // Convolution. At import, auto_pad is resolved into explicit pads and kernel_shape is taken
 // from the weights, so the IR's Conv always carries explicit strides/pads/dilations.
 import { type OpDef, ShapeError, defineOps } from './registry.js';
-
-/** Output size of one spatial axis of a convolution or pooling window. */
-export function convOutSize(inSize: number, kernel: number, stride: number, padBegin: number, padEnd: number, dilation: number, ceilMode = false): number {
-  const span = inSize + padBegin + padEnd - dilation * (kernel - 1) - 1;
-  return (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
-}
+import { windowOutSize } from '../../runtime/ring/windows.js';
 
 const conv: OpDef = {
   name: 'Conv',
@@ -31,8 +26,8 @@ const conv: OpDef = {
     if (b && (b.shape.length !== 1 || b.shape[0] !== o)) throw new ShapeError(`bias must have shape [${o}]`);
     const s = attr<number[]>('strides'), p = attr<number[]>('pads'), d = attr<number[]>('dilations');
     if (s.length !== 2 || p.length !== 4 || d.length !== 2) throw new ShapeError('strides, dilations need 2 values and pads 4');
-    const oh = convOutSize(h, kh, s[0], p[0], p[2], d[0]);
-    const ow = convOutSize(wd, kw, s[1], p[1], p[3], d[1]);
+    const oh = windowOutSize(h, kh, s[0], p[0], p[2], d[0]);
+    const ow = windowOutSize(wd, kw, s[1], p[1], p[3], d[1]);
     if (oh <= 0 || ow <= 0) throw new ShapeError(`output would be empty (${oh}×${ow})`);
     return [{ dtype: x.dtype, shape: [n, o, oh, ow] }];
   },

@@ -1,18 +1,8 @@
 // Pooling windows: MaxPool and AveragePool over NCHW maps. At import, auto_pad is resolved
 // into explicit pads, so the IR's pools always carry explicit strides and pads.
 import type { TensorType } from '../types.js';
-import { convOutSize } from './conv.js';
+import { windowOutSize } from '../../runtime/ring/windows.js';
 import { type OpDef, type ShapeContext, ShapeError, defineOps } from './registry.js';
-
-/**
- * Output size of one pooled axis. With ceil mode the last window may overhang the input, but a
- * window that would start inside the end padding is dropped (the ONNX/PyTorch rule).
- */
-export function poolOutSize(inSize: number, kernel: number, stride: number, padBegin: number, padEnd: number, dilation: number, ceilMode: boolean): number {
-  let out = convOutSize(inSize, kernel, stride, padBegin, padEnd, dilation, ceilMode);
-  if (ceilMode && (out - 1) * stride >= inSize + padBegin) out--;
-  return out;
-}
 
 function poolInfer(withDilations: boolean) {
   return ({ inputs, attr }: ShapeContext): TensorType[] => {
@@ -29,8 +19,8 @@ function poolInfer(withDilations: boolean) {
       const pb = p[a], pe = p[a + 2], ks = d[a] * (k[a] - 1) + 1;
       if (pb >= ks || pe >= ks) throw new ShapeError(`pads [${p.join(',')}] must be smaller than the window (${ks}) on axis ${a + 2}`);
     }
-    const oh = poolOutSize(h, k[0], s[0], p[0], p[2], d[0], ceil);
-    const ow = poolOutSize(w, k[1], s[1], p[1], p[3], d[1], ceil);
+    const oh = windowOutSize(h, k[0], s[0], p[0], p[2], d[0], ceil);
+    const ow = windowOutSize(w, k[1], s[1], p[1], p[3], d[1], ceil);
     if (oh <= 0 || ow <= 0) throw new ShapeError(`window ${k.join('×')} does not fit input ${h}×${w} (output ${oh}×${ow})`);
     return [{ dtype: x.dtype, shape: [n, c, oh, ow] }];
   };

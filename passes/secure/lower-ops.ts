@@ -5,8 +5,7 @@ import { type AttrValue, type Node, makeNode } from '../../ir/graph.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import { Tensor, allocData } from '../../ir/tensor.js';
 import { type TensorType, numel } from '../../ir/types.js';
-import { poolOutShape } from '../../runtime/protocols/linear.js';
-import type { PoolParams } from '../../runtime/protocols/linear.js';
+import { poolOutShape, type PoolParams } from '../../runtime/ring/windows.js';
 import { maxPoolLevels } from '../../runtime/protocols/maxpool.js';
 import { SECURE_COSTS, type WeightSizes, costAttrs } from './secure-costs.js';
 
@@ -46,7 +45,7 @@ export function weightsForm(node: Node, cx: LowerContext): WeightsForm {
     if (!t) throw diag('MPCC6022', [node.name, node.op, v]);
     return t;
   };
-  if (cx.constant(x)) throw diag('MPCC6020', [node.name, node.op, `its activation operand '${x}' is a constant (weights on the left are not supported)`]);
+  if (cx.constant(x)) throw diag('MPCC6001', [node.name, node.op, `its activation operand '${x}' is a constant (weights on the left are not supported)`]);
   const sizesWith = (wt: Tensor) => ({ xSize: numel(cx.type(x).shape), ySize: numel(cx.type(node.outputs[0]).shape), wSize: wt.size });
   if (node.op === 'Conv') {
     const wt = need(w);
@@ -57,11 +56,11 @@ export function weightsForm(node: Node, cx: LowerContext): WeightsForm {
   }
   if (node.op === 'MatMul') {
     const wt = need(w);
-    if (wt.shape.length !== 2) throw diag('MPCC6020', [node.name, node.op, `weights of shape [${wt.shape.join(',')}] (only 2-D weights are supported)`]);
+    if (wt.shape.length !== 2) throw diag('MPCC6001', [node.name, node.op, `weights of shape [${wt.shape.join(',')}] (only 2-D weights are supported)`]);
     return { inputs: [x, w], attrs: { kind: 'matmul' }, sizes: sizesWith(wt) };
   }
   const a = withDefaults(node);
-  if (a.transA) throw diag('MPCC6020', [node.name, node.op, 'transA = 1 (a transposed activation)']);
+  if (a.transA) throw diag('MPCC6001', [node.name, node.op, 'transA = 1 (a transposed activation)']);
   let wt = need(w);
   let wName = w;
   const alpha = a.alpha as number, beta = a.beta as number;
@@ -118,7 +117,7 @@ export function lowerClip(node: Node, cx: LowerContext): Node {
 export function lowerMaxPool(node: Node, cx: LowerContext): Node {
   const a = withDefaults(node);
   const dil = a.dilations as readonly number[];
-  if (dil.some((d) => d !== 1)) throw diag('MPCC6020', [node.name, node.op, `dilations [${dil.join(', ')}] (only undilated max-pools are supported)`]);
+  if (dil.some((d) => d !== 1)) throw diag('MPCC6001', [node.name, node.op, `dilations [${dil.join(', ')}] (only undilated max-pools are supported)`]);
   const inShape = cx.type(node.inputs[0]).shape as [number, number, number, number];
   const out = cx.type(node.outputs[0]).shape;
   const kernel = a.kernel_shape as [number, number], strides = a.strides as [number, number];
@@ -126,7 +125,7 @@ export function lowerMaxPool(node: Node, cx: LowerContext): Node {
   for (let ax = 0; ax < 2; ax++) pads[ax + 2] += Math.max(0, (out[ax + 2] - 1) * strides[ax] + kernel[ax] - (inShape[ax + 2] + pads[ax] + pads[ax + 2]));
   const params: PoolParams = { inShape, kernel, strides, pads };
   const got = poolOutShape(params);
-  if (got.join(',') !== out.join(',')) throw diag('MPCC6020', [node.name, node.op, `its windows give [${got.join(',')}], not [${out.join(',')}]`]);
+  if (got.join(',') !== out.join(',')) throw diag('MPCC6001', [node.name, node.op, `its windows give [${got.join(',')}], not [${out.join(',')}]`]);
   const levels = maxPoolLevels(params);
   const { lo, k } = windowOf(node);
   return makeNode('SecureMaxPool', node.name, node.inputs, node.outputs, {

@@ -120,8 +120,8 @@ function lowerOne(node: Node, cx: LowerContext, ctx: PassContext<unknown>): Node
     case 'MaxPool': ctx.stat('max-pools lowered'); return lowerMaxPool(node, cx);
     case 'Conv': case 'Gemm': case 'MatMul': ctx.stat('products lowered'); return lowerWeights(node, cx);
   }
-  if (CLIENT_OPS.has(node.op)) throw diag('MPCC6020', [node.name, node.op, 'only a trailing Softmax/ArgMax (nothing after it but outputs) runs on the client']);
-  if (!LOCAL_OPS.has(node.op)) throw diag('MPCC6020', [node.name, node.op, 'it is not linear in the secret input']);
+  if (CLIENT_OPS.has(node.op)) throw diag('MPCC6001', [node.name, node.op, 'only a trailing Softmax/ArgMax (nothing after it but outputs) runs on the client']);
+  if (!LOCAL_OPS.has(node.op)) throw diag('MPCC6001', [node.name, node.op, 'it is not linear in the secret input']);
   if (node.op === 'Mul' && !node.inputs.some((i) => cx.constant(i))) throw diag('MPCC6022', [node.name, node.op, node.inputs[1]]);
   if (node.op === 'Div' && !cx.constant(node.inputs[1])) throw diag('MPCC6022', [node.name, node.op, node.inputs[1]]);
   return node;

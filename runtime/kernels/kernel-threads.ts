@@ -18,9 +18,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { convBlocks, layoutConv, runConvBlock } from '../ring/conv-blocks.js';
 import { runtimeError } from '../diagnostics.js';
-import { layoutZeroTests, runZeroTests } from '../protocols/field-format.js';
+import { layoutZeroTests, runZeroTests } from '../protocols/zero-test-blocks.js';
 import { kernels } from './ring-wasm.js';
-import type { Conv2dParams } from '../ring/ring.js';
+import type { Conv2dParams } from '../ring/windows.js';
 
 /** Jobs below this many multiply-adds (or digit pairs) stay on the main thread: a job costs a
  * message and the copies of its operands into shared memory. */

@@ -1,17 +1,17 @@
-// Compiling and checking ring kernels modules. Two kinds of module share one ABI: the
-// runtime's generic module (dist/runtime/kernels/ring-kernels.wasm, written by the build) and
-// a model's own module (OUT/party{0,1,2}/kernels.wasm, written by `mpcc compile`: the generic
-// kernels built by the same generator functions plus kernels specialized to the model's
-// shapes, runtime/kernels/model-kernels.ts). A model module must export every function the generic
-// one exports, with the same parameter count: the generic module is the reference, so the
-// check follows the kernels the runtime calls without a list to keep in step.
-// ring-wasm.ts makes one compiled module the process's active instance.
+// Compiling and checking ring kernels modules. Two kinds of module share one ABI
+// (kernel-abi.ts): the runtime's generic module (dist/runtime/kernels/ring-kernels.wasm,
+// written by the build) and a model's own module (OUT/party{0,1,2}/kernels.wasm, written by
+// `mpcc compile`: the generic kernels built by the same generator functions plus kernels
+// specialized to the model's shapes, runtime/kernels/model-kernels.ts). Every module must
+// export every kernel of GENERIC_KERNELS with its parameter count: the declaration the
+// compiler emits from is the one the load check reads. ring-wasm.ts makes one compiled module
+// the process's active instance.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runtimeError } from '../diagnostics.js';
-import type { RingKernelExports } from './ring-wasm.js';
+import { GENERIC_KERNELS, KERNELS_MEMORY, type RingKernelExports } from './kernel-abi.js';
 
 // The project compiles against lib es2022 without DOM typings, which is where TypeScript declares
 // WebAssembly; this module-scoped declaration covers the little used here.
@@ -40,19 +40,22 @@ const COMPILED_KEPT = 4;
 let generic: KernelsModule | undefined;
 
 /** Compiles `bytes` (read from `source`) and instantiates it: MPCC5102 when they are no valid
- * module, MPCC5103 when they lack an export of the generic module (or take other parameters). */
+ * module, MPCC5103 when they lack a generic kernel (or one takes other parameters). */
 export function compileKernels(bytes: Uint8Array, source: string): KernelsModule {
-  const k = instantiate(bytes, source);
-  const want = genericKernels().functions;
+  return checked(instantiate(bytes, source));
+}
+
+/** `k` when it exports every generic kernel with its declared parameter count, else MPCC5103. */
+function checked(k: KernelsModule): KernelsModule {
   const wrong: string[] = [];
-  for (const [name, arity] of want) {
+  for (const [name, arity] of Object.entries(GENERIC_KERNELS)) {
     const got = k.functions.get(name);
     if (got === undefined) wrong.push(`'${name}' missing`);
     else if (got !== arity) wrong.push(`'${name}' takes ${got} parameters, not ${arity}`);
   }
   if (wrong.length) {
     const list = wrong.length > 4 ? `${wrong.slice(0, 4).join(', ')} and ${wrong.length - 4} more` : wrong.join(', ');
-    throw runtimeError('MPCC5103', [source, list]);
+    throw runtimeError('MPCC5103', [k.source, list]);
   }
   return k;
 }
@@ -68,7 +71,7 @@ export function genericKernels(): KernelsModule {
     } catch (e) {
       throw runtimeError('MPCC5101', [path, (e as Error).message]);
     }
-    generic = instantiate(bytes, path);
+    generic = checked(instantiate(bytes, path));
   }
   return generic;
 }
@@ -89,8 +92,8 @@ function instantiate(bytes: Uint8Array, source: string): KernelsModule {
       compiled.set(hash, module);
     }
     const exports = new WebAssembly.Instance(module, {}).exports;
-    const memory = exports.memory as { buffer?: unknown } | undefined;
-    if (!memory || !(memory.buffer instanceof ArrayBuffer)) throw new Error("no exported memory 'memory'");
+    const memory = exports[KERNELS_MEMORY] as { buffer?: unknown } | undefined;
+    if (!memory || !(memory.buffer instanceof ArrayBuffer)) throw new Error(`no exported memory '${KERNELS_MEMORY}'`);
     const functions = new Map<string, number>();
     for (const [name, v] of Object.entries(exports)) if (typeof v === 'function') functions.set(name, v.length);
     return { source, hash, exports: exports as unknown as RingKernelExports, functions };

@@ -15,55 +15,8 @@
 // whenever the other's module is active. The kernel worker thread (kernel-threads.ts) has its
 // own module state and so its own generic instance: it runs only generic kernels (GEMM
 // blocks, zero tests), which compute the same there; specialized kernels run on the caller.
+import { WASM_PAGE_BYTES, type RingKernelExports } from './kernel-abi.js';
 import { genericKernels, type KernelsModule } from './kernels-module.js';
-
-// The project compiles against lib es2022 without DOM typings, which is where TypeScript declares
-// WebAssembly; this module-scoped declaration covers the little used here.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-
-/** The generic exports every kernels module has (pointers are byte addresses, counts elements). */
-export interface RingKernelExports {
-  memory: WasmMemory;
-  add(a: number, b: number, out: number, n: number): void;
-  sub(a: number, b: number, out: number, n: number): void;
-  mul(a: number, b: number, out: number, n: number): void;
-  neg(a: number, unused: number, out: number, n: number): void;
-  scale(a: number, c: bigint, out: number, n: number): void;
-  shr_s(a: number, f: number, out: number, n: number): void;
-  trunc_neg(a: number, f: number, out: number, n: number): void;
-  im2col(
-    x: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
-    pt: number, pl: number, dh: number, dw: number, ow: number, p0: number, pn: number, out: number,
-  ): void;
-  depthwise(
-    x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number,
-    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number, mult: number,
-  ): void;
-  /** Columns of the GEMM's register tile. */
-  tileCols(): number;
-  packA(a: number, lda: number, m: number, k: number, out: number): void;
-  gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
-  /** The private compare's kernels (ABI in compiler/codegen/library/compare-kernels.ts and sample-kernels.ts). */
-  compare_digits(
-    zlo: number, zhi: number, rbits: number, rot: number, beta: number, pairs: number, out: number, tmp: number,
-    i0: number, i1: number, k: number, p: number, isP0: number, modM: number, modS: number, grouped: number,
-  ): void;
-  compare_pairs(
-    raw: number, rawEnd: number, wCell: number, out: number, i0: number, count: number, span: number, threshold: number,
-    divM: number, divS: number, pm1: number, p: number, isP0: number, table: number,
-  ): number;
-  sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number, table: number): number;
-  group_digits(digits: number, groups: number, p: number, out: number): void;
-  pack_groups(groups: number, units: number, gb: number, pair: number, p4: number, out: number): void;
-  unpack_field(buf: number, units: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
-  zero_tests(a: number, b: number, n: number, per: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
-  bit_corrections(rlo: number, rhi: number, bits0: number, n: number, m: number, p: number, out: number): void;
-}
-
-const PAGE = 65536;
 
 let active: KernelsModule | undefined;
 
@@ -109,7 +62,7 @@ export class Arena {
     const at = this.top;
     this.top = at + ((n * 8 + 15) & ~15);
     const mem = kernels().memory;
-    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / PAGE));
+    if (this.top > mem.buffer.byteLength) mem.grow(Math.ceil((this.top - mem.buffer.byteLength) / WASM_PAGE_BYTES));
     return at;
   }
 

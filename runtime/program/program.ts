@@ -4,7 +4,7 @@
 // order); only P1's setup refers to weights it holds.
 
 import type { PartyId } from '../session/session.js';
-import type { Conv2dParams } from '../ring/ring.js';
+import type { Conv2dParams } from '../ring/windows.js';
 
 /** Version of the program format (codegen writes it, the executor refuses others). */
 export const PROGRAM_FORMAT = 1;

@@ -1,6 +1,7 @@
 // Word-level helpers for the comparison protocols: 64-bit ring elements seen as pairs of
 // Uint32 words, bit windows, and packing of k-bit values. Hot loops stay on typed arrays (no
-// BigInt per element). Z_p digits live in digits.ts.
+// BigInt per element). Z_p digits are sampled in digit-sampling.ts
+// and packed in field-format.ts.
 
 import type { Prg } from '../session/session.js';
 

@@ -9,8 +9,10 @@
 import type { Prg } from '../session/session.js';
 import { arena, kernels } from '../kernels/ring-wasm.js';
 import type { Words } from './bits.js';
-import { drawInto, pairSampler, sampleTables, type PairSampler } from './digits.js';
-import { GROUP, packArenaDigits, packArenaGroups, packField, unpackField, zeroTestsWasm } from './field-format.js';
+import { drawInto, pairSampler, sampleTables, type PairSampler } from './digit-sampling.js';
+import { GROUP, packArenaDigits, packArenaGroups, packField, unitParams, unpackField } from './field-format.js';
+import { parallelZeroTests } from '../kernels/kernel-threads.js';
+import { layoutZeroTests, runZeroTests } from './zero-test-blocks.js';
 
 /** Stream words the holders draw at a time for the (s, ρ) pairs. Both paths draw in these
  * chunks and judge the words in stream order, so they consume the stream identically. */
@@ -182,6 +184,21 @@ function zeroTable(p: number): Uint8Array {
     ZERO_TABLES.set(p, t);
   }
   return t;
+}
+
+/** The helper's zero test in WebAssembly (k a multiple of the unit: every element's digits
+ * fill whole units), or null when k is not. Large tests whose elements start on whole bytes
+ * run on two threads (runtime/kernels/kernel-threads.ts). */
+function zeroTestsWasm(a: Uint8Array, b: Uint8Array, n: number, k: number, p: number): Uint8Array | null {
+  const { gb, pair } = unitParams(p);
+  const u = pair ? 8 : 4;
+  if (k % u !== 0) return null;
+  const both = ((k / u) * gb) % 8 === 0 ? parallelZeroTests(a, b, n, k, p) : null;
+  if (both) return both;
+  const lay = layoutZeroTests(a, b, k, p, n);
+  const out = new Uint8Array(n);
+  runZeroTests(lay, 0, n, out);
+  return out;
 }
 
 /** The helper's zero test on the two holders' round-2 messages: t_i = 1 iff a digit of

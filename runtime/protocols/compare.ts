@@ -29,7 +29,7 @@
 import type { Outgoing, PartyId, Phase, Session } from '../session/session.js';
 import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView, wordsRing } from './bits.js';
 import { compareMessage, packedBitCorrections, zeroTests } from './compare-digits.js';
-import { uniformBelow } from './digits.js';
+import { uniformBelow } from './digit-sampling.js';
 import { fieldBytes, unpackField } from './field-format.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 

@@ -87,14 +87,14 @@ export const PROTOCOL_COSTS = {
     return { rounds: cmp.rounds, flows: [...cmp.flows, ...riding] };
   },
   /** Block-ReLU (or ReLU: patches = selected = n) whose output feeds a weight layer, fused
-   * (fused.ts): the product's messages ride on the ReLU's rounds 2 and 3. */
+   * (relu-then-weights.ts): the product's messages ride on the ReLU's rounds 2 and 3. */
   blockReluThenWeights: ({ patches, selected, k, xSize, ySize, sharedMask = false }: { patches: number; selected: number; k: number; xSize: number; ySize: number; sharedMask?: boolean }): Cost => {
     if (patches === 0) return PROTOCOL_COSTS.applyWeights({ xSize, ySize });
     const relu = PROTOCOL_COSTS.blockRelu({ patches, selected, k, sharedMask });
     const product = PROTOCOL_COSTS.applyWeights({ xSize, ySize }).flows.map((f) => ({ ...f, step: f.from === 0 ? 1 : 2 }));
     return { rounds: relu.rounds, flows: [...relu.flows, ...product] };
   },
-  /** ReLU of n elements feeding a weight layer (fused.ts reluThenWeights): as the block form
+  /** ReLU of n elements feeding a weight layer (relu-then-weights.ts reluThenWeights): as the block form
    * with one patch per element, and the shared mask on the full window. */
   reluThenWeights: ({ n, k, lo = 0, xSize, ySize }: { n: number; k: number; lo?: number; xSize: number; ySize: number }): Cost =>
     PROTOCOL_COSTS.blockReluThenWeights({ patches: n, selected: n, k, xSize, ySize, sharedMask: k === 64 && lo === 0 }),

@@ -7,7 +7,6 @@
 // Long inputs go through the wasm kernels (compiler/codegen/library/field-kernels.ts); the
 // TypeScript paths here are their twins, compared bit for bit by the tests.
 
-import { parallelZeroTests } from '../kernels/kernel-threads.js';
 import { arena, kernels } from '../kernels/ring-wasm.js';
 
 /** Digits of a group, the unit of the runtime's digit arrays and kernels. */
@@ -53,7 +52,7 @@ export function squareTables(p: number): { low: Uint8Array; high: Uint8Array } {
 }
 
 /** The parameters every unit kernel takes after its buffers: gb, pair, p^4. */
-function unitParams(p: number): { gb: number; pair: 0 | 1; p4: number } {
+export function unitParams(p: number): { gb: number; pair: 0 | 1; p4: number } {
   const u = unitDigits(p);
   return { gb: groupBits(p, u), pair: u === 8 ? 1 : 0, p4: p ** 4 };
 }
@@ -193,52 +192,4 @@ export function unpackField(buf: Uint8Array, count: number, p: number, kernel: '
     value = (value - d) / p;
   }
   return out;
-}
-
-/** The helper's zero test in WebAssembly (k a multiple of the unit: every element's digits
- * fill whole units), or null when k is not. Large tests whose elements start on whole bytes
- * run on two threads (runtime/kernels/kernel-threads.ts). */
-export function zeroTestsWasm(a: Uint8Array, b: Uint8Array, n: number, k: number, p: number): Uint8Array | null {
-  const { gb, pair } = unitParams(p);
-  const u = pair ? 8 : 4;
-  if (k % u !== 0) return null;
-  const both = ((k / u) * gb) % 8 === 0 ? parallelZeroTests(a, b, n, k, p) : null;
-  if (both) return both;
-  const lay = layoutZeroTests(a, b, k, p, n);
-  const out = new Uint8Array(n);
-  runZeroTests(lay, 0, n, out);
-  return out;
-}
-
-/** The two holders' messages and the digit tables in one thread's kernels memory. */
-export interface ZeroTestLayout {
-  a: number;
-  b: number;
-  low: number;
-  high: number;
-  out: number;
-  k: number;
-  p: number;
-}
-
-/** Resets the arena and copies the messages (with the kernel's 8 bytes of read slack) and the
- * tables into it, with room for `outBytes` results. */
-export function layoutZeroTests(a: Uint8Array, b: Uint8Array, k: number, p: number, outBytes: number): ZeroTestLayout {
-  const { low, high } = squareTables(p);
-  arena.reset();
-  const at = { a: arena.allocBytes(a.length + 8), b: arena.allocBytes(b.length + 8), low: arena.putBytes(low), high: arena.putBytes(high), out: arena.allocBytes(outBytes) };
-  arena.bytes(at.a, a.length).set(a);
-  arena.bytes(at.b, b.length).set(b);
-  return { ...at, k, p };
-}
-
-/** Zero tests of elements [i0, i1) into out[i0 .. i1) (elements start on whole bytes unless
- * i0 = 0: the unit kernel reads from bit 0 of its first byte). */
-export function runZeroTests(lay: ZeroTestLayout, i0: number, i1: number, out: Uint8Array): void {
-  const { gb, pair, p4 } = unitParams(lay.p);
-  const per = lay.k / (pair ? 8 : 4);
-  const skip = (i0 * per * gb) / 8;
-  const { magic, shift } = squareDivision(lay.p);
-  kernels().zero_tests(lay.a + skip, lay.b + skip, i1 - i0, per, gb, pair, p4, lay.p, magic, shift, lay.low, lay.high, lay.out);
-  out.set(arena.bytes(lay.out, i1 - i0), i0);
 }

@@ -3,17 +3,19 @@
 // three parties in the same order; P2 passes placeholder vectors of the right length.
 
 export { shareInput, revealToClient } from './sharing.js';
-export { addShares, subShares, scaleShare, addPublic, truncate, sumPool, avgPool, poolOutShape, poolWindows, AVG_SHIFT, avgPoolDivisorFactor, applyPublicLinear } from './linear.js';
+export { addShares, subShares, scaleShare, addPublic, truncate, sumPool, avgPool, poolWindows, AVG_SHIFT, avgPoolDivisorFactor, applyPublicLinear } from './linear.js';
 export type { PublicLinearMap } from './linear.js';
-export type { PoolParams } from './linear.js';
 export { mulShares } from './beaver.js';
 export { compareWindow, drelu, bitShares, checkWindow, digitField } from './compare.js';
 export type { BitWindow, CompareBit } from './compare.js';
-export { select, relu, blockRelu, blockLayout, blockPlan, clip, Selection } from './select.js';
-export type { BlockSize } from './select.js';
+export { select, Selection } from './select.js';
+export { relu } from './relu.js';
+export { blockRelu, blockLayout, blockPlan } from './block-relu.js';
+export type { BlockSize } from './block-relu.js';
+export { clip } from './clip.js';
 export { maxPool, maxPoolLevels, maxTreeLevels, poolWindowSizes } from './maxpool.js';
 export { setupWeights, applyWeights, convMap, matmulMap } from './weights.js';
 export type { BilinearMap, WeightKey } from './weights.js';
-export { reluThenWeights, blockReluThenWeights } from './fused.js';
+export { reluThenWeights, blockReluThenWeights } from './relu-then-weights.js';
 export { PROTOCOL_COSTS, expectedCounters, totalBytes, seq } from './costs.js';
 export type { Cost, Flow } from './costs.js';

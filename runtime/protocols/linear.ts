@@ -3,6 +3,7 @@
 
 import { add, scale, sub, truncShare } from '../ring/ring.js';
 import type { Session } from '../session/session.js';
+import { poolOutShape, type PoolParams } from '../ring/windows.js';
 
 export { add as addShares, sub as subShares };
 
@@ -25,23 +26,6 @@ export function addPublic(s: Session, x: BigUint64Array, c: bigint | BigUint64Ar
 export function truncate(s: Session, x: BigUint64Array, f: number): BigUint64Array {
   if (s.id === 2) return new BigUint64Array(x.length);
   return truncShare(x, f, s.id);
-}
-
-/** Window of a 2-D pooling over NCHW data. */
-export interface PoolParams {
-  inShape: readonly [number, number, number, number];
-  kernel: readonly [number, number];
-  strides: readonly [number, number];
-  /** [top, left, bottom, right]; padding counts as zero. */
-  pads: readonly [number, number, number, number];
-}
-
-/** Output shape [N, C, OH, OW] of a pooling. */
-export function poolOutShape(p: PoolParams): [number, number, number, number] {
-  const [n, c, h, w] = p.inShape;
-  const oh = Math.floor((h + p.pads[0] + p.pads[2] - p.kernel[0]) / p.strides[0]) + 1;
-  const ow = Math.floor((w + p.pads[1] + p.pads[3] - p.kernel[1]) / p.strides[1]) + 1;
-  return [n, c, oh, ow];
 }
 
 /** In-range window of every output coordinate along one axis: input coordinates

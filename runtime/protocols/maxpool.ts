@@ -11,9 +11,9 @@
 import type { Session } from '../session/session.js';
 import type { BitWindow } from './compare.js';
 import { gatherByIndex } from '../ring/ring.js';
-import { poolOutShape, poolWindowSizes, poolWindows } from './linear.js';
-import type { PoolParams } from './linear.js';
-import { relu } from './select.js';
+import { poolWindowSizes, poolWindows } from './linear.js';
+import { poolOutShape, type PoolParams } from '../ring/windows.js';
+import { relu } from './relu.js';
 
 /** Pairs compared at each level of the max tree, for windows of the given sizes. */
 export function maxTreeLevels(windowSizes: ArrayLike<number>): number[] {

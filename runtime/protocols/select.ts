@@ -12,7 +12,6 @@
 import { add, gatherByIndex, mul, neg, sub } from '../ring/ring.js';
 import type { Session } from '../session/session.js';
 import { flipSubInPlace, takeByBitMinus } from './bits.js';
-import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
@@ -116,111 +115,7 @@ export async function select(s: Session, x: BigUint64Array, bit: CompareBit, pat
   return sel.finish(bit);
 }
 
-/** ReLU on a bit window: x · [x ≥ 0], comparison and selection fused into three rounds. */
-export async function relu(s: Session, x: BigUint64Array, w: BitWindow): Promise<BigUint64Array> {
-  const sel = new Selection(s, x, null, fullWindow(w));
-  const bit = await compareWindow(s, x, w, sel);
-  return sel.finish(bit);
-}
-
 /** True for the window on which a ReLU's selection reuses the comparison's mask. */
 export function fullWindow(w: BitWindow): boolean {
   return w.k === 64 && w.lo === 0;
-}
-
-/** Block sizes of one channel: a patch [bh, bw], or no ReLU at all. */
-export type BlockSize = readonly [number, number] | 'identity';
-
-/** For a block-ReLU over NCHW data: for every element its patch index (−1 for identity
- * channels), the number of patches, and the non-identity elements in order. Typed arrays
- * sized up front (a ResNet50 layer has ~800 k elements; growing a JS array of them cost
- * about as much as the layer's selection arithmetic). */
-export function blockLayout(shape: readonly [number, number, number, number], blocks: readonly BlockSize[]) {
-  const [n, c, h, w] = shape;
-  if (blocks.length !== c) throw new Error(`block-relu: ${blocks.length} block sizes for ${c} channels`);
-  const plane = h * w;
-  const patchOf = new Int32Array(n * c * plane).fill(-1);
-  let kept = 0;
-  for (const blk of blocks) if (blk !== 'identity') kept++;
-  // Non-identity channels are whole planes, in order: their elements are the selected ones.
-  const selected = new Int32Array(n * kept * plane);
-  /** Patch column of each x coordinate, per block width. */
-  const columnPatch = new Map<number, Int32Array>();
-  let patches = 0;
-  let at = 0;
-  for (let b = 0; b < n; b++)
-    for (let ch = 0; ch < c; ch++) {
-      const blk = blocks[ch];
-      if (blk === 'identity') continue;
-      const [bh, bw] = blk;
-      const ph = Math.ceil(h / bh);
-      const pw = Math.ceil(w / bw);
-      let col = columnPatch.get(bw);
-      if (!col) columnPatch.set(bw, (col = Int32Array.from({ length: w }, (_, xx) => Math.floor(xx / bw))));
-      const base = (b * c + ch) * plane;
-      for (let y = 0; y < h; y++) {
-        const row = patches + Math.floor(y / bh) * pw;
-        const line = base + y * w;
-        for (let xx = 0; xx < w; xx++) patchOf[line + xx] = row + col[xx];
-      }
-      for (let i = 0; i < plane; i++) selected[at++] = base + i;
-      patches += ph * pw;
-    }
-  return { patchOf, patches, selected };
-}
-
-/** The local part of a block-ReLU: patch sums to compare, the non-identity elements to
- * select (with their patch), and how to put the selected values back. */
-export function blockPlan(x: BigUint64Array, shape: readonly [number, number, number, number], blocks: readonly BlockSize[]) {
-  const { patchOf, patches, selected } = blockLayout(shape, blocks);
-  const sums = new BigUint64Array(patches);
-  const xs = new BigUint64Array(selected.length);
-  const map = new Int32Array(selected.length);
-  for (let j = 0; j < selected.length; j++) {
-    const i = selected[j];
-    xs[j] = x[i];
-    map[j] = patchOf[i];
-    sums[patchOf[i]] += x[i];
-  }
-  /** The whole activation from the selected values (identity elements unchanged). */
-  const assemble = (ys: BigUint64Array): BigUint64Array => {
-    const out = x.slice();
-    for (let j = 0; j < selected.length; j++) out[selected[j]] = ys[j];
-    return out;
-  };
-  return { patches, sums, xs, map, assemble };
-}
-
-/** Block-ReLU: every bh×bw patch (tiled from the top-left, edge patches partial) of a channel
- * passes or becomes zero by the sign of its sum (one comparison per patch, on the window w),
- * one selection per element; identity channels pass unchanged at no cost. Three rounds, or
- * none when every channel is identity. */
-export async function blockRelu(
-  s: Session,
-  x: BigUint64Array,
-  shape: readonly [number, number, number, number],
-  blocks: readonly BlockSize[],
-  w: BitWindow,
-): Promise<BigUint64Array> {
-  const plan = blockPlan(x, shape, blocks);
-  if (plan.patches === 0) return x.slice();
-  const sel = new Selection(s, plan.xs, plan.map);
-  const bit = await compareWindow(s, plan.sums, w, sel);
-  return plan.assemble(sel.finish(bit));
-}
-
-/** Clip(x, lo, hi) = lo + ReLU(x − lo) − ReLU(x − hi) for public lo < hi (ReLU6: lo = 0,
- * hi = 6·2^f): both comparisons in the same three rounds. */
-export async function clip(s: Session, x: BigUint64Array, lo: bigint, hi: bigint, w: BitWindow): Promise<BigUint64Array> {
-  const n = x.length;
-  const v = new BigUint64Array(2 * n);
-  const p0 = s.id === 0;
-  for (let i = 0; i < n; i++) {
-    v[i] = p0 ? x[i] - lo : x[i];
-    v[n + i] = p0 ? x[i] - hi : x[i];
-  }
-  const r = await relu(s, v, w);
-  const out = new BigUint64Array(n);
-  for (let i = 0; i < n; i++) out[i] = (p0 ? lo : 0n) + r[i] - r[n + i];
-  return out;
 }

@@ -12,8 +12,8 @@
 //   Bytes per inference: 8|X| online (P0 → P1) + 8|Y| preprocessing (P2 → P1).
 // The product carries 2f fractional bits: follow with `truncate` (linear.ts).
 
-import { add, conv2d, conv2dOutShape, matmul, sub } from '../ring/ring.js';
-import type { Conv2dParams } from '../ring/ring.js';
+import { add, conv2d, matmul, sub } from '../ring/ring.js';
+import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
 import type { Session } from '../session/session.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 

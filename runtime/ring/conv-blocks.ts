@@ -4,8 +4,9 @@
 // then copied to the output. Any thread holding the layer's arena layout can run any block,
 // in any order (runtime/kernels/kernel-threads.ts shares them with a worker thread); a block writes
 // only its own rows and columns of the output.
-import { arena, type RingKernelExports } from '../kernels/ring-wasm.js';
-import { conv2dOutShape, type Conv2dParams } from './ring.js';
+import { arena } from '../kernels/ring-wasm.js';
+import type { RingKernelExports } from '../kernels/kernel-abi.js';
+import { conv2dOutShape, type Conv2dParams } from './windows.js';
 
 /** One block of a convolution's output. */
 export interface ConvBlock {
@@ -37,7 +38,7 @@ export interface ConvLayout {
   image: number;
 }
 
-/** Output height and width (conv2dOutShape of ring.ts). */
+/** Output height and width (conv2dOutShape of windows.ts). */
 function outHW(p: Conv2dParams): [number, number] {
   const [, , oh, ow] = conv2dOutShape(p);
   return [oh, ow];

@@ -2,7 +2,7 @@
 // for runtime/ring/ring.ts, which must match these results bit for bit. Deliberately simple and slow;
 // protocols import runtime/ring/ring.ts, never this file.
 
-import { conv2dOutShape, type Conv2dParams } from './ring.js';
+import { conv2dOutShape, type Conv2dParams } from './windows.js';
 
 const MASK = (1n << 64n) - 1n;
 
@@ -139,38 +139,6 @@ export function conv2dBias(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams
   const [, o, oh, ow] = conv2dOutShape(p);
   for (let i = 0; i < y.length; i++) y[i] = (y[i] + bias[Math.floor(i / (oh * ow)) % o]) & MASK;
   return y;
-}
-
-/** Reference patch sums: for each output patch, the sum of its elements, read patch by patch. */
-export function patchSums(x: BigUint64Array, shape: readonly [number, number, number, number], bh: number, bw: number): BigUint64Array {
-  const [n, c, h, w] = shape;
-  const ph = Math.ceil(h / bh);
-  const pw = Math.ceil(w / bw);
-  const out = new BigUint64Array(n * c * ph * pw);
-  for (let plane = 0; plane < n * c; plane++)
-    for (let py = 0; py < ph; py++)
-      for (let px = 0; px < pw; px++) {
-        let acc = 0n;
-        for (let y = py * bh; y < Math.min(h, (py + 1) * bh); y++)
-          for (let xx = px * bw; xx < Math.min(w, (px + 1) * bw); xx++) acc += x[plane * h * w + y * w + xx];
-        out[(plane * ph + py) * pw + px] = acc & MASK;
-      }
-  return out;
-}
-
-/** Reference broadcast: element (y, x) of a channel takes patch (y / bh, x / bw). */
-export function broadcastPatches(v: BigUint64Array, shape: readonly [number, number, number, number], bh: number, bw: number): BigUint64Array {
-  const [n, c, h, w] = shape;
-  const ph = Math.ceil(h / bh);
-  const pw = Math.ceil(w / bw);
-  const out = new BigUint64Array(n * c * h * w);
-  for (let i = 0; i < out.length; i++) {
-    const plane = Math.floor(i / (h * w));
-    const y = Math.floor((i % (h * w)) / w);
-    const xx = i % w;
-    out[i] = v[(plane * ph + Math.floor(y / bh)) * pw + Math.floor(xx / bw)];
-  }
-  return out;
 }
 
 /** Reference bit extraction by BigInt shift. */

@@ -4,10 +4,13 @@
 // elementwise ops on short vectors are typed-array loops V8 compiles to int64 code, on longer
 // ones wasm kernels too; encode/decode run on the
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
-// runtime/ring/ring-reference.ts, which the tests compare against.
+// runtime/ring/ring-reference.ts, which the tests compare against. A convolution's parameters and
+// output shape are windows.ts's; its blocks of work, conv-blocks.ts's.
 import { convBlocks, layoutConv, runConvBlock } from './conv-blocks.js';
+import { conv2dOutShape, type Conv2dParams } from './windows.js';
 import { parallelConv } from '../kernels/kernel-threads.js';
-import { arena, kernels, type RingKernelExports } from '../kernels/ring-wasm.js';
+import { arena, kernels } from '../kernels/ring-wasm.js';
+import type { RingKernelExports } from '../kernels/kernel-abi.js';
 
 /** Rows of the GEMM's register tile (packA packs A in panels of this many rows). */
 const GEMM_ROW_TILE = 2;
@@ -163,28 +166,6 @@ export function decode(a: BigUint64Array, f: number): Float64Array {
   return out;
 }
 
-/** Shape and hyper-parameters of a 2-D convolution (NCHW activations, OIHW weights). */
-export interface Conv2dParams {
-  /** [N, C, H, W] of the input. */
-  inShape: readonly [number, number, number, number];
-  /** [O, C/group, KH, KW] of the weights. */
-  weightShape: readonly [number, number, number, number];
-  strides: readonly [number, number];
-  /** [top, left, bottom, right]. */
-  pads: readonly [number, number, number, number];
-  dilations: readonly [number, number];
-  group: number;
-}
-
-/** Output shape [N, O, OH, OW] of a convolution. */
-export function conv2dOutShape(p: Conv2dParams): [number, number, number, number] {
-  const [n, , h, w] = p.inShape;
-  const [o, , kh, kw] = p.weightShape;
-  const oh = Math.floor((h + p.pads[0] + p.pads[2] - p.dilations[0] * (kh - 1) - 1) / p.strides[0]) + 1;
-  const ow = Math.floor((w + p.pads[1] + p.pads[3] - p.dilations[1] * (kw - 1) - 1) / p.strides[1]) + 1;
-  return [n, o, oh, ow];
-}
-
 /** Convolution over Z_2^64: y = conv(x, w) (+ bias[o] on every element of output channel o
  * when a bias is given), every product and sum mod 2^64. */
 export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bias?: BigUint64Array): BigUint64Array {
@@ -293,4 +274,24 @@ export function matmulT(
   return y;
 }
 
-export * from './ring-patches.js';
+/** out[i] = v[index[i]], or `fill` (default 0) where index[i] = −1 (a value per patch spread
+ * over its elements, a window's candidates gathered from a map). */
+export function gatherByIndex(v: BigUint64Array, index: Int32Array, out?: BigUint64Array, fill = 0n): BigUint64Array {
+  const y = out ?? new BigUint64Array(index.length);
+  const f = BigInt.asUintN(64, fill);
+  for (let i = 0; i < index.length; i++) {
+    const g = index[i];
+    y[i] = g >= 0 ? v[g] : f;
+  }
+  return y;
+}
+
+/** Bit j (0 = least significant, 63 = sign) of every element, as 0/1 bytes. */
+export function bitOf(a: BigUint64Array, j: number, out = new Uint8Array(a.length)): Uint8Array {
+  if (!Number.isInteger(j) || j < 0 || j > 63) throw new RangeError(`bit ${j}: expected 0..63`);
+  const words = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+  const word = j < 32 ? 0 : 1;
+  const shift = j & 31;
+  for (let i = 0; i < a.length; i++) out[i] = (words[2 * i + word] >>> shift) & 1;
+  return out;
+}

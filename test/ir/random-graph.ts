@@ -4,7 +4,7 @@
 // numbers (-0, ±Infinity, NaN, 1e-5, subnormals) — plus "attribute soup" graphs whose nodes
 // carry attributes of every kind, for parsing without verification.
 import { type AttrValue, type DType, type Graph, GraphBuilder, type Shape, Tensor, allocData, lookupOp, makeGraph, makeNode, numel } from '../../ir/index.js';
-import { convOutSize } from '../../ir/ops/conv.js';
+import { windowOutSize } from '../../runtime/ring/windows.js';
 
 /** A small seeded PRNG (mulberry32): tests must be reproducible. */
 export class Rng {
@@ -237,7 +237,7 @@ function conv({ rng, b, names, values, dtype }: MakerContext): Made | undefined 
   maybe(rng, attrs, 'pads', [rng.int(0, 2), rng.int(0, 2), rng.int(0, 2), rng.int(0, 2)]);
   if (rng.chance(0.7) || group !== 1) attrs.group = group;
   const strides = (attrs.strides ?? [1, 1]) as number[], dilations = (attrs.dilations ?? [1, 1]) as number[], pads = (attrs.pads ?? [0, 0, 0, 0]) as number[];
-  if (convOutSize(h, kh, strides[0], pads[0], pads[2], dilations[0]) <= 0 || convOutSize(w, kw, strides[1], pads[1], pads[3], dilations[1]) <= 0) return undefined;
+  if (windowOutSize(h, kh, strides[0], pads[0], pads[2], dilations[0]) <= 0 || windowOutSize(w, kw, strides[1], pads[1], pads[3], dilations[1]) <= 0) return undefined;
   const weight = b.constant(names.next(), randomTensor(rng, dtype, [out, c / group, kh, kw], false));
   const inputs = [x, weight];
   const bias = rng.int(0, 2);

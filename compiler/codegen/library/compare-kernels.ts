@@ -22,6 +22,7 @@
 //   bytes past bits0's end, 16 writable past out's).
 //   (The samplers are in sample-kernels.ts, the base-p wire format's kernels in field-kernels.ts.)
 import type { Expr, ModuleBuilder } from '../binaryen.js';
+import { addGenericKernel } from './generic-kernel.js';
 import { addFieldKernels } from './field-kernels.js';
 import { addSampleKernels } from './sample-kernels.js';
 
@@ -36,7 +37,7 @@ export function addCompareKernels(m: ModuleBuilder): void {
 
 function addCorrectionKernel(m: ModuleBuilder): void {
   const { add, mul, shl, const: c } = m.i32;
-  m.func('bit_corrections', ['rlo', 'rhi', 'bits0', 'n', 'm', 'p', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
+  addGenericKernel(m, 'bit_corrections', ['rlo', 'rhi', 'bits0', 'n', 'm', 'p', 'out'].map((name) => [name, 'i32'] as const), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const [i, b, at] = ['i', 'b', 'at'].map((name) => f.local(name, 'i32'));
     const r = f.local('r', 'i64');
@@ -71,7 +72,7 @@ const REVERSE = [14, 15, 12, 13, 10, 11, 8, 9, 6, 7, 4, 5, 2, 3, 0, 1];
 
 function addDigitKernel(m: ModuleBuilder): void {
   const names = ['zlo', 'zhi', 'rbits', 'rot', 'beta', 'pairs', 'out', 'tmp', 'i0', 'i1', 'k', 'p', 'isP0', 'modM', 'modS', 'grouped'];
-  m.func('compare_digits', names.map((n) => [n, 'i32'] as const), 'none', (f) => {
+  addGenericKernel(m, 'compare_digits', names.map((n) => [n, 'i32'] as const), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const [i, ch, byte, carry, cc, neg, pe, rb, src, o, at] = ['i', 'ch', 'byte', 'carry', 'cc', 'neg', 'pe', 'rb', 'src', 'o', 'at'].map((n) => f.local(n, 'i32'));
     const [zz, kmask] = ['zz', 'kmask'].map((n) => f.local(n, 'i64'));

@@ -1,4 +1,4 @@
-// Emits the kernels of the compare's base-p wire format (runtime/protocols/digits.ts defines
+// Emits the kernels of the compare's base-p wire format (runtime/protocols/field-format.ts defines
 // the format and holds the TypeScript twins the tests compare these with):
 //
 //   Digits of Z_p travel in units of 4 or 8 digits (8 when that saves a bit per unit, e.g.
@@ -22,6 +22,7 @@
 // x mod p and floor(x / p). A pair splits by an f64 division by p^4 (exact: the unit is below
 // 2^53 and never within 2^-26 of a multiple of p^4 without being one).
 import type { Expr, FunctionBuilder, Local, ModuleBuilder } from '../binaryen.js';
+import { addGenericKernel } from './generic-kernel.js';
 
 /** Adds group_digits, pack_groups, unpack_field and zero_tests (ABI above). */
 export function addFieldKernels(m: ModuleBuilder): void {
@@ -35,7 +36,7 @@ const params = (m: ModuleBuilder, names: string[]) => names.map((name) => [name,
 
 function addGroupDigits(m: ModuleBuilder): void {
   const { add, mul, and, shl, shr_u, const: c } = m.i32;
-  m.func('group_digits', params(m, ['digits', 'groups', 'p', 'out']), 'none', (f) => {
+  addGenericKernel(m, 'group_digits', params(m, ['digits', 'groups', 'p', 'out']), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const g = f.local('g', 'i32');
     const t = f.local('t', 'i32');
@@ -51,7 +52,7 @@ function addGroupDigits(m: ModuleBuilder): void {
 
 function addPackGroups(m: ModuleBuilder): void {
   const { add, sub, shl, const: c } = m.i32;
-  m.func('pack_groups', params(m, ['groups', 'units', 'gb', 'pair', 'p4', 'out']), 'none', (f) => {
+  addGenericKernel(m, 'pack_groups', params(m, ['groups', 'units', 'gb', 'pair', 'p4', 'out']), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const [u, bits, at, w] = ['u', 'bits', 'at', 'w'].map((name) => f.local(name, 'i32'));
     const acc = f.local('acc', 'i64');
@@ -115,7 +116,7 @@ function unitReader(m: ModuleBuilder, f: FunctionBuilder) {
 
 function addUnpackField(m: ModuleBuilder): void {
   const names = ['buf', 'units', 'gb', 'pair', 'p4', 'p', 'magic', 'shift', 'low', 'high', 'out'];
-  m.func('unpack_field', params(m, names), 'none', (f) => {
+  addGenericKernel(m, 'unpack_field', params(m, names), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const { add, or, shl, const: c } = m.i32;
     const [u, bit, at, g0, g1, lo, hi] = ['u', 'bit', 'at', 'g0', 'g1', 'lo', 'hi'].map((name) => f.local(name, 'i32'));
@@ -142,7 +143,7 @@ function addUnpackField(m: ModuleBuilder): void {
 
 function addZeroTests(m: ModuleBuilder): void {
   const names = ['a', 'b', 'n', 'per', 'gb', 'pair', 'p4', 'p', 'magic', 'shift', 'low', 'high', 'out'];
-  m.func('zero_tests', params(m, names), 'none', (f) => {
+  addGenericKernel(m, 'zero_tests', params(m, names), 'none', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const { add, or, const: c } = m.i32;
     const [i, u, bit, hit, a0, a1, b0, b1, la, ha, lb, hb] = ['i', 'u', 'bit', 'hit', 'a0', 'a1', 'b0', 'b1', 'la', 'ha', 'lb', 'hb'].map((name) =>

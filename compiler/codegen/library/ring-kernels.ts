@@ -5,6 +5,8 @@
 // ABI: every pointer is a byte address in the module's exported memory, 16-byte aligned; every
 // count and stride is in elements (8 bytes each). All functions are pure loops, no allocation.
 import type { Expr, FunctionBuilder, Local, ModuleBuilder, ValType } from '../binaryen.js';
+import { addGenericKernel } from './generic-kernel.js';
+import type { GenericKernel } from '../../../runtime/kernels/kernel-abi.js';
 
 /** Register tile of the GEMM micro-kernel: rows of A (output channels) × columns of B. */
 export interface GemmTile {
@@ -25,8 +27,8 @@ export const DEFAULT_TILE: GemmTile = { rows: 2, cols: 6, kind: 'hybrid', depth:
 type Binary = (m: ModuleBuilder, a: Expr, b: Expr) => Expr;
 
 /** out[i] = op(a[i], b[i]): two lanes at a time with i64x2, then a scalar tail. */
-function elementwiseBinary(m: ModuleBuilder, name: string, vec: Binary, scalar: Binary): void {
-  m.func(name, [['a', 'i32'], ['b', 'i32'], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
+function elementwiseBinary(m: ModuleBuilder, name: GenericKernel, vec: Binary, scalar: Binary): void {
+  addGenericKernel(m, name, [['a', 'i32'], ['b', 'i32'], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
     const [a, b, out, n] = f.params;
     const i = f.local('i', 'i32');
     const pairs = f.local('pairs', 'i32');
@@ -48,13 +50,13 @@ type Unary = (m: ModuleBuilder, a: Expr, arg: Expr) => Expr;
 /** out[i] = op(a[i], arg) with one extra scalar argument (a constant, a shift). */
 function elementwiseUnary(
   m: ModuleBuilder,
-  name: string,
+  name: GenericKernel,
   argType: ValType,
   vec: Unary,
   scalar: Unary,
   vecArg: (m: ModuleBuilder, arg: Expr) => Expr = (_m, x) => x,
 ): void {
-  m.func(name, [['a', 'i32'], ['arg', argType], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
+  addGenericKernel(m, name, [['a', 'i32'], ['arg', argType], ['out', 'i32'], ['n', 'i32']], 'none', (f) => {
     const [a, arg, out, n] = f.params;
     const i = f.local('i', 'i32');
     const pairs = f.local('pairs', 'i32');
@@ -110,7 +112,7 @@ function emitIm2col(m: ModuleBuilder): void {
     ['sh', 'i32'], ['sw', 'i32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'i32'], ['dw', 'i32'],
     ['ow', 'i32'], ['p0', 'i32'], ['pn', 'i32'], ['out', 'i32'],
   ];
-  m.func('im2col', params, 'none', (f) => {
+  addGenericKernel(m, 'im2col', params, 'none', (f) => {
     const p = (n: string) => m.get(f.param(n));
     const [ic, ky, kx, q, oy, ox, iy, ix, plane, dst, oy0, ox0, left, cnt, base, z1, z2] = [
       'ic', 'ky', 'kx', 'q', 'oy', 'ox', 'iy', 'ix', 'plane', 'dst', 'oy0', 'ox0', 'left', 'cnt', 'base', 'z1', 'z2',
@@ -179,7 +181,7 @@ function emitDepthwise(m: ModuleBuilder): void {
     ['sh', 'i32'], ['sw', 'i32'], ['pt', 'i32'], ['pl', 'i32'], ['dh', 'i32'], ['dw', 'i32'], ['oh', 'i32'], ['ow', 'i32'],
     ['mult', 'i32'],
   ];
-  m.func('depthwise', params, 'none', (f) => {
+  addGenericKernel(m, 'depthwise', params, 'none', (f) => {
     const p = (n: string) => m.get(f.param(n));
     const [oc, ky, kx, oy, ox, iy, xin, yout, oxa, oxb, num, src, dst, step] = [
       'oc', 'ky', 'kx', 'oy', 'ox', 'iy', 'xin', 'yout', 'oxa', 'oxb', 'num', 'src', 'dst', 'step',
@@ -227,7 +229,7 @@ function emitDepthwise(m: ModuleBuilder): void {
  * ([k][rows]) so the micro-kernel reads one contiguous run per step. Rows past the last full
  * panel are not packed (the GEMM's edge loop reads A directly). */
 function emitPackA(m: ModuleBuilder, tile: GemmTile): void {
-  m.func('packA', [['a', 'i32'], ['lda', 'i32'], ['m', 'i32'], ['k', 'i32'], ['out', 'i32']], 'none', (f) => {
+  addGenericKernel(m, 'packA', [['a', 'i32'], ['lda', 'i32'], ['m', 'i32'], ['k', 'i32'], ['out', 'i32']], 'none', (f) => {
     const [a, lda, rows, k, out] = f.params;
     const i = f.local('i', 'i32');
     const t = f.local('t', 'i32');
@@ -384,7 +386,7 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
     ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
     ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
   ];
-  m.func('gemm', params, 'none', (f: FunctionBuilder) => {
+  addGenericKernel(m, 'gemm', params, 'none', (f: FunctionBuilder) => {
     const p = (n: string) => m.get(f.param(n));
     const g = (l: Local) => m.get(l);
     const c = (v: number) => m.i32.const(v);
@@ -480,5 +482,5 @@ export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE):
   emitPackA(m, tile);
   emitGemm(m, tile);
   // The runtime sizes its column blocks as multiples of the tile width.
-  m.func('tileCols', [], 'i32', () => [m.i32.const(tile.cols)]);
+  addGenericKernel(m, 'tileCols', [], 'i32', () => [m.i32.const(tile.cols)]);
 }

@@ -3,13 +3,12 @@
 // from this one function, so they cannot drift apart: the generic module of the build
 // (dist/runtime/kernels/ring-kernels.wasm, emitted by emit-runtime-kernels.ts) and a model's
 // own module (OUT/party{0,1,2}/kernels.wasm, model-kernels.ts), which adds its specialized
-// kernels beside these. runtime/kernels/ring-wasm.ts checks a model module against the generic one.
+// kernels beside these. Names, parameter counts and memory are the runtime's ABI
+// (runtime/kernels/kernel-abi.ts), against which runtime/kernels/kernels-module.ts checks every module it loads.
 import { ModuleBuilder } from '../binaryen.js';
 import { addCompareKernels } from './compare-kernels.js';
 import { addRingKernels, DEFAULT_TILE, type GemmTile } from './ring-kernels.js';
-
-/** Initial memory of every kernels module, in 64 KiB pages (the runtime grows it on demand). */
-export const KERNELS_INITIAL_PAGES = 16;
+import { KERNELS_INITIAL_PAGES } from '../../../runtime/kernels/kernel-abi.js';
 
 /** Adds every kernel the runtime calls (the generic ABI) to a module under construction. */
 export function addRuntimeKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE): void {

@@ -1,4 +1,4 @@
-// Emits the exact uniform samplers of the private compare (runtime/protocols/digits.ts holds
+// Emits the exact uniform samplers of the private compare (runtime/protocols/digit-sampling.ts holds
 // their TypeScript twins): Lemire's multiply-shift with rejection on 16-bit stream words,
 // eight words per step with wasm SIMD. A rejected word leaves a gap that a left-pack closes:
 // the accept mask's eight bits index a 16-byte shuffle pattern (the caller's `table`) that
@@ -12,13 +12,14 @@
 //     from i0 until count values are filled or the words run out; `table`: 256 patterns of
 //     16 bytes for byte lanes (sampleTables().bytes); out needs 16 bytes of slack past count.
 //   compare_pairs(raw, rawEnd, wCell, out, i0, count, span, threshold, divM, divS, pm1, p, isP0, table) → i
-//     the compare's (s, ρ) pairs (digits.ts pairSampler(p − 1, 1, p)): for an accepted word,
+//     the compare's (s, ρ) pairs (digit-sampling.ts pairSampler(p − 1, 1, p)): for an accepted word,
 //     q = (w·span) >> 16, d = floor(q / (p − 1)) = (q·divM) >> divS, s = 1 + q − d·(p − 1),
 //     and out[i] (u16) = (s << 8) | ρ-term with ρ-term = d for P0, p − d for P1. Runs while
 //     i < count and words are left; may fill up to 7 values past count (the caller carries
 //     them: they are the stream's next accepted values); writes the word cursor to wCell.
 //     `table`: 256 patterns for 16-bit lanes (sampleTables().pairs).
 import type { Expr, ModuleBuilder } from '../binaryen.js';
+import { addGenericKernel } from './generic-kernel.js';
 
 /** Bytes 2–3 of each 32-bit lane of a‖b: the high halves of eight u16×u16 products. */
 const HIGH_HALVES = [2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31];
@@ -36,7 +37,7 @@ function mulHigh(m: ModuleBuilder, w: Expr, c: Expr): Expr {
 
 function addSampleBelow(m: ModuleBuilder): void {
   const names = ['raw', 'rawEnd', 'out', 'i0', 'count', 'bound', 'threshold', 'table'];
-  m.func('sample_below', names.map((n) => [n, 'i32'] as const), 'i32', (f) => {
+  addGenericKernel(m, 'sample_below', names.map((n) => [n, 'i32'] as const), 'i32', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const [i, w, x, bm] = ['i', 'w', 'x', 'bm'].map((n) => f.local(n, 'i32'));
     const [words, boundV, thrV, values] = ['words', 'boundV', 'thrV', 'values'].map((n) => f.local(n, 'v128'));
@@ -69,7 +70,7 @@ function addSampleBelow(m: ModuleBuilder): void {
 
 function addComparePairs(m: ModuleBuilder): void {
   const names = ['raw', 'rawEnd', 'wCell', 'out', 'i0', 'count', 'span', 'threshold', 'divM', 'divS', 'pm1', 'p', 'isP0', 'table'];
-  m.func('compare_pairs', names.map((n) => [n, 'i32'] as const), 'i32', (f) => {
+  addGenericKernel(m, 'compare_pairs', names.map((n) => [n, 'i32'] as const), 'i32', (f) => {
     const p = (name: string) => m.get(f.param(name));
     const [i, w, x, q, d, bm, base, flip] = ['i', 'w', 'x', 'q', 'd', 'bm', 'base', 'flip'].map((n) => f.local(n, 'i32'));
     const vec = ['words', 'spanV', 'thrV', 'divMV', 'pm1V', 'baseV', 'flipV', 'qV', 'dV', 'one'].map((n) => f.local(n, 'v128'));

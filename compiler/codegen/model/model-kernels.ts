@@ -5,7 +5,8 @@
 // the bias it adds first (truncation-kernels.ts). The three parties get the same module (it
 // holds shapes, never a weight), so parties run in one process share one instance.
 import { ModuleBuilder } from '../binaryen.js';
-import { addRuntimeKernels, KERNELS_INITIAL_PAGES } from '../library/runtime-kernels.js';
+import { addRuntimeKernels } from '../library/runtime-kernels.js';
+import { KERNELS_INITIAL_PAGES } from '../../../runtime/kernels/kernel-abi.js';
 import { addTruncationKernel, emitsTruncationKernel, truncationKernelName, type TruncationKernel } from './truncation-kernels.js';
 import type { Program } from '../../../runtime/program/program.js';
 

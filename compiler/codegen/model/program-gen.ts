@@ -10,7 +10,7 @@ import type { Tensor } from '../../../ir/tensor.js';
 import { broadcastShapes, numel } from '../../../ir/types.js';
 import { encode } from '../../../runtime/ring/ring.js';
 import { PROGRAM_FORMAT, type MapSpec, type PostOp, type Program, type ProgramOutput, type ProgramStep, type SetupStep } from '../../../runtime/program/program.js';
-import type { PoolParams } from '../../../runtime/protocols/linear.js';
+import type { PoolParams } from '../../../runtime/ring/windows.js';
 import type { PartyId } from '../../../runtime/session/session.js';
 import { costReport } from '../../../passes/secure/cost-model.js';
 

@@ -2,9 +2,8 @@
 // interpreter calls the runtime kernels with them, and code generators that embed step
 // parameters in party programs should use the same functions, so both sides compute with
 // identical maps (resize coefficients, pooling windows, slices).
-import type { PoolParams } from '../../../runtime/protocols/linear.js';
+import type { Conv2dParams, PoolParams } from '../../../runtime/ring/windows.js';
 import type { ConcatParams, PadParams, ResizeParams, SliceParams, TransposeParams } from '../../../runtime/local/index.js';
-import type { Conv2dParams } from '../../../runtime/ring/ring.js';
 import type { Node } from '../../graph.js';
 import { withDefaults } from '../../ops/index.js';
 

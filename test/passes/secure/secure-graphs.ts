@@ -5,7 +5,7 @@
 import { GraphBuilder } from '../../../ir/builder.js';
 import type { Graph } from '../../../ir/graph.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
-import { fieldBytes } from '../../../runtime/protocols/digits.js';
+import { fieldBytes } from '../../../runtime/protocols/field-format.js';
 import { randomTensor, rng } from '../util.js';
 
 export const FRAC = 12;

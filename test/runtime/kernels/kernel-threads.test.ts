@@ -10,7 +10,7 @@ import { digitField } from '../../../runtime/protocols/compare.js';
 import { packField } from '../../../runtime/protocols/field-format.js';
 import * as fast from '../../../runtime/ring/ring.js';
 import * as ref from '../../../runtime/ring/ring-reference.js';
-import type { Conv2dParams } from '../../../runtime/ring/ring.js';
+import type { Conv2dParams } from '../../../runtime/ring/windows.js';
 import { TestRandom } from '../ring/ring.test.js';
 
 /** Layers past the threshold for two threads: a 3×3 layer with several column blocks, a strided

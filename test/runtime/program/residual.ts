@@ -1,8 +1,8 @@
 // A hand-built residual block as three party programs, with its plaintext fixed-point
 // reference (ring ops on clear values), for the executor's tests.
 
-import { conv2d, conv2dOutShape, decode, encode, truncPublic } from '../../../runtime/ring/ring.js';
-import type { Conv2dParams } from '../../../runtime/ring/ring.js';
+import { conv2d, decode, encode, truncPublic } from '../../../runtime/ring/ring.js';
+import { conv2dOutShape, type Conv2dParams } from '../../../runtime/ring/windows.js';
 import { PROGRAM_FORMAT, type Program, type ProgramStep } from '../../../runtime/program/index.js';
 import type { PartyId } from '../../../runtime/session/session.js';
 import { PROTOCOL_COSTS, seq, type Cost } from '../../../runtime/protocols/costs.js';

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { decode, encode, truncPublic } from '../../../runtime/ring/ring.js';
 import { revealToClient, shareInput } from '../../../runtime/protocols/sharing.js';
 import { addPublic, addShares, applyPublicLinear, avgPool, avgPoolDivisorFactor, scaleShare, subShares, sumPool, truncate } from '../../../runtime/protocols/linear.js';
-import type { PoolParams } from '../../../runtime/protocols/linear.js';
+import type { PoolParams } from '../../../runtime/ring/windows.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { join, sessions, randomRing, randomSigned, split } from './harness.js';

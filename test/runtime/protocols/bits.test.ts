@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { packWords, packedBytes, unpackWords } from '../../../runtime/protocols/bits.js';
-import { uniformBelow, uniformPairs } from '../../../runtime/protocols/digits.js';
+import { uniformBelow, uniformPairs } from '../../../runtime/protocols/digit-sampling.js';
 import { fieldBytes, packField, unpackField } from '../../../runtime/protocols/field-format.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { AesCtrPrg } from '../../../runtime/session/prg.js';

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { bitCorrections, compareMessage, packedBitCorrections, zeroTests } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
-import { sampleTs, sampleWasm } from '../../../runtime/protocols/digits.js';
+import { sampleTs, sampleWasm } from '../../../runtime/protocols/digit-sampling.js';
 import { packField, unpackField } from '../../../runtime/protocols/field-format.js';
 import { AesCtrPrg } from '../../../runtime/session/prg.js';
 

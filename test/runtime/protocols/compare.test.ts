@@ -4,11 +4,13 @@
 import { expect } from 'chai';
 import { compareWindow, drelu, bitShares } from '../../../runtime/protocols/compare.js';
 import type { BitWindow } from '../../../runtime/protocols/compare.js';
-import { blockLayout, blockRelu, clip, relu, select } from '../../../runtime/protocols/select.js';
-import type { BlockSize } from '../../../runtime/protocols/select.js';
+import { select } from '../../../runtime/protocols/select.js';
+import { relu } from '../../../runtime/protocols/relu.js';
+import { blockLayout, blockRelu, type BlockSize } from '../../../runtime/protocols/block-relu.js';
+import { clip } from '../../../runtime/protocols/clip.js';
 import { maxPool, maxPoolLevels } from '../../../runtime/protocols/maxpool.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
-import type { PoolParams } from '../../../runtime/protocols/linear.js';
+import type { PoolParams } from '../../../runtime/ring/windows.js';
 import { join, sessions, randomRing, randomSigned, split } from './harness.js';
 import { withCost } from './costcheck.js';
 

@@ -3,8 +3,8 @@
 
 import { expect } from 'chai';
 import { maxTreeLevels, windowMaxima } from '../../../runtime/protocols/maxpool.js';
-import { poolOutShape, poolWindowSizes, poolWindows } from '../../../runtime/protocols/linear.js';
-import type { PoolParams } from '../../../runtime/protocols/linear.js';
+import { poolWindowSizes, poolWindows } from '../../../runtime/protocols/linear.js';
+import { poolOutShape, type PoolParams } from '../../../runtime/ring/windows.js';
 import { randomSigned } from './harness.js';
 
 const M64 = (1n << 64n) - 1n;

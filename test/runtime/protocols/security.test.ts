@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { digitField } from '../../../runtime/protocols/compare.js';
-import { relu } from '../../../runtime/protocols/select.js';
+import { relu } from '../../../runtime/protocols/relu.js';
 import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { packedBytes } from '../../../runtime/protocols/bits.js';

@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { conv2d } from '../../../runtime/ring/ring.js';
 import { drelu } from '../../../runtime/protocols/compare.js';
-import { blockLayout, blockRelu, relu } from '../../../runtime/protocols/select.js';
+import { relu } from '../../../runtime/protocols/relu.js';
+import { blockLayout, blockRelu } from '../../../runtime/protocols/block-relu.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { revealToClient, shareInput } from '../../../runtime/protocols/sharing.js';
 import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';

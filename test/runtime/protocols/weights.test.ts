@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { conv2d, matmul } from '../../../runtime/ring/ring.js';
-import type { Conv2dParams } from '../../../runtime/ring/ring.js';
+import type { Conv2dParams } from '../../../runtime/ring/windows.js';
 import { applyWeights, convMap, matmulMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { join, sessions, randomRing, split } from './harness.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { addWords, bitWindow, flipSubInPlace, packWords, randomWords, takeByBitMinus, unpackWords, wordsRing } from '../../../runtime/protocols/bits.js';
 import { compareMessage, divisionMagic } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
-import { uniformBelow } from '../../../runtime/protocols/digits.js';
+import { uniformBelow } from '../../../runtime/protocols/digit-sampling.js';
 import { AesCtrPrg } from '../../../runtime/session/prg.js';
 import type { Prg } from '../../../runtime/session/session.js';
 

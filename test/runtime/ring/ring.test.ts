@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import * as fast from '../../../runtime/ring/ring.js';
 import * as ref from '../../../runtime/ring/ring-reference.js';
-import type { Conv2dParams } from '../../../runtime/ring/ring.js';
+import { conv2dOutShape, type Conv2dParams } from '../../../runtime/ring/windows.js';
 
 const M64 = (1n << 64n) - 1n;
 
@@ -160,7 +160,7 @@ function randomConv(rnd: TestRandom): Conv2dParams {
       dilations: [rnd.int(1, 2), rnd.int(1, 2)],
       group,
     };
-    const [, , oh, ow] = fast.conv2dOutShape(p);
+    const [, , oh, ow] = conv2dOutShape(p);
     if (oh >= 1 && ow >= 1) return p;
   }
 }
@@ -178,10 +178,10 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
 
   it('conv2dOutShape on hand-computed shapes', () => {
     const base = { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 } as const;
-    expect(fast.conv2dOutShape({ ...base, inShape: [1, 3, 224, 224], weightShape: [64, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3] })).to.deep.equal([1, 64, 112, 112]);
-    expect(fast.conv2dOutShape({ ...base, inShape: [2, 64, 56, 56], weightShape: [64, 64, 3, 3], pads: [1, 1, 1, 1] })).to.deep.equal([2, 64, 56, 56]);
-    expect(fast.conv2dOutShape({ ...base, inShape: [1, 4, 9, 9], weightShape: [4, 4, 3, 3], dilations: [2, 2] })).to.deep.equal([1, 4, 5, 5]);
-    expect(fast.conv2dOutShape({ ...base, inShape: [1, 1, 5, 6], weightShape: [1, 1, 2, 3], pads: [1, 0, 0, 2], strides: [2, 3] })).to.deep.equal([1, 1, 3, 2]);
+    expect(conv2dOutShape({ ...base, inShape: [1, 3, 224, 224], weightShape: [64, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3] })).to.deep.equal([1, 64, 112, 112]);
+    expect(conv2dOutShape({ ...base, inShape: [2, 64, 56, 56], weightShape: [64, 64, 3, 3], pads: [1, 1, 1, 1] })).to.deep.equal([2, 64, 56, 56]);
+    expect(conv2dOutShape({ ...base, inShape: [1, 4, 9, 9], weightShape: [4, 4, 3, 3], dilations: [2, 2] })).to.deep.equal([1, 4, 5, 5]);
+    expect(conv2dOutShape({ ...base, inShape: [1, 1, 5, 6], weightShape: [1, 1, 2, 3], pads: [1, 0, 0, 2], strides: [2, 3] })).to.deep.equal([1, 1, 3, 2]);
   });
 
   it('random shapes: groups, strides, dilations, asymmetric pads', () => {
@@ -208,7 +208,7 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
         dilations: [rnd.int(1, 2), rnd.int(1, 2)],
         group: c,
       };
-      const [, , oh, ow] = fast.conv2dOutShape(p);
+      const [, , oh, ow] = conv2dOutShape(p);
       if (oh >= 1 && ow >= 1) checkConv(rnd, p, `depthwise #${t}`);
     }
   });
@@ -259,5 +259,22 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
       const b = rnd.ring(k * n);
       expectSame(fast.matmul(a, b, m, k, n), ref.matmul(a, b, m, k, n), `matmul ${m}×${k}×${n}`);
     }
+  });
+
+  it('gatherByIndex: the indexed value, or the fill where the index is −1', () => {
+    const v = rnd.ring(12);
+    const index = Int32Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? -1 : (i * 7) % 12));
+    const got = fast.gatherByIndex(v, index, undefined, 7n);
+    for (let i = 0; i < 40; i++) expect(got[i]).to.equal(index[i] < 0 ? 7n : v[index[i]]);
+    const out = rnd.ring(40);
+    expectSame(fast.gatherByIndex(v, index, out, 7n), got, 'gatherByIndex into a dirty output');
+    expect(fast.gatherByIndex(v, Int32Array.of(-1, 0), undefined, -1n)[0]).to.equal(M64);
+  });
+
+  it('bitOf against the BigInt shift', () => {
+    const a = rnd.ring(500);
+    for (const j of [0, 1, 12, 31, 32, 33, 62, 63]) expectSame(fast.bitOf(a, j), ref.bitOf(a, j), `bit ${j}`);
+    expect(() => fast.bitOf(a, 64)).to.throw(RangeError);
+    expect(() => fast.bitOf(a, -1)).to.throw(RangeError);
   });
 });

@@ -150,6 +150,3 @@ export function uniformPairs(prg: Prg, count: number, boundA: number, offsetA: n
   }
   return { a, b };
 }
-
-/** The wire format's sizes, re-exported for callers that think of them as digit helpers. */
-export { fieldBytes } from './field-format.js';

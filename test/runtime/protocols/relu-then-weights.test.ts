@@ -3,10 +3,9 @@
 
 import { expect } from 'chai';
 import { conv2d } from '../../../runtime/ring/ring.js';
-import type { Conv2dParams } from '../../../runtime/ring/ring.js';
-import { blockReluThenWeights, reluThenWeights } from '../../../runtime/protocols/fused.js';
-import { blockLayout } from '../../../runtime/protocols/select.js';
-import type { BlockSize } from '../../../runtime/protocols/select.js';
+import type { Conv2dParams } from '../../../runtime/ring/windows.js';
+import { blockReluThenWeights, reluThenWeights } from '../../../runtime/protocols/relu-then-weights.js';
+import { blockLayout, type BlockSize } from '../../../runtime/protocols/block-relu.js';
 import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { join, randomRing, randomSigned, sessions, split } from './harness.js';

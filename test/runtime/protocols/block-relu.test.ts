@@ -2,8 +2,7 @@
 // element by element, on shapes with identity channels, partial edge patches and a batch.
 
 import { expect } from 'chai';
-import { blockLayout } from '../../../runtime/protocols/select.js';
-import type { BlockSize } from '../../../runtime/protocols/select.js';
+import { blockLayout, type BlockSize } from '../../../runtime/protocols/block-relu.js';
 
 describe('runtime/protocols block-ReLU layout', () => {
   it('numbers patches channel by channel from the top-left, skipping identity channels', () => {

@@ -1,0 +1,95 @@
+// The generic kernels' ABI, declared once: every function a ring kernels module exports for the
+// runtime (name, parameters, the types the runtime calls it with) and the module's memory. The
+// compiler emits every generic kernel under these names and parameter counts
+// (compiler/codegen/library/, which checks each against GENERIC_KERNELS as it emits it), and
+// kernels-module.ts checks every module it loads against the same table (MPCC5103). A model's
+// specialized kernels have their own names, declared in model-kernels.ts. A leaf module.
+//
+// Pointers are byte addresses into the module's exported memory (16-byte aligned when the
+// arena allocates them), counts and strides are in elements (8 bytes for ring elements);
+// compiler/codegen/library/README.md lists each kernel's generator, twin, caller and test.
+
+/** A WebAssembly.Memory as the runtime uses it (the project compiles without DOM typings,
+ * where TypeScript declares WebAssembly). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** The generic exports every kernels module has (pointers are byte addresses, counts elements). */
+export interface RingKernelExports {
+  memory: WasmMemory;
+  add(a: number, b: number, out: number, n: number): void;
+  sub(a: number, b: number, out: number, n: number): void;
+  mul(a: number, b: number, out: number, n: number): void;
+  neg(a: number, unused: number, out: number, n: number): void;
+  scale(a: number, c: bigint, out: number, n: number): void;
+  shr_s(a: number, f: number, out: number, n: number): void;
+  trunc_neg(a: number, f: number, out: number, n: number): void;
+  im2col(
+    x: number, cg: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, dh: number, dw: number, ow: number, p0: number, pn: number, out: number,
+  ): void;
+  depthwise(
+    x: number, w: number, y: number, c: number, h: number, wd: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number, mult: number,
+  ): void;
+  /** Columns of the GEMM's register tile. */
+  tileCols(): number;
+  packA(a: number, lda: number, m: number, k: number, out: number): void;
+  gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  /** The private compare's kernels (semantics in compiler/codegen/library/compare-kernels.ts and sample-kernels.ts). */
+  compare_digits(
+    zlo: number, zhi: number, rbits: number, rot: number, beta: number, pairs: number, out: number, tmp: number,
+    i0: number, i1: number, k: number, p: number, isP0: number, modM: number, modS: number, grouped: number,
+  ): void;
+  compare_pairs(
+    raw: number, rawEnd: number, wCell: number, out: number, i0: number, count: number, span: number, threshold: number,
+    divM: number, divS: number, pm1: number, p: number, isP0: number, table: number,
+  ): number;
+  sample_below(raw: number, rawEnd: number, out: number, i0: number, count: number, bound: number, threshold: number, table: number): number;
+  /** The base-p wire format's kernels (semantics in compiler/codegen/library/field-kernels.ts). */
+  group_digits(digits: number, groups: number, p: number, out: number): void;
+  pack_groups(groups: number, units: number, gb: number, pair: number, p4: number, out: number): void;
+  unpack_field(buf: number, units: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
+  zero_tests(a: number, b: number, n: number, per: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
+  bit_corrections(rlo: number, rhi: number, bits0: number, n: number, m: number, p: number, out: number): void;
+}
+
+/** Name of a generic kernel (an exported function of every kernels module). */
+export type GenericKernel = Exclude<keyof RingKernelExports, 'memory'>;
+
+/** Every generic kernel's parameter count, in the order the generic module exports them (the
+ * load check reports missing kernels in this order). Typed from RingKernelExports, so a
+ * kernel added to or changed in the interface without this table does not compile. */
+export const GENERIC_KERNELS: { readonly [K in GenericKernel]: Parameters<RingKernelExports[K]>['length'] } = {
+  add: 4,
+  sub: 4,
+  mul: 4,
+  neg: 4,
+  scale: 4,
+  shr_s: 4,
+  trunc_neg: 4,
+  im2col: 16,
+  depthwise: 17,
+  packA: 5,
+  gemm: 10,
+  tileCols: 0,
+  compare_digits: 16,
+  sample_below: 8,
+  compare_pairs: 14,
+  bit_corrections: 7,
+  group_digits: 4,
+  pack_groups: 6,
+  unpack_field: 11,
+  zero_tests: 13,
+};
+
+/** Name of the exported linear memory every kernels module has. */
+export const KERNELS_MEMORY = 'memory';
+
+/** Bytes of a WebAssembly memory page (the unit of memory.grow). */
+export const WASM_PAGE_BYTES = 65536;
+
+/** Initial memory of every kernels module, in pages (the runtime grows it on demand). */
+export const KERNELS_INITIAL_PAGES = 16;
