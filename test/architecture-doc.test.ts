@@ -102,6 +102,18 @@ function opRowProblems(table: MarkdownTable, ops: readonly string[]): { unknown:
   };
 }
 
+/** True when TypeScript `source` defines `name`: a function, a declaration, a re-export
+ * under that name, an object key, or a string literal of a union type (`'oneTime'`). */
+function definesName(source: string, name: string): boolean {
+  return new RegExp(`(function\\s+${name}\\b|(const|let|class|interface|type|as)\\s+${name}\\b|^\\s*${name}\\s*:|'${name}')`, 'm').test(source);
+}
+
+/** Code identifiers a document names in backticks: camelCase and CONSTANT_CASE words. */
+function codeIdentifiers(markdown: string): string[] {
+  const words = [...markdown.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]);
+  return [...new Set(words.filter((w) => /^([a-z]+[A-Z][A-Za-z0-9]*|[A-Z][A-Z0-9_]{2,})$/.test(w)))].sort();
+}
+
 /** Where a row's cell says `file` (name): the pairs whose file does not define (or re-export
  * as) that name, as `op: file (name)`. */
 function undefinedNames(row: readonly string[], read: (file: string) => string): string[] {
@@ -109,8 +121,7 @@ function undefinedNames(row: readonly string[], read: (file: string) => string):
   for (const cell of row) {
     for (const [, file, name] of cell.matchAll(/`([^`]+)` \((\w+)[;)]/g)) {
       if (!isRepoPath(file)) continue;
-      const defines = new RegExp(`(function\\s+${name}\\b|(const|let|class|interface|type|as)\\s+${name}\\b|^\\s*${name}\\s*:)`, 'm');
-      if (!defines.test(read(file))) wrong.push(`${row[0]}: ${file} (${name})`);
+      if (!definesName(read(file), name)) wrong.push(`${row[0]}: ${file} (${name})`);
     }
   }
   return wrong;
@@ -119,6 +130,15 @@ function undefinedNames(row: readonly string[], read: (file: string) => string):
 /** Backticked tokens of a cell. */
 function ticked(cell: string): string[] {
   return [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+}
+
+/** The .ts files under `dir`. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return sourceFiles(p);
+    return name.endsWith('.ts') ? [p] : [];
+  });
 }
 
 const onDisk = (p: string): boolean => existsSync(join(ROOT, p));
@@ -150,6 +170,12 @@ describe('ARCHITECTURE.md', () => {
       const files: Record<string, string> = { 'runtime/a.ts': 'export async function relu(s) {}\nexport { add as addShares };\n', 'runtime/b.ts': '// relu moved to a.ts\n' };
       const row = ['Relu', '`runtime/a.ts` (relu), `runtime/b.ts` (relu)', '`runtime/a.ts` (addShares); `runtime/a.ts` (sub)', '`relu` (no file)'];
       expect(undefinedNames(row, (f) => files[f])).to.deep.equal(['Relu: runtime/b.ts (relu)', 'Relu: runtime/a.ts (sub)']);
+    });
+
+    it('reads camelCase and CONSTANT_CASE names from backticks, and knows a definition', () => {
+      expect(codeIdentifiers('`KEPT` in `a/b.ts`, kind `relu`, `reluWeights`, `MPCC6001`, `mpcc run`, `KEPT`')).to.deep.equal(['KEPT', 'MPCC6001', 'reluWeights']);
+      expect(definesName("const KEPT = new Set(['Relu']);", 'KEPT')).to.equal(true);
+      expect(definesName('// KEPT went into the op facts', 'KEPT')).to.equal(false);
     });
 
     it('finds a missing, an unknown and a doubled op row', () => {
@@ -199,6 +225,13 @@ describe('ARCHITECTURE.md', () => {
   it('names, where a cell gives `file` (name), a file that defines that name', () => {
     const read = (f: string): string => readFileSync(join(ROOT, f), 'utf8');
     expect(tables.flatMap((t) => t.rows.flatMap((row) => undefinedNames(row, read)))).to.deep.equal([]);
+  });
+
+  it('names only code identifiers (camelCase, CONSTANT_CASE) that some source file defines', () => {
+    const sources = ['compiler', 'ir', 'passes', 'runtime'].flatMap((d) => sourceFiles(join(ROOT, d))).map((f) => readFileSync(f, 'utf8'));
+    const names = codeIdentifiers(doc);
+    expect(names).to.include.members(['KEPT', 'LOCAL_OPS', 'STEP_KINDS']);
+    expect(names.filter((n) => !sources.some((text) => definesName(text, n)))).to.deep.equal([]);
   });
 
   it('names real cost keys, step kinds and secure ops', () => {
