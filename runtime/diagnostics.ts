@@ -89,7 +89,6 @@ export const DIAGNOSTICS = {
   MPCC6004: "graph input '{0}' is {1}; secure inference takes float inputs",
   MPCC6005: "the graph is already quantized (node '{0}' is {1}); run quantize once",
 
-  MPCC6020: "node '{0}' ({1}) is not supported in secure inference: {2}",
   MPCC6021: "lower needs a quantized graph: {0} (run quantize first)",
   MPCC6022: "node '{0}' ({1}): operand '{2}' must be a constant (P1's weights); products of two secret values are not supported",
   MPCC6023: "node '{0}' ({1}): unknown protocol '{2}'",

@@ -4,7 +4,7 @@ import type { TensorType } from '../types.js';
 import { convOutSize } from './conv.js';
 import type { Node } from '../graph.js';
 import { type OperandView, localOp, toSecureOp } from './facts.js';
-import { type OpDef, type ShapeContext, ShapeError, defineOps, withDefaults } from './registry.js';
+import { type ShapeContext, ShapeError, defineOps, withDefaults } from './registry.js';
 
 /**
  * Output size of one pooled axis. With ceil mode the last window may overhang the input, but a

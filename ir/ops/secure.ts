@@ -17,7 +17,7 @@ import './conv.js';
 import { secureOp } from './facts.js';
 import { matmulShape } from './linear.js';
 import { poolLimits } from './pooling.js';
-import { type AttrSpec, type OpDef, type ShapeContext, ShapeError, defineOps, lookupOp } from './registry.js';
+import { type AttrSpec, type ShapeContext, ShapeError, defineOps, lookupOp } from './registry.js';
 import { WINDOW_ATTRS, checkWindow } from './window.js';
 
 /** The attributes every secure op carries (see the file comment). */
