@@ -1,13 +1,33 @@
 // The verifier: checks a graph's structure, dominance, attributes and types against the op
-// table, and reports the first problem with the node it is at.
+// table, and (given a stage) the ops that stage allows (ir/stage.ts); it reports the first
+// problem with the node it is at.
 import type { AttrValue, Graph, Node } from './graph.js';
-import { diag } from '../runtime/diagnostics.js';
+import { type DiagnosticCode, diag } from '../runtime/diagnostics.js';
+import { notSupported } from './ops/facts.js';
 import { type AttrSpec, type OpDef, ShapeError, lookupOp, shapeContext } from './ops/index.js';
+import { type Stage, checkStage } from './stage.js';
 import { Tensor } from './tensor.js';
 import { type TensorType, formatType, sameShape } from './types.js';
 
-/** Throws MPCC2002/MPCC2003 at the first problem of `g`; returns `g` when it is well formed. */
-export function verify(g: Graph): Graph {
+/** What a graph not at the stage a pass or codegen needs raises (MPCC6005 names the node). */
+const STAGE_CODES: Readonly<Record<Stage, DiagnosticCode>> = { float: 'MPCC6005', quantized: 'MPCC6021', lowered: 'MPCC6041', scheduled: 'MPCC6041' };
+
+/**
+ * Throws at the first problem of `g`: MPCC2002/MPCC2003 when it is malformed; with `stage`,
+ * MPCC6001 for an op secure inference cannot run, MPCC6025 for a secure op without its round,
+ * and STAGE_CODES[stage] when `g` is at another stage. Returns `g` when all is well.
+ */
+export function verify(g: Graph, stage?: Stage): Graph {
+  verifyStructure(g);
+  const problem = stage && checkStage(g, stage);
+  if (!problem || !stage) return g;
+  const { node, reason } = problem;
+  if (problem.kind === 'unsupported') throw notSupported(node!, reason);
+  if (problem.kind === 'unscheduled') throw diag('MPCC6025', [node!.name, node!.op]);
+  throw diag(STAGE_CODES[stage], stage === 'float' ? [node!.name, node!.op] : [reason]);
+}
+
+function verifyStructure(g: Graph): void {
   const defined = new Set<string>();
   const fail = (msg: string) => { throw diag('MPCC2003', [msg]); };
   for (const name of g.inputs) {
@@ -33,7 +53,6 @@ export function verify(g: Graph): Graph {
     }
   }
   for (const o of g.outputs) if (!defined.has(o)) fail(`graph output '${o}' is not defined`);
-  return g;
 }
 
 function verifyNode(g: Graph, node: Node, defined: Set<string>): void {

@@ -1,5 +1,6 @@
 // Convolution. At import, auto_pad is resolved into explicit pads and kernel_shape is taken
 // from the weights, so the IR's Conv always carries explicit strides/pads/dilations.
+import { toSecureOp } from './facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 import { windowOutSize } from '../../runtime/ring/windows.js';
 
@@ -33,4 +34,5 @@ const conv: OpDef = {
   },
 };
 
-defineOps(conv);
+// Secure inference: a product with P1's constant weights (a Truncate after it), then its weights protocol.
+defineOps({ ...conv, secure: toSecureOp('SecureWeights', 'product') });

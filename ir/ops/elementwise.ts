@@ -1,6 +1,9 @@
 // Elementwise ops: unary activations and broadcasting binary arithmetic.
 import { broadcastShapes } from '../types.js';
+import type { Node } from '../graph.js';
+import { type OperandView, SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
+import { WINDOW_ATTRS, checkWindow } from './window.js';
 
 function unary(name: string, doc: string, attrs: OpDef['attrs'] = {}): OpDef {
   return {
@@ -22,45 +25,55 @@ function binary(name: string, doc: string): OpDef {
   };
 }
 
-/**
- * The bit window a secure comparison looks at: bits [lo, lo+k) of the fixed-point value (set by
- * narrow-compare; the defaults are the full 64-bit ring). Float semantics ignore it.
- */
-const dreluWindow = {
-  window_lo: { kind: 'int', default: 0, range: [0, 63], doc: 'low bits dropped before the comparison' },
-  window_k: { kind: 'int', default: 64, range: [2, 64], doc: 'bits compared (two\'s complement sign at bit k-1)' },
-} as const;
-
-/** A unary op with a bit window: the window must lie inside the 64-bit ring. */
+/** A unary op with a bit window (ir/ops/window.ts): the window must lie inside the 64-bit ring. */
 function windowed(name: string, doc: string, attrs: OpDef['attrs']): OpDef {
   return {
-    ...unary(name, doc, attrs),
-    infer: ({ inputs, attr }) => {
-      const lo = attr<number>('window_lo'), k = attr<number>('window_k');
-      if (lo + k > 64) throw new ShapeError(`bit window [${lo}, ${lo + k}) does not fit in 64 bits`);
-      return [inputs[0]!];
+    ...unary(name, doc, { ...attrs, ...WINDOW_ATTRS }),
+    infer: (ctx) => {
+      checkWindow(ctx);
+      return [ctx.inputs[0]!];
     },
   };
 }
 
+/** What Add/Sub on shares cannot do: broadcast an activation, or subtract one from a constant
+ * (P1 adds a constant to its share; the runtime adds shares of the result's shape). */
+function addSubLimits(node: Node, operands: OperandView): string | undefined {
+  const [x, y] = node.inputs;
+  const cx = operands.constant(x), cy = operands.constant(y);
+  const out = operands.type(node.outputs[0]).shape.join();
+  const same = (v: string) => operands.type(v).shape.join() === out;
+  if (!cx && !cy) return same(x) && same(y) ? undefined : 'broadcasting between two activations is not supported';
+  if (cx && node.op === 'Sub') return 'a constant minus an activation is not supported';
+  return same(cx ? y : x) ? undefined : 'a constant may not broadcast the activation';
+}
+
+// Secure inference: Relu and Clip compare (their protocols); Add, Sub and data movement are
+// local on shares; Mul and Div by a constant become weight layers; Sigmoid and HardSigmoid
+// have no secure form.
 defineOps(
-  windowed('Relu', 'max(x, 0)', dreluWindow),
+  { ...windowed('Relu', 'max(x, 0)', {}), secure: toSecureOp('SecureRelu') },
   unary('Sigmoid', '1 / (1 + exp(-x))'),
   unary('HardSigmoid', 'max(0, min(1, alpha*x + beta))', {
     alpha: { kind: 'float', default: 0.2 },
     beta: { kind: 'float', default: 0.5 },
   }),
-  windowed('Clip', 'min(max(x, min), max); ONNX min/max inputs become attributes at import', {
-    min: { kind: 'float', default: -Infinity },
-    max: { kind: 'float', default: Infinity },
-    ...dreluWindow,
-  }),
-  unary('Identity', 'y = x'),
-  unary('Dropout', 'y = x at inference (ratio ignored; mask output not supported)', {
-    ratio: { kind: 'float', default: 0.5, range: [0, 1] },
-  }),
-  binary('Add', 'a + b with numpy broadcasting'),
-  binary('Sub', 'a - b with numpy broadcasting'),
-  binary('Mul', 'a * b with numpy broadcasting'),
-  binary('Div', 'a / b with numpy broadcasting'),
+  {
+    ...windowed('Clip', 'min(max(x, min), max); ONNX min/max inputs become attributes at import', {
+      min: { kind: 'float', default: -Infinity },
+      max: { kind: 'float', default: Infinity },
+    }),
+    secure: toSecureOp('SecureClip'),
+  },
+  { ...unary('Identity', 'y = x'), secure: localOp('identity') },
+  {
+    ...unary('Dropout', 'y = x at inference (ratio ignored; mask output not supported)', {
+      ratio: { kind: 'float', default: 0.5, range: [0, 1] },
+    }),
+    secure: localOp('identity'),
+  },
+  { ...binary('Add', 'a + b with numpy broadcasting'), secure: localOp('add', addSubLimits) },
+  { ...binary('Sub', 'a - b with numpy broadcasting'), secure: localOp('sub', addSubLimits) },
+  { ...binary('Mul', 'a * b with numpy broadcasting'), secure: SCALED_TO_WEIGHTS },
+  { ...binary('Div', 'a / b with numpy broadcasting'), secure: SCALED_TO_WEIGHTS },
 );

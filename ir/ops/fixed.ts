@@ -1,6 +1,7 @@
 // Fixed-point structure made explicit by the quantize pass. Values keep their float type (they
 // are still real numbers); these ops mark where the ring computation encodes and truncates, and
 // in float mode they round to the same 2^-frac grid the ring computation lives on.
+import { toSecureOp } from './facts.js';
 import { type OpDef, defineOps } from './registry.js';
 
 const sameType: OpDef['infer'] = ({ inputs }) => [inputs[0]!];
@@ -13,6 +14,7 @@ defineOps(
     outputs: 1,
     attrs: { frac: { kind: 'int', range: [0, 62], doc: 'fractional bits of the encoding' } },
     infer: sameType,
+    secure: toSecureOp('SecureInput', 'made'),
   },
   {
     name: 'Truncate',
@@ -21,5 +23,6 @@ defineOps(
     outputs: 1,
     attrs: { bits: { kind: 'int', range: [0, 62], doc: 'bits shifted out (the frac of the result)' } },
     infer: sameType,
+    secure: { quantize: 'made', lower: 'local', step: 'truncate' },
   },
 );

@@ -1,5 +1,6 @@
 // Linear algebra: Gemm, MatMul and inference-mode BatchNormalization.
 import { broadcastShapes, type Shape } from '../types.js';
+import { SCALED_TO_WEIGHTS, toSecureOp } from './facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 
 const fmt = (s: Shape) => `[${s.join(',')}]`;
@@ -81,4 +82,10 @@ const batchNorm: OpDef = {
   },
 };
 
-defineOps(gemm, matmul, batchNorm);
+// Secure inference: products with P1's constant weights (a Truncate after each), then its
+// weights protocol; a standalone batch-norm becomes a weight layer.
+defineOps(
+  { ...gemm, secure: toSecureOp('SecureWeights', 'product') },
+  { ...matmul, secure: toSecureOp('SecureWeights', 'product') },
+  { ...batchNorm, secure: SCALED_TO_WEIGHTS },
+);

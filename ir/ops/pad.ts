@@ -1,6 +1,7 @@
 // Pad (constant mode only). At import, ONNX's pads/constant_value inputs become attributes and
 // other modes are rejected, so the IR's Pad is always a constant border.
-import { type OpDef, ShapeError, defineOps } from './registry.js';
+import { localOp } from './facts.js';
+import { type OpDef, ShapeError, defineOps, withDefaults } from './registry.js';
 
 const pad: OpDef = {
   name: 'Pad',
@@ -20,4 +21,11 @@ const pad: OpDef = {
   },
 };
 
-defineOps(pad);
+// Secure inference: local on shares, with zeros only (a non-zero border is not a share of itself).
+defineOps({
+  ...pad,
+  secure: localOp('pad', (node) => {
+    const value = withDefaults(node).value;
+    return value === 0 ? undefined : `only zero padding is supported (value ${String(value)})`;
+  }),
+});

@@ -2,7 +2,9 @@
 // into explicit pads, so the IR's pools always carry explicit strides and pads.
 import type { TensorType } from '../types.js';
 import { windowOutSize } from '../../runtime/ring/windows.js';
-import { type OpDef, type ShapeContext, ShapeError, defineOps } from './registry.js';
+import type { Node } from '../graph.js';
+import { type OperandView, localOp, toSecureOp } from './facts.js';
+import { type ShapeContext, ShapeError, defineOps, withDefaults } from './registry.js';
 
 function poolInfer(withDilations: boolean) {
   return ({ inputs, attr }: ShapeContext): TensorType[] => {
@@ -33,6 +35,22 @@ const window = {
   ceil_mode: { kind: 'int', default: 0, range: [0, 1], doc: 'round the output size up; windows starting in the end padding are dropped' },
 } as const;
 
+/** What secure pooling windows cannot be: dilated, or over anything but an NCHW map. */
+export function poolWindowLimits(node: Node, operands: OperandView): string | undefined {
+  const dilations = withDefaults(node).dilations as number[] | undefined;
+  if (dilations?.some((d) => d !== 1)) return 'dilated pooling is not supported';
+  if (operands.type(node.inputs[0]).shape.length !== 4) return 'pooling needs a 4-D NCHW input';
+  return undefined;
+}
+
+/** poolWindowLimits and ceil_mode, which the fixed-point reference does not compute (lower turns a
+ * MaxPool's ceil_mode into end padding, for quantized graphs written by hand). */
+export function poolLimits(node: Node, operands: OperandView): string | undefined {
+  if (withDefaults(node).ceil_mode === 1) return 'ceil_mode=1 is not supported';
+  return poolWindowLimits(node, operands);
+}
+
+// Secure inference: MaxPool compares (its protocol); AveragePool is local on shares.
 defineOps(
   {
     name: 'MaxPool',
@@ -41,6 +59,7 @@ defineOps(
     outputs: 1,
     attrs: { ...window, dilations: { kind: 'ints', default: [1, 1], range: [1, 1 << 16] } },
     infer: poolInfer(true),
+    secure: toSecureOp('SecureMaxPool', 'keep', poolLimits),
   },
   {
     name: 'AveragePool',
@@ -49,5 +68,6 @@ defineOps(
     outputs: 1,
     attrs: { ...window, count_include_pad: { kind: 'int', default: 0, range: [0, 1] } },
     infer: poolInfer(false),
+    secure: localOp('avgPool', poolLimits),
   },
 );

@@ -1,5 +1,6 @@
 // Reductions over axes: Softmax, ArgMax, ReduceMean and GlobalAveragePool.
 import type { Shape } from '../types.js';
+import { CLIENT_TAIL, localOp } from './facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 
 const fmt = (s: Shape) => `[${s.join(',')}]`;
@@ -76,4 +77,14 @@ const globalAveragePool: OpDef = {
   },
 };
 
-defineOps(softmax, argmax, reduceMean, globalAveragePool);
+// Secure inference: the client runs a trailing Softmax/ArgMax on the revealed output;
+// GlobalAveragePool is local on shares; ReduceMean has no secure form.
+defineOps(
+  { ...softmax, secure: CLIENT_TAIL },
+  { ...argmax, secure: CLIENT_TAIL },
+  reduceMean,
+  {
+    ...globalAveragePool,
+    secure: localOp('globalAvgPool', (node, operands) => (operands.type(node.inputs[0]).shape.length === 4 ? undefined : 'pooling needs a 4-D NCHW input')),
+  },
+);

@@ -1,9 +1,11 @@
 // The op table: every IR operation declared as data — operands, attributes with kinds,
-// defaults and ranges, a shape rule and a doc line. The verifier, the printer/parser, the
-// importer and the interpreter all read it; adding an op means adding one entry.
+// defaults and ranges, a shape rule, a doc line and its facts about secure inference
+// (ir/ops/facts.ts). The verifier, the printer/parser, the importer, the interpreter, the
+// passes and codegen all read it; adding an op means adding one entry.
 import type { AttrValue, Attrs, Node } from '../graph.js';
 import type { Tensor } from '../tensor.js';
 import type { TensorType } from '../types.js';
+import type { SecureFacts } from './facts.js';
 
 /** Kind of an attribute, as it is checked and printed. */
 export type AttrKind = 'int' | 'float' | 'ints' | 'floats' | 'string' | 'strings' | 'tensor';
@@ -49,6 +51,8 @@ export interface OpDef {
   readonly attrs: Readonly<Record<string, AttrSpec>>;
   /** Output types from input types (and constant inputs where the shape depends on them). */
   infer(ctx: ShapeContext): TensorType[];
+  /** What quantize, lower and codegen do with the op; absent: not supported in secure inference. */
+  readonly secure?: SecureFacts;
 }
 
 /** A shape rule's complaint about its operands; the verifier adds the location. */

@@ -1,5 +1,6 @@
 // Resize: nearest or linear interpolation to a static output size. At import, ONNX's
 // roi/scales/sizes inputs (and Upsample's scales) become the `sizes` and `scales` attributes.
+import { localOp } from './facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 
 /** Coordinate transformation modes the IR supports (ONNX names). */
@@ -31,4 +32,5 @@ const resize: OpDef = {
   },
 };
 
-defineOps(resize);
+// Secure inference: a public linear map, local on shares.
+defineOps({ ...resize, secure: localOp('resize') });

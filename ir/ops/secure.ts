@@ -9,27 +9,24 @@
 //   round     set by schedule-rounds: 1-based inference round of step 0 (0 when rounds = 0;
 //             −1, the default, before scheduling)
 //
-// Every other op of a lowered graph is local (each party computes on its share, no message).
+// Every other op of a lowered graph is local (each party computes on its share, no message)
+// or the client's (ir/ops/facts.ts). Each secure op's facts name the runtime step that runs it.
 import type { TensorType } from '../types.js';
 import { broadcastShapes } from '../types.js';
 import './conv.js';
+import { secureOp } from './facts.js';
 import { matmulShape } from './linear.js';
-import './pooling.js';
-import { type AttrSpec, type OpDef, type ShapeContext, ShapeError, defineOps, lookupOp } from './registry.js';
+import { poolLimits } from './pooling.js';
+import { type AttrSpec, type ShapeContext, ShapeError, defineOps, lookupOp } from './registry.js';
+import { WINDOW_ATTRS, checkWindow } from './window.js';
 
 /** The attributes every secure op carries (see the file comment). */
-const PROTOCOL_ATTRS: Readonly<Record<string, AttrSpec>> = {
+export const PROTOCOL_ATTRS: Readonly<Record<string, AttrSpec>> = {
   protocol: { kind: 'string', doc: "key of the runtime's PROTOCOL_COSTS" },
   rounds: { kind: 'int', range: [0, 1 << 30], doc: "the protocol's depth in rounds" },
   flows: { kind: 'strings', doc: '"<step> <from>-><to> <phase> <label> <bytes>" per message stream' },
   drelus: { kind: 'int', default: 0, range: [0, Number.MAX_SAFE_INTEGER], doc: 'secure comparisons' },
   round: { kind: 'int', default: -1, range: [-1, 1 << 30], doc: 'first inference round (schedule-rounds); −1 before scheduling' },
-};
-
-/** The bit window of a comparison: bits [window_lo, window_lo + window_k) decide the sign. */
-const WINDOW_ATTRS: Readonly<Record<string, AttrSpec>> = {
-  window_lo: { kind: 'int', default: 0, range: [0, 62] },
-  window_k: { kind: 'int', default: 64, range: [2, 64] },
 };
 
 /** Conv's attributes, for the secure product of kind 'conv' (ignored for 'matmul'). */
@@ -66,6 +63,12 @@ function weightsInfer(ctx: ShapeContext): TensorType[] {
 
 const identity = ({ inputs }: ShapeContext): TensorType[] => [inputs[0]!];
 
+/** A comparison's shape rule: `infer`, once the bit window fits in the ring. */
+const windowed = (infer: (ctx: ShapeContext) => TensorType[]) => (ctx: ShapeContext): TensorType[] => {
+  checkWindow(ctx);
+  return infer(ctx);
+};
+
 const maxPool = lookupOp('MaxPool');
 
 defineOps(
@@ -76,6 +79,7 @@ defineOps(
     outputs: 1,
     attrs: { frac: { kind: 'int', range: [0, 62] }, ...PROTOCOL_ATTRS },
     infer: identity,
+    secure: secureOp('input'),
   },
   {
     name: 'SecureReveal',
@@ -84,6 +88,7 @@ defineOps(
     outputs: 1,
     attrs: { frac: { kind: 'int', range: [0, 62] }, ...PROTOCOL_ATTRS },
     infer: identity,
+    secure: secureOp('reveal'),
   },
   {
     name: 'SecureWeights',
@@ -92,6 +97,7 @@ defineOps(
     outputs: 1,
     attrs: { ...CONV_ATTRS, ...PROTOCOL_ATTRS },
     infer: weightsInfer,
+    secure: secureOp('weights'),
   },
   {
     name: 'SecureRelu',
@@ -99,7 +105,8 @@ defineOps(
     inputs: [{ name: 'X' }],
     outputs: 1,
     attrs: { ...WINDOW_ATTRS, ...PROTOCOL_ATTRS },
-    infer: identity,
+    infer: windowed(identity),
+    secure: secureOp('relu'),
   },
   {
     name: 'SecureReluWeights',
@@ -107,7 +114,8 @@ defineOps(
     inputs: [{ name: 'X' }, { name: 'W' }, { name: 'B', optional: true }],
     outputs: 2,
     attrs: { ...WINDOW_ATTRS, ...CONV_ATTRS, ...PROTOCOL_ATTRS },
-    infer: (ctx) => [ctx.inputs[0]!, ...weightsInfer(ctx)],
+    infer: windowed((ctx) => [ctx.inputs[0]!, ...weightsInfer(ctx)]),
+    secure: secureOp('reluWeights'),
   },
   {
     name: 'SecureMaxPool',
@@ -115,7 +123,8 @@ defineOps(
     inputs: [{ name: 'X' }],
     outputs: 1,
     attrs: { ...(maxPool?.attrs ?? {}), ...WINDOW_ATTRS, levels: { kind: 'ints', range: [1, Number.MAX_SAFE_INTEGER], doc: 'pairs compared per level of the max tree' }, ...PROTOCOL_ATTRS },
-    infer: inferAs('MaxPool'),
+    infer: windowed(inferAs('MaxPool')),
+    secure: { ...secureOp('maxPool'), limits: poolLimits },
   },
   {
     name: 'SecureClip',
@@ -123,6 +132,7 @@ defineOps(
     inputs: [{ name: 'X' }],
     outputs: 1,
     attrs: { min: { kind: 'float', default: -Infinity }, max: { kind: 'float', default: Infinity }, ...WINDOW_ATTRS, ...PROTOCOL_ATTRS },
-    infer: identity,
+    infer: windowed(identity),
+    secure: secureOp('clip'),
   },
 );

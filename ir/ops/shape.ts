@@ -2,6 +2,8 @@
 // Gather, Slice, Cast. Their attributes are in the importer's normalized form: axes ≥ 0 and
 // sorted, Slice bounds clamped, Reshape's target a constant operand.
 import { DTYPES, type DType, type Shape, numel } from '../types.js';
+import { type OperandView, localOp } from './facts.js';
+import type { Node } from '../graph.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 
 const fmt = (s: Shape) => `[${s.join(',')}]`;
@@ -249,4 +251,23 @@ const cast: OpDef = {
   infer: ({ inputs, attr }) => [{ dtype: attr<DType>('to'), shape: inputs[0]!.shape }],
 };
 
-defineOps(reshape, flatten, transpose, squeeze, unsqueeze, concat, shapeOp, gather, slice, cast);
+/** A constant joined to activations would be the server's secret in the client's share. */
+function concatLimits(node: Node, operands: OperandView): string | undefined {
+  if (node.inputs.some((v) => operands.constant(v))) return "every operand must be an activation (a constant would be the server's secret)";
+  return undefined;
+}
+
+// Secure inference: data movement runs on each party's share; Shape, Gather and Cast have no
+// secure form (canonicalize folds them where shapes are static).
+defineOps(
+  { ...reshape, secure: localOp('identity') },
+  { ...flatten, secure: localOp('identity') },
+  { ...transpose, secure: localOp('transpose') },
+  { ...squeeze, secure: localOp('identity') },
+  { ...unsqueeze, secure: localOp('identity') },
+  { ...concat, secure: localOp('concat', concatLimits) },
+  shapeOp,
+  gather,
+  { ...slice, secure: localOp('slice') },
+  cast,
+);

@@ -3,25 +3,21 @@
 // bits and Truncate follows every product of two fixed-point numbers (activation × constant
 // weight), whose result carries 2·frac bits in the ring. Weights stay float in the IR: their
 // ring encoding (W at frac, biases at 2·frac) is fixed by convention (ir/interp/fixed/kernels.ts
-// and the code generator follow it). Ops secure inference cannot run are rejected here with MPCC6001, so a
-// model fails at compile time, naming the node, rather than in the middle of a run.
+// and the code generator follow it). What quantize does with each op is its facts' `quantize`
+// rule (ir/ops/facts.ts); ops secure inference cannot run, or whose attributes it cannot, are
+// rejected here with MPCC6001, so a model fails at compile time, naming the node, rather than in
+// the middle of a run.
 import { diag } from '../../runtime/diagnostics.js';
-import { type Graph, type Node, makeNode } from '../../ir/graph.js';
+import { type Node, makeNode } from '../../ir/graph.js';
+import { notSupported, secureFacts, unsupportedReason } from '../../ir/ops/facts.js';
 import { withDefaults } from '../../ir/ops/index.js';
+import { clientTail } from '../../ir/stage.js';
 import { Tensor } from '../../ir/tensor.js';
+import { verify } from '../../ir/verify.js';
 import { definePass } from '../pass.js';
 import { QuantizedGraph } from './quantize-emit.js';
-import { normalizeGemm } from './quantize-gemm.js';
+import { normalizeGemm, quantizeGemmConstants } from './quantize-gemm.js';
 import { scaleAsWeights } from './quantize-scale.js';
-
-/** Ops that run locally on shares with their float structure unchanged (or compare, for Relu/Clip/MaxPool). */
-const KEPT = new Set([
-  'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Add', 'Sub',
-  'Concat', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Pad', 'Slice', 'Resize', 'Identity', 'Dropout',
-]);
-
-/** Ops the client may run in plaintext on the revealed output, when nothing but outputs follow them. */
-const CLIENT_SIDE = new Set(['Softmax', 'ArgMax']);
 
 /** Options of quantize. */
 export interface QuantizeOptions {
@@ -44,7 +40,7 @@ export const quantize = definePass<QuantizeOptions>({
   },
   run(graph, ctx) {
     const frac = ctx.options['frac-bits'];
-    for (const n of graph.nodes) if (n.op === 'FixedInput' || n.op === 'Truncate') throw diag('MPCC6005', [n.name, n.op]);
+    verify(graph, 'float');
     const q = new QuantizedGraph(graph);
     for (const x of graph.inputs) {
       const t = graph.types.get(x)!;
@@ -53,46 +49,35 @@ export const quantize = definePass<QuantizeOptions>({
       q.add(makeNode('FixedInput', q.fresh(`${x}.fixed`), [x], [fixed], { frac }));
       q.rename(x, fixed);
     }
-    const client = clientSideNodes(graph);
+    const client = clientTail(graph);
     for (const source of graph.nodes) {
       const node = makeNode(source.op, source.name, source.inputs.map((v) => q.resolve(v)), source.outputs, source.attrs);
-      const unsupported = (why: string) => diag('MPCC6001', [node.name, node.op, why]);
+      const unsupported = (why: string) => notSupported(node, why);
       if (client.has(source)) {
         q.add(node);
         ctx.stat(`${node.op} left to the client`);
         continue;
       }
       if (node.inputs.every((v) => !v || q.constant(v))) throw unsupported('every operand is a constant (run canonicalize first)');
-      switch (node.op) {
-        case 'Conv':
-          requireConstants(q, node, [1, 2], unsupported);
-          q.addProduct(node, frac);
+      switch (secureFacts(node.op).quantize) {
+        case 'product':
+          q.addProduct(weightProduct(q, source, node, unsupported), frac);
           ctx.stat('products truncated');
           break;
-        case 'Gemm':
-          q.addProduct(normalizeGemm(q, source, node, unsupported), frac);
+        case 'scale':
+          if (node.op === 'BatchNormalization') emitBatchNorm(q, node, frac, unsupported);
+          else emitScale(q, node, frac, unsupported);
           ctx.stat('products truncated');
           break;
-        case 'MatMul':
-          requireConstants(q, node, [1], unsupported);
-          if (q.type(node.inputs[1]).shape.length !== 2 || q.type(node.inputs[0]).shape.length < 2) throw unsupported('only an activation of rank ≥ 2 times a 2-D constant is supported');
-          q.addProduct(node, frac);
-          ctx.stat('products truncated');
-          break;
-        case 'Mul':
-        case 'Div':
-          emitScale(q, node, frac, unsupported);
-          ctx.stat('products truncated');
-          break;
-        case 'BatchNormalization':
-          emitBatchNorm(q, node, frac, unsupported);
-          ctx.stat('products truncated');
-          break;
-        default:
-          if (CLIENT_SIDE.has(node.op)) throw unsupported('only supported as the last op, run by the client on the revealed output');
-          if (!KEPT.has(node.op)) throw unsupported('no secure protocol for this op');
-          checkKept(q, node, unsupported);
+        case 'keep': {
+          const why = unsupportedReason(node, q);
+          if (why) throw unsupported(why);
           q.add(node);
+          break;
+        }
+        default:
+          // reject, or a client op that is not last (made and lowered ops: verify above).
+          throw unsupported(secureFacts(node.op).why ?? 'no secure protocol for this op');
       }
     }
     return q.finish();
@@ -101,16 +86,12 @@ export const quantize = definePass<QuantizeOptions>({
 
 type Complaint = (why: string) => Error;
 
-/** Softmax/ArgMax nodes whose results only feed graph outputs or other such nodes. */
-function clientSideNodes(g: Graph): Set<Node> {
-  const client = new Set<Node>();
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes) for (const v of n.inputs) if (v) readers.set(v, [...(readers.get(v) ?? []), n]);
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i];
-    if (CLIENT_SIDE.has(n.op) && n.outputs.every((o) => (readers.get(o) ?? []).every((r) => client.has(r)))) client.add(n);
-  }
-  return client;
+/** A product with the server's weights (Conv, Gemm, MatMul) in the form lower takes. */
+function weightProduct(q: QuantizedGraph, source: Node, node: Node, unsupported: Complaint): Node {
+  if (node.op === 'Gemm') return normalizeGemm(node, quantizeGemmConstants(q, source), unsupported);
+  requireConstants(q, node, node.op === 'Conv' ? [1, 2] : [1], unsupported);
+  if (node.op === 'MatMul' && (q.type(node.inputs[1]).shape.length !== 2 || q.type(node.inputs[0]).shape.length < 2)) throw unsupported('only an activation of rank ≥ 2 times a 2-D constant is supported');
+  return node;
 }
 
 /** Operands at `positions` (when present) must be constants: the server's weights. */
@@ -164,27 +145,4 @@ function emitBatchNorm(q: QuantizedGraph, node: Node, frac: number, unsupported:
   q.addProduct(scaleAsWeights(q, node, node.inputs[0], perChannel, undefined, scaled)!.node, frac);
   const tName = q.defineConstant(q.freshValue(`${node.name}.shift`), new Tensor('float32', [c], t));
   q.add(makeNode('Add', q.fresh(`${node.name}.shift`), [scaled, tName], node.outputs));
-}
-
-/** Attribute limits of the ops kept as they are (what the runtime's local kernels implement). */
-function checkKept(q: QuantizedGraph, node: Node, unsupported: Complaint): void {
-  const a = withDefaults(node);
-  if ((node.op === 'Add' || node.op === 'Sub') && node.inputs.some((v) => q.constant(v))) return;
-  switch (node.op) {
-    case 'Concat':
-      if (node.inputs.some((v) => q.constant(v))) throw unsupported('every operand must be an activation (a constant would be the server\'s secret)');
-      break;
-    case 'Pad':
-      if (a.value !== 0) throw unsupported(`only zero padding is supported (value ${String(a.value)})`);
-      break;
-    case 'MaxPool':
-    case 'AveragePool':
-      if (a.ceil_mode === 1) throw unsupported('ceil_mode=1 is not supported');
-      if (node.op === 'MaxPool' && (a.dilations as number[]).some((d) => d !== 1)) throw unsupported('dilated pooling is not supported');
-      if (q.type(node.inputs[0]).shape.length !== 4) throw unsupported('pooling needs a 4-D NCHW input');
-      break;
-    case 'GlobalAveragePool':
-      if (q.type(node.inputs[0]).shape.length !== 4) throw unsupported('pooling needs a 4-D NCHW input');
-      break;
-  }
 }

@@ -5,8 +5,10 @@
 // OUT/cost.json.
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
+import { isSecureOp } from '../../ir/ops/facts.js';
+import { verify } from '../../ir/verify.js';
 import { PROTOCOL_COSTS } from '../../runtime/protocols/costs.js';
-import { SECURE_OPS, parseFlow } from './secure-costs.js';
+import { parseFlow } from './secure-costs.js';
 
 /** Bytes sent, summed over parties by phase, and per party (online + preprocessing). */
 export interface LayerBytes {
@@ -60,18 +62,19 @@ export function latencySeconds(rounds: number, perParty: readonly number[], net:
   return rounds * net.rttSeconds + (Math.max(0, ...perParty) * 8) / net.bitsPerSecond;
 }
 
-/** The cost report of a lowered and scheduled graph (MPCC6025 when it is not scheduled). */
+/** The cost report of a lowered and scheduled graph (verify's codes when it is not: MPCC6025
+ * for a secure op without its round, MPCC6041 for a graph that is not lowered). */
 export function costReport(g: Graph): CostReport {
+  verify(g, 'scheduled');
   const layers: LayerCost[] = [];
   const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] };
   let rounds = 0, drelus = 0, oneTimeRounds = 0;
   for (const n of g.nodes) {
-    if (!SECURE_OPS.has(n.op)) continue;
+    if (!isSecureOp(n.op)) continue;
     const protocol = n.attrs.protocol as string;
     if (!(protocol in PROTOCOL_COSTS)) throw diag('MPCC6023', [n.name, n.op, protocol]);
-    const round = (n.attrs.round as number | undefined) ?? -1;
+    const round = n.attrs.round as number;
     const depth = n.attrs.rounds as number;
-    if (round < 0 || (depth > 0 && round < 1)) throw diag('MPCC6025', [n.name, n.op]);
     const layer: LayerCost = { name: n.name, op: n.op, drelus: (n.attrs.drelus as number | undefined) ?? 0, bytes: { online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] }, rounds: depth };
     for (const text of n.attrs.flows as readonly string[]) {
       const f = parseFlow(text, n);
@@ -87,7 +90,6 @@ export function costReport(g: Graph): CostReport {
     for (let p = 0; p < 3; p++) bytes.perParty[p] += layer.bytes.perParty[p];
     layers.push(layer);
   }
-  if (layers.length === 0) throw diag('MPCC6021', ['the graph has no secure op (run lower,schedule-rounds on a quantized graph)']);
   bytes.total = bytes.online + bytes.preprocessing;
   const latency = { lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan), wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan) };
   return { rounds, oneTimeRounds, bytes, drelus, latency, layers };
@@ -98,7 +100,7 @@ export function costReport(g: Graph): CostReport {
 export function partyRounds(g: Graph): [number, number, number] {
   const seen: [Set<number>, Set<number>, Set<number>] = [new Set(), new Set(), new Set()];
   for (const n of g.nodes) {
-    if (!SECURE_OPS.has(n.op)) continue;
+    if (!isSecureOp(n.op)) continue;
     const round = n.attrs.round as number | undefined;
     if (round === undefined || round < 0) throw diag('MPCC6025', [n.name, n.op]);
     for (const text of n.attrs.flows as readonly string[]) {

@@ -1,13 +1,20 @@
 // The per-op half of `lower`: the secure node (op, operands, attributes with its cost) that
-// takes the place of one quantized op. passes/secure/lower.ts walks the graph and calls these.
+// takes the place of one quantized op, found by the secure op its facts name (LOWERINGS; an
+// elementwise comparison with a COMPARE_COSTS entry needs none). passes/secure/lower.ts walks
+// the graph and calls these.
 import { diag } from '../../runtime/diagnostics.js';
 import { type AttrValue, type Node, makeNode } from '../../ir/graph.js';
+import { notSupported } from '../../ir/ops/facts.js';
 import { withDefaults } from '../../ir/ops/index.js';
-import { Tensor, allocData } from '../../ir/tensor.js';
+import { poolWindowLimits } from '../../ir/ops/pooling.js';
+import { WINDOW_ATTRS, windowOf } from '../../ir/ops/window.js';
+import type { Tensor } from '../../ir/tensor.js';
 import { type TensorType, numel } from '../../ir/types.js';
+import { InternalError } from '../../runtime/diagnostics.js';
 import { poolOutShape, type PoolParams } from '../../runtime/ring/windows.js';
 import { maxPoolLevels } from '../../runtime/protocols/maxpool.js';
-import { SECURE_COSTS, type WeightSizes, costAttrs } from './secure-costs.js';
+import { normalizeGemm } from '../quantize/quantize-gemm.js';
+import { COMPARE_COSTS, SECURE_COSTS, type WeightSizes, costAttrs } from './secure-costs.js';
 
 /** What the per-op lowerings need of the graph being lowered. */
 export interface LowerContext {
@@ -17,17 +24,6 @@ export interface LowerContext {
   addConstant(base: string, t: Tensor): string;
 }
 
-/** The ops whose product with P1's constant weights becomes SecureWeights. */
-export const WEIGHT_OPS: ReadonlySet<string> = new Set(['Conv', 'Gemm', 'MatMul']);
-
-/** Default bit window of a comparison when the op carries none (a full 64-bit compare). */
-const DEFAULT_WINDOW = { lo: 0, k: 64 };
-
-/** The bit window an op's attributes ask for (Relu/Clip: window_lo, window_k). */
-export function windowOf(node: Node): { lo: number; k: number } {
-  const a = withDefaults(node);
-  return { lo: (a.window_lo as number | undefined) ?? DEFAULT_WINDOW.lo, k: (a.window_k as number | undefined) ?? DEFAULT_WINDOW.k };
-}
 
 /** A weight product's operands and attributes in SecureWeights form. */
 export interface WeightsForm {
@@ -36,8 +32,8 @@ export interface WeightsForm {
   readonly sizes: WeightSizes;
 }
 
-/** Conv/Gemm/MatMul as a product x · W (+ B) with constant W and B; Gemm's alpha, beta and
- * transB are folded into new constants (transA, a transposed activation, is refused). */
+/** Conv/Gemm/MatMul as a product x · W (+ B) with constant W and B; a Gemm quantize did not
+ * normalize (a quantized graph written by hand) is normalized here, by quantize's function. */
 export function weightsForm(node: Node, cx: LowerContext): WeightsForm {
   const [x, w, b] = node.inputs;
   const need = (v: string): Tensor => {
@@ -45,7 +41,7 @@ export function weightsForm(node: Node, cx: LowerContext): WeightsForm {
     if (!t) throw diag('MPCC6022', [node.name, node.op, v]);
     return t;
   };
-  if (cx.constant(x)) throw diag('MPCC6001', [node.name, node.op, `its activation operand '${x}' is a constant (weights on the left are not supported)`]);
+  if (cx.constant(x)) throw notSupported(node, `its activation operand '${x}' is a constant (weights on the left are not supported)`);
   const sizesWith = (wt: Tensor) => ({ xSize: numel(cx.type(x).shape), ySize: numel(cx.type(node.outputs[0]).shape), wSize: wt.size });
   if (node.op === 'Conv') {
     const wt = need(w);
@@ -56,24 +52,13 @@ export function weightsForm(node: Node, cx: LowerContext): WeightsForm {
   }
   if (node.op === 'MatMul') {
     const wt = need(w);
-    if (wt.shape.length !== 2) throw diag('MPCC6001', [node.name, node.op, `weights of shape [${wt.shape.join(',')}] (only 2-D weights are supported)`]);
+    if (wt.shape.length !== 2) throw notSupported(node, `weights of shape [${wt.shape.join(',')}] (only 2-D weights are supported)`);
     return { inputs: [x, w], attrs: { kind: 'matmul' }, sizes: sizesWith(wt) };
   }
-  const a = withDefaults(node);
-  if (a.transA) throw diag('MPCC6001', [node.name, node.op, 'transA = 1 (a transposed activation)']);
-  let wt = need(w);
-  let wName = w;
-  const alpha = a.alpha as number, beta = a.beta as number;
-  if (a.transB || alpha !== 1) {
-    wt = scaled(a.transB ? transposed(wt) : wt, alpha);
-    wName = cx.addConstant(`${w}_folded`, wt);
-  }
-  let bName = b;
-  if (b) {
-    const bt = need(b);
-    if (beta !== 1) bName = cx.addConstant(`${b}_folded`, scaled(bt, beta));
-  }
-  return { inputs: bName ? [x, wName, bName] : [x, wName], attrs: { kind: 'matmul' }, sizes: sizesWith(wt) };
+  need(w);
+  if (b) need(b);
+  const gemm = normalizeGemm(node, { constant: cx.constant, fold: (of, t) => cx.addConstant(`${of}_folded`, t) }, (why) => notSupported(node, why));
+  return { inputs: gemm.inputs, attrs: { kind: 'matmul' }, sizes: sizesWith(need(gemm.inputs[1])) };
 }
 
 /** A Conv/Gemm/MatMul as SecureWeights. */
@@ -97,27 +82,23 @@ export function lowerReluWeights(relu: Node, product: Node, cx: LowerContext): N
   });
 }
 
-/** A Relu as SecureRelu. */
-export function lowerRelu(node: Node, cx: LowerContext): Node {
+/** An elementwise comparison (Relu, Clip) as its secure op `op`: the op's public attributes
+ * (Clip's min and max), its bit window and the cost of COMPARE_COSTS[op]. */
+export function lowerCompare(node: Node, op: string, cx: LowerContext): Node {
+  const cost = COMPARE_COSTS[op];
+  if (!cost) throw new InternalError(`lower: '${op}' (for ${node.op}) has no lowering and no COMPARE_COSTS entry`);
+  const attrs: Record<string, AttrValue> = {};
+  for (const [key, value] of Object.entries(withDefaults(node))) if (!(key in WINDOW_ATTRS)) attrs[key] = value;
   const { lo, k } = windowOf(node);
-  const cost = SECURE_COSTS.SecureRelu(numel(cx.type(node.inputs[0]).shape), k, lo);
-  return makeNode('SecureRelu', node.name, node.inputs, node.outputs, { window_lo: lo, window_k: k, ...costAttrs(cost) });
-}
-
-/** A Clip as SecureClip (min and max are public). */
-export function lowerClip(node: Node, cx: LowerContext): Node {
-  const a = withDefaults(node);
-  const { lo, k } = windowOf(node);
-  const cost = SECURE_COSTS.SecureClip(numel(cx.type(node.inputs[0]).shape), k, lo);
-  return makeNode('SecureClip', node.name, node.inputs, node.outputs, { min: a.min, max: a.max, window_lo: lo, window_k: k, ...costAttrs(cost) });
+  return makeNode(op, node.name, node.inputs, node.outputs, { ...attrs, window_lo: lo, window_k: k, ...costAttrs(cost(numel(cx.type(node.inputs[0]).shape), k, lo)) });
 }
 
 /** A MaxPool as SecureMaxPool. ceil_mode is resolved into extra end padding (padding never
  * joins a window, so the windows are the same), so the attributes are the runtime's PoolParams. */
 export function lowerMaxPool(node: Node, cx: LowerContext): Node {
   const a = withDefaults(node);
-  const dil = a.dilations as readonly number[];
-  if (dil.some((d) => d !== 1)) throw diag('MPCC6001', [node.name, node.op, `dilations [${dil.join(', ')}] (only undilated max-pools are supported)`]);
+  const why = poolWindowLimits(node, { constant: cx.constant, type: cx.type });
+  if (why) throw notSupported(node, why);
   const inShape = cx.type(node.inputs[0]).shape as [number, number, number, number];
   const out = cx.type(node.outputs[0]).shape;
   const kernel = a.kernel_shape as [number, number], strides = a.strides as [number, number];
@@ -125,7 +106,7 @@ export function lowerMaxPool(node: Node, cx: LowerContext): Node {
   for (let ax = 0; ax < 2; ax++) pads[ax + 2] += Math.max(0, (out[ax + 2] - 1) * strides[ax] + kernel[ax] - (inShape[ax + 2] + pads[ax] + pads[ax + 2]));
   const params: PoolParams = { inShape, kernel, strides, pads };
   const got = poolOutShape(params);
-  if (got.join(',') !== out.join(',')) throw diag('MPCC6001', [node.name, node.op, `its windows give [${got.join(',')}], not [${out.join(',')}]`]);
+  if (got.join(',') !== out.join(',')) throw notSupported(node, `its windows give [${got.join(',')}], not [${out.join(',')}]`);
   const levels = maxPoolLevels(params);
   const { lo, k } = windowOf(node);
   return makeNode('SecureMaxPool', node.name, node.inputs, node.outputs, {
@@ -150,16 +131,9 @@ export function revealNode(name: string, share: string, revealed: string, frac: 
   return makeNode('SecureReveal', name, [share], [revealed], { frac, ...costAttrs(SECURE_COSTS.SecureReveal(numel(cx.type(share).shape))) });
 }
 
-function transposed(t: Tensor): Tensor {
-  const [r, c] = t.shape;
-  const data = allocData(t.dtype, t.size);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) data[j * r + i] = t.data[i * c + j];
-  return new Tensor(t.dtype, [c, r], data);
-}
-
-function scaled(t: Tensor, s: number): Tensor {
-  if (s === 1) return t;
-  const data = allocData(t.dtype, t.size);
-  for (let i = 0; i < data.length; i++) data[i] = t.data[i] * s;
-  return new Tensor(t.dtype, t.shape, data);
-}
+/** The lowering of each secure op that is not an elementwise comparison, and its statistic. */
+export const LOWERINGS: Readonly<Record<string, { readonly lower: (node: Node, cx: LowerContext) => Node; readonly stat?: string }>> = {
+  SecureInput: { lower: lowerInput },
+  SecureWeights: { lower: lowerWeights, stat: 'products lowered' },
+  SecureMaxPool: { lower: lowerMaxPool, stat: 'max-pools lowered' },
+};

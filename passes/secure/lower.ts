@@ -1,6 +1,8 @@
 // lower: a quantized graph → its secure form. Every op that needs messages becomes a secure op
 // (ir/ops/secure.ts) carrying its protocol, rounds and flows from the runtime's cost table
-// (passes/secure/secure-costs.ts); every other op stays and runs locally on shares:
+// (passes/secure/secure-costs.ts); every other op stays and runs locally on shares. Which is
+// which is each op's facts (ir/ops/facts.ts: lower 'protocol' and its secureOp, 'local',
+// 'client'); today:
 //
 //   FixedInput                 → SecureInput
 //   Conv/Gemm/MatMul (W const) → SecureWeights (Gemm's alpha/beta/transB folded into W and C)
@@ -14,28 +16,23 @@
 // A ReLU read by several products is fused with the one on the longest path to the outputs
 // (the main path of a residual block, not its shortcut), so the fusion saves a round where
 // the rounds add up; the other products run beside the next ReLU.
-import { diag } from '../../runtime/diagnostics.js';
 import { type Graph, type Node, consumers, makeGraph, pruneValues, replaceNode } from '../../ir/graph.js';
-import { lookupOp, withDefaults } from '../../ir/ops/index.js';
+import { secureFacts } from '../../ir/ops/facts.js';
+import { withDefaults } from '../../ir/ops/index.js';
+import { clientTail } from '../../ir/stage.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { TensorType } from '../../ir/types.js';
+import { verify } from '../../ir/verify.js';
 import { poolBeforeActivation } from './lower-reorder.js';
 import { definePass } from '../pass.js';
 import type { PassContext } from '../pass.js';
-import { type LowerContext, WEIGHT_OPS, lowerClip, lowerInput, lowerMaxPool, lowerRelu, lowerReluWeights, lowerWeights, revealNode } from './lower-ops.js';
+import { LOWERINGS, type LowerContext, lowerCompare, lowerReluWeights, revealNode } from './lower-ops.js';
 
-/** Ops the client runs in plaintext after the reveal, when nothing but outputs follow them. */
-const CLIENT_OPS: ReadonlySet<string> = new Set(['Softmax', 'ArgMax']);
+/** Rough rounds of each secure op, to find the longest path before lowering (fusion choice only). */
+const ROUGH_ROUNDS: Readonly<Record<string, number>> = { SecureRelu: 3, SecureClip: 3, SecureMaxPool: 6, SecureWeights: 1 };
 
-/** Ops that are local on shares (linear in the secret, or data movement). Mul needs a constant
- * operand and Div a constant divisor. */
-const LOCAL_OPS: ReadonlySet<string> = new Set([
-  'Add', 'Sub', 'Mul', 'Div', 'Truncate', 'Concat', 'Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'Pad',
-  'Slice', 'Gather', 'Resize', 'AveragePool', 'GlobalAveragePool', 'ReduceMean', 'BatchNormalization', 'Identity', 'Dropout',
-]);
-
-/** Rough rounds of an op before lowering, to find the longest path (fusion choice only). */
-const ROUGH_ROUNDS: Readonly<Record<string, number>> = { Relu: 3, Clip: 3, MaxPool: 6, Conv: 1, Gemm: 1, MatMul: 1 };
+/** The secure op `op` lowers to, if any (its facts' secureOp). */
+const secureOpOf = (op: string): string | undefined => secureFacts(op).secureOp;
 
 /** The lower pass. */
 export const lower = definePass({
@@ -50,9 +47,10 @@ export const lower = definePass({
 });
 
 function lowerGraph(quantized: Graph, ctx: PassContext<unknown>): Graph {
+  verify(quantized, 'quantized');
   const g = poolBeforeActivation(quantized, ctx);
   const users = consumers(g);
-  const frac = checkQuantized(g, users);
+  const frac = inputFrac(g, users);
   const types = new Map(g.types);
   const constants = new Map(g.constants);
   const taken = new Set<string>([...g.types.keys(), ...g.nodes.map((n) => n.name)]);
@@ -72,7 +70,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<unknown>): Graph {
       return name;
     },
   };
-  const tail = clientTail(g, users);
+  const tail = clientTail(g);
   const reveal = valuesToReveal(g, tail);
   const fusedWith = chooseFusions(g, users, cx);
   const fusedProducts = new Set(fusedWith.values());
@@ -111,46 +109,21 @@ function lowerGraph(quantized: Graph, ctx: PassContext<unknown>): Graph {
   return pruneValues(makeGraph({ ...g, nodes, types, constants }));
 }
 
-/** The secure or local form of one node outside the client tail. */
+/** The secure form of one node outside the client tail (its facts' secureOp), or the node when
+ * it is local on shares (verify has refused every other op). */
 function lowerOne(node: Node, cx: LowerContext, ctx: PassContext<unknown>): Node {
-  switch (node.op) {
-    case 'FixedInput': return lowerInput(node, cx);
-    case 'Relu': ctx.stat('relus lowered'); return lowerRelu(node, cx);
-    case 'Clip': ctx.stat('clips lowered'); return lowerClip(node, cx);
-    case 'MaxPool': ctx.stat('max-pools lowered'); return lowerMaxPool(node, cx);
-    case 'Conv': case 'Gemm': case 'MatMul': ctx.stat('products lowered'); return lowerWeights(node, cx);
-  }
-  if (CLIENT_OPS.has(node.op)) throw diag('MPCC6001', [node.name, node.op, 'only a trailing Softmax/ArgMax (nothing after it but outputs) runs on the client']);
-  if (!LOCAL_OPS.has(node.op)) throw diag('MPCC6001', [node.name, node.op, 'it is not linear in the secret input']);
-  if (node.op === 'Mul' && !node.inputs.some((i) => cx.constant(i))) throw diag('MPCC6022', [node.name, node.op, node.inputs[1]]);
-  if (node.op === 'Div' && !cx.constant(node.inputs[1])) throw diag('MPCC6022', [node.name, node.op, node.inputs[1]]);
-  return node;
+  const op = secureOpOf(node.op);
+  if (!op) return node;
+  const lowering = LOWERINGS[op];
+  const stat = lowering ? lowering.stat : `${node.op.toLowerCase()}s lowered`;
+  if (stat) ctx.stat(stat);
+  return lowering ? lowering.lower(node, cx) : lowerCompare(node, op, cx);
 }
 
-/** Every graph input must be read by FixedInput nodes only; returns the fixed-point frac. */
-function checkQuantized(g: Graph, users: Map<string, Node[]>): number {
-  if (!lookupOp('FixedInput')) throw diag('MPCC6021', ['the FixedInput op is not defined']);
-  let frac: number | undefined;
-  for (const input of g.inputs) {
-    const readers = users.get(input) ?? [];
-    const bad = readers.find((n) => n.op !== 'FixedInput');
-    if (bad) throw diag('MPCC6021', [`input '${input}' is read by node '${bad.name}' (${bad.op}), not by FixedInput`]);
-    if (g.outputs.includes(input)) throw diag('MPCC6021', [`input '${input}' is a graph output`]);
-    for (const r of readers) frac ??= withDefaults(r).frac as number;
-  }
-  if (frac === undefined) throw diag('MPCC6021', ['the graph has no FixedInput']);
-  return frac;
-}
-
-/** The trailing Softmax/ArgMax nodes: client ops whose results only client ops and graph
- * outputs read. */
-function clientTail(g: Graph, users: Map<string, Node[]>): Set<Node> {
-  const tail = new Set<Node>();
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i];
-    if (CLIENT_OPS.has(n.op) && n.outputs.every((o) => (users.get(o) ?? []).every((u) => tail.has(u)))) tail.add(n);
-  }
-  return tail;
+/** The fixed-point frac of the graph's input encoding (its first input's FixedInput). */
+function inputFrac(g: Graph, users: Map<string, Node[]>): number {
+  const first = g.inputs.flatMap((input) => users.get(input) ?? [])[0];
+  return withDefaults(first).frac as number;
 }
 
 /** Values the client receives: graph outputs computed on shares, and the secure-side inputs of
@@ -171,17 +144,16 @@ function chooseFusions(g: Graph, users: Map<string, Node[]>, cx: LowerContext): 
     const n = g.nodes[i];
     let below = 0;
     for (const o of n.outputs) for (const u of users.get(o) ?? []) below = Math.max(below, height.get(u) ?? 0);
-    height.set(n, (ROUGH_ROUNDS[n.op] ?? 0) + below);
+    height.set(n, (ROUGH_ROUNDS[secureOpOf(n.op) ?? ''] ?? 0) + below);
   }
   const fusions = new Map<Node, Node>();
   for (const relu of g.nodes) {
-    if (relu.op !== 'Relu') continue;
+    if (secureOpOf(relu.op) !== 'SecureRelu') continue;
     const act = relu.outputs[0];
     let best: Node | undefined;
     for (const u of users.get(act) ?? []) {
-      const fits = WEIGHT_OPS.has(u.op) && u.inputs[0] === act && u.inputs.slice(1).every((w) => !w || cx.constant(w));
-      const transA = u.op === 'Gemm' && withDefaults(u).transA === 1;
-      if (fits && !transA && (!best || height.get(u)! > height.get(best)!)) best = u;
+      const fits = secureOpOf(u.op) === 'SecureWeights' && u.inputs[0] === act && u.inputs.slice(1).every((w) => !w || cx.constant(w));
+      if (fits && (!best || height.get(u)! > height.get(best)!)) best = u;
     }
     if (best) fusions.set(relu, best);
   }

@@ -7,7 +7,8 @@
 // round before inference and not numbered.
 import { type Graph, type Node, replaceGraph, replaceNode } from '../../ir/graph.js';
 import { definePass } from '../pass.js';
-import { SECURE_OPS, parseFlow } from './secure-costs.js';
+import { isSecureOp } from '../../ir/ops/facts.js';
+import { parseFlow } from './secure-costs.js';
 
 /** The schedule-rounds pass. */
 export const scheduleRounds = definePass({
@@ -41,7 +42,7 @@ export function schedule(g: Graph): Schedule {
   let oneTime = false;
   const nodes: Node[] = g.nodes.map((n) => {
     const before = readyOf(n.inputs);
-    if (!SECURE_OPS.has(n.op)) {
+    if (!isSecureOp(n.op)) {
       for (const o of n.outputs) ready.set(o, before);
       return n;
     }

@@ -4,6 +4,8 @@
 // (attributes protocol, rounds, flows, drelus); the cost report reads those attributes back.
 import { diag } from '../../runtime/diagnostics.js';
 import type { Node } from '../../ir/graph.js';
+import { isSecureOp } from '../../ir/ops/facts.js';
+import { opNames } from '../../ir/ops/index.js';
 import { PROTOCOL_COSTS } from '../../runtime/protocols/costs.js';
 import type { Cost, Flow } from '../../runtime/protocols/costs.js';
 import type { PartyId, Phase } from '../../runtime/session/session.js';
@@ -34,16 +36,21 @@ const make = (protocol: keyof typeof PROTOCOL_COSTS, c: Cost, drelus: number, on
 /** The one-time flows of a weight layer (W − B to P0), once per session. */
 const setup = (wSize: number): Flow[] => PROTOCOL_COSTS.setupWeights({ wSize }).flows;
 
-/** The cost of each secure op, by op name, from its sizes. */
+/** The cost of each elementwise comparison op (n elements on the bit window [lo, lo + k)), by op
+ * name: lower turns the op whose facts name it into it with no code of its own. */
+export const COMPARE_COSTS: Readonly<Record<string, (n: number, k: number, lo: number) => SecureCost>> = {
+  /** ReLU: one comparison each. */
+  SecureRelu: (n, k, lo) => make('relu', PROTOCOL_COSTS.relu({ n, k, lo }), n),
+  /** Clip: two comparisons each. */
+  SecureClip: (n, k, lo) => make('clip', PROTOCOL_COSTS.clip({ n, k, lo }), 2 * n),
+};
+
+/** The cost of each other secure op, by op name, from its sizes. */
 export const SECURE_COSTS = {
   /** P0 shares n input elements. */
   SecureInput: (n: number) => make('shareInput', PROTOCOL_COSTS.shareInput({ n }), 0),
   /** n output elements go to the client. */
   SecureReveal: (n: number) => make('revealToClient', PROTOCOL_COSTS.revealToClient({ n }), 0),
-  /** ReLU of n elements on a k-bit window: one comparison each. */
-  SecureRelu: (n: number, k: number, lo: number) => make('relu', PROTOCOL_COSTS.relu({ n, k, lo }), n),
-  /** Clip of n elements: two comparisons each. */
-  SecureClip: (n: number, k: number, lo: number) => make('clip', PROTOCOL_COSTS.clip({ n, k, lo }), 2 * n),
   /** MaxPool: one comparison per pair of each tree level. */
   SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
   /** Product with P1's weights (plus its one-time setup). */
@@ -53,8 +60,8 @@ export const SECURE_COSTS = {
     make('reluThenWeights', PROTOCOL_COSTS.reluThenWeights({ n, k, lo, xSize: s.xSize, ySize: s.ySize }), n, setup(s.wSize)),
 } as const;
 
-/** The secure op names (every other op of a lowered graph is local). */
-export const SECURE_OPS: ReadonlySet<string> = new Set(Object.keys(SECURE_COSTS));
+/** The secure op names, from the ops' facts (every other op of a lowered graph is local or the client's). */
+export const SECURE_OPS: ReadonlySet<string> = new Set(opNames().filter(isSecureOp));
 
 /** The attributes `lower` stores for a cost. */
 export function costAttrs(c: SecureCost): { protocol: string; rounds: number; flows: string[]; drelus: number } {

@@ -64,8 +64,13 @@ function plusP1Constant(ctx: StepContext, y: BigUint64Array, name: unknown): Big
 
 const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 
+/** The step kinds' names: what a program step's `kind` may be (an op's facts name its kind, ir/ops/facts.ts). */
+export type StepKind =
+  | 'input' | 'reveal' | 'weights' | 'reluWeights' | 'relu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
+  | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool';
+
 /** The step kinds by name. */
-export const STEP_KINDS: Record<string, StepFn> = {
+export const STEP_KINDS: Record<StepKind, StepFn> = {
   /** P0 encodes its input at frac bits and shares it (no message). */
   input: (ctx) => {
     const n = Number(ctx.params.size);
@@ -119,7 +124,7 @@ export const STEP_KINDS: Record<string, StepFn> = {
 
 /** The step function of a kind (MPCC5206 for an unknown one). */
 export function stepKind(kind: string): StepFn {
-  const fn = STEP_KINDS[kind];
+  const fn = Object.hasOwn(STEP_KINDS, kind) ? STEP_KINDS[kind as StepKind] : undefined;
   if (!fn) throw runtimeError('MPCC5206', [kind]);
   return fn;
 }

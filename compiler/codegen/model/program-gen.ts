@@ -1,16 +1,22 @@
 // Codegen, first half: a lowered and scheduled graph → the three parties' programs (the
 // runtime's Program data, runtime/program/program.ts) and P1's encoded constants. Each IR
-// node becomes one step of the step library; the client's trailing Softmax/ArgMax become
+// node becomes one step of the step library, of the kind its op's facts name (ir/ops/facts.ts),
+// with the parameters STEP_BUILDERS gives that kind; the client's trailing Softmax/ArgMax become
 // post ops of the outputs. Weights and every other model constant go to P1 only.
 import { diag } from '../../../runtime/diagnostics.js';
 import type { Graph, Node } from '../../../ir/graph.js';
+import { isSecureOp, secureFacts } from '../../../ir/ops/facts.js';
 import { withDefaults } from '../../../ir/ops/index.js';
+import { PROTOCOL_ATTRS } from '../../../ir/ops/secure.js';
+import { WINDOW_ATTRS, windowOf } from '../../../ir/ops/window.js';
 import { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from '../../../ir/interp/fixed/params.js';
+import { clientTail } from '../../../ir/stage.js';
 import type { Tensor } from '../../../ir/tensor.js';
-import { broadcastShapes, numel } from '../../../ir/types.js';
+import { numel } from '../../../ir/types.js';
+import { verify } from '../../../ir/verify.js';
 import { encode } from '../../../runtime/ring/ring.js';
 import { PROGRAM_FORMAT, type MapSpec, type PostOp, type Program, type ProgramOutput, type ProgramStep, type SetupStep } from '../../../runtime/program/program.js';
-import type { PoolParams } from '../../../runtime/ring/windows.js';
+import type { StepKind } from '../../../runtime/program/steps.js';
 import type { PartyId } from '../../../runtime/session/session.js';
 import { costReport } from '../../../passes/secure/cost-model.js';
 
@@ -22,108 +28,56 @@ export interface GeneratedPrograms {
   frac: number;
 }
 
-const CLIENT_OPS = new Set(['Softmax', 'ArgMax']);
-const IDENTITY_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+/** What a step builder sees of the graph and of the programs being built. */
+interface StepEnv {
+  readonly g: Graph;
+  readonly frac: number;
+  shape(v: string): number[];
+  /** Encodes P1's constant `t` at `bits` fractional bits under `key` (once); returns the key. */
+  put(key: string, t: Tensor, bits: number): string;
+  /** The one-time setup steps (weight layers). */
+  readonly setup: SetupStep[];
+  /** Weight nodes whose bias moves onto the Truncate reading their product (biasTruncations). */
+  readonly biasAt: Map<Node, Node>;
+  /** The bias parameters moved onto each such Truncate. */
+  readonly movedBias: Map<Node, Record<string, unknown>>;
+}
+
+/** A step's operands and parameters (and its kind, when the builder picks another than the facts'). */
+interface StepSpec {
+  readonly kind?: StepKind;
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly params?: Record<string, unknown>;
+}
+
+type StepBuilder = (n: Node, env: StepEnv) => StepSpec;
 
 /** The programs of a scheduled graph (MPCC6040/6041 for what codegen cannot express). */
 export function generatePrograms(g: Graph): GeneratedPrograms {
+  verify(g, 'scheduled');
   const inputs = g.nodes.filter((n) => n.op === 'SecureInput');
   if (inputs.length !== 1) throw diag('MPCC6041', [`${inputs.length} SecureInput nodes (the runtime takes exactly one input)`]);
   const frac = inputs[0].attrs.frac as number;
   const cost = costReport(g);
   const weights = new Map<string, BigUint64Array>();
-  const setup: SetupStep[] = [];
-  const steps: ProgramStep[] = [];
   const shape = (v: string): number[] => [...g.types.get(v)!.shape];
-  const constOf = (v: string | undefined): Tensor | undefined => (v ? g.constants.get(v) : undefined);
   const put = (key: string, t: Tensor, bits: number): string => {
     if (!weights.has(key)) weights.set(key, encode(t.data as ArrayLike<number>, bits));
     return key;
   };
-  const step = (n: Node, kind: string, ins: string[], outs: string[], params: Record<string, unknown> = {}): void => {
-    const a = n.attrs;
-    steps.push({ name: n.name, kind, op: n.op, round: (a.round as number | undefined) ?? 0, rounds: (a.rounds as number | undefined) ?? 0, inputs: ins, outputs: outs, params });
-  };
-  const clientTail = new Set<Node>();
-  for (const n of g.nodes) if (CLIENT_OPS.has(n.op)) clientTail.add(n);
   // A weight layer's bias goes onto the Truncate that is its product's only reader: P1 adds it
   // inside that truncation (one kernel pass, model-kernels.ts) instead of in a separate loop.
-  const biasAt = biasTruncations(g);
-  const movedBias = new Map<Node, Record<string, unknown>>();
-
+  const env: StepEnv = { g, frac, shape, put, setup: [], biasAt: biasTruncations(g), movedBias: new Map() };
+  const steps: ProgramStep[] = [];
+  const tail = clientTail(g);
   for (const n of g.nodes) {
-    if (clientTail.has(n)) continue;
-    const a = withDefaults(n);
-    const window = { lo: a.window_lo as number, k: a.window_k as number };
-    switch (n.op) {
-      case 'SecureInput':
-        step(n, 'input', [], [n.outputs[0]], { size: numel(shape(n.outputs[0])) });
-        break;
-      case 'SecureReveal':
-        step(n, 'reveal', [n.inputs[0]], [], { value: n.outputs[0], frac: a.frac });
-        break;
-      case 'SecureWeights':
-      case 'SecureReluWeights': {
-        const [x, w, b] = n.inputs;
-        const product = n.outputs[n.outputs.length - 1];
-        const map = mapSpec(n, shape(x), constOf(w)!, shape(product));
-        setup.push({ name: n.name, map, weights: put(w, constOf(w)!, frac) });
-        const params: Record<string, unknown> = { layer: n.name };
-        if (b) {
-          const bias = biasParams(n, constOf(b)!, shape(product), frac, put);
-          const trunc = biasAt.get(n);
-          if (trunc) movedBias.set(trunc, bias);
-          else Object.assign(params, bias);
-        }
-        if (n.op === 'SecureWeights') step(n, 'weights', [x], [product], params);
-        else step(n, 'reluWeights', [x], [n.outputs[0], product], { ...params, window });
-        break;
-      }
-      case 'SecureRelu':
-        step(n, 'relu', [n.inputs[0]], [n.outputs[0]], { window });
-        break;
-      case 'SecureClip':
-        step(n, 'clip', [n.inputs[0]], [n.outputs[0]], { min: a.min, max: a.max, window });
-        break;
-      case 'SecureMaxPool':
-        step(n, 'maxPool', [n.inputs[0]], [n.outputs[0]], { pool: poolParams(n, shape(n.inputs[0])), window });
-        break;
-      case 'Truncate':
-        step(n, 'truncate', [n.inputs[0]], [n.outputs[0]], { bits: a.bits, ...movedBias.get(n) });
-        break;
-      case 'Add':
-      case 'Sub':
-        addOrSub(n, g, frac, shape, put, step);
-        break;
-      case 'AveragePool':
-        step(n, 'avgPool', [n.inputs[0]], [n.outputs[0]], { pool: poolParams(n, shape(n.inputs[0])), countIncludePad: Boolean(a.count_include_pad) });
-        break;
-      case 'GlobalAveragePool':
-        step(n, 'globalAvgPool', [n.inputs[0]], [n.outputs[0]], { inShape: shape(n.inputs[0]) });
-        break;
-      case 'Transpose':
-        step(n, 'transpose', [n.inputs[0]], [n.outputs[0]], { ...transposeParamsOf(n, shape(n.inputs[0])) });
-        break;
-      case 'Concat':
-        step(n, 'concat', [...n.inputs], [n.outputs[0]], { ...concatParamsOf(n, n.inputs.map(shape)) });
-        break;
-      case 'Pad':
-        if (((a.value as number | undefined) ?? 0) !== 0 || ((a.mode as string | undefined) ?? 'constant') !== 'constant') throw diag('MPCC6040', [n.name, n.op, 'only zero padding runs on shares']);
-        step(n, 'pad', [n.inputs[0]], [n.outputs[0]], { ...padParamsOf(n, shape(n.inputs[0])) });
-        break;
-      case 'Slice':
-        step(n, 'slice', [n.inputs[0]], [n.outputs[0]], { ...sliceParamsOf(n, shape(n.inputs[0])) });
-        break;
-      case 'Resize':
-        step(n, 'resize', [n.inputs[0]], [n.outputs[0]], { ...resizeParamsOf(n, shape(n.inputs[0]), shape(n.outputs[0])) });
-        break;
-      default:
-        if (IDENTITY_OPS.has(n.op)) {
-          step(n, 'identity', [n.inputs[0]], [n.outputs[0]]);
-          break;
-        }
-        throw diag('MPCC6040', [n.name, n.op, n.op.startsWith('Secure') ? 'unknown secure op' : 'no step kind for this local op yet']);
-    }
+    if (tail.has(n)) continue;
+    const kind = secureFacts(n.op).step;
+    if (!kind) throw diag('MPCC6040', [n.name, n.op, 'its op names no step kind']);
+    const s = (STEP_BUILDERS[kind] ?? oneToOne)(n, env);
+    const a = n.attrs;
+    steps.push({ name: n.name, kind: s.kind ?? kind, op: n.op, round: (a.round as number | undefined) ?? 0, rounds: (a.rounds as number | undefined) ?? 0, inputs: s.inputs, outputs: s.outputs, params: s.params ?? {} });
   }
   const input = { name: inputs[0].inputs[0], value: inputs[0].outputs[0], shape: shape(inputs[0].inputs[0]) };
   const outputs = g.outputs.map((o) => programOutput(g, o, shape));
@@ -133,12 +87,66 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
     frac,
     input,
     outputs,
-    setup,
+    setup: env.setup,
     steps,
     rounds: cost.rounds,
     oneTimeRounds: cost.oneTimeRounds,
   })) as [Program, Program, Program];
   return { programs, weights, frac };
+}
+
+/** One input, one output; a secure op's parameters are its public attributes, its bit window as
+ * `window` (SecureRelu, SecureClip); a local op's are none (identity). */
+function oneToOne(n: Node, _env: StepEnv): StepSpec {
+  const params: Record<string, unknown> = {};
+  if (isSecureOp(n.op)) {
+    for (const [key, value] of Object.entries(withDefaults(n))) if (!(key in PROTOCOL_ATTRS) && !(key in WINDOW_ATTRS)) params[key] = value;
+    if ('window_lo' in (withDefaults(n))) params.window = windowOf(n);
+  }
+  return { inputs: [n.inputs[0]], outputs: [n.outputs[0]], params };
+}
+
+/** A local op on its first input with the parameters `params` computes from its input shape. */
+const local = (params: (n: Node, x: number[], env: StepEnv) => object): StepBuilder => (n, env) => ({
+  inputs: [n.inputs[0]],
+  outputs: [n.outputs[0]],
+  params: { ...params(n, env.shape(n.inputs[0]), env) },
+});
+
+/** The step parameters of each kind whose step is not oneToOne's. */
+const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
+  input: (n, env) => ({ inputs: [], outputs: [n.outputs[0]], params: { size: numel(env.shape(n.outputs[0])) } }),
+  reveal: (n) => ({ inputs: [n.inputs[0]], outputs: [], params: { value: n.outputs[0], frac: withDefaults(n).frac } }),
+  weights: (n, env) => weightsStep(n, env, false),
+  reluWeights: (n, env) => weightsStep(n, env, true),
+  maxPool: local((n, x) => ({ pool: poolParamsOf(n, x), window: windowOf(n) })),
+  truncate: local((n, _x, env) => ({ bits: withDefaults(n).bits, ...env.movedBias.get(n) })),
+  add: addOrSub,
+  sub: addOrSub,
+  avgPool: local((n, x) => ({ pool: poolParamsOf(n, x), countIncludePad: Boolean(withDefaults(n).count_include_pad) })),
+  globalAvgPool: local((_n, x) => ({ inShape: x })),
+  transpose: local(transposeParamsOf),
+  concat: (n, env) => ({ inputs: [...n.inputs], outputs: [n.outputs[0]], params: { ...concatParamsOf(n, n.inputs.map(env.shape)) } }),
+  pad: local(padParamsOf),
+  slice: local(sliceParamsOf),
+  resize: local((n, x, env) => resizeParamsOf(n, x, env.shape(n.outputs[0]))),
+};
+
+/** A product with P1's weights (SecureWeights; with `relu`, SecureReluWeights): its one-time
+ * setup, and its bias either in the step or moved onto the Truncate after it. */
+function weightsStep(n: Node, env: StepEnv, relu: boolean): StepSpec {
+  const [x, w, b] = n.inputs;
+  const wt = env.g.constants.get(w)!;
+  const product = n.outputs[n.outputs.length - 1];
+  env.setup.push({ name: n.name, map: mapSpec(n, env.shape(x), wt, env.shape(product)), weights: env.put(w, wt, env.frac) });
+  const params: Record<string, unknown> = { layer: n.name };
+  if (b) {
+    const bias = biasParams(n, env.g.constants.get(b)!, env.shape(product), env.frac, env.put);
+    const trunc = env.biasAt.get(n);
+    if (trunc) env.movedBias.set(trunc, bias);
+    else Object.assign(params, bias);
+  }
+  return relu ? { inputs: [x], outputs: [n.outputs[0], product], params: { ...params, window: windowOf(n) } } : { inputs: [x], outputs: [product], params };
 }
 
 /** For each weight node whose product only a Truncate reads (and is no graph output), that
@@ -148,7 +156,8 @@ function biasTruncations(g: Graph): Map<Node, Node> {
   for (const n of g.nodes) for (const v of n.inputs) readers.get(v)?.push(n) ?? readers.set(v, [n]);
   const at = new Map<Node, Node>();
   for (const n of g.nodes) {
-    if (n.op !== 'SecureWeights' && n.op !== 'SecureReluWeights') continue;
+    const kind = secureFacts(n.op).step;
+    if (kind !== 'weights' && kind !== 'reluWeights') continue;
     const product = n.outputs[n.outputs.length - 1];
     const r = readers.get(product) ?? [];
     if (r.length === 1 && r[0].op === 'Truncate' && !g.outputs.includes(product)) at.set(n, r[0]);
@@ -164,7 +173,7 @@ function programOutput(g: Graph, o: string, shape: (v: string) => number[]): Pro
     const p = g.nodes.find((n) => n.outputs.includes(v));
     if (!p) throw diag('MPCC6041', [`output '${o}' has no producer`]);
     if (p.op === 'SecureReveal') break;
-    if (!CLIENT_OPS.has(p.op)) throw diag('MPCC6041', [`output '${o}' is not revealed (its producer '${p.name}' is ${p.op})`]);
+    if (secureFacts(p.op).lower !== 'client') throw diag('MPCC6041', [`output '${o}' is not revealed (its producer '${p.name}' is ${p.op})`]);
     const a = withDefaults(p);
     post.unshift({ op: p.op as PostOp['op'], axis: (a.axis as number | undefined) ?? (p.op === 'Softmax' ? -1 : 0), keepdims: p.op === 'ArgMax' ? Boolean(a.keepdims ?? 1) : undefined });
     v = p.inputs[0];
@@ -195,33 +204,15 @@ function biasParams(n: Node, b: Tensor, y: number[], frac: number, put: (k: stri
   throw diag('MPCC6040', [n.name, n.op, `bias of shape [${b.shape.join(',')}] for a product of shape [${y.join(',')}]`]);
 }
 
-function poolParams(n: Node, x: number[]): PoolParams {
-  const a = withDefaults(n);
-  if (a.ceil_mode) throw diag('MPCC6040', [n.name, n.op, 'ceil_mode = 1']);
-  const k = a.kernel_shape as number[];
-  if (x.length !== 4 || k.length !== 2) throw diag('MPCC6040', [n.name, n.op, 'only 2-D pooling over NCHW is supported']);
-  if (a.dilations && (a.dilations as number[]).some((d) => d !== 1)) throw diag('MPCC6040', [n.name, n.op, 'dilated pooling']);
-  return poolParamsOf(n, x);
-}
-
-/** Add/Sub of two activations, or of an activation and a model constant (P1 adds it). */
-function addOrSub(n: Node, g: Graph, frac: number, shape: (v: string) => number[], put: (k: string, t: Tensor, bits: number) => string, step: (n: Node, kind: string, ins: string[], outs: string[], params?: Record<string, unknown>) => void): void {
+/** Add/Sub of two activations, or of an activation and a model constant, which P1 adds
+ * (step addConst; the facts' limits allow no other form). */
+function addOrSub(n: Node, env: StepEnv): StepSpec {
   const [x, y] = n.inputs;
-  const cx = g.constants.get(x);
-  const cy = g.constants.get(y);
-  const out = shape(n.outputs[0]);
-  if (!cx && !cy) {
-    if (shape(x).join() !== out.join() || shape(y).join() !== out.join()) throw diag('MPCC6040', [n.name, n.op, 'broadcasting between two activations']);
-    step(n, n.op === 'Add' ? 'add' : 'sub', [x, y], [n.outputs[0]]);
-    return;
-  }
-  if (cx && n.op === 'Sub') throw diag('MPCC6040', [n.name, n.op, 'a constant minus an activation']);
-  const c = (cx ?? cy)!;
-  const act = cx ? y : x;
-  if (shape(act).join() !== out.join() || !broadcastShapes(c.shape, out)) throw diag('MPCC6040', [n.name, n.op, 'the constant broadcasts the activation']);
-  const full = broadcastTo(c, out, n.op === 'Sub' ? -1 : 1);
-  const key = put(`${n.name}/constant`, full, frac);
-  step(n, 'addConst', [act], [n.outputs[0]], { constant: key });
+  const cx = env.g.constants.get(x);
+  const c = cx ?? env.g.constants.get(y);
+  if (!c) return { inputs: [x, y], outputs: [n.outputs[0]] };
+  const full = broadcastTo(c, env.shape(n.outputs[0]), n.op === 'Sub' ? -1 : 1);
+  return { kind: 'addConst', inputs: [cx ? y : x], outputs: [n.outputs[0]], params: { constant: env.put(`${n.name}/constant`, full, env.frac) } };
 }
 
 /** A constant broadcast (numpy rules) to `shape`, times `sign`, as a tensor-like. */

@@ -118,8 +118,10 @@ describe('cost model', () => {
       );
     });
 
-    it('MPCC6021 for a graph that is not lowered', () => {
-      expect(errorOf(() => costReport(chainGraph())).code).to.equal('MPCC6021');
+    it('MPCC6041 for a graph that is not lowered', () => {
+      expect(errorOf(() => costReport(chainGraph())).format()).to.equal(
+        "error MPCC6041: codegen needs a lowered and scheduled graph: node 'input.fixed' (FixedInput) is not lowered (run lower,schedule-rounds first)",
+      );
     });
 
     it('MPCC6024 for a malformed flow, MPCC6023 for an unknown protocol', () => {

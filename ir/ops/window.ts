@@ -1,0 +1,33 @@
+// The bit window of a secure comparison, declared once: bits [window_lo, window_lo + window_k)
+// of the fixed-point value decide the sign (set by narrow-compare; the defaults are the full
+// 64-bit ring). Relu and Clip carry it before lowering, the secure comparison ops after; float
+// semantics ignore it.
+import type { Node } from '../graph.js';
+import { type AttrSpec, type ShapeContext, ShapeError, withDefaults } from './registry.js';
+
+/** The window attributes. A window of k ≥ 2 bits inside 64 starts at bit 62 at most. */
+export const WINDOW_ATTRS = {
+  window_lo: { kind: 'int', default: 0, range: [0, 62], doc: 'low bits dropped before the comparison' },
+  window_k: { kind: 'int', default: 64, range: [2, 64], doc: "bits compared (two's complement sign at bit k-1)" },
+} as const satisfies Readonly<Record<string, AttrSpec>>;
+
+/** A comparison's bit window. */
+export interface BitWindow {
+  readonly lo: number;
+  readonly k: number;
+}
+
+/** The window `node` asks for (the full ring when its op declares none, as MaxPool before lowering). */
+export function windowOf(node: Node): BitWindow {
+  const a = withDefaults(node);
+  return {
+    lo: (a.window_lo as number | undefined) ?? WINDOW_ATTRS.window_lo.default,
+    k: (a.window_k as number | undefined) ?? WINDOW_ATTRS.window_k.default,
+  };
+}
+
+/** Throws ShapeError (the verifier adds the node) when the window does not fit in 64 bits. */
+export function checkWindow({ attr }: ShapeContext): void {
+  const lo = attr<number>('window_lo'), k = attr<number>('window_k');
+  if (lo + k > 64) throw new ShapeError(`bit window [${lo}, ${lo + k}) does not fit in 64 bits`);
+}
