@@ -10,7 +10,7 @@ import { connectTcpSession } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/program/index.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
-import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { asUserError, partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 import { jsonOption, outputOption, progressOption, quietOption } from './flags.js';
 
 /** Options of the party command. */
@@ -39,19 +39,8 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
     const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
     log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
     const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs });
-    let last = 0;
     try {
-      const r = await runProgram(session, arts.program, {
-        input: x,
-        weights: arts.weights,
-        kernels: arts.kernels,
-        onProgress: (p) => {
-          const now = performance.now();
-          if (now - last < 500 && p.done !== p.total) return;
-          last = now;
-          log(`party ${id}: ${p.phase} ${p.done}/${p.total} steps, round ${p.round}`);
-        },
-      });
+      const r = await runProgram(session, arts.program, { input: x, weights: arts.weights, kernels: arts.kernels, onProgress: partyProgress(id, log) });
       await session.close();
       const report = partyReport(r);
       if (id === 0 && options.output) {

@@ -11,7 +11,7 @@ import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { encodeNpy } from '../npy.js';
-import { asUserError, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { asUserError, partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 import { jsonOption, outputOption, progressOption, quietOption } from './flags.js';
 
 /** Options of the run command. */
@@ -53,7 +53,8 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
       throw asUserError(e);
     }
   }
-  const reports = transport === 'inproc' ? await inProcess(out, x) : await processes(out, options.input, log);
+  log(`running the three parties (${transport === 'inproc' ? 'one process' : 'three processes over loopback TCP'})`);
+  const reports = transport === 'inproc' ? await inProcess(out, x, log) : await processes(out, options.input, log);
   const p0 = reports[0];
   const bytes = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] as [number, number, number] };
   for (const r of reports) {
@@ -72,12 +73,12 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
 }
 
-async function inProcess(out: string, x: Float32Array): Promise<PartyReport[]> {
+async function inProcess(out: string, x: Float32Array, log: ProgressSink): Promise<PartyReport[]> {
   try {
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
     return await runParties(ss, async (s) => {
-      const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels });
+      const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels, onProgress: partyProgress(s.id, log) });
       return partyReport(r);
     });
   } catch (e) {
