@@ -31,9 +31,6 @@ import { loadGraphFile } from './load-model.js';
 /** The passes every command runs first when --passes is not given. */
 export const DEFAULT_PASSES = 'canonicalize';
 
-/** The fractional bits quantize uses when neither --frac-bits nor the pipeline says. */
-const DEFAULT_FRAC = 12;
-
 /** The secure tail: the pass that brings a graph to each stage after float, in order. */
 const TAIL: ReadonlyMap<Stage, string> = new Map([
   ['quantized', 'quantize'],
@@ -172,24 +169,25 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   for (const stage of STAGES) {
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
-    steps.push(stage === 'quantized' ? { ...step, options: { ...step.options, 'frac-bits': frac } } : step);
+    steps.push(stage === 'quantized' && frac !== undefined ? { ...step, options: { ...step.options, 'frac-bits': frac } } : step);
   }
   return { from, to: isBefore(from, target) ? target : from, steps };
 }
 
 /** The fractional bits of the quantize step: --frac-bits, or quantize{frac-bits=F} in --passes,
- * or 12; a model already quantized has its own, and a different --frac-bits is an error. */
-function quantizeFrac(graph: Graph, from: Stage, split: SplitPasses, flag: number | undefined): number {
+ * or undefined for quantize's own default; a model already quantized has its own, and asking
+ * for other bits is an error. */
+function quantizeFrac(graph: Graph, from: Stage, split: SplitPasses, flag: number | undefined): number | undefined {
   const listed = split.tail.get('quantized');
   const inPasses = listed && /quantize\s*\{[^}]*frac-bits/.test(split.text) ? (listed.options['frac-bits'] as number) : undefined;
   if (flag !== undefined && inPasses !== undefined && flag !== inPasses) throw diag('MPCC0004', ['--frac-bits', String(flag), `--passes sets quantize{frac-bits=${inPasses}}`]);
   const wanted = flag ?? inPasses;
-  if (from === 'float') return wanted ?? DEFAULT_FRAC;
+  if (from === 'float') return wanted;
   const own = modelFrac(graph);
   if (wanted !== undefined && own !== undefined && wanted !== own) {
     throw diag('MPCC0004', [flag !== undefined ? '--frac-bits' : '--passes', flag !== undefined ? String(flag) : split.text, `the model is quantized with ${own} fractional bits`]);
   }
-  return own ?? wanted ?? DEFAULT_FRAC;
+  return own ?? wanted;
 }
 
 /** The fractional bits a quantized or lowered graph encodes its inputs with. */
