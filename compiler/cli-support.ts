@@ -1,5 +1,6 @@
 // What every command shares: turning user errors into one line and exit code 2, writing output
-// files only when the whole command succeeded, and progress lines on stderr.
+// files only when the whole command succeeded, and progress lines on stderr (shown when stderr
+// is a terminal or --progress is given, never with --quiet: see `progressSink`).
 import { renameSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MpccError, diag } from '../runtime/diagnostics.js';
@@ -35,7 +36,32 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** Prints a progress line on stderr when stderr is a terminal and quiet mode is off. */
-export function progress(message: string, quiet = false): void {
-  if (!quiet && process.stderr.isTTY) process.stderr.write(`mpcc: ${message}\n`);
+/** Where a command's progress lines go: one call per line, without the `mpcc: ` prefix. */
+export type ProgressSink = (line: string) => void;
+
+/** The flags that decide whether a command shows progress (compiler/commands/flags.ts). */
+export interface ProgressFlags {
+  /** --quiet: no progress lines at all. */
+  readonly quiet?: boolean;
+  /** --progress: progress lines on stderr even when stderr is not a terminal (logs, CI). */
+  readonly progress?: boolean;
+}
+
+/** A sink that drops every line. */
+export const NO_PROGRESS: ProgressSink = () => undefined;
+
+/** The sink a command function writes progress to: nothing with --quiet, else `sink`. Command
+ * functions take their sink as a parameter (none by default, so tests and scripts that call
+ * them stay silent unless they pass one); the CLI passes `stderrProgress`. */
+export function commandProgress(flags: ProgressFlags, sink: ProgressSink): ProgressSink {
+  return flags.quiet ? NO_PROGRESS : sink;
+}
+
+/** The CLI's progress sink: `mpcc: LINE` on stderr when stderr is a terminal or --progress is
+ * given, nothing otherwise (and nothing with --quiet). When stderr is not a terminal the CLI
+ * stays quiet: no test or script reads these lines, and a log that wants them asks with
+ * --progress (as `mpcc run` asks the party processes whose lines it relays). */
+export function stderrProgress(flags: ProgressFlags, stream: NodeJS.WriteStream = process.stderr): ProgressSink {
+  if (flags.quiet || !(stream.isTTY || flags.progress)) return NO_PROGRESS;
+  return (line) => stream.write(`mpcc: ${line}\n`);
 }

@@ -1,5 +1,6 @@
 // Loading a model by file type: an ONNX model is imported, a textual IR file is parsed with its
-// weights file. Commands that take a model (`mpcc ir`, `mpcc infer`, `mpcc compile`) call this.
+// weights file. The driver (compiler/driver.ts) calls this for every command that takes a model;
+// `--input-shape` is parsed in compiler/commands/flags.ts.
 import { extname } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
@@ -25,15 +26,4 @@ export function loadGraphFile(path: string, opts: LoadModelOptions = {}): Graph 
     throw diag('MPCC1008', [opts.inputShape.join(','), `${path} fixes input '${first}' to [${shape.join(',')}]`]);
   }
   return g;
-}
-
-/** Parses `--input-shape` text such as "1,3,224,224" or "1x3x224x224" (MPCC1008 when malformed). */
-export function parseInputShape(text: string | undefined): number[] | undefined {
-  if (text === undefined) return undefined;
-  const parts = text.split(/[,x]/).map((s) => s.trim());
-  const dims = parts.map(Number);
-  if (parts.some((p) => p === '') || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
-    throw diag('MPCC1008', [text, 'expected positive integers separated by commas, e.g. 1,3,224,224']);
-  }
-  return dims;
 }

@@ -2,10 +2,13 @@
 // Without -o it prints each output's type and, for a [1, C] output, the top-5 classes; else a
 // summary (min, mean, max, and per-pixel class counts for a [1, C, H, W] segmentation map).
 // With --fixed it runs the fixed-point interpreter (the secure computation's arithmetic in the
-// clear) on the model after canonicalize,quantize (or on an already quantized .mir).
+// clear) on the model driven to the quantized stage (compiler/driver.ts: canonicalize,quantize
+// by default, nothing for an already quantized .mir). Without --fixed it runs the model as
+// loaded (what onnxruntime computes) unless --passes names float-level passes to run first.
 import type { Command } from 'commander';
-import { action, writeFileAtomic } from '../cli-support.js';
-import { loadGraphFile, parseInputShape } from '../load-model.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { driveModel, modelFrac } from '../driver.js';
+import { isBefore } from '../../ir/stage.js';
 import { encodeNpy, readNpy } from '../npy.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { Tensor } from '../../ir/tensor.js';
@@ -14,10 +17,10 @@ import { runGraph, type Precision } from '../../ir/interp/index.js';
 import { type FixedRunResult, runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { layerReport } from './infer-layers.js';
 import type { Graph } from '../../ir/graph.js';
-import { runPipeline } from '../../passes/index.js';
+import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, progressOption, quietOption } from './flags.js';
 
 /** Options of the infer command. */
-export interface InferOptions {
+export interface InferOptions extends ProgressFlags {
   /** The .npy input (float32 or float64, C order). */
   readonly input: string;
   /** Where to write the first output as .npy. */
@@ -32,6 +35,8 @@ export interface InferOptions {
   readonly fracBits?: string | number;
   /** With --fixed: append a per-layer table of fixed-point vs float differences. */
   readonly layers?: boolean;
+  /** Passes to run first (compiler/driver.ts); default canonicalize with --fixed, none without. */
+  readonly passes?: string;
 }
 
 /** What a run produced. */
@@ -42,42 +47,48 @@ export interface InferResult {
   readonly report: string;
 }
 
-/** Runs `model` on the input of `options`; writes the output file last, only on success. */
-export function runInfer(model: string, options: InferOptions): InferResult {
+/** Runs `model` on the input of `options`; writes the output file last, only on success.
+ * Progress lines go to `sink` (none by default). */
+export function runInfer(model: string, options: InferOptions, sink: ProgressSink = NO_PROGRESS): InferResult {
   const precision = options.precision ?? 'float32';
   if (precision !== 'float32' && precision !== 'float64') throw diag('MPCC0004', ['--precision', precision, 'expected float32 or float64']);
+  if (options.layers && !options.fixed) throw diag('MPCC0004', ['--layers', 'true', 'needs --fixed']);
+  const fracBits = parseFracBits(options.fracBits);
   const inputShape = parseInputShape(options.inputShape);
   const x = readNpy(options.input);
-  const g = loadGraphFile(model, { inputShape });
+  // --fixed needs the quantized stage; a float run keeps the model as it is unless --passes says.
+  const { graph: g, plan } = driveModel(model, {
+    passes: options.passes,
+    defaultPasses: options.fixed ? undefined : '',
+    target: options.fixed ? 'quantized' : 'float',
+    fracBits,
+    inputShape,
+    log: commandProgress(options, sink),
+  });
+  // The interpreters know float and quantized ops, not the Secure* protocol ops of lower.
+  const secure = isBefore('quantized', plan.to) ? g.nodes.find((n) => n.op.startsWith('Secure')) : undefined;
+  if (secure) throw diag('MPCC3004', [secure.name, secure.op, `the model is already ${plan.to}; infer runs float or quantized models`]);
   if (g.inputs.length !== 1) throw diag('MPCC3004', ['<inputs>', '-', `the model has ${g.inputs.length} runtime inputs; infer takes exactly one`]);
   const name = g.inputs[0];
   const want = g.types.get(name)!;
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
   if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(',')]);
   const input = new Tensor('float32', x.shape, x.data);
-  if (options.layers && !options.fixed) throw diag('MPCC0004', ['--layers', 'true', 'needs --fixed']);
-  const fixed = options.fixed ? runFixed(g, name, input, options.fracBits, Boolean(options.layers)) : undefined;
+  const fixed = options.fixed ? runFixed(g, name, input, Boolean(options.layers)) : undefined;
   const outputs = fixed
-    ? fixed.result.outputs
+    ? fixed.outputs
     : new Map(g.outputs.map((o) => [o, runGraph(g, { [name]: input }, { precision: precision as Precision }).get(o)!]));
   if (options.output) {
     const first = outputs.get(g.outputs[0])!;
     writeFileAtomic(options.output, encodeNpy(first.shape, first.data));
   }
-  const layers = fixed && options.layers ? layerReport(fixed.graph, { [name]: input }, fixed.result) : '';
+  const layers = fixed && options.layers ? layerReport(g, { [name]: input }, fixed) : '';
   return { outputs, report: (options.output ? '' : describeOutputs(outputs)) + layers };
 }
 
-/** The fixed-point interpreter's run of `g` (quantized first unless it already is), keeping every value when asked. */
-function runFixed(g: Graph, inputName: string, input: Tensor, fracBits: string | number | undefined, keepAll: boolean): { graph: Graph; result: FixedRunResult } {
-  const text = String(fracBits ?? 12);
-  const frac = Number(text);
-  if (!/^\d+$/.test(text) || frac < 4 || frac > 28) throw diag('MPCC0004', ['--frac-bits', text, 'expected an integer in 4..28']);
-  const encoder = g.nodes.find((n) => n.op === 'FixedInput');
-  if (encoder && fracBits !== undefined && encoder.attrs.frac !== frac) throw diag('MPCC0004', ['--frac-bits', text, `the model is quantized with ${String(encoder.attrs.frac)} fractional bits`]);
-  const q = encoder ? g : runPipeline(g, `canonicalize,quantize{frac-bits=${frac}}`).graph;
-  const result = runGraphFixed(q, { [inputName]: input }, { frac: encoder ? (encoder.attrs.frac as number) : frac, keep: keepAll ? 'all' : 'outputs' });
-  return { graph: q, result };
+/** The fixed-point interpreter's run of quantized `q`, keeping every value when asked. */
+function runFixed(q: Graph, inputName: string, input: Tensor, keepAll: boolean): FixedRunResult {
+  return runGraphFixed(q, { [inputName]: input }, { frac: modelFrac(q)!, keep: keepAll ? 'all' : 'outputs' });
 }
 
 /** Human-readable description of the outputs. */
@@ -122,13 +133,16 @@ export function registerInfer(program: Command): void {
     .description('run a model in the plaintext interpreter on a .npy input')
     .argument('<model>', 'MODEL.onnx or FILE.mir')
     .requiredOption('--input <file>', 'input array (.npy, float32 C order; float64 is converted)')
-    .option('-o, --output <file>', 'write the first output as .npy instead of printing a summary')
-    .option('--input-shape <dims>', 'fix symbolic input dimensions, e.g. 1,3,224,224')
+    .addOption(outputOption('write the first output as .npy instead of printing a summary'))
+    .addOption(inputShapeOption())
     .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
-    .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, after canonicalize,quantize')
+    .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
     .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')
-    .option('--frac-bits <f>', 'fractional bits of --fixed (4..28; default 12, or the quantized model\'s)')
+    .addOption(fracBitsOption(', or the quantized model\'s; with --fixed'))
+    .addOption(passesOption('canonicalize with --fixed, none without'))
+    .addOption(quietOption())
+    .addOption(progressOption())
     .action(action((model: string, options: InferOptions) => {
-      process.stdout.write(runInfer(model, options).report);
+      process.stdout.write(runInfer(model, options, stderrProgress(options)).report);
     }));
 }

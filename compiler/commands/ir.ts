@@ -1,23 +1,31 @@
-// `mpcc ir MODEL.onnx|FILE.mir`: loads a model, runs a pass pipeline (canonicalize by default)
-// and prints the IR, or saves it as FILE.mir plus FILE.weights. --print-after-all shows the IR
-// after every pass with a header line naming the pass: on stderr when the final IR goes to
-// stdout (so stdout stays one clean .mir text), on stdout when -o writes the final IR to a file.
+// `mpcc ir MODEL.onnx|FILE.mir`: loads a model, runs passes through the driver
+// (compiler/driver.ts: --passes, canonicalize by default, then the secure tail up to --stage or
+// up to the last tail pass --passes names) and prints the IR, or saves it as FILE.mir plus
+// FILE.weights. --print-after-all shows the IR after every pass with a header line naming the
+// pass: on stderr when the final IR goes to stdout (so stdout stays one clean .mir text), on
+// stdout when -o writes the final IR to a file.
 import type { Command } from 'commander';
 import { extname } from 'node:path';
-import { action } from '../cli-support.js';
-import { loadGraphFile, parseInputShape } from '../load-model.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
+import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
+import { STAGES, type Stage } from '../../ir/stage.js';
 import { saveMir } from '../../ir/weights.js';
-import { formatReports, parsePipeline, runPipeline } from '../../passes/index.js';
+import { formatReports } from '../../passes/index.js';
+import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, progressOption, quietOption } from './flags.js';
 
 /** Options of the ir command, as commander hands them over. */
-export interface IrOptions {
+export interface IrOptions extends ProgressFlags {
   /** Write FILE.mir (+ FILE.weights) instead of printing the IR. */
   readonly output?: string;
-  /** Pipeline string (default `canonicalize`; `''` runs no pass). */
+  /** Passes to run first (default `canonicalize`; `''` runs none), as in every command. */
   readonly passes?: string;
+  /** The stage to drive the model to (default: as far as --passes names). */
+  readonly stage?: string;
+  /** Fractional bits of the quantize pass the driver appends (4..28, default 12). */
+  readonly fracBits?: string | number;
   readonly printAfterAll?: boolean;
   /** Shape of the first input for ONNX models with symbolic dimensions, e.g. `1,3,224,224`. */
   readonly inputShape?: string;
@@ -33,20 +41,24 @@ export interface IrStreams {
   stderr(text: string): void;
 }
 
-/** Runs the ir command; every output goes through `io`. Writes no file when anything fails. */
-export function runIr(model: string, options: IrOptions, io: IrStreams): Graph {
-  // Parse the pipeline before loading, so a typo fails at once and not after a long import.
-  const steps = parsePipeline(options.passes ?? 'canonicalize');
+/** Runs the ir command; every output goes through `io`, progress lines to `sink` (none by
+ * default). Writes no file when anything fails. */
+export function runIr(model: string, options: IrOptions, io: IrStreams, sink: ProgressSink = NO_PROGRESS): Graph {
   if (options.output !== undefined && extname(options.output) !== '.mir') throw diag('MPCC0004', ['-o', options.output, 'the output file must end in .mir']);
-  const graph = loadGraphFile(model, { inputShape: parseInputShape(options.inputShape) });
+  if (options.stage !== undefined && !STAGES.includes(options.stage as Stage)) throw diag('MPCC0004', ['--stage', options.stage, `expected one of ${STAGES.join(', ')}`]);
   const showIntermediate = options.output === undefined ? io.stderr : io.stdout;
-  const { graph: result, reports } = runPipeline(graph, steps, {
+  const { loaded, graph: result, reports } = driveModel(model, {
+    passes: options.passes,
+    target: options.stage as Stage | undefined,
+    fracBits: parseFracBits(options.fracBits),
+    inputShape: parseInputShape(options.inputShape),
     verify: options.verify !== false,
     printAfter: options.printAfterAll ? (header, g) => showIntermediate(`${header}\n${printGraph(g)}`) : undefined,
+    log: commandProgress(options, sink),
   });
   if (options.output !== undefined) saveMir(result, options.output);
   else io.stdout(printGraph(result));
-  if (options.stats) io.stderr(`${formatReports(reports)}\n${graph.nodes.length} nodes before, ${result.nodes.length} after\n`);
+  if (options.stats) io.stderr(`${formatReports(reports)}\n${loaded.nodes.length} nodes before, ${result.nodes.length} after\n`);
   return result;
 }
 
@@ -56,15 +68,19 @@ export function registerIr(program: Command): void {
     .command('ir')
     .description('print the IR of a model after a pass pipeline (canonicalize by default)')
     .argument('<model>', 'MODEL.onnx or FILE.mir')
-    .option('-o, --output <file.mir>', 'write FILE.mir and FILE.weights instead of printing')
-    .option('--passes <list>', "pass pipeline, e.g. 'canonicalize,relu6-to-relu' (default: canonicalize; '' for none)")
+    .addOption(outputOption('write FILE.mir and FILE.weights instead of printing'))
+    .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))
+    .option('--stage <stage>', `drive the model to this stage (${STAGES.join(', ')}), appending the secure-tail passes it still needs`)
+    .addOption(fracBitsOption())
     .option('--print-after-all', 'print the IR after every pass (stderr, or stdout with -o)')
-    .option('--input-shape <dims>', 'shape of the first input of an ONNX model, e.g. 1,3,224,224')
+    .addOption(inputShapeOption())
     .option('--no-verify', 'do not verify the IR between passes')
     .option('--stats', 'print pass timings and statistics on stderr')
+    .addOption(quietOption())
+    .addOption(progressOption())
     .action(
       action((model: string, options: IrOptions) => {
-        runIr(model, options, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
+        runIr(model, options, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }, stderrProgress(options));
       }),
     );
 }

@@ -4,16 +4,17 @@
 // mpcc version and model hash, so mismatched parties refuse each other), runs its program
 // and, as P0, writes or prints the output. Progress on stderr.
 import type { Command } from 'commander';
-import { action, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { connectTcpSession } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/program/index.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
-import { partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { jsonOption, outputOption, progressOption, quietOption } from './flags.js';
 
 /** Options of the party command. */
-export interface PartyOptions {
+export interface PartyOptions extends ProgressFlags {
   readonly id: string;
   readonly peers: string;
   readonly input?: string;
@@ -23,8 +24,9 @@ export interface PartyOptions {
   readonly connectTimeout?: string;
 }
 
-/** Runs one party; returns its report (`log` gets progress lines). */
-export async function runParty(out: string, options: PartyOptions, log: (line: string) => void = () => undefined): Promise<PartyReport> {
+/** Runs one party; returns its report (progress lines go to `sink`, none by default). */
+export async function runParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS): Promise<PartyReport> {
+  const log = commandProgress(options, sink);
   const id = Number(options.id);
   if (id !== 0 && id !== 1 && id !== 2) throw diag('MPCC0004', ['--id', options.id, 'expected 0, 1 or 2']);
   const peers = (options.peers ?? '').split(',');
@@ -36,19 +38,8 @@ export async function runParty(out: string, options: PartyOptions, log: (line: s
   const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
   const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs });
-  let last = 0;
   try {
-    const r = await runProgram(session, arts.program, {
-      input: x,
-      weights: arts.weights,
-      kernels: arts.kernels,
-      onProgress: (p) => {
-        const now = performance.now();
-        if (now - last < 500 && p.done !== p.total) return;
-        last = now;
-        log(`party ${id}: ${p.phase} ${p.done}/${p.total} steps, round ${p.round}`);
-      },
-    });
+    const r = await runProgram(session, arts.program, { input: x, weights: arts.weights, kernels: arts.kernels, onProgress: partyProgress(id, log) });
     await session.close();
     const report = partyReport(r);
     if (id === 0 && options.output) {
@@ -71,12 +62,14 @@ export function registerParty(program: Command): void {
     .requiredOption('--id <n>', 'this party: 0 (client), 1 (server), 2 (helper)')
     .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
     .option('--input <file>', 'party 0: the input (.npy, float32)')
-    .option('-o, --output <file>', 'party 0: write the first output as .npy')
+    .addOption(outputOption('party 0: write the first output as .npy'))
     .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
-    .option('--json', 'print this party\'s report as one JSON object on stdout')
+    .addOption(jsonOption('(this party\'s report) on stdout'))
+    .addOption(quietOption())
+    .addOption(progressOption())
     .action(
       action(async (out: string, options: PartyOptions) => {
-        const report = await runParty(out, options, (line) => process.stderr.write(`mpcc: ${line}\n`));
+        const report = await runParty(out, options, stderrProgress(options));
         if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
         else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
       }),

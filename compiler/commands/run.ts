@@ -6,15 +6,16 @@
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { action, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { encodeNpy } from '../npy.js';
-import { partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { jsonOption, outputOption, progressOption, quietOption } from './flags.js';
 
 /** Options of the run command. */
-export interface RunOptions {
+export interface RunOptions extends ProgressFlags {
   readonly input: string;
   readonly output?: string;
   readonly transport?: string;
@@ -30,8 +31,10 @@ export interface RunSummary {
   output: string | null;
 }
 
-/** Runs the three parties; returns the summary, P0's outputs and the reports. */
-export async function runSecure(out: string, options: RunOptions, log: (line: string) => void = () => undefined): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[]; setupSeconds: number }> {
+/** Runs the three parties; returns the summary, P0's outputs and the reports. Progress lines
+ * (the party processes' own, relayed) go to `sink` (none by default). */
+export async function runSecure(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[]; setupSeconds: number }> {
+  const log = commandProgress(options, sink);
   const transport = options.transport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
@@ -41,7 +44,8 @@ export async function runSecure(out: string, options: RunOptions, log: (line: st
     // as such rather than as the other parties' connect timeout.
     await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
   }
-  const reports = transport === 'inproc' ? await inProcess(out, x) : await processes(out, options.input, log);
+  log(`running the three parties (${transport === 'inproc' ? 'one process' : 'three processes over loopback TCP'})`);
+  const reports = transport === 'inproc' ? await inProcess(out, x, log) : await processes(out, options.input, log);
   const p0 = reports[0];
   const bytes = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] as [number, number, number] };
   for (const r of reports) {
@@ -60,23 +64,24 @@ export async function runSecure(out: string, options: RunOptions, log: (line: st
   return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
 }
 
-async function inProcess(out: string, x: Float32Array): Promise<PartyReport[]> {
+async function inProcess(out: string, x: Float32Array, log: ProgressSink): Promise<PartyReport[]> {
   const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
   const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
   return await runParties(ss, async (s) => {
-    const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels });
+    const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels, onProgress: partyProgress(s.id, log) });
     return partyReport(r);
   });
 }
 
 /** Three `mpcc party` processes over loopback TCP; the first failure is the error. */
-async function processes(out: string, input: string, log: (line: string) => void): Promise<PartyReport[]> {
+async function processes(out: string, input: string, log: ProgressSink): Promise<PartyReport[]> {
   const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
   const peers = (await freeLocalAddresses()).join(',');
   const runs = [0, 1, 2].map(
     (id) =>
       new Promise<PartyReport>((resolve, reject) => {
-        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, '--json', ...(id === 0 ? ['--input', input] : [])];
+        // --progress: the parties' stderr is a pipe, and their lines are relayed to `log`.
+        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(id === 0 ? ['--input', input] : [])];
         // Three parties on one machine already keep its cores busy: a kernel worker thread
         // per party measured slower here (runtime/kernels/kernel-threads.ts), so they run without one
         // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.
@@ -131,12 +136,14 @@ export function registerRun(program: Command): void {
     .description('run a compiled model with all three parties on this machine')
     .argument('<out>', 'folder written by mpcc compile')
     .requiredOption('--input <file>', 'the input (.npy, float32)')
-    .option('-o, --output <file>', 'write the first output as .npy')
+    .addOption(outputOption('write the first output as .npy'))
     .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
-    .option('--json', 'print one JSON object with wallSeconds, rounds, bytes and output')
+    .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
+    .addOption(quietOption())
+    .addOption(progressOption())
     .action(
       action(async (out: string, options: RunOptions) => {
-        const { summary, outputs, setupSeconds } = await runSecure(out, options, (line) => process.stderr.write(`mpcc: ${line}\n`));
+        const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));
         process.stdout.write(options.json ? JSON.stringify(summary) + '\n' : describeRun(summary, outputs, setupSeconds));
       }),
     );

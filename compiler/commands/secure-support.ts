@@ -1,7 +1,8 @@
 // What `mpcc run` and `mpcc party` share: checking the client's input against the manifest,
-// a party's report, and the output summary.
+// a party's report, its progress lines, and the output summary.
 import { diag } from '../../runtime/diagnostics.js';
-import type { Manifest, RunResult } from '../../runtime/program/index.js';
+import type { Manifest, ProgramProgress, RunResult } from '../../runtime/program/index.js';
+import type { ProgressSink } from '../cli-support.js';
 import { readNpy } from '../npy.js';
 
 /** What one party reports after a run (P0 adds the outputs). */
@@ -35,4 +36,16 @@ export function partyReport(r: RunResult): PartyReport {
 export function topClasses(name: string, v: readonly number[], k = 5): string[] {
   const order = v.map((_, i) => i).sort((a, b) => v[b] - v[a] || a - b);
   return [`${name}: ${v.length} values`, ...order.slice(0, Math.min(k, v.length)).map((c, r) => `  top-${r + 1}: class ${c}  ${v[c].toPrecision(5)}`)];
+}
+
+/** A program run's progress as lines to `log` for party `id`: at most one every 500 ms, and
+ * the last step of each phase. */
+export function partyProgress(id: number, log: ProgressSink): (p: ProgramProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    if (now - last < 500 && p.done !== p.total) return;
+    last = now;
+    log(`party ${id}: ${p.phase} ${p.done}/${p.total} steps, round ${p.round}`);
+  };
 }

@@ -79,6 +79,8 @@ describe('mpcc ir', () => {
       [{ output: join(dir, 'never.txt') }, 'MPCC0004', /must end in \.mir/],
       [{ model: join(dir, 'model.txt'), output: out }, 'MPCC0006', /unsupported file type/],
       [{ model: join(dir, 'missing.onnx'), output: out }, 'MPCC0002', /cannot read file/],
+      [{ stage: 'secure', output: out }, 'MPCC0004', /flag --stage: expected one of float, quantized, lowered, scheduled/],
+      [{ stage: 'quantized', passes: 'canonicalize,lower', output: out }, 'MPCC0004', /flag --passes: 'lower' goes past the quantized stage/],
     ];
     for (const [opts, code, message] of cases) {
       const err = errorOf(() => run(opts.model ?? tiny, opts));
@@ -91,6 +93,14 @@ describe('mpcc ir', () => {
     expect(errorOf(() => run(join(dir, 'ok.mir'), { inputShape: '1,3,32,32' })).code).to.equal('MPCC1008');
     expect(existsSync(out)).to.equal(false);
     expect(existsSync(join(dir, 'never.weights'))).to.equal(false);
+  });
+
+  it('--stage drives the model to a stage with the passes it still needs (compiler/driver.ts)', () => {
+    const quantized = run(tiny, { stage: 'quantized', output: join(dir, 'q.mir') }).graph;
+    expect(quantized.nodes.some((n) => n.op === 'FixedInput')).to.equal(true);
+    const { graph, stderr } = run(join(dir, 'q.mir'), { stage: 'scheduled', stats: true });
+    expect(stderr.split('\n').slice(0, 2).map((l) => l.split(' ')[0])).to.deep.equal(['lower', 'schedule-rounds']);
+    expect(graph.nodes.filter((n) => n.op.startsWith('Secure')).every((n) => typeof n.attrs.round === 'number')).to.equal(true);
   });
 
   it('exits with code 2 and one line on a user error (CLI)', () => {

@@ -102,7 +102,7 @@ describe('mpcc cost', function () {
     it('one coded line and exit code 2 for an unsupported model through the CLI', () => {
       const run = spawnSync(process.execPath, [CLI, 'cost', file('tiny.onnx'), '--frac-bits', 'twelve'], { encoding: 'utf8' });
       expect(run.status).to.equal(2);
-      expect(run.stderr).to.equal("mpcc: error MPCC0004: invalid value 'twelve' for flag --frac-bits: expected an integer\n");
+      expect(run.stderr).to.equal("mpcc: error MPCC0004: invalid value 'twelve' for flag --frac-bits: expected an integer in 4..28\n");
     });
   });
 });

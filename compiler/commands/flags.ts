@@ -1,0 +1,77 @@
+// The flags several commands share, each declared once here (spelling, help text, range) and
+// validated once: a bad value is MPCC0004 naming the flag (MPCC1008 for --input-shape, whose
+// message names it too). Command files add them with `.addOption(...)` and read the values
+// through the parsers below, so `--frac-bits` means 4..28 in every command that takes it. This
+// module imports only commander and the diagnostics, so the light `mpcc party` entry point
+// (compiler/party-cli.ts) can use it without loading the compiler.
+import { Option } from 'commander';
+import { diag } from '../../runtime/diagnostics.js';
+
+/** The range and default of --frac-bits (quantize's own option checks the same range). */
+export const FRAC_BITS = { min: 4, max: 28, default: 12 } as const;
+
+/** `--frac-bits F`: fractional bits of the fixed-point encoding; `note` adds to the help. */
+export function fracBitsOption(note = ''): Option {
+  return new Option('--frac-bits <f>', `fractional bits of the fixed-point encoding (${FRAC_BITS.min}..${FRAC_BITS.max}, default ${FRAC_BITS.default}${note})`);
+}
+
+/** The value of --frac-bits, or undefined when the flag was not given. */
+export function parseFracBits(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value);
+  const f = Number(text);
+  if (!/^\d+$/.test(text) || f < FRAC_BITS.min || f > FRAC_BITS.max) throw diag('MPCC0004', ['--frac-bits', text, `expected an integer in ${FRAC_BITS.min}..${FRAC_BITS.max}`]);
+  return f;
+}
+
+/** `--input-shape DIMS`: the shape of an ONNX model's first input. */
+export function inputShapeOption(): Option {
+  return new Option('--input-shape <dims>', 'shape of the first input of an ONNX model (fixes symbolic dimensions), e.g. 1,3,224,224');
+}
+
+/** Parses `--input-shape` text such as "1,3,224,224" or "1x3x224x224" (MPCC1008 when malformed). */
+export function parseInputShape(text: string | undefined): number[] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(/[,x]/).map((s) => s.trim());
+  const dims = parts.map(Number);
+  if (parts.some((p) => p === '') || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw diag('MPCC1008', [text, 'expected positive integers separated by commas, e.g. 1,3,224,224']);
+  }
+  return dims;
+}
+
+/** `--passes LIST`: the passes to run before the secure tail the command needs (compiler/driver.ts
+ * explains the meaning); `defaults` says what runs without the flag. */
+export function passesOption(defaults: string): Option {
+  return new Option(
+    '--passes <list>',
+    `passes to run first (default: ${defaults}); the secure tail quantize, lower, schedule-rounds is appended as far as ` +
+      'this command needs, unless listed (list it to set its options); a model past a stage skips its passes (see mpcc passes)',
+  );
+}
+
+/** `--quiet`: no progress lines (it wins over --progress). */
+export function quietOption(): Option {
+  return new Option('--quiet', 'print no progress lines on stderr');
+}
+
+/** `--progress`: progress lines on stderr even when it is not a terminal. */
+export function progressOption(): Option {
+  return new Option('--progress', 'print progress lines on stderr even when it is not a terminal (logs)');
+}
+
+/** `--json`: one JSON object `shape` on stdout instead of text. */
+export function jsonOption(shape: string): Option {
+  return new Option('--json', `print one JSON object ${shape} instead of text`);
+}
+
+/** `-o, --output PATH`: what the command writes there. */
+export function outputOption(what: string): Option {
+  return new Option('-o, --output <path>', what);
+}
+
+/** The -o value, or MPCC0004 naming -o when a command that needs it did not get it. */
+export function requireOutput(value: string | undefined, what: string): string {
+  if (!value) throw diag('MPCC0004', ['-o', '', `${what} is required`]);
+  return value;
+}

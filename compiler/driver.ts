@@ -1,0 +1,202 @@
+// The compile driver: loads a model (ONNX imported, .mir parsed with its weights), reads the
+// stage it is at (ir/stage.ts: float, quantized, lowered, scheduled), works out the passes it
+// still needs to reach the stage a command wants, and runs them through the pass manager
+// (verification, timing, printing after passes, --dump-ir, progress). `mpcc compile` and
+// `mpcc cost` drive a model to `scheduled`, `mpcc infer --fixed` to `quantized`, `mpcc ir` as
+// far as its --passes or --stage say; plan, eval and export are to call it the same way.
+//
+// What --passes means, in every command: the float-level passes to run first (default
+// `canonicalize`), then the secure tail quantize → lower → schedule-rounds up to the command's
+// target stage, each appended unless the list names it (name it to set its options, e.g.
+// `canonicalize,quantize{frac-bits=10}`). A model already past a stage skips that stage's
+// passes: a quantized .mir gets lower and schedule-rounds only, a scheduled one nothing.
+// Float-level passes run only on a float model, so naming one for a quantized or lowered
+// .mir is an error rather than silently ignored. Examples, for a target `scheduled`:
+//   float ONNX,     default       canonicalize,quantize{frac-bits=F},lower,schedule-rounds
+//   float ONNX,     --passes canonicalize,maxpool-to-avgpool
+//                                 canonicalize,maxpool-to-avgpool,quantize{frac-bits=F},lower,schedule-rounds
+//   quantized .mir                lower,schedule-rounds
+//   lowered .mir                  schedule-rounds
+//   scheduled .mir                (nothing)
+import { join } from 'node:path';
+import { diag } from '../runtime/diagnostics.js';
+import type { Graph } from '../ir/graph.js';
+import { withDefaults } from '../ir/ops/index.js';
+import { printGraph } from '../ir/print.js';
+import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
+import { type PassReport, type PipelineStep, formatStep, parsePipeline, runPipeline } from '../passes/index.js';
+import { NO_PROGRESS, type ProgressSink, writeFileAtomic } from './cli-support.js';
+import { loadGraphFile } from './load-model.js';
+
+/** The passes every command runs first when --passes is not given. */
+export const DEFAULT_PASSES = 'canonicalize';
+
+/** The secure tail: the pass that brings a graph to each stage after float, in order. */
+const TAIL: ReadonlyMap<Stage, string> = new Map([
+  ['quantized', 'quantize'],
+  ['lowered', 'lower'],
+  ['scheduled', 'schedule-rounds'],
+]);
+
+/** What a command asks of the driver (the flags it shares, already validated). */
+export interface DriverOptions {
+  /** --passes as the user wrote it; undefined: `defaultPasses`. */
+  readonly passes?: string;
+  /** The command's passes without --passes (default DEFAULT_PASSES). */
+  readonly defaultPasses?: string;
+  /** The stage to reach; undefined: as far as the passes name (at least the model's stage). */
+  readonly target?: Stage;
+  /** --frac-bits, for the quantize pass the driver appends (or checked against the model's). */
+  readonly fracBits?: number;
+}
+
+/** The passes a graph still needs, in order. */
+export interface PassPlan {
+  /** The graph's stage before the passes. */
+  readonly from: Stage;
+  /** The stage after them. */
+  readonly to: Stage;
+  readonly steps: readonly PipelineStep[];
+}
+
+/** How the driver runs a plan besides the passes themselves. */
+export interface RunOptions {
+  /** Verify the IR after every pass (default true). */
+  readonly verify?: boolean;
+  /** Write the IR after every pass into this folder (NN-pass.mir). */
+  readonly dumpIr?: string;
+  /** Called with the IR after every pass, `header` naming the pass. */
+  readonly printAfter?: (header: string, graph: Graph) => void;
+  /** Progress lines (none by default). */
+  readonly log?: ProgressSink;
+}
+
+/** What driving a model produced. */
+export interface DriveResult {
+  /** The model as loaded, before any pass. */
+  readonly loaded: Graph;
+  /** The model after the plan's passes. */
+  readonly graph: Graph;
+  readonly plan: PassPlan;
+  readonly reports: readonly PassReport[];
+}
+
+/** The --passes list parsed and split into float-level steps and the secure tail steps it names. */
+interface SplitPasses {
+  readonly text: string;
+  readonly explicit: boolean;
+  readonly float: readonly PipelineStep[];
+  readonly tail: ReadonlyMap<Stage, PipelineStep>;
+}
+
+/** Loads `model` (with --input-shape) and runs the passes it needs to reach `options.target`. */
+export function driveModel(model: string, options: DriverOptions & RunOptions & { readonly inputShape?: number[] }): DriveResult {
+  const split = splitPasses(options); // before loading: a typo fails at once, not after a long import
+  const log = options.log ?? NO_PROGRESS;
+  log(`loading ${model}`);
+  const loaded = loadGraphFile(model, { inputShape: options.inputShape });
+  const plan = choosePasses(loaded, split, options);
+  log(`${loaded.nodes.length} nodes, ${plan.from}${plan.steps.length ? `; ${plan.steps.length} passes to ${plan.to}` : ''}`);
+  const { graph, reports } = runPlan(loaded, plan, options);
+  return { loaded, graph, plan, reports };
+}
+
+/** The passes `graph` needs under `options` (see the file comment). */
+export function planPasses(graph: Graph, options: DriverOptions = {}): PassPlan {
+  return choosePasses(graph, splitPasses(options), options);
+}
+
+/** Runs a plan's passes on `graph` through the pass manager. */
+export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions = {}): { graph: Graph; reports: readonly PassReport[] } {
+  const log = options.log ?? NO_PROGRESS;
+  let index = 0;
+  const { graph: result, reports } = runPipeline(graph, plan.steps, {
+    verify: options.verify,
+    printAfter: (header, after, report) => {
+      index++;
+      log(`pass ${index}/${plan.steps.length} ${report.step}: ${report.millis.toFixed(0)} ms`);
+      options.printAfter?.(header, after);
+      if (options.dumpIr) writeFileAtomic(join(options.dumpIr, `${String(index).padStart(2, '0')}-${report.step.replace(/[^A-Za-z0-9_-]+/g, '_')}.mir`), printGraph(after, { summaries: true }));
+    },
+  });
+  return { graph: result, reports };
+}
+
+/** The plan's steps in pipeline syntax, a named pipeline's steps shown by its name
+ * (`canonicalize,quantize,lower,schedule-rounds`). */
+export function formatPlan(plan: PassPlan): string {
+  const parts: string[] = [];
+  let via: string | undefined;
+  for (const step of plan.steps) {
+    if (step.via !== undefined && step.via === via) continue;
+    via = step.via;
+    parts.push(step.via ?? formatStep(step));
+  }
+  return parts.join(',');
+}
+
+function splitPasses(options: DriverOptions): SplitPasses {
+  const explicit = options.passes !== undefined;
+  const text = options.passes ?? options.defaultPasses ?? DEFAULT_PASSES;
+  const float: PipelineStep[] = [];
+  const tail = new Map<Stage, PipelineStep>();
+  let last: Stage = 'float';
+  for (const step of parsePipeline(text)) {
+    const stage = tailStage(step.pass.name);
+    if (stage === undefined) {
+      if (last !== 'float') throw diag('MPCC0004', ['--passes', text, `the float-level pass '${step.pass.name}' must come before ${TAIL.get(last)}`]);
+      float.push(step);
+    } else {
+      if (!isBefore(last, stage)) throw diag('MPCC0004', ['--passes', text, `'${step.pass.name}' must come after ${TAIL.get(last)} (the secure tail runs quantize, lower, schedule-rounds once each, in this order)`]);
+      tail.set(stage, step);
+      last = stage;
+    }
+  }
+  return { text, explicit, float, tail };
+}
+
+function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions): PassPlan {
+  const from = stageOf(graph);
+  const named = [...split.tail.keys()].pop() ?? 'float';
+  const target = options.target ?? (isBefore(from, named) ? named : from);
+  const beyond = [...split.tail].find(([stage]) => isBefore(target, stage));
+  if (beyond) throw diag('MPCC0004', ['--passes', split.text, `'${beyond[1].pass.name}' goes past the ${target} stage this command needs`]);
+  if (from !== 'float' && split.explicit && split.float.length) {
+    throw diag('MPCC0004', ['--passes', split.text, `the model is already ${from}; float-level passes (${split.float.map((s) => s.pass.name).join(', ')}) run only on a float model`]);
+  }
+  const frac = quantizeFrac(graph, from, split, options.fracBits);
+  const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
+  for (const stage of STAGES) {
+    if (!isBefore(from, stage) || isBefore(target, stage)) continue;
+    const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
+    steps.push(stage === 'quantized' && frac !== undefined ? { ...step, options: { ...step.options, 'frac-bits': frac } } : step);
+  }
+  return { from, to: isBefore(from, target) ? target : from, steps };
+}
+
+/** The fractional bits of the quantize step: --frac-bits, or quantize{frac-bits=F} in --passes,
+ * or undefined for quantize's own default; a model already quantized has its own, and asking
+ * for other bits is an error. */
+function quantizeFrac(graph: Graph, from: Stage, split: SplitPasses, flag: number | undefined): number | undefined {
+  const listed = split.tail.get('quantized');
+  const inPasses = listed && /quantize\s*\{[^}]*frac-bits/.test(split.text) ? (listed.options['frac-bits'] as number) : undefined;
+  if (flag !== undefined && inPasses !== undefined && flag !== inPasses) throw diag('MPCC0004', ['--frac-bits', String(flag), `--passes sets quantize{frac-bits=${inPasses}}`]);
+  const wanted = flag ?? inPasses;
+  if (from === 'float') return wanted;
+  const own = modelFrac(graph);
+  if (wanted !== undefined && own !== undefined && wanted !== own) {
+    throw diag('MPCC0004', [flag !== undefined ? '--frac-bits' : '--passes', flag !== undefined ? String(flag) : split.text, `the model is quantized with ${own} fractional bits`]);
+  }
+  return own ?? wanted;
+}
+
+/** The fractional bits a quantized or lowered graph encodes its inputs with. */
+export function modelFrac(graph: Graph): number | undefined {
+  const input = graph.nodes.find((n) => n.op === 'FixedInput' || n.op === 'SecureInput');
+  return input === undefined ? undefined : (withDefaults(input).frac as number);
+}
+
+function tailStage(passName: string): Stage | undefined {
+  for (const [stage, name] of TAIL) if (name === passName) return stage;
+  return undefined;
+}
