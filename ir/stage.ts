@@ -11,7 +11,8 @@
 // `verify(graph, stage)` (ir/verify.ts), which reads `checkStage`: the ops each stage allows,
 // from the ops' facts (ir/ops/facts.ts).
 import type { Graph, Node } from './graph.js';
-import { type OperandView, isSecureOp, secureFacts, unsupportedReason } from './ops/facts.js';
+import { isSecureOp, secureFacts, unsupportedReason } from './ops/facts.js';
+import type { OperandView } from './ops/secure-facts.js';
 
 /** A graph's stage, in pipeline order. */
 export type Stage = 'float' | 'quantized' | 'lowered' | 'scheduled';

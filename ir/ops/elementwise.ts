@@ -1,7 +1,8 @@
 // Elementwise ops: unary activations and broadcasting binary arithmetic.
 import { broadcastShapes } from '../types.js';
 import type { Node } from '../graph.js';
-import { type OperandView, SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
+import { SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
+import type { OperandView } from './secure-facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 import { WINDOW_ATTRS, checkWindow } from './window.js';
 

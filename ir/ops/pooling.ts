@@ -3,7 +3,8 @@
 import type { TensorType } from '../types.js';
 import { windowOutSize } from '../../runtime/ring/windows.js';
 import type { Node } from '../graph.js';
-import { type OperandView, localOp, toSecureOp } from './facts.js';
+import { localOp, toSecureOp } from './facts.js';
+import type { OperandView } from './secure-facts.js';
 import { type ShapeContext, ShapeError, defineOps, withDefaults } from './registry.js';
 
 function poolInfer(withDilations: boolean) {

@@ -5,7 +5,7 @@
 import type { AttrValue, Attrs, Node } from '../graph.js';
 import type { Tensor } from '../tensor.js';
 import type { TensorType } from '../types.js';
-import type { SecureFacts } from './facts.js';
+import type { SecureFacts } from './secure-facts.js';
 
 /** Kind of an attribute, as it is checked and printed. */
 export type AttrKind = 'int' | 'float' | 'ints' | 'floats' | 'string' | 'strings' | 'tensor';

@@ -2,7 +2,8 @@
 // Gather, Slice, Cast. Their attributes are in the importer's normalized form: axes ≥ 0 and
 // sorted, Slice bounds clamped, Reshape's target a constant operand.
 import { DTYPES, type DType, type Shape, numel } from '../types.js';
-import { type OperandView, localOp } from './facts.js';
+import { localOp } from './facts.js';
+import type { OperandView } from './secure-facts.js';
 import type { Node } from '../graph.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 

@@ -43,9 +43,24 @@ describe('mpcc compile: models secure inference cannot take', () => {
     expect(e.format()).to.equal("error MPCC6004: graph input 'x' is int64; secure inference takes float inputs");
   });
 
-  it('MPCC6040 for a local op the programs cannot express', () => {
+  it('MPCC6001 (no longer MPCC6040 from codegen) for a constant minus an activation, refused by quantize', () => {
     const minus = compileError('const-minus', mir('(%x: float32[1,4]) -> (%y: float32[1,4])', `const %c: float32[1,4] = ${values(4)}`, '%y: float32[1,4] = Sub "sub"(%c, %x)'));
-    expect(minus.format()).to.equal("error MPCC6040: codegen: node 'sub' (Sub) cannot be generated: a constant minus an activation");
+    expect(minus.format()).to.equal("error MPCC6001: node 'sub' (Sub) is not supported in secure inference: a constant minus an activation is not supported");
+  });
+
+  it('MPCC6040 for a scheduled graph the programs cannot express (a matmul bias per element)', () => {
+    // A hand-edited scheduled .mir: the bias broadcasts to the product (so the IR verifies) but
+    // is not one value per output column, the only bias layout the weights step adds.
+    const e = compileError('bias-per-element', mir(
+      '(%x: float32[2,4]) -> (%y: float32[2,3])',
+      `const %w: float32[4,3] = ${values(12)}`,
+      `const %c: float32[2,3] = ${values(6)}`,
+      '%x.fixed: float32[2,4] = SecureInput "x.fixed"(%x) {drelus = 0, flows = [], frac = 12, protocol = "shareInput", round = 0, rounds = 0}',
+      '%y.acc: float32[2,3] = SecureWeights "fc"(%x.fixed, %w, %c) {drelus = 0, flows = ["0 0->1 online weights.activation 64", "0 2->1 preprocessing weights.correction 48", "0 1->0 oneTime weights.mask 96"], kind = "matmul", protocol = "applyWeights", round = 1, rounds = 1}',
+      '%y_share: float32[2,3] = Truncate "fc.trunc"(%y.acc) {bits = 12}',
+      '%y: float32[2,3] = SecureReveal "reveal_y"(%y_share) {drelus = 0, flows = ["0 1->0 online reveal 48"], frac = 12, protocol = "revealToClient", round = 2, rounds = 1}',
+    ));
+    expect(e.format()).to.equal("error MPCC6040: codegen: node 'fc' (SecureWeights) cannot be generated: bias of shape [2,3] for a product of shape [2,3]");
   });
 
   it('MPCC6041 for a model of two runtime inputs', () => {
