@@ -10,7 +10,7 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type CostReport, costReport, formatCostTable } from '../../passes/secure/cost-model.js';
-import { fracBitsOption, inputShapeOption, jsonOption, parseFracBits, parseInputShape, passesOption, progressOption, quietOption } from './flags.js';
+import { fracBitsOption, inputShapeOption, jsonOption, parseFracBits, parseInputShape, passesOption, withProgressFlags } from './flags.js';
 
 /** Options of the cost command, as commander hands them over. */
 export interface CostOptions extends ProgressFlags {
@@ -73,19 +73,18 @@ function isDirectory(path: string): boolean {
 
 /** Adds `mpcc cost` to the program. */
 export function registerCost(program: Command): void {
-  program
-    .command('cost')
-    .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
-    .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
-    .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers}'))
-    .addOption(fracBitsOption())
-    .addOption(inputShapeOption())
-    .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))
-    .addOption(quietOption())
-    .addOption(progressOption())
-    .action(
-      action((model: string, options: CostOptions) => {
-        process.stdout.write(runCost(model, options, stderrProgress(options)).text);
-      }),
-    );
+  withProgressFlags(
+    program
+      .command('cost')
+      .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
+      .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
+      .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers}'))
+      .addOption(fracBitsOption())
+      .addOption(inputShapeOption())
+      .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))
+  ).action(
+    action((model: string, options: CostOptions) => {
+      process.stdout.write(runCost(model, options, stderrProgress(options)).text);
+    }),
+  );
 }

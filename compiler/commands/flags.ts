@@ -4,7 +4,7 @@
 // through the parsers below, so `--frac-bits` means 4..28 in every command that takes it. This
 // module imports only commander and the diagnostics, so the light `mpcc party` entry point
 // (compiler/party-cli.ts) can use it without loading the compiler.
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { diag } from '../../runtime/diagnostics.js';
 
 /** The range and default of --frac-bits (quantize's own option checks the same range). */
@@ -50,14 +50,12 @@ export function passesOption(defaults: string): Option {
   );
 }
 
-/** `--quiet`: no progress lines (it wins over --progress). */
-export function quietOption(): Option {
-  return new Option('--quiet', 'print no progress lines on stderr');
-}
-
-/** `--progress`: progress lines on stderr even when it is not a terminal. */
-export function progressOption(): Option {
-  return new Option('--progress', 'print progress lines on stderr even when it is not a terminal (logs)');
+/** `command` with `--quiet` (no progress lines; it wins over --progress) and `--progress`
+ * (progress lines on stderr even when it is not a terminal), which every long command takes. */
+export function withProgressFlags(command: Command): Command {
+  return command
+    .addOption(new Option('--quiet', 'print no progress lines on stderr'))
+    .addOption(new Option('--progress', 'print progress lines on stderr even when it is not a terminal (logs)'));
 }
 
 /** `--json`: one JSON object `shape` on stdout instead of text. */

@@ -17,7 +17,7 @@ import { runGraph, type Precision } from '../../ir/interp/index.js';
 import { type FixedRunResult, runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { layerReport } from './infer-layers.js';
 import type { Graph } from '../../ir/graph.js';
-import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, progressOption, quietOption } from './flags.js';
+import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, withProgressFlags } from './flags.js';
 
 /** Options of the infer command. */
 export interface InferOptions extends ProgressFlags {
@@ -128,21 +128,22 @@ function formatNumber(x: number): string {
 
 /** Adds `mpcc infer` to the program. */
 export function registerInfer(program: Command): void {
-  program
-    .command('infer')
-    .description('run a model in the plaintext interpreter on a .npy input')
-    .argument('<model>', 'MODEL.onnx or FILE.mir')
-    .requiredOption('--input <file>', 'input array (.npy, float32 C order; float64 is converted)')
-    .addOption(outputOption('write the first output as .npy instead of printing a summary'))
-    .addOption(inputShapeOption())
-    .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
-    .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
-    .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')
-    .addOption(fracBitsOption(', or the quantized model\'s; with --fixed'))
-    .addOption(passesOption('canonicalize with --fixed, none without'))
-    .addOption(quietOption())
-    .addOption(progressOption())
-    .action(action((model: string, options: InferOptions) => {
+  withProgressFlags(
+    program
+      .command('infer')
+      .description('run a model in the plaintext interpreter on a .npy input')
+      .argument('<model>', 'MODEL.onnx or FILE.mir')
+      .requiredOption('--input <file>', 'input array (.npy, float32 C order; float64 is converted)')
+      .addOption(outputOption('write the first output as .npy instead of printing a summary'))
+      .addOption(inputShapeOption())
+      .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
+      .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
+      .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')
+      .addOption(fracBitsOption(', or the quantized model\'s; with --fixed'))
+      .addOption(passesOption('canonicalize with --fixed, none without'))
+  ).action(
+    action((model: string, options: InferOptions) => {
       process.stdout.write(runInfer(model, options, stderrProgress(options)).report);
-    }));
+    }),
+  );
 }

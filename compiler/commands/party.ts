@@ -11,7 +11,7 @@ import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/progra
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
-import { jsonOption, outputOption, progressOption, quietOption } from './flags.js';
+import { jsonOption, outputOption, withProgressFlags } from './flags.js';
 
 /** Options of the party command. */
 export interface PartyOptions extends ProgressFlags {
@@ -55,23 +55,22 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
 
 /** Adds `mpcc party` to the program. */
 export function registerParty(program: Command): void {
-  program
-    .command('party')
-    .description('run one party of a compiled model over TCP (P0 client with the input, P1 server with the weights, P2 helper)')
-    .argument('<out>', 'folder written by mpcc compile (only this party\'s subfolder is read)')
-    .requiredOption('--id <n>', 'this party: 0 (client), 1 (server), 2 (helper)')
-    .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
-    .option('--input <file>', 'party 0: the input (.npy, float32)')
-    .addOption(outputOption('party 0: write the first output as .npy'))
-    .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
-    .addOption(jsonOption('(this party\'s report) on stdout'))
-    .addOption(quietOption())
-    .addOption(progressOption())
-    .action(
-      action(async (out: string, options: PartyOptions) => {
-        const report = await runParty(out, options, stderrProgress(options));
-        if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
-        else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
-      }),
-    );
+  withProgressFlags(
+    program
+      .command('party')
+      .description('run one party of a compiled model over TCP (P0 client with the input, P1 server with the weights, P2 helper)')
+      .argument('<out>', 'folder written by mpcc compile (only this party\'s subfolder is read)')
+      .requiredOption('--id <n>', 'this party: 0 (client), 1 (server), 2 (helper)')
+      .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
+      .option('--input <file>', 'party 0: the input (.npy, float32)')
+      .addOption(outputOption('party 0: write the first output as .npy'))
+      .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
+      .addOption(jsonOption('(this party\'s report) on stdout'))
+  ).action(
+    action(async (out: string, options: PartyOptions) => {
+      const report = await runParty(out, options, stderrProgress(options));
+      if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+      else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
+    }),
+  );
 }

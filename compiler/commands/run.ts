@@ -12,7 +12,7 @@ import { createInProcessSessions, freeLocalAddresses, runParties } from '../../r
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { encodeNpy } from '../npy.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
-import { jsonOption, outputOption, progressOption, quietOption } from './flags.js';
+import { jsonOption, outputOption, withProgressFlags } from './flags.js';
 
 /** Options of the run command. */
 export interface RunOptions extends ProgressFlags {
@@ -131,20 +131,19 @@ export function describeRun(s: RunSummary, outputs: Record<string, number[]>, se
 
 /** Adds `mpcc run` to the program. */
 export function registerRun(program: Command): void {
-  program
-    .command('run')
-    .description('run a compiled model with all three parties on this machine')
-    .argument('<out>', 'folder written by mpcc compile')
-    .requiredOption('--input <file>', 'the input (.npy, float32)')
-    .addOption(outputOption('write the first output as .npy'))
-    .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
-    .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
-    .addOption(quietOption())
-    .addOption(progressOption())
-    .action(
-      action(async (out: string, options: RunOptions) => {
-        const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));
-        process.stdout.write(options.json ? JSON.stringify(summary) + '\n' : describeRun(summary, outputs, setupSeconds));
-      }),
-    );
+  withProgressFlags(
+    program
+      .command('run')
+      .description('run a compiled model with all three parties on this machine')
+      .argument('<out>', 'folder written by mpcc compile')
+      .requiredOption('--input <file>', 'the input (.npy, float32)')
+      .addOption(outputOption('write the first output as .npy'))
+      .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
+      .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
+  ).action(
+    action(async (out: string, options: RunOptions) => {
+      const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));
+      process.stdout.write(options.json ? JSON.stringify(summary) + '\n' : describeRun(summary, outputs, setupSeconds));
+    }),
+  );
 }

@@ -6,8 +6,8 @@
 // error per truncation) and against onnxruntime-node's float output.
 
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { suiteTempDir } from '../../../temp-dir.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { OnnxBuilder } from '../../../../compiler/onnx/writer.js';
@@ -73,15 +73,13 @@ function opsModel(): Uint8Array {
 
 describe('codegen: every supported operator, secure vs fixed-point interpreter and onnxruntime', function () {
   this.timeout(60000);
-  let dir = '';
-  before(() => (dir = mkdtempSync(join(tmpdir(), 'mpcc-ops-'))));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const tmp = suiteTempDir('mpcc-ops-');
 
   it('agrees with both references', async () => {
     const onnx = opsModel();
-    const file = join(dir, 'ops.onnx');
+    const file = join(tmp(), 'ops.onnx');
     writeFileSync(file, onnx);
-    const out = join(dir, 'out');
+    const out = join(tmp(), 'out');
     runCompile(file, { output: out });
     const rand = lcg(9);
     const x = Float32Array.from({ length: 3 * 64 }, () => 2 * rand() - 1);
@@ -108,9 +106,9 @@ describe('codegen: every supported operator, secure vs fixed-point interpreter a
 
   it('runs the zoo\'s secure-ops model like onnxruntime, with the bytes and rounds of cost.json', async () => {
     const onnx = buildZooFiles('secure-ops').model;
-    const file = join(dir, 'secure-ops.onnx');
+    const file = join(tmp(), 'secure-ops.onnx');
     writeFileSync(file, onnx);
-    const out = join(dir, 'secure-ops');
+    const out = join(tmp(), 'secure-ops');
     const { cost } = runCompile(file, { output: out });
     const rand = lcg(3);
     const x = Float32Array.from({ length: 3 * 16 * 16 }, () => 2 * rand() - 1);
