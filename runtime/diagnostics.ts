@@ -34,6 +34,7 @@ export const DIAGNOSTICS = {
   MPCC1007: "tensor '{0}' has unsupported data type {1}",
   MPCC1008: "invalid --input-shape '{0}': {1}",
   MPCC1009: "value '{0}' used by node '{1}' is not defined",
+  MPCC1010: "cannot export node '{0}' ({1}) to ONNX: {2}",
 
   MPCC2001: 'syntax error: {0}',
   MPCC2002: "IR verification failed at node '{0}' ({1}): {2}",
@@ -45,6 +46,11 @@ export const DIAGNOSTICS = {
   MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}]",
   MPCC3003: "input '{0}' has dtype {1} but the model expects float32",
   MPCC3004: "interpreter: node '{0}' ({1}): {2}",
+  MPCC3005: "'{0}' holds {1} labels but '{2}' holds {3} images",
+  MPCC3006: "labels '{0}' of shape [{1}] do not fit the model: {2}",
+  MPCC3007: "images '{0}' of shape [{1}] do not fit the model: {2}",
+  MPCC3008: "'{0}' has dtype {1}: {2}",
+  MPCC3009: "cannot evaluate the model: {0}",
 
   MPCC4001: "unknown pass '{0}' (known: {1})",
   MPCC4002: "pass '{0}': unknown option '{1}' (known: {2})",

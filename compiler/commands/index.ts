@@ -8,6 +8,8 @@ import { registerCompile } from './compile.js';
 import { registerRun } from './run.js';
 import { registerParty } from './party.js';
 import { registerCost } from './cost.js';
+import { registerEval } from './eval.js';
+import { registerExport } from './export.js';
 
 /** Adds every mpcc command to `program`. */
 export function registerCommands(program: Command): void {
@@ -19,4 +21,6 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerParty(program);
   registerCost(program);
+  registerEval(program);
+  registerExport(program);
 }

@@ -9,13 +9,14 @@ const AttributeType = onnx.AttributeProto.AttributeType;
 const DataType = onnx.TensorProto.DataType;
 
 /** Element types the builder can write. */
-export type ElemType = 'float32' | 'int64';
+export type ElemType = 'float32' | 'int64' | 'float64' | 'int32' | 'bool';
 
-/** A constant tensor: float32 data or int64 data (bigint or safe-integer numbers), with its shape. */
+/** A constant tensor: float32 data, int64 data (bigint or safe-integer numbers), or numbers of
+ * the other element types (float64, int32, bool as 0/1), with its shape. */
 export interface TensorValue {
   readonly dtype: ElemType;
   readonly shape: readonly number[];
-  readonly data: Float32Array | readonly number[] | BigInt64Array;
+  readonly data: Float32Array | readonly number[] | BigInt64Array | ArrayLike<number>;
 }
 
 /** An attribute value with its ONNX attribute type made explicit. */
@@ -101,6 +102,7 @@ export class OnnxBuilder {
   private readonly names = new Set<string>();
   private readonly nodeNames = new Set<string>();
   private readonly counters = new Map<string, number>();
+  private readonly reserved = new Set<string>();
 
   constructor(options: OnnxBuilderOptions) {
     this.options = options;
@@ -178,7 +180,7 @@ export class OnnxBuilder {
   fresh(prefix: string): string {
     let n = this.counters.get(prefix) ?? 0;
     let name = n === 0 ? prefix : `${prefix}_${n}`;
-    while (this.names.has(name)) name = `${prefix}_${++n}`;
+    while (this.names.has(name) || this.reserved.has(name)) name = `${prefix}_${++n}`;
     this.counters.set(prefix, n + 1);
     return name;
   }
@@ -244,6 +246,11 @@ export class OnnxBuilder {
     return { model, externalData: options.externalData ? concatBytes(external, offset) : undefined };
   }
 
+  /** Marks names as taken, so `fresh` and generated node names avoid them (names defined later). */
+  reserve(names: Iterable<string>): void {
+    for (const name of names) this.reserved.add(name);
+  }
+
   private define(name: string): void {
     if (this.names.has(name)) throw new Error(`OnnxBuilder: value '${name}' is defined twice`);
     this.names.add(name);
@@ -252,7 +259,7 @@ export class OnnxBuilder {
   private freshNodeName(opType: string): string {
     let n = this.counters.get(`#${opType}`) ?? 0;
     let name = `${opType}_${n}`;
-    while (this.nodeNames.has(name)) name = `${opType}_${++n}`;
+    while (this.nodeNames.has(name) || this.reserved.has(name)) name = `${opType}_${++n}`;
     this.counters.set(`#${opType}`, n + 1);
     return name;
   }
@@ -264,8 +271,16 @@ function valueInfo(name: string, shape: readonly (number | string)[] | undefined
   return { name, type: { tensorType } };
 }
 
-function dataType(dtype: ElemType): number {
-  return dtype === 'float32' ? DataType.FLOAT : DataType.INT64;
+const DATA_TYPES: Readonly<Record<ElemType, number>> = {
+  float32: DataType.FLOAT, int64: DataType.INT64, float64: DataType.DOUBLE, int32: DataType.INT32, bool: DataType.BOOL,
+};
+
+/** Bytes per element of each element type in raw_data. */
+const ELEM_BYTES: Readonly<Record<ElemType, number>> = { float32: 4, int64: 8, float64: 8, int32: 4, bool: 1 };
+
+/** The ONNX TensorProto data type number of an element type (Cast's `to`). */
+export function dataType(dtype: ElemType): number {
+  return DATA_TYPES[dtype];
 }
 
 function checkCount(name: string, value: TensorValue): void {
@@ -284,12 +299,14 @@ function tensorProto(name: string, value: TensorValue): proto.ITensorProto {
 function typedTensorProto(name: string, value: TensorValue): proto.ITensorProto {
   const base = { name, dims: [...value.shape], dataType: dataType(value.dtype) };
   if (value.dtype === 'float32') return { ...base, floatData: Array.from(value.data as Float32Array) };
+  if (value.dtype === 'float64') return { ...base, doubleData: Array.from(value.data as ArrayLike<number>) };
+  if (value.dtype === 'int32' || value.dtype === 'bool') return { ...base, int32Data: Array.from(value.data as ArrayLike<number>) };
   // decimal strings keep int64 values beyond 2^53 exact through protobufjs' Long conversion
   return { ...base, int64Data: Array.from(value.data as ArrayLike<number | bigint>, (v) => String(v)) as unknown as number[] };
 }
 
 function byteLength(value: TensorValue): number {
-  return value.data.length * (value.dtype === 'float32' ? 4 : 8);
+  return value.data.length * ELEM_BYTES[value.dtype];
 }
 
 function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
@@ -314,8 +331,13 @@ function rawBytes(value: TensorValue): Uint8Array {
     (value.data as Float32Array).forEach((v, i) => view.setFloat32(i * 4, v, true));
     return bytes;
   }
-  const bytes = new Uint8Array(value.data.length * 8);
+  const bytes = new Uint8Array(value.data.length * ELEM_BYTES[value.dtype]);
   const view = new DataView(bytes.buffer);
+  const numbers = value.data as ArrayLike<number>;
+  if (value.dtype === 'float64') for (let i = 0; i < numbers.length; i++) view.setFloat64(i * 8, numbers[i], true);
+  if (value.dtype === 'int32') for (let i = 0; i < numbers.length; i++) view.setInt32(i * 4, numbers[i], true);
+  if (value.dtype === 'bool') for (let i = 0; i < numbers.length; i++) view.setUint8(i, numbers[i] ? 1 : 0);
+  if (value.dtype !== 'int64') return bytes;
   for (let i = 0; i < value.data.length; i++) {
     const v = value.data[i];
     if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new Error(`OnnxBuilder: int64 value ${v} is not an integer`);

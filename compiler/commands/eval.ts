@@ -1,0 +1,316 @@
+// `mpcc eval MODEL --data X.npy --labels Y.npy [--plan P] [--fixed] [--json]`: the accuracy of
+// the plaintext network on labelled images. The model goes through the driver (compiler/driver.ts:
+// canonicalize by default), then the plan's `insert-block-relu` pass when --plan is given; with
+// --fixed it is driven on to the quantized stage and run by the fixed-point interpreter (the
+// secure run's arithmetic), else by the float interpreter. Images run in batches
+// (compiler/eval-batch.ts); the measures are in compiler/eval-metrics.ts: top-1 and top-5 for a
+// classifier ([N, C] output, labels [N]), mean IoU and pixel accuracy for a segmenter
+// ([N, C, H, W] output, labels N×H×W, ignore index 255 by default). `drelus` and
+// `baselineDrelus` are the secure comparisons per image of the network as run and of the same
+// network with every ReLU a plain ReLU, read from the lowered graph (null when the model cannot
+// be lowered for secure inference).
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
+import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
+import { ClassificationMetrics, type LabelsSource, SegmentationMetrics } from '../eval-metrics.js';
+import { withBatch } from '../eval-batch.js';
+import { readFileBytes, readNpy, readNpyIntegers } from '../npy.js';
+import { MpccError, diag } from '../../runtime/diagnostics.js';
+import type { Graph } from '../../ir/graph.js';
+import { runGraph } from '../../ir/interp/index.js';
+import { runGraphFixed } from '../../ir/interp/fixed/index.js';
+import { stageOf } from '../../ir/stage.js';
+import { Tensor } from '../../ir/tensor.js';
+import { numel } from '../../ir/types.js';
+import { runPipeline } from '../../passes/index.js';
+import { fracBitsOption, jsonOption, parseFracBits, passesOption, withProgressFlags } from './flags.js';
+
+/** Options of the eval command, as commander hands them over. */
+export interface EvalOptions extends ProgressFlags {
+  /** Images: .npy N×C×H×W float32 (float64 converted), or raw float32 with --data-shape. */
+  readonly data: string;
+  /** Labels: .npy of integers, or raw bytes with --labels-format u8. */
+  readonly labels: string;
+  /** `npy` (default) or `u8` (one byte per label). */
+  readonly labelsFormat?: string;
+  /** Shape of raw float32 images: N,C,H,W or C,H,W (N from the file size). */
+  readonly dataShape?: string;
+  /** A plan file: its BlockRelu layers are inserted (pass insert-block-relu) before the run. */
+  readonly plan?: string;
+  /** Run the fixed-point simulation of the secure run instead of float. */
+  readonly fixed?: boolean;
+  /** Print one JSON object instead of text. */
+  readonly json?: boolean;
+  /** Segmentation label that counts nowhere (default 255). */
+  readonly ignoreIndex?: string | number;
+  /** Images per interpreter call (default: as many as keep the largest activation ≤ 16 M values, at most 256). */
+  readonly batchSize?: string | number;
+  /** Fractional bits of --fixed (4..28, default 12). */
+  readonly fracBits?: string | number;
+  /** Passes to run first (default canonicalize), as in every command. */
+  readonly passes?: string;
+}
+
+/** What `mpcc eval --json` prints; null where the measure does not apply to the model. */
+export interface EvalReport {
+  readonly top1: number | null;
+  readonly top5: number | null;
+  readonly miou: number | null;
+  readonly pixelAcc: number | null;
+  /** Images evaluated. */
+  readonly n: number;
+  /** Secure comparisons per image of the network as run (planned, if --plan). */
+  readonly drelus: number | null;
+  /** Secure comparisons per image with every ReLU a plain ReLU. */
+  readonly baselineDrelus: number | null;
+}
+
+/** The report, the text the command prints, and the seconds the interpreter runs took. */
+export interface EvalResult {
+  readonly report: EvalReport;
+  readonly text: string;
+  readonly seconds: number;
+}
+
+/** Default segmentation ignore index (the Pascal VOC / Cityscapes convention). */
+export const DEFAULT_IGNORE_INDEX = 255;
+
+/** Largest activation (values) a default batch may hold. */
+const BATCH_VALUES = 1 << 24;
+
+/** Evaluates `model` on the labelled images of `options`; progress lines go to `sink`. */
+export function runEval(model: string, options: EvalOptions, sink: ProgressSink = NO_PROGRESS): EvalResult {
+  const log = commandProgress(options, sink);
+  const labelsFormat = options.labelsFormat ?? 'npy';
+  if (labelsFormat !== 'npy' && labelsFormat !== 'u8') throw diag('MPCC0004', ['--labels-format', labelsFormat, 'expected npy or u8']);
+  const ignoreIndex = parseInteger('--ignore-index', options.ignoreIndex, DEFAULT_IGNORE_INDEX, -(2 ** 31), 2 ** 31 - 1);
+  const batchFlag = options.batchSize === undefined ? undefined : parseInteger('--batch-size', options.batchSize, 1, 1, 1 << 16);
+  const fracBits = parseFracBits(options.fracBits);
+  const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
+
+  const { graph: canonical } = driveModel(model, { passes: options.passes, target: 'float', fracBits, log });
+  const stage = stageOf(canonical);
+  if (stage !== 'float' && !(stage === 'quantized' && options.fixed)) {
+    throw diag('MPCC3009', [`the model is ${stage}; eval runs float models (or quantized ones with --fixed)`]);
+  }
+  if (options.plan !== undefined && stage !== 'float') throw diag('MPCC0004', ['--plan', options.plan, `the model is already ${stage}; a plan applies to a float model`]);
+  const planned = options.plan === undefined ? canonical : runPipeline(canonical, `insert-block-relu{plan=${JSON.stringify(options.plan)}}`).graph;
+  const runnable = options.fixed ? toStage(planned, 'quantized', fracBits, log) : planned;
+  const shape = modelShape(runnable);
+
+  const images = readImages(options.data, dataShape, shape.image);
+  const labels = readLabels(options.labels, labelsFormat, shape, images.count, options.data);
+  const metrics = shape.kind === 'classification'
+    ? new ClassificationMetrics(shape.classes, labels.source)
+    : new SegmentationMetrics(shape.classes, ignoreIndex, labels.source);
+
+  const perImage = numel(shape.image);
+  const batch = batchFlag ?? defaultBatch(runnable, shape.batch);
+  const graphs = new Map<number, Graph | undefined>();
+  const graphFor = (size: number) => {
+    if (!graphs.has(size)) graphs.set(size, withBatch(runnable, size));
+    return graphs.get(size);
+  };
+  const frac = options.fixed ? modelFrac(runnable) : undefined;
+  const started = performance.now();
+  let lastLine = started;
+  for (let first = 0; first < images.count; ) {
+    const wanted = Math.min(batch, images.count - first);
+    // the model at `wanted` images, or at its own batch size (zero-padded) when it cannot be rebatched
+    const g = graphFor(wanted) ?? runnable;
+    const size = graphFor(wanted) ? wanted : shape.batch;
+    const count = Math.min(size, images.count - first);
+    const x = new Float32Array(size * perImage);
+    x.set(images.data.subarray(first * perImage, (first + count) * perImage));
+    const inputs = { [g.inputs[0]]: new Tensor('float32', [size, ...shape.image], x) };
+    const out = frac !== undefined
+      ? runGraphFixed(g, inputs, { frac, keep: 'outputs' }).outputs.get(g.outputs[0])!
+      : runGraph(g, inputs).get(g.outputs[0])!;
+    const scores = out.data as ArrayLike<number>;
+    if (metrics instanceof ClassificationMetrics) metrics.add(scores, labels.data, first, count);
+    else metrics.add(scores, labels.data, first, count, shape.pixels);
+    first += count;
+    const now = performance.now();
+    if (now - lastLine > 1000 || first === images.count) {
+      log(`eval: ${first}/${images.count} images, ${((now - started) / 1000).toFixed(1)} s`);
+      lastLine = now;
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+
+  const drelus = dreluCount(options.fixed ? runnable : planned, fracBits, log);
+  const baselineDrelus = options.plan === undefined ? drelus : dreluCount(canonical, fracBits, log);
+  const measured = metrics.result();
+  const report: EvalReport = {
+    top1: 'top1' in measured ? measured.top1 : null,
+    top5: 'top5' in measured ? measured.top5 : null,
+    miou: 'miou' in measured ? measured.miou : null,
+    pixelAcc: 'pixelAcc' in measured ? measured.pixelAcc : null,
+    n: measured.n,
+    drelus: drelus === undefined ? null : drelus / shape.batch,
+    baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
+  };
+  return { report, text: options.json ? `${JSON.stringify(report)}\n` : formatReport(report, options, seconds), seconds };
+}
+
+/** What eval reads off the model: its image shape, batch size and output kind. */
+interface ModelShape {
+  readonly image: number[];
+  readonly batch: number;
+  readonly kind: 'classification' | 'segmentation';
+  readonly classes: number;
+  /** Output map [H, W] of a segmenter ([] for a classifier). */
+  readonly map: number[];
+  readonly pixels: number;
+}
+
+function modelShape(g: Graph): ModelShape {
+  if (g.inputs.length !== 1) throw diag('MPCC3009', [`the model has ${g.inputs.length} runtime inputs; eval feeds exactly one`]);
+  const input = g.types.get(g.inputs[0])!;
+  if (input.shape.length !== 4 || (input.dtype !== 'float32' && input.dtype !== 'float64')) {
+    throw diag('MPCC3009', [`input '${g.inputs[0]}' is ${input.dtype}[${input.shape.join(',')}]; eval feeds float N×C×H×W images`]);
+  }
+  const out = g.types.get(g.outputs[0])!;
+  const batch = input.shape[0];
+  const float = out.dtype === 'float32' || out.dtype === 'float64';
+  if (float && out.shape.length === 2 && out.shape[0] === batch) {
+    return { image: input.shape.slice(1), batch, kind: 'classification', classes: out.shape[1], map: [], pixels: 1 };
+  }
+  if (float && out.shape.length === 4 && out.shape[0] === batch) {
+    const map = out.shape.slice(2);
+    return { image: input.shape.slice(1), batch, kind: 'segmentation', classes: out.shape[1], map, pixels: numel(map) };
+  }
+  throw diag('MPCC3009', [`output '${g.outputs[0]}' is ${out.dtype}[${out.shape.join(',')}]: neither class scores [N, C] nor a segmentation map [N, C, H, W]`]);
+}
+
+/** The images as one float32 array of `count` images of shape `image`. */
+function readImages(path: string, dataShape: number[] | undefined, image: readonly number[]): { data: Float32Array; count: number } {
+  const fits = (s: readonly number[]) => s.length === 4 && s.slice(1).every((d, i) => d === image[i]);
+  const want = `N×${image.join('×')}`;
+  if (dataShape === undefined) {
+    const x = readNpy(path);
+    if (!fits(x.shape)) throw diag('MPCC3007', [path, x.shape.join(','), `the model takes ${want}`]);
+    return { data: x.data, count: x.shape[0] };
+  }
+  const bytes = readFileBytes(path);
+  const per = numel(image) * 4;
+  const shape = dataShape.length === 3 ? [Math.floor(bytes.length / per), ...dataShape] : dataShape;
+  if (!fits(shape)) throw diag('MPCC0004', ['--data-shape', dataShape.join(','), `the model takes ${want}`]);
+  if (bytes.length !== shape[0] * per) throw diag('MPCC3007', [path, shape.join(','), `the file holds ${bytes.length} bytes, not ${shape[0]} images of ${per} bytes (raw float32)`]);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const data = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
+  return { data, count: shape[0] };
+}
+
+/** The labels, checked against the model's kind and the image count. */
+function readLabels(path: string, format: 'npy' | 'u8', shape: ModelShape, count: number, dataPath: string): { data: ArrayLike<number>; source: LabelsSource } {
+  let data: ArrayLike<number>, dims: number[];
+  const pixels = shape.pixels;
+  if (format === 'u8') {
+    data = readFileBytes(path);
+    // raw bytes carry no shape: one label per image, or one per pixel of each output map
+    const perImage = shape.kind === 'classification' ? 1 : pixels;
+    const n = data.length / perImage;
+    dims = shape.kind === 'classification' || !Number.isInteger(n) ? [data.length] : [n, ...shape.map];
+    if (shape.kind === 'segmentation' && data.length === count && count * pixels !== count) {
+      throw diag('MPCC3006', [path, dims.join(','), `the model segments ${shape.map.join('×')} maps; it needs one label per pixel (${count}×${pixels} bytes), not one per image`]);
+    }
+    if (!Number.isInteger(n)) throw diag('MPCC3006', [path, dims.join(','), `${data.length} bytes are not a whole number of ${shape.map.join('×')} label maps`]);
+  } else {
+    const labels = readNpyIntegers(path);
+    data = labels.data;
+    dims = labels.shape;
+    const squeezed = dims.filter((d, i) => !(i === 1 && d === 1 && dims.length > 1));
+    if (shape.kind === 'classification' && squeezed.length !== 1) {
+      throw diag('MPCC3006', [path, dims.join(','), `the model classifies (output [N, ${shape.classes}]); it needs one class label per image, shape [N]`]);
+    }
+    if (shape.kind === 'segmentation' && (squeezed.length !== 3 || squeezed[1] !== shape.map[0] || squeezed[2] !== shape.map[1])) {
+      throw diag('MPCC3006', [path, dims.join(','), `the model segments ${shape.map.join('×')} maps; it needs labels N×${shape.map.join('×')}`]);
+    }
+  }
+  const labelCount = dims.length ? dims[0] : 0;
+  if (labelCount !== count) throw diag('MPCC3005', [path, labelCount, dataPath, count]);
+  return { data, source: { file: path, shape: dims } };
+}
+
+/** The graph at `stage` (quantize for --fixed), through the driver's plan and runner. */
+function toStage(g: Graph, stage: 'quantized' | 'lowered', fracBits: number | undefined, log: ProgressSink): Graph {
+  return runPlan(g, planPasses(g, { passes: '', target: stage, fracBits }), { log }).graph;
+}
+
+/** The secure comparisons of one run of `g` (all images of its batch), from its lowered form;
+ * undefined when secure inference cannot run the model (it still has an accuracy). */
+function dreluCount(g: Graph, fracBits: number | undefined, log: ProgressSink): number | undefined {
+  let lowered: Graph;
+  try {
+    lowered = toStage(g, 'lowered', fracBits, NO_PROGRESS);
+  } catch (err) {
+    if (err instanceof MpccError && err.code.startsWith('MPCC6')) {
+      log(`no DReLU count: ${err.message}`);
+      return undefined;
+    }
+    throw err;
+  }
+  return lowered.nodes.reduce((sum, n) => sum + ((n.attrs.drelus as number | undefined) ?? 0), 0);
+}
+
+/** Images per batch: the largest activation of a batch stays within BATCH_VALUES values. */
+function defaultBatch(g: Graph, modelBatch: number): number {
+  let largest = 1;
+  for (const n of g.nodes) for (const o of n.outputs) largest = Math.max(largest, numel(g.types.get(o)!.shape) / modelBatch);
+  return Math.max(1, Math.min(256, Math.floor(BATCH_VALUES / largest)));
+}
+
+function parseInteger(flag: string, value: string | number | undefined, dflt: number, min: number, max: number): number {
+  if (value === undefined) return dflt;
+  const text = String(value);
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || n < min || n > max) throw diag('MPCC0004', [flag, text, `expected an integer in ${min}..${max}`]);
+  return n;
+}
+
+function parseDataShape(text: string): number[] {
+  const dims = text.split(/[,x]/).map((s) => Number(s.trim()));
+  if ((dims.length !== 3 && dims.length !== 4) || dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw diag('MPCC0004', ['--data-shape', text, 'expected N,C,H,W or C,H,W (positive integers)']);
+  }
+  return dims;
+}
+
+function formatReport(r: EvalReport, options: EvalOptions, seconds: number): string {
+  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
+  const num = (v: number | null) => (v === null ? '—' : v.toLocaleString('en-US'));
+  const lines = [`images: ${r.n} (${options.fixed ? 'fixed point' : 'float'}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
+  if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
+  if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
+  const share = r.drelus !== null && r.baselineDrelus ? ` (${(100 * r.drelus / r.baselineDrelus).toFixed(1)}% of ${num(r.baselineDrelus)})` : '';
+  lines.push(`DReLUs per image: ${num(r.drelus)}${share}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Adds `mpcc eval` to the program. */
+export function registerEval(program: Command): void {
+  withProgressFlags(
+    program
+      .command('eval')
+      .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
+      .argument('<model>', 'MODEL.onnx or FILE.mir')
+      .requiredOption('--data <file>', 'images: .npy N×C×H×W float32 (float64 converted), or raw float32 with --data-shape')
+      .requiredOption('--labels <file>', 'labels: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8')
+      .addOption(new Option('--labels-format <format>', 'npy or u8 (one byte per label)').default('npy'))
+      .option('--data-shape <dims>', 'the --data file is raw little-endian float32 of this shape: N,C,H,W or C,H,W')
+      .option('--plan <file>', 'evaluate the planned network (its BlockRelu layers inserted)')
+      .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
+      .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
+      .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
+      .addOption(fracBitsOption(', with --fixed'))
+      .addOption(passesOption('canonicalize'))
+      .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus}'))
+  ).action(
+    action((model: string, options: EvalOptions) => {
+      process.stdout.write(runEval(model, options, stderrProgress(options)).text);
+    }),
+  );
+}

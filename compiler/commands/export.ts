@@ -1,0 +1,57 @@
+// `mpcc export MODEL [--plan P] -o out.onnx`: the canonicalized model as standard ONNX
+// (compiler/onnx/export.ts), or with --plan the planned network, its BlockRelu layers written with
+// standard operators, so onnxruntime runs it and PyTorch users can import it to fine-tune. The
+// model goes through the driver (canonicalize by default, --passes to choose), then the plan's
+// `insert-block-relu` pass; the file is written only when the whole export succeeded.
+import type { Command } from 'commander';
+import { extname } from 'node:path';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { DEFAULT_PASSES, driveModel } from '../driver.js';
+import { exportOnnx } from '../onnx/export.js';
+import { diag } from '../../runtime/diagnostics.js';
+import type { Graph } from '../../ir/graph.js';
+import { runPipeline } from '../../passes/index.js';
+import { inputShapeOption, outputOption, parseInputShape, passesOption, requireOutput, withProgressFlags } from './flags.js';
+
+/** Options of the export command, as commander hands them over. */
+export interface ExportCommandOptions extends ProgressFlags {
+  /** Where to write the ONNX model (required, ends in .onnx). */
+  readonly output?: string;
+  /** A plan file: its BlockRelu layers are inserted (pass insert-block-relu) before the export. */
+  readonly plan?: string;
+  /** Passes to run first (default canonicalize), as in every command. */
+  readonly passes?: string;
+  /** Shape of the first input of an ONNX model with symbolic dimensions. */
+  readonly inputShape?: string;
+}
+
+/** Exports `model` to `options.output`; returns the graph written. Progress lines go to `sink`. */
+export function runExport(model: string, options: ExportCommandOptions, sink: ProgressSink = NO_PROGRESS): Graph {
+  const output = requireOutput(options.output, 'the ONNX file to write (-o out.onnx)');
+  if (extname(output).toLowerCase() !== '.onnx') throw diag('MPCC0004', ['-o', output, 'the output file must end in .onnx']);
+  const log = commandProgress(options, sink);
+  const { graph } = driveModel(model, { passes: options.passes, target: 'float', inputShape: parseInputShape(options.inputShape), log });
+  const planned = options.plan === undefined ? graph : runPipeline(graph, `insert-block-relu{plan=${JSON.stringify(options.plan)}}`).graph;
+  const bytes = exportOnnx(planned, { doc: options.plan === undefined ? `mpcc export of ${model}` : `mpcc export of ${model} under plan ${options.plan}` });
+  writeFileAtomic(output, bytes);
+  log(`wrote ${output} (${planned.nodes.length} IR nodes, ${bytes.length} bytes)`);
+  return planned;
+}
+
+/** Adds `mpcc export` to the program. */
+export function registerExport(program: Command): void {
+  withProgressFlags(
+    program
+      .command('export')
+      .description('write the canonicalized (or, with --plan, the planned) network as standard ONNX')
+      .argument('<model>', 'MODEL.onnx or FILE.mir (float)')
+      .addOption(outputOption('the ONNX file to write'))
+      .option('--plan <file>', 'the planned network: BlockRelu layers written with standard ONNX operators')
+      .addOption(passesOption(`${DEFAULT_PASSES}; float-level passes only`))
+      .addOption(inputShapeOption())
+  ).action(
+    action((model: string, options: ExportCommandOptions) => {
+      runExport(model, options, stderrProgress(options));
+    }),
+  );
+}

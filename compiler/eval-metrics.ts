@@ -1,0 +1,121 @@
+// The accuracy measures of `mpcc eval` (compiler/commands/eval.ts), accumulated batch by batch:
+// top-1 and top-5 for classification, mean IoU and pixel accuracy for segmentation.
+//
+// Ties: classes are ranked by score, highest first, and equal scores by class index, lowest
+// first (as ArgMax picks the first maximum), so top-1 is exactly "ArgMax equals the label".
+// Segmentation predicts each pixel's ArgMax over the classes; pixels labelled with the ignore
+// index count nowhere; a class's IoU is intersection / union over the remaining pixels, and the
+// mean runs over the classes that occur in the labels or the predictions (union > 0).
+import { diag } from '../runtime/diagnostics.js';
+
+/** Rank of class `label` among `classes` scores starting at `offset` (0 = the best). */
+export function classRank(scores: ArrayLike<number>, offset: number, classes: number, label: number): number {
+  const mine = scores[offset + label];
+  let rank = 0;
+  for (let j = 0; j < classes; j++) {
+    const s = scores[offset + j];
+    if (s > mine || (s === mine && j < label)) rank++;
+  }
+  return rank;
+}
+
+/** The labels file as errors name it: path and shape. */
+export interface LabelsSource {
+  readonly file: string;
+  readonly shape: readonly number[];
+}
+
+/** MPCC3006 naming the labels file and its shape. */
+function badLabel(src: LabelsSource, why: string): Error {
+  return diag('MPCC3006', [src.file, src.shape.join(','), why]);
+}
+
+/** Classes scoring at most this many are too few for a meaningful top-5 (it is null then). */
+const TOP5_MIN_CLASSES = 6;
+
+/** Top-1 and top-5 counts over [N, C] scores. */
+export class ClassificationMetrics {
+  private n = 0;
+  private top1 = 0;
+  private top5 = 0;
+
+  /** `labels` names the labels in errors (a label outside 0..C−1 is MPCC3006). */
+  constructor(readonly classes: number, private readonly labels: LabelsSource) {}
+
+  /** Adds `count` images: scores [count, C] row-major, labels from `labels[first]` on. */
+  add(scores: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const label = labels[first + i];
+      if (!Number.isInteger(label) || label < 0 || label >= this.classes) {
+        throw badLabel(this.labels, `label ${label} of image ${first + i} is not a class of the model (0..${this.classes - 1})`);
+      }
+      const rank = classRank(scores, i * this.classes, this.classes, label);
+      if (rank < 1) this.top1++;
+      if (rank < 5) this.top5++;
+      this.n++;
+    }
+  }
+
+  /** Fractions of the images seen so far (top5 null with fewer than 6 classes). */
+  result(): { top1: number; top5: number | null; n: number } {
+    const frac = (k: number) => (this.n ? k / this.n : 0);
+    return { top1: frac(this.top1), top5: this.classes >= TOP5_MIN_CLASSES ? frac(this.top5) : null, n: this.n };
+  }
+}
+
+/** Per-class intersections and unions over [N, C, H, W] scores and N×H×W labels. */
+export class SegmentationMetrics {
+  private n = 0;
+  private correct = 0;
+  private valid = 0;
+  private readonly intersection: Float64Array;
+  private readonly predicted: Float64Array;
+  private readonly labelled: Float64Array;
+
+  /** `ignoreIndex` pixels count nowhere; another label outside 0..C−1 is MPCC3006 naming `labels`. */
+  constructor(readonly classes: number, private readonly ignoreIndex: number, private readonly labels: LabelsSource) {
+    this.intersection = new Float64Array(classes);
+    this.predicted = new Float64Array(classes);
+    this.labelled = new Float64Array(classes);
+  }
+
+  /** Adds `count` maps of `pixels` pixels each: scores [count, C, pixels], labels from image `first` on. */
+  add(scores: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number, pixels: number): void {
+    const c = this.classes;
+    for (let i = 0; i < count; i++) {
+      const base = i * c * pixels;
+      for (let p = 0; p < pixels; p++) {
+        const label = labels[(first + i) * pixels + p];
+        if (label === this.ignoreIndex) continue;
+        if (!Number.isInteger(label) || label < 0 || label >= c) {
+          throw badLabel(this.labels, `label ${label} at pixel ${p} of image ${first + i} is neither a class (0..${c - 1}) nor the ignore index ${this.ignoreIndex}`);
+        }
+        let best = 0;
+        for (let k = 1; k < c; k++) if (scores[base + k * pixels + p] > scores[base + best * pixels + p]) best = k;
+        this.valid++;
+        this.predicted[best]++;
+        this.labelled[label]++;
+        if (best === label) {
+          this.correct++;
+          this.intersection[label]++;
+        }
+      }
+      this.n++;
+    }
+  }
+
+  /** Mean IoU over the classes present, pixel accuracy over the labelled pixels. */
+  result(): { miou: number; pixelAcc: number; n: number; iou: (number | null)[] } {
+    const iou: (number | null)[] = [];
+    let sum = 0, present = 0;
+    for (let k = 0; k < this.classes; k++) {
+      const union = this.predicted[k] + this.labelled[k] - this.intersection[k];
+      if (union === 0) { iou.push(null); continue; }
+      const v = this.intersection[k] / union;
+      iou.push(v);
+      sum += v;
+      present++;
+    }
+    return { miou: present ? sum / present : 0, pixelAcc: this.valid ? this.correct / this.valid : 0, n: this.n, iou };
+  }
+}
