@@ -18,13 +18,19 @@
 //   quantized .mir                lower,schedule-rounds
 //   lowered .mir                  schedule-rounds
 //   scheduled .mir                (nothing)
+// With --plan FILE (a block-ReLU plan, passes/planning/plan-file.ts), insert-block-relu{plan=FILE}
+// follows the float-level passes (the graph the plan was made on: canonicalize, and
+// relu6-to-relu when --passes names it); the plan is read and checked against the model
+// file's sha256 before the model is loaded, so a wrong plan fails at once.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
 import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
-import { type PassReport, type PipelineStep, formatStep, parsePipeline, runPipeline } from '../passes/index.js';
+import { type PassReport, type PipelineStep, formatStep, insertBlockRelu, parsePipeline, runPipeline } from '../passes/index.js';
+import { checkPlanModel, readPlan } from '../passes/planning/plan-file.js';
 import { NO_PROGRESS, type ProgressSink, writeFileAtomic } from './cli-support.js';
 import { loadGraphFile } from './load-model.js';
 
@@ -48,6 +54,8 @@ export interface DriverOptions {
   readonly target?: Stage;
   /** --frac-bits, for the quantize pass the driver appends (or checked against the model's). */
   readonly fracBits?: number;
+  /** --plan: a block-ReLU plan file applied after the float-level passes. */
+  readonly planFile?: string;
 }
 
 /** The passes a graph still needs, in order. */
@@ -93,6 +101,7 @@ interface SplitPasses {
 export function driveModel(model: string, options: DriverOptions & RunOptions & { readonly inputShape?: number[] }): DriveResult {
   const split = splitPasses(options); // before loading: a typo fails at once, not after a long import
   const log = options.log ?? NO_PROGRESS;
+  if (options.planFile !== undefined) checkPlanFile(options.planFile, model);
   log(`loading ${model}`);
   const loaded = loadGraphFile(model, { inputShape: options.inputShape });
   const plan = choosePasses(loaded, split, options);
@@ -166,12 +175,32 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   }
   const frac = quantizeFrac(graph, from, split, options.fracBits);
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
+  if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split));
   for (const stage of STAGES) {
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
     steps.push(stage === 'quantized' && frac !== undefined ? { ...step, options: { ...step.options, 'frac-bits': frac } } : step);
   }
   return { from, to: isBefore(from, target) ? target : from, steps };
+}
+
+/** The insert-block-relu step of --plan FILE: only on a float model, and only once. */
+function planStep(plan: string, from: Stage, split: SplitPasses): PipelineStep {
+  if (from !== 'float') throw diag('MPCC0004', ['--plan', plan, `the model is already ${from}; a plan applies to a float model`]);
+  if (split.float.some((s) => s.pass.name === insertBlockRelu.name)) throw diag('MPCC0004', ['--plan', plan, `--passes already runs ${insertBlockRelu.name}`]);
+  return { pass: insertBlockRelu, options: { plan } };
+}
+
+/** Reads plan file `plan` and checks it was made for model file `model` (MPCC4010–4018). */
+function checkPlanFile(plan: string, model: string): void {
+  const parsed = readPlan(plan);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(model);
+  } catch (e) {
+    throw diag('MPCC0002', [model, (e as Error).message]);
+  }
+  checkPlanModel(parsed, plan, model, bytes);
 }
 
 /** The fractional bits of the quantize step: --frac-bits, or quantize{frac-bits=F} in --passes,

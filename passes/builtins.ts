@@ -3,6 +3,7 @@
 import { dropIdentity } from './canonicalize/drop-identity.js';
 import { foldBatchNorm } from './canonicalize/fold-batchnorm.js';
 import { foldConstants } from './canonicalize/fold-constants.js';
+import { insertBlockRelu } from './planning/insert-block-relu.js';
 import { lower } from './secure/lower.js';
 import { maxPoolToAvgPool } from './canonicalize/maxpool-to-avgpool.js';
 import { quantize } from './quantize/quantize.js';
@@ -12,6 +13,8 @@ import { removeDead } from './canonicalize/remove-dead-nodes.js';
 import { scheduleRounds } from './secure/schedule-rounds.js';
 
 registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
+// Block-ReLU plans (issue 15): on the float graph after canonicalize, where plans are made.
+registerPass(insertBlockRelu);
 // Fixed point for secure inference (issue 4, stage 1): after canonicalize, before lower.
 registerPass(quantize);
 // Secure lowering: protocol steps with their messages, then the static round schedule.
@@ -36,4 +39,4 @@ registerPipeline({
   pipeline: CANONICALIZE,
 });
 
-export { dropIdentity, foldBatchNorm, foldConstants, lower, maxPoolToAvgPool, quantize, relu6ToRelu, removeDead, scheduleRounds };
+export { dropIdentity, foldBatchNorm, foldConstants, insertBlockRelu, lower, maxPoolToAvgPool, quantize, relu6ToRelu, removeDead, scheduleRounds };

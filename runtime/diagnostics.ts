@@ -57,6 +57,16 @@ export const DIAGNOSTICS = {
   MPCC4003: "pass '{0}': invalid option {1}={2}: {3}",
   MPCC4004: "invalid pass pipeline '{0}': {1}",
   MPCC4005: "the IR is invalid after pass '{0}': {1}",
+  // 401x: block-ReLU plan files (passes/planning/plan-file.ts).
+  MPCC4010: "plan '{0}' is not a valid plan file: {1}",
+  MPCC4011: "plan '{0}' has format '{1}' version {2}; this mpcc reads format 'mpcc-plan' version 1",
+  MPCC4012: "plan '{0}' is for another model: it was made for sha256 {1}, but '{2}' has sha256 {3}",
+  MPCC4013: "plan '{0}': layer '{1}' is not a ReLU layer of the model ({2})",
+  MPCC4014: "plan '{0}': layer '{1}' is a Clip (ReLU6) in this model; block-ReLUs replace Relu only: run relu6-to-relu first (--passes canonicalize,relu6-to-relu)",
+  MPCC4015: "plan '{0}' claims every ReLU layer (\"complete\": true) but misses the model's ReLU layer '{1}'",
+  MPCC4016: "plan '{0}': layer '{1}' has {2} channel blocks, but its activation [{3}] has {4} channels",
+  MPCC4017: "plan '{0}': layer '{1}' was planned for activation shape [{2}], the model's is [{3}]",
+  MPCC4018: "plan '{0}': layer '{1}', channel {2}: block [{3}] does not fit the {4}x{5} map (1 <= bh <= H, 1 <= bw <= W)",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',

@@ -1,14 +1,15 @@
-// `mpcc compile MODEL -o OUT [--frac-bits F] [--passes LIST] [--dump-ir DIR] [--quiet]`: drives
+// `mpcc compile MODEL -o OUT [--plan P] [--frac-bits F] [--passes LIST] [--dump-ir DIR] [--quiet]`: drives
 // the model to the scheduled stage (compiler/driver.ts: canonicalize, quantize, lower,
-// schedule-rounds, or only what a .mir still needs) and writes the three parties' artifacts
-// (compiler/codegen/model/artifacts.ts). Progress on stderr (compiler/cli-support.ts).
+// schedule-rounds, or only what a .mir still needs; with --plan, insert-block-relu after the
+// float-level passes) and writes the three parties' artifacts (compiler/codegen/model/artifacts.ts;
+// OUT/plan.json is the plan, copied). Progress on stderr (compiler/cli-support.ts).
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
-import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, requireOutput, withProgressFlags } from './flags.js';
+import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, planOption, requireOutput, withProgressFlags } from './flags.js';
 
 /** Options of the compile command. */
 export interface CompileOptions extends ProgressFlags {
@@ -17,6 +18,8 @@ export interface CompileOptions extends ProgressFlags {
   readonly passes?: string;
   readonly dumpIr?: string;
   readonly inputShape?: string;
+  /** --plan: a block-ReLU plan file for the model. */
+  readonly plan?: string;
 }
 
 /** mpcc's version (package.json), recorded in the manifest. */
@@ -36,9 +39,9 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
     throw diag('MPCC0002', [model, (e as Error).message]);
   }
   const t0 = Date.now();
-  const { graph } = driveModel(model, { passes: options.passes, fracBits, target: 'scheduled', inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, log });
+  const { graph } = driveModel(model, { passes: options.passes, fracBits, target: 'scheduled', inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, planFile: options.plan, log });
   log('generating the party programs and kernels');
-  const summary = writeArtifacts(out, graph, bytes, mpccVersion());
+  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), options.plan === undefined ? undefined : readFileSync(options.plan));
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   return summary;
 }
@@ -51,6 +54,7 @@ export function registerCompile(program: Command): void {
       .description('compile an ONNX model into the three parties\' programs (OUT/party{0,1,2}, manifest, cost)')
       .argument('<model>', 'model file (.onnx, or .mir at any stage)')
       .addOption(outputOption('output folder OUT'))
+      .addOption(planOption())
       .addOption(fracBitsOption())
       .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))
       .option('--dump-ir <dir>', 'write the IR after every pass into DIR')

@@ -50,6 +50,11 @@ export function passesOption(defaults: string): Option {
   );
 }
 
+/** `--plan FILE`: a block-ReLU plan (mpcc plan) applied after the float-level passes. */
+export function planOption(): Option {
+  return new Option('--plan <file>', 'block-ReLU plan (JSON, from mpcc plan) for this model: its ReLU layers become block-ReLUs after the float-level passes');
+}
+
 /** `command` with `--quiet` (no progress lines; it wins over --progress) and `--progress`
  * (progress lines on stderr even when it is not a terminal), which every long command takes. */
 export function withProgressFlags(command: Command): Command {

@@ -8,6 +8,7 @@ import { registerCompile } from './compile.js';
 import { registerRun } from './run.js';
 import { registerParty } from './party.js';
 import { registerCost } from './cost.js';
+import { registerPlan } from './plan.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 
@@ -21,6 +22,7 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerParty(program);
   registerCost(program);
+  registerPlan(program);
   registerEval(program);
   registerExport(program);
 }

@@ -1,6 +1,7 @@
 // The plaintext interpreter: loads every kernel file and exports the driver.
 import './elementwise.js';
 import './activations.js';
+import './block-relu.js';
 import './conv.js';
 import './shape-ops.js';
 import './matmul.js';

@@ -1,5 +1,6 @@
 // Loads every op definition file into the op table; import this module, not the files.
 import './elementwise.js';
+import './block-relu.js';
 import './conv.js';
 import './pooling.js';
 import './linear.js';

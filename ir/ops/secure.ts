@@ -14,6 +14,7 @@
 import type { TensorType } from '../types.js';
 import { broadcastShapes } from '../types.js';
 import './conv.js';
+import { BLOCK_ATTRS, blockReluInfer, checkBlocks } from './block-relu.js';
 import { secureOp } from './facts.js';
 import { matmulShape } from './linear.js';
 import { poolLimits } from './pooling.js';
@@ -110,12 +111,25 @@ defineOps(
   },
   {
     name: 'SecureReluWeights',
-    doc: "a ReLU fused with the weight product reading it: results (activation, product); protocol blockReluThenWeights",
+    doc: "a ReLU or block-ReLU fused with the weight product reading it: results (activation, product); protocol reluThenWeights or blockReluThenWeights",
     inputs: [{ name: 'X' }, { name: 'W' }, { name: 'B', optional: true }],
     outputs: 2,
-    attrs: { ...WINDOW_ATTRS, ...CONV_ATTRS, ...PROTOCOL_ATTRS },
-    infer: windowed((ctx) => [ctx.inputs[0]!, ...weightsInfer(ctx)]),
+    attrs: { ...WINDOW_ATTRS, blocks: { ...BLOCK_ATTRS.blocks, default: [], doc: 'empty: a plain ReLU; else BlockRelu\'s blocks (protocol blockReluThenWeights)' }, ...CONV_ATTRS, ...PROTOCOL_ATTRS },
+    infer: windowed((ctx) => {
+      const blocks = ctx.attr<number[]>('blocks');
+      if (blocks.length > 0) checkBlocks(ctx.inputs[0]!.shape, blocks);
+      return [ctx.inputs[0]!, ...weightsInfer(ctx)];
+    }),
     secure: secureOp('reluWeights'),
+  },
+  {
+    name: 'SecureBlockRelu',
+    doc: 'BlockRelu on shares: one comparison per tile sum on the bit window, one selection per non-identity element (protocol blockRelu)',
+    inputs: [{ name: 'X' }],
+    outputs: 1,
+    attrs: { ...BLOCK_ATTRS, ...PROTOCOL_ATTRS },
+    infer: blockReluInfer,
+    secure: secureOp('blockRelu'),
   },
   {
     name: 'SecureMaxPool',

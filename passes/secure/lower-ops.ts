@@ -14,7 +14,8 @@ import { InternalError } from '../../runtime/diagnostics.js';
 import { poolOutShape, type PoolParams } from '../../runtime/ring/windows.js';
 import { maxPoolLevels } from '../../runtime/protocols/maxpool.js';
 import { normalizeGemm } from '../quantize/quantize-gemm.js';
-import { COMPARE_COSTS, SECURE_COSTS, type WeightSizes, costAttrs } from './secure-costs.js';
+import { type BlockCount, COMPARE_COSTS, SECURE_COSTS, type WeightSizes, costAttrs } from './secure-costs.js';
+import { blockDrelus, blockSelected, blockSizesFrom } from '../../ir/ops/block-relu.js';
 
 /** What the per-op lowerings need of the graph being lowered. */
 export interface LowerContext {
@@ -67,19 +68,36 @@ export function lowerWeights(node: Node, cx: LowerContext): Node {
   return makeNode('SecureWeights', node.name, f.inputs, node.outputs, { ...f.attrs, ...costAttrs(SECURE_COSTS.SecureWeights(f.sizes)) });
 }
 
-/** A Relu and the weight product reading its output, fused: results (activation, product). */
+/** A Relu or BlockRelu and the weight product reading its output, fused: results
+ * (activation, product); a BlockRelu's blocks ride along (protocol blockReluThenWeights). */
 export function lowerReluWeights(relu: Node, product: Node, cx: LowerContext): Node {
   const f = weightsForm(product, cx);
   const { lo, k } = windowOf(relu);
-  const n = numel(cx.type(relu.outputs[0]).shape);
+  const shape = cx.type(relu.inputs[0]).shape;
   const inputs = [relu.inputs[0], ...f.inputs.slice(1)];
-  const cost = SECURE_COSTS.SecureReluWeights(n, k, lo, f.sizes);
+  const blocks = relu.op === 'BlockRelu' ? (withDefaults(relu).blocks as number[]) : undefined;
+  const cost = SECURE_COSTS.SecureReluWeights(numel(shape), k, lo, f.sizes, blocks && blockCount(shape, blocks));
   return makeNode('SecureReluWeights', `${relu.name}+${product.name}`, inputs, [relu.outputs[0], product.outputs[0]], {
     window_lo: lo,
     window_k: k,
+    ...(blocks ? { blocks } : {}),
     ...f.attrs,
     ...costAttrs(cost),
   });
+}
+
+/** Tiles and selected elements of a block-ReLU over `shape` with the `blocks` attribute. */
+function blockCount(shape: readonly number[], blocks: readonly number[]): BlockCount {
+  const sizes = blockSizesFrom(blocks);
+  return { patches: blockDrelus(shape, sizes), selected: blockSelected(shape, sizes) };
+}
+
+/** A BlockRelu as SecureBlockRelu: its blocks, its bit window, one comparison per tile. */
+export function lowerBlockRelu(node: Node, cx: LowerContext): Node {
+  const blocks = withDefaults(node).blocks as number[];
+  const { lo, k } = windowOf(node);
+  const cost = SECURE_COSTS.SecureBlockRelu(blockCount(cx.type(node.inputs[0]).shape, blocks), k);
+  return makeNode('SecureBlockRelu', node.name, node.inputs, node.outputs, { blocks, window_lo: lo, window_k: k, ...costAttrs(cost) });
 }
 
 /** An elementwise comparison (Relu, Clip) as its secure op `op`: the op's public attributes
@@ -136,4 +154,5 @@ export const LOWERINGS: Readonly<Record<string, { readonly lower: (node: Node, c
   SecureInput: { lower: lowerInput },
   SecureWeights: { lower: lowerWeights, stat: 'products lowered' },
   SecureMaxPool: { lower: lowerMaxPool, stat: 'max-pools lowered' },
+  SecureBlockRelu: { lower: lowerBlockRelu, stat: 'block-relus lowered' },
 };

@@ -8,6 +8,8 @@
 //   Conv/Gemm/MatMul (W const) → SecureWeights (Gemm's alpha/beta/transB folded into W and C)
 //   Relu                       → SecureRelu, or SecureReluWeights fused with the product
 //                                reading it (the product's messages ride on the ReLU's rounds)
+//   BlockRelu                  → SecureBlockRelu, or SecureReluWeights with its blocks, fused
+//                                the same way (identity channels: no comparison, no selection)
 //   MaxPool, Clip              → SecureMaxPool, SecureClip; a ReLU/Clip read only by a
 //                                MaxPool moves after it first (same output, fewer compares)
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
@@ -29,7 +31,10 @@ import type { PassContext } from '../pass.js';
 import { LOWERINGS, type LowerContext, lowerCompare, lowerReluWeights, revealNode } from './lower-ops.js';
 
 /** Rough rounds of each secure op, to find the longest path before lowering (fusion choice only). */
-const ROUGH_ROUNDS: Readonly<Record<string, number>> = { SecureRelu: 3, SecureClip: 3, SecureMaxPool: 6, SecureWeights: 1 };
+const ROUGH_ROUNDS: Readonly<Record<string, number>> = { SecureRelu: 3, SecureBlockRelu: 3, SecureClip: 3, SecureMaxPool: 6, SecureWeights: 1 };
+
+/** Activations whose protocol can carry the next product's messages (blockReluThenWeights). */
+const FUSABLE: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu']);
 
 /** The secure op `op` lowers to, if any (its facts' secureOp). */
 const secureOpOf = (op: string): string | undefined => secureFacts(op).secureOp;
@@ -148,7 +153,7 @@ function chooseFusions(g: Graph, users: Map<string, Node[]>, cx: LowerContext): 
   }
   const fusions = new Map<Node, Node>();
   for (const relu of g.nodes) {
-    if (secureOpOf(relu.op) !== 'SecureRelu') continue;
+    if (!FUSABLE.has(secureOpOf(relu.op) ?? '')) continue;
     const act = relu.outputs[0];
     let best: Node | undefined;
     for (const u of users.get(act) ?? []) {

@@ -26,6 +26,12 @@ export interface WeightSizes {
   readonly wSize: number;
 }
 
+/** A block-ReLU's sizes: its tiles (one comparison each) and its non-identity elements (one selection each). */
+export interface BlockCount {
+  readonly patches: number;
+  readonly selected: number;
+}
+
 const make = (protocol: keyof typeof PROTOCOL_COSTS, c: Cost, drelus: number, oneTime: readonly Flow[] = []): SecureCost => ({
   protocol,
   rounds: c.rounds,
@@ -55,9 +61,14 @@ export const SECURE_COSTS = {
   SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
   /** Product with P1's weights (plus its one-time setup). */
   SecureWeights: (s: WeightSizes) => make('applyWeights', PROTOCOL_COSTS.applyWeights(s), 0, setup(s.wSize)),
-  /** ReLU of n elements fused with the product reading it (plus the product's one-time setup). */
-  SecureReluWeights: (n: number, k: number, lo: number, s: WeightSizes) =>
-    make('reluThenWeights', PROTOCOL_COSTS.reluThenWeights({ n, k, lo, xSize: s.xSize, ySize: s.ySize }), n, setup(s.wSize)),
+  /** Block-ReLU: one comparison per tile (`patches`), one selection per non-identity element. */
+  SecureBlockRelu: ({ patches, selected }: BlockCount, k: number) => make('blockRelu', PROTOCOL_COSTS.blockRelu({ patches, selected, k }), patches),
+  /** ReLU of n elements (or, with `block`, a block-ReLU of that many tiles and selected
+   * elements) fused with the product reading it (plus the product's one-time setup). */
+  SecureReluWeights: (n: number, k: number, lo: number, s: WeightSizes, block?: BlockCount) =>
+    block
+      ? make('blockReluThenWeights', PROTOCOL_COSTS.blockReluThenWeights({ ...block, k, xSize: s.xSize, ySize: s.ySize }), block.patches, setup(s.wSize))
+      : make('reluThenWeights', PROTOCOL_COSTS.reluThenWeights({ n, k, lo, xSize: s.xSize, ySize: s.ySize }), n, setup(s.wSize)),
 } as const;
 
 /** The secure op names, from the ops' facts (every other op of a lowered graph is local or the client's). */

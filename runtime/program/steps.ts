@@ -5,7 +5,7 @@
 
 import { decode, encode } from '../ring/ring.js';
 import { runtimeError } from '../diagnostics.js';
-import { addShares, applyWeights, avgPool, blockReluThenWeights, clip, convMap, matmulMap, maxPool, relu, reluThenWeights, revealToClient, shareInput, subShares } from '../protocols/index.js';
+import { addShares, applyWeights, avgPool, blockRelu, blockReluThenWeights, clip, convMap, matmulMap, maxPool, relu, reluThenWeights, revealToClient, shareInput, subShares } from '../protocols/index.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
@@ -66,7 +66,7 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 
 /** The step kinds' names: what a program step's `kind` may be (an op's facts name its kind, ir/ops/facts.ts). */
 export type StepKind =
-  | 'input' | 'reveal' | 'weights' | 'reluWeights' | 'relu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
+  | 'input' | 'reveal' | 'weights' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
   | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool';
 
 /** The step kinds by name. */
@@ -93,6 +93,8 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     return [r.activation, plusP1Constant(ctx, r.product, ctx.params.bias)];
   },
   relu: async (ctx, [x]) => [await relu(ctx.session, x, window(ctx))],
+  /** Block-ReLU over NCHW `shape`, one block size per channel (identity channels pass unchanged). */
+  blockRelu: async (ctx, [x]) => [await blockRelu(ctx.session, x, ctx.params.shape as [number, number, number, number], ctx.params.blocks as BlockSize[], window(ctx))],
   clip: async (ctx, [x]) => {
     const [lo, hi] = encode([Number(ctx.params.min), Number(ctx.params.max)], ctx.frac);
     return [await clip(ctx.session, x, lo, hi, window(ctx))];

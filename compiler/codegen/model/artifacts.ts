@@ -1,7 +1,8 @@
 // Codegen, second half: writes OUT/ from a scheduled graph: manifest.json, model.mir (the
 // final IR, weights referenced not included), cost.json, and per party program.js and
 // kernels.wasm (model-kernels.ts: every kernel its program calls); party1 alone gets
-// weights.bin (+ weights.json, its index). Files are written first and the manifest last, so
+// weights.bin (+ weights.json, its index); plan.json, the block-ReLU plan compiled in, when
+// there is one (the plan file's bytes as given: public, like model.mir). Files are written first and the manifest last, so
 // a manifest never lists files that are not there.
 import { writeFileAtomic } from '../../cli-support.js';
 import type { Graph } from '../../../ir/graph.js';
@@ -23,8 +24,9 @@ export interface ArtifactsSummary {
   sizes: Record<string, number>;
 }
 
-/** Writes the artifacts of scheduled graph `g` (compiled from ONNX bytes `model`) to `out`. */
-export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string): ArtifactsSummary {
+/** Writes the artifacts of scheduled graph `g` (compiled from ONNX bytes `model`, under the
+ * plan file's bytes `plan` when given) to `out`. */
+export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string, plan?: Uint8Array): ArtifactsSummary {
   const gen = generatePrograms(g);
   const cost = costReport(g);
   const modelHash = sha256(model);
@@ -32,6 +34,7 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
   const text = (s: string) => new TextEncoder().encode(s);
   files['model.mir'] = text(printGraph(g, { weightsRef: 'model.weights (not written: party1/weights.bin holds the encoded weights)', summaries: false }));
   files['cost.json'] = text(JSON.stringify(cost, null, 2) + '\n');
+  if (plan !== undefined) files['plan.json'] = plan;
   const size = (v: string) => numel(g.types.get(v)!.shape);
   // One module for the three parties: the runtime runs it in place of its generic kernels.
   const kernels = emitModelKernels(truncationKernels(gen.programs[0], size, (key) => gen.weights.get(key)!.length));

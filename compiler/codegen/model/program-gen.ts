@@ -8,6 +8,7 @@ import type { Graph, Node } from '../../../ir/graph.js';
 import { isSecureOp, secureFacts } from '../../../ir/ops/facts.js';
 import { withDefaults } from '../../../ir/ops/index.js';
 import { PROTOCOL_ATTRS } from '../../../ir/ops/secure.js';
+import { blockSizesFrom } from '../../../ir/ops/block-relu.js';
 import { WINDOW_ATTRS, windowOf } from '../../../ir/ops/window.js';
 import { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from '../../../ir/interp/fixed/params.js';
 import { clientTail } from '../../../ir/stage.js';
@@ -119,6 +120,7 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   reveal: (n) => ({ inputs: [n.inputs[0]], outputs: [], params: { value: n.outputs[0], frac: withDefaults(n).frac } }),
   weights: (n, env) => weightsStep(n, env, false),
   reluWeights: (n, env) => weightsStep(n, env, true),
+  blockRelu: local((n, x) => ({ shape: x, blocks: blockSizesFrom(withDefaults(n).blocks as number[]), window: windowOf(n) })),
   maxPool: local((n, x) => ({ pool: poolParamsOf(n, x), window: windowOf(n) })),
   truncate: local((n, _x, env) => ({ bits: withDefaults(n).bits, ...env.movedBias.get(n) })),
   add: addOrSub,
@@ -146,7 +148,10 @@ function weightsStep(n: Node, env: StepEnv, relu: boolean): StepSpec {
     if (trunc) env.movedBias.set(trunc, bias);
     else Object.assign(params, bias);
   }
-  return relu ? { inputs: [x], outputs: [n.outputs[0], product], params: { ...params, window: windowOf(n) } } : { inputs: [x], outputs: [product], params };
+  if (!relu) return { inputs: [x], outputs: [product], params };
+  const blocks = withDefaults(n).blocks as number[];
+  const block = blocks.length > 0 ? { blocks: blockSizesFrom(blocks), shape: env.shape(x) } : {};
+  return { inputs: [x], outputs: [n.outputs[0], product], params: { ...params, window: windowOf(n), ...block } };
 }
 
 /** For each weight node whose product only a Truncate reads (and is no graph output), that

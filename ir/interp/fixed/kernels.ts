@@ -5,6 +5,8 @@
 // convention of the quantize pass: W at frac, biases at the product's scale (2·frac).
 import { applyPublicLinear, avgPool, poolWindows } from '../../../runtime/protocols/linear.js';
 import * as local from '../../../runtime/local/index.js';
+import { blockPlan } from '../../../runtime/protocols/block-relu.js';
+import { blockSizesFrom } from '../../ops/block-relu.js';
 import { add, bitOf, conv2d, encode, matmul, mul, sub, truncShare } from '../../../runtime/ring/ring.js';
 import type { Session } from '../../../runtime/session/session.js';
 import type { AttrValue, Node } from '../../graph.js';
@@ -126,6 +128,15 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   Relu: ([x], ctx) => {
     const v = ring(x, ctx);
     return [out(reluWindow(v.data, ctx.attr<number>('window_lo'), ctx.attr<number>('window_k')), v.shape, v.frac)];
+  },
+  BlockRelu: ([x], ctx) => {
+    // As runtime blockRelu computes it: tile sums in the ring (blockPlan, the parties' own
+    // tiling), each sign read from the bit window, the tile's elements kept or zeroed.
+    const v = ring(x, ctx);
+    const plan = blockPlan(v.data, v.shape as [number, number, number, number], blockSizesFrom(ctx.attr<number[]>('blocks')));
+    const sign = bitOf(plan.sums, Math.min(ctx.attr<number>('window_lo') + ctx.attr<number>('window_k'), 64) - 1);
+    const ys = plan.xs.map((e, j) => (sign[plan.map[j]] ? 0n : e));
+    return [out(plan.assemble(ys), v.shape, v.frac)];
   },
   Clip: ([x], ctx) => {
     // As runtime clip computes it: lo + ReLU(x − lo) − ReLU(x − hi), both on the bit window.

@@ -12,7 +12,7 @@ import { COMPARE_COSTS, SECURE_COSTS, SECURE_OPS } from '../../../passes/secure/
 /** What secure inference does with each op today, written out by hand: quantize's rule, then
  * the secure op (protocol), 'local' with its step, 'client', or '-' (not supported). */
 const TODAY: Record<string, [string, string]> = {
-  Relu: ['keep', 'SecureRelu'], Clip: ['keep', 'SecureClip'], MaxPool: ['keep', 'SecureMaxPool'],
+  Relu: ['keep', 'SecureRelu'], BlockRelu: ['keep', 'SecureBlockRelu'], Clip: ['keep', 'SecureClip'], MaxPool: ['keep', 'SecureMaxPool'],
   Conv: ['product', 'SecureWeights'], Gemm: ['product', 'SecureWeights'], MatMul: ['product', 'SecureWeights'],
   FixedInput: ['made', 'SecureInput'], Truncate: ['made', 'local truncate'],
   Add: ['keep', 'local add'], Sub: ['keep', 'local sub'], AveragePool: ['keep', 'local avgPool'],
@@ -25,7 +25,7 @@ const TODAY: Record<string, [string, string]> = {
   Mul: ['scale', '-'], Div: ['scale', '-'], BatchNormalization: ['scale', '-'], Gather: ['reject', '-'], ReduceMean: ['reject', '-'],
   Sigmoid: ['reject', '-'], HardSigmoid: ['reject', '-'], Shape: ['reject', '-'], Cast: ['reject', '-'],
   SecureInput: ['lowered', 'secure input'], SecureReveal: ['lowered', 'secure reveal'], SecureWeights: ['lowered', 'secure weights'],
-  SecureReluWeights: ['lowered', 'secure reluWeights'], SecureRelu: ['lowered', 'secure relu'], SecureClip: ['lowered', 'secure clip'],
+  SecureReluWeights: ['lowered', 'secure reluWeights'], SecureRelu: ['lowered', 'secure relu'], SecureBlockRelu: ['lowered', 'secure blockRelu'], SecureClip: ['lowered', 'secure clip'],
   SecureMaxPool: ['lowered', 'secure maxPool'],
 };
 

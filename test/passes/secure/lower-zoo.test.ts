@@ -43,7 +43,9 @@ describe('lower and schedule-rounds on zoo models', function () {
 
   it('secure-ops: every supported operator lowers, every secure op appears, the schedule is ASAP', () => {
     const g = runPipeline(importOnnx(buildZooModel('secure-ops')), SECURE).graph;
-    for (const op of SECURE_OPS) expect(g.nodes.some((n) => n.op === op), op).to.equal(true);
+    // SecureBlockRelu comes from a BlockRelu, which no ONNX operator imports as (a plan inserts
+    // it): its lowering is tested on a hand-written graph in test/passes/secure/.
+    for (const op of SECURE_OPS) if (op !== 'SecureBlockRelu') expect(g.nodes.some((n) => n.op === op), op).to.equal(true);
     expectAsap(g);
     const r = costReport(g);
     expect(r.rounds).to.equal(Math.max(...g.nodes.filter((n) => SECURE_OPS.has(n.op)).map((n) => (n.attrs.round as number) + (n.attrs.rounds as number) - 1)));

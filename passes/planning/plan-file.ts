@@ -1,0 +1,205 @@
+// The plan file: which block every channel of every planned ReLU layer gets (README.md beside
+// this file documents the JSON). Reading is in two steps, so a command can fail before it
+// loads a large model: `readPlan` parses the file and checks it against itself (format and
+// version, fields, blocks that fit the recorded shape, DReLU counts that match the blocks);
+// `checkPlanModel` checks the model file's sha256 and `checkPlanGraph` the graph (every planned
+// layer a ReLU of the recorded shape, no layer missing from a complete plan). Every problem is a
+// coded diagnostic (MPCC401x) naming the file and, where there is one, the layer.
+import { readFileSync } from 'node:fs';
+import type { Graph, Node } from '../../ir/graph.js';
+import { diag } from '../../runtime/diagnostics.js';
+import { sha256 } from '../../runtime/program/artifacts.js';
+
+/** The format tag and the version this mpcc writes and reads. */
+export const PLAN_FORMAT = 'mpcc-plan';
+export const PLAN_VERSION = 1;
+
+/** One channel's block: [bh, bw] rows × columns, or no ReLU at all. */
+export type ChannelBlock = readonly [number, number] | 'identity';
+
+/** DReLUs per inference of the model (its batch included): all-ReLU and under the plan. */
+export interface DreluCounts {
+  readonly baseline: number;
+  readonly planned: number;
+}
+
+/** One planned ReLU layer. */
+export interface PlanLayer {
+  /** The Relu node's name in the canonicalized graph. */
+  readonly name: string;
+  /** Its activation's shape [N, C, H, W]. */
+  readonly shape: readonly [number, number, number, number];
+  /** One entry per channel (C entries). */
+  readonly blocks: readonly ChannelBlock[];
+  readonly drelus: DreluCounts;
+  /** Reserved for the narrow-compare issue: the layer's comparison bit window; version 1
+   * checks its shape only and insert-block-relu does not apply it. */
+  readonly window?: { readonly lo: number; readonly k: number };
+}
+
+/** A whole plan file. */
+export interface Plan {
+  readonly format: typeof PLAN_FORMAT;
+  readonly version: typeof PLAN_VERSION;
+  /** The model it is for: sha256 of the model file, every Relu node name after the passes. */
+  readonly model: { readonly sha256: string; readonly reluLayers: readonly string[] };
+  /** True when the plan plans every 4-D ReLU layer of the model (a missing one is an error). */
+  readonly complete: boolean;
+  /** How the plan was made (free form: tool, method, parameters). */
+  readonly source: Readonly<Record<string, unknown>>;
+  /** Totals over the planned layers. */
+  readonly drelus: DreluCounts;
+  readonly layers: readonly PlanLayer[];
+}
+
+/** DReLUs of one channel of an H×W map under `block`: one per tile (partial edge tiles included). */
+export function channelDrelus(h: number, w: number, block: ChannelBlock): number {
+  return block === 'identity' ? 0 : Math.ceil(h / block[0]) * Math.ceil(w / block[1]);
+}
+
+/** A layer's DReLU counts under `blocks` (per inference: the batch N counts). */
+export function layerDrelus(shape: readonly number[], blocks: readonly ChannelBlock[]): DreluCounts {
+  const [n, c, h, w] = shape;
+  return { baseline: n * c * h * w, planned: n * blocks.reduce((t, b) => t + channelDrelus(h, w, b), 0) };
+}
+
+/** Builds a plan from its layers, with the DReLU counts worked out. */
+export function makePlan(model: Plan['model'], layers: readonly Omit<PlanLayer, 'drelus'>[], source: Plan['source'], complete: boolean): Plan {
+  const full = layers.map((l) => ({ ...l, drelus: layerDrelus(l.shape, l.blocks) }));
+  return { format: PLAN_FORMAT, version: PLAN_VERSION, model, complete, source, drelus: sumDrelus(full), layers: full };
+}
+
+/** The names of the graph's Relu nodes, in graph order (a plan's `model.reluLayers`). */
+export function reluLayerNames(graph: Graph): string[] {
+  return graph.nodes.filter((n) => n.op === 'Relu').map((n) => n.name);
+}
+
+/** The plan as JSON text: two-space indentation, each layer's shape and blocks on one line. */
+export function planJson(plan: Plan): string {
+  const inline = new Map<string, string>();
+  const token = (value: unknown) => {
+    const key = `@@${inline.size}@@`;
+    inline.set(key, JSON.stringify(value));
+    return key;
+  };
+  const layers = plan.layers.map((l) => ({ ...l, shape: token(l.shape), blocks: token(l.blocks), drelus: token(l.drelus) }));
+  const text = JSON.stringify({ ...plan, drelus: token(plan.drelus), layers }, null, 2);
+  const numbers = /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g; // a list of numbers elsewhere (source) on one line too
+  return text.replace(numbers, (_, items: string) => `[${items.split(/,\s+/).join(', ')}]`).replace(/"(@@\d+@@)"/g, (_, key: string) => inline.get(key)!) + '\n';
+}
+
+/** Reads and parses `file` and checks it against itself (MPCC0002 unreadable, MPCC4010 malformed,
+ * MPCC4011 another format or version, MPCC4016 channel count, MPCC4018 a block off the map). */
+export function readPlan(file: string): Plan {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw diag('MPCC0002', [file, (e as Error).message]);
+  }
+  return parsePlan(text, file);
+}
+
+/** Parses plan text (`file` names it in errors); the checks of `readPlan`. */
+export function parsePlan(text: string, file: string): Plan {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw diag('MPCC4010', [file, `not JSON (${(e as Error).message})`]);
+  }
+  const bad = (why: string) => diag('MPCC4010', [file, why]);
+  if (!isRecord(json)) throw bad('expected a JSON object');
+  if (json.format !== PLAN_FORMAT || json.version !== PLAN_VERSION) throw diag('MPCC4011', [file, String(json.format), String(json.version)]);
+  onlyKeys(json, ['format', 'version', 'model', 'complete', 'source', 'drelus', 'layers'], 'the plan', bad);
+  const model = json.model;
+  if (!isRecord(model) || typeof model.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(model.sha256)) throw bad("'model.sha256' must be 64 hex digits");
+  if (!Array.isArray(model.reluLayers) || !model.reluLayers.every((n) => typeof n === 'string')) throw bad("'model.reluLayers' must be a list of names");
+  if (typeof json.complete !== 'boolean') throw bad("'complete' must be true or false");
+  if (!isRecord(json.source)) throw bad("'source' must be an object");
+  if (!Array.isArray(json.layers)) throw bad("'layers' must be a list");
+  const listed = new Set(model.reluLayers as string[]);
+  const seen = new Set<string>();
+  const layers = json.layers.map((raw, i) => {
+    const layer = parseLayer(raw, i, file, bad);
+    if (seen.has(layer.name)) throw bad(`layer '${layer.name}' is planned twice`);
+    seen.add(layer.name);
+    if (!listed.has(layer.name)) throw bad(`layer '${layer.name}' is not in 'model.reluLayers'`);
+    return layer;
+  });
+  const plan = { format: PLAN_FORMAT, version: PLAN_VERSION, model: { sha256: model.sha256, reluLayers: model.reluLayers as string[] }, complete: json.complete, source: json.source, drelus: sumDrelus(layers), layers } as const;
+  checkCounts(json.drelus, plan.drelus, 'the total', bad);
+  return plan;
+}
+
+function parseLayer(raw: unknown, index: number, file: string, bad: (why: string) => Error): PlanLayer {
+  if (!isRecord(raw) || typeof raw.name !== 'string' || raw.name === '') throw bad(`layers[${index}] must be an object with a 'name'`);
+  const name = raw.name;
+  onlyKeys(raw, ['name', 'shape', 'blocks', 'drelus', 'window'], `layer '${name}'`, bad);
+  const shape = raw.shape;
+  if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d >= 1)) throw bad(`layer '${name}': 'shape' must be [N, C, H, W] of positive integers`);
+  const [, c, h, w] = shape as number[];
+  if (!Array.isArray(raw.blocks)) throw bad(`layer '${name}': 'blocks' must be a list, one entry per channel`);
+  const blocks = raw.blocks.map((b, ch): ChannelBlock => {
+    if (b === 'identity') return 'identity';
+    if (!Array.isArray(b) || b.length !== 2 || !b.every((v) => Number.isInteger(v))) throw bad(`layer '${name}', channel ${ch}: a block is [bh, bw] (integers) or "identity", not ${JSON.stringify(b)}`);
+    if (b[0] < 1 || b[0] > h || b[1] < 1 || b[1] > w) throw diag('MPCC4018', [file, name, ch, b.join(', '), h, w]);
+    return [b[0], b[1]];
+  });
+  if (blocks.length !== c) throw diag('MPCC4016', [file, name, blocks.length, shape.join(','), c]);
+  const window = raw.window;
+  if (window !== undefined) {
+    const ok = isRecord(window) && Number.isInteger(window.lo) && Number.isInteger(window.k) && (window.lo as number) >= 0 && (window.k as number) >= 2 && (window.lo as number) + (window.k as number) <= 64;
+    if (!ok) throw bad(`layer '${name}': 'window' must be {lo, k} with lo ≥ 0, k ≥ 2, lo + k ≤ 64`);
+  }
+  const drelus = layerDrelus(shape, blocks);
+  checkCounts(raw.drelus, drelus, `layer '${name}'`, bad);
+  return { name, shape: shape as [number, number, number, number], blocks, drelus, ...(window === undefined ? {} : { window: window as { lo: number; k: number } }) };
+}
+
+/** MPCC4012 when the plan was made for a model file other than `modelBytes` (`modelFile`). */
+export function checkPlanModel(plan: Plan, file: string, modelFile: string, modelBytes: Uint8Array): void {
+  const actual = sha256(modelBytes);
+  if (plan.model.sha256 !== actual) throw diag('MPCC4012', [file, plan.model.sha256, modelFile, actual]);
+}
+
+/** The Relu node of every planned layer, after checking the plan against `graph`: MPCC4013 a
+ * layer that is not a ReLU of the graph, MPCC4014 one that is a Clip (ReLU6), MPCC4016/4017 a
+ * shape that differs, MPCC4015 a ReLU layer missing from a complete plan. */
+export function checkPlanGraph(plan: Plan, file: string, graph: Graph): Map<string, Node> {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const planned = new Map<string, Node>();
+  for (const layer of plan.layers) {
+    const node = byName.get(layer.name);
+    if (node?.op === 'Clip') throw diag('MPCC4014', [file, layer.name]);
+    if (node?.op !== 'Relu') throw diag('MPCC4013', [file, layer.name, node ? `it is a ${node.op}` : 'no node has this name']);
+    const shape = graph.types.get(node.outputs[0])!.shape;
+    if (shape.length !== 4 || shape[1] !== layer.shape[1]) throw diag('MPCC4016', [file, layer.name, layer.blocks.length, shape.join(','), shape.length === 4 ? shape[1] : `no channels (${shape.length}-D)`]);
+    if (shape.join(',') !== layer.shape.join(',')) throw diag('MPCC4017', [file, layer.name, layer.shape.join(','), shape.join(',')]);
+    planned.set(layer.name, node);
+  }
+  if (plan.complete) {
+    const missing = graph.nodes.find((n) => n.op === 'Relu' && !planned.has(n.name) && graph.types.get(n.outputs[0])!.shape.length === 4);
+    if (missing) throw diag('MPCC4015', [file, missing.name]);
+  }
+  return planned;
+}
+
+function sumDrelus(layers: readonly { drelus: DreluCounts }[]): DreluCounts {
+  return layers.reduce((t, l) => ({ baseline: t.baseline + l.drelus.baseline, planned: t.planned + l.drelus.planned }), { baseline: 0, planned: 0 });
+}
+
+function checkCounts(raw: unknown, want: DreluCounts, what: string, bad: (why: string) => Error): void {
+  if (!isRecord(raw) || raw.baseline !== want.baseline || raw.planned !== want.planned) {
+    throw bad(`${what}: 'drelus' must be {"baseline": ${want.baseline}, "planned": ${want.planned}} (what the shape and blocks give), not ${JSON.stringify(raw)}`);
+  }
+}
+
+function onlyKeys(obj: Record<string, unknown>, known: readonly string[], what: string, bad: (why: string) => Error): void {
+  const extra = Object.keys(obj).find((k) => !known.includes(k));
+  if (extra !== undefined) throw bad(`${what} has an unknown field '${extra}' (known: ${known.join(', ')})`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
