@@ -23,8 +23,7 @@ import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { stageOf } from '../../ir/stage.js';
 import { Tensor } from '../../ir/tensor.js';
 import { numel } from '../../ir/types.js';
-import { runPipeline } from '../../passes/index.js';
-import { fracBitsOption, jsonOption, parseFracBits, passesOption, withProgressFlags } from './flags.js';
+import { fracBitsOption, jsonOption, parseFracBits, passesOption, planOption, withProgressFlags } from './flags.js';
 
 /** Options of the eval command, as commander hands them over. */
 export interface EvalOptions extends ProgressFlags {
@@ -89,14 +88,13 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   const fracBits = parseFracBits(options.fracBits);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
-  const { graph: canonical } = driveModel(model, { passes: options.passes, target: 'float', fracBits, log });
-  const stage = stageOf(canonical);
-  if (stage !== 'float' && !(stage === 'quantized' && options.fixed)) {
+  // the driver checks the plan against the model file and inserts its BlockRelu layers after the
+  // float-level passes; --fixed drives on to the quantized stage
+  const { loaded, graph: runnable } = driveModel(model, { passes: options.passes, target: options.fixed ? 'quantized' : 'float', fracBits, planFile: options.plan, log });
+  const stage = stageOf(runnable);
+  if (stage !== (options.fixed ? 'quantized' : 'float')) {
     throw diag('MPCC3009', [`the model is ${stage}; eval runs float models (or quantized ones with --fixed)`]);
   }
-  if (options.plan !== undefined && stage !== 'float') throw diag('MPCC0004', ['--plan', options.plan, `the model is already ${stage}; a plan applies to a float model`]);
-  const planned = options.plan === undefined ? canonical : runPipeline(canonical, `insert-block-relu{plan=${JSON.stringify(options.plan)}}`).graph;
-  const runnable = options.fixed ? toStage(planned, 'quantized', fracBits, log) : planned;
   const shape = modelShape(runnable);
 
   const images = readImages(options.data, dataShape, shape.image);
@@ -139,8 +137,9 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   }
   const seconds = (performance.now() - started) / 1000;
 
-  const drelus = dreluCount(options.fixed ? runnable : planned, fracBits, log);
-  const baselineDrelus = options.plan === undefined ? drelus : dreluCount(canonical, fracBits, log);
+  const drelus = dreluCount(runnable, fracBits, log);
+  // the baseline: the same model through the same passes, without the plan
+  const baselineDrelus = options.plan === undefined ? drelus : dreluCount(runPlan(loaded, planPasses(loaded, { passes: options.passes, target: 'float' })).graph, fracBits, log);
   const measured = metrics.result();
   const report: EvalReport = {
     top1: 'top1' in measured ? measured.top1 : null,
@@ -235,8 +234,8 @@ function readLabels(path: string, format: 'npy' | 'u8', shape: ModelShape, count
   return { data, source: { file: path, shape: dims } };
 }
 
-/** The graph at `stage` (quantize for --fixed), through the driver's plan and runner. */
-function toStage(g: Graph, stage: 'quantized' | 'lowered', fracBits: number | undefined, log: ProgressSink): Graph {
+/** The graph at `stage`, through the driver's plan and runner. */
+function toStage(g: Graph, stage: 'lowered', fracBits: number | undefined, log: ProgressSink): Graph {
   return runPlan(g, planPasses(g, { passes: '', target: stage, fracBits }), { log }).graph;
 }
 
@@ -301,7 +300,7 @@ export function registerEval(program: Command): void {
       .requiredOption('--labels <file>', 'labels: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8')
       .addOption(new Option('--labels-format <format>', 'npy or u8 (one byte per label)').default('npy'))
       .option('--data-shape <dims>', 'the --data file is raw little-endian float32 of this shape: N,C,H,W or C,H,W')
-      .option('--plan <file>', 'evaluate the planned network (its BlockRelu layers inserted)')
+      .addOption(planOption())
       .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
       .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
       .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')

@@ -10,8 +10,7 @@ import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { exportOnnx } from '../onnx/export.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
-import { runPipeline } from '../../passes/index.js';
-import { inputShapeOption, outputOption, parseInputShape, passesOption, requireOutput, withProgressFlags } from './flags.js';
+import { inputShapeOption, outputOption, parseInputShape, passesOption, planOption, requireOutput, withProgressFlags } from './flags.js';
 
 /** Options of the export command, as commander hands them over. */
 export interface ExportCommandOptions extends ProgressFlags {
@@ -30,8 +29,7 @@ export function runExport(model: string, options: ExportCommandOptions, sink: Pr
   const output = requireOutput(options.output, 'the ONNX file to write (-o out.onnx)');
   if (extname(output).toLowerCase() !== '.onnx') throw diag('MPCC0004', ['-o', output, 'the output file must end in .onnx']);
   const log = commandProgress(options, sink);
-  const { graph } = driveModel(model, { passes: options.passes, target: 'float', inputShape: parseInputShape(options.inputShape), log });
-  const planned = options.plan === undefined ? graph : runPipeline(graph, `insert-block-relu{plan=${JSON.stringify(options.plan)}}`).graph;
+  const { graph: planned } = driveModel(model, { passes: options.passes, target: 'float', inputShape: parseInputShape(options.inputShape), planFile: options.plan, log });
   const bytes = exportOnnx(planned, { doc: options.plan === undefined ? `mpcc export of ${model}` : `mpcc export of ${model} under plan ${options.plan}` });
   writeFileAtomic(output, bytes);
   log(`wrote ${output} (${planned.nodes.length} IR nodes, ${bytes.length} bytes)`);
@@ -46,7 +44,7 @@ export function registerExport(program: Command): void {
       .description('write the canonicalized (or, with --plan, the planned) network as standard ONNX')
       .argument('<model>', 'MODEL.onnx or FILE.mir (float)')
       .addOption(outputOption('the ONNX file to write'))
-      .option('--plan <file>', 'the planned network: BlockRelu layers written with standard ONNX operators')
+      .addOption(planOption())
       .addOption(passesOption(`${DEFAULT_PASSES}; float-level passes only`))
       .addOption(inputShapeOption())
   ).action(

@@ -1,15 +1,17 @@
 // BlockRelu in standard ONNX operators, for onnxruntime and for PyTorch users who import the
 // planned network to fine-tune it. Channels are grouped by block size; each group is
 //   Gather(channels) → Pad (to whole tiles, zeros) → AveragePool(kernel = stride = block)
-//   → GreaterOrEqual 0 → Cast float → Resize nearest (×block, asymmetric, floor) → Slice (crop)
-//   → Mul with the group's input,
+//   → the sign test 1 − float(bool(Relu(−mean))) → Resize nearest (×block, asymmetric, floor)
+//   → Slice (crop) → Mul with the group's input,
 // so a tile passes when its mean (the sign of its sum: the zero padding adds nothing) is ≥ 0
-// and is zeroed otherwise, exactly the IR's semantics (ir/ops/block-relu.ts). Identity
+// and is zeroed otherwise, exactly the IR's semantics (ir/ops/block-relu.ts). The sign test
+// avoids GreaterOrEqual, which mpcc's importer does not take, so the export re-imports. Identity
 // channels pass through untouched. The groups are joined by Concat along the channels and put
 // back in the original channel order by one Gather. The bit window attributes only matter in
 // fixed point and are dropped.
 import type { Attrs, Node } from '../../ir/graph.js';
 import type { ExportContext } from './export-context.js';
+import { dataType } from './writer.js';
 
 /** One group of channels sharing a block size ([0, 0]: identity). */
 interface ChannelGroup {
@@ -49,8 +51,13 @@ export function exportBlockRelu(node: Node, a: Attrs, ctx: ExportContext): void 
     let tiled = input;
     if (padH || padW) tiled = b.node('Pad', [input, ctx.int64(`${p}pads`, [0, 0, 0, 0, 0, 0, padH, padW])], [name('padded')], { mode: 'constant' })[0];
     const mean = b.node('AveragePool', [tiled], [name('tileMean')], { kernel_shape: [g.bh, g.bw], strides: [g.bh, g.bw] })[0];
-    const keep = b.node('GreaterOrEqual', [mean, ctx.scalar(`${p}zero`, 0, dtype)], [name('tileKeep')])[0];
-    const keepF = b.node('Cast', [keep], [name('tileMask')], { to: 1 })[0];
+    // keep = [mean ≥ 0], exactly, with operators mpcc's importer knows: Relu(−mean) is non-zero
+    // exactly when mean < 0 (−0 gives 0: ties pass), and Cast to bool tests non-zero
+    const negated = b.node('Mul', [mean, ctx.scalar(`${p}minusOne`, -1, dtype)], [name('tileNegMean')])[0];
+    const below = b.node('Relu', [negated], [name('tileBelow')])[0];
+    const dropBool = b.node('Cast', [below], [name('tileDropBool')], { to: dataType('bool') })[0];
+    const drop = b.node('Cast', [dropBool], [name('tileDrop')], { to: dataType(dtype === 'float64' ? 'float64' : 'float32') })[0];
+    const keepF = b.node('Sub', [ctx.scalar(`${p}one`, 1, dtype), drop], [name('tileMask')])[0];
     const scales = b.initializer(ctx.fresh(`${p}scales`), [1, 1, g.bh, g.bw], [4]);
     let mask = b.node('Resize', [keepF, '', scales], [name('mask')], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' })[0];
     if (padH || padW) {
