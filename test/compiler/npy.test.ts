@@ -1,7 +1,7 @@
 // .npy reading and writing against files numpy itself wrote (numpy 1.x/2.x `np.save` and
 // `np.lib.format.write_array`, bytes captured as base64 below).
 import { expect } from 'chai';
-import { decodeNpy, encodeNpy } from '../../compiler/npy.js';
+import { decodeNpy, decodeNpyIntegers, encodeNpy } from '../../compiler/npy.js';
 import { MpccError } from '../../runtime/diagnostics.js';
 
 const fromNumpy = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
@@ -58,5 +58,20 @@ describe('.npy files', () => {
     expectCode(() => decodeNpy(F4.subarray(0, F4.length - 3), 'cut.npy'), 'MPCC3001', /data is truncated/);
     expectCode(() => decodeNpy(F4.subarray(0, 40), 'cut.npy'), 'MPCC3001', /truncated header/);
     expectCode(() => decodeNpy(new TextEncoder().encode('1,2,3\n4,5,6\n'), 'x.csv'), 'MPCC3001', /magic/);
+  });
+
+  it('reads integer labels: numpy int32, and int64, int32, uint8 as encodeNpy writes them', () => {
+    expect(decodeNpyIntegers(I4, 'ints.npy')).to.deep.equal({ shape: [2, 3], data: Int32Array.from([1, -2, 3, 4, 5, 6]), descr: '<i4' });
+    const labels = [0, 9, 3, 255, 7];
+    for (const descr of ['<i8', '<i4', '|u1'] as const) {
+      const decoded = decodeNpyIntegers(encodeNpy([5], labels, descr), 'y.npy');
+      expect([decoded.shape, Array.from(decoded.data), decoded.descr]).to.deep.equal([[5], labels, descr]);
+    }
+  });
+
+  it('rejects float labels and int64 values beyond 32 bits (MPCC3008)', () => {
+    expectCode(() => decodeNpyIntegers(F4, 'y.npy'), 'MPCC3008', /'y\.npy' has dtype '<f4': expected integers/);
+    expectCode(() => decodeNpyIntegers(encodeNpy([2], [1, 2 ** 40], '<i8'), 'big.npy'), 'MPCC3008', /value 1099511627776 at index 1 is out of the 32-bit range/);
+    expectCode(() => decodeNpyIntegers(encodeNpy([4], [1, 2, 3, 4], '<i8').subarray(0, 140), 'cut.npy'), 'MPCC3001', /data is truncated/);
   });
 });

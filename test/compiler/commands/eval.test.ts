@@ -1,0 +1,207 @@
+// `mpcc eval`: top-1 against an independent path (onnxruntime-node's argmax on the same images),
+// batched runs equal per-image runs (float and fixed point), DReLU counts worked out by hand,
+// a uniform plan, segmentation with ignored pixels, raw inputs (--data-shape, --labels-format u8)
+// equal to .npy ones, and every bad input a coded error naming the file or flag.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { runEval, type EvalOptions } from '../../../compiler/commands/eval.js';
+import { encodeNpy } from '../../../compiler/npy.js';
+import { importOnnx } from '../../../compiler/onnx/import.js';
+import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
+import { runPipeline } from '../../../passes/index.js';
+import { planJson } from '../../../passes/planning/plan-file.js';
+import { uniformPlan } from '../../../passes/planning/uniform.js';
+import { MpccError } from '../../../runtime/diagnostics.js';
+import { suiteTempDir } from '../../temp-dir.js';
+import { testValues } from '../onnx/harness.js';
+
+const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;
+
+/** A small Fashion-MNIST-sized classifier: 1×28×28 → conv 8 → ReLU → conv 16 /2 → ReLU → avg-pool → 10. */
+export function smallCnn(): Uint8Array {
+  const b = new OnnxBuilder({ opset: 13 });
+  b.input('input', [1, 1, 28, 28]);
+  b.initializer('w1', testValues([8, 1, 3, 3], 1).map((v) => v * 0.5), [8, 1, 3, 3]);
+  b.initializer('w2', testValues([16, 8, 3, 3], 2).map((v) => v * 0.2), [16, 8, 3, 3]);
+  b.initializer('w3', testValues([10, 784], 3).map((v) => v * 0.05), [10, 784]);
+  b.node('Conv', ['input', 'w1'], ['c1'], { pads: [1, 1, 1, 1] }, 'conv1');
+  b.node('Relu', ['c1'], ['r1'], {}, 'relu1');
+  b.node('Conv', ['r1', 'w2'], ['c2'], { pads: [1, 1, 1, 1], strides: [2, 2] }, 'conv2');
+  b.node('Relu', ['c2'], ['r2'], {}, 'relu2');
+  b.node('AveragePool', ['r2'], ['p'], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool');
+  b.node('Flatten', ['p'], ['f'], {}, 'flatten');
+  b.node('Gemm', ['f', 'w3'], ['output'], { transB: 1 }, 'fc');
+  b.output('output', [1, 10]);
+  return b.toBytes();
+}
+
+/** A per-pixel classifier: 3×6×7 → conv 5 classes (3×3, padded) → [1, 5, 6, 7]. */
+function segmenter(): Uint8Array {
+  const b = new OnnxBuilder({ opset: 13 });
+  b.input('input', [1, 3, 6, 7]);
+  b.initializer('w', testValues([5, 3, 3, 3], 4), [5, 3, 3, 3]);
+  b.node('Conv', ['input', 'w'], ['c'], { pads: [1, 1, 1, 1] }, 'conv');
+  b.node('Relu', ['c'], ['output'], {}, 'relu');
+  b.output('output', [1, 5, 6, 7]);
+  return b.toBytes();
+}
+
+/** Per-image argmax (first maximum) of onnxruntime's [1, C, ...] output on each image. */
+async function ortArgmax(model: Uint8Array, images: Float32Array, shape: readonly number[]): Promise<number[][]> {
+  const session = await ort.InferenceSession.create(model);
+  const per = shape.reduce((a, b) => a * b, 1);
+  const out: number[][] = [];
+  for (let i = 0; i < images.length / per; i++) {
+    const y = (await session.run({ input: new ort.Tensor('float32', images.slice(i * per, (i + 1) * per), [1, ...shape]) }))[session.outputNames[0]];
+    const [, c] = y.dims as number[];
+    const pixels = (y.data as Float32Array).length / c;
+    const data = y.data as Float32Array;
+    out.push(Array.from({ length: pixels }, (_, p) => {
+      let best = 0;
+      for (let k = 1; k < c; k++) if (data[k * pixels + p] > data[best * pixels + p]) best = k;
+      return best;
+    }));
+  }
+  return out;
+}
+
+describe('mpcc eval', function () {
+  this.timeout(120000);
+  const dir = suiteTempDir('mpcc-eval-');
+  const file = (name: string) => join(dir(), name);
+  const N = 120;
+  let labels: number[];
+  let images: Float32Array;
+  const evalCnn = (extra: Partial<EvalOptions> = {}) => runEval(file('cnn.onnx'), { data: file('x.npy'), labels: file('y.npy'), ...extra }).report;
+
+  before(async () => {
+    const model = smallCnn();
+    writeFileSync(file('cnn.onnx'), model);
+    images = testValues([N, 1, 28, 28], 5);
+    writeFileSync(file('x.npy'), encodeNpy([N, 1, 28, 28], images));
+    writeFileSync(file('x.raw'), new Uint8Array(images.buffer.slice(0)));
+    // the labels: onnxruntime's class for two images in three, another class for the third
+    const predicted = (await ortArgmax(model, images, [1, 28, 28])).map((p) => p[0]);
+    labels = predicted.map((p, i) => (i % 3 === 2 ? (p + 1 + (i % 9)) % 10 : p));
+    writeFileSync(file('y.npy'), encodeNpy([N], labels, '<i8'));
+    writeFileSync(file('y32.npy'), encodeNpy([N, 1], labels, '<i4'));
+    writeFileSync(file('y.u8'), Uint8Array.from(labels));
+    writeFileSync(file('y-short.npy'), encodeNpy([N - 1], labels.slice(1), '<i8'));
+    writeFileSync(file('y-float.npy'), encodeNpy([N], labels));
+    writeFileSync(file('y-maps.npy'), encodeNpy([N, 28, 28], new Uint8Array(N * 784), '|u1'));
+    writeFileSync(file('x-small.npy'), encodeNpy([N, 1, 14, 14], new Float32Array(N * 196)));
+  });
+
+  it('top-1 agrees exactly with onnxruntime\'s argmax on the same images', async () => {
+    const session = await ort.InferenceSession.create(smallCnn());
+    let hits = 0;
+    for (let i = 0; i < N; i++) {
+      const y = (await session.run({ input: new ort.Tensor('float32', images.slice(i * 784, (i + 1) * 784), [1, 1, 28, 28]) })).output.data as Float32Array;
+      const best = y.indexOf(Math.max(...y));
+      if (best === labels[i]) hits++;
+    }
+    const report = evalCnn();
+    expect(hits).to.equal(80); // two in three by construction
+    expect(report.top1).to.equal(hits / N);
+    expect(report.n).to.equal(N);
+    expect(report.top5).to.be.within(report.top1!, 1);
+    expect([report.miou, report.pixelAcc]).to.deep.equal([null, null]);
+  });
+
+  it('batched runs equal per-image runs, in float and in fixed point', () => {
+    expect(evalCnn({ batchSize: 1 })).to.deep.equal(evalCnn({ batchSize: 7 }));
+    const fixed = evalCnn({ fixed: true, batchSize: 50 });
+    expect(fixed).to.deep.equal(evalCnn({ fixed: true, batchSize: 1 }));
+    expect(Math.abs(fixed.top1! - evalCnn().top1!)).to.be.at.most(2 / N); // the fixed-point run flips at most near-ties
+  });
+
+  it('DReLUs per image: 8·28·28 + 16·14·14 = 9,408; a uniform 4×4 plan keeps 8·7·7 + 16·4·4 = 648', () => {
+    const report = evalCnn();
+    expect([report.drelus, report.baselineDrelus]).to.deep.equal([9408, 9408]);
+    const bytes = smallCnn();
+    const graph = runPipeline(importOnnx(bytes), 'canonicalize').graph;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    writeFileSync(file('plan.json'), planJson(uniformPlan(graph, sha256, [4, 4])));
+    const planned = evalCnn({ plan: file('plan.json') });
+    expect([planned.drelus, planned.baselineDrelus]).to.deep.equal([648, 9408]);
+    expect(planned.n).to.equal(N);
+    expect(evalCnn({ plan: file('plan.json'), fixed: true }).drelus).to.equal(648);
+  });
+
+  it('raw float32 images (--data-shape) and raw byte labels (--labels-format u8) give the .npy result', () => {
+    const want = evalCnn();
+    expect(evalCnn({ data: file('x.raw'), dataShape: '1,28,28', labels: file('y.u8'), labelsFormat: 'u8' })).to.deep.equal(want);
+    expect(evalCnn({ data: file('x.raw'), dataShape: `${N},1,28,28`, labels: file('y32.npy') })).to.deep.equal(want);
+  });
+
+  it('segmentation: mean IoU and pixel accuracy, ignored pixels left out', async () => {
+    const model = segmenter();
+    writeFileSync(file('seg.onnx'), model);
+    const n = 4, seg = testValues([n, 3, 6, 7], 8);
+    writeFileSync(file('seg-x.npy'), encodeNpy([n, 3, 6, 7], seg));
+    const maps = (await ortArgmax(model, seg, [3, 6, 7])).flat();
+    // onnxruntime's classes, with every fifth pixel ignored and every seventh relabelled wrong
+    const wrong = maps.map((k, p) => (p % 5 === 0 ? 255 : p % 7 === 0 ? (k + 1) % 5 : k));
+    writeFileSync(file('seg-y.npy'), encodeNpy([n, 6, 7], wrong, '|u1'));
+    writeFileSync(file('seg-y.u8'), Uint8Array.from(wrong));
+    const report = runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.npy') }).report;
+    const counted = wrong.filter((k) => k !== 255);
+    const correct = wrong.filter((k, p) => k !== 255 && k === maps[p]).length;
+    expect(report.pixelAcc).to.equal(correct / counted.length);
+    // mean IoU by the definition, class by class over the labelled pixels
+    let sum = 0, present = 0;
+    for (let k = 0; k < 5; k++) {
+      const pred = wrong.map((l, p) => l !== 255 && maps[p] === k), lab = wrong.map((l) => l === k);
+      const inter = pred.filter((v, p) => v && lab[p]).length, union = pred.filter((v, p) => v || lab[p]).length;
+      if (union) { sum += inter / union; present++; }
+    }
+    expect(report.miou).to.be.closeTo(sum / present, 1e-12);
+    expect([report.top1, report.top5, report.n, report.drelus]).to.deep.equal([null, null, n, 5 * 6 * 7]);
+    expect(runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.u8'), labelsFormat: 'u8' }).report).to.deep.equal(report);
+
+    // a segmentation model given class labels, and the reverse
+    writeFileSync(file('seg-classes.npy'), encodeNpy([n], [0, 1, 2, 3], '<i8'));
+    expectCode(() => runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-classes.npy') }), 'MPCC3006', /seg-classes\.npy' of shape \[4\].*segments 6×7 maps; it needs labels N×6×7/);
+    writeFileSync(file('seg-classes.u8'), Uint8Array.from([0, 1, 2, 3]));
+    expectCode(() => runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-classes.u8'), labelsFormat: 'u8' }), 'MPCC3006', /one label per pixel/);
+    expectCode(() => evalCnn({ labels: file('y-maps.npy') }), 'MPCC3006', /y-maps\.npy' of shape \[120,28,28\].*classifies.*one class label per image/);
+  });
+
+  it('bad input: coded errors naming the file or flag', () => {
+    expectCode(() => evalCnn({ labels: file('y-short.npy') }), 'MPCC3005', /y-short\.npy' holds 119 labels but '.*x\.npy' holds 120 images/);
+    expectCode(() => evalCnn({ data: file('x-small.npy') }), 'MPCC3007', /x-small\.npy' of shape \[120,1,14,14\].*the model takes N×1×28×28/);
+    expectCode(() => evalCnn({ labels: file('y-float.npy') }), 'MPCC3008', /y-float\.npy' has dtype '<f4': expected integers/);
+    expectCode(() => evalCnn({ labelsFormat: 'csv' }), 'MPCC0004', /--labels-format/);
+    expectCode(() => evalCnn({ batchSize: '0' }), 'MPCC0004', /--batch-size/);
+    expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '1,28' }), 'MPCC0004', /--data-shape/);
+    expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '2,28,28' }), 'MPCC0004', /--data-shape.*the model takes N×1×28×28/);
+    expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '7,1,28,28' }), 'MPCC3007', /holds 376320 bytes, not 7 images/);
+    const b = new OnnxBuilder({ opset: 13 });
+    b.input('input', [1, 1, 28, 28]);
+    b.node('ArgMax', ['input'], ['output'], { axis: 3, keepdims: 0 }, 'argmax');
+    b.output('output');
+    writeFileSync(file('argmax.onnx'), b.toBytes());
+    expectCode(() => runEval(file('argmax.onnx'), { data: file('x.npy'), labels: file('y.npy') }), 'MPCC3009', /output 'output' is int64\[1,1,28\]: neither class scores/);
+  });
+
+  it('the CLI: --json prints one object with the seven keys; a bad input exits non-zero with one coded line', () => {
+    const ok = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y.npy'), '--json', '--batch-size', '32'], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).to.equal(0);
+    const report = JSON.parse(ok.stdout);
+    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus']);
+    expect(report).to.deep.equal(evalCnn());
+    const bad = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y-short.npy')], { encoding: 'utf8' });
+    expect(bad.status).to.equal(2);
+    expect(bad.stdout).to.equal('');
+    expect(bad.stderr.trim().split('\n')).to.have.length(1);
+    expect(bad.stderr).to.match(/error MPCC3005: .*y-short\.npy/);
+  });
+});
+
+function expectCode(fn: () => unknown, code: string, message: RegExp): void {
+  expect(fn).to.throw(MpccError, message).with.property('code', code);
+}
