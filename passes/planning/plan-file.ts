@@ -7,15 +7,17 @@
 // coded diagnostic (MPCC401x) naming the file and, where there is one, the layer.
 import { readFileSync } from 'node:fs';
 import type { Graph, Node } from '../../ir/graph.js';
+import { blockDrelus } from '../../ir/ops/block-relu.js';
 import { diag } from '../../runtime/diagnostics.js';
+import type { BlockSize } from '../../runtime/protocols/block-relu.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 
 /** The format tag and the version this mpcc writes and reads. */
 export const PLAN_FORMAT = 'mpcc-plan';
 export const PLAN_VERSION = 1;
 
-/** One channel's block: [bh, bw] rows × columns, or no ReLU at all. */
-export type ChannelBlock = readonly [number, number] | 'identity';
+/** One channel's block: [bh, bw] rows × columns, or no ReLU at all (the runtime's BlockSize). */
+export type ChannelBlock = BlockSize;
 
 /** DReLUs per inference of the model (its batch included): all-ReLU and under the plan. */
 export interface DreluCounts {
@@ -54,13 +56,13 @@ export interface Plan {
 
 /** DReLUs of one channel of an H×W map under `block`: one per tile (partial edge tiles included). */
 export function channelDrelus(h: number, w: number, block: ChannelBlock): number {
-  return block === 'identity' ? 0 : Math.ceil(h / block[0]) * Math.ceil(w / block[1]);
+  return blockDrelus([1, 1, h, w], [block]);
 }
 
 /** A layer's DReLU counts under `blocks` (per inference: the batch N counts). */
 export function layerDrelus(shape: readonly number[], blocks: readonly ChannelBlock[]): DreluCounts {
   const [n, c, h, w] = shape;
-  return { baseline: n * c * h * w, planned: n * blocks.reduce((t, b) => t + channelDrelus(h, w, b), 0) };
+  return { baseline: n * c * h * w, planned: blockDrelus(shape, blocks) };
 }
 
 /** Builds a plan from its layers, with the DReLU counts worked out. */
