@@ -4,8 +4,11 @@
 // listed by the manifest, and an in-process secure run of a planned model against the
 // fixed-point interpreter on the same planned graph.
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { runSecure } from '../../../compiler/commands/run.js';
@@ -21,6 +24,7 @@ import type { Manifest } from '../../../runtime/program/manifest.js';
 import { errorOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
+const CLI = fileURLToPath(new URL('../../../compiler/cli.js', import.meta.url));
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 
 describe('mpcc plan and compile --plan', function () {
@@ -87,6 +91,18 @@ describe('mpcc plan and compile --plan', function () {
       expect(existsSync(file('bad.json'))).to.equal(false);
     }
     expect(errorOf(() => runPlanCommand(file('tiny.onnx'), { uniform: '4x4' })).message).to.contain('flag -o');
+  });
+
+  it('the CLI: exit 2 and one coded line for --uniform 0x3, no file; --show prints the table', async () => {
+    const failed = await promisify(execFile)(process.execPath, [CLI, 'plan', file('tiny.onnx'), '--uniform', '0x3', '-o', file('cli.json')]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).to.equal(2);
+    expect(failed?.stderr).to.equal("mpcc: error MPCC0004: invalid value '0x3' for flag --uniform: expected BHxBW, two integers >= 1, e.g. 4x4\n");
+    expect(existsSync(file('cli.json'))).to.equal(false);
+    await promisify(execFile)(process.execPath, [CLI, 'plan', file('tiny.onnx'), '--uniform', '3x3', '-o', file('cli.json')]);
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'plan', '--show', file('cli.json')]);
+    // 16×16 in 3×3 tiles: 6·6 = 36 per channel, 8 channels; 8×8: 3·3 = 9, 16 channels.
+    expect(stdout).to.match(/^\/relu1\/Relu\s+1x8x16x16\s+2,048\s+288\s+14\.06%\s+0%\s+3x3 \(8\)$/m);
+    expect(stdout).to.match(/^total\s+3,072\s+432\s+14\.06%\s+0%\s+3x3 \(24\)$/m);
   });
 
   it('compile --plan writes OUT/plan.json, listed by the manifest; the in-process run equals the fixed-point interpreter', async () => {

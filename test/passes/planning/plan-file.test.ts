@@ -111,7 +111,9 @@ describe('plan files', () => {
     const load = (name: string, plan: unknown, g = graph, modelText = MODEL) => errorOf(() => {
       const path = write(name, plan);
       const parsed = readPlan(path);
-      checkPlanModel(parsed, path, 'model.mir', new TextEncoder().encode(modelText));
+      const model = join(dir(), 'model.mir');
+      writeFileSync(model, modelText);
+      checkPlanModel(parsed, path, model);
       checkPlanGraph(parsed, path, g);
     });
 
@@ -150,7 +152,7 @@ describe('plan files', () => {
     it('MPCC4012 for a plan made for another model file', () => {
       const e = load('other-model.json', good(), graph, MODEL + '\n');
       expect(e.code).to.equal('MPCC4012');
-      expect(e.message).to.contain(`it was made for sha256 ${SHA}, but 'model.mir' has sha256 ${sha256(new TextEncoder().encode(MODEL + '\n'))}`);
+      expect(e.message).to.contain(`it was made for sha256 ${SHA}, but '${join(dir(), 'model.mir')}' has sha256 ${sha256(new TextEncoder().encode(MODEL + '\n'))}`);
     });
 
     it('MPCC4013 for a layer that is not a ReLU of the model', () => {
