@@ -120,6 +120,10 @@ describe('mpcc plan and compile --plan', function () {
     const secure = await runSecure(out, { input: file('x.npy'), transport: 'inproc' });
     expect(secure.summary.bytes).to.deep.equal(cost.bytes);
     expect(secure.summary.rounds).to.equal(cost.rounds);
+    // Three processes over loopback TCP (mpcc run starts three `mpcc party`): cost.json's bytes too.
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'run', out, '--input', file('x.npy'), '--json']);
+    const tcp = JSON.parse(stdout) as { bytes: CostReport['bytes']; rounds: number };
+    expect([tcp.bytes, tcp.rounds]).to.deep.equal([cost.bytes, cost.rounds]);
     const { graph } = driveModel(file('tiny.onnx'), { planFile: file('mixed.json'), target: 'quantized' });
     expect(graph.nodes.filter((n) => n.op === 'BlockRelu').map((n) => n.name)).to.deep.equal(['/relu1/Relu', '/relu2/Relu']);
     const want = runGraphFixed(graph, { input: tensorOf('float32', [1, 3, 16, 16], xs) }, { frac: 12 }).outputs.get('output')!.data;
