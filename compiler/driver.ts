@@ -22,7 +22,6 @@
 // follows the float-level passes (the graph the plan was made on: canonicalize, and
 // relu6-to-relu when --passes names it); the plan is read and checked against the model
 // file's sha256 before the model is loaded, so a wrong plan fails at once.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
@@ -193,14 +192,7 @@ function planStep(plan: string, from: Stage, split: SplitPasses): PipelineStep {
 
 /** Reads plan file `plan` and checks it was made for model file `model` (MPCC4010–4018). */
 function checkPlanFile(plan: string, model: string): void {
-  const parsed = readPlan(plan);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(model);
-  } catch (e) {
-    throw diag('MPCC0002', [model, (e as Error).message]);
-  }
-  checkPlanModel(parsed, plan, model, bytes);
+  checkPlanModel(readPlan(plan), plan, model);
 }
 
 /** The fractional bits of the quantize step: --frac-bits, or quantize{frac-bits=F} in --passes,

@@ -6,13 +6,11 @@
 // `mpcc compile --plan` will see. Every flag is checked before the model is loaded; the plan
 // file is written only when the whole plan is made.
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
-import { sha256 } from '../../runtime/program/artifacts.js';
-import { type Plan, planJson, readPlan } from '../../passes/planning/plan-file.js';
+import { type Plan, modelFileSha256, planJson, readPlan } from '../../passes/planning/plan-file.js';
 import { uniformDreluPlan, uniformPlan } from '../../passes/planning/uniform.js';
 import { mpccVersion } from './compile.js';
 import { inputShapeOption, outputOption, parseInputShape, passesOption, requireOutput, withProgressFlags } from './flags.js';
@@ -50,16 +48,11 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
   const out = requireOutput(options.output, 'the plan file to write');
   if (model === undefined) throw diag('MPCC0004', [modes.map(flagName)[0], String(options.uniform ?? options.uniformDrelus), 'needs a MODEL to plan (mpcc plan MODEL ... -o plan.json)']);
   const log = commandProgress(options, sink);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(model);
-  } catch (e) {
-    throw diag('MPCC0002', [model, (e as Error).message]);
-  }
+  const modelSha256 = modelFileSha256(model);
   const { graph, plan: passes } = driveModel(model, { passes: options.passes, inputShape: parseInputShape(options.inputShape), target: 'float', log });
   if (passes.from !== 'float') throw diag('MPCC0004', ['MODEL', model, `the model is already ${passes.from}; plan a float model (.onnx or float .mir), as compile --plan takes`]);
   const source = { tool: 'mpcc plan', mpccVersion: mpccVersion(), passes: options.passes ?? DEFAULT_PASSES };
-  const plan = block !== undefined ? uniformPlan(graph, sha256(bytes), block, source) : uniformDreluPlan(graph, sha256(bytes), ratio!, source);
+  const plan = block !== undefined ? uniformPlan(graph, modelSha256, block, source) : uniformDreluPlan(graph, modelSha256, ratio!, source);
   writeFileAtomic(out, planJson(plan));
   log(`wrote ${out}: ${plan.layers.length} ReLU layers, ${plan.drelus.planned.toLocaleString('en-US')} of ${plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(plan.drelus.planned, plan.drelus.baseline)})`);
   return { plan, text: formatPlanTable(plan) };

@@ -5,6 +5,7 @@
 // plan missing a layer); the model file's sha256 is checked by the commands that know the file
 // (compiler/driver.ts for --plan), since a pass sees only the graph.
 import { makeNode, replaceGraph } from '../../ir/graph.js';
+import { blocksAttr } from '../../ir/ops/block-relu.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { definePass } from '../pass.js';
@@ -28,12 +29,11 @@ export const insertBlockRelu = definePass<{ plan: string }>({
       const layer = planned.has(node.name) ? byName.get(node.name)! : undefined;
       if (layer === undefined) return node;
       const relu = withDefaults(node);
-      const blocks = layer.blocks.flatMap((b) => (b === 'identity' ? [0, 0] : [b[0], b[1]]));
       const counts = layerDrelus(layer.shape, layer.blocks);
       ctx.stat('relus replaced');
       ctx.stat('drelus before', counts.baseline);
       ctx.stat('drelus after', counts.planned);
-      return makeNode('BlockRelu', node.name, node.inputs, node.outputs, { blocks, window_lo: relu.window_lo, window_k: relu.window_k });
+      return makeNode('BlockRelu', node.name, node.inputs, node.outputs, { blocks: blocksAttr(layer.blocks), window_lo: relu.window_lo, window_k: relu.window_k });
     });
     return replaceGraph(graph, { nodes });
   },

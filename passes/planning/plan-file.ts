@@ -7,15 +7,17 @@
 // coded diagnostic (MPCC401x) naming the file and, where there is one, the layer.
 import { readFileSync } from 'node:fs';
 import type { Graph, Node } from '../../ir/graph.js';
+import { blockDrelus } from '../../ir/ops/block-relu.js';
 import { diag } from '../../runtime/diagnostics.js';
+import type { BlockSize } from '../../runtime/protocols/block-relu.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 
 /** The format tag and the version this mpcc writes and reads. */
 export const PLAN_FORMAT = 'mpcc-plan';
 export const PLAN_VERSION = 1;
 
-/** One channel's block: [bh, bw] rows × columns, or no ReLU at all. */
-export type ChannelBlock = readonly [number, number] | 'identity';
+/** One channel's block: [bh, bw] rows × columns, or no ReLU at all (the runtime's BlockSize). */
+export type ChannelBlock = BlockSize;
 
 /** DReLUs per inference of the model (its batch included): all-ReLU and under the plan. */
 export interface DreluCounts {
@@ -54,13 +56,13 @@ export interface Plan {
 
 /** DReLUs of one channel of an H×W map under `block`: one per tile (partial edge tiles included). */
 export function channelDrelus(h: number, w: number, block: ChannelBlock): number {
-  return block === 'identity' ? 0 : Math.ceil(h / block[0]) * Math.ceil(w / block[1]);
+  return blockDrelus([1, 1, h, w], [block]);
 }
 
 /** A layer's DReLU counts under `blocks` (per inference: the batch N counts). */
 export function layerDrelus(shape: readonly number[], blocks: readonly ChannelBlock[]): DreluCounts {
   const [n, c, h, w] = shape;
-  return { baseline: n * c * h * w, planned: n * blocks.reduce((t, b) => t + channelDrelus(h, w, b), 0) };
+  return { baseline: n * c * h * w, planned: blockDrelus(shape, blocks) };
 }
 
 /** Builds a plan from its layers, with the DReLU counts worked out. */
@@ -91,13 +93,7 @@ export function planJson(plan: Plan): string {
 /** Reads and parses `file` and checks it against itself (MPCC0002 unreadable, MPCC4010 malformed,
  * MPCC4011 another format or version, MPCC4016 channel count, MPCC4018 a block off the map). */
 export function readPlan(file: string): Plan {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw diag('MPCC0002', [file, (e as Error).message]);
-  }
-  return parsePlan(text, file);
+  return parsePlan(readUserFile(file).toString('utf8'), file);
 }
 
 /** Parses plan text (`file` names it in errors); the checks of `readPlan`. */
@@ -157,9 +153,14 @@ function parseLayer(raw: unknown, index: number, file: string, bad: (why: string
   return { name, shape: shape as [number, number, number, number], blocks, drelus, ...(window === undefined ? {} : { window: window as { lo: number; k: number } }) };
 }
 
-/** MPCC4012 when the plan was made for a model file other than `modelBytes` (`modelFile`). */
-export function checkPlanModel(plan: Plan, file: string, modelFile: string, modelBytes: Uint8Array): void {
-  const actual = sha256(modelBytes);
+/** The sha256 of model file `path` (MPCC0002 when unreadable), as plans and the manifest record it. */
+export function modelFileSha256(path: string): string {
+  return sha256(readUserFile(path));
+}
+
+/** MPCC4012 when the plan was made for a model file other than `modelFile`. */
+export function checkPlanModel(plan: Plan, file: string, modelFile: string): void {
+  const actual = modelFileSha256(modelFile);
   if (plan.model.sha256 !== actual) throw diag('MPCC4012', [file, plan.model.sha256, modelFile, actual]);
 }
 
@@ -183,6 +184,15 @@ export function checkPlanGraph(plan: Plan, file: string, graph: Graph): Map<stri
     if (missing) throw diag('MPCC4015', [file, missing.name]);
   }
   return planned;
+}
+
+/** A file the user named, or MPCC0002. */
+function readUserFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw diag('MPCC0002', [path, (e as Error).message]);
+  }
 }
 
 function sumDrelus(layers: readonly { drelus: DreluCounts }[]): DreluCounts {

@@ -42,7 +42,7 @@ describe('pass golden tests', () => {
 
   it('has golden files for every built-in pass', () => {
     const runs = files.map((f) => readCase(f, readFileSync(GOLDEN_DIR + f, 'utf8')).pipeline);
-    for (const pass of ['canonicalize', 'drop-identity', 'fold-constants', 'fold-batchnorm', 'remove-dead-nodes', 'relu6-to-relu', 'maxpool-to-avgpool', 'quantize']) {
+    for (const pass of ['canonicalize', 'drop-identity', 'fold-constants', 'fold-batchnorm', 'remove-dead-nodes', 'relu6-to-relu', 'maxpool-to-avgpool', 'quantize', 'insert-block-relu']) {
       expect(runs.some((r) => r.split(/[,{]/)[0] === pass), pass).to.equal(true);
     }
   });

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { parseMir } from '../../../ir/parse.js';
 import { type ChannelBlock, checkPlanGraph, checkPlanModel, parsePlan, planJson, readPlan } from '../../../passes/planning/plan-file.js';
 import { clipBlock, squareBlockFor, uniformDreluPlan, uniformPlan } from '../../../passes/planning/uniform.js';
-import { MpccError } from '../../../runtime/diagnostics.js';
 import { sha256 } from '../../../runtime/program/artifacts.js';
 import { suiteTempDir } from '../../temp-dir.js';
+import { errorOf } from '../util.js';
 
 /** A float graph with ReLUs on odd maps, a ReLU6 (Clip) and a ReLU on a flat activation. */
 const MODEL = `mir 1
@@ -45,17 +45,6 @@ function bruteTiles(h: number, w: number, block: ChannelBlock): number {
   const tiles = new Set<string>();
   for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) tiles.add(`${Math.floor(i / block[0])},${Math.floor(j / block[1])}`);
   return tiles.size;
-}
-
-/** The coded error `fn` throws. */
-function codeOf(fn: () => unknown): MpccError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(MpccError);
-    return e as MpccError;
-  }
-  throw new Error('no error');
 }
 
 describe('plan files', () => {
@@ -119,10 +108,12 @@ describe('plan files', () => {
       return path;
     };
     /** The error of reading `plan` and checking it against the model and its graph. */
-    const load = (name: string, plan: unknown, g = graph, modelText = MODEL) => codeOf(() => {
+    const load = (name: string, plan: unknown, g = graph, modelText = MODEL) => errorOf(() => {
       const path = write(name, plan);
       const parsed = readPlan(path);
-      checkPlanModel(parsed, path, 'model.mir', new TextEncoder().encode(modelText));
+      const model = join(dir(), 'model.mir');
+      writeFileSync(model, modelText);
+      checkPlanModel(parsed, path, model);
       checkPlanGraph(parsed, path, g);
     });
 
@@ -161,7 +152,7 @@ describe('plan files', () => {
     it('MPCC4012 for a plan made for another model file', () => {
       const e = load('other-model.json', good(), graph, MODEL + '\n');
       expect(e.code).to.equal('MPCC4012');
-      expect(e.message).to.contain(`it was made for sha256 ${SHA}, but 'model.mir' has sha256 ${sha256(new TextEncoder().encode(MODEL + '\n'))}`);
+      expect(e.message).to.contain(`it was made for sha256 ${SHA}, but '${join(dir(), 'model.mir')}' has sha256 ${sha256(new TextEncoder().encode(MODEL + '\n'))}`);
     });
 
     it('MPCC4013 for a layer that is not a ReLU of the model', () => {
