@@ -23,7 +23,7 @@ import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { stageOf } from '../../ir/stage.js';
 import { Tensor } from '../../ir/tensor.js';
 import { numel } from '../../ir/types.js';
-import { fracBitsOption, jsonOption, parseFracBits, passesOption, planOption, withProgressFlags } from './flags.js';
+import { fracBitsOption, inputShapeOption, jsonOption, parseFracBits, parseInputShape, passesOption, planOption, withProgressFlags } from './flags.js';
 
 /** Options of the eval command, as commander hands them over. */
 export interface EvalOptions extends ProgressFlags {
@@ -49,6 +49,9 @@ export interface EvalOptions extends ProgressFlags {
   readonly fracBits?: string | number;
   /** Passes to run first (default canonicalize), as in every command. */
   readonly passes?: string;
+  /** Shape of the model's input; default: as the model says, or one image of the data's shape
+   * when its dimensions are symbolic. */
+  readonly inputShape?: string;
 }
 
 /** What `mpcc eval --json` prints; null where the measure does not apply to the model. */
@@ -88,16 +91,26 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   const fracBits = parseFracBits(options.fracBits);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
+  const images = readImages(options.data, dataShape);
   // the driver checks the plan against the model file and inserts its BlockRelu layers after the
   // float-level passes; --fixed drives on to the quantized stage
-  const { loaded, graph: runnable } = driveModel(model, { passes: options.passes, target: options.fixed ? 'quantized' : 'float', fracBits, planFile: options.plan, log });
+  const drive = (inputShape: number[] | undefined) =>
+    driveModel(model, { passes: options.passes, target: options.fixed ? 'quantized' : 'float', fracBits, planFile: options.plan, inputShape, log });
+  let driven;
+  try {
+    driven = drive(parseInputShape(options.inputShape));
+  } catch (err) {
+    // a symbolic batch (as torch.onnx exports with dynamic axes): one image of the data's shape
+    if (!(err instanceof MpccError && err.code === 'MPCC1004' && options.inputShape === undefined)) throw err;
+    driven = drive([1, ...images.shape.slice(1)]);
+  }
+  const { loaded, graph: runnable } = driven;
   const stage = stageOf(runnable);
   if (stage !== (options.fixed ? 'quantized' : 'float')) {
     throw diag('MPCC3009', [`the model is ${stage}; eval runs float models (or quantized ones with --fixed)`]);
   }
   const shape = modelShape(runnable);
-
-  const images = readImages(options.data, dataShape, shape.image);
+  checkImages(options.data, images.shape, dataShape, shape.image);
   const labels = readLabels(options.labels, labelsFormat, shape, images.count, options.data);
   const metrics = shape.kind === 'classification'
     ? new ClassificationMetrics(shape.classes, labels.source)
@@ -183,24 +196,29 @@ function modelShape(g: Graph): ModelShape {
   throw diag('MPCC3009', [`output '${g.outputs[0]}' is ${out.dtype}[${out.shape.join(',')}]: neither class scores [N, C] nor a segmentation map [N, C, H, W]`]);
 }
 
-/** The images as one float32 array of `count` images of shape `image`. */
-function readImages(path: string, dataShape: number[] | undefined, image: readonly number[]): { data: Float32Array; count: number } {
-  const fits = (s: readonly number[]) => s.length === 4 && s.slice(1).every((d, i) => d === image[i]);
-  const want = `N×${image.join('×')}`;
+/** The images as one float32 array of shape [N, C, H, W]. */
+function readImages(path: string, dataShape: number[] | undefined): { data: Float32Array; count: number; shape: number[] } {
   if (dataShape === undefined) {
     const x = readNpy(path);
-    if (!fits(x.shape)) throw diag('MPCC3007', [path, x.shape.join(','), `the model takes ${want}`]);
-    return { data: x.data, count: x.shape[0] };
+    if (x.shape.length !== 4) throw diag('MPCC3007', [path, x.shape.join(','), 'expected N×C×H×W images']);
+    return { data: x.data, count: x.shape[0], shape: x.shape };
   }
   const bytes = readFileBytes(path);
-  const per = numel(image) * 4;
+  const per = numel(dataShape.slice(-3)) * 4;
   const shape = dataShape.length === 3 ? [Math.floor(bytes.length / per), ...dataShape] : dataShape;
-  if (!fits(shape)) throw diag('MPCC0004', ['--data-shape', dataShape.join(','), `the model takes ${want}`]);
   if (bytes.length !== shape[0] * per) throw diag('MPCC3007', [path, shape.join(','), `the file holds ${bytes.length} bytes, not ${shape[0]} images of ${per} bytes (raw float32)`]);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float32Array(bytes.length / 4);
   for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
-  return { data, count: shape[0] };
+  return { data, count: shape[0], shape };
+}
+
+/** Fails unless every image has the model's input shape (MPCC3007 naming the file, or MPCC0004 naming --data-shape). */
+function checkImages(path: string, shape: readonly number[], dataShape: number[] | undefined, image: readonly number[]): void {
+  if (shape.slice(1).every((d, i) => d === image[i])) return;
+  const want = `the model takes N×${image.join('×')}`;
+  if (dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', dataShape.join(','), want]);
+  throw diag('MPCC3007', [path, shape.join(','), want]);
 }
 
 /** The labels, checked against the model's kind and the image count. */
@@ -306,6 +324,7 @@ export function registerEval(program: Command): void {
       .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
       .addOption(fracBitsOption(', with --fixed'))
       .addOption(passesOption('canonicalize'))
+      .addOption(inputShapeOption())
       .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus}'))
   ).action(
     action((model: string, options: EvalOptions) => {

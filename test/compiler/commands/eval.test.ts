@@ -22,9 +22,9 @@ import { testValues } from '../onnx/harness.js';
 const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;
 
 /** A small Fashion-MNIST-sized classifier: 1×28×28 → conv 8 → ReLU → conv 16 /2 → ReLU → avg-pool → 10. */
-export function smallCnn(): Uint8Array {
+export function smallCnn(batch: number | string = 1): Uint8Array {
   const b = new OnnxBuilder({ opset: 13 });
-  b.input('input', [1, 1, 28, 28]);
+  b.input('input', [batch, 1, 28, 28]);
   b.initializer('w1', testValues([8, 1, 3, 3], 1).map((v) => v * 0.5), [8, 1, 3, 3]);
   b.initializer('w2', testValues([16, 8, 3, 3], 2).map((v) => v * 0.2), [16, 8, 3, 3]);
   b.initializer('w3', testValues([10, 784], 3).map((v) => v * 0.05), [10, 784]);
@@ -35,7 +35,7 @@ export function smallCnn(): Uint8Array {
   b.node('AveragePool', ['r2'], ['p'], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool');
   b.node('Flatten', ['p'], ['f'], {}, 'flatten');
   b.node('Gemm', ['f', 'w3'], ['output'], { transB: 1 }, 'fc');
-  b.output('output', [1, 10]);
+  b.output('output', [batch, 10]);
   return b.toBytes();
 }
 
@@ -130,6 +130,13 @@ describe('mpcc eval', function () {
     expect([planned.drelus, planned.baselineDrelus]).to.deep.equal([648, 9408]);
     expect(planned.n).to.equal(N);
     expect(evalCnn({ plan: file('plan.json'), fixed: true }).drelus).to.equal(648);
+  });
+
+  it('a symbolic batch (torch.onnx dynamic axes) is fixed from the images; --input-shape also takes it', () => {
+    writeFileSync(file('cnn-dynamic.onnx'), smallCnn('batch'));
+    const want = evalCnn();
+    expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy') }).report).to.deep.equal(want);
+    expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy'), inputShape: '4,1,28,28' }).report).to.deep.equal(want);
   });
 
   it('raw float32 images (--data-shape) and raw byte labels (--labels-format u8) give the .npy result', () => {
