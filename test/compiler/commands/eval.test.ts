@@ -5,10 +5,11 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { runEval, type EvalOptions } from '../../../compiler/commands/eval.js';
+import { runExport } from '../../../compiler/commands/export.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { importOnnx } from '../../../compiler/onnx/import.js';
 import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
@@ -129,7 +130,10 @@ describe('mpcc eval', function () {
     const planned = evalCnn({ plan: file('plan.json') });
     expect([planned.drelus, planned.baselineDrelus]).to.deep.equal([648, 9408]);
     expect(planned.n).to.equal(N);
-    expect(evalCnn({ plan: file('plan.json'), fixed: true }).drelus).to.equal(648);
+    expect(evalCnn({ plan: file('plan.json'), batchSize: 1 })).to.deep.equal(evalCnn({ plan: file('plan.json'), batchSize: 9 }));
+    const planFixed = evalCnn({ plan: file('plan.json'), fixed: true });
+    expect(planFixed.drelus).to.equal(648);
+    expect(planFixed).to.deep.equal(evalCnn({ plan: file('plan.json'), fixed: true, batchSize: 1 }));
   });
 
   it('a symbolic batch (torch.onnx dynamic axes) is fixed from the images; --input-shape also takes it', () => {
@@ -137,6 +141,18 @@ describe('mpcc eval', function () {
     const want = evalCnn();
     expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy') }).report).to.deep.equal(want);
     expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy'), inputShape: '4,1,28,28' }).report).to.deep.equal(want);
+  });
+
+  it('under a plan, top-1 agrees exactly with onnxruntime on the exported planned network', async () => {
+    const bytes = smallCnn();
+    const graph = runPipeline(importOnnx(bytes), 'canonicalize').graph;
+    writeFileSync(file('plan22.json'), planJson(uniformPlan(graph, createHash('sha256').update(bytes).digest('hex'), [2, 3])));
+    runExport(file('cnn.onnx'), { output: file('planned.onnx'), plan: file('plan22.json') });
+    const predicted = (await ortArgmax(readFileSync(file('planned.onnx')), images, [1, 28, 28])).map((p) => p[0]);
+    const hits = predicted.filter((p, i) => p === labels[i]).length;
+    const report = evalCnn({ plan: file('plan22.json') });
+    expect(report.top1).to.equal(hits / N);
+    expect(report.drelus).to.equal(8 * 14 * 10 + 16 * 7 * 5); // ceil(28/2)·ceil(28/3), ceil(14/2)·ceil(14/3) tiles
   });
 
   it('raw float32 images (--data-shape) and raw byte labels (--labels-format u8) give the .npy result', () => {
