@@ -496,9 +496,10 @@ export async function connectTcpSession(options: TcpSessionOptions): Promise<Tcp
   const ctx: ConnectContext = { deadline, timeoutMs, max, tag, identity: options.identity };
   const results = await Promise.allSettled([accept(id, peers, ctx), ...lower.map((p) => dial(id, p, peers[p], ctx))]);
   // A listener that fails closes its pending handshakes, so a dialer's "closed during the
-  // handshake" (MPCC5015) may be a consequence: report another failure first when there is one.
+  // handshake" (MPCC5015) may be a consequence, and a peer that never came (MPCC5006) says
+  // less than a refusal: report another failure first when there is one.
   const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  const failure = rejected.find((r) => (r.reason as RuntimeError).code !== 'MPCC5015') ?? rejected[0];
+  const failure = rejected.find((r) => !['MPCC5015', 'MPCC5006'].includes((r.reason as RuntimeError).code)) ?? rejected[0];
   const links: (TcpLink | null)[] = [null, null, null];
   for (const r of results) {
     if (r.status !== 'fulfilled') continue;
