@@ -8,6 +8,7 @@ import { registerCompile } from './compile.js';
 import { registerRun } from './run.js';
 import { registerParty } from './party.js';
 import { registerCost } from './cost.js';
+import { registerKeygen } from './keygen.js';
 
 /** Adds every mpcc command to `program`. */
 export function registerCommands(program: Command): void {
@@ -19,4 +20,5 @@ export function registerCommands(program: Command): void {
   registerRun(program);
   registerParty(program);
   registerCost(program);
+  registerKeygen(program);
 }
