@@ -69,28 +69,26 @@ function x25519(key: KeyObject, path: string): KeyObject {
   return key;
 }
 
-/** Reads a private key file written by writeKeyPair. */
-export function readPrivateKey(path: string): KeyPair {
+/** The X25519 key of a PEM file, private or public as `kind` says. */
+function readKey(path: string, kind: 'private' | 'public'): KeyObject {
+  const pem = readPem(path);
   let key: KeyObject;
   try {
-    key = createPrivateKey(readPem(path));
-  } catch (e) {
-    if ((e as { code?: string }).code === 'MPCC5019') throw e;
-    throw runtimeError('MPCC5019', [path, 'is not a PEM private key']);
+    key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem);
+  } catch {
+    throw runtimeError('MPCC5019', [path, `is not a PEM ${kind} key`]);
   }
-  return keyPairOf(x25519(key, path));
+  return x25519(key, path);
+}
+
+/** Reads a private key file written by writeKeyPair. */
+export function readPrivateKey(path: string): KeyPair {
+  return keyPairOf(readKey(path, 'private'));
 }
 
 /** Reads a public key file written by writeKeyPair; returns the raw 32 bytes. */
 export function readPublicKey(path: string): Uint8Array {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(readPem(path));
-  } catch (e) {
-    if ((e as { code?: string }).code === 'MPCC5019') throw e;
-    throw runtimeError('MPCC5019', [path, 'is not a PEM public key']);
-  }
-  const der = x25519(key, path).export({ format: 'der', type: 'spki' });
+  const der = readKey(path, 'public').export({ format: 'der', type: 'spki' });
   return new Uint8Array(der.subarray(der.length - 32));
 }
 

@@ -45,50 +45,54 @@ export class SealedFrameDecoder {
     private readonly onFrame: (f: Frame) => void,
   ) {}
 
+  /** Consumes a chunk; calls onFrame for every frame whose tags verified; throws MPCC5003 or
+   * MPCC5017 on anything else. */
+  push(chunk: Uint8Array): void {
+    for (let off = 0; off < chunk.length; ) off += this.current === null ? this.takeHeader(chunk, off) : this.takeBody(chunk, off);
+  }
+
   /** True while a frame has begun but not ended. */
   get midFrame(): boolean {
     return this.headFill > 0 || this.current !== null;
   }
 
-  /** Consumes a chunk; calls onFrame for every frame whose tags verified; throws MPCC5003 or
-   * MPCC5017 on anything else. */
-  push(chunk: Uint8Array): void {
-    let off = 0;
-    while (off < chunk.length) {
-      if (this.current === null) {
-        const n = Math.min(SEALED_HEADER_BYTES - this.headFill, chunk.length - off);
-        this.head.set(chunk.subarray(off, off + n), this.headFill);
-        this.headFill += n;
-        off += n;
-        if (this.headFill < SEALED_HEADER_BYTES) return;
-        this.headFill = 0;
-        let header: Buffer;
-        try {
-          header = this.cs.decryptWithAd(new Uint8Array(0), this.head);
-        } catch {
-          throw runtimeError('MPCC5017', ['a frame header does not verify (altered, replayed, reordered or truncated)'], this.peer);
-        }
-        const h = decodeHeader(header, this.peer, this.maxFrameBytes);
-        const b = Buffer.allocUnsafeSlow(h.length);
-        const payload = new Uint8Array(b.buffer, b.byteOffset, h.length);
-        this.current = { frame: { kind: h.kind, round: h.round, phases: h.phases, payload }, fill: 0, body: this.cs.decryptStream() };
-        this.tagFill = 0;
+  /** Takes header record bytes from chunk[off..]; opens the header once complete. */
+  private takeHeader(chunk: Uint8Array, off: number): number {
+    const n = Math.min(SEALED_HEADER_BYTES - this.headFill, chunk.length - off);
+    this.head.set(chunk.subarray(off, off + n), this.headFill);
+    this.headFill += n;
+    if (this.headFill === SEALED_HEADER_BYTES) {
+      this.headFill = 0;
+      let header: Buffer;
+      try {
+        header = this.cs.decryptWithAd(new Uint8Array(0), this.head);
+      } catch {
+        throw runtimeError('MPCC5017', ['a frame header does not verify (altered, replayed, reordered or truncated)'], this.peer);
       }
-      const cur = this.current;
-      const want = cur.frame.payload.length - cur.fill;
-      if (want > 0) {
-        const n = Math.min(want, chunk.length - off);
-        const plain = cur.body.update(chunk.subarray(off, off + n));
-        cur.frame.payload.set(plain, cur.fill);
-        cur.fill += n;
-        off += n;
-        if (cur.fill < cur.frame.payload.length) return;
-      }
-      const t = Math.min(TAGLEN - this.tagFill, chunk.length - off);
-      this.tag.set(chunk.subarray(off, off + t), this.tagFill);
-      this.tagFill += t;
-      off += t;
-      if (this.tagFill < TAGLEN) return;
+      const h = decodeHeader(header, this.peer, this.maxFrameBytes);
+      const b = Buffer.allocUnsafeSlow(h.length);
+      const payload = new Uint8Array(b.buffer, b.byteOffset, h.length);
+      this.current = { frame: { kind: h.kind, round: h.round, phases: h.phases, payload }, fill: 0, body: this.cs.decryptStream() };
+      this.tagFill = 0;
+    }
+    return n;
+  }
+
+  /** Takes payload, then tag bytes from chunk[off..]; hands the frame out once its tag
+   * verified. */
+  private takeBody(chunk: Uint8Array, off: number): number {
+    const cur = this.current!;
+    const want = cur.frame.payload.length - cur.fill;
+    if (want > 0) {
+      const n = Math.min(want, chunk.length - off);
+      cur.frame.payload.set(cur.body.update(chunk.subarray(off, off + n)), cur.fill);
+      cur.fill += n;
+      return n;
+    }
+    const t = Math.min(TAGLEN - this.tagFill, chunk.length - off);
+    this.tag.set(chunk.subarray(off, off + t), this.tagFill);
+    this.tagFill += t;
+    if (this.tagFill === TAGLEN) {
       try {
         cur.body.finish(this.tag);
       } catch {
@@ -98,5 +102,6 @@ export class SealedFrameDecoder {
       this.tagFill = 0;
       this.onFrame(cur.frame);
     }
+    return t;
   }
 }

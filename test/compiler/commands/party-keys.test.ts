@@ -43,17 +43,16 @@ describe('mpcc keygen / mpcc party with keys', function () {
   let keys = '';
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mpcc-keys-'));
-    writeFileSync(join(dir, 'tiny.onnx'), buildZooFiles('tiny-cnn').model);
-    out = join(dir, 'out');
-    runCompile(join(dir, 'tiny.onnx'), { output: out });
-    xPath = join(dir, 'x.npy');
-    writeFileSync(xPath, encodeNpy([1, 3, 16, 16], Array.from({ length: 768 }, (_, i) => Math.cos(i / 5))));
-    keys = join(dir, 'keys');
+    [out, xPath, keys] = ['out', 'x.npy', 'keys'].map((f) => join(dir, f));
     // Each party makes its own pair (on its own machine, in a deployment).
     for (const id of ['0', '1', '2']) {
       const r = await run(process.execPath, [CLI, 'keygen', '--id', id, '-o', keys]);
       expect(r.stdout).to.match(/^wrote .*party\d\.key .*\nfingerprint [0-9a-f:]{39}\n$/);
     }
+    const onnx = join(dir, 'tiny.onnx');
+    writeFileSync(onnx, buildZooFiles('tiny-cnn').model);
+    runCompile(onnx, { output: out });
+    writeFileSync(xPath, encodeNpy([1, 3, 16, 16], Array.from({ length: 768 }, (_, i) => Math.cos(i / 5))));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -79,6 +79,29 @@ function relay(listen: string, target: string, up: (b: Buffer, at: number) => Bu
 
 const same = (b: Buffer) => b;
 
+/** Connects three parties (fresh pinned keys) where P2 reaches P1 through a relay rewriting
+ * the streams with `up` and `down`; the relay is closed when `then` is done. */
+async function viaRelay<T>(up: (b: Buffer, at: number) => Buffer, down: (b: Buffer, at: number) => Buffer, timeoutMs: number, then: (rs: PromiseSettledResult<TcpPartySession>[]) => Promise<T> | T): Promise<T> {
+  const ids = ephemeralIdentities();
+  const addrs = await freeLocalAddresses();
+  const [relayAddr] = await freeLocalAddresses();
+  const { server } = await relay(relayAddr, addrs[1], up, down);
+  try {
+    return await then(await connectAll(ids, [addrs, addrs, [addrs[0], relayAddr, addrs[2]]], timeoutMs));
+  } finally {
+    server.close();
+  }
+}
+
+/** A rewriter that puts `bytes` at stream offset `start` (wherever the chunks are cut). */
+function overwrite(start: number, bytes: Uint8Array): (b: Buffer, at: number) => Buffer {
+  return (b, at) => {
+    const out = Buffer.from(b);
+    for (let i = Math.max(start, at); i < Math.min(start + bytes.length, at + b.length); i++) out[i - at] = bytes[i - start];
+    return out;
+  };
+}
+
 describe('runtime/tcp transport: authenticated links', function () {
   this.timeout(30_000);
 
@@ -117,68 +140,46 @@ describe('runtime/tcp transport: authenticated links', function () {
   });
 
   it('refuses a man in the middle who replaces the dialer\'s ephemeral key (message 1)', async () => {
-    const ids = ephemeralIdentities();
-    const addrs = await freeLocalAddresses();
-    const [relayAddr] = await freeLocalAddresses();
-    const mine = generateKeyPair().publicRaw;
     // Bytes 10..42 of P2's stream to P1 are its ephemeral key (after preamble and length).
-    const { server } = await relay(relayAddr, addrs[1], (b, at) => {
-      const out = Buffer.from(b);
-      for (let i = Math.max(10, at); i < Math.min(42, at + b.length); i++) out[i - at] = mine[i - 10];
-      return out;
-    }, same);
-    const rs = await connectAll(ids, [addrs, addrs, [addrs[0], relayAddr, addrs[2]]], 1500);
-    const e1 = rejection(rs[1]);
-    expect([e1.code, e1.peer]).to.deep.equal(['MPCC5016', 2]);
-    expect(e1.message).to.contain('failed authentication');
-    const e2 = rejection(rs[2]);
-    expect([e2.code, e2.peer]).to.deep.equal(['MPCC5015', 1]);
-    expect(rs[0].status).to.equal('rejected');
-    server.close();
+    await viaRelay(overwrite(10, generateKeyPair().publicRaw), same, 1500, (rs) => {
+      const e1 = rejection(rs[1]);
+      expect([e1.code, e1.peer]).to.deep.equal(['MPCC5016', 2]);
+      expect(e1.message).to.contain('failed authentication');
+      const e2 = rejection(rs[2]);
+      expect([e2.code, e2.peer]).to.deep.equal(['MPCC5015', 1]);
+      expect(rs[0].status).to.equal('rejected');
+    });
   });
 
   it('refuses a man in the middle who replaces the listener\'s ephemeral key (message 2)', async () => {
-    const ids = ephemeralIdentities();
-    const addrs = await freeLocalAddresses();
-    const [relayAddr] = await freeLocalAddresses();
-    const mine = generateKeyPair().publicRaw;
     // Bytes 2..34 of P1's stream to P2 are its ephemeral key (after the length).
-    const { server } = await relay(relayAddr, addrs[1], same, (b, at) => {
-      const out = Buffer.from(b);
-      for (let i = Math.max(2, at); i < Math.min(34, at + b.length); i++) out[i - at] = mine[i - 2];
-      return out;
+    await viaRelay(same, overwrite(2, generateKeyPair().publicRaw), 1500, (rs) => {
+      const e2 = rejection(rs[2]);
+      expect([e2.code, e2.peer]).to.deep.equal(['MPCC5015', 1]);
+      expect(e2.message).to.contain('does not verify');
+      expect(rs.map((r) => r.status)).to.deep.equal(['rejected', 'rejected', 'rejected']);
     });
-    const rs = await connectAll(ids, [addrs, addrs, [addrs[0], relayAddr, addrs[2]]], 1500);
-    const e2 = rejection(rs[2]);
-    expect([e2.code, e2.peer]).to.deep.equal(['MPCC5015', 1]);
-    expect(e2.message).to.contain('does not verify');
-    expect(rs[0].status).to.equal('rejected');
-    expect(rs[1].status).to.equal('rejected');
-    server.close();
   });
 
   it('refuses a sealed frame a man in the middle altered (MPCC5017 naming the sender)', async () => {
-    const ids = ephemeralIdentities();
-    const addrs = await freeLocalAddresses();
-    const [relayAddr] = await freeLocalAddresses();
-    let flipped = false;
     // Flip one bit at byte 1000 of what P2 sends P1: past the handshake (65 bytes) and the
     // session's key-agreement frames (~170 bytes), inside the 5 000-byte data frame.
-    const { server } = await relay(relayAddr, addrs[1], (b, at) => {
+    let flipped = false;
+    const up = (b: Buffer, at: number) => {
       if (at > 1000 || at + b.length <= 1000) return b;
       flipped = true;
       const out = Buffer.from(b);
       out[1000 - at] ^= 0x10;
       return out;
-    }, same);
-    const rs = await connectAll(ids, [addrs, addrs, [addrs[0], relayAddr, addrs[2]]], 5000);
-    const ss = rs.map((r) => (r as PromiseFulfilledResult<TcpPartySession>).value);
-    const results = await Promise.allSettled([ss[2].round([{ to: 1, data: new Uint8Array(5000), label: 'x' }], []), ss[1].round([], [2])]);
-    const e = rejection(results[1]);
-    expect([e.code, e.peer]).to.deep.equal(['MPCC5017', 2]);
-    expect(flipped).to.equal(true);
-    await Promise.all(ss.map((s) => s.close()));
-    server.close();
+    };
+    await viaRelay(up, same, 5000, async (rs) => {
+      const ss = rs.map((r) => (r as PromiseFulfilledResult<TcpPartySession>).value);
+      const results = await Promise.allSettled([ss[2].round([{ to: 1, data: new Uint8Array(5000), label: 'x' }], []), ss[1].round([], [2])]);
+      const e = rejection(results[1]);
+      expect([e.code, e.peer]).to.deep.equal(['MPCC5017', 2]);
+      expect(flipped).to.equal(true);
+      await Promise.all(ss.map((s) => s.close()));
+    });
   });
 
   it('keeps listening for the real peer past rogue connections (a wrong key, megabytes before the handshake, a stall)', async () => {
