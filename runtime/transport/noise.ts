@@ -23,8 +23,9 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, createPrivate
 
 /** The protocol name, hashed into the initial state. */
 export const NOISE_PROTOCOL = 'Noise_KK_25519_AESGCM_SHA256';
-/** Bytes of a DH public key, a cipher key, a hash, an AEAD tag. */
+/** Bytes of an X25519 public key. */
 export const DHLEN = 32;
+/** Bytes of an AES-GCM tag. */
 export const TAGLEN = 16;
 
 /** DER prefixes of X25519 keys: SubjectPublicKeyInfo and PKCS#8; the raw 32 bytes follow. */
