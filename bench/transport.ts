@@ -2,7 +2,9 @@
 // PRG streams beside the bare AES-CTR cipher call they wrap; rounds and bandwidth of the
 // in-process and local-TCP sessions beside a bare exchange of the same shape measured in the
 // same run (a promise ping-pong; a raw socket echo), so the figures show the runtime's own
-// overhead on this machine rather than the machine's speed.
+// overhead on this machine rather than the machine's speed. TCP sessions run authenticated
+// (Noise_KK, sealed frames; fresh pinned keys as `mpcc run` makes them), beside plain TCP
+// sessions (--insecure) for the handshake's and the AEAD's cost.
 
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
@@ -10,6 +12,7 @@ import { AesCtrPrg } from '../runtime/session/prg.js';
 import { createInProcessSessions } from '../runtime/transport/in-process.js';
 import { createLocalTcpSessions } from '../runtime/transport/tcp.js';
 import type { PartySession } from '../runtime/session/party-session.js';
+import { generateKeyPair, KKHandshake } from '../runtime/transport/noise.js';
 
 /** One row of the table / JSON output. */
 interface Row {
@@ -126,27 +129,73 @@ async function sessionRows(quick: boolean): Promise<Row[]> {
   rows.push({ what: 'in-process bandwidth (2×4 MiB merged per frame, 6 links)', unit: 'MB/s', runtime: (bigRounds * big * 6) / dt / 1e6, baseline: big / tCopy / 1e6, baselineIs: 'memcpy of 8 MiB' });
   await Promise.all(mem.map((s) => s.close()));
 
-  const tcp = await createLocalTcpSessions();
   const tcpRounds = quick ? 500 : 3_000;
-  t0 = process.hrtime.bigint();
-  await allToAll(tcp, tcpRounds, 64);
-  dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  const echo = await socketEcho(tcpRounds, 64);
-  rows.push({ what: 'local TCP rounds (all-to-all, 64 B)', unit: 'rounds/s', runtime: tcpRounds / dt, baseline: tcpRounds / echo, baselineIs: 'raw socket echo, one pair' });
   const tcpBig = quick ? 3 : 10;
-  t0 = process.hrtime.bigint();
-  await allToAll(tcp, tcpBig, big);
-  dt = Number(process.hrtime.bigint() - t0) / 1e9;
+  const measured: Record<string, { rounds: number; bandwidth: number }> = {};
+  for (const mode of ['plain', 'sealed'] as const) {
+    const tcp = await createLocalTcpSessions({ insecure: mode === 'plain' });
+    t0 = process.hrtime.bigint();
+    await allToAll(tcp, tcpRounds, 64);
+    const tRounds = Number(process.hrtime.bigint() - t0) / 1e9;
+    t0 = process.hrtime.bigint();
+    await allToAll(tcp, tcpBig, big);
+    const tBig = Number(process.hrtime.bigint() - t0) / 1e9;
+    measured[mode] = { rounds: tcpRounds / tRounds, bandwidth: (tcpBig * big * 6) / tBig / 1e6 };
+    await Promise.all(tcp.map((s) => s.close()));
+  }
+  const echo = await socketEcho(tcpRounds, 64);
   const echoBig = await socketEcho(tcpBig, big);
-  rows.push({ what: 'local TCP bandwidth (8 MiB frames, 6 links)', unit: 'MB/s', runtime: (tcpBig * big * 6) / dt / 1e6, baseline: (tcpBig * big * 2) / echoBig / 1e6, baselineIs: 'raw socket echo, one pair' });
-  await Promise.all(tcp.map((s) => s.close()));
+  rows.push({ what: 'local TCP rounds (all-to-all, 64 B, sealed)', unit: 'rounds/s', runtime: measured.sealed.rounds, baseline: tcpRounds / echo, baselineIs: 'raw socket echo, one pair' });
+  rows.push({ what: 'local TCP rounds (all-to-all, 64 B, sealed vs plain)', unit: 'rounds/s', runtime: measured.sealed.rounds, baseline: measured.plain.rounds, baselineIs: 'plain TCP session (--insecure)' });
+  rows.push({ what: 'local TCP bandwidth (8 MiB frames, 6 links, sealed)', unit: 'MB/s', runtime: measured.sealed.bandwidth, baseline: (tcpBig * big * 2) / echoBig / 1e6, baselineIs: 'raw socket echo, one pair' });
+  rows.push({ what: 'local TCP bandwidth (8 MiB frames, 6 links, sealed vs plain)', unit: 'MB/s', runtime: measured.sealed.bandwidth, baseline: measured.plain.bandwidth, baselineIs: 'plain TCP session (--insecure)' });
   return rows;
+}
+
+/** What connecting costs: wire bytes of one pair's handshake (both directions: preamble,
+ * Noise_KK messages, the session's key-agreement frames), wall time of a three-party connect
+ * (three pairs in parallel, median), and the Noise_KK computation of one pair (both ends). */
+async function handshakeRows(quick: boolean): Promise<Row[]> {
+  const reps = quick ? 5 : 30;
+  const figures: Record<string, { bytes: number; ms: number }> = {};
+  for (const mode of ['plain', 'sealed'] as const) {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let r = 0; r < reps; r++) {
+      const t0 = process.hrtime.bigint();
+      const ss = await createLocalTcpSessions({ insecure: mode === 'plain', tag: 'mpcc-v1 0.1.0 sha256:' + '0'.repeat(64) });
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const a = (ss[0] as unknown as { socketTo(p: number): Socket }).socketTo(1);
+      const b = (ss[1] as unknown as { socketTo(p: number): Socket }).socketTo(0);
+      bytes = a.bytesWritten + b.bytesWritten;
+      await Promise.all(ss.map((s) => s.close()));
+    }
+    times.sort((x, y) => x - y);
+    figures[mode] = { bytes, ms: times[times.length >> 1] };
+  }
+  const [i, rsp] = [generateKeyPair(), generateKeyPair()];
+  const n = quick ? 50 : 500;
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < n; k++) {
+    const a = new KKHandshake(true, i, rsp.publicRaw, new Uint8Array(8));
+    const b = new KKHandshake(false, rsp, i.publicRaw, new Uint8Array(8));
+    b.readMessage1(a.writeMessage1(new Uint8Array(80)));
+    a.readMessage2(b.writeMessage2(new Uint8Array(80)));
+    a.result();
+    b.result();
+  }
+  const kkMs = Number(process.hrtime.bigint() - t0) / 1e6 / n;
+  return [
+    { what: 'connect: wire bytes per pair (both directions, tag 80 B)', unit: 'bytes', runtime: figures.sealed.bytes, baseline: figures.plain.bytes, baselineIs: 'plain TCP session (--insecure)' },
+    { what: 'connect: three parties, three pairs in parallel (median)', unit: 'ms', runtime: figures.sealed.ms, baseline: figures.plain.ms, baselineIs: 'plain TCP session (--insecure)' },
+    { what: 'Noise_KK handshake computation per pair (both ends)', unit: 'ms', runtime: kkMs, baseline: 0, baselineIs: 'none (plain: no Noise)' },
+  ];
 }
 
 /** Prints the table or, with --json, one JSON array. */
 export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick');
-  const rows = [...(await prgRows(quick ? 0.05 : 0.3)), ...(await sessionRows(quick))];
+  const rows = [...(await prgRows(quick ? 0.05 : 0.3)), ...(await sessionRows(quick)), ...(await handshakeRows(quick))];
   if (args.includes('--json')) {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return;

@@ -83,6 +83,12 @@ export const DIAGNOSTICS = {
   MPCC5012: 'peer {0} closed the session, but this party still waits for its frame of round {1}',
   MPCC5013: 'deadlock: every party waits for a frame that no party will send ({0})',
   MPCC5014: 'invalid transport configuration: {0}',
+  MPCC5015: 'authentication of peer {0} failed: {1}',
+  MPCC5016: 'peer {0} never made an authenticated connection to {1} within {2} ms; refused: {3}',
+  MPCC5017: 'encrypted frame from peer {0} failed authentication: {1}',
+  MPCC5018: 'peer {0} sent {1} bytes before authenticating (at most {2} are allowed): cut off',
+  MPCC5019: 'key file {0}: {1}',
+  MPCC5020: 'peer address {0} is not loopback and this party has no keys: give --key and --peer-keys (made by mpcc keygen), or --insecure on a network you trust',
   // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',

@@ -11,6 +11,7 @@ import { registerCost } from './cost.js';
 import { registerPlan } from './plan.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
+import { registerKeygen } from './keygen.js';
 
 /** Adds every mpcc command to `program`. */
 export function registerCommands(program: Command): void {
@@ -25,4 +26,5 @@ export function registerCommands(program: Command): void {
   registerPlan(program);
   registerEval(program);
   registerExport(program);
+  registerKeygen(program);
 }

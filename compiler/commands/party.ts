@@ -1,12 +1,18 @@
-// `mpcc party OUT --id 0|1|2 --peers H:P,H:P,H:P [--input X.npy] [-o Y.npy]`: this process
-// is one party of a deployment (each on its own machine): it loads only its own folder of
-// OUT, connects to the other two over TCP (the session tag carries the artifact format,
-// mpcc version and model hash, so mismatched parties refuse each other), runs its program
-// and, as P0, writes or prints the output. Progress on stderr.
+// `mpcc party OUT --id 0|1|2 --peers H:P,H:P,H:P [--key K --peer-keys DIR | --insecure]
+// [--input X.npy] [-o Y.npy]`: this process is one party of a deployment (each on its own
+// machine): it loads only its own folder of OUT, connects to the other two over TCP (the
+// session tag carries the artifact format, mpcc version and model hash, so mismatched parties
+// refuse each other), runs its program and, as P0, writes or prints the output. Progress on
+// stderr. With --key (its partyN.key from `mpcc keygen`) and --peer-keys (a folder holding the
+// other two parties' partyM.pub) every link is authenticated and encrypted (Noise_KK,
+// runtime/transport/noise.ts). Without keys the links are plain TCP: allowed only when every
+// address is loopback, or with --insecure (a warning on stderr).
 import type { Command } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { diag } from '../../runtime/diagnostics.js';
-import { connectTcpSession } from '../../runtime/session/connect.js';
+import { connectTcpSession, loadIdentity, type PartyIdentity } from '../../runtime/session/connect.js';
+import { runtimeError } from '../../runtime/diagnostics.js';
+import { parseHostPort } from '../../runtime/transport/tcp.js';
 import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/program/index.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
@@ -22,6 +28,33 @@ export interface PartyOptions extends ProgressFlags {
   readonly json?: boolean;
   /** Give up connecting after this many ms (default 10000). */
   readonly connectTimeout?: string;
+  /** This party's private key file (partyN.key from mpcc keygen). */
+  readonly key?: string;
+  /** Folder of the other parties' public keys (partyM.pub). */
+  readonly peerKeys?: string;
+  /** Run without keys on a non-loopback network. */
+  readonly insecure?: boolean;
+}
+
+/** True for an address on this machine's loopback interface. */
+function isLoopback(address: string): boolean {
+  const { host } = parseHostPort(address);
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/** The party's identity from --key/--peer-keys, or null for plain links (checked: loopback
+ * only, unless --insecure, which warns on stderr). */
+export function partyIdentity(id: PartyId, peers: readonly string[], options: PartyOptions, warn: (line: string) => void): PartyIdentity | null {
+  if (options.key !== undefined || options.peerKeys !== undefined) {
+    if (options.key === undefined) throw diag('MPCC0004', ['--key', '', '--peer-keys needs this party\'s private key (--key DIR/partyN.key)']);
+    if (options.peerKeys === undefined) throw diag('MPCC0004', ['--peer-keys', '', '--key needs the folder of the other parties\' public keys (partyM.pub)']);
+    if (options.insecure) throw diag('MPCC0004', ['--insecure', 'true', 'not with --key: the links are authenticated']);
+    return loadIdentity(id, options.key, options.peerKeys);
+  }
+  const remote = peers.find((p) => !isLoopback(p));
+  if (remote !== undefined && !options.insecure) throw runtimeError('MPCC5020', [remote]);
+  if (options.insecure) warn('mpcc: warning: --insecure: the links to the other parties are neither encrypted nor authenticated; anyone on the network can read or change them');
+  return null;
 }
 
 /** Runs one party; returns its report (progress lines go to `sink`, none by default). */
@@ -34,10 +67,11 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   if (id !== 0 && options.input) throw diag('MPCC0004', ['--input', options.input, 'only party 0 (the client) takes the input']);
   if (id === 0 && !options.input) throw diag('MPCC0004', ['--input', '', 'party 0 needs the input X.npy']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
+  const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'));
   const arts = await loadPartyArtifacts(out, id as PartyId);
   const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
-  const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs });
+  const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, identity: identity ?? undefined });
   try {
     const r = await runProgram(session, arts.program, { input: x, weights: arts.weights, kernels: arts.kernels, onProgress: partyProgress(id, log) });
     await session.close();
@@ -64,6 +98,9 @@ export function registerParty(program: Command): void {
       .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
       .option('--input <file>', 'party 0: the input (.npy, float32)')
       .addOption(outputOption('party 0: write the first output as .npy'))
+      .option('--key <file>', "this party's private key (partyN.key, written by mpcc keygen)")
+      .option('--peer-keys <dir>', "folder with the other two parties' public keys (partyM.pub): only they are accepted")
+      .option('--insecure', 'run without keys on a network that is not loopback (links neither encrypted nor authenticated)')
       .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
       .addOption(jsonOption('(this party\'s report) on stdout'))
   ).action(

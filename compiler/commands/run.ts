@@ -1,11 +1,17 @@
 // `mpcc run OUT --input X.npy [-o Y.npy] [--transport tcp|inproc] [--json]`: all three parties
 // on this machine: by default three `mpcc party` processes over loopback TCP, or one process
-// with in-memory links. Prints the output's top classes, wall time, bytes per party and
+// with in-memory links. The processes authenticate each other like a deployment does: this
+// command makes a fresh key pair per party (in a private temporary folder, removed after the
+// run) and gives each party its key and the other two public keys (--key, --peer-keys). Prints the output's top classes, wall time, bytes per party and
 // rounds; with --json one object {wallSeconds, rounds, bytes: {total, online, preprocessing,
 // oneTime, perParty}, output}.
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { keyFileNames, writeKeyPair } from '../../runtime/session/identity.js';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
@@ -77,11 +83,23 @@ async function inProcess(out: string, x: Float32Array, log: ProgressSink): Promi
 async function processes(out: string, input: string, log: ProgressSink): Promise<PartyReport[]> {
   const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
   const peers = (await freeLocalAddresses()).join(',');
+  // Fresh party keys, pinned by each party: the loopback links are authenticated too.
+  const keyDir = mkdtempSync(join(tmpdir(), 'mpcc-run-keys-'));
+  try {
+    for (const id of [0, 1, 2] as const) writeKeyPair(keyDir, id);
+    return await partyProcesses(cli, out, input, peers, keyDir, log);
+  } finally {
+    rmSync(keyDir, { recursive: true, force: true });
+  }
+}
+
+async function partyProcesses(cli: string, out: string, input: string, peers: string, keyDir: string, log: ProgressSink): Promise<PartyReport[]> {
   const runs = [0, 1, 2].map(
     (id) =>
       new Promise<PartyReport>((resolve, reject) => {
         // --progress: the parties' stderr is a pipe, and their lines are relayed to `log`.
-        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(id === 0 ? ['--input', input] : [])];
+        const keys = ['--key', join(keyDir, keyFileNames(id as 0 | 1 | 2).key), '--peer-keys', keyDir];
+        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, ...keys, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(id === 0 ? ['--input', input] : [])];
         // Three parties on one machine already keep its cores busy: a kernel worker thread
         // per party measured slower here (runtime/kernels/kernel-threads.ts), so they run without one
         // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.

@@ -4,7 +4,11 @@
 //   wire version, party id, session tag and raw public key.
 //   Pairwise key k_ij (i < j) = HKDF-SHA256(ikm = X25519(sk_i, pk_j),
 //     salt = SHA-256("mpcc-v1" | tag | pk_i | pk_j), info = "mpcc pairwise i-j"), 16 bytes.
-//   Only i and j can compute it; a new session has new key pairs, hence new keys.
+//   Only i and j can compute it; a new session has new key pairs, hence new keys. Over an
+//   authenticated link (TCP with party keys: runtime/transport/noise.ts) the link's channel
+//   secret from the Noise_KK handshake is appended to the ikm, so the key derives from the
+//   authenticated handshake: a man in the middle who swapped the hellos' ephemeral keys still
+//   lacks it (and the hellos themselves travel sealed, inside the authenticated channel).
 // Step 1 (contribution): every party draws 16 random bytes c_i and sends them to each peer
 //   j one-time-padded with the first 16 bytes of the pairwise stream "\0handshake/common/i"
 //   (the NUL keeps it apart from every protocol purpose).
@@ -82,7 +86,7 @@ function sha256(...parts: (Uint8Array | string)[]): Buffer {
 }
 
 /** The 16-byte key shared by parties i < j (see the header comment). */
-export function pairwiseKey(own: KeyShare, ownId: PartyId, peerRaw: Uint8Array, peer: PartyId, tag: string): Uint8Array {
+export function pairwiseKey(own: KeyShare, ownId: PartyId, peerRaw: Uint8Array, peer: PartyId, tag: string, channelSecret?: Uint8Array): Uint8Array {
   let secret: Buffer;
   try {
     const peerKey = createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, peerRaw]), format: 'der', type: 'spki' });
@@ -93,7 +97,8 @@ export function pairwiseKey(own: KeyShare, ownId: PartyId, peerRaw: Uint8Array, 
   const [lo, hi] = ownId < peer ? [ownId, peer] : [peer, ownId];
   const [pkLo, pkHi] = ownId < peer ? [own.publicRaw, peerRaw] : [peerRaw, own.publicRaw];
   const salt = sha256('mpcc-v1', tag, pkLo, pkHi);
-  return new Uint8Array(hkdfSync('sha256', secret, salt, `mpcc pairwise ${lo}-${hi}`, 16));
+  const ikm = channelSecret ? Buffer.concat([secret, channelSecret]) : secret;
+  return new Uint8Array(hkdfSync('sha256', ikm, salt, `mpcc pairwise ${lo}-${hi}`, 16));
 }
 
 /** This party's fresh 16-byte contribution to the common key. */

@@ -141,7 +141,7 @@ export class PartySession implements Session {
       const pairKeys: Uint8Array[] = [];
       for (const p of this.peers) {
         publicKeys[p] = keys.checkHello((await this.take(p, FrameKind.Handshake)).payload, p, this.tag).publicRaw;
-        pairKeys[p] = keys.pairwiseKey(share, this.id, publicKeys[p], p, this.tag);
+        pairKeys[p] = keys.pairwiseKey(share, this.id, publicKeys[p], p, this.tag, this.links[p]!.channelSecret);
         this.pairFamilies[p] = new PrgFamily(pairKeys[p]);
       }
       const contributions: Uint8Array[] = [];
@@ -276,7 +276,7 @@ export class PartySession implements Session {
     c.sentToByPhase[p].oneTime += phases.oneTime;
     c.sentTo[p] += length;
     c.framesSent[p]++;
-    c.wireSent += HEADER_BYTES + length;
+    c.wireSent += (this.links[p]!.frameOverhead ?? HEADER_BYTES) + length;
     this.links[p]!.send(FrameKind.Data, this.sendRound[p]++, phases, parts, length);
   }
 

@@ -18,6 +18,11 @@ export interface LinkHandlers {
 /** One end of the frame stream between this party and `peer`. */
 export interface PeerLink {
   readonly peer: PartyId;
+  /** Secret of the authenticated channel (Noise_KK, noise.ts), known only to the two ends;
+   * absent on unauthenticated links. The session mixes it into the pair's key. */
+  readonly channelSecret?: Uint8Array;
+  /** Wire bytes a frame costs beyond its payload (HEADER_BYTES when absent). */
+  readonly frameOverhead?: number;
   /** Sends one frame whose payload is `parts` concatenated (`length` bytes in total). The
    * link may keep references to the parts until they are written: callers must not modify
    * them afterwards. */

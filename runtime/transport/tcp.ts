@@ -4,23 +4,36 @@
 // address; a party dials every party with a lower id (1 dials 0; 2 dials 0 and 1), retrying
 // until the connect timeout, since the others may not be up yet. A dialer first writes an
 // 8-byte connect preamble: "mpcc" | u16 wire version (LE) | u8 its id | u8 the id it
-// means to reach; the listener checks it, so a party started with its peers' addresses in
-// the wrong order fails at once with a clear error. After the preamble both directions carry
-// the frames of frame.ts. Sockets run with Nagle off (setNoDelay): a round is one frame per
-// peer and must leave at once. A party reads the connections it dialed (without TLS) through
-// Node's onread option, straight into each frame's payload array: no 64 KiB chunk per read
-// and no copy (measured ~0.25 s of CPU per GB received); connections it accepted (Node's
-// server offers no such option) and TLS connections deliver chunks the decoder copies. With the `tls` option every connection is TLS with client and
-// server certificates checked against a common CA; the preamble and frames then travel
-// inside it. (Without TLS the links are neither encrypted nor authenticated: use it only on
-// a trusted network.)
+// means to reach. Sockets run with Nagle off (setNoDelay): a round is one frame per peer and
+// must leave at once.
+//
+// Authenticated mode (an `identity`: this party's static key and its peers' pinned public
+// keys, runtime/session/identity.ts): after the preamble, dialer (initiator) and listener
+// (responder) run the Noise_KK handshake of noise.ts, each message a u16 length and its bytes;
+// the prologue is the preamble (wire version and both ids), the payload of both messages is
+// the session tag (the model's public digest), so the keys are bound to both. Every frame
+// after it is sealed (secure-channel.ts). Before authentication a listener keeps at most the
+// preamble and one handshake message of a connection (MAX_HANDSHAKE_BYTES); a connection that
+// sends more, fails authentication, claims a slot already taken or stalls past the deadline
+// is refused and closed, and the listener keeps waiting for the real peer until its connect
+// timeout (the error then lists what it refused: MPCC5016). A dialer whose handshake fails
+// (the listener holds another key, or a man in the middle altered a message) stops at once
+// with MPCC5015 naming the peer; one that receives more than a handshake message before
+// authenticating, with MPCC5018.
+//
+// Plain mode (no identity): frames in the clear right after the preamble, neither encrypted
+// nor authenticated; `mpcc party` allows it only on loopback or with --insecure. A party then
+// reads the connections it dialed through Node's onread option, straight into each frame's
+// payload array (no 64 KiB chunk per read, no copy); accepted connections deliver chunks.
 
 import { connect, createServer, type OnReadOpts, type Server, type Socket } from 'node:net';
-import * as tls from 'node:tls';
 import { peerName, runtimeError, RuntimeError } from '../diagnostics.js';
 import { PartySession, type SessionOptions } from '../session/party-session.js';
 import type { PartyId, Phase } from '../session/session.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeHeader, FrameDecoder, WIRE_VERSION, type Frame, type FrameKind } from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeHeader, FrameDecoder, HEADER_BYTES, WIRE_VERSION, type Frame, type FrameKind } from './frame.js';
+import { KKHandshake, type NoiseResult } from './noise.js';
+import { SealedFrameDecoder, SEALED_OVERHEAD_BYTES, sealFrame } from './secure-channel.js';
+import { ephemeralIdentities, type PartyIdentity } from '../session/identity.js';
 import type { LinkHandlers, PeerLink } from './link.js';
 import { runParties } from '../session/run-parties.js';
 
@@ -34,17 +47,9 @@ export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
   timeoutMs?: number;
   /** Largest frame payload accepted from a peer; default 1 GiB. */
   maxFrameBytes?: number;
-  /** Run every connection over mutually authenticated TLS (see TlsOptions). */
-  tls?: TlsOptions;
-}
-
-/** TLS material of a party (PEM). Both ends of a connection present a certificate and
- * accept only certificates signed by `ca`; host names are not checked (the parties are
- * identified by their certificates' CA and by the connect preamble, not by DNS). */
-export interface TlsOptions {
-  key: string | Buffer;
-  cert: string | Buffer;
-  ca: string | Buffer;
+  /** This party's static key and its peers' pinned public keys: every link is then
+   * authenticated and encrypted (Noise_KK). Without it the links are plain TCP. */
+  identity?: PartyIdentity;
 }
 
 /** What dial and accept need besides the addresses. */
@@ -52,10 +57,18 @@ interface ConnectContext {
   deadline: number;
   timeoutMs: number;
   max: number;
-  tls?: TlsOptions;
+  tag: string;
+  identity?: PartyIdentity;
 }
 
 const PREAMBLE_BYTES = 8;
+/** Longest session tag a handshake message may carry. */
+const MAX_TAG_BYTES = 4096;
+/** Largest handshake message (u16 length, ephemeral key, sealed tag): all a party accepts
+ * from a connection before it is authenticated. */
+export const MAX_HANDSHAKE_BYTES = 2 + 32 + MAX_TAG_BYTES + 16;
+/** Refusals a listener keeps for its error message. */
+const MAX_REFUSALS = 8;
 const RETRY_MS = 50;
 /** Idle time before TCP keepalive probes start. */
 const KEEPALIVE_MS = 5000;
@@ -126,18 +139,25 @@ export class TcpLink implements PeerLink {
   private pendingBroken: RuntimeError | null = null;
   private closing = false;
   private lastError: Error | null = null;
-  private readonly decoder: FrameDecoder;
+  private readonly decoder: { push(chunk: Uint8Array): void; readonly midFrame: boolean };
+  readonly channelSecret?: Uint8Array;
+  readonly frameOverhead: number;
 
-  /** With `direct`, the socket was created with direct.onread (see DirectReader). */
-  constructor(readonly peer: PartyId, readonly socket: Socket, maxFrameBytes: number, initial?: Uint8Array, direct?: DirectReader) {
+  /** With `direct`, the socket was created with direct.onread (see DirectReader); with
+   * `secure`, the Noise handshake completed and every frame is sealed. */
+  constructor(readonly peer: PartyId, readonly socket: Socket, maxFrameBytes: number, initial?: Uint8Array, direct?: DirectReader, private readonly secure?: NoiseResult) {
     // A peer host that vanishes without closing the connection is noticed by keepalive
     // probes (a process that dies is noticed at once: its kernel closes the socket).
     socket.setKeepAlive(true, KEEPALIVE_MS);
+    this.channelSecret = secure?.channelSecret;
+    this.frameOverhead = secure ? SEALED_OVERHEAD_BYTES : HEADER_BYTES;
     if (direct) {
       this.decoder = direct.decoder;
       direct.bind(this);
     } else {
-      this.decoder = new FrameDecoder(peer, maxFrameBytes, (f) => this.deliver(f));
+      this.decoder = secure
+        ? new SealedFrameDecoder(secure.receive, peer, maxFrameBytes, (f) => this.deliver(f))
+        : new FrameDecoder(peer, maxFrameBytes, (f) => this.deliver(f));
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
     }
     socket.on('error', (e) => (this.lastError = e));
@@ -152,8 +172,12 @@ export class TcpLink implements PeerLink {
   send(kind: FrameKind, round: number, phases: Record<Phase, number>, parts: readonly Uint8Array[], length: number): void {
     if (this.socket.destroyed) throw runtimeError('MPCC5001', ['its connection is closed'], this.peer);
     this.socket.cork();
-    this.socket.write(encodeHeader(kind, round, length, phases));
-    for (const p of parts) if (p.length > 0) this.socket.write(p);
+    if (this.secure) {
+      for (const b of sealFrame(this.secure.send, kind, round, phases, parts, length)) this.socket.write(b);
+    } else {
+      this.socket.write(encodeHeader(kind, round, length, phases));
+      for (const p of parts) if (p.length > 0) this.socket.write(p);
+    }
     this.socket.uncork();
   }
 
@@ -224,45 +248,132 @@ export class TcpPartySession extends PartySession {
   }
 }
 
+const utf8 = new TextEncoder();
+
+/** The Noise prologue of the link `from` → `to`: a label and the connect preamble (wire
+ * version and both ids), so a handshake made for another pair or version fails. */
+function prologue(from: PartyId, to: PartyId): Uint8Array {
+  return Buffer.concat([Buffer.from('mpcc/noise-kk/1'), preamble(from, to)]);
+}
+
+/** A handshake message with its u16 length. */
+function lengthPrefixed(m: Uint8Array): Buffer {
+  const out = Buffer.alloc(2 + m.length);
+  out.writeUInt16LE(m.length, 0);
+  out.set(m, 2);
+  return out;
+}
+
+/** Splits a u16-length-prefixed handshake message off the front of `buf`: 'more' when it is
+ * incomplete, 'too big' when it exceeds MAX_HANDSHAKE_BYTES. */
+function takeHandshake(buf: Uint8Array): { message: Uint8Array; rest: Uint8Array } | 'more' | 'too big' {
+  if (buf.length < 2) return 'more';
+  const n = buf[0] | (buf[1] << 8);
+  if (2 + n > MAX_HANDSHAKE_BYTES) return 'too big';
+  if (buf.length < 2 + n) return buf.length > MAX_HANDSHAKE_BYTES ? 'too big' : 'more';
+  return { message: buf.subarray(2, 2 + n), rest: buf.subarray(2 + n) };
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const all = new Uint8Array(a.length + b.length);
+  all.set(a);
+  all.set(b, a.length);
+  return all;
+}
+
+/** The tag carried by a handshake payload, checked against this party's. */
+function checkTag(payload: Uint8Array, tag: string, peer: PartyId): void {
+  const theirs = new TextDecoder().decode(payload);
+  if (theirs !== tag) throw runtimeError('MPCC5008', [theirs, tag], peer);
+}
+
 /** Dials `to` until it accepts or the deadline passes. A refused or unreachable address is
- * retried (the peer may not be up yet); a failed TLS handshake is not. */
+ * retried (the peer may not be up yet); a failed authentication is not. */
 function dial(id: PartyId, to: PartyId, address: string, ctx: ConnectContext): Promise<TcpLink> {
   const { host, port } = parseHostPort(address);
   return new Promise((resolve, reject) => {
     const attempt = () => {
-      const direct = ctx.tls ? undefined : new DirectReader(to, ctx.max);
-      const socket: Socket = ctx.tls
-        ? tls.connect({ host, port, key: ctx.tls.key, cert: ctx.tls.cert, ca: ctx.tls.ca, checkServerIdentity: () => undefined })
-        : connect({ host, port, onread: direct!.onread });
+      const direct = ctx.identity ? undefined : new DirectReader(to, ctx.max);
+      const socket: Socket = direct ? connect({ host, port, onread: direct.onread }) : connect({ host, port });
       socket.setNoDelay(true);
-      let tcpUp = false;
-      socket.once('connect', () => (tcpUp = true));
       const onError = (e: NodeJS.ErrnoException) => {
         socket.destroy();
-        if (ctx.tls && tcpUp) reject(runtimeError('MPCC5005', [`TLS: ${e.message}`], to));
-        else if (Date.now() + RETRY_MS >= ctx.deadline) reject(runtimeError('MPCC5006', [address, ctx.timeoutMs, e.code ?? e.message], to));
+        if (Date.now() + RETRY_MS >= ctx.deadline) reject(runtimeError('MPCC5006', [address, ctx.timeoutMs, e.code ?? e.message], to));
         else setTimeout(attempt, RETRY_MS);
       };
       socket.once('error', onError);
-      socket.once(ctx.tls ? 'secureConnect' : 'connect', () => {
+      socket.once('connect', () => {
         socket.off('error', onError);
-        socket.write(preamble(id, to));
-        resolve(new TcpLink(to, socket, ctx.max, undefined, direct));
+        if (!ctx.identity) {
+          socket.write(preamble(id, to));
+          return resolve(new TcpLink(to, socket, ctx.max, undefined, direct));
+        }
+        handshakeAsInitiator(id, to, address, socket, ctx, ctx.identity).then(resolve, (e: RuntimeError) => {
+          socket.destroy();
+          reject(e);
+        });
       });
     };
     attempt();
   });
 }
 
+/** The initiator's side of Noise_KK on a connected socket: message 1 out, message 2 in. */
+function handshakeAsInitiator(id: PartyId, to: PartyId, address: string, socket: Socket, ctx: ConnectContext, identity: PartyIdentity): Promise<TcpLink> {
+  return new Promise((resolve, reject) => {
+    let buf: Uint8Array = new Uint8Array(0);
+    let done = false;
+    const hs = new KKHandshake(true, identity.own, identity.peers[to]!, prologue(id, to));
+    const finish = (err: RuntimeError | null, link?: TcpLink) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve(link!);
+    };
+    const onData = (chunk: Buffer) => {
+      buf = concatBytes(buf, chunk);
+      const got = takeHandshake(buf);
+      if (got === 'more') return;
+      if (got === 'too big') return finish(runtimeError('MPCC5018', [buf.length, MAX_HANDSHAKE_BYTES], to));
+      let payload: Uint8Array;
+      try {
+        payload = hs.readMessage2(got.message);
+      } catch {
+        return finish(runtimeError('MPCC5015', [`its handshake reply at ${address} does not verify: it does not hold the pinned key of party ${to}, or a man in the middle altered it`], to));
+      }
+      try {
+        checkTag(payload, ctx.tag, to);
+      } catch (e) {
+        return finish(e as RuntimeError);
+      }
+      // Sealed frames may follow the reply in the same chunk.
+      finish(null, new TcpLink(to, socket, ctx.max, got.rest.slice(), undefined, hs.result()));
+    };
+    const onClose = () =>
+      finish(runtimeError('MPCC5015', [`the connection to ${address} closed during the handshake: the listener refused this party's key (does it pin this party's partyN.pub?) or failed, or another process answers at that address`], to));
+    const timer = setTimeout(() => finish(runtimeError('MPCC5005', [`no handshake reply from ${address} within ${ctx.timeoutMs} ms`], to)), Math.max(0, ctx.deadline - Date.now()));
+    socket.on('data', onData);
+    socket.on('close', onClose);
+    socket.on('error', () => undefined); // 'close' follows and reports
+    socket.write(concatBytes(preamble(id, to), lengthPrefixed(hs.writeMessage1(utf8.encode(ctx.tag)))));
+  });
+}
+
 /** Accepts the parties with higher ids than `id` on its own address until the deadline. */
 function accept(id: PartyId, peers: readonly [string, string, string], ctx: ConnectContext): Promise<TcpLink[]> {
-  const { deadline, timeoutMs, max } = ctx;
+  const { deadline, timeoutMs, max, identity } = ctx;
   const expected = ([0, 1, 2] as const).filter((p) => p > id);
   if (expected.length === 0) return Promise.resolve([]);
   const { host, port } = parseHostPort(peers[id]);
   return new Promise((resolve, reject) => {
     const links = new Map<PartyId, TcpLink>();
     const pending = new Set<Socket>();
+    const refusals: string[] = [];
+    let refusedCount = 0;
     let settled = false;
     const finish = (err: RuntimeError | null) => {
       if (settled) return;
@@ -277,44 +388,89 @@ function accept(id: PartyId, peers: readonly [string, string, string], ctx: Conn
         resolve([...links.values()]);
       }
     };
-    let tlsFailure: string | null = null;
     const onSocket = (socket: Socket) => {
       socket.setNoDelay(true);
       pending.add(socket);
-      let head = new Uint8Array(0);
-      const onData = (chunk: Buffer) => {
-        const all = new Uint8Array(head.length + chunk.length);
-        all.set(head);
-        all.set(chunk, head.length);
-        if (all.length < PREAMBLE_BYTES) return void (head = all);
+      const who = `${socket.remoteAddress}:${socket.remotePort}`;
+      let head: Uint8Array = new Uint8Array(0);
+      let from: PartyId | null = null;
+      /** Closes a connection that is not (yet) a peer: it takes no slot. */
+      const refuse = (why: string) => {
         socket.off('data', onData);
         pending.delete(socket);
-        const magicOk = all[0] === 0x6d && all[1] === 0x70 && all[2] === 0x63 && all[3] === 0x63;
-        const version = new DataView(all.buffer).getUint16(4, true);
-        const from = all[6] as PartyId;
-        if (!magicOk || !expected.includes(from) || links.has(from)) {
-          socket.destroy(); // not one of our peers (or a port scanner): ignore it
+        socket.destroy();
+        refusedCount++;
+        if (refusals.length < MAX_REFUSALS) refusals.push(`a connection from ${who}${from === null ? '' : ` claiming to be party ${from}`} ${why}`);
+      };
+      const stall = identity ? setTimeout(() => pending.has(socket) && refuse(`did not complete its handshake within ${timeoutMs} ms`), Math.max(0, deadline - Date.now())) : undefined;
+      const onData = (chunk: Buffer) => {
+        head = concatBytes(head, chunk);
+        if (head.length < PREAMBLE_BYTES) return;
+        const magicOk = head[0] === 0x6d && head[1] === 0x70 && head[2] === 0x63 && head[3] === 0x63;
+        const version = new DataView(head.buffer, head.byteOffset).getUint16(4, true);
+        const claimed = head[6] as PartyId;
+        if (!magicOk) return refuse('is not an mpcc party (bad preamble)');
+        if (!identity) {
+          socket.off('data', onData);
+          pending.delete(socket);
+          if (!expected.includes(claimed) || links.has(claimed)) return void socket.destroy(); // not one of our peers (or a port scanner): ignore it
+          if (version !== WIRE_VERSION) return finish(runtimeError('MPCC5007', [version, WIRE_VERSION], claimed));
+          if (head[7] !== id) {
+            socket.destroy();
+            return finish(runtimeError('MPCC5005', [`it dialed ${peers[id]} to reach party ${head[7]}, but party ${id} listens there (check the order of the addresses)`], claimed));
+          }
+          links.set(claimed, new TcpLink(claimed, socket, max, head.subarray(PREAMBLE_BYTES)));
+          if (links.size === expected.length) finish(null);
           return;
         }
-        if (version !== WIRE_VERSION) return finish(runtimeError('MPCC5007', [version, WIRE_VERSION], from));
-        if (all[7] !== id) {
-          socket.destroy();
-          return finish(runtimeError('MPCC5005', [`it dialed ${peers[id]} to reach party ${all[7]}, but party ${id} listens there (check the order of the addresses)`], from));
+        from = expected.includes(claimed) ? claimed : null;
+        if (from === null) return refuse(`claims to be party ${claimed}, which does not dial party ${id}`);
+        if (links.has(from)) return refuse('arrived after that party had authenticated');
+        if (version !== WIRE_VERSION) return refuse(`runs wire version ${version}, this party runs version ${WIRE_VERSION}`);
+        if (head[7] !== id) return refuse(`dialed ${peers[id]} to reach party ${head[7]}, but party ${id} listens there (check the order of the addresses)`);
+        const got = takeHandshake(head.subarray(PREAMBLE_BYTES));
+        if (got === 'more') return;
+        if (got === 'too big' || got.rest.length > 0) {
+          return refuse(`was cut off: ${runtimeError('MPCC5018', [head.length, PREAMBLE_BYTES + MAX_HANDSHAKE_BYTES], from).format()}`);
         }
-        links.set(from, new TcpLink(from, socket, max, all.subarray(PREAMBLE_BYTES)));
+        const hs = new KKHandshake(false, identity.own, identity.peers[from]!, prologue(from, id));
+        let payload: Uint8Array;
+        try {
+          payload = hs.readMessage1(got.message);
+        } catch {
+          return refuse(`failed authentication (its key is not the pinned key of party ${from}, or its handshake was altered)`);
+        }
+        // Authenticated from here: a different tag is a real peer of another session.
+        socket.off('data', onData);
+        pending.delete(socket);
+        clearTimeout(stall);
+        try {
+          checkTag(payload, ctx.tag, from);
+        } catch (e) {
+          // Reply all the same, so the dialer learns of the mismatch from an authenticated
+          // message too, and close.
+          socket.end(lengthPrefixed(hs.writeMessage2(utf8.encode(ctx.tag))));
+          return finish(e as RuntimeError);
+        }
+        socket.write(lengthPrefixed(hs.writeMessage2(utf8.encode(ctx.tag))));
+        links.set(from, new TcpLink(from, socket, max, undefined, undefined, hs.result()));
         if (links.size === expected.length) finish(null);
       };
       socket.on('data', onData);
       socket.on('error', () => socket.destroy());
+      socket.on('close', () => {
+        clearTimeout(stall);
+        pending.delete(socket);
+      });
     };
-    const server: Server = ctx.tls
-      ? tls.createServer({ key: ctx.tls.key, cert: ctx.tls.cert, ca: ctx.tls.ca, requestCert: true, rejectUnauthorized: true }, onSocket)
-      : createServer(onSocket);
-    server.on('tlsClientError', (e: Error) => (tlsFailure = e.message));
+    const server: Server = createServer(onSocket);
     server.on('error', (e: NodeJS.ErrnoException) => finish(runtimeError('MPCC5014', [`party ${id} cannot listen on ${peers[id]}: ${e.code ?? e.message}`])));
     const timer = setTimeout(() => {
       const missing = expected.filter((p) => !links.has(p));
-      if (tlsFailure !== null) return finish(runtimeError('MPCC5005', [`TLS: a connection to ${peers[id]} failed its handshake (${tlsFailure})`], missing[0]));
+      if (refusedCount > 0) {
+        const more = refusedCount > refusals.length ? `; and ${refusedCount - refusals.length} more` : '';
+        return finish(runtimeError('MPCC5016', [peers[id], timeoutMs, refusals.join('; ') + more], missing[0]));
+      }
       finish(runtimeError('MPCC5006', [peers[missing[0]], timeoutMs, `it never connected to this party's address ${peers[id]}${missing.length > 1 ? ` (nor did peer ${peerName(missing[1])})` : ''}`], missing[0]));
     }, Math.max(0, deadline - Date.now()));
     server.listen(port, host);
@@ -330,9 +486,20 @@ export async function connectTcpSession(options: TcpSessionOptions): Promise<Tcp
   const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const deadline = Date.now() + timeoutMs;
   const lower = ([0, 1, 2] as const).filter((p) => p < id);
-  const ctx: ConnectContext = { deadline, timeoutMs, max, tls: options.tls };
+  if (options.identity) {
+    for (const p of lower.concat(([0, 1, 2] as const).filter((q) => q > id))) {
+      if (!options.identity.peers[p]) throw runtimeError('MPCC5014', [`party ${id} has no pinned public key of party ${p}`]);
+    }
+  }
+  const tag = options.tag ?? '';
+  if (utf8.encode(tag).length > MAX_TAG_BYTES) throw runtimeError('MPCC5014', [`a session tag of more than ${MAX_TAG_BYTES} bytes`]);
+  const ctx: ConnectContext = { deadline, timeoutMs, max, tag, identity: options.identity };
   const results = await Promise.allSettled([accept(id, peers, ctx), ...lower.map((p) => dial(id, p, peers[p], ctx))]);
-  const failure = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  // A listener that fails closes its pending handshakes, so a dialer's "closed during the
+  // handshake" (MPCC5015) may be a consequence, and a peer that never came (MPCC5006) says
+  // less than a refusal: report another failure first when there is one.
+  const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const failure = rejected.find((r) => !['MPCC5015', 'MPCC5006'].includes((r.reason as RuntimeError).code)) ?? rejected[0];
   const links: (TcpLink | null)[] = [null, null, null];
   for (const r of results) {
     if (r.status !== 'fulfilled') continue;
@@ -371,11 +538,20 @@ export async function freeLocalAddresses(): Promise<[string, string, string]> {
   return ports.map((p) => `127.0.0.1:${p}`) as [string, string, string];
 }
 
+/** Options of three local TCP parties: authenticated with fresh key pairs each pinning the
+ * others (as `mpcc run` does), unless `insecure` (plain TCP) or `identities` are given. */
+export type LocalTcpOptions = Omit<TcpSessionOptions, 'id' | 'peers' | 'identity'> & {
+  insecure?: boolean;
+  identities?: readonly [PartyIdentity, PartyIdentity, PartyIdentity];
+};
+
 /** Three TCP sessions in this process over real sockets on 127.0.0.1 (ephemeral ports). */
-export async function createLocalTcpSessions(options: Omit<TcpSessionOptions, 'id' | 'peers'> = {}): Promise<[TcpPartySession, TcpPartySession, TcpPartySession]> {
+export async function createLocalTcpSessions(options: LocalTcpOptions = {}): Promise<[TcpPartySession, TcpPartySession, TcpPartySession]> {
+  const { insecure, identities, ...rest } = options;
+  const ids = insecure ? undefined : (identities ?? ephemeralIdentities());
   for (let attempt = 0; ; attempt++) {
     const peers = await freeLocalAddresses();
-    const made = await Promise.allSettled(([0, 1, 2] as const).map((id) => connectTcpSession({ ...options, id, peers })));
+    const made = await Promise.allSettled(([0, 1, 2] as const).map((id) => connectTcpSession({ ...rest, id, peers, identity: ids?.[id] })));
     if (made.every((m) => m.status === 'fulfilled')) return made.map((m) => (m as PromiseFulfilledResult<TcpPartySession>).value) as [TcpPartySession, TcpPartySession, TcpPartySession];
     for (const m of made) if (m.status === 'fulfilled') await m.value.close();
     const err = (made.find((m) => m.status === 'rejected') as PromiseRejectedResult).reason;
@@ -386,6 +562,6 @@ export async function createLocalTcpSessions(options: Omit<TcpSessionOptions, 'i
 
 /** Runs `fn` as all three parties in this process, connected over TCP on 127.0.0.1 (same
  * semantics as runInProcess: the first error is rethrown, the others fail instead of hang). */
-export async function runLocalTcp<T>(fn: (s: TcpPartySession) => Promise<T>, options: Omit<TcpSessionOptions, 'id' | 'peers'> = {}): Promise<[T, T, T]> {
+export async function runLocalTcp<T>(fn: (s: TcpPartySession) => Promise<T>, options: LocalTcpOptions = {}): Promise<[T, T, T]> {
   return runParties(await createLocalTcpSessions(options), fn);
 }

@@ -1,7 +1,8 @@
 // Security checks that can fail: what each party receives looks uniform (in the domain it
 // lives in: bytes, or Z_p digits for the packed compare digits) and its distribution does not
 // move when the secret input changes; the helper's only derived bit is a fair coin; P0 and P2
-// never receive the weights.
+// never receive the weights. Over authenticated TCP the same holds of the bytes on the wire
+// (sealed frames: ciphertext and tags) and of the opened payloads.
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { encode } from '../../../runtime/ring/ring.js';
 import type { PartyId } from '../../../runtime/session/session.js';
 import { sessions, randomSigned, run3, split } from './harness.js';
 import type { RecordingSession } from './harness.js';
+import type { TcpPartySession } from '../../../runtime/transport/tcp.js';
 import { looksUniform, sameDistribution } from './stats.js';
 
 /** The frame `party` received from `from` in its `round`-th round. */
@@ -149,6 +151,32 @@ describe('protocols: security of the comparison and selection', function () {
       expect(looksUniform(rnd[name], 256), name).to.equal(true);
       expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
     }
+  });
+
+  it('over authenticated TCP: every byte a party receives on the wire, and every opened payload, looks uniform for zero and random inputs alike', async () => {
+    const n = 3000;
+    const views = async (x: BigUint64Array) => {
+      const ss = await sessions('tcp');
+      // A second 'data' listener sees the very chunks the sealed-frame decoder gets.
+      const wire: Buffer[][] = [[], [], []];
+      for (const s of ss) for (const p of s.peers) (s as unknown as TcpPartySession).socketTo(p).on('data', (b: Buffer) => wire[s.id].push(b));
+      const sh = split(x);
+      await run3(ss, (s) => relu(s, sh[s.id], { lo: 0, k: 16 }));
+      return { wire: wire.map((w) => new Uint8Array(Buffer.concat(w))), p0Reveal: frame(ss[0], 1, 0), p1Reshare: frame(ss[1], 2, 2) };
+    };
+    const zero = await views(new BigUint64Array(n));
+    const rnd = await views(randomSigned(n, 14));
+    for (const v of [zero, rnd]) {
+      for (const id of [0, 1, 2]) {
+        expect(v.wire[id].length, `P${id} wire bytes`).to.be.above(1000);
+        expect(looksUniform(v.wire[id], 256), `P${id} wire`).to.equal(true);
+      }
+      expect(looksUniform(v.p0Reveal, 256), 'P0 opened payload').to.equal(true);
+      expect(looksUniform(v.p1Reshare, 256), 'P1 opened payload').to.equal(true);
+    }
+    for (const id of [0, 1, 2]) expect(sameDistribution(zero.wire[id], rnd.wire[id], 256), `P${id} wire`).to.equal(true);
+    // The check can fail: the zero input's shares in the clear would not pass.
+    expect(looksUniform(new Uint8Array(new BigUint64Array(n).buffer), 256)).to.equal(false);
   });
 
   it('two sessions draw different masks: the same input gives different messages', async () => {

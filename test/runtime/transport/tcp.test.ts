@@ -2,17 +2,13 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { TLSSocket } from 'node:tls';
 import { connectTcpSession, createLocalTcpSessions, freeLocalAddresses as freeAddresses, runLocalTcp } from '../../../runtime/transport/tcp.js';
 import { encodeHeader, FrameKind } from '../../../runtime/transport/frame.js';
 import { RuntimeError } from '../../../runtime/diagnostics.js';
 import type { PartyId } from '../../../runtime/session/session.js';
+import { ephemeralIdentities } from '../../../runtime/session/identity.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tcp-party.js');
-/** Test-only TLS material, read from the source tree (dist/test/runtime/transport/../../../../test/…). */
-const TLS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'test', 'runtime', 'transport', 'fixtures', 'tls');
-const pem = (name: string) => readFileSync(join(TLS_DIR, name));
 
 /** A party process and the JSON lines it prints. */
 class PartyProcess {
@@ -172,12 +168,13 @@ describe('runtime/tcp transport', function () {
   });
 
   // P0 accepted its connection from P1 and reads it in chunks; P1 dialed it and reads frames
-  // in place (onread): the same faults must fail the same way on both.
+  // in place (onread): the same faults must fail the same way on both. (Plain links: the
+  // faults are written in the clear; sealed frames are tested in secure-channel.test.ts.)
   for (const [from, to, how] of [[1, 0, 'chunks, accepted link'], [0, 1, 'in place, dialed link']] as const) {
     const name = ['client', 'server'][from];
 
     it(`rejects a frame of the wrong round (${how})`, async () => {
-      const ss = await createLocalTcpSessions();
+      const ss = await createLocalTcpSessions({ insecure: true });
       ss[from].socketTo(to).write(encodeHeader(FrameKind.Data, 7, 0, { online: 0, preprocessing: 0, oneTime: 0 }));
       const e = await expectRuntimeError(ss[to].round([], [from]), 'MPCC5004');
       expect(e.peer).to.equal(from);
@@ -186,7 +183,7 @@ describe('runtime/tcp transport', function () {
     });
 
     it(`rejects a frame whose length does not match its header (${how})`, async () => {
-      const ss = await createLocalTcpSessions();
+      const ss = await createLocalTcpSessions({ insecure: true });
       const header = encodeHeader(FrameKind.Data, 0, 10, { online: 3, preprocessing: 0, oneTime: 0 });
       ss[from].socketTo(to).write(header);
       ss[from].socketTo(to).write(new Uint8Array(10));
@@ -197,7 +194,7 @@ describe('runtime/tcp transport', function () {
     });
 
     it(`reports a connection closed in the middle of a frame as a disconnect, not a short frame (${how})`, async () => {
-      const ss = await createLocalTcpSessions();
+      const ss = await createLocalTcpSessions({ insecure: true });
       const sock = ss[from].socketTo(to);
       sock.write(encodeHeader(FrameKind.Data, 0, 100, { online: 100, preprocessing: 0, oneTime: 0 }));
       sock.write(new Uint8Array(10));
@@ -216,8 +213,8 @@ describe('runtime/tcp transport', function () {
     await Promise.all([t0.close(), t1.close(), t2.close()]);
   });
 
-  it('delivers large frames read in place and in chunks alike, payloads aligned', async () => {
-    // P1 dialed P0 (reads in place), P0 accepted P1 (reads chunks); frames of many sizes.
+  for (const insecure of [true, false]) it(`delivers large frames read in place and in chunks alike, payloads aligned (${insecure ? 'plain' : 'sealed'})`, async () => {
+    // P1 dialed P0 (reads in place when plain), P0 accepted P1 (reads chunks); frames of many sizes.
     const sizes = [0, 1, 8, 24, 65_536 + 3, 1_000_000, 8, 3_000_001];
     const res = await runLocalTcp(async (s) => {
       if (s.id === 2) return [];
@@ -229,7 +226,7 @@ describe('runtime/tcp transport', function () {
         if (n > 0) got.push(m.get(peer)!);
       }
       return got;
-    });
+    }, { insecure });
     for (const id of [0, 1] as const) {
       const peer = id === 0 ? 1 : 0;
       const want = sizes.filter((n) => n > 0).map((n) => new Uint8Array(n).map((_, i) => (i * 31 + n + peer) & 0xff));
@@ -250,44 +247,15 @@ describe('runtime/tcp transport', function () {
     expect(e.message).to.match(/peer [02] \((client|helper)\)/);
   });
 
-  it('refuses peers of another session (tag mismatch)', async () => {
+  for (const keyed of [false, true]) it(`refuses peers of another session (tag mismatch, ${keyed ? 'in the authenticated handshake' : 'plain'})`, async () => {
     const addrs = await freeAddresses();
+    const ids = ephemeralIdentities();
     const results = await Promise.allSettled(
-      ([0, 1, 2] as PartyId[]).map((id) => connectTcpSession({ id, peers: addrs, timeoutMs: 3000, tag: id === 1 ? 'model-b' : 'model-a' })),
+      ([0, 1, 2] as PartyId[]).map((id) => connectTcpSession({ id, peers: addrs, timeoutMs: 3000, tag: id === 1 ? 'model-b' : 'model-a', identity: keyed ? ids[id] : undefined })),
     );
     const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as RuntimeError).code : 'ok'));
     expect(codes[0]).to.equal('MPCC5008');
     expect(codes[2]).to.equal('MPCC5008');
     for (const r of results) if (r.status === 'fulfilled') await r.value.close();
-  });
-
-  it('runs over mutually authenticated TLS', async () => {
-    const tlsOptions = { key: pem('party.key'), cert: pem('party.pem'), ca: pem('ca.pem') };
-    const data = new Uint8Array(50_000).fill(7);
-    const res = await runLocalTcp(
-      async (s) => {
-        const got = await s.round(s.peers.map((p) => ({ to: p, data, label: 'x' })), s.peers);
-        const sock = s.socketTo(s.peers[0]);
-        return { ok: s.peers.every((p) => Buffer.from(got.get(p)!).equals(Buffer.from(data))), tls: sock instanceof TLSSocket && sock.encrypted && sock.authorized };
-      },
-      { tls: tlsOptions },
-    );
-    for (const r of res) expect(r).to.deep.equal({ ok: true, tls: true });
-  });
-
-  it('refuses a party whose TLS certificate the CA did not sign', async () => {
-    const addrs = await freeAddresses();
-    const good = { key: pem('party.key'), cert: pem('party.pem'), ca: pem('ca.pem') };
-    const rogue = { key: pem('rogue.key'), cert: pem('rogue.pem'), ca: pem('ca.pem') };
-    const results = await Promise.allSettled(([0, 1, 2] as PartyId[]).map((id) => connectTcpSession({ id, peers: addrs, timeoutMs: 1500, tls: id === 2 ? rogue : good })));
-    for (const r of results) {
-      expect(r.status).to.equal('rejected');
-      expect((r as PromiseRejectedResult).reason).to.be.instanceOf(RuntimeError);
-    }
-    for (const id of [0, 1]) {
-      const e = (results[id] as PromiseRejectedResult).reason as RuntimeError;
-      expect([e.code, e.peer]).to.deep.equal(['MPCC5005', 2]);
-      expect(e.message).to.contain('TLS');
-    }
   });
 });
