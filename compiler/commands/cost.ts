@@ -1,6 +1,7 @@
 // `mpcc cost MODEL.onnx|FILE.mir|OUT [--json] [--frac-bits F] [--passes LIST]`: what one secure
 // inference of a model costs — bytes per party (online, preprocessing, one-time), rounds,
-// DReLUs, per layer and in total, with LAN/WAN latency estimates. A model is driven to the
+// DReLUs (and, per block-ReLU, the DReLUs before planning; bytes of comparisons and selections
+// apart), per layer and in total, with LAN/WAN latency estimates. A model is driven to the
 // round schedule by the passes compile runs (compiler/driver.ts: an already quantized, lowered
 // or scheduled .mir skips the earlier ones); a compiled folder OUT is read from OUT/cost.json.
 import type { Command } from 'commander';
@@ -78,7 +79,7 @@ export function registerCost(program: Command): void {
       .command('cost')
       .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
       .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
-      .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers}'))
+      .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind}'))
       .addOption(fracBitsOption())
       .addOption(inputShapeOption())
       .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))

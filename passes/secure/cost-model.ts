@@ -6,6 +6,7 @@
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { isSecureOp } from '../../ir/ops/facts.js';
+import { numel } from '../../ir/types.js';
 import { verify } from '../../ir/verify.js';
 import { PROTOCOL_COSTS } from '../../runtime/protocols/costs.js';
 import { parseFlow } from './secure-costs.js';
@@ -18,14 +19,28 @@ export interface LayerBytes {
   perParty: [number, number, number];
 }
 
+/** Per-inference bytes (online + preprocessing, summed over parties) by what they are for,
+ * from the flows' labels: comparisons (drelu.*), selections (select.*), weight products
+ * (weights.*, one-time excluded), everything else (reveals, Beaver products). */
+export interface BytesByKind {
+  comparisons: number;
+  selections: number;
+  products: number;
+  other: number;
+}
+
 /** The cost of one secure node. */
 export interface LayerCost {
   name: string;
   op: string;
+  /** DReLUs the node runs (after block-ReLU planning). */
   drelus: number;
   bytes: LayerBytes;
   /** The node's depth in rounds. */
   rounds: number;
+  /** DReLUs before planning: a (block-)ReLU's element count (one per element); else drelus. */
+  drelusBefore: number;
+  bytesByKind: BytesByKind;
 }
 
 /** The cost report (OUT/cost.json, `mpcc cost --json`). Bytes are bytes sent, summed over
@@ -39,6 +54,9 @@ export interface CostReport {
   /** Estimated seconds per inference (see NETWORKS). */
   latency: { lan: number; wan: number };
   layers: LayerCost[];
+  /** DReLUs with every block-ReLU an ordinary ReLU (the layers' drelusBefore, summed). */
+  drelusBefore: number;
+  bytesByKind: BytesByKind;
 }
 
 /** A network profile of the latency estimate. */
@@ -68,22 +86,33 @@ export function costReport(g: Graph): CostReport {
   verify(g, 'scheduled');
   const layers: LayerCost[] = [];
   const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] };
-  let rounds = 0, drelus = 0, oneTimeRounds = 0;
+  const byKind = noBytesByKind();
+  let rounds = 0, drelus = 0, oneTimeRounds = 0, drelusBefore = 0;
   for (const n of g.nodes) {
     if (!isSecureOp(n.op)) continue;
     const protocol = n.attrs.protocol as string;
     if (!(protocol in PROTOCOL_COSTS)) throw diag('MPCC6023', [n.name, n.op, protocol]);
     const round = n.attrs.round as number;
     const depth = n.attrs.rounds as number;
-    const layer: LayerCost = { name: n.name, op: n.op, drelus: (n.attrs.drelus as number | undefined) ?? 0, bytes: { online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] }, rounds: depth };
+    const runs = (n.attrs.drelus as number | undefined) ?? 0;
+    const layer: LayerCost = {
+      name: n.name, op: n.op, drelus: runs, bytes: { online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] }, rounds: depth,
+      drelusBefore: PER_ELEMENT_BEFORE.has(protocol) ? numel(g.types.get(n.inputs[0])!.shape) : runs,
+      bytesByKind: noBytesByKind(),
+    };
     for (const text of n.attrs.flows as readonly string[]) {
       const f = parseFlow(text, n);
       layer.bytes[f.phase] += f.bytes;
       if (f.phase === 'oneTime') oneTimeRounds = 1;
-      else layer.bytes.perParty[f.from] += f.bytes;
+      else {
+        layer.bytes.perParty[f.from] += f.bytes;
+        layer.bytesByKind[kindOf(f.label)] += f.bytes;
+      }
     }
     if (depth > 0) rounds = Math.max(rounds, round + depth - 1);
     drelus += layer.drelus;
+    drelusBefore += layer.drelusBefore;
+    for (const k of Object.keys(byKind) as (keyof BytesByKind)[]) byKind[k] += layer.bytesByKind[k];
     bytes.online += layer.bytes.online;
     bytes.preprocessing += layer.bytes.preprocessing;
     bytes.oneTime += layer.bytes.oneTime;
@@ -92,7 +121,18 @@ export function costReport(g: Graph): CostReport {
   }
   bytes.total = bytes.online + bytes.preprocessing;
   const latency = { lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan), wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan) };
-  return { rounds, oneTimeRounds, bytes, drelus, latency, layers };
+  return { rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind: byKind };
+}
+
+/** Protocols of a block-ReLU, whose DReLUs before planning are one per element of its input. */
+const PER_ELEMENT_BEFORE: ReadonlySet<string> = new Set(['blockRelu', 'blockReluThenWeights']);
+
+const noBytesByKind = (): BytesByKind => ({ comparisons: 0, selections: 0, products: 0, other: 0 });
+
+/** What a flow's bytes are for, from its label's prefix (runtime/protocols/costs.ts). */
+function kindOf(label: string): keyof BytesByKind {
+  const family = label.split('.')[0];
+  return family === 'drelu' ? 'comparisons' : family === 'select' ? 'selections' : family === 'weights' ? 'products' : 'other';
 }
 
 /** For each party, the inference rounds in which it sends or receives (what its round counter
@@ -116,11 +156,12 @@ export function partyRounds(g: Graph): [number, number, number] {
 /** The report as a readable table: one row per layer, then totals and latency estimates. */
 export function formatCostTable(r: CostReport): string {
   const num = (x: number) => x.toLocaleString('en-US');
-  const head = ['layer', 'op', 'rounds', 'drelus', 'online B', 'preproc B', 'one-time B', 'P0 sent', 'P1 sent', 'P2 sent'];
-  const row = (name: string, op: string, rounds: number | string, drelus: number, b: LayerBytes) =>
-    [name, op, String(rounds), num(drelus), num(b.online), num(b.preprocessing), num(b.oneTime), ...b.perParty.map(num)];
-  const rows = r.layers.map((l) => row(l.name, l.op, l.rounds, l.drelus, l.bytes));
-  rows.push(row('total', '', r.rounds, r.drelus, r.bytes));
+  const head = ['layer', 'op', 'rounds', 'drelus', 'before', 'online B', 'preproc B', 'one-time B', 'compare B', 'select B', 'P0 sent', 'P1 sent', 'P2 sent'];
+  // A cost.json written before drelusBefore and bytesByKind existed shows them as unplanned and 0.
+  const row = (name: string, op: string, rounds: number | string, drelus: number, before: number | undefined, b: LayerBytes, k: BytesByKind | undefined) =>
+    [name, op, String(rounds), num(drelus), num(before ?? drelus), num(b.online), num(b.preprocessing), num(b.oneTime), num(k?.comparisons ?? 0), num(k?.selections ?? 0), ...b.perParty.map(num)];
+  const rows = r.layers.map((l) => row(l.name, l.op, l.rounds, l.drelus, l.drelusBefore, l.bytes, l.bytesByKind));
+  rows.push(row('total', '', r.rounds, r.drelus, r.drelusBefore, r.bytes, r.bytesByKind));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   const mb = (x: number) => `${(x / 1e6).toFixed(3)} MB`;
@@ -131,7 +172,8 @@ export function formatCostTable(r: CostReport): string {
     `rounds: ${r.rounds} per inference, ${r.oneTimeRounds} one-time (weight setup, once per session)`,
     `bytes per inference: ${mb(r.bytes.total)} (online ${mb(r.bytes.online)}, preprocessing ${mb(r.bytes.preprocessing)}); one-time ${mb(r.bytes.oneTime)}`,
     `bytes sent per party: P0 ${mb(r.bytes.perParty[0])}, P1 ${mb(r.bytes.perParty[1])}, P2 ${mb(r.bytes.perParty[2])}`,
-    `DReLUs: ${num(r.drelus)}`,
+    `DReLUs: ${num(r.drelus)}${r.drelusBefore !== undefined && r.drelusBefore !== r.drelus ? ` (${num(r.drelusBefore)} before block-ReLU planning, ${((100 * r.drelus) / r.drelusBefore).toFixed(1)}%)` : ''}`,
+    ...(r.bytesByKind ? [`bytes by kind: comparisons ${mb(r.bytesByKind.comparisons)}, selections ${mb(r.bytesByKind.selections)}, weight products ${mb(r.bytesByKind.products)}, other ${mb(r.bytesByKind.other)}`] : []),
     `estimated ${LATENCY_FORMULA}:`,
     `  ${NETWORKS.lan.label}: ${secs(r.latency.lan)}`,
     `  ${NETWORKS.wan.label}: ${secs(r.latency.wan)}`,

@@ -20,7 +20,7 @@ import { runPipeline } from '../../passes/index.js';
 import { encode } from '../../runtime/ring/ring.js';
 import { loadPartyArtifacts, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
 import { rng } from '../passes/util.js';
-import { argmax, filesUnder, flowTotals, maxAbsDiff, measuredTotals, needlesIn, runSecureInProcess, withTruncationNoise } from './support.js';
+import { argmax, expectCountersMatch, filesUnder, flowTotals, maxAbsDiff, needlesIn, runSecureInProcess, withTruncationNoise } from './support.js';
 
 const FRAC = 12;
 const ULP = 2 ** -FRAC;
@@ -105,16 +105,7 @@ describe('e2e: resnet18-cifar compiled and run by the three parties', function (
     const sumFlows = (phase: string, from?: number) => predicted.reduce((t, row, f) => t + (from === undefined || f === from ? row.reduce((u, c) => u + c[phase], 0) : 0), 0);
     expect(sumFlows('online') + sumFlows('preprocessing')).to.equal(cost.bytes.total);
     expect(sumFlows('oneTime')).to.equal(cost.bytes.oneTime);
-    for (const r of runs) {
-      const sum = (phase: 'online' | 'preprocessing' | 'oneTime') => r.reduce((t, p) => t + p.counters.sent[phase], 0);
-      expect(sum('online')).to.equal(cost.bytes.online);
-      expect(sum('preprocessing')).to.equal(cost.bytes.preprocessing);
-      expect(sum('oneTime')).to.equal(cost.bytes.oneTime);
-      expect(r.map((p) => p.counters.sent.online + p.counters.sent.preprocessing)).to.deep.equal(cost.bytes.perParty);
-      // Per sender, receiver and phase (one-time included): the flows of the scheduled IR.
-      expect(measuredTotals(r)).to.deep.equal(predicted);
-      for (const p of r) expect({ rounds: p.rounds, oneTimeRounds: p.oneTimeRounds }).to.deep.equal({ rounds: cost.rounds, oneTimeRounds: cost.oneTimeRounds });
-    }
+    for (const r of runs) expectCountersMatch(r, cost, predicted);
     // The paper's figure for this network is 0.494 GB per inference; the target is ≤ 0.12 GB.
     expect(cost.bytes.total).to.be.greaterThan(0);
   });

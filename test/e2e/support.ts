@@ -1,12 +1,14 @@
 // Helpers of the end-to-end tests: a secure in-process run of compiled artifacts, the
 // truncation error model applied to a quantized graph, the flows of model.mir, and searching
 // artifact folders for byte strings.
+import { expect } from 'chai';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { makeGraph, makeNode, type Graph, type Node } from '../../ir/graph.js';
 import { tensorOf } from '../../ir/tensor.js';
 import { createInProcessSessions, runParties } from '../../runtime/session/connect.js';
 import type { PartyCounters } from '../../runtime/session/counters.js';
+import type { CostReport } from '../../passes/secure/cost-model.js';
 import { runProgram, sessionTag, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
 
 /** The three parties' results of one secure run of `arts` on input `x` (in process). */
@@ -73,6 +75,19 @@ export function flowTotals(mirText: string): Record<string, number>[][] {
 /** The measured bytes [from][to][phase] of a run's counters. */
 export function measuredTotals(results: readonly RunResult[]): Record<string, number>[][] {
   return results.map((r) => (r.counters as PartyCounters).sentToByPhase.map((p) => ({ ...p })));
+}
+
+/** Checks one secure run's counters against the cost report: bytes sent per phase (summed and
+ * per party), per sender, receiver and phase (one-time included) against `predicted` (the flows
+ * of the scheduled IR, flowTotals), and every party's rounds. */
+export function expectCountersMatch(r: readonly RunResult[], cost: CostReport, predicted: Record<string, number>[][]): void {
+  const sum = (phase: 'online' | 'preprocessing' | 'oneTime') => r.reduce((t, p) => t + p.counters.sent[phase], 0);
+  expect(sum('online')).to.equal(cost.bytes.online);
+  expect(sum('preprocessing')).to.equal(cost.bytes.preprocessing);
+  expect(sum('oneTime')).to.equal(cost.bytes.oneTime);
+  expect(r.map((p) => p.counters.sent.online + p.counters.sent.preprocessing)).to.deep.equal(cost.bytes.perParty);
+  expect(measuredTotals(r)).to.deep.equal(predicted);
+  for (const p of r) expect({ rounds: p.rounds, oneTimeRounds: p.oneTimeRounds }).to.deep.equal({ rounds: cost.rounds, oneTimeRounds: cost.oneTimeRounds });
 }
 
 /** Every file below `dir` (recursively), as paths relative to it. */

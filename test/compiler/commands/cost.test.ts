@@ -46,10 +46,12 @@ describe('mpcc cost', function () {
     expect(run.stderr).to.equal('');
     expect(run.status).to.equal(0);
     const r = JSON.parse(run.stdout) as CostReport;
-    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers']);
+    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind']);
     expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
     expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan']);
-    for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds']);
+    for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind']);
+    // No block-ReLU: nothing was planned away.
+    expect(r.drelusBefore).to.equal(r.drelus);
     // tiny-cnn: the first ReLU moves after the 2×2 max-pool (8×8×8 windows, 3 pairs each), so
     // it compares 8×8×8 elements, not 8×16×16; the second ReLU 16×8×8.
     expect(r.drelus).to.equal(8 * 64 + 8 * 64 * 3 + 16 * 64);

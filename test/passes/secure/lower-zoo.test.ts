@@ -44,7 +44,7 @@ describe('lower and schedule-rounds on zoo models', function () {
   it('secure-ops: every supported operator lowers, every secure op appears, the schedule is ASAP', () => {
     const g = runPipeline(importOnnx(buildZooModel('secure-ops')), SECURE).graph;
     // SecureBlockRelu comes from a BlockRelu, which no ONNX operator imports as (a plan inserts
-    // it): its lowering is tested on a hand-written graph in test/passes/secure/.
+    // it): its lowering is tested on hand-written graphs, test/passes/secure/lower-block-relu.test.ts.
     for (const op of SECURE_OPS) if (op !== 'SecureBlockRelu') expect(g.nodes.some((n) => n.op === op), op).to.equal(true);
     expectAsap(g);
     const r = costReport(g);
