@@ -47,9 +47,9 @@ describe('mpcc plan and compile --plan', function () {
     for (const layer of plan.layers) {
       // A block-ReLU read by a product is fused with it ('relu+conv').
       const costed = cost.layers.filter((l) => l.name === layer.name || l.name.startsWith(`${layer.name}+`));
-      expect(costed.map((l) => l.drelus), layer.name).to.deep.equal([layer.drelus.planned]);
+      expect(costed.map((l) => [l.drelusBefore, l.drelus]), layer.name).to.deep.equal([[layer.drelus.baseline, layer.drelus.planned]]);
     }
-    expect(cost.drelus).to.equal(plan.drelus.planned);
+    expect([cost.drelusBefore, cost.drelus]).to.deep.equal([plan.drelus.baseline, plan.drelus.planned]);
   });
 
   it('--uniform-drelus 0.1 on tiny-cnn: the smallest square block per layer under 10%', () => {
