@@ -29,11 +29,12 @@ export const DIAGNOSTICS = {
   MPCC1002: "'{0}' is not a valid ONNX model: {1}",
   MPCC1003: "ONNX opset {0} of '{1}' is not supported (supported: {2})",
   MPCC1004: "input '{0}' has symbolic dimension '{1}'; fix it with --input-shape",
-  MPCC1005: "external data file '{0}' for tensor '{1}' is missing",
+  MPCC1005: "external data file '{0}' for tensor '{1}' of '{2}' is missing",
   MPCC1006: "node '{0}' ({1}): {2}",
   MPCC1007: "tensor '{0}' has unsupported data type {1}",
   MPCC1008: "invalid --input-shape '{0}': {1}",
   MPCC1009: "value '{0}' used by node '{1}' is not defined",
+  MPCC1010: "external data of tensor '{0}' in '{1}' is refused: {2}",
 
   MPCC2001: 'syntax error: {0}',
   MPCC2002: "IR verification failed at node '{0}' ({1}): {2}",

@@ -4,8 +4,8 @@
 // arrive as Long objects from protobufjs) or in an external file next to the model.
 import onnxProto from 'onnx-proto';
 import type { onnx as proto } from 'onnx-proto';
-import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { openSync, readSync, closeSync, fstatSync, lstatSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
 import { Tensor, allocData } from '../../ir/tensor.js';
 import { type DType, numel } from '../../ir/types.js';
@@ -202,27 +202,71 @@ function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & {
   }
 }
 
+/**
+ * The bytes of an external tensor, confined to the model's folder: an absolute location, one that
+ * climbs out with `..`, a symlink leading outside, anything but a regular file, or a range past
+ * the file's end is refused (MPCC1010, MPCC1005 when missing). Messages name the tensor, the
+ * model and the location as written, and never a size or content of the file.
+ */
 function readExternal(t: proto.ITensorProto, baseDir: string, label: string): Uint8Array {
   const name = t.name ?? '';
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
-  if (!location) throw diag('MPCC1002', [label, `tensor '${name}' is external but has no location`]);
-  const offset = Number(entries.get('offset') ?? 0);
+  const refuse = (why: string) => diag('MPCC1010', [name, label, why]);
+  if (!location) throw refuse('it has no location');
+  if (isAbsolute(location) || /^[a-zA-Z]:/.test(location) || location.startsWith('\\')) throw refuse(`location '${location}' is an absolute path`);
+  if (location.includes('\0')) throw refuse(`location '${location}' holds a NUL character`);
   const file = resolve(baseDir, location);
-  if (!existsSync(file)) throw diag('MPCC1005', [location, name]);
-  const fd = openSync(file, 'r');
+  const rel = relative(baseDir, file);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw refuse(`location '${location}' leads outside the model's folder`);
+  const offset = byteCount(entries.get('offset') ?? '0');
+  if (offset === undefined) throw refuse(`offset '${entries.get('offset')}' is not a byte count`);
+  const lengthText = entries.get('length');
+  const given = lengthText === undefined ? undefined : byteCount(lengthText);
+  if (lengthText !== undefined && given === undefined) throw refuse(`length '${lengthText}' is not a byte count`);
+  let fd: number;
   try {
-    const size = fstatSync(fd).size;
-    const length = entries.has('length') ? Number(entries.get('length')) : size - offset;
-    if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
-      throw diag('MPCC1002', [label, `external data of tensor '${name}' (offset ${offset}, length ${length}) lies outside '${location}' (${size} bytes)`]);
+    // the real path, symlinks followed, must stay in the real model folder too
+    const real = realpathSync(file);
+    const realRel = relative(realpathSync(baseDir), real);
+    if (realRel.startsWith('..') || isAbsolute(realRel)) throw refuse(`location '${location}' leads outside the model's folder`);
+    fd = openSync(real, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // a dangling symlink says no more than one leading outside: whether its target exists is none of the model's business
+      if (isSymlink(file)) throw refuse(`location '${location}' leads outside the model's folder`);
+      throw diag('MPCC1005', [location, name, label]);
     }
+    if (err instanceof Error && err.name === 'MpccError') throw err;
+    throw refuse(`location '${location}' cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw refuse(`location '${location}' is not a regular file`);
+    const length = given ?? stat.size - offset;
+    if (length < 0 || offset + length > stat.size) throw refuse(`offset ${offset} and length ${given ?? '(to the end)'} lie beyond the end of '${location}'`);
     const buf = new Uint8Array(length);
     readSync(fd, buf, 0, length, offset);
     return buf;
   } finally {
     closeSync(fd);
   }
+}
+
+/** True when `path` itself is a symbolic link. */
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** A non-negative integer of at most 2^53 written in decimal, else undefined. */
+function byteCount(text: string): number | undefined {
+  if (!/^\d{1,16}$/.test(text.trim())) return undefined;
+  const v = Number(text);
+  return Number.isSafeInteger(v) ? v : undefined;
 }
 
 /** IEEE half-precision bits to a number. */
