@@ -46,6 +46,7 @@ export const DIAGNOSTICS = {
   MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}]",
   MPCC3003: "input '{0}' has dtype {1} but the model expects float32",
   MPCC3004: "interpreter: node '{0}' ({1}): {2}",
+  MPCC3005: "input file '{0}' holds {1} at index {2}: the model takes only finite values{3}",
 
   MPCC4001: "unknown pass '{0}' (known: {1})",
   MPCC4002: "pass '{0}': unknown option '{1}' (known: {2})",
@@ -93,6 +94,7 @@ export const DIAGNOSTICS = {
   MPCC6003: "node '{0}' (Gemm): bias C of shape [{1}] is not one value per output column",
   MPCC6004: "graph input '{0}' is {1}; secure inference takes float inputs",
   MPCC6005: "the graph is already quantized (node '{0}' is {1}); run quantize once",
+  MPCC6006: "constant '{0}' read by node '{1}' holds {2} at index {3}: secure inference takes only finite constants of magnitude below 2^{4} ({5} fractional bits)",
 
   MPCC6021: "lower needs a quantized graph: {0} (run quantize first)",
   MPCC6022: "node '{0}' ({1}): operand '{2}' must be a constant (P1's weights); products of two secret values are not supported",
