@@ -76,7 +76,10 @@ export function readOnnxModel(bytes: Uint8Array, opts: ReadOptions = {}): OnnxMo
   const opset = defaultOpset ? toNumber(defaultOpset.version) : 1;
   const baseDir = dirname(resolve(opts.path ?? '.'));
   const initializers = new Map<string, Tensor>();
-  for (const t of graph.initializer ?? []) initializers.set(t.name ?? '', readTensor(t, baseDir, label));
+  for (const t of graph.initializer ?? []) {
+    if (initializers.has(t.name ?? '')) throw diag('MPCC1002', [label, `initializer '${t.name ?? ''}' is defined twice`]);
+    initializers.set(t.name ?? '', readTensor(t, baseDir, label));
+  }
   const nodes = (graph.node ?? []).map((n, i) => readNode(n, i, baseDir, label));
   return {
     opset,
@@ -162,17 +165,23 @@ export function readTensor(t: proto.ITensorProto, baseDir: string, label = '<mod
   const dtype = dtypeOf(elemType);
   if (!dtype) throw diag('MPCC1007', [name, dataTypeName(elemType)]);
   const shape = (t.dims ?? []).map((d) => toNumber(d as Int64));
+  const bad = shape.find((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad !== undefined) throw diag('MPCC1002', [label, `tensor '${name}' has dimension ${bad} in [${shape.join(',')}]`]);
   const n = numel(shape);
-  const out = allocData(dtype, n);
+  // the data must be there before anything is allocated: a hostile shape costs nothing
+  const size = ELEM_BYTES[elemType];
   let raw: Uint8Array | undefined = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, baseDir, label);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, baseDir, label, n * size);
   if (raw) {
-    decodeRaw(raw, elemType, out, name, label);
+    if (raw.length !== size * n) throw diag('MPCC1002', [label, `tensor '${name}' has ${raw.length} data bytes, expected ${size * n} for shape [${shape.join(',')}]`]);
+    const out = allocData(dtype, n);
+    decodeRaw(raw, elemType, out);
     return new Tensor(dtype, shape, out);
   }
   const fields: ArrayLike<Int64>[] = [t.floatData ?? [], t.int32Data ?? [], t.int64Data ?? [], t.doubleData ?? [], t.uint64Data ?? []];
   const src = fields.find((f) => f.length > 0) ?? [];
   if (src.length !== n) throw diag('MPCC1002', [label, `tensor '${name}' has ${src.length} values for shape [${shape.join(',')}]`]);
+  const out = allocData(dtype, n);
   if (elemType === DataType.FLOAT16) for (let i = 0; i < n; i++) out[i] = halfToFloat(toNumber(src[i]));
   else for (let i = 0; i < n; i++) out[i] = toNumber(src[i]);
   return new Tensor(dtype, shape, out);
@@ -183,9 +192,8 @@ const ELEM_BYTES: Record<number, number> = {
   [DataType.INT16]: 2, [DataType.UINT16]: 2, [DataType.INT8]: 1, [DataType.UINT8]: 1, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2,
 };
 
-function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & { [i: number]: number }, name: string, label: string): void {
-  const size = ELEM_BYTES[elemType];
-  if (raw.length !== size * out.length) throw diag('MPCC1002', [label, `tensor '${name}' has ${raw.length} data bytes, expected ${size * out.length}`]);
+/** Decodes little-endian `raw` (its length checked by the caller) into `out`. */
+function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & { [i: number]: number }): void {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = out.length;
   switch (elemType) {
@@ -208,7 +216,7 @@ function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & {
  * the file's end is refused (MPCC1010, MPCC1005 when missing). Messages name the tensor, the
  * model and the location as written, and never a size or content of the file.
  */
-function readExternal(t: proto.ITensorProto, baseDir: string, label: string): Uint8Array {
+function readExternal(t: proto.ITensorProto, baseDir: string, label: string, expected: number): Uint8Array {
   const name = t.name ?? '';
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
@@ -245,6 +253,7 @@ function readExternal(t: proto.ITensorProto, baseDir: string, label: string): Ui
     if (!stat.isFile()) throw refuse(`location '${location}' is not a regular file`);
     const length = given ?? stat.size - offset;
     if (length < 0 || offset + length > stat.size) throw refuse(`offset ${offset} and length ${given ?? '(to the end)'} lie beyond the end of '${location}'`);
+    if (length !== expected) throw refuse(`it has ${length} data bytes, its shape needs ${expected}`);
     const buf = new Uint8Array(length);
     readSync(fd, buf, 0, length, offset);
     return buf;
