@@ -18,6 +18,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   e2e: () => import('./e2e.js'),
   fixed: () => import('./fixed.js'),
   kernels: () => import('./kernels.js'),
+  depth: () => import('./depth.js'),
 };
 
 async function main(): Promise<void> {
