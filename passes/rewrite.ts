@@ -107,22 +107,40 @@ class RewriteState {
       for (const v of n.inputs) if (v) touched.add(v);
       for (const v of n.outputs) touched.add(v);
     };
-    // Removed nodes first (each found by identity, usually right before `at`), then the
-    // matched node gives way to the replacement nodes at its place.
-    for (const r of new Set(repl.remove ?? [])) {
-      if (r === node) continue;
-      const i = this.nodes.indexOf(r);
-      if (i < 0) continue;
-      this.nodes.splice(i, 1);
-      if (i < at) at--;
+    // Removed nodes first (each found by identity, usually right before `at`: a contiguous block
+    // there goes in one splice), then the matched node gives way to the replacement nodes.
+    const removed = new Set(repl.remove ?? []);
+    removed.delete(node);
+    // a node removed and added back (moved, unchanged) keeps its index entries
+    const added = repl.nodes ?? [];
+    const moved = new Set(added.filter((n) => removed.has(n)));
+    let start = at;
+    while (start > 0 && removed.has(this.nodes[start - 1])) start--;
+    const block = at - start === removed.size;
+    const positions: number[] = [];
+    for (const r of removed) {
+      if (!block) {
+        let i = this.nodes.lastIndexOf(r, at);
+        if (i < 0) i = this.nodes.indexOf(r, at);
+        if (i < 0) continue;
+        positions.push(i);
+      }
+      if (moved.has(r)) continue;
       this.index(r, -1);
       touch(r);
     }
+    if (block) {
+      this.nodes.splice(start, at - start);
+      at = start;
+    }
+    for (const i of positions.sort((a, b) => b - a)) {
+      this.nodes.splice(i, 1);
+      if (i < at) at--;
+    }
     this.index(node, -1);
     touch(node);
-    const added = repl.nodes ?? [];
     this.nodes.splice(at, 1, ...added);
-    for (const n of added) this.index(n, 1);
+    for (const n of added) if (!moved.has(n)) this.index(n, 1);
     for (const [k, t] of repl.types ?? []) {
       this.types.set(k, t);
       touched.add(k);
