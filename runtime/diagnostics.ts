@@ -34,7 +34,7 @@ export const DIAGNOSTICS = {
   MPCC1007: "tensor '{0}' has unsupported data type {1}",
   MPCC1008: "invalid --input-shape '{0}': {1}",
   MPCC1009: "value '{0}' used by node '{1}' is not defined",
-  MPCC1010: "external data of tensor '{0}' in '{1}' is refused: {2}",
+  MPCC1011: "external data of tensor '{0}' in '{1}' is refused: {2}",
 
   MPCC2001: 'syntax error: {0}',
   MPCC2002: "IR verification failed at node '{0}' ({1}): {2}",
@@ -46,7 +46,7 @@ export const DIAGNOSTICS = {
   MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}]",
   MPCC3003: "input '{0}' has dtype {1} but the model expects float32",
   MPCC3004: "interpreter: node '{0}' ({1}): {2}",
-  MPCC3005: "input file '{0}' holds {1} at index {2}: the model takes only finite values{3}",
+  MPCC3010: "input file '{0}' holds {1} at index {2}: the model takes only finite values{3}",
 
   MPCC4001: "unknown pass '{0}' (known: {1})",
   MPCC4002: "pass '{0}': unknown option '{1}' (known: {2})",

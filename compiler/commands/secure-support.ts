@@ -18,7 +18,7 @@ export interface PartyReport {
   outputs?: Record<string, number[]>;
 }
 
-/** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3005
+/** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3010
  * a NaN, ±Inf or a value beyond the fixed-point range): checked before any party connects. */
 export function readClientInput(path: string, m: Manifest): Float32Array {
   const x = readNpy(path);

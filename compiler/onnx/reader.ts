@@ -213,14 +213,14 @@ function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & {
 /**
  * The bytes of an external tensor, confined to the model's folder: an absolute location, one that
  * climbs out with `..`, a symlink leading outside, anything but a regular file, or a range past
- * the file's end is refused (MPCC1010, MPCC1005 when missing). Messages name the tensor, the
+ * the file's end is refused (MPCC1011, MPCC1005 when missing). Messages name the tensor, the
  * model and the location as written, and never a size or content of the file.
  */
 function readExternal(t: proto.ITensorProto, baseDir: string, label: string, expected: number): Uint8Array {
   const name = t.name ?? '';
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
-  const refuse = (why: string) => diag('MPCC1010', [name, label, why]);
+  const refuse = (why: string) => diag('MPCC1011', [name, label, why]);
   if (!location) throw refuse('it has no location');
   if (isAbsolute(location) || /^[a-zA-Z]:/.test(location) || location.startsWith('\\')) throw refuse(`location '${location}' is an absolute path`);
   if (location.includes('\0')) throw refuse(`location '${location}' holds a NUL character`);

@@ -47,10 +47,10 @@ export function indexIn(shape: readonly number[], flat: number): string {
 }
 
 /** Refuses an input file holding NaN, ±Inf or (when `frac` is given: a fixed-point run) a value
- * beyond the range, naming the file and the first bad index (MPCC3005). */
+ * beyond the range, naming the file and the first bad index (MPCC3010). */
 export function checkInputValues(file: string, shape: readonly number[], data: ArrayLike<number>, frac?: number): void {
   const bad = firstOutOfRange(data, frac);
   if (!bad) return;
   const range = frac === undefined ? '' : ` of magnitude below 2^${valueRangeExponent(frac)} (fixed point with ${frac} fractional bits)`;
-  throw diag('MPCC3005', [file, bad.value, indexIn(shape, bad.index), range]);
+  throw diag('MPCC3010', [file, bad.value, indexIn(shape, bad.index), range]);
 }

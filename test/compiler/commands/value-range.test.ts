@@ -67,7 +67,7 @@ describe('value ranges: the client input', () => {
     writeFileSync(file('huge.npy'), encodeNpy([1, 4], [1, 2, 3, 1e12]));
   });
 
-  it('mpcc run refuses NaN, -Inf and 1e12 with MPCC3005 naming the file and the first bad index, writing nothing', async () => {
+  it('mpcc run refuses NaN, -Inf and 1e12 with MPCC3010 naming the file and the first bad index, writing nothing', async () => {
     const cases: [string, RegExp][] = [
       ['nan.npy', /holds NaN at index \[0,2\]: the model takes only finite values of magnitude below 2\^39 \(fixed point with 12 fractional bits\)/],
       ['inf.npy', /holds -Infinity at index \[0,1\]/],
@@ -76,7 +76,7 @@ describe('value ranges: the client input', () => {
     for (const [name, re] of cases) {
       const y = file(`${name}.y.npy`);
       const e = await failure(() => runSecure(out, { input: file(name), output: y, transport: 'inproc' }));
-      expect(e.code).to.equal('MPCC3005');
+      expect(e.code).to.equal('MPCC3010');
       expect(e.message).to.contain(`input file '${file(name)}'`).and.to.match(re);
       expect(existsSync(y)).to.equal(false);
     }
@@ -84,7 +84,7 @@ describe('value ranges: the client input', () => {
 
   it('mpcc party 0 refuses before connecting (no peer listens, yet no connect error)', async () => {
     const e = await failure(() => runParty(out, { id: '0', peers: '127.0.0.1:9,127.0.0.1:9,127.0.0.1:9', input: file('nan.npy'), output: file('p.npy'), connectTimeout: '60000' }));
-    expect(e.code).to.equal('MPCC3005');
+    expect(e.code).to.equal('MPCC3010');
     expect(existsSync(file('p.npy'))).to.equal(false);
   });
 
@@ -98,7 +98,7 @@ describe('value ranges: the client input', () => {
 
   it('mpcc infer refuses NaN and ±Inf (float), and beyond the range too with --fixed', async () => {
     let e = await failure(() => runInfer(file('lin.onnx'), { input: file('nan.npy'), output: file('i.npy') }));
-    expect(e.code).to.equal('MPCC3005');
+    expect(e.code).to.equal('MPCC3010');
     expect(e.message).to.equal(`input file '${file('nan.npy')}' holds NaN at index [0,2]: the model takes only finite values`);
     e = await failure(() => runInfer(file('lin.onnx'), { input: file('inf.npy'), fixed: true }));
     expect(e.message).to.match(/holds -Infinity at index \[0,1\]/);

@@ -87,7 +87,7 @@ describe('the corrupted-model corpus', function () {
     expect(at('tiny-cnn: initializer 0 huge dims')).to.equal('MPCC1002');
     expect(at('tiny-cnn: initializer 0 data shorter than dims')).to.equal('MPCC1002');
     expect(at('tiny-cnn: initializer 0 NaN weights')).to.equal('MPCC6006');
-    expect(at('tiny-cnn: initializer 0 external data naming a directory')).to.equal('MPCC1010');
+    expect(at('tiny-cnn: initializer 0 external data naming a directory')).to.equal('MPCC1011');
     expect(at('tiny-cnn: node 0 (Conv) input undefined')).to.equal('MPCC1009');
     expect(at('tiny-cnn: node 1 (BatchNormalization) reads its own output (cycle)')).to.equal('MPCC1009');
     expect(at('tiny-cnn: initializer 1 duplicate of initializer 0\'s name')).to.equal('MPCC1002');

@@ -70,38 +70,38 @@ describe('ONNX external data stays in the model folder', () => {
     expect(loadOnnxFile(model('ok.onnx', {})).constants.size).to.be.greaterThan(0);
   });
 
-  it('MPCC1010 for an absolute location', () => {
-    refused(model('abs.onnx', { location: outside }), 'MPCC1010', /is an absolute path/);
-    refused(model('etc.onnx', { location: '/etc/passwd' }), 'MPCC1010', /'\/etc\/passwd' is an absolute path/);
+  it('MPCC1011 for an absolute location', () => {
+    refused(model('abs.onnx', { location: outside }), 'MPCC1011', /is an absolute path/);
+    refused(model('etc.onnx', { location: '/etc/passwd' }), 'MPCC1011', /'\/etc\/passwd' is an absolute path/);
   });
 
-  it('MPCC1010 for a location climbing out with ..', () => {
-    refused(model('dotdot.onnx', { location: '../secret.bin' }), 'MPCC1010', /leads outside the model's folder/);
-    refused(model('dotdot2.onnx', { location: 'sub/../../secret.bin' }), 'MPCC1010', /leads outside the model's folder/);
+  it('MPCC1011 for a location climbing out with ..', () => {
+    refused(model('dotdot.onnx', { location: '../secret.bin' }), 'MPCC1011', /leads outside the model's folder/);
+    refused(model('dotdot2.onnx', { location: 'sub/../../secret.bin' }), 'MPCC1011', /leads outside the model's folder/);
   });
 
-  it('MPCC1010 for a symlink leading outside, and the same words for a dangling one', () => {
+  it('MPCC1011 for a symlink leading outside, and the same words for a dangling one', () => {
     symlinkSync(outside, join(modelDir, 'link.bin'));
     symlinkSync(join(root(), 'no-such-file'), join(modelDir, 'dangling.bin'));
-    const a = refused(model('link.onnx', { location: 'link.bin' }), 'MPCC1010', /'link\.bin' leads outside the model's folder/);
-    const b = refused(model('dangling.onnx', { location: 'dangling.bin' }), 'MPCC1010', /'dangling\.bin' leads outside the model's folder/);
+    const a = refused(model('link.onnx', { location: 'link.bin' }), 'MPCC1011', /'link\.bin' leads outside the model's folder/);
+    const b = refused(model('dangling.onnx', { location: 'dangling.bin' }), 'MPCC1011', /'dangling\.bin' leads outside the model's folder/);
     expect(a.message.replace('link', 'X').replace(/link|dangling/g, 'X')).to.equal(b.message.replace(/link|dangling/g, 'X'));
   });
 
-  it('MPCC1010 for a directory', () => {
+  it('MPCC1011 for a directory', () => {
     mkdirSync(join(modelDir, 'adir'));
-    refused(model('dir.onnx', { location: 'adir' }), 'MPCC1010', /'adir' is not a regular file/);
-    refused(model('dot.onnx', { location: '.' }), 'MPCC1010', /'\.' is not a regular file/);
+    refused(model('dir.onnx', { location: 'adir' }), 'MPCC1011', /'adir' is not a regular file/);
+    refused(model('dot.onnx', { location: '.' }), 'MPCC1011', /'\.' is not a regular file/);
   });
 
   it('MPCC1005 for a missing file, naming the model', () => {
     refused(model('missing.onnx', { location: 'gone.bin' }), 'MPCC1005', /external data file 'gone\.bin' for tensor '.+' of '.+missing\.onnx' is missing/);
   });
 
-  it('MPCC1010 for an offset or length beyond the file, or not a byte count', () => {
-    refused(model('far.onnx', { offset: '1000000' }), 'MPCC1010', /offset 1000000 and length \d+ lie beyond the end of 'weights\.bin'/);
-    refused(model('long.onnx', { length: '99999999999' }), 'MPCC1010', /lie beyond the end of 'weights\.bin'/);
-    refused(model('neg.onnx', { offset: '-16' }), 'MPCC1010', /offset '-16' is not a byte count/);
-    refused(model('nan.onnx', { length: 'lots' }), 'MPCC1010', /length 'lots' is not a byte count/);
+  it('MPCC1011 for an offset or length beyond the file, or not a byte count', () => {
+    refused(model('far.onnx', { offset: '1000000' }), 'MPCC1011', /offset 1000000 and length \d+ lie beyond the end of 'weights\.bin'/);
+    refused(model('long.onnx', { length: '99999999999' }), 'MPCC1011', /lie beyond the end of 'weights\.bin'/);
+    refused(model('neg.onnx', { offset: '-16' }), 'MPCC1011', /offset '-16' is not a byte count/);
+    refused(model('nan.onnx', { length: 'lots' }), 'MPCC1011', /length 'lots' is not a byte count/);
   });
 });
