@@ -19,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   fixed: () => import('./fixed.js'),
   kernels: () => import('./kernels.js'),
   eval: () => import('./eval.js'),
+  depth: () => import('./depth.js'),
 };
 
 async function main(): Promise<void> {

@@ -93,12 +93,26 @@ function verifyNode(g: Graph, node: Node, defined: Set<string>): void {
 }
 
 function checkOperandCount(def: OpDef, node: Node, fail: (m: string) => never): void {
+  const problem = operandCountProblem(def, node.inputs.length);
+  if (problem) fail(problem);
+}
+
+/** Why `count` operands do not fit `def`, or undefined when they do. */
+function operandCountProblem(def: OpDef, count: number): string | undefined {
   const variadic = def.inputs.length > 0 && def.inputs[def.inputs.length - 1].variadic;
   const required = def.inputs.filter((s) => !s.optional && !s.variadic).length + (variadic ? 1 : 0);
   const max = variadic ? Infinity : def.inputs.length;
-  if (node.inputs.length < required || node.inputs.length > max) {
-    fail(`has ${node.inputs.length} operands, expected ${required === max ? required : `${required} to ${max === Infinity ? 'any' : max}`}`);
-  }
+  if (count < required || count > max) return `has ${count} operands, expected ${required === max ? required : `${required} to ${max === Infinity ? 'any' : max}`}`;
+  return undefined;
+}
+
+/** Why operands `inputs` ('' for an omitted one) do not fit `def`: too few or too many, or a
+ * required one omitted; undefined when they fit. (The importer asks before building a node.) */
+export function operandProblem(def: OpDef, inputs: readonly string[]): string | undefined {
+  const count = operandCountProblem(def, inputs.length);
+  if (count) return count;
+  const missing = inputs.findIndex((name, i) => !name && !def.inputs[Math.min(i, def.inputs.length - 1)].optional);
+  return missing < 0 ? undefined : `operand ${missing} is required`;
 }
 
 /** Why `value` does not fit `spec`, or undefined when it does. */

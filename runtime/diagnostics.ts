@@ -29,12 +29,13 @@ export const DIAGNOSTICS = {
   MPCC1002: "'{0}' is not a valid ONNX model: {1}",
   MPCC1003: "ONNX opset {0} of '{1}' is not supported (supported: {2})",
   MPCC1004: "input '{0}' has symbolic dimension '{1}'; fix it with --input-shape",
-  MPCC1005: "external data file '{0}' for tensor '{1}' is missing",
+  MPCC1005: "external data file '{0}' for tensor '{1}' of '{2}' is missing",
   MPCC1006: "node '{0}' ({1}): {2}",
   MPCC1007: "tensor '{0}' has unsupported data type {1}",
   MPCC1008: "invalid --input-shape '{0}': {1}",
   MPCC1009: "value '{0}' used by node '{1}' is not defined",
   MPCC1010: "cannot export node '{0}' ({1}) to ONNX: {2}",
+  MPCC1011: "external data of tensor '{0}' in '{1}' is refused: {2}",
 
   MPCC2001: 'syntax error: {0}',
   MPCC2002: "IR verification failed at node '{0}' ({1}): {2}",
@@ -51,6 +52,7 @@ export const DIAGNOSTICS = {
   MPCC3007: "images '{0}' of shape [{1}] do not fit the model: {2}",
   MPCC3008: "'{0}' has dtype {1}: {2}",
   MPCC3009: "cannot evaluate the model: {0}",
+  MPCC3010: "input file '{0}' holds {1} at index {2}: the model takes only finite values{3}",
 
   MPCC4001: "unknown pass '{0}' (known: {1})",
   MPCC4002: "pass '{0}': unknown option '{1}' (known: {2})",
@@ -114,6 +116,7 @@ export const DIAGNOSTICS = {
   MPCC6003: "node '{0}' (Gemm): bias C of shape [{1}] is not one value per output column",
   MPCC6004: "graph input '{0}' is {1}; secure inference takes float inputs",
   MPCC6005: "the graph is already quantized (node '{0}' is {1}); run quantize once",
+  MPCC6006: "constant '{0}' read by node '{1}' holds {2} at index {3}: secure inference takes only finite constants of magnitude below 2^{4} ({5} fractional bits)",
 
   MPCC6021: "lower needs a quantized graph: {0} (run quantize first)",
   MPCC6022: "node '{0}' ({1}): operand '{2}' must be a constant (P1's weights); products of two secret values are not supported",

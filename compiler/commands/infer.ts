@@ -16,6 +16,7 @@ import { formatType, sameShape } from '../../ir/types.js';
 import { runGraph, type Precision } from '../../ir/interp/index.js';
 import { type FixedRunResult, runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { layerReport } from './infer-layers.js';
+import { checkInputValues } from '../../passes/quantize/value-range.js';
 import type { Graph } from '../../ir/graph.js';
 import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, withProgressFlags } from './flags.js';
 
@@ -73,6 +74,8 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const want = g.types.get(name)!;
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
   if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(',')]);
+  // float infer refuses NaN and ±Inf; the fixed-point run also what would wrap in the ring
+  checkInputValues(options.input, x.shape, x.data, options.fixed ? modelFrac(g)! : undefined);
   const input = new Tensor('float32', x.shape, x.data);
   const fixed = options.fixed ? runFixed(g, name, input, Boolean(options.layers)) : undefined;
   const outputs = fixed

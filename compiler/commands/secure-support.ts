@@ -4,6 +4,7 @@ import { diag } from '../../runtime/diagnostics.js';
 import type { Manifest, ProgramProgress, RunResult } from '../../runtime/program/index.js';
 import type { ProgressSink } from '../cli-support.js';
 import { readNpy } from '../npy.js';
+import { checkInputValues } from '../../passes/quantize/value-range.js';
 
 /** What one party reports after a run (P0 adds the outputs). */
 export interface PartyReport {
@@ -17,10 +18,12 @@ export interface PartyReport {
   outputs?: Record<string, number[]>;
 }
 
-/** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype). */
+/** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3010
+ * a NaN, ±Inf or a value beyond the fixed-point range): checked before any party connects. */
 export function readClientInput(path: string, m: Manifest): Float32Array {
   const x = readNpy(path);
   if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(',')]);
+  checkInputValues(path, x.shape, x.data, m.frac);
   return x.data;
 }
 

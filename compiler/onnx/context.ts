@@ -7,6 +7,7 @@ import { makeNode } from '../../ir/graph.js';
 import { diag, InternalError } from '../../runtime/diagnostics.js';
 import { ShapeError, lookupOp, shapeContext } from '../../ir/ops/index.js';
 import { lookupKernel } from '../../ir/interp/index.js';
+import { operandProblem } from '../../ir/verify.js';
 import { Tensor, castTensor } from '../../ir/tensor.js';
 import type { DType, TensorType } from '../../ir/types.js';
 import type { OnnxAttr, OnnxNode } from './reader.js';
@@ -66,8 +67,8 @@ export class ImportContext {
   /** Type of input `i`. */
   type(i: number): TensorType {
     const t = this.state.types.get(this.input(i));
-    if (!t) throw new InternalError(`input ${i} of '${this.node.name}' has no type`);
-    return t;
+    if (!t) this.fail(this.input(i) ? `input ${i} ('${this.input(i)}') is not defined` : `input ${i} is missing`);
+    return t!;
   }
 
   /** Constant value of input `i`, or undefined when it is computed at run time. */
@@ -159,6 +160,10 @@ export class ImportContext {
     const def = lookupOp(op);
     if (!def) throw new InternalError(`importer of ${this.node.opType} emits unknown IR op ${op}`);
     const s = this.state;
+    const operands = operandProblem(def, inputs);
+    if (operands) this.fail(operands);
+    const undef = inputs.find((i) => i && !s.types.has(i));
+    if (undef) this.fail(`input '${undef}' is not defined`);
     const name = s.uniqueName(this.node.name, (n) => s.nodeNames.has(n));
     const irNode = makeNode(op, name, inputs, outputs, attrs);
     const types = inputs.map((i) => (i ? s.types.get(i) : undefined));

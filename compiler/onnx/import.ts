@@ -55,7 +55,7 @@ export function importModel(model: OnnxModel, opts: ImportOptions = {}): Graph {
   if (opts.inputShape && runtime.length === 0) throw diag('MPCC1008', [opts.inputShape.join(','), 'the model has no runtime input']);
   runtime.forEach((input, k) => {
     state.onnxNames.add(input.name);
-    state.types.set(input.name, inputType(input, k === 0 ? opts.inputShape : undefined));
+    state.types.set(input.name, inputType(input, k === 0 ? opts.inputShape : undefined, label));
   });
 
   for (const node of model.nodes) {
@@ -63,6 +63,7 @@ export function importModel(model: OnnxModel, opts: ImportOptions = {}): Graph {
     const importer = domain ? undefined : lookupImporter(node.opType, model.opset);
     if (!importer) throw diag('MPCC1001', [domain ? `${domain}.${node.opType}` : node.opType, model.opset, node.name]);
     for (const i of node.inputs) if (i && !state.types.has(i)) throw diag('MPCC1009', [i, node.name]);
+    for (const o of node.outputs) if (o && state.types.has(o)) throw diag('MPCC1006', [node.name, node.opType, `output '${o}' is already defined (an ONNX value is defined once)`]);
     importer.run(new ImportContext(state, node));
   }
   const outputs = model.outputs.map((o) => o.name);
@@ -79,7 +80,7 @@ export function importModel(model: OnnxModel, opts: ImportOptions = {}): Graph {
 }
 
 /** Static type of a runtime input; symbolic dims need `fixed` (from --input-shape). */
-function inputType(input: OnnxValueInfo, fixed: number[] | undefined): TensorType {
+function inputType(input: OnnxValueInfo, fixed: number[] | undefined, label: string): TensorType {
   if (!input.dtype) throw diag('MPCC1007', [input.name, 'unknown']);
   const dims = input.dims;
   if (fixed) {
@@ -94,5 +95,7 @@ function inputType(input: OnnxValueInfo, fixed: number[] | undefined): TensorTyp
   if (!dims) throw diag('MPCC1004', [input.name, '(no shape)']);
   const sym = dims.find((d) => typeof d === 'string');
   if (sym !== undefined) throw diag('MPCC1004', [input.name, sym]);
+  const bad = dims.find((d) => !Number.isSafeInteger(d) || (d as number) < 1);
+  if (bad !== undefined) throw diag('MPCC1002', [label, `input '${input.name}' has dimension ${bad} in [${dims.join(',')}]`]);
   return { dtype: input.dtype, shape: dims as number[] };
 }

@@ -4,8 +4,8 @@
 // arrive as Long objects from protobufjs) or in an external file next to the model.
 import onnxProto from 'onnx-proto';
 import type { onnx as proto } from 'onnx-proto';
-import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { openSync, readSync, closeSync, fstatSync, lstatSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
 import { Tensor, allocData } from '../../ir/tensor.js';
 import { type DType, numel } from '../../ir/types.js';
@@ -76,7 +76,10 @@ export function readOnnxModel(bytes: Uint8Array, opts: ReadOptions = {}): OnnxMo
   const opset = defaultOpset ? toNumber(defaultOpset.version) : 1;
   const baseDir = dirname(resolve(opts.path ?? '.'));
   const initializers = new Map<string, Tensor>();
-  for (const t of graph.initializer ?? []) initializers.set(t.name ?? '', readTensor(t, baseDir, label));
+  for (const t of graph.initializer ?? []) {
+    if (initializers.has(t.name ?? '')) throw diag('MPCC1002', [label, `initializer '${t.name ?? ''}' is defined twice`]);
+    initializers.set(t.name ?? '', readTensor(t, baseDir, label));
+  }
   const nodes = (graph.node ?? []).map((n, i) => readNode(n, i, baseDir, label));
   return {
     opset,
@@ -162,17 +165,23 @@ export function readTensor(t: proto.ITensorProto, baseDir: string, label = '<mod
   const dtype = dtypeOf(elemType);
   if (!dtype) throw diag('MPCC1007', [name, dataTypeName(elemType)]);
   const shape = (t.dims ?? []).map((d) => toNumber(d as Int64));
+  const bad = shape.find((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad !== undefined) throw diag('MPCC1002', [label, `tensor '${name}' has dimension ${bad} in [${shape.join(',')}]`]);
   const n = numel(shape);
-  const out = allocData(dtype, n);
+  // the data must be there before anything is allocated: a hostile shape costs nothing
+  const size = ELEM_BYTES[elemType];
   let raw: Uint8Array | undefined = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, baseDir, label);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) raw = readExternal(t, baseDir, label, n * size);
   if (raw) {
-    decodeRaw(raw, elemType, out, name, label);
+    if (raw.length !== size * n) throw diag('MPCC1002', [label, `tensor '${name}' has ${raw.length} data bytes, expected ${size * n} for shape [${shape.join(',')}]`]);
+    const out = allocData(dtype, n);
+    decodeRaw(raw, elemType, out);
     return new Tensor(dtype, shape, out);
   }
   const fields: ArrayLike<Int64>[] = [t.floatData ?? [], t.int32Data ?? [], t.int64Data ?? [], t.doubleData ?? [], t.uint64Data ?? []];
   const src = fields.find((f) => f.length > 0) ?? [];
   if (src.length !== n) throw diag('MPCC1002', [label, `tensor '${name}' has ${src.length} values for shape [${shape.join(',')}]`]);
+  const out = allocData(dtype, n);
   if (elemType === DataType.FLOAT16) for (let i = 0; i < n; i++) out[i] = halfToFloat(toNumber(src[i]));
   else for (let i = 0; i < n; i++) out[i] = toNumber(src[i]);
   return new Tensor(dtype, shape, out);
@@ -183,9 +192,8 @@ const ELEM_BYTES: Record<number, number> = {
   [DataType.INT16]: 2, [DataType.UINT16]: 2, [DataType.INT8]: 1, [DataType.UINT8]: 1, [DataType.BOOL]: 1, [DataType.FLOAT16]: 2,
 };
 
-function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & { [i: number]: number }, name: string, label: string): void {
-  const size = ELEM_BYTES[elemType];
-  if (raw.length !== size * out.length) throw diag('MPCC1002', [label, `tensor '${name}' has ${raw.length} data bytes, expected ${size * out.length}`]);
+/** Decodes little-endian `raw` (its length checked by the caller) into `out`. */
+function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & { [i: number]: number }): void {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = out.length;
   switch (elemType) {
@@ -202,27 +210,72 @@ function decodeRaw(raw: Uint8Array, elemType: number, out: ArrayLike<number> & {
   }
 }
 
-function readExternal(t: proto.ITensorProto, baseDir: string, label: string): Uint8Array {
+/**
+ * The bytes of an external tensor, confined to the model's folder: an absolute location, one that
+ * climbs out with `..`, a symlink leading outside, anything but a regular file, or a range past
+ * the file's end is refused (MPCC1011, MPCC1005 when missing). Messages name the tensor, the
+ * model and the location as written, and never a size or content of the file.
+ */
+function readExternal(t: proto.ITensorProto, baseDir: string, label: string, expected: number): Uint8Array {
   const name = t.name ?? '';
   const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
   const location = entries.get('location');
-  if (!location) throw diag('MPCC1002', [label, `tensor '${name}' is external but has no location`]);
-  const offset = Number(entries.get('offset') ?? 0);
+  const refuse = (why: string) => diag('MPCC1011', [name, label, why]);
+  if (!location) throw refuse('it has no location');
+  if (isAbsolute(location) || /^[a-zA-Z]:/.test(location) || location.startsWith('\\')) throw refuse(`location '${location}' is an absolute path`);
+  if (location.includes('\0')) throw refuse(`location '${location}' holds a NUL character`);
   const file = resolve(baseDir, location);
-  if (!existsSync(file)) throw diag('MPCC1005', [location, name]);
-  const fd = openSync(file, 'r');
+  const rel = relative(baseDir, file);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw refuse(`location '${location}' leads outside the model's folder`);
+  const offset = byteCount(entries.get('offset') ?? '0');
+  if (offset === undefined) throw refuse(`offset '${entries.get('offset')}' is not a byte count`);
+  const lengthText = entries.get('length');
+  const given = lengthText === undefined ? undefined : byteCount(lengthText);
+  if (lengthText !== undefined && given === undefined) throw refuse(`length '${lengthText}' is not a byte count`);
+  let fd: number;
   try {
-    const size = fstatSync(fd).size;
-    const length = entries.has('length') ? Number(entries.get('length')) : size - offset;
-    if (!(offset >= 0 && length >= 0 && offset + length <= size)) {
-      throw diag('MPCC1002', [label, `external data of tensor '${name}' (offset ${offset}, length ${length}) lies outside '${location}' (${size} bytes)`]);
+    // the real path, symlinks followed, must stay in the real model folder too
+    const real = realpathSync(file);
+    const realRel = relative(realpathSync(baseDir), real);
+    if (realRel.startsWith('..') || isAbsolute(realRel)) throw refuse(`location '${location}' leads outside the model's folder`);
+    fd = openSync(real, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      // a dangling symlink says no more than one leading outside: whether its target exists is none of the model's business
+      if (isSymlink(file)) throw refuse(`location '${location}' leads outside the model's folder`);
+      throw diag('MPCC1005', [location, name, label]);
     }
+    if (err instanceof Error && err.name === 'MpccError') throw err;
+    throw refuse(`location '${location}' cannot be opened (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw refuse(`location '${location}' is not a regular file`);
+    const length = given ?? stat.size - offset;
+    if (length < 0 || offset + length > stat.size) throw refuse(`offset ${offset} and length ${given ?? '(to the end)'} lie beyond the end of '${location}'`);
+    if (length !== expected) throw refuse(`it has ${length} data bytes, its shape needs ${expected}`);
     const buf = new Uint8Array(length);
     readSync(fd, buf, 0, length, offset);
     return buf;
   } finally {
     closeSync(fd);
   }
+}
+
+/** True when `path` itself is a symbolic link. */
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** A non-negative integer of at most 2^53 written in decimal, else undefined. */
+function byteCount(text: string): number | undefined {
+  if (!/^\d{1,16}$/.test(text.trim())) return undefined;
+  const v = Number(text);
+  return Number.isSafeInteger(v) ? v : undefined;
 }
 
 /** IEEE half-precision bits to a number. */

@@ -53,3 +53,16 @@ export function initializersToExternalData(bytes: Uint8Array, location: string, 
   for (const c of chunks) { data.set(c, at); at += c.length; }
   return { model: onnx.ModelProto.encode(model).finish(), data };
 }
+
+/** The decoded ModelProto a test fixture may edit in place (see `editModel`). */
+export type EditableModel = InstanceType<typeof onnx.ModelProto>;
+
+/**
+ * Decodes `bytes`, lets `edit` change the ModelProto in place (a fixture: a corrupted dim, an
+ * external location, a renamed input…) and encodes it again. Only ONNX files touch onnx-proto.
+ */
+export function editModel(bytes: Uint8Array, edit: (model: EditableModel) => void): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  edit(model);
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -8,7 +8,7 @@
 // rejected here with MPCC6001, so a model fails at compile time, naming the node, rather than in
 // the middle of a run.
 import { diag } from '../../runtime/diagnostics.js';
-import { type Node, makeNode } from '../../ir/graph.js';
+import { type Graph, type Node, makeNode } from '../../ir/graph.js';
 import { notSupported, secureFacts, unsupportedReason } from '../../ir/ops/facts.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import { clientTail } from '../../ir/stage.js';
@@ -18,6 +18,7 @@ import { definePass } from '../pass.js';
 import { QuantizedGraph } from './quantize-emit.js';
 import { normalizeGemm, quantizeGemmConstants } from './quantize-gemm.js';
 import { scaleAsWeights } from './quantize-scale.js';
+import { firstOutOfRange, indexIn, valueRangeExponent } from './value-range.js';
 
 /** Options of quantize. */
 export interface QuantizeOptions {
@@ -80,9 +81,28 @@ export const quantize = definePass<QuantizeOptions>({
           throw unsupported(secureFacts(node.op).why ?? 'no secure protocol for this op');
       }
     }
-    return q.finish();
+    const quantized = q.finish();
+    checkConstantRange(quantized, new Set([...client].map((n) => n.name)), frac);
+    return quantized;
   },
 });
+
+/** Refuses (MPCC6006, naming the tensor and its reader) a float constant the parties compute on
+ * that holds NaN, ±Inf or a value beyond the fixed-point range (passes/quantize/value-range.ts);
+ * the client's trailing ops run in float on the revealed output and are not checked. */
+function checkConstantRange(g: Graph, clientNodes: ReadonlySet<string>, frac: number): void {
+  const seen = new Set<string>();
+  for (const node of g.nodes) {
+    if (clientNodes.has(node.name)) continue;
+    for (const v of node.inputs) {
+      const t = v && !seen.has(v) ? g.constants.get(v) : undefined;
+      if (!t || (t.dtype !== 'float32' && t.dtype !== 'float64')) continue;
+      seen.add(v);
+      const bad = firstOutOfRange(t.data, frac);
+      if (bad) throw diag('MPCC6006', [v, node.name, bad.value, indexIn(t.shape, bad.index), valueRangeExponent(frac), frac]);
+    }
+  }
+}
 
 type Complaint = (why: string) => Error;
 

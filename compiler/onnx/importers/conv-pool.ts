@@ -91,7 +91,12 @@ defineImporters({
     if (ctx.opset < 9 && ctx.int('spatial', 1) !== 1) ctx.fail('spatial=0 is not supported');
     ctx.onlyFirstOutputs(1, 'training statistics');
     const dtype = ctx.type(0).dtype;
+    const epsilon = Math.fround(ctx.float('epsilon', 1e-5));
+    // a constant variance must give a real scale 1/sqrt(var + epsilon): not NaN, not infinite
+    const variance = ctx.constant(4);
+    const bad = variance ? Array.from(variance.data as ArrayLike<number>).findIndex((v) => !(v + epsilon > 0)) : -1;
+    if (bad >= 0) ctx.fail(`variance '${ctx.input(4)}' holds ${variance!.data[bad]} at index ${bad}, and epsilon is ${epsilon}: variance + epsilon must be positive`);
     const inputs = [0, 1, 2, 3, 4].map((i) => ctx.asDType(i, dtype));
-    ctx.emit('BatchNormalization', inputs, { epsilon: Math.fround(ctx.float('epsilon', 1e-5)) });
+    ctx.emit('BatchNormalization', inputs, { epsilon });
   }),
 });

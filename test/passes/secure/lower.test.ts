@@ -5,7 +5,8 @@ import { GraphBuilder } from '../../../ir/builder.js';
 import type { Graph, Node } from '../../../ir/graph.js';
 import { printGraph } from '../../../ir/print.js';
 import { parseMir } from '../../../ir/parse.js';
-import { runPipeline } from '../../../passes/index.js';
+import { makeContext, runPipeline } from '../../../passes/index.js';
+import { verify } from '../../../ir/verify.js';
 import { chainGraph, clipGraph, conv, maxPoolGraph, residualGraph, FRAC } from './secure-graphs.js';
 import { errorOf, expectSameOutputs, randomTensor, rng } from '../util.js';
 import { poolBeforeActivation } from '../../../passes/secure/lower-reorder.js';
@@ -72,6 +73,26 @@ describe('lower', () => {
     const g = lowered(before);
     expect(byName(g, 'relu').attrs.drelus).to.equal(18);
     expect(byName(g, 'relu').outputs).to.deep.equal(['pool_out_share']);
+  });
+
+  it('moves a MaxPool before a whole run of activations in one rewrite, and stacked pools before all of them', () => {
+    const b = new GraphBuilder();
+    let x = b.op('FixedInput', [b.input('input', { dtype: 'float32', shape: [1, 2, 8, 8] })], { frac: 12 });
+    x = b.op('Relu', [x], {}, 'a1');
+    x = b.op('Clip', [x], { min: -1, max: 3 }, 'a2');
+    x = b.op('Relu', [x], {}, 'a3');
+    x = b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, 'p1');
+    x = b.op('Relu', [x], {}, 'a4');
+    b.output(b.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, 'p2'));
+    const before = b.build();
+    const stats = new Map<string, number>();
+    const after = poolBeforeActivation(before, makeContext({}, stats));
+    expect(after.nodes.map((n) => n.name)).to.deep.equal(['fixedinput_0', 'p1', 'p2', 'a1', 'a2', 'a3', 'a4']);
+    expect(stats.get('max-pools moved before their activation')).to.equal(2);
+    // every activation now runs on the 2×2 map, and the types say so (verify checks them)
+    verify(after);
+    for (const n of after.nodes.slice(3)) expect(after.types.get(n.outputs[0])!.shape).to.deep.equal([1, 2, 2, 2]);
+    expectSameOutputs(before, after, 0);
   });
 
   it('keeps a ReLU before a MaxPool when something else reads it', () => {

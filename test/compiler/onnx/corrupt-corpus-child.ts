@@ -1,0 +1,38 @@
+// The child process of the corrupted-model corpus test (corrupt-corpus.test.ts): imports each
+// case and takes it to the quantized stage (canonicalize folds constants, quantize checks
+// ranges), reporting each outcome to the parent, which watches the time per case; at the end it
+// reports its own peak memory (its maxRSS, which no other test shares).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { driveModel } from '../../../compiler/driver.js';
+import { MpccError } from '../../../runtime/diagnostics.js';
+import { corruptCorpus } from './corrupt-models.js';
+
+/** What the child tells its parent. */
+export type CorpusMessage =
+  | { readonly kind: 'start'; readonly index: number; readonly name: string }
+  | { readonly kind: 'done'; readonly index: number; readonly name: string; readonly outcome: string; readonly ms: number }
+  | { readonly kind: 'end'; readonly cases: number; readonly maxRssKb: number };
+
+function main(dir: string): void {
+  const send = (m: CorpusMessage) => process.send!(m);
+  const corpus = corruptCorpus();
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  corpus.forEach((c, index) => {
+    send({ kind: 'start', index, name: c.name });
+    const path = join(dir, `case-${index}.onnx`);
+    writeFileSync(path, c.bytes);
+    const t0 = performance.now();
+    let outcome = 'ok';
+    try {
+      driveModel(path, { target: 'quantized' });
+    } catch (e) {
+      outcome = e instanceof MpccError ? e.code : `uncoded: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`.slice(0, 400);
+    }
+    send({ kind: 'done', index, name: c.name, outcome, ms: performance.now() - t0 });
+  });
+  send({ kind: 'end', cases: corpus.length, maxRssKb: process.resourceUsage().maxRSS });
+  process.disconnect();
+}
+
+if (process.send) main(process.argv[2]);
