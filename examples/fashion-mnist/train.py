@@ -22,7 +22,7 @@ FIXTURES = 500
 
 ap = argparse.ArgumentParser()
 ap.add_argument('outdir', nargs='?', default=os.path.dirname(os.path.abspath(__file__)))
-ap.add_argument('--epochs', type=int, default=8)
+ap.add_argument('--epochs', type=int, default=6)
 ap.add_argument('--seed', type=int, default=1)
 ap.add_argument('--threads', type=int, default=2)
 ap.add_argument('--export-only', action='store_true')
@@ -70,11 +70,11 @@ class BasicBlock(nn.Module):
 
 
 class FashionResNet(nn.Module):
-    """Stem 16 ch at 28x28, stages of 16 (28x28), 32 (14x14), 64 (7x7) channels, global average pool, Linear 64->10."""
+    """Stem 16 ch at 28x28, stride-2 stages of 32 (14x14) and 64 (7x7) channels, global average pool, Linear 64->10."""
     def __init__(self):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
-        self.stages = nn.Sequential(BasicBlock(16, 16, 1), BasicBlock(16, 32, 2), BasicBlock(32, 64, 2))
+        self.stages = nn.Sequential(BasicBlock(16, 32, 2), BasicBlock(32, 64, 2))
         self.head = nn.Linear(64, 10)
 
     def forward(self, x):
@@ -115,8 +115,7 @@ else:
             xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
             loss = F.cross_entropy(model(xb), train_y[idx])
             opt.zero_grad(); loss.backward(); opt.step(); sched.step(); total += loss.item() * len(idx)
-        print(f'epoch {epoch + 1}/{a.epochs}: loss {total / len(train_x):.4f}, test accuracy '
-              f'{accuracy(model, test_x, test_y):.4f}, {time.time() - start:.0f} s', flush=True)
+        print(f'epoch {epoch + 1}/{a.epochs}: training loss {total / len(train_x):.4f}, {time.time() - start:.0f} s', flush=True)
     torch.save(model.state_dict(), weights)
 
 model.eval()
