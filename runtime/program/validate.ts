@@ -110,7 +110,7 @@ function plainParams(v: Json, field: string, depth = 0, budget = { left: PROGRAM
 }
 
 /** What a kind's parameters must hold beyond plain JSON. */
-type ParamType = 'int' | 'number' | 'name' | 'bool' | 'window' | 'shape' | 'object' | 'array';
+type ParamType = 'int' | 'number' | 'name' | 'bool' | 'window' | 'shape' | 'pool' | 'object' | 'array';
 interface KindSchema {
   /** Operands [min, max] and results. */
   inputs: [number, number];
@@ -131,8 +131,8 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   relu: one(WINDOW),
   blockRelu: one({ shape: 'shape', blocks: 'array', ...WINDOW }),
   clip: one({ min: 'number', max: 'number', ...WINDOW }),
-  maxPool: one({ pool: 'object', ...WINDOW }),
-  avgPool: one({ pool: 'object' }, { countIncludePad: 'bool' }),
+  maxPool: one({ pool: 'pool', ...WINDOW }),
+  avgPool: one({ pool: 'pool' }, { countIncludePad: 'bool' }),
   truncate: one({ bits: 'int' }, BIAS),
   add: { inputs: [2, 2], outputs: 1 },
   sub: { inputs: [2, 2], outputs: 1 },
@@ -170,6 +170,9 @@ function typed(v: Json, t: ParamType, field: string): void {
     case 'shape':
       shape(v, field);
       return;
+    case 'pool':
+      windowGeometry(v, field, false);
+      return;
     case 'object':
       object(v, field);
       return;
@@ -177,6 +180,38 @@ function typed(v: Json, t: ParamType, field: string): void {
       array(v, field, PROGRAM_LIMITS.entries);
       return;
   }
+}
+
+/** Integers of a fixed count, each within [min, max]. */
+function ints(v: Json, field: string, count: number, min: number, max = PROGRAM_LIMITS.elements): number[] {
+  const a = array(v, field, count);
+  if (a.length !== count) fail(field, `${a.length} entries, expected ${count}`);
+  return a.map((x, i) => int(x, `${field}[${i}]`, min, max));
+}
+
+/** A pooling window (PoolParams) or a convolution (Conv2dParams, `conv`): NCHW input shape,
+ * window, strides, pads (and weights, dilations, group), with an output of at least one
+ * element per axis and sizes under the limit. */
+function windowGeometry(v: Json, field: string, conv: boolean): void {
+  const g = object(v, field);
+  const allowed = conv ? ['inShape', 'weightShape', 'strides', 'pads', 'dilations', 'group'] : ['inShape', 'kernel', 'strides', 'pads'];
+  for (const k of Object.keys(g)) if (!allowed.includes(k)) fail(`${field}.${k}`, 'unknown field');
+  const [, c, h, w] = ints(g.inShape, `${field}.inShape`, 4, 1);
+  shape(g.inShape, `${field}.inShape`);
+  const strides = ints(g.strides, `${field}.strides`, 2, 1);
+  const pads = ints(g.pads, `${field}.pads`, 4, 0);
+  let kernel: number[];
+  if (conv) {
+    const ws = ints(g.weightShape, `${field}.weightShape`, 4, 1);
+    shape(g.weightShape, `${field}.weightShape`);
+    const group = int(g.group, `${field}.group`, 1, c);
+    if (c % group !== 0 || ws[0] % group !== 0 || ws[1] * group !== c) fail(`${field}.group`, `group ${group} does not fit ${c} input channels and weights [${ws.join(',')}]`);
+    const dil = ints(g.dilations, `${field}.dilations`, 2, 1);
+    kernel = [(ws[2] - 1) * dil[0] + 1, (ws[3] - 1) * dil[1] + 1];
+  } else kernel = ints(g.kernel, `${field}.kernel`, 2, 1);
+  const outH = Math.floor((h + pads[0] + pads[2] - kernel[0]) / strides[0]) + 1;
+  const outW = Math.floor((w + pads[1] + pads[3] - kernel[1]) / strides[1]) + 1;
+  if (outH < 1 || outW < 1) fail(field, `a ${kernel.join('×')} window over ${h}×${w} (pads ${pads.join(',')}) has no output`);
 }
 
 /** Parses and validates the text of party `party`'s program.json (`file` names it in errors). */
@@ -224,7 +259,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
       const [m, k, n] = ['m', 'k', 'n'].map((d) => int(map[d], `${f}.map.${d}`, 1, PROGRAM_LIMITS.elements));
       if (m * k > PROGRAM_LIMITS.elements || k * n > PROGRAM_LIMITS.elements || m * n > PROGRAM_LIMITS.elements) fail(`${f}.map`, `a ${m}×${k}×${n} product beyond the size limit`);
     } else if (map.kind === 'conv') {
-      plainParams(object(map.conv, `${f}.map.conv`), `${f}.map.conv`);
+      windowGeometry(map.conv, `${f}.map.conv`, true);
     } else fail(`${f}.map.kind`, `expected 'conv' or 'matmul', got ${describe(map.kind)}`);
   });
 

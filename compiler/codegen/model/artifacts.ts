@@ -20,6 +20,7 @@ import { emitModelKernels, truncationKernels } from './model-kernels.js';
 import { generatePrograms } from './program-gen.js';
 import { renderProgramJson } from './program-json.js';
 import type { Program } from '../../../runtime/program/program.js';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What was written. */
@@ -81,6 +82,9 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
     sizes[`party${pm.party}/manifest.json`] = m.length;
   }
   writeFileAtomic(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  // Files of the layout before format 2, if OUT held an older compilation: the top-level
+  // model.mir printed P1's small constants, and program.js was code.
+  for (const stale of ['model.mir', 'party0/program.js', 'party1/program.js', 'party2/program.js']) rmSync(join(out, stale), { force: true });
   return { manifest, cost, sizes };
 }
 

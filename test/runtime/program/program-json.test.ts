@@ -69,6 +69,9 @@ describe('runtime: program.json is validated data', function () {
     ['an unknown top-level field', () => edit((p) => ((p as unknown as Record<string, unknown>).code = 'alert(1)')), /code: unknown field/],
     ['a window out of range', () => edit((p) => (p.steps.find((s) => s.kind === 'relu')!.params.window = { lo: 0, k: 65 })), /params\.window\.k: 65 is outside \[1, 64\]/],
     ['a weight step naming no setup', () => edit((p) => (p.steps[1].params.layer = 'other')), /steps\[1\]\.params\.layer: no setup step for layer 'other'/],
+    ['a pool window larger than its input', () => edit((p) => ((p.steps.find((s) => s.kind === 'maxPool')!.params.pool as { kernel: number[] }).kernel = [40, 2])), /params\.pool: a 40×2 window over 16×16 \(pads 0,0,0,0\) has no output/],
+    ['a pool without its geometry', () => edit((p) => (p.steps.find((s) => s.kind === 'maxPool')!.params.pool = {})), /params\.pool\.inShape: expected an array/],
+    ['a convolution of another group count', () => edit((p) => ((p.setup[0].map as { conv: { group: number } }).conv.group = 2)), /setup\[0\]\.map\.conv\.group: group 2 does not fit 3 input channels/],
     ['a value produced twice', () => edit((p) => (p.steps[2].outputs = [...p.steps[1].outputs])), /steps\[2\]\.outputs\[0\]: value '.*' is produced twice/],
   ];
   for (const [what, make, message] of cases) {

@@ -104,6 +104,16 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
     expect(s.cost.layers.some((l) => l.op === 'SecureMaxPool')).to.equal(false);
   });
 
+  it('removes the files of the layout before (a top-level model.mir, program.js) when compiling over them', () => {
+    const old = join(dir, 'old');
+    runCompile(join(dir, 'tiny.onnx'), { output: old });
+    writeFileSync(join(old, 'model.mir'), 'const %bias: float32[2] = [0.125, 0.25]\n');
+    writeFileSync(join(old, 'party0/program.js'), 'export default {};\n');
+    runCompile(join(dir, 'tiny.onnx'), { output: old });
+    expect(readdirSync(old).sort()).to.deep.equal(['cost.json', 'manifest.json', 'party0', 'party1', 'party2']);
+    expect(readdirSync(join(old, 'party0')).sort()).to.deep.equal(['kernels.wasm', 'manifest.json', 'program.json']);
+  });
+
   it('refuses missing, corrupt and foreign-version artifacts with coded errors', async () => {
     const bad = join(dir, 'bad');
     runCompile(join(dir, 'tiny.onnx'), { output: bad });
