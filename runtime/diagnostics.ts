@@ -110,6 +110,8 @@ export const DIAGNOSTICS = {
   MPCC5211: "step '{0}' produced {1} values, the program expects {2}",
   MPCC5220: 'artifact {0}: {1}',
   MPCC5221: 'artifacts of another version or model: {0}',
+  MPCC5222: 'program {0} refused: {1}: {2}',
+  MPCC5223: 'artifact {0}: the public architecture digest {1} does not match its program and kernels ({2})',
 
   MPCC6001: "node '{0}' ({1}) is not supported in secure inference: {2}",
   MPCC6002: "node '{0}' (Gemm) transposes its activation operand A (transA=1); export the model with transA=0",

@@ -1,7 +1,7 @@
 // `mpcc party OUT --id 0|1|2 --peers H:P,H:P,H:P [--key K --peer-keys DIR | --insecure]
 // [--input X.npy] [-o Y.npy]`: this process is one party of a deployment (each on its own
-// machine): it loads only its own folder of OUT, connects to the other two over TCP (the
-// session tag carries the artifact format, mpcc version and model hash, so mismatched parties
+// machine): it loads only its own folder (OUT/partyN or a copy of it; given OUT, only OUT/partyN), connects to the other two over TCP (the
+// session tag carries the artifact format, mpcc version and public architecture digest, so mismatched parties
 // refuse each other), runs its program and, as P0, writes or prints the output. Progress on
 // stderr. With --key (its partyN.key from `mpcc keygen`) and --peer-keys (a folder holding the
 // other two parties' partyM.pub) every link is authenticated and encrypted (Noise_KK,
@@ -93,7 +93,7 @@ export function registerParty(program: Command): void {
     program
       .command('party')
       .description('run one party of a compiled model over TCP (P0 client with the input, P1 server with the weights, P2 helper)')
-      .argument('<out>', 'folder written by mpcc compile (only this party\'s subfolder is read)')
+      .argument('<out>', 'this party\'s folder (OUT/partyN, or a copy of it alone), or OUT written by mpcc compile (only OUT/partyN is read)')
       .requiredOption('--id <n>', 'this party: 0 (client), 1 (server), 2 (helper)')
       .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
       .option('--input <file>', 'party 0: the input (.npy, float32)')

@@ -1,7 +1,7 @@
 // What `mpcc run` and `mpcc party` share: checking the client's input against the manifest,
 // a party's report, its progress lines, and the output summary.
 import { diag } from '../../runtime/diagnostics.js';
-import type { Manifest, ProgramProgress, RunResult } from '../../runtime/program/index.js';
+import type { ManifestBase, ProgramProgress, RunResult } from '../../runtime/program/index.js';
 import type { ProgressSink } from '../cli-support.js';
 import { readNpy } from '../npy.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
@@ -20,7 +20,7 @@ export interface PartyReport {
 
 /** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3010
  * a NaN, ±Inf or a value beyond the fixed-point range): checked before any party connects. */
-export function readClientInput(path: string, m: Manifest): Float32Array {
+export function readClientInput(path: string, m: ManifestBase): Float32Array {
   const x = readNpy(path);
   if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(',')]);
   checkInputValues(path, x.shape, x.data, m.frac);

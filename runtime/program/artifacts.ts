@@ -1,21 +1,24 @@
-// Loading one party's artifacts from OUT/: the manifest, the party's files checked against
-// their sha256, its program module, its kernels module (compiled and checked against the
-// runtime's generic kernels, runtime/kernels/kernels-module.ts) and (P1) its weights. A party loads
-// only its own folder.
+// Loading one party's artifacts from its own folder (OUT/partyN, or a copy of it anywhere):
+// its manifest, its files checked against their sha256, its program (program.json: data,
+// parsed and validated by validate.ts before anything runs — nothing under OUT is ever
+// imported or evaluated), its kernels module (compiled and checked against the runtime's
+// generic kernels, runtime/kernels/kernels-module.ts: it imports nothing but memory) and (P1)
+// its weights. A party reads nothing outside its folder; given OUT itself, it reads only
+// OUT/partyN.
 
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runtimeError } from '../diagnostics.js';
 import { compileKernels, type KernelsModule } from '../kernels/kernels-module.js';
 import type { PartyId } from '../session/session.js';
-import { ARTIFACT_FORMAT, partyFiles, type Manifest } from './manifest.js';
-import { PROGRAM_FORMAT, type Program } from './program.js';
+import { ARTIFACT_FORMAT, architectureDigest, partyFiles, type Manifest, type ManifestBase, type PartyManifest } from './manifest.js';
+import type { Program } from './program.js';
+import { parseProgram } from './validate.js';
 
 /** What a party needs to run. */
 export interface PartyArtifacts {
-  manifest: Manifest;
+  manifest: PartyManifest;
   program: Program;
   /** Its kernels.wasm, compiled: pass it to runProgram (RunOptions.kernels). */
   kernels: KernelsModule;
@@ -25,6 +28,9 @@ export interface PartyArtifacts {
 
 /** Index of weights.bin: per key, offset and count of 64-bit elements. */
 export type WeightsIndex = Record<string, { offset: number; length: number }>;
+
+/** Bytes of a manifest or weights index read at most (a bigger one is refused unread). */
+const MAX_JSON_BYTES = 16 << 20;
 
 function read(dir: string, file: string): Buffer {
   try {
@@ -45,44 +51,74 @@ export function runtimeVersion(): string {
   return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
 }
 
-/** Reads and checks OUT/manifest.json: its format, and that this mpcc compiled it. */
-export function readManifest(dir: string): Manifest {
-  const text = read(dir, 'manifest.json').toString('utf8');
-  let m: Manifest;
+/** Reads and checks `dir`/manifest.json: JSON, its format, that this mpcc compiled it, and
+ * the fields a party uses. */
+function readAnyManifest<M extends ManifestBase>(dir: string): M {
+  const file = join(dir, 'manifest.json');
+  const bytes = read(dir, 'manifest.json');
+  if (bytes.length > MAX_JSON_BYTES) throw runtimeError('MPCC5220', [file, `${bytes.length} bytes: too big for a manifest`]);
+  let m: M;
   try {
-    m = JSON.parse(text) as Manifest;
+    m = JSON.parse(bytes.toString('utf8')) as M;
   } catch (e) {
-    throw runtimeError('MPCC5220', [join(dir, 'manifest.json'), `corrupt (${(e as Error).message})`]);
+    throw runtimeError('MPCC5220', [file, `corrupt (${(e as Error).message})`]);
   }
-  if (m.format !== ARTIFACT_FORMAT) throw runtimeError('MPCC5221', [`artifact format ${String(m.format)}, this runtime reads format ${ARTIFACT_FORMAT}`]);
-  if (!m.files || !m.input || !Array.isArray(m.input.shape)) throw runtimeError('MPCC5220', [join(dir, 'manifest.json'), 'corrupt (fields missing)']);
+  if (typeof m !== 'object' || m === null) throw runtimeError('MPCC5220', [file, 'corrupt (not an object)']);
+  if (m.format !== ARTIFACT_FORMAT) throw runtimeError('MPCC5221', [`${file}: artifact format ${String(m.format)}, this runtime reads format ${ARTIFACT_FORMAT}`]);
   const own = runtimeVersion();
-  if (m.mpccVersion !== own) throw runtimeError('MPCC5221', [`compiled by mpcc ${String(m.mpccVersion)}, this is mpcc ${own}; recompile the model`]);
+  if (m.mpccVersion !== own) throw runtimeError('MPCC5221', [`${file}: compiled by mpcc ${String(m.mpccVersion)}, this is mpcc ${own}; recompile the model`]);
+  const fields = typeof m.files === 'object' && m.files !== null && typeof m.architecture === 'string' && /^[0-9a-f]{64}$/.test(m.architecture) && typeof m.input === 'object' && m.input !== null && Array.isArray(m.input.shape) && m.input.shape.every((d) => Number.isInteger(d) && d >= 0) && Array.isArray(m.outputs) && Number.isInteger(m.frac);
+  if (!fields) throw runtimeError('MPCC5220', [file, 'corrupt (fields missing or of the wrong type)']);
   return m;
 }
 
-/** Loads party `id`'s artifacts from `dir`, checking every file's sha256. */
+/** Reads and checks OUT/manifest.json (the compiler's record; `mpcc run` reads it). */
+export function readManifest(dir: string): Manifest {
+  return readAnyManifest<Manifest>(dir);
+}
+
+/** The folder of party `id` given OUT or the party's own folder: OUT/partyN when `dir` holds
+ * one, else `dir` itself. */
+export function partyFolder(dir: string, id: PartyId): string {
+  const sub = join(dir, `party${id}`);
+  return existsSync(join(sub, 'manifest.json')) ? sub : dir;
+}
+
+/** Loads party `id`'s artifacts from its folder (`dir` is OUT or the folder itself), checking
+ * every file's sha256, the program's schema and the public architecture's digest, before any
+ * connection. */
 export async function loadPartyArtifacts(dir: string, id: PartyId): Promise<PartyArtifacts> {
-  const manifest = readManifest(dir);
+  const folder = partyFolder(dir, id);
+  const manifest = readAnyManifest<PartyManifest>(folder);
+  if (manifest.party !== id) throw runtimeError('MPCC5221', [`${join(folder, 'manifest.json')} is party ${String(manifest.party)}'s, this is party ${id}`]);
   const bytes = new Map<string, Buffer>();
   for (const f of partyFiles(id)) {
-    const b = read(dir, f);
     const want = manifest.files[f];
-    if (!want) throw runtimeError('MPCC5220', [join(dir, f), 'not listed in the manifest']);
-    if (sha256(b) !== want) throw runtimeError('MPCC5220', [join(dir, f), 'corrupt (sha256 differs from the manifest)']);
+    if (typeof want !== 'string') throw runtimeError('MPCC5220', [join(folder, f), 'not listed in the manifest']);
+    const b = read(folder, f);
+    if (sha256(b) !== want) throw runtimeError('MPCC5220', [join(folder, f), 'corrupt (sha256 differs from the manifest)']);
     bytes.set(f, b);
   }
-  const kernels = compileKernels(bytes.get(`party${id}/kernels.wasm`)!, join(dir, `party${id}/kernels.wasm`));
-  const url = pathToFileURL(resolve(dir, `party${id}/program.js`)).href;
-  const program = ((await import(url)) as { default: Program }).default;
-  if (program.format !== PROGRAM_FORMAT || program.party !== id) throw runtimeError('MPCC5221', [`party${id}/program.js has format ${program.format} for party ${program.party}`]);
+  const program = parseProgram(bytes.get('program.json')!.toString('utf8'), join(folder, 'program.json'), id);
+  const kernelsBytes = bytes.get('kernels.wasm')!;
+  const digest = architectureDigest(program, sha256(kernelsBytes));
+  if (digest !== manifest.architecture) throw runtimeError('MPCC5223', [join(folder, 'manifest.json'), manifest.architecture, digest]);
+  const kernels = compileKernels(kernelsBytes, join(folder, 'kernels.wasm'));
   const weights = new Map<string, BigUint64Array>();
   if (id === 1) {
-    const index = JSON.parse(bytes.get('party1/weights.json')!.toString('utf8')) as WeightsIndex;
-    const bin = bytes.get('party1/weights.bin')!;
+    const indexFile = join(folder, 'weights.json');
+    let index: WeightsIndex;
+    try {
+      index = JSON.parse(bytes.get('weights.json')!.toString('utf8')) as WeightsIndex;
+    } catch (e) {
+      throw runtimeError('MPCC5220', [indexFile, `corrupt (${(e as Error).message})`]);
+    }
+    const bin = bytes.get('weights.bin')!;
+    if (bin.byteLength % 8 !== 0) throw runtimeError('MPCC5220', [join(folder, 'weights.bin'), `${bin.byteLength} bytes, not a whole number of 64-bit elements`]);
     const all = new BigUint64Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-    for (const [k, { offset, length }] of Object.entries(index)) {
-      if (offset + length > all.length) throw runtimeError('MPCC5220', [join(dir, 'party1/weights.bin'), `too short for '${k}'`]);
+    for (const [k, e] of Object.entries(index)) {
+      const { offset, length } = e ?? {};
+      if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > all.length) throw runtimeError('MPCC5220', [join(folder, 'weights.bin'), `too short for '${k}'`]);
       weights.set(k, all.subarray(offset, offset + length));
     }
   }

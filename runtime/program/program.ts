@@ -1,4 +1,4 @@
-// The per-party program the compiler emits (party{0,1,2}/program.js default-exports one):
+// The per-party program the compiler emits (party{0,1,2}/program.json, validated by validate.ts):
 // plain JSON-able data, the straight-line schedule of steps the executor runs. The three
 // parties' programs list the same steps in the same order (the merger splits frames by that
 // order); only P1's setup refers to weights it holds.

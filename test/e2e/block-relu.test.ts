@@ -142,7 +142,7 @@ describe('e2e: block-ReLUs compiled and run by the three parties', function () {
 
   it('sends exactly the bytes and rounds of cost.json, per party and phase, and of every flow in model.mir', () => {
     const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
-    const predicted = flowTotals(readFileSync(join(out, 'model.mir'), 'utf8'));
+    const predicted = flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8'));
     for (const r of runs) expectCountersMatch(r, cost, predicted);
     // conv1 (1 round), then three block-ReLUs of 3 rounds, the last product fused; reveal 1.
     expect(cost.rounds).to.equal(1 + 3 * 3 + 1);

@@ -73,9 +73,11 @@ describe('e2e: bad input through the CLI', function () {
     w[w.length >> 1] ^= 1; // one bit of one weight
     writeFileSync(join(dir, 'corrupt/party1/weights.bin'), w);
     cpSync(join(dir, 'out'), join(dir, 'old'), { recursive: true });
-    const m = join(dir, 'old/manifest.json');
-    const manifest = JSON.parse(readFileSync(m, 'utf8')) as { mpccVersion: string };
-    writeFileSync(m, JSON.stringify({ ...manifest, mpccVersion: `${manifest.mpccVersion}-old` }));
+    for (const f of ['manifest.json', 'party0/manifest.json', 'party1/manifest.json', 'party2/manifest.json']) {
+      const m = join(dir, 'old', f);
+      const manifest = JSON.parse(readFileSync(m, 'utf8')) as { mpccVersion: string };
+      writeFileSync(m, JSON.stringify({ ...manifest, mpccVersion: `${manifest.mpccVersion}-old` }));
+    }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(() => expect(leftovers(), 'output files left behind').to.deep.equal([]));

@@ -3,7 +3,8 @@
 // revealed logits are checked against three independent things: the fixed-point interpreter
 // on the same quantized graph (up to the truncation error), onnxruntime-node's float output,
 // and the cost report (bytes and rounds, exactly). party0/ and party2/ (and the shared files
-// a client receives) are searched for the server's weights.
+// a client receives) are searched for the server's weights; each party runs from a copy of its
+// own folder alone.
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,9 @@ import { tensorOf } from '../../ir/tensor.js';
 import type { CostReport } from '../../passes/secure/cost-model.js';
 import { runPipeline } from '../../passes/index.js';
 import { encode } from '../../runtime/ring/ring.js';
-import { loadPartyArtifacts, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
+import type { PartyArtifacts, RunResult } from '../../runtime/program/index.js';
 import { rng } from '../passes/util.js';
-import { argmax, expectCountersMatch, filesUnder, flowTotals, maxAbsDiff, needlesIn, runSecureInProcess, withTruncationNoise } from './support.js';
+import { argmax, expectCountersMatch, expectNoSecretsOutsideP1, filesUnder, flowTotals, loadFromCopies, maxAbsDiff, needlesIn, runSecureInProcess, withTruncationNoise } from './support.js';
 
 const FRAC = 12;
 const ULP = 2 ** -FRAC;
@@ -43,7 +44,8 @@ describe('e2e: resnet18-cifar compiled and run by the three parties', function (
     out = join(dir, 'out');
     runCompile(model, { output: out, fracBits: FRAC });
     quantized = runPipeline(loadGraphFile(model), `canonicalize,quantize{frac-bits=${FRAC}}`).graph;
-    const arts: PartyArtifacts[] = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+    // Each party from a copy of its own folder alone (nothing else of OUT beside it).
+    const arts: PartyArtifacts[] = await loadFromCopies(out, dir);
     // Two inputs, uniform in [-1, 1) (about the range of a normalized CIFAR image), whose
     // float top-1 leads the runner-up by at least 0.05: the fixed-point result differs from
     // the float one by up to ≈ 0.008 here (0.3% of the range), so a closer race may flip
@@ -100,7 +102,7 @@ describe('e2e: resnet18-cifar compiled and run by the three parties', function (
 
   it('sends exactly the bytes and rounds of cost.json, per party and phase, and of every flow in model.mir', () => {
     const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
-    const predicted = flowTotals(readFileSync(join(out, 'model.mir'), 'utf8'));
+    const predicted = flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8'));
     // The flows add up to the report (so comparing with either is comparing with both).
     const sumFlows = (phase: string, from?: number) => predicted.reduce((t, row, f) => t + (from === undefined || f === from ? row.reduce((u, c) => u + c[phase], 0) : 0), 0);
     expect(sumFlows('online') + sumFlows('preprocessing')).to.equal(cost.bytes.total);
@@ -154,7 +156,9 @@ describe('e2e: resnet18-cifar compiled and run by the three parties', function (
     expect(encodings.filter((i) => needles[i].what.startsWith('fc.weight') && inP1.has(i)).length).to.be.greaterThan(0);
     // Nothing in any file the client or the helper holds.
     const theirs = filesUnder(out).filter((f) => !f.startsWith('party1/'));
-    expect(theirs).to.include.members(['party0/program.js', 'party0/kernels.wasm', 'party2/program.js', 'party2/kernels.wasm', 'manifest.json', 'model.mir', 'cost.json']);
+    expect(theirs).to.include.members(['party0/program.json', 'party0/kernels.wasm', 'party0/manifest.json', 'party2/program.json', 'party2/kernels.wasm', 'party2/manifest.json', 'cost.json']);
     for (const f of theirs) expect(needlesIn(join(out, f), bytes).map((i) => needles[i].what), f).to.deep.equal([]);
+    // Nor the decimal form of any constant P1's model.mir prints inline, nor the ONNX file's sha256.
+    expectNoSecretsOutsideP1(out, readFileSync(model));
   });
 });

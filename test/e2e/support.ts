@@ -2,14 +2,14 @@
 // truncation error model applied to a quantized graph, the flows of model.mir, and searching
 // artifact folders for byte strings.
 import { expect } from 'chai';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { makeGraph, makeNode, type Graph, type Node } from '../../ir/graph.js';
 import { tensorOf } from '../../ir/tensor.js';
 import { createInProcessSessions, runParties } from '../../runtime/session/connect.js';
 import type { PartyCounters } from '../../runtime/session/counters.js';
 import type { CostReport } from '../../passes/secure/cost-model.js';
-import { runProgram, sessionTag, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
+import { loadPartyArtifacts, runProgram, sessionTag, sha256, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
 
 /** The three parties' results of one secure run of `arts` on input `x` (in process). */
 export async function runSecureInProcess(arts: readonly PartyArtifacts[], x: Float32Array): Promise<RunResult[]> {
@@ -108,4 +108,45 @@ export function filesUnder(dir: string): string[] {
 export function needlesIn(path: string, needles: readonly Buffer[]): number[] {
   const hay = readFileSync(path);
   return needles.flatMap((n, i) => (hay.indexOf(n) >= 0 ? [i] : []));
+}
+
+/** Each party's folder of `out` copied alone into a fresh folder under `tmp`: the copies' paths. */
+export function copyPartyFolders(out: string, tmp: string): [string, string, string] {
+  return ([0, 1, 2] as const).map((id) => {
+    const copy = join(mkdtempSync(join(tmp, `alone${id}-`)), `party${id}`);
+    cpSync(join(out, `party${id}`), copy, { recursive: true });
+    return copy;
+  }) as [string, string, string];
+}
+
+/** The three parties' artifacts, each loaded from a copy of its own folder alone. */
+export async function loadFromCopies(out: string, tmp: string): Promise<PartyArtifacts[]> {
+  const copies = copyPartyFolders(out, tmp);
+  return Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(copies[id], id)));
+}
+
+/** The decimal literals of the float constants P1's model.mir prints inline (its secrets):
+ * every element of `const %x: float32[…] = [a, b, …]` that is not an integer. */
+export function inlineConstantDecimals(mir: string): string[] {
+  const found = new Set<string>();
+  for (const m of mir.matchAll(/^\s*const \S+: float(?:32|64)\[[^\]]*\] = \[([^\]]*)\]/gm))
+    for (const lit of m[1].split(',').map((t) => t.trim())) if (lit && !/^-?\d+$/.test(lit)) found.add(lit);
+  return [...found];
+}
+
+/** No file of party0/ or party2/ (nor any file outside party1/) holds the decimal form of a
+ * constant P1's model.mir prints inline, nor the sha256 of the ONNX file `onnx`; returns how
+ * many decimals were looked for. */
+export function expectNoSecretsOutsideP1(out: string, onnx: Uint8Array): number {
+  const decimals = inlineConstantDecimals(readFileSync(join(out, 'party1/model.mir'), 'utf8'));
+  const theirs = filesUnder(out).filter((f) => !f.startsWith('party1/') && f !== 'manifest.json');
+  expect(theirs.filter((f) => f.startsWith('party0/')).length).to.equal(3);
+  // A decimal is looked for as a whole token (not as part of a longer number).
+  const token = (d: string) => new RegExp(`(^|[^0-9.eE+-])${d.replace(/[.+]/g, '\\$&')}($|[^0-9.eE])`);
+  for (const f of theirs) {
+    const text = readFileSync(join(out, f)).toString('latin1');
+    expect(decimals.filter((d) => token(d).test(text)), f).to.deep.equal([]);
+    expect(text.includes(sha256(onnx)), `${f} holds the ONNX file's sha256`).to.equal(false);
+  }
+  return decimals.length;
 }

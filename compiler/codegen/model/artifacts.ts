@@ -1,19 +1,26 @@
-// Codegen, second half: writes OUT/ from a scheduled graph: manifest.json, model.mir (the
-// final IR, weights referenced not included), cost.json, and per party program.js and
-// kernels.wasm (model-kernels.ts: every kernel its program calls); party1 alone gets
-// weights.bin (+ weights.json, its index); plan.json, the block-ReLU plan compiled in, when
-// there is one (the plan file's bytes as given: public, like model.mir). Files are written first and the manifest last, so
-// a manifest never lists files that are not there.
+// Codegen, second half: writes OUT/ from a scheduled graph. Each party's folder is
+// self-sufficient (`mpcc party OUT/partyN` reads nothing else) and holds its own
+// manifest.json (the files' sha256 and the public architecture's digest), program.json (the
+// step table: data the runtime validates and interprets, never code) and kernels.wasm (every
+// kernel its program calls, model-kernels.ts); party1/ alone also gets weights.bin (+
+// weights.json, its index) and model.mir (the final IR, whose small constants are printed
+// inline: the server's secrets). party0/ and party2/ hold the public architecture only:
+// shapes, ops and parameters, no constant value, no digest of the server's files. At the top,
+// for the operator: cost.json, plan.json (the block-ReLU plan compiled in, when there is one)
+// and manifest.json (the ONNX file's sha256 and every file's). Files are written first and
+// the manifests last, so a manifest never lists files that are not there.
 import { writeFileAtomic } from '../../cli-support.js';
 import type { Graph } from '../../../ir/graph.js';
 import { printGraph } from '../../../ir/print.js';
 import { numel } from '../../../ir/types.js';
 import { costReport, type CostReport } from '../../../passes/secure/cost-model.js';
-import { ARTIFACT_FORMAT, type Manifest } from '../../../runtime/program/manifest.js';
+import { ARTIFACT_FORMAT, architectureDigest, type Manifest, type PartyManifest } from '../../../runtime/program/manifest.js';
 import { sha256, type WeightsIndex } from '../../../runtime/program/artifacts.js';
 import { emitModelKernels, truncationKernels } from './model-kernels.js';
 import { generatePrograms } from './program-gen.js';
-import { renderProgramModule } from './program-module.js';
+import { renderProgramJson } from './program-json.js';
+import type { Program } from '../../../runtime/program/program.js';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What was written. */
@@ -32,37 +39,52 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
   const modelHash = sha256(model);
   const files: Record<string, Uint8Array> = {};
   const text = (s: string) => new TextEncoder().encode(s);
-  files['model.mir'] = text(printGraph(g, { weightsRef: 'model.weights (not written: party1/weights.bin holds the encoded weights)', summaries: false }));
+  files['party1/model.mir'] = text(printGraph(g, { weightsRef: 'model.weights (not written: weights.bin holds the encoded weights)', summaries: false }));
   files['cost.json'] = text(JSON.stringify(cost, null, 2) + '\n');
   if (plan !== undefined) files['plan.json'] = plan;
   const size = (v: string) => numel(g.types.get(v)!.shape);
   // One module for the three parties: the runtime runs it in place of its generic kernels.
   const kernels = emitModelKernels(truncationKernels(gen.programs[0], size, (key) => gen.weights.get(key)!.length));
-  for (const p of gen.programs) {
-    files[`party${p.party}/program.js`] = text(renderProgramModule(p, [`model sha256 ${modelHash}`, `mpcc ${mpccVersion}, frac ${gen.frac}, ${p.rounds} rounds (+${p.oneTimeRounds} one-time)`]));
+  const programs = gen.programs.map((p) => text(renderProgramJson(p)));
+  // The digest of what the runtime will parse, not of the object in memory.
+  const architecture = architectureDigest(JSON.parse(new TextDecoder().decode(programs[0])) as Program, sha256(kernels));
+  gen.programs.forEach((p, i) => {
+    files[`party${p.party}/program.json`] = programs[i];
     files[`party${p.party}/kernels.wasm`] = kernels;
-  }
+  });
   const { bin, index } = packWeights(gen.weights);
   files['party1/weights.bin'] = bin;
   files['party1/weights.json'] = text(JSON.stringify(index, null, 1) + '\n');
-  const manifest: Manifest = {
+  const base = {
     format: ARTIFACT_FORMAT,
     mpccVersion,
-    modelHash,
+    architecture,
     frac: gen.frac,
-    input: { name: gen.programs[0].input.name, shape: gen.programs[0].input.shape, dtype: 'float32' },
+    input: { name: gen.programs[0].input.name, shape: gen.programs[0].input.shape, dtype: 'float32' as const },
     outputs: gen.programs[0].outputs.map((o) => ({ name: o.name, shape: o.post.length ? postShape(o.shape, o.post) : o.shape, post: o.post })),
     rounds: cost.rounds,
     oneTimeRounds: cost.oneTimeRounds,
-    files: {},
   };
+  const manifest: Manifest = { ...base, modelHash, files: {} };
+  const partyManifests: PartyManifest[] = ([0, 1, 2] as const).map((party) => ({ ...base, party, files: {} }));
   const sizes: Record<string, number> = {};
   for (const [path, bytes] of Object.entries(files)) {
     writeFileAtomic(join(out, path), bytes);
     manifest.files[path] = sha256(bytes);
     sizes[path] = bytes.length;
+    const own = /^party([012])\/(.*)$/.exec(path);
+    if (own) partyManifests[Number(own[1])].files[own[2]] = sha256(bytes);
+  }
+  for (const pm of partyManifests) {
+    const m = text(JSON.stringify(pm, null, 2) + '\n');
+    writeFileAtomic(join(out, `party${pm.party}/manifest.json`), m);
+    manifest.files[`party${pm.party}/manifest.json`] = sha256(m);
+    sizes[`party${pm.party}/manifest.json`] = m.length;
   }
   writeFileAtomic(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  // Files of the layout before format 2, if OUT held an older compilation: the top-level
+  // model.mir printed P1's small constants, and program.js was code.
+  for (const stale of ['model.mir', 'party0/program.js', 'party1/program.js', 'party2/program.js']) rmSync(join(out, stale), { force: true });
   return { manifest, cost, sizes };
 }
 

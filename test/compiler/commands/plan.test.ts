@@ -113,7 +113,7 @@ describe('mpcc plan and compile --plan', function () {
     const bytes = readFileSync(file('mixed.json'));
     expect(readFileSync(join(out, 'plan.json')).equals(bytes)).to.equal(true);
     expect(readJson<Manifest>(join(out, 'manifest.json')).files['plan.json']).to.equal(sha256(bytes));
-    expect(readFileSync(join(out, 'model.mir'), 'utf8')).to.contain('BlockRelu');
+    expect(readFileSync(join(out, 'party1/model.mir'), 'utf8')).to.contain('BlockRelu');
 
     const xs = Array.from({ length: 768 }, (_, i) => Math.sin(i / 7) + 0.3 * Math.cos(i / 3));
     writeFileSync(file('x.npy'), encodeNpy([1, 3, 16, 16], xs));
@@ -169,7 +169,7 @@ describe('mpcc plan and compile --plan', function () {
       const e = compileError('relu6', planJson(plan), model);
       expect(e.format()).to.match(/^error MPCC4014: plan '.*relu6\.json': layer 'r6' is a Clip \(ReLU6\) in this model; .*run relu6-to-relu first/);
       runCompile(model, { output: file('relu6-ok'), plan: file('relu6.json'), passes: 'canonicalize,relu6-to-relu' });
-      expect(readFileSync(join(file('relu6-ok'), 'model.mir'), 'utf8')).to.contain('SecureBlockRelu "r6"');
+      expect(readFileSync(join(file('relu6-ok'), 'party1/model.mir'), 'utf8')).to.contain('SecureBlockRelu "r6"');
 
       const quantized = file('quantized.mir');
       writeFileSync(quantized, 'mir 1\ngraph @net(%x: float32[1,2,3,3]) -> (%y: float32[1,2,3,3]) {\n  %q: float32[1,2,3,3] = FixedInput "q"(%x) {frac = 12}\n  %y: float32[1,2,3,3] = Relu "r6"(%q)\n}\n');

@@ -38,10 +38,11 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
 
   it('writes every artifact the manifest lists', () => {
     const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: Record<string, string>; frac: number; input: { shape: number[] } };
-    expect(Object.keys(m.files).sort()).to.deep.equal(['cost.json', 'model.mir', 'party0/kernels.wasm', 'party0/program.js', 'party1/kernels.wasm', 'party1/program.js', 'party1/weights.bin', 'party1/weights.json', 'party2/kernels.wasm', 'party2/program.js']);
+    expect(Object.keys(m.files).sort()).to.deep.equal(['cost.json', 'party0/kernels.wasm', 'party0/manifest.json', 'party0/program.json', 'party1/kernels.wasm', 'party1/manifest.json', 'party1/model.mir', 'party1/program.json', 'party1/weights.bin', 'party1/weights.json', 'party2/kernels.wasm', 'party2/manifest.json', 'party2/program.json']);
     expect(m.frac).to.equal(12);
     expect(m.input.shape).to.deep.equal([1, 3, 16, 16]);
-    expect(readdirSync(join(out, 'party0')).sort()).to.deep.equal(['kernels.wasm', 'program.js']);
+    expect(readdirSync(join(out, 'party0')).sort()).to.deep.equal(['kernels.wasm', 'manifest.json', 'program.json']);
+    expect(readdirSync(out).sort()).to.deep.equal(['cost.json', 'manifest.json', 'party0', 'party1', 'party2']);
   });
 
   it('gives onnxruntime\'s top-1 within 1% of the output range, with the bytes and rounds of cost.json', async () => {
@@ -103,21 +104,31 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
     expect(s.cost.layers.some((l) => l.op === 'SecureMaxPool')).to.equal(false);
   });
 
+  it('removes the files of the layout before (a top-level model.mir, program.js) when compiling over them', () => {
+    const old = join(dir, 'old');
+    runCompile(join(dir, 'tiny.onnx'), { output: old });
+    writeFileSync(join(old, 'model.mir'), 'const %bias: float32[2] = [0.125, 0.25]\n');
+    writeFileSync(join(old, 'party0/program.js'), 'export default {};\n');
+    runCompile(join(dir, 'tiny.onnx'), { output: old });
+    expect(readdirSync(old).sort()).to.deep.equal(['cost.json', 'manifest.json', 'party0', 'party1', 'party2']);
+    expect(readdirSync(join(old, 'party0')).sort()).to.deep.equal(['kernels.wasm', 'manifest.json', 'program.json']);
+  });
+
   it('refuses missing, corrupt and foreign-version artifacts with coded errors', async () => {
     const bad = join(dir, 'bad');
     runCompile(join(dir, 'tiny.onnx'), { output: bad });
     const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
     rmSync(join(bad, 'party2/kernels.wasm'));
     expect(await code(loadPartyArtifacts(bad, 2))).to.equal('MPCC5220');
-    const prog = join(bad, 'party0/program.js');
+    const prog = join(bad, 'party0/program.json');
     writeFileSync(prog, readFileSync(prog, 'utf8').replace('"round":1', '"round":2'));
     expect(await code(loadPartyArtifacts(bad, 0))).to.equal('MPCC5220');
-    const mf = join(bad, 'manifest.json');
+    const mf = join(bad, 'party1/manifest.json');
     const manifest = readFileSync(mf, 'utf8');
     writeFileSync(mf, manifest.replace(/"mpccVersion": "[^"]*"/, '"mpccVersion": "0.0.0-other"'));
     expect(await code(loadPartyArtifacts(bad, 1))).to.equal('MPCC5221');
     writeFileSync(mf, manifest);
-    writeFileSync(mf, readFileSync(mf, 'utf8').replace('"format": 1', '"format": 99'));
+    writeFileSync(mf, readFileSync(mf, 'utf8').replace('"format": 2', '"format": 99'));
     expect(await code(loadPartyArtifacts(bad, 1))).to.equal('MPCC5221');
     writeFileSync(mf, '{ not json');
     expect(await code(loadPartyArtifacts(bad, 1))).to.equal('MPCC5220');

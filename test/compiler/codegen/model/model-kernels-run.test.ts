@@ -5,6 +5,7 @@
 // truncation noise of two runs); if it ran the generic kernels they would not move. A missing
 // kernel in kernels.wasm fails loading with a coded error naming the file.
 import { expect } from 'chai';
+import { resealParty } from '../../../runtime/program/reseal.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,13 +31,10 @@ async function logits(arts: PartyArtifacts[], x: Float32Array, generic = false):
 
 /** Writes `bytes` as every party's kernels.wasm of `out`, with the manifest's hashes to match. */
 function replaceKernels(out: string, bytes: Uint8Array): void {
-  const mf = join(out, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(mf, 'utf8')) as { files: Record<string, string> };
   for (const p of [0, 1, 2]) {
     writeFileSync(join(out, `party${p}/kernels.wasm`), bytes);
-    manifest.files[`party${p}/kernels.wasm`] = sha256(bytes);
+    resealParty(join(out, `party${p}`));
   }
-  writeFileSync(mf, JSON.stringify(manifest, null, 2));
 }
 
 /** The generic kernels plus tiny-cnn's last truncations (fc: 10 logits), made wrong: P0's adds

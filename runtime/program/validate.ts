@@ -1,0 +1,326 @@
+// Parsing and validating a party's program.json before anything runs: the program is data
+// (a step table the executor interprets), never code, and a program handed to a party is
+// untrusted until this check passes. Every field is type-checked, every step kind must be one
+// of the step library's, every value a step reads must be produced by an earlier step (and
+// every value produced once), sizes must agree (the input step's size with the input shape)
+// and stay under fixed limits, and counts are bounded. A refusal is MPCC5222 naming the file
+// and the field (`steps[3].params.size`).
+
+import { runtimeError } from '../diagnostics.js';
+import type { PartyId } from '../session/session.js';
+import { PROGRAM_FORMAT, type Program } from './program.js';
+import { STEP_KINDS } from './steps.js';
+
+/** Limits on a program: far above any model mpcc compiles, far below what would exhaust memory. */
+export const PROGRAM_LIMITS = {
+  /** Bytes of program.json. */
+  fileBytes: 64 << 20,
+  steps: 200_000,
+  setup: 20_000,
+  outputs: 64,
+  /** Operands or results of one step. */
+  operands: 1024,
+  /** Elements of one value (a shape's product, a step's size). */
+  elements: 1 << 28,
+  /** Characters of a name (value, step, op, weight key). */
+  name: 1024,
+  /** Nesting depth and entries of a step's parameters. */
+  depth: 6,
+  entries: 1 << 16,
+  /** Dimensions of a shape. */
+  rank: 8,
+  /** Rounds of a program. */
+  rounds: 1 << 20,
+} as const;
+
+type Json = unknown;
+
+/** A refusal at `field` of `file`. */
+class Refusal {
+  constructor(readonly field: string, readonly problem: string) {}
+}
+
+const fail = (field: string, problem: string): never => {
+  throw new Refusal(field, problem);
+};
+
+function object(v: Json, field: string): Record<string, Json> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'expected an object');
+  return v as Record<string, Json>;
+}
+
+function array(v: Json, field: string, max: number): Json[] {
+  if (!Array.isArray(v)) fail(field, 'expected an array');
+  if ((v as Json[]).length > max) fail(field, `${(v as Json[]).length} entries, at most ${max}`);
+  return v as Json[];
+}
+
+function int(v: Json, field: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(field, `expected an integer, got ${describe(v)}`);
+  if ((v as number) < min || (v as number) > max) fail(field, `${v as number} is outside [${min}, ${max}]`);
+  return v as number;
+}
+
+/** A name: a non-empty string of printable characters (no control characters), bounded. */
+function name(v: Json, field: string): string {
+  if (typeof v !== 'string') fail(field, `expected a name (string), got ${describe(v)}`);
+  const s = v as string;
+  if (s.length === 0 || s.length > PROGRAM_LIMITS.name) fail(field, `a name of ${s.length} characters (1 to ${PROGRAM_LIMITS.name})`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(s)) fail(field, 'a name with control characters');
+  return s;
+}
+
+function shape(v: Json, field: string): number[] {
+  const dims = array(v, field, PROGRAM_LIMITS.rank).map((d, i) => int(d, `${field}[${i}]`, 0, PROGRAM_LIMITS.elements));
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (n > PROGRAM_LIMITS.elements) fail(field, `${n} elements, at most ${PROGRAM_LIMITS.elements}`);
+  return dims;
+}
+
+function describe(v: Json): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** Plain JSON parameters: bounded depth and entries; numbers finite; integers within the
+ * element limit (a size, an index, a count); strings are names. */
+function plainParams(v: Json, field: string, depth = 0, budget = { left: PROGRAM_LIMITS.entries }): void {
+  if (--budget.left < 0) fail(field, `more than ${PROGRAM_LIMITS.entries} parameter entries`);
+  if (v === null || typeof v === 'boolean') return;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) fail(field, 'not a finite number');
+    if (Number.isInteger(v) && Math.abs(v) > PROGRAM_LIMITS.elements) fail(field, `${v} is beyond the size limit ${PROGRAM_LIMITS.elements}`);
+    return;
+  }
+  if (typeof v === 'string') {
+    if (v.length > PROGRAM_LIMITS.name) fail(field, `a string of ${v.length} characters (at most ${PROGRAM_LIMITS.name})`);
+    return;
+  }
+  if (depth >= PROGRAM_LIMITS.depth) fail(field, `nested deeper than ${PROGRAM_LIMITS.depth}`);
+  if (Array.isArray(v)) return v.forEach((x, i) => plainParams(x, `${field}[${i}]`, depth + 1, budget));
+  if (typeof v === 'object') {
+    for (const [k, x] of Object.entries(v as object)) {
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') fail(`${field}.${k}`, 'a reserved key');
+      plainParams(x, `${field}.${k}`, depth + 1, budget);
+    }
+    return;
+  }
+  fail(field, `unexpected ${typeof v}`);
+}
+
+/** What a kind's parameters must hold beyond plain JSON. */
+type ParamType = 'int' | 'number' | 'name' | 'bool' | 'window' | 'shape' | 'pool' | 'object' | 'array';
+interface KindSchema {
+  /** Operands [min, max] and results. */
+  inputs: [number, number];
+  outputs: number;
+  required?: Record<string, ParamType>;
+  optional?: Record<string, ParamType>;
+}
+
+const WINDOW: Record<string, ParamType> = { window: 'window' };
+const BIAS: Record<string, ParamType> = { bias: 'name', inner: 'int' };
+const one = (required: Record<string, ParamType> = {}, optional: Record<string, ParamType> = {}): KindSchema => ({ inputs: [1, 1], outputs: 1, required, optional });
+
+const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
+  input: { inputs: [0, 0], outputs: 1, required: { size: 'int' } },
+  reveal: { inputs: [1, 1], outputs: 0, required: { value: 'name' }, optional: { frac: 'int' } },
+  weights: one({ layer: 'name' }, BIAS),
+  reluWeights: { inputs: [1, 1], outputs: 2, required: { layer: 'name', ...WINDOW }, optional: { ...BIAS, blocks: 'array', shape: 'shape' } },
+  relu: one(WINDOW),
+  blockRelu: one({ shape: 'shape', blocks: 'array', ...WINDOW }),
+  clip: one({ min: 'number', max: 'number', ...WINDOW }),
+  maxPool: one({ pool: 'pool', ...WINDOW }),
+  avgPool: one({ pool: 'pool' }, { countIncludePad: 'bool' }),
+  truncate: one({ bits: 'int' }, BIAS),
+  add: { inputs: [2, 2], outputs: 1 },
+  sub: { inputs: [2, 2], outputs: 1 },
+  addConst: one({ constant: 'name' }),
+  identity: one(),
+  transpose: one(),
+  slice: one(),
+  concat: { inputs: [1, PROGRAM_LIMITS.operands], outputs: 1 },
+  pad: one(),
+  broadcast: one(),
+  resize: one(),
+  globalAvgPool: one({ inShape: 'shape' }),
+};
+
+function typed(v: Json, t: ParamType, field: string): void {
+  switch (t) {
+    case 'int':
+      int(v, field, 0, PROGRAM_LIMITS.elements);
+      return;
+    case 'number':
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, `expected a finite number, got ${describe(v)}`);
+      return;
+    case 'name':
+      name(v, field);
+      return;
+    case 'bool':
+      if (typeof v !== 'boolean') fail(field, `expected true or false, got ${describe(v)}`);
+      return;
+    case 'window': {
+      const w = object(v, field);
+      const lo = int(w.lo, `${field}.lo`, 0, 63);
+      int(w.k, `${field}.k`, 1, 64 - lo);
+      return;
+    }
+    case 'shape':
+      shape(v, field);
+      return;
+    case 'pool':
+      windowGeometry(v, field, false);
+      return;
+    case 'object':
+      object(v, field);
+      return;
+    case 'array':
+      array(v, field, PROGRAM_LIMITS.entries);
+      return;
+  }
+}
+
+/** Integers of a fixed count, each within [min, max]. */
+function ints(v: Json, field: string, count: number, min: number, max = PROGRAM_LIMITS.elements): number[] {
+  const a = array(v, field, count);
+  if (a.length !== count) fail(field, `${a.length} entries, expected ${count}`);
+  return a.map((x, i) => int(x, `${field}[${i}]`, min, max));
+}
+
+/** A pooling window (PoolParams) or a convolution (Conv2dParams, `conv`): NCHW input shape,
+ * window, strides, pads (and weights, dilations, group), with an output of at least one
+ * element per axis and sizes under the limit. */
+function windowGeometry(v: Json, field: string, conv: boolean): void {
+  const g = object(v, field);
+  const allowed = conv ? ['inShape', 'weightShape', 'strides', 'pads', 'dilations', 'group'] : ['inShape', 'kernel', 'strides', 'pads'];
+  for (const k of Object.keys(g)) if (!allowed.includes(k)) fail(`${field}.${k}`, 'unknown field');
+  const [, c, h, w] = ints(g.inShape, `${field}.inShape`, 4, 1);
+  shape(g.inShape, `${field}.inShape`);
+  const strides = ints(g.strides, `${field}.strides`, 2, 1);
+  const pads = ints(g.pads, `${field}.pads`, 4, 0);
+  let kernel: number[];
+  if (conv) {
+    const ws = ints(g.weightShape, `${field}.weightShape`, 4, 1);
+    shape(g.weightShape, `${field}.weightShape`);
+    const group = int(g.group, `${field}.group`, 1, c);
+    if (c % group !== 0 || ws[0] % group !== 0 || ws[1] * group !== c) fail(`${field}.group`, `group ${group} does not fit ${c} input channels and weights [${ws.join(',')}]`);
+    const dil = ints(g.dilations, `${field}.dilations`, 2, 1);
+    kernel = [(ws[2] - 1) * dil[0] + 1, (ws[3] - 1) * dil[1] + 1];
+  } else kernel = ints(g.kernel, `${field}.kernel`, 2, 1);
+  const outH = Math.floor((h + pads[0] + pads[2] - kernel[0]) / strides[0]) + 1;
+  const outW = Math.floor((w + pads[1] + pads[3] - kernel[1]) / strides[1]) + 1;
+  if (outH < 1 || outW < 1) fail(field, `a ${kernel.join('×')} window over ${h}×${w} (pads ${pads.join(',')}) has no output`);
+}
+
+/** Parses and validates the text of party `party`'s program.json (`file` names it in errors). */
+export function parseProgram(text: string, file: string, party: PartyId): Program {
+  try {
+    if (text.length > PROGRAM_LIMITS.fileBytes) fail('(file)', `${text.length} bytes, at most ${PROGRAM_LIMITS.fileBytes}`);
+    let raw: Json;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      return fail('(file)', `not JSON (${(e as Error).message})`);
+    }
+    return validateProgram(raw, party);
+  } catch (e) {
+    if (e instanceof Refusal) throw runtimeError('MPCC5222', [file, e.field, e.problem]);
+    throw e;
+  }
+}
+
+/** Checks a parsed program (throws a Refusal). */
+function validateProgram(raw: Json, party: PartyId): Program {
+  const p = object(raw, '(top)');
+  const known = new Set(['format', 'party', 'frac', 'input', 'outputs', 'setup', 'steps', 'rounds', 'oneTimeRounds']);
+  for (const k of Object.keys(p)) if (!known.has(k)) fail(k, 'unknown field');
+  int(p.format, 'format', PROGRAM_FORMAT, PROGRAM_FORMAT);
+  int(p.party, 'party', party, party);
+  int(p.frac, 'frac', 0, 40);
+  int(p.rounds, 'rounds', 0, PROGRAM_LIMITS.rounds);
+  int(p.oneTimeRounds, 'oneTimeRounds', 0, PROGRAM_LIMITS.rounds);
+  const input = object(p.input, 'input');
+  name(input.name, 'input.name');
+  name(input.value, 'input.value');
+  const inputShape = shape(input.shape, 'input.shape');
+
+  const layers = new Set<string>();
+  array(p.setup, 'setup', PROGRAM_LIMITS.setup).forEach((s, i) => {
+    const f = `setup[${i}]`;
+    const st = object(s, f);
+    const layer = name(st.name, `${f}.name`);
+    if (layers.has(layer)) fail(`${f}.name`, `layer '${layer}' set up twice`);
+    layers.add(layer);
+    name(st.weights, `${f}.weights`);
+    const map = object(st.map, `${f}.map`);
+    if (map.kind === 'matmul') {
+      const [m, k, n] = ['m', 'k', 'n'].map((d) => int(map[d], `${f}.map.${d}`, 1, PROGRAM_LIMITS.elements));
+      if (m * k > PROGRAM_LIMITS.elements || k * n > PROGRAM_LIMITS.elements || m * n > PROGRAM_LIMITS.elements) fail(`${f}.map`, `a ${m}×${k}×${n} product beyond the size limit`);
+    } else if (map.kind === 'conv') {
+      windowGeometry(map.conv, `${f}.map.conv`, true);
+    } else fail(`${f}.map.kind`, `expected 'conv' or 'matmul', got ${describe(map.kind)}`);
+  });
+
+  const produced = new Set<string>();
+  const stepNames = new Set<string>();
+  let inputSteps = 0;
+  array(p.steps, 'steps', PROGRAM_LIMITS.steps).forEach((s, i) => {
+    const f = `steps[${i}]`;
+    const st = object(s, f);
+    for (const k of Object.keys(st)) if (!['name', 'kind', 'op', 'round', 'rounds', 'inputs', 'outputs', 'params'].includes(k)) fail(`${f}.${k}`, 'unknown field');
+    const stepName = name(st.name, `${f}.name`);
+    if (stepNames.has(stepName)) fail(`${f}.name`, `step '${stepName}' appears twice`);
+    stepNames.add(stepName);
+    if (typeof st.kind !== 'string' || !Object.hasOwn(KIND_SCHEMAS, st.kind)) fail(`${f}.kind`, `unknown step kind ${describe(st.kind)}`);
+    const kind = st.kind as keyof typeof KIND_SCHEMAS;
+    const schema = KIND_SCHEMAS[kind];
+    name(st.op, `${f}.op`);
+    const round = int(st.round, `${f}.round`, 0, p.rounds as number);
+    const rounds = int(st.rounds, `${f}.rounds`, 0, p.rounds as number);
+    if (rounds > 0 && (round < 1 || round + rounds - 1 > (p.rounds as number))) fail(`${f}.round`, `rounds ${round}..${round + rounds - 1} outside the program's 1..${p.rounds as number}`);
+    const ins = array(st.inputs, `${f}.inputs`, PROGRAM_LIMITS.operands).map((v, j) => name(v, `${f}.inputs[${j}]`));
+    const outs = array(st.outputs, `${f}.outputs`, PROGRAM_LIMITS.operands).map((v, j) => name(v, `${f}.outputs[${j}]`));
+    if (ins.length < schema.inputs[0] || ins.length > schema.inputs[1]) fail(`${f}.inputs`, `${ins.length} operands for a '${kind}' step (${schema.inputs[0]}..${schema.inputs[1]})`);
+    if (outs.length !== schema.outputs) fail(`${f}.outputs`, `${outs.length} results for a '${kind}' step (${schema.outputs})`);
+    ins.forEach((v, j) => produced.has(v) || fail(`${f}.inputs[${j}]`, `value '${v}' is read before any step produces it`));
+    outs.forEach((v, j) => (produced.has(v) ? fail(`${f}.outputs[${j}]`, `value '${v}' is produced twice`) : produced.add(v)));
+    const params = object(st.params, `${f}.params`);
+    plainParams(params, `${f}.params`);
+    for (const [k, t] of Object.entries(schema.required ?? {})) {
+      if (!Object.hasOwn(params, k)) fail(`${f}.params.${k}`, `missing (a '${kind}' step needs it)`);
+      typed(params[k], t, `${f}.params.${k}`);
+    }
+    for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
+    if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
+    if (kind === 'input') {
+      inputSteps++;
+      const n = inputShape.reduce((a, b) => a * b, 1);
+      if (params.size !== n) fail(`${f}.params.size`, `${String(params.size)} elements, the input shape [${inputShape.join(',')}] has ${n}`);
+      if (outs[0] !== input.value) fail(`${f}.outputs[0]`, `the input step produces '${outs[0]}', the program's input value is '${String(input.value)}'`);
+    }
+  });
+  if (inputSteps !== 1) fail('steps', `${inputSteps} input steps (exactly one)`);
+
+  array(p.outputs, 'outputs', PROGRAM_LIMITS.outputs).forEach((o, i) => {
+    const f = `outputs[${i}]`;
+    const out = object(o, f);
+    name(out.name, `${f}.name`);
+    const v = name(out.value, `${f}.value`);
+    shape(out.shape, `${f}.shape`);
+    if (!revealed(p.steps as Json[], v)) fail(`${f}.value`, `value '${v}' is revealed by no step`);
+    array(out.post, `${f}.post`, 8).forEach((q, j) => {
+      const post = object(q, `${f}.post[${j}]`);
+      if (post.op !== 'Softmax' && post.op !== 'ArgMax') fail(`${f}.post[${j}].op`, `expected Softmax or ArgMax, got ${describe(post.op)}`);
+      int(post.axis, `${f}.post[${j}].axis`, -PROGRAM_LIMITS.rank, PROGRAM_LIMITS.rank - 1);
+      if (post.keepdims !== undefined && typeof post.keepdims !== 'boolean') fail(`${f}.post[${j}].keepdims`, 'expected true or false');
+    });
+  });
+  return raw as Program;
+}
+
+/** True when a reveal step names `v` as the value it reveals. */
+function revealed(steps: Json[], v: string): boolean {
+  return steps.some((s) => (s as { kind: string; params: { value?: string } }).kind === 'reveal' && (s as { params: { value?: string } }).params.value === v);
+}
