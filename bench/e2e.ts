@@ -5,9 +5,13 @@
 // plaintext baseline (onnxruntime-node on the same model and input) the secure output is
 // checked against (top-1 and max abs error relative to the output range).
 //
-// Model variants: NAME (all ReLUs, MaxPool kept) and NAME+avgpool (compiled with
+// Model variants: NAME (all ReLUs, MaxPool kept), NAME+avgpool (compiled with
 // maxpool-to-avgpool; compared against the float model with the same change, run in the
-// plaintext interpreter since onnxruntime has no such model file).
+// plaintext interpreter since onnxruntime has no such model file), and either with @BHxBW
+// (planned with `mpcc plan --uniform BHxBW`, compiled with --plan; compared against the
+// interpreter on the planned float graph, the network the parties compute). Each row has the
+// DReLUs kept (beside the all-ReLU variant measured in the same run) and the bytes split
+// exactly into comparisons / selections / products / MaxPool / other (bench/e2e-split.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { decodeNpy, encodeNpy } from '../compiler/npy.js';
 import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
+import type { CostReport } from '../passes/secure/cost-model.js';
+import { type ByteSplit, parseVariant, splitBytes } from './e2e-split.js';
 import { benchInput } from './inputs.js';
 
 const CLI = fileURLToPath(new URL('../../bin/mpcc.js', import.meta.url));
@@ -26,6 +32,9 @@ const REFERENCE: Record<string, { gbTarget: number; secondsTarget: number; paper
   resnet50: { gbTarget: 2.0, secondsTarget: 30, paperGB: 6.36, paperSeconds: 31.6, roundsTarget: 300, compileTarget: 10 },
   'resnet50+avgpool': { gbTarget: 2.0, secondsTarget: 30, paperGB: 6.36, paperSeconds: 31.6, roundsTarget: 300, compileTarget: 10 },
 };
+
+/** The seed paper's ResNet50 with 6% of the DReLUs (three machines), beside every planned resnet50 row. */
+const PAPER_RESNET50_6PCT = { paperGB: 0.925, paperSeconds: 5.83 };
 
 /** What `mpcc run --json` prints. */
 interface RunReport {
@@ -38,7 +47,23 @@ interface RunReport {
 /** One row of the table / JSON output. */
 interface Row {
   model: string;
+  /** Seconds of `mpcc plan` (0 for an all-ReLU row). */
+  planSeconds: number;
   compileSeconds: number;
+  /** DReLUs per inference (cost.json), with MaxPool's. */
+  drelus: number;
+  /** cost.json's drelusBefore: every block-ReLU counted as an ordinary ReLU in place. More than
+   * the all-ReLU network's where a ReLU before a MaxPool is planned: unplanned, the compiler
+   * swaps it behind the pool (ResNet50's stem: 802,816 → 200,704 DReLUs). */
+  drelusBefore: number;
+  /** drelus / the all-ReLU network's (measured in the same run when listed, else drelusBefore). */
+  drelusKept: number;
+  /** DReLUs of the MaxPools (unchanged by a plan). */
+  maxPoolDrelus: number;
+  /** The ReLUs' and block-ReLUs' DReLUs over the all-ReLU network's (MaxPools left out on both sides). */
+  reluDrelusKept: number;
+  /** Bytes per inference by column (exact: they add up to gb × 1e9). */
+  split: ByteSplit;
   wallSeconds: number;
   gb: number;
   onlineGB: number;
@@ -91,41 +116,64 @@ async function reference(model: Uint8Array, onnxPath: string, input: Float32Arra
   return { out, seconds };
 }
 
-async function measure(variant: string, runs: number, transport: string): Promise<Row> {
-  const [name, suffix] = variant.split('+');
-  const passes = suffix === 'avgpool' ? 'canonicalize,maxpool-to-avgpool' : null;
-  const entry = zooEntry(name);
+async function measure(variant: string, runs: number, transport: string, baselines: ReadonlyMap<string, Row>): Promise<Row> {
+  const v = parseVariant(variant);
+  const entry = zooEntry(v.name);
   const dir = mkdtempSync(join(tmpdir(), 'mpcc-e2e-'));
   try {
-    const model = buildZooModel(name);
-    const onnxPath = join(dir, `${name}.onnx`);
+    const model = buildZooModel(v.name);
+    const onnxPath = join(dir, `${v.name}.onnx`);
     writeFileSync(onnxPath, model);
     const input = benchInput(entry.inputShape.reduce((a, b) => a * b, 1), 4242);
     const inputPath = join(dir, 'input.npy');
     writeFileSync(inputPath, encodeNpy(entry.inputShape, input));
+    const passesFlag = v.passes ? ['--passes', v.passes] : [];
+    const planPath = join(dir, 'plan.json');
+    let planSeconds = 0;
+    if (v.block) {
+      const t = process.hrtime.bigint();
+      mpcc(['plan', onnxPath, '--uniform', v.block, '-o', planPath, '--quiet', ...passesFlag]);
+      planSeconds = Number(process.hrtime.bigint() - t) / 1e9;
+    }
     const out = join(dir, 'out');
     const t0 = process.hrtime.bigint();
-    mpcc(['compile', onnxPath, '-o', out, ...(passes ? ['--passes', passes] : [])]);
+    mpcc(['compile', onnxPath, '-o', out, ...passesFlag, ...(v.block ? ['--plan', planPath] : [])]);
     const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const costPath = join(out, 'cost.json');
+    const cost = JSON.parse(readFileSync(costPath, 'utf8')) as CostReport;
+    const split = splitBytes(cost, costPath);
     const outputPath = join(dir, 'output.npy');
     let best: RunReport | null = null;
     for (let r = 0; r < runs; r++) {
       const report = JSON.parse(mpcc(['run', out, '--input', inputPath, '-o', outputPath, '--json', '--transport', transport])) as RunReport;
+      if (report.bytes.total !== cost.bytes.total) throw new Error(`e2e: ${variant}: the parties sent ${report.bytes.total} bytes, cost.json says ${cost.bytes.total}`);
       if (!best || report.wallSeconds < best.wallSeconds) best = report;
     }
     const secure = decodeNpy(readFileSync(outputPath), outputPath).data;
-    const ref = await reference(model, onnxPath, input, entry.inputShape, passes, dir);
+    // The planned network's float reference: the interpreter after the same passes and the plan.
+    const refPasses = v.block ? `${v.passes ?? 'canonicalize'},insert-block-relu{plan=${planPath}}` : v.passes;
+    const ref = await reference(model, onnxPath, input, entry.inputShape, refPasses, dir);
     let lo = Infinity, hi = -Infinity, err = 0;
     for (let i = 0; i < ref.out.length; i++) {
       lo = Math.min(lo, ref.out[i]);
       hi = Math.max(hi, ref.out[i]);
       err = Math.max(err, Math.abs(secure[i] - ref.out[i]));
     }
-    const refRow = REFERENCE[variant];
+    const baseline = baselines.get(v.baseline);
+    const maxPoolDrelus = cost.layers.filter((l) => l.op === 'SecureMaxPool').reduce((t, l) => t + l.drelus, 0);
+    const refRow = v.block ? (v.name === 'resnet50' ? PAPER_RESNET50_6PCT : undefined) : REFERENCE[variant];
+    const target = v.block ? undefined : REFERENCE[variant];
     const gb = (b: number) => b / 1e9;
     return {
       model: variant,
+      planSeconds,
       compileSeconds,
+      drelus: cost.drelus,
+      drelusBefore: cost.drelusBefore,
+      drelusKept: cost.drelus / (baseline?.drelus ?? cost.drelusBefore),
+      maxPoolDrelus,
+      reluDrelusKept: (cost.drelus - maxPoolDrelus) / ((baseline?.drelus ?? cost.drelusBefore) - (baseline?.maxPoolDrelus ?? maxPoolDrelus)),
+      split,
       wallSeconds: best!.wallSeconds,
       gb: gb(best!.bytes.total),
       onlineGB: gb(best!.bytes.online),
@@ -136,8 +184,8 @@ async function measure(variant: string, runs: number, transport: string): Promis
       plainSeconds: ref.seconds,
       top1Equal: argmax(secure) === argmax(ref.out),
       maxAbsErrorOfRange: err / Math.max(hi - lo, 1e-30),
-      gbTarget: refRow?.gbTarget ?? null,
-      secondsTarget: refRow?.secondsTarget ?? null,
+      gbTarget: target?.gbTarget ?? null,
+      secondsTarget: target?.secondsTarget ?? null,
       paperGB: refRow?.paperGB ?? null,
       paperSeconds: refRow?.paperSeconds ?? null,
       load1: loadavg()[0],
@@ -157,20 +205,28 @@ export async function run(args: string[]): Promise<void> {
   const transport = at('--transport') ?? 'tcp';
   const models = (at('--models') ?? 'resnet18-cifar,resnet50,resnet50+avgpool').split(',');
   const rows: Row[] = [];
-  for (const m of models) {
+  const baselines = new Map<string, Row>();
+  // All-ReLU variants first, so a planned row's kept fraction is against the run's own baseline.
+  const order = [...models.filter((m) => !parseVariant(m).block), ...models.filter((m) => parseVariant(m).block)];
+  for (const m of order) {
     process.stderr.write(`e2e: ${m} …\n`);
-    rows.push(await measure(m, runs, transport));
+    const row = await measure(m, runs, transport, baselines);
+    if (!parseVariant(m).block) baselines.set(m, row);
+    rows.push(row);
   }
+  rows.sort((a, b) => models.indexOf(a.model) - models.indexOf(b.model));
   if (json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return;
   }
   process.stdout.write(`end to end: mpcc compile + mpcc run (${transport}, three parties on this machine), best of ${runs}, load average ${loadavg()[0].toFixed(1)}\n`);
-  process.stdout.write('GB: bytes sent, all parties, online + preprocessing (one-time apart); plain s: onnxruntime-node (or the interpreter for +avgpool) on the same input\n');
-  const head = ['model', 'compile s', 'wall s', 'target s', 'paper s', 'GB', 'target GB', 'paper GB', 'one-time GB', 'P0/P1/P2 GB', 'rounds', 'plain s', 'top-1 =', 'max err/range'];
+  process.stdout.write('GB: bytes sent per inference, all parties, online + preprocessing (one-time apart), split exactly into comparisons / selections (ReLUs, block-ReLUs) / products (convs, matmuls) / MaxPool / other (reveals); kept: DReLUs over the all-ReLU row, ReLU kept: the same with the MaxPools left out on both sides\n');
+  process.stdout.write('reference: onnxruntime-node, or the interpreter for +avgpool and planned (@BHxBW) rows, on the network the parties compute; paper: all ReLUs, or ResNet50 at 6% of the DReLUs for a planned resnet50\n');
+  const head = ['model', 'DReLUs', 'kept', 'ReLU kept', 'MaxPool DReLUs', 'GB', 'compare', 'select', 'products', 'MaxPool', 'other', 'paper GB', 'rounds', 'wall s', 'paper s', 'compile s', 'plan s', 'one-time GB', 'P0/P1/P2 GB', 'ref s', 'top-1 =', 'max err/range'];
   const body = rows.map((r) => [
-    r.model, fmt(r.compileSeconds, 2), fmt(r.wallSeconds, 2), fmt(r.secondsTarget, 1), fmt(r.paperSeconds, 2), fmt(r.gb), fmt(r.gbTarget, 2), fmt(r.paperGB),
-    fmt(r.oneTimeGB), r.perPartyGB.map((g) => g.toFixed(3)).join('/'), String(r.rounds), fmt(r.plainSeconds, 3), r.top1Equal ? 'yes' : 'NO', r.maxAbsErrorOfRange.toExponential(2),
+    r.model, r.drelus.toLocaleString('en-US'), `${(100 * r.drelusKept).toFixed(2)}%`, `${(100 * r.reluDrelusKept).toFixed(2)}%`, r.maxPoolDrelus.toLocaleString('en-US'), fmt(r.gb), ...[r.split.comparisons, r.split.selections, r.split.products, r.split.maxPool, r.split.other].map((b) => fmt(b / 1e9, 4)), fmt(r.paperGB),
+    String(r.rounds), fmt(r.wallSeconds, 2), fmt(r.paperSeconds, 2), fmt(r.compileSeconds, 2), r.planSeconds ? fmt(r.planSeconds, 2) : '—',
+    fmt(r.oneTimeGB), r.perPartyGB.map((g) => g.toFixed(3)).join('/'), fmt(r.plainSeconds, 3), r.top1Equal ? 'yes' : 'NO', r.maxAbsErrorOfRange.toExponential(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   for (const line of [head, ...body]) process.stdout.write(line.map((c, i) => c.padEnd(widths[i])).join('  ') + '\n');

@@ -1,0 +1,57 @@
+// The exact byte split of one inference for `npm run bench -- e2e`, from a compiled model's
+// cost.json (passes/secure/cost-model.ts: per secure op, the bytes of its flows by kind):
+// comparisons and selections of the ReLUs and block-ReLUs, products (convs and matmuls,
+// one-time excluded), MaxPool (its comparisons and selections in its own column), other
+// (reveals, Beaver products). The columns add up to the total; splitBytes checks it, and
+// that every layer's kinds add up to its own bytes, and throws otherwise.
+import type { BytesByKind, CostReport } from '../passes/secure/cost-model.js';
+
+/** Bytes per inference (online + preprocessing, all parties) by column. */
+export interface ByteSplit {
+  comparisons: number;
+  selections: number;
+  products: number;
+  maxPool: number;
+  other: number;
+}
+
+/** The split of `cost` (a cost.json, read from `file`); throws when a sum does not hold. */
+export function splitBytes(cost: CostReport, file: string): ByteSplit {
+  const split: ByteSplit = { comparisons: 0, selections: 0, products: 0, maxPool: 0, other: 0 };
+  const sum = (k: BytesByKind) => k.comparisons + k.selections + k.products + k.other;
+  for (const l of cost.layers) {
+    const own = l.bytes.online + l.bytes.preprocessing;
+    if (sum(l.bytesByKind) !== own) throw new Error(`${file}: layer ${l.name} (${l.op}): bytes by kind add up to ${sum(l.bytesByKind)}, its bytes are ${own}`);
+    if (l.op === 'SecureMaxPool') {
+      split.maxPool += own;
+      continue;
+    }
+    split.comparisons += l.bytesByKind.comparisons;
+    split.selections += l.bytesByKind.selections;
+    split.products += l.bytesByKind.products;
+    split.other += l.bytesByKind.other;
+  }
+  const total = split.comparisons + split.selections + split.products + split.maxPool + split.other;
+  if (total !== cost.bytes.total) throw new Error(`${file}: the byte columns add up to ${total}, the total is ${cost.bytes.total}`);
+  if (sum(cost.bytesByKind) !== cost.bytes.total) throw new Error(`${file}: bytesByKind adds up to ${sum(cost.bytesByKind)}, the total is ${cost.bytes.total}`);
+  return split;
+}
+
+/** A model variant of the bench: NAME[+avgpool][@BHxBW]. */
+export interface Variant {
+  /** The zoo model. */
+  name: string;
+  /** --passes of plan, compile and the reference (null: the default). */
+  passes: string | null;
+  /** The --uniform block of `mpcc plan`, or null for the all-ReLU network. */
+  block: string | null;
+  /** The variant without its block: the all-ReLU baseline of a planned row. */
+  baseline: string;
+}
+
+/** Parses NAME[+avgpool][@BHxBW]. */
+export function parseVariant(text: string): Variant {
+  const m = /^([^+@]+)(\+avgpool)?(?:@(\S+))?$/.exec(text);
+  if (!m) throw new Error(`e2e: model variant '${text}': expected NAME, NAME+avgpool, NAME@BHxBW or NAME+avgpool@BHxBW`);
+  return { name: m[1], passes: m[2] ? 'canonicalize,maxpool-to-avgpool' : null, block: m[3] ?? null, baseline: m[1] + (m[2] ?? '') };
+}
