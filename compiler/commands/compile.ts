@@ -9,7 +9,7 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
-import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, planOption, requireOutput, withProgressFlags } from './flags.js';
+import { outputOption, parseFracBits, parseInputShape, planOption, requireOutput, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the compile command. */
 export interface CompileOptions extends ProgressFlags {
@@ -49,16 +49,16 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
 /** Adds `mpcc compile` to the program. */
 export function registerCompile(program: Command): void {
   withProgressFlags(
-    program
-      .command('compile')
-      .description('compile an ONNX model into the three parties\' programs (OUT/party{0,1,2}, manifest, cost)')
-      .argument('<model>', 'model file (.onnx, or .mir at any stage)')
-      .addOption(outputOption('output folder OUT'))
-      .addOption(planOption())
-      .addOption(fracBitsOption())
-      .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))
-      .option('--dump-ir <dir>', 'write the IR after every pass into DIR')
-      .addOption(inputShapeOption())
+    withModelFlags(
+      program
+        .command('compile')
+        .description('compile an ONNX model into the three parties\' programs (OUT/party{0,1,2}, manifest, cost)')
+        .argument('<model>', 'model file (.onnx, or .mir at any stage)')
+        .addOption(outputOption('output folder OUT'))
+        .addOption(planOption())
+        .option('--dump-ir <dir>', 'write the IR after every pass into DIR'),
+      `${DEFAULT_PASSES}; '' for none`,
+    ),
   ).action(
     action((model: string, options: CompileOptions) => {
       runCompile(model, options, stderrProgress(options));

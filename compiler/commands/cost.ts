@@ -11,7 +11,7 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type CostReport, costReport, formatCostTable } from '../../passes/secure/cost-model.js';
-import { fracBitsOption, inputShapeOption, jsonOption, parseFracBits, parseInputShape, passesOption, withProgressFlags } from './flags.js';
+import { jsonOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the cost command, as commander hands them over. */
 export interface CostOptions extends ProgressFlags {
@@ -75,14 +75,14 @@ function isDirectory(path: string): boolean {
 /** Adds `mpcc cost` to the program. */
 export function registerCost(program: Command): void {
   withProgressFlags(
-    program
-      .command('cost')
-      .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
-      .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
-      .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind}'))
-      .addOption(fracBitsOption())
-      .addOption(inputShapeOption())
-      .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))
+    withModelFlags(
+      program
+        .command('cost')
+        .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
+        .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
+        .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind}')),
+      `${DEFAULT_PASSES}; '' for none`,
+    ),
   ).action(
     action((model: string, options: CostOptions) => {
       process.stdout.write(runCost(model, options, stderrProgress(options)).text);

@@ -23,7 +23,7 @@ import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { stageOf } from '../../ir/stage.js';
 import { Tensor } from '../../ir/tensor.js';
 import { numel } from '../../ir/types.js';
-import { fracBitsOption, inputShapeOption, jsonOption, parseFracBits, parseInputShape, passesOption, planOption, withProgressFlags } from './flags.js';
+import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the eval command, as commander hands them over. */
 export interface EvalOptions extends ProgressFlags {
@@ -310,22 +310,22 @@ function formatReport(r: EvalReport, options: EvalOptions, seconds: number): str
 /** Adds `mpcc eval` to the program. */
 export function registerEval(program: Command): void {
   withProgressFlags(
-    program
-      .command('eval')
-      .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
-      .argument('<model>', 'MODEL.onnx or FILE.mir')
-      .requiredOption('--data <file>', 'images: .npy N×C×H×W float32 (float64 converted), or raw float32 with --data-shape')
-      .requiredOption('--labels <file>', 'labels: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8')
-      .addOption(new Option('--labels-format <format>', 'npy or u8 (one byte per label)').default('npy'))
-      .option('--data-shape <dims>', 'the --data file is raw little-endian float32 of this shape: N,C,H,W or C,H,W')
-      .addOption(planOption())
-      .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
-      .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
-      .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
-      .addOption(fracBitsOption(', with --fixed'))
-      .addOption(passesOption('canonicalize'))
-      .addOption(inputShapeOption())
-      .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus}'))
+    withModelFlags(
+      program
+        .command('eval')
+        .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
+        .argument('<model>', 'MODEL.onnx or FILE.mir')
+        .requiredOption('--data <file>', 'images: .npy N×C×H×W float32 (float64 converted), or raw float32 with --data-shape')
+        .requiredOption('--labels <file>', 'labels: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8')
+        .addOption(new Option('--labels-format <format>', 'npy or u8 (one byte per label)').default('npy'))
+        .option('--data-shape <dims>', 'the --data file is raw little-endian float32 of this shape: N,C,H,W or C,H,W')
+        .addOption(planOption())
+        .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
+        .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
+        .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
+        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus}')),
+      'canonicalize', ', with --fixed',
+    ),
   ).action(
     action((model: string, options: EvalOptions) => {
       process.stdout.write(runEval(model, options, stderrProgress(options)).text);

@@ -55,6 +55,13 @@ export function planOption(): Option {
   return new Option('--plan <file>', 'block-ReLU plan (JSON, from mpcc plan) for this model: its ReLU layers become block-ReLUs after the float-level passes');
 }
 
+/** `command` with the flags of every command that drives a model through the passes:
+ * `--frac-bits` (its note says when it applies), `--input-shape` and `--passes` (`passesDefault`
+ * says what runs when it is not given). */
+export function withModelFlags(command: Command, passesDefault: string, fracNote = ''): Command {
+  return command.addOption(fracBitsOption(fracNote)).addOption(inputShapeOption()).addOption(passesOption(passesDefault));
+}
+
 /** `command` with `--quiet` (no progress lines; it wins over --progress) and `--progress`
  * (progress lines on stderr even when it is not a terminal), which every long command takes. */
 export function withProgressFlags(command: Command): Command {

@@ -18,7 +18,7 @@ import { type FixedRunResult, runGraphFixed } from '../../ir/interp/fixed/index.
 import { layerReport } from './infer-layers.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
 import type { Graph } from '../../ir/graph.js';
-import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, withProgressFlags } from './flags.js';
+import { outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the infer command. */
 export interface InferOptions extends ProgressFlags {
@@ -132,18 +132,18 @@ function formatNumber(x: number): string {
 /** Adds `mpcc infer` to the program. */
 export function registerInfer(program: Command): void {
   withProgressFlags(
-    program
-      .command('infer')
-      .description('run a model in the plaintext interpreter on a .npy input')
-      .argument('<model>', 'MODEL.onnx or FILE.mir')
-      .requiredOption('--input <file>', 'input array (.npy, float32 C order; float64 is converted)')
-      .addOption(outputOption('write the first output as .npy instead of printing a summary'))
-      .addOption(inputShapeOption())
-      .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
-      .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
-      .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')
-      .addOption(fracBitsOption(', or the quantized model\'s; with --fixed'))
-      .addOption(passesOption('canonicalize with --fixed, none without'))
+    withModelFlags(
+      program
+        .command('infer')
+        .description('run a model in the plaintext interpreter on a .npy input')
+        .argument('<model>', 'MODEL.onnx or FILE.mir')
+        .requiredOption('--input <file>', 'input array (.npy, float32 C order; float64 is converted)')
+        .addOption(outputOption('write the first output as .npy instead of printing a summary'))
+        .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
+        .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
+        .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference'),
+      'canonicalize with --fixed, none without', ', or the quantized model\'s; with --fixed',
+    ),
   ).action(
     action((model: string, options: InferOptions) => {
       process.stdout.write(runInfer(model, options, stderrProgress(options)).report);

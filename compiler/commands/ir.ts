@@ -14,7 +14,7 @@ import { printGraph } from '../../ir/print.js';
 import { STAGES, type Stage } from '../../ir/stage.js';
 import { saveMir } from '../../ir/weights.js';
 import { formatReports } from '../../passes/index.js';
-import { fracBitsOption, inputShapeOption, outputOption, parseFracBits, parseInputShape, passesOption, withProgressFlags } from './flags.js';
+import { outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the ir command, as commander hands them over. */
 export interface IrOptions extends ProgressFlags {
@@ -65,18 +65,18 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
 /** Adds `mpcc ir` to the program. */
 export function registerIr(program: Command): void {
   withProgressFlags(
-    program
-      .command('ir')
-      .description('print the IR of a model after a pass pipeline (canonicalize by default)')
-      .argument('<model>', 'MODEL.onnx or FILE.mir')
-      .addOption(outputOption('write FILE.mir and FILE.weights instead of printing'))
-      .addOption(passesOption(`${DEFAULT_PASSES}; '' for none`))
-      .option('--stage <stage>', `drive the model to this stage (${STAGES.join(', ')}), appending the secure-tail passes it still needs`)
-      .addOption(fracBitsOption())
-      .option('--print-after-all', 'print the IR after every pass (stderr, or stdout with -o)')
-      .addOption(inputShapeOption())
-      .option('--no-verify', 'do not verify the IR between passes')
-      .option('--stats', 'print pass timings and statistics on stderr')
+    withModelFlags(
+      program
+        .command('ir')
+        .description('print the IR of a model after a pass pipeline (canonicalize by default)')
+        .argument('<model>', 'MODEL.onnx or FILE.mir')
+        .addOption(outputOption('write FILE.mir and FILE.weights instead of printing'))
+        .option('--stage <stage>', `drive the model to this stage (${STAGES.join(', ')}), appending the secure-tail passes it still needs`)
+        .option('--print-after-all', 'print the IR after every pass (stderr, or stdout with -o)')
+        .option('--no-verify', 'do not verify the IR between passes')
+        .option('--stats', 'print pass timings and statistics on stderr'),
+      `${DEFAULT_PASSES}; '' for none`,
+    ),
   ).action(
     action((model: string, options: IrOptions) => {
       runIr(model, options, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) }, stderrProgress(options));

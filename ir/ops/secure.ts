@@ -18,7 +18,8 @@ import { BLOCK_ATTRS, blockReluInfer, checkBlocks } from './block-relu.js';
 import { secureOp } from './facts.js';
 import { matmulShape } from './linear.js';
 import { poolLimits } from './pooling.js';
-import { type AttrSpec, type ShapeContext, ShapeError, defineOps, lookupOp } from './registry.js';
+import { type AttrSpec, type OpDef, type ShapeContext, ShapeError, defineOps, lookupOp } from './registry.js';
+import type { StepKind } from '../../runtime/program/steps.js';
 import { WINDOW_ATTRS, checkWindow } from './window.js';
 
 /** The attributes every secure op carries (see the file comment). */
@@ -72,25 +73,15 @@ const windowed = (infer: (ctx: ShapeContext) => TensorType[]) => (ctx: ShapeCont
 
 const maxPool = lookupOp('MaxPool');
 
+/** A secure op over one shared operand X with one result: the protocol attributes added to
+ * `attrs`, the runtime step `step`. */
+function overShares(name: string, doc: string, attrs: Readonly<Record<string, AttrSpec>>, infer: (ctx: ShapeContext) => TensorType[], step: StepKind): OpDef {
+  return { name, doc, inputs: [{ name: 'X' }], outputs: 1, attrs: { ...attrs, ...PROTOCOL_ATTRS }, infer, secure: secureOp(step) };
+}
+
 defineOps(
-  {
-    name: 'SecureInput',
-    doc: "P0 shares its fixed-point input round(x·2^frac) (replaces FixedInput; protocol shareInput)",
-    inputs: [{ name: 'X' }],
-    outputs: 1,
-    attrs: { frac: { kind: 'int', range: [0, 62] }, ...PROTOCOL_ATTRS },
-    infer: identity,
-    secure: secureOp('input'),
-  },
-  {
-    name: 'SecureReveal',
-    doc: 'P1 sends its share to P0, who decodes at frac (before each graph output or client-side Softmax/ArgMax; protocol revealToClient)',
-    inputs: [{ name: 'X' }],
-    outputs: 1,
-    attrs: { frac: { kind: 'int', range: [0, 62] }, ...PROTOCOL_ATTRS },
-    infer: identity,
-    secure: secureOp('reveal'),
-  },
+  overShares('SecureInput', "P0 shares its fixed-point input round(x·2^frac) (replaces FixedInput; protocol shareInput)", { frac: { kind: 'int', range: [0, 62] } }, identity, 'input'),
+  overShares('SecureReveal', 'P1 sends its share to P0, who decodes at frac (before each graph output or client-side Softmax/ArgMax; protocol revealToClient)', { frac: { kind: 'int', range: [0, 62] } }, identity, 'reveal'),
   {
     name: 'SecureWeights',
     doc: "product of a shared activation with P1's constant weights (Conv, Gemm, MatMul; protocol applyWeights, one-time setupWeights)",
@@ -100,15 +91,7 @@ defineOps(
     infer: weightsInfer,
     secure: secureOp('weights'),
   },
-  {
-    name: 'SecureRelu',
-    doc: 'ReLU on shares, the sign read from the bit window (protocol relu)',
-    inputs: [{ name: 'X' }],
-    outputs: 1,
-    attrs: { ...WINDOW_ATTRS, ...PROTOCOL_ATTRS },
-    infer: windowed(identity),
-    secure: secureOp('relu'),
-  },
+  overShares('SecureRelu', 'ReLU on shares, the sign read from the bit window (protocol relu)', { ...WINDOW_ATTRS }, windowed(identity), 'relu'),
   {
     name: 'SecureReluWeights',
     doc: "a ReLU or block-ReLU fused with the weight product reading it: results (activation, product); protocol reluThenWeights or blockReluThenWeights",
@@ -122,31 +105,10 @@ defineOps(
     }),
     secure: secureOp('reluWeights'),
   },
+  overShares('SecureBlockRelu', 'BlockRelu on shares: one comparison per tile sum on the bit window, one selection per non-identity element (protocol blockRelu)', { ...BLOCK_ATTRS }, blockReluInfer, 'blockRelu'),
   {
-    name: 'SecureBlockRelu',
-    doc: 'BlockRelu on shares: one comparison per tile sum on the bit window, one selection per non-identity element (protocol blockRelu)',
-    inputs: [{ name: 'X' }],
-    outputs: 1,
-    attrs: { ...BLOCK_ATTRS, ...PROTOCOL_ATTRS },
-    infer: blockReluInfer,
-    secure: secureOp('blockRelu'),
-  },
-  {
-    name: 'SecureMaxPool',
-    doc: 'MaxPool as a tree of pairwise ReLUs, `levels` pairs per tree level (protocol maxPool)',
-    inputs: [{ name: 'X' }],
-    outputs: 1,
-    attrs: { ...(maxPool?.attrs ?? {}), ...WINDOW_ATTRS, levels: { kind: 'ints', range: [1, Number.MAX_SAFE_INTEGER], doc: 'pairs compared per level of the max tree' }, ...PROTOCOL_ATTRS },
-    infer: windowed(inferAs('MaxPool')),
+    ...overShares('SecureMaxPool', 'MaxPool as a tree of pairwise ReLUs, `levels` pairs per tree level (protocol maxPool)', { ...(maxPool?.attrs ?? {}), ...WINDOW_ATTRS, levels: { kind: 'ints', range: [1, Number.MAX_SAFE_INTEGER], doc: 'pairs compared per level of the max tree' } }, windowed(inferAs('MaxPool')), 'maxPool'),
     secure: { ...secureOp('maxPool'), limits: poolLimits },
   },
-  {
-    name: 'SecureClip',
-    doc: 'Clip(x, min, max) as two ReLUs in the same rounds (protocol clip)',
-    inputs: [{ name: 'X' }],
-    outputs: 1,
-    attrs: { min: { kind: 'float', default: -Infinity }, max: { kind: 'float', default: Infinity }, ...WINDOW_ATTRS, ...PROTOCOL_ATTRS },
-    infer: windowed(identity),
-    secure: secureOp('clip'),
-  },
+  overShares('SecureClip', 'Clip(x, min, max) as two ReLUs in the same rounds (protocol clip)', { min: { kind: 'float', default: -Infinity }, max: { kind: 'float', default: Infinity }, ...WINDOW_ATTRS }, windowed(identity), 'clip'),
 );
