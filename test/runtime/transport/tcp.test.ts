@@ -144,7 +144,8 @@ describe('runtime/tcp transport', function () {
         expect(e.error, JSON.stringify(e)).to.not.equal(null);
         expect(e.error.code).to.equal('MPCC5002');
         expect(e.error.peer).to.equal(2);
-        expect(e.error.message).to.equal(`timed out after ${timeoutMs} ms waiting for peer 2 (helper) in round 2`);
+        // Either its own timer fired, or the other's abort, naming the same culprit, came first.
+        expect(e.error.message).to.match(/^timed out after 1000 ms waiting for peer 2 \(helper\) in round 2( \(reported by peer [01] \((client|server)\)\))?$/);
       }
       await Promise.all([parties[0].exited(), parties[1].exited()]);
     } finally {
