@@ -91,6 +91,7 @@ export const DIAGNOSTICS = {
   MPCC5018: 'peer {0} sent {1} bytes before authenticating (at most {2} are allowed): cut off',
   MPCC5019: 'key file {0}: {1}',
   MPCC5020: 'peer address {0} is not loopback and this party has no keys: give --key and --peer-keys (made by mpcc keygen), or --insecure on a network you trust',
+  MPCC5021: 'frame from peer {0} refused in round {1}: {2}',
   // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',

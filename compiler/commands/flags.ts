@@ -62,6 +62,21 @@ export function withModelFlags(command: Command, passesDefault: string, fracNote
   return command.addOption(fracBitsOption(fracNote)).addOption(inputShapeOption()).addOption(passesOption(passesDefault));
 }
 
+/** `--round-timeout MS`: how long a party waits for a peer's frames in one round. */
+export function roundTimeoutOption(): Option {
+  return new Option(
+    '--round-timeout <ms>',
+    'give up (MPCC5002, naming the silent peer) when a round waits longer than this (default: 10000 + 1000 x the round\'s largest frame in bytes / 10 MB/s; 0 waits forever)',
+  );
+}
+
+/** The value of --round-timeout: ms, or 'schedule' (the default formula) when not given. */
+export function parseRoundTimeout(value: string | undefined): number | 'schedule' {
+  if (value === undefined) return 'schedule';
+  if (!/^\d+$/.test(value) || Number(value) > 2_147_483_647) throw diag('MPCC0004', ['--round-timeout', value, 'expected a whole number of milliseconds (0 waits forever)']);
+  return Number(value);
+}
+
 /** `command` with `--quiet` (no progress lines; it wins over --progress) and `--progress`
  * (progress lines on stderr even when it is not a terminal), which every long command takes. */
 export function withProgressFlags(command: Command): Command {

@@ -1,5 +1,5 @@
 // `mpcc party OUT --id 0|1|2 --peers H:P,H:P,H:P [--key K --peer-keys DIR | --insecure]
-// [--input X.npy] [-o Y.npy]`: this process is one party of a deployment (each on its own
+// [--input X.npy] [-o Y.npy] [--round-timeout MS]`: this process is one party of a deployment (each on its own
 // machine): it loads only its own folder (OUT/partyN or a copy of it; given OUT, only OUT/partyN), connects to the other two over TCP (the
 // session tag carries the artifact format, mpcc version and public architecture digest, so mismatched parties
 // refuse each other), runs its program and, as P0, writes or prints the output. Progress on
@@ -17,7 +17,7 @@ import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/progra
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
-import { jsonOption, outputOption, withProgressFlags } from './flags.js';
+import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
 /** Options of the party command. */
 export interface PartyOptions extends ProgressFlags {
@@ -34,6 +34,8 @@ export interface PartyOptions extends ProgressFlags {
   readonly peerKeys?: string;
   /** Run without keys on a non-loopback network. */
   readonly insecure?: boolean;
+  /** Round timeout in ms (default: from each round's bytes, runtime/session/round-timeout.ts). */
+  readonly roundTimeout?: string;
 }
 
 /** True for an address on this machine's loopback interface. */
@@ -67,11 +69,12 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   if (id !== 0 && options.input) throw diag('MPCC0004', ['--input', options.input, 'only party 0 (the client) takes the input']);
   if (id === 0 && !options.input) throw diag('MPCC0004', ['--input', '', 'party 0 needs the input X.npy']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
+  const roundTimeoutMs = parseRoundTimeout(options.roundTimeout);
   const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'));
   const arts = await loadPartyArtifacts(out, id as PartyId);
   const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
-  const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, identity: identity ?? undefined });
+  const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, roundTimeoutMs, identity: identity ?? undefined });
   try {
     const r = await runProgram(session, arts.program, { input: x, weights: arts.weights, kernels: arts.kernels, onProgress: partyProgress(id, log) });
     await session.close();
@@ -102,6 +105,7 @@ export function registerParty(program: Command): void {
       .option('--peer-keys <dir>', "folder with the other two parties' public keys (partyM.pub): only they are accepted")
       .option('--insecure', 'run without keys on a network that is not loopback (links neither encrypted nor authenticated)')
       .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
+      .addOption(roundTimeoutOption())
       .addOption(jsonOption('(this party\'s report) on stdout'))
   ).action(
     action(async (out: string, options: PartyOptions) => {

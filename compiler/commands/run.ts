@@ -1,4 +1,4 @@
-// `mpcc run OUT --input X.npy [-o Y.npy] [--transport tcp|inproc] [--json]`: all three parties
+// `mpcc run OUT --input X.npy [-o Y.npy] [--transport tcp|inproc] [--round-timeout MS] [--json]`: all three parties
 // on this machine: by default three `mpcc party` processes over loopback TCP, or one process
 // with in-memory links. The processes authenticate each other like a deployment does: this
 // command makes a fresh key pair per party (in a private temporary folder, removed after the
@@ -18,7 +18,7 @@ import { createInProcessSessions, freeLocalAddresses, runParties } from '../../r
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { encodeNpy } from '../npy.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
-import { jsonOption, outputOption, withProgressFlags } from './flags.js';
+import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
 /** Options of the run command. */
 export interface RunOptions extends ProgressFlags {
@@ -26,6 +26,8 @@ export interface RunOptions extends ProgressFlags {
   readonly output?: string;
   readonly transport?: string;
   readonly json?: boolean;
+  /** Round timeout in ms for every party (default: from each round's bytes). */
+  readonly roundTimeout?: string;
 }
 
 /** The --json object (bytes sent, summed over parties; total = online + preprocessing;
@@ -45,13 +47,14 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
   const x = readClientInput(options.input, manifest); // checked before any party starts
+  const roundTimeout = parseRoundTimeout(options.roundTimeout);
   if (transport === 'tcp') {
     // Every party's folder is checked here first, so a missing or corrupt file is reported
     // as such rather than as the other parties' connect timeout.
     await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
   }
   log(`running the three parties (${transport === 'inproc' ? 'one process' : 'three processes over loopback TCP'})`);
-  const reports = transport === 'inproc' ? await inProcess(out, x, log) : await processes(out, options.input, log);
+  const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : await processes(out, options.input, options.roundTimeout, log);
   const p0 = reports[0];
   const bytes = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] as [number, number, number] };
   for (const r of reports) {
@@ -70,9 +73,12 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
 }
 
-async function inProcess(out: string, x: Float32Array, log: ProgressSink): Promise<PartyReport[]> {
+// In one process, a stalled party is a deadlock the in-process transport detects
+// (MPCC5013), and the three parties' compute shares one thread: no round timeout unless
+// --round-timeout asks for one.
+async function inProcess(out: string, x: Float32Array, roundTimeoutMs: number | 'schedule', log: ProgressSink): Promise<PartyReport[]> {
   const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
-  const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest) });
+  const ss = await createInProcessSessions({ tag: sessionTag(arts[0].manifest), roundTimeoutMs });
   return await runParties(ss, async (s) => {
     const r = await runProgram(s, arts[s.id].program, { input: s.id === 0 ? x : null, weights: arts[s.id].weights, kernels: arts[s.id].kernels, onProgress: partyProgress(s.id, log) });
     return partyReport(r);
@@ -80,26 +86,26 @@ async function inProcess(out: string, x: Float32Array, log: ProgressSink): Promi
 }
 
 /** Three `mpcc party` processes over loopback TCP; the first failure is the error. */
-async function processes(out: string, input: string, log: ProgressSink): Promise<PartyReport[]> {
+async function processes(out: string, input: string, roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[]> {
   const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
   const peers = (await freeLocalAddresses()).join(',');
   // Fresh party keys, pinned by each party: the loopback links are authenticated too.
   const keyDir = mkdtempSync(join(tmpdir(), 'mpcc-run-keys-'));
   try {
     for (const id of [0, 1, 2] as const) writeKeyPair(keyDir, id);
-    return await partyProcesses(cli, out, input, peers, keyDir, log);
+    return await partyProcesses(cli, out, input, peers, keyDir, roundTimeout, log);
   } finally {
     rmSync(keyDir, { recursive: true, force: true });
   }
 }
 
-async function partyProcesses(cli: string, out: string, input: string, peers: string, keyDir: string, log: ProgressSink): Promise<PartyReport[]> {
+async function partyProcesses(cli: string, out: string, input: string, peers: string, keyDir: string, roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[]> {
   const runs = [0, 1, 2].map(
     (id) =>
       new Promise<PartyReport>((resolve, reject) => {
         // --progress: the parties' stderr is a pipe, and their lines are relayed to `log`.
         const keys = ['--key', join(keyDir, keyFileNames(id as 0 | 1 | 2).key), '--peer-keys', keyDir];
-        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, ...keys, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(id === 0 ? ['--input', input] : [])];
+        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, ...keys, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(id === 0 ? ['--input', input] : []), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
         // Three parties on one machine already keep its cores busy: a kernel worker thread
         // per party measured slower here (runtime/kernels/kernel-threads.ts), so they run without one
         // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.
@@ -158,6 +164,7 @@ export function registerRun(program: Command): void {
       .addOption(outputOption('write the first output as .npy'))
       .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
+      .addOption(roundTimeoutOption())
   ).action(
     action(async (out: string, options: RunOptions) => {
       const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));

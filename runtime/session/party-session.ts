@@ -2,6 +2,14 @@
 // one merged frame per peer, counters, and fault handling. Transport-independent: the
 // in-process and TCP transports only supply links.
 //
+// Frames are checked against the static schedule: a round declares the payload length it
+// expects from each peer (the merger sums its steps' expectBytes), and a data frame of another
+// length is refused with MPCC5021 naming the peer and the round. The TCP decoders ask
+// `admit` with the header alone, so a frame announcing more than its round expects is refused
+// before its payload is allocated or read; a frame that arrives before its round is declared
+// is checked when the round takes it; frames left unread when the session closes (sent
+// beyond the schedule) fail the close. Every round's wait has a timeout (round-timeout.ts).
+//
 // Faults: any failure the session sees (a peer disconnecting without goodbye, a malformed or
 // out-of-order frame, a round timeout, a peer's abort) fails the whole session: pending and
 // later rounds reject with that RuntimeError, and the remaining peers get an abort frame so
@@ -15,16 +23,19 @@ import type { Outgoing, PartyId, Phase, Prg, Session } from './session.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, HEADER_BYTES, decodeReason, encodeReason, type Frame, WIRE_VERSION } from '../transport/frame.js';
 import type { PeerLink } from '../transport/link.js';
 import * as keys from './keys.js';
+import { roundTimeoutMs, type RoundTimeout } from './round-timeout.js';
 
 /** Options common to every transport. */
 export interface SessionOptions {
   /** Session tag all three parties must agree on (e.g. the model's hash); default ''. */
   tag?: string;
-  /** Fail a round that waits longer than this for a peer (0 = wait forever; default 0). */
-  roundTimeoutMs?: number;
+  /** Fail a round that waits longer than this many ms for a peer (MPCC5002), or 'schedule':
+   * each round's timeout from its byte counts (round-timeout.ts). 0 = wait forever (default). */
+  roundTimeoutMs?: RoundTimeout;
   /** Observer of blocking (the in-process transport uses it to detect deadlocks). */
   monitor?: SessionMonitor;
-  /** Keep every received payload in `receivedLog` (security tests inspect what a party saw). */
+  /** Keep every received payload in `receivedLog` (security tests inspect what a party saw),
+   * and every waiting round's timeout in `timeoutLog`. */
   recordReceived?: boolean;
 }
 
@@ -44,6 +55,10 @@ export interface SessionMonitor {
 interface Waiter {
   resolve(f: Frame): void;
   reject(e: RuntimeError): void;
+  /** Payload length the schedule expects for this frame (data frames of a round). */
+  expect?: number;
+  /** This party's round (1-based round() call) the frame is for. */
+  round: number;
 }
 
 /** Frames of one kind from one peer: arrived-but-unread ones, and reads waiting for more. */
@@ -79,8 +94,10 @@ export class PartySession implements Session {
   private commonFamily: PrgFamily | null = null;
   private readonly ownFamily = privateFamily();
   private readonly tag: string;
-  private readonly roundTimeoutMs: number;
+  private readonly roundTimeout: RoundTimeout;
   private readonly monitor?: SessionMonitor;
+  /** [round, timeout ms] of every round that waited for frames (only with `recordReceived`). */
+  readonly timeoutLog: [number, number][] = [];
   /** Every payload received, in order (only with the `recordReceived` option). */
   readonly receivedLog: ReceivedPayload[] = [];
   private readonly recordReceived: boolean;
@@ -90,13 +107,13 @@ export class PartySession implements Session {
   /** `links[p]` is the link to peer p (null at this party's own index). Call `start()`. */
   constructor(readonly id: PartyId, private readonly links: readonly (PeerLink | null)[], options: SessionOptions = {}) {
     this.tag = options.tag ?? '';
-    this.roundTimeoutMs = options.roundTimeoutMs ?? 0;
+    this.roundTimeout = options.roundTimeoutMs ?? 0;
     this.monitor = options.monitor;
     this.recordReceived = options.recordReceived ?? false;
     for (const p of PEERS[id]) {
       const link = links[p];
       if (!link || link.peer !== p) throw runtimeError('MPCC5014', [`party ${id} needs a link to peer ${p}`]);
-      link.attach({ frame: (f) => this.onFrame(p, f), broken: (e) => this.onBroken(p, e) });
+      link.attach({ frame: (f) => this.onFrame(p, f), broken: (e) => this.onBroken(p, e), admit: (kind, round, length) => this.admit(p, kind, round, length) });
     }
   }
 
@@ -183,7 +200,7 @@ export class PartySession implements Session {
 
   /** One round: a merged frame to every peer with messages, then one frame from each peer
    * in `from`. `expectBytes[p]`, when given, is the payload length the frame from p must
-   * have (a mismatch fails the session with MPCC5003). Received payloads are fresh or
+   * have (a mismatch fails the session with MPCC5021, before allocation on TCP). Received payloads are fresh or
    * 8-byte-aligned arrays; outgoing data must not be modified after the call. */
   async round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>): Promise<Map<PartyId, Uint8Array>> {
     this.checkOpen();
@@ -196,9 +213,11 @@ export class PartySession implements Session {
       const p = from[i];
       if ((p !== 0 && p !== 1 && p !== 2) || p === this.id || from.indexOf(p) !== i) throw runtimeError('MPCC5010', [`party ${this.id} cannot receive from [${from.join(', ')}]`]);
     }
+    let maxBytes = 0;
     for (const p of this.peers) {
       const msgs = byPeer[p];
       if (!msgs) continue;
+      maxBytes = Math.max(maxBytes, msgs.reduce((t, m) => t + m.data.length, 0));
       if (this.peerGone[p] !== null) throw this.fail(runtimeError('MPCC5001', [`it closed the session (${this.peerGone[p]}) but this party sends it round ${this.sendRound[p]}`], p));
       this.sendData(p, msgs);
     }
@@ -207,16 +226,15 @@ export class PartySession implements Session {
     const roundIndex = this.calls++;
     if (outgoing.length > 0 || from.length > 0) this.counters.rounds++;
     if (from.length === 0) return new Map();
-    const reads = from.map((p) => this.take(p, FrameKind.Data));
-    const frames = this.roundTimeoutMs > 0 ? await this.withTimeout(reads, from) : await Promise.all(reads);
+    for (const p of from) maxBytes = Math.max(maxBytes, expectBytes?.[p] ?? 0);
+    const reads = from.map((p) => this.take(p, FrameKind.Data, expectBytes?.[p], roundIndex + 1));
+    const timeoutMs = roundTimeoutMs(this.roundTimeout, maxBytes);
+    if (this.recordReceived) this.timeoutLog.push([roundIndex + 1, timeoutMs]);
+    const frames = timeoutMs > 0 ? await this.withTimeout(reads, from, timeoutMs, roundIndex + 1) : await Promise.all(reads);
     const result = new Map<PartyId, Uint8Array>();
     for (let i = 0; i < from.length; i++) {
       const p = from[i];
       const f = frames[i];
-      const want = expectBytes?.[p];
-      if (want !== undefined && f.payload.length !== want) {
-        throw this.fail(runtimeError('MPCC5003', [`round ${f.round} carries ${f.payload.length} bytes, expected ${want}`], p));
-      }
       const c = this.counters;
       c.received.online += f.phases.online;
       c.received.preprocessing += f.phases.preprocessing;
@@ -232,6 +250,12 @@ export class PartySession implements Session {
   /** Closes the session cleanly: peers get a goodbye; pending rounds here fail. */
   async close(): Promise<void> {
     if (this.closedReason !== null) return;
+    const extra = this.failure === null ? this.peers.find((p) => this.unreadData(p) > 0) : undefined;
+    if (extra !== undefined) {
+      const err = this.fail(runtimeError('MPCC5021', [this.calls, `${this.unreadData(extra)} data frame(s) beyond the schedule, never read (the program ended)`], extra));
+      await this.close();
+      throw err;
+    }
     this.closedReason = 'closed';
     if (this.failure === null) {
       for (const p of this.peers) if (this.peerGone[p] === null) this.sendControl(p, FrameKind.Goodbye, `party ${this.id} closed the session`);
@@ -298,8 +322,15 @@ export class PartySession implements Session {
     if (this.closedReason !== null) throw runtimeError('MPCC5009', [this.id, this.closedReason]);
   }
 
-  /** The next frame of `kind` from `p`, in order. */
-  private take(p: PartyId, kind: FrameKind.Handshake | FrameKind.Data): Promise<Frame> {
+  /** Data frames from `p` that arrived and were never read. */
+  private unreadData(p: PartyId): number {
+    const box = this.inboxes[FrameKind.Data][p];
+    return box.frames.length - box.head;
+  }
+
+  /** The next frame of `kind` from `p`, in order; `expect`: the payload length the schedule
+   * expects (MPCC5021 otherwise), for this party's round `round`. */
+  private take(p: PartyId, kind: FrameKind.Handshake | FrameKind.Data, expect?: number, round = this.calls): Promise<Frame> {
     if (this.failure) return Promise.reject(this.failure);
     const box = this.inboxes[kind][p];
     if (box.head < box.frames.length) {
@@ -307,12 +338,13 @@ export class PartySession implements Session {
       box.frames[box.head++] = undefined as unknown as Frame; // release the payload
       if (box.head === box.frames.length) box.frames.length = box.head = 0;
       box.read++;
+      if (expect !== undefined && f.payload.length !== expect) return Promise.reject(this.fail(this.offSchedule(p, round, f.payload.length, expect)));
       return Promise.resolve(f);
     }
     if (this.peerGone[p] !== null) return Promise.reject(this.fail(runtimeError('MPCC5012', [box.read], p)));
     box.read++;
     return new Promise<Frame>((resolve, reject) => {
-      box.waiters.push({ resolve, reject });
+      box.waiters.push({ resolve, reject, expect, round });
       this.pendingReads++;
       this.monitor?.blockedChanged(this);
     });
@@ -321,6 +353,22 @@ export class PartySession implements Session {
   /** Fails the session from outside (deadlock detection), without relaying to peers. */
   interrupt(err: RuntimeError): void {
     this.fail(err, null);
+  }
+
+  /** The error of a data frame of `length` bytes where the schedule expects `expect`. */
+  private offSchedule(p: PartyId, round: number, length: number, expect: number): RuntimeError {
+    const what = expect === 0 ? 'an empty frame' : `${expect} bytes`;
+    return runtimeError('MPCC5021', [round, `its frame ${length > expect ? 'announces' : 'carries'} ${length} bytes, the schedule expects ${what}`], p);
+  }
+
+  /** Called by a transport with a frame's header, before its payload is allocated or read:
+   * throws (and fails the session) when the round already waiting for that frame expects
+   * another length. A frame ahead of its round is checked when the round takes it. */
+  private admit(p: PartyId, kind: FrameKind, round: number, length: number): void {
+    if (kind !== FrameKind.Data || this.failure) return;
+    const box = this.inboxes[FrameKind.Data][p];
+    const w = box.waiters[0];
+    if (round === box.arrived && w?.expect !== undefined && length !== w.expect) throw this.fail(this.offSchedule(p, w.round, length, w.expect));
   }
 
   private onBroken(p: PartyId, err: RuntimeError): void {
@@ -345,6 +393,11 @@ export class PartySession implements Session {
     const box = this.inboxes[f.kind as FrameKind.Handshake | FrameKind.Data][p];
     if (f.round !== box.arrived) {
       this.fail(runtimeError('MPCC5004', [box.arrived, f.round], p));
+      return;
+    }
+    const next = box.waiters[0];
+    if (next?.expect !== undefined && f.payload.length !== next.expect) {
+      this.fail(this.offSchedule(p, next.round, f.payload.length, next.expect));
       return;
     }
     box.arrived++;
@@ -396,7 +449,8 @@ export class PartySession implements Session {
     }
   }
 
-  private async withTimeout(reads: Promise<Frame>[], from: readonly PartyId[]): Promise<Frame[]> {
+  /** The frames of `reads`, or MPCC5002 naming the first peer still silent after `ms`. */
+  private async withTimeout(reads: Promise<Frame>[], from: readonly PartyId[], ms: number, round: number): Promise<Frame[]> {
     const done: boolean[] = reads.map(() => false);
     reads.forEach((r, i) => r.then(() => (done[i] = true), () => undefined));
     let timer: NodeJS.Timeout | undefined;
@@ -404,8 +458,8 @@ export class PartySession implements Session {
       timer = setTimeout(() => {
         const i = done.indexOf(false);
         const p = from[i < 0 ? 0 : i];
-        reject(this.fail(runtimeError('MPCC5002', [this.roundTimeoutMs, this.inboxes[FrameKind.Data][p].read - 1], p)));
-      }, this.roundTimeoutMs);
+        reject(this.fail(runtimeError('MPCC5002', [ms, round], p)));
+      }, ms);
     });
     try {
       return await Promise.race([Promise.all(reads), timeout]);

@@ -25,7 +25,8 @@
 // A receiver rejects, with a RuntimeError naming the peer and never by guessing: a bad magic,
 // kind or flags; phase fields that do not add up to L; L above the configured maximum; a
 // round number other than the next expected one; a data frame whose length differs from the
-// length the receiving round declared it expects.
+// length the receiving round declared it expects (checked on the header alone, before the
+// payload is allocated, when that round is already waiting: FrameDecoder.admit).
 
 import type { Phase, PartyId } from '../session/session.js';
 import { runtimeError } from '../diagnostics.js';
@@ -90,6 +91,10 @@ export function decodeHeader(h: Uint8Array, peer: PartyId, maxFrameBytes: number
   return { kind, round, length, phases };
 }
 
+/** Asked with a frame's header before its payload is allocated; throws to refuse the frame
+ * (the session's check against the static schedule, LinkHandlers.admit). */
+export type FrameAdmission = (kind: FrameKind, round: number, length: number) => void;
+
 /** Reassembles frames from a byte stream, pushed in chunks (TCP chunks arrive at arbitrary
  * boundaries) or pulled: the transport reads straight into nextBuffer() and reports the
  * bytes with advance(), so a payload is received in place, with no chunk and no copy. A
@@ -102,6 +107,8 @@ export class FrameDecoder {
   private headerFill = 0;
   private current: Frame | null = null;
   private bodyFill = 0;
+  /** Checks every header before its payload is allocated (set when a session attaches). */
+  admit: FrameAdmission | null = null;
 
   constructor(
     private readonly peer: PartyId,
@@ -125,6 +132,7 @@ export class FrameDecoder {
         off += n;
         if (this.headerFill < HEADER_BYTES) return;
         const h = decodeHeader(this.header, this.peer, this.maxFrameBytes);
+        this.admit?.(h.kind, h.round, h.length);
         this.headerFill = 0;
         if (h.length <= chunk.length - off && (chunk.byteOffset + off) % 8 === 0) {
           const payload = chunk.subarray(off, off + h.length);
@@ -162,6 +170,7 @@ export class FrameDecoder {
       this.headerFill += n;
       if (this.headerFill < HEADER_BYTES) return;
       const h = decodeHeader(this.header, this.peer, this.maxFrameBytes);
+      this.admit?.(h.kind, h.round, h.length);
       this.headerFill = 0;
       this.current = { kind: h.kind, round: h.round, phases: h.phases, payload: uninitialized(h.length) };
       this.bodyFill = 0;

@@ -13,6 +13,9 @@ export interface LinkHandlers {
   /** The link ended without a goodbye or abort frame (peer died, socket closed, malformed
    * input): no more frames will come. Called at most once. */
   broken(err: RuntimeError): void;
+  /** A frame's header, before its payload is allocated or read: throws a RuntimeError to
+   * refuse it (a length the schedule does not expect); the link then breaks with it. */
+  admit?(kind: FrameKind, round: number, length: number): void;
 }
 
 /** One end of the frame stream between this party and `peer`. */

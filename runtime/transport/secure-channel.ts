@@ -13,7 +13,7 @@
 
 import type { PartyId, Phase } from '../session/session.js';
 import { runtimeError } from '../diagnostics.js';
-import { decodeHeader, encodeHeader, HEADER_BYTES, type Frame, type FrameKind } from './frame.js';
+import { decodeHeader, encodeHeader, HEADER_BYTES, type Frame, type FrameAdmission, type FrameKind } from './frame.js';
 import { TAGLEN, type CipherState } from './noise.js';
 
 /** Bytes of the sealed header record. */
@@ -37,6 +37,8 @@ export class SealedFrameDecoder {
   private current: { frame: Frame; fill: number; body: { update(c: Uint8Array): Buffer; finish(tag: Uint8Array): void } } | null = null;
   private readonly tag = new Uint8Array(TAGLEN);
   private tagFill = 0;
+  /** Checks every header before its payload is allocated (set when a session attaches). */
+  admit: FrameAdmission | null = null;
 
   constructor(
     private readonly cs: CipherState,
@@ -70,6 +72,7 @@ export class SealedFrameDecoder {
         throw runtimeError('MPCC5017', ['a frame header does not verify (altered, replayed, reordered or truncated)'], this.peer);
       }
       const h = decodeHeader(header, this.peer, this.maxFrameBytes);
+      this.admit?.(h.kind, h.round, h.length);
       const b = Buffer.allocUnsafeSlow(h.length);
       const payload = new Uint8Array(b.buffer, b.byteOffset, h.length);
       this.current = { frame: { kind: h.kind, round: h.round, phases: h.phases, payload }, fill: 0, body: this.cs.decryptStream() };

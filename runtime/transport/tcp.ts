@@ -30,7 +30,7 @@ import { connect, createServer, type OnReadOpts, type Server, type Socket } from
 import { peerName, runtimeError, RuntimeError } from '../diagnostics.js';
 import { PartySession, type SessionOptions } from '../session/party-session.js';
 import type { PartyId, Phase } from '../session/session.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeHeader, FrameDecoder, HEADER_BYTES, WIRE_VERSION, type Frame, type FrameKind } from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeHeader, FrameDecoder, HEADER_BYTES, WIRE_VERSION, type Frame, type FrameAdmission, type FrameKind } from './frame.js';
 import { KKHandshake, type NoiseResult } from './noise.js';
 import { SealedFrameDecoder, SEALED_OVERHEAD_BYTES, sealFrame } from './secure-channel.js';
 import { ephemeralIdentities, type PartyIdentity } from '../session/identity.js';
@@ -139,7 +139,7 @@ export class TcpLink implements PeerLink {
   private pendingBroken: RuntimeError | null = null;
   private closing = false;
   private lastError: Error | null = null;
-  private readonly decoder: { push(chunk: Uint8Array): void; readonly midFrame: boolean };
+  private readonly decoder: { push(chunk: Uint8Array): void; readonly midFrame: boolean; admit: FrameAdmission | null };
   readonly channelSecret?: Uint8Array;
   readonly frameOverhead: number;
 
@@ -183,6 +183,7 @@ export class TcpLink implements PeerLink {
 
   attach(h: LinkHandlers): void {
     this.handlers = h;
+    if (h.admit) this.decoder.admit = (kind, round, length) => h.admit!(kind, round, length);
     const early = this.backlog;
     this.backlog = [];
     for (const f of early) h.frame(f);

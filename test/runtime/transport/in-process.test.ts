@@ -158,8 +158,9 @@ describe('runtime/in-process transport', () => {
   it('rejects a frame whose length differs from the expected one', async () => {
     const [s0, s1, s2] = await createInProcessSessions();
     void s0.round([{ to: 1, data: bytes(10), label: 'x' }], []);
-    const e = await expectRuntimeError(s1.round([], [0], { 0: 16 }), 'MPCC5003');
+    const e = await expectRuntimeError(s1.round([], [0], { 0: 16 }), 'MPCC5021');
     expect(e.message).to.contain('peer 0 (client)');
+    expect(e.message).to.contain('round 1: its frame carries 10 bytes, the schedule expects 16 bytes');
     await Promise.all([s0.close(), s1.close(), s2.close()]);
   });
 

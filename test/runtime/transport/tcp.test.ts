@@ -128,6 +128,32 @@ describe('runtime/tcp transport', function () {
     await Promise.all(parties.map((p) => p.exited()));
   });
 
+  it('stops the others with MPCC5002 naming a SIGSTOPped helper within the round timeout + 1 s', async () => {
+    const addrs = await freeAddresses();
+    const timeoutMs = 1000;
+    const parties = [0, 1, 2].map((id) => new PartyProcess(id, addrs, 'stop', [String(timeoutMs)]));
+    try {
+      for (const p of parties) expect((await p.next()).ready).to.equal(true);
+      // Stopped, not dead: its sockets stay open, only the round timeout can notice.
+      parties[2].proc.kill('SIGSTOP');
+      const t0 = Date.now();
+      const errors = await Promise.all([parties[0].next(8000), parties[1].next(8000)]);
+      // The others' second round starts 500 ms after "ready", then waits up to 1000 ms.
+      expect(Date.now() - t0).to.be.below(500 + timeoutMs + 1000);
+      for (const e of errors) {
+        expect(e.error, JSON.stringify(e)).to.not.equal(null);
+        expect(e.error.code).to.equal('MPCC5002');
+        expect(e.error.peer).to.equal(2);
+        // Either its own timer fired, or the other's abort, naming the same culprit, came first.
+        expect(e.error.message).to.match(/^timed out after 1000 ms waiting for peer 2 \(helper\) in round 2( \(reported by peer [01] \((client|server)\)\))?$/);
+      }
+      await Promise.all([parties[0].exited(), parties[1].exited()]);
+    } finally {
+      parties[2].proc.kill('SIGCONT');
+      parties[2].proc.kill('SIGKILL');
+    }
+  });
+
   it('runs three parties of one process over local sockets, counting idle rounds and logging what each received', async () => {
     const data = [0, 1, 2].map((i) => new Uint8Array(1000 + i).fill(i + 1));
     const [r0, r1, r2] = await runLocalTcp(
@@ -208,8 +234,9 @@ describe('runtime/tcp transport', function () {
   it('rejects a frame of the length a round does not expect', async () => {
     const [t0, t1, t2] = await createLocalTcpSessions();
     void t2.round([{ to: 1, data: new Uint8Array(24), label: 'x' }], []);
-    const e2 = await expectRuntimeError(t1.round([], [2], { 2: 16 }), 'MPCC5003');
-    expect(e2.message).to.contain('carries 24 bytes, expected 16');
+    const e2 = await expectRuntimeError(t1.round([], [2], { 2: 16 }), 'MPCC5021');
+    expect(e2.message).to.contain('peer 2 (helper) refused in round 1');
+    expect(e2.message).to.match(/(announces|carries) 24 bytes, the schedule expects 16 bytes/);
     await Promise.all([t0.close(), t1.close(), t2.close()]);
   });
 
