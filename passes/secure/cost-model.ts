@@ -4,7 +4,7 @@
 // equals what the executor's counters show. `mpcc cost` prints it; codegen writes it to
 // OUT/cost.json.
 import { diag } from '../../runtime/diagnostics.js';
-import type { Graph } from '../../ir/graph.js';
+import { type Graph, type Node, consumers } from '../../ir/graph.js';
 import { isSecureOp } from '../../ir/ops/facts.js';
 import { numel } from '../../ir/types.js';
 import { verify } from '../../ir/verify.js';
@@ -88,6 +88,7 @@ export function costReport(g: Graph): CostReport {
   const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] };
   const byKind = noBytesByKind();
   let rounds = 0, drelus = 0, oneTimeRounds = 0, drelusBefore = 0;
+  const readers = consumers(g);
   for (const n of g.nodes) {
     if (!isSecureOp(n.op)) continue;
     const protocol = n.attrs.protocol as string;
@@ -97,7 +98,7 @@ export function costReport(g: Graph): CostReport {
     const runs = (n.attrs.drelus as number | undefined) ?? 0;
     const layer: LayerCost = {
       name: n.name, op: n.op, drelus: runs, bytes: { online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] }, rounds: depth,
-      drelusBefore: PER_ELEMENT_BEFORE.has(protocol) ? numel(g.types.get(n.inputs[0])!.shape) : runs,
+      drelusBefore: PER_ELEMENT_BEFORE.has(protocol) ? unplannedDrelus(g, n, readers) : runs,
       bytesByKind: noBytesByKind(),
     };
     for (const text of n.attrs.flows as readonly string[]) {
@@ -126,6 +127,18 @@ export function costReport(g: Graph): CostReport {
 
 /** Protocols of a block-ReLU, whose DReLUs before planning are one per element of its input. */
 const PER_ELEMENT_BEFORE: ReadonlySet<string> = new Set(['blockRelu', 'blockReluThenWeights']);
+
+/** The DReLUs the block-ReLU `n` replaced, as the unplanned network runs them: one per element of
+ * its input, except for a block-ReLU whose only reader is a MaxPool. There the ReLU it replaced
+ * would have moved after the pool (lower-reorder: the same output, one comparison per pooled
+ * element), so the baseline is the pool's output size. A block-ReLU is not monotone per element
+ * and cannot move, so a plan can cost more there than the plain ReLU did (drelus > drelusBefore). */
+function unplannedDrelus(g: Graph, n: Node, readers: ReadonlyMap<string, Node[]>): number {
+  const out = n.outputs[0];
+  const r = readers.get(out) ?? [];
+  if (r.length === 1 && r[0].op === 'SecureMaxPool' && !g.outputs.includes(out)) return numel(g.types.get(r[0].outputs[0])!.shape);
+  return numel(g.types.get(n.inputs[0])!.shape);
+}
 
 const noBytesByKind = (): BytesByKind => ({ comparisons: 0, selections: 0, products: 0, other: 0 });
 

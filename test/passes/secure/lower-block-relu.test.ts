@@ -55,12 +55,18 @@ describe('lower: BlockRelu', () => {
     const layer = (name: string) => r.layers.find((l) => l.name === name)!;
     const br1 = blockReluBytes(10, 50), br2 = blockReluBytes(25, 25);
     expect(layer('br1+conv2')).to.deep.include({ drelus: 10, drelusBefore: 75, bytesByKind: { ...br1, products: 8 * 75 + 8 * 50, other: 0 } });
-    expect(layer('br2')).to.deep.include({ drelus: 25, drelusBefore: 50, bytesByKind: { ...br2, products: 0, other: 0 } });
+    // br2 feeds the MaxPool: unplanned, its ReLU would run after the 2×2 pool on [1,2,2,2] (8
+    // comparisons), so that is its baseline — and this plan ([1,1] before the pool) costs more.
+    expect(layer('br2')).to.deep.include({ drelus: 25, drelusBefore: 8, bytesByKind: { ...br2, products: 0, other: 0 } });
+    // Independently: the same graph with br2 a plain Relu (moved after the pool by lower) spends
+    // exactly that many comparisons on it, beside br1's 10 and the pool's own.
+    const plain = costReport(lowered(blockGraph('Relu')));
+    expect(plain.drelus - 10 - layer('pool').drelus).to.equal(layer('br2').drelusBefore);
     expect(layer('br1+conv2').bytes.oneTime).to.equal(8 * 2 * 3 * 9);
     // MaxPool 2×2 over [1,2,5,5]: 4 windows per channel, 2 levels of pairs — unchanged by the blocks.
     expect(layer('pool').drelusBefore).to.equal(layer('pool').drelus);
     expect(r.drelus).to.equal(r.layers.reduce((t, l) => t + l.drelus, 0));
-    expect(r.drelusBefore - r.drelus).to.equal(75 - 10 + 50 - 25);
+    expect(r.drelusBefore - r.drelus).to.equal(75 - 10 + 8 - 25);
     const k = r.bytesByKind;
     expect(k.comparisons + k.selections + k.products + k.other).to.equal(r.bytes.total);
   });
