@@ -69,6 +69,12 @@ export const DIAGNOSTICS = {
   MPCC4016: "plan '{0}': layer '{1}' has {2} channel blocks, but its activation [{3}] has {4} channels",
   MPCC4017: "plan '{0}': layer '{1}' was planned for activation shape [{2}], the model's is [{3}]",
   MPCC4018: "plan '{0}': layer '{1}', channel {2}: block [{3}] does not fit the {4}x{5} map (1 <= bh <= H, 1 <= bw <= W)",
+  // 402x: the multiple-choice knapsack (passes/planning/knapsack/).
+  MPCC4020: 'knapsack: group {0}, option {1}: {2}',
+  MPCC4021: 'knapsack: group {0} has no options; every group needs at least one',
+  MPCC4022: 'knapsack: the budget of {1} DReLUs is below the minimum achievable cost of {0} DReLUs (the cheapest option of every group)',
+  MPCC4023: 'knapsack: invalid budget {0}: a budget is a whole number of DReLUs >= 0',
+  MPCC4024: 'knapsack: the exact DP needs {0} MB of back-pointers ({1} groups x {2} budget states), over its cap of {3} MB; use the scalable solver (method auto or scalable)',
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',
