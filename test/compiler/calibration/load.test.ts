@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CalibrationOptions, loadCalibration } from '../../../compiler/calibration/load.js';
 import { encodeNpy, readNpy } from '../../../compiler/npy.js';
-import { MpccError } from '../../../runtime/diagnostics.js';
+import { errorOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -21,17 +21,6 @@ const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 /** Float32 samples as little-endian bytes (this machine is little-endian; checked below). */
 const f32bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-/** The MpccError `fn` throws (fails the test when it throws nothing or something else). */
-function coded(fn: () => unknown): MpccError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof MpccError) return err;
-    throw err;
-  }
-  throw new Error('expected a coded error');
-}
 
 describe('calibration data loading', () => {
   const dir = suiteTempDir('mpcc-calib-');
@@ -118,7 +107,7 @@ describe('calibration data loading', () => {
 
   describe('bad input: coded errors naming the file or flag', () => {
     const expectCode = (opts: CalibrationOptions, shape: number[], code: string, ...mentions: string[]) => {
-      const err = coded(() => loadCalibration(opts, shape));
+      const err = errorOf(() => loadCalibration(opts, shape));
       expect(err.code, err.message).to.equal(code);
       for (const m of mentions) expect(err.message).to.contain(m);
     };

@@ -9,6 +9,7 @@
 // picture) 47 / 9.7 at full size and 19 / 3.6 after resize 24 + crop 20, held to ≤ 64 / ≤ 12.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { crc32, deflateSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readNpy } from '../../../compiler/npy.js';
@@ -92,6 +93,31 @@ describe('calibration image preprocessing against torchvision', () => {
     const half = resizeBilinear(row, 1, 2).pixels;
     // out[0]: center 1, taps x=0..2 with weights 0.75·0 + 0.75·100 + 0.25·200 over 1.75 → 71.4
     expect([...half]).to.deep.equal([Math.round((75 + 50) / 1.75), Math.round((0.25 * 100 + 0.75 * 200 + 0.75 * 40) / 1.75)]);
+  });
+
+  it('decodes a 16-bit gray + alpha PNG by the high byte of each sample, alpha dropped (PNG built by hand)', () => {
+    const chunk = (kind: string, data: Buffer) => {
+      const body = Buffer.concat([Buffer.from(kind, 'latin1'), data]);
+      const head = Buffer.alloc(4), tail = Buffer.alloc(4);
+      head.writeUInt32BE(data.length);
+      tail.writeUInt32BE(crc32(body));
+      return Buffer.concat([head, body, tail]);
+    };
+    const samples = [0x0000, 0x01ff, 0x8000, 0xff00, 0xffff, 0x7fff];
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(3, 0);
+    ihdr.writeUInt32BE(2, 4);
+    ihdr[8] = 16; // bit depth
+    ihdr[9] = 4; // gray + alpha
+    const raw: number[] = [];
+    for (let y = 0; y < 2; y++) {
+      raw.push(0); // filter: none
+      for (let x = 0; x < 3; x++) raw.push(samples[3 * y + x] >> 8, samples[3 * y + x] & 255, 0x12, 0x34);
+    }
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.from(raw))), chunk('IEND', Buffer.alloc(0))]);
+    const img = decodeImage(png, 'gray16.png', 'png');
+    expect([img.width, img.height]).to.deep.equal([3, 2]);
+    expect([...img.rgb]).to.deep.equal([0, 1, 128, 255, 255, 127].flatMap((v) => [v, v, v]));
   });
 
   it('has the ImageNet preset of torchvision (resize 256, crop 224, mean and std)', () => {

@@ -11,7 +11,7 @@ import { runEval } from '../../../compiler/commands/eval.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { planJson } from '../../../passes/planning/plan-file.js';
-import { MpccError } from '../../../runtime/diagnostics.js';
+import { errorOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 const FMNIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples', 'fashion-mnist');
@@ -50,29 +50,18 @@ describe('mpcc eval refuses images a plan was calibrated on', function () {
 
   it('MPCC0015: one calibration image among the test images, named by its index', () => {
     const data = writeData('mixed.npy', { at: 7, calibIndex: 40 });
-    let err: unknown;
-    try {
-      evaluate(file('calibrated.json'), data);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).to.be.instanceOf(MpccError);
-    expect((err as MpccError).code).to.equal('MPCC0015');
-    expect((err as MpccError).message).to.contain(data).and.to.contain(file('calibrated.json')).and.to.contain('shares 1 of its images').and.to.contain('index 7');
+    const err = errorOf(() => evaluate(file('calibrated.json'), data));
+    expect(err.code).to.equal('MPCC0015');
+    expect(err.message).to.contain(data).and.to.contain(file('calibrated.json')).and.to.contain('shares 1 of its images').and.to.contain('index 7');
     // a calibration image the plan did not use (beyond its 64 samples) is not refused
     const unused = writeData('unused.npy', { at: 7, calibIndex: 100 });
     expect(evaluate(file('calibrated.json'), unused).n).to.equal(N);
   });
 
   it('MPCC0018: a plan whose source.calib is malformed', () => {
-    let err: unknown;
-    try {
-      evaluate(file('malformed.json'), writeData('t2.npy'));
-    } catch (e) {
-      err = e;
-    }
-    expect((err as MpccError).code).to.equal('MPCC0018');
-    expect((err as MpccError).message).to.contain(file('malformed.json')).and.to.contain('sampleDigests');
+    const err = errorOf(() => evaluate(file('malformed.json'), writeData('t2.npy')));
+    expect(err.code).to.equal('MPCC0018');
+    expect(err.message).to.contain(file('malformed.json')).and.to.contain('sampleDigests');
     expect(JSON.parse(readFileSync(file('calibrated.json'), 'utf8')).source.calib.sampleDigests).to.have.length(64);
   });
 });
