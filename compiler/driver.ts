@@ -21,14 +21,15 @@
 // With --plan FILE (a block-ReLU plan, passes/planning/plan-file.ts), insert-block-relu{plan=FILE}
 // follows the float-level passes (the graph the plan was made on: canonicalize, and
 // relu6-to-relu when --passes names it); the plan is read and checked against the model
-// file's sha256 before the model is loaded, so a wrong plan fails at once.
+// file's sha256 before the model is loaded, so a wrong plan fails at once. A plan that records
+// comparison windows (`compare`) adds narrow-compare{plan=FILE} right after it.
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
 import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
-import { type PassReport, type PipelineStep, formatStep, insertBlockRelu, parsePipeline, runPipeline } from '../passes/index.js';
+import { type PassReport, type PipelineStep, formatStep, insertBlockRelu, narrowCompare, parsePipeline, runPipeline } from '../passes/index.js';
 import { checkPlanModel, readPlan } from '../passes/planning/plan-file.js';
 import { NO_PROGRESS, type ProgressSink, writeFileAtomic } from './cli-support.js';
 import { loadGraphFile } from './load-model.js';
@@ -174,7 +175,7 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   }
   const frac = quantizeFrac(graph, from, split, options.fracBits);
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
-  if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split));
+  if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split), ...windowStep(options.planFile));
   for (const stage of STAGES) {
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
@@ -188,6 +189,12 @@ function planStep(plan: string, from: Stage, split: SplitPasses): PipelineStep {
   if (from !== 'float') throw diag('MPCC0004', ['--plan', plan, `the model is already ${from}; a plan applies to a float model`]);
   if (split.float.some((s) => s.pass.name === insertBlockRelu.name)) throw diag('MPCC0004', ['--plan', plan, `--passes already runs ${insertBlockRelu.name}`]);
   return { pass: insertBlockRelu, options: { plan } };
+}
+
+/** narrow-compare{plan=FILE} when the plan records comparison windows (its `compare`, a layer's `window`). */
+function windowStep(plan: string): PipelineStep[] {
+  const p = readPlan(plan);
+  return p.compare !== undefined || p.layers.some((l) => l.window !== undefined) ? [{ pass: narrowCompare, options: { bits: 64, 'drop-lsb': 0, plan } }] : [];
 }
 
 /** Reads plan file `plan` and checks it was made for model file `model` (MPCC4010–4018). */

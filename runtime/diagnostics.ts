@@ -85,6 +85,13 @@ export const DIAGNOSTICS = {
   MPCC4022: 'knapsack: the budget of {1} DReLUs is below the minimum achievable cost of {0} DReLUs (the cheapest option of every group)',
   MPCC4023: 'knapsack: invalid budget {0}: a budget is a whole number of DReLUs >= 0',
   MPCC4024: 'knapsack: the exact DP needs {0} MB of back-pointers ({1} groups x {2} budget states), over its cap of {3} MB; use the scalable solver (method auto or scalable)',
+  // 407x: narrowed comparison windows (passes/planning/narrow-compare.ts, compiler/commands/compare-flags.ts).
+  MPCC4070: '--compare-bits auto chooses windows from calibration data: give --calib DATA (or --plan P with windows made before)',
+  MPCC4071: "--compare-bits '{0}' is invalid: expected auto or a whole number of bits K with 2 <= K <= 64",
+  MPCC4072: "--drop-lsb '{0}' is invalid: {1}",
+  MPCC4073: "plan '{0}': the window of '{1}' does not fit the model: {2}",
+  MPCC4074: "--max-sign-error '{0}' is invalid: expected a number with 0 < R < 1",
+  MPCC4075: "'{0}' needs --compare-bits: {1}",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',

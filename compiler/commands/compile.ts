@@ -10,6 +10,10 @@ import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
 import { outputOption, parseFracBits, parseInputShape, planOption, requireOutput, withModelFlags, withProgressFlags } from './flags.js';
+import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
+import { calibrationOptionsFrom, withCalibFlags } from './calib-flags.js';
+import { driveWithWindows } from '../narrow.js';
+import { planJson } from '../../passes/planning/plan-file.js';
 
 /** Options of the compile command. */
 export interface CompileOptions extends ProgressFlags {
@@ -20,6 +24,12 @@ export interface CompileOptions extends ProgressFlags {
   readonly inputShape?: string;
   /** --plan: a block-ReLU plan file for the model. */
   readonly plan?: string;
+  /** --compare-bits K|auto, --drop-lsb L, --max-sign-error R (compare-flags.ts). */
+  readonly compareBits?: string;
+  readonly dropLsb?: string;
+  readonly maxSignError?: string;
+  /** --calib and the image flags (calib-flags.ts): calibration data for --compare-bits auto. */
+  readonly calib?: string;
 }
 
 /** mpcc's version (package.json), recorded in the manifest. */
@@ -32,6 +42,8 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const log = commandProgress(options, sink);
   const out = requireOutput(options.output, 'an output folder OUT');
   const fracBits = parseFracBits(options.fracBits);
+  const compare = compareChoiceFrom(options);
+  const calib = calibrationOptionsFrom(options as unknown as Record<string, unknown>);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(model);
@@ -39,16 +51,20 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
     throw diag('MPCC0002', [model, (e as Error).message]);
   }
   const t0 = Date.now();
-  const { graph } = driveModel(model, { passes: options.passes, fracBits, target: 'scheduled', inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, planFile: options.plan, log });
+  const driver = { passes: options.passes, fracBits, target: 'scheduled' as const, inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, planFile: options.plan, log };
+  // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
+  const { graph, plan } = compare.mode === 'none'
+    ? { graph: driveModel(model, driver).graph, plan: options.plan === undefined ? undefined : readFileSync(options.plan) }
+    : (({ graph: g, plan: p }) => ({ graph: g, plan: Buffer.from(planJson(p)) }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
-  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), options.plan === undefined ? undefined : readFileSync(options.plan));
+  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan);
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   return summary;
 }
 
 /** Adds `mpcc compile` to the program. */
 export function registerCompile(program: Command): void {
-  withProgressFlags(
+  withCalibFlags(withCompareFlags(withProgressFlags(
     withModelFlags(
       program
         .command('compile')
@@ -59,7 +75,7 @@ export function registerCompile(program: Command): void {
         .option('--dump-ir <dir>', 'write the IR after every pass into DIR'),
       `${DEFAULT_PASSES}; '' for none`,
     ),
-  ).action(
+  ))).action(
     action((model: string, options: CompileOptions) => {
       runCompile(model, options, stderrProgress(options));
     }),

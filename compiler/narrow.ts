@@ -1,0 +1,154 @@
+// Narrowed comparison windows at the command level: choosing them (one window, or per layer
+// from calibration statistics, passes/planning/compare-stats.ts), recording them in a plan
+// (passes/planning/plan-file.ts, `compare`), and measuring the sign errors they cause on given
+// inputs. `mpcc compile --compare-bits`, `mpcc run --verify-against-plaintext` and the
+// narrow benchmark call these.
+import type { Graph } from '../ir/graph.js';
+import { runGraphFixed } from '../ir/interp/fixed/index.js';
+import { Tensor } from '../ir/tensor.js';
+import { numel } from '../ir/types.js';
+import { type CompareStat, CompareStatistics, SignErrorCounter, beyondRange, autoWindows, compareNodes, predictedSignError, statisticsGraph, MAX_AUTO_LO } from '../passes/planning/compare-stats.js';
+import { applyWindows } from '../passes/planning/narrow-compare.js';
+import { type Plan, type PlanCompare, type PlanWindow, makePlan, modelFileSha256, readPlan, reluLayerNames } from '../passes/planning/plan-file.js';
+import type { Stage } from '../ir/stage.js';
+import { type DriverOptions, type RunOptions as DriverRunOptions, driveModel, planPasses, runPlan } from './driver.js';
+import { poolBeforeActivation } from '../passes/secure/lower-reorder.js';
+import { runPipeline } from '../passes/index.js';
+import { diag } from '../runtime/diagnostics.js';
+import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
+import { type CalibrationOptions, type CalibrationSet, loadCalibration } from './calibration/load.js';
+import type { CompareChoice } from './commands/compare-flags.js';
+import { withBatch } from './eval-batch.js';
+
+/** The fractional bits quantize uses when none are given. */
+export const DEFAULT_FRAC = 12;
+
+/** Images per interpreter call when collecting statistics. */
+const STAT_BATCH = 16;
+
+/** The windows `choice` gives float graph `float` (after insert-block-relu): one window for all
+ * (predictions too when `calib` is given), or auto from `calib` (MPCC4070 without it). */
+export function chooseWindows(float: Graph, choice: Exclude<CompareChoice, { mode: 'none' }>, frac: number, calib: CalibrationSet | undefined, log: ProgressSink = NO_PROGRESS): PlanCompare {
+  if (choice.mode === 'auto' && calib === undefined) throw diag('MPCC4070', []);
+  const stats = calib ? collectStatistics(float, frac, calib, log) : undefined;
+  if (choice.mode === 'auto') return { mode: 'auto', fracBits: frac, maxSignError: choice.maxSignError, windows: autoWindows(float, stats!, frac, choice.maxSignError) };
+  const windows = compareNodes(float).map((n): PlanWindow => {
+    const s = stats?.byNode.get(n.name);
+    const known = s !== undefined && s.n > 0;
+    return { name: n.name, op: n.op, lo: choice.lo, k: choice.k, predictedSignError: known && choice.lo <= MAX_AUTO_LO ? fixedWindowError(s, choice.lo, choice.k) : null, maxAbs: known ? s.maxAbs / 2 ** frac : null, samples: s?.n ?? 0 };
+  });
+  return { mode: 'fixed', fracBits: frac, maxSignError: null, windows };
+}
+
+/** A fixed window's predicted rate: lost carries near zero plus the values past its range
+ * (|x| ≥ 2^(lo+k−1) ulps, each counted as misread: an upper bound for values far past it). */
+function fixedWindowError(s: CompareStat, lo: number, k: number): number {
+  const beyond = lo + k < 64 ? beyondRange(s, lo + k - 1) / s.n : 0;
+  return Math.min(1, predictedSignError(s, lo) + beyond);
+}
+
+/** Runs the calibration samples through the fixed-point interpreter (statisticsGraph of `float`)
+ * and collects what every comparison compares. */
+export function collectStatistics(float: Graph, frac: number, calib: CalibrationSet, log: ProgressSink = NO_PROGRESS): CompareStatistics {
+  const g = statisticsGraph(float, frac);
+  const stats = new CompareStatistics();
+  const [count] = calib.shape;
+  const per = numel(calib.shape.slice(1));
+  const started = performance.now();
+  for (let first = 0; first < count; ) {
+    const size = Math.min(STAT_BATCH, count - first);
+    const batched = withBatch(g, size) ?? withBatch(g, 1)!;
+    const n = batched.types.get(batched.inputs[0])!.shape[0];
+    const x = calib.data.subarray(first * per, (first + n) * per);
+    runGraphFixed(batched, { [batched.inputs[0]]: new Tensor('float32', [n, ...calib.shape.slice(1)], x) }, { frac, keep: 'outputs', compare: stats.simulation() });
+    first += n;
+    log(`narrow-compare statistics: ${first}/${count} samples, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return stats;
+}
+
+/** `plan` (or, without one, a plan of no block-ReLU layers for `float`'s model) with `compare`. */
+export function planWithCompare(plan: Plan | undefined, compare: PlanCompare, modelSha256: string, float: Graph, source: Record<string, unknown>): Plan {
+  const base = plan ?? makePlan({ sha256: modelSha256, reluLayers: reluLayerNames(float) }, [], source, false);
+  const byName = new Map(compare.windows.map((w) => [w.name, w]));
+  // a planned layer's own `window` follows the chosen one, so the two never disagree
+  const layers = base.layers.map((l) => (byName.has(l.name) ? { ...l, window: { lo: byName.get(l.name)!.lo, k: byName.get(l.name)!.k } } : l));
+  return { ...base, layers, compare };
+}
+
+/** The windows of `compare` as narrow-compare applies them. */
+export function windowMap(compare: PlanCompare): Map<string, { lo: number; k: number }> {
+  return new Map(compare.windows.map((w) => [w.name, { lo: w.lo, k: w.k }]));
+}
+
+/** The float graph with the windows applied. */
+export function withWindows(float: Graph, compare: PlanCompare): Graph {
+  return applyWindows(float, windowMap(compare));
+}
+
+/** Measured sign errors of one comparison node. */
+export interface MeasuredSignErrors {
+  readonly name: string;
+  readonly op: string;
+  readonly lo: number;
+  readonly k: number;
+  readonly compared: number;
+  readonly errors: number;
+  readonly rate: number;
+}
+
+/** The sign errors the windows of float graph `windowed` make on `inputs` (N×C×H×W float32):
+ * the fixed-point interpreter runs the graph as lower will (pool before activation), with the
+ * lost carries drawn as the shares make them, and counts per node the compared values whose
+ * windowed sign differs from their true sign. Returns the rates and the decoded outputs. */
+export function measureSignErrors(windowed: Graph, frac: number, data: Float32Array, shape: readonly number[], log: ProgressSink = NO_PROGRESS): { layers: MeasuredSignErrors[]; outputs: Map<string, Tensor>[] } {
+  const quantized = poolBeforeActivation(runPipeline(windowed, `quantize{frac-bits=${frac}}`, { verify: false }).graph);
+  const counter = new SignErrorCounter();
+  const per = numel(shape.slice(1));
+  const outputs: Map<string, Tensor>[] = [];
+  for (let first = 0; first < shape[0]; ) {
+    const size = Math.min(STAT_BATCH, shape[0] - first);
+    const g = withBatch(quantized, size) ?? withBatch(quantized, 1)!;
+    const n = g.types.get(g.inputs[0])!.shape[0];
+    const x = data.subarray(first * per, (first + n) * per);
+    outputs.push(runGraphFixed(g, { [g.inputs[0]]: new Tensor('float32', [n, ...shape.slice(1)], x) }, { frac, keep: 'outputs', compare: counter.simulation() }).outputs);
+    first += n;
+    log(`sign errors: ${first}/${shape[0]} samples`);
+  }
+  const layers = compareNodes(quantized).map((n) => {
+    const e = counter.byNode.get(n.name);
+    const w = e?.window ?? { lo: 0, k: 64 };
+    return { name: n.name, op: n.op, lo: w.lo, k: w.k, compared: e?.n ?? 0, errors: e?.errors ?? 0, rate: e && e.n > 0 ? e.errors / e.n : 0 };
+  });
+  return { layers, outputs };
+}
+
+/** What driveWithWindows produced: the graph at the target stage, the plan to write as
+ * OUT/plan.json (the --plan file's, or a new one, with the windows), and the windows. */
+export interface WindowedDrive {
+  readonly graph: Graph;
+  readonly plan: Plan;
+  readonly compare: PlanCompare;
+}
+
+/** Drives `model` to the float stage (with --plan's block-ReLUs), chooses the windows `choice`
+ * asks for (auto from the calibration data `calib` loads), applies them and drives on to
+ * `options.target`. */
+export function driveWithWindows(
+  model: string,
+  options: DriverOptions & DriverRunOptions & { readonly inputShape?: number[]; readonly target: Stage },
+  choice: Exclude<CompareChoice, { mode: 'none' }>,
+  calib: CalibrationOptions | undefined,
+): WindowedDrive {
+  if (choice.mode === 'auto' && calib === undefined) throw diag('MPCC4070', []);
+  const log = options.log ?? NO_PROGRESS;
+  const { graph: float } = driveModel(model, { ...options, target: 'float' });
+  const frac = options.fracBits ?? DEFAULT_FRAC;
+  const data = calib === undefined ? undefined : loadCalibration(calib, float.types.get(float.inputs[0])!.shape);
+  const compare = chooseWindows(float, choice, frac, data, log);
+  const windowed = withWindows(float, compare);
+  const { graph } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: options.fracBits }), options);
+  const source = { tool: 'mpcc compile', method: `compare-bits ${choice.mode === 'auto' ? 'auto' : `${choice.k}, drop-lsb ${choice.lo}`}`, ...(data ? { calib: data.source } : {}) };
+  const plan = planWithCompare(options.planFile === undefined ? undefined : readPlan(options.planFile), compare, modelFileSha256(model), float, source);
+  return { graph, plan, compare };
+}
