@@ -3,7 +3,10 @@
 // (passes/planning/plan-file.ts, `compare`), and measuring the sign errors they cause on given
 // inputs. `mpcc compile --compare-bits`, `mpcc run --verify-against-plaintext` and the
 // narrow benchmark call these.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Graph } from '../ir/graph.js';
+import { runGraph } from '../ir/interp/index.js';
 import { runGraphFixed } from '../ir/interp/fixed/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { numel } from '../ir/types.js';
@@ -151,4 +154,54 @@ export function driveWithWindows(
   const source = { tool: 'mpcc compile', method: `compare-bits ${choice.mode === 'auto' ? 'auto' : `${choice.k}, drop-lsb ${choice.lo}`}`, ...(data ? { calib: data.source } : {}) };
   const plan = planWithCompare(options.planFile === undefined ? undefined : readPlan(options.planFile), compare, modelFileSha256(model), float, source);
   return { graph, plan, compare };
+}
+
+/** One row of `mpcc run --verify-against-plaintext`: a comparison node's measured sign-error
+ * rate on the run's input beside the plan's prediction (null without statistics). */
+export interface SignErrorRow extends MeasuredSignErrors {
+  readonly predicted: number | null;
+}
+
+/** What `mpcc run --verify-against-plaintext MODEL` reports. */
+export interface PlaintextCheck {
+  /** Largest |secure − simulation| over the outputs (the fixed-point interpreter with the windows). */
+  readonly maxDiffSimulated: number;
+  /** Largest |secure − float network| over the outputs. */
+  readonly maxDiffFloat: number;
+  readonly layers: SignErrorRow[];
+}
+
+/** Checks a secure run of OUT (compiled from `model`, its windows in OUT/plan.json if any) on
+ * input `x` against plaintext: the outputs against the float network and the fixed-point
+ * simulation, and per comparison node the sign-error rate the windows make on this input.
+ * The measured rate is the simulation's (measureSignErrors): the interpreter's windowed signs
+ * are the secure run's own bit for bit where no lost carry can matter (lo = 0, or no value
+ * within 2^lo of zero; test/e2e/narrow-compare.test.ts), and a lost carry's distribution where
+ * it can — the parties never reveal the compared bits, so no build of them is needed to count. */
+export function checkAgainstPlaintext(out: string, model: string, x: Float32Array, frac: number, inputShape: readonly number[], secure: Record<string, number[]>, log: ProgressSink = NO_PROGRESS): PlaintextCheck {
+  const planFile = join(out, 'plan.json');
+  const plan = existsSync(planFile) ? readPlan(planFile) : undefined;
+  const { graph: windowed } = driveModel(model, { target: 'float', planFile: plan ? planFile : undefined, inputShape: [...inputShape], log });
+  const { layers, outputs } = measureSignErrors(windowed, frac, x, inputShape, log);
+  const float = runGraph(windowed, { [windowed.inputs[0]]: new Tensor('float32', [...inputShape], x) }, { precision: 'float64' });
+  let maxDiffSimulated = 0, maxDiffFloat = 0;
+  for (const [name, values] of Object.entries(secure)) {
+    const sim = outputs[0].get(name)?.data as ArrayLike<number> | undefined;
+    const ref = float.get(name)?.data as ArrayLike<number> | undefined;
+    for (let i = 0; i < values.length; i++) {
+      if (sim) maxDiffSimulated = Math.max(maxDiffSimulated, Math.abs(values[i] - Number(sim[i])));
+      if (ref) maxDiffFloat = Math.max(maxDiffFloat, Math.abs(values[i] - Number(ref[i])));
+    }
+  }
+  const predicted = new Map((plan?.compare?.windows ?? []).map((w) => [w.name, w.predictedSignError]));
+  return { maxDiffSimulated, maxDiffFloat, layers: layers.map((l) => ({ ...l, predicted: predicted.get(l.name) ?? null })) };
+}
+
+/** The check as text lines. */
+export function describeCheck(c: PlaintextCheck): string {
+  const rate = (r: number | null) => (r === null ? '—' : r === 0 ? '0' : r.toExponential(2));
+  const lines = [`plaintext check: max |secure − fixed-point simulation| ${c.maxDiffSimulated.toExponential(2)}, max |secure − float| ${c.maxDiffFloat.toExponential(2)}`];
+  lines.push('sign errors per comparison (measured on this input by the simulation; predicted from calibration):');
+  for (const l of c.layers) lines.push(`  ${l.name} (${l.op}, lo ${l.lo}, k ${l.k}): ${l.errors}/${l.compared} = ${rate(l.rate)}, predicted ${rate(l.predicted)}`);
+  return lines.join('\n') + '\n';
 }

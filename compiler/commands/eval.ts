@@ -24,6 +24,7 @@ import type { Graph } from '../../ir/graph.js';
 import { runGraph } from '../../ir/interp/index.js';
 import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { stageOf } from '../../ir/stage.js';
+import { poolBeforeActivation } from '../../passes/secure/lower-reorder.js';
 import { Tensor } from '../../ir/tensor.js';
 import { numel } from '../../ir/types.js';
 import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags, withProgressFlags } from './flags.js';
@@ -107,7 +108,10 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     if (!(err instanceof MpccError && err.code === 'MPCC1004' && options.inputShape === undefined)) throw err;
     driven = drive([1, ...images.shape.slice(1)]);
   }
-  const { loaded, graph: runnable } = driven;
+  // --fixed runs the graph as lower will (a ReLU read only by a MaxPool after it) and draws the
+  // lost carries of narrowed windows as the shares make them (ir/interp/fixed/compare-window.ts)
+  const { loaded } = driven;
+  const runnable = options.fixed ? poolBeforeActivation(driven.graph) : driven.graph;
   const stage = stageOf(runnable);
   if (stage !== (options.fixed ? 'quantized' : 'float')) {
     throw diag('MPCC3009', [`the model is ${stage}; eval runs float models (or quantized ones with --fixed)`]);
@@ -145,7 +149,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     x.set(images.data.subarray(first * perImage, (first + count) * perImage));
     const inputs = { [g.inputs[0]]: new Tensor('float32', [size, ...shape.image], x) };
     const out = frac !== undefined
-      ? runGraphFixed(g, inputs, { frac, keep: 'outputs' }).outputs.get(g.outputs[0])!
+      ? runGraphFixed(g, inputs, { frac, keep: 'outputs', compare: { carries: 'shares' } }).outputs.get(g.outputs[0])!
       : runGraph(g, inputs).get(g.outputs[0])!;
     const scores = out.data as ArrayLike<number>;
     if (metrics instanceof ClassificationMetrics) metrics.add(scores, labels.data, first, count);

@@ -17,6 +17,7 @@ import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { encodeNpy } from '../npy.js';
+import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
@@ -28,6 +29,8 @@ export interface RunOptions extends ProgressFlags {
   readonly json?: boolean;
   /** Round timeout in ms for every party (default: from each round's bytes). */
   readonly roundTimeout?: string;
+  /** The model OUT was compiled from: check the run against plaintext (compiler/narrow.ts). */
+  readonly verifyAgainstPlaintext?: string;
 }
 
 /** The --json object (bytes sent, summed over parties; total = online + preprocessing;
@@ -41,7 +44,7 @@ export interface RunSummary {
 
 /** Runs the three parties; returns the summary, P0's outputs and the reports. Progress lines
  * (the party processes' own, relayed) go to `sink` (none by default). */
-export async function runSecure(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[]; setupSeconds: number }> {
+export async function runSecure(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[]; setupSeconds: number; check?: PlaintextCheck }> {
   const log = commandProgress(options, sink);
   const transport = options.transport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
@@ -70,7 +73,8 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
     writeFileAtomic(options.output, encodeNpy(o.shape, outputs[o.name]));
   }
   const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output: options.output ?? null };
-  return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
+  const check = options.verifyAgainstPlaintext === undefined ? undefined : checkAgainstPlaintext(out, options.verifyAgainstPlaintext, x, manifest.frac, manifest.input.shape, outputs, log);
+  return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)), check };
 }
 
 // In one process, a stalled party is a deadlock the in-process transport detects
@@ -165,10 +169,11 @@ export function registerRun(program: Command): void {
       .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
+      .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction')
   ).action(
     action(async (out: string, options: RunOptions) => {
-      const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));
-      process.stdout.write(options.json ? JSON.stringify(summary) + '\n' : describeRun(summary, outputs, setupSeconds));
+      const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));
+      process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds) + (check ? describeCheck(check) : ''));
     }),
   );
 }
