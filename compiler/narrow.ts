@@ -145,7 +145,8 @@ export function driveWithWindows(
 ): WindowedDrive {
   if (choice.mode === 'auto' && calib === undefined) throw diag('MPCC4070', []);
   const log = options.log ?? NO_PROGRESS;
-  const { graph: float } = driveModel(model, { ...options, target: 'float' });
+  const { graph: float, plan: passes } = driveModel(model, { ...options, target: 'float' });
+  if (passes.to !== 'float') throw diag('MPCC0004', ['--compare-bits', choice.mode === 'auto' ? 'auto' : String(choice.k), `the model is already ${passes.to}; windows are set on a float model (.onnx or float .mir)`]);
   const frac = options.fracBits ?? DEFAULT_FRAC;
   const data = calib === undefined ? undefined : loadCalibration(calib, float.types.get(float.inputs[0])!.shape);
   const compare = chooseWindows(float, choice, frac, data, log);

@@ -13,6 +13,8 @@ import { runSecure } from '../../../compiler/commands/run.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { GraphBuilder } from '../../../ir/builder.js';
 import { saveMir } from '../../../ir/weights.js';
+import { loadGraphFile } from '../../../compiler/load-model.js';
+import { runPipeline } from '../../../passes/index.js';
 import { type Plan, modelFileSha256, planJson, readPlan } from '../../../passes/planning/plan-file.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { MpccError } from '../../../runtime/diagnostics.js';
@@ -68,6 +70,10 @@ describe('mpcc compile --compare-bits', function () {
     expect(compileError({ dropLsb: '3' }).format()).to.equal("error MPCC4075: '--drop-lsb' needs --compare-bits: it sets the low end of the window --compare-bits K gives");
     expect(compileError({ maxSignError: '1e-3' }).code).to.equal('MPCC4075');
     expect(compileError({ compareBits: '16', maxSignError: '1e-3' }).code).to.equal('MPCC4075');
+    // a model already past the float stage: its comparisons were set when it was quantized
+    const quantized = join(dir, 'q.mir');
+    saveMir(runPipeline(loadGraphFile(model), 'quantize').graph, quantized);
+    expect(compileError({ compareBits: '16' }, quantized).format()).to.match(/--compare-bits.*the model is already quantized/);
   });
 
   it('refuses a plan whose windows do not fit its layers (MPCC4073), nothing written', () => {
