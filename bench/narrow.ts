@@ -10,7 +10,8 @@
 // secure inference in process, top-1 (fixture: `mpcc eval --fixed --plan`, the windows simulated
 // with lost carries) or top-1 agreement with float (zoo). Then, for the fixture's auto windows at
 // 6%, the sign-error rate per layer measured on the test images (the interpreter's windowed
-// signs against the true signs, lost carries drawn) beside the prediction from calibration.
+// signs against the true signs, lost carries drawn) beside the prediction from calibration, and
+// against the float network's signs of the same values (quantization included).
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,7 @@ interface SignRow {
   compared: number;
   measured: number;
   predicted: number | null;
+  vsFloat: number | null;
 }
 
 const WINDOWS: [string, Record<string, string>][] = [
@@ -142,8 +144,8 @@ export async function run(args: string[]): Promise<void> {
   const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);
   const lines = ['| model | plan | windows | bytes/inference | B/DReLU | DReLUs | rounds | secure run | top-1 | top-1 = float |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) lines.push(`| ${r.model} | ${r.plan} | ${r.windows} | ${(r.bytesPerInference / 1e6).toFixed(3)} MB | ${r.bytesPerDrelu?.toFixed(1) ?? '—'} | ${r.drelus.toLocaleString('en-US')} | ${r.rounds} | ${r.secureSeconds.toFixed(2)} s | ${pct(r.top1)} | ${pct(r.agreement)} |`);
-  lines.push('', '| layer (fixture, 6%) | op | lo | k | compared | measured | predicted | ratio |', '|---|---|---:|---:|---:|---:|---:|---:|');
-  for (const s of signs) lines.push(`| ${s.layer} | ${s.op} | ${s.lo} | ${s.k} | ${s.compared.toLocaleString('en-US')} | ${s.measured.toExponential(2)} | ${s.predicted === null ? '—' : s.predicted.toExponential(2)} | ${s.predicted ? (s.measured / s.predicted).toFixed(2) : '—'} |`);
+  lines.push('', '| layer (fixture, 6%) | op | lo | k | compared | measured | predicted | ratio | vs float signs |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const s of signs) lines.push(`| ${s.layer} | ${s.op} | ${s.lo} | ${s.k} | ${s.compared.toLocaleString('en-US')} | ${s.measured.toExponential(2)} | ${s.predicted === null ? '—' : s.predicted.toExponential(2)} | ${s.predicted ? (s.measured / s.predicted).toFixed(2) : '—'} | ${s.vsFloat === null ? '—' : s.vsFloat.toExponential(2)} |`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -169,5 +171,5 @@ function signErrors(model: string, planFile: string, data: Float32Array, count: 
   const g = driveModel(model, { target: 'float', planFile, inputShape: [1, 1, 28, 28] }).graph;
   const predicted = new Map(readPlan(planFile).compare!.windows.map((w) => [w.name, w.predictedSignError]));
   const { layers } = measureSignErrors(g, 12, data, [count, 1, 28, 28]);
-  return layers.map((l) => ({ layer: l.name, op: l.op, lo: l.lo, k: l.k, compared: l.compared, measured: l.rate, predicted: predicted.get(l.name) ?? null }));
+  return layers.map((l) => ({ layer: l.name, op: l.op, lo: l.lo, k: l.k, compared: l.compared, measured: l.rate, predicted: predicted.get(l.name) ?? null, vsFloat: l.rateVsFloat }));
 }

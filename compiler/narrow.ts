@@ -5,7 +5,10 @@
 // narrow benchmark call these.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Graph } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
+import { withDefaults } from '../ir/ops/index.js';
+import { blockSizesOf } from '../ir/ops/block-relu.js';
+import { blockLayout } from '../runtime/protocols/block-relu.js';
 import { runGraph } from '../ir/interp/index.js';
 import { runGraphFixed } from '../ir/interp/fixed/index.js';
 import { Tensor } from '../ir/tensor.js';
@@ -98,6 +101,10 @@ export interface MeasuredSignErrors {
   readonly compared: number;
   readonly errors: number;
   readonly rate: number;
+  /** Against the float network's signs of the same values (Relu, Clip, BlockRelu; null for a
+   * MaxPool, whose compared differences follow the tree's earlier choices): the share whose
+   * windowed sign differs, quantization and earlier layers' differences included. */
+  readonly rateVsFloat: number | null;
 }
 
 /** The sign errors the windows of float graph `windowed` make on `inputs` (N×C×H×W float32):
@@ -105,25 +112,62 @@ export interface MeasuredSignErrors {
  * lost carries drawn as the shares make them, and counts per node the compared values whose
  * windowed sign differs from their true sign. Returns the rates and the decoded outputs. */
 export function measureSignErrors(windowed: Graph, frac: number, data: Float32Array, shape: readonly number[], log: ProgressSink = NO_PROGRESS): { layers: MeasuredSignErrors[]; outputs: Map<string, Tensor>[] } {
+  const floatGraph = poolBeforeActivation(windowed);
   const quantized = poolBeforeActivation(runPipeline(windowed, `quantize{frac-bits=${frac}}`, { verify: false }).graph);
   const counter = new SignErrorCounter();
   const per = numel(shape.slice(1));
   const outputs: Map<string, Tensor>[] = [];
+  const vsFloat = new Map<string, { n: number; errors: number }>();
+  const byName = new Map(floatGraph.nodes.map((n) => [n.name, n]));
   for (let first = 0; first < shape[0]; ) {
     const size = Math.min(STAT_BATCH, shape[0] - first);
     const g = withBatch(quantized, size) ?? withBatch(quantized, 1)!;
     const n = g.types.get(g.inputs[0])!.shape[0];
-    const x = data.subarray(first * per, (first + n) * per);
-    outputs.push(runGraphFixed(g, { [g.inputs[0]]: new Tensor('float32', [n, ...shape.slice(1)], x) }, { frac, keep: 'outputs', compare: counter.simulation() }).outputs);
+    const x = new Tensor('float32', [n, ...shape.slice(1)], data.subarray(first * per, (first + n) * per));
+    // the windowed signs of the nodes a float value lines up with, per node (one call each)
+    const signs = new Map<string, Uint8Array>();
+    const sim = counter.simulation();
+    const observe = sim.observe!;
+    outputs.push(runGraphFixed(g, { [g.inputs[0]]: x }, { frac, keep: 'outputs', compare: { ...sim, observe: (node, values, negative, w) => { observe(node, values, negative, w); if (node.op !== 'MaxPool') signs.set(node.name, negative); } } }).outputs);
+    const fg = withBatch(floatGraph, n) ?? floatGraph;
+    const nodes = [...signs.keys()].map((name) => byName.get(name)!);
+    const values = runGraph(fg, { [fg.inputs[0]]: x }, { precision: 'float64', keep: nodes.map((node) => node.inputs[0]) });
+    for (const node of nodes) {
+      const compared = floatCompared(node, values.get(node.inputs[0])!);
+      const negative = signs.get(node.name)!;
+      const e = vsFloat.get(node.name) ?? { n: 0, errors: 0 };
+      for (let i = 0; i < compared.length; i++) if ((compared[i] < 0 ? 1 : 0) !== negative[i]) e.errors++;
+      e.n += compared.length;
+      vsFloat.set(node.name, e);
+    }
     first += n;
     log(`sign errors: ${first}/${shape[0]} samples`);
   }
   const layers = compareNodes(quantized).map((n) => {
     const e = counter.byNode.get(n.name);
     const w = e?.window ?? { lo: 0, k: 64 };
-    return { name: n.name, op: n.op, lo: w.lo, k: w.k, compared: e?.n ?? 0, errors: e?.errors ?? 0, rate: e && e.n > 0 ? e.errors / e.n : 0 };
+    const f = vsFloat.get(n.name);
+    return { name: n.name, op: n.op, lo: w.lo, k: w.k, compared: e?.n ?? 0, errors: e?.errors ?? 0, rate: e && e.n > 0 ? e.errors / e.n : 0, rateVsFloat: f && f.n > 0 ? f.errors / f.n : null };
   });
   return { layers, outputs };
+}
+
+/** The float values `node` compares, in the order the fixed-point kernel compares them: a Relu's
+ * input, a Clip's x − min then x − max, a BlockRelu's tile sums. */
+function floatCompared(node: Node, x: Tensor): Float64Array {
+  const data = x.data as ArrayLike<number>;
+  if (node.op === 'Relu') return Float64Array.from(data);
+  if (node.op === 'Clip') {
+    const a = withDefaults(node);
+    const bounds = [a.min as number, a.max as number].filter((b) => Number.isFinite(b));
+    const out = new Float64Array(bounds.length * data.length);
+    bounds.forEach((b, j) => { for (let i = 0; i < data.length; i++) out[j * data.length + i] = data[i] - b; });
+    return out;
+  }
+  const { patchOf, patches } = blockLayout(x.shape as [number, number, number, number], blockSizesOf(node));
+  const sums = new Float64Array(patches);
+  for (let i = 0; i < data.length; i++) if (patchOf[i] >= 0) sums[patchOf[i]] += data[i];
+  return sums;
 }
 
 /** What driveWithWindows produced: the graph at the target stage, the plan to write as
@@ -203,6 +247,6 @@ export function describeCheck(c: PlaintextCheck): string {
   const rate = (r: number | null) => (r === null ? '—' : r === 0 ? '0' : r.toExponential(2));
   const lines = [`plaintext check: max |secure − fixed-point simulation| ${c.maxDiffSimulated.toExponential(2)}, max |secure − float| ${c.maxDiffFloat.toExponential(2)}`];
   lines.push('sign errors per comparison (measured on this input by the simulation; predicted from calibration):');
-  for (const l of c.layers) lines.push(`  ${l.name} (${l.op}, lo ${l.lo}, k ${l.k}): ${l.errors}/${l.compared} = ${rate(l.rate)}, predicted ${rate(l.predicted)}`);
+  for (const l of c.layers) lines.push(`  ${l.name} (${l.op}, lo ${l.lo}, k ${l.k}): ${l.errors}/${l.compared} = ${rate(l.rate)}, predicted ${rate(l.predicted)}; against the float network's signs ${rate(l.rateVsFloat)}`);
   return lines.join('\n') + '\n';
 }

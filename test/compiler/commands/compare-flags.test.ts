@@ -139,6 +139,8 @@ describe('mpcc compile --compare-bits', function () {
     for (const l of check!.layers) {
       expect(l.compared).to.be.above(0);
       expect(l.rate).to.equal(l.errors / l.compared);
+      if (l.op === 'MaxPool') expect(l.rateVsFloat).to.equal(null);
+      else expect(l.rateVsFloat).to.be.within(0, 1);
       expect(l.predicted).to.equal(plan.compare!.windows.find((w) => w.name === l.name)!.predictedSignError);
       expect([l.lo, l.k]).to.deep.equal([plan.compare!.windows.find((w) => w.name === l.name)!.lo, plan.compare!.windows.find((w) => w.name === l.name)!.k]);
     }
