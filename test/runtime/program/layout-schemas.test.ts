@@ -71,16 +71,21 @@ const CASES: Record<string, [string, (p: Params) => void, RegExp][]> = {
   ],
 };
 
+/** Compiles the secure-ops zoo model into `dir`/out; returns OUT and party 0's program. */
+function compileSecureOps(dir: string): { out: string; program: Program } {
+  const model = join(dir, 'secure-ops.onnx');
+  writeFileSync(model, buildZooFiles('secure-ops').model);
+  runCompile(model, { output: join(dir, 'out') });
+  return { out: join(dir, 'out'), program: JSON.parse(readFileSync(join(dir, 'out', 'party0', 'program.json'), 'utf8')) as Program };
+}
+
 describe('runtime: per-field schemas of the layout steps', function () {
-  this.timeout(60000);
   const tmp = suiteTempDir('mpcc-layout-schemas-');
-  let out = '';
   let program: Program;
+  let out = '';
+  this.timeout(60000);
   before(() => {
-    writeFileSync(join(tmp(), 'secure-ops.onnx'), buildZooFiles('secure-ops').model);
-    out = join(tmp(), 'out');
-    runCompile(join(tmp(), 'secure-ops.onnx'), { output: out });
-    program = JSON.parse(readFileSync(join(out, 'party0/program.json'), 'utf8')) as Program;
+    ({ out, program } = compileSecureOps(tmp()));
     // no compiled model broadcasts an activation: an identity step becomes a valid broadcast
     const identity = program.steps.find((s) => s.kind === 'identity')!;
     Object.assign(identity, { kind: 'broadcast', params: { shape: [1, 3, 4], outShape: [2, 1, 3, 4] } });
