@@ -1,14 +1,24 @@
 // Per-field schemas of the layout steps of program.json (transpose, slice, concat, pad,
 // broadcast, resize): the exact fields each kind's runtime function reads (runtime/local/), of
 // the right types, array lengths agreeing with the tensor's rank, indices within its shape,
-// permutations being permutations, and results under the size limit — so that a hostile
+// permutations being permutations, results under the size limit, and the operands' declared
+// sizes equal to those of the values they read (validate.ts tracks them) — so that a hostile
 // parameter is refused, naming the step and the field, before anything runs, instead of
 // reading out of bounds or allocating without bound at the step.
+import { sliceShape } from '../local/layout.js';
 import { COORDINATE_MODES, NEAREST_MODES } from '../local/resize.js';
 import { array, describe, fail, int, ints, type Json, only, PROGRAM_LIMITS, shape } from './validate-json.js';
 
-/** Checks a step's parameters (`field` is `steps[i].params`) given its operand count. */
-export type ParamsCheck = (params: Record<string, Json>, field: string, operands: number) => void;
+/** The element counts a layout step's parameters declare: of each operand, and of its result. */
+export interface LayoutSizes {
+  /** Per operand: its element count and the parameter declaring it (`shape`, `shapes[1]`). */
+  readonly inputs: readonly { readonly size: number; readonly field: string }[];
+  readonly output: number;
+}
+
+/** Checks a step's parameters (`field` is `steps[i].params`) given its operand count; returns
+ * the sizes they declare, which the validator holds against the operands' own. */
+export type ParamsCheck = (params: Record<string, Json>, field: string, operands: number) => LayoutSizes;
 
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
@@ -19,10 +29,11 @@ function tensorShape(v: Json, field: string): number[] {
   return dims;
 }
 
-/** A result shape, bounded like any value. */
-function result(dims: readonly number[], field: string, what: string): void {
+/** A result shape, bounded like any value; its element count. */
+function result(dims: readonly number[], field: string, what: string): number {
   const n = product(dims);
   if (n > PROGRAM_LIMITS.elements) fail(field, `${what} of ${n} elements, at most ${PROGRAM_LIMITS.elements}`);
+  return n;
 }
 
 /** transpose { shape, perm }: perm a permutation of the axes of shape. */
@@ -31,6 +42,7 @@ const transpose: ParamsCheck = (p, f) => {
   const dims = tensorShape(p.shape, `${f}.shape`);
   const perm = ints(p.perm, `${f}.perm`, dims.length, 0, dims.length - 1);
   perm.forEach((a, i) => perm.indexOf(a) !== i && fail(`${f}.perm[${i}]`, `axis ${a} appears twice: not a permutation of ${dims.length} axes`));
+  return { inputs: [{ size: product(dims), field: 'shape' }], output: product(dims) };
 };
 
 /** slice { shape, starts, ends, axes, steps }: one entry per sliced axis, each axis once and
@@ -50,6 +62,7 @@ const slice: ParamsCheck = (p, f) => {
     if (step > 0 ? s < 0 || s > d : s < Math.min(0, d - 1) || s > d - 1) fail(`${f}.starts[${i}]`, `start ${s} is outside axis ${a} of size ${d} (step ${step})`);
     if (step > 0 ? e < 0 || e > d : e < -1 || e > d - 1) fail(`${f}.ends[${i}]`, `end ${e} is outside axis ${a} of size ${d} (step ${step})`);
   });
+  return { inputs: [{ size: product(dims), field: 'shape' }], output: product(sliceShape({ shape: dims, starts, ends, axes, steps })) };
 };
 
 /** concat { shapes, axis }: one shape per operand, all of one rank, equal but on the axis. */
@@ -63,7 +76,8 @@ const concat: ParamsCheck = (p, f, operands) => {
     if (s.length !== rank) fail(`${f}.shapes[${i}]`, `rank ${s.length}, the first operand's is ${rank}`);
     s.forEach((d, a) => a !== axis && d !== shapes[0][a] && fail(`${f}.shapes[${i}][${a}]`, `${d}, the first operand's is ${shapes[0][a]} (only axis ${axis} may differ)`));
   });
-  result(shapes[0].map((d, a) => (a === axis ? shapes.reduce((n, s) => n + s[a], 0) : d)), f, 'a concatenation');
+  const output = result(shapes[0].map((d, a) => (a === axis ? shapes.reduce((n, s) => n + s[a], 0) : d)), f, 'a concatenation');
+  return { inputs: shapes.map((s, i) => ({ size: product(s), field: `shapes[${i}]` })), output };
 };
 
 /** pad { shape, pads }: a begin and an end per axis, none negative. */
@@ -71,7 +85,7 @@ const pad: ParamsCheck = (p, f) => {
   only(p, f, ['shape', 'pads']);
   const dims = tensorShape(p.shape, `${f}.shape`);
   const pads = ints(p.pads, `${f}.pads`, 2 * dims.length, 0);
-  result(dims.map((d, a) => d + pads[a] + pads[a + dims.length]), `${f}.pads`, 'a padded tensor');
+  return { inputs: [{ size: product(dims), field: 'shape' }], output: result(dims.map((d, a) => d + pads[a] + pads[a + dims.length]), `${f}.pads`, 'a padded tensor') };
 };
 
 /** broadcast { shape, outShape }: numpy rules, right-aligned; every axis of shape is 1 or equal. */
@@ -82,6 +96,7 @@ const broadcast: ParamsCheck = (p, f) => {
   if (out.length < dims.length) fail(`${f}.outShape`, `rank ${out.length}, below the input's ${dims.length}`);
   const lead = out.length - dims.length;
   dims.forEach((d, a) => d !== 1 && d !== out[a + lead] && fail(`${f}.shape[${a}]`, `${d} does not broadcast to ${out[a + lead]}`));
+  return { inputs: [{ size: product(dims), field: 'shape' }], output: product(out) };
 };
 
 /** resize { inShape, outShape, scales, mode, coordinateMode?, nearestMode?, coefBits? }: one
@@ -102,6 +117,7 @@ const resize: ParamsCheck = (p, f) => {
   if (dims.includes(0) && !out.includes(0)) fail(`${f}.inShape`, 'an empty input resized to a non-empty output');
   const terms = p.mode === 'linear' ? product(dims.map((d) => Math.min(2, d))) : 1;
   result([product(out), terms], `${f}.outShape`, 'an interpolation map');
+  return { inputs: [{ size: product(dims), field: 'inShape' }], output: product(out) };
 };
 
 /** The layout step kinds' parameter checks. */

@@ -11,7 +11,7 @@ import { runtimeError } from '../diagnostics.js';
 import type { PartyId } from '../session/session.js';
 import { PROGRAM_FORMAT, type Program } from './program.js';
 import { STEP_KINDS } from './steps.js';
-import { LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
+import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
 import { array, describe, fail, int, ints, type Json, name, object, PROGRAM_LIMITS, Refusal, shape } from './validate-json.js';
 
 export { PROGRAM_LIMITS } from './validate-json.js';
@@ -82,6 +82,9 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   globalAvgPool: one({ inShape: 'shape' }),
 };
 
+/** Kinds whose result has as many elements as their (first) operand. */
+const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'add', 'sub', 'addConst', 'identity']);
+
 function typed(v: Json, t: ParamType, field: string): void {
   switch (t) {
     case 'int':
@@ -120,17 +123,19 @@ function typed(v: Json, t: ParamType, field: string): void {
 /** A pooling window (PoolParams) or a convolution (Conv2dParams, `conv`): NCHW input shape,
  * window, strides, pads (and weights, dilations, group), with an output of at least one
  * element per axis and sizes under the limit. */
-function windowGeometry(v: Json, field: string, conv: boolean): void {
+function windowGeometry(v: Json, field: string, conv: boolean): LayoutSizes {
   const g = object(v, field);
   const allowed = conv ? ['inShape', 'weightShape', 'strides', 'pads', 'dilations', 'group'] : ['inShape', 'kernel', 'strides', 'pads'];
   for (const k of Object.keys(g)) if (!allowed.includes(k)) fail(`${field}.${k}`, 'unknown field');
-  const [, c, h, w] = ints(g.inShape, `${field}.inShape`, 4, 1);
+  const [n, c, h, w] = ints(g.inShape, `${field}.inShape`, 4, 1);
   shape(g.inShape, `${field}.inShape`);
   const strides = ints(g.strides, `${field}.strides`, 2, 1);
   const pads = ints(g.pads, `${field}.pads`, 4, 0);
   let kernel: number[];
+  let channels = c;
   if (conv) {
     const ws = ints(g.weightShape, `${field}.weightShape`, 4, 1);
+    channels = ws[0];
     shape(g.weightShape, `${field}.weightShape`);
     const group = int(g.group, `${field}.group`, 1, c);
     if (c % group !== 0 || ws[0] % group !== 0 || ws[1] * group !== c) fail(`${field}.group`, `group ${group} does not fit ${c} input channels and weights [${ws.join(',')}]`);
@@ -140,6 +145,17 @@ function windowGeometry(v: Json, field: string, conv: boolean): void {
   const outH = Math.floor((h + pads[0] + pads[2] - kernel[0]) / strides[0]) + 1;
   const outW = Math.floor((w + pads[1] + pads[3] - kernel[1]) / strides[1]) + 1;
   if (outH < 1 || outW < 1) fail(field, `a ${kernel.join('×')} window over ${h}×${w} (pads ${pads.join(',')}) has no output`);
+  return { inputs: [{ size: n * c * h * w, field: 'pool.inShape' }], output: n * channels * outH * outW };
+}
+
+/** The sizes a step of a kind with a checked geometry declares (pools), beyond the layout kinds. */
+function geometrySizes(kind: string, params: Record<string, Json>, field: string): LayoutSizes | undefined {
+  if (kind === 'maxPool' || kind === 'avgPool') return windowGeometry(params.pool, `${field}.pool`, false);
+  if (kind === 'globalAvgPool') {
+    const dims = ints(params.inShape, `${field}.inShape`, 4, 1);
+    return { inputs: [{ size: dims.reduce((a, b) => a * b, 1), field: 'inShape' }], output: dims[0] * dims[1] };
+  }
+  return undefined;
 }
 
 /** Parses and validates the text of party `party`'s program.json (`file` names it in errors). */
@@ -192,6 +208,8 @@ function validateProgram(raw: Json, party: PartyId): Program {
   });
 
   const produced = new Set<string>();
+  /** Element counts of the values whose size the validator knows. */
+  const sizes = new Map<string, number>();
   const stepNames = new Set<string>();
   let inputSteps = 0;
   array(p.steps, 'steps', PROGRAM_LIMITS.steps).forEach((s, i) => {
@@ -221,7 +239,15 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
-    schema.check?.(params, `${f}.params`, ins.length);
+    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`);
+    declared?.inputs.forEach(({ size, field }, j) => {
+      const actual = sizes.get(ins[j]);
+      if (actual !== undefined && actual !== size) fail(`${f}.params.${field}`, `${size} elements, the operand '${ins[j]}' has ${actual}`);
+    });
+    // the sizes that follow from the step: a layout step's or a pool's result, the input's, and
+    // what an elementwise step keeps (the products' results are not tracked)
+    const size = declared ? declared.output : kind === 'input' ? (params.size as number) : SIZE_KEEPING.has(kind) ? sizes.get(ins[0]) : undefined;
+    if (size !== undefined && outs.length === 1) sizes.set(outs[0], size);
     if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
     if (kind === 'input') {
       inputSteps++;

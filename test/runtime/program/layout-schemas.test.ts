@@ -2,7 +2,8 @@
 // program (the secure-ops zoo model: transposes, a slice, a concat, a pad, nearest and linear
 // resizes; a broadcast step written in place of an identity step) is mutated field by field,
 // and every mutation is refused with MPCC5222 naming the step and the field — by the loader,
-// through a resealed folder, before anything runs.
+// through a resealed folder, before anything runs. A layout step's declared operand size must
+// also be the size of the value it reads, where the validator knows it.
 import { expect } from 'chai';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ const CASES: Record<string, [string, (p: Params) => void, RegExp][]> = {
     ['no shape', (p) => delete p.shape, /params\.shape: expected an array/],
     ['a shape of rank 0', (p) => (p.shape = []), /params\.shape: a shape of rank 0/],
     ['an unknown field', (p) => (p.offset = 3), /params\.offset: unknown field/],
+    ['a shape of another size than its operand', (p) => (p.shape = [1, 8, 12, 11]), /params\.shape: 1056 elements, the operand '\/interp\/Resize_output_0' has 1152/],
   ],
   slice: [
     ['an end past the axis', (p) => ((p.ends as number[])[0] = 9), /params\.ends\[0\]: end 9 is outside axis 2 of size 8 \(step 1\)/],
@@ -44,6 +46,7 @@ const CASES: Record<string, [string, (p: Params) => void, RegExp][]> = {
     ['operands that differ off the axis', (p) => ((p.shapes as number[][])[1][2] = 9), /params\.shapes\[1\]\[2\]: 9, the first operand's is 8 \(only axis 1 may differ\)/],
     ['operands of two ranks', (p) => ((p.shapes as number[][])[1] = [8, 8, 8]), /params\.shapes\[1\]: rank 3, the first operand's is 4/],
     ['an unknown field', (p) => (p.order = [1, 0]), /params\.order: unknown field/],
+    ['an operand of another size than its value', (p) => ((p.shapes as number[][])[1][1] = 9), /params\.shapes\[1\]: 576 elements, the operand '\/upsample\/Resize_output_0' has 512/],
   ],
   pad: [
     ['pads of another rank', (p) => (p.pads = [0, 1, 0, 1]), /params\.pads: 4 entries, expected 8/],
@@ -62,10 +65,12 @@ const CASES: Record<string, [string, (p: Params) => void, RegExp][]> = {
     ['an output of another rank', (p) => (p.outShape = [1, 8, 8]), /params\.outShape: rank 3, the input's is 4/],
     ['an interpolation map past the size limit', (p) => Object.assign(p, { mode: 'linear', outShape: [1, 8, 4096, 4096] }), /params\.outShape: an interpolation map of \d+ elements, at most 268435456/],
     ['an unknown field', (p) => (p.antialias = 1), /params\.antialias: unknown field/],
+    ['an input of another size than its operand (a pool result)', (p) => (p.inShape = [1, 8, 4, 5]), /params\.inShape: 160 elements, the operand '\/avgpool\/AveragePool_output_0' has 128/],
   ],
   broadcast: [
-    ['an axis that does not broadcast', (p) => (p.shape = [1, 3, 5]), /params\.shape\[2\]: 5 does not broadcast to 4/],
-    ['an output of lower rank', (p) => (p.outShape = [3, 4]), /params\.outShape: rank 2, below the input's 3/],
+    ['an axis that does not broadcast', (p) => (p.shape = [1, 12, 5, 8]), /params\.shape\[2\]: 5 does not broadcast to 12/],
+    ['an output of lower rank', (p) => (p.outShape = [3, 4]), /params\.outShape: rank 2, below the input's 4/],
+    ['an input of another size than its operand', (p) => Object.assign(p, { shape: [1, 3, 4], outShape: [2, 1, 3, 4] }), /params\.shape: 12 elements, the operand '\/to_nhwc\/Transpose_output_0' has 1152/],
     ['no output shape', (p) => delete p.outShape, /params\.outShape: expected an array/],
     ['an unknown field', (p) => (p.axes = [0]), /params\.axes: unknown field/],
   ],
@@ -88,7 +93,7 @@ describe('runtime: per-field schemas of the layout steps', function () {
     ({ out, program } = compileSecureOps(tmp()));
     // no compiled model broadcasts an activation: an identity step becomes a valid broadcast
     const identity = program.steps.find((s) => s.kind === 'identity')!;
-    Object.assign(identity, { kind: 'broadcast', params: { shape: [1, 3, 4], outShape: [2, 1, 3, 4] } });
+    Object.assign(identity, { kind: 'broadcast', params: { shape: [1, 12, 12, 8], outShape: [2, 12, 12, 8] } });
   });
 
   /** The program with `edit` applied to the first step of `kind`; the step's index. */
@@ -121,6 +126,24 @@ describe('runtime: per-field schemas of the layout steps', function () {
       });
     }
   }
+
+  it('refuses a pool whose input shape is not its operand\'s size, and a global pool of another rank', () => {
+    const refusal = (kind: string, edit: (p: Params) => void) => {
+      const { text, index } = edited(kind, edit);
+      try {
+        parseProgram(text, 'p.json', 0);
+      } catch (e) {
+        return `${(e as { code: string }).code} ${(e as Error).message.replace(`steps[${index}]`, 'steps[i]')}`;
+      }
+      return 'accepted';
+    };
+    // the average pool made to read the client's input (1×3×16×16) with its 1×8×8×8 geometry
+    const p = structuredClone(program);
+    const index = p.steps.findIndex((s) => s.kind === 'avgPool');
+    p.steps[index].inputs = [p.input.value];
+    expect(() => parseProgram(JSON.stringify(p), 'p.json', 0)).to.throw(`program p.json refused: steps[${index}].params.pool.inShape: 512 elements, the operand 'input.fixed' has 768`);
+    expect(refusal('globalAvgPool', (p) => (p.inShape = [1, 8, 8]))).to.match(/^MPCC5222 program p\.json refused: steps\[i\]\.params\.inShape: 3 entries, expected 4$/);
+  });
 
   it('refuses a mutated layout step while loading a resealed folder, before anything runs', async () => {
     const folder = join(tmp(), 'tampered', 'party0');
