@@ -83,17 +83,17 @@ export interface ServeSummary {
   reason: string;
 }
 
-/** Largest inference count one client may ask for. */
-const MAX_CLIENT_INFERENCES = 1_000_000;
-/** Clients P2 keeps waiting for P1's word. */
-const MAX_WAITING_AT_HELPER = 8;
-
 /** A client connection at a server, its hello read. */
 interface ClientConn {
   mux: LinkMux;
   nonce: string;
   inferences: number;
 }
+
+/** Largest inference count one client may ask for. */
+const MAX_CLIENT_INFERENCES = 1_000_000;
+/** Clients P2 keeps waiting for P1's word. */
+const MAX_WAITING_AT_HELPER = 8;
 
 /** The hello of a client, checked (MPCC5030 otherwise). */
 function checkHello(m: ControlMessage): { nonce: string; inferences: number } {

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { buildZooFiles } from '../../../examples/zoo/index.js';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runSecure } from '../../../compiler/commands/run.js';
+import { runParty, serveParty } from '../../../compiler/commands/party.js';
 import { encodeNpy, readNpy } from '../../../compiler/npy.js';
 import { freeLocalAddresses } from '../../../runtime/session/connect.js';
 import { writeKeyPair } from '../../../runtime/session/identity.js';
@@ -58,6 +59,15 @@ describe('mpcc party --serve (processes)', function () {
   const server = (id: number, peers: string, extra: string[] = []) => launch([CLI, 'party', out, '--id', String(id), '--peers', peers, '--serve', ...keyFlags(id), ...extra]);
   const client = (peers: string, extra: string[]) => launch([CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', ...keyFlags(0), ...extra]);
   const expectNear = (y: ArrayLike<number>, ref: readonly number[]) => ref.forEach((v, i) => expect(Math.abs(y[i] - v), `logit ${i}`).to.be.at.most(8 * 2 ** -12));
+
+  it('checks the serving flags before connecting (MPCC0004 naming the flag)', async () => {
+    const peers = '127.0.0.1:1,127.0.0.1:2,127.0.0.1:3';
+    const codeAndText = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message: string }) => `${e.code}: ${e.message}`);
+    expect(await codeAndText(runParty(out, { id: '1', peers, maxInferences: '2' }))).to.match(/^MPCC0004: .*--max-inferences/);
+    expect(await codeAndText(runParty(out, { id: '0', peers, input: [xs[0], xs[1]] }))).to.match(/^MPCC0004: .*--input.*need --serve/);
+    expect(await codeAndText(serveParty(out, { id: '1', peers, maxInferences: '0' }))).to.match(/^MPCC0004: .*--max-inferences.*positive integer/);
+    expect(await codeAndText(serveParty(out, { id: '0', peers, input: [xs[0], xs[1]], output: ['y.npy'] }))).to.match(/^MPCC0004: .*one -o per --input/);
+  });
 
   it('serves a client with two inputs over one connection, then exits 0 at --max-inferences', async () => {
     const peers = (await freeLocalAddresses()).join(',');
