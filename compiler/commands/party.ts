@@ -97,9 +97,9 @@ function checkPartyFlags(options: PartyOptions) {
   return { id: id as PartyId, peers: peers as [string, string, string], inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs };
 }
 
-/** What `mpcc party --serve` did: the client's reports (one per inference), or the server's summary. */
+/** What `mpcc party --serve` did: this party's reports (one per inference), and a server's summary. */
 export interface ServeResult {
-  reports?: PartyReport[];
+  reports: PartyReport[];
   summary?: ServeSummary;
 }
 
@@ -125,11 +125,12 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
     return { reports };
   }
   const runner = serverRunner(arts, partyProgress(id, log));
+  const reports: PartyReport[] = [];
   const server = new ServingParty({ ...common, id, maxInferences, log: events, setupId: runner.setupId }, async (session, ctx) => {
-    await runner.run(session, ctx.index, ctx.reuseSetup);
+    reports.push(partyReport(await runner.run(session, ctx.index, ctx.reuseSetup)));
   });
   onServer?.((reason) => server.stop(reason));
-  return { summary: await server.serve() };
+  return { summary: await server.serve(), reports };
 }
 
 /** Runs one party; returns its report (progress lines go to `sink`, none by default). */
@@ -202,11 +203,12 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   if (r.summary) {
     const s = r.summary;
     process.stderr.write(`mpcc: party ${options.id}: stopped (${s.reason}) after ${s.inferences} inference(s) for ${s.clients} client(s)\n`);
-    if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
+    // --json: a report per inference served (as the client prints), then the summary.
+    if (options.json) process.stdout.write(r.reports.map((rep) => JSON.stringify(rep) + '\n').join('') + JSON.stringify(s) + '\n');
     process.exit(0);
   }
   const inputs = listOf(options.input);
-  for (const [i, report] of (r.reports ?? []).entries()) {
+  for (const [i, report] of r.reports.entries()) {
     if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
     else if (report.outputs && listOf(options.output).length === 0) {
       if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);

@@ -7,15 +7,16 @@
 
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildZooFiles } from '../../../examples/zoo/index.js';
 import { runCompile } from '../../../compiler/commands/compile.js';
-import { runSecure } from '../../../compiler/commands/run.js';
+import { runSecure, runSecureInputs } from '../../../compiler/commands/run.js';
 import { runParty, serveParty } from '../../../compiler/commands/party.js';
 import { encodeNpy, readNpy } from '../../../compiler/npy.js';
+import type { CostReport } from '../../../passes/secure/cost-model.js';
 import { freeLocalAddresses } from '../../../runtime/session/connect.js';
 import { writeKeyPair } from '../../../runtime/session/identity.js';
 
@@ -98,5 +99,15 @@ describe('mpcc party --serve (processes)', function () {
     expect(await servers[1].exit, servers[1].err()).to.equal(0);
     expect(servers[0].err()).to.match(/party 1: stopped \(SIGTERM\) after 1 inference\(s\) for 2 client\(s\)\n$/);
     expect(servers[1].err()).to.match(/party 2: stopped \(the server stopped: SIGTERM\)/);
+  });
+
+  it('mpcc run --inputs: one server session for several inputs, the one-time setup in the first only, bytes per inference as cost.json says', async () => {
+    const runs = await runSecureInputs(out, { inputs: xs });
+    const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
+    expect(runs).to.have.length(2);
+    runs.forEach((r, k) => expectNear(r.outputs.output, refs[k]));
+    expect(runs.map((r) => r.summary.bytes.oneTime)).to.deep.equal([cost.bytes.oneTime, 0]);
+    for (const r of runs) expect({ ...r.summary.bytes, oneTime: 0 }).to.deep.equal({ ...cost.bytes, oneTime: 0 });
+    expect(await runSecureInputs(out, { inputs: xs, transport: 'inproc' }).then(() => 'ok', (e: { code?: string }) => e.code)).to.equal('MPCC0004');
   });
 });
