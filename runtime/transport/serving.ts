@@ -204,6 +204,7 @@ export class ServingParty {
     }
     this.signalStopped();
     this.wakeAll();
+    this.helperGaveUp?.(runtimeError('MPCC5034', [reason], this.id));
     if (!s) this.shutdown();
   }
 
@@ -229,6 +230,8 @@ export class ServingParty {
   }
 
   private helperWaiter: ((m: LinkMux) => void) | null = null;
+  /** Ends the wait for the helper at start (a stop before it came). */
+  private helperGaveUp: ((e: RuntimeError) => void) | null = null;
 
   private waitForHelper(): Promise<LinkMux> {
     return new Promise((resolve, reject) => {
@@ -238,7 +241,13 @@ export class ServingParty {
       }, this.timeoutMs);
       this.helperWaiter = (m) => {
         clearTimeout(timer);
+        this.helperGaveUp = null;
         resolve(m);
+      };
+      this.helperGaveUp = (e) => {
+        clearTimeout(timer);
+        this.helperWaiter = this.helperGaveUp = null;
+        reject(e);
       };
     });
   }

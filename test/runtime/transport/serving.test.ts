@@ -177,4 +177,15 @@ describe('serving: a server and helper that serve many clients', function () {
     servers[0].stop('test over');
     await done;
   });
+
+  it('a stop while the server still waits for its helper ends it at once', async () => {
+    const peers = await freeLocalAddresses();
+    const p1 = new ServingParty({ id: 1, peers, tag, identity: ids[1], timeoutMs: 60000, log: () => undefined, setupId: () => null }, async () => undefined);
+    const done = p1.serve();
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    p1.stop('SIGTERM');
+    expect((await done).reason).to.equal('SIGTERM');
+    expect(Date.now() - t0).to.be.below(2000);
+  });
 });
