@@ -20,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   kernels: () => import('./kernels.js'),
   eval: () => import('./eval.js'),
   depth: () => import('./depth.js'),
+  'plan-fast': () => import('./plan-fast.js'),
 };
 
 async function main(): Promise<void> {

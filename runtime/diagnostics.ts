@@ -69,6 +69,11 @@ export const DIAGNOSTICS = {
   MPCC4016: "plan '{0}': layer '{1}' has {2} channel blocks, but its activation [{3}] has {4} channels",
   MPCC4017: "plan '{0}': layer '{1}' was planned for activation shape [{2}], the model's is [{3}]",
   MPCC4018: "plan '{0}': layer '{1}', channel {2}: block [{3}] does not fit the {4}x{5} map (1 <= bh <= H, 1 <= bw <= W)",
+  MPCC4050: "--mode fast: node '{0}' ({1}) has no backward kernel; the fast distortion estimate supports {2}",
+  MPCC4051: "--mode fast: calibration data of shape [{0}] does not fit the model's input '{1}' of shape [{2}]: {3}",
+  MPCC4052: "--mode fast: layer '{0}': {1}",
+  MPCC4053: "--mode fast: probes={0}: {1}",
+  MPCC4054: "--mode fast: the model has {0} inputs and {1} outputs; the estimate needs exactly one of each",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',

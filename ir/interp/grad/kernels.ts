@@ -1,0 +1,88 @@
+// The backward (vector–Jacobian) kernels of the float interpreter: per op, the gradients of
+// its operands from the gradients of its results, for a batch of independent probe vectors at
+// once. Kernel files register themselves like the forward kernels (ir/interp/kernels.ts);
+// ir/interp/grad/index.ts loads them all and the driver is ir/interp/grad/backward.ts.
+import type { AttrValue, Node } from '../../graph.js';
+import type { Tensor } from '../../tensor.js';
+import { numel, stridesOf, type Shape } from '../../types.js';
+import type { FloatArray } from '../gemm.js';
+import { allocFloats } from '../parallel.js';
+
+/** What a backward kernel sees besides its results' gradients. */
+export interface GradContext {
+  readonly node: Node;
+  /** Attribute value, or the op table's default. */
+  attr<T extends AttrValue>(name: string): T;
+  /** The forward pass's operands (undefined where an optional input is omitted) and results. */
+  readonly inputs: readonly (Tensor | undefined)[];
+  readonly outputs: readonly Tensor[];
+  /** Which operands need a gradient (the others may be left undefined). */
+  readonly needs: readonly boolean[];
+  /** Probe vectors per gradient: a gradient of a value of shape S holds probes·numel(S) numbers, probe-major. */
+  readonly probes: number;
+  /** Storage type of the gradients (the forward run's precision). */
+  readonly dtype: 'float32' | 'float64';
+}
+
+/**
+ * Gradients of the operands (probes·numel(operand) numbers each, or undefined where not
+ * needed) from the gradients of the results (undefined where a result has none: zero).
+ */
+export type GradKernel = (dys: readonly (FloatArray | undefined)[], ctx: GradContext) => (FloatArray | undefined)[];
+
+const gradKernels = new Map<string, GradKernel>();
+
+/** Registers backward kernels by op name. */
+export function defineGradKernels(entries: Record<string, GradKernel>): void {
+  for (const [op, k] of Object.entries(entries)) gradKernels.set(op, k);
+}
+
+/** The backward kernel of `op`, or undefined. */
+export function lookupGradKernel(op: string): GradKernel | undefined {
+  return gradKernels.get(op);
+}
+
+/** Ops that have a backward kernel, sorted (for messages). */
+export function gradOps(): string[] {
+  return [...gradKernels.keys()].sort();
+}
+
+/** Zeroed gradient storage of `n` numbers (shared with the GEMM workers when they run). */
+export function zeros(ctx: GradContext, n: number): FloatArray {
+  return allocFloats(ctx.dtype, n);
+}
+
+/** Element offsets into an operand of shape `from` for every index of the broadcast `to`. */
+export function broadcastIndex(from: Shape, to: Shape): Int32Array | undefined {
+  if (from.length === to.length && from.every((d, i) => d === to[i])) return undefined;
+  const n = numel(to), rank = to.length, off = rank - from.length;
+  const idx = new Int32Array(n);
+  const fs = stridesOf(from);
+  const counter = new Array<number>(rank).fill(0);
+  for (let i = 0; i < n; i++) {
+    let o = 0;
+    for (let a = off; a < rank; a++) if (from[a - off] !== 1) o += counter[a] * fs[a - off];
+    idx[i] = o;
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++counter[a] < to[a]) break;
+      counter[a] = 0;
+    }
+  }
+  return idx;
+}
+
+/**
+ * The gradient of an operand of shape `from` broadcast to `to`: each probe's `dy·factor(i)`
+ * summed over the broadcast axes.
+ */
+export function unbroadcast(dy: FloatArray, from: Shape, to: Shape, ctx: GradContext, factor?: (i: number) => number): FloatArray {
+  const n = numel(to), nf = numel(from);
+  const out = zeros(ctx, ctx.probes * nf);
+  const idx = broadcastIndex(from, to);
+  for (let p = 0; p < ctx.probes; p++) {
+    const yo = p * n, xo = p * nf;
+    if (!idx && !factor) out.set(dy.subarray(yo, yo + n), xo);
+    else for (let i = 0; i < n; i++) out[xo + (idx ? idx[i] : i)] += factor ? dy[yo + i] * factor(i) : dy[yo + i];
+  }
+  return out;
+}
