@@ -156,7 +156,7 @@ export function fixtureCalib(n: number): { data: Float32Array; shape: [number, n
   return { data: a.data.slice(0, n * 784) as Float32Array, shape: [n, 1, 28, 28] };
 }
 
-interface Row { model: string; samples: number; probes: number; layers: number; channels: number; candidates: number; fastSeconds: number; perSampleSeconds: number; peakRssMB: number; exactSeconds?: number; spearman?: number[]; spearmanAll?: number; byProbes?: Record<string, { seconds: number; spearman: number[] }> }
+interface Row { model: string; samples: number; probes: number; layers: number; channels: number; candidates: number; fastSeconds: number; fastCpuSeconds: number; perSampleSeconds: number; peakRssMB: number; exactSeconds?: number; spearman?: number[]; spearmanAll?: number; byProbes?: Record<string, { seconds: number; spearman: number[] }> }
 
 const seconds = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
 
@@ -184,16 +184,16 @@ export async function run(args: string[]): Promise<void> {
       calib = { data: benchInput(samples * numel(s)), shape: [samples, s[1], s[2], s[3]] };
       layers = reluLayers(g, fullCandidates);
     }
-    const t0 = process.hrtime.bigint();
+    const t0 = process.hrtime.bigint(), cpu0 = process.cpuUsage();
     const table = measureFastDistortion(g, calib, layers, {
       probes, modelSha256: model, calibSha256: 'bench',
       onProgress: (done, total, phase) => process.stderr.write(`\r${model}: ${phase} ${done}/${total}   `),
     });
-    const fastSeconds = seconds(t0);
+    const fastSeconds = seconds(t0), cpu = process.cpuUsage(cpu0), fastCpuSeconds = (cpu.user + cpu.system) / 1e6;
     process.stderr.write('\n');
     const row: Row = {
       model, samples, probes: probes ?? DEFAULT_PROBES, layers: layers.length, channels: layers.reduce((s, l) => s + l.shape[1], 0),
-      candidates: layers.reduce((s, l) => s + l.candidates.length, 0), fastSeconds, perSampleSeconds: fastSeconds / samples,
+      candidates: layers.reduce((s, l) => s + l.candidates.length, 0), fastSeconds, fastCpuSeconds, perSampleSeconds: fastSeconds / samples,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
     };
     if (model === 'fixture') {
@@ -224,7 +224,7 @@ export async function run(args: string[]): Promise<void> {
     if (r.spearmanAll !== undefined) process.stdout.write(`${r.model}: Spearman over all layers pooled ${r.spearmanAll.toFixed(3)}\n`);
     for (const [k, v] of Object.entries(r.byProbes ?? {})) process.stdout.write(`${r.model}: ${k} probes: ${v.seconds.toFixed(1)} s, Spearman per layer ${v.spearman.map((x) => x.toFixed(3)).join(', ')}\n`);
   }
-  process.stdout.write('model | samples | probes | layers | channels | candidates | fast s | s/sample | peak MB | exact s | Spearman per layer\n');
+  process.stdout.write('model | samples | probes | layers | channels | candidates | fast s | CPU s (all threads) | s/sample | peak MB | exact s | Spearman per layer\n');
   for (const r of rows)
-    process.stdout.write(`${r.model} | ${r.samples} | ${r.probes} | ${r.layers} | ${r.channels} | ${r.candidates} | ${r.fastSeconds.toFixed(1)} | ${r.perSampleSeconds.toFixed(2)} | ${r.peakRssMB.toFixed(0)} | ${r.exactSeconds?.toFixed(1) ?? '—'} | ${r.spearman?.map((v) => v.toFixed(3)).join(', ') ?? '—'}\n`);
+    process.stdout.write(`${r.model} | ${r.samples} | ${r.probes} | ${r.layers} | ${r.channels} | ${r.candidates} | ${r.fastSeconds.toFixed(1)} | ${r.fastCpuSeconds.toFixed(1)} | ${r.perSampleSeconds.toFixed(2)} | ${r.peakRssMB.toFixed(0)} | ${r.exactSeconds?.toFixed(1) ?? '—'} | ${r.spearman?.map((v) => v.toFixed(3)).join(', ') ?? '—'}\n`);
 }

@@ -1,7 +1,8 @@
 // Backward of the broadcasting binary arithmetic (Add, Sub, Mul, Div: each operand's gradient
 // summed over the axes it was broadcast along) and of the pass-through ops.
+import { broadcastIndex } from '../elementwise.js';
 import type { FloatArray } from '../gemm.js';
-import { broadcastIndex, defineGradKernels, type GradContext, type GradKernel, unbroadcast } from './kernels.js';
+import { defineGradKernels, type GradContext, type GradKernel, unbroadcast } from './kernels.js';
 
 /** Factor of operand `side`'s gradient at output index i, given both operands' values there. */
 type Partial = (a: number, b: number) => number;

@@ -4,7 +4,8 @@
 // ir/interp/grad/index.ts loads them all and the driver is ir/interp/grad/backward.ts.
 import type { AttrValue, Node } from '../../graph.js';
 import type { Tensor } from '../../tensor.js';
-import { numel, stridesOf, type Shape } from '../../types.js';
+import { numel, type Shape } from '../../types.js';
+import { broadcastIndex } from '../elementwise.js';
 import type { FloatArray } from '../gemm.js';
 import { allocFloats } from '../parallel.js';
 
@@ -50,25 +51,6 @@ export function gradOps(): string[] {
 /** Zeroed gradient storage of `n` numbers (shared with the GEMM workers when they run). */
 export function zeros(ctx: GradContext, n: number): FloatArray {
   return allocFloats(ctx.dtype, n);
-}
-
-/** Element offsets into an operand of shape `from` for every index of the broadcast `to`. */
-export function broadcastIndex(from: Shape, to: Shape): Int32Array | undefined {
-  if (from.length === to.length && from.every((d, i) => d === to[i])) return undefined;
-  const n = numel(to), rank = to.length, off = rank - from.length;
-  const idx = new Int32Array(n);
-  const fs = stridesOf(from);
-  const counter = new Array<number>(rank).fill(0);
-  for (let i = 0; i < n; i++) {
-    let o = 0;
-    for (let a = off; a < rank; a++) if (from[a - off] !== 1) o += counter[a] * fs[a - off];
-    idx[i] = o;
-    for (let a = rank - 1; a >= 0; a--) {
-      if (++counter[a] < to[a]) break;
-      counter[a] = 0;
-    }
-  }
-  return idx;
 }
 
 /**

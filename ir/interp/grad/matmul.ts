@@ -3,6 +3,7 @@
 // not a constant, and MatMul's broadcast batches use plain loops.
 import { numel } from '../../types.js';
 import { type FloatArray, packA, packB, packedLength } from '../gemm.js';
+import { matmulDims } from '../matmul.js';
 import { allocFloats, runGemm } from '../parallel.js';
 import { defineGradKernels, type GradContext, unbroadcast, zeros } from './kernels.js';
 
@@ -48,17 +49,7 @@ function gemmGrad([dy]: readonly (FloatArray | undefined)[], ctx: GradContext): 
 function matmulGrad([dy]: readonly (FloatArray | undefined)[], ctx: GradContext): (FloatArray | undefined)[] {
   const [a, b] = ctx.inputs;
   if (!dy) return [];
-  // numpy rules as in the forward kernel: 1-D operands become a row (left) or a column (right).
-  const as = a!.shape.length === 1 ? [1, a!.shape[0]] : [...a!.shape];
-  const bs = b!.shape.length === 1 ? [b!.shape[0], 1] : [...b!.shape];
-  const M = as[as.length - 2], K = as[as.length - 1], N = bs[bs.length - 1];
-  const batchA = as.slice(0, -2), batchB = bs.slice(0, -2);
-  const rank = Math.max(batchA.length, batchB.length);
-  const batch: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = batchA[batchA.length - rank + i] ?? 1, db = batchB[batchB.length - rank + i] ?? 1;
-    batch.push(da === 1 ? db : da);
-  }
+  const { M, K, N, batchA, batchB, batch } = matmulDims(a!.shape, b!.shape);
   const count = numel(batch);
   const offA = batchOffsets(batchA, batch), offB = batchOffsets(batchB, batch);
   const P = ctx.probes, na = a!.size, nb = b!.size, ny = count * M * N;
