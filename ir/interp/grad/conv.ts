@@ -5,8 +5,9 @@
 
 import { ints, tileWidth } from '../conv.js';
 import { type FloatArray, packA, packB, packedLength } from '../gemm.js';
-import { allocFloats, runGemm } from '../parallel.js';
-import { defineGradKernels, type GradContext, zeros } from './kernels.js';
+import type { Tensor } from '../../tensor.js';
+import { allocFloats, interpreterThreads, runGemm } from '../parallel.js';
+import { defineGradKernels, type GradContext, scratchFloats, zeros } from './kernels.js';
 
 /** Tile height of the column product. */
 const TILE_M = 64;
@@ -30,19 +31,13 @@ function convGrad([dy]: readonly (FloatArray | undefined)[], ctx: GradContext): 
     depthwiseGrad(dy, wt, dx, batch, c, og, geo);
     return [dx];
   }
-  // A = W_gᵀ (K × og): element (k, oc) at w[(g·og + oc)·K + k].
-  const panels: FloatArray[] = [];
-  for (let g = 0; g < group; g++) {
-    const ap = allocFloats(ctx.dtype, packedLength(K, og));
-    packA(wt, g * og * K, 1, K, K, og, ap);
-    panels.push(ap);
-  }
+  const panels = transposedPanels(w!, group, ctx.dtype);
   // All probes' dY of a group side by side (og × batch·N), so that small maps still make one
   // wide product: the columns of probe b are b·N … b·N + N − 1.
   const NB = batch * N;
-  const stacked = allocFloats(ctx.dtype, og * NB);
-  const bp = allocFloats(ctx.dtype, packedLength(NB, og));
-  const cols = allocFloats(ctx.dtype, K * NB);
+  const stacked = scratchFloats('conv-dy', ctx.dtype, og * NB);
+  const bp = scratchFloats('conv-b', ctx.dtype, packedLength(NB, og));
+  const cols = scratchFloats('conv-cols', ctx.dtype, K * NB);
   const nc = tileWidth(K, NB);
   for (let g = 0; g < group; g++) {
     for (let b = 0; b < batch; b++)
@@ -55,6 +50,25 @@ function convGrad([dy]: readonly (FloatArray | undefined)[], ctx: GradContext): 
     for (let b = 0; b < batch; b++) col2im(cols, b * N, NB, dx, (b * c + g * cg) * plane, cg, geo);
   }
   return [dx];
+}
+
+const panelCache = new WeakMap<object, FloatArray[]>();
+
+/** Packed A panels of each group's W_gᵀ (K × og: element (k, oc) at w[(g·og + oc)·K + k]), cached per weight tensor. */
+function transposedPanels(w: Tensor, group: number, dtype: 'float32' | 'float64'): FloatArray[] {
+  const shared = interpreterThreads() > 1;
+  const cached = panelCache.get(w.data);
+  if (cached && cached.length === group && (cached[0] instanceof Float32Array) === (dtype === 'float32') && (cached[0].buffer instanceof SharedArrayBuffer) === shared) return cached;
+  const [o, cg, kh, kw] = ints(w.shape);
+  const og = (o / group) | 0, K = cg * kh * kw;
+  const panels: FloatArray[] = [];
+  for (let g = 0; g < group; g++) {
+    const ap = allocFloats(dtype, packedLength(K, og), shared);
+    packA(w.data, g * og * K, 1, K, K, og, ap);
+    panels.push(ap);
+  }
+  panelCache.set(w.data, panels);
+  return panels;
 }
 
 interface Geometry {

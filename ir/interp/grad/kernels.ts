@@ -7,7 +7,7 @@ import type { Tensor } from '../../tensor.js';
 import { numel, type Shape } from '../../types.js';
 import { broadcastIndex } from '../elementwise.js';
 import type { FloatArray } from '../gemm.js';
-import { allocFloats } from '../parallel.js';
+import { allocFloats, interpreterThreads } from '../parallel.js';
 
 /** What a backward kernel sees besides its results' gradients. */
 export interface GradContext {
@@ -48,9 +48,28 @@ export function gradOps(): string[] {
   return [...gradKernels.keys()].sort();
 }
 
-/** Zeroed gradient storage of `n` numbers (shared with the GEMM workers when they run). */
+/**
+ * Zeroed gradient storage of `n` numbers, in ordinary memory: V8 frees shared buffers only on
+ * a full collection that their size does not trigger, so a backward pass per sample allocating
+ * them piled up gigabytes. Matrix products write into reused shared scratch instead.
+ */
 export function zeros(ctx: GradContext, n: number): FloatArray {
-  return allocFloats(ctx.dtype, n);
+  return allocFloats(ctx.dtype, n, false);
+}
+
+const scratch = new Map<string, FloatArray>();
+
+/**
+ * Reusable storage of at least `n` numbers for the operands and result of a matrix product
+ * (shared with the GEMM workers when they run), one per `role`; not zeroed.
+ */
+export function scratchFloats(role: string, dtype: 'float32' | 'float64', n: number): FloatArray {
+  const shared = interpreterThreads() > 1, key = `${role}:${dtype}`;
+  const cur = scratch.get(key);
+  if (cur && cur.length >= n && (cur.buffer instanceof SharedArrayBuffer) === shared) return cur;
+  const fresh = allocFloats(dtype, Math.max(n, Math.ceil((cur?.length ?? 0) * 1.25)), shared);
+  scratch.set(key, fresh);
+  return fresh;
 }
 
 /**

@@ -19,7 +19,7 @@ function gemmGrad([dy]: readonly (FloatArray | undefined)[], ctx: GradContext): 
   const grads: (FloatArray | undefined)[] = [undefined, undefined, undefined];
   if (ctx.needs[0]) {
     // T = alpha·dY·op(B)ᵀ for all probes at once: (P·M × N)·(N × K).
-    const ap = allocFloats(ctx.dtype, packedLength(P * M, N)), bp = allocFloats(ctx.dtype, packedLength(K, N));
+    const ap = allocFloats(ctx.dtype, packedLength(P * M, N), false), bp = allocFloats(ctx.dtype, packedLength(K, N), false);
     packA(dy, 0, N, 1, P * M, N, ap);
     packB(b!.data, 0, transB ? K : 1, transB ? 1 : N, N, K, bp);
     const t = zeros(ctx, P * M * K);

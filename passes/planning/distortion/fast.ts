@@ -17,7 +17,7 @@
 import { webcrypto } from 'node:crypto';
 import type { Graph, Node } from '../../../ir/graph.js';
 import { runBackward } from '../../../ir/interp/grad/index.js';
-import { runGraph } from '../../../ir/interp/index.js';
+import { interpreterThreads, runGraph, setInterpreterThreads } from '../../../ir/interp/index.js';
 import type { FloatArray } from '../../../ir/interp/gemm.js';
 import { Tensor } from '../../../ir/tensor.js';
 import { numel } from '../../../ir/types.js';
@@ -85,7 +85,7 @@ export function measureFastDistortion(
   const samples = calib.shape[0], size = numel(inShape);
   for (let s = 0; s < samples; s++) {
     const x = new Tensor('float32', inShape, calib.data.subarray(s * size, (s + 1) * size));
-    const env = runGraph(graph, { [input]: x }, { precision: 'float32', keep });
+    const env = forwardKeepingAll(graph, input, x, keep);
     opts.onProgress?.(s + 0.5, samples, 'forward');
     runBackward(graph, env, new Map([[output, probeVectors(K, m, basis, random)]]), {
       probes: K,
@@ -105,6 +105,21 @@ export function measureFastDistortion(
     return { name: p.spec.name, shape: p.spec.shape, candidates: p.spec.candidates, costs: p.spec.costs, distortion: d };
   });
   return { mode: 'fast', modelSha256: opts.modelSha256, calibSha256: opts.calibSha256, samples, layers: out };
+}
+
+/**
+ * The forward run with every value kept, on one thread: its results live until the backward
+ * pass ends, and a 2-thread run would allocate them as shared buffers, which V8 frees too
+ * late (the backward pass's products, ~8× the forward's work, keep both threads).
+ */
+function forwardKeepingAll(graph: Graph, input: string, x: Tensor, keep: readonly string[]): Map<string, Tensor> {
+  const threads = interpreterThreads();
+  setInterpreterThreads(1);
+  try {
+    return runGraph(graph, { [input]: x }, { precision: 'float32', keep });
+  } finally {
+    setInterpreterThreads(threads);
+  }
 }
 
 /** A planned layer resolved in the graph. */
