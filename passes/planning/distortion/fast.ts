@@ -7,13 +7,14 @@
 // J the Jacobian from the layer's output to the network's output (m numbers). For probe
 // vectors v_k with E[v vᵀ] = I/m (Rademacher entries ±1/√m), the gradients g_k = Jᵀ·v_k at every
 // planned layer come from ONE batched backward pass (ir/interp/grad/), and
-// ‖J·e‖²/m = E[(g_k·e)²] ≈ mean_k (g_k·e)². When m ≤ probes the probes are the m unit vectors
-// instead, and the sum is exact (for the linearization). Per channel, g_k·e for every
-// candidate comes from 2-D prefix sums: g·e = Σ_map g·min(x,0) − Σ_{failing tiles} g·x, so each
-// tile costs one lookup for its sum's sign and one per probe. The estimate is summed over the
-// samples and divided by their count: the mean squared error of the output, as exact mode
-// measures it, linearized at the clean activations (BENCHMARKS.md, "plan: fast mode", says how
-// well its ranks agree with exact mode's on the trained fixture).
+// ‖J·e‖²/m = E[(g_k·e)²] ≈ mean_k (g_k·e)². When m ≤ probes (or m ≤ 32 and no count is
+// given) the probes are the m unit vectors instead, and the sum is exact (for the
+// linearization). Per channel, g_k·e for every candidate comes from 2-D prefix sums:
+// g·e = Σ_map g·min(x,0) − Σ_{failing tiles} g·x, so each tile costs one lookup for its sum's
+// sign and one per probe. The estimate is summed over the samples and divided by their count:
+// the mean squared error of the output, as exact mode measures it, linearized at the clean
+// activations. No correction of the linearization is applied: BENCHMARKS.md ("Planning: fast
+// distortion") gives its measured ranks and ratios against exact mode on the trained fixture.
 import { webcrypto } from 'node:crypto';
 import type { Graph, Node } from '../../../ir/graph.js';
 import { runBackward } from '../../../ir/interp/grad/index.js';
@@ -35,10 +36,14 @@ export interface FastLayerSpec {
 
 /** Options of the fast estimate. */
 export interface FastOptions {
-  /** Random projections per sample (default DEFAULT_PROBES); an output of at most this many numbers uses its unit vectors. */
+  /**
+   * Random projections per sample (default DEFAULT_PROBES); an output of at most this many
+   * numbers (at most BASIS_OUTPUTS without this option) uses its unit vectors instead.
+   */
   readonly probes?: number;
   readonly modelSha256: string;
   readonly calibSha256: string;
+  /** Called after each sample's forward pass (done = samples finished before it) and backward pass (done = samples finished). */
   readonly onProgress?: (done: number, total: number, phase: string) => void;
   /** n uniform numbers in [0, 1) (injectable for tests; default crypto-seeded). */
   readonly random?: (n: number) => Float64Array;
@@ -46,6 +51,8 @@ export interface FastOptions {
 
 /** Probes per sample when the options name none. */
 export const DEFAULT_PROBES = 8;
+/** Without a probe count given, outputs of up to this many numbers use their unit vectors (exact linearization). */
+export const BASIS_OUTPUTS = 32;
 /** Largest accepted probe count. */
 export const MAX_PROBES = 4096;
 
@@ -75,7 +82,7 @@ export function measureFastDistortion(
   const m = numel(graph.types.get(output)!.shape);
   // Few outputs: the m unit vectors give the linearized MSE exactly (weight 1/m each, summed);
   // else K Rademacher probes of entries ±1/√m, averaged.
-  const basis = m <= probes;
+  const basis = m <= probes || (opts.probes === undefined && m <= BASIS_OUTPUTS);
   const K = basis ? m : probes;
   const weight = basis ? 1 / m : 1 / K;
   const random = opts.random ?? cryptoRandom;
@@ -86,7 +93,7 @@ export function measureFastDistortion(
   for (let s = 0; s < samples; s++) {
     const x = new Tensor('float32', inShape, calib.data.subarray(s * size, (s + 1) * size));
     const env = forwardKeepingAll(graph, input, x, keep);
-    opts.onProgress?.(s + 0.5, samples, 'forward');
+    opts.onProgress?.(s, samples, 'forward');
     runBackward(graph, env, new Map([[output, probeVectors(K, m, basis, random)]]), {
       probes: K,
       dtype: 'float32',
