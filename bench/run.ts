@@ -22,6 +22,8 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   depth: () => import('./depth.js'),
   knapsack: () => import('./knapsack.js'),
   narrow: () => import('./narrow.js'),
+  serving: () => import('./serving.js'),
+  'plan-fast': () => import('./plan-fast.js'),
 };
 
 async function main(): Promise<void> {
