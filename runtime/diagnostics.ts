@@ -69,6 +69,12 @@ export const DIAGNOSTICS = {
   MPCC4016: "plan '{0}': layer '{1}' has {2} channel blocks, but its activation [{3}] has {4} channels",
   MPCC4017: "plan '{0}': layer '{1}' was planned for activation shape [{2}], the model's is [{3}]",
   MPCC4018: "plan '{0}': layer '{1}', channel {2}: block [{3}] does not fit the {4}x{5} map (1 <= bh <= H, 1 <= bw <= W)",
+  MPCC4040: "invalid budget {0} {1}: {2}",
+  MPCC4041: "calibration data '{0}' has shape [{1}]; the model '{2}' takes images [{3}]",
+  MPCC4042: "--mode {0}: {1}",
+  MPCC4043: "distortion cache file '{0}' is corrupt ({1}); measuring its layer again",
+  MPCC4044: "invalid --block-sizes '{0}': cannot read item '{1}' (items: BHxBW, upto:K, square:K, half, whole, identity)",
+  MPCC4046: "the planner cannot batch the model at '{0}': {1}",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',
