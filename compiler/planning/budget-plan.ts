@@ -113,21 +113,30 @@ export async function makeBudgetPlans(request: BudgetPlanRequest): Promise<Budge
     solveSeconds += (performance.now() - t) / 1000;
     const rounds: { predicted: number; measured: number }[] = [];
     let currentTable = table;
+    // the best plan measured so far: refinement keeps a new plan only when it measures better
+    let best: { plan: KnapsackPlan; measured: number } | undefined;
     for (let k = 0; k < request.refine; k++) {
       t = performance.now();
-      const round = await refineRound(graph, calib, currentTable, instance, current.chosen, reference, { ...runOpts, log });
+      const round = await refineRound(graph, calib, currentTable, knapsackInstance(currentTable), current.chosen, reference, { ...runOpts, log });
       rounds.push({ predicted: current.predicted, measured: round.measured });
+      if (best === undefined || round.measured < best.measured) best = { plan: current, measured: round.measured };
       currentTable = round.table;
       refineSeconds += (performance.now() - t) / 1000;
       t = performance.now();
-      const next = knapsackPlan(graph, currentTable, budget, base, knapsackInstance(currentTable));
+      current = knapsackPlan(graph, currentTable, budget, base, knapsackInstance(currentTable));
       solveSeconds += (performance.now() - t) / 1000;
-      log(`refine round ${k + 1}/${request.refine}: the plan measured ${round.measured.toExponential(3)} (predicted ${current.predicted.toExponential(3)})`);
-      current = next;
+      log(`refine round ${k + 1}/${request.refine}: the plan measured ${round.measured.toExponential(3)} (predicted ${rounds[k].predicted.toExponential(3)})`);
     }
     t = performance.now();
-    const measured = await planDistortion(graph, calib, currentTable, current.chosen, reference, runOpts);
+    let measured = await planDistortion(graph, calib, currentTable, current.chosen, reference, runOpts);
     refineSeconds += (performance.now() - t) / 1000;
+    if (best !== undefined) {
+      rounds.push({ predicted: current.predicted, measured });
+      if (best.measured < measured) {
+        current = best.plan;
+        measured = best.measured;
+      }
+    }
     const plan = {
       ...current.plan,
       source: {

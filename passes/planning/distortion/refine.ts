@@ -55,9 +55,9 @@ export async function refineRound(
   const layers = [];
   for (const [li, l] of table.layers.entries()) {
     const k = l.candidates.length;
-    const distortion = Float64Array.from(l.distortion);
     const options = neighbours[li].map((js) => js.map((j): ChannelBlock => l.candidates[j]));
     const mse = await measureChannels(context, l.name, calib, reference, options, opts);
+    const distortion = Float64Array.from(l.distortion);
     neighbours[li].forEach((js, c) => {
       const anchor = l.distortion[c * k + chosen[li][c]];
       js.forEach((j, m) => (distortion[c * k + j] = Math.max(0, anchor + mse[c][m] - measured)));
