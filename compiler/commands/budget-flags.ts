@@ -9,9 +9,8 @@ import { parseBlockSizes } from '../../passes/planning/candidates.js';
 import { interpreterRunner, type ForwardRunner } from '../../passes/planning/distortion/runner.js';
 import { type BudgetPlansResult, type PlanMode, PLAN_MODES, makeBudgetPlans } from '../planning/budget-plan.js';
 import { ortRunner } from '../planning/ort-runner.js';
-import { readNpy } from '../npy.js';
-import { sha256 } from '../../runtime/program/artifacts.js';
-import { readFileBytes } from '../npy.js';
+import { type CalibrationOptions, loadCalibration } from '../calibration/load.js';
+import { calibrationOptionsFrom, withCalibFlags } from './calib-flags.js';
 import type { ProgressSink } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { modelFileSha256 } from '../../passes/planning/plan-file.js';
@@ -21,8 +20,14 @@ import { parseInputShape } from './flags.js';
 export interface BudgetFlags {
   readonly budget?: string | number;
   readonly budgetDrelus?: string | number;
+  /** The calibration flags (compiler/commands/calib-flags.ts): --calib, --calib-samples, --resize, … */
   readonly calib?: string;
   readonly calibSamples?: string | number;
+  readonly resize?: string;
+  readonly crop?: string;
+  readonly mean?: string;
+  readonly std?: string;
+  readonly preset?: string;
   readonly mode?: string;
   readonly blockSizes?: string;
   readonly refine?: string | number;
@@ -33,8 +38,7 @@ export interface BudgetFlags {
 /** The flags, checked (before the model loads). */
 export interface CheckedBudgetFlags {
   readonly budget: { fraction: number } | { drelus: number } | undefined;
-  readonly calib: string;
-  readonly calibSamples: number | undefined;
+  readonly calib: CalibrationOptions;
   readonly mode: PlanMode;
   readonly blockSizes: string | undefined;
   readonly refine: number;
@@ -44,11 +48,9 @@ export interface CheckedBudgetFlags {
 
 /** `command` with the planner's flags (`budgetHelp` says what --budget does in it). */
 export function withBudgetFlags(command: Command, budgetHelp: string): Command {
-  return command
+  return withCalibFlags(command)
     .addOption(new Option('--budget <r>', `${budgetHelp}: the fraction R of the network's DReLUs to keep, 0 < R <= 1 (e.g. 0.06)`))
     .addOption(new Option('--budget-drelus <n>', 'the budget as DReLUs per inference instead of a fraction'))
-    .addOption(new Option('--calib <file>', 'calibration images for the distortion measurement: .npy N×C×H×W float32, preprocessed as the model reads them (never the evaluation images)'))
-    .addOption(new Option('--calib-samples <n>', 'use the first N calibration images (default: all)'))
     .addOption(new Option('--mode <mode>', 'distortion measure: exact (every channel × block measured), fast (estimated), auto (exact when estimated within ten minutes)').choices([...PLAN_MODES]).default('auto'))
     .addOption(new Option('--block-sizes <spec>', 'candidate blocks per layer: BHxBW, upto:K, square:K, half, whole, identity, comma-separated (default upto:16,half,whole,identity)'))
     .addOption(new Option('--refine <k>', 'refine K times: re-measure each channel\'s neighbouring options in the context of the plan, re-solve (default 0)'))
@@ -72,14 +74,14 @@ export function checkBudgetFlags(flags: BudgetFlags, sweep = false): CheckedBudg
     budget = { drelus: Number(text) };
   }
   if (budget === undefined && !sweep) throw diag('MPCC0004', ['--budget', '', 'a budget is required (--budget R or --budget-drelus N)']);
-  if (flags.calib === undefined) throw diag('MPCC0004', ['--calib', '', 'calibration images are required to measure distortions (an .npy N×C×H×W)']);
+  const calib = calibrationOptionsFrom(flags as unknown as Record<string, unknown>);
+  if (calib === undefined) throw diag('MPCC0004', ['--calib', '', 'calibration data is required to measure distortions (an .npy N×C×H×W, or a folder of images)']);
   const mode = (flags.mode ?? 'auto') as PlanMode;
   if (!PLAN_MODES.includes(mode)) throw diag('MPCC0004', ['--mode', String(flags.mode), 'expected exact, fast or auto']);
   if (flags.blockSizes !== undefined) parseBlockSizes(flags.blockSizes);
   return {
     budget,
-    calib: flags.calib,
-    calibSamples: flags.calibSamples === undefined ? undefined : parseCount('--calib-samples', flags.calibSamples, 1, 1 << 20),
+    calib,
     mode,
     blockSizes: flags.blockSizes,
     refine: flags.refine === undefined ? 0 : parseCount('--refine', flags.refine, 0, 100),
@@ -111,29 +113,17 @@ export async function plansFromFlags(
   source: Record<string, unknown>, log: ProgressSink, warn: (line: string) => void,
 ): Promise<BudgetPlansResult & { calibSeconds: number }> {
   const t0 = performance.now();
-  const calib = readCalibration(flags.calib, flags.calibSamples, graph, modelFile);
+  const calib = loadCalibration(flags.calib, graph.types.get(graph.inputs[0])!.shape, (done, total) => {
+    if (done === total || done % 100 === 0) log(`calibration: ${done}/${total} images decoded`);
+  });
   const calibSeconds = (performance.now() - t0) / 1000;
-  log(`calibration: ${calib.shape[0]} images from ${flags.calib}`);
+  log(`calibration: ${calib.shape[0]} samples from ${flags.calib.calib} (${modelFile}'s input)`);
   const result = await makeBudgetPlans({
     graph, modelSha256, calib, budgets, mode: flags.mode, blockSizes: flags.blockSizes, refine: flags.refine,
     cacheDir: flags.cacheDir, runner: flags.runner, source, log, warn,
   });
   const plans = result.plans.map((p) => ({ ...p, plan: { ...p.plan, source: { ...p.plan.source, seconds: { calibration: Math.round(calibSeconds * 1000) / 1000, ...(p.plan.source.seconds as object) } } } }));
   return { ...result, plans, calibSeconds };
-}
-
-/** Calibration images from an .npy file, checked against the model's input (MPCC4041). */
-function readCalibration(file: string, samples: number | undefined, graph: Graph, modelFile: string) {
-  const npy = readNpy(file);
-  const input = graph.types.get(graph.inputs[0])!.shape;
-  if (npy.shape.length !== 4 || npy.shape.slice(1).some((d, i) => d !== input[i + 1])) throw diag('MPCC4041', [file, npy.shape.join(','), modelFile, `N,${input.slice(1).join(',')}`]);
-  const n = Math.min(npy.shape[0], samples ?? npy.shape[0]);
-  const per = npy.shape[1] * npy.shape[2] * npy.shape[3];
-  return {
-    data: npy.data.slice(0, n * per),
-    shape: [n, npy.shape[1], npy.shape[2], npy.shape[3]] as [number, number, number, number],
-    source: { kind: 'npy', file, sha256: sha256(readFileBytes(file)), samples: n },
-  };
 }
 
 function parseCount(flag: string, value: string | number, min: number, max: number): number {

@@ -14,10 +14,8 @@ Writes: OUTDIR (default: this script's folder)
         calib-labels.npy     int64 500
         model.pt             the trained state dict (not committed; --export-only reads it)
 Preprocessing (not in the ONNX graph; the fixtures are already preprocessed): x = (pixel/255 - MEAN) / STD."""
-import argparse, gzip, os, sys, time
+import argparse, os, sys, time
 
-MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST training-split pixel mean and standard deviation (of pixel/255)
-DATA = '/usr/share/datasets/fashion-mnist'
 FIXTURES = 500
 
 ap = argparse.ArgumentParser()
@@ -29,29 +27,14 @@ ap.add_argument('--export-only', action='store_true')
 a = ap.parse_args()
 try:
     import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from fmnist_data import read_idx, preprocess
 except ImportError:
     sys.exit('needs Debian packages: apt-get update && apt-get install -y python3-torch python3-onnx dataset-fashion-mnist')
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
 torch.use_deterministic_algorithms(True)
-
-
-def read_idx(name):
-    """Read one gzipped IDX file of the Debian package (images: N x 28 x 28 uint8, labels: N uint8)."""
-    path = os.path.join(DATA, name)
-    if not os.path.exists(path):
-        sys.exit(f'{path} missing: apt-get install -y dataset-fashion-mnist')
-    with gzip.open(path, 'rb') as f:
-        raw = f.read()
-    dims = raw[3]
-    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], 'big') for i in range(dims)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def preprocess(images):
-    """uint8 N x 28 x 28 -> float32 N x 1 x 28 x 28, normalized as the model expects."""
-    return ((images.astype(np.float32) / 255.0 - MEAN) / STD)[:, None, :, :].astype(np.float32)
 
 
 class BasicBlock(nn.Module):

@@ -8,7 +8,7 @@
 import type { Graph } from '../../ir/graph.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type DistortionTable } from './distortion-table.js';
-import { type KnapsackResult, solveKnapsack } from './knapsack/index.js';
+import { type KnapsackSolution, solveKnapsack } from './knapsack/index.js';
 import { type ChannelBlock, type Plan, makePlan, reluLayerNames } from './plan-file.js';
 
 /** The knapsack groups of a table and how each group's options map back to candidates. */
@@ -63,7 +63,7 @@ export interface KnapsackPlan {
   readonly plan: Plan;
   /** The summed distortions of the chosen options (the table's prediction of the plan's MSE). */
   readonly predicted: number;
-  readonly solver: KnapsackResult;
+  readonly solver: KnapsackSolution;
   /** Per table layer, per channel: the chosen candidate index. */
   readonly chosen: Int32Array[];
 }
