@@ -142,12 +142,10 @@ function concatPerImage(outputs: readonly Float32Array[], count: number): Float3
   const per = outputs.map((o) => o.length / count);
   const total = per.reduce((a, b) => a + b, 0);
   const out = new Float32Array(count * total);
-  for (let s = 0; s < count; s++) {
-    let at = s * total;
-    outputs.forEach((o, i) => {
-      out.set(o.subarray(s * per[i], (s + 1) * per[i]), at);
-      at += per[i];
-    });
-  }
+  let offset = 0;
+  outputs.forEach((o, i) => {
+    for (let s = 0; s < count; s++) out.set(o.subarray(s * per[i], (s + 1) * per[i]), s * total + offset);
+    offset += per[i];
+  });
   return out;
 }

@@ -5,8 +5,12 @@
 // planned: the context network has BlockRelu layers, channel-measure.ts runs it), and corrects
 // the table so its differences around the current choice are the ones measured in context:
 //   d'(j) = d(j*) + MSE(plan with c := j) − MSE(plan),   clamped at 0,
-// with j* the chosen option; the caller re-solves. MSE(plan) itself, the planned network's
-// measured distortion, is returned beside the predicted one.
+// with j* the chosen option, the other options unchanged; the caller re-solves. MSE(plan)
+// itself, the planned network's measured distortion, is returned beside the predicted one. The
+// context differences carry the cross term between the plan's error and the channel's change
+// (what additivity leaves out), but over few samples they are noisy, so the caller
+// (compiler/planning/budget-plan.ts) keeps, of the plans it made, the one whose measured
+// distortion is lowest.
 import type { Graph } from '../../../ir/graph.js';
 import type { DistortionTable } from '../distortion-table.js';
 import type { KnapsackInstance } from '../knapsack-plan.js';

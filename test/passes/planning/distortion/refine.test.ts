@@ -2,15 +2,12 @@
 // options are re-measured with every other channel as planned (the whole planned network, run by
 // the interpreter with that channel changed), and the table's entries become
 // d(j*) + MSE(plan with c := j) − MSE(plan); the plan's own measured distortion is the MSE of
-// the whole planned network.
+// the whole planned network (support.ts's directMse: the interpreter, image by image).
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { driveModel } from '../../../../compiler/driver.js';
 import { buildZooModel } from '../../../../examples/zoo/index.js';
-import type { Graph } from '../../../../ir/graph.js';
-import { runGraph } from '../../../../ir/interp/index.js';
-import { Tensor } from '../../../../ir/tensor.js';
 import { type CalibrationImages, networkOutputs } from '../../../../passes/planning/distortion/channel-measure.js';
 import { measureExactDistortion } from '../../../../passes/planning/distortion/exact.js';
 import { withBlockRelus } from '../../../../passes/planning/distortion/network-cut.js';
@@ -19,20 +16,7 @@ import { interpreterRunner } from '../../../../passes/planning/distortion/runner
 import { knapsackInstance } from '../../../../passes/planning/knapsack-plan.js';
 import type { ChannelBlock } from '../../../../passes/planning/plan-file.js';
 import { suiteTempDir } from '../../../temp-dir.js';
-import { expectClose, layerRequests } from './support.js';
-
-/** MSE of `planned`'s outputs against `g`'s, image by image through the interpreter. */
-function directMse(g: Graph, planned: Graph, calib: CalibrationImages): number {
-  const per = calib.shape[1] * calib.shape[2] * calib.shape[3];
-  let sum = 0, count = 0;
-  for (let s = 0; s < calib.shape[0]; s++) {
-    const x = new Tensor('float32', [1, ...calib.shape.slice(1)], calib.data.slice(s * per, (s + 1) * per));
-    const a = runGraph(g, { [g.inputs[0]]: x }).get(g.outputs[0])!.data;
-    const b = runGraph(planned, { [g.inputs[0]]: x }).get(g.outputs[0])!.data;
-    for (let i = 0; i < a.length; i++, count++) sum += (a[i] - b[i]) ** 2;
-  }
-  return sum / count;
-}
+import { directMse, expectClose, layerRequests } from './support.js';
 
 describe('planning/distortion: a --refine round', function () {
   this.timeout(120000);

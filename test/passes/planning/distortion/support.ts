@@ -28,16 +28,19 @@ export function directDistortion(g: Graph, layer: string, c: number, block: Chan
   const channels = g.types.get(node.outputs[0])!.shape[1];
   const blocks = Array.from({ length: channels }, (_, k) => (k !== c ? [1, 1] : block === 'identity' ? [0, 0] : [...block])).flat();
   const changed = makeGraph({ ...g, nodes: g.nodes.map((n) => (n === node ? makeNode('BlockRelu', n.name, n.inputs, n.outputs, { blocks }) : n)) });
+  return directMse(g, changed, calib);
+}
+
+/** The MSE of `changed`'s outputs against `g`'s over the calibration images, run image by image
+ * by the interpreter. */
+export function directMse(g: Graph, changed: Graph, calib: CalibrationImages): number {
   const per = calib.shape[1] * calib.shape[2] * calib.shape[3];
   let sum = 0, count = 0;
   for (let s = 0; s < calib.shape[0]; s++) {
     const x = new Tensor('float32', [1, ...calib.shape.slice(1)], calib.data.slice(s * per, (s + 1) * per));
     const a = runGraph(g, { [g.inputs[0]]: x }).get(g.outputs[0])!.data;
     const b = runGraph(changed, { [g.inputs[0]]: x }).get(g.outputs[0])!.data;
-    for (let i = 0; i < a.length; i++) {
-      sum += (a[i] - b[i]) ** 2;
-      count++;
-    }
+    for (let i = 0; i < a.length; i++, count++) sum += (a[i] - b[i]) ** 2;
   }
   return sum / count;
 }
