@@ -12,7 +12,7 @@
 // (compiler/planning/budget-plan.ts) keeps, of the plans it made, the one whose measured
 // distortion is lowest.
 import type { Graph } from '../../../ir/graph.js';
-import type { DistortionTable } from '../distortion-table.js';
+import type { DistortionLayer, DistortionTable } from '../distortion-table.js';
 import type { KnapsackInstance } from '../knapsack-plan.js';
 import type { ChannelBlock } from '../plan-file.js';
 import { type CalibrationImages, type ChannelMeasureOptions, measureChannels, networkOutputs } from './channel-measure.js';
@@ -53,10 +53,13 @@ export async function refineRound(
   const neighbours = table.layers.map((l) => Array.from({ length: l.shape[1] }, () => [] as number[]));
   instance.candidateOf.forEach((options, i) => {
     const li = instance.layerOf[i], c = instance.channelOf[i];
-    const at = options.indexOf(chosen[li][c]);
-    for (const k of [at - 1, at + 1]) if (k >= 0 && k < options.length) neighbours[li][c].push(options[k]);
+    // the knapsack options next below and next above the chosen one's cost
+    const costs = table.layers[li].costs, mine = costs[chosen[li][c]];
+    const cheaper = [...options].filter((j) => costs[j] < mine).pop();
+    const dearer = [...options].find((j) => costs[j] > mine);
+    for (const j of [cheaper, dearer]) if (j !== undefined) neighbours[li][c].push(j);
   });
-  const layers = [];
+  const layers: DistortionLayer[] = [];
   for (const [li, l] of table.layers.entries()) {
     const k = l.candidates.length;
     const options = neighbours[li].map((js) => js.map((j): ChannelBlock => l.candidates[j]));
