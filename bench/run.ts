@@ -24,6 +24,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   narrow: () => import('./narrow.js'),
   serving: () => import('./serving.js'),
   'plan-fast': () => import('./plan-fast.js'),
+  plan: () => import('./plan.js'),
 };
 
 async function main(): Promise<void> {

@@ -85,6 +85,11 @@ export const DIAGNOSTICS = {
   MPCC4022: 'knapsack: the budget of {1} DReLUs is below the minimum achievable cost of {0} DReLUs (the cheapest option of every group)',
   MPCC4023: 'knapsack: invalid budget {0}: a budget is a whole number of DReLUs >= 0',
   MPCC4024: 'knapsack: the exact DP needs {0} MB of back-pointers ({1} groups x {2} budget states), over its cap of {3} MB; use the scalable solver (method auto or scalable)',
+  // 404x: the knapsack planner (passes/planning/distortion/, compiler/planning/, mpcc plan --budget).
+  MPCC4040: "invalid budget {0} {1}: {2}",
+  MPCC4043: "distortion cache file '{0}' is corrupt ({1}); measuring its layer again",
+  MPCC4044: "invalid --block-sizes '{0}': cannot read item '{1}' (items: BHxBW, upto:K, square:K, half, whole, identity)",
+  MPCC4046: "the planner cannot batch the model at '{0}': {1}",
   // 407x: narrowed comparison windows (passes/planning/narrow-compare.ts, compiler/commands/compare-flags.ts).
   MPCC4070: '--compare-bits auto chooses windows from calibration data: give --calib DATA (or --plan P with windows made before)',
   MPCC4071: "--compare-bits '{0}' is invalid: expected auto or a whole number of bits K with 2 <= K <= 64",
