@@ -69,6 +69,12 @@ export const DIAGNOSTICS = {
   MPCC4016: "plan '{0}': layer '{1}' has {2} channel blocks, but its activation [{3}] has {4} channels",
   MPCC4017: "plan '{0}': layer '{1}' was planned for activation shape [{2}], the model's is [{3}]",
   MPCC4018: "plan '{0}': layer '{1}', channel {2}: block [{3}] does not fit the {4}x{5} map (1 <= bh <= H, 1 <= bw <= W)",
+  // 406x: the training-free refit of the weights after planning (passes/planning/reconstruct/).
+  MPCC4061: "refit weights file '{0}' is not valid: {1}",
+  MPCC4062: "refit weights file '{0}' was made for another {1}: it records sha256 {2}, but '{3}' has sha256 {4}",
+  MPCC4063: "reconstruct: layer '{0}' has {1} calibration samples for {2} unknowns per output; the ridge is raised to {3} (give more calibration images)",
+  MPCC4064: "calibration data '{0}' cannot be used for the refit: {1}",
+  MPCC4066: "{0} {1}: the ridge must be a positive number or 'auto'",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',
