@@ -20,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   kernels: () => import('./kernels.js'),
   eval: () => import('./eval.js'),
   depth: () => import('./depth.js'),
+  knapsack: () => import('./knapsack.js'),
 };
 
 async function main(): Promise<void> {

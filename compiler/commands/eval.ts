@@ -8,7 +8,8 @@
 // ([N, C, H, W] output, labels N×H×W, ignore index 255 by default). `drelus` and
 // `baselineDrelus` are the secure comparisons per image of the network as run and of the same
 // network with every ReLU a plain ReLU, read from the lowered graph (null when the model cannot
-// be lowered for secure inference).
+// be lowered for secure inference). A plan made from calibration data (its source.calib) is
+// refused with images it was calibrated on (MPCC0015).
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
@@ -16,6 +17,8 @@ import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
 import { ClassificationMetrics, type LabelsSource, SegmentationMetrics } from '../eval-metrics.js';
 import { withBatch } from '../eval-batch.js';
 import { readFileBytes, readNpy, readNpyIntegers } from '../npy.js';
+import { checkNoCalibrationOverlap, planSampleDigests } from '../calibration/sample-digests.js';
+import { readPlan } from '../../passes/planning/plan-file.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { runGraph } from '../../ir/interp/index.js';
@@ -111,6 +114,12 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   }
   const shape = modelShape(runnable);
   checkImages(options.data, images.shape, dataShape, shape.image);
+  // calibration images never come from the evaluation set: a plan made from calibration data
+  // records each sample's digest (plan.source.calib, compiler/calibration/load.ts)
+  if (options.plan !== undefined) {
+    const calibDigests = planSampleDigests(readPlan(options.plan).source, options.plan);
+    if (calibDigests) checkNoCalibrationOverlap(images.data, numel(shape.image), options.data, calibDigests, options.plan);
+  }
   const labels = readLabels(options.labels, labelsFormat, shape, images.count, options.data);
   const metrics = shape.kind === 'classification'
     ? new ClassificationMetrics(shape.classes, labels.source)

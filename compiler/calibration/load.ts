@@ -1,0 +1,196 @@
+// Calibration data for the block-ReLU planner (`mpcc plan`, `mpcc compile --budget`): the samples
+// the distortion is measured on, from an .npy array (N×C×H×W float32, float64 converted, used as
+// it is) or from a folder of PNG/JPEG images (decoded by compiler/calibration/images.ts,
+// preprocessed as torchvision would by compiler/calibration/preprocess.ts). The result records
+// where the samples came from (files and hashes, per-sample digests), which the planner writes
+// into the plan's `source.calib` and `mpcc eval` checks against its evaluation images.
+//
+// A folder: the files directly in it whose extension is .png, .jpg or .jpeg (any case), sorted
+// by name (code points); other files and subfolders are ignored. `--calib-samples N` takes the
+// first N samples; asking for more than there are is an error (MPCC0014).
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { diag } from '../../runtime/diagnostics.js';
+import { decodeNpy, readFileBytes } from '../npy.js';
+import { decodeImage, imageKind } from './images.js';
+import { PRESETS, type Preprocessing, type SizeSpec, preprocess } from './preprocess.js';
+import { bytesSha256, float32Sha256, sampleDigests } from './sample-digests.js';
+
+/** Calibration samples, N×C×H×W float32, and where they came from. */
+export interface CalibrationSet {
+  readonly data: Float32Array;
+  readonly shape: readonly [number, number, number, number];
+  readonly source: CalibrationSource;
+}
+
+/** The record of a calibration set a plan keeps (plan.source.calib). */
+export interface CalibrationSource {
+  readonly kind: 'npy' | 'images';
+  /** The --calib path as given. */
+  readonly path: string;
+  /** sha256 of the float32 samples as used (little-endian bytes, N×C×H×W). */
+  readonly sha256: string;
+  readonly samples: number;
+  /** The files used: the .npy, or each image (sorted by name), with the sha256 of its bytes. */
+  readonly files: readonly { name: string; sha256: string }[];
+  /** The transforms applied to images (absent for .npy). */
+  readonly preprocessing?: Record<string, unknown>;
+  /** Per sample, the first 16 hex digits of the sha256 of its float32 bytes. */
+  readonly sampleDigests: readonly string[];
+}
+
+/** What the calibration flags say (compiler/commands/calib-flags.ts parses them). */
+export interface CalibrationOptions {
+  /** An .npy file or a folder of PNG/JPEG images. */
+  readonly calib: string;
+  /** One number: the shorter side (aspect kept); [h, w]: exact. */
+  readonly resize?: number | [number, number];
+  /** One number: a square; [h, w]. */
+  readonly crop?: number | [number, number];
+  readonly mean?: number[];
+  readonly std?: number[];
+  /** A name of PRESETS; explicit options override its values. */
+  readonly preset?: string;
+  /** Use the first N samples. */
+  readonly calibSamples?: number;
+}
+
+/** Loads the calibration samples of `opts` for a model whose input is `inputShape`
+ * ([N, C, H, W] or [C, H, W]); `progress` hears each image decoded. Coded errors name the file. */
+export function loadCalibration(opts: CalibrationOptions, inputShape: readonly number[], progress?: (done: number, total: number) => void): CalibrationSet {
+  if (inputShape.length !== 3 && inputShape.length !== 4) {
+    throw diag('MPCC0010', [opts.calib, '?', inputShape.join(','), 'the model does not take N×C×H×W images']);
+  }
+  const [c, h, w] = inputShape.slice(-3);
+  let isDir: boolean;
+  try {
+    isDir = statSync(opts.calib).isDirectory();
+  } catch (err) {
+    throw diag('MPCC0002', [opts.calib, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
+  }
+  if (isDir) return loadImages(opts, c, h, w, progress);
+  if (!opts.calib.toLowerCase().endsWith('.npy')) throw diag('MPCC0016', [opts.calib]);
+  return loadNpy(opts, c, h, w);
+}
+
+/** The number of samples to use of `available` (MPCC0014 when --calib-samples asks for more). */
+function sampleCount(opts: CalibrationOptions, available: number): number {
+  const n = opts.calibSamples ?? available;
+  if (n > available) throw diag('MPCC0014', [n, opts.calib, available]);
+  return n;
+}
+
+/** The set's source record and the set. */
+function finish(opts: CalibrationOptions, kind: 'npy' | 'images', data: Float32Array, shape: [number, number, number, number], files: { name: string; sha256: string }[], preprocessing?: Record<string, unknown>): CalibrationSet {
+  const per = shape[1] * shape[2] * shape[3];
+  const source: CalibrationSource = {
+    kind, path: opts.calib, sha256: float32Sha256(data), samples: shape[0], files,
+    ...(preprocessing ? { preprocessing } : {}),
+    sampleDigests: sampleDigests(data, per),
+  };
+  return { data, shape, source };
+}
+
+function loadNpy(opts: CalibrationOptions, c: number, h: number, w: number): CalibrationSet {
+  // image transforms do not apply to an array: it is used as it is
+  for (const [flag, value] of [['--resize', opts.resize], ['--crop', opts.crop], ['--mean', opts.mean], ['--std', opts.std], ['--preset', opts.preset]] as const) {
+    if (value !== undefined && !(flag === '--preset' && value === 'none')) {
+      throw diag('MPCC0004', [flag, String(value), `it applies to a folder of images; '${opts.calib}' is an .npy array, used as it is`]);
+    }
+  }
+  const bytes = readFileBytes(opts.calib);
+  const npy = decodeNpy(bytes, opts.calib);
+  const s = npy.shape;
+  if (s.length !== 4 || s[1] !== c || s[2] !== h || s[3] !== w) {
+    const why = s.length !== 4 ? 'expected N×C×H×W samples' : s[1] !== c ? `${s[1]} channels, the model takes ${c}` : `${s[2]}×${s[3]} samples, the model takes ${h}×${w}`;
+    throw diag('MPCC0010', [opts.calib, s.join(','), `N,${c},${h},${w}`, why]);
+  }
+  const n = sampleCount(opts, s[0]);
+  const per = c * h * w;
+  const data = npy.data.slice(0, n * per);
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw diag('MPCC0017', [opts.calib, String(data[i]), Math.floor(i / per)]);
+  }
+  return finish(opts, 'npy', data, [n, c, h, w], [{ name: basename(opts.calib), sha256: bytesSha256(bytes) }]);
+}
+
+/** The preprocessing of `opts`: the preset's values, each overridden by its explicit option. */
+export function resolvePreprocessing(opts: CalibrationOptions): Preprocessing {
+  const preset = opts.preset === undefined ? PRESETS.none : PRESETS[opts.preset];
+  if (!preset) throw diag('MPCC0004', ['--preset', opts.preset!, `expected one of ${Object.keys(PRESETS).join(', ')}`]);
+  return {
+    resize: opts.resize ?? preset.resize,
+    crop: opts.crop ?? preset.crop,
+    mean: opts.mean ?? preset.mean,
+    std: opts.std ?? preset.std,
+  };
+}
+
+/** The image files of `dir`, sorted by name, and how many other entries were skipped. */
+function imageFiles(dir: string): { names: string[]; others: number } {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw diag('MPCC0002', [dir, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
+  }
+  const names: string[] = [];
+  let others = 0;
+  for (const e of entries) {
+    const file = e.isFile() || (e.isSymbolicLink() && statIsFile(join(dir, e.name)));
+    if (file && imageKind(e.name)) names.push(e.name);
+    else others++;
+  }
+  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { names, others };
+}
+
+function statIsFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const sizeText = (s: SizeSpec | undefined) => (s === undefined ? undefined : typeof s === 'number' ? s : [s[0], s[1]]);
+
+function loadImages(opts: CalibrationOptions, c: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
+  if (c !== 1 && c !== 3) throw diag('MPCC0019', [c, opts.calib]);
+  const p = resolvePreprocessing(opts);
+  for (const [flag, values] of [['--mean', p.mean], ['--std', p.std]] as const) {
+    if (values !== undefined && values.length !== 1 && values.length !== c) {
+      throw diag('MPCC0004', [flag, values.join(','), `the model takes ${c} channel${c > 1 ? 's' : ''}: give 1 or ${c} values`]);
+    }
+  }
+  const { names, others } = imageFiles(opts.calib);
+  if (names.length === 0) throw diag('MPCC0011', [opts.calib, others ? ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg files directly in it count)` : '']);
+  const n = sampleCount(opts, names.length);
+  const per = c * h * w;
+  const data = new Float32Array(n * per);
+  const files: { name: string; sha256: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const path = join(opts.calib, names[i]);
+    const bytes = readFileBytes(path);
+    const image = decodeImage(bytes, path, imageKind(names[i])!);
+    const step = preprocess(image, c, p);
+    if (step.size[0] !== h || step.size[1] !== w) {
+      const got = p.resize === undefined && p.crop === undefined ? `${image.height}×${image.width}` : `${step.size[0]}×${step.size[1]} after --resize/--crop`;
+      const hint = p.resize === undefined && p.crop === undefined ? 'give --resize and --crop (or --preset), or images of that size' : `set --crop ${h}x${w}`;
+      throw diag('MPCC0013', [path, got, `${h}×${w}`, hint]);
+    }
+    step.run(data, i * per);
+    files.push({ name: names[i], sha256: bytesSha256(bytes) });
+    progress?.(i + 1, n);
+  }
+  const preprocessing: Record<string, unknown> = {
+    ...(opts.preset !== undefined ? { preset: opts.preset } : {}),
+    channels: c === 1 ? 'L' : 'RGB',
+    resize: sizeText(p.resize) ?? null,
+    resample: 'bilinear, antialiased (PIL)',
+    crop: sizeText(p.crop) ?? null,
+    mean: p.mean ?? null,
+    std: p.std ?? null,
+  };
+  return finish(opts, 'images', data, [n, c, h, w], files, preprocessing);
+}
