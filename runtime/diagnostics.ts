@@ -86,10 +86,12 @@ export const DIAGNOSTICS = {
   MPCC4023: 'knapsack: invalid budget {0}: a budget is a whole number of DReLUs >= 0',
   MPCC4024: 'knapsack: the exact DP needs {0} MB of back-pointers ({1} groups x {2} budget states), over its cap of {3} MB; use the scalable solver (method auto or scalable)',
   // 406x: the training-free refit of the weights after planning (passes/planning/reconstruct/).
+  MPCC4060: '--reconstruct needs calibration images to fit the weights on: give --calib FILE (never the images you measure accuracy on)',
   MPCC4061: "refit weights file '{0}' is not valid: {1}",
   MPCC4062: "refit weights file '{0}' was made for another {1}: it records sha256 {2}, but '{3}' has sha256 {4}",
   MPCC4063: "reconstruct: layer '{0}' has {1} calibration samples for {2} unknowns per output; the ridge is raised to {3} (give more calibration images)",
   MPCC4064: "calibration data '{0}' cannot be used for the refit: {1}",
+  MPCC4065: "'{0}' shares {1} of its images with the refit's calibration data '{2}' (the first at index {3}): measure accuracy on images the refit never saw",
   MPCC4066: "{0} {1}: the ridge must be a positive number or 'auto'",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).

@@ -40,6 +40,9 @@ export interface ReconstructOptions {
   readonly onWarning?: (warning: MpccError) => void;
   /** How the plan is named in errors (default 'plan'). */
   readonly planFile?: string;
+  /** Fit a layer read only by an Add against the Add's original output minus the other operand
+   * as planned (residualTarget; default true); false: against the layer's own original output. */
+  readonly residual?: boolean;
 }
 
 /** One refit layer's figures, on the calibration images. */
@@ -108,7 +111,7 @@ export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationD
     if (typeof target === 'string') skipped.push({ name: node.name, why: target });
     else if (target !== undefined) {
       const t0 = performance.now();
-      const goal = residualTarget(graph, node, ours[0], original, refit);
+      const goal = opts.residual === false ? ours[0] : residualTarget(graph, node, ours[0], original, refit);
       const solved = solveLayer(current, target, refit.get(node.inputs[0])!, goal, chunks.valid, ridgeOption, opts.onWarning);
       current = replaceGraph(current, { constants: new Map([...current.constants, ...solved.constants]) });
       for (const [k, v] of solved.constants) weights.set(k, v);
