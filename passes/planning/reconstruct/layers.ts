@@ -24,9 +24,9 @@ export interface RefitLayer {
   readonly bias: boolean;
   /** Samples one image gives (output pixels, or rows). */
   samplesPerImage(input: Tensor): number;
-  /** Writes the samples of the first `images` images of `input` / `target` for problem `group`
-   * into x (features × stride) and y (outputs × stride) from column `at`. */
-  samples(input: Tensor, target: Tensor, images: number, group: number, x: Float64Array, y: Float64Array, stride: number, at: number): void;
+  /** Writes the samples of the first `images` images of `input` / `target` (image chunk
+   * `chunk`) for problem `group` into x (features × stride) and y (outputs × stride) from column `at`. */
+  samples(input: Tensor, target: Tensor, images: number, group: number, x: Float64Array, y: Float64Array, stride: number, at: number, chunk: number): void;
   /** The current weights of problem `group`, unknowns × outputs. */
   start(graph: Graph, group: number): Float64Array;
   /** The constants holding `solutions` (one per group), by name. */
@@ -156,6 +156,43 @@ function matmulLayer(node: Node, w: Tensor): RefitLayer {
     samples: (input, target, images, _g, x, y, stride, col) => rows(input, target, images, k, o, x, y, stride, col),
     start: (gr) => Float64Array.from(gr.constants.get(node.inputs[1])!.data),
     write: (gr, [s]) => new Map([[node.inputs[1], like(gr.constants.get(node.inputs[1])!, s)]]),
+  };
+}
+
+/**
+ * Two layers solved as one against the sum of their outputs (the two convolutions a residual Add
+ * reads): the features of `first` then those of `second`, `first`'s bias only (the target must
+ * leave out `second`'s, which stays as it is). `secondInputs` is `second`'s input per image chunk.
+ * Undefined unless both are single problems with the same outputs and samples.
+ */
+export function jointLayer(first: RefitLayer, second: RefitLayer, secondInputs: readonly Tensor[], firstInput: Tensor): RefitLayer | undefined {
+  if (first.groups !== 1 || second.groups !== 1 || first.outputs !== second.outputs) return undefined;
+  if (first.samplesPerImage(firstInput) !== second.samplesPerImage(secondInputs[0])) return undefined;
+  const fa = first.features, fb = second.features, o = first.outputs;
+  let scratch = new Float64Array(0);
+  return {
+    node: first.node, kind: first.kind, groups: 1, features: fa + fb, outputs: o, bias: first.bias,
+    samplesPerImage: (input) => first.samplesPerImage(input),
+    samples(input, target, images, _g, x, y, stride, at, chunk) {
+      first.samples(input, target, images, 0, x, y, stride, at, chunk);
+      if (scratch.length < o * stride) scratch = new Float64Array(o * stride);
+      second.samples(secondInputs[chunk], target, images, 0, x.subarray(fa * stride), scratch, stride, at, chunk);
+    },
+    start(gr) {
+      const a = first.start(gr, 0), b = second.start(gr, 0);
+      const s = new Float64Array((fa + fb + (first.bias ? 1 : 0)) * o);
+      s.set(a.subarray(0, fa * o));
+      s.set(b.subarray(0, fb * o), fa * o);
+      if (first.bias) s.set(a.subarray(fa * o), (fa + fb) * o);
+      return s;
+    },
+    write(gr, [s]) {
+      const a = new Float64Array((fa + (first.bias ? 1 : 0)) * o), b = second.start(gr, 0);
+      a.set(s.subarray(0, fa * o));
+      if (first.bias) a.set(s.subarray((fa + fb) * o), fa * o);
+      b.set(s.subarray(fa * o, (fa + fb) * o)); // its bias row (if any) stays the original
+      return new Map([...first.write(gr, [a]), ...second.write(gr, [b])]);
+    },
   };
 }
 

@@ -18,7 +18,7 @@ import { numel } from '../../../ir/types.js';
 import { type MpccError, diag } from '../../../runtime/diagnostics.js';
 import { applyPlan } from '../insert-block-relu.js';
 import type { Plan } from '../plan-file.js';
-import { type RefitLayer, refitLayer } from './layers.js';
+import { type RefitLayer, jointLayer, refitLayer } from './layers.js';
 import { NormalEquations } from './solve.js';
 
 /** Calibration images, float32 N×C×H×W (what compiler/calibration's loader returns). */
@@ -43,6 +43,9 @@ export interface ReconstructOptions {
   /** Fit a layer read only by an Add against the Add's original output minus the other operand
    * as planned (residualTarget; default true); false: against the layer's own original output. */
   readonly residual?: boolean;
+  /** Fit the two convolutions a residual Add reads (main path and shortcut) as one problem
+   * against the Add's original output (default true; needs `residual`). */
+  readonly joint?: boolean;
 }
 
 /** One refit layer's figures, on the calibration images. */
@@ -102,17 +105,30 @@ export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationD
   const weights = new Map<string, Tensor>();
   const layers: LayerRefit[] = [];
   const skipped: { name: string; why: string }[] = [];
-  const total = [...targets.values()].filter((t) => typeof t !== 'string').length;
+  const pairs = opts.residual === false || opts.joint === false ? new Map<number, number>() : residualPairs(graph, targets);
+  const partners = new Set(pairs.values());
+  const early = new Map<number, Tensor[][]>();
+  const total = [...targets.values()].filter((t) => typeof t !== 'string').length - pairs.size;
   const started = performance.now();
   for (let i = 0; i <= lastNode; i++) {
     const node = graph.nodes[i];
-    const ours = runNode(graph, node, original);
-    const target = targets.get(i);
+    const ours = early.get(i) ?? runNode(graph, node, original);
+    early.delete(i);
+    const target = partners.has(i) ? undefined : targets.get(i);
+    const second = pairs.get(i);
     if (typeof target === 'string') skipped.push({ name: node.name, why: target });
     else if (target !== undefined) {
       const t0 = performance.now();
-      const goal = opts.residual === false ? ours[0] : residualTarget(graph, node, ours[0], original, refit);
-      const solved = solveLayer(current, target, refit.get(node.inputs[0])!, goal, chunks.valid, ridgeOption, opts.onWarning);
+      let layer = target, goal: Tensor[];
+      if (second !== undefined) {
+        // both convolutions of the Add against its original output, the second's bias left out
+        const other = graph.nodes[second], otherLayer = targets.get(second) as RefitLayer;
+        early.set(second, runNode(graph, other, original));
+        layer = jointLayer(target, otherLayer, refit.get(other.inputs[0])!, refit.get(node.inputs[0])![0])!;
+        goal = sumMinusBias(ours[0], early.get(second)![0], other.inputs[2] ? graph.constants.get(other.inputs[2]) : undefined);
+      } else goal = opts.residual === false ? ours[0] : residualTarget(graph, node, ours[0], original, refit);
+      const solved = solveLayer(current, layer, refit.get(node.inputs[0])!, goal, chunks.valid, ridgeOption, opts.onWarning);
+      if (second !== undefined) solved.report = { ...solved.report, name: `${node.name} + ${graph.nodes[second].name}` };
       current = replaceGraph(current, { constants: new Map([...current.constants, ...solved.constants]) });
       for (const [k, v] of solved.constants) weights.set(k, v);
       layers.push(solved.report);
@@ -120,7 +136,7 @@ export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationD
       progress(`refit ${done}/${total} ${node.name}: error ${pct(solved.report.relErrBefore)} -> ${pct(solved.report.relErrAfter)}, ${((performance.now() - t0) / 1000).toFixed(1)} s, ETA ${((spent / done) * (total - done)).toFixed(0)} s`);
     }
     // a node the plan does not reach computes the same values on both networks
-    const same = current.nodes[i] === node && target === undefined && node.inputs.every((v) => !v || graph.constants.has(v) || original.get(v) === refit.get(v));
+    const same = current.nodes[i] === node && !targets.has(i) && node.inputs.every((v) => !v || graph.constants.has(v) || original.get(v) === refit.get(v));
     const theirs = same ? ours : runNode(current, current.nodes[i], refit);
     node.outputs.forEach((o, k) => {
       original.set(o, ours[k]);
@@ -200,6 +216,40 @@ function residualTarget(graph: Graph, node: Node, ours: Tensor[], original: Read
   });
 }
 
+/**
+ * The residual Adds both of whose operands are refit convolutions read by nothing else, whose
+ * second's input already exists when the first is solved: by the first's node index, the second's.
+ */
+function residualPairs(graph: Graph, targets: ReadonlyMap<number, RefitLayer | string>): Map<number, number> {
+  const producer = new Map<string, number>();
+  graph.nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o, i)));
+  const readers = new Map<string, number>();
+  for (const n of graph.nodes) for (const v of n.inputs) if (v) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const pairs = new Map<number, number>();
+  for (const add of graph.nodes) {
+    if (add.op !== 'Add' || add.inputs.length !== 2) continue;
+    const [a, b] = add.inputs.map((v) => producer.get(v) ?? -1).sort((x, y) => x - y);
+    if (a < 0 || typeof targets.get(a) !== 'object' || typeof targets.get(b) !== 'object') continue;
+    if (add.inputs.some((v) => readers.get(v) !== 1 || graph.outputs.includes(v))) continue;
+    const input = graph.nodes[b].inputs[0];
+    if ((producer.get(input) ?? -1) >= a) continue;
+    if (graph.types.get(graph.nodes[a].outputs[0])!.shape.join(',') !== graph.types.get(graph.nodes[b].outputs[0])!.shape.join(',')) continue;
+    pairs.set(a, b);
+  }
+  return pairs;
+}
+
+/** Per chunk a + b − bias (per channel, axis 1), as float32. */
+function sumMinusBias(a: readonly Tensor[], b: readonly Tensor[], bias: Tensor | undefined): Tensor[] {
+  return a.map((t, c) => {
+    const data = Float32Array.from(t.data as Float32Array);
+    const other = b[c].data;
+    const channels = t.shape[1] ?? 1, plane = data.length / (t.shape[0] * channels);
+    for (let i = 0; i < data.length; i++) data[i] += other[i] - (bias ? bias.data[Math.floor(i / plane) % channels] : 0);
+    return new Tensor('float32', t.shape, data);
+  });
+}
+
 /** Runs one node on every chunk of `env` (the interpreter on a one-node graph). */
 function runNode(g: Graph, node: Node, env: ReadonlyMap<string, Tensor[]>): Tensor[][] {
   const inputs = node.inputs.filter((v) => v && !g.constants.has(v));
@@ -233,7 +283,7 @@ function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], 
     for (let g = 0; g < groups; g++) {
       const b = buffers[fold][g];
       if (b.filled + count > capacity) flush(fold, g);
-      layer.samples(input, targets[c], valid[c], g, b.x, b.y, capacity, b.filled);
+      layer.samples(input, targets[c], valid[c], g, b.x, b.y, capacity, b.filled, c);
       b.filled += count;
     }
   });

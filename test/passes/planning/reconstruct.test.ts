@@ -271,6 +271,53 @@ describe('reconstruct: each layer kind against a least-squares fit from patches 
   });
 });
 
+describe('reconstruct: the two convolutions of a residual Add, fitted as one', () => {
+  it("equals the least-squares fit of both convs' patches side by side against the Add's original output", () => {
+    const b = new GraphBuilder();
+    const rand = rng(21);
+    const x = b.input('x', { dtype: 'float32', shape: [1, 3, 5, 5] });
+    const r = b.op('Relu', [x], {}, 'relu');
+    const main = b.op('Conv', [r, b.constant('wa', randomTensor(rand, [4, 3, 3, 3])), b.constant('ba', randomTensor(rand, [4]))], { pads: [1, 1, 1, 1] }, 'main');
+    const short = b.op('Conv', [r, b.constant('wb', randomTensor(rand, [4, 3, 1, 1])), b.constant('bb', randomTensor(rand, [4]))], {}, 'shortcut');
+    b.output(b.op('Add', [main, short], {}, 'add'));
+    const g = b.build();
+    const plan = planFor(g, [2, 2]);
+    const calib = calibFor(g, 6, 8);
+    const ridge = 1e-2;
+    const result = reconstructWeights(g, plan, calib, { ridge });
+    expect(result.layers.map((l) => l.name)).to.deep.equal(['main + shortcut']);
+    const planned = valuesPerImage(applyPlan(g, plan, 'plan'), calib, ['relu_out']);
+    const clean = valuesPerImage(g, calib, ['add_out']);
+    const bb = g.constants.get('bb')!.data, wa = g.constants.get('wa')!.data, wb = g.constants.get('wb')!.data, ba = g.constants.get('ba')!.data;
+    const xs: number[][] = [], ys: number[][] = [];
+    for (let i = 0; i < 6; i++) {
+      const a = planned[i].get('relu_out')!.data, y = clean[i].get('add_out')!.data;
+      for (let oy = 0; oy < 5; oy++)
+        for (let ox = 0; ox < 5; ox++) {
+          const patch: number[] = [];
+          for (let c = 0; c < 3; c++)
+            for (let ky = 0; ky < 3; ky++)
+              for (let kx = 0; kx < 3; kx++) {
+                const iy = oy + ky - 1, ix = ox + kx - 1;
+                patch.push(iy >= 0 && iy < 5 && ix >= 0 && ix < 5 ? a[(c * 5 + iy) * 5 + ix] : 0);
+              }
+          for (let c = 0; c < 3; c++) patch.push(a[(c * 5 + oy) * 5 + ox]);
+          xs.push(patch);
+          ys.push(Array.from({ length: 4 }, (_, o) => y[(o * 5 + oy) * 5 + ox] - bb[o]));
+        }
+    }
+    const w0 = Array.from({ length: 4 }, (_, o) => [...wa.subarray(o * 27, o * 27 + 27), ...wb.subarray(o * 3, o * 3 + 3), ba[o]]);
+    const want = bruteRidge(xs, ys, w0, true, ridge);
+    const na = result.weights.get('wa')!.data, nb = result.weights.get('wb')!.data, nba = result.weights.get('ba')!.data;
+    for (let o = 0; o < 4; o++) {
+      expect(maxAbsDiff(na.subarray(o * 27, o * 27 + 27), want[o].slice(0, 27))).to.be.below(1e-4);
+      expect(maxAbsDiff(nb.subarray(o * 3, o * 3 + 3), want[o].slice(27, 30))).to.be.below(1e-4);
+      expect(nba[o]).to.be.closeTo(want[o][30], 1e-4);
+    }
+    expect(result.weights.get('bb')!.data).to.deep.equal(g.constants.get('bb')!.data);
+  });
+});
+
 describe('reconstruct: plans, warnings and errors', () => {
   const convNet = () => {
     const b = new GraphBuilder();
