@@ -43,6 +43,9 @@ export interface ReconstructOptions {
   /** Fit a layer read only by an Add against the Add's original output minus the other operand
    * as planned (residualTarget; default true); false: against the layer's own original output. */
   readonly residual?: boolean;
+  /** Samples a problem keeps at most per unknown (every k-th patch beyond; default
+   * DEFAULT_SAMPLES_PER_UNKNOWN; Infinity keeps all). */
+  readonly samplesPerUnknown?: number;
   /** Fit the two convolutions a residual Add reads (main path and shortcut) as one problem
    * against the Add's original output (default true; needs `residual`). */
   readonly joint?: boolean;
@@ -81,6 +84,8 @@ export interface ReconstructResult {
 export const DEFAULT_RIDGE = 1e-2;
 /** Ridges 'auto' chooses among. */
 export const RIDGE_CANDIDATES = [1e-4, 1e-3, 1e-2, 1e-1, 1] as const;
+/** Samples per unknown a problem keeps by default. */
+export const DEFAULT_SAMPLES_PER_UNKNOWN = 64;
 /** The ridge at least, when a layer has fewer samples than unknowns. */
 export const FEW_SAMPLES_RIDGE = 1;
 /** Doubles a layer's sample buffers may hold in all (they are flushed into the Gram matrices when full). */
@@ -127,7 +132,7 @@ export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationD
         layer = jointLayer(target, otherLayer, refit.get(other.inputs[0])!, refit.get(node.inputs[0])![0])!;
         goal = sumMinusBias(ours[0], early.get(second)![0], other.inputs[2] ? graph.constants.get(other.inputs[2]) : undefined);
       } else goal = opts.residual === false ? ours[0] : residualTarget(graph, node, ours[0], original, refit);
-      const solved = solveLayer(current, layer, refit.get(node.inputs[0])!, goal, chunks.valid, ridgeOption, opts.onWarning);
+      const solved = solveLayer(current, layer, refit.get(node.inputs[0])!, goal, chunks.valid, ridgeOption, opts.samplesPerUnknown ?? DEFAULT_SAMPLES_PER_UNKNOWN, opts.onWarning);
       if (second !== undefined) solved.report = { ...solved.report, name: `${node.name} + ${graph.nodes[second].name}` };
       current = replaceGraph(current, { constants: new Map([...current.constants, ...solved.constants]) });
       for (const [k, v] of solved.constants) weights.set(k, v);
@@ -266,7 +271,7 @@ function runNode(g: Graph, node: Node, env: ReadonlyMap<string, Tensor[]>): Tens
 
 /** Accumulates one layer's normal equations over the chunks (two folds: even and odd chunks),
  * picks the ridge and solves. */
-function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], targets: readonly Tensor[], valid: readonly number[], ridgeOption: number | 'auto', warn?: (w: MpccError) => void): { constants: Map<string, Tensor>; report: LayerRefit } {
+function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], targets: readonly Tensor[], valid: readonly number[], ridgeOption: number | 'auto', samplesPerUnknown: number, warn?: (w: MpccError) => void): { constants: Map<string, Tensor>; report: LayerRefit } {
   const { groups, features, outputs, bias } = layer;
   const perImage = layer.samplesPerImage(inputs[0]);
   const chunkSamples = perImage * inputs[0].shape[0];
@@ -278,13 +283,17 @@ function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], 
     folds[fold][g].add(b.x, b.y, b.filled, capacity);
     b.filled = 0;
   };
+  // more samples than SAMPLES_PER_UNKNOWN per unknown add little: keep every `keepEvery`-th,
+  // shifted from chunk to chunk so that every position of the map is used
+  const totalSamples = perImage * valid.reduce((a, b) => a + b, 0);
+  const keepEvery = Math.max(1, Math.floor(totalSamples / (samplesPerUnknown * (features + (bias ? 1 : 0)))));
   inputs.forEach((input, c) => {
     const fold = c % 2, count = perImage * valid[c];
     for (let g = 0; g < groups; g++) {
       const b = buffers[fold][g];
       if (b.filled + count > capacity) flush(fold, g);
       layer.samples(input, targets[c], valid[c], g, b.x, b.y, capacity, b.filled, c);
-      b.filled += count;
+      b.filled += keepEvery === 1 ? count : keepColumns(b, features, outputs, capacity, count, keepEvery, c);
     }
   });
   for (let fold = 0; fold < 2; fold++) for (let g = 0; g < groups; g++) flush(fold, g);
@@ -312,6 +321,18 @@ function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], 
   };
   const report = { name: layer.node.name, op: layer.kind, relErrBefore: relative(starts), relErrAfter: relative(solutions), samples, unknowns, ridge };
   return { constants: layer.write(graph, solutions), report };
+}
+
+/** Keeps every `every`-th of the `count` columns just written at `b.filled` (from column
+ * `shift` mod `every`), moved together; returns how many it kept. */
+function keepColumns(b: { x: Float64Array; y: Float64Array; filled: number }, features: number, outputs: number, stride: number, count: number, every: number, shift: number): number {
+  let kept = 0;
+  for (let j = (every - (shift % every)) % every; j < count; j += every, kept++) {
+    const from = b.filled + j, to = b.filled + kept;
+    for (let f = 0; f < features; f++) b.x[f * stride + to] = b.x[f * stride + from];
+    for (let o = 0; o < outputs; o++) b.y[o * stride + to] = b.y[o * stride + from];
+  }
+  return kept;
 }
 
 /** The candidate ridge whose solutions on one fold best predict the other (both ways). */

@@ -361,6 +361,18 @@ describe('reconstruct: plans, warnings and errors', () => {
     }
   });
 
+  it('keeps about samplesPerUnknown samples per unknown when there are more, and still fits', () => {
+    const g = convNet();
+    const all = reconstructWeights(g, planFor(g, [2, 2]), calibFor(g, 16, 6), { samplesPerUnknown: Infinity });
+    const few = reconstructWeights(g, planFor(g, [2, 2]), calibFor(g, 16, 6), { samplesPerUnknown: 4 });
+    const conv2 = (r: typeof all) => r.layers.find((l) => l.name === 'conv2')!;
+    expect(conv2(all).samples).to.equal(16 * 64);
+    // 1,024 patches, 37 unknowns: every 6th patch
+    expect(conv2(few).samples).to.be.within(Math.floor(1024 / 6), Math.ceil(1024 / 6) + 16);
+    expect(conv2(few).relErrAfter).to.be.below(conv2(few).relErrBefore);
+    for (const t of few.weights.values()) expect([...t.data].every(Number.isFinite)).to.equal(true);
+  });
+
   it('refuses calibration data of another shape or with NaN (MPCC4064) and a bad ridge (MPCC4066)', () => {
     const g = convNet();
     const plan = planFor(g, [2, 2]);
