@@ -163,11 +163,9 @@ function matmulLayer(node: Node, w: Tensor): RefitLayer {
  * Two layers solved as one against the sum of their outputs (the two convolutions a residual Add
  * reads): the features of `first` then those of `second`, `first`'s bias only (the target must
  * leave out `second`'s, which stays as it is). `secondInputs` is `second`'s input per image chunk.
- * Undefined unless both are single problems with the same outputs and samples.
+ * Both must be single problems (groups 1) with outputs of one shape (residualPairs checks).
  */
-export function jointLayer(first: RefitLayer, second: RefitLayer, secondInputs: readonly Tensor[], firstInput: Tensor): RefitLayer | undefined {
-  if (first.groups !== 1 || second.groups !== 1 || first.outputs !== second.outputs) return undefined;
-  if (first.samplesPerImage(firstInput) !== second.samplesPerImage(secondInputs[0])) return undefined;
+export function jointLayer(first: RefitLayer, second: RefitLayer, secondInputs: readonly Tensor[]): RefitLayer {
   const fa = first.features, fb = second.features, o = first.outputs;
   let scratch = new Float64Array(0);
   return {

@@ -129,7 +129,7 @@ export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationD
         // both convolutions of the Add against its original output, the second's bias left out
         const other = graph.nodes[second], otherLayer = targets.get(second) as RefitLayer;
         early.set(second, runNode(graph, other, original));
-        layer = jointLayer(target, otherLayer, refit.get(other.inputs[0])!, refit.get(node.inputs[0])![0])!;
+        layer = jointLayer(target, otherLayer, refit.get(other.inputs[0])!);
         goal = sumMinusBias(ours[0], early.get(second)![0], other.inputs[2] ? graph.constants.get(other.inputs[2]) : undefined);
       } else goal = opts.residual === false ? ours[0] : residualTarget(graph, node, ours[0], original, refit);
       const solved = solveLayer(current, layer, refit.get(node.inputs[0])!, goal, chunks.valid, ridgeOption, opts.samplesPerUnknown ?? DEFAULT_SAMPLES_PER_UNKNOWN, opts.onWarning);
@@ -222,8 +222,9 @@ function residualTarget(graph: Graph, node: Node, ours: Tensor[], original: Read
 }
 
 /**
- * The residual Adds both of whose operands are refit convolutions read by nothing else, whose
- * second's input already exists when the first is solved: by the first's node index, the second's.
+ * The residual Adds both of whose operands are refit layers of one problem each (not grouped),
+ * read by nothing else, of one output shape, the second's input existing when the first is
+ * solved: by the first's node index, the second's.
  */
 function residualPairs(graph: Graph, targets: ReadonlyMap<number, RefitLayer | string>): Map<number, number> {
   const producer = new Map<string, number>();
@@ -234,7 +235,8 @@ function residualPairs(graph: Graph, targets: ReadonlyMap<number, RefitLayer | s
   for (const add of graph.nodes) {
     if (add.op !== 'Add' || add.inputs.length !== 2) continue;
     const [a, b] = add.inputs.map((v) => producer.get(v) ?? -1).sort((x, y) => x - y);
-    if (a < 0 || typeof targets.get(a) !== 'object' || typeof targets.get(b) !== 'object') continue;
+    const first = targets.get(a), second = targets.get(b);
+    if (a < 0 || typeof first !== 'object' || typeof second !== 'object' || first.groups !== 1 || second.groups !== 1) continue;
     if (add.inputs.some((v) => readers.get(v) !== 1 || graph.outputs.includes(v))) continue;
     const input = graph.nodes[b].inputs[0];
     if ((producer.get(input) ?? -1) >= a) continue;
