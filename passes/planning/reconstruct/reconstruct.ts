@@ -288,7 +288,7 @@ function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], 
   // more samples than SAMPLES_PER_UNKNOWN per unknown add little: keep every `keepEvery`-th,
   // shifted from chunk to chunk so that every position of the map is used
   const totalSamples = perImage * valid.reduce((a, b) => a + b, 0);
-  const keepEvery = Math.max(1, Math.floor(totalSamples / (samplesPerUnknown * (features + (bias ? 1 : 0)))));
+  const keepEvery = Math.max(1, Math.ceil(totalSamples / (samplesPerUnknown * (features + (bias ? 1 : 0)))));
   inputs.forEach((input, c) => {
     const fold = c % 2, count = perImage * valid[c];
     for (let g = 0; g < groups; g++) {
