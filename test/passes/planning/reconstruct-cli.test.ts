@@ -55,7 +55,9 @@ describe('mpcc eval and export --reconstruct', function () {
     expect(refit.refit!.calibration).to.include({ path: CALIB, samples: 64 });
     expect(refit.refit!.layers.map((l) => l.name)).to.include('/head/Gemm');
     const text = evalOf({ ...refitFlags, json: false }).text;
-    expect(text).to.contain(`refit: 7 layers on 64 calibration images from ${CALIB}`);
+    // 7 weight layers, the last residual block's conv2 and shortcut fitted as one
+    expect(refit.refit!.layers.map((l) => l.name)).to.include('/stages/stages.1/conv2/Conv + /stages/stages.1/shortcut/shortcut.0/Conv');
+    expect(text).to.contain(`refit: ${refit.refit!.layers.length} layers on 64 calibration images from ${CALIB}`);
     expect(text).to.match(/\/head\/Gemm: output error [\d.]+% -> [\d.]+%/);
     // 64 images for the head's 65 unknowns: the warning is in the report
     expect(refit.refit!.warnings).to.deep.equal([
