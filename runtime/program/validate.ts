@@ -110,7 +110,7 @@ function plainParams(v: Json, field: string, depth = 0, budget = { left: PROGRAM
 }
 
 /** What a kind's parameters must hold beyond plain JSON. */
-type ParamType = 'int' | 'number' | 'name' | 'bool' | 'window' | 'shape' | 'pool' | 'object' | 'array';
+type ParamType = 'int' | 'number' | 'name' | 'bool' | 'window' | 'shape' | 'shapes' | 'pool' | 'object' | 'array';
 interface KindSchema {
   /** Operands [min, max] and results. */
   inputs: [number, number];
@@ -121,6 +121,7 @@ interface KindSchema {
 
 const WINDOW: Record<string, ParamType> = { window: 'window' };
 const BIAS: Record<string, ParamType> = { bias: 'name', inner: 'int' };
+const BROADCAST: Record<string, ParamType> = { shapes: 'shapes', outShape: 'shape' };
 const one = (required: Record<string, ParamType> = {}, optional: Record<string, ParamType> = {}): KindSchema => ({ inputs: [1, 1], outputs: 1, required, optional });
 
 const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
@@ -134,9 +135,9 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   maxPool: one({ pool: 'pool', ...WINDOW }),
   avgPool: one({ pool: 'pool' }, { countIncludePad: 'bool' }),
   truncate: one({ bits: 'int' }, BIAS),
-  add: { inputs: [2, 2], outputs: 1 },
-  sub: { inputs: [2, 2], outputs: 1 },
-  addConst: one({ constant: 'name' }),
+  add: { inputs: [2, 2], outputs: 1, optional: BROADCAST },
+  sub: { inputs: [2, 2], outputs: 1, optional: BROADCAST },
+  addConst: one({ constant: 'name' }, { ...BROADCAST, negate: 'bool' }),
   identity: one(),
   transpose: one(),
   slice: one(),
@@ -169,6 +170,9 @@ function typed(v: Json, t: ParamType, field: string): void {
     }
     case 'shape':
       shape(v, field);
+      return;
+    case 'shapes':
+      array(v, field, PROGRAM_LIMITS.operands).forEach((s, i) => shape(s, `${field}[${i}]`));
       return;
     case 'pool':
       windowGeometry(v, field, false);
