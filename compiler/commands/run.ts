@@ -16,7 +16,8 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
-import { encodeNpy } from '../npy.js';
+import { encodeNpy, readNpy } from '../npy.js';
+import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
@@ -28,6 +29,8 @@ export interface RunOptions extends ProgressFlags {
   readonly json?: boolean;
   /** Round timeout in ms for every party (default: from each round's bytes). */
   readonly roundTimeout?: string;
+  /** --expected Y.npy: a plaintext run's output to compare with (compiler/output-agreement.ts). */
+  readonly expected?: string;
 }
 
 /** The --json object (bytes sent, summed over parties; total = online + preprocessing;
@@ -37,6 +40,8 @@ export interface RunSummary {
   rounds: number;
   bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
   output: string | null;
+  /** With --expected: how the output agrees with the plaintext one (pixel agreement for maps). */
+  agreement?: OutputAgreement;
 }
 
 /** Runs the three parties; returns the summary, P0's outputs and the reports. Progress lines
@@ -47,6 +52,9 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
   const x = readClientInput(options.input, manifest); // checked before any party starts
+  const expected = options.expected === undefined ? undefined : readNpy(options.expected);
+  const misfit = () => diag('MPCC0004', ['--expected', options.expected!, `shape [${expected!.shape.join(',')}] does not fit the output '${manifest.outputs[0].name}' [${manifest.outputs[0].shape.join(',')}]`]);
+  if (expected && !outputAgreement(new Float64Array(manifest.outputs[0].shape.reduce((a, b) => a * b, 1)), expected.data, expected.shape)) throw misfit();
   const roundTimeout = parseRoundTimeout(options.roundTimeout);
   if (transport === 'tcp') {
     // Every party's folder is checked here first, so a missing or corrupt file is reported
@@ -70,6 +78,11 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
     writeFileAtomic(options.output, encodeNpy(o.shape, outputs[o.name]));
   }
   const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output: options.output ?? null };
+  if (expected) {
+    const agreement = outputAgreement(outputs[manifest.outputs[0].name], expected.data, expected.shape);
+    if (!agreement) throw misfit();
+    summary.agreement = agreement;
+  }
   return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
 }
 
@@ -150,6 +163,7 @@ export function describeRun(s: RunSummary, outputs: Record<string, number[]>, se
   lines.push(`bytes sent: ${mb(s.bytes.total)} per inference (online ${mb(s.bytes.online)}, preprocessing ${mb(s.bytes.preprocessing)}), one-time ${mb(s.bytes.oneTime)}`);
   lines.push(`per party: ${s.bytes.perParty.map((b, i) => `P${i} ${mb(b)}`).join(', ')}`);
   if (s.output) lines.push(`output written to ${s.output}`);
+  if (s.agreement) lines.push(describeAgreement(s.agreement));
   return lines.join('\n') + '\n';
 }
 
@@ -165,6 +179,7 @@ export function registerRun(program: Command): void {
       .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
+      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)')
   ).action(
     action(async (out: string, options: RunOptions) => {
       const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));
