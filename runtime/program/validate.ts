@@ -152,8 +152,16 @@ function windowGeometry(v: Json, field: string, conv: boolean): LayoutSizes {
   return { inputs: [{ size: n * c * h * w, field: 'pool.inShape' }], output: n * channels * outH * outW };
 }
 
-/** The sizes a step of a kind with a checked geometry declares (pools), beyond the layout kinds. */
-function geometrySizes(kind: string, params: Record<string, Json>, field: string): LayoutSizes | undefined {
+/** The sizes a step of a kind with a checked geometry declares (pools, broadcasting elementwise
+ * steps), beyond the layout kinds. */
+function geometrySizes(kind: string, params: Record<string, Json>, field: string, operands: number): LayoutSizes | undefined {
+  if ((kind === 'add' || kind === 'sub' || kind === 'addConst') && (params.shapes !== undefined || params.outShape !== undefined)) {
+    // each operand broadcast to outShape (numpy rules), as the layout kind broadcast checks it
+    const shapes = array(params.shapes, `${field}.shapes`, operands);
+    if (shapes.length !== operands) fail(`${field}.shapes`, `${shapes.length} shapes for ${operands} operands`);
+    const each = shapes.map((s, j) => LAYOUT_SCHEMAS.broadcast({ shape: s, outShape: params.outShape }, `${field}.shapes[${j}]`, 1));
+    return { inputs: each.map((e, j) => ({ size: e.inputs[0].size, field: `shapes[${j}]` })), output: each[0].output };
+  }
   if (kind === 'maxPool' || kind === 'avgPool') return windowGeometry(params.pool, `${field}.pool`, false);
   if (kind === 'globalAvgPool') {
     const dims = ints(params.inShape, `${field}.inShape`, 4, 1);
@@ -243,7 +251,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
-    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`);
+    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`, ins.length);
     declared?.inputs.forEach(({ size, field }, j) => {
       const actual = sizes.get(ins[j]);
       if (actual !== undefined && actual !== size) fail(`${f}.params.${field}`, `${size} elements, the operand '${ins[j]}' has ${actual}`);

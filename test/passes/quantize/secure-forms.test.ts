@@ -7,7 +7,7 @@
 // against onnxruntime, and the parties' bytes and rounds against cost.json. What is still
 // unsupported is refused naming the node.
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { runCompile } from '../../../compiler/commands/compile.js';
@@ -18,7 +18,8 @@ import { runGraph } from '../../../ir/interp/index.js';
 import { Tensor } from '../../../ir/tensor.js';
 import { runPipeline } from '../../../passes/manager.js';
 import { MpccError } from '../../../runtime/diagnostics.js';
-import { loadPartyArtifacts, runProgram, sessionTag } from '../../../runtime/program/index.js';
+import { loadPartyArtifacts, parseProgram, runProgram, sessionTag } from '../../../runtime/program/index.js';
+import { errorOf } from '../util.js';
 import { createInProcessSessions, runParties } from '../../../runtime/session/connect.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
@@ -163,6 +164,29 @@ describe('secure forms: patterns codegen used to refuse, run securely', function
       expect(r.reduce((t, p) => t + p.counters.sent.online + p.counters.sent.preprocessing, 0)).to.equal(cost.bytes.total);
       for (const p of r) expect(p.rounds).to.equal(cost.rounds);
     });
+  });
+});
+
+describe('secure forms: the broadcasting steps in program.json', () => {
+  const tmp = suiteTempDir('mpcc-secure-forms-program-');
+
+  it('an add step declares its operands\' shapes; shapes that do not broadcast, or another operand count, are refused (MPCC5222)', () => {
+    const file = join(tmp(), 'bcast.onnx');
+    writeFileSync(file, CASES[0].onnx());
+    runCompile(file, { output: join(tmp(), 'out'), fracBits: 12 });
+    const text = readFileSync(join(tmp(), 'out/party0/program.json'), 'utf8');
+    const program = JSON.parse(text) as { steps: { kind: string; params: { shapes?: number[][]; outShape?: number[] } }[] };
+    const add = program.steps.find((s) => s.kind === 'add' && s.params.shapes)!;
+    expect(add.params).to.deep.equal({ shapes: [[1, 4, 8, 8], [1, 4, 1, 1]], outShape: [1, 4, 8, 8] });
+    expect(parseProgram(text, 'program.json', 0).steps.length).to.equal(program.steps.length);
+    const tampered = (shapes: number[][]) => {
+      add.params.shapes = shapes;
+      return errorOf(() => parseProgram(JSON.stringify(program), 'program.json', 0));
+    };
+    const i = program.steps.indexOf(add);
+    expect(tampered([[1, 4, 8, 8], [1, 3, 1, 1]]).format()).to.equal(`error MPCC5222: program program.json refused: steps[${i}].params.shapes[1].shape[1]: 3 does not broadcast to 4`);
+    expect(tampered([[1, 4, 8, 8]]).message).to.contain(`steps[${i}].params.shapes: 1 shapes for 2 operands`);
+    expect(tampered([[1, 4, 8, 8], [1, 4, 2, 1]]).message).to.contain('does not broadcast');
   });
 });
 
