@@ -23,24 +23,6 @@ function lcg(seed: number): () => number {
 
 const CLASSES = 5, SIDE = 12;
 
-/** x [1,3,12,12] → conv 3×3 → ReLU → conv 1×1 to 5 classes → y [1,5,12,12] (scores), `softmax` adding a Softmax. */
-function segmenter(softmax = false): Uint8Array {
-  const rand = lcg(21);
-  const r = (n: number, scale: number) => Array.from({ length: n }, () => (2 * rand() - 1) * scale);
-  const b = new OnnxBuilder({ opset: 13 });
-  b.input('x', [1, 3, SIDE, SIDE]);
-  b.initializer('W1', r(8 * 3 * 9, 0.5), [8, 3, 3, 3]);
-  b.initializer('B1', r(8, 0.2), [8]);
-  b.initializer('W2', r(CLASSES * 8, 0.8), [CLASSES, 8, 1, 1]);
-  b.initializer('B2', r(CLASSES, 0.3), [CLASSES]);
-  b.node('Conv', ['x', 'W1', 'B1'], ['c1'], { pads: [1, 1, 1, 1] });
-  b.node('Relu', ['c1'], ['r1']);
-  b.node('Conv', ['r1', 'W2', 'B2'], [softmax ? 'scores' : 'y']);
-  if (softmax) b.node('Softmax', ['scores'], ['y'], { axis: 1 });
-  b.output('y');
-  return b.toBytes();
-}
-
 describe('reveal-argmax: per-pixel classes computed in the secure program', function () {
   this.timeout(120000);
   const tmp = suiteTempDir('mpcc-reveal-argmax-');
@@ -125,3 +107,21 @@ describe('reveal-argmax: per-pixel classes computed in the secure program', func
     expect(errorOf(() => runCompile(file, { output: join(tmp(), 'rank3-out'), reveal: 'classes' })).code).to.equal('MPCC0004');
   });
 });
+
+/** x [1,3,12,12] → conv 3×3 → ReLU → conv 1×1 to 5 classes → y [1,5,12,12] (scores), `softmax` adding a Softmax. */
+function segmenter(softmax = false): Uint8Array {
+  const rand = lcg(21);
+  const r = (n: number, scale: number) => Array.from({ length: n }, () => (2 * rand() - 1) * scale);
+  const b = new OnnxBuilder({ opset: 13 });
+  b.input('x', [1, 3, SIDE, SIDE]);
+  b.initializer('W1', r(8 * 3 * 9, 0.5), [8, 3, 3, 3]);
+  b.initializer('B1', r(8, 0.2), [8]);
+  b.initializer('W2', r(CLASSES * 8, 0.8), [CLASSES, 8, 1, 1]);
+  b.initializer('B2', r(CLASSES, 0.3), [CLASSES]);
+  b.node('Conv', ['x', 'W1', 'B1'], ['c1'], { pads: [1, 1, 1, 1] });
+  b.node('Relu', ['c1'], ['r1']);
+  b.node('Conv', ['r1', 'W2', 'B2'], [softmax ? 'scores' : 'y']);
+  if (softmax) b.node('Softmax', ['scores'], ['y'], { axis: 1 });
+  b.output('y');
+  return b.toBytes();
+}
