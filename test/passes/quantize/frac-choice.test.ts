@@ -54,7 +54,8 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     // beyond what even the floor keeps within the bound: the floor, said so
     const floor = chooseFracBits(g, new Map([['y', 2 ** 40]]));
     expect(floor).to.include({ frac: MIN_AUTO_FRAC, limit: 'floor' });
-    expect(describeFracChoice(floor)).to.contain('the bound is exceeded, consider --frac-bits');
+    expect(floor.failureLog2).to.be.closeTo(Math.log2(3 * 2 ** 40) + 24 - 63, 1e-9);
+    expect(describeFracChoice(floor)).to.contain('the fewest the default takes; the bound 2^-12 is exceeded');
   });
 
   it('a constant near the value range limits the scale (2^(63−2f) with 8 bits to spare)', () => {
