@@ -21,6 +21,9 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   eval: () => import('./eval.js'),
   depth: () => import('./depth.js'),
   knapsack: () => import('./knapsack.js'),
+  serving: () => import('./serving.js'),
+  'plan-fast': () => import('./plan-fast.js'),
+  plan: () => import('./plan.js'),
 };
 
 async function main(): Promise<void> {

@@ -85,6 +85,16 @@ export const DIAGNOSTICS = {
   MPCC4022: 'knapsack: the budget of {1} DReLUs is below the minimum achievable cost of {0} DReLUs (the cheapest option of every group)',
   MPCC4023: 'knapsack: invalid budget {0}: a budget is a whole number of DReLUs >= 0',
   MPCC4024: 'knapsack: the exact DP needs {0} MB of back-pointers ({1} groups x {2} budget states), over its cap of {3} MB; use the scalable solver (method auto or scalable)',
+  // 404x: the knapsack planner (passes/planning/distortion/, compiler/planning/, mpcc plan --budget).
+  MPCC4040: "invalid budget {0} {1}: {2}",
+  MPCC4043: "distortion cache file '{0}' is corrupt ({1}); measuring its layer again",
+  MPCC4044: "invalid --block-sizes '{0}': cannot read item '{1}' (items: BHxBW, upto:K, square:K, half, whole, identity)",
+  MPCC4046: "the planner cannot batch the model at '{0}': {1}",
+  MPCC4050: "--mode fast: node '{0}' ({1}) has no backward kernel; the fast distortion estimate supports {2}",
+  MPCC4051: "--mode fast: calibration data of shape [{0}] does not fit the model's input '{1}' of shape [{2}]: {3}",
+  MPCC4052: "--mode fast: layer '{0}': {1}",
+  MPCC4053: "--mode fast: probes={0}: {1}",
+  MPCC4054: "--mode fast: the model has {0} inputs and {1} outputs; the estimate needs exactly one of each",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',
@@ -108,6 +118,12 @@ export const DIAGNOSTICS = {
   MPCC5019: 'key file {0}: {1}',
   MPCC5020: 'peer address {0} is not loopback and this party has no keys: give --key and --peer-keys (made by mpcc keygen), or --insecure on a network you trust',
   MPCC5021: 'frame from peer {0} refused in round {1}: {2}',
+  // 503x: serving many clients (runtime/transport/serving.ts).
+  MPCC5030: 'control message exchange with peer {0} failed: {1}',
+  MPCC5031: 'peer {0} refused this client: it is serving another client (try again when it is free)',
+  MPCC5032: 'peer {0} refused this client: it asks for {1} inference(s), the server has {2} left before it stops (--max-inferences)',
+  MPCC5033: 'peer {0} refused this client: the helper (party 2) got no connection from it within {1} ms',
+  MPCC5034: 'peer {0} is stopping ({1}): the current inference is aborted',
   // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',
