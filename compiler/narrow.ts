@@ -17,17 +17,16 @@ import { type CompareStat, CompareStatistics, SignErrorCounter, beyondRange, aut
 import { applyWindows } from '../passes/planning/narrow-compare.js';
 import { type Plan, type PlanCompare, type PlanWindow, makePlan, modelFileSha256, readPlan, reluLayerNames } from '../passes/planning/plan-file.js';
 import type { Stage } from '../ir/stage.js';
-import { type DriverOptions, type RunOptions as DriverRunOptions, driveModel, planPasses, runPlan } from './driver.js';
+import { type DriverOptions, type RunOptions as DriverRunOptions, chooseFrac, driveModel, planPasses, runPlan } from './driver.js';
 import { poolBeforeActivation } from '../passes/secure/lower-reorder.js';
 import { runPipeline } from '../passes/index.js';
 import { diag } from '../runtime/diagnostics.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import { type CalibrationOptions, type CalibrationSet, loadCalibration } from './calibration/load.js';
 import type { CompareChoice } from './commands/compare-flags.js';
+import type { FracChoice } from '../passes/quantize/frac-choice.js';
 import { withBatch } from './eval-batch.js';
 
-/** The fractional bits quantize uses when none are given. */
-export const DEFAULT_FRAC = 12;
 
 /** Images per interpreter call when collecting statistics. */
 const STAT_BATCH = 16;
@@ -176,6 +175,8 @@ export interface WindowedDrive {
   readonly graph: Graph;
   readonly plan: Plan;
   readonly compare: PlanCompare;
+  /** The scale chosen for the model (absent with --frac-bits). */
+  readonly fracChoice?: FracChoice;
 }
 
 /** Drives `model` to the float stage (with --plan's block-ReLUs), chooses the windows `choice`
@@ -191,14 +192,16 @@ export function driveWithWindows(
   const log = options.log ?? NO_PROGRESS;
   const { graph: float, plan: passes } = driveModel(model, { ...options, target: 'float' });
   if (passes.to !== 'float') throw diag('MPCC0004', ['--compare-bits', choice.mode === 'auto' ? 'auto' : String(choice.k), `the model is already ${passes.to}; windows are set on a float model (.onnx or float .mir)`]);
-  const frac = options.fracBits ?? DEFAULT_FRAC;
   const data = calib === undefined ? undefined : loadCalibration(calib, float.types.get(float.inputs[0])!.shape);
+  // a window's bits are bits of the fixed-point value: the scale is fixed before the windows
+  const fracChoice = options.fracBits === undefined ? chooseFrac(float, data, log) : undefined;
+  const frac = options.fracBits ?? fracChoice!.frac;
   const compare = chooseWindows(float, choice, frac, data, log);
   const windowed = withWindows(float, compare);
-  const { graph } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: options.fracBits }), options);
+  const { graph } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: frac, revealArgmax: options.revealArgmax }), options);
   const source = { tool: 'mpcc compile', method: `compare-bits ${choice.mode === 'auto' ? 'auto' : `${choice.k}, drop-lsb ${choice.lo}`}`, ...(data ? { calib: data.source } : {}) };
   const plan = planWithCompare(options.planFile === undefined ? undefined : readPlan(options.planFile), compare, modelFileSha256(model), float, source);
-  return { graph, plan, compare };
+  return { graph, plan, compare, fracChoice };
 }
 
 /** One row of `mpcc run --verify-against-plaintext`: a comparison node's measured sign-error

@@ -53,7 +53,7 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   readonly ignoreIndex?: string | number;
   /** Images per interpreter call (default: as many as keep the largest activation ≤ 16 M values, at most 256). */
   readonly batchSize?: string | number;
-  /** Fractional bits of --fixed (4..28, default 12). */
+  /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   /** Passes to run first (default canonicalize), as in every command. */
   readonly passes?: string;

@@ -1,8 +1,6 @@
 // Elementwise ops: unary activations and broadcasting binary arithmetic.
 import { broadcastShapes } from '../types.js';
-import type { Node } from '../graph.js';
 import { SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
-import type { OperandView } from './secure-facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 import { WINDOW_ATTRS, checkWindow } from './window.js';
 
@@ -37,21 +35,10 @@ function windowed(name: string, doc: string, attrs: OpDef['attrs']): OpDef {
   };
 }
 
-/** What Add/Sub on shares cannot do: broadcast an activation, or subtract one from a constant
- * (P1 adds a constant to its share; the runtime adds shares of the result's shape). */
-function addSubLimits(node: Node, operands: OperandView): string | undefined {
-  const [x, y] = node.inputs;
-  const cx = operands.constant(x), cy = operands.constant(y);
-  const out = operands.type(node.outputs[0]).shape.join();
-  const same = (v: string) => operands.type(v).shape.join() === out;
-  if (!cx && !cy) return same(x) && same(y) ? undefined : 'broadcasting between two activations is not supported';
-  if (cx && node.op === 'Sub') return 'a constant minus an activation is not supported';
-  return same(cx ? y : x) ? undefined : 'a constant may not broadcast the activation';
-}
-
-// Secure inference: Relu and Clip compare (their protocols); Add, Sub and data movement are
-// local on shares; Mul and Div by a constant become weight layers; Sigmoid and HardSigmoid
-// have no secure form.
+// Secure inference: Relu and Clip compare (their protocols); Add, Sub (any broadcasting, a
+// constant on either side: codegen's add, sub and addConst steps) and data movement are local
+// on shares; Mul and Div by a constant become weight layers; Sigmoid and HardSigmoid have no
+// secure form.
 defineOps(
   { ...windowed('Relu', 'max(x, 0)', {}), secure: toSecureOp('SecureRelu') },
   unary('Sigmoid', '1 / (1 + exp(-x))'),
@@ -73,8 +60,8 @@ defineOps(
     }),
     secure: localOp('identity'),
   },
-  { ...binary('Add', 'a + b with numpy broadcasting'), secure: localOp('add', addSubLimits) },
-  { ...binary('Sub', 'a - b with numpy broadcasting'), secure: localOp('sub', addSubLimits) },
+  { ...binary('Add', 'a + b with numpy broadcasting'), secure: localOp('add') },
+  { ...binary('Sub', 'a - b with numpy broadcasting'), secure: localOp('sub') },
   { ...binary('Mul', 'a * b with numpy broadcasting'), secure: SCALED_TO_WEIGHTS },
   { ...binary('Div', 'a / b with numpy broadcasting'), secure: SCALED_TO_WEIGHTS },
 );
