@@ -145,7 +145,24 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   broadcast: one(),
   resize: one(),
   globalAvgPool: one({ inShape: 'shape' }),
+  mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' } },
+  hardSigmoid: one({ alpha: 'number', beta: 'number' }),
+  sigmoid: one(),
 };
+
+/** A 'mul' step's shapes: x's and y's must broadcast (numpy rules) to exactly outShape. */
+function checkProduct(params: Record<string, Json>, field: string): void {
+  const [x, y, out] = [params.xShape, params.yShape, params.outShape] as number[][];
+  if (x.length > out.length || y.length > out.length) fail(`${field}.outShape`, `rank ${out.length} below an operand's`);
+  out.forEach((d, i) => {
+    for (const [name, s] of [['xShape', x], ['yShape', y]] as const) {
+      const e = s[i - (out.length - s.length)];
+      if (e !== undefined && e !== d && e !== 1) fail(`${field}.${name}`, `[${s.join(',')}] does not broadcast to [${out.join(',')}]`);
+    }
+    const ex = x[i - (out.length - x.length)] ?? 1, ey = y[i - (out.length - y.length)] ?? 1;
+    if (d !== Math.max(ex, ey) && !(d === 0 && Math.min(ex, ey) === 0)) fail(`${field}.outShape`, `[${out.join(',')}] is not the broadcast of [${x.join(',')}] and [${y.join(',')}]`);
+  });
+}
 
 function typed(v: Json, t: ParamType, field: string): void {
   switch (t) {
@@ -294,6 +311,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
     if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
+    if (kind === 'mul') checkProduct(params, `${f}.params`);
     if (kind === 'input') {
       inputSteps++;
       const n = inputShape.reduce((a, b) => a * b, 1);
