@@ -16,19 +16,9 @@ import { runGraph } from '../../ir/interp/run.js';
 import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { Tensor } from '../../ir/tensor.js';
 import { loadPartyArtifacts, parseProgram } from '../../runtime/program/index.js';
-import { MpccError } from '../../runtime/diagnostics.js';
+import { errorOf } from '../passes/util.js';
 import { suiteTempDir } from '../temp-dir.js';
 import { argmax, maxAbsDiff, runSecureInProcess } from './support.js';
-
-function errorOf(fn: () => unknown): MpccError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof MpccError) return e;
-    throw e;
-  }
-  throw new Error('expected an MpccError');
-}
 
 function lcg(seed: number): () => number {
   let s = seed;
