@@ -91,14 +91,10 @@ function quantizedProblem(g: Graph): StageProblem | undefined {
   }
   if (!fixed) return stageProblem('the graph has no FixedInput');
   const tail = clientTail(g);
-  const operands = operandView(g);
   for (const n of g.nodes) {
     const facts = secureFacts(n.op);
     if (facts.lower === 'secure') return stageProblem(`node '${n.name}' (${n.op}) is already lowered`, n);
     if (facts.lower === 'unsupported' || (facts.lower === 'client' && !tail.has(n))) return unsupported(n, facts.why ?? '');
-    // An op lower runs by a protocol only in some forms (a Mul of two activations, not by a constant).
-    const why = facts.lower === 'protocol' ? unsupportedReason(n, operands) : undefined;
-    if (why) return unsupported(n, why);
   }
   return undefined;
 }

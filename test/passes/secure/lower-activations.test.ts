@@ -9,6 +9,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../../../ir/builder.js';
+import { Tensor } from '../../../ir/tensor.js';
 import type { Graph, Node } from '../../../ir/graph.js';
 import { OnnxBuilder, float } from '../../../compiler/onnx/writer.js';
 import { runPipeline } from '../../../passes/index.js';
@@ -62,6 +63,15 @@ describe('quantize and lower: products of activations, HardSigmoid, Sigmoid', ()
     expect(sig.op).to.equal('SecureSigmoid');
     expect(sig.attrs).to.include({ protocol: 'sigmoid', rounds: 3, drelus: SIGMOID_PIECES * 36 });
     expect(sig.attrs.flows).to.deep.equal(PROTOCOL_COSTS.relu({ n: 360, k: 64, lo: 0 }).flows.map(formatFlow));
+  });
+
+  it('lower refuses a Mul by a constant left in a hand-written quantized graph (MPCC6001 naming the node)', () => {
+    const b = new GraphBuilder();
+    const x = b.op('FixedInput', [b.input('x', { dtype: 'float32', shape: [1, 4] })], { frac: 12 });
+    b.output(b.op('Mul', [x, b.constant('c', new Tensor('float32', [1, 4], new Float32Array(4).fill(2)))], {}, 'by_const'));
+    expect(errorOf(() => runPipeline(b.build(), 'lower')).format()).to.equal(
+      "error MPCC6001: node 'by_const' (Mul) is not supported in secure inference: quantize turns a product with a constant into a weight layer (run quantize first)",
+    );
   });
 
   it('refuses a HardSigmoid with non-finite alpha or beta (MPCC6050 naming the node)', () => {
