@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point of the `mpcc` command: runs the compiled CLI from dist/ (built by `npm run build`,
-// which `npm ci` runs through the `prepare` script).
+// Entry point of the `mpcc` command: runs the compiled CLI from dist/ (built by `npm run build`;
+// `npm ci` runs no scripts, see the README's set-up).
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';

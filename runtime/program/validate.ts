@@ -3,85 +3,18 @@
 // untrusted until this check passes. Every field is type-checked, every step kind must be one
 // of the step library's, every value a step reads must be produced by an earlier step (and
 // every value produced once), sizes must agree (the input step's size with the input shape)
-// and stay under fixed limits, and counts are bounded. A refusal is MPCC5222 naming the file
-// and the field (`steps[3].params.size`).
+// and stay under fixed limits, and counts are bounded; the layout steps' parameters follow a
+// closed per-field schema each (validate-layout.ts). A refusal is MPCC5222 naming the file and
+// the field (`steps[3].params.size`).
 
 import { runtimeError } from '../diagnostics.js';
 import type { PartyId } from '../session/session.js';
 import { PROGRAM_FORMAT, type Program } from './program.js';
 import { STEP_KINDS } from './steps.js';
+import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
+import { array, describe, fail, int, ints, type Json, name, object, PROGRAM_LIMITS, Refusal, shape } from './validate-json.js';
 
-/** Limits on a program: far above any model mpcc compiles, far below what would exhaust memory. */
-export const PROGRAM_LIMITS = {
-  /** Bytes of program.json. */
-  fileBytes: 64 << 20,
-  steps: 200_000,
-  setup: 20_000,
-  outputs: 64,
-  /** Operands or results of one step. */
-  operands: 1024,
-  /** Elements of one value (a shape's product, a step's size). */
-  elements: 1 << 28,
-  /** Characters of a name (value, step, op, weight key). */
-  name: 1024,
-  /** Nesting depth and entries of a step's parameters. */
-  depth: 6,
-  entries: 1 << 16,
-  /** Dimensions of a shape. */
-  rank: 8,
-  /** Rounds of a program. */
-  rounds: 1 << 20,
-} as const;
-
-type Json = unknown;
-
-/** A refusal at `field` of `file`. */
-class Refusal {
-  constructor(readonly field: string, readonly problem: string) {}
-}
-
-const fail = (field: string, problem: string): never => {
-  throw new Refusal(field, problem);
-};
-
-function object(v: Json, field: string): Record<string, Json> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'expected an object');
-  return v as Record<string, Json>;
-}
-
-function array(v: Json, field: string, max: number): Json[] {
-  if (!Array.isArray(v)) fail(field, 'expected an array');
-  if ((v as Json[]).length > max) fail(field, `${(v as Json[]).length} entries, at most ${max}`);
-  return v as Json[];
-}
-
-function int(v: Json, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) fail(field, `expected an integer, got ${describe(v)}`);
-  if ((v as number) < min || (v as number) > max) fail(field, `${v as number} is outside [${min}, ${max}]`);
-  return v as number;
-}
-
-/** A name: a non-empty string of printable characters (no control characters), bounded. */
-function name(v: Json, field: string): string {
-  if (typeof v !== 'string') fail(field, `expected a name (string), got ${describe(v)}`);
-  const s = v as string;
-  if (s.length === 0 || s.length > PROGRAM_LIMITS.name) fail(field, `a name of ${s.length} characters (1 to ${PROGRAM_LIMITS.name})`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(s)) fail(field, 'a name with control characters');
-  return s;
-}
-
-function shape(v: Json, field: string): number[] {
-  const dims = array(v, field, PROGRAM_LIMITS.rank).map((d, i) => int(d, `${field}[${i}]`, 0, PROGRAM_LIMITS.elements));
-  const n = dims.reduce((a, b) => a * b, 1);
-  if (n > PROGRAM_LIMITS.elements) fail(field, `${n} elements, at most ${PROGRAM_LIMITS.elements}`);
-  return dims;
-}
-
-function describe(v: Json): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
+export { PROGRAM_LIMITS } from './validate-json.js';
 
 /** Plain JSON parameters: bounded depth and entries; numbers finite; integers within the
  * element limit (a size, an index, a count); strings are names. */
@@ -117,11 +50,30 @@ interface KindSchema {
   outputs: number;
   required?: Record<string, ParamType>;
   optional?: Record<string, ParamType>;
+  /** A closed per-field schema of the parameters (the layout kinds, validate-layout.ts). */
+  check?: ParamsCheck;
 }
 
 const WINDOW: Record<string, ParamType> = { window: 'window' };
 const BIAS: Record<string, ParamType> = { bias: 'name', inner: 'int' };
 const one = (required: Record<string, ParamType> = {}, optional: Record<string, ParamType> = {}): KindSchema => ({ inputs: [1, 1], outputs: 1, required, optional });
+
+/** A 'mul' step's shapes: x's and y's must broadcast (numpy rules) to exactly outShape; the
+ * operands' sizes are theirs, the result's outShape's. */
+const checkProduct: ParamsCheck = (params, field) => {
+  const [x, y, out] = [params.xShape, params.yShape, params.outShape] as number[][];
+  if (x.length > out.length || y.length > out.length) fail(`${field}.outShape`, `rank ${out.length} below an operand's`);
+  out.forEach((d, i) => {
+    for (const [name, s] of [['xShape', x], ['yShape', y]] as const) {
+      const e = s[i - (out.length - s.length)];
+      if (e !== undefined && e !== d && e !== 1) fail(`${field}.${name}`, `[${s.join(',')}] does not broadcast to [${out.join(',')}]`);
+    }
+    const ex = x[i - (out.length - x.length)] ?? 1, ey = y[i - (out.length - y.length)] ?? 1;
+    if (d !== Math.max(ex, ey) && !(d === 0 && Math.min(ex, ey) === 0)) fail(`${field}.outShape`, `[${out.join(',')}] is not the broadcast of [${x.join(',')}] and [${y.join(',')}]`);
+  });
+  const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+  return { inputs: [{ size: size(x), field: 'xShape' }, { size: size(y), field: 'yShape' }], output: size(out) };
+};
 
 const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   input: { inputs: [0, 0], outputs: 1, required: { size: 'int' } },
@@ -138,31 +90,20 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   sub: { inputs: [2, 2], outputs: 1 },
   addConst: one({ constant: 'name' }),
   identity: one(),
-  transpose: one(),
-  slice: one(),
-  concat: { inputs: [1, PROGRAM_LIMITS.operands], outputs: 1 },
-  pad: one(),
-  broadcast: one(),
-  resize: one(),
+  transpose: { ...one(), check: LAYOUT_SCHEMAS.transpose },
+  slice: { ...one(), check: LAYOUT_SCHEMAS.slice },
+  concat: { inputs: [1, PROGRAM_LIMITS.operands], outputs: 1, check: LAYOUT_SCHEMAS.concat },
+  pad: { ...one(), check: LAYOUT_SCHEMAS.pad },
+  broadcast: { ...one(), check: LAYOUT_SCHEMAS.broadcast },
+  resize: { ...one(), check: LAYOUT_SCHEMAS.resize },
   globalAvgPool: one({ inShape: 'shape' }),
-  mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' } },
+  mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' }, check: checkProduct },
   hardSigmoid: one({ alpha: 'number', beta: 'number' }),
   sigmoid: one(),
 };
 
-/** A 'mul' step's shapes: x's and y's must broadcast (numpy rules) to exactly outShape. */
-function checkProduct(params: Record<string, Json>, field: string): void {
-  const [x, y, out] = [params.xShape, params.yShape, params.outShape] as number[][];
-  if (x.length > out.length || y.length > out.length) fail(`${field}.outShape`, `rank ${out.length} below an operand's`);
-  out.forEach((d, i) => {
-    for (const [name, s] of [['xShape', x], ['yShape', y]] as const) {
-      const e = s[i - (out.length - s.length)];
-      if (e !== undefined && e !== d && e !== 1) fail(`${field}.${name}`, `[${s.join(',')}] does not broadcast to [${out.join(',')}]`);
-    }
-    const ex = x[i - (out.length - x.length)] ?? 1, ey = y[i - (out.length - y.length)] ?? 1;
-    if (d !== Math.max(ex, ey) && !(d === 0 && Math.min(ex, ey) === 0)) fail(`${field}.outShape`, `[${out.join(',')}] is not the broadcast of [${x.join(',')}] and [${y.join(',')}]`);
-  });
-}
+/** Kinds whose result has as many elements as their (first) operand. */
+const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
 
 function typed(v: Json, t: ParamType, field: string): void {
   switch (t) {
@@ -199,27 +140,22 @@ function typed(v: Json, t: ParamType, field: string): void {
   }
 }
 
-/** Integers of a fixed count, each within [min, max]. */
-function ints(v: Json, field: string, count: number, min: number, max = PROGRAM_LIMITS.elements): number[] {
-  const a = array(v, field, count);
-  if (a.length !== count) fail(field, `${a.length} entries, expected ${count}`);
-  return a.map((x, i) => int(x, `${field}[${i}]`, min, max));
-}
-
 /** A pooling window (PoolParams) or a convolution (Conv2dParams, `conv`): NCHW input shape,
  * window, strides, pads (and weights, dilations, group), with an output of at least one
  * element per axis and sizes under the limit. */
-function windowGeometry(v: Json, field: string, conv: boolean): void {
+function windowGeometry(v: Json, field: string, conv: boolean): LayoutSizes {
   const g = object(v, field);
   const allowed = conv ? ['inShape', 'weightShape', 'strides', 'pads', 'dilations', 'group'] : ['inShape', 'kernel', 'strides', 'pads'];
   for (const k of Object.keys(g)) if (!allowed.includes(k)) fail(`${field}.${k}`, 'unknown field');
-  const [, c, h, w] = ints(g.inShape, `${field}.inShape`, 4, 1);
+  const [n, c, h, w] = ints(g.inShape, `${field}.inShape`, 4, 1);
   shape(g.inShape, `${field}.inShape`);
   const strides = ints(g.strides, `${field}.strides`, 2, 1);
   const pads = ints(g.pads, `${field}.pads`, 4, 0);
   let kernel: number[];
+  let channels = c;
   if (conv) {
     const ws = ints(g.weightShape, `${field}.weightShape`, 4, 1);
+    channels = ws[0];
     shape(g.weightShape, `${field}.weightShape`);
     const group = int(g.group, `${field}.group`, 1, c);
     if (c % group !== 0 || ws[0] % group !== 0 || ws[1] * group !== c) fail(`${field}.group`, `group ${group} does not fit ${c} input channels and weights [${ws.join(',')}]`);
@@ -229,6 +165,17 @@ function windowGeometry(v: Json, field: string, conv: boolean): void {
   const outH = Math.floor((h + pads[0] + pads[2] - kernel[0]) / strides[0]) + 1;
   const outW = Math.floor((w + pads[1] + pads[3] - kernel[1]) / strides[1]) + 1;
   if (outH < 1 || outW < 1) fail(field, `a ${kernel.join('×')} window over ${h}×${w} (pads ${pads.join(',')}) has no output`);
+  return { inputs: [{ size: n * c * h * w, field: 'pool.inShape' }], output: n * channels * outH * outW };
+}
+
+/** The sizes a step of a kind with a checked geometry declares (pools), beyond the layout kinds. */
+function geometrySizes(kind: string, params: Record<string, Json>, field: string): LayoutSizes | undefined {
+  if (kind === 'maxPool' || kind === 'avgPool') return windowGeometry(params.pool, `${field}.pool`, false);
+  if (kind === 'globalAvgPool') {
+    const dims = ints(params.inShape, `${field}.inShape`, 4, 1);
+    return { inputs: [{ size: dims.reduce((a, b) => a * b, 1), field: 'inShape' }], output: dims[0] * dims[1] };
+  }
+  return undefined;
 }
 
 /** Parses and validates the text of party `party`'s program.json (`file` names it in errors). */
@@ -281,6 +228,8 @@ function validateProgram(raw: Json, party: PartyId): Program {
   });
 
   const produced = new Set<string>();
+  /** Element counts of the values whose size the validator knows. */
+  const sizes = new Map<string, number>();
   const stepNames = new Set<string>();
   let inputSteps = 0;
   array(p.steps, 'steps', PROGRAM_LIMITS.steps).forEach((s, i) => {
@@ -310,8 +259,16 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
+    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`);
+    declared?.inputs.forEach(({ size, field }, j) => {
+      const actual = sizes.get(ins[j]);
+      if (actual !== undefined && actual !== size) fail(`${f}.params.${field}`, `${size} elements, the operand '${ins[j]}' has ${actual}`);
+    });
+    // the sizes that follow from the step: a layout step's or a pool's result, the input's, and
+    // what an elementwise step keeps (the products' results are not tracked)
+    const size = declared ? declared.output : kind === 'input' ? (params.size as number) : SIZE_KEEPING.has(kind) ? sizes.get(ins[0]) : undefined;
+    if (size !== undefined && outs.length === 1) sizes.set(outs[0], size);
     if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
-    if (kind === 'mul') checkProduct(params, `${f}.params`);
     if (kind === 'input') {
       inputSteps++;
       const n = inputShape.reduce((a, b) => a * b, 1);

@@ -1,13 +1,15 @@
 // Compile time linear in depth: a chain of 20,000 ReLUs compiles (it did not finish in 60 s when
-// the rewrite driver rebuilt the graph after every rewrite), and a chain of 2,000
-// Conv-BatchNormalization-ReLU blocks has every batch-norm folded. The times are in
-// BENCHMARKS.md (`npm run bench -- depth`); a test does not time them.
+// the rewrite driver rebuilt the graph after every rewrite), a chain of 2,000
+// Conv-BatchNormalization-ReLU blocks has every batch-norm folded, and 10,000-node chains of
+// every shape of `examples/zoo/chains.ts` compile to the DReLUs and rounds counted by hand. The
+// times are in BENCHMARKS.md (`npm run bench -- depth`); a test does not time them.
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { importOnnx } from '../../../compiler/onnx/import.js';
 import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
+import { type ChainShape, CHAIN_BLOCK_NODES, chainModel } from '../../../examples/zoo/chains.js';
 import { runPipeline } from '../../../passes/index.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
@@ -43,4 +45,27 @@ describe('deep chains compile', function () {
     expect(graph.nodes).to.have.length(4000);
     expect(reports.reduce((s, r) => s + (r.stats.get('batch-norms folded into Conv') ?? 0), 0)).to.equal(2000);
   });
+
+  // per shape, 10,000 nodes on a 1×4×8×8 map (256 elements): the DReLUs (one per element of
+  // each ReLU; a 1×1 MaxPool compares nothing) and, where no product fuses, the rounds (3 per
+  // ReLU, 1 to reveal)
+  const expected: Record<Exclude<ChainShape, 'relu'>, { drelus: number; rounds?: number }> = {
+    'relu-maxpool': { drelus: 5000 * 256, rounds: 3 * 5000 + 1 },
+    'conv-relu': { drelus: 5000 * 256 },
+    'conv-bn-relu': { drelus: 3333 * 256 },
+    residual: { drelus: 2 * 2000 * 256 },
+    add: { drelus: 0, rounds: 1 },
+  };
+  for (const [shape, want] of Object.entries(expected) as [Exclude<ChainShape, 'relu'>, { drelus: number; rounds?: number }][]) {
+    it(`a 10,000-node chain of ${shape} blocks: ${want.drelus.toLocaleString('en-US')} DReLUs by the cost report`, () => {
+      const { bytes, nodes } = chainModel(shape, Math.round(10000 / CHAIN_BLOCK_NODES[shape]));
+      expect(Math.abs(nodes - 10000)).to.be.at.most(1);
+      const model = join(dir(), `${shape}.onnx`);
+      writeFileSync(model, bytes);
+      runCompile(model, { output: join(dir(), `${shape}.out`) });
+      const cost = JSON.parse(readFileSync(join(dir(), `${shape}.out`, 'cost.json'), 'utf8')) as { rounds: number; drelus: number };
+      expect(cost.drelus).to.equal(want.drelus);
+      if (want.rounds !== undefined) expect(cost.rounds).to.equal(want.rounds);
+    });
+  }
 });
