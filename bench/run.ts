@@ -21,6 +21,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   eval: () => import('./eval.js'),
   depth: () => import('./depth.js'),
   knapsack: () => import('./knapsack.js'),
+  serving: () => import('./serving.js'),
 };
 
 async function main(): Promise<void> {

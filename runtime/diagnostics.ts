@@ -108,6 +108,12 @@ export const DIAGNOSTICS = {
   MPCC5019: 'key file {0}: {1}',
   MPCC5020: 'peer address {0} is not loopback and this party has no keys: give --key and --peer-keys (made by mpcc keygen), or --insecure on a network you trust',
   MPCC5021: 'frame from peer {0} refused in round {1}: {2}',
+  // 503x: serving many clients (runtime/transport/serving.ts).
+  MPCC5030: 'control message exchange with peer {0} failed: {1}',
+  MPCC5031: 'peer {0} refused this client: it is serving another client (try again when it is free)',
+  MPCC5032: 'peer {0} refused this client: it asks for {1} inference(s), the server has {2} left before it stops (--max-inferences)',
+  MPCC5033: 'peer {0} refused this client: the helper (party 2) got no connection from it within {1} ms',
+  MPCC5034: 'peer {0} is stopping ({1}): the current inference is aborted',
   // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',

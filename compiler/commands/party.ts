@@ -7,13 +7,20 @@
 // other two parties' partyM.pub) every link is authenticated and encrypted (Noise_KK,
 // runtime/transport/noise.ts). Without keys the links are plain TCP: allowed only when every
 // address is loopback, or with --insecure (a warning on stderr).
+//
+// With --serve (runtime/transport/serving.ts) P1 and P2 stay up and serve clients one after
+// another (--max-inferences N: exit 0 after N inferences; SIGTERM: abort the current inference,
+// close, exit 0), and P0 is their client: it dials both and runs one inference per --input
+// (`--input a.npy --input b.npy`, one -o per input or none), over one connection, paying the
+// one-time setup once.
 import type { Command } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { connectTcpSession, loadIdentity, type PartyIdentity } from '../../runtime/session/connect.js';
+import { runAsClient, ServingParty, type ServeSummary } from '../../runtime/transport/serving.js';
 import { runtimeError } from '../../runtime/diagnostics.js';
 import { parseHostPort } from '../../runtime/transport/tcp.js';
-import { loadPartyArtifacts, runProgram, sessionTag } from '../../runtime/program/index.js';
+import { clientRunner, loadPartyArtifacts, runProgram, serverRunner, sessionTag } from '../../runtime/program/index.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
@@ -23,8 +30,14 @@ import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withPr
 export interface PartyOptions extends ProgressFlags {
   readonly id: string;
   readonly peers: string;
-  readonly input?: string;
-  readonly output?: string;
+  /** P0: the input (several with --serve: one inference each). */
+  readonly input?: string | readonly string[];
+  /** P0: where to write the output (one per input, or none). */
+  readonly output?: string | readonly string[];
+  /** P1, P2: serve clients until stopped; P0: be the client of serving parties. */
+  readonly serve?: boolean;
+  /** P1, P2 with --serve: exit 0 after this many inferences. */
+  readonly maxInferences?: string;
   readonly json?: boolean;
   /** Give up connecting after this many ms (default 10000). */
   readonly connectTimeout?: string;
@@ -59,29 +72,84 @@ export function partyIdentity(id: PartyId, peers: readonly string[], options: Pa
   return null;
 }
 
-/** Runs one party; returns its report (progress lines go to `sink`, none by default). */
-export async function runParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS): Promise<PartyReport> {
-  const log = commandProgress(options, sink);
+/** A repeatable flag's values. */
+function listOf(v: string | readonly string[] | undefined): string[] {
+  return v === undefined ? [] : typeof v === 'string' ? [v] : [...v];
+}
+
+/** The flags every party checks first: id, peers, inputs and outputs, timeouts. */
+function checkPartyFlags(options: PartyOptions) {
   const id = Number(options.id);
   if (id !== 0 && id !== 1 && id !== 2) throw diag('MPCC0004', ['--id', options.id, 'expected 0, 1 or 2']);
   const peers = (options.peers ?? '').split(',');
   if (peers.length !== 3 || peers.some((p) => !/^.+:\d+$/.test(p))) throw diag('MPCC0004', ['--peers', options.peers, 'expected HOST:PORT,HOST:PORT,HOST:PORT (parties 0, 1, 2)']);
-  if (id !== 0 && options.input) throw diag('MPCC0004', ['--input', options.input, 'only party 0 (the client) takes the input']);
-  if (id === 0 && !options.input) throw diag('MPCC0004', ['--input', '', 'party 0 needs the input X.npy']);
+  const inputs = listOf(options.input);
+  const outputs = listOf(options.output);
+  if (id !== 0 && inputs.length > 0) throw diag('MPCC0004', ['--input', inputs[0], 'only party 0 (the client) takes the input']);
+  if (id === 0 && inputs.length === 0) throw diag('MPCC0004', ['--input', '', 'party 0 needs the input X.npy']);
+  if (inputs.length > 1 && !options.serve) throw diag('MPCC0004', ['--input', inputs[1], 'several inputs need --serve (the server and helper stay up for them)']);
+  if (outputs.length > 0 && outputs.length !== inputs.length) throw diag('MPCC0004', ['--output', outputs.join(','), `give one -o per --input (${inputs.length}), or none`]);
+  if (options.maxInferences !== undefined && (!options.serve || id === 0)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'only for party 1 or 2 with --serve']);
+  const maxInferences = options.maxInferences === undefined ? undefined : Number(options.maxInferences);
+  if (maxInferences !== undefined && !(Number.isInteger(maxInferences) && maxInferences >= 1)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'expected a positive integer']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
   const roundTimeoutMs = parseRoundTimeout(options.roundTimeout);
+  return { id: id as PartyId, peers: peers as [string, string, string], inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs };
+}
+
+/** What `mpcc party --serve` did: this party's reports (one per inference), and a server's summary. */
+export interface ServeResult {
+  reports: PartyReport[];
+  summary?: ServeSummary;
+}
+
+/** Runs one party with --serve: P1/P2 serve until stopped (`stop` receives the function
+ * that stops them, e.g. on SIGTERM); P0 runs its inputs as one client. */
+export async function serveParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS, events: ProgressSink = NO_PROGRESS, onServer?: (stop: (reason: string) => void) => void): Promise<ServeResult> {
+  const log = commandProgress(options, sink);
+  const { id, peers, inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs } = checkPartyFlags({ ...options, serve: true });
+  const identity = partyIdentity(id, peers, options, (line) => process.stderr.write(line + '\n')) ?? undefined;
+  const arts = await loadPartyArtifacts(out, id);
+  const tag = sessionTag(arts.manifest);
+  const common = { peers, tag, identity, timeoutMs, roundTimeoutMs };
+  if (id === 0) {
+    const xs = inputs.map((f) => readClientInput(f, arts.manifest)); // all checked before connecting
+    const infer = clientRunner(arts, partyProgress(0, log));
+    log(`party 0: connecting to the server ${peers[1]} and the helper ${peers[2]}`);
+    const reports = await runAsClient({ ...common, inferences: xs.length }, async (session, index) => {
+      const r = await infer(session, xs[index]);
+      const o = arts.manifest.outputs[0];
+      if (outputs[index] !== undefined) writeFileAtomic(outputs[index], encodeNpy(o.shape, r.outputs.get(o.name)!));
+      return partyReport(r);
+    });
+    return { reports };
+  }
+  const runner = serverRunner(arts, partyProgress(id, log));
+  const reports: PartyReport[] = [];
+  const server = new ServingParty({ ...common, id, maxInferences, log: events, setupId: runner.setupId }, async (session, ctx) => {
+    reports.push(partyReport(await runner.run(session, ctx.index, ctx.reuseSetup)));
+  });
+  onServer?.((reason) => server.stop(reason));
+  return { summary: await server.serve(), reports };
+}
+
+/** Runs one party; returns its report (progress lines go to `sink`, none by default). */
+export async function runParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS): Promise<PartyReport> {
+  const log = commandProgress(options, sink);
+  const { id, peers, inputs, outputs, timeoutMs, roundTimeoutMs } = checkPartyFlags(options);
+  if (options.serve) throw diag('MPCC0004', ['--serve', 'true', 'use serveParty']);
   const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'));
   const arts = await loadPartyArtifacts(out, id as PartyId);
-  const x = id === 0 ? readClientInput(options.input!, arts.manifest) : null;
+  const x = id === 0 ? readClientInput(inputs[0], arts.manifest) : null;
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
   const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, roundTimeoutMs, identity: identity ?? undefined });
   try {
     const r = await runProgram(session, arts.program, { input: x, weights: arts.weights, kernels: arts.kernels, onProgress: partyProgress(id, log) });
     await session.close();
     const report = partyReport(r);
-    if (id === 0 && options.output) {
+    if (id === 0 && outputs.length > 0) {
       const o = arts.manifest.outputs[0];
-      writeFileAtomic(options.output, encodeNpy(o.shape, r.outputs.get(o.name)!));
+      writeFileAtomic(outputs[0], encodeNpy(o.shape, r.outputs.get(o.name)!));
     }
     return report;
   } catch (e) {
@@ -99,8 +167,10 @@ export function registerParty(program: Command): void {
       .argument('<out>', 'this party\'s folder (OUT/partyN, or a copy of it alone), or OUT written by mpcc compile (only OUT/partyN is read)')
       .requiredOption('--id <n>', 'this party: 0 (client), 1 (server), 2 (helper)')
       .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
-      .option('--input <file>', 'party 0: the input (.npy, float32)')
-      .addOption(outputOption('party 0: write the first output as .npy'))
+      .option('--input <file>', 'party 0: the input (.npy, float32); repeat it with --serve for one inference per input over one connection', collect)
+      .addOption(outputOption('party 0: write the first output as .npy (one -o per --input)').argParser(collect))
+      .option('--serve', 'party 1, 2: stay up and serve clients one after another (SIGTERM stops); party 0: be the client of serving parties')
+      .option('--max-inferences <n>', 'party 1, 2 with --serve: exit 0 after serving this many inferences')
       .option('--key <file>', "this party's private key (partyN.key, written by mpcc keygen)")
       .option('--peer-keys <dir>', "folder with the other two parties' public keys (partyM.pub): only they are accepted")
       .option('--insecure', 'run without keys on a network that is not loopback (links neither encrypted nor authenticated)')
@@ -109,9 +179,40 @@ export function registerParty(program: Command): void {
       .addOption(jsonOption('(this party\'s report) on stdout'))
   ).action(
     action(async (out: string, options: PartyOptions) => {
+      if (options.serve) return serveCommand(out, options);
       const report = await runParty(out, options, stderrProgress(options));
       if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
       else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
     }),
   );
+}
+
+/** A repeatable option's values, in order. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `mpcc party --serve`: the client prints its outputs (or one JSON report per inference);
+ * a server logs its events on stderr (not with --quiet), stops on SIGTERM (or SIGINT) and
+ * exits 0 with a last line saying why. */
+async function serveCommand(out: string, options: PartyOptions): Promise<void> {
+  const events: ProgressSink = options.quiet ? NO_PROGRESS : (line) => process.stderr.write(`mpcc: ${line}\n`);
+  const r = await serveParty(out, options, stderrProgress(options), events, (stop) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop(sig));
+  });
+  if (r.summary) {
+    const s = r.summary;
+    process.stderr.write(`mpcc: party ${options.id}: stopped (${s.reason}) after ${s.inferences} inference(s) for ${s.clients} client(s)\n`);
+    // --json: a report per inference served (as the client prints), then the summary.
+    if (options.json) process.stdout.write(r.reports.map((rep) => JSON.stringify(rep) + '\n').join('') + JSON.stringify(s) + '\n');
+    process.exit(0);
+  }
+  const inputs = listOf(options.input);
+  for (const [i, report] of r.reports.entries()) {
+    if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+    else if (report.outputs && listOf(options.output).length === 0) {
+      if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);
+      for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
+    }
+  }
 }

@@ -4,7 +4,9 @@
 // command makes a fresh key pair per party (in a private temporary folder, removed after the
 // run) and gives each party its key and the other two public keys (--key, --peer-keys). Prints the output's top classes, wall time, bytes per party and
 // rounds; with --json one object {wallSeconds, rounds, bytes: {total, online, preprocessing,
-// oneTime, perParty}, output}.
+// oneTime, perParty}, output}. With `--inputs A.npy B.npy …` (three processes) the server and
+// helper serve all of them in one server session (`mpcc party --serve`): one client connection,
+// one inference per input, the one-time setup once; a summary per input (JSON: one line each).
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +24,9 @@ import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withPr
 
 /** Options of the run command. */
 export interface RunOptions extends ProgressFlags {
-  readonly input: string;
+  readonly input?: string;
+  /** Several inputs, one server session (three processes only). */
+  readonly inputs?: readonly string[];
   readonly output?: string;
   readonly transport?: string;
   readonly json?: boolean;
@@ -46,6 +50,7 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   const transport = options.transport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
+  if (options.input === undefined) throw diag('MPCC0004', ['--input', '', 'give the input X.npy (or several with --inputs)']);
   const x = readClientInput(options.input, manifest); // checked before any party starts
   const roundTimeout = parseRoundTimeout(options.roundTimeout);
   if (transport === 'tcp') {
@@ -54,7 +59,17 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
     await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
   }
   log(`running the three parties (${transport === 'inproc' ? 'one process' : 'three processes over loopback TCP'})`);
-  const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : await processes(out, options.input, options.roundTimeout, log);
+  const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : (await processes(out, (id) => (id === 0 ? ['--input', options.input!] : []), options.roundTimeout, log)).map((lines) => lines[lines.length - 1]);
+  const { summary, outputs } = summarize(reports, options.output ?? null);
+  if (options.output) {
+    const o = manifest.outputs[0];
+    writeFileAtomic(options.output, encodeNpy(o.shape, outputs[o.name]));
+  }
+  return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
+}
+
+/** The three parties' reports of one inference as the --json object, and P0's outputs. */
+function summarize(reports: readonly PartyReport[], output: string | null): { summary: RunSummary; outputs: Record<string, number[]> } {
   const p0 = reports[0];
   const bytes = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] as [number, number, number] };
   for (const r of reports) {
@@ -64,13 +79,30 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
     bytes.perParty[r.party] = r.sent.online + r.sent.preprocessing;
   }
   bytes.total = bytes.online + bytes.preprocessing;
-  const outputs = p0.outputs ?? {};
-  if (options.output) {
-    const o = manifest.outputs[0];
-    writeFileAtomic(options.output, encodeNpy(o.shape, outputs[o.name]));
-  }
-  const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output: options.output ?? null };
-  return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
+  const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output };
+  return { summary, outputs: p0.outputs ?? {} };
+}
+
+/** `--inputs`: the three parties as processes, P1 and P2 serving one client (P0) that runs
+ * every input over one connection; per input its summary and outputs (the one-time setup,
+ * bytes and seconds, in the first only). */
+export async function runSecureInputs(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; setupSeconds: number }[]> {
+  const log = commandProgress(options, sink);
+  const inputs = options.inputs ?? [];
+  if (inputs.length === 0) throw diag('MPCC0004', ['--inputs', '', 'give at least one input']);
+  if (options.input !== undefined || options.output !== undefined) throw diag('MPCC0004', [options.input !== undefined ? '--input' : '--output', options.input ?? options.output, 'not with --inputs']);
+  if ((options.transport ?? 'tcp') !== 'tcp') throw diag('MPCC0004', ['--transport', options.transport, '--inputs runs three processes (tcp)']);
+  const manifest = readManifest(out);
+  for (const f of inputs) readClientInput(f, manifest); // checked before any party starts
+  parseRoundTimeout(options.roundTimeout);
+  await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+  log(`running the three parties (three processes over loopback TCP, one server session for ${inputs.length} input(s))`);
+  const n = String(inputs.length);
+  const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? inputs.flatMap((f) => ['--input', f]) : ['--max-inferences', n])], options.roundTimeout, log);
+  return inputs.map((_, i) => {
+    const reports = lines.map((l) => l[i]);
+    return { ...summarize(reports, null), setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
+  });
 }
 
 // In one process, a stalled party is a deadlock the in-process transport detects
@@ -85,27 +117,28 @@ async function inProcess(out: string, x: Float32Array, roundTimeoutMs: number | 
   });
 }
 
-/** Three `mpcc party` processes over loopback TCP; the first failure is the error. */
-async function processes(out: string, input: string, roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[]> {
+/** Three `mpcc party` processes over loopback TCP, `extra(id)` added to each one's flags;
+ * per party the reports it printed on stdout (JSON lines). The first failure is the error. */
+async function processes(out: string, extra: (id: number) => string[], roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[][]> {
   const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
   const peers = (await freeLocalAddresses()).join(',');
   // Fresh party keys, pinned by each party: the loopback links are authenticated too.
   const keyDir = mkdtempSync(join(tmpdir(), 'mpcc-run-keys-'));
   try {
     for (const id of [0, 1, 2] as const) writeKeyPair(keyDir, id);
-    return await partyProcesses(cli, out, input, peers, keyDir, roundTimeout, log);
+    return await partyProcesses(cli, out, extra, peers, keyDir, roundTimeout, log);
   } finally {
     rmSync(keyDir, { recursive: true, force: true });
   }
 }
 
-async function partyProcesses(cli: string, out: string, input: string, peers: string, keyDir: string, roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[]> {
+async function partyProcesses(cli: string, out: string, extra: (id: number) => string[], peers: string, keyDir: string, roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[][]> {
   const runs = [0, 1, 2].map(
     (id) =>
-      new Promise<PartyReport>((resolve, reject) => {
+      new Promise<PartyReport[]>((resolve, reject) => {
         // --progress: the parties' stderr is a pipe, and their lines are relayed to `log`.
         const keys = ['--key', join(keyDir, keyFileNames(id as 0 | 1 | 2).key), '--peer-keys', keyDir];
-        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, ...keys, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(id === 0 ? ['--input', input] : []), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
+        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, ...keys, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...extra(id), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
         // Three parties on one machine already keep its cores busy: a kernel worker thread
         // per party measured slower here (runtime/kernels/kernel-threads.ts), so they run without one
         // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.
@@ -122,7 +155,8 @@ async function partyProcesses(cli: string, out: string, input: string, peers: st
         child.on('close', (code) => {
           if (code === 0) {
             try {
-              resolve(JSON.parse(stdout.trim().split('\n').pop()!) as PartyReport);
+              // A serving party's last line is its ServeSummary, not a report.
+              resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as PartyReport).filter((r) => r.party !== undefined));
             } catch {
               reject(new Error(`party ${id} printed no report`));
             }
@@ -138,7 +172,7 @@ async function partyProcesses(cli: string, out: string, input: string, peers: st
   // The root cause first: a party that failed on its own, not one that saw a peer abort.
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
   if (failures.length) throw failures.find((e) => !/MPCC50(01|02|06|11|12)/.test(`${(e as MpccError).code ?? ''}`)) ?? failures[0];
-  return settled.map((s) => (s as PromiseFulfilledResult<PartyReport>).value);
+  return settled.map((s) => (s as PromiseFulfilledResult<PartyReport[]>).value);
 }
 
 /** The text `mpcc run` prints without --json. */
@@ -160,13 +194,19 @@ export function registerRun(program: Command): void {
       .command('run')
       .description('run a compiled model with all three parties on this machine')
       .argument('<out>', 'folder written by mpcc compile')
-      .requiredOption('--input <file>', 'the input (.npy, float32)')
+      .option('--input <file>', 'the input (.npy, float32)')
+      .option('--inputs <files...>', 'several inputs, one inference each, in one server session (three processes; no -o)')
       .addOption(outputOption('write the first output as .npy'))
       .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
   ).action(
     action(async (out: string, options: RunOptions) => {
+      if (options.inputs !== undefined) {
+        const runs = await runSecureInputs(out, options, stderrProgress(options));
+        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify(r.summary) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds)}`));
+        return;
+      }
       const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));
       process.stdout.write(options.json ? JSON.stringify(summary) + '\n' : describeRun(summary, outputs, setupSeconds));
     }),

@@ -2,6 +2,7 @@
 
 export { RoundMerger, StepSession } from './merger.js';
 export { runProgram, type RunOptions, type RunResult, type ProgramProgress } from './run.js';
+export { serverRunner, clientRunner, type ServerRunner } from './serve.js';
 export { STEP_KINDS, stepKind, bilinearMap, type StepContext, type StepFn } from './steps.js';
 export { applyPost } from './post.js';
 export { PROGRAM_FORMAT, type Program, type ProgramStep, type ProgramOutput, type SetupStep, type MapSpec, type PostOp } from './program.js';

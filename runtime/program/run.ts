@@ -8,7 +8,7 @@
 import { runtimeError } from '../diagnostics.js';
 import type { KernelsModule } from '../kernels/kernels-module.js';
 import { useKernels } from '../kernels/ring-wasm.js';
-import { setupWeights } from '../protocols/index.js';
+import { resendWeights, setupWeights } from '../protocols/index.js';
 import type { WeightKey } from '../protocols/index.js';
 import type { Counters, PartyId, Session } from '../session/session.js';
 import { RoundMerger } from './merger.js';
@@ -39,6 +39,10 @@ export interface RunOptions {
    * runtime's generic module, which lacks the model's specialized kernels. */
   kernels?: KernelsModule;
   onProgress?: (p: ProgramProgress) => void;
+  /** A serving party's one-time setup kept from an earlier inference (RunResult.keys):
+   * 'skip' uses it as is (the same client again: no setup round); 'resend' (P1, P2: a new
+   * client) runs the setup round with it, P1 sending W − B again from the kept mask. */
+  reuse?: { keys: Map<string, WeightKey>; mode: 'skip' | 'resend' };
 }
 
 /** What a party gets from a run. */
@@ -50,6 +54,8 @@ export interface RunResult {
   rounds: number;
   oneTimeRounds: number;
   counters: Counters;
+  /** The one-time setup's keys (weights' masks), for later inferences (RunOptions.reuse). */
+  keys: Map<string, WeightKey>;
   /** Wall seconds of the one-time setup and of the inference (setup excluded). */
   seconds: { setup: number; inference: number };
 }
@@ -66,16 +72,20 @@ export async function runProgram(session: Session, program: Program, options: Ru
 
   // One-time setup: every weight layer's setupWeights concurrently, one merged round.
   const t0 = performance.now();
-  const keys = new Map<string, WeightKey>();
+  const reuse = options.reuse;
+  if (reuse?.mode === 'resend' && session.id === 0) throw runtimeError('MPCC5209', ['party 0 receives the one-time setup, it never resends it']);
+  const keys = reuse?.mode === 'skip' ? reuse.keys : new Map<string, WeightKey>();
   const setup = new RoundMerger(session);
   setup.hold();
   const setupDone = Promise.all(
-    program.setup.map(async (st, i) => {
+    (reuse?.mode === 'skip' ? [] : program.setup).map(async (st, i) => {
       const ss = setup.open(`setup/${st.name}`, i);
       try {
-        const w = session.id === 1 ? weights.get(st.weights) : null;
-        if (session.id === 1 && !w) throw runtimeError('MPCC5205', [st.weights]);
-        keys.set(st.name, await setupWeights(ss, bilinearMap(st.map), w ?? null, st.name));
+        const kept = reuse?.keys.get(st.name);
+        if (reuse && !kept) throw runtimeError('MPCC5205', [st.name]);
+        const w = session.id === 1 && !kept ? weights.get(st.weights) : null;
+        if (session.id === 1 && !kept && !w) throw runtimeError('MPCC5205', [st.weights]);
+        keys.set(st.name, kept ? await resendWeights(ss, kept) : await setupWeights(ss, bilinearMap(st.map), w ?? null, st.name));
         progress({ phase: 'setup', done: keys.size, total: program.setup.length, round: setup.rounds, step: st.name });
       } catch (e) {
         setup.fail(e);
@@ -87,7 +97,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
   );
   setup.release();
   await setupDone;
-  if (setup.rounds !== program.oneTimeRounds) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
+  if (setup.rounds !== (reuse?.mode === 'skip' ? 0 : program.oneTimeRounds)) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
 
   const t1 = performance.now();
   const revealed = new Map<string, Float64Array>();
@@ -105,7 +115,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
     }
   }
   const seconds = { setup: (t1 - t0) / 1000, inference: (performance.now() - t1) / 1000 };
-  return { party: session.id, outputs, rounds, oneTimeRounds: setup.rounds, counters: session.counters, seconds };
+  return { party: session.id, outputs, rounds, oneTimeRounds: setup.rounds, counters: session.counters, keys, seconds };
 }
 
 /** Runs the steps as a dataflow through one merger; returns the merged rounds. */

@@ -17,7 +17,7 @@ export { blockRelu, blockLayout, blockPlan } from './block-relu.js';
 export type { BlockSize } from './block-relu.js';
 export { clip } from './clip.js';
 export { maxPool, maxPoolLevels, maxTreeLevels, poolWindowSizes } from './maxpool.js';
-export { setupWeights, applyWeights, convMap, matmulMap } from './weights.js';
+export { setupWeights, resendWeights, applyWeights, convMap, matmulMap } from './weights.js';
 export type { BilinearMap, WeightKey } from './weights.js';
 export { reluThenWeights, blockReluThenWeights } from './relu-then-weights.js';
 export { PROTOCOL_COSTS, expectedCounters, totalBytes, seq } from './costs.js';

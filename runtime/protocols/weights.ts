@@ -72,6 +72,16 @@ export async function setupWeights(s: Session, map: BilinearMap, weights: BigUin
   return { map, held: bytesRing(masked), mask: null };
 }
 
+/** The one-time setup again for a new client of a serving P1–P2 pair that keeps its keys
+ * (runtime/transport/serving.ts): P1 sends W − B from its kept key, P2 has nothing to send,
+ * P0 runs setupWeights as always (the same message, the same mask B for every client). */
+export async function resendWeights(s: Session, key: WeightKey): Promise<WeightKey> {
+  if (s.id === 0) throw new Error('resendWeights: party 0 receives with setupWeights');
+  if (s.id === 1) await s.round([{ to: 0, data: ringBytes(sub(key.held, key.mask!)), label: 'weights.mask', phase: 'oneTime' }], []);
+  else await s.round([], []);
+  return key;
+}
+
 /** Shares of map(x, W) for a shared activation x (P2 passes a placeholder): one round. */
 export async function applyWeights(s: Session, key: WeightKey, x: BigUint64Array): Promise<BigUint64Array> {
   const { map } = key;

@@ -390,6 +390,11 @@ export class PartySession implements Session {
       if (this.inboxes[FrameKind.Handshake][p].waiters.length > 0) this.fail(runtimeError('MPCC5005', ['it closed the session during the handshake'], p));
       return;
     }
+    if (f.kind === FrameKind.Control) {
+      // Control messages travel between sessions (link-mux.ts), never inside one.
+      this.fail(runtimeError('MPCC5003', ['a control frame inside a session'], p));
+      return;
+    }
     const box = this.inboxes[f.kind as FrameKind.Handshake | FrameKind.Data][p];
     if (f.round !== box.arrived) {
       this.fail(runtimeError('MPCC5004', [box.arrived, f.round], p));

@@ -5,7 +5,8 @@
 //
 //   offset size field
 //   0      2    magic 0x4d50 ("PM" on the wire: bytes 0x50 0x4d)
-//   2      1    kind: 1 handshake, 2 data (one protocol round), 3 goodbye, 4 abort
+//   2      1    kind: 1 handshake, 2 data (one protocol round), 3 goodbye, 4 abort,
+//                 5 control (serving: a small JSON message outside any session, link-mux.ts)
 //   3      1    flags, must be 0
 //   4      4    round: the sender's sequence number of this frame kind on this link
 //                 (data frames count 0, 1, 2, … per directed pair; handshake steps 0, 1)
@@ -46,6 +47,8 @@ export enum FrameKind {
   Data = 2,
   Goodbye = 3,
   Abort = 4,
+  /** Serving: a small JSON message between sessions (runtime/transport/link-mux.ts). */
+  Control = 5,
 }
 
 /** A decoded frame. `payload` is a fresh, 8-byte-aligned array owned by the receiver. */
@@ -77,7 +80,7 @@ export function decodeHeader(h: Uint8Array, peer: PartyId, maxFrameBytes: number
   const magic = v.getUint16(0, true);
   if (magic !== MAGIC) throw runtimeError('MPCC5003', [`bad magic 0x${magic.toString(16)} (not an mpcc frame)`], peer);
   const kind = v.getUint8(2);
-  if (kind < FrameKind.Handshake || kind > FrameKind.Abort) throw runtimeError('MPCC5003', [`unknown frame kind ${kind}`], peer);
+  if (kind < FrameKind.Handshake || kind > FrameKind.Control) throw runtimeError('MPCC5003', [`unknown frame kind ${kind}`], peer);
   const flags = v.getUint8(3);
   if (flags !== 0) throw runtimeError('MPCC5003', [`unknown flags 0x${flags.toString(16)}`], peer);
   const round = v.getUint32(4, true);

@@ -53,7 +53,7 @@ export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
 }
 
 /** What dial and accept need besides the addresses. */
-interface ConnectContext {
+export interface ConnectContext {
   deadline: number;
   timeoutMs: number;
   max: number;
@@ -61,7 +61,8 @@ interface ConnectContext {
   identity?: PartyIdentity;
 }
 
-const PREAMBLE_BYTES = 8;
+/** Bytes of the connect preamble. */
+export const PREAMBLE_BYTES = 8;
 /** Longest session tag a handshake message may carry. */
 const MAX_TAG_BYTES = 4096;
 /** Largest handshake message (u16 length, ephemeral key, sealed tag): all a party accepts
@@ -75,7 +76,8 @@ const KEEPALIVE_MS = 5000;
 /** How long close() waits for the peer to acknowledge the end of the stream. */
 const CLOSE_GRACE_MS = 2000;
 
-function preamble(from: PartyId, to: PartyId): Uint8Array {
+/** The connect preamble a dialer `from` writes to reach `to`. */
+export function preamble(from: PartyId, to: PartyId): Uint8Array {
   const p = new Uint8Array(PREAMBLE_BYTES);
   p.set([0x6d, 0x70, 0x63, 0x63]); // "mpcc"
   new DataView(p.buffer).setUint16(4, WIRE_VERSION, true);
@@ -253,12 +255,12 @@ const utf8 = new TextEncoder();
 
 /** The Noise prologue of the link `from` → `to`: a label and the connect preamble (wire
  * version and both ids), so a handshake made for another pair or version fails. */
-function prologue(from: PartyId, to: PartyId): Uint8Array {
+export function prologue(from: PartyId, to: PartyId): Uint8Array {
   return Buffer.concat([Buffer.from('mpcc/noise-kk/1'), preamble(from, to)]);
 }
 
 /** A handshake message with its u16 length. */
-function lengthPrefixed(m: Uint8Array): Buffer {
+export function lengthPrefixed(m: Uint8Array): Buffer {
   const out = Buffer.alloc(2 + m.length);
   out.writeUInt16LE(m.length, 0);
   out.set(m, 2);
@@ -267,7 +269,7 @@ function lengthPrefixed(m: Uint8Array): Buffer {
 
 /** Splits a u16-length-prefixed handshake message off the front of `buf`: 'more' when it is
  * incomplete, 'too big' when it exceeds MAX_HANDSHAKE_BYTES. */
-function takeHandshake(buf: Uint8Array): { message: Uint8Array; rest: Uint8Array } | 'more' | 'too big' {
+export function takeHandshake(buf: Uint8Array): { message: Uint8Array; rest: Uint8Array } | 'more' | 'too big' {
   if (buf.length < 2) return 'more';
   const n = buf[0] | (buf[1] << 8);
   if (2 + n > MAX_HANDSHAKE_BYTES) return 'too big';
@@ -275,7 +277,8 @@ function takeHandshake(buf: Uint8Array): { message: Uint8Array; rest: Uint8Array
   return { message: buf.subarray(2, 2 + n), rest: buf.subarray(2 + n) };
 }
 
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+/** a and b concatenated (b itself when a is empty). */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
   const all = new Uint8Array(a.length + b.length);
   all.set(a);
@@ -284,14 +287,14 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** The tag carried by a handshake payload, checked against this party's. */
-function checkTag(payload: Uint8Array, tag: string, peer: PartyId): void {
+export function checkTag(payload: Uint8Array, tag: string, peer: PartyId): void {
   const theirs = new TextDecoder().decode(payload);
   if (theirs !== tag) throw runtimeError('MPCC5008', [theirs, tag], peer);
 }
 
 /** Dials `to` until it accepts or the deadline passes. A refused or unreachable address is
  * retried (the peer may not be up yet); a failed authentication is not. */
-function dial(id: PartyId, to: PartyId, address: string, ctx: ConnectContext): Promise<TcpLink> {
+export function dial(id: PartyId, to: PartyId, address: string, ctx: ConnectContext): Promise<TcpLink> {
   const { host, port } = parseHostPort(address);
   return new Promise((resolve, reject) => {
     const attempt = () => {

@@ -1,0 +1,143 @@
+// `npm run bench -- serving [--json] [--model NAME] [--runs N]`: back-to-back inferences of one
+// zoo model (resnet18-cifar by default) against one server session (`mpcc party --serve`: P1
+// and P2 stay up) beside the baseline measured in the same run, one process set per inference
+// (`mpcc run`, three processes each time, the one-time setup paid each time). Three ways:
+//   - baseline: N times `mpcc run --json` (wall time of each command);
+//   - clients: N successive client processes (`mpcc party --id 0 --serve`), each paying its
+//     process start, its connection and the one-time setup's bytes (W − B) again;
+//   - one connection: one client process with N inputs (`--input` N times), paying the
+//     one-time setup once.
+// Inferences per minute = 60 × N / the wall seconds of the N inferences (process starts
+// included for the baseline and the clients, as a user sees them). The one-time setup's bytes
+// (cost.json) and seconds (the client's report) are listed apart: the server session computes
+// the mask once, each new client receives W − B once.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeNpy } from '../compiler/npy.js';
+import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
+import { freeLocalAddresses } from '../runtime/session/connect.js';
+import { writeKeyPair } from '../runtime/session/identity.js';
+import { benchInput } from './inputs.js';
+
+const CLI = fileURLToPath(new URL('../../bin/mpcc.js', import.meta.url));
+const PARTY_CLI = fileURLToPath(new URL('../compiler/party-cli.js', import.meta.url));
+
+/** One row: a way of running N inferences. */
+interface Row {
+  way: string;
+  inferences: number;
+  wallSeconds: number;
+  perMinute: number;
+  /** Seconds of one inference inside the parties (setup excluded), mean. */
+  inferenceSeconds: number;
+  /** One-time setup paid: times and seconds (the client's setupSeconds, summed). */
+  setups: number;
+  /** null: not reported (mpcc run's summary leaves the setup out). */
+  setupSeconds: number | null;
+  oneTimeMB: number;
+}
+
+interface PartyJson {
+  seconds: number;
+  setupSeconds: number;
+  oneTimeRounds: number;
+}
+
+function secondsSince(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const env = { ...process.env, MPCC_THREADS: '1' };
+
+/** Runs `args` to completion; its stdout. */
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26, env });
+}
+
+/** Starts a serving party; resolves when it exits. */
+function startServer(args: string[]): { child: ChildProcess; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
+  return { child, exit: new Promise((resolve) => child.on('close', resolve)) };
+}
+
+/** Runs the benchmark; prints a table, or a JSON array with --json. */
+export async function run(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+  const model = at('--model') ?? 'resnet18-cifar';
+  const n = Number(at('--runs') ?? 5);
+  const dir = mkdtempSync(join(tmpdir(), 'mpcc-bench-serving-'));
+  try {
+    writeFileSync(join(dir, 'model.onnx'), buildZooModel(model));
+    const out = join(dir, 'out');
+    node([CLI, 'compile', join(dir, 'model.onnx'), '-o', out, '--quiet']);
+    const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as { bytes: { oneTime: number } };
+    const oneTimeMB = cost.bytes.oneTime / 1e6;
+    const shape = zooEntry(model).inputShape;
+    const inputs = Array.from({ length: n }, (_, k) => {
+      const path = join(dir, `x${k}.npy`);
+      writeFileSync(path, encodeNpy(shape, benchInput(shape.reduce((a, b) => a * b, 1), 1000 + k)));
+      return path;
+    });
+    const rows: Row[] = [];
+
+    // Baseline: one process set per inference.
+    {
+      let t = 0;
+      let inner = 0;
+      for (const x of inputs) {
+        const t0 = process.hrtime.bigint();
+        const r = JSON.parse(node([CLI, 'run', out, '--input', x, '--json'])) as { wallSeconds: number };
+        t += secondsSince(t0);
+        inner += r.wallSeconds;
+      }
+      rows.push({ way: 'mpcc run per inference (3 processes each)', inferences: n, wallSeconds: t, perMinute: (60 * n) / t, inferenceSeconds: inner / n, setups: n, setupSeconds: null, oneTimeMB: n * oneTimeMB });
+    }
+
+    const keys = join(dir, 'keys');
+    for (const id of [0, 1, 2] as const) writeKeyPair(keys, id);
+    const keyFlags = (id: number) => ['--key', join(keys, `party${id}.key`), '--peer-keys', keys];
+    const serveWay = async (way: string, clients: string[][]) => {
+      const peers = (await freeLocalAddresses()).join(',');
+      const servers = [1, 2].map((id) => startServer([PARTY_CLI, 'party', out, '--id', String(id), '--peers', peers, '--serve', '--quiet', ...keyFlags(id), '--max-inferences', String(n)]));
+      let t = 0;
+      const reports: PartyJson[] = [];
+      for (const xs of clients) {
+        const t0 = process.hrtime.bigint();
+        const stdout = node([PARTY_CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', '--json', '--quiet', ...keyFlags(0), ...xs.flatMap((x) => ['--input', x])]);
+        t += secondsSince(t0);
+        reports.push(...stdout.trim().split('\n').map((l) => JSON.parse(l) as PartyJson));
+      }
+      const codes = await Promise.all(servers.map((s) => s.exit));
+      if (codes.some((c) => c !== 0)) throw new Error(`a serving party exited with ${codes.join(', ')}`);
+      const withSetup = reports.filter((r) => r.oneTimeRounds > 0);
+      const setups = withSetup.length;
+      rows.push({
+        way,
+        inferences: n,
+        wallSeconds: t,
+        perMinute: (60 * n) / t,
+        inferenceSeconds: reports.reduce((a, r) => a + r.seconds, 0) / reports.length,
+        setups,
+        setupSeconds: withSetup.reduce((a, r) => a + r.setupSeconds, 0),
+        oneTimeMB: setups * oneTimeMB,
+      });
+    };
+    await serveWay('one server session, a client process per inference', inputs.map((x) => [x]));
+    await serveWay('one server session, one client with N inputs', [inputs]);
+
+    if (json) {
+      console.log(JSON.stringify(rows.map((r) => ({ model, ...r, load1: loadavg()[0] }))));
+      return;
+    }
+    console.log(`${model}, ${n} back-to-back inferences per way (loopback, three parties on one machine; load ${loadavg()[0].toFixed(1)})`);
+    console.log('| way | inferences/min | wall s (N) | s per inference in the parties | one-time setups | setup s (sum) | one-time MB sent |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.way} | ${r.perMinute.toFixed(1)} | ${r.wallSeconds.toFixed(2)} | ${r.inferenceSeconds.toFixed(3)} | ${r.setups} | ${r.setupSeconds === null ? '—' : r.setupSeconds.toFixed(3)} | ${r.oneTimeMB.toFixed(1)} |`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

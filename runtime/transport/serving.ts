@@ -1,0 +1,459 @@
+// Serving: the server P1 and the helper P2 stay up and serve inferences to clients that come
+// one after another; a client P0 connects to both, runs one or more inferences, and leaves.
+//
+// Topology. P1 listens (for P2 once, and for clients); P2 listens for clients and dials P1
+// at start. The P1–P2 link (Noise_KK as in tcp.ts) lasts the whole server session; every
+// client makes a fresh authenticated connection to each server (P0 dials P1 and P2), so the
+// P0 links live one client long. Why persistent: P1 and P2 must agree which client comes
+// next, and a link that is already up and authenticated carries that agreement in order with
+// the sessions; the one-time setup's mask B, drawn by P1 and P2 together, lives as long as
+// their pair does.
+//
+// A client's arrival (control messages, link-mux.ts; public content only):
+//   P0 → P1, P0 → P2  {t:'hello', nonce, inferences}   (nonce: 16 fresh random bytes, hex)
+//   P1 → P2           {t:'client', nonce, inferences, setup}   P1 coordinates: it takes one
+//                     client at a time and refuses any other meanwhile (MPCC5031), and one
+//                     asking more than --max-inferences leaves (MPCC5032)
+//   P2 → P1           {t:'ready', setup: bool} once a client with that nonce reached P2
+//                     (it keeps a few hellos waiting), or {t:'missing'} (P1 refuses, MPCC5033)
+//   P1 → P0           {t:'accept'} or {t:'refuse', code, args}
+// `setup` names the one-time setup P1 holds (the fingerprint of the session that made it);
+// P2 answers whether it holds the same, and only then do both reuse it.
+// Then one PartySession per inference over the three links (fresh handshake, hence fresh
+// pairwise and common keys per inference), fenced on every link by end markers. A failed
+// inference (a client gone, a timeout, an abort) ends that client: the servers log it and
+// wait for the next. The round timeout applies inside an inference only; waiting for the
+// next client has none. A stop (SIGTERM, --max-inferences reached, or the other server's
+// {t:'stop'}) aborts the current inference (MPCC5034 to its peers), tells the other server,
+// and closes every connection.
+
+import { randomBytes } from 'node:crypto';
+import { runtimeError, RuntimeError, type DiagnosticCode } from '../diagnostics.js';
+import type { PartyIdentity } from '../session/identity.js';
+import { PartySession } from '../session/party-session.js';
+import type { RoundTimeout } from '../session/round-timeout.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
+import type { PeerLink } from './link.js';
+import { LinkMux, type ControlMessage } from './link-mux.js';
+import { ServeListener } from './serve-listen.js';
+import { dial, type ConnectContext, type TcpLink } from './tcp.js';
+
+/** Addresses, keys and limits of a serving party or a client. */
+export interface ServingOptions {
+  /** "host:port" of parties 0 (unused), 1 and 2. */
+  peers: readonly [string, string, string];
+  /** Session tag (artifact format, mpcc version, architecture digest). */
+  tag: string;
+  identity?: PartyIdentity;
+  /** Connect and handshake timeout (ms); default 10 000. */
+  timeoutMs?: number;
+  /** Timeout of every round inside an inference. */
+  roundTimeoutMs?: RoundTimeout;
+  maxFrameBytes?: number;
+}
+
+/** What a serving party knows about the inference it runs. */
+export interface InferenceContext {
+  /** Clients this server session has taken so far, this one included. */
+  client: number;
+  /** 0-based inference of this client connection. */
+  index: number;
+  /** The one-time setup both servers hold and reuse (its id), or null: make it in this
+   * inference. Only meaningful for index 0 (later inferences reuse the client's). */
+  reuseSetup: string | null;
+}
+
+/** Options of a serving party (P1 or P2). */
+export interface ServeOptions extends ServingOptions {
+  id: 1 | 2;
+  /** Stop (exit 0) after this many completed inferences; default unlimited. */
+  maxInferences?: number;
+  /** Progress and event lines (stderr). */
+  log: (line: string) => void;
+  /** Id of the one-time setup this party holds now, or null. */
+  setupId: () => string | null;
+}
+
+/** What a server session did. */
+export interface ServeSummary {
+  clients: number;
+  inferences: number;
+  failedClients: number;
+  /** Why it stopped. */
+  reason: string;
+}
+
+/** A client connection at a server, its hello read. */
+interface ClientConn {
+  mux: LinkMux;
+  nonce: string;
+  inferences: number;
+}
+
+/** Largest inference count one client may ask for. */
+const MAX_CLIENT_INFERENCES = 1_000_000;
+/** Clients P2 keeps waiting for P1's word. */
+const MAX_WAITING_AT_HELPER = 8;
+
+/** The hello of a client, checked (MPCC5030 otherwise). */
+function checkHello(m: ControlMessage): { nonce: string; inferences: number } {
+  const { nonce, inferences } = m as { nonce?: unknown; inferences?: unknown };
+  if (m.t !== 'hello') throw runtimeError('MPCC5030', [`expected a hello, got '${String(m.t).slice(0, 40)}'`], 0);
+  if (typeof nonce !== 'string' || !/^[0-9a-f]{32}$/.test(nonce)) throw runtimeError('MPCC5030', ['its nonce is not 16 bytes in hex'], 0);
+  if (typeof inferences !== 'number' || !Number.isInteger(inferences) || inferences < 1 || inferences > MAX_CLIENT_INFERENCES) {
+    throw runtimeError('MPCC5030', [`its inference count ${JSON.stringify(inferences)} is not an integer in [1, ${MAX_CLIENT_INFERENCES}]`], 0);
+  }
+  return { nonce, inferences };
+}
+
+/** Runs `session.start()` under the connect timeout. */
+async function startSession(session: PartySession, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(runtimeError('MPCC5005', [`no complete handshake within ${timeoutMs} ms`], session.handshakeMissing()[0] ?? session.peers[0])), timeoutMs);
+  });
+  try {
+    await Promise.race([session.start(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A serving P1 or P2: `serve()` runs until stopped; `stop()` may be called at any time. */
+export class ServingParty {
+  private readonly timeoutMs: number;
+  private readonly ctx: ConnectContext;
+  private listener: ServeListener | null = null;
+  private helper: LinkMux | null = null;
+  private current: PartySession | null = null;
+  private stopping: string | null = null;
+  /** Loops waiting for a client (or for stop), woken when one arrives. */
+  private readonly wakers = new Set<() => void>();
+  /** Resolves (null) once the party stops. */
+  private readonly stopped: Promise<null>;
+  private signalStopped: () => void = () => undefined;
+  /** The next control message from the other server, read ahead (peekHelper). */
+  private helperNext: Promise<ControlMessage> | null = null;
+  /** P1: the client taken (at most one); P2: clients waiting, by nonce. */
+  private readonly clients: ClientConn[] = [];
+  private busy = false;
+  private served = 0;
+  private summary: ServeSummary = { clients: 0, inferences: 0, failedClients: 0, reason: '' };
+
+  constructor(
+    private readonly options: ServeOptions,
+    private readonly runInference: (session: PartySession, ctx: InferenceContext) => Promise<void>,
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.stopped = new Promise<null>((resolve) => (this.signalStopped = () => resolve(null)));
+    this.ctx = { deadline: 0, timeoutMs: this.timeoutMs, max: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, tag: options.tag, identity: options.identity };
+  }
+
+  private get id(): 1 | 2 {
+    return this.options.id;
+  }
+
+  private get remaining(): number {
+    return (this.options.maxInferences ?? Infinity) - this.served;
+  }
+
+  /** Listens, links the two servers, then serves clients until stopped. */
+  async serve(): Promise<ServeSummary> {
+    const { id, peers, log } = this.options;
+    this.listener = new ServeListener(id, peers[id], id === 1 ? [0, 2] : [0], { ...this.ctx }, (l) => this.onLink(l), (why) => log(`party ${id}: refused ${why}`));
+    await this.listener.listen();
+    try {
+      if (id === 1) {
+        log(`party 1: listening on ${peers[1]}; waiting for the helper (party 2)`);
+        this.helper = await this.waitForHelper();
+      } else {
+        this.helper = new LinkMux(await dial(2, 1, peers[1], { ...this.ctx, deadline: Date.now() + this.timeoutMs }));
+      }
+      log(`party ${id}: linked to party ${id === 1 ? 2 : 1}; serving clients on ${peers[id]}`);
+      while (!this.stopping) {
+        if (this.remaining <= 0) {
+          this.stop(`served ${this.served} inference(s) (--max-inferences)`);
+          break;
+        }
+        if (id === 1) await this.serveNextAsServer();
+        else await this.serveNextAsHelper();
+      }
+    } catch (e) {
+      if (!this.stopping) {
+        this.shutdown();
+        throw e;
+      }
+    }
+    this.shutdown();
+    this.summary.reason = this.stopping ?? '';
+    this.summary.inferences = this.served;
+    return this.summary;
+  }
+
+  /** Stops serving: aborts the current inference, tells the other server, closes. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = reason;
+    this.options.log(`party ${this.id}: stopping: ${reason}${this.current ? ' (aborting the current inference)' : ''}`);
+    const s = this.current;
+    if (s) void s.abort(runtimeError('MPCC5034', [reason], this.id)).catch(() => undefined);
+    try {
+      if (this.helper && !this.helper.broken) this.helper.sendControl({ t: 'stop', reason });
+    } catch {
+      // the other server is gone already
+    }
+    this.signalStopped();
+    this.wakeAll();
+    this.helperGaveUp?.(runtimeError('MPCC5034', [reason], this.id));
+    if (!s) this.shutdown();
+  }
+
+  private shutdown(): void {
+    this.listener?.close();
+    void this.helper?.close();
+    for (const c of this.clients.splice(0)) void c.mux.close();
+  }
+
+  private onLink(link: TcpLink): void {
+    if (link.peer === 2) {
+      if (this.helperWaiter) {
+        const w = this.helperWaiter;
+        this.helperWaiter = null;
+        w(new LinkMux(link));
+      } else {
+        this.options.log(`party 1: refused a second connection from party 2 (the helper is linked already)`);
+        link.socket.destroy();
+      }
+      return;
+    }
+    void this.onClient(new LinkMux(link));
+  }
+
+  private helperWaiter: ((m: LinkMux) => void) | null = null;
+  /** Ends the wait for the helper at start (a stop before it came). */
+  private helperGaveUp: ((e: RuntimeError) => void) | null = null;
+
+  private waitForHelper(): Promise<LinkMux> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.helperWaiter = null;
+        reject(runtimeError('MPCC5006', [this.options.peers[2], this.timeoutMs, `the helper never connected to this party's address ${this.options.peers[1]}`], 2));
+      }, this.timeoutMs);
+      this.helperWaiter = (m) => {
+        clearTimeout(timer);
+        this.helperGaveUp = null;
+        resolve(m);
+      };
+      this.helperGaveUp = (e) => {
+        clearTimeout(timer);
+        this.helperWaiter = this.helperGaveUp = null;
+        reject(e);
+      };
+    });
+  }
+
+  /** A client connected: read its hello, then take it (P1: if free), keep it (P2) or refuse. */
+  private async onClient(mux: LinkMux): Promise<void> {
+    const { id, log } = this.options;
+    let hello: { nonce: string; inferences: number };
+    try {
+      hello = checkHello(await mux.nextControl(this.timeoutMs, 'hello'));
+    } catch (e) {
+      const err = e as RuntimeError;
+      if (err.code === 'MPCC5030') this.refuse(mux, 'MPCC5030', [`it refused this client's hello: ${err.message.replace(/^.*?: /, '')}`]);
+      else void mux.close();
+      log(`party ${id}: refused a client: ${err.message}`);
+      return;
+    }
+    if (this.stopping) return this.refuse(mux, 'MPCC5034', [this.stopping]);
+    if (id === 1) {
+      if (this.busy) return this.refuse(mux, 'MPCC5031', []);
+      if (hello.inferences > this.remaining) return this.refuse(mux, 'MPCC5032', [hello.inferences, this.remaining]);
+      this.busy = true;
+    } else if (this.clients.length >= MAX_WAITING_AT_HELPER) {
+      return this.refuse(mux, 'MPCC5031', []);
+    }
+    const conn = { mux, ...hello };
+    this.clients.push(conn);
+    // A client that leaves while it waits is forgotten (P2).
+    if (id === 2) void mux.nextControl().catch(() => this.forget(conn));
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.wakers]) w();
+  }
+
+  /** The next control message from the other server, without taking it. */
+  private peekHelper(): Promise<ControlMessage> {
+    return (this.helperNext ??= this.helper!.nextControl());
+  }
+
+  /** The next control message from the other server. */
+  private takeHelper(): Promise<ControlMessage> {
+    const p = this.peekHelper();
+    this.helperNext = null;
+    return p;
+  }
+
+  private forget(conn: ClientConn): void {
+    const i = this.clients.indexOf(conn);
+    if (i >= 0) this.clients.splice(i, 1);
+  }
+
+  private refuse(mux: LinkMux, code: DiagnosticCode, args: unknown[]): void {
+    try {
+      mux.sendControl({ t: 'refuse', code, args });
+    } catch {
+      // gone already
+    }
+    void mux.close();
+  }
+
+  /** Waits until `ready()` gives a value, or the party stops (null). */
+  private async until<T>(ready: () => T | null, timeoutMs = 0): Promise<T | null> {
+    const started = Date.now();
+    for (;;) {
+      const v = ready();
+      if (v !== null || this.stopping) return v;
+      if (timeoutMs > 0 && Date.now() - started >= timeoutMs) return null;
+      await new Promise<void>((resolve) => {
+        const waker = () => {
+          clearTimeout(timer);
+          this.wakers.delete(waker);
+          resolve();
+        };
+        const timer = timeoutMs > 0 ? setTimeout(waker, timeoutMs - (Date.now() - started)) : undefined;
+        this.wakers.add(waker);
+      });
+    }
+  }
+
+  /** P1: the next client, agreed with the helper, served. */
+  private async serveNextAsServer(): Promise<void> {
+    const helper = this.helper!;
+    // Between clients the helper may only say stop.
+    const next = await Promise.race([this.until(() => this.clients.shift() ?? null).then((c) => ({ c })), this.peekHelper().then((m) => ({ m }))]);
+    if ('m' in next) {
+      const m = await this.takeHelper();
+      if (m.t === 'stop') return this.stop(`the helper stopped: ${String(m.reason)}`);
+      throw runtimeError('MPCC5030', [`'${m.t}' while no client is served`], 2);
+    }
+    const conn = next.c;
+    if (!conn) return;
+    try {
+      const setup = this.options.setupId();
+      helper.sendControl({ t: 'client', nonce: conn.nonce, inferences: conn.inferences, setup });
+      const reply = await this.takeHelper();
+      if (reply.t === 'stop') return this.stop(`the helper stopped: ${String(reply.reason)}`);
+      if (reply.t === 'missing') return this.refuse(conn.mux, 'MPCC5033', [this.timeoutMs]);
+      if (reply.t !== 'ready') throw runtimeError('MPCC5030', [`expected ready or missing, got '${reply.t}'`], 2);
+      conn.mux.sendControl({ t: 'accept' });
+      await this.serveClient(conn, reply.setup === true && setup !== null ? setup : null);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** P2: waits for P1's word on the next client, then serves it. */
+  private async serveNextAsHelper(): Promise<void> {
+    const helper = this.helper!;
+    if ((await Promise.race([this.peekHelper(), this.stopped])) === null) return;
+    const m = await this.takeHelper();
+    if (m.t === 'stop') return this.stop(`the server stopped: ${String(m.reason)}`);
+    if (m.t !== 'client') throw runtimeError('MPCC5030', [`expected a client, got '${m.t}'`], 1);
+    const conn = await this.until(() => this.clients.find((c) => c.nonce === m.nonce) ?? null, this.timeoutMs);
+    if (!conn) {
+      if (!this.stopping) helper.sendControl({ t: 'missing' });
+      return;
+    }
+    this.forget(conn);
+    const setup = typeof m.setup === 'string' && m.setup === this.options.setupId() ? m.setup : null;
+    helper.sendControl({ t: 'ready', setup: setup !== null });
+    await this.serveClient(conn, setup);
+  }
+
+  /** Runs the client's inferences, one session each; a failure ends this client only. */
+  private async serveClient(conn: ClientConn, reuseSetup: string | null): Promise<void> {
+    const { id, log } = this.options;
+    const client = ++this.summary.clients;
+    log(`party ${id}: client ${client}: ${conn.inferences} inference(s)${reuseSetup ? ', one-time setup reused' : ''}`);
+    for (let index = 0; index < conn.inferences && !this.stopping; index++) {
+      const links: (PeerLink | null)[] = [null, null, null];
+      links[0] = conn.mux.open();
+      links[id === 1 ? 2 : 1] = this.helper!.open();
+      const session = new PartySession(id, links, { tag: this.options.tag, roundTimeoutMs: this.options.roundTimeoutMs });
+      this.current = session;
+      try {
+        await startSession(session, this.timeoutMs);
+        await this.runInference(session, { client, index, reuseSetup });
+        await session.close();
+        this.served++;
+        log(`party ${id}: client ${client}: inference ${index + 1} done (${this.served} served)`);
+      } catch (e) {
+        conn.mux.retire(); // this client ends here: no need to wait for its end marker
+        await session.abort(e instanceof Error ? e : new Error(String(e))).catch(() => undefined);
+        this.summary.failedClients++;
+        const err = e instanceof RuntimeError ? e.format() : String(e);
+        log(`party ${id}: client ${client}: inference ${index + 1} ended: ${err}`);
+        if (this.helper!.broken) throw this.helper!.broken;
+        break;
+      } finally {
+        this.current = null;
+      }
+    }
+    await conn.mux.close();
+    if (this.stopping) this.shutdown();
+  }
+}
+
+/** Options of a client of serving parties. */
+export interface ClientOptions extends ServingOptions {
+  /** Inferences this client will run over its connection. */
+  inferences: number;
+  /** Keep what each inference's session received (security tests). */
+  recordReceived?: boolean;
+}
+
+/** P0 as the client of serving P1 and P2: connects to both, is accepted (or refused with
+ * MPCC5031–5034 naming the refusing party), runs `run` once per inference, each in a fresh
+ * session, and disconnects. Returns the inferences' results in order. */
+export async function runAsClient<T>(options: ClientOptions, run: (session: PartySession, index: number) => Promise<T>): Promise<T[]> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const ctx: ConnectContext = { deadline: Date.now() + timeoutMs, timeoutMs, max: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, tag: options.tag, identity: options.identity };
+  const dialed = await Promise.allSettled([dial(0, 1, options.peers[1], ctx), dial(0, 2, options.peers[2], ctx)]);
+  const failed = dialed.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (failed) {
+    for (const d of dialed) if (d.status === 'fulfilled') d.value.socket.destroy();
+    throw failed.reason;
+  }
+  const [m1, m2] = dialed.map((d) => new LinkMux((d as PromiseFulfilledResult<TcpLink>).value));
+  try {
+    const nonce = randomBytes(16).toString('hex');
+    for (const m of [m1, m2]) m.sendControl({ t: 'hello', nonce, inferences: options.inferences });
+    const reply = await m1.nextControl(timeoutMs, "answer to this client's hello");
+    if (reply.t === 'refuse') {
+      const code = String(reply.code);
+      const args = Array.isArray(reply.args) ? reply.args.map((a) => String(a).slice(0, 200)) : [];
+      if (!/^MPCC503[0-4]$/.test(code)) throw runtimeError('MPCC5030', [`a refusal with code '${code.slice(0, 20)}'`], 1);
+      throw runtimeError(code as DiagnosticCode, args, 1);
+    }
+    if (reply.t !== 'accept') throw runtimeError('MPCC5030', [`expected accept or refuse, got '${reply.t}'`], 1);
+    const results: T[] = [];
+    for (let index = 0; index < options.inferences; index++) {
+      const session = new PartySession(0, [null, m1.open(), m2.open()], { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs, recordReceived: options.recordReceived });
+      try {
+        await startSession(session, timeoutMs);
+        results.push(await run(session, index));
+        await session.close();
+      } catch (e) {
+        for (const m of [m1, m2]) m.retire();
+        await session.abort(e instanceof Error ? e : new Error(String(e))).catch(() => undefined);
+        throw e;
+      }
+    }
+    return results;
+  } finally {
+    await Promise.all([m1.close(), m2.close()]);
+  }
+}

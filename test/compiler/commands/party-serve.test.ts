@@ -1,0 +1,113 @@
+// `mpcc party --serve` as processes (runtime/transport/serving.ts; the protocol's own tests are in
+// test/runtime/transport/serving.test.ts): P1 and P2 with keygen keys stay up; a client with
+// two inputs over one connection gets what `mpcc run` computes (within 8 ulps: local share
+// truncation); --max-inferences ends both servers with exit 0; a client killed in the middle
+// of its inference ends that inference only (the next client is served); SIGTERM stops both
+// servers with exit 0 and a line on stderr.
+
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildZooFiles } from '../../../examples/zoo/index.js';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { runSecure, runSecureInputs } from '../../../compiler/commands/run.js';
+import { runParty, serveParty } from '../../../compiler/commands/party.js';
+import { encodeNpy, readNpy } from '../../../compiler/npy.js';
+import type { CostReport } from '../../../passes/secure/cost-model.js';
+import { freeLocalAddresses } from '../../../runtime/session/connect.js';
+import { writeKeyPair } from '../../../runtime/session/identity.js';
+
+const CLI = fileURLToPath(new URL('../../../compiler/party-cli.js', import.meta.url));
+const CLIENT = fileURLToPath(new URL('../../runtime/transport/fixtures/serving-client.js', import.meta.url));
+
+/** A spawned process with its output collected; `exit` resolves with its code. */
+function launch(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MPCC_THREADS: '1' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, out: () => stdout, err: () => stderr, exit };
+}
+
+describe('mpcc party --serve (processes)', function () {
+  this.timeout(90000);
+  let dir = '';
+  let out = '';
+  let keys = '';
+  const xs: string[] = [];
+  let refs: number[][] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mpcc-serve-'));
+    writeFileSync(join(dir, 'tiny.onnx'), buildZooFiles('tiny-cnn').model);
+    out = join(dir, 'out');
+    runCompile(join(dir, 'tiny.onnx'), { output: out });
+    keys = join(dir, 'keys');
+    for (const id of [0, 1, 2] as const) writeKeyPair(keys, id);
+    for (let k = 0; k < 2; k++) {
+      xs.push(join(dir, `x${k}.npy`));
+      writeFileSync(xs[k], encodeNpy([1, 3, 16, 16], Array.from({ length: 768 }, (_, i) => Math.sin(i / (7 + k)))));
+    }
+    refs = await Promise.all(xs.map(async (x) => (await runSecure(out, { input: x, transport: 'inproc' })).outputs.output));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const keyFlags = (id: number) => ['--key', join(keys, `party${id}.key`), '--peer-keys', keys];
+  const server = (id: number, peers: string, extra: string[] = []) => launch([CLI, 'party', out, '--id', String(id), '--peers', peers, '--serve', ...keyFlags(id), ...extra]);
+  const client = (peers: string, extra: string[]) => launch([CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', ...keyFlags(0), ...extra]);
+  const expectNear = (y: ArrayLike<number>, ref: readonly number[]) => ref.forEach((v, i) => expect(Math.abs(y[i] - v), `logit ${i}`).to.be.at.most(8 * 2 ** -12));
+
+  it('checks the serving flags before connecting (MPCC0004 naming the flag)', async () => {
+    const peers = '127.0.0.1:1,127.0.0.1:2,127.0.0.1:3';
+    const codeAndText = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message: string }) => `${e.code}: ${e.message}`);
+    expect(await codeAndText(runParty(out, { id: '1', peers, maxInferences: '2' }))).to.match(/^MPCC0004: .*--max-inferences/);
+    expect(await codeAndText(runParty(out, { id: '0', peers, input: [xs[0], xs[1]] }))).to.match(/^MPCC0004: .*--input.*need --serve/);
+    expect(await codeAndText(serveParty(out, { id: '1', peers, maxInferences: '0' }))).to.match(/^MPCC0004: .*--max-inferences.*positive integer/);
+    expect(await codeAndText(serveParty(out, { id: '0', peers, input: [xs[0], xs[1]], output: ['y.npy'] }))).to.match(/^MPCC0004: .*one -o per --input/);
+  });
+
+  it('serves a client with two inputs over one connection, then exits 0 at --max-inferences', async () => {
+    const peers = (await freeLocalAddresses()).join(',');
+    const servers = [server(1, peers, ['--max-inferences', '2']), server(2, peers, ['--max-inferences', '2'])];
+    const ys = [join(dir, 'y0.npy'), join(dir, 'y1.npy')];
+    const c = client(peers, ['--input', xs[0], '--input', xs[1], '-o', ys[0], '-o', ys[1], '--quiet']);
+    expect(await c.exit, c.err()).to.equal(0);
+    ys.forEach((y, k) => expectNear(readNpy(y).data, refs[k]));
+    expect(await servers[0].exit, servers[0].err()).to.equal(0);
+    expect(await servers[1].exit, servers[1].err()).to.equal(0);
+    expect(servers[0].err()).to.match(/party 1: client 1: 2 inference\(s\)\n/);
+    expect(servers[0].err()).to.match(/party 1: stopped \(served 2 inference\(s\) \(--max-inferences\)\) after 2 inference\(s\) for 1 client\(s\)\n$/);
+  });
+
+  it('a client killed mid-inference ends that inference only; the next client is served; SIGTERM stops both servers with exit 0', async () => {
+    const peers = (await freeLocalAddresses()).join(',');
+    const servers = [server(1, peers), server(2, peers)];
+    const dying = launch([CLIENT, out, peers, keys, xs[0], '3']);
+    await dying.exit;
+    expect(dying.out()).to.equal('dying\n');
+    const y = join(dir, 'y-next.npy');
+    const c = client(peers, ['--input', xs[1], '-o', y, '--quiet']);
+    expect(await c.exit, c.err()).to.equal(0);
+    expectNear(readNpy(y).data, refs[1]);
+    for (const [i, s] of servers.entries()) expect(s.err()).to.match(new RegExp(`party ${i + 1}: client 1: inference 1 ended: error MPCC50(01|11|12): .*\\n(.|\\n)*party ${i + 1}: client 2: inference 1 done`));
+    servers[0].child.kill('SIGTERM');
+    expect(await servers[0].exit, servers[0].err()).to.equal(0);
+    expect(await servers[1].exit, servers[1].err()).to.equal(0);
+    expect(servers[0].err()).to.match(/party 1: stopped \(SIGTERM\) after 1 inference\(s\) for 2 client\(s\)\n$/);
+    expect(servers[1].err()).to.match(/party 2: stopped \(the server stopped: SIGTERM\)/);
+  });
+
+  it('mpcc run --inputs: one server session for several inputs, the one-time setup in the first only, bytes per inference as cost.json says', async () => {
+    const runs = await runSecureInputs(out, { inputs: xs });
+    const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
+    expect(runs).to.have.length(2);
+    runs.forEach((r, k) => expectNear(r.outputs.output, refs[k]));
+    expect(runs.map((r) => r.summary.bytes.oneTime)).to.deep.equal([cost.bytes.oneTime, 0]);
+    for (const r of runs) expect({ ...r.summary.bytes, oneTime: 0 }).to.deep.equal({ ...cost.bytes, oneTime: 0 });
+    expect(await runSecureInputs(out, { inputs: xs, transport: 'inproc' }).then(() => 'ok', (e: { code?: string }) => e.code)).to.equal('MPCC0004');
+  });
+});
