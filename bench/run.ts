@@ -22,6 +22,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   depth: () => import('./depth.js'),
   knapsack: () => import('./knapsack.js'),
   serving: () => import('./serving.js'),
+  'plan-fast': () => import('./plan-fast.js'),
 };
 
 async function main(): Promise<void> {

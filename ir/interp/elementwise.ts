@@ -5,7 +5,7 @@ import { numel, stridesOf, type Shape } from '../types.js';
 import { defineKernels, type Kernel } from './kernels.js';
 
 /** Element offsets into an operand of shape `from` for every index of the broadcast `to`. */
-function broadcastIndex(from: Shape, to: Shape): Int32Array | undefined {
+export function broadcastIndex(from: Shape, to: Shape): Int32Array | undefined {
   if (from.length === to.length && from.every((d, i) => d === to[i])) return undefined;
   const n = numel(to);
   const idx = new Int32Array(n);

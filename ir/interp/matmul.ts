@@ -40,17 +40,7 @@ defineKernels({
   MatMul: ([a, b], ctx) => {
     const t = ctx.outputTypes[0];
     const dtype = t.dtype === 'float64' ? 'float64' : 'float32';
-    // numpy rules: a 1-D left operand is a row, a 1-D right operand a column (dropped after).
-    const as = a!.shape.length === 1 ? [1, a!.shape[0]] : [...a!.shape];
-    const bs = b!.shape.length === 1 ? [b!.shape[0], 1] : [...b!.shape];
-    const M = as[as.length - 2], K = as[as.length - 1], N = bs[bs.length - 1];
-    const batchA = as.slice(0, -2), batchB = bs.slice(0, -2);
-    const rank = Math.max(batchA.length, batchB.length);
-    const batch: number[] = [];
-    for (let i = 0; i < rank; i++) {
-      const da = batchA[batchA.length - rank + i] ?? 1, db = batchB[batchB.length - rank + i] ?? 1;
-      batch.push(da === 1 ? db : da);
-    }
+    const { M, K, N, batchA, batchB, rank, batch } = matmulDims(a!.shape, b!.shape);
     const stepA = broadcastSteps(batchA, rank), stepB = broadcastSteps(batchB, rank);
     const out = allocFloats(dtype, numel(t.shape));
     const ap = allocFloats(dtype, packedLength(M, K)), bp = allocFloats(dtype, packedLength(N, K));
@@ -70,6 +60,22 @@ defineKernels({
     return [new Tensor(dtype, t.shape, out)];
   },
 });
+
+/** MatMul's matrix sizes and batch dimensions (each operand's and the broadcast ones), by numpy's rules. */
+export function matmulDims(aShape: readonly number[], bShape: readonly number[]): { M: number; K: number; N: number; batchA: number[]; batchB: number[]; rank: number; batch: number[] } {
+  // A 1-D left operand is a row, a 1-D right operand a column (dropped after).
+  const as = aShape.length === 1 ? [1, aShape[0]] : [...aShape];
+  const bs = bShape.length === 1 ? [bShape[0], 1] : [...bShape];
+  const M = as[as.length - 2], K = as[as.length - 1], N = bs[bs.length - 1];
+  const batchA = as.slice(0, -2), batchB = bs.slice(0, -2);
+  const rank = Math.max(batchA.length, batchB.length);
+  const batch: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = batchA[batchA.length - rank + i] ?? 1, db = batchB[batchB.length - rank + i] ?? 1;
+    batch.push(da === 1 ? db : da);
+  }
+  return { M, K, N, batchA, batchB, rank, batch };
+}
 
 /** Matrix-index step of each broadcast batch axis for an operand with batch dims `dims`. */
 function broadcastSteps(dims: readonly number[], rank: number): number[] {
