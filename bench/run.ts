@@ -23,6 +23,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   knapsack: () => import('./knapsack.js'),
   serving: () => import('./serving.js'),
   'plan-fast': () => import('./plan-fast.js'),
+  plan: () => import('./plan.js'),
 };
 
 async function main(): Promise<void> {

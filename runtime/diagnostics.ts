@@ -85,6 +85,11 @@ export const DIAGNOSTICS = {
   MPCC4022: 'knapsack: the budget of {1} DReLUs is below the minimum achievable cost of {0} DReLUs (the cheapest option of every group)',
   MPCC4023: 'knapsack: invalid budget {0}: a budget is a whole number of DReLUs >= 0',
   MPCC4024: 'knapsack: the exact DP needs {0} MB of back-pointers ({1} groups x {2} budget states), over its cap of {3} MB; use the scalable solver (method auto or scalable)',
+  // 404x: the knapsack planner (passes/planning/distortion/, compiler/planning/, mpcc plan --budget).
+  MPCC4040: "invalid budget {0} {1}: {2}",
+  MPCC4043: "distortion cache file '{0}' is corrupt ({1}); measuring its layer again",
+  MPCC4044: "invalid --block-sizes '{0}': cannot read item '{1}' (items: BHxBW, upto:K, square:K, half, whole, identity)",
+  MPCC4046: "the planner cannot batch the model at '{0}': {1}",
   MPCC4050: "--mode fast: node '{0}' ({1}) has no backward kernel; the fast distortion estimate supports {2}",
   MPCC4051: "--mode fast: calibration data of shape [{0}] does not fit the model's input '{1}' of shape [{2}]: {3}",
   MPCC4052: "--mode fast: layer '{0}': {1}",

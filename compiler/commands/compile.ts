@@ -4,7 +4,11 @@
 // float-level passes) and writes the three parties' artifacts (compiler/codegen/model/artifacts.ts;
 // OUT/plan.json is the plan, copied). Progress on stderr (compiler/cli-support.ts).
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planJson } from '../../passes/planning/plan-file.js';
+import { type BudgetFlags, checkBudgetFlags, floatModel, plansFromFlags, wantsBudget, withBudgetFlags } from './budget-flags.js';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
@@ -12,7 +16,7 @@ import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifact
 import { outputOption, parseFracBits, parseInputShape, planOption, requireOutput, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the compile command. */
-export interface CompileOptions extends ProgressFlags {
+export interface CompileOptions extends ProgressFlags, BudgetFlags {
   readonly output?: string;
   readonly fracBits?: string | number;
   readonly passes?: string;
@@ -46,9 +50,31 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   return summary;
 }
 
+/** Runs `mpcc compile MODEL --budget R --calib DATA -o OUT`: makes the knapsack plan
+ * (compiler/planning/budget-plan.ts, flags in budget-flags.ts), then compiles with it; the plan
+ * becomes OUT/plan.json. Every flag is checked before the model loads; OUT is written only when
+ * the plan is made. */
+export async function runCompileWithBudget(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<ArtifactsSummary> {
+  if (options.plan !== undefined) throw diag('MPCC0004', ['--plan', options.plan, 'give either --plan or a budget (--budget, --budget-drelus), not both']);
+  const flags = checkBudgetFlags(options);
+  requireOutput(options.output, 'an output folder OUT');
+  parseFracBits(options.fracBits);
+  const log = commandProgress(options, sink);
+  const { graph, modelSha256, source } = floatModel(model, options, log, { tool: 'mpcc compile', mpccVersion: mpccVersion() });
+  const { plans } = await plansFromFlags(graph, model, modelSha256, flags, [flags.budget!], source, log, options.quiet ? () => undefined : warn);
+  const dir = mkdtempSync(join(tmpdir(), 'mpcc-plan-'));
+  try {
+    const file = join(dir, 'plan.json');
+    writeFileSync(file, planJson(plans[0].plan));
+    return runCompile(model, { ...options, plan: file }, sink);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Adds `mpcc compile` to the program. */
 export function registerCompile(program: Command): void {
-  withProgressFlags(
+  withProgressFlags(withBudgetFlags(
     withModelFlags(
       program
         .command('compile')
@@ -59,9 +85,11 @@ export function registerCompile(program: Command): void {
         .option('--dump-ir <dir>', 'write the IR after every pass into DIR'),
       `${DEFAULT_PASSES}; '' for none`,
     ),
-  ).action(
-    action((model: string, options: CompileOptions) => {
-      runCompile(model, options, stderrProgress(options));
+    'plan by knapsack first (with --calib), instead of --plan',
+  )).action(
+    action(async (model: string, options: CompileOptions) => {
+      if (wantsBudget(options)) await runCompileWithBudget(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`));
+      else runCompile(model, options, stderrProgress(options));
     }),
   );
 }

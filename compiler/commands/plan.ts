@@ -8,15 +8,19 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
-import { DEFAULT_PASSES, driveModel } from '../driver.js';
+import { DEFAULT_PASSES } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
-import { type Plan, modelFileSha256, planJson, readPlan } from '../../passes/planning/plan-file.js';
+import { type Plan, planJson, readPlan } from '../../passes/planning/plan-file.js';
 import { uniformDreluPlan, uniformPlan } from '../../passes/planning/uniform.js';
+import { join } from 'node:path';
 import { mpccVersion } from './compile.js';
-import { inputShapeOption, outputOption, parseInputShape, passesOption, requireOutput, withProgressFlags } from './flags.js';
+import { type BudgetFlags, checkBudgetFlags, floatModel, parseFraction, plansFromFlags, withBudgetFlags } from './budget-flags.js';
+import { inputShapeOption, outputOption, passesOption, requireOutput, withProgressFlags } from './flags.js';
 
 /** Options of the plan command, as commander hands them over. */
-export interface PlanOptions extends ProgressFlags {
+export interface PlanOptions extends ProgressFlags, BudgetFlags {
+  /** --sweep R1,R2,...: one distortion measurement, one plan per budget fraction, into the folder -o. */
+  readonly sweep?: string;
   /** --uniform BHxBW: one block for every channel of every ReLU layer. */
   readonly uniform?: string;
   /** --uniform-drelus R: per layer the smallest square block keeping at most the fraction R of its DReLUs. */
@@ -36,8 +40,9 @@ export interface PlanResult {
 
 /** Runs `mpcc plan` (see the file comment); progress lines go to `sink` (none by default). */
 export function runPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS): PlanResult {
-  const modes = (['uniform', 'uniformDrelus', 'show'] as const).filter((k) => options[k] !== undefined);
-  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', modes.length ? 'both' : '', 'give exactly one of --uniform, --uniform-drelus, --show']);
+  const modes = planModes(options);
+  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', modes.length ? 'both' : '', 'give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep']);
+  if (modes[0] !== 'uniform' && modes[0] !== 'uniformDrelus' && modes[0] !== 'show') throw new Error('plan: a budget plan is made by runBudgetPlanCommand');
   if (options.show !== undefined) {
     if (model !== undefined) throw diag('MPCC0004', ['--show', options.show, `shows a plan file on its own; drop the model '${model}'`]);
     const plan = readPlan(options.show);
@@ -48,14 +53,58 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
   const out = requireOutput(options.output, 'the plan file to write');
   if (model === undefined) throw diag('MPCC0004', [modes.map(flagName)[0], String(options.uniform ?? options.uniformDrelus), 'needs a MODEL to plan (mpcc plan MODEL ... -o plan.json)']);
   const log = commandProgress(options, sink);
-  const modelSha256 = modelFileSha256(model);
-  const { graph, plan: passes } = driveModel(model, { passes: options.passes, inputShape: parseInputShape(options.inputShape), target: 'float', log });
-  if (passes.from !== 'float') throw diag('MPCC0004', ['MODEL', model, `the model is already ${passes.from}; plan a float model (.onnx or float .mir), as compile --plan takes`]);
-  const source = { tool: 'mpcc plan', mpccVersion: mpccVersion(), passes: options.passes ?? DEFAULT_PASSES };
+  const { graph, modelSha256, source } = floatModel(model, options, log, { tool: 'mpcc plan', mpccVersion: mpccVersion() });
   const plan = block !== undefined ? uniformPlan(graph, modelSha256, block, source) : uniformDreluPlan(graph, modelSha256, ratio!, source);
   writeFileAtomic(out, planJson(plan));
   log(`wrote ${out}: ${plan.layers.length} ReLU layers, ${plan.drelus.planned.toLocaleString('en-US')} of ${plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(plan.drelus.planned, plan.drelus.baseline)})`);
   return { plan, text: formatPlanTable(plan) };
+}
+
+/** What `mpcc plan --budget/--sweep` did: every plan made (with the file it went to) and the text it prints. */
+export interface BudgetPlanCommandResult {
+  readonly plans: readonly { readonly plan: Plan; readonly file: string; readonly predicted: number; readonly measured: number }[];
+  readonly text: string;
+}
+
+/** Runs `mpcc plan MODEL --budget R | --budget-drelus N | --sweep LIST --calib DATA ... -o OUT`: the
+ * knapsack planner (compiler/planning/budget-plan.ts). With --sweep, -o is a folder and each plan
+ * is `budget-R.json` in it. Every file is written, atomically, only when every plan is made. */
+export async function runBudgetPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<BudgetPlanCommandResult> {
+  const modes = planModes(options);
+  if (modes.length !== 1) {
+    throw diag('MPCC0004', [modes.map(flagName).join(' and '), 'both', 'give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep']);
+  }
+  const sweep = options.sweep === undefined ? undefined : parseSweep(options.sweep);
+  const flags = checkBudgetFlags(options, sweep !== undefined);
+  const out = requireOutput(options.output, sweep ? 'the folder of the plans to write' : 'the plan file to write');
+  if (model === undefined) throw diag('MPCC0004', [flagName(modes[0]), '', 'needs a MODEL to plan (mpcc plan MODEL --budget R --calib DATA -o plan.json)']);
+  const log = commandProgress(options, sink);
+  const { graph, modelSha256, source } = floatModel(model, options, log, { tool: 'mpcc plan', mpccVersion: mpccVersion() });
+  const budgets = sweep ? sweep.map((fraction) => ({ fraction })) : [flags.budget!];
+  const result = await plansFromFlags(graph, model, modelSha256, flags, budgets, source, log, options.quiet ? () => undefined : warn);
+  const files = result.plans.map((p, i) => (sweep ? join(out, `budget-${sweep[i]}.json`) : out));
+  result.plans.forEach((p, i) => writeFileAtomic(files[i], planJson(p.plan)));
+  const plans = result.plans.map((p, i) => ({ plan: p.plan, file: files[i], predicted: p.predicted, measured: p.measured }));
+  const times = `time: calibration ${seconds(result.calibSeconds)}, ${result.mode} distortion ${seconds(result.seconds.measure)}, solve ${seconds(result.seconds.solve)}${flags.refine ? `, refine ${seconds(result.seconds.refine)}` : `, check ${seconds(result.seconds.refine)}`}`;
+  const summary = (p: (typeof plans)[number]) =>
+    `${p.file}: ${p.plan.drelus.planned.toLocaleString('en-US')} of ${p.plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(p.plan.drelus.planned, p.plan.drelus.baseline)}), predicted distortion ${p.predicted.toExponential(3)}, measured ${p.measured.toExponential(3)} (output MSE over ${result.table.samples} calibration images)`;
+  const text = sweep
+    ? [...plans.map(summary), times].join('\n') + '\n'
+    : `${formatPlanTable(plans[0].plan)}${summary(plans[0])}\n${times}\n`;
+  return { plans, text };
+}
+
+/** The budgets of `--sweep R1,R2,...` (MPCC4040 naming the flag). */
+export function parseSweep(text: string): number[] {
+  const items = text.split(',').map((s) => s.trim());
+  const fractions = items.map((s) => parseFraction('--sweep', s));
+  if (new Set(fractions).size !== fractions.length) throw diag('MPCC4040', ['--sweep', text, 'a budget is listed twice']);
+  return fractions;
+}
+
+/** The plan-making flags given. */
+function planModes(options: PlanOptions): ('uniform' | 'uniformDrelus' | 'show' | 'budget' | 'budgetDrelus' | 'sweep')[] {
+  return (['uniform', 'uniformDrelus', 'show', 'budget', 'budgetDrelus', 'sweep'] as const).filter((k) => options[k] !== undefined);
 }
 
 /** The block of `--uniform BHxBW` (MPCC0004 naming the flag unless two positive integers). */
@@ -115,16 +164,20 @@ function percent(part: number, whole: number): string {
   return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(part === whole || part === 0 ? 0 : 2)}%`;
 }
 
-function flagName(key: 'uniform' | 'uniformDrelus' | 'show'): string {
-  return key === 'uniformDrelus' ? '--uniform-drelus' : `--${key}`;
+function flagName(key: 'uniform' | 'uniformDrelus' | 'show' | 'budget' | 'budgetDrelus' | 'sweep'): string {
+  return key === 'uniformDrelus' ? '--uniform-drelus' : key === 'budgetDrelus' ? '--budget-drelus' : `--${key}`;
+}
+
+function seconds(s: number): string {
+  return `${s.toFixed(s < 10 ? 2 : 1)} s`;
 }
 
 /** Adds `mpcc plan` to the program. */
 export function registerPlan(program: Command): void {
-  withProgressFlags(
+  withProgressFlags(withBudgetFlags(
     program
       .command('plan')
-      .description('make a hand-made block-ReLU plan (--uniform, --uniform-drelus) or summarize one (--show)')
+      .description('make a block-ReLU plan: by knapsack under a DReLU budget (--budget, --budget-drelus, --sweep; with --calib), hand-made (--uniform, --uniform-drelus), or summarize one (--show)')
       .argument('[model]', 'model file (.onnx or float .mir) to plan')
       .addOption(new Option('--uniform <BHxBW>', 'one block for every channel of every ReLU layer, clipped to smaller maps (e.g. 4x4)'))
       .addOption(new Option('--uniform-drelus <r>', 'per layer the smallest square block (clipped to the map) keeping at most the fraction R of its DReLUs; identity where even the whole map keeps more'))
@@ -132,9 +185,13 @@ export function registerPlan(program: Command): void {
       .addOption(outputOption('the plan file to write (JSON)'))
       .addOption(passesOption(`${DEFAULT_PASSES}; the passes compile --plan will run before insert-block-relu`))
       .addOption(inputShapeOption())
-  ).action(
-    action((model: string | undefined, options: PlanOptions) => {
-      process.stdout.write(runPlanCommand(model, options, stderrProgress(options)).text);
+      .addOption(new Option('--sweep <list>', 'one distortion measurement, one plan per budget fraction (e.g. 0.03,0.06,0.1,0.18), written as -o FOLDER/budget-R.json')),
+    'the knapsack plan\'s budget',
+  )).action(
+    action(async (model: string | undefined, options: PlanOptions) => {
+      const budgeted = planModes(options).some((m) => m === 'budget' || m === 'budgetDrelus' || m === 'sweep');
+      const result = budgeted ? await runBudgetPlanCommand(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`)) : runPlanCommand(model, options, stderrProgress(options));
+      process.stdout.write(result.text);
     }),
   );
 }

@@ -1,0 +1,149 @@
+// `mpcc plan --budget/--budget-drelus/--sweep` and `mpcc compile --budget` (the knapsack planner
+// behind compiler/planning/budget-plan.ts): on the trained Fashion-MNIST fixture, at 10% and 20%
+// of the DReLUs, the knapsack plan's top-1 on the 500 test images (mpcc eval) is higher than the
+// uniform plan's (`--uniform-drelus`) at an equal or larger DReLU count. Kept fast: exact mode
+// through onnxruntime on 16 calibration images with the reduced candidates
+// `square:4,whole,identity` (6 per layer). Then the sweep (one measurement, one file per budget,
+// the cache reused by a second run), compile --budget (OUT/plan.json), and every bad input as a
+// coded error naming the flag or file, with nothing written.
+import { expect } from 'chai';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCompileWithBudget } from '../../../compiler/commands/compile.js';
+import { runEval } from '../../../compiler/commands/eval.js';
+import { runBudgetPlanCommand, runPlanCommand } from '../../../compiler/commands/plan.js';
+import { encodeNpy } from '../../../compiler/npy.js';
+import { buildZooModel } from '../../../examples/zoo/index.js';
+import { type Plan, parsePlan } from '../../../passes/planning/plan-file.js';
+import { MpccError } from '../../../runtime/diagnostics.js';
+import { suiteTempDir } from '../../temp-dir.js';
+
+const FOLDER = 'examples/fashion-mnist';
+const MODEL = `${FOLDER}/fmnist-resnet.onnx`;
+const CALIB = `${FOLDER}/calib-images.npy`;
+const FIXTURE = { inputShape: '1,1,28,28', calib: CALIB, calibSamples: 16, blockSizes: 'square:4,whole,identity', mode: 'exact' } as const;
+
+/** The MpccError an async call rejects with. */
+async function rejection(fn: () => Promise<unknown>): Promise<MpccError> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof MpccError) return err;
+    throw err;
+  }
+  throw new Error('expected an MpccError');
+}
+
+/** Top-1 of the fixture's 500 test images under `plan`. */
+function top1(planFile: string): number {
+  return runEval(MODEL, { data: `${FOLDER}/test-images.npy`, labels: `${FOLDER}/test-labels.npy`, plan: planFile, inputShape: '1,1,28,28' }).report.top1!;
+}
+
+describe('mpcc plan --budget and compile --budget (the knapsack planner)', function () {
+  this.timeout(180000);
+  const temp = suiteTempDir('mpcc-plan-budget-');
+
+  it('beats the uniform plan at 10% and 20% of the DReLUs on the trained fixture (top-1 on 500 test images, no more DReLUs)', async () => {
+    for (const ratio of [0.1, 0.2]) {
+      const uniformFile = join(temp(), `uniform-${ratio}.json`);
+      const uniform = runPlanCommand(MODEL, { uniformDrelus: ratio, inputShape: '1,1,28,28', output: uniformFile }).plan;
+      const file = join(temp(), `knapsack-${ratio}.json`);
+      const { plans } = await runBudgetPlanCommand(MODEL, { ...FIXTURE, budgetDrelus: uniform.drelus.planned, cacheDir: join(temp(), 'cache'), output: file });
+      const plan = parsePlan(readFileSync(file, 'utf8'), file);
+      expect(plan.drelus.planned).to.be.at.most(uniform.drelus.planned);
+      expect(plans[0].plan.drelus).to.deep.equal(plan.drelus);
+      const [knapsackTop1, uniformTop1] = [top1(file), top1(uniformFile)];
+      expect(knapsackTop1, `${ratio}: knapsack ${knapsackTop1} vs uniform ${uniformTop1}`).to.be.above(uniformTop1 + 0.05);
+      expect(plan.source).to.include({ method: 'knapsack', mode: 'exact', samples: 16, runner: 'onnxruntime', blockSizes: 'square:4,whole,identity' });
+      expect(plan.source.calib).to.include({ kind: 'npy', path: CALIB, samples: 16 });
+      expect(plan.source.predictedDistortion).to.be.a('number').and.above(0);
+      expect(Object.keys(plan.source.seconds as object)).to.include.members(['calibration', 'measure', 'solve']);
+    }
+  });
+
+  it('--mode fast (backward-pass estimate) also beats the uniform plan at 10% of the DReLUs; a second run reads its cache', async () => {
+    const uniformFile = join(temp(), 'uniform-fast-0.1.json');
+    const uniform = runPlanCommand(MODEL, { uniformDrelus: 0.1, inputShape: '1,1,28,28', output: uniformFile }).plan;
+    const file = join(temp(), 'fast-0.1.json');
+    const options = { ...FIXTURE, mode: 'fast', budgetDrelus: uniform.drelus.planned, cacheDir: join(temp(), 'fast-cache'), output: file };
+    await runBudgetPlanCommand(MODEL, options);
+    const plan = parsePlan(readFileSync(file, 'utf8'), file);
+    expect(plan.source).to.include({ method: 'knapsack', mode: 'fast', samples: 16 });
+    expect(plan.drelus.planned).to.be.at.most(uniform.drelus.planned);
+    const [fastTop1, uniformTop1] = [top1(file), top1(uniformFile)];
+    expect(fastTop1, `fast ${fastTop1} vs uniform ${uniformTop1}`).to.be.above(uniformTop1 + 0.05);
+    const lines: string[] = [];
+    await runBudgetPlanCommand(MODEL, options, (l) => lines.push(l));
+    expect(lines.some((l) => l.includes('fast: 5 layers from the cache'))).to.equal(true);
+    expect(parsePlan(readFileSync(file, 'utf8'), file).layers).to.deep.equal(plan.layers);
+  });
+
+  it('sweeps budgets from one measurement into one file per budget; a second sweep reads the cache', async () => {
+    const out = join(temp(), 'sweep');
+    const lines: string[] = [];
+    const options = { ...FIXTURE, sweep: '0.05,0.2', cacheDir: join(temp(), 'sweep-cache'), output: out };
+    const first = await runBudgetPlanCommand(MODEL, options, (l) => lines.push(l));
+    expect(readdirSync(out).sort()).to.deep.equal(['budget-0.05.json', 'budget-0.2.json']);
+    expect(first.plans.map((p) => p.plan.drelus.planned)).to.satisfy((d: number[]) => d[0] <= 1568 && d[1] <= 6272 && d[0] < d[1]);
+    expect(first.text).to.contain('predicted distortion').and.contain('time: calibration');
+    lines.length = 0;
+    const second = await runBudgetPlanCommand(MODEL, options, (l) => lines.push(l));
+    expect(lines.some((l) => l.includes('5 of 5 layers from the cache'))).to.equal(true);
+    expect(second.plans.map((p) => p.plan.layers)).to.deep.equal(first.plans.map((p) => p.plan.layers));
+  });
+
+  it('compile --budget plans, then compiles; OUT/plan.json is the plan', async () => {
+    const model = join(temp(), 'tiny-cnn.onnx');
+    writeFileSync(model, buildZooModel('tiny-cnn'));
+    const calib = join(temp(), 'tiny-calib.npy');
+    writeFileSync(calib, encodeNpy([4, 3, 16, 16], Float32Array.from({ length: 4 * 768 }, (_, i) => Math.sin(0.31 * i))));
+    const out = join(temp(), 'out');
+    const summary = await runCompileWithBudget(model, { budget: 0.25, calib, blockSizes: 'square:4,identity', mode: 'exact', runner: 'interpreter', cacheDir: join(temp(), 'c2'), output: out });
+    const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as Plan;
+    expect(plan.source).to.include({ method: 'knapsack', tool: 'mpcc compile', runner: 'interpreter' });
+    expect(plan.drelus.planned).to.be.at.most(Math.floor(0.25 * plan.drelus.baseline));
+    expect(summary.cost.rounds).to.be.above(0);
+    expect(readdirSync(out)).to.include.members(['party0', 'party1', 'party2', 'manifest.json', 'cost.json']);
+  });
+
+  describe('bad input: a coded error naming the flag or file, nothing written', () => {
+    const cases: [string, Record<string, unknown>, string, string][] = [
+      ['a budget of 0', { budget: 0 }, 'MPCC4040', '--budget'],
+      ['a budget above 1', { budget: 1.5 }, 'MPCC4040', '--budget'],
+      ['more DReLUs than the model has', { budgetDrelus: 31361 }, 'MPCC4040', '31,360 DReLUs'],
+      ['a bad sweep list', { sweep: '0.1,x' }, 'MPCC4040', '--sweep'],
+      ['a sweep listing a budget twice', { sweep: '0.1,0.1' }, 'MPCC4040', 'twice'],
+      ['bad --block-sizes', { budget: 0.1, blockSizes: 'square:4,4y4' }, 'MPCC4044', '4y4'],
+      ['no --calib', { budget: 0.1, calib: undefined }, 'MPCC0004', '--calib'],
+      ['--budget with --uniform', { budget: 0.1, uniform: '4x4' }, 'MPCC0004', '--uniform'],
+      ['a negative --refine', { budget: 0.1, refine: '-1' }, 'MPCC0004', '--refine'],
+    ];
+    for (const [what, flags, code, named] of cases) {
+      it(what, async () => {
+        const out = join(temp(), `bad-${code}-${what.replace(/\W+/g, '-')}.json`);
+        const e = await rejection(() => runBudgetPlanCommand(MODEL, { ...FIXTURE, cacheDir: join(temp(), 'cache'), output: out, ...flags }));
+        expect(e.code).to.equal(code);
+        expect(e.message).to.contain(named);
+        expect(existsSync(out)).to.equal(false);
+      });
+    }
+
+    it('calibration images of another shape (MPCC0010 naming the file)', async () => {
+      const calib = join(temp(), 'rgb.npy');
+      writeFileSync(calib, encodeNpy([2, 3, 28, 28], new Float32Array(2 * 3 * 784)));
+      const out = join(temp(), 'rgb-plan.json');
+      const e = await rejection(() => runBudgetPlanCommand(MODEL, { ...FIXTURE, calib, budget: 0.1, output: out }));
+      expect(e.code).to.equal('MPCC0010');
+      expect(e.message).to.contain(calib).and.contain('2,3,28,28');
+      expect(existsSync(out)).to.equal(false);
+    });
+
+    it('compile with both --plan and --budget; OUT not written', async () => {
+      const out = join(temp(), 'both');
+      const e = await rejection(() => runCompileWithBudget(MODEL, { ...FIXTURE, budget: 0.1, plan: 'p.json', output: out }));
+      expect(e.code).to.equal('MPCC0004');
+      expect(e.message).to.contain('--plan');
+      expect(existsSync(out)).to.equal(false);
+    });
+  });
+});
