@@ -24,6 +24,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   serving: () => import('./serving.js'),
   'plan-fast': () => import('./plan-fast.js'),
   plan: () => import('./plan.js'),
+  refit: () => import('./refit.js'),
 };
 
 async function main(): Promise<void> {

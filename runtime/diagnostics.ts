@@ -95,6 +95,14 @@ export const DIAGNOSTICS = {
   MPCC4052: "--mode fast: layer '{0}': {1}",
   MPCC4053: "--mode fast: probes={0}: {1}",
   MPCC4054: "--mode fast: the model has {0} inputs and {1} outputs; the estimate needs exactly one of each",
+  // 406x: the training-free refit of the weights after planning (passes/planning/reconstruct/).
+  MPCC4060: '--reconstruct needs calibration images to fit the weights on: give --calib FILE (never the images you measure accuracy on)',
+  MPCC4061: "refit weights file '{0}' is not valid: {1}",
+  MPCC4062: "refit weights file '{0}' was made for another {1}: it records sha256 {2}, but '{3}' has sha256 {4}",
+  MPCC4063: "reconstruct: layer '{0}' has {1} calibration samples for {2} unknowns per output; the ridge is raised to {3} (give more calibration images)",
+  MPCC4064: "calibration data '{0}' cannot be used for the refit: {1}",
+  MPCC4065: "'{0}' shares {1} of its images with the refit's calibration data '{2}' (the first at index {3}): measure accuracy on images the refit never saw",
+  MPCC4066: "{0} {1}: the ridge must be a positive number or 'auto'",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',

@@ -9,7 +9,10 @@
 // `baselineDrelus` are the secure comparisons per image of the network as run and of the same
 // network with every ReLU a plain ReLU, read from the lowered graph (null when the model cannot
 // be lowered for secure inference). A plan made from calibration data (its source.calib) is
-// refused with images it was calibrated on (MPCC0015).
+// refused with images it was calibrated on (MPCC0015). With --reconstruct (and --calib) the
+// weights that read planned activations are first refit on the calibration images
+// (compiler/commands/reconstruct-flags.ts); eval says which images those were and refuses to
+// measure on any of them (MPCC4065).
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
@@ -17,7 +20,8 @@ import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
 import { ClassificationMetrics, type LabelsSource, SegmentationMetrics } from '../eval-metrics.js';
 import { withBatch } from '../eval-batch.js';
 import { readFileBytes, readNpy, readNpyIntegers } from '../npy.js';
-import { checkNoCalibrationOverlap, planSampleDigests } from '../calibration/sample-digests.js';
+import { checkNoCalibrationOverlap, planSampleDigests, sampleDigests } from '../calibration/sample-digests.js';
+import { type CommandRefit, type ReconstructFlags, refitForCommand, refitRequestFrom, withReconstructFlags } from './reconstruct-flags.js';
 import { readPlan } from '../../passes/planning/plan-file.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
@@ -29,7 +33,7 @@ import { numel } from '../../ir/types.js';
 import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the eval command, as commander hands them over. */
-export interface EvalOptions extends ProgressFlags {
+export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   /** Images: .npy N×C×H×W float32 (float64 converted), or raw float32 with --data-shape. */
   readonly data: string;
   /** Labels: .npy of integers, or raw bytes with --labels-format u8. */
@@ -69,6 +73,14 @@ export interface EvalReport {
   readonly drelus: number | null;
   /** Secure comparisons per image with every ReLU a plain ReLU. */
   readonly baselineDrelus: number | null;
+  /** With --reconstruct: the calibration images the refit used and its per-layer errors. */
+  readonly refit?: {
+    readonly calibration: { readonly path: string; readonly samples: number; readonly sha256: string };
+    readonly ridge: number | 'auto';
+    readonly layers: readonly { readonly name: string; readonly relErrBefore: number; readonly relErrAfter: number }[];
+    /** Coded warnings of the refit (too few samples for a layer). */
+    readonly warnings: readonly string[];
+  };
 }
 
 /** The report, the text the command prints, and the seconds the interpreter runs took. */
@@ -94,11 +106,14 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   const fracBits = parseFracBits(options.fracBits);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
+  const refitRequest = refitRequestFrom(options as EvalOptions & Record<string, unknown>);
   const images = readImages(options.data, dataShape);
   // the driver checks the plan against the model file and inserts its BlockRelu layers after the
   // float-level passes; --fixed drives on to the quantized stage
+  // with --reconstruct the plan (and the passes after it) are applied after the refit
+  const target = options.fixed ? 'quantized' : 'float';
   const drive = (inputShape: number[] | undefined) =>
-    driveModel(model, { passes: options.passes, target: options.fixed ? 'quantized' : 'float', fracBits, planFile: options.plan, inputShape, log });
+    driveModel(model, { passes: options.passes, target: refitRequest ? 'float' : target, fracBits, planFile: refitRequest ? undefined : options.plan, inputShape, log });
   let driven;
   try {
     driven = drive(parseInputShape(options.inputShape));
@@ -107,7 +122,13 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     if (!(err instanceof MpccError && err.code === 'MPCC1004' && options.inputShape === undefined)) throw err;
     driven = drive([1, ...images.shape.slice(1)]);
   }
-  const { loaded, graph: runnable } = driven;
+  const { loaded } = driven;
+  let runnable = driven.graph;
+  let refit: CommandRefit | undefined;
+  if (refitRequest) {
+    refit = refitForCommand(model, runnable, options.plan!, refitRequest, target, fracBits, log);
+    runnable = refit.graph;
+  }
   const stage = stageOf(runnable);
   if (stage !== (options.fixed ? 'quantized' : 'float')) {
     throw diag('MPCC3009', [`the model is ${stage}; eval runs float models (or quantized ones with --fixed)`]);
@@ -120,6 +141,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     const calibDigests = planSampleDigests(readPlan(options.plan).source, options.plan);
     if (calibDigests) checkNoCalibrationOverlap(images.data, numel(shape.image), options.data, calibDigests, options.plan);
   }
+  if (refit) checkRefitOverlap(images.data, numel(shape.image), options.data, refit);
   const labels = readLabels(options.labels, labelsFormat, shape, images.count, options.data);
   const metrics = shape.kind === 'classification'
     ? new ClassificationMetrics(shape.classes, labels.source)
@@ -171,8 +193,27 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     n: measured.n,
     drelus: drelus === undefined ? null : drelus / shape.batch,
     baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
+    ...(refit ? { refit: refitSummary(refit) } : {}),
   };
   return { report, text: options.json ? `${JSON.stringify(report)}\n` : formatReport(report, options, seconds), seconds };
+}
+
+/** MPCC4065 when an evaluated image is one of the refit's calibration samples (same float32 bytes). */
+function checkRefitOverlap(data: Float32Array, perImage: number, dataFile: string, refit: CommandRefit): void {
+  const calib = new Set(refit.calibration.sampleDigests);
+  const shared = sampleDigests(data, perImage).map((d, i) => (calib.has(d) ? i : -1)).filter((i) => i >= 0);
+  if (shared.length > 0) throw diag('MPCC4065', [dataFile, shared.length, refit.calibration.path, shared[0]]);
+}
+
+/** The report's record of a refit. */
+function refitSummary(refit: CommandRefit): NonNullable<EvalReport['refit']> {
+  const { path, samples, sha256 } = refit.calibration;
+  return {
+    calibration: { path, samples, sha256 },
+    ridge: refit.ridge,
+    layers: refit.result.layers.map((l) => ({ name: l.name, relErrBefore: l.relErrBefore, relErrAfter: l.relErrAfter })),
+    warnings: refit.warnings,
+  };
 }
 
 /** What eval reads off the model: its image shape, batch size and output kind. */
@@ -313,6 +354,12 @@ function formatReport(r: EvalReport, options: EvalOptions, seconds: number): str
   if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
   const share = r.drelus !== null && r.baselineDrelus ? ` (${(100 * r.drelus / r.baselineDrelus).toFixed(1)}% of ${num(r.baselineDrelus)})` : '';
   lines.push(`DReLUs per image: ${num(r.drelus)}${share}`);
+  if (r.refit) {
+    const c = r.refit.calibration;
+    lines.push(`refit: ${r.refit.layers.length} layers on ${c.samples} calibration images from ${c.path} (float32 sha256 ${c.sha256.slice(0, 16)}…), ridge ${r.refit.ridge}; none of them among the evaluated images`);
+    for (const l of r.refit.layers) lines.push(`  ${l.name}: output error ${pct(l.relErrBefore)} -> ${pct(l.relErrAfter)}`);
+    for (const w of r.refit.warnings) lines.push(`warning ${w}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -320,7 +367,7 @@ function formatReport(r: EvalReport, options: EvalOptions, seconds: number): str
 export function registerEval(program: Command): void {
   withProgressFlags(
     withModelFlags(
-      program
+      withReconstructFlags(program
         .command('eval')
         .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
         .argument('<model>', 'MODEL.onnx or FILE.mir')
@@ -332,7 +379,7 @@ export function registerEval(program: Command): void {
         .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
         .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
-        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus}')),
+        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus, refit?}'))),
       'canonicalize', ', with --fixed',
     ),
   ).action(

@@ -2,7 +2,10 @@
 // (compiler/onnx/export.ts), or with --plan the planned network, its BlockRelu layers written with
 // standard operators, so onnxruntime runs it and PyTorch users can import it to fine-tune. The
 // model goes through the driver (canonicalize by default, --passes to choose), then the plan's
-// `insert-block-relu` pass; the file is written only when the whole export succeeded.
+// `insert-block-relu` pass; the file is written only when the whole export succeeded. With
+// --reconstruct (and --calib) the weights that read planned activations are refit on the
+// calibration images first (compiler/commands/reconstruct-flags.ts): a standard ONNX with the new
+// weights, which onnxruntime runs and PyTorch users can fine-tune further.
 import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
@@ -10,10 +13,11 @@ import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { exportOnnx } from '../onnx/export.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
+import { type ReconstructFlags, refitForCommand, refitRequestFrom, withReconstructFlags } from './reconstruct-flags.js';
 import { inputShapeOption, outputOption, parseInputShape, passesOption, planOption, requireOutput, withProgressFlags } from './flags.js';
 
 /** Options of the export command, as commander hands them over. */
-export interface ExportCommandOptions extends ProgressFlags {
+export interface ExportCommandOptions extends ProgressFlags, ReconstructFlags {
   /** Where to write the ONNX model (required, ends in .onnx). */
   readonly output?: string;
   /** A plan file: its BlockRelu layers are inserted (pass insert-block-relu) before the export. */
@@ -29,8 +33,12 @@ export function runExport(model: string, options: ExportCommandOptions, sink: Pr
   const output = requireOutput(options.output, 'the ONNX file to write (-o out.onnx)');
   if (extname(output).toLowerCase() !== '.onnx') throw diag('MPCC0004', ['-o', output, 'the output file must end in .onnx']);
   const log = commandProgress(options, sink);
-  const { graph: planned } = driveModel(model, { passes: options.passes, target: 'float', inputShape: parseInputShape(options.inputShape), planFile: options.plan, log });
-  const bytes = exportOnnx(planned, { doc: options.plan === undefined ? `mpcc export of ${model}` : `mpcc export of ${model} under plan ${options.plan}` });
+  const refitRequest = refitRequestFrom(options as ExportCommandOptions & Record<string, unknown>);
+  const driven = driveModel(model, { passes: options.passes, target: 'float', inputShape: parseInputShape(options.inputShape), planFile: refitRequest ? undefined : options.plan, log });
+  const refit = refitRequest ? refitForCommand(model, driven.graph, options.plan!, refitRequest, 'float', undefined, log) : undefined;
+  const planned = refit?.graph ?? driven.graph;
+  const how = options.plan === undefined ? '' : ` under plan ${options.plan}${refit ? `, weights refit on ${refit.calibration.samples} images of ${refit.calibration.path}` : ''}`;
+  const bytes = exportOnnx(planned, { doc: `mpcc export of ${model}${how}` });
   writeFileAtomic(output, bytes);
   log(`wrote ${output} (${planned.nodes.length} IR nodes, ${bytes.length} bytes)`);
   return planned;
@@ -39,14 +47,14 @@ export function runExport(model: string, options: ExportCommandOptions, sink: Pr
 /** Adds `mpcc export` to the program. */
 export function registerExport(program: Command): void {
   withProgressFlags(
-    program
+    withReconstructFlags(program
       .command('export')
       .description('write the canonicalized (or, with --plan, the planned) network as standard ONNX')
       .argument('<model>', 'MODEL.onnx or FILE.mir (float)')
       .addOption(outputOption('the ONNX file to write'))
       .addOption(planOption())
       .addOption(passesOption(`${DEFAULT_PASSES}; float-level passes only`))
-      .addOption(inputShapeOption())
+      .addOption(inputShapeOption()))
   ).action(
     action((model: string, options: ExportCommandOptions) => {
       runExport(model, options, stderrProgress(options));

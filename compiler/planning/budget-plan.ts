@@ -172,7 +172,8 @@ function measureFast(graph: Graph, calib: CalibrationImages, layers: readonly La
       if (now - lastLine < 1000 && done < total) return;
       lastLine = now;
       const fraction = done / total;
-      opts.log(`fast: ${phase} ${done}/${total} samples  ETA ${duration(((now - started) / 1000) * (1 / Math.max(fraction, 1e-9) - 1))}`);
+      const eta = done === 0 ? 'ETA after the first sample' : `ETA ${duration(((now - started) / 1000) * (1 / fraction - 1))}`;
+      opts.log(`fast: ${phase} ${done}/${total} samples  ${eta}`);
     },
   });
   table.layers.forEach((l, i) => opts.cache?.store(i, l.name, l.distortion));

@@ -9,7 +9,8 @@ import { blocksAttr } from '../../ir/ops/block-relu.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { definePass } from '../pass.js';
-import { checkPlanGraph, layerDrelus, readPlan } from './plan-file.js';
+import type { Graph } from '../../ir/graph.js';
+import { type Plan, checkPlanGraph, layerDrelus, readPlan } from './plan-file.js';
 
 /** The insert-block-relu pass. */
 export const insertBlockRelu = definePass<{ plan: string }>({
@@ -21,20 +22,25 @@ export const insertBlockRelu = definePass<{ plan: string }>({
   run(graph, ctx) {
     const file = ctx.options.plan;
     if (file === '') throw diag('MPCC4003', ['insert-block-relu', 'plan', "''", 'a plan file is required (insert-block-relu{plan=FILE})']);
-    const plan = readPlan(file);
-    const planned = checkPlanGraph(plan, file, graph);
-    if (planned.size === 0) return graph;
-    const byName = new Map(plan.layers.map((l) => [l.name, l]));
-    const nodes = graph.nodes.map((node) => {
-      const layer = planned.has(node.name) ? byName.get(node.name)! : undefined;
-      if (layer === undefined) return node;
-      const relu = withDefaults(node);
-      const counts = layerDrelus(layer.shape, layer.blocks);
-      ctx.stat('relus replaced');
-      ctx.stat('drelus before', counts.baseline);
-      ctx.stat('drelus after', counts.planned);
-      return makeNode('BlockRelu', node.name, node.inputs, node.outputs, { blocks: blocksAttr(layer.blocks), window_lo: relu.window_lo, window_k: relu.window_k });
-    });
-    return replaceGraph(graph, { nodes });
+    return applyPlan(graph, readPlan(file), file, (name, n) => ctx.stat(name, n));
   },
 });
+
+/** `graph` with every Relu `plan` names a BlockRelu with the plan's blocks, after checking the
+ * plan against the graph (`file` names it in errors); `stat` counts what changed. */
+export function applyPlan(graph: Graph, plan: Plan, file: string, stat: (name: string, n?: number) => void = () => undefined): Graph {
+  const planned = checkPlanGraph(plan, file, graph);
+  if (planned.size === 0) return graph;
+  const byName = new Map(plan.layers.map((l) => [l.name, l]));
+  const nodes = graph.nodes.map((node) => {
+    const layer = planned.has(node.name) ? byName.get(node.name)! : undefined;
+    if (layer === undefined) return node;
+    const relu = withDefaults(node);
+    const counts = layerDrelus(layer.shape, layer.blocks);
+    stat('relus replaced');
+    stat('drelus before', counts.baseline);
+    stat('drelus after', counts.planned);
+    return makeNode('BlockRelu', node.name, node.inputs, node.outputs, { blocks: blocksAttr(layer.blocks), window_lo: relu.window_lo, window_k: relu.window_k });
+  });
+  return replaceGraph(graph, { nodes });
+}
