@@ -21,6 +21,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   eval: () => import('./eval.js'),
   depth: () => import('./depth.js'),
   knapsack: () => import('./knapsack.js'),
+  narrow: () => import('./narrow.js'),
   serving: () => import('./serving.js'),
   'plan-fast': () => import('./plan-fast.js'),
   plan: () => import('./plan.js'),

@@ -21,17 +21,24 @@
 // With --plan FILE (a block-ReLU plan, passes/planning/plan-file.ts), insert-block-relu{plan=FILE}
 // follows the float-level passes (the graph the plan was made on: canonicalize, and
 // relu6-to-relu when --passes names it); the plan is read and checked against the model
-// file's sha256 before the model is loaded, so a wrong plan fails at once.
+// file's sha256 before the model is loaded, so a wrong plan fails at once. A plan that records
+// comparison windows (`compare`) adds narrow-compare{plan=FILE} right after it.
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
 import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
-import { type PassReport, type PipelineStep, formatStep, insertBlockRelu, parsePipeline, runPipeline } from '../passes/index.js';
+import { type PassReport, type PipelineStep, formatStep, insertBlockRelu, narrowCompare, parsePipeline, runPipeline } from '../passes/index.js';
 import { checkPlanModel, readPlan } from '../passes/planning/plan-file.js';
 import { NO_PROGRESS, type ProgressSink, writeFileAtomic } from './cli-support.js';
 import { loadGraphFile } from './load-model.js';
+import { type CalibrationOptions, type CalibrationSet, loadCalibration } from './calibration/load.js';
+import { type FracChoice, chooseFracBits, describeFracChoice } from '../passes/quantize/frac-choice.js';
+import { runGraph } from '../ir/interp/index.js';
+import { revealArgmax } from '../passes/quantize/reveal-argmax.js';
+import { FRAC_BITS } from './commands/flags.js';
+import { Tensor } from '../ir/tensor.js';
 
 /** The passes every command runs first when --passes is not given. */
 export const DEFAULT_PASSES = 'canonicalize';
@@ -55,6 +62,12 @@ export interface DriverOptions {
   readonly fracBits?: number;
   /** --plan: a block-ReLU plan file applied after the float-level passes. */
   readonly planFile?: string;
+  /** --calib and its transforms: the activations' magnitudes the scale is chosen from when
+   * --frac-bits is not given (else the weights'). */
+  readonly calib?: CalibrationOptions;
+  /** --reveal argmax: the client learns the per-pixel classes, computed securely
+   * (passes/quantize/reveal-argmax.ts, after the float-level passes), instead of the scores. */
+  readonly revealArgmax?: boolean;
 }
 
 /** The passes a graph still needs, in order. */
@@ -64,6 +77,9 @@ export interface PassPlan {
   /** The stage after them. */
   readonly to: Stage;
   readonly steps: readonly PipelineStep[];
+  /** True when quantize runs without --frac-bits: the driver chooses the scale from the model
+   * (passes/quantize/frac-choice.ts) once the float-level passes have run. */
+  readonly chooseFrac?: boolean;
 }
 
 /** How the driver runs a plan besides the passes themselves. */
@@ -86,6 +102,8 @@ export interface DriveResult {
   readonly graph: Graph;
   readonly plan: PassPlan;
   readonly reports: readonly PassReport[];
+  /** The scale chosen for the model, when the driver chose it. */
+  readonly fracChoice?: FracChoice;
 }
 
 /** The --passes list parsed and split into float-level steps and the secure tail steps it names. */
@@ -105,8 +123,9 @@ export function driveModel(model: string, options: DriverOptions & RunOptions & 
   const loaded = loadGraphFile(model, { inputShape: options.inputShape });
   const plan = choosePasses(loaded, split, options);
   log(`${loaded.nodes.length} nodes, ${plan.from}${plan.steps.length ? `; ${plan.steps.length} passes to ${plan.to}` : ''}`);
-  const { graph, reports } = runPlan(loaded, plan, options);
-  return { loaded, graph, plan, reports };
+  const calibration = plan.chooseFrac && options.calib ? loadCalibration(options.calib, loaded.types.get(loaded.inputs[0])!.shape) : undefined;
+  const { graph, reports, fracChoice } = runPlan(loaded, plan, { ...options, calibration });
+  return { loaded, graph, plan, reports, fracChoice };
 }
 
 /** The passes `graph` needs under `options` (see the file comment). */
@@ -114,15 +133,38 @@ export function planPasses(graph: Graph, options: DriverOptions = {}): PassPlan 
   return choosePasses(graph, splitPasses(options), options);
 }
 
-/** Runs a plan's passes on `graph` through the pass manager. */
-export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions = {}): { graph: Graph; reports: readonly PassReport[] } {
+/** Runs a plan's passes on `graph` through the pass manager; with `plan.chooseFrac`, the float-level
+ * passes first, then the scale chosen for their result (from `calibration`'s activations when
+ * given), then the rest with it. */
+export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { readonly calibration?: CalibrationSet } = {}): { graph: Graph; reports: readonly PassReport[]; fracChoice?: FracChoice } {
+  // the scale is chosen before the first step that needs it (reveal-argmax's margin, quantize)
+  const at = plan.chooseFrac ? plan.steps.findIndex((s) => s.pass.name === 'quantize' || s.pass.name === revealArgmax.name) : -1;
+  if (at < 0) return runSteps(graph, plan.steps, 0, plan.steps.length, options);
   const log = options.log ?? NO_PROGRESS;
-  let index = 0;
-  const { graph: result, reports } = runPipeline(graph, plan.steps, {
+  const before = runSteps(graph, plan.steps.slice(0, at), 0, plan.steps.length, options);
+  const fracChoice = chooseFrac(before.graph, options.calibration, log);
+  const rest = plan.steps.slice(at).map((s) => (s.pass.name === 'quantize' || s.pass.name === revealArgmax.name ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac } } : s));
+  const after = runSteps(before.graph, rest, at, plan.steps.length, options);
+  return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice };
+}
+
+/** The scale chosen for float graph `graph` (passes/quantize/frac-choice.ts), from the activations
+ * of `calibration` when given, else from the weights; the choice is logged. */
+export function chooseFrac(graph: Graph, calibration: CalibrationSet | undefined, log: ProgressSink = NO_PROGRESS): FracChoice {
+  const fracChoice = chooseFracBits(graph, calibration && measureMagnitudes(graph, calibration, log));
+  log(describeFracChoice(fracChoice));
+  return fracChoice;
+}
+
+/** `steps` run through the pass manager, numbered from `first` + 1 of `total` in progress lines. */
+function runSteps(graph: Graph, steps: readonly PipelineStep[], first: number, total: number, options: RunOptions): { graph: Graph; reports: readonly PassReport[] } {
+  const log = options.log ?? NO_PROGRESS;
+  let index = first;
+  const { graph: result, reports } = runPipeline(graph, steps, {
     verify: options.verify,
     printAfter: (header, after, report) => {
       index++;
-      log(`pass ${index}/${plan.steps.length} ${report.step}: ${report.millis.toFixed(0)} ms`);
+      log(`pass ${index}/${total} ${report.step}: ${report.millis.toFixed(0)} ms`);
       options.printAfter?.(header, after);
       if (options.dumpIr) writeFileAtomic(join(options.dumpIr, `${String(index).padStart(2, '0')}-${report.step.replace(/[^A-Za-z0-9_-]+/g, '_')}.mir`), printGraph(after, { summaries: true }));
     },
@@ -172,15 +214,47 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   if (from !== 'float' && split.explicit && split.float.length) {
     throw diag('MPCC0004', ['--passes', split.text, `the model is already ${from}; float-level passes (${split.float.map((s) => s.pass.name).join(', ')}) run only on a float model`]);
   }
-  const frac = quantizeFrac(graph, from, split, options.fracBits);
+  const frac = quantizeFrac(graph, from, split, options.fracBits ?? planWindowFrac(options.planFile, from));
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
-  if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split));
+  if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split), ...windowStep(options.planFile));
+  if (options.revealArgmax) {
+    if (from !== 'float') throw diag('MPCC0004', ['--reveal', 'argmax', `the model is already ${from}; the classes are computed from a float model`]);
+    steps.push({ pass: revealArgmax, options: { 'frac-bits': frac ?? FRAC_BITS.default } });
+  }
   for (const stage of STAGES) {
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
     steps.push(stage === 'quantized' && frac !== undefined ? { ...step, options: { ...step.options, 'frac-bits': frac } } : step);
   }
-  return { from, to: isBefore(from, target) ? target : from, steps };
+  const chooseFrac = from === 'float' && frac === undefined && steps.some((s) => s.pass.name === 'quantize');
+  return { from, to: isBefore(from, target) ? target : from, steps, chooseFrac };
+}
+
+/** Calibration samples the scale's magnitudes are measured on, at most (each a float run). */
+const MAGNITUDE_SAMPLES = 8;
+
+/** Mean |v| of every value of the float `graph`, the largest over the first calibration samples. */
+function measureMagnitudes(graph: Graph, calibration: CalibrationSet, log: ProgressSink): Map<string, number> {
+  const [n, ...rest] = calibration.shape;
+  const size = rest.reduce((a, b) => a * b, 1);
+  const shape = graph.types.get(graph.inputs[0])!.shape;
+  const magnitudes = new Map<string, number>();
+  const samples = Math.min(n, MAGNITUDE_SAMPLES);
+  for (let i = 0; i < samples; i++) {
+    log(`measuring activation magnitudes: sample ${i + 1}/${samples}`);
+    const x = new Tensor('float32', shape, calibration.data.subarray(i * size, (i + 1) * size));
+    runGraph(graph, { [graph.inputs[0]]: x }, {
+      onNode: (node, _index, results) => {
+        results.forEach((t, k) => {
+          let s = 0;
+          for (let j = 0; j < t.size; j++) s += Math.abs(t.data[j]);
+          const v = node.outputs[k];
+          magnitudes.set(v, Math.max(magnitudes.get(v) ?? 0, t.size ? s / t.size : 0));
+        });
+      },
+    });
+  }
+  return magnitudes;
 }
 
 /** The insert-block-relu step of --plan FILE: only on a float model, and only once. */
@@ -188,6 +262,20 @@ function planStep(plan: string, from: Stage, split: SplitPasses): PipelineStep {
   if (from !== 'float') throw diag('MPCC0004', ['--plan', plan, `the model is already ${from}; a plan applies to a float model`]);
   if (split.float.some((s) => s.pass.name === insertBlockRelu.name)) throw diag('MPCC0004', ['--plan', plan, `--passes already runs ${insertBlockRelu.name}`]);
   return { pass: insertBlockRelu, options: { plan } };
+}
+
+/** narrow-compare{plan=FILE} when the plan records comparison windows (its `compare`, a layer's `window`). */
+/** The fractional bits a plan's comparison windows were chosen at (its `compare.fracBits`): a
+ * float model compiled with such a plan and no --frac-bits takes them, since a window's bits are
+ * bits of the fixed-point value; undefined without windows (the scale is then chosen). */
+function planWindowFrac(plan: string | undefined, from: Stage): number | undefined {
+  if (plan === undefined || from !== 'float') return undefined;
+  return readPlan(plan).compare?.fracBits;
+}
+
+function windowStep(plan: string): PipelineStep[] {
+  const p = readPlan(plan);
+  return p.compare !== undefined || p.layers.some((l) => l.window !== undefined) ? [{ pass: narrowCompare, options: { bits: 64, 'drop-lsb': 0, plan } }] : [];
 }
 
 /** Reads plan file `plan` and checks it was made for model file `model` (MPCC4010–4018). */

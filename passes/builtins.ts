@@ -5,18 +5,23 @@ import { foldBatchNorm } from './canonicalize/fold-batchnorm.js';
 import { foldConstants } from './canonicalize/fold-constants.js';
 import { insertBlockRelu } from './planning/insert-block-relu.js';
 import { lower } from './secure/lower.js';
+import { narrowCompare } from './planning/narrow-compare.js';
 import { maxPoolToAvgPool } from './canonicalize/maxpool-to-avgpool.js';
 import { quantize } from './quantize/quantize.js';
 import { registerPass, registerPipeline } from './registry.js';
 import { relu6ToRelu } from './canonicalize/relu6-to-relu.js';
 import { removeDead } from './canonicalize/remove-dead-nodes.js';
+import { revealArgmax } from './quantize/reveal-argmax.js';
 import { scheduleRounds } from './secure/schedule-rounds.js';
 
 registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
 // Block-ReLU plans (issue 15): on the float graph after canonicalize, where plans are made.
 registerPass(insertBlockRelu);
-// Fixed point for secure inference (issue 4, stage 1): after canonicalize, before lower.
-registerPass(quantize);
+// Narrowed comparison windows (issue 18): after the plan's block-ReLUs, before quantize.
+registerPass(narrowCompare);
+// Fixed point for secure inference (issue 4, stage 1): after canonicalize, before lower;
+// reveal-argmax (mpcc compile --reveal argmax) just before it, when it knows quantize's scale.
+registerPass(revealArgmax, quantize);
 // Secure lowering: protocol steps with their messages, then the static round schedule.
 registerPass(lower, scheduleRounds);
 
@@ -39,4 +44,4 @@ registerPipeline({
   pipeline: CANONICALIZE,
 });
 
-export { dropIdentity, foldBatchNorm, foldConstants, insertBlockRelu, lower, maxPoolToAvgPool, quantize, relu6ToRelu, removeDead, scheduleRounds };
+export { dropIdentity, foldBatchNorm, foldConstants, insertBlockRelu, lower, maxPoolToAvgPool, narrowCompare, quantize, relu6ToRelu, removeDead, revealArgmax, scheduleRounds };

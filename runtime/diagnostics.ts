@@ -90,6 +90,13 @@ export const DIAGNOSTICS = {
   MPCC4043: "distortion cache file '{0}' is corrupt ({1}); measuring its layer again",
   MPCC4044: "invalid --block-sizes '{0}': cannot read item '{1}' (items: BHxBW, upto:K, square:K, half, whole, identity)",
   MPCC4046: "the planner cannot batch the model at '{0}': {1}",
+  // 407x: narrowed comparison windows (passes/planning/narrow-compare.ts, compiler/commands/compare-flags.ts).
+  MPCC4070: '--compare-bits auto chooses windows from calibration data: give --calib DATA (or --plan P with windows made before)',
+  MPCC4071: "--compare-bits '{0}' is invalid: expected auto or a whole number of bits K with 2 <= K <= 64",
+  MPCC4072: "--drop-lsb '{0}' is invalid: {1}",
+  MPCC4073: "plan '{0}': the window of '{1}' does not fit the model: {2}",
+  MPCC4074: "--max-sign-error '{0}' is invalid: expected a number with 0 < R < 1",
+  MPCC4075: "'{0}' needs --compare-bits: {1}",
   MPCC4050: "--mode fast: node '{0}' ({1}) has no backward kernel; the fast distortion estimate supports {2}",
   MPCC4051: "--mode fast: calibration data of shape [{0}] does not fit the model's input '{1}' of shape [{2}]: {3}",
   MPCC4052: "--mode fast: layer '{0}': {1}",
@@ -172,6 +179,7 @@ export const DIAGNOSTICS = {
   MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",
   MPCC6044: "the parties could not run the model: {0}",
   MPCC6050: "node '{0}' (HardSigmoid): alpha {1} and beta {2} must be finite numbers for secure inference",
+  MPCC6060: '--reveal argmax: {0}',
 } as const;
 
 /** A diagnostic code of the catalog. */

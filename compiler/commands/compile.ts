@@ -13,7 +13,12 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
+import { clientTail } from '../../ir/stage.js';
+import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-choice.js';
 import { outputOption, parseFracBits, parseInputShape, planOption, requireOutput, withModelFlags, withProgressFlags } from './flags.js';
+import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
+import { calibrationOptionsFrom } from './calib-flags.js';
+import { driveWithWindows } from '../narrow.js';
 
 /** Options of the compile command. */
 export interface CompileOptions extends ProgressFlags, BudgetFlags {
@@ -24,6 +29,24 @@ export interface CompileOptions extends ProgressFlags, BudgetFlags {
   readonly inputShape?: string;
   /** --plan: a block-ReLU plan file for the model. */
   readonly plan?: string;
+  /** --compare-bits K|auto, --drop-lsb L, --max-sign-error R (compare-flags.ts). */
+  readonly compareBits?: string;
+  readonly dropLsb?: string;
+  readonly maxSignError?: string;
+  /** --calib and its transforms (compiler/commands/calib-flags.ts): the activations the scale is chosen from. */
+  readonly calib?: string;
+  /** --reveal: what the client learns, `scores` (default: the output as computed) or `argmax`
+   * (the per-pixel classes only, computed in the secure program). */
+  readonly reveal?: string;
+  readonly [flag: string]: unknown;
+}
+
+/** What compiling wrote, and what the user should know about it. */
+export interface CompileSummary extends ArtifactsSummary {
+  /** The scale chosen for the model (passes/quantize/frac-choice.ts); absent with --frac-bits. */
+  readonly fracChoice?: FracChoice;
+  /** Lines for the user: the scale, and the ops the client runs on the revealed output. */
+  readonly notes: readonly string[];
 }
 
 /** mpcc's version (package.json), recorded in the manifest. */
@@ -32,10 +55,14 @@ export function mpccVersion(): string {
 }
 
 /** Compiles `model` into `options.output`; progress lines go to `sink` (none by default). */
-export function runCompile(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS): ArtifactsSummary {
+export function runCompile(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS): CompileSummary {
   const log = commandProgress(options, sink);
   const out = requireOutput(options.output, 'an output folder OUT');
   const fracBits = parseFracBits(options.fracBits);
+  const compare = compareChoiceFrom(options);
+  const calib = calibrationOptionsFrom(options as Record<string, unknown>);
+  const reveal = options.reveal ?? 'scores';
+  if (reveal !== 'scores' && reveal !== 'argmax') throw diag('MPCC0004', ['--reveal', reveal, 'expected scores or argmax']);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(model);
@@ -43,18 +70,27 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
     throw diag('MPCC0002', [model, (e as Error).message]);
   }
   const t0 = Date.now();
-  const { graph } = driveModel(model, { passes: options.passes, fracBits, target: 'scheduled', inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, planFile: options.plan, log });
+  const driver = { passes: options.passes, fracBits, target: 'scheduled' as const, inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, planFile: options.plan, calib, revealArgmax: reveal === 'argmax', log };
+  // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
+  const { graph, plan, fracChoice } = compare.mode === 'none'
+    ? (({ graph: g, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: options.plan === undefined ? undefined : readFileSync(options.plan) }))(driveModel(model, driver))
+    : (({ graph: g, plan: p, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: Buffer.from(planJson(p)) }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
-  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), options.plan === undefined ? undefined : readFileSync(options.plan));
+  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan);
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
-  return summary;
+  const notes = [
+    ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
+    ...(reveal === 'argmax' ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
+    ...[...clientTail(graph)].reverse().map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
+  ];
+  return { ...summary, fracChoice, notes };
 }
 
 /** Runs `mpcc compile MODEL --budget R --calib DATA -o OUT`: makes the knapsack plan
  * (compiler/planning/budget-plan.ts, flags in budget-flags.ts), then compiles with it; the plan
  * becomes OUT/plan.json. Every flag is checked before the model loads; OUT is written only when
  * the plan is made. */
-export async function runCompileWithBudget(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<ArtifactsSummary> {
+export async function runCompileWithBudget(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<CompileSummary> {
   if (options.plan !== undefined) throw diag('MPCC0004', ['--plan', options.plan, 'give either --plan or a budget (--budget, --budget-drelus), not both']);
   const flags = checkBudgetFlags(options);
   requireOutput(options.output, 'an output folder OUT');
@@ -74,7 +110,7 @@ export async function runCompileWithBudget(model: string, options: CompileOption
 
 /** Adds `mpcc compile` to the program. */
 export function registerCompile(program: Command): void {
-  withProgressFlags(withBudgetFlags(
+  withCompareFlags(withProgressFlags(withBudgetFlags(
     withModelFlags(
       program
         .command('compile')
@@ -82,14 +118,18 @@ export function registerCompile(program: Command): void {
         .argument('<model>', 'model file (.onnx, or .mir at any stage)')
         .addOption(outputOption('output folder OUT'))
         .addOption(planOption())
-        .option('--dump-ir <dir>', 'write the IR after every pass into DIR'),
+        .option('--dump-ir <dir>', 'write the IR after every pass into DIR')
+        .option('--reveal <what>', 'what the client learns: scores (the output, default) or argmax (only the class of each pixel or row, computed securely)'),
       `${DEFAULT_PASSES}; '' for none`,
+      '; from the activations with --calib, else from the weights',
     ),
     'plan by knapsack first (with --calib), instead of --plan',
-  )).action(
+  ))).action(
     action(async (model: string, options: CompileOptions) => {
-      if (wantsBudget(options)) await runCompileWithBudget(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`));
-      else runCompile(model, options, stderrProgress(options));
+      const summary = wantsBudget(options)
+        ? await runCompileWithBudget(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`))
+        : runCompile(model, options, stderrProgress(options));
+      for (const line of summary.notes) process.stdout.write(`${line}\n`);
     }),
   );
 }

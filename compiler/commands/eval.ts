@@ -28,6 +28,7 @@ import type { Graph } from '../../ir/graph.js';
 import { runGraph } from '../../ir/interp/index.js';
 import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { stageOf } from '../../ir/stage.js';
+import { poolBeforeActivation } from '../../passes/secure/lower-reorder.js';
 import { Tensor } from '../../ir/tensor.js';
 import { numel } from '../../ir/types.js';
 import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags, withProgressFlags } from './flags.js';
@@ -52,7 +53,7 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   readonly ignoreIndex?: string | number;
   /** Images per interpreter call (default: as many as keep the largest activation ≤ 16 M values, at most 256). */
   readonly batchSize?: string | number;
-  /** Fractional bits of --fixed (4..28, default 12). */
+  /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   /** Passes to run first (default canonicalize), as in every command. */
   readonly passes?: string;
@@ -129,6 +130,9 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     refit = refitForCommand(model, runnable, options.plan!, refitRequest, target, fracBits, log);
     runnable = refit.graph;
   }
+  // --fixed runs the graph as lower will (a ReLU read only by a MaxPool after it) and draws the
+  // lost carries of narrowed windows as the shares make them (ir/interp/fixed/compare-window.ts)
+  if (options.fixed) runnable = poolBeforeActivation(runnable);
   const stage = stageOf(runnable);
   if (stage !== (options.fixed ? 'quantized' : 'float')) {
     throw diag('MPCC3009', [`the model is ${stage}; eval runs float models (or quantized ones with --fixed)`]);
@@ -167,7 +171,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     x.set(images.data.subarray(first * perImage, (first + count) * perImage));
     const inputs = { [g.inputs[0]]: new Tensor('float32', [size, ...shape.image], x) };
     const out = frac !== undefined
-      ? runGraphFixed(g, inputs, { frac, keep: 'outputs' }).outputs.get(g.outputs[0])!
+      ? runGraphFixed(g, inputs, { frac, keep: 'outputs', compare: { carries: 'shares' } }).outputs.get(g.outputs[0])!
       : runGraph(g, inputs).get(g.outputs[0])!;
     const scores = out.data as ArrayLike<number>;
     if (metrics instanceof ClassificationMetrics) metrics.add(scores, labels.data, first, count);

@@ -7,12 +7,13 @@
 import { type Command, Option } from 'commander';
 import { diag } from '../../runtime/diagnostics.js';
 
-/** The range and default of --frac-bits (quantize's own option checks the same range). */
+/** The range of --frac-bits (quantize's own option checks the same range), and quantize's own
+ * default; without the flag, the driver chooses the scale from the model (passes/quantize/frac-choice.ts). */
 export const FRAC_BITS = { min: 4, max: 28, default: 12 } as const;
 
 /** `--frac-bits F`: fractional bits of the fixed-point encoding; `note` adds to the help. */
 export function fracBitsOption(note = ''): Option {
-  return new Option('--frac-bits <f>', `fractional bits of the fixed-point encoding (${FRAC_BITS.min}..${FRAC_BITS.max}, default ${FRAC_BITS.default}${note})`);
+  return new Option('--frac-bits <f>', `fractional bits of the fixed-point encoding (${FRAC_BITS.min}..${FRAC_BITS.max}; default: chosen from the model, the most bits from 12 to 16 whose share-truncation failure bound stays within 2^-12 per inference${note})`);
 }
 
 /** The value of --frac-bits, or undefined when the flag was not given. */

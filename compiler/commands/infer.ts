@@ -32,7 +32,7 @@ export interface InferOptions extends ProgressFlags {
   readonly precision?: string;
   /** Run in fixed point (Z_2^64) as the secure computation does. */
   readonly fixed?: boolean;
-  /** Fractional bits of --fixed (4..28, default 12). */
+  /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   /** With --fixed: append a per-layer table of fixed-point vs float differences. */
   readonly layers?: boolean;

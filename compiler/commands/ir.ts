@@ -24,7 +24,7 @@ export interface IrOptions extends ProgressFlags {
   readonly passes?: string;
   /** The stage to drive the model to (default: as far as --passes names). */
   readonly stage?: string;
-  /** Fractional bits of the quantize pass the driver appends (4..28, default 12). */
+  /** Fractional bits of the quantize pass the driver appends (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   readonly printAfterAll?: boolean;
   /** Shape of the first input for ONNX models with symbolic dimensions, e.g. `1,3,224,224`. */

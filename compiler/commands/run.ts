@@ -18,7 +18,9 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
-import { encodeNpy } from '../npy.js';
+import { encodeNpy, readNpy } from '../npy.js';
+import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
+import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
@@ -32,6 +34,10 @@ export interface RunOptions extends ProgressFlags {
   readonly json?: boolean;
   /** Round timeout in ms for every party (default: from each round's bytes). */
   readonly roundTimeout?: string;
+  /** The model OUT was compiled from: check the run against plaintext (compiler/narrow.ts). */
+  readonly verifyAgainstPlaintext?: string;
+  /** --expected Y.npy: a plaintext run's output to compare with (compiler/output-agreement.ts). */
+  readonly expected?: string;
 }
 
 /** The --json object (bytes sent, summed over parties; total = online + preprocessing;
@@ -41,17 +47,22 @@ export interface RunSummary {
   rounds: number;
   bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
   output: string | null;
+  /** With --expected: how the output agrees with the plaintext one (pixel agreement for maps). */
+  agreement?: OutputAgreement;
 }
 
 /** Runs the three parties; returns the summary, P0's outputs and the reports. Progress lines
  * (the party processes' own, relayed) go to `sink` (none by default). */
-export async function runSecure(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[]; setupSeconds: number }> {
+export async function runSecure(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; reports: PartyReport[]; setupSeconds: number; check?: PlaintextCheck }> {
   const log = commandProgress(options, sink);
   const transport = options.transport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
   if (options.input === undefined) throw diag('MPCC0004', ['--input', '', 'give the input X.npy (or several with --inputs)']);
   const x = readClientInput(options.input, manifest); // checked before any party starts
+  const expected = options.expected === undefined ? undefined : readNpy(options.expected);
+  const misfit = () => diag('MPCC0004', ['--expected', options.expected!, `shape [${expected!.shape.join(',')}] does not fit the output '${manifest.outputs[0].name}' [${manifest.outputs[0].shape.join(',')}]`]);
+  if (expected && !outputAgreement(new Float64Array(manifest.outputs[0].shape.reduce((a, b) => a * b, 1)), expected.data, expected.shape)) throw misfit();
   const roundTimeout = parseRoundTimeout(options.roundTimeout);
   if (transport === 'tcp') {
     // Every party's folder is checked here first, so a missing or corrupt file is reported
@@ -65,7 +76,13 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
     const o = manifest.outputs[0];
     writeFileAtomic(options.output, encodeNpy(o.shape, outputs[o.name]));
   }
-  return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
+  if (expected) {
+    const agreement = outputAgreement(outputs[manifest.outputs[0].name], expected.data, expected.shape);
+    if (!agreement) throw misfit();
+    summary.agreement = agreement;
+  }
+  const check = options.verifyAgainstPlaintext === undefined ? undefined : checkAgainstPlaintext(out, options.verifyAgainstPlaintext, x, manifest.frac, manifest.input.shape, outputs, log);
+  return { summary, outputs, reports, setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)), check };
 }
 
 /** The three parties' reports of one inference as the --json object, and P0's outputs. */
@@ -184,6 +201,7 @@ export function describeRun(s: RunSummary, outputs: Record<string, number[]>, se
   lines.push(`bytes sent: ${mb(s.bytes.total)} per inference (online ${mb(s.bytes.online)}, preprocessing ${mb(s.bytes.preprocessing)}), one-time ${mb(s.bytes.oneTime)}`);
   lines.push(`per party: ${s.bytes.perParty.map((b, i) => `P${i} ${mb(b)}`).join(', ')}`);
   if (s.output) lines.push(`output written to ${s.output}`);
+  if (s.agreement) lines.push(describeAgreement(s.agreement));
   return lines.join('\n') + '\n';
 }
 
@@ -200,6 +218,8 @@ export function registerRun(program: Command): void {
       .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
+      .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction')
+      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)')
   ).action(
     action(async (out: string, options: RunOptions) => {
       if (options.inputs !== undefined) {
@@ -207,8 +227,8 @@ export function registerRun(program: Command): void {
         runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify(r.summary) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds)}`));
         return;
       }
-      const { summary, outputs, setupSeconds } = await runSecure(out, options, stderrProgress(options));
-      process.stdout.write(options.json ? JSON.stringify(summary) + '\n' : describeRun(summary, outputs, setupSeconds));
+      const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));
+      process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds) + (check ? describeCheck(check) : ''));
     }),
   );
 }

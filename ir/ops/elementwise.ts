@@ -1,8 +1,8 @@
 // Elementwise ops: unary activations and broadcasting binary arithmetic.
 import { broadcastShapes } from '../types.js';
-import type { Node } from '../graph.js';
 import { SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
-import type { OperandView, SecureFacts } from './secure-facts.js';
+import type { Node } from '../graph.js';
+import type { SecureFacts } from './secure-facts.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 import { WINDOW_ATTRS, checkWindow } from './window.js';
@@ -38,18 +38,6 @@ function windowed(name: string, doc: string, attrs: OpDef['attrs']): OpDef {
   };
 }
 
-/** What Add/Sub on shares cannot do: broadcast an activation, or subtract one from a constant
- * (P1 adds a constant to its share; the runtime adds shares of the result's shape). */
-function addSubLimits(node: Node, operands: OperandView): string | undefined {
-  const [x, y] = node.inputs;
-  const cx = operands.constant(x), cy = operands.constant(y);
-  const out = operands.type(node.outputs[0]).shape.join();
-  const same = (v: string) => operands.type(v).shape.join() === out;
-  if (!cx && !cy) return same(x) && same(y) ? undefined : 'broadcasting between two activations is not supported';
-  if (cx && node.op === 'Sub') return 'a constant minus an activation is not supported';
-  return same(cx ? y : x) ? undefined : 'a constant may not broadcast the activation';
-}
-
 /** A HardSigmoid's alpha and beta must be finite (MPCC6050 naming the node, thrown here so the
  * error is the op's own, not a generic "not supported"). */
 function hardSigmoidLimits(node: Node): string | undefined {
@@ -68,9 +56,9 @@ const MUL_FACTS: SecureFacts = {
 };
 
 // Secure inference: Relu and Clip compare (their protocols); HardSigmoid is an affine map then
-// a Clip, Sigmoid a piecewise-linear sum of ReLUs; Add, Sub and data movement are local on
-// shares; Mul and Div by a constant become weight layers; Mul of two activations is a Beaver
-// product.
+// a Clip, Sigmoid a piecewise-linear sum of ReLUs; Add, Sub (any broadcasting, a constant on
+// either side: codegen's add, sub and addConst steps) and data movement are local on shares;
+// Mul and Div by a constant become weight layers; Mul of two activations is a Beaver product.
 defineOps(
   { ...windowed('Relu', 'max(x, 0)', {}), secure: toSecureOp('SecureRelu') },
   { ...unary('Sigmoid', '1 / (1 + exp(-x))'), secure: toSecureOp('SecureSigmoid') },
@@ -95,8 +83,8 @@ defineOps(
     }),
     secure: localOp('identity'),
   },
-  { ...binary('Add', 'a + b with numpy broadcasting'), secure: localOp('add', addSubLimits) },
-  { ...binary('Sub', 'a - b with numpy broadcasting'), secure: localOp('sub', addSubLimits) },
+  { ...binary('Add', 'a + b with numpy broadcasting'), secure: localOp('add') },
+  { ...binary('Sub', 'a - b with numpy broadcasting'), secure: localOp('sub') },
   { ...binary('Mul', 'a * b with numpy broadcasting'), secure: MUL_FACTS },
   { ...binary('Div', 'a / b with numpy broadcasting'), secure: SCALED_TO_WEIGHTS },
 );

@@ -6,6 +6,7 @@ import type { Node } from '../graph.js';
 import { localOp, toSecureOp } from './facts.js';
 import type { OperandView } from './secure-facts.js';
 import { type ShapeContext, ShapeError, defineOps, withDefaults } from './registry.js';
+import { WINDOW_ATTRS, checkWindow } from './window.js';
 
 function poolInfer(withDilations: boolean) {
   return ({ inputs, attr }: ShapeContext): TensorType[] => {
@@ -58,8 +59,11 @@ defineOps(
     doc: 'max over each window of an NCHW map; padding never wins (1 output, no Indices)',
     inputs: [{ name: 'X' }],
     outputs: 1,
-    attrs: { ...window, dilations: { kind: 'ints', default: [1, 1], range: [1, 1 << 16] } },
-    infer: poolInfer(true),
+    attrs: { ...window, dilations: { kind: 'ints', default: [1, 1], range: [1, 1 << 16] }, ...WINDOW_ATTRS },
+    infer: (ctx) => {
+      checkWindow(ctx);
+      return poolInfer(true)(ctx);
+    },
     secure: toSecureOp('SecureMaxPool', 'keep', poolLimits),
   },
   {

@@ -1,6 +1,6 @@
 // The bit window of a secure comparison, declared once: bits [window_lo, window_lo + window_k)
 // of the fixed-point value decide the sign (set by narrow-compare; the defaults are the full
-// 64-bit ring). Relu and Clip carry it before lowering, the secure comparison ops after; float
+// 64-bit ring). Relu, Clip, BlockRelu and MaxPool carry it before lowering, the secure comparison ops after; float
 // semantics ignore it.
 import type { Node } from '../graph.js';
 import { type AttrSpec, type ShapeContext, ShapeError, withDefaults } from './registry.js';
@@ -17,7 +17,7 @@ export interface BitWindow {
   readonly k: number;
 }
 
-/** The window `node` asks for (the full ring when its op declares none, as MaxPool before lowering). */
+/** The window `node` asks for (the full ring when its op declares none). */
 export function windowOf(node: Node): BitWindow {
   const a = withDefaults(node);
   return {

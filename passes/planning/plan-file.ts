@@ -34,9 +34,40 @@ export interface PlanLayer {
   /** One entry per channel (C entries). */
   readonly blocks: readonly ChannelBlock[];
   readonly drelus: DreluCounts;
-  /** Reserved for the narrow-compare issue: the layer's comparison bit window; version 1
-   * checks its shape only and insert-block-relu does not apply it. */
+  /** The bit window of this layer's comparisons (its tile sums), applied by narrow-compare
+   * (the same as its entry in `compare.windows` when both are given). */
   readonly window?: { readonly lo: number; readonly k: number };
+}
+
+/** The comparison ops a window applies to (narrow-compare). */
+export const COMPARE_OPS: readonly string[] = ['Relu', 'BlockRelu', 'MaxPool', 'Clip'];
+
+/** The bit window of one comparison node, as narrow-compare chose it. */
+export interface PlanWindow {
+  /** The node's name in the graph narrow-compare ran on (after insert-block-relu). */
+  readonly name: string;
+  /** Its op (one of COMPARE_OPS). */
+  readonly op: string;
+  readonly lo: number;
+  readonly k: number;
+  /** Predicted share of its compared values whose windowed sign differs from their true
+   * sign (null: no statistics, as for a fixed window). */
+  readonly predictedSignError: number | null;
+  /** The largest |compared value| seen in calibration, in real units (null: no statistics). */
+  readonly maxAbs: number | null;
+  /** Compared values seen in calibration (0: none). */
+  readonly samples: number;
+}
+
+/** The comparison windows of a plan: how they were chosen and one window per comparison node. */
+export interface PlanCompare {
+  /** 'fixed' (one window, --compare-bits K --drop-lsb L) or 'auto' (per layer from calibration). */
+  readonly mode: 'fixed' | 'auto';
+  /** Fractional bits the windows were chosen for (a window is in ring bits). */
+  readonly fracBits: number;
+  /** --max-sign-error of an auto choice (null for fixed). */
+  readonly maxSignError: number | null;
+  readonly windows: readonly PlanWindow[];
 }
 
 /** A whole plan file. */
@@ -52,6 +83,8 @@ export interface Plan {
   /** Totals over the planned layers. */
   readonly drelus: DreluCounts;
   readonly layers: readonly PlanLayer[];
+  /** The comparison windows (narrow-compare), when chosen. */
+  readonly compare?: PlanCompare;
 }
 
 /** DReLUs of one channel of an H×W map under `block`: one per tile (partial edge tiles included). */
@@ -84,8 +117,9 @@ export function planJson(plan: Plan): string {
     inline.set(key, JSON.stringify(value));
     return key;
   };
-  const layers = plan.layers.map((l) => ({ ...l, shape: token(l.shape), blocks: token(l.blocks), drelus: token(l.drelus) }));
-  const text = JSON.stringify({ ...plan, drelus: token(plan.drelus), layers }, null, 2);
+  const layers = plan.layers.map((l) => ({ ...l, shape: token(l.shape), blocks: token(l.blocks), drelus: token(l.drelus), ...(l.window ? { window: token(l.window) } : {}) }));
+  const compare = plan.compare ? { compare: { ...plan.compare, windows: plan.compare.windows.map(token) } } : {};
+  const text = JSON.stringify({ ...plan, drelus: token(plan.drelus), layers, ...compare }, null, 2);
   const numbers = /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g; // a list of numbers elsewhere (source) on one line too
   return text.replace(numbers, (_, items: string) => `[${items.split(/,\s+/).join(', ')}]`).replace(/"(@@\d+@@)"/g, (_, key: string) => inline.get(key)!) + '\n';
 }
@@ -107,7 +141,7 @@ export function parsePlan(text: string, file: string): Plan {
   const bad = (why: string) => diag('MPCC4010', [file, why]);
   if (!isRecord(json)) throw bad('expected a JSON object');
   if (json.format !== PLAN_FORMAT || json.version !== PLAN_VERSION) throw diag('MPCC4011', [file, String(json.format), String(json.version)]);
-  onlyKeys(json, ['format', 'version', 'model', 'complete', 'source', 'drelus', 'layers'], 'the plan', bad);
+  onlyKeys(json, ['format', 'version', 'model', 'complete', 'source', 'drelus', 'layers', 'compare'], 'the plan', bad);
   const model = json.model;
   if (!isRecord(model) || typeof model.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(model.sha256)) throw bad("'model.sha256' must be 64 hex digits");
   if (!Array.isArray(model.reluLayers) || !model.reluLayers.every((n) => typeof n === 'string')) throw bad("'model.reluLayers' must be a list of names");
@@ -123,9 +157,40 @@ export function parsePlan(text: string, file: string): Plan {
     if (!listed.has(layer.name)) throw bad(`layer '${layer.name}' is not in 'model.reluLayers'`);
     return layer;
   });
-  const plan = { format: PLAN_FORMAT, version: PLAN_VERSION, model: { sha256: model.sha256, reluLayers: model.reluLayers as string[] }, complete: json.complete, source: json.source, drelus: sumDrelus(layers), layers } as const;
+  const compare = json.compare === undefined ? undefined : parseCompare(json.compare, bad);
+  const plan = { format: PLAN_FORMAT, version: PLAN_VERSION, model: { sha256: model.sha256, reluLayers: model.reluLayers as string[] }, complete: json.complete, source: json.source, drelus: sumDrelus(layers), layers, ...(compare ? { compare } : {}) } as const;
   checkCounts(json.drelus, plan.drelus, 'the total', bad);
   return plan;
+}
+
+function parseCompare(raw: unknown, bad: (why: string) => Error): PlanCompare {
+  if (!isRecord(raw)) throw bad("'compare' must be an object");
+  onlyKeys(raw, ['mode', 'fracBits', 'maxSignError', 'windows'], "'compare'", bad);
+  if (raw.mode !== 'fixed' && raw.mode !== 'auto') throw bad("'compare.mode' must be \"fixed\" or \"auto\"");
+  if (!Number.isInteger(raw.fracBits) || (raw.fracBits as number) < 0 || (raw.fracBits as number) > 62) throw bad("'compare.fracBits' must be a whole number of bits");
+  const maxSignError = raw.maxSignError ?? null;
+  if (maxSignError !== null && !(typeof maxSignError === 'number' && maxSignError > 0 && maxSignError < 1)) throw bad("'compare.maxSignError' must be null or a number between 0 and 1");
+  if (!Array.isArray(raw.windows)) throw bad("'compare.windows' must be a list");
+  const seen = new Set<string>();
+  const windows = raw.windows.map((w, i): PlanWindow => {
+    if (!isRecord(w) || typeof w.name !== 'string' || w.name === '') throw bad(`compare.windows[${i}] must be an object with a 'name'`);
+    const where = `compare window '${w.name}'`;
+    onlyKeys(w, ['name', 'op', 'lo', 'k', 'predictedSignError', 'maxAbs', 'samples'], where, bad);
+    if (typeof w.op !== 'string' || !COMPARE_OPS.includes(w.op)) throw bad(`${where}: 'op' must be one of ${COMPARE_OPS.join(', ')}`);
+    if (!isWindow(w)) throw bad(`${where}: lo and k must be whole numbers with lo >= 0, k >= 2, lo + k <= 64`);
+    const p = w.predictedSignError ?? null, m = w.maxAbs ?? null;
+    if (p !== null && !(typeof p === 'number' && p >= 0 && p <= 1)) throw bad(`${where}: 'predictedSignError' must be null or a rate in [0, 1]`);
+    if (m !== null && !(typeof m === 'number' && Number.isFinite(m) && m >= 0)) throw bad(`${where}: 'maxAbs' must be null or a number >= 0`);
+    if (!Number.isInteger(w.samples) || (w.samples as number) < 0) throw bad(`${where}: 'samples' must be a whole number >= 0`);
+    if (seen.has(w.name)) throw bad(`${where} is given twice`);
+    seen.add(w.name);
+    return { name: w.name, op: w.op, lo: w.lo as number, k: w.k as number, predictedSignError: p as number | null, maxAbs: m as number | null, samples: w.samples as number };
+  });
+  return { mode: raw.mode, fracBits: raw.fracBits as number, maxSignError: maxSignError as number | null, windows };
+}
+
+function isWindow(w: Record<string, unknown>): boolean {
+  return Number.isInteger(w.lo) && Number.isInteger(w.k) && (w.lo as number) >= 0 && (w.k as number) >= 2 && (w.lo as number) + (w.k as number) <= 64;
 }
 
 function parseLayer(raw: unknown, index: number, file: string, bad: (why: string) => Error): PlanLayer {
@@ -145,12 +210,11 @@ function parseLayer(raw: unknown, index: number, file: string, bad: (why: string
   if (blocks.length !== c) throw diag('MPCC4016', [file, name, blocks.length, shape.join(','), c]);
   const window = raw.window;
   if (window !== undefined) {
-    const ok = isRecord(window) && Number.isInteger(window.lo) && Number.isInteger(window.k) && (window.lo as number) >= 0 && (window.k as number) >= 2 && (window.lo as number) + (window.k as number) <= 64;
-    if (!ok) throw bad(`layer '${name}': 'window' must be {lo, k} with lo ≥ 0, k ≥ 2, lo + k ≤ 64`);
+    if (!isRecord(window) || !isWindow(window) || Object.keys(window).some((key) => key !== 'lo' && key !== 'k')) throw bad(`layer '${name}': 'window' must be {lo, k} with lo ≥ 0, k ≥ 2, lo + k ≤ 64`);
   }
   const drelus = layerDrelus(shape, blocks);
   checkCounts(raw.drelus, drelus, `layer '${name}'`, bad);
-  return { name, shape: shape as [number, number, number, number], blocks, drelus, ...(window === undefined ? {} : { window: window as { lo: number; k: number } }) };
+  return { name, shape: shape as [number, number, number, number], blocks, drelus, ...(window === undefined ? {} : { window: { lo: (window as { lo: number }).lo, k: (window as { k: number }).k } }) };
 }
 
 /** The sha256 of model file `path` (MPCC0002 when unreadable), as plans and the manifest record it. */

@@ -15,7 +15,9 @@ import { clientTail } from '../../ir/stage.js';
 import { Tensor } from '../../ir/tensor.js';
 import { verify } from '../../ir/verify.js';
 import { definePass } from '../pass.js';
+import { rewriteToFixpoint } from '../rewrite.js';
 import { QuantizedGraph } from './quantize-emit.js';
+import { SECURE_FORMS } from './secure-forms.js';
 import { normalizeGemm, quantizeGemmConstants } from './quantize-gemm.js';
 import { scaleAsWeights } from './quantize-scale.js';
 import { firstOutOfRange, indexIn, valueRangeExponent } from './value-range.js';
@@ -42,6 +44,8 @@ export const quantize = definePass<QuantizeOptions>({
   run(graph, ctx) {
     const frac = ctx.options['frac-bits'];
     verify(graph, 'float');
+    // Ops the runtime has no step for, in forms it has (same function): passes/quantize/secure-forms.ts.
+    graph = rewriteToFixpoint(graph, SECURE_FORMS, ctx);
     const q = new QuantizedGraph(graph);
     for (const x of graph.inputs) {
       const t = graph.types.get(x)!;

@@ -6,6 +6,7 @@
 import { diag } from '../../runtime/diagnostics.js';
 import { type Graph, type Node, consumers } from '../../ir/graph.js';
 import { isSecureOp } from '../../ir/ops/facts.js';
+import { withDefaults } from '../../ir/ops/index.js';
 import { numel } from '../../ir/types.js';
 import { verify } from '../../ir/verify.js';
 import { PROTOCOL_COSTS } from '../../runtime/protocols/costs.js';
@@ -41,6 +42,14 @@ export interface LayerCost {
   /** DReLUs before planning: a (block-)ReLU's element count (one per element); else drelus. */
   drelusBefore: number;
   bytesByKind: BytesByKind;
+  /** Bits its comparisons look at (window_k; null for a node without comparisons). */
+  compareBits: number | null;
+  /** Low bits its comparisons drop (window_lo; null without comparisons). */
+  compareLo: number | null;
+  /** Comparison bytes (drelu.*) per DReLU (null without DReLUs). */
+  bytesPerDrelu: number | null;
+  /** The same DReLUs' comparison bytes on the full 64-bit window (what narrowing saves against). */
+  compareBytes64: number;
 }
 
 /** The cost report (OUT/cost.json, `mpcc cost --json`). Bytes are bytes sent, summed over
@@ -57,6 +66,10 @@ export interface CostReport {
   /** DReLUs with every block-ReLU an ordinary ReLU (the layers' drelusBefore, summed). */
   drelusBefore: number;
   bytesByKind: BytesByKind;
+  /** Comparison bytes per DReLU, averaged over every DReLU of the inference (null without any). */
+  bytesPerDrelu: number | null;
+  /** The comparison bytes the same DReLUs send on 64-bit windows (the layers' compareBytes64). */
+  compareBytes64: number;
 }
 
 /** A network profile of the latency estimate. */
@@ -87,7 +100,7 @@ export function costReport(g: Graph): CostReport {
   const layers: LayerCost[] = [];
   const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] };
   const byKind = noBytesByKind();
-  let rounds = 0, drelus = 0, oneTimeRounds = 0, drelusBefore = 0;
+  let rounds = 0, drelus = 0, oneTimeRounds = 0, drelusBefore = 0, compareBytes64 = 0;
   const readers = consumers(g);
   for (const n of g.nodes) {
     if (!isSecureOp(n.op)) continue;
@@ -100,6 +113,7 @@ export function costReport(g: Graph): CostReport {
       name: n.name, op: n.op, drelus: runs, bytes: { online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] }, rounds: depth,
       drelusBefore: PER_ELEMENT_BEFORE.has(protocol) ? unplannedDrelus(g, n, readers) : runs,
       bytesByKind: noBytesByKind(),
+      compareBits: null, compareLo: null, bytesPerDrelu: null, compareBytes64: 0,
     };
     for (const text of n.attrs.flows as readonly string[]) {
       const f = parseFlow(text, n);
@@ -111,6 +125,16 @@ export function costReport(g: Graph): CostReport {
       }
     }
     if (depth > 0) rounds = Math.max(rounds, round + depth - 1);
+    const attrs = withDefaults(n);
+    if ('window_k' in attrs) {
+      layer.compareBits = attrs.window_k as number;
+      layer.compareLo = (attrs.window_lo as number | undefined) ?? 0;
+    }
+    if (runs > 0) {
+      layer.bytesPerDrelu = layer.bytesByKind.comparisons / runs;
+      layer.compareBytes64 = compareBytes(runs, 64);
+    }
+    compareBytes64 += layer.compareBytes64;
     drelus += layer.drelus;
     drelusBefore += layer.drelusBefore;
     for (const k of Object.keys(byKind) as (keyof BytesByKind)[]) byKind[k] += layer.bytesByKind[k];
@@ -122,7 +146,13 @@ export function costReport(g: Graph): CostReport {
   }
   bytes.total = bytes.online + bytes.preprocessing;
   const latency = { lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan), wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan) };
-  return { rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind: byKind };
+  const bytesPerDrelu = drelus > 0 ? byKind.comparisons / drelus : null;
+  return { rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64 };
+}
+
+/** Bytes of n comparisons on a k-bit window (the drelu.* flows of PROTOCOL_COSTS.compare). */
+function compareBytes(n: number, k: number): number {
+  return PROTOCOL_COSTS.compare({ n, k }).flows.reduce((t, f) => t + f.bytes, 0);
 }
 
 /** Protocols of a block-ReLU, whose DReLUs before planning are one per element of its input. */
@@ -169,12 +199,14 @@ export function partyRounds(g: Graph): [number, number, number] {
 /** The report as a readable table: one row per layer, then totals and latency estimates. */
 export function formatCostTable(r: CostReport): string {
   const num = (x: number) => x.toLocaleString('en-US');
-  const head = ['layer', 'op', 'rounds', 'drelus', 'before', 'online B', 'preproc B', 'one-time B', 'compare B', 'select B', 'P0 sent', 'P1 sent', 'P2 sent'];
+  const head = ['layer', 'op', 'rounds', 'drelus', 'before', 'cmp bits', 'B/DReLU', 'online B', 'preproc B', 'one-time B', 'compare B', 'select B', 'P0 sent', 'P1 sent', 'P2 sent'];
+  const perDrelu = (x: number | null | undefined) => (x === null || x === undefined ? '' : x.toFixed(1));
   // A cost.json written before drelusBefore and bytesByKind existed shows them as unplanned and 0.
-  const row = (name: string, op: string, rounds: number | string, drelus: number, before: number | undefined, b: LayerBytes, k: BytesByKind | undefined) =>
-    [name, op, String(rounds), num(drelus), num(before ?? drelus), num(b.online), num(b.preprocessing), num(b.oneTime), num(k?.comparisons ?? 0), num(k?.selections ?? 0), ...b.perParty.map(num)];
-  const rows = r.layers.map((l) => row(l.name, l.op, l.rounds, l.drelus, l.drelusBefore, l.bytes, l.bytesByKind));
-  rows.push(row('total', '', r.rounds, r.drelus, r.drelusBefore, r.bytes, r.bytesByKind));
+  const row = (name: string, op: string, rounds: number | string, drelus: number, before: number | undefined, bits: string, bpd: string, b: LayerBytes, k: BytesByKind | undefined) =>
+    [name, op, String(rounds), num(drelus), num(before ?? drelus), bits, bpd, num(b.online), num(b.preprocessing), num(b.oneTime), num(k?.comparisons ?? 0), num(k?.selections ?? 0), ...b.perParty.map(num)];
+  const bitsOf = (l: LayerCost) => (l.compareBits === null || l.compareBits === undefined ? '' : `${l.compareBits}${l.compareLo ? ` (lo ${l.compareLo})` : ''}`);
+  const rows = r.layers.map((l) => row(l.name, l.op, l.rounds, l.drelus, l.drelusBefore, bitsOf(l), perDrelu(l.bytesPerDrelu), l.bytes, l.bytesByKind));
+  rows.push(row('total', '', r.rounds, r.drelus, r.drelusBefore, '', perDrelu(r.bytesPerDrelu), r.bytes, r.bytesByKind));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   const mb = (x: number) => `${(x / 1e6).toFixed(3)} MB`;
@@ -186,6 +218,7 @@ export function formatCostTable(r: CostReport): string {
     `bytes per inference: ${mb(r.bytes.total)} (online ${mb(r.bytes.online)}, preprocessing ${mb(r.bytes.preprocessing)}); one-time ${mb(r.bytes.oneTime)}`,
     `bytes sent per party: P0 ${mb(r.bytes.perParty[0])}, P1 ${mb(r.bytes.perParty[1])}, P2 ${mb(r.bytes.perParty[2])}`,
     `DReLUs: ${num(r.drelus)}${r.drelusBefore !== undefined && r.drelusBefore !== r.drelus ? ` (${num(r.drelusBefore)} before block-ReLU planning, ${((100 * r.drelus) / r.drelusBefore).toFixed(1)}%)` : ''}`,
+    ...(r.bytesPerDrelu !== null && r.bytesPerDrelu !== undefined && r.compareBytes64 ? [`comparisons: ${r.bytesPerDrelu.toFixed(1)} B per DReLU averaged (${(r.compareBytes64 / r.drelus).toFixed(1)} B on 64-bit windows: ${mb(r.compareBytes64 - r.bytesByKind.comparisons)} saved, ${((100 * (r.compareBytes64 - r.bytesByKind.comparisons)) / r.compareBytes64).toFixed(1)}% of the comparison bytes)`] : []),
     ...(r.bytesByKind ? [`bytes by kind: comparisons ${mb(r.bytesByKind.comparisons)}, selections ${mb(r.bytesByKind.selections)}, weight products ${mb(r.bytesByKind.products)}, other ${mb(r.bytesByKind.other)}`] : []),
     `estimated ${LATENCY_FORMULA}:`,
     `  ${NETWORKS.lan.label}: ${secs(r.latency.lan)}`,

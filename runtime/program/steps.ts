@@ -62,6 +62,14 @@ function plusP1Constant(ctx: StepContext, y: BigUint64Array, name: unknown): Big
   return c ? addRepeating(y, c) : y;
 }
 
+/** The operands broadcast to the step's `outShape` where its `shapes` say they differ (local:
+ * each party repeats its own share). */
+function broadcastOperands(ctx: StepContext, xs: BigUint64Array[]): BigUint64Array[] {
+  const shapes = ctx.params.shapes as number[][] | undefined, outShape = ctx.params.outShape as number[] | undefined;
+  if (!shapes || !outShape) return xs;
+  return xs.map((x, i) => (shapes[i].join() === outShape.join() ? x : broadcast(x, { shape: shapes[i], outShape })));
+}
+
 const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 
 /** The step kinds' names: what a program step's `kind` may be (an op's facts name its kind, ir/ops/facts.ts). */
@@ -109,10 +117,23 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     if (id === 2) return [new BigUint64Array(x.length)];
     return [truncateShare(x, Number(ctx.params.bits), id, p1Constant(ctx, x.length, ctx.params.bias))];
   },
-  add: (_ctx, [a, b]) => [addShares(a, b)],
-  sub: (_ctx, [a, b]) => [subShares(a, b)],
-  /** Add a model constant (P1's, encoded at `frac`) to an activation. */
-  addConst: (ctx, [x]) => [plusP1Constant(ctx, x.slice(), ctx.params.constant)],
+  /** Sum of two activations; with `shapes` and `outShape`, each operand first broadcast (numpy rules). */
+  add: (ctx, [a, b]) => {
+    const [x, y] = broadcastOperands(ctx, [a, b]);
+    return [addShares(x, y)];
+  },
+  sub: (ctx, [a, b]) => {
+    const [x, y] = broadcastOperands(ctx, [a, b]);
+    return [subShares(x, y)];
+  },
+  /** Add a model constant (P1's, encoded at `frac`) to an activation (broadcast first with
+   * `shapes` and `outShape`; negated first with `negate`: a constant minus an activation). */
+  addConst: (ctx, [a]) => {
+    const [x] = broadcastOperands(ctx, [a]);
+    const y = x === a ? x.slice() : x;
+    if (ctx.params.negate === true) for (let i = 0; i < y.length; i++) y[i] = BigInt.asUintN(64, -y[i]);
+    return [plusP1Constant(ctx, y, ctx.params.constant)];
+  },
   /** Data movement that keeps the values (Reshape, Flatten, Squeeze, Unsqueeze). */
   identity: (_ctx, [x]) => [x],
   // Local kernels of runtime/local, on this party's share.

@@ -43,7 +43,7 @@ function plainParams(v: Json, field: string, depth = 0, budget = { left: PROGRAM
 }
 
 /** What a kind's parameters must hold beyond plain JSON. */
-type ParamType = 'int' | 'number' | 'name' | 'bool' | 'window' | 'shape' | 'pool' | 'object' | 'array';
+type ParamType = 'int' | 'number' | 'name' | 'bool' | 'window' | 'shape' | 'shapes' | 'pool' | 'object' | 'array';
 interface KindSchema {
   /** Operands [min, max] and results. */
   inputs: [number, number];
@@ -56,6 +56,7 @@ interface KindSchema {
 
 const WINDOW: Record<string, ParamType> = { window: 'window' };
 const BIAS: Record<string, ParamType> = { bias: 'name', inner: 'int' };
+const BROADCAST: Record<string, ParamType> = { shapes: 'shapes', outShape: 'shape' };
 const one = (required: Record<string, ParamType> = {}, optional: Record<string, ParamType> = {}): KindSchema => ({ inputs: [1, 1], outputs: 1, required, optional });
 
 /** A 'mul' step's shapes: x's and y's must broadcast (numpy rules) to exactly outShape; the
@@ -86,9 +87,9 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   maxPool: one({ pool: 'pool', ...WINDOW }),
   avgPool: one({ pool: 'pool' }, { countIncludePad: 'bool' }),
   truncate: one({ bits: 'int' }, BIAS),
-  add: { inputs: [2, 2], outputs: 1 },
-  sub: { inputs: [2, 2], outputs: 1 },
-  addConst: one({ constant: 'name' }),
+  add: { inputs: [2, 2], outputs: 1, optional: BROADCAST },
+  sub: { inputs: [2, 2], outputs: 1, optional: BROADCAST },
+  addConst: one({ constant: 'name' }, { ...BROADCAST, negate: 'bool' }),
   identity: one(),
   transpose: { ...one(), check: LAYOUT_SCHEMAS.transpose },
   slice: { ...one(), check: LAYOUT_SCHEMAS.slice },
@@ -127,6 +128,9 @@ function typed(v: Json, t: ParamType, field: string): void {
     }
     case 'shape':
       shape(v, field);
+      return;
+    case 'shapes':
+      array(v, field, PROGRAM_LIMITS.operands).forEach((s, i) => shape(s, `${field}[${i}]`));
       return;
     case 'pool':
       windowGeometry(v, field, false);
@@ -168,8 +172,16 @@ function windowGeometry(v: Json, field: string, conv: boolean): LayoutSizes {
   return { inputs: [{ size: n * c * h * w, field: 'pool.inShape' }], output: n * channels * outH * outW };
 }
 
-/** The sizes a step of a kind with a checked geometry declares (pools), beyond the layout kinds. */
-function geometrySizes(kind: string, params: Record<string, Json>, field: string): LayoutSizes | undefined {
+/** The sizes a step of a kind with a checked geometry declares (pools, broadcasting elementwise
+ * steps), beyond the layout kinds. */
+function geometrySizes(kind: string, params: Record<string, Json>, field: string, operands: number): LayoutSizes | undefined {
+  if ((kind === 'add' || kind === 'sub' || kind === 'addConst') && (params.shapes !== undefined || params.outShape !== undefined)) {
+    // each operand broadcast to outShape (numpy rules), as the layout kind broadcast checks it
+    const shapes = array(params.shapes, `${field}.shapes`, operands);
+    if (shapes.length !== operands) fail(`${field}.shapes`, `${shapes.length} shapes for ${operands} operands`);
+    const each = shapes.map((s, j) => LAYOUT_SCHEMAS.broadcast({ shape: s, outShape: params.outShape }, `${field}.shapes[${j}]`, 1));
+    return { inputs: each.map((e, j) => ({ size: e.inputs[0].size, field: `shapes[${j}]` })), output: each[0].output };
+  }
   if (kind === 'maxPool' || kind === 'avgPool') return windowGeometry(params.pool, `${field}.pool`, false);
   if (kind === 'globalAvgPool') {
     const dims = ints(params.inShape, `${field}.inShape`, 4, 1);
@@ -259,7 +271,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
-    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`);
+    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`, ins.length);
     declared?.inputs.forEach(({ size, field }, j) => {
       const actual = sizes.get(ins[j]);
       if (actual !== undefined && actual !== size) fail(`${f}.params.${field}`, `${size} elements, the operand '${ins[j]}' has ${actual}`);

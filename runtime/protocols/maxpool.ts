@@ -63,26 +63,38 @@ export function maxPoolLevels(p: PoolParams): number[] {
 /** MaxPool on shares; differences of window elements are compared on the bit window w. */
 export async function maxPool(s: Session, x: BigUint64Array, p: PoolParams, w: BitWindow): Promise<BigUint64Array> {
   let v = x;
-  for (const q of maxPoolPasses(p)) v = await maxTree(s, v, q, w);
+  for (const q of maxPoolPasses(p)) v = await windowMaxima(v, poolWindows(q), (diff) => relu(s, diff, w));
   return v;
 }
 
-/** One pooling pass as a tree of pairwise maxima per window, each level one fused ReLU. */
-function maxTree(s: Session, x: BigUint64Array, p: PoolParams, w: BitWindow): Promise<BigUint64Array> {
-  return windowMaxima(x, poolWindows(p), (diff) => relu(s, diff, w));
+/** MaxPool as maxPool computes it, with a synchronous ReLU on the pairwise differences (the
+ * fixed-point interpreter's plaintext twin: the same passes, trees and pair order). */
+export function maxPoolWith(x: BigUint64Array, p: PoolParams, reluAll: (diff: BigUint64Array) => BigUint64Array): BigUint64Array {
+  let v = x;
+  for (const q of maxPoolPasses(p)) {
+    const tree = maxTreeSteps(v, poolWindows(q));
+    for (let step = tree.next(); ; step = tree.next(reluAll(step.value as BigUint64Array))) if (step.done) { v = step.value; break; }
+  }
+  return v;
 }
 
 /** The maximum of every window (windows as poolWindows lists them; 0 for an empty one) by
  * trees of pairwise maxima max(a, b) = b + relu(a − b): level by level, the differences of
- * every window's pairs (in window order, pairs in order) go to one relu call. The candidates
- * stay in one flat vector laid out like `index` (window o from starts[o], count[o] of them
- * live): a level writes its maxima in place at the front of each window, so no per-window
- * arrays are allocated (ResNet50's stem pool has 600 k windows). */
+ * every window's pairs (in window order, pairs in order) go to one relu call. */
 export async function windowMaxima(
   x: BigUint64Array,
   windows: { starts: Int32Array; index: Int32Array },
   reluAll: (diff: BigUint64Array) => Promise<BigUint64Array>,
 ): Promise<BigUint64Array> {
+  const tree = maxTreeSteps(x, windows);
+  for (let step = tree.next(); ; step = tree.next(await reluAll(step.value as BigUint64Array))) if (step.done) return step.value;
+}
+
+/** The tree of windowMaxima as a generator: it yields each level's differences and takes
+ * their ReLUs back. The candidates stay in one flat vector laid out like `index` (window o
+ * from starts[o], count[o] of them live): a level writes its maxima in place at the front of
+ * each window, so no per-window arrays are allocated (ResNet50's stem pool has 600 k windows). */
+function* maxTreeSteps(x: BigUint64Array, windows: { starts: Int32Array; index: Int32Array }): Generator<BigUint64Array, BigUint64Array, BigUint64Array> {
   const { starts, index } = windows;
   const outs = starts.length - 1;
   const cand = gatherByIndex(x, index);
@@ -99,7 +111,7 @@ export async function windowMaxima(
       const end = starts[o] + count[o] - 1;
       for (let j = starts[o]; j < end; j += 2) diff[at++] = cand[j] - cand[j + 1];
     }
-    const r = await reluAll(diff);
+    const r = yield diff;
     at = 0;
     pairs = 0;
     for (let o = 0; o < outs; o++) {

@@ -22,7 +22,7 @@ describe('fixed-point interpreter vs a secure run (tiny-cnn)', function () {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'mpcc-fixed-secure-'));
     writeFileSync(join(dir, 'tiny.onnx'), buildZooModel('tiny-cnn'));
-    runCompile(join(dir, 'tiny.onnx'), { output: join(dir, 'out') });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: join(dir, 'out') });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

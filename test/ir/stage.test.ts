@@ -50,8 +50,8 @@ describe('verify(graph, stage)', () => {
       "error MPCC6001: node 'm' (Div) is not supported in secure inference: quantize turns a product with a constant into a weight layer (run quantize first)",
     );
     expect(errorOf(() => verify(mul, 'float')).code).to.equal('MPCC6005');
-    const sub = mir('  %f: float32[1,4] = SecureInput "in"(%x) {frac = 12, protocol = "shareInput", rounds = 0, flows = [], round = 0}\n  %y: float32[1,4] = Sub "s"(%c, %f)');
-    expect(errorOf(() => verify(sub, 'scheduled')).format()).to.equal("error MPCC6001: node 's' (Sub) is not supported in secure inference: a constant minus an activation is not supported");
+    const pad = mir('  %f: float32[1,4] = SecureInput "in"(%x) {frac = 12, protocol = "shareInput", rounds = 0, flows = [], round = 0}\n  %y: float32[1,4] = Pad "p"(%f) {pads = [0, 0, 0, 0], value = 0.5}');
+    expect(errorOf(() => verify(pad, 'scheduled')).format()).to.equal("error MPCC6001: node 'p' (Pad) is not supported in secure inference: only zero padding is supported (value 0.5)");
   });
 
   it('checks the bit window once, before and after lowering, in 0..62 with lo + k ≤ 64', () => {

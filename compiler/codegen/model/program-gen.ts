@@ -210,15 +210,21 @@ function biasParams(n: Node, b: Tensor, y: number[], frac: number, put: (k: stri
   throw diag('MPCC6040', [n.name, n.op, `bias of shape [${b.shape.join(',')}] for a product of shape [${y.join(',')}]`]);
 }
 
-/** Add/Sub of two activations, or of an activation and a model constant, which P1 adds
- * (step addConst; the facts' limits allow no other form). */
+/** Add/Sub of two activations, or of an activation and a model constant, which P1 adds (step
+ * addConst, negating the activation first for a constant minus an activation); an activation of
+ * another shape than the result is broadcast by the step itself (`shapes`, `outShape`). */
 function addOrSub(n: Node, env: StepEnv): StepSpec {
   const [x, y] = n.inputs;
   const cx = env.g.constants.get(x);
   const c = cx ?? env.g.constants.get(y);
-  if (!c) return { inputs: [x, y], outputs: [n.outputs[0]] };
-  const full = broadcastTo(c, env.shape(n.outputs[0]), n.op === 'Sub' ? -1 : 1);
-  return { kind: 'addConst', inputs: [cx ? y : x], outputs: [n.outputs[0]], params: { constant: env.put(`${n.name}/constant`, full, env.frac) } };
+  const outShape = env.shape(n.outputs[0]);
+  const acts = c ? [cx ? y : x] : [x, y];
+  const shapes = acts.map(env.shape);
+  const broadcast = shapes.some((s) => s.join() !== outShape.join()) ? { shapes, outShape } : {};
+  if (!c) return { inputs: [x, y], outputs: [n.outputs[0]], params: broadcast };
+  const negate = Boolean(cx) && n.op === 'Sub';
+  const full = broadcastTo(c, outShape, n.op === 'Sub' && !negate ? -1 : 1);
+  return { kind: 'addConst', inputs: acts, outputs: [n.outputs[0]], params: { constant: env.put(`${n.name}/constant`, full, env.frac), ...broadcast, ...(negate ? { negate } : {}) } };
 }
 
 /** A constant broadcast (numpy rules) to `shape`, times `sign`, as a tensor-like. */

@@ -6,3 +6,5 @@ export type { FixedContext, FixedKernel, FixedOperand } from './kernels.js';
 export { decodeValue } from './value.js';
 export type { RingValue } from './value.js';
 export { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from './params.js';
+export { windowErrorProbability, windowNegative } from './compare-window.js';
+export type { CompareSimulation } from './compare-window.js';

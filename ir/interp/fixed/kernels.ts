@@ -3,7 +3,7 @@
 // same runtime functions (runtime/ring/ring.ts, runtime/protocols/linear.ts, runtime/local/) with a
 // party-0 session, where share truncation is the exact floor. Weights are encoded by the
 // convention of the quantize pass: W at frac, biases at the product's scale (2·frac).
-import { applyPublicLinear, avgPool, poolWindows } from '../../../runtime/protocols/linear.js';
+import { applyPublicLinear, avgPool } from '../../../runtime/protocols/linear.js';
 import * as local from '../../../runtime/local/index.js';
 import { blockPlan } from '../../../runtime/protocols/block-relu.js';
 import { hardSigmoidAffine, unitInterval } from '../../../runtime/protocols/hard-sigmoid.js';
@@ -16,6 +16,8 @@ import { InternalError } from '../../../runtime/diagnostics.js';
 import type { Tensor } from '../../tensor.js';
 import { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from './params.js';
 import type { RingValue } from './value.js';
+import { type CompareSimulation, windowNegative } from './compare-window.js';
+import { maxPoolWith } from '../../../runtime/protocols/maxpool.js';
 
 /** What a ring kernel sees besides its operands. */
 export interface FixedContext {
@@ -26,6 +28,8 @@ export interface FixedContext {
   readonly outShapes: readonly (readonly number[])[];
   /** The graph's fractional bits (weights are encoded with it). */
   readonly frac: number;
+  /** How windowed comparisons are simulated and observed (compare-window.ts). */
+  readonly compare?: CompareSimulation;
 }
 
 /** An operand: a ring value (activation) or a float constant (weights, biases). */
@@ -68,13 +72,17 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Ring semantics of a DReLU on the bit window [lo, lo+k): x ≥ 0 iff bit lo+k−1 of x is 0. */
-export function reluWindow(x: BigUint64Array, lo: number, k: number): BigUint64Array {
-  const sign = bitOf(x, Math.min(lo + k, 64) - 1);
+/** Ring semantics of a DReLU on the bit window [lo, lo+k): x ≥ 0 iff bit lo+k−1 of x is 0
+ * (no lost carry; with `node`, the comparison is simulated and observed as `sim` says). */
+export function reluWindow(x: BigUint64Array, lo: number, k: number, node?: Node, sim?: CompareSimulation): BigUint64Array {
+  const sign = node ? windowNegative(x, lo, k, node, sim) : bitOf(x, Math.min(lo + k, 64) - 1);
   const y = new BigUint64Array(x.length);
   for (let i = 0; i < x.length; i++) if (!sign[i]) y[i] = x[i];
   return y;
 }
+
+/** The node's bit window attributes. */
+const windowAttrs = (ctx: FixedContext) => ({ lo: ctx.attr<number>('window_lo'), k: ctx.attr<number>('window_k') });
 
 const noop: FixedKernel = ([x], ctx) => {
   const v = ring(x, ctx);
@@ -136,14 +144,16 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   },
   Relu: ([x], ctx) => {
     const v = ring(x, ctx);
-    return [out(reluWindow(v.data, ctx.attr<number>('window_lo'), ctx.attr<number>('window_k')), v.shape, v.frac)];
+    const { lo, k } = windowAttrs(ctx);
+    return [out(reluWindow(v.data, lo, k, ctx.node, ctx.compare), v.shape, v.frac)];
   },
   BlockRelu: ([x], ctx) => {
     // As runtime blockRelu computes it: tile sums in the ring (blockPlan, the parties' own
     // tiling), each sign read from the bit window, the tile's elements kept or zeroed.
     const v = ring(x, ctx);
     const plan = blockPlan(v.data, v.shape as [number, number, number, number], blockSizesFrom(ctx.attr<number[]>('blocks')));
-    const sign = bitOf(plan.sums, Math.min(ctx.attr<number>('window_lo') + ctx.attr<number>('window_k'), 64) - 1);
+    const { lo, k } = windowAttrs(ctx);
+    const sign = windowNegative(plan.sums, lo, k, ctx.node, ctx.compare);
     const ys = plan.xs.map((e, j) => (sign[plan.map[j]] ? 0n : e));
     return [out(plan.assemble(ys), v.shape, v.frac)];
   },
@@ -156,8 +166,14 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
     };
     const lo = bound('min'), hi = bound('max');
     const y = new BigUint64Array(v.data.length);
-    const rl = lo === undefined ? v.data : reluWindow(v.data.map((e) => e - lo), wlo, k);
-    const rh = hi === undefined ? undefined : reluWindow(v.data.map((e) => e - hi), wlo, k);
+    // both comparisons as one vector, as the runtime's clip sends them to one relu
+    const n = v.data.length;
+    const both = new BigUint64Array((lo === undefined ? 0 : n) + (hi === undefined ? 0 : n));
+    if (lo !== undefined) for (let i = 0; i < n; i++) both[i] = v.data[i] - lo;
+    if (hi !== undefined) for (let i = 0, at = lo === undefined ? 0 : n; i < n; i++) both[at + i] = v.data[i] - hi;
+    const r = reluWindow(both, wlo, k, ctx.node, ctx.compare);
+    const rl = lo === undefined ? v.data : r.subarray(0, n);
+    const rh = hi === undefined ? undefined : r.subarray(lo === undefined ? 0 : n);
     for (let i = 0; i < y.length; i++) y[i] = (lo ?? 0n) + rl[i] - (rh ? rh[i] : 0n);
     return [out(y, v.shape, v.frac)];
   },
@@ -177,18 +193,11 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
     return [out(sigmoidCombine(r, v.data.length, v.frac, 0), v.shape, v.frac)];
   },
   MaxPool: ([x], ctx) => {
+    // As runtime maxPool computes it: trees of max(a, b) = b + ReLU(a − b), each level's
+    // differences compared on the bit window (the full window gives the exact maximum).
     const v = ring(x, ctx);
-    const { starts, index } = poolWindows(poolParamsOf(ctx.node, v.shape));
-    const y = new BigUint64Array(starts.length - 1);
-    for (let o = 0; o < y.length; o++) {
-      let best = BigInt.asIntN(64, v.data[index[starts[o]]]);
-      for (let j = starts[o] + 1; j < starts[o + 1]; j++) {
-        const e = BigInt.asIntN(64, v.data[index[j]]);
-        if (e > best) best = e;
-      }
-      y[o] = BigInt.asUintN(64, best);
-    }
-    return [out(y, ctx.outShapes[0], v.frac)];
+    const { lo, k } = windowAttrs(ctx);
+    return [out(maxPoolWith(v.data, poolParamsOf(ctx.node, v.shape), (diff) => reluWindow(diff, lo, k, ctx.node, ctx.compare)), ctx.outShapes[0], v.frac)];
   },
   AveragePool: ([x], ctx) => {
     const v = ring(x, ctx);

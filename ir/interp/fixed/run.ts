@@ -11,6 +11,7 @@ import { Tensor } from '../../tensor.js';
 import { lookupKernel } from '../kernels.js';
 import { FIXED_KERNELS, type FixedOperand } from './kernels.js';
 import { type RingValue, decodeValue } from './value.js';
+import type { CompareSimulation } from './compare-window.js';
 
 /** Options of a fixed-point run. */
 export interface FixedRunOptions {
@@ -20,6 +21,8 @@ export interface FixedRunOptions {
   readonly keep?: 'all' | 'outputs';
   /** Called after each node (progress). */
   readonly onNode?: (node: Node, index: number) => void;
+  /** How windowed comparisons are simulated (lost carries) and observed (compare-window.ts). */
+  readonly compare?: CompareSimulation;
 }
 
 /** What a fixed-point run produced. */
@@ -57,7 +60,7 @@ export function runGraphFixed(g: Graph, inputs: Record<string, Tensor> | Map<str
         if (!value) throw fail(node, `operand '${v}' has no value (is the graph quantized?)`);
         return value;
       });
-      const results = FIXED_KERNELS[node.op](operands, { node, attr, outShapes, frac: opts.frac });
+      const results = FIXED_KERNELS[node.op](operands, { node, attr, outShapes, frac: opts.frac, compare: opts.compare });
       node.outputs.forEach((o, i) => ring.set(o, results[i]));
     } else {
       // Client side: plaintext float on the revealed (decoded) values.

@@ -46,10 +46,12 @@ describe('mpcc cost', function () {
     expect(run.stderr).to.equal('');
     expect(run.status).to.equal(0);
     const r = JSON.parse(run.stdout) as CostReport;
-    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind']);
+    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64']);
     expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
     expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan']);
-    for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind']);
+    for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind', 'compareBits', 'compareLo', 'bytesPerDrelu', 'compareBytes64']);
+    // 64-bit windows: every DReLU's comparison bytes are the 64-bit ones
+    expect(r.bytesPerDrelu).to.equal(r.compareBytes64 / r.drelus);
     // No block-ReLU: nothing was planned away.
     expect(r.drelusBefore).to.equal(r.drelus);
     // tiny-cnn: the first ReLU moves after the 2×2 max-pool (8×8×8 windows, 3 pairs each), so

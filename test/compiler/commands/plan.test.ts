@@ -43,7 +43,7 @@ describe('mpcc plan and compile --plan', function () {
     expect(plan.layers).to.have.length(17);
     // 557,056 ReLUs (DESIGN.md); a 4×4 block keeps 1/16 of them on maps of side a multiple of 4.
     expect(plan.drelus).to.deep.equal({ baseline: 557056, planned: 557056 / 16 });
-    const { cost } = runCompile(file('r18.onnx'), { output: file('r18-out'), plan: file('r18-4x4.json') });
+    const { cost } = runCompile(file('r18.onnx'), { fracBits: 12, output: file('r18-out'), plan: file('r18-4x4.json') });
     for (const layer of plan.layers) {
       // A block-ReLU read by a product is fused with it ('relu+conv').
       const costed = cost.layers.filter((l) => l.name === layer.name || l.name.startsWith(`${layer.name}+`));
@@ -109,7 +109,7 @@ describe('mpcc plan and compile --plan', function () {
     const { plan } = runPlanCommand(file('tiny.onnx'), { uniform: '2x2', output: file('tiny-2x2.json') });
     writeFileSync(file('mixed.json'), planJson(mixedPlan(plan)));
     const out = file('tiny-out');
-    const { cost } = runCompile(file('tiny.onnx'), { output: out, plan: file('mixed.json') });
+    const { cost } = runCompile(file('tiny.onnx'), { fracBits: 12, output: out, plan: file('mixed.json') });
     const bytes = readFileSync(file('mixed.json'));
     expect(readFileSync(join(out, 'plan.json')).equals(bytes)).to.equal(true);
     expect(readJson<Manifest>(join(out, 'manifest.json')).files['plan.json']).to.equal(sha256(bytes));
@@ -124,7 +124,7 @@ describe('mpcc plan and compile --plan', function () {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'run', out, '--input', file('x.npy'), '--json']);
     const tcp = JSON.parse(stdout) as { bytes: CostReport['bytes']; rounds: number };
     expect([tcp.bytes, tcp.rounds]).to.deep.equal([cost.bytes, cost.rounds]);
-    const { graph } = driveModel(file('tiny.onnx'), { planFile: file('mixed.json'), target: 'quantized' });
+    const { graph } = driveModel(file('tiny.onnx'), { planFile: file('mixed.json'), target: 'quantized', fracBits: 12 });
     expect(graph.nodes.filter((n) => n.op === 'BlockRelu').map((n) => n.name)).to.deep.equal(['/relu1/Relu', '/relu2/Relu']);
     const want = runGraphFixed(graph, { input: tensorOf('float32', [1, 3, 16, 16], xs) }, { frac: 12 }).outputs.get('output')!.data;
     const got = secure.outputs.output;
@@ -132,7 +132,7 @@ describe('mpcc plan and compile --plan', function () {
     const diff = Math.max(...got.map((v, i) => Math.abs(v - Number(want[i]))));
     expect(diff).to.be.below(8 / 4096);
     // The plan matters: the all-ReLU network computes something else.
-    const { graph: plain } = driveModel(file('tiny.onnx'), { target: 'quantized' });
+    const { graph: plain } = driveModel(file('tiny.onnx'), { target: 'quantized', fracBits: 12 });
     const allRelu = runGraphFixed(plain, { input: tensorOf('float32', [1, 3, 16, 16], xs) }, { frac: 12 }).outputs.get('output')!.data;
     expect(Math.max(...got.map((v, i) => Math.abs(v - Number(allRelu[i]))))).to.be.above(100 * diff);
   });
@@ -142,7 +142,7 @@ describe('mpcc plan and compile --plan', function () {
     function compileError(name: string, plan: string, model = file('tiny.onnx'), passes?: string) {
       writeFileSync(file(`${name}.json`), plan);
       const out = file(`${name}-out`);
-      const e = errorOf(() => runCompile(model, { output: out, plan: file(`${name}.json`), passes }));
+      const e = errorOf(() => runCompile(model, { fracBits: 12, output: out, plan: file(`${name}.json`), passes }));
       expect(existsSync(out), 'no artifacts').to.equal(false);
       return e;
     }
@@ -168,7 +168,7 @@ describe('mpcc plan and compile --plan', function () {
       expect(plan.layers.map((l) => l.name)).to.deep.equal(['r6']);
       const e = compileError('relu6', planJson(plan), model);
       expect(e.format()).to.match(/^error MPCC4014: plan '.*relu6\.json': layer 'r6' is a Clip \(ReLU6\) in this model; .*run relu6-to-relu first/);
-      runCompile(model, { output: file('relu6-ok'), plan: file('relu6.json'), passes: 'canonicalize,relu6-to-relu' });
+      runCompile(model, { fracBits: 12, output: file('relu6-ok'), plan: file('relu6.json'), passes: 'canonicalize,relu6-to-relu' });
       expect(readFileSync(join(file('relu6-ok'), 'party1/model.mir'), 'utf8')).to.contain('SecureBlockRelu "r6"');
 
       const quantized = file('quantized.mir');

@@ -60,7 +60,7 @@ describe('value ranges: the client input', () => {
     this.timeout(120000);
     writeFileSync(file('lin.onnx'), linearModel(W));
     out = file('lin.out');
-    runCompile(file('lin.onnx'), { output: out });
+    runCompile(file('lin.onnx'), { fracBits: 12, output: out });
     writeFileSync(file('ok.npy'), encodeNpy([1, 4], [1, -2, 0.5, 3]));
     writeFileSync(file('nan.npy'), encodeNpy([1, 4], [1, -2, NaN, 3]));
     writeFileSync(file('inf.npy'), encodeNpy([1, 4], [1, -Infinity, 0, 3]));
@@ -100,9 +100,9 @@ describe('value ranges: the client input', () => {
     let e = await failure(() => runInfer(file('lin.onnx'), { input: file('nan.npy'), output: file('i.npy') }));
     expect(e.code).to.equal('MPCC3010');
     expect(e.message).to.equal(`input file '${file('nan.npy')}' holds NaN at index [0,2]: the model takes only finite values`);
-    e = await failure(() => runInfer(file('lin.onnx'), { input: file('inf.npy'), fixed: true }));
+    e = await failure(() => runInfer(file('lin.onnx'), { input: file('inf.npy'), fixed: true, fracBits: 12 }));
     expect(e.message).to.match(/holds -Infinity at index \[0,1\]/);
-    e = await failure(() => runInfer(file('lin.onnx'), { input: file('huge.npy'), fixed: true, output: file('i.npy') }));
+    e = await failure(() => runInfer(file('lin.onnx'), { input: file('huge.npy'), fixed: true, fracBits: 12, output: file('i.npy') }));
     expect(e.message).to.match(/holds 999999995904 at index \[0,3\]: .* below 2\^39/);
     expect(existsSync(file('i.npy'))).to.equal(false);
     // float infer takes 1e12: it is finite, and float has no ring to wrap in
@@ -119,7 +119,7 @@ describe('value ranges: the server constants', () => {
     const model = join(dir(), `${name}.onnx`);
     writeFileSync(model, linearModel(w, b));
     const out = join(dir(), `${name}.out`);
-    const e = await failure(() => runCompile(model, { output: out }));
+    const e = await failure(() => runCompile(model, { fracBits: 12, output: out }));
     expect(existsSync(out)).to.equal(false);
     return e;
   }
@@ -143,6 +143,6 @@ describe('value ranges: the server constants', () => {
   it('a bias just inside the bound compiles', () => {
     const model = join(dir(), 'inside.onnx');
     writeFileSync(model, linearModel(W, [0, 0, 2 ** 39 - 2 ** 15]));
-    expect(() => runCompile(model, { output: join(dir(), 'inside.out') })).not.to.throw();
+    expect(() => runCompile(model, { fracBits: 12, output: join(dir(), 'inside.out') })).not.to.throw();
   });
 });

@@ -36,7 +36,7 @@ describe('serving: a server and helper that serve many clients', function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mpcc-serving-'));
     writeFileSync(join(dir, 'tiny.onnx'), buildZooModel('tiny-cnn'));
-    runCompile(join(dir, 'tiny.onnx'), { output: join(dir, 'out') });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: join(dir, 'out') });
     arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(join(dir, 'out'), id)));
     tag = sessionTag(arts[0].manifest);
     const g = runPipeline(loadGraphFile(join(dir, 'tiny.onnx')), 'canonicalize,quantize{frac-bits=12}').graph;

@@ -32,7 +32,7 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
     onnx = buildZooFiles('tiny-cnn').model;
     writeFileSync(join(dir, 'tiny.onnx'), onnx);
     out = join(dir, 'out');
-    runCompile(join(dir, 'tiny.onnx'), { output: out });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: out });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -97,7 +97,7 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
     expect(plan('canonicalize,maxpool-to-avgpool', 10)).to.equal('canonicalize,maxpool-to-avgpool,quantize{frac-bits=10},lower,schedule-rounds');
     expect(plan('canonicalize,quantize{frac-bits=9},lower')).to.equal('canonicalize,quantize{frac-bits=9},lower,schedule-rounds');
     const dump = join(dir, 'dump');
-    const s = runCompile(join(dir, 'tiny.onnx'), { output: join(dir, 'avg'), passes: 'canonicalize,maxpool-to-avgpool', dumpIr: dump });
+    const s = runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: join(dir, 'avg'), passes: 'canonicalize,maxpool-to-avgpool', dumpIr: dump });
     const files = readdirSync(dump).sort();
     expect(files[files.length - 1]).to.match(/schedule-rounds\.mir$/);
     expect(readFileSync(join(dump, files[files.length - 1]), 'utf8')).to.contain('SecureReveal');
@@ -106,17 +106,17 @@ describe('codegen: compile tiny-cnn, run the artifacts', function () {
 
   it('removes the files of the layout before (a top-level model.mir, program.js) when compiling over them', () => {
     const old = join(dir, 'old');
-    runCompile(join(dir, 'tiny.onnx'), { output: old });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: old });
     writeFileSync(join(old, 'model.mir'), 'const %bias: float32[2] = [0.125, 0.25]\n');
     writeFileSync(join(old, 'party0/program.js'), 'export default {};\n');
-    runCompile(join(dir, 'tiny.onnx'), { output: old });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: old });
     expect(readdirSync(old).sort()).to.deep.equal(['cost.json', 'manifest.json', 'party0', 'party1', 'party2']);
     expect(readdirSync(join(old, 'party0')).sort()).to.deep.equal(['kernels.wasm', 'manifest.json', 'program.json']);
   });
 
   it('refuses missing, corrupt and foreign-version artifacts with coded errors', async () => {
     const bad = join(dir, 'bad');
-    runCompile(join(dir, 'tiny.onnx'), { output: bad });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: bad });
     const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
     rmSync(join(bad, 'party2/kernels.wasm'));
     expect(await code(loadPartyArtifacts(bad, 2))).to.equal('MPCC5220');

@@ -66,7 +66,7 @@ describe('runtime: the executor runs the model\'s kernels.wasm', function () {
     dir = mkdtempSync(join(tmpdir(), 'mpcc-kernels-'));
     writeFileSync(join(dir, 'tiny.onnx'), buildZooFiles('tiny-cnn').model);
     out = join(dir, 'out');
-    runCompile(join(dir, 'tiny.onnx'), { output: out });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: out });
     x = Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => Math.sin(i * 0.37));
   });
   after(() => {
@@ -89,7 +89,7 @@ describe('runtime: the executor runs the model\'s kernels.wasm', function () {
   it('calls its specialized truncations: sabotaged ones move the logits by what they do', async () => {
     const honest = await logits(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))), x);
     const bad = join(dir, 'sabotaged');
-    runCompile(join(dir, 'tiny.onnx'), { output: bad });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: bad });
     replaceKernels(bad, sabotagedKernels());
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(bad, id)));
     const moved = await logits(arts, x);
@@ -105,7 +105,7 @@ describe('runtime: the executor runs the model\'s kernels.wasm', function () {
 
   it('refuses a kernels.wasm that lacks a kernel: MPCC5103 naming the file (loader and mpcc run)', async () => {
     const bad = join(dir, 'lacking');
-    runCompile(join(dir, 'tiny.onnx'), { output: bad });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: bad });
     const m = new ModuleBuilder(16);
     m.func('add', [['a', 'i32'], ['b', 'i32'], ['out', 'i32'], ['n', 'i32']], 'none', () => []);
     replaceKernels(bad, m.emit());

@@ -1,0 +1,143 @@
+// The narrow-compare pass (one window for all, or a plan's windows), the plan file's `compare`
+// windows, and the statistics behind auto windows: the predicted sign-error rate against the
+// per-value brute force of test/ir/interp/fixed/compare-window.test.ts's model, and auto windows
+// that stay within 2..64 bits on extreme statistics.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GraphBuilder } from '../../../ir/builder.js';
+import { type Graph, makeNode } from '../../../ir/graph.js';
+import { windowErrorProbability } from '../../../ir/interp/fixed/index.js';
+import { withDefaults } from '../../../ir/ops/index.js';
+import { runPipeline } from '../../../passes/index.js';
+import { type CompareStat, CompareStatistics, MAX_AUTO_LO, autoWindow, bitsForRange, predictedSignError } from '../../../passes/planning/compare-stats.js';
+import { type Plan, makePlan, parsePlan, planJson } from '../../../passes/planning/plan-file.js';
+import { randomTensor, rng } from '../util.js';
+
+function graph(): Graph {
+  const rand = rng(3);
+  const b = new GraphBuilder('g');
+  const x = b.input('x', { dtype: 'float32', shape: [1, 2, 4, 4] });
+  const c = b.op('Conv', [x, b.constant('w', randomTensor(rand, [2, 2, 1, 1]))], {}, 'conv');
+  const r = b.op('Relu', [c], {}, 'relu');
+  const m = b.op('MaxPool', [r], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool');
+  const cl = b.op('Clip', [m], { min: 0, max: 6 }, 'clip');
+  b.node('BlockRelu', [cl], { blocks: [2, 2, 1, 1] }, { name: 'blocks', outputs: ['y'] });
+  b.output('y');
+  return b.build();
+}
+
+const windowsOf = (g: Graph) => Object.fromEntries(g.nodes.filter((n) => 'window_k' in withDefaults(n)).map((n) => [n.name, [withDefaults(n).window_lo, withDefaults(n).window_k]]));
+const code = (f: () => unknown) => {
+  try {
+    f();
+  } catch (e) {
+    return (e as { code?: string }).code ?? String(e);
+  }
+  return 'no error';
+};
+
+describe('narrow-compare', () => {
+  let dir = '';
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'mpcc-narrow-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives every comparison (Relu, MaxPool, Clip, BlockRelu) one window', () => {
+    const g = runPipeline(graph(), 'narrow-compare{bits=16,drop-lsb=5}').graph;
+    expect(windowsOf(g)).to.deep.equal({ relu: [5, 16], pool: [5, 16], clip: [5, 16], blocks: [5, 16] });
+    expect(windowsOf(runPipeline(graph(), 'narrow-compare').graph)).to.deep.equal({ relu: [0, 64], pool: [0, 64], clip: [0, 64], blocks: [0, 64] });
+  });
+
+  it('refuses windows outside the ring: K outside 2..64, L ≥ K, L + K > 64', () => {
+    expect(code(() => runPipeline(graph(), 'narrow-compare{bits=1}'))).to.equal('MPCC4003');
+    expect(code(() => runPipeline(graph(), 'narrow-compare{bits=65}'))).to.equal('MPCC4003');
+    expect(code(() => runPipeline(graph(), 'narrow-compare{bits=8,drop-lsb=8}'))).to.equal('MPCC4003');
+    expect(code(() => runPipeline(graph(), 'narrow-compare{bits=60,drop-lsb=5}'))).to.equal('MPCC4003');
+  });
+
+  const plan = (windows: { name: string; op: string; lo: number; k: number }[], layerWindow?: { lo: number; k: number }): Plan => {
+    const base = makePlan({ sha256: '0'.repeat(64), reluLayers: ['relu'] }, [], { tool: 'test' }, false);
+    const layers = layerWindow ? [{ name: 'relu', shape: [1, 2, 4, 4] as [number, number, number, number], blocks: [[1, 1], [1, 1]] as [number, number][], drelus: { baseline: 32, planned: 32 }, window: layerWindow }] : [];
+    return { ...base, layers, drelus: layerWindow ? { baseline: 32, planned: 32 } : base.drelus, compare: { mode: 'auto', fracBits: 12, maxSignError: 1e-4, windows: windows.map((w) => ({ ...w, predictedSignError: 1e-5, maxAbs: 3.5, samples: 100 })) } };
+  };
+  const write = (p: Plan, name: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, planJson(p));
+    return file;
+  };
+
+  it("applies a plan's windows, and the plan file keeps them through JSON", () => {
+    const p = plan([{ name: 'relu', op: 'Relu', lo: 2, k: 14 }, { name: 'pool', op: 'MaxPool', lo: 0, k: 20 }, { name: 'blocks', op: 'BlockRelu', lo: 1, k: 30 }]);
+    const file = write(p, 'p.json');
+    expect(parsePlan(planJson(p), file)).to.deep.equal(p);
+    expect(windowsOf(runPipeline(graph(), `narrow-compare{plan=${file}}`).graph)).to.deep.equal({ relu: [2, 14], pool: [0, 20], clip: [0, 64], blocks: [1, 30] });
+  });
+
+  it('refuses a plan whose windows do not fit the model (MPCC4073) or are malformed (MPCC4010)', () => {
+    const bad = [
+      plan([{ name: 'nowhere', op: 'Relu', lo: 0, k: 16 }]),
+      plan([{ name: 'relu', op: 'Clip', lo: 0, k: 16 }]),
+      plan([{ name: 'conv', op: 'Relu', lo: 0, k: 16 }]),
+      plan([{ name: 'relu', op: 'Relu', lo: 0, k: 16 }], { lo: 1, k: 16 }),
+    ];
+    bad.forEach((p, i) => expect(code(() => runPipeline(graph(), `narrow-compare{plan=${write(p, `bad${i}.json`)}}`)), `plan ${i}`).to.equal('MPCC4073'));
+    const text = planJson(plan([{ name: 'relu', op: 'Relu', lo: 0, k: 16 }]));
+    for (const broken of [text.replace('"k":16', '"k":16,"extra":1'), text.replace('"k":16', '"k":65'), text.replace('"lo":0', '"lo":-1'), text.replace('"op":"Relu"', '"op":"Conv"'), text.replace('"mode": "auto"', '"mode": "best"')]) {
+      expect(broken).to.not.equal(text);
+      expect(code(() => parsePlan(broken, 'broken.json'))).to.equal('MPCC4010');
+    }
+  });
+});
+
+describe('narrow-compare statistics: predicted sign errors and auto windows', () => {
+  /** Values: many near zero (the carry band), some large. */
+  function sample(rand: () => number, n: number): BigUint64Array {
+    return BigUint64Array.from({ length: n }, (_, i) => BigInt.asUintN(64, BigInt(Math.round(i % 3 === 0 ? (rand() - 0.3) * 200 : (rand() - 0.5) * 40000))));
+  }
+  const statsOf = (values: BigUint64Array) => {
+    const s = new CompareStatistics();
+    s.add(makeNode('Relu', 'r', ['x'], ['y']), values);
+    return s.byNode.get('r')!;
+  };
+
+  it('the predicted rate is the mean of the per-value error probability (brute-force model)', () => {
+    const values = sample(rng(8), 3000);
+    const s = statsOf(values);
+    for (const lo of [0, 1, 3, 5, 8]) {
+      const k = bitsForRange(s.maxAbs, lo);
+      let sum = 0;
+      for (const v of values) sum += windowErrorProbability(BigInt.asIntN(64, v), lo, k);
+      expect(predictedSignError(s, lo), `lo=${lo}`).to.be.closeTo(sum / values.length, 1e-12);
+    }
+  });
+
+  it('auto picks the largest lo under the bound and the smallest k that keeps the margin', () => {
+    const s = statsOf(sample(rng(9), 3000));
+    for (const bound of [1e-4, 1e-2, 0.05]) {
+      const w = autoWindow(s, 'Relu', 'r', 12, bound);
+      expect(w.predictedSignError!).to.be.at.most(bound);
+      if (w.lo < MAX_AUTO_LO) expect(predictedSignError(s, w.lo + 1)).to.be.above(bound);
+      expect(2 ** (w.lo + w.k - 1)).to.be.above(2 * s.maxAbs); // twice the largest |x| still reads right
+      expect(2 ** (w.lo + w.k - 2)).to.be.at.most(2 * s.maxAbs + 2 ** w.lo); // and one bit fewer would not
+    }
+  });
+
+  it('auto windows stay within 2..64 bits on extreme statistics, and a layer without statistics keeps 64', () => {
+    const zeros = statsOf(new BigUint64Array(100));
+    const huge = statsOf(BigUint64Array.from([1n << 62n, (1n << 64n) - (1n << 62n), 5n]));
+    const one = statsOf(BigUint64Array.from([1n, 0n]));
+    for (const s of [zeros, huge, one]) {
+      for (const bound of [1e-9, 1e-4, 0.5, 0.999]) {
+        const w = autoWindow(s, 'Relu', 'r', 12, bound);
+        expect(w.k, JSON.stringify(w)).to.be.within(2, 64);
+        expect(w.lo + w.k).to.be.at.most(64);
+      }
+    }
+    expect(autoWindow(huge, 'Relu', 'r', 12, 1e-4).k).to.be.at.least(63 - autoWindow(huge, 'Relu', 'r', 12, 1e-4).lo);
+    const none = autoWindow(undefined, 'MaxPool', 'p', 12, 1e-4);
+    expect([none.lo, none.k, none.predictedSignError, none.samples]).to.deep.equal([0, 64, null, 0]);
+    const empty: CompareStat = { ...zeros, n: 0 };
+    expect(autoWindow(empty, 'Relu', 'r', 12, 1e-4).k).to.equal(64);
+  });
+});

@@ -1,0 +1,110 @@
+// The fixed-point scale chosen per model (passes/quantize/frac-choice.ts): the failure bound
+// against hand-computed values, the choice on zoo models against the Truncate nodes quantize
+// actually inserts, the cap, the floor and the value range; `mpcc compile` without --frac-bits
+// uses and prints the choice, with --frac-bits the flag, with --calib the measured magnitudes.
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { driveModel } from '../../../compiler/driver.js';
+import { loadGraphFile } from '../../../compiler/load-model.js';
+import { encodeNpy } from '../../../compiler/npy.js';
+import { buildZooModel } from '../../../examples/zoo/index.js';
+import { parseMir } from '../../../ir/parse.js';
+import { numel } from '../../../ir/types.js';
+import { runPipeline } from '../../../passes/manager.js';
+import { FAILURE_BOUND_LOG2, MAX_AUTO_FRAC, MIN_AUTO_FRAC, chooseFracBits, describeFracChoice, failureLog2 } from '../../../passes/quantize/frac-choice.js';
+import { suiteTempDir } from '../../temp-dir.js';
+
+/** x [1,4] times a constant W [4,3] of 0.5s plus a bias: one truncated layer of 3 outputs. */
+const LINEAR = `mir 1
+graph @net(%x: float32[1,4]) -> (%y: float32[1,3]) {
+  const %w: float32[4,3] = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
+  const %b: float32[3] = [BIAS, 0, 0]
+  %y: float32[1,3] = Gemm "fc"(%x, %w, %b)
+}
+`;
+
+describe('frac-choice: the fixed-point scale chosen for a model', function () {
+  this.timeout(120000);
+  const tmp = suiteTempDir('mpcc-frac-choice-');
+
+  it('the failure bound by hand: Σ n·A·2^(2f−63)', () => {
+    const layers = [{ node: 'a', elements: 1000, meanAbs: 0.5 }, { node: 'b', elements: 24, meanAbs: 2 }];
+    // 1000·0.5 + 24·2 = 548; at f = 12: 548·2^24/2^63
+    expect(failureLog2(layers, 12)).to.be.closeTo(Math.log2(548 * 2 ** 24 / 2 ** 63), 1e-12);
+    expect(failureLog2(layers, 13) - failureLog2(layers, 12)).to.be.closeTo(2, 1e-12);
+  });
+
+  it('a small layer gets the cap; its magnitudes propagated from the weights by hand', () => {
+    const c = chooseFracBits(parseMir(LINEAR.replace('BIAS', '0')));
+    // unit-RMS input, fan-in 4, W = 0.5: output RMS √(4·0.25) = 1, bias RMS 0
+    expect(c.layers).to.deep.equal([{ node: 'fc', elements: 3, meanAbs: 1 }]);
+    expect(c).to.include({ frac: MAX_AUTO_FRAC, limit: 'cap', magnitudes: 'weights', truncatedElements: 3 });
+    expect(c.failureLog2).to.be.closeTo(Math.log2(3) + 2 * 16 - 63, 1e-12);
+  });
+
+  it('large measured magnitudes lower the scale to the most bits within the bound', () => {
+    const g = parseMir(LINEAR.replace('BIAS', '0'));
+    const c = chooseFracBits(g, new Map([['y', 2 ** 20]]));
+    // log2(3·2^20) + 2f − 63 ≤ −12  ⇔  f ≤ (51 − 21.585) / 2 = 14.7
+    expect(c).to.include({ frac: 14, limit: 'failure bound', magnitudes: 'calibration' });
+    expect(c.failureLog2).to.be.closeTo(Math.log2(3 * 2 ** 20) + 28 - 63, 1e-9);
+    expect(failureLog2(c.layers, 15)).to.be.above(FAILURE_BOUND_LOG2);
+    // beyond what even the floor keeps within the bound: the floor, said so
+    const floor = chooseFracBits(g, new Map([['y', 2 ** 40]]));
+    expect(floor).to.include({ frac: MIN_AUTO_FRAC, limit: 'floor' });
+    expect(floor.failureLog2).to.be.closeTo(Math.log2(3 * 2 ** 40) + 24 - 63, 1e-9);
+    expect(describeFracChoice(floor)).to.contain('the fewest the default takes; the bound 2^-12 is exceeded');
+  });
+
+  it('a constant near the value range limits the scale (2^(63−2f) with 8 bits to spare)', () => {
+    // (measured magnitudes of 1, so that the failure bound alone would allow the cap)
+    const c = chooseFracBits(parseMir(LINEAR.replace('BIAS', String(2 ** 30))), new Map([['y', 1]]));
+    // (63 − 8 − 30) / 2 = 12.5
+    expect(c).to.include({ frac: 12, limit: 'value range' });
+  });
+
+  for (const name of ['tiny-cnn', 'resnet18-cifar', 'resnet50', 'mobilenetv2', 'deeplabv3']) {
+    it(`zoo ${name}: the most bits within the bound, over the values quantize truncates`, () => {
+      const file = join(tmp(), `${name}.onnx`);
+      writeFileSync(file, buildZooModel(name));
+      const g = runPipeline(loadGraphFile(file), 'canonicalize').graph;
+      const c = chooseFracBits(g);
+      const q = runPipeline(g, `quantize{frac-bits=${c.frac}}`).graph;
+      const truncated = q.nodes.filter((n) => n.op === 'Truncate').reduce((s, n) => s + numel(q.types.get(n.outputs[0])!.shape), 0);
+      expect(c.truncatedElements).to.equal(truncated);
+      expect(c.failureLog2).to.be.closeTo(Math.log2(c.layers.reduce((s, l) => s + l.elements * l.meanAbs, 0)) + 2 * c.frac - 63, 1e-9);
+      if (c.frac < MAX_AUTO_FRAC) expect(failureLog2(c.layers, c.frac + 1)).to.be.above(FAILURE_BOUND_LOG2);
+      if (c.frac > MIN_AUTO_FRAC) expect(c.failureLog2).to.be.at.most(FAILURE_BOUND_LOG2);
+    });
+  }
+
+  it('mpcc compile uses and prints the choice; --frac-bits overrides it; --calib measures the magnitudes', () => {
+    const file = join(tmp(), 'r18c.onnx');
+    writeFileSync(file, buildZooModel('resnet18-cifar'));
+    const auto = runCompile(file, { output: join(tmp(), 'auto') });
+    const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { frac: number };
+    expect(manifest(join(tmp(), 'auto')).frac).to.equal(auto.fracChoice!.frac);
+    expect(auto.notes[0]).to.equal(describeFracChoice(auto.fracChoice!));
+    expect(auto.notes[0]).to.match(/^fixed point: \d+ fractional bits .*share-truncation failure ≤ 2\^-\d+\.\d per inference over 614500 truncated values, magnitudes from the weights/);
+    expect(auto.notes.some((n) => /^note: Softmax '.*' is not computed securely: the client applies it in plaintext to the revealed logits/.test(n))).to.equal(false); // resnet18-cifar ends in logits
+    const fixed = runCompile(file, { output: join(tmp(), 'fixed'), fracBits: 11 });
+    expect(fixed.fracChoice).to.equal(undefined);
+    expect(manifest(join(tmp(), 'fixed')).frac).to.equal(11);
+
+    // Calibration samples 100× the unit scale: measured magnitudes, fewer bits.
+    const calib = join(tmp(), 'calib.npy');
+    writeFileSync(calib, encodeNpy([2, 3, 32, 32], Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => 100 * Math.sin(i * 0.37))));
+    const measured = driveModel(file, { target: 'quantized', calib: { calib } }).fracChoice!;
+    expect(measured.magnitudes).to.equal('calibration');
+    expect(measured.frac).to.be.below(auto.fracChoice!.frac);
+  });
+
+  it('a final Softmax: compile notes that the client applies it to the revealed logits', () => {
+    const file = join(tmp(), 'secure-ops.onnx');
+    writeFileSync(file, buildZooModel('secure-ops'));
+    const s = runCompile(file, { output: join(tmp(), 'so') });
+    expect(s.notes).to.include("note: Softmax '/softmax/Softmax' is not computed securely: the client applies it in plaintext to the revealed logits (runtime/program/post.ts)");
+  });
+});
