@@ -178,6 +178,7 @@ export const DIAGNOSTICS = {
   MPCC6040: "codegen: node '{0}' ({1}) cannot be generated: {2}",
   MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",
   MPCC6044: "the parties could not run the model: {0}",
+  MPCC6050: "node '{0}' (HardSigmoid): alpha {1} and beta {2} must be finite numbers for secure inference",
   MPCC6060: '--reveal argmax: {0}',
 } as const;
 

@@ -5,6 +5,7 @@ import { buildAllOps } from './all-ops.js';
 import { buildDeeplabV3, DEEPLAB_CLASSES, DEEPLAB_SIZE } from './deeplabv3.js';
 import { buildLegacyOps, LEGACY_OPSET } from './legacy-ops.js';
 import { buildMobilenetV2 } from './mobilenetv2.js';
+import { buildMobilenetV3 } from './mobilenetv3.js';
 import type { Net, NetOptions } from './net.js';
 import { buildResnet18 } from './resnet18.js';
 import { buildResnet18Cifar } from './resnet18-cifar.js';
@@ -117,6 +118,15 @@ export const ZOO: readonly ZooEntry[] = [
     small: false,
     opsets: MODERN,
     build: buildMobilenetV2,
+  },
+  {
+    name: 'mobilenetv3-small',
+    description: 'MobileNetV3-style: Hardswish (x * HardSigmoid(x)), squeeze-excitation with HardSigmoid gate, depthwise convs; 3x32x32 -> 10 classes',
+    inputShape: [1, 3, 32, 32],
+    outputs: { output: [1, 10] },
+    small: true,
+    opsets: MODERN,
+    build: buildMobilenetV3,
   },
   {
     name: 'deeplabv3',

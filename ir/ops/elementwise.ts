@@ -1,6 +1,9 @@
 // Elementwise ops: unary activations and broadcasting binary arithmetic.
 import { broadcastShapes } from '../types.js';
 import { SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
+import type { Node } from '../graph.js';
+import type { SecureFacts } from './secure-facts.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 import { WINDOW_ATTRS, checkWindow } from './window.js';
 
@@ -35,17 +38,37 @@ function windowed(name: string, doc: string, attrs: OpDef['attrs']): OpDef {
   };
 }
 
-// Secure inference: Relu and Clip compare (their protocols); Add, Sub (any broadcasting, a
-// constant on either side: codegen's add, sub and addConst steps) and data movement are local
-// on shares; Mul and Div by a constant become weight layers; Sigmoid and HardSigmoid have no
-// secure form.
+/** A HardSigmoid's alpha and beta must be finite (MPCC6050 naming the node, thrown here so the
+ * error is the op's own, not a generic "not supported"). */
+function hardSigmoidLimits(node: Node): string | undefined {
+  const alpha = node.attrs.alpha ?? 0.2, beta = node.attrs.beta ?? 0.5;
+  if (!Number.isFinite(alpha) || !Number.isFinite(beta)) throw diag('MPCC6050', [node.name, String(alpha), String(beta)]);
+  return undefined;
+}
+
+/** Mul: by a constant, quantize makes a weight layer; of two activations, it stays and lower
+ * runs it as SecureMul (a Beaver product). */
+const MUL_FACTS: SecureFacts = {
+  ...SCALED_TO_WEIGHTS,
+  lower: 'protocol',
+  secureOp: 'SecureMul',
+  limits: (node, operands) => (node.inputs.some((v) => operands.constant(v)) ? SCALED_TO_WEIGHTS.why : undefined),
+};
+
+// Secure inference: Relu and Clip compare (their protocols); HardSigmoid is an affine map then
+// a Clip, Sigmoid a piecewise-linear sum of ReLUs; Add, Sub (any broadcasting, a constant on
+// either side: codegen's add, sub and addConst steps) and data movement are local on shares;
+// Mul and Div by a constant become weight layers; Mul of two activations is a Beaver product.
 defineOps(
   { ...windowed('Relu', 'max(x, 0)', {}), secure: toSecureOp('SecureRelu') },
-  unary('Sigmoid', '1 / (1 + exp(-x))'),
-  unary('HardSigmoid', 'max(0, min(1, alpha*x + beta))', {
-    alpha: { kind: 'float', default: 0.2 },
-    beta: { kind: 'float', default: 0.5 },
-  }),
+  { ...unary('Sigmoid', '1 / (1 + exp(-x))'), secure: toSecureOp('SecureSigmoid') },
+  {
+    ...unary('HardSigmoid', 'max(0, min(1, alpha*x + beta))', {
+      alpha: { kind: 'float', default: 0.2 },
+      beta: { kind: 'float', default: 0.5 },
+    }),
+    secure: toSecureOp('SecureHardSigmoid', 'keep', hardSigmoidLimits),
+  },
   {
     ...windowed('Clip', 'min(max(x, min), max); ONNX min/max inputs become attributes at import', {
       min: { kind: 'float', default: -Infinity },
@@ -62,6 +85,6 @@ defineOps(
   },
   { ...binary('Add', 'a + b with numpy broadcasting'), secure: localOp('add') },
   { ...binary('Sub', 'a - b with numpy broadcasting'), secure: localOp('sub') },
-  { ...binary('Mul', 'a * b with numpy broadcasting'), secure: SCALED_TO_WEIGHTS },
+  { ...binary('Mul', 'a * b with numpy broadcasting'), secure: MUL_FACTS },
   { ...binary('Div', 'a / b with numpy broadcasting'), secure: SCALED_TO_WEIGHTS },
 );

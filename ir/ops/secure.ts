@@ -111,4 +111,15 @@ defineOps(
     secure: { ...secureOp('maxPool'), limits: poolLimits },
   },
   overShares('SecureClip', 'Clip(x, min, max) as two ReLUs in the same rounds (protocol clip)', { min: { kind: 'float', default: -Infinity }, max: { kind: 'float', default: Infinity }, ...WINDOW_ATTRS }, windowed(identity), 'clip'),
+  {
+    name: 'SecureMul',
+    doc: 'product of two shared activations with numpy broadcasting, helper-dealt Beaver triple, one round (protocol mulBroadcast); 2·frac bits, a Truncate follows',
+    inputs: [{ name: 'A' }, { name: 'B' }],
+    outputs: 1,
+    attrs: { ...PROTOCOL_ATTRS },
+    infer: inferAs('Mul'),
+    secure: secureOp('mul'),
+  },
+  overShares('SecureHardSigmoid', 'max(0, min(1, alpha·x + beta)): local affine map, then Clip to [0, 1] on the full window (protocol hardSigmoid)', { alpha: { kind: 'float', default: 0.2 }, beta: { kind: 'float', default: 0.5 } }, identity, 'hardSigmoid'),
+  overShares('SecureSigmoid', 'the piecewise-linear sigmoid of runtime/protocols/sigmoid.ts: one ReLU per knot, then a local weighted sum (protocol sigmoid)', {}, identity, 'sigmoid'),
 );

@@ -34,7 +34,7 @@ export const quantize = definePass<QuantizeOptions>({
   summary:
     'Assumes a canonicalized float graph; inserts FixedInput after each input and Truncate after each product with constant weights, ' +
     'normalizes Gemm (alpha, beta, transB folded), turns Mul/Div by a constant and standalone batch-norms into weight layers ' +
-    '(depthwise 1×1 Conv or diagonal MatMul), keeps trailing Softmax/ArgMax for the client, and rejects unsupported ops with MPCC6001.',
+    '(depthwise 1×1 Conv or diagonal MatMul), keeps a Mul of two activations as a product with its Truncate, keeps trailing Softmax/ArgMax for the client, and rejects unsupported ops with MPCC6001.',
   options: {
     'frac-bits': {
       kind: 'int', default: 12, doc: 'fractional bits of the fixed-point encoding',
@@ -136,7 +136,11 @@ function emitScale(q: QuantizedGraph, node: Node, frac: number, unsupported: Com
     for (let i = 0; i < c.size; i++) recip[i] = 1 / c.data[i];
     c = new Tensor('float32', c.shape, recip);
   } else if (!c) {
-    if (!q.constant(a)) throw unsupported('products of two secret values are not supported');
+    if (!q.constant(a)) {
+      // Two activations: a Beaver product (lower: SecureMul) at 2·frac bits, then Truncate.
+      q.addProduct(node, frac);
+      return;
+    }
     [x, c] = [b, q.constant(a)!];
   }
   const layer = scaleAsWeights(q, node, x, c, undefined, node.outputs[0]);

@@ -149,10 +149,32 @@ export function revealNode(name: string, share: string, revealed: string, frac: 
   return makeNode('SecureReveal', name, [share], [revealed], { frac, ...costAttrs(SECURE_COSTS.SecureReveal(numel(cx.type(share).shape))) });
 }
 
+/** A Mul of two activations as SecureMul (a product with a constant is quantize's weight layer). */
+export function lowerMul(node: Node, cx: LowerContext): Node {
+  const [a, b] = node.inputs;
+  if (cx.constant(a) || cx.constant(b)) throw notSupported(node, 'quantize turns a product with a constant into a weight layer (run quantize first)');
+  const size = (v: string) => numel(cx.type(v).shape);
+  return makeNode('SecureMul', node.name, node.inputs, node.outputs, costAttrs(SECURE_COSTS.SecureMul(size(a), size(b), size(node.outputs[0]))));
+}
+
+/** A HardSigmoid as SecureHardSigmoid (its alpha and beta are public: they ride along). */
+export function lowerHardSigmoid(node: Node, cx: LowerContext): Node {
+  const a = withDefaults(node);
+  return makeNode('SecureHardSigmoid', node.name, node.inputs, node.outputs, { alpha: a.alpha, beta: a.beta, ...costAttrs(SECURE_COSTS.SecureHardSigmoid(numel(cx.type(node.inputs[0]).shape))) });
+}
+
+/** A Sigmoid as SecureSigmoid (the piecewise-linear approximation of runtime/protocols/sigmoid.ts). */
+export function lowerSigmoid(node: Node, cx: LowerContext): Node {
+  return makeNode('SecureSigmoid', node.name, node.inputs, node.outputs, costAttrs(SECURE_COSTS.SecureSigmoid(numel(cx.type(node.inputs[0]).shape))));
+}
+
 /** The lowering of each secure op that is not an elementwise comparison, and its statistic. */
 export const LOWERINGS: Readonly<Record<string, { readonly lower: (node: Node, cx: LowerContext) => Node; readonly stat?: string }>> = {
   SecureInput: { lower: lowerInput },
   SecureWeights: { lower: lowerWeights, stat: 'products lowered' },
   SecureMaxPool: { lower: lowerMaxPool, stat: 'max-pools lowered' },
   SecureBlockRelu: { lower: lowerBlockRelu, stat: 'block-relus lowered' },
+  SecureMul: { lower: lowerMul, stat: 'products of two activations lowered' },
+  SecureHardSigmoid: { lower: lowerHardSigmoid, stat: 'hard-sigmoids lowered' },
+  SecureSigmoid: { lower: lowerSigmoid, stat: 'sigmoids lowered' },
 };

@@ -10,6 +10,8 @@
 //                                reading it (the product's messages ride on the ReLU's rounds)
 //   BlockRelu                  → SecureBlockRelu, or SecureReluWeights with its blocks, fused
 //                                the same way (identity channels: no comparison, no selection)
+//   Mul of two activations     → SecureMul (Beaver product with broadcasting; Truncate after it)
+//   HardSigmoid, Sigmoid       → SecureHardSigmoid (affine map + Clip), SecureSigmoid (piecewise linear)
 //   MaxPool, Clip              → SecureMaxPool, SecureClip; a ReLU/Clip read only by a
 //                                MaxPool moves after it first (same output, fewer compares)
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
@@ -31,7 +33,7 @@ import type { PassContext } from '../pass.js';
 import { LOWERINGS, type LowerContext, lowerCompare, lowerReluWeights, revealNode } from './lower-ops.js';
 
 /** Rough rounds of each secure op, to find the longest path before lowering (fusion choice only). */
-const ROUGH_ROUNDS: Readonly<Record<string, number>> = { SecureRelu: 3, SecureBlockRelu: 3, SecureClip: 3, SecureMaxPool: 6, SecureWeights: 1 };
+const ROUGH_ROUNDS: Readonly<Record<string, number>> = { SecureRelu: 3, SecureBlockRelu: 3, SecureClip: 3, SecureMaxPool: 6, SecureWeights: 1, SecureMul: 1, SecureHardSigmoid: 3, SecureSigmoid: 3 };
 
 /** Activations whose protocol can carry the next product's messages (blockReluThenWeights). */
 const FUSABLE: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu']);

@@ -7,6 +7,7 @@ import type { Node } from '../../ir/graph.js';
 import { isSecureOp } from '../../ir/ops/facts.js';
 import { opNames } from '../../ir/ops/index.js';
 import { PROTOCOL_COSTS } from '../../runtime/protocols/costs.js';
+import { SIGMOID_PIECES } from '../../runtime/protocols/sigmoid.js';
 import type { Cost, Flow } from '../../runtime/protocols/costs.js';
 import type { PartyId, Phase } from '../../runtime/session/session.js';
 
@@ -61,6 +62,12 @@ export const SECURE_COSTS = {
   SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
   /** Product with P1's weights (plus its one-time setup). */
   SecureWeights: (s: WeightSizes) => make('applyWeights', PROTOCOL_COSTS.applyWeights(s), 0, setup(s.wSize)),
+  /** Product of two activations with broadcasting (Beaver, one round). */
+  SecureMul: (xSize: number, ySize: number, outSize: number) => make('mulBroadcast', PROTOCOL_COSTS.mulBroadcast({ xSize, ySize, outSize }), 0),
+  /** HardSigmoid: a local affine map, then two comparisons per element (Clip to [0, 1]). */
+  SecureHardSigmoid: (n: number) => make('hardSigmoid', PROTOCOL_COSTS.hardSigmoid({ n }), 2 * n),
+  /** Sigmoid: one comparison per knot and element (runtime/protocols/sigmoid.ts). */
+  SecureSigmoid: (n: number) => make('sigmoid', PROTOCOL_COSTS.sigmoid({ n }), SIGMOID_PIECES * n),
   /** Block-ReLU: one comparison per tile (`patches`), one selection per non-identity element. */
   SecureBlockRelu: ({ patches, selected }: BlockCount, k: number) => make('blockRelu', PROTOCOL_COSTS.blockRelu({ patches, selected, k }), patches),
   /** ReLU of n elements (or, with `block`, a block-ReLU of that many tiles and selected

@@ -5,9 +5,9 @@
 
 import { decode, encode } from '../ring/ring.js';
 import { runtimeError } from '../diagnostics.js';
-import { addShares, applyWeights, avgPool, blockRelu, blockReluThenWeights, clip, convMap, matmulMap, maxPool, relu, reluThenWeights, revealToClient, shareInput, subShares } from '../protocols/index.js';
+import { addShares, applyWeights, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
-import type { BilinearMap, BitWindow, BlockSize, WeightKey } from '../protocols/index.js';
+import type { BilinearMap, BitWindow, BlockSize, ProductShapes, WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
 import type { Session } from '../session/session.js';
 import type { MapSpec } from './program.js';
@@ -75,7 +75,8 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 /** The step kinds' names: what a program step's `kind` may be (an op's facts name its kind, ir/ops/facts.ts). */
 export type StepKind =
   | 'input' | 'reveal' | 'weights' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
-  | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool';
+  | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool'
+  | 'mul' | 'hardSigmoid' | 'sigmoid';
 
 /** The step kinds by name. */
 export const STEP_KINDS: Record<StepKind, StepFn> = {
@@ -143,6 +144,12 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
   broadcast: (ctx, [x]) => [broadcast(x, ctx.params as unknown as BroadcastParams)],
   resize: (ctx, [x]) => [resize(ctx.session, x, ctx.params as unknown as ResizeParams)],
   globalAvgPool: (ctx, [x]) => [globalAveragePool(ctx.session, x, ctx.params as unknown as GlobalPoolParams)],
+  /** Product of two activations with broadcasting (2·frac bits; a truncate step follows). */
+  mul: async (ctx, [x, y]) => [await mulBroadcast(ctx.session, x, y, ctx.params as unknown as ProductShapes)],
+  /** max(0, min(1, alpha·x + beta)): local affine map, then Clip to [0, 1]. */
+  hardSigmoid: async (ctx, [x]) => [await hardSigmoid(ctx.session, x, Number(ctx.params.alpha), Number(ctx.params.beta), ctx.frac)],
+  /** The piecewise-linear sigmoid of runtime/protocols/sigmoid.ts. */
+  sigmoid: async (ctx, [x]) => [await sigmoid(ctx.session, x, ctx.frac)],
 };
 
 /** The step function of a kind (MPCC5206 for an unknown one). */

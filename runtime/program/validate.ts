@@ -59,6 +59,23 @@ const BIAS: Record<string, ParamType> = { bias: 'name', inner: 'int' };
 const BROADCAST: Record<string, ParamType> = { shapes: 'shapes', outShape: 'shape' };
 const one = (required: Record<string, ParamType> = {}, optional: Record<string, ParamType> = {}): KindSchema => ({ inputs: [1, 1], outputs: 1, required, optional });
 
+/** A 'mul' step's shapes: x's and y's must broadcast (numpy rules) to exactly outShape; the
+ * operands' sizes are theirs, the result's outShape's. */
+const checkProduct: ParamsCheck = (params, field) => {
+  const [x, y, out] = [params.xShape, params.yShape, params.outShape] as number[][];
+  if (x.length > out.length || y.length > out.length) fail(`${field}.outShape`, `rank ${out.length} below an operand's`);
+  out.forEach((d, i) => {
+    for (const [name, s] of [['xShape', x], ['yShape', y]] as const) {
+      const e = s[i - (out.length - s.length)];
+      if (e !== undefined && e !== d && e !== 1) fail(`${field}.${name}`, `[${s.join(',')}] does not broadcast to [${out.join(',')}]`);
+    }
+    const ex = x[i - (out.length - x.length)] ?? 1, ey = y[i - (out.length - y.length)] ?? 1;
+    if (d !== Math.max(ex, ey) && !(d === 0 && Math.min(ex, ey) === 0)) fail(`${field}.outShape`, `[${out.join(',')}] is not the broadcast of [${x.join(',')}] and [${y.join(',')}]`);
+  });
+  const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+  return { inputs: [{ size: size(x), field: 'xShape' }, { size: size(y), field: 'yShape' }], output: size(out) };
+};
+
 const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   input: { inputs: [0, 0], outputs: 1, required: { size: 'int' } },
   reveal: { inputs: [1, 1], outputs: 0, required: { value: 'name' }, optional: { frac: 'int' } },
@@ -81,10 +98,13 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   broadcast: { ...one(), check: LAYOUT_SCHEMAS.broadcast },
   resize: { ...one(), check: LAYOUT_SCHEMAS.resize },
   globalAvgPool: one({ inShape: 'shape' }),
+  mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' }, check: checkProduct },
+  hardSigmoid: one({ alpha: 'number', beta: 'number' }),
+  sigmoid: one(),
 };
 
 /** Kinds whose result has as many elements as their (first) operand. */
-const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'add', 'sub', 'addConst', 'identity']);
+const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
 
 function typed(v: Json, t: ParamType, field: string): void {
   switch (t) {

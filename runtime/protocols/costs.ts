@@ -8,6 +8,7 @@
 import type { PartyId, Phase } from '../session/session.js';
 import { digitField } from './compare.js';
 import { fieldBytes } from './field-format.js';
+import { SIGMOID_PIECES } from './sigmoid.js';
 
 /** One message stream of a protocol. */
 export interface Flow {
@@ -51,9 +52,12 @@ export const PROTOCOL_COSTS = {
   /** Local linear ops (add, scale, pooling, truncation): free. */
   local: (_: { n: number }): Cost => ({ rounds: 0, flows: [] }),
   /** Beaver product of two shared vectors. */
-  mulShares: ({ n }: { n: number }): Cost => ({
+  mulShares: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.mulBroadcast({ xSize: n, ySize: n, outSize: n }),
+  /** Beaver product of two shared tensors with broadcasting (beaver.ts mulBroadcast): each of P0
+   * and P1 opens both operands to the other, the helper's correction has the result's size. */
+  mulBroadcast: ({ xSize, ySize, outSize }: { xSize: number; ySize: number; outSize: number }): Cost => ({
     rounds: 1,
-    flows: [flow(0, 0, 1, 'mul.open', 16 * n), flow(0, 1, 0, 'mul.open', 16 * n), flow(0, 2, 1, 'mul.triple', 8 * n, 'preprocessing')],
+    flows: [flow(0, 0, 1, 'mul.open', 8 * (xSize + ySize)), flow(0, 1, 0, 'mul.open', 8 * (xSize + ySize)), flow(0, 2, 1, 'mul.triple', 8 * outSize, 'preprocessing')],
   }),
   /** Comparison on a k-bit window (drelu, and the bit a selection uses). */
   compare: ({ n, k }: { n: number; k: number }): Cost => ({
@@ -100,6 +104,10 @@ export const PROTOCOL_COSTS = {
     PROTOCOL_COSTS.blockReluThenWeights({ patches: n, selected: n, k, xSize, ySize, sharedMask: k === 64 && lo === 0 }),
   /** Clip / ReLU6: two ReLUs in the same rounds. */
   clip: ({ n, k, lo = 0 }: { n: number; k: number; lo?: number }): Cost => PROTOCOL_COSTS.relu({ n: 2 * n, k, lo }),
+  /** HardSigmoid (hard-sigmoid.ts): a local affine map, then Clip to [0, 1] on the full window. */
+  hardSigmoid: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.clip({ n, k: 64, lo: 0 }),
+  /** Sigmoid (sigmoid.ts): one ReLU per knot and element on the full window, in three rounds. */
+  sigmoid: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.relu({ n: SIGMOID_PIECES * n, k: 64, lo: 0 }),
   /** MaxPool: one fused ReLU per level of its max trees (pairs per level from maxPoolLevels). */
   maxPool: ({ levels, k, lo = 0 }: { levels: readonly number[]; k: number; lo?: number }): Cost => seq(...levels.map((n) => PROTOCOL_COSTS.relu({ n, k, lo }))),
   /** Once per session per weight layer: W − B to P0. */

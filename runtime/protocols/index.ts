@@ -5,7 +5,10 @@
 export { shareInput, revealToClient } from './sharing.js';
 export { addShares, subShares, scaleShare, addPublic, truncate, sumPool, avgPool, poolWindows, AVG_SHIFT, avgPoolDivisorFactor, applyPublicLinear } from './linear.js';
 export type { PublicLinearMap } from './linear.js';
-export { mulShares } from './beaver.js';
+export { mulShares, mulBroadcast } from './beaver.js';
+export type { ProductShapes } from './beaver.js';
+export { hardSigmoid, hardSigmoidAffine, unitInterval } from './hard-sigmoid.js';
+export { sigmoid, sigmoidShifted, sigmoidCombine, sigmoidPiecewise, SIGMOID_KNOTS, SIGMOID_PIECES, SIGMOID_MAX_ERROR } from './sigmoid.js';
 export { compareWindow, drelu, bitShares, checkWindow, digitField } from './compare.js';
 export type { BitWindow, CompareBit } from './compare.js';
 export { select, Selection } from './select.js';

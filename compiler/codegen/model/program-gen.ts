@@ -132,6 +132,7 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   pad: local(padParamsOf),
   slice: local(sliceParamsOf),
   resize: local((n, x, env) => resizeParamsOf(n, x, env.shape(n.outputs[0]))),
+  mul: (n, env) => ({ inputs: [n.inputs[0], n.inputs[1]], outputs: [n.outputs[0]], params: { xShape: env.shape(n.inputs[0]), yShape: env.shape(n.inputs[1]), outShape: env.shape(n.outputs[0]) } }),
 };
 
 /** A product with P1's weights (SecureWeights; with `relu`, SecureReluWeights): its one-time

@@ -35,6 +35,13 @@ defineImporters({
   HardSigmoid: always((ctx) => {
     ctx.emit('HardSigmoid', [ctx.input(0)], { alpha: ctx.float('alpha', 0.2), beta: ctx.float('beta', 0.5) });
   }),
+  // HardSwish (opset 14) as x · HardSigmoid(x) with alpha 1/6, beta 1/2: the form opset-13
+  // exports write, so secure inference runs it as a HardSigmoid and a product of activations.
+  HardSwish: always((ctx) => {
+    const gate = ctx.temp('hard_sigmoid');
+    ctx.emit('HardSigmoid', [ctx.input(0)], { alpha: 1 / 6, beta: 0.5 }, [gate]);
+    ctx.emit('Mul', [ctx.input(0), gate]);
+  }),
   Clip: always((ctx) => {
     let min: number | undefined, max: number | undefined;
     if (ctx.opset < 11) {

@@ -6,6 +6,8 @@
 import { applyPublicLinear, avgPool } from '../../../runtime/protocols/linear.js';
 import * as local from '../../../runtime/local/index.js';
 import { blockPlan } from '../../../runtime/protocols/block-relu.js';
+import { hardSigmoidAffine, unitInterval } from '../../../runtime/protocols/hard-sigmoid.js';
+import { sigmoidCombine, sigmoidShifted } from '../../../runtime/protocols/sigmoid.js';
 import { blockSizesFrom } from '../../ops/block-relu.js';
 import { add, bitOf, conv2d, encode, matmul, mul, sub, truncShare } from '../../../runtime/ring/ring.js';
 import type { Session } from '../../../runtime/session/session.js';
@@ -119,7 +121,14 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
     return [out(matmul(v.data, encode(wt.data, ctx.frac), m, k, n), ctx.outShapes[0], v.frac + ctx.frac)];
   },
   Mul: ([a, b], ctx) => {
-    const v = ring(a, ctx), c = constant(b, ctx);
+    const v = ring(a, ctx);
+    if (isRing(b)) {
+      // Two activations (SecureMul): the product at the sum of their scales; a Truncate follows.
+      const shape = ctx.outShapes[0];
+      const at = (u: RingValue) => (sameShape(u.shape, shape) ? u.data : local.broadcast(u.data, { shape: u.shape, outShape: shape }));
+      return [out(mul(at(v), at(b)), shape, v.frac + b.frac)];
+    }
+    const c = constant(b, ctx);
     const shape = ctx.outShapes[0];
     const x = sameShape(v.shape, shape) ? v.data : local.broadcast(v.data, { shape: v.shape, outShape: shape });
     const k = local.broadcast(encode(c.data, ctx.frac), { shape: c.shape, outShape: shape });
@@ -167,6 +176,21 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
     const rh = hi === undefined ? undefined : r.subarray(lo === undefined ? 0 : n);
     for (let i = 0; i < y.length; i++) y[i] = (lo ?? 0n) + rl[i] - (rh ? rh[i] : 0n);
     return [out(y, v.shape, v.frac)];
+  },
+  HardSigmoid: ([x], ctx) => {
+    // As runtime hardSigmoid computes it: the affine map with P0's exact truncation, then
+    // lo + ReLU(y − lo) − ReLU(y − hi) on the full window with [lo, hi] = [0, 1].
+    const v = ring(x, ctx);
+    const y = hardSigmoidAffine(v.data, ctx.attr<number>('alpha'), ctx.attr<number>('beta'), v.frac, 0);
+    const [lo, hi] = unitInterval(v.frac);
+    const rl = reluWindow(y.map((e) => e - lo), 0, 64), rh = reluWindow(y.map((e) => e - hi), 0, 64);
+    return [out(rl.map((e, i) => lo + e - rh[i]), v.shape, v.frac)];
+  },
+  Sigmoid: ([x], ctx) => {
+    // As runtime sigmoid computes it: ReLU(x − t_i) per knot, the weighted sum truncated once.
+    const v = ring(x, ctx);
+    const r = reluWindow(sigmoidShifted(v.data, v.frac, 0), 0, 64);
+    return [out(sigmoidCombine(r, v.data.length, v.frac, 0), v.shape, v.frac)];
   },
   MaxPool: ([x], ctx) => {
     // As runtime maxPool computes it: trees of max(a, b) = b + ReLU(a − b), each level's

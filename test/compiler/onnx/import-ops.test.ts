@@ -53,6 +53,7 @@ for (const opset of [9, 14, 15]) {
 for (const op of ['Relu', 'Sigmoid']) single('', 13, op, [2, 3, 4]);
 single('defaults', 13, 'HardSigmoid', [2, 3, 4]);
 single('alpha beta', 13, 'HardSigmoid', [2, 3, 4], { alpha: float(1 / 6), beta: float(0.5) });
+single('as x · HardSigmoid(x)', 14, 'HardSwish', [2, 3, 4]);
 single('attributes', 9, 'Clip', [2, 3, 4], { min: float(-0.5), max: float(1) });
 single('max attribute only', 9, 'Clip', [2, 3, 4], { max: float(0.25) });
 single('min and max inputs', 11, 'Clip', [2, 3, 4], {}, all(f32('lo', [0], []), f32('hi', [6], [])));

@@ -22,11 +22,14 @@ const TODAY: Record<string, [string, string]> = {
   Unsqueeze: ['keep', 'local identity'], Identity: ['keep', 'local identity'], Dropout: ['keep', 'local identity'],
   Softmax: ['client', 'client'], ArgMax: ['client', 'client'],
   // The drift the house issue found: lower called these local, but quantize rewrites or rejects them.
-  Mul: ['scale', '-'], Div: ['scale', '-'], BatchNormalization: ['scale', '-'], Gather: ['reject', '-'], ReduceMean: ['reject', '-'],
-  Sigmoid: ['reject', '-'], HardSigmoid: ['reject', '-'], Shape: ['reject', '-'], Cast: ['reject', '-'],
+  Div: ['scale', '-'], BatchNormalization: ['scale', '-'], Gather: ['reject', '-'], ReduceMean: ['reject', '-'],
+  Shape: ['reject', '-'], Cast: ['reject', '-'],
+  // Mul by a constant is a weight layer (scale); of two activations, a Beaver product.
+  Mul: ['scale', 'SecureMul'], HardSigmoid: ['keep', 'SecureHardSigmoid'], Sigmoid: ['keep', 'SecureSigmoid'],
   SecureInput: ['lowered', 'secure input'], SecureReveal: ['lowered', 'secure reveal'], SecureWeights: ['lowered', 'secure weights'],
   SecureReluWeights: ['lowered', 'secure reluWeights'], SecureRelu: ['lowered', 'secure relu'], SecureBlockRelu: ['lowered', 'secure blockRelu'], SecureClip: ['lowered', 'secure clip'],
   SecureMaxPool: ['lowered', 'secure maxPool'],
+  SecureMul: ['lowered', 'secure mul'], SecureHardSigmoid: ['lowered', 'secure hardSigmoid'], SecureSigmoid: ['lowered', 'secure sigmoid'],
 };
 
 function summary(op: string): [string, string] {

@@ -146,8 +146,8 @@ describe('lower', () => {
     it('MPCC6001 for an op without a secure form', () => {
       const b = new GraphBuilder();
       const x = b.op('FixedInput', [b.input('input', { dtype: 'float32', shape: [1, 4] })], { frac: 12 });
-      b.output(b.op('Sigmoid', [x], {}, 'sig'));
-      expect(errorOf(() => lowered(b.build())).format()).to.equal("error MPCC6001: node 'sig' (Sigmoid) is not supported in secure inference: no secure protocol for this op");
+      b.output(b.op('Cast', [b.op('Cast', [x], { to: 'int32' }, 'cv')], { to: 'float32' }, 'back'));
+      expect(errorOf(() => lowered(b.build())).format()).to.equal("error MPCC6001: node 'cv' (Cast) is not supported in secure inference: no secure protocol for this op");
     });
 
     it('MPCC6001 for a Softmax that is not at the end', () => {
