@@ -145,8 +145,14 @@ export function formatPlanTable(plan: Plan): string {
     line(total),
     '',
     `model sha256 ${plan.model.sha256}; ${plan.layers.length} planned ReLU layers${unplanned ? `, ${unplanned} left as ReLUs` : ''}${plan.complete ? ' (complete plan)' : ''}`,
-    `source: ${JSON.stringify(plan.source)}`,
+    `source: ${JSON.stringify(plan.source, shortDigests)}`,
   ].join('\n') + '\n';
+}
+
+/** JSON.stringify's replacer for the printed source: the calibration's per-sample digests (one
+ * per sample, for the evaluation-overlap check) shown as their count; the file keeps them all. */
+function shortDigests(key: string, value: unknown): unknown {
+  return key === 'sampleDigests' && Array.isArray(value) ? `(${value.length} digests)` : value;
 }
 
 /** The three most frequent blocks of a layer, "4x4 (60), identity (4)". */
