@@ -7,6 +7,7 @@
 // Figures: the scalable solver's time, peak memory and gap to the LP lower bound, beside
 // baselines from the same run: the LP rounding alone (no repair), and the exact DP on a
 // scaled-down instance where it fits (its gap to the scalable solver there too).
+import { candidateBlocks, candidateCosts } from '../passes/planning/candidates.js';
 import { WeightRng } from '../examples/zoo/random.js';
 import { type KnapsackGroup, solveKnapsack } from '../passes/planning/knapsack/index.js';
 
@@ -24,25 +25,22 @@ function resnet50Layers(): Array<[number, number]> {
   return layers;
 }
 
-/** The candidate blocks' costs of one channel of a side×side map, identity (0) first: every
- * (bh, bw) with bh, bw <= min(16, side) or half or whole map. `merged` keeps one option per
- * distinct cost, as the planner does (equal-cost options keep the least distorting one). */
-function candidateCosts(side: number, merged: boolean): number[] {
-  const sizes = new Set<number>([side, Math.ceil(side / 2)]);
-  for (let b = 1; b <= Math.min(16, side); b++) sizes.add(b);
-  const costs = [0];
-  for (const bh of sizes) for (const bw of sizes) costs.push(Math.ceil(side / bh) * Math.ceil(side / bw));
+/** The candidate blocks' costs of one channel of a side×side map: the planner's default
+ * candidates (passes/planning/candidates.ts), identity (0) among them. `merged` keeps one option
+ * per distinct cost, as the planner does (equal-cost options keep the least distorting one). */
+function channelCosts(side: number, merged: boolean): number[] {
+  const costs = candidateCosts(side, side, candidateBlocks(side, side));
   return merged ? [...new Set(costs)].sort((a, b) => a - b) : costs;
 }
 
 /** The synthetic instance: groups, baseline DReLUs. `scale` < 1 keeps that fraction of each
- * layer's channels; `merged` as in candidateCosts. */
+ * layer's channels; `merged` as in channelCosts. */
 export function resnet50Instance(seed: number, scale = 1, merged = true): { groups: KnapsackGroup[]; baseline: number } {
   const rng = new WeightRng(seed);
   const groups: KnapsackGroup[] = [];
   let baseline = 0;
   for (const [channels, side] of resnet50Layers()) {
-    const costs = candidateCosts(side, merged);
+    const costs = channelCosts(side, merged);
     const full = side * side;
     const layerScale = Math.exp(rng.normal());
     for (let c = 0; c < Math.max(1, Math.round(channels * scale)); c++) {

@@ -20,6 +20,7 @@ import { DEFAULT_PROBES, type FastLayerSpec, measureFastDistortion } from '../pa
 import type { ChannelBlock } from '../passes/planning/plan-file.js';
 import { importOnnx } from '../compiler/onnx/import.js';
 import { benchInput } from './inputs.js';
+import { flag } from './flags.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'fashion-mnist');
 
@@ -159,11 +160,6 @@ export function fixtureCalib(n: number): { data: Float32Array; shape: [number, n
 interface Row { model: string; samples: number; probes: number; layers: number; channels: number; candidates: number; fastSeconds: number; fastCpuSeconds: number; perSampleSeconds: number; peakRssMB: number; exactSeconds?: number; spearman?: number[]; spearmanAll?: number; byProbes?: Record<string, { seconds: number; spearman: number[] }> }
 
 const seconds = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e9;
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 /** Runs the benchmark. */
 export async function run(args: string[]): Promise<void> {

@@ -17,6 +17,7 @@ import { makeBudgetPlans } from '../compiler/planning/budget-plan.js';
 import { ortRunner } from '../compiler/planning/ort-runner.js';
 import { writeFileAtomic } from '../compiler/cli-support.js';
 import { type Plan, modelFileSha256, planJson } from '../passes/planning/plan-file.js';
+import { flag } from './flags.js';
 
 const FOLDER = 'examples/fashion-mnist';
 const MODEL = `${FOLDER}/fmnist-resnet.onnx`;
@@ -31,11 +32,6 @@ interface Row {
   fast: { drelus: number; top1: number; predicted: number; measured: number };
   fastRefined: { drelus: number; top1: number; measured: number };
   seconds: { solve: number; refine: number; fastRefine: number };
-}
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 export async function run(args: string[]): Promise<void> {

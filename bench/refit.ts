@@ -23,6 +23,7 @@ import { modelFileSha256 } from '../passes/planning/plan-file.js';
 import { type ReconstructOptions, reconstructWeights } from '../passes/planning/reconstruct/reconstruct.js';
 import { uniformDreluPlan } from '../passes/planning/uniform.js';
 import { benchInput } from './inputs.js';
+import { flag } from './flags.js';
 
 const FOLDER = fileURLToPath(new URL('../../examples/fashion-mnist/', import.meta.url));
 
@@ -33,11 +34,6 @@ const VARIANTS: readonly { name: string; options: ReconstructOptions }[] = [
   { name: 'no joint residual', options: { joint: false } },
   { name: 'plain targets', options: { residual: false } },
 ];
-
-function flag(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  return at >= 0 ? args[at + 1] : undefined;
-}
 
 /** Top-1 of a batch-1 graph on the images, run as one batch (eval's own measure). */
 function top1(g: Graph, images: Float32Array, labels: ArrayLike<number>): number {
