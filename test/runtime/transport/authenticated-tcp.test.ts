@@ -53,38 +53,79 @@ function rogueHello(from: PartyId, to: PartyId, pinnedResponder: Uint8Array): Bu
 }
 
 /** A TCP relay on `listen` to `target`; `up` and `down` may rewrite the byte streams (P2→P1
- * and back), given the bytes relayed so far in that direction. */
+ * and back), given the bytes relayed so far in that direction. The relay retries its upstream
+ * connection while the target is not listening yet (the parties start in any order), holding
+ * the client's bytes until it is through. */
 function relay(listen: string, target: string, up: (b: Buffer, at: number) => Buffer, down: (b: Buffer, at: number) => Buffer): Promise<{ server: Server; seen: Buffer[] }> {
   const seen: Buffer[] = [];
   const server = createServer((client) => {
-    const upstream = connect(port(target), '127.0.0.1');
+    let upstream: Socket | undefined;
+    let closed = false;
     let upAt = 0;
     let downAt = 0;
+    const held: Buffer[] = [];
+    const end = () => {
+      closed = true;
+      client.destroy();
+      upstream?.destroy();
+    };
     client.on('data', (b) => {
       seen.push(b);
-      upstream.write(up(b, upAt));
+      const out = up(b, upAt);
       upAt += b.length;
+      if (upstream && !upstream.connecting) upstream.write(out);
+      else held.push(out);
     });
-    upstream.on('data', (b) => {
-      seen.push(b);
-      client.write(down(b, downAt));
-      downAt += b.length;
-    });
-    const end = () => (client.destroy(), upstream.destroy());
     client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
+    const dial = (triesLeft: number) => {
+      const s = connect(port(target), '127.0.0.1');
+      s.on('error', () => undefined);
+      s.once('connect', () => {
+        if (closed) return void s.destroy();
+        upstream = s;
+        for (const b of held.splice(0)) s.write(b);
+        s.on('data', (b) => {
+          seen.push(b);
+          client.write(down(b, downAt));
+          downAt += b.length;
+        });
+        s.on('close', end);
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => {
+        if (upstream === s || closed || e.code !== 'ECONNREFUSED' || triesLeft === 0) return end();
+        setTimeout(() => dial(triesLeft - 1), 20);
+      });
+    };
+    dial(250);
   });
   return new Promise((res) => server.listen(port(listen), '127.0.0.1', () => res({ server, seen })));
 }
 
 const same = (b: Buffer) => b;
 
+/** Three party addresses and a relay address, all different (ports are free when drawn). */
+async function addressesAndRelay(): Promise<[Addrs, string]> {
+  const addrs = await freeLocalAddresses();
+  for (;;) {
+    const [relayAddr] = await freeLocalAddresses();
+    if (!addrs.includes(relayAddr)) return [addrs, relayAddr];
+  }
+}
+
+/** The sessions when all three connected; otherwise closes those that did and fails with
+ * every rejection's reason (not a TypeError further on). */
+async function allConnected(rs: PromiseSettledResult<TcpPartySession>[]): Promise<TcpPartySession[]> {
+  const failed = rs.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length === 0) return rs.map((r) => (r as PromiseFulfilledResult<TcpPartySession>).value);
+  await closeAll(rs);
+  throw new Error(`not all parties connected: ${failed.map((f) => String(f.reason)).join('; ')}`);
+}
+
 /** Connects three parties (fresh pinned keys) where P2 reaches P1 through a relay rewriting
  * the streams with `up` and `down`; the relay is closed when `then` is done. */
 async function viaRelay<T>(up: (b: Buffer, at: number) => Buffer, down: (b: Buffer, at: number) => Buffer, timeoutMs: number, then: (rs: PromiseSettledResult<TcpPartySession>[]) => Promise<T> | T): Promise<T> {
   const ids = ephemeralIdentities();
-  const addrs = await freeLocalAddresses();
-  const [relayAddr] = await freeLocalAddresses();
+  const [addrs, relayAddr] = await addressesAndRelay();
   const { server } = await relay(relayAddr, addrs[1], up, down);
   try {
     return await then(await connectAll(ids, [addrs, addrs, [addrs[0], relayAddr, addrs[2]]], timeoutMs));
@@ -107,20 +148,25 @@ describe('runtime/tcp transport: authenticated links', function () {
 
   it('runs with pinned keys: agreeing pair keys, the payload never in the clear on the wire', async () => {
     const ids = ephemeralIdentities();
-    const addrs = await freeLocalAddresses();
-    const [relayAddr] = await freeLocalAddresses();
+    const [addrs, relayAddr] = await addressesAndRelay();
     const { server, seen } = await relay(relayAddr, addrs[1], same, same);
     // P2 reaches P1 through a transparent relay, which records every byte.
-    const rs = await connectAll(ids, [addrs, addrs, [addrs[0], relayAddr, addrs[2]]], 5000);
-    const ss = rs.map((r) => (r as PromiseFulfilledResult<TcpPartySession>).value);
-    const secret = new Uint8Array(4000).fill(0x5a);
-    const got = await Promise.all([ss[2].round([{ to: 1, data: secret, label: 'x' }], []), ss[1].round([], [2])]);
-    expect(Buffer.from(got[1].get(2)!).equals(Buffer.from(secret))).to.equal(true);
-    expect(await exchange(ss)).to.deep.equal([true, true, true]);
-    expect(Buffer.concat(seen).includes(Buffer.alloc(64, 0x5a))).to.equal(false);
-    expect(ss.map((s) => s.fingerprint)).to.satisfy((f: string[]) => f.every((x) => x === f[0]));
-    await closeAll(rs);
-    server.close();
+    try {
+      const rs = await connectAll(ids, [addrs, addrs, [addrs[0], relayAddr, addrs[2]]], 5000);
+      const ss = await allConnected(rs);
+      try {
+        const secret = new Uint8Array(4000).fill(0x5a);
+        const got = await Promise.all([ss[2].round([{ to: 1, data: secret, label: 'x' }], []), ss[1].round([], [2])]);
+        expect(Buffer.from(got[1].get(2)!).equals(Buffer.from(secret))).to.equal(true);
+        expect(await exchange(ss)).to.deep.equal([true, true, true]);
+        expect(Buffer.concat(seen).includes(Buffer.alloc(64, 0x5a))).to.equal(false);
+        expect(ss.map((s) => s.fingerprint)).to.satisfy((f: string[]) => f.every((x) => x === f[0]));
+      } finally {
+        await closeAll(rs);
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses an impostor whose key is not pinned (MPCC5016 at the listeners, MPCC5015 at the impostor), naming the peer', async () => {
