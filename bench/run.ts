@@ -26,6 +26,8 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'plan-fast': () => import('./plan-fast.js'),
   plan: () => import('./plan.js'),
   refit: () => import('./refit.js'),
+  maxpool: () => import('./maxpool.js'),
+  'ring-width': () => import('./ring-width.js'),
 };
 
 async function main(): Promise<void> {

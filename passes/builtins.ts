@@ -7,6 +7,7 @@ import { insertBlockRelu } from './planning/insert-block-relu.js';
 import { lower } from './secure/lower.js';
 import { narrowCompare } from './planning/narrow-compare.js';
 import { maxPoolToAvgPool } from './canonicalize/maxpool-to-avgpool.js';
+import { maxPoolToReluTree } from './canonicalize/maxpool-to-relu-tree.js';
 import { quantize } from './quantize/quantize.js';
 import { registerPass, registerPipeline } from './registry.js';
 import { relu6ToRelu } from './canonicalize/relu6-to-relu.js';
@@ -15,6 +16,8 @@ import { revealArgmax } from './quantize/reveal-argmax.js';
 import { scheduleRounds } from './secure/schedule-rounds.js';
 
 registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu, maxPoolToAvgPool);
+// MaxPool as ReLU layers a block-ReLU plan can budget (issue 21): opt-in, where plans are made.
+registerPass(maxPoolToReluTree);
 // Block-ReLU plans (issue 15): on the float graph after canonicalize, where plans are made.
 registerPass(insertBlockRelu);
 // Narrowed comparison windows (issue 18): after the plan's block-ReLUs, before quantize.
@@ -44,4 +47,4 @@ registerPipeline({
   pipeline: CANONICALIZE,
 });
 
-export { dropIdentity, foldBatchNorm, foldConstants, insertBlockRelu, lower, maxPoolToAvgPool, narrowCompare, quantize, relu6ToRelu, removeDead, revealArgmax, scheduleRounds };
+export { dropIdentity, foldBatchNorm, foldConstants, insertBlockRelu, lower, maxPoolToAvgPool, maxPoolToReluTree, narrowCompare, quantize, relu6ToRelu, removeDead, revealArgmax, scheduleRounds };

@@ -1,6 +1,6 @@
 // Backward of the data-movement ops: the reshaping ones pass the gradient through (the same
 // elements in the same order), Transpose applies the inverse permutation, Concat splits the
-// gradient into its operands' parts, Pad crops the border away.
+// gradient into its operands' parts, Pad crops the border away, Slice scatters it back.
 import { numel, stridesOf } from '../../types.js';
 import type { FloatArray } from '../gemm.js';
 import { defineGradKernels, type GradKernel, zeros } from './kernels.js';
@@ -70,7 +70,29 @@ const pad: GradKernel = ([dy], ctx) => {
   return [dx];
 };
 
+const slice: GradKernel = ([dy], ctx) => {
+  if (!dy || !ctx.needs[0]) return [];
+  // Every output element came from one input element: the gradient goes back there.
+  const x = ctx.inputs[0]!, outShape = ctx.outputs[0].shape, rank = outShape.length;
+  const starts = ctx.attr<number[]>('starts'), axes = ctx.attr<number[]>('axes'), steps = ctx.attr<number[]>('steps');
+  const inStrides = stridesOf(x.shape), first = new Array<number>(rank).fill(0), step = new Array<number>(rank).fill(1);
+  axes.forEach((a, i) => ((first[a] = starts[i]), (step[a] = steps[i])));
+  const nx = x.size, ny = numel(outShape), dx: FloatArray = zeros(ctx, ctx.probes * nx);
+  const outStrides = stridesOf(outShape);
+  for (let i = 0; i < ny; i++) {
+    let o = 0, r = i;
+    for (let d = 0; d < rank; d++) {
+      const c = Math.floor(r / outStrides[d]);
+      r -= c * outStrides[d];
+      o += (first[d] + c * step[d]) * inStrides[d];
+    }
+    for (let p = 0; p < ctx.probes; p++) dx[p * nx + o] += dy[p * ny + i];
+  }
+  return [dx];
+};
+
 defineGradKernels({
+  Slice: slice,
   Reshape: reshaped,
   Flatten: reshaped,
   Squeeze: reshaped,

@@ -64,6 +64,8 @@ describe('ir/interp/grad: kernels against finite differences', () => {
     it('Transpose', () => expectGradients(unary('Transpose', [1, 2, 3, 4], { perm: [0, 2, 3, 1] })));
     it('Concat on the channel axis', () =>
       expectGradients((b) => b.output(b.op('Concat', [b.input('a', f32([1, 2, 3, 3])), b.input('b', f32([1, 3, 3, 3]))], { axis: 1 }))));
+    it('Slice (strided on two axes, one of them backwards)', () =>
+      expectGradients(unary('Slice', [1, 2, 5, 7], { starts: [1, 6], ends: [5, -1], axes: [2, 3], steps: [2, -3] })));
     it('Pad (begins and ends of every axis)', () => expectGradients(unary('Pad', [1, 2, 3, 4], { pads: [0, 0, 1, 2, 0, 1, 0, 1], value: 0.5 })));
     it('a residual block: Conv → Relu → Conv, plus the input (gradients add up)', () =>
       expectGradients((b, r) => {

@@ -1,0 +1,102 @@
+// End to end with maxpool-to-relu-tree: a small model (ReLU → MaxPool 3×3/2 pad 1 → 1×1 Conv,
+// written as IR) compiled with and without the pass, and with a uniform 2×2 block-ReLU plan over
+// the tree's ReLU layers; each run by the three parties in process and checked against the
+// fixed-point interpreter (the pool reads the input, so its comparisons see exact values and
+// only the conv's share truncation adds error: test/e2e/support.ts), and against cost.json
+// (bytes per party and phase, rounds). Unplanned, the tree costs what the SecureMaxPool step
+// costs, byte for byte; planned, its comparisons are in the plan's DReLU count.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCompile } from '../../compiler/commands/compile.js';
+import { runPlanCommand } from '../../compiler/commands/plan.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import type { Graph } from '../../ir/graph.js';
+import { runGraphFixed } from '../../ir/interp/fixed/index.js';
+import { tensorOf } from '../../ir/tensor.js';
+import { saveMir } from '../../ir/weights.js';
+import type { CostReport } from '../../passes/secure/cost-model.js';
+import { runPipeline } from '../../passes/index.js';
+import { loadPartyArtifacts, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
+import { errorOf, randomTensor, rng } from '../passes/util.js';
+import { expectCountersMatch, flowTotals, maxAbsDiff, runSecureInProcess, withTruncationNoise } from './support.js';
+
+const FRAC = 12;
+const ULP = 2 ** -FRAC;
+const SHAPE = [1, 2, 10, 9];
+const TREE = 'canonicalize,maxpool-to-relu-tree';
+
+function poolModel(): Graph {
+  const rand = rng(21);
+  const b = new GraphBuilder('pool');
+  const x = b.input('x', { dtype: 'float32', shape: SHAPE });
+  const r = b.op('Relu', [x], {}, 'act');
+  const p = b.op('MaxPool', [r], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, 'pool');
+  b.node('Conv', [p, b.constant('w', randomTensor(rand, [3, 2, 1, 1], -0.5, 0.5))], {}, { name: 'conv', outputs: ['y'] });
+  b.output('y');
+  return b.build();
+}
+
+describe('e2e: MaxPool as ReLU trees (maxpool-to-relu-tree), plain and planned', function () {
+  this.timeout(120000);
+  let dir = '';
+  let mir = '';
+  const x = Float32Array.from({ length: 2 * 10 * 9 }, (_, i) => Math.round((Math.sin(i * 7.3) * 3) / ULP) * ULP);
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mpcc-e2e-pool-tree-'));
+    mir = saveMir(poolModel(), join(dir, 'pool.mir')).mir;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Compiles, runs once, checks counters against cost.json and the output against the fixed-point
+   * interpreter on the graph the parties compute (quantized with the same passes and plan). */
+  async function compileAndRun(name: string, passes: string | undefined, plan?: string): Promise<{ cost: CostReport; run: RunResult[] }> {
+    const out = join(dir, name);
+    runCompile(mir, { output: out, fracBits: FRAC, ...(passes ? { passes } : {}), ...(plan ? { plan } : {}) });
+    const arts: PartyArtifacts[] = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+    const run = await runSecureInProcess(arts, x);
+    const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
+    expectCountersMatch(run, cost, flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8')));
+    return { cost, run };
+  }
+
+  function fixedOf(g: Graph, input: Float32Array, noise?: () => number): ArrayLike<number> {
+    const q = noise ? withTruncationNoise(g, FRAC, noise) : g;
+    return runGraphFixed(q, { x: tensorOf('float32', SHAPE, input) }, { frac: FRAC }).outputs.get('y')!.data;
+  }
+
+  it('unplanned: the same output as the MaxPool step, and exactly its bytes, rounds and DReLUs', async () => {
+    const pool = await compileAndRun('pool', undefined);
+    const tree = await compileAndRun('tree', TREE);
+    expect([tree.cost.rounds, tree.cost.drelus, tree.cost.bytes.online]).to.deep.equal([pool.cost.rounds, pool.cost.drelus, pool.cost.bytes.online]);
+    // The same pairs, split otherwise between the two levels of a pass (the runtime pairs an edge
+    // window's two elements at level 1, the tree at level 2): the helper's dealt bits are packed
+    // per level, so their rounding may differ by a byte per level.
+    expect(Math.abs(tree.cost.bytes.preprocessing - pool.cost.bytes.preprocessing)).to.be.at.most(4);
+    const quantized = runPipeline(poolModel(), `${TREE},quantize{frac-bits=${FRAC}}`).graph;
+    const fixed = fixedOf(quantized, x);
+    const simulated = maxAbsDiff(fixedOf(quantized, x, rng(3)), fixed);
+    for (const r of [pool.run, tree.run]) expect(maxAbsDiff(r[0].outputs.get('y')!, fixed)).to.be.at.most(2 * simulated + ULP);
+    // 2 channels: 10 rows × (4 + 4) pairs (the last window of 9 columns has 2), 5 columns ×
+    // (4 + 5); then 2 × 25 for the ReLU, moved after the pool.
+    expect(tree.cost.drelus).to.equal(2 * (10 * 8 + 5 * 9) + 2 * 25);
+  });
+
+  it('planned 2×2: the tree ReLUs become block-ReLUs in the plan, the run follows the planned interpreter', async () => {
+    const plan = join(dir, 'plan.json');
+    const { plan: made } = runPlanCommand(mir, { uniform: '2x2', passes: TREE, output: plan });
+    expect(made.layers.map((l) => l.name)).to.include.members(['pool.w1.0.relu', 'pool.w2.0.relu', 'pool.h1.0.relu', 'pool.h2.0.relu', 'act']);
+    const { cost, run } = await compileAndRun('planned', TREE, plan);
+    expect(cost.drelus).to.equal(made.drelus.planned);
+    const planned = runPipeline(poolModel(), `${TREE},insert-block-relu{plan=${plan}},quantize{frac-bits=${FRAC}}`).graph;
+    expect(planned.nodes.filter((n) => n.op === 'BlockRelu').length).to.equal(5);
+    const fixed = fixedOf(planned, x);
+    const simulated = maxAbsDiff(fixedOf(planned, x, rng(5)), fixed);
+    expect(maxAbsDiff(run[0].outputs.get('y')!, fixed)).to.be.at.most(2 * simulated + ULP);
+    // Compiled without the pass, the plan names layers the model does not have: a coded error.
+    const e = errorOf(() => runCompile(mir, { output: join(dir, 'wrong'), fracBits: FRAC, plan }));
+    expect(e.format()).to.match(/^error MPCC4013: plan '.*plan\.json': layer 'pool\.w1\.0\.relu' is not a ReLU layer of the model/);
+  });
+});
