@@ -22,7 +22,7 @@ export function splitBytes(cost: CostReport, file: string): ByteSplit {
   for (const l of cost.layers) {
     const own = l.bytes.online + l.bytes.preprocessing;
     if (sum(l.bytesByKind) !== own) throw new Error(`${file}: layer ${l.name} (${l.op}): bytes by kind add up to ${sum(l.bytesByKind)}, its bytes are ${own}`);
-    if (l.op === 'SecureMaxPool') {
+    if (isMaxPoolLayer(l)) {
       split.maxPool += own;
       continue;
     }
@@ -37,7 +37,13 @@ export function splitBytes(cost: CostReport, file: string): ByteSplit {
   return split;
 }
 
-/** A model variant of the bench: NAME[+avgpool][@BHxBW]. */
+/** A MaxPool's layer: the SecureMaxPool step, or a level of its ReLU trees
+ * (maxpool-to-relu-tree names them POOL.w1.0.relu, POOL.h2.0.relu, …). */
+export function isMaxPoolLayer(l: { op: string; name: string }): boolean {
+  return l.op === 'SecureMaxPool' || /\.[wh]\d+\.\d+\.relu$/.test(l.name);
+}
+
+/** A model variant of the bench: NAME[+avgpool|+maxtree][@BHxBW]. */
 export interface Variant {
   /** The zoo model. */
   name: string;
@@ -49,9 +55,10 @@ export interface Variant {
   baseline: string;
 }
 
-/** Parses NAME[+avgpool][@BHxBW]. */
+/** Parses NAME[+avgpool|+maxtree][@BHxBW] (+maxtree: maxpool-to-relu-tree, the MaxPool's comparisons planned as ReLU layers). */
 export function parseVariant(text: string): Variant {
-  const m = /^([^+@]+)(\+avgpool)?(?:@(\S+))?$/.exec(text);
-  if (!m) throw new Error(`e2e: model variant '${text}': expected NAME, NAME+avgpool, NAME@BHxBW or NAME+avgpool@BHxBW`);
-  return { name: m[1], passes: m[2] ? 'canonicalize,maxpool-to-avgpool' : null, block: m[3] ?? null, baseline: m[1] + (m[2] ?? '') };
+  const m = /^([^+@]+)(\+avgpool|\+maxtree)?(?:@(\S+))?$/.exec(text);
+  if (!m) throw new Error(`e2e: model variant '${text}': expected NAME, NAME+avgpool, NAME+maxtree, NAME@BHxBW or NAME+avgpool@BHxBW`);
+  const passes = m[2] === '+avgpool' ? 'canonicalize,maxpool-to-avgpool' : m[2] === '+maxtree' ? 'canonicalize,maxpool-to-relu-tree' : null;
+  return { name: m[1], passes, block: m[3] ?? null, baseline: m[1] + (m[2] ?? '') };
 }

@@ -7,7 +7,9 @@
 //
 // Model variants: NAME (all ReLUs, MaxPool kept), NAME+avgpool (compiled with
 // maxpool-to-avgpool; compared against the float model with the same change, run in the
-// plaintext interpreter since onnxruntime has no such model file), and either with @BHxBW
+// plaintext interpreter since onnxruntime has no such model file), NAME+maxtree (compiled with
+// maxpool-to-relu-tree: the MaxPool as ReLU layers a plan covers; its levels in the MaxPool
+// column), and any of them with @BHxBW
 // (planned with `mpcc plan --uniform BHxBW`, compiled with --plan; compared against the
 // interpreter on the planned float graph, the network the parties compute). Each row has the
 // DReLUs kept (beside the all-ReLU variant measured in the same run) and the bytes split
@@ -21,7 +23,7 @@ import * as ort from 'onnxruntime-node';
 import { decodeNpy, encodeNpy } from '../compiler/npy.js';
 import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
 import type { CostReport } from '../passes/secure/cost-model.js';
-import { type ByteSplit, parseVariant, splitBytes } from './e2e-split.js';
+import { type ByteSplit, isMaxPoolLayer, parseVariant, splitBytes } from './e2e-split.js';
 import { benchInput } from './inputs.js';
 
 const CLI = fileURLToPath(new URL('../../bin/mpcc.js', import.meta.url));
@@ -160,7 +162,7 @@ async function measure(variant: string, runs: number, transport: string, baselin
       err = Math.max(err, Math.abs(secure[i] - ref.out[i]));
     }
     const baseline = baselines.get(v.baseline);
-    const maxPoolDrelus = cost.layers.filter((l) => l.op === 'SecureMaxPool').reduce((t, l) => t + l.drelus, 0);
+    const maxPoolDrelus = cost.layers.filter(isMaxPoolLayer).reduce((t, l) => t + l.drelus, 0);
     const refRow = v.block ? (v.name === 'resnet50' ? PAPER_RESNET50_6PCT : undefined) : REFERENCE[variant];
     const target = v.block ? undefined : REFERENCE[variant];
     const gb = (b: number) => b / 1e9;

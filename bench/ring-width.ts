@@ -145,10 +145,12 @@ export async function run(args: string[]): Promise<void> {
       return;
     }
     const g = (x: number) => x.toFixed(4);
-    const p = (x: number) => (x >= 0 ? '≥ 1 (certain)' : `2^${x.toFixed(1)}`);
-    process.stdout.write('| model | plan | windows | GB at Z_2^64 | of which ring elements | comparisons | GB at Z_2^32 (est.) | saved | fail/inf. f=12: 64 → 32 | f=16: 64 → 32 | largest truncated value |\n|---|---|---|---|---|---|---|---|---|---|---|\n');
+    const p = (x: number) => `2^${x.toFixed(1)}`;
+    // The largest f whose bound at Z_2^32 stays within 2^-12: the bound grows by 4 per bit of f.
+    const fMax = (r: Row) => Math.floor((-12 - (r.failLog2.f12.ring32 - 24)) / 2);
+    process.stdout.write('| model | plan | windows | GB at Z_2^64 | of which ring elements | comparisons | GB at Z_2^32 (est.) | saved | failure bound per inference, f=12: Z_2^64 → Z_2^32 | f=16: Z_2^64 → Z_2^32 | largest f within 2^-12 at Z_2^32 | largest truncated value |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n');
     for (const r of rows) {
-      process.stdout.write(`| ${r.model} | ${r.plan} | ${r.windows} | ${g(r.gb64)} | ${g(r.ringGB)} | ${g(r.compareGB)} | ${g(r.gb32)} | ${((1 - r.gb32 / r.gb64) * 100).toFixed(1)}% | ${p(r.failLog2.f12.ring64)} → ${p(r.failLog2.f12.ring32)} | ${p(r.failLog2.f16.ring64)} → ${p(r.failLog2.f16.ring32)} | ${r.largestTruncated.toFixed(1)} |\n`);
+      process.stdout.write(`| ${r.model} | ${r.plan} | ${r.windows} | ${g(r.gb64)} | ${g(r.ringGB)} | ${g(r.compareGB)} | ${g(r.gb32)} | ${((1 - r.gb32 / r.gb64) * 100).toFixed(1)}% | ${p(r.failLog2.f12.ring64)} → ${p(r.failLog2.f12.ring32)} | ${p(r.failLog2.f16.ring64)} → ${p(r.failLog2.f16.ring32)} | ${fMax(r)} | ${r.largestTruncated.toFixed(1)} |\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

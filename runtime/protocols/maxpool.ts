@@ -5,8 +5,12 @@
 // Separable when that costs no extra level: the max over a kh×kw window is the max over kh
 // rows of the max over kw columns, so a row pass (1×kw windows, horizontal stride and pads,
 // every input row) then a column pass (kh×1 windows on its output) take (kw − 1)·H·OW +
-// (kh − 1)·OH·OW comparisons instead of (kh·kw − 1)·OH·OW: for ResNet's 3×3 stride-2 pool,
-// 3 per output instead of 8 (overlapping windows share their row maxima), in the same 4 levels.
+// (kh − 1)·OH·OW comparisons instead of (kh·kw − 1)·OH·OW: for ResNet's 3×3 stride-2 pool
+// (H = 2·OH), 4 + 2 = 6 per output instead of 8 (overlapping windows share their row maxima), in
+// the same 4 levels. No comparison tree does much better: each output's window of 9 shares only
+// single rows or columns of 3 with its neighbours, so only the row maxima of the rows two windows
+// share can serve twice (resnet50's stem: 1.19 M pairs for 0.2 M outputs; BENCHMARKS.md,
+// "MaxPool in a planned network", for what the plan can do about it instead).
 
 import type { Session } from '../session/session.js';
 import type { BitWindow } from './compare.js';
