@@ -211,11 +211,11 @@ describe('mpcc eval', function () {
     expectCode(() => runEval(file('argmax.onnx'), { data: file('x.npy'), labels: file('y.npy') }), 'MPCC3009', /output 'output' is int64\[1,1,28\]: neither class scores/);
   });
 
-  it('the CLI: --json prints one object with the seven keys; a bad input exits non-zero with one coded line', () => {
+  it('the CLI: --json prints one object with the nine keys; a bad input exits non-zero with one coded line', () => {
     const ok = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y.npy'), '--json', '--batch-size', '32'], { encoding: 'utf8' });
     expect(ok.status, ok.stderr).to.equal(0);
     const report = JSON.parse(ok.stdout);
-    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus']);
+    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus', 'model', 'plan']);
     expect(report).to.deep.equal(evalCnn());
     const bad = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y-short.npy')], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
