@@ -147,6 +147,8 @@ function layerRow(l: LayerRow, signErrors: boolean): string {
 function planSection(m: ReportModel): string {
   const plan = m.inputs.plan;
   if (!plan) return '';
+  const windows = plan.compare ? `<p>Comparison windows: ${esc(plan.compare.mode)}, chosen for ${plan.compare.fracBits} fractional bits${plan.compare.maxSignError !== null ? `, at most ${rate(plan.compare.maxSignError)} predicted sign errors` : ''}; ${plan.compare.windows.length} comparison layers (the layer table's "compare bits").</p>` : '';
+  if (plan.layers.length === 0) return `<section id="plan"><h2>Plan</h2><p>No ReLU layer planned: every ReLU stays a per-pixel ReLU.</p>${windows}</section>`;
   const source = Object.entries(plan.source).filter(([k]) => k !== 'calib').map(([k, v]) => `<span><b>${esc(k)}</b> ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</span>`).join(' ');
   const rows = plan.layers.map((l) => {
     const counts = new Map<string, number>();
@@ -156,7 +158,7 @@ function planSection(m: ReportModel): string {
     return `<tr><td class="name">${esc(l.name)}</td><td data-sort="${l.shape[1] * l.shape[2] * l.shape[3]}">${l.shape.join('×')}</td><td data-sort="${l.drelus.baseline}">${num(l.drelus.baseline)}</td><td data-sort="${l.drelus.planned}">${num(l.drelus.planned)}</td><td data-sort="${l.drelus.planned / l.drelus.baseline}">${pct(l.drelus.planned / l.drelus.baseline)}</td><td data-sort="${identity / l.blocks.length}">${pct(identity / l.blocks.length)}</td><td class="name">${esc(common)}</td></tr>`;
   }).join('\n');
   return `<section id="plan"><h2>Block-ReLU plan</h2><p class="source">${source}</p>
-<p>${plan.layers.length} planned ReLU layers of ${plan.model.reluLayers.length}${plan.complete ? ' (complete plan)' : ''}: <strong>${num(plan.drelus.planned)}</strong> of ${num(plan.drelus.baseline)} DReLUs (${pct(plan.drelus.planned / plan.drelus.baseline)}).</p>
+<p>${plan.layers.length} planned ReLU layers of ${plan.model.reluLayers.length}${plan.complete ? ' (complete plan)' : ''}: <strong>${num(plan.drelus.planned)}</strong> of ${num(plan.drelus.baseline)} DReLUs (${pct(plan.drelus.planned / plan.drelus.baseline)}).</p>${windows}
 <div class="scroll"><table class="sortable" id="plan-table"><thead><tr><th>layer</th><th>activation</th><th>DReLUs before</th><th>after</th><th>kept</th><th>identity</th><th class="name">blocks (channels)</th></tr></thead><tbody>
 ${rows}
 </tbody></table></div></section>`;

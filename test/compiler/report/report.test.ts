@@ -8,6 +8,7 @@ import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { runCompile } from '../../../compiler/commands/compile.js';
 import { runReport } from '../../../compiler/commands/report.js';
 import { readReportInputs } from '../../../compiler/report/inputs.js';
 import { reportModel } from '../../../compiler/report/model.js';
@@ -75,6 +76,20 @@ describe('mpcc report: data, page and bad input', function () {
     expect(alone.inputs.kind).to.equal('model');
   });
 
+  it('a folder compiled with --compare-bits and no plan: the windows in the table, no heat map, the plan section says so', () => {
+    runCompile(fx.model, { output: file('out-bits'), compareBits: '20' });
+    const m = reportModel(readReportInputs({ subject: file('out-bits') }));
+    const cost = readJson<CostReport>(join(file('out-bits'), 'cost.json'));
+    expect(m.layers.filter((l) => l.compareBits !== null).map((l) => [l.name, l.compareBits])).to.deep.equal(cost.layers.filter((l) => l.compareBits !== null).map((l) => [l.name, 20]));
+    expect(m.heat.cells).to.deep.equal([]);
+    const r = runReport(file('out-bits'), { output: file('bits.html') });
+    expect(r.charts).to.not.include('chart-heatmap');
+    const html = readFileSync(r.file, 'utf8');
+    expect(html).to.contain('No ReLU layer planned');
+    expect(html).to.contain('Comparison windows: fixed');
+    expect(html.replace(/<script[\s\S]*?<\/script>/g, '')).to.not.match(/NaN|undefined/);
+  });
+
   it('the paper\'s figures beside a model the paper measured (resnet18-cifar), none for another', () => {
     writeFileSync(file('r18.onnx'), buildZooModel('resnet18-cifar'));
     const m = reportModel(readReportInputs({ subject: file('r18.onnx'), fracBits: 12 }));
@@ -96,6 +111,7 @@ describe('mpcc report: data, page and bad input', function () {
     // nothing fetched: no src=, no href= to anything, no stylesheet link, no import
     expect(html).to.not.match(/<(script|img|link|iframe)\b[^>]*\b(src|href)=/i);
     expect(html).to.not.match(/@import|url\(\s*['"]?https?:/i);
+    expect(html.replace(/<script[\s\S]*?<\/script>/g, '')).to.not.match(/NaN|undefined|\[object /);
   });
 
   it('bad input: coded errors naming the file, nothing written', () => {
