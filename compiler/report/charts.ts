@@ -26,7 +26,7 @@ const KIND_COLOURS = { comparisons: '#4e79a7', selections: '#f28e2b', products: 
 const CONFIG = {
   font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
   view: { stroke: null },
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600, gridColor: '#e6e6e6', domainColor: '#999', tickColor: '#999', labelLimit: 260 },
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 600, gridColor: '#e6e6e6', domainColor: '#999', tickColor: '#999', labelLimit: 210 },
   legend: { labelFontSize: 11, titleFontSize: 12, orient: 'top' },
   bar: { discreteBandSize: 10 },
 } as const;
@@ -42,7 +42,7 @@ export function reportCharts(m: ReportModel): Chart[] {
       data: { values },
       mark: { type: 'bar', tooltip: true },
       height: { step: rowStep },
-      width: 420,
+      width: 380,
       encoding: {
         y: { field: 'layer', type: 'nominal', sort: layerSort, title: null },
         x: { field: x.field, type: 'quantitative', title: x.title, axis: { format: '~s' }, ...(x.stacked ? {} : { stack: null }) },
@@ -79,12 +79,12 @@ export function reportCharts(m: ReportModel): Chart[] {
       data: { values },
       mark: { type: 'bar', tooltip: true, cornerRadius: 2 },
       height: { step: rowStep },
-      width: 420,
+      width: 380,
       encoding: {
         y: { field: 'layer', type: 'nominal', sort: layerSort, title: null },
         x: { field: 'first', type: 'quantitative', title: 'round', scale: { domainMin: 1 }, axis: { tickMinStep: 1, format: 'd' } },
         x2: { field: 'end' },
-        color: { field: 'op', type: 'nominal', title: 'secure op', scale: { scheme: 'tableau10' } },
+        color: { field: 'op', type: 'nominal', title: 'secure op', scale: { scheme: 'tableau10' }, legend: { columns: 3 } },
         tooltip: [{ field: 'layer' }, { field: 'op' }, { field: 'first', title: 'first round' }, { field: 'last', title: 'last round' }],
         description: { field: 'desc', type: 'nominal' },
       },
@@ -103,7 +103,7 @@ export function reportCharts(m: ReportModel): Chart[] {
         y: { field: 'layer', type: 'nominal', sort: m.heat.layers, title: null },
         x: { field: 'channel', type: 'quantitative', title: 'channel', scale: { domain: [0, widest], nice: false }, axis: { tickMinStep: 1, format: 'd' } },
         x2: { field: 'next' },
-        color: { field: 'block', type: 'nominal', title: 'block (rows x cols)', scale: { domain: blocks.map((b) => b[0]), range: blockColours(blocks.map((b) => b[1])) } },
+        color: { field: 'block', type: 'nominal', title: 'block (rows x cols)', scale: { domain: blocks.map((b) => b[0]), range: blockColours(blocks.map((b) => b[1])) }, legend: { orient: 'bottom', columns: 8, symbolType: 'square', symbolLimit: 200 } },
         tooltip: [{ field: 'layer' }, { field: 'channel' }, { field: 'block' }, { field: 'drelus', title: 'DReLUs' }],
         description: { field: 'desc', type: 'nominal' },
       },

@@ -149,15 +149,18 @@ function planSection(m: ReportModel): string {
   if (!plan) return '';
   const windows = plan.compare ? `<p>Comparison windows: ${esc(plan.compare.mode)}, chosen for ${plan.compare.fracBits} fractional bits${plan.compare.maxSignError !== null ? `, at most ${rate(plan.compare.maxSignError)} predicted sign errors` : ''}; ${plan.compare.windows.length} comparison layers (the layer table's "compare bits").</p>` : '';
   if (plan.layers.length === 0) return `<section id="plan"><h2>Plan</h2><p>No ReLU layer planned: every ReLU stays a per-pixel ReLU.</p>${windows}</section>`;
-  const source = Object.entries(plan.source).filter(([k]) => k !== 'calib').map(([k, v]) => `<span><b>${esc(k)}</b> ${esc(typeof v === 'string' ? v : JSON.stringify(v))}</span>`).join(' ');
+  const shown = (v: unknown) => esc(typeof v === 'string' ? v : JSON.stringify(v, (k, x) => (k === 'sampleDigests' && Array.isArray(x) ? `(${x.length} digests)` : x)));
+  const brief = ['method', 'budget', 'mode', 'ratio', 'block'].filter((k) => k in plan.source).map((k) => `${k} ${shown(plan.source[k])}`).join(' · ');
+  const source = `<details><summary>How the plan was made${brief ? `: ${brief}` : ''}</summary><table class="compact kv"><tbody>${Object.entries(plan.source).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${shown(v)}</code></td></tr>`).join('')}</tbody></table></details>`;
   const rows = plan.layers.map((l) => {
     const counts = new Map<string, number>();
     for (const b of l.blocks) counts.set(blockLabel(b), (counts.get(blockLabel(b)) ?? 0) + 1);
-    const common = [...counts].sort((a, b) => b[1] - a[1]).map(([b, n]) => `${b} (${n})`).join(', ');
+    const sorted = [...counts].sort((a, b) => b[1] - a[1]);
+    const common = sorted.slice(0, 6).map(([b, n]) => `${b} (${n})`).join(', ') + (sorted.length > 6 ? `, ${sorted.length - 6} more` : '');
     const identity = l.blocks.filter((b) => b === 'identity').length;
     return `<tr><td class="name">${esc(l.name)}</td><td data-sort="${l.shape[1] * l.shape[2] * l.shape[3]}">${l.shape.join('×')}</td><td data-sort="${l.drelus.baseline}">${num(l.drelus.baseline)}</td><td data-sort="${l.drelus.planned}">${num(l.drelus.planned)}</td><td data-sort="${l.drelus.planned / l.drelus.baseline}">${pct(l.drelus.planned / l.drelus.baseline)}</td><td data-sort="${identity / l.blocks.length}">${pct(identity / l.blocks.length)}</td><td class="name">${esc(common)}</td></tr>`;
   }).join('\n');
-  return `<section id="plan"><h2>Block-ReLU plan</h2><p class="source">${source}</p>
+  return `<section id="plan"><h2>Block-ReLU plan</h2>${source}
 <p>${plan.layers.length} planned ReLU layers of ${plan.model.reluLayers.length}${plan.complete ? ' (complete plan)' : ''}: <strong>${num(plan.drelus.planned)}</strong> of ${num(plan.drelus.baseline)} DReLUs (${pct(plan.drelus.planned / plan.drelus.baseline)}).</p>${windows}
 <div class="scroll"><table class="sortable" id="plan-table"><thead><tr><th>layer</th><th>activation</th><th>DReLUs before</th><th>after</th><th>kept</th><th>identity</th><th class="name">blocks (channels)</th></tr></thead><tbody>
 ${rows}
@@ -264,8 +267,11 @@ tbody tr:hover { background: #f0f5ff; }
 td.ok { color: #2e7d32; } td.bad { color: #c62828; font-weight: 600; }
 .scroll { overflow: auto; max-height: 70vh; border: 1px solid var(--line); border-radius: 6px; }
 .scroll table { width: 100%; }
-.hint, .source { color: var(--muted); font-size: 12px; }
-.source span { margin-right: 14px; }
+.hint { color: var(--muted); font-size: 12px; }
+details { margin: 0 0 10px; color: var(--muted); }
+details summary { cursor: pointer; }
+table.kv td { text-align: left; white-space: normal; }
+table.kv code { word-break: break-all; }
 .accuracy { font-size: 15px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 16px; }
 figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; overflow: auto; }
