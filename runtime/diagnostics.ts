@@ -34,6 +34,12 @@ export const DIAGNOSTICS = {
   MPCC0017: "calibration data '{0}' holds {1} at sample {2}: samples must be finite",
   MPCC0018: "plan '{0}': source.calib is malformed: {1}",
   MPCC0019: "the model's input has {0} channels but calibration images from '{1}' convert only to 1 (gray) or 3 (RGB)",
+  MPCC0030: "'{0}' is not a folder written by mpcc compile: {1}",
+  MPCC0031: "report input '{0}' is not {1}: {2}",
+  MPCC0032: "plan '{0}' was made for another model (sha256 {1}) than {2} (sha256 {3})",
+  MPCC0033: "run file '{0}' is from another compiled model: architecture {1}, but {2} has {3}",
+  MPCC0034: "eval file '{0}' measured another model (sha256 {1}) than {2} (sha256 {3})",
+  MPCC0035: "mpcc report takes {0}: {1}",
 
   MPCC1001: "ONNX operator '{0}' (opset {1}) at node '{2}' is not supported",
   MPCC1002: "'{0}' is not a valid ONNX model: {1}",

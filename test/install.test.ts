@@ -56,4 +56,13 @@ describe('install: no scripts, no warnings', function () {
     expect(Object.keys(policy).sort()).to.deep.equal(withScripts);
     for (const name of withScripts) expect(policy[name], name).to.equal(false);
   });
+
+  it(".ci/run runs exactly the README's set-up commands, in order", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const setUp = /## Set up[^\n]*\n\n((?: {4}.*\n)+)/.exec(readme)![1].split('\n').filter((l) => l.trim() !== '').map((l) => l.trim().replace(/\s+# .*$/, ''));
+    const ci = readFileSync(join(ROOT, '.ci/run'), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#') && !/^(set|cd) /.test(l));
+    expect(setUp[0]).to.equal('npm ci');
+    expect(setUp[setUp.length - 1]).to.equal('npm test');
+    expect(ci).to.deep.equal(setUp);
+  });
 });

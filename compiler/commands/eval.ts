@@ -22,7 +22,9 @@ import { withBatch } from '../eval-batch.js';
 import { readFileBytes, readNpy, readNpyIntegers } from '../npy.js';
 import { checkNoCalibrationOverlap, planSampleDigests, sampleDigests } from '../calibration/sample-digests.js';
 import { type CommandRefit, type ReconstructFlags, refitForCommand, refitRequestFrom, withReconstructFlags } from './reconstruct-flags.js';
-import { readPlan } from '../../passes/planning/plan-file.js';
+import { modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
+import { sha256 } from '../../runtime/program/artifacts.js';
+import { readFileSync } from 'node:fs';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { runGraph } from '../../ir/interp/index.js';
@@ -82,6 +84,10 @@ export interface EvalReport {
     /** Coded warnings of the refit (too few samples for a layer). */
     readonly warnings: readonly string[];
   };
+  /** The model file measured (sha256 of its bytes: OUT/manifest.json's modelHash of a compile of it). */
+  readonly model: { readonly sha256: string };
+  /** The plan applied (--plan): its file's sha256 and its source's method (uniform, knapsack, …); null without one. */
+  readonly plan: { readonly sha256: string; readonly method: string | null } | null;
 }
 
 /** The report, the text the command prints, and the seconds the interpreter runs took. */
@@ -198,8 +204,16 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     drelus: drelus === undefined ? null : drelus / shape.batch,
     baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
     ...(refit ? { refit: refitSummary(refit) } : {}),
+    model: { sha256: modelFileSha256(model) },
+    plan: options.plan === undefined ? null : planIdentity(options.plan),
   };
   return { report, text: options.json ? `${JSON.stringify(report)}\n` : formatReport(report, options, seconds), seconds };
+}
+
+/** The --plan file's identity in the report: its sha256 and how it was made. */
+function planIdentity(file: string): NonNullable<EvalReport['plan']> {
+  const method = readPlan(file).source.method;
+  return { sha256: sha256(readFileSync(file)), method: typeof method === 'string' ? method : null };
 }
 
 /** MPCC4065 when an evaluated image is one of the refit's calibration samples (same float32 bytes). */
@@ -383,7 +397,7 @@ export function registerEval(program: Command): void {
         .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
         .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
-        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus, refit?}'))),
+        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus, refit?, model, plan}'))),
       'canonicalize', ', with --fixed',
     ),
   ).action(

@@ -12,6 +12,7 @@ import { registerPlan } from './plan.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerKeygen } from './keygen.js';
+import { registerReport } from './report.js';
 
 /** Adds every mpcc command to `program`. */
 export function registerCommands(program: Command): void {
@@ -27,4 +28,5 @@ export function registerCommands(program: Command): void {
   registerEval(program);
   registerExport(program);
   registerKeygen(program);
+  registerReport(program);
 }

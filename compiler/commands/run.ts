@@ -4,7 +4,7 @@
 // command makes a fresh key pair per party (in a private temporary folder, removed after the
 // run) and gives each party its key and the other two public keys (--key, --peer-keys). Prints the output's top classes, wall time, bytes per party and
 // rounds; with --json one object {wallSeconds, rounds, bytes: {total, online, preprocessing,
-// oneTime, perParty}, output}. With `--inputs A.npy B.npy …` (three processes) the server and
+// oneTime, perParty}, output, architecture}. With `--inputs A.npy B.npy …` (three processes) the server and
 // helper serve all of them in one server session (`mpcc party --serve`): one client connection,
 // one inference per input, the one-time setup once; a summary per input (JSON: one line each).
 import type { Command } from 'commander';
@@ -49,6 +49,9 @@ export interface RunSummary {
   output: string | null;
   /** With --expected: how the output agrees with the plaintext one (pixel agreement for maps). */
   agreement?: OutputAgreement;
+  /** The public architecture's digest of the model run (OUT/manifest.json's `architecture`),
+   * so a report can tell which compiled model a run belongs to. */
+  architecture: string;
 }
 
 /** Runs the three parties; returns the summary, P0's outputs and the reports. Progress lines
@@ -71,7 +74,7 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   }
   log(`running the three parties (${transport === 'inproc' ? 'one process' : 'three processes over loopback TCP'})`);
   const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : (await processes(out, (id) => (id === 0 ? ['--input', options.input!] : []), options.roundTimeout, log)).map((lines) => lines[lines.length - 1]);
-  const { summary, outputs } = summarize(reports, options.output ?? null);
+  const { summary, outputs } = summarize(reports, options.output ?? null, manifest.architecture);
   if (options.output) {
     const o = manifest.outputs[0];
     writeFileAtomic(options.output, encodeNpy(o.shape, outputs[o.name]));
@@ -86,7 +89,7 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
 }
 
 /** The three parties' reports of one inference as the --json object, and P0's outputs. */
-function summarize(reports: readonly PartyReport[], output: string | null): { summary: RunSummary; outputs: Record<string, number[]> } {
+function summarize(reports: readonly PartyReport[], output: string | null, architecture: string): { summary: RunSummary; outputs: Record<string, number[]> } {
   const p0 = reports[0];
   const bytes = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] as [number, number, number] };
   for (const r of reports) {
@@ -96,7 +99,7 @@ function summarize(reports: readonly PartyReport[], output: string | null): { su
     bytes.perParty[r.party] = r.sent.online + r.sent.preprocessing;
   }
   bytes.total = bytes.online + bytes.preprocessing;
-  const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output };
+  const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output, architecture };
   return { summary, outputs: p0.outputs ?? {} };
 }
 
@@ -118,7 +121,7 @@ export async function runSecureInputs(out: string, options: RunOptions, sink: Pr
   const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? inputs.flatMap((f) => ['--input', f]) : ['--max-inferences', n])], options.roundTimeout, log);
   return inputs.map((_, i) => {
     const reports = lines.map((l) => l[i]);
-    return { ...summarize(reports, null), setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
+    return { ...summarize(reports, null, manifest.architecture), setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
   });
 }
 
@@ -215,7 +218,7 @@ export function registerRun(program: Command): void {
       .option('--input <file>', 'the input (.npy, float32)')
       .option('--inputs <files...>', 'several inputs, one inference each, in one server session (three processes; no -o)')
       .addOption(outputOption('write the first output as .npy'))
-      .addOption(jsonOption('{wallSeconds, rounds, bytes, output}'))
+      .addOption(jsonOption('{wallSeconds, rounds, bytes, output, architecture}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
       .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction')

@@ -50,6 +50,11 @@ export interface LayerCost {
   bytesPerDrelu: number | null;
   /** The same DReLUs' comparison bytes on the full 64-bit window (what narrowing saves against). */
   compareBytes64: number;
+  /** The node's first inference round (its rounds are round … round + rounds − 1; layers that
+   * share a round travel in the same frames). */
+  round: number;
+  /** The shape of the activation it takes (its first operand). */
+  inputShape: number[];
 }
 
 /** The cost report (OUT/cost.json, `mpcc cost --json`). Bytes are bytes sent, summed over
@@ -114,6 +119,7 @@ export function costReport(g: Graph): CostReport {
       drelusBefore: PER_ELEMENT_BEFORE.has(protocol) ? unplannedDrelus(g, n, readers) : runs,
       bytesByKind: noBytesByKind(),
       compareBits: null, compareLo: null, bytesPerDrelu: null, compareBytes64: 0,
+      round, inputShape: [...(g.types.get(n.inputs[0])?.shape ?? [])],
     };
     for (const text of n.attrs.flows as readonly string[]) {
       const f = parseFlow(text, n);

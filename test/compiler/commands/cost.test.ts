@@ -49,7 +49,7 @@ describe('mpcc cost', function () {
     expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64']);
     expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
     expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan']);
-    for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind', 'compareBits', 'compareLo', 'bytesPerDrelu', 'compareBytes64']);
+    for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind', 'compareBits', 'compareLo', 'bytesPerDrelu', 'compareBytes64', 'round', 'inputShape']);
     // 64-bit windows: every DReLU's comparison bytes are the 64-bit ones
     expect(r.bytesPerDrelu).to.equal(r.compareBytes64 / r.drelus);
     // No block-ReLU: nothing was planned away.

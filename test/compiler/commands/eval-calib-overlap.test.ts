@@ -45,7 +45,8 @@ describe('mpcc eval refuses images a plan was calibrated on', function () {
 
   it('evaluates test images under a calibrated plan exactly as under the same plan without the record', () => {
     const data = writeData('test.npy');
-    expect(evaluate(file('calibrated.json'), data)).to.deep.equal(evaluate(file('plain.json'), data));
+    // the same measures; only the plan file (its sha256) differs
+    expect({ ...evaluate(file('calibrated.json'), data), plan: null }).to.deep.equal({ ...evaluate(file('plain.json'), data), plan: null });
   });
 
   it('MPCC0015: one calibration image among the test images, named by its index', () => {

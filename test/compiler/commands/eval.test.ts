@@ -138,7 +138,8 @@ describe('mpcc eval', function () {
 
   it('a symbolic batch (torch.onnx dynamic axes) is fixed from the images; --input-shape also takes it', () => {
     writeFileSync(file('cnn-dynamic.onnx'), smallCnn('batch'));
-    const want = evalCnn();
+    // the same measures as the fixed-batch model's; only the model file (its sha256) differs
+    const want = { ...evalCnn(), model: { sha256: createHash('sha256').update(readFileSync(file('cnn-dynamic.onnx'))).digest('hex') } };
     expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy') }).report).to.deep.equal(want);
     expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy'), inputShape: '4,1,28,28' }).report).to.deep.equal(want);
   });
@@ -211,11 +212,11 @@ describe('mpcc eval', function () {
     expectCode(() => runEval(file('argmax.onnx'), { data: file('x.npy'), labels: file('y.npy') }), 'MPCC3009', /output 'output' is int64\[1,1,28\]: neither class scores/);
   });
 
-  it('the CLI: --json prints one object with the seven keys; a bad input exits non-zero with one coded line', () => {
+  it('the CLI: --json prints one object with the nine keys; a bad input exits non-zero with one coded line', () => {
     const ok = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y.npy'), '--json', '--batch-size', '32'], { encoding: 'utf8' });
     expect(ok.status, ok.stderr).to.equal(0);
     const report = JSON.parse(ok.stdout);
-    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus']);
+    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus', 'model', 'plan']);
     expect(report).to.deep.equal(evalCnn());
     const bad = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y-short.npy')], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);

@@ -46,7 +46,7 @@ describe('mpcc run / mpcc party', function () {
     const yPath = join(dir, 'y.npy');
     const { stdout } = await run(process.execPath, [CLI, 'run', out, '--input', xPath, '-o', yPath, '--json']);
     const s = JSON.parse(stdout) as RunSummary;
-    expect(Object.keys(s).sort()).to.deep.equal(['bytes', 'output', 'rounds', 'wallSeconds']);
+    expect(Object.keys(s).sort()).to.deep.equal(['architecture', 'bytes', 'output', 'rounds', 'wallSeconds']);
     expect(Object.keys(s.bytes).sort()).to.deep.equal(['oneTime', 'online', 'perParty', 'preprocessing', 'total']);
     const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
     expect(s.rounds).to.equal(cost.rounds);

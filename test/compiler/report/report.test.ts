@@ -1,0 +1,160 @@
+// `mpcc report` without a browser: the report's data against the files it reads and against
+// hand counts of the fixture's plan (identity, [1,1] and whole-map blocks), a model and plan
+// alone against the compiled folder's own cost.json, the page self-contained, and every bad input
+// a coded error naming the file with nothing written. The page in Chromium: browser.test.ts.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { runReport } from '../../../compiler/commands/report.js';
+import { readReportInputs } from '../../../compiler/report/inputs.js';
+import { reportModel } from '../../../compiler/report/model.js';
+import { chartWarnings, reportCharts } from '../../../compiler/report/charts.js';
+import type { CostReport } from '../../../passes/secure/cost-model.js';
+import { planJson } from '../../../passes/planning/plan-file.js';
+import { buildZooModel } from '../../../examples/zoo/index.js';
+import { errorOf } from '../../passes/util.js';
+import { suiteTempDir } from '../../temp-dir.js';
+import { FIXTURE_BLOCKS, type ReportFixture, makeReportFixture, readJson } from './fixture.js';
+
+const CLI = fileURLToPath(new URL('../../../compiler/cli.js', import.meta.url));
+
+describe('mpcc report: data, page and bad input', function () {
+  this.timeout(120000);
+  const dir = suiteTempDir('mpcc-report-');
+  const file = (name: string) => join(dir(), name);
+  let fx: ReportFixture;
+  before(async () => {
+    fx = await makeReportFixture(dir());
+  });
+
+  it('a compiled folder: totals and per-layer rows equal cost.json, identity shares and heat-map cells equal the plan counted by hand', () => {
+    const cost = readJson<CostReport>(join(fx.out, 'cost.json'));
+    const m = reportModel(readReportInputs({ subject: fx.out }));
+    expect(m.totals).to.deep.equal(cost);
+    expect(m.layers.map((l) => [l.name, l.drelus, l.drelusBefore, l.online, l.offline, l.rounds])).to.deep.equal(cost.layers.map((l) => [l.name, l.drelus, l.drelusBefore, l.bytes.online, l.bytes.preprocessing, l.rounds]));
+    expect(m.layers.reduce((t, l) => t + l.online + l.offline, 0)).to.equal(cost.bytes.total);
+    // /relu1/Relu: 2 identity channels of 8; /relu2/Relu: 3 of 16 (FIXTURE_BLOCKS)
+    expect(m.layers.find((l) => l.name === '/relu1/Relu')!.identityShare).to.equal(2 / 8);
+    expect(m.layers.find((l) => l.name === '/relu2/Relu')!.identityShare).to.equal(3 / 16);
+    expect(m.layers.find((l) => l.name === '/conv1/Conv')!.identityShare).to.equal(null);
+    // one cell per channel, in order, with its block; the DReLUs by hand: ceil(H/bh)·ceil(W/bw)
+    expect(m.heat.cells.map((c) => [c.layer, c.channel, c.block])).to.deep.equal(Object.entries(FIXTURE_BLOCKS).flatMap(([layer, blocks]) => blocks.map((b, channel) => [layer, channel, b === 'identity' ? 'identity' : `${b[0]}x${b[1]}`])));
+    const relu1 = m.heat.cells.filter((c) => c.layer === '/relu1/Relu').map((c) => c.drelus);
+    expect(relu1).to.deep.equal([0, 256, 1, 16, 16, 0, 256, 4]);
+    expect(m.heat.cells.reduce((t, c) => t + c.drelus, 0)).to.equal(fx.planData.drelus.planned);
+    // the timeline: every layer with rounds, from its first round to one past its last; the last ends after the schedule's last round
+    expect(m.timeline.length).to.equal(cost.layers.filter((l) => l.rounds > 0).length);
+    expect(Math.max(...m.timeline.map((t) => t.end))).to.equal(cost.rounds + 1);
+    expect(m.paper).to.equal(null);
+    expect(chartWarnings).to.deep.equal([]);
+  });
+
+  it('runs and evaluations: the run beside the prediction, its sign-error rates per layer, the accuracy of this plan, the sweep by planner', () => {
+    const run = readJson<{ plaintext: { layers: { name: string; rate: number }[] }; bytes: { total: number } }>(fx.run);
+    const m = reportModel(readReportInputs({ subject: fx.out, runs: [fx.run], evals: [fx.evals] }));
+    expect(m.inputs.runs[0].record.bytes.total).to.equal(m.totals.bytes.total);
+    for (const row of run.plaintext.layers) expect(m.layers.find((l) => l.name === row.name)?.signErrorMeasured, row.name).to.equal(row.rate);
+    const evals = readFileSync(fx.evals, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { top1: number; drelus: number; baselineDrelus: number });
+    expect(m.accuracy?.record.top1).to.equal(evals[0].top1); // the first evaluation is of mixed.json, OUT's plan
+    expect(m.sweep.map((p) => [p.planner, p.budget, p.accuracy])).to.deep.equal([
+      ['hand-made', evals[0].drelus / evals[0].baselineDrelus, evals[0].top1],
+      ['uniform', evals[1].drelus / evals[1].baselineDrelus, evals[1].top1],
+      ['no plan', 1, evals[2].top1],
+    ]);
+    expect(reportCharts(m).map((c) => c.id)).to.deep.equal(['chart-bytes-kind', 'chart-bytes-phase', 'chart-drelus', 'chart-timeline', 'chart-heatmap', 'chart-sweep']);
+  });
+
+  it('a model and its plan alone: the costs the compiled folder recorded, worked out again', () => {
+    const alone = reportModel(readReportInputs({ subject: fx.model, plan: fx.plan }));
+    const cost = readJson<CostReport>(join(fx.out, 'cost.json'));
+    expect(alone.totals).to.deep.equal(cost);
+    expect(alone.heat.cells.length).to.equal(8 + 16);
+    expect(alone.inputs.kind).to.equal('model');
+  });
+
+  it('a folder compiled with --compare-bits and no plan: the windows in the table, no heat map, the plan section says so', () => {
+    runCompile(fx.model, { output: file('out-bits'), compareBits: '20' });
+    const m = reportModel(readReportInputs({ subject: file('out-bits') }));
+    const cost = readJson<CostReport>(join(file('out-bits'), 'cost.json'));
+    expect(m.layers.filter((l) => l.compareBits !== null).map((l) => [l.name, l.compareBits])).to.deep.equal(cost.layers.filter((l) => l.compareBits !== null).map((l) => [l.name, 20]));
+    expect(m.heat.cells).to.deep.equal([]);
+    const r = runReport(file('out-bits'), { output: file('bits.html') });
+    expect(r.charts).to.not.include('chart-heatmap');
+    const html = readFileSync(r.file, 'utf8');
+    expect(html).to.contain('No ReLU layer planned');
+    expect(html).to.contain('Comparison windows: fixed');
+    expect(html.replace(/<script[\s\S]*?<\/script>/g, '')).to.not.match(/NaN|undefined/);
+  });
+
+  it('the paper\'s figures beside a model the paper measured (resnet18-cifar), none for another', () => {
+    writeFileSync(file('r18.onnx'), buildZooModel('resnet18-cifar'));
+    const m = reportModel(readReportInputs({ subject: file('r18.onnx'), fracBits: 12 }));
+    // DESIGN.md's cost table: the paper's code 0.494 GB and 2.86 s; the target 0.12 GB and 2.5 s
+    expect(m.paper).to.deep.equal({ model: 'ResNet18 / CIFAR-100', figures: [{ setting: 'all ReLUs', bytes: 0.494e9, seconds: 2.86, targetBytes: 0.12e9, targetSeconds: 2.5 }] });
+    expect(m.totals.drelusBefore).to.equal(557056);
+    const html = readFileSync(runReport(file('r18.onnx'), { output: file('r18.html'), fracBits: 12 }).file, 'utf8');
+    expect(html).to.contain('Beside the paper (ResNet18 / CIFAR-100)');
+    expect(html).to.contain('<td>494.00 MB</td><td>2.86 s</td>');
+  });
+
+  it('writes one self-contained page: Vega inline, every chart spec, no reference to anything outside it', () => {
+    const r = runReport(fx.out, { output: file('report.html'), run: [fx.run], eval: [fx.evals] });
+    const html = readFileSync(file('report.html'), 'utf8');
+    expect(r.charts).to.have.length(6);
+    expect(Buffer.byteLength(html)).to.equal(r.bytes);
+    expect(html).to.contain('vega'); // the runtime inline
+    for (const id of r.charts) expect(html).to.contain(`id="${id}"`);
+    // nothing fetched: no src=, no href= to anything, no stylesheet link, no import
+    expect(html).to.not.match(/<(script|img|link|iframe)\b[^>]*\b(src|href)=/i);
+    expect(html).to.not.match(/@import|url\(\s*['"]?https?:/i);
+    expect(html.replace(/<script[\s\S]*?<\/script>/g, '')).to.not.match(/NaN|undefined|\[object /);
+  });
+
+  it('bad input: coded errors naming the file, nothing written', () => {
+    const out = file('bad.html');
+    const expectError = (fn: () => unknown, code: string, re: RegExp) => {
+      const e = errorOf(fn);
+      expect(e.code, e.message).to.equal(code);
+      expect(e.message).to.match(re);
+      expect(existsSync(out)).to.equal(false);
+    };
+    // an OUT folder without cost.json
+    cpSync(fx.out, file('no-cost'), { recursive: true });
+    rmSync(file('no-cost/cost.json'));
+    expectError(() => runReport(file('no-cost'), { output: out }), 'MPCC0030', /no-cost' is not a folder written by mpcc compile: it has no cost\.json \(.*no-cost\/cost\.json\)/);
+    // a folder that is not OUT at all
+    expectError(() => runReport(dir(), { output: out }), 'MPCC0030', /it has no manifest\.json/);
+    // a plan for another model, alone and inside OUT
+    expectError(() => runReport(fx.otherModel, { output: out, plan: fx.plan }), 'MPCC0032', /plan '.*mixed\.json' was made for another model \(sha256 [0-9a-f]{64}\) than .*ops\.onnx/);
+    cpSync(fx.out, file('other-plan'), { recursive: true });
+    writeFileSync(file('other-plan/plan.json'), planJson({ ...fx.planData, model: { ...fx.planData.model, sha256: 'ab'.repeat(32) } }));
+    expectError(() => runReport(file('other-plan'), { output: out }), 'MPCC0032', /other-plan\/plan\.json' was made for another model \(sha256 abab/);
+    // a run of another compiled model (the planned folder's run given to the unplanned one)
+    expectError(() => runReport(fx.outUnplanned, { output: out, run: [fx.run] }), 'MPCC0033', /run file '.*run\.json' is from another compiled model/);
+    // an evaluation of another model
+    expectError(() => runReport(fx.out, { output: out, eval: [fx.otherEval] }), 'MPCC0034', /eval file '.*ops-eval\.json' measured another model/);
+    // files that are not what their flag says
+    writeFileSync(file('garbage.json'), '{"wallSeconds": 1');
+    expectError(() => runReport(fx.out, { output: out, run: [file('garbage.json')] }), 'MPCC0031', /report input '.*garbage\.json(:1)?' is not an mpcc run --json output: not JSON/);
+    expectError(() => runReport(fx.out, { output: out, eval: [fx.run] }), 'MPCC0031', /is not an mpcc eval --json output/);
+    // flags that do not go together
+    expectError(() => runReport(fx.out, { output: out, plan: fx.plan }), 'MPCC0035', /mpcc report takes OUT, or --plan PLAN with its MODEL: .* drop --plan/);
+    expectError(() => runReport(fx.model, { output: out, run: [fx.run] }), 'MPCC0035', /--run only with a compiled folder OUT/);
+    expectError(() => runReport(fx.out, {}), 'MPCC0004', /-o/);
+  });
+
+  it('the CLI: writes the page and says so; a bad input exits 2 with one coded line', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'report', fx.out, '-o', file('cli.html'), '--eval', fx.evals]);
+    expect(stdout).to.match(/^wrote .*cli\.html: 6 charts, \d+\.\d\d MB\n$/);
+    cpSync(fx.out, file('cli-no-cost'), { recursive: true });
+    rmSync(file('cli-no-cost/cost.json'));
+    const failed = await promisify(execFile)(process.execPath, [CLI, 'report', file('cli-no-cost'), '-o', file('cli-bad.html')]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(failed?.code).to.equal(2);
+    expect(failed?.stderr).to.match(/^mpcc: error MPCC0030: .*cli-no-cost' is not a folder written by mpcc compile: it has no cost\.json/);
+    expect(existsSync(file('cli-bad.html'))).to.equal(false);
+  });
+});
