@@ -15,7 +15,7 @@ import { uniformDreluPlan, uniformPlan } from '../../passes/planning/uniform.js'
 import { join } from 'node:path';
 import { mpccVersion } from './compile.js';
 import { type BudgetFlags, checkBudgetFlags, floatModel, parseFraction, plansFromFlags, withBudgetFlags } from './budget-flags.js';
-import { inputShapeOption, outputOption, passesOption, requireOutput, withProgressFlags } from './flags.js';
+import { inputShapeOption, jsonOption, outputOption, passesOption, requireOutput, withProgressFlags } from './flags.js';
 
 /** Options of the plan command, as commander hands them over. */
 export interface PlanOptions extends ProgressFlags, BudgetFlags {
@@ -27,6 +27,8 @@ export interface PlanOptions extends ProgressFlags, BudgetFlags {
   readonly uniformDrelus?: string | number;
   /** --show FILE: print a plan's per-layer summary. */
   readonly show?: string;
+  /** --json (with --show): the summary as one JSON object (planSummary). */
+  readonly json?: boolean;
   readonly output?: string;
   readonly passes?: string;
   readonly inputShape?: string;
@@ -46,8 +48,9 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
   if (options.show !== undefined) {
     if (model !== undefined) throw diag('MPCC0004', ['--show', options.show, `shows a plan file on its own; drop the model '${model}'`]);
     const plan = readPlan(options.show);
-    return { plan, text: formatPlanTable(plan) };
+    return { plan, text: options.json ? `${JSON.stringify(planSummary(plan), null, 2)}\n` : formatPlanTable(plan) };
   }
+  if (options.json) throw diag('MPCC0004', ['--json', 'true', 'prints a plan summary: give it with --show FILE']);
   const block = options.uniform === undefined ? undefined : parseUniformBlock(options.uniform);
   const ratio = options.uniformDrelus === undefined ? undefined : parseDreluFraction(options.uniformDrelus);
   const out = requireOutput(options.output, 'the plan file to write');
@@ -149,6 +152,50 @@ export function formatPlanTable(plan: Plan): string {
   ].join('\n') + '\n';
 }
 
+/** `mpcc plan --show FILE --json`: the per-layer summary the table prints, as data (what
+ * `mpcc report` and scripts read): per layer its shape, DReLUs before and after, channels,
+ * identity channels and the count of each block; the totals; the compare windows if any. */
+export interface PlanSummary {
+  readonly model: { readonly sha256: string; readonly reluLayers: number };
+  readonly complete: boolean;
+  readonly drelus: { readonly baseline: number; readonly planned: number };
+  readonly channels: number;
+  readonly identityChannels: number;
+  readonly layers: readonly {
+    readonly name: string;
+    readonly shape: readonly number[];
+    readonly drelus: { readonly baseline: number; readonly planned: number };
+    readonly channels: number;
+    readonly identityChannels: number;
+    /** Channels per block, "BHxBW" or "identity", most frequent first. */
+    readonly blocks: Readonly<Record<string, number>>;
+  }[];
+  readonly compare: Plan['compare'] | null;
+  readonly source: Plan['source'];
+}
+
+/** The summary of `plan` (see PlanSummary). */
+export function planSummary(plan: Plan): PlanSummary {
+  const layers = plan.layers.map((l) => ({
+    name: l.name,
+    shape: l.shape,
+    drelus: l.drelus,
+    channels: l.blocks.length,
+    identityChannels: l.blocks.filter((b) => b === 'identity').length,
+    blocks: Object.fromEntries(blockCounts(l.blocks)),
+  }));
+  return {
+    model: { sha256: plan.model.sha256, reluLayers: plan.model.reluLayers.length },
+    complete: plan.complete === true,
+    drelus: plan.drelus,
+    channels: layers.reduce((t, l) => t + l.channels, 0),
+    identityChannels: layers.reduce((t, l) => t + l.identityChannels, 0),
+    layers,
+    compare: plan.compare ?? null,
+    source: plan.source,
+  };
+}
+
 /** JSON.stringify's replacer for the printed source: the calibration's per-sample digests (one
  * per sample, for the evaluation-overlap check) shown as their count; the file keeps them all. */
 function shortDigests(key: string, value: unknown): unknown {
@@ -157,13 +204,18 @@ function shortDigests(key: string, value: unknown): unknown {
 
 /** The three most frequent blocks of a layer, "4x4 (60), identity (4)". */
 function commonBlocks(blocks: Plan['layers'][number]['blocks']): string {
+  const sorted = blockCounts(blocks);
+  return sorted.slice(0, 3).map(([k, n]) => `${k} (${n})`).join(', ') + (sorted.length > 3 ? `, ${sorted.length - 3} more` : '');
+}
+
+/** Each block of a layer ("BHxBW" or "identity") with its number of channels, most frequent first. */
+function blockCounts(blocks: Plan['layers'][number]['blocks']): [string, number][] {
   const counts = new Map<string, number>();
   for (const b of blocks) {
     const key = b === 'identity' ? 'identity' : `${b[0]}x${b[1]}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const sorted = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  return sorted.slice(0, 3).map(([k, n]) => `${k} (${n})`).join(', ') + (sorted.length > 3 ? `, ${sorted.length - 3} more` : '');
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
 function percent(part: number, whole: number): string {
@@ -188,6 +240,7 @@ export function registerPlan(program: Command): void {
       .addOption(new Option('--uniform <BHxBW>', 'one block for every channel of every ReLU layer, clipped to smaller maps (e.g. 4x4)'))
       .addOption(new Option('--uniform-drelus <r>', 'per layer the smallest square block (clipped to the map) keeping at most the fraction R of its DReLUs; identity where even the whole map keeps more'))
       .addOption(new Option('--show <plan>', 'print a plan file\'s per-layer table: DReLUs before/after, identity share, most common blocks'))
+      .addOption(jsonOption('{model, complete, drelus, channels, identityChannels, layers, compare, source} (with --show)'))
       .addOption(outputOption('the plan file to write (JSON)'))
       .addOption(passesOption(`${DEFAULT_PASSES}; the passes compile --plan will run before insert-block-relu`))
       .addOption(inputShapeOption())

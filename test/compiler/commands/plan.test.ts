@@ -74,6 +74,25 @@ describe('mpcc plan and compile --plan', function () {
     expect(lines.find((l) => l.startsWith('total'))).to.match(/^total\s+3,072\s+777\s+25\.29%\s+8\.33%\s+2x2 \(19\), identity \(2\), 16x16 \(1\), 2 more$/);
   });
 
+  it('--show --json gives the same summary as data: per-layer DReLUs, identity channels, block counts (hand-counted)', () => {
+    const { plan } = runPlanCommand(file('tiny.onnx'), { uniform: '2x2', output: file('tiny-2x2.json') });
+    writeFileSync(file('mixed-json.json'), planJson(mixedPlan(plan)));
+    const { text } = runPlanCommand(undefined, { show: file('mixed-json.json'), json: true });
+    const s = JSON.parse(text);
+    // As the table's test counts: relu1 keeps 537 of 2,048 with 1 identity channel of 8; relu2
+    // keeps 240 of 1,024 with 1 identity of 16; 3,072 → 777 in all, 2 identity of 24 channels.
+    expect(s.layers.map((l: { name: string; drelus: unknown; channels: number; identityChannels: number }) => [l.name, l.drelus, l.channels, l.identityChannels])).to.deep.equal([
+      ['/relu1/Relu', { baseline: 2048, planned: 537 }, 8, 1],
+      ['/relu2/Relu', { baseline: 1024, planned: 240 }, 16, 1],
+    ]);
+    expect(s.layers[1].blocks).to.deep.equal({ '2x2': 15, identity: 1 });
+    expect(Object.values(s.layers[0].blocks).reduce((a: number, b) => a + (b as number), 0)).to.equal(8);
+    expect(s.layers[0].blocks).to.include({ '2x2': 4, '16x16': 1, '1x1': 1, identity: 1 });
+    expect([s.drelus, s.channels, s.identityChannels, s.model.sha256]).to.deep.equal([{ baseline: 3072, planned: 777 }, 24, 2, plan.model.sha256]);
+    expect(errorOf(() => runPlanCommand(file('tiny.onnx'), { uniform: '4x4', json: true, output: file('bad-json.json') })).message).to.contain('flag --json');
+    expect(existsSync(file('bad-json.json'))).to.equal(false);
+  });
+
   it('bad flags are MPCC0004 naming the flag, and nothing is written', () => {
     const cases: [Parameters<typeof runPlanCommand>[1], string][] = [
       [{ uniform: '0x3' }, "invalid value '0x3' for flag --uniform"],
