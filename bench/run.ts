@@ -26,6 +26,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'plan-fast': () => import('./plan-fast.js'),
   plan: () => import('./plan.js'),
   refit: () => import('./refit.js'),
+  segmentation: () => import('./segmentation.js'),
 };
 
 async function main(): Promise<void> {
