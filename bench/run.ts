@@ -28,6 +28,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   refit: () => import('./refit.js'),
   maxpool: () => import('./maxpool.js'),
   'ring-width': () => import('./ring-width.js'),
+  segmentation: () => import('./segmentation.js'),
 };
 
 async function main(): Promise<void> {

@@ -143,7 +143,10 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
   const log = options.log ?? NO_PROGRESS;
   const before = runSteps(graph, plan.steps.slice(0, at), 0, plan.steps.length, options);
   const fracChoice = chooseFrac(before.graph, options.calibration, log);
-  const rest = plan.steps.slice(at).map((s) => (s.pass.name === 'quantize' || s.pass.name === revealArgmax.name ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac } } : s));
+  const weightLevel: Record<string, number> = fracChoice.weightLevel !== undefined ? { 'weight-level': fracChoice.weightLevel } : {};
+  const rest = plan.steps.slice(at).map((s) =>
+    s.pass.name === 'quantize' ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac, ...weightLevel } } : s.pass.name === revealArgmax.name ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac } } : s,
+  );
   const after = runSteps(before.graph, rest, at, plan.steps.length, options);
   return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice };
 }

@@ -13,7 +13,7 @@ export const FRAC_BITS = { min: 4, max: 28, default: 12 } as const;
 
 /** `--frac-bits F`: fractional bits of the fixed-point encoding; `note` adds to the help. */
 export function fracBitsOption(note = ''): Option {
-  return new Option('--frac-bits <f>', `fractional bits of the fixed-point encoding (${FRAC_BITS.min}..${FRAC_BITS.max}; default: chosen from the model, the most bits from 12 to 16 whose share-truncation failure bound stays within 2^-12 per inference${note})`);
+  return new Option('--frac-bits <f>', `fractional bits of the fixed-point encoding (${FRAC_BITS.min}..${FRAC_BITS.max}; default: chosen from the model, the most bits from 12 to 16 whose share-truncation failure bound stays within 2^-12 per inference, or fewer for the activations and more for the weights of each layer within the same bound when that rounds less${note}; the flag puts both at F)`);
 }
 
 /** The value of --frac-bits, or undefined when the flag was not given. */

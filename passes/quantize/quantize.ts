@@ -1,9 +1,11 @@
 // quantize: makes the fixed-point structure of secure inference explicit. Values keep their
 // float types; FixedInput marks where the client encodes each input with `frac` fractional
 // bits and Truncate follows every product of two fixed-point numbers (activation × constant
-// weight), whose result carries 2·frac bits in the ring. Weights stay float in the IR: their
-// ring encoding (W at frac, biases at 2·frac) is fixed by convention (ir/interp/fixed/kernels.ts
-// and the code generator follow it). What quantize does with each op is its facts' `quantize`
+// weight), whose result carries frac + w bits in the ring when the weights carry w (w = frac, or
+// each layer's own bits with weight-level: passes/quantize/frac-choice.ts). Weights stay float in
+// the IR: their ring encoding (W at w, biases at frac + w, w the bits of the Truncate reading the
+// product: ir/ops/fixed.ts weightBitsByNode) is fixed by convention (ir/interp/fixed/kernels.ts and
+// the code generator follow it). What quantize does with each op is its facts' `quantize`
 // rule (ir/ops/facts.ts); ops secure inference cannot run, or whose attributes it cannot, are
 // rejected here with MPCC6001, so a model fails at compile time, naming the node, rather than in
 // the middle of a run.
@@ -21,10 +23,12 @@ import { SECURE_FORMS } from './secure-forms.js';
 import { normalizeGemm, quantizeGemmConstants } from './quantize-gemm.js';
 import { scaleAsWeights } from './quantize-scale.js';
 import { firstOutOfRange, indexIn, valueRangeExponent } from './value-range.js';
+import { weightFracs } from './frac-choice.js';
 
 /** Options of quantize. */
 export interface QuantizeOptions {
   'frac-bits': number;
+  'weight-level': number;
   [key: string]: number;
 }
 
@@ -40,10 +44,19 @@ export const quantize = definePass<QuantizeOptions>({
       kind: 'int', default: 12, doc: 'fractional bits of the fixed-point encoding',
       check: (v) => (v >= 4 && v <= 28 ? undefined : 'must be in 4..28'),
     },
+    'weight-level': {
+      kind: 'float', default: 0,
+      doc: "0: every weight at frac-bits; else the level K of the weights' own fractional bits per layer (passes/quantize/frac-choice.ts), each product's Truncate dropping its layer's bits",
+      check: (v) => (Number.isFinite(v) && Math.abs(v) <= 256 ? undefined : 'must be a finite level within ±256'),
+    },
   },
   run(graph, ctx) {
     const frac = ctx.options['frac-bits'];
     verify(graph, 'float');
+    // Each product layer's weights at their own bits (the Truncate after it drops them), or at frac.
+    const level = ctx.options['weight-level'];
+    const ownBits = level !== 0 ? weightFracs(graph, frac, level) : new Map<string, number>();
+    const bitsOf = (node: string) => ownBits.get(node) ?? frac;
     // Ops the runtime has no step for, in forms it has (same function): passes/quantize/secure-forms.ts.
     graph = rewriteToFixpoint(graph, SECURE_FORMS, ctx);
     const q = new QuantizedGraph(graph);
@@ -66,12 +79,12 @@ export const quantize = definePass<QuantizeOptions>({
       if (node.inputs.every((v) => !v || q.constant(v))) throw unsupported('every operand is a constant (run canonicalize first)');
       switch (secureFacts(node.op).quantize) {
         case 'product':
-          q.addProduct(weightProduct(q, source, node, unsupported), frac);
+          q.addProduct(weightProduct(q, source, node, unsupported), bitsOf(node.name));
           ctx.stat('products truncated');
           break;
         case 'scale':
           if (node.op === 'BatchNormalization') emitBatchNorm(q, node, frac, unsupported);
-          else emitScale(q, node, frac, unsupported);
+          else emitScale(q, node, frac, bitsOf(node.name), unsupported);
           ctx.stat('products truncated');
           break;
         case 'keep': {
@@ -126,8 +139,9 @@ function requireConstants(q: QuantizedGraph, node: Node, positions: number[], un
   }
 }
 
-/** Mul by a constant (either side) or Div by a constant, as a weight layer and its Truncate. */
-function emitScale(q: QuantizedGraph, node: Node, frac: number, unsupported: Complaint): void {
+/** Mul by a constant (either side) or Div by a constant, as a weight layer (its constant at
+ * `weightBits`) and its Truncate. */
+function emitScale(q: QuantizedGraph, node: Node, frac: number, weightBits: number, unsupported: Complaint): void {
   const [a, b] = node.inputs;
   let x = a, c = q.constant(b);
   if (node.op === 'Div') {
@@ -145,7 +159,7 @@ function emitScale(q: QuantizedGraph, node: Node, frac: number, unsupported: Com
   }
   const layer = scaleAsWeights(q, node, x, c, undefined, node.outputs[0]);
   if (!layer) throw unsupported(`the constant [${c.shape.join(',')}] must be one value per channel (axis 1 of an NCHW map) or per element of the last axis`);
-  q.addProduct(layer.node, frac);
+  q.addProduct(layer.node, weightBits);
 }
 
 /** A standalone inference BatchNormalization: x·s + t per channel as a weight layer, Truncate (and Add t unless the layer's bias took it). */

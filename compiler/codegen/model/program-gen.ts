@@ -10,6 +10,7 @@ import { withDefaults } from '../../../ir/ops/index.js';
 import { PROTOCOL_ATTRS } from '../../../ir/ops/secure.js';
 import { blockSizesFrom } from '../../../ir/ops/block-relu.js';
 import { WINDOW_ATTRS, windowOf } from '../../../ir/ops/window.js';
+import { weightBitsByNode } from '../../../ir/ops/fixed.js';
 import { concatParamsOf, convParamsOf, padParamsOf, poolParamsOf, resizeParamsOf, sliceParamsOf, transposeParamsOf } from '../../../ir/interp/fixed/params.js';
 import { clientTail } from '../../../ir/stage.js';
 import type { Tensor } from '../../../ir/tensor.js';
@@ -24,7 +25,7 @@ import { costReport } from '../../../passes/secure/cost-model.js';
 /** What codegen makes of a graph: one program per party and P1's constants. */
 export interface GeneratedPrograms {
   programs: [Program, Program, Program];
-  /** P1's encoded constants (weights at frac, biases at 2·frac, added constants at frac). */
+  /** P1's encoded constants (weights at their layer's bits, biases at frac + those, added constants at frac). */
   weights: Map<string, BigUint64Array>;
   frac: number;
 }
@@ -33,6 +34,8 @@ export interface GeneratedPrograms {
 interface StepEnv {
   readonly g: Graph;
   readonly frac: number;
+  /** Each weight node's weights' fractional bits (ir/ops/fixed.ts weightBitsByNode; frac when absent). */
+  readonly weightBits: ReadonlyMap<string, number>;
   shape(v: string): number[];
   /** Encodes P1's constant `t` at `bits` fractional bits under `key` (once); returns the key. */
   put(key: string, t: Tensor, bits: number): string;
@@ -69,7 +72,7 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
   };
   // A weight layer's bias goes onto the Truncate that is its product's only reader: P1 adds it
   // inside that truncation (one kernel pass, model-kernels.ts) instead of in a separate loop.
-  const env: StepEnv = { g, frac, shape, put, setup: [], biasAt: biasTruncations(g), movedBias: new Map() };
+  const env: StepEnv = { g, frac, weightBits: weightBitsByNode(g), shape, put, setup: [], biasAt: biasTruncations(g), movedBias: new Map() };
   const steps: ProgramStep[] = [];
   const tail = clientTail(g);
   for (const n of g.nodes) {
@@ -141,10 +144,13 @@ function weightsStep(n: Node, env: StepEnv, relu: boolean): StepSpec {
   const [x, w, b] = n.inputs;
   const wt = env.g.constants.get(w)!;
   const product = n.outputs[n.outputs.length - 1];
-  env.setup.push({ name: n.name, map: mapSpec(n, env.shape(x), wt, env.shape(product)), weights: env.put(w, wt, env.frac) });
+  // the weights at their layer's bits (a constant shared at other bits gets a key of its own)
+  const bits = env.weightBits.get(n.name) ?? env.frac;
+  const key = (name: string) => (bits === env.frac ? name : `${name}@${bits}`);
+  env.setup.push({ name: n.name, map: mapSpec(n, env.shape(x), wt, env.shape(product)), weights: env.put(key(w), wt, bits) });
   const params: Record<string, unknown> = { layer: n.name };
   if (b) {
-    const bias = biasParams(n, env.g.constants.get(b)!, env.shape(product), env.frac, env.put);
+    const bias = biasParams(n, env.g.constants.get(b)!, env.shape(product), env.frac + bits, (k, t, at) => env.put(key(k), t, at));
     const trunc = env.biasAt.get(n);
     if (trunc) env.movedBias.set(trunc, bias);
     else Object.assign(params, bias);
@@ -201,12 +207,12 @@ function mapSpec(n: Node, x: number[], w: Tensor, y: number[]): MapSpec {
 }
 
 /** Where a bias goes: per output channel of a conv (repeating over H·W), per column of a
- * matmul, or expanded to the whole product. Encoded at 2·frac (the product's scale). */
-function biasParams(n: Node, b: Tensor, y: number[], frac: number, put: (k: string, t: Tensor, bits: number) => string): Record<string, unknown> {
+ * matmul, or expanded to the whole product. Encoded at `productFrac` (the product's scale). */
+function biasParams(n: Node, b: Tensor, y: number[], productFrac: number, put: (k: string, t: Tensor, bits: number) => string): Record<string, unknown> {
   const name = n.inputs[2];
   const conv = withDefaults(n).kind === 'conv';
-  if (conv && b.size === y[1]) return { bias: put(name, b, 2 * frac), inner: y[2] * y[3] };
-  if (!conv && b.size === y[y.length - 1]) return { bias: put(name, b, 2 * frac), inner: 1 };
+  if (conv && b.size === y[1]) return { bias: put(name, b, productFrac), inner: y[2] * y[3] };
+  if (!conv && b.size === y[y.length - 1]) return { bias: put(name, b, productFrac), inner: 1 };
   throw diag('MPCC6040', [n.name, n.op, `bias of shape [${b.shape.join(',')}] for a product of shape [${y.join(',')}]`]);
 }
 

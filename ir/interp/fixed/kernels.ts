@@ -2,7 +2,8 @@
 // on plaintext ring values exactly what the three parties compute on shares, by calling the
 // same runtime functions (runtime/ring/ring.ts, runtime/protocols/linear.ts, runtime/local/) with a
 // party-0 session, where share truncation is the exact floor. Weights are encoded by the
-// convention of the quantize pass: W at frac, biases at the product's scale (2·frac).
+// convention of the quantize pass: W at the bits of the Truncate after the product
+// (ir/ops/fixed.ts weightBitsByNode; the graph's frac without one), biases at the product's scale.
 import { applyPublicLinear, avgPool } from '../../../runtime/protocols/linear.js';
 import * as local from '../../../runtime/local/index.js';
 import { blockPlan } from '../../../runtime/protocols/block-relu.js';
@@ -26,8 +27,10 @@ export interface FixedContext {
   attr<T extends AttrValue>(name: string): T;
   /** Static output shapes of the node. */
   readonly outShapes: readonly (readonly number[])[];
-  /** The graph's fractional bits (weights are encoded with it). */
+  /** The graph's fractional bits. */
   readonly frac: number;
+  /** The fractional bits of this node's weights (the graph's frac unless its Truncate says otherwise). */
+  readonly weightFrac: number;
   /** How windowed comparisons are simulated and observed (compare-window.ts). */
   readonly compare?: CompareSimulation;
 }
@@ -97,18 +100,18 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   },
   Conv: ([x, w, b], ctx) => {
     const v = ring(x, ctx), wt = constant(w, ctx);
-    const frac = v.frac + ctx.frac;
+    const frac = v.frac + ctx.weightFrac;
     const bias = b ? encode(constant(b, ctx).data, frac) : undefined;
     const params = convParamsOf(ctx.node, v.shape, wt.shape);
-    return [out(conv2d(v.data, encode(wt.data, ctx.frac), params, bias), ctx.outShapes[0], frac)];
+    return [out(conv2d(v.data, encode(wt.data, ctx.weightFrac), params, bias), ctx.outShapes[0], frac)];
   },
   Gemm: ([a, b, c], ctx) => {
     if (ctx.attr<number>('transA') || ctx.attr<number>('transB') || ctx.attr<number>('alpha') !== 1 || ctx.attr<number>('beta') !== 1) {
       throw new InternalError(`fixed-point interpreter: Gemm '${ctx.node.name}' is not normalized (run quantize)`);
     }
     const v = ring(a, ctx), wt = constant(b, ctx);
-    const [m, k] = v.shape, n = wt.shape[1], frac = v.frac + ctx.frac;
-    const y = matmul(v.data, encode(wt.data, ctx.frac), m, k, n);
+    const [m, k] = v.shape, n = wt.shape[1], frac = v.frac + ctx.weightFrac;
+    const y = matmul(v.data, encode(wt.data, ctx.weightFrac), m, k, n);
     if (c) {
       const bias = encode(constant(c, ctx).data, frac);
       for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) y[i * n + j] += bias[bias.length === 1 ? 0 : j];
@@ -118,7 +121,7 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   MatMul: ([a, b], ctx) => {
     const v = ring(a, ctx), wt = constant(b, ctx);
     const [k, n] = wt.shape, m = v.data.length / k;
-    return [out(matmul(v.data, encode(wt.data, ctx.frac), m, k, n), ctx.outShapes[0], v.frac + ctx.frac)];
+    return [out(matmul(v.data, encode(wt.data, ctx.weightFrac), m, k, n), ctx.outShapes[0], v.frac + ctx.weightFrac)];
   },
   Mul: ([a, b], ctx) => {
     const v = ring(a, ctx);
@@ -131,8 +134,8 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
     const c = constant(b, ctx);
     const shape = ctx.outShapes[0];
     const x = sameShape(v.shape, shape) ? v.data : local.broadcast(v.data, { shape: v.shape, outShape: shape });
-    const k = local.broadcast(encode(c.data, ctx.frac), { shape: c.shape, outShape: shape });
-    return [out(mul(x, k), shape, v.frac + ctx.frac)];
+    const k = local.broadcast(encode(c.data, ctx.weightFrac), { shape: c.shape, outShape: shape });
+    return [out(mul(x, k), shape, v.frac + ctx.weightFrac)];
   },
   Add: (inputs, ctx) => {
     const [x, y] = elementwise(inputs, ctx), frac = inputs.filter(isRing)[0].frac;

@@ -7,6 +7,7 @@ import { encode } from '../../../runtime/ring/ring.js';
 import { diag } from '../../../runtime/diagnostics.js';
 import type { AttrValue, Graph, Node } from '../../graph.js';
 import { attrOf, lookupOp } from '../../ops/index.js';
+import { weightBitsByNode } from '../../ops/fixed.js';
 import { Tensor } from '../../tensor.js';
 import { lookupKernel } from '../kernels.js';
 import { FIXED_KERNELS, type FixedOperand } from './kernels.js';
@@ -45,6 +46,7 @@ export function runGraphFixed(g: Graph, inputs: Record<string, Tensor> | Map<str
   g.nodes.forEach((n, i) => n.inputs.forEach((v) => v && lastUse.set(v, i)));
   const outputs = new Set(g.outputs);
   const fail = (node: Node, why: string) => diag('MPCC3004', [node.name, node.op, why]);
+  const weightBits = weightBitsByNode(g);
   g.nodes.forEach((node, index) => {
     const attr = <T extends AttrValue>(name: string) => attrOf<T>(node, lookupOp(node.op), name);
     const outShapes = node.outputs.map((o) => g.types.get(o)!.shape);
@@ -60,7 +62,7 @@ export function runGraphFixed(g: Graph, inputs: Record<string, Tensor> | Map<str
         if (!value) throw fail(node, `operand '${v}' has no value (is the graph quantized?)`);
         return value;
       });
-      const results = FIXED_KERNELS[node.op](operands, { node, attr, outShapes, frac: opts.frac, compare: opts.compare });
+      const results = FIXED_KERNELS[node.op](operands, { node, attr, outShapes, frac: opts.frac, weightFrac: weightBits.get(node.name) ?? opts.frac, compare: opts.compare });
       node.outputs.forEach((o, i) => ring.set(o, results[i]));
     } else {
       // Client side: plaintext float on the revealed (decoded) values.

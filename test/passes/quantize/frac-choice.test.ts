@@ -13,7 +13,7 @@ import { buildZooModel } from '../../../examples/zoo/index.js';
 import { parseMir } from '../../../ir/parse.js';
 import { numel } from '../../../ir/types.js';
 import { runPipeline } from '../../../passes/manager.js';
-import { FAILURE_BOUND_LOG2, MAX_AUTO_FRAC, MIN_AUTO_FRAC, chooseFracBits, describeFracChoice, failureLog2 } from '../../../passes/quantize/frac-choice.js';
+import { FAILURE_BOUND_LOG2, MAX_AUTO_FRAC, MIN_ACTIVATION_FRAC, MIN_AUTO_FRAC, MIN_WEIGHT_FRAC, chooseFracBits, describeFracChoice, failureLog2, weightFracAt, weightFracs } from '../../../passes/quantize/frac-choice.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 /** x [1,4] times a constant W [4,3] of 0.5s plus a bias: one truncated layer of 3 outputs. */
@@ -40,22 +40,35 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     const c = chooseFracBits(parseMir(LINEAR.replace('BIAS', '0')));
     // unit-RMS input, fan-in 4, W = 0.5: output RMS √(4·0.25) = 1, bias RMS 0
     expect(c.layers).to.deep.equal([{ node: 'fc', elements: 3, meanAbs: 1 }]);
-    expect(c).to.include({ frac: MAX_AUTO_FRAC, limit: 'cap', magnitudes: 'weights', truncatedElements: 3 });
+    // at 16/16 bits the activations' rounding (2^-16 / 1)² outweighs the weights' (2^-16 / 0.5)²
+    // and fewer activation bits cannot lower it: the uniform scale stays
+    expect(c).to.include({ frac: MAX_AUTO_FRAC, uniformFrac: MAX_AUTO_FRAC, limit: 'cap', magnitudes: 'weights', truncatedElements: 3 });
+    expect(c.weightFracs).to.equal(undefined);
     expect(c.failureLog2).to.be.closeTo(Math.log2(3) + 2 * 16 - 63, 1e-12);
   });
 
   it('large measured magnitudes lower the scale to the most bits within the bound', () => {
     const g = parseMir(LINEAR.replace('BIAS', '0'));
     const c = chooseFracBits(g, new Map([['y', 2 ** 20]]));
-    // log2(3·2^20) + 2f − 63 ≤ −12  ⇔  f ≤ (51 − 21.585) / 2 = 14.7
-    expect(c).to.include({ frac: 14, limit: 'failure bound', magnitudes: 'calibration' });
-    expect(c.failureLog2).to.be.closeTo(Math.log2(3 * 2 ** 20) + 28 - 63, 1e-9);
+    // uniform: log2(3·2^20) + 2f − 63 ≤ −12  ⇔  f ≤ (51 − 21.585) / 2 = 14.7
+    expect(c).to.include({ uniformFrac: 14, limit: 'failure bound', magnitudes: 'calibration' });
+    expect(failureLog2(c.layers, 14)).to.be.at.most(FAILURE_BOUND_LOG2);
     expect(failureLog2(c.layers, 15)).to.be.above(FAILURE_BOUND_LOG2);
+    // values of 2^20 lose nothing at 11 bits, the weights gain: log2(3·2^20) + 11 + w − 63 ≤ −12
+    // ⇔ w ≤ 18.4; predicted error (2^-18/0.5)² + (2^-11/2^20)² < (2^-14/0.5)² + (2^-14/2^20)²
+    expect(c).to.include({ frac: MIN_ACTIVATION_FRAC });
+    expect([...c.weightFracs!]).to.deep.equal([['fc', 18]]);
+    expect(c.failureLog2).to.be.closeTo(Math.log2(3 * 2 ** 20) + 11 + 18 - 63, 1e-9);
+    expect(describeFracChoice(c)).to.match(/^fixed point: 11 fractional bits for the activations, 18\.\.18 for the weights of each layer \(less predicted rounding error than 14 bits for both, within the same bound\)/);
     // beyond what even the floor keeps within the bound: the floor, said so
     const floor = chooseFracBits(g, new Map([['y', 2 ** 40]]));
-    expect(floor).to.include({ frac: MIN_AUTO_FRAC, limit: 'floor' });
-    expect(floor.failureLog2).to.be.closeTo(Math.log2(3 * 2 ** 40) + 24 - 63, 1e-9);
-    expect(describeFracChoice(floor)).to.contain('the fewest the default takes; the bound 2^-12 is exceeded');
+    expect(floor).to.include({ uniformFrac: MIN_AUTO_FRAC, limit: 'floor' });
+    expect(failureLog2(floor.layers, MIN_AUTO_FRAC)).to.be.closeTo(Math.log2(3 * 2 ** 40) + 24 - 63, 1e-9);
+    // the weights' bits spend no more than the floor's bound: 11 + w ≤ 24
+    expect(floor).to.include({ frac: MIN_ACTIVATION_FRAC });
+    expect([...floor.weightFracs!]).to.deep.equal([['fc', 13]]);
+    expect(floor.failureLog2).to.be.at.most(failureLog2(floor.layers, MIN_AUTO_FRAC));
+    expect(describeFracChoice({ ...floor, frac: MIN_AUTO_FRAC, weightFracs: undefined, weightLevel: undefined })).to.contain('the fewest the default takes; the bound 2^-12 is exceeded');
   });
 
   it('a constant near the value range limits the scale (2^(63−2f) with 8 bits to spare)', () => {
@@ -71,14 +84,42 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
       writeFileSync(file, buildZooModel(name));
       const g = runPipeline(loadGraphFile(file), 'canonicalize').graph;
       const c = chooseFracBits(g);
-      const q = runPipeline(g, `quantize{frac-bits=${c.frac}}`).graph;
-      const truncated = q.nodes.filter((n) => n.op === 'Truncate').reduce((s, n) => s + numel(q.types.get(n.outputs[0])!.shape), 0);
+      const level = c.weightLevel !== undefined ? `,weight-level=${c.weightLevel}` : '';
+      const q = runPipeline(g, `quantize{frac-bits=${c.frac}${level}}`).graph;
+      const truncations = q.nodes.filter((n) => n.op === 'Truncate');
+      const truncated = truncations.reduce((s, n) => s + numel(q.types.get(n.outputs[0])!.shape), 0);
       expect(c.truncatedElements).to.equal(truncated);
-      expect(c.failureLog2).to.be.closeTo(Math.log2(c.layers.reduce((s, l) => s + l.elements * l.meanAbs, 0)) + 2 * c.frac - 63, 1e-9);
-      if (c.frac < MAX_AUTO_FRAC) expect(failureLog2(c.layers, c.frac + 1)).to.be.above(FAILURE_BOUND_LOG2);
-      if (c.frac > MIN_AUTO_FRAC) expect(c.failureLog2).to.be.at.most(FAILURE_BOUND_LOG2);
+      // the uniform scale: the most bits within the bound
+      const uniform = failureLog2(c.layers, c.uniformFrac);
+      expect(uniform).to.be.closeTo(Math.log2(c.layers.reduce((s, l) => s + l.elements * l.meanAbs, 0)) + 2 * c.uniformFrac - 63, 1e-9);
+      if (c.uniformFrac < MAX_AUTO_FRAC) expect(failureLog2(c.layers, c.uniformFrac + 1)).to.be.above(FAILURE_BOUND_LOG2);
+      if (c.uniformFrac > MIN_AUTO_FRAC) expect(uniform).to.be.at.most(FAILURE_BOUND_LOG2);
+      // the weights' own bits: the bound by hand over them, within the uniform scale's budget, and
+      // each product's Truncate drops its layer's bits (the others: the activations' bits)
+      expect(c.failureLog2).to.be.closeTo(Math.log2(c.layers.reduce((s, l) => s + l.elements * l.meanAbs * 2 ** ((c.weightFracs?.get(l.node) ?? c.frac) - c.frac), 0)) + 2 * c.frac - 63, 1e-9);
+      expect(c.failureLog2).to.be.at.most(Math.max(FAILURE_BOUND_LOG2, uniform) + 1e-9);
+      for (const t of truncations) {
+        const product = q.nodes.find((n) => n.outputs.includes(t.inputs[0]))!;
+        expect(t.attrs.bits, `${product.name}`).to.equal(product.op === 'Mul' && !q.constants.has(product.inputs[1]) ? c.frac : c.weightFracs?.get(product.name) ?? c.frac);
+      }
     });
   }
+
+  it("the weights' bits by hand: ⌊K − log2(rms(W)²·n·A)/3⌋ within the floor, the cap and the value range", () => {
+    const w = { node: 'l', rms: 0.25, maxConstant: 1 };
+    // rms² · n·A = 2^-4 · 2^10 = 2^6: K − 2
+    expect(weightFracAt(16, 12, w, 2 ** 10)).to.equal(14);
+    expect(weightFracAt(16.9, 12, w, 2 ** 10)).to.equal(14);
+    expect(weightFracAt(0, 12, w, 2 ** 10)).to.equal(MIN_WEIGHT_FRAC);
+    expect(weightFracAt(40, 12, w, 2 ** 10)).to.equal(2 * MAX_AUTO_FRAC - 12);
+    // a constant of 2^30 leaves 63 − 8 − 30 = 25 bits for the product: 25 − 12 = 13
+    expect(weightFracAt(40, 12, { ...w, maxConstant: 2 ** 30 }, 2 ** 10)).to.equal(13);
+    // quantize's own computation at a level, from the weights alone: LINEAR's W of 0.5, n·A = 3
+    const g = parseMir(LINEAR.replace('BIAS', '0'));
+    expect([...weightFracs(g, 12, 16)]).to.deep.equal([['fc', Math.floor(16 - Math.log2(0.25 * 3) / 3)]]);
+    const q = runPipeline(g, 'quantize{frac-bits=12,weight-level=16}').graph;
+    expect(q.nodes.find((n) => n.op === 'Truncate')!.attrs.bits).to.equal(16);
+  });
 
   it('mpcc compile uses and prints the choice; --frac-bits overrides it; --calib measures the magnitudes', () => {
     const file = join(tmp(), 'r18c.onnx');
