@@ -153,11 +153,14 @@ describe('secure forms: patterns codegen used to refuse, run securely', function
       const y = r[0].outputs.get('y')!;
       expect(y.length).to.equal(ref.length);
 
-      // The fixed-point interpreter on the quantized graph: the parties differ by at most the
-      // conv's one share truncation (±1 ulp), averaged or passed on by the linear pattern.
+      // The fixed-point interpreter on the quantized graph: each share truncation (the conv's, a
+      // pooling's) differs by ±1 ulp, passed on or averaged by the linear pattern. The worst case
+      // is the broadcasting one: y = a[row 0] − a[i] − mean(a) sums two conv outputs' errors (±1
+      // each) and the mean's (its inputs' errors averaged, ±1, moving its floor by at most 1, plus
+      // its own truncation's ±1): up to 4 ulps.
       const q = runPipeline(loadGraphFile(file), 'canonicalize,quantize{frac-bits=12}').graph;
       const fixed = runGraphFixed(q, { x: new Tensor('float32', X_SHAPE, x) }, { frac: 12 }).outputs.get('y')!.data;
-      for (let k = 0; k < ref.length; k++) expect(Math.abs(y[k] - fixed[k])).to.be.at.most(2.5 / 4096);
+      for (let k = 0; k < ref.length; k++) expect(Math.abs(y[k] - fixed[k])).to.be.at.most(4 / 4096 + 1e-9);
       // And onnxruntime within the fixed point's rounding (weights and input at 12 bits).
       for (let k = 0; k < ref.length; k++) expect(Math.abs(y[k] - ref[k])).to.be.at.most(0.005);
 
