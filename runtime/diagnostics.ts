@@ -140,7 +140,7 @@ export const DIAGNOSTICS = {
   MPCC5033: 'peer {0} refused this client: the helper (party 2) got no connection from it within {1} ms',
   MPCC5034: 'peer {0} is stopping ({1}): the current inference is aborted',
   MPCC5050: 'offline material refused: it belongs to another {0} ({1}), this run is {2}',
-  MPCC5051: 'stopped ({0}) during the offline phase: the inference is abandoned, nothing was written',
+  MPCC5051: 'stopped ({0}) during the {1} phase: the inference is abandoned, nothing was written',
   MPCC5052: "internal error: offline material of '{0}' was prepared but no online step took it",
   // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',

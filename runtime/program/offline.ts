@@ -29,8 +29,9 @@ import type { Program, ProgramStep, SetupStep } from './program.js';
 const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights']);
 
 /** The closing exchange may wait this long per multiply-accumulate a peer computes offline
- * (a 10 M MAC/s floor, far below the kernels' speed), on top of the session's round timeout. */
-const OFFLINE_MS_PER_MAC = 1e-4;
+ * (a 50 M MAC/s floor, far below the kernels' speed even with three parties on two cores),
+ * instead of the session's round timeout when that is shorter. */
+export const OFFLINE_MS_PER_MAC = 2e-5;
 
 /** Which inference and model offline material belongs to. */
 export interface OfflineTag {
@@ -90,6 +91,15 @@ function setupMacs(st: SetupStep): number {
   return conv2dOutShape(st.map.conv).reduce((a, b) => a * b, 1) * cg * kh * kw;
 }
 
+/** How long the offline phase's closing exchange may wait (ms): the peers' offline work, the
+ * MACs of every product's mask convolution, at OFFLINE_MS_PER_MAC (the session's round timeout
+ * when longer; none when the session waits forever). */
+export function offlineWaitMs(program: Program): number {
+  const work = new Map(program.setup.map((st) => [st.name, setupMacs(st)]));
+  const macs = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind)).reduce((t, st) => t + (work.get(String(st.params.layer)) ?? 0), 0);
+  return Math.ceil(macs * OFFLINE_MS_PER_MAC);
+}
+
 /** Options of prepareOffline. */
 export interface OfflineOptions {
   /** A stop request: ends the phase with MPCC5051 at the next layer. */
@@ -106,13 +116,10 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   const items = new Map<string, unknown>();
   const products = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind));
   if (products.length === 0) return new OfflineMaterial(tag, items, 0, 0);
-  const work = new Map(program.setup.map((st) => [st.name, setupMacs(st)]));
-  let peerWork = 0;
   for (const [i, st] of products.entries()) {
     stopped(options.signal);
     const key = keys.get(String(st.params.layer));
     if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-    peerWork += work.get(String(st.params.layer)) ?? key.map.ySize;
     if (session.id !== 1) items.set(`${st.name}/weights`, maskProduct(stepStreams(session, st), key));
     options.onStep?.(i + 1, products.length, st.name);
     // Let a stop request (a signal handler) and the transport run between layers.
@@ -124,7 +131,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })),
     peers,
     Object.fromEntries(peers.map((p) => [p, 0])),
-    { timeoutMs: Math.ceil(peerWork * OFFLINE_MS_PER_MAC) },
+    { timeoutMs: offlineWaitMs(program) },
   );
   await (options.signal ? untilStopped(ready, options.signal) : ready);
   return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, 1);
@@ -147,13 +154,14 @@ function stepStreams(session: Session, st: ProgramStep): Session {
 
 /** Throws MPCC5051 when `signal` asked to stop. */
 function stopped(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw runtimeError('MPCC5051', [String(signal.reason ?? 'stopped')]);
+  if (signal?.aborted) throw runtimeError('MPCC5051', [String(signal.reason ?? 'stopped'), 'offline']);
 }
 
-/** `p`, or MPCC5051 as soon as `signal` asks to stop. */
-function untilStopped<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+/** `p`, or MPCC5051 (naming `phase`) as soon as `signal` asks to stop; `p` keeps running
+ * (its caller aborts the session, which ends it). */
+export function untilStopped<T>(p: Promise<T>, signal: AbortSignal, phase = 'offline'): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(runtimeError('MPCC5051', [String(signal.reason ?? 'stopped')]));
+    const onAbort = () => reject(runtimeError('MPCC5051', [String(signal.reason ?? 'stopped'), phase]));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));

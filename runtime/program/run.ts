@@ -21,7 +21,7 @@ import type { StepSession } from './merger.js';
 import { applyPost } from './post.js';
 import { PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
 import { bilinearMap, stepKind, type StepContext } from './steps.js';
-import { checkOfflineTag, OfflineMaterial, prepareOffline } from './offline.js';
+import { checkOfflineTag, OfflineMaterial, prepareOffline, untilStopped } from './offline.js';
 
 /** Where the executor is, for progress reports. */
 export interface ProgramProgress {
@@ -44,8 +44,9 @@ export interface RunOptions {
    * refused when made for another session or program (MPCC5050). Without it runProgram runs
    * the offline phase itself. */
   offline?: OfflineMaterial;
-  /** A stop request (e.g. SIGTERM): during the offline phase it ends the run with MPCC5051;
-   * the caller aborts the session. */
+  /** A stop request (e.g. SIGTERM): ends the run with MPCC5051 naming the phase it stopped
+   * (one-time setup, offline, online), between two layers of the offline work or at once while
+   * waiting; the caller aborts the session, and nothing is written. */
   signal?: AbortSignal;
   /** P1: its encoded constants by key (weights.bin); others pass none. */
   weights?: Map<string, BigUint64Array>;
@@ -114,7 +115,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
     }),
   );
   setup.release();
-  await setupDone;
+  await (options.signal ? untilStopped(setupDone, options.signal, 'one-time setup') : setupDone);
   if (setup.rounds !== (reuse?.mode === 'skip' ? 0 : program.oneTimeRounds)) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
 
   // Offline: this inference's input-independent work, unless it was prepared before.
@@ -125,12 +126,14 @@ export async function runProgram(session: Session, program: Program, options: Ru
   const offlineSeconds = options.offline ? options.offline.seconds : (performance.now() - t1) / 1000;
 
   // Online: from the input (which may have waited for the offline phase) to the output.
-  const input = session.id === 0 ? ((await options.input) ?? null) : null;
+  const given = Promise.resolve(session.id === 0 ? options.input : null);
+  const input = (await (options.signal ? untilStopped(given, options.signal, 'offline') : given)) ?? null;
   if (session.id === 0 && !input) throw runtimeError('MPCC5209', ['party 0 needs the input']);
   const t2 = performance.now();
   const revealed = new Map<string, Float64Array>();
   const ctxBase = { session, frac: program.frac, keys, weights, input, revealed };
-  const rounds = await runSteps(session, program.steps, ctxBase, progress, offline);
+  const online = runSteps(session, program.steps, ctxBase, progress, offline);
+  const rounds = await (options.signal ? untilStopped(online, options.signal, 'online') : online);
   if (rounds !== program.rounds) throw runtimeError('MPCC5203', ['inference', rounds, program.rounds]);
   const unused = offline.left;
   if (unused.length > 0) throw runtimeError('MPCC5052', [unused[0]]);
