@@ -20,13 +20,15 @@
 
 import { createHash } from 'node:crypto';
 import { runtimeError } from '../diagnostics.js';
-import { maskProduct, type WeightKey } from '../protocols/index.js';
+import { blockLayout, dealCompare, maskProduct, receiveCompareBits, type BitWindow, type BlockSize, type CompareDealing, type WeightKey } from '../protocols/index.js';
 import type { PartyId, Prg, Session } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import type { Program, ProgramStep, SetupStep } from './program.js';
 
 /** Step kinds whose product has a mask convolution to prepare. */
 const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights']);
+/** Step kinds whose first comparison's dealing is prepared (firstCompare). */
+const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu']);
 
 /** The closing exchange may wait this long per multiply-accumulate a peer computes offline
  * (a 50 M MAC/s floor, far below the kernels' speed even with three parties on two cores),
@@ -108,33 +110,99 @@ export interface OfflineOptions {
   onStep?: (done: number, total: number, step: string) => void;
 }
 
+/** The comparison a step opens with (n elements on window w), known before the input: a
+ * (block-)ReLU fused with a product (its input is the product's activation, or its tiles),
+ * a block-ReLU (its tiles), a ReLU whose size the program states. None for the rest (their
+ * comparisons deal online, as before) and for all-identity blocks. */
+function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { n: number; w: BitWindow } | null {
+  const w = st.params.window as BitWindow | undefined;
+  if (!w) return null;
+  const blocks = st.params.blocks as BlockSize[] | undefined;
+  const shape = st.params.shape as [number, number, number, number] | undefined;
+  let n = 0;
+  if (st.kind === 'blockRelu' || (st.kind === 'reluWeights' && blocks && shape)) n = blockLayout(shape!, blocks!).patches;
+  else if (st.kind === 'reluWeights') n = keys.get(String(st.params.layer))?.map.xSize ?? 0;
+  else if (st.kind === 'relu' && typeof st.params.size === 'number') n = st.params.size;
+  return n > 0 ? { n, w } : null;
+}
+
+/** Frames of the closing exchange stay below this (P2's bit corrections to P1 are split
+ * over as many rounds as it takes). */
+const OFFLINE_FRAME_BYTES = 256 * 2 ** 20;
+
 /** Runs the offline phase of one inference on `session`, after the one-time setup (`keys`);
  * every party calls it. Returns the tagged material for runProgram's online phase. */
 export async function prepareOffline(session: Session, program: Program, keys: ReadonlyMap<string, WeightKey>, options: OfflineOptions = {}): Promise<OfflineMaterial> {
   const t0 = performance.now();
   const tag: OfflineTag = { session: sessionFingerprint(session), program: programDigest(program) };
   const items = new Map<string, unknown>();
-  const products = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind));
-  if (products.length === 0) return new OfflineMaterial(tag, items, 0, 0);
-  for (const [i, st] of products.entries()) {
+  const work = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind) || COMPARE_KINDS.has(st.kind));
+  const dealings: CompareDealing[] = [];
+  for (const [i, st] of work.entries()) {
     stopped(options.signal);
-    const key = keys.get(String(st.params.layer));
-    if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-    if (session.id !== 1) items.set(`${st.name}/weights`, maskProduct(stepStreams(session, st), key));
-    options.onStep?.(i + 1, products.length, st.name);
+    const streams = stepStreams(session, st);
+    // The step's comparison first, its product after: the streams are independent, and this
+    // is the order in which the online step would draw them.
+    const cmp = firstCompare(st, keys);
+    if (cmp) {
+      const d = dealCompare(streams, cmp.n, cmp.w);
+      items.set(`${st.name}/drelu`, d);
+      dealings.push(d);
+    }
+    if (PRODUCT_KINDS.has(st.kind)) {
+      const key = keys.get(String(st.params.layer));
+      if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
+      if (session.id !== 1) items.set(`${st.name}/weights`, maskProduct(streams, key));
+    }
+    options.onStep?.(i + 1, work.length, st.name);
     // Let a stop request (a signal handler) and the transport run between layers.
     await new Promise((r) => setImmediate(r));
   }
+  if (work.length === 0) return new OfflineMaterial(tag, items, 0, 0);
   stopped(options.signal);
+  // The closing exchange: P2's bit corrections to P1 in frames of at most OFFLINE_FRAME_BYTES
+  // (at least one round, the others' frames empty): every party knows every size.
+  const chunks: CompareDealing[][] = [[]];
+  let size = 0;
+  for (const d of dealings) {
+    if (size > 0 && size + d.bitsBytes > OFFLINE_FRAME_BYTES) chunks.push([]), (size = 0);
+    chunks[chunks.length - 1].push(d);
+    size += d.bitsBytes;
+  }
   const peers = ([0, 1, 2] as PartyId[]).filter((p) => p !== session.id);
-  const ready = session.round(
-    peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })),
-    peers,
-    Object.fromEntries(peers.map((p) => [p, 0])),
-    { timeoutMs: offlineWaitMs(program) },
-  );
-  await (options.signal ? untilStopped(ready, options.signal) : ready);
-  return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, 1);
+  for (const [c, chunk] of chunks.entries()) {
+    const bytes = chunk.reduce((t, d) => t + d.bitsBytes, 0);
+    const out = peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const }));
+    const toP1 = session.id === 2 ? out.find((m) => m.to === 1)! : null;
+    if (toP1) Object.assign(toP1, { data: concatBytes(chunk.map((d) => d.bits!), bytes), label: 'drelu.bits' });
+    const expect = Object.fromEntries(peers.map((p) => [p, session.id === 1 && p === 2 ? bytes : 0]));
+    const round = session.round(out, peers, expect, { timeoutMs: c === 0 ? offlineWaitMs(program) : undefined });
+    const got = await (options.signal ? untilStopped(round, options.signal) : round);
+    if (session.id === 1) {
+      const frame = got.get(2)!;
+      let at = 0;
+      for (const d of chunk) {
+        receiveCompareBits(d, frame.subarray(at, at + d.bitsBytes));
+        at += d.bitsBytes;
+      }
+    }
+    for (const d of chunk) {
+      d.bitsSent = true;
+      d.bits = null;
+    }
+  }
+  return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length);
+}
+
+/** `parts` (of `total` bytes) as one array. */
+function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** The streams step `st` sees online (purposes prefixed by its name, as a StepSession does),

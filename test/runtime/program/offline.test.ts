@@ -12,6 +12,7 @@ import { bilinearMap } from '../../../runtime/program/steps.js';
 import { RoundMerger } from '../../../runtime/program/merger.js';
 import { setupWeights, type WeightKey } from '../../../runtime/protocols/index.js';
 import type { PartyId, Session } from '../../../runtime/session/session.js';
+import { fieldBytes } from '../../../runtime/protocols/field-format.js';
 import { FRAC, residualProgram, residualReference, residualWeights } from './residual.js';
 
 function lcg(seed: number): () => number {
@@ -67,12 +68,29 @@ describe('offline phase (runtime/program/offline.ts)', () => {
       expect(p.seconds.offline).to.be.above(0);
       expect(p.seconds.online).to.be.above(0);
     }
-    // Every party goes through the three products (P1 has nothing to compute for them); no
-    // party's online step ran before its offline phase ended.
+    // Every party goes through the three products and the ReLU (P1 has nothing to compute for
+    // the products); no party's online step ran before its offline phase ended.
     for (const ev of events) {
-      expect(ev.filter((e) => e === 'offline')).to.have.length(3);
+      expect(ev.filter((e) => e === 'offline')).to.have.length(4);
       expect(ev.lastIndexOf('offline')).to.be.below(ev.indexOf('inference'));
     }
+  });
+
+  it("a ReLU whose size the program states: its comparison's dealing is offline, P2's bit corrections travel in the closing exchange", async () => {
+    const sized = (id: PartyId) => {
+      const prog = residualProgram(id);
+      prog.steps.find((st) => st.kind === 'relu')!.params.size = 108;
+      return prog;
+    };
+    const ss = await createInProcessSessions({ recordReceived: true });
+    const r = await runParties(ss, (s) => runProgram(s, sized(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined }));
+    checkOutput(r[0]);
+    // P1's second exchange (after the setup) is the closing one: from P2 the 108 comparisons'
+    // corrections, 108 × 63 digits mod 67 (fieldBytes), from P0 nothing.
+    const closing = ss[1].receivedLog.filter((p) => p.round === 1);
+    expect(closing.map((p) => [p.from, p.data.length])).to.deep.equal([[0, 0], [2, fieldBytes(108 * 63, 67)]]);
+    // The bytes are those of the cost table all the same (phase preprocessing).
+    expect(r[2].counters.byLabel.get('drelu.bits')).to.equal(fieldBytes(108 * 63, 67));
   });
 
   it('an input given long after the offline phase: the parties wait for it, the output is right', async () => {
