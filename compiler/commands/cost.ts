@@ -35,13 +35,15 @@ export function runCost(model: string, options: CostOptions, sink: ProgressSink 
   return { report, phases, text: options.json ? `${JSON.stringify({ ...report, phases }, null, 2)}\n` : formatCostTable(report) + formatPhases(phases) };
 }
 
-/** Ops whose products have mask convolutions for the offline phase (runtime/program/offline.ts). */
-const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureReluWeights']);
+/** Ops with offline work (runtime/program/offline.ts): products (mask convolutions) and
+ * (block-)ReLUs that compare (the comparison's dealing). */
+const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureReluWeights', 'SecureBlockRelu', 'SecureRelu']);
 
 /** One inference split as the runtime runs it: the offline phase before the input (P0's and
- * P2's mask convolutions, closed by one exchange: a round when there is any product; the
- * input-independent bytes, phase 'preprocessing') and the online phase (input given → output
- * revealed). `mpcc run --json` reports the same split, measured. */
+ * P2's mask convolutions, the comparisons' dealing, closed by one exchange that carries P2's
+ * bit corrections — one round when there is any such work, more only past 512 MiB of
+ * corrections; the input-independent bytes, phase 'preprocessing') and the online phase (input
+ * given → output revealed). `mpcc run --json` reports the same split, measured. */
 export interface CostPhases {
   offline: { rounds: number; bytes: number };
   online: { rounds: number; bytes: number };
@@ -49,7 +51,7 @@ export interface CostPhases {
 
 /** The offline/online split of a cost report. */
 export function costPhases(r: CostReport): CostPhases {
-  const products = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op));
+  const products = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && (l.op.endsWith('Weights') || l.drelus > 0));
   return { offline: { rounds: products ? 1 : 0, bytes: r.bytes.preprocessing }, online: { rounds: r.rounds, bytes: r.bytes.online } };
 }
 

@@ -126,9 +126,9 @@ function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { 
   return n > 0 ? { n, w } : null;
 }
 
-/** Frames of the closing exchange stay below this (P2's bit corrections to P1 are split
- * over as many rounds as it takes). */
-const OFFLINE_FRAME_BYTES = 256 * 2 ** 20;
+/** Frames of the closing exchange stay below this, half the frame limit (P2's bit corrections
+ * to P1 are split over as many rounds as it takes: all-ReLU resnet50's 0.44 GB take one). */
+const OFFLINE_FRAME_BYTES = 512 * 2 ** 20;
 
 /** Runs the offline phase of one inference on `session`, after the one-time setup (`keys`);
  * every party calls it. Returns the tagged material for runProgram's online phase. */
