@@ -41,8 +41,9 @@ const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureR
 
 /** One inference split as the runtime runs it: the offline phase before the input (P0's and
  * P2's mask convolutions, the comparisons' dealing, closed by one exchange that carries P2's
- * bit corrections — one round when there is any such work, more only past 512 MiB of
- * corrections; the input-independent bytes, phase 'preprocessing') and the online phase (input
+ * bit corrections — the closing exchange when there is any such work, and one round more for
+ * P2's bit corrections when any comparison is prepared (more only past 512 MiB of them); the
+ * input-independent bytes, phase 'preprocessing') and the online phase (input
  * given → output revealed). `mpcc run --json` reports the same split, measured. */
 export interface CostPhases {
   offline: { rounds: number; bytes: number };
@@ -51,14 +52,15 @@ export interface CostPhases {
 
 /** The offline/online split of a cost report. */
 export function costPhases(r: CostReport): CostPhases {
-  const products = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && (l.op.endsWith('Weights') || l.drelus > 0));
-  return { offline: { rounds: products ? 1 : 0, bytes: r.bytes.preprocessing }, online: { rounds: r.rounds, bytes: r.bytes.online } };
+  const work = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && (l.op.endsWith('Weights') || l.drelus > 0));
+  const compares = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && l.op !== 'SecureWeights' && l.drelus > 0);
+  return { offline: { rounds: (work ? 1 : 0) + (compares ? 1 : 0), bytes: r.bytes.preprocessing }, online: { rounds: r.rounds, bytes: r.bytes.online } };
 }
 
 /** The split as the lines the table ends with. */
 function formatPhases(p: CostPhases): string {
   const mb = (x: number) => `${(x / 1e6).toFixed(3)} MB`;
-  return `offline (before the input): ${p.offline.rounds} round, ${mb(p.offline.bytes)} input-independent (P2's dealing)\nonline (input given → output revealed): ${p.online.rounds} rounds, ${mb(p.online.bytes)}\n`;
+  return `offline (before the input): ${p.offline.rounds} round(s), ${mb(p.offline.bytes)} input-independent (P2's dealing)\nonline (input given → output revealed): ${p.online.rounds} rounds, ${mb(p.online.bytes)}\n`;
 }
 
 /** Drives a model file to the round schedule (the same passes compile runs) and reports its cost. */

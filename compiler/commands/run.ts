@@ -54,7 +54,8 @@ export interface PhaseSummary {
  * bytes). `online` is the latency a client feels (input given → output revealed) and its
  * bytes; `offline` the input-independent phase before it (runtime/program/offline.ts): its
  * seconds and its round (the closing exchange), and the input-independent bytes (P2's dealing,
- * phase 'preprocessing' — the corrections among them still ride in the online rounds' frames). */
+ * phase 'preprocessing': its comparison bit corrections travel in the closing exchange, its
+ * weight corrections still ride in the online rounds' frames). */
 export interface RunSummary {
   wallSeconds: number;
   rounds: number;

@@ -2,21 +2,28 @@
 // the client's input, done before the input is read, so the online phase (input given →
 // output revealed) carries only the input-dependent work.
 //
-// What is input-independent today: for every product with P1's weights (steps 'weights' and
-// 'reluWeights'), P0's and P2's mask convolutions — P0's product share map(A, W − B) + C0 and
-// P2's correction map(A, B) − C0 (runtime/protocols/weights.ts, maskProduct), from the step's
-// own 'weights' stream and the one-time setup's keys. P1 has nothing to prepare (its product
-// reads x − A). The phase computes them in program order, keeps them in memory by step, and
-// ends with one closing exchange: every party sends each peer an empty frame ('offline.ready',
-// phase 'preprocessing') and waits for theirs, so no party's online clock starts while a peer
-// still computes offline, and a client's input that is ready early waits for it. The online
-// steps take their material once (Session.prepared) and draw nothing more from those streams.
+// What is prepared, step by step in program order, on the step's own streams and in the order
+// the online step continues them:
+//   - for every product with P1's weights (steps 'weights', 'reluWeights'): P0's product share
+//     map(A, W − B) + C0 and P2's correction map(A, B) − C0 (weights.ts maskProduct), from the
+//     one-time setup's keys; P1 has nothing to prepare (its product reads x − A);
+//   - for the first comparison of a fused (block-)ReLU, a block-ReLU or a ReLU that states its
+//     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
+//     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share.
+// The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
+// corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
+// no longer travel in the comparison's first online round; one round, more only past
+// OFFLINE_FRAME_BYTES) and P1 unpacks them; then a closing exchange of empty frames between
+// every pair ('offline.ready'). So no party's online clock starts while a peer still computes
+// offline, and a client's input that is ready early waits for it. The
+// online steps take their material once (Session.prepared); a step without any (other kinds,
+// later comparisons of a step) deals as before.
 //
 // The material is tagged with the session's public fingerprint and the digest of the program
 // it was made for: runProgram refuses material of another inference (session) or another model
 // (MPCC5050), since its masks would not match the peers' and the output would be garbage.
-// A stop (AbortSignal, e.g. SIGTERM) during the phase ends it with MPCC5051 between two layers;
-// it writes nothing.
+// A stop (AbortSignal, e.g. SIGTERM) during the phase ends it with MPCC5051 between two steps
+// or at once while waiting; it writes nothing.
 
 import { createHash } from 'node:crypto';
 import { runtimeError } from '../diagnostics.js';
@@ -48,7 +55,8 @@ export class OfflineMaterial {
   constructor(
     readonly tag: OfflineTag,
     private readonly items: Map<string, unknown>,
-    /** Wall seconds of the phase (closing exchange included) and its rounds (0 or 1). */
+    /** Wall seconds of the phase (its exchanges included) and its rounds: 0 without offline
+     * work, else the closing exchange and, with prepared comparisons, the bit corrections' round(s). */
     readonly seconds: number,
     readonly rounds: number,
   ) {}
@@ -160,26 +168,25 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   }
   if (work.length === 0) return new OfflineMaterial(tag, items, 0, 0);
   stopped(options.signal);
-  // The closing exchange: P2's bit corrections to P1 in frames of at most OFFLINE_FRAME_BYTES
-  // (at least one round, the others' frames empty): every party knows every size.
-  const chunks: CompareDealing[][] = [[]];
-  let size = 0;
+  // P2's bit corrections to P1, in frames of at most OFFLINE_FRAME_BYTES (every party knows
+  // every size); P1 unpacks them, then every party says it is ready.
+  const chunks: CompareDealing[][] = [];
+  let size = Infinity;
   for (const d of dealings) {
-    if (size > 0 && size + d.bitsBytes > OFFLINE_FRAME_BYTES) chunks.push([]), (size = 0);
+    if (size + d.bitsBytes > OFFLINE_FRAME_BYTES) chunks.push([]), (size = 0);
     chunks[chunks.length - 1].push(d);
     size += d.bitsBytes;
   }
-  const peers = ([0, 1, 2] as PartyId[]).filter((p) => p !== session.id);
-  for (const [c, chunk] of chunks.entries()) {
+  const waitMs = offlineWaitMs(program);
+  for (const chunk of chunks) {
     const bytes = chunk.reduce((t, d) => t + d.bitsBytes, 0);
-    const out = peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const }));
-    const toP1 = session.id === 2 ? out.find((m) => m.to === 1)! : null;
-    if (toP1) Object.assign(toP1, { data: concatBytes(chunk.map((d) => d.bits!), bytes), label: 'drelu.bits' });
-    const expect = Object.fromEntries(peers.map((p) => [p, session.id === 1 && p === 2 ? bytes : 0]));
-    const round = session.round(out, peers, expect, { timeoutMs: c === 0 ? offlineWaitMs(program) : undefined });
-    const got = await (options.signal ? untilStopped(round, options.signal) : round);
-    if (session.id === 1) {
-      const frame = got.get(2)!;
+    if (session.id === 0) {
+      await session.round([], []);
+    } else if (session.id === 2) {
+      await session.round([{ to: 1, data: concatBytes(chunk.map((d) => d.bits!), bytes), label: 'drelu.bits', phase: 'preprocessing' }], []);
+    } else {
+      const round = session.round([], [2], { 2: bytes }, { timeoutMs: waitMs });
+      const frame = (await (options.signal ? untilStopped(round, options.signal) : round)).get(2)!;
       let at = 0;
       for (const d of chunk) {
         receiveCompareBits(d, frame.subarray(at, at + d.bitsBytes));
@@ -190,8 +197,18 @@ export async function prepareOffline(session: Session, program: Program, keys: R
       d.bitsSent = true;
       d.bits = null;
     }
+    stopped(options.signal);
   }
-  return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length);
+  // The closing exchange: empty frames both ways between every pair.
+  const peers = ([0, 1, 2] as PartyId[]).filter((p) => p !== session.id);
+  const ready = session.round(
+    peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })),
+    peers,
+    Object.fromEntries(peers.map((p) => [p, 0])),
+    { timeoutMs: waitMs },
+  );
+  await (options.signal ? untilStopped(ready, options.signal) : ready);
+  return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
 }
 
 /** `parts` (of `total` bytes) as one array. */

@@ -89,10 +89,11 @@ describe('mpcc cost', function () {
     writeFileSync(file('out/cost.json'), JSON.stringify(report));
     const got = runCost(file('out'), { json: true });
     expect(JSON.parse(got.text)).to.deep.equal({ ...report, phases: got.phases });
-    // The offline phase: one closing exchange (the model has products), the input-independent
-    // bytes; the online phase: every inference round and the online bytes.
-    expect(got.phases).to.deep.equal({ offline: { rounds: 1, bytes: report.bytes.preprocessing }, online: { rounds: report.rounds, bytes: report.bytes.online } });
-    expect(runCost(file('out'), {}).text).to.match(/offline \(before the input\): 1 round, [\d.]+ MB input-independent/).and.match(/online \(input given → output revealed\): 11 rounds/);
+    // The offline phase: the round of P2's bit corrections (the model has comparisons) and the
+    // closing exchange, the input-independent bytes; the online phase: every inference round
+    // and the online bytes.
+    expect(got.phases).to.deep.equal({ offline: { rounds: 2, bytes: report.bytes.preprocessing }, online: { rounds: report.rounds, bytes: report.bytes.online } });
+    expect(runCost(file('out'), {}).text).to.match(/offline \(before the input\): 2 round\(s\), [\d.]+ MB input-independent/).and.match(/online \(input given → output revealed\): 11 rounds/);
     expect(runCost(file('out'), {}).text).to.equal(runCost(file('quantized.mir'), {}).text);
   });
 

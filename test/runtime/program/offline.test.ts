@@ -85,10 +85,12 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     const ss = await createInProcessSessions({ recordReceived: true });
     const r = await runParties(ss, (s) => runProgram(s, sized(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined }));
     checkOutput(r[0]);
-    // P1's second exchange (after the setup) is the closing one: from P2 the 108 comparisons'
-    // corrections, 108 × 63 digits mod 67 (fieldBytes), from P0 nothing.
-    const closing = ss[1].receivedLog.filter((p) => p.round === 1);
-    expect(closing.map((p) => [p.from, p.data.length])).to.deep.equal([[0, 0], [2, fieldBytes(108 * 63, 67)]]);
+    // After the setup, P1 receives from P2 the 108 comparisons' corrections, 108 × 63 digits
+    // mod 67 (fieldBytes), then the closing exchange's empty frames.
+    const frames = (round: number) => ss[1].receivedLog.filter((p) => p.round === round).map((p) => [p.from, p.data.length]);
+    expect(frames(1)).to.deep.equal([[2, fieldBytes(108 * 63, 67)]]);
+    expect(frames(2)).to.deep.equal([[0, 0], [2, 0]]);
+    for (const p of r) expect(p.offlineRounds).to.equal(2);
     // The bytes are those of the cost table all the same (phase preprocessing).
     expect(r[2].counters.byLabel.get('drelu.bits')).to.equal(fieldBytes(108 * 63, 67));
   });

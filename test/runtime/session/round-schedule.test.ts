@@ -151,19 +151,21 @@ describe('runtime/session: round timeouts and frames against the schedule', func
       // Every other round is the base plus its largest frame at 10 MB/s, checked against
       // what the party actually received in that round (receivedLog) and the cost table's
       // largest per-inference frame bound (at most the inference's 109,540,416 bytes).
-      // The offline phase's closing exchange (runtime/program/offline.ts) is each party's first
-      // wait after the setup (P1 and P2 wait for nothing in the setup): it allows for the peers'
-      // offline work, 2e-5 ms per MAC of resnet18-cifar's products, or the schedule's timeout
-      // of its frames when longer (P2's comparison bit corrections to P1).
+      // The offline phase's rounds (runtime/program/offline.ts) allow for the peers' offline
+      // work, 2e-5 ms per MAC of resnet18-cifar's products, or the schedule's timeout of their
+      // frames when longer: P1 waits for P2's comparison bit corrections (P0 idles, P2 only
+      // sends), then all three wait in the closing exchange of empty frames.
       const offlineMs = offlineWaitMs(arts[0].program);
       expect(offlineMs).to.be.above(10_000);
-      const closing = [log[0][1], log[1][0], log[2][0]];
-      const bits = ss[1].receivedLog.find((r) => r.round === closing[1][0] - 1 && r.from === 2)!.data.length;
+      const bitsWait = log[1][0];
+      const bits = ss[1].receivedLog.find((r) => r.round === bitsWait[0] - 1 && r.from === 2)!.data.length;
       expect(bits).to.be.above(0);
-      // (P2 sends that frame, P1 receives it: both wait as long as its size asks.)
-      expect(closing.map(([, ms]) => ms)).to.deep.equal([offlineMs, Math.max(offlineMs, scheduleRoundTimeoutMs(bits)), Math.max(offlineMs, scheduleRoundTimeoutMs(bits))]);
+      expect(bitsWait[1]).to.equal(Math.max(offlineMs, scheduleRoundTimeoutMs(bits)));
+      const closing = [log[0][1], log[1][1], log[2][0]];
+      expect(closing.map(([, ms]) => ms)).to.deep.equal([offlineMs, offlineMs, offlineMs]);
+      const offline = [...closing, bitsWait];
       for (const s of ss) {
-        for (const [round, ms] of s.timeoutLog.filter((e) => !closing.includes(e))) {
+        for (const [round, ms] of s.timeoutLog.filter((e) => !offline.includes(e))) {
           const got = s.receivedLog.filter((r) => r.round === round - 1).map((r) => r.data.length);
           expect(ms, `party ${s.id} round ${round}`).to.be.at.least(scheduleRoundTimeoutMs(Math.max(0, ...got)));
           expect(ms).to.be.at.most(scheduleRoundTimeoutMs(109_540_416));
