@@ -181,7 +181,13 @@ async function measure(variant: string, runs: number, transport: string, baselin
       if (report.bytes.total !== cost.bytes.total) throw new Error(`e2e: ${variant}: the parties sent ${report.bytes.total} bytes, cost.json says ${cost.bytes.total}`);
       if (!best || (report.online?.seconds ?? report.wallSeconds) < (best.online?.seconds ?? best.wallSeconds)) best = report;
     }
-    const base = baseCli ? baselineRun(baseCli, onnxPath, v.block ? planPath : null, passesFlag, inputPath, transport, runs, dir) : null;
+    let base: { wall: number; online: number | null } | null = null;
+    try {
+      base = baseCli ? baselineRun(baseCli, onnxPath, v.block ? planPath : null, passesFlag, inputPath, transport, runs, dir) : null;
+    } catch (e) {
+      // A failed baseline run (e.g. a timeout on an overloaded machine) leaves its column empty.
+      process.stderr.write(`e2e: ${variant}: the baseline build failed: ${(e as Error).message.split('\n')[0]}\n`);
+    }
     const secure = decodeNpy(readFileSync(outputPath), outputPath).data;
     // The planned network's float reference: the interpreter after the same passes and the plan.
     const refPasses = v.block ? `${v.passes ?? 'canonicalize'},insert-block-relu{plan=${planPath}}` : v.passes;
