@@ -183,7 +183,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     if (session.id === 0) {
       await session.round([], []);
     } else if (session.id === 2) {
-      await session.round([{ to: 1, data: concatBytes(chunk.map((d) => d.bits!), bytes), label: 'drelu.bits', phase: 'preprocessing' }], []);
+      await session.round([{ to: 1, data: Buffer.concat(chunk.map((d) => d.bits!), bytes), label: 'drelu.bits', phase: 'preprocessing' }], []);
     } else {
       const round = session.round([], [2], { 2: bytes }, { timeoutMs: waitMs });
       const frame = (await (options.signal ? untilStopped(round, options.signal) : round)).get(2)!;
@@ -209,17 +209,6 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   );
   await (options.signal ? untilStopped(ready, options.signal) : ready);
   return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
-}
-
-/** `parts` (of `total` bytes) as one array. */
-function concatBytes(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** The streams step `st` sees online (purposes prefixed by its name, as a StepSession does),
