@@ -1,4 +1,4 @@
-// `npm run bench -- e2e [--json] [--models a,b] [--runs N] [--transport tcp|inproc]`: the
+// `npm run bench -- e2e [--json] [--models a,b] [--runs N] [--transport tcp|inproc] [--baseline-cli PATH]`: the
 // product's path as a user runs it — `mpcc compile` then `mpcc run --json` (three party
 // processes over loopback TCP by default) on zoo models — with compile time, wall time, bytes
 // and rounds beside the targets and the seed paper's figures, and in the same run the
@@ -14,6 +14,10 @@
 // interpreter on the planned float graph, the network the parties compute). Each row has the
 // DReLUs kept (beside the all-ReLU variant measured in the same run) and the bytes split
 // exactly into comparisons / selections / products / MaxPool / other (bench/e2e-split.ts).
+// Times: the online latency (input given → output revealed, the headline figure) and the
+// offline phase before it (runtime/program/offline.ts), with their rounds and bytes. With
+// `--baseline-cli PATH` (another build's bin/mpcc.js, e.g. main's), each variant is also
+// compiled and run by that build in the same run, its wall seconds beside ours ('base s').
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -38,10 +42,19 @@ const REFERENCE: Record<string, { gbTarget: number; secondsTarget: number; paper
 /** The seed paper's ResNet50 with 6% of the DReLUs (three machines), beside every planned resnet50 row. */
 const PAPER_RESNET50_6PCT = { paperGB: 0.925, paperSeconds: 5.83 };
 
+/** One phase in `mpcc run --json` (absent from builds before the offline phase). */
+interface PhaseReport {
+  seconds: number;
+  rounds: number;
+  bytes: number;
+}
+
 /** What `mpcc run --json` prints. */
 interface RunReport {
   wallSeconds: number;
   rounds: number;
+  online?: PhaseReport;
+  offline?: PhaseReport;
   bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: number[] };
   output: string;
 }
@@ -67,6 +80,13 @@ interface Row {
   /** Bytes per inference by column (exact: they add up to gb × 1e9). */
   split: ByteSplit;
   wallSeconds: number;
+  /** Online latency (input given → output revealed) and offline seconds, rounds of each. */
+  onlineSeconds: number;
+  offlineSeconds: number;
+  offlineRounds: number;
+  /** --baseline-cli: that build's wall seconds (its online latency when it reports one), same variant, same run. */
+  baseSeconds: number | null;
+  baseOnlineSeconds: number | null;
   gb: number;
   onlineGB: number;
   preprocessingGB: number;
@@ -83,8 +103,20 @@ interface Row {
   load1: number;
 }
 
-function mpcc(args: string[]): string {
-  return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+function mpcc(args: string[], cli = CLI): string {
+  return execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+}
+
+/** Best-of-`runs` wall seconds of another build on the same model, plan and input (its own compile). */
+function baselineRun(cli: string, onnxPath: string, planPath: string | null, passesFlag: string[], inputPath: string, transport: string, runs: number, dir: string): { wall: number; online: number | null } {
+  const out = join(dir, 'out-base');
+  mpcc(['compile', onnxPath, '-o', out, ...passesFlag, ...(planPath ? ['--plan', planPath] : [])], cli);
+  let best: RunReport | null = null;
+  for (let r = 0; r < runs; r++) {
+    const report = JSON.parse(mpcc(['run', out, '--input', inputPath, '--json', '--transport', transport], cli)) as RunReport;
+    if (!best || report.wallSeconds < best.wallSeconds) best = report;
+  }
+  return { wall: best!.wallSeconds, online: best!.online?.seconds ?? null };
 }
 
 function argmax(v: ArrayLike<number>): number {
@@ -118,7 +150,7 @@ async function reference(model: Uint8Array, onnxPath: string, input: Float32Arra
   return { out, seconds };
 }
 
-async function measure(variant: string, runs: number, transport: string, baselines: ReadonlyMap<string, Row>): Promise<Row> {
+async function measure(variant: string, runs: number, transport: string, baselines: ReadonlyMap<string, Row>, baseCli: string | null): Promise<Row> {
   const v = parseVariant(variant);
   const entry = zooEntry(v.name);
   const dir = mkdtempSync(join(tmpdir(), 'mpcc-e2e-'));
@@ -149,7 +181,14 @@ async function measure(variant: string, runs: number, transport: string, baselin
     for (let r = 0; r < runs; r++) {
       const report = JSON.parse(mpcc(['run', out, '--input', inputPath, '-o', outputPath, '--json', '--transport', transport])) as RunReport;
       if (report.bytes.total !== cost.bytes.total) throw new Error(`e2e: ${variant}: the parties sent ${report.bytes.total} bytes, cost.json says ${cost.bytes.total}`);
-      if (!best || report.wallSeconds < best.wallSeconds) best = report;
+      if (!best || (report.online?.seconds ?? report.wallSeconds) < (best.online?.seconds ?? best.wallSeconds)) best = report;
+    }
+    let base: { wall: number; online: number | null } | null = null;
+    try {
+      base = baseCli ? baselineRun(baseCli, onnxPath, v.block ? planPath : null, passesFlag, inputPath, transport, runs, dir) : null;
+    } catch (e) {
+      // A failed baseline run (e.g. a timeout on an overloaded machine) leaves its column empty.
+      process.stderr.write(`e2e: ${variant}: the baseline build failed: ${(e as Error).message.split('\n')[0]}\n`);
     }
     const secure = decodeNpy(readFileSync(outputPath), outputPath).data;
     // The planned network's float reference: the interpreter after the same passes and the plan.
@@ -177,6 +216,11 @@ async function measure(variant: string, runs: number, transport: string, baselin
       reluDrelusKept: (cost.drelus - maxPoolDrelus) / ((baseline?.drelus ?? cost.drelusBefore) - (baseline?.maxPoolDrelus ?? maxPoolDrelus)),
       split,
       wallSeconds: best!.wallSeconds,
+      onlineSeconds: best!.online?.seconds ?? best!.wallSeconds,
+      offlineSeconds: best!.offline?.seconds ?? 0,
+      offlineRounds: best!.offline?.rounds ?? 0,
+      baseSeconds: base?.wall ?? null,
+      baseOnlineSeconds: base?.online ?? null,
       gb: gb(best!.bytes.total),
       onlineGB: gb(best!.bytes.online),
       preprocessingGB: gb(best!.bytes.preprocessing),
@@ -205,6 +249,7 @@ export async function run(args: string[]): Promise<void> {
   const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
   const runs = Number(at('--runs') ?? 1);
   const transport = at('--transport') ?? 'tcp';
+  const baseCli = at('--baseline-cli') ?? null;
   const models = (at('--models') ?? 'resnet18-cifar,resnet50,resnet50+avgpool').split(',');
   const rows: Row[] = [];
   const baselines = new Map<string, Row>();
@@ -212,7 +257,7 @@ export async function run(args: string[]): Promise<void> {
   const order = [...models.filter((m) => !parseVariant(m).block), ...models.filter((m) => parseVariant(m).block)];
   for (const m of order) {
     process.stderr.write(`e2e: ${m} …\n`);
-    const row = await measure(m, runs, transport, baselines);
+    const row = await measure(m, runs, transport, baselines, baseCli);
     if (!parseVariant(m).block) baselines.set(m, row);
     rows.push(row);
   }
@@ -224,10 +269,11 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`end to end: mpcc compile + mpcc run (${transport}, three parties on this machine), best of ${runs}, load average ${loadavg()[0].toFixed(1)}\n`);
   process.stdout.write('GB: bytes sent per inference, all parties, online + preprocessing (one-time apart), split exactly into comparisons / selections (ReLUs, block-ReLUs) / products (convs, matmuls) / MaxPool / other (reveals); kept: DReLUs over the all-ReLU row, ReLU kept: the same with the MaxPools left out on both sides\n');
   process.stdout.write('reference: onnxruntime-node, or the interpreter for +avgpool and planned (@BHxBW) rows, on the network the parties compute; paper: all ReLUs, or ResNet50 at 6% of the DReLUs for a planned resnet50\n');
-  const head = ['model', 'DReLUs', 'kept', 'ReLU kept', 'MaxPool DReLUs', 'GB', 'compare', 'select', 'products', 'MaxPool', 'other', 'paper GB', 'rounds', 'wall s', 'paper s', 'compile s', 'plan s', 'one-time GB', 'P0/P1/P2 GB', 'ref s', 'top-1 =', 'max err/range'];
+  process.stdout.write('online s: input given → output revealed (the headline latency); offline s: the input-independent phase before it, its rounds (the closing exchange); wall s: offline + online; base s: --baseline-cli\'s wall s on the same variant in this run (its online s if it reports one)\n');
+  const head = ['model', 'DReLUs', 'kept', 'ReLU kept', 'MaxPool DReLUs', 'GB', 'compare', 'select', 'products', 'MaxPool', 'other', 'paper GB', 'rounds', 'online s', 'offline s', 'off rounds', 'wall s', 'base s', 'paper s', 'compile s', 'plan s', 'one-time GB', 'P0/P1/P2 GB', 'ref s', 'top-1 =', 'max err/range'];
   const body = rows.map((r) => [
     r.model, r.drelus.toLocaleString('en-US'), `${(100 * r.drelusKept).toFixed(2)}%`, `${(100 * r.reluDrelusKept).toFixed(2)}%`, r.maxPoolDrelus.toLocaleString('en-US'), fmt(r.gb), ...[r.split.comparisons, r.split.selections, r.split.products, r.split.maxPool, r.split.other].map((b) => fmt(b / 1e9, 4)), fmt(r.paperGB),
-    String(r.rounds), fmt(r.wallSeconds, 2), fmt(r.paperSeconds, 2), fmt(r.compileSeconds, 2), r.planSeconds ? fmt(r.planSeconds, 2) : '—',
+    String(r.rounds), fmt(r.onlineSeconds, 2), fmt(r.offlineSeconds, 2), String(r.offlineRounds), fmt(r.wallSeconds, 2), r.baseSeconds === null ? '—' : `${fmt(r.baseSeconds, 2)}${r.baseOnlineSeconds === null ? '' : ` (online ${fmt(r.baseOnlineSeconds, 2)})`}`, fmt(r.paperSeconds, 2), fmt(r.compileSeconds, 2), r.planSeconds ? fmt(r.planSeconds, 2) : '—',
     fmt(r.oneTimeGB), r.perPartyGB.map((g) => g.toFixed(3)).join('/'), fmt(r.plainSeconds, 3), r.top1Equal ? 'yes' : 'NO', r.maxAbsErrorOfRange.toExponential(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

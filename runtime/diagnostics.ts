@@ -145,6 +145,9 @@ export const DIAGNOSTICS = {
   MPCC5032: 'peer {0} refused this client: it asks for {1} inference(s), the server has {2} left before it stops (--max-inferences)',
   MPCC5033: 'peer {0} refused this client: the helper (party 2) got no connection from it within {1} ms',
   MPCC5034: 'peer {0} is stopping ({1}): the current inference is aborted',
+  MPCC5050: 'offline material refused: it belongs to another {0} ({1}), this run is {2}',
+  MPCC5051: 'stopped ({0}) during the {1} phase: the inference is abandoned, nothing was written',
+  MPCC5052: "internal error: offline material of '{0}' was prepared but no online step took it",
   // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',
@@ -197,6 +200,9 @@ export const INTERNAL_CODES: ReadonlySet<DiagnosticCode> = new Set<DiagnosticCod
   // The kernel worker thread failed: its jobs are the ring kernels on buffers this process
   // allocated; only a bug or the engine (out of memory) can make it throw.
   'MPCC5104',
+  // Offline material no online step took: the offline phase and the step kinds disagree on
+  // which steps have a mask product (runtime/program/offline.ts), a bug of this runtime.
+  'MPCC5052',
 ]);
 
 /** A user error with a catalog code; printed by the CLI as `mpcc: error MPCCnnnn: message`. */

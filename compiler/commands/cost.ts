@@ -1,7 +1,8 @@
 // `mpcc cost MODEL.onnx|FILE.mir|OUT [--json] [--frac-bits F] [--passes LIST]`: what one secure
 // inference of a model costs — bytes per party (online, preprocessing, one-time), rounds,
 // DReLUs (and, per block-ReLU, the DReLUs before planning; bytes of comparisons and selections
-// apart), per layer and in total, with LAN/WAN latency estimates. A model is driven to the
+// apart), per layer and in total, with LAN/WAN latency estimates, and the inference split into
+// its offline phase (before the input) and online phase (costPhases). A model is driven to the
 // round schedule by the passes compile runs (compiler/driver.ts: an already quantized, lowered
 // or scheduled .mir skips the earlier ones); a compiled folder OUT is read from OUT/cost.json.
 import type { Command } from 'commander';
@@ -28,9 +29,38 @@ export interface CostOptions extends ProgressFlags {
 
 /** The report of `model` (a model file or a compiled folder) and the text the command prints;
  * progress lines go to `sink` (none by default). */
-export function runCost(model: string, options: CostOptions, sink: ProgressSink = NO_PROGRESS): { report: CostReport; text: string } {
+export function runCost(model: string, options: CostOptions, sink: ProgressSink = NO_PROGRESS): { report: CostReport; phases: CostPhases; text: string } {
   const report = isDirectory(model) ? readCostJson(join(model, 'cost.json')) : modelCost(model, options, commandProgress(options, sink));
-  return { report, text: options.json ? `${JSON.stringify(report, null, 2)}\n` : formatCostTable(report) };
+  const phases = costPhases(report);
+  return { report, phases, text: options.json ? `${JSON.stringify({ ...report, phases }, null, 2)}\n` : formatCostTable(report) + formatPhases(phases) };
+}
+
+/** Ops with offline work (runtime/program/offline.ts): products (mask convolutions) and
+ * (block-)ReLUs that compare (the comparison's dealing). */
+const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureReluWeights', 'SecureBlockRelu', 'SecureRelu']);
+
+/** One inference split as the runtime runs it: the offline phase before the input (P0's and
+ * P2's mask convolutions, the comparisons' dealing, closed by one exchange that carries P2's
+ * bit corrections — the closing exchange when there is any such work, and one round more for
+ * P2's bit corrections when any comparison is prepared (more only past 512 MiB of them); the
+ * input-independent bytes, phase 'preprocessing') and the online phase (input
+ * given → output revealed). `mpcc run --json` reports the same split, measured. */
+export interface CostPhases {
+  offline: { rounds: number; bytes: number };
+  online: { rounds: number; bytes: number };
+}
+
+/** The offline/online split of a cost report. */
+export function costPhases(r: CostReport): CostPhases {
+  const work = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && (l.op.endsWith('Weights') || l.drelus > 0));
+  const compares = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && l.op !== 'SecureWeights' && l.drelus > 0);
+  return { offline: { rounds: (work ? 1 : 0) + (compares ? 1 : 0), bytes: r.bytes.preprocessing }, online: { rounds: r.rounds, bytes: r.bytes.online } };
+}
+
+/** The split as the lines the table ends with. */
+function formatPhases(p: CostPhases): string {
+  const mb = (x: number) => `${(x / 1e6).toFixed(3)} MB`;
+  return `offline (before the input): ${p.offline.rounds} round(s), ${mb(p.offline.bytes)} input-independent (P2's dealing)\nonline (input given → output revealed): ${p.online.rounds} rounds, ${mb(p.online.bytes)}\n`;
 }
 
 /** Drives a model file to the round schedule (the same passes compile runs) and reports its cost. */
@@ -80,7 +110,7 @@ export function registerCost(program: Command): void {
         .command('cost')
         .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
         .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
-        .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind}')),
+        .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind, phases: {offline, online}}')),
       `${DEFAULT_PASSES}; '' for none`,
     ),
   ).action(

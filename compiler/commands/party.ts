@@ -143,8 +143,13 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   const x = id === 0 ? readClientInput(inputs[0], arts.manifest) : null;
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
   const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, roundTimeoutMs, identity: identity ?? undefined });
+  // SIGTERM or SIGINT (e.g. during the offline phase): a coded error naming the phase, the
+  // peers told, no output written (MPCC5051), instead of a silent kill.
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, onSignal);
   try {
-    const r = await runProgram(session, arts.program, { input: x, weights: arts.weights, kernels: arts.kernels, onProgress: partyProgress(id, log) });
+    const r = await runProgram(session, arts.program, { input: x, weights: arts.weights, kernels: arts.kernels, onProgress: partyProgress(id, log), signal: stop.signal });
     await session.close();
     const report = partyReport(r);
     if (id === 0 && outputs.length > 0) {
@@ -155,6 +160,8 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   } catch (e) {
     await session.abort(e instanceof Error ? e : new Error(String(e)));
     throw e;
+  } finally {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.off(sig, onSignal);
   }
 }
 

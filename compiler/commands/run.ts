@@ -3,8 +3,9 @@
 // with in-memory links. The processes authenticate each other like a deployment does: this
 // command makes a fresh key pair per party (in a private temporary folder, removed after the
 // run) and gives each party its key and the other two public keys (--key, --peer-keys). Prints the output's top classes, wall time, bytes per party and
-// rounds; with --json one object {wallSeconds, rounds, bytes: {total, online, preprocessing,
-// oneTime, perParty}, output, architecture}. With `--inputs A.npy B.npy …` (three processes) the server and
+// rounds, the offline and online phases apart; with --json one object {wallSeconds, rounds,
+// online: {seconds, rounds, bytes}, offline: {seconds, rounds, bytes}, bytes: {total, online,
+// preprocessing, oneTime, perParty}, output, architecture}. With `--inputs A.npy B.npy …` (three processes) the server and
 // helper serve all of them in one server session (`mpcc party --serve`): one client connection,
 // one inference per input, the one-time setup once; a summary per input (JSON: one line each).
 import type { Command } from 'commander';
@@ -40,11 +41,26 @@ export interface RunOptions extends ProgressFlags {
   readonly expected?: string;
 }
 
+/** One phase of an inference in the --json object: wall seconds (the slowest party), rounds
+ * and bytes sent summed over the parties. */
+export interface PhaseSummary {
+  seconds: number;
+  rounds: number;
+  bytes: number;
+}
+
 /** The --json object (bytes sent, summed over parties; total = online + preprocessing;
- * wallSeconds: one inference, the one-time setup excluded like its bytes). */
+ * wallSeconds: one inference, offline and online phases, the one-time setup excluded like its
+ * bytes). `online` is the latency a client feels (input given → output revealed) and its
+ * bytes; `offline` the input-independent phase before it (runtime/program/offline.ts): its
+ * seconds and its round (the closing exchange), and the input-independent bytes (P2's dealing,
+ * phase 'preprocessing': its comparison bit corrections travel in the closing exchange, its
+ * weight corrections still ride in the online rounds' frames). */
 export interface RunSummary {
   wallSeconds: number;
   rounds: number;
+  online: PhaseSummary;
+  offline: PhaseSummary;
   bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
   output: string | null;
   /** With --expected: how the output agrees with the plaintext one (pixel agreement for maps). */
@@ -99,7 +115,16 @@ function summarize(reports: readonly PartyReport[], output: string | null, archi
     bytes.perParty[r.party] = r.sent.online + r.sent.preprocessing;
   }
   bytes.total = bytes.online + bytes.preprocessing;
-  const summary: RunSummary = { wallSeconds: Math.max(...reports.map((r) => r.seconds)), rounds: p0.rounds, bytes, output, architecture };
+  const slowest = (f: (r: PartyReport) => number) => Math.max(...reports.map(f));
+  const summary: RunSummary = {
+    wallSeconds: slowest((r) => r.seconds),
+    rounds: p0.rounds,
+    online: { seconds: slowest((r) => r.onlineSeconds), rounds: p0.rounds, bytes: bytes.online },
+    offline: { seconds: slowest((r) => r.offlineSeconds), rounds: p0.offlineRounds, bytes: bytes.preprocessing },
+    bytes,
+    output,
+    architecture,
+  };
   return { summary, outputs: p0.outputs ?? {} };
 }
 
@@ -200,7 +225,8 @@ export function describeRun(s: RunSummary, outputs: Record<string, number[]>, se
   const lines: string[] = [];
   if (!s.output) for (const [k, v] of Object.entries(outputs)) lines.push(...topClasses(k, v));
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
-  lines.push(`wall time ${s.wallSeconds.toFixed(3)} s per inference (one-time setup ${setupSeconds.toFixed(3)} s), ${s.rounds} rounds`);
+  lines.push(`online ${s.online.seconds.toFixed(3)} s, ${s.online.rounds} rounds (input given → output revealed); offline ${s.offline.seconds.toFixed(3)} s, ${s.offline.rounds} round (before the input)`);
+  lines.push(`wall time ${s.wallSeconds.toFixed(3)} s per inference, offline + online (one-time setup ${setupSeconds.toFixed(3)} s)`);
   lines.push(`bytes sent: ${mb(s.bytes.total)} per inference (online ${mb(s.bytes.online)}, preprocessing ${mb(s.bytes.preprocessing)}), one-time ${mb(s.bytes.oneTime)}`);
   lines.push(`per party: ${s.bytes.perParty.map((b, i) => `P${i} ${mb(b)}`).join(', ')}`);
   if (s.output) lines.push(`output written to ${s.output}`);
@@ -218,7 +244,7 @@ export function registerRun(program: Command): void {
       .option('--input <file>', 'the input (.npy, float32)')
       .option('--inputs <files...>', 'several inputs, one inference each, in one server session (three processes; no -o)')
       .addOption(outputOption('write the first output as .npy'))
-      .addOption(jsonOption('{wallSeconds, rounds, bytes, output, architecture}'))
+      .addOption(jsonOption('{wallSeconds, rounds, online, offline, bytes, output, architecture}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
       .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction')

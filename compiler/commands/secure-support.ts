@@ -9,10 +9,15 @@ import { checkInputValues } from '../../passes/quantize/value-range.js';
 /** What one party reports after a run (P0 adds the outputs). */
 export interface PartyReport {
   party: number;
-  /** Seconds of the inference (one-time setup excluded) and of the one-time setup. */
+  /** Seconds of the inference, offline + online (one-time setup excluded), of its online
+   * phase (input given → output revealed), of its offline phase and of the one-time setup. */
   seconds: number;
+  onlineSeconds: number;
+  offlineSeconds: number;
   setupSeconds: number;
+  /** Online rounds, offline rounds (the closing exchange) and one-time rounds. */
   rounds: number;
+  offlineRounds: number;
   oneTimeRounds: number;
   sent: { online: number; preprocessing: number; oneTime: number };
   outputs?: Record<string, number[]>;
@@ -30,7 +35,17 @@ export function readClientInput(path: string, m: ManifestBase): Float32Array {
 /** A party's report from its run. */
 export function partyReport(r: RunResult): PartyReport {
   const c = r.counters.sent;
-  const rep: PartyReport = { party: r.party, seconds: r.seconds.inference, setupSeconds: r.seconds.setup, rounds: r.rounds, oneTimeRounds: r.oneTimeRounds, sent: { online: c.online, preprocessing: c.preprocessing, oneTime: c.oneTime } };
+  const rep: PartyReport = {
+    party: r.party,
+    seconds: r.seconds.offline + r.seconds.online,
+    onlineSeconds: r.seconds.online,
+    offlineSeconds: r.seconds.offline,
+    setupSeconds: r.seconds.setup,
+    rounds: r.rounds,
+    offlineRounds: r.offlineRounds,
+    oneTimeRounds: r.oneTimeRounds,
+    sent: { online: c.online, preprocessing: c.preprocessing, oneTime: c.oneTime },
+  };
   if (r.party === 0) rep.outputs = Object.fromEntries([...r.outputs].map(([k, v]) => [k, Array.from(v)]));
   return rep;
 }

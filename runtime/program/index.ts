@@ -2,6 +2,7 @@
 
 export { RoundMerger, StepSession } from './merger.js';
 export { runProgram, type RunOptions, type RunResult, type ProgramProgress } from './run.js';
+export { prepareOffline, offlineWaitMs, programDigest, checkOfflineTag, OfflineMaterial, type OfflineTag, type OfflineOptions } from './offline.js';
 export { serverRunner, clientRunner, type ServerRunner } from './serve.js';
 export { STEP_KINDS, stepKind, bilinearMap, type StepContext, type StepFn } from './steps.js';
 export { applyPost } from './post.js';

@@ -30,7 +30,12 @@ export class RoundMerger {
   private flushing = false;
   private failure: unknown = null;
 
-  constructor(readonly session: Session, private readonly onFirstRound?: FirstRoundHook) {}
+  constructor(
+    readonly session: Session,
+    private readonly onFirstRound?: FirstRoundHook,
+    /** The inference's offline material (offline.ts), handed to its steps by purpose. */
+    readonly prepared?: { take(purpose: string): unknown },
+  ) {}
 
   /** A StepSession for step `name`; `order` (its index in the program) fixes where its
    * messages go in the merged frames. Counts as live until `done()`. */
@@ -155,6 +160,10 @@ export class StepSession implements Session {
   }
   own(purpose: string): Prg {
     return this.merger.session.own(`${this.name}/${purpose}`);
+  }
+  /** This step's offline material for `purpose`, once (undefined without an offline phase). */
+  prepared(purpose: string): unknown {
+    return this.merger.prepared?.take(`${this.name}/${purpose}`);
   }
   round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>): Promise<Map<PartyId, Uint8Array>> {
     return this.merger.park(this, outgoing, from, expectBytes);

@@ -1,9 +1,14 @@
 // The program executor: runs one party's program on its session, its kernel calls going to
-// the party's kernels module (the model's kernels.wasm). One-time setup first (all
-// weight layers' masks in one merged round), then the inference steps as a dataflow: a
-// step starts as soon as its inputs are done, all started steps run concurrently, and the
-// RoundMerger turns each round in which they all wait into one exchange. The first round
-// of every communicating step must be the one the compiler scheduled.
+// the party's kernels module (the model's kernels.wasm), in three phases:
+//   one-time setup  all weight layers' masks in one merged round (once per client);
+//   offline         the input-independent work of this inference (offline.ts: P0's and
+//                   P2's mask convolutions), closed by one 'offline.ready' exchange; a
+//                   client's input that is ready earlier waits for it;
+//   online          from the input to the revealed output: the inference steps as a
+//                   dataflow, a step starting as soon as its inputs are done, all started
+//                   steps running concurrently, and the RoundMerger turning each round in
+//                   which they all wait into one exchange. The first round of every
+//                   communicating step must be the one the compiler scheduled.
 
 import { runtimeError } from '../diagnostics.js';
 import type { KernelsModule } from '../kernels/kernels-module.js';
@@ -16,10 +21,11 @@ import type { StepSession } from './merger.js';
 import { applyPost } from './post.js';
 import { PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
 import { bilinearMap, stepKind, type StepContext } from './steps.js';
+import { checkOfflineTag, OfflineMaterial, prepareOffline, untilStopped } from './offline.js';
 
 /** Where the executor is, for progress reports. */
 export interface ProgramProgress {
-  phase: 'setup' | 'inference';
+  phase: 'setup' | 'offline' | 'inference';
   /** Steps finished / all steps of the phase. */
   done: number;
   total: number;
@@ -31,8 +37,17 @@ export interface ProgramProgress {
 
 /** Inputs of runProgram. */
 export interface RunOptions {
-  /** P0: the client's input (reals, row-major in the program's input shape). */
-  input?: ArrayLike<number> | null;
+  /** P0: the client's input (reals, row-major in the program's input shape), or its promise:
+   * the offline phase runs meanwhile, and the online phase starts when both are done. */
+  input?: ArrayLike<number> | Promise<ArrayLike<number>> | null;
+  /** This inference's offline material, prepared earlier on this session (prepareOffline);
+   * refused when made for another session or program (MPCC5050). Without it runProgram runs
+   * the offline phase itself. */
+  offline?: OfflineMaterial;
+  /** A stop request (e.g. SIGTERM): ends the run with MPCC5051 naming the phase it stopped
+   * (one-time setup, offline, online), between two layers of the offline work or at once while
+   * waiting; the caller aborts the session, and nothing is written. */
+  signal?: AbortSignal;
   /** P1: its encoded constants by key (weights.bin); others pass none. */
   weights?: Map<string, BigUint64Array>;
   /** The party's kernels module (its kernels.wasm, loadPartyArtifacts); without it the
@@ -50,14 +65,17 @@ export interface RunResult {
   party: PartyId;
   /** P0: every graph output (after the client's post-processing); others: empty. */
   outputs: Map<string, Float64Array>;
-  /** Merged inference rounds and one-time rounds this party went through. */
+  /** Merged online rounds, offline rounds (the closing exchange: 0 or 1) and one-time rounds
+   * this party went through. */
   rounds: number;
+  offlineRounds: number;
   oneTimeRounds: number;
   counters: Counters;
   /** The one-time setup's keys (weights' masks), for later inferences (RunOptions.reuse). */
   keys: Map<string, WeightKey>;
-  /** Wall seconds of the one-time setup and of the inference (setup excluded). */
-  seconds: { setup: number; inference: number };
+  /** Wall seconds of the one-time setup, of this inference's offline phase and of its online
+   * phase (input given → output revealed: the latency a client feels). */
+  seconds: { setup: number; offline: number; online: number };
 }
 
 /** Runs `program` as this party; every party calls it with its own program. */
@@ -67,6 +85,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
   // Every kernel call of the run goes to this module's instance (ring-wasm.ts says which
   // instance is active when one process runs several parties or models).
   useKernels(options.kernels ?? null);
+  if (session.id === 0 && (options.input === undefined || options.input === null)) throw runtimeError('MPCC5209', ['party 0 needs the input']);
   const weights = options.weights ?? new Map<string, BigUint64Array>();
   const progress = options.onProgress ?? (() => undefined);
 
@@ -96,15 +115,28 @@ export async function runProgram(session: Session, program: Program, options: Ru
     }),
   );
   setup.release();
-  await setupDone;
+  await (options.signal ? untilStopped(setupDone, options.signal, 'one-time setup') : setupDone);
   if (setup.rounds !== (reuse?.mode === 'skip' ? 0 : program.oneTimeRounds)) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
 
+  // Offline: this inference's input-independent work, unless it was prepared before.
   const t1 = performance.now();
+  let offline = options.offline;
+  if (offline) checkOfflineTag(offline, session, program);
+  else offline = await prepareOffline(session, program, keys, { signal: options.signal, onStep: (done, total, step) => progress({ phase: 'offline', done, total, round: 0, step }) });
+  const offlineSeconds = options.offline ? options.offline.seconds : (performance.now() - t1) / 1000;
+
+  // Online: from the input (which may have waited for the offline phase) to the output.
+  const given = Promise.resolve(session.id === 0 ? options.input : null);
+  const input = (await (options.signal ? untilStopped(given, options.signal, 'offline') : given)) ?? null;
+  if (session.id === 0 && !input) throw runtimeError('MPCC5209', ['party 0 needs the input']);
+  const t2 = performance.now();
   const revealed = new Map<string, Float64Array>();
-  const ctxBase = { session, frac: program.frac, keys, weights, input: session.id === 0 ? (options.input ?? null) : null, revealed };
-  if (session.id === 0 && !ctxBase.input) throw runtimeError('MPCC5209', ['party 0 needs the input']);
-  const rounds = await runSteps(session, program.steps, ctxBase, progress);
+  const ctxBase = { session, frac: program.frac, keys, weights, input, revealed };
+  const online = runSteps(session, program.steps, ctxBase, progress, offline);
+  const rounds = await (options.signal ? untilStopped(online, options.signal, 'online') : online);
   if (rounds !== program.rounds) throw runtimeError('MPCC5203', ['inference', rounds, program.rounds]);
+  const unused = offline.left;
+  if (unused.length > 0) throw runtimeError('MPCC5052', [unused[0]]);
 
   const outputs = new Map<string, Float64Array>();
   if (session.id === 0) {
@@ -114,17 +146,21 @@ export async function runProgram(session: Session, program: Program, options: Ru
       outputs.set(o.name, applyPost(v, o.shape, o.post));
     }
   }
-  const seconds = { setup: (t1 - t0) / 1000, inference: (performance.now() - t1) / 1000 };
-  return { party: session.id, outputs, rounds, oneTimeRounds: setup.rounds, counters: session.counters, keys, seconds };
+  const seconds = { setup: (t1 - t0) / 1000, offline: offlineSeconds, online: (performance.now() - t2) / 1000 };
+  return { party: session.id, outputs, rounds, offlineRounds: offline.rounds, oneTimeRounds: setup.rounds, counters: session.counters, keys, seconds };
 }
 
 /** Runs the steps as a dataflow through one merger; returns the merged rounds. */
-function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<StepContext, 'params'>, progress: (p: ProgramProgress) => void): Promise<number> {
+function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<StepContext, 'params'>, progress: (p: ProgramProgress) => void, offline: OfflineMaterial): Promise<number> {
   const scheduled = new Map<StepSession, ProgramStep>();
-  const merger = new RoundMerger(session, (ss, merged) => {
-    const st = scheduled.get(ss)!;
-    if (st.round !== merged) throw runtimeError('MPCC5202', [st.name, st.op, merged, st.round]);
-  });
+  const merger = new RoundMerger(
+    session,
+    (ss, merged) => {
+      const st = scheduled.get(ss)!;
+      if (st.round !== merged) throw runtimeError('MPCC5202', [st.name, st.op, merged, st.round]);
+    },
+    offline,
+  );
   const values = new Map<string, BigUint64Array>();
   const producer = new Map<string, number>();
   steps.forEach((st, i) => st.outputs.forEach((v) => producer.set(v, i)));

@@ -81,7 +81,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   reveal: { inputs: [1, 1], outputs: 0, required: { value: 'name' }, optional: { frac: 'int' } },
   weights: one({ layer: 'name' }, BIAS),
   reluWeights: { inputs: [1, 1], outputs: 2, required: { layer: 'name', ...WINDOW }, optional: { ...BIAS, blocks: 'array', shape: 'shape' } },
-  relu: one(WINDOW),
+  relu: one(WINDOW, { size: 'int' }),
   blockRelu: one({ shape: 'shape', blocks: 'array', ...WINDOW }),
   clip: one({ min: 'number', max: 'number', ...WINDOW }),
   maxPool: one({ pool: 'pool', ...WINDOW }),
@@ -183,6 +183,8 @@ function geometrySizes(kind: string, params: Record<string, Json>, field: string
     return { inputs: each.map((e, j) => ({ size: e.inputs[0].size, field: `shapes[${j}]` })), output: each[0].output };
   }
   if (kind === 'maxPool' || kind === 'avgPool') return windowGeometry(params.pool, `${field}.pool`, false);
+  // A ReLU's size (the offline phase deals its comparison from it) must be its operand's.
+  if (kind === 'relu' && typeof params.size === 'number') return { inputs: [{ size: params.size, field: 'size' }], output: params.size };
   if (kind === 'globalAvgPool') {
     const dims = ints(params.inShape, `${field}.inShape`, 4, 1);
     return { inputs: [{ size: dims.reduce((a, b) => a * b, 1), field: 'inShape' }], output: dims[0] * dims[1] };

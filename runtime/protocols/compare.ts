@@ -27,7 +27,7 @@
 // select.ts): it rides on rounds 1 and 3, so a ReLU costs three rounds in total.
 
 import type { Outgoing, PartyId, Phase, Session } from '../session/session.js';
-import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView, wordsRing } from './bits.js';
+import { addWords, bitWindow, packWords, packedBytes, randomWords, unpackWords, wordView, wordsRing, type Words } from './bits.js';
 import { compareMessage, packedBitCorrections, zeroTests } from './compare-digits.js';
 import { uniformBelow } from './digit-sampling.js';
 import { fieldBytes, unpackField } from './field-format.js';
@@ -126,18 +126,79 @@ function holderCoins(s: Session, peer: PartyId, n: number, k: number) {
   return { g, rot, beta };
 }
 
+/** The input-independent part of a comparison of n elements on a k-bit window: the helper's
+ * dealing, drawn from the step's 'drelu' streams in the order the online part continues them.
+ * The offline phase (runtime/program/offline.ts) makes it before the input arrives and moves
+ * P2's bit corrections to P1 into its own exchange (`bitsSent`); the online part takes it from
+ * there (Session.prepared), else deals it now and sends the corrections in round 1. */
+export interface CompareDealing {
+  n: number;
+  k: number;
+  /** P0/P1: its share of r; P2: r. */
+  r: Words;
+  /** P0/P1: the coins they share (rotation, direction bit β, and the stream the digits' coins continue on). */
+  coins: ReturnType<typeof holderCoins> | null;
+  /** P0: its Z_p shares of the bits of r'; P1: the same from P2's correction, once received; P2: null. */
+  rBits: Uint8Array | null;
+  /** P0: its share of u (P2 draws the same); others: empty. */
+  uShare: BigUint64Array;
+  /** P2: P1's bit corrections ('drelu.bits'); others: null. */
+  bits: Uint8Array | null;
+  /** Bytes of the bit corrections; true once they travelled in the offline exchange. */
+  bitsBytes: number;
+  bitsSent: boolean;
+}
+
+/** This party's dealing of a comparison of n elements on window w (all three call it). */
+export function dealCompare(s: Session, n: number, w: BitWindow): CompareDealing {
+  checkWindow(w);
+  const { k } = w;
+  const m = k - 1;
+  const { p } = digitField(k);
+  const bitsBytes = fieldBytes(n * m, p);
+  if (s.id === 2) {
+    const d0 = s.shared(0, 'drelu');
+    const d1 = s.shared(1, 'drelu');
+    const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
+    const bits0 = uniformBelow(d0, n * m, p);
+    return { n, k, r, coins: null, rBits: null, uShare: new BigUint64Array(0), bits: packedBitCorrections(r, bits0, n, m, p), bitsBytes, bitsSent: false };
+  }
+  const me = s.id;
+  const dealer = s.shared(2, 'drelu');
+  const r = randomWords(dealer, n, k);
+  const coins = holderCoins(s, me === 0 ? 1 : 0, n, k);
+  const rBits = me === 0 ? uniformBelow(dealer, n * m, p) : null;
+  // P0's share of u comes next on its stream with P2 (P2 draws it in the same order).
+  const uShare = me === 0 ? dealer.ring(n) : new BigUint64Array(0);
+  return { n, k, r, coins, rBits, uShare, bits: null, bitsBytes, bitsSent: false };
+}
+
+/** P1: P2's bit corrections of `d` arrived (in the offline exchange). */
+export function receiveCompareBits(d: CompareDealing, bytes: Uint8Array): void {
+  d.rBits = unpackField(bytes, d.n * (d.k - 1), digitField(d.k).p);
+  d.bitsSent = true;
+}
+
+/** The step's prepared dealing when it fits this comparison, else a fresh one. */
+function dealing(s: Session, n: number, w: BitWindow): CompareDealing {
+  const ready = s.prepared?.('drelu') as CompareDealing | undefined;
+  if (!ready) return dealCompare(s, n, w);
+  if (ready.n !== n || ready.k !== w.k) throw new Error(`compare: the offline dealing is for ${ready.n} elements at k = ${ready.k}, the comparison has ${n} at k = ${w.k}`);
+  return ready;
+}
+
 async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow, rider?: Rider): Promise<CompareBit> {
   const n = x.length;
   const { k } = w;
   const m = k - 1;
   const peer = me === 0 ? 1 : 0;
-  const dealer = s.shared(2, 'drelu');
-  const rShare = randomWords(dealer, n, k);
-  const coins = holderCoins(s, peer, n, k);
+  const deal = dealing(s, n, w);
+  const rShare = deal.r;
+  const coins = deal.coins!;
   const { p } = digitField(k);
-  let rBits: Uint8Array | null = me === 0 ? uniformBelow(dealer, n * m, p) : null;
-  // P0's share of u comes next on its stream with P2 (P2 draws it in the same order).
-  let uShare: BigUint64Array = me === 0 ? dealer.ring(n) : new BigUint64Array(0);
+  let rBits: Uint8Array | null = deal.rBits;
+  let uShare: BigUint64Array = deal.uShare;
+  const bitsNow = me === 1 && !deal.bitsSent;
 
   if (rider?.sharedMask) rider.shareMask!(wordsRing(rShare));
   // Round 1: masked reveal of y + r (and the rider's opening); P1 also gets its bit shares.
@@ -146,10 +207,10 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const out1 = [{ to: peer as PartyId, data: packWords(zMine, k), label: 'drelu.reveal' }];
   if (rider?.open && rider.openBytes > 0) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
   const peerBytes = zBytes + (rider ? rider.openBytes : 0);
-  const got1 = await s.round(out1, me === 0 ? [1] : [0, 2], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: fieldBytes(n * m, p) });
+  const got1 = await s.round(out1, me === 0 ? [1] : bitsNow ? [0, 2] : [0], me === 0 ? { 1: peerBytes } : { 0: peerBytes, 2: fieldBytes(n * m, p) });
   const [zTheirs, openTheirs] = splitFrame(got1.get(peer), [zBytes, rider ? rider.openBytes : 0], peer, 'drelu.reveal');
   if (rider && rider.openBytes > 0) rider.opened?.(openTheirs);
-  if (me === 1) {
+  if (bitsNow) {
     const [corr] = splitFrame(got1.get(2), [fieldBytes(n * m, p)], 2, 'drelu.bits');
     rBits = unpackField(corr, n * m, p);
   }
@@ -184,15 +245,14 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
 
 async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): Promise<CompareBit> {
   const { k } = w;
-  const m = k - 1;
+  const deal = dealing(s, n, w);
   const d0 = s.shared(0, 'drelu');
-  const d1 = s.shared(1, 'drelu');
-  const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
+  const r = deal.r;
   if (rider?.sharedMask) rider.shareMask!(wordsRing(r));
   const { p: P } = digitField(k);
-  const bits0 = uniformBelow(d0, n * m, P);
-  // Round 1: P1's half of the bit shares (input-independent: preprocessing).
-  await s.round([{ to: 1, data: packedBitCorrections(r, bits0, n, m, P), label: 'drelu.bits', phase: 'preprocessing' }], []);
+  // Round 1: P1's half of the bit shares (input-independent: preprocessing), unless the
+  // offline exchange carried it.
+  await s.round(deal.bitsSent ? [] : [{ to: 1, data: deal.bits!, label: 'drelu.bits', phase: 'preprocessing' }], []);
 
   // Round 2: the two holders' digits; a zero digit in an element means t = 1.
   const size = fieldBytes(n * k, P);

@@ -11,8 +11,8 @@ import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { Selection, fullWindow } from './select.js';
 import { blockPlan, type BlockSize } from './block-relu.js';
-import { applyWeights } from './weights.js';
-import type { WeightKey } from './weights.js';
+import { applyWeights, maskProduct } from './weights.js';
+import type { MaskProduct, WeightKey } from './weights.js';
 import { bytesRing, ringBytes } from './wire.js';
 
 /** A selection rider that also carries the next weight layer's messages. */
@@ -27,8 +27,8 @@ class SelectThenWeights implements Rider {
   product: BigUint64Array | null = null;
   /** P0: its activation share, computed in round 2. */
   activation: BigUint64Array | null = null;
-  private readonly a: BigUint64Array | null = null; // P0, P2: the activation mask A
-  private readonly c0: BigUint64Array | null = null; // P0, P2: P0's share of conv(A, B)
+  /** P0, P2: the activation mask A and P0's product share or P2's correction (maskProduct). */
+  private readonly masks: MaskProduct | null = null;
 
   constructor(
     private readonly s: Session,
@@ -41,12 +41,8 @@ class SelectThenWeights implements Rider {
     this.openBytes = sel.openBytes;
     this.correctionBytes = sel.correctionBytes + 8 * map.ySize;
     this.round2Bytes = 8 * map.xSize;
-    if (s.id !== 1) {
-      // Same stream and order as applyWeights (weights.ts).
-      const g = s.shared(s.id === 0 ? 2 : 0, 'weights');
-      this.a = g.ring(map.xSize);
-      this.c0 = g.ring(map.ySize);
-    }
+    // Same stream and order as applyWeights (weights.ts); prepared offline when it ran.
+    if (s.id !== 1) this.masks = maskProduct(s, key);
   }
 
   shareMask(r: BigUint64Array): void {
@@ -66,10 +62,8 @@ class SelectThenWeights implements Rider {
   round2(bit: CompareBit): Uint8Array {
     const y0 = this.assemble(this.sel.finish(bit));
     this.activation = y0;
-    const a = this.a!;
-    const masked = sub(y0, a);
-    const p = this.key.map.apply(a, this.key.held);
-    this.product = add(p, this.c0!, p);
+    const masked = sub(y0, this.masks!.a);
+    this.product = this.masks!.share;
     return ringBytes(masked);
   }
   received2(b: Uint8Array): void {
@@ -78,9 +72,7 @@ class SelectThenWeights implements Rider {
 
   /** P2: the selection's correction, then conv(A, B) − C0 (preprocessing, as in applyWeights). */
   correction(bit: CompareBit): RiderMessage[] {
-    const cab = this.key.map.apply(this.a!, this.key.held);
-    sub(cab, this.c0!, cab);
-    return [...this.sel.correction(bit), { data: ringBytes(cab), label: 'weights.correction', phase: 'preprocessing' }];
+    return [...this.sel.correction(bit), { data: ringBytes(this.masks!.share), label: 'weights.correction', phase: 'preprocessing' }];
   }
   corrected(c: Uint8Array): void {
     const n = this.sel.correctionBytes;

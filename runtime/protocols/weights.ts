@@ -82,27 +82,45 @@ export async function resendWeights(s: Session, key: WeightKey): Promise<WeightK
   return key;
 }
 
+/** The input-independent part of a product with P1's weights, for P0 and P2: the activation
+ * mask A and C0 from their 'weights' stream, and P0's product share map(A, W − B) + C0 or
+ * P2's correction map(A, B) − C0. The offline phase (runtime/program/offline.ts) computes it
+ * before the input arrives, on the step's own stream, and the step takes it from there
+ * (Session.prepared); without it the step computes it now, from the same stream. */
+export interface MaskProduct {
+  a: BigUint64Array;
+  share: BigUint64Array;
+}
+
+/** This party's MaskProduct for a product step (P0, P2; P1 has none). */
+export function maskProduct(s: Session, key: WeightKey): MaskProduct {
+  if (s.id === 1) throw new Error('maskProduct: party 1 has no mask product');
+  const ready = s.prepared?.('weights') as MaskProduct | undefined;
+  if (ready) return ready;
+  const { map } = key;
+  const g = s.shared(s.id === 0 ? 2 : 0, 'weights');
+  const a = g.ring(map.xSize);
+  const c0 = g.ring(map.ySize);
+  const share = map.apply(a, key.held);
+  if (s.id === 0) add(share, c0, share);
+  else sub(share, c0, share);
+  return { a, share };
+}
+
 /** Shares of map(x, W) for a shared activation x (P2 passes a placeholder): one round. */
 export async function applyWeights(s: Session, key: WeightKey, x: BigUint64Array): Promise<BigUint64Array> {
   const { map } = key;
   if (x.length !== map.xSize) throw new Error(`applyWeights: activation of ${x.length} elements, expected ${map.xSize}`);
   if (s.id === 2) {
-    const g0 = s.shared(0, 'weights');
-    const a = g0.ring(map.xSize);
-    const c0 = g0.ring(map.ySize);
-    const c1 = map.apply(a, key.held);
-    sub(c1, c0, c1);
+    const c1 = maskProduct(s, key).share;
     await s.round([{ to: 1, data: ringBytes(c1), label: 'weights.correction', phase: 'preprocessing' }], []);
     return new BigUint64Array(map.ySize);
   }
   if (s.id === 0) {
-    const g = s.shared(2, 'weights');
-    const a = g.ring(map.xSize);
-    const c0 = g.ring(map.ySize);
+    const { a, share } = maskProduct(s, key);
     const masked = sub(x, a);
     await s.round([{ to: 1, data: ringBytes(masked), label: 'weights.activation' }], []);
-    const y = map.apply(a, key.held);
-    return add(y, c0, y);
+    return share;
   }
   const got = await s.round([], [0, 2], { 0: 8 * map.xSize, 2: 8 * map.ySize });
   const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');

@@ -19,7 +19,7 @@
 import { peerName, runtimeError, RuntimeError, DIAGNOSTICS, type DiagnosticCode } from '../diagnostics.js';
 import { newCounters, zeroPhases, type PartyCounters } from './counters.js';
 import { PrgFamily, privateFamily } from './prg.js';
-import type { Outgoing, PartyId, Phase, Prg, Session } from './session.js';
+import type { Outgoing, PartyId, Phase, Prg, RoundOptions, Session } from './session.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameKind, HEADER_BYTES, decodeReason, encodeReason, type Frame, WIRE_VERSION } from '../transport/frame.js';
 import type { PeerLink } from '../transport/link.js';
 import * as keys from './keys.js';
@@ -202,7 +202,7 @@ export class PartySession implements Session {
    * in `from`. `expectBytes[p]`, when given, is the payload length the frame from p must
    * have (a mismatch fails the session with MPCC5021, before allocation on TCP). Received payloads are fresh or
    * 8-byte-aligned arrays; outgoing data must not be modified after the call. */
-  async round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>): Promise<Map<PartyId, Uint8Array>> {
+  async round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>, options?: RoundOptions): Promise<Map<PartyId, Uint8Array>> {
     this.checkOpen();
     const byPeer: (Outgoing[] | undefined)[] = [undefined, undefined, undefined];
     for (const m of outgoing) {
@@ -228,7 +228,8 @@ export class PartySession implements Session {
     if (from.length === 0) return new Map();
     for (const p of from) maxBytes = Math.max(maxBytes, expectBytes?.[p] ?? 0);
     const reads = from.map((p) => this.take(p, FrameKind.Data, expectBytes?.[p], roundIndex + 1));
-    const timeoutMs = roundTimeoutMs(this.roundTimeout, maxBytes);
+    const policyMs = roundTimeoutMs(this.roundTimeout, maxBytes);
+    const timeoutMs = policyMs > 0 && options?.timeoutMs !== undefined ? Math.max(policyMs, options.timeoutMs) : policyMs;
     if (this.recordReceived) this.timeoutLog.push([roundIndex + 1, timeoutMs]);
     const frames = timeoutMs > 0 ? await this.withTimeout(reads, from, timeoutMs, roundIndex + 1) : await Promise.all(reads);
     const result = new Map<PartyId, Uint8Array>();

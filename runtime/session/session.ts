@@ -44,6 +44,14 @@ export interface Outgoing {
   phase?: Phase; // default 'online'
 }
 
+/** Per-call options of Session.round. */
+export interface RoundOptions {
+  /** Wait this long (ms) for the round's frames instead of the session's round timeout
+   * (the offline phase's closing exchange, whose peers may compute for long before it);
+   * ignored when the session waits forever. */
+  timeoutMs?: number;
+}
+
 /** A party's view of a running three-party session. */
 export interface Session {
   readonly id: PartyId;
@@ -64,7 +72,11 @@ export interface Session {
    * it); received payloads are 8-byte aligned, so they can be viewed as BigUint64Array.
    * `expectBytes[p]`, when given, is the exact payload length expected from p: a frame of
    * another length fails the call (MPCC5003) instead of being misread. */
-  round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>): Promise<Map<PartyId, Uint8Array>>;
+  round(outgoing: readonly Outgoing[], from: readonly PartyId[], expectBytes?: Partial<Record<PartyId, number>>, options?: RoundOptions): Promise<Map<PartyId, Uint8Array>>;
+  /** Input-independent material the offline phase prepared for `purpose` of this step
+   * (runtime/program/offline.ts), handed out once; undefined when none was prepared, and
+   * the protocol then deals it itself, from the same streams. */
+  prepared?(purpose: string): unknown;
   /** The session's byte and round counters. */
   readonly counters: Counters;
   /** Closes connections; further rounds fail. */

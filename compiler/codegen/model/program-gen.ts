@@ -120,6 +120,11 @@ const local = (params: (n: Node, x: number[], env: StepEnv) => object): StepBuil
 /** The step parameters of each kind whose step is not oneToOne's. */
 const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   input: (n, env) => ({ inputs: [], outputs: [n.outputs[0]], params: { size: numel(env.shape(n.outputs[0])) } }),
+  // Its size lets the offline phase deal the comparison before the input (runtime/program/offline.ts).
+  relu: (n, env) => {
+    const spec = oneToOne(n, env);
+    return { ...spec, params: { ...spec.params, size: numel(env.shape(n.inputs[0])) } };
+  },
   reveal: (n) => ({ inputs: [n.inputs[0]], outputs: [], params: { value: n.outputs[0], frac: withDefaults(n).frac } }),
   weights: (n, env) => weightsStep(n, env, false),
   reluWeights: (n, env) => weightsStep(n, env, true),

@@ -46,7 +46,7 @@ describe('mpcc cost', function () {
     expect(run.stderr).to.equal('');
     expect(run.status).to.equal(0);
     const r = JSON.parse(run.stdout) as CostReport;
-    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64']);
+    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64', 'phases']);
     expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
     expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan']);
     for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind', 'compareBits', 'compareLo', 'bytesPerDrelu', 'compareBytes64', 'round', 'inputShape']);
@@ -88,7 +88,12 @@ describe('mpcc cost', function () {
     mkdirSync(file('out'));
     writeFileSync(file('out/cost.json'), JSON.stringify(report));
     const got = runCost(file('out'), { json: true });
-    expect(JSON.parse(got.text)).to.deep.equal(report);
+    expect(JSON.parse(got.text)).to.deep.equal({ ...report, phases: got.phases });
+    // The offline phase: the round of P2's bit corrections (the model has comparisons) and the
+    // closing exchange, the input-independent bytes; the online phase: every inference round
+    // and the online bytes.
+    expect(got.phases).to.deep.equal({ offline: { rounds: 2, bytes: report.bytes.preprocessing }, online: { rounds: report.rounds, bytes: report.bytes.online } });
+    expect(runCost(file('out'), {}).text).to.match(/offline \(before the input\): 2 round\(s\), [\d.]+ MB input-independent/).and.match(/online \(input given → output revealed\): 11 rounds/);
     expect(runCost(file('out'), {}).text).to.equal(runCost(file('quantized.mir'), {}).text);
   });
 

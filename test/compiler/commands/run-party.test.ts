@@ -3,7 +3,8 @@
 // shape, a peer that never connects, and parties holding artifacts of different compiles;
 // --round-timeout: a party process whose peer connected and then went silent (SIGSTOPped)
 // stops with MPCC5002 naming that peer within the timeout + 1 s, exits non-zero and writes
-// no output; a malformed value is MPCC0004 naming the flag.
+// no output; a malformed value is MPCC0004 naming the flag; SIGTERM during the offline phase
+// is MPCC5051 at the party and its peer, with no output written.
 
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
@@ -20,6 +21,7 @@ import { encodeNpy, readNpy } from '../../../compiler/npy.js';
 import { freeLocalAddresses } from '../../../runtime/session/connect.js';
 import type { CostReport } from '../../../passes/secure/cost-model.js';
 import { parseRoundTimeout } from '../../../compiler/commands/flags.js';
+import { costPhases } from '../../../compiler/commands/cost.js';
 import { readManifest, sessionTag } from '../../../runtime/program/index.js';
 
 const CLI = fileURLToPath(new URL('../../../compiler/cli.js', import.meta.url));
@@ -46,10 +48,17 @@ describe('mpcc run / mpcc party', function () {
     const yPath = join(dir, 'y.npy');
     const { stdout } = await run(process.execPath, [CLI, 'run', out, '--input', xPath, '-o', yPath, '--json']);
     const s = JSON.parse(stdout) as RunSummary;
-    expect(Object.keys(s).sort()).to.deep.equal(['architecture', 'bytes', 'output', 'rounds', 'wallSeconds']);
+    expect(Object.keys(s).sort()).to.deep.equal(['architecture', 'bytes', 'offline', 'online', 'output', 'rounds', 'wallSeconds']);
     expect(Object.keys(s.bytes).sort()).to.deep.equal(['oneTime', 'online', 'perParty', 'preprocessing', 'total']);
     const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
     expect(s.rounds).to.equal(cost.rounds);
+    // The offline and online phases apart, as mpcc cost predicts them; the wall time is both.
+    const phases = costPhases(cost);
+    expect({ rounds: s.online.rounds, bytes: s.online.bytes }).to.deep.equal(phases.online);
+    expect({ rounds: s.offline.rounds, bytes: s.offline.bytes }).to.deep.equal(phases.offline);
+    expect(s.offline.rounds).to.equal(2); // P2's comparison bit corrections, the closing exchange
+    expect(s.online.seconds).to.be.above(0).and.at.most(s.wallSeconds);
+    expect(s.offline.seconds).to.be.above(0).and.at.most(s.wallSeconds);
     expect(s.bytes).to.deep.equal(cost.bytes);
     expect(s.output).to.equal(yPath);
     // The same computation in one process gives the same output (the protocols are exact up
@@ -115,6 +124,42 @@ describe('mpcc run / mpcc party', function () {
         // From the helper's handshake: the one-time setup, then the first round that needs it.
         expect(r.ms).to.be.below(timeoutMs + 1000 + 2000);
       }
+      expect(existsSync(yPath)).to.equal(false);
+    } finally {
+      helper.kill('SIGCONT');
+      helper.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM during the offline phase: MPCC5051 naming the phase, the server told, exit non-zero, no output written', async () => {
+    const peers = await freeLocalAddresses();
+    const tag = sessionTag(readManifest(out));
+    // The helper joins the session, then stops: client and server finish the one-time setup
+    // and wait in the offline phase's closing exchange for it.
+    const helper = spawn(process.execPath, [FIXTURE, '2', peers.join(','), 'join', tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const yPath = join(dir, 'y-sigterm.npy');
+    try {
+      const party = (id: number) => {
+        const args = [CLI, 'party', out, '--id', String(id), '--peers', peers.join(','), '--round-timeout', '60000', '--progress', ...(id === 0 ? ['--input', xPath, '-o', yPath] : [])];
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+        return { child, done, stderr: () => stderr };
+      };
+      const [p0, p1] = [party(0), party(1)];
+      await new Promise<void>((resolve) => helper.stdout!.once('data', () => resolve()));
+      helper.kill('SIGSTOP');
+      // P0 reports its offline steps done, then waits for the helper in the closing exchange.
+      for (let i = 0; i < 1200 && !/party 0: offline (\d+)\/\1 steps/.test(p0.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(p0.stderr()).to.match(/party 0: offline (\d+)\/\1 steps/);
+      await new Promise((r) => setTimeout(r, 300));
+      p0.child.kill('SIGTERM');
+      const [r0, r1] = await Promise.all([p0.done, p1.done]);
+      expect(r0.code, r0.stderr).to.not.equal(0);
+      expect(r0.stderr).to.match(/error MPCC5051: stopped \(SIGTERM\) during the offline phase: the inference is abandoned, nothing was written/);
+      expect(r1.code, r1.stderr).to.not.equal(0);
+      expect(r1.stderr).to.match(/error MPCC5011: peer 0 \(client\) aborted the session: .*stopped \(SIGTERM\) during the offline phase/);
       expect(existsSync(yPath)).to.equal(false);
     } finally {
       helper.kill('SIGCONT');

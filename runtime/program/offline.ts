@@ -1,0 +1,243 @@
+// The offline phase of one inference: everything a party computes that does not depend on
+// the client's input, done before the input is read, so the online phase (input given →
+// output revealed) carries only the input-dependent work.
+//
+// What is prepared, step by step in program order, on the step's own streams and in the order
+// the online step continues them:
+//   - for every product with P1's weights (steps 'weights', 'reluWeights'): P0's product share
+//     map(A, W − B) + C0 and P2's correction map(A, B) − C0 (weights.ts maskProduct), from the
+//     one-time setup's keys; P1 has nothing to prepare (its product reads x − A);
+//   - for the first comparison of a fused (block-)ReLU, a block-ReLU or a ReLU that states its
+//     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
+//     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share.
+// The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
+// corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
+// no longer travel in the comparison's first online round; one round, more only past
+// OFFLINE_FRAME_BYTES) and P1 unpacks them; then a closing exchange of empty frames between
+// every pair ('offline.ready'). So no party's online clock starts while a peer still computes
+// offline, and a client's input that is ready early waits for it. The
+// online steps take their material once (Session.prepared); a step without any (other kinds,
+// later comparisons of a step) deals as before.
+//
+// The material is tagged with the session's public fingerprint and the digest of the program
+// it was made for: runProgram refuses material of another inference (session) or another model
+// (MPCC5050), since its masks would not match the peers' and the output would be garbage.
+// A stop (AbortSignal, e.g. SIGTERM) during the phase ends it with MPCC5051 between two steps
+// or at once while waiting; it writes nothing.
+
+import { createHash } from 'node:crypto';
+import { runtimeError } from '../diagnostics.js';
+import { blockLayout, dealCompare, maskProduct, receiveCompareBits, type BitWindow, type BlockSize, type CompareDealing, type WeightKey } from '../protocols/index.js';
+import type { PartyId, Prg, Session } from '../session/session.js';
+import { conv2dOutShape } from '../ring/windows.js';
+import type { Program, ProgramStep, SetupStep } from './program.js';
+
+/** Step kinds whose product has a mask convolution to prepare. */
+const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights']);
+/** Step kinds whose first comparison's dealing is prepared (firstCompare). */
+const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu']);
+
+/** The closing exchange may wait this long per multiply-accumulate a peer computes offline
+ * (a 50 M MAC/s floor, far below the kernels' speed even with three parties on two cores),
+ * instead of the session's round timeout when that is shorter. */
+export const OFFLINE_MS_PER_MAC = 2e-5;
+
+/** Which inference and model offline material belongs to. */
+export interface OfflineTag {
+  /** The session's public fingerprint (one per inference). */
+  session: string;
+  /** programDigest of the program it was prepared for. */
+  program: string;
+}
+
+/** One inference's offline material, taken once per step by its online step. */
+export class OfflineMaterial {
+  constructor(
+    readonly tag: OfflineTag,
+    private readonly items: Map<string, unknown>,
+    /** Wall seconds of the phase (its exchanges included) and its rounds: 0 without offline
+     * work, else the closing exchange and, with prepared comparisons, the bit corrections' round(s). */
+    readonly seconds: number,
+    readonly rounds: number,
+  ) {}
+
+  /** The material of `purpose` ("step/purpose"), handed out once. */
+  take(purpose: string): unknown {
+    const v = this.items.get(purpose);
+    this.items.delete(purpose);
+    return v;
+  }
+
+  /** Purposes prepared but never taken. */
+  get left(): string[] {
+    return [...this.items.keys()];
+  }
+}
+
+/** Digest of a party's program (what its offline material is made for). */
+export function programDigest(program: Program): string {
+  return createHash('sha256').update(JSON.stringify([program.party, program.frac, program.setup, program.steps])).digest('hex').slice(0, 32);
+}
+
+/** The public fingerprint of `session` ('' for sessions without one). */
+export function sessionFingerprint(session: Session): string {
+  const f = (session as { fingerprint?: unknown }).fingerprint;
+  return typeof f === 'string' ? f : '';
+}
+
+/** Refuses material made for another session or program (MPCC5050). */
+export function checkOfflineTag(material: OfflineMaterial, session: Session, program: Program): void {
+  const want: OfflineTag = { session: sessionFingerprint(session), program: programDigest(program) };
+  const got = material.tag;
+  if (got.session !== want.session) throw runtimeError('MPCC5050', ['inference (session)', got.session || '(none)', want.session || '(none)']);
+  if (got.program !== want.program) throw runtimeError('MPCC5050', ['model (program)', got.program, want.program]);
+}
+
+/** Multiply-accumulates of a setup's map (the offline work of one product at P0 or P2). */
+function setupMacs(st: SetupStep): number {
+  if (st.map.kind === 'matmul') return st.map.m * st.map.k * st.map.n;
+  // Every output element sums one input channel group's window.
+  const [, cg, kh, kw] = st.map.conv.weightShape;
+  return conv2dOutShape(st.map.conv).reduce((a, b) => a * b, 1) * cg * kh * kw;
+}
+
+/** How long the offline phase's closing exchange may wait (ms): the peers' offline work, the
+ * MACs of every product's mask convolution, at OFFLINE_MS_PER_MAC (the session's round timeout
+ * when longer; none when the session waits forever). */
+export function offlineWaitMs(program: Program): number {
+  const work = new Map(program.setup.map((st) => [st.name, setupMacs(st)]));
+  const macs = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind)).reduce((t, st) => t + (work.get(String(st.params.layer)) ?? 0), 0);
+  return Math.ceil(macs * OFFLINE_MS_PER_MAC);
+}
+
+/** Options of prepareOffline. */
+export interface OfflineOptions {
+  /** A stop request: ends the phase with MPCC5051 at the next layer. */
+  signal?: AbortSignal;
+  /** Told after each prepared step. */
+  onStep?: (done: number, total: number, step: string) => void;
+}
+
+/** The comparison a step opens with (n elements on window w), known before the input: a
+ * (block-)ReLU fused with a product (its input is the product's activation, or its tiles),
+ * a block-ReLU (its tiles), a ReLU whose size the program states. None for the rest (their
+ * comparisons deal online, as before) and for all-identity blocks. */
+function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { n: number; w: BitWindow } | null {
+  const w = st.params.window as BitWindow | undefined;
+  if (!w) return null;
+  const blocks = st.params.blocks as BlockSize[] | undefined;
+  const shape = st.params.shape as [number, number, number, number] | undefined;
+  let n = 0;
+  if (st.kind === 'blockRelu' || (st.kind === 'reluWeights' && blocks && shape)) n = blockLayout(shape!, blocks!).patches;
+  else if (st.kind === 'reluWeights') n = keys.get(String(st.params.layer))?.map.xSize ?? 0;
+  else if (st.kind === 'relu' && typeof st.params.size === 'number') n = st.params.size;
+  return n > 0 ? { n, w } : null;
+}
+
+/** Frames of the closing exchange stay below this, half the frame limit (P2's bit corrections
+ * to P1 are split over as many rounds as it takes: all-ReLU resnet50's 0.44 GB take one). */
+const OFFLINE_FRAME_BYTES = 512 * 2 ** 20;
+
+/** Runs the offline phase of one inference on `session`, after the one-time setup (`keys`);
+ * every party calls it. Returns the tagged material for runProgram's online phase. */
+export async function prepareOffline(session: Session, program: Program, keys: ReadonlyMap<string, WeightKey>, options: OfflineOptions = {}): Promise<OfflineMaterial> {
+  const t0 = performance.now();
+  const tag: OfflineTag = { session: sessionFingerprint(session), program: programDigest(program) };
+  const items = new Map<string, unknown>();
+  const work = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind) || COMPARE_KINDS.has(st.kind));
+  const dealings: CompareDealing[] = [];
+  for (const [i, st] of work.entries()) {
+    stopped(options.signal);
+    const streams = stepStreams(session, st);
+    // The step's comparison first, its product after: the streams are independent, and this
+    // is the order in which the online step would draw them.
+    const cmp = firstCompare(st, keys);
+    if (cmp) {
+      const d = dealCompare(streams, cmp.n, cmp.w);
+      items.set(`${st.name}/drelu`, d);
+      dealings.push(d);
+    }
+    if (PRODUCT_KINDS.has(st.kind)) {
+      const key = keys.get(String(st.params.layer));
+      if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
+      if (session.id !== 1) items.set(`${st.name}/weights`, maskProduct(streams, key));
+    }
+    options.onStep?.(i + 1, work.length, st.name);
+    // Let a stop request (a signal handler) and the transport run between layers.
+    await new Promise((r) => setImmediate(r));
+  }
+  if (work.length === 0) return new OfflineMaterial(tag, items, 0, 0);
+  stopped(options.signal);
+  // P2's bit corrections to P1, in frames of at most OFFLINE_FRAME_BYTES (every party knows
+  // every size); P1 unpacks them, then every party says it is ready.
+  const chunks: CompareDealing[][] = [];
+  let size = Infinity;
+  for (const d of dealings) {
+    if (size + d.bitsBytes > OFFLINE_FRAME_BYTES) chunks.push([]), (size = 0);
+    chunks[chunks.length - 1].push(d);
+    size += d.bitsBytes;
+  }
+  const waitMs = offlineWaitMs(program);
+  for (const chunk of chunks) {
+    const bytes = chunk.reduce((t, d) => t + d.bitsBytes, 0);
+    if (session.id === 0) {
+      await session.round([], []);
+    } else if (session.id === 2) {
+      await session.round([{ to: 1, data: Buffer.concat(chunk.map((d) => d.bits!), bytes), label: 'drelu.bits', phase: 'preprocessing' }], []);
+    } else {
+      const round = session.round([], [2], { 2: bytes }, { timeoutMs: waitMs });
+      const frame = (await (options.signal ? untilStopped(round, options.signal) : round)).get(2)!;
+      let at = 0;
+      for (const d of chunk) {
+        receiveCompareBits(d, frame.subarray(at, at + d.bitsBytes));
+        at += d.bitsBytes;
+      }
+    }
+    for (const d of chunk) {
+      d.bitsSent = true;
+      d.bits = null;
+    }
+    stopped(options.signal);
+  }
+  // The closing exchange: empty frames both ways between every pair.
+  const peers = ([0, 1, 2] as PartyId[]).filter((p) => p !== session.id);
+  const ready = session.round(
+    peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })),
+    peers,
+    Object.fromEntries(peers.map((p) => [p, 0])),
+    { timeoutMs: waitMs },
+  );
+  await (options.signal ? untilStopped(ready, options.signal) : ready);
+  return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
+}
+
+/** The streams step `st` sees online (purposes prefixed by its name, as a StepSession does),
+ * without rounds: the offline work draws exactly what the online step would have drawn. */
+function stepStreams(session: Session, st: ProgramStep): Session {
+  const prefixed = (purpose: string) => `${st.name}/${purpose}`;
+  return {
+    id: session.id,
+    counters: session.counters,
+    shared: (peer: PartyId, purpose: string): Prg => session.shared(peer, prefixed(purpose)),
+    common: (purpose: string): Prg => session.common(prefixed(purpose)),
+    own: (purpose: string): Prg => session.own(prefixed(purpose)),
+    round: () => Promise.reject(new Error(`internal: offline work of step '${st.name}' sent a message`)),
+    close: async () => undefined,
+  };
+}
+
+/** Throws MPCC5051 when `signal` asked to stop. */
+function stopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw runtimeError('MPCC5051', [String(signal.reason ?? 'stopped'), 'offline']);
+}
+
+/** `p`, or MPCC5051 (naming `phase`) as soon as `signal` asks to stop; `p` keeps running
+ * (its caller aborts the session, which ends it). */
+export function untilStopped<T>(p: Promise<T>, signal: AbortSignal, phase = 'offline'): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(runtimeError('MPCC5051', [String(signal.reason ?? 'stopped'), phase]));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,173 @@
+// The offline phase (runtime/program/offline.ts) on the executor's residual block: the mask
+// convolutions are done before the online phase starts at any party, the output still equals
+// the plaintext reference, and every bad input of the issue: an input ready before the offline
+// phase is done (it waits, then runs) or long after it; material of another inference or
+// another model (MPCC5050, refused before any online round); a stop during the offline phase
+// (MPCC5051 at the stopped party, the peers failing instead of waiting).
+
+import { expect } from 'chai';
+import { createInProcessSessions, runParties } from '../../../runtime/session/connect.js';
+import { prepareOffline, runProgram, type ProgramProgress, type RunResult } from '../../../runtime/program/index.js';
+import { bilinearMap } from '../../../runtime/program/steps.js';
+import { RoundMerger } from '../../../runtime/program/merger.js';
+import { setupWeights, type WeightKey } from '../../../runtime/protocols/index.js';
+import type { PartyId, Session } from '../../../runtime/session/session.js';
+import { fieldBytes } from '../../../runtime/protocols/field-format.js';
+import { FRAC, residualProgram, residualReference, residualWeights } from './residual.js';
+
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+}
+
+const rand = lcg(11);
+const x = Array.from({ length: 72 }, () => 2 * rand() - 1);
+const wt = residualWeights(rand);
+
+function checkOutput(r: RunResult): void {
+  const want = residualReference(x, wt);
+  const got = r.outputs.get('y')!;
+  for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).to.be.at.most(4 / 2 ** FRAC);
+}
+
+const codeOf = (e: unknown) => (e as { code?: string }).code;
+
+/** The one-time setup of the residual program on `s`, as runProgram runs it. */
+async function setup(s: Session): Promise<Map<string, WeightKey>> {
+  const prog = residualProgram(s.id);
+  const merger = new RoundMerger(s);
+  merger.hold();
+  const done = Promise.all(
+    prog.setup.map(async (st, i) => {
+      const ss = merger.open(`setup/${st.name}`, i);
+      try {
+        return [st.name, await setupWeights(ss, bilinearMap(st.map), s.id === 1 ? wt.get(st.weights)! : null, st.name)] as const;
+      } finally {
+        ss.done();
+      }
+    }),
+  );
+  merger.release();
+  return new Map(await done);
+}
+
+describe('offline phase (runtime/program/offline.ts)', () => {
+  it('prepares every mask convolution before any party starts online; an input ready early waits, then runs', async () => {
+    const events: string[][] = [[], [], []];
+    const r = await runParties(await createInProcessSessions(), (s) =>
+      runProgram(s, residualProgram(s.id), {
+        input: s.id === 0 ? Promise.resolve(x) : null,
+        weights: s.id === 1 ? wt : undefined,
+        onProgress: (p: ProgramProgress) => events[s.id].push(p.phase),
+      }),
+    );
+    checkOutput(r[0]);
+    for (const p of r) {
+      expect(p.offlineRounds).to.equal(1);
+      expect(p.rounds).to.equal(6);
+      expect(p.seconds.offline).to.be.above(0);
+      expect(p.seconds.online).to.be.above(0);
+    }
+    // Every party goes through the three products and the ReLU (P1 has nothing to compute for
+    // the products); no party's online step ran before its offline phase ended.
+    for (const ev of events) {
+      expect(ev.filter((e) => e === 'offline')).to.have.length(4);
+      expect(ev.lastIndexOf('offline')).to.be.below(ev.indexOf('inference'));
+    }
+  });
+
+  it("a ReLU whose size the program states: its comparison's dealing is offline, P2's bit corrections travel in the closing exchange", async () => {
+    const sized = (id: PartyId) => {
+      const prog = residualProgram(id);
+      prog.steps.find((st) => st.kind === 'relu')!.params.size = 108;
+      return prog;
+    };
+    const ss = await createInProcessSessions({ recordReceived: true });
+    const r = await runParties(ss, (s) => runProgram(s, sized(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined }));
+    checkOutput(r[0]);
+    // After the setup, P1 receives from P2 the 108 comparisons' corrections, 108 × 63 digits
+    // mod 67 (fieldBytes), then the closing exchange's empty frames.
+    const frames = (round: number) => ss[1].receivedLog.filter((p) => p.round === round).map((p) => [p.from, p.data.length]);
+    expect(frames(1)).to.deep.equal([[2, fieldBytes(108 * 63, 67)]]);
+    expect(frames(2)).to.deep.equal([[0, 0], [2, 0]]);
+    for (const p of r) expect(p.offlineRounds).to.equal(2);
+    // The bytes are those of the cost table all the same (phase preprocessing).
+    expect(r[2].counters.byLabel.get('drelu.bits')).to.equal(fieldBytes(108 * 63, 67));
+  });
+
+  it('an input given long after the offline phase: the parties wait for it, the output is right', async () => {
+    let offlineDone = false;
+    const late = new Promise<number[]>((resolve) => setTimeout(() => resolve(x), 300));
+    const r = await runParties(await createInProcessSessions(), (s) =>
+      runProgram(s, residualProgram(s.id), {
+        input: s.id === 0 ? late.then((v) => (expect(offlineDone).to.equal(true), v)) : null,
+        weights: s.id === 1 ? wt : undefined,
+        onProgress: (p) => s.id === 0 && p.phase === 'offline' && p.done === p.total && (offlineDone = true),
+      }),
+    );
+    checkOutput(r[0]);
+  });
+
+  it('material prepared on this session is used as is (no second offline round)', async () => {
+    const r = await runParties(await createInProcessSessions(), async (s) => {
+      const keys = await setup(s);
+      const offline = await prepareOffline(s, residualProgram(s.id), keys);
+      expect(offline.rounds).to.equal(1);
+      // The setup already ran on this session: the run reuses its keys.
+      return runProgram(s, residualProgram(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined, offline, reuse: { keys, mode: 'skip' } });
+    });
+    checkOutput(r[0]);
+  });
+
+  it('refuses material of another inference (another session) with MPCC5050, before any online round', async () => {
+    const first = await createInProcessSessions();
+    const prepared = await runParties(first, async (s) => prepareOffline(s, residualProgram(s.id), await setup(s)));
+    const err = await runParties(await createInProcessSessions(), (s) =>
+      runProgram(s, residualProgram(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined, offline: prepared[s.id] }),
+    ).then(() => null, (e: unknown) => e);
+    expect(codeOf(err)).to.equal('MPCC5050');
+    expect((err as Error).message).to.match(/another inference \(session\)/);
+  });
+
+  it('refuses material of another model (program) with MPCC5050', async () => {
+    const err = await runParties(await createInProcessSessions(), async (s) => {
+      const keys = await setup(s);
+      const other = residualProgram(s.id);
+      other.frac = FRAC + 1;
+      const offline = await prepareOffline(s, other, keys);
+      return runProgram(s, residualProgram(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined, offline, reuse: { keys, mode: 'skip' } });
+    }).then(() => null, (e: unknown) => e);
+    expect(codeOf(err)).to.equal('MPCC5050');
+    expect((err as Error).message).to.match(/another model \(program\)/);
+  });
+
+  it('a stop during the offline phase: MPCC5051 at the stopped party, its peers fail instead of waiting', async () => {
+    const stop = new AbortController();
+    const errors: unknown[] = [null, null, null];
+    const ss = await createInProcessSessions();
+    const runs = ss.map(async (s) => {
+      try {
+        return await runProgram(s, residualProgram(s.id), {
+          input: s.id === 0 ? x : null,
+          weights: s.id === 1 ? wt : undefined,
+          signal: s.id === 0 ? stop.signal : undefined,
+          onProgress: (p) => s.id === 0 && p.phase === 'offline' && p.done === 1 && stop.abort('SIGTERM'),
+        });
+      } catch (e) {
+        errors[s.id] = e;
+        await s.abort(e as Error);
+        return null;
+      }
+    });
+    const t0 = Date.now();
+    await Promise.all(runs);
+    expect(Date.now() - t0).to.be.below(5000);
+    expect(codeOf(errors[0])).to.equal('MPCC5051');
+    expect((errors[0] as Error).message).to.contain('stopped (SIGTERM) during the offline phase');
+    // The peers learn why from the abort P0 relays.
+    for (const id of [1, 2] as PartyId[]) {
+      expect(codeOf(errors[id]), `party ${id}`).to.equal('MPCC5011');
+      expect((errors[id] as Error).message).to.contain('peer 0 (client) aborted the session').and.contain('stopped (SIGTERM) during the offline phase');
+    }
+  });
+});
