@@ -1,9 +1,49 @@
-// A (block-)ReLU whose output feeds a product with P1's weights, in the ReLU's three rounds:
-// P0's share of the ReLU output is complete after round 1 (its halves of u and of the
-// selection's c come from streams, d = x − a is open), so P0 sends the next layer's masked
-// activation y0 − A to P1 in round 2, beside its compare digits; P2 adds conv(A, B) − C0 to
-// its round-3 correction; P1 finishes both after round 3. Bytes are those of the ReLU plus
-// those of the product; the product's round disappears.
+// A (block-)ReLU whose output feeds a product with P1's weights, in the ReLU's three rounds.
+//
+// In DESIGN terms (P0 client, P1 server with W, P2 helper; x = x0 + x1 shared by P0 and P1;
+// the comparison bit b = e ⊕ u of compare.ts: e public to P0 and P1 after round 1, u known
+// to P2 after round 2; A and C0 from the P0–P2 stream, B the weight mask of setupWeights):
+//   round 1  P0 ↔ P1  the comparison's masked reveal; the selection's opening d = x − a
+//                     (a = a0 + a1, a0 with P2 from P0's stream, a1 from P1's): 8 B each way
+//                     per selected element, none on the full 64-bit window (a = −r, d = z).
+//            P2 → P1  the comparison's bit corrections (preprocessing).
+//   round 2  P0, P1 → P2  compare digits.  P0 → P1  M0 = y0 − A, P0's share of the selected
+//                     activation y = x·b masked by the product's mask: y0 = e·x0 + (1 − 2e)·
+//                     (d·u0 + c0) needs only P0's stream values (u0, c0) and e, d.
+//   round 3  P2 → P1  u1 = u − u0 (8 B per patch), c1 = a·u − c0 (8 B per selected element),
+//                     conv(A, B) − C0 (8 B per output element, preprocessing).
+//   P1: y1 = e·x1 + (1 − 2e)·(d·u1 + c1); product share conv(M0 + y1, W) + conv(A, B) − C0;
+//   P0: conv(A, W − B) + C0. Their sum is conv(y, W) (weights.ts).
+// Who learns what: P0 receives z (uniform: r from the streams), x1 − a1 (uniform: a1), and
+// nothing after round 1, so P0's view is independent of b; P1 receives z, x0 − a0, the
+// bit corrections, M0 (uniform: A is unknown to P1), u1 (uniform: u0), c1 (uniform: c0) and
+// the product's correction (uniform: C0); P2 receives only the digits (masked, multiplied by
+// random units and rotated: compare.ts), so it learns u, a fair coin independent of x.
+// Activation shares (y0, y1) are returned for residual branches; identity channels are not
+// selected and pay only M0. Per selected element: 16 B (full window) or 32 B (8 B opened
+// each way, c1, M0) beyond the comparisons; per identity element 8 B.
+//
+// Why not fewer bytes per element (the issue's 16 B target for every block-ReLU; DESIGN's
+// selection budget is met). With x additively shared and the bit split into e (P0, P1) and u
+// (P2), every design in three rounds pays four ring elements per selected element unless the
+// comparison already opens the element itself:
+//  - P1 must send something that depends on x1: otherwise its result M(x1) = b·(x0 + x1) − A
+//    (A unknown to P1) gives M(x1 + δ) − M(x1) = b·δ, the bit. P0 likewise for x0.
+//  - P1 must receive M0 or a value carrying it (8 B), and b's two halves must both act on x:
+//    b = e ⊕ u has rank 2 as a function of (e, u), so one message scaled by P1 by its e
+//    cannot carry both halves; the e-half comes from P0 (M0), the u-half from P2 (round 3,
+//    the only round after P2 learns u).
+//  - P2 can apply u only to x masked by randomness m it does not know; u·m must then be
+//    removed by a party that knows m and a share of u, i.e. one more message (P0's M0 in the
+//    Beaver form above, or a dealt per-element correlation: bytes move offline, never away).
+// So 8 B per element (the product's M0 alone) needs P1's share to be known to another party
+// (after a product it carries W, so only by re-masking, 8 B at that product); 16 B needs the
+// element opened to P0 and P1 with a mask P2 knows, which the 64-bit comparison of the plain
+// ReLU does for free and a block's per-patch comparison does not. What would move bytes:
+// a 64-bit element reveal serving both the selection and a narrowed or per-patch comparison
+// (saves the comparison's own reveal, 2k/8 B per compared value), a smaller ring for d, c1
+// and M0 (issue 21 point 4), or P0's half of the opening sent offline where P0's share does
+// not depend on the input (after a product: online bytes only, issue 21 point 3).
 
 import { add, sub } from '../ring/ring.js';
 import type { Session } from '../session/session.js';

@@ -37,6 +37,40 @@ describe('protocols: ReLU fused with the next weight layer', () => {
     expect(join(y[0], y[1])).to.deep.equal(conv2d(x, w, P));
   });
 
+  it('per element beyond the comparison: 16 B on the full 64-bit window (the mask shared with it), 32 B on a narrowed one, 8 B on identity channels', async () => {
+    const ss = await sessions();
+    const map = convMap(P);
+    const w = randomRing(map.wSize);
+    const keys = await Promise.all(ss.map((s) => setupWeights(s, map, s.id === 1 ? w : null, 'fused-bytes')));
+    const n = map.xSize;
+    const beyond = (c: ReturnType<typeof PROTOCOL_COSTS.reluThenWeights>) =>
+      c.flows.filter((f) => f.phase === 'online' && !f.label.startsWith('drelu.')).reduce((t, f) => t + f.bytes, 0);
+    for (const [k, lo, perElement] of [
+      [64, 0, 16],
+      [16, 8, 32],
+    ] as const) {
+      const x = randomSigned(n, lo + k - 2);
+      const sh = split(x);
+      const cost = PROTOCOL_COSTS.reluThenWeights({ n, k, lo, xSize: n, ySize: map.ySize });
+      expect(beyond(cost), `k=${k}`).to.equal(perElement * n);
+      const r = await withCost(ss, cost, (s) => reluThenWeights(s, sh[s.id], { lo, k }, keys[s.id]));
+      // Against plaintext: the window drops `lo` low bits, so a tiny negative may pass as 0.
+      const act = join(r[0].activation, r[1].activation);
+      x.forEach((v, i) => {
+        const sv = BigInt.asIntN(64, v);
+        if (sv >= 1n << BigInt(lo) || sv < -(1n << BigInt(lo))) expect(act[i], `element ${i}`).to.equal(sv >= 0n ? v : 0n);
+      });
+      expect(join(r[0].product, r[1].product)).to.deep.equal(conv2d(act, w, P));
+    }
+    const ident: BlockSize[] = ['identity', 'identity', 'identity'];
+    const c0 = PROTOCOL_COSTS.blockReluThenWeights({ patches: 0, selected: 0, k: 16, xSize: n, ySize: map.ySize });
+    expect(c0.flows.filter((f) => f.phase === 'online').reduce((t, f) => t + f.bytes, 0)).to.equal(8 * n);
+    const x = randomSigned(n, 20);
+    const sh = split(x);
+    const q = await withCost(ss, c0, (s) => blockReluThenWeights(s, sh[s.id], P.inShape, ident, { lo: 0, k: 16 }, keys[s.id]));
+    expect(join(q[0].product, q[1].product)).to.deep.equal(conv2d(x, w, P));
+  });
+
   it('blockReluThenWeights with an identity channel, and with all channels identity', async () => {
     const ss = await sessions();
     const map = convMap(P);

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { relu } from '../../../runtime/protocols/relu.js';
 import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
+import { blockReluThenWeights, reluThenWeights } from '../../../runtime/protocols/relu-then-weights.js';
+import { blockLayout, type BlockSize } from '../../../runtime/protocols/block-relu.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { unpackField } from '../../../runtime/protocols/field-format.js';
@@ -63,6 +65,45 @@ async function reluViews(x: BigUint64Array, k: number) {
   };
 }
 
+/** Everything the parties receive during one (block-)ReLU fused with the next conv
+ * (relu-then-weights.ts), split by meaning; the weights' one-time setup is round 0. */
+async function fusedViews(x: BigUint64Array, k: number, blocks: readonly BlockSize[] | null) {
+  const ss = await sessions();
+  const p = { inShape: [1, 4, 24, 24], weightShape: [4, 4, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 } as const;
+  const map = convMap(p);
+  const w = encode(Array.from({ length: map.wSize }, (_, i) => Math.sin(i * 0.7)), 12);
+  const keys = await run3(ss, (s) => setupWeights(s, map, s.id === 1 ? w : null, 'fused-sec'));
+  const sh = split(x);
+  const win = { lo: 0, k };
+  await run3(ss, (s) => (blocks ? blockReluThenWeights(s, sh[s.id], p.inShape, blocks, win, keys[s.id]) : reluThenWeights(s, sh[s.id], win, keys[s.id])));
+  const layout = blocks ? blockLayout(p.inShape, blocks) : null;
+  const compared = layout ? layout.patches : map.xSize;
+  const selected = layout ? layout.selected.length : map.xSize;
+  const opened = !blocks && k === 64 ? 0 : 8 * selected;
+  const z = packedBytes(compared, k);
+  const { p: P } = digitField(k);
+  const r3 = frame(ss[1], 2, 3);
+  return {
+    P,
+    bytes: {
+      p0Reveal: frame(ss[0], 1, 1).subarray(0, z),
+      p0Open: frame(ss[0], 1, 1).subarray(z, z + opened),
+      p1Reveal: frame(ss[1], 0, 1).subarray(0, z),
+      p1Open: frame(ss[1], 0, 1).subarray(z, z + opened),
+      p1MaskedActivation: frame(ss[1], 0, 2),
+      p1Reshare: r3.subarray(0, 8 * compared),
+      p1SelectCorrection: r3.subarray(8 * compared, 8 * (compared + selected)),
+      p1ProductCorrection: r3.subarray(8 * (compared + selected)),
+    },
+    digits: {
+      p1Bits: unpackField(frame(ss[1], 2, 1), compared * (k - 1), P),
+      p2Digits0: unpackField(frame(ss[2], 0, 2), compared * k, P),
+      p2Digits1: unpackField(frame(ss[2], 1, 2), compared * k, P),
+    },
+    sizes: { opened, masked: frame(ss[1], 0, 2).length, productCorrection: 8 * map.ySize, p0Frames: ss[0].received.length },
+  };
+}
+
 describe('protocols: security of the comparison and selection', function () {
   this.timeout(60000);
   for (const k of [16, 64]) {
@@ -86,6 +127,31 @@ describe('protocols: security of the comparison and selection', function () {
       for (const name of [...byteViews]) expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
       for (const name of [...digitViews]) expect(sameDistribution(zero[name], rnd[name], zero.P), name).to.equal(true);
       expect(sameDistribution(zero.p2ZeroAt, rnd.p2ZeroAt, k), 'zero position').to.equal(true);
+    });
+  }
+
+  for (const [name, k, blocks] of [
+    ['ReLU at k=16', 16, null],
+    ['ReLU at k=64 (the mask shared with the comparison)', 64, null],
+    ['block-ReLU 2×2 / 3×1 / identity at k=16', 16, [[2, 2], 'identity', [3, 1], [2, 2]]],
+  ] as const) {
+    it(`${name} fused with the next conv: every received message looks uniform, for zero and for random inputs alike`, async () => {
+      const n = 4 * 24 * 24;
+      const bl = blocks as readonly BlockSize[] | null;
+      const zero = await fusedViews(new BigUint64Array(n), k, bl);
+      const rnd = await fusedViews(randomSigned(n, k - 4), k, bl);
+      // What the cost table promises: no opening on the full window, the masked activation of
+      // every element (identity ones included), P0 receives the weights' mask and round 1 only.
+      expect(zero.sizes.opened, 'opening').to.equal(k === 64 && !blocks ? 0 : 8 * (blocks ? (n * 3) / 4 : n));
+      expect(zero.sizes.masked, 'masked activation').to.equal(8 * n);
+      expect(zero.sizes.p0Frames, 'frames P0 receives').to.equal(2);
+      for (const v of [zero, rnd]) {
+        for (const [label, b] of Object.entries(v.bytes)) if (b.length > 0) expect(looksUniform(b, 256), label).to.equal(true);
+        for (const [label, d] of Object.entries(v.digits)) expect(looksUniform(d, v.P), label).to.equal(true);
+      }
+      for (const label of Object.keys(zero.bytes) as (keyof typeof zero.bytes)[])
+        if (zero.bytes[label].length > 0) expect(sameDistribution(zero.bytes[label], rnd.bytes[label], 256), label).to.equal(true);
+      for (const label of Object.keys(zero.digits) as (keyof typeof zero.digits)[]) expect(sameDistribution(zero.digits[label], rnd.digits[label], zero.P), label).to.equal(true);
     });
   }
 
