@@ -142,6 +142,8 @@ describe('mpcc compile --compare-bits', function () {
       if (l.op === 'MaxPool') expect(l.rateVsFloat).to.equal(null);
       else expect(l.rateVsFloat).to.be.within(0, 1);
       expect(l.predicted).to.equal(plan.compare!.windows.find((w) => w.name === l.name)!.predictedSignError);
+      expect(l.predictedOverflow).to.equal(plan.compare!.windows.find((w) => w.name === l.name)!.predictedOverflow);
+      expect(l.overflows).to.be.within(0, l.errors);
       expect([l.lo, l.k]).to.deep.equal([plan.compare!.windows.find((w) => w.name === l.name)!.lo, plan.compare!.windows.find((w) => w.name === l.name)!.k]);
     }
     expect(check!.maxDiffSimulated).to.be.below(0.01);
