@@ -262,3 +262,13 @@ export function describeCheck(c: PlaintextCheck): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/** The chosen windows as the compile's note: per comparison node its window and predicted
+ * sign-error rate (of which past the range). */
+export function describeWindows(c: PlanCompare): string {
+  const rate = (r: number | null | undefined) => (r === null || r === undefined ? '—' : r === 0 ? '0' : r.toExponential(2));
+  const how = c.mode === 'auto' ? `auto, --max-sign-error ${c.maxSignError}` : 'one window for all';
+  const lines = [`comparison windows (${how}; ${c.fracBits} fractional bits; predicted from ${c.windows.some((w) => w.samples > 0) ? 'the calibration samples' : 'no data'}):`];
+  for (const w of c.windows) lines.push(`  ${w.name} (${w.op}): bits [${w.lo}, ${w.lo + w.k}), k ${w.k}; predicted sign errors ${rate(w.predictedSignError)} (past the range ${rate(w.predictedOverflow)})`);
+  return lines.join('\n');
+}

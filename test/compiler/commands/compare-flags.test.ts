@@ -92,8 +92,11 @@ describe('mpcc compile --compare-bits', function () {
 
   it('writes the windows into OUT/plan.json; compiling from that plan needs no data and gives the same cost', () => {
     const out = join(dir, 'auto');
-    const { cost } = runCompile(model, { output: out, compareBits: 'auto', calib, maxSignError: '1e-3' });
+    const { cost, notes } = runCompile(model, { output: out, compareBits: 'auto', calib, maxSignError: '1e-3' });
     const plan = readPlan(join(out, 'plan.json'));
+    // the compile reports per comparison its window and predicted rate
+    const note = notes.find((n) => n.startsWith('comparison windows (auto, --max-sign-error 0.001;'))!;
+    for (const w of plan.compare!.windows) expect(note).to.include(`  ${w.name} (${w.op}): bits [${w.lo}, ${w.lo + w.k}), k ${w.k}; predicted sign errors ${w.predictedSignError!.toExponential(2)}`);
     expect(plan.compare!.mode).to.equal('auto');
     expect(plan.compare!.windows.map((w) => [w.name, w.op])).to.deep.equal([['relu', 'Relu'], ['pool', 'MaxPool'], ['relu2', 'Relu']]);
     for (const w of plan.compare!.windows) {
