@@ -1,23 +1,26 @@
-// `npm run bench -- narrow [--json] [--images N] [--zoo-images M] [--quick]`: narrowed comparison
-// windows (issue 18) on the trained Fashion-MNIST fixture (examples/fashion-mnist, 1×1×28×28,
-// calib-images.npy as calibration, its 500 test images for top-1, the first N, default 500, for
-// the measured sign errors) and the zoo's
-// resnet18-cifar (random weights; 8 standard-normal images as calibration, M other ones for
-// top-1 agreement with the float network, default 16), each all-ReLU and at a 6% plan
-// (`mpcc plan --uniform-drelus 0.06`), for 64-bit windows (the baseline, same run), the paper's
-// window (16 bits, lo 5) and auto windows (--max-sign-error 1e-4, the default, and 1e-3). Per row: bytes per inference
-// and per DReLU (cost.json, which the parties' counters equal), rounds, the wall time of one
-// secure inference in process, top-1 (fixture: `mpcc eval --fixed --plan`, the windows simulated
-// with lost carries) or top-1 agreement with float (zoo). Then, for the fixture's auto windows at
-// 6% (and the 64-bit windows, for the float column's baseline), the sign-error rate per layer measured on the test images (the interpreter's windowed
-// signs against the true signs, lost carries drawn) beside the prediction from calibration, and
-// against the float network's signs of the same values (quantization included).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run bench -- narrow [--json] [--images N] [--zoo-images M] [--quick] [--test-images F --test-labels F]`:
+// narrowed comparison windows (issue 18) on the trained Fashion-MNIST fixture
+// (examples/fashion-mnist, 1×1×28×28, calib-images.npy as calibration, its 500 test images for
+// top-1 and the measured sign errors, or --test-images/--test-labels, e.g. Debian's 10,000; the
+// first N with --images) and the zoo's resnet18-cifar (random weights; 8 standard-normal images
+// as calibration, M other ones for top-1 agreement with the float network, default 16), each
+// all-ReLU and at 6% plans: `mpcc plan --uniform-drelus 0.06` for both, and the knapsack's
+// `mpcc plan --budget 0.06 --calib` (its default mode) for the fixture. Windows: 64-bit (the
+// baseline, same run), the paper's (16 bits, lo 5) and auto windows (--max-sign-error 1e-4, the
+// default, and 2e-4). Per row: bytes per inference and per DReLU (cost.json, which the parties'
+// counters equal), rounds, the wall time of one secure inference in process, top-1 (fixture:
+// `mpcc eval --fixed --plan`, the windows simulated with lost carries) and its difference to the
+// 64-bit row of the same plan, or top-1 agreement with float (zoo). Then, for the fixture's auto
+// windows at 6%, per layer the sign-error rate measured on the test images (the interpreter's
+// windowed signs against the true signs, lost carries drawn; how many lay past the range) beside
+// the prediction from calibration (and its overflow share), and against the float network's signs
+// of the same values (quantization included). Everything runs at the scale the compile chose.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCompile } from '../compiler/commands/compile.js';
 import { runEval } from '../compiler/commands/eval.js';
-import { runPlanCommand } from '../compiler/commands/plan.js';
+import { runBudgetPlanCommand, runPlanCommand } from '../compiler/commands/plan.js';
 import { runSecure } from '../compiler/commands/run.js';
 import { driveModel } from '../compiler/driver.js';
 import { measureSignErrors } from '../compiler/narrow.js';
@@ -27,6 +30,7 @@ import { runGraph } from '../ir/interp/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { readPlan } from '../passes/planning/plan-file.js';
 import { WeightRng } from '../examples/zoo/random.js';
+import { flag } from './flags.js';
 
 const FMNIST = 'examples/fashion-mnist';
 
@@ -40,17 +44,24 @@ interface Row {
   rounds: number;
   secureSeconds: number;
   top1: number | null;
+  /** top1 minus the 64-bit row's of the same plan (points). */
+  top1VsFull: number | null;
   agreement: number | null;
 }
 
 interface SignRow {
+  plan: string;
+  windows: string;
   layer: string;
   op: string;
   lo: number;
   k: number;
   compared: number;
+  errors: number;
+  overflows: number;
   measured: number;
   predicted: number | null;
+  predictedOverflow: number | null;
   vsFloat: number | null;
 }
 
@@ -58,7 +69,7 @@ const WINDOWS: [string, Record<string, string>][] = [
   ['64-bit', {}],
   ['16 bits, lo 5', { compareBits: '16', dropLsb: '5' }],
   ['auto', { compareBits: 'auto' }],
-  ['auto, max sign error 1e-3', { compareBits: 'auto', maxSignError: '1e-3' }],
+  ['auto, max sign error 2e-4', { compareBits: 'auto', maxSignError: '2e-4' }],
 ];
 
 /** Standard-normal images (deterministic). */
@@ -79,9 +90,8 @@ function argmaxRows(data: ArrayLike<number>, classes: number): number[] {
 
 export async function run(args: string[]): Promise<void> {
   const json = args.includes('--json');
-  const flag = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
-  const images = flag('--images', 500);
-  const zooImages = flag('--zoo-images', 16);
+  const number = (name: string, dflt: number) => Number(flag(args, name) ?? dflt);
+  const zooImages = number('--zoo-images', 16);
   const quick = args.includes('--quick');
   const dir = mkdtempSync(join(tmpdir(), 'mpcc-bench-narrow-'));
   const rows: Row[] = [];
@@ -89,14 +99,17 @@ export async function run(args: string[]): Promise<void> {
   try {
     // the fixture
     const fm = join(FMNIST, 'fmnist-resnet.onnx');
-    const testImages = readNpy(join(FMNIST, 'test-images.npy'));
-    const testLabels = join(FMNIST, 'test-labels.npy');
-    const evalData = join(FMNIST, 'test-images.npy');
-    const evalLabels = testLabels;
+    const fmCalib = join(FMNIST, 'calib-images.npy');
+    const evalData = flag(args, '--test-images') ?? join(FMNIST, 'test-images.npy');
+    const evalLabels = flag(args, '--test-labels') ?? join(FMNIST, 'test-labels.npy');
+    const testImages = readNpy(evalData);
+    const images = Math.min(number('--images', testImages.shape[0]), testImages.shape[0]);
     const fmInput = join(dir, 'fm-x.npy');
     writeFileSync(fmInput, encodeNpy([1, 1, 28, 28], testImages.data.subarray(0, 784)));
-    const fmPlan = join(dir, 'fm-plan.json');
-    runPlanCommand(fm, { uniformDrelus: 0.06, output: fmPlan, inputShape: '1,1,28,28' });
+    const fmUniform = join(dir, 'fm-uniform.json');
+    runPlanCommand(fm, { uniformDrelus: 0.06, output: fmUniform, inputShape: '1,1,28,28' });
+    const fmKnapsack = join(dir, 'fm-knapsack.json');
+    await runBudgetPlanCommand(fm, { budget: 0.06, calib: fmCalib, output: fmKnapsack, inputShape: '1,1,28,28', cacheDir: join(dir, 'cache') });
     // the zoo model
     const r18 = join(dir, 'resnet18-cifar.onnx');
     writeFileSync(r18, buildZooModel('resnet18-cifar'));
@@ -107,29 +120,34 @@ export async function run(args: string[]): Promise<void> {
     writeFileSync(r18Input, encodeNpy([1, 3, 32, 32], r18Test.subarray(0, 3 * 32 * 32)));
     const r18Plan = join(dir, 'r18-plan.json');
     runPlanCommand(r18, { uniformDrelus: 0.06, output: r18Plan });
-    const r18Float = argmaxRows(floatLogits(r18, r18Test, zooImages), 100);
+    const r18Float = quick ? [] : argmaxRows(floatLogits(r18, r18Test, zooImages), 100);
 
     const models = quick ? ['fixture'] : ['fixture', 'resnet18-cifar'];
     for (const model of models) {
       const fixture = model === 'fixture';
-      for (const [planName, planFile] of [['all-ReLU', undefined], ['6% (uniform)', fixture ? fmPlan : r18Plan]] as const) {
+      const plans: [string, string | undefined][] = fixture ? [['all-ReLU', undefined], ['6% (uniform)', fmUniform], ['6% (knapsack)', fmKnapsack]] : [['all-ReLU', undefined], ['6% (uniform)', r18Plan]];
+      for (const [planName, planFile] of plans) {
+        let full: number | null = null;
         for (const [windows, flags] of WINDOWS) {
-          const out = join(dir, `${model}-${planFile ? 'plan' : 'all'}-${windows.replace(/\W+/g, '')}`);
+          const out = join(dir, `${model}-${planName.replace(/\W+/g, '')}-${windows.replace(/\W+/g, '')}`);
           const { cost } = runCompile(fixture ? fm : r18, {
             output: out, ...flags, ...(planFile ? { plan: planFile } : {}), ...(fixture ? { inputShape: '1,1,28,28' } : {}),
-            ...(flags.compareBits ? { calib: fixture ? join(FMNIST, 'calib-images.npy') : r18Calib } : {}),
+            calib: fixture ? fmCalib : r18Calib,
           });
+          const frac = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { frac: number }).frac;
           const { summary } = await runSecure(out, { input: fixture ? fmInput : r18Input, transport: 'inproc' });
           let top1: number | null = null, agreement: number | null = null;
           if (fixture) {
-            top1 = runEval(fm, { data: evalData, labels: evalLabels, fixed: true, plan: planOf(out), inputShape: '1,1,28,28' }).report.top1!;
+            top1 = runEval(fm, { data: evalData, labels: evalLabels, fixed: true, plan: planOf(out), fracBits: String(frac), inputShape: '1,1,28,28' }).report.top1!;
+            if (windows === '64-bit') full = top1;
           } else {
-            const { outputs } = measureSignErrors(driveModel(r18, { target: 'float', planFile: planOf(out) }).graph, 12, r18Test, [zooImages, 3, 32, 32]);
+            const { outputs } = measureSignErrors(driveModel(r18, { target: 'float', planFile: planOf(out) }).graph, frac, r18Test, [zooImages, 3, 32, 32]);
             const fixed = outputs.flatMap((o) => argmaxRows(o.values().next().value!.data as ArrayLike<number>, 100));
             agreement = fixed.filter((c, i) => c === r18Float[i]).length / zooImages;
           }
-          rows.push({ model, plan: planName, windows, bytesPerInference: cost.bytes.total, bytesPerDrelu: cost.bytesPerDrelu, drelus: cost.drelus, rounds: cost.rounds, secureSeconds: summary.wallSeconds, top1, agreement });
-          if (fixture && planFile && windows !== '16 bits, lo 5') signs.push(...signErrors(fm, join(out, 'plan.json'), testImages.data.subarray(0, images * 784), images).map((r) => ({ ...r, layer: `${r.layer} (${windows})` })));
+          const top1VsFull = top1 !== null && full !== null ? 100 * (top1 - full) : null;
+          rows.push({ model, plan: planName, windows, bytesPerInference: cost.bytes.total, bytesPerDrelu: cost.bytesPerDrelu, drelus: cost.drelus, rounds: cost.rounds, secureSeconds: summary.wallSeconds, top1, top1VsFull, agreement });
+          if (fixture && planFile && windows.startsWith('auto')) signs.push(...signErrors(fm, join(out, 'plan.json'), frac, testImages.data.subarray(0, images * 784), images).map((r) => ({ ...r, plan: planName, windows })));
           if (!json) process.stderr.write(`narrow: ${model}, ${planName}, ${windows} done\n`);
         }
       }
@@ -142,10 +160,15 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const pct = (x: number | null) => (x === null ? '—' : `${(100 * x).toFixed(1)}%`);
-  const lines = ['| model | plan | windows | bytes/inference | B/DReLU | DReLUs | rounds | secure run | top-1 | top-1 = float |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|'];
-  for (const r of rows) lines.push(`| ${r.model} | ${r.plan} | ${r.windows} | ${(r.bytesPerInference / 1e6).toFixed(3)} MB | ${r.bytesPerDrelu?.toFixed(1) ?? '—'} | ${r.drelus.toLocaleString('en-US')} | ${r.rounds} | ${r.secureSeconds.toFixed(2)} s | ${pct(r.top1)} | ${pct(r.agreement)} |`);
-  lines.push('', '| layer (fixture, 6%) | op | lo | k | compared | measured | predicted | ratio | vs float signs |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const s of signs) lines.push(`| ${s.layer} | ${s.op} | ${s.lo} | ${s.k} | ${s.compared.toLocaleString('en-US')} | ${s.measured.toExponential(2)} | ${s.predicted === null ? '—' : s.predicted.toExponential(2)} | ${s.predicted ? (s.measured / s.predicted).toFixed(2) : '—'} | ${s.vsFloat === null ? '—' : s.vsFloat.toExponential(2)} |`);
+  const pts = (x: number | null) => (x === null ? '—' : `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`);
+  const lines = ['| model | plan | windows | bytes/inference | B/DReLU | DReLUs | rounds | secure run | top-1 | vs 64-bit | top-1 = float |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const r of rows) lines.push(`| ${r.model} | ${r.plan} | ${r.windows} | ${(r.bytesPerInference / 1e6).toFixed(3)} MB | ${r.bytesPerDrelu?.toFixed(1) ?? '—'} | ${r.drelus.toLocaleString('en-US')} | ${r.rounds} | ${r.secureSeconds.toFixed(2)} s | ${pct(r.top1)} | ${r.windows === '64-bit' ? '—' : pts(r.top1VsFull)} | ${pct(r.agreement)} |`);
+  lines.push('', '| plan | windows | layer | op | lo | k | errors / compared | measured | predicted | ratio | within 2× | past range (predicted) | vs float signs |', '|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|');
+  const e = (x: number | null) => (x === null ? '—' : x.toExponential(2));
+  for (const s of signs) {
+    const ok = s.predicted === null ? '—' : (s.measured < 1e-5 && s.predicted < 1e-5) || (s.measured <= 2 * s.predicted && s.measured >= s.predicted / 2) ? 'yes' : 'no';
+    lines.push(`| ${s.plan} | ${s.windows} | ${s.layer} | ${s.op} | ${s.lo} | ${s.k} | ${s.errors} / ${s.compared.toLocaleString('en-US')} | ${e(s.measured)} | ${e(s.predicted)} | ${s.predicted ? (s.measured / s.predicted).toFixed(2) : '—'} | ${ok} | ${s.overflows} (${e(s.predictedOverflow)}) | ${e(s.vsFloat)} |`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
@@ -166,10 +189,14 @@ function floatLogits(model: string, data: Float32Array, count: number): Float64A
   return out;
 }
 
-/** Measured (on the test images) and predicted sign-error rates of a plan's windows. */
-function signErrors(model: string, planFile: string, data: Float32Array, count: number): SignRow[] {
+/** Measured (on the test images) and predicted sign-error rates of a plan's windows, at the
+ * scale the windows were chosen for. */
+function signErrors(model: string, planFile: string, frac: number, data: Float32Array, count: number): Omit<SignRow, 'plan' | 'windows'>[] {
   const g = driveModel(model, { target: 'float', planFile, inputShape: [1, 1, 28, 28] }).graph;
-  const predicted = new Map((readPlan(planFile).compare?.windows ?? []).map((w) => [w.name, w.predictedSignError]));
-  const { layers } = measureSignErrors(g, 12, data, [count, 1, 28, 28]);
-  return layers.map((l) => ({ layer: l.name, op: l.op, lo: l.lo, k: l.k, compared: l.compared, measured: l.rate, predicted: predicted.get(l.name) ?? null, vsFloat: l.rateVsFloat }));
+  const byName = new Map((readPlan(planFile).compare?.windows ?? []).map((w) => [w.name, w]));
+  const { layers } = measureSignErrors(g, frac, data, [count, 1, 28, 28]);
+  return layers.map((l) => ({
+    layer: l.name, op: l.op, lo: l.lo, k: l.k, compared: l.compared, errors: l.errors, overflows: l.overflows, measured: l.rate,
+    predicted: byName.get(l.name)?.predictedSignError ?? null, predictedOverflow: byName.get(l.name)?.predictedOverflow ?? null, vsFloat: l.rateVsFloat,
+  }));
 }

@@ -13,7 +13,7 @@ import { runGraph } from '../ir/interp/index.js';
 import { runGraphFixed } from '../ir/interp/fixed/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { numel } from '../ir/types.js';
-import { type CompareStat, CompareStatistics, SignErrorCounter, beyondRange, autoWindows, compareNodes, predictedSignError, statisticsGraph, MAX_AUTO_LO } from '../passes/planning/compare-stats.js';
+import { type CompareStat, CompareStatistics, SignErrorCounter, autoWindows, compareNodes, predictedWindowError, statisticsGraph } from '../passes/planning/compare-stats.js';
 import { applyWindows } from '../passes/planning/narrow-compare.js';
 import { type Plan, type PlanCompare, type PlanWindow, makePlan, modelFileSha256, readPlan, reluLayerNames } from '../passes/planning/plan-file.js';
 import type { Stage } from '../ir/stage.js';
@@ -40,16 +40,18 @@ export function chooseWindows(float: Graph, choice: Exclude<CompareChoice, { mod
   const windows = compareNodes(float).map((n): PlanWindow => {
     const s = stats?.byNode.get(n.name);
     const known = s !== undefined && s.n > 0;
-    return { name: n.name, op: n.op, lo: choice.lo, k: choice.k, predictedSignError: known && choice.lo <= MAX_AUTO_LO ? fixedWindowError(s, choice.lo, choice.k) : null, maxAbs: known ? s.maxAbs / 2 ** frac : null, samples: s?.n ?? 0 };
+    const p = known ? fixedWindowError(s, choice.lo, choice.k) : undefined;
+    return { name: n.name, op: n.op, lo: choice.lo, k: choice.k, predictedSignError: p ? p.total : null, ...(p ? { predictedOverflow: p.overflow } : {}), maxAbs: known ? s.maxAbs / 2 ** frac : null, samples: s?.n ?? 0 };
   });
   return { mode: 'fixed', fracBits: frac, maxSignError: null, windows };
 }
 
 /** A fixed window's predicted rate: lost carries near zero plus the values past its range
- * (|x| ≥ 2^(lo+k−1) ulps, each counted as misread: an upper bound for values far past it). */
-function fixedWindowError(s: CompareStat, lo: number, k: number): number {
-  const beyond = lo + k < 64 ? beyondRange(s, lo + k - 1) / s.n : 0;
-  return Math.min(1, predictedSignError(s, lo) + beyond);
+ * (passes/planning/compare-stats.ts, (a) + (b); each value past the range counted as misread,
+ * an upper bound for values far past it). */
+function fixedWindowError(s: CompareStat, lo: number, k: number): { total: number; overflow: number } {
+  const { carry, overflow } = predictedWindowError(s, lo, k);
+  return { total: Math.min(1, carry + overflow), overflow };
 }
 
 /** Runs the calibration samples through the fixed-point interpreter (statisticsGraph of `float`)
@@ -99,6 +101,8 @@ export interface MeasuredSignErrors {
   readonly k: number;
   readonly compared: number;
   readonly errors: number;
+  /** Of `errors`, values past the window's range (|x| ≥ 2^(lo+k−1)); the rest are lost carries. */
+  readonly overflows: number;
   readonly rate: number;
   /** Against the float network's signs of the same values (Relu, Clip, BlockRelu; null for a
    * MaxPool, whose compared differences follow the tree's earlier choices): the share whose
@@ -146,7 +150,7 @@ export function measureSignErrors(windowed: Graph, frac: number, data: Float32Ar
     const e = counter.byNode.get(n.name);
     const w = e?.window ?? { lo: 0, k: 64 };
     const f = vsFloat.get(n.name);
-    return { name: n.name, op: n.op, lo: w.lo, k: w.k, compared: e?.n ?? 0, errors: e?.errors ?? 0, rate: e && e.n > 0 ? e.errors / e.n : 0, rateVsFloat: f && f.n > 0 ? f.errors / f.n : null };
+    return { name: n.name, op: n.op, lo: w.lo, k: w.k, compared: e?.n ?? 0, errors: e?.errors ?? 0, overflows: e?.overflows ?? 0, rate: e && e.n > 0 ? e.errors / e.n : 0, rateVsFloat: f && f.n > 0 ? f.errors / f.n : null };
   });
   return { layers, outputs };
 }
@@ -208,6 +212,8 @@ export function driveWithWindows(
  * rate on the run's input beside the plan's prediction (null without statistics). */
 export interface SignErrorRow extends MeasuredSignErrors {
   readonly predicted: number | null;
+  /** Of `predicted`, the share predicted past the range (null: not recorded). */
+  readonly predictedOverflow: number | null;
 }
 
 /** What `mpcc run --verify-against-plaintext MODEL` reports. */
@@ -241,8 +247,8 @@ export function checkAgainstPlaintext(out: string, model: string, x: Float32Arra
       if (ref) maxDiffFloat = Math.max(maxDiffFloat, Math.abs(values[i] - Number(ref[i])));
     }
   }
-  const predicted = new Map((plan?.compare?.windows ?? []).map((w) => [w.name, w.predictedSignError]));
-  return { maxDiffSimulated, maxDiffFloat, layers: layers.map((l) => ({ ...l, predicted: predicted.get(l.name) ?? null })) };
+  const byName = new Map((plan?.compare?.windows ?? []).map((w) => [w.name, w]));
+  return { maxDiffSimulated, maxDiffFloat, layers: layers.map((l) => ({ ...l, predicted: byName.get(l.name)?.predictedSignError ?? null, predictedOverflow: byName.get(l.name)?.predictedOverflow ?? null })) };
 }
 
 /** The check as text lines. */
@@ -250,6 +256,19 @@ export function describeCheck(c: PlaintextCheck): string {
   const rate = (r: number | null) => (r === null ? '—' : r === 0 ? '0' : r.toExponential(2));
   const lines = [`plaintext check: max |secure − fixed-point simulation| ${c.maxDiffSimulated.toExponential(2)}, max |secure − float| ${c.maxDiffFloat.toExponential(2)}`];
   lines.push('sign errors per comparison (measured on this input by the simulation; predicted from calibration):');
-  for (const l of c.layers) lines.push(`  ${l.name} (${l.op}, lo ${l.lo}, k ${l.k}): ${l.errors}/${l.compared} = ${rate(l.rate)}, predicted ${rate(l.predicted)}; against the float network's signs ${rate(l.rateVsFloat)}`);
+  for (const l of c.layers) {
+    const past = `${l.overflows} past the range, predicted ${rate(l.predictedOverflow)}`;
+    lines.push(`  ${l.name} (${l.op}, lo ${l.lo}, k ${l.k}): ${l.errors}/${l.compared} = ${rate(l.rate)}, predicted ${rate(l.predicted)} (${past}); against the float network's signs ${rate(l.rateVsFloat)}`);
+  }
   return lines.join('\n') + '\n';
+}
+
+/** The chosen windows as the compile's note: per comparison node its window and predicted
+ * sign-error rate (of which past the range). */
+export function describeWindows(c: PlanCompare): string {
+  const rate = (r: number | null | undefined) => (r === null || r === undefined ? '—' : r === 0 ? '0' : r.toExponential(2));
+  const how = c.mode === 'auto' ? `auto, --max-sign-error ${c.maxSignError}` : 'one window for all';
+  const lines = [`comparison windows (${how}; ${c.fracBits} fractional bits; predicted from ${c.windows.some((w) => w.samples > 0) ? 'the calibration samples' : 'no data'}):`];
+  for (const w of c.windows) lines.push(`  ${w.name} (${w.op}): bits [${w.lo}, ${w.lo + w.k}), k ${w.k}; predicted sign errors ${rate(w.predictedSignError)} (past the range ${rate(w.predictedOverflow)})`);
+  return lines.join('\n');
 }

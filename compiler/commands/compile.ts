@@ -18,7 +18,7 @@ import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-
 import { outputOption, parseFracBits, parseInputShape, planOption, requireOutput, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
-import { driveWithWindows } from '../narrow.js';
+import { describeWindows, driveWithWindows } from '../narrow.js';
 
 /** Options of the compile command. */
 export interface CompileOptions extends ProgressFlags, BudgetFlags {
@@ -72,14 +72,15 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const t0 = Date.now();
   const driver = { passes: options.passes, fracBits, target: 'scheduled' as const, inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, planFile: options.plan, calib, revealArgmax: reveal === 'argmax', log };
   // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
-  const { graph, plan, fracChoice } = compare.mode === 'none'
-    ? (({ graph: g, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: options.plan === undefined ? undefined : readFileSync(options.plan) }))(driveModel(model, driver))
-    : (({ graph: g, plan: p, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: Buffer.from(planJson(p)) }))(driveWithWindows(model, driver, compare, calib));
+  const { graph, plan, fracChoice, windows } = compare.mode === 'none'
+    ? (({ graph: g, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined }))(driveModel(model, driver))
+    : (({ graph: g, plan: p, fracChoice: f, compare: c }) => ({ graph: g, fracChoice: f, plan: Buffer.from(planJson(p)), windows: c }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
   const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan);
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
+    ...(windows ? [describeWindows(windows)] : []),
     ...(reveal === 'argmax' ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
     ...[...clientTail(graph)].reverse().map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
   ];

@@ -3,20 +3,30 @@
 // (ir/interp/fixed/compare-window.ts) on the quantized graph as lower will run it (a ReLU read
 // only by a MaxPool after the pool, passes/secure/lower-reorder.ts) with every window full:
 // a ReLU's inputs, a BlockRelu's tile sums, a MaxPool's pairwise differences level by level,
-// both comparisons of a Clip (x − min and x − max).
+// both comparisons of a Clip (x − min and x − max). Everything is in ring units (ulps), so a
+// window follows the scale: at 16 fractional bits the same values need 4 more bits than at 12,
+// and the low end `lo` it may drop grows by the same 4.
 //
 // The prediction model. A window (lo, k) reads the sign of y = floor(x / 2^lo) − c mod 2^k,
 // c the carry the two shares' low parts lose, 1 with probability (2^lo − 1 − (x mod 2^lo)) / 2^lo
 // (P0's share is uniform). Its sign differs from x's true sign (x < 0 in the ring) only when
 // (a) x ∈ [0, 2^lo) and the carry is lost: reported negative, or (b) |x| reaches the window's
-// range 2^(lo+k−1): the top bits wrap. The predicted sign-error rate of a layer is the mean of
-// that probability over its calibration values: Σ_{0 ≤ v < 2^lo} count(v) · (2^lo − 1 − v)/2^lo / N
-// for (a), and 0 for (b), because the range keeps a safety margin of one bit over the largest
-// |x| seen (values twice that are still read right). `auto` takes, per layer, the largest lo
-// (up to MAX_AUTO_LO) whose predicted rate stays under --max-sign-error, then the smallest k
-// whose range covers the margin: k = bitlength(2·max|x|) + 1 − lo, at least 2. Layers are
-// measured with every window full, so the (small) effect of one layer's window on the values
-// of the layers after it is not in the prediction.
+// range 2^m, m = lo + k − 1: the top bits wrap.
+// (a) The carry rate is the mean of that probability over the calibration values,
+//     Σ_{0 ≤ v < 2^lo} (2^lo − 1 − v) / 2^lo / N, linear in v: kept exactly for every lo by the
+//     count and the sum of the non-negative values per bit length (no lo limit but the ring's).
+// (b) The overflow rate P(|x| ≥ 2^m): the calibration's own share when 2^m ≤ max|x|; beyond the
+//     largest value seen, an exponential tail fitted to the K largest |x| (peaks over the
+//     threshold u = the (K+1)-th largest, mean excess β): (K / N) · exp(−(2^m − u) / β). Tile
+//     sums and pre-activations have tails lighter than exponential, so this over-predicts; with
+//     fewer than 4·MIN_TAIL values no tail is fitted and the range keeps one bit over twice the
+//     largest value (overflow predicted 0).
+// `auto` chooses, per layer, the window of fewest bits k (every k costs bytes:
+// runtime/protocols/costs.ts) whose predicted rate (a) + (b) stays under --max-sign-error: for
+// each top bit m from the smallest range above the largest value seen (never a calibration value
+// wrapped) up, the largest lo the rest of the bound allows; among equal k the least predicted
+// error. Layers are measured with every window full, so the (small) effect of one layer's window
+// on the values of the layers after it is not in the prediction.
 import type { Graph, Node } from '../../ir/graph.js';
 import { makeNode, replaceGraph } from '../../ir/graph.js';
 import { withDefaults } from '../../ir/ops/index.js';
@@ -25,8 +35,14 @@ import { runPipeline } from '../manager.js';
 import { poolBeforeActivation } from '../secure/lower-reorder.js';
 import { COMPARE_OPS, type PlanWindow } from './plan-file.js';
 
-/** The largest lo `auto` considers (values below 2^MAX_AUTO_LO are counted one by one). */
-export const MAX_AUTO_LO = 16;
+/** Largest |x| kept per node for the overflow tail fit (K ≤ TAIL_VALUES). */
+export const TAIL_VALUES = 128;
+
+/** Fewest tail values a fit uses (K = min(TAIL_VALUES, N / 4) must reach it). */
+export const MIN_TAIL = 8;
+
+/** How far above the largest value seen `auto` looks for a cheaper window (bits). */
+const MAX_MARGIN_BITS = 8;
 
 /** What one comparison node compared during calibration. */
 export interface CompareStat {
@@ -36,10 +52,18 @@ export interface CompareStat {
   n: number;
   /** Largest |value| in ring units (ulps). */
   maxAbs: number;
-  /** count[v]: values equal to v, for 0 ≤ v < 2^MAX_AUTO_LO (the ones a lost carry can flip). */
-  readonly small: Float64Array;
   /** count[b]: values whose |x| has bit length b (0..64). */
   readonly bitLengths: Float64Array;
+  /** Per bit length b (0 for x = 0): the non-negative values x of that length, and their sum
+   * (the ones a lost carry can flip, prediction (a)). */
+  readonly nonNegative: { readonly count: Float64Array; readonly sum: Float64Array };
+  /** The largest |x| seen (at least the TAIL_VALUES + 1 largest; unsorted: read through `largest`). */
+  tail: number[];
+}
+
+/** Bit length of a non-negative integer held in a double. */
+function bitLength(v: number): number {
+  return v < 4294967296 ? 32 - Math.clz32(v) : 64 - Math.clz32(Math.floor(v / 4294967296));
 }
 
 /** Values of `s` with |x| ≥ 2^m (ulps): those a window whose sign bit is bit m reads wrapped. */
@@ -47,6 +71,17 @@ export function beyondRange(s: CompareStat, m: number): number {
   let count = 0;
   for (let b = m + 1; b < s.bitLengths.length; b++) count += s.bitLengths[b];
   return count;
+}
+
+/** The largest |x| of `s`, descending (at most TAIL_VALUES + 1). */
+export function largest(s: CompareStat): number[] {
+  if (s.tail.length > TAIL_VALUES + 1 || !isDescending(s.tail)) s.tail = s.tail.sort((a, b) => b - a).slice(0, TAIL_VALUES + 1);
+  return s.tail;
+}
+
+function isDescending(a: readonly number[]): boolean {
+  for (let i = 1; i < a.length; i++) if (a[i] > a[i - 1]) return false;
+  return true;
 }
 
 /** The quantized graph whose comparisons the statistics watch: `float` quantized with `frac`
@@ -71,51 +106,115 @@ export class CompareStatistics {
   /** Adds the values `node` compared. */
   add(node: Node, values: BigUint64Array): void {
     let s = this.byNode.get(node.name);
-    if (!s) this.byNode.set(node.name, (s = { name: node.name, op: node.op, n: 0, maxAbs: 0, small: new Float64Array(2 ** MAX_AUTO_LO), bitLengths: new Float64Array(65) }));
+    if (!s) {
+      s = { name: node.name, op: node.op, n: 0, maxAbs: 0, bitLengths: new Float64Array(65), nonNegative: { count: new Float64Array(65), sum: new Float64Array(65) }, tail: [] };
+      this.byNode.set(node.name, s);
+    }
     const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
     let max = s.maxAbs;
+    // values above `floor` may be among the largest: kept, and cut back when the buffer fills
+    let floor = s.tail.length > TAIL_VALUES ? largest(s)[TAIL_VALUES] : -1;
+    const { count, sum } = s.nonNegative;
     for (let i = 0; i < values.length; i++) {
       const low = words[2 * i], high = words[2 * i + 1] | 0;
       const v = high * 4294967296 + low;
       const abs = v < 0 ? -v : v;
       if (abs > max) max = abs;
-      s.bitLengths[abs < 4294967296 ? 32 - Math.clz32(abs) : 64 - Math.clz32(Math.floor(abs / 4294967296))]++;
-      if (high === 0 && low < s.small.length) s.small[low]++;
+      const b = bitLength(abs);
+      s.bitLengths[b]++;
+      if (v >= 0) {
+        count[b]++;
+        sum[b] += v;
+      }
+      if (abs > floor) {
+        s.tail.push(abs);
+        if (s.tail.length >= 8 * (TAIL_VALUES + 1)) floor = largest(s)[TAIL_VALUES];
+      }
     }
     s.maxAbs = max;
     s.n += values.length;
   }
 }
 
-/** The predicted sign-error rate of window (lo, ·) over `s` (the file comment's model, case (a)). */
+/** The predicted rate of lost-carry sign errors of a window starting at `lo` over `s`
+ * (the file comment's (a)): exact for the calibration values, any lo. */
 export function predictedSignError(s: CompareStat, lo: number): number {
   if (s.n === 0 || lo === 0) return 0;
-  if (lo > MAX_AUTO_LO) throw new RangeError(`predictedSignError: lo ${lo} > ${MAX_AUTO_LO}`);
   const span = 2 ** lo;
+  const { count, sum } = s.nonNegative;
   let expected = 0;
-  for (let v = 0; v < span; v++) if (s.small[v] > 0) expected += (s.small[v] * (span - 1 - v)) / span;
-  return expected / s.n;
+  for (let b = 0; b <= Math.min(lo, 64); b++) expected += (span - 1) * count[b] - sum[b];
+  return Math.max(0, expected / span / s.n);
 }
 
-/** Bits k of a window starting at lo whose range 2^(lo+k−1) exceeds twice maxAbs (ulps). */
+/** The predicted rate of values with |x| ≥ 2^m over `s` (the file comment's (b)): the
+ * calibration's share up to the largest value seen, the tail fit beyond; null when too few
+ * values were seen to fit a tail and 2^m exceeds them all. */
+export function predictedOverflow(s: CompareStat, m: number): number | null {
+  if (s.n === 0) return 0;
+  const range = 2 ** m;
+  if (range <= s.maxAbs) return beyondRange(s, m) / s.n;
+  const top = largest(s);
+  const K = Math.min(TAIL_VALUES, Math.floor(s.n / 4), top.length - 1);
+  if (K < MIN_TAIL) return null;
+  const u = top[K];
+  let excess = 0;
+  for (let i = 0; i < K; i++) excess += top[i] - u;
+  const beta = excess / K;
+  return beta === 0 ? 0 : (K / s.n) * Math.exp(-(range - u) / beta);
+}
+
+/** Bits k of a window starting at lo whose range 2^(lo+k−1) exceeds twice maxAbs (ulps): the
+ * one-bit margin of a layer too small to fit a tail. */
 export function bitsForRange(maxAbs: number, lo: number): number {
   const needed = Math.max(1, Math.ceil(Math.log2(2 * maxAbs + 1))); // lo + k − 1 ≥ needed
   return Math.min(64 - lo, Math.max(2, needed + 1 - lo));
 }
 
-/** The auto window of one layer: the largest lo with a predicted rate ≤ maxSignError, the
- * smallest k covering the range with its margin; 64 bits for a layer without statistics. */
+/** A window with its predicted error rates: lost carries (a) and overflow (b). */
+export interface ChosenWindow {
+  readonly lo: number;
+  readonly k: number;
+  readonly carry: number;
+  readonly overflow: number;
+}
+
+/** The auto window of `s` (see the file comment): fewest bits k with a predicted rate (a) + (b)
+ * ≤ maxSignError, the least predicted rate among those; the full ring when nothing fits. */
+export function chooseWindow(s: CompareStat, maxSignError: number): ChosenWindow {
+  let best: ChosenWindow = { lo: 0, k: 64, carry: 0, overflow: 0 };
+  const above = Math.max(1, bitLength(s.maxAbs)); // the smallest m with 2^m > max|x|
+  for (let m = above; m <= Math.min(63, above + MAX_MARGIN_BITS); m++) {
+    const fitted = predictedOverflow(s, m);
+    // too few values for a tail: one bit over twice the largest (the range holds 2·max|x|)
+    const overflow = fitted ?? (2 ** m > 2 * s.maxAbs ? 0 : Infinity);
+    if (overflow > maxSignError) continue;
+    let lo = 0;
+    for (let l = m - 1; l > 0; l--) {
+      if (predictedSignError(s, l) + overflow <= maxSignError) {
+        lo = l;
+        break;
+      }
+    }
+    const w = { lo, k: m - lo + 1, carry: predictedSignError(s, lo), overflow };
+    if (w.k < best.k || (w.k === best.k && w.carry + w.overflow < best.carry + best.overflow)) best = w;
+  }
+  return best;
+}
+
+/** The auto window of one layer (chooseWindow) as the plan records it; 64 bits for a layer
+ * without statistics. */
 export function autoWindow(s: CompareStat | undefined, op: string, name: string, frac: number, maxSignError: number): PlanWindow {
   if (!s || s.n === 0) return { name, op, lo: 0, k: 64, predictedSignError: null, maxAbs: null, samples: 0 };
-  let lo = 0;
-  const needed = Math.max(1, Math.ceil(Math.log2(2 * s.maxAbs + 1)));
-  for (let l = Math.min(MAX_AUTO_LO, needed - 1); l > 0; l--) {
-    if (predictedSignError(s, l) <= maxSignError) {
-      lo = l;
-      break;
-    }
-  }
-  return { name, op, lo, k: bitsForRange(s.maxAbs, lo), predictedSignError: predictedSignError(s, lo), maxAbs: s.maxAbs / 2 ** frac, samples: s.n };
+  const w = chooseWindow(s, maxSignError);
+  return { name, op, lo: w.lo, k: w.k, predictedSignError: w.carry + w.overflow, predictedOverflow: w.overflow, maxAbs: s.maxAbs / 2 ** frac, samples: s.n };
+}
+
+/** The predicted rate (a) + (b) of a given window over `s` (a fixed window's prediction). */
+export function predictedWindowError(s: CompareStat, lo: number, k: number): { carry: number; overflow: number } {
+  const m = lo + k - 1;
+  const overflow = m >= 63 ? 0 : predictedOverflow(s, m) ?? 0;
+  return { carry: predictedSignError(s, lo), overflow };
 }
 
 /** The comparison nodes of `g` (ops that take a window), in graph order. */
@@ -128,10 +227,11 @@ export function autoWindows(g: Graph, stats: CompareStatistics, frac: number, ma
   return compareNodes(g).map((n) => autoWindow(stats.byNode.get(n.name), n.op, n.name, frac, maxSignError));
 }
 
-/** Per comparison node: values compared and how many the window read with the wrong sign,
- * from an interpreter run with simulated lost carries (sign-error measurement). */
+/** Per comparison node: values compared and how many the window read with the wrong sign (and
+ * of those, how many lay past the window's range), from an interpreter run with simulated lost
+ * carries (sign-error measurement). */
 export class SignErrorCounter {
-  readonly byNode = new Map<string, { op: string; n: number; errors: number; window: { lo: number; k: number } }>();
+  readonly byNode = new Map<string, { op: string; n: number; errors: number; overflows: number; window: { lo: number; k: number } }>();
 
   /** The simulation to give the fixed-point interpreter: lost carries drawn, every sign checked. */
   simulation(): CompareSimulation {
@@ -139,9 +239,16 @@ export class SignErrorCounter {
       carries: 'shares',
       observe: (node, values, negative, window) => {
         let e = this.byNode.get(node.name);
-        if (!e) this.byNode.set(node.name, (e = { op: node.op, n: 0, errors: 0, window }));
+        if (!e) this.byNode.set(node.name, (e = { op: node.op, n: 0, errors: 0, overflows: 0, window }));
         const words = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
-        for (let i = 0; i < values.length; i++) if (((words[2 * i + 1] >>> 31) & 1) !== negative[i]) e.errors++;
+        const m = window.lo + window.k - 1;
+        const range = 2 ** m;
+        for (let i = 0; i < values.length; i++) {
+          if (((words[2 * i + 1] >>> 31) & 1) === negative[i]) continue;
+          e.errors++;
+          const v = (words[2 * i + 1] | 0) * 4294967296 + words[2 * i];
+          if (m < 63 && Math.abs(v) >= range) e.overflows++;
+        }
         e.n += values.length;
       },
     };

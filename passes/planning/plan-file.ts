@@ -53,6 +53,9 @@ export interface PlanWindow {
   /** Predicted share of its compared values whose windowed sign differs from their true
    * sign (null: no statistics, as for a fixed window). */
   readonly predictedSignError: number | null;
+  /** Of predictedSignError, the share predicted past the window's range (|x| ≥ 2^(lo+k−1));
+   * absent in plans written before it was recorded. */
+  readonly predictedOverflow?: number | null;
   /** The largest |compared value| seen in calibration, in real units (null: no statistics). */
   readonly maxAbs: number | null;
   /** Compared values seen in calibration (0: none). */
@@ -175,16 +178,18 @@ function parseCompare(raw: unknown, bad: (why: string) => Error): PlanCompare {
   const windows = raw.windows.map((w, i): PlanWindow => {
     if (!isRecord(w) || typeof w.name !== 'string' || w.name === '') throw bad(`compare.windows[${i}] must be an object with a 'name'`);
     const where = `compare window '${w.name}'`;
-    onlyKeys(w, ['name', 'op', 'lo', 'k', 'predictedSignError', 'maxAbs', 'samples'], where, bad);
+    onlyKeys(w, ['name', 'op', 'lo', 'k', 'predictedSignError', 'predictedOverflow', 'maxAbs', 'samples'], where, bad);
     if (typeof w.op !== 'string' || !COMPARE_OPS.includes(w.op)) throw bad(`${where}: 'op' must be one of ${COMPARE_OPS.join(', ')}`);
     if (!isWindow(w)) throw bad(`${where}: lo and k must be whole numbers with lo >= 0, k >= 2, lo + k <= 64`);
     const p = w.predictedSignError ?? null, m = w.maxAbs ?? null;
     if (p !== null && !(typeof p === 'number' && p >= 0 && p <= 1)) throw bad(`${where}: 'predictedSignError' must be null or a rate in [0, 1]`);
     if (m !== null && !(typeof m === 'number' && Number.isFinite(m) && m >= 0)) throw bad(`${where}: 'maxAbs' must be null or a number >= 0`);
+    const o = w.predictedOverflow ?? null;
+    if (o !== null && !(typeof o === 'number' && o >= 0 && o <= 1)) throw bad(`${where}: 'predictedOverflow' must be null or a rate in [0, 1]`);
     if (!Number.isInteger(w.samples) || (w.samples as number) < 0) throw bad(`${where}: 'samples' must be a whole number >= 0`);
     if (seen.has(w.name)) throw bad(`${where} is given twice`);
     seen.add(w.name);
-    return { name: w.name, op: w.op, lo: w.lo as number, k: w.k as number, predictedSignError: p as number | null, maxAbs: m as number | null, samples: w.samples as number };
+    return { name: w.name, op: w.op, lo: w.lo as number, k: w.k as number, predictedSignError: p as number | null, ...('predictedOverflow' in w ? { predictedOverflow: o as number | null } : {}), maxAbs: m as number | null, samples: w.samples as number };
   });
   return { mode: raw.mode, fracBits: raw.fracBits as number, maxSignError: maxSignError as number | null, windows };
 }

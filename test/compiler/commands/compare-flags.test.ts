@@ -92,8 +92,11 @@ describe('mpcc compile --compare-bits', function () {
 
   it('writes the windows into OUT/plan.json; compiling from that plan needs no data and gives the same cost', () => {
     const out = join(dir, 'auto');
-    const { cost } = runCompile(model, { output: out, compareBits: 'auto', calib, maxSignError: '1e-3' });
+    const { cost, notes } = runCompile(model, { output: out, compareBits: 'auto', calib, maxSignError: '1e-3' });
     const plan = readPlan(join(out, 'plan.json'));
+    // the compile reports per comparison its window and predicted rate
+    const note = notes.find((n) => n.startsWith('comparison windows (auto, --max-sign-error 0.001;'))!;
+    for (const w of plan.compare!.windows) expect(note).to.include(`  ${w.name} (${w.op}): bits [${w.lo}, ${w.lo + w.k}), k ${w.k}; predicted sign errors ${w.predictedSignError!.toExponential(2)}`);
     expect(plan.compare!.mode).to.equal('auto');
     expect(plan.compare!.windows.map((w) => [w.name, w.op])).to.deep.equal([['relu', 'Relu'], ['pool', 'MaxPool'], ['relu2', 'Relu']]);
     for (const w of plan.compare!.windows) {
@@ -142,6 +145,8 @@ describe('mpcc compile --compare-bits', function () {
       if (l.op === 'MaxPool') expect(l.rateVsFloat).to.equal(null);
       else expect(l.rateVsFloat).to.be.within(0, 1);
       expect(l.predicted).to.equal(plan.compare!.windows.find((w) => w.name === l.name)!.predictedSignError);
+      expect(l.predictedOverflow).to.equal(plan.compare!.windows.find((w) => w.name === l.name)!.predictedOverflow);
+      expect(l.overflows).to.be.within(0, l.errors);
       expect([l.lo, l.k]).to.deep.equal([plan.compare!.windows.find((w) => w.name === l.name)!.lo, plan.compare!.windows.find((w) => w.name === l.name)!.k]);
     }
     expect(check!.maxDiffSimulated).to.be.below(0.01);

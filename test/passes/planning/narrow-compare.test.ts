@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder } from '../../../ir/builder.js';
 import { type Graph, makeNode } from '../../../ir/graph.js';
-import { windowErrorProbability } from '../../../ir/interp/fixed/index.js';
+import { windowErrorProbability, windowNegative } from '../../../ir/interp/fixed/index.js';
 import { withDefaults } from '../../../ir/ops/index.js';
 import { runPipeline } from '../../../passes/index.js';
-import { type CompareStat, CompareStatistics, MAX_AUTO_LO, autoWindow, bitsForRange, predictedSignError } from '../../../passes/planning/compare-stats.js';
+import { type CompareStat, CompareStatistics, SignErrorCounter, TAIL_VALUES, autoWindow, bitsForRange, chooseWindow, largest, predictedOverflow, predictedSignError } from '../../../passes/planning/compare-stats.js';
 import { type Plan, makePlan, parsePlan, planJson } from '../../../passes/planning/plan-file.js';
 import { randomTensor, rng } from '../util.js';
 
@@ -59,7 +59,7 @@ describe('narrow-compare', () => {
   const plan = (windows: { name: string; op: string; lo: number; k: number }[], layerWindow?: { lo: number; k: number }): Plan => {
     const base = makePlan({ sha256: '0'.repeat(64), reluLayers: ['relu'] }, [], { tool: 'test' }, false);
     const layers = layerWindow ? [{ name: 'relu', shape: [1, 2, 4, 4] as [number, number, number, number], blocks: [[1, 1], [1, 1]] as [number, number][], drelus: { baseline: 32, planned: 32 }, window: layerWindow }] : [];
-    return { ...base, layers, drelus: layerWindow ? { baseline: 32, planned: 32 } : base.drelus, compare: { mode: 'auto', fracBits: 12, maxSignError: 1e-4, windows: windows.map((w) => ({ ...w, predictedSignError: 1e-5, maxAbs: 3.5, samples: 100 })) } };
+    return { ...base, layers, drelus: layerWindow ? { baseline: 32, planned: 32 } : base.drelus, compare: { mode: 'auto', fracBits: 12, maxSignError: 1e-4, windows: windows.map((w) => ({ ...w, predictedSignError: 1e-5, predictedOverflow: 1e-7, maxAbs: 3.5, samples: 100 })) } };
   };
   const write = (p: Plan, name: string) => {
     const file = join(dir, name);
@@ -83,7 +83,7 @@ describe('narrow-compare', () => {
     ];
     bad.forEach((p, i) => expect(code(() => runPipeline(graph(), `narrow-compare{plan=${write(p, `bad${i}.json`)}}`)), `plan ${i}`).to.equal('MPCC4073'));
     const text = planJson(plan([{ name: 'relu', op: 'Relu', lo: 0, k: 16 }]));
-    for (const broken of [text.replace('"k":16', '"k":16,"extra":1'), text.replace('"k":16', '"k":65'), text.replace('"lo":0', '"lo":-1'), text.replace('"op":"Relu"', '"op":"Conv"'), text.replace('"mode": "auto"', '"mode": "best"')]) {
+    for (const broken of [text.replace('"k":16', '"k":16,"extra":1'), text.replace('"k":16', '"k":65'), text.replace('"lo":0', '"lo":-1'), text.replace('"op":"Relu"', '"op":"Conv"'), text.replace('"mode": "auto"', '"mode": "best"'), text.replace('"predictedOverflow":1e-7', '"predictedOverflow":2')]) {
       expect(broken).to.not.equal(text);
       expect(code(() => parsePlan(broken, 'broken.json'))).to.equal('MPCC4010');
     }
@@ -101,26 +101,85 @@ describe('narrow-compare statistics: predicted sign errors and auto windows', ()
     return s.byNode.get('r')!;
   };
 
-  it('the predicted rate is the mean of the per-value error probability (brute-force model)', () => {
-    const values = sample(rng(8), 3000);
-    const s = statsOf(values);
-    for (const lo of [0, 1, 3, 5, 8]) {
-      const k = bitsForRange(s.maxAbs, lo);
-      let sum = 0;
-      for (const v of values) sum += windowErrorProbability(BigInt.asIntN(64, v), lo, k);
-      expect(predictedSignError(s, lo), `lo=${lo}`).to.be.closeTo(sum / values.length, 1e-12);
-    }
+  const wide = (rand: () => number) => BigUint64Array.from({ length: 2000 }, () => BigInt.asUintN(64, BigInt(Math.round((rand() - 0.4) * 2 ** 26))));
+  const bruteForceCases: [string, BigUint64Array, number[], number][] = [
+    ['values near zero and large ones', sample(rng(8), 3000), [0, 1, 3, 5, 8], 1e-12],
+    // exact for any lo, far beyond 16 bits (a scale of 24 fractional bits)
+    ['values up to 2^26 ulps', wide(rng(12)), [10, 17, 20, 24], 1e-9],
+  ];
+  for (const [what, values, los, tolerance] of bruteForceCases) {
+    it(`the predicted rate is the mean of the per-value error probability (brute-force model): ${what}`, () => {
+      const s = statsOf(values);
+      for (const lo of los) {
+        const k = bitsForRange(s.maxAbs, lo);
+        let sum = 0;
+        for (const v of values) sum += windowErrorProbability(BigInt.asIntN(64, v), lo, k);
+        expect(predictedSignError(s, lo), `lo=${lo}`).to.be.closeTo(sum / values.length, tolerance);
+      }
+    });
+  }
+
+  it('keeps the largest values for the tail fit, whatever their order', () => {
+    const rand = rng(13);
+    const values = Array.from({ length: 20000 }, () => Math.round((rand() - 0.5) * 1e6));
+    const s = new CompareStatistics();
+    for (let i = 0; i < values.length; i += 777) s.add(makeNode('Relu', 'r', ['x'], ['y']), BigUint64Array.from(values.slice(i, i + 777), (v) => BigInt.asUintN(64, BigInt(v))));
+    const want = values.map(Math.abs).sort((a, b) => b - a).slice(0, TAIL_VALUES + 1);
+    expect(largest(s.byNode.get('r')!)).to.deep.equal(want);
   });
 
-  it('auto picks the largest lo under the bound and the smallest k that keeps the margin', () => {
+  it('predicts the overflow past the largest value from the tail, and it holds on fresh values', () => {
+    // Laplace values (an exponential tail, as the fit assumes): calibration and fresh draws
+    const rand = rng(14);
+    const laplace = (n: number) => BigUint64Array.from({ length: n }, () => BigInt.asUintN(64, BigInt(Math.round((rand() < 0.5 ? -1 : 1) * -Math.log(1 - rand()) * 1000))));
+    const s = statsOf(laplace(20000));
+    const fresh = statsOf(laplace(400000));
+    const m = Math.ceil(Math.log2(s.maxAbs + 1)); // the smallest range above the calibration values
+    const predicted = predictedOverflow(s, m)!;
+    const exact = Math.exp(-(2 ** m) / 1000); // P(|x| ≥ 2^m) of the Laplace law
+    expect(predicted).to.be.within(exact / 3, exact * 3);
+    const measured = (fresh.bitLengths.slice(m + 1).reduce((a, b) => a + b, 0)) / fresh.n;
+    expect(measured).to.be.at.most(Math.max(3 * predicted, 5 / fresh.n));
+    expect(predictedOverflow(s, m - 2)).to.equal(s.bitLengths.slice(m - 1).reduce((a, b) => a + b, 0) / s.n); // inside: counted
+    expect(predictedOverflow(statsOf(BigUint64Array.from([5n, 9n])), 10)).to.equal(null); // too few values for a tail
+  });
+
+  it('auto picks the fewest bits whose predicted rate (carries + overflow) stays under the bound', () => {
     const s = statsOf(sample(rng(9), 3000));
     for (const bound of [1e-4, 1e-2, 0.05]) {
       const w = autoWindow(s, 'Relu', 'r', 12, bound);
+      const m = w.lo + w.k - 1;
       expect(w.predictedSignError!).to.be.at.most(bound);
-      if (w.lo < MAX_AUTO_LO) expect(predictedSignError(s, w.lo + 1)).to.be.above(bound);
-      expect(2 ** (w.lo + w.k - 1)).to.be.above(2 * s.maxAbs); // twice the largest |x| still reads right
-      expect(2 ** (w.lo + w.k - 2)).to.be.at.most(2 * s.maxAbs + 2 ** w.lo); // and one bit fewer would not
+      expect(w.predictedSignError!).to.be.closeTo(predictedSignError(s, w.lo) + w.predictedOverflow!, 1e-15);
+      expect(2 ** m).to.be.above(s.maxAbs); // no calibration value wraps
+      // brute force over every window: none with fewer bits meets the bound
+      for (let top = 1; top < 63; top++) {
+        if (2 ** top <= s.maxAbs) continue;
+        for (let lo = 0; lo < top; lo++) {
+          const over = predictedOverflow(s, top) ?? (2 ** top > 2 * s.maxAbs ? 0 : Infinity);
+          if (predictedSignError(s, lo) + over <= bound) expect(top - lo + 1, `lo ${lo} top ${top}`).to.be.at.least(w.k);
+        }
+      }
     }
+  });
+
+  it('the measured sign errors count the values past the range apart (brute force)', () => {
+    const values = [0n, 5n, 127n, 128n, 200n, 255n, 256n, 300n, -1n, -128n, -129n, -200n, -256n, -300n, 1000n];
+    const counter = new SignErrorCounter();
+    windowNegative(BigUint64Array.from(values, (v) => BigInt.asUintN(64, v)), 0, 8, makeNode('Relu', 'r', ['x'], ['y']), counter.simulation());
+    // bits [0, 8): the sign is bit 7; wrong for 128..255 (read negative), −129..−256 (read positive), 1000 (bit 7 set);
+    // right again for 300 (= 256 + 44) and −300 (≡ 212): a value past the range is not always misread
+    const wrong = values.filter((v) => (BigInt.asUintN(8, v) >> 7n === 1n) !== v < 0n);
+    expect(wrong).to.deep.equal([128n, 200n, 255n, -129n, -200n, -256n, 1000n]);
+    const e = counter.byNode.get('r')!;
+    expect([e.n, e.errors, e.overflows]).to.deep.equal([values.length, wrong.length, wrong.length]);
+  });
+
+  it('a layer too small for a tail keeps the range twice its largest value', () => {
+    const s = statsOf(BigUint64Array.from([300n, 5n, BigInt.asUintN(64, -200n), 70n]));
+    const w = chooseWindow(s, 1e-4);
+    expect(2 ** (w.lo + w.k - 1)).to.be.above(2 * s.maxAbs);
+    expect(2 ** (w.lo + w.k - 2)).to.be.at.most(2 * s.maxAbs);
   });
 
   it('auto windows stay within 2..64 bits on extreme statistics, and a layer without statistics keeps 64', () => {
