@@ -4,7 +4,7 @@
 // against a least-squares fit from patches the test cuts itself, an identity plan returning
 // the original weights, too few samples (a coded warning, finite weights), and the refit file.
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder } from '../../../ir/builder.js';
@@ -14,7 +14,7 @@ import { Tensor } from '../../../ir/tensor.js';
 import { applyPlan } from '../../../passes/planning/insert-block-relu.js';
 import { type ChannelBlock, type Plan, makePlan, planJson, reluLayerNames } from '../../../passes/planning/plan-file.js';
 import { reconstructWeights } from '../../../passes/planning/reconstruct/reconstruct.js';
-import { applyRefit, decodeRefit, encodeRefit, readRefit } from '../../../passes/planning/reconstruct/refit-file.js';
+import { applyRefit, decodeRefit, encodeRefit, planBlocksSha256, readRefit } from '../../../passes/planning/reconstruct/refit-file.js';
 import { NormalEquations } from '../../../passes/planning/reconstruct/solve.js';
 import type { MpccError } from '../../../runtime/diagnostics.js';
 import { sha256 } from '../../../runtime/program/artifacts.js';
@@ -394,9 +394,12 @@ describe('reconstruct: plans, warnings and errors', () => {
     writeFileSync(model, 'model bytes');
     writeFileSync(planFile, planJson(plan));
     writeFileSync(other, planJson(planFor(g, [4, 4])));
-    const header = { model: { sha256: sha256(Buffer.from('model bytes')) }, plan: { sha256: sha256(Buffer.from(planJson(plan))) }, ridge: 1e-2, images: 8, calibration: { kind: 'test' }, layers: result.layers };
+    const header = { model: { sha256: sha256(Buffer.from('model bytes')) }, plan: { sha256: planBlocksSha256(plan) }, ridge: 1e-2, images: 8, calibration: { kind: 'test' }, layers: result.layers };
     writeFileSync(file, encodeRefit(header, result.weights));
     const back = readRefit(file, model, planFile);
+    // the plan's refit reference (and its windows) leave the blocks' sha256 as it was
+    writeFileSync(planFile, planJson({ ...plan, refit: { file: 'w.refit', sha256: sha256(readFileSync(file)) } }));
+    expect(readRefit(file, model, planFile).header.images).to.equal(8);
     expect(back.header.layers).to.deep.equal(result.layers);
     expect([...back.weights.keys()]).to.deep.equal([...result.weights.keys()]);
     for (const [k, t] of result.weights) expect(maxAbsDiff(back.weights.get(k)!.data, t.data)).to.equal(0);
