@@ -236,6 +236,47 @@ describe('reconstruct: each layer kind against a least-squares fit from patches 
     checkConv(g, 3, 0);
   });
 
+  it('a convolution a block-ReLU reads is fitted to the ReLU of its output in the tiles that keep a positive sum', () => {
+    // image → conv → ReLU planned as one whole-map tile per channel: the conv's input is clean,
+    // its target is ReLU(y) where the channel's sum is positive, y where it is not
+    const b = new GraphBuilder();
+    const rand = rng(12);
+    const x = b.input('x', { dtype: 'float32', shape: [1, 2, 5, 5] });
+    const y = b.op('Conv', [x, b.constant('w', randomTensor(rand, [3, 2, 3, 3])), b.constant('bias', randomTensor(rand, [3], -0.2, 0.2))], { pads: [1, 1, 1, 1] }, 'conv');
+    b.output(b.op('Relu', [y], {}, 'relu'));
+    const g = b.build();
+    const plan = planFor(g, [5, 5]);
+    const calib = calibFor(g, 8, 4);
+    const result = reconstructWeights(g, plan, calib, { ridge });
+    expect(result.layers.map((l) => l.name)).to.deep.equal(['conv']);
+    const xs: number[][] = [], ys: number[][] = [];
+    valuesPerImage(g, calib, ['x', 'conv_out']).forEach((v) => {
+      const img = v.get('x')!.data, out = v.get('conv_out')!.data;
+      const sums = [0, 1, 2].map((o) => Array.from(out.subarray(o * 25, (o + 1) * 25) as ArrayLike<number>).reduce((a, c) => a + c, 0));
+      for (let oy = 0; oy < 5; oy++)
+        for (let ox = 0; ox < 5; ox++) {
+          const patch: number[] = [];
+          for (let ci = 0; ci < 2; ci++)
+            for (let ky = 0; ky < 3; ky++)
+              for (let kx = 0; kx < 3; kx++) {
+                const iy = oy + ky - 1, ix = ox + kx - 1;
+                patch.push(iy >= 0 && iy < 5 && ix >= 0 && ix < 5 ? img[ci * 25 + iy * 5 + ix] : 0);
+              }
+          xs.push(patch);
+          ys.push([0, 1, 2].map((o) => (sums[o] > 0 ? Math.max(0, out[o * 25 + oy * 5 + ox]) : out[o * 25 + oy * 5 + ox])));
+        }
+    });
+    const w = g.constants.get('w')!.data, bias = g.constants.get('bias')!.data;
+    const want = bruteRidge(xs, ys, [0, 1, 2].map((o) => [...w.subarray(o * 18, (o + 1) * 18), bias[o]]), true, ridge);
+    const nw = result.weights.get('w')!.data, nb = result.weights.get('bias')!.data;
+    for (let o = 0; o < 3; o++) {
+      for (let f = 0; f < 18; f++) expect(nw[o * 18 + f]).to.be.closeTo(want[o][f], 1e-4);
+      expect(nb[o]).to.be.closeTo(want[o][18], 1e-4);
+    }
+    // without relu targets the conv (its input not planned) is left alone
+    expect(reconstructWeights(g, plan, calib, { ridge, reluTargets: false }).layers).to.deep.equal([]);
+  });
+
   it('a Gemm with alpha, beta and transB gets the fit in its own scaling and layout', () => {
     const g = oneLayer([1, 2, 3, 3], (b, r, rand) => {
       const flat = b.op('Flatten', [r], {}, 'flat');
@@ -336,7 +377,9 @@ describe('reconstruct: plans, warnings and errors', () => {
   it('an identity plan (every block 1×1: nothing replaced) gives back the original weights', () => {
     const g = convNet();
     const result = reconstructWeights(g, planFor(g, [1, 1]), calibFor(g, 12, 1), { ridge: 1e-3 });
-    expect(result.layers.map((l) => l.name)).to.deep.equal(['conv2', 'head']);
+    // conv1 reads the image, but a block-ReLU reads its output (its relu target is refit too)
+    expect(result.layers.map((l) => l.name)).to.deep.equal(['conv1', 'conv2', 'head']);
+    expect(reconstructWeights(g, planFor(g, [1, 1]), calibFor(g, 12, 1), { ridge: 1e-3, reluTargets: false }).layers.map((l) => l.name)).to.deep.equal(['conv2', 'head']);
     for (const [name, t] of result.weights) expect(maxAbsDiff(t.data, g.constants.get(name)!.data), name).to.be.below(1e-5);
     for (const l of result.layers) expect(l.relErrBefore).to.be.below(1e-6);
   });
