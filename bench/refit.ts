@@ -4,9 +4,11 @@
 // plan alone (the baseline), the refit as mpcc runs it (ridge 1e-2, a residual block's two
 // convolutions fitted jointly), and its variants (ridge chosen per layer on held-out images;
 // the two fitted one after the other; every layer against its own output), beside the
-// full-ReLU network; N calibration images (default 256) from the training split. With --plans DIR
+// full-ReLU network; N calibration images (default 256) from the training split (--calib FILE: another
+// .npy of them, e.g. more of the training split by examples/fashion-mnist/fmnist_data.py). With --plans DIR
 // the knapsack plans DIR/budget-R.json (`mpcc plan --sweep ... -o DIR`) are measured beside the
-// uniform ones; --variants names the variants to run (the first is the one `recovered` is of). With --zoo NAME
+// uniform ones (--kinds uniform,knapsack: which); --variants names the variants to run (the first
+// is the one `recovered` is of). With --zoo NAME
 // (e.g. resnet18-cifar, random weights) it times the refit at 6% on N random images instead.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +35,10 @@ const FOLDER = fileURLToPath(new URL('../../examples/fashion-mnist/', import.met
 const VARIANTS: readonly { name: string; options: ReconstructOptions }[] = [
   { name: 'refit', options: {} },
   { name: 'no relu targets', options: { reluTargets: false } },
-  { name: 'no feeders', options: { feeders: false } },
+  { name: 'with feeders', options: { feeders: true } },
+  { name: 'ridge 0.1', options: { ridge: 0.1 } },
+  { name: '256 per unknown', options: { samplesPerUnknown: 256 } },
+  { name: 'ridge 0.001', options: { ridge: 1e-3 } },
   { name: 'ridge auto', options: { ridge: 'auto' } },
   { name: 'no joint residual', options: { joint: false } },
   { name: 'plain targets', options: { residual: false } },
@@ -65,7 +70,7 @@ export async function run(args: string[]): Promise<void> {
   const sha = modelFileSha256(model);
   const test = readNpy(join(FOLDER, 'test-images.npy'));
   const labels = readNpyIntegers(join(FOLDER, 'test-labels.npy')).data;
-  const all = readNpy(join(FOLDER, 'calib-images.npy'));
+  const all = readNpy(flag(args, '--calib') ?? join(FOLDER, 'calib-images.npy'));
   const calib = { data: all.data.subarray(0, images * 784), shape: [images, 1, 28, 28] };
   const full = top1(graph, test.data, labels);
   const plansDir = flag(args, '--plans');
@@ -73,8 +78,10 @@ export async function run(args: string[]): Promise<void> {
   const variants = only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS;
   const rows: Record<string, number | string>[] = [];
   for (const budget of budgets) {
-    const kinds: [string, Plan][] = [['uniform', uniformDreluPlan(graph, sha, budget)]];
-    if (plansDir !== undefined) kinds.push(['knapsack', readPlan(join(plansDir, `budget-${budget}.json`))]);
+    const wanted = flag(args, '--kinds')?.split(',') ?? ['uniform', 'knapsack'];
+    const kinds: [string, Plan][] = [];
+    if (wanted.includes('uniform')) kinds.push(['uniform', uniformDreluPlan(graph, sha, budget)]);
+    if (plansDir !== undefined && wanted.includes('knapsack')) kinds.push(['knapsack', readPlan(join(plansDir, `budget-${budget}.json`))]);
     for (const [kind, plan] of kinds) {
       const row: Record<string, number | string> = { budget, kind, drelus: plan.drelus.planned, fullRelu: full, plan: top1(applyPlan(graph, plan, 'plan'), test.data, labels) };
       for (const v of variants) {

@@ -16,11 +16,16 @@ export const applyRefitPass = definePass<{ file: string }>({
   options: {
     file: { kind: 'string', default: '', doc: 'the refit weights file (.refit)', check: (v) => (v === '' ? 'a refit file is required' : undefined) },
   },
-  run(graph, ctx) {
-    const file = ctx.options.file;
-    if (file === '') throw diag('MPCC4003', ['apply-refit', 'file', "''", 'a refit file is required (apply-refit{file=F})']);
-    const { weights } = readRefitFile(file);
-    ctx.stat('constants replaced', weights.size);
-    return applyRefit(graph, weights, file);
+  run: (graph, ctx) => {
+    const file = givenFile(ctx.options.file);
+    const refit = readRefitFile(file);
+    ctx.stat('constants replaced', refit.weights.size);
+    return applyRefit(graph, refit.weights, file);
   },
 });
+
+/** The file option, MPCC4003 when empty (run outside a pipeline, which checks it first). */
+function givenFile(file: string): string {
+  if (file !== '') return file;
+  throw diag('MPCC4003', ['apply-refit', 'file', "''", 'a refit file is required (apply-refit{file=F})']);
+}

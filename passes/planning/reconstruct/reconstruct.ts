@@ -59,7 +59,7 @@ export interface ReconstructOptions {
    * original value instead of the value (reluTargetShift; default true). */
   readonly reluTargets?: boolean;
   /** With reluTargets: also refit the layers whose input the plan does not reach but whose output
-   * a block-ReLU reads (the stem; default true). */
+   * a block-ReLU reads (the stem; default false: it helped uniform plans and cost knapsack plans). */
   readonly feeders?: boolean;
 }
 
@@ -116,7 +116,7 @@ export function reconstructWeights(model: Graph, plan: Plan, calib: CalibrationD
   const graph = rebatched(model, batch);
   const planned = rebatched(applyPlan(model, plan, opts.planFile ?? 'plan'), graph.types.get(graph.inputs[0])!.shape[0]);
   const chunks = calibrationChunks(graph, calib);
-  const targets = refitTargets(graph, planned, opts.reluTargets !== false && opts.feeders !== false);
+  const targets = refitTargets(graph, planned, opts.reluTargets !== false && opts.feeders === true);
   const progress = opts.onProgress ?? (() => undefined);
   const lastNode = Math.max(-1, ...[...targets.keys()]);
   const lastUse = new Map<string, number>();

@@ -236,7 +236,7 @@ describe('reconstruct: each layer kind against a least-squares fit from patches 
     checkConv(g, 3, 0);
   });
 
-  it('a convolution a block-ReLU reads is fitted to the ReLU of its output in the tiles that keep a positive sum', () => {
+  it('with feeders, a convolution a block-ReLU reads is fitted to the ReLU of its output in the tiles that keep a positive sum', () => {
     // image → conv → ReLU planned as one whole-map tile per channel: the conv's input is clean,
     // its target is ReLU(y) where the channel's sum is positive, y where it is not
     const b = new GraphBuilder();
@@ -247,7 +247,7 @@ describe('reconstruct: each layer kind against a least-squares fit from patches 
     const g = b.build();
     const plan = planFor(g, [5, 5]);
     const calib = calibFor(g, 8, 4);
-    const result = reconstructWeights(g, plan, calib, { ridge });
+    const result = reconstructWeights(g, plan, calib, { ridge, feeders: true });
     expect(result.layers.map((l) => l.name)).to.deep.equal(['conv']);
     const xs: number[][] = [], ys: number[][] = [];
     valuesPerImage(g, calib, ['x', 'conv_out']).forEach((v) => {
@@ -273,8 +273,8 @@ describe('reconstruct: each layer kind against a least-squares fit from patches 
       for (let f = 0; f < 18; f++) expect(nw[o * 18 + f]).to.be.closeTo(want[o][f], 1e-4);
       expect(nb[o]).to.be.closeTo(want[o][18], 1e-4);
     }
-    // without relu targets the conv (its input not planned) is left alone
-    expect(reconstructWeights(g, plan, calib, { ridge, reluTargets: false }).layers).to.deep.equal([]);
+    // without feeders (the default) the conv, whose input the plan does not reach, is left alone
+    expect(reconstructWeights(g, plan, calib, { ridge }).layers).to.deep.equal([]);
   });
 
   it('a Gemm with alpha, beta and transB gets the fit in its own scaling and layout', () => {
@@ -377,9 +377,11 @@ describe('reconstruct: plans, warnings and errors', () => {
   it('an identity plan (every block 1×1: nothing replaced) gives back the original weights', () => {
     const g = convNet();
     const result = reconstructWeights(g, planFor(g, [1, 1]), calibFor(g, 12, 1), { ridge: 1e-3 });
-    // conv1 reads the image, but a block-ReLU reads its output (its relu target is refit too)
-    expect(result.layers.map((l) => l.name)).to.deep.equal(['conv1', 'conv2', 'head']);
-    expect(reconstructWeights(g, planFor(g, [1, 1]), calibFor(g, 12, 1), { ridge: 1e-3, reluTargets: false }).layers.map((l) => l.name)).to.deep.equal(['conv2', 'head']);
+    expect(result.layers.map((l) => l.name)).to.deep.equal(['conv2', 'head']);
+    // with feeders conv1, which reads the image but whose output a block-ReLU reads, is refit too
+    const feeders = reconstructWeights(g, planFor(g, [1, 1]), calibFor(g, 12, 1), { ridge: 1e-3, feeders: true });
+    expect(feeders.layers.map((l) => l.name)).to.deep.equal(['conv1', 'conv2', 'head']);
+    for (const [name, t] of feeders.weights) expect(maxAbsDiff(t.data, g.constants.get(name)!.data), name).to.be.below(1e-5);
     for (const [name, t] of result.weights) expect(maxAbsDiff(t.data, g.constants.get(name)!.data), name).to.be.below(1e-5);
     for (const l of result.layers) expect(l.relErrBefore).to.be.below(1e-6);
   });
