@@ -72,6 +72,18 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return d;
 }
 
+/** The 3×3 patch (padding 1, zeros outside) at output pixel (oy, ox) of `channels` 5×5 maps, channel-major. */
+function patch3x3(maps: ArrayLike<number>, channels: number, oy: number, ox: number): number[] {
+  const patch: number[] = [];
+  for (let c = 0; c < channels; c++)
+    for (let ky = 0; ky < 3; ky++)
+      for (let kx = 0; kx < 3; kx++) {
+        const iy = oy + ky - 1, ix = ox + kx - 1;
+        patch.push(iy >= 0 && iy < 5 && ix >= 0 && ix < 5 ? maps[(c * 5 + iy) * 5 + ix] : 0);
+      }
+  return patch;
+}
+
 /** A plan giving every channel of every ReLU of `g` the block `block`. */
 function planFor(g: Graph, block: ChannelBlock): Plan {
   const layers = g.nodes.filter((n) => n.op === 'Relu').map((n) => {
@@ -255,14 +267,7 @@ describe('reconstruct: each layer kind against a least-squares fit from patches 
       const sums = [0, 1, 2].map((o) => Array.from(out.subarray(o * 25, (o + 1) * 25) as ArrayLike<number>).reduce((a, c) => a + c, 0));
       for (let oy = 0; oy < 5; oy++)
         for (let ox = 0; ox < 5; ox++) {
-          const patch: number[] = [];
-          for (let ci = 0; ci < 2; ci++)
-            for (let ky = 0; ky < 3; ky++)
-              for (let kx = 0; kx < 3; kx++) {
-                const iy = oy + ky - 1, ix = ox + kx - 1;
-                patch.push(iy >= 0 && iy < 5 && ix >= 0 && ix < 5 ? img[ci * 25 + iy * 5 + ix] : 0);
-              }
-          xs.push(patch);
+          xs.push(patch3x3(img, 2, oy, ox));
           ys.push([0, 1, 2].map((o) => (sums[o] > 0 ? Math.max(0, out[o * 25 + oy * 5 + ox]) : out[o * 25 + oy * 5 + ox])));
         }
     });
@@ -335,13 +340,7 @@ describe('reconstruct: the two convolutions of a residual Add, fitted as one', (
       const a = planned[i].get('relu_out')!.data, y = clean[i].get('add_out')!.data;
       for (let oy = 0; oy < 5; oy++)
         for (let ox = 0; ox < 5; ox++) {
-          const patch: number[] = [];
-          for (let c = 0; c < 3; c++)
-            for (let ky = 0; ky < 3; ky++)
-              for (let kx = 0; kx < 3; kx++) {
-                const iy = oy + ky - 1, ix = ox + kx - 1;
-                patch.push(iy >= 0 && iy < 5 && ix >= 0 && ix < 5 ? a[(c * 5 + iy) * 5 + ix] : 0);
-              }
+          const patch = patch3x3(a, 3, oy, ox);
           for (let c = 0; c < 3; c++) patch.push(a[(c * 5 + oy) * 5 + ox]);
           xs.push(patch);
           ys.push(Array.from({ length: 4 }, (_, o) => y[(o * 5 + oy) * 5 + ox] - bb[o]));
