@@ -1,10 +1,14 @@
-// `npm run bench -- refit [--json] [--images N] [--budgets 0.03,0.06] [--zoo NAME]`: the
+// `npm run bench -- refit [--json] [--images N] [--budgets 0.03,0.06] [--plans DIR] [--variants A,B] [--zoo NAME]`: the
 // training-free refit (passes/planning/reconstruct/) on the trained Fashion-MNIST fixture: top-1
 // on its 500 test images at uniform `--uniform-drelus` budgets (default 3%, 6%, 10%, 18%), for the
 // plan alone (the baseline), the refit as mpcc runs it (ridge 1e-2, a residual block's two
 // convolutions fitted jointly), and its variants (ridge chosen per layer on held-out images;
 // the two fitted one after the other; every layer against its own output), beside the
-// full-ReLU network; N calibration images (default 256) from the training split. With --zoo NAME
+// full-ReLU network; N calibration images (default 256) from the training split (--calib FILE: another
+// .npy of them, e.g. more of the training split by examples/fashion-mnist/fmnist_data.py). With --plans DIR
+// the knapsack plans DIR/budget-R.json (`mpcc plan --sweep ... -o DIR`) are measured beside the
+// uniform ones (--kinds uniform,knapsack: which); --variants names the variants to run (the first
+// is the one `recovered` is of). With --zoo NAME
 // (e.g. resnet18-cifar, random weights) it times the refit at 6% on N random images instead.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +23,7 @@ import type { Graph } from '../ir/graph.js';
 import { runGraph } from '../ir/interp/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { applyPlan } from '../passes/planning/insert-block-relu.js';
-import { modelFileSha256 } from '../passes/planning/plan-file.js';
+import { type Plan, modelFileSha256, readPlan } from '../passes/planning/plan-file.js';
 import { type ReconstructOptions, reconstructWeights } from '../passes/planning/reconstruct/reconstruct.js';
 import { uniformDreluPlan } from '../passes/planning/uniform.js';
 import { benchInput } from './inputs.js';
@@ -30,6 +34,11 @@ const FOLDER = fileURLToPath(new URL('../../examples/fashion-mnist/', import.met
 /** The refits measured: the default first. */
 const VARIANTS: readonly { name: string; options: ReconstructOptions }[] = [
   { name: 'refit', options: {} },
+  { name: 'no relu targets', options: { reluTargets: false } },
+  { name: 'with feeders', options: { feeders: true } },
+  { name: 'ridge 0.1', options: { ridge: 0.1 } },
+  { name: '256 per unknown', options: { samplesPerUnknown: 256 } },
+  { name: 'ridge 0.001', options: { ridge: 1e-3 } },
   { name: 'ridge auto', options: { ridge: 'auto' } },
   { name: 'no joint residual', options: { joint: false } },
   { name: 'plain targets', options: { residual: false } },
@@ -61,29 +70,38 @@ export async function run(args: string[]): Promise<void> {
   const sha = modelFileSha256(model);
   const test = readNpy(join(FOLDER, 'test-images.npy'));
   const labels = readNpyIntegers(join(FOLDER, 'test-labels.npy')).data;
-  const all = readNpy(join(FOLDER, 'calib-images.npy'));
+  const all = readNpy(flag(args, '--calib') ?? join(FOLDER, 'calib-images.npy'));
   const calib = { data: all.data.subarray(0, images * 784), shape: [images, 1, 28, 28] };
   const full = top1(graph, test.data, labels);
+  const plansDir = flag(args, '--plans');
+  const only = flag(args, '--variants')?.split(',');
+  const variants = only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS;
   const rows: Record<string, number | string>[] = [];
   for (const budget of budgets) {
-    const plan = uniformDreluPlan(graph, sha, budget);
-    const row: Record<string, number | string> = { budget, drelus: plan.drelus.planned, fullRelu: full, plan: top1(applyPlan(graph, plan, 'plan'), test.data, labels) };
-    for (const v of VARIANTS) {
-      const t0 = performance.now();
-      const result = reconstructWeights(graph, plan, calib, v.options);
-      row[`${v.name} s`] = (performance.now() - t0) / 1000;
-      row[v.name] = top1(applyPlan(result.graph, plan, 'plan'), test.data, labels);
+    const wanted = flag(args, '--kinds')?.split(',') ?? ['uniform', 'knapsack'];
+    const kinds: [string, Plan][] = [];
+    if (wanted.includes('uniform')) kinds.push(['uniform', uniformDreluPlan(graph, sha, budget)]);
+    if (plansDir !== undefined && wanted.includes('knapsack')) kinds.push(['knapsack', readPlan(join(plansDir, `budget-${budget}.json`))]);
+    for (const [kind, plan] of kinds) {
+      const row: Record<string, number | string> = { budget, kind, drelus: plan.drelus.planned, fullRelu: full, plan: top1(applyPlan(graph, plan, 'plan'), test.data, labels) };
+      for (const v of variants) {
+        const t0 = performance.now();
+        const result = reconstructWeights(graph, plan, calib, v.options);
+        row[`${v.name} s`] = (performance.now() - t0) / 1000;
+        row[v.name] = top1(applyPlan(result.graph, plan, 'plan'), test.data, labels);
+      }
+      row.recovered = ((row[variants[0].name] as number) - (row.plan as number)) / (full - (row.plan as number));
+      rows.push(row);
+      process.stderr.write(`${JSON.stringify(row)}\n`);
     }
-    row.recovered = ((row.refit as number) - (row.plan as number)) / (full - (row.plan as number));
-    rows.push(row);
   }
   if (args.includes('--json')) {
     process.stdout.write(JSON.stringify({ images, rows }) + '\n');
     return;
   }
   const pct = (v: number | string) => `${(100 * Number(v)).toFixed(1)}%`;
-  const head = ['budget', 'DReLUs', 'full ReLU', 'plan (baseline)', ...VARIANTS.map((v) => v.name), 'recovered', 'refit s'];
-  print([head, ...rows.map((r) => [pct(r.budget), String(r.drelus), pct(r.fullRelu), pct(r.plan), ...VARIANTS.map((v) => pct(r[v.name])), pct(r.recovered), Number(r['refit s']).toFixed(1)])]);
+  const head = ['budget', 'plan', 'DReLUs', 'full ReLU', 'plan (baseline)', ...variants.map((v) => v.name), 'recovered', 'refit s'];
+  print([head, ...rows.map((r) => [pct(r.budget), String(r.kind), String(r.drelus), pct(r.fullRelu), pct(r.plan), ...variants.map((v) => pct(r[v.name])), pct(r.recovered), Number(r[`${variants[0].name} s`]).toFixed(1)])]);
   process.stdout.write(`(${images} calibration images from the training split; top-1 on the 500 test images)\n`);
 }
 

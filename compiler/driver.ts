@@ -22,7 +22,10 @@
 // follows the float-level passes (the graph the plan was made on: canonicalize, and
 // relu6-to-relu when --passes names it); the plan is read and checked against the model
 // file's sha256 before the model is loaded, so a wrong plan fails at once. A plan that records
-// comparison windows (`compare`) adds narrow-compare{plan=FILE} right after it.
+// comparison windows (`compare`) adds narrow-compare{plan=FILE} right after it. A refit weights
+// file (`refitFile`, mpcc compile --reconstruct) adds apply-refit{file=F} just before
+// insert-block-relu, checked against the model and the plan before the model loads; the scale and
+// the windows are then chosen on the refit network.
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
@@ -31,6 +34,8 @@ import { printGraph } from '../ir/print.js';
 import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
 import { type PassReport, type PipelineStep, formatStep, insertBlockRelu, narrowCompare, parsePipeline, runPipeline } from '../passes/index.js';
 import { checkPlanModel, readPlan } from '../passes/planning/plan-file.js';
+import { applyRefitPass } from '../passes/planning/reconstruct/apply-refit.js';
+import { readRefit } from '../passes/planning/reconstruct/refit-file.js';
 import { NO_PROGRESS, type ProgressSink, writeFileAtomic } from './cli-support.js';
 import { loadGraphFile } from './load-model.js';
 import { type CalibrationOptions, type CalibrationSet, loadCalibration } from './calibration/load.js';
@@ -62,6 +67,9 @@ export interface DriverOptions {
   readonly fracBits?: number;
   /** --plan: a block-ReLU plan file applied after the float-level passes. */
   readonly planFile?: string;
+  /** A refit weights file for the model and `planFile` (mpcc compile --reconstruct), applied
+   * just before the plan. */
+  readonly refitFile?: string;
   /** --calib and its transforms: the activations' magnitudes the scale is chosen from when
    * --frac-bits is not given (else the weights'). */
   readonly calib?: CalibrationOptions;
@@ -119,6 +127,10 @@ export function driveModel(model: string, options: DriverOptions & RunOptions & 
   const split = splitPasses(options); // before loading: a typo fails at once, not after a long import
   const log = options.log ?? NO_PROGRESS;
   if (options.planFile !== undefined) checkPlanFile(options.planFile, model);
+  if (options.refitFile !== undefined) {
+    if (options.planFile === undefined) throw diag('MPCC0004', ['--reconstruct', options.refitFile, 'refit weights need the --plan they were made for']);
+    readRefit(options.refitFile, model, options.planFile);
+  }
   log(`loading ${model}`);
   const loaded = loadGraphFile(model, { inputShape: options.inputShape });
   const plan = choosePasses(loaded, split, options);
@@ -219,6 +231,7 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   }
   const frac = quantizeFrac(graph, from, split, options.fracBits ?? planWindowFrac(options.planFile, from));
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
+  if (options.refitFile !== undefined) steps.push({ pass: applyRefitPass, options: { file: options.refitFile } });
   if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split), ...windowStep(options.planFile));
   if (options.revealArgmax) {
     if (from !== 'float') throw diag('MPCC0004', ['--reveal', 'argmax', `the model is already ${from}; the classes are computed from a float model`]);

@@ -4,6 +4,7 @@ import { dropIdentity } from './canonicalize/drop-identity.js';
 import { foldBatchNorm } from './canonicalize/fold-batchnorm.js';
 import { foldConstants } from './canonicalize/fold-constants.js';
 import { insertBlockRelu } from './planning/insert-block-relu.js';
+import { applyRefitPass } from './planning/reconstruct/apply-refit.js';
 import { lower } from './secure/lower.js';
 import { narrowCompare } from './planning/narrow-compare.js';
 import { maxPoolToAvgPool } from './canonicalize/maxpool-to-avgpool.js';
@@ -20,6 +21,8 @@ registerPass(dropIdentity, foldConstants, foldBatchNorm, removeDead, relu6ToRelu
 registerPass(maxPoolToReluTree);
 // Block-ReLU plans (issue 15): on the float graph after canonicalize, where plans are made.
 registerPass(insertBlockRelu);
+// Refit weights (issue 20): their constants into the float graph, before the plan's block-ReLUs.
+registerPass(applyRefitPass);
 // Narrowed comparison windows (issue 18): after the plan's block-ReLUs, before quantize.
 registerPass(narrowCompare);
 // Fixed point for secure inference (issue 4, stage 1): after canonicalize, before lower;
@@ -47,4 +50,4 @@ registerPipeline({
   pipeline: CANONICALIZE,
 });
 
-export { dropIdentity, foldBatchNorm, foldConstants, insertBlockRelu, lower, maxPoolToAvgPool, maxPoolToReluTree, narrowCompare, quantize, relu6ToRelu, removeDead, revealArgmax, scheduleRounds };
+export { applyRefitPass, dropIdentity, foldBatchNorm, foldConstants, insertBlockRelu, lower, maxPoolToAvgPool, maxPoolToReluTree, narrowCompare, quantize, relu6ToRelu, removeDead, revealArgmax, scheduleRounds };

@@ -116,6 +116,8 @@ export const DIAGNOSTICS = {
   MPCC4064: "calibration data '{0}' cannot be used for the refit: {1}",
   MPCC4065: "'{0}' shares {1} of its images with the refit's calibration data '{2}' (the first at index {3}): measure accuracy on images the refit never saw",
   MPCC4066: "{0} {1}: the ridge must be a positive number or 'auto'",
+  MPCC4090: "--reconstruct: plan '{0}' references no refit weights file: give --calib to refit now, or make the plan with mpcc plan --reconstruct --calib",
+  MPCC4091: "plan '{0}' references refit weights file '{1}' with sha256 {2}, but the file has sha256 {3} (it was replaced after the plan was made)",
 
   // 50xx: sessions and transports (runtime/session, runtime/transport).
   MPCC5001: 'peer {0} disconnected: {1}',

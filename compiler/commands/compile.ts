@@ -2,7 +2,9 @@
 // the model to the scheduled stage (compiler/driver.ts: canonicalize, quantize, lower,
 // schedule-rounds, or only what a .mir still needs; with --plan, insert-block-relu after the
 // float-level passes) and writes the three parties' artifacts (compiler/codegen/model/artifacts.ts;
-// OUT/plan.json is the plan, copied). Progress on stderr (compiler/cli-support.ts).
+// OUT/plan.json is the plan, copied). Progress on stderr (compiler/cli-support.ts). With
+// --reconstruct the plan's refit weights go in before the plan (compiler/commands/reconstruct-flags.ts:
+// refit on --calib, or the file `mpcc plan --reconstruct` wrote and the plan references).
 import type { Command } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import { outputOption, parseFracBits, parseInputShape, planOption, requireOutput
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
 import { describeWindows, driveWithWindows } from '../narrow.js';
+import { compileRefitFile, parseRidge, withRefitOptions } from './reconstruct-flags.js';
 
 /** Options of the compile command. */
 export interface CompileOptions extends ProgressFlags, BudgetFlags {
@@ -38,6 +41,9 @@ export interface CompileOptions extends ProgressFlags, BudgetFlags {
   /** --reveal: what the client learns, `scores` (default: the output as computed) or `argmax`
    * (the per-pixel classes only, computed in the secure program). */
   readonly reveal?: string;
+  /** --reconstruct: refit the weights that read planned activations (on --calib, else the plan's refit file); --ridge its ridge. */
+  readonly reconstruct?: boolean;
+  readonly ridge?: string | number;
   readonly [flag: string]: unknown;
 }
 
@@ -59,10 +65,13 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const log = commandProgress(options, sink);
   const out = requireOutput(options.output, 'an output folder OUT');
   const fracBits = parseFracBits(options.fracBits);
-  const compare = compareChoiceFrom(options);
+  compareChoiceFrom(options); // checked before anything loads
   const calib = calibrationOptionsFrom(options as Record<string, unknown>);
   const reveal = options.reveal ?? 'scores';
   if (reveal !== 'scores' && reveal !== 'argmax') throw diag('MPCC0004', ['--reveal', reveal, 'expected scores or argmax']);
+  if (!options.reconstruct && options.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(options.ridge), 'it needs --reconstruct']);
+  if (options.reconstruct && options.plan === undefined) throw diag('MPCC0004', ['--reconstruct', 'true', 'it needs --plan or --budget (the refit corrects what a plan changed)']);
+  const ridge = parseRidge(options.ridge);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(model);
@@ -70,7 +79,21 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
     throw diag('MPCC0002', [model, (e as Error).message]);
   }
   const t0 = Date.now();
-  const driver = { passes: options.passes, fracBits, target: 'scheduled' as const, inputShape: parseInputShape(options.inputShape), dumpIr: options.dumpIr, planFile: options.plan, calib, revealArgmax: reveal === 'argmax', log };
+  const inputShape = parseInputShape(options.inputShape);
+  const scratch = options.reconstruct ? mkdtempSync(join(tmpdir(), 'mpcc-refit-')) : undefined;
+  try {
+    const refitFile = scratch === undefined ? undefined : compileRefitFile(model, options.plan!, calib, ridge, { passes: options.passes, inputShape }, scratch, log);
+    return compileDriven(model, bytes, out, options, { passes: options.passes, fracBits, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log }, t0);
+  } finally {
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Drives the model with `driver` (windows too, with --compare-bits) and writes the artifacts. */
+function compileDriven(model: string, bytes: Uint8Array, out: string, options: CompileOptions, driver: Parameters<typeof driveModel>[1] & { readonly target: 'scheduled'; readonly log: ProgressSink }, t0: number): CompileSummary {
+  const { log, calib } = driver;
+  const compare = compareChoiceFrom(options);
+  const reveal = options.reveal ?? 'scores';
   // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
   const { graph, plan, fracChoice, windows } = compare.mode === 'none'
     ? (({ graph: g, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined }))(driveModel(model, driver))
@@ -81,6 +104,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
     ...(windows ? [describeWindows(windows)] : []),
+    ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
     ...(reveal === 'argmax' ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
     ...[...clientTail(graph)].reverse().map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
   ];
@@ -111,7 +135,7 @@ export async function runCompileWithBudget(model: string, options: CompileOption
 
 /** Adds `mpcc compile` to the program. */
 export function registerCompile(program: Command): void {
-  withCompareFlags(withProgressFlags(withBudgetFlags(
+  withRefitOptions(withCompareFlags(withProgressFlags(withBudgetFlags(
     withModelFlags(
       program
         .command('compile')
@@ -125,7 +149,7 @@ export function registerCompile(program: Command): void {
       '; from the activations with --calib, else from the weights',
     ),
     'plan by knapsack first (with --calib), instead of --plan',
-  ))).action(
+  ))), "refit the weights that read planned activations (ridge least squares): on the --calib images, or without --calib the refit weights file the plan references (mpcc plan --reconstruct); only the server's weights change").action(
     action(async (model: string, options: CompileOptions) => {
       const summary = wantsBudget(options)
         ? await runCompileWithBudget(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`))

@@ -4,7 +4,9 @@
 // loaded and canonicalized by the one driver (compiler/driver.ts; --passes as in every command,
 // e.g. `canonicalize,relu6-to-relu` for a ReLU6 network), so the plan names the layers
 // `mpcc compile --plan` will see. Every flag is checked before the model is loaded; the plan
-// file is written only when the whole plan is made.
+// file is written only when the whole plan is made. With --reconstruct (and --calib) every plan
+// made gets its refit weights file beside it (`P.refit` for `P.json`, referenced from the plan:
+// compiler/commands/reconstruct-flags.ts), which `mpcc compile --plan P --reconstruct` applies.
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
@@ -16,6 +18,10 @@ import { join } from 'node:path';
 import { mpccVersion } from './compile.js';
 import { type BudgetFlags, checkBudgetFlags, floatModel, parseFraction, plansFromFlags, withBudgetFlags } from './budget-flags.js';
 import { inputShapeOption, jsonOption, outputOption, passesOption, requireOutput, withProgressFlags } from './flags.js';
+import { calibrationOptionsFrom } from './calib-flags.js';
+import { parseRidge, refitBesidePlan, withRefitOptions } from './reconstruct-flags.js';
+import { loadCalibration } from '../calibration/load.js';
+import type { Graph } from '../../ir/graph.js';
 
 /** Options of the plan command, as commander hands them over. */
 export interface PlanOptions extends ProgressFlags, BudgetFlags {
@@ -32,6 +38,9 @@ export interface PlanOptions extends ProgressFlags, BudgetFlags {
   readonly output?: string;
   readonly passes?: string;
   readonly inputShape?: string;
+  /** --reconstruct: write the refit weights beside each plan (with --calib); --ridge its ridge. */
+  readonly reconstruct?: boolean;
+  readonly ridge?: string | number;
 }
 
 /** What the command did: the plan made or shown, and the text it prints on stdout. */
@@ -55,9 +64,11 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
   const ratio = options.uniformDrelus === undefined ? undefined : parseDreluFraction(options.uniformDrelus);
   const out = requireOutput(options.output, 'the plan file to write');
   if (model === undefined) throw diag('MPCC0004', [modes.map(flagName)[0], String(options.uniform ?? options.uniformDrelus), 'needs a MODEL to plan (mpcc plan MODEL ... -o plan.json)']);
+  const refit = refitFlags(options);
   const log = commandProgress(options, sink);
   const { graph, modelSha256, source } = floatModel(model, options, log, { tool: 'mpcc plan', mpccVersion: mpccVersion() });
-  const plan = block !== undefined ? uniformPlan(graph, modelSha256, block, source) : uniformDreluPlan(graph, modelSha256, ratio!, source);
+  const made = block !== undefined ? uniformPlan(graph, modelSha256, block, source) : uniformDreluPlan(graph, modelSha256, ratio!, source);
+  const plan = refit ? withRefits(model, graph, [made], [out], options, refit, log)[0] : made;
   writeFileAtomic(out, planJson(plan));
   log(`wrote ${out}: ${plan.layers.length} ReLU layers, ${plan.drelus.planned.toLocaleString('en-US')} of ${plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(plan.drelus.planned, plan.drelus.baseline)})`);
   return { plan, text: formatPlanTable(plan) };
@@ -81,13 +92,15 @@ export async function runBudgetPlanCommand(model: string | undefined, options: P
   const flags = checkBudgetFlags(options, sweep !== undefined);
   const out = requireOutput(options.output, sweep ? 'the folder of the plans to write' : 'the plan file to write');
   if (model === undefined) throw diag('MPCC0004', [flagName(modes[0]), '', 'needs a MODEL to plan (mpcc plan MODEL --budget R --calib DATA -o plan.json)']);
+  const refit = refitFlags(options);
   const log = commandProgress(options, sink);
   const { graph, modelSha256, source } = floatModel(model, options, log, { tool: 'mpcc plan', mpccVersion: mpccVersion() });
   const budgets = sweep ? sweep.map((fraction) => ({ fraction })) : [flags.budget!];
   const result = await plansFromFlags(graph, model, modelSha256, flags, budgets, source, log, options.quiet ? () => undefined : warn);
   const files = result.plans.map((p, i) => (sweep ? join(out, `budget-${sweep[i]}.json`) : out));
-  result.plans.forEach((p, i) => writeFileAtomic(files[i], planJson(p.plan)));
-  const plans = result.plans.map((p, i) => ({ plan: p.plan, file: files[i], predicted: p.predicted, measured: p.measured }));
+  const made = refit ? withRefits(model, graph, result.plans.map((p) => p.plan), files, options, refit, log) : result.plans.map((p) => p.plan);
+  made.forEach((p, i) => writeFileAtomic(files[i], planJson(p)));
+  const plans = result.plans.map((p, i) => ({ plan: made[i], file: files[i], predicted: p.predicted, measured: p.measured }));
   const times = `time: calibration ${seconds(result.calibSeconds)}, ${result.mode} distortion ${seconds(result.seconds.measure)}, solve ${seconds(result.seconds.solve)}${flags.refine ? `, refine ${seconds(result.seconds.refine)}` : `, check ${seconds(result.seconds.refine)}`}`;
   const summary = (p: (typeof plans)[number]) =>
     `${p.file}: ${p.plan.drelus.planned.toLocaleString('en-US')} of ${p.plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(p.plan.drelus.planned, p.plan.drelus.baseline)}), predicted distortion ${p.predicted.toExponential(3)}, measured ${p.measured.toExponential(3)} (output MSE over ${result.table.samples} calibration images)`;
@@ -95,6 +108,23 @@ export async function runBudgetPlanCommand(model: string | undefined, options: P
     ? [...plans.map(summary), times].join('\n') + '\n'
     : `${formatPlanTable(plans[0].plan)}${summary(plans[0])}\n${times}\n`;
   return { plans, text };
+}
+
+/** --reconstruct's ridge, checked before the model loads (MPCC4060 without --calib, MPCC0004
+ * --ridge without --reconstruct, MPCC4066 a bad ridge); undefined without --reconstruct. */
+function refitFlags(options: PlanOptions): { ridge: number | 'auto' } | undefined {
+  if (!options.reconstruct) {
+    if (options.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(options.ridge), 'it needs --reconstruct']);
+    return undefined;
+  }
+  if (calibrationOptionsFrom(options as unknown as Record<string, unknown>) === undefined) throw diag('MPCC4060');
+  return { ridge: parseRidge(options.ridge) };
+}
+
+/** `plans` (to be written to `files`) each with its refit weights file written beside it. */
+function withRefits(model: string, graph: Graph, plans: readonly Plan[], files: readonly string[], options: PlanOptions, refit: { ridge: number | 'auto' }, log: ProgressSink): Plan[] {
+  const calib = loadCalibration(calibrationOptionsFrom(options as unknown as Record<string, unknown>)!, graph.types.get(graph.inputs[0])!.shape, (done, total) => log(`calibration: ${done}/${total} images`));
+  return plans.map((plan, i) => refitBesidePlan(model, graph, plan, files[i], calib, refit.ridge, log));
 }
 
 /** The budgets of `--sweep R1,R2,...` (MPCC4040 naming the flag). */
@@ -232,7 +262,7 @@ function seconds(s: number): string {
 
 /** Adds `mpcc plan` to the program. */
 export function registerPlan(program: Command): void {
-  withProgressFlags(withBudgetFlags(
+  withRefitOptions(withProgressFlags(withBudgetFlags(
     program
       .command('plan')
       .description('make a block-ReLU plan: by knapsack under a DReLU budget (--budget, --budget-drelus, --sweep; with --calib), hand-made (--uniform, --uniform-drelus), or summarize one (--show)')
@@ -246,7 +276,7 @@ export function registerPlan(program: Command): void {
       .addOption(inputShapeOption())
       .addOption(new Option('--sweep <list>', 'one distortion measurement, one plan per budget fraction (e.g. 0.03,0.06,0.1,0.18), written as -o FOLDER/budget-R.json')),
     'the knapsack plan\'s budget',
-  )).action(
+  )), 'refit the weights that read planned activations on the --calib images and write them beside each plan (P.refit for P.json, referenced from the plan) for mpcc compile --plan P --reconstruct').action(
     action(async (model: string | undefined, options: PlanOptions) => {
       const budgeted = planModes(options).some((m) => m === 'budget' || m === 'budgetDrelus' || m === 'sweep');
       const result = budgeted ? await runBudgetPlanCommand(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`)) : runPlanCommand(model, options, stderrProgress(options));

@@ -5,16 +5,27 @@
 // (passes/planning/reconstruct/), then apply the plan and the rest of the passes to the refit
 // graph as --plan alone would. Refit warnings (MPCC4063) go to the progress sink and into the
 // result, which the commands print.
+//
+// `mpcc plan --reconstruct` and `mpcc compile --reconstruct` take only --reconstruct and --ridge
+// from here (withRefitOptions: their --calib is the planner's): plan writes the refit weights
+// file beside each plan it makes and references it from the plan (refitBesidePlan); compile
+// refits on --calib, or without it applies the file the plan references, through the driver's
+// apply-refit step before the plan (compileRefitFile), so the scale and the comparison windows
+// are chosen on the refit network.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { loadCalibration, type CalibrationOptions, type CalibrationSource } from '../calibration/load.js';
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { loadCalibration, type CalibrationOptions, type CalibrationSet, type CalibrationSource } from '../calibration/load.js';
 import type { ProgressSink } from '../cli-support.js';
-import { planPasses, runPlan } from '../driver.js';
+import { driveModel, planPasses, runPlan } from '../driver.js';
+import { writeFileAtomic } from '../cli-support.js';
+import { sha256 } from '../../runtime/program/artifacts.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Stage } from '../../ir/stage.js';
-import { checkPlanModel, modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
+import { type Plan, checkPlanModel, modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { DEFAULT_RIDGE, type ReconstructResult, reconstructWeights } from '../../passes/planning/reconstruct/reconstruct.js';
-import { encodeRefit } from '../../passes/planning/reconstruct/refit-file.js';
+import { encodeRefit, planBlocksSha256, planRefitFile, refitFileBeside } from '../../passes/planning/reconstruct/refit-file.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { calibrationOptionsFrom, withCalibFlags } from './calib-flags.js';
 
@@ -42,11 +53,14 @@ export interface CommandRefit {
 
 /** `cmd` with --reconstruct, --ridge and the calibration flags. */
 export function withReconstructFlags(cmd: Command): Command {
-  return withCalibFlags(
-    cmd
-      .option('--reconstruct', "refit the weights that read planned activations on the --calib images (ridge least squares, layer by layer): only the server's weights change, not the DReLUs")
-      .addOption(new Option('--ridge <r>', `the refit's relative ridge, or 'auto' (chosen per layer on held-out calibration images); default ${DEFAULT_RIDGE}`)),
-  );
+  return withCalibFlags(withRefitOptions(cmd, "refit the weights that read planned activations on the --calib images (ridge least squares, layer by layer): only the server's weights change, not the DReLUs"));
+}
+
+/** `cmd` with --reconstruct (`help` says what it does there) and --ridge, for commands that have the calibration flags already. */
+export function withRefitOptions(cmd: Command, help: string): Command {
+  return cmd
+    .option('--reconstruct', help)
+    .addOption(new Option('--ridge <r>', `the refit's relative ridge, or 'auto' (chosen per layer on held-out calibration images); default ${DEFAULT_RIDGE}`));
 }
 
 /** The refit the flags ask for, or undefined without --reconstruct: MPCC4060 without --calib,
@@ -97,10 +111,52 @@ export function refitForCommand(model: string, canonical: Graph, planFile: strin
   return { graph, result, calibration: calib.source, ridge: request.ridge, warnings };
 }
 
-/** The refit weights file (passes/planning/reconstruct/refit-file.ts) of a refit of `model` for `planFile`. */
-export function refitFileBytes(model: string, planFile: string, refit: CommandRefit): Uint8Array {
+/** The refit weights file (passes/planning/reconstruct/refit-file.ts) of a refit of model file `model` for `plan`. */
+export function refitFileBytes(model: string, plan: Plan, refit: { readonly result: ReconstructResult; readonly calibration: CalibrationSource; readonly ridge: number | 'auto' }): Uint8Array {
   return encodeRefit({
-    model: { sha256: modelFileSha256(model) }, plan: { sha256: modelFileSha256(planFile) }, ridge: refit.ridge,
+    model: { sha256: modelFileSha256(model) }, plan: { sha256: planBlocksSha256(plan) }, ridge: refit.ridge,
     images: refit.result.images, calibration: { ...refit.calibration }, layers: refit.result.layers,
   }, refit.result.weights);
+}
+
+/** Refits float graph `graph` (model file `model`, canonicalized) for `plan` on `calib`'s images
+ * and writes the refit file beside plan file `planFile` (refitFileBeside); returns the plan with
+ * its reference to the file (to be written to `planFile`). */
+export function refitBesidePlan(model: string, graph: Graph, plan: Plan, planFile: string, calib: CalibrationSet, ridge: number | 'auto', log: ProgressSink): Plan {
+  const result = refitGraph(graph, plan, planFile, calib, ridge, log);
+  const bytes = refitFileBytes(model, plan, { result, calibration: calib.source, ridge });
+  const file = refitFileBeside(planFile);
+  writeFileAtomic(file, bytes);
+  log(`wrote ${file}: ${result.layers.length} layers refit on ${result.images} images`);
+  return { ...plan, refit: { file: basename(file), sha256: sha256(bytes) } };
+}
+
+/**
+ * The refit weights `mpcc compile --plan P --reconstruct` applies: made now on the --calib images
+ * (`calibration` given; written into folder `scratch`), else the file plan P references
+ * (MPCC4090 when it references none, MPCC4091 when the file changed).
+ */
+export function compileRefitFile(model: string, planFile: string, calibration: CalibrationOptions | undefined, ridge: number | 'auto', drive: { readonly passes?: string; readonly inputShape?: number[] }, scratch: string, log: ProgressSink): string {
+  if (calibration === undefined) {
+    const file = planRefitFile(planFile);
+    if (file === undefined) throw diag('MPCC4090', [planFile]);
+    log(`applying the refit weights ${file} the plan references`);
+    return file;
+  }
+  const plan = readPlan(planFile);
+  checkPlanModel(plan, planFile, model);
+  const { graph } = driveModel(model, { passes: drive.passes, target: 'float', inputShape: drive.inputShape, log });
+  const calib = loadCalibration(calibration, graph.types.get(graph.inputs[0])!.shape, (done, total) => log(`calibration: ${done}/${total} images`));
+  const result = refitGraph(graph, plan, planFile, calib, ridge, log);
+  const file = join(scratch, 'refit.refit');
+  writeFileSync(file, refitFileBytes(model, plan, { result, calibration: calib.source, ridge }));
+  return file;
+}
+
+/** reconstructWeights on a loaded calibration set, progress and warnings to `log`. */
+function refitGraph(graph: Graph, plan: Plan, planFile: string, calib: CalibrationSet, ridge: number | 'auto', log: ProgressSink): ReconstructResult {
+  log(`refit on ${calib.shape[0]} calibration images from ${calib.source.path}`);
+  return reconstructWeights(graph, plan, { data: calib.data, shape: calib.shape, label: calib.source.path }, {
+    ridge, planFile, onProgress: log, onWarning: (w) => log(`warning ${w.code}: ${w.message}`),
+  });
 }

@@ -88,6 +88,16 @@ export interface Plan {
   readonly layers: readonly PlanLayer[];
   /** The comparison windows (narrow-compare), when chosen. */
   readonly compare?: PlanCompare;
+  /** The refit weights made for this plan (`mpcc plan --reconstruct`, passes/planning/reconstruct/refit-file.ts). */
+  readonly refit?: PlanRefit;
+}
+
+/** A plan's reference to its refit weights file. */
+export interface PlanRefit {
+  /** The file, relative to the plan file's folder. */
+  readonly file: string;
+  /** sha256 of the file's bytes. */
+  readonly sha256: string;
 }
 
 /** DReLUs of one channel of an H×W map under `block`: one per tile (partial edge tiles included). */
@@ -144,7 +154,7 @@ export function parsePlan(text: string, file: string): Plan {
   const bad = (why: string) => diag('MPCC4010', [file, why]);
   if (!isRecord(json)) throw bad('expected a JSON object');
   if (json.format !== PLAN_FORMAT || json.version !== PLAN_VERSION) throw diag('MPCC4011', [file, String(json.format), String(json.version)]);
-  onlyKeys(json, ['format', 'version', 'model', 'complete', 'source', 'drelus', 'layers', 'compare'], 'the plan', bad);
+  onlyKeys(json, ['format', 'version', 'model', 'complete', 'source', 'drelus', 'layers', 'compare', 'refit'], 'the plan', bad);
   const model = json.model;
   if (!isRecord(model) || typeof model.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(model.sha256)) throw bad("'model.sha256' must be 64 hex digits");
   if (!Array.isArray(model.reluLayers) || !model.reluLayers.every((n) => typeof n === 'string')) throw bad("'model.reluLayers' must be a list of names");
@@ -161,9 +171,18 @@ export function parsePlan(text: string, file: string): Plan {
     return layer;
   });
   const compare = json.compare === undefined ? undefined : parseCompare(json.compare, bad);
-  const plan = { format: PLAN_FORMAT, version: PLAN_VERSION, model: { sha256: model.sha256, reluLayers: model.reluLayers as string[] }, complete: json.complete, source: json.source, drelus: sumDrelus(layers), layers, ...(compare ? { compare } : {}) } as const;
+  const refit = json.refit === undefined ? undefined : parseRefit(json.refit, bad);
+  const plan = { format: PLAN_FORMAT, version: PLAN_VERSION, model: { sha256: model.sha256, reluLayers: model.reluLayers as string[] }, complete: json.complete, source: json.source, drelus: sumDrelus(layers), layers, ...(compare ? { compare } : {}), ...(refit ? { refit } : {}) } as const;
   checkCounts(json.drelus, plan.drelus, 'the total', bad);
   return plan;
+}
+
+function parseRefit(raw: unknown, bad: (why: string) => Error): PlanRefit {
+  if (!isRecord(raw)) throw bad("'refit' must be an object");
+  onlyKeys(raw, ['file', 'sha256'], "'refit'", bad);
+  if (typeof raw.file !== 'string' || raw.file === '') throw bad("'refit.file' must be a file name");
+  if (typeof raw.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(raw.sha256)) throw bad("'refit.sha256' must be 64 hex digits");
+  return { file: raw.file, sha256: raw.sha256 };
 }
 
 function parseCompare(raw: unknown, bad: (why: string) => Error): PlanCompare {

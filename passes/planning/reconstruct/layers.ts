@@ -24,9 +24,10 @@ export interface RefitLayer {
   readonly bias: boolean;
   /** Samples one image gives (output pixels, or rows). */
   samplesPerImage(input: Tensor): number;
-  /** Writes the samples of the first `images` images of `input` / `target` (image chunk
-   * `chunk`) for problem `group` into x (features × stride) and y (outputs × stride) from column `at`. */
-  samples(input: Tensor, target: Tensor, images: number, group: number, x: Float64Array, y: Float64Array, stride: number, at: number, chunk: number): void;
+  /** Writes the samples keptSamples(images, samplesPerImage, every, first) of the first `images`
+   * images of `input` / `target` (image chunk `chunk`) for problem `group` into x (features ×
+   * stride) and y (outputs × stride) from column `at`; returns how many it wrote. */
+  samples(input: Tensor, target: Tensor, images: number, group: number, x: Float64Array, y: Float64Array, stride: number, at: number, chunk: number, every: number, first: number): number;
   /** The current weights of problem `group`, unknowns × outputs. */
   start(graph: Graph, group: number): Float64Array;
   /** The constants holding `solutions` (one per group), by name. */
@@ -58,31 +59,33 @@ function convLayer(graph: Graph, node: Node, w: Tensor, biasName: string | undef
   return {
     node, kind: 'Conv', groups: group, features, outputs: og, bias: biasName !== undefined,
     samplesPerImage: () => oh * ow,
-    samples(input, target, images, g, x, y, stride, at) {
+    samples(input, target, images, g, x, y, stride, at, _chunk, every, first) {
       const [, c, h, wd] = input.shape;
       const src = input.data, dst = target.data, pixels = oh * ow;
-      for (let bi = 0; bi < images; bi++) {
-        const col0 = at + bi * pixels;
-        for (let ci = 0; ci < cg; ci++) {
-          const plane = (bi * c + g * cg + ci) * h * wd;
-          for (let ky = 0; ky < kh; ky++)
-            for (let kx = 0; kx < kw; kx++) {
-              const row = ((ci * kh + ky) * kw + kx) * stride + col0;
-              for (let oy = 0, p = 0; oy < oh; oy++) {
-                const iy = oy * sh - pt + ky * dh;
-                const inside = iy >= 0 && iy < h;
-                for (let ox = 0; ox < ow; ox++, p++) {
-                  const ix = ox * sw - pl + kx * dw;
-                  x[row + p] = inside && ix >= 0 && ix < wd ? src[plane + iy * wd + ix] : 0;
-                }
-              }
-            }
-        }
-        for (let oc = 0; oc < og; oc++) {
-          const from = (bi * o + g * og + oc) * pixels;
-          for (let p = 0; p < pixels; p++) y[oc * stride + col0 + p] = dst[from + p];
-        }
+      // the kept samples' image planes and output pixels, then every feature row over them
+      const chosen = keptSamples(images, pixels, every, first), kept = chosen.length;
+      const image = new Int32Array(kept), oyOf = new Int32Array(kept), oxOf = new Int32Array(kept), pixel = new Int32Array(kept);
+      for (let k = 0; k < kept; k++) {
+        const j = chosen[k];
+        image[k] = Math.floor(j / pixels);
+        pixel[k] = j - image[k] * pixels;
+        oyOf[k] = Math.floor(pixel[k] / ow);
+        oxOf[k] = pixel[k] - oyOf[k] * ow;
       }
+      for (let ci = 0; ci < cg; ci++)
+        for (let ky = 0; ky < kh; ky++)
+          for (let kx = 0; kx < kw; kx++) {
+            const row = ((ci * kh + ky) * kw + kx) * stride + at;
+            for (let k = 0; k < kept; k++) {
+              const iy = oyOf[k] * sh - pt + ky * dh, ix = oxOf[k] * sw - pl + kx * dw;
+              x[row + k] = iy >= 0 && iy < h && ix >= 0 && ix < wd ? src[((image[k] * c + g * cg + ci) * h + iy) * wd + ix] : 0;
+            }
+          }
+      for (let oc = 0; oc < og; oc++) {
+        const row = oc * stride + at;
+        for (let k = 0; k < kept; k++) y[row + k] = dst[(image[k] * o + g * og + oc) * pixels + pixel[k]];
+      }
+      return kept;
     },
     start(gr, g) {
       const wt = gr.constants.get(node.inputs[1])!.data, bt = biasName ? gr.constants.get(biasName)!.data : undefined;
@@ -124,7 +127,7 @@ function gemmLayer(graph: Graph, node: Node, w: Tensor, biasName: string | undef
   return {
     node, kind: 'Gemm', groups: 1, features: k, outputs: o, bias,
     samplesPerImage: (input) => numel(input.shape) / k / (input.shape[0] || 1),
-    samples: (input, target, images, _g, x, y, stride, col) => rows(input, target, images, k, o, x, y, stride, col),
+    samples: (input, target, images, _g, x, y, stride, col, _chunk, every, first) => rows(input, target, images, k, o, x, y, stride, col, every, first),
     start(gr) {
       const wt = gr.constants.get(node.inputs[1])!.data, bt = bias ? gr.constants.get(biasName!)!.data : undefined;
       const s = new Float64Array((k + (bt ? 1 : 0)) * o);
@@ -153,7 +156,7 @@ function matmulLayer(node: Node, w: Tensor): RefitLayer {
   return {
     node, kind: 'MatMul', groups: 1, features: k, outputs: o, bias: false,
     samplesPerImage: (input) => numel(input.shape) / k / (input.shape[0] || 1),
-    samples: (input, target, images, _g, x, y, stride, col) => rows(input, target, images, k, o, x, y, stride, col),
+    samples: (input, target, images, _g, x, y, stride, col, _chunk, every, first) => rows(input, target, images, k, o, x, y, stride, col, every, first),
     start: (gr) => Float64Array.from(gr.constants.get(node.inputs[1])!.data),
     write: (gr, [s]) => new Map([[node.inputs[1], like(gr.constants.get(node.inputs[1])!, s)]]),
   };
@@ -171,10 +174,11 @@ export function jointLayer(first: RefitLayer, second: RefitLayer, secondInputs: 
   return {
     node: first.node, kind: first.kind, groups: 1, features: fa + fb, outputs: o, bias: first.bias,
     samplesPerImage: (input) => first.samplesPerImage(input),
-    samples(input, target, images, _g, x, y, stride, at, chunk) {
-      first.samples(input, target, images, 0, x, y, stride, at, chunk);
+    samples(input, target, images, _g, x, y, stride, at, chunk, every, from) {
+      const kept = first.samples(input, target, images, 0, x, y, stride, at, chunk, every, from);
       if (scratch.length < o * stride) scratch = new Float64Array(o * stride);
-      second.samples(secondInputs[chunk], target, images, 0, x.subarray(fa * stride), scratch, stride, at, chunk);
+      second.samples(secondInputs[chunk], target, images, 0, x.subarray(fa * stride), scratch, stride, at, chunk, every, from);
+      return kept;
     },
     start(gr) {
       const a = first.start(gr, 0), b = second.start(gr, 0);
@@ -194,14 +198,27 @@ export function jointLayer(first: RefitLayer, second: RefitLayer, secondInputs: 
   };
 }
 
-/** Samples of a row-wise product: every row of the input (all leading axes) is one sample. */
-function rows(input: Tensor, target: Tensor, images: number, k: number, o: number, x: Float64Array, y: Float64Array, stride: number, at: number): void {
-  const n = (numel(input.shape) / k / (input.shape[0] || 1)) * images;
+/** Samples of a row-wise product: every row of the input (all leading axes) is one sample;
+ * rows `first`, `first + every`, … are written; returns how many. */
+function rows(input: Tensor, target: Tensor, images: number, k: number, o: number, x: Float64Array, y: Float64Array, stride: number, at: number, every: number, first: number): number {
+  const chosen = keptSamples(images, numel(input.shape) / k / (input.shape[0] || 1), every, first);
   const src = input.data, dst = target.data;
-  for (let r = 0; r < n; r++) {
-    for (let f = 0; f < k; f++) x[f * stride + at + r] = src[r * k + f];
-    for (let oc = 0; oc < o; oc++) y[oc * stride + at + r] = dst[r * o + oc];
-  }
+  chosen.forEach((r, kept) => {
+    for (let f = 0; f < k; f++) x[f * stride + at + kept] = src[r * k + f];
+    for (let oc = 0; oc < o; oc++) y[oc * stride + at + kept] = dst[r * o + oc];
+  });
+  return chosen.length;
+}
+
+/**
+ * The samples a layer keeps of `images` images of `perImage` samples each (numbered image by
+ * image): of image i, every `every`-th from (first + i) mod every, so that from image to image
+ * (and chunk to chunk, `first`) other positions of the map are used.
+ */
+export function keptSamples(images: number, perImage: number, every: number, first: number): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < images; i++) for (let p = (first + i) % every; p < perImage; p += every) out.push(i * perImage + p);
+  return Int32Array.from(out);
 }
 
 /** A tensor of `old`'s dtype and shape holding `values`. */

@@ -15,7 +15,10 @@ import { type Graph, type Node, makeGraph, replaceGraph } from '../../../ir/grap
 import { runGraph } from '../../../ir/interp/index.js';
 import { Tensor } from '../../../ir/tensor.js';
 import { numel } from '../../../ir/types.js';
-import { type MpccError, diag } from '../../../runtime/diagnostics.js';
+import { MpccError, diag } from '../../../runtime/diagnostics.js';
+import { withBatchSize } from '../distortion/rebatch.js';
+import { blockSizesOf } from '../../../ir/ops/block-relu.js';
+import { blockLayout } from '../../../runtime/protocols/block-relu.js';
 import { applyPlan } from '../insert-block-relu.js';
 import type { Plan } from '../plan-file.js';
 import { type RefitLayer, jointLayer, refitLayer } from './layers.js';
@@ -49,6 +52,15 @@ export interface ReconstructOptions {
   /** Fit the two convolutions a residual Add reads (main path and shortcut) as one problem
    * against the Add's original output (default true; needs `residual`). */
   readonly joint?: boolean;
+  /** Images per interpreter call (default REFIT_BATCH; the model's own batch when an op works along it). */
+  readonly batch?: number;
+  /** When the layer's output (or the residual Add it feeds) is read by a block-ReLU: fit, in the
+   * blocks the original values keep (positive sum) and in identity channels, the ReLU of the
+   * original value instead of the value (reluTargetShift; default true). */
+  readonly reluTargets?: boolean;
+  /** With reluTargets: also refit the layers whose input the plan does not reach but whose output
+   * a block-ReLU reads (the stem; default false: it helped uniform plans and cost knapsack plans). */
+  readonly feeders?: boolean;
 }
 
 /** One refit layer's figures, on the calibration images. */
@@ -88,17 +100,23 @@ export const RIDGE_CANDIDATES = [1e-4, 1e-3, 1e-2, 1e-1, 1] as const;
 export const DEFAULT_SAMPLES_PER_UNKNOWN = 64;
 /** The ridge at least, when a layer has fewer samples than unknowns. */
 export const FEW_SAMPLES_RIDGE = 1;
+/** Images per interpreter call by default: the forward passes run on chunks of this many. */
+export const REFIT_BATCH = 16;
 /** Doubles a layer's sample buffers may hold in all (they are flushed into the Gram matrices when full). */
 const BUFFER_DOUBLES = 1 << 23;
 
 /** Refits the weights of `graph` (canonicalized, float) that read activations `plan` replaces,
  * on the calibration images `calib`; see the file comment. */
-export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationData, opts: ReconstructOptions = {}): ReconstructResult {
+export function reconstructWeights(model: Graph, plan: Plan, calib: CalibrationData, opts: ReconstructOptions = {}): ReconstructResult {
   const ridgeOption = opts.ridge ?? DEFAULT_RIDGE;
   if (ridgeOption !== 'auto' && !(Number.isFinite(ridgeOption) && ridgeOption > 0)) throw diag('MPCC4066', ['ridge', String(ridgeOption)]);
+  checkCalibration(model, calib);
+  // both networks run on chunks of `batch` images (one interpreter call per node and chunk)
+  const batch = Math.max(1, Math.min(calib.shape[0], opts.batch ?? REFIT_BATCH));
+  const graph = rebatched(model, batch);
+  const planned = rebatched(applyPlan(model, plan, opts.planFile ?? 'plan'), graph.types.get(graph.inputs[0])!.shape[0]);
   const chunks = calibrationChunks(graph, calib);
-  const planned = applyPlan(graph, plan, opts.planFile ?? 'plan');
-  const targets = refitTargets(graph, planned);
+  const targets = refitTargets(graph, planned, opts.reluTargets !== false && opts.feeders === true);
   const progress = opts.onProgress ?? (() => undefined);
   const lastNode = Math.max(-1, ...[...targets.keys()]);
   const lastUse = new Map<string, number>();
@@ -132,6 +150,7 @@ export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationD
         layer = jointLayer(target, otherLayer, refit.get(other.inputs[0])!);
         goal = sumMinusBias(ours[0], early.get(second)![0], other.inputs[2] ? graph.constants.get(other.inputs[2]) : undefined);
       } else goal = opts.residual === false ? ours[0] : residualTarget(graph, node, ours[0], original, refit);
+      if (opts.reluTargets !== false) goal = reluTargetShift(current, node, goal, ours[0], original, second === undefined ? undefined : early.get(second)![0]);
       const solved = solveLayer(current, layer, refit.get(node.inputs[0])!, goal, chunks.valid, ridgeOption, opts.samplesPerUnknown ?? DEFAULT_SAMPLES_PER_UNKNOWN, opts.onWarning);
       if (second !== undefined) solved.report = { ...solved.report, name: `${node.name} + ${graph.nodes[second].name}` };
       current = replaceGraph(current, { constants: new Map([...current.constants, ...solved.constants]) });
@@ -152,14 +171,23 @@ export function reconstructWeights(graph: Graph, plan: Plan, calib: CalibrationD
       refit.delete(v);
     }
   }
-  const constants = new Map(graph.constants);
+  const constants = new Map(model.constants);
   for (const [k, v] of weights) constants.set(k, v);
-  return { graph: replaceGraph(graph, { constants }), weights, layers, skipped, images: chunks.images };
+  return { graph: replaceGraph(model, { constants }), weights, layers, skipped, images: chunks.images };
 }
 
-/** The calibration images as tensors of the graph's own batch size (the last zero-padded), and
- * how many images of each are real. */
-function calibrationChunks(graph: Graph, calib: CalibrationData): { tensors: Tensor[]; valid: number[]; images: number } {
+/** `g` at batch size `batch`, or as it is when its batch cannot change (MPCC4046: an op works along it). */
+function rebatched(g: Graph, batch: number): Graph {
+  try {
+    return withBatchSize(g, batch);
+  } catch (err) {
+    if (err instanceof MpccError && err.code === 'MPCC4046') return g;
+    throw err;
+  }
+}
+
+/** MPCC4064 unless `calib` holds at least one finite image of the model's input. */
+function checkCalibration(graph: Graph, calib: CalibrationData): void {
   const label = calib.label ?? 'calibration data';
   if (graph.inputs.length !== 1) throw diag('MPCC4064', [label, `the model has ${graph.inputs.length} runtime inputs; the refit feeds exactly one`]);
   const type = graph.types.get(graph.inputs[0])!;
@@ -172,6 +200,13 @@ function calibrationChunks(graph: Graph, calib: CalibrationData): { tensors: Ten
   const per = numel(image);
   const bad = calib.data.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw diag('MPCC4064', [label, `image ${Math.floor(bad / per)} holds ${calib.data[bad]}`]);
+}
+
+/** The calibration images as tensors of the graph's own batch size (the last zero-padded), and
+ * how many images of each are real. */
+function calibrationChunks(graph: Graph, calib: CalibrationData): { tensors: Tensor[]; valid: number[]; images: number } {
+  const type = graph.types.get(graph.inputs[0])!;
+  const per = numel(type.shape.slice(1)), n = calib.shape[0];
   const batch = type.shape[0];
   const tensors: Tensor[] = [], valid: number[] = [];
   for (let first = 0; first < n; first += batch) {
@@ -184,16 +219,23 @@ function calibrationChunks(graph: Graph, calib: CalibrationData): { tensors: Ten
   return { tensors, valid, images: n };
 }
 
-/** By node index: the refit layer of every weight layer whose input the plan reaches, or why
- * it is left alone. */
-function refitTargets(graph: Graph, planned: Graph): Map<number, RefitLayer | string> {
+/** By node index: the refit layer of every weight layer whose input the plan reaches (and, with
+ * `feeders`, of every one whose output a block-ReLU reads, directly or through a residual Add:
+ * its relu target differs from its output), or why it is left alone. */
+function refitTargets(graph: Graph, planned: Graph, feeders: boolean): Map<number, RefitLayer | string> {
   const reached = new Set<string>();
   const readers = new Map<string, number>();
   for (const n of graph.nodes) for (const v of n.inputs) if (v) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const readBy = (v: string) => planned.nodes.filter((n) => n.inputs.includes(v));
+  const feedsBlock = (v: string): boolean => {
+    const r = readBy(v);
+    return r.length === 1 && (r[0].op === 'BlockRelu' || (r[0].op === 'Add' && readBy(r[0].outputs[0]).some((n) => n.op === 'BlockRelu')));
+  };
   const targets = new Map<number, RefitLayer | string>();
   planned.nodes.forEach((n, i) => {
     if (n.op === 'BlockRelu' || n.inputs.some((v) => reached.has(v))) n.outputs.forEach((o) => reached.add(o));
-    if ((n.op === 'Conv' || n.op === 'Gemm' || n.op === 'MatMul') && reached.has(n.inputs[0])) targets.set(i, refitLayer(graph, graph.nodes[i], readers));
+    const weight = n.op === 'Conv' || n.op === 'Gemm' || n.op === 'MatMul';
+    if (weight && (reached.has(n.inputs[0]) || (feeders && feedsBlock(n.outputs[0])))) targets.set(i, refitLayer(graph, graph.nodes[i], readers));
   });
   return targets;
 }
@@ -217,6 +259,42 @@ function residualTarget(graph: Graph, node: Node, ours: Tensor[], original: Read
     const data = Float32Array.from(t.data as Float32Array);
     const a = clean[c].data, b = planned[c].data;
     for (let i = 0; i < data.length; i++) data[i] += a[i] - b[i];
+    return new Tensor('float32', t.shape, data);
+  });
+}
+
+/**
+ * `goal` moved so that the value a block-ReLU reads — the layer's output, or the residual Add
+ * it alone feeds — becomes ReLU(original value) where the planned network passes it on: in the
+ * tiles whose original sum is positive (the block-ReLU keeps them, and the original network
+ * passed only the positive part) and in identity channels (no ReLU at all). Elsewhere the goal
+ * stays, so the tiles keep their signs. `joint` is the Add's other operand on the original
+ * network when the two convolutions are fitted as one.
+ */
+function reluTargetShift(planned: Graph, node: Node, goal: Tensor[], ours: Tensor[], original: ReadonlyMap<string, Tensor[]>, joint: Tensor[] | undefined): Tensor[] {
+  const readersOf = (v: string) => planned.nodes.filter((n) => n.inputs.includes(v));
+  let readers = readersOf(node.outputs[0]);
+  let value = ours;
+  if (readers.length === 1 && readers[0].op === 'Add' && !planned.outputs.includes(node.outputs[0])) {
+    const add = readers[0], other = add.inputs.find((v) => v !== node.outputs[0]);
+    const clean = joint ?? (other === undefined ? undefined : original.get(other));
+    if (!clean || clean[0].shape.join(',') !== ours[0].shape.join(',')) return goal;
+    value = ours.map((t, c) => new Tensor('float32', t.shape, Float32Array.from(t.data as Float32Array, (v, i) => v + clean[c].data[i])));
+    readers = readersOf(add.outputs[0]);
+  }
+  if (readers.length !== 1 || readers[0].op !== 'BlockRelu' || value[0].shape.length !== 4) return goal;
+  const blocks = blockSizesOf(readers[0]);
+  return goal.map((t, c) => {
+    const v = value[c].data, shape = value[c].shape as [number, number, number, number];
+    const { patchOf, patches } = blockLayout(shape, blocks);
+    const sums = new Float64Array(patches);
+    for (let i = 0; i < v.length; i++) if (patchOf[i] >= 0) sums[patchOf[i]] += v[i];
+    const plane = shape[2] * shape[3];
+    const data = Float32Array.from(t.data as Float32Array);
+    for (let i = 0; i < v.length; i++) {
+      const identity = blocks[Math.floor(i / plane) % shape[1]] === 'identity';
+      if ((identity || (patchOf[i] >= 0 && sums[patchOf[i]] > 0)) && v[i] < 0) data[i] -= v[i];
+    }
     return new Tensor('float32', t.shape, data);
   });
 }
@@ -276,7 +354,11 @@ function runNode(g: Graph, node: Node, env: ReadonlyMap<string, Tensor[]>): Tens
 function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], targets: readonly Tensor[], valid: readonly number[], ridgeOption: number | 'auto', samplesPerUnknown: number, warn?: (w: MpccError) => void): { constants: Map<string, Tensor>; report: LayerRefit } {
   const { groups, features, outputs, bias } = layer;
   const perImage = layer.samplesPerImage(inputs[0]);
-  const chunkSamples = perImage * inputs[0].shape[0];
+  // more samples than samplesPerUnknown per unknown add little: keep every `keepEvery`-th
+  // (keptSamples: shifted from image to image and chunk to chunk, so every position is used)
+  const totalSamples = perImage * valid.reduce((a, b) => a + b, 0);
+  const keepEvery = Math.max(1, Math.ceil(totalSamples / (samplesPerUnknown * (features + (bias ? 1 : 0)))));
+  const chunkSamples = Math.ceil(perImage / keepEvery) * Math.max(...valid);
   const folds = [0, 1].map(() => Array.from({ length: groups }, () => new NormalEquations(features, outputs, bias)));
   const capacity = Math.max(chunkSamples, Math.min(4096, Math.floor(BUFFER_DOUBLES / ((features + outputs) * groups * 2))));
   const buffers = [0, 1].map(() => Array.from({ length: groups }, () => ({ x: new Float64Array(features * capacity), y: new Float64Array(outputs * capacity), filled: 0 })));
@@ -285,17 +367,12 @@ function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], 
     folds[fold][g].add(b.x, b.y, b.filled, capacity);
     b.filled = 0;
   };
-  // more samples than SAMPLES_PER_UNKNOWN per unknown add little: keep every `keepEvery`-th,
-  // shifted from chunk to chunk so that every position of the map is used
-  const totalSamples = perImage * valid.reduce((a, b) => a + b, 0);
-  const keepEvery = Math.max(1, Math.ceil(totalSamples / (samplesPerUnknown * (features + (bias ? 1 : 0)))));
   inputs.forEach((input, c) => {
-    const fold = c % 2, count = perImage * valid[c];
+    const fold = c % 2, first = c % keepEvery;
     for (let g = 0; g < groups; g++) {
       const b = buffers[fold][g];
-      if (b.filled + count > capacity) flush(fold, g);
-      layer.samples(input, targets[c], valid[c], g, b.x, b.y, capacity, b.filled, c);
-      b.filled += keepEvery === 1 ? count : keepColumns(b, features, outputs, capacity, count, keepEvery, c);
+      if (b.filled + chunkSamples > capacity) flush(fold, g);
+      b.filled += layer.samples(input, targets[c], valid[c], g, b.x, b.y, capacity, b.filled, c, keepEvery, first);
     }
   });
   for (let fold = 0; fold < 2; fold++) for (let g = 0; g < groups; g++) flush(fold, g);
@@ -323,18 +400,6 @@ function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], 
   };
   const report = { name: layer.node.name, op: layer.kind, relErrBefore: relative(starts), relErrAfter: relative(solutions), samples, unknowns, ridge };
   return { constants: layer.write(graph, solutions), report };
-}
-
-/** Keeps every `every`-th of the `count` columns just written at `b.filled` (from column
- * `shift` mod `every`), moved together; returns how many it kept. */
-function keepColumns(b: { x: Float64Array; y: Float64Array; filled: number }, features: number, outputs: number, stride: number, count: number, every: number, shift: number): number {
-  let kept = 0;
-  for (let j = (every - (shift % every)) % every; j < count; j += every, kept++) {
-    const from = b.filled + j, to = b.filled + kept;
-    for (let f = 0; f < features; f++) b.x[f * stride + to] = b.x[f * stride + from];
-    for (let o = 0; o < outputs; o++) b.y[o * stride + to] = b.y[o * stride + from];
-  }
-  return kept;
 }
 
 /** The candidate ridge whose solutions on one fold best predict the other (both ways). */

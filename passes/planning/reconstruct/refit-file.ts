@@ -7,15 +7,20 @@
 // The header is {"format": "mpcc-refit", "version": 1, "model": {"sha256"}, "plan": {"sha256"},
 // "ridge", "images", "calibration" (free form: where the images came from), "layers" (the
 // per-layer report)}. `model.sha256` is the model file's (as a plan records it), `plan.sha256`
-// the plan file's bytes. Reading checks both against the files given (MPCC4062) and every
-// tensor against the graph's constant of that name (MPCC4061).
+// the plan's blocks' (planBlocksSha256: what the refit depends on, so that the windows compile
+// records in a plan, and the plan's own reference to this file, leave it valid). Reading checks
+// both against the files given (MPCC4062) and every tensor against the graph's constant of that
+// name (MPCC4061). A plan references its refit file by name and sha256 (`refit` in the plan
+// file, passes/planning/README.md): planRefitFile resolves and checks it (MPCC4091).
 import { readFileSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import type { Graph } from '../../../ir/graph.js';
 import { replaceGraph } from '../../../ir/graph.js';
 import type { Tensor } from '../../../ir/tensor.js';
 import { decodeWeights, encodeWeights } from '../../../ir/weights.js';
 import { MpccError, diag } from '../../../runtime/diagnostics.js';
-import { modelFileSha256 } from '../plan-file.js';
+import { type Plan, modelFileSha256, readPlan } from '../plan-file.js';
+import { sha256 } from '../../../runtime/program/artifacts.js';
 import type { LayerRefit } from './reconstruct.js';
 
 /** The format tag and version this mpcc writes and reads. */
@@ -90,20 +95,48 @@ export function decodeRefit(bytes: Uint8Array, file: string): RefitFile {
   return { header, weights: new Map(entries.map((e) => [e.name, e.tensor])) };
 }
 
+/** The sha256 a refit file records for `plan`: of its model's sha256 and every planned layer's
+ * name and blocks (what a refit depends on; not its windows, source or refit reference). */
+export function planBlocksSha256(plan: Plan): string {
+  return sha256(Buffer.from(JSON.stringify([plan.model.sha256, plan.layers.map((l) => [l.name, l.blocks])]), 'utf8'));
+}
+
+/** Where `mpcc plan --reconstruct` writes the refit file of plan file `planFile`: beside it, `P.refit` for `P.json`. */
+export function refitFileBeside(planFile: string): string {
+  const ext = extname(planFile);
+  return join(dirname(planFile), `${basename(planFile, ext === '.json' ? ext : '')}.refit`);
+}
+
+/** The refit file plan file `planFile` references, checked against the sha256 the plan records
+ * (MPCC4091; MPCC0002 missing), or undefined when the plan references none. */
+export function planRefitFile(planFile: string): string | undefined {
+  const ref = readPlan(planFile).refit;
+  if (ref === undefined) return undefined;
+  const file = join(dirname(planFile), ref.file);
+  const actual = modelFileSha256(file);
+  if (actual !== ref.sha256) throw diag('MPCC4091', [planFile, file, ref.sha256, actual]);
+  return file;
+}
+
 /** Reads refit file `file` (MPCC0002 unreadable, MPCC4061 malformed) and checks it was made for
  * the model file `model` and the plan file `plan` (MPCC4062). */
 export function readRefit(file: string, model: string, plan: string): RefitFile {
+  const refit = readRefitFile(file);
+  const modelSha = modelFileSha256(model), planSha = planBlocksSha256(readPlan(plan));
+  if (refit.header.model.sha256 !== modelSha) throw diag('MPCC4062', [file, 'model', refit.header.model.sha256, model, modelSha]);
+  if (refit.header.plan.sha256 !== planSha) throw diag('MPCC4062', [file, 'plan', refit.header.plan.sha256, plan, planSha]);
+  return refit;
+}
+
+/** Reads and decodes refit file `file` without checking what it was made for (MPCC0002, MPCC4061). */
+export function readRefitFile(file: string): RefitFile {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (e) {
     throw diag('MPCC0002', [file, (e as Error).message]);
   }
-  const refit = decodeRefit(bytes, file);
-  const modelSha = modelFileSha256(model), planSha = modelFileSha256(plan);
-  if (refit.header.model.sha256 !== modelSha) throw diag('MPCC4062', [file, 'model', refit.header.model.sha256, model, modelSha]);
-  if (refit.header.plan.sha256 !== planSha) throw diag('MPCC4062', [file, 'plan', refit.header.plan.sha256, plan, planSha]);
-  return refit;
+  return decodeRefit(bytes, file);
 }
 
 /** `graph` with the refit's constants in place of its own (MPCC4061 when one is missing or of

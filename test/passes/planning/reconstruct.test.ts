@@ -4,7 +4,7 @@
 // against a least-squares fit from patches the test cuts itself, an identity plan returning
 // the original weights, too few samples (a coded warning, finite weights), and the refit file.
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder } from '../../../ir/builder.js';
@@ -14,7 +14,7 @@ import { Tensor } from '../../../ir/tensor.js';
 import { applyPlan } from '../../../passes/planning/insert-block-relu.js';
 import { type ChannelBlock, type Plan, makePlan, planJson, reluLayerNames } from '../../../passes/planning/plan-file.js';
 import { reconstructWeights } from '../../../passes/planning/reconstruct/reconstruct.js';
-import { applyRefit, decodeRefit, encodeRefit, readRefit } from '../../../passes/planning/reconstruct/refit-file.js';
+import { applyRefit, decodeRefit, encodeRefit, planBlocksSha256, readRefit } from '../../../passes/planning/reconstruct/refit-file.js';
 import { NormalEquations } from '../../../passes/planning/reconstruct/solve.js';
 import type { MpccError } from '../../../runtime/diagnostics.js';
 import { sha256 } from '../../../runtime/program/artifacts.js';
@@ -70,6 +70,18 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let d = 0;
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return d;
+}
+
+/** The 3×3 patch (padding 1, zeros outside) at output pixel (oy, ox) of `channels` 5×5 maps, channel-major. */
+function patch3x3(maps: ArrayLike<number>, channels: number, oy: number, ox: number): number[] {
+  const patch: number[] = [];
+  for (let c = 0; c < channels; c++)
+    for (let ky = 0; ky < 3; ky++)
+      for (let kx = 0; kx < 3; kx++) {
+        const iy = oy + ky - 1, ix = ox + kx - 1;
+        patch.push(iy >= 0 && iy < 5 && ix >= 0 && ix < 5 ? maps[(c * 5 + iy) * 5 + ix] : 0);
+      }
+  return patch;
 }
 
 /** A plan giving every channel of every ReLU of `g` the block `block`. */
@@ -236,6 +248,40 @@ describe('reconstruct: each layer kind against a least-squares fit from patches 
     checkConv(g, 3, 0);
   });
 
+  it('with feeders, a convolution a block-ReLU reads is fitted to the ReLU of its output in the tiles that keep a positive sum', () => {
+    // image → conv → ReLU planned as one whole-map tile per channel: the conv's input is clean,
+    // its target is ReLU(y) where the channel's sum is positive, y where it is not
+    const b = new GraphBuilder();
+    const rand = rng(12);
+    const x = b.input('x', { dtype: 'float32', shape: [1, 2, 5, 5] });
+    const y = b.op('Conv', [x, b.constant('w', randomTensor(rand, [3, 2, 3, 3])), b.constant('bias', randomTensor(rand, [3], -0.2, 0.2))], { pads: [1, 1, 1, 1] }, 'conv');
+    b.output(b.op('Relu', [y], {}, 'relu'));
+    const g = b.build();
+    const plan = planFor(g, [5, 5]);
+    const calib = calibFor(g, 8, 4);
+    const result = reconstructWeights(g, plan, calib, { ridge, feeders: true });
+    expect(result.layers.map((l) => l.name)).to.deep.equal(['conv']);
+    const xs: number[][] = [], ys: number[][] = [];
+    valuesPerImage(g, calib, ['x', 'conv_out']).forEach((v) => {
+      const img = v.get('x')!.data, out = v.get('conv_out')!.data;
+      const sums = [0, 1, 2].map((o) => Array.from(out.subarray(o * 25, (o + 1) * 25) as ArrayLike<number>).reduce((a, c) => a + c, 0));
+      for (let oy = 0; oy < 5; oy++)
+        for (let ox = 0; ox < 5; ox++) {
+          xs.push(patch3x3(img, 2, oy, ox));
+          ys.push([0, 1, 2].map((o) => (sums[o] > 0 ? Math.max(0, out[o * 25 + oy * 5 + ox]) : out[o * 25 + oy * 5 + ox])));
+        }
+    });
+    const w = g.constants.get('w')!.data, bias = g.constants.get('bias')!.data;
+    const want = bruteRidge(xs, ys, [0, 1, 2].map((o) => [...w.subarray(o * 18, (o + 1) * 18), bias[o]]), true, ridge);
+    const nw = result.weights.get('w')!.data, nb = result.weights.get('bias')!.data;
+    for (let o = 0; o < 3; o++) {
+      for (let f = 0; f < 18; f++) expect(nw[o * 18 + f]).to.be.closeTo(want[o][f], 1e-4);
+      expect(nb[o]).to.be.closeTo(want[o][18], 1e-4);
+    }
+    // without feeders (the default) the conv, whose input the plan does not reach, is left alone
+    expect(reconstructWeights(g, plan, calib, { ridge }).layers).to.deep.equal([]);
+  });
+
   it('a Gemm with alpha, beta and transB gets the fit in its own scaling and layout', () => {
     const g = oneLayer([1, 2, 3, 3], (b, r, rand) => {
       const flat = b.op('Flatten', [r], {}, 'flat');
@@ -294,13 +340,7 @@ describe('reconstruct: the two convolutions of a residual Add, fitted as one', (
       const a = planned[i].get('relu_out')!.data, y = clean[i].get('add_out')!.data;
       for (let oy = 0; oy < 5; oy++)
         for (let ox = 0; ox < 5; ox++) {
-          const patch: number[] = [];
-          for (let c = 0; c < 3; c++)
-            for (let ky = 0; ky < 3; ky++)
-              for (let kx = 0; kx < 3; kx++) {
-                const iy = oy + ky - 1, ix = ox + kx - 1;
-                patch.push(iy >= 0 && iy < 5 && ix >= 0 && ix < 5 ? a[(c * 5 + iy) * 5 + ix] : 0);
-              }
+          const patch = patch3x3(a, 3, oy, ox);
           for (let c = 0; c < 3; c++) patch.push(a[(c * 5 + oy) * 5 + ox]);
           xs.push(patch);
           ys.push(Array.from({ length: 4 }, (_, o) => y[(o * 5 + oy) * 5 + ox] - bb[o]));
@@ -337,6 +377,10 @@ describe('reconstruct: plans, warnings and errors', () => {
     const g = convNet();
     const result = reconstructWeights(g, planFor(g, [1, 1]), calibFor(g, 12, 1), { ridge: 1e-3 });
     expect(result.layers.map((l) => l.name)).to.deep.equal(['conv2', 'head']);
+    // with feeders conv1, which reads the image but whose output a block-ReLU reads, is refit too
+    const feeders = reconstructWeights(g, planFor(g, [1, 1]), calibFor(g, 12, 1), { ridge: 1e-3, feeders: true });
+    expect(feeders.layers.map((l) => l.name)).to.deep.equal(['conv1', 'conv2', 'head']);
+    for (const [name, t] of feeders.weights) expect(maxAbsDiff(t.data, g.constants.get(name)!.data), name).to.be.below(1e-5);
     for (const [name, t] of result.weights) expect(maxAbsDiff(t.data, g.constants.get(name)!.data), name).to.be.below(1e-5);
     for (const l of result.layers) expect(l.relErrBefore).to.be.below(1e-6);
   });
@@ -394,9 +438,12 @@ describe('reconstruct: plans, warnings and errors', () => {
     writeFileSync(model, 'model bytes');
     writeFileSync(planFile, planJson(plan));
     writeFileSync(other, planJson(planFor(g, [4, 4])));
-    const header = { model: { sha256: sha256(Buffer.from('model bytes')) }, plan: { sha256: sha256(Buffer.from(planJson(plan))) }, ridge: 1e-2, images: 8, calibration: { kind: 'test' }, layers: result.layers };
+    const header = { model: { sha256: sha256(Buffer.from('model bytes')) }, plan: { sha256: planBlocksSha256(plan) }, ridge: 1e-2, images: 8, calibration: { kind: 'test' }, layers: result.layers };
     writeFileSync(file, encodeRefit(header, result.weights));
     const back = readRefit(file, model, planFile);
+    // the plan's refit reference (and its windows) leave the blocks' sha256 as it was
+    writeFileSync(planFile, planJson({ ...plan, refit: { file: 'w.refit', sha256: sha256(readFileSync(file)) } }));
+    expect(readRefit(file, model, planFile).header.images).to.equal(8);
     expect(back.header.layers).to.deep.equal(result.layers);
     expect([...back.weights.keys()]).to.deep.equal([...result.weights.keys()]);
     for (const [k, t] of result.weights) expect(maxAbsDiff(back.weights.get(k)!.data, t.data)).to.equal(0);
