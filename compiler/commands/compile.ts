@@ -65,7 +65,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const log = commandProgress(options, sink);
   const out = requireOutput(options.output, 'an output folder OUT');
   const fracBits = parseFracBits(options.fracBits);
-  compareChoiceFrom(options); // checked before anything loads
+  const compare = compareChoiceFrom(options); // checked before anything loads
   const calib = calibrationOptionsFrom(options as Record<string, unknown>);
   const reveal = options.reveal ?? 'scores';
   if (reveal !== 'scores' && reveal !== 'argmax') throw diag('MPCC0004', ['--reveal', reveal, 'expected scores or argmax']);
@@ -83,17 +83,15 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const scratch = options.reconstruct ? mkdtempSync(join(tmpdir(), 'mpcc-refit-')) : undefined;
   try {
     const refitFile = scratch === undefined ? undefined : compileRefitFile(model, options.plan!, calib, ridge, { passes: options.passes, inputShape }, scratch, log);
-    return compileDriven(model, bytes, out, options, { passes: options.passes, fracBits, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log }, t0);
+    return compileDriven(model, bytes, out, options, compare, { passes: options.passes, fracBits, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log }, t0);
   } finally {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
 /** Drives the model with `driver` (windows too, with --compare-bits) and writes the artifacts. */
-function compileDriven(model: string, bytes: Uint8Array, out: string, options: CompileOptions, driver: Parameters<typeof driveModel>[1] & { readonly target: 'scheduled'; readonly log: ProgressSink }, t0: number): CompileSummary {
+function compileDriven(model: string, bytes: Uint8Array, out: string, options: CompileOptions, compare: ReturnType<typeof compareChoiceFrom>, driver: Parameters<typeof driveModel>[1] & { readonly target: 'scheduled'; readonly log: ProgressSink }, t0: number): CompileSummary {
   const { log, calib } = driver;
-  const compare = compareChoiceFrom(options);
-  const reveal = options.reveal ?? 'scores';
   // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
   const { graph, plan, fracChoice, windows } = compare.mode === 'none'
     ? (({ graph: g, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined }))(driveModel(model, driver))
@@ -105,7 +103,7 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
     ...(windows ? [describeWindows(windows)] : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
-    ...(reveal === 'argmax' ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
+    ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
     ...[...clientTail(graph)].reverse().map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
   ];
   return { ...summary, fracChoice, notes };
