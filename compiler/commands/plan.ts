@@ -14,6 +14,7 @@ import { DEFAULT_PASSES } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type Plan, planJson, readPlan } from '../../passes/planning/plan-file.js';
 import { uniformDreluPlan, uniformPlan } from '../../passes/planning/uniform.js';
+import { blockCounts } from '../../passes/planning/candidates.js';
 import { join } from 'node:path';
 import { mpccVersion } from './compile.js';
 import { type BudgetFlags, checkBudgetFlags, floatModel, parseFraction, plansFromFlags, withBudgetFlags } from './budget-flags.js';
@@ -238,15 +239,6 @@ function commonBlocks(blocks: Plan['layers'][number]['blocks']): string {
   return sorted.slice(0, 3).map(([k, n]) => `${k} (${n})`).join(', ') + (sorted.length > 3 ? `, ${sorted.length - 3} more` : '');
 }
 
-/** Each block of a layer ("BHxBW" or "identity") with its number of channels, most frequent first. */
-function blockCounts(blocks: Plan['layers'][number]['blocks']): [string, number][] {
-  const counts = new Map<string, number>();
-  for (const b of blocks) {
-    const key = b === 'identity' ? 'identity' : `${b[0]}x${b[1]}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-}
 
 function percent(part: number, whole: number): string {
   return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(part === whole || part === 0 ? 0 : 2)}%`;

@@ -6,7 +6,7 @@
 // <body>) and reports a chart that fails on the console.
 import type { Chart } from './charts.js';
 import type { LayerRow, ReportModel } from './model.js';
-import { blockLabel } from './model.js';
+import { blockCounts } from '../../passes/planning/candidates.js';
 
 /** The page for `m` with `charts`, `vega` being Vega's runtime script and `version` mpcc's. */
 export function reportHtml(m: ReportModel, charts: readonly Chart[], vega: string, version: string): string {
@@ -153,9 +153,7 @@ function planSection(m: ReportModel): string {
   const brief = ['method', 'budget', 'mode', 'ratio', 'block'].filter((k) => k in plan.source).map((k) => `${k} ${shown(plan.source[k])}`).join(' · ');
   const source = `<details><summary>How the plan was made${brief ? `: ${brief}` : ''}</summary><table class="compact kv"><tbody>${Object.entries(plan.source).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${shown(v)}</code></td></tr>`).join('')}</tbody></table></details>`;
   const rows = plan.layers.map((l) => {
-    const counts = new Map<string, number>();
-    for (const b of l.blocks) counts.set(blockLabel(b), (counts.get(blockLabel(b)) ?? 0) + 1);
-    const sorted = [...counts].sort((a, b) => b[1] - a[1]);
+    const sorted = blockCounts(l.blocks);
     const common = sorted.slice(0, 6).map(([b, n]) => `${b} (${n})`).join(', ') + (sorted.length > 6 ? `, ${sorted.length - 6} more` : '');
     const identity = l.blocks.filter((b) => b === 'identity').length;
     return `<tr><td class="name">${esc(l.name)}</td><td data-sort="${l.shape[1] * l.shape[2] * l.shape[3]}">${l.shape.join('×')}</td><td data-sort="${l.drelus.baseline}">${num(l.drelus.baseline)}</td><td data-sort="${l.drelus.planned}">${num(l.drelus.planned)}</td><td data-sort="${l.drelus.planned / l.drelus.baseline}">${pct(l.drelus.planned / l.drelus.baseline)}</td><td data-sort="${identity / l.blocks.length}">${pct(identity / l.blocks.length)}</td><td class="name">${esc(common)}</td></tr>`;

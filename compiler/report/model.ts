@@ -6,6 +6,7 @@
 // Nothing here formats HTML or draws (html.ts, charts.ts).
 import type { CostReport, LayerCost } from '../../passes/secure/cost-model.js';
 import type { Plan, PlanLayer } from '../../passes/planning/plan-file.js';
+import { blockText } from '../../passes/planning/candidates.js';
 import type { EvalRecord, ReportInputs } from './inputs.js';
 
 /** One secure layer of the table. */
@@ -140,15 +141,10 @@ function measuredSignErrors(inputs: ReportInputs): Map<string, number> {
   return out;
 }
 
-/** The block label of a channel: "identity" or "BHxBW". */
-export function blockLabel(b: PlanLayer['blocks'][number]): string {
-  return b === 'identity' ? 'identity' : `${b[0]}x${b[1]}`;
-}
-
 function heatCells(l: PlanLayer): HeatCell[] {
   const [n, , h, w] = l.shape;
   return l.blocks.map((b, channel) => ({
-    layer: l.name, channel, block: blockLabel(b),
+    layer: l.name, channel, block: blockText(b),
     area: b === 'identity' ? 0 : b[0] * b[1],
     drelus: b === 'identity' ? 0 : n * Math.ceil(h / b[0]) * Math.ceil(w / b[1]),
   }));

@@ -80,3 +80,10 @@ export function candidateCosts(h: number, w: number, candidates: readonly Channe
 export function blockText(b: ChannelBlock): string {
   return b === 'identity' ? 'identity' : `${b[0]}x${b[1]}`;
 }
+
+/** Each block of a layer (blockText) with its number of channels, most frequent first (ties by name). */
+export function blockCounts(blocks: readonly ChannelBlock[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const b of blocks) counts.set(blockText(b), (counts.get(blockText(b)) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
