@@ -247,7 +247,7 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
     if (stage === 'quantized' && frac !== undefined) steps.push({ ...step, options: { ...step.options, 'frac-bits': frac } });
-    else if (stage === 'lowered') steps.push({ ...step, options: { ...step.options, truncation } });
+    else if (stage === 'lowered' && truncation === 'local') steps.push({ ...step, options: { ...step.options, truncation } });
     else steps.push(step);
   }
   const chooseFrac = from === 'float' && frac === undefined && steps.some((s) => s.pass.name === 'quantize');

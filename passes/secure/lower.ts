@@ -14,8 +14,8 @@
 //   HardSigmoid, Sigmoid       → SecureHardSigmoid (affine map + Clip), SecureSigmoid (piecewise linear)
 //   MaxPool, Clip              → SecureMaxPool, SecureClip; a ReLU/Clip read only by a
 //                                MaxPool moves after it first (same output, fewer compares)
-//   Truncate of a weight product → SecureTruncate with truncation=exact (the default the driver
-//                                passes): exact, P0's share being known offline; else local
+//   Truncate of a weight product → SecureTruncate (option truncation=exact, the default): exact,
+//                                P0's share being known offline; with truncation=local, local
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
 //                                which the client computes in plaintext)
 //
@@ -56,7 +56,7 @@ export const lower = definePass({
     'outputs to the client; every other op stays local.',
   options: {
     truncation: {
-      kind: 'string', default: 'local' as string,
+      kind: 'string', default: 'exact' as string,
       doc: "exact: every Truncate of a product with P1's weights (by 1..32 bits) runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: every Truncate stays SecureML's local share truncation",
       check: (v) => (v === 'exact' || v === 'local' ? undefined : "must be 'exact' or 'local'"),
     },

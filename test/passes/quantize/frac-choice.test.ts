@@ -47,6 +47,24 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     expect(c.failureLog2).to.be.closeTo(Math.log2(3) + 2 * 16 - 63, 1e-12);
   });
 
+  it('with exact truncation a weight product leaves the bound (0, the cap), a product of two activations stays in it', () => {
+    const g = parseMir(LINEAR.replace('BIAS', '0'));
+    const measured = new Map([['y', 2 ** 20]]);
+    const exact = chooseFracBits(g, measured, 'exact');
+    // the local choice above is 14 bits (or 11/18) for these magnitudes; exact: no local truncation
+    expect(exact).to.include({ frac: MAX_AUTO_FRAC, uniformFrac: MAX_AUTO_FRAC, limit: 'cap', truncation: 'exact', exactElements: 3 });
+    expect(exact.layers).to.deep.equal([]);
+    expect(exact.failureLog2).to.equal(-Infinity);
+    expect(describeFracChoice(exact)).to.match(/share-truncation failure 0 \(no local truncation\); 3 values after weight products truncated exactly/);
+    // y · y: a Beaver product whose Truncate stays local, still bounded
+    const squared = parseMir(LINEAR.replace('BIAS', '0').replace('-> (%y: float32[1,3])', '-> (%z: float32[1,3])').replace('Gemm "fc"(%x, %w, %b)\n', 'Gemm "fc"(%x, %w, %b)\n  %z: float32[1,3] = Mul "sq"(%y, %y)\n'));
+    const c = chooseFracBits(squared, new Map([['y', 2 ** 20], ['z', 2 ** 20]]), 'exact');
+    expect(c.layers.map((l) => l.node)).to.deep.equal(['sq']);
+    expect(c.exactElements).to.equal(3);
+    expect(c.limit).to.equal('failure bound');
+    expect(c.failureLog2).to.be.at.most(FAILURE_BOUND_LOG2);
+  });
+
   it('large measured magnitudes lower the scale to the most bits within the bound', () => {
     const g = parseMir(LINEAR.replace('BIAS', '0'));
     const c = chooseFracBits(g, new Map([['y', 2 ** 20]]));
