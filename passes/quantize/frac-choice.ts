@@ -21,8 +21,9 @@
 // batch-norm by a constant, which quantize makes a weight layer — cannot fail: those layers leave
 // the bound, and only the truncations that stay local (after a product of two activations) count.
 // A network with no such product has bound 0 and takes the cap, MAX_AUTO_FRAC bits for both the
-// activations and the weights (ResNet50's export: 0.05% of the logit range at 16/16 bits in
-// `mpcc infer --fixed`, against 0.23% at the 11/12..16 bits the bound forced; BENCHMARKS.md).
+// activations and the weights (ResNet50's export: 0.037% of the logit range at 16/16 bits in
+// `mpcc infer --fixed` and 0.041% in the secure run, against 0.227% and 0.169% at the 11/12..16
+// bits the bound forced; BENCHMARKS.md, "Exact share truncation").
 //
 // A_l comes from the activations when calibration samples are given (the float interpreter's
 // mean |y_l|, the largest over the samples), else from the weights: the RMS of every value is

@@ -114,6 +114,15 @@ describe('mpcc cost', function () {
       expect(errorOf(() => runCost(file('bad'), {})).code).to.equal('MPCC6026');
     });
 
+    it('--truncation: exact or local, and agreeing with lower{truncation} in --passes (MPCC0004 naming the flag)', () => {
+      expect(errorOf(() => runCost(file('tiny.onnx'), { truncation: 'fast' })).format()).to.equal("error MPCC0004: invalid value 'fast' for flag --truncation: expected exact or local");
+      const clash = errorOf(() => runCost(file('tiny.onnx'), { truncation: 'exact', passes: 'canonicalize,quantize,lower{truncation=local},schedule-rounds' }));
+      expect(clash.format()).to.equal("error MPCC0004: invalid value 'exact' for flag --truncation: --passes sets lower{truncation=local}");
+      // agreeing: the pass option alone says the same as the flag
+      const viaPasses = runCost(file('tiny.onnx'), { passes: 'canonicalize,quantize,lower{truncation=local},schedule-rounds' }).report;
+      expect(viaPasses.rounds).to.equal(runCost(file('tiny.onnx'), { truncation: 'local' }).report.rounds);
+    });
+
     it('one coded line and exit code 2 for an unsupported model through the CLI', () => {
       const run = spawnSync(process.execPath, [CLI, 'cost', file('tiny.onnx'), '--frac-bits', 'twelve'], { encoding: 'utf8' });
       expect(run.status).to.equal(2);
