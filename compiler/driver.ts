@@ -39,7 +39,7 @@ import { readRefit } from '../passes/planning/reconstruct/refit-file.js';
 import { NO_PROGRESS, type ProgressSink, writeFileAtomic } from './cli-support.js';
 import { loadGraphFile } from './load-model.js';
 import { type CalibrationOptions, type CalibrationSet, loadCalibration } from './calibration/load.js';
-import { type FracChoice, chooseFracBits, describeFracChoice } from '../passes/quantize/frac-choice.js';
+import { type FracChoice, type Truncation, chooseFracBits, describeFracChoice } from '../passes/quantize/frac-choice.js';
 import { runGraph } from '../ir/interp/index.js';
 import { revealArgmax } from '../passes/quantize/reveal-argmax.js';
 import { FRAC_BITS } from './commands/flags.js';
@@ -73,6 +73,9 @@ export interface DriverOptions {
   /** --calib and its transforms: the activations' magnitudes the scale is chosen from when
    * --frac-bits is not given (else the weights'). */
   readonly calib?: CalibrationOptions;
+  /** --truncation: how the Truncate of each weight product runs (lower's option truncation), and
+   * so which truncations the scale's failure bound counts; default 'exact'. */
+  readonly truncation?: Truncation;
   /** --reveal argmax: the client learns the per-pixel classes, computed securely
    * (passes/quantize/reveal-argmax.ts, after the float-level passes), instead of the scores. */
   readonly revealArgmax?: boolean;
@@ -88,6 +91,8 @@ export interface PassPlan {
   /** True when quantize runs without --frac-bits: the driver chooses the scale from the model
    * (passes/quantize/frac-choice.ts) once the float-level passes have run. */
   readonly chooseFrac?: boolean;
+  /** How weight products' Truncates run (the scale's failure bound counts only local ones). */
+  readonly truncation?: Truncation;
 }
 
 /** How the driver runs a plan besides the passes themselves. */
@@ -154,7 +159,7 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
   if (at < 0) return runSteps(graph, plan.steps, 0, plan.steps.length, options);
   const log = options.log ?? NO_PROGRESS;
   const before = runSteps(graph, plan.steps.slice(0, at), 0, plan.steps.length, options);
-  const fracChoice = chooseFrac(before.graph, options.calibration, log);
+  const fracChoice = chooseFrac(before.graph, options.calibration, log, plan.truncation);
   const weightLevel: Record<string, number> = fracChoice.weightLevel !== undefined ? { 'weight-level': fracChoice.weightLevel } : {};
   const rest = plan.steps.slice(at).map((s) =>
     s.pass.name === 'quantize' ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac, ...weightLevel } } : s.pass.name === revealArgmax.name ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac } } : s,
@@ -165,8 +170,8 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
 
 /** The scale chosen for float graph `graph` (passes/quantize/frac-choice.ts), from the activations
  * of `calibration` when given, else from the weights; the choice is logged. */
-export function chooseFrac(graph: Graph, calibration: CalibrationSet | undefined, log: ProgressSink = NO_PROGRESS): FracChoice {
-  const fracChoice = chooseFracBits(graph, calibration && measureMagnitudes(graph, calibration, log));
+export function chooseFrac(graph: Graph, calibration: CalibrationSet | undefined, log: ProgressSink = NO_PROGRESS, truncation: Truncation = 'exact'): FracChoice {
+  const fracChoice = chooseFracBits(graph, calibration && measureMagnitudes(graph, calibration, log), truncation);
   log(describeFracChoice(fracChoice));
   return fracChoice;
 }
@@ -230,6 +235,7 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
     throw diag('MPCC0004', ['--passes', split.text, `the model is already ${from}; float-level passes (${split.float.map((s) => s.pass.name).join(', ')}) run only on a float model`]);
   }
   const frac = quantizeFrac(graph, from, split, options.fracBits ?? planWindowFrac(options.planFile, from));
+  const truncation = truncationOf(split, options.truncation);
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
   if (options.refitFile !== undefined) steps.push({ pass: applyRefitPass, options: { file: options.refitFile } });
   if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split), ...windowStep(options.planFile));
@@ -240,10 +246,12 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   for (const stage of STAGES) {
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
-    steps.push(stage === 'quantized' && frac !== undefined ? { ...step, options: { ...step.options, 'frac-bits': frac } } : step);
+    if (stage === 'quantized' && frac !== undefined) steps.push({ ...step, options: { ...step.options, 'frac-bits': frac } });
+    else if (stage === 'lowered' && truncation === 'local') steps.push({ ...step, options: { ...step.options, truncation } });
+    else steps.push(step);
   }
   const chooseFrac = from === 'float' && frac === undefined && steps.some((s) => s.pass.name === 'quantize');
-  return { from, to: isBefore(from, target) ? target : from, steps, chooseFrac };
+  return { from, to: isBefore(from, target) ? target : from, steps, chooseFrac, truncation };
 }
 
 /** Calibration samples the scale's magnitudes are measured on, at most (each a float run). */
@@ -297,6 +305,15 @@ function windowStep(plan: string): PipelineStep[] {
 /** Reads plan file `plan` and checks it was made for model file `model` (MPCC4010–4018). */
 function checkPlanFile(plan: string, model: string): void {
   checkPlanModel(readPlan(plan), plan, model);
+}
+
+/** How weight products' Truncates run: --truncation, or lower{truncation=T} in --passes (which
+ * must agree), else 'exact'. */
+function truncationOf(split: SplitPasses, flag: Truncation | undefined): Truncation {
+  const listed = split.tail.get('lowered');
+  const inPasses = listed && /lower\s*\{[^}]*truncation/.test(split.text) ? (listed.options.truncation as Truncation) : undefined;
+  if (flag !== undefined && inPasses !== undefined && flag !== inPasses) throw diag('MPCC0004', ['--truncation', flag, `--passes sets lower{truncation=${inPasses}}`]);
+  return inPasses ?? flag ?? 'exact';
 }
 
 /** The fractional bits of the quantize step: --frac-bits, or quantize{frac-bits=F} in --passes,

@@ -12,7 +12,7 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type CostReport, costReport, formatCostTable } from '../../passes/secure/cost-model.js';
-import { jsonOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
+import { jsonOption, parseFracBits, parseInputShape, parseTruncation, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the cost command, as commander hands them over. */
 export interface CostOptions extends ProgressFlags {
@@ -20,6 +20,8 @@ export interface CostOptions extends ProgressFlags {
   readonly json?: boolean;
   /** Fractional bits of the fixed-point encoding (quantize's frac-bits, 4..28). */
   readonly fracBits?: string | number;
+  /** --truncation: exact (default) or local. */
+  readonly truncation?: string;
   /** Shape of the first input for ONNX models with symbolic dimensions. */
   readonly inputShape?: string;
   /** The passes to run first, as in every command (compiler/driver.ts), e.g.
@@ -66,7 +68,7 @@ function formatPhases(p: CostPhases): string {
 /** Drives a model file to the round schedule (the same passes compile runs) and reports its cost. */
 function modelCost(model: string, options: CostOptions, log: ProgressSink): CostReport {
   const fracBits = parseFracBits(options.fracBits);
-  const { graph } = driveModel(model, { passes: options.passes, fracBits, target: 'scheduled', inputShape: parseInputShape(options.inputShape), log });
+  const { graph } = driveModel(model, { passes: options.passes, fracBits, truncation: parseTruncation(options.truncation), target: 'scheduled', inputShape: parseInputShape(options.inputShape), log });
   return costReport(graph);
 }
 
@@ -110,6 +112,7 @@ export function registerCost(program: Command): void {
         .command('cost')
         .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
         .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
+        .addOption(truncationOption())
         .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind, phases: {offline, online}}')),
       `${DEFAULT_PASSES}; '' for none`,
     ),

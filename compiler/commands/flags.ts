@@ -101,3 +101,17 @@ export function requireOutput(value: string | undefined, what: string): string {
   if (!value) throw diag('MPCC0004', ['-o', '', `${what} is required`]);
   return value;
 }
+
+/** --truncation: how the Truncate after each product with the server's weights runs. */
+export function truncationOption(): Option {
+  return new Option(
+    '--truncation <how>',
+    "exact (default): the truncation after each product with the server's weights cannot fail (runtime/protocols/truncate-exact.ts: one round and f bits per value more), so the scale's failure bound counts only the truncations after products of two activations; local: SecureML's local share truncation everywhere (no message; fails with probability ~|x|/2^63 per value, within the scale's bound)",
+  );
+}
+
+/** The --truncation value (MPCC0004 for another). */
+export function parseTruncation(value: string | undefined): 'exact' | 'local' | undefined {
+  if (value === undefined || value === 'exact' || value === 'local') return value;
+  throw diag('MPCC0004', ['--truncation', value, 'expected exact or local']);
+}

@@ -29,13 +29,13 @@ defineOps(
 );
 
 /** The fractional bits of each weight product's weights, by node name: the bits of the Truncate
- * that reads its (last) result, since that Truncate brings the product (activation bits + weight
+ * (or SecureTruncate, its exact form after lower) that reads its (last) result, since that Truncate brings the product (activation bits + weight
  * bits) back to the activations' scale. A node no Truncate reads is absent (its weights, if any,
  * are at the graph's frac). The fixed-point interpreter and the code generator both encode
  * weights (and biases, at frac + these bits) by it. */
 export function weightBitsByNode(g: Graph): Map<string, number> {
   const truncationOf = new Map<string, number>();
-  for (const n of g.nodes) if (n.op === 'Truncate') truncationOf.set(n.inputs[0], n.attrs.bits as number);
+  for (const n of g.nodes) if (n.op === 'Truncate' || n.op === 'SecureTruncate') truncationOf.set(n.inputs[0], n.attrs.bits as number);
   const out = new Map<string, number>();
   for (const n of g.nodes) {
     const bits = truncationOf.get(n.outputs[n.outputs.length - 1]);

@@ -121,5 +121,6 @@ defineOps(
     secure: secureOp('mul'),
   },
   overShares('SecureHardSigmoid', 'max(0, min(1, alpha·x + beta)): local affine map, then Clip to [0, 1] on the full window (protocol hardSigmoid)', { alpha: { kind: 'float', default: 0.2 }, beta: { kind: 'float', default: 0.5 } }, identity, 'hardSigmoid'),
+  overShares('SecureTruncate', "Truncate after a product with P1's weights, exact (no wrap failure; ⌊x/2^bits⌋ or one less): P0's wrap bit is known offline, one correlated OT, f bits P1 → P0 online (protocol truncateExact)", { bits: { kind: 'int', range: [1, 32], doc: 'bits shifted out' } }, identity, 'truncateExact'),
   overShares('SecureSigmoid', 'the piecewise-linear sigmoid of runtime/protocols/sigmoid.ts: one ReLU per knot, then a local weighted sum (protocol sigmoid)', {}, identity, 'sigmoid'),
 );

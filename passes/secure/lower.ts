@@ -14,13 +14,18 @@
 //   HardSigmoid, Sigmoid       → SecureHardSigmoid (affine map + Clip), SecureSigmoid (piecewise linear)
 //   MaxPool, Clip              → SecureMaxPool, SecureClip; a ReLU/Clip read only by a
 //                                MaxPool moves after it first (same output, fewer compares)
+//   Truncate of a weight product → SecureTruncate (option truncation=exact, the default): exact,
+//                                P0's share being known offline; with truncation=local, local
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
 //                                which the client computes in plaintext)
 //
 // A ReLU read by several products is fused with the one on the longest path to the outputs
 // (the main path of a residual block, not its shortcut), so the fusion saves a round where
 // the rounds add up; the other products run beside the next ReLU.
-import { type Graph, type Node, consumers, makeGraph, pruneValues, replaceNode } from '../../ir/graph.js';
+import { type Graph, type Node, consumers, makeGraph, makeNode, pruneValues, replaceNode } from '../../ir/graph.js';
+import { numel } from '../../ir/types.js';
+import { MAX_EXACT_TRUNCATION_BITS } from '../../runtime/protocols/truncate-exact.js';
+import { SECURE_COSTS, costAttrs } from './secure-costs.js';
 import { secureFacts } from '../../ir/ops/facts.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import { clientTail } from '../../ir/stage.js';
@@ -49,11 +54,17 @@ export const lower = definePass({
     "messages by its secure op with the runtime's protocol, rounds and flows, fuses each ReLU with a weight product " +
     'reading it, moves a ReLU/Clip read only by a MaxPool after it (same output, fewer comparisons), and reveals the ' +
     'outputs to the client; every other op stays local.',
-  options: {},
+  options: {
+    truncation: {
+      kind: 'string', default: 'exact' as string,
+      doc: "exact: every Truncate of a product with P1's weights (by 1..32 bits) runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: every Truncate stays SecureML's local share truncation",
+      check: (v) => (v === 'exact' || v === 'local' ? undefined : "must be 'exact' or 'local'"),
+    },
+  },
   run: (graph, ctx) => lowerGraph(graph, ctx),
 });
 
-function lowerGraph(quantized: Graph, ctx: PassContext<unknown>): Graph {
+function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>): Graph {
   verify(quantized, 'quantized');
   const g = poolBeforeActivation(quantized, ctx);
   const users = consumers(g);
@@ -81,6 +92,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<unknown>): Graph {
   const reveal = valuesToReveal(g, tail);
   const fusedWith = chooseFusions(g, users, cx);
   const fusedProducts = new Set(fusedWith.values());
+  const exact = ctx.options.truncation === 'exact' ? exactTruncations(g) : new Set<Node>();
 
   const nodes: Node[] = [];
   // A revealed value's producer now defines `<value>_share`; secure-side readers follow.
@@ -109,6 +121,9 @@ function lowerGraph(quantized: Graph, ctx: PassContext<unknown>): Graph {
     if (product) {
       emit(lowerReluWeights(node, product, cx));
       ctx.stat('relus fused with the next product');
+    } else if (exact.has(node)) {
+      emit(makeNode('SecureTruncate', node.name, node.inputs, node.outputs, { bits: withDefaults(node).bits, ...costAttrs(SECURE_COSTS.SecureTruncate(numel(types.get(node.inputs[0])!.shape), withDefaults(node).bits as number)) }));
+      ctx.stat('truncations made exact');
     } else if (tail.has(node)) emit(node);
     else emit(lowerOne(node, cx, ctx));
   }
@@ -125,6 +140,21 @@ function lowerOne(node: Node, cx: LowerContext, ctx: PassContext<unknown>): Node
   const stat = lowering ? lowering.stat : `${node.op.toLowerCase()}s lowered`;
   if (stat) ctx.stat(stat);
   return lowering ? lowering.lower(node, cx) : lowerCompare(node, op, cx);
+}
+
+/** The Truncates the exact protocol runs: those of a product with P1's weights (whose P0 share
+ * is known offline, runtime/protocols/truncate-exact.ts), by 1..MAX_EXACT_TRUNCATION_BITS bits. */
+function exactTruncations(g: Graph): Set<Node> {
+  const producer = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
+  const out = new Set<Node>();
+  for (const n of g.nodes) {
+    if (n.op !== 'Truncate') continue;
+    const bits = withDefaults(n).bits as number;
+    const p = producer.get(n.inputs[0]);
+    if (p && secureOpOf(p.op) === 'SecureWeights' && bits >= 1 && bits <= MAX_EXACT_TRUNCATION_BITS) out.add(n);
+  }
+  return out;
 }
 
 /** The fixed-point frac of the graph's input encoding (its first input's FixedInput). */

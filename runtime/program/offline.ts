@@ -9,7 +9,10 @@
 //     one-time setup's keys; P1 has nothing to prepare (its product reads x − A);
 //   - for the first comparison of a fused (block-)ReLU, a block-ReLU or a ReLU that states its
 //     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
-//     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share.
+//     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share;
+//   - for every exact truncation of a product (step 'truncateExact'): its dealing
+//     (truncate-exact.ts dealTruncation: P0's wrap bits from its product share, the pads), whose
+//     messages (P2's pad to P0, P0's choice bits to P1) ride in the closing exchange.
 // The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
 // corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
 // no longer travel in the comparison's first online round; one round, more only past
@@ -27,7 +30,7 @@
 
 import { createHash } from 'node:crypto';
 import { runtimeError } from '../diagnostics.js';
-import { blockLayout, dealCompare, maskProduct, receiveCompareBits, type BitWindow, type BlockSize, type CompareDealing, type WeightKey } from '../protocols/index.js';
+import { blockLayout, dealCompare, dealTruncation, maskProduct, receiveCompareBits, receiveTruncationDealing, type BitWindow, type BlockSize, type CompareDealing, type MaskProduct, type TruncationDealing, type WeightKey } from '../protocols/index.js';
 import type { PartyId, Prg, Session } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import type { Program, ProgramStep, SetupStep } from './program.js';
@@ -166,6 +169,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     // Let a stop request (a signal handler) and the transport run between layers.
     await new Promise((r) => setImmediate(r));
   }
+  const truncations = dealTruncations(session, program, items);
   if (work.length === 0) return new OfflineMaterial(tag, items, 0, 0);
   stopped(options.signal);
   // P2's bit corrections to P1, in frames of at most OFFLINE_FRAME_BYTES (every party knows
@@ -202,13 +206,46 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   // The closing exchange: empty frames both ways between every pair.
   const peers = ([0, 1, 2] as PartyId[]).filter((p) => p !== session.id);
   const ready = session.round(
-    peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })),
+    [...peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })), ...truncations.flatMap((d) => d.outgoing)],
     peers,
-    Object.fromEntries(peers.map((p) => [p, 0])),
+    Object.fromEntries(peers.map((p) => [p, truncations.reduce((t, d) => t + (d.expect[p] ?? 0), 0)])),
     { timeoutMs: waitMs },
   );
-  await (options.signal ? untilStopped(ready, options.signal) : ready);
+  const frames = await (options.signal ? untilStopped(ready, options.signal) : ready);
+  const at: Partial<Record<PartyId, number>> = {};
+  for (const d of truncations) {
+    receiveTruncationDealing(d, (p) => {
+      const from = at[p] ?? 0;
+      at[p] = from + (d.expect[p] ?? 0);
+      return frames.get(p)!.subarray(from, at[p]);
+    });
+  }
   return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
+}
+
+/** The dealing of every exact truncation (its online step's 'trunc' material), in program
+ * order; P0's wrap bits come from the product share prepared for the step it reads. */
+function dealTruncations(session: Session, program: Program, items: Map<string, unknown>): TruncationDealing[] {
+  const productOf = new Map<string, string>();
+  for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind)) productOf.set(st.outputs[st.outputs.length - 1], st.name);
+  const out: TruncationDealing[] = [];
+  for (const st of program.steps) {
+    if (st.kind !== 'truncateExact') continue;
+    const producer = productOf.get(st.inputs[0]);
+    if (producer === undefined) throw runtimeError('MPCC5222', ['(offline phase)', `steps.${st.name}`, 'an exact truncation must read the product of a weights step']);
+    const share = session.id === 0 ? (items.get(`${producer}/weights`) as MaskProduct).share : null;
+    const d = dealTruncation(stepStreams(session, st), share?.length ?? size(program, st.inputs[0]), Number(st.params.bits), share);
+    items.set(`${st.name}/trunc`, d);
+    out.push(d);
+  }
+  return out;
+}
+
+/** Elements of value `v` (the product of a setup step's map). */
+function size(program: Program, v: string): number {
+  const st = program.steps.find((s) => PRODUCT_KINDS.has(s.kind) && s.outputs[s.outputs.length - 1] === v)!;
+  const map = program.setup.find((m) => m.name === String(st.params.layer))!.map;
+  return map.kind === 'matmul' ? map.m * map.n : conv2dOutShape(map.conv).reduce((a, b) => a * b, 1);
 }
 
 /** The streams step `st` sees online (purposes prefixed by its name, as a StepSession does),

@@ -4,7 +4,8 @@
 // chooses kinds and parameters. P2 runs every step on placeholder vectors.
 
 import { decode, encode } from '../ring/ring.js';
-import { runtimeError } from '../diagnostics.js';
+import { InternalError, runtimeError } from '../diagnostics.js';
+import { truncateExact, type TruncationDealing } from '../protocols/truncate-exact.js';
 import { addShares, applyWeights, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, ProductShapes, WeightKey } from '../protocols/index.js';
@@ -76,7 +77,7 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 export type StepKind =
   | 'input' | 'reveal' | 'weights' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
   | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool'
-  | 'mul' | 'hardSigmoid' | 'sigmoid';
+  | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact';
 
 /** The step kinds by name. */
 export const STEP_KINDS: Record<StepKind, StepFn> = {
@@ -116,6 +117,13 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     const id = ctx.session.id;
     if (id === 2) return [new BigUint64Array(x.length)];
     return [truncateShare(x, Number(ctx.params.bits), id, p1Constant(ctx, x.length, ctx.params.bias))];
+  },
+  /** Exact truncation after a product with P1's weights (runtime/protocols/truncate-exact.ts):
+   * its dealing comes from the offline phase (offline.ts); P1 adds the moved bias first. */
+  truncateExact: async (ctx, [x]) => {
+    const d = ctx.session.prepared?.('trunc') as TruncationDealing | undefined;
+    if (!d) throw new InternalError(`exact truncation step without its offline dealing (bits ${String(ctx.params.bits)})`);
+    return [await truncateExact(ctx.session, plusP1Constant(ctx, x, ctx.params.bias), Number(ctx.params.bits), d)];
   },
   /** Sum of two activations; with `shapes` and `outShape`, each operand first broadcast (numpy rules). */
   add: (ctx, [a, b]) => {

@@ -51,6 +51,12 @@ export const PROTOCOL_COSTS = {
   revealToClient: ({ n }: { n: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'reveal', 8 * n)] }),
   /** Local linear ops (add, scale, pooling, truncation): free. */
   local: (_: { n: number }): Cost => ({ rounds: 0, flows: [] }),
+  /** Exact share truncation of n elements by `bits` (truncate-exact.ts): P1's f-bit opening
+   * online; P2's pad to P0 and P0's choice bit to P1 dealt in the offline phase's exchange. */
+  truncateExact: ({ n, bits }: { n: number; bits: number }): Cost => ({
+    rounds: 1,
+    flows: [flow(0, 1, 0, 'trunc.open', packed(n, bits)), flow(0, 2, 0, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 0, 1, 'trunc.choice', packed(n, 1), 'preprocessing')],
+  }),
   /** Beaver product of two shared vectors. */
   mulShares: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.mulBroadcast({ xSize: n, ySize: n, outSize: n }),
   /** Beaver product of two shared tensors with broadcasting (beaver.ts mulBroadcast): each of P0

@@ -144,8 +144,9 @@ describe('e2e: block-ReLUs compiled and run by the three parties', function () {
     const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
     const predicted = flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8'));
     for (const r of runs) expectCountersMatch(r, cost, predicted);
-    // conv1 (1 round), then three block-ReLUs of 3 rounds, the last product fused; reveal 1.
-    expect(cost.rounds).to.equal(1 + 3 * 3 + 1);
+    // conv1 (1 round), then three block-ReLUs of 3 rounds, the last product fused; reveal 1; the
+    // exact truncation after each of the three products 1.
+    expect(cost.rounds).to.equal(1 + 3 * 3 + 1 + 3);
     // DReLUs before (one per element: 6 channels × 99) and after (the hand counts above).
     const layer = (name: string) => cost.layers.find((l) => l.name === name)!;
     expect([layer('br1+conv2'), layer('br2'), layer('br3+conv3'), layer('br4')].map((l) => [l.drelusBefore, l.drelus])).to.deep.equal([[594, 159], [594, 139], [594, 72], [0 + 4 * 99, 0]]);

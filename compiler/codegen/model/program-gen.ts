@@ -131,6 +131,7 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   blockRelu: local((n, x) => ({ shape: x, blocks: blockSizesFrom(withDefaults(n).blocks as number[]), window: windowOf(n) })),
   maxPool: local((n, x) => ({ pool: poolParamsOf(n, x), window: windowOf(n) })),
   truncate: local((n, _x, env) => ({ bits: withDefaults(n).bits, ...env.movedBias.get(n) })),
+  truncateExact: local((n, _x, env) => ({ bits: withDefaults(n).bits, ...env.movedBias.get(n) })),
   add: addOrSub,
   sub: addOrSub,
   avgPool: local((n, x) => ({ pool: poolParamsOf(n, x), countIncludePad: Boolean(withDefaults(n).count_include_pad) })),
@@ -177,7 +178,7 @@ function biasTruncations(g: Graph): Map<Node, Node> {
     if (kind !== 'weights' && kind !== 'reluWeights') continue;
     const product = n.outputs[n.outputs.length - 1];
     const r = readers.get(product) ?? [];
-    if (r.length === 1 && r[0].op === 'Truncate' && !g.outputs.includes(product)) at.set(n, r[0]);
+    if (r.length === 1 && (r[0].op === 'Truncate' || r[0].op === 'SecureTruncate') && !g.outputs.includes(product)) at.set(n, r[0]);
   }
   return at;
 }

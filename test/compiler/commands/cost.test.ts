@@ -59,15 +59,21 @@ describe('mpcc cost', function () {
     expect(r.drelus).to.equal(8 * 64 + 8 * 64 * 3 + 16 * 64);
     expect(r.oneTimeRounds).to.equal(1);
     // conv1 1, pool 2 levels × 3, relu1 fused with conv2 3, relu2 3 (it feeds an average-pool),
-    // the Gemm 1, the reveal 1.
-    expect(r.rounds).to.equal(1 + 6 + 3 + 3 + 1 + 1);
+    // the Gemm 1, the reveal 1, and the exact truncation after each of the three products 1.
+    expect(r.rounds).to.equal(1 + 6 + 3 + 3 + 1 + 1 + 3);
+    // --truncation local: the truncations take no round, and no byte
+    const local = runCost(file('tiny.onnx'), { json: true, truncation: 'local' }).report;
+    expect(local.rounds).to.equal(r.rounds - 3);
+    const truncs = r.layers.filter((l) => l.op === 'SecureTruncate');
+    expect(truncs).to.have.length(3);
+    expect(r.bytes.online - local.bytes.online).to.equal(truncs.reduce((t, l) => t + l.bytes.online, 0));
     expectConsistent(r);
   });
 
   it('prints a table for a quantized .mir and schedules a lowered one', () => {
     const a = runCost(file('quantized.mir'), {});
-    expect(a.text).to.contain('rounds: 11 per inference, 1 one-time');
-    expect(a.report.rounds).to.equal(11);
+    expect(a.text).to.contain('rounds: 14 per inference, 1 one-time');
+    expect(a.report.rounds).to.equal(14);
     expectConsistent(a.report);
     expect(runCost(file('lowered.mir'), { json: true }).report).to.deep.equal(a.report);
   });
@@ -76,10 +82,10 @@ describe('mpcc cost', function () {
     const kept = runCost(file('tiny.onnx'), {}).report;
     const avg = runCost(file('tiny.onnx'), { passes: 'canonicalize,maxpool-to-avgpool,quantize,lower,schedule-rounds' }).report;
     // Without the max-pool, relu1 compares all 8×16×16 elements and runs alone (it feeds an
-    // average-pool): conv1 1, relu1 3, conv2 1, relu2 3, fc 1, reveal 1.
+    // average-pool): conv1 1, relu1 3, conv2 1, relu2 3, fc 1, reveal 1, three truncations 1 each.
     expect(avg.drelus).to.equal(8 * 256 + 16 * 64);
-    expect(avg.rounds).to.equal(10);
-    expect(kept.rounds).to.equal(15);
+    expect(avg.rounds).to.equal(13);
+    expect(kept.rounds).to.equal(18);
     expect(avg.layers.some((l) => l.op === 'SecureMaxPool')).to.equal(false);
   });
 
@@ -93,7 +99,7 @@ describe('mpcc cost', function () {
     // closing exchange, the input-independent bytes; the online phase: every inference round
     // and the online bytes.
     expect(got.phases).to.deep.equal({ offline: { rounds: 2, bytes: report.bytes.preprocessing }, online: { rounds: report.rounds, bytes: report.bytes.online } });
-    expect(runCost(file('out'), {}).text).to.match(/offline \(before the input\): 2 round\(s\), [\d.]+ MB input-independent/).and.match(/online \(input given → output revealed\): 11 rounds/);
+    expect(runCost(file('out'), {}).text).to.match(/offline \(before the input\): 2 round\(s\), [\d.]+ MB input-independent/).and.match(/online \(input given → output revealed\): 14 rounds/);
     expect(runCost(file('out'), {}).text).to.equal(runCost(file('quantized.mir'), {}).text);
   });
 
@@ -106,6 +112,15 @@ describe('mpcc cost', function () {
       expect(errorOf(() => runCost(file('bad'), {})).message).to.contain('is not a cost report');
       writeFileSync(file('bad/cost.json'), 'not json');
       expect(errorOf(() => runCost(file('bad'), {})).code).to.equal('MPCC6026');
+    });
+
+    it('--truncation: exact or local, and agreeing with lower{truncation} in --passes (MPCC0004 naming the flag)', () => {
+      expect(errorOf(() => runCost(file('tiny.onnx'), { truncation: 'fast' })).format()).to.equal("error MPCC0004: invalid value 'fast' for flag --truncation: expected exact or local");
+      const clash = errorOf(() => runCost(file('tiny.onnx'), { truncation: 'exact', passes: 'canonicalize,quantize,lower{truncation=local},schedule-rounds' }));
+      expect(clash.format()).to.equal("error MPCC0004: invalid value 'exact' for flag --truncation: --passes sets lower{truncation=local}");
+      // agreeing: the pass option alone says the same as the flag
+      const viaPasses = runCost(file('tiny.onnx'), { passes: 'canonicalize,quantize,lower{truncation=local},schedule-rounds' }).report;
+      expect(viaPasses.rounds).to.equal(runCost(file('tiny.onnx'), { truncation: 'local' }).report.rounds);
     });
 
     it('one coded line and exit code 2 for an unsupported model through the CLI', () => {

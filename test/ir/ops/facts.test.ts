@@ -30,6 +30,8 @@ const TODAY: Record<string, [string, string]> = {
   SecureReluWeights: ['lowered', 'secure reluWeights'], SecureRelu: ['lowered', 'secure relu'], SecureBlockRelu: ['lowered', 'secure blockRelu'], SecureClip: ['lowered', 'secure clip'],
   SecureMaxPool: ['lowered', 'secure maxPool'],
   SecureMul: ['lowered', 'secure mul'], SecureHardSigmoid: ['lowered', 'secure hardSigmoid'], SecureSigmoid: ['lowered', 'secure sigmoid'],
+  // made by lower (truncation=exact) from the Truncate of a weight product, not from an op's facts
+  SecureTruncate: ['lowered', 'secure truncateExact'],
 };
 
 function summary(op: string): [string, string] {

@@ -47,6 +47,24 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     expect(c.failureLog2).to.be.closeTo(Math.log2(3) + 2 * 16 - 63, 1e-12);
   });
 
+  it('with exact truncation a weight product leaves the bound (0, the cap), a product of two activations stays in it', () => {
+    const g = parseMir(LINEAR.replace('BIAS', '0'));
+    const measured = new Map([['y', 2 ** 20]]);
+    const exact = chooseFracBits(g, measured, 'exact');
+    // the local choice above is 14 bits (or 11/18) for these magnitudes; exact: no local truncation
+    expect(exact).to.include({ frac: MAX_AUTO_FRAC, uniformFrac: MAX_AUTO_FRAC, limit: 'cap', truncation: 'exact', exactElements: 3 });
+    expect(exact.layers).to.deep.equal([]);
+    expect(exact.failureLog2).to.equal(-Infinity);
+    expect(describeFracChoice(exact)).to.match(/share-truncation failure 0 \(no local truncation\), magnitudes from the calibration samples; 3 values after weight products truncated exactly/);
+    // y · y: a Beaver product whose Truncate stays local, still bounded
+    const squared = parseMir(LINEAR.replace('BIAS', '0').replace('-> (%y: float32[1,3])', '-> (%z: float32[1,3])').replace('Gemm "fc"(%x, %w, %b)\n', 'Gemm "fc"(%x, %w, %b)\n  %z: float32[1,3] = Mul "sq"(%y, %y)\n'));
+    const c = chooseFracBits(squared, new Map([['y', 2 ** 20], ['z', 2 ** 20]]), 'exact');
+    expect(c.layers.map((l) => l.node)).to.deep.equal(['sq']);
+    expect(c.exactElements).to.equal(3);
+    expect(c.limit).to.equal('failure bound');
+    expect(c.failureLog2).to.be.at.most(FAILURE_BOUND_LOG2);
+  });
+
   it('large measured magnitudes lower the scale to the most bits within the bound', () => {
     const g = parseMir(LINEAR.replace('BIAS', '0'));
     const c = chooseFracBits(g, new Map([['y', 2 ** 20]]));
@@ -128,7 +146,11 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { frac: number };
     expect(manifest(join(tmp(), 'auto')).frac).to.equal(auto.fracChoice!.frac);
     expect(auto.notes[0]).to.equal(describeFracChoice(auto.fracChoice!));
-    expect(auto.notes[0]).to.match(/^fixed point: \d+ fractional bits .*share-truncation failure ≤ 2\^-\d+\.\d per inference over 614500 truncated values, magnitudes from the weights/);
+    // exact truncation (the default): no local truncation is left, the cap
+    expect(auto.fracChoice).to.include({ frac: MAX_AUTO_FRAC, truncation: 'exact', exactElements: 614500 });
+    expect(auto.notes[0]).to.match(/^fixed point: 16 fractional bits .*share-truncation failure 0 \(no local truncation\), magnitudes from the weights; 614500 values after weight products truncated exactly/);
+    const local = runCompile(file, { output: join(tmp(), 'local'), truncation: 'local' });
+    expect(local.notes[0]).to.match(/^fixed point: \d+ fractional bits .*share-truncation failure ≤ 2\^-\d+\.\d per inference over 614500 truncated values, magnitudes from the weights/);
     expect(auto.notes.some((n) => /^note: Softmax '.*' is not computed securely: the client applies it in plaintext to the revealed logits/.test(n))).to.equal(false); // resnet18-cifar ends in logits
     const fixed = runCompile(file, { output: join(tmp(), 'fixed'), fracBits: 11 });
     expect(fixed.fracChoice).to.equal(undefined);
@@ -137,9 +159,9 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     // Calibration samples 100× the unit scale: measured magnitudes, fewer bits.
     const calib = join(tmp(), 'calib.npy');
     writeFileSync(calib, encodeNpy([2, 3, 32, 32], Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => 100 * Math.sin(i * 0.37))));
-    const measured = driveModel(file, { target: 'quantized', calib: { calib } }).fracChoice!;
+    const measured = driveModel(file, { target: 'quantized', calib: { calib }, truncation: 'local' }).fracChoice!;
     expect(measured.magnitudes).to.equal('calibration');
-    expect(measured.frac).to.be.below(auto.fracChoice!.frac);
+    expect(measured.frac).to.be.below(local.fracChoice!.frac);
   });
 
   it('a final Softmax: compile notes that the client applies it to the revealed logits', () => {

@@ -11,7 +11,9 @@ import { digitField } from '../../../runtime/protocols/compare.js';
 import { fieldBytes } from '../../../runtime/protocols/field-format.js';
 import { FRAC, conv } from './secure-graphs.js';
 
-const lowered = (g: Graph) => runPipeline(g, 'lower,schedule-rounds').graph;
+// (local truncation: the bytes and rounds below are worked out by hand for it; the exact form's
+// are tested in test/runtime/protocols/truncate-exact.test.ts and test/e2e/exact-truncation.test.ts)
+const lowered = (g: Graph) => runPipeline(g, 'lower{truncation=local},schedule-rounds').graph;
 const byName = (g: Graph, name: string): Node => g.nodes.find((x) => x.name === name)!;
 
 /** input [1,2,5,5] → conv1 (2→3) → br1 (identity, [2,2], whole map) → conv2 (3→2) → br2

@@ -11,7 +11,9 @@ import { chainGraph, clipGraph, conv, maxPoolGraph, residualGraph, FRAC } from '
 import { errorOf, expectSameOutputs, randomTensor, rng } from '../util.js';
 import { poolBeforeActivation } from '../../../passes/secure/lower-reorder.js';
 
-const lowered = (g: Graph) => runPipeline(g, 'lower').graph;
+// (local truncation: the bytes and rounds below are worked out by hand for it; the exact form's
+// are tested in test/runtime/protocols/truncate-exact.test.ts and test/e2e/exact-truncation.test.ts)
+const lowered = (g: Graph) => runPipeline(g, 'lower{truncation=local}').graph;
 const byName = (g: Graph, name: string): Node => {
   const n = g.nodes.find((x) => x.name === name);
   if (!n) throw new Error(`no node ${name} in ${g.nodes.map((x) => x.name).join(', ')}`);

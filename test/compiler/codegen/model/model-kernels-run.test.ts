@@ -1,4 +1,5 @@
-// The executor runs the model's own kernels module: tiny-cnn compiled, its P1 biases moved onto
+// The executor runs the model's own kernels module: tiny-cnn compiled (--truncation local: the
+// specialized kernels are those of the local share truncation), its P1 biases moved onto
 // the truncations, and the parties' kernels.wasm replaced by a module whose two final
 // truncations are wrong on purpose (P0's adds 1.0, P1's skips the bias it should fuse in). If
 // runProgram called those exports, the client's logits move by exactly that (within the
@@ -66,7 +67,7 @@ describe('runtime: the executor runs the model\'s kernels.wasm', function () {
     dir = mkdtempSync(join(tmpdir(), 'mpcc-kernels-'));
     writeFileSync(join(dir, 'tiny.onnx'), buildZooFiles('tiny-cnn').model);
     out = join(dir, 'out');
-    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: out });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: out, truncation: 'local' });
     x = Float32Array.from({ length: 3 * 16 * 16 }, (_, i) => Math.sin(i * 0.37));
   });
   after(() => {
@@ -89,7 +90,7 @@ describe('runtime: the executor runs the model\'s kernels.wasm', function () {
   it('calls its specialized truncations: sabotaged ones move the logits by what they do', async () => {
     const honest = await logits(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))), x);
     const bad = join(dir, 'sabotaged');
-    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: bad });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: bad, truncation: 'local' });
     replaceKernels(bad, sabotagedKernels());
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(bad, id)));
     const moved = await logits(arts, x);
@@ -105,7 +106,7 @@ describe('runtime: the executor runs the model\'s kernels.wasm', function () {
 
   it('refuses a kernels.wasm that lacks a kernel: MPCC5103 naming the file (loader and mpcc run)', async () => {
     const bad = join(dir, 'lacking');
-    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: bad });
+    runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: bad, truncation: 'local' });
     const m = new ModuleBuilder(16);
     m.func('add', [['a', 'i32'], ['b', 'i32'], ['out', 'i32'], ['n', 'i32']], 'none', () => []);
     replaceKernels(bad, m.emit());

@@ -1,0 +1,131 @@
+// The exact share truncation (runtime/protocols/truncate-exact.ts) against a BigInt floor on
+// random and edge values (every wrap case), its bytes and rounds against the cost table, every
+// message it delivers uniform for zero and random inputs, and a forced wrap that local
+// truncation gets wrong by ~2^(64−f) while the exact one does not.
+
+import { expect } from 'chai';
+import { dealTruncation, exchangeTruncationDealing, truncateExact } from '../../../runtime/protocols/truncate-exact.js';
+import { PROTOCOL_COSTS, expectedCounters } from '../../../runtime/protocols/costs.js';
+import { packedBytes } from '../../../runtime/protocols/bits.js';
+import { truncShare } from '../../../runtime/ring/ring.js';
+import type { PartyId, Session } from '../../../runtime/session/session.js';
+import { delta, join, randomRing, randomSigned, run3, sessions, snapshot, split } from './harness.js';
+import type { RecordingSession } from './harness.js';
+import { looksUniform, sameDistribution } from './stats.js';
+
+const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+/** Runs the dealing's exchange and the online round on shares `sh` (P0's share is what the
+ * offline phase would know). */
+async function exact(ss: readonly Session[], sh: readonly BigUint64Array[], bits: number): Promise<BigUint64Array> {
+  const out = await run3(ss, async (s) => {
+    const d = dealTruncation(s, sh[0].length, bits, s.id === 0 ? sh[0] : null);
+    await exchangeTruncationDealing(s, d);
+    return truncateExact(s, sh[s.id], bits, d);
+  });
+  return join(out[0], out[1]);
+}
+
+/** ⌊x/2^f⌋ − y for every element (the exact truncation's carry: 0 or 1). */
+function carries(x: BigUint64Array, y: BigUint64Array, f: number): bigint[] {
+  return Array.from(x, (v, i) => (signed(v) >> BigInt(f)) - signed(y[i]));
+}
+
+/** Shares of x with P0's share chosen so that x0 + 2^62 lands in a given top-bit case. */
+function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUint64Array, BigUint64Array] {
+  const r = randomRing(x.length);
+  const x0 = new BigUint64Array(x.length);
+  const x1 = new BigUint64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    // v0 = x0 + 2^62 with its top bit p0Top, the rest random
+    const v0 = (r[i] & ((1n << 63n) - 1n)) | (BigInt(p0Top) << 63n);
+    x0[i] = BigInt.asUintN(64, v0 - (1n << 62n));
+    x1[i] = BigInt.asUintN(64, x[i] - x0[i]);
+  }
+  return [x0, x1, new BigUint64Array(x.length)];
+}
+
+describe('protocols: exact share truncation', function () {
+  this.timeout(60000);
+
+  it('equals ⌊x/2^f⌋ (or one less) for random and edge values, every wrap case, every f', async () => {
+    const ss = await sessions();
+    const edges = [0n, 1n, -1n, 2n ** 61n - 1n, -(2n ** 61n), 2n ** 61n + 12345n, -(2n ** 61n) - 1n, 2n ** 62n - 1n, -(2n ** 62n) + 1n, 4095n, -4096n, -4097n];
+    for (const f of [1, 8, 12, 16, 21, 31, 32]) {
+      const x = new BigUint64Array(4000);
+      x.set(randomSigned(2000, 62));
+      x.set(randomSigned(1000, 20), 2000);
+      edges.forEach((e, i) => (x[3000 + i] = BigInt.asUintN(64, e)));
+      for (let i = 3000 + edges.length; i < 4000; i++) x[i] = BigInt.asUintN(64, BigInt(i % 7) - 3n);
+      for (const sh of [split(x), sharesWithWrap(x, 0), sharesWithWrap(x, 1)]) {
+        const y = await exact(ss, sh, f);
+        const c = carries(x, y, f);
+        expect(c.every((d) => d === 0n || d === 1n), `f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
+      }
+    }
+  });
+
+  it('a forced wrap breaks local truncation by ~2^(64−f); the exact one stays within the carry', async () => {
+    const ss = await sessions();
+    const f = 16, n = 64;
+    // x = −5 shared with x0 = 2^63 − 3 (P0's share just below the sign boundary) and x1 = −x0 − 5:
+    // the shares wrap across 2^63, where SecureML's local truncation fails
+    const x = new BigUint64Array(n).fill(BigInt.asUintN(64, -5n * 2n ** 16n));
+    const x0 = new BigUint64Array(n).fill(2n ** 63n - 3n);
+    const x1 = new BigUint64Array(n);
+    for (let i = 0; i < n; i++) x1[i] = x[i] - x0[i];
+    const local = join(truncShare(x0, f, 0), truncShare(x1, f, 1));
+    const localErr = carries(x, local, f).map((d) => (d < 0n ? -d : d));
+    expect(localErr.every((d) => d > 2n ** 40n), 'local truncation fails on the wrap').to.equal(true);
+    const y = await exact(ss, [x0, x1, new BigUint64Array(n)], f);
+    expect(carries(x, y, f).every((d) => d === 0n || d === 1n)).to.equal(true);
+  });
+
+  it('bytes and rounds equal the cost table (dealing in its exchange, one online round P1 → P0)', async () => {
+    const ss = await sessions();
+    for (const [n, bits] of [[1000, 12], [333, 21], [7, 32]] as const) {
+      const sh = split(randomSigned(n, 40));
+      const before = ss.map(snapshot);
+      const online: number[] = [];
+      await run3(ss, async (s) => {
+        const d = dealTruncation(s, n, bits, s.id === 0 ? sh[0] : null);
+        await exchangeTruncationDealing(s, d);
+        const r0 = s.counters.rounds;
+        const y = await truncateExact(s, sh[s.id], bits, d);
+        online[s.id] = s.counters.rounds - r0;
+        return y;
+      });
+      const cost = PROTOCOL_COSTS.truncateExact({ n, bits });
+      expect(cost.rounds).to.equal(1);
+      ss.forEach((s, p) => {
+        const got = delta(snapshot(s), before[p]);
+        const want = expectedCounters(cost, p as PartyId);
+        expect(got.sent, `P${p} sent`).to.deep.equal(want.sent);
+        expect(got.received, `P${p} received`).to.deep.equal(want.received);
+        expect(got.sentTo, `P${p} sent per peer`).to.deep.equal(want.sentTo);
+        expect(Object.fromEntries(got.byLabel), `P${p} per label`).to.deep.equal(Object.fromEntries(want.byLabel));
+      });
+      // online: P1 sends, P0 receives, the helper idles; the dealing is preprocessing
+      expect(online).to.deep.equal([1, 1, 0]);
+      expect(cost.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[1, 0, packedBytes(n, bits)]]);
+    }
+  });
+
+  it('every message looks uniform, for zero and random inputs alike', async () => {
+    const n = 6000, bits = 16;
+    const views = async (x: BigUint64Array) => {
+      const ss = (await sessions()) as RecordingSession[];
+      await exact(ss, split(x), bits);
+      const from = (s: RecordingSession, p: PartyId, round: number) => s.received.find((r) => r.from === p && r.round === round)!.data;
+      return { p0Pad: from(ss[0], 2, 0), p1Choice: from(ss[1], 0, 0), p0Open: from(ss[0], 1, 1), p2Frames: ss[2].received.length };
+    };
+    const zero = await views(new BigUint64Array(n));
+    const rnd = await views(randomSigned(n, 40));
+    expect(zero.p2Frames + rnd.p2Frames, 'the helper receives nothing').to.equal(0);
+    for (const name of ['p0Pad', 'p1Choice', 'p0Open'] as const) {
+      expect(looksUniform(zero[name], 256), `${name} (zero input)`).to.equal(true);
+      expect(looksUniform(rnd[name], 256), `${name} (random input)`).to.equal(true);
+      expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
+    }
+  });
+});
