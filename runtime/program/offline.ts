@@ -9,7 +9,9 @@
 //     one-time setup's keys; P1 has nothing to prepare (its product reads x − A);
 //   - for the first comparison of a fused (block-)ReLU, a block-ReLU or a ReLU that states its
 //     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
-//     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share.
+//     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share;
+//     and the selection riding on it (select.ts dealSelect): the holders' shares of its mask a,
+//     P0's and P2's c0, P2's a (no message: all from the streams).
 // The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
 // corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
 // no longer travel in the comparison's first online round; one round, more only past
@@ -27,7 +29,7 @@
 
 import { createHash } from 'node:crypto';
 import { runtimeError } from '../diagnostics.js';
-import { blockLayout, dealCompare, maskProduct, receiveCompareBits, type BitWindow, type BlockSize, type CompareDealing, type WeightKey } from '../protocols/index.js';
+import { blockLayout, dealCompare, dealSelect, fullWindow, maskProduct, receiveCompareBits, type BitWindow, type BlockSize, type CompareDealing, type WeightKey } from '../protocols/index.js';
 import type { PartyId, Prg, Session } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import type { Program, ProgramStep, SetupStep } from './program.js';
@@ -121,17 +123,22 @@ export interface OfflineOptions {
 /** The comparison a step opens with (n elements on window w), known before the input: a
  * (block-)ReLU fused with a product (its input is the product's activation, or its tiles),
  * a block-ReLU (its tiles), a ReLU whose size the program states. None for the rest (their
- * comparisons deal online, as before) and for all-identity blocks. */
-function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { n: number; w: BitWindow } | null {
+ * comparisons deal online, as before) and for all-identity blocks. With it, the selection
+ * riding on it: `selected` elements, on the comparison's own mask for a plain ReLU on the full
+ * window (select.ts). */
+function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { n: number; w: BitWindow; selected: number; sharedMask: boolean } | null {
   const w = st.params.window as BitWindow | undefined;
   if (!w) return null;
   const blocks = st.params.blocks as BlockSize[] | undefined;
   const shape = st.params.shape as [number, number, number, number] | undefined;
+  if (st.kind === 'blockRelu' || (st.kind === 'reluWeights' && blocks && shape)) {
+    const layout = blockLayout(shape!, blocks!);
+    return layout.patches > 0 ? { n: layout.patches, w, selected: layout.selected.length, sharedMask: false } : null;
+  }
   let n = 0;
-  if (st.kind === 'blockRelu' || (st.kind === 'reluWeights' && blocks && shape)) n = blockLayout(shape!, blocks!).patches;
-  else if (st.kind === 'reluWeights') n = keys.get(String(st.params.layer))?.map.xSize ?? 0;
+  if (st.kind === 'reluWeights') n = keys.get(String(st.params.layer))?.map.xSize ?? 0;
   else if (st.kind === 'relu' && typeof st.params.size === 'number') n = st.params.size;
-  return n > 0 ? { n, w } : null;
+  return n > 0 ? { n, w, selected: n, sharedMask: fullWindow(w) } : null;
 }
 
 /** Frames of the closing exchange stay below this, half the frame limit (P2's bit corrections
@@ -156,6 +163,8 @@ export async function prepareOffline(session: Session, program: Program, keys: R
       const d = dealCompare(streams, cmp.n, cmp.w);
       items.set(`${st.name}/drelu`, d);
       dealings.push(d);
+      // The selection riding on it: its masks and P0's and P2's c0, on the 'select' streams.
+      items.set(`${st.name}/select`, dealSelect(streams, cmp.selected, cmp.sharedMask));
     }
     if (PRODUCT_KINDS.has(st.kind)) {
       const key = keys.get(String(st.params.layer));
