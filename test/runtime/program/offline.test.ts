@@ -10,7 +10,7 @@ import { createInProcessSessions, runParties } from '../../../runtime/session/co
 import { prepareOffline, runProgram, type ProgramProgress, type RunResult } from '../../../runtime/program/index.js';
 import { bilinearMap } from '../../../runtime/program/steps.js';
 import { RoundMerger } from '../../../runtime/program/merger.js';
-import { setupWeights, type WeightKey } from '../../../runtime/protocols/index.js';
+import { Selection, setupWeights, type WeightKey } from '../../../runtime/protocols/index.js';
 import type { PartyId, Session } from '../../../runtime/session/session.js';
 import { fieldBytes } from '../../../runtime/protocols/field-format.js';
 import { FRAC, residualProgram, residualReference, residualWeights } from './residual.js';
@@ -93,6 +93,31 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     for (const p of r) expect(p.offlineRounds).to.equal(2);
     // The bytes are those of the cost table all the same (phase preprocessing).
     expect(r[2].counters.byLabel.get('drelu.bits')).to.equal(fieldBytes(108 * 63, 67));
+  });
+
+  it("a sized ReLU's selection is dealt offline with its comparison, and the online step takes both", async () => {
+    const sized = (id: PartyId) => {
+      const prog = residualProgram(id);
+      prog.steps.find((st) => st.kind === 'relu')!.params.size = 108;
+      return prog;
+    };
+    const r = await runParties(await createInProcessSessions(), async (s) => {
+      const prog = sized(s.id);
+      const keys = await setup(s);
+      const offline = await prepareOffline(s, prog, keys);
+      const relu = prog.steps.find((st) => st.kind === 'relu')!.name;
+      expect(offline.left).to.include(`${relu}/drelu`).and.include(`${relu}/select`);
+      const res = await runProgram(s, prog, { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined, offline, reuse: { keys, mode: 'skip' } });
+      expect(offline.left).to.deep.equal([]);
+      return res;
+    });
+    // P0's c0 and P2's c0 drawn offline agree: the selection's output is right.
+    checkOutput(r[0]);
+  });
+
+  it('a selection refuses offline material made for another size', () => {
+    const s = { id: 0, prepared: () => ({ n: 3, sharedMask: false, a: new BigUint64Array(3), c: new BigUint64Array(3) }) } as unknown as Session;
+    expect(() => new Selection(s, new BigUint64Array(4), null)).to.throw('the offline dealing is for 3 elements');
   });
 
   it('an input given long after the offline phase: the parties wait for it, the output is right', async () => {
