@@ -11,7 +11,10 @@
 //     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
 //     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share;
 //     and the selection riding on it (select.ts dealSelect): the holders' shares of its mask a,
-//     P0's and P2's c0, P2's a (no message: all from the streams).
+//     P0's and P2's c0, P2's a (no message: all from the streams);
+//   - for a MaxPool: the same for every level of its trees (maxpool.ts maxPoolLevels), level by
+//     level, each taken in turn by the level's ReLU (Session.prepared hands a purpose's items
+//     out in order).
 // The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
 // corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
 // no longer travel in the comparison's first online round; one round, more only past
@@ -29,15 +32,16 @@
 
 import { createHash } from 'node:crypto';
 import { runtimeError } from '../diagnostics.js';
-import { blockLayout, dealCompare, dealSelect, fullWindow, maskProduct, receiveCompareBits, type BitWindow, type BlockSize, type CompareDealing, type WeightKey } from '../protocols/index.js';
+import { blockLayout, dealCompare, dealSelect, fullWindow, maskProduct, maxPoolLevels, receiveCompareBits, type BitWindow, type BlockSize, type CompareDealing, type WeightKey } from '../protocols/index.js';
+import type { PoolParams } from '../ring/windows.js';
 import type { PartyId, Prg, Session } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import type { Program, ProgramStep, SetupStep } from './program.js';
 
 /** Step kinds whose product has a mask convolution to prepare. */
 const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights']);
-/** Step kinds whose first comparison's dealing is prepared (firstCompare). */
-const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu']);
+/** Step kinds whose comparisons' dealing is prepared (stepCompares). */
+const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu', 'maxPool']);
 
 /** The closing exchange may wait this long per multiply-accumulate a peer computes offline
  * (a 50 M MAC/s floor, far below the kernels' speed even with three parties on two cores),
@@ -56,17 +60,19 @@ export interface OfflineTag {
 export class OfflineMaterial {
   constructor(
     readonly tag: OfflineTag,
-    private readonly items: Map<string, unknown>,
+    /** By purpose, the items in the order the online step takes them (a MaxPool's levels). */
+    private readonly items: Map<string, unknown[]>,
     /** Wall seconds of the phase (its exchanges included) and its rounds: 0 without offline
      * work, else the closing exchange and, with prepared comparisons, the bit corrections' round(s). */
     readonly seconds: number,
     readonly rounds: number,
   ) {}
 
-  /** The material of `purpose` ("step/purpose"), handed out once. */
+  /** The next material of `purpose` ("step/purpose"), each handed out once. */
   take(purpose: string): unknown {
-    const v = this.items.get(purpose);
-    this.items.delete(purpose);
+    const queue = this.items.get(purpose);
+    const v = queue?.shift();
+    if (queue?.length === 0) this.items.delete(purpose);
     return v;
   }
 
@@ -126,7 +132,7 @@ export interface OfflineOptions {
  * comparisons deal online, as before) and for all-identity blocks. With it, the selection
  * riding on it: `selected` elements, on the comparison's own mask for a plain ReLU on the full
  * window (select.ts). */
-function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { n: number; w: BitWindow; selected: number; sharedMask: boolean } | null {
+function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): StepCompare | null {
   const w = st.params.window as BitWindow | undefined;
   if (!w) return null;
   const blocks = st.params.blocks as BlockSize[] | undefined;
@@ -141,6 +147,28 @@ function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { 
   return n > 0 ? { n, w, selected: n, sharedMask: fullWindow(w) } : null;
 }
 
+/** A comparison of a step and the selection riding on it. */
+interface StepCompare {
+  n: number;
+  w: BitWindow;
+  selected: number;
+  sharedMask: boolean;
+}
+
+/** The comparisons a step runs whose sizes the program states, in the order it runs them:
+ * the first one (firstCompare), or every level of a MaxPool's trees (a ReLU of the pairs'
+ * differences each, maxpool.ts maxPoolLevels). */
+function stepCompares(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): StepCompare[] {
+  if (st.kind === 'maxPool') {
+    const w = st.params.window as BitWindow | undefined;
+    const pool = st.params.pool as PoolParams | undefined;
+    if (!w || !pool) return [];
+    return maxPoolLevels(pool).map((n) => ({ n, w, selected: n, sharedMask: fullWindow(w) }));
+  }
+  const first = firstCompare(st, keys);
+  return first ? [first] : [];
+}
+
 /** Frames of the closing exchange stay below this, half the frame limit (P2's bit corrections
  * to P1 are split over as many rounds as it takes: all-ReLU resnet50's 0.44 GB take one). */
 const OFFLINE_FRAME_BYTES = 512 * 2 ** 20;
@@ -150,7 +178,12 @@ const OFFLINE_FRAME_BYTES = 512 * 2 ** 20;
 export async function prepareOffline(session: Session, program: Program, keys: ReadonlyMap<string, WeightKey>, options: OfflineOptions = {}): Promise<OfflineMaterial> {
   const t0 = performance.now();
   const tag: OfflineTag = { session: sessionFingerprint(session), program: programDigest(program) };
-  const items = new Map<string, unknown>();
+  const items = new Map<string, unknown[]>();
+  const put = (purpose: string, v: unknown) => {
+    const queue = items.get(purpose);
+    if (queue) queue.push(v);
+    else items.set(purpose, [v]);
+  };
   const work = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind) || COMPARE_KINDS.has(st.kind));
   const dealings: CompareDealing[] = [];
   for (const [i, st] of work.entries()) {
@@ -158,18 +191,18 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     const streams = stepStreams(session, st);
     // The step's comparison first, its product after: the streams are independent, and this
     // is the order in which the online step would draw them.
-    const cmp = firstCompare(st, keys);
-    if (cmp) {
+    // Each comparison's dealing, with the selection riding on it (its masks and P0's and P2's
+    // c0, on the 'select' streams), in the order the step runs them.
+    for (const cmp of stepCompares(st, keys)) {
       const d = dealCompare(streams, cmp.n, cmp.w);
-      items.set(`${st.name}/drelu`, d);
+      put(`${st.name}/drelu`, d);
       dealings.push(d);
-      // The selection riding on it: its masks and P0's and P2's c0, on the 'select' streams.
-      items.set(`${st.name}/select`, dealSelect(streams, cmp.selected, cmp.sharedMask));
+      put(`${st.name}/select`, dealSelect(streams, cmp.selected, cmp.sharedMask));
     }
     if (PRODUCT_KINDS.has(st.kind)) {
       const key = keys.get(String(st.params.layer));
       if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-      if (session.id !== 1) items.set(`${st.name}/weights`, maskProduct(streams, key));
+      if (session.id !== 1) put(`${st.name}/weights`, maskProduct(streams, key));
     }
     options.onStep?.(i + 1, work.length, st.name);
     // Let a stop request (a signal handler) and the transport run between layers.
