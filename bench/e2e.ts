@@ -47,6 +47,8 @@ interface PhaseReport {
   seconds: number;
   rounds: number;
   bytes: number;
+  /** Per party CPU seconds (absent from builds before it). */
+  cpuSeconds?: number[];
 }
 
 /** What `mpcc run --json` prints. */
@@ -87,6 +89,9 @@ interface Row {
   /** --baseline-cli: that build's wall seconds (its online latency when it reports one), same variant, same run. */
   baseSeconds: number | null;
   baseOnlineSeconds: number | null;
+  /** Online CPU seconds of P0, P1, P2 (ours; the baseline's when it reports them). */
+  onlineCpuSeconds: number[] | null;
+  baseOnlineCpuSeconds: number[] | null;
   gb: number;
   onlineGB: number;
   preprocessingGB: number;
@@ -108,7 +113,7 @@ function mpcc(args: string[], cli = CLI): string {
 }
 
 /** Best-of-`runs` wall seconds of another build on the same model, plan and input (its own compile). */
-function baselineRun(cli: string, onnxPath: string, planPath: string | null, passesFlag: string[], inputPath: string, transport: string, runs: number, dir: string): { wall: number; online: number | null } {
+function baselineRun(cli: string, onnxPath: string, planPath: string | null, passesFlag: string[], inputPath: string, transport: string, runs: number, dir: string): { wall: number; online: number | null; cpu: number[] | null } {
   const out = join(dir, 'out-base');
   mpcc(['compile', onnxPath, '-o', out, ...passesFlag, ...(planPath ? ['--plan', planPath] : [])], cli);
   let best: RunReport | null = null;
@@ -116,7 +121,7 @@ function baselineRun(cli: string, onnxPath: string, planPath: string | null, pas
     const report = JSON.parse(mpcc(['run', out, '--input', inputPath, '--json', '--transport', transport], cli)) as RunReport;
     if (!best || report.wallSeconds < best.wallSeconds) best = report;
   }
-  return { wall: best!.wallSeconds, online: best!.online?.seconds ?? null };
+  return { wall: best!.wallSeconds, online: best!.online?.seconds ?? null, cpu: best!.online?.cpuSeconds ?? null };
 }
 
 function argmax(v: ArrayLike<number>): number {
@@ -183,7 +188,7 @@ async function measure(variant: string, runs: number, transport: string, baselin
       if (report.bytes.total !== cost.bytes.total) throw new Error(`e2e: ${variant}: the parties sent ${report.bytes.total} bytes, cost.json says ${cost.bytes.total}`);
       if (!best || (report.online?.seconds ?? report.wallSeconds) < (best.online?.seconds ?? best.wallSeconds)) best = report;
     }
-    let base: { wall: number; online: number | null } | null = null;
+    let base: { wall: number; online: number | null; cpu: number[] | null } | null = null;
     try {
       base = baseCli ? baselineRun(baseCli, onnxPath, v.block ? planPath : null, passesFlag, inputPath, transport, runs, dir) : null;
     } catch (e) {
@@ -221,6 +226,8 @@ async function measure(variant: string, runs: number, transport: string, baselin
       offlineRounds: best!.offline?.rounds ?? 0,
       baseSeconds: base?.wall ?? null,
       baseOnlineSeconds: base?.online ?? null,
+      onlineCpuSeconds: best!.online?.cpuSeconds ?? null,
+      baseOnlineCpuSeconds: base?.cpu ?? null,
       gb: gb(best!.bytes.total),
       onlineGB: gb(best!.bytes.online),
       preprocessingGB: gb(best!.bytes.preprocessing),
@@ -242,6 +249,7 @@ async function measure(variant: string, runs: number, transport: string, baselin
 }
 
 const fmt = (v: number | null, digits = 3) => (v === null ? '—' : v.toFixed(digits));
+const cpuText = (v: number[] | null) => (v === null ? '—' : v.map((c) => c.toFixed(2)).join('/'));
 
 /** Runs the benchmark; prints a table, or a JSON array with --json. */
 export async function run(args: string[]): Promise<void> {
@@ -269,11 +277,14 @@ export async function run(args: string[]): Promise<void> {
   process.stdout.write(`end to end: mpcc compile + mpcc run (${transport}, three parties on this machine), best of ${runs}, load average ${loadavg()[0].toFixed(1)}\n`);
   process.stdout.write('GB: bytes sent per inference, all parties, online + preprocessing (one-time apart), split exactly into comparisons / selections (ReLUs, block-ReLUs) / products (convs, matmuls) / MaxPool / other (reveals); kept: DReLUs over the all-ReLU row, ReLU kept: the same with the MaxPools left out on both sides\n');
   process.stdout.write('reference: onnxruntime-node, or the interpreter for +avgpool and planned (@BHxBW) rows, on the network the parties compute; paper: all ReLUs, or ResNet50 at 6% of the DReLUs for a planned resnet50\n');
-  process.stdout.write('online s: input given → output revealed (the headline latency); offline s: the input-independent phase before it, its rounds (the closing exchange); wall s: offline + online; base s: --baseline-cli\'s wall s on the same variant in this run (its online s if it reports one)\n');
-  const head = ['model', 'DReLUs', 'kept', 'ReLU kept', 'MaxPool DReLUs', 'GB', 'compare', 'select', 'products', 'MaxPool', 'other', 'paper GB', 'rounds', 'online s', 'offline s', 'off rounds', 'wall s', 'base s', 'paper s', 'compile s', 'plan s', 'one-time GB', 'P0/P1/P2 GB', 'ref s', 'top-1 =', 'max err/range'];
+  process.stdout.write('online s: input given → output revealed (the headline latency); offline s: the input-independent phase before it, its rounds (the closing exchange); wall s: offline + online; base s: --baseline-cli\'s wall s on the same variant in this run (its online s if it reports one); online/base: our online s over the baseline\'s online s (its wall s without one); online CPU s: each party\'s CPU seconds in the online phase, P0/P1/P2 (the baseline\'s in brackets when it reports them)\n');
+  const head = ['model', 'DReLUs', 'kept', 'ReLU kept', 'MaxPool DReLUs', 'GB', 'compare', 'select', 'products', 'MaxPool', 'other', 'paper GB', 'rounds', 'online s', 'offline s', 'off rounds', 'wall s', 'base s', 'online/base', 'online CPU s', 'paper s', 'compile s', 'plan s', 'one-time GB', 'P0/P1/P2 GB', 'ref s', 'top-1 =', 'max err/range'];
   const body = rows.map((r) => [
     r.model, r.drelus.toLocaleString('en-US'), `${(100 * r.drelusKept).toFixed(2)}%`, `${(100 * r.reluDrelusKept).toFixed(2)}%`, r.maxPoolDrelus.toLocaleString('en-US'), fmt(r.gb), ...[r.split.comparisons, r.split.selections, r.split.products, r.split.maxPool, r.split.other].map((b) => fmt(b / 1e9, 4)), fmt(r.paperGB),
-    String(r.rounds), fmt(r.onlineSeconds, 2), fmt(r.offlineSeconds, 2), String(r.offlineRounds), fmt(r.wallSeconds, 2), r.baseSeconds === null ? '—' : `${fmt(r.baseSeconds, 2)}${r.baseOnlineSeconds === null ? '' : ` (online ${fmt(r.baseOnlineSeconds, 2)})`}`, fmt(r.paperSeconds, 2), fmt(r.compileSeconds, 2), r.planSeconds ? fmt(r.planSeconds, 2) : '—',
+    String(r.rounds), fmt(r.onlineSeconds, 2), fmt(r.offlineSeconds, 2), String(r.offlineRounds), fmt(r.wallSeconds, 2), r.baseSeconds === null ? '—' : `${fmt(r.baseSeconds, 2)}${r.baseOnlineSeconds === null ? '' : ` (online ${fmt(r.baseOnlineSeconds, 2)})`}`,
+    r.baseSeconds === null ? '—' : fmt(r.onlineSeconds / (r.baseOnlineSeconds ?? r.baseSeconds), 2),
+    `${cpuText(r.onlineCpuSeconds)}${r.baseOnlineCpuSeconds ? ` (${cpuText(r.baseOnlineCpuSeconds)})` : ''}`,
+    fmt(r.paperSeconds, 2), fmt(r.compileSeconds, 2), r.planSeconds ? fmt(r.planSeconds, 2) : '—',
     fmt(r.oneTimeGB), r.perPartyGB.map((g) => g.toFixed(3)).join('/'), fmt(r.plainSeconds, 3), r.top1Equal ? 'yes' : 'NO', r.maxAbsErrorOfRange.toExponential(2),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

@@ -47,6 +47,8 @@ export interface PhaseSummary {
   seconds: number;
   rounds: number;
   bytes: number;
+  /** CPU seconds of each party, P0, P1, P2 (in-process runs: the one process's, thrice). */
+  cpuSeconds: [number, number, number];
 }
 
 /** The --json object (bytes sent, summed over parties; total = online + preprocessing;
@@ -116,11 +118,16 @@ function summarize(reports: readonly PartyReport[], output: string | null, archi
   }
   bytes.total = bytes.online + bytes.preprocessing;
   const slowest = (f: (r: PartyReport) => number) => Math.max(...reports.map(f));
+  const perParty = (f: (r: PartyReport) => number) => {
+    const v: [number, number, number] = [0, 0, 0];
+    for (const r of reports) v[r.party] = f(r);
+    return v;
+  };
   const summary: RunSummary = {
     wallSeconds: slowest((r) => r.seconds),
     rounds: p0.rounds,
-    online: { seconds: slowest((r) => r.onlineSeconds), rounds: p0.rounds, bytes: bytes.online },
-    offline: { seconds: slowest((r) => r.offlineSeconds), rounds: p0.offlineRounds, bytes: bytes.preprocessing },
+    online: { seconds: slowest((r) => r.onlineSeconds), rounds: p0.rounds, bytes: bytes.online, cpuSeconds: perParty((r) => r.onlineCpuSeconds) },
+    offline: { seconds: slowest((r) => r.offlineSeconds), rounds: p0.offlineRounds, bytes: bytes.preprocessing, cpuSeconds: perParty((r) => r.offlineCpuSeconds) },
     bytes,
     output,
     architecture,
@@ -177,6 +184,9 @@ async function processes(out: string, extra: (id: number) => string[], roundTime
   }
 }
 
+/** Node flags of the three local party processes (sharing this machine's cores). */
+export const PARTY_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
+
 async function partyProcesses(cli: string, out: string, extra: (id: number) => string[], peers: string, keyDir: string, roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[][]> {
   const runs = [0, 1, 2].map(
     (id) =>
@@ -188,7 +198,10 @@ async function partyProcesses(cli: string, out: string, extra: (id: number) => s
         // per party measured slower here (runtime/kernels/kernel-threads.ts), so they run without one
         // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.
         const env = { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? '1' };
-        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+        // For the same reason V8 collects garbage on the party's own thread: its parallel and
+        // concurrent GC helpers only contend with the other two parties for the cores (measured
+        // on resnet50@4x4: the three parties' online CPU time 20% lower, BENCHMARKS.md).
+        const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

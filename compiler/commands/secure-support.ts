@@ -15,6 +15,9 @@ export interface PartyReport {
   onlineSeconds: number;
   offlineSeconds: number;
   setupSeconds: number;
+  /** CPU seconds of the online and offline phases (runtime/program/run.ts RunResult.cpuSeconds). */
+  onlineCpuSeconds: number;
+  offlineCpuSeconds: number;
   /** Online rounds, offline rounds (the closing exchange) and one-time rounds. */
   rounds: number;
   offlineRounds: number;
@@ -41,6 +44,8 @@ export function partyReport(r: RunResult): PartyReport {
     onlineSeconds: r.seconds.online,
     offlineSeconds: r.seconds.offline,
     setupSeconds: r.seconds.setup,
+    onlineCpuSeconds: r.cpuSeconds.online,
+    offlineCpuSeconds: r.cpuSeconds.offline,
     rounds: r.rounds,
     offlineRounds: r.offlineRounds,
     oneTimeRounds: r.oneTimeRounds,

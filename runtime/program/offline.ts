@@ -10,6 +10,11 @@
 //   - for the first comparison of a fused (block-)ReLU, a block-ReLU or a ReLU that states its
 //     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
 //     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share;
+//     and the selection riding on it (select.ts dealSelect): the holders' shares of its mask a,
+//     P0's and P2's c0, P2's a (no message: all from the streams);
+//   - for a MaxPool: the same for every level of its trees (maxpool.ts maxPoolLevels), level by
+//     level, each taken in turn by the level's ReLU (Session.prepared hands a purpose's items
+//     out in order);
 //   - for every exact truncation of a product (step 'truncateExact'): its dealing
 //     (truncate-exact.ts dealTruncation: P0's wrap bits from its product share, the pads), whose
 //     messages (P2's pad to P0, P0's choice bits to P1) ride in the closing exchange.
@@ -30,15 +35,16 @@
 
 import { createHash } from 'node:crypto';
 import { runtimeError } from '../diagnostics.js';
-import { blockLayout, dealCompare, dealTruncation, maskProduct, receiveCompareBits, receiveTruncationDealing, type BitWindow, type BlockSize, type CompareDealing, type MaskProduct, type TruncationDealing, type WeightKey } from '../protocols/index.js';
+import { blockLayout, dealCompare, dealSelect, dealTruncation, fullWindow, maskProduct, maxPoolLevels, receiveCompareBits, receiveTruncationDealing, type BitWindow, type BlockSize, type CompareDealing, type MaskProduct, type TruncationDealing, type WeightKey } from '../protocols/index.js';
+import type { PoolParams } from '../ring/windows.js';
 import type { PartyId, Prg, Session } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import type { Program, ProgramStep, SetupStep } from './program.js';
 
 /** Step kinds whose product has a mask convolution to prepare. */
 const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights']);
-/** Step kinds whose first comparison's dealing is prepared (firstCompare). */
-const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu']);
+/** Step kinds whose comparisons' dealing is prepared (stepCompares). */
+const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu', 'maxPool']);
 
 /** The closing exchange may wait this long per multiply-accumulate a peer computes offline
  * (a 50 M MAC/s floor, far below the kernels' speed even with three parties on two cores),
@@ -57,17 +63,19 @@ export interface OfflineTag {
 export class OfflineMaterial {
   constructor(
     readonly tag: OfflineTag,
-    private readonly items: Map<string, unknown>,
+    /** By purpose, the items in the order the online step takes them (a MaxPool's levels). */
+    private readonly items: Map<string, unknown[]>,
     /** Wall seconds of the phase (its exchanges included) and its rounds: 0 without offline
      * work, else the closing exchange and, with prepared comparisons, the bit corrections' round(s). */
     readonly seconds: number,
     readonly rounds: number,
   ) {}
 
-  /** The material of `purpose` ("step/purpose"), handed out once. */
+  /** The next material of `purpose` ("step/purpose"), each handed out once. */
   take(purpose: string): unknown {
-    const v = this.items.get(purpose);
-    this.items.delete(purpose);
+    const queue = this.items.get(purpose);
+    const v = queue?.shift();
+    if (queue?.length === 0) this.items.delete(purpose);
     return v;
   }
 
@@ -124,17 +132,44 @@ export interface OfflineOptions {
 /** The comparison a step opens with (n elements on window w), known before the input: a
  * (block-)ReLU fused with a product (its input is the product's activation, or its tiles),
  * a block-ReLU (its tiles), a ReLU whose size the program states. None for the rest (their
- * comparisons deal online, as before) and for all-identity blocks. */
-function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): { n: number; w: BitWindow } | null {
+ * comparisons deal online, as before) and for all-identity blocks. With it, the selection
+ * riding on it: `selected` elements, on the comparison's own mask for a plain ReLU on the full
+ * window (select.ts). */
+function firstCompare(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): StepCompare | null {
   const w = st.params.window as BitWindow | undefined;
   if (!w) return null;
   const blocks = st.params.blocks as BlockSize[] | undefined;
   const shape = st.params.shape as [number, number, number, number] | undefined;
+  if (st.kind === 'blockRelu' || (st.kind === 'reluWeights' && blocks && shape)) {
+    const layout = blockLayout(shape!, blocks!);
+    return layout.patches > 0 ? { n: layout.patches, w, selected: layout.selected.length, sharedMask: false } : null;
+  }
   let n = 0;
-  if (st.kind === 'blockRelu' || (st.kind === 'reluWeights' && blocks && shape)) n = blockLayout(shape!, blocks!).patches;
-  else if (st.kind === 'reluWeights') n = keys.get(String(st.params.layer))?.map.xSize ?? 0;
+  if (st.kind === 'reluWeights') n = keys.get(String(st.params.layer))?.map.xSize ?? 0;
   else if (st.kind === 'relu' && typeof st.params.size === 'number') n = st.params.size;
-  return n > 0 ? { n, w } : null;
+  return n > 0 ? { n, w, selected: n, sharedMask: fullWindow(w) } : null;
+}
+
+/** A comparison of a step and the selection riding on it. */
+interface StepCompare {
+  n: number;
+  w: BitWindow;
+  selected: number;
+  sharedMask: boolean;
+}
+
+/** The comparisons a step runs whose sizes the program states, in the order it runs them:
+ * the first one (firstCompare), or every level of a MaxPool's trees (a ReLU of the pairs'
+ * differences each, maxpool.ts maxPoolLevels). */
+function stepCompares(st: ProgramStep, keys: ReadonlyMap<string, WeightKey>): StepCompare[] {
+  if (st.kind === 'maxPool') {
+    const w = st.params.window as BitWindow | undefined;
+    const pool = st.params.pool as PoolParams | undefined;
+    if (!w || !pool) return [];
+    return maxPoolLevels(pool).map((n) => ({ n, w, selected: n, sharedMask: fullWindow(w) }));
+  }
+  const first = firstCompare(st, keys);
+  return first ? [first] : [];
 }
 
 /** Frames of the closing exchange stay below this, half the frame limit (P2's bit corrections
@@ -146,7 +181,12 @@ const OFFLINE_FRAME_BYTES = 512 * 2 ** 20;
 export async function prepareOffline(session: Session, program: Program, keys: ReadonlyMap<string, WeightKey>, options: OfflineOptions = {}): Promise<OfflineMaterial> {
   const t0 = performance.now();
   const tag: OfflineTag = { session: sessionFingerprint(session), program: programDigest(program) };
-  const items = new Map<string, unknown>();
+  const items = new Map<string, unknown[]>();
+  const put = (purpose: string, v: unknown) => {
+    const queue = items.get(purpose);
+    if (queue) queue.push(v);
+    else items.set(purpose, [v]);
+  };
   const work = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind) || COMPARE_KINDS.has(st.kind));
   const dealings: CompareDealing[] = [];
   for (const [i, st] of work.entries()) {
@@ -154,22 +194,24 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     const streams = stepStreams(session, st);
     // The step's comparison first, its product after: the streams are independent, and this
     // is the order in which the online step would draw them.
-    const cmp = firstCompare(st, keys);
-    if (cmp) {
+    // Each comparison's dealing, with the selection riding on it (its masks and P0's and P2's
+    // c0, on the 'select' streams), in the order the step runs them.
+    for (const cmp of stepCompares(st, keys)) {
       const d = dealCompare(streams, cmp.n, cmp.w);
-      items.set(`${st.name}/drelu`, d);
+      put(`${st.name}/drelu`, d);
       dealings.push(d);
+      put(`${st.name}/select`, dealSelect(streams, cmp.selected, cmp.sharedMask));
     }
     if (PRODUCT_KINDS.has(st.kind)) {
       const key = keys.get(String(st.params.layer));
       if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-      if (session.id !== 1) items.set(`${st.name}/weights`, maskProduct(streams, key));
+      if (session.id !== 1) put(`${st.name}/weights`, maskProduct(streams, key));
     }
     options.onStep?.(i + 1, work.length, st.name);
     // Let a stop request (a signal handler) and the transport run between layers.
     await new Promise((r) => setImmediate(r));
   }
-  const truncations = dealTruncations(session, program, items);
+  const truncations = dealTruncations(session, program, items, put);
   if (work.length === 0) return new OfflineMaterial(tag, items, 0, 0);
   stopped(options.signal);
   // P2's bit corrections to P1, in frames of at most OFFLINE_FRAME_BYTES (every party knows
@@ -225,7 +267,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
 
 /** The dealing of every exact truncation (its online step's 'trunc' material), in program
  * order; P0's wrap bits come from the product share prepared for the step it reads. */
-function dealTruncations(session: Session, program: Program, items: Map<string, unknown>): TruncationDealing[] {
+function dealTruncations(session: Session, program: Program, items: ReadonlyMap<string, unknown[]>, put: (purpose: string, v: unknown) => void): TruncationDealing[] {
   const productOf = new Map<string, string>();
   for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind)) productOf.set(st.outputs[st.outputs.length - 1], st.name);
   const out: TruncationDealing[] = [];
@@ -233,9 +275,9 @@ function dealTruncations(session: Session, program: Program, items: Map<string, 
     if (st.kind !== 'truncateExact') continue;
     const producer = productOf.get(st.inputs[0]);
     if (producer === undefined) throw runtimeError('MPCC5222', ['(offline phase)', `steps.${st.name}`, 'an exact truncation must read the product of a weights step']);
-    const share = session.id === 0 ? (items.get(`${producer}/weights`) as MaskProduct).share : null;
+    const share = session.id === 0 ? (items.get(`${producer}/weights`)![0] as MaskProduct).share : null;
     const d = dealTruncation(stepStreams(session, st), share?.length ?? size(program, st.inputs[0]), Number(st.params.bits), share);
-    items.set(`${st.name}/trunc`, d);
+    put(`${st.name}/trunc`, d);
     out.push(d);
   }
   return out;

@@ -76,6 +76,10 @@ export interface RunResult {
   /** Wall seconds of the one-time setup, of this inference's offline phase and of its online
    * phase (input given → output revealed: the latency a client feels). */
   seconds: { setup: number; offline: number; online: number };
+  /** CPU seconds (user + system, every thread of this process) of the offline and online
+   * phases: what the party computed, apart from its waits (parties sharing one process, as
+   * in-process runs do, each count the process's). */
+  cpuSeconds: { offline: number; online: number };
 }
 
 /** Runs `program` as this party; every party calls it with its own program. */
@@ -120,6 +124,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
 
   // Offline: this inference's input-independent work, unless it was prepared before.
   const t1 = performance.now();
+  const cpu1 = cpuNow();
   let offline = options.offline;
   if (offline) checkOfflineTag(offline, session, program);
   else offline = await prepareOffline(session, program, keys, { signal: options.signal, onStep: (done, total, step) => progress({ phase: 'offline', done, total, round: 0, step }) });
@@ -130,11 +135,13 @@ export async function runProgram(session: Session, program: Program, options: Ru
   const input = (await (options.signal ? untilStopped(given, options.signal, 'offline') : given)) ?? null;
   if (session.id === 0 && !input) throw runtimeError('MPCC5209', ['party 0 needs the input']);
   const t2 = performance.now();
+  const cpu2 = cpuNow();
   const revealed = new Map<string, Float64Array>();
   const ctxBase = { session, frac: program.frac, keys, weights, input, revealed };
   const online = runSteps(session, program.steps, ctxBase, progress, offline);
   const rounds = await (options.signal ? untilStopped(online, options.signal, 'online') : online);
   if (rounds !== program.rounds) throw runtimeError('MPCC5203', ['inference', rounds, program.rounds]);
+  const cpu3 = cpuNow();
   const unused = offline.left;
   if (unused.length > 0) throw runtimeError('MPCC5052', [unused[0]]);
 
@@ -147,7 +154,14 @@ export async function runProgram(session: Session, program: Program, options: Ru
     }
   }
   const seconds = { setup: (t1 - t0) / 1000, offline: offlineSeconds, online: (performance.now() - t2) / 1000 };
-  return { party: session.id, outputs, rounds, offlineRounds: offline.rounds, oneTimeRounds: setup.rounds, counters: session.counters, keys, seconds };
+  const cpuSeconds = { offline: options.offline ? 0 : cpu2 - cpu1, online: cpu3 - cpu2 };
+  return { party: session.id, outputs, rounds, offlineRounds: offline.rounds, oneTimeRounds: setup.rounds, counters: session.counters, keys, seconds, cpuSeconds };
+}
+
+/** This process's CPU seconds so far (user + system). */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** Runs the steps as a dataflow through one merger; returns the merged rounds. */

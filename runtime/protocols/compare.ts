@@ -140,7 +140,7 @@ export interface CompareDealing {
   coins: ReturnType<typeof holderCoins> | null;
   /** P0: its Z_p shares of the bits of r'; P1: the same from P2's correction, once received; P2: null. */
   rBits: Uint8Array | null;
-  /** P0: its share of u (P2 draws the same); others: empty. */
+  /** P0 and P2: P0's share of u (the same draw on their stream); P1: empty. */
   uShare: BigUint64Array;
   /** P2: P1's bit corrections ('drelu.bits'); others: null. */
   bits: Uint8Array | null;
@@ -161,7 +161,10 @@ export function dealCompare(s: Session, n: number, w: BitWindow): CompareDealing
     const d1 = s.shared(1, 'drelu');
     const r = addWords(randomWords(d0, n, k), randomWords(d1, n, k), k);
     const bits0 = uniformBelow(d0, n * m, p);
-    return { n, k, r, coins: null, rBits: null, uShare: new BigUint64Array(0), bits: packedBitCorrections(r, bits0, n, m, p), bitsBytes, bitsSent: false };
+    // P0's share of u next, as P0 draws it: several dealings of one step (a MaxPool's levels)
+    // made in a row then keep both streams in step.
+    const u0 = d0.ring(n);
+    return { n, k, r, coins: null, rBits: null, uShare: u0, bits: packedBitCorrections(r, bits0, n, m, p), bitsBytes, bitsSent: false };
   }
   const me = s.id;
   const dealer = s.shared(2, 'drelu');
@@ -246,7 +249,6 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
 async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): Promise<CompareBit> {
   const { k } = w;
   const deal = dealing(s, n, w);
-  const d0 = s.shared(0, 'drelu');
   const r = deal.r;
   if (rider?.sharedMask) rider.shareMask!(wordsRing(r));
   const { p: P } = digitField(k);
@@ -266,8 +268,8 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const topShift = top & 31;
   for (let i = 0; i < n; i++) u[i] = t[i] ^ ((rTop[i] >>> topShift) & 1);
 
-  // Round 3: re-share u over Z_2^64 (P0's share from the stream, P1's sent).
-  const u0 = d0.ring(n);
+  // Round 3: re-share u over Z_2^64 (P0's share from the stream, drawn with the dealing; P1's sent).
+  const u0 = deal.uShare;
   const u1 = new BigUint64Array(n);
   // u1 = u − u0 mod 2^64 on 32-bit words (a BigInt per element costs more than the compare).
   const a0 = wordView(u0);

@@ -11,7 +11,7 @@ export { hardSigmoid, hardSigmoidAffine, unitInterval } from './hard-sigmoid.js'
 export { sigmoid, sigmoidShifted, sigmoidCombine, sigmoidPiecewise, SIGMOID_KNOTS, SIGMOID_PIECES, SIGMOID_MAX_ERROR } from './sigmoid.js';
 export { compareWindow, dealCompare, receiveCompareBits, drelu, bitShares, checkWindow, digitField } from './compare.js';
 export type { BitWindow, CompareBit, CompareDealing } from './compare.js';
-export { select, Selection } from './select.js';
+export { dealSelect, select, Selection, fullWindow, type SelectDealing } from './select.js';
 export { relu } from './relu.js';
 export { blockRelu, blockLayout, blockPlan } from './block-relu.js';
 export type { BlockSize } from './block-relu.js';

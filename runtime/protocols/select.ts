@@ -15,12 +15,41 @@ import { flipSubInPlace, takeByBitMinus } from './bits.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
 
+/** The input-independent randomness of a selection of n elements, from the step's 'select'
+ * streams in the order the online selection draws them: P0 and P1 their share of the mask a
+ * (none with a shared mask: the comparison's), P0 and P2 c0; P2 a = a0 + a1. The offline
+ * phase (runtime/program/offline.ts) draws it before the input arrives; the selection takes
+ * it from there (Session.prepared), else draws it now. */
+export interface SelectDealing {
+  n: number;
+  sharedMask: boolean;
+  /** P0/P1: its share of a; P2: a (empty with a shared mask: set from the comparison's r). */
+  a: BigUint64Array;
+  /** P0 and P2: c0; P1: null. */
+  c: BigUint64Array | null;
+}
+
+/** This party's dealing of a selection of n elements (all three call it). */
+export function dealSelect(s: Session, n: number, sharedMask: boolean): SelectDealing {
+  if (sharedMask) return { n, sharedMask, a: new BigUint64Array(0), c: s.id === 1 ? null : s.shared(s.id === 0 ? 2 : 0, 'select').ring(n) };
+  if (s.id === 2) {
+    const g0 = s.shared(0, 'select');
+    const a0 = g0.ring(n);
+    const c = g0.ring(n);
+    const a1 = s.shared(1, 'select').ring(n);
+    return { n, sharedMask, a: add(a0, a1, a0), c };
+  }
+  const g = s.shared(2, 'select');
+  const a = g.ring(n);
+  return { n, sharedMask, a, c: s.id === 0 ? g.ring(n) : null };
+}
+
 /** The selection of every element of x by bit patchOf[i] (or bit i when patchOf is null). */
 export class Selection implements Rider {
   readonly openBytes: number;
   readonly correctionBytes: number;
   private a: BigUint64Array; // P0/P1: own share of a; P2: a = a0 + a1
-  private readonly c: BigUint64Array | null; // P0: c0 (stream); P2: c0; P1: set by corrected()
+  private readonly c: BigUint64Array | null; // P0: c0 (stream); P2: c0; P1: null (cP1 from corrected())
   private d: BigUint64Array | null = null;
   private cP1: BigUint64Array | null = null;
 
@@ -36,20 +65,11 @@ export class Selection implements Rider {
     if (sharedMask && patchOf) throw new Error('selection: a shared mask needs the compared elements themselves (no patches)');
     this.openBytes = sharedMask ? 0 : 8 * n;
     this.correctionBytes = 8 * n;
-    if (sharedMask) {
-      this.a = new BigUint64Array(0); // set by shareMask
-      this.c = s.id === 1 ? null : s.shared(s.id === 0 ? 2 : 0, 'select').ring(n);
-    } else if (s.id === 2) {
-      const g0 = s.shared(0, 'select');
-      const a0 = g0.ring(n);
-      this.c = g0.ring(n);
-      const a1 = s.shared(1, 'select').ring(n);
-      this.a = add(a0, a1, a0);
-    } else {
-      const g = s.shared(2, 'select');
-      this.a = g.ring(n);
-      this.c = s.id === 0 ? g.ring(n) : null;
-    }
+    const ready = s.prepared?.('select') as SelectDealing | undefined;
+    if (ready && (ready.n !== n || ready.sharedMask !== sharedMask)) throw new Error(`selection: the offline dealing is for ${ready.n} elements (shared mask ${ready.sharedMask}), the selection has ${n} (${sharedMask})`);
+    const deal = ready ?? dealSelect(s, n, sharedMask);
+    this.a = deal.a;
+    this.c = deal.c;
   }
 
   /** With sharedMask: a = −(this party's share of r), or −r for P2. */

@@ -279,9 +279,21 @@ export function matmulT(
 export function gatherByIndex(v: BigUint64Array, index: Int32Array, out?: BigUint64Array, fill = 0n): BigUint64Array {
   const y = out ?? new BigUint64Array(index.length);
   const f = BigInt.asUintN(64, fill);
+  // On 32-bit halves: a BigInt read per element allocates (measured ~4× slower on ResNet50's
+  // selections, most of it garbage collection).
+  const V = new Uint32Array(v.buffer, v.byteOffset, 2 * v.length);
+  const Y = new Uint32Array(y.buffer, y.byteOffset, 2 * y.length);
+  const fLo = Number(f & 0xffffffffn);
+  const fHi = Number(f >> 32n);
   for (let i = 0; i < index.length; i++) {
     const g = index[i];
-    y[i] = g >= 0 ? v[g] : f;
+    if (g >= 0) {
+      Y[2 * i] = V[2 * g];
+      Y[2 * i + 1] = V[2 * g + 1];
+    } else {
+      Y[2 * i] = fLo;
+      Y[2 * i + 1] = fHi;
+    }
   }
   return y;
 }

@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -59,6 +59,12 @@ describe('mpcc run / mpcc party', function () {
     expect(s.offline.rounds).to.equal(2); // P2's comparison bit corrections, the closing exchange
     expect(s.online.seconds).to.be.above(0).and.at.most(s.wallSeconds);
     expect(s.offline.seconds).to.be.above(0).and.at.most(s.wallSeconds);
+    // Each party's CPU seconds per phase: its own process's, hence positive and within what
+    // the machine's cores give in the phase's wall time (with margin for the clocks' granularity).
+    for (const ph of [s.online, s.offline]) {
+      expect(ph.cpuSeconds).to.have.length(3);
+      for (const c of ph.cpuSeconds) expect(c).to.be.above(0).and.at.most(availableParallelism() * ph.seconds + 0.05);
+    }
     expect(s.bytes).to.deep.equal(cost.bytes);
     expect(s.output).to.equal(yPath);
     // The same computation in one process gives the same output (the protocols are exact up

@@ -7,10 +7,11 @@
 
 import { expect } from 'chai';
 import { createInProcessSessions, runParties } from '../../../runtime/session/connect.js';
-import { prepareOffline, runProgram, type ProgramProgress, type RunResult } from '../../../runtime/program/index.js';
+import { PROGRAM_FORMAT, prepareOffline, runProgram, type Program, type ProgramProgress, type RunResult } from '../../../runtime/program/index.js';
 import { bilinearMap } from '../../../runtime/program/steps.js';
 import { RoundMerger } from '../../../runtime/program/merger.js';
-import { setupWeights, type WeightKey } from '../../../runtime/protocols/index.js';
+import { maxPoolLevels, Selection, setupWeights, type WeightKey } from '../../../runtime/protocols/index.js';
+import type { PoolParams } from '../../../runtime/ring/windows.js';
 import type { PartyId, Session } from '../../../runtime/session/session.js';
 import { fieldBytes } from '../../../runtime/protocols/field-format.js';
 import { FRAC, residualProgram, residualReference, residualWeights } from './residual.js';
@@ -93,6 +94,73 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     for (const p of r) expect(p.offlineRounds).to.equal(2);
     // The bytes are those of the cost table all the same (phase preprocessing).
     expect(r[2].counters.byLabel.get('drelu.bits')).to.equal(fieldBytes(108 * 63, 67));
+  });
+
+  it("a sized ReLU's selection is dealt offline with its comparison, and the online step takes both", async () => {
+    const sized = (id: PartyId) => {
+      const prog = residualProgram(id);
+      prog.steps.find((st) => st.kind === 'relu')!.params.size = 108;
+      return prog;
+    };
+    const r = await runParties(await createInProcessSessions(), async (s) => {
+      const prog = sized(s.id);
+      const keys = await setup(s);
+      const offline = await prepareOffline(s, prog, keys);
+      const relu = prog.steps.find((st) => st.kind === 'relu')!.name;
+      expect(offline.left).to.include(`${relu}/drelu`).and.include(`${relu}/select`);
+      const res = await runProgram(s, prog, { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined, offline, reuse: { keys, mode: 'skip' } });
+      expect(offline.left).to.deep.equal([]);
+      return res;
+    });
+    // P0's c0 and P2's c0 drawn offline agree: the selection's output is right.
+    checkOutput(r[0]);
+  });
+
+  it("a MaxPool's levels: every level's comparison and selection dealt offline, taken level by level; the output is the windows' maxima", async () => {
+    const pool: PoolParams = { inShape: [1, 2, 6, 6], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
+    const levels = maxPoolLevels(pool);
+    const program = (party: PartyId): Program => ({
+      format: PROGRAM_FORMAT,
+      party,
+      frac: FRAC,
+      input: { name: 'x', value: 'x', shape: [1, 2, 6, 6] },
+      outputs: [{ name: 'y', value: 'y', shape: [1, 2, 3, 3], post: [] }],
+      setup: [],
+      steps: [
+        { name: 'x', kind: 'input', op: 'input', round: 0, rounds: 0, inputs: [], outputs: ['x'], params: { size: 72 } },
+        { name: 'pool', kind: 'maxPool', op: 'maxPool', round: 1, rounds: 3 * levels.length, inputs: ['x'], outputs: ['y'], params: { pool, window: { lo: 0, k: 64 } } },
+        { name: 'out', kind: 'reveal', op: 'reveal', round: 1 + 3 * levels.length, rounds: 1, inputs: ['y'], outputs: [], params: { value: 'y' } },
+      ],
+      rounds: 1 + 3 * levels.length,
+      oneTimeRounds: 0,
+    });
+    const r = await runParties(await createInProcessSessions(), async (s) => {
+      const offline = await prepareOffline(s, program(s.id), new Map());
+      // P2's bit corrections of every level in the offline exchange, then the closing one.
+      expect(offline.rounds).to.equal(2);
+      const res = await runProgram(s, program(s.id), { input: s.id === 0 ? x : null, offline });
+      expect(offline.left).to.deep.equal([]);
+      return res;
+    });
+    // Padding is left out of the windows; the maxima are exact (fixed-point values compared).
+    const fx = x.map((v) => Math.round(v * 2 ** FRAC) / 2 ** FRAC);
+    const got = r[0].outputs.get('y')!;
+    for (let c = 0; c < 2; c++)
+      for (let oy = 0; oy < 3; oy++)
+        for (let ox = 0; ox < 3; ox++) {
+          let m = -Infinity;
+          for (let dy = 0; dy < 3; dy++)
+            for (let dx = 0; dx < 3; dx++) {
+              const yy = 2 * oy - 1 + dy, xx = 2 * ox - 1 + dx;
+              if (yy >= 0 && yy < 6 && xx >= 0 && xx < 6) m = Math.max(m, fx[c * 36 + yy * 6 + xx]);
+            }
+          expect(got[c * 9 + oy * 3 + ox]).to.equal(m);
+        }
+  });
+
+  it('a selection refuses offline material made for another size', () => {
+    const s = { id: 0, prepared: () => ({ n: 3, sharedMask: false, a: new BigUint64Array(3), c: new BigUint64Array(3) }) } as unknown as Session;
+    expect(() => new Selection(s, new BigUint64Array(4), null)).to.throw('the offline dealing is for 3 elements');
   });
 
   it('an input given long after the offline phase: the parties wait for it, the output is right', async () => {
