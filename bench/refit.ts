@@ -125,7 +125,7 @@ async function timeZoo(name: string, images: number, json: boolean): Promise<voi
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const peak = process.resourceUsage().maxRSS / 1024 / 1024;
     if (json) process.stdout.write(JSON.stringify({ model: name, images, layers: result.layers.length, seconds, cpuSeconds, peakGB: peak }) + '\n');
-    else print([['model', 'images', 'layers refit', 'seconds', 'CPU s (all threads)', 'peak RSS GB'], [name, String(images), String(result.layers.length), seconds.toFixed(1), cpuSeconds.toFixed(1), peak.toFixed(2)]]);
+    else print([['model', 'images', 'layers refit', 'wall s', 'CPU s (user + sys, all threads)', 'peak RSS GB'], [name, String(images), String(result.layers.length), seconds.toFixed(1), cpuSeconds.toFixed(1), peak.toFixed(2)]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

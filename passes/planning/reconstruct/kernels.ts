@@ -9,6 +9,8 @@ import { drainClaims } from '../../../ir/interp/gemm.js';
 export const LANES = 4;
 /** Samples per pass of the product kernel: a block of 4 rows (8 KB) stays in L1 while the others stream by. */
 const SAMPLE_BLOCK = 256;
+/** Rows of the second operand one pass over a sample block takes (a multiple of 4). */
+const B_TILE = 128;
 /** Columns of a Cholesky panel's row block one triangular-solve task owns. */
 const PANEL_COLUMNS = 256;
 
@@ -138,16 +140,19 @@ function productsTask(job: ProductsJob, t: number): void {
   const r0 = job.bounds[t] * LANES, r1 = job.bounds[t + 1] * LANES;
   for (let s0 = 0; s0 < len; s0 += SAMPLE_BLOCK) {
     const s1 = Math.min(len, s0 + SAMPLE_BLOCK);
-    for (let i = r0; i < r1; i += LANES) {
-      const a0 = aOff + i * lda;
-      for (let j = upper ? i : 0; j < bRows; j += LANES) {
-        const b0 = bOff + j * ldb;
-        block4x4(a, a0, lda, b, b0, ldb, s0, s1, acc);
-        for (let r = 0, o = (row0 + i) * ldo + col0 + j; r < LANES; r++, o += ldo) {
-          out[o] += sign * acc[r * LANES];
-          out[o + 1] += sign * acc[r * LANES + 1];
-          out[o + 2] += sign * acc[r * LANES + 2];
-          out[o + 3] += sign * acc[r * LANES + 3];
+    // B_TILE rows of b at a time (256 KB at most, in L2) against every row block of the task
+    for (let j0 = upper ? r0 : 0; j0 < bRows; j0 += B_TILE) {
+      const j1 = Math.min(bRows, j0 + B_TILE);
+      for (let i = r0; i < r1 && (!upper || i < j1); i += LANES) {
+        const a0 = aOff + i * lda;
+        for (let j = upper ? Math.max(i, j0) : j0; j < j1; j += LANES) {
+          block4x4(a, a0, lda, b, bOff + j * ldb, ldb, s0, s1, acc);
+          for (let r = 0, o = (row0 + i) * ldo + col0 + j; r < LANES; r++, o += ldo) {
+            out[o] += sign * acc[r * LANES];
+            out[o + 1] += sign * acc[r * LANES + 1];
+            out[o + 2] += sign * acc[r * LANES + 2];
+            out[o + 3] += sign * acc[r * LANES + 3];
+          }
         }
       }
     }
