@@ -9,7 +9,8 @@
 // the knapsack plans DIR/budget-R.json (`mpcc plan --sweep ... -o DIR`) are measured beside the
 // uniform ones (--kinds uniform,knapsack: which); --variants names the variants to run (the first
 // is the one `recovered` is of). With --zoo NAME
-// (e.g. resnet18-cifar, random weights) it times the refit at 6% on N random images instead.
+// (e.g. resnet18-cifar, random weights) it times the refit at 6% on N random images instead: wall
+// seconds, CPU seconds (user + sys, all threads: the refit uses a worker) and peak RSS.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,8 @@ const VARIANTS: readonly { name: string; options: ReconstructOptions }[] = [
   { name: 'with feeders', options: { feeders: true } },
   { name: 'ridge 0.1', options: { ridge: 0.1 } },
   { name: '256 per unknown', options: { samplesPerUnknown: 256 } },
+  { name: '32 per unknown', options: { samplesPerUnknown: 32 } },
+  { name: '16 per unknown', options: { samplesPerUnknown: 16 } },
   { name: 'ridge 0.001', options: { ridge: 1e-3 } },
   { name: 'ridge auto', options: { ridge: 'auto' } },
   { name: 'no joint residual', options: { joint: false } },
@@ -122,7 +125,7 @@ async function timeZoo(name: string, images: number, json: boolean): Promise<voi
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const peak = process.resourceUsage().maxRSS / 1024 / 1024;
     if (json) process.stdout.write(JSON.stringify({ model: name, images, layers: result.layers.length, seconds, cpuSeconds, peakGB: peak }) + '\n');
-    else print([['model', 'images', 'layers refit', 'seconds', 'CPU s (all threads)', 'peak RSS GB'], [name, String(images), String(result.layers.length), seconds.toFixed(1), cpuSeconds.toFixed(1), peak.toFixed(2)]]);
+    else print([['model', 'images', 'layers refit', 'wall s', 'CPU s (user + sys, all threads)', 'peak RSS GB'], [name, String(images), String(result.layers.length), seconds.toFixed(1), cpuSeconds.toFixed(1), peak.toFixed(2)]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -222,11 +222,17 @@ export const CLAIM_NEXT = 0, CLAIM_DONE = 1, CLAIM_FAILED = 2, CLAIM_SLOTS = 3;
  * this. A failing tile still counts as done (so no thread waits forever) and sets the flag.
  */
 export function drainTiles(job: GemmJob, claim: Int32Array, tiles: number): void {
+  drainClaims(claim, tiles, (t) => gemmTile(job, t));
+}
+
+/** Claims tasks 0 … tasks − 1 through `claim` and runs each by `run` until none is left (the
+ * claim protocol of drainTiles, for any job shared between threads). */
+export function drainClaims(claim: Int32Array, tasks: number, run: (task: number) => void): void {
   for (;;) {
     const t = Atomics.add(claim, CLAIM_NEXT, 1);
-    if (t >= tiles) return;
+    if (t >= tasks) return;
     try {
-      gemmTile(job, t);
+      run(t);
     } catch (err) {
       Atomics.store(claim, CLAIM_FAILED, 1);
       throw err;

@@ -11,7 +11,6 @@ import { CLAIM_DONE, CLAIM_FAILED, CLAIM_SLOTS, type FloatArray, type GemmJob, d
 const PARALLEL_MIN_MACS = 1 << 18;
 
 let threads = defaultThreads();
-let workers: Worker[] = [];
 
 function defaultThreads(): number {
   const env = Number(process.env.MPCC_THREADS);
@@ -28,23 +27,52 @@ export function interpreterThreads(): number {
 export function setInterpreterThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new InternalError(`thread count must be a positive integer, got ${n}`);
   threads = n;
-  if (workers.length > n - 1) {
-    for (const w of workers.slice(n - 1)) void w.terminate();
-    workers = workers.slice(0, n - 1);
-  }
+  for (const pool of pools) trim(pool, n - 1);
 }
 
-function helpers(): Worker[] {
-  while (workers.length < threads - 1) {
-    const w = new Worker(new URL('./gemm-worker.js', import.meta.url));
-    // An idle worker must not keep the process alive; a dead one is dropped (the main thread
-    // then claims every tile itself).
-    w.unref();
-    w.on('error', () => (workers = workers.filter((x) => x !== w)));
-    workers.push(w);
-  }
-  return workers;
+/** Pools of worker threads by script, each kept at the interpreter's thread count minus one. */
+const pools: { url: URL; workers: Worker[] }[] = [];
+
+/**
+ * The workers (threads − 1) of the pool running `url`, started on first use. An idle worker does
+ * not keep the process alive; a dead one is dropped (the main thread then claims every task).
+ */
+export function workerPool(url: URL): () => Worker[] {
+  const pool = { url, workers: [] as Worker[] };
+  pools.push(pool);
+  return () => {
+    trim(pool, threads - 1);
+    while (pool.workers.length < threads - 1) {
+      const w = new Worker(pool.url);
+      w.unref();
+      w.on('error', () => (pool.workers = pool.workers.filter((x) => x !== w)));
+      pool.workers.push(w);
+    }
+    return pool.workers;
+  };
 }
+
+function trim(pool: { workers: Worker[] }, n: number): void {
+  if (pool.workers.length <= n) return;
+  for (const w of pool.workers.slice(n)) void w.terminate();
+  pool.workers = pool.workers.slice(0, n);
+}
+
+/** Blocks until `tasks` tasks of a job claimed through `claim` are done (a worker silent for a
+ * minute, or one that failed, is an internal error naming `what`). */
+export function awaitClaims(claim: Int32Array, tasks: number, what: string): void {
+  let seen = Atomics.load(claim, CLAIM_DONE), since = Date.now();
+  while (seen < tasks) {
+    Atomics.wait(claim, CLAIM_DONE, seen, 50);
+    const now = Atomics.load(claim, CLAIM_DONE);
+    if (now !== seen) { seen = now; since = Date.now(); }
+    else if (Date.now() - since > 60_000) throw new InternalError(`a worker thread stopped in the middle of ${what}`);
+  }
+  if (Atomics.load(claim, CLAIM_FAILED)) throw new InternalError(`a worker thread failed in ${what}`);
+}
+
+/** The workers of the interpreter's matrix products. */
+const helpers = workerPool(new URL('./gemm-worker.js', import.meta.url));
 
 /** True when a worker thread can write into (or read) `a` without a copy. */
 export function isShared(a: FloatArray): boolean {
@@ -67,13 +95,5 @@ export function runGemm(job: GemmJob): void {
     isShared(job.ap) && isShared(job.bp) && isShared(job.c);
   if (parallel) for (const w of helpers()) w.postMessage({ job, claim, tiles });
   drainTiles(job, claim, tiles);
-  if (!parallel) return;
-  let seen = Atomics.load(claim, CLAIM_DONE), since = Date.now();
-  while (seen < tiles) {
-    Atomics.wait(claim, CLAIM_DONE, seen, 50);
-    const now = Atomics.load(claim, CLAIM_DONE);
-    if (now !== seen) { seen = now; since = Date.now(); }
-    else if (Date.now() - since > 60_000) throw new InternalError('a worker thread stopped in the middle of a matrix product');
-  }
-  if (Atomics.load(claim, CLAIM_FAILED)) throw new InternalError('a worker thread failed in a matrix product');
+  if (parallel) awaitClaims(claim, tiles, 'a matrix product');
 }

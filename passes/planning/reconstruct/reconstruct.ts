@@ -349,8 +349,8 @@ function runNode(g: Graph, node: Node, env: ReadonlyMap<string, Tensor[]>): Tens
   return outs;
 }
 
-/** Accumulates one layer's normal equations over the chunks (two folds: even and odd chunks),
- * picks the ridge and solves. */
+/** Accumulates one layer's normal equations over the chunks (with ridge 'auto' in two folds:
+ * even and odd chunks), picks the ridge and solves. */
 function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], targets: readonly Tensor[], valid: readonly number[], ridgeOption: number | 'auto', samplesPerUnknown: number, warn?: (w: MpccError) => void): { constants: Map<string, Tensor>; report: LayerRefit } {
   const { groups, features, outputs, bias } = layer;
   const perImage = layer.samplesPerImage(inputs[0]);
@@ -359,46 +359,47 @@ function solveLayer(graph: Graph, layer: RefitLayer, inputs: readonly Tensor[], 
   const totalSamples = perImage * valid.reduce((a, b) => a + b, 0);
   const keepEvery = Math.max(1, Math.ceil(totalSamples / (samplesPerUnknown * (features + (bias ? 1 : 0)))));
   const chunkSamples = Math.ceil(perImage / keepEvery) * Math.max(...valid);
-  const folds = [0, 1].map(() => Array.from({ length: groups }, () => new NormalEquations(features, outputs, bias)));
-  const capacity = Math.max(chunkSamples, Math.min(4096, Math.floor(BUFFER_DOUBLES / ((features + outputs) * groups * 2))));
-  const buffers = [0, 1].map(() => Array.from({ length: groups }, () => ({ x: new Float64Array(features * capacity), y: new Float64Array(outputs * capacity), filled: 0 })));
+  // the held-out ridge needs two folds; a fixed one sums every chunk into one problem
+  const foldCount = ridgeOption === 'auto' ? 2 : 1;
+  const folds = Array.from({ length: foldCount }, () => Array.from({ length: groups }, () => new NormalEquations(features, outputs, bias)));
+  const capacity = Math.max(chunkSamples, Math.min(4096, Math.floor(BUFFER_DOUBLES / ((features + outputs) * groups * foldCount))));
+  const buffers = folds.map(() => Array.from({ length: groups }, () => ({ x: new Float64Array(features * capacity), y: new Float64Array(outputs * capacity), filled: 0 })));
   const flush = (fold: number, g: number) => {
     const b = buffers[fold][g];
     folds[fold][g].add(b.x, b.y, b.filled, capacity);
     b.filled = 0;
   };
   inputs.forEach((input, c) => {
-    const fold = c % 2, first = c % keepEvery;
+    const fold = c % foldCount, first = c % keepEvery;
     for (let g = 0; g < groups; g++) {
       const b = buffers[fold][g];
       if (b.filled + chunkSamples > capacity) flush(fold, g);
       b.filled += layer.samples(input, targets[c], valid[c], g, b.x, b.y, capacity, b.filled, c, keepEvery, first);
     }
   });
-  for (let fold = 0; fold < 2; fold++) for (let g = 0; g < groups; g++) flush(fold, g);
-  const all = folds[0].map((eq, g) => {
-    const sum = new NormalEquations(features, outputs, bias);
-    sum.merge(eq);
-    sum.merge(folds[1][g]);
-    return sum;
-  });
+  for (let fold = 0; fold < foldCount; fold++) for (let g = 0; g < groups; g++) flush(fold, g);
   const starts = Array.from({ length: groups }, (_, g) => layer.start(graph, g));
   let ridge = ridgeOption === 'auto' ? heldOutRidge(folds, starts) : ridgeOption;
+  const all = folds.length === 1 ? folds[0] : folds[0].map((eq, g) => {
+    eq.merge(folds[1][g]);
+    return eq;
+  });
   const samples = all[0].samples, unknowns = all[0].unknowns;
   if (samples < unknowns && ridge < FEW_SAMPLES_RIDGE) {
     ridge = FEW_SAMPLES_RIDGE;
     warn?.(diag('MPCC4063', [layer.node.name, samples, unknowns, ridge]));
   }
-  const solutions = all.map((eq, g) => eq.solve(starts[g], ridge));
-  const relative = (ws: readonly Float64Array[]) => {
-    let err = 0, norm = 0;
-    all.forEach((eq, g) => {
-      err += eq.squaredError(ws[g]);
-      for (const v of eq.targetSquares) norm += v;
-    });
-    return norm > 0 ? Math.sqrt(err / norm) : Math.sqrt(err);
-  };
-  const report = { name: layer.node.name, op: layer.kind, relErrBefore: relative(starts), relErrAfter: relative(solutions), samples, unknowns, ridge };
+  let norm = 0, before = 0, after = 0;
+  const solutions = all.map((eq, g) => {
+    for (const v of eq.targetSquares) norm += v;
+    before += eq.squaredError(starts[g]);
+    // the statistics are not needed again: factor where they are, the error from the solve
+    const { solution, squaredError } = eq.solveInPlace(starts[g], ridge);
+    after += squaredError;
+    return solution;
+  });
+  const relative = (err: number) => (norm > 0 ? Math.sqrt(err / norm) : Math.sqrt(err));
+  const report = { name: layer.node.name, op: layer.kind, relErrBefore: relative(before), relErrAfter: relative(after), samples, unknowns, ridge };
   return { constants: layer.write(graph, solutions), report };
 }
 

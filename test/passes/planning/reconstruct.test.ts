@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { GraphBuilder } from '../../../ir/builder.js';
 import type { Graph } from '../../../ir/graph.js';
 import { runGraph } from '../../../ir/interp/index.js';
+import { interpreterThreads, setInterpreterThreads } from '../../../ir/interp/parallel.js';
 import { Tensor } from '../../../ir/tensor.js';
 import { applyPlan } from '../../../passes/planning/insert-block-relu.js';
 import { type ChannelBlock, type Plan, makePlan, planJson, reluLayerNames } from '../../../passes/planning/plan-file.js';
@@ -109,6 +110,7 @@ function valuesPerImage(g: Graph, calib: { data: Float32Array; shape: number[] }
 }
 
 describe('reconstruct: the solver', () => {
+  const defaultThreads = interpreterThreads();
   const rand = rng(7);
   const features = 6, outputs = 3, samples = 40;
   const xs = randomMatrix(rand, samples, features);
@@ -166,6 +168,36 @@ describe('reconstruct: the solver', () => {
       for (const g of grad) expect(Math.abs(g)).to.be.below(1e-9 * samples);
     }
     expect(eq.squaredError(w)).to.be.closeTo(direct, 1e-9 * direct);
+  });
+
+  it('solves a problem of several Cholesky panels as Gaussian elimination does, bit for bit alike on one thread and two', () => {
+    // 150 features and a bias: three 64-wide panels, the last partial, unknowns not a multiple of 4
+    const r = rng(19), f = 150, o = 7, n = 300;
+    const bx = randomMatrix(r, n, f), by = randomMatrix(r, n, o), bw = randomMatrix(r, o, f + 1);
+    const x = new Float64Array(f * n), y = new Float64Array(o * n), s = new Float64Array((f + 1) * o);
+    bx.forEach((row, k) => row.forEach((v, i) => (x[i * n + k] = v)));
+    by.forEach((row, k) => row.forEach((v, i) => (y[i * n + k] = v)));
+    bw.forEach((row, k) => row.forEach((v, i) => (s[i * o + k] = v)));
+    const solveWith = (threads: number) => {
+      setInterpreterThreads(threads);
+      try {
+        const eq = new NormalEquations(f, o, true);
+        eq.add(x, y, 200, n);
+        eq.add(x.subarray(200), y.subarray(200), 100, n);
+        const copy = eq.solve(s, 0.02), err = eq.squaredError(copy);
+        return { copy, err, ...eq.solveInPlace(s, 0.02) };
+      } finally {
+        setInterpreterThreads(defaultThreads);
+      }
+    };
+    const one = solveWith(1), two = solveWith(2);
+    const want = bruteRidge(bx, by, bw, true, 0.02);
+    for (let k = 0; k < o; k++) for (let i = 0; i <= f; i++) expect(two.solution[i * o + k]).to.be.closeTo(want[k][i], 1e-9);
+    expect([...two.solution]).to.deep.equal([...one.solution]);
+    expect([...two.copy]).to.deep.equal([...two.solution]);
+    expect(two.err).to.equal(one.err);
+    // the error read from the solve's equations is the error from the statistics
+    expect(two.squaredError).to.be.closeTo(two.err, 1e-9 * two.err);
   });
 
   it('returns the start weights when the inputs carry nothing (every sample zero, no bias)', () => {
