@@ -57,6 +57,13 @@ export const PROTOCOL_COSTS = {
     rounds: 1,
     flows: [flow(0, 1, 0, 'trunc.open', packed(n, bits)), flow(0, 2, 0, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 0, 1, 'trunc.choice', packed(n, 1), 'preprocessing')],
   }),
+  /** Exact share truncation where P0's share is input-dependent (truncate-exact.ts
+   * truncateExactOnline): P0's choice bit online, then P1's f-bit opening; P2's pad to P0 in the
+   * first round, preprocessing. */
+  truncateExactOnline: ({ n, bits }: { n: number; bits: number }): Cost => ({
+    rounds: 2,
+    flows: [flow(0, 0, 1, 'trunc.choice', packed(n, 1)), flow(0, 2, 0, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(1, 1, 0, 'trunc.open', packed(n, bits))],
+  }),
   /** Beaver product of two shared vectors. */
   mulShares: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.mulBroadcast({ xSize: n, ySize: n, outSize: n }),
   /** Beaver product of two shared tensors with broadcasting (beaver.ts mulBroadcast): each of P0

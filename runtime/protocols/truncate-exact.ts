@@ -34,6 +34,13 @@
 // (runtime/program/offline.ts). Only where P0's pre-truncation share is known offline (after a
 // product with P1's weights) does the compiler choose this form; elsewhere truncation stays local.
 // f is at most 32 here (the mod-2^f values live in 32-bit words).
+//
+// Where P0's share is input-dependent (after a product of two activations, SecureMul),
+// truncateExactOnline runs the same protocol with P0's choice α = a ⊕ ρ sent online, in a round
+// of its own before P1's opening (P1's g depends on α): two rounds, 1 bit P0 → P1 and f bits
+// P1 → P0 online; P2's pad m_ρ to P0 rides in the first round, labelled preprocessing (it is
+// input-independent). The step deals its correlation itself on its own 'trunc' streams (the
+// offline phase deals only the weight-product form).
 
 import { runtimeError } from '../diagnostics.js';
 import type { Outgoing, PartyId, Session } from '../session/session.js';
@@ -219,4 +226,14 @@ function shiftInto(ow: Uint32Array, i: number, lo: number, hi: number, f: number
   }
   ow[2 * i] = ((lo >>> f) | (hi << (32 - f))) >>> 0;
   ow[2 * i + 1] = ((hi >>> f) | (top << (32 - f))) >>> 0;
+}
+
+/** Exact truncation where P0's share is input-dependent (see the file comment): the dealing on
+ * the spot, P0's choice online in a first round (P2's pad beside it, preprocessing), then
+ * truncateExact's round. Two rounds. */
+export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: number): Promise<BigUint64Array> {
+  const d = dealTruncation(s, x.length, bits, s.id === 0 ? x : null);
+  for (const o of d.outgoing) if (o.label === 'trunc.choice') o.phase = 'online';
+  await exchangeTruncationDealing(s, d);
+  return truncateExact(s, x, bits, d);
 }
