@@ -19,8 +19,8 @@
 // With exact truncation (the default, `--truncation exact`: runtime/protocols/truncate-exact.ts),
 // every Truncate cannot fail: after a product with the server's weights — a Conv, Gemm, MatMul,
 // or a Mul, Div or batch-norm by a constant, which quantize makes a weight layer — P0's wrap bit
-// is known offline (one round); after a product of two activations (MobileNetV3's
-// squeeze-excitation and HardSwish) P0's choice bit goes online (two rounds). The bound is then
+// is known offline; after a product of two activations (MobileNetV3's squeeze-excitation and
+// HardSwish) a helper-dealt bit triple shares the wrap correction (one round either way). The bound is then
 // 0 for every model and the choice takes the cap, MAX_AUTO_FRAC bits for both the
 // activations and the weights (ResNet50's export: 0.037% of the logit range at 16/16 bits in
 // `mpcc infer --fixed` and 0.041% in the secure run, against 0.227% and 0.169% at the 11/12..16
@@ -151,8 +151,8 @@ export function weightFracs(graph: Graph, frac: number, level: number): Map<stri
  * when calibration samples were run (`measured`), else propagated from the weights. */
 export function chooseFracBits(graph: Graph, measured?: ReadonlyMap<string, number>, truncation: Truncation = 'local'): FracChoice {
   const magnitude = measured ? (v: string) => measured.get(v) ?? 0 : propagateRms(graph);
-  // every Truncate runs exact (lower: after a weight product, or with P0's choice online after a
-  // product of two activations) and cannot fail: with exact truncation the bound is empty
+  // every Truncate runs exact (lower: after a weight product, or by a bit triple after a product
+  // of two activations) and cannot fail: with exact truncation the bound is empty
   const local = (n: Node) => isTruncated(n) && truncation !== 'exact';
   const exactElements = graph.nodes.filter((n) => isTruncated(n) && !local(n)).reduce((t, n) => t + numel(graph.types.get(n.outputs[0])!.shape), 0);
   const layers: TruncatedLayer[] = graph.nodes.filter(local).map((n) => ({

@@ -15,9 +15,9 @@
 //   MaxPool, Clip              → SecureMaxPool, SecureClip; a ReLU/Clip read only by a
 //                                MaxPool moves after it first (same output, fewer compares)
 //   Truncate                   → SecureTruncate (option truncation=exact, the default): exact;
-//                                after a weight product P0's share is known offline (one
-//                                round), elsewhere (after a product of two activations) online=1
-//                                (two rounds); with truncation=local, every Truncate stays local
+//                                after a weight product P0's share is known offline; elsewhere
+//                                (after a product of two activations) online=1, a bit triple;
+//                                one round either way; truncation=local keeps every Truncate local
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
 //                                which the client computes in plaintext)
 //
@@ -59,7 +59,7 @@ export const lower = definePass({
   options: {
     truncation: {
       kind: 'string', default: 'exact' as string,
-      doc: "exact: every Truncate (by 1..32 bits) runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure; one round after a product with P1's weights, two elsewhere); local: every Truncate stays SecureML's local share truncation",
+      doc: "exact: every Truncate (by 1..32 bits) runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: every Truncate stays SecureML's local share truncation",
       check: (v) => (v === 'exact' || v === 'local' ? undefined : "must be 'exact' or 'local'"),
     },
   },
@@ -148,7 +148,7 @@ function lowerOne(node: Node, cx: LowerContext, ctx: PassContext<unknown>): Node
 }
 
 /** The Truncates the exact protocol runs (every one by 1..MAX_EXACT_TRUNCATION_BITS bits), each
- * with true when P0's share is input-dependent (online choice, two rounds): false after a
+ * with true when P0's share is input-dependent (the bit-triple form): false after a
  * product with P1's weights, whose P0 share is known offline (runtime/protocols/truncate-exact.ts). */
 function exactTruncations(g: Graph): Map<Node, boolean> {
   const producer = new Map<string, Node>();

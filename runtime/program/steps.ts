@@ -126,7 +126,7 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     return [await truncateExact(ctx.session, plusP1Constant(ctx, x, ctx.params.bias), Number(ctx.params.bits), d)];
   },
   /** Exact truncation where P0's share is input-dependent (after a product of two activations):
-   * the step deals its own correlation, P0's choice goes online (two rounds, truncate-exact.ts). */
+   * a bit triple the step deals itself, one round (truncate-exact.ts truncateExactOnline). */
   truncateExactOnline: async (ctx, [x]) => [await truncateExactOnline(ctx.session, plusP1Constant(ctx, x, ctx.params.bias), Number(ctx.params.bits))],
   /** Sum of two activations; with `shapes` and `outShape`, each operand first broadcast (numpy rules). */
   add: (ctx, [a, b]) => {

@@ -58,11 +58,11 @@ export const PROTOCOL_COSTS = {
     flows: [flow(0, 1, 0, 'trunc.open', packed(n, bits)), flow(0, 2, 0, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 0, 1, 'trunc.choice', packed(n, 1), 'preprocessing')],
   }),
   /** Exact share truncation where P0's share is input-dependent (truncate-exact.ts
-   * truncateExactOnline): P0's choice bit online, then P1's f-bit opening; P2's pad to P0 in the
-   * first round, preprocessing. */
+   * truncateExactOnline, a helper-dealt bit triple): one round, P0's and P1's masked bits cross
+   * (1 bit each way per element), P2's f-bit triple share to P1 beside them, preprocessing. */
   truncateExactOnline: ({ n, bits }: { n: number; bits: number }): Cost => ({
-    rounds: 2,
-    flows: [flow(0, 0, 1, 'trunc.choice', packed(n, 1)), flow(0, 2, 0, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(1, 1, 0, 'trunc.open', packed(n, bits))],
+    rounds: 1,
+    flows: [flow(0, 0, 1, 'trunc.choice', packed(n, 1)), flow(0, 1, 0, 'trunc.open', packed(n, 1)), flow(0, 2, 1, 'trunc.triple', packed(n, bits), 'preprocessing')],
   }),
   /** Beaver product of two shared vectors. */
   mulShares: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.mulBroadcast({ xSize: n, ySize: n, outSize: n }),

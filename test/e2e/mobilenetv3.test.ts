@@ -3,7 +3,7 @@
 // parties in process, against the fixed-point interpreter (the same ring arithmetic in plaintext,
 // up to the share truncations' ulps), against onnxruntime-node's float output, and with the
 // bytes and rounds of cost.json. Every truncation is exact (the default), those after a product of
-// two activations with P0's choice bit online. The float interpreter is held to onnxruntime on the same model.
+// two activations by a helper-dealt bit triple (truncateExactOnline). The float interpreter is held to onnxruntime on the same model.
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ describe('e2e: MobileNetV3-style zoo model (HardSwish, squeeze-excitation, HardS
     const mir = readFileSync(join(out, 'party1', 'model.mir'), 'utf8');
     for (const op of ['SecureMul', 'SecureHardSigmoid']) expect(mir.includes(` = ${op} `), op).to.equal(true);
     // exact truncation everywhere (the default): no Truncate stays local; each product of two
-    // activations is truncated with P0's choice online (protocol truncateExactOnline)
+    // activations is truncated by the bit-triple form (protocol truncateExactOnline)
     expect(mir).to.not.match(/ = Truncate /);
     const muls = (mir.match(/ = SecureMul /g) ?? []).length;
     expect((mir.match(/protocol = "truncateExactOnline"/g) ?? []).length, 'online exact truncations').to.equal(muls);

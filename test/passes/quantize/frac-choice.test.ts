@@ -56,7 +56,7 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     expect(exact.layers).to.deep.equal([]);
     expect(exact.failureLog2).to.equal(-Infinity);
     expect(describeFracChoice(exact)).to.match(/share-truncation failure 0 \(no local truncation\), magnitudes from the calibration samples; 3 truncated values, all exact/);
-    // y · y: a Beaver product, whose Truncate runs exact with P0's choice online: out of the bound too
+    // y · y: a Beaver product, whose Truncate runs exact by a bit triple: out of the bound too
     const squared = parseMir(LINEAR.replace('BIAS', '0').replace('-> (%y: float32[1,3])', '-> (%z: float32[1,3])').replace('Gemm "fc"(%x, %w, %b)\n', 'Gemm "fc"(%x, %w, %b)\n  %z: float32[1,3] = Mul "sq"(%y, %y)\n'));
     const big = new Map([['y', 2 ** 20], ['z', 2 ** 20]]);
     const c = chooseFracBits(squared, big, 'exact');

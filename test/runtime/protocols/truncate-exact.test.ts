@@ -130,7 +130,7 @@ describe('protocols: exact share truncation', function () {
     }
   });
 
-  describe('online choice (P0\'s share input-dependent)', () => {
+  describe('bit-triple form (P0\'s share input-dependent)', () => {
     const online = async (ss: readonly Session[], sh: readonly BigUint64Array[], bits: number): Promise<BigUint64Array> =>
       join(...((await run3(ss, (s) => truncateExactOnline(s, sh[s.id], bits))).slice(0, 2) as [BigUint64Array, BigUint64Array]));
 
@@ -156,14 +156,14 @@ describe('protocols: exact share truncation', function () {
       expect(carries(x, await online(ss, [x0, x1, new BigUint64Array(n)], f), f).every((d) => d === 0n || d === 1n)).to.equal(true);
     });
 
-    it('bytes and rounds equal the cost table (choice bit online, then P1\'s opening: two rounds)', async () => {
+    it('bytes and rounds equal the cost table (one round: a bit each way between P0 and P1, P2\'s triple share to P1)', async () => {
       const ss = await sessions();
       for (const [n, bits] of [[1000, 12], [333, 21], [7, 32]] as const) {
         const sh = split(randomSigned(n, 40));
         const before = ss.map(snapshot);
         await online(ss, sh, bits);
         const cost = PROTOCOL_COSTS.truncateExactOnline({ n, bits });
-        expect(cost.rounds).to.equal(2);
+        expect(cost.rounds).to.equal(1);
         ss.forEach((s, p) => {
           const got = delta(snapshot(s), before[p]);
           const want = expectedCounters(cost, p as PartyId);
@@ -172,8 +172,9 @@ describe('protocols: exact share truncation', function () {
           expect(got.sentTo, `P${p} sent per peer`).to.deep.equal(want.sentTo);
           expect(Object.fromEntries(got.byLabel), `P${p} per label`).to.deep.equal(Object.fromEntries(want.byLabel));
         });
-        expect(ss.map((s, p) => s.counters.rounds - before[p].rounds)).to.deep.equal([2, 2, 1]);
-        expect(cost.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[0, 1, packedBytes(n, 1)], [1, 0, packedBytes(n, bits)]]);
+        expect(ss.map((s, p) => s.counters.rounds - before[p].rounds)).to.deep.equal([1, 1, 1]);
+        expect(cost.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[0, 1, packedBytes(n, 1)], [1, 0, packedBytes(n, 1)]]);
+        expect(cost.flows.filter((fl) => fl.phase === 'preprocessing').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[2, 1, packedBytes(n, bits)]]);
       }
     });
 
@@ -183,12 +184,12 @@ describe('protocols: exact share truncation', function () {
         const ss = (await sessions()) as RecordingSession[];
         await online(ss, split(x), bits);
         const from = (s: RecordingSession, p: PartyId, round: number) => s.received.find((r) => r.from === p && r.round === round)!.data;
-        return { p0Pad: from(ss[0], 2, 0), p1Choice: from(ss[1], 0, 0), p0Open: from(ss[0], 1, 1), p2Frames: ss[2].received.length };
+        return { p1Triple: from(ss[1], 2, 0), p1Choice: from(ss[1], 0, 0), p0Open: from(ss[0], 1, 0), p2Frames: ss[2].received.length };
       };
       const zero = await views(new BigUint64Array(n));
       const rnd = await views(randomSigned(n, 40));
       expect(zero.p2Frames + rnd.p2Frames, 'the helper receives nothing').to.equal(0);
-      for (const name of ['p0Pad', 'p1Choice', 'p0Open'] as const) {
+      for (const name of ['p1Triple', 'p1Choice', 'p0Open'] as const) {
         expect(looksUniform(zero[name], 256), `${name} (zero input)`).to.equal(true);
         expect(looksUniform(rnd[name], 256), `${name} (random input)`).to.equal(true);
         expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
