@@ -46,6 +46,41 @@ function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUi
   return [x0, x1, new BigUint64Array(x.length)];
 }
 
+/** Every party's counters since `before` equal the cost table's `cost` (per phase, peer and label). */
+function expectCountersAsCost(ss: readonly Session[], before: ReadonlyArray<ReturnType<typeof snapshot>>, cost: Parameters<typeof expectedCounters>[0]): void {
+  ss.forEach((s, p) => {
+    const got = delta(snapshot(s), before[p]);
+    const want = expectedCounters(cost, p as PartyId);
+    expect(got.sent, `P${p} sent`).to.deep.equal(want.sent);
+    expect(got.received, `P${p} received`).to.deep.equal(want.received);
+    expect(got.sentTo, `P${p} sent per peer`).to.deep.equal(want.sentTo);
+    expect(Object.fromEntries(got.byLabel), `P${p} per label`).to.deep.equal(Object.fromEntries(want.byLabel));
+  });
+}
+
+/** Runs `protocol` on zero and on random inputs and checks every named message (receiver, sender,
+ * round) looks uniform and alike in both, and that the helper receives nothing. */
+async function expectUniformMessages(
+  protocol: (ss: readonly Session[], sh: readonly BigUint64Array[], bits: number) => Promise<BigUint64Array>,
+  messages: ReadonlyArray<readonly [string, PartyId, PartyId, number]>,
+): Promise<void> {
+  const n = 6000, bits = 16;
+  const views = async (x: BigUint64Array) => {
+    const ss = (await sessions()) as RecordingSession[];
+    await protocol(ss, split(x), bits);
+    const got = new Map(messages.map(([name, to, from, round]) => [name, ss[to].received.find((r) => r.from === from && r.round === round)!.data]));
+    return { got, p2Frames: ss[2].received.length };
+  };
+  const zero = await views(new BigUint64Array(n));
+  const rnd = await views(randomSigned(n, 40));
+  expect(zero.p2Frames + rnd.p2Frames, 'the helper receives nothing').to.equal(0);
+  for (const [name] of messages) {
+    expect(looksUniform(zero.got.get(name)!, 256), `${name} (zero input)`).to.equal(true);
+    expect(looksUniform(rnd.got.get(name)!, 256), `${name} (random input)`).to.equal(true);
+    expect(sameDistribution(zero.got.get(name)!, rnd.got.get(name)!, 256), name).to.equal(true);
+  }
+}
+
 describe('protocols: exact share truncation', function () {
   this.timeout(60000);
 
@@ -98,37 +133,15 @@ describe('protocols: exact share truncation', function () {
       });
       const cost = PROTOCOL_COSTS.truncateExact({ n, bits });
       expect(cost.rounds).to.equal(1);
-      ss.forEach((s, p) => {
-        const got = delta(snapshot(s), before[p]);
-        const want = expectedCounters(cost, p as PartyId);
-        expect(got.sent, `P${p} sent`).to.deep.equal(want.sent);
-        expect(got.received, `P${p} received`).to.deep.equal(want.received);
-        expect(got.sentTo, `P${p} sent per peer`).to.deep.equal(want.sentTo);
-        expect(Object.fromEntries(got.byLabel), `P${p} per label`).to.deep.equal(Object.fromEntries(want.byLabel));
-      });
+      expectCountersAsCost(ss, before, cost);
       // online: P1 sends, P0 receives, the helper idles; the dealing is preprocessing
       expect(online).to.deep.equal([1, 1, 0]);
       expect(cost.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[1, 0, packedBytes(n, bits)]]);
     }
   });
 
-  it('every message looks uniform, for zero and random inputs alike', async () => {
-    const n = 6000, bits = 16;
-    const views = async (x: BigUint64Array) => {
-      const ss = (await sessions()) as RecordingSession[];
-      await exact(ss, split(x), bits);
-      const from = (s: RecordingSession, p: PartyId, round: number) => s.received.find((r) => r.from === p && r.round === round)!.data;
-      return { p0Pad: from(ss[0], 2, 0), p1Choice: from(ss[1], 0, 0), p0Open: from(ss[0], 1, 1), p2Frames: ss[2].received.length };
-    };
-    const zero = await views(new BigUint64Array(n));
-    const rnd = await views(randomSigned(n, 40));
-    expect(zero.p2Frames + rnd.p2Frames, 'the helper receives nothing').to.equal(0);
-    for (const name of ['p0Pad', 'p1Choice', 'p0Open'] as const) {
-      expect(looksUniform(zero[name], 256), `${name} (zero input)`).to.equal(true);
-      expect(looksUniform(rnd[name], 256), `${name} (random input)`).to.equal(true);
-      expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
-    }
-  });
+  it('every message looks uniform, for zero and random inputs alike', () =>
+    expectUniformMessages(exact, [['p0Pad', 0, 2, 0], ['p1Choice', 1, 0, 0], ['p0Open', 0, 1, 1]]));
 
   describe('bit-triple form (P0\'s share input-dependent)', () => {
     const online = async (ss: readonly Session[], sh: readonly BigUint64Array[], bits: number): Promise<BigUint64Array> =>
@@ -164,36 +177,14 @@ describe('protocols: exact share truncation', function () {
         await online(ss, sh, bits);
         const cost = PROTOCOL_COSTS.truncateExactOnline({ n, bits });
         expect(cost.rounds).to.equal(1);
-        ss.forEach((s, p) => {
-          const got = delta(snapshot(s), before[p]);
-          const want = expectedCounters(cost, p as PartyId);
-          expect(got.sent, `P${p} sent`).to.deep.equal(want.sent);
-          expect(got.received, `P${p} received`).to.deep.equal(want.received);
-          expect(got.sentTo, `P${p} sent per peer`).to.deep.equal(want.sentTo);
-          expect(Object.fromEntries(got.byLabel), `P${p} per label`).to.deep.equal(Object.fromEntries(want.byLabel));
-        });
+        expectCountersAsCost(ss, before, cost);
         expect(ss.map((s, p) => s.counters.rounds - before[p].rounds)).to.deep.equal([1, 1, 1]);
         expect(cost.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[0, 1, packedBytes(n, 1)], [1, 0, packedBytes(n, 1)]]);
         expect(cost.flows.filter((fl) => fl.phase === 'preprocessing').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[2, 1, packedBytes(n, bits)]]);
       }
     });
 
-    it('every message looks uniform, for zero and random inputs alike', async () => {
-      const n = 6000, bits = 16;
-      const views = async (x: BigUint64Array) => {
-        const ss = (await sessions()) as RecordingSession[];
-        await online(ss, split(x), bits);
-        const from = (s: RecordingSession, p: PartyId, round: number) => s.received.find((r) => r.from === p && r.round === round)!.data;
-        return { p1Triple: from(ss[1], 2, 0), p1Choice: from(ss[1], 0, 0), p0Open: from(ss[0], 1, 0), p2Frames: ss[2].received.length };
-      };
-      const zero = await views(new BigUint64Array(n));
-      const rnd = await views(randomSigned(n, 40));
-      expect(zero.p2Frames + rnd.p2Frames, 'the helper receives nothing').to.equal(0);
-      for (const name of ['p1Triple', 'p1Choice', 'p0Open'] as const) {
-        expect(looksUniform(zero[name], 256), `${name} (zero input)`).to.equal(true);
-        expect(looksUniform(rnd[name], 256), `${name} (random input)`).to.equal(true);
-        expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
-      }
-    });
+    it('every message looks uniform, for zero and random inputs alike', () =>
+      expectUniformMessages(online, [['p1Triple', 1, 2, 0], ['p1Choice', 1, 0, 0], ['p0Open', 0, 1, 0]]));
   });
 });
