@@ -21,11 +21,12 @@
 // or a Mul, Div or batch-norm by a constant, which quantize makes a weight layer — P0's wrap bit
 // is known offline; after a product of two activations (MobileNetV3's squeeze-excitation and
 // HardSwish) a helper-dealt bit triple shares the wrap correction (one round either way). The bound is then
-// 0 for every model and the choice takes the cap, MAX_AUTO_FRAC bits for both the
+// 0 for every model (it never counted the local truncations inside the Sigmoid, average-pooling
+// and Resize steps, which are not exact yet; HardSigmoid's affine map is exact) and the choice takes the cap, MAX_AUTO_FRAC bits for both the
 // activations and the weights (ResNet50's export: 0.037% of the logit range at 16/16 bits in
 // `mpcc infer --fixed` and 0.041% in the secure run, against 0.227% and 0.169% at the 11/12..16
 // bits the bound forced; MobileNetV3-Large, whose 29 activation products kept a bound of 2^-13.5
-// before, 0.088% secure and 0.052% fixed at 16/16; DeepLabV3-MobileNetV3 at 256×256 99.995% of the
+// before, 0.075% secure and 0.052% fixed at 16/16; DeepLabV3-MobileNetV3 at 256×256 99.997% of the
 // pixels; BENCHMARKS.md, "Exact share truncation"). The bound and the per-layer weights' bits below
 // now apply only with `--truncation local`; at the cap the weights stay at MAX_AUTO_FRAC bits (more
 // would be possible with exact truncation as long as products stay below 2^62: not done).

@@ -81,6 +81,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>):
     return name;
   };
   const cx: LowerContext = {
+    frac,
     type: (v) => types.get(v)!,
     constant: (v) => (v ? constants.get(v) : undefined),
     addConstant: (base: string, t: Tensor) => {

@@ -118,7 +118,7 @@ export const PROTOCOL_COSTS = {
   /** Clip / ReLU6: two ReLUs in the same rounds. */
   clip: ({ n, k, lo = 0 }: { n: number; k: number; lo?: number }): Cost => PROTOCOL_COSTS.relu({ n: 2 * n, k, lo }),
   /** HardSigmoid (hard-sigmoid.ts): a local affine map, then Clip to [0, 1] on the full window. */
-  hardSigmoid: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.clip({ n, k: 64, lo: 0 }),
+  hardSigmoid: ({ n, frac }: { n: number; frac: number }): Cost => seq(PROTOCOL_COSTS.truncateExactOnline({ n, bits: frac }), PROTOCOL_COSTS.clip({ n, k: 64, lo: 0 })),
   /** Sigmoid (sigmoid.ts): one ReLU per knot and element on the full window, in three rounds. */
   sigmoid: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.relu({ n: SIGMOID_PIECES * n, k: 64, lo: 0 }),
   /** MaxPool: one fused ReLU per level of its max trees (pairs per level from maxPoolLevels). */
