@@ -102,11 +102,11 @@ export function requireOutput(value: string | undefined, what: string): string {
   return value;
 }
 
-/** --truncation: how the Truncate after each product with the server's weights runs. */
+/** --truncation: how every Truncate runs. */
 export function truncationOption(): Option {
   return new Option(
     '--truncation <how>',
-    "exact (default): the truncation after each product with the server's weights cannot fail (runtime/protocols/truncate-exact.ts: one round and f bits per value more), so the scale's failure bound counts only the truncations after products of two activations; local: SecureML's local share truncation everywhere (no message; fails with probability ~|x|/2^63 per value, within the scale's bound)",
+    "exact (default): every truncation cannot fail (runtime/protocols/truncate-exact.ts: one round each; f bits per value more after a product with the server's weights, 2 bits after a product of two activations), so the scale has no failure bound to keep and takes 16 bits; local: SecureML's local share truncation for every Truncate (no message; HardSigmoid's affine map stays exact; fails with probability ~|x|/2^63 per value, within the scale's bound)",
   );
 }
 

@@ -120,7 +120,7 @@ defineOps(
     infer: inferAs('Mul'),
     secure: secureOp('mul'),
   },
-  overShares('SecureHardSigmoid', 'max(0, min(1, alpha·x + beta)): local affine map, then Clip to [0, 1] on the full window (protocol hardSigmoid)', { alpha: { kind: 'float', default: 0.2 }, beta: { kind: 'float', default: 0.5 } }, identity, 'hardSigmoid'),
-  overShares('SecureTruncate', "Truncate after a product with P1's weights, exact (no wrap failure; ⌊x/2^bits⌋ or one less): P0's wrap bit is known offline, one correlated OT, f bits P1 → P0 online (protocol truncateExact)", { bits: { kind: 'int', range: [1, 32], doc: 'bits shifted out' } }, identity, 'truncateExact'),
+  overShares('SecureHardSigmoid', 'max(0, min(1, alpha·x + beta)): the affine map (its truncation exact, one round: truncateExactOnline), then Clip to [0, 1] on the full window (protocol hardSigmoid)', { alpha: { kind: 'float', default: 0.2 }, beta: { kind: 'float', default: 0.5 } }, identity, 'hardSigmoid'),
+  overShares('SecureTruncate', "Truncate, exact (no wrap failure; ⌊x/2^bits⌋ or one less), one correlated OT: after a product with P1's weights P0's wrap bit is known offline, f bits P1 → P0 in one round (protocol truncateExact); with online=1 (P0's share input-dependent, after a product of two activations) a helper-dealt bit triple, one round, 1 bit each way between P0 and P1 (protocol truncateExactOnline, step truncateExactOnline)", { bits: { kind: 'int', range: [1, 32], doc: 'bits shifted out' }, online: { kind: 'int', range: [0, 1], default: 0, doc: "1: P0's share is input-dependent (the bit-triple form, dealt by the step itself)" } }, identity, 'truncateExact'),
   overShares('SecureSigmoid', 'the piecewise-linear sigmoid of runtime/protocols/sigmoid.ts: one ReLU per knot, then a local weighted sum (protocol sigmoid)', {}, identity, 'sigmoid'),
 );

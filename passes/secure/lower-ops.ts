@@ -21,6 +21,8 @@ import { blockDrelus, blockSelected, blockSizesFrom } from '../../ir/ops/block-r
 export interface LowerContext {
   type(value: string): TensorType;
   constant(value: string): Tensor | undefined;
+  /** The activations' fractional bits (the graph input's encoding). */
+  readonly frac: number;
   /** Defines a new constant under a fresh name derived from `base`; returns the name. */
   addConstant(base: string, t: Tensor): string;
 }
@@ -160,7 +162,7 @@ export function lowerMul(node: Node, cx: LowerContext): Node {
 /** A HardSigmoid as SecureHardSigmoid (its alpha and beta are public: they ride along). */
 export function lowerHardSigmoid(node: Node, cx: LowerContext): Node {
   const a = withDefaults(node);
-  return makeNode('SecureHardSigmoid', node.name, node.inputs, node.outputs, { alpha: a.alpha, beta: a.beta, ...costAttrs(SECURE_COSTS.SecureHardSigmoid(numel(cx.type(node.inputs[0]).shape))) });
+  return makeNode('SecureHardSigmoid', node.name, node.inputs, node.outputs, { alpha: a.alpha, beta: a.beta, ...costAttrs(SECURE_COSTS.SecureHardSigmoid(numel(cx.type(node.inputs[0]).shape), cx.frac)) });
 }
 
 /** A Sigmoid as SecureSigmoid (the piecewise-linear approximation of runtime/protocols/sigmoid.ts). */

@@ -14,8 +14,10 @@
 //   HardSigmoid, Sigmoid       → SecureHardSigmoid (affine map + Clip), SecureSigmoid (piecewise linear)
 //   MaxPool, Clip              → SecureMaxPool, SecureClip; a ReLU/Clip read only by a
 //                                MaxPool moves after it first (same output, fewer compares)
-//   Truncate of a weight product → SecureTruncate (option truncation=exact, the default): exact,
-//                                P0's share being known offline; with truncation=local, local
+//   Truncate                   → SecureTruncate (option truncation=exact, the default): exact;
+//                                after a weight product P0's share is known offline; elsewhere
+//                                (after a product of two activations) online=1, a bit triple;
+//                                one round either way; truncation=local keeps every Truncate local
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
 //                                which the client computes in plaintext)
 //
@@ -57,7 +59,7 @@ export const lower = definePass({
   options: {
     truncation: {
       kind: 'string', default: 'exact' as string,
-      doc: "exact: every Truncate of a product with P1's weights (by 1..32 bits) runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: every Truncate stays SecureML's local share truncation",
+      doc: "exact: every Truncate (by 1..32 bits) runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: every Truncate stays SecureML's local share truncation",
       check: (v) => (v === 'exact' || v === 'local' ? undefined : "must be 'exact' or 'local'"),
     },
   },
@@ -79,6 +81,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>):
     return name;
   };
   const cx: LowerContext = {
+    frac,
     type: (v) => types.get(v)!,
     constant: (v) => (v ? constants.get(v) : undefined),
     addConstant: (base: string, t: Tensor) => {
@@ -92,7 +95,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>):
   const reveal = valuesToReveal(g, tail);
   const fusedWith = chooseFusions(g, users, cx);
   const fusedProducts = new Set(fusedWith.values());
-  const exact = ctx.options.truncation === 'exact' ? exactTruncations(g) : new Set<Node>();
+  const exact = ctx.options.truncation === 'exact' ? exactTruncations(g) : new Map<Node, boolean>();
 
   const nodes: Node[] = [];
   // A revealed value's producer now defines `<value>_share`; secure-side readers follow.
@@ -122,8 +125,11 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>):
       emit(lowerReluWeights(node, product, cx));
       ctx.stat('relus fused with the next product');
     } else if (exact.has(node)) {
-      emit(makeNode('SecureTruncate', node.name, node.inputs, node.outputs, { bits: withDefaults(node).bits, ...costAttrs(SECURE_COSTS.SecureTruncate(numel(types.get(node.inputs[0])!.shape), withDefaults(node).bits as number)) }));
+      const online = exact.get(node)!;
+      const bits = withDefaults(node).bits as number;
+      emit(makeNode('SecureTruncate', node.name, node.inputs, node.outputs, { bits, ...(online ? { online: 1 } : {}), ...costAttrs(SECURE_COSTS.SecureTruncate(numel(types.get(node.inputs[0])!.shape), bits, online)) }));
       ctx.stat('truncations made exact');
+      if (online) ctx.stat('exact truncations with online choice');
     } else if (tail.has(node)) emit(node);
     else emit(lowerOne(node, cx, ctx));
   }
@@ -142,17 +148,19 @@ function lowerOne(node: Node, cx: LowerContext, ctx: PassContext<unknown>): Node
   return lowering ? lowering.lower(node, cx) : lowerCompare(node, op, cx);
 }
 
-/** The Truncates the exact protocol runs: those of a product with P1's weights (whose P0 share
- * is known offline, runtime/protocols/truncate-exact.ts), by 1..MAX_EXACT_TRUNCATION_BITS bits. */
-function exactTruncations(g: Graph): Set<Node> {
+/** The Truncates the exact protocol runs (every one by 1..MAX_EXACT_TRUNCATION_BITS bits), each
+ * with true when P0's share is input-dependent (the bit-triple form): false after a
+ * product with P1's weights, whose P0 share is known offline (runtime/protocols/truncate-exact.ts). */
+function exactTruncations(g: Graph): Map<Node, boolean> {
   const producer = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) producer.set(o, n);
-  const out = new Set<Node>();
+  const out = new Map<Node, boolean>();
   for (const n of g.nodes) {
     if (n.op !== 'Truncate') continue;
     const bits = withDefaults(n).bits as number;
+    if (bits < 1 || bits > MAX_EXACT_TRUNCATION_BITS) continue;
     const p = producer.get(n.inputs[0]);
-    if (p && secureOpOf(p.op) === 'SecureWeights' && bits >= 1 && bits <= MAX_EXACT_TRUNCATION_BITS) out.add(n);
+    out.set(n, !(p && secureOpOf(p.op) === 'SecureWeights'));
   }
   return out;
 }

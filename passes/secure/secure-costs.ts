@@ -62,12 +62,15 @@ export const SECURE_COSTS = {
   SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
   /** Product with P1's weights (plus its one-time setup). */
   SecureWeights: (s: WeightSizes) => make('applyWeights', PROTOCOL_COSTS.applyWeights(s), 0, setup(s.wSize)),
-  /** Exact truncation of n elements by `bits` after a product with P1's weights. */
-  SecureTruncate: (n: number, bits: number) => make('truncateExact', PROTOCOL_COSTS.truncateExact({ n, bits }), 0),
+  /** Exact truncation of n elements by `bits`: after a product with P1's weights, or (online)
+   * where P0's share is input-dependent. */
+  SecureTruncate: (n: number, bits: number, online = false) =>
+    online ? make('truncateExactOnline', PROTOCOL_COSTS.truncateExactOnline({ n, bits }), 0) : make('truncateExact', PROTOCOL_COSTS.truncateExact({ n, bits }), 0),
   /** Product of two activations with broadcasting (Beaver, one round). */
   SecureMul: (xSize: number, ySize: number, outSize: number) => make('mulBroadcast', PROTOCOL_COSTS.mulBroadcast({ xSize, ySize, outSize }), 0),
-  /** HardSigmoid: a local affine map, then two comparisons per element (Clip to [0, 1]). */
-  SecureHardSigmoid: (n: number) => make('hardSigmoid', PROTOCOL_COSTS.hardSigmoid({ n }), 2 * n),
+  /** HardSigmoid: the affine map (its truncation exact, one round), then two comparisons per
+   * element (Clip to [0, 1]). */
+  SecureHardSigmoid: (n: number, frac: number) => make('hardSigmoid', PROTOCOL_COSTS.hardSigmoid({ n, frac }), 2 * n),
   /** Sigmoid: one comparison per knot and element (runtime/protocols/sigmoid.ts). */
   SecureSigmoid: (n: number) => make('sigmoid', PROTOCOL_COSTS.sigmoid({ n }), SIGMOID_PIECES * n),
   /** Block-ReLU: one comparison per tile (`patches`), one selection per non-identity element. */

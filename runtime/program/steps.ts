@@ -5,7 +5,7 @@
 
 import { decode, encode } from '../ring/ring.js';
 import { InternalError, runtimeError } from '../diagnostics.js';
-import { truncateExact, type TruncationDealing } from '../protocols/truncate-exact.js';
+import { truncateExact, truncateExactOnline, type TruncationDealing } from '../protocols/truncate-exact.js';
 import { addShares, applyWeights, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, ProductShapes, WeightKey } from '../protocols/index.js';
@@ -77,7 +77,7 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 export type StepKind =
   | 'input' | 'reveal' | 'weights' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
   | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool'
-  | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact';
+  | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact' | 'truncateExactOnline';
 
 /** The step kinds by name. */
 export const STEP_KINDS: Record<StepKind, StepFn> = {
@@ -125,6 +125,9 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     if (!d) throw new InternalError(`exact truncation step without its offline dealing (bits ${String(ctx.params.bits)})`);
     return [await truncateExact(ctx.session, plusP1Constant(ctx, x, ctx.params.bias), Number(ctx.params.bits), d)];
   },
+  /** Exact truncation where P0's share is input-dependent (after a product of two activations):
+   * a bit triple the step deals itself, one round (truncate-exact.ts truncateExactOnline). */
+  truncateExactOnline: async (ctx, [x]) => [await truncateExactOnline(ctx.session, plusP1Constant(ctx, x, ctx.params.bias), Number(ctx.params.bits))],
   /** Sum of two activations; with `shapes` and `outShape`, each operand first broadcast (numpy rules). */
   add: (ctx, [a, b]) => {
     const [x, y] = broadcastOperands(ctx, [a, b]);

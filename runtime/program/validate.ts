@@ -88,6 +88,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   avgPool: one({ pool: 'pool' }, { countIncludePad: 'bool' }),
   truncate: one({ bits: 'int' }, BIAS),
   truncateExact: one({ bits: 'int' }, BIAS),
+  truncateExactOnline: one({ bits: 'int' }, BIAS),
   add: { inputs: [2, 2], outputs: 1, optional: BROADCAST },
   sub: { inputs: [2, 2], outputs: 1, optional: BROADCAST },
   addConst: one({ constant: 'name' }, { ...BROADCAST, negate: 'bool' }),
@@ -105,7 +106,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
 };
 
 /** Kinds whose result has as many elements as their (first) operand. */
-const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'truncateExact', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
+const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'truncateExact', 'truncateExactOnline', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
 
 function typed(v: Json, t: ParamType, field: string): void {
   switch (t) {

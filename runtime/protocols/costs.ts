@@ -57,6 +57,13 @@ export const PROTOCOL_COSTS = {
     rounds: 1,
     flows: [flow(0, 1, 0, 'trunc.open', packed(n, bits)), flow(0, 2, 0, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 0, 1, 'trunc.choice', packed(n, 1), 'preprocessing')],
   }),
+  /** Exact share truncation where P0's share is input-dependent (truncate-exact.ts
+   * truncateExactOnline, a helper-dealt bit triple): one round, P0's and P1's masked bits cross
+   * (1 bit each way per element), P2's f-bit triple share to P1 beside them, preprocessing. */
+  truncateExactOnline: ({ n, bits }: { n: number; bits: number }): Cost => ({
+    rounds: 1,
+    flows: [flow(0, 0, 1, 'trunc.choice', packed(n, 1)), flow(0, 1, 0, 'trunc.open', packed(n, 1)), flow(0, 2, 1, 'trunc.triple', packed(n, bits), 'preprocessing')],
+  }),
   /** Beaver product of two shared vectors. */
   mulShares: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.mulBroadcast({ xSize: n, ySize: n, outSize: n }),
   /** Beaver product of two shared tensors with broadcasting (beaver.ts mulBroadcast): each of P0
@@ -111,7 +118,7 @@ export const PROTOCOL_COSTS = {
   /** Clip / ReLU6: two ReLUs in the same rounds. */
   clip: ({ n, k, lo = 0 }: { n: number; k: number; lo?: number }): Cost => PROTOCOL_COSTS.relu({ n: 2 * n, k, lo }),
   /** HardSigmoid (hard-sigmoid.ts): a local affine map, then Clip to [0, 1] on the full window. */
-  hardSigmoid: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.clip({ n, k: 64, lo: 0 }),
+  hardSigmoid: ({ n, frac }: { n: number; frac: number }): Cost => seq(PROTOCOL_COSTS.truncateExactOnline({ n, bits: frac }), PROTOCOL_COSTS.clip({ n, k: 64, lo: 0 })),
   /** Sigmoid (sigmoid.ts): one ReLU per knot and element on the full window, in three rounds. */
   sigmoid: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.relu({ n: SIGMOID_PIECES * n, k: 64, lo: 0 }),
   /** MaxPool: one fused ReLU per level of its max trees (pairs per level from maxPoolLevels). */

@@ -20,7 +20,7 @@ export { maxPool, maxPoolLevels, maxTreeLevels, poolWindowSizes } from './maxpoo
 export { setupWeights, resendWeights, applyWeights, maskProduct, convMap, matmulMap } from './weights.js';
 export type { BilinearMap, MaskProduct, WeightKey } from './weights.js';
 export { reluThenWeights, blockReluThenWeights } from './relu-then-weights.js';
-export { dealTruncation, receiveTruncationDealing, exchangeTruncationDealing, truncateExact, MAX_EXACT_TRUNCATION_BITS } from './truncate-exact.js';
+export { dealTruncation, receiveTruncationDealing, exchangeTruncationDealing, truncateExact, truncateExactOnline, MAX_EXACT_TRUNCATION_BITS } from './truncate-exact.js';
 export type { TruncationDealing } from './truncate-exact.js';
 export { PROTOCOL_COSTS, expectedCounters, totalBytes, seq } from './costs.js';
 export type { Cost, Flow } from './costs.js';

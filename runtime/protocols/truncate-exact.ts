@@ -34,6 +34,23 @@
 // (runtime/program/offline.ts). Only where P0's pre-truncation share is known offline (after a
 // product with P1's weights) does the compiler choose this form; elsewhere truncation stays local.
 // f is at most 32 here (the mod-2^f values live in 32-bit words).
+//
+// Where P0's share is input-dependent (after a product of two activations, SecureMul), a is
+// known only online, and truncateExactOnline shares a·D (mod 2^f) with a helper-dealt bit triple
+// instead, in ONE round where both holders speak at once:
+//
+//   dealt (P2)     u (a bit, P0–P2 stream), w0 (f bits, P0–P2 stream); v (a bit, P1–P2 stream);
+//                  w1 = u·v − w0 (mod 2^f) to P1                 'trunc.triple'  f bits, preprocessing
+//   P0 (online)    e = a ⊕ u to P1                                'trunc.choice'  1 bit, online
+//   P1 (online)    d = D ⊕ v to P0 (same round)                   'trunc.open'    1 bit, online
+//   Then a = e + (1−2e)·u and D = d + (1−2d)·v, so
+//     a·D = e·d + (1−2e)·d·u + e·(1−2d)·v + (1−2e)(1−2d)·u·v:
+//   P0: z0 = e·d + (1−2e)·d·u + (1−2e)(1−2d)·w0;   P1: z1 = e·(1−2d)·v + (1−2e)(1−2d)·w1,
+//   and the outputs as above. P1 receives e (u is a pad it does not hold) and w1 (w0 is one),
+//   P0 receives d (v is a pad): all uniform; P2 receives nothing. P2's w1 rides in the same round,
+//   labelled preprocessing (it is input-independent); the step deals on its own 'trunc' streams
+//   (the offline phase deals only the weight-product form). Cost: 1 bit each way online, f bits
+//   preprocessing, one round.
 
 import { runtimeError } from '../diagnostics.js';
 import type { Outgoing, PartyId, Session } from '../session/session.js';
@@ -219,4 +236,69 @@ function shiftInto(ow: Uint32Array, i: number, lo: number, hi: number, f: number
   }
   ow[2 * i] = ((lo >>> f) | (hi << (32 - f))) >>> 0;
   ow[2 * i + 1] = ((hi >>> f) | (top << (32 - f))) >>> 0;
+}
+
+/** Exact truncation where P0's share is input-dependent (see the file comment): a helper-dealt
+ * bit triple, one round (P0's and P1's masked bits cross, P2's w1 to P1 beside them). P1's share
+ * must be final (its bias added). */
+export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: number): Promise<BigUint64Array> {
+  checkBits(bits);
+  const n = x.length, f = bits, mask = maskOf(f);
+  if (s.id === 2) {
+    const g0 = s.shared(0, 'trunc'), g1 = s.shared(1, 'trunc');
+    const u = streamBits(randomWords(g0, n, 1).lo);
+    const w0 = randomWords(g0, n, bits).lo;
+    const v = streamBits(randomWords(g1, n, 1).lo);
+    const w1 = new Uint32Array(n);
+    for (let i = 0; i < n; i++) w1[i] = ((u[i] & v[i]) - w0[i]) & mask;
+    await s.round([{ to: 1, data: packValues(w1, f), label: 'trunc.triple', phase: 'preprocessing' }], []);
+    return new BigUint64Array(n);
+  }
+  const out = new BigUint64Array(n);
+  const xw = wordView(x), ow = wordView(out);
+  if (s.id === 0) {
+    const g = s.shared(2, 'trunc');
+    const u = streamBits(randomWords(g, n, 1).lo);
+    const w0 = randomWords(g, n, bits).lo;
+    const a = wrapBits(x);
+    const e = new Uint8Array(n);
+    for (let i = 0; i < n; i++) e[i] = a[i] ^ u[i];
+    const got = await s.round([{ to: 1, data: packBits(e), label: 'trunc.choice' }], [1], { 1: packedBytes(n, 1) });
+    const d = unpackBits(got.get(1)!, n);
+    const k = 62 - f;
+    for (let i = 0; i < n; i++) {
+      const se = 1 - 2 * e[i], sd = 1 - 2 * d[i];
+      const z0 = (e[i] * d[i] + se * d[i] * u[i] + se * sd * w0[i]) & mask;
+      const lo = xw[2 * i], hi = (xw[2 * i + 1] + 0x40000000) >>> 0;
+      shiftInto(ow, i, lo, hi, f, (-z0 & mask) >>> 0);
+      subtractPowerOfTwo(ow, i, k);
+    }
+    return out;
+  }
+  const g = s.shared(2, 'trunc');
+  const v = streamBits(randomWords(g, n, 1).lo);
+  const c = new Uint8Array(n), dBits = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    c[i] = xw[2 * i + 1] >>> 31;
+    dBits[i] = (1 - c[i]) ^ v[i];
+  }
+  const got = await s.round([{ to: 0, data: packBits(dBits), label: 'trunc.open' }], [0, 2], { 0: packedBytes(n, 1), 2: packedBytes(n, bits) });
+  const e = unpackBits(got.get(0)!, n);
+  const w1 = unpackWords(got.get(2)!, n, f).lo;
+  for (let i = 0; i < n; i++) {
+    const se = 1 - 2 * e[i], sd = 1 - 2 * dBits[i];
+    const z1 = (e[i] * sd * v[i] + se * sd * w1[i]) & mask;
+    shiftInto(ow, i, xw[2 * i], xw[2 * i + 1], f, ((-(c[i] + z1)) & mask) >>> 0);
+  }
+  return out;
+}
+
+/** out[i] −= 2^k (0 ≤ k < 64), on 32-bit words. */
+function subtractPowerOfTwo(ow: Uint32Array, i: number, k: number): void {
+  if (k >= 32) ow[2 * i + 1] = (ow[2 * i + 1] - 2 ** (k - 32)) >>> 0;
+  else {
+    const l = ow[2 * i] - 2 ** k;
+    ow[2 * i] = l >>> 0;
+    if (l < 0) ow[2 * i + 1] = (ow[2 * i + 1] - 1) >>> 0;
+  }
 }

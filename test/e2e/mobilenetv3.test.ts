@@ -2,7 +2,8 @@
 // excitation with a HardSigmoid gate times the map, depthwise convs): compiled, run by the three
 // parties in process, against the fixed-point interpreter (the same ring arithmetic in plaintext,
 // up to the share truncations' ulps), against onnxruntime-node's float output, and with the
-// bytes and rounds of cost.json. The float interpreter is held to onnxruntime on the same model.
+// bytes and rounds of cost.json. Every truncation is exact (the default), those after a product of
+// two activations by a helper-dealt bit triple (truncateExactOnline). The float interpreter is held to onnxruntime on the same model.
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,21 +37,29 @@ describe('e2e: MobileNetV3-style zoo model (HardSwish, squeeze-excitation, HardS
     const file = join(tmp(), 'mnv3.onnx');
     writeFileSync(file, onnx);
     const out = join(tmp(), 'out');
-    const { cost } = runCompile(file, { output: out });
+    const { cost, fracChoice } = runCompile(file, { output: out });
+    // the default scale: one scale for activations and weights (no local truncation bounds it)
+    expect(fracChoice?.weightFracs).to.equal(undefined);
+    const F = fracChoice!.frac;
     const mir = readFileSync(join(out, 'party1', 'model.mir'), 'utf8');
     for (const op of ['SecureMul', 'SecureHardSigmoid']) expect(mir.includes(` = ${op} `), op).to.equal(true);
+    // exact truncation everywhere (the default): no Truncate stays local; each product of two
+    // activations is truncated by the bit-triple form (protocol truncateExactOnline)
+    expect(mir).to.not.match(/ = Truncate /);
+    const muls = (mir.match(/ = SecureMul /g) ?? []).length;
+    expect((mir.match(/protocol = "truncateExactOnline"/g) ?? []).length, 'online exact truncations').to.equal(muls);
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const session = await ort.InferenceSession.create(onnx);
-    const q = runPipeline(loadGraphFile(file), 'canonicalize,quantize{frac-bits=12}').graph;
+    const q = runPipeline(loadGraphFile(file), `canonicalize,quantize{frac-bits=${F}}`).graph;
     for (const seed of [3, 4]) {
       const rand = lcg(seed);
       const x = Float32Array.from({ length: 3 * 32 * 32 }, () => 2 * rand() - 1);
       const r = await runSecureInProcess(arts, x);
       const y = r[0].outputs.get('output')!;
-      const fixed = runGraphFixed(q, { input: new Tensor('float32', SHAPE, x) }, { frac: 12 }).outputs.get('output')!.data as Float64Array;
-      // Share truncation is floor or floor + 1 ulp (2^-12) per truncation; carried through the
+      const fixed = runGraphFixed(q, { input: new Tensor('float32', SHAPE, x) }, { frac: F }).outputs.get('output')!.data as Float64Array;
+      // Share truncation is floor or floor + 1 ulp (2^-F) per truncation; carried through the
       // layers after it (products of two activations, clips) it stays within 32 ulps here.
-      expect(maxAbsDiff(y, fixed), 'secure vs fixed').to.be.at.most(32 * 2 ** -12);
+      expect(maxAbsDiff(y, fixed), 'secure vs fixed').to.be.at.most(32 * 2 ** -F);
       const ref = (await session.run({ input: new ort.Tensor('float32', x, SHAPE) })).output.data as Float32Array;
       expect(argmax(y)).to.equal(argmax(ref));
       const range = Math.max(...ref) - Math.min(...ref);
@@ -94,14 +103,17 @@ describe('e2e: MobileNetV3-style zoo model (HardSwish, squeeze-excitation, HardS
     const file = join(tmp(), 'act.onnx');
     writeFileSync(file, onnx);
     const out = join(tmp(), 'act');
-    const { cost } = runCompile(file, { output: out });
+    const { cost, fracChoice } = runCompile(file, { output: out });
+    // the default scale: one scale for activations and weights (no local truncation bounds it)
+    expect(fracChoice?.weightFracs).to.equal(undefined);
+    const F = fracChoice!.frac;
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const x = Float32Array.from({ length: 4 * 36 }, () => 4 * rand() - 2);
     const res = await runSecureInProcess(arts, x);
     const y = res[0].outputs.get('y')!;
-    const q = runPipeline(loadGraphFile(file), 'canonicalize,quantize{frac-bits=12}').graph;
-    const fixed = runGraphFixed(q, { x: new Tensor('float32', [1, 4, 6, 6], x) }, { frac: 12 }).outputs.get('y')!.data as Float64Array;
-    expect(maxAbsDiff(y, fixed), 'secure vs fixed').to.be.at.most(32 * 2 ** -12);
+    const q = runPipeline(loadGraphFile(file), `canonicalize,quantize{frac-bits=${F}}`).graph;
+    const fixed = runGraphFixed(q, { x: new Tensor('float32', [1, 4, 6, 6], x) }, { frac: F }).outputs.get('y')!.data as Float64Array;
+    expect(maxAbsDiff(y, fixed), 'secure vs fixed').to.be.at.most(32 * 2 ** -F);
     const session = await ort.InferenceSession.create(onnx);
     const ref = (await session.run({ x: new ort.Tensor('float32', x, [1, 4, 6, 6]) })).y.data as Float32Array;
     // The sigmoid's approximation error (SIGMOID_MAX_ERROR) carried through the products and the head.

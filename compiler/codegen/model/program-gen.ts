@@ -131,7 +131,8 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   blockRelu: local((n, x) => ({ shape: x, blocks: blockSizesFrom(withDefaults(n).blocks as number[]), window: windowOf(n) })),
   maxPool: local((n, x) => ({ pool: poolParamsOf(n, x), window: windowOf(n) })),
   truncate: local((n, _x, env) => ({ bits: withDefaults(n).bits, ...env.movedBias.get(n) })),
-  truncateExact: local((n, _x, env) => ({ bits: withDefaults(n).bits, ...env.movedBias.get(n) })),
+  // P0's share input-dependent (online=1): the bit-triple form, dealt by the step itself
+  truncateExact: (n, env) => ({ ...local((m) => ({ bits: withDefaults(m).bits, ...env.movedBias.get(m) }))(n, env), ...(withDefaults(n).online ? { kind: 'truncateExactOnline' as const } : {}) }),
   add: addOrSub,
   sub: addOrSub,
   avgPool: local((n, x) => ({ pool: poolParamsOf(n, x), countIncludePad: Boolean(withDefaults(n).count_include_pad) })),

@@ -47,7 +47,7 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     expect(c.failureLog2).to.be.closeTo(Math.log2(3) + 2 * 16 - 63, 1e-12);
   });
 
-  it('with exact truncation a weight product leaves the bound (0, the cap), a product of two activations stays in it', () => {
+  it('with exact truncation every Truncate leaves the bound (0, the cap): after a weight product and after a product of two activations alike', () => {
     const g = parseMir(LINEAR.replace('BIAS', '0'));
     const measured = new Map([['y', 2 ** 20]]);
     const exact = chooseFracBits(g, measured, 'exact');
@@ -55,14 +55,19 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     expect(exact).to.include({ frac: MAX_AUTO_FRAC, uniformFrac: MAX_AUTO_FRAC, limit: 'cap', truncation: 'exact', exactElements: 3 });
     expect(exact.layers).to.deep.equal([]);
     expect(exact.failureLog2).to.equal(-Infinity);
-    expect(describeFracChoice(exact)).to.match(/share-truncation failure 0 \(no local truncation\), magnitudes from the calibration samples; 3 values after weight products truncated exactly/);
-    // y · y: a Beaver product whose Truncate stays local, still bounded
+    expect(describeFracChoice(exact)).to.match(/share-truncation failure 0 \(no local truncation\), magnitudes from the calibration samples; 3 truncated values, all exact/);
+    // y · y: a Beaver product, whose Truncate runs exact by a bit triple: out of the bound too
     const squared = parseMir(LINEAR.replace('BIAS', '0').replace('-> (%y: float32[1,3])', '-> (%z: float32[1,3])').replace('Gemm "fc"(%x, %w, %b)\n', 'Gemm "fc"(%x, %w, %b)\n  %z: float32[1,3] = Mul "sq"(%y, %y)\n'));
-    const c = chooseFracBits(squared, new Map([['y', 2 ** 20], ['z', 2 ** 20]]), 'exact');
-    expect(c.layers.map((l) => l.node)).to.deep.equal(['sq']);
-    expect(c.exactElements).to.equal(3);
-    expect(c.limit).to.equal('failure bound');
-    expect(c.failureLog2).to.be.at.most(FAILURE_BOUND_LOG2);
+    const big = new Map([['y', 2 ** 20], ['z', 2 ** 20]]);
+    const c = chooseFracBits(squared, big, 'exact');
+    expect(c.layers).to.deep.equal([]);
+    expect(c).to.include({ frac: MAX_AUTO_FRAC, limit: 'cap', exactElements: 6 });
+    expect(c.failureLog2).to.equal(-Infinity);
+    // with local truncation both stay in the bound, which lowers the scale
+    const local = chooseFracBits(squared, big, 'local');
+    expect(local.layers.map((l) => l.node)).to.deep.equal(['fc', 'sq']);
+    expect(local.limit).to.equal('failure bound');
+    expect(local.failureLog2).to.be.at.most(FAILURE_BOUND_LOG2);
   });
 
   it('large measured magnitudes lower the scale to the most bits within the bound', () => {
@@ -148,7 +153,7 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     expect(auto.notes[0]).to.equal(describeFracChoice(auto.fracChoice!));
     // exact truncation (the default): no local truncation is left, the cap
     expect(auto.fracChoice).to.include({ frac: MAX_AUTO_FRAC, truncation: 'exact', exactElements: 614500 });
-    expect(auto.notes[0]).to.match(/^fixed point: 16 fractional bits .*share-truncation failure 0 \(no local truncation\), magnitudes from the weights; 614500 values after weight products truncated exactly/);
+    expect(auto.notes[0]).to.match(/^fixed point: 16 fractional bits .*share-truncation failure 0 \(no local truncation\), magnitudes from the weights; 614500 truncated values, all exact/);
     const local = runCompile(file, { output: join(tmp(), 'local'), truncation: 'local' });
     expect(local.notes[0]).to.match(/^fixed point: \d+ fractional bits .*share-truncation failure ≤ 2\^-\d+\.\d per inference over 614500 truncated values, magnitudes from the weights/);
     expect(auto.notes.some((n) => /^note: Softmax '.*' is not computed securely: the client applies it in plaintext to the revealed logits/.test(n))).to.equal(false); // resnet18-cifar ends in logits

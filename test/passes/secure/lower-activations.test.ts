@@ -57,8 +57,12 @@ describe('quantize and lower: products of activations, HardSigmoid, Sigmoid', ()
     expect(hswish.attrs.flows).to.deep.equal(PROTOCOL_COSTS.mulBroadcast({ xSize: 36, ySize: 36, outSize: 36 }).flows.map(formatFlow));
     const gate = g.nodes.find((n) => n.name === 'gate')!;
     expect(gate.op).to.equal('SecureHardSigmoid');
-    expect(gate.attrs).to.include({ protocol: 'hardSigmoid', rounds: 3, drelus: 8, alpha: 1 / 6, beta: 0.5 });
-    expect(gate.attrs.flows).to.deep.equal(PROTOCOL_COSTS.clip({ n: 4, k: 64, lo: 0 }).flows.map(formatFlow));
+    // the affine map's exact truncation (one round: a bit each way, the helper's 12-bit share), then the clip
+    expect(gate.attrs).to.include({ protocol: 'hardSigmoid', rounds: 4, drelus: 8, alpha: 1 / 6, beta: 0.5 });
+    expect(gate.attrs.flows).to.deep.equal([
+      '0 0->1 online trunc.choice 1', '0 1->0 online trunc.open 1', '0 2->1 preprocessing trunc.triple 6',
+      ...PROTOCOL_COSTS.clip({ n: 4, k: 64, lo: 0 }).flows.map((f) => formatFlow({ ...f, step: f.step + 1 })),
+    ]);
     const sig = g.nodes.find((n) => n.name === 'sig')!;
     expect(sig.op).to.equal('SecureSigmoid');
     expect(sig.attrs).to.include({ protocol: 'sigmoid', rounds: 3, drelus: SIGMOID_PIECES * 36 });

@@ -111,7 +111,7 @@ describe('protocols: HardSigmoid and Sigmoid on shares', function () {
       const real = [...edges, 0, 1e4, -1e4, ...Array.from(decode(randomSigned(200, F + 4), F))];
       const x = encode(real, F);
       const xs = split(x);
-      const y = await withCost(ss, PROTOCOL_COSTS.hardSigmoid({ n: x.length }), (s) => hardSigmoid(s, xs[s.id], alpha, beta, F));
+      const y = await withCost(ss, PROTOCOL_COSTS.hardSigmoid({ n: x.length, frac: F }), (s) => hardSigmoid(s, xs[s.id], alpha, beta, F));
       const got = join(y[0], y[1]), want = plainHardSigmoid(x, alpha, beta);
       for (let i = 0; i < x.length; i++) {
         expect(Number(signed(got[i] - want[i])), `x=${real[i]}`).to.be.within(-1, 1);

@@ -1,10 +1,11 @@
 // The exact share truncation (runtime/protocols/truncate-exact.ts) against a BigInt floor on
 // random and edge values (every wrap case), its bytes and rounds against the cost table, every
 // message it delivers uniform for zero and random inputs, and a forced wrap that local
-// truncation gets wrong by ~2^(64−f) while the exact one does not.
+// truncation gets wrong by ~2^(64−f) while the exact one does not. The same for the online form
+// (truncateExactOnline: P0's share input-dependent, its choice bit sent online, two rounds).
 
 import { expect } from 'chai';
-import { dealTruncation, exchangeTruncationDealing, truncateExact } from '../../../runtime/protocols/truncate-exact.js';
+import { dealTruncation, exchangeTruncationDealing, truncateExact, truncateExactOnline } from '../../../runtime/protocols/truncate-exact.js';
 import { PROTOCOL_COSTS, expectedCounters } from '../../../runtime/protocols/costs.js';
 import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { truncShare } from '../../../runtime/ring/ring.js';
@@ -43,6 +44,41 @@ function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUi
     x1[i] = BigInt.asUintN(64, x[i] - x0[i]);
   }
   return [x0, x1, new BigUint64Array(x.length)];
+}
+
+/** Every party's counters since `before` equal the cost table's `cost` (per phase, peer and label). */
+function expectCountersAsCost(ss: readonly Session[], before: ReadonlyArray<ReturnType<typeof snapshot>>, cost: Parameters<typeof expectedCounters>[0]): void {
+  ss.forEach((s, p) => {
+    const got = delta(snapshot(s), before[p]);
+    const want = expectedCounters(cost, p as PartyId);
+    expect(got.sent, `P${p} sent`).to.deep.equal(want.sent);
+    expect(got.received, `P${p} received`).to.deep.equal(want.received);
+    expect(got.sentTo, `P${p} sent per peer`).to.deep.equal(want.sentTo);
+    expect(Object.fromEntries(got.byLabel), `P${p} per label`).to.deep.equal(Object.fromEntries(want.byLabel));
+  });
+}
+
+/** Runs `protocol` on zero and on random inputs and checks every named message (receiver, sender,
+ * round) looks uniform and alike in both, and that the helper receives nothing. */
+async function expectUniformMessages(
+  protocol: (ss: readonly Session[], sh: readonly BigUint64Array[], bits: number) => Promise<BigUint64Array>,
+  messages: ReadonlyArray<readonly [string, PartyId, PartyId, number]>,
+): Promise<void> {
+  const n = 6000, bits = 16;
+  const views = async (x: BigUint64Array) => {
+    const ss = (await sessions()) as RecordingSession[];
+    await protocol(ss, split(x), bits);
+    const got = new Map(messages.map(([name, to, from, round]) => [name, ss[to].received.find((r) => r.from === from && r.round === round)!.data]));
+    return { got, p2Frames: ss[2].received.length };
+  };
+  const zero = await views(new BigUint64Array(n));
+  const rnd = await views(randomSigned(n, 40));
+  expect(zero.p2Frames + rnd.p2Frames, 'the helper receives nothing').to.equal(0);
+  for (const [name] of messages) {
+    expect(looksUniform(zero.got.get(name)!, 256), `${name} (zero input)`).to.equal(true);
+    expect(looksUniform(rnd.got.get(name)!, 256), `${name} (random input)`).to.equal(true);
+    expect(sameDistribution(zero.got.get(name)!, rnd.got.get(name)!, 256), name).to.equal(true);
+  }
 }
 
 describe('protocols: exact share truncation', function () {
@@ -97,35 +133,58 @@ describe('protocols: exact share truncation', function () {
       });
       const cost = PROTOCOL_COSTS.truncateExact({ n, bits });
       expect(cost.rounds).to.equal(1);
-      ss.forEach((s, p) => {
-        const got = delta(snapshot(s), before[p]);
-        const want = expectedCounters(cost, p as PartyId);
-        expect(got.sent, `P${p} sent`).to.deep.equal(want.sent);
-        expect(got.received, `P${p} received`).to.deep.equal(want.received);
-        expect(got.sentTo, `P${p} sent per peer`).to.deep.equal(want.sentTo);
-        expect(Object.fromEntries(got.byLabel), `P${p} per label`).to.deep.equal(Object.fromEntries(want.byLabel));
-      });
+      expectCountersAsCost(ss, before, cost);
       // online: P1 sends, P0 receives, the helper idles; the dealing is preprocessing
       expect(online).to.deep.equal([1, 1, 0]);
       expect(cost.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[1, 0, packedBytes(n, bits)]]);
     }
   });
 
-  it('every message looks uniform, for zero and random inputs alike', async () => {
-    const n = 6000, bits = 16;
-    const views = async (x: BigUint64Array) => {
-      const ss = (await sessions()) as RecordingSession[];
-      await exact(ss, split(x), bits);
-      const from = (s: RecordingSession, p: PartyId, round: number) => s.received.find((r) => r.from === p && r.round === round)!.data;
-      return { p0Pad: from(ss[0], 2, 0), p1Choice: from(ss[1], 0, 0), p0Open: from(ss[0], 1, 1), p2Frames: ss[2].received.length };
-    };
-    const zero = await views(new BigUint64Array(n));
-    const rnd = await views(randomSigned(n, 40));
-    expect(zero.p2Frames + rnd.p2Frames, 'the helper receives nothing').to.equal(0);
-    for (const name of ['p0Pad', 'p1Choice', 'p0Open'] as const) {
-      expect(looksUniform(zero[name], 256), `${name} (zero input)`).to.equal(true);
-      expect(looksUniform(rnd[name], 256), `${name} (random input)`).to.equal(true);
-      expect(sameDistribution(zero[name], rnd[name], 256), name).to.equal(true);
-    }
+  it('every message looks uniform, for zero and random inputs alike', () =>
+    expectUniformMessages(exact, [['p0Pad', 0, 2, 0], ['p1Choice', 1, 0, 0], ['p0Open', 0, 1, 1]]));
+
+  describe('bit-triple form (P0\'s share input-dependent)', () => {
+    const online = async (ss: readonly Session[], sh: readonly BigUint64Array[], bits: number): Promise<BigUint64Array> =>
+      join(...((await run3(ss, (s) => truncateExactOnline(s, sh[s.id], bits))).slice(0, 2) as [BigUint64Array, BigUint64Array]));
+
+    it('equals ⌊x/2^f⌋ (or one less) for random and edge values, every wrap case, every f', async () => {
+      const ss = await sessions();
+      const edges = [0n, 1n, -1n, 2n ** 61n - 1n, -(2n ** 61n), 2n ** 62n - 1n, -(2n ** 62n) + 1n, 4095n, -4096n, -4097n];
+      for (const f of [1, 12, 16, 24, 32]) {
+        const x = new BigUint64Array(3000);
+        x.set(randomSigned(1500, 62));
+        x.set(randomSigned(1000, 20), 1500);
+        edges.forEach((e, i) => (x[2500 + i] = BigInt.asUintN(64, e)));
+        for (const sh of [split(x), sharesWithWrap(x, 0), sharesWithWrap(x, 1)]) {
+          const c = carries(x, await online(ss, sh, f), f);
+          expect(c.every((d) => d === 0n || d === 1n), `f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
+        }
+      }
+      // the forced wrap that breaks local truncation
+      const n = 64, f = 16;
+      const x = new BigUint64Array(n).fill(BigInt.asUintN(64, -5n * 2n ** 16n));
+      const x0 = new BigUint64Array(n).fill(2n ** 63n - 3n);
+      const x1 = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) x1[i] = x[i] - x0[i];
+      expect(carries(x, await online(ss, [x0, x1, new BigUint64Array(n)], f), f).every((d) => d === 0n || d === 1n)).to.equal(true);
+    });
+
+    it('bytes and rounds equal the cost table (one round: a bit each way between P0 and P1, P2\'s triple share to P1)', async () => {
+      const ss = await sessions();
+      for (const [n, bits] of [[1000, 12], [333, 21], [7, 32]] as const) {
+        const sh = split(randomSigned(n, 40));
+        const before = ss.map(snapshot);
+        await online(ss, sh, bits);
+        const cost = PROTOCOL_COSTS.truncateExactOnline({ n, bits });
+        expect(cost.rounds).to.equal(1);
+        expectCountersAsCost(ss, before, cost);
+        expect(ss.map((s, p) => s.counters.rounds - before[p].rounds)).to.deep.equal([1, 1, 1]);
+        expect(cost.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[0, 1, packedBytes(n, 1)], [1, 0, packedBytes(n, 1)]]);
+        expect(cost.flows.filter((fl) => fl.phase === 'preprocessing').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[2, 1, packedBytes(n, bits)]]);
+      }
+    });
+
+    it('every message looks uniform, for zero and random inputs alike', () =>
+      expectUniformMessages(online, [['p1Triple', 1, 2, 0], ['p1Choice', 1, 0, 0], ['p0Open', 0, 1, 0]]));
   });
 });
