@@ -217,12 +217,7 @@ export async function truncateExact(s: Session, x: BigUint64Array, bits: number,
     const lo = xw[2 * i], hi = (xw[2 * i + 1] + 0x40000000) >>> 0;
     const z0 = ((a[i] ? g[i] : 0) + pad[i]) & mask;
     shiftInto(ow, i, lo, hi, f, (-z0 & mask) >>> 0);
-    if (e >= 32) ow[2 * i + 1] = (ow[2 * i + 1] - 2 ** (e - 32)) >>> 0;
-    else {
-      const l = ow[2 * i] - 2 ** e;
-      ow[2 * i] = l >>> 0;
-      if (l < 0) ow[2 * i + 1] = (ow[2 * i + 1] - 1) >>> 0;
-    }
+    subtractPowerOfTwo(ow, i, e);
   }
   return out;
 }
