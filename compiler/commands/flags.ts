@@ -13,7 +13,7 @@ export const FRAC_BITS = { min: 4, max: 28, default: 12 } as const;
 
 /** `--frac-bits F`: fractional bits of the fixed-point encoding; `note` adds to the help. */
 export function fracBitsOption(note = ''): Option {
-  return new Option('--frac-bits <f>', `fractional bits of the fixed-point encoding (${FRAC_BITS.min}..${FRAC_BITS.max}; default: chosen from the model, the most bits from 12 to 16 whose share-truncation failure bound stays within 2^-12 per inference, or fewer for the activations and more for the weights of each layer within the same bound when that rounds less${note}; the flag puts both at F)`);
+  return new Option('--frac-bits <f>', `fractional bits of the fixed-point encoding (${FRAC_BITS.min}..${FRAC_BITS.max}; default: chosen from the model: 16 with exact truncation (the default, no failure bound to keep); with --truncation local, the most bits from 12 to 16 whose share-truncation failure bound stays within 2^-12 per inference, or fewer for the activations and more for the weights of each layer within the same bound when that rounds less${note}; the flag puts both at F)`);
 }
 
 /** The value of --frac-bits, or undefined when the flag was not given. */
@@ -106,7 +106,7 @@ export function requireOutput(value: string | undefined, what: string): string {
 export function truncationOption(): Option {
   return new Option(
     '--truncation <how>',
-    "exact (default): every truncation cannot fail (runtime/protocols/truncate-exact.ts: one round each; f bits per value more after a product with the server's weights, 2 bits after a product of two activations), so the scale has no failure bound to keep and takes 16 bits; local: SecureML's local share truncation for every Truncate (no message; HardSigmoid's affine map stays exact; fails with probability ~|x|/2^63 per value, within the scale's bound)",
+    "exact (default): every Truncate after a product cannot fail (runtime/protocols/truncate-exact.ts: one round each; f bits per value more after a product with the server's weights, 2 bits after a product of two activations), so the scale has no failure bound to keep and takes 16 bits; local: SecureML's local share truncation for every Truncate (no message; HardSigmoid's affine map stays exact; fails with probability ~|x|/2^63 per value, within the scale's bound)",
   );
 }
 
