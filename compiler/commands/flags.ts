@@ -106,7 +106,7 @@ export function requireOutput(value: string | undefined, what: string): string {
 export function truncationOption(): Option {
   return new Option(
     '--truncation <how>',
-    "exact (default): every Truncate after a product cannot fail (runtime/protocols/truncate-exact.ts: one round each; f bits per value more after a product with the server's weights, 2 bits after a product of two activations), so the scale has no failure bound to keep and takes 16 bits; local: SecureML's local share truncation for every Truncate (no message; HardSigmoid's affine map stays exact; fails with probability ~|x|/2^63 per value, within the scale's bound)",
+    "exact (default): every Truncate after a product, and every average pool's division, cannot fail (runtime/protocols/truncate-exact.ts: one round each; f bits per value more after a product with the server's weights, 2 bits after a product of two activations), so the scale has no failure bound to keep and takes 16 bits; local: SecureML's local share truncation for every Truncate (no message; HardSigmoid's affine map stays exact; fails with probability ~|x|/2^63 per value, within the scale's bound)",
   );
 }
 

@@ -6,8 +6,12 @@
 import type { Node } from '../graph.js';
 import type { StepKind } from '../../runtime/program/steps.js';
 import { diag, type MpccError } from '../../runtime/diagnostics.js';
-import { lookupOp } from './registry.js';
+import { lookupOp, type AttrSpec } from './registry.js';
 import type { OperandView, QuantizeRule, SecureFacts } from './secure-facts.js';
+
+/** The attribute lower sets on an average pool whose division it truncates exactly (the pool
+ * then only multiplies its window sums by round(2^16/D): runtime/protocols/linear.ts avgPool). */
+export const UNTRUNCATED_ATTR: AttrSpec = { kind: 'int', default: 0, range: [0, 1] };
 
 /** The facts of an op that declares none: not supported. */
 const UNSUPPORTED: SecureFacts = { quantize: 'reject', lower: 'unsupported', why: 'no secure protocol for this op' };

@@ -18,6 +18,8 @@
 //                                after a weight product P0's share is known offline; elsewhere
 //                                (after a product of two activations) online=1, a bit triple;
 //                                one round either way; truncation=local keeps every Truncate local
+//   AveragePool, GlobalAveragePool → with truncation=exact, the pool with untruncated=1 (window
+//                                sums times round(2^16/D)) then SecureTruncate online=1 by 16
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
 //                                which the client computes in plaintext)
 //
@@ -27,6 +29,7 @@
 import { type Graph, type Node, consumers, makeGraph, makeNode, pruneValues, replaceNode } from '../../ir/graph.js';
 import { numel } from '../../ir/types.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../../runtime/protocols/truncate-exact.js';
+import { AVG_SHIFT } from '../../runtime/protocols/linear.js';
 import { SECURE_COSTS, costAttrs } from './secure-costs.js';
 import { secureFacts } from '../../ir/ops/facts.js';
 import { withDefaults } from '../../ir/ops/index.js';
@@ -130,6 +133,15 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>):
       emit(makeNode('SecureTruncate', node.name, node.inputs, node.outputs, { bits, ...(online ? { online: 1 } : {}), ...costAttrs(SECURE_COSTS.SecureTruncate(numel(types.get(node.inputs[0])!.shape), bits, online)) }));
       ctx.stat('truncations made exact');
       if (online) ctx.stat('exact truncations with online choice');
+    } else if (ctx.options.truncation === 'exact' && !tail.has(node) && exactPoolDivision(node, types)) {
+      // The pool only multiplies its window sums by round(2^16/D); its division's truncation
+      // runs exactly after it (the bit-triple form: P0's share of the sums is input-dependent).
+      const sum = fresh(`${node.outputs[0]}_sum`);
+      types.set(sum, types.get(node.outputs[0]) as TensorType);
+      emit(replaceNode(node, { outputs: [sum], attrs: { ...node.attrs, untruncated: 1 } }));
+      const n = numel(types.get(sum)!.shape);
+      emit(makeNode('SecureTruncate', fresh(`${node.name}/divide`), [sum], node.outputs, { bits: AVG_SHIFT, online: 1, ...costAttrs(SECURE_COSTS.SecureTruncate(n, AVG_SHIFT, true)) }));
+      ctx.stat('average pools divided exactly');
     } else if (tail.has(node)) emit(node);
     else emit(lowerOne(node, cx, ctx));
   }
@@ -163,6 +175,14 @@ function exactTruncations(g: Graph): Map<Node, boolean> {
     out.set(n, !(p && secureOpOf(p.op) === 'SecureWeights'));
   }
   return out;
+}
+
+/** True for an average pool whose division the exact protocol can truncate: every divisor (at
+ * most the window's size) within 2^AVG_SHIFT, so round(2^16/D) is the pool's multiplier. */
+function exactPoolDivision(node: Node, types: ReadonlyMap<string, TensorType>): boolean {
+  if (node.op === 'GlobalAveragePool') return types.get(node.inputs[0])!.shape.slice(2).reduce((a, b) => a * b, 1) <= 2 ** AVG_SHIFT;
+  if (node.op !== 'AveragePool') return false;
+  return (withDefaults(node).kernel_shape as number[]).reduce((a, b) => a * b, 1) <= 2 ** AVG_SHIFT;
 }
 
 /** The fixed-point frac of the graph's input encoding (its first input's FixedInput). */

@@ -7,10 +7,12 @@ import type { Session } from '../session/session.js';
 /** A GlobalAveragePool over an NCHW input. */
 export interface GlobalPoolParams {
   inShape: readonly [number, number, number, number];
+  /** Leave the division's truncation to the step after (avgPool's `untruncated`). */
+  untruncated?: boolean;
 }
 
 /** Mean of every channel plane, shape [N, C, 1, 1]. */
 export function globalAveragePool(s: Session, x: BigUint64Array, p: GlobalPoolParams): BigUint64Array {
   const [, , h, w] = p.inShape;
-  return avgPool(s, x, { inShape: p.inShape, kernel: [h, w], strides: [1, 1], pads: [0, 0, 0, 0] });
+  return avgPool(s, x, { inShape: p.inShape, kernel: [h, w], strides: [1, 1], pads: [0, 0, 0, 0] }, false, p.untruncated ?? false);
 }

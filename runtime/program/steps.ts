@@ -110,7 +110,7 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     return [await clip(ctx.session, x, lo, hi, window(ctx))];
   },
   maxPool: async (ctx, [x]) => [await maxPool(ctx.session, x, ctx.params.pool as PoolParams, window(ctx))],
-  avgPool: (ctx, [x]) => [avgPool(ctx.session, x, ctx.params.pool as PoolParams, Boolean(ctx.params.countIncludePad))],
+  avgPool: (ctx, [x]) => [avgPool(ctx.session, x, ctx.params.pool as PoolParams, Boolean(ctx.params.countIncludePad), Boolean(ctx.params.untruncated))],
   /** Share truncation; P1 first adds the bias the compiler moved here from the product's step
    * (in one pass, by the model's fused kernel). P2 holds no share: zeros. */
   truncate: (ctx, [x]) => {

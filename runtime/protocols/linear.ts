@@ -109,8 +109,10 @@ export const AVG_SHIFT = 16;
 /** Average pooling on shares: the window sum divided by the window size (padding included
  * when `countIncludePad`, as ONNX count_include_pad=1), by local truncation: a power-of-two
  * divisor 2^s truncates by s; another divisor D multiplies by round(2^16/D) and truncates by
- * 16 (relative error ≤ D/2^17, plus ±1 ulp). */
-export function avgPool(s: Session, x: BigUint64Array, p: PoolParams, countIncludePad = false): BigUint64Array {
+ * 16 (relative error ≤ D/2^17, plus ±1 ulp). With `untruncated`, every window sum is only
+ * multiplied by round(2^16/D) (2^(16 − s) for D = 2^s ≤ 2^16: the same floor) and the caller
+ * truncates by AVG_SHIFT exactly (lower's SecureTruncate after the pool). */
+export function avgPool(s: Session, x: BigUint64Array, p: PoolParams, countIncludePad = false, untruncated = false): BigUint64Array {
   const sums = sumPool(x, p);
   const sizes = poolWindowSizes(p);
   const full = p.kernel[0] * p.kernel[1];
@@ -127,7 +129,9 @@ export function avgPool(s: Session, x: BigUint64Array, p: PoolParams, countInclu
   for (const [d, outs] of byDivisor) {
     const v = BigUint64Array.from(outs, (o) => sums[o]);
     const shift = Math.log2(d);
-    const r = Number.isInteger(shift)
+    const r = untruncated
+      ? scale(v, BigInt(Math.round(2 ** AVG_SHIFT / d)))
+      : Number.isInteger(shift)
       ? truncShare(v, shift, s.id)
       : truncShare(scale(v, BigInt(Math.round(2 ** AVG_SHIFT / d))), AVG_SHIFT, s.id);
     outs.forEach((o, j) => (out[o] = r[j]));

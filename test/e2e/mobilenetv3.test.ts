@@ -44,10 +44,14 @@ describe('e2e: MobileNetV3-style zoo model (HardSwish, squeeze-excitation, HardS
     const mir = readFileSync(join(out, 'party1', 'model.mir'), 'utf8');
     for (const op of ['SecureMul', 'SecureHardSigmoid']) expect(mir.includes(` = ${op} `), op).to.equal(true);
     // exact truncation everywhere (the default): no Truncate stays local; each product of two
-    // activations is truncated by the bit-triple form (protocol truncateExactOnline)
+    // activations, and each average pool's division, is truncated by the bit-triple form
+    // (protocol truncateExactOnline)
     expect(mir).to.not.match(/ = Truncate /);
     const muls = (mir.match(/ = SecureMul /g) ?? []).length;
-    expect((mir.match(/protocol = "truncateExactOnline"/g) ?? []).length, 'online exact truncations').to.equal(muls);
+    const pools = (mir.match(/ = (Global)?AveragePool [^\n]*untruncated = 1/g) ?? []).length;
+    expect(pools, 'pools divided exactly').to.be.greaterThan(0);
+    expect(mir).to.not.match(/ = (Global)?AveragePool (?![^\n]*untruncated = 1)/);
+    expect((mir.match(/protocol = "truncateExactOnline"/g) ?? []).length, 'online exact truncations').to.equal(muls + pools);
     const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const session = await ort.InferenceSession.create(onnx);
     const q = runPipeline(loadGraphFile(file), `canonicalize,quantize{frac-bits=${F}}`).graph;

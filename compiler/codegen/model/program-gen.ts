@@ -111,6 +111,9 @@ function oneToOne(n: Node, _env: StepEnv): StepSpec {
 }
 
 /** A local op on its first input with the parameters `params` computes from its input shape. */
+/** An average pool whose division lower truncates exactly after it (UNTRUNCATED_ATTR). */
+const untruncatedOf = (n: Node): { untruncated?: true } => (withDefaults(n).untruncated ? { untruncated: true } : {});
+
 const local = (params: (n: Node, x: number[], env: StepEnv) => object): StepBuilder => (n, env) => ({
   inputs: [n.inputs[0]],
   outputs: [n.outputs[0]],
@@ -135,8 +138,8 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   truncateExact: (n, env) => ({ ...local((m) => ({ bits: withDefaults(m).bits, ...env.movedBias.get(m) }))(n, env), ...(withDefaults(n).online ? { kind: 'truncateExactOnline' as const } : {}) }),
   add: addOrSub,
   sub: addOrSub,
-  avgPool: local((n, x) => ({ pool: poolParamsOf(n, x), countIncludePad: Boolean(withDefaults(n).count_include_pad) })),
-  globalAvgPool: local((_n, x) => ({ inShape: x })),
+  avgPool: local((n, x) => ({ pool: poolParamsOf(n, x), countIncludePad: Boolean(withDefaults(n).count_include_pad), ...untruncatedOf(n) })),
+  globalAvgPool: local((n, x) => ({ inShape: x, ...untruncatedOf(n) })),
   transpose: local(transposeParamsOf),
   concat: (n, env) => ({ inputs: [...n.inputs], outputs: [n.outputs[0]], params: { ...concatParamsOf(n, n.inputs.map(env.shape)) } }),
   pad: local(padParamsOf),

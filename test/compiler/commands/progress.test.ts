@@ -46,7 +46,7 @@ describe('progress lines and shared flags', function () {
   }
 
   const COMMANDS: [string, (quiet: boolean, sink: ProgressSink) => unknown, RegExp][] = [
-    ['compile', (quiet, sink) => runCompile(file('tiny.onnx'), { output: file('o2'), quiet }, sink), /^wrote .* 18 rounds/],
+    ['compile', (quiet, sink) => runCompile(file('tiny.onnx'), { output: file('o2'), quiet }, sink), /^wrote .* 19 rounds/],
     ['cost', (quiet, sink) => runCost(file('tiny.onnx'), { quiet }, sink), /^pass 7\/7 schedule-rounds: \d+ ms$/],
     ['infer', (quiet, sink) => runInfer(file('tiny.onnx'), { input: file('x.npy'), fixed: true, quiet }, sink), /^pass 5\/5 quantize\{frac-bits=16\}: \d+ ms$/],
     ['ir', (quiet, sink) => runIr(file('tiny.onnx'), { quiet }, silent, sink), /^loading .*tiny\.onnx$/],
