@@ -62,7 +62,7 @@ export const lower = definePass({
   options: {
     truncation: {
       kind: 'string', default: 'exact' as string,
-      doc: "exact: every Truncate (by 1..32 bits) runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: every Truncate stays SecureML's local share truncation",
+      doc: "exact: every Truncate (by 1..32 bits) and every average pool's division runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: they stay SecureML's local share truncation",
       check: (v) => (v === 'exact' || v === 'local' ? undefined : "must be 'exact' or 'local'"),
     },
   },

@@ -110,10 +110,10 @@ function oneToOne(n: Node, _env: StepEnv): StepSpec {
   return { inputs: [n.inputs[0]], outputs: [n.outputs[0]], params };
 }
 
-/** A local op on its first input with the parameters `params` computes from its input shape. */
 /** An average pool whose division lower truncates exactly after it (UNTRUNCATED_ATTR). */
 const untruncatedOf = (n: Node): { untruncated?: true } => (withDefaults(n).untruncated ? { untruncated: true } : {});
 
+/** A local op on its first input with the parameters `params` computes from its input shape. */
 const local = (params: (n: Node, x: number[], env: StepEnv) => object): StepBuilder => (n, env) => ({
   inputs: [n.inputs[0]],
   outputs: [n.outputs[0]],
