@@ -15,7 +15,7 @@ import { corruptCorpus } from './corrupt-models.js';
 export type CorpusMessage =
   | { readonly kind: 'start'; readonly index: number; readonly name: string }
   | { readonly kind: 'done'; readonly index: number; readonly name: string; readonly outcome: string; readonly ms: number }
-  | { readonly kind: 'end'; readonly cases: number; readonly maxRssKb: number; readonly maxLiveKb: number };
+  | { readonly kind: 'end'; readonly cases: number; readonly maxRssKb: number; readonly maxLiveKb: number; readonly maxHeldKb: number };
 
 /** Cases between two forced collections. */
 const GC_EVERY = 16;
@@ -27,11 +27,18 @@ function liveKb(): number {
   return Math.round((m.heapUsed + m.external) / 1024);
 }
 
+/** What the process has allocated (V8's heap spaces plus array buffers, garbage included), in KiB. */
+function heldKb(): number {
+  const m = process.memoryUsage();
+  return Math.round((m.heapTotal + m.external) / 1024);
+}
+
 function main(dir: string): void {
   const send = (m: CorpusMessage) => process.send!(m);
   const corpus = corruptCorpus();
   mkdirSync(join(dir, 'sub'), { recursive: true });
   let maxLiveKb = liveKb();
+  let maxHeldKb = heldKb();
   corpus.forEach((c, index) => {
     send({ kind: 'start', index, name: c.name });
     const path = join(dir, `case-${index}.onnx`);
@@ -44,9 +51,10 @@ function main(dir: string): void {
       outcome = e instanceof MpccError ? e.code : `uncoded: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`.slice(0, 400);
     }
     send({ kind: 'done', index, name: c.name, outcome, ms: performance.now() - t0 });
+    maxHeldKb = Math.max(maxHeldKb, heldKb());
     if (index % GC_EVERY === GC_EVERY - 1) maxLiveKb = Math.max(maxLiveKb, liveKb());
   });
-  send({ kind: 'end', cases: corpus.length, maxRssKb: process.resourceUsage().maxRSS, maxLiveKb: Math.max(maxLiveKb, liveKb()) });
+  send({ kind: 'end', cases: corpus.length, maxRssKb: process.resourceUsage().maxRSS, maxLiveKb: Math.max(maxLiveKb, liveKb()), maxHeldKb });
   process.disconnect();
 }
 
