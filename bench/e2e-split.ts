@@ -43,22 +43,35 @@ export function isMaxPoolLayer(l: { op: string; name: string }): boolean {
   return l.op === 'SecureMaxPool' || /\.[wh]\d+\.\d+\.relu$/.test(l.name);
 }
 
-/** A model variant of the bench: NAME[+avgpool|+maxtree][@BHxBW]. */
+/** A model variant of the bench: NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto]. */
 export interface Variant {
   /** The zoo model. */
   name: string;
   /** --passes of plan, compile and the reference (null: the default). */
   passes: string | null;
-  /** The --uniform block of `mpcc plan`, or null for the all-ReLU network. */
+  /** The --uniform block of `mpcc plan`, or null. */
   block: string | null;
-  /** The variant without its block: the all-ReLU baseline of a planned row. */
+  /** The knapsack budget of `mpcc plan --budget R --mode fast` on the bench's calibration samples, or null. */
+  budget: number | null;
+  /** Comparison windows: 'auto' (`--compare-bits auto` from the calibration samples) or null (64 bits). */
+  windows: 'auto' | null;
+  /** The variant without its plan and windows: the all-ReLU baseline of a planned row. */
   baseline: string;
 }
 
-/** Parses NAME[+avgpool|+maxtree][@BHxBW] (+maxtree: maxpool-to-relu-tree, the MaxPool's comparisons planned as ReLU layers). */
+/** Whether the variant has a plan (uniform or knapsack). */
+export function planned(v: Variant): boolean {
+  return v.block !== null || v.budget !== null;
+}
+
+/** Parses NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto] (+maxtree: maxpool-to-relu-tree, the MaxPool's
+ * comparisons planned as ReLU layers; @kR: a knapsack plan keeping the fraction R of the DReLUs;
+ * ~auto: per-layer comparison windows from calibration statistics). */
 export function parseVariant(text: string): Variant {
-  const m = /^([^+@]+)(\+avgpool|\+maxtree)?(?:@(\S+))?$/.exec(text);
-  if (!m) throw new Error(`e2e: model variant '${text}': expected NAME, NAME+avgpool, NAME+maxtree, NAME@BHxBW or NAME+avgpool@BHxBW`);
+  const m = /^([^+@~]+)(\+avgpool|\+maxtree)?(?:@(k(?:0?\.\d+|1)|\d+x\d+))?(~auto)?$/.exec(text);
+  if (!m) throw new Error(`e2e: model variant '${text}': expected NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto], e.g. resnet50+maxtree@k0.06~auto`);
   const passes = m[2] === '+avgpool' ? 'canonicalize,maxpool-to-avgpool' : m[2] === '+maxtree' ? 'canonicalize,maxpool-to-relu-tree' : null;
-  return { name: m[1], passes, block: m[3] ?? null, baseline: m[1] + (m[2] ?? '') };
+  const plan = m[3] ?? null;
+  const budget = plan?.startsWith('k') ? Number(plan.slice(1)) : null;
+  return { name: m[1], passes, block: plan && budget === null ? plan : null, budget, windows: m[4] ? 'auto' : null, baseline: m[1] + (m[2] ?? '') };
 }

@@ -11,7 +11,11 @@
 // maxpool-to-relu-tree: the MaxPool as ReLU layers a plan covers; its levels in the MaxPool
 // column), and any of them with @BHxBW
 // (planned with `mpcc plan --uniform BHxBW`, compiled with --plan; compared against the
-// interpreter on the planned float graph, the network the parties compute). Each row has the
+// interpreter on the planned float graph, the network the parties compute) or @kR (a knapsack
+// plan keeping the fraction R of the DReLUs: `mpcc plan --budget R --mode fast` on 16
+// calibration samples of the input's generator), and ~auto at the end (compiled with
+// `--compare-bits auto` on the same calibration samples: per-layer narrowed comparison windows;
+// e.g. resnet50+maxtree@k0.06~auto). Each row has the
 // DReLUs kept (beside the all-ReLU variant measured in the same run) and the bytes split
 // exactly into comparisons / selections / products / MaxPool / other (bench/e2e-split.ts).
 // Times: the online latency (input given → output revealed, the headline figure) and the
@@ -27,7 +31,7 @@ import * as ort from 'onnxruntime-node';
 import { decodeNpy, encodeNpy } from '../compiler/npy.js';
 import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
 import type { CostReport } from '../passes/secure/cost-model.js';
-import { type ByteSplit, isMaxPoolLayer, parseVariant, splitBytes } from './e2e-split.js';
+import { type ByteSplit, isMaxPoolLayer, parseVariant, planned, splitBytes } from './e2e-split.js';
 import { benchInput } from './inputs.js';
 
 const CLI = fileURLToPath(new URL('../../bin/mpcc.js', import.meta.url));
@@ -38,6 +42,9 @@ const REFERENCE: Record<string, { gbTarget: number; secondsTarget: number; paper
   resnet50: { gbTarget: 2.0, secondsTarget: 30, paperGB: 6.36, paperSeconds: 31.6, roundsTarget: 300, compileTarget: 10 },
   'resnet50+avgpool': { gbTarget: 2.0, secondsTarget: 30, paperGB: 6.36, paperSeconds: 31.6, roundsTarget: 300, compileTarget: 10 },
 };
+
+/** Calibration samples of a knapsack plan (`@kR`) or auto windows (`~auto`). */
+const CALIB_SAMPLES = 16;
 
 /** The seed paper's ResNet50 with 6% of the DReLUs (three machines), beside every planned resnet50 row. */
 const PAPER_RESNET50_6PCT = { paperGB: 0.925, paperSeconds: 5.83 };
@@ -113,9 +120,9 @@ function mpcc(args: string[], cli = CLI): string {
 }
 
 /** Best-of-`runs` wall seconds of another build on the same model, plan and input (its own compile). */
-function baselineRun(cli: string, onnxPath: string, planPath: string | null, passesFlag: string[], inputPath: string, transport: string, runs: number, dir: string): { wall: number; online: number | null; cpu: number[] | null } {
+function baselineRun(cli: string, onnxPath: string, compileFlags: string[], inputPath: string, transport: string, runs: number, dir: string): { wall: number; online: number | null; cpu: number[] | null } {
   const out = join(dir, 'out-base');
-  mpcc(['compile', onnxPath, '-o', out, ...passesFlag, ...(planPath ? ['--plan', planPath] : [])], cli);
+  mpcc(['compile', onnxPath, '-o', out, ...compileFlags], cli);
   let best: RunReport | null = null;
   for (let r = 0; r < runs; r++) {
     const report = JSON.parse(mpcc(['run', out, '--input', inputPath, '--json', '--transport', transport], cli)) as RunReport;
@@ -167,16 +174,27 @@ async function measure(variant: string, runs: number, transport: string, baselin
     const inputPath = join(dir, 'input.npy');
     writeFileSync(inputPath, encodeNpy(entry.inputShape, input));
     const passesFlag = v.passes ? ['--passes', v.passes] : [];
+    // Calibration samples (a knapsack plan, auto windows): CALIB_SAMPLES inputs of the same
+    // generator as the input, other seeds.
+    const calibPath = join(dir, 'calib.npy');
+    if (v.budget !== null || v.windows) {
+      const n = entry.inputShape.reduce((a, b) => a * b, 1) / entry.inputShape[0];
+      const calib = new Float32Array(n * CALIB_SAMPLES);
+      for (let i = 0; i < CALIB_SAMPLES; i++) calib.set(benchInput(n, 1000 + i), i * n);
+      writeFileSync(calibPath, encodeNpy([CALIB_SAMPLES, ...entry.inputShape.slice(1)], calib));
+    }
     const planPath = join(dir, 'plan.json');
     let planSeconds = 0;
-    if (v.block) {
+    if (planned(v)) {
       const t = process.hrtime.bigint();
-      mpcc(['plan', onnxPath, '--uniform', v.block, '-o', planPath, '--quiet', ...passesFlag]);
+      const how = v.block ? ['--uniform', v.block] : ['--budget', String(v.budget), '--calib', calibPath, '--mode', 'fast'];
+      mpcc(['plan', onnxPath, ...how, '-o', planPath, '--quiet', ...passesFlag]);
       planSeconds = Number(process.hrtime.bigint() - t) / 1e9;
     }
+    const compileFlags = [...passesFlag, ...(planned(v) ? ['--plan', planPath] : []), ...(v.windows ? ['--compare-bits', 'auto', '--calib', calibPath] : [])];
     const out = join(dir, 'out');
     const t0 = process.hrtime.bigint();
-    mpcc(['compile', onnxPath, '-o', out, ...passesFlag, ...(v.block ? ['--plan', planPath] : [])]);
+    mpcc(['compile', onnxPath, '-o', out, '--quiet', ...compileFlags]);
     const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const costPath = join(out, 'cost.json');
     const cost = JSON.parse(readFileSync(costPath, 'utf8')) as CostReport;
@@ -190,14 +208,14 @@ async function measure(variant: string, runs: number, transport: string, baselin
     }
     let base: { wall: number; online: number | null; cpu: number[] | null } | null = null;
     try {
-      base = baseCli ? baselineRun(baseCli, onnxPath, v.block ? planPath : null, passesFlag, inputPath, transport, runs, dir) : null;
+      base = baseCli ? baselineRun(baseCli, onnxPath, compileFlags, inputPath, transport, runs, dir) : null;
     } catch (e) {
       // A failed baseline run (e.g. a timeout on an overloaded machine) leaves its column empty.
       process.stderr.write(`e2e: ${variant}: the baseline build failed: ${(e as Error).message.split('\n')[0]}\n`);
     }
     const secure = decodeNpy(readFileSync(outputPath), outputPath).data;
     // The planned network's float reference: the interpreter after the same passes and the plan.
-    const refPasses = v.block ? `${v.passes ?? 'canonicalize'},insert-block-relu{plan=${planPath}}` : v.passes;
+    const refPasses = planned(v) ? `${v.passes ?? 'canonicalize'},insert-block-relu{plan=${planPath}}` : v.passes;
     const ref = await reference(model, onnxPath, input, entry.inputShape, refPasses, dir);
     let lo = Infinity, hi = -Infinity, err = 0;
     for (let i = 0; i < ref.out.length; i++) {
@@ -207,8 +225,8 @@ async function measure(variant: string, runs: number, transport: string, baselin
     }
     const baseline = baselines.get(v.baseline);
     const maxPoolDrelus = cost.layers.filter(isMaxPoolLayer).reduce((t, l) => t + l.drelus, 0);
-    const refRow = v.block ? (v.name === 'resnet50' ? PAPER_RESNET50_6PCT : undefined) : REFERENCE[variant];
-    const target = v.block ? undefined : REFERENCE[variant];
+    const refRow = planned(v) ? (v.name === 'resnet50' ? PAPER_RESNET50_6PCT : undefined) : REFERENCE[v.baseline];
+    const target = planned(v) ? undefined : REFERENCE[v.baseline];
     const gb = (b: number) => b / 1e9;
     return {
       model: variant,
@@ -262,11 +280,12 @@ export async function run(args: string[]): Promise<void> {
   const rows: Row[] = [];
   const baselines = new Map<string, Row>();
   // All-ReLU variants first, so a planned row's kept fraction is against the run's own baseline.
-  const order = [...models.filter((m) => !parseVariant(m).block), ...models.filter((m) => parseVariant(m).block)];
+  const order = [...models.filter((m) => !planned(parseVariant(m))), ...models.filter((m) => planned(parseVariant(m)))];
   for (const m of order) {
     process.stderr.write(`e2e: ${m} …\n`);
     const row = await measure(m, runs, transport, baselines, baseCli);
-    if (!parseVariant(m).block) baselines.set(m, row);
+    // Windows change no DReLU count: an all-ReLU row is the baseline of its plain name too.
+    if (!planned(parseVariant(m)) && !baselines.has(parseVariant(m).baseline)) baselines.set(parseVariant(m).baseline, row);
     rows.push(row);
   }
   rows.sort((a, b) => models.indexOf(a.model) - models.indexOf(b.model));
@@ -276,7 +295,7 @@ export async function run(args: string[]): Promise<void> {
   }
   process.stdout.write(`end to end: mpcc compile + mpcc run (${transport}, three parties on this machine), best of ${runs}, load average ${loadavg()[0].toFixed(1)}\n`);
   process.stdout.write('GB: bytes sent per inference, all parties, online + preprocessing (one-time apart), split exactly into comparisons / selections (ReLUs, block-ReLUs) / products (convs, matmuls) / MaxPool / other (reveals); kept: DReLUs over the all-ReLU row, ReLU kept: the same with the MaxPools left out on both sides\n');
-  process.stdout.write('reference: onnxruntime-node, or the interpreter for +avgpool and planned (@BHxBW) rows, on the network the parties compute; paper: all ReLUs, or ResNet50 at 6% of the DReLUs for a planned resnet50\n');
+  process.stdout.write('reference: onnxruntime-node, or the interpreter for +avgpool and planned (@BHxBW, @kR) rows, on the network the parties compute; paper: all ReLUs, or ResNet50 at 6% of the DReLUs for a planned resnet50\n');
   process.stdout.write('online s: input given → output revealed (the headline latency); offline s: the input-independent phase before it, its rounds (the closing exchange); wall s: offline + online; base s: --baseline-cli\'s wall s on the same variant in this run (its online s if it reports one); online/base: our online s over the baseline\'s online s (its wall s without one); online CPU s: each party\'s CPU seconds in the online phase, P0/P1/P2 (the baseline\'s in brackets when it reports them)\n');
   const head = ['model', 'DReLUs', 'kept', 'ReLU kept', 'MaxPool DReLUs', 'GB', 'compare', 'select', 'products', 'MaxPool', 'other', 'paper GB', 'rounds', 'online s', 'offline s', 'off rounds', 'wall s', 'base s', 'online/base', 'online CPU s', 'paper s', 'compile s', 'plan s', 'one-time GB', 'P0/P1/P2 GB', 'ref s', 'top-1 =', 'max err/range'];
   const body = rows.map((r) => [
