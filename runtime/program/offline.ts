@@ -4,9 +4,11 @@
 //
 // What is prepared, step by step in program order, on the step's own streams and in the order
 // the online step continues them:
-//   - for every product with P1's weights (steps 'weights', 'reluWeights'): P0's product share
-//     map(A, W − B) + C0 and P2's correction map(A, B) − C0 (weights.ts maskProduct), from the
-//     one-time setup's keys; P1 has nothing to prepare (its product reads x − A);
+//   - for every product with P1's weights (steps 'weights', 'reluWeights', 'weightsSharedMask'):
+//     P0's product share map(A, W − B) + C0 and P2's correction map(A, B) − C0 (weights.ts
+//     maskProduct), from the one-time setup's keys; a 'weightsSharedMask' step takes the A of
+//     the earlier step it names (`maskFrom`), whose masked copy P1 keeps; P1 has nothing to
+//     prepare (its product reads x − A);
 //   - for the first comparison of a fused (block-)ReLU, a block-ReLU or a ReLU that states its
 //     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
 //     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share;
@@ -39,10 +41,7 @@ import { blockLayout, dealCompare, dealSelect, dealTruncation, fullWindow, maskP
 import type { PoolParams } from '../ring/windows.js';
 import type { PartyId, Prg, Session } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
-import type { Program, ProgramStep, SetupStep } from './program.js';
-
-/** Step kinds whose product has a mask convolution to prepare. */
-const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights']);
+import { PRODUCT_KINDS, productValue, type Program, type ProgramStep, type SetupStep } from './program.js';
 /** Step kinds whose comparisons' dealing is prepared (stepCompares). */
 const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu', 'maxPool']);
 
@@ -205,7 +204,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     if (PRODUCT_KINDS.has(st.kind)) {
       const key = keys.get(String(st.params.layer));
       if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-      if (session.id !== 1) put(`${st.name}/weights`, maskProduct(streams, key));
+      if (session.id !== 1) put(`${st.name}/weights`, maskProduct(streams, key, st.kind === 'weightsSharedMask' ? sharedMask(items, st) : undefined));
     }
     options.onStep?.(i + 1, work.length, st.name);
     // Let a stop request (a signal handler) and the transport run between layers.
@@ -265,11 +264,20 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
 }
 
+/** The activation mask A of the earlier product a 'weightsSharedMask' step names (`maskFrom`),
+ * prepared before it in program order (validate.ts checks the order and the sizes). */
+function sharedMask(items: ReadonlyMap<string, unknown[]>, st: ProgramStep): BigUint64Array {
+  const from = String(st.params.maskFrom);
+  const source = items.get(`${from}/weights`)?.[0] as MaskProduct | undefined;
+  if (!source) throw runtimeError('MPCC5222', ['(offline phase)', `steps.${st.name}.params.maskFrom`, `step '${from}' prepared no activation mask before it`]);
+  return source.a;
+}
+
 /** The dealing of every exact truncation (its online step's 'trunc' material), in program
  * order; P0's wrap bits come from the product share prepared for the step it reads. */
 function dealTruncations(session: Session, program: Program, items: ReadonlyMap<string, unknown[]>, put: (purpose: string, v: unknown) => void): TruncationDealing[] {
   const productOf = new Map<string, string>();
-  for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind)) productOf.set(st.outputs[st.outputs.length - 1], st.name);
+  for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind)) productOf.set(productValue(st), st.name);
   const out: TruncationDealing[] = [];
   for (const st of program.steps) {
     if (st.kind !== 'truncateExact') continue;
@@ -285,7 +293,7 @@ function dealTruncations(session: Session, program: Program, items: ReadonlyMap<
 
 /** Elements of value `v` (the product of a setup step's map). */
 function size(program: Program, v: string): number {
-  const st = program.steps.find((s) => PRODUCT_KINDS.has(s.kind) && s.outputs[s.outputs.length - 1] === v)!;
+  const st = program.steps.find((s) => PRODUCT_KINDS.has(s.kind) && productValue(s) === v)!;
   const map = program.setup.find((m) => m.name === String(st.params.layer))!.map;
   return map.kind === 'matmul' ? map.m * map.n : conv2dOutShape(map.conv).reduce((a, b) => a * b, 1);
 }
