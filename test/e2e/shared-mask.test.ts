@@ -5,8 +5,7 @@
 // flows of its model.mir exactly; the shared form sends 8 B per shared element less, online, in
 // the same rounds.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompile } from '../../compiler/commands/compile.js';
 import { readCostJson } from '../../compiler/commands/cost.js';
@@ -16,9 +15,9 @@ import { GraphBuilder } from '../../ir/builder.js';
 import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { tensorOf } from '../../ir/tensor.js';
 import { runPipeline } from '../../passes/index.js';
-import { loadPartyArtifacts } from '../../runtime/program/index.js';
 import { randomTensor, rng } from '../passes/util.js';
-import { expectCountersMatch, flowTotals, maxAbsDiff, runSecureInProcess } from './support.js';
+import { maxAbsDiff, runCheckedRuns } from './support.js';
+import { suiteTempDir } from '../temp-dir.js';
 
 const FRAC = 12;
 const SHAPE = [1, 3, 8, 8];
@@ -41,14 +40,14 @@ function model(): Uint8Array {
 
 describe('shared activation masks end to end', function () {
   this.timeout(240000);
+  const tmp = suiteTempDir('mpcc-shared-mask-');
   let dir = '';
+  // The same model compiled twice: masks shared (the default), and a fresh mask per product.
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'mpcc-shared-mask-'));
+    dir = tmp();
     writeFileSync(join(dir, 'm.onnx'), model());
-    runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, 'shared') });
-    runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, 'fresh'), passes: 'canonicalize,lower{share-masks=false}' });
+    for (const [form, passes] of [['shared', undefined], ['fresh', 'canonicalize,lower{share-masks=false}']] as const) runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, form), passes });
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('shares the fused step\'s mask with the shortcut and one input conv\'s with the other: 8 B per element less online, same rounds', () => {
     const shared = readCostJson(join(dir, 'shared/cost.json'));
@@ -69,18 +68,12 @@ describe('shared activation masks end to end', function () {
     const g = runPipeline(loadGraphFile(join(dir, 'm.onnx')), `canonicalize,quantize{frac-bits=${FRAC}}`).graph;
     const rand = rng(5);
     for (const form of ['shared', 'fresh']) {
-      const out = join(dir, form);
-      const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
-      const cost = readCostJson(join(out, 'cost.json'));
-      const predicted = flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8'));
-      for (let trial = 0; trial < 2; trial++) {
-        const x = Float32Array.from({ length: 3 * 64 }, () => 2 * rand() - 1);
-        const r = await runSecureInProcess(arts, x);
-        expectCountersMatch(r, cost, predicted);
-        const [name, secure] = [...r[0].outputs][0];
-        const fixed = runGraphFixed(g, { input: tensorOf('float32', SHAPE, x) }, { frac: FRAC }).outputs.get(name)!.data;
+      const inputs = [0, 1].map(() => Float32Array.from({ length: 3 * 64 }, () => 2 * rand() - 1));
+      const outputs = await runCheckedRuns(join(dir, form), inputs);
+      outputs.forEach(([name, secure], trial) => {
+        const fixed = runGraphFixed(g, { input: tensorOf('float32', SHAPE, inputs[trial]) }, { frac: FRAC }).outputs.get(name)!.data;
         expect(maxAbsDiff(secure, fixed), `${form}, trial ${trial}`).to.be.at.most(8 * 2 ** -FRAC);
-      }
+      });
     }
   });
 });

@@ -2,7 +2,9 @@
 // masked copy an earlier product sends takes that product's mask (mask_from) and sends none of
 // its own; a reader through another op, or a sharing that would add a round, keeps a fresh mask.
 import { expect } from 'chai';
-import type { Graph } from '../../../ir/graph.js';
+import { type Graph, replaceGraph, replaceNode } from '../../../ir/graph.js';
+import { generatePrograms } from '../../../compiler/codegen/model/program-gen.js';
+import { errorOf } from '../util.js';
 import { costReport } from '../../../passes/secure/cost-model.js';
 import { runPipeline } from '../../../passes/index.js';
 import { residualGraph, separatedReadersGraph, twoReadersGraph } from './secure-graphs.js';
@@ -56,5 +58,25 @@ describe('lower: one activation mask per activation (lower-shared-masks)', () =>
     expect(masks(graph)).to.deep.equal({ convP: '', convQ: '' });
     expect(Object.fromEntries(reports[0].stats)['products kept on a fresh mask (sharing would add a round)']).to.equal(1);
     expect(costReport(graph).bytes).to.deep.equal(costReport(scheduled(twoReadersGraph(true), false)).bytes);
+  });
+});
+
+describe('codegen of a shared mask', () => {
+  it('MPCC6040 for a mask_from naming no earlier product of the same activation', () => {
+    const g = scheduled(residualGraph());
+    const nodes = g.nodes.map((n) => (n.name === 'convS' ? replaceNode(n, { attrs: { ...n.attrs, mask_from: 'stem' } }) : n));
+    expect(errorOf(() => generatePrograms(replaceGraph(g, { nodes }))).code).to.equal('MPCC6040');
+    expect(errorOf(() => generatePrograms(replaceGraph(g, { nodes }))).format()).to.contain("mask_from 'stem' names no earlier product sending its activation 'relu0_out' masked");
+  });
+
+  it('the mask\'s product keeps P1\'s masked activation for the product sharing it', () => {
+    const { programs } = generatePrograms(scheduled(residualGraph()));
+    const steps = programs[1].steps;
+    const source = steps.find((s) => s.name === 'relu0+convA')!;
+    const reader = steps.find((s) => s.name === 'convS')!;
+    expect(source.params.keepMasked).to.equal(true);
+    expect(reader.kind).to.equal('weightsSharedMask');
+    expect(reader.params.maskFrom).to.equal('relu0+convA');
+    expect(reader.inputs).to.deep.equal([source.outputs[2]]);
   });
 });
