@@ -71,7 +71,7 @@ import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { Selection, fullWindow } from './select.js';
 import { blockPlan, type BlockSize } from './block-relu.js';
-import { applyWeightsMasked, maskProduct } from './weights.js';
+import { applyWeightsMasked, correctionMessage, maskProduct, preparedCorrection } from './weights.js';
 import type { MaskProduct, WeightKey } from './weights.js';
 
 /** A fused step's results: shares of the activation and of the product (before truncation),
@@ -98,6 +98,8 @@ class SelectThenWeights implements Rider {
   activation: BigUint64Array | null = null;
   /** P0, P2: the activation mask A and P0's product share or P2's correction (maskProduct). */
   private readonly masks: MaskProduct | null = null;
+  /** P1: P2's product correction when the offline phase brought it (weights.ts). */
+  private readonly preCorr: BigUint64Array | undefined;
 
   constructor(
     private readonly s: Session,
@@ -108,10 +110,13 @@ class SelectThenWeights implements Rider {
     const { map } = key;
     this.sharedMask = sel.sharedMask;
     this.openBytes = sel.openBytes;
-    this.correctionBytes = sel.correctionBytes + 8 * map.ySize;
     this.round2Bytes = 8 * map.xSize;
     // Same stream and order as applyWeights (weights.ts); prepared offline when it ran.
     if (s.id !== 1) this.masks = maskProduct(s, key);
+    this.preCorr = s.id === 1 ? preparedCorrection(s, map.ySize) : undefined;
+    // P2's product correction rides in round 3 unless the offline phase already sent it.
+    const offline = s.id === 1 ? this.preCorr !== undefined : this.masks!.sent === true;
+    this.correctionBytes = sel.correctionBytes + (offline ? 0 : 8 * map.ySize);
   }
 
   shareMask(r: BigUint64Array): void {
@@ -141,12 +146,12 @@ class SelectThenWeights implements Rider {
 
   /** P2: the selection's correction, then conv(A, B) − C0 (preprocessing, as in applyWeights). */
   correction(bit: CompareBit): RiderMessage[] {
-    return [...this.sel.correction(bit), { data: ringBytes(this.masks!.share), label: 'weights.correction', phase: 'preprocessing' }];
+    return [...this.sel.correction(bit), ...correctionMessage(this.masks!).map(({ data, label, phase }) => ({ data, label, phase }))];
   }
   corrected(c: Uint8Array): void {
     const n = this.sel.correctionBytes;
     this.sel.corrected(c.subarray(0, n));
-    this.corr = bytesRing(c.subarray(n));
+    this.corr = this.preCorr ?? bytesRing(c.subarray(n));
   }
 
   /** This party's shares of the activation and of the product (P2: zeros), and what it keeps

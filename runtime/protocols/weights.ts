@@ -9,7 +9,9 @@
 //                        P1: y1 = conv(x0 − A + x1, W) + C1 = conv(x − A, W) + C1
 //                        P0: y0 = conv(A, W − B) + C0
 //                      y0 + y1 = conv(x − A, W) + conv(A, W − B) + conv(A, B) = conv(x, W).
-//   Bytes per inference: 8|X| online (P0 → P1) + 8|Y| preprocessing (P2 → P1).
+//   Bytes per inference: 8|X| online (P0 → P1) + 8|Y| preprocessing (P2 → P1; in a program run
+//   it travels in the offline phase's closing exchange, runtime/program/offline.ts, and P1 keeps
+//   it until the step: MaskProduct.sent, Session.prepared('correction')).
 // The product carries 2f fractional bits: follow with `truncate` (linear.ts).
 //
 // One mask for every product that reads the same activation (applyWeightsSharedMask): when a
@@ -100,6 +102,21 @@ export async function resendWeights(s: Session, key: WeightKey): Promise<WeightK
 export interface MaskProduct {
   a: BigUint64Array;
   share: BigUint64Array;
+  /** P2: its correction already went to P1 in the offline phase's closing exchange (P1 then
+   * takes it as this step's prepared 'correction'), so the online step sends nothing. */
+  sent?: boolean;
+}
+
+/** P1: the correction conv(A, B) − C0 P2 sent in the offline phase for this step, if any. */
+export function preparedCorrection(s: Session, ySize: number): BigUint64Array | undefined {
+  const c1 = s.prepared?.('correction') as BigUint64Array | undefined;
+  if (c1 && c1.length !== ySize) throw new Error(`weights: a prepared correction of ${c1.length} elements, expected ${ySize}`);
+  return c1;
+}
+
+/** P2's correction message for P1, or none when the offline phase sent it. */
+export function correctionMessage(m: MaskProduct): { to: 1; data: Uint8Array; label: string; phase: 'preprocessing' }[] {
+  return m.sent ? [] : [{ to: 1, data: ringBytes(m.share), label: 'weights.correction', phase: 'preprocessing' }];
 }
 
 /** This party's MaskProduct for a product step (P0, P2; P1 has none). With `shared`, the
@@ -137,9 +154,9 @@ export async function applyWeightsMasked(s: Session, key: WeightKey, x: BigUint6
   const { map } = key;
   if (x.length !== map.xSize) throw new Error(`applyWeights: activation of ${x.length} elements, expected ${map.xSize}`);
   if (s.id === 2) {
-    const { a, share } = maskProduct(s, key);
-    await s.round([{ to: 1, data: ringBytes(share), label: 'weights.correction', phase: 'preprocessing' }], []);
-    return { product: new BigUint64Array(map.ySize), kept: a };
+    const m = maskProduct(s, key);
+    await s.round(correctionMessage(m), []);
+    return { product: new BigUint64Array(map.ySize), kept: m.a };
   }
   if (s.id === 0) {
     const { a, share } = maskProduct(s, key);
@@ -147,12 +164,13 @@ export async function applyWeightsMasked(s: Session, key: WeightKey, x: BigUint6
     await s.round([{ to: 1, data: ringBytes(masked), label: 'weights.activation' }], []);
     return { product: share, kept: a };
   }
-  const got = await s.round([], [0, 2], { 0: 8 * map.xSize, 2: 8 * map.ySize });
+  const pre = preparedCorrection(s, map.ySize);
+  const got = await s.round([], pre ? [0] : [0, 2], pre ? { 0: 8 * map.xSize } : { 0: 8 * map.xSize, 2: 8 * map.ySize });
   const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');
-  const [c1] = splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction');
+  const c1 = pre ?? bytesRing(splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction')[0]);
   const z = add(bytesRing(masked), x);
   const y = map.apply(z, key.held);
-  return { product: add(y, bytesRing(c1), y), kept: z };
+  return { product: add(y, c1, y), kept: z };
 }
 
 /** Shares of map(x, W') for an activation x whose masked copy z = x − A an earlier product
@@ -162,8 +180,7 @@ export async function applyWeightsMasked(s: Session, key: WeightKey, x: BigUint6
 export async function applyWeightsSharedMask(s: Session, key: WeightKey, kept: BigUint64Array): Promise<BigUint64Array> {
   const { map } = key;
   if (s.id === 2) {
-    const c1 = maskProduct(s, key, kept).share;
-    await s.round([{ to: 1, data: ringBytes(c1), label: 'weights.correction', phase: 'preprocessing' }], []);
+    await s.round(correctionMessage(maskProduct(s, key, kept)), []);
     return new BigUint64Array(map.ySize);
   }
   if (s.id === 0) {
@@ -172,8 +189,9 @@ export async function applyWeightsSharedMask(s: Session, key: WeightKey, kept: B
     return share;
   }
   if (kept.length !== map.xSize) throw new Error(`applyWeightsSharedMask: masked activation of ${kept.length} elements, expected ${map.xSize}`);
-  const got = await s.round([], [2], { 2: 8 * map.ySize });
-  const [c1] = splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction');
+  const pre = preparedCorrection(s, map.ySize);
+  const got = await s.round([], pre ? [] : [2], pre ? {} : { 2: 8 * map.ySize });
+  const c1 = pre ?? bytesRing(splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction')[0]);
   const y = map.apply(kept, key.held);
-  return add(y, bytesRing(c1), y);
+  return add(y, c1, y);
 }
