@@ -87,7 +87,11 @@ defineOps(
     doc: "product of a shared activation with P1's constant weights (Conv, Gemm, MatMul; protocol applyWeights, one-time setupWeights)",
     inputs: [{ name: 'X' }, { name: 'W' }, { name: 'B', optional: true }],
     outputs: 1,
-    attrs: { ...CONV_ATTRS, ...PROTOCOL_ATTRS },
+    attrs: {
+      ...CONV_ATTRS,
+      mask_from: { kind: 'string', default: '', doc: "'' or the earlier product node (SecureWeights, SecureReluWeights) whose activation mask it shares: X's masked copy is not sent again (protocol applyWeightsSharedMask; lower)" },
+      ...PROTOCOL_ATTRS,
+    },
     infer: weightsInfer,
     secure: secureOp('weights'),
   },

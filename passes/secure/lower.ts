@@ -25,7 +25,9 @@
 //
 // A ReLU read by several products is fused with the one on the longest path to the outputs
 // (the main path of a residual block, not its shortcut), so the fusion saves a round where
-// the rounds add up; the other products run beside the next ReLU.
+// the rounds add up; the other products run beside the next ReLU. With share-masks (the
+// default), a product reading an activation whose masked copy an earlier product already sends
+// takes that product's mask and sends nothing itself (passes/secure/lower-shared-masks.ts).
 import { type Graph, type Node, consumers, makeGraph, makeNode, pruneValues, replaceNode } from '../../ir/graph.js';
 import { numel } from '../../ir/types.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../../runtime/protocols/truncate-exact.js';
@@ -38,6 +40,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import type { TensorType } from '../../ir/types.js';
 import { verify } from '../../ir/verify.js';
 import { poolBeforeActivation } from './lower-reorder.js';
+import { shareProductMasks } from './lower-shared-masks.js';
 import { definePass } from '../pass.js';
 import type { PassContext } from '../pass.js';
 import { LOWERINGS, type LowerContext, lowerCompare, lowerReluWeights, revealNode } from './lower-ops.js';
@@ -57,19 +60,24 @@ export const lower = definePass({
   summary:
     'Assumes a quantized graph (FixedInput after every input, Truncate after products); replaces every op that needs ' +
     "messages by its secure op with the runtime's protocol, rounds and flows, fuses each ReLU with a weight product " +
-    'reading it, moves a ReLU/Clip read only by a MaxPool after it (same output, fewer comparisons), and reveals the ' +
-    'outputs to the client; every other op stays local.',
+    'reading it, moves a ReLU/Clip read only by a MaxPool after it (same output, fewer comparisons), lets a product ' +
+    'reuse the activation mask of an earlier product of the same activation (its masked copy sent once), and reveals ' +
+    'the outputs to the client; every other op stays local.',
   options: {
     truncation: {
       kind: 'string', default: 'exact' as string,
       doc: "exact: every Truncate (by 1..32 bits) and every average pool's division runs the exact protocol (runtime/protocols/truncate-exact.ts: no wrap failure, one round); local: they stay SecureML's local share truncation",
       check: (v) => (v === 'exact' || v === 'local' ? undefined : "must be 'exact' or 'local'"),
     },
+    'share-masks': {
+      kind: 'bool', default: true as boolean,
+      doc: 'a product reading an activation whose masked copy an earlier product sends shares its mask and does not send it again (passes/secure/lower-shared-masks.ts); false: a fresh mask per product',
+    },
   },
   run: (graph, ctx) => lowerGraph(graph, ctx),
 });
 
-function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>): Graph {
+function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'share-masks': boolean }>): Graph {
   verify(quantized, 'quantized');
   const g = poolBeforeActivation(quantized, ctx);
   const users = consumers(g);
@@ -146,7 +154,8 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string }>):
     else emit(lowerOne(node, cx, ctx));
   }
   for (const n of nodes) if (n.op.startsWith('Secure')) ctx.stat('drelus', (n.attrs.drelus as number) ?? 0);
-  return pruneValues(makeGraph({ ...g, nodes, types, constants }));
+  const lowered = pruneValues(makeGraph({ ...g, nodes, types, constants }));
+  return ctx.options['share-masks'] ? shareProductMasks(lowered, ctx) : lowered;
 }
 
 /** The secure form of one node outside the client tail (its facts' secureOp), or the node when

@@ -62,6 +62,9 @@ export const SECURE_COSTS = {
   SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
   /** Product with P1's weights (plus its one-time setup). */
   SecureWeights: (s: WeightSizes) => make('applyWeights', PROTOCOL_COSTS.applyWeights(s), 0, setup(s.wSize)),
+  /** Product with P1's weights of an activation whose masked copy an earlier product sends
+   * (mask_from, passes/secure/lower-shared-masks.ts): P2's correction only (plus the setup). */
+  SecureWeightsSharedMask: (s: WeightSizes) => make('applyWeightsSharedMask', PROTOCOL_COSTS.applyWeightsSharedMask(s), 0, setup(s.wSize)),
   /** Exact truncation of n elements by `bits`: after a product with P1's weights, or (online)
    * where P0's share is input-dependent. */
   SecureTruncate: (n: number, bits: number, online = false) =>

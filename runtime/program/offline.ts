@@ -4,9 +4,11 @@
 //
 // What is prepared, step by step in program order, on the step's own streams and in the order
 // the online step continues them:
-//   - for every product with P1's weights (steps 'weights', 'reluWeights'): P0's product share
-//     map(A, W − B) + C0 and P2's correction map(A, B) − C0 (weights.ts maskProduct), from the
-//     one-time setup's keys; P1 has nothing to prepare (its product reads x − A);
+//   - for every product with P1's weights (steps 'weights', 'reluWeights', 'weightsSharedMask'):
+//     P0's product share map(A, W − B) + C0 and P2's correction map(A, B) − C0 (weights.ts
+//     maskProduct), from the one-time setup's keys; a 'weightsSharedMask' step takes the A of
+//     the earlier step it names (`maskFrom`), whose masked copy P1 keeps; P1 has nothing to
+//     prepare (its product reads x − A);
 //   - for the first comparison of a fused (block-)ReLU, a block-ReLU or a ReLU that states its
 //     size: the dealing (compare.ts dealCompare): the helper's r and Z_p bit shares of r with
 //     P1's half as a correction, the holders' shares of r, their shared coins, P0's u share;
@@ -21,8 +23,11 @@
 // The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
 // corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
 // no longer travel in the comparison's first online round; one round, more only past
-// OFFLINE_FRAME_BYTES) and P1 unpacks them; then a closing exchange of empty frames between
-// every pair ('offline.ready'). So no party's online clock starts while a peer still computes
+// OFFLINE_FRAME_BYTES) and P1 unpacks them; then a closing exchange between every pair
+// ('offline.ready'), which also carries P2's product corrections map(A, B) − C0 to P1
+// ('weights.correction', preprocessing; ProductCorrections: P1 keeps them until each product
+// step takes its own, so the online frames carry no input-independent product bytes) and the
+// truncations' dealing. So no party's online clock starts while a peer still computes
 // offline, and a client's input that is ready early waits for it. The
 // online steps take their material once (Session.prepared); a step without any (other kinds,
 // later comparisons of a step) deals as before.
@@ -37,12 +42,10 @@ import { createHash } from 'node:crypto';
 import { runtimeError } from '../diagnostics.js';
 import { blockLayout, dealCompare, dealSelect, dealTruncation, fullWindow, maskProduct, maxPoolLevels, receiveCompareBits, receiveTruncationDealing, type BitWindow, type BlockSize, type CompareDealing, type MaskProduct, type TruncationDealing, type WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
-import type { PartyId, Prg, Session } from '../session/session.js';
+import type { Outgoing, PartyId, Prg, Session } from '../session/session.js';
+import { bytesRing, ringBytes } from '../protocols/wire.js';
 import { conv2dOutShape } from '../ring/windows.js';
-import type { Program, ProgramStep, SetupStep } from './program.js';
-
-/** Step kinds whose product has a mask convolution to prepare. */
-const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights']);
+import { PRODUCT_KINDS, productValue, type Program, type ProgramStep, type SetupStep } from './program.js';
 /** Step kinds whose comparisons' dealing is prepared (stepCompares). */
 const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu', 'maxPool']);
 
@@ -189,6 +192,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   };
   const work = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind) || COMPARE_KINDS.has(st.kind));
   const dealings: CompareDealing[] = [];
+  const corrections = new ProductCorrections();
   for (const [i, st] of work.entries()) {
     stopped(options.signal);
     const streams = stepStreams(session, st);
@@ -205,7 +209,9 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     if (PRODUCT_KINDS.has(st.kind)) {
       const key = keys.get(String(st.params.layer));
       if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-      if (session.id !== 1) put(`${st.name}/weights`, maskProduct(streams, key));
+      const m = session.id !== 1 ? maskProduct(streams, key, st.kind === 'weightsSharedMask' ? sharedMask(items, st) : undefined) : null;
+      if (m) put(`${st.name}/weights`, m);
+      corrections.add(st.name, key.map.ySize, m);
     }
     options.onStep?.(i + 1, work.length, st.name);
     // Let a stop request (a signal handler) and the transport run between layers.
@@ -245,12 +251,13 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     }
     stopped(options.signal);
   }
-  // The closing exchange: empty frames both ways between every pair.
+  // The closing exchange: a frame both ways between every pair (empty, but for the truncations'
+  // dealing and P2's product corrections).
   const peers = ([0, 1, 2] as PartyId[]).filter((p) => p !== session.id);
   const ready = session.round(
-    [...peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })), ...truncations.flatMap((d) => d.outgoing)],
+    [...peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })), ...truncations.flatMap((d) => d.outgoing), ...corrections.outgoing(session.id)],
     peers,
-    Object.fromEntries(peers.map((p) => [p, truncations.reduce((t, d) => t + (d.expect[p] ?? 0), 0)])),
+    Object.fromEntries(peers.map((p) => [p, truncations.reduce((t, d) => t + (d.expect[p] ?? 0), 0) + (session.id === 1 && p === 2 ? corrections.bytes : 0)])),
     { timeoutMs: waitMs },
   );
   const frames = await (options.signal ? untilStopped(ready, options.signal) : ready);
@@ -262,14 +269,60 @@ export async function prepareOffline(session: Session, program: Program, keys: R
       return frames.get(p)!.subarray(from, at[p]);
     });
   }
+  if (session.id === 1) corrections.received(frames.get(2)!.subarray(at[2] ?? 0), put);
   return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
+}
+
+/** P2's product corrections map(A, B) − C0, sent to P1 in the closing exchange (up to
+ * OFFLINE_FRAME_BYTES of them, in program order; the rest ride in their steps' online frames as
+ * before), so the online frames carry only input-dependent bytes of the products. P1 keeps each
+ * until its step takes it ('correction'): 8 B per product output element (89 MB on resnet50). */
+class ProductCorrections {
+  private readonly steps: { name: string; ySize: number; mine: MaskProduct | null }[] = [];
+  /** Bytes moved (every party computes the same from the sizes). */
+  bytes = 0;
+
+  /** A product step's correction (`mine`: P2's MaskProduct; null at P1). */
+  add(name: string, ySize: number, mine: MaskProduct | null): void {
+    if (this.bytes + 8 * ySize > OFFLINE_FRAME_BYTES) return;
+    this.steps.push({ name, ySize, mine });
+    this.bytes += 8 * ySize;
+  }
+
+  /** P2's messages to P1 (marking each correction sent); none for the others. */
+  outgoing(me: PartyId): Outgoing[] {
+    if (me !== 2) return [];
+    return this.steps.map(({ mine }) => {
+      mine!.sent = true;
+      return { to: 1, data: ringBytes(mine!.share), label: 'weights.correction', phase: 'preprocessing' };
+    });
+  }
+
+  /** P1: splits P2's frame (what follows the truncations' dealing) into each step's correction. */
+  received(frame: Uint8Array, put: (purpose: string, v: unknown) => void): void {
+    if (frame.length !== this.bytes) throw new Error(`internal: offline corrections of ${frame.length} bytes, expected ${this.bytes}`);
+    let at = 0;
+    for (const { name, ySize } of this.steps) {
+      put(`${name}/correction`, bytesRing(frame.subarray(at, at + 8 * ySize)));
+      at += 8 * ySize;
+    }
+  }
+}
+
+/** The activation mask A of the earlier product a 'weightsSharedMask' step names (`maskFrom`),
+ * prepared before it in program order (validate.ts checks the order and the sizes). */
+function sharedMask(items: ReadonlyMap<string, unknown[]>, st: ProgramStep): BigUint64Array {
+  const from = String(st.params.maskFrom);
+  const source = items.get(`${from}/weights`)?.[0] as MaskProduct | undefined;
+  if (!source) throw runtimeError('MPCC5222', ['(offline phase)', `steps.${st.name}.params.maskFrom`, `step '${from}' prepared no activation mask before it`]);
+  return source.a;
 }
 
 /** The dealing of every exact truncation (its online step's 'trunc' material), in program
  * order; P0's wrap bits come from the product share prepared for the step it reads. */
 function dealTruncations(session: Session, program: Program, items: ReadonlyMap<string, unknown[]>, put: (purpose: string, v: unknown) => void): TruncationDealing[] {
   const productOf = new Map<string, string>();
-  for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind)) productOf.set(st.outputs[st.outputs.length - 1], st.name);
+  for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind)) productOf.set(productValue(st), st.name);
   const out: TruncationDealing[] = [];
   for (const st of program.steps) {
     if (st.kind !== 'truncateExact') continue;
@@ -285,7 +338,7 @@ function dealTruncations(session: Session, program: Program, items: ReadonlyMap<
 
 /** Elements of value `v` (the product of a setup step's map). */
 function size(program: Program, v: string): number {
-  const st = program.steps.find((s) => PRODUCT_KINDS.has(s.kind) && s.outputs[s.outputs.length - 1] === v)!;
+  const st = program.steps.find((s) => PRODUCT_KINDS.has(s.kind) && productValue(s) === v)!;
   const map = program.setup.find((m) => m.name === String(st.params.layer))!.map;
   return map.kind === 'matmul' ? map.m * map.n : conv2dOutShape(map.conv).reduce((a, b) => a * b, 1);
 }

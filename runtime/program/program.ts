@@ -40,6 +40,16 @@ export interface ProgramStep {
   params: Record<string, unknown>;
 }
 
+/** Step kinds that multiply an activation by P1's weights (each names its setup's `layer`). */
+export const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights', 'weightsSharedMask']);
+
+/** The value holding a product step's product: a 'reluWeights' step's second result (after
+ * the activation), every other product kind's first. A step with `keepMasked` adds P1's masked
+ * activation as its last result (read by 'weightsSharedMask' steps). */
+export function productValue(st: Pick<ProgramStep, 'kind' | 'outputs'>): string {
+  return st.outputs[st.kind === 'reluWeights' ? 1 : 0];
+}
+
 /** A float operation the client applies to a revealed output (trailing Softmax/ArgMax). */
 export interface PostOp {
   op: 'Softmax' | 'ArgMax';

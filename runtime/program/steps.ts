@@ -6,7 +6,7 @@
 import { decode, encode } from '../ring/ring.js';
 import { InternalError, runtimeError } from '../diagnostics.js';
 import { truncateExact, truncateExactOnline, type TruncationDealing } from '../protocols/truncate-exact.js';
-import { addShares, applyWeights, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
+import { addShares, applyWeightsMasked, applyWeightsSharedMask, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, ProductShapes, WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
@@ -75,7 +75,7 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 
 /** The step kinds' names: what a program step's `kind` may be (an op's facts name its kind, ir/ops/facts.ts). */
 export type StepKind =
-  | 'input' | 'reveal' | 'weights' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
+  | 'input' | 'reveal' | 'weights' | 'weightsSharedMask' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
   | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool'
   | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact' | 'truncateExactOnline';
 
@@ -93,14 +93,24 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     if (v) ctx.revealed.set(String(ctx.params.value), decode(v, Number(ctx.params.frac ?? ctx.frac)));
     return [];
   },
-  /** Product with P1's weights (2·frac bits), plus P1's bias encoded at 2·frac. */
-  weights: async (ctx, [x]) => [plusP1Constant(ctx, await applyWeights(ctx.session, key(ctx), x), ctx.params.bias)],
-  /** ReLU then the next weight layer in the ReLU's rounds: activation and product. */
+  /** Product with P1's weights (2·frac bits), plus P1's bias encoded at 2·frac; with
+   * `keepMasked`, also what the products sharing its mask read (P1: x − A; P0, P2: A). */
+  weights: async (ctx, [x]) => {
+    const r = await applyWeightsMasked(ctx.session, key(ctx), x);
+    const product = plusP1Constant(ctx, r.product, ctx.params.bias);
+    return ctx.params.keepMasked === true ? [product, r.kept] : [product];
+  },
+  /** Product with P1's weights of an activation whose masked copy the step `maskFrom` brought
+   * to P1 (its `keepMasked` result, the operand): the same mask A, no message from P0. */
+  weightsSharedMask: async (ctx, [kept]) => [plusP1Constant(ctx, await applyWeightsSharedMask(ctx.session, key(ctx), kept), ctx.params.bias)],
+  /** ReLU then the next weight layer in the ReLU's rounds: activation and product (and, with
+   * `keepMasked`, P1's masked activation, as for 'weights'). */
   reluWeights: async (ctx, [x]) => {
     const blocks = ctx.params.blocks as BlockSize[] | undefined;
     const shape = ctx.params.shape as [number, number, number, number] | undefined;
     const r = blocks && shape ? await blockReluThenWeights(ctx.session, x, shape, blocks, window(ctx), key(ctx)) : await reluThenWeights(ctx.session, x, window(ctx), key(ctx));
-    return [r.activation, plusP1Constant(ctx, r.product, ctx.params.bias)];
+    const product = plusP1Constant(ctx, r.product, ctx.params.bias);
+    return ctx.params.keepMasked === true ? [r.activation, product, r.kept] : [r.activation, product];
   },
   relu: async (ctx, [x]) => [await relu(ctx.session, x, window(ctx))],
   /** Block-ReLU over NCHW `shape`, one block size per channel (identity channels pass unchanged). */

@@ -4,7 +4,8 @@
 // of the step library's, every value a step reads must be produced by an earlier step (and
 // every value produced once), sizes must agree (the input step's size with the input shape)
 // and stay under fixed limits, and counts are bounded; the layout steps' parameters follow a
-// closed per-field schema each (validate-layout.ts). A refusal is MPCC5222 naming the file and
+// closed per-field schema each (validate-layout.ts); a masked activation a product keeps for P1
+// (keepMasked) is read only by 'weightsSharedMask' steps naming that product. A refusal is MPCC5222 naming the file and
 // the field (`steps[3].params.size`).
 
 import { runtimeError } from '../diagnostics.js';
@@ -79,8 +80,9 @@ const checkProduct: ParamsCheck = (params, field) => {
 const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   input: { inputs: [0, 0], outputs: 1, required: { size: 'int' } },
   reveal: { inputs: [1, 1], outputs: 0, required: { value: 'name' }, optional: { frac: 'int' } },
-  weights: one({ layer: 'name' }, BIAS),
-  reluWeights: { inputs: [1, 1], outputs: 2, required: { layer: 'name', ...WINDOW }, optional: { ...BIAS, blocks: 'array', shape: 'shape' } },
+  weights: one({ layer: 'name' }, { ...BIAS, keepMasked: 'bool' }),
+  weightsSharedMask: one({ layer: 'name', maskFrom: 'name' }, BIAS),
+  reluWeights: { inputs: [1, 1], outputs: 2, required: { layer: 'name', ...WINDOW }, optional: { ...BIAS, blocks: 'array', shape: 'shape', keepMasked: 'bool' } },
   relu: one(WINDOW, { size: 'int' }),
   blockRelu: one({ shape: 'shape', blocks: 'array', ...WINDOW }),
   clip: one({ min: 'number', max: 'number', ...WINDOW }),
@@ -247,6 +249,20 @@ function validateProgram(raw: Json, party: PartyId): Program {
   /** Element counts of the values whose size the validator knows. */
   const sizes = new Map<string, number>();
   const stepNames = new Set<string>();
+  /** The masked activations kept by product steps (keepMasked): the step and its layer. */
+  const masked = new Map<string, { step: string; layer: string }>();
+  const xSize = (layer: string): number => {
+    const map = (p.setup as { name: string; map: { kind: string; m: number; k: number; conv: { inShape: number[] } } }[]).find((m) => m.name === layer)!.map;
+    return map.kind === 'matmul' ? map.m * map.k : map.conv.inShape.reduce((a, b) => a * b, 1);
+  };
+  /** A 'weightsSharedMask' step reads the masked activation an earlier product kept, names
+   * that step, and multiplies an activation of the same size. */
+  const sharesMask = (params: Record<string, Json>, operand: string, f: string): void => {
+    const source = masked.get(operand);
+    if (!source) fail(`${f}.inputs[0]`, `value '${operand}' is no masked activation a product step kept (keepMasked)`);
+    if (source!.step !== params.maskFrom) fail(`${f}.params.maskFrom`, `'${String(params.maskFrom)}', the operand '${operand}' was kept by step '${source!.step}'`);
+    if (xSize(source!.layer) !== xSize(params.layer as string)) fail(`${f}.params.layer`, `layer '${String(params.layer)}' reads ${xSize(params.layer as string)} elements, the shared mask has ${xSize(source!.layer)}`);
+  };
   let inputSteps = 0;
   array(p.steps, 'steps', PROGRAM_LIMITS.steps).forEach((s, i) => {
     const f = `steps[${i}]`;
@@ -265,7 +281,10 @@ function validateProgram(raw: Json, party: PartyId): Program {
     const ins = array(st.inputs, `${f}.inputs`, PROGRAM_LIMITS.operands).map((v, j) => name(v, `${f}.inputs[${j}]`));
     const outs = array(st.outputs, `${f}.outputs`, PROGRAM_LIMITS.operands).map((v, j) => name(v, `${f}.outputs[${j}]`));
     if (ins.length < schema.inputs[0] || ins.length > schema.inputs[1]) fail(`${f}.inputs`, `${ins.length} operands for a '${kind}' step (${schema.inputs[0]}..${schema.inputs[1]})`);
-    if (outs.length !== schema.outputs) fail(`${f}.outputs`, `${outs.length} results for a '${kind}' step (${schema.outputs})`);
+    // A product step that keeps P1's masked activation for later products (keepMasked) has one more result.
+    const keeps = (kind === 'weights' || kind === 'reluWeights') && (st.params as { keepMasked?: unknown } | null)?.keepMasked === true;
+    const results = schema.outputs + (keeps ? 1 : 0);
+    if (outs.length !== results) fail(`${f}.outputs`, `${outs.length} results for a '${kind}' step (${results})`);
     ins.forEach((v, j) => produced.has(v) || fail(`${f}.inputs[${j}]`, `value '${v}' is read before any step produces it`));
     outs.forEach((v, j) => (produced.has(v) ? fail(`${f}.outputs[${j}]`, `value '${v}' is produced twice`) : produced.add(v)));
     const params = object(st.params, `${f}.params`);
@@ -285,6 +304,9 @@ function validateProgram(raw: Json, party: PartyId): Program {
     const size = declared ? declared.output : kind === 'input' ? (params.size as number) : SIZE_KEEPING.has(kind) ? sizes.get(ins[0]) : undefined;
     if (size !== undefined && outs.length === 1) sizes.set(outs[0], size);
     if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
+    if (keeps) masked.set(outs[outs.length - 1], { step: stepName, layer: params.layer as string });
+    if (kind === 'weightsSharedMask') sharesMask(params, ins[0], `${f}`);
+    else ins.forEach((v, j) => masked.has(v) && fail(`${f}.inputs[${j}]`, `value '${v}' is a masked activation: only a 'weightsSharedMask' step reads it`));
     if (kind === 'input') {
       inputSteps++;
       const n = inputShape.reduce((a, b) => a * b, 1);

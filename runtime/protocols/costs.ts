@@ -130,6 +130,12 @@ export const PROTOCOL_COSTS = {
     rounds: 1,
     flows: [flow(0, 0, 1, 'weights.activation', 8 * xSize), flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
   }),
+  /** Per inference: a product whose activation's masked copy an earlier product already sent
+   * (weights.ts applyWeightsSharedMask): P2's correction only. */
+  applyWeightsSharedMask: ({ ySize }: { ySize: number }): Cost => ({
+    rounds: 1,
+    flows: [flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
+  }),
 } as const;
 
 /** Total bytes of a cost, optionally only those of one phase. */

@@ -19,8 +19,10 @@
 // bit corrections, M0 (uniform: A is unknown to P1), u1 (uniform: u0), c1 (uniform: c0) and
 // the product's correction (uniform: C0); P2 receives only the digits (masked, multiplied by
 // random units and rotated: compare.ts), so it learns u, a fair coin independent of x.
-// Activation shares (y0, y1) are returned for residual branches; identity channels are not
-// selected and pay only M0. Per selected element: 16 B (full window) or 32 B (8 B opened
+// Activation shares (y0, y1) are returned for residual branches, and P1's y − A = M0 + y1 (P0's
+// and P2's A) for later products of y that share the mask (weights.ts applyWeightsSharedMask:
+// they send no M0);
+// identity channels are not selected and pay only M0. Per selected element: 16 B (full window) or 32 B (8 B opened
 // each way, c1, M0) beyond the comparisons; per identity element 8 B.
 //
 // Why not fewer bytes per element (the issue's 16 B target for every block-ReLU; DESIGN's
@@ -69,8 +71,17 @@ import { compareWindow } from './compare.js';
 import type { BitWindow, CompareBit, Rider, RiderMessage } from './compare.js';
 import { Selection, fullWindow } from './select.js';
 import { blockPlan, type BlockSize } from './block-relu.js';
-import { applyWeights, maskProduct } from './weights.js';
+import { applyWeightsMasked, correctionMessage, maskProduct, preparedCorrection } from './weights.js';
 import type { MaskProduct, WeightKey } from './weights.js';
+
+/** A fused step's results: shares of the activation and of the product (before truncation),
+ * and what a later product of the activation needs to share the mask (MaskedProduct.kept in
+ * weights.ts: P1's y − A, P0's and P2's A). */
+export interface ReluProduct {
+  activation: BigUint64Array;
+  product: BigUint64Array;
+  kept: BigUint64Array;
+}
 import { bytesRing, ringBytes } from './wire.js';
 
 /** A selection rider that also carries the next weight layer's messages. */
@@ -87,6 +98,8 @@ class SelectThenWeights implements Rider {
   activation: BigUint64Array | null = null;
   /** P0, P2: the activation mask A and P0's product share or P2's correction (maskProduct). */
   private readonly masks: MaskProduct | null = null;
+  /** P1: P2's product correction when the offline phase brought it (weights.ts). */
+  private readonly preCorr: BigUint64Array | undefined;
 
   constructor(
     private readonly s: Session,
@@ -97,10 +110,13 @@ class SelectThenWeights implements Rider {
     const { map } = key;
     this.sharedMask = sel.sharedMask;
     this.openBytes = sel.openBytes;
-    this.correctionBytes = sel.correctionBytes + 8 * map.ySize;
     this.round2Bytes = 8 * map.xSize;
     // Same stream and order as applyWeights (weights.ts); prepared offline when it ran.
     if (s.id !== 1) this.masks = maskProduct(s, key);
+    this.preCorr = s.id === 1 ? preparedCorrection(s, map.ySize) : undefined;
+    // P2's product correction rides in round 3 unless the offline phase already sent it.
+    const offline = s.id === 1 ? this.preCorr !== undefined : this.masks!.sent === true;
+    this.correctionBytes = sel.correctionBytes + (offline ? 0 : 8 * map.ySize);
   }
 
   shareMask(r: BigUint64Array): void {
@@ -130,23 +146,25 @@ class SelectThenWeights implements Rider {
 
   /** P2: the selection's correction, then conv(A, B) − C0 (preprocessing, as in applyWeights). */
   correction(bit: CompareBit): RiderMessage[] {
-    return [...this.sel.correction(bit), { data: ringBytes(this.masks!.share), label: 'weights.correction', phase: 'preprocessing' }];
+    return [...this.sel.correction(bit), ...correctionMessage(this.masks!).map(({ data, label, phase }) => ({ data, label, phase }))];
   }
   corrected(c: Uint8Array): void {
     const n = this.sel.correctionBytes;
     this.sel.corrected(c.subarray(0, n));
-    this.corr = bytesRing(c.subarray(n));
+    this.corr = this.preCorr ?? bytesRing(c.subarray(n));
   }
 
-  /** This party's shares of the activation and of the product (P2: zeros). */
-  finish(bit: CompareBit): { activation: BigUint64Array; product: BigUint64Array } {
+  /** This party's shares of the activation and of the product (P2: zeros), and what it keeps
+   * for products sharing the mask (P1: y − A; P0, P2: A). */
+  finish(bit: CompareBit): ReluProduct {
     const { map } = this.key;
-    if (this.s.id === 0) return { activation: this.activation!, product: this.product! };
-    if (this.s.id === 2) return { activation: this.assemble(this.sel.finish(bit)), product: new BigUint64Array(map.ySize) };
+    if (this.s.id === 0) return { activation: this.activation!, product: this.product!, kept: this.masks!.a };
+    if (this.s.id === 2) return { activation: this.assemble(this.sel.finish(bit)), product: new BigUint64Array(map.ySize), kept: this.masks!.a };
     const y1 = this.assemble(this.sel.finish(bit));
-    const p = map.apply(add(this.masked!, y1), this.key.held);
+    const z = add(this.masked!, y1);
+    const p = map.apply(z, this.key.held);
     add(p, this.corr!, p);
-    return { activation: y1, product: p };
+    return { activation: y1, product: p, kept: z };
   }
 }
 
@@ -161,10 +179,10 @@ export async function blockReluThenWeights(
   blocks: readonly BlockSize[],
   w: BitWindow,
   key: WeightKey,
-): Promise<{ activation: BigUint64Array; product: BigUint64Array }> {
+): Promise<ReluProduct> {
   const plan = blockPlan(x, shape, blocks);
   if (plan.patches === 0) {
-    return { activation: x.slice(), product: await applyWeights(s, key, x) };
+    return { activation: x.slice(), ...(await applyWeightsMasked(s, key, x)) };
   }
   const rider = new SelectThenWeights(s, new Selection(s, plan.xs, plan.map), plan.assemble, key);
   const bit = await compareWindow(s, plan.sums, w, rider);
@@ -172,7 +190,7 @@ export async function blockReluThenWeights(
 }
 
 /** ReLU followed by the product with a weight layer, in three rounds. */
-export async function reluThenWeights(s: Session, x: BigUint64Array, w: BitWindow, key: WeightKey): Promise<{ activation: BigUint64Array; product: BigUint64Array }> {
+export async function reluThenWeights(s: Session, x: BigUint64Array, w: BitWindow, key: WeightKey): Promise<ReluProduct> {
   const rider = new SelectThenWeights(s, new Selection(s, x, null, fullWindow(w)), (ys) => ys, key);
   const bit = await compareWindow(s, x, w, rider);
   return rider.finish(bit);

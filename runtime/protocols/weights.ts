@@ -9,8 +9,20 @@
 //                        P1: y1 = conv(x0 − A + x1, W) + C1 = conv(x − A, W) + C1
 //                        P0: y0 = conv(A, W − B) + C0
 //                      y0 + y1 = conv(x − A, W) + conv(A, W − B) + conv(A, B) = conv(x, W).
-//   Bytes per inference: 8|X| online (P0 → P1) + 8|Y| preprocessing (P2 → P1).
+//   Bytes per inference: 8|X| online (P0 → P1) + 8|Y| preprocessing (P2 → P1; in a program run
+//   it travels in the offline phase's closing exchange, runtime/program/offline.ts, and P1 keeps
+//   it until the step: MaskProduct.sent, Session.prepared('correction')).
 // The product carries 2f fractional bits: follow with `truncate` (linear.ts).
+//
+// One mask for every product that reads the same activation (applyWeightsSharedMask): when a
+// second layer W' reads the very x whose masked copy x − A an earlier product already sent, P1
+// keeps z = x − A (applyWeightsMasked, or the fused step's in relu-then-weights.ts) and P0 sends
+// nothing: P0 and P2 take the same A (kept from the first product, or used by the offline
+// phase, runtime/program/offline.ts) with a fresh C0' (P2 deals conv(A, B') = C0' + C1'), and
+//   P1: y1' = conv(z, W') + C1'      P0: y0' = conv(A, W' − B') + C0'
+// sum to conv(x, W'). Who learns what: P1 receives one masked copy of x instead of two (z is
+// uniform: A unknown to P1) and C1' (uniform: C0' fresh and unknown to P1); P0 and P2 receive
+// nothing. Bytes: 8|Y'| preprocessing (P2 → P1) only; the round stays (P2's correction).
 
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
@@ -90,16 +102,34 @@ export async function resendWeights(s: Session, key: WeightKey): Promise<WeightK
 export interface MaskProduct {
   a: BigUint64Array;
   share: BigUint64Array;
+  /** P2: its correction already went to P1 in the offline phase's closing exchange (P1 then
+   * takes it as this step's prepared 'correction'), so the online step sends nothing. */
+  sent?: boolean;
 }
 
-/** This party's MaskProduct for a product step (P0, P2; P1 has none). */
-export function maskProduct(s: Session, key: WeightKey): MaskProduct {
+/** P1: the correction conv(A, B) − C0 P2 sent in the offline phase for this step, if any. */
+export function preparedCorrection(s: Session, ySize: number): BigUint64Array | undefined {
+  const c1 = s.prepared?.('correction') as BigUint64Array | undefined;
+  if (c1 && c1.length !== ySize) throw new Error(`weights: a prepared correction of ${c1.length} elements, expected ${ySize}`);
+  return c1;
+}
+
+/** P2's correction message for P1, or none when the offline phase sent it. */
+export function correctionMessage(m: MaskProduct): { to: 1; data: Uint8Array; label: string; phase: 'preprocessing' }[] {
+  return m.sent ? [] : [{ to: 1, data: ringBytes(m.share), label: 'weights.correction', phase: 'preprocessing' }];
+}
+
+/** This party's MaskProduct for a product step (P0, P2; P1 has none). With `shared`, the
+ * activation mask A of an earlier product reading the same activation (applyWeightsSharedMask):
+ * only C0 is drawn. */
+export function maskProduct(s: Session, key: WeightKey, shared?: BigUint64Array): MaskProduct {
   if (s.id === 1) throw new Error('maskProduct: party 1 has no mask product');
   const ready = s.prepared?.('weights') as MaskProduct | undefined;
   if (ready) return ready;
   const { map } = key;
+  if (shared && shared.length !== map.xSize) throw new Error(`maskProduct: a shared mask of ${shared.length} elements, expected ${map.xSize}`);
   const g = s.shared(s.id === 0 ? 2 : 0, 'weights');
-  const a = g.ring(map.xSize);
+  const a = shared ?? g.ring(map.xSize);
   const c0 = g.ring(map.ySize);
   const share = map.apply(a, key.held);
   if (s.id === 0) add(share, c0, share);
@@ -109,22 +139,59 @@ export function maskProduct(s: Session, key: WeightKey): MaskProduct {
 
 /** Shares of map(x, W) for a shared activation x (P2 passes a placeholder): one round. */
 export async function applyWeights(s: Session, key: WeightKey, x: BigUint64Array): Promise<BigUint64Array> {
+  return (await applyWeightsMasked(s, key, x)).product;
+}
+
+/** A product's shares and what later products of the same activation need to share its mask
+ * (applyWeightsSharedMask): P1's masked activation z = x − A, P0's and P2's mask A. */
+export interface MaskedProduct {
+  product: BigUint64Array;
+  kept: BigUint64Array;
+}
+
+/** applyWeights, also returning what a product sharing its mask needs (MaskedProduct.kept). */
+export async function applyWeightsMasked(s: Session, key: WeightKey, x: BigUint64Array): Promise<MaskedProduct> {
   const { map } = key;
   if (x.length !== map.xSize) throw new Error(`applyWeights: activation of ${x.length} elements, expected ${map.xSize}`);
   if (s.id === 2) {
-    const c1 = maskProduct(s, key).share;
-    await s.round([{ to: 1, data: ringBytes(c1), label: 'weights.correction', phase: 'preprocessing' }], []);
-    return new BigUint64Array(map.ySize);
+    const m = maskProduct(s, key);
+    await s.round(correctionMessage(m), []);
+    return { product: new BigUint64Array(map.ySize), kept: m.a };
   }
   if (s.id === 0) {
     const { a, share } = maskProduct(s, key);
     const masked = sub(x, a);
     await s.round([{ to: 1, data: ringBytes(masked), label: 'weights.activation' }], []);
+    return { product: share, kept: a };
+  }
+  const pre = preparedCorrection(s, map.ySize);
+  const got = await s.round([], pre ? [0] : [0, 2], pre ? { 0: 8 * map.xSize } : { 0: 8 * map.xSize, 2: 8 * map.ySize });
+  const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');
+  const c1 = pre ?? bytesRing(splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction')[0]);
+  const z = add(bytesRing(masked), x);
+  const y = map.apply(z, key.held);
+  return { product: add(y, c1, y), kept: z };
+}
+
+/** Shares of map(x, W') for an activation x whose masked copy z = x − A an earlier product
+ * already brought to P1 (the file comment): `kept` is that product's MaskedProduct.kept (P1: z;
+ * P0, P2: A, which the offline phase may already have used to prepare this step's MaskProduct).
+ * One round, P2 → P1 only. */
+export async function applyWeightsSharedMask(s: Session, key: WeightKey, kept: BigUint64Array): Promise<BigUint64Array> {
+  const { map } = key;
+  if (s.id === 2) {
+    await s.round(correctionMessage(maskProduct(s, key, kept)), []);
+    return new BigUint64Array(map.ySize);
+  }
+  if (s.id === 0) {
+    const { share } = maskProduct(s, key, kept);
+    await s.round([], []);
     return share;
   }
-  const got = await s.round([], [0, 2], { 0: 8 * map.xSize, 2: 8 * map.ySize });
-  const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');
-  const [c1] = splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction');
-  const y = map.apply(add(bytesRing(masked), x), key.held);
-  return add(y, bytesRing(c1), y);
+  if (kept.length !== map.xSize) throw new Error(`applyWeightsSharedMask: masked activation of ${kept.length} elements, expected ${map.xSize}`);
+  const pre = preparedCorrection(s, map.ySize);
+  const got = await s.round([], pre ? [] : [2], pre ? {} : { 2: 8 * map.ySize });
+  const c1 = pre ?? bytesRing(splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction')[0]);
+  const y = map.apply(kept, key.held);
+  return add(y, c1, y);
 }

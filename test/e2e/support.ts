@@ -9,6 +9,7 @@ import { tensorOf } from '../../ir/tensor.js';
 import { createInProcessSessions, runParties } from '../../runtime/session/connect.js';
 import type { PartyCounters } from '../../runtime/session/counters.js';
 import type { CostReport } from '../../passes/secure/cost-model.js';
+import { readCostJson } from '../../compiler/commands/cost.js';
 import { loadPartyArtifacts, runProgram, sessionTag, sha256, type PartyArtifacts, type RunResult } from '../../runtime/program/index.js';
 
 /** The three parties' results of one secure run of `arts` on input `x` (in process). */
@@ -88,6 +89,22 @@ export function expectCountersMatch(r: readonly RunResult[], cost: CostReport, p
   expect(r.map((p) => p.counters.sent.online + p.counters.sent.preprocessing)).to.deep.equal(cost.bytes.perParty);
   expect(measuredTotals(r)).to.deep.equal(predicted);
   for (const p of r) expect({ rounds: p.rounds, oneTimeRounds: p.oneTimeRounds }).to.deep.equal({ rounds: cost.rounds, oneTimeRounds: cost.oneTimeRounds });
+}
+
+/** Runs the compiled OUT/ once per input in process, checks each run's counters against
+ * OUT/cost.json and the flows of its model.mir (expectCountersMatch), and returns P0's first
+ * output (name, values) per input. */
+export async function runCheckedRuns(out: string, inputs: readonly Float32Array[]): Promise<[string, Float64Array][]> {
+  const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+  const cost = readCostJson(join(out, 'cost.json'));
+  const predicted = flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8'));
+  const outputs: [string, Float64Array][] = [];
+  for (const x of inputs) {
+    const r = await runSecureInProcess(arts, x);
+    expectCountersMatch(r, cost, predicted);
+    outputs.push([...r[0].outputs][0]);
+  }
+  return outputs;
 }
 
 /** Every file below `dir` (recursively), as paths relative to it. */

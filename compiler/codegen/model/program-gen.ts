@@ -45,6 +45,9 @@ interface StepEnv {
   readonly biasAt: Map<Node, Node>;
   /** The bias parameters moved onto each such Truncate. */
   readonly movedBias: Map<Node, Record<string, unknown>>;
+  /** Products whose activation mask later products share (mask_from): the program value of
+   * P1's masked activation they keep, by node name (maskedActivations). */
+  readonly masked: ReadonlyMap<string, string>;
 }
 
 /** A step's operands and parameters (and its kind, when the builder picks another than the facts'). */
@@ -72,7 +75,7 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
   };
   // A weight layer's bias goes onto the Truncate that is its product's only reader: P1 adds it
   // inside that truncation (one kernel pass, model-kernels.ts) instead of in a separate loop.
-  const env: StepEnv = { g, frac, weightBits: weightBitsByNode(g), shape, put, setup: [], biasAt: biasTruncations(g), movedBias: new Map() };
+  const env: StepEnv = { g, frac, weightBits: weightBitsByNode(g), shape, put, setup: [], biasAt: biasTruncations(g), movedBias: new Map(), masked: maskedActivations(g) };
   const steps: ProgramStep[] = [];
   const tail = clientTail(g);
   for (const n of g.nodes) {
@@ -165,10 +168,39 @@ function weightsStep(n: Node, env: StepEnv, relu: boolean): StepSpec {
     if (trunc) env.movedBias.set(trunc, bias);
     else Object.assign(params, bias);
   }
-  if (!relu) return { inputs: [x], outputs: [product], params };
+  const from = relu ? '' : (withDefaults(n).mask_from as string);
+  if (from) return { kind: 'weightsSharedMask', inputs: [env.masked.get(from)!], outputs: [product], params: { ...params, maskFrom: from } };
+  // A product whose mask later products share keeps P1's masked activation as its last result.
+  const kept = env.masked.get(n.name);
+  const keep = kept ? { outputs: [kept], params: { keepMasked: true } } : { outputs: [], params: {} };
+  if (!relu) return { inputs: [x], outputs: [product, ...keep.outputs], params: { ...params, ...keep.params } };
   const blocks = withDefaults(n).blocks as number[];
   const block = blocks.length > 0 ? { blocks: blockSizesFrom(blocks), shape: env.shape(x) } : {};
-  return { inputs: [x], outputs: [n.outputs[0], product], params: { ...params, window: windowOf(n), ...block } };
+  return { inputs: [x], outputs: [n.outputs[0], product, ...keep.outputs], params: { ...params, window: windowOf(n), ...block, ...keep.params } };
+}
+
+/** For every product whose activation mask a later SecureWeights shares (mask_from), the name
+ * of the program value holding P1's masked activation (`<node>/masked`, made unique); MPCC6040
+ * when mask_from names no earlier product of the same activation. */
+function maskedActivations(g: Graph): Map<string, string> {
+  const out = new Map<string, string>();
+  const seen = new Map<string, Node>();
+  for (const n of g.nodes) {
+    const from = n.op === 'SecureWeights' ? (withDefaults(n).mask_from as string) : '';
+    if (from) {
+      const source = seen.get(from);
+      const sent = source?.op === 'SecureWeights' ? source.inputs[0] : source?.op === 'SecureReluWeights' ? source.outputs[0] : undefined;
+      const chained = source?.op === 'SecureWeights' && Boolean(withDefaults(source).mask_from);
+      if (sent === undefined || sent !== n.inputs[0] || chained) throw diag('MPCC6040', [n.name, n.op, `mask_from '${from}' names no earlier product sending its activation '${n.inputs[0]}' masked`]);
+      if (!out.has(from)) {
+        let v = `${from}/masked`;
+        for (let i = 1; g.types.has(v); i++) v = `${from}/masked_${i}`;
+        out.set(from, v);
+      }
+    }
+    seen.set(n.name, n);
+  }
+  return out;
 }
 
 /** For each weight node whose product only a Truncate reads (and is no graph output), that

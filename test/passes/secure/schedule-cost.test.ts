@@ -5,7 +5,7 @@ import type { Graph, Node } from '../../../ir/graph.js';
 import { makeNode } from '../../../ir/graph.js';
 import { costReport, formatCostTable, partyRounds } from '../../../passes/secure/cost-model.js';
 import { runPipeline } from '../../../passes/index.js';
-import { type HandBytes, chainGraph, clipGraph, maxPoolGraph, reluBytes, residualGraph, revealBytes, sum, weightsBytes } from './secure-graphs.js';
+import { type HandBytes, chainGraph, clipGraph, maxPoolGraph, reluBytes, residualGraph, revealBytes, sharedWeightsBytes, sum, weightsBytes } from './secure-graphs.js';
 import { errorOf } from '../util.js';
 
 // (local truncation: the bytes and rounds below are worked out by hand for it; the exact form's
@@ -69,11 +69,15 @@ describe('cost model', () => {
   });
 
   it('residual block: hand-computed bytes', () => {
-    // 4×4×4 maps (64 elements) everywhere; 3×3 convs have 144 weights, the 1×1 shortcut 16.
+    // 4×4×4 maps (64 elements) everywhere; 3×3 convs have 144 weights, the 1×1 shortcut 16,
+    // which reads relu0's output: it shares the fused relu0+convA's mask (no masked copy of its own).
     const g = scheduled(residualGraph());
     const w3 = () => weightsBytes(64, 64, 144);
-    expectBytes(g, sum(w3(), reluBytes(64, 64), w3(), reluBytes(64, 64), w3(), weightsBytes(64, 64, 16), reluBytes(64, 64), revealBytes(64)));
+    expectBytes(g, sum(w3(), reluBytes(64, 64), w3(), reluBytes(64, 64), w3(), sharedWeightsBytes(64, 16), reluBytes(64, 64), revealBytes(64)));
     expect(costReport(g).drelus).to.equal(3 * 64);
+    // With a fresh mask per product (share-masks=false), the shortcut sends its own.
+    const fresh = runPipeline(residualGraph(), 'lower{truncation=local,share-masks=false},schedule-rounds').graph;
+    expectBytes(fresh, sum(w3(), reluBytes(64, 64), w3(), reluBytes(64, 64), w3(), weightsBytes(64, 64, 16), reluBytes(64, 64), revealBytes(64)));
   });
 
   it('maxpool: one relu per level of pairs, then the ReLU on the pooled values', () => {

@@ -48,6 +48,30 @@ export function residualGraph(shortcutFirst = false): Graph {
   return b.build();
 }
 
+/** Two plain convs of the input (1×1, 2→2, on [1,2,4,4]): convP → relu → convR, added to convQ.
+ * With `qFirst`, convQ reads the input beside a longer path (its output feeds the ReLU and
+ * convR instead, convP's the add): sharing convP's mask would make convQ, and so the
+ * whole graph, one round later. */
+export function twoReadersGraph(qFirst = false): Graph {
+  const [b, x] = start('two-readers', [1, 2, 4, 4]);
+  const p = conv(b, x, 'convP', 2, 2, 1, 0, 5);
+  const q = conv(b, x, 'convQ', 2, 2, 1, 0, 6);
+  const r = conv(b, b.op('Relu', [qFirst ? q : p], {}, 'relu'), 'convR', 2, 2, 1, 0, 7);
+  b.output(b.op('Add', [r, qFirst ? p : q], {}, 'add'));
+  return b.build();
+}
+
+/** relu0's output read by convA (fused with it) and, through a local Transpose (not the same
+ * tensor), by convS: stem → relu0 → convA, relu0 → transpose → convS, added. */
+export function separatedReadersGraph(): Graph {
+  const [b, x] = start('separated', [1, 4, 4, 4]);
+  const r0 = b.op('Relu', [conv(b, x, 'stem', 4, 4, 3, 1, 1)], {}, 'relu0');
+  const a = conv(b, r0, 'convA', 4, 4, 3, 1, 2);
+  const t = b.op('Transpose', [r0], { perm: [0, 1, 3, 2] }, 'transpose');
+  b.output(b.op('Add', [a, conv(b, t, 'convS', 4, 4, 1, 0, 4)], {}, 'add'));
+  return b.build();
+}
+
 /** input [1,2,5,5] → conv (2→2, 3×3) → relu → MaxPool (3×3, stride 2, pad 1, or 2×2 stride 2
  * ceil_mode) → output [1,2,3,3]. */
 export function maxPoolGraph(ceil = false): Graph {
@@ -112,6 +136,12 @@ export function reluBytes(n: number, k: number, lo = 0): HandBytes {
  * preprocessing); once per session P1 sends W − B (8|W|). */
 export function weightsBytes(x: number, y: number, w: number): HandBytes {
   return { online: 8 * x, preprocessing: 8 * y, oneTime: 8 * w, perParty: [8 * x, 0, 8 * y] };
+}
+
+/** A product sharing an earlier product's activation mask (weights.ts applyWeightsSharedMask):
+ * P0 sends nothing; P2 deals C1' (8|Y|, preprocessing); once per session P1 sends W − B (8|W|). */
+export function sharedWeightsBytes(y: number, w: number): HandBytes {
+  return { online: 0, preprocessing: 8 * y, oneTime: 8 * w, perParty: [0, 0, 8 * y] };
 }
 
 /** The reveal of n outputs: P1 sends its share. */

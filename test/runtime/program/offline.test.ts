@@ -87,13 +87,19 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     const r = await runParties(ss, (s) => runProgram(s, sized(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined }));
     checkOutput(r[0]);
     // After the setup, P1 receives from P2 the 108 comparisons' corrections, 108 × 63 digits
-    // mod 67 (fieldBytes), then the closing exchange's empty frames.
+    // mod 67 (fieldBytes), then the closing exchange: P0's empty frame, and P2's product
+    // corrections conv(A, B) − C0 of convA, convS and convB (108 + 72 + 72 outputs, 8 B each).
     const frames = (round: number) => ss[1].receivedLog.filter((p) => p.round === round).map((p) => [p.from, p.data.length]);
     expect(frames(1)).to.deep.equal([[2, fieldBytes(108 * 63, 67)]]);
-    expect(frames(2)).to.deep.equal([[0, 0], [2, 0]]);
+    expect(frames(2)).to.deep.equal([[0, 0], [2, 8 * 252]]);
     for (const p of r) expect(p.offlineRounds).to.equal(2);
     // The bytes are those of the cost table all the same (phase preprocessing).
     expect(r[2].counters.byLabel.get('drelu.bits')).to.equal(fieldBytes(108 * 63, 67));
+    expect(r[2].counters.byLabel.get('weights.correction')).to.equal(8 * 252);
+    // Online, P2 sends P1 only the ReLU's input-dependent messages: its bit's re-share and the
+    // selection's correction, 8 B per element each.
+    const online = ss[1].receivedLog.filter((p) => p.round > 2 && p.from === 2).reduce((t, p) => t + p.data.length, 0);
+    expect(online).to.equal(2 * 8 * 108);
   });
 
   it("a sized ReLU's selection is dealt offline with its comparison, and the online step takes both", async () => {

@@ -15,6 +15,7 @@ import { freeLocalAddresses } from '../../../runtime/session/connect.js';
 import { loadPartyArtifacts, parseProgram, PROGRAM_LIMITS, type Program } from '../../../runtime/program/index.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { resealParty } from './reseal.js';
+import { residualProgram } from './residual.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message: string }) => `${e.code}: ${e.message}`);
@@ -143,4 +144,45 @@ describe('runtime: program.json is validated data', function () {
     expect(loader).to.contain("parseProgram(bytes.get('program.json')!.toString('utf8')");
     expect(loader).to.not.match(/pathToFileURL/);
   });
+});
+
+describe('runtime: program.json with a shared activation mask', () => {
+  /** The residual block of residual.ts with convS sharing convA's mask of x (both read x). */
+  const shared = (f: (p: Program) => void = () => undefined): string => {
+    const p = JSON.parse(JSON.stringify(residualProgram(0))) as Program; // its maps are shared constants
+    const convA = p.steps.find((s) => s.name === 'convA')!;
+    convA.outputs.push('x/masked');
+    convA.params.keepMasked = true;
+    Object.assign(p.steps.find((s) => s.name === 'convS')!, { kind: 'weightsSharedMask', inputs: ['x/masked'], params: { layer: 'S', maskFrom: 'convA' } });
+    f(p);
+    return JSON.stringify(p);
+  };
+  const refusal = (text: string) => {
+    try {
+      parseProgram(text, 'p.json', 0);
+      return 'accepted';
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+  };
+  const step = (p: Program, name: string) => p.steps.find((s) => s.name === name)!;
+
+  it('accepts a product reading the masked activation an earlier product kept', () => {
+    expect(refusal(shared())).to.equal('accepted');
+  });
+
+  const cases: [string, (p: Program) => void, RegExp][] = [
+    ['an operand no product kept', (p) => (step(p, 'convS').inputs = ['x']), /steps\[2\]\.inputs\[0\]: value 'x' is no masked activation a product step kept/],
+    ['a maskFrom naming another step', (p) => (step(p, 'convS').params.maskFrom = 'convB'), /steps\[2\]\.params\.maskFrom: 'convB', the operand 'x\/masked' was kept by step 'convA'/],
+    ['a layer reading another size', (p) => ((p.setup[1].map as unknown as { conv: { inShape: number[] } }).conv.inShape = [1, 2, 6, 3]), /steps\[2\]\.params\.layer: layer 'S' reads 36 elements, the shared mask has 72/],
+    ['another kind reading the masked activation', (p) => (step(p, 'truncS').inputs = ['x/masked']), /steps\[4\]\.inputs\[0\]: value 'x\/masked' is a masked activation: only a 'weightsSharedMask' step reads it/],
+    ['keepMasked without its result', (p) => step(p, 'convA').outputs.pop(), /steps\[1\]\.outputs: 1 results for a 'weights' step \(2\)/],
+  ];
+  for (const [what, f, message] of cases) {
+    it(`refuses ${what}: MPCC5222 naming the field`, () => {
+      const got = refusal(shared(f));
+      expect(got).to.match(/^MPCC5222: program p\.json refused: /);
+      expect(got).to.match(message);
+    });
+  }
 });

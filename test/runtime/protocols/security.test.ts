@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { relu } from '../../../runtime/protocols/relu.js';
-import { applyWeights, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
+import { applyWeights, applyWeightsSharedMask, convMap, setupWeights } from '../../../runtime/protocols/weights.js';
 import { blockReluThenWeights, reluThenWeights } from '../../../runtime/protocols/relu-then-weights.js';
 import { blockLayout, type BlockSize } from '../../../runtime/protocols/block-relu.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
@@ -154,6 +154,40 @@ describe('protocols: security of the comparison and selection', function () {
       for (const label of Object.keys(zero.digits) as (keyof typeof zero.digits)[]) expect(sameDistribution(zero.digits[label], rnd.digits[label], zero.P), label).to.equal(true);
     });
   }
+
+  it('a second product sharing the fused step\'s mask: P1 gets one masked copy of the activation, and only uniform bytes more', async () => {
+    const p = { inShape: [1, 4, 24, 24], weightShape: [4, 4, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 } as const;
+    const q = { inShape: [1, 4, 24, 24], weightShape: [8, 4, 1, 1], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 } as const;
+    const views = async (x: BigUint64Array) => {
+      const ss = await sessions();
+      const [m1, m2] = [convMap(p), convMap(q)];
+      const w1 = encode(Array.from({ length: m1.wSize }, (_, i) => Math.sin(i * 0.7)), 12);
+      const w2 = encode(Array.from({ length: m2.wSize }, (_, i) => Math.cos(i * 0.3)), 12);
+      const k1 = await run3(ss, (s) => setupWeights(s, m1, s.id === 1 ? w1 : null, 'first'));
+      const k2 = await run3(ss, (s) => setupWeights(s, m2, s.id === 1 ? w2 : null, 'second'));
+      const sh = split(x);
+      const r = await run3(ss, (s) => reluThenWeights(s, sh[s.id], { lo: 0, k: 16 }, k1[s.id]));
+      const before = ss.map((s) => s.received.length);
+      await run3(ss, (s) => applyWeightsSharedMask(s, k2[s.id], r[s.id].kept));
+      const during = ss.map((s, i) => s.received.slice(before[i]));
+      return { ss, during, masked: ss[1].received.filter((f) => f.from === 0 && f.data.length === 8 * m1.xSize), correction: during[1][0]?.data, ySize: m2.ySize };
+    };
+    const n = 4 * 24 * 24;
+    const zero = await views(new BigUint64Array(n));
+    const rnd = await views(randomSigned(n, 12));
+    for (const v of [zero, rnd]) {
+      // P0 and P2 receive nothing in the shared product; P1 only P2's correction (8 B per output).
+      expect(v.during[0], 'P0 receives').to.have.length(0);
+      expect(v.during[2], 'P2 receives').to.have.length(0);
+      expect(v.during[1].map((f) => [f.from, f.data.length])).to.deep.equal([[2, 8 * v.ySize]]);
+      // One masked copy of the activation reached P1 in all (the fused step's), not two.
+      expect(v.masked, 'masked copies at P1').to.have.length(1);
+      expect(looksUniform(v.correction, 256), 'correction').to.equal(true);
+      expect(looksUniform(v.masked[0].data, 256), 'masked activation').to.equal(true);
+    }
+    expect(sameDistribution(zero.correction, rnd.correction, 256), 'correction').to.equal(true);
+    expect(sameDistribution(zero.masked[0].data, rnd.masked[0].data, 256), 'masked activation').to.equal(true);
+  });
 
   it('the uniformity checks do reject structured data (they can fail)', () => {
     const small = randomSigned(3000, 14); // unmasked 16-bit window values

@@ -1,13 +1,16 @@
 // Products of a secret activation with P1's clear weights (conv with groups, strides, pads,
 // dilations; matmul) against plaintext ring arithmetic, with the one-time and per-inference
-// costs checked against the cost table.
+// costs checked against the cost table; products sharing one activation mask (a plain or a
+// fused product first, a second conv or a matmul after it) against the same plaintext.
 
 import { expect } from 'chai';
 import { conv2d, matmul } from '../../../runtime/ring/ring.js';
 import type { Conv2dParams } from '../../../runtime/ring/windows.js';
-import { applyWeights, convMap, matmulMap, setupWeights } from '../../../runtime/protocols/weights.js';
+import { applyWeights, applyWeightsMasked, applyWeightsSharedMask, convMap, matmulMap, setupWeights } from '../../../runtime/protocols/weights.js';
+import { blockReluThenWeights } from '../../../runtime/protocols/relu-then-weights.js';
+import type { BlockSize } from '../../../runtime/protocols/block-relu.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
-import { join, sessions, randomRing, split } from './harness.js';
+import { join, sessions, randomRing, randomSigned, split } from './harness.js';
 import { withCost } from './costcheck.js';
 
 const CONVS: Conv2dParams[] = [
@@ -41,5 +44,52 @@ describe('protocols: activation × clear weights', () => {
     const sh = split(x);
     const y = await withCost(ss, PROTOCOL_COSTS.applyWeights({ xSize: 21, ySize: 15 }), (s) => applyWeights(s, key[s.id], sh[s.id]));
     expect(join(y[0], y[1])).to.deep.equal(matmul(x, w, 3, 7, 5));
+  });
+
+  describe('one activation mask for two products (applyWeightsSharedMask)', () => {
+    const first: Conv2dParams = { inShape: [1, 4, 6, 6], weightShape: [5, 4, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+    const second: Conv2dParams = { inShape: [1, 4, 6, 6], weightShape: [3, 4, 1, 1], strides: [2, 2], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 };
+
+    it('after a plain product: both products equal the plaintext, the second sends only P2\'s correction', async () => {
+      const ss = await sessions();
+      const [m1, m2, m3] = [convMap(first), convMap(second), matmulMap(6, 24, 2)];
+      const [w1, w2, w3] = [randomRing(m1.wSize), randomRing(m2.wSize), randomRing(m3.wSize)];
+      const k1 = await Promise.all(ss.map((s) => setupWeights(s, m1, s.id === 1 ? w1 : null, 'first')));
+      const k2 = await Promise.all(ss.map((s) => setupWeights(s, m2, s.id === 1 ? w2 : null, 'second')));
+      const k3 = await Promise.all(ss.map((s) => setupWeights(s, m3, s.id === 1 ? w3 : null, 'fc')));
+      for (let inference = 0; inference < 2; inference++) {
+        const x = randomRing(m1.xSize);
+        const sh = split(x);
+        const a = await withCost(ss, PROTOCOL_COSTS.applyWeights({ xSize: m1.xSize, ySize: m1.ySize }), (s) => applyWeightsMasked(s, k1[s.id], sh[s.id]));
+        expect(join(a[0].product, a[1].product)).to.deep.equal(conv2d(x, w1, first));
+        // What each party keeps: P1 the masked activation, P0 and P2 the same mask A.
+        expect(a[0].kept).to.deep.equal(a[2].kept);
+        expect(join(a[1].kept, a[0].kept)).to.deep.equal(x);
+        const b = await withCost(ss, PROTOCOL_COSTS.applyWeightsSharedMask({ ySize: m2.ySize }), (s) => applyWeightsSharedMask(s, k2[s.id], a[s.id].kept));
+        expect(join(b[0], b[1])).to.deep.equal(conv2d(x, w2, second));
+        // A third reader, a matmul over the same 144 elements, shares it too.
+        const c = await withCost(ss, PROTOCOL_COSTS.applyWeightsSharedMask({ ySize: m3.ySize }), (s) => applyWeightsSharedMask(s, k3[s.id], a[s.id].kept));
+        expect(join(c[0], c[1])).to.deep.equal(matmul(x, w3, 6, 24, 2));
+      }
+    });
+
+    for (const blocks of [null, [[2, 2], 'identity', [3, 1], [1, 1]]] as const) {
+      it(`after a fused ${blocks ? 'block-ReLU' : 'ReLU'} → product: the second product of its activation equals the plaintext`, async () => {
+        const ss = await sessions();
+        const [m1, m2] = [convMap(first), convMap(second)];
+        const [w1, w2] = [randomRing(m1.wSize), randomRing(m2.wSize)];
+        const k1 = await Promise.all(ss.map((s) => setupWeights(s, m1, s.id === 1 ? w1 : null, 'first')));
+        const k2 = await Promise.all(ss.map((s) => setupWeights(s, m2, s.id === 1 ? w2 : null, 'second')));
+        const x = randomSigned(m1.xSize, 30);
+        const sh = split(x);
+        const all = (blocks ?? Array.from({ length: 4 }, () => [1, 1])) as readonly BlockSize[];
+        const r = await Promise.all(ss.map((s) => blockReluThenWeights(s, sh[s.id], first.inShape as [number, number, number, number], all, { lo: 0, k: 64 }, k1[s.id])));
+        const y = join(r[0].activation, r[1].activation);
+        expect(join(r[0].product, r[1].product)).to.deep.equal(conv2d(y, w1, first));
+        expect(join(r[1].kept, r[0].kept)).to.deep.equal(y);
+        const b = await withCost(ss, PROTOCOL_COSTS.applyWeightsSharedMask({ ySize: m2.ySize }), (s) => applyWeightsSharedMask(s, k2[s.id], r[s.id].kept));
+        expect(join(b[0], b[1])).to.deep.equal(conv2d(y, w2, second));
+      });
+    }
   });
 });
