@@ -22,6 +22,7 @@ import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
 import { describeWindows, driveWithWindows } from '../narrow.js';
 import { compileRefitFile, parseRidge, withRefitOptions } from './reconstruct-flags.js';
+import type { CostReport } from '../../passes/secure/cost-model.js';
 
 /** Options of the compile command. */
 export interface CompileOptions extends ProgressFlags, BudgetFlags {
@@ -105,11 +106,22 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
     ...(windows ? [describeWindows(windows)] : []),
+    ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost) : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
     ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
     ...[...clientTail(graph)].reverse().map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
   ];
   return { ...summary, fracChoice, notes };
+}
+
+/** With a plan: a note per MaxPool left as a SecureMaxPool step, which no plan reaches (its
+ * DReLUs and bytes, and whether it is the largest layer), naming the pass that lets a plan reach it. */
+function maxPoolNotes(cost: CostReport): string[] {
+  const bytes = (l: CostReport['layers'][number]) => l.bytes.online + l.bytes.preprocessing;
+  const largest = Math.max(...cost.layers.map(bytes));
+  return cost.layers
+    .filter((l) => l.op === 'SecureMaxPool')
+    .map((l) => `note: MaxPool '${l.name}' is outside the plan: ${l.drelus.toLocaleString('en-US')} DReLUs, ${(bytes(l) / 1e6).toFixed(2)} MB per inference${bytes(l) === largest ? ' (the largest layer)' : ''}; plan and compile with --passes canonicalize,maxpool-to-relu-tree to let the plan reach its comparisons`);
 }
 
 /** Runs `mpcc compile MODEL --budget R --calib DATA -o OUT`: makes the knapsack plan

@@ -84,6 +84,22 @@ describe('e2e: MaxPool as ReLU trees (maxpool-to-relu-tree), plain and planned',
     expect(tree.cost.drelus).to.equal(2 * (10 * 8 + 5 * 9) + 2 * 25);
   });
 
+  it('planned without the tree: compile notes the MaxPool outside the plan, its DReLUs and bytes from cost.json, and the pass', () => {
+    const plan = join(dir, 'plan-no-tree.json');
+    runPlanCommand(mir, { uniform: '2x2', output: plan });
+    const summary = runCompile(mir, { output: join(dir, 'no-tree'), fracBits: FRAC, plan });
+    const cost = JSON.parse(readFileSync(join(dir, 'no-tree', 'cost.json'), 'utf8')) as CostReport;
+    const pool = cost.layers.find((l) => l.op === 'SecureMaxPool')!;
+    // 2 channels: 10 rows × (4 + 4) pairs, 5 columns × (4 + 5) (the unplanned count above).
+    expect(pool.drelus).to.equal(2 * (10 * 8 + 5 * 9));
+    const notes = summary.notes.filter((n) => n.includes('MaxPool'));
+    expect(notes).to.have.length(1);
+    expect(notes[0]).to.include(`MaxPool '${pool.name}' is outside the plan: ${pool.drelus} DReLUs, ${((pool.bytes.online + pool.bytes.preprocessing) / 1e6).toFixed(2)} MB`);
+    expect(notes[0]).to.include('--passes canonicalize,maxpool-to-relu-tree');
+    // Without a plan there is nothing to note.
+    expect(runCompile(mir, { output: join(dir, 'no-plan'), fracBits: FRAC }).notes.join('\n')).to.not.match(/MaxPool/);
+  });
+
   it('planned 2×2: the tree ReLUs become block-ReLUs in the plan, the run follows the planned interpreter', async () => {
     const plan = join(dir, 'plan.json');
     const { plan: made } = runPlanCommand(mir, { uniform: '2x2', passes: TREE, output: plan });
@@ -95,6 +111,8 @@ describe('e2e: MaxPool as ReLU trees (maxpool-to-relu-tree), plain and planned',
     const fixed = fixedOf(planned, x);
     const simulated = maxAbsDiff(fixedOf(planned, x, rng(5)), fixed);
     expect(maxAbsDiff(run[0].outputs.get('y')!, fixed)).to.be.at.most(2 * simulated + ULP);
+    // The tree leaves no SecureMaxPool step, so compile notes none.
+    expect(runCompile(mir, { output: join(dir, 'planned-again'), fracBits: FRAC, passes: TREE, plan }).notes.join('\n')).to.not.match(/MaxPool/);
     // Compiled without the pass, the plan names layers the model does not have: a coded error.
     const e = errorOf(() => runCompile(mir, { output: join(dir, 'wrong'), fracBits: FRAC, plan }));
     expect(e.format()).to.match(/^error MPCC4013: plan '.*plan\.json': layer 'pool\.w1\.0\.relu' is not a ReLU layer of the model/);
