@@ -25,6 +25,10 @@ export interface ConvLayout {
   p: Conv2dParams;
   /** Packed weights, unpacked weights, one image, the im2col columns, the scratch C. */
   wpAt: number;
+  /** Whether every weight fits in 32 bits (then wpAt holds them packed as i32, packA32, and
+   * every block runs gemm32 on B laid out at b32At; else packA and gemm). */
+  fits32: boolean;
+  b32At: number;
   wAt: number;
   xAt: number;
   colAt: number;
@@ -55,11 +59,15 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
   arena.reset();
   const wAt = arena.put(w.subarray(0, o * depth));
   const wpAt = arena.alloc(o * depth);
-  for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+  // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM.
+  let fits32 = true;
+  for (let g = 0; g < p.group && fits32; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1;
+  if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
   const xAt = arena.alloc(c * h * wd);
   const colAt = arena.alloc(depth * block);
+  const b32At = fits32 ? arena.alloc(depth * block) : 0;
   const scratchAt = arena.alloc(og * block);
-  return { p, wpAt, wAt, xAt, colAt, scratchAt, block, og, depth, plane: oh * ow, image: -1 };
+  return { p, wpAt, wAt, fits32, b32At, xAt, colAt, scratchAt, block, og, depth, plane: oh * ow, image: -1 };
 }
 
 /** The blocks of a layer: column blocks of `block` positions, each split into `parts` row
@@ -106,7 +114,12 @@ export function runConvBlock(k: RingKernelExports, lay: ConvLayout, x: BigUint64
     ldb = padded;
   }
   const row = blk.g * og + blk.r0;
-  k.gemm(lay.wpAt + row * depth * 8, lay.wAt + row * depth * 8, depth, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  if (lay.fits32) {
+    k.prepB32(b, ldb, depth, padded, lay.b32At);
+    k.gemm32(lay.wpAt + row * depth * 4, lay.wAt + row * depth * 8, depth, lay.b32At, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  } else {
+    k.gemm(lay.wpAt + row * depth * 8, lay.wAt + row * depth * 8, depth, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  }
   const scratch = arena.view(lay.scratchAt, blk.rn * padded);
   const base = (blk.b * o + row) * plane + blk.p0;
   for (let r = 0; r < blk.rn; r++) y.set(scratch.subarray(r * padded, r * padded + blk.pn), base + r * plane);

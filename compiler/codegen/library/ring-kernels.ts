@@ -472,8 +472,172 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
   });
 }
 
+/** The GEMM of A with entries that fit in 32 bits (two's complement; a layer's clear weights
+ * in fixed point): the same rows × cols register tile as `tile`, with `cols − 4` scalar
+ * columns. For a = a_s (signed 32-bit) and b = blo + 2^32·bhi, with blo_s the signed reading
+ * of blo: a·b ≡ a_s·blo_s + 2^32·a_s·(bhi + [blo ≥ 2^31]) (mod 2^64). So one signed extmul
+ * per two columns gives the first term and one i32x4.mul per four columns the second, against
+ * two extmuls and two i32x4.muls of the 64-bit tile (pmulld, the slow one, halved); B is
+ * re-laid once per block (prepB32: per column tile and k, the four low words, the four
+ * adjusted high words, then the scalar columns' words), so the step needs no shuffle. */
+function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
+  const RM = tile.rows;
+  // At least the four vector columns (a narrower test tile only sends more columns to the edge).
+  const RN = Math.max(4, tile.cols);
+  const S = RN - 4;
+  const TILE_BYTES = 32 + 8 * S;
+  const { add, mul, shl, sub } = m.i32;
+  const c = (v: number) => m.i32.const(v);
+  // packA32(a, lda, m, k, out) → 1 when every entry of A[m][k] fits in 32 bits (then A is
+  // packed in panels of RM rows, k-major, as i32), else 0 (out is garbage).
+  addGenericKernel(m, 'packA32', [['a', 'i32'], ['lda', 'i32'], ['m', 'i32'], ['k', 'i32'], ['out', 'i32']], 'i32', (f) => {
+    const [a, lda, rows, k, out] = f.params;
+    const [i, t, r, dst] = ['i', 't', 'r', 'dst'].map((n) => f.local(n, 'i32'));
+    const v = f.local('v', 'i64');
+    const bad = f.local('bad', 'i64');
+    const at = (row: Expr) => add(m.get(a), shl(add(mul(row, m.get(lda)), m.get(t)), c(3)));
+    const check = (e: Expr) => [m.set(v, e), m.set(bad, m.i64.or(m.get(bad), m.i64.xor(m.get(v), m.i64.extendS32(m.i32.wrapI64(m.get(v))))))];
+    return [
+      m.set(bad, m.i64.const(0n)),
+      m.set(dst, m.get(out)),
+      m.forRange(i, c(0), sub(m.get(rows), c(RM - 1)), RM, () => [
+        m.forRange(t, c(0), m.get(k), 1, () => [
+          m.forRange(r, c(0), c(RM), 1, () => [
+            ...check(m.i64.load(at(add(m.get(i), m.get(r))))),
+            m.i32.store(m.get(dst), m.i32.wrapI64(m.get(v))),
+            m.set(dst, add(m.get(dst), c(4))),
+          ]),
+        ]),
+      ]),
+      // Rows past the last full panel (read from A itself by the GEMM) must fit too.
+      m.forRange(i, sub(m.get(rows), m.i32.rem_u(m.get(rows), c(RM))), m.get(rows), 1, () => [
+        m.forRange(t, c(0), m.get(k), 1, () => check(m.i64.load(at(m.get(i))))),
+      ]),
+      m.i32.eqz(m.i32.or(m.i32.wrapI64(m.get(bad)), m.i32.wrapI64(m.i64.shr_u(m.get(bad), m.i64.const(32n))))),
+    ];
+  });
+  // prepB32(b, ldb, k, n, out): B's full column tiles re-laid for gemm32.
+  addGenericKernel(m, 'prepB32', [['b', 'i32'], ['ldb', 'i32'], ['k', 'i32'], ['n', 'i32'], ['out', 'i32']], 'none', (f) => {
+    const [b, ldb, k, n, out] = f.params;
+    const [j, t, src, dst, nn] = ['j', 't', 'src', 'dst', 'nn'].map((x) => f.local(x, 'i32'));
+    const [x0, x1, lo] = ['x0', 'x1', 'lo'].map((x) => f.local(x, 'v128'));
+    const words = (start: number) => [0, 8, 16, 24].flatMap((o) => [o + start, o + start + 1, o + start + 2, o + start + 3]);
+    return [
+      m.set(dst, m.get(out)),
+      m.set(nn, sub(m.get(n), m.i32.rem_u(m.get(n), c(RN)))),
+      m.forRange(j, c(0), m.get(nn), RN, () => [
+        m.forRange(t, c(0), m.get(k), 1, () => [
+          m.set(src, add(m.get(b), shl(add(mul(m.get(t), m.get(ldb)), m.get(j)), c(3)))),
+          m.set(x0, m.i64x2.load(m.get(src))),
+          m.set(x1, m.i64x2.load(m.get(src), 16)),
+          m.set(lo, m.shuffle(m.get(x0), m.get(x1), words(0))),
+          m.i64x2.store(m.get(dst), m.get(lo)),
+          m.i64x2.store(m.get(dst), m.i32x4.add(m.shuffle(m.get(x0), m.get(x1), words(4)), m.i32x4.shr_u(m.get(lo), c(31))), 16),
+          ...Array.from({ length: S }, (_, q) => m.i64.store(m.get(dst), m.i64.load(m.get(src), 32 + 8 * q), 32 + 8 * q)),
+          m.set(dst, add(m.get(dst), c(TILE_BYTES))),
+        ]),
+      ]),
+    ];
+  });
+  const params: [string, ValType][] = [
+    ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['bp', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
+    ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
+  ];
+  // gemm32(ap, a, lda, bp, b, ldb, c, ldc, m, k, n): C = A·B mod 2^64 as gemm, for A packed by
+  // packA32 (ap; `a` is A itself for the rows past the last panel and the edge columns) and B's
+  // full column tiles laid out by prepB32 (bp; `b` itself for the edge columns).
+  addGenericKernel(m, 'gemm32', params, 'none', (f: FunctionBuilder) => {
+    const p = (n: string) => m.get(f.param(n));
+    const g = (l: Local) => m.get(l);
+    const KC = tile.depth;
+    const [i, j, mm, nn, pa, pb, ldb8, panel, pc, t, k0, kb] = ['i', 'j', 'mm', 'nn', 'pa', 'pb', 'ldb8', 'panel', 'pc', 't', 'k0', 'kb'].map((x) => f.local(x, 'i32'));
+    const s = f.local('s', 'i64');
+    const blo = f.local('blo', 'v128');
+    const bhi = f.local('bhi', 'v128');
+    const av = f.local('av', 'v128');
+    const lowAcc = Array.from({ length: RM }, (_, r) => f.local(`lo${r}`, 'v128'));
+    const highAcc = Array.from({ length: RM }, (_, r) => f.local(`hi${r}`, 'v128'));
+    const crossAcc = Array.from({ length: RM }, (_, r) => f.local(`x${r}`, 'v128'));
+    const sacc = Array.from({ length: RM }, (_, r) => Array.from({ length: S }, (_, q) => f.local(`s${r}_${q}`, 'i64')));
+    const sa = Array.from({ length: RM }, (_, r) => f.local(`sa${r}`, 'i64'));
+    const sb = Array.from({ length: S }, (_, q) => f.local(`sb${q}`, 'i64'));
+    // One register tile of `rows` rows at (i, j) over k0 .. k0+kb; A's 32-bit entries read at
+    // pa + r·4, advancing `aStep` bytes per k (a packed panel, or one row of A itself).
+    const tileBody = (rows: number, aStart: () => Expr, aStep: number): Expr[] => {
+      const R = Array.from({ length: rows }, (_, r) => r);
+      const step = (): Expr[] => [
+        m.set(blo, m.i64x2.load(g(pb))),
+        m.set(bhi, m.i64x2.load(g(pb), 16)),
+        ...sb.map((l, q) => m.set(l, m.i64.load(g(pb), 32 + 8 * q))),
+        ...R.flatMap((r) => [
+          m.set(av, m.i32x4.loadSplat(g(pa), r * 4)),
+          m.set(lowAcc[r], m.i64x2.add(g(lowAcc[r]), m.i64x2.extmulLowS32(g(blo), g(av)))),
+          m.set(highAcc[r], m.i64x2.add(g(highAcc[r]), m.i64x2.extmulHighS32(g(blo), g(av)))),
+          m.set(crossAcc[r], m.i32x4.add(g(crossAcc[r]), m.i32x4.mul(g(bhi), g(av)))),
+          m.set(sa[r], m.i64.load32s(g(pa), r * 4)),
+          ...sb.map((l, q) => m.set(sacc[r][q], m.i64.add(g(sacc[r][q]), m.i64.mul(g(sa[r]), g(l))))),
+        ]),
+        m.set(pa, add(g(pa), c(aStep))),
+        m.set(pb, add(g(pb), c(TILE_BYTES))),
+      ];
+      const rowAt = (r: number) => add(g(pc), shl(mul(c(r), p('ldc')), c(3)));
+      const store = (accumulate: boolean): Expr[] => R.flatMap((r) => {
+        const put = (offset: number, v: Expr) => m.i64x2.store(rowAt(r), accumulate ? m.i64x2.add(v, m.i64x2.load(rowAt(r), offset)) : v, offset);
+        return [
+          put(0, m.i64x2.add(g(lowAcc[r]), m.i64x2.shl(m.i64x2.extendLowU32(g(crossAcc[r])), c(32)))),
+          put(16, m.i64x2.add(g(highAcc[r]), m.i64x2.shl(m.i64x2.extendHighU32(g(crossAcc[r])), c(32)))),
+          ...sacc[r].map((l, q) => m.i64.store(rowAt(r), accumulate ? m.i64.add(g(l), m.i64.load(rowAt(r), 32 + q * 8)) : g(l), 32 + q * 8)),
+        ];
+      });
+      return [
+        ...R.flatMap((r) => [lowAcc[r], highAcc[r], crossAcc[r]].map((l) => m.set(l, m.i32x4.zero()))),
+        ...R.flatMap((r) => sacc[r].map((l) => m.set(l, m.i64.const(0n)))),
+        m.set(pa, aStart()),
+        // Tile j/RN of the laid-out B, at row k0.
+        m.set(pb, add(p('bp'), mul(add(mul(m.i32.div_u(g(j), c(RN)), p('k')), g(k0)), c(TILE_BYTES)))),
+        m.forRange(t, c(0), g(kb), 1, step),
+        m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
+        m.if(m.i32.eqz(g(k0)), m.seq(store(false)), m.seq(store(true))),
+      ];
+    };
+    const edge = (): Expr[] => [
+      m.set(s, m.i64.const(0n)),
+      m.set(pa, add(p('a'), shl(mul(g(i), p('lda')), c(3)))),
+      m.set(pb, add(p('b'), shl(g(j), c(3)))),
+      m.forRange(t, c(0), p('k'), 1, () => [
+        m.set(s, m.i64.add(g(s), m.i64.mul(m.i64.load(g(pa)), m.i64.load(g(pb))))),
+        m.set(pa, add(g(pa), c(8))),
+        m.set(pb, add(g(pb), g(ldb8))),
+      ]),
+      m.i64.store(add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3))), g(s)),
+    ];
+    const slab: Expr[] = [
+      m.forRange(i, c(0), g(mm), RM, () => [
+        m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(2)))),
+        m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel), RM * 4)),
+      ]),
+      ...(RM > 1
+        ? [m.forRange(i, g(mm), p('m'), 1, () => [
+          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('a'), shl(add(mul(g(i), p('lda')), g(k0)), c(3))), 8)),
+        ])]
+        : []),
+    ];
+    return [
+      m.set(ldb8, shl(p('ldb'), c(3))),
+      m.set(mm, sub(p('m'), m.i32.rem_u(p('m'), c(RM)))),
+      m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
+      m.forRange(k0, c(0), m.if(m.i32.eqz(p('k')), c(1), p('k')), KC, () => [
+        m.set(kb, sub(p('k'), g(k0))),
+        m.if(m.i32.lt_s(c(KC), g(kb)), m.set(kb, c(KC))),
+        ...slab,
+      ]),
+      m.forRange(i, c(0), p('m'), 1, () => [m.forRange(j, g(nn), p('n'), 1, edge)]),
+    ];
+  });
+}
+
 /** Adds the generic ring kernels (add, sub, mul, neg, scale, shr_s, trunc_neg, im2col, depthwise,
- * packA, gemm, tileCols; ABI above) to a module under construction (runtime-kernels.ts adds
+ * packA, gemm, packA32, prepB32, gemm32, tileCols; ABI above) to a module under construction (runtime-kernels.ts adds
  * them with the compare's kernels to every kernels module the runtime runs). */
 export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE): void {
   emitElementwise(m);
@@ -481,6 +645,7 @@ export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE):
   emitDepthwise(m);
   emitPackA(m, tile);
   emitGemm(m, tile);
+  emitGemm32(m, tile);
   // The runtime sizes its column blocks as multiples of the tile width.
   addGenericKernel(m, 'tileCols', [], 'i32', () => [m.i32.const(tile.cols)]);
 }

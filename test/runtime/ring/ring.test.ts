@@ -219,6 +219,29 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
     checkConv(rnd, { inShape: [1, 3, 30, 30], weightShape: [5, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3], dilations: [1, 1], group: 1 }, 'stem 7×7/2');
   });
 
+  it('weights that fit in 32 bits (the gemm32 path), and one weight just outside (the 64-bit path)', () => {
+    const small = (n: number) => {
+      const w = new BigUint64Array(n);
+      const edges = [0n, 1n, -1n, (1n << 31n) - 1n, -(1n << 31n), -4096n];
+      for (let i = 0; i < n; i++) w[i] = BigInt.asUintN(64, rnd.int(0, 2) === 0 ? edges[rnd.int(0, edges.length - 1)] : BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1)));
+      return w;
+    };
+    const shapes: Conv2dParams[] = [
+      ...Array.from({ length: 40 }, () => randomConv(rnd)),
+      { inShape: [1, 48, 10, 9], weightShape: [9, 48, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 },
+      { inShape: [1, 130, 16, 17], weightShape: [7, 130, 1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 },
+    ];
+    for (const [t, p] of shapes.entries()) {
+      const [n, c, h, w] = p.inShape;
+      const [o, cg, kh, kw] = p.weightShape;
+      const x = rnd.ring(n * c * h * w);
+      const wt = small(o * cg * kh * kw);
+      expectSame(fast.conv2d(x, wt, p), ref.conv2d(x, wt, p), `32-bit weights #${t} ${JSON.stringify(p)}`);
+      wt[rnd.int(0, wt.length - 1)] = rnd.int(0, 1) ? 1n << 31n : BigInt.asUintN(64, -(1n << 31n) - 1n);
+      expectSame(fast.conv2d(x, wt, p), ref.conv2d(x, wt, p), `one 33-bit weight #${t} ${JSON.stringify(p)}`);
+    }
+  });
+
   it('conv2d with a per-channel bias', () => {
     for (let t = 0; t < 20; t++) {
       const p = randomConv(rnd);
