@@ -42,7 +42,8 @@ export interface RingKernelExports {
   packA32(a: number, lda: number, m: number, k: number, out: number): number;
   /** B's full column tiles laid out for gemm32. */
   prepB32(b: number, ldb: number, k: number, n: number, out: number): void;
-  /** gemm with A packed by packA32 and B laid out by prepB32 (same result). */
+  /** gemm with A packed by packA32 and B laid out by prepB32 (same result); a and b are read
+   * only for the columns past the last full tile. */
   gemm32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
   /** The private compare's kernels (semantics in compiler/codegen/library/compare-kernels.ts and sample-kernels.ts). */
   compare_digits(

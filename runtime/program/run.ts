@@ -13,6 +13,7 @@
 import { runtimeError } from '../diagnostics.js';
 import type { KernelsModule } from '../kernels/kernels-module.js';
 import { useKernels } from '../kernels/ring-wasm.js';
+import { keepConvWeights } from '../ring/ring.js';
 import { resendWeights, setupWeights } from '../protocols/index.js';
 import type { WeightKey } from '../protocols/index.js';
 import type { Counters, PartyId, Session } from '../session/session.js';
@@ -121,6 +122,13 @@ export async function runProgram(session: Session, program: Program, options: Ru
   setup.release();
   await (options.signal ? untilStopped(setupDone, options.signal, 'one-time setup') : setupDone);
   if (setup.rounds !== (reuse?.mode === 'skip' ? 0 : program.oneTimeRounds)) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
+  // P1's clear weights stay as loaded for the whole session: each convolution's packing is
+  // made once here, not in every inference's online phase (ring.ts keepConvWeights).
+  if (session.id === 1)
+    for (const st of program.setup) {
+      const held = keys.get(st.name)?.held;
+      if (held && st.map.kind === 'conv') keepConvWeights(held, st.map.conv);
+    }
 
   // Offline: this inference's input-independent work, unless it was prepared before.
   const t1 = performance.now();

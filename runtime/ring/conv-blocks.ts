@@ -42,10 +42,27 @@ export interface ConvLayout {
   image: number;
 }
 
+/** The kernels' linear memory as an ArrayBuffer. */
+function kernelsBuffer(k: RingKernelExports): ArrayBuffer {
+  return k.memory.buffer;
+}
+
 /** Output height and width (conv2dOutShape of windows.ts). */
 function outHW(p: Conv2dParams): [number, number] {
   const [, , oh, ow] = conv2dOutShape(p);
   return [oh, ow];
+}
+
+/** Weights whose owner keeps them unchanged while it holds them (keepPackedWeights). */
+const constantWeights = new WeakSet<BigUint64Array>();
+/** Their 32-bit packing (packA32) per weight shape and group, or null: they do not fit. */
+const packings = new WeakMap<BigUint64Array, { key: string; packed: Uint32Array | null }>();
+
+/** Declares `w` unchanged for as long as it is referenced (P1's clear weights, read by every
+ * inference of a session): its convolutions keep its 32-bit packing (half its size) instead of
+ * copying and packing it on every call. Weights that do not fit in 32 bits keep nothing. */
+export function keepPackedWeights(w: BigUint64Array): void {
+  constantWeights.add(w);
 }
 
 /** Resets the arena and lays out the layer: weights copied and packed, room for one image,
@@ -57,12 +74,24 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
   const og = o / p.group;
   const depth = cg * kh * kw;
   arena.reset();
-  const wAt = arena.put(w.subarray(0, o * depth));
-  const wpAt = arena.alloc(o * depth);
-  // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM.
-  let fits32 = true;
-  for (let g = 0; g < p.group && fits32; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1;
-  if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+  const key = `${p.weightShape}/${p.group}`;
+  const kept = packings.get(w);
+  let wAt = 0;
+  let wpAt: number;
+  let fits32: boolean;
+  if (kept?.key === key && kept.packed) {
+    // Only the packing: gemm32 reads A itself for no column of a convolution block.
+    wpAt = arena.putBytes(kept.packed);
+    fits32 = true;
+  } else {
+    wAt = arena.put(w.subarray(0, o * depth));
+    wpAt = arena.alloc(o * depth);
+    // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM.
+    fits32 = (kept?.key !== key || kept.packed !== null) && k.tileCols() >= 4;
+    for (let g = 0; g < p.group && fits32; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1;
+    if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? new Uint32Array(kernelsBuffer(k), wpAt, o * depth).slice() : null });
+    if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+  }
   const xAt = arena.alloc(c * h * wd);
   const colAt = arena.alloc(depth * block);
   const b32At = fits32 ? arena.alloc(depth * block) : 0;
@@ -116,7 +145,8 @@ export function runConvBlock(k: RingKernelExports, lay: ConvLayout, x: BigUint64
   const row = blk.g * og + blk.r0;
   if (lay.fits32) {
     k.prepB32(b, ldb, depth, padded, lay.b32At);
-    k.gemm32(lay.wpAt + row * depth * 4, lay.wAt + row * depth * 8, depth, lay.b32At, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+    // A itself (wAt) is not read: padded is a whole number of tiles (the kernels' tileCols).
+    k.gemm32(lay.wpAt + row * depth * 4, 0, depth, lay.b32At, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
   } else {
     k.gemm(lay.wpAt + row * depth * 8, lay.wAt + row * depth * 8, depth, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
   }

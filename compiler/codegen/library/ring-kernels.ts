@@ -489,7 +489,8 @@ function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
   const { add, mul, shl, sub } = m.i32;
   const c = (v: number) => m.i32.const(v);
   // packA32(a, lda, m, k, out) → 1 when every entry of A[m][k] fits in 32 bits (then A is
-  // packed in panels of RM rows, k-major, as i32), else 0 (out is garbage).
+  // packed as i32 in panels of RM rows, k-major, and the rows past the last full panel in
+  // panels of one row: row i's panel starts at out + i·k·4 either way), else 0 (out garbage).
   addGenericKernel(m, 'packA32', [['a', 'i32'], ['lda', 'i32'], ['m', 'i32'], ['k', 'i32'], ['out', 'i32']], 'i32', (f) => {
     const [a, lda, rows, k, out] = f.params;
     const [i, t, r, dst] = ['i', 't', 'r', 'dst'].map((n) => f.local(n, 'i32'));
@@ -509,9 +510,13 @@ function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
           ]),
         ]),
       ]),
-      // Rows past the last full panel (read from A itself by the GEMM) must fit too.
+      // Rows past the last full panel: panels of one row each (the row itself, as i32).
       m.forRange(i, sub(m.get(rows), m.i32.rem_u(m.get(rows), c(RM))), m.get(rows), 1, () => [
-        m.forRange(t, c(0), m.get(k), 1, () => check(m.i64.load(at(m.get(i))))),
+        m.forRange(t, c(0), m.get(k), 1, () => [
+          ...check(m.i64.load(at(m.get(i)))),
+          m.i32.store(m.get(dst), m.i32.wrapI64(m.get(v))),
+          m.set(dst, add(m.get(dst), c(4))),
+        ]),
       ]),
       m.i32.eqz(m.i32.or(m.i32.wrapI64(m.get(bad)), m.i32.wrapI64(m.i64.shr_u(m.get(bad), m.i64.const(32n))))),
     ];
@@ -544,8 +549,9 @@ function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
     ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
   ];
   // gemm32(ap, a, lda, bp, b, ldb, c, ldc, m, k, n): C = A·B mod 2^64 as gemm, for A packed by
-  // packA32 (ap; `a` is A itself for the rows past the last panel and the edge columns) and B's
-  // full column tiles laid out by prepB32 (bp; `b` itself for the edge columns).
+  // packA32 (ap) and B's full column tiles laid out by prepB32 (bp). A itself (a, lda) and B
+  // itself (b, ldb) are read only for the columns past the last full tile (none when n is a
+  // multiple of the tile width, as in every convolution block).
   addGenericKernel(m, 'gemm32', params, 'none', (f: FunctionBuilder) => {
     const p = (n: string) => m.get(f.param(n));
     const g = (l: Local) => m.get(l);
@@ -618,7 +624,7 @@ function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
       ]),
       ...(RM > 1
         ? [m.forRange(i, g(mm), p('m'), 1, () => [
-          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('a'), shl(add(mul(g(i), p('lda')), g(k0)), c(3))), 8)),
+          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('ap'), shl(add(mul(g(i), p('k')), g(k0)), c(2))), 4)),
         ])]
         : []),
     ];

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import * as fast from '../../../runtime/ring/ring.js';
 import * as ref from '../../../runtime/ring/ring-reference.js';
 import { conv2dOutShape, type Conv2dParams } from '../../../runtime/ring/windows.js';
+import { keepPackedWeights } from '../../../runtime/ring/conv-blocks.js';
 
 const M64 = (1n << 64n) - 1n;
 
@@ -239,6 +240,23 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
       expectSame(fast.conv2d(x, wt, p), ref.conv2d(x, wt, p), `32-bit weights #${t} ${JSON.stringify(p)}`);
       wt[rnd.int(0, wt.length - 1)] = rnd.int(0, 1) ? 1n << 31n : BigInt.asUintN(64, -(1n << 31n) - 1n);
       expectSame(fast.conv2d(x, wt, p), ref.conv2d(x, wt, p), `one 33-bit weight #${t} ${JSON.stringify(p)}`);
+    }
+  });
+
+  it('weights kept packed (keepPackedWeights): later calls from the kept packing, another shape of the same array, weights that do not fit', () => {
+    const small = (n: number) => BigUint64Array.from({ length: n }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1))));
+    const p: Conv2dParams = { inShape: [1, 6, 9, 8], weightShape: [5, 6, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+    const q: Conv2dParams = { inShape: [1, 10, 7, 7], weightShape: [6, 5, 3, 3], strides: [2, 1], pads: [0, 1, 1, 0], dilations: [1, 1], group: 2 };
+    const fitting = small(5 * 6 * 9);
+    const wide = small(5 * 6 * 9);
+    wide[17] = 1n << 40n;
+    for (const wt of [fitting, wide]) {
+      keepPackedWeights(wt);
+      for (const [layer, shape] of [p, q, p].entries())
+        for (let call = 0; call < 3; call++) {
+          const x = rnd.ring(shape.inShape.reduce((a, b) => a * b, 1));
+          expectSame(fast.conv2d(x, wt, shape), ref.conv2d(x, wt, shape), `kept weights as layer ${layer}, call ${call}`);
+        }
     }
   });
 
