@@ -42,6 +42,13 @@ export interface ConvLayout {
   image: number;
 }
 
+/** A copy of `a` in shared memory. */
+function sharedCopy(a: Uint32Array): Uint32Array {
+  const out = new Uint32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
 /** The kernels' linear memory as an ArrayBuffer. */
 function kernelsBuffer(k: RingKernelExports): ArrayBuffer {
   return k.memory.buffer;
@@ -55,8 +62,20 @@ function outHW(p: Conv2dParams): [number, number] {
 
 /** Weights whose owner keeps them unchanged while it holds them (keepPackedWeights). */
 const constantWeights = new WeakSet<BigUint64Array>();
-/** Their 32-bit packing (packA32) per weight shape and group, or null: they do not fit. */
+/** Their 32-bit packing (packA32) per weight shape and group, or null: they do not fit. In
+ * shared memory, so the kernel worker (kernel-threads.ts) reads it without a copy. */
 const packings = new WeakMap<BigUint64Array, { key: string; packed: Uint32Array | null }>();
+
+/** The packing key of a layer's weights: their shape and group. */
+function packingKey(p: Conv2dParams): string {
+  return `${p.weightShape}/${p.group}`;
+}
+
+/** The kept 32-bit packing of `w` as the weights of `p` (keepPackedWeights), or null. */
+export function keptPacking(w: BigUint64Array, p: Conv2dParams): Uint32Array | null {
+  const kept = packings.get(w);
+  return kept?.key === packingKey(p) ? kept.packed : null;
+}
 
 /** Declares `w` unchanged for as long as it is referenced (P1's clear weights, read by every
  * inference of a session): its convolutions keep its 32-bit packing (half its size) instead of
@@ -66,16 +85,17 @@ export function keepPackedWeights(w: BigUint64Array): void {
 }
 
 /** Resets the arena and lays out the layer: weights copied and packed, room for one image,
- * one block's columns and one block's scratch C. `block` columns per block. */
-export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dParams, block: number): ConvLayout {
+ * one block's columns and one block's scratch C. `block` columns per block. With `packed` (a
+ * kept packing, keptPacking) w is not read. */
+export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dParams, block: number, packed: Uint32Array | null = null): ConvLayout {
   const [, c, h, wd] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
   const [oh, ow] = outHW(p);
   const og = o / p.group;
   const depth = cg * kh * kw;
   arena.reset();
-  const key = `${p.weightShape}/${p.group}`;
-  const kept = packings.get(w);
+  const key = packingKey(p);
+  const kept = packed ? { key, packed } : packings.get(w);
   let wAt = 0;
   let wpAt: number;
   let fits32: boolean;
@@ -89,7 +109,7 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
     // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM.
     fits32 = (kept?.key !== key || kept.packed !== null) && k.tileCols() >= 4;
     for (let g = 0; g < p.group && fits32; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1;
-    if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? new Uint32Array(kernelsBuffer(k), wpAt, o * depth).slice() : null });
+    if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(kernelsBuffer(k), wpAt, o * depth)) : null });
     if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
   }
   const xAt = arena.alloc(c * h * wd);

@@ -63,6 +63,31 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
     expect(after.mainBlocks - before.mainBlocks).to.be.above(0);
   });
 
+  it('weights kept packed (keepConvWeights): the worker reads the shared packing, same result', async () => {
+    const rnd = new TestRandom(78);
+    setKernelThreads(true);
+    const before = kernelThreadStats();
+    for (const p of LAYERS) {
+      const [n, c, h, wd] = p.inShape;
+      const [o, cg, kh, kw] = p.weightShape;
+      const x = rnd.ring(n * c * h * wd);
+      const w = BigUint64Array.from({ length: o * cg * kh * kw }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1))));
+      setKernelThreads(false);
+      const alone = fast.conv2d(x, w, p);
+      fast.keepConvWeights(w, p);
+      setKernelThreads(true);
+      for (let run = 0; run < 4; run++) {
+        expect(Buffer.from(fast.conv2d(x, w, p).buffer).equals(Buffer.from(alone.buffer)), `${JSON.stringify(p)} run ${run}`).to.equal(true);
+        await sleep(50);
+      }
+      const plane = alone.length / n / o;
+      expect(Array.from(alone.subarray(0, 2 * plane))).to.deep.equal(Array.from(referenceChannels(x, w, p, 2)));
+    }
+    const after = kernelThreadStats();
+    expect(after.jobs - before.jobs).to.equal(4 * LAYERS.length);
+    expect(after.workerBlocks - before.workerBlocks).to.be.above(0);
+  });
+
   it('the helper’s zero test equals the one-thread result and a digit-by-digit brute force', async () => {
     // k = 64: 8 units of 49 bits, an element on whole bytes (two threads); k = 16: 4 units of
     // 17 bits, elements not on byte boundaries (one thread).
