@@ -22,6 +22,7 @@ import type { StepSession } from './merger.js';
 import { applyPost } from './post.js';
 import { PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
 import { bilinearMap, stepKind, type StepContext } from './steps.js';
+import { warmUpOnce } from './warm-up.js';
 import { checkOfflineTag, OfflineMaterial, prepareOffline, untilStopped } from './offline.js';
 
 /** Where the executor is, for progress reports. */
@@ -136,6 +137,8 @@ export async function runProgram(session: Session, program: Program, options: Ru
   let offline = options.offline;
   if (offline) checkOfflineTag(offline, session, program);
   else offline = await prepareOffline(session, program, keys, { signal: options.signal, onStep: (done, total, step) => progress({ phase: 'offline', done, total, round: 0, step }) });
+  // The online phase's code compiled before the input arrives (warm-up.ts), once per process.
+  await warmUpOnce();
   const offlineSeconds = options.offline ? options.offline.seconds : (performance.now() - t1) / 1000;
 
   // Online: from the input (which may have waited for the offline phase) to the output.
