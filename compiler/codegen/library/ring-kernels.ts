@@ -377,6 +377,60 @@ function hybridTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
   };
 }
 
+/** The locals both GEMMs' frames use (gemmFrame). */
+interface GemmLocals {
+  i: Local;
+  j: Local;
+  mm: Local;
+  nn: Local;
+  pa: Local;
+  pb: Local;
+  ldb8: Local;
+  t: Local;
+  k0: Local;
+  kb: Local;
+  s: Local;
+}
+
+/** Both GEMMs' frame around their register tiles: k blocked in slabs of `depth` rows (the first
+ * slab stores into C, later ones add; k = 0 still runs one, empty, slab to zero C), each slab
+ * `slab()` (mm, nn: the rows and columns of full tiles, kb: the slab's depth), then the columns
+ * past the last full tile of every row as scalar dot products of A and B themselves. */
+function gemmFrame(m: ModuleBuilder, f: FunctionBuilder, l: GemmLocals, rows: number, cols: number, depth: number, slab: () => Expr[]): Expr[] {
+  const p = (n: string) => m.get(f.param(n));
+  const g = (x: Local) => m.get(x);
+  const c = (v: number) => m.i32.const(v);
+  const { add, mul, shl, sub } = m.i32;
+  const edge = (): Expr[] => [
+    m.set(l.s, m.i64.const(0n)),
+    m.set(l.pa, add(p('a'), shl(mul(g(l.i), p('lda')), c(3)))),
+    m.set(l.pb, add(p('b'), shl(g(l.j), c(3)))),
+    m.forRange(l.t, c(0), p('k'), 1, () => [
+      m.set(l.s, m.i64.add(g(l.s), m.i64.mul(m.i64.load(g(l.pa)), m.i64.load(g(l.pb))))),
+      m.set(l.pa, add(g(l.pa), c(8))),
+      m.set(l.pb, add(g(l.pb), g(l.ldb8))),
+    ]),
+    m.i64.store(add(p('c'), shl(add(mul(g(l.i), p('ldc')), g(l.j)), c(3))), g(l.s)),
+  ];
+  return [
+    m.set(l.ldb8, shl(p('ldb'), c(3))),
+    m.set(l.mm, sub(p('m'), m.i32.rem_u(p('m'), c(rows)))),
+    m.set(l.nn, sub(p('n'), m.i32.rem_u(p('n'), c(cols)))),
+    m.forRange(l.k0, c(0), m.if(m.i32.eqz(p('k')), c(1), p('k')), depth, () => [
+      m.set(l.kb, sub(p('k'), g(l.k0))),
+      m.if(m.i32.lt_s(c(depth), g(l.kb)), m.set(l.kb, c(depth))),
+      ...slab(),
+    ]),
+    m.forRange(l.i, c(0), p('m'), 1, () => [m.forRange(l.j, g(l.nn), p('n'), 1, edge)]),
+  ];
+}
+
+/** The GEMMs' frame locals, declared in `f`. */
+function gemmLocals(f: FunctionBuilder): GemmLocals {
+  const [i, j, mm, nn, pa, pb, ldb8, t, k0, kb] = ['i', 'j', 'mm', 'nn', 'pa', 'pb', 'ldb8', 't', 'k0', 'kb'].map((x) => f.local(x, 'i32'));
+  return { i, j, mm, nn, pa, pb, ldb8, t, k0, kb, s: f.local('s', 'i64') };
+}
+
 /** gemm(ap, a, lda, b, ldb, c, ldc, m, k, n): C[m][n] = A[m][k] · B[k][n] mod 2^64 (C is
  * overwritten). `ap` is A packed by packA; `a` is A itself, read for the rows past the last
  * full panel. Blocked over k by tile.depth so the slab of B in use stays in L2 while every
@@ -394,19 +448,10 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
     const RM = tile.rows;
     const RN = tile.cols;
     const KC = tile.depth;
-    const i = f.local('i', 'i32');
-    const j = f.local('j', 'i32');
-    const mm = f.local('mm', 'i32');
-    const nn = f.local('nn', 'i32');
-    const pa = f.local('pa', 'i32');
-    const pb = f.local('pb', 'i32');
-    const ldb8 = f.local('ldb8', 'i32');
+    const frame = gemmLocals(f);
+    const { i, j, mm, nn, pa, pb, ldb8, t, k0, kb } = frame;
     const panel = f.local('panel', 'i32');
     const pc = f.local('pc', 'i32');
-    const t = f.local('t', 'i32');
-    const k0 = f.local('k0', 'i32');
-    const kb = f.local('kb', 'i32');
-    const s = f.local('s', 'i64');
     const kernel = { scalar: scalarTile, simd64: simd64Tile, simd32: simd32Tile, hybrid: hybridTile }[tile.kind];
     // One register tile of `rows` rows at (i, j) over k0 .. k0+kb; A read from `aStart`
     // advancing rows*8 per k (a packed panel, or for a single row the row of A itself).
@@ -429,20 +474,7 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
       ];
     };
 
-    // Scalar dot product over all of k for one C element (columns past the last full tile).
-    const edge = (): Expr[] => [
-      m.set(s, m.i64.const(0n)),
-      m.set(pa, add(p('a'), shl(mul(g(i), p('lda')), c(3)))),
-      m.set(pb, add(p('b'), shl(g(j), c(3)))),
-      m.forRange(t, c(0), p('k'), 1, () => [
-        m.set(s, m.i64.add(g(s), m.i64.mul(m.i64.load(g(pa)), m.i64.load(g(pb))))),
-        m.set(pa, add(g(pa), c(8))),
-        m.set(pb, add(g(pb), g(ldb8))),
-      ]),
-      m.i64.store(add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3))), g(s)),
-    ];
-
-    const slab: Expr[] = [
+    const slab = (): Expr[] => [
       // Full panels of RM rows: the packed panel of row i starts at ap + (i·k + k0·RM)·8.
       m.forRange(i, c(0), g(mm), RM, () => [
         m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(3)))),
@@ -456,19 +488,7 @@ function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
         : []),
     ];
 
-    return [
-      m.set(ldb8, shl(p('ldb'), c(3))),
-      m.set(mm, sub(p('m'), m.i32.rem_u(p('m'), c(RM)))),
-      m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
-      // k = 0 still has to zero C: run one (empty) slab.
-      m.forRange(k0, c(0), m.if(m.i32.eqz(p('k')), c(1), p('k')), KC, () => [
-        m.set(kb, sub(p('k'), g(k0))),
-        m.if(m.i32.lt_s(c(KC), g(kb)), m.set(kb, c(KC))),
-        ...slab,
-      ]),
-      // Columns past the last full tile, every row: scalar dot products.
-      m.forRange(i, c(0), p('m'), 1, () => [m.forRange(j, g(nn), p('n'), 1, edge)]),
-    ];
+    return gemmFrame(m, f, frame, RM, RN, KC, slab);
   });
 }
 
@@ -556,8 +576,9 @@ function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
     const p = (n: string) => m.get(f.param(n));
     const g = (l: Local) => m.get(l);
     const KC = tile.depth;
-    const [i, j, mm, nn, pa, pb, ldb8, panel, pc, t, k0, kb] = ['i', 'j', 'mm', 'nn', 'pa', 'pb', 'ldb8', 'panel', 'pc', 't', 'k0', 'kb'].map((x) => f.local(x, 'i32'));
-    const s = f.local('s', 'i64');
+    const frame = gemmLocals(f);
+    const { i, j, mm, nn, pa, pb, t, k0, kb } = frame;
+    const [panel, pc] = ['panel', 'pc'].map((x) => f.local(x, 'i32'));
     const blo = f.local('blo', 'v128');
     const bhi = f.local('bhi', 'v128');
     const av = f.local('av', 'v128');
@@ -606,18 +627,7 @@ function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
         m.if(m.i32.eqz(g(k0)), m.seq(store(false)), m.seq(store(true))),
       ];
     };
-    const edge = (): Expr[] => [
-      m.set(s, m.i64.const(0n)),
-      m.set(pa, add(p('a'), shl(mul(g(i), p('lda')), c(3)))),
-      m.set(pb, add(p('b'), shl(g(j), c(3)))),
-      m.forRange(t, c(0), p('k'), 1, () => [
-        m.set(s, m.i64.add(g(s), m.i64.mul(m.i64.load(g(pa)), m.i64.load(g(pb))))),
-        m.set(pa, add(g(pa), c(8))),
-        m.set(pb, add(g(pb), g(ldb8))),
-      ]),
-      m.i64.store(add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3))), g(s)),
-    ];
-    const slab: Expr[] = [
+    const slab = (): Expr[] => [
       m.forRange(i, c(0), g(mm), RM, () => [
         m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(2)))),
         m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel), RM * 4)),
@@ -628,17 +638,7 @@ function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
         ])]
         : []),
     ];
-    return [
-      m.set(ldb8, shl(p('ldb'), c(3))),
-      m.set(mm, sub(p('m'), m.i32.rem_u(p('m'), c(RM)))),
-      m.set(nn, sub(p('n'), m.i32.rem_u(p('n'), c(RN)))),
-      m.forRange(k0, c(0), m.if(m.i32.eqz(p('k')), c(1), p('k')), KC, () => [
-        m.set(kb, sub(p('k'), g(k0))),
-        m.if(m.i32.lt_s(c(KC), g(kb)), m.set(kb, c(KC))),
-        ...slab,
-      ]),
-      m.forRange(i, c(0), p('m'), 1, () => [m.forRange(j, g(nn), p('n'), 1, edge)]),
-    ];
+    return gemmFrame(m, f, frame, RM, RN, KC, slab);
   });
 }
 
