@@ -95,8 +95,11 @@ export async function runProgram(session: Session, program: Program, options: Ru
   const weights = options.weights ?? new Map<string, BigUint64Array>();
   const progress = options.onProgress ?? (() => undefined);
 
-  // One-time setup: every weight layer's setupWeights concurrently, one merged round.
+  // One-time setup: every weight layer's setupWeights concurrently, one merged round. Before
+  // it, once per process, the online phase's code compiled (warm-up.ts): before any round, so
+  // no peer's round timer runs while this party warms up.
   const t0 = performance.now();
+  await warmUpOnce();
   const reuse = options.reuse;
   if (reuse?.mode === 'resend' && session.id === 0) throw runtimeError('MPCC5209', ['party 0 receives the one-time setup, it never resends it']);
   const keys = reuse?.mode === 'skip' ? reuse.keys : new Map<string, WeightKey>();
@@ -137,8 +140,6 @@ export async function runProgram(session: Session, program: Program, options: Ru
   let offline = options.offline;
   if (offline) checkOfflineTag(offline, session, program);
   else offline = await prepareOffline(session, program, keys, { signal: options.signal, onStep: (done, total, step) => progress({ phase: 'offline', done, total, round: 0, step }) });
-  // The online phase's code compiled before the input arrives (warm-up.ts), once per process.
-  await warmUpOnce();
   const offlineSeconds = options.offline ? options.offline.seconds : (performance.now() - t1) / 1000;
 
   // Online: from the input (which may have waited for the offline phase) to the output.

@@ -6,8 +6,8 @@
 // So before its first online phase a process runs the protocols such programs use on a small
 // random activation, all three parties in this process (in-process links, fresh session keys,
 // data from a private stream), a few times over: V8 compiles the hot functions then, with the
-// types the online phase passes them. Input-independent work, counted in the offline phase;
-// nothing of it is sent to a peer or kept. Once per process (a serving party warms at its first
+// types the online phase passes them. Input-independent work, run before the one-time setup's
+// round and counted in its seconds; nothing of it is sent to a peer or kept. Once per process (a serving party warms at its first
 // inference); a failure here is ignored: the online phase then only runs colder.
 import {
   applyWeights, blockRelu, blockReluThenWeights, convMap, dealTruncation, exchangeTruncationDealing, relu, reluThenWeights, setupWeights,
