@@ -235,6 +235,7 @@ export class ModuleBuilder {
     shr_s: (a: Expr, b: Expr) => this.m.i64.shr_s(a, b) as Expr,
     shr_u: (a: Expr, b: Expr) => this.m.i64.shr_u(a, b) as Expr,
     extendU32: (a: Expr) => this.m.i64.extend_u(a) as Expr,
+    extendS32: (a: Expr) => this.m.i64.extend_s(a) as Expr,
     /** Truncation of a non-negative f64 below 2^64 (traps outside: callers guarantee range). */
     truncF64U: (a: Expr) => this.m.i64.trunc_u.f64(a) as Expr,
     /** 64-bit load at byte address ptr + offset (8-byte aligned hint). */
@@ -243,6 +244,8 @@ export class ModuleBuilder {
      * 132's optimize-instructions turned `extend_u(load) | (extend_u(load) << 32)` into two
      * sign-extending loads, measured wrong in the compare's digit kernel.) */
     load32u: (ptr: Expr, offset = 0) => this.m.i64.load32_u(offset, 4, ptr) as Expr,
+    /** An i32 at ptr + offset, sign-extended. */
+    load32s: (ptr: Expr, offset = 0) => this.m.i64.load32_s(offset, 4, ptr) as Expr,
     store: (ptr: Expr, v: Expr, offset = 0) => this.m.i64.store(offset, 8, ptr, v) as Expr,
   };
 
@@ -273,6 +276,9 @@ export class ModuleBuilder {
     /** Full 64-bit products of the unsigned 32-bit lanes 0,1 (low) or 2,3 (high). */
     extmulLowU32: (a: Expr, b: Expr) => this.m.i64x2.extmul_low_i32x4_u(a, b) as Expr,
     extmulHighU32: (a: Expr, b: Expr) => this.m.i64x2.extmul_high_i32x4_u(a, b) as Expr,
+    /** Full 64-bit products of the signed 32-bit lanes 0,1 (low) or 2,3 (high). */
+    extmulLowS32: (a: Expr, b: Expr) => this.m.i64x2.extmul_low_i32x4_s(a, b) as Expr,
+    extmulHighS32: (a: Expr, b: Expr) => this.m.i64x2.extmul_high_i32x4_s(a, b) as Expr,
     /** Zero-extends 32-bit lanes 0,1 (low) or 2,3 (high) to 64 bits. */
     extendLowU32: (a: Expr) => this.m.i64x2.extend_low_i32x4_u(a) as Expr,
     extendHighU32: (a: Expr) => this.m.i64x2.extend_high_i32x4_u(a) as Expr,

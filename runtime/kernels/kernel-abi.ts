@@ -38,6 +38,13 @@ export interface RingKernelExports {
   tileCols(): number;
   packA(a: number, lda: number, m: number, k: number, out: number): void;
   gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  /** packA for A with 32-bit entries: 1 when every entry fits (A packed as i32), else 0. */
+  packA32(a: number, lda: number, m: number, k: number, out: number): number;
+  /** B's full column tiles laid out for gemm32. */
+  prepB32(b: number, ldb: number, k: number, n: number, out: number): void;
+  /** gemm with A packed by packA32 and B laid out by prepB32 (same result); a and b are read
+   * only for the columns past the last full tile. */
+  gemm32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
   /** The private compare's kernels (semantics in compiler/codegen/library/compare-kernels.ts and sample-kernels.ts). */
   compare_digits(
     zlo: number, zhi: number, rbits: number, rot: number, beta: number, pairs: number, out: number, tmp: number,
@@ -74,6 +81,9 @@ export const GENERIC_KERNELS: { readonly [K in GenericKernel]: Parameters<RingKe
   depthwise: 17,
   packA: 5,
   gemm: 10,
+  packA32: 5,
+  prepB32: 5,
+  gemm32: 11,
   tileCols: 0,
   compare_digits: 16,
   sample_below: 8,

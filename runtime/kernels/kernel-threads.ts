@@ -16,7 +16,7 @@
 // machine of its own, uses the worker whenever the machine has two cores or more.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { convBlocks, layoutConv, runConvBlock } from '../ring/conv-blocks.js';
+import { convBlocks, keptPacking, layoutConv, runConvBlock } from '../ring/conv-blocks.js';
 import { runtimeError } from '../diagnostics.js';
 import { layoutZeroTests, runZeroTests } from '../protocols/zero-test-blocks.js';
 import { kernels } from './ring-wasm.js';
@@ -51,7 +51,10 @@ export interface ConvJob extends JobBase {
   parts: number;
   rowTile: number;
   x: SharedArrayBuffer;
+  /** The weights, or with `packed` their kept 32-bit packing (conv-blocks.ts keptPacking:
+   * already shared, so no copy per job). */
   w: SharedArrayBuffer;
+  packed: boolean;
   y: SharedArrayBuffer;
 }
 
@@ -178,16 +181,18 @@ export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dPara
   const columnBlocks = Math.ceil(yLength / o / block) * p.inShape[0] * p.group;
   const parts = Math.max(1, Math.min(Math.ceil(MIN_BLOCKS / columnBlocks), Math.floor(o / p.group / rowTile)));
   const blocks = convBlocks(p, block, parts, rowTile);
+  const kept = keptPacking(w, p);
   const job: ConvJob = {
     ...base(blocks.length),
     kind: 'conv', p, block, parts, rowTile,
     x: sharedCopy(x.subarray(0, p.inShape.reduce((s, d) => s * d, 1))),
-    w: sharedCopy(w.subarray(0, o * cg * kh * kw)),
+    w: kept ? (kept.buffer as SharedArrayBuffer) : sharedCopy(w.subarray(0, o * cg * kh * kw)),
+    packed: kept !== null,
     y: new SharedArrayBuffer(yLength * 8),
   };
   const k = kernels();
   const y = new BigUint64Array(job.y);
-  const lay = layoutConv(k, w, p, block);
+  const lay = layoutConv(k, w, p, block, kept);
   const cols = k.tileCols();
   runJob(thread, job, (i) => runConvBlock(k, lay, x, blocks[i], y, cols));
   return new BigUint64Array(y);
@@ -224,7 +229,7 @@ export function workOn(job: KernelJob): void {
     const y = new BigUint64Array(job.y);
     let lay: ReturnType<typeof layoutConv> | null = null;
     drainBlocks(job, 2, (i) => {
-      lay ??= layoutConv(k, new BigUint64Array(job.w), job.p, job.block);
+      lay ??= job.packed ? layoutConv(k, new BigUint64Array(0), job.p, job.block, new Uint32Array(job.w)) : layoutConv(k, new BigUint64Array(job.w), job.p, job.block);
       runConvBlock(k, lay, x, blocks[i], y, k.tileCols());
     });
   } else {

@@ -13,6 +13,7 @@
 import { runtimeError } from '../diagnostics.js';
 import type { KernelsModule } from '../kernels/kernels-module.js';
 import { useKernels } from '../kernels/ring-wasm.js';
+import { keepConvWeights } from '../ring/ring.js';
 import { resendWeights, setupWeights } from '../protocols/index.js';
 import type { WeightKey } from '../protocols/index.js';
 import type { Counters, PartyId, Session } from '../session/session.js';
@@ -21,6 +22,7 @@ import type { StepSession } from './merger.js';
 import { applyPost } from './post.js';
 import { PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
 import { bilinearMap, stepKind, type StepContext } from './steps.js';
+import { warmUpOnce } from './warm-up.js';
 import { checkOfflineTag, OfflineMaterial, prepareOffline, untilStopped } from './offline.js';
 
 /** Where the executor is, for progress reports. */
@@ -93,8 +95,11 @@ export async function runProgram(session: Session, program: Program, options: Ru
   const weights = options.weights ?? new Map<string, BigUint64Array>();
   const progress = options.onProgress ?? (() => undefined);
 
-  // One-time setup: every weight layer's setupWeights concurrently, one merged round.
+  // One-time setup: every weight layer's setupWeights concurrently, one merged round. Before
+  // it, once per process, the online phase's code compiled (warm-up.ts): before any round, so
+  // no peer's round timer runs while this party warms up.
   const t0 = performance.now();
+  await warmUpOnce();
   const reuse = options.reuse;
   if (reuse?.mode === 'resend' && session.id === 0) throw runtimeError('MPCC5209', ['party 0 receives the one-time setup, it never resends it']);
   const keys = reuse?.mode === 'skip' ? reuse.keys : new Map<string, WeightKey>();
@@ -121,6 +126,13 @@ export async function runProgram(session: Session, program: Program, options: Ru
   setup.release();
   await (options.signal ? untilStopped(setupDone, options.signal, 'one-time setup') : setupDone);
   if (setup.rounds !== (reuse?.mode === 'skip' ? 0 : program.oneTimeRounds)) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
+  // P1's clear weights stay as loaded for the whole session: each convolution's packing is
+  // made once here, not in every inference's online phase (ring.ts keepConvWeights).
+  if (session.id === 1)
+    for (const st of program.setup) {
+      const held = keys.get(st.name)?.held;
+      if (held && st.map.kind === 'conv') keepConvWeights(held, st.map.conv);
+    }
 
   // Offline: this inference's input-independent work, unless it was prepared before.
   const t1 = performance.now();

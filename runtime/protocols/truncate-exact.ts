@@ -212,12 +212,12 @@ export async function truncateExact(s: Session, x: BigUint64Array, bits: number,
   const g = unpackWords(got.get(1)!, n, f).lo;
   const a = d.a!, pad = d.pad!;
   // −(K >> f) = −2^(62−f), applied to the shifted value's words.
-  const e = 62 - f;
+  const [kLo, kHi] = powerOfTwoWords(62 - f);
   for (let i = 0; i < n; i++) {
     const lo = xw[2 * i], hi = (xw[2 * i + 1] + 0x40000000) >>> 0;
     const z0 = ((a[i] ? g[i] : 0) + pad[i]) & mask;
     shiftInto(ow, i, lo, hi, f, (-z0 & mask) >>> 0);
-    subtractPowerOfTwo(ow, i, e);
+    subtractWords(ow, i, kLo, kHi);
   }
   return out;
 }
@@ -260,13 +260,13 @@ export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: n
     for (let i = 0; i < n; i++) e[i] = a[i] ^ u[i];
     const got = await s.round([{ to: 1, data: packBits(e), label: 'trunc.choice' }], [1], { 1: packedBytes(n, 1) });
     const d = unpackBits(got.get(1)!, n);
-    const k = 62 - f;
+    const [kLo, kHi] = powerOfTwoWords(62 - f);
     for (let i = 0; i < n; i++) {
       const se = 1 - 2 * e[i], sd = 1 - 2 * d[i];
       const z0 = (e[i] * d[i] + se * d[i] * u[i] + se * sd * w0[i]) & mask;
       const lo = xw[2 * i], hi = (xw[2 * i + 1] + 0x40000000) >>> 0;
       shiftInto(ow, i, lo, hi, f, (-z0 & mask) >>> 0);
-      subtractPowerOfTwo(ow, i, k);
+      subtractWords(ow, i, kLo, kHi);
     }
     return out;
   }
@@ -288,12 +288,15 @@ export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: n
   return out;
 }
 
-/** out[i] −= 2^k (0 ≤ k < 64), on 32-bit words. */
-function subtractPowerOfTwo(ow: Uint32Array, i: number, k: number): void {
-  if (k >= 32) ow[2 * i + 1] = (ow[2 * i + 1] - 2 ** (k - 32)) >>> 0;
-  else {
-    const l = ow[2 * i] - 2 ** k;
-    ow[2 * i] = l >>> 0;
-    if (l < 0) ow[2 * i + 1] = (ow[2 * i + 1] - 1) >>> 0;
-  }
+/** 2^k (0 ≤ k < 64) as its low and high 32-bit words, for subtractWords: computed once per
+ * call, not per element (a power per element was most of P0's truncation time). */
+function powerOfTwoWords(k: number): [number, number] {
+  return k >= 32 ? [0, 2 ** (k - 32)] : [2 ** k, 0];
+}
+
+/** out[i] −= lo + hi·2^32 (lo, hi < 2^32), on 32-bit words. */
+function subtractWords(ow: Uint32Array, i: number, lo: number, hi: number): void {
+  const l = ow[2 * i] - lo;
+  ow[2 * i] = l >>> 0;
+  ow[2 * i + 1] = (ow[2 * i + 1] - hi - (l < 0 ? 1 : 0)) >>> 0;
 }

@@ -25,6 +25,10 @@ export interface ConvLayout {
   p: Conv2dParams;
   /** Packed weights, unpacked weights, one image, the im2col columns, the scratch C. */
   wpAt: number;
+  /** Whether every weight fits in 32 bits (then wpAt holds them packed as i32, packA32, and
+   * every block runs gemm32 on B laid out at b32At; else packA and gemm). */
+  fits32: boolean;
+  b32At: number;
   wAt: number;
   xAt: number;
   colAt: number;
@@ -38,28 +42,81 @@ export interface ConvLayout {
   image: number;
 }
 
+/** A copy of `a` in shared memory. */
+function sharedCopy(a: Uint32Array): Uint32Array {
+  const out = new Uint32Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+/** The kernels' linear memory as an ArrayBuffer. */
+function kernelsBuffer(k: RingKernelExports): ArrayBuffer {
+  return k.memory.buffer;
+}
+
 /** Output height and width (conv2dOutShape of windows.ts). */
 function outHW(p: Conv2dParams): [number, number] {
   const [, , oh, ow] = conv2dOutShape(p);
   return [oh, ow];
 }
 
+/** Weights whose owner keeps them unchanged while it holds them (keepPackedWeights). */
+const constantWeights = new WeakSet<BigUint64Array>();
+/** Their 32-bit packing (packA32) per weight shape and group, or null: they do not fit. In
+ * shared memory, so the kernel worker (kernel-threads.ts) reads it without a copy. */
+const packings = new WeakMap<BigUint64Array, { key: string; packed: Uint32Array | null }>();
+
+/** The packing key of a layer's weights: their shape and group. */
+function packingKey(p: Conv2dParams): string {
+  return `${p.weightShape}/${p.group}`;
+}
+
+/** The kept 32-bit packing of `w` as the weights of `p` (keepPackedWeights), or null. */
+export function keptPacking(w: BigUint64Array, p: Conv2dParams): Uint32Array | null {
+  const kept = packings.get(w);
+  return kept?.key === packingKey(p) ? kept.packed : null;
+}
+
+/** Declares `w` unchanged for as long as it is referenced (P1's clear weights, read by every
+ * inference of a session): its convolutions keep its 32-bit packing (half its size) instead of
+ * copying and packing it on every call. Weights that do not fit in 32 bits keep nothing. */
+export function keepPackedWeights(w: BigUint64Array): void {
+  constantWeights.add(w);
+}
+
 /** Resets the arena and lays out the layer: weights copied and packed, room for one image,
- * one block's columns and one block's scratch C. `block` columns per block. */
-export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dParams, block: number): ConvLayout {
+ * one block's columns and one block's scratch C. `block` columns per block. With `packed` (a
+ * kept packing, keptPacking) w is not read. */
+export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dParams, block: number, packed: Uint32Array | null = null): ConvLayout {
   const [, c, h, wd] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
   const [oh, ow] = outHW(p);
   const og = o / p.group;
   const depth = cg * kh * kw;
   arena.reset();
-  const wAt = arena.put(w.subarray(0, o * depth));
-  const wpAt = arena.alloc(o * depth);
-  for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+  const key = packingKey(p);
+  const kept = packed ? { key, packed } : packings.get(w);
+  let wAt = 0;
+  let wpAt: number;
+  let fits32: boolean;
+  if (kept?.key === key && kept.packed) {
+    // Only the packing: gemm32 reads A itself for no column of a convolution block.
+    wpAt = arena.putBytes(kept.packed);
+    fits32 = true;
+  } else {
+    wAt = arena.put(w.subarray(0, o * depth));
+    wpAt = arena.alloc(o * depth);
+    // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM.
+    fits32 = (kept?.key !== key || kept.packed !== null) && k.tileCols() >= 4;
+    for (let g = 0; g < p.group && fits32; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1;
+    if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(kernelsBuffer(k), wpAt, o * depth)) : null });
+    if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+  }
   const xAt = arena.alloc(c * h * wd);
   const colAt = arena.alloc(depth * block);
+  const b32At = fits32 ? arena.alloc(depth * block) : 0;
   const scratchAt = arena.alloc(og * block);
-  return { p, wpAt, wAt, xAt, colAt, scratchAt, block, og, depth, plane: oh * ow, image: -1 };
+  return { p, wpAt, wAt, fits32, b32At, xAt, colAt, scratchAt, block, og, depth, plane: oh * ow, image: -1 };
 }
 
 /** The blocks of a layer: column blocks of `block` positions, each split into `parts` row
@@ -106,7 +163,13 @@ export function runConvBlock(k: RingKernelExports, lay: ConvLayout, x: BigUint64
     ldb = padded;
   }
   const row = blk.g * og + blk.r0;
-  k.gemm(lay.wpAt + row * depth * 8, lay.wAt + row * depth * 8, depth, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  if (lay.fits32) {
+    k.prepB32(b, ldb, depth, padded, lay.b32At);
+    // A itself (wAt) is not read: padded is a whole number of tiles (the kernels' tileCols).
+    k.gemm32(lay.wpAt + row * depth * 4, 0, depth, lay.b32At, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  } else {
+    k.gemm(lay.wpAt + row * depth * 8, lay.wAt + row * depth * 8, depth, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  }
   const scratch = arena.view(lay.scratchAt, blk.rn * padded);
   const base = (blk.b * o + row) * plane + blk.p0;
   for (let r = 0; r < blk.rn; r++) y.set(scratch.subarray(r * padded, r * padded + blk.pn), base + r * plane);

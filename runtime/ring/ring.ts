@@ -6,7 +6,7 @@
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
 // runtime/ring/ring-reference.ts, which the tests compare against. A convolution's parameters and
 // output shape are windows.ts's; its blocks of work, conv-blocks.ts's.
-import { convBlocks, layoutConv, runConvBlock } from './conv-blocks.js';
+import { convBlocks, keepPackedWeights, layoutConv, runConvBlock } from './conv-blocks.js';
 import { conv2dOutShape, type Conv2dParams } from './windows.js';
 import { parallelConv } from '../kernels/kernel-threads.js';
 import { arena, kernels } from '../kernels/ring-wasm.js';
@@ -187,6 +187,18 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
   }
   if (bias) addChannelBias(y, bias, n, o, plane);
   return y;
+}
+
+/** Declares `w` the unchanging weights of convolution `p` (P1's clear weights, for a whole
+ * session) and, unless the layer is depthwise, packs them now for every later conv2d (one-time
+ * work, not an inference's: conv-blocks.ts keepPackedWeights). */
+export function keepConvWeights(w: BigUint64Array, p: Conv2dParams): void {
+  keepPackedWeights(w);
+  const [, c] = p.inShape;
+  const [, cg, kh, kw] = p.weightShape;
+  if (cg === 1 && p.group === c && kh * kw > 1) return;
+  const k = kernels();
+  layoutConv(k, w, p, k.tileCols());
 }
 
 /** Depthwise layers (one input channel per group) by the direct kernel, image by image. */

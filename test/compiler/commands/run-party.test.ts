@@ -112,7 +112,11 @@ describe('mpcc run / mpcc party', function () {
     try {
       const party = (id: number) =>
         new Promise<{ code: number | null; stderr: string; ms: number }>((resolve) => {
-          const args = [CLI, 'party', out, '--id', String(id), '--peers', peers.join(','), '--round-timeout', String(timeoutMs), '--quiet', ...(id === 0 ? ['--input', xPath, '-o', yPath] : [])];
+          // The client waits twice as long, so the server, which waits for the helper, always
+          // times out first and reports it (the client's first online round, waiting for the
+          // server, starts only a few ms after the server's wait for the helper: a race).
+          const wait = id === 0 ? 2 * timeoutMs : timeoutMs;
+          const args = [CLI, 'party', out, '--id', String(id), '--peers', peers.join(','), '--round-timeout', String(wait), '--quiet', ...(id === 0 ? ['--input', xPath, '-o', yPath] : [])];
           const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
           let stderr = '';
           let t0 = 0;

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import * as fast from '../../../runtime/ring/ring.js';
 import * as ref from '../../../runtime/ring/ring-reference.js';
 import { conv2dOutShape, type Conv2dParams } from '../../../runtime/ring/windows.js';
+import { keepPackedWeights } from '../../../runtime/ring/conv-blocks.js';
 
 const M64 = (1n << 64n) - 1n;
 
@@ -217,6 +218,46 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
     checkConv(rnd, { inShape: [1, 48, 10, 9], weightShape: [9, 48, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 }, '3×3 deep');
     checkConv(rnd, { inShape: [1, 128, 16, 17], weightShape: [6, 128, 1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 }, '1×1 deep');
     checkConv(rnd, { inShape: [1, 3, 30, 30], weightShape: [5, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3], dilations: [1, 1], group: 1 }, 'stem 7×7/2');
+  });
+
+  it('weights that fit in 32 bits (the gemm32 path), and one weight just outside (the 64-bit path)', () => {
+    const small = (n: number) => {
+      const w = new BigUint64Array(n);
+      const edges = [0n, 1n, -1n, (1n << 31n) - 1n, -(1n << 31n), -4096n];
+      for (let i = 0; i < n; i++) w[i] = BigInt.asUintN(64, rnd.int(0, 2) === 0 ? edges[rnd.int(0, edges.length - 1)] : BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1)));
+      return w;
+    };
+    const shapes: Conv2dParams[] = [
+      ...Array.from({ length: 40 }, () => randomConv(rnd)),
+      { inShape: [1, 48, 10, 9], weightShape: [9, 48, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 },
+      { inShape: [1, 130, 16, 17], weightShape: [7, 130, 1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 },
+    ];
+    for (const [t, p] of shapes.entries()) {
+      const [n, c, h, w] = p.inShape;
+      const [o, cg, kh, kw] = p.weightShape;
+      const x = rnd.ring(n * c * h * w);
+      const wt = small(o * cg * kh * kw);
+      expectSame(fast.conv2d(x, wt, p), ref.conv2d(x, wt, p), `32-bit weights #${t} ${JSON.stringify(p)}`);
+      wt[rnd.int(0, wt.length - 1)] = rnd.int(0, 1) ? 1n << 31n : BigInt.asUintN(64, -(1n << 31n) - 1n);
+      expectSame(fast.conv2d(x, wt, p), ref.conv2d(x, wt, p), `one 33-bit weight #${t} ${JSON.stringify(p)}`);
+    }
+  });
+
+  it('weights kept packed (keepPackedWeights): later calls from the kept packing, another shape of the same array, weights that do not fit', () => {
+    const small = (n: number) => BigUint64Array.from({ length: n }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1))));
+    const p: Conv2dParams = { inShape: [1, 6, 9, 8], weightShape: [5, 6, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+    const q: Conv2dParams = { inShape: [1, 10, 7, 7], weightShape: [6, 5, 3, 3], strides: [2, 1], pads: [0, 1, 1, 0], dilations: [1, 1], group: 2 };
+    const fitting = small(5 * 6 * 9);
+    const wide = small(5 * 6 * 9);
+    wide[17] = 1n << 40n;
+    for (const wt of [fitting, wide]) {
+      keepPackedWeights(wt);
+      for (const [layer, shape] of [p, q, p].entries())
+        for (let call = 0; call < 3; call++) {
+          const x = rnd.ring(shape.inShape.reduce((a, b) => a * b, 1));
+          expectSame(fast.conv2d(x, wt, shape), ref.conv2d(x, wt, shape), `kept weights as layer ${layer}, call ${call}`);
+        }
+    }
   });
 
   it('conv2d with a per-channel bias', () => {

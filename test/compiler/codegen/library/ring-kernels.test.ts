@@ -10,6 +10,9 @@ interface GemmExports {
   memory: { buffer: ArrayBuffer; grow(pages: number): number };
   packA(a: number, lda: number, m: number, k: number, out: number): void;
   gemm(ap: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  packA32(a: number, lda: number, m: number, k: number, out: number): number;
+  prepB32(b: number, ldb: number, k: number, n: number, out: number): void;
+  gemm32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
 }
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
@@ -29,6 +32,13 @@ const TILES: GemmTile[] = [
   { rows: 2, cols: 6, kind: 'hybrid', depth: 7, unroll: 2 },
   { rows: 1, cols: 5, kind: 'hybrid', depth: 256 },
 ];
+
+/** Entries that fit in 32 bits (two's complement), the extremes and small values mixed in. */
+function ring32(n: number): BigUint64Array {
+  const words = new Int32Array(randomBytes(n * 4).buffer, 0, n);
+  const edges = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 3, -4096];
+  return BigUint64Array.from(words, (v, i) => BigInt.asUintN(64, BigInt(i % 3 === 0 ? edges[(v >>> 0) % edges.length] : v)));
+}
 
 function ring(n: number): BigUint64Array {
   return new BigUint64Array(randomBytes(n * 8).buffer, 0, n);
@@ -59,6 +69,49 @@ describe('compiler/codegen/ring-kernels: GEMM variants against the reference', (
         for (let i = 0; i < m; i++) {
           expect(Array.from(view(C + i * ldc * 8, n)), `${m}×${kk}×${n} row ${i}`).to.deep.equal(Array.from(want.subarray(i * n, (i + 1) * n)));
           expect(view(C + (i * ldc + n) * 8, ldc - n).every((v) => v === 7n), 'writes stay inside C').to.equal(true);
+        }
+      }
+    });
+  }
+});
+
+describe('compiler/codegen/ring-kernels: the GEMM of 32-bit A (packA32, prepB32, gemm32) against the reference', () => {
+  for (const tile of TILES) {
+    it(`${tile.rows}×${Math.max(4, tile.cols)}, k slabs of ${tile.depth}`, () => {
+      const k = new WebAssembly.Instance(new WebAssembly.Module(emitGenericKernels(tile)), {}).exports as GemmExports;
+      k.memory.grow(64);
+      for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9], [4, 9, 24], [5, 6, 12]]) {
+        const a = ring32(m * kk);
+        const b = ring(kk * n);
+        const ldb = n + 3;
+        const ldc = n + 5;
+        const view = (at: number, len: number) => new BigUint64Array(k.memory.buffer, at, len);
+        const [A, AP, B, BP, C] = [0, 65536, 131072, 196608, 262144];
+        view(A, m * kk).set(a);
+        for (let t = 0; t < kk; t++) view(B + t * ldb * 8, n).set(b.subarray(t * n, (t + 1) * n));
+        view(C, m * ldc).fill(7n);
+        expect(k.packA32(A, kk, m, kk, AP), 'every entry fits').to.equal(1);
+        k.prepB32(B, ldb, kk, n, BP);
+        // With whole column tiles only, A itself is not read (a convolution passes none).
+        if (n % Math.max(4, tile.cols) === 0) view(A, m * kk).fill(0xdeadbeefn);
+        k.gemm32(AP, A, kk, BP, B, ldb, C, ldc, m, kk, n);
+        const want = matmul(a, b, m, kk, n);
+        for (let i = 0; i < m; i++) {
+          expect(Array.from(view(C + i * ldc * 8, n)), `${m}×${kk}×${n} row ${i}`).to.deep.equal(Array.from(want.subarray(i * n, (i + 1) * n)));
+          expect(view(C + (i * ldc + n) * 8, ldc - n).every((v) => v === 7n), 'writes stay inside C').to.equal(true);
+        }
+        // One entry just outside the 32-bit range, in a packed panel or in a row past the last.
+        for (const v of [1n << 31n, BigInt.asUintN(64, -(1n << 31n) - 1n), 1n << 32n]) {
+          if (m * kk === 0) continue;
+          const bad = a.slice();
+          bad[(m * kk) >> 1] = v;
+          view(A, m * kk).set(bad);
+          expect(k.packA32(A, kk, m, kk, AP), `${v} does not fit`).to.equal(0);
+          view(A, m * kk).set(a);
+          bad.set(a);
+          bad[m * kk - 1] = v;
+          view(A, m * kk).set(bad);
+          expect(k.packA32(A, kk, m, kk, AP), `${v} in the last row does not fit`).to.equal(0);
         }
       }
     });
