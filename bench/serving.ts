@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PARTY_NODE_FLAGS } from '../compiler/commands/run.js';
 import { encodeNpy } from '../compiler/npy.js';
 import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
 import { freeLocalAddresses } from '../runtime/session/connect.js';
@@ -112,10 +113,11 @@ async function runStdin(args: string[]): Promise<void> {
     for (const id of [0, 1, 2] as const) writeKeyPair(keys, id);
     const keyFlags = (id: number) => ['--key', join(keys, `party${id}.key`), '--peer-keys', keys];
     const peers = (await freeLocalAddresses()).join(',');
-    const servers = [1, 2].map((id) => startServer([PARTY_CLI, 'party', out, '--id', String(id), '--peers', peers, '--serve', '--quiet', ...keyFlags(id)]));
+    // Every party with mpcc run's node flags (V8's GC on the party's own thread: three parties share the cores).
+    const servers = [1, 2].map((id) => startServer([...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', String(id), '--peers', peers, '--serve', '--quiet', ...keyFlags(id)]));
 
     // Prepared: one client on stdin.
-    const client = spawn(process.execPath, [PARTY_CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', '--quiet', '--json', ...keyFlags(0), '--input', '-', '-o', join(dir, 'y')], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    const client = spawn(process.execPath, [...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', '--quiet', '--json', ...keyFlags(0), '--input', '-', '-o', join(dir, 'y')], { stdio: ['pipe', 'pipe', 'inherit'], env });
     const clientExit = new Promise<number | null>((resolve) => client.on('close', resolve));
     const served = createInterface({ input: client.stdout! })[Symbol.asyncIterator]();
     const prepared: ServedJson[] = [];
@@ -134,7 +136,7 @@ async function runStdin(args: string[]): Promise<void> {
     for (const x of inputs) {
       await pause();
       const t0 = process.hrtime.bigint();
-      const r = JSON.parse(node([PARTY_CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', '--quiet', '--json', ...keyFlags(0), '--input', x])) as ClientJson;
+      const r = JSON.parse(node([...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', '--quiet', '--json', ...keyFlags(0), '--input', x])) as ClientJson;
       arrival.push({ ...r, wallSeconds: secondsSince(t0) });
     }
     for (const s of servers) s.child.kill('SIGTERM');
@@ -155,14 +157,17 @@ async function runStdin(args: string[]): Promise<void> {
       console.log(JSON.stringify(rows.map((r) => ({ model, pauseMs, ...r, load1: loadavg()[0] }))));
       return;
     }
-    const mean = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
+    const median = (f: (r: (typeof rows)[number]) => number) => {
+      const v = rows.map(f).sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    };
     console.log(`${model}, ${n} inputs one by one, ${pauseMs} ms apart, one server session (loopback, three parties on one machine; load ${loadavg()[0].toFixed(1)})`);
     console.log('| input | prepared: latency s (line → output written) | its online s | its offline s (before the line) | on arrival: offline + online s | its offline s | its setup s | its client process s |');
     console.log('|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       console.log(`| ${r.input} | ${r.preparedLatency.toFixed(3)} | ${r.preparedOnline.toFixed(3)} | ${r.preparedOffline.toFixed(3)}${r.preparedBeforeInput ? '' : ' (not before)'} | ${r.arrivalLatency.toFixed(3)} | ${r.arrivalOffline.toFixed(3)} | ${r.arrivalSetup.toFixed(3)} | ${r.arrivalWall.toFixed(2)} |`);
     }
-    console.log(`| mean | ${mean((r) => r.preparedLatency).toFixed(3)} | ${mean((r) => r.preparedOnline).toFixed(3)} | ${mean((r) => r.preparedOffline).toFixed(3)} | ${mean((r) => r.arrivalLatency).toFixed(3)} | ${mean((r) => r.arrivalOffline).toFixed(3)} | ${mean((r) => r.arrivalSetup).toFixed(3)} | ${mean((r) => r.arrivalWall).toFixed(2)} |`);
+    console.log(`| median | ${median((r) => r.preparedLatency).toFixed(3)} | ${median((r) => r.preparedOnline).toFixed(3)} | ${median((r) => r.preparedOffline).toFixed(3)} | ${median((r) => r.arrivalLatency).toFixed(3)} | ${median((r) => r.arrivalOffline).toFixed(3)} | ${median((r) => r.arrivalSetup).toFixed(3)} | ${median((r) => r.arrivalWall).toFixed(2)} |`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

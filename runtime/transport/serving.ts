@@ -566,7 +566,14 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
   try {
     const nonce = randomBytes(16).toString('hex');
     tellBoth(open ? { t: 'hello', nonce, open: true } : { t: 'hello', nonce, inferences: options.inferences });
-    const reply = await m1.nextControl(timeoutMs, "answer to this client's hello");
+    const stopped = new Promise<never>((_, reject) => {
+      const signal = options.signal;
+      const onAbort = () => reject(runtimeError('MPCC5051', [String(signal?.reason ?? 'stopped'), 'offline']));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    stopped.catch(() => undefined);
+    const reply = await Promise.race([m1.nextControl(timeoutMs, "answer to this client's hello"), stopped]);
     if (reply.t === 'refuse') {
       const code = String(reply.code);
       const args = Array.isArray(reply.args) ? reply.args.map((a) => String(a).slice(0, 200)) : [];
@@ -589,13 +596,6 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
         })
       : new Promise<never>(() => undefined);
     lost.catch(() => undefined);
-    const stopped = new Promise<never>((_, reject) => {
-      const signal = options.signal;
-      const onAbort = () => reject(runtimeError('MPCC5051', [String(signal?.reason ?? 'stopped'), 'offline']));
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    stopped.catch(() => undefined);
     const prepared: PreparedInference = {
       awaitInput: async (input) => {
         if (!open) return input;

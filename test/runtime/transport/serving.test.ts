@@ -232,6 +232,17 @@ describe('serving: a server and helper that serve many clients', function () {
     };
   }
 
+  /** After an open client left with one inference done: the next client (input x) is served,
+   * no failure is counted, and the servers logged `left`. */
+  async function expectLeftAfterOne(env: Awaited<ReturnType<typeof startServers>>, outputs: Float64Array[], x: number, left: string): Promise<void> {
+    expect(outputs).to.have.length(1);
+    expectClose((await client(env.peers, [x]))[0].output, x, 'the next client');
+    env.servers[0].stop('test over');
+    const [s1] = await env.done;
+    expect(s1).to.include({ clients: 2, inferences: 2, failedClients: 0 });
+    expect(env.logs).to.include(left);
+  }
+
   it('an open client prepares each next inference before its input comes; outputs within 8 ulps of the fixed-point interpreter; the end of its input is a departure, not a failure', async () => {
     const { peers, servers, done, logs } = await startServers();
     const c = openClient(peers);
@@ -267,12 +278,7 @@ describe('serving: a server and helper that serve many clients', function () {
     const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
     expect(err).to.have.property('code', 'MPCC0002');
     expect(err!.message).to.include(missing);
-    expect(c.outputs).to.have.length(1);
-    expectClose((await client(peers, [3]))[0].output, 3, 'the next client');
-    servers[1].stop('test over');
-    const [s1] = await done;
-    expect(s1).to.include({ clients: 2, inferences: 2, failedClients: 0 });
-    expect(logs).to.include('party 1: client 1: left (an error at the client) after 1 inference(s); its prepared inference 2 is abandoned');
+    await expectLeftAfterOne({ peers, servers, done, logs }, c.outputs, 3, 'party 1: client 1: left (an error at the client) after 1 inference(s); its prepared inference 2 is abandoned');
   });
 
   it('a server that stops while an open client waits for its input ends the client at once (MPCC5034 naming it), no hang', async () => {
@@ -299,12 +305,7 @@ describe('serving: a server and helper that serve many clients', function () {
     const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
     expect(err).to.have.property('code', 'MPCC5051');
     expect(err!.message).to.match(/stopped \(SIGTERM\) during the offline phase/);
-    expect(c.outputs).to.have.length(1);
-    expectClose((await client(peers, [0]))[0].output, 0, 'the next client');
-    servers[0].stop('test over');
-    const [s1] = await done;
-    expect(s1).to.include({ clients: 2, inferences: 2, failedClients: 0 });
-    expect(logs).to.include('party 2: client 1: left (stopped at the client) after 1 inference(s); its prepared inference 2 is abandoned');
+    await expectLeftAfterOne({ peers, servers, done, logs }, c.outputs, 0, 'party 2: client 1: left (stopped at the client) after 1 inference(s); its prepared inference 2 is abandoned');
   });
 
   it('a prepared inference whose client goes silent is given up (MPCC5035) and the next client is served: no server waits forever', async () => {
