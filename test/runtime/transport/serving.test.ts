@@ -308,6 +308,21 @@ describe('serving: a server and helper that serve many clients', function () {
     await expectLeftAfterOne({ peers, servers, done, logs }, c.outputs, 0, 'party 2: client 1: left (stopped at the client) after 1 inference(s); its prepared inference 2 is abandoned');
   });
 
+  it('--max-inferences reached during an open client: the client is told at once (MPCC5034 naming the limit), never left preparing', async () => {
+    const { peers, done } = await startServers({ maxInferences: 2 });
+    const c = openClient(peers);
+    c.give(0);
+    c.give(1);
+    const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
+    expect(err).to.have.property('code', 'MPCC5034');
+    expect(err!.message).to.match(/is stopping \(served 2 inference\(s\) \(--max-inferences\)\)/);
+    c.outputs.forEach((y, k) => expectClose(y, k, `open client, inference ${k}`));
+    expect(c.outputs).to.have.length(2);
+    const [s1, s2] = await done;
+    expect(s1).to.include({ inferences: 2, failedClients: 0 });
+    expect(s2.inferences).to.equal(2);
+  });
+
   it('a prepared inference whose client goes silent is given up (MPCC5035) and the next client is served: no server waits forever', async () => {
     // The servers allow 1 s of silence; the client speaks every 3 s (CLIENT_HEARTBEAT_MS).
     const { peers, servers, done, logs } = await startServers({ clientSilenceMs: 1000 });
