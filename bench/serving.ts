@@ -1,3 +1,6 @@
+// `npm run bench -- serving --stdin [--json] [--model NAME] [--runs N] [--pause MS]`: the latency a
+// user sees when inputs come one by one (runStdin below).
+//
 // `npm run bench -- serving [--json] [--model NAME] [--runs N]`: back-to-back inferences of one
 // zoo model (resnet18-cifar by default) against one server session (`mpcc party --serve`: P1
 // and P2 stay up) beside the baseline measured in the same run, one process set per inference
@@ -12,10 +15,12 @@
 // (cost.json) and seconds (the client's report) are listed apart: the server session computes
 // the mask once, each new client receives W − B once.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PARTY_NODE_FLAGS } from '../compiler/commands/run.js';
 import { encodeNpy } from '../compiler/npy.js';
 import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
 import { freeLocalAddresses } from '../runtime/session/connect.js';
@@ -63,8 +68,114 @@ function startServer(args: string[]): { child: ChildProcess; exit: Promise<numbe
   return { child, exit: new Promise((resolve) => child.on('close', resolve)) };
 }
 
+/** What a stdin-fed client prints per input (compiler/commands/party.ts, ServedInput). */
+interface ServedJson {
+  input: string;
+  latencySeconds: number;
+  onlineSeconds: number;
+  offlineSeconds: number;
+  setupSeconds: number;
+  preparedBeforeInput: boolean;
+}
+
+interface ClientJson extends PartyJson {
+  onlineSeconds: number;
+  offlineSeconds: number;
+}
+
+/** `--stdin`: N inputs that come one by one, a pause between them (the user's think time),
+ * against one server session, two ways in the same run on the same servers:
+ *   - prepared: one client fed on stdin (`mpcc party --id 0 --serve --input -`), which runs
+ *     each next inference's handshake, setup and offline phase while it waits: latency = line
+ *     read → output written (the client's latencySeconds);
+ *   - on arrival (today's way): each input its own inference once it has come: latency = that
+ *     inference's offline + online seconds (its client's report; the process start, the
+ *     connection and the one-time setup left out, in today's favour, and listed apart). */
+async function runStdin(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+  const model = at('--model') ?? 'resnet18-cifar';
+  const n = Number(at('--runs') ?? 5);
+  const pauseMs = Number(at('--pause') ?? 3000);
+  const dir = mkdtempSync(join(tmpdir(), 'mpcc-bench-serving-stdin-'));
+  const pause = () => new Promise((r) => setTimeout(r, pauseMs));
+  try {
+    writeFileSync(join(dir, 'model.onnx'), buildZooModel(model));
+    const out = join(dir, 'out');
+    node([CLI, 'compile', join(dir, 'model.onnx'), '-o', out, '--quiet']);
+    const shape = zooEntry(model).inputShape;
+    const inputs = Array.from({ length: n }, (_, k) => {
+      const path = join(dir, `x${k}.npy`);
+      writeFileSync(path, encodeNpy(shape, benchInput(shape.reduce((a, b) => a * b, 1), 1000 + k)));
+      return path;
+    });
+    const keys = join(dir, 'keys');
+    for (const id of [0, 1, 2] as const) writeKeyPair(keys, id);
+    const keyFlags = (id: number) => ['--key', join(keys, `party${id}.key`), '--peer-keys', keys];
+    const peers = (await freeLocalAddresses()).join(',');
+    // Every party with mpcc run's node flags (V8's GC on the party's own thread: three parties share the cores).
+    const servers = [1, 2].map((id) => startServer([...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', String(id), '--peers', peers, '--serve', '--quiet', ...keyFlags(id)]));
+
+    // Prepared: one client on stdin.
+    const client = spawn(process.execPath, [...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', '--quiet', '--json', ...keyFlags(0), '--input', '-', '-o', join(dir, 'y')], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    const clientExit = new Promise<number | null>((resolve) => client.on('close', resolve));
+    const served = createInterface({ input: client.stdout! })[Symbol.asyncIterator]();
+    const prepared: ServedJson[] = [];
+    for (const x of inputs) {
+      await pause();
+      client.stdin!.write(x + '\n');
+      const line = await served.next();
+      if (line.done) throw new Error(`the stdin-fed client ended early (exit ${await clientExit})`);
+      prepared.push(JSON.parse(line.value) as ServedJson);
+    }
+    client.stdin!.end();
+    if ((await clientExit) !== 0) throw new Error('the stdin-fed client failed');
+
+    // On arrival: each input its own client and inference after the pause.
+    const arrival: (ClientJson & { wallSeconds: number })[] = [];
+    for (const x of inputs) {
+      await pause();
+      const t0 = process.hrtime.bigint();
+      const r = JSON.parse(node([...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', '--quiet', '--json', ...keyFlags(0), '--input', x])) as ClientJson;
+      arrival.push({ ...r, wallSeconds: secondsSince(t0) });
+    }
+    for (const s of servers) s.child.kill('SIGTERM');
+    await Promise.all(servers.map((s) => s.exit));
+
+    const rows = inputs.map((_, k) => ({
+      input: k + 1,
+      preparedLatency: prepared[k].latencySeconds,
+      preparedOnline: prepared[k].onlineSeconds,
+      preparedOffline: prepared[k].offlineSeconds,
+      preparedBeforeInput: prepared[k].preparedBeforeInput,
+      arrivalLatency: arrival[k].offlineSeconds + arrival[k].onlineSeconds,
+      arrivalOffline: arrival[k].offlineSeconds,
+      arrivalSetup: arrival[k].setupSeconds,
+      arrivalWall: arrival[k].wallSeconds,
+    }));
+    if (json) {
+      console.log(JSON.stringify(rows.map((r) => ({ model, pauseMs, ...r, load1: loadavg()[0] }))));
+      return;
+    }
+    const median = (f: (r: (typeof rows)[number]) => number) => {
+      const v = rows.map(f).sort((a, b) => a - b);
+      return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    };
+    console.log(`${model}, ${n} inputs one by one, ${pauseMs} ms apart, one server session (loopback, three parties on one machine; load ${loadavg()[0].toFixed(1)})`);
+    console.log('| input | prepared: latency s (line → output written) | its online s | its offline s (before the line) | on arrival: offline + online s | its offline s | its setup s | its client process s |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(`| ${r.input} | ${r.preparedLatency.toFixed(3)} | ${r.preparedOnline.toFixed(3)} | ${r.preparedOffline.toFixed(3)}${r.preparedBeforeInput ? '' : ' (not before)'} | ${r.arrivalLatency.toFixed(3)} | ${r.arrivalOffline.toFixed(3)} | ${r.arrivalSetup.toFixed(3)} | ${r.arrivalWall.toFixed(2)} |`);
+    }
+    console.log(`| median | ${median((r) => r.preparedLatency).toFixed(3)} | ${median((r) => r.preparedOnline).toFixed(3)} | ${median((r) => r.preparedOffline).toFixed(3)} | ${median((r) => r.arrivalLatency).toFixed(3)} | ${median((r) => r.arrivalOffline).toFixed(3)} | ${median((r) => r.arrivalSetup).toFixed(3)} | ${median((r) => r.arrivalWall).toFixed(2)} |`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the benchmark; prints a table, or a JSON array with --json. */
 export async function run(args: string[]): Promise<void> {
+  if (args.includes('--stdin')) return runStdin(args);
   const json = args.includes('--json');
   const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
   const model = at('--model') ?? 'resnet18-cifar';

@@ -12,12 +12,19 @@
 // another (--max-inferences N: exit 0 after N inferences; SIGTERM: abort the current inference,
 // close, exit 0), and P0 is their client: it dials both and runs one inference per --input
 // (`--input a.npy --input b.npy`, one -o per input or none), over one connection, paying the
-// one-time setup once.
+// one-time setup once. With `--input -` the client reads input paths from stdin, one per line,
+// as they come, writes each output to `-o DIR/<input name>.out.npy` (or prints it), and
+// prepares each next inference (handshake, setup, offline phase, with the servers) while it
+// waits for the next line, so a line costs only the online phase; end of stdin ends the
+// connection (the servers log a departure).
 import type { Command } from 'commander';
+import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { connectTcpSession, loadIdentity, type PartyIdentity } from '../../runtime/session/connect.js';
-import { runAsClient, ServingParty, type ServeSummary } from '../../runtime/transport/serving.js';
+import { NoMoreInput, runAsClient, ServingParty, type PreparedInference, type ServeSummary } from '../../runtime/transport/serving.js';
+import type { PartySession } from '../../runtime/session/party-session.js';
 import { runtimeError } from '../../runtime/diagnostics.js';
 import { parseHostPort } from '../../runtime/transport/tcp.js';
 import { clientRunner, loadPartyArtifacts, runProgram, serverRunner, sessionTag } from '../../runtime/program/index.js';
@@ -50,6 +57,9 @@ export interface PartyOptions extends ProgressFlags {
   /** Round timeout in ms (default: from each round's bytes, runtime/session/round-timeout.ts). */
   readonly roundTimeout?: string;
 }
+
+/** Marks `--input -`: input paths from stdin, one per line. */
+export const STDIN_INPUT = '-';
 
 /** True for an address on this machine's loopback interface. */
 function isLoopback(address: string): boolean {
@@ -88,7 +98,11 @@ function checkPartyFlags(options: PartyOptions) {
   if (id !== 0 && inputs.length > 0) throw diag('MPCC0004', ['--input', inputs[0], 'only party 0 (the client) takes the input']);
   if (id === 0 && inputs.length === 0) throw diag('MPCC0004', ['--input', '', 'party 0 needs the input X.npy']);
   if (inputs.length > 1 && !options.serve) throw diag('MPCC0004', ['--input', inputs[1], 'several inputs need --serve (the server and helper stay up for them)']);
-  if (outputs.length > 0 && outputs.length !== inputs.length) throw diag('MPCC0004', ['--output', outputs.join(','), `give one -o per --input (${inputs.length}), or none`]);
+  const stdin = inputs.includes(STDIN_INPUT);
+  if (stdin && !options.serve) throw diag('MPCC0004', ['--input', STDIN_INPUT, 'input paths from stdin need --serve (the server and helper stay up for them)']);
+  if (stdin && inputs.length > 1) throw diag('MPCC0004', ['--input', inputs.join(','), `'${STDIN_INPUT}' (paths from stdin) comes alone`]);
+  if (stdin && outputs.length > 1) throw diag('MPCC0004', ['--output', outputs.join(','), `with --input ${STDIN_INPUT}, give one folder (-o DIR: DIR/<input name>.out.npy per input) or none`]);
+  if (!stdin && outputs.length > 0 && outputs.length !== inputs.length) throw diag('MPCC0004', ['--output', outputs.join(','), `give one -o per --input (${inputs.length}), or none`]);
   if (options.maxInferences !== undefined && (!options.serve || id === 0)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'only for party 1 or 2 with --serve']);
   const maxInferences = options.maxInferences === undefined ? undefined : Number(options.maxInferences);
   if (maxInferences !== undefined && !(Number.isInteger(maxInferences) && maxInferences >= 1)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'expected a positive integer']);
@@ -103,21 +117,139 @@ export interface ServeResult {
   summary?: ServeSummary;
 }
 
+/** One input of a client fed on stdin (`--input -`), as `--json` prints it. */
+export interface ServedInput {
+  input: string;
+  /** Where its output was written (-o DIR), or null (printed). */
+  output: string | null;
+  /** Line read → output written: what the user waits for (wall seconds). */
+  latencySeconds: number;
+  onlineSeconds: number;
+  /** The inference's offline phase (and setupSeconds, its one-time setup), run before the line came when preparedBeforeInput. */
+  offlineSeconds: number;
+  setupSeconds: number;
+  /** Whether the offline phase was done before the line was read. */
+  preparedBeforeInput: boolean;
+  /** The first output's values (a report's `outputs`). */
+  outputs: Record<string, number[]>;
+}
+
+/** What the caller of serveParty may give: the server's stop, a client's stdin and signal. */
+export interface ServeHooks {
+  /** P1, P2: receives the function that stops the server (e.g. on SIGTERM). */
+  onServer?: (stop: (reason: string) => void) => void;
+  /** P0 with `--input -`: where the input paths come from (default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+  /** P0 with `--input -`: each input as soon as its output is written. */
+  onInput?: (served: ServedInput) => void;
+  /** P0: a stop request (SIGTERM): MPCC5051, the servers told, nothing written. */
+  signal?: AbortSignal;
+}
+
+/** Input paths from a stream, one per line (blank lines skipped), each with the time it came. */
+class InputLines {
+  private readonly lines: { path: string; at: number }[] = [];
+  private readonly waiters: ((l: { path: string; at: number } | null) => void)[] = [];
+  private ended = false;
+  private readonly reader;
+
+  constructor(stream: NodeJS.ReadableStream) {
+    this.reader = createInterface({ input: stream, crlfDelay: Infinity });
+    this.reader.on('line', (line: string) => {
+      const path = line.trim();
+      if (path === '') return;
+      const l = { path, at: performance.now() };
+      const w = this.waiters.shift();
+      if (w) w(l);
+      else this.lines.push(l);
+    });
+    this.reader.on('close', () => {
+      this.ended = true;
+      for (const w of this.waiters.splice(0)) w(null);
+    });
+  }
+
+  /** The next path, or null at the end of the stream. */
+  next(): Promise<{ path: string; at: number } | null> {
+    const l = this.lines.shift();
+    if (l) return Promise.resolve(l);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/** Where a stdin-fed input's output goes: DIR/<input name without .npy>.out.npy. */
+export function servedOutputPath(dir: string, input: string): string {
+  return join(dir, `${basename(input).replace(/\.npy$/i, '')}.out.npy`);
+}
+
 /** Runs one party with --serve: P1/P2 serve until stopped (`stop` receives the function
  * that stops them, e.g. on SIGTERM); P0 runs its inputs as one client. */
-export async function serveParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS, events: ProgressSink = NO_PROGRESS, onServer?: (stop: (reason: string) => void) => void): Promise<ServeResult> {
+export async function serveParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS, events: ProgressSink = NO_PROGRESS, hooks: ServeHooks = {}): Promise<ServeResult> {
   const log = commandProgress(options, sink);
   const { id, peers, inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs } = checkPartyFlags({ ...options, serve: true });
   const identity = partyIdentity(id, peers, options, (line) => process.stderr.write(line + '\n')) ?? undefined;
   const arts = await loadPartyArtifacts(out, id);
   const tag = sessionTag(arts.manifest);
   const common = { peers, tag, identity, timeoutMs, roundTimeoutMs };
+  if (id === 0 && inputs[0] === STDIN_INPUT) {
+    const lines = new InputLines(hooks.stdin ?? process.stdin);
+    const infer = clientRunner(arts, partyProgress(0, log));
+    const o = arts.manifest.outputs[0];
+    log(`party 0: connecting to the server ${peers[1]} and the helper ${peers[2]}; input paths from stdin, one per line`);
+    try {
+      const reports = await runAsClient({ ...common, inferences: 'open', signal: hooks.signal }, async (session: PartySession, index: number, prepared: PreparedInference) => {
+        const line = lines.next();
+        let preparedAt = Infinity;
+        // The input is read and checked once its line comes; only then are the servers told
+        // 'go' (a bad file ends this client before any online round).
+        const given = prepared.awaitInput(
+          line.then((l) => {
+            if (!l) throw new NoMoreInput();
+            return { ...l, x: readClientInput(l.path, arts.manifest) };
+          }),
+        );
+        const x = given.then((g) => g.x);
+        x.catch(() => undefined); // runProgram reads it after the offline phase
+        const r = await infer(session, x, {
+          signal: hooks.signal,
+          beforeOnline: async () => {
+            preparedAt = performance.now();
+            events(`party 0: inference ${index + 1} prepared (offline phase done); waiting for its input`);
+          },
+        });
+        const g = await given;
+        const target = outputs.length > 0 ? servedOutputPath(outputs[0], g.path) : null;
+        if (target) writeFileAtomic(target, encodeNpy(o.shape, r.outputs.get(o.name)!));
+        const report = partyReport(r);
+        const served: ServedInput = {
+          input: g.path,
+          output: target,
+          latencySeconds: (performance.now() - g.at) / 1000,
+          onlineSeconds: r.seconds.online,
+          offlineSeconds: r.seconds.offline,
+          setupSeconds: r.seconds.setup,
+          preparedBeforeInput: preparedAt <= g.at,
+          outputs: report.outputs ?? {},
+        };
+        hooks.onInput?.(served);
+        return report;
+      });
+      return { reports };
+    } finally {
+      lines.close();
+    }
+  }
   if (id === 0) {
     const xs = inputs.map((f) => readClientInput(f, arts.manifest)); // all checked before connecting
     const infer = clientRunner(arts, partyProgress(0, log));
     log(`party 0: connecting to the server ${peers[1]} and the helper ${peers[2]}`);
-    const reports = await runAsClient({ ...common, inferences: xs.length }, async (session, index) => {
-      const r = await infer(session, xs[index]);
+    const reports = await runAsClient({ ...common, inferences: xs.length, signal: hooks.signal }, async (session, index) => {
+      const r = await infer(session, xs[index], { signal: hooks.signal });
       const o = arts.manifest.outputs[0];
       if (outputs[index] !== undefined) writeFileAtomic(outputs[index], encodeNpy(o.shape, r.outputs.get(o.name)!));
       return partyReport(r);
@@ -127,9 +259,9 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
   const runner = serverRunner(arts, partyProgress(id, log));
   const reports: PartyReport[] = [];
   const server = new ServingParty({ ...common, id, maxInferences, log: events, setupId: runner.setupId }, async (session, ctx) => {
-    reports.push(partyReport(await runner.run(session, ctx.index, ctx.reuseSetup)));
+    reports.push(partyReport(await runner.run(session, ctx.index, ctx.reuseSetup, ctx.clientReady ?? undefined)));
   });
-  onServer?.((reason) => server.stop(reason));
+  hooks.onServer?.((reason) => server.stop(reason));
   return { summary: await server.serve(), reports };
 }
 
@@ -174,8 +306,12 @@ export function registerParty(program: Command): void {
       .argument('<out>', 'this party\'s folder (OUT/partyN, or a copy of it alone), or OUT written by mpcc compile (only OUT/partyN is read)')
       .requiredOption('--id <n>', 'this party: 0 (client), 1 (server), 2 (helper)')
       .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
-      .option('--input <file>', 'party 0: the input (.npy, float32); repeat it with --serve for one inference per input over one connection', collect)
-      .addOption(outputOption('party 0: write the first output as .npy (one -o per --input)').argParser(collect))
+      .option(
+        '--input <file>',
+        "party 0: the input (.npy, float32); repeat it with --serve for one inference per input over one connection; with --serve, '-' reads input paths from stdin, one per line as they come, each next inference prepared (offline phase done) while the line is awaited, end of stdin ends the connection",
+        collect,
+      )
+      .addOption(outputOption('party 0: write the first output as .npy (one -o per --input); with --input -: a folder, DIR/<input name>.out.npy per input').argParser(collect))
       .option('--serve', 'party 1, 2: stay up and serve clients one after another (SIGTERM stops); party 0: be the client of serving parties')
       .option('--max-inferences <n>', 'party 1, 2 with --serve: exit 0 after serving this many inferences')
       .option('--key <file>', "this party's private key (partyN.key, written by mpcc keygen)")
@@ -183,7 +319,7 @@ export function registerParty(program: Command): void {
       .option('--insecure', 'run without keys on a network that is not loopback (links neither encrypted nor authenticated)')
       .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
       .addOption(roundTimeoutOption())
-      .addOption(jsonOption('(this party\'s report) on stdout'))
+      .addOption(jsonOption("(this party's report) on stdout; with --input -: one line per input as it is done {input, output, latencySeconds, onlineSeconds, offlineSeconds, setupSeconds, preparedBeforeInput, outputs}"))
   ).action(
     action(async (out: string, options: PartyOptions) => {
       if (options.serve) return serveCommand(out, options);
@@ -204,8 +340,20 @@ function collect(value: string, previous: string[] | undefined): string[] {
  * exits 0 with a last line saying why. */
 async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   const events: ProgressSink = options.quiet ? NO_PROGRESS : (line) => process.stderr.write(`mpcc: ${line}\n`);
-  const r = await serveParty(out, options, stderrProgress(options), events, (stop) => {
-    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop(sig));
+  // The client on SIGTERM or SIGINT: MPCC5051 naming the phase, the servers told, nothing written.
+  const stopClient = new AbortController();
+  const stdinFed = listOf(options.input)[0] === STDIN_INPUT;
+  const onInput = (s: ServedInput) => {
+    if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
+    else if (s.output === null) for (const [k, v] of Object.entries(s.outputs)) process.stdout.write(`${s.input}:\n` + topClasses(k, v).join('\n') + '\n');
+  };
+  if (options.id === '0') for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stopClient.abort(sig));
+  const r = await serveParty(out, options, stderrProgress(options), events, {
+    onServer: (stop) => {
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop(sig));
+    },
+    signal: options.id === '0' ? stopClient.signal : undefined,
+    onInput,
   });
   if (r.summary) {
     const s = r.summary;
@@ -214,6 +362,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
     if (options.json) process.stdout.write(r.reports.map((rep) => JSON.stringify(rep) + '\n').join('') + JSON.stringify(s) + '\n');
     process.exit(0);
   }
+  if (stdinFed) return; // each input printed as it was done (onInput)
   const inputs = listOf(options.input);
   for (const [i, report] of r.reports.entries()) {
     if (options.json) process.stdout.write(JSON.stringify(report) + '\n');

@@ -56,6 +56,10 @@ export interface RunOptions {
    * runtime's generic module, which lacks the model's specialized kernels. */
   kernels?: KernelsModule;
   onProgress?: (p: ProgramProgress) => void;
+  /** Called once the offline phase is done, before the online phase, which waits for it: a
+   * serving client reports its inference prepared, serving P1 and P2 wait for the client's
+   * word that its input is there (runtime/transport/serving.ts). */
+  beforeOnline?: () => Promise<void>;
   /** A serving party's one-time setup kept from an earlier inference (RunResult.keys):
    * 'skip' uses it as is (the same client again: no setup round); 'resend' (P1, P2: a new
    * client) runs the setup round with it, P1 sending W − B again from the kept mask. */
@@ -142,6 +146,10 @@ export async function runProgram(session: Session, program: Program, options: Ru
   else offline = await prepareOffline(session, program, keys, { signal: options.signal, onStep: (done, total, step) => progress({ phase: 'offline', done, total, round: 0, step }) });
   const offlineSeconds = options.offline ? options.offline.seconds : (performance.now() - t1) / 1000;
 
+  if (options.beforeOnline) {
+    const gate = options.beforeOnline();
+    await (options.signal ? untilStopped(gate, options.signal, 'offline') : gate);
+  }
   // Online: from the input (which may have waited for the offline phase) to the output.
   const given = Promise.resolve(session.id === 0 ? options.input : null);
   const input = (await (options.signal ? untilStopped(given, options.signal, 'offline') : given)) ?? null;

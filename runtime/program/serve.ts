@@ -6,7 +6,9 @@
 // client gets it again ('resend': P1 sends W − B, the same mask for every client) when both
 // servers still hold the same one, else the first inference makes a new one. A client keeps
 // W − B for its later inferences, which run no setup ('skip'). Every inference still has its
-// own session, hence fresh keys for every other mask.
+// own session, hence fresh keys for every other mask. An open client (inputs one by one)
+// runs each inference's setup and offline phase before its input comes: `beforeOnline` is
+// where P0 reports it prepared and P1 and P2 wait for the client's word.
 
 import type { WeightKey } from '../protocols/index.js';
 import type { Session } from '../session/session.js';
@@ -19,7 +21,7 @@ export interface ServerRunner {
   setupId(): string | null;
   /** Runs inference `index` of a client on `session`; `reuseSetup`: the setup both servers
    * agreed to reuse for this client (index 0), or null to make a new one. */
-  run(session: Session & { fingerprint: string }, index: number, reuseSetup: string | null): Promise<RunResult>;
+  run(session: Session & { fingerprint: string }, index: number, reuseSetup: string | null, beforeOnline?: () => Promise<void>): Promise<RunResult>;
 }
 
 /** The runner of a serving P1 or P2 over its artifacts. */
@@ -28,10 +30,10 @@ export function serverRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgr
   let clientKeys: Map<string, WeightKey> | null = null;
   return {
     setupId: () => kept?.id ?? null,
-    async run(session, index, reuseSetup) {
+    async run(session, index, reuseSetup, beforeOnline) {
       const reuse =
         index > 0 && clientKeys ? { keys: clientKeys, mode: 'skip' as const } : reuseSetup !== null && kept?.id === reuseSetup ? { keys: kept.keys, mode: 'resend' as const } : undefined;
-      const r = await runProgram(session, arts.program, { weights: arts.weights, kernels: arts.kernels, onProgress, reuse });
+      const r = await runProgram(session, arts.program, { weights: arts.weights, kernels: arts.kernels, onProgress, reuse, beforeOnline: beforeOnline ?? undefined });
       if (!reuse) kept = { id: session.fingerprint, keys: r.keys };
       clientKeys = r.keys;
       return r;
@@ -39,12 +41,20 @@ export function serverRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgr
   };
 }
 
+/** How a client runs one inference beyond its input: a stop signal, and a call once the
+ * inference is prepared (its offline phase done), before it waits for its input. */
+export interface ClientInference {
+  signal?: AbortSignal;
+  beforeOnline?: () => Promise<void>;
+}
+
 /** The runner of a client P0: one inference per input over one connection, the one-time
- * setup received in the first and kept for the others. */
-export function clientRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgress) => void): (session: Session, input: ArrayLike<number>) => Promise<RunResult> {
+ * setup received in the first and kept for the others. The input may be a promise: the
+ * setup and offline phase run before it comes. */
+export function clientRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgress) => void): (session: Session, input: ArrayLike<number> | Promise<ArrayLike<number>>, how?: ClientInference) => Promise<RunResult> {
   let keys: Map<string, WeightKey> | null = null;
-  return async (session, input) => {
-    const r = await runProgram(session, arts.program, { input, kernels: arts.kernels, onProgress, reuse: keys ? { keys, mode: 'skip' } : undefined });
+  return async (session, input, how = {}) => {
+    const r = await runProgram(session, arts.program, { input, kernels: arts.kernels, onProgress, reuse: keys ? { keys, mode: 'skip' } : undefined, signal: how.signal, beforeOnline: how.beforeOnline });
     keys = r.keys;
     return r;
   };

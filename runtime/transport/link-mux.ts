@@ -43,6 +43,7 @@ export class LinkMux {
   private readonly controlWaiters: { resolve(m: ControlMessage): void; reject(e: RuntimeError): void }[] = [];
   private readonly endWaiters: { epoch: number; resolve(): void }[] = [];
   private brokenWith: RuntimeError | null = null;
+  private readonly brokenWaiters: ((e: RuntimeError) => void)[] = [];
   /** Set when no session follows on this link: a closing session does not wait for the peer's end. */
   private retired = false;
 
@@ -95,6 +96,18 @@ export class LinkMux {
         }, timeoutMs);
       }
     });
+  }
+
+  /** The next queued control message, if one arrived and nobody waits for it (no wait). */
+  pollControl(): ControlMessage | undefined {
+    return this.controls.shift();
+  }
+
+  /** Resolves with the error the link breaks with (at once if it is broken). Unlike
+   * nextControl, it takes no control message. */
+  whenBroken(): Promise<RuntimeError> {
+    if (this.brokenWith) return Promise.resolve(this.brokenWith);
+    return new Promise((resolve) => this.brokenWaiters.push(resolve));
   }
 
   /** No session follows on this link (it closes after the current one): closing the current
@@ -176,6 +189,7 @@ export class LinkMux {
     this.brokenWith = err;
     for (const w of this.controlWaiters.splice(0)) w.reject(err);
     for (const w of this.endWaiters.splice(0)) w.resolve();
+    for (const w of this.brokenWaiters.splice(0)) w(err);
     if (this.active && !this.active.closedHere) this.active.fail(err);
   }
 

@@ -11,6 +11,7 @@
 //
 // A client's arrival (control messages, link-mux.ts; public content only):
 //   P0 → P1, P0 → P2  {t:'hello', nonce, inferences}   (nonce: 16 fresh random bytes, hex)
+//                     or {t:'hello', nonce, open: true}: an open count, ended by a 'bye'
 //   P1 → P2           {t:'client', nonce, inferences, setup}   P1 coordinates: it takes one
 //                     client at a time and refuses any other meanwhile (MPCC5031), and one
 //                     asking more than --max-inferences leaves (MPCC5032)
@@ -20,7 +21,23 @@
 // `setup` names the one-time setup P1 holds (the fingerprint of the session that made it);
 // P2 answers whether it holds the same, and only then do both reuse it.
 // Then one PartySession per inference over the three links (fresh handshake, hence fresh
-// pairwise and common keys per inference), fenced on every link by end markers. A failed
+// pairwise and common keys per inference), fenced on every link by end markers.
+//
+// An open client (inputs that come one by one, `mpcc party --id 0 --serve --input -`) prepares
+// its next inference while it waits: as soon as inference k's online phase ends, it opens
+// inference k+1's session, and all three run its handshake, setup and offline phase before
+// its input exists. Then, inside the session, on the P0 links:
+//   P0 → P1, P0 → P2  {t:'wait'} every CLIENT_HEARTBEAT_MS while its input has not come
+//                     {t:'go'} once it has: the online phase follows (P1 and P2 wait for it
+//                     after their offline phase, without a round timeout)
+//                     {t:'bye', reason: 'end'|'error'|'stop', inferences}: no more input (end
+//                     of stdin, a bad input, a stop at the client): the prepared session is
+//                     closed cleanly, never run; the servers log a departure, not a failure
+//   P1 → P0, P2 → P0  {t:'stop', reason}: the server is stopping (MPCC5034 at the client)
+// A server whose prepared inference hears nothing from its client (no wait, go or bye) within
+// clientSilenceMs gives it up (MPCC5035); a client whose connection closes is noticed at once.
+// Every mask still comes from the inference's own session keys: nothing is dealt before a
+// client's session exists. A failed
 // inference (a client gone, a timeout, an abort) ends that client: the servers log it and
 // wait for the next. The round timeout applies inside an inference only; waiting for the
 // next client has none. A stop (SIGTERM, --max-inferences reached, or the other server's
@@ -61,7 +78,33 @@ export interface InferenceContext {
   /** The one-time setup both servers hold and reuse (its id), or null: make it in this
    * inference. Only meaningful for index 0 (later inferences reuse the client's). */
   reuseSetup: string | null;
+  /** An open client's inference: to be called once the offline phase is done (RunOptions.
+   * beforeOnline); resolves on the client's 'go', rejects with ClientLeft on its 'bye', with
+   * MPCC5035 on its silence, MPCC5034 on a stop. Null for a client with a fixed count. */
+  clientReady: (() => Promise<void>) | null;
 }
+
+/** How an open client left (its 'bye'): the prepared inference is abandoned, not failed. */
+export class ClientLeft extends Error {
+  constructor(readonly reason: string) {
+    super(`the client left (${reason})`);
+  }
+}
+
+/** Thrown by an open client's inference when its input will not come (end of its input):
+ * the prepared session is closed cleanly and the client leaves. */
+export class NoMoreInput extends Error {
+  constructor() {
+    super('no more input');
+  }
+}
+
+/** How often a waiting open client tells the servers it is still there. */
+export const CLIENT_HEARTBEAT_MS = 3000;
+/** How long a server's prepared inference waits for a word from its client by default. */
+const CLIENT_SILENCE_MS = 15_000;
+/** Why an open client leaves: public, one of a few words. */
+const BYE_REASONS: Record<string, string> = { end: 'end of its input', error: 'an error at the client', stop: 'stopped at the client' };
 
 /** Options of a serving party (P1 or P2). */
 export interface ServeOptions extends ServingOptions {
@@ -72,6 +115,9 @@ export interface ServeOptions extends ServingOptions {
   log: (line: string) => void;
   /** Id of the one-time setup this party holds now, or null. */
   setupId: () => string | null;
+  /** How long a prepared inference of an open client waits without a word from it (ms);
+   * default 15 000 (the client speaks every CLIENT_HEARTBEAT_MS while it waits). */
+  clientSilenceMs?: number;
 }
 
 /** What a server session did. */
@@ -87,7 +133,8 @@ export interface ServeSummary {
 interface ClientConn {
   mux: LinkMux;
   nonce: string;
-  inferences: number;
+  /** Its inference count, or null: open (until its 'bye'). */
+  inferences: number | null;
 }
 
 /** Largest inference count one client may ask for. */
@@ -96,10 +143,11 @@ const MAX_CLIENT_INFERENCES = 1_000_000;
 const MAX_WAITING_AT_HELPER = 8;
 
 /** The hello of a client, checked (MPCC5030 otherwise). */
-function checkHello(m: ControlMessage): { nonce: string; inferences: number } {
-  const { nonce, inferences } = m as { nonce?: unknown; inferences?: unknown };
+function checkHello(m: ControlMessage): { nonce: string; inferences: number | null } {
+  const { nonce, inferences, open } = m as { nonce?: unknown; inferences?: unknown; open?: unknown };
   if (m.t !== 'hello') throw runtimeError('MPCC5030', [`expected a hello, got '${String(m.t).slice(0, 40)}'`], 0);
   if (typeof nonce !== 'string' || !/^[0-9a-f]{32}$/.test(nonce)) throw runtimeError('MPCC5030', ['its nonce is not 16 bytes in hex'], 0);
+  if (open === true && inferences === undefined) return { nonce, inferences: null };
   if (typeof inferences !== 'number' || !Number.isInteger(inferences) || inferences < 1 || inferences > MAX_CLIENT_INFERENCES) {
     throw runtimeError('MPCC5030', [`its inference count ${JSON.stringify(inferences)} is not an integer in [1, ${MAX_CLIENT_INFERENCES}]`], 0);
   }
@@ -137,6 +185,8 @@ export class ServingParty {
   /** P1: the client taken (at most one); P2: clients waiting, by nonce. */
   private readonly clients: ClientConn[] = [];
   private busy = false;
+  /** The client being served, told when this party stops. */
+  private currentClient: ClientConn | null = null;
   private served = 0;
   private summary: ServeSummary = { clients: 0, inferences: 0, failedClients: 0, reason: '' };
 
@@ -198,6 +248,12 @@ export class ServingParty {
     const s = this.current;
     if (s) void s.abort(runtimeError('MPCC5034', [reason], this.id)).catch(() => undefined);
     try {
+      // An open client may be waiting for its input, not in a round: tell it.
+      this.currentClient?.mux.sendControl({ t: 'stop', reason });
+    } catch {
+      // gone already
+    }
+    try {
       if (this.helper && !this.helper.broken) this.helper.sendControl({ t: 'stop', reason });
     } catch {
       // the other server is gone already
@@ -255,7 +311,7 @@ export class ServingParty {
   /** A client connected: read its hello, then take it (P1: if free), keep it (P2) or refuse. */
   private async onClient(mux: LinkMux): Promise<void> {
     const { id, log } = this.options;
-    let hello: { nonce: string; inferences: number };
+    let hello: { nonce: string; inferences: number | null };
     try {
       hello = checkHello(await mux.nextControl(this.timeoutMs, 'hello'));
     } catch (e) {
@@ -268,7 +324,7 @@ export class ServingParty {
     if (this.stopping) return this.refuse(mux, 'MPCC5034', [this.stopping]);
     if (id === 1) {
       if (this.busy) return this.refuse(mux, 'MPCC5031', []);
-      if (hello.inferences > this.remaining) return this.refuse(mux, 'MPCC5032', [hello.inferences, this.remaining]);
+      if ((hello.inferences ?? 1) > this.remaining) return this.refuse(mux, 'MPCC5032', [hello.inferences ?? 1, this.remaining]);
       this.busy = true;
     } else if (this.clients.length >= MAX_WAITING_AT_HELPER) {
       return this.refuse(mux, 'MPCC5031', []);
@@ -276,7 +332,7 @@ export class ServingParty {
     const conn = { mux, ...hello };
     this.clients.push(conn);
     // A client that leaves while it waits is forgotten (P2).
-    if (id === 2) void mux.nextControl().catch(() => this.forget(conn));
+    if (id === 2) void mux.whenBroken().then(() => this.forget(conn));
     this.wakeAll();
   }
 
@@ -373,12 +429,20 @@ export class ServingParty {
     await this.serveClient(conn, setup);
   }
 
-  /** Runs the client's inferences, one session each; a failure ends this client only. */
+  /** Runs the client's inferences, one session each; a failure ends this client only. An
+   * open client's inferences run until its 'bye' (a departure, not a failure). */
   private async serveClient(conn: ClientConn, reuseSetup: string | null): Promise<void> {
     const { id, log } = this.options;
     const client = ++this.summary.clients;
-    log(`party ${id}: client ${client}: ${conn.inferences} inference(s)${reuseSetup ? ', one-time setup reused' : ''}`);
-    for (let index = 0; index < conn.inferences && !this.stopping; index++) {
+    const open = conn.inferences === null;
+    log(`party ${id}: client ${client}: ${open ? 'open' : conn.inferences} inference(s)${reuseSetup ? ', one-time setup reused' : ''}`);
+    this.currentClient = conn;
+    for (let index = 0; (open || index < conn.inferences!) && !this.stopping; index++) {
+      if (open && this.remaining <= 0) {
+        // The servers stop after this one (--max-inferences): the client must not prepare more.
+        this.tell(conn, { t: 'stop', reason: `served ${this.served} inference(s) (--max-inferences)` });
+        break;
+      }
       const links: (PeerLink | null)[] = [null, null, null];
       links[0] = conn.mux.open();
       links[id === 1 ? 2 : 1] = this.helper!.open();
@@ -386,39 +450,100 @@ export class ServingParty {
       this.current = session;
       try {
         await startSession(session, this.timeoutMs);
-        await this.runInference(session, { client, index, reuseSetup });
+        await this.runInference(session, { client, index, reuseSetup, clientReady: open ? () => this.clientWord(conn, client, index) : null });
         await session.close();
         this.served++;
         log(`party ${id}: client ${client}: inference ${index + 1} done (${this.served} served)`);
       } catch (e) {
+        const left = e instanceof ClientLeft ? e : open ? this.byeQueued(conn) : null;
+        if (left && !this.stopping) {
+          // A departure: the prepared session is closed (cleanly when it can be), never run.
+          await session.close().catch((c: unknown) => session.abort(c instanceof Error ? c : new Error(String(c))).catch(() => undefined));
+          log(`party ${id}: client ${client}: left (${left.reason}) after ${index} inference(s); its prepared inference ${index + 1} is abandoned`);
+          break;
+        }
         conn.mux.retire(); // this client ends here: no need to wait for its end marker
         await session.abort(e instanceof Error ? e : new Error(String(e))).catch(() => undefined);
         this.summary.failedClients++;
         const err = e instanceof RuntimeError ? e.format() : String(e);
         log(`party ${id}: client ${client}: inference ${index + 1} ended: ${err}`);
-        if (this.helper!.broken) throw this.helper!.broken;
+        if (this.helper!.broken) {
+          // The other server's stop arrived before its link closed: a stop, not a failure.
+          const m = this.helper!.pollControl();
+          if (m?.t !== 'stop') throw this.helper!.broken;
+          this.stop(`the ${id === 1 ? 'helper' : 'server'} stopped: ${String(m.reason)}`);
+        }
         break;
       } finally {
         this.current = null;
       }
     }
+    this.currentClient = null;
     await conn.mux.close();
     if (this.stopping) this.shutdown();
+  }
+
+  /** Sends a control message to a client, if it is still there. */
+  private tell(conn: ClientConn, m: ControlMessage): void {
+    try {
+      conn.mux.sendControl(m);
+    } catch {
+      // gone already
+    }
+  }
+
+  /** The 'bye' an open client sent before its session ended (e.g. stopped in the offline
+   * phase), if one is queued. */
+  private byeQueued(conn: ClientConn): ClientLeft | null {
+    for (let m = conn.mux.pollControl(); m; m = conn.mux.pollControl()) if (m.t === 'bye') return new ClientLeft(BYE_REASONS[String(m.reason)] ?? 'its own reason');
+    return null;
+  }
+
+  /** A prepared inference of an open client waits for the client's word: 'go' (its input is
+   * there: the online phase follows), 'wait' (still there), 'bye' (ClientLeft); silence for
+   * clientSilenceMs (MPCC5035), a lost connection, or this party's stop ends the wait. */
+  private async clientWord(conn: ClientConn, client: number, index: number): Promise<void> {
+    const silenceMs = this.options.clientSilenceMs ?? CLIENT_SILENCE_MS;
+    for (;;) {
+      const word = conn.mux.nextControl(silenceMs, 'word').catch((e: RuntimeError) => {
+        throw e.code === 'MPCC5005' ? runtimeError('MPCC5035', [client, index + 1, silenceMs], 0) : e;
+      });
+      const m = await Promise.race([word, this.stopped, this.helper!.whenBroken().then((e) => Promise.reject(e))]);
+      if (m === null) throw runtimeError('MPCC5034', [this.stopping ?? 'stopped'], this.id);
+      if (m.t === 'go') return;
+      if (m.t === 'bye') throw new ClientLeft(BYE_REASONS[String(m.reason)] ?? 'its own reason');
+      if (m.t !== 'wait') throw runtimeError('MPCC5030', [`expected wait, go or bye from the client, got '${String(m.t).slice(0, 40)}'`], 0);
+    }
   }
 }
 
 /** Options of a client of serving parties. */
 export interface ClientOptions extends ServingOptions {
-  /** Inferences this client will run over its connection. */
-  inferences: number;
+  /** Inferences this client will run over its connection, or 'open': one after another until
+   * `run` throws NoMoreInput, each prepared (handshake, setup, offline phase) before its input. */
+  inferences: number | 'open';
   /** Keep what each inference's session received (security tests). */
   recordReceived?: boolean;
+  /** A stop request (SIGTERM) while a session starts: MPCC5051 (`run` passes the same signal
+   * to runProgram for the phases after). */
+  signal?: AbortSignal;
+}
+
+/** What a client's inference gets to wait for its input. */
+export interface PreparedInference {
+  /** Resolves with `input` once it is there; an open client first tells both servers ('go'),
+   * and while it waits tells them every CLIENT_HEARTBEAT_MS that it is still there ('wait').
+   * Rejects with the input's own error, or at once when a server stops (MPCC5034) or a link is
+   * lost. A client with a fixed count just waits. */
+  awaitInput<I>(input: Promise<I>): Promise<I>;
 }
 
 /** P0 as the client of serving P1 and P2: connects to both, is accepted (or refused with
  * MPCC5031–5034 naming the refusing party), runs `run` once per inference, each in a fresh
- * session, and disconnects. Returns the inferences' results in order. */
-export async function runAsClient<T>(options: ClientOptions, run: (session: PartySession, index: number) => Promise<T>): Promise<T[]> {
+ * session, and disconnects. Returns the inferences' results in order. An open client ends
+ * when `run` throws NoMoreInput (its prepared session closed, never run, and the servers told
+ * 'bye'); its other errors also tell the servers 'bye' before they are thrown. */
+export async function runAsClient<T>(options: ClientOptions, run: (session: PartySession, index: number, prepared: PreparedInference) => Promise<T>): Promise<T[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const ctx: ConnectContext = { deadline: Date.now() + timeoutMs, timeoutMs, max: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, tag: options.tag, identity: options.identity };
   const dialed = await Promise.allSettled([dial(0, 1, options.peers[1], ctx), dial(0, 2, options.peers[2], ctx)]);
@@ -428,10 +553,27 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
     throw failed.reason;
   }
   const [m1, m2] = dialed.map((d) => new LinkMux((d as PromiseFulfilledResult<TcpLink>).value));
+  const open = options.inferences === 'open';
+  const tellBoth = (m: ControlMessage) => {
+    for (const mux of [m1, m2]) {
+      try {
+        mux.sendControl(m);
+      } catch {
+        // that server is gone: `lost` says so
+      }
+    }
+  };
   try {
     const nonce = randomBytes(16).toString('hex');
-    for (const m of [m1, m2]) m.sendControl({ t: 'hello', nonce, inferences: options.inferences });
-    const reply = await m1.nextControl(timeoutMs, "answer to this client's hello");
+    tellBoth(open ? { t: 'hello', nonce, open: true } : { t: 'hello', nonce, inferences: options.inferences });
+    const stopped = new Promise<never>((_, reject) => {
+      const signal = options.signal;
+      const onAbort = () => reject(runtimeError('MPCC5051', [String(signal?.reason ?? 'stopped'), 'offline']));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    stopped.catch(() => undefined);
+    const reply = await Promise.race([m1.nextControl(timeoutMs, "answer to this client's hello"), stopped]);
     if (reply.t === 'refuse') {
       const code = String(reply.code);
       const args = Array.isArray(reply.args) ? reply.args.map((a) => String(a).slice(0, 200)) : [];
@@ -439,14 +581,52 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
       throw runtimeError(code as DiagnosticCode, args, 1);
     }
     if (reply.t !== 'accept') throw runtimeError('MPCC5030', [`expected accept or refuse, got '${reply.t}'`], 1);
+    // An open client may wait long for its input, outside any round: it watches both servers
+    // meanwhile, so a server's stop or a lost link ends it at once instead of a hang.
+    let lostWith: unknown = null;
+    const watch = async (m: LinkMux): Promise<never> => {
+      const c = await m.nextControl();
+      if (c.t === 'stop') throw runtimeError('MPCC5034', [String(c.reason).slice(0, 200)], m.peer);
+      throw runtimeError('MPCC5030', [`'${String(c.t).slice(0, 40)}' from a server while it serves this client`], m.peer);
+    };
+    const lost: Promise<never> = open
+      ? Promise.race([watch(m1), watch(m2)]).catch((e: unknown) => {
+          lostWith = e;
+          throw e;
+        })
+      : new Promise<never>(() => undefined);
+    lost.catch(() => undefined);
+    const prepared: PreparedInference = {
+      awaitInput: async (input) => {
+        if (!open) return input;
+        const heartbeat = setInterval(() => tellBoth({ t: 'wait' }), CLIENT_HEARTBEAT_MS);
+        try {
+          const x = await Promise.race([input, lost, stopped]);
+          tellBoth({ t: 'go' });
+          return x;
+        } finally {
+          clearInterval(heartbeat);
+        }
+      },
+    };
     const results: T[] = [];
-    for (let index = 0; index < options.inferences; index++) {
+    for (let index = 0; open || index < (options.inferences as number); index++) {
       const session = new PartySession(0, [null, m1.open(), m2.open()], { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs, recordReceived: options.recordReceived });
       try {
-        await startSession(session, timeoutMs);
-        results.push(await run(session, index));
+        await Promise.race([startSession(session, timeoutMs), lost, stopped]);
+        results.push(await Promise.race([run(session, index, prepared), lost]));
         await session.close();
       } catch (e) {
+        if (open && lostWith === null) {
+          // The client's own end (no more input, a bad input, a stop): the servers are told
+          // and the prepared session closes cleanly where it can (a stop in the middle of the
+          // offline phase leaves frames unread: then it is aborted).
+          const reason = e instanceof NoMoreInput ? 'end' : e instanceof RuntimeError && e.code === 'MPCC5051' ? 'stop' : 'error';
+          tellBoth({ t: 'bye', reason, inferences: index });
+          await session.close().catch((c: unknown) => session.abort(c instanceof Error ? c : new Error(String(c))).catch(() => undefined));
+          if (e instanceof NoMoreInput) return results;
+          throw e;
+        }
         for (const m of [m1, m2]) m.retire();
         await session.abort(e instanceof Error ? e : new Error(String(e))).catch(() => undefined);
         throw e;

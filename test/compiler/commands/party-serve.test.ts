@@ -3,11 +3,13 @@
 // two inputs over one connection gets what `mpcc run` computes (within 8 ulps: local share
 // truncation); --max-inferences ends both servers with exit 0; a client killed in the middle
 // of its inference ends that inference only (the next client is served); SIGTERM stops both
-// servers with exit 0 and a line on stderr.
+// servers with exit 0 and a line on stderr. A client fed on stdin (`--input -`) prepares each
+// next inference before its line comes (its stderr says so, and the test writes each line only
+// after); end of stdin, a bad line, SIGTERM and SIGKILL of such a client end it alone.
 
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +26,19 @@ const CLI = fileURLToPath(new URL('../../../compiler/party-cli.js', import.meta.
 const CLIENT = fileURLToPath(new URL('../../runtime/transport/fixtures/serving-client.js', import.meta.url));
 
 /** A spawned process with its output collected; `exit` resolves with its code. */
-function launch(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MPCC_THREADS: '1' } });
+function launch(args: string[], stdin: 'ignore' | 'pipe' = 'ignore'): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, args, { stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, MPCC_THREADS: '1' } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, out: () => stdout, err: () => stderr, exit };
+}
+
+/** Resolves once `text()` matches `re` (the test's timeout fails it otherwise). */
+async function waitFor(text: () => string, re: RegExp): Promise<void> {
+  while (!re.test(text())) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe('mpcc party --serve (processes)', function () {
@@ -68,6 +75,78 @@ describe('mpcc party --serve (processes)', function () {
     expect(await codeAndText(runParty(out, { id: '0', peers, input: [xs[0], xs[1]] }))).to.match(/^MPCC0004: .*--input.*need --serve/);
     expect(await codeAndText(serveParty(out, { id: '1', peers, maxInferences: '0' }))).to.match(/^MPCC0004: .*--max-inferences.*positive integer/);
     expect(await codeAndText(serveParty(out, { id: '0', peers, input: [xs[0], xs[1]], output: ['y.npy'] }))).to.match(/^MPCC0004: .*one -o per --input/);
+    expect(await codeAndText(runParty(out, { id: '0', peers, input: '-' }))).to.match(/^MPCC0004: .*--input.*paths from stdin need --serve/);
+    expect(await codeAndText(serveParty(out, { id: '0', peers, input: ['-', xs[0]] }))).to.match(/^MPCC0004: .*--input.*comes alone/);
+    expect(await codeAndText(serveParty(out, { id: '0', peers, input: '-', output: ['a', 'b'] }))).to.match(/^MPCC0004: .*--output.*one folder/);
+  });
+
+  it('--input -: input paths on stdin, each next inference prepared before its line comes; outputs as mpcc run computes; end of stdin: exit 0, a departure at the servers', async () => {
+    const peers = (await freeLocalAddresses()).join(',');
+    const servers = [server(1, peers), server(2, peers)];
+    const outDir = join(dir, 'served');
+    const c = launch([CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', ...keyFlags(0), '--input', '-', '-o', outDir, '--json'], 'pipe');
+    c.child.stdin!.write(xs[0] + '\n');
+    for (let k = 1; k <= 2; k++) {
+      // Inference k+1 is prepared (offline phase done) while no line for it exists yet.
+      await waitFor(c.err, new RegExp(`party 0: inference ${k + 1} prepared \\(offline phase done\\); waiting for its input`));
+      expect(c.out().trim().split('\n')).to.have.length(k);
+      if (k < 2) c.child.stdin!.write(`\n  ${xs[k]}  \n`); // blank lines and spaces are skipped
+    }
+    c.child.stdin!.end();
+    expect(await c.exit, c.err()).to.equal(0);
+    const lines = c.out().trim().split('\n').map((l) => JSON.parse(l) as { input: string; output: string; preparedBeforeInput: boolean; latencySeconds: number; onlineSeconds: number; offlineSeconds: number });
+    expect(lines.map((l) => l.input)).to.deep.equal([xs[0], xs[1]]);
+    expect(lines.map((l) => l.output)).to.deep.equal([join(outDir, 'x0.out.npy'), join(outDir, 'x1.out.npy')]);
+    expect(lines[1].preparedBeforeInput).to.equal(true);
+    for (const l of lines) expect(l.latencySeconds).to.be.at.least(l.onlineSeconds);
+    lines.forEach((l, k) => expectNear(readNpy(l.output).data, refs[k]));
+    expect(readdirSync(outDir).sort()).to.deep.equal(['x0.out.npy', 'x1.out.npy']);
+    servers[0].child.kill('SIGTERM');
+    for (const s of servers) expect(await s.exit, s.err()).to.equal(0);
+    for (const [i, s] of servers.entries()) expect(s.err()).to.include(`party ${i + 1}: client 1: left (end of its input) after 2 inference(s); its prepared inference 3 is abandoned`);
+    expect(servers[0].err()).to.match(/stopped \(SIGTERM\) after 2 inference\(s\) for 1 client\(s\)\n$/);
+  });
+
+  it('--input -: a bad line (MPCC0002 naming the file), SIGTERM (MPCC5051) and SIGKILL of a waiting client end that client alone, nothing half-written; the servers serve the next', async () => {
+    const peers = (await freeLocalAddresses()).join(',');
+    const servers = [server(1, peers), server(2, peers)];
+    const stdinClient = (outDir: string) => launch([CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', ...keyFlags(0), '--input', '-', '-o', outDir], 'pipe');
+    // A line naming a missing file: the client stops with its error; its prepared session is abandoned.
+    const badDir = join(dir, 'bad');
+    const missing = join(dir, 'missing.npy');
+    const bad = stdinClient(badDir);
+    await waitFor(bad.err, /inference 1 prepared/);
+    bad.child.stdin!.write(missing + '\n');
+    expect(await bad.exit).to.equal(2);
+    expect(bad.err()).to.match(new RegExp(`error MPCC0002: cannot read file '${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`));
+    expect(existsSync(badDir)).to.equal(false);
+    // SIGTERM while the next inference is prepared: MPCC5051, the first output only.
+    const termDir = join(dir, 'term');
+    const term = stdinClient(termDir);
+    term.child.stdin!.write(xs[0] + '\n');
+    await waitFor(term.err, /inference 2 prepared/);
+    term.child.kill('SIGTERM');
+    expect(await term.exit).to.equal(2);
+    expect(term.err()).to.match(/error MPCC5051: stopped \(SIGTERM\) during the offline phase: the inference is abandoned, nothing was written/);
+    expect(readdirSync(termDir)).to.deep.equal(['x0.out.npy']);
+    // SIGKILL while prepared: the servers notice the closed connection at once.
+    const killed = stdinClient(join(dir, 'killed'));
+    await waitFor(killed.err, /inference 1 prepared/);
+    killed.child.kill('SIGKILL');
+    await killed.exit;
+    const y = join(dir, 'y-after.npy');
+    const next = client(peers, ['--input', xs[1], '-o', y, '--quiet']);
+    expect(await next.exit, next.err()).to.equal(0);
+    expectNear(readNpy(y).data, refs[1]);
+    servers[1].child.kill('SIGTERM');
+    for (const s of servers) expect(await s.exit, s.err()).to.equal(0);
+    for (const [i, s] of servers.entries()) {
+      const p = `party ${i + 1}: client`;
+      expect(s.err()).to.include(`${p} 1: left (an error at the client) after 0 inference(s); its prepared inference 1 is abandoned`);
+      expect(s.err()).to.include(`${p} 2: left (stopped at the client) after 1 inference(s); its prepared inference 2 is abandoned`);
+      expect(s.err()).to.match(new RegExp(`${p} 3: inference 1 ended: error MPCC50(01|11|12): `));
+      expect(s.err()).to.include(`${p} 4: inference 1 done`);
+    }
   });
 
   it('serves a client with two inputs over one connection, then exits 0 at --max-inferences', async () => {

@@ -17,7 +17,8 @@ import { runPipeline } from '../../../passes/index.js';
 import { clientRunner, loadPartyArtifacts, serverRunner, sessionTag, type PartyArtifacts } from '../../../runtime/program/index.js';
 import { ephemeralIdentities, freeLocalAddresses, type PartyIdentity, type ReceivedPayload } from '../../../runtime/session/connect.js';
 import { LinkMux } from '../../../runtime/transport/link-mux.js';
-import { runAsClient, ServingParty, type ServeSummary } from '../../../runtime/transport/serving.js';
+import { NoMoreInput, runAsClient, ServingParty, type ServeSummary } from '../../../runtime/transport/serving.js';
+import { readClientInput } from '../../../compiler/commands/secure-support.js';
 import { dial } from '../../../runtime/transport/tcp.js';
 import { rng } from '../../passes/util.js';
 
@@ -47,13 +48,13 @@ describe('serving: a server and helper that serve many clients', function () {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** P1 and P2 serving in this process; `logs` collects their event lines. */
-  async function startServers(opts: { maxInferences?: number; timeoutMs?: number } = {}) {
+  async function startServers(opts: { maxInferences?: number; timeoutMs?: number; clientSilenceMs?: number } = {}) {
     const peers = await freeLocalAddresses();
     const logs: string[] = [];
     const servers = ([1, 2] as const).map((id) => {
       const runner = serverRunner(arts[id]);
-      return new ServingParty({ id, peers, tag, identity: ids[id], timeoutMs: opts.timeoutMs, maxInferences: opts.maxInferences, log: (l) => logs.push(l), setupId: runner.setupId }, async (s, ctx) => {
-        await runner.run(s, ctx.index, ctx.reuseSetup);
+      return new ServingParty({ id, peers, tag, identity: ids[id], timeoutMs: opts.timeoutMs, maxInferences: opts.maxInferences, clientSilenceMs: opts.clientSilenceMs, log: (l) => logs.push(l), setupId: runner.setupId }, async (s, ctx) => {
+        await runner.run(s, ctx.index, ctx.reuseSetup, ctx.clientReady ?? undefined);
       });
     });
     const done = Promise.all(servers.map((s) => s.serve())) as Promise<[ServeSummary, ServeSummary]>;
@@ -177,6 +178,163 @@ describe('serving: a server and helper that serve many clients', function () {
     expect(logs.some((l) => /failed authentication/.test(l))).to.equal(true);
     servers[0].stop('test over');
     await done;
+  });
+
+  /** An open client (inputs one by one, as `mpcc party --input -` feeds them): `give(x)` hands
+   * it the next input (an index into xs, a promise that fails, or null: the end), `prepared(k)`
+   * resolves once inference k (0-based) finished its offline phase; `order` lists what
+   * happened, in order. */
+  function openClient(peers: readonly [string, string, string], signal?: AbortSignal) {
+    const infer = clientRunner(arts[0]);
+    const order: string[] = [];
+    const feeds: ((x: Promise<number | null>) => void)[] = [];
+    const pending: Promise<number | null>[] = [];
+    const preparedAt: (() => void)[] = [];
+    const preparedP: Promise<void>[] = [];
+    const slot = (k: number) => {
+      while (pending.length <= k) {
+        pending.push(new Promise((r) => feeds.push(r)).then((p) => p as Promise<number | null>));
+        preparedP.push(new Promise<void>((r) => preparedAt.push(r)));
+      }
+    };
+    const outputs: Float64Array[] = [];
+    const done = runAsClient({ peers, tag, identity: ids[0], inferences: 'open', signal }, async (s, index, prepared) => {
+      slot(index);
+      const x = prepared.awaitInput(
+        pending[index].then((k) => {
+          if (k === null) throw new NoMoreInput();
+          order.push(`input ${index}`);
+          return xs[k];
+        }),
+      );
+      x.catch(() => undefined);
+      const r = await infer(s, x, {
+        signal,
+        beforeOnline: async () => {
+          order.push(`prepared ${index}`);
+          preparedAt[index]();
+        },
+      });
+      outputs.push(r.outputs.get('output')!);
+      order.push(`output ${index}`);
+    });
+    done.catch(() => undefined);
+    let given = 0;
+    return {
+      done,
+      order,
+      outputs,
+      give: (x: number | null | Promise<never>) => {
+        slot(given);
+        feeds[given++](Promise.resolve(x));
+      },
+      prepared: (k: number) => (slot(k), preparedP[k]),
+    };
+  }
+
+  /** After an open client left with one inference done: the next client (input x) is served,
+   * no failure is counted, and the servers logged `left`. */
+  async function expectLeftAfterOne(env: Awaited<ReturnType<typeof startServers>>, outputs: Float64Array[], x: number, left: string): Promise<void> {
+    expect(outputs).to.have.length(1);
+    expectClose((await client(env.peers, [x]))[0].output, x, 'the next client');
+    env.servers[0].stop('test over');
+    const [s1] = await env.done;
+    expect(s1).to.include({ clients: 2, inferences: 2, failedClients: 0 });
+    expect(env.logs).to.include(left);
+  }
+
+  it('an open client prepares each next inference before its input comes; outputs within 8 ulps of the fixed-point interpreter; the end of its input is a departure, not a failure', async () => {
+    const { peers, servers, done, logs } = await startServers();
+    const c = openClient(peers);
+    const inputs = [2, 0, 3];
+    c.give(inputs[0]);
+    for (let k = 1; k < inputs.length; k++) {
+      // Inference k's offline phase completes with no input given: only then does its input come.
+      await c.prepared(k);
+      expect(c.order.slice(-2), `inference ${k}`).to.deep.equal([`output ${k - 1}`, `prepared ${k}`]);
+      c.give(inputs[k]);
+    }
+    await c.prepared(inputs.length);
+    c.give(null);
+    await c.done;
+    expect(c.order).to.deep.equal(['input 0', 'prepared 0', 'output 0', 'prepared 1', 'input 1', 'output 1', 'prepared 2', 'input 2', 'output 2', 'prepared 3']);
+    c.outputs.forEach((y, k) => expectClose(y, inputs[k], `open client, inference ${k}`));
+    // The servers serve the next client (a fixed count: an old client) at once.
+    expectClose((await client(peers, [1]))[0].output, 1, 'the next client');
+    servers[0].stop('test over');
+    const [s1, s2] = await done;
+    expect(s1).to.include({ clients: 2, inferences: 4, failedClients: 0 });
+    expect(s2).to.include({ clients: 2, inferences: 4, failedClients: 0 });
+    for (const id of [1, 2]) expect(logs).to.include(`party ${id}: client 1: left (end of its input) after 3 inference(s); its prepared inference 4 is abandoned`);
+  });
+
+  it('an open client whose input fails (a missing file, MPCC0002 naming it) leaves; its prepared session is abandoned and the servers serve the next client', async () => {
+    const { peers, servers, done, logs } = await startServers();
+    const c = openClient(peers);
+    c.give(1);
+    await c.prepared(1);
+    const missing = join(dir, 'no-such.npy');
+    c.give(Promise.resolve().then(() => readClientInput(missing, arts[0].manifest)) as Promise<never>);
+    const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
+    expect(err).to.have.property('code', 'MPCC0002');
+    expect(err!.message).to.include(missing);
+    await expectLeftAfterOne({ peers, servers, done, logs }, c.outputs, 3, 'party 1: client 1: left (an error at the client) after 1 inference(s); its prepared inference 2 is abandoned');
+  });
+
+  it('a server that stops while an open client waits for its input ends the client at once (MPCC5034 naming it), no hang', async () => {
+    const { peers, servers, done } = await startServers();
+    const c = openClient(peers);
+    c.give(0);
+    await c.prepared(1);
+    servers[1].stop('SIGTERM');
+    const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
+    expect(err).to.have.property('code', 'MPCC5034');
+    expect(err!.message).to.match(/peer 2 .*is stopping \(SIGTERM\)/);
+    const [s1, s2] = await done;
+    expect(s1.reason).to.match(/the helper stopped: SIGTERM/);
+    expect(s2.reason).to.equal('SIGTERM');
+  });
+
+  it('a stop at the client while its inference is prepared: MPCC5051, the servers told (a departure), nothing run', async () => {
+    const { peers, servers, done, logs } = await startServers();
+    const stop = new AbortController();
+    const c = openClient(peers, stop.signal);
+    c.give(3);
+    await c.prepared(1);
+    stop.abort('SIGTERM');
+    const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
+    expect(err).to.have.property('code', 'MPCC5051');
+    expect(err!.message).to.match(/stopped \(SIGTERM\) during the offline phase/);
+    await expectLeftAfterOne({ peers, servers, done, logs }, c.outputs, 0, 'party 2: client 1: left (stopped at the client) after 1 inference(s); its prepared inference 2 is abandoned');
+  });
+
+  it('--max-inferences reached during an open client: the client is told at once (MPCC5034 naming the limit), never left preparing', async () => {
+    const { peers, done } = await startServers({ maxInferences: 2 });
+    const c = openClient(peers);
+    c.give(0);
+    c.give(1);
+    const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
+    expect(err).to.have.property('code', 'MPCC5034');
+    expect(err!.message).to.match(/is stopping \(served 2 inference\(s\) \(--max-inferences\)\)/);
+    c.outputs.forEach((y, k) => expectClose(y, k, `open client, inference ${k}`));
+    expect(c.outputs).to.have.length(2);
+    const [s1, s2] = await done;
+    expect(s1).to.include({ inferences: 2, failedClients: 0 });
+    expect(s2.inferences).to.equal(2);
+  });
+
+  it('a prepared inference whose client goes silent is given up (MPCC5035) and the next client is served: no server waits forever', async () => {
+    // The servers allow 1 s of silence; the client speaks every 3 s (CLIENT_HEARTBEAT_MS).
+    const { peers, servers, done, logs } = await startServers({ clientSilenceMs: 1000 });
+    const c = openClient(peers);
+    c.give(2);
+    const err = await c.done.then(() => null, (e: Error & { code?: string }) => e);
+    expect(err).to.have.property('code').that.matches(/^MPCC50(01|11|12|34|35)$/);
+    expect(logs.some((l) => /party 1: client 1: inference 2 ended: error MPCC5035: peer 0 \(client\) said nothing for 1000 ms while its inference 2 was prepared/.test(l)), logs.join('\n')).to.equal(true);
+    expectClose((await client(peers, [1]))[0].output, 1, 'the next client');
+    servers[0].stop('test over');
+    const [s1] = await done;
+    expect(s1).to.include({ clients: 2, inferences: 2, failedClients: 1 });
   });
 
   it('a stop while the server still waits for its helper ends it at once', async () => {
