@@ -91,16 +91,6 @@ export class ClientLeft extends Error {
   }
 }
 
-/** Thrown by an open client's inference when its input will not come (end of its input):
- * the prepared session is closed cleanly and the client leaves. */
-export class NoMoreInput extends Error {
-  constructor() {
-    super('no more input');
-  }
-}
-
-/** How often a waiting open client tells the servers it is still there. */
-export const CLIENT_HEARTBEAT_MS = 3000;
 /** How long a server's prepared inference waits for a word from its client by default. */
 const CLIENT_SILENCE_MS = 15_000;
 /** Why an open client leaves: public, one of a few words. */
@@ -116,7 +106,7 @@ export interface ServeOptions extends ServingOptions {
   /** Id of the one-time setup this party holds now, or null. */
   setupId: () => string | null;
   /** How long a prepared inference of an open client waits without a word from it (ms);
-   * default 15 000 (the client speaks every CLIENT_HEARTBEAT_MS while it waits). */
+   * default 15 000 (the client speaks every CLIENT_HEARTBEAT_MS, serving-client.ts, while it waits). */
   clientSilenceMs?: number;
 }
 
@@ -155,7 +145,7 @@ function checkHello(m: ControlMessage): { nonce: string; inferences: number | nu
 }
 
 /** Runs `session.start()` under the connect timeout. */
-async function startSession(session: PartySession, timeoutMs: number): Promise<void> {
+export async function startSession(session: PartySession, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(runtimeError('MPCC5005', [`no complete handshake within ${timeoutMs} ms`], session.handshakeMissing()[0] ?? session.peers[0])), timeoutMs);
@@ -514,126 +504,5 @@ export class ServingParty {
       if (m.t === 'bye') throw new ClientLeft(BYE_REASONS[String(m.reason)] ?? 'its own reason');
       if (m.t !== 'wait') throw runtimeError('MPCC5030', [`expected wait, go or bye from the client, got '${String(m.t).slice(0, 40)}'`], 0);
     }
-  }
-}
-
-/** Options of a client of serving parties. */
-export interface ClientOptions extends ServingOptions {
-  /** Inferences this client will run over its connection, or 'open': one after another until
-   * `run` throws NoMoreInput, each prepared (handshake, setup, offline phase) before its input. */
-  inferences: number | 'open';
-  /** Keep what each inference's session received (security tests). */
-  recordReceived?: boolean;
-  /** A stop request (SIGTERM) while a session starts: MPCC5051 (`run` passes the same signal
-   * to runProgram for the phases after). */
-  signal?: AbortSignal;
-}
-
-/** What a client's inference gets to wait for its input. */
-export interface PreparedInference {
-  /** Resolves with `input` once it is there; an open client first tells both servers ('go'),
-   * and while it waits tells them every CLIENT_HEARTBEAT_MS that it is still there ('wait').
-   * Rejects with the input's own error, or at once when a server stops (MPCC5034) or a link is
-   * lost. A client with a fixed count just waits. */
-  awaitInput<I>(input: Promise<I>): Promise<I>;
-}
-
-/** P0 as the client of serving P1 and P2: connects to both, is accepted (or refused with
- * MPCC5031–5034 naming the refusing party), runs `run` once per inference, each in a fresh
- * session, and disconnects. Returns the inferences' results in order. An open client ends
- * when `run` throws NoMoreInput (its prepared session closed, never run, and the servers told
- * 'bye'); its other errors also tell the servers 'bye' before they are thrown. */
-export async function runAsClient<T>(options: ClientOptions, run: (session: PartySession, index: number, prepared: PreparedInference) => Promise<T>): Promise<T[]> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const ctx: ConnectContext = { deadline: Date.now() + timeoutMs, timeoutMs, max: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, tag: options.tag, identity: options.identity };
-  const dialed = await Promise.allSettled([dial(0, 1, options.peers[1], ctx), dial(0, 2, options.peers[2], ctx)]);
-  const failed = dialed.find((d): d is PromiseRejectedResult => d.status === 'rejected');
-  if (failed) {
-    for (const d of dialed) if (d.status === 'fulfilled') d.value.socket.destroy();
-    throw failed.reason;
-  }
-  const [m1, m2] = dialed.map((d) => new LinkMux((d as PromiseFulfilledResult<TcpLink>).value));
-  const open = options.inferences === 'open';
-  const tellBoth = (m: ControlMessage) => {
-    for (const mux of [m1, m2]) {
-      try {
-        mux.sendControl(m);
-      } catch {
-        // that server is gone: `lost` says so
-      }
-    }
-  };
-  try {
-    const nonce = randomBytes(16).toString('hex');
-    tellBoth(open ? { t: 'hello', nonce, open: true } : { t: 'hello', nonce, inferences: options.inferences });
-    const stopped = new Promise<never>((_, reject) => {
-      const signal = options.signal;
-      const onAbort = () => reject(runtimeError('MPCC5051', [String(signal?.reason ?? 'stopped'), 'offline']));
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-    });
-    stopped.catch(() => undefined);
-    const reply = await Promise.race([m1.nextControl(timeoutMs, "answer to this client's hello"), stopped]);
-    if (reply.t === 'refuse') {
-      const code = String(reply.code);
-      const args = Array.isArray(reply.args) ? reply.args.map((a) => String(a).slice(0, 200)) : [];
-      if (!/^MPCC503[0-4]$/.test(code)) throw runtimeError('MPCC5030', [`a refusal with code '${code.slice(0, 20)}'`], 1);
-      throw runtimeError(code as DiagnosticCode, args, 1);
-    }
-    if (reply.t !== 'accept') throw runtimeError('MPCC5030', [`expected accept or refuse, got '${reply.t}'`], 1);
-    // An open client may wait long for its input, outside any round: it watches both servers
-    // meanwhile, so a server's stop or a lost link ends it at once instead of a hang.
-    let lostWith: unknown = null;
-    const watch = async (m: LinkMux): Promise<never> => {
-      const c = await m.nextControl();
-      if (c.t === 'stop') throw runtimeError('MPCC5034', [String(c.reason).slice(0, 200)], m.peer);
-      throw runtimeError('MPCC5030', [`'${String(c.t).slice(0, 40)}' from a server while it serves this client`], m.peer);
-    };
-    const lost: Promise<never> = open
-      ? Promise.race([watch(m1), watch(m2)]).catch((e: unknown) => {
-          lostWith = e;
-          throw e;
-        })
-      : new Promise<never>(() => undefined);
-    lost.catch(() => undefined);
-    const prepared: PreparedInference = {
-      awaitInput: async (input) => {
-        if (!open) return input;
-        const heartbeat = setInterval(() => tellBoth({ t: 'wait' }), CLIENT_HEARTBEAT_MS);
-        try {
-          const x = await Promise.race([input, lost, stopped]);
-          tellBoth({ t: 'go' });
-          return x;
-        } finally {
-          clearInterval(heartbeat);
-        }
-      },
-    };
-    const results: T[] = [];
-    for (let index = 0; open || index < (options.inferences as number); index++) {
-      const session = new PartySession(0, [null, m1.open(), m2.open()], { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs, recordReceived: options.recordReceived });
-      try {
-        await Promise.race([startSession(session, timeoutMs), lost, stopped]);
-        results.push(await Promise.race([run(session, index, prepared), lost]));
-        await session.close();
-      } catch (e) {
-        if (open && lostWith === null) {
-          // The client's own end (no more input, a bad input, a stop): the servers are told
-          // and the prepared session closes cleanly where it can (a stop in the middle of the
-          // offline phase leaves frames unread: then it is aborted).
-          const reason = e instanceof NoMoreInput ? 'end' : e instanceof RuntimeError && e.code === 'MPCC5051' ? 'stop' : 'error';
-          tellBoth({ t: 'bye', reason, inferences: index });
-          await session.close().catch((c: unknown) => session.abort(c instanceof Error ? c : new Error(String(c))).catch(() => undefined));
-          if (e instanceof NoMoreInput) return results;
-          throw e;
-        }
-        for (const m of [m1, m2]) m.retire();
-        await session.abort(e instanceof Error ? e : new Error(String(e))).catch(() => undefined);
-        throw e;
-      }
-    }
-    return results;
-  } finally {
-    await Promise.all([m1.close(), m2.close()]);
   }
 }
