@@ -107,6 +107,25 @@ describe('mpcc party --serve (processes)', function () {
     expect(servers[0].err()).to.match(/stopped \(SIGTERM\) after 2 inference\(s\) for 1 client\(s\)\n$/);
   });
 
+  it('--input - without -o or --json: the top classes of every input on stdout under its path, in the order of the lines', async () => {
+    const peers = (await freeLocalAddresses()).join(',');
+    const servers = [server(1, peers), server(2, peers)];
+    const c = launch([CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', ...keyFlags(0), '--input', '-'], 'pipe');
+    c.child.stdin!.end(`${xs[0]}\n${xs[1]}\n`);
+    expect(await c.exit, c.err()).to.equal(0);
+    const text = c.out();
+    // Each block: the path, the output's name and size, then its classes by value; the best class
+    // of each is the argmax of mpcc run's output for that input (the logits differ by ulps only).
+    const blocks = text.split(/^(?=\S.*\.npy:$)/m).filter((b) => b.trim() !== '');
+    expect(blocks.map((b) => b.split('\n')[0])).to.deep.equal([`${xs[0]}:`, `${xs[1]}:`]);
+    blocks.forEach((b, k) => {
+      const best = refs[k].reduce((m, v, i) => (v > refs[k][m] ? i : m), 0);
+      expect(b).to.match(new RegExp(`: ${refs[k].length} values\n  top-1: class ${best} `));
+    });
+    servers[0].child.kill('SIGTERM');
+    for (const s of servers) expect(await s.exit, s.err()).to.equal(0);
+  });
+
   it('--input -: a bad line (MPCC0002 naming the file), SIGTERM (MPCC5051) and SIGKILL of a waiting client end that client alone, nothing half-written; the servers serve the next', async () => {
     const peers = (await freeLocalAddresses()).join(',');
     const servers = [server(1, peers), server(2, peers)];
