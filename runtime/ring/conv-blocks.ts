@@ -49,11 +49,6 @@ function sharedCopy(a: Uint32Array): Uint32Array {
   return out;
 }
 
-/** The kernels' linear memory as an ArrayBuffer. */
-function kernelsBuffer(k: RingKernelExports): ArrayBuffer {
-  return k.memory.buffer;
-}
-
 /** Output height and width (conv2dOutShape of windows.ts). */
 function outHW(p: Conv2dParams): [number, number] {
   const [, , oh, ow] = conv2dOutShape(p);
@@ -109,7 +104,7 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
     // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM.
     fits32 = (kept?.key !== key || kept.packed !== null) && k.tileCols() >= 4;
     for (let g = 0; g < p.group && fits32; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1;
-    if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(kernelsBuffer(k), wpAt, o * depth)) : null });
+    if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(k.memory.buffer, wpAt, o * depth)) : null });
     if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
   }
   const xAt = arena.alloc(c * h * wd);

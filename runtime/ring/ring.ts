@@ -180,7 +180,7 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
   const y = new BigUint64Array(n * o * plane);
   if (y.length === 0) return y;
   const k = kernels();
-  if (cg === 1 && p.group === c && kh * kw > 1) {
+  if (isDepthwise(p)) {
     depthwise(k, x, w, y, p);
   } else {
     gemmConv(k, x, w, y, p);
@@ -194,11 +194,17 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
  * work, not an inference's: conv-blocks.ts keepPackedWeights). */
 export function keepConvWeights(w: BigUint64Array, p: Conv2dParams): void {
   keepPackedWeights(w);
-  const [, c] = p.inShape;
-  const [, cg, kh, kw] = p.weightShape;
-  if (cg === 1 && p.group === c && kh * kw > 1) return;
+  if (isDepthwise(p)) return;
   const k = kernels();
   layoutConv(k, w, p, k.tileCols());
+}
+
+/** Whether conv2d runs `p` by the direct depthwise kernel (one input channel per group, a
+ * window larger than 1×1) rather than im2col and the GEMM. */
+function isDepthwise(p: Conv2dParams): boolean {
+  const [, c] = p.inShape;
+  const [, cg, kh, kw] = p.weightShape;
+  return cg === 1 && p.group === c && kh * kw > 1;
 }
 
 /** Depthwise layers (one input channel per group) by the direct kernel, image by image. */
