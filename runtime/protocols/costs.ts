@@ -136,6 +136,45 @@ export const PROTOCOL_COSTS = {
     rounds: 1,
     flows: [flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
   }),
+  /** The client-offline mode (helper-select.ts): an optional exact truncation by `bits` of n
+   * elements (three-way, its P2 part sent back in round 3), a (block-)ReLU of `patches`
+   * comparisons on a k-bit window and `selected` selections that P2 makes on x + m, with P0's
+   * messages all offline (its reveal half, the truncation's pads, x0 + m0). With no patch it is
+   * the standalone truncation. */
+  helperSelect: ({ n, patches, selected, k, bits }: { n: number; patches: number; selected: number; k: number; bits: number }): Cost => {
+    if (patches === 0) return bits > 0 ? PROTOCOL_COSTS.truncateClientOffline({ n, bits }) : { rounds: 0, flows: [] };
+    const { p } = digitField(k);
+    const trunc = bits > 0;
+    return {
+      rounds: 3,
+      flows: [
+        flow(0, 0, 1, 'drelu.reveal', packed(patches, k), 'preprocessing'),
+        flow(0, 1, 0, 'drelu.reveal', packed(patches, k)),
+        flow(0, 2, 1, 'drelu.bits', fieldBytes(patches * (k - 1), p), 'preprocessing'),
+        ...(trunc ? [flow(0, 0, 1, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 1, 2, 'trunc.open', packed(n, 1))] : []),
+        flow(0, 0, 2, 'hsel.masked', 8 * selected, 'preprocessing'),
+        flow(0, 1, 2, 'hsel.masked', 8 * selected),
+        flow(1, 0, 2, 'drelu.compare', fieldBytes(patches * k, p)),
+        flow(1, 1, 2, 'drelu.compare', fieldBytes(patches * k, p)),
+        flow(1, 0, 2, 'hsel.flip', packed(patches, 1)),
+        flow(2, 2, 1, 'hsel.select', 8 * selected),
+        flow(2, 2, 1, 'hsel.flipshare', 8 * patches),
+        ...(trunc ? [flow(2, 2, 1, 'trunc.share', packed(n, bits))] : []),
+      ],
+    };
+  },
+  /** The client-offline mode's exact truncation where no selection follows
+   * (truncate-client-offline.ts): P0's pads offline, P1's masked wrap bit to P2, P2's part back. */
+  truncateClientOffline: ({ n, bits }: { n: number; bits: number }): Cost => ({
+    rounds: 2,
+    flows: [flow(0, 0, 1, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 1, 2, 'trunc.open', packed(n, 1)), flow(1, 2, 1, 'trunc.share', packed(n, bits))],
+  }),
+  /** The client-offline mode's product (weights.ts applyWeightsClientOffline): P0's masked
+   * activation and P2's correction both offline; online P1 computes alone (no round). */
+  applyWeightsClientOffline: ({ xSize, ySize }: { xSize: number; ySize: number }): Cost => ({
+    rounds: 0,
+    flows: [flow(0, 0, 1, 'weights.activation', 8 * xSize, 'preprocessing'), flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
+  }),
 } as const;
 
 /** Total bytes of a cost, optionally only those of one phase. */
