@@ -25,7 +25,8 @@
 // comparison windows (`compare`) adds narrow-compare{plan=FILE} right after it. A refit weights
 // file (`refitFile`, mpcc compile --reconstruct) adds apply-refit{file=F} just before
 // insert-block-relu, checked against the model and the plan before the model loads; the scale and
-// the windows are then chosen on the refit network.
+// the windows are then chosen on the refit network. With --client-offline (`clientOffline`), lower
+// runs as lower{client-offline=1}, after maxpool-to-relu-tree when the model is float and has no plan.
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
@@ -33,6 +34,7 @@ import { withDefaults } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
 import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
 import { type PassReport, type PipelineStep, formatStep, insertBlockRelu, narrowCompare, parsePipeline, runPipeline } from '../passes/index.js';
+import { maxPoolToReluTree } from '../passes/canonicalize/maxpool-to-relu-tree.js';
 import { checkPlanModel, readPlan } from '../passes/planning/plan-file.js';
 import { applyRefitPass } from '../passes/planning/reconstruct/apply-refit.js';
 import { readRefit } from '../passes/planning/reconstruct/refit-file.js';
@@ -79,6 +81,10 @@ export interface DriverOptions {
   /** --reveal argmax: the client learns the per-pixel classes, computed securely
    * (passes/quantize/reveal-argmax.ts, after the float-level passes), instead of the scores. */
   readonly revealArgmax?: boolean;
+  /** --client-offline: lower in the client-offline mode (lower{client-offline=1},
+   * passes/secure/lower-client-offline.ts); a float model without --plan gets maxpool-to-relu-tree
+   * after its float-level passes (unless they name it), so its MaxPools become ReLU trees. */
+  readonly clientOffline?: boolean;
 }
 
 /** The passes a graph still needs, in order. */
@@ -237,6 +243,9 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   const frac = quantizeFrac(graph, from, split, options.fracBits ?? planWindowFrac(options.planFile, from));
   const truncation = truncationOf(split, options.truncation);
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
+  // the mode has no MaxPool protocol: its trees of ReLUs instead (a plan names the trees' layers,
+  // so with --plan the user's --passes must have made them, as when planning)
+  if (options.clientOffline && from === 'float' && options.planFile === undefined && !split.float.some((s) => s.pass.name === maxPoolToReluTree.name)) steps.push({ pass: maxPoolToReluTree, options: {} });
   if (options.refitFile !== undefined) steps.push({ pass: applyRefitPass, options: { file: options.refitFile } });
   if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split), ...windowStep(options.planFile));
   if (options.revealArgmax) {
@@ -247,7 +256,7 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
     if (stage === 'quantized' && frac !== undefined) steps.push({ ...step, options: { ...step.options, 'frac-bits': frac } });
-    else if (stage === 'lowered' && truncation === 'local') steps.push({ ...step, options: { ...step.options, truncation } });
+    else if (stage === 'lowered' && (truncation === 'local' || options.clientOffline)) steps.push({ ...step, options: { ...step.options, ...(truncation === 'local' ? { truncation } : {}), ...(options.clientOffline ? { 'client-offline': true } : {}) } });
     else steps.push(step);
   }
   const chooseFrac = from === 'float' && frac === undefined && steps.some((s) => s.pass.name === 'quantize');

@@ -186,6 +186,7 @@ export const DIAGNOSTICS = {
   MPCC6024: "node '{0}' ({1}): malformed flow '{2}': {3}",
   MPCC6025: "the graph is not scheduled: node '{0}' ({1}) has no round (run lower,schedule-rounds first)",
   MPCC6026: "'{0}' is not a cost report: {1}",
+  MPCC6027: "--client-offline: node '{0}' ({1}) keeps the model out of the client-offline mode: {2}",
 
   MPCC6040: "codegen: node '{0}' ({1}) cannot be generated: {2}",
   MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",

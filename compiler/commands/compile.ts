@@ -17,7 +17,7 @@ import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
 import { clientTail } from '../../ir/stage.js';
 import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-choice.js';
-import { outputOption, parseFracBits, parseInputShape, parseTruncation, planOption, requireOutput, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
+import { clientOfflineOption, outputOption, parseFracBits, parseInputShape, parseTruncation, planOption, requireOutput, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
 import { describeWindows, driveWithWindows } from '../narrow.js';
@@ -30,6 +30,8 @@ export interface CompileOptions extends ProgressFlags, BudgetFlags {
   readonly fracBits?: string | number;
   /** --truncation: exact (default) or local. */
   readonly truncation?: string;
+  /** --client-offline: the client-offline mode (compiler/driver.ts). */
+  readonly clientOffline?: boolean;
   readonly passes?: string;
   readonly dumpIr?: string;
   readonly inputShape?: string;
@@ -87,7 +89,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const scratch = options.reconstruct ? mkdtempSync(join(tmpdir(), 'mpcc-refit-')) : undefined;
   try {
     const refitFile = scratch === undefined ? undefined : compileRefitFile(model, options.plan!, calib, ridge, { passes: options.passes, inputShape }, scratch, log);
-    return compileDriven(model, bytes, out, options, compare, { passes: options.passes, fracBits, truncation, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log }, t0);
+    return compileDriven(model, bytes, out, options, compare, { passes: options.passes, fracBits, truncation, clientOffline: options.clientOffline === true, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log }, t0);
   } finally {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }
@@ -157,6 +159,7 @@ export function registerCompile(program: Command): void {
         .addOption(outputOption('output folder OUT'))
         .addOption(planOption())
         .addOption(truncationOption())
+        .addOption(clientOfflineOption())
         .option('--dump-ir <dir>', 'write the IR after every pass into DIR')
         .option('--reveal <what>', 'what the client learns: scores (the output, default) or argmax (only the class of each pixel or row, computed securely)'),
       `${DEFAULT_PASSES}; '' for none`,

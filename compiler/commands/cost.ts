@@ -12,7 +12,7 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type CostReport, costReport, formatCostTable } from '../../passes/secure/cost-model.js';
-import { jsonOption, parseFracBits, parseInputShape, parseTruncation, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
+import { clientOfflineOption, jsonOption, parseFracBits, parseInputShape, parseTruncation, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the cost command, as commander hands them over. */
 export interface CostOptions extends ProgressFlags {
@@ -22,6 +22,8 @@ export interface CostOptions extends ProgressFlags {
   readonly fracBits?: string | number;
   /** --truncation: exact (default) or local. */
   readonly truncation?: string;
+  /** --client-offline: the cost of the client-offline mode (compiler/driver.ts). */
+  readonly clientOffline?: boolean;
   /** Shape of the first input for ONNX models with symbolic dimensions. */
   readonly inputShape?: string;
   /** The passes to run first, as in every command (compiler/driver.ts), e.g.
@@ -38,8 +40,13 @@ export function runCost(model: string, options: CostOptions, sink: ProgressSink 
 }
 
 /** Ops with offline work (runtime/program/offline.ts): products (mask convolutions) and
- * (block-)ReLUs that compare (the comparison's dealing). */
-const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureReluWeights', 'SecureBlockRelu', 'SecureRelu']);
+ * (block-)ReLUs that compare (the comparison's dealing), and every op of the client-offline
+ * mode (its dealings, whose messages all ride in the closing exchange). */
+const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureReluWeights', 'SecureBlockRelu', 'SecureRelu', 'SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureWeightsClientOffline']);
+
+/** The client-offline mode's ops: their offline messages (the comparisons' bit corrections
+ * included) travel in the closing exchange itself. */
+const CLIENT_OFFLINE_WORK: ReadonlySet<string> = new Set(['SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureWeightsClientOffline']);
 
 /** One inference split as the runtime runs it: the offline phase before the input (P0's and
  * P2's mask convolutions, the comparisons' dealing, closed by one exchange that carries P2's
@@ -54,8 +61,8 @@ export interface CostPhases {
 
 /** The offline/online split of a cost report. */
 export function costPhases(r: CostReport): CostPhases {
-  const work = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && (l.op.endsWith('Weights') || l.drelus > 0));
-  const compares = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && l.op !== 'SecureWeights' && l.drelus > 0);
+  const work = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && (l.op.endsWith('Weights') || l.drelus > 0 || CLIENT_OFFLINE_WORK.has(l.op)));
+  const compares = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && l.op !== 'SecureWeights' && !CLIENT_OFFLINE_WORK.has(l.op) && l.drelus > 0);
   return { offline: { rounds: (work ? 1 : 0) + (compares ? 1 : 0), bytes: r.bytes.preprocessing }, online: { rounds: r.rounds, bytes: r.bytes.online } };
 }
 
@@ -68,7 +75,7 @@ function formatPhases(p: CostPhases): string {
 /** Drives a model file to the round schedule (the same passes compile runs) and reports its cost. */
 function modelCost(model: string, options: CostOptions, log: ProgressSink): CostReport {
   const fracBits = parseFracBits(options.fracBits);
-  const { graph } = driveModel(model, { passes: options.passes, fracBits, truncation: parseTruncation(options.truncation), target: 'scheduled', inputShape: parseInputShape(options.inputShape), log });
+  const { graph } = driveModel(model, { passes: options.passes, fracBits, truncation: parseTruncation(options.truncation), clientOffline: options.clientOffline === true, target: 'scheduled', inputShape: parseInputShape(options.inputShape), log });
   return costReport(graph);
 }
 
@@ -113,7 +120,8 @@ export function registerCost(program: Command): void {
         .description('bytes, rounds, DReLUs and latency estimates of one secure inference, per layer and in total')
         .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
         .addOption(truncationOption())
-        .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind, phases: {offline, online}}')),
+        .addOption(clientOfflineOption())
+        .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind, mode, phases: {offline, online}}')),
       `${DEFAULT_PASSES}; '' for none`,
     ),
   ).action(

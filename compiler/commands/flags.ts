@@ -110,6 +110,14 @@ export function truncationOption(): Option {
   );
 }
 
+/** --client-offline: lower in the client-offline mode (compiler/driver.ts, passes/secure/lower-client-offline.ts). */
+export function clientOfflineOption(): Option {
+  return new Option(
+    '--client-offline',
+    "the client-offline mode: after the products reading the input, the client's share of every tensor is made in the offline phase, and the helper selects each ReLU and block-ReLU with the truncation and residual addition before it folded in (16 B online per selected element, 3 rounds per ReLU and product; passes/secure/lower-client-offline.ts). MaxPools are written as ReLU trees first (maxpool-to-relu-tree; with --plan, plan and compile with --passes canonicalize,maxpool-to-relu-tree). A model with any other communicating op (Clip, Mul of two activations, Sigmoid, ...) is refused (MPCC6027, naming the node)",
+  );
+}
+
 /** The --truncation value (MPCC0004 for another). */
 export function parseTruncation(value: string | undefined): 'exact' | 'local' | undefined {
   if (value === undefined || value === 'exact' || value === 'local') return value;

@@ -14,7 +14,7 @@ import { printGraph } from '../../ir/print.js';
 import { STAGES, type Stage } from '../../ir/stage.js';
 import { saveMir } from '../../ir/weights.js';
 import { formatReports } from '../../passes/index.js';
-import { outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
+import { clientOfflineOption, outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the ir command, as commander hands them over. */
 export interface IrOptions extends ProgressFlags {
@@ -33,6 +33,8 @@ export interface IrOptions extends ProgressFlags {
   readonly verify?: boolean;
   /** Print pass timings and statistics on stderr. */
   readonly stats?: boolean;
+  /** --client-offline: lower in the client-offline mode (compiler/driver.ts). */
+  readonly clientOffline?: boolean;
 }
 
 /** Where the command writes its text (process streams on the CLI, buffers in tests). */
@@ -52,6 +54,7 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
     target: options.stage as Stage | undefined,
     fracBits: parseFracBits(options.fracBits),
     inputShape: parseInputShape(options.inputShape),
+    clientOffline: options.clientOffline === true,
     verify: options.verify !== false,
     printAfter: options.printAfterAll ? (header, g) => showIntermediate(`${header}\n${printGraph(g)}`) : undefined,
     log: commandProgress(options, sink),
@@ -74,7 +77,8 @@ export function registerIr(program: Command): void {
         .option('--stage <stage>', `drive the model to this stage (${STAGES.join(', ')}), appending the secure-tail passes it still needs`)
         .option('--print-after-all', 'print the IR after every pass (stderr, or stdout with -o)')
         .option('--no-verify', 'do not verify the IR between passes')
-        .option('--stats', 'print pass timings and statistics on stderr'),
+        .option('--stats', 'print pass timings and statistics on stderr')
+        .addOption(clientOfflineOption()),
       `${DEFAULT_PASSES}; '' for none`,
     ),
   ).action(

@@ -127,4 +127,36 @@ defineOps(
   overShares('SecureHardSigmoid', 'max(0, min(1, alpha·x + beta)): the affine map (its truncation exact, one round: truncateExactOnline), then Clip to [0, 1] on the full window (protocol hardSigmoid)', { alpha: { kind: 'float', default: 0.2 }, beta: { kind: 'float', default: 0.5 } }, identity, 'hardSigmoid'),
   overShares('SecureTruncate', "Truncate, exact (no wrap failure; ⌊x/2^bits⌋ or one less), one correlated OT: after a product with P1's weights P0's wrap bit is known offline, f bits P1 → P0 in one round (protocol truncateExact); with online=1 (P0's share input-dependent, after a product of two activations) a helper-dealt bit triple, one round, 1 bit each way between P0 and P1 (protocol truncateExactOnline, step truncateExactOnline)", { bits: { kind: 'int', range: [1, 32], doc: 'bits shifted out' }, online: { kind: 'int', range: [0, 1], default: 0, doc: "1: P0's share is input-dependent (the bit-triple form, dealt by the step itself)" } }, identity, 'truncateExact'),
   overShares('SecureSigmoid', 'the piecewise-linear sigmoid of runtime/protocols/sigmoid.ts: one ReLU per knot, then a local weighted sum (protocol sigmoid)', {}, identity, 'sigmoid'),
+  // The client-offline mode (lower{client-offline=1}, passes/secure/lower-client-offline.ts): after
+  // the first products P0's share of every tensor is input-independent, made in the offline phase.
+  {
+    name: 'SecureHelperSelect',
+    doc: "client-offline mode: y = b·(T_bits(V) + R) — an optional exact truncation of V by `bits` (0: none), an optional residual R, then a ReLU (`blocks` empty) or block-ReLU whose sign P2 selects on x + m; the window is on the comparison value c = V + (R << bits), i.e. the activation's window shifted up by `bits` (protocol helperSelect)",
+    inputs: [{ name: 'V' }, { name: 'R', optional: true }],
+    outputs: 1,
+    attrs: {
+      bits: { kind: 'int', range: [0, 32], doc: 'bits the truncation before the selection shifts out (0: no truncation)' },
+      blocks: { ...BLOCK_ATTRS.blocks, default: [], doc: "empty: a plain ReLU (every element its own patch); else BlockRelu's blocks" },
+      ...WINDOW_ATTRS,
+      ...PROTOCOL_ATTRS,
+    },
+    infer: windowed((ctx) => {
+      const [v, r] = ctx.inputs;
+      if (r && r.shape.join(',') !== v!.shape.join(',')) throw new ShapeError(`residual R [${r.shape.join(',')}] must have V's shape [${v!.shape.join(',')}]`);
+      const blocks = ctx.attr<number[]>('blocks');
+      if (blocks.length > 0) checkBlocks(v!.shape, blocks);
+      return [v!];
+    }),
+    secure: secureOp('helperSelect'),
+  },
+  overShares('SecureTruncateClientOffline', "client-offline mode: exact truncation by `bits` where no selection follows (three-way, P2's part sent back: two rounds; protocol truncateClientOffline)", { bits: { kind: 'int', range: [1, 32], doc: 'bits shifted out' } }, identity, 'truncateClientOffline'),
+  {
+    name: 'SecureWeightsClientOffline',
+    doc: "client-offline mode: product of an activation whose P0 share is input-independent with P1's constant weights: P0's masked share and P2's correction both offline, P1 computes alone online (protocol applyWeightsClientOffline, one-time setupWeights)",
+    inputs: [{ name: 'X' }, { name: 'W' }, { name: 'B', optional: true }],
+    outputs: 1,
+    attrs: { ...CONV_ATTRS, ...PROTOCOL_ATTRS },
+    infer: weightsInfer,
+    secure: secureOp('weightsClientOffline'),
+  },
 );

@@ -21,7 +21,8 @@ export interface LayerBytes {
 }
 
 /** Per-inference bytes (online + preprocessing, summed over parties) by what they are for,
- * from the flows' labels: comparisons (drelu.*), selections (select.*), weight products
+ * from the flows' labels: comparisons (drelu.*), selections (select.*, the client-offline
+ * mode's hsel.*), weight products
  * (weights.*, one-time excluded), everything else (reveals, Beaver products). */
 export interface BytesByKind {
   comparisons: number;
@@ -75,7 +76,17 @@ export interface CostReport {
   bytesPerDrelu: number | null;
   /** The comparison bytes the same DReLUs send on 64-bit windows (the layers' compareBytes64). */
   compareBytes64: number;
+  /** How the program runs: 'classic', or 'client-offline' (lower{client-offline=1}: P0's shares
+   * after the first products made offline, passes/secure/lower-client-offline.ts). Absent in a
+   * cost.json written before the mode existed: classic. */
+  mode?: CostMode;
 }
+
+/** The modes a program runs in (CostReport.mode). */
+export type CostMode = 'classic' | 'client-offline';
+
+/** The secure ops only the client-offline mode makes. */
+const CLIENT_OFFLINE_OPS: ReadonlySet<string> = new Set(['SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureWeightsClientOffline']);
 
 /** A network profile of the latency estimate. */
 export interface NetworkProfile {
@@ -153,7 +164,8 @@ export function costReport(g: Graph): CostReport {
   bytes.total = bytes.online + bytes.preprocessing;
   const latency = { lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan), wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan) };
   const bytesPerDrelu = drelus > 0 ? byKind.comparisons / drelus : null;
-  return { rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64 };
+  const mode: CostMode = g.nodes.some((n) => CLIENT_OFFLINE_OPS.has(n.op)) ? 'client-offline' : 'classic';
+  return { rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64, mode };
 }
 
 /** Bytes of n comparisons on a k-bit window (the drelu.* flows of PROTOCOL_COSTS.compare). */
@@ -162,7 +174,7 @@ function compareBytes(n: number, k: number): number {
 }
 
 /** Protocols of a block-ReLU, whose DReLUs before planning are one per element of its input. */
-const PER_ELEMENT_BEFORE: ReadonlySet<string> = new Set(['blockRelu', 'blockReluThenWeights']);
+const PER_ELEMENT_BEFORE: ReadonlySet<string> = new Set(['blockRelu', 'blockReluThenWeights', 'helperSelect']);
 
 /** The DReLUs the block-ReLU `n` replaced, as the unplanned network runs them: one per element of
  * its input, except for a block-ReLU whose only reader is a MaxPool. There the ReLU it replaced
@@ -181,7 +193,7 @@ const noBytesByKind = (): BytesByKind => ({ comparisons: 0, selections: 0, produ
 /** What a flow's bytes are for, from its label's prefix (runtime/protocols/costs.ts). */
 function kindOf(label: string): keyof BytesByKind {
   const family = label.split('.')[0];
-  return family === 'drelu' ? 'comparisons' : family === 'select' ? 'selections' : family === 'weights' ? 'products' : 'other';
+  return family === 'drelu' ? 'comparisons' : family === 'select' || family === 'hsel' ? 'selections' : family === 'weights' ? 'products' : 'other';
 }
 
 /** For each party, the inference rounds in which it sends or receives (what its round counter
@@ -220,6 +232,7 @@ export function formatCostTable(r: CostReport): string {
   const out = [line(head), ...rows.slice(0, -1).map(line), line(widths.map((w) => '-'.repeat(w))), line(rows[rows.length - 1])];
   out.push(
     '',
+    ...(r.mode === 'client-offline' ? ["mode: client-offline (P0's shares after the first products made in the offline phase; the helper selects)"] : []),
     `rounds: ${r.rounds} per inference, ${r.oneTimeRounds} one-time (weight setup, once per session)`,
     `bytes per inference: ${mb(r.bytes.total)} (online ${mb(r.bytes.online)}, preprocessing ${mb(r.bytes.preprocessing)}); one-time ${mb(r.bytes.oneTime)}`,
     `bytes sent per party: P0 ${mb(r.bytes.perParty[0])}, P1 ${mb(r.bytes.perParty[1])}, P2 ${mb(r.bytes.perParty[2])}`,

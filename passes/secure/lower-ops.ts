@@ -89,7 +89,7 @@ export function lowerReluWeights(relu: Node, product: Node, cx: LowerContext): N
 }
 
 /** Tiles and selected elements of a block-ReLU over `shape` with the `blocks` attribute. */
-function blockCount(shape: readonly number[], blocks: readonly number[]): BlockCount {
+export function blockCount(shape: readonly number[], blocks: readonly number[]): BlockCount {
   const sizes = blockSizesFrom(blocks);
   return { patches: blockDrelus(shape, sizes), selected: blockSelected(shape, sizes) };
 }

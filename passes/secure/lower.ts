@@ -28,6 +28,9 @@
 // the rounds add up; the other products run beside the next ReLU. With share-masks (the
 // default), a product reading an activation whose masked copy an earlier product already sends
 // takes that product's mask and sends nothing itself (passes/secure/lower-shared-masks.ts).
+// With client-offline (opt-in), neither fusion runs: the client-offline mode's rewrite takes the
+// lowered graph instead (passes/secure/lower-client-offline.ts: P0's shares made offline, the
+// helper selecting, truncations folded into the selections).
 import { type Graph, type Node, consumers, makeGraph, makeNode, pruneValues, replaceNode } from '../../ir/graph.js';
 import { numel } from '../../ir/types.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../../runtime/protocols/truncate-exact.js';
@@ -41,6 +44,7 @@ import type { TensorType } from '../../ir/types.js';
 import { verify } from '../../ir/verify.js';
 import { poolBeforeActivation } from './lower-reorder.js';
 import { shareProductMasks } from './lower-shared-masks.js';
+import { lowerClientOffline } from './lower-client-offline.js';
 import { definePass } from '../pass.js';
 import type { PassContext } from '../pass.js';
 import { LOWERINGS, type LowerContext, lowerCompare, lowerReluWeights, revealNode } from './lower-ops.js';
@@ -62,7 +66,8 @@ export const lower = definePass({
     "messages by its secure op with the runtime's protocol, rounds and flows, fuses each ReLU with a weight product " +
     'reading it, moves a ReLU/Clip read only by a MaxPool after it (same output, fewer comparisons), lets a product ' +
     'reuse the activation mask of an earlier product of the same activation (its masked copy sent once), and reveals ' +
-    'the outputs to the client; every other op stays local.',
+    'the outputs to the client; every other op stays local. With client-offline, no fusion: the client-offline mode ' +
+    "instead (P0's shares made offline, the helper selecting, truncations folded into the selections).",
   options: {
     truncation: {
       kind: 'string', default: 'exact' as string,
@@ -73,11 +78,16 @@ export const lower = definePass({
       kind: 'bool', default: true as boolean,
       doc: 'a product reading an activation whose masked copy an earlier product sends shares its mask and does not send it again (passes/secure/lower-shared-masks.ts); false: a fresh mask per product',
     },
+    'client-offline': {
+      kind: 'bool', default: false as boolean,
+      doc: "the client-offline mode (passes/secure/lower-client-offline.ts): P0's share of every tensor after the first products made in the offline phase, the helper selecting each (block-)ReLU with the truncation and residual before it folded in; no ReLU-then-weights fusion, no shared masks; a graph with another communicating op is refused (MPCC6027)",
+    },
   },
   run: (graph, ctx) => lowerGraph(graph, ctx),
 });
 
-function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'share-masks': boolean }>): Graph {
+function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'share-masks': boolean; 'client-offline': boolean }>): Graph {
+  const clientOffline = ctx.options['client-offline'];
   verify(quantized, 'quantized');
   const g = poolBeforeActivation(quantized, ctx);
   const users = consumers(g);
@@ -104,7 +114,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'sh
   };
   const tail = clientTail(g);
   const reveal = valuesToReveal(g, tail);
-  const fusedWith = chooseFusions(g, users, cx);
+  const fusedWith = clientOffline ? new Map<Node, Node>() : chooseFusions(g, users, cx);
   const fusedProducts = new Set(fusedWith.values());
   const exact = ctx.options.truncation === 'exact' ? exactTruncations(g) : new Map<Node, boolean>();
 
@@ -155,6 +165,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'sh
   }
   for (const n of nodes) if (n.op.startsWith('Secure')) ctx.stat('drelus', (n.attrs.drelus as number) ?? 0);
   const lowered = pruneValues(makeGraph({ ...g, nodes, types, constants }));
+  if (clientOffline) return lowerClientOffline(lowered, ctx);
   return ctx.options['share-masks'] ? shareProductMasks(lowered, ctx) : lowered;
 }
 

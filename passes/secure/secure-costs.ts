@@ -84,6 +84,15 @@ export const SECURE_COSTS = {
     block
       ? make('blockReluThenWeights', PROTOCOL_COSTS.blockReluThenWeights({ ...block, k, xSize: s.xSize, ySize: s.ySize }), block.patches, setup(s.wSize))
       : make('reluThenWeights', PROTOCOL_COSTS.reluThenWeights({ n, k, lo, xSize: s.xSize, ySize: s.ySize }), n, setup(s.wSize)),
+  /** Client-offline mode: an optional exact truncation by `bits` of n elements, then a (block-)ReLU
+   * of `patches` comparisons and `selected` selections made by the helper (a plain ReLU: patches =
+   * selected = n). */
+  SecureHelperSelect: (n: number, k: number, bits: number, block: BlockCount) =>
+    make('helperSelect', PROTOCOL_COSTS.helperSelect({ n, patches: block.patches, selected: block.selected, k, bits }), block.patches),
+  /** Client-offline mode: the exact truncation of n elements by `bits` no selection follows. */
+  SecureTruncateClientOffline: (n: number, bits: number) => make('truncateClientOffline', PROTOCOL_COSTS.truncateClientOffline({ n, bits }), 0),
+  /** Client-offline mode: a product with P1's weights whose messages are all offline (plus the setup). */
+  SecureWeightsClientOffline: (s: WeightSizes) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline(s), 0, setup(s.wSize)),
 } as const;
 
 /** The secure op names, from the ops' facts (every other op of a lowered graph is local or the client's). */

@@ -77,10 +77,16 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 export type StepKind =
   | 'input' | 'reveal' | 'weights' | 'weightsSharedMask' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
   | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool'
-  | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact' | 'truncateExactOnline';
+  | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact' | 'truncateExactOnline'
+  | 'helperSelect' | 'truncateClientOffline' | 'weightsClientOffline';
 
 /** The step kinds by name. */
 export const STEP_KINDS: Record<StepKind, StepFn> = {
+  // PLACEHOLDERS of the compiler's branch (cmpco) for the client-offline mode's step kinds, so its
+  // programs name them; the runtime's branch (rtco) defines them: take its side on merging.
+  helperSelect: () => { throw new InternalError("step kind 'helperSelect' is not in this runtime yet (branch rtco)"); },
+  truncateClientOffline: () => { throw new InternalError("step kind 'truncateClientOffline' is not in this runtime yet (branch rtco)"); },
+  weightsClientOffline: () => { throw new InternalError("step kind 'weightsClientOffline' is not in this runtime yet (branch rtco)"); },
   /** P0 encodes its input at frac bits and shares it (no message). */
   input: (ctx) => {
     const n = Number(ctx.params.size);

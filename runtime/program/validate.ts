@@ -78,6 +78,10 @@ const checkProduct: ParamsCheck = (params, field) => {
 };
 
 const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
+  // PLACEHOLDERS of the compiler's branch (cmpco); the runtime's branch (rtco) defines these: take its side on merging.
+  weightsClientOffline: one({ layer: 'name' }, BIAS),
+  helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array' } },
+  truncateClientOffline: one({ bits: 'int' }),
   input: { inputs: [0, 0], outputs: 1, required: { size: 'int' } },
   reveal: { inputs: [1, 1], outputs: 0, required: { value: 'name' }, optional: { frac: 'int' } },
   weights: one({ layer: 'name' }, { ...BIAS, keepMasked: 'bool' }),

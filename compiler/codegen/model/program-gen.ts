@@ -148,6 +148,20 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   pad: local(padParamsOf),
   slice: local(sliceParamsOf),
   resize: local((n, x, env) => resizeParamsOf(n, x, env.shape(n.outputs[0]))),
+  // The client-offline mode (contract: runtime/protocols/helper-select.ts): the pre-truncation
+  // value and the residual, the selection's shape as NCHW (a plain ReLU's padded to 4-D: its
+  // patches are its elements, the shape only sizes them)
+  helperSelect: (n, env) => {
+    const blocks = withDefaults(n).blocks as number[];
+    const x = env.shape(n.inputs[0]);
+    return {
+      inputs: [...n.inputs],
+      outputs: [n.outputs[0]],
+      params: { bits: withDefaults(n).bits, window: windowOf(n), shape: asNchw(x), ...(blocks.length > 0 ? { blocks: blockSizesFrom(blocks) } : {}), size: numel(x) },
+    };
+  },
+  truncateClientOffline: local((n) => ({ bits: withDefaults(n).bits })),
+  weightsClientOffline: (n, env) => weightsStep(n, env, false),
   mul: (n, env) => ({ inputs: [n.inputs[0], n.inputs[1]], outputs: [n.outputs[0]], params: { xShape: env.shape(n.inputs[0]), yShape: env.shape(n.inputs[1]), outShape: env.shape(n.outputs[0]) } }),
 };
 
@@ -177,6 +191,14 @@ function weightsStep(n: Node, env: StepEnv, relu: boolean): StepSpec {
   const blocks = withDefaults(n).blocks as number[];
   const block = blocks.length > 0 ? { blocks: blockSizesFrom(blocks), shape: env.shape(x) } : {};
   return { inputs: [x], outputs: [n.outputs[0], product, ...keep.outputs], params: { ...params, window: windowOf(n), ...block, ...keep.params } };
+}
+
+/** `shape` as [N, C, H, W] with the same elements: 1s in front of a shorter one, a longer one's
+ * leading dimensions merged into N. */
+function asNchw(shape: readonly number[]): [number, number, number, number] {
+  const s = [1, 1, 1, ...shape];
+  const tail = s.slice(-3);
+  return [numel(s.slice(0, -3)), tail[0], tail[1], tail[2]];
 }
 
 /** For every product whose activation mask a later SecureWeights shares (mask_from), the name

@@ -41,10 +41,12 @@ function expectAsap(g: Graph): void {
 describe('lower and schedule-rounds on zoo models', function () {
   this.timeout(60000);
 
-  it('secure-ops and mobilenetv3-small: every supported operator lowers, every secure op appears, the schedule is ASAP', () => {
+  it('secure-ops, mobilenetv3-small and tiny-cnn in the client-offline mode: every supported operator lowers, every secure op appears, the schedule is ASAP', () => {
     // The MobileNetV3-style model holds the products of activations, HardSigmoid and its gates
-    // (run securely by test/e2e/mobilenetv3.test.ts); secure-ops holds the rest.
+    // (run securely by test/e2e/mobilenetv3.test.ts); secure-ops holds the rest of the classic
+    // mode's; tiny-cnn in the client-offline mode (its MaxPool as ReLU trees) the mode's ops.
     const graphs = ['secure-ops', 'mobilenetv3-small'].map((name) => runPipeline(importOnnx(buildZooModel(name)), SECURE).graph);
+    graphs.push(runPipeline(importOnnx(buildZooModel('tiny-cnn')), 'canonicalize,maxpool-to-relu-tree,quantize,lower{client-offline=true},schedule-rounds').graph);
     // SecureBlockRelu comes from a BlockRelu, which no ONNX operator imports as (a plan inserts
     // it): its lowering is tested on hand-written graphs, test/passes/secure/lower-block-relu.test.ts.
     // SecureSigmoid: no zoo classifier has a Sigmoid; test/e2e/mobilenetv3.test.ts runs one securely.

@@ -1,0 +1,145 @@
+// lower's client-offline mode (option client-offline, `mpcc compile --client-offline`): after the
+// first products, P0's (the client's) share of every tensor is input-independent and computed in
+// the offline phase, so P0's online work shrinks to its comparison digits (the contract:
+// runtime/protocols/helper-select.ts, truncate-client-offline.ts, weights.ts). lower runs without
+// its fusions (no ReLU-then-weights, no shared masks) and hands its result here, which rewrites:
+//
+//   SecureTruncate (after a product) [→ Add(residual)] → SecureRelu/SecureBlockRelu
+//                       → SecureHelperSelect(v, res): bits = the truncation's shift, the window moved
+//                         onto the comparison value c = v + (res << bits): {lo, k} becomes
+//                         {lo + bits, min(k, 64 − lo − bits)}, the full {0, 64} stays
+//   SecureRelu/SecureBlockRelu on any other value
+//                       → SecureHelperSelect with bits 0
+//   SecureTruncate where no such ReLU follows
+//                       → SecureTruncateClientOffline
+//   SecureWeights reading a value in client-offline form
+//                       → SecureWeightsClientOffline (no message online, no round)
+//
+// The graph qualifies when every op is local on shares, one of the above, the client's input and
+// the products reading it (values computed from the input by local ops alone keep P0's share
+// input-dependent: "input form"; they stay classic SecureWeights), or the reveal; else MPCC6027
+// names the first node that breaks it and why.
+import { type Graph, type Node, consumers, makeNode, pruneValues, producers, replaceGraph } from '../../ir/graph.js';
+import { secureFacts } from '../../ir/ops/facts.js';
+import { withDefaults } from '../../ir/ops/index.js';
+import { PROTOCOL_ATTRS } from '../../ir/ops/secure.js';
+import { windowOf } from '../../ir/ops/window.js';
+import { numel } from '../../ir/types.js';
+import { diag } from '../../runtime/diagnostics.js';
+import type { PassContext } from '../pass.js';
+import { blockCount } from './lower-ops.js';
+import { SECURE_COSTS, costAttrs } from './secure-costs.js';
+
+/** The secure ops the mode turns into a selection by the helper. */
+const RELUS: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu']);
+
+/** What one (block-)ReLU becomes: the pre-truncation value, the residual, the shift, and the
+ * Truncate and Add it absorbs. */
+interface Selection {
+  readonly v: string;
+  readonly res?: string;
+  readonly bits: number;
+  readonly absorbed: readonly Node[];
+}
+
+/** `g` (lowered without fusions) in the client-offline mode (see the file comment). */
+export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>): Graph {
+  const producer = producers(g);
+  const readers = consumers(g);
+  const shape = (v: string) => g.types.get(v)!.shape;
+  const size = (v: string) => numel(shape(v));
+  /** True when `reader` is the only reader of `v` and `v` is no graph output. */
+  const onlyReader = (v: string, reader: Node) => !g.outputs.includes(v) && (readers.get(v) ?? []).length === 1 && readers.get(v)![0] === reader;
+  /** The exact truncation after a product producing `v`, when `reader` is its only reader. */
+  const truncationBefore = (v: string, reader: Node): Node | undefined => {
+    const t = producer.get(v);
+    if (!t || t.op !== 'SecureTruncate' || withDefaults(t).online || !onlyReader(v, reader)) return undefined;
+    return producer.get(t.inputs[0])?.op === 'SecureWeights' ? t : undefined;
+  };
+  const selectionOf = (relu: Node): Selection => {
+    const x = relu.inputs[0];
+    const direct = truncationBefore(x, relu);
+    if (direct) return { v: direct.inputs[0], bits: withDefaults(direct).bits as number, absorbed: [direct] };
+    const add = producer.get(x);
+    if (add?.op === 'Add' && onlyReader(x, relu) && add.inputs.every((i) => i && !g.constants.has(i) && shape(i).join() === shape(x).join())) {
+      for (const i of [0, 1]) {
+        const t = truncationBefore(add.inputs[i], add);
+        if (t) return { v: t.inputs[0], res: add.inputs[1 - i], bits: withDefaults(t).bits as number, absorbed: [t, add] };
+      }
+    }
+    return { v: x, bits: 0, absorbed: [] };
+  };
+  const selections = new Map<Node, Selection>();
+  for (const n of g.nodes) if (RELUS.has(n.op)) selections.set(n, selectionOf(n));
+  const absorbed = new Set([...selections.values()].flatMap((s) => s.absorbed));
+
+  /** Values whose P0 share depends on the input: the client's input and what local ops make of it. */
+  const inputForm = new Set<string>();
+  const refuse = (n: Node, why: string) => diag('MPCC6027', [n.name, n.op, why]);
+  const nodes: Node[] = [];
+  for (const n of g.nodes) {
+    if (absorbed.has(n)) continue;
+    const facts = secureFacts(n.op);
+    const selection = selections.get(n);
+    if (n.op === 'SecureInput') {
+      inputForm.add(n.outputs[0]);
+      nodes.push(n);
+    } else if (facts.lower === 'local') {
+      if (n.inputs.some((i) => i && inputForm.has(i))) for (const o of n.outputs) inputForm.add(o);
+      nodes.push(n);
+    } else if (facts.lower === 'client' || n.op === 'SecureReveal') {
+      nodes.push(n);
+    } else if (n.op === 'SecureWeights') {
+      if (inputForm.has(n.inputs[0])) {
+        nodes.push(n);
+        ctx.stat("products of the client's input (classic)");
+      } else {
+        nodes.push(weightsClientOffline(n, g));
+        ctx.stat('products made offline');
+      }
+    } else if (n.op === 'SecureTruncate') {
+      if (inputForm.has(n.inputs[0])) throw refuse(n, "it truncates a value computed from the client's input by local ops alone (the mode truncates only after a product)");
+      const bits = withDefaults(n).bits as number;
+      nodes.push(makeNode('SecureTruncateClientOffline', n.name, n.inputs, n.outputs, { bits, ...costAttrs(SECURE_COSTS.SecureTruncateClientOffline(size(n.inputs[0]), bits)) }));
+      ctx.stat('truncations without a selection after them');
+    } else if (selection) {
+      const read = [selection.v, ...(selection.res ? [selection.res] : [])].find((v) => inputForm.has(v));
+      if (read) throw refuse(n, `it reads '${read}', computed from the client's input by local ops alone (the mode selects only after a product)`);
+      nodes.push(helperSelect(n, selection, g, (why) => refuse(n, why)));
+      ctx.stat('selections made by the helper');
+      if (selection.bits > 0) ctx.stat('truncations folded into a selection');
+      if (selection.res) ctx.stat('residual additions folded into a selection');
+    } else {
+      throw refuse(n, `the mode has no client-offline form of ${n.op} (it runs products with the server's weights, exact truncations, ReLUs and block-ReLUs, local ops and the reveal${n.op === 'SecureMaxPool' ? '; --client-offline writes MaxPool as ReLU trees first, maxpool-to-relu-tree' : ''})`);
+    }
+  }
+  return pruneValues(replaceGraph(g, { nodes }));
+}
+
+/** The SecureHelperSelect of (block-)ReLU `relu` over `s` (MPCC6027 through `refuse` when its
+ * bit window cannot move up by the truncation's bits). */
+function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) => Error): Node {
+  const shape = g.types.get(s.v)!.shape;
+  const n = numel(shape);
+  const { lo, k } = windowOf(relu);
+  const full = lo === 0 && k === 64;
+  const window = full || s.bits === 0 ? { lo, k } : { lo: lo + s.bits, k: Math.min(k, 64 - lo - s.bits) };
+  if (window.lo > 62 || window.k < 2) throw refuse(`its bit window [${lo}, ${lo + k}) cannot move up by the truncation's ${s.bits} bits`);
+  const blocks = relu.op === 'SecureBlockRelu' ? (withDefaults(relu).blocks as number[]) : [];
+  const count = blocks.length > 0 ? blockCount(shape, blocks) : { patches: n, selected: n };
+  const cost = SECURE_COSTS.SecureHelperSelect(n, window.k, s.bits, count);
+  return makeNode('SecureHelperSelect', relu.name, s.res ? [s.v, s.res] : [s.v], relu.outputs, {
+    bits: s.bits,
+    ...(blocks.length > 0 ? { blocks } : {}),
+    window_lo: window.lo,
+    window_k: window.k,
+    ...costAttrs(cost),
+  });
+}
+
+/** SecureWeights `n` as SecureWeightsClientOffline (its product attributes kept, its cost the mode's). */
+function weightsClientOffline(n: Node, g: Graph): Node {
+  const attrs = Object.fromEntries(Object.entries(n.attrs).filter(([key]) => !(key in PROTOCOL_ATTRS) && key !== 'mask_from'));
+  const sizes = { xSize: numel(g.types.get(n.inputs[0])!.shape), ySize: numel(g.types.get(n.outputs[0])!.shape), wSize: numel(g.types.get(n.inputs[1])!.shape) };
+  return makeNode('SecureWeightsClientOffline', n.name, n.inputs, n.outputs, { ...attrs, ...costAttrs(SECURE_COSTS.SecureWeightsClientOffline(sizes)) });
+}

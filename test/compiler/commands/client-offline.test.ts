@@ -1,0 +1,89 @@
+// --client-offline on mpcc compile, cost and ir (compiler/driver.ts → lower{client-offline=1},
+// passes/secure/lower-client-offline.ts): the folder compile writes (the contract's step kinds in
+// every party's program.json, cost.json's mode), MaxPools written as ReLU trees first, the cost
+// against the classic mode's, and a model outside the mode refused with MPCC6027 and nothing
+// written, through the CLI too.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { runCost } from '../../../compiler/commands/cost.js';
+import { runIr } from '../../../compiler/commands/ir.js';
+import { buildZooModel } from '../../../examples/zoo/index.js';
+import { saveMir } from '../../../ir/weights.js';
+import type { CostReport } from '../../../passes/secure/cost-model.js';
+import type { Program } from '../../../runtime/program/program.js';
+import { maxPoolGraph, residualGraph } from '../../passes/secure/secure-graphs.js';
+import { errorOf } from '../../passes/util.js';
+
+const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;
+
+/** The test's models, in a fresh folder: two quantized .mir and the zoo's tiny-cnn. */
+function writeModels(): string {
+  const at = mkdtempSync(join(tmpdir(), 'mpcc-client-offline-'));
+  saveMir(residualGraph(), join(at, 'residual.mir'));
+  saveMir(maxPoolGraph(), join(at, 'maxpool.mir'));
+  writeFileSync(join(at, 'tiny.onnx'), buildZooModel('tiny-cnn'));
+  return at;
+}
+
+describe('--client-offline', function () {
+  this.timeout(120000);
+  let dir = '';
+  const file = (name: string) => join(dir, name);
+  before(() => (dir = writeModels()));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('mpcc compile writes programs of the contract\'s step kinds and a cost.json of the mode', () => {
+    const summary = runCompile(file('residual.mir'), { output: file('out'), clientOffline: true });
+    expect(summary.cost.mode).to.equal('client-offline');
+    const cost = JSON.parse(readFileSync(file('out/cost.json'), 'utf8')) as CostReport;
+    expect(cost.mode).to.equal('client-offline');
+    expect(cost.rounds).to.equal(11);
+    for (const party of [0, 1, 2]) {
+      const program = JSON.parse(readFileSync(file(`out/party${party}/program.json`), 'utf8')) as Program;
+      expect(program.steps.map((s) => s.kind)).to.deep.equal(['input', 'weights', 'helperSelect', 'weightsClientOffline', 'helperSelect', 'weightsClientOffline', 'weightsClientOffline', 'truncateClientOffline', 'helperSelect', 'reveal']);
+      const relu2 = program.steps.find((s) => s.name === 'relu2')!;
+      expect(relu2.params).to.deep.equal({ bits: 12, window: { lo: 0, k: 64 }, shape: [1, 4, 4, 4], size: 64 });
+      expect(relu2.inputs).to.have.length(2);
+    }
+    // without the flag, the classic mode
+    expect(runCompile(file('residual.mir'), { output: file('classic') }).cost.mode).to.equal('classic');
+  });
+
+  it('mpcc cost: a MaxPool becomes ReLU trees, fewer online bytes than the classic mode', () => {
+    const co = runCost(file('tiny.onnx'), { clientOffline: true, json: true });
+    const classic = runCost(file('tiny.onnx'), { json: true });
+    expect(co.report.mode).to.equal('client-offline');
+    expect(co.report.layers.map((l) => l.op)).to.not.include('SecureMaxPool');
+    expect(co.report.layers.map((l) => l.op)).to.include.members(['SecureHelperSelect', 'SecureWeightsClientOffline']);
+    expect(co.report.bytes.online).to.be.below(classic.report.bytes.online);
+    // the rounds: the ReLU before each pool moves after it, so the conv's truncation stands alone
+    // (2 rounds, 1 classic) while every ReLU + product saves one: one more on tiny-cnn's 2 pools
+    expect(co.report.rounds).to.equal(classic.report.rounds + 1);
+    // the same DReLUs: the trees compare what the pool's tree compared
+    expect(co.report.drelus).to.equal(classic.report.drelus);
+    // every offline message rides in the offline phase's one closing exchange
+    expect(co.phases.offline).to.deep.equal({ rounds: 1, bytes: co.report.bytes.preprocessing });
+    expect(JSON.parse(co.text).mode).to.equal('client-offline');
+    expect(runCost(file('tiny.onnx'), { clientOffline: true }).text).to.contain('mode: client-offline');
+  });
+
+  it('mpcc ir --client-offline shows the mode\'s secure ops', () => {
+    let text = '';
+    runIr(file('residual.mir'), { stage: 'lowered', clientOffline: true }, { stdout: (t) => (text += t), stderr: () => undefined });
+    expect(text).to.contain('SecureHelperSelect "relu2"(%convB_out, %convS.trunc_out)');
+  });
+
+  it('MPCC6027 naming the first node outside the mode; nothing written', () => {
+    const err = errorOf(() => runCompile(file('maxpool.mir'), { output: file('refused'), clientOffline: true }));
+    expect(err.format()).to.match(/^error MPCC6027: --client-offline: node 'pool' \(SecureMaxPool\) keeps the model out of the client-offline mode: /);
+    expect(existsSync(file('refused'))).to.equal(false);
+    const run = spawnSync(process.execPath, [CLI, 'compile', file('maxpool.mir'), '--client-offline', '-o', file('refused-cli')], { encoding: 'utf8' });
+    expect(run.status).to.not.equal(0);
+    expect(run.stderr).to.contain("error MPCC6027: --client-offline: node 'pool' (SecureMaxPool)");
+    expect(existsSync(file('refused-cli'))).to.equal(false);
+  });
+});
