@@ -202,7 +202,7 @@ export function driveWithWindows(
   const frac = options.fracBits ?? fracChoice!.frac;
   const compare = chooseWindows(float, choice, frac, data, log);
   const windowed = withWindows(float, compare);
-  const { graph } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: frac, revealArgmax: options.revealArgmax }), options);
+  const { graph } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: frac, revealArgmax: options.revealArgmax, truncation: options.truncation, clientOffline: options.clientOffline }), options);
   const source = { tool: 'mpcc compile', method: `compare-bits ${choice.mode === 'auto' ? 'auto' : `${choice.k}, drop-lsb ${choice.lo}`}`, ...(data ? { calib: data.source } : {}) };
   const plan = planWithCompare(options.planFile === undefined ? undefined : readPlan(options.planFile), compare, modelFileSha256(model), float, source);
   return { graph, plan, compare, fracChoice };

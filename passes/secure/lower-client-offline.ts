@@ -15,6 +15,13 @@
 //   SecureWeights reading a value in client-offline form
 //                       → SecureWeightsClientOffline (no message online, no round)
 //
+// The fixed-point meaning: x = ⌊v / 2^bits⌋ + res and c = 2^bits·x + (v mod 2^bits), so bits
+// [lo + bits, …) of c are bits [lo, …) of x and a ReLU's sign is the Relu's on x exactly (the window
+// clipped at the ring's top reads x's bit 63 − bits: the same for |x| < 2^(63 − bits)); a block's
+// sum of c is 2^bits·Σx + Σ(v mod 2^bits), whose sign differs from Σx's only for −(patch size) ≤
+// Σx < 0, within the truncation's carry. The selected value is the exact truncation's (⌊v / 2^bits⌋
+// or one less), as SecureTruncate's.
+//
 // The graph qualifies when every op is local on shares, one of the above, the client's input and
 // the products reading it (values computed from the input by local ops alone keep P0's share
 // input-dependent: "input form"; they stay classic SecureWeights), or the reveal; else MPCC6027
@@ -110,7 +117,8 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>): Graph {
       if (selection.bits > 0) ctx.stat('truncations folded into a selection');
       if (selection.res) ctx.stat('residual additions folded into a selection');
     } else {
-      throw refuse(n, `the mode has no client-offline form of ${n.op} (it runs products with the server's weights, exact truncations, ReLUs and block-ReLUs, local ops and the reveal${n.op === 'SecureMaxPool' ? '; --client-offline writes MaxPool as ReLU trees first, maxpool-to-relu-tree' : ''})`);
+      const pool = n.op === 'SecureMaxPool' ? '; a MaxPool must be written as ReLU trees first: --client-offline runs maxpool-to-relu-tree on a model without --plan, with --plan make the plan and compile with --passes canonicalize,maxpool-to-relu-tree' : '';
+      throw refuse(n, `the mode has no client-offline form of ${n.op} (it runs products with the server's weights, exact truncations, ReLUs and block-ReLUs, local ops and the reveal${pool})`);
     }
   }
   return pruneValues(replaceGraph(g, { nodes }));

@@ -71,6 +71,16 @@ describe('--client-offline', function () {
     expect(runCost(file('tiny.onnx'), { clientOffline: true }).text).to.contain('mode: client-offline');
   });
 
+  it('mpcc compile --compare-bits K --client-offline: the windows moved up by each truncation\'s bits', () => {
+    const summary = runCompile(file('tiny.onnx'), { output: file('windows'), clientOffline: true, compareBits: '16', fracBits: 12 });
+    expect(summary.cost.mode).to.equal('client-offline');
+    const selections = summary.cost.layers.filter((l) => l.op === 'SecureHelperSelect');
+    expect(selections.length).to.be.greaterThan(0);
+    for (const l of selections) expect(l.compareBits).to.equal(16);
+    // tiny-cnn's second ReLU follows its conv's truncation by 12 bits; the trees' ReLUs no truncation
+    expect(new Set(selections.map((l) => l.compareLo))).to.deep.equal(new Set([0, 12]));
+  });
+
   it('mpcc ir --client-offline shows the mode\'s secure ops', () => {
     let text = '';
     runIr(file('residual.mir'), { stage: 'lowered', clientOffline: true }, { stdout: (t) => (text += t), stderr: () => undefined });
