@@ -10,7 +10,8 @@
 
 import { runtimeError } from '../diagnostics.js';
 import type { PartyId } from '../session/session.js';
-import { PROGRAM_FORMAT, type Program } from './program.js';
+import { conv2dOutShape } from '../ring/windows.js';
+import { PRODUCT_KINDS, productValue, PROGRAM_FORMAT, type MapSpec, type Program } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
 import { array, describe, fail, int, ints, type Json, name, object, PROGRAM_LIMITS, Refusal, shape } from './validate-json.js';
@@ -105,6 +106,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' }, check: checkProduct },
   hardSigmoid: one({ alpha: 'number', beta: 'number' }),
   sigmoid: one(),
+  weightsClientOffline: one({ layer: 'name' }, BIAS),
 };
 
 /** Kinds whose result has as many elements as their (first) operand. */
@@ -251,9 +253,14 @@ function validateProgram(raw: Json, party: PartyId): Program {
   const stepNames = new Set<string>();
   /** The masked activations kept by product steps (keepMasked): the step and its layer. */
   const masked = new Map<string, { step: string; layer: string }>();
+  const setupMap = (layer: string) => (p.setup as { name: string; map: MapSpec }[]).find((m) => m.name === layer)!.map;
   const xSize = (layer: string): number => {
-    const map = (p.setup as { name: string; map: { kind: string; m: number; k: number; conv: { inShape: number[] } } }[]).find((m) => m.name === layer)!.map;
+    const map = setupMap(layer);
     return map.kind === 'matmul' ? map.m * map.k : map.conv.inShape.reduce((a, b) => a * b, 1);
+  };
+  const ySize = (layer: string): number => {
+    const map = setupMap(layer);
+    return map.kind === 'matmul' ? map.m * map.n : conv2dOutShape(map.conv).reduce((a, b) => a * b, 1);
   };
   /** A 'weightsSharedMask' step reads the masked activation an earlier product kept, names
    * that step, and multiplies an activation of the same size. */
@@ -294,7 +301,12 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
-    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`, ins.length);
+    // A client-offline product's operand and result are tracked (its offline dealing sizes them).
+    if (kind === 'weightsClientOffline' && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
+    const declared =
+      kind === 'weightsClientOffline'
+        ? { inputs: [{ size: xSize(params.layer as string), field: 'layer' }], output: ySize(params.layer as string) }
+        : (schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`, ins.length));
     declared?.inputs.forEach(({ size, field }, j) => {
       const actual = sizes.get(ins[j]);
       if (actual !== undefined && actual !== size) fail(`${f}.params.${field}`, `${size} elements, the operand '${ins[j]}' has ${actual}`);
@@ -303,6 +315,8 @@ function validateProgram(raw: Json, party: PartyId): Program {
     // what an elementwise step keeps (the products' results are not tracked)
     const size = declared ? declared.output : kind === 'input' ? (params.size as number) : SIZE_KEEPING.has(kind) ? sizes.get(ins[0]) : undefined;
     if (size !== undefined && outs.length === 1) sizes.set(outs[0], size);
+    // a product's result has its layer's output size (a client-offline step's dealing is sized by it)
+    if (PRODUCT_KINDS.has(kind) && layers.has(params.layer as string)) sizes.set(productValue({ kind, outputs: outs }), ySize(params.layer as string));
     if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
     if (keeps) masked.set(outs[outs.length - 1], { step: stepName, layer: params.layer as string });
     if (kind === 'weightsSharedMask') sharesMask(params, ins[0], `${f}`);
