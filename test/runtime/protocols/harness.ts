@@ -120,3 +120,17 @@ export async function offlineExchange(s: Session, deals: readonly ClientOfflineD
     });
   return new Map(from.map((p) => [p, got.get(p)!.subarray(at[p] ?? 0)]));
 }
+
+/** Shares of x with P0's share chosen so that x0 + 2^62 lands in a given top-bit case. */
+export function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUint64Array, BigUint64Array] {
+  const r = randomRing(x.length);
+  const x0 = new BigUint64Array(x.length);
+  const x1 = new BigUint64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    // v0 = x0 + 2^62 with its top bit p0Top, the rest random
+    const v0 = (r[i] & ((1n << 63n) - 1n)) | (BigInt(p0Top) << 63n);
+    x0[i] = BigInt.asUintN(64, v0 - (1n << 62n));
+    x1[i] = BigInt.asUintN(64, x[i] - x0[i]);
+  }
+  return [x0, x1, new BigUint64Array(x.length)];
+}

@@ -10,7 +10,7 @@ import { PROTOCOL_COSTS, expectedCounters } from '../../../runtime/protocols/cos
 import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { truncShare } from '../../../runtime/ring/ring.js';
 import type { PartyId, Session } from '../../../runtime/session/session.js';
-import { delta, join, randomRing, randomSigned, run3, sessions, snapshot, split } from './harness.js';
+import { delta, join, randomSigned, run3, sessions, sharesWithWrap, snapshot, split } from './harness.js';
 import type { RecordingSession } from './harness.js';
 import { looksUniform, sameDistribution } from './stats.js';
 
@@ -30,20 +30,6 @@ async function exact(ss: readonly Session[], sh: readonly BigUint64Array[], bits
 /** ⌊x/2^f⌋ − y for every element (the exact truncation's carry: 0 or 1). */
 function carries(x: BigUint64Array, y: BigUint64Array, f: number): bigint[] {
   return Array.from(x, (v, i) => (signed(v) >> BigInt(f)) - signed(y[i]));
-}
-
-/** Shares of x with P0's share chosen so that x0 + 2^62 lands in a given top-bit case. */
-function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUint64Array, BigUint64Array] {
-  const r = randomRing(x.length);
-  const x0 = new BigUint64Array(x.length);
-  const x1 = new BigUint64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    // v0 = x0 + 2^62 with its top bit p0Top, the rest random
-    const v0 = (r[i] & ((1n << 63n) - 1n)) | (BigInt(p0Top) << 63n);
-    x0[i] = BigInt.asUintN(64, v0 - (1n << 62n));
-    x1[i] = BigInt.asUintN(64, x[i] - x0[i]);
-  }
-  return [x0, x1, new BigUint64Array(x.length)];
 }
 
 /** Every party's counters since `before` equal the cost table's `cost` (per phase, peer and label). */
