@@ -23,7 +23,9 @@ import { InternalError, runtimeError } from '../diagnostics.js';
 import { dealWeightsClientOffline, type MaskProduct, type WeightKey } from '../protocols/weights.js';
 import type { Outgoing, PartyId, Session } from '../session/session.js';
 import { CLIENT_OFFLINE_KINDS, type Program, type ProgramStep } from './program.js';
-import { stepKind } from './steps.js';
+import { helperSelectSpec, stepKind } from './steps.js';
+import { dealHelperSelect } from '../protocols/helper-select.js';
+import { dealTruncateClientOffline } from '../protocols/truncate-client-offline.js';
 
 /** What the offline phase needs of a client-offline protocol's dealing (the protocols'
  * ClientOfflineDealing). */
@@ -42,6 +44,8 @@ export type ClientOfflineDealer = (s: Session, st: ProgramStep, inputs: BigUint6
 /** The dealing of each client-offline step kind, from the contract's protocol API. */
 export const CLIENT_OFFLINE_DEALERS: Readonly<Record<string, ClientOfflineDealer>> = {
   weightsClientOffline: (s, _st, [y], { key, mask }) => dealWeightsClientOffline(s, key!, s.id === 0 ? y : null, mask),
+  helperSelect: (s, st, [v, res]) => dealHelperSelect(s, helperSelectSpec(st.params), s.id === 0 ? { v, res: res ?? null } : null),
+  truncateClientOffline: (s, st, [v]) => dealTruncateClientOffline(s, v.length, Number(st.params.bits), s.id === 0 ? v : null),
 };
 
 /** P0's walk of its program in the offline phase (the file comment), and the dealings of its

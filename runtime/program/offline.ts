@@ -20,6 +20,11 @@
 //   - for every exact truncation of a product (step 'truncateExact'): its dealing
 //     (truncate-exact.ts dealTruncation: P0's wrap bits from its product share, the pads), whose
 //     messages (P2's pad to P0, P0's choice bits to P1) ride in the closing exchange.
+//   - in a program of the client-offline mode (program.ts CLIENT_OFFLINE_KINDS): P0 runs its
+//     whole program here, and every 'helperSelect', 'truncateClientOffline' and
+//     'weightsClientOffline' step is dealt from P0's offline shares (client-offline-pass.ts);
+//     their messages (P0's included) ride in the closing exchange, and a client-offline
+//     product's correction always does (its online step has no round).
 // The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
 // corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
 // no longer travel in the comparison's first online round; one round, more only past

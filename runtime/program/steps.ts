@@ -8,6 +8,8 @@ import { InternalError, runtimeError } from '../diagnostics.js';
 import { truncateExact, truncateExactOnline, type TruncationDealing } from '../protocols/truncate-exact.js';
 import { addShares, applyWeightsMasked, applyWeightsSharedMask, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
 import { applyWeightsClientOffline, preparedCorrection } from '../protocols/weights.js';
+import { helperSelect, type HelperSelectDealing, type HelperSelectSpec } from '../protocols/helper-select.js';
+import { truncateClientOffline, type TruncateClientOfflineDealing } from '../protocols/truncate-client-offline.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, ProductShapes, WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
@@ -76,6 +78,14 @@ function broadcastOperands(ctx: StepContext, xs: BigUint64Array[]): BigUint64Arr
 
 const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 
+/** A 'helperSelect' step's protocol parameters (validate.ts checks them). */
+export function helperSelectSpec(params: Record<string, unknown>): HelperSelectSpec {
+  const spec: HelperSelectSpec = { n: Number(params.size), bits: Number(params.bits), window: params.window as BitWindow };
+  if (params.shape) spec.shape = params.shape as [number, number, number, number];
+  if (params.blocks) spec.blocks = params.blocks as BlockSize[];
+  return spec;
+}
+
 /** A client-offline step's dealing from the offline phase (client-offline-pass.ts); without
  * one, MPCC5053 naming the step (never a fallback: P0's share was computed offline). */
 function clientOfflineDealing<T>(ctx: StepContext, kind: string): T {
@@ -89,7 +99,7 @@ export type StepKind =
   | 'input' | 'reveal' | 'weights' | 'weightsSharedMask' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
   | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool'
   | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact' | 'truncateExactOnline'
-  | 'weightsClientOffline';
+  | 'weightsClientOffline' | 'helperSelect' | 'truncateClientOffline';
 
 /** The step kinds by name. */
 export const STEP_KINDS: Record<StepKind, StepFn> = {
@@ -123,6 +133,12 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     const correction = ctx.session.id === 1 ? preparedCorrection(ctx.session, k.map.ySize) : undefined;
     return [plusP1Constant(ctx, await applyWeightsClientOffline(ctx.session, k, y, d, correction), ctx.params.bias)];
   },
+  /** The client-offline mode's optional exact truncation, optional residual and (block-)ReLU, the
+   * helper selecting (helper-select.ts): inputs [v] or [v, res]; P0 returns its offline share. */
+  helperSelect: async (ctx, [v, res]) => [await helperSelect(ctx.session, helperSelectSpec(ctx.params), v, res ?? null, clientOfflineDealing<HelperSelectDealing>(ctx, 'helperSelect'))],
+  /** The client-offline mode's exact truncation where no selection follows
+   * (truncate-client-offline.ts): two rounds, P0's pads offline. */
+  truncateClientOffline: async (ctx, [v]) => [await truncateClientOffline(ctx.session, v, Number(ctx.params.bits), clientOfflineDealing<TruncateClientOfflineDealing>(ctx, 'truncateClientOffline'))],
   /** ReLU then the next weight layer in the ReLU's rounds: activation and product (and, with
    * `keepMasked`, P1's masked activation, as for 'weights'). */
   reluWeights: async (ctx, [x]) => {

@@ -11,6 +11,7 @@
 import { runtimeError } from '../diagnostics.js';
 import type { PartyId } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
+import { MAX_EXACT_TRUNCATION_BITS } from '../protocols/truncate-exact.js';
 import { PRODUCT_KINDS, productValue, PROGRAM_FORMAT, type MapSpec, type Program } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
@@ -78,6 +79,27 @@ const checkProduct: ParamsCheck = (params, field) => {
   return { inputs: [{ size: size(x), field: 'xShape' }, { size: size(y), field: 'yShape' }], output: size(out) };
 };
 
+/** A 'helperSelect' step (the client-offline mode's truncation, residual and (block-)ReLU):
+ * `bits` within the three-way truncation's range, its operands (v and the optional residual)
+ * of `size` elements; with `blocks`, a `shape` of `size` elements and one block per channel
+ * ('identity' or [height, width] within the plane), as a 'blockRelu' step's. */
+const checkHelperSelect: ParamsCheck = (params, field, operands) => {
+  int(params.bits, `${field}.bits`, 0, MAX_EXACT_TRUNCATION_BITS);
+  const size = params.size as number;
+  if (params.blocks !== undefined && params.shape === undefined) fail(`${field}.shape`, "missing (a 'helperSelect' step with blocks needs it)");
+  if (params.shape !== undefined) {
+    const dims = ints(params.shape, `${field}.shape`, 4, 1);
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (n !== size) fail(`${field}.shape`, `[${dims.join(',')}] has ${n} elements, the step's size is ${size}`);
+    if (params.blocks !== undefined) {
+      const blocks = array(params.blocks, `${field}.blocks`, dims[1]);
+      if (blocks.length !== dims[1]) fail(`${field}.blocks`, `${blocks.length} block sizes for ${dims[1]} channels`);
+      blocks.forEach((b, i) => b === 'identity' || ints(b, `${field}.blocks[${i}]`, 2, 1, Math.max(dims[2], dims[3])));
+    }
+  }
+  return { inputs: Array.from({ length: operands }, () => ({ size, field: 'size' })), output: size };
+};
+
 const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   input: { inputs: [0, 0], outputs: 1, required: { size: 'int' } },
   reveal: { inputs: [1, 1], outputs: 0, required: { value: 'name' }, optional: { frac: 'int' } },
@@ -107,10 +129,12 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   hardSigmoid: one({ alpha: 'number', beta: 'number' }),
   sigmoid: one(),
   weightsClientOffline: one({ layer: 'name' }, BIAS),
+  helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array' }, check: checkHelperSelect },
+  truncateClientOffline: one({ bits: 'int' }),
 };
 
 /** Kinds whose result has as many elements as their (first) operand. */
-const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'truncateExact', 'truncateExactOnline', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
+const SIZE_KEEPING: ReadonlySet<string> = new Set(['truncateClientOffline', 'relu', 'blockRelu', 'clip', 'truncate', 'truncateExact', 'truncateExactOnline', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
 
 function typed(v: Json, t: ParamType, field: string): void {
   switch (t) {
@@ -301,6 +325,8 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
+    // the three-way truncation's range (its mod 2^f values live in 32-bit words)
+    if (kind === 'truncateClientOffline') int(params.bits, `${f}.params.bits`, 1, MAX_EXACT_TRUNCATION_BITS);
     // A client-offline product's operand and result are tracked (its offline dealing sizes them).
     if (kind === 'weightsClientOffline' && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
     const declared =

@@ -16,6 +16,8 @@ import { conv2dOutShape, type Conv2dParams } from '../../../runtime/ring/windows
 import { expectedCounters, PROTOCOL_COSTS, type Cost } from '../../../runtime/protocols/costs.js';
 import { conv } from './residual.js';
 import { stopDuringOffline } from './stop.js';
+import { digitField } from '../../../runtime/protocols/compare.js';
+import { fieldBytes } from '../../../runtime/protocols/field-format.js';
 import type { PartyId, Phase, Session } from '../../../runtime/session/session.js';
 
 const FRAC = 12;
@@ -30,13 +32,13 @@ const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 const outSize = (p: Conv2dParams) => size(conv2dOutShape(p));
 
 /** A program of the mode from its steps (every party's the same, as codegen writes them). */
-function modeProgram(party: PartyId, steps: ProgramStep[], setup: Record<string, Conv2dParams>, rounds: number, out: { value: string; shape: number[] }): Program {
+function modeProgram(party: PartyId, steps: ProgramStep[], setup: Record<string, Conv2dParams>, rounds: number, outs: { name: string; value: string; shape: number[] }[]): Program {
   return {
     format: PROGRAM_FORMAT,
     party,
     frac: FRAC,
     input: { name: 'x', value: 'x', shape: [1, 2, 6, 6] },
-    outputs: [{ name: 'y', value: out.value, shape: out.shape, post: [] }],
+    outputs: outs.map((o) => ({ ...o, post: [] })),
     setup: Object.entries(setup).map(([name, c]) => ({ name, map: { kind: 'conv' as const, conv: c }, weights: `${name}.W` })),
     steps,
     rounds,
@@ -87,7 +89,7 @@ function productProgram(party: PartyId): Program {
     ],
     { A, B },
     2,
-    { value: 'b', shape: [1, 2, 6, 6] },
+    [{ name: 'y', value: 'b', shape: [1, 2, 6, 6] }],
   );
 }
 
@@ -98,7 +100,7 @@ const wt = new Map([
   ['A.W', w(A)],
   ['A.B', encode([0.1, -0.2, 0.3], 2 * FRAC)],
   ['B.W', w(B)],
-  ['B.B', encode([0.25, -0.5], 2 * FRAC)],
+  ['B.B', encode([-0.4, -0.5], 2 * FRAC)],
 ]);
 
 /** convB(trunc(convA(x) + bias)) + bias, truncated: the program's plaintext value. */
@@ -118,6 +120,106 @@ function productCosts(): Cost[] {
 
 const runMode = async (program: (p: PartyId) => Program, ss?: Awaited<ReturnType<typeof createInProcessSessions>>) =>
   runParties(ss ?? (await createInProcessSessions()), (s) => runProgram(s, program(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined }));
+
+// --- a whole program of the mode -----------------------------------------------------------------
+// x ─ convA ('weights', keepMasked) ─ a2 ─ sel1 (helperSelect: T_f + ReLU) ─ r1 ─ convB (client-offline product) ─ b2 ─┐
+//  └─ convS ('weightsSharedMask': convA's masked x) ─ s2 ─ trS (truncateClientOffline) ─ s ──────── residual ────────── sel2 (helperSelect: T_f + s + block-ReLU)
+//   ─ y2 ─ convC (client-offline product) ─ c2 ─ trC (truncateClientOffline) ─ out ─ reveal
+// r1, s and y2 are revealed too, so that each stage is checked exactly against its own inputs.
+// Rounds: convA 1; convS 2 (after the product whose mask it shares); sel1 2–4, trS 3–4; sel2 5–7
+// (with the reveals of r1 and s); trC 8–9 (with y2's); reveal 10.
+const S = conv(2, 2, 1);
+const C = conv(2, 2, 3);
+const FULL = { lo: 0, k: 64 };
+const SHAPE2: [number, number, number, number] = [1, 2, 6, 6];
+const BLOCKS2 = [[2, 2], 'identity'] as const;
+const wt2 = new Map([...wt, ['S.W', w(S)], ['C.W', w(C)]]);
+
+function chainProgram(party: PartyId): Program {
+  return modeProgram(
+    party,
+    [
+      step('x', 'input', 0, 0, [], ['x'], { size: 72 }),
+      step('convA', 'weights', 1, 1, ['x'], ['a2', 'xm'], { layer: 'A', bias: 'A.B', inner: 36, keepMasked: true }),
+      step('convS', 'weightsSharedMask', 2, 1, ['xm'], ['s2'], { layer: 'S', maskFrom: 'convA' }),
+      step('sel1', 'helperSelect', 2, 3, ['a2'], ['r1'], { bits: FRAC, size: 108, window: FULL }),
+      step('trS', 'truncateClientOffline', 3, 2, ['s2'], ['s'], { bits: FRAC }),
+      step('convB', 'weightsClientOffline', 0, 0, ['r1'], ['b2'], { layer: 'B', bias: 'B.B', inner: 36 }),
+      step('sel2', 'helperSelect', 5, 3, ['b2', 's'], ['y2'], { bits: FRAC, size: 72, window: FULL, shape: SHAPE2, blocks: BLOCKS2 }),
+      step('convC', 'weightsClientOffline', 0, 0, ['y2'], ['c2'], { layer: 'C' }),
+      step('trC', 'truncateClientOffline', 8, 2, ['c2'], ['out'], { bits: FRAC }),
+      step('showR1', 'reveal', 5, 1, ['r1'], [], { value: 'r1' }),
+      step('showS', 'reveal', 5, 1, ['s'], [], { value: 's' }),
+      step('showY2', 'reveal', 8, 1, ['y2'], [], { value: 'y2' }),
+      step('reveal', 'reveal', 10, 1, ['out'], [], { value: 'out' }),
+    ],
+    { A, S, B, C },
+    10,
+    [
+      { name: 'r1', value: 'r1', shape: [1, 3, 6, 6] },
+      { name: 's', value: 's', shape: [1, 2, 6, 6] },
+      { name: 'y2', value: 'y2', shape: [1, 2, 6, 6] },
+      { name: 'y', value: 'out', shape: [1, 2, 6, 6] },
+    ],
+  );
+}
+
+/** The chain's stages in plaintext (BigInt ring values), each from the revealed values before
+ * it: an exact truncation is ⌊v / 2^f⌋ or one less (its one-unit carry, truncate-client-offline.ts);
+ * a ReLU is decided on c = v + (res << f), a block on its patch's sum of c, identity channels
+ * unchanged. Returns the problems found (empty when every stage holds). */
+function chainProblems(got: ReadonlyMap<string, Float64Array>): string[] {
+  const f = BigInt(FRAC);
+  const rev = (name: string) => BigUint64Array.from(got.get(name)!, (v) => ring(BigInt(Math.round(v * 2 ** FRAC))));
+  const addBias = (y: BigUint64Array, bias: BigUint64Array) => y.map((v, i) => ring(v + bias[Math.floor(i / 36)]));
+  const floor = (v: bigint) => signed(v) >> f;
+  const problems: string[] = [];
+  /** got = want − carry, carry 0 or 1 (a truncation's), per element. */
+  const truncated = (stage: string, values: BigUint64Array, want: (i: number) => bigint, exact: (i: number) => boolean = () => false) =>
+    values.forEach((v, i) => {
+      const carry = want(i) - signed(v);
+      if (carry !== 0n && (carry !== 1n || exact(i))) problems.push(`${stage}[${i}]: ${signed(v)}, expected ${want(i)}${exact(i) ? '' : ' or one less'}`);
+    });
+  const xe = encode(x, FRAC);
+  const a2 = addBias(conv2d(xe, wt2.get('A.W')!, A), wt2.get('A.B')!);
+  const r1 = rev('r1');
+  truncated('r1', r1, (i) => (signed(a2[i]) >= 0n ? floor(a2[i]) : 0n), (i) => signed(a2[i]) < 0n);
+  const s2 = conv2d(xe, wt2.get('S.W')!, S);
+  const s = rev('s');
+  truncated('s', s, (i) => floor(s2[i]));
+  const b2 = addBias(conv2d(r1, wt2.get('B.W')!, B), wt2.get('B.B')!);
+  const cs = [...b2].map((v, i) => signed(v) + (signed(s[i]) << f));
+  // channel 0: 2×2 patches of the 6×6 plane; channel 1: identity
+  const patch = (i: number) => Math.floor((i % 36) / 12) * 3 + Math.floor((i % 6) / 2);
+  const sums = new Map<number, bigint>();
+  for (let i = 0; i < 36; i++) sums.set(patch(i), (sums.get(patch(i)) ?? 0n) + cs[i]);
+  const kept = (i: number) => i >= 36 || sums.get(patch(i))! >= 0n;
+  // The data exercise both sides of each decision (else a constant selection would pass).
+  const zeroed = [...sums.values()].filter((v) => v < 0n).length;
+  if (zeroed === 0 || zeroed === 9) problems.push(`sel2: ${zeroed} of 9 patches zeroed`);
+  if (!a2.some((v) => signed(v) < 0n) || !a2.some((v) => signed(v) > 0n)) problems.push('sel1: a2 of one sign');
+  truncated('y2', rev('y2'), (i) => (kept(i) ? floor(b2[i]) + signed(s[i]) : 0n), (i) => !kept(i));
+  const c2 = conv2d(rev('y2'), wt2.get('C.W')!, C);
+  truncated('out', rev('y'), (i) => floor(c2[i]));
+  return problems;
+}
+
+function chainCosts(): Cost[] {
+  return [
+    PROTOCOL_COSTS.applyWeights({ xSize: 72, ySize: 108 }),
+    PROTOCOL_COSTS.applyWeightsSharedMask({ ySize: 72 }),
+    PROTOCOL_COSTS.helperSelect({ n: 108, patches: 108, selected: 108, k: 64, bits: FRAC }),
+    PROTOCOL_COSTS.truncateClientOffline({ n: 72, bits: FRAC }),
+    PROTOCOL_COSTS.applyWeightsClientOffline({ xSize: 108, ySize: 72 }),
+    PROTOCOL_COSTS.helperSelect({ n: 72, patches: 9, selected: 36, k: 64, bits: FRAC }),
+    PROTOCOL_COSTS.applyWeightsClientOffline({ xSize: 72, ySize: 72 }),
+    PROTOCOL_COSTS.truncateClientOffline({ n: 72, bits: FRAC }),
+    PROTOCOL_COSTS.revealToClient({ n: 108 }),
+    PROTOCOL_COSTS.revealToClient({ n: 72 }),
+    PROTOCOL_COSTS.revealToClient({ n: 72 }),
+    PROTOCOL_COSTS.revealToClient({ n: 72 }),
+  ];
+}
 
 describe('client-offline mode in the executor (runtime/program/client-offline-pass.ts)', () => {
   it("a client-offline product: P0's masked activation travels offline, the product has no online round; output and counters as the plaintext and the cost table", async () => {
@@ -140,10 +242,25 @@ describe('client-offline mode in the executor (runtime/program/client-offline-pa
     expect(r[0].counters.sent.online).to.equal(8 * 72);
   });
 
+  it('a whole program of the mode (weights → T_f + ReLU → client-offline product → T_f + residual + block-ReLU → product → truncation → reveal): every stage the plaintext value of its inputs (up to a truncation\'s carry), the cost table per party, phase and label', async () => {
+    const ss = await createInProcessSessions();
+    const r = await runParties(ss, (s) => runProgram(s, chainProgram(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt2 : undefined }));
+    expect(chainProblems(r[0].outputs)).to.deep.equal([]);
+    expectCounters(r, chainCosts());
+    for (const p of r) {
+      expect(p.rounds).to.equal(10);
+      // The dealings' messages all ride in the one closing exchange.
+      expect(p.offlineRounds).to.equal(1);
+    }
+    // P0's online messages: its digits and e ⊕ ρ to P2, the first product's masked input to P1.
+    const { p } = digitField(64);
+    expect(r[0].counters.sent.online).to.equal(fieldBytes(108 * 64, p) + fieldBytes(9 * 64, p) + Math.ceil(108 / 8) + Math.ceil(9 / 8) + 8 * 72);
+    const online0 = chainCosts().flatMap((c) => c.flows).filter((f) => f.from === 0 && f.phase === 'online');
+    expect([...new Set(online0.map((f) => f.label))].sort()).to.deep.equal(['drelu.compare', 'hsel.flip', 'weights.activation']);
+    expect(r[0].counters.sentTo[1] - 8 * 72 - 8 * 108 - 8 * 72).to.equal(chainCosts().flatMap((c) => c.flows).filter((f) => f.from === 0 && f.to === 1 && f.phase === 'preprocessing' && f.label !== 'weights.activation').reduce((t, f) => t + f.bytes, 0));
+  });
+
   it('refuses offline material of another inference or another program (MPCC5050), before any online round', async () => {
-    const prepared = await runParties(await createInProcessSessions(), (s) => prepareOffline(s, productProgram(s.id), new Map()).catch((e: unknown) => e));
-    // Without the one-time setup's keys the phase refuses at once (MPCC5204); with them, below.
-    expect(codeOf(prepared[0])).to.equal('MPCC5204');
     const first = await createInProcessSessions();
     const material = await runParties(first, async (s) => {
       const r = await runProgram(s, productProgram(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined });
@@ -170,7 +287,8 @@ describe('client-offline mode in the executor (runtime/program/client-offline-pa
   });
 
   it('a stop during the offline phase of a client-offline program: MPCC5051, the peers fail instead of waiting, nothing is returned', async () => {
-    const { results, errors } = await stopDuringOffline(productProgram, x, wt);
+    // Stopped once sel1 is dealt (convA, convS, sel1): in the middle of P0's offline walk.
+    const { results, errors } = await stopDuringOffline(chainProgram, x, wt2, 3);
     expect(results).to.deep.equal([null, null, null]);
     expect(codeOf(errors[0])).to.equal('MPCC5051');
     expect((errors[0] as Error).message).to.contain('stopped (SIGTERM) during the offline phase');
@@ -205,23 +323,43 @@ describe('client-offline mode in the executor (runtime/program/client-offline-pa
     }
   });
 
-  describe('program.json: the client-offline product under its schema (validate.ts)', () => {
-    const refusal = (edit: (steps: Record<string, unknown>[]) => void): string => {
+  describe('program.json: the new kinds under closed schemas (validate.ts)', () => {
+    const text = (edit: (steps: Record<string, unknown>[]) => void) => {
       const prog = productProgram(0) as unknown as { steps: Record<string, unknown>[] };
+      prog.steps.splice(3, 0, { name: 'sel', kind: 'helperSelect', op: 'SecureHelperSelect', round: 0, rounds: 0, inputs: ['a', 'a'], outputs: ['s'], params: { bits: 0, size: 108, window: { lo: 0, k: 64 }, shape: [1, 3, 6, 6], blocks: [[2, 2], 'identity', [1, 1]] } });
+      prog.steps.splice(4, 0, { name: 'tr', kind: 'truncateClientOffline', op: 'SecureTruncateClientOffline', round: 0, rounds: 0, inputs: ['s'], outputs: ['t'], params: { bits: FRAC } });
+      (prog.steps[5].inputs as string[])[0] = 't';
       edit(prog.steps);
+      return JSON.stringify(prog);
+    };
+    const refusal = (edit: (steps: Record<string, unknown>[]) => void): string => {
       try {
-        parseProgram(JSON.stringify(prog), 'party0/program.json', 0);
+        parseProgram(text(edit), 'party0/program.json', 0);
       } catch (e) {
         expect(codeOf(e)).to.equal('MPCC5222');
         return (e as Error).message;
       }
       throw new Error('accepted');
     };
-    it('accepts the product; refuses an operand of another size than its layer reads, an unknown layer', () => {
-      expect(parseProgram(JSON.stringify(productProgram(0)), 'party0/program.json', 0).steps[3].kind).to.equal('weightsClientOffline');
+    const params = (st: Record<string, unknown>) => st.params as Record<string, unknown>;
+
+    it('accepts the three kinds with their parameters', () => {
+      expect(parseProgram(text(() => undefined), 'party0/program.json', 0).steps.map((st) => st.kind)).to.include.members(['helperSelect', 'truncateClientOffline', 'weightsClientOffline']);
+    });
+    it("refuses a truncation beyond 32 bits, a block list of another channel count, blocks without a shape, a shape of another size, an operand of another size, an unknown parameter's type", () => {
+      expect(refusal((s) => (params(s[3]).bits = 33))).to.contain('steps[3].params.bits');
+      expect(refusal((s) => (params(s[4]).bits = 40))).to.contain('steps[4].params.bits');
+      expect(refusal((s) => (params(s[4]).bits = 0))).to.contain('steps[4].params.bits').and.contain('outside [1, 32]');
+      expect(refusal((s) => (params(s[3]).blocks = [[2, 2]]))).to.contain('steps[3].params.blocks').and.contain('1 block sizes for 3 channels');
+      expect(refusal((s) => (params(s[3]).blocks = [[2, 2], 'identity', [0, 1]]))).to.contain('steps[3].params.blocks[2][0]');
+      expect(refusal((s) => delete params(s[3]).shape)).to.contain('steps[3].params.shape').and.contain('missing');
+      expect(refusal((s) => (params(s[3]).shape = [1, 3, 6, 5]))).to.contain('steps[3].params.shape').and.contain('the step\'s size is 108');
+      expect(refusal((s) => (delete params(s[3]).shape, delete params(s[3]).blocks, (params(s[3]).size = 72)))).to.contain('steps[3].params.size').and.contain("the operand 'a' has 108");
+      expect(refusal((s) => (params(s[3]).window = { lo: 0 }))).to.contain('steps[3].params.window.k');
+      expect(refusal((s) => ((s[3].inputs as string[]).push('a')))).to.contain('steps[3].inputs').and.contain("3 operands for a 'helperSelect' step");
       // The client-offline product reads its layer's input size: 108 elements, not 72.
-      expect(refusal((s) => ((s[3].inputs as string[])[0] = 'x'))).to.contain('steps[3].params.layer').and.contain("the operand 'x' has 72");
-      expect(refusal((s) => ((s[3].params as Record<string, unknown>).layer = 'Z'))).to.contain('steps[3].params.layer').and.contain("no setup step for layer 'Z'");
+      expect(refusal((s) => ((s[5].inputs as string[])[0] = 'x'))).to.contain('steps[5].params.layer').and.contain("the operand 'x' has 72");
+      expect(refusal((s) => (params(s[5]).layer = 'Z'))).to.contain('steps[5].params.layer').and.contain("no setup step for layer 'Z'");
     });
   });
 });
