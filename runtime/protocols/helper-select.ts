@@ -122,14 +122,11 @@ export interface HelperSelectDealing extends ClientOfflineDealing {
   readonly gamma0: BigUint64Array | null;
   /** P2: x0 + m0 once received. */
   masked0: BigUint64Array | null;
+  /** The comparison's and the three-way truncation's parts (null when every channel is
+   * identity, or f = 0). */
+  readonly cmp: OfflineRevealCompare | null;
+  readonly three: ThreeWayTruncation | null;
 }
-
-/** The comparison and truncation parts of a dealing (absent when every channel is identity). */
-interface Parts {
-  cmp: OfflineRevealCompare | null;
-  three: ThreeWayTruncation | null;
-}
-const PARTS = new WeakMap<HelperSelectDealing, Parts>();
 
 /** The comparison value's share c = v + (res << f) (a fresh vector, or v itself when equal). */
 function compared(v: BigUint64Array, res: BigUint64Array | null, f: number): BigUint64Array {
@@ -160,7 +157,7 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
   if (!Number.isInteger(f) || f < 0 || f > 32) throw new Error(`internal: helperSelect: truncation by ${f} bits (0..32)`);
   if (s.id === 0 && (!p0 || p0.v.length !== n || (p0.res && p0.res.length !== n))) throw new Error(`internal: dealHelperSelect: P0 must pass its ${n}-element offline shares`);
   const p = patchesOf(spec);
-  const base = { spec, rho: null, m: null, m1: null, pad: null, gamma0: null, masked0: null };
+  const base = { spec, rho: null, m: null, m1: null, pad: null, gamma0: null, masked0: null, cmp: null, three: null };
   if (p.patches === 0) {
     // Every channel identity: y = x, the truncation alone (or nothing).
     if (f === 0) {
@@ -182,6 +179,8 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
     const g = s.shared(0, 'hsel');
     const deal: HelperSelectDealing = {
       ...base,
+      cmp,
+      three,
       trunc: null,
       pad: g.ring(sel),
       gamma0: g.ring(p.patches),
@@ -192,7 +191,6 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
       },
       output: null,
     };
-    PARTS.set(deal, { cmp, three });
     return deal;
   }
   const g = s.shared(s.id === 0 ? 1 : 0, 'hsel');
@@ -203,6 +201,8 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
   if (s.id === 1) {
     const deal: HelperSelectDealing = {
       ...base,
+      cmp,
+      three,
       trunc: null,
       rho,
       m: add(m0, m1),
@@ -217,7 +217,6 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
       },
       output: null,
     };
-    PARTS.set(deal, { cmp, three });
     return deal;
   }
   // P0: x0 = t0 + res0 (three-way form), its masked copy for P2, and its output share.
@@ -235,9 +234,7 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
   const ySel = flipSubInPlace(two.xs, minusFlipTimesMask(pad, gamma0, m, p.map), rho, p.map);
   const output = two.assemble(ySel);
   const outgoing: Outgoing[] = [...cmpOut, ...(three ? [threeWayPadMessage(three)] : []), { to: 2, data: ringBytes(masked0), label: 'hsel.masked', phase: 'preprocessing' }];
-  const deal: HelperSelectDealing = { ...base, trunc: null, rho, outgoing, expect: {}, receive: () => undefined, output };
-  PARTS.set(deal, { cmp, three });
-  return deal;
+  return { ...base, cmp, three, trunc: null, rho, outgoing, expect: {}, receive: () => undefined, output };
 }
 
 /** The online part of a helperSelect, with the dealing received: three rounds (none, or the
@@ -246,14 +243,14 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
 export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUint64Array, res: BigUint64Array | null, deal: HelperSelectDealing): Promise<BigUint64Array> {
   const { n, bits: f, window } = spec;
   if (deal.spec.n !== n || deal.spec.bits !== f) throw new Error(`internal: helperSelect: a dealing for ${deal.spec.n} elements by ${deal.spec.bits} bits, asked ${n} by ${f}`);
-  if (s.id !== 2 && v.length !== n) throw new Error(`internal: helperSelect: ${v.length} elements, expected ${n}`);
+  if (s.id === 1 && v.length !== n) throw new Error(`internal: helperSelect: ${v.length} elements, expected ${n}`);
   const p = patchesOf(spec);
   if (p.patches === 0) {
     if (f === 0) return s.id === 0 ? deal.output! : s.id === 1 ? (res ? add(v, res) : v.slice()) : new BigUint64Array(n);
     const y = await truncateClientOffline(s, v, f, deal.trunc!);
     return s.id === 0 ? deal.output! : s.id === 1 && res ? add(y, res) : y;
   }
-  const { cmp, three } = PARTS.get(deal)!;
+  const { cmp, three } = deal;
   const reveal = packedBytes(p.patches, window.k);
   const digits = digitBytes(p.patches, window);
   const flipBytes = packedBytes(p.patches, 1);

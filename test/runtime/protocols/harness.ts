@@ -134,3 +134,26 @@ export function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array
   }
   return [x0, x1, new BigUint64Array(x.length)];
 }
+
+/** Values for the truncation tests (n ≥ 100): random of up to 62 bits and of 20 bits, edge values
+ * (every wrap case near ±2^61, ±2^62, small powers of two) and tiny ones. */
+export function truncationValues(n: number): BigUint64Array {
+  const edges = [0n, 1n, -1n, 2n ** 61n - 1n, -(2n ** 61n), 2n ** 61n + 12345n, -(2n ** 61n) - 1n, 2n ** 62n - 1n, -(2n ** 62n) + 1n, 2n ** 40n, -(2n ** 40n), 4095n, -4096n, -4097n];
+  const x = new BigUint64Array(n);
+  const [wide, narrow, rest] = [Math.floor(n / 2), Math.floor(n / 4), Math.floor((3 * n) / 4)];
+  x.set(randomSigned(wide, 62));
+  x.set(randomSigned(narrow, 20), wide);
+  edges.forEach((e, i) => (x[rest + i] = BigInt.asUintN(64, e)));
+  for (let i = rest + edges.length; i < n; i++) x[i] = BigInt.asUintN(64, BigInt(i % 7) - 3n);
+  return x;
+}
+
+/** x = −5·2^16 in n elements shared with x0 = 2^63 − 3 (P0's share just below the sign boundary)
+ * and x1 = x − x0: shares that wrap across 2^63, where SecureML's local truncation fails. */
+export function wrappingShares(n: number): { x: BigUint64Array; shares: [BigUint64Array, BigUint64Array, BigUint64Array] } {
+  const x = new BigUint64Array(n).fill(BigInt.asUintN(64, -5n * 2n ** 16n));
+  const x0 = new BigUint64Array(n).fill(2n ** 63n - 3n);
+  const x1 = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) x1[i] = x[i] - x0[i];
+  return { x, shares: [x0, x1, new BigUint64Array(n)] };
+}

@@ -8,7 +8,7 @@ import { dealTruncateClientOffline, truncateClientOffline } from '../../../runti
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { unpackBits } from '../../../runtime/protocols/truncate-exact.js';
 import type { Session } from '../../../runtime/session/session.js';
-import { join, offlineExchange, randomSigned, sessions, sharesWithWrap, split } from './harness.js';
+import { join, offlineExchange, randomSigned, sessions, sharesWithWrap, split, truncationValues, wrappingShares } from './harness.js';
 import type { RecordingSession } from './harness.js';
 import { withOfflineCost } from './costcheck.js';
 import { looksUniform, sameDistribution } from './stats.js';
@@ -43,13 +43,8 @@ describe('protocols: client-offline exact truncation', function () {
 
   it('equals ⌊x/2^f⌋ (or one less) for random and edge values, every wrap case, f from 1 to 32; bytes and rounds as the table', async () => {
     const ss = await sessions();
-    const edges = [0n, 1n, -1n, 2n ** 61n - 1n, -(2n ** 61n), 2n ** 61n + 12345n, -(2n ** 61n) - 1n, 2n ** 62n - 1n, -(2n ** 62n) + 1n, 2n ** 40n, -(2n ** 40n), 4095n, -4096n, -4097n];
     for (const f of [1, 8, 12, 13, 16, 21, 31, 32]) {
-      const x = new BigUint64Array(3000);
-      x.set(randomSigned(1500, 62));
-      x.set(randomSigned(1000, 20), 1500);
-      edges.forEach((e, i) => (x[2500 + i] = BigInt.asUintN(64, e)));
-      for (let i = 2500 + edges.length; i < 3000; i++) x[i] = BigInt.asUintN(64, BigInt(i % 7) - 3n);
+      const x = truncationValues(3000);
       for (const sh of [split(x), sharesWithWrap(x, 0), sharesWithWrap(x, 1)]) {
         const c = carries(x, await truncate(ss, sh, f), f);
         expect(c.every((d) => d === 0n || d === 1n), `f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
@@ -59,12 +54,8 @@ describe('protocols: client-offline exact truncation', function () {
 
   it('a forced wrap of the shares across 2^63 stays within the carry', async () => {
     const ss = await sessions();
-    const n = 64, f = 16;
-    const x = new BigUint64Array(n).fill(BigInt.asUintN(64, -5n * 2n ** 16n));
-    const x0 = new BigUint64Array(n).fill(2n ** 63n - 3n);
-    const x1 = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) x1[i] = x[i] - x0[i];
-    expect(carries(x, await truncate(ss, [x0, x1, new BigUint64Array(n)], f), f).every((d) => d === 0n || d === 1n)).to.equal(true);
+    const { x, shares } = wrappingShares(64);
+    expect(carries(x, await truncate(ss, shares, 16), 16).every((d) => d === 0n || d === 1n)).to.equal(true);
   });
 
   it('the table: P0 sends only offline, online one bit P1 → P2 and f bits back, two rounds', () => {
