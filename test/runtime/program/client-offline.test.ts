@@ -244,7 +244,8 @@ describe('client-offline mode in the executor (runtime/program/client-offline-pa
 
   it('a whole program of the mode (weights → T_f + ReLU → client-offline product → T_f + residual + block-ReLU → product → truncation → reveal): every stage the plaintext value of its inputs (up to a truncation\'s carry), the cost table per party, phase and label', async () => {
     const ss = await createInProcessSessions();
-    const r = await runParties(ss, (s) => runProgram(s, chainProgram(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt2 : undefined }));
+    // The input is given before the offline phase is done: it waits for it, then runs.
+    const r = await runParties(ss, (s) => runProgram(s, chainProgram(s.id), { input: s.id === 0 ? Promise.resolve(x) : null, weights: s.id === 1 ? wt2 : undefined }));
     expect(chainProblems(r[0].outputs)).to.deep.equal([]);
     expectCounters(r, chainCosts());
     for (const p of r) {
