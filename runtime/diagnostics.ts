@@ -151,6 +151,7 @@ export const DIAGNOSTICS = {
   MPCC5050: 'offline material refused: it belongs to another {0} ({1}), this run is {2}',
   MPCC5051: 'stopped ({0}) during the {1} phase: the inference is abandoned, nothing was written',
   MPCC5052: "internal error: offline material of '{0}' was prepared but no online step took it",
+  MPCC5053: "internal error: client-offline step '{0}' ({1}) has no offline dealing: the client-offline mode deals it in the offline phase, never online",
   // 51xx: ring arithmetic kernels modules (runtime/kernels/kernels-module.ts, ring-wasm.ts).
   MPCC5101: 'ring kernels missing at {0}: run `npm run build`, which generates them ({1})',
   MPCC5102: 'kernels module {0} is not a valid WebAssembly module for this runtime: {1}',

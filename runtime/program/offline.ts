@@ -20,6 +20,11 @@
 //   - for every exact truncation of a product (step 'truncateExact'): its dealing
 //     (truncate-exact.ts dealTruncation: P0's wrap bits from its product share, the pads), whose
 //     messages (P2's pad to P0, P0's choice bits to P1) ride in the closing exchange.
+//   - in a program of the client-offline mode (program.ts CLIENT_OFFLINE_KINDS): P0 runs its
+//     whole program here, and every 'helperSelect', 'truncateClientOffline' and
+//     'weightsClientOffline' step is dealt from P0's offline shares (client-offline-pass.ts);
+//     their messages (P0's included) ride in the closing exchange, and a client-offline
+//     product's correction always does (its online step has no round).
 // The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
 // corrections ('drelu.bits', phase 'preprocessing', bytes the cost table already counts — they
 // no longer travel in the comparison's first online round; one round, more only past
@@ -45,7 +50,8 @@ import type { PoolParams } from '../ring/windows.js';
 import type { Outgoing, PartyId, Prg, Session } from '../session/session.js';
 import { bytesRing, ringBytes } from '../protocols/wire.js';
 import { conv2dOutShape } from '../ring/windows.js';
-import { PRODUCT_KINDS, productValue, type Program, type ProgramStep, type SetupStep } from './program.js';
+import { ClientOfflinePass } from './client-offline-pass.js';
+import { CLIENT_OFFLINE_KINDS, isClientOffline, PRODUCT_KINDS, productValue, type Program, type ProgramStep, type SetupStep } from './program.js';
 /** Step kinds whose comparisons' dealing is prepared (stepCompares). */
 const COMPARE_KINDS: ReadonlySet<string> = new Set(['reluWeights', 'blockRelu', 'relu', 'maxPool']);
 
@@ -190,10 +196,14 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     if (queue) queue.push(v);
     else items.set(purpose, [v]);
   };
-  const work = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind) || COMPARE_KINDS.has(st.kind));
+  const work = program.steps.filter((st) => PRODUCT_KINDS.has(st.kind) || COMPARE_KINDS.has(st.kind) || CLIENT_OFFLINE_KINDS.has(st.kind));
   const dealings: CompareDealing[] = [];
   const corrections = new ProductCorrections();
-  for (const [i, st] of work.entries()) {
+  // A client-offline program: P0 walks all its steps offline (client-offline-pass.ts).
+  const pass = isClientOffline(program) ? new ClientOfflinePass(session, program) : null;
+  const isWork = new Set(work);
+  let done = 0;
+  for (const st of pass ? program.steps : work) {
     stopped(options.signal);
     const streams = stepStreams(session, st);
     // The step's comparison first, its product after: the streams are independent, and this
@@ -206,14 +216,21 @@ export async function prepareOffline(session: Session, program: Program, keys: R
       dealings.push(d);
       put(`${st.name}/select`, dealSelect(streams, cmp.selected, cmp.sharedMask));
     }
+    let key: WeightKey | undefined;
+    let m: MaskProduct | null = null;
     if (PRODUCT_KINDS.has(st.kind)) {
-      const key = keys.get(String(st.params.layer));
+      key = keys.get(String(st.params.layer));
       if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-      const m = session.id !== 1 ? maskProduct(streams, key, st.kind === 'weightsSharedMask' ? sharedMask(items, st) : undefined) : null;
-      if (m) put(`${st.name}/weights`, m);
-      corrections.add(st.name, key.map.ySize, m);
+      m = session.id !== 1 ? maskProduct(streams, key, st.kind === 'weightsSharedMask' ? sharedMask(items, st) : undefined) : null;
+      // A client-offline product's mask product goes to its dealing (P0's Z = y0 − A), and its
+      // correction always travels offline: its online step has no round.
+      const clientOffline = CLIENT_OFFLINE_KINDS.has(st.kind);
+      if (m && !clientOffline) put(`${st.name}/weights`, m);
+      corrections.add(st.name, key.map.ySize, m, clientOffline);
     }
-    options.onStep?.(i + 1, work.length, st.name);
+    if (pass) await pass.visit(st, streams, { key, mask: m }, put);
+    if (!isWork.has(st)) continue;
+    options.onStep?.(++done, work.length, st.name);
     // Let a stop request (a signal handler) and the transport run between layers.
     await new Promise((r) => setImmediate(r));
   }
@@ -255,9 +272,14 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   // dealing and P2's product corrections).
   const peers = ([0, 1, 2] as PartyId[]).filter((p) => p !== session.id);
   const ready = session.round(
-    [...peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })), ...truncations.flatMap((d) => d.outgoing), ...corrections.outgoing(session.id)],
+    [
+      ...peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.ready', phase: 'preprocessing' as const })),
+      ...truncations.flatMap((d) => d.outgoing),
+      ...(pass?.dealings.flatMap((d) => d.outgoing) ?? []),
+      ...corrections.outgoing(session.id),
+    ],
     peers,
-    Object.fromEntries(peers.map((p) => [p, truncations.reduce((t, d) => t + (d.expect[p] ?? 0), 0) + (session.id === 1 && p === 2 ? corrections.bytes : 0)])),
+    Object.fromEntries(peers.map((p) => [p, truncations.reduce((t, d) => t + (d.expect[p] ?? 0), 0) + (pass?.expected(p) ?? 0) + (session.id === 1 && p === 2 ? corrections.bytes : 0)])),
     { timeoutMs: waitMs },
   );
   const frames = await (options.signal ? untilStopped(ready, options.signal) : ready);
@@ -269,6 +291,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
       return frames.get(p)!.subarray(from, at[p]);
     });
   }
+  pass?.receive(frames, at);
   if (session.id === 1) corrections.received(frames.get(2)!.subarray(at[2] ?? 0), put);
   return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
 }
@@ -282,9 +305,10 @@ class ProductCorrections {
   /** Bytes moved (every party computes the same from the sizes). */
   bytes = 0;
 
-  /** A product step's correction (`mine`: P2's MaskProduct; null at P1). */
-  add(name: string, ySize: number, mine: MaskProduct | null): void {
-    if (this.bytes + 8 * ySize > OFFLINE_FRAME_BYTES) return;
+  /** A product step's correction (`mine`: P2's MaskProduct; null at P1); `always`: a
+   * client-offline product's, which has no online round to carry it. */
+  add(name: string, ySize: number, mine: MaskProduct | null, always = false): void {
+    if (!always && this.bytes + 8 * ySize > OFFLINE_FRAME_BYTES) return;
     this.steps.push({ name, ySize, mine });
     this.bytes += 8 * ySize;
   }
@@ -322,7 +346,7 @@ function sharedMask(items: ReadonlyMap<string, unknown[]>, st: ProgramStep): Big
  * order; P0's wrap bits come from the product share prepared for the step it reads. */
 function dealTruncations(session: Session, program: Program, items: ReadonlyMap<string, unknown[]>, put: (purpose: string, v: unknown) => void): TruncationDealing[] {
   const productOf = new Map<string, string>();
-  for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind)) productOf.set(productValue(st), st.name);
+  for (const st of program.steps) if (PRODUCT_KINDS.has(st.kind) && !CLIENT_OFFLINE_KINDS.has(st.kind)) productOf.set(productValue(st), st.name);
   const out: TruncationDealing[] = [];
   for (const st of program.steps) {
     if (st.kind !== 'truncateExact') continue;

@@ -41,7 +41,17 @@ export interface ProgramStep {
 }
 
 /** Step kinds that multiply an activation by P1's weights (each names its setup's `layer`). */
-export const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights', 'weightsSharedMask']);
+export const PRODUCT_KINDS: ReadonlySet<string> = new Set(['weights', 'reluWeights', 'weightsSharedMask', 'weightsClientOffline']);
+
+/** Step kinds of the client-offline mode (DESIGN's "the helper selects"): each deals in the
+ * offline phase from P0's input-independent shares (runtime/program/client-offline-pass.ts), and
+ * a program holding one runs P0's whole program offline. */
+export const CLIENT_OFFLINE_KINDS: ReadonlySet<string> = new Set(['helperSelect', 'truncateClientOffline', 'weightsClientOffline']);
+
+/** True when `program` is of the client-offline mode (it has a step of CLIENT_OFFLINE_KINDS). */
+export function isClientOffline(program: Pick<Program, 'steps'>): boolean {
+  return program.steps.some((st) => CLIENT_OFFLINE_KINDS.has(st.kind));
+}
 
 /** The value holding a product step's product: a 'reluWeights' step's second result (after
  * the activation), every other product kind's first. A step with `keepMasked` adds P1's masked

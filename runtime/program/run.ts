@@ -235,7 +235,7 @@ function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<St
             readers.set(v, left);
             if (left === 0) values.delete(v);
           }
-          const outs = await fn({ ...base, session: ss, params: st.params }, ins);
+          const outs = await fn({ ...base, session: ss, params: st.params, step: st.name }, ins);
           if (st.rounds > 0 && ss.calls === 0) throw runtimeError('MPCC5202', [st.name, st.op, 'none', st.round]);
           if (outs.length !== st.outputs.length) throw runtimeError('MPCC5211', [st.name, outs.length, st.outputs.length]);
           st.outputs.forEach((v, j) => readers.has(v) && values.set(v, outs[j]));

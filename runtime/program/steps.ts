@@ -7,6 +7,9 @@ import { decode, encode } from '../ring/ring.js';
 import { InternalError, runtimeError } from '../diagnostics.js';
 import { truncateExact, truncateExactOnline, type TruncationDealing } from '../protocols/truncate-exact.js';
 import { addShares, applyWeightsMasked, applyWeightsSharedMask, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
+import { applyWeightsClientOffline, preparedCorrection } from '../protocols/weights.js';
+import { helperSelect, type HelperSelectDealing, type HelperSelectSpec } from '../protocols/helper-select.js';
+import { truncateClientOffline, type TruncateClientOfflineDealing } from '../protocols/truncate-client-offline.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
 import type { BilinearMap, BitWindow, BlockSize, ProductShapes, WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
@@ -28,6 +31,8 @@ export interface StepContext {
   input: ArrayLike<number> | null;
   /** P0: revealed values (decoded), filled by 'reveal' steps. */
   revealed: Map<string, Float64Array>;
+  /** The step's name (for errors). */
+  step?: string;
 }
 
 /** A step kind: shares in, shares out. */
@@ -73,20 +78,31 @@ function broadcastOperands(ctx: StepContext, xs: BigUint64Array[]): BigUint64Arr
 
 const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 
+/** A 'helperSelect' step's protocol parameters (validate.ts checks them). */
+export function helperSelectSpec(params: Record<string, unknown>): HelperSelectSpec {
+  const spec: HelperSelectSpec = { n: Number(params.size), bits: Number(params.bits), window: params.window as BitWindow };
+  if (params.shape) spec.shape = params.shape as [number, number, number, number];
+  if (params.blocks) spec.blocks = params.blocks as BlockSize[];
+  return spec;
+}
+
+/** A client-offline step's dealing from the offline phase (client-offline-pass.ts); without
+ * one, MPCC5053 naming the step (never a fallback: P0's share was computed offline). */
+function clientOfflineDealing<T>(ctx: StepContext, kind: string): T {
+  const d = ctx.session.prepared?.('clientOffline') as T | undefined;
+  if (!d) throw runtimeError('MPCC5053', [ctx.step ?? '(unnamed)', kind]);
+  return d;
+}
+
 /** The step kinds' names: what a program step's `kind` may be (an op's facts name its kind, ir/ops/facts.ts). */
 export type StepKind =
   | 'input' | 'reveal' | 'weights' | 'weightsSharedMask' | 'reluWeights' | 'relu' | 'blockRelu' | 'clip' | 'maxPool' | 'avgPool' | 'truncate'
   | 'add' | 'sub' | 'addConst' | 'identity' | 'transpose' | 'slice' | 'concat' | 'pad' | 'broadcast' | 'resize' | 'globalAvgPool'
   | 'mul' | 'hardSigmoid' | 'sigmoid' | 'truncateExact' | 'truncateExactOnline'
-  | 'helperSelect' | 'truncateClientOffline' | 'weightsClientOffline';
+  | 'weightsClientOffline' | 'helperSelect' | 'truncateClientOffline';
 
 /** The step kinds by name. */
 export const STEP_KINDS: Record<StepKind, StepFn> = {
-  // PLACEHOLDERS of the compiler's branch (cmpco) for the client-offline mode's step kinds, so its
-  // programs name them; the runtime's branch (rtco) defines them: take its side on merging.
-  helperSelect: () => { throw new InternalError("step kind 'helperSelect' is not in this runtime yet (branch rtco)"); },
-  truncateClientOffline: () => { throw new InternalError("step kind 'truncateClientOffline' is not in this runtime yet (branch rtco)"); },
-  weightsClientOffline: () => { throw new InternalError("step kind 'weightsClientOffline' is not in this runtime yet (branch rtco)"); },
   /** P0 encodes its input at frac bits and shares it (no message). */
   input: (ctx) => {
     const n = Number(ctx.params.size);
@@ -109,6 +125,20 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
   /** Product with P1's weights of an activation whose masked copy the step `maskFrom` brought
    * to P1 (its `keepMasked` result, the operand): the same mask A, no message from P0. */
   weightsSharedMask: async (ctx, [kept]) => [plusP1Constant(ctx, await applyWeightsSharedMask(ctx.session, key(ctx), kept), ctx.params.bias)],
+  /** The client-offline mode's product (weights.ts applyWeightsClientOffline) of an activation
+   * whose P0 share was known offline: no round; P1 adds the bias, as for 'weights'. */
+  weightsClientOffline: async (ctx, [y]) => {
+    const k = key(ctx);
+    const d = clientOfflineDealing<Parameters<typeof applyWeightsClientOffline>[3]>(ctx, 'weightsClientOffline');
+    const correction = ctx.session.id === 1 ? preparedCorrection(ctx.session, k.map.ySize) : undefined;
+    return [plusP1Constant(ctx, await applyWeightsClientOffline(ctx.session, k, y, d, correction), ctx.params.bias)];
+  },
+  /** The client-offline mode's optional exact truncation, optional residual and (block-)ReLU, the
+   * helper selecting (helper-select.ts): inputs [v] or [v, res]; P0 returns its offline share. */
+  helperSelect: async (ctx, [v, res]) => [await helperSelect(ctx.session, helperSelectSpec(ctx.params), v, res ?? null, clientOfflineDealing<HelperSelectDealing>(ctx, 'helperSelect'))],
+  /** The client-offline mode's exact truncation where no selection follows
+   * (truncate-client-offline.ts): two rounds, P0's pads offline. */
+  truncateClientOffline: async (ctx, [v]) => [await truncateClientOffline(ctx.session, v, Number(ctx.params.bits), clientOfflineDealing<TruncateClientOfflineDealing>(ctx, 'truncateClientOffline'))],
   /** ReLU then the next weight layer in the ReLU's rounds: activation and product (and, with
    * `keepMasked`, P1's masked activation, as for 'weights'). */
   reluWeights: async (ctx, [x]) => {

@@ -10,7 +10,9 @@
 
 import { runtimeError } from '../diagnostics.js';
 import type { PartyId } from '../session/session.js';
-import { PROGRAM_FORMAT, type Program } from './program.js';
+import { conv2dOutShape } from '../ring/windows.js';
+import { MAX_EXACT_TRUNCATION_BITS } from '../protocols/truncate-exact.js';
+import { PRODUCT_KINDS, productValue, PROGRAM_FORMAT, type MapSpec, type Program } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
 import { array, describe, fail, int, ints, type Json, name, object, PROGRAM_LIMITS, Refusal, shape } from './validate-json.js';
@@ -77,11 +79,28 @@ const checkProduct: ParamsCheck = (params, field) => {
   return { inputs: [{ size: size(x), field: 'xShape' }, { size: size(y), field: 'yShape' }], output: size(out) };
 };
 
+/** A 'helperSelect' step (the client-offline mode's truncation, residual and (block-)ReLU):
+ * `bits` within the three-way truncation's range, its operands (v and the optional residual)
+ * of `size` elements; with `blocks`, a `shape` of `size` elements and one block per channel
+ * ('identity' or [height, width] within the plane), as a 'blockRelu' step's. */
+const checkHelperSelect: ParamsCheck = (params, field, operands) => {
+  int(params.bits, `${field}.bits`, 0, MAX_EXACT_TRUNCATION_BITS);
+  const size = params.size as number;
+  if (params.blocks !== undefined && params.shape === undefined) fail(`${field}.shape`, "missing (a 'helperSelect' step with blocks needs it)");
+  if (params.shape !== undefined) {
+    const dims = ints(params.shape, `${field}.shape`, 4, 1);
+    const n = dims.reduce((a, b) => a * b, 1);
+    if (n !== size) fail(`${field}.shape`, `[${dims.join(',')}] has ${n} elements, the step's size is ${size}`);
+    if (params.blocks !== undefined) {
+      const blocks = array(params.blocks, `${field}.blocks`, dims[1]);
+      if (blocks.length !== dims[1]) fail(`${field}.blocks`, `${blocks.length} block sizes for ${dims[1]} channels`);
+      blocks.forEach((b, i) => b === 'identity' || ints(b, `${field}.blocks[${i}]`, 2, 1, Math.max(dims[2], dims[3])));
+    }
+  }
+  return { inputs: Array.from({ length: operands }, () => ({ size, field: 'size' })), output: size };
+};
+
 const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
-  // PLACEHOLDERS of the compiler's branch (cmpco); the runtime's branch (rtco) defines these: take its side on merging.
-  weightsClientOffline: one({ layer: 'name' }, BIAS),
-  helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array' } },
-  truncateClientOffline: one({ bits: 'int' }),
   input: { inputs: [0, 0], outputs: 1, required: { size: 'int' } },
   reveal: { inputs: [1, 1], outputs: 0, required: { value: 'name' }, optional: { frac: 'int' } },
   weights: one({ layer: 'name' }, { ...BIAS, keepMasked: 'bool' }),
@@ -109,10 +128,13 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' }, check: checkProduct },
   hardSigmoid: one({ alpha: 'number', beta: 'number' }),
   sigmoid: one(),
+  weightsClientOffline: one({ layer: 'name' }, BIAS),
+  helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array' }, check: checkHelperSelect },
+  truncateClientOffline: one({ bits: 'int' }),
 };
 
 /** Kinds whose result has as many elements as their (first) operand. */
-const SIZE_KEEPING: ReadonlySet<string> = new Set(['relu', 'blockRelu', 'clip', 'truncate', 'truncateExact', 'truncateExactOnline', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
+const SIZE_KEEPING: ReadonlySet<string> = new Set(['truncateClientOffline', 'relu', 'blockRelu', 'clip', 'truncate', 'truncateExact', 'truncateExactOnline', 'add', 'sub', 'addConst', 'identity', 'hardSigmoid', 'sigmoid']);
 
 function typed(v: Json, t: ParamType, field: string): void {
   switch (t) {
@@ -255,9 +277,14 @@ function validateProgram(raw: Json, party: PartyId): Program {
   const stepNames = new Set<string>();
   /** The masked activations kept by product steps (keepMasked): the step and its layer. */
   const masked = new Map<string, { step: string; layer: string }>();
+  const setupMap = (layer: string) => (p.setup as { name: string; map: MapSpec }[]).find((m) => m.name === layer)!.map;
   const xSize = (layer: string): number => {
-    const map = (p.setup as { name: string; map: { kind: string; m: number; k: number; conv: { inShape: number[] } } }[]).find((m) => m.name === layer)!.map;
+    const map = setupMap(layer);
     return map.kind === 'matmul' ? map.m * map.k : map.conv.inShape.reduce((a, b) => a * b, 1);
+  };
+  const ySize = (layer: string): number => {
+    const map = setupMap(layer);
+    return map.kind === 'matmul' ? map.m * map.n : conv2dOutShape(map.conv).reduce((a, b) => a * b, 1);
   };
   /** A 'weightsSharedMask' step reads the masked activation an earlier product kept, names
    * that step, and multiplies an activation of the same size. */
@@ -298,7 +325,14 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
-    const declared = schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`, ins.length);
+    // the three-way truncation's range (its mod 2^f values live in 32-bit words)
+    if (kind === 'truncateClientOffline') int(params.bits, `${f}.params.bits`, 1, MAX_EXACT_TRUNCATION_BITS);
+    // A client-offline product's operand and result are tracked (its offline dealing sizes them).
+    if (kind === 'weightsClientOffline' && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
+    const declared =
+      kind === 'weightsClientOffline'
+        ? { inputs: [{ size: xSize(params.layer as string), field: 'layer' }], output: ySize(params.layer as string) }
+        : (schema.check?.(params, `${f}.params`, ins.length) ?? geometrySizes(kind, params, `${f}.params`, ins.length));
     declared?.inputs.forEach(({ size, field }, j) => {
       const actual = sizes.get(ins[j]);
       if (actual !== undefined && actual !== size) fail(`${f}.params.${field}`, `${size} elements, the operand '${ins[j]}' has ${actual}`);
@@ -307,6 +341,8 @@ function validateProgram(raw: Json, party: PartyId): Program {
     // what an elementwise step keeps (the products' results are not tracked)
     const size = declared ? declared.output : kind === 'input' ? (params.size as number) : SIZE_KEEPING.has(kind) ? sizes.get(ins[0]) : undefined;
     if (size !== undefined && outs.length === 1) sizes.set(outs[0], size);
+    // a product's result has its layer's output size (a client-offline step's dealing is sized by it)
+    if (PRODUCT_KINDS.has(kind) && layers.has(params.layer as string)) sizes.set(productValue({ kind, outputs: outs }), ySize(params.layer as string));
     if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
     if (keeps) masked.set(outs[outs.length - 1], { step: stepName, layer: params.layer as string });
     if (kind === 'weightsSharedMask') sharesMask(params, ins[0], `${f}`);

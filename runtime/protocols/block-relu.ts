@@ -100,7 +100,7 @@ const WORD_SUM_MAX = 1 << 20;
 
 /** The patch sums of x (mod 2^64) over a layout's non-identity planes, on 32-bit halves
  * (a BigInt per element cost more than the rest of the plan). */
-function tileSums(x: BigUint64Array, layout: BlockLayout): BigUint64Array {
+export function tileSums(x: BigUint64Array, layout: BlockLayout): BigUint64Array {
   const sums = new BigUint64Array(layout.patches);
   const { planes } = layout;
   const X = new Uint32Array(x.buffer, x.byteOffset, 2 * x.length);
@@ -147,8 +147,13 @@ function tileSums(x: BigUint64Array, layout: BlockLayout): BigUint64Array {
  * the selection's result is the whole activation. */
 export function blockPlan(x: BigUint64Array, shape: readonly [number, number, number, number], blocks: readonly BlockSize[]) {
   const layout = blockLayout(shape, blocks);
-  const { patches, runs, selected } = layout;
-  const sums = tileSums(x, layout);
+  return { patches: layout.patches, sums: tileSums(x, layout), map: layout.selectedPatch, ...selectionOf(layout, x) };
+}
+
+/** The non-identity elements of x in order (x itself when every channel is selected: not
+ * copied, only read) and how to put selected values back into x's other elements. */
+export function selectionOf(layout: BlockLayout, x: BigUint64Array) {
+  const { runs, selected } = layout;
   const whole = selected.length === x.length;
   let xs = x;
   if (!whole) {
@@ -162,7 +167,7 @@ export function blockPlan(x: BigUint64Array, shape: readonly [number, number, nu
     for (let r = 0, at = 0; r < runs.length; at += runs[r + 1], r += 2) out.set(ys.subarray(at, at + runs[r + 1]), runs[r]);
     return out;
   };
-  return { patches, sums, xs, map: layout.selectedPatch, assemble };
+  return { xs, assemble };
 }
 
 /** Block-ReLU: every bh×bw patch (tiled from the top-left, edge patches partial) of a channel

@@ -205,7 +205,7 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
 
   if (rider?.sharedMask) rider.shareMask!(wordsRing(rShare));
   // Round 1: masked reveal of y + r (and the rider's opening); P1 also gets its bit shares.
-  const zMine = addWords(bitWindow(x, w.lo, k), rShare, k);
+  const zMine = revealHalf(x, w, deal);
   const zBytes = packedBytes(n, k);
   const out1 = [{ to: peer as PartyId, data: packWords(zMine, k), label: 'drelu.reveal' }];
   if (rider?.open && rider.openBytes > 0) out1.push({ to: peer, data: rider.open(), label: 'select.open' });
@@ -220,11 +220,7 @@ async function holderSide(s: Session, me: 0 | 1, x: BigUint64Array, w: BitWindow
   const z = addWords(zMine, unpackWords(zTheirs, n, k), k);
   if (rider?.sharedMask) rider.revealed!(wordsRing(z));
 
-  const flip = new Uint8Array(n);
-  const top = k - 1;
-  const zTop = top < 32 ? z.lo : z.hi;
-  const zShift = top < 32 ? top : top - 32;
-  for (let i = 0; i < n; i++) flip[i] = 1 ^ ((zTop[i] >>> zShift) & 1) ^ (coins.beta[i] & 1);
+  const flip = compareFlips(z, coins.beta, k);
 
   // Round 2: the masked, rotated compare digits to P2 (and the rider's bytes P0 → P1).
   const digits = compareMessage(me, z, rBits!, coins.rot, coins.beta, coins.g, n, k, p);
@@ -261,12 +257,7 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   const got = await s.round([], [0, 1], { 0: size, 1: size });
   const [a] = splitFrame(got.get(0), [size], 0, 'drelu.compare');
   const [b] = splitFrame(got.get(1), [size], 1, 'drelu.compare');
-  const t = zeroTests(a, b, n, k, P);
-  const u = new Uint8Array(n);
-  const top = k - 1;
-  const rTop = top < 32 ? r.lo : r.hi;
-  const topShift = top & 31;
-  for (let i = 0; i < n; i++) u[i] = t[i] ^ ((rTop[i] >>> topShift) & 1);
+  const u = helperBits(deal, a, b);
 
   // Round 3: re-share u over Z_2^64 (P0's share from the stream, drawn with the dealing; P1's sent).
   const u0 = deal.uShare;
@@ -284,6 +275,36 @@ async function helperSide(s: Session, n: number, w: BitWindow, rider?: Rider): P
   if (rider?.correction) for (const m of rider.correction(bit)) out3.push({ to: 1, ...m });
   await s.round(out3, []);
   return bit;
+}
+
+/** A holder's half of round 1's masked reveal: (x >>> lo) mod 2^k of its share plus its share
+ * of r, mod 2^k (the two halves sum to z = y + r). */
+export function revealHalf(x: BigUint64Array, w: BitWindow, deal: CompareDealing): Words {
+  return addWords(bitWindow(x, w.lo, w.k), deal.r, w.k);
+}
+
+/** The flips e = 1 ⊕ MSB(z) ⊕ β, public to both holders once z is. */
+export function compareFlips(z: Words, beta: Uint8Array, k: number): Uint8Array {
+  const n = z.lo.length;
+  const flip = new Uint8Array(n);
+  const top = k - 1;
+  const zTop = top < 32 ? z.lo : z.hi;
+  const zShift = top & 31;
+  for (let i = 0; i < n; i++) flip[i] = 1 ^ ((zTop[i] >>> zShift) & 1) ^ (beta[i] & 1);
+  return flip;
+}
+
+/** P2: u = t ⊕ MSB(r) per element from the holders' packed round-2 digits (t: a zero among
+ * an element's digits). */
+export function helperBits(deal: CompareDealing, a: Uint8Array, b: Uint8Array): Uint8Array {
+  const { n, k, r } = deal;
+  const t = zeroTests(a, b, n, k, digitField(k).p);
+  const u = new Uint8Array(n);
+  const top = k - 1;
+  const rTop = top < 32 ? r.lo : r.hi;
+  const topShift = top & 31;
+  for (let i = 0; i < n; i++) u[i] = t[i] ^ ((rTop[i] >>> topShift) & 1);
+  return u;
 }
 
 /** Arithmetic shares over Z_2^64 of the comparison bits (P2 gets zeros). */

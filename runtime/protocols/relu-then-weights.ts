@@ -47,21 +47,21 @@
 // and M0 (issue 21 point 4), or P0's half of the opening sent offline where P0's share does
 // not depend on the input (after a product: online bytes only, issue 21 point 3).
 //
-// How close to 8 B: 16 B online, 32 B in all (a design, not built). Four ring elements per
-// selected element is conserved by every variant tried: two depend on P1's share (one leaves P1,
-// one reaches it: the bounds above), two carry P0's share to where it is needed (to P1, or to P2
+// How close to 8 B: 16 B online, 32 B in all (P0's masked copy for P2 and the product's masked
+// activation, 8 B each, offline), built as the client-offline mode
+// (runtime/protocols/helper-select.ts, "the helper selects"). Four ring elements per selected
+// element is conserved by every variant tried: two depend on P1's share (one leaves P1, one
+// reaches it: the bounds above), two carry P0's share to where it is needed (to P1, or to P2
 // together with a re-share of the product that makes P2 know P0's output share: 8 B per output
 // element instead). Since P0's share of a product's output is input-independent, those two can
-// go offline, which takes P0 out of the online phase altogether ("P2 selects"):
-//   offline  P0 → P2  x0 + m0;  P0 → P1  Z = ρ·x0 + (1 − 2ρ)(T − γ0·m) − S,
-//            with ρ a bit and m = m0 + m1 from the P0–P1 stream, S, T, γ0 from the P0–P2 stream;
-//            the product's input share of P0 is S itself, so conv(S, W) is an offline Beaver
-//            product (P0 holds conv(S, W − B) + C0, P1 gets conv(S, B) − C0): no M0 online.
-//   round 1  P1 → P2  x1 + m1 (P2 learns x + m: uniform, m unknown to it).
-//   round 2  P0 → P2  e ⊕ ρ per patch (a uniform bit); P2, with u from the digits, knows
-//            γ = b ⊕ ρ (uniform: ρ unknown to it).
-//   round 3  P2 → P1  V = γ·(x + m) − T per element (uniform: T), γ1 = γ − γ0 per patch.
-//   P1: y1 = ρ·x1 + (1 − 2ρ)(V − γ1·m) + Z; P0: y0 = S; y0 + y1 = ρ·x + (1 − 2ρ)·γ·x = b·x.
+// go offline, which takes P0 out of the online phase but for its digits: P0 sends x0 + m0 to
+// P2 offline and computes its output share there; online P1 sends x1 + m1 to P2 (round 1), P0
+// sends e ⊕ ρ with its digits (round 2), P2 selects on x + m with γ = b ⊕ ρ and sends V and
+// γ1 to P1 (round 3). Every later tensor stays in that form (P0's share known offline), so the
+// product reading the selection sends its masked activation offline too (weights.ts
+// applyWeightsClientOffline: no online message, no round), and the exact truncation before the
+// ReLU folds into the selection's three rounds (its bit rides in round 1, P2's part in round 3;
+// truncate-client-offline.ts): 3 rounds per truncation + ReLU + product instead of 4.
 // 8 B per element would need P0's share known to P1's peer for free, which a fresh mask per
 // inference rules out (re-sharing a product output costs the 8 B it saves).
 

@@ -76,10 +76,11 @@ export interface TruncationDealing {
   received: boolean;
 }
 
-const maskOf = (f: number): number => (f >= 32 ? 0xffffffff : 2 ** f - 1);
+/** The mask of an f-bit value in a 32-bit word. */
+export const maskOf = (f: number): number => (f >= 32 ? 0xffffffff : 2 ** f - 1);
 
 /** The top bit of x + 2^62 for every element (P0's wrap bit a). */
-function wrapBits(x: BigUint64Array): Uint8Array {
+export function wrapBits(x: BigUint64Array): Uint8Array {
   const w = wordView(x);
   const out = new Uint8Array(x.length);
   // 2^62 only touches the high word (2^30 there); the low word adds no carry into it.
@@ -94,20 +95,22 @@ function streamBits(words: Uint32Array): Uint8Array {
   return out;
 }
 
-function packBits(b: Uint8Array): Uint8Array {
+/** Bits (one a byte) packed eight to a byte. */
+export function packBits(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(packedBytes(b.length, 1));
   for (let i = 0; i < b.length; i++) out[i >>> 3] |= b[i] << (i & 7);
   return out;
 }
 
-function unpackBits(buf: Uint8Array, n: number): Uint8Array {
+/** Inverse of packBits for n bits. */
+export function unpackBits(buf: Uint8Array, n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (buf[i >>> 3] >>> (i & 7)) & 1;
   return out;
 }
 
 /** Packed f-bit values. */
-function packValues(v: Uint32Array, f: number): Uint8Array {
+export function packValues(v: Uint32Array, f: number): Uint8Array {
   return packWords({ lo: v, hi: new Uint32Array(v.length) }, f);
 }
 
@@ -223,7 +226,7 @@ export async function truncateExact(s: Session, x: BigUint64Array, bits: number,
 }
 
 /** out[i] = ((hi:lo) >>> f) | top·2^(64−f), as 32-bit words (1 ≤ f ≤ 32, top < 2^f). */
-function shiftInto(ow: Uint32Array, i: number, lo: number, hi: number, f: number, top: number): void {
+export function shiftInto(ow: Uint32Array, i: number, lo: number, hi: number, f: number, top: number): void {
   if (f === 32) {
     ow[2 * i] = hi;
     ow[2 * i + 1] = top;
@@ -290,12 +293,12 @@ export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: n
 
 /** 2^k (0 ≤ k < 64) as its low and high 32-bit words, for subtractWords: computed once per
  * call, not per element (a power per element was most of P0's truncation time). */
-function powerOfTwoWords(k: number): [number, number] {
+export function powerOfTwoWords(k: number): [number, number] {
   return k >= 32 ? [0, 2 ** (k - 32)] : [2 ** k, 0];
 }
 
 /** out[i] −= lo + hi·2^32 (lo, hi < 2^32), on 32-bit words. */
-function subtractWords(ow: Uint32Array, i: number, lo: number, hi: number): void {
+export function subtractWords(ow: Uint32Array, i: number, lo: number, hi: number): void {
   const l = ow[2 * i] - lo;
   ow[2 * i] = l >>> 0;
   ow[2 * i + 1] = (ow[2 * i + 1] - hi - (l < 0 ? 1 : 0)) >>> 0;

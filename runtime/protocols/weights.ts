@@ -23,11 +23,19 @@
 // sum to conv(x, W'). Who learns what: P1 receives one masked copy of x instead of two (z is
 // uniform: A unknown to P1) and C1' (uniform: C0' fresh and unknown to P1); P0 and P2 receive
 // nothing. Bytes: 8|Y'| preprocessing (P2 → P1) only; the round stays (P2's correction).
+//
+// A product of an activation in client-offline form (applyWeightsClientOffline; the mode of
+// helper-select.ts, where P0's share y0 of the activation is input-independent): P0 sends
+// Z = y0 − A to P1 in the offline phase ('weights.activation', preprocessing) instead of online,
+// P2's correction map(A, B) − C0 goes offline as always, and online P1 computes
+// map(y1 + Z, W) + map(A, B) − C0 alone: no message, no round. P0's share is map(A, W − B) + C0.
+// P1 receives Z (uniform: A unknown to it) and the correction (uniform: C0); P0 and P2 nothing.
 
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
 import type { Session } from '../session/session.js';
 import { bytesRing, ringBytes, splitFrame } from './wire.js';
+import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 
 /** A map bilinear in (activation, weights) over Z_2^64, with its sizes. */
 export interface BilinearMap {
@@ -194,4 +202,51 @@ export async function applyWeightsSharedMask(s: Session, key: WeightKey, kept: B
   const c1 = pre ?? bytesRing(splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction')[0]);
   const y = map.apply(kept, key.held);
   return add(y, c1, y);
+}
+
+/** A client-offline product's dealing; P1 keeps P0's masked activation Z = y0 − A. */
+interface WeightsClientOfflineDealing extends ClientOfflineDealing {
+  masked: BigUint64Array | null;
+}
+
+/** The offline part of a product whose activation is in client-offline form (P0's share y0 known
+ * offline): P0 sends Z = y0 − A to P1 ('weights.activation', preprocessing; A from its
+ * MaskProduct, `mask`, maskProduct's when null) and keeps its product share map(A, W − B) + C0
+ * as the output; P1 receives Z; P2 has nothing to send here (its correction map(A, B) − C0
+ * travels offline as for every product: MaskProduct.sent, Session.prepared('correction')).
+ * Who learns what: P1 receives Z, uniform since A is a mask it does not hold. */
+export function dealWeightsClientOffline(s: Session, key: WeightKey, y0: BigUint64Array | null, mask: MaskProduct | null): ClientOfflineDealing {
+  const { map } = key;
+  if (s.id === 0) {
+    if (!y0 || y0.length !== map.xSize) throw new Error(`internal: dealWeightsClientOffline: P0 must pass its ${map.xSize}-element activation share`);
+    const m = mask ?? maskProduct(s, key);
+    const z = sub(y0, m.a);
+    return { outgoing: [{ to: 1, data: ringBytes(z), label: 'weights.activation', phase: 'preprocessing' }], expect: {}, receive: () => undefined, output: m.share };
+  }
+  if (s.id === 2) return { outgoing: [], expect: {}, receive: () => undefined, output: null };
+  const deal: WeightsClientOfflineDealing = {
+    masked: null,
+    outgoing: [],
+    expect: { 0: 8 * map.xSize },
+    receive(take) {
+      deal.masked = bytesRing(takeParts(take, 0, [8 * map.xSize], 'weights.activation')[0]);
+    },
+    output: null,
+  };
+  return deal;
+}
+
+/** Shares of map(y, W) for an activation y in client-offline form, with the dealing received:
+ * no message and no round (Protocol 3 of the mode). P1 computes map(y1 + Z, W) + its correction
+ * map(A, B) − C0 (`correction`, received offline); P0 returns its offline share; P2 zeros. */
+export async function applyWeightsClientOffline(s: Session, key: WeightKey, y: BigUint64Array, deal: ClientOfflineDealing, correction: BigUint64Array | undefined): Promise<BigUint64Array> {
+  const { map } = key;
+  if (s.id === 0) return deal.output!;
+  if (s.id === 2) return new BigUint64Array(map.ySize);
+  const masked = (deal as Partial<WeightsClientOfflineDealing>).masked;
+  if (!masked) throw new Error('internal: applyWeightsClientOffline: P0\'s masked activation has not arrived (offline exchange not received)');
+  if (y.length !== map.xSize) throw new Error(`applyWeightsClientOffline: activation of ${y.length} elements, expected ${map.xSize}`);
+  if (!correction || correction.length !== map.ySize) throw new Error(`internal: applyWeightsClientOffline: P2's correction of ${correction?.length ?? 0} elements, expected ${map.ySize}`);
+  const p = map.apply(add(masked, y), key.held);
+  return add(p, correction, p);
 }

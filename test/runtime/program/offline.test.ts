@@ -15,6 +15,7 @@ import type { PoolParams } from '../../../runtime/ring/windows.js';
 import type { PartyId, Session } from '../../../runtime/session/session.js';
 import { fieldBytes } from '../../../runtime/protocols/field-format.js';
 import { FRAC, residualProgram, residualReference, residualWeights } from './residual.js';
+import { stopDuringOffline } from './stop.js';
 
 function lcg(seed: number): () => number {
   let s = seed;
@@ -216,26 +217,8 @@ describe('offline phase (runtime/program/offline.ts)', () => {
   });
 
   it('a stop during the offline phase: MPCC5051 at the stopped party, its peers fail instead of waiting', async () => {
-    const stop = new AbortController();
-    const errors: unknown[] = [null, null, null];
-    const ss = await createInProcessSessions();
-    const runs = ss.map(async (s) => {
-      try {
-        return await runProgram(s, residualProgram(s.id), {
-          input: s.id === 0 ? x : null,
-          weights: s.id === 1 ? wt : undefined,
-          signal: s.id === 0 ? stop.signal : undefined,
-          onProgress: (p) => s.id === 0 && p.phase === 'offline' && p.done === 1 && stop.abort('SIGTERM'),
-        });
-      } catch (e) {
-        errors[s.id] = e;
-        await s.abort(e as Error);
-        return null;
-      }
-    });
-    const t0 = Date.now();
-    await Promise.all(runs);
-    expect(Date.now() - t0).to.be.below(5000);
+    const { errors, ms } = await stopDuringOffline(residualProgram, x, wt);
+    expect(ms).to.be.below(5000);
     expect(codeOf(errors[0])).to.equal('MPCC5051');
     expect((errors[0] as Error).message).to.contain('stopped (SIGTERM) during the offline phase');
     // The peers learn why from the abort P0 relays.

@@ -9,7 +9,8 @@ import { PROTOCOL_COSTS, seq, type Cost } from '../../../runtime/protocols/costs
 
 export const FRAC = 12;
 export const SHAPE: [number, number, number, number] = [1, 2, 6, 6];
-const conv = (cin: number, cout: number, k: number): Conv2dParams => ({
+/** A k×k convolution (k = 1 or 3, same size) of a 1×cin×6×6 activation to cout channels. */
+export const conv = (cin: number, cout: number, k: number): Conv2dParams => ({
   inShape: [1, cin, 6, 6],
   weightShape: [cout, cin, k, k],
   strides: [1, 1],

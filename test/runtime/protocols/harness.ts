@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { createInProcessSessions } from '../../../runtime/transport/in-process.js';
 import { createLocalTcpSessions } from '../../../runtime/transport/tcp.js';
 import type { PartySession } from '../../../runtime/session/party-session.js';
-import type { PartyId, Phase, Session } from '../../../runtime/session/session.js';
+import type { Outgoing, PartyId, Phase, Session } from '../../../runtime/session/session.js';
+import type { ClientOfflineDealing } from '../../../runtime/protocols/client-offline.js';
 
 /** A frame a party received, for the security tests. */
 export interface Received {
@@ -99,4 +100,60 @@ export function randomSigned(n: number, bits: number): BigUint64Array {
   const span = 1n << BigInt(bits);
   for (let i = 0; i < n; i++) out[i] = BigInt.asUintN(64, (r[i] % (2n * span)) - span);
   return out;
+}
+
+/** The offline phase's closing exchange for client-offline dealings (as the runtime makes it):
+ * one round carrying every dealing's outgoing messages (phase 'preprocessing') and `extra` ones
+ * after them, then each dealing takes its bytes from the frames in order. Returns what is left
+ * of each peer's frame (the extra messages' bytes). Every party calls it. */
+export async function offlineExchange(s: Session, deals: readonly ClientOfflineDealing[], extra: { outgoing?: Outgoing[]; expect?: Partial<Record<PartyId, number>> } = {}): Promise<Map<PartyId, Uint8Array>> {
+  const expect: Partial<Record<PartyId, number>> = {};
+  for (const d of [...deals.map((d) => d.expect), extra.expect ?? {}]) for (const [p, n] of Object.entries(d)) expect[Number(p) as PartyId] = (expect[Number(p) as PartyId] ?? 0) + n;
+  const from = (Object.keys(expect).map(Number) as PartyId[]).filter((p) => expect[p]! > 0);
+  const got = await s.round([...deals.flatMap((d) => d.outgoing), ...(extra.outgoing ?? [])], from, expect);
+  const at: Partial<Record<PartyId, number>> = {};
+  for (const d of deals)
+    d.receive((p) => {
+      const start = at[p] ?? 0;
+      at[p] = start + (d.expect[p] ?? 0);
+      return got.get(p)!.subarray(start, at[p]);
+    });
+  return new Map(from.map((p) => [p, got.get(p)!.subarray(at[p] ?? 0)]));
+}
+
+/** Shares of x with P0's share chosen so that x0 + 2^62 lands in a given top-bit case. */
+export function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUint64Array, BigUint64Array] {
+  const r = randomRing(x.length);
+  const x0 = new BigUint64Array(x.length);
+  const x1 = new BigUint64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    // v0 = x0 + 2^62 with its top bit p0Top, the rest random
+    const v0 = (r[i] & ((1n << 63n) - 1n)) | (BigInt(p0Top) << 63n);
+    x0[i] = BigInt.asUintN(64, v0 - (1n << 62n));
+    x1[i] = BigInt.asUintN(64, x[i] - x0[i]);
+  }
+  return [x0, x1, new BigUint64Array(x.length)];
+}
+
+/** Values for the truncation tests (n ≥ 100): random of up to 62 bits and of 20 bits, edge values
+ * (every wrap case near ±2^61, ±2^62, small powers of two) and tiny ones. */
+export function truncationValues(n: number): BigUint64Array {
+  const edges = [0n, 1n, -1n, 2n ** 61n - 1n, -(2n ** 61n), 2n ** 61n + 12345n, -(2n ** 61n) - 1n, 2n ** 62n - 1n, -(2n ** 62n) + 1n, 2n ** 40n, -(2n ** 40n), 4095n, -4096n, -4097n];
+  const x = new BigUint64Array(n);
+  const [wide, narrow, rest] = [Math.floor(n / 2), Math.floor(n / 4), Math.floor((3 * n) / 4)];
+  x.set(randomSigned(wide, 62));
+  x.set(randomSigned(narrow, 20), wide);
+  edges.forEach((e, i) => (x[rest + i] = BigInt.asUintN(64, e)));
+  for (let i = rest + edges.length; i < n; i++) x[i] = BigInt.asUintN(64, BigInt(i % 7) - 3n);
+  return x;
+}
+
+/** x = −5·2^16 in n elements shared with x0 = 2^63 − 3 (P0's share just below the sign boundary)
+ * and x1 = x − x0: shares that wrap across 2^63, where SecureML's local truncation fails. */
+export function wrappingShares(n: number): { x: BigUint64Array; shares: [BigUint64Array, BigUint64Array, BigUint64Array] } {
+  const x = new BigUint64Array(n).fill(BigInt.asUintN(64, -5n * 2n ** 16n));
+  const x0 = new BigUint64Array(n).fill(2n ** 63n - 3n);
+  const x1 = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) x1[i] = x[i] - x0[i];
+  return { x, shares: [x0, x1, new BigUint64Array(n)] };
 }

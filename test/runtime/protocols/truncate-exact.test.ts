@@ -10,7 +10,7 @@ import { PROTOCOL_COSTS, expectedCounters } from '../../../runtime/protocols/cos
 import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { truncShare } from '../../../runtime/ring/ring.js';
 import type { PartyId, Session } from '../../../runtime/session/session.js';
-import { delta, join, randomRing, randomSigned, run3, sessions, snapshot, split } from './harness.js';
+import { delta, join, randomSigned, run3, sessions, sharesWithWrap, snapshot, split, truncationValues, wrappingShares } from './harness.js';
 import type { RecordingSession } from './harness.js';
 import { looksUniform, sameDistribution } from './stats.js';
 
@@ -30,20 +30,6 @@ async function exact(ss: readonly Session[], sh: readonly BigUint64Array[], bits
 /** ⌊x/2^f⌋ − y for every element (the exact truncation's carry: 0 or 1). */
 function carries(x: BigUint64Array, y: BigUint64Array, f: number): bigint[] {
   return Array.from(x, (v, i) => (signed(v) >> BigInt(f)) - signed(y[i]));
-}
-
-/** Shares of x with P0's share chosen so that x0 + 2^62 lands in a given top-bit case. */
-function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUint64Array, BigUint64Array] {
-  const r = randomRing(x.length);
-  const x0 = new BigUint64Array(x.length);
-  const x1 = new BigUint64Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    // v0 = x0 + 2^62 with its top bit p0Top, the rest random
-    const v0 = (r[i] & ((1n << 63n) - 1n)) | (BigInt(p0Top) << 63n);
-    x0[i] = BigInt.asUintN(64, v0 - (1n << 62n));
-    x1[i] = BigInt.asUintN(64, x[i] - x0[i]);
-  }
-  return [x0, x1, new BigUint64Array(x.length)];
 }
 
 /** Every party's counters since `before` equal the cost table's `cost` (per phase, peer and label). */
@@ -86,13 +72,8 @@ describe('protocols: exact share truncation', function () {
 
   it('equals ⌊x/2^f⌋ (or one less) for random and edge values, every wrap case, every f', async () => {
     const ss = await sessions();
-    const edges = [0n, 1n, -1n, 2n ** 61n - 1n, -(2n ** 61n), 2n ** 61n + 12345n, -(2n ** 61n) - 1n, 2n ** 62n - 1n, -(2n ** 62n) + 1n, 4095n, -4096n, -4097n];
     for (const f of [1, 8, 12, 16, 21, 31, 32]) {
-      const x = new BigUint64Array(4000);
-      x.set(randomSigned(2000, 62));
-      x.set(randomSigned(1000, 20), 2000);
-      edges.forEach((e, i) => (x[3000 + i] = BigInt.asUintN(64, e)));
-      for (let i = 3000 + edges.length; i < 4000; i++) x[i] = BigInt.asUintN(64, BigInt(i % 7) - 3n);
+      const x = truncationValues(4000);
       for (const sh of [split(x), sharesWithWrap(x, 0), sharesWithWrap(x, 1)]) {
         const y = await exact(ss, sh, f);
         const c = carries(x, y, f);
@@ -104,12 +85,8 @@ describe('protocols: exact share truncation', function () {
   it('a forced wrap breaks local truncation by ~2^(64−f); the exact one stays within the carry', async () => {
     const ss = await sessions();
     const f = 16, n = 64;
-    // x = −5 shared with x0 = 2^63 − 3 (P0's share just below the sign boundary) and x1 = −x0 − 5:
-    // the shares wrap across 2^63, where SecureML's local truncation fails
-    const x = new BigUint64Array(n).fill(BigInt.asUintN(64, -5n * 2n ** 16n));
-    const x0 = new BigUint64Array(n).fill(2n ** 63n - 3n);
-    const x1 = new BigUint64Array(n);
-    for (let i = 0; i < n; i++) x1[i] = x[i] - x0[i];
+    const { x, shares } = wrappingShares(n);
+    const [x0, x1] = shares;
     const local = join(truncShare(x0, f, 0), truncShare(x1, f, 1));
     const localErr = carries(x, local, f).map((d) => (d < 0n ? -d : d));
     expect(localErr.every((d) => d > 2n ** 40n), 'local truncation fails on the wrap').to.equal(true);
@@ -149,24 +126,16 @@ describe('protocols: exact share truncation', function () {
 
     it('equals ⌊x/2^f⌋ (or one less) for random and edge values, every wrap case, every f', async () => {
       const ss = await sessions();
-      const edges = [0n, 1n, -1n, 2n ** 61n - 1n, -(2n ** 61n), 2n ** 62n - 1n, -(2n ** 62n) + 1n, 4095n, -4096n, -4097n];
       for (const f of [1, 12, 16, 24, 32]) {
-        const x = new BigUint64Array(3000);
-        x.set(randomSigned(1500, 62));
-        x.set(randomSigned(1000, 20), 1500);
-        edges.forEach((e, i) => (x[2500 + i] = BigInt.asUintN(64, e)));
+        const x = truncationValues(3000);
         for (const sh of [split(x), sharesWithWrap(x, 0), sharesWithWrap(x, 1)]) {
           const c = carries(x, await online(ss, sh, f), f);
           expect(c.every((d) => d === 0n || d === 1n), `f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
         }
       }
       // the forced wrap that breaks local truncation
-      const n = 64, f = 16;
-      const x = new BigUint64Array(n).fill(BigInt.asUintN(64, -5n * 2n ** 16n));
-      const x0 = new BigUint64Array(n).fill(2n ** 63n - 3n);
-      const x1 = new BigUint64Array(n);
-      for (let i = 0; i < n; i++) x1[i] = x[i] - x0[i];
-      expect(carries(x, await online(ss, [x0, x1, new BigUint64Array(n)], f), f).every((d) => d === 0n || d === 1n)).to.equal(true);
+      const { x, shares } = wrappingShares(64);
+      expect(carries(x, await online(ss, shares, 16), 16).every((d) => d === 0n || d === 1n)).to.equal(true);
     });
 
     it('bytes and rounds equal the cost table (one round: a bit each way between P0 and P1, P2\'s triple share to P1)', async () => {

@@ -1,0 +1,315 @@
+// "The helper selects" (Protocol 2 of the client-offline mode): an optional exact truncation by
+// f, an optional residual and a (block-)ReLU, with P0's (the client's) share of the output made
+// in the offline phase, 16 B online per selected element, and the truncation folded into the
+// selection's three rounds.
+//
+// In DESIGN terms. Every tensor is in client-offline form: x = x0 + x1 with x0 at P0 known
+// offline (input-independent), x1 at P1. Inputs v (before the truncation) and res (or none);
+// x = T_f(v) + res; the comparison value c = v + (res << f) (x's sign up to the truncation's
+// carry; the window w = {lo, k} is on c's scale); b per patch = [Σ_patch c ≥ 0] on bits
+// [lo, lo + k) (compare.ts); y = b·x on selected elements, y = x on identity channels.
+// x's three-way form (truncate-client-offline.ts): x0 = t0 + res0 (P0, offline), x1 = t1 + res1
+// (P1), x2 = t2 (P2; none when f = 0). Randomness: m0, m1 (ring, per selected element) and ρ
+// (bit per patch) on the P0–P1 'hsel' stream; T (ring per selected element), γ0 (ring per
+// patch) on the P0–P2 'hsel' stream; the truncation's σ, h2, q on the 'trunc' streams; the
+// comparison's dealing on the 'drelu' streams (compare-client-offline.ts).
+//   offline  P0 → P2  x0 + m0 per selected element                      'hsel.masked'  8 B
+//            P0 → P1  its reveal half of Σ c0 (window bits + r0)        'drelu.reveal'
+//            P0 → P1  h1 (truncation)                                   'trunc.pad'    f bits
+//            P2 → P1  the comparison's bit corrections                  'drelu.bits'
+//            P0: y0 = ρ·(x0 − q·F) + (1 − 2ρ)·(T − γ0·m) on selected elements (m = m0 + m1),
+//                y0 = x0 − q·F on identity elements: its output share, before any input.
+//   round 1  P1 → P0  its reveal half                                   'drelu.reveal'
+//            P1 → P2  d (truncation, 1 bit per element)                 'trunc.open'
+//            P1 → P2  x1 + m1 per selected element                      'hsel.masked'  8 B
+//            P2: s = (x0 + m0) + (x1 + m1) + t2 = x + m.
+//   round 2  P0, P1 → P2  the comparison's digits                       'drelu.compare'
+//            P0 → P2  e ⊕ ρ per patch (e the comparison's flip, public to P0 and P1 after
+//                     round 1)                                          'hsel.flip'    1 bit
+//            P2: u from the digits, γ = u ⊕ e ⊕ ρ = b ⊕ ρ.
+//   round 3  P2 → P1  V = γ·s − T per selected element                  'hsel.select'  8 B
+//            P2 → P1  γ1 = γ − γ0 per patch                             'hsel.flipshare' 8 B
+//            P2 → P1  t2 + q·F per element (truncation)                 'trunc.share'  f bits
+//            P1: y1 = ρ·(x1 + t2 + q·F) + (1 − 2ρ)·(V − γ1·m) on selected elements,
+//                y1 = x1 + t2 + q·F on identity elements.
+// Check: y0 + y1 = ρ·x + (1 − 2ρ)·(γ·(x + m) − γ·m) = ρ·x + (1 − 2ρ)·γ·x = b·x (ρ = 0: γ = b;
+// ρ = 1: γ = 1 − b); on identity elements x0 + x1 + t2 = x.
+// Who learns what: P2 receives x0 + m0 and x1 + m1 (uniform: m0, m1 are pads it does not hold;
+// two pads, since one would give it x0 − x1), d (uniform: σ), the digits (compare.ts: masked,
+// multiplied by random units, rotated; it learns u, a fair coin) and e ⊕ ρ (uniform: ρ), so the
+// γ = b ⊕ ρ it computes is a fair coin too. P1 receives P0's reveal half (uniform: r0), h1
+// (uniform: h2), V (uniform: T), γ1 (uniform: γ0) and t2 + q·F (uniform: q). P0 receives P1's
+// reveal half (uniform: r1) and nothing else. No re-share of u: P1 never needs it.
+// Per selected element 16 B online (x1 + m1, V) and 8 B offline (x0 + m0); per patch the
+// comparison (P0's reveal half offline), 1 bit and 8 B; per element the truncation's bit and
+// f bits online. P0's online work is its digits and e ⊕ ρ; its output comes from the offline
+// phase. With every channel identity there is no comparison: the standalone truncation
+// (truncate-client-offline.ts, two rounds) or, with f = 0, no round at all.
+
+import { add, gatherByIndex, mul, scale, sub } from '../ring/ring.js';
+import type { Outgoing, Session } from '../session/session.js';
+import { flipSubInPlace, packedBytes, takeByBitMinus, unpackWords } from './bits.js';
+import { blockLayout, selectionOf, tileSums, type BlockLayout, type BlockSize } from './block-relu.js';
+import { takeParts, type ClientOfflineDealing } from './client-offline.js';
+import { checkWindow, type BitWindow } from './compare.js';
+import {
+  dealCompareClientOffline,
+  digitBytes,
+  helperCompareBits,
+  holderDigits,
+  offlineCompareBytes,
+  p0Revealed,
+  p1RevealHalf,
+  receiveCompareClientOffline,
+  type OfflineRevealCompare,
+} from './compare-client-offline.js';
+import { packBits, packValues, unpackBits } from './truncate-exact.js';
+import {
+  addHighValues,
+  dealThreeWay,
+  dealTruncateClientOffline,
+  receiveThreeWayPad,
+  threeWayBytes,
+  threeWayHelper,
+  threeWayOpen,
+  threeWayPadMessage,
+  truncateClientOffline,
+  type ThreeWayTruncation,
+  type TruncateClientOfflineDealing,
+} from './truncate-client-offline.js';
+import { bytesRing, ringBytes, splitFrame } from './wire.js';
+
+/** What a helperSelect step computes: n elements; the truncation's shift (0: none); the
+ * comparison's window on c; the block structure (shape NCHW and a block size per channel, as
+ * block-relu.ts), absent for a plain ReLU (every element its own patch). */
+export interface HelperSelectSpec {
+  n: number;
+  bits: number;
+  window: BitWindow;
+  shape?: [number, number, number, number];
+  blocks?: BlockSize[];
+}
+
+/** The patches of a spec: a block layout, or none for a plain ReLU (patch i = element i). */
+interface Patches {
+  layout: BlockLayout | null;
+  patches: number;
+  selected: number;
+  /** The patch of every selected element (null: element i is patch i). */
+  map: Int32Array | null;
+}
+
+function patchesOf(spec: HelperSelectSpec): Patches {
+  if (!spec.blocks) return { layout: null, patches: spec.n, selected: spec.n, map: null };
+  if (!spec.shape) throw new Error('internal: helperSelect: blocks without a shape');
+  const layout = blockLayout(spec.shape, spec.blocks);
+  if (layout.patchOf.length !== spec.n) throw new Error(`internal: helperSelect: shape ${spec.shape.join('×')} for ${spec.n} elements`);
+  return { layout, patches: layout.patches, selected: layout.selected.length, map: layout.selectedPatch };
+}
+
+/** One party's offline part of a helperSelect. */
+export interface HelperSelectDealing extends ClientOfflineDealing {
+  readonly spec: HelperSelectSpec;
+  /** With every channel identity and f > 0: the standalone truncation's dealing. */
+  readonly trunc: TruncateClientOfflineDealing | null;
+  /** P0, P1: ρ per patch; P2 null. */
+  readonly rho: Uint8Array | null;
+  /** P1: m = m0 + m1 and m1 per selected element; others null. */
+  readonly m: BigUint64Array | null;
+  readonly m1: BigUint64Array | null;
+  /** P2: T per selected element and γ0 per patch; others null. */
+  readonly pad: BigUint64Array | null;
+  readonly gamma0: BigUint64Array | null;
+  /** P2: x0 + m0 once received. */
+  masked0: BigUint64Array | null;
+  /** The comparison's and the three-way truncation's parts (null when every channel is
+   * identity, or f = 0). */
+  readonly cmp: OfflineRevealCompare | null;
+  readonly three: ThreeWayTruncation | null;
+}
+
+/** The comparison value's share c = v + (res << f) (a fresh vector, or v itself when equal). */
+function compared(v: BigUint64Array, res: BigUint64Array | null, f: number): BigUint64Array {
+  return res ? add(v, scale(res, 1n << BigInt(f))) : v;
+}
+
+/** The patch sums of c (c itself for a plain ReLU). */
+function patchSums(c: BigUint64Array, p: Patches): BigUint64Array {
+  return p.layout ? tileSums(c, p.layout) : c;
+}
+
+/** x's selected elements and how to put them back (x itself for a plain ReLU). */
+function selection(x: BigUint64Array, p: Patches) {
+  return p.layout ? selectionOf(p.layout, x) : { xs: x, assemble: (ys: BigUint64Array) => ys };
+}
+
+/** w − γ·m per selected element, γ per patch (w: T at P0, V at P1; the γ·m products). */
+function minusFlipTimesMask(w: BigUint64Array, gamma: BigUint64Array, m: BigUint64Array, map: Int32Array | null): BigUint64Array {
+  const gm = map ? gatherByIndex(gamma, map) : gamma.slice();
+  return sub(w, mul(gm, m, gm), gm);
+}
+
+/** This party's offline part of a helperSelect on the step's streams: P0 passes its offline
+ * shares of v and res (res null without a residual), the others null. */
+export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: BigUint64Array; res: BigUint64Array | null } | null): HelperSelectDealing {
+  const { n, bits: f, window } = spec;
+  checkWindow(window);
+  if (!Number.isInteger(f) || f < 0 || f > 32) throw new Error(`internal: helperSelect: truncation by ${f} bits (0..32)`);
+  if (s.id === 0 && (!p0 || p0.v.length !== n || (p0.res && p0.res.length !== n))) throw new Error(`internal: dealHelperSelect: P0 must pass its ${n}-element offline shares`);
+  const p = patchesOf(spec);
+  const base = { spec, rho: null, m: null, m1: null, pad: null, gamma0: null, masked0: null, cmp: null, three: null };
+  if (p.patches === 0) {
+    // Every channel identity: y = x, the truncation alone (or nothing).
+    if (f === 0) {
+      const output = s.id === 0 ? (p0!.res ? add(p0!.v, p0!.res) : p0!.v.slice()) : null;
+      return { ...base, trunc: null, outgoing: [], expect: {}, receive: () => undefined, output };
+    }
+    const trunc = dealTruncateClientOffline(s, n, f, s.id === 0 ? p0!.v : null);
+    const output = s.id === 0 && p0!.res ? add(trunc.output!, p0!.res) : trunc.output;
+    return { ...base, trunc, outgoing: trunc.outgoing, expect: trunc.expect, receive: trunc.receive, output };
+  }
+  const three = f > 0 ? dealThreeWay(s, n, f, s.id === 0 ? p0!.v : null) : null;
+  const c0 = s.id === 0 ? patchSums(compared(p0!.v, p0!.res, f), p) : null;
+  const { cmp, outgoing: cmpOut } = dealCompareClientOffline(s, p.patches, window, c0);
+  const sizes = offlineCompareBytes(p.patches, window);
+  const padBytes = f > 0 ? threeWayBytes(n, f).pad : 0;
+  const sel = p.selected;
+
+  if (s.id === 2) {
+    const g = s.shared(0, 'hsel');
+    const deal: HelperSelectDealing = {
+      ...base,
+      cmp,
+      three,
+      trunc: null,
+      pad: g.ring(sel),
+      gamma0: g.ring(p.patches),
+      outgoing: cmpOut,
+      expect: { 0: 8 * sel },
+      receive(take) {
+        deal.masked0 = bytesRing(takeParts(take, 0, [8 * sel], 'hsel.masked')[0]);
+      },
+      output: null,
+    };
+    return deal;
+  }
+  const g = s.shared(s.id === 0 ? 1 : 0, 'hsel');
+  const m0 = g.ring(sel);
+  const m1 = g.ring(sel);
+  const rho = g.bytes(p.patches);
+  for (let i = 0; i < rho.length; i++) rho[i] &= 1;
+  if (s.id === 1) {
+    const deal: HelperSelectDealing = {
+      ...base,
+      cmp,
+      three,
+      trunc: null,
+      rho,
+      m: add(m0, m1),
+      m1,
+      outgoing: [],
+      expect: { 0: sizes.reveal + padBytes, 2: sizes.bits },
+      receive(take) {
+        const [reveal, pad] = takeParts(take, 0, [sizes.reveal, padBytes], 'drelu.reveal');
+        const [bitsBytes] = takeParts(take, 2, [sizes.bits], 'drelu.bits');
+        receiveCompareClientOffline(cmp, reveal, bitsBytes);
+        if (three) receiveThreeWayPad(three, pad);
+      },
+      output: null,
+    };
+    return deal;
+  }
+  // P0: x0 = t0 + res0 (three-way form), its masked copy for P2, and its output share.
+  const g2 = s.shared(2, 'hsel');
+  const pad = g2.ring(sel);
+  const gamma0 = g2.ring(p.patches);
+  let x0 = three ? three.t0! : p0!.v;
+  if (p0!.res) x0 = add(x0, p0!.res);
+  const { xs } = selection(x0, p);
+  const masked0 = add(xs, m0);
+  // x0 − q·F: P0's part of the two-way truncation (q's other end rides to P1 in round 3).
+  const x0Two = three ? addHighValues(x0, three.q!, f, -1) : x0;
+  const two = selection(x0Two, p);
+  const m = add(m0, m1, m0);
+  const ySel = flipSubInPlace(two.xs, minusFlipTimesMask(pad, gamma0, m, p.map), rho, p.map);
+  const output = two.assemble(ySel);
+  const outgoing: Outgoing[] = [...cmpOut, ...(three ? [threeWayPadMessage(three)] : []), { to: 2, data: ringBytes(masked0), label: 'hsel.masked', phase: 'preprocessing' }];
+  return { ...base, cmp, three, trunc: null, rho, outgoing, expect: {}, receive: () => undefined, output };
+}
+
+/** The online part of a helperSelect, with the dealing received: three rounds (none, or the
+ * standalone truncation's two, when every channel is identity). P0 returns its offline output
+ * share (v, res are placeholders for it), P1 its share y1, P2 zeros. P1's shares must be final. */
+export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUint64Array, res: BigUint64Array | null, deal: HelperSelectDealing): Promise<BigUint64Array> {
+  const { n, bits: f, window } = spec;
+  if (deal.spec.n !== n || deal.spec.bits !== f) throw new Error(`internal: helperSelect: a dealing for ${deal.spec.n} elements by ${deal.spec.bits} bits, asked ${n} by ${f}`);
+  if (s.id === 1 && v.length !== n) throw new Error(`internal: helperSelect: ${v.length} elements, expected ${n}`);
+  const p = patchesOf(spec);
+  if (p.patches === 0) {
+    if (f === 0) return s.id === 0 ? deal.output! : s.id === 1 ? (res ? add(v, res) : v.slice()) : new BigUint64Array(n);
+    const y = await truncateClientOffline(s, v, f, deal.trunc!);
+    return s.id === 0 ? deal.output! : s.id === 1 && res ? add(y, res) : y;
+  }
+  const { cmp, three } = deal;
+  const reveal = packedBytes(p.patches, window.k);
+  const digits = digitBytes(p.patches, window);
+  const flipBytes = packedBytes(p.patches, 1);
+  const tb = f > 0 ? threeWayBytes(n, f) : { open: 0, share: 0 };
+  const sel = p.selected;
+  if (s.id === 0) {
+    const got = await s.round([], [1], { 1: reveal });
+    p0Revealed(cmp!, splitFrame(got.get(1), [reveal], 1, 'drelu.reveal')[0]);
+    const { flip, digits: d } = holderDigits(0, cmp!);
+    const masked = new Uint8Array(p.patches);
+    for (let i = 0; i < masked.length; i++) masked[i] = flip[i] ^ deal.rho![i];
+    await s.round([{ to: 2, data: d, label: 'drelu.compare' }, { to: 2, data: packBits(masked), label: 'hsel.flip' }], []);
+    await s.round([], []);
+    return deal.output!;
+  }
+  if (s.id === 1) {
+    // x1 = t1 + res1, and the truncation's bit d for P2.
+    const open = three ? threeWayOpen(three, v) : null;
+    let x1 = open ? open.t1 : v;
+    if (res) x1 = add(x1, res);
+    const half = p1RevealHalf(cmp!, patchSums(compared(v, res, f), p));
+    const { xs } = selection(x1, p);
+    const out1: Outgoing[] = [{ to: 0, data: half, label: 'drelu.reveal' }];
+    if (open) out1.push({ to: 2, data: packBits(open.d), label: 'trunc.open' });
+    out1.push({ to: 2, data: ringBytes(add(xs, deal.m1!)), label: 'hsel.masked' });
+    await s.round(out1, []);
+    const { digits: d } = holderDigits(1, cmp!);
+    await s.round([{ to: 2, data: d, label: 'drelu.compare' }], []);
+    const got = await s.round([], [2], { 2: 8 * sel + 8 * p.patches + tb.share });
+    const [vBytes, g1Bytes, back] = splitFrame(got.get(2), [8 * sel, 8 * p.patches, tb.share], 2, 'hsel.select');
+    const x1Two = three ? addHighValues(x1, unpackWords(back, n, f).lo, f, 1) : x1;
+    const two = selection(x1Two, p);
+    const w1 = minusFlipTimesMask(bytesRing(vBytes), bytesRing(g1Bytes), deal.m!, p.map);
+    return two.assemble(flipSubInPlace(two.xs, w1, deal.rho!, p.map));
+  }
+  // P2: s = x + m after round 1, γ = b ⊕ ρ after round 2, V and γ1 (and t2 + q·F) in round 3.
+  const got1 = await s.round([], [1], { 1: tb.open + 8 * sel });
+  const [dBytes, masked1] = splitFrame(got1.get(1), [tb.open, 8 * sel], 1, 'hsel.masked');
+  const sum = add(deal.masked0!, bytesRing(masked1));
+  let back: Uint32Array | null = null;
+  if (three) {
+    const part = threeWayHelper(three, unpackBits(dBytes, n));
+    back = part.back;
+    add(sum, selection(part.t2, p).xs, sum);
+  }
+  const got2 = await s.round([], [0, 1], { 0: digits + flipBytes, 1: digits });
+  const [d0, flipMasked] = splitFrame(got2.get(0), [digits, flipBytes], 0, 'drelu.compare');
+  const [d1] = splitFrame(got2.get(1), [digits], 1, 'drelu.compare');
+  const u = helperCompareBits(cmp!, d0, d1);
+  const flips = unpackBits(flipMasked, p.patches);
+  for (let i = 0; i < u.length; i++) u[i] ^= flips[i];
+  // V = γ·s − T into T's vector (drawn for this step only); γ1 = γ − γ0 into γ0's.
+  const V = takeByBitMinus(sum, u, p.map, deal.pad!, deal.pad!);
+  const gamma1 = takeByBitMinus(new BigUint64Array(p.patches).fill(1n), u, null, deal.gamma0!, deal.gamma0!);
+  const out3: Outgoing[] = [
+    { to: 1, data: ringBytes(V), label: 'hsel.select' },
+    { to: 1, data: ringBytes(gamma1), label: 'hsel.flipshare' },
+  ];
+  if (back) out3.push({ to: 1, data: packValues(back, f), label: 'trunc.share' });
+  await s.round(out3, []);
+  return new BigUint64Array(n);
+}

@@ -1,0 +1,189 @@
+// Exact truncation in the client-offline mode (Protocol 1 of the mode, "three-way"): the right
+// shift by f of v = v0 + v1 (|v| < 2^62), where P0's share v0 is known in the offline phase
+// (after a product with P1's weights, or any op of the mode: helper-select.ts), to ⌊v/2^f⌋ or
+// one less, as truncate-exact.ts, but with P0 silent online.
+//
+// As in truncate-exact.ts: K = 2^62, v0' = v0 + K, a = MSB(v0') (P0's, offline), c = MSB(v1)
+// (P1's, online), D = 1 − c, and (v0' >>> f) + (v1 >>> f) − (c + a·D)·2^(64−f) − (K >>> f)
+// = ⌊v/2^f⌋ − carry. Only a·D mod 2^f needs the parties together. With σ a bit (P0–P1 stream)
+// and d = D ⊕ σ, D = σ + d·(1 − 2σ), so a·D = a·σ + d·h with h = a·(1 − 2σ), all P0's offline
+// except d; h = h1 + h2 mod 2^f with h2 from the P0–P2 stream:
+//
+//   offline  P0 → P1  h1 = h − h2 (f bits per element)            'trunc.pad'    preprocessing
+//   round 1  P1 → P2  d = D ⊕ σ (1 bit per element)               'trunc.open'   online
+//   Three-way shares of ⌊v/2^f⌋ − carry, F = 2^(64−f):
+//     P0: t0 = (v0' >>> f) − (K >>> f) − (a·σ mod 2^f)·F     (offline)
+//     P1: t1 = (v1 >>> f) − ((c + d·h1) mod 2^f)·F
+//     P2: t2 = −((d·h2) mod 2^f)·F
+//   round 2  P2 → P1  t2 + q·F (f bits: q from the P0–P2 stream)  'trunc.share'  online
+//   Outputs (two-way): P0: t0 − q·F (offline), P1: t1 + (t2 + q·F).
+// In helperSelect (helper-select.ts) round 1's d rides in the selection's round 1, P2 uses its t2
+// in the selection and sends t2 + q·F in the selection's round 3: no round of its own.
+//
+// Who learns what: P1 receives h1 (uniform: h2 is a pad it does not hold) and t2 + q·F (uniform:
+// q); P2 receives d (uniform: σ is a pad it does not hold); P0 receives nothing. Cost per element:
+// f bits offline (P0 → P1), 1 bit and f bits online, two rounds (the P1 → P2 bit, the f bits
+// back); P0 has no online message at all. 1 ≤ f ≤ 32 (mod-2^f values live in 32-bit words).
+
+import type { PartyId, Session } from '../session/session.js';
+import { packedBytes, randomWords, unpackWords, wordView } from './bits.js';
+import { takeParts, type ClientOfflineDealing } from './client-offline.js';
+import { MAX_EXACT_TRUNCATION_BITS, maskOf, packBits, packValues, powerOfTwoWords, shiftInto, subtractWords, unpackBits, wrapBits } from './truncate-exact.js';
+import { splitFrame } from './wire.js';
+
+/** One party's material of a three-way truncation of n elements by `bits` (Protocol 1). */
+export interface ThreeWayTruncation {
+  readonly n: number;
+  readonly bits: number;
+  /** P0: t0, its part of the three-way sharing (offline); others null. */
+  readonly t0: BigUint64Array | null;
+  /** P0 and P2: q, the pad of P2's part sent back (f bits per element); P1 null. */
+  readonly q: Uint32Array | null;
+  /** P1: σ per element (one byte each); others null. */
+  readonly sigma: Uint8Array | null;
+  /** P0: h1 (sent); P1: h1 once received; P2 null. */
+  h1: Uint32Array | null;
+  /** P2: h2; others null. */
+  readonly h2: Uint32Array | null;
+}
+
+function checkBits(bits: number): void {
+  if (!Number.isInteger(bits) || bits < 1 || bits > MAX_EXACT_TRUNCATION_BITS) throw new Error(`internal: client-offline truncation by ${bits} bits (1..${MAX_EXACT_TRUNCATION_BITS})`);
+}
+
+/** This party's material of a three-way truncation on `s`'s 'trunc' streams (σ on P0–P1; h2,
+ * then q, on P0–P2); P0 passes its offline share v0 and gets t0 and h1 (for P1). */
+export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64Array | null): ThreeWayTruncation {
+  checkBits(bits);
+  const f = bits;
+  if (s.id === 1) return { n, bits, t0: null, q: null, sigma: s.shared(0, 'trunc').bytes(n), h1: null, h2: null };
+  if (s.id === 2) {
+    const g = s.shared(0, 'trunc');
+    const h2 = randomWords(g, n, f).lo;
+    return { n, bits, t0: null, q: randomWords(g, n, f).lo, sigma: null, h1: null, h2 };
+  }
+  if (!v0 || v0.length !== n) throw new Error(`internal: dealThreeWay: P0 must pass its ${n}-element offline share`);
+  const sigma = s.shared(1, 'trunc').bytes(n);
+  const g = s.shared(2, 'trunc');
+  const h2 = randomWords(g, n, f).lo;
+  const q = randomWords(g, n, f).lo;
+  const mask = maskOf(f);
+  const a = wrapBits(v0);
+  const h1 = new Uint32Array(n);
+  const t0 = new BigUint64Array(n);
+  const vw = wordView(v0), ow = wordView(t0);
+  const [kLo, kHi] = powerOfTwoWords(62 - f);
+  for (let i = 0; i < n; i++) {
+    const sg = sigma[i] & 1;
+    // h = a·(1 − 2σ) mod 2^f: 0, 1 or −1.
+    const h = a[i] ? (sg ? mask : 1) : 0;
+    h1[i] = (h - h2[i]) & mask;
+    const hi = (vw[2 * i + 1] + 0x40000000) >>> 0;
+    shiftInto(ow, i, vw[2 * i], hi, f, (-(a[i] & sg) & mask) >>> 0);
+    subtractWords(ow, i, kLo, kHi);
+  }
+  return { n, bits, t0, q, sigma: null, h1, h2: null };
+}
+
+/** P1 online: the masked bits d = (1 − MSB(v1)) ⊕ σ for P2 and t1, P1's part of the sharing. */
+export function threeWayOpen(t: ThreeWayTruncation, v1: BigUint64Array): { d: Uint8Array; t1: BigUint64Array } {
+  const { n, bits: f } = t;
+  if (v1.length !== n || !t.h1) throw new Error(`internal: threeWayOpen: ${v1.length} elements for a truncation of ${n}${t.h1 ? '' : ' (P0\'s pads not received)'}`);
+  const mask = maskOf(f);
+  const sigma = t.sigma!, h1 = t.h1;
+  const d = new Uint8Array(n);
+  const t1 = new BigUint64Array(n);
+  const vw = wordView(v1), ow = wordView(t1);
+  for (let i = 0; i < n; i++) {
+    const lo = vw[2 * i], hi = vw[2 * i + 1];
+    const c = hi >>> 31;
+    const di = (1 - c) ^ (sigma[i] & 1);
+    d[i] = di;
+    shiftInto(ow, i, lo, hi, f, (-(c + di * h1[i]) & mask) >>> 0);
+  }
+  return { d, t1 };
+}
+
+/** P2 online, given P1's d: its part t2 = −(d·h2 mod 2^f)·F (as a ring vector) and the f-bit
+ * values t2 + q·F it sends back to P1. */
+export function threeWayHelper(t: ThreeWayTruncation, d: Uint8Array): { t2: BigUint64Array; back: Uint32Array } {
+  const { n, bits: f } = t;
+  const mask = maskOf(f);
+  const h2 = t.h2!, q = t.q!;
+  const t2 = new BigUint64Array(n);
+  const back = new Uint32Array(n);
+  const ow = wordView(t2);
+  for (let i = 0; i < n; i++) {
+    const m = d[i] ? h2[i] : 0;
+    shiftInto(ow, i, 0, 0, f, (-m & mask) >>> 0);
+    back[i] = (q[i] - m) & mask;
+  }
+  return { t2, back };
+}
+
+/** x + sign·v·2^(64−f) for f-bit values v (P1 adding t2 + q·F, P0 subtracting q·F), on words. */
+export function addHighValues(x: BigUint64Array, v: Uint32Array, f: number, sign: 1 | -1): BigUint64Array {
+  const out = x.slice();
+  const ow = wordView(out);
+  const scale = sign * 2 ** (32 - f);
+  // v·2^(32−f) < 2^32 lands in the high word only; the typed store reduces mod 2^32.
+  for (let i = 0; i < v.length; i++) ow[2 * i + 1] = ow[2 * i + 1] + v[i] * scale;
+  return out;
+}
+
+/** Bytes of P0's h1 (P0 → P1, offline), of P1's d and of P2's t2 + q·F. */
+export function threeWayBytes(n: number, bits: number): { pad: number; open: number; share: number } {
+  return { pad: packedBytes(n, bits), open: packedBytes(n, 1), share: packedBytes(n, bits) };
+}
+
+/** P0's h1 message for the offline exchange. */
+export function threeWayPadMessage(t: ThreeWayTruncation): { to: PartyId; data: Uint8Array; label: string; phase: 'preprocessing' } {
+  return { to: 1, data: packValues(t.h1!, t.bits), label: 'trunc.pad', phase: 'preprocessing' };
+}
+
+/** P1: P0's h1 arrived. */
+export function receiveThreeWayPad(t: ThreeWayTruncation, bytes: Uint8Array): void {
+  t.h1 = unpackWords(bytes, t.n, t.bits).lo;
+}
+
+/** The standalone truncation's dealing; P0's output is t0 − q·F. */
+export interface TruncateClientOfflineDealing extends ClientOfflineDealing {
+  readonly three: ThreeWayTruncation;
+}
+
+/** This party's offline part of a client-offline truncation of n elements by `bits` (P0 passes
+ * its offline share v0, the others null): P0 → P1 h1 in the offline exchange. */
+export function dealTruncateClientOffline(s: Session, n: number, bits: number, v0: BigUint64Array | null): TruncateClientOfflineDealing {
+  const three = dealThreeWay(s, n, bits, v0);
+  const { pad } = threeWayBytes(n, bits);
+  if (s.id === 0) return { three, outgoing: [threeWayPadMessage(three)], expect: {}, receive: () => undefined, output: addHighValues(three.t0!, three.q!, bits, -1) };
+  if (s.id === 2) return { three, outgoing: [], expect: {}, receive: () => undefined, output: null };
+  return { three, outgoing: [], expect: { 0: pad }, receive: (take) => receiveThreeWayPad(three, takeParts(take, 0, [pad], 'trunc.pad')[0]), output: null };
+}
+
+/** Shares of ⌊v/2^bits⌋ (or one less) for v in client-offline form, with the dealing received:
+ * two rounds (P1 → P2 d, P2 → P1 t2 + q·F); P0 is silent and returns its offline share, P2
+ * passes a placeholder and gets zeros. P1's share must be final (its bias added). */
+export async function truncateClientOffline(s: Session, v: BigUint64Array, bits: number, deal: TruncateClientOfflineDealing): Promise<BigUint64Array> {
+  const t = deal.three;
+  if (t.n !== v.length || t.bits !== bits) throw new Error(`internal: truncateClientOffline: dealing for ${t.n} elements by ${t.bits} bits, asked ${v.length} by ${bits}`);
+  const n = t.n;
+  const { open, share } = threeWayBytes(n, bits);
+  if (s.id === 0) {
+    await s.round([], []);
+    await s.round([], []);
+    return deal.output!;
+  }
+  if (s.id === 1) {
+    const { d, t1 } = threeWayOpen(t, v);
+    await s.round([{ to: 2, data: packBits(d), label: 'trunc.open' }], []);
+    const got = await s.round([], [2], { 2: share });
+    const [back] = splitFrame(got.get(2), [share], 2, 'trunc.share');
+    return addHighValues(t1, unpackWords(back, n, bits).lo, bits, 1);
+  }
+  const got = await s.round([], [1], { 1: open });
+  const [d] = splitFrame(got.get(1), [open], 1, 'trunc.open');
+  const { back } = threeWayHelper(t, unpackBits(d, n));
+  await s.round([{ to: 1, data: packValues(back, bits), label: 'trunc.share' }], []);
+  return new BigUint64Array(n);
+}

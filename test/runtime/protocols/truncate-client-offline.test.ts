@@ -1,0 +1,85 @@
+// The client-offline mode's exact truncation (truncate-client-offline.ts, Protocol 1 standalone):
+// P0's pads offline, P1's masked wrap bit to P2, P2's part back. Against a BigInt floor on random
+// and edge values (every wrap case, f from 1 to 32), its bytes and online rounds against the cost
+// table (P0 silent online), and every message it delivers uniform for zero and random inputs.
+
+import { expect } from 'chai';
+import { dealTruncateClientOffline, truncateClientOffline } from '../../../runtime/protocols/truncate-client-offline.js';
+import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
+import { unpackBits } from '../../../runtime/protocols/truncate-exact.js';
+import type { Session } from '../../../runtime/session/session.js';
+import { join, offlineExchange, randomSigned, sessions, sharesWithWrap, split, truncationValues, wrappingShares } from './harness.js';
+import type { RecordingSession } from './harness.js';
+import { withOfflineCost } from './costcheck.js';
+import { looksUniform, sameDistribution } from './stats.js';
+
+const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+/** The dealing, the offline exchange and the online rounds on shares `sh` (P0 passes a
+ * placeholder online: its output comes from the offline phase). Counters checked against the table. */
+async function truncate(ss: readonly Session[], sh: readonly BigUint64Array[], bits: number): Promise<BigUint64Array> {
+  const n = sh[0].length;
+  const out = await withOfflineCost(
+    ss,
+    PROTOCOL_COSTS.truncateClientOffline({ n, bits }),
+    async (s) => {
+      const d = dealTruncateClientOffline(s, n, bits, s.id === 0 ? sh[0] : null);
+      await offlineExchange(s, [d]);
+      return d;
+    },
+    (s, d) => truncateClientOffline(s, s.id === 0 ? new BigUint64Array(n) : sh[s.id], bits, d),
+  );
+  expect(out[2]).to.deep.equal(new BigUint64Array(n));
+  return join(out[0], out[1]);
+}
+
+/** ⌊x/2^f⌋ − y for every element (the carry: 0 or 1). */
+function carries(x: BigUint64Array, y: BigUint64Array, f: number): bigint[] {
+  return Array.from(x, (v, i) => (signed(v) >> BigInt(f)) - signed(y[i]));
+}
+
+describe('protocols: client-offline exact truncation', function () {
+  this.timeout(120000);
+
+  it('equals ⌊x/2^f⌋ (or one less) for random and edge values, every wrap case, f from 1 to 32; bytes and rounds as the table', async () => {
+    const ss = await sessions();
+    for (const f of [1, 8, 12, 13, 16, 21, 31, 32]) {
+      const x = truncationValues(3000);
+      for (const sh of [split(x), sharesWithWrap(x, 0), sharesWithWrap(x, 1)]) {
+        const c = carries(x, await truncate(ss, sh, f), f);
+        expect(c.every((d) => d === 0n || d === 1n), `f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
+      }
+    }
+  });
+
+  it('a forced wrap of the shares across 2^63 stays within the carry', async () => {
+    const ss = await sessions();
+    const { x, shares } = wrappingShares(64);
+    expect(carries(x, await truncate(ss, shares, 16), 16).every((d) => d === 0n || d === 1n)).to.equal(true);
+  });
+
+  it('the table: P0 sends only offline, online one bit P1 → P2 and f bits back, two rounds', () => {
+    const c = PROTOCOL_COSTS.truncateClientOffline({ n: 1000, bits: 12 });
+    expect(c.rounds).to.equal(2);
+    expect(c.flows.filter((fl) => fl.from === 0).every((fl) => fl.phase === 'preprocessing')).to.equal(true);
+    expect(c.flows.filter((fl) => fl.phase === 'online').map((fl) => [fl.from, fl.to, fl.bytes])).to.deep.equal([[1, 2, 125], [2, 1, 1500]]);
+  });
+
+  it('every message looks uniform (h1 to P1, d to P2, t2 + q·F to P1), for zero and random inputs alike; P0 receives nothing', async () => {
+    const n = 8000, bits = 16;
+    const views = async (x: BigUint64Array) => {
+      const ss = (await sessions()) as RecordingSession[];
+      await truncate(ss, split(x), bits);
+      const get = (s: RecordingSession, from: number, round: number) => s.received.find((r) => r.from === from && r.round === round)!.data;
+      expect(ss[0].received.length, 'P0 receives nothing').to.equal(0);
+      return { h1: get(ss[1], 0, 0), d: unpackBits(get(ss[2], 1, 1), n), share: get(ss[1], 2, 2) };
+    };
+    const zero = await views(new BigUint64Array(n));
+    const rnd = await views(randomSigned(n, 40));
+    for (const [name, bins] of [['h1', 256], ['d', 2], ['share', 256]] as const) {
+      expect(looksUniform(zero[name], bins), `${name} (zero input)`).to.equal(true);
+      expect(looksUniform(rnd[name], bins), `${name} (random input)`).to.equal(true);
+      expect(sameDistribution(zero[name], rnd[name], bins), name).to.equal(true);
+    }
+  });
+});
