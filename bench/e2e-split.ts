@@ -43,7 +43,7 @@ export function isMaxPoolLayer(l: { op: string; name: string }): boolean {
   return l.op === 'SecureMaxPool' || /\.[wh]\d+\.\d+\.relu$/.test(l.name);
 }
 
-/** A model variant of the bench: NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto]. */
+/** A model variant of the bench: NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto][+co]. */
 export interface Variant {
   /** The zoo model. */
   name: string;
@@ -55,6 +55,8 @@ export interface Variant {
   budget: number | null;
   /** Comparison windows: 'auto' (`--compare-bits auto` from the calibration samples) or null (64 bits). */
   windows: 'auto' | null;
+  /** +co: compiled with --client-offline (P0's shares computed offline, the helper selects). */
+  clientOffline: boolean;
   /** The variant without its plan and windows: the all-ReLU baseline of a planned row. */
   baseline: string;
 }
@@ -64,14 +66,14 @@ export function planned(v: Variant): boolean {
   return v.block !== null || v.budget !== null;
 }
 
-/** Parses NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto] (+maxtree: maxpool-to-relu-tree, the MaxPool's
+/** Parses NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto][+co] (+maxtree: maxpool-to-relu-tree, the MaxPool's
  * comparisons planned as ReLU layers; @kR: a knapsack plan keeping the fraction R of the DReLUs;
- * ~auto: per-layer comparison windows from calibration statistics). */
+ * ~auto: per-layer comparison windows from calibration statistics; +co: the client-offline mode). */
 export function parseVariant(text: string): Variant {
-  const m = /^([^+@~]+)(\+avgpool|\+maxtree)?(?:@(k(?:0?\.\d+|1)|\d+x\d+))?(~auto)?$/.exec(text);
-  if (!m) throw new Error(`e2e: model variant '${text}': expected NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto], e.g. resnet50+maxtree@k0.06~auto`);
+  const m = /^([^+@~]+)(\+avgpool|\+maxtree)?(?:@(k(?:0?\.\d+|1)|\d+x\d+))?(~auto)?(\+co)?$/.exec(text);
+  if (!m) throw new Error(`e2e: model variant '${text}': expected NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto][+co], e.g. resnet50+maxtree@k0.06~auto+co`);
   const passes = m[2] === '+avgpool' ? 'canonicalize,maxpool-to-avgpool' : m[2] === '+maxtree' ? 'canonicalize,maxpool-to-relu-tree' : null;
   const plan = m[3] ?? null;
   const budget = plan?.startsWith('k') ? Number(plan.slice(1)) : null;
-  return { name: m[1], passes, block: plan && budget === null ? plan : null, budget, windows: m[4] ? 'auto' : null, baseline: m[1] + (m[2] ?? '') };
+  return { name: m[1], passes, block: plan && budget === null ? plan : null, budget, windows: m[4] ? 'auto' : null, clientOffline: m[5] !== undefined, baseline: m[1] + (m[2] ?? '') };
 }

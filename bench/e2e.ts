@@ -15,7 +15,9 @@
 // plan keeping the fraction R of the DReLUs: `mpcc plan --budget R --mode fast` on 16
 // calibration samples of the input's generator), and ~auto at the end (compiled with
 // `--compare-bits auto` on the same calibration samples: per-layer narrowed comparison windows;
-// e.g. resnet50+maxtree@k0.06~auto). Each row has the
+// e.g. resnet50+maxtree@k0.06~auto), and +co last (compiled with --client-offline: P0's shares
+// computed offline, the helper selects; e.g. resnet50+maxtree@k0.06~auto+co; the baseline CLI
+// compiles the classic mode with the same plan and windows). Each row has the
 // DReLUs kept (beside the all-ReLU variant measured in the same run) and the bytes split
 // exactly into comparisons / selections / products / MaxPool / other (bench/e2e-split.ts).
 // Times: the online latency (input given → output revealed, the headline figure) and the
@@ -194,7 +196,8 @@ async function measure(variant: string, runs: number, transport: string, baselin
     const compileFlags = [...passesFlag, ...(planned(v) ? ['--plan', planPath] : []), ...(v.windows ? ['--compare-bits', 'auto', '--calib', calibPath] : [])];
     const out = join(dir, 'out');
     const t0 = process.hrtime.bigint();
-    mpcc(['compile', onnxPath, '-o', out, '--quiet', ...compileFlags]);
+    // The baseline (--baseline-cli) compiles the classic mode with the same plan and windows.
+    mpcc(['compile', onnxPath, '-o', out, '--quiet', ...compileFlags, ...(v.clientOffline ? ['--client-offline'] : [])]);
     const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const costPath = join(out, 'cost.json');
     const cost = JSON.parse(readFileSync(costPath, 'utf8')) as CostReport;

@@ -1,0 +1,116 @@
+// The client-offline mode end to end (`mpcc compile --client-offline`: P0's share of every
+// activation after the first product is computed in the offline phase; the helper selects,
+// runtime/protocols/helper-select.ts). A residual network with a MaxPool (as its ReLU trees), a
+// block-ReLU plan with identity channels, a global average pool and a Gemm, compiled in the
+// classic mode and in the client-offline mode: both secure runs match the fixed-point
+// interpreter; each run's counters equal its cost.json and model.mir's flows exactly; the
+// client-offline mode sends fewer bytes online, in no more rounds, and P0 sends online only its
+// comparisons' digits and flips and the first product's masked input.
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCompile } from '../../compiler/commands/compile.js';
+import { readCostJson } from '../../compiler/commands/cost.js';
+import { runPlanCommand } from '../../compiler/commands/plan.js';
+import { loadGraphFile } from '../../compiler/load-model.js';
+import { exportOnnx } from '../../compiler/onnx/export.js';
+import { GraphBuilder } from '../../ir/builder.js';
+import { runGraphFixed } from '../../ir/interp/fixed/index.js';
+import { tensorOf } from '../../ir/tensor.js';
+import { runPipeline } from '../../passes/index.js';
+import { loadPartyArtifacts } from '../../runtime/program/index.js';
+import { randomTensor, rng } from '../passes/util.js';
+import { expectCountersMatch, flowTotals, maxAbsDiff, runSecureInProcess } from './support.js';
+import { suiteTempDir } from '../temp-dir.js';
+
+const FRAC = 12;
+const SHAPE = [1, 3, 12, 12];
+const PASSES = 'canonicalize,maxpool-to-relu-tree';
+
+/** x → stem (3×3) → relu → maxpool 2×2 → c1 → r1 → c2 (+ the pool's output) → r2 → GAP → fc. */
+function model(): Uint8Array {
+  const b = new GraphBuilder('client-offline');
+  const rand = rng(21);
+  const x = b.input('input', { dtype: 'float32', shape: SHAPE });
+  const conv = (v: string, name: string, cin: number, cout: number, k: number) =>
+    b.op('Conv', [v, b.constant(`${name}.weight`, randomTensor(rand, [cout, cin, k, k], -0.4, 0.4)), b.constant(`${name}.bias`, randomTensor(rand, [cout], -0.1, 0.1))], { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, name);
+  const stem = b.op('Relu', [conv(x, 'stem', 3, 6, 3)], {}, 'stem.relu');
+  const pool = b.op('MaxPool', [stem], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool');
+  const r1 = b.op('Relu', [conv(pool, 'c1', 6, 6, 3)], {}, 'r1');
+  const r2 = b.op('Relu', [b.op('Add', [conv(r1, 'c2', 6, 6, 3), pool], {}, 'add')], {}, 'r2');
+  const gap = b.op('Flatten', [b.op('GlobalAveragePool', [r2], {}, 'gap')], { axis: 1 }, 'flat');
+  b.output(b.op('Gemm', [gap, b.constant('fc.weight', randomTensor(rand, [5, 6], -0.5, 0.5)), b.constant('fc.bias', randomTensor(rand, [5], -0.1, 0.1))], { transB: 1 }, 'output'));
+  return exportOnnx(b.build());
+}
+
+describe('the client-offline mode end to end', function () {
+  this.timeout(300000);
+  const tmp = suiteTempDir('mpcc-client-offline-');
+  let dir = '', planPath = '';
+
+  before(() => {
+    dir = tmp();
+    writeFileSync(join(dir, 'm.onnx'), model());
+    // A 2×2 block plan, one channel of r1 left identity (no comparison, no selection).
+    planPath = join(dir, 'plan.json');
+    runPlanCommand(join(dir, 'm.onnx'), { uniform: '2x2', output: planPath, passes: PASSES, quiet: true } as Parameters<typeof runPlanCommand>[1]);
+    const plan = JSON.parse(readFileSync(planPath, 'utf8'));
+    const r1 = plan.layers.find((l: { name: string }) => l.name === 'r1');
+    r1.blocks[2] = 'identity';
+    const cells = r1.shape[2] * r1.shape[3];
+    r1.drelus.planned -= cells / 4;
+    plan.drelus.planned -= cells / 4;
+    writeFileSync(planPath, JSON.stringify(plan));
+    for (const [form, extra] of [['classic', {}], ['offline', { clientOffline: true }], ['classic-plan', { plan: planPath }], ['offline-plan', { plan: planPath, clientOffline: true }]] as const)
+      runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, form), passes: PASSES, quiet: true, ...extra } as Parameters<typeof runCompile>[1]);
+  });
+
+  it('sends fewer bytes online in no more rounds than the classic mode', () => {
+    for (const [classic, offline] of [['classic', 'offline'], ['classic-plan', 'offline-plan']]) {
+      const a = readCostJson(join(dir, classic, 'cost.json'));
+      const b = readCostJson(join(dir, offline, 'cost.json'));
+      expect(b.bytes.online, offline).to.be.below(a.bytes.online);
+      expect(b.rounds, offline).to.be.at.most(a.rounds);
+      expect(b.drelus, offline).to.equal(a.drelus);
+      const kinds = (form: string) => (JSON.parse(readFileSync(join(dir, form, 'party0/program.json'), 'utf8')) as { steps: { kind: string; params: Record<string, unknown> }[] }).steps;
+      expect(kinds(offline).filter((st) => st.kind === 'helperSelect').length, offline).to.equal(kinds(classic).filter((st) => /[rR]elu/.test(st.kind)).length);
+      expect(kinds(offline).some((st) => st.kind === 'weightsClientOffline')).to.equal(true);
+      expect(kinds(classic).some((st) => st.kind === 'weightsClientOffline' || st.kind === 'helperSelect')).to.equal(false);
+    }
+    // the plan's identity channel reaches the helper's selection
+    const r1 = (JSON.parse(readFileSync(join(dir, 'offline-plan/party0/program.json'), 'utf8')) as { steps: { kind: string; params: { blocks?: unknown[] } }[] }).steps.find((st) => st.kind === 'helperSelect' && st.params.blocks?.includes('identity'));
+    expect(r1).to.not.equal(undefined);
+  });
+
+  it('the secure runs match the fixed-point interpreter; counters equal cost.json and model.mir; P0 sends online only digits, flips and the first product\'s input', async () => {
+    const rand = rng(6);
+    const p0Online: Record<string, number> = {};
+    for (const form of ['classic', 'offline', 'classic-plan', 'offline-plan']) {
+      const planned = form.endsWith('plan');
+      const g = runPipeline(loadGraphFile(join(dir, 'm.onnx')), `${PASSES},${planned ? `insert-block-relu{plan=${planPath}},` : ''}quantize{frac-bits=${FRAC}}`).graph;
+      const out = join(dir, form);
+      const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+      const cost = readCostJson(join(out, 'cost.json'));
+      const predicted = flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8'));
+      for (let trial = 0; trial < 2; trial++) {
+        const x = Float32Array.from({ length: 3 * 144 }, () => 2 * rand() - 1);
+        const r = await runSecureInProcess(arts, x);
+        expectCountersMatch(r, cost, predicted);
+        const [name, secure] = [...r[0].outputs][0];
+        const fixed = runGraphFixed(g, { input: tensorOf('float32', SHAPE, x) }, { frac: FRAC }).outputs.get(name)!.data;
+        expect(maxAbsDiff(secure, fixed), `${form}, trial ${trial}`).to.be.at.most(16 * 2 ** -FRAC);
+        p0Online[form] = r[0].counters.sent.online;
+      }
+    }
+    // P0 sends less online than in the classic mode, and only its comparisons' digits and flips
+    // and the first product's masked input (the image, 8 B per element): by label, from the
+    // flows of the scheduled IR its counters equal.
+    for (const [classic, offline] of [['classic', 'offline'], ['classic-plan', 'offline-plan']]) {
+      expect(p0Online[offline], offline).to.be.below(p0Online[classic]);
+      const p0 = new Map<string, number>();
+      for (const m of readFileSync(join(dir, offline, 'party1/model.mir'), 'utf8').matchAll(/"\d+ 0->\d online (\S+) (\d+)"/g)) p0.set(m[1], (p0.get(m[1]) ?? 0) + Number(m[2]));
+      expect([...p0.keys()].sort(), offline).to.deep.equal(['drelu.compare', 'hsel.flip', 'weights.activation']);
+      expect(p0.get('weights.activation'), offline).to.equal(8 * 3 * 144);
+    }
+  });
+});
