@@ -9,7 +9,6 @@ import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { opNames } from '../ir/ops/index.js';
 import { STEP_KINDS } from '../runtime/program/steps.js';
-import { CLIENT_OFFLINE_KINDS } from '../runtime/program/program.js';
 import { PROTOCOL_COSTS } from '../runtime/protocols/costs.js';
 
 /** The repository root (this file runs as dist/test/architecture-doc.test.js). */
@@ -248,10 +247,9 @@ describe('ARCHITECTURE.md', () => {
       ...check('secure op', ops.filter((o) => o.startsWith('Secure'))),
     ]).to.deep.equal([]);
     // Every step kind has an op that uses it, but `broadcast`, which no codegen emits today
-    // (when one does, or it goes, this list changes with the table), and the client-offline
-    // mode's kinds until their secure ops' rows come with the ops (the compiler side of issue 21).
+    // (when one does, or it goes, this list changes with the table).
     const kindAt = back.header.indexOf('step kind');
     const used = new Set(back.rows.flatMap((r) => ticked(r[kindAt])));
-    expect(Object.keys(STEP_KINDS).filter((k) => !used.has(k) && !CLIENT_OFFLINE_KINDS.has(k))).to.deep.equal(['broadcast']);
+    expect(Object.keys(STEP_KINDS).filter((k) => !used.has(k))).to.deep.equal(['broadcast']);
   });
 });
