@@ -8,11 +8,18 @@
 // data from a private stream), a few times over: V8 compiles the hot functions then, with the
 // types the online phase passes them. Input-independent work, run before the one-time setup's
 // round and counted in its seconds; nothing of it is sent to a peer or kept. Once per process (a serving party warms at its first
-// inference); a failure here is ignored: the online phase then only runs colder.
+// inference); a failure here is ignored: the online phase then only runs colder. A program of
+// the client-offline mode (program.ts isClientOffline) warms that mode's protocols instead
+// (helperSelect, the standalone three-way truncation, the product without an online message),
+// each dealt and exchanged as its offline phase does, then run.
 import {
-  applyWeights, blockRelu, blockReluThenWeights, convMap, dealTruncation, exchangeTruncationDealing, relu, reluThenWeights, setupWeights,
-  truncateExact, truncateExactOnline, type BlockSize,
+  applyWeights, applyWeightsClientOffline, blockRelu, blockReluThenWeights, convMap, dealHelperSelect, dealTruncateClientOffline,
+  dealTruncation, dealWeightsClientOffline, exchangeTruncationDealing, helperSelect, maskProduct, relu, reluThenWeights, setupWeights,
+  truncateClientOffline, truncateExact, truncateExactOnline, type BlockSize, type HelperSelectSpec, type WeightKey,
 } from '../protocols/index.js';
+import { exchangeClientOfflineDealings } from '../protocols/client-offline.js';
+import { bytesRing } from '../protocols/wire.js';
+import { correctionMessage } from '../protocols/weights.js';
 import type { Session } from '../session/session.js';
 import { runInProcess } from '../transport/in-process.js';
 import type { Conv2dParams } from '../ring/windows.js';
@@ -24,17 +31,21 @@ const SMALL = [1, 4, 16, 16] as const;
 /** Passes over the protocols (enough for V8 to compile the loops they spend their time in). */
 const PASSES = 2;
 
-let warmed: Promise<void> | null = null;
+/** Which protocols a program's online phase runs: the classic ones, or the client-offline mode's. */
+export type WarmUpFamily = 'classic' | 'clientOffline';
 
-/** Runs the warm-up once per process (a failure ignored); later calls wait for the first. */
-export function warmUpOnce(): Promise<void> {
-  warmed ??= warmUp().catch(() => undefined);
-  return warmed;
+const warmed = new Map<WarmUpFamily, Promise<void>>();
+
+/** Runs the warm-up of `family` once per process (a failure ignored); later calls wait for the first. */
+export function warmUpOnce(family: WarmUpFamily = 'classic'): Promise<void> {
+  let done = warmed.get(family);
+  if (!done) warmed.set(family, (done = warmUp(family).catch(() => undefined)));
+  return done;
 }
 
 /** One warm-up: the three parties in this process (rejects when a protocol fails). */
-export async function warmUp(): Promise<void> {
-  await runInProcess(warmUpParty);
+export async function warmUp(family: WarmUpFamily = 'classic'): Promise<void> {
+  await runInProcess(family === 'classic' ? warmUpParty : warmUpClientOffline);
 }
 
 type Shape = readonly [number, number, number, number];
@@ -69,6 +80,41 @@ async function warmUpParty(s: Session): Promise<void> {
       await relu(s, x(SMALL), w);
     }
   }
+}
+
+/** One party's part for the client-offline mode: truncation + block-ReLU (identity channels
+ * among them) + residual and the product after it, a plain ReLU at both window widths, a
+ * standalone truncation; P0's offline shares from its private stream. */
+async function warmUpClientOffline(s: Session): Promise<void> {
+  const own = s.own('warm-up');
+  const size = (shape: Shape) => shape[0] * shape[1] * shape[2] * shape[3];
+  const x = (shape: Shape) => (s.id === 2 ? new BigUint64Array(size(shape)) : own.ring(size(shape)));
+  const conv: Conv2dParams = { inShape: [...LARGE], weightShape: [LARGE[1], LARGE[1], 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+  const map = convMap(conv);
+  const key = await setupWeights(s, map, s.id === 1 ? small(own.ring(map.wSize)) : null, 'warm-up/client-offline');
+  const select = async (spec: HelperSelectSpec, residual: boolean) => {
+    const v = x([1, 1, 1, spec.n]), res = residual ? x([1, 1, 1, spec.n]) : null;
+    const deal = dealHelperSelect(s, spec, s.id === 0 ? { v, res } : null);
+    await exchangeClientOfflineDealings(s, [deal]);
+    return helperSelect(s, spec, v, res, deal);
+  };
+  for (let pass = 0; pass < PASSES; pass++) {
+    const blocks = Array.from({ length: LARGE[1] }, (_, c): BlockSize => (c % 4 === 0 ? 'identity' : [4, 4]));
+    const y = await select({ n: size(LARGE), bits: 16, window: { lo: 24, k: 16 }, shape: [...LARGE], blocks }, true);
+    await product(s, key, y);
+    for (const window of [{ lo: 24, k: 16 }, { lo: 0, k: 64 }]) await select({ n: size(SMALL), bits: 16, window, shape: [...SMALL] }, false);
+    const t = dealTruncateClientOffline(s, size(SMALL), 16, s.id === 0 ? x(SMALL) : null);
+    await exchangeClientOfflineDealings(s, [t]);
+    await truncateClientOffline(s, x(SMALL), 16, t);
+  }
+}
+
+/** A client-offline product of y: P0's masked activation and P2's correction exchanged offline. */
+async function product(s: Session, key: WeightKey, y: BigUint64Array): Promise<void> {
+  const mask = s.id === 1 ? null : maskProduct(s, key);
+  const deal = dealWeightsClientOffline(s, key, s.id === 0 ? y : null, mask);
+  const rest = await exchangeClientOfflineDealings(s, [deal], s.id === 2 ? { outgoing: correctionMessage(mask!) } : s.id === 1 ? { expect: { 2: 8 * key.map.ySize } } : {});
+  await applyWeightsClientOffline(s, key, y, deal, s.id === 1 ? bytesRing(rest.get(2)!.slice()) : undefined);
 }
 
 /** Ring elements made small (fixed-point weights fit in 32 bits, as a model's do). */

@@ -5,7 +5,7 @@
 // exchange, phase 'preprocessing') and an online function that takes it.
 
 import { runtimeError } from '../diagnostics.js';
-import type { Outgoing, PartyId } from '../session/session.js';
+import type { Outgoing, PartyId, Session } from '../session/session.js';
 
 /** One party's offline part of a client-offline protocol. */
 export interface ClientOfflineDealing {
@@ -29,4 +29,24 @@ export function takeParts(take: (from: PartyId) => Uint8Array, p: PartyId, sizes
   const parts: Uint8Array[] = [];
   for (let at = 0, i = 0; i < sizes.length; at += sizes[i++]) parts.push(bytes.subarray(at, at + sizes[i]));
   return parts;
+}
+
+/** An offline exchange of client-offline dealings by themselves (the warm-up, the protocol tests;
+ * the offline phase packs them into its closing exchange, runtime/program/offline.ts):
+ * one round carrying every dealing's outgoing messages (phase 'preprocessing') and `extra` ones
+ * after them, then each dealing takes its bytes from the frames in order. Returns what is left
+ * of each peer's frame (the extra messages' bytes). Every party calls it. */
+export async function exchangeClientOfflineDealings(s: Session, deals: readonly ClientOfflineDealing[], extra: { outgoing?: Outgoing[]; expect?: Partial<Record<PartyId, number>> } = {}): Promise<Map<PartyId, Uint8Array>> {
+  const expect: Partial<Record<PartyId, number>> = {};
+  for (const d of [...deals.map((d) => d.expect), extra.expect ?? {}]) for (const [p, n] of Object.entries(d)) expect[Number(p) as PartyId] = (expect[Number(p) as PartyId] ?? 0) + n;
+  const from = (Object.keys(expect).map(Number) as PartyId[]).filter((p) => expect[p]! > 0);
+  const got = await s.round([...deals.flatMap((d) => d.outgoing), ...(extra.outgoing ?? [])], from, expect);
+  const at: Partial<Record<PartyId, number>> = {};
+  for (const d of deals)
+    d.receive((p) => {
+      const start = at[p] ?? 0;
+      at[p] = start + (d.expect[p] ?? 0);
+      return got.get(p)!.subarray(start, at[p]);
+    });
+  return new Map(from.map((p) => [p, got.get(p)!.subarray(at[p] ?? 0)]));
 }

@@ -5,13 +5,18 @@ import { expect } from 'chai';
 import { warmUp, warmUpOnce } from '../../../runtime/program/warm-up.js';
 
 describe('runtime/program/warm-up: warming the online phase before the input', () => {
-  it('runs every protocol of the warm-up to the end', async () => {
+  it('runs every protocol of the warm-up to the end, classic and client-offline', async () => {
     await warmUp();
+    await warmUp('clientOffline');
   });
 
-  it('runs once per process: a second call waits for the first', () => {
+  it('runs once per process and family: a second call waits for the first', () => {
     const first = warmUpOnce();
     expect(warmUpOnce()).to.equal(first);
-    return first;
+    expect(warmUpOnce('classic')).to.equal(first);
+    const other = warmUpOnce('clientOffline');
+    expect(other).to.not.equal(first);
+    expect(warmUpOnce('clientOffline')).to.equal(other);
+    return Promise.all([first, other]);
   });
 });

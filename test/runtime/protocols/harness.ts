@@ -7,7 +7,6 @@ import { createInProcessSessions } from '../../../runtime/transport/in-process.j
 import { createLocalTcpSessions } from '../../../runtime/transport/tcp.js';
 import type { PartySession } from '../../../runtime/session/party-session.js';
 import type { Outgoing, PartyId, Phase, Session } from '../../../runtime/session/session.js';
-import type { ClientOfflineDealing } from '../../../runtime/protocols/client-offline.js';
 
 /** A frame a party received, for the security tests. */
 export interface Received {
@@ -102,24 +101,8 @@ export function randomSigned(n: number, bits: number): BigUint64Array {
   return out;
 }
 
-/** The offline phase's closing exchange for client-offline dealings (as the runtime makes it):
- * one round carrying every dealing's outgoing messages (phase 'preprocessing') and `extra` ones
- * after them, then each dealing takes its bytes from the frames in order. Returns what is left
- * of each peer's frame (the extra messages' bytes). Every party calls it. */
-export async function offlineExchange(s: Session, deals: readonly ClientOfflineDealing[], extra: { outgoing?: Outgoing[]; expect?: Partial<Record<PartyId, number>> } = {}): Promise<Map<PartyId, Uint8Array>> {
-  const expect: Partial<Record<PartyId, number>> = {};
-  for (const d of [...deals.map((d) => d.expect), extra.expect ?? {}]) for (const [p, n] of Object.entries(d)) expect[Number(p) as PartyId] = (expect[Number(p) as PartyId] ?? 0) + n;
-  const from = (Object.keys(expect).map(Number) as PartyId[]).filter((p) => expect[p]! > 0);
-  const got = await s.round([...deals.flatMap((d) => d.outgoing), ...(extra.outgoing ?? [])], from, expect);
-  const at: Partial<Record<PartyId, number>> = {};
-  for (const d of deals)
-    d.receive((p) => {
-      const start = at[p] ?? 0;
-      at[p] = start + (d.expect[p] ?? 0);
-      return got.get(p)!.subarray(start, at[p]);
-    });
-  return new Map(from.map((p) => [p, got.get(p)!.subarray(at[p] ?? 0)]));
-}
+/** The offline exchange of client-offline dealings (runtime/protocols/client-offline.ts). */
+export { exchangeClientOfflineDealings as offlineExchange } from '../../../runtime/protocols/client-offline.js';
 
 /** Shares of x with P0's share chosen so that x0 + 2^62 lands in a given top-bit case. */
 export function sharesWithWrap(x: BigUint64Array, p0Top: 0 | 1): [BigUint64Array, BigUint64Array, BigUint64Array] {
