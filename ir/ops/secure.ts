@@ -155,7 +155,11 @@ defineOps(
     doc: "client-offline mode: product of an activation whose P0 share is input-independent with P1's constant weights: P0's masked share and P2's correction both offline, P1 computes alone online (protocol applyWeightsClientOffline, one-time setupWeights)",
     inputs: [{ name: 'X' }, { name: 'W' }, { name: 'B', optional: true }],
     outputs: 1,
-    attrs: { ...CONV_ATTRS, ...PROTOCOL_ATTRS },
+    attrs: {
+      ...CONV_ATTRS,
+      mask_from: { kind: 'string', default: '', doc: "'' or the earlier SecureWeightsClientOffline reading the same X whose activation mask it shares: P0's masked share of X is not sent again (protocol applyWeightsClientOffline with a shared mask; lower)" },
+      ...PROTOCOL_ATTRS,
+    },
     infer: weightsInfer,
     secure: secureOp('weightsClientOffline'),
   },

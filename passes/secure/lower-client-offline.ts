@@ -2,7 +2,7 @@
 // first products, P0's (the client's) share of every tensor is input-independent and computed in
 // the offline phase, so P0's online work shrinks to its comparison digits (the contract:
 // runtime/protocols/helper-select.ts, truncate-client-offline.ts, weights.ts). lower runs without
-// its fusions (no ReLU-then-weights, no shared masks) and hands its result here, which rewrites:
+// its fusions (no ReLU-then-weights, no classic shared masks) and hands its result here, which rewrites:
 //
 //   SecureTruncate (after a product) [→ Add(residual)] → SecureRelu/SecureBlockRelu
 //                       → SecureHelperSelect(v, res): bits = the truncation's shift, the window moved
@@ -13,7 +13,12 @@
 //   SecureTruncate where no such ReLU follows
 //                       → SecureTruncateClientOffline
 //   SecureWeights reading a value in client-offline form
-//                       → SecureWeightsClientOffline (no message online, no round)
+//                       → SecureWeightsClientOffline (no message online, no round); with
+//                         `shareMasks` (lower's share-masks), one reading the very value an
+//                         earlier SecureWeightsClientOffline reads (in node order) takes that
+//                         product's mask (mask_from): P0's masked share Z = y0 − A is the same
+//                         bytes, so P0 sends it once and P1 multiplies it by both weights (resnet's
+//                         downsample conv beside conv1 of each stage's first block)
 //
 // The fixed-point meaning: x = ⌊v / 2^bits⌋ + res and c = 2^bits·x + (v mod 2^bits), so bits
 // [lo + bits, …) of c are bits [lo, …) of x and a ReLU's sign is the Relu's on x exactly (the window
@@ -50,7 +55,7 @@ interface Selection {
 }
 
 /** `g` (lowered without fusions) in the client-offline mode (see the file comment). */
-export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>): Graph {
+export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMasks = true): Graph {
   const producer = producers(g);
   const readers = consumers(g);
   const shape = (v: string) => g.types.get(v)!.shape;
@@ -83,6 +88,8 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>): Graph {
   /** Values whose P0 share depends on the input: the client's input and what local ops make of it. */
   const inputForm = new Set<string>();
   const refuse = (n: Node, why: string) => diag('MPCC6027', [n.name, n.op, why]);
+  /** The first client-offline product reading each value (whose mask later ones share). */
+  const sender = new Map<string, Node>();
   const nodes: Node[] = [];
   for (const n of g.nodes) {
     if (absorbed.has(n)) continue;
@@ -101,8 +108,14 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>): Graph {
         nodes.push(n);
         ctx.stat("products of the client's input (classic)");
       } else {
-        nodes.push(weightsClientOffline(n, g));
+        const source = shareMasks ? sender.get(n.inputs[0]) : undefined;
+        nodes.push(weightsClientOffline(n, g, source?.name));
         ctx.stat('products made offline');
+        if (!source) sender.set(n.inputs[0], n);
+        else {
+          ctx.stat('products sharing an earlier mask');
+          ctx.stat('masked activation elements not resent', size(n.inputs[0]));
+        }
       }
     } else if (n.op === 'SecureTruncate') {
       if (inputForm.has(n.inputs[0])) throw refuse(n, "it truncates a value computed from the client's input by local ops alone (the mode truncates only after a product)");
@@ -145,9 +158,11 @@ function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) 
   });
 }
 
-/** SecureWeights `n` as SecureWeightsClientOffline (its product attributes kept, its cost the mode's). */
-function weightsClientOffline(n: Node, g: Graph): Node {
+/** SecureWeights `n` as SecureWeightsClientOffline (its product attributes kept, its cost the
+ * mode's); `maskFrom`: the earlier client-offline product of the same activation whose mask it shares. */
+function weightsClientOffline(n: Node, g: Graph, maskFrom?: string): Node {
   const attrs = Object.fromEntries(Object.entries(n.attrs).filter(([key]) => !(key in PROTOCOL_ATTRS) && key !== 'mask_from'));
   const sizes = { xSize: numel(g.types.get(n.inputs[0])!.shape), ySize: numel(g.types.get(n.outputs[0])!.shape), wSize: numel(g.types.get(n.inputs[1])!.shape) };
-  return makeNode('SecureWeightsClientOffline', n.name, n.inputs, n.outputs, { ...attrs, ...costAttrs(SECURE_COSTS.SecureWeightsClientOffline(sizes)) });
+  const shared: Record<string, string> = maskFrom ? { mask_from: maskFrom } : {};
+  return makeNode('SecureWeightsClientOffline', n.name, n.inputs, n.outputs, { ...attrs, ...shared, ...costAttrs(SECURE_COSTS.SecureWeightsClientOffline(sizes, Boolean(maskFrom))) });
 }

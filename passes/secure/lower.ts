@@ -30,7 +30,8 @@
 // takes that product's mask and sends nothing itself (passes/secure/lower-shared-masks.ts).
 // With client-offline (opt-in), neither fusion runs: the client-offline mode's rewrite takes the
 // lowered graph instead (passes/secure/lower-client-offline.ts: P0's shares made offline, the
-// helper selecting, truncations folded into the selections).
+// helper selecting, truncations folded into the selections; with share-masks, its products of
+// one activation share a mask there).
 import { type Graph, type Node, consumers, makeGraph, makeNode, pruneValues, replaceNode } from '../../ir/graph.js';
 import { numel } from '../../ir/types.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../../runtime/protocols/truncate-exact.js';
@@ -76,11 +77,11 @@ export const lower = definePass({
     },
     'share-masks': {
       kind: 'bool', default: true as boolean,
-      doc: 'a product reading an activation whose masked copy an earlier product sends shares its mask and does not send it again (passes/secure/lower-shared-masks.ts); false: a fresh mask per product',
+      doc: 'a product reading an activation whose masked copy an earlier product sends shares its mask and does not send it again (passes/secure/lower-shared-masks.ts; with client-offline, P0 sends its offline masked share once: passes/secure/lower-client-offline.ts); false: a fresh mask per product',
     },
     'client-offline': {
       kind: 'bool', default: false as boolean,
-      doc: "the client-offline mode (passes/secure/lower-client-offline.ts): P0's share of every tensor after the first products made in the offline phase, the helper selecting each (block-)ReLU with the truncation and residual before it folded in; no ReLU-then-weights fusion, no shared masks; a graph with another communicating op is refused (MPCC6027)",
+      doc: "the client-offline mode (passes/secure/lower-client-offline.ts): P0's share of every tensor after the first products made in the offline phase, the helper selecting each (block-)ReLU with the truncation and residual before it folded in; no ReLU-then-weights fusion, products of one activation share a mask only among themselves (share-masks); a graph with another communicating op is refused (MPCC6027)",
     },
   },
   run: (graph, ctx) => lowerGraph(graph, ctx),
@@ -165,7 +166,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'sh
   }
   for (const n of nodes) if (n.op.startsWith('Secure')) ctx.stat('drelus', (n.attrs.drelus as number) ?? 0);
   const lowered = pruneValues(makeGraph({ ...g, nodes, types, constants }));
-  if (clientOffline) return lowerClientOffline(lowered, ctx);
+  if (clientOffline) return lowerClientOffline(lowered, ctx, ctx.options['share-masks']);
   return ctx.options['share-masks'] ? shareProductMasks(lowered, ctx) : lowered;
 }
 

@@ -91,8 +91,9 @@ export const SECURE_COSTS = {
     make('helperSelect', PROTOCOL_COSTS.helperSelect({ n, patches: block.patches, selected: block.selected, k, bits }), block.patches),
   /** Client-offline mode: the exact truncation of n elements by `bits` no selection follows. */
   SecureTruncateClientOffline: (n: number, bits: number) => make('truncateClientOffline', PROTOCOL_COSTS.truncateClientOffline({ n, bits }), 0),
-  /** Client-offline mode: a product with P1's weights whose messages are all offline (plus the setup). */
-  SecureWeightsClientOffline: (s: WeightSizes) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline(s), 0, setup(s.wSize)),
+  /** Client-offline mode: a product with P1's weights whose messages are all offline (plus the
+   * setup); with `sharedMask` (mask_from), P0's masked activation is an earlier product's. */
+  SecureWeightsClientOffline: (s: WeightSizes, sharedMask = false) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline({ ...s, sharedMask }), 0, setup(s.wSize)),
 } as const;
 
 /** The secure op names, from the ops' facts (every other op of a lowered graph is local or the client's). */

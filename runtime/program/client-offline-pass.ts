@@ -8,7 +8,8 @@
 //   - every other local step (no round: add, slice, concat, pools, layout…) through the same
 //     StepFn as online, on P0's offline shares (pure: no message, no prepared material);
 //   - each client-offline step calls its protocol's dealing with P0's offline inputs and takes
-//     the output share the dealing returns (ClientOfflineDealer);
+//     the output share the dealing returns (ClientOfflineDealer); a client-offline product
+//     sharing a mask (maskFrom) is handed the earlier product's dealing (P1 reads its Z);
 //   - any other communicating step (a classic ReLU, truncation…) gives values P0 does not know
 //     offline: a client-offline step reading one is a program error (MPCC5222).
 // P1 and P2 walk the same steps on zero placeholders, only to learn the sizes of the values the
@@ -39,11 +40,19 @@ export interface OfflineDealing {
 /** Deals a client-offline step on its streams `s`: `inputs` are P0's offline shares of its
  * operands (placeholders of the right sizes at P1 and P2), `key` and `mask` its product's weight
  * key and (P0, P2) mask product when it is one. */
-export type ClientOfflineDealer = (s: Session, st: ProgramStep, inputs: BigUint64Array[], product: { key?: WeightKey; mask: MaskProduct | null }) => OfflineDealing;
+export type ClientOfflineDealer = (s: Session, st: ProgramStep, inputs: BigUint64Array[], product: ProductDealing) => OfflineDealing;
+
+/** What a product step's offline dealing takes: its weight key, (P0, P2) its mask product, and
+ * for a client-offline product sharing a mask (maskFrom) the earlier product's dealing. */
+export interface ProductDealing {
+  key?: WeightKey;
+  mask: MaskProduct | null;
+  shared?: OfflineDealing;
+}
 
 /** The dealing of each client-offline step kind, from the contract's protocol API. */
 export const CLIENT_OFFLINE_DEALERS: Readonly<Record<string, ClientOfflineDealer>> = {
-  weightsClientOffline: (s, _st, [y], { key, mask }) => dealWeightsClientOffline(s, key!, s.id === 0 ? y : null, mask),
+  weightsClientOffline: (s, _st, [y], { key, mask, shared }) => dealWeightsClientOffline(s, key!, s.id === 0 ? y : null, mask, shared),
   helperSelect: (s, st, [v, res]) => dealHelperSelect(s, helperSelectSpec(st.params), s.id === 0 ? { v, res: res ?? null } : null),
   truncateClientOffline: (s, st, [v]) => dealTruncateClientOffline(s, v.length, Number(st.params.bits), s.id === 0 ? v : null),
 };
@@ -58,6 +67,8 @@ export class ClientOfflinePass {
   private readonly values = new Map<string, BigUint64Array | null>();
   /** Values P0 does not know offline (they depend on the input). */
   private readonly inputDependent = new Set<string>();
+  /** The dealings of the client-offline products whose mask later products share (maskFrom). */
+  private readonly senders = new Map<string, OfflineDealing>();
   /** Readers left per value (a value is dropped after its last reader). */
   private readonly readers = new Map<string, number>();
 
@@ -71,7 +82,7 @@ export class ClientOfflinePass {
 
   /** Visits step `st` (in program order) on its streams `streams`; `key`, `mask`: its
    * product's, for a product step; `put` stores a dealing for the online step. */
-  async visit(st: ProgramStep, streams: Session, product: { key?: WeightKey; mask: MaskProduct | null }, put: (purpose: string, v: unknown) => void): Promise<void> {
+  async visit(st: ProgramStep, streams: Session, product: ProductDealing, put: (purpose: string, v: unknown) => void): Promise<void> {
     const me = this.session.id;
     const ins = st.inputs.map((v) => this.values.get(v) ?? null);
     const dependent = st.inputs.some((v) => this.inputDependent.has(v));
@@ -84,7 +95,11 @@ export class ClientOfflinePass {
       });
       const dealer = this.dealers[st.kind];
       if (!dealer) throw new InternalError(`no offline dealing for the client-offline step kind '${st.kind}'`);
-      const d = dealer(streams, st, ins as BigUint64Array[], product);
+      const from = st.kind === 'weightsClientOffline' && st.params.maskFrom !== undefined ? String(st.params.maskFrom) : undefined;
+      const shared = from === undefined ? undefined : this.senders.get(from);
+      if (from !== undefined && !shared) throw runtimeError('MPCC5222', ['(offline phase)', `steps.${st.name}.params.maskFrom`, `step '${from}' dealt no client-offline product before it`]);
+      const d = dealer(streams, st, ins as BigUint64Array[], { ...product, shared });
+      if (st.kind === 'weightsClientOffline' && from === undefined) this.senders.set(st.name, d);
       put(`${st.name}/clientOffline`, d);
       this.dealings.push(d);
       const n = st.kind === 'weightsClientOffline' ? product.key!.map.ySize : ins[0]!.length;

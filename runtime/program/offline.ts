@@ -22,7 +22,8 @@
 //     messages (P2's pad to P0, P0's choice bits to P1) ride in the closing exchange.
 //   - in a program of the client-offline mode (program.ts CLIENT_OFFLINE_KINDS): P0 runs its
 //     whole program here, and every 'helperSelect', 'truncateClientOffline' and
-//     'weightsClientOffline' step is dealt from P0's offline shares (client-offline-pass.ts);
+//     'weightsClientOffline' step is dealt from P0's offline shares (client-offline-pass.ts;
+//     a 'weightsClientOffline' step with `maskFrom` takes the A of the earlier one it names);
 //     their messages (P0's included) ride in the closing exchange, and a client-offline
 //     product's correction always does (its online step has no round).
 // The phase ends with its own rounds: when any comparison was prepared, P2 sends P1 their bit
@@ -202,6 +203,9 @@ export async function prepareOffline(session: Session, program: Program, keys: R
   // A client-offline program: P0 walks all its steps offline (client-offline-pass.ts).
   const pass = isClientOffline(program) ? new ClientOfflinePass(session, program) : null;
   const isWork = new Set(work);
+  // The A of each client-offline product whose mask a later one shares (maskFrom), kept until then (P0, P2).
+  const sharedFrom = new Set(program.steps.filter((st) => st.kind === 'weightsClientOffline' && st.params.maskFrom !== undefined).map((st) => String(st.params.maskFrom)));
+  const clientOfflineMasks = new Map<string, BigUint64Array>();
   let done = 0;
   for (const st of pass ? program.steps : work) {
     stopped(options.signal);
@@ -221,7 +225,9 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     if (PRODUCT_KINDS.has(st.kind)) {
       key = keys.get(String(st.params.layer));
       if (!key) throw runtimeError('MPCC5204', [String(st.params.layer)]);
-      m = session.id !== 1 ? maskProduct(streams, key, st.kind === 'weightsSharedMask' ? sharedMask(items, st) : undefined) : null;
+      const shared = () => (st.kind === 'weightsSharedMask' ? sharedMask(items, st) : st.kind === 'weightsClientOffline' && st.params.maskFrom !== undefined ? clientOfflineMask(clientOfflineMasks, st) : undefined);
+      m = session.id !== 1 ? maskProduct(streams, key, shared()) : null;
+      if (m && sharedFrom.has(st.name)) clientOfflineMasks.set(st.name, m.a);
       // A client-offline product's mask product goes to its dealing (P0's Z = y0 − A), and its
       // correction always travels offline: its online step has no round.
       const clientOffline = CLIENT_OFFLINE_KINDS.has(st.kind);
@@ -340,6 +346,15 @@ function sharedMask(items: ReadonlyMap<string, unknown[]>, st: ProgramStep): Big
   const source = items.get(`${from}/weights`)?.[0] as MaskProduct | undefined;
   if (!source) throw runtimeError('MPCC5222', ['(offline phase)', `steps.${st.name}.params.maskFrom`, `step '${from}' prepared no activation mask before it`]);
   return source.a;
+}
+
+/** P0's and P2's activation mask A of the earlier client-offline product a 'weightsClientOffline'
+ * step shares (`maskFrom`; validate.ts checks the order and the operand). */
+function clientOfflineMask(masks: ReadonlyMap<string, BigUint64Array>, st: ProgramStep): BigUint64Array {
+  const from = String(st.params.maskFrom);
+  const a = masks.get(from);
+  if (!a) throw runtimeError('MPCC5222', ['(offline phase)', `steps.${st.name}.params.maskFrom`, `step '${from}' prepared no client-offline activation mask before it`]);
+  return a;
 }
 
 /** The dealing of every exact truncation (its online step's 'trunc' material), in program

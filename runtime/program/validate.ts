@@ -5,7 +5,8 @@
 // every value produced once), sizes must agree (the input step's size with the input shape)
 // and stay under fixed limits, and counts are bounded; the layout steps' parameters follow a
 // closed per-field schema each (validate-layout.ts); a masked activation a product keeps for P1
-// (keepMasked) is read only by 'weightsSharedMask' steps naming that product. A refusal is MPCC5222 naming the file and
+// (keepMasked) is read only by 'weightsSharedMask' steps naming that product; a client-offline
+// product sharing a mask (maskFrom) names an earlier one of the same operand. A refusal is MPCC5222 naming the file and
 // the field (`steps[3].params.size`).
 
 import { runtimeError } from '../diagnostics.js';
@@ -128,7 +129,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' }, check: checkProduct },
   hardSigmoid: one({ alpha: 'number', beta: 'number' }),
   sigmoid: one(),
-  weightsClientOffline: one({ layer: 'name' }, BIAS),
+  weightsClientOffline: one({ layer: 'name' }, { ...BIAS, maskFrom: 'name' }),
   helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array' }, check: checkHelperSelect },
   truncateClientOffline: one({ bits: 'int' }),
 };
@@ -294,6 +295,16 @@ function validateProgram(raw: Json, party: PartyId): Program {
     if (source!.step !== params.maskFrom) fail(`${f}.params.maskFrom`, `'${String(params.maskFrom)}', the operand '${operand}' was kept by step '${source!.step}'`);
     if (xSize(source!.layer) !== xSize(params.layer as string)) fail(`${f}.params.layer`, `layer '${String(params.layer)}' reads ${xSize(params.layer as string)} elements, the shared mask has ${xSize(source!.layer)}`);
   };
+  /** The client-offline products that sent their operand's masked share (no maskFrom): step → operand and layer. */
+  const clientOfflineSenders = new Map<string, { operand: string; layer: string }>();
+  /** A 'weightsClientOffline' step with maskFrom names an earlier such step that sent its own
+   * masked share of the same operand, of the same size. */
+  const sharesClientOfflineMask = (params: Record<string, Json>, operand: string, f: string): void => {
+    const source = clientOfflineSenders.get(params.maskFrom as string);
+    if (!source) fail(`${f}.params.maskFrom`, `'${String(params.maskFrom)}' names no earlier 'weightsClientOffline' step that sends its masked activation`);
+    if (source!.operand !== operand) fail(`${f}.inputs[0]`, `value '${operand}', the step '${String(params.maskFrom)}' whose mask it shares reads '${source!.operand}'`);
+    if (xSize(source!.layer) !== xSize(params.layer as string)) fail(`${f}.params.layer`, `layer '${String(params.layer)}' reads ${xSize(params.layer as string)} elements, the shared mask has ${xSize(source!.layer)}`);
+  };
   let inputSteps = 0;
   array(p.steps, 'steps', PROGRAM_LIMITS.steps).forEach((s, i) => {
     const f = `steps[${i}]`;
@@ -345,6 +356,10 @@ function validateProgram(raw: Json, party: PartyId): Program {
     if (PRODUCT_KINDS.has(kind) && layers.has(params.layer as string)) sizes.set(productValue({ kind, outputs: outs }), ySize(params.layer as string));
     if (Object.hasOwn(params, 'layer') && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
     if (keeps) masked.set(outs[outs.length - 1], { step: stepName, layer: params.layer as string });
+    if (kind === 'weightsClientOffline') {
+      if (Object.hasOwn(params, 'maskFrom')) sharesClientOfflineMask(params, ins[0], f);
+      else clientOfflineSenders.set(stepName, { operand: ins[0], layer: params.layer as string });
+    }
     if (kind === 'weightsSharedMask') sharesMask(params, ins[0], `${f}`);
     else ins.forEach((v, j) => masked.has(v) && fail(`${f}.inputs[${j}]`, `value '${v}' is a masked activation: only a 'weightsSharedMask' step reads it`));
     if (kind === 'input') {

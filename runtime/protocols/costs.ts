@@ -170,10 +170,12 @@ export const PROTOCOL_COSTS = {
     flows: [flow(0, 0, 1, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 1, 2, 'trunc.open', packed(n, 1)), flow(1, 2, 1, 'trunc.share', packed(n, bits))],
   }),
   /** The client-offline mode's product (weights.ts applyWeightsClientOffline): P0's masked
-   * activation and P2's correction both offline; online P1 computes alone (no round). */
-  applyWeightsClientOffline: ({ xSize, ySize }: { xSize: number; ySize: number }): Cost => ({
+   * activation and P2's correction both offline; online P1 computes alone (no round). With
+   * `sharedMask` (an earlier client-offline product of the same activation sent its masked
+   * copy: mask_from, maskFrom), P2's correction only. */
+  applyWeightsClientOffline: ({ xSize, ySize, sharedMask = false }: { xSize: number; ySize: number; sharedMask?: boolean }): Cost => ({
     rounds: 0,
-    flows: [flow(0, 0, 1, 'weights.activation', 8 * xSize, 'preprocessing'), flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
+    flows: [...(sharedMask ? [] : [flow(0, 0, 1, 'weights.activation', 8 * xSize, 'preprocessing')]), flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
   }),
 } as const;
 

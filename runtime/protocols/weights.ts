@@ -30,6 +30,12 @@
 // P2's correction map(A, B) − C0 goes offline as always, and online P1 computes
 // map(y1 + Z, W) + map(A, B) − C0 alone: no message, no round. P0's share is map(A, W − B) + C0.
 // P1 receives Z (uniform: A unknown to it) and the correction (uniform: C0); P0 and P2 nothing.
+// Two client-offline products of the same activation y share one mask (`shared`, the earlier
+// product's dealing; the compiler's mask_from, the step's maskFrom): Z = y0 − A would be the
+// same bytes, so P0 sends nothing for the later one, P1 takes the earlier dealing's Z, and P0
+// and P2 make the later one's mask product from the same A with a fresh C0' (maskProduct(s, key,
+// A)); P2's correction map(A, B') − C0' goes offline as always. P1 receives one Z for both and
+// a uniform correction (C0' fresh): as applyWeightsSharedMask, in the offline phase.
 
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
@@ -205,8 +211,8 @@ export async function applyWeightsSharedMask(s: Session, key: WeightKey, kept: B
 }
 
 /** A client-offline product's dealing; P1 keeps P0's masked activation Z = y0 − A. */
-interface WeightsClientOfflineDealing extends ClientOfflineDealing {
-  masked: BigUint64Array | null;
+export interface WeightsClientOfflineDealing extends ClientOfflineDealing {
+  readonly masked: BigUint64Array | null;
 }
 
 /** The offline part of a product whose activation is in client-offline form (P0's share y0 known
@@ -214,26 +220,49 @@ interface WeightsClientOfflineDealing extends ClientOfflineDealing {
  * MaskProduct, `mask`, maskProduct's when null) and keeps its product share map(A, W − B) + C0
  * as the output; P1 receives Z; P2 has nothing to send here (its correction map(A, B) − C0
  * travels offline as for every product: MaskProduct.sent, Session.prepared('correction')).
- * Who learns what: P1 receives Z, uniform since A is a mask it does not hold. */
-export function dealWeightsClientOffline(s: Session, key: WeightKey, y0: BigUint64Array | null, mask: MaskProduct | null): ClientOfflineDealing {
+ * Who learns what: P1 receives Z, uniform since A is a mask it does not hold. With `shared` (the
+ * dealing of an earlier product of the same activation, this party's): no message; P0's `mask`
+ * must be maskProduct's from that product's A, P1 reads that dealing's Z (the file comment). */
+export function dealWeightsClientOffline(s: Session, key: WeightKey, y0: BigUint64Array | null, mask: MaskProduct | null, shared?: ClientOfflineDealing): WeightsClientOfflineDealing {
   const { map } = key;
   if (s.id === 0) {
     if (!y0 || y0.length !== map.xSize) throw new Error(`internal: dealWeightsClientOffline: P0 must pass its ${map.xSize}-element activation share`);
+    if (shared) {
+      // The mask product was made from the earlier product's A (maskProduct(s, key, A)): nothing to send.
+      if (!mask || mask.a.length !== map.xSize) throw new Error(`internal: dealWeightsClientOffline: a product sharing a mask needs its mask product from the shared ${map.xSize}-element A`);
+      return { masked: null, outgoing: [], expect: {}, receive: () => undefined, output: mask.share };
+    }
     const m = mask ?? maskProduct(s, key);
     const z = sub(y0, m.a);
-    return { outgoing: [{ to: 1, data: ringBytes(z), label: 'weights.activation', phase: 'preprocessing' }], expect: {}, receive: () => undefined, output: m.share };
+    return { masked: null, outgoing: [{ to: 1, data: ringBytes(z), label: 'weights.activation', phase: 'preprocessing' }], expect: {}, receive: () => undefined, output: m.share };
   }
-  if (s.id === 2) return { outgoing: [], expect: {}, receive: () => undefined, output: null };
-  const deal: WeightsClientOfflineDealing = {
-    masked: null,
+  if (s.id === 2) return { masked: null, outgoing: [], expect: {}, receive: () => undefined, output: null };
+  if (shared) {
+    // P1: the earlier product's Z (it arrives in the same offline exchange, before the online step).
+    const source = shared as Partial<WeightsClientOfflineDealing>;
+    if (source.expect?.[0] !== 8 * map.xSize) throw new Error(`internal: dealWeightsClientOffline: the shared masked activation has ${(source.expect?.[0] ?? 0) / 8} elements, expected ${map.xSize}`);
+    return {
+      get masked() {
+        return source.masked ?? null;
+      },
+      outgoing: [],
+      expect: {},
+      receive: () => undefined,
+      output: null,
+    };
+  }
+  let masked: BigUint64Array | null = null;
+  return {
+    get masked() {
+      return masked;
+    },
     outgoing: [],
     expect: { 0: 8 * map.xSize },
     receive(take) {
-      deal.masked = bytesRing(takeParts(take, 0, [8 * map.xSize], 'weights.activation')[0]);
+      masked = bytesRing(takeParts(take, 0, [8 * map.xSize], 'weights.activation')[0]);
     },
     output: null,
   };
-  return deal;
 }
 
 /** Shares of map(y, W) for an activation y in client-offline form, with the dealing received:

@@ -27,7 +27,7 @@ const FRAC = 12;
 const SHAPE = [1, 3, 12, 12];
 const PASSES = 'canonicalize,maxpool-to-relu-tree';
 
-/** x → stem (3×3) → relu → maxpool 2×2 → c1 → r1 → c2 (+ the pool's output) → r2 → GAP → fc. */
+/** x → stem (3×3) → relu → maxpool 2×2 → c1 → r1 → c2 (+ the pool's output) → r2 (+ r3 = relu of c3 (1×1) of r1) → GAP → fc. */
 function model(): Uint8Array {
   const b = new GraphBuilder('client-offline');
   const rand = rng(21);
@@ -38,7 +38,10 @@ function model(): Uint8Array {
   const pool = b.op('MaxPool', [stem], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool');
   const r1 = b.op('Relu', [conv(pool, 'c1', 6, 6, 3)], {}, 'r1');
   const r2 = b.op('Relu', [b.op('Add', [conv(r1, 'c2', 6, 6, 3), pool], {}, 'add')], {}, 'r2');
-  const gap = b.op('Flatten', [b.op('GlobalAveragePool', [r2], {}, 'gap')], { axis: 1 }, 'flat');
+  // c3 (1×1) reads r1 beside c2: in the client-offline mode it shares c2's mask (mask_from); its
+  // ReLU runs beside r2's and joins the sum
+  const r3 = b.op('Relu', [conv(r1, 'c3', 6, 6, 1)], {}, 'r3');
+  const gap = b.op('Flatten', [b.op('GlobalAveragePool', [b.op('Add', [r2, r3], {}, 'add3')], {}, 'gap')], { axis: 1 }, 'flat');
   b.output(b.op('Gemm', [gap, b.constant('fc.weight', randomTensor(rand, [5, 6], -0.5, 0.5)), b.constant('fc.bias', randomTensor(rand, [5], -0.1, 0.1))], { transB: 1 }, 'output'));
   return exportOnnx(b.build());
 }
@@ -63,6 +66,24 @@ describe('the client-offline mode end to end', function () {
     writeFileSync(planPath, JSON.stringify(plan));
     for (const [form, extra] of [['classic', {}], ['offline', { clientOffline: true }], ['classic-plan', { plan: planPath }], ['offline-plan', { plan: planPath, clientOffline: true }]] as const)
       runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, form), passes: PASSES, quiet: true, ...extra } as Parameters<typeof runCompile>[1]);
+    // the same mode with a fresh mask per product (lower's share-masks off)
+    runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, 'offline-fresh'), passes: `${PASSES},lower{share-masks=false}`, quiet: true, clientOffline: true } as Parameters<typeof runCompile>[1]);
+  });
+
+  it('shares a mask between the products of one activation: 8 B per element of r1 less offline, the same online (share-masks=false: a fresh mask each)', () => {
+    type Steps = { name: string; kind: string; inputs: string[]; params: Record<string, unknown> }[];
+    const steps = (form: string) => (JSON.parse(readFileSync(join(dir, form, 'party0/program.json'), 'utf8')) as { steps: Steps }).steps;
+    const shared = steps('offline').filter((st) => st.kind === 'weightsClientOffline' && st.params.maskFrom !== undefined);
+    expect(shared.map((st) => st.params.layer)).to.deep.equal(['c3']);
+    const source = steps('offline').find((st) => st.name === shared[0].params.maskFrom)!;
+    expect([source.kind, source.params.layer, source.inputs[0]]).to.deep.equal(['weightsClientOffline', 'c2', shared[0].inputs[0]]);
+    expect(steps('offline-fresh').some((st) => st.params.maskFrom !== undefined)).to.equal(false);
+    const a = readCostJson(join(dir, 'offline', 'cost.json'));
+    const b = readCostJson(join(dir, 'offline-fresh', 'cost.json'));
+    // r1: 6 channels of the pool's 6×6
+    expect(b.bytes.online).to.equal(a.bytes.online);
+    expect(b.rounds).to.equal(a.rounds);
+    expect(b.bytes.preprocessing - a.bytes.preprocessing).to.equal(8 * 6 * 6 * 6);
   });
 
   it('sends fewer bytes online in no more rounds than the classic mode', () => {
@@ -85,7 +106,7 @@ describe('the client-offline mode end to end', function () {
   it('the secure runs match the fixed-point interpreter; counters equal cost.json and model.mir; P0 sends online only digits, flips and the first product\'s input', async () => {
     const rand = rng(6);
     const p0Online: Record<string, number> = {};
-    for (const form of ['classic', 'offline', 'classic-plan', 'offline-plan']) {
+    for (const form of ['classic', 'offline', 'classic-plan', 'offline-plan', 'offline-fresh']) {
       const planned = form.endsWith('plan');
       const g = runPipeline(loadGraphFile(join(dir, 'm.onnx')), `${PASSES},${planned ? `insert-block-relu{plan=${planPath}},` : ''}quantize{frac-bits=${FRAC}}`).graph;
       const out = join(dir, form);

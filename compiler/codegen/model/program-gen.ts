@@ -161,7 +161,12 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
     };
   },
   truncateClientOffline: local((n) => ({ bits: withDefaults(n).bits })),
-  weightsClientOffline: (n, env) => weightsStep(n, env, false),
+  // with mask_from, the earlier client-offline product whose masked share of X it reuses (maskFrom)
+  weightsClientOffline: (n, env) => {
+    const from = withDefaults(n).mask_from as string;
+    const step = weightsStep(n, env, false);
+    return from ? { ...step, params: { ...step.params, maskFrom: from } } : step;
+  },
   mul: (n, env) => ({ inputs: [n.inputs[0], n.inputs[1]], outputs: [n.outputs[0]], params: { xShape: env.shape(n.inputs[0]), yShape: env.shape(n.inputs[1]), outShape: env.shape(n.outputs[0]) } }),
 };
 
@@ -182,7 +187,7 @@ function weightsStep(n: Node, env: StepEnv, relu: boolean): StepSpec {
     if (trunc) env.movedBias.set(trunc, bias);
     else Object.assign(params, bias);
   }
-  const from = relu ? '' : (withDefaults(n).mask_from as string);
+  const from = relu || n.op !== 'SecureWeights' ? '' : (withDefaults(n).mask_from as string);
   if (from) return { kind: 'weightsSharedMask', inputs: [env.masked.get(from)!], outputs: [product], params: { ...params, maskFrom: from } };
   // A product whose mask later products share keeps P1's masked activation as its last result.
   const kept = env.masked.get(n.name);
@@ -203,11 +208,19 @@ function asNchw(shape: readonly number[]): [number, number, number, number] {
 
 /** For every product whose activation mask a later SecureWeights shares (mask_from), the name
  * of the program value holding P1's masked activation (`<node>/masked`, made unique); MPCC6040
- * when mask_from names no earlier product of the same activation. */
+ * when mask_from names no earlier product of the same activation (for a
+ * SecureWeightsClientOffline: no earlier, unshared SecureWeightsClientOffline of the same X). */
 function maskedActivations(g: Graph): Map<string, string> {
   const out = new Map<string, string>();
   const seen = new Map<string, Node>();
   for (const n of g.nodes) {
+    if (n.op === 'SecureWeightsClientOffline' && withDefaults(n).mask_from) {
+      // the client-offline mode's: P1 reuses the earlier product's masked share, nothing is kept
+      const from = withDefaults(n).mask_from as string;
+      const source = seen.get(from);
+      if (source?.op !== 'SecureWeightsClientOffline' || source.inputs[0] !== n.inputs[0] || Boolean(withDefaults(source).mask_from))
+        throw diag('MPCC6040', [n.name, n.op, `mask_from '${from}' names no earlier client-offline product sending its activation '${n.inputs[0]}' masked`]);
+    }
     const from = n.op === 'SecureWeights' ? (withDefaults(n).mask_from as string) : '';
     if (from) {
       const source = seen.get(from);
