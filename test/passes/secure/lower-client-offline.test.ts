@@ -12,6 +12,7 @@ import { costReport } from '../../../passes/secure/cost-model.js';
 import { runPipeline } from '../../../passes/index.js';
 import { type Cost, PROTOCOL_COSTS, totalBytes } from '../../../runtime/protocols/costs.js';
 import { generatePrograms } from '../../../compiler/codegen/model/program-gen.js';
+import { parseProgram } from '../../../runtime/program/index.js';
 import { errorOf, randomTensor, rng } from '../util.js';
 import { FRAC, clipGraph, conv, maxPoolGraph, residualGraph } from './secure-graphs.js';
 
@@ -142,7 +143,7 @@ describe('lower{client-offline}: the client-offline mode', () => {
     const select = PROTOCOL_COSTS.helperSelect({ n: 64, patches: 64, selected: 64, k: 64, bits: FRAC });
     const costs = [
       PROTOCOL_COSTS.shareInput({ n: 64 }), PROTOCOL_COSTS.applyWeights(w3), select, PROTOCOL_COSTS.applyWeightsClientOffline(w3), select,
-      PROTOCOL_COSTS.applyWeightsClientOffline(w3), PROTOCOL_COSTS.applyWeightsClientOffline(w3), PROTOCOL_COSTS.truncateClientOffline({ n: 64, bits: FRAC }), select,
+      PROTOCOL_COSTS.applyWeightsClientOffline(w3), PROTOCOL_COSTS.applyWeightsClientOffline({ ...w3, sharedMask: true }), PROTOCOL_COSTS.truncateClientOffline({ n: 64, bits: FRAC }), select,
       PROTOCOL_COSTS.revealToClient({ n: 64 }), ...[144, 144, 144, 16].map((wSize) => PROTOCOL_COSTS.setupWeights({ wSize })),
     ];
     const r = costReport(g);
@@ -160,6 +161,61 @@ describe('lower{client-offline}: the client-offline mode', () => {
     const p0Want = costs.flatMap((c) => c.flows).filter((f) => f.from === 0 && f.phase === 'online');
     expect(new Set(p0Want.map((f) => f.label))).to.deep.equal(new Set(['weights.activation', 'drelu.compare', 'hsel.flip']));
     expect(p0Online).to.equal(p0Want.reduce((t, f) => t + f.bytes, 0));
+  });
+
+  it('a product of the value an earlier client-offline product reads shares its mask (mask_from); share-masks=false keeps a fresh one', () => {
+    for (const shortcutFirst of [false, true]) {
+      const g = lowered(residualGraph(shortcutFirst));
+      // convA and convS both read relu0's output: the later one (node order) takes the earlier's mask
+      const [first, later] = shortcutFirst ? ['convS', 'convA'] : ['convA', 'convS'];
+      expect(byName(g, later).attrs, later).to.include({ mask_from: first, protocol: 'applyWeightsClientOffline', rounds: 0 });
+      expect(byName(g, first).attrs.mask_from ?? '', first).to.equal('');
+      expect(byName(g, 'convB').attrs.mask_from ?? '').to.equal('');
+      const { programs } = generatePrograms(g);
+      for (const program of programs) {
+        const step = program.steps.find((st) => st.name === later)!;
+        expect(step).to.deep.include({ kind: 'weightsClientOffline', inputs: ['relu0_out'] });
+        expect(step.params.maskFrom).to.equal(first);
+        expect(parseProgram(JSON.stringify(program), 'p.json', program.party).steps.length).to.equal(program.steps.length);
+      }
+    }
+    const shared = runPipeline(residualGraph(), MODE);
+    expect(Object.fromEntries(shared.reports[0].stats)).to.include({ 'products sharing an earlier mask': 1, 'masked activation elements not resent': 64 });
+    const fresh = runPipeline(residualGraph(), 'lower{client-offline=true,share-masks=false},schedule-rounds').graph;
+    expect(fresh.nodes.filter((n) => n.attrs.mask_from)).to.deep.equal([]);
+    const [a, b] = [costReport(shared.graph), costReport(fresh)];
+    // the same online bytes and rounds; P0's masked share of relu0 (64 elements) sent once less
+    expect([b.bytes.online, b.rounds]).to.deep.equal([a.bytes.online, a.rounds]);
+    expect(b.bytes.preprocessing - a.bytes.preprocessing).to.equal(8 * 64);
+  });
+
+  it('codegen refuses a mask_from naming no earlier unshared client-offline product of the same value (MPCC6040); the program check refuses such a maskFrom (MPCC5222)', () => {
+    const g = lowered(residualGraph());
+    const bad = (from: string) => ({ ...g, nodes: g.nodes.map((n) => (n.name === 'convS' ? { ...n, attrs: { ...n.attrs, mask_from: from } } : n)) });
+    for (const from of ['convB', 'stem', 'nowhere']) {
+      const err = errorOf(() => generatePrograms(bad(from)));
+      expect(err.code, from).to.equal('MPCC6040');
+      expect(err.message, from).to.contain(`mask_from '${from}' names no earlier client-offline product sending its activation 'relu0_out' masked`);
+    }
+    const program = generatePrograms(g).programs[1];
+    const refusal = (f: (steps: { name: string; inputs: string[]; params: Record<string, unknown> }[]) => void) => {
+      const p = JSON.parse(JSON.stringify(program));
+      f(p.steps);
+      return errorOf(() => parseProgram(JSON.stringify(p), 'p.json', 1));
+    };
+    const at = program.steps.findIndex((st) => st.name === 'convS');
+    const convS = (steps: { name: string; inputs: string[]; params: Record<string, unknown> }[]) => steps.find((st) => st.name === 'convS')!;
+    const cases: [(steps: { name: string; inputs: string[]; params: Record<string, unknown> }[]) => void, string][] = [
+      [(steps) => (convS(steps).params.maskFrom = 'convB'), `steps[${at}].inputs[0]: value 'relu0_out', the step 'convB' whose mask it shares reads 'reluA_out'`],
+      [(steps) => (convS(steps).params.maskFrom = 'stem'), `steps[${at}].params.maskFrom: 'stem' names no earlier 'weightsClientOffline' step that sends its masked activation`],
+      [(steps) => (convS(steps).params.maskFrom = 'relu2'), `steps[${at}].params.maskFrom: 'relu2' names no earlier 'weightsClientOffline' step`],
+      [(steps) => (convS(steps).inputs = ['reluA_out']), `steps[${at}].inputs[0]: value 'reluA_out', the step 'convA' whose mask it shares reads 'relu0_out'`],
+    ];
+    for (const [f, message] of cases) {
+      const err = refusal(f);
+      expect(err.code).to.equal('MPCC5222');
+      expect(err.message).to.contain(message);
+    }
   });
 
   it('codegen: the contract\'s step kinds and parameters', () => {

@@ -1,13 +1,14 @@
 // The client-offline mode's product (weights.ts applyWeightsClientOffline): P0's masked
 // activation Z = y0 − A and P2's correction both offline, P1 computing alone online. Against the
 // plaintext product, its bytes and (no) rounds against the cost table, and what P1 receives
-// uniform and independent of the activation.
+// uniform and independent of the activation; two products of one activation sharing its mask
+// (the later dealt with the earlier's dealing: no Z sent for it).
 
 import { expect } from 'chai';
 import { conv2d, encode, matmul } from '../../../runtime/ring/ring.js';
 import type { Conv2dParams } from '../../../runtime/ring/windows.js';
 import { applyWeightsClientOffline, convMap, correctionMessage, dealWeightsClientOffline, maskProduct, matmulMap, setupWeights, type BilinearMap, type WeightKey } from '../../../runtime/protocols/weights.js';
-import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
+import { type Cost, PROTOCOL_COSTS, totalBytes } from '../../../runtime/protocols/costs.js';
 import type { Session } from '../../../runtime/session/session.js';
 import { bytesRing } from '../../../runtime/protocols/wire.js';
 import { join, offlineExchange, randomRing, randomSigned, run3, sessions, split } from './harness.js';
@@ -55,6 +56,47 @@ describe('protocols: client-offline product (applyWeightsClientOffline)', () => 
       expect(await product(ss, keys, map, y)).to.deep.equal(conv2d(y, w, CONV));
       const x = randomRing(fc.xSize);
       expect(await product(ss, fcKeys, fc, x)).to.deep.equal(matmul(x, wf, 3, 7, 5));
+    }
+  });
+
+  it('two products of one activation share its mask: one Z offline, P1 reuses it; both equal the plaintext products, bytes as the cost table', async () => {
+    const ss = await sessions();
+    const map = convMap(CONV);
+    const one: Conv2dParams = { ...CONV, weightShape: [3, 4, 1, 1], pads: [0, 0, 0, 0] };
+    const map1 = convMap(one);
+    const [w, w1] = [randomRing(map.wSize), randomRing(map1.wSize)];
+    const keys = await run3(ss, (s) => setupWeights(s, map, s.id === 1 ? w : null, 'conv'));
+    const keys1 = await run3(ss, (s) => setupWeights(s, map1, s.id === 1 ? w1 : null, 'one'));
+    const cost: Cost = {
+      rounds: 0,
+      flows: [...PROTOCOL_COSTS.applyWeightsClientOffline({ xSize: map.xSize, ySize: map.ySize }).flows, ...PROTOCOL_COSTS.applyWeightsClientOffline({ xSize: map1.xSize, ySize: map1.ySize, sharedMask: true }).flows],
+    };
+    expect(totalBytes(cost) - totalBytes(PROTOCOL_COSTS.applyWeightsClientOffline({ xSize: map1.xSize, ySize: map1.ySize })) - totalBytes(PROTOCOL_COSTS.applyWeightsClientOffline(map))).to.equal(-8 * map.xSize);
+    for (let inference = 0; inference < 2; inference++) {
+      const y = randomSigned(map.xSize, 40);
+      const sh = split(y);
+      const out = await withOfflineCost(
+        ss,
+        cost,
+        async (s) => {
+          const m = s.id === 1 ? null : maskProduct(s, keys[s.id]);
+          const first = dealWeightsClientOffline(s, keys[s.id], s.id === 0 ? sh[0] : null, m);
+          const m1 = s.id === 1 ? null : maskProduct(s, keys1[s.id], m!.a);
+          const later = dealWeightsClientOffline(s, keys1[s.id], s.id === 0 ? sh[0] : null, m1, first);
+          expect([later.outgoing.length, Object.keys(later.expect).length], `P${s.id}: the shared product's dealing sends and expects nothing`).to.deep.equal([0, 0]);
+          const ySizes = [map.ySize, map1.ySize];
+          const rest = await offlineExchange(s, [first, later], s.id === 2 ? { outgoing: [...correctionMessage(m!), ...correctionMessage(m1!)] } : s.id === 1 ? { expect: { 2: 8 * (ySizes[0] + ySizes[1]) } } : {});
+          const corrections = s.id === 1 ? [bytesRing(rest.get(2)!.slice(0, 8 * ySizes[0])), bytesRing(rest.get(2)!.slice(8 * ySizes[0]))] : [undefined, undefined];
+          if (s.id === 1) expect(later.masked, "P1: the shared product reads the earlier one's Z").to.equal(first.masked);
+          return { first, later, corrections };
+        },
+        async (s, d) => [
+          await applyWeightsClientOffline(s, keys[s.id], sh[s.id], d.first, d.corrections[0]),
+          await applyWeightsClientOffline(s, keys1[s.id], sh[s.id], d.later, d.corrections[1]),
+        ],
+      );
+      expect(join(out[0][0], out[1][0])).to.deep.equal(conv2d(y, w, CONV));
+      expect(join(out[0][1], out[1][1])).to.deep.equal(conv2d(y, w1, one));
     }
   });
 
