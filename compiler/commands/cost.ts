@@ -69,7 +69,7 @@ export function costPhases(r: CostReport): CostPhases {
 /** The split as the lines the table ends with. */
 function formatPhases(p: CostPhases): string {
   const mb = (x: number) => `${(x / 1e6).toFixed(3)} MB`;
-  return `offline (before the input): ${p.offline.rounds} round(s), ${mb(p.offline.bytes)} input-independent (P2's dealing)\nonline (input given → output revealed): ${p.online.rounds} rounds, ${mb(p.online.bytes)}\n`;
+  return `offline (before the input): ${p.offline.rounds} round(s), ${mb(p.offline.bytes)} input-independent (the helper's dealing and corrections; with --client-offline P0's messages too)\nonline (input given → output revealed): ${p.online.rounds} rounds, ${mb(p.online.bytes)}\n`;
 }
 
 /** Drives a model file to the round schedule (the same passes compile runs) and reports its cost. */

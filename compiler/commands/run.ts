@@ -55,9 +55,9 @@ export interface PhaseSummary {
  * wallSeconds: one inference, offline and online phases, the one-time setup excluded like its
  * bytes). `online` is the latency a client feels (input given → output revealed) and its
  * bytes; `offline` the input-independent phase before it (runtime/program/offline.ts): its
- * seconds and its round (the closing exchange), and the input-independent bytes (P2's dealing,
- * phase 'preprocessing': its comparison bit corrections travel in the closing exchange, its
- * weight corrections still ride in the online rounds' frames). */
+ * seconds and its round (the closing exchange), and the input-independent bytes (phase
+ * 'preprocessing': P2's comparison bit corrections and product corrections, and in the
+ * client-offline mode P0's messages, all in the closing exchange). */
 export interface RunSummary {
   wallSeconds: number;
   rounds: number;
