@@ -20,7 +20,7 @@ import { tensorOf } from '../../ir/tensor.js';
 import { runPipeline } from '../../passes/index.js';
 import { loadPartyArtifacts } from '../../runtime/program/index.js';
 import { randomTensor, rng } from '../passes/util.js';
-import { expectCountersMatch, flowTotals, maxAbsDiff, runSecureInProcess } from './support.js';
+import { expectCountersMatch, expectNoSecretsOutsideP1, filesUnder, flowTotals, maxAbsDiff, needlesIn, runSecureInProcess } from './support.js';
 import { suiteTempDir } from '../temp-dir.js';
 
 const FRAC = 12;
@@ -101,6 +101,21 @@ describe('the client-offline mode end to end', function () {
     // the plan's identity channel reaches the helper's selection
     const r1 = (JSON.parse(readFileSync(join(dir, 'offline-plan/party0/program.json'), 'utf8')) as { steps: { kind: string; params: { blocks?: unknown[] } }[] }).steps.find((st) => st.kind === 'helperSelect' && st.params.blocks?.includes('identity'));
     expect(r1).to.not.equal(undefined);
+  });
+
+  it('the client\'s and the helper\'s folders hold no weight: no piece of P1\'s weights.bin, no constant P1\'s model.mir prints', () => {
+    for (const form of ['offline', 'offline-plan']) {
+      const out = join(dir, form);
+      const weights = readFileSync(join(out, 'party1/weights.bin'));
+      // 16-byte pieces of the encoded weights, at spread offsets, each found in weights.bin itself
+      const needles = Array.from({ length: 12 }, (_, i) => weights.subarray(8 * Math.floor(((i + 0.5) * weights.length) / 12 / 8), 8 * Math.floor(((i + 0.5) * weights.length) / 12 / 8) + 16));
+      expect(needlesIn(join(out, 'party1/weights.bin'), needles).length).to.equal(needles.length);
+      const theirs = filesUnder(out).filter((f) => f.startsWith('party0/') || f.startsWith('party2/'));
+      expect(theirs).to.include.members(['party0/program.json', 'party2/program.json']);
+      for (const f of theirs) expect(needlesIn(join(out, f), needles), `${form}/${f}`).to.deep.equal([]);
+    }
+    // (the planned folder's top-level plan.json, the server's record, names the model by sha256)
+    expect(expectNoSecretsOutsideP1(join(dir, 'offline'), readFileSync(join(dir, 'm.onnx')))).to.be.greaterThan(0);
   });
 
   it('the secure runs match the fixed-point interpreter; counters equal cost.json and model.mir; P0 sends online only digits, flips and the first product\'s input', async () => {
