@@ -20,7 +20,7 @@ import { tensorOf } from '../../ir/tensor.js';
 import { runPipeline } from '../../passes/index.js';
 import { loadPartyArtifacts } from '../../runtime/program/index.js';
 import { randomTensor, rng } from '../passes/util.js';
-import { expectCountersMatch, expectNoSecretsOutsideP1, filesUnder, flowTotals, maxAbsDiff, needlesIn, runSecureInProcess } from './support.js';
+import { expectCountersMatch, expectNoSecretsOutsideP1, filesUnder, flowTotals, maxAbsDiff, needlesIn, randomConv, runSecureInProcess } from './support.js';
 import { suiteTempDir } from '../temp-dir.js';
 
 const FRAC = 12;
@@ -32,8 +32,7 @@ function model(): Uint8Array {
   const b = new GraphBuilder('client-offline');
   const rand = rng(21);
   const x = b.input('input', { dtype: 'float32', shape: SHAPE });
-  const conv = (v: string, name: string, cin: number, cout: number, k: number) =>
-    b.op('Conv', [v, b.constant(`${name}.weight`, randomTensor(rand, [cout, cin, k, k], -0.4, 0.4)), b.constant(`${name}.bias`, randomTensor(rand, [cout], -0.1, 0.1))], { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, name);
+  const conv = (v: string, name: string, cin: number, cout: number, k: number) => randomConv(b, rand, v, name, cin, cout, k);
   const stem = b.op('Relu', [conv(x, 'stem', 3, 6, 3)], {}, 'stem.relu');
   const pool = b.op('MaxPool', [stem], { kernel_shape: [2, 2], strides: [2, 2] }, 'pool');
   const r1 = b.op('Relu', [conv(pool, 'c1', 6, 6, 3)], {}, 'r1');

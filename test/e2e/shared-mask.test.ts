@@ -15,8 +15,8 @@ import { GraphBuilder } from '../../ir/builder.js';
 import { runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { tensorOf } from '../../ir/tensor.js';
 import { runPipeline } from '../../passes/index.js';
-import { randomTensor, rng } from '../passes/util.js';
-import { maxAbsDiff, runCheckedRuns } from './support.js';
+import { rng } from '../passes/util.js';
+import { maxAbsDiff, randomConv, runCheckedRuns } from './support.js';
 import { suiteTempDir } from '../temp-dir.js';
 
 const FRAC = 12;
@@ -27,8 +27,7 @@ function model(): Uint8Array {
   const b = new GraphBuilder('shared-mask');
   const rand = rng(11);
   const x = b.input('input', { dtype: 'float32', shape: SHAPE });
-  const conv = (v: string, name: string, cin: number, cout: number, k: number) =>
-    b.op('Conv', [v, b.constant(`${name}.weight`, randomTensor(rand, [cout, cin, k, k], -0.4, 0.4)), b.constant(`${name}.bias`, randomTensor(rand, [cout], -0.1, 0.1))], { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, name);
+  const conv = (v: string, name: string, cin: number, cout: number, k: number) => randomConv(b, rand, v, name, cin, cout, k);
   // c1 first: the product that sends the input's masked copy; c0, off the critical path, shares it.
   const r1 = b.op('Relu', [conv(x, 'c1', 3, 4, 3)], {}, 'relu1');
   const c0 = conv(x, 'c0', 3, 4, 1);

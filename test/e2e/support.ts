@@ -6,6 +6,8 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:f
 import { join, relative } from 'node:path';
 import { makeGraph, makeNode, type Graph, type Node } from '../../ir/graph.js';
 import { tensorOf } from '../../ir/tensor.js';
+import type { GraphBuilder } from '../../ir/builder.js';
+import { randomTensor } from '../passes/util.js';
 import { createInProcessSessions, runParties } from '../../runtime/session/connect.js';
 import type { PartyCounters } from '../../runtime/session/counters.js';
 import type { CostReport } from '../../passes/secure/cost-model.js';
@@ -166,4 +168,10 @@ export function expectNoSecretsOutsideP1(out: string, onnx: Uint8Array): number 
     expect(text.includes(sha256(onnx)), `${f} holds the ONNX file's sha256`).to.equal(false);
   }
   return decimals.length;
+}
+
+/** A Conv node of `b` on `v` with random weights in [−0.4, 0.4] and biases in [−0.1, 0.1]
+ * (`rand`'s next draws), padded to keep the size for k = 3: the small test models' layer. */
+export function randomConv(b: GraphBuilder, rand: () => number, v: string, name: string, cin: number, cout: number, k: number): string {
+  return b.op('Conv', [v, b.constant(`${name}.weight`, randomTensor(rand, [cout, cin, k, k], -0.4, 0.4)), b.constant(`${name}.bias`, randomTensor(rand, [cout], -0.1, 0.1))], { pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, name);
 }
