@@ -17,10 +17,11 @@ import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
 import { clientTail } from '../../ir/stage.js';
 import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-choice.js';
-import { clientOfflineOption, outputOption, parseFracBits, parseInputShape, parseTruncation, planOption, requireOutput, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
+import { clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseTruncation, planOption, requireOutput, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
 import { describeWindows, driveWithWindows } from '../narrow.js';
+import { chooseClientOffline } from '../mode-choice.js';
 import { compileRefitFile, parseRidge, withRefitOptions } from './reconstruct-flags.js';
 import type { CostReport } from '../../passes/secure/cost-model.js';
 
@@ -30,8 +31,9 @@ export interface CompileOptions extends ProgressFlags, BudgetFlags {
   readonly fracBits?: string | number;
   /** --truncation: exact (default) or local. */
   readonly truncation?: string;
-  /** --client-offline: the client-offline mode (compiler/driver.ts). */
-  readonly clientOffline?: boolean;
+  /** --client-offline [on|off|auto]: the client-offline mode (compiler/driver.ts), or auto
+   * (compiler/mode-choice.ts); the flag alone: on. */
+  readonly clientOffline?: boolean | string;
   readonly passes?: string;
   readonly dumpIr?: string;
   readonly inputShape?: string;
@@ -73,6 +75,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const truncation = parseTruncation(options.truncation);
   const compare = compareChoiceFrom(options); // checked before anything loads
   const calib = calibrationOptionsFrom(options as Record<string, unknown>);
+  const when = parseClientOffline(options.clientOffline);
   const reveal = options.reveal ?? 'scores';
   if (reveal !== 'scores' && reveal !== 'argmax') throw diag('MPCC0004', ['--reveal', reveal, 'expected scores or argmax']);
   if (!options.reconstruct && options.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(options.ridge), 'it needs --reconstruct']);
@@ -89,7 +92,10 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const scratch = options.reconstruct ? mkdtempSync(join(tmpdir(), 'mpcc-refit-')) : undefined;
   try {
     const refitFile = scratch === undefined ? undefined : compileRefitFile(model, options.plan!, calib, ridge, { passes: options.passes, inputShape }, scratch, log);
-    return compileDriven(model, bytes, out, options, compare, { passes: options.passes, fracBits, truncation, clientOffline: options.clientOffline === true, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log }, t0);
+    const driver = { passes: options.passes, fracBits, truncation, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log };
+    const choice = when === 'auto' ? chooseClientOffline(model, driver, log) : undefined;
+    const summary = compileDriven(model, bytes, out, options, compare, { ...driver, clientOffline: choice ? choice.clientOffline : when === 'on' }, t0);
+    return choice ? { ...summary, notes: [`note: ${choice.note}`, ...summary.notes] } : summary;
   } finally {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }

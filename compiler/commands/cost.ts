@@ -10,9 +10,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
+import { chooseClientOffline } from '../mode-choice.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type CostReport, costReport, formatCostTable } from '../../passes/secure/cost-model.js';
-import { clientOfflineOption, jsonOption, parseFracBits, parseInputShape, parseTruncation, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
+import { clientOfflineOption, jsonOption, parseClientOffline, parseFracBits, parseInputShape, parseTruncation, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the cost command, as commander hands them over. */
 export interface CostOptions extends ProgressFlags {
@@ -22,8 +23,9 @@ export interface CostOptions extends ProgressFlags {
   readonly fracBits?: string | number;
   /** --truncation: exact (default) or local. */
   readonly truncation?: string;
-  /** --client-offline: the cost of the client-offline mode (compiler/driver.ts). */
-  readonly clientOffline?: boolean;
+  /** --client-offline [on|off|auto]: the cost of the client-offline mode (compiler/driver.ts), or
+   * of the mode auto chooses (compiler/mode-choice.ts); the flag alone: on. */
+  readonly clientOffline?: boolean | string;
   /** Shape of the first input for ONNX models with symbolic dimensions. */
   readonly inputShape?: string;
   /** The passes to run first, as in every command (compiler/driver.ts), e.g.
@@ -34,9 +36,9 @@ export interface CostOptions extends ProgressFlags {
 /** The report of `model` (a model file or a compiled folder) and the text the command prints;
  * progress lines go to `sink` (none by default). */
 export function runCost(model: string, options: CostOptions, sink: ProgressSink = NO_PROGRESS): { report: CostReport; phases: CostPhases; text: string } {
-  const report = isDirectory(model) ? readCostJson(join(model, 'cost.json')) : modelCost(model, options, commandProgress(options, sink));
+  const { report, note } = isDirectory(model) ? { report: readCostJson(join(model, 'cost.json')), note: undefined } : modelCost(model, options, commandProgress(options, sink));
   const phases = costPhases(report);
-  return { report, phases, text: options.json ? `${JSON.stringify({ ...report, phases }, null, 2)}\n` : formatCostTable(report) + formatPhases(phases) };
+  return { report, phases, text: options.json ? `${JSON.stringify({ ...report, phases }, null, 2)}\n` : formatCostTable(report) + formatPhases(phases) + (note ? `${note}\n` : '') };
 }
 
 /** Ops with offline work (runtime/program/offline.ts): products (mask convolutions) and
@@ -73,10 +75,16 @@ function formatPhases(p: CostPhases): string {
 }
 
 /** Drives a model file to the round schedule (the same passes compile runs) and reports its cost. */
-function modelCost(model: string, options: CostOptions, log: ProgressSink): CostReport {
+function modelCost(model: string, options: CostOptions, log: ProgressSink): { report: CostReport; note?: string } {
   const fracBits = parseFracBits(options.fracBits);
-  const { graph } = driveModel(model, { passes: options.passes, fracBits, truncation: parseTruncation(options.truncation), clientOffline: options.clientOffline === true, target: 'scheduled', inputShape: parseInputShape(options.inputShape), log });
-  return costReport(graph);
+  const when = parseClientOffline(options.clientOffline);
+  const driver = { passes: options.passes, fracBits, truncation: parseTruncation(options.truncation), inputShape: parseInputShape(options.inputShape), log };
+  if (when === 'auto') {
+    const choice = chooseClientOffline(model, driver, log);
+    return { report: choice.clientOffline ? choice.offline! : choice.classic, note: choice.note };
+  }
+  const { graph } = driveModel(model, { ...driver, clientOffline: when === 'on', target: 'scheduled' });
+  return { report: costReport(graph) };
 }
 
 /** OUT/cost.json as codegen writes it (MPCC0002 when missing, MPCC6026 when not a report). */

@@ -4,7 +4,7 @@
 // through the parsers below, so `--frac-bits` means 4..28 in every command that takes it. This
 // module imports only commander and the diagnostics, so the light `mpcc party` entry point
 // (compiler/party-cli.ts) can use it without loading the compiler.
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { diag } from '../../runtime/diagnostics.js';
 
 /** The range of --frac-bits (quantize's own option checks the same range), and quantize's own
@@ -110,12 +110,28 @@ export function truncationOption(): Option {
   );
 }
 
-/** --client-offline: lower in the client-offline mode (compiler/driver.ts, passes/secure/lower-client-offline.ts). */
+/** --client-offline [when]: lower in the client-offline mode (compiler/driver.ts, passes/secure/lower-client-offline.ts), or choose by the cost model (compiler/mode-choice.ts). */
 export function clientOfflineOption(): Option {
   return new Option(
-    '--client-offline',
-    "the client-offline mode: after the products reading the input, the client's share of every tensor is made in the offline phase, and the helper selects each ReLU and block-ReLU with the truncation and residual addition before it folded in (16 B online per selected element, 3 rounds per ReLU and product; passes/secure/lower-client-offline.ts). MaxPools are written as ReLU trees first (maxpool-to-relu-tree; with --plan, plan and compile with --passes canonicalize,maxpool-to-relu-tree). A model with any other communicating op (Clip, Mul of two activations, Sigmoid, ...) is refused (MPCC6027, naming the node)",
-  );
+    '--client-offline [when]',
+    "on (the flag alone): the client-offline mode: after the products reading the input, the client's share of every tensor is made in the offline phase, and the helper selects each ReLU and block-ReLU with the truncation and residual addition before it folded in (16 B online per selected element, 3 rounds per ReLU and product; passes/secure/lower-client-offline.ts). MaxPools are written as ReLU trees first (maxpool-to-relu-tree; with --plan, plan and compile with --passes canonicalize,maxpool-to-relu-tree). A model with any other communicating op (Clip, Mul of two activations, Sigmoid, ...) is refused (MPCC6027, naming the node). auto: the mode whose estimated online latency (LAN profile) is smaller, classic when the mode does not apply (compiler/mode-choice.ts). off (the default): the classic mode",
+  ).argParser((value: string) => {
+    // commander takes the word after the flag as its value: a model named there is refused here,
+    // at parse time, with the fix (the command's own check would only see a missing model)
+    if (value === 'on' || value === 'off' || value === 'auto') return value;
+    throw new InvalidArgumentError(`expected on, off or auto (the flag alone: on); a model named right after the flag is taken as its value: put the flag after the model, or write --client-offline=on`);
+  });
+}
+
+/** --client-offline's value: on (the mode), off (classic) or auto (the cheaper online, by the cost model). */
+export type ClientOfflineWhen = 'on' | 'off' | 'auto';
+
+/** The --client-offline value: true (the flag alone) or on, off, auto; undefined: off (MPCC0004 for another). */
+export function parseClientOffline(value: boolean | string | undefined): ClientOfflineWhen {
+  if (value === undefined || value === false || value === 'off') return 'off';
+  if (value === true || value === 'on') return 'on';
+  if (value === 'auto') return 'auto';
+  throw diag('MPCC0004', ['--client-offline', String(value), 'expected on, off or auto (the flag alone: on)']);
 }
 
 /** The --truncation value (MPCC0004 for another). */

@@ -8,13 +8,14 @@ import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
+import { chooseClientOffline } from '../mode-choice.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
 import { STAGES, type Stage } from '../../ir/stage.js';
 import { saveMir } from '../../ir/weights.js';
 import { formatReports } from '../../passes/index.js';
-import { clientOfflineOption, outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
+import { clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the ir command, as commander hands them over. */
 export interface IrOptions extends ProgressFlags {
@@ -33,8 +34,9 @@ export interface IrOptions extends ProgressFlags {
   readonly verify?: boolean;
   /** Print pass timings and statistics on stderr. */
   readonly stats?: boolean;
-  /** --client-offline: lower in the client-offline mode (compiler/driver.ts). */
-  readonly clientOffline?: boolean;
+  /** --client-offline [on|off|auto]: lower in the client-offline mode (compiler/driver.ts), or
+   * as auto chooses (compiler/mode-choice.ts); the flag alone: on. */
+  readonly clientOffline?: boolean | string;
 }
 
 /** Where the command writes its text (process streams on the CLI, buffers in tests). */
@@ -49,15 +51,21 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
   if (options.output !== undefined && extname(options.output) !== '.mir') throw diag('MPCC0004', ['-o', options.output, 'the output file must end in .mir']);
   if (options.stage !== undefined && !STAGES.includes(options.stage as Stage)) throw diag('MPCC0004', ['--stage', options.stage, `expected one of ${STAGES.join(', ')}`]);
   const showIntermediate = options.output === undefined ? io.stderr : io.stdout;
+  const when = parseClientOffline(options.clientOffline);
+  const log = commandProgress(options, sink);
+  const fracBits = parseFracBits(options.fracBits);
+  const inputShape = parseInputShape(options.inputShape);
+  const choice = when === 'auto' ? chooseClientOffline(model, { passes: options.passes, fracBits, inputShape }, log) : undefined;
+  if (choice) io.stderr(`${choice.note}\n`);
   const { loaded, graph: result, reports } = driveModel(model, {
     passes: options.passes,
     target: options.stage as Stage | undefined,
-    fracBits: parseFracBits(options.fracBits),
-    inputShape: parseInputShape(options.inputShape),
-    clientOffline: options.clientOffline === true,
+    fracBits,
+    inputShape,
+    clientOffline: choice ? choice.clientOffline : when === 'on',
     verify: options.verify !== false,
     printAfter: options.printAfterAll ? (header, g) => showIntermediate(`${header}\n${printGraph(g)}`) : undefined,
-    log: commandProgress(options, sink),
+    log,
   });
   if (options.output !== undefined) saveMir(result, options.output);
   else io.stdout(printGraph(result));

@@ -64,10 +64,13 @@ export interface CostReport {
   /** Inference rounds (the one-time setup round not counted). */
   rounds: number;
   oneTimeRounds: number;
-  bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
+  /** `onlinePerParty`: the online bytes each party sends (the rest of `perParty` is input-independent). */
+  bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number]; onlinePerParty: [number, number, number] };
   drelus: number;
-  /** Estimated seconds per inference (see NETWORKS). */
-  latency: { lan: number; wan: number };
+  /** Estimated seconds per inference (see NETWORKS); `onlineLan`, `onlineWan`: the same formula on
+   * the online phase alone (its rounds, each party's online bytes), what `--client-offline auto`
+   * compares (compiler/mode-choice.ts). */
+  latency: { lan: number; wan: number; onlineLan: number; onlineWan: number };
   layers: LayerCost[];
   /** DReLUs with every block-ReLU an ordinary ReLU (the layers' drelusBefore, summed). */
   drelusBefore: number;
@@ -114,7 +117,7 @@ export function latencySeconds(rounds: number, perParty: readonly number[], net:
 export function costReport(g: Graph): CostReport {
   verify(g, 'scheduled');
   const layers: LayerCost[] = [];
-  const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] };
+  const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0], onlinePerParty: [0, 0, 0] };
   const byKind = noBytesByKind();
   let rounds = 0, drelus = 0, oneTimeRounds = 0, drelusBefore = 0, compareBytes64 = 0;
   const readers = consumers(g);
@@ -138,6 +141,7 @@ export function costReport(g: Graph): CostReport {
       if (f.phase === 'oneTime') oneTimeRounds = 1;
       else {
         layer.bytes.perParty[f.from] += f.bytes;
+        if (f.phase === 'online') bytes.onlinePerParty[f.from] += f.bytes;
         layer.bytesByKind[kindOf(f.label)] += f.bytes;
       }
     }
@@ -162,7 +166,12 @@ export function costReport(g: Graph): CostReport {
     layers.push(layer);
   }
   bytes.total = bytes.online + bytes.preprocessing;
-  const latency = { lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan), wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan) };
+  const latency = {
+    lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan),
+    wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan),
+    onlineLan: latencySeconds(rounds, bytes.onlinePerParty, NETWORKS.lan),
+    onlineWan: latencySeconds(rounds, bytes.onlinePerParty, NETWORKS.wan),
+  };
   const bytesPerDrelu = drelus > 0 ? byKind.comparisons / drelus : null;
   const mode: CostMode = g.nodes.some((n) => CLIENT_OFFLINE_OPS.has(n.op)) ? 'client-offline' : 'classic';
   return { rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64, mode };

@@ -82,13 +82,14 @@ export function measuredTotals(results: readonly RunResult[]): Record<string, nu
 
 /** Checks one secure run's counters against the cost report: bytes sent per phase (summed and
  * per party), per sender, receiver and phase (one-time included) against `predicted` (the flows
- * of the scheduled IR, flowTotals), and every party's rounds. */
+ * of the scheduled IR, flowTotals), each party's online bytes, and every party's rounds. */
 export function expectCountersMatch(r: readonly RunResult[], cost: CostReport, predicted: Record<string, number>[][]): void {
   const sum = (phase: 'online' | 'preprocessing' | 'oneTime') => r.reduce((t, p) => t + p.counters.sent[phase], 0);
   expect(sum('online')).to.equal(cost.bytes.online);
   expect(sum('preprocessing')).to.equal(cost.bytes.preprocessing);
   expect(sum('oneTime')).to.equal(cost.bytes.oneTime);
   expect(r.map((p) => p.counters.sent.online + p.counters.sent.preprocessing)).to.deep.equal(cost.bytes.perParty);
+  expect(r.map((p) => p.counters.sent.online)).to.deep.equal(cost.bytes.onlinePerParty);
   expect(measuredTotals(r)).to.deep.equal(predicted);
   for (const p of r) expect({ rounds: p.rounds, oneTimeRounds: p.oneTimeRounds }).to.deep.equal({ rounds: cost.rounds, oneTimeRounds: cost.oneTimeRounds });
 }

@@ -1,0 +1,41 @@
+// `--client-offline auto`: which of the two lowerings a model compiles to, chosen by the cost
+// model. The model is driven to the round schedule twice, once per mode (no calibration, no
+// windows: both modes compare the same values, so windows narrow both alike), and the mode with
+// the smaller estimated online latency on the LAN profile wins (passes/secure/cost-model.ts:
+// online rounds × RTT + the most online bytes one party sends / bandwidth; a tie keeps the
+// classic mode). A model the client-offline mode refuses (MPCC6027: a Clip, a product of two
+// activations, a MaxPool under a plan made without maxpool-to-relu-tree, ...) compiles classic,
+// and the note says why.
+import { type ProgressSink } from './cli-support.js';
+import { type DriverOptions, driveModel } from './driver.js';
+import { MpccError } from '../runtime/diagnostics.js';
+import { type CostReport, costReport } from '../passes/secure/cost-model.js';
+
+/** What auto chose, with both modes' estimates (the client-offline one null when refused). */
+export interface ModeChoice {
+  readonly clientOffline: boolean;
+  readonly classic: CostReport;
+  readonly offline: CostReport | null;
+  /** The progress line that says what was chosen and why. */
+  readonly note: string;
+}
+
+/** Chooses the mode of `model` for `--client-offline auto` (see the file comment). */
+export function chooseClientOffline(model: string, options: DriverOptions & { readonly inputShape?: number[] }, log?: ProgressSink): ModeChoice {
+  const drive = (clientOffline: boolean) => costReport(driveModel(model, { ...options, clientOffline, calib: undefined, refitFile: undefined, target: 'scheduled' }).graph);
+  log?.('--client-offline auto: costing both modes');
+  const classic = drive(false);
+  let offline: CostReport | null = null;
+  let refusal = '';
+  try {
+    offline = drive(true);
+  } catch (e) {
+    if (!(e instanceof MpccError) || e.code !== 'MPCC6027') throw e;
+    refusal = e.message;
+  }
+  const describe = (r: CostReport) => `${(r.bytes.online / 1e6).toFixed(3)} MB and ${r.rounds} rounds online, ${(r.latency.onlineLan * 1000).toFixed(0)} ms on the LAN profile`;
+  if (offline === null) return { clientOffline: false, classic, offline, note: `--client-offline auto: classic (the client-offline mode does not apply: ${refusal})` };
+  const clientOffline = offline.latency.onlineLan < classic.latency.onlineLan;
+  const note = `--client-offline auto: ${clientOffline ? 'client-offline' : 'classic'} (client-offline ${describe(offline)}; classic ${describe(classic)})`;
+  return { clientOffline, classic, offline, note };
+}
