@@ -27,6 +27,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   plan: () => import('./plan.js'),
   refit: () => import('./refit.js'),
   maxpool: () => import('./maxpool.js'),
+  'pool-budget': () => import('./pool-budget.js'),
   'ring-width': () => import('./ring-width.js'),
   segmentation: () => import('./segmentation.js'),
 };
