@@ -64,8 +64,9 @@ export interface CostReport {
   /** Inference rounds (the one-time setup round not counted). */
   rounds: number;
   oneTimeRounds: number;
-  /** `onlinePerParty`: the online bytes each party sends (the rest of `perParty` is input-independent). */
-  bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number]; onlinePerParty: [number, number, number] };
+  bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
+  /** The online bytes each party sends (the rest of `bytes.perParty` is input-independent). */
+  onlinePerParty: [number, number, number];
   drelus: number;
   /** Estimated seconds per inference (see NETWORKS); `onlineLan`, `onlineWan`: the same formula on
    * the online phase alone (its rounds, each party's online bytes), what `--client-offline auto`
@@ -117,7 +118,8 @@ export function latencySeconds(rounds: number, perParty: readonly number[], net:
 export function costReport(g: Graph): CostReport {
   verify(g, 'scheduled');
   const layers: LayerCost[] = [];
-  const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0], onlinePerParty: [0, 0, 0] };
+  const bytes: CostReport['bytes'] = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] };
+  const onlinePerParty: CostReport['onlinePerParty'] = [0, 0, 0];
   const byKind = noBytesByKind();
   let rounds = 0, drelus = 0, oneTimeRounds = 0, drelusBefore = 0, compareBytes64 = 0;
   const readers = consumers(g);
@@ -141,7 +143,7 @@ export function costReport(g: Graph): CostReport {
       if (f.phase === 'oneTime') oneTimeRounds = 1;
       else {
         layer.bytes.perParty[f.from] += f.bytes;
-        if (f.phase === 'online') bytes.onlinePerParty[f.from] += f.bytes;
+        if (f.phase === 'online') onlinePerParty[f.from] += f.bytes;
         layer.bytesByKind[kindOf(f.label)] += f.bytes;
       }
     }
@@ -169,12 +171,12 @@ export function costReport(g: Graph): CostReport {
   const latency = {
     lan: latencySeconds(rounds, bytes.perParty, NETWORKS.lan),
     wan: latencySeconds(rounds, bytes.perParty, NETWORKS.wan),
-    onlineLan: latencySeconds(rounds, bytes.onlinePerParty, NETWORKS.lan),
-    onlineWan: latencySeconds(rounds, bytes.onlinePerParty, NETWORKS.wan),
+    onlineLan: latencySeconds(rounds, onlinePerParty, NETWORKS.lan),
+    onlineWan: latencySeconds(rounds, onlinePerParty, NETWORKS.wan),
   };
   const bytesPerDrelu = drelus > 0 ? byKind.comparisons / drelus : null;
   const mode: CostMode = g.nodes.some((n) => CLIENT_OFFLINE_OPS.has(n.op)) ? 'client-offline' : 'classic';
-  return { rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64, mode };
+  return { rounds, oneTimeRounds, bytes, onlinePerParty, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64, mode };
 }
 
 /** Bytes of n comparisons on a k-bit window (the drelu.* flows of PROTOCOL_COSTS.compare). */

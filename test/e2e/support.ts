@@ -89,7 +89,7 @@ export function expectCountersMatch(r: readonly RunResult[], cost: CostReport, p
   expect(sum('preprocessing')).to.equal(cost.bytes.preprocessing);
   expect(sum('oneTime')).to.equal(cost.bytes.oneTime);
   expect(r.map((p) => p.counters.sent.online + p.counters.sent.preprocessing)).to.deep.equal(cost.bytes.perParty);
-  expect(r.map((p) => p.counters.sent.online)).to.deep.equal(cost.bytes.onlinePerParty);
+  expect(r.map((p) => p.counters.sent.online)).to.deep.equal(cost.onlinePerParty);
   expect(measuredTotals(r)).to.deep.equal(predicted);
   for (const p of r) expect({ rounds: p.rounds, oneTimeRounds: p.oneTimeRounds }).to.deep.equal({ rounds: cost.rounds, oneTimeRounds: cost.oneTimeRounds });
 }

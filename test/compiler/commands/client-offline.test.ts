@@ -108,7 +108,7 @@ describe('--client-offline auto', function () {
   const file = (name: string) => join(dir, name);
   before(() => (dir = writeModels()));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const onlineLan = (r: CostReport) => r.rounds * 0.5e-3 + (Math.max(...r.bytes.onlinePerParty) * 8) / 1e9;
+  const onlineLan = (r: CostReport) => r.rounds * 0.5e-3 + (Math.max(...r.onlinePerParty) * 8) / 1e9;
 
   it('chooses the mode of the smaller online estimate; compile, cost and ir agree', () => {
     for (const model of ['tiny.onnx', 'residual.mir']) {
@@ -117,7 +117,7 @@ describe('--client-offline auto', function () {
       expect(on.mode).to.equal('client-offline');
       expect(off.mode).to.equal('classic');
       for (const r of [on, off]) {
-        expect(r.bytes.onlinePerParty.reduce((a, b) => a + b, 0), model).to.equal(r.bytes.online);
+        expect(r.onlinePerParty.reduce((a, b) => a + b, 0), model).to.equal(r.bytes.online);
         expect(r.latency.onlineLan, model).to.be.closeTo(onlineLan(r), 1e-12);
       }
       const want = onlineLan(on) < onlineLan(off) ? 'client-offline' : 'classic';

@@ -46,9 +46,9 @@ describe('mpcc cost', function () {
     expect(run.stderr).to.equal('');
     expect(run.status).to.equal(0);
     const r = JSON.parse(run.stdout) as CostReport;
-    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64', 'mode', 'phases']);
+    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'onlinePerParty', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64', 'mode', 'phases']);
     expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
-    expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan']);
+    expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan', 'onlineLan', 'onlineWan']);
     for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind', 'compareBits', 'compareLo', 'bytesPerDrelu', 'compareBytes64', 'round', 'inputShape']);
     // 64-bit windows: every DReLU's comparison bytes are the 64-bit ones
     expect(r.bytesPerDrelu).to.equal(r.compareBytes64 / r.drelus);
