@@ -197,7 +197,9 @@ async function measure(variant: string, runs: number, transport: string, baselin
     const out = join(dir, 'out');
     const t0 = process.hrtime.bigint();
     // The baseline (--baseline-cli) compiles the classic mode with the same plan and windows.
-    mpcc(['compile', onnxPath, '-o', out, '--quiet', ...compileFlags, ...(v.clientOffline ? ['--client-offline'] : [])]);
+    // A planned compile chooses its mode by default (--client-offline auto): a row without +co is
+    // the classic mode, asked for.
+    mpcc(['compile', onnxPath, '-o', out, '--quiet', ...compileFlags, ...(v.clientOffline ? ['--client-offline'] : planned(v) ? ['--client-offline=off'] : [])]);
     const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const costPath = join(out, 'cost.json');
     const cost = JSON.parse(readFileSync(costPath, 'utf8')) as CostReport;

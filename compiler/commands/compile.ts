@@ -32,7 +32,7 @@ export interface CompileOptions extends ProgressFlags, BudgetFlags {
   /** --truncation: exact (default) or local. */
   readonly truncation?: string;
   /** --client-offline [on|off|auto]: the client-offline mode (compiler/driver.ts), or auto
-   * (compiler/mode-choice.ts); the flag alone: on. */
+   * (compiler/mode-choice.ts); the flag alone: on; absent: auto with a plan, else off. */
   readonly clientOffline?: boolean | string;
   readonly passes?: string;
   readonly dumpIr?: string;
@@ -75,7 +75,8 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const truncation = parseTruncation(options.truncation);
   const compare = compareChoiceFrom(options); // checked before anything loads
   const calib = calibrationOptionsFrom(options as Record<string, unknown>);
-  const when = parseClientOffline(options.clientOffline);
+  // a planned network (--plan, or --budget, which plans first) chooses its mode by default
+  const when = options.clientOffline === undefined && options.plan !== undefined ? 'auto' : parseClientOffline(options.clientOffline);
   const reveal = options.reveal ?? 'scores';
   if (reveal !== 'scores' && reveal !== 'argmax') throw diag('MPCC0004', ['--reveal', reveal, 'expected scores or argmax']);
   if (!options.reconstruct && options.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(options.ridge), 'it needs --reconstruct']);

@@ -63,7 +63,8 @@ describe('the client-offline mode end to end', function () {
     r1.drelus.planned -= cells / 4;
     plan.drelus.planned -= cells / 4;
     writeFileSync(planPath, JSON.stringify(plan));
-    for (const [form, extra] of [['classic', {}], ['offline', { clientOffline: true }], ['classic-plan', { plan: planPath }], ['offline-plan', { plan: planPath, clientOffline: true }]] as const)
+    // (with a plan, compile chooses the mode unless told: the classic form asks for it)
+    for (const [form, extra] of [['classic', {}], ['offline', { clientOffline: true }], ['classic-plan', { plan: planPath, clientOffline: 'off' }], ['offline-plan', { plan: planPath, clientOffline: true }]] as const)
       runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, form), passes: PASSES, quiet: true, ...extra } as Parameters<typeof runCompile>[1]);
     // the same mode with a fresh mask per product (lower's share-masks off)
     runCompile(join(dir, 'm.onnx'), { fracBits: FRAC, output: join(dir, 'offline-fresh'), passes: `${PASSES},lower{share-masks=false}`, quiet: true, clientOffline: true } as Parameters<typeof runCompile>[1]);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runCost } from '../../../compiler/commands/cost.js';
 import { runIr } from '../../../compiler/commands/ir.js';
+import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { saveMir } from '../../../ir/weights.js';
 import type { CostReport } from '../../../passes/secure/cost-model.js';
@@ -132,6 +133,21 @@ describe('--client-offline auto', function () {
       runIr(file(model), { stage: 'lowered', clientOffline: 'auto' }, { stdout: () => undefined, stderr: (t) => (err += t) });
       expect(err).to.contain(`--client-offline auto: ${want}`);
     }
+  });
+
+  it('is compile\'s default with a plan (off asks for the classic mode); without a plan the default stays classic', () => {
+    const passes = 'canonicalize,maxpool-to-relu-tree';
+    runPlanCommand(file('tiny.onnx'), { uniform: '2x2', passes, output: file('tiny-plan.json') });
+    const compile = (out: string, clientOffline?: string) => runCompile(file('tiny.onnx'), { output: file(out), passes, plan: file('tiny-plan.json'), ...(clientOffline ? { clientOffline } : {}) });
+    const [on, off, chosen] = [compile('plan-on', 'on'), compile('plan-off', 'off'), compile('plan-default')];
+    expect([on.cost.mode, off.cost.mode]).to.deep.equal(['client-offline', 'classic']);
+    const want = onlineLan(on.cost) < onlineLan(off.cost) ? on : off;
+    expect(chosen.cost).to.deep.equal(want.cost);
+    expect(chosen.notes[0]).to.match(new RegExp(`^note: --client-offline auto: ${want.cost.mode} `));
+    expect(off.notes.join('\n')).to.not.contain('--client-offline auto');
+    const unplanned = runCompile(file('tiny.onnx'), { output: file('unplanned') });
+    expect(unplanned.cost.mode).to.equal('classic');
+    expect(unplanned.notes.join('\n')).to.not.contain('--client-offline auto');
   });
 
   it('compiles classic, saying why, when the mode refuses the model', () => {
