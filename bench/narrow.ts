@@ -131,7 +131,8 @@ export async function run(args: string[]): Promise<void> {
         for (const [windows, flags] of WINDOWS) {
           const out = join(dir, `${model}-${planName.replace(/\W+/g, '')}-${windows.replace(/\W+/g, '')}`);
           const { cost } = runCompile(fixture ? fm : r18, {
-            output: out, ...flags, ...(planFile ? { plan: planFile } : {}), ...(fixture ? { inputShape: '1,1,28,28' } : {}),
+            // the classic mode in every row (a planned compile would choose its mode otherwise)
+            output: out, ...flags, ...(planFile ? { plan: planFile, clientOffline: 'off' } : {}), ...(fixture ? { inputShape: '1,1,28,28' } : {}),
             calib: fixture ? fmCalib : r18Calib,
           });
           const frac = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { frac: number }).frac;
