@@ -36,8 +36,28 @@
 //   P1 → P0, P2 → P0  {t:'stop', reason}: the server is stopping (MPCC5034 at the client)
 // A server whose prepared inference hears nothing from its client (no wait, go or bye) within
 // clientSilenceMs gives it up (MPCC5035); a client whose connection closes is noticed at once.
-// Every mask still comes from the inference's own session keys: nothing is dealt before a
-// client's session exists. A failed
+// Pre-dealing (ServeOptions.predeal; `mpcc party --serve` by default, `--no-predeal` off): the
+// helper deals its next inference's offline phase while no client is connected, on a bundle's
+// streams (runtime/session/keys.ts, "Pre-dealt bundles"), over the P1–P2 link:
+//   P1 → P2           {t:'predeal', id, pub, setup}   P1, idle and holding no bundle, opens one:
+//                     a random public id, its fresh ephemeral X25519 key; setup: true the first
+//                     time (the one-time setup is then made here, from a key the pair derives
+//                     from the same exchange, so B exists before any client)
+//   P2 → P1           {t:'predealt', id, pub}: P2's ephemeral key; both derive K12 (channel
+//                     secret mixed in), P2 draws K02 and deals in the background (logged when
+//                     ready); or {t:'predeal-off'} (P2 runs without: no more asking)
+//   P1 → P2           {t:'client', …, bundle: id}  P1 hands its bundle to the next client's first
+//                     inference; P2 answers {t:'ready', …, bundle: id | null} (null: it holds no
+//                     such bundle, both run without), P1 tells the client {t:'accept', bundle}
+// That inference's session takes the bundle's streams for P0–P2 and P1–P2 (PartySession's
+// `predeal`; P2 hands K02 to P0 in the handshake, sealed), P2 runs only the offline exchange of
+// the work it dealt (still dealing: the client waits for it). A bundle serves at most one
+// inference, taken by the 'client' message whatever happens next (refused, failed, served);
+// the idle P1 then opens the next. A client's later inferences start at once, as before (there
+// is no idle time to deal in). A stop while P2 deals aborts the dealing (nothing is written);
+// the P1–P2 link lost meanwhile is fatal, as ever.
+// Without pre-dealing every mask comes from the inference's own session keys, nothing dealt
+// before a client's session exists. A failed
 // inference (a client gone, a timeout, an abort) ends that client: the servers log it and
 // wait for the next. The round timeout applies inside an inference only; waiting for the
 // next client has none. A stop (SIGTERM, --max-inferences reached, or the other server's
@@ -47,7 +67,9 @@
 import { randomBytes } from 'node:crypto';
 import { runtimeError, RuntimeError, type DiagnosticCode } from '../diagnostics.js';
 import type { PartyIdentity } from '../session/identity.js';
-import { PartySession } from '../session/party-session.js';
+import { PartySession, type SessionPredeal } from '../session/party-session.js';
+import * as keys from '../session/keys.js';
+import { PrgFamily, privateFamily } from '../session/prg.js';
 import type { RoundTimeout } from '../session/round-timeout.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
 import type { PeerLink } from './link.js';
@@ -82,6 +104,36 @@ export interface InferenceContext {
    * beforeOnline); resolves on the client's 'go', rejects with ClientLeft on its 'bye', with
    * MPCC5035 on its silence, MPCC5034 on a stop. Null for a client with a fixed count. */
   clientReady: (() => Promise<void>) | null;
+  /** P2: the offline work pre-dealt for this inference (PredealHooks.deal's promise), or null
+   * (not pre-dealt; P1 and P0 learn it from the session's `bundle`). */
+  predealt: Promise<unknown> | null;
+}
+
+/** The streams of a pre-dealt bundle at P2 (runtime/program/offline.ts PredealStreams). */
+export interface BundleStreams {
+  id: string;
+  pairs: Record<0 | 1, PrgFamily>;
+  own: PrgFamily;
+}
+
+/** What a serving party does for pre-dealing (runtime/program/serve.ts ServerRunner). */
+export interface PredealHooks {
+  /** P1, P2: makes the one-time setup from a key only the pair holds, named `id`. */
+  adoptSetup(id: string, key: Uint8Array): void;
+  /** P2: deals the next inference's offline work on `streams`; a stop aborts it. */
+  deal(streams: BundleStreams, signal: AbortSignal): Promise<unknown>;
+}
+
+/** A bundle held for the next client: P1 knows K12; P2 its streams, K02 and the dealing. */
+interface Bundle {
+  id: string;
+  k12?: Uint8Array;
+  streams?: BundleStreams;
+  clientKey?: Uint8Array;
+  dealt?: Promise<unknown>;
+  abort?: AbortController;
+  /** When P2 started dealing (performance.now()). */
+  startedAt?: number;
 }
 
 /** How an open client left (its 'bye'): the prepared inference is abandoned, not failed. */
@@ -108,6 +160,11 @@ export interface ServeOptions extends ServingOptions {
   /** How long a prepared inference of an open client waits without a word from it (ms);
    * default 15 000 (the client speaks every CLIENT_HEARTBEAT_MS, serving-client.ts, while it waits). */
   clientSilenceMs?: number;
+  /** Pre-deal each client's first inference while no client is connected (both servers must
+   * give it; P1 asks, a P2 without it declines); absent: no pre-dealing. */
+  predeal?: PredealHooks;
+  /** Keep what each inference's session received (security tests). */
+  recordReceived?: boolean;
 }
 
 /** What a server session did. */
@@ -144,6 +201,11 @@ function checkHello(m: ControlMessage): { nonce: string; inferences: number | nu
   return { nonce, inferences };
 }
 
+/** The id of a one-time setup made at start-up with bundle `id`'s exchange. */
+function setupName(id: string): string {
+  return `predeal-setup:${id}`;
+}
+
 /** Runs `session.start()` under the connect timeout. */
 export async function startSession(session: PartySession, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -178,6 +240,10 @@ export class ServingParty {
   /** The client being served, told when this party stops. */
   private currentClient: ClientConn | null = null;
   private served = 0;
+  /** The pre-dealt bundle held for the next client, or null. */
+  private bundle: Bundle | null = null;
+  /** P1: the helper declined pre-dealing (or the option is off). */
+  private predealOff = false;
   private summary: ServeSummary = { clients: 0, inferences: 0, failedClients: 0, reason: '' };
 
   constructor(
@@ -215,8 +281,11 @@ export class ServingParty {
           this.stop(`served ${this.served} inference(s) (--max-inferences)`);
           break;
         }
-        if (id === 1) await this.serveNextAsServer();
-        else await this.serveNextAsHelper();
+        if (id === 1) {
+          if (this.options.predeal && !this.predealOff && !this.bundle) await this.openBundle();
+          if (this.stopping) break;
+          await this.serveNextAsServer();
+        } else await this.serveNextAsHelper();
       }
     } catch (e) {
       if (!this.stopping) {
@@ -248,6 +317,7 @@ export class ServingParty {
     } catch {
       // the other server is gone already
     }
+    this.dropBundle();
     this.signalStopped();
     this.wakeAll();
     this.helperGaveUp?.(runtimeError('MPCC5034', [reason], this.id));
@@ -255,6 +325,7 @@ export class ServingParty {
   }
 
   private shutdown(): void {
+    this.dropBundle();
     this.listener?.close();
     void this.helper?.close();
     for (const c of this.clients.splice(0)) void c.mux.close();
@@ -389,13 +460,18 @@ export class ServingParty {
     if (!conn) return;
     try {
       const setup = this.options.setupId();
-      helper.sendControl({ t: 'client', nonce: conn.nonce, inferences: conn.inferences, setup });
+      // The bundle goes to this client whatever happens next: it is never used twice.
+      const bundle = this.bundle;
+      this.bundle = null;
+      helper.sendControl({ t: 'client', nonce: conn.nonce, inferences: conn.inferences, setup, bundle: bundle?.id ?? null });
       const reply = await this.takeHelper();
       if (reply.t === 'stop') return this.stop(`the helper stopped: ${String(reply.reason)}`);
       if (reply.t === 'missing') return this.refuse(conn.mux, 'MPCC5033', [this.timeoutMs]);
       if (reply.t !== 'ready') throw runtimeError('MPCC5030', [`expected ready or missing, got '${reply.t}'`], 2);
-      conn.mux.sendControl({ t: 'accept' });
-      await this.serveClient(conn, reply.setup === true && setup !== null ? setup : null);
+      if (reply.bundle !== null && reply.bundle !== undefined && reply.bundle !== bundle?.id) throw runtimeError('MPCC5030', [`a ready for a bundle this server never opened`], 2);
+      const used = reply.bundle === bundle?.id && bundle ? bundle : null;
+      conn.mux.sendControl({ t: 'accept', bundle: used?.id ?? null });
+      await this.serveClient(conn, reply.setup === true && setup !== null ? setup : null, used);
     } finally {
       this.busy = false;
     }
@@ -407,21 +483,88 @@ export class ServingParty {
     if ((await Promise.race([this.peekHelper(), this.stopped])) === null) return;
     const m = await this.takeHelper();
     if (m.t === 'stop') return this.stop(`the server stopped: ${String(m.reason)}`);
+    if (m.t === 'predeal') return this.dealBundle(m);
     if (m.t !== 'client') throw runtimeError('MPCC5030', [`expected a client, got '${m.t}'`], 1);
+    // The bundle goes to this client if P1 names it, and is dropped otherwise: never used twice.
+    const held = this.bundle;
+    this.bundle = null;
+    const bundle = held && m.bundle === held.id ? held : null;
+    if (held && !bundle) held.abort?.abort('not used');
     const conn = await this.until(() => this.clients.find((c) => c.nonce === m.nonce) ?? null, this.timeoutMs);
     if (!conn) {
+      bundle?.abort?.abort('its client never came');
       if (!this.stopping) helper.sendControl({ t: 'missing' });
       return;
     }
     this.forget(conn);
     const setup = typeof m.setup === 'string' && m.setup === this.options.setupId() ? m.setup : null;
-    helper.sendControl({ t: 'ready', setup: setup !== null });
-    await this.serveClient(conn, setup);
+    // A bundle dealt on another setup's B is useless: run without it.
+    const used = bundle && setup !== null ? bundle : null;
+    if (bundle && !used) bundle.abort?.abort('another one-time setup');
+    helper.sendControl({ t: 'ready', setup: setup !== null, bundle: used?.id ?? null });
+    await this.serveClient(conn, setup, used);
+  }
+
+  /** P1, idle without a bundle: opens one with the helper (header comment) and, the first time,
+   * makes the one-time setup from the same exchange. */
+  private async openBundle(): Promise<void> {
+    const id = keys.newBundleId();
+    const share = keys.createKeyShare();
+    const setup = this.options.setupId() === null;
+    this.helper!.sendControl({ t: 'predeal', id, pub: Buffer.from(share.publicRaw).toString('hex'), setup });
+    const reply = await this.takeHelper();
+    if (reply.t === 'stop') return this.stop(`the helper stopped: ${String(reply.reason)}`);
+    if (reply.t === 'predeal-off') {
+      this.predealOff = true;
+      this.options.log(`party 1: the helper does not pre-deal (--no-predeal): every inference is dealt once its client is there`);
+      return;
+    }
+    const peer = keys.publicFromHex(reply.pub);
+    if (reply.t !== 'predealt' || reply.id !== id || !peer) throw runtimeError('MPCC5030', [`expected predealt for bundle ${id}, got '${String(reply.t).slice(0, 40)}'`], 2);
+    const channel = this.helper!.base.channelSecret;
+    if (setup) this.options.predeal!.adoptSetup(setupName(id), keys.pairwiseKey(share, 1, peer, 2, setupName(id), channel));
+    this.bundle = { id, k12: keys.pairwiseKey(share, 1, peer, 2, keys.predealTag(id), channel) };
+  }
+
+  /** P2: P1 opened a bundle: answer with a fresh ephemeral key, then deal the next inference on
+   * its streams in the background (the next client's first inference waits for it). */
+  private dealBundle(m: ControlMessage): void {
+    const hooks = this.options.predeal;
+    if (!hooks) {
+      this.helper!.sendControl({ t: 'predeal-off' });
+      return;
+    }
+    const peer = keys.publicFromHex(m.pub);
+    if (typeof m.id !== 'string' || !/^[0-9a-f]{32}$/.test(m.id) || !peer || typeof m.setup !== 'boolean') throw runtimeError('MPCC5030', ['a predeal message without a bundle id, key or setup flag'], 1);
+    const id = m.id;
+    const share = keys.createKeyShare();
+    this.helper!.sendControl({ t: 'predealt', id, pub: Buffer.from(share.publicRaw).toString('hex') });
+    const channel = this.helper!.base.channelSecret;
+    if (m.setup) hooks.adoptSetup(setupName(id), keys.pairwiseKey(share, 2, peer, 1, setupName(id), channel));
+    this.dropBundle();
+    const clientKey = keys.predealClientKey();
+    const streams: BundleStreams = { id, pairs: { 0: new PrgFamily(clientKey), 1: new PrgFamily(keys.pairwiseKey(share, 2, peer, 1, keys.predealTag(id), channel)) }, own: privateFamily() };
+    const abort = new AbortController();
+    const startedAt = performance.now();
+    const dealt = hooks.deal(streams, abort.signal);
+    dealt.then(
+      () => this.options.log(`party 2: next inference pre-dealt in ${((performance.now() - startedAt) / 1000).toFixed(2)} s (bundle ${id.slice(0, 8)})`),
+      (e: unknown) => {
+        if (!abort.signal.aborted) this.options.log(`party 2: pre-dealing bundle ${id.slice(0, 8)} failed: ${e instanceof RuntimeError ? e.format() : String(e)}`);
+      },
+    );
+    this.bundle = { id, streams, clientKey, dealt, abort, startedAt };
+  }
+
+  /** Drops the bundle held (P2: its dealing stopped). */
+  private dropBundle(): void {
+    this.bundle?.abort?.abort('dropped');
+    this.bundle = null;
   }
 
   /** Runs the client's inferences, one session each; a failure ends this client only. An
    * open client's inferences run until its 'bye' (a departure, not a failure). */
-  private async serveClient(conn: ClientConn, reuseSetup: string | null): Promise<void> {
+  private async serveClient(conn: ClientConn, reuseSetup: string | null, bundle: Bundle | null = null): Promise<void> {
     const { id, log } = this.options;
     const client = ++this.summary.clients;
     const open = conn.inferences === null;
@@ -436,11 +579,14 @@ export class ServingParty {
       const links: (PeerLink | null)[] = [null, null, null];
       links[0] = conn.mux.open();
       links[id === 1 ? 2 : 1] = this.helper!.open();
-      const session = new PartySession(id, links, { tag: this.options.tag, roundTimeoutMs: this.options.roundTimeoutMs });
+      // Only the first inference runs on the bundle (the later ones start at once).
+      const b = index === 0 ? bundle : null;
+      const predeal: SessionPredeal | undefined = b ? (id === 1 ? { id: b.id, pairs: { 2: new PrgFamily(b.k12!) } } : { id: b.id, pairs: b.streams!.pairs, own: b.streams!.own, clientKey: b.clientKey }) : undefined;
+      const session = new PartySession(id, links, { tag: this.options.tag, roundTimeoutMs: this.options.roundTimeoutMs, predeal, recordReceived: this.options.recordReceived });
       this.current = session;
       try {
         await startSession(session, this.timeoutMs);
-        await this.runInference(session, { client, index, reuseSetup, clientReady: open ? () => this.clientWord(conn, client, index) : null });
+        await this.runInference(session, { client, index, reuseSetup, clientReady: open ? () => this.clientWord(conn, client, index) : null, predealt: (id === 2 && b?.dealt) || null });
         await session.close();
         this.served++;
         log(`party ${id}: client ${client}: inference ${index + 1} done (${this.served} served)`);
@@ -466,6 +612,7 @@ export class ServingParty {
         break;
       } finally {
         this.current = null;
+        b?.abort?.abort('its inference ended'); // a dealing still running is of no use any more
       }
     }
     this.currentClient = null;
