@@ -7,6 +7,7 @@
 // fresh, equal at their two holders, never crossing the P1–P2 link).
 
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,9 @@ import { runPipeline } from '../../../passes/index.js';
 import { clientRunner, loadPartyArtifacts, serverRunner, sessionTag, type PartyArtifacts, type RunResult } from '../../../runtime/program/index.js';
 import { ephemeralIdentities, freeLocalAddresses, type ReceivedPayload } from '../../../runtime/session/connect.js';
 import type { PartySession } from '../../../runtime/session/party-session.js';
+import { PrgFamily, privateFamily } from '../../../runtime/session/prg.js';
+import type { Session } from '../../../runtime/session/session.js';
+import { exchangeOffline } from '../../../runtime/program/offline.js';
 import type { Frame } from '../../../runtime/transport/frame.js';
 import { LinkMux } from '../../../runtime/transport/link-mux.js';
 import { ServingParty, type PredealHooks, type ServeSummary } from '../../../runtime/transport/serving.js';
@@ -230,6 +234,34 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
     expect(failedBundle).to.match(/^[0-9a-f]{32}$/);
     expect(next.bundle).to.match(/^[0-9a-f]{32}$/);
     expect(next.bundle).to.not.equal(failedBundle);
+    env.servers[0].stop('test over');
+    const [s1] = await env.done;
+    expect(s1).to.include({ clients: 2, inferences: 1, failedClients: 1 });
+  });
+
+  it('the helper refuses pre-dealt work of another bundle or another model (MPCC5050) before any round; a client told another bundle than the helper hands it refuses the session (MPCC5050) and the next client is served', async () => {
+    const runner = serverRunner(modes.classic.arts[2]);
+    runner.adoptSetup('test', new Uint8Array(randomBytes(16)));
+    const id = 'ab'.repeat(16);
+    const dealt = await runner.deal({ id, pairs: { 0: new PrgFamily(new Uint8Array(randomBytes(16))), 1: new PrgFamily(new Uint8Array(randomBytes(16))) }, own: privateFamily() });
+    const noRound = { bundle: 'cd'.repeat(16), round: () => Promise.reject(new Error('a round')) } as unknown as Session;
+    const refused = (p: Promise<unknown>) => p.then(() => 'ran', (e: { code?: string; message: string }) => `${e.code}: ${e.message}`);
+    expect(await refused(exchangeOffline(noRound, modes.classic.arts[2].program, dealt))).to.match(/^MPCC5050: .*another inference \(pre-dealt bundle\) \(bundle:abab.*this run is bundle:cdcd/);
+    expect(await refused(exchangeOffline({ ...noRound, bundle: id } as unknown as Session, modes['client-offline'].arts[2].program, dealt))).to.match(/^MPCC5050: .*another model \(program\)/);
+
+    // P1's accept altered on its way to the client: the helper's sealed word disagrees.
+    const env = await startServers('classic');
+    const send = LinkMux.prototype.sendControl;
+    LinkMux.prototype.sendControl = function (this: LinkMux, m) {
+      return send.call(this, m.t === 'accept' && typeof m.bundle === 'string' ? { ...m, bundle: 'ef'.repeat(16) } : m);
+    };
+    try {
+      expect(await codeOf(client('classic', env.peers, [0]))).to.equal('MPCC5050');
+    } finally {
+      LinkMux.prototype.sendControl = send;
+    }
+    const [next] = await client('classic', env.peers, [2]);
+    expectClose('classic', next.output, 2, 'the next client');
     env.servers[0].stop('test over');
     const [s1] = await env.done;
     expect(s1).to.include({ clients: 2, inferences: 1, failedClients: 1 });
