@@ -282,6 +282,18 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
     });
   }
 
+  it('a client that comes while the helper still deals its bundle waits for the dealing, then runs: the output right, the bundle used', async () => {
+    const env = await startServers('classic', { slowDeal: 500 });
+    const t0 = performance.now();
+    const [r] = await client('classic', env.peers, [3]);
+    expect(performance.now() - t0).to.be.at.least(400);
+    expectClose('classic', r.output, 3, 'the early client');
+    expect(r.bundle).to.match(/^[0-9a-f]{32}$/);
+    env.servers[0].stop('test over');
+    await env.done;
+    expect(env.runs.find((x) => x.party === 2)!.result.predealSeconds).to.be.above(0);
+  });
+
   it('a stop while the helper pre-deals ends both servers cleanly (the dealing abandoned); the P1–P2 link lost meanwhile is fatal with a coded error', async () => {
     {
       const env = await startServers('classic', { slowDeal: 400 });
