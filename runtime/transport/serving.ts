@@ -512,7 +512,9 @@ export class ServingParty {
     const share = keys.createKeyShare();
     const setup = this.options.setupId() === null;
     this.helper!.sendControl({ t: 'predeal', id, pub: Buffer.from(share.publicRaw).toString('hex'), setup });
-    const reply = await this.takeHelper();
+    // A stop meanwhile (SIGTERM) ends the wait: the helper may never answer.
+    const reply = await Promise.race([this.takeHelper(), this.stopped]);
+    if (reply === null) return;
     if (reply.t === 'stop') return this.stop(`the helper stopped: ${String(reply.reason)}`);
     if (reply.t === 'predeal-off') {
       this.predealOff = true;

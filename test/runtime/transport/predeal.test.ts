@@ -28,6 +28,7 @@ import type { Frame } from '../../../runtime/transport/frame.js';
 import { LinkMux } from '../../../runtime/transport/link-mux.js';
 import { ServingParty, type PredealHooks, type ServeSummary } from '../../../runtime/transport/serving.js';
 import { runAsClient } from '../../../runtime/transport/serving-client.js';
+import { dial } from '../../../runtime/transport/tcp.js';
 import { expectCountersMatch, flowTotals } from '../../e2e/support.js';
 import { rng } from '../../passes/util.js';
 import { sameDistribution } from '../protocols/stats.js';
@@ -281,6 +282,20 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
       expect(env.logs.filter((l) => /does not pre-deal/.test(l))).to.have.length(predeal === false ? 0 : 1);
     });
   }
+
+  it('a stop while P1 waits for the helper\'s answer to its bundle ends P1 at once (a helper that never answers)', async () => {
+    const peers = await freeLocalAddresses();
+    const runner = serverRunner(modes.classic.arts[1]);
+    const p1 = new ServingParty({ id: 1, peers, tag, identity: ids[1], log: () => undefined, setupId: runner.setupId, predeal: { adoptSetup: () => undefined, deal: () => Promise.resolve(null) } }, async () => undefined);
+    const served = p1.serve();
+    const mute = new LinkMux(await dial(2, 1, peers[1], { deadline: Date.now() + 5000, timeoutMs: 5000, max: 1 << 20, tag, identity: ids[2] }));
+    expect((await mute.nextControl(5000)).t).to.equal('predeal');
+    const t0 = performance.now();
+    p1.stop('SIGTERM');
+    expect((await served).reason).to.equal('SIGTERM');
+    expect(performance.now() - t0).to.be.below(1000);
+    await mute.close();
+  });
 
   it('a client that comes while the helper still deals its bundle waits for the dealing, then runs: the output right, the bundle used', async () => {
     const env = await startServers('classic', { slowDeal: 500 });
