@@ -219,34 +219,43 @@ async function runPredeal(args: string[]): Promise<void> {
     const identity = loadIdentity(0, join(keys, 'party0.key'), keys);
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
     type Measured = { latency: number; setup: number; offline: number; online: number; predealSeconds: number | null };
-    const ways: { way: string; runs: Measured[] }[] = [];
-    for (const way of ['pre-dealt', '--no-predeal']) {
-      const peers = (await freeLocalAddresses()) as [string, string, string];
-      const servers = [1, 2].map((id) => {
-        const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', String(id), '--peers', peers.join(','), '--serve', '--json', ...keyFlags(id), ...(way === 'pre-dealt' ? [] : ['--no-predeal'])], { stdio: ['ignore', 'pipe', 'pipe'], env });
-        let err = '';
-        let stdout = '';
-        child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-        child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-        return { child, err: () => err, out: () => stdout, exit: new Promise<number | null>((resolve) => child.on('close', resolve)) };
-      });
-      const dealt = (k: number) => (servers[1].err().match(/next inference pre-dealt in/g) ?? []).length >= k;
-      const runs: Measured[] = [];
-      for (let k = 0; k <= n; k++) {
-        if (way === 'pre-dealt') while (!dealt(k + 1)) await pause(50);
+    // Both server sessions up at once, their clients alternating (the load of the other jobs
+    // on this machine drifts: alternating shares it out), and no client measured while the
+    // pre-dealing helper still deals (each waits until it logged its next bundle ready).
+    const ways = await Promise.all(
+      ['pre-dealt', '--no-predeal'].map(async (way) => {
+        const peers = (await freeLocalAddresses()) as [string, string, string];
+        const servers = [1, 2].map((id) => {
+          const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', String(id), '--peers', peers.join(','), '--serve', '--json', ...keyFlags(id), ...(way === 'pre-dealt' ? [] : ['--no-predeal'])], { stdio: ['ignore', 'pipe', 'pipe'], env });
+          let err = '';
+          let stdout = '';
+          child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+          child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+          return { child, err: () => err, out: () => stdout, exit: new Promise<number | null>((resolve) => child.on('close', resolve)) };
+        });
+        return { way, peers, servers, runs: [] as Measured[], clients: 0 };
+      }),
+    );
+    const [predealt] = ways;
+    const dealtCount = () => (predealt.servers[1].err().match(/next inference pre-dealt in/g) ?? []).length;
+    for (let k = 0; k <= n; k++) {
+      for (const w of ways) {
+        while (dealtCount() < predealt.clients + 1) await pause(50);
         await pause(pauseMs);
         const t0 = performance.now();
         const infer = clientRunner(arts); // a new client: it receives W − B again
-        const [r] = await runAsClient({ peers, tag: sessionTag(arts.manifest), identity, inferences: 1 }, (session) => infer(session, xs[k]));
+        const [r] = await runAsClient({ peers: w.peers, tag: sessionTag(arts.manifest), identity, inferences: 1 }, (session) => infer(session, xs[k]));
         const latency = (performance.now() - t0) / 1000;
-        if (k > 0) runs.push({ latency, setup: r.seconds.setup, offline: r.seconds.offline, online: r.seconds.online, predealSeconds: null }); // k = 0: the client's warm-up
+        w.clients++;
+        if (k > 0) w.runs.push({ latency, setup: r.seconds.setup, offline: r.seconds.offline, online: r.seconds.online, predealSeconds: null }); // k = 0: warm-up
       }
-      for (const s of servers) s.child.kill('SIGTERM');
-      const codes = await Promise.all(servers.map((s) => s.exit));
-      if (codes.some((c) => c !== 0)) throw new Error(`a serving party exited with ${codes.join(', ')}: ${servers.map((s) => s.err()).join('\n')}`);
-      const helper = servers[1].out().trim().split('\n').slice(0, n + 1).map((l) => JSON.parse(l) as { predealSeconds?: number | null });
-      runs.forEach((r, k) => (r.predealSeconds = helper[k + 1]?.predealSeconds ?? null));
-      ways.push({ way, runs });
+    }
+    for (const w of ways) {
+      for (const s of w.servers) s.child.kill('SIGTERM');
+      const codes = await Promise.all(w.servers.map((s) => s.exit));
+      if (codes.some((c) => c !== 0)) throw new Error(`a serving party exited with ${codes.join(', ')}: ${w.servers.map((s) => s.err()).join('\n')}`);
+      const helper = w.servers[1].out().trim().split('\n').slice(0, n + 1).map((l) => JSON.parse(l) as { predealSeconds?: number | null });
+      w.runs.forEach((r, k) => (r.predealSeconds = helper[k + 1]?.predealSeconds ?? null));
     }
     const median = (v: number[]) => {
       const s = [...v].sort((a, b) => a - b);
@@ -257,7 +266,7 @@ async function runPredeal(args: string[]): Promise<void> {
       console.log(JSON.stringify(ways.map((w) => ({ model: label, way: w.way, pauseMs, runs: w.runs, load1: loadavg()[0] }))));
       return;
     }
-    console.log(`${label}, ${n} clients one after another, ${pauseMs} ms idle between them, one inference each (loopback, three parties on one machine; load ${loadavg()[0].toFixed(1)})`);
+    console.log(`${label}, ${n} clients per way, alternating, ${pauseMs} ms idle before each, one inference each (loopback, three parties on one machine; load ${loadavg()[0].toFixed(1)})`);
     console.log('| way | connection → output s (median) | each | setup s | offline s | online s | helper pre-dealing s (before the client) |');
     console.log('|---|---|---|---|---|---|---|');
     for (const w of ways) {
