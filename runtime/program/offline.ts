@@ -50,7 +50,7 @@ import { blockLayout, dealCompare, dealSelect, dealTruncation, fullWindow, maskP
 import type { PoolParams } from '../ring/windows.js';
 import type { Outgoing, PartyId, Prg, Session } from '../session/session.js';
 import { newCounters } from '../session/counters.js';
-import type { PrgFamily } from '../session/prg.js';
+import type { BundleStreams } from '../session/party-session.js';
 import { bytesRing, ringBytes } from '../protocols/wire.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { ClientOfflinePass } from './client-offline-pass.js';
@@ -211,16 +211,6 @@ export interface DealtOffline {
   readonly seconds: number;
 }
 
-/** The streams a pre-dealt bundle deals from (runtime/session/keys.ts, "Pre-dealt bundles"). */
-export interface PredealStreams {
-  /** The bundle's public id. */
-  id: string;
-  /** P2's stream families with P0 (K02) and P1 (K12), and its own; the session that runs the
-   * bundle continues them where the dealing left them. */
-  pairs: Record<0 | 1, PrgFamily>;
-  own: PrgFamily;
-}
-
 /** The offline tag of a pre-dealt bundle's material. */
 export function bundleTag(id: string): string {
   return `bundle:${id}`;
@@ -231,7 +221,7 @@ export function bundleTag(id: string): string {
  * a common stream asked for is an internal error: the dealing has neither), tagged with the
  * bundle's id and the program's digest. runProgram (RunOptions.predealt) runs its exchange in
  * the session that uses the bundle. */
-export function predealOffline(program: Program, keys: ReadonlyMap<string, WeightKey>, streams: PredealStreams, options: OfflineOptions = {}): Promise<DealtOffline> {
+export function predealOffline(program: Program, keys: ReadonlyMap<string, WeightKey>, streams: BundleStreams, options: OfflineOptions = {}): Promise<DealtOffline> {
   if (program.party !== 2) throw new Error('internal: only the helper pre-deals');
   const counters = newCounters();
   const view: Session = {

@@ -14,7 +14,7 @@
 // start-up instead, B drawn from a key they agree over their link (adoptSetup), so that P2
 // holds B before any client; every client's first inference then resends W − B, as a later
 // client's does without pre-dealing. P2 deals each next inference's offline phase on a
-// bundle's streams while no client is there (predeal), and the inference that uses the bundle
+// bundle's streams while no client is there (deal), and the inference that uses the bundle
 // runs only the phase's exchange (RunOptions.predealt).
 
 import type { WeightKey } from '../protocols/index.js';
@@ -22,7 +22,8 @@ import { PrgFamily } from '../session/prg.js';
 import type { Session } from '../session/session.js';
 import { runtimeError } from '../diagnostics.js';
 import type { PartyArtifacts } from './artifacts.js';
-import { predealOffline, type DealtOffline, type PredealStreams } from './offline.js';
+import { predealOffline, type DealtOffline } from './offline.js';
+import type { BundleStreams } from '../session/party-session.js';
 import { runProgram, type ProgramProgress, type RunResult } from './run.js';
 import { bilinearMap } from './steps.js';
 
@@ -37,7 +38,7 @@ export interface ServerRunner {
    * before any client: B = the stream 'weights/<layer>' of `key` per layer. */
   adoptSetup(id: string, key: Uint8Array): void;
   /** P2: the offline work of its next inference, dealt on a bundle's streams (needs the setup). */
-  deal(streams: PredealStreams, signal?: AbortSignal): Promise<DealtOffline>;
+  deal(streams: BundleStreams, signal?: AbortSignal): Promise<DealtOffline>;
 }
 
 /** The runner of a serving P1 or P2 over its artifacts. */
@@ -55,14 +56,14 @@ export function serverRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgr
       return r;
     },
     adoptSetup(id, key) {
-      const id1 = arts.program.party;
-      if (id1 === 0) throw new Error('internal: the client makes no setup');
+      const party = arts.program.party;
+      if (party === 0) throw new Error('internal: the client makes no setup');
       const family = new PrgFamily(key);
       const keys = new Map<string, WeightKey>();
       for (const st of arts.program.setup) {
         const map = bilinearMap(st.map);
         const b = family.get(`weights/${st.name}`).ring(map.wSize);
-        if (id1 === 2) keys.set(st.name, { map, held: b, mask: null });
+        if (party === 2) keys.set(st.name, { map, held: b, mask: null });
         else {
           const w = arts.weights.get(st.weights);
           if (!w) throw runtimeError('MPCC5205', [st.weights]);

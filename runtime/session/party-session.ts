@@ -10,6 +10,10 @@
 // is checked when the round takes it; frames left unread when the session closes (sent
 // beyond the schedule) fail the close. Every round's wait has a timeout (round-timeout.ts).
 //
+// A serving session may run on a pre-dealt bundle (SessionPredeal; keys.ts "Pre-dealt bundles"):
+// its P0–P2 and P1–P2 streams are then the bundle's, and P2's handshake step 1 frame to P0
+// carries K02 and the bundle id beside its contribution (48 bytes instead of 16).
+//
 // Faults: any failure the session sees (a peer disconnecting without goodbye, a malformed or
 // out-of-order frame, a round timeout, a peer's abort) fails the whole session: pending and
 // later rounds reject with that RuntimeError, and the remaining peers get an abort frame so
@@ -53,6 +57,15 @@ export interface SessionPredeal {
   own?: PrgFamily;
   /** P2: K02, handed to P0 in the handshake (padded with the session's own P0–P2 key). */
   clientKey?: Uint8Array;
+}
+
+/** The streams of a pre-dealt bundle at the helper: its families with P0 (K02) and P1 (K12)
+ * and its own, which the dealing draws from and the session that runs the bundle continues. */
+export interface BundleStreams {
+  /** The bundle's public id. */
+  id: string;
+  pairs: Record<0 | 1, PrgFamily>;
+  own: PrgFamily;
 }
 
 /** A payload a party received, with the sender and the index of the receiver's round()
@@ -201,7 +214,7 @@ export class PartySession implements Session {
           // The bundle P2 says this session runs on must be the one P1 announced.
           const got = bundled ? Buffer.from(frame.subarray(32, 48)).toString('hex') : null;
           const want = predeal?.id ?? null;
-          if (got !== want) throw runtimeError('MPCC5050', ['inference (pre-dealt bundle)', got ?? '(none)', want ?? 'none'], 2);
+          if (got !== want) throw runtimeError('MPCC5050', ['inference (pre-dealt bundle)', got ?? '(none)', want ?? '(none)'], 2);
           if (bundled) clientKey = keys.xorBytes(frame.subarray(16, 32), keys.predealPad(pairKeys[2]));
         }
       }

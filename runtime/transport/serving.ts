@@ -67,7 +67,7 @@
 import { randomBytes } from 'node:crypto';
 import { runtimeError, RuntimeError, type DiagnosticCode } from '../diagnostics.js';
 import type { PartyIdentity } from '../session/identity.js';
-import { PartySession, type SessionPredeal } from '../session/party-session.js';
+import { PartySession, type BundleStreams, type SessionPredeal } from '../session/party-session.js';
 import * as keys from '../session/keys.js';
 import { PrgFamily, privateFamily } from '../session/prg.js';
 import type { RoundTimeout } from '../session/round-timeout.js';
@@ -109,13 +109,6 @@ export interface InferenceContext {
   predealt: Promise<unknown> | null;
 }
 
-/** The streams of a pre-dealt bundle at P2 (runtime/program/offline.ts PredealStreams). */
-export interface BundleStreams {
-  id: string;
-  pairs: Record<0 | 1, PrgFamily>;
-  own: PrgFamily;
-}
-
 /** What a serving party does for pre-dealing (runtime/program/serve.ts ServerRunner). */
 export interface PredealHooks {
   /** P1, P2: makes the one-time setup from a key only the pair holds, named `id`. */
@@ -132,8 +125,6 @@ interface Bundle {
   clientKey?: Uint8Array;
   dealt?: Promise<unknown>;
   abort?: AbortController;
-  /** When P2 started dealing (performance.now()). */
-  startedAt?: number;
 }
 
 /** How an open client left (its 'bye'): the prepared inference is abandoned, not failed. */
@@ -555,7 +546,7 @@ export class ServingParty {
         if (!abort.signal.aborted) this.options.log(`party 2: pre-dealing bundle ${id.slice(0, 8)} failed: ${e instanceof RuntimeError ? e.format() : String(e)}`);
       },
     );
-    this.bundle = { id, streams, clientKey, dealt, abort, startedAt };
+    this.bundle = { id, streams, clientKey, dealt, abort };
   }
 
   /** Drops the bundle held (P2: its dealing stopped). */
