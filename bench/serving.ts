@@ -261,7 +261,9 @@ async function runPredeal(args: string[]): Promise<void> {
       const s = [...v].sort((a, b) => a - b);
       return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     };
-    const label = `${model}${block ? `@${block}` : ''}${clientOffline ? ' (client-offline)' : ''}`;
+    // The mode compiled (a planned compile may choose it: cost.json says which).
+    const mode = (JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as { mode?: string }).mode ?? 'classic';
+    const label = `${model}${block ? `@${block}` : ''} (${mode} mode)`;
     if (json) {
       console.log(JSON.stringify(ways.map((w) => ({ model: label, way: w.way, pauseMs, runs: w.runs, load1: loadavg()[0] }))));
       return;
