@@ -37,25 +37,9 @@
 // A server whose prepared inference hears nothing from its client (no wait, go or bye) within
 // clientSilenceMs gives it up (MPCC5035); a client whose connection closes is noticed at once.
 // Pre-dealing (ServeOptions.predeal; `mpcc party --serve` by default, `--no-predeal` off): the
-// helper deals its next inference's offline phase while no client is connected, on a bundle's
-// streams (runtime/session/keys.ts, "Pre-dealt bundles"), over the P1–P2 link:
-//   P1 → P2           {t:'predeal', id, pub, setup}   P1, idle and holding no bundle, opens one:
-//                     a random public id, its fresh ephemeral X25519 key; setup: true the first
-//                     time (the one-time setup is then made here, from a key the pair derives
-//                     from the same exchange, so B exists before any client)
-//   P2 → P1           {t:'predealt', id, pub}: P2's ephemeral key; both derive K12 (channel
-//                     secret mixed in), P2 draws K02 and deals in the background (logged when
-//                     ready); or {t:'predeal-off'} (P2 runs without: no more asking)
-//   P1 → P2           {t:'client', …, bundle: id}  P1 hands its bundle to the next client's first
-//                     inference; P2 answers {t:'ready', …, bundle: id | null} (null: it holds no
-//                     such bundle, both run without), P1 tells the client {t:'accept', bundle}
-// That inference's session takes the bundle's streams for P0–P2 and P1–P2 (PartySession's
-// `predeal`; P2 hands K02 to P0 in the handshake, sealed), P2 runs only the offline exchange of
-// the work it dealt (still dealing: the client waits for it). A bundle serves at most one
-// inference, taken by the 'client' message whatever happens next (refused, failed, served);
-// the idle P1 then opens the next. A client's later inferences start at once, as before (there
-// is no idle time to deal in). A stop while P2 deals aborts the dealing (nothing is written);
-// the P1–P2 link lost meanwhile is fatal, as ever.
+// helper deals each client's first inference while no client is connected, on a bundle P1 opens
+// with it over their link when idle; the 'client', 'ready' and 'accept' messages name the
+// bundle (serving-predeal.ts has the exchange, the keys and the rules).
 // Without pre-dealing every mask comes from the inference's own session keys, nothing dealt
 // before a client's session exists. A failed
 // inference (a client gone, a timeout, an abort) ends that client: the servers log it and
@@ -67,14 +51,13 @@
 import { randomBytes } from 'node:crypto';
 import { runtimeError, RuntimeError, type DiagnosticCode } from '../diagnostics.js';
 import type { PartyIdentity } from '../session/identity.js';
-import { PartySession, type BundleStreams, type SessionPredeal } from '../session/party-session.js';
-import * as keys from '../session/keys.js';
-import { PrgFamily, privateFamily } from '../session/prg.js';
+import { PartySession } from '../session/party-session.js';
 import type { RoundTimeout } from '../session/round-timeout.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
 import type { PeerLink } from './link.js';
 import { LinkMux, type ControlMessage } from './link-mux.js';
 import { ServeListener } from './serve-listen.js';
+import { answerBundle, bundleSession, requestBundle, type Bundle, type PredealHooks } from './serving-predeal.js';
 import { dial, type ConnectContext, type TcpLink } from './tcp.js';
 
 /** Addresses, keys and limits of a serving party or a client. */
@@ -109,24 +92,6 @@ export interface InferenceContext {
   predealt: Promise<unknown> | null;
 }
 
-/** What a serving party does for pre-dealing (runtime/program/serve.ts ServerRunner). */
-export interface PredealHooks {
-  /** P1, P2: makes the one-time setup from a key only the pair holds, named `id`. */
-  adoptSetup(id: string, key: Uint8Array): void;
-  /** P2: deals the next inference's offline work on `streams`; a stop aborts it. */
-  deal(streams: BundleStreams, signal: AbortSignal): Promise<unknown>;
-}
-
-/** A bundle held for the next client: P1 knows K12; P2 its streams, K02 and the dealing. */
-interface Bundle {
-  id: string;
-  k12?: Uint8Array;
-  streams?: BundleStreams;
-  clientKey?: Uint8Array;
-  dealt?: Promise<unknown>;
-  abort?: AbortController;
-}
-
 /** How an open client left (its 'bye'): the prepared inference is abandoned, not failed. */
 export class ClientLeft extends Error {
   constructor(readonly reason: string) {
@@ -138,6 +103,8 @@ export class ClientLeft extends Error {
 const CLIENT_SILENCE_MS = 15_000;
 /** Why an open client leaves: public, one of a few words. */
 const BYE_REASONS: Record<string, string> = { end: 'end of its input', error: 'an error at the client', stop: 'stopped at the client' };
+
+export type { PredealHooks } from './serving-predeal.js';
 
 /** Options of a serving party (P1 or P2). */
 export interface ServeOptions extends ServingOptions {
@@ -190,11 +157,6 @@ function checkHello(m: ControlMessage): { nonce: string; inferences: number | nu
     throw runtimeError('MPCC5030', [`its inference count ${JSON.stringify(inferences)} is not an integer in [1, ${MAX_CLIENT_INFERENCES}]`], 0);
   }
   return { nonce, inferences };
-}
-
-/** The id of a one-time setup made at start-up with bundle `id`'s exchange. */
-function setupName(id: string): string {
-  return `predeal-setup:${id}`;
 }
 
 /** Runs `session.start()` under the connect timeout. */
@@ -496,13 +458,11 @@ export class ServingParty {
     await this.serveClient(conn, setup, used);
   }
 
-  /** P1, idle without a bundle: opens one with the helper (header comment) and, the first time,
-   * makes the one-time setup from the same exchange. */
+  /** P1, idle without a bundle: opens one with the helper (serving-predeal.ts) and, the first
+   * time, makes the one-time setup from the same exchange. */
   private async openBundle(): Promise<void> {
-    const id = keys.newBundleId();
-    const share = keys.createKeyShare();
-    const setup = this.options.setupId() === null;
-    this.helper!.sendControl({ t: 'predeal', id, pub: Buffer.from(share.publicRaw).toString('hex'), setup });
+    const request = requestBundle(this.options.setupId() === null);
+    this.helper!.sendControl(request.message);
     // A stop meanwhile (SIGTERM) ends the wait: the helper may never answer.
     const reply = await Promise.race([this.takeHelper(), this.stopped]);
     if (reply === null) return;
@@ -512,41 +472,21 @@ export class ServingParty {
       this.options.log(`party 1: the helper does not pre-deal (--no-predeal): every inference is dealt once its client is there`);
       return;
     }
-    const peer = keys.publicFromHex(reply.pub);
-    if (reply.t !== 'predealt' || reply.id !== id || !peer) throw runtimeError('MPCC5030', [`expected predealt for bundle ${id}, got '${String(reply.t).slice(0, 40)}'`], 2);
-    const channel = this.helper!.base.channelSecret;
-    if (setup) this.options.predeal!.adoptSetup(setupName(id), keys.pairwiseKey(share, 1, peer, 2, setupName(id), channel));
-    this.bundle = { id, k12: keys.pairwiseKey(share, 1, peer, 2, keys.predealTag(id), channel) };
+    this.bundle = request.accept(reply, this.helper!.base.channelSecret, this.options.predeal!);
   }
 
-  /** P2: P1 opened a bundle: answer with a fresh ephemeral key, then deal the next inference on
-   * its streams in the background (the next client's first inference waits for it). */
+  /** P2: P1 opened a bundle: answer at once, then deal the next inference on its streams in the
+   * background (the next client's first inference waits for it). */
   private dealBundle(m: ControlMessage): void {
     const hooks = this.options.predeal;
     if (!hooks) {
       this.helper!.sendControl({ t: 'predeal-off' });
       return;
     }
-    const peer = keys.publicFromHex(m.pub);
-    if (typeof m.id !== 'string' || !/^[0-9a-f]{32}$/.test(m.id) || !peer || typeof m.setup !== 'boolean') throw runtimeError('MPCC5030', ['a predeal message without a bundle id, key or setup flag'], 1);
-    const id = m.id;
-    const share = keys.createKeyShare();
-    this.helper!.sendControl({ t: 'predealt', id, pub: Buffer.from(share.publicRaw).toString('hex') });
-    const channel = this.helper!.base.channelSecret;
-    if (m.setup) hooks.adoptSetup(setupName(id), keys.pairwiseKey(share, 2, peer, 1, setupName(id), channel));
     this.dropBundle();
-    const clientKey = keys.predealClientKey();
-    const streams: BundleStreams = { id, pairs: { 0: new PrgFamily(clientKey), 1: new PrgFamily(keys.pairwiseKey(share, 2, peer, 1, keys.predealTag(id), channel)) }, own: privateFamily() };
-    const abort = new AbortController();
-    const startedAt = performance.now();
-    const dealt = hooks.deal(streams, abort.signal);
-    dealt.then(
-      () => this.options.log(`party 2: next inference pre-dealt in ${((performance.now() - startedAt) / 1000).toFixed(2)} s (bundle ${id.slice(0, 8)})`),
-      (e: unknown) => {
-        if (!abort.signal.aborted) this.options.log(`party 2: pre-dealing bundle ${id.slice(0, 8)} failed: ${e instanceof RuntimeError ? e.format() : String(e)}`);
-      },
-    );
-    this.bundle = { id, streams, clientKey, dealt, abort };
+    const answer = answerBundle(m);
+    this.helper!.sendControl(answer.reply);
+    this.bundle = answer.start(this.helper!.base.channelSecret, hooks, this.options.log);
   }
 
   /** Drops the bundle held (P2: its dealing stopped). */
@@ -574,7 +514,7 @@ export class ServingParty {
       links[id === 1 ? 2 : 1] = this.helper!.open();
       // Only the first inference runs on the bundle (the later ones start at once).
       const b = index === 0 ? bundle : null;
-      const predeal: SessionPredeal | undefined = b ? (id === 1 ? { id: b.id, pairs: { 2: new PrgFamily(b.k12!) } } : { id: b.id, pairs: b.streams!.pairs, own: b.streams!.own, clientKey: b.clientKey }) : undefined;
+      const predeal = b ? bundleSession(id, b) : undefined;
       const session = new PartySession(id, links, { tag: this.options.tag, roundTimeoutMs: this.options.roundTimeoutMs, predeal, recordReceived: this.options.recordReceived });
       this.current = session;
       try {
