@@ -1,6 +1,11 @@
 // `npm run bench -- serving --stdin [--json] [--model NAME] [--runs N] [--pause MS]`: the latency a
 // user sees when inputs come one by one (runStdin below).
 //
+// `npm run bench -- serving --predeal [--json] [--model NAME] [--plan BHxBW] [--client-offline]
+// [--runs N] [--pause MS]`: the time from a client's connection to its output, the helper
+// pre-dealing (the default of `mpcc party --serve`) vs `--no-predeal`, in the same run
+// (runPredeal below).
+//
 // `npm run bench -- serving [--json] [--model NAME] [--runs N]`: back-to-back inferences of one
 // zoo model (resnet18-cifar by default) against one server session (`mpcc party --serve`: P1
 // and P2 stay up) beside the baseline measured in the same run, one process set per inference
@@ -26,6 +31,10 @@ import { buildZooModel, zooEntry } from '../examples/zoo/index.js';
 import { freeLocalAddresses } from '../runtime/session/connect.js';
 import { writeKeyPair } from '../runtime/session/identity.js';
 import { benchInput } from './inputs.js';
+import { clientRunner, loadPartyArtifacts, sessionTag } from '../runtime/program/index.js';
+import { loadIdentity } from '../runtime/session/identity.js';
+import { runAsClient } from '../runtime/transport/serving-client.js';
+import { setKernelThreads } from '../runtime/kernels/kernel-threads.js';
 
 const CLI = fileURLToPath(new URL('../../bin/mpcc.js', import.meta.url));
 const PARTY_CLI = fileURLToPath(new URL('../compiler/party-cli.js', import.meta.url));
@@ -173,9 +182,109 @@ async function runStdin(args: string[]): Promise<void> {
   }
 }
 
+/** `--predeal`: clients that come one by one (a pause between them: the servers' idle time),
+ * each running one inference, against two server sessions in the same run: P1 and P2 pre-dealing
+ * (the default) and with `--no-predeal`. The client is this process (its artifacts loaded and its
+ * code warmed up by one unmeasured client first, so no process start is counted): latency = dial
+ * → output (connection, handshake, W − B received, offline and online phases). With pre-dealing
+ * each client waits until the helper logged its bundle ready (then the pause), so the figure is
+ * the one a client sees after the servers' idle time; the helper's pre-dealing seconds come from
+ * its --json report. */
+async function runPredeal(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+  const model = at('--model') ?? 'resnet18-cifar';
+  const block = at('--plan');
+  const clientOffline = args.includes('--client-offline');
+  const n = Number(at('--runs') ?? 5);
+  const pauseMs = Number(at('--pause') ?? 1000);
+  setKernelThreads(false); // the client's kernels on its own thread, as the servers' (MPCC_THREADS=1)
+  const dir = mkdtempSync(join(tmpdir(), 'mpcc-bench-serving-predeal-'));
+  try {
+    const onnx = join(dir, 'model.onnx');
+    writeFileSync(onnx, buildZooModel(model));
+    const out = join(dir, 'out');
+    const planFlags: string[] = [];
+    if (block) {
+      node([CLI, 'plan', onnx, '--uniform', block, '-o', join(dir, 'plan.json'), '--quiet']);
+      planFlags.push('--plan', join(dir, 'plan.json'));
+    }
+    node([CLI, 'compile', onnx, '-o', out, '--quiet', ...planFlags, ...(clientOffline ? ['--client-offline'] : [])]);
+    const shape = zooEntry(model).inputShape;
+    const xs = Array.from({ length: n + 1 }, (_, k) => benchInput(shape.reduce((a, b) => a * b, 1), 2000 + k));
+    const keys = join(dir, 'keys');
+    for (const id of [0, 1, 2] as const) writeKeyPair(keys, id);
+    const keyFlags = (id: number) => ['--key', join(keys, `party${id}.key`), '--peer-keys', keys];
+    const arts = await loadPartyArtifacts(out, 0);
+    const identity = loadIdentity(0, join(keys, 'party0.key'), keys);
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    type Measured = { latency: number; setup: number; offline: number; online: number; predealSeconds: number | null };
+    // Both server sessions up at once, their clients alternating (the load of the other jobs
+    // on this machine drifts: alternating shares it out), and no client measured while the
+    // pre-dealing helper still deals (each waits until it logged its next bundle ready).
+    const ways = await Promise.all(
+      ['pre-dealt', '--no-predeal'].map(async (way) => {
+        const peers = (await freeLocalAddresses()) as [string, string, string];
+        const servers = [1, 2].map((id) => {
+          const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, PARTY_CLI, 'party', out, '--id', String(id), '--peers', peers.join(','), '--serve', '--json', ...keyFlags(id), ...(way === 'pre-dealt' ? [] : ['--no-predeal'])], { stdio: ['ignore', 'pipe', 'pipe'], env });
+          let err = '';
+          let stdout = '';
+          child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+          child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+          return { child, err: () => err, out: () => stdout, exit: new Promise<number | null>((resolve) => child.on('close', resolve)) };
+        });
+        return { way, peers, servers, runs: [] as Measured[], clients: 0 };
+      }),
+    );
+    const [predealt] = ways;
+    const dealtCount = () => (predealt.servers[1].err().match(/next inference pre-dealt in/g) ?? []).length;
+    for (let k = 0; k <= n; k++) {
+      for (const w of ways) {
+        while (dealtCount() < predealt.clients + 1) await pause(50);
+        await pause(pauseMs);
+        const t0 = performance.now();
+        const infer = clientRunner(arts); // a new client: it receives W − B again
+        const [r] = await runAsClient({ peers: w.peers, tag: sessionTag(arts.manifest), identity, inferences: 1 }, (session) => infer(session, xs[k]));
+        const latency = (performance.now() - t0) / 1000;
+        w.clients++;
+        if (k > 0) w.runs.push({ latency, setup: r.seconds.setup, offline: r.seconds.offline, online: r.seconds.online, predealSeconds: null }); // k = 0: warm-up
+      }
+    }
+    for (const w of ways) {
+      for (const s of w.servers) s.child.kill('SIGTERM');
+      const codes = await Promise.all(w.servers.map((s) => s.exit));
+      if (codes.some((c) => c !== 0)) throw new Error(`a serving party exited with ${codes.join(', ')}: ${w.servers.map((s) => s.err()).join('\n')}`);
+      const helper = w.servers[1].out().trim().split('\n').slice(0, n + 1).map((l) => JSON.parse(l) as { predealSeconds?: number | null });
+      w.runs.forEach((r, k) => (r.predealSeconds = helper[k + 1]?.predealSeconds ?? null));
+    }
+    const median = (v: number[]) => {
+      const s = [...v].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    // The mode compiled (a planned compile may choose it: cost.json says which).
+    const mode = (JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as { mode?: string }).mode ?? 'classic';
+    const label = `${model}${block ? `@${block}` : ''} (${mode} mode)`;
+    if (json) {
+      console.log(JSON.stringify(ways.map((w) => ({ model: label, way: w.way, pauseMs, runs: w.runs, load1: loadavg()[0] }))));
+      return;
+    }
+    console.log(`${label}, ${n} clients per way, alternating, ${pauseMs} ms idle before each, one inference each (loopback, three parties on one machine; load ${loadavg()[0].toFixed(1)})`);
+    console.log('| way | connection → output s (median) | each | setup s | offline s | online s | helper pre-dealing s (before the client) |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const w of ways) {
+      const m = (f: (r: Measured) => number) => median(w.runs.map(f)).toFixed(3);
+      const pre = w.runs.every((r) => r.predealSeconds === null) ? '—' : m((r) => r.predealSeconds ?? 0);
+      console.log(`| ${w.way} | ${m((r) => r.latency)} | ${w.runs.map((r) => r.latency.toFixed(2)).join(', ')} | ${m((r) => r.setup)} | ${m((r) => r.offline)} | ${m((r) => r.online)} | ${pre} |`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs the benchmark; prints a table, or a JSON array with --json. */
 export async function run(args: string[]): Promise<void> {
   if (args.includes('--stdin')) return runStdin(args);
+  if (args.includes('--predeal')) return runPredeal(args);
   const json = args.includes('--json');
   const at = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
   const model = at('--model') ?? 'resnet18-cifar';

@@ -16,7 +16,10 @@
 // as they come, writes each output to `-o DIR/<input name>.out.npy` (or prints it), and
 // prepares each next inference (handshake, setup, offline phase, with the servers) while it
 // waits for the next line, so a line costs only the online phase; end of stdin ends the
-// connection (the servers log a departure).
+// connection (the servers log a departure). The servers pre-deal each client's first inference
+// while no client is connected (the helper's offline work done before the client comes;
+// --no-predeal turns it off); a server's --json report says per inference whether it was
+// pre-dealt and, at the helper, how long the pre-dealing took.
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -57,6 +60,9 @@ export interface PartyOptions extends ProgressFlags {
   readonly insecure?: boolean;
   /** Round timeout in ms (default: from each round's bytes, runtime/session/round-timeout.ts). */
   readonly roundTimeout?: string;
+  /** P1, P2 with --serve: pre-deal each client's first inference while no client is there
+   * (default true; `--no-predeal` sets false). */
+  readonly predeal?: boolean;
 }
 
 /** Marks `--input -`: input paths from stdin, one per line. */
@@ -105,6 +111,7 @@ function checkPartyFlags(options: PartyOptions) {
   if (stdin && outputs.length > 1) throw diag('MPCC0004', ['--output', outputs.join(','), `with --input ${STDIN_INPUT}, give one folder (-o DIR: DIR/<input name>.out.npy per input) or none`]);
   if (!stdin && outputs.length > 0 && outputs.length !== inputs.length) throw diag('MPCC0004', ['--output', outputs.join(','), `give one -o per --input (${inputs.length}), or none`]);
   if (options.maxInferences !== undefined && (!options.serve || id === 0)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'only for party 1 or 2 with --serve']);
+  if (options.predeal === false && (!options.serve || id === 0)) throw diag('MPCC0004', ['--no-predeal', 'true', 'only for party 1 or 2 with --serve (the helper pre-deals the next inference while no client is there)']);
   const maxInferences = options.maxInferences === undefined ? undefined : Number(options.maxInferences);
   if (maxInferences !== undefined && !(Number.isInteger(maxInferences) && maxInferences >= 1)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'expected a positive integer']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
@@ -114,9 +121,14 @@ function checkPartyFlags(options: PartyOptions) {
 
 /** What `mpcc party --serve` did: this party's reports (one per inference), and a server's summary. */
 export interface ServeResult {
-  reports: PartyReport[];
+  reports: ServedReport[];
   summary?: ServeSummary;
 }
+
+/** A report of one inference as `mpcc party --serve --json` prints it; a server's also says
+ * whether the inference ran on a pre-dealt bundle and, at the helper, how long the pre-dealing
+ * took (before the client came: outside the inference's seconds). */
+export type ServedReport = PartyReport & { predealt?: boolean; predealSeconds?: number | null };
 
 /** One input of a client fed on stdin (`--input -`), as `--json` prints it. */
 export interface ServedInput {
@@ -258,9 +270,11 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
     return { reports };
   }
   const runner = serverRunner(arts, partyProgress(id, log));
-  const reports: PartyReport[] = [];
-  const server = new ServingParty({ ...common, id, maxInferences, log: events, setupId: runner.setupId }, async (session, ctx) => {
-    reports.push(partyReport(await runner.run(session, ctx.index, ctx.reuseSetup, ctx.clientReady ?? undefined)));
+  const reports: ServedReport[] = [];
+  const predeal = options.predeal === false ? undefined : runner;
+  const server = new ServingParty({ ...common, id, maxInferences, log: events, setupId: runner.setupId, predeal }, async (session, ctx) => {
+    const r = await runner.run(session, ctx.index, ctx.reuseSetup, ctx.clientReady ?? undefined, ctx.predealt ?? undefined);
+    reports.push({ ...partyReport(r), predealt: session.bundle !== null, predealSeconds: r.predealSeconds });
   });
   hooks.onServer?.((reason) => server.stop(reason));
   return { summary: await server.serve(), reports };
@@ -315,6 +329,7 @@ export function registerParty(program: Command): void {
       .addOption(outputOption('party 0: write the first output as .npy (one -o per --input); with --input -: a folder, DIR/<input name>.out.npy per input').argParser(collect))
       .option('--serve', 'party 1, 2: stay up and serve clients one after another (SIGTERM stops); party 0: be the client of serving parties')
       .option('--max-inferences <n>', 'party 1, 2 with --serve: exit 0 after serving this many inferences')
+      .option('--no-predeal', 'party 1, 2 with --serve: do not pre-deal the next client\'s first inference while no client is connected (the helper then deals once the client is there)')
       .option('--key <file>', "this party's private key (partyN.key, written by mpcc keygen)")
       .option('--peer-keys <dir>', "folder with the other two parties' public keys (partyM.pub): only they are accepted")
       .option('--insecure', 'run without keys on a network that is not loopback (links neither encrypted nor authenticated)')

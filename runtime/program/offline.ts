@@ -49,6 +49,8 @@ import { runtimeError } from '../diagnostics.js';
 import { blockLayout, dealCompare, dealSelect, dealTruncation, fullWindow, maskProduct, maxPoolLevels, receiveCompareBits, receiveTruncationDealing, type BitWindow, type BlockSize, type CompareDealing, type MaskProduct, type TruncationDealing, type WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
 import type { Outgoing, PartyId, Prg, Session } from '../session/session.js';
+import { newCounters } from '../session/counters.js';
+import type { BundleStreams } from '../session/party-session.js';
 import { bytesRing, ringBytes } from '../protocols/wire.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { ClientOfflinePass } from './client-offline-pass.js';
@@ -190,7 +192,58 @@ const OFFLINE_FRAME_BYTES = 512 * 2 ** 20;
  * every party calls it. Returns the tagged material for runProgram's online phase. */
 export async function prepareOffline(session: Session, program: Program, keys: ReadonlyMap<string, WeightKey>, options: OfflineOptions = {}): Promise<OfflineMaterial> {
   const t0 = performance.now();
-  const tag: OfflineTag = { session: sessionFingerprint(session), program: programDigest(program) };
+  const dealt = await dealOffline(session, program, keys, { session: sessionFingerprint(session), program: programDigest(program) }, options);
+  return exchangeOffline(session, program, dealt, options, t0);
+}
+
+/** A party's offline work computed, its exchange (the phase's rounds) still to run: what
+ * prepareOffline does before its rounds, or what a serving helper pre-dealt (predealOffline). */
+export interface DealtOffline {
+  readonly tag: OfflineTag;
+  readonly items: Map<string, unknown[]>;
+  readonly dealings: CompareDealing[];
+  readonly corrections: ProductCorrections;
+  readonly pass: ClientOfflinePass | null;
+  readonly truncations: TruncationDealing[];
+  /** Steps with offline work (0: no exchange at all). */
+  readonly work: number;
+  /** Wall seconds of the computation. */
+  readonly seconds: number;
+}
+
+/** The offline tag of a pre-dealt bundle's material. */
+export function bundleTag(id: string): string {
+  return `bundle:${id}`;
+}
+
+/** A serving helper's offline work for its next inference, before any client is there: P2's
+ * whole offline computation (dealOffline) on the bundle's streams, with no peer (a message or
+ * a common stream asked for is an internal error: the dealing has neither), tagged with the
+ * bundle's id and the program's digest. runProgram (RunOptions.predealt) runs its exchange in
+ * the session that uses the bundle. */
+export function predealOffline(program: Program, keys: ReadonlyMap<string, WeightKey>, streams: BundleStreams, options: OfflineOptions = {}): Promise<DealtOffline> {
+  if (program.party !== 2) throw new Error('internal: only the helper pre-deals');
+  const counters = newCounters();
+  const view: Session = {
+    id: 2,
+    counters,
+    shared: (peer: PartyId, purpose: string): Prg => {
+      if (peer !== 0 && peer !== 1) throw new Error(`internal: no stream with party ${peer}`);
+      return streams.pairs[peer].get(purpose);
+    },
+    common: (purpose: string): Prg => {
+      throw new Error(`internal: the pre-dealing asked for the common stream '${purpose}' (a pre-dealt bundle has none)`);
+    },
+    own: (purpose: string): Prg => streams.own.get(purpose),
+    round: () => Promise.reject(new Error('internal: the pre-dealing sent a message (it has no peer)')),
+    close: async () => undefined,
+  };
+  return dealOffline(view, program, keys, { session: bundleTag(streams.id), program: programDigest(program) }, options);
+}
+
+/** The offline computation of one inference (no message), tagged `tag`. */
+async function dealOffline(session: Session, program: Program, keys: ReadonlyMap<string, WeightKey>, tag: OfflineTag, options: OfflineOptions): Promise<DealtOffline> {
+  const t0 = performance.now();
   const items = new Map<string, unknown[]>();
   const put = (purpose: string, v: unknown) => {
     const queue = items.get(purpose);
@@ -241,7 +294,25 @@ export async function prepareOffline(session: Session, program: Program, keys: R
     await new Promise((r) => setImmediate(r));
   }
   const truncations = dealTruncations(session, program, items, put);
-  if (work.length === 0) return new OfflineMaterial(tag, items, 0, 0);
+  return { tag, items, dealings, corrections, pass, truncations, work: work.length, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The offline phase's rounds on `session` for work computed by dealOffline (here, or pre-dealt
+ * by a serving helper: its tag must then name the session's bundle, MPCC5050); the material,
+ * tagged with the session, its seconds counted from `t0`. */
+export async function exchangeOffline(session: Session, program: Program, dealt: DealtOffline, options: OfflineOptions = {}, t0 = performance.now()): Promise<OfflineMaterial> {
+  const bundle = (session as { bundle?: unknown }).bundle;
+  const want: OfflineTag = { session: typeof bundle === 'string' && dealt.tag.session.startsWith('bundle:') ? bundleTag(bundle) : sessionFingerprint(session), program: programDigest(program) };
+  if (dealt.tag.session !== want.session) throw runtimeError('MPCC5050', ['inference (pre-dealt bundle)', dealt.tag.session || '(none)', want.session || '(none)']);
+  if (dealt.tag.program !== want.program) throw runtimeError('MPCC5050', ['model (program)', dealt.tag.program, want.program]);
+  const tag: OfflineTag = { session: sessionFingerprint(session), program: want.program };
+  const { items, dealings, corrections, pass, truncations } = dealt;
+  const put = (purpose: string, v: unknown) => {
+    const queue = items.get(purpose);
+    if (queue) queue.push(v);
+    else items.set(purpose, [v]);
+  };
+  if (dealt.work === 0) return new OfflineMaterial(tag, items, 0, 0);
   stopped(options.signal);
   // P2's bit corrections to P1, in frames of at most OFFLINE_FRAME_BYTES (every party knows
   // every size); P1 unpacks them, then every party says it is ready.
@@ -306,7 +377,7 @@ export async function prepareOffline(session: Session, program: Program, keys: R
  * OFFLINE_FRAME_BYTES of them, in program order; the rest ride in their steps' online frames as
  * before), so the online frames carry only input-dependent bytes of the products. P1 keeps each
  * until its step takes it ('correction'): 8 B per product output element (89 MB on resnet50). */
-class ProductCorrections {
+export class ProductCorrections {
   private readonly steps: { name: string; ySize: number; mine: MaskProduct | null }[] = [];
   /** Bytes moved (every party computes the same from the sizes). */
   bytes = 0;

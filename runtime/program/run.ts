@@ -23,7 +23,7 @@ import { applyPost } from './post.js';
 import { isClientOffline, PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
 import { bilinearMap, stepKind, type StepContext } from './steps.js';
 import { warmUpOnce } from './warm-up.js';
-import { checkOfflineTag, OfflineMaterial, prepareOffline, untilStopped } from './offline.js';
+import { checkOfflineTag, exchangeOffline, OfflineMaterial, prepareOffline, untilStopped, type DealtOffline } from './offline.js';
 
 /** Where the executor is, for progress reports. */
 export interface ProgramProgress {
@@ -46,6 +46,10 @@ export interface RunOptions {
    * refused when made for another session or program (MPCC5050). Without it runProgram runs
    * the offline phase itself. */
   offline?: OfflineMaterial;
+  /** A serving helper's offline work pre-dealt for this session's bundle (offline.ts
+   * predealOffline), or its promise (still dealing: the phase waits for it); the phase then only
+   * runs its exchange. Refused when made for another bundle or program (MPCC5050). */
+  predealt?: DealtOffline | Promise<DealtOffline>;
   /** A stop request (e.g. SIGTERM): ends the run with MPCC5051 naming the phase it stopped
    * (one-time setup, offline, online), between two layers of the offline work or at once while
    * waiting; the caller aborts the session, and nothing is written. */
@@ -86,6 +90,9 @@ export interface RunResult {
    * phases: what the party computed, apart from its waits (parties sharing one process, as
    * in-process runs do, each count the process's). */
   cpuSeconds: { offline: number; online: number };
+  /** The helper's pre-dealing of this inference (before its session, outside its clock):
+   * wall seconds of the computation; null when the inference was not pre-dealt. */
+  predealSeconds: number | null;
 }
 
 /** Runs `program` as this party; every party calls it with its own program. */
@@ -142,8 +149,15 @@ export async function runProgram(session: Session, program: Program, options: Ru
   const t1 = performance.now();
   const cpu1 = cpuNow();
   let offline = options.offline;
+  let predealSeconds: number | null = null;
   if (offline) checkOfflineTag(offline, session, program);
-  else offline = await prepareOffline(session, program, keys, { signal: options.signal, onStep: (done, total, step) => progress({ phase: 'offline', done, total, round: 0, step }) });
+  else if (options.predealt) {
+    const pending = Promise.resolve(options.predealt);
+    const dealt = await (options.signal ? untilStopped(pending, options.signal, 'offline') : pending);
+    predealSeconds = dealt.seconds;
+    offline = await exchangeOffline(session, program, dealt, { signal: options.signal }, t1);
+  } else
+    offline = await prepareOffline(session, program, keys, { signal: options.signal, onStep: (done, total, step) => progress({ phase: 'offline', done, total, round: 0, step }) });
   const offlineSeconds = options.offline ? options.offline.seconds : (performance.now() - t1) / 1000;
 
   if (options.beforeOnline) {
@@ -175,7 +189,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
   }
   const seconds = { setup: (t1 - t0) / 1000, offline: offlineSeconds, online: (performance.now() - t2) / 1000 };
   const cpuSeconds = { offline: options.offline ? 0 : cpu2 - cpu1, online: cpu3 - cpu2 };
-  return { party: session.id, outputs, rounds, offlineRounds: offline.rounds, oneTimeRounds: setup.rounds, counters: session.counters, keys, seconds, cpuSeconds };
+  return { party: session.id, outputs, rounds, offlineRounds: offline.rounds, oneTimeRounds: setup.rounds, counters: session.counters, keys, seconds, cpuSeconds, predealSeconds };
 }
 
 /** This process's CPU seconds so far (user + system). */

@@ -17,6 +17,25 @@
 //   c_i in clear (the pads come from pairwise keys), and each party's own fresh c_i alone
 //   makes the key uniform to everyone else; hashing public values would not be secret.
 // A party's private streams use a key from crypto.randomBytes, never derived from these.
+//
+// Pre-dealt bundles (serving, runtime/transport/serving.ts): a serving helper P2 deals the next
+// inference's offline phase while no client is connected, so the streams it deals from must
+// exist before that inference's session does:
+//   K12 (P1–P2): pairwiseKey over a fresh ephemeral X25519 exchange between the two servers,
+//     sent as control messages over their persistent authenticated link, the link's channel
+//     secret mixed in, the session tag "predeal:<bundle id>" in the salt: X25519-derived and
+//     fresh per inference, as a session's own pairwise key is.
+//   K02 (P0–P2): 16 bytes P2 draws from crypto.randomBytes (no client to agree with yet). It
+//     reaches P0 only inside that inference's session, in P2's handshake step 1 frame to P0,
+//     one-time-padded with the session's own P0–P2 pairwise stream "\0handshake/predeal"
+//     (predealPad): that pad is keyed by the session's fresh X25519 (and the Noise channel
+//     secret), so only P0 can read K02; P1 never receives it (it never crosses the P1–P2 link).
+//     P2 is semi-honest, so its choosing the key alone is how Falcon's and ABY3's dealers hand
+//     out seeds: P2 knows every P0–P2 stream anyway.
+//   The common key stays the session's own: no offline dealing reads a common stream (the
+//     pre-dealing's stream view refuses one, runtime/program/offline.ts).
+//   The bundle id: 16 random bytes, public (in hex), tagging P2's material; P1 learns it with
+//     K12, P0 from P1's accept and again, sealed, beside K02: all three check it (MPCC5050).
 
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { PartyId } from './session.js';
@@ -122,6 +141,31 @@ export function xorBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function commonKey(contributions: readonly Uint8Array[], publicKeys: readonly Uint8Array[], tag: string): Uint8Array {
   const salt = sha256('mpcc-v1', tag, ...publicKeys);
   return new Uint8Array(hkdfSync('sha256', Buffer.concat(contributions), salt, 'mpcc common', 16));
+}
+
+/** A fresh public id of a pre-dealt bundle (16 random bytes, hex). */
+export function newBundleId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The session tag K12 of bundle `id` is derived under (pairwiseKey's `tag`). */
+export function predealTag(id: string): string {
+  return `predeal:${id}`;
+}
+
+/** P2's key with P0 for a pre-dealt bundle (see the header comment). */
+export function predealClientKey(): Uint8Array {
+  return new Uint8Array(randomBytes(16));
+}
+
+/** The one-time pad hiding K02 in P2's handshake frame to P0, from the session's P0–P2 key. */
+export function predealPad(pairKey: Uint8Array): Uint8Array {
+  return new AesCtrPrg(purposeKey(pairKey, '\u0000handshake/predeal')).bytes(16);
+}
+
+/** Raw X25519 public key from hex (a control message's field); null when malformed. */
+export function publicFromHex(hex: unknown): Uint8Array | null {
+  return typeof hex === 'string' && /^[0-9a-f]{64}$/.test(hex) ? new Uint8Array(Buffer.from(hex, 'hex')) : null;
 }
 
 /** A public identifier of the session (hash of the three public keys), for logs. */

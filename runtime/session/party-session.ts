@@ -10,6 +10,10 @@
 // is checked when the round takes it; frames left unread when the session closes (sent
 // beyond the schedule) fail the close. Every round's wait has a timeout (round-timeout.ts).
 //
+// A serving session may run on a pre-dealt bundle (SessionPredeal; keys.ts "Pre-dealt bundles"):
+// its P0–P2 and P1–P2 streams are then the bundle's, and P2's handshake step 1 frame to P0
+// carries K02 and the bundle id beside its contribution (48 bytes instead of 16).
+//
 // Faults: any failure the session sees (a peer disconnecting without goodbye, a malformed or
 // out-of-order frame, a round timeout, a peer's abort) fails the whole session: pending and
 // later rounds reject with that RuntimeError, and the remaining peers get an abort frame so
@@ -37,6 +41,31 @@ export interface SessionOptions {
   /** Keep every received payload in `receivedLog` (security tests inspect what a party saw),
    * and every waiting round's timeout in `timeoutLog`. */
   recordReceived?: boolean;
+  /** This session runs on a pre-dealt bundle (serving; keys.ts, "Pre-dealt bundles"). */
+  predeal?: SessionPredeal;
+}
+
+/** The pre-dealt bundle a serving session runs on: its P0–P2 and P1–P2 streams are the
+ * bundle's, positions carried over from P2's pre-dealing; the P0–P1 and common keys stay the
+ * session's own. */
+export interface SessionPredeal {
+  /** The bundle's public id; at P0 the one P1 announced, or null (none expected). */
+  id: string | null;
+  /** P1: its stream family with P2 (from K12); P2: with P0 (K02) and P1 (K12), as the pre-dealing left them. */
+  pairs?: Partial<Record<PartyId, PrgFamily>>;
+  /** P2: the private streams the pre-dealing drew from. */
+  own?: PrgFamily;
+  /** P2: K02, handed to P0 in the handshake (padded with the session's own P0–P2 key). */
+  clientKey?: Uint8Array;
+}
+
+/** The streams of a pre-dealt bundle at the helper: its families with P0 (K02) and P1 (K12)
+ * and its own, which the dealing draws from and the session that runs the bundle continues. */
+export interface BundleStreams {
+  /** The bundle's public id. */
+  id: string;
+  pairs: Record<0 | 1, PrgFamily>;
+  own: PrgFamily;
 }
 
 /** A payload a party received, with the sender and the index of the receiver's round()
@@ -92,8 +121,11 @@ export class PartySession implements Session {
   private pendingReads = 0;
   private pairFamilies: (PrgFamily | null)[] = [null, null, null];
   private commonFamily: PrgFamily | null = null;
-  private readonly ownFamily = privateFamily();
+  private ownFamily = privateFamily();
   private readonly tag: string;
+  private readonly predeal?: SessionPredeal;
+  /** The pre-dealt bundle this session runs on (public id), or null. */
+  bundle: string | null = null;
   private readonly roundTimeout: RoundTimeout;
   private readonly monitor?: SessionMonitor;
   /** [round, timeout ms] of every round that waited for frames (only with `recordReceived`). */
@@ -110,6 +142,7 @@ export class PartySession implements Session {
     this.roundTimeout = options.roundTimeoutMs ?? 0;
     this.monitor = options.monitor;
     this.recordReceived = options.recordReceived ?? false;
+    this.predeal = options.predeal;
     for (const p of PEERS[id]) {
       const link = links[p];
       if (!link || link.peer !== p) throw runtimeError('MPCC5014', [`party ${id} needs a link to peer ${p}`]);
@@ -163,16 +196,36 @@ export class PartySession implements Session {
       }
       const contributions: Uint8Array[] = [];
       contributions[this.id] = keys.commonContribution();
+      const predeal = this.predeal;
       for (const p of this.peers) {
-        this.sendHandshake(p, keys.xorBytes(contributions[this.id], keys.contributionPad(pairKeys[p], this.id)));
+        const masked = keys.xorBytes(contributions[this.id], keys.contributionPad(pairKeys[p], this.id));
+        // P2 of a pre-dealt session hands P0 the bundle's K02 and id beside its contribution.
+        const k02 = this.id === 2 && p === 0 && predeal?.clientKey && predeal.id ? [keys.xorBytes(predeal.clientKey, keys.predealPad(pairKeys[0])), Buffer.from(predeal.id, 'hex')] : [];
+        this.sendHandshake(p, k02.length > 0 ? Buffer.concat([masked, ...k02]) : masked);
       }
+      let clientKey: Uint8Array | null = null;
       for (const p of this.peers) {
-        const masked = (await this.take(p, FrameKind.Handshake)).payload;
-        if (masked.length !== 16) throw runtimeError('MPCC5005', [`contribution of ${masked.length} bytes, expected 16`], p);
+        const frame = (await this.take(p, FrameKind.Handshake)).payload;
+        const bundled = this.id === 0 && p === 2 && frame.length === 48;
+        if (frame.length !== 16 && !bundled) throw runtimeError('MPCC5005', [`contribution of ${frame.length} bytes, expected 16`], p);
+        const masked = frame.subarray(0, 16);
         contributions[p] = keys.xorBytes(masked, keys.contributionPad(pairKeys[p], p));
+        if (this.id === 0 && p === 2) {
+          // The bundle P2 says this session runs on must be the one P1 announced.
+          const got = bundled ? Buffer.from(frame.subarray(32, 48)).toString('hex') : null;
+          const want = predeal?.id ?? null;
+          if (got !== want) throw runtimeError('MPCC5050', ['inference (pre-dealt bundle)', got ?? '(none)', want ?? '(none)'], 2);
+          if (bundled) clientKey = keys.xorBytes(frame.subarray(16, 32), keys.predealPad(pairKeys[2]));
+        }
       }
       this.commonFamily = new PrgFamily(keys.commonKey(contributions, publicKeys, this.tag));
       this.fingerprint = keys.sessionFingerprint(publicKeys);
+      if (clientKey) this.pairFamilies[2] = new PrgFamily(clientKey);
+      if (predeal?.id) {
+        for (const p of this.peers) if (predeal.pairs?.[p]) this.pairFamilies[p] = predeal.pairs[p]!;
+        if (predeal.own) this.ownFamily = predeal.own;
+      }
+      this.bundle = clientKey ? (predeal?.id ?? null) : predeal?.id && predeal.pairs ? predeal.id : null;
     } catch (e) {
       const err = e instanceof RuntimeError ? e : runtimeError('MPCC5005', [(e as Error).message], undefined);
       this.fail(err);

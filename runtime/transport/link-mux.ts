@@ -10,7 +10,8 @@
 // are dropped (an abort's leftovers never reach the next inference), frames of a session not
 // yet opened here wait for it. Control frames ({t: …} JSON of at most MAX_CONTROL_BYTES) go
 // to a queue read with nextControl(); they carry only public coordination (a client's nonce
-// and count, accept or refuse, stop), never a share.
+// and count, accept or refuse, stop, a pre-dealt bundle's id and ephemeral X25519 public keys),
+// never a share or a key.
 
 import { runtimeError, type RuntimeError } from '../diagnostics.js';
 import { zeroPhases } from '../session/counters.js';

@@ -86,6 +86,10 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
       throw runtimeError(code as DiagnosticCode, args, 1);
     }
     if (reply.t !== 'accept') throw runtimeError('MPCC5030', [`expected accept or refuse, got '${reply.t}'`], 1);
+    // The pre-dealt bundle P1 announces for the first inference (public id), which P2 must name
+    // again, sealed, beside K02 in that session's handshake (PartySession, MPCC5050 otherwise).
+    const bundle = reply.bundle ?? null;
+    if (bundle !== null && (typeof bundle !== 'string' || !/^[0-9a-f]{32}$/.test(bundle))) throw runtimeError('MPCC5030', ['an accept whose bundle id is not 16 bytes in hex'], 1);
     // An open client may wait long for its input, outside any round: it watches both servers
     // meanwhile, so a server's stop or a lost link ends it at once instead of a hang.
     let lostWith: unknown = null;
@@ -116,7 +120,7 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
     };
     const results: T[] = [];
     for (let index = 0; open || index < (options.inferences as number); index++) {
-      const session = new PartySession(0, [null, m1.open(), m2.open()], { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs, recordReceived: options.recordReceived });
+      const session = new PartySession(0, [null, m1.open(), m2.open()], { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs, recordReceived: options.recordReceived, predeal: { id: index === 0 ? bundle : null } });
       try {
         await Promise.race([startSession(session, timeoutMs), lost, stopped]);
         results.push(await Promise.race([run(session, index, prepared), lost]));

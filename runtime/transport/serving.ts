@@ -36,8 +36,12 @@
 //   P1 → P0, P2 → P0  {t:'stop', reason}: the server is stopping (MPCC5034 at the client)
 // A server whose prepared inference hears nothing from its client (no wait, go or bye) within
 // clientSilenceMs gives it up (MPCC5035); a client whose connection closes is noticed at once.
-// Every mask still comes from the inference's own session keys: nothing is dealt before a
-// client's session exists. A failed
+// Pre-dealing (ServeOptions.predeal; `mpcc party --serve` by default, `--no-predeal` off): the
+// helper deals each client's first inference while no client is connected, on a bundle P1 opens
+// with it over their link when idle; the 'client', 'ready' and 'accept' messages name the
+// bundle (serving-predeal.ts has the exchange, the keys and the rules).
+// Without pre-dealing every mask comes from the inference's own session keys, nothing dealt
+// before a client's session exists. A failed
 // inference (a client gone, a timeout, an abort) ends that client: the servers log it and
 // wait for the next. The round timeout applies inside an inference only; waiting for the
 // next client has none. A stop (SIGTERM, --max-inferences reached, or the other server's
@@ -53,6 +57,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
 import type { PeerLink } from './link.js';
 import { LinkMux, type ControlMessage } from './link-mux.js';
 import { ServeListener } from './serve-listen.js';
+import { answerBundle, bundleSession, requestBundle, type Bundle, type PredealHooks } from './serving-predeal.js';
 import { dial, type ConnectContext, type TcpLink } from './tcp.js';
 
 /** Addresses, keys and limits of a serving party or a client. */
@@ -82,6 +87,9 @@ export interface InferenceContext {
    * beforeOnline); resolves on the client's 'go', rejects with ClientLeft on its 'bye', with
    * MPCC5035 on its silence, MPCC5034 on a stop. Null for a client with a fixed count. */
   clientReady: (() => Promise<void>) | null;
+  /** P2: the offline work pre-dealt for this inference (PredealHooks.deal's promise), or null
+   * (not pre-dealt; P1 and P0 learn it from the session's `bundle`). */
+  predealt: Promise<unknown> | null;
 }
 
 /** How an open client left (its 'bye'): the prepared inference is abandoned, not failed. */
@@ -96,6 +104,8 @@ const CLIENT_SILENCE_MS = 15_000;
 /** Why an open client leaves: public, one of a few words. */
 const BYE_REASONS: Record<string, string> = { end: 'end of its input', error: 'an error at the client', stop: 'stopped at the client' };
 
+export type { PredealHooks } from './serving-predeal.js';
+
 /** Options of a serving party (P1 or P2). */
 export interface ServeOptions extends ServingOptions {
   id: 1 | 2;
@@ -108,6 +118,11 @@ export interface ServeOptions extends ServingOptions {
   /** How long a prepared inference of an open client waits without a word from it (ms);
    * default 15 000 (the client speaks every CLIENT_HEARTBEAT_MS, serving-client.ts, while it waits). */
   clientSilenceMs?: number;
+  /** Pre-deal each client's first inference while no client is connected (both servers must
+   * give it; P1 asks, a P2 without it declines); absent: no pre-dealing. */
+  predeal?: PredealHooks;
+  /** Keep what each inference's session received (security tests). */
+  recordReceived?: boolean;
 }
 
 /** What a server session did. */
@@ -178,6 +193,10 @@ export class ServingParty {
   /** The client being served, told when this party stops. */
   private currentClient: ClientConn | null = null;
   private served = 0;
+  /** The pre-dealt bundle held for the next client, or null. */
+  private bundle: Bundle | null = null;
+  /** P1: the helper declined pre-dealing (or the option is off). */
+  private predealOff = false;
   private summary: ServeSummary = { clients: 0, inferences: 0, failedClients: 0, reason: '' };
 
   constructor(
@@ -215,8 +234,11 @@ export class ServingParty {
           this.stop(`served ${this.served} inference(s) (--max-inferences)`);
           break;
         }
-        if (id === 1) await this.serveNextAsServer();
-        else await this.serveNextAsHelper();
+        if (id === 1) {
+          if (this.options.predeal && !this.predealOff && !this.bundle) await this.openBundle();
+          if (this.stopping) break;
+          await this.serveNextAsServer();
+        } else await this.serveNextAsHelper();
       }
     } catch (e) {
       if (!this.stopping) {
@@ -248,6 +270,7 @@ export class ServingParty {
     } catch {
       // the other server is gone already
     }
+    this.dropBundle();
     this.signalStopped();
     this.wakeAll();
     this.helperGaveUp?.(runtimeError('MPCC5034', [reason], this.id));
@@ -255,6 +278,7 @@ export class ServingParty {
   }
 
   private shutdown(): void {
+    this.dropBundle();
     this.listener?.close();
     void this.helper?.close();
     for (const c of this.clients.splice(0)) void c.mux.close();
@@ -389,13 +413,18 @@ export class ServingParty {
     if (!conn) return;
     try {
       const setup = this.options.setupId();
-      helper.sendControl({ t: 'client', nonce: conn.nonce, inferences: conn.inferences, setup });
+      // The bundle goes to this client whatever happens next: it is never used twice.
+      const bundle = this.bundle;
+      this.bundle = null;
+      helper.sendControl({ t: 'client', nonce: conn.nonce, inferences: conn.inferences, setup, bundle: bundle?.id ?? null });
       const reply = await this.takeHelper();
       if (reply.t === 'stop') return this.stop(`the helper stopped: ${String(reply.reason)}`);
       if (reply.t === 'missing') return this.refuse(conn.mux, 'MPCC5033', [this.timeoutMs]);
       if (reply.t !== 'ready') throw runtimeError('MPCC5030', [`expected ready or missing, got '${reply.t}'`], 2);
-      conn.mux.sendControl({ t: 'accept' });
-      await this.serveClient(conn, reply.setup === true && setup !== null ? setup : null);
+      if (reply.bundle !== null && reply.bundle !== undefined && reply.bundle !== bundle?.id) throw runtimeError('MPCC5030', [`a ready for a bundle this server never opened`], 2);
+      const used = reply.bundle === bundle?.id && bundle ? bundle : null;
+      conn.mux.sendControl({ t: 'accept', bundle: used?.id ?? null });
+      await this.serveClient(conn, reply.setup === true && setup !== null ? setup : null, used);
     } finally {
       this.busy = false;
     }
@@ -407,21 +436,68 @@ export class ServingParty {
     if ((await Promise.race([this.peekHelper(), this.stopped])) === null) return;
     const m = await this.takeHelper();
     if (m.t === 'stop') return this.stop(`the server stopped: ${String(m.reason)}`);
+    if (m.t === 'predeal') return this.dealBundle(m);
     if (m.t !== 'client') throw runtimeError('MPCC5030', [`expected a client, got '${m.t}'`], 1);
+    // The bundle goes to this client if P1 names it, and is dropped otherwise: never used twice.
+    const held = this.bundle;
+    this.bundle = null;
+    const bundle = held && m.bundle === held.id ? held : null;
+    if (held && !bundle) held.abort?.abort('not used');
     const conn = await this.until(() => this.clients.find((c) => c.nonce === m.nonce) ?? null, this.timeoutMs);
     if (!conn) {
+      bundle?.abort?.abort('its client never came');
       if (!this.stopping) helper.sendControl({ t: 'missing' });
       return;
     }
     this.forget(conn);
     const setup = typeof m.setup === 'string' && m.setup === this.options.setupId() ? m.setup : null;
-    helper.sendControl({ t: 'ready', setup: setup !== null });
-    await this.serveClient(conn, setup);
+    // A bundle dealt on another setup's B is useless: run without it.
+    const used = bundle && setup !== null ? bundle : null;
+    if (bundle && !used) bundle.abort?.abort('another one-time setup');
+    helper.sendControl({ t: 'ready', setup: setup !== null, bundle: used?.id ?? null });
+    await this.serveClient(conn, setup, used);
+  }
+
+  /** P1, idle without a bundle: opens one with the helper (serving-predeal.ts) and, the first
+   * time, makes the one-time setup from the same exchange. */
+  private async openBundle(): Promise<void> {
+    const request = requestBundle(this.options.setupId() === null);
+    this.helper!.sendControl(request.message);
+    // A stop meanwhile (SIGTERM) ends the wait: the helper may never answer.
+    const reply = await Promise.race([this.takeHelper(), this.stopped]);
+    if (reply === null) return;
+    if (reply.t === 'stop') return this.stop(`the helper stopped: ${String(reply.reason)}`);
+    if (reply.t === 'predeal-off') {
+      this.predealOff = true;
+      this.options.log(`party 1: the helper does not pre-deal (--no-predeal): every inference is dealt once its client is there`);
+      return;
+    }
+    this.bundle = request.accept(reply, this.helper!.base.channelSecret, this.options.predeal!);
+  }
+
+  /** P2: P1 opened a bundle: answer at once, then deal the next inference on its streams in the
+   * background (the next client's first inference waits for it). */
+  private dealBundle(m: ControlMessage): void {
+    const hooks = this.options.predeal;
+    if (!hooks) {
+      this.helper!.sendControl({ t: 'predeal-off' });
+      return;
+    }
+    this.dropBundle();
+    const answer = answerBundle(m);
+    this.helper!.sendControl(answer.reply);
+    this.bundle = answer.start(this.helper!.base.channelSecret, hooks, this.options.log);
+  }
+
+  /** Drops the bundle held (P2: its dealing stopped). */
+  private dropBundle(): void {
+    this.bundle?.abort?.abort('dropped');
+    this.bundle = null;
   }
 
   /** Runs the client's inferences, one session each; a failure ends this client only. An
    * open client's inferences run until its 'bye' (a departure, not a failure). */
-  private async serveClient(conn: ClientConn, reuseSetup: string | null): Promise<void> {
+  private async serveClient(conn: ClientConn, reuseSetup: string | null, bundle: Bundle | null = null): Promise<void> {
     const { id, log } = this.options;
     const client = ++this.summary.clients;
     const open = conn.inferences === null;
@@ -436,11 +512,14 @@ export class ServingParty {
       const links: (PeerLink | null)[] = [null, null, null];
       links[0] = conn.mux.open();
       links[id === 1 ? 2 : 1] = this.helper!.open();
-      const session = new PartySession(id, links, { tag: this.options.tag, roundTimeoutMs: this.options.roundTimeoutMs });
+      // Only the first inference runs on the bundle (the later ones start at once).
+      const b = index === 0 ? bundle : null;
+      const predeal = b ? bundleSession(id, b) : undefined;
+      const session = new PartySession(id, links, { tag: this.options.tag, roundTimeoutMs: this.options.roundTimeoutMs, predeal, recordReceived: this.options.recordReceived });
       this.current = session;
       try {
         await startSession(session, this.timeoutMs);
-        await this.runInference(session, { client, index, reuseSetup, clientReady: open ? () => this.clientWord(conn, client, index) : null });
+        await this.runInference(session, { client, index, reuseSetup, clientReady: open ? () => this.clientWord(conn, client, index) : null, predealt: (id === 2 && b?.dealt) || null });
         await session.close();
         this.served++;
         log(`party ${id}: client ${client}: inference ${index + 1} done (${this.served} served)`);
@@ -466,6 +545,7 @@ export class ServingParty {
         break;
       } finally {
         this.current = null;
+        b?.abort?.abort('its inference ended'); // a dealing still running is of no use any more
       }
     }
     this.currentClient = null;

@@ -78,6 +78,28 @@ describe('mpcc party --serve (processes)', function () {
     expect(await codeAndText(runParty(out, { id: '0', peers, input: '-' }))).to.match(/^MPCC0004: .*--input.*paths from stdin need --serve/);
     expect(await codeAndText(serveParty(out, { id: '0', peers, input: ['-', xs[0]] }))).to.match(/^MPCC0004: .*--input.*comes alone/);
     expect(await codeAndText(serveParty(out, { id: '0', peers, input: '-', output: ['a', 'b'] }))).to.match(/^MPCC0004: .*--output.*one folder/);
+    expect(await codeAndText(serveParty(out, { id: '0', peers, input: xs[0], predeal: false }))).to.match(/^MPCC0004: .*--no-predeal.*only for party 1 or 2 with --serve/);
+    expect(await codeAndText(runParty(out, { id: '2', peers, predeal: false }))).to.match(/^MPCC0004: .*--no-predeal/);
+  });
+
+  it('pre-deals each client\'s first inference by default (the helper logs it; --json says per inference whether and how long), and --no-predeal gives the same outputs without', async () => {
+    for (const extra of [[], ['--no-predeal']]) {
+      const peers = (await freeLocalAddresses()).join(',');
+      const servers = [server(1, peers, ['--max-inferences', '3', '--json', ...extra]), server(2, peers, ['--max-inferences', '3', '--json', ...extra])];
+      const ys = [join(dir, 'yp0.npy'), join(dir, 'yp1.npy'), join(dir, 'yp2.npy')];
+      const first = client(peers, ['--input', xs[0], '--input', xs[1], '-o', ys[0], '-o', ys[1], '--quiet']);
+      expect(await first.exit, first.err()).to.equal(0);
+      const second = client(peers, ['--input', xs[1], '-o', ys[2], '--quiet']);
+      expect(await second.exit, second.err()).to.equal(0);
+      [0, 1, 1].forEach((k, i) => expectNear(readNpy(ys[i]).data, refs[k]));
+      for (const s of servers) expect(await s.exit, s.err()).to.equal(0);
+      const reports = servers.map((s) => s.out().trim().split('\n').slice(0, 3).map((l) => JSON.parse(l) as { predealt: boolean; predealSeconds: number | null }));
+      const on = extra.length === 0;
+      for (const r of reports) expect(r.map((x) => x.predealt)).to.deep.equal([on, false, on]);
+      expect(reports[1].map((x) => x.predealSeconds !== null && x.predealSeconds > 0)).to.deep.equal([on, false, on]);
+      expect(reports[0].every((x) => x.predealSeconds === null)).to.equal(true);
+      expect(servers[1].err().includes('party 2: next inference pre-dealt in')).to.equal(on);
+    }
   });
 
   it('--input -: input paths on stdin, each next inference prepared before its line comes; outputs as mpcc run computes; end of stdin: exit 0, a departure at the servers', async () => {
@@ -177,7 +199,7 @@ describe('mpcc party --serve (processes)', function () {
     ys.forEach((y, k) => expectNear(readNpy(y).data, refs[k]));
     expect(await servers[0].exit, servers[0].err()).to.equal(0);
     expect(await servers[1].exit, servers[1].err()).to.equal(0);
-    expect(servers[0].err()).to.match(/party 1: client 1: 2 inference\(s\)\n/);
+    expect(servers[0].err()).to.match(/party 1: client 1: 2 inference\(s\), one-time setup reused\n/); // made at start-up, for pre-dealing
     expect(servers[0].err()).to.match(/party 1: stopped \(served 2 inference\(s\) \(--max-inferences\)\) after 2 inference\(s\) for 1 client\(s\)\n$/);
   });
 
