@@ -42,7 +42,10 @@ import { exchangeClientOfflineDealings } from '../protocols/client-offline.js';
 import { bytesRing } from '../protocols/wire.js';
 import { correctionMessage } from '../protocols/weights.js';
 import type { Session } from '../session/session.js';
-import { runInProcess } from '../transport/in-process.js';
+import { createInProcessSessions, type SessionMaker } from '../transport/in-process.js';
+import { TcpPartySession, type TcpLink } from '../transport/tcp.js';
+import { PartySession } from '../session/party-session.js';
+import { runParties } from '../session/run-parties.js';
 import type { Conv2dParams } from '../ring/windows.js';
 
 /** The warm-up activations: a large one for the loops over every element (tiled 4×4, so its
@@ -51,8 +54,12 @@ const LARGE = [1, 16, 32, 32] as const;
 const SMALL = [1, 4, 16, 16] as const;
 /** The rehearsal's activation (rehearse): the program's block sizes clamped to its plane. */
 const MINI = [1, 16, 16, 16] as const;
-/** Passes over the protocols (enough for V8 to compile the loops they spend their time in). */
-const PASSES = 2;
+/** One pass over the protocols per session class (two passes: enough for V8 to compile the
+ * loops they spend their time in). */
+const SESSION_MAKERS: SessionMaker[] = [
+  (id, links, options) => new PartySession(id, links, options),
+  (id, links, options) => new TcpPartySession(id, links as (TcpLink | null)[], options),
+];
 
 /** Which protocols a program's online phase runs: the classic ones, or the client-offline mode's. */
 export type WarmUpFamily = 'classic' | 'clientOffline';
@@ -120,9 +127,13 @@ export function warmUpOnce(what: WarmUpFamily | Pick<Program, 'steps'> = 'classi
 export async function warmUp(what: WarmUpFamily | WarmUpProfile = 'classic', full = true): Promise<void> {
   settleDetachProtector();
   const profile = typeof what === 'string' ? defaultProfile(what) : what;
-  // Sessions set up as a party's (a tag, the schedule's round timeouts), so their objects have
-  // the shape the online phase's sessions have and the compiled code fits both.
-  await runInProcess((s) => (profile.family === 'classic' ? warmUpParty(s, profile, full) : warmUpClientOffline(s, profile, full)), { tag: 'warm-up', roundTimeoutMs: 'schedule' });
+  // Sessions set up as a party's (a tag, the schedule's round timeouts), one pass on each class
+  // a party's sessions have (PartySession: serving; TcpPartySession: mpcc party and run), so the
+  // code compiled here takes both object shapes instead of being deoptimized by the other one.
+  for (const [pass, make] of SESSION_MAKERS.entries()) {
+    const sessions = await createInProcessSessions({ tag: 'warm-up', roundTimeoutMs: 'schedule' }, make);
+    await runParties(sessions, (s) => (profile.family === 'classic' ? warmUpParty(s, profile, full, pass) : warmUpClientOffline(s, profile, full, pass)));
+  }
 }
 
 type Shape = readonly [number, number, number, number];
@@ -153,7 +164,7 @@ function localKernels(x: BigUint64Array): void {
 
 /** One party's part: the protocols of a planned or all-ReLU CNN, on the profile's windows and
  * block sizes, and (full) at default full and narrowed windows. */
-async function warmUpParty(s: Session, profile: WarmUpProfile, full: boolean): Promise<void> {
+async function warmUpParty(s: Session, profile: WarmUpProfile, full: boolean, pass: number): Promise<void> {
   const own = s.own('warm-up');
   const size = (shape: Shape) => shape[0] * shape[1] * shape[2] * shape[3];
   const x = (shape: Shape) => (s.id === 2 ? new BigUint64Array(size(shape)) : own.ring(size(shape)));
@@ -173,10 +184,10 @@ async function warmUpParty(s: Session, profile: WarmUpProfile, full: boolean): P
   const mini = profile.windows.length + profile.blocks.length > 0 ? await layer(MINI) : null;
   // P1 packs its weights once, as run.ts does for a program's convolutions.
   if (mini && s.id === 1) keepConvWeights(mini.held, conv3x3(MINI));
-  for (let pass = 0; pass < PASSES; pass++) {
+  {
     // The program's own step kinds, windows and block sizes first, as its steps run them.
     if (mini) await rehearse(s, profile, mini, x(MINI), pass);
-    if (!full) continue;
+    if (!full) return;
     // Every element's loops: tile sums, selections, products, truncations, local kernels.
     await blockReluThenWeights(s, x(LARGE), LARGE, blocks(LARGE, () => [4, 4]), narrow, large);
     await blockRelu(s, x(LARGE), LARGE, blocks(LARGE, (c) => (c % 2 ? [4, 4] : 'identity')), narrow);
@@ -260,7 +271,7 @@ async function rehearse(s: Session, profile: WarmUpProfile, key: WeightKey, x: B
  * among them) + residual and the product after it, a plain ReLU at each of the profile's windows
  * and (full) at both default widths, a standalone truncation; P0's offline shares from its
  * private stream. */
-async function warmUpClientOffline(s: Session, profile: WarmUpProfile, full: boolean): Promise<void> {
+async function warmUpClientOffline(s: Session, profile: WarmUpProfile, full: boolean, pass: number): Promise<void> {
   const own = s.own('warm-up');
   const size = (shape: Shape) => shape[0] * shape[1] * shape[2] * shape[3];
   const x = (shape: Shape) => (s.id === 2 ? new BigUint64Array(size(shape)) : own.ring(size(shape)));
@@ -276,13 +287,13 @@ async function warmUpClientOffline(s: Session, profile: WarmUpProfile, full: boo
   const first = profile.windows[0] ?? narrow;
   // Specs built as the program's steps build theirs (one object shape for V8).
   const perElement = (window: BitWindow) => select(helperSelectSpec({ size: size(SMALL), bits: 16, window }), false);
-  for (let pass = 0; pass < PASSES; pass++) {
+  {
     for (const window of profile.windows) await perElement(window);
     for (const blocks of blockLists(profile.blocks)) {
       const y = await select(helperSelectSpec({ size: size(LARGE), bits: 16, window: first, shape: [...LARGE], blocks }), true);
       await product(s, key, y);
     }
-    if (!full) continue;
+    if (!full) return;
     const blocks = Array.from({ length: LARGE[1] }, (_, c): BlockSize => (c % 4 === 0 ? 'identity' : [4, 4]));
     const y = await select(helperSelectSpec({ size: size(LARGE), bits: 16, window: narrow, shape: [...LARGE], blocks }), true);
     await product(s, key, y);
