@@ -224,7 +224,10 @@ async function rehearse(s: Session, profile: WarmUpProfile, key: WeightKey, x: B
   const inner = MINI[2] * MINI[3];
   [last] = step('weights', [last], { layer });
   [last] = step('truncateExact', [last], { bits: 16, bias: 'warm-up/bias', inner });
+  // Each pass (one per session class) rehearses the first window and every other one of the
+  // rest: the word and digit loops need each width once, the step functions both passes.
   for (let i = 0; i < Math.max(windows.length, lists.length); i++) {
+    if (i > 0 && i % SESSION_MAKERS.length !== pass % SESSION_MAKERS.length) continue;
     const window = windows[i % windows.length];
     const blocks = lists.length > 0 ? lists[i % lists.length] : null;
     // The first one keeps P1's masked activation for a product sharing its mask, when the program has such.
