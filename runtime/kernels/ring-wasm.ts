@@ -48,6 +48,22 @@ export function specializedKernel<F extends (...args: never[]) => unknown>(name:
   return typeof f === 'function' ? (f as F) : undefined;
 }
 
+let detachSettled = false;
+
+/** Detaches a throwaway ArrayBuffer, once per thread (isolate). The first detach of a process —
+ * and a kernels memory's first grow (Arena.alloc) detaches its old buffer — invalidates V8's
+ * ArrayBufferDetaching protector, and with it deoptimizes every optimized function that reads a
+ * typed array: a model's first inference grew its memory after the warm-up (warm-up.ts), so the
+ * online phase recompiled the loops the warm-up had compiled (BENCHMARKS.md, "The first
+ * inference's extra time"). Called before any hot code runs, it makes the code V8 compiles
+ * from then on safe against detaching, so no later grow throws it away. */
+export function settleDetachProtector(): void {
+  if (detachSettled) return;
+  detachSettled = true;
+  const b = new ArrayBuffer(8);
+  structuredClone(b, { transfer: [b] });
+}
+
 /** A bump allocator over the kernels' memory; reset() at the start of every kernel call. */
 export class Arena {
   private top = 0;

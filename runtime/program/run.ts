@@ -20,7 +20,7 @@ import type { Counters, PartyId, Session } from '../session/session.js';
 import { RoundMerger } from './merger.js';
 import type { StepSession } from './merger.js';
 import { applyPost } from './post.js';
-import { isClientOffline, PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
+import { PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
 import { bilinearMap, stepKind, type StepContext } from './steps.js';
 import { warmUpOnce } from './warm-up.js';
 import { checkOfflineTag, exchangeOffline, OfflineMaterial, prepareOffline, untilStopped, type DealtOffline } from './offline.js';
@@ -110,7 +110,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
   // it, once per process, the online phase's code compiled (warm-up.ts): before any round, so
   // no peer's round timer runs while this party warms up.
   const t0 = performance.now();
-  await warmUpOnce(isClientOffline(program) ? 'clientOffline' : 'classic');
+  await warmUpOnce(program);
   const reuse = options.reuse;
   if (reuse?.mode === 'resend' && session.id === 0) throw runtimeError('MPCC5209', ['party 0 receives the one-time setup, it never resends it']);
   const keys = reuse?.mode === 'skip' ? reuse.keys : new Map<string, WeightKey>();

@@ -96,8 +96,12 @@ class InProcessGroup implements SessionMonitor {
   }
 }
 
-/** Three connected sessions (parties 0, 1, 2) in this process, keys agreed. */
-export async function createInProcessSessions(options: Omit<SessionOptions, 'monitor'> = {}): Promise<[PartySession, PartySession, PartySession]> {
+/** Makes one party's session over its links (a PartySession, or a subclass of it). */
+export type SessionMaker = (id: PartyId, links: (PeerLink | null)[], options: SessionOptions) => PartySession;
+
+/** Three connected sessions (parties 0, 1, 2) in this process, keys agreed; `make` builds each
+ * (the warm-up makes sessions of the class a party's transport uses, warm-up.ts). */
+export async function createInProcessSessions(options: Omit<SessionOptions, 'monitor'> = {}, make: SessionMaker = (id, links, o) => new PartySession(id, links, o)): Promise<[PartySession, PartySession, PartySession]> {
   const group = new InProcessGroup();
   const links: (MemoryLink | null)[][] = [0, 1, 2].map(() => [null, null, null]);
   for (const a of [0, 1, 2] as const) {
@@ -112,7 +116,7 @@ export async function createInProcessSessions(options: Omit<SessionOptions, 'mon
       }
     }
   }
-  const sessions = ([0, 1, 2] as const).map((id) => new PartySession(id, links[id], { ...options, monitor: group }));
+  const sessions = ([0, 1, 2] as const).map((id) => make(id, links[id], { ...options, monitor: group }));
   group.sessions = sessions;
   await Promise.all(sessions.map((s) => s.start()));
   return sessions as [PartySession, PartySession, PartySession];
