@@ -51,9 +51,10 @@ const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureR
 const CLIENT_OFFLINE_WORK: ReadonlySet<string> = new Set(['SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureWeightsClientOffline']);
 
 /** One inference split as the runtime runs it: the offline phase before the input (P0's and
- * P2's mask convolutions, the comparisons' dealing, closed by one exchange that carries P2's
- * bit corrections — the closing exchange when there is any such work, and one round more for
- * P2's bit corrections when any comparison is prepared (more only past 512 MiB of them); the
+ * P2's mask convolutions, the comparisons' dealing; when there is any such work, the closing
+ * exchange that carries P2's corrections and the dealings' messages, then an exchange of empty
+ * frames once every party has taken them in, and one round more for P2's bit corrections when
+ * any comparison is prepared (more only past 512 MiB of them); the
  * input-independent bytes, phase 'preprocessing') and the online phase (input
  * given → output revealed). `mpcc run --json` reports the same split, measured. */
 export interface CostPhases {
@@ -65,7 +66,7 @@ export interface CostPhases {
 export function costPhases(r: CostReport): CostPhases {
   const work = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && (l.op.endsWith('Weights') || l.drelus > 0 || CLIENT_OFFLINE_WORK.has(l.op)));
   const compares = r.layers.some((l) => OFFLINE_WORK_OPS.has(l.op) && l.op !== 'SecureWeights' && !CLIENT_OFFLINE_WORK.has(l.op) && l.drelus > 0);
-  return { offline: { rounds: (work ? 1 : 0) + (compares ? 1 : 0), bytes: r.bytes.preprocessing }, online: { rounds: r.rounds, bytes: r.bytes.online } };
+  return { offline: { rounds: (work ? 2 : 0) + (compares ? 1 : 0), bytes: r.bytes.preprocessing }, online: { rounds: r.rounds, bytes: r.bytes.online } };
 }
 
 /** The split as the lines the table ends with. */

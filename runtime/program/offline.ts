@@ -33,8 +33,9 @@
 // ('offline.ready'), which also carries P2's product corrections map(A, B) − C0 to P1
 // ('weights.correction', preprocessing; ProductCorrections: P1 keeps them until each product
 // step takes its own, so the online frames carry no input-independent product bytes) and the
-// truncations' dealing. So no party's online clock starts while a peer still computes
-// offline, and a client's input that is ready early waits for it. The
+// truncations' dealing; then one more exchange of empty frames ('offline.done') once every party
+// has taken in what the closing exchange brought. So no party's online clock starts while a peer
+// still computes or unpacks offline, and a client's input that is ready early waits for it. The
 // online steps take their material once (Session.prepared); a step without any (other kinds,
 // later comparisons of a step) deals as before.
 //
@@ -370,7 +371,12 @@ export async function exchangeOffline(session: Session, program: Program, dealt:
   }
   pass?.receive(frames, at);
   if (session.id === 1) corrections.received(frames.get(2)!.subarray(at[2] ?? 0), put);
-  return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 1);
+  // Done: an empty frame both ways between every pair once a party has taken in what the closing
+  // exchange brought (P1 unpacks P2's product corrections and the dealings: tens of ms), so no
+  // party's online phase starts while a peer is still in its offline one.
+  const done = session.round(peers.map((to) => ({ to, data: new Uint8Array(0), label: 'offline.done', phase: 'preprocessing' as const })), peers, Object.fromEntries(peers.map((p) => [p, 0])), { timeoutMs: waitMs });
+  await (options.signal ? untilStopped(done, options.signal) : done);
+  return new OfflineMaterial(tag, items, (performance.now() - t0) / 1000, chunks.length + 2);
 }
 
 /** P2's product corrections map(A, B) − C0, sent to P1 in the closing exchange (up to

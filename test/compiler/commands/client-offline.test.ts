@@ -66,8 +66,8 @@ describe('--client-offline', function () {
     expect(co.report.rounds).to.equal(classic.report.rounds + 1);
     // the same DReLUs: the trees compare what the pool's tree compared
     expect(co.report.drelus).to.equal(classic.report.drelus);
-    // every offline message rides in the offline phase's one closing exchange
-    expect(co.phases.offline).to.deep.equal({ rounds: 1, bytes: co.report.bytes.preprocessing });
+    // every offline message rides in the offline phase's one closing exchange (then the 'done' frames)
+    expect(co.phases.offline).to.deep.equal({ rounds: 2, bytes: co.report.bytes.preprocessing });
     expect(JSON.parse(co.text).mode).to.equal('client-offline');
     expect(runCost(file('tiny.onnx'), { clientOffline: true }).text).to.contain('mode: client-offline');
   });

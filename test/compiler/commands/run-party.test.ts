@@ -56,7 +56,7 @@ describe('mpcc run / mpcc party', function () {
     const phases = costPhases(cost);
     expect({ rounds: s.online.rounds, bytes: s.online.bytes }).to.deep.equal(phases.online);
     expect({ rounds: s.offline.rounds, bytes: s.offline.bytes }).to.deep.equal(phases.offline);
-    expect(s.offline.rounds).to.equal(2); // P2's comparison bit corrections, the closing exchange
+    expect(s.offline.rounds).to.equal(3); // P2's comparison bit corrections, the closing exchange, the 'done' frames
     expect(s.online.seconds).to.be.above(0).and.at.most(s.wallSeconds);
     expect(s.offline.seconds).to.be.above(0).and.at.most(s.wallSeconds);
     // Each party's CPU seconds per phase: its own process's, hence positive and within what

@@ -235,7 +235,7 @@ describe('client-offline mode in the executor (runtime/program/client-offline-pa
     expectCounters(r, productCosts());
     for (const p of r) {
       expect(p.rounds).to.equal(2);
-      expect(p.offlineRounds).to.equal(1);
+      expect(p.offlineRounds).to.equal(2);
     }
     // P0's online bytes: only the first product's masked input.
     expect(Object.fromEntries([...r[0].counters.byLabel].filter(([l]) => l !== 'weights.mask'))).to.include({ 'weights.activation': 8 * (72 + 108) });
@@ -250,8 +250,8 @@ describe('client-offline mode in the executor (runtime/program/client-offline-pa
     expectCounters(r, chainCosts());
     for (const p of r) {
       expect(p.rounds).to.equal(10);
-      // The dealings' messages all ride in the one closing exchange.
-      expect(p.offlineRounds).to.equal(1);
+      // The dealings' messages all ride in the one closing exchange (then the empty 'done' frames).
+      expect(p.offlineRounds).to.equal(2);
     }
     // P0's online messages: its digits and e ⊕ ρ to P2, the first product's masked input to P1.
     const { p } = digitField(64);

@@ -65,7 +65,8 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     );
     checkOutput(r[0]);
     for (const p of r) {
-      expect(p.offlineRounds).to.equal(1);
+      // the closing exchange, then the empty frames once every party has taken it in
+      expect(p.offlineRounds).to.equal(2);
       expect(p.rounds).to.equal(6);
       expect(p.seconds.offline).to.be.above(0);
       expect(p.seconds.online).to.be.above(0);
@@ -93,7 +94,8 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     const frames = (round: number) => ss[1].receivedLog.filter((p) => p.round === round).map((p) => [p.from, p.data.length]);
     expect(frames(1)).to.deep.equal([[2, fieldBytes(108 * 63, 67)]]);
     expect(frames(2)).to.deep.equal([[0, 0], [2, 8 * 252]]);
-    for (const p of r) expect(p.offlineRounds).to.equal(2);
+    expect(frames(3)).to.deep.equal([[0, 0], [2, 0]]);
+    for (const p of r) expect(p.offlineRounds).to.equal(3);
     // The bytes are those of the cost table all the same (phase preprocessing).
     expect(r[2].counters.byLabel.get('drelu.bits')).to.equal(fieldBytes(108 * 63, 67));
     expect(r[2].counters.byLabel.get('weights.correction')).to.equal(8 * 252);
@@ -143,8 +145,9 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     });
     const r = await runParties(await createInProcessSessions(), async (s) => {
       const offline = await prepareOffline(s, program(s.id), new Map());
-      // P2's bit corrections of every level in the offline exchange, then the closing one.
-      expect(offline.rounds).to.equal(2);
+      // P2's bit corrections of every level in the offline exchange, then the closing one and
+      // the empty frames after it.
+      expect(offline.rounds).to.equal(3);
       const res = await runProgram(s, program(s.id), { input: s.id === 0 ? x : null, offline });
       expect(offline.left).to.deep.equal([]);
       return res;
@@ -187,7 +190,7 @@ describe('offline phase (runtime/program/offline.ts)', () => {
     const r = await runParties(await createInProcessSessions(), async (s) => {
       const keys = await setup(s);
       const offline = await prepareOffline(s, residualProgram(s.id), keys);
-      expect(offline.rounds).to.equal(1);
+      expect(offline.rounds).to.equal(2);
       // The setup already ran on this session: the run reuses its keys.
       return runProgram(s, residualProgram(s.id), { input: s.id === 0 ? x : null, weights: s.id === 1 ? wt : undefined, offline, reuse: { keys, mode: 'skip' } });
     });
