@@ -97,75 +97,70 @@ describe('--client-offline', function () {
     expect(run.stderr).to.contain("error MPCC6027: --client-offline: node 'pool' (SecureMaxPool)");
     expect(existsSync(file('refused-cli'))).to.equal(false);
   });
-});
 
-// --client-offline auto (compiler/mode-choice.ts): the mode whose estimated online latency is
-// smaller, checked against the two explicit modes' own cost reports (the formula recomputed here
-// from their rounds and per-party online bytes, which the e2e tests hold equal to the counters:
-// test/e2e/support.ts expectCountersMatch), classic when the mode refuses the model.
-describe('--client-offline auto', function () {
-  this.timeout(120000);
-  let dir = '';
-  const file = (name: string) => join(dir, name);
-  before(() => (dir = writeModels()));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const onlineLan = (r: CostReport) => r.rounds * 0.5e-3 + (Math.max(...r.onlinePerParty) * 8) / 1e9;
+  // --client-offline auto (compiler/mode-choice.ts): the mode whose estimated online latency is
+  // smaller, checked against the two explicit modes' own cost reports (the formula recomputed here
+  // from their rounds and per-party online bytes, which the e2e tests hold equal to the counters:
+  // test/e2e/support.ts expectCountersMatch), classic when the mode refuses the model.
+  describe('auto', function () {
+    const onlineLan = (r: CostReport) => r.rounds * 0.5e-3 + (Math.max(...r.onlinePerParty) * 8) / 1e9;
 
-  it('chooses the mode of the smaller online estimate; compile, cost and ir agree', () => {
-    for (const model of ['tiny.onnx', 'residual.mir']) {
-      const on = runCost(file(model), { clientOffline: 'on', json: true }).report;
-      const off = runCost(file(model), { clientOffline: 'off', json: true }).report;
-      expect(on.mode).to.equal('client-offline');
-      expect(off.mode).to.equal('classic');
-      for (const r of [on, off]) {
-        expect(r.onlinePerParty.reduce((a, b) => a + b, 0), model).to.equal(r.bytes.online);
-        expect(r.latency.onlineLan, model).to.be.closeTo(onlineLan(r), 1e-12);
+    it('chooses the mode of the smaller online estimate; compile, cost and ir agree', () => {
+      for (const model of ['tiny.onnx', 'residual.mir']) {
+        const on = runCost(file(model), { clientOffline: 'on', json: true }).report;
+        const off = runCost(file(model), { clientOffline: 'off', json: true }).report;
+        expect(on.mode).to.equal('client-offline');
+        expect(off.mode).to.equal('classic');
+        for (const r of [on, off]) {
+          expect(r.onlinePerParty.reduce((a, b) => a + b, 0), model).to.equal(r.bytes.online);
+          expect(r.latency.onlineLan, model).to.be.closeTo(onlineLan(r), 1e-12);
+        }
+        const want = onlineLan(on) < onlineLan(off) ? 'client-offline' : 'classic';
+        const auto = runCost(file(model), { clientOffline: 'auto' });
+        expect(auto.report.mode, model).to.equal(want);
+        expect(auto.report).to.deep.equal(want === 'client-offline' ? on : off);
+        expect(auto.text).to.contain(`--client-offline auto: ${want} (client-offline `);
+        const summary = runCompile(file(model), { output: file(`auto-${model}`), clientOffline: 'auto' });
+        expect(summary.cost.mode, model).to.equal(want);
+        expect(summary.notes[0]).to.match(new RegExp(`^note: --client-offline auto: ${want} \\(client-offline [0-9.]+ MB and ${on.rounds} rounds online, \\d+ ms on the LAN profile; classic [0-9.]+ MB and ${off.rounds} rounds online`));
+        let err = '';
+        runIr(file(model), { stage: 'lowered', clientOffline: 'auto' }, { stdout: () => undefined, stderr: (t) => (err += t) });
+        expect(err).to.contain(`--client-offline auto: ${want}`);
       }
-      const want = onlineLan(on) < onlineLan(off) ? 'client-offline' : 'classic';
-      const auto = runCost(file(model), { clientOffline: 'auto' });
-      expect(auto.report.mode, model).to.equal(want);
-      expect(auto.report).to.deep.equal(want === 'client-offline' ? on : off);
-      expect(auto.text).to.contain(`--client-offline auto: ${want} (client-offline `);
-      const summary = runCompile(file(model), { output: file(`auto-${model}`), clientOffline: 'auto' });
-      expect(summary.cost.mode, model).to.equal(want);
-      expect(summary.notes[0]).to.match(new RegExp(`^note: --client-offline auto: ${want} \\(client-offline [0-9.]+ MB and ${on.rounds} rounds online, \\d+ ms on the LAN profile; classic [0-9.]+ MB and ${off.rounds} rounds online`));
-      let err = '';
-      runIr(file(model), { stage: 'lowered', clientOffline: 'auto' }, { stdout: () => undefined, stderr: (t) => (err += t) });
-      expect(err).to.contain(`--client-offline auto: ${want}`);
-    }
-  });
+    });
 
-  it('is compile\'s default with a plan (off asks for the classic mode); without a plan the default stays classic', () => {
-    const passes = 'canonicalize,maxpool-to-relu-tree';
-    runPlanCommand(file('tiny.onnx'), { uniform: '2x2', passes, output: file('tiny-plan.json') });
-    const compile = (out: string, clientOffline?: string) => runCompile(file('tiny.onnx'), { output: file(out), passes, plan: file('tiny-plan.json'), ...(clientOffline ? { clientOffline } : {}) });
-    const [on, off, chosen] = [compile('plan-on', 'on'), compile('plan-off', 'off'), compile('plan-default')];
-    expect([on.cost.mode, off.cost.mode]).to.deep.equal(['client-offline', 'classic']);
-    const want = onlineLan(on.cost) < onlineLan(off.cost) ? on : off;
-    expect(chosen.cost).to.deep.equal(want.cost);
-    expect(chosen.notes[0]).to.match(new RegExp(`^note: --client-offline auto: ${want.cost.mode} `));
-    expect(off.notes.join('\n')).to.not.contain('--client-offline auto');
-    const unplanned = runCompile(file('tiny.onnx'), { output: file('unplanned') });
-    expect(unplanned.cost.mode).to.equal('classic');
-    expect(unplanned.notes.join('\n')).to.not.contain('--client-offline auto');
-  });
+    it('is compile\'s default with a plan (off asks for the classic mode); without a plan the default stays classic', () => {
+      const passes = 'canonicalize,maxpool-to-relu-tree';
+      runPlanCommand(file('tiny.onnx'), { uniform: '2x2', passes, output: file('tiny-plan.json') });
+      const compile = (out: string, clientOffline?: string) => runCompile(file('tiny.onnx'), { output: file(out), passes, plan: file('tiny-plan.json'), ...(clientOffline ? { clientOffline } : {}) });
+      const [on, off, chosen] = [compile('plan-on', 'on'), compile('plan-off', 'off'), compile('plan-default')];
+      expect([on.cost.mode, off.cost.mode]).to.deep.equal(['client-offline', 'classic']);
+      const want = onlineLan(on.cost) < onlineLan(off.cost) ? on : off;
+      expect(chosen.cost).to.deep.equal(want.cost);
+      expect(chosen.notes[0]).to.match(new RegExp(`^note: --client-offline auto: ${want.cost.mode} `));
+      expect(off.notes.join('\n')).to.not.contain('--client-offline auto');
+      const unplanned = runCompile(file('tiny.onnx'), { output: file('unplanned') });
+      expect(unplanned.cost.mode).to.equal('classic');
+      expect(unplanned.notes.join('\n')).to.not.contain('--client-offline auto');
+    });
 
-  it('compiles classic, saying why, when the mode refuses the model', () => {
-    const summary = runCompile(file('maxpool.mir'), { output: file('auto-maxpool'), clientOffline: 'auto' });
-    expect(summary.cost.mode).to.equal('classic');
-    expect(summary.notes[0]).to.match(/^note: --client-offline auto: classic \(the client-offline mode does not apply: --client-offline: node 'pool' \(SecureMaxPool\) keeps the model out/);
-  });
+    it('compiles classic, saying why, when the mode refuses the model', () => {
+      const summary = runCompile(file('maxpool.mir'), { output: file('auto-maxpool'), clientOffline: 'auto' });
+      expect(summary.cost.mode).to.equal('classic');
+      expect(summary.notes[0]).to.match(/^note: --client-offline auto: classic \(the client-offline mode does not apply: --client-offline: node 'pool' \(SecureMaxPool\) keeps the model out/);
+    });
 
-  it('a value other than on, off or auto is MPCC0004 naming the flag; the flag alone still means on', () => {
-    expect(errorOf(() => runCost(file('tiny.onnx'), { clientOffline: 'yes' })).format()).to.match(/^error MPCC0004: invalid value 'yes' for flag --client-offline: expected on, off or auto/);
-    const bare = spawnSync(process.execPath, [CLI, 'cost', file('tiny.onnx'), '--client-offline', '--json'], { encoding: 'utf8' });
-    expect(bare.status, bare.stderr).to.equal(0);
-    expect(JSON.parse(bare.stdout).mode).to.equal('client-offline');
-    const before = spawnSync(process.execPath, [CLI, 'cost', '--client-offline', file('tiny.onnx')], { encoding: 'utf8' });
-    expect(before.status).to.not.equal(0);
-    // commander's usage error (exit 2, as every usage error: compiler/cli.ts), with the fix
-    expect(before.status).to.equal(2);
-    expect(before.stderr).to.match(/error: option '--client-offline \[when\]' argument '.*tiny\.onnx' is invalid\. expected on, off or auto .*put the flag after the model/);
-    expect(before.stderr).to.not.contain('    at ');
+    it('a value other than on, off or auto is MPCC0004 naming the flag; the flag alone still means on', () => {
+      expect(errorOf(() => runCost(file('tiny.onnx'), { clientOffline: 'yes' })).format()).to.match(/^error MPCC0004: invalid value 'yes' for flag --client-offline: expected on, off or auto/);
+      const bare = spawnSync(process.execPath, [CLI, 'cost', file('tiny.onnx'), '--client-offline', '--json'], { encoding: 'utf8' });
+      expect(bare.status, bare.stderr).to.equal(0);
+      expect(JSON.parse(bare.stdout).mode).to.equal('client-offline');
+      const before = spawnSync(process.execPath, [CLI, 'cost', '--client-offline', file('tiny.onnx')], { encoding: 'utf8' });
+      expect(before.status).to.not.equal(0);
+      // commander's usage error (exit 2, as every usage error: compiler/cli.ts), with the fix
+      expect(before.status).to.equal(2);
+      expect(before.stderr).to.match(/error: option '--client-offline \[when\]' argument '.*tiny\.onnx' is invalid\. expected on, off or auto .*put the flag after the model/);
+      expect(before.stderr).to.not.contain('    at ');
+    });
   });
 });
