@@ -22,7 +22,9 @@ export interface ModeChoice {
 
 /** Chooses the mode of `model` for `--client-offline auto` (see the file comment). */
 export function chooseClientOffline(model: string, options: DriverOptions & { readonly inputShape?: number[] }, log?: ProgressSink): ModeChoice {
-  const drive = (clientOffline: boolean) => costReport(driveModel(model, { ...options, clientOffline, calib: undefined, refitFile: undefined, target: 'scheduled' }).graph);
+  // the mode's own inputs only: no calibration, refit, IR dump or progress of the two drives
+  const { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape } = options;
+  const drive = (clientOffline: boolean) => costReport(driveModel(model, { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape, clientOffline, target: 'scheduled' }).graph);
   log?.('--client-offline auto: costing both modes');
   const classic = drive(false);
   let offline: CostReport | null = null;
