@@ -47,8 +47,8 @@ export function seq(...costs: Cost[]): Cost {
 export const PROTOCOL_COSTS = {
   /** Input sharing: no message. */
   shareInput: (_: { n: number }): Cost => ({ rounds: 0, flows: [] }),
-  /** Reveal to P0: P1 sends its share. */
-  revealToClient: ({ n }: { n: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'reveal', 8 * n)] }),
+  /** Reveal to P0: P1 sends its share (`ring` bytes per element: RING_BYTES). */
+  revealToClient: ({ n, ring = 8 }: { n: number; ring?: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'reveal', ring * n)] }),
   /** Local linear ops (add, scale, pooling, truncation): free. */
   local: (_: { n: number }): Cost => ({ rounds: 0, flows: [] }),
   /** Exact share truncation of n elements by `bits` (truncate-exact.ts): P1's f-bit opening
@@ -126,22 +126,22 @@ export const PROTOCOL_COSTS = {
   /** Once per session per weight layer: W − B to P0. */
   setupWeights: ({ wSize }: { wSize: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'weights.mask', 8 * wSize, 'oneTime')] }),
   /** Per inference: activation product with P1's weights (conv, matmul). */
-  applyWeights: ({ xSize, ySize }: { xSize: number; ySize: number }): Cost => ({
+  applyWeights: ({ xSize, ySize, ring = 8 }: { xSize: number; ySize: number; ring?: number }): Cost => ({
     rounds: 1,
-    flows: [flow(0, 0, 1, 'weights.activation', 8 * xSize), flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
+    flows: [flow(0, 0, 1, 'weights.activation', ring * xSize), flow(0, 2, 1, 'weights.correction', ring * ySize, 'preprocessing')],
   }),
   /** Per inference: a product whose activation's masked copy an earlier product already sent
    * (weights.ts applyWeightsSharedMask): P2's correction only. */
-  applyWeightsSharedMask: ({ ySize }: { ySize: number }): Cost => ({
+  applyWeightsSharedMask: ({ ySize, ring = 8 }: { ySize: number; ring?: number }): Cost => ({
     rounds: 1,
-    flows: [flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
+    flows: [flow(0, 2, 1, 'weights.correction', ring * ySize, 'preprocessing')],
   }),
   /** The client-offline mode (helper-select.ts): an optional exact truncation by `bits` of n
    * elements (three-way, its P2 part sent back in round 3), a (block-)ReLU of `patches`
    * comparisons on a k-bit window and `selected` selections that P2 makes on x + m, with P0's
    * messages all offline (its reveal half, the truncation's pads, x0 + m0). With no patch it is
    * the standalone truncation. */
-  helperSelect: ({ n, patches, selected, k, bits }: { n: number; patches: number; selected: number; k: number; bits: number }): Cost => {
+  helperSelect: ({ n, patches, selected, k, bits, ring = 8 }: { n: number; patches: number; selected: number; k: number; bits: number; ring?: number }): Cost => {
     if (patches === 0) return bits > 0 ? PROTOCOL_COSTS.truncateClientOffline({ n, bits }) : { rounds: 0, flows: [] };
     const { p } = digitField(k);
     const trunc = bits > 0;
@@ -152,13 +152,13 @@ export const PROTOCOL_COSTS = {
         flow(0, 1, 0, 'drelu.reveal', packed(patches, k)),
         flow(0, 2, 1, 'drelu.bits', fieldBytes(patches * (k - 1), p), 'preprocessing'),
         ...(trunc ? [flow(0, 0, 1, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 1, 2, 'trunc.open', packed(n, 1))] : []),
-        flow(0, 0, 2, 'hsel.masked', 8 * selected, 'preprocessing'),
-        flow(0, 1, 2, 'hsel.masked', 8 * selected),
+        flow(0, 0, 2, 'hsel.masked', ring * selected, 'preprocessing'),
+        flow(0, 1, 2, 'hsel.masked', ring * selected),
         flow(1, 0, 2, 'drelu.compare', fieldBytes(patches * k, p)),
         flow(1, 1, 2, 'drelu.compare', fieldBytes(patches * k, p)),
         flow(1, 0, 2, 'hsel.flip', packed(patches, 1)),
-        flow(2, 2, 1, 'hsel.select', 8 * selected),
-        flow(2, 2, 1, 'hsel.flipshare', 8 * patches),
+        flow(2, 2, 1, 'hsel.select', ring * selected),
+        flow(2, 2, 1, 'hsel.flipshare', ring * patches),
         ...(trunc ? [flow(2, 2, 1, 'trunc.share', packed(n, bits))] : []),
       ],
     };
@@ -173,9 +173,9 @@ export const PROTOCOL_COSTS = {
    * activation and P2's correction both offline; online P1 computes alone (no round). With
    * `sharedMask` (an earlier client-offline product of the same activation sent its masked
    * copy: mask_from, maskFrom), P2's correction only. */
-  applyWeightsClientOffline: ({ xSize, ySize, sharedMask = false }: { xSize: number; ySize: number; sharedMask?: boolean }): Cost => ({
+  applyWeightsClientOffline: ({ xSize, ySize, sharedMask = false, ring = 8 }: { xSize: number; ySize: number; sharedMask?: boolean; ring?: number }): Cost => ({
     rounds: 0,
-    flows: [...(sharedMask ? [] : [flow(0, 0, 1, 'weights.activation', 8 * xSize, 'preprocessing')]), flow(0, 2, 1, 'weights.correction', 8 * ySize, 'preprocessing')],
+    flows: [...(sharedMask ? [] : [flow(0, 0, 1, 'weights.activation', ring * xSize, 'preprocessing')]), flow(0, 2, 1, 'weights.correction', ring * ySize, 'preprocessing')],
   }),
 } as const;
 
