@@ -54,7 +54,7 @@ export interface ProductDealing {
 export const CLIENT_OFFLINE_DEALERS: Readonly<Record<string, ClientOfflineDealer>> = {
   weightsClientOffline: (s, _st, [y], { key, mask, shared }) => dealWeightsClientOffline(s, key!, s.id === 0 ? y : null, mask, shared),
   helperSelect: (s, st, [v, res]) => dealHelperSelect(s, helperSelectSpec(st.params), s.id === 0 ? { v, res: res ?? null } : null),
-  truncateClientOffline: (s, st, [v]) => dealTruncateClientOffline(s, v.length, Number(st.params.bits), s.id === 0 ? v : null),
+  truncateClientOffline: (s, st, [v]) => dealTruncateClientOffline(s, v.length, Number(st.params.bits), s.id === 0 ? v : null, Number(st.params.ring ?? 64)),
 };
 
 /** P0's walk of its program in the offline phase (the file comment), and the dealings of its

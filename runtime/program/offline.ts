@@ -52,7 +52,8 @@ import type { PoolParams } from '../ring/windows.js';
 import type { Outgoing, PartyId, Prg, Session } from '../session/session.js';
 import { newCounters } from '../session/counters.js';
 import type { BundleStreams } from '../session/party-session.js';
-import { bytesRing, ringBytes } from '../protocols/wire.js';
+import { packRing, unpackRing } from '../protocols/wire.js';
+import { keyRing } from '../protocols/weights.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { ClientOfflinePass } from './client-offline-pass.js';
 import { CLIENT_OFFLINE_KINDS, isClientOffline, PRODUCT_KINDS, productValue, type Program, type ProgramStep, type SetupStep } from './program.js';
@@ -286,7 +287,7 @@ async function dealOffline(session: Session, program: Program, keys: ReadonlyMap
       // correction always travels offline: its online step has no round.
       const clientOffline = CLIENT_OFFLINE_KINDS.has(st.kind);
       if (m && !clientOffline) put(`${st.name}/weights`, m);
-      corrections.add(st.name, key.map.ySize, m, clientOffline);
+      corrections.add(st.name, key.map.ySize, m, clientOffline, keyRing(key));
     }
     if (pass) await pass.visit(st, streams, { key, mask: m }, put);
     if (!isWork.has(st)) continue;
@@ -384,24 +385,25 @@ export async function exchangeOffline(session: Session, program: Program, dealt:
  * before), so the online frames carry only input-dependent bytes of the products. P1 keeps each
  * until its step takes it ('correction'): 8 B per product output element (89 MB on resnet50). */
 export class ProductCorrections {
-  private readonly steps: { name: string; ySize: number; mine: MaskProduct | null }[] = [];
+  private readonly steps: { name: string; ySize: number; mine: MaskProduct | null; ring: number }[] = [];
   /** Bytes moved (every party computes the same from the sizes). */
   bytes = 0;
 
   /** A product step's correction (`mine`: P2's MaskProduct; null at P1); `always`: a
-   * client-offline product's, which has no online round to carry it. */
-  add(name: string, ySize: number, mine: MaskProduct | null, always = false): void {
-    if (!always && this.bytes + 8 * ySize > OFFLINE_FRAME_BYTES) return;
-    this.steps.push({ name, ySize, mine });
-    this.bytes += 8 * ySize;
+   * client-offline product's, which has no online round to carry it; `ring`: bytes per element
+   * (the layer's WeightKey.ring). */
+  add(name: string, ySize: number, mine: MaskProduct | null, always = false, ring = 8): void {
+    if (!always && this.bytes + ring * ySize > OFFLINE_FRAME_BYTES) return;
+    this.steps.push({ name, ySize, mine, ring });
+    this.bytes += ring * ySize;
   }
 
   /** P2's messages to P1 (marking each correction sent); none for the others. */
   outgoing(me: PartyId): Outgoing[] {
     if (me !== 2) return [];
-    return this.steps.map(({ mine }) => {
+    return this.steps.map(({ mine, ring }) => {
       mine!.sent = true;
-      return { to: 1, data: ringBytes(mine!.share), label: 'weights.correction', phase: 'preprocessing' };
+      return { to: 1, data: packRing(mine!.share, ring), label: 'weights.correction', phase: 'preprocessing' };
     });
   }
 
@@ -409,9 +411,9 @@ export class ProductCorrections {
   received(frame: Uint8Array, put: (purpose: string, v: unknown) => void): void {
     if (frame.length !== this.bytes) throw new Error(`internal: offline corrections of ${frame.length} bytes, expected ${this.bytes}`);
     let at = 0;
-    for (const { name, ySize } of this.steps) {
-      put(`${name}/correction`, bytesRing(frame.subarray(at, at + 8 * ySize)));
-      at += 8 * ySize;
+    for (const { name, ySize, ring } of this.steps) {
+      put(`${name}/correction`, unpackRing(frame.subarray(at, at + ring * ySize), ring));
+      at += ring * ySize;
     }
   }
 }

@@ -16,6 +16,7 @@ import { useKernels } from '../kernels/ring-wasm.js';
 import { keepConvWeights } from '../ring/ring.js';
 import { resendWeights, setupWeights } from '../protocols/index.js';
 import type { WeightKey } from '../protocols/index.js';
+import { ringWidthBytes } from '../protocols/wire.js';
 import type { Counters, PartyId, Session } from '../session/session.js';
 import { RoundMerger } from './merger.js';
 import type { StepSession } from './merger.js';
@@ -124,7 +125,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
         if (reuse && !kept) throw runtimeError('MPCC5205', [st.name]);
         const w = session.id === 1 && !kept ? weights.get(st.weights) : null;
         if (session.id === 1 && !kept && !w) throw runtimeError('MPCC5205', [st.weights]);
-        keys.set(st.name, kept ? await resendWeights(ss, kept) : await setupWeights(ss, bilinearMap(st.map), w ?? null, st.name));
+        keys.set(st.name, kept ? await resendWeights(ss, kept) : await setupWeights(ss, bilinearMap(st.map), w ?? null, st.name, ringWidthBytes((st as { ring?: number }).ring)));
         progress({ phase: 'setup', done: keys.size, total: program.setup.length, round: setup.rounds, step: st.name });
       } catch (e) {
         setup.fail(e);

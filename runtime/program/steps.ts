@@ -14,6 +14,7 @@ import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/
 import type { BilinearMap, BitWindow, BlockSize, ProductShapes, WeightKey } from '../protocols/index.js';
 import type { PoolParams } from '../ring/windows.js';
 import type { Session } from '../session/session.js';
+import { ringWidthBytes } from '../protocols/wire.js';
 import type { MapSpec } from './program.js';
 import { broadcast, concat, globalAveragePool, pad, resize, slice, transpose } from '../local/index.js';
 import type { BroadcastParams, ConcatParams, GlobalPoolParams, PadParams, ResizeParams, SliceParams, TransposeParams } from '../local/index.js';
@@ -81,6 +82,7 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 /** A 'helperSelect' step's protocol parameters (validate.ts checks them). */
 export function helperSelectSpec(params: Record<string, unknown>): HelperSelectSpec {
   const spec: HelperSelectSpec = { n: Number(params.size), bits: Number(params.bits), window: params.window as BitWindow };
+  if (params.ring !== undefined) spec.ring = Number(params.ring);
   if (params.shape) spec.shape = params.shape as [number, number, number, number];
   if (params.blocks) spec.blocks = params.blocks as BlockSize[];
   return spec;
@@ -111,7 +113,7 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
   },
   /** The value to P0, decoded (frac bits) into `revealed`. */
   reveal: async (ctx, [x]) => {
-    const v = await revealToClient(ctx.session, x);
+    const v = await revealToClient(ctx.session, x, ringWidthBytes(ctx.params.ring));
     if (v) ctx.revealed.set(String(ctx.params.value), decode(v, Number(ctx.params.frac ?? ctx.frac)));
     return [];
   },

@@ -40,7 +40,10 @@
 // γ = b ⊕ ρ it computes is a fair coin too. P1 receives P0's reveal half (uniform: r0), h1
 // (uniform: h2), V (uniform: T), γ1 (uniform: γ0) and t2 + q·F (uniform: q). P0 receives P1's
 // reveal half (uniform: r1) and nothing else. No re-share of u: P1 never needs it.
-// Per selected element 16 B online (x1 + m1, V) and 8 B offline (x0 + m0); per patch the
+// In a program on Z_2^ℓ (wire.ts RING_BITS; HelperSelectSpec.ring) every ring element travels in
+// ℓ/8 bytes, the truncation reads bit ℓ − 1 (truncate-client-offline.ts) and the window lies in
+// [0, ℓ): the views are the same, uniform mod 2^ℓ (the pads are uniform mod 2^64).
+// Per selected element 16 B online (x1 + m1, V) and 8 B offline (x0 + m0) at ℓ = 64 (2ℓ/8 and ℓ/8); per patch the
 // comparison (P0's reveal half offline), 1 bit and 8 B; per element the truncation's bit and
 // f bits online. P0's online work is its digits and e ⊕ ρ; its output comes from the offline
 // phase. With every channel identity there is no comparison: the standalone truncation
@@ -77,7 +80,7 @@ import {
   type ThreeWayTruncation,
   type TruncateClientOfflineDealing,
 } from './truncate-client-offline.js';
-import { bytesRing, ringBytes, splitFrame } from './wire.js';
+import { packRing, ringWidthBytes, splitFrame, unpackRing } from './wire.js';
 
 /** What a helperSelect step computes: n elements; the truncation's shift (0: none); the
  * comparison's window on c; the block structure (shape NCHW and a block size per channel, as
@@ -88,6 +91,17 @@ export interface HelperSelectSpec {
   window: BitWindow;
   shape?: [number, number, number, number];
   blocks?: BlockSize[];
+  /** The ring's bits ℓ (wire.ts RING_BITS; absent: 64): ring elements travel in ℓ/8 bytes, the
+   * truncation reads bit ℓ − 1, the window lies in [0, ℓ). */
+  ring?: number;
+}
+
+/** A spec's ring: its bits and bytes per element. */
+function ringOf(spec: HelperSelectSpec): { bits: number; bytes: number } {
+  const bits = spec.ring ?? 64;
+  const bytes = ringWidthBytes(bits);
+  if (spec.window.lo + spec.window.k > bits) throw new Error(`internal: helperSelect: window lo=${spec.window.lo} k=${spec.window.k} beyond the ring's ${bits} bits`);
+  return { bits, bytes };
 }
 
 /** The patches of a spec: a block layout, or none for a plain ReLU (patch i = element i). */
@@ -154,6 +168,7 @@ function minusFlipTimesMask(w: BigUint64Array, gamma: BigUint64Array, m: BigUint
 export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: BigUint64Array; res: BigUint64Array | null } | null): HelperSelectDealing {
   const { n, bits: f, window } = spec;
   checkWindow(window);
+  const ring = ringOf(spec), rb = ring.bytes;
   if (!Number.isInteger(f) || f < 0 || f > 32) throw new Error(`internal: helperSelect: truncation by ${f} bits (0..32)`);
   if (s.id === 0 && (!p0 || p0.v.length !== n || (p0.res && p0.res.length !== n))) throw new Error(`internal: dealHelperSelect: P0 must pass its ${n}-element offline shares`);
   const p = patchesOf(spec);
@@ -164,11 +179,11 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
       const output = s.id === 0 ? (p0!.res ? add(p0!.v, p0!.res) : p0!.v.slice()) : null;
       return { ...base, trunc: null, outgoing: [], expect: {}, receive: () => undefined, output };
     }
-    const trunc = dealTruncateClientOffline(s, n, f, s.id === 0 ? p0!.v : null);
+    const trunc = dealTruncateClientOffline(s, n, f, s.id === 0 ? p0!.v : null, ring.bits);
     const output = s.id === 0 && p0!.res ? add(trunc.output!, p0!.res) : trunc.output;
     return { ...base, trunc, outgoing: trunc.outgoing, expect: trunc.expect, receive: trunc.receive, output };
   }
-  const three = f > 0 ? dealThreeWay(s, n, f, s.id === 0 ? p0!.v : null) : null;
+  const three = f > 0 ? dealThreeWay(s, n, f, s.id === 0 ? p0!.v : null, ring.bits) : null;
   const c0 = s.id === 0 ? patchSums(compared(p0!.v, p0!.res, f), p) : null;
   const { cmp, outgoing: cmpOut } = dealCompareClientOffline(s, p.patches, window, c0);
   const sizes = offlineCompareBytes(p.patches, window);
@@ -185,9 +200,9 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
       pad: g.ring(sel),
       gamma0: g.ring(p.patches),
       outgoing: cmpOut,
-      expect: { 0: 8 * sel },
+      expect: { 0: rb * sel },
       receive(take) {
-        deal.masked0 = bytesRing(takeParts(take, 0, [8 * sel], 'hsel.masked')[0]);
+        deal.masked0 = unpackRing(takeParts(take, 0, [rb * sel], 'hsel.masked')[0], rb);
       },
       output: null,
     };
@@ -228,12 +243,12 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
   const { xs } = selection(x0, p);
   const masked0 = add(xs, m0);
   // x0 − q·F: P0's part of the two-way truncation (q's other end rides to P1 in round 3).
-  const x0Two = three ? addHighValues(x0, three.q!, f, -1) : x0;
+  const x0Two = three ? addHighValues(x0, three.q!, f, -1, ring.bits) : x0;
   const two = selection(x0Two, p);
   const m = add(m0, m1, m0);
   const ySel = flipSubInPlace(two.xs, minusFlipTimesMask(pad, gamma0, m, p.map), rho, p.map);
   const output = two.assemble(ySel);
-  const outgoing: Outgoing[] = [...cmpOut, ...(three ? [threeWayPadMessage(three)] : []), { to: 2, data: ringBytes(masked0), label: 'hsel.masked', phase: 'preprocessing' }];
+  const outgoing: Outgoing[] = [...cmpOut, ...(three ? [threeWayPadMessage(three)] : []), { to: 2, data: packRing(masked0, rb), label: 'hsel.masked', phase: 'preprocessing' }];
   return { ...base, cmp, three, trunc: null, rho, outgoing, expect: {}, receive: () => undefined, output };
 }
 
@@ -251,6 +266,7 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     return s.id === 0 ? deal.output! : s.id === 1 && res ? add(y, res) : y;
   }
   const { cmp, three } = deal;
+  const rb = ringOf(spec).bytes;
   const reveal = packedBytes(p.patches, window.k);
   const digits = digitBytes(p.patches, window);
   const flipBytes = packedBytes(p.patches, 1);
@@ -275,21 +291,21 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     const { xs } = selection(x1, p);
     const out1: Outgoing[] = [{ to: 0, data: half, label: 'drelu.reveal' }];
     if (open) out1.push({ to: 2, data: packBits(open.d), label: 'trunc.open' });
-    out1.push({ to: 2, data: ringBytes(add(xs, deal.m1!)), label: 'hsel.masked' });
+    out1.push({ to: 2, data: packRing(add(xs, deal.m1!), rb), label: 'hsel.masked' });
     await s.round(out1, []);
     const { digits: d } = holderDigits(1, cmp!);
     await s.round([{ to: 2, data: d, label: 'drelu.compare' }], []);
-    const got = await s.round([], [2], { 2: 8 * sel + 8 * p.patches + tb.share });
-    const [vBytes, g1Bytes, back] = splitFrame(got.get(2), [8 * sel, 8 * p.patches, tb.share], 2, 'hsel.select');
-    const x1Two = three ? addHighValues(x1, unpackWords(back, n, f).lo, f, 1) : x1;
+    const got = await s.round([], [2], { 2: rb * sel + rb * p.patches + tb.share });
+    const [vBytes, g1Bytes, back] = splitFrame(got.get(2), [rb * sel, rb * p.patches, tb.share], 2, 'hsel.select');
+    const x1Two = three ? addHighValues(x1, unpackWords(back, n, f).lo, f, 1, three.ring) : x1;
     const two = selection(x1Two, p);
-    const w1 = minusFlipTimesMask(bytesRing(vBytes), bytesRing(g1Bytes), deal.m!, p.map);
+    const w1 = minusFlipTimesMask(unpackRing(vBytes, rb), unpackRing(g1Bytes, rb), deal.m!, p.map);
     return two.assemble(flipSubInPlace(two.xs, w1, deal.rho!, p.map));
   }
   // P2: s = x + m after round 1, γ = b ⊕ ρ after round 2, V and γ1 (and t2 + q·F) in round 3.
-  const got1 = await s.round([], [1], { 1: tb.open + 8 * sel });
-  const [dBytes, masked1] = splitFrame(got1.get(1), [tb.open, 8 * sel], 1, 'hsel.masked');
-  const sum = add(deal.masked0!, bytesRing(masked1));
+  const got1 = await s.round([], [1], { 1: tb.open + rb * sel });
+  const [dBytes, masked1] = splitFrame(got1.get(1), [tb.open, rb * sel], 1, 'hsel.masked');
+  const sum = add(deal.masked0!, unpackRing(masked1, rb));
   let back: Uint32Array | null = null;
   if (three) {
     const part = threeWayHelper(three, unpackBits(dBytes, n));
@@ -306,8 +322,8 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
   const V = takeByBitMinus(sum, u, p.map, deal.pad!, deal.pad!);
   const gamma1 = takeByBitMinus(new BigUint64Array(p.patches).fill(1n), u, null, deal.gamma0!, deal.gamma0!);
   const out3: Outgoing[] = [
-    { to: 1, data: ringBytes(V), label: 'hsel.select' },
-    { to: 1, data: ringBytes(gamma1), label: 'hsel.flipshare' },
+    { to: 1, data: packRing(V, rb), label: 'hsel.select' },
+    { to: 1, data: packRing(gamma1, rb), label: 'hsel.flipshare' },
   ];
   if (back) out3.push({ to: 1, data: packValues(back, f), label: 'trunc.share' });
   await s.round(out3, []);

@@ -2,7 +2,8 @@
 
 import { add, sub } from '../ring/ring.js';
 import type { Session } from '../session/session.js';
-import { bytesRing, ringBytes, splitFrame } from './wire.js';
+import { packRing, splitFrame, unpackRing } from './wire.js';
+import { wordView } from './bits.js';
 
 /** Shares P0's input x of `n` ring elements: P0 gets x − r, P1 gets r, with r from the
  * P0–P1 stream, so no message is sent. P1 and P2 pass `null` for x; P2 gets zeros. */
@@ -14,19 +15,31 @@ export function shareInput(s: Session, x: BigUint64Array | null, n: number): Big
   return sub(x, r);
 }
 
-/** Reveals a shared vector to P0 only: P1 sends its share (8n bytes, one round). P0 gets the
- * value; P1 and P2 get null. Every party calls it (P2 takes part in the round emptily). */
-export async function revealToClient(s: Session, share: BigUint64Array): Promise<BigUint64Array | null> {
+/** Reveals a shared vector to P0 only: P1 sends its share (8n bytes, one round; `ring` bytes per
+ * element in a program on Z_2^ℓ, ring = ℓ/8, the value then sign-extended from bit ℓ − 1 to a
+ * 64-bit word). P0 gets the value; P1 and P2 get null. Every party calls it (P2 takes part in
+ * the round emptily). */
+export async function revealToClient(s: Session, share: BigUint64Array, ring = 8): Promise<BigUint64Array | null> {
   const n = share.length;
   if (s.id === 1) {
-    await s.round([{ to: 0, data: ringBytes(share.slice()), label: 'reveal' }], []);
+    await s.round([{ to: 0, data: packRing(share.slice(), ring), label: 'reveal' }], []);
     return null;
   }
   if (s.id === 2) {
     await s.round([], []);
     return null;
   }
-  const got = await s.round([], [1], { 1: 8 * n });
-  const [x1] = splitFrame(got.get(1), [8 * n], 1, 'reveal');
-  return add(share, bytesRing(x1));
+  const got = await s.round([], [1], { 1: ring * n });
+  const [x1] = splitFrame(got.get(1), [ring * n], 1, 'reveal');
+  const x = add(share, unpackRing(x1, ring));
+  return ring === 8 ? x : signExtend(x, 8 * ring);
+}
+
+/** Every element of `x` read as a value of Z_2^bits (bits > 32) and sign-extended from bit
+ * bits − 1 to 64 bits, in place. */
+export function signExtend(x: BigUint64Array, bits: number): BigUint64Array {
+  const w = wordView(x);
+  const shift = 64 - bits;
+  for (let i = 0; i < x.length; i++) w[2 * i + 1] = ((w[2 * i + 1] << shift) >> shift) >>> 0;
+  return x;
 }

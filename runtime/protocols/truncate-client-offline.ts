@@ -20,6 +20,9 @@
 // In helperSelect (helper-select.ts) round 1's d rides in the selection's round 1, P2 uses its t2
 // in the selection and sends t2 + q·F in the selection's round 3: no round of its own.
 //
+// In a program on Z_2^ℓ (wire.ts RING_BITS, ℓ < 64) the same with 64 → ℓ: shares read mod 2^ℓ
+// (their bits above ℓ ignored), K = 2^(ℓ−2), MSB = bit ℓ − 1, F = 2^(ℓ−f), for |v| < 2^(ℓ−2); the
+// result is then ⌊v/2^f⌋ (or one less) mod 2^ℓ and the messages keep their 1 and f bits.
 // Who learns what: P1 receives h1 (uniform: h2 is a pad it does not hold) and t2 + q·F (uniform:
 // q); P2 receives d (uniform: σ is a pad it does not hold); P0 receives nothing. Cost per element:
 // f bits offline (P0 → P1), 1 bit and f bits online, two rounds (the P1 → P2 bit, the f bits
@@ -28,8 +31,8 @@
 import type { PartyId, Session } from '../session/session.js';
 import { packedBytes, randomWords, unpackWords, wordView } from './bits.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
-import { MAX_EXACT_TRUNCATION_BITS, maskOf, packBits, packValues, powerOfTwoWords, shiftInto, subtractWords, unpackBits, wrapBits } from './truncate-exact.js';
-import { splitFrame } from './wire.js';
+import { MAX_EXACT_TRUNCATION_BITS, maskOf, packBits, packValues, powerOfTwoWords, shiftInto, subtractWords, unpackBits } from './truncate-exact.js';
+import { RING_BITS, splitFrame } from './wire.js';
 
 /** One party's material of a three-way truncation of n elements by `bits` (Protocol 1). */
 export interface ThreeWayTruncation {
@@ -45,6 +48,28 @@ export interface ThreeWayTruncation {
   h1: Uint32Array | null;
   /** P2: h2; others null. */
   readonly h2: Uint32Array | null;
+  /** The ring's bits ℓ (wire.ts RING_BITS): v and the result are values of Z_2^ℓ. */
+  readonly ring: number;
+}
+
+/** The high word's mask of a value of Z_2^ring (ring > 32). */
+const hiMaskOf = (ring: number): number => (ring >= 64 ? 0xffffffff : 2 ** (ring - 32) - 1);
+
+/** ⌊v/2^f⌋ + top·2^(ring − f) into element i of `ow`, v the value of Z_2^ring with words lo and
+ * hi (hi below 2^(ring − 32)), 1 ≤ f ≤ 32, top < 2^f: the two parts occupy disjoint bits. At
+ * ring = 64, truncate-exact.ts's shiftInto. */
+function shiftRingInto(ow: Uint32Array, i: number, lo: number, hi: number, f: number, top: number, ring: number): void {
+  if (ring === 64) return shiftInto(ow, i, lo, hi, f, top);
+  let nlo = f === 32 ? hi : ((lo >>> f) | (hi << (32 - f))) >>> 0;
+  let nhi = f === 32 ? 0 : hi >>> f;
+  const p = ring - f;
+  if (p >= 32) nhi = (nhi | (top * 2 ** (p - 32))) >>> 0;
+  else {
+    nlo = (nlo | (top << p)) >>> 0;
+    nhi = (nhi | (top >>> (32 - p))) >>> 0;
+  }
+  ow[2 * i] = nlo;
+  ow[2 * i + 1] = nhi;
 }
 
 function checkBits(bits: number): void {
@@ -52,15 +77,18 @@ function checkBits(bits: number): void {
 }
 
 /** This party's material of a three-way truncation on `s`'s 'trunc' streams (σ on P0–P1; h2,
- * then q, on P0–P2); P0 passes its offline share v0 and gets t0 and h1 (for P1). */
-export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64Array | null): ThreeWayTruncation {
+ * then q, on P0–P2); P0 passes its offline share v0 and gets t0 and h1 (for P1). `ring`: the
+ * ring's bits ℓ (the file comment with 64 → ℓ: K = 2^(ℓ−2), MSB = bit ℓ − 1, F = 2^(ℓ−f); the
+ * messages stay 1 and f bits per element). */
+export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64Array | null, ring = 64): ThreeWayTruncation {
   checkBits(bits);
+  if (!RING_BITS.includes(ring)) throw new Error(`internal: a three-way truncation in a ring of ${ring} bits`);
   const f = bits;
-  if (s.id === 1) return { n, bits, t0: null, q: null, sigma: s.shared(0, 'trunc').bytes(n), h1: null, h2: null };
+  if (s.id === 1) return { n, bits, ring, t0: null, q: null, sigma: s.shared(0, 'trunc').bytes(n), h1: null, h2: null };
   if (s.id === 2) {
     const g = s.shared(0, 'trunc');
     const h2 = randomWords(g, n, f).lo;
-    return { n, bits, t0: null, q: randomWords(g, n, f).lo, sigma: null, h1: null, h2 };
+    return { n, bits, ring, t0: null, q: randomWords(g, n, f).lo, sigma: null, h1: null, h2 };
   }
   if (!v0 || v0.length !== n) throw new Error(`internal: dealThreeWay: P0 must pass its ${n}-element offline share`);
   const sigma = s.shared(1, 'trunc').bytes(n);
@@ -68,21 +96,23 @@ export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64A
   const h2 = randomWords(g, n, f).lo;
   const q = randomWords(g, n, f).lo;
   const mask = maskOf(f);
-  const a = wrapBits(v0);
   const h1 = new Uint32Array(n);
   const t0 = new BigUint64Array(n);
   const vw = wordView(v0), ow = wordView(t0);
-  const [kLo, kHi] = powerOfTwoWords(62 - f);
+  const [kLo, kHi] = powerOfTwoWords(ring - 2 - f);
+  const hiMask = hiMaskOf(ring), kWord = 2 ** (ring - 34), top = ring - 33;
   for (let i = 0; i < n; i++) {
     const sg = sigma[i] & 1;
+    // v0' = v0 + K mod 2^ℓ (K only touches the high word), a = its bit ℓ − 1.
+    const hi = (((ring === 64 ? vw[2 * i + 1] : vw[2 * i + 1] & hiMask) + kWord) & hiMask) >>> 0;
+    const a = (hi >>> top) & 1;
     // h = a·(1 − 2σ) mod 2^f: 0, 1 or −1.
-    const h = a[i] ? (sg ? mask : 1) : 0;
+    const h = a ? (sg ? mask : 1) : 0;
     h1[i] = (h - h2[i]) & mask;
-    const hi = (vw[2 * i + 1] + 0x40000000) >>> 0;
-    shiftInto(ow, i, vw[2 * i], hi, f, (-(a[i] & sg) & mask) >>> 0);
+    shiftRingInto(ow, i, vw[2 * i], hi, f, (-(a & sg) & mask) >>> 0, ring);
     subtractWords(ow, i, kLo, kHi);
   }
-  return { n, bits, t0, q, sigma: null, h1, h2: null };
+  return { n, bits, ring, t0, q, sigma: null, h1, h2: null };
 }
 
 /** P1 online: the masked bits d = (1 − MSB(v1)) ⊕ σ for P2 and t1, P1's part of the sharing. */
@@ -90,16 +120,17 @@ export function threeWayOpen(t: ThreeWayTruncation, v1: BigUint64Array): { d: Ui
   const { n, bits: f } = t;
   if (v1.length !== n || !t.h1) throw new Error(`internal: threeWayOpen: ${v1.length} elements for a truncation of ${n}${t.h1 ? '' : ' (P0\'s pads not received)'}`);
   const mask = maskOf(f);
-  const sigma = t.sigma!, h1 = t.h1;
+  const sigma = t.sigma!, h1 = t.h1, ring = t.ring;
   const d = new Uint8Array(n);
   const t1 = new BigUint64Array(n);
   const vw = wordView(v1), ow = wordView(t1);
+  const hiMask = hiMaskOf(ring), top = ring - 33;
   for (let i = 0; i < n; i++) {
-    const lo = vw[2 * i], hi = vw[2 * i + 1];
-    const c = hi >>> 31;
+    const lo = vw[2 * i], hi = ring === 64 ? vw[2 * i + 1] : (vw[2 * i + 1] & hiMask) >>> 0;
+    const c = (hi >>> top) & 1;
     const di = (1 - c) ^ (sigma[i] & 1);
     d[i] = di;
-    shiftInto(ow, i, lo, hi, f, (-(c + di * h1[i]) & mask) >>> 0);
+    shiftRingInto(ow, i, lo, hi, f, (-(c + di * h1[i]) & mask) >>> 0, ring);
   }
   return { d, t1 };
 }
@@ -115,19 +146,35 @@ export function threeWayHelper(t: ThreeWayTruncation, d: Uint8Array): { t2: BigU
   const ow = wordView(t2);
   for (let i = 0; i < n; i++) {
     const m = d[i] ? h2[i] : 0;
-    shiftInto(ow, i, 0, 0, f, (-m & mask) >>> 0);
+    shiftRingInto(ow, i, 0, 0, f, (-m & mask) >>> 0, t.ring);
     back[i] = (q[i] - m) & mask;
   }
   return { t2, back };
 }
 
-/** x + sign·v·2^(64−f) for f-bit values v (P1 adding t2 + q·F, P0 subtracting q·F), on words. */
-export function addHighValues(x: BigUint64Array, v: Uint32Array, f: number, sign: 1 | -1): BigUint64Array {
+/** x + sign·v·2^(ℓ−f) for f-bit values v (P1 adding t2 + q·F, P0 subtracting q·F), on words
+ * (ℓ = `ring`, 64 by default). */
+export function addHighValues(x: BigUint64Array, v: Uint32Array, f: number, sign: 1 | -1, ring = 64): BigUint64Array {
   const out = x.slice();
   const ow = wordView(out);
-  const scale = sign * 2 ** (32 - f);
-  // v·2^(32−f) < 2^32 lands in the high word only; the typed store reduces mod 2^32.
-  for (let i = 0; i < v.length; i++) ow[2 * i + 1] = ow[2 * i + 1] + v[i] * scale;
+  const p = ring - f;
+  if (p >= 32) {
+    const scale = sign * 2 ** (p - 32);
+    // v·2^(p−32) < 2^32 lands in the high word only; the typed store reduces mod 2^32.
+    for (let i = 0; i < v.length; i++) ow[2 * i + 1] = ow[2 * i + 1] + v[i] * scale;
+    return out;
+  }
+  // v·2^p < 2^ℓ straddles the words (exact in a double: v has at most 32 significant bits).
+  const two32 = 2 ** 32, scale = 2 ** p;
+  for (let i = 0; i < v.length; i++) {
+    const a = v[i] * scale;
+    const aLo = a % two32, aHi = Math.floor(a / two32);
+    if (sign === 1) {
+      const lo = ow[2 * i] + aLo;
+      ow[2 * i] = lo;
+      ow[2 * i + 1] = ow[2 * i + 1] + aHi + (lo >= two32 ? 1 : 0);
+    } else subtractWords(ow, i, aLo, aHi);
+  }
   return out;
 }
 
@@ -153,10 +200,10 @@ export interface TruncateClientOfflineDealing extends ClientOfflineDealing {
 
 /** This party's offline part of a client-offline truncation of n elements by `bits` (P0 passes
  * its offline share v0, the others null): P0 → P1 h1 in the offline exchange. */
-export function dealTruncateClientOffline(s: Session, n: number, bits: number, v0: BigUint64Array | null): TruncateClientOfflineDealing {
-  const three = dealThreeWay(s, n, bits, v0);
+export function dealTruncateClientOffline(s: Session, n: number, bits: number, v0: BigUint64Array | null, ring = 64): TruncateClientOfflineDealing {
+  const three = dealThreeWay(s, n, bits, v0, ring);
   const { pad } = threeWayBytes(n, bits);
-  if (s.id === 0) return { three, outgoing: [threeWayPadMessage(three)], expect: {}, receive: () => undefined, output: addHighValues(three.t0!, three.q!, bits, -1) };
+  if (s.id === 0) return { three, outgoing: [threeWayPadMessage(three)], expect: {}, receive: () => undefined, output: addHighValues(three.t0!, three.q!, bits, -1, ring) };
   if (s.id === 2) return { three, outgoing: [], expect: {}, receive: () => undefined, output: null };
   return { three, outgoing: [], expect: { 0: pad }, receive: (take) => receiveThreeWayPad(three, takeParts(take, 0, [pad], 'trunc.pad')[0]), output: null };
 }
@@ -179,7 +226,7 @@ export async function truncateClientOffline(s: Session, v: BigUint64Array, bits:
     await s.round([{ to: 2, data: packBits(d), label: 'trunc.open' }], []);
     const got = await s.round([], [2], { 2: share });
     const [back] = splitFrame(got.get(2), [share], 2, 'trunc.share');
-    return addHighValues(t1, unpackWords(back, n, bits).lo, bits, 1);
+    return addHighValues(t1, unpackWords(back, n, bits).lo, bits, 1, t.ring);
   }
   const got = await s.round([], [1], { 1: open });
   const [d] = splitFrame(got.get(1), [open], 1, 'trunc.open');

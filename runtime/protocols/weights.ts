@@ -40,7 +40,7 @@
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
 import type { Session } from '../session/session.js';
-import { bytesRing, ringBytes, splitFrame } from './wire.js';
+import { bytesRing, packRing, ringBytes, splitFrame, unpackRing } from './wire.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 
 /** A map bilinear in (activation, weights) over Z_2^64, with its sizes. */
@@ -73,29 +73,36 @@ export interface WeightKey {
   held: BigUint64Array;
   /** P1 only: B (its correlation with P2). */
   mask: BigUint64Array | null;
+  /** Bytes per ring element of the per-inference messages (wire.ts ringWidthBytes: ℓ/8 in a
+   * program on Z_2^ℓ; absent: 8). The one-time W − B stays 8 bytes per weight. */
+  ring?: number;
 }
+
+/** Bytes per ring element of a layer's per-inference messages. */
+export const keyRing = (key: WeightKey): number => key.ring ?? 8;
 
 /** One-time setup of a weight layer: P1 passes its weights W (others null); P1 sends W − B
  * to P0 (phase 'oneTime', one round). `layer` names the layer's mask stream. */
-export async function setupWeights(s: Session, map: BilinearMap, weights: BigUint64Array | null, layer: string): Promise<WeightKey> {
+export async function setupWeights(s: Session, map: BilinearMap, weights: BigUint64Array | null, layer: string, ring = 8): Promise<WeightKey> {
   const purpose = `weights/${layer}`;
+  const rb = ring === 8 ? {} : { ring };
   if (s.id === 1) {
     if (!weights || weights.length !== map.wSize) throw new Error(`setupWeights: P1 must pass ${map.wSize} weights`);
     const b = s.shared(2, purpose).ring(map.wSize);
     const masked = sub(weights, b);
     await s.round([{ to: 0, data: ringBytes(masked), label: 'weights.mask', phase: 'oneTime' }], []);
-    return { map, held: weights, mask: b };
+    return { map, held: weights, mask: b, ...rb };
   }
   if (s.id === 2) {
     const b = s.shared(1, purpose).ring(map.wSize);
     await s.round([], []);
-    return { map, held: b, mask: null };
+    return { map, held: b, mask: null, ...rb };
   }
   const got = await s.round([], [1], { 1: 8 * map.wSize });
   const [masked] = splitFrame(got.get(1), [8 * map.wSize], 1, 'weights.mask');
   // A view, no copy: a received frame is this party's (nothing else writes it), and the
   // one-time frame lives as long as the session's keys anyway.
-  return { map, held: bytesRing(masked), mask: null };
+  return { map, held: bytesRing(masked), mask: null, ...rb };
 }
 
 /** The one-time setup again for a new client of a serving P1–P2 pair that keeps its keys
@@ -129,8 +136,8 @@ export function preparedCorrection(s: Session, ySize: number): BigUint64Array | 
 }
 
 /** P2's correction message for P1, or none when the offline phase sent it. */
-export function correctionMessage(m: MaskProduct): { to: 1; data: Uint8Array; label: string; phase: 'preprocessing' }[] {
-  return m.sent ? [] : [{ to: 1, data: ringBytes(m.share), label: 'weights.correction', phase: 'preprocessing' }];
+export function correctionMessage(m: MaskProduct, ring = 8): { to: 1; data: Uint8Array; label: string; phase: 'preprocessing' }[] {
+  return m.sent ? [] : [{ to: 1, data: packRing(m.share, ring), label: 'weights.correction', phase: 'preprocessing' }];
 }
 
 /** This party's MaskProduct for a product step (P0, P2; P1 has none). With `shared`, the
@@ -169,20 +176,21 @@ export async function applyWeightsMasked(s: Session, key: WeightKey, x: BigUint6
   if (x.length !== map.xSize) throw new Error(`applyWeights: activation of ${x.length} elements, expected ${map.xSize}`);
   if (s.id === 2) {
     const m = maskProduct(s, key);
-    await s.round(correctionMessage(m), []);
+    await s.round(correctionMessage(m, keyRing(key)), []);
     return { product: new BigUint64Array(map.ySize), kept: m.a };
   }
   if (s.id === 0) {
     const { a, share } = maskProduct(s, key);
     const masked = sub(x, a);
-    await s.round([{ to: 1, data: ringBytes(masked), label: 'weights.activation' }], []);
+    await s.round([{ to: 1, data: packRing(masked, keyRing(key)), label: 'weights.activation' }], []);
     return { product: share, kept: a };
   }
   const pre = preparedCorrection(s, map.ySize);
-  const got = await s.round([], pre ? [0] : [0, 2], pre ? { 0: 8 * map.xSize } : { 0: 8 * map.xSize, 2: 8 * map.ySize });
-  const [masked] = splitFrame(got.get(0), [8 * map.xSize], 0, 'weights.activation');
-  const c1 = pre ?? bytesRing(splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction')[0]);
-  const z = add(bytesRing(masked), x);
+  const rb = keyRing(key);
+  const got = await s.round([], pre ? [0] : [0, 2], pre ? { 0: rb * map.xSize } : { 0: rb * map.xSize, 2: rb * map.ySize });
+  const [masked] = splitFrame(got.get(0), [rb * map.xSize], 0, 'weights.activation');
+  const c1 = pre ?? unpackRing(splitFrame(got.get(2), [rb * map.ySize], 2, 'weights.correction')[0], rb);
+  const z = add(unpackRing(masked, rb), x);
   const y = map.apply(z, key.held);
   return { product: add(y, c1, y), kept: z };
 }
@@ -194,7 +202,7 @@ export async function applyWeightsMasked(s: Session, key: WeightKey, x: BigUint6
 export async function applyWeightsSharedMask(s: Session, key: WeightKey, kept: BigUint64Array): Promise<BigUint64Array> {
   const { map } = key;
   if (s.id === 2) {
-    await s.round(correctionMessage(maskProduct(s, key, kept)), []);
+    await s.round(correctionMessage(maskProduct(s, key, kept), keyRing(key)), []);
     return new BigUint64Array(map.ySize);
   }
   if (s.id === 0) {
@@ -204,8 +212,9 @@ export async function applyWeightsSharedMask(s: Session, key: WeightKey, kept: B
   }
   if (kept.length !== map.xSize) throw new Error(`applyWeightsSharedMask: masked activation of ${kept.length} elements, expected ${map.xSize}`);
   const pre = preparedCorrection(s, map.ySize);
-  const got = await s.round([], pre ? [] : [2], pre ? {} : { 2: 8 * map.ySize });
-  const c1 = pre ?? bytesRing(splitFrame(got.get(2), [8 * map.ySize], 2, 'weights.correction')[0]);
+  const rb = keyRing(key);
+  const got = await s.round([], pre ? [] : [2], pre ? {} : { 2: rb * map.ySize });
+  const c1 = pre ?? unpackRing(splitFrame(got.get(2), [rb * map.ySize], 2, 'weights.correction')[0], rb);
   const y = map.apply(kept, key.held);
   return add(y, c1, y);
 }
@@ -234,13 +243,13 @@ export function dealWeightsClientOffline(s: Session, key: WeightKey, y0: BigUint
     }
     const m = mask ?? maskProduct(s, key);
     const z = sub(y0, m.a);
-    return { masked: null, outgoing: [{ to: 1, data: ringBytes(z), label: 'weights.activation', phase: 'preprocessing' }], expect: {}, receive: () => undefined, output: m.share };
+    return { masked: null, outgoing: [{ to: 1, data: packRing(z, keyRing(key)), label: 'weights.activation', phase: 'preprocessing' }], expect: {}, receive: () => undefined, output: m.share };
   }
   if (s.id === 2) return { masked: null, outgoing: [], expect: {}, receive: () => undefined, output: null };
   if (shared) {
     // P1: the earlier product's Z (it arrives in the same offline exchange, before the online step).
     const source = shared as Partial<WeightsClientOfflineDealing>;
-    if (source.expect?.[0] !== 8 * map.xSize) throw new Error(`internal: dealWeightsClientOffline: the shared masked activation has ${(source.expect?.[0] ?? 0) / 8} elements, expected ${map.xSize}`);
+    if (source.expect?.[0] !== keyRing(key) * map.xSize) throw new Error(`internal: dealWeightsClientOffline: the shared masked activation has ${(source.expect?.[0] ?? 0) / keyRing(key)} elements, expected ${map.xSize}`);
     return {
       get masked() {
         return source.masked ?? null;
@@ -257,9 +266,9 @@ export function dealWeightsClientOffline(s: Session, key: WeightKey, y0: BigUint
       return masked;
     },
     outgoing: [],
-    expect: { 0: 8 * map.xSize },
+    expect: { 0: keyRing(key) * map.xSize },
     receive(take) {
-      masked = bytesRing(takeParts(take, 0, [8 * map.xSize], 'weights.activation')[0]);
+      masked = unpackRing(takeParts(take, 0, [keyRing(key) * map.xSize], 'weights.activation')[0], keyRing(key));
     },
     output: null,
   };

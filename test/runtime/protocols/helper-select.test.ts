@@ -35,7 +35,7 @@ async function run(ss: readonly Session[], spec: HelperSelectSpec, v: BigUint64A
   const sv = split(v);
   const sr = res ? split(res) : null;
   const { patches, selected } = sizes(spec);
-  const cost = PROTOCOL_COSTS.helperSelect({ n, patches, selected, k: spec.window.k, bits: spec.bits });
+  const cost = PROTOCOL_COSTS.helperSelect({ n, patches, selected, k: spec.window.k, bits: spec.bits, ring: (spec.ring ?? 64) / 8 });
   const out = await withOfflineCost(
     ss,
     cost,
@@ -78,7 +78,8 @@ function check(spec: HelperSelectSpec, v: BigUint64Array, res: BigUint64Array | 
     const xs = f > 0 ? [x, x - 1n] : [x];
     const bs = patchOf[i] < 0 ? new Set([1n]) : allowedBits[patchOf[i]];
     const allowed = [...bs].flatMap((b) => xs.map((xv) => b * xv));
-    const got = signed(y[i]);
+    // In Z_2^ℓ only the low ℓ bits of a word mean anything.
+    const got = BigInt.asIntN(spec.ring ?? 64, y[i]);
     if (!allowed.includes(got)) expect.fail(`element ${i} (patch ${patchOf[i]}, v = ${signed(v[i])}, res = ${res ? signed(res[i]) : '-'}, f = ${f}): got ${got}, allowed ${allowed.join(' | ')}`);
   }
   return ambiguous / Math.max(1, patches);
@@ -139,6 +140,25 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
     });
   }
 
+  for (const ring of [40, 48, 56])
+    it(`a ring of ${ring} bits: ring elements in ${ring / 8} bytes, the truncation exact for |v| < 2^${ring - 2} (the extremes included), windows {0, ${ring}} and {f + 4, 16}, plain and blocks`, async () => {
+      const ss = await sessions();
+      const n = SHAPE.reduce((a, b) => a * b, 1);
+      for (const f of [0, 12, 16])
+        for (const withRes of [false, true]) {
+          const full: HelperSelectSpec = { n, bits: f, window: { lo: 0, k: ring }, ring };
+          const a = values(n, ring, f, withRes);
+          // The truncation's bound |v| < 2^(ℓ−2), at both ends (no residual there: c stays in range).
+          a.v[n - 1] = BigInt.asUintN(64, (1n << BigInt(ring - 2)) - 1n);
+          a.v[n - 2] = BigInt.asUintN(64, -(1n << BigInt(ring - 2)) + 1n);
+          if (a.res) a.res[n - 1] = a.res[n - 2] = 0n;
+          expect(check(full, a.v, a.res, await run(ss, full, a.v, a.res))).to.equal(0);
+          const blocks: HelperSelectSpec = { n, bits: f, window: { lo: f + 4, k: 16 }, shape: SHAPE, blocks: BLOCKS, ring };
+          const b = values(n, f + 4 + 15 - 3, f, withRes);
+          expect(check(blocks, b.v, b.res, await run(ss, blocks, b.v, b.res)), 'ambiguous fraction').to.be.below(0.1);
+        }
+    });
+
   it('every channel identity: the standalone truncation (f > 0, two rounds) or nothing at all (f = 0), the residual added', async () => {
     const ss = await sessions();
     const n = SHAPE.reduce((a, b) => a * b, 1);
@@ -162,11 +182,12 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
     expect(c.flows.filter((f) => f.from === 0 && f.phase === 'online').map((f) => f.label).sort()).to.deep.equal(['drelu.compare', 'hsel.flip']);
   });
 
-  describe('security', () => {
+  for (const ring of [64, 40]) describe(`security (a ring of ${ring} bits)`, () => {
     const shape: [number, number, number, number] = [1, 4, 32, 32];
     const blocks: BlockSize[] = [[2, 2], 'identity', [1, 1], [4, 4]];
     const n = shape.reduce((a, b) => a * b, 1);
-    const spec: HelperSelectSpec = { n, bits: 16, window: { lo: 20, k: 16 }, shape, blocks };
+    const spec: HelperSelectSpec = { n, bits: 16, window: { lo: 20, k: 16 }, shape, blocks, ring };
+    const rb = ring / 8;
     const { patches, selected } = sizes(spec);
     const { p: P } = digitField(16);
 
@@ -191,9 +212,9 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
           p0Reveal: get(ss[0], 1, 1),
           p1Reveal: p1Offline.subarray(0, reveal),
           p1H1: p1Offline.subarray(reveal),
-          p1V: p1Round3.subarray(0, 8 * selected),
-          p1Gamma1: p1Round3.subarray(8 * selected, 8 * (selected + patches)),
-          p1Share: p1Round3.subarray(8 * (selected + patches)),
+          p1V: p1Round3.subarray(0, rb * selected),
+          p1Gamma1: p1Round3.subarray(rb * selected, rb * (selected + patches)),
+          p1Share: p1Round3.subarray(rb * (selected + patches)),
           p2Masked0: get(ss[2], 0, 0),
           p2Masked1: p2Round1.subarray(packedBytes(n, 1)),
         },
@@ -214,6 +235,7 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
       const rv = values(n, 34, 16, true);
       const rnd = await views(rv.v, rv.res!);
       expect(zero.bytes.p1H1.length).to.equal(packedBytes(n, 16));
+      expect(zero.bytes.p2Masked0.length).to.equal(rb * selected);
       expect(zero.bytes.p1Share.length).to.equal(packedBytes(n, 16));
       for (const v of [zero, rnd]) {
         for (const [name, b] of Object.entries(v.bytes)) expect(looksUniform(b, 256), name).to.equal(true);

@@ -17,13 +17,13 @@ const signed = (v: bigint): bigint => BigInt.asIntN(64, v);
 
 /** The dealing, the offline exchange and the online rounds on shares `sh` (P0 passes a
  * placeholder online: its output comes from the offline phase). Counters checked against the table. */
-async function truncate(ss: readonly Session[], sh: readonly BigUint64Array[], bits: number): Promise<BigUint64Array> {
+async function truncate(ss: readonly Session[], sh: readonly BigUint64Array[], bits: number, ring = 64): Promise<BigUint64Array> {
   const n = sh[0].length;
   const out = await withOfflineCost(
     ss,
     PROTOCOL_COSTS.truncateClientOffline({ n, bits }),
     async (s) => {
-      const d = dealTruncateClientOffline(s, n, bits, s.id === 0 ? sh[0] : null);
+      const d = dealTruncateClientOffline(s, n, bits, s.id === 0 ? sh[0] : null, ring);
       await offlineExchange(s, [d]);
       return d;
     },
@@ -50,6 +50,24 @@ describe('protocols: client-offline exact truncation', function () {
         expect(c.every((d) => d === 0n || d === 1n), `f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
       }
     }
+  });
+
+  it('in a ring of 40, 48 or 56 bits: ⌊x/2^f⌋ (or one less) mod 2^ℓ for |x| < 2^(ℓ−2), the ends of the bound and shares with any high bits included', async () => {
+    const ss = await sessions();
+    for (const ring of [40, 48, 56])
+      for (const f of [1, 12, 16, 32]) {
+        const n = 2000;
+        // Values up to the bound, and the bound's ends; shares uniform mod 2^64, so their bits
+        // above ℓ are noise the protocol must ignore.
+        const x = randomSigned(n, ring - 3);
+        const edges = [0n, 1n, -1n, (1n << BigInt(ring - 2)) - 1n, -(1n << BigInt(ring - 2)) + 1n, 1n << BigInt(f), -(1n << BigInt(f)) - 1n];
+        edges.forEach((e, i) => (x[i] = BigInt.asUintN(64, e)));
+        for (const sh of [split(x), sharesWithWrap(x, 0), sharesWithWrap(x, 1)]) {
+          const y = await truncate(ss, sh, f, ring);
+          const c = Array.from(x, (v, i) => (signed(v) >> BigInt(f)) - BigInt.asIntN(ring, y[i]));
+          expect(c.every((d) => d === 0n || d === 1n), `ℓ = ${ring}, f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
+        }
+      }
   });
 
   it('a forced wrap of the shares across 2^63 stays within the carry', async () => {

@@ -10,7 +10,7 @@ import type { Conv2dParams } from '../../../runtime/ring/windows.js';
 import { applyWeightsClientOffline, convMap, correctionMessage, dealWeightsClientOffline, maskProduct, matmulMap, setupWeights, type BilinearMap, type WeightKey } from '../../../runtime/protocols/weights.js';
 import { type Cost, PROTOCOL_COSTS, totalBytes } from '../../../runtime/protocols/costs.js';
 import type { Session } from '../../../runtime/session/session.js';
-import { bytesRing } from '../../../runtime/protocols/wire.js';
+import { bytesRing, unpackRing } from '../../../runtime/protocols/wire.js';
 import { join, offlineExchange, randomRing, randomSigned, run3, sessions, split } from './harness.js';
 import type { RecordingSession } from './harness.js';
 import { withOfflineCost } from './costcheck.js';
@@ -24,13 +24,14 @@ async function offline(s: Session, key: WeightKey, y0: BigUint64Array) {
   const m = s.id === 1 ? null : maskProduct(s, key);
   const deal = dealWeightsClientOffline(s, key, s.id === 0 ? y0 : null, m);
   const ySize = key.map.ySize;
-  const rest = await offlineExchange(s, [deal], s.id === 2 ? { outgoing: correctionMessage(m!) } : s.id === 1 ? { expect: { 2: 8 * ySize } } : {});
-  return { deal, correction: s.id === 1 ? bytesRing(rest.get(2)!.slice()) : undefined };
+  const rb = key.ring ?? 8;
+  const rest = await offlineExchange(s, [deal], s.id === 2 ? { outgoing: correctionMessage(m!, rb) } : s.id === 1 ? { expect: { 2: rb * ySize } } : {});
+  return { deal, correction: s.id === 1 ? unpackRing(rest.get(2)!.slice(), rb) : undefined };
 }
 
 async function product(ss: readonly Session[], keys: readonly WeightKey[], map: BilinearMap, y: BigUint64Array): Promise<BigUint64Array> {
   const sh = split(y);
-  const cost = PROTOCOL_COSTS.applyWeightsClientOffline({ xSize: map.xSize, ySize: map.ySize });
+  const cost = PROTOCOL_COSTS.applyWeightsClientOffline({ xSize: map.xSize, ySize: map.ySize, ring: keys[0].ring ?? 8 });
   const out = await withOfflineCost(
     ss,
     cost,
@@ -42,6 +43,17 @@ async function product(ss: readonly Session[], keys: readonly WeightKey[], map: 
 }
 
 describe('protocols: client-offline product (applyWeightsClientOffline)', () => {
+  it('in a ring of 40 bits: the product mod 2^40, every ring element in 5 bytes (the table with ring 5)', async () => {
+    const ss = await sessions();
+    const map = convMap(CONV);
+    const w = randomSigned(map.wSize, 20);
+    const keys = await run3(ss, (s) => setupWeights(s, map, s.id === 1 ? w : null, 'conv40', 5));
+    expect(keys.map((k) => k.ring)).to.deep.equal([5, 5, 5]);
+    const y = randomSigned(map.xSize, 16);
+    const mod40 = (a: BigUint64Array) => Array.from(a, (v) => BigInt.asUintN(40, v));
+    expect(mod40(await product(ss, keys, map, y))).to.deep.equal(mod40(conv2d(y, w, CONV)));
+  });
+
   it('conv and matmul equal the plaintext product, two inferences, no online message or round', async () => {
     const ss = await sessions();
     const map = convMap(CONV);
