@@ -1,0 +1,38 @@
+// Ring-element messages in a ring of ℓ bits (wire.ts packRing/unpackRing, RING_BITS): the low
+// ℓ/8 bytes of each element, little-endian, against a BigInt reference; the high bits of the
+// words (noise in Z_2^ℓ) never reach the wire; widths outside RING_BITS are refused.
+
+import { expect } from 'chai';
+import { packRing, ringWidthBytes, RING_BITS, unpackRing } from '../../../runtime/protocols/wire.js';
+import { randomRing } from './harness.js';
+
+describe('protocols: ring elements on the wire', () => {
+  for (const bits of RING_BITS)
+    it(`Z_2^${bits}: ${bits / 8} bytes per element, the low bits little-endian, read back mod 2^${bits}`, () => {
+      const bytes = ringWidthBytes(bits);
+      expect(bytes).to.equal(bits / 8);
+      const a = randomRing(1001);
+      a[0] = 0n;
+      a[1] = (1n << 64n) - 1n;
+      a[2] = 1n << BigInt(bits - 1);
+      const packed = packRing(a, bytes);
+      expect(packed.length).to.equal(1001 * bytes);
+      for (let i = 0; i < a.length; i++) {
+        let v = 0n;
+        for (let j = bytes - 1; j >= 0; j--) v = (v << 8n) | BigInt(packed[i * bytes + j]);
+        expect(v, `element ${i}`).to.equal(BigInt.asUintN(bits, a[i]));
+      }
+      const back = unpackRing(packed, bytes);
+      expect(Array.from(back)).to.deep.equal(Array.from(a, (v) => BigInt.asUintN(bits, v)));
+      // A misaligned view reads the same.
+      const shifted = new Uint8Array(packed.length + 3);
+      shifted.set(packed, 3);
+      expect(Array.from(unpackRing(shifted.subarray(3), bytes))).to.deep.equal(Array.from(back));
+    });
+
+  it('refuses a width outside 40, 48, 56, 64 and a message that is not whole elements', () => {
+    expect(ringWidthBytes(undefined)).to.equal(8);
+    for (const bad of [32, 33, 41, 72, '40']) expect(() => ringWidthBytes(bad)).to.throw(/ring of/);
+    expect(() => unpackRing(new Uint8Array(11), 5)).to.throw(/not a multiple of 5/);
+  });
+});
