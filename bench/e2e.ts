@@ -17,7 +17,9 @@
 // `--compare-bits auto` on the same calibration samples: per-layer narrowed comparison windows;
 // e.g. resnet50+maxtree@k0.06~auto), and +co last (compiled with --client-offline: P0's shares
 // computed offline, the helper selects; e.g. resnet50+maxtree@k0.06~auto+co; the baseline CLI
-// compiles the classic mode with the same plan and windows). Each row has the
+// compiles the classic mode with the same plan and windows), optionally followed by %40, %48,
+// %56, %64 or %auto (`--ring`: the ring's bits, e.g. resnet50+maxtree@4x4~auto+co%40; the
+// baseline compiles without it). Each row has the
 // DReLUs kept (beside the all-ReLU variant measured in the same run) and the bytes split
 // exactly into comparisons / selections / products / MaxPool / other (bench/e2e-split.ts).
 // Times: the online latency (input given → output revealed, the headline figure) and the
@@ -204,7 +206,7 @@ async function measure(variant: string, runs: number, transport: string, baselin
     // (with --baseline-same-mode, a +co variant in the client-offline mode too). A planned compile
     // chooses its mode by default (--client-offline auto): a row without +co is the classic mode,
     // asked for.
-    mpcc(['compile', onnxPath, '-o', out, '--quiet', ...compileFlags, ...(v.clientOffline ? ['--client-offline'] : planned(v) ? ['--client-offline=off'] : [])]);
+    mpcc(['compile', onnxPath, '-o', out, '--quiet', ...compileFlags, ...(v.clientOffline ? ['--client-offline'] : planned(v) ? ['--client-offline=off'] : []), ...(v.ring ? ['--ring', v.ring] : [])]);
     const compileSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const costPath = join(out, 'cost.json');
     const cost = JSON.parse(readFileSync(costPath, 'utf8')) as CostReport;
