@@ -18,6 +18,7 @@
 // runs only the phase's exchange (RunOptions.predealt).
 
 import type { WeightKey } from '../protocols/index.js';
+import { ringWidthBytes } from '../protocols/wire.js';
 import { PrgFamily } from '../session/prg.js';
 import type { Session } from '../session/session.js';
 import { runtimeError } from '../diagnostics.js';
@@ -63,11 +64,14 @@ export function serverRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgr
       for (const st of arts.program.setup) {
         const map = bilinearMap(st.map);
         const b = family.get(`weights/${st.name}`).ring(map.wSize);
-        if (party === 2) keys.set(st.name, { map, held: b, mask: null });
+        // The ring of the layer's messages, as setupWeights keeps it (weights.ts WeightKey.ring).
+        const ring = ringWidthBytes((st as { ring?: number }).ring);
+        const r = ring === 8 ? {} : { ring };
+        if (party === 2) keys.set(st.name, { map, held: b, mask: null, ...r });
         else {
           const w = arts.weights.get(st.weights);
           if (!w) throw runtimeError('MPCC5205', [st.weights]);
-          keys.set(st.name, { map, held: w, mask: b });
+          keys.set(st.name, { map, held: w, mask: b, ...r });
         }
       }
       kept = { id, keys };
