@@ -35,11 +35,12 @@ export async function revealToClient(s: Session, share: BigUint64Array, ring = 8
   return ring === 8 ? x : signExtend(x, 8 * ring);
 }
 
-/** Every element of `x` read as a value of Z_2^bits (bits > 32) and sign-extended from bit
+/** Every element of `x` read as a value of Z_2^bits (32 ≤ bits < 64) and sign-extended from bit
  * bits − 1 to 64 bits, in place. */
 export function signExtend(x: BigUint64Array, bits: number): BigUint64Array {
   const w = wordView(x);
   const shift = 64 - bits;
-  for (let i = 0; i < x.length; i++) w[2 * i + 1] = ((w[2 * i + 1] << shift) >> shift) >>> 0;
+  if (bits === 32) for (let i = 0; i < x.length; i++) w[2 * i + 1] = (w[2 * i] >> 31) >>> 0;
+  else for (let i = 0; i < x.length; i++) w[2 * i + 1] = ((w[2 * i + 1] << shift) >> shift) >>> 0;
   return x;
 }

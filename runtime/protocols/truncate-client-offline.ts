@@ -52,8 +52,12 @@ export interface ThreeWayTruncation {
   readonly ring: number;
 }
 
-/** The high word's mask of a value of Z_2^ring (ring > 32). */
+/** The high word's mask of a value of Z_2^ring (0 for ring = 32: the value is its low word). */
 const hiMaskOf = (ring: number): number => (ring >= 64 ? 0xffffffff : 2 ** (ring - 32) - 1);
+
+/** Bit ring − 1 (the top bit) of a value of Z_2^ring given by its words (hi reduced). */
+const topBit = (lo: number, hi: number, ring: number): number => (ring === 32 ? lo >>> 31 : (hi >>> (ring - 33)) & 1);
+
 
 /** ⌊v/2^f⌋ + top·2^(ring − f) into element i of `ow`, v the value of Z_2^ring with words lo and
  * hi (hi below 2^(ring − 32)), 1 ≤ f ≤ 32, top < 2^f: the two parts occupy disjoint bits. At
@@ -64,6 +68,7 @@ function shiftRingInto(ow: Uint32Array, i: number, lo: number, hi: number, f: nu
   let nhi = f === 32 ? 0 : hi >>> f;
   const p = ring - f;
   if (p >= 32) nhi = (nhi | (top * 2 ** (p - 32))) >>> 0;
+  else if (p === 0) nlo = top;
   else {
     nlo = (nlo | (top << p)) >>> 0;
     nhi = (nhi | (top >>> (32 - p))) >>> 0;
@@ -82,7 +87,7 @@ function checkBits(bits: number): void {
  * messages stay 1 and f bits per element). */
 export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64Array | null, ring = 64): ThreeWayTruncation {
   checkBits(bits);
-  if (!RING_BITS.includes(ring)) throw new Error(`internal: a three-way truncation in a ring of ${ring} bits`);
+  if (!RING_BITS.includes(ring) || bits > ring - 2) throw new Error(`internal: a three-way truncation by ${bits} bits in a ring of ${ring} bits (at most ℓ − 2)`);
   const f = bits;
   if (s.id === 1) return { n, bits, ring, t0: null, q: null, sigma: s.shared(0, 'trunc').bytes(n), h1: null, h2: null };
   if (s.id === 2) {
@@ -100,16 +105,18 @@ export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64A
   const t0 = new BigUint64Array(n);
   const vw = wordView(v0), ow = wordView(t0);
   const [kLo, kHi] = powerOfTwoWords(ring - 2 - f);
-  const hiMask = hiMaskOf(ring), kWord = 2 ** (ring - 34), top = ring - 33;
+  // K = 2^(ℓ−2) lands in the word holding bit ℓ − 1 (the low word at ℓ = 32).
+  const hiMask = hiMaskOf(ring), kWord = ring === 32 ? 0x40000000 : 2 ** (ring - 34);
   for (let i = 0; i < n; i++) {
     const sg = sigma[i] & 1;
-    // v0' = v0 + K mod 2^ℓ (K only touches the high word), a = its bit ℓ − 1.
-    const hi = (((ring === 64 ? vw[2 * i + 1] : vw[2 * i + 1] & hiMask) + kWord) & hiMask) >>> 0;
-    const a = (hi >>> top) & 1;
+    // v0' = v0 + K mod 2^ℓ, a = its bit ℓ − 1.
+    const lo = ring === 32 ? (vw[2 * i] + kWord) >>> 0 : vw[2 * i];
+    const hi = ring === 32 ? 0 : (((ring === 64 ? vw[2 * i + 1] : vw[2 * i + 1] & hiMask) + kWord) & hiMask) >>> 0;
+    const a = topBit(lo, hi, ring);
     // h = a·(1 − 2σ) mod 2^f: 0, 1 or −1.
     const h = a ? (sg ? mask : 1) : 0;
     h1[i] = (h - h2[i]) & mask;
-    shiftRingInto(ow, i, vw[2 * i], hi, f, (-(a & sg) & mask) >>> 0, ring);
+    shiftRingInto(ow, i, lo, hi, f, (-(a & sg) & mask) >>> 0, ring);
     subtractWords(ow, i, kLo, kHi);
   }
   return { n, bits, ring, t0, q, sigma: null, h1, h2: null };
@@ -124,10 +131,10 @@ export function threeWayOpen(t: ThreeWayTruncation, v1: BigUint64Array): { d: Ui
   const d = new Uint8Array(n);
   const t1 = new BigUint64Array(n);
   const vw = wordView(v1), ow = wordView(t1);
-  const hiMask = hiMaskOf(ring), top = ring - 33;
+  const hiMask = hiMaskOf(ring);
   for (let i = 0; i < n; i++) {
     const lo = vw[2 * i], hi = ring === 64 ? vw[2 * i + 1] : (vw[2 * i + 1] & hiMask) >>> 0;
-    const c = (hi >>> top) & 1;
+    const c = topBit(lo, hi, ring);
     const di = (1 - c) ^ (sigma[i] & 1);
     d[i] = di;
     shiftRingInto(ow, i, lo, hi, f, (-(c + di * h1[i]) & mask) >>> 0, ring);

@@ -24,15 +24,16 @@ describe('protocols: sharing, reveal, linear ops', () => {
     expect(out[2]).to.equal(null);
   });
 
-  it('reveals a value of Z_2^40 in 5 bytes per element, sign-extended (shares with any high bits)', async () => {
-    const ss = await sessions();
-    const x = randomSigned(100, 38);
-    x[0] = BigInt.asUintN(64, -(1n << 39n));
-    x[1] = (1n << 39n) - 1n;
-    const sh = split(x);
-    const out = await withCost(ss, PROTOCOL_COSTS.revealToClient({ n: 100, ring: 5 }), (s) => revealToClient(s, s.id === 2 ? new BigUint64Array(100) : sh[s.id], 5));
-    expect(out[0]).to.deep.equal(x);
-  });
+  for (const bits of [32, 40, 56])
+    it(`reveals a value of Z_2^${bits} in ${bits / 8} bytes per element, sign-extended (shares with any high bits)`, async () => {
+      const ss = await sessions();
+      const x = randomSigned(100, bits - 2);
+      x[0] = BigInt.asUintN(64, -(1n << BigInt(bits - 1)));
+      x[1] = (1n << BigInt(bits - 1)) - 1n;
+      const sh = split(x);
+      const out = await withCost(ss, PROTOCOL_COSTS.revealToClient({ n: 100, ring: bits / 8 }), (s) => revealToClient(s, s.id === 2 ? new BigUint64Array(100) : sh[s.id], bits / 8));
+      expect(out[0]).to.deep.equal(x);
+    });
 
   it('add, sub, scale and add-public act on the shared value', async () => {
     const ss = await sessions();
