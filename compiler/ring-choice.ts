@@ -127,7 +127,7 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   const real = (ulps: number) => ulps / 2 ** (2 * frac);
   const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
   const margin = (ring: number) => ring - 2 - Math.log2(Math.max(range.largest, 1));
-  const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' (${range.samples} sample${range.samples === 1 ? '' : 's'})`;
+  const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
   const ring = RING_BITS.find((l) => l === 64 || range.largest * 2 ** RING_MARGIN_BITS < 2 ** (l - 2))!;
   const bound = (l: number) => `|v| < 2^(${l - 2}−2f) = ${fmt(real(2 ** (l - 2)))}`;
   if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)` };
