@@ -4,7 +4,9 @@
 // float-level passes) and writes the three parties' artifacts (compiler/codegen/model/artifacts.ts;
 // OUT/plan.json is the plan, copied). Progress on stderr (compiler/cli-support.ts). With
 // --reconstruct the plan's refit weights go in before the plan (compiler/commands/reconstruct-flags.ts:
-// refit on --calib, or the file `mpcc plan --reconstruct` wrote and the plan references).
+// refit on --calib, or the file `mpcc plan --reconstruct` wrote and the plan references). With
+// --ring, a client-offline program computes in a smaller ring (compiler/ring-choice.ts; auto by
+// default with --calib in that mode).
 import type { Command } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
