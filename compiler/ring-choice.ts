@@ -26,11 +26,9 @@ import { RING_BITS, type RingBits } from '../runtime/program/program.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { CalibrationSet } from './calibration/load.js';
 
-/** Bits of margin auto keeps above the largest value calibration saw. */
-export const RING_MARGIN_BITS = 3;
-
-/** Calibration samples auto runs through the fixed-point interpreter, at most. */
-export const RING_SAMPLES = 16;
+/** auto's constants: the bits of margin it keeps above the largest value calibration saw, and
+ * the calibration samples it runs through the fixed-point interpreter at most. */
+export const RING_AUTO = { marginBits: 3, samples: 16 } as const;
 
 /** The largest value a quantized graph makes on calibration samples, in ring units. */
 export interface RingRange {
@@ -79,7 +77,7 @@ function largestTile(n: Node): number {
   return Math.max(1, ...blockSizesOf(n).map((b) => (b === 'identity' ? 1 : b[0] * b[1])));
 }
 
-/** Runs up to RING_SAMPLES calibration samples through quantized graph `g` (at `frac` bits) and
+/** Runs up to RING_AUTO.samples calibration samples through quantized graph `g` (at `frac` bits) and
  * returns M (see the file comment). */
 export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, log: ProgressSink = NO_PROGRESS): RingRange {
   const producer = producers(g);
@@ -101,7 +99,7 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
   const [count, ...rest] = calib.shape;
   const shape = g.types.get(g.inputs[0])!.shape;
   const per = numel(rest);
-  const samples = Math.min(count, RING_SAMPLES);
+  const samples = Math.min(count, RING_AUTO.samples);
   const byOutput = new Map<string, Node>();
   for (const n of g.nodes) for (const o of n.outputs) byOutput.set(o, n);
   for (let i = 0; i < samples; i++) {
@@ -128,9 +126,9 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
   const margin = (ring: number) => ring - 2 - Math.log2(Math.max(range.largest, 1));
   const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
-  const ring = RING_BITS.find((l) => l === 64 || range.largest * 2 ** RING_MARGIN_BITS < 2 ** (l - 2))!;
+  const ring = RING_BITS.find((l) => l === 64 || range.largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2))!;
   const bound = (l: number) => `|v| < 2^(${l - 2}−2f) = ${fmt(real(2 ** (l - 2)))}`;
   if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)` };
   const widest = RING_BITS[RING_BITS.length - 2];
-  return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_MARGIN_BITS}` };
+  return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}` };
 }
