@@ -26,7 +26,9 @@
 // file (`refitFile`, mpcc compile --reconstruct) adds apply-refit{file=F} just before
 // insert-block-relu, checked against the model and the plan before the model loads; the scale and
 // the windows are then chosen on the refit network. With --client-offline (`clientOffline`), lower
-// runs as lower{client-offline=1}, after maxpool-to-relu-tree when the model is float and has no plan.
+// runs as lower{client-offline=1}, after maxpool-to-relu-tree when the model is float and has no plan;
+// with --ring N (`ring`) as lower{client-offline=1,ring=N}, with --ring auto with the ring chosen
+// on the quantized graph just before lower, from the calibration samples (compiler/ring-choice.ts).
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import type { Graph } from '../ir/graph.js';
@@ -44,7 +46,8 @@ import { type CalibrationOptions, type CalibrationSet, loadCalibration } from '.
 import { type FracChoice, type Truncation, chooseFracBits, describeFracChoice } from '../passes/quantize/frac-choice.js';
 import { runGraph } from '../ir/interp/index.js';
 import { revealArgmax } from '../passes/quantize/reveal-argmax.js';
-import { FRAC_BITS } from './commands/flags.js';
+import { FRAC_BITS, type RingWhen } from './commands/flags.js';
+import { type RingChoice, chooseRing, measureRingRange } from './ring-choice.js';
 import { Tensor } from '../ir/tensor.js';
 
 /** The passes every command runs first when --passes is not given. */
@@ -85,6 +88,10 @@ export interface DriverOptions {
    * passes/secure/lower-client-offline.ts); a float model without --plan gets maxpool-to-relu-tree
    * after its float-level passes (unless they name it), so its MaxPools become ReLU trees. */
   readonly clientOffline?: boolean;
+  /** --ring: the ring of a client-offline program (lower{ring=N}), or auto: chosen on the
+   * quantized graph from `calib`'s samples just before lower (compiler/ring-choice.ts; Z_2^64
+   * without them). A ring below 64 without `clientOffline` is MPCC6028; auto without it, 64. */
+  readonly ring?: RingWhen;
 }
 
 /** The passes a graph still needs, in order. */
@@ -99,6 +106,8 @@ export interface PassPlan {
   readonly chooseFrac?: boolean;
   /** How weight products' Truncates run (the scale's failure bound counts only local ones). */
   readonly truncation?: Truncation;
+  /** True when lower's ring is chosen from calibration just before it (--ring auto). */
+  readonly ringAuto?: boolean;
 }
 
 /** How the driver runs a plan besides the passes themselves. */
@@ -123,6 +132,8 @@ export interface DriveResult {
   readonly reports: readonly PassReport[];
   /** The scale chosen for the model, when the driver chose it. */
   readonly fracChoice?: FracChoice;
+  /** The ring chosen for the model (--ring auto), when the driver chose it. */
+  readonly ringChoice?: RingChoice;
 }
 
 /** The --passes list parsed and split into float-level steps and the secure tail steps it names. */
@@ -146,9 +157,9 @@ export function driveModel(model: string, options: DriverOptions & RunOptions & 
   const loaded = loadGraphFile(model, { inputShape: options.inputShape });
   const plan = choosePasses(loaded, split, options);
   log(`${loaded.nodes.length} nodes, ${plan.from}${plan.steps.length ? `; ${plan.steps.length} passes to ${plan.to}` : ''}`);
-  const calibration = plan.chooseFrac && options.calib ? loadCalibration(options.calib, loaded.types.get(loaded.inputs[0])!.shape) : undefined;
-  const { graph, reports, fracChoice } = runPlan(loaded, plan, { ...options, calibration });
-  return { loaded, graph, plan, reports, fracChoice };
+  const calibration = (plan.chooseFrac || plan.ringAuto) && options.calib ? loadCalibration(options.calib, loaded.types.get(loaded.inputs[0])!.shape) : undefined;
+  const { graph, reports, fracChoice, ringChoice } = runPlan(loaded, plan, { ...options, calibration });
+  return { loaded, graph, plan, reports, fracChoice, ringChoice };
 }
 
 /** The passes `graph` needs under `options` (see the file comment). */
@@ -159,18 +170,34 @@ export function planPasses(graph: Graph, options: DriverOptions = {}): PassPlan 
 /** Runs a plan's passes on `graph` through the pass manager; with `plan.chooseFrac`, the float-level
  * passes first, then the scale chosen for their result (from `calibration`'s activations when
  * given), then the rest with it. */
-export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { readonly calibration?: CalibrationSet } = {}): { graph: Graph; reports: readonly PassReport[]; fracChoice?: FracChoice } {
+export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { readonly calibration?: CalibrationSet } = {}): { graph: Graph; reports: readonly PassReport[]; fracChoice?: FracChoice; ringChoice?: RingChoice } {
+  // --ring auto: the ring is chosen on the quantized graph lower takes (compiler/ring-choice.ts)
+  const lowerAt = plan.ringAuto ? plan.steps.findIndex((s) => s.pass.name === 'lower') : -1;
+  if (lowerAt < 0) return runScaled(graph, plan, plan.steps.length, options);
+  const log = options.log ?? NO_PROGRESS;
+  const before = runScaled(graph, { ...plan, steps: plan.steps.slice(0, lowerAt) }, plan.steps.length, options);
+  const frac = modelFrac(before.graph) ?? FRAC_BITS.default;
+  const ringChoice = chooseRing(options.calibration && measureRingRange(before.graph, frac, options.calibration, log), frac);
+  log(ringChoice.note);
+  const rest = plan.steps.slice(lowerAt).map((s) => (s.pass.name === 'lower' ? { ...s, options: { ...s.options, ring: ringChoice.ring } } : s));
+  const after = runSteps(before.graph, rest, lowerAt, plan.steps.length, options);
+  return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice: before.fracChoice, ringChoice };
+}
+
+/** `plan`'s steps (numbered of `total` in progress lines), with the scale chosen before the first
+ * step that needs it when `plan.chooseFrac`. */
+function runScaled(graph: Graph, plan: PassPlan, total: number, options: RunOptions & { readonly calibration?: CalibrationSet }): { graph: Graph; reports: readonly PassReport[]; fracChoice?: FracChoice } {
   // the scale is chosen before the first step that needs it (reveal-argmax's margin, quantize)
   const at = plan.chooseFrac ? plan.steps.findIndex((s) => s.pass.name === 'quantize' || s.pass.name === revealArgmax.name) : -1;
-  if (at < 0) return runSteps(graph, plan.steps, 0, plan.steps.length, options);
+  if (at < 0) return runSteps(graph, plan.steps, 0, total, options);
   const log = options.log ?? NO_PROGRESS;
-  const before = runSteps(graph, plan.steps.slice(0, at), 0, plan.steps.length, options);
+  const before = runSteps(graph, plan.steps.slice(0, at), 0, total, options);
   const fracChoice = chooseFrac(before.graph, options.calibration, log, plan.truncation);
   const weightLevel: Record<string, number> = fracChoice.weightLevel !== undefined ? { 'weight-level': fracChoice.weightLevel } : {};
   const rest = plan.steps.slice(at).map((s) =>
     s.pass.name === 'quantize' ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac, ...weightLevel } } : s.pass.name === revealArgmax.name ? { ...s, options: { ...s.options, 'frac-bits': fracChoice.frac } } : s,
   );
-  const after = runSteps(before.graph, rest, at, plan.steps.length, options);
+  const after = runSteps(before.graph, rest, at, total, options);
   return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice };
 }
 
@@ -252,15 +279,19 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
     if (from !== 'float') throw diag('MPCC0004', ['--reveal', 'argmax', `the model is already ${from}; the classes are computed from a float model`]);
     steps.push({ pass: revealArgmax, options: { 'frac-bits': frac ?? FRAC_BITS.default } });
   }
+  // a ring below 64 only in the client-offline mode; auto is chosen just before lower (runPlan)
+  if (typeof options.ring === 'number' && options.ring < 64 && !options.clientOffline) throw diag('MPCC6028', [String(options.ring), '--client-offline']);
+  const ring: Record<string, number> = options.clientOffline && typeof options.ring === 'number' && options.ring < 64 ? { ring: options.ring } : {};
   for (const stage of STAGES) {
     if (!isBefore(from, stage) || isBefore(target, stage)) continue;
     const step = split.tail.get(stage) ?? parsePipeline(TAIL.get(stage)!)[0];
     if (stage === 'quantized' && frac !== undefined) steps.push({ ...step, options: { ...step.options, 'frac-bits': frac } });
-    else if (stage === 'lowered' && (truncation === 'local' || options.clientOffline)) steps.push({ ...step, options: { ...step.options, ...(truncation === 'local' ? { truncation } : {}), ...(options.clientOffline ? { 'client-offline': true } : {}) } });
+    else if (stage === 'lowered' && (truncation === 'local' || options.clientOffline)) steps.push({ ...step, options: { ...step.options, ...(truncation === 'local' ? { truncation } : {}), ...(options.clientOffline ? { 'client-offline': true } : {}), ...ring } });
     else steps.push(step);
   }
   const chooseFrac = from === 'float' && frac === undefined && steps.some((s) => s.pass.name === 'quantize');
-  return { from, to: isBefore(from, target) ? target : from, steps, chooseFrac, truncation };
+  const ringAuto = Boolean(options.clientOffline) && options.ring === 'auto' && steps.some((s) => s.pass.name === 'lower');
+  return { from, to: isBefore(from, target) ? target : from, steps, chooseFrac, truncation, ...(ringAuto ? { ringAuto } : {}) };
 }
 
 /** Calibration samples the scale's magnitudes are measured on, at most (each a float run). */

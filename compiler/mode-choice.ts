@@ -5,7 +5,10 @@
 // online rounds × RTT + the most online bytes one party sends / bandwidth; a tie keeps the
 // classic mode). A model the client-offline mode refuses (MPCC6027: a Clip, a product of two
 // activations, a MaxPool under a plan made without maxpool-to-relu-tree, ...) compiles classic,
-// and the note says why.
+// and the note says why. With --ring N the client-offline mode is costed in Z_2^N; with --ring auto
+// (no calibration here) in Z_2^64, the ring chosen afterwards only if that mode wins — a smaller
+// ring only makes the mode cheaper, so the choice never flips against it. If the classic mode wins,
+// the ring is 64 (the command says so).
 import { type ProgressSink } from './cli-support.js';
 import { type DriverOptions, driveModel } from './driver.js';
 import { MpccError } from '../runtime/diagnostics.js';
@@ -24,7 +27,8 @@ export interface ModeChoice {
 export function chooseClientOffline(model: string, options: DriverOptions & { readonly inputShape?: number[] }, log?: ProgressSink): ModeChoice {
   // the mode's own inputs only: no calibration, refit, IR dump or progress of the two drives
   const { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape } = options;
-  const drive = (clientOffline: boolean) => costReport(driveModel(model, { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape, clientOffline, target: 'scheduled' }).graph);
+  const ring = typeof options.ring === 'number' ? options.ring : 64;
+  const drive = (clientOffline: boolean) => costReport(driveModel(model, { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape, clientOffline, ...(clientOffline ? { ring } : {}), target: 'scheduled' }).graph);
   log?.('--client-offline auto: costing both modes');
   const classic = drive(false);
   let offline: CostReport | null = null;

@@ -26,6 +26,7 @@ import { type CalibrationOptions, type CalibrationSet, loadCalibration } from '.
 import type { CompareChoice } from './commands/compare-flags.js';
 import type { FracChoice } from '../passes/quantize/frac-choice.js';
 import { withBatch } from './eval-batch.js';
+import type { RingChoice } from './ring-choice.js';
 
 
 /** Images per interpreter call when collecting statistics. */
@@ -181,6 +182,8 @@ export interface WindowedDrive {
   readonly compare: PlanCompare;
   /** The scale chosen for the model (absent with --frac-bits). */
   readonly fracChoice?: FracChoice;
+  /** The ring chosen for the model (--ring auto). */
+  readonly ringChoice?: RingChoice;
 }
 
 /** Drives `model` to the float stage (with --plan's block-ReLUs), chooses the windows `choice`
@@ -202,10 +205,10 @@ export function driveWithWindows(
   const frac = options.fracBits ?? fracChoice!.frac;
   const compare = chooseWindows(float, choice, frac, data, log);
   const windowed = withWindows(float, compare);
-  const { graph } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: frac, revealArgmax: options.revealArgmax, truncation: options.truncation, clientOffline: options.clientOffline }), options);
+  const { graph, ringChoice } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: frac, revealArgmax: options.revealArgmax, truncation: options.truncation, clientOffline: options.clientOffline, ring: options.ring }), { ...options, calibration: data });
   const source = { tool: 'mpcc compile', method: `compare-bits ${choice.mode === 'auto' ? 'auto' : `${choice.k}, drop-lsb ${choice.lo}`}`, ...(data ? { calib: data.source } : {}) };
   const plan = planWithCompare(options.planFile === undefined ? undefined : readPlan(options.planFile), compare, modelFileSha256(model), float, source);
-  return { graph, plan, compare, fracChoice };
+  return { graph, plan, compare, fracChoice, ringChoice };
 }
 
 /** One row of `mpcc run --verify-against-plaintext`: a comparison node's measured sign-error

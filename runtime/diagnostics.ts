@@ -188,6 +188,8 @@ export const DIAGNOSTICS = {
   MPCC6025: "the graph is not scheduled: node '{0}' ({1}) has no round (run lower,schedule-rounds first)",
   MPCC6026: "'{0}' is not a cost report: {1}",
   MPCC6027: "--client-offline: node '{0}' ({1}) keeps the model out of the client-offline mode: {2}",
+  MPCC6028: "--ring {0} needs {1}: a ring smaller than Z_2^64 is safe only where every truncation is exact (the client-offline mode, passes/secure/lower-client-offline.ts)",
+  MPCC6029: "--ring {0}: node '{1}' ({2}) cannot run in Z_2^{0}: {3}",
 
   MPCC6040: "codegen: node '{0}' ({1}) cannot be generated: {2}",
   MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",

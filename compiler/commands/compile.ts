@@ -4,7 +4,9 @@
 // float-level passes) and writes the three parties' artifacts (compiler/codegen/model/artifacts.ts;
 // OUT/plan.json is the plan, copied). Progress on stderr (compiler/cli-support.ts). With
 // --reconstruct the plan's refit weights go in before the plan (compiler/commands/reconstruct-flags.ts:
-// refit on --calib, or the file `mpcc plan --reconstruct` wrote and the plan references).
+// refit on --calib, or the file `mpcc plan --reconstruct` wrote and the plan references). With
+// --ring, a client-offline program computes in a smaller ring (compiler/ring-choice.ts; auto by
+// default with --calib in that mode).
 import type { Command } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
 import { clientTail } from '../../ir/stage.js';
 import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-choice.js';
-import { clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseTruncation, planOption, requireOutput, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
+import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, parseTruncation, planOption, requireOutput, ringOption, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
 import { describeWindows, driveWithWindows } from '../narrow.js';
@@ -51,6 +53,9 @@ export interface CompileOptions extends ProgressFlags, BudgetFlags {
   /** --reconstruct: refit the weights that read planned activations (on --calib, else the plan's refit file); --ridge its ridge. */
   readonly reconstruct?: boolean;
   readonly ridge?: string | number;
+  /** --ring 40|48|56|64|auto: the ring of a client-offline program (compiler/ring-choice.ts);
+   * absent: auto with --calib in the client-offline mode, else 64. */
+  readonly ring?: string | number;
   readonly [flag: string]: unknown;
 }
 
@@ -77,6 +82,8 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const calib = calibrationOptionsFrom(options as Record<string, unknown>);
   // a planned network (--plan, or --budget, which plans first) chooses its mode by default
   const when = options.clientOffline === undefined && options.plan !== undefined ? 'auto' : parseClientOffline(options.clientOffline);
+  const ringFlag = parseRing(options.ring);
+  checkRingMode(ringFlag, when);
   const reveal = options.reveal ?? 'scores';
   if (reveal !== 'scores' && reveal !== 'argmax') throw diag('MPCC0004', ['--reveal', reveal, 'expected scores or argmax']);
   if (!options.reconstruct && options.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(options.ridge), 'it needs --reconstruct']);
@@ -94,9 +101,14 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   try {
     const refitFile = scratch === undefined ? undefined : compileRefitFile(model, options.plan!, calib, ridge, { passes: options.passes, inputShape }, scratch, log);
     const driver = { passes: options.passes, fracBits, truncation, target: 'scheduled' as const, inputShape, dumpIr: options.dumpIr, planFile: options.plan, refitFile, calib, revealArgmax: reveal === 'argmax', log };
-    const choice = when === 'auto' ? chooseClientOffline(model, driver, log) : undefined;
-    const summary = compileDriven(model, bytes, out, options, compare, { ...driver, clientOffline: choice ? choice.clientOffline : when === 'on' }, t0);
-    return choice ? { ...summary, notes: [`note: ${choice.note}`, ...summary.notes] } : summary;
+    const choice = when === 'auto' ? chooseClientOffline(model, { ...driver, ring: ringFlag }, log) : undefined;
+    const clientOffline = choice ? choice.clientOffline : when === 'on';
+    // the ring: a client-offline program's as asked, or by default from calibration; classic: 64
+    const ring = clientOffline ? (ringFlag ?? (calib ? 'auto' : 64)) : 64;
+    const classicRing = !clientOffline && ringFlag !== undefined && ringFlag !== 64 ? [`note: --ring ${ringFlag}: the classic mode computes in Z_2^64 (a smaller ring needs the client-offline mode, which --client-offline auto did not choose)`] : [];
+    if (classicRing.length) log(classicRing[0].slice('note: '.length));
+    const summary = compileDriven(model, bytes, out, options, compare, { ...driver, clientOffline, ring }, t0);
+    return { ...summary, notes: [...(choice ? [`note: ${choice.note}`] : []), ...classicRing, ...summary.notes] };
   } finally {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }
@@ -106,14 +118,15 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
 function compileDriven(model: string, bytes: Uint8Array, out: string, options: CompileOptions, compare: ReturnType<typeof compareChoiceFrom>, driver: Parameters<typeof driveModel>[1] & { readonly target: 'scheduled'; readonly log: ProgressSink }, t0: number): CompileSummary {
   const { log, calib } = driver;
   // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
-  const { graph, plan, fracChoice, windows } = compare.mode === 'none'
-    ? (({ graph: g, fracChoice: f }) => ({ graph: g, fracChoice: f, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined }))(driveModel(model, driver))
-    : (({ graph: g, plan: p, fracChoice: f, compare: c }) => ({ graph: g, fracChoice: f, plan: Buffer.from(planJson(p)), windows: c }))(driveWithWindows(model, driver, compare, calib));
+  const { graph, plan, fracChoice, windows, ringChoice } = compare.mode === 'none'
+    ? (({ graph: g, fracChoice: f, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined }))(driveModel(model, driver))
+    : (({ graph: g, plan: p, fracChoice: f, compare: c, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: Buffer.from(planJson(p)), windows: c }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
   const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan);
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
+    ...(ringChoice ? [`note: ${ringChoice.note}`] : []),
     ...(windows ? [describeWindows(windows)] : []),
     ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost) : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
@@ -142,6 +155,7 @@ export async function runCompileWithBudget(model: string, options: CompileOption
   const flags = checkBudgetFlags(options);
   requireOutput(options.output, 'an output folder OUT');
   parseFracBits(options.fracBits);
+  checkRingMode(parseRing(options.ring), options.clientOffline === undefined ? 'auto' : parseClientOffline(options.clientOffline));
   const log = commandProgress(options, sink);
   const { graph, modelSha256, source } = floatModel(model, options, log, { tool: 'mpcc compile', mpccVersion: mpccVersion() });
   const { plans } = await plansFromFlags(graph, model, modelSha256, flags, [flags.budget!], source, log, options.quiet ? () => undefined : warn);
@@ -167,6 +181,7 @@ export function registerCompile(program: Command): void {
         .addOption(planOption())
         .addOption(truncationOption())
         .addOption(clientOfflineOption())
+        .addOption(ringOption())
         .option('--dump-ir <dir>', 'write the IR after every pass into DIR')
         .option('--reveal <what>', 'what the client learns: scores (the output, default) or argmax (only the class of each pixel or row, computed securely)'),
       `${DEFAULT_PASSES}; '' for none`,

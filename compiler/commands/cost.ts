@@ -1,4 +1,4 @@
-// `mpcc cost MODEL.onnx|FILE.mir|OUT [--json] [--frac-bits F] [--passes LIST]`: what one secure
+// `mpcc cost MODEL.onnx|FILE.mir|OUT [--json] [--frac-bits F] [--passes LIST] [--client-offline] [--ring N]`: what one secure
 // inference of a model costs — bytes per party (online, preprocessing, one-time), rounds,
 // DReLUs (and, per block-ReLU, the DReLUs before planning; bytes of comparisons and selections
 // apart), per layer and in total, with LAN/WAN latency estimates, and the inference split into
@@ -13,7 +13,8 @@ import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { chooseClientOffline } from '../mode-choice.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { type CostReport, costReport, formatCostTable } from '../../passes/secure/cost-model.js';
-import { clientOfflineOption, jsonOption, parseClientOffline, parseFracBits, parseInputShape, parseTruncation, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
+import { checkRingMode, clientOfflineOption, jsonOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, parseTruncation, ringOption, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
+import { chooseRing } from '../ring-choice.js';
 
 /** Options of the cost command, as commander hands them over. */
 export interface CostOptions extends ProgressFlags {
@@ -26,6 +27,9 @@ export interface CostOptions extends ProgressFlags {
   /** --client-offline [on|off|auto]: the cost of the client-offline mode (compiler/driver.ts), or
    * of the mode auto chooses (compiler/mode-choice.ts); the flag alone: on. */
   readonly clientOffline?: boolean | string;
+  /** --ring 40|48|56|64|auto: the ring of a client-offline program (compiler/ring-choice.ts;
+   * auto: Z_2^64 here, the command has no calibration samples); absent: 64. */
+  readonly ring?: string | number;
   /** Shape of the first input for ONNX models with symbolic dimensions. */
   readonly inputShape?: string;
   /** The passes to run first, as in every command (compiler/driver.ts), e.g.
@@ -79,13 +83,18 @@ function formatPhases(p: CostPhases): string {
 function modelCost(model: string, options: CostOptions, log: ProgressSink): { report: CostReport; note?: string } {
   const fracBits = parseFracBits(options.fracBits);
   const when = parseClientOffline(options.clientOffline);
+  const ring = parseRing(options.ring);
+  checkRingMode(ring, when);
   const driver = { passes: options.passes, fracBits, truncation: parseTruncation(options.truncation), inputShape: parseInputShape(options.inputShape), log };
+  // --ring auto has no calibration samples here: Z_2^64, said in the note (compiler/ring-choice.ts)
+  const ringNote = ring === 'auto' ? chooseRing(undefined, fracBits ?? 0).note : undefined;
   if (when === 'auto') {
-    const choice = chooseClientOffline(model, driver, log);
-    return { report: choice.clientOffline ? choice.offline! : choice.classic, note: choice.note };
+    const choice = chooseClientOffline(model, { ...driver, ring }, log);
+    const classicRing = !choice.clientOffline && ring !== undefined && ring !== 64 ? `--ring ${ring}: the classic mode computes in Z_2^64` : undefined;
+    return { report: choice.clientOffline ? choice.offline! : choice.classic, note: [choice.note, ...(choice.clientOffline && ringNote ? [ringNote] : []), ...(classicRing ? [classicRing] : [])].join('\n') };
   }
-  const { graph } = driveModel(model, { ...driver, clientOffline: when === 'on', target: 'scheduled' });
-  return { report: costReport(graph) };
+  const { graph } = driveModel(model, { ...driver, clientOffline: when === 'on', ring: ring === 'auto' ? 64 : ring, target: 'scheduled' });
+  return { report: costReport(graph), ...(ringNote && when === 'on' ? { note: ringNote } : {}) };
 }
 
 /** OUT/cost.json as codegen writes it (MPCC0002 when missing, MPCC6026 when not a report). */
@@ -130,7 +139,8 @@ export function registerCost(program: Command): void {
         .argument('<model>', 'MODEL.onnx, FILE.mir, or a folder written by mpcc compile (reads its cost.json)')
         .addOption(truncationOption())
         .addOption(clientOfflineOption())
-        .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind, mode, phases: {offline, online}}')),
+        .addOption(ringOption())
+        .addOption(jsonOption('{rounds, oneTimeRounds, bytes, drelus, latency, layers, drelusBefore, bytesByKind, mode, ring, phases: {offline, online}}')),
       `${DEFAULT_PASSES}; '' for none`,
     ),
   ).action(

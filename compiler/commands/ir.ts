@@ -15,7 +15,7 @@ import { printGraph } from '../../ir/print.js';
 import { STAGES, type Stage } from '../../ir/stage.js';
 import { saveMir } from '../../ir/weights.js';
 import { formatReports } from '../../passes/index.js';
-import { clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
+import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, ringOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the ir command, as commander hands them over. */
 export interface IrOptions extends ProgressFlags {
@@ -37,6 +37,9 @@ export interface IrOptions extends ProgressFlags {
   /** --client-offline [on|off|auto]: lower in the client-offline mode (compiler/driver.ts), or
    * as auto chooses (compiler/mode-choice.ts); the flag alone: on. */
   readonly clientOffline?: boolean | string;
+  /** --ring 40|48|56|64: the ring of a client-offline program (the SecureInput's `ring`); auto:
+   * 64 here (no calibration samples). */
+  readonly ring?: string | number;
 }
 
 /** Where the command writes its text (process streams on the CLI, buffers in tests). */
@@ -55,7 +58,10 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
   const log = commandProgress(options, sink);
   const fracBits = parseFracBits(options.fracBits);
   const inputShape = parseInputShape(options.inputShape);
-  const choice = when === 'auto' ? chooseClientOffline(model, { passes: options.passes, fracBits, inputShape }, log) : undefined;
+  const ringFlag = parseRing(options.ring);
+  checkRingMode(ringFlag, when);
+  const ring = ringFlag === 'auto' ? 64 : ringFlag;
+  const choice = when === 'auto' ? chooseClientOffline(model, { passes: options.passes, fracBits, inputShape, ring }, log) : undefined;
   if (choice) io.stderr(`${choice.note}\n`);
   const { loaded, graph: result, reports } = driveModel(model, {
     passes: options.passes,
@@ -63,6 +69,7 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
     fracBits,
     inputShape,
     clientOffline: choice ? choice.clientOffline : when === 'on',
+    ...((choice ? choice.clientOffline : when === 'on') ? { ring } : {}),
     verify: options.verify !== false,
     printAfter: options.printAfterAll ? (header, g) => showIntermediate(`${header}\n${printGraph(g)}`) : undefined,
     log,
@@ -86,7 +93,8 @@ export function registerIr(program: Command): void {
         .option('--print-after-all', 'print the IR after every pass (stderr, or stdout with -o)')
         .option('--no-verify', 'do not verify the IR between passes')
         .option('--stats', 'print pass timings and statistics on stderr')
-        .addOption(clientOfflineOption()),
+        .addOption(clientOfflineOption())
+        .addOption(ringOption()),
       `${DEFAULT_PASSES}; '' for none`,
     ),
   ).action(

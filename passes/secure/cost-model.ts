@@ -84,6 +84,10 @@ export interface CostReport {
    * after the first products made offline, passes/secure/lower-client-offline.ts). Absent in a
    * cost.json written before the mode existed: classic. */
   mode?: CostMode;
+  /** Bits of the ring the program runs in (40, 48, 56 or 64: the SecureInput's `ring`,
+   * passes/secure/lower-client-offline.ts); every ring element above travels in ring/8 bytes.
+   * Absent in a cost.json written before rings other than Z_2^64 existed: 64. */
+  ring?: number;
 }
 
 /** The modes a program runs in (CostReport.mode). */
@@ -176,7 +180,13 @@ export function costReport(g: Graph): CostReport {
   };
   const bytesPerDrelu = drelus > 0 ? byKind.comparisons / drelus : null;
   const mode: CostMode = g.nodes.some((n) => CLIENT_OFFLINE_OPS.has(n.op)) ? 'client-offline' : 'classic';
-  return { rounds, oneTimeRounds, bytes, onlinePerParty, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64, mode };
+  return { rounds, oneTimeRounds, bytes, onlinePerParty, drelus, latency, layers, drelusBefore, bytesByKind: byKind, bytesPerDrelu, compareBytes64, mode, ring: ringOf(g) };
+}
+
+/** Bits of the ring a lowered graph runs in: its SecureInput's `ring` (64 when it has none). */
+export function ringOf(g: Graph): number {
+  const input = g.nodes.find((n) => n.op === 'SecureInput');
+  return input === undefined ? 64 : (withDefaults(input).ring as number | undefined) ?? 64;
 }
 
 /** Bytes of n comparisons on a k-bit window (the drelu.* flows of PROTOCOL_COSTS.compare). */
@@ -244,6 +254,7 @@ export function formatCostTable(r: CostReport): string {
   out.push(
     '',
     ...(r.mode === 'client-offline' ? ["mode: client-offline (P0's shares after the first products made in the offline phase; the helper selects)"] : []),
+    `ring: Z_2^${r.ring ?? 64} (${(r.ring ?? 64) / 8} B per ring element)`,
     `rounds: ${r.rounds} per inference, ${r.oneTimeRounds} one-time (weight setup, once per session)`,
     `bytes per inference: ${mb(r.bytes.total)} (online ${mb(r.bytes.online)}, preprocessing ${mb(r.bytes.preprocessing)}); one-time ${mb(r.bytes.oneTime)}`,
     `bytes sent per party: P0 ${mb(r.bytes.perParty[0])}, P1 ${mb(r.bytes.perParty[1])}, P2 ${mb(r.bytes.perParty[2])}`,

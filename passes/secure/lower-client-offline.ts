@@ -27,11 +27,22 @@
 // Σx < 0, within the truncation's carry. The selected value is the exact truncation's (⌊v / 2^bits⌋
 // or one less), as SecureTruncate's.
 //
+// A smaller ring (`ring` < 64 bits, `mpcc compile --ring`): every exact truncation above is right
+// while |v| < 2^(ring − 2), and every other step of such a graph (products, selections on a window
+// inside the ring, sums, pools' window sums, layout) is a ring homomorphism, so the runtime runs
+// them on 64-bit words and only the low `ring` bits mean anything: each ring-element message then
+// travels in ring/8 bytes. The rewrite marks the SecureInput with `ring` (codegen writes it into
+// every program), clips every window to the ring ({lo + bits, min(k, ring − lo − bits)}; the full
+// window becomes {0, ring}), and recomputes the costs of the classic products reading the input
+// and of the reveals at ring/8 bytes per element (the one-time W − B stays 8 B per weight). A local
+// op that truncates its shares (a Truncate kept local, a pool's or a linear Resize's own division)
+// is no homomorphism: MPCC6029 names it.
+//
 // The graph qualifies when every op is local on shares, one of the above, the client's input and
 // the products reading it (values computed from the input by local ops alone keep P0's share
 // input-dependent: "input form"; they stay classic SecureWeights), or the reveal; else MPCC6027
 // names the first node that breaks it and why.
-import { type Graph, type Node, consumers, makeNode, pruneValues, producers, replaceGraph } from '../../ir/graph.js';
+import { type Graph, type Node, consumers, makeNode, pruneValues, producers, replaceGraph, replaceNode } from '../../ir/graph.js';
 import { secureFacts } from '../../ir/ops/facts.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import { PROTOCOL_ATTRS } from '../../ir/ops/secure.js';
@@ -40,7 +51,8 @@ import { numel } from '../../ir/types.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { PassContext } from '../pass.js';
 import { blockCount } from './lower-ops.js';
-import { SECURE_COSTS, costAttrs } from './secure-costs.js';
+import { SECURE_COSTS, type SecureCost, type WeightSizes, costAttrs } from './secure-costs.js';
+import type { RingBits } from '../../runtime/program/program.js';
 
 /** The secure ops the mode turns into a selection by the helper. */
 const RELUS: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu']);
@@ -54,8 +66,10 @@ interface Selection {
   readonly absorbed: readonly Node[];
 }
 
-/** `g` (lowered without fusions) in the client-offline mode (see the file comment). */
-export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMasks = true): Graph {
+/** `g` (lowered without fusions) in the client-offline mode (see the file comment), in the ring
+ * Z_2^ring. */
+export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMasks = true, ring: RingBits = 64): Graph {
+  const bytes = ring / 8;
   const producer = producers(g);
   const readers = consumers(g);
   const shape = (v: string) => g.types.get(v)!.shape;
@@ -97,19 +111,25 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMas
     const selection = selections.get(n);
     if (n.op === 'SecureInput') {
       inputForm.add(n.outputs[0]);
-      nodes.push(n);
+      nodes.push(ring < 64 ? replaceNode(n, { attrs: { ...n.attrs, ring } }) : n);
     } else if (facts.lower === 'local') {
+      if (ring < 64) {
+        const why = truncatesShares(n);
+        if (why) throw diag('MPCC6029', [String(ring), n.name, n.op, why]);
+      }
       if (n.inputs.some((i) => i && inputForm.has(i))) for (const o of n.outputs) inputForm.add(o);
       nodes.push(n);
-    } else if (facts.lower === 'client' || n.op === 'SecureReveal') {
+    } else if (facts.lower === 'client') {
       nodes.push(n);
+    } else if (n.op === 'SecureReveal') {
+      nodes.push(ring < 64 ? withCost(n, SECURE_COSTS.SecureReveal(size(n.inputs[0]), bytes)) : n);
     } else if (n.op === 'SecureWeights') {
       if (inputForm.has(n.inputs[0])) {
-        nodes.push(n);
+        nodes.push(ring < 64 ? withCost(n, SECURE_COSTS.SecureWeights(weightSizes(n, g), bytes)) : n);
         ctx.stat("products of the client's input (classic)");
       } else {
         const source = shareMasks ? sender.get(n.inputs[0]) : undefined;
-        nodes.push(weightsClientOffline(n, g, source?.name));
+        nodes.push(weightsClientOffline(n, g, source?.name, bytes));
         ctx.stat('products made offline');
         if (!source) sender.set(n.inputs[0], n);
         else {
@@ -125,7 +145,7 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMas
     } else if (selection) {
       const read = [selection.v, ...(selection.res ? [selection.res] : [])].find((v) => inputForm.has(v));
       if (read) throw refuse(n, `it reads '${read}', computed from the client's input by local ops alone (the mode selects only after a product)`);
-      nodes.push(helperSelect(n, selection, g, (why) => refuse(n, why)));
+      nodes.push(helperSelect(n, selection, g, (why) => refuse(n, why), ring));
       ctx.stat('selections made by the helper');
       if (selection.bits > 0) ctx.stat('truncations folded into a selection');
       if (selection.res) ctx.stat('residual additions folded into a selection');
@@ -137,18 +157,19 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMas
   return pruneValues(replaceGraph(g, { nodes }));
 }
 
-/** The SecureHelperSelect of (block-)ReLU `relu` over `s` (MPCC6027 through `refuse` when its
- * bit window cannot move up by the truncation's bits). */
-function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) => Error): Node {
+/** The SecureHelperSelect of (block-)ReLU `relu` over `s` in Z_2^ring: its window moved up by the
+ * truncation's bits onto c and clipped at the ring's top, the full window the whole ring (MPCC6027
+ * through `refuse` when no window of 2 bits is left). */
+function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) => Error, ring: RingBits): Node {
   const shape = g.types.get(s.v)!.shape;
   const n = numel(shape);
   const { lo, k } = windowOf(relu);
   const full = lo === 0 && k === 64;
-  const window = full || s.bits === 0 ? { lo, k } : { lo: lo + s.bits, k: Math.min(k, 64 - lo - s.bits) };
-  if (window.lo > 62 || window.k < 2) throw refuse(`its bit window [${lo}, ${lo + k}) cannot move up by the truncation's ${s.bits} bits`);
+  const window = full ? { lo: 0, k: ring } : { lo: lo + s.bits, k: Math.min(k, ring - lo - s.bits) };
+  if (window.lo > ring - 2 || window.k < 2) throw refuse(`its bit window [${lo}, ${lo + k}) cannot move up by the truncation's ${s.bits} bits${ring < 64 ? ` inside the ring Z_2^${ring}` : ''}`);
   const blocks = relu.op === 'SecureBlockRelu' ? (withDefaults(relu).blocks as number[]) : [];
   const count = blocks.length > 0 ? blockCount(shape, blocks) : { patches: n, selected: n };
-  const cost = SECURE_COSTS.SecureHelperSelect(n, window.k, s.bits, count);
+  const cost = SECURE_COSTS.SecureHelperSelect(n, window.k, s.bits, count, ring / 8);
   return makeNode('SecureHelperSelect', relu.name, s.res ? [s.v, s.res] : [s.v], relu.outputs, {
     bits: s.bits,
     ...(blocks.length > 0 ? { blocks } : {}),
@@ -159,10 +180,31 @@ function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) 
 }
 
 /** SecureWeights `n` as SecureWeightsClientOffline (its product attributes kept, its cost the
- * mode's); `maskFrom`: the earlier client-offline product of the same activation whose mask it shares. */
-function weightsClientOffline(n: Node, g: Graph, maskFrom?: string): Node {
+ * mode's at `bytes` per ring element); `maskFrom`: the earlier client-offline product of the same
+ * activation whose mask it shares. */
+function weightsClientOffline(n: Node, g: Graph, maskFrom: string | undefined, bytes: number): Node {
   const attrs = Object.fromEntries(Object.entries(n.attrs).filter(([key]) => !(key in PROTOCOL_ATTRS) && key !== 'mask_from'));
-  const sizes = { xSize: numel(g.types.get(n.inputs[0])!.shape), ySize: numel(g.types.get(n.outputs[0])!.shape), wSize: numel(g.types.get(n.inputs[1])!.shape) };
   const shared: Record<string, string> = maskFrom ? { mask_from: maskFrom } : {};
-  return makeNode('SecureWeightsClientOffline', n.name, n.inputs, n.outputs, { ...attrs, ...shared, ...costAttrs(SECURE_COSTS.SecureWeightsClientOffline(sizes, Boolean(maskFrom))) });
+  return makeNode('SecureWeightsClientOffline', n.name, n.inputs, n.outputs, { ...attrs, ...shared, ...costAttrs(SECURE_COSTS.SecureWeightsClientOffline(weightSizes(n, g), Boolean(maskFrom), bytes)) });
+}
+
+/** The sizes of product `n` (activation, result, weights), in ring elements. */
+function weightSizes(n: Node, g: Graph): WeightSizes {
+  return { xSize: numel(g.types.get(n.inputs[0])!.shape), ySize: numel(g.types.get(n.outputs[0])!.shape), wSize: numel(g.types.get(n.inputs[1])!.shape) };
+}
+
+/** `n` with the cost attributes of `cost` instead of its own. */
+function withCost(n: Node, cost: SecureCost): Node {
+  return replaceNode(n, { attrs: { ...n.attrs, ...costAttrs(cost) } });
+}
+
+/** Why local node `n` truncates its shares (not a homomorphism of Z_2^ring → Z_2^ring when the
+ * parties compute on 64-bit words), or undefined when it does not. */
+function truncatesShares(n: Node): string | undefined {
+  const kind = secureFacts(n.op).step;
+  const a = withDefaults(n);
+  if (kind === 'truncate') return 'a Truncate kept local (--truncation local) shifts each share, whose bits above the ring are not the value\'s: compile with --truncation exact (the default)';
+  if ((kind === 'avgPool' || kind === 'globalAvgPool') && !a.untruncated) return "the pool divides by truncating each share: compile with --truncation exact (the default), which divides exactly after the pool's sums";
+  if (kind === 'resize' && a.mode !== undefined && a.mode !== 'nearest') return `a ${String(a.mode)} Resize truncates each share after its interpolation`;
+  return undefined;
 }

@@ -46,6 +46,8 @@ import { verify } from '../../ir/verify.js';
 import { poolBeforeActivation } from './lower-reorder.js';
 import { shareProductMasks } from './lower-shared-masks.js';
 import { lowerClientOffline } from './lower-client-offline.js';
+import { RING_BITS, type RingBits } from '../../runtime/program/program.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { definePass } from '../pass.js';
 import type { PassContext } from '../pass.js';
 import { LOWERINGS, type LowerContext, lowerCompare, lowerReluWeights, revealNode } from './lower-ops.js';
@@ -83,12 +85,18 @@ export const lower = definePass({
       kind: 'bool', default: false as boolean,
       doc: "the client-offline mode (passes/secure/lower-client-offline.ts): P0's share of every tensor after the first products made in the offline phase, the helper selecting each (block-)ReLU with the truncation and residual before it folded in; no ReLU-then-weights fusion, products of one activation share a mask only among themselves (share-masks); a graph with another communicating op is refused (MPCC6027)",
     },
+    ring: {
+      kind: 'int', default: 64 as number,
+      doc: "bits of the ring the program runs in: 64, or 40, 48, 56 with client-offline only (passes/secure/lower-client-offline.ts: its exact truncations hold while every truncated value stays below 2^(ring−2); each ring element travels in ring/8 bytes); without client-offline a smaller ring is MPCC6028",
+      check: (v) => ((RING_BITS as readonly number[]).includes(v) ? undefined : `must be one of ${RING_BITS.join(', ')}`),
+    },
   },
   run: (graph, ctx) => lowerGraph(graph, ctx),
 });
 
-function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'share-masks': boolean; 'client-offline': boolean }>): Graph {
+function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'share-masks': boolean; 'client-offline': boolean; ring: number }>): Graph {
   const clientOffline = ctx.options['client-offline'];
+  if (ctx.options.ring < 64 && !clientOffline) throw diag('MPCC6028', [String(ctx.options.ring), 'lower{client-offline=1} (--client-offline)']);
   verify(quantized, 'quantized');
   const g = poolBeforeActivation(quantized, ctx);
   const users = consumers(g);
@@ -166,7 +174,7 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'sh
   }
   for (const n of nodes) if (n.op.startsWith('Secure')) ctx.stat('drelus', (n.attrs.drelus as number) ?? 0);
   const lowered = pruneValues(makeGraph({ ...g, nodes, types, constants }));
-  if (clientOffline) return lowerClientOffline(lowered, ctx, ctx.options['share-masks']);
+  if (clientOffline) return lowerClientOffline(lowered, ctx, ctx.options['share-masks'], ctx.options.ring as RingBits);
   return ctx.options['share-masks'] ? shareProductMasks(lowered, ctx) : lowered;
 }
 

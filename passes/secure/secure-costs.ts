@@ -56,12 +56,13 @@ export const COMPARE_COSTS: Readonly<Record<string, (n: number, k: number, lo: n
 export const SECURE_COSTS = {
   /** P0 shares n input elements. */
   SecureInput: (n: number) => make('shareInput', PROTOCOL_COSTS.shareInput({ n }), 0),
-  /** n output elements go to the client. */
-  SecureReveal: (n: number) => make('revealToClient', PROTOCOL_COSTS.revealToClient({ n }), 0),
+  /** n output elements go to the client (`ring`: bytes per ring element, 8 at Z_2^64). */
+  SecureReveal: (n: number, ring = 8) => make('revealToClient', PROTOCOL_COSTS.revealToClient({ n, ring }), 0),
   /** MaxPool: one comparison per pair of each tree level. */
   SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
-  /** Product with P1's weights (plus its one-time setup). */
-  SecureWeights: (s: WeightSizes) => make('applyWeights', PROTOCOL_COSTS.applyWeights(s), 0, setup(s.wSize)),
+  /** Product with P1's weights (plus its one-time setup, 8 B per weight whatever the ring);
+   * `ring`: bytes per ring element of the per-inference messages. */
+  SecureWeights: (s: WeightSizes, ring = 8) => make('applyWeights', PROTOCOL_COSTS.applyWeights({ ...s, ring }), 0, setup(s.wSize)),
   /** Product with P1's weights of an activation whose masked copy an earlier product sends
    * (mask_from, passes/secure/lower-shared-masks.ts): P2's correction only (plus the setup). */
   SecureWeightsSharedMask: (s: WeightSizes) => make('applyWeightsSharedMask', PROTOCOL_COSTS.applyWeightsSharedMask(s), 0, setup(s.wSize)),
@@ -87,13 +88,13 @@ export const SECURE_COSTS = {
   /** Client-offline mode: an optional exact truncation by `bits` of n elements, then a (block-)ReLU
    * of `patches` comparisons and `selected` selections made by the helper (a plain ReLU: patches =
    * selected = n). */
-  SecureHelperSelect: (n: number, k: number, bits: number, block: BlockCount) =>
-    make('helperSelect', PROTOCOL_COSTS.helperSelect({ n, patches: block.patches, selected: block.selected, k, bits }), block.patches),
+  SecureHelperSelect: (n: number, k: number, bits: number, block: BlockCount, ring = 8) =>
+    make('helperSelect', PROTOCOL_COSTS.helperSelect({ n, patches: block.patches, selected: block.selected, k, bits, ring }), block.patches),
   /** Client-offline mode: the exact truncation of n elements by `bits` no selection follows. */
   SecureTruncateClientOffline: (n: number, bits: number) => make('truncateClientOffline', PROTOCOL_COSTS.truncateClientOffline({ n, bits }), 0),
   /** Client-offline mode: a product with P1's weights whose messages are all offline (plus the
    * setup); with `sharedMask` (mask_from), P0's masked activation is an earlier product's. */
-  SecureWeightsClientOffline: (s: WeightSizes, sharedMask = false) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline({ ...s, sharedMask }), 0, setup(s.wSize)),
+  SecureWeightsClientOffline: (s: WeightSizes, sharedMask = false, ring = 8) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline({ ...s, sharedMask, ring }), 0, setup(s.wSize)),
 } as const;
 
 /** The secure op names, from the ops' facts (every other op of a lowered graph is local or the client's). */

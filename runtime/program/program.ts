@@ -9,6 +9,18 @@ import type { Conv2dParams } from '../ring/windows.js';
 /** Version of the program format (codegen writes it, the executor refuses others). */
 export const PROGRAM_FORMAT = 1;
 
+/** The rings a program may run in, by bits: Z_2^64 (the default), or a smaller Z_2^ℓ for a
+ * client-offline program, whose every step is a ring homomorphism or exact (each ring-element
+ * message then carries ℓ/8 bytes; passes/secure/lower-client-offline.ts). */
+export const RING_BITS = [40, 48, 56, 64] as const;
+
+/** One of RING_BITS. */
+export type RingBits = (typeof RING_BITS)[number];
+
+/** Step kinds whose messages carry ring elements, which a program in a smaller ring marks with
+ * `params.ring` (its bits, as the program's `ring`). */
+export const RING_PARAM_KINDS: ReadonlySet<string> = new Set(['weights', 'weightsSharedMask', 'weightsClientOffline', 'helperSelect', 'truncateClientOffline', 'reveal']);
+
 /** A bilinear map of a weight layer, as data. */
 export type MapSpec = { kind: 'conv'; conv: Conv2dParams } | { kind: 'matmul'; m: number; k: number; n: number };
 
@@ -19,6 +31,8 @@ export interface SetupStep {
   map: MapSpec;
   /** Key of the encoded weights in weights.bin (P1 only; the others hold none). */
   weights: string;
+  /** The program's ring in bits when smaller than 64 (as Program.ring; absent at 64). */
+  ring?: RingBits;
 }
 
 /** One step of the inference schedule. */
@@ -81,6 +95,10 @@ export interface Program {
   format: number;
   party: PartyId;
   frac: number;
+  /** The ring Z_2^ring the program runs in, when smaller than 64 (RING_BITS; absent: Z_2^64):
+   * only the low `ring` bits of a share mean anything, and every ring element travels in ring/8
+   * bytes. Only a client-offline program (isClientOffline) runs in one. */
+  ring?: RingBits;
   input: { name: string; value: string; shape: number[] };
   outputs: ProgramOutput[];
   setup: SetupStep[];

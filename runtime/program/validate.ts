@@ -6,14 +6,17 @@
 // and stay under fixed limits, and counts are bounded; the layout steps' parameters follow a
 // closed per-field schema each (validate-layout.ts); a masked activation a product keeps for P1
 // (keepMasked) is read only by 'weightsSharedMask' steps naming that product; a client-offline
-// product sharing a mask (maskFrom) names an earlier one of the same operand. A refusal is MPCC5222 naming the file and
-// the field (`steps[3].params.size`).
+// product sharing a mask (maskFrom) names an earlier one of the same operand. A program in a ring
+// smaller than Z_2^64 (`ring`, RING_BITS) is client-offline, names the same ring on every setup
+// step and on every step whose messages carry ring elements (RING_PARAM_KINDS), runs only steps
+// that are ring homomorphisms or exact (checkRingSteps), and its helper's windows lie inside the
+// ring. A refusal is MPCC5222 naming the file and the field (`steps[3].params.size`).
 
 import { runtimeError } from '../diagnostics.js';
 import type { PartyId } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../protocols/truncate-exact.js';
-import { PRODUCT_KINDS, productValue, PROGRAM_FORMAT, type MapSpec, type Program } from './program.js';
+import { PRODUCT_KINDS, RING_BITS, RING_PARAM_KINDS, isClientOffline, productValue, PROGRAM_FORMAT, type MapSpec, type Program, type ProgramStep } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
 import { array, describe, fail, int, ints, type Json, name, object, PROGRAM_LIMITS, Refusal, shape } from './validate-json.js';
@@ -243,11 +246,17 @@ export function parseProgram(text: string, file: string, party: PartyId): Progra
 /** Checks a parsed program (throws a Refusal). */
 function validateProgram(raw: Json, party: PartyId): Program {
   const p = object(raw, '(top)');
-  const known = new Set(['format', 'party', 'frac', 'input', 'outputs', 'setup', 'steps', 'rounds', 'oneTimeRounds']);
+  const known = new Set(['format', 'party', 'frac', 'ring', 'input', 'outputs', 'setup', 'steps', 'rounds', 'oneTimeRounds']);
   for (const k of Object.keys(p)) if (!known.has(k)) fail(k, 'unknown field');
   int(p.format, 'format', PROGRAM_FORMAT, PROGRAM_FORMAT);
   int(p.party, 'party', party, party);
   int(p.frac, 'frac', 0, 40);
+  const ring = p.ring === undefined ? 64 : ringBits(p.ring, 'ring');
+  /** A setup's or step's `ring` (absent: 64) must be the program's. */
+  const sameRing = (v: Json | undefined, field: string): void => {
+    const own = v === undefined ? 64 : ringBits(v, field);
+    if (own !== ring) fail(field, v === undefined ? `missing (the program runs in Z_2^${ring})` : `Z_2^${own}, the program runs in Z_2^${ring}`);
+  };
   int(p.rounds, 'rounds', 0, PROGRAM_LIMITS.rounds);
   int(p.oneTimeRounds, 'oneTimeRounds', 0, PROGRAM_LIMITS.rounds);
   const input = object(p.input, 'input');
@@ -260,6 +269,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
     const f = `setup[${i}]`;
     const st = object(s, f);
     const layer = name(st.name, `${f}.name`);
+    sameRing(st.ring, `${f}.ring`);
     if (layers.has(layer)) fail(`${f}.name`, `layer '${layer}' set up twice`);
     layers.add(layer);
     name(st.weights, `${f}.weights`);
@@ -336,6 +346,8 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
+    if (RING_PARAM_KINDS.has(kind)) sameRing(params.ring, `${f}.params.ring`);
+    else if (Object.hasOwn(params, 'ring')) fail(`${f}.params.ring`, `not a parameter of a '${kind}' step (only ${[...RING_PARAM_KINDS].join(', ')} carry the ring)`);
     // the three-way truncation's range (its mod 2^f values live in 32-bit words)
     if (kind === 'truncateClientOffline') int(params.bits, `${f}.params.bits`, 1, MAX_EXACT_TRUNCATION_BITS);
     // A client-offline product's operand and result are tracked (its offline dealing sizes them).
@@ -370,6 +382,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
     }
   });
   if (inputSteps !== 1) fail('steps', `${inputSteps} input steps (exactly one)`);
+  if (ring < 64) checkRingSteps(p.steps as unknown as ProgramStep[], ring);
 
   array(p.outputs, 'outputs', PROGRAM_LIMITS.outputs).forEach((o, i) => {
     const f = `outputs[${i}]`;
@@ -386,6 +399,39 @@ function validateProgram(raw: Json, party: PartyId): Program {
     });
   });
   return raw as Program;
+}
+
+/** A ring's bits: one of RING_BITS. */
+function ringBits(v: Json, field: string): number {
+  const bits = int(v, field, 0, 64);
+  if (!(RING_BITS as readonly number[]).includes(bits)) fail(field, `${bits} bits, expected one of ${RING_BITS.join(', ')}`);
+  return bits;
+}
+
+/** Step kinds a program in a ring smaller than Z_2^64 may run: the client-offline mode's (exact
+ * while |v| < 2^(ring − 2)), the products and the reveal, and the local steps that are ring
+ * homomorphisms (a pool only with its division left to the exact truncation after it, a Resize
+ * only in nearest mode); any other step would read bits above the ring as the value's. */
+const RING_HOMOMORPHIC_KINDS: ReadonlySet<string> = new Set([
+  'input', 'reveal', 'weights', 'weightsSharedMask', 'weightsClientOffline', 'helperSelect', 'truncateClientOffline',
+  'add', 'sub', 'addConst', 'identity', 'transpose', 'slice', 'concat', 'pad', 'broadcast', 'resize', 'avgPool', 'globalAvgPool',
+]);
+
+/** The rules of a program in Z_2^ring, ring < 64 (see the file comment). */
+function checkRingSteps(steps: readonly ProgramStep[], ring: number): void {
+  if (!isClientOffline({ steps: [...steps] })) fail('ring', `Z_2^${ring} needs a client-offline program (a step of kind helperSelect, truncateClientOffline or weightsClientOffline): only its truncations are exact`);
+  steps.forEach((st, i) => {
+    const f = `steps[${i}]`;
+    const truncating =
+      !RING_HOMOMORPHIC_KINDS.has(st.kind) ||
+      ((st.kind === 'avgPool' || st.kind === 'globalAvgPool') && st.params.untruncated !== true) ||
+      (st.kind === 'resize' && st.params.mode !== 'nearest');
+    if (truncating) fail(`${f}.kind`, `a '${st.kind}' step${st.kind === 'resize' || st.kind.endsWith('vgPool') ? ' that truncates its shares' : ''} cannot run in Z_2^${ring} (the program's ring): it reads bits above the ring`);
+    if (st.kind === 'helperSelect') {
+      const w = st.params.window as { lo: number; k: number };
+      if (w.lo + w.k > ring) fail(`${f}.params.window`, `bits [${w.lo}, ${w.lo + w.k}) reach beyond the ring Z_2^${ring}`);
+    }
+  });
 }
 
 /** True when a reveal step names `v` as the value it reveals. */

@@ -17,10 +17,10 @@ import type { Tensor } from '../../../ir/tensor.js';
 import { numel } from '../../../ir/types.js';
 import { verify } from '../../../ir/verify.js';
 import { encode } from '../../../runtime/ring/ring.js';
-import { PROGRAM_FORMAT, type MapSpec, type PostOp, type Program, type ProgramOutput, type ProgramStep, type SetupStep } from '../../../runtime/program/program.js';
+import { PROGRAM_FORMAT, RING_BITS, RING_PARAM_KINDS, type RingBits, type MapSpec, type PostOp, type Program, type ProgramOutput, type ProgramStep, type SetupStep } from '../../../runtime/program/program.js';
 import type { StepKind } from '../../../runtime/program/steps.js';
 import type { PartyId } from '../../../runtime/session/session.js';
-import { costReport } from '../../../passes/secure/cost-model.js';
+import { costReport, ringOf } from '../../../passes/secure/cost-model.js';
 
 /** What codegen makes of a graph: one program per party and P1's constants. */
 export interface GeneratedPrograms {
@@ -66,6 +66,11 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
   const inputs = g.nodes.filter((n) => n.op === 'SecureInput');
   if (inputs.length !== 1) throw diag('MPCC6041', [`${inputs.length} SecureInput nodes (the runtime takes exactly one input)`]);
   const frac = inputs[0].attrs.frac as number;
+  // the ring, when smaller than Z_2^64 (lower's client-offline mode sets it on the SecureInput):
+  // written at the top, on every setup step and on the steps whose messages carry ring elements
+  const ring = ringOf(g) as RingBits;
+  if (!(RING_BITS as readonly number[]).includes(ring)) throw diag('MPCC6040', [inputs[0].name, inputs[0].op, `ring ${ring} is none of ${RING_BITS.join(', ')}`]);
+  const inRing: { ring?: RingBits } = ring < 64 ? { ring } : {};
   const cost = costReport(g);
   const weights = new Map<string, BigUint64Array>();
   const shape = (v: string): number[] => [...g.types.get(v)!.shape];
@@ -84,17 +89,21 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
     if (!kind) throw diag('MPCC6040', [n.name, n.op, 'its op names no step kind']);
     const s = (STEP_BUILDERS[kind] ?? oneToOne)(n, env);
     const a = n.attrs;
-    steps.push({ name: n.name, kind: s.kind ?? kind, op: n.op, round: (a.round as number | undefined) ?? 0, rounds: (a.rounds as number | undefined) ?? 0, inputs: s.inputs, outputs: s.outputs, params: s.params ?? {} });
+    const stepKind = s.kind ?? kind;
+    const params = RING_PARAM_KINDS.has(stepKind) ? { ...s.params, ...inRing } : (s.params ?? {});
+    steps.push({ name: n.name, kind: stepKind, op: n.op, round: (a.round as number | undefined) ?? 0, rounds: (a.rounds as number | undefined) ?? 0, inputs: s.inputs, outputs: s.outputs, params });
   }
+  const setup = env.setup.map((st) => ({ ...st, ...inRing }));
   const input = { name: inputs[0].inputs[0], value: inputs[0].outputs[0], shape: shape(inputs[0].inputs[0]) };
   const outputs = g.outputs.map((o) => programOutput(g, o, shape));
   const programs = ([0, 1, 2] as PartyId[]).map((party) => ({
     format: PROGRAM_FORMAT,
     party,
     frac,
+    ...inRing,
     input,
     outputs,
-    setup: env.setup,
+    setup,
     steps,
     rounds: cost.rounds,
     oneTimeRounds: cost.oneTimeRounds,

@@ -14,6 +14,8 @@ export function renderProgramJson(p: Program): string {
     `  "format": ${p.format},`,
     `  "party": ${p.party},`,
     `  "frac": ${p.frac},`,
+    // the ring only when smaller than Z_2^64, so a Z_2^64 program is unchanged
+    ...(p.ring !== undefined ? [`  "ring": ${p.ring},`] : []),
     `  "input": ${j(p.input)},`,
     `  "outputs": ${j(p.outputs)},`,
     `  "setup": ${list(p.setup)},`,

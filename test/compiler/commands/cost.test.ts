@@ -46,7 +46,9 @@ describe('mpcc cost', function () {
     expect(run.stderr).to.equal('');
     expect(run.status).to.equal(0);
     const r = JSON.parse(run.stdout) as CostReport;
-    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'onlinePerParty', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64', 'mode', 'phases']);
+    expect(Object.keys(r)).to.deep.equal(['rounds', 'oneTimeRounds', 'bytes', 'onlinePerParty', 'drelus', 'latency', 'layers', 'drelusBefore', 'bytesByKind', 'bytesPerDrelu', 'compareBytes64', 'mode', 'ring', 'phases']);
+    // a classic program computes in Z_2^64 (compiler/ring-choice.ts)
+    expect(r.ring).to.equal(64);
     expect(Object.keys(r.bytes)).to.deep.equal(['total', 'online', 'preprocessing', 'oneTime', 'perParty']);
     expect(Object.keys(r.latency)).to.deep.equal(['lan', 'wan', 'onlineLan', 'onlineWan']);
     for (const l of r.layers) expect(Object.keys(l)).to.deep.equal(['name', 'op', 'drelus', 'bytes', 'rounds', 'drelusBefore', 'bytesByKind', 'compareBits', 'compareLo', 'bytesPerDrelu', 'compareBytes64', 'round', 'inputShape']);

@@ -9,6 +9,7 @@ import { GraphBuilder } from '../../../ir/builder.js';
 import type { Graph, Node } from '../../../ir/graph.js';
 import { windowNegative } from '../../../ir/interp/fixed/compare-window.js';
 import { costReport } from '../../../passes/secure/cost-model.js';
+import { printGraph } from '../../../ir/print.js';
 import { runPipeline } from '../../../passes/index.js';
 import { type Cost, PROTOCOL_COSTS, totalBytes } from '../../../runtime/protocols/costs.js';
 import { generatePrograms } from '../../../compiler/codegen/model/program-gen.js';
@@ -230,6 +231,76 @@ describe('lower{client-offline}: the client-offline mode', () => {
     // a block-ReLU's blocks as BlockSize, its shape NCHW
     const blocks = generatePrograms(lowered(windowGraph({}, {}))).programs[0].steps.find((s) => s.name === 'br2')!;
     expect(blocks.params).to.deep.equal({ bits: FRAC, window: { lo: 0, k: 64 }, shape: [1, 3, 6, 6], blocks: ['identity', [2, 2], [6, 6]], size: 108 });
+  });
+
+  // A smaller ring (option ring, `mpcc compile --ring`): the SecureInput marked, every window
+  // inside the ring, and each ring element of a per-inference message in ring/8 bytes — the
+  // client-offline products, the selections' masked values and answers, and also the classic
+  // product of the input and the reveal that lower made before the mode's rewrite; the one-time
+  // W − B stays 8 B per weight. Byte counts written out by hand for 64 elements at 5 B.
+  describe('in a smaller ring (ring=40)', () => {
+    const RING40 = 'lower{client-offline=true,ring=40},schedule-rounds';
+    const flowsOf = (g: Graph, name: string) => byName(g, name).attrs.flows as string[];
+
+    it('marks the SecureInput; ring=64 is the default lowering exactly', () => {
+      const g = runPipeline(residualGraph(), RING40).graph;
+      expect(byName(g, 'input.fixed').attrs.ring).to.equal(40);
+      expect(printGraph(g)).to.contain('SecureInput "input.fixed"(%input) {drelus = 0, flows = [], frac = 12, protocol = "shareInput", ring = 40,');
+      expect(costReport(g).ring).to.equal(40);
+      const at64 = runPipeline(residualGraph(), 'lower{client-offline=true,ring=64},schedule-rounds').graph;
+      expect(printGraph(at64)).to.equal(printGraph(lowered(residualGraph())));
+      expect(byName(at64, 'input.fixed').attrs.ring).to.equal(undefined);
+      expect(costReport(at64).ring).to.equal(64);
+    });
+
+    it('costs 5 B per ring element: the classic first product, the reveal, the client-offline products, the selections', () => {
+      const g = runPipeline(residualGraph(), RING40).graph;
+      // [1,4,4,4]: 64 elements of every activation, stem/convA/convB 144 weights, convS 16
+      expect(flowsOf(g, 'stem')).to.deep.equal(['0 0->1 online weights.activation 320', '0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 1152']);
+      expect(flowsOf(g, 'reveal_relu2_out')).to.deep.equal(['0 1->0 online reveal 320']);
+      expect(flowsOf(g, 'convA')).to.deep.equal(['0 0->1 preprocessing weights.activation 320', '0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 1152']);
+      expect(flowsOf(g, 'convS')).to.deep.equal(['0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 128']);
+      // the selection: x + m each way, P2's answer and flip shares, 5 B each; the truncation's
+      // packed bits unchanged (12 bits and 1 bit per element); the comparison on the 40-bit window
+      const relu0 = flowsOf(g, 'relu0');
+      expect(relu0).to.include.members(['0 0->2 preprocessing hsel.masked 320', '0 1->2 online hsel.masked 320', '2 2->1 online hsel.select 320', '2 2->1 online hsel.flipshare 320', '0 0->1 preprocessing trunc.pad 96', '0 1->2 online trunc.open 8', '2 2->1 online trunc.share 96', '0 1->0 online drelu.reveal 320']);
+      expect(byName(g, 'relu0').attrs).to.include({ window_lo: 0, window_k: 40 });
+      // against the 64-bit lowering, flow by flow: ring elements at 5/8, the rest as the window makes them
+      const g64 = lowered(residualGraph());
+      for (const n of g64.nodes.filter((x) => x.op.startsWith('Secure') && x.op !== 'SecureHelperSelect')) {
+        const scaled = (flowsOf(g64, n.name)).map((f) => (/ (weights\.activation|weights\.correction|reveal) /.test(f) ? f.replace(/ (\d+)$/, (_, b) => ` ${(Number(b) * 5) / 8}`) : f));
+        expect(flowsOf(g, n.name), n.name).to.deep.equal(scaled);
+      }
+      expect(costReport(g).bytes.oneTime).to.equal(costReport(g64).bytes.oneTime);
+      expect(costReport(g).bytes.online).to.be.below(costReport(g64).bytes.online);
+    });
+
+    it('keeps every window inside the ring: moved up by the truncation, clipped at bit 40, the full one the whole ring', () => {
+      const g = runPipeline(windowGraph({ window_lo: 2, window_k: 16 }, { window_lo: 20, window_k: 24 }), RING40).graph;
+      expect(byName(g, 'relu1').attrs).to.include({ bits: FRAC, window_lo: 2 + FRAC, window_k: 16 });
+      expect(byName(g, 'br2').attrs).to.include({ bits: FRAC, window_lo: 20 + FRAC, window_k: 40 - 20 - FRAC });
+      const full = runPipeline(windowGraph({}, {}), RING40).graph;
+      expect(byName(full, 'relu1').attrs).to.include({ window_lo: 0, window_k: 40 });
+      const err = errorOf(() => runPipeline(windowGraph({ window_lo: 28, window_k: 8 }, {}), RING40));
+      expect(err.code).to.equal('MPCC6027');
+      expect(err.message).to.contain("node 'relu1' (SecureRelu)").and.contain("bit window [28, 36) cannot move up by the truncation's 12 bits inside the ring Z_2^40");
+      // the programs carry the ring; the check takes them
+      const { programs } = generatePrograms(g);
+      for (const program of programs) {
+        expect(program.ring).to.equal(40);
+        expect(program.setup.every((st) => st.ring === 40)).to.equal(true);
+        expect(program.steps.filter((st) => st.params.ring === 40).map((st) => st.kind)).to.deep.equal(['weights', 'helperSelect', 'weightsClientOffline', 'helperSelect', 'weightsClientOffline', 'truncateClientOffline', 'reveal']);
+        expect(parseProgram(JSON.stringify(program), 'p.json', program.party).ring).to.equal(40);
+      }
+    });
+
+    it('refuses a smaller ring without the mode (MPCC6028), a ring of other bits (MPCC4003), a Truncate kept local (MPCC6029)', () => {
+      expect(errorOf(() => runPipeline(residualGraph(), 'lower{ring=48}')).format()).to.match(/^error MPCC6028: --ring 48 needs lower\{client-offline=1\} \(--client-offline\): a ring smaller than Z_2\^64 is safe only where every truncation is exact/);
+      expect(errorOf(() => runPipeline(residualGraph(), 'lower{client-offline=true,ring=32}')).message).to.contain('invalid option ring=32: must be one of 40, 48, 56, 64');
+      const err = errorOf(() => runPipeline(residualGraph(), 'lower{client-offline=true,ring=56,truncation=local}'));
+      expect(err.code).to.equal('MPCC6029');
+      expect(err.message).to.contain("--ring 56: node 'stem.trunc' (Truncate) cannot run in Z_2^56: a Truncate kept local (--truncation local) shifts each share");
+    });
   });
 
   describe('graphs outside the mode: MPCC6027 naming the first node that breaks it', () => {

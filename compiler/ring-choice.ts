@@ -1,0 +1,134 @@
+// `--ring auto`: the smallest ring Z_2^ℓ (ℓ ∈ 40, 48, 56, 64) a client-offline program can run
+// in, chosen from the values the calibration samples make. In that mode every truncation is exact
+// (⌊v / 2^bits⌋ or one less) while |v| < 2^(ℓ − 2), and every other step is a ring homomorphism
+// (passes/secure/lower-client-offline.ts), so the ring only has to hold the values. The values it
+// has to hold, measured by the fixed-point interpreter on the quantized graph lower takes, in ring
+// units (ulps):
+//   - every Truncate's input (a product at f + w bits, its bias in);
+//   - every average pool's exact division's input: the window sums times round(2^16 / D), which
+//     lower makes of the pool, bounded from the pool's result by (|avg| + 1)·(2^16 + D/2);
+//   - every compared value as the helper compares it, c = 2^bits·x + (v mod 2^bits) with the
+//     truncation by `bits` folded in (a ReLU's input x, a block-ReLU's tile sums of P elements),
+//     bounded by (|x| + P)·2^bits.
+// M is the largest of them; ℓ is the smallest ring with M·2^MARGIN < 2^(ℓ − 2), MARGIN = 3 bits (a
+// factor 8 over what calibration saw). A value beyond 2^(ℓ − 2) at inference wraps and ruins that
+// inference's output; nothing else in the protocols fails silently. Without calibration samples
+// the ring stays Z_2^64.
+import type { Graph, Node } from '../ir/graph.js';
+import { makeGraph, producers } from '../ir/graph.js';
+import { withDefaults } from '../ir/ops/index.js';
+import { blockSizesOf } from '../ir/ops/block-relu.js';
+import { runGraphFixed } from '../ir/interp/fixed/index.js';
+import { Tensor } from '../ir/tensor.js';
+import { numel } from '../ir/types.js';
+import { AVG_SHIFT } from '../runtime/protocols/linear.js';
+import { RING_BITS, type RingBits } from '../runtime/program/program.js';
+import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
+import type { CalibrationSet } from './calibration/load.js';
+
+/** auto's constants: the bits of margin it keeps above the largest value calibration saw, and
+ * the calibration samples it runs through the fixed-point interpreter at most. */
+export const RING_AUTO = { marginBits: 3, samples: 16 } as const;
+
+/** The largest value a quantized graph makes on calibration samples, in ring units. */
+export interface RingRange {
+  /** M: the largest |value| the ring must hold (ulps). */
+  readonly largest: number;
+  /** The node whose value it is. */
+  readonly node: string;
+  /** Samples run. */
+  readonly samples: number;
+}
+
+/** What `--ring` chose, and the progress line that says it. */
+export interface RingChoice {
+  readonly ring: RingBits;
+  /** What calibration measured (absent without samples). */
+  readonly range?: RingRange;
+  readonly note: string;
+}
+
+/** The largest |value| of `values` (ring words), as a double. */
+function largestOf(values: BigUint64Array): number {
+  const signed = new BigInt64Array(values.buffer, values.byteOffset, values.length);
+  let m = 0;
+  for (let i = 0; i < signed.length; i++) {
+    const x = Math.abs(Number(signed[i]));
+    if (x > m) m = x;
+  }
+  return m;
+}
+
+/** The shift of the truncation lower folds into the selection reading `x` (a Truncate producing
+ * it, or an Add of one's result and a residual; the largest when both are), 0 when none. */
+function foldedBits(x: string, producer: ReadonlyMap<string, Node>): number {
+  const bitsOf = (v: string | undefined): number => {
+    const t = v === undefined ? undefined : producer.get(v);
+    return t?.op === 'Truncate' ? (withDefaults(t).bits as number) : 0;
+  };
+  const p = producer.get(x);
+  if (p?.op === 'Add') return Math.max(...p.inputs.map((i) => bitsOf(i)));
+  return bitsOf(x);
+}
+
+/** Elements of the largest tile of a BlockRelu (1 for a ReLU). */
+function largestTile(n: Node): number {
+  if (n.op !== 'BlockRelu') return 1;
+  return Math.max(1, ...blockSizesOf(n).map((b) => (b === 'identity' ? 1 : b[0] * b[1])));
+}
+
+/** Runs up to RING_AUTO.samples calibration samples through quantized graph `g` (at `frac` bits) and
+ * returns M (see the file comment). */
+export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, log: ProgressSink = NO_PROGRESS): RingRange {
+  const producer = producers(g);
+  // the values to read: Truncates' inputs and average pools' results, kept as graph outputs
+  const watched = new Map<string, (m: number) => number>();
+  for (const n of g.nodes) {
+    if (n.op === 'Truncate') watched.set(n.inputs[0], (m) => m);
+    else if (n.op === 'AveragePool' || n.op === 'GlobalAveragePool') {
+      const d = n.op === 'GlobalAveragePool' ? numel(g.types.get(n.inputs[0])!.shape.slice(2)) : (withDefaults(n).kernel_shape as number[]).reduce((a, b) => a * b, 1);
+      if (d <= 2 ** AVG_SHIFT) watched.set(n.outputs[0], (m) => (m + 1) * (2 ** AVG_SHIFT + d / 2));
+    }
+  }
+  const observed = makeGraph({ ...g, outputs: [...new Set([...g.outputs, ...watched.keys()])] });
+  let largest = 0;
+  let node = '';
+  const see = (m: number, name: string) => {
+    if (m > largest) [largest, node] = [m, name];
+  };
+  const [count, ...rest] = calib.shape;
+  const shape = g.types.get(g.inputs[0])!.shape;
+  const per = numel(rest);
+  const samples = Math.min(count, RING_AUTO.samples);
+  const byOutput = new Map<string, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) byOutput.set(o, n);
+  for (let i = 0; i < samples; i++) {
+    log(`--ring auto: measuring the values' range, sample ${i + 1}/${samples}`);
+    const x = new Tensor('float32', shape, calib.data.subarray(i * per, (i + 1) * per));
+    const observe = (n: Node, values: BigUint64Array): void => {
+      if (n.op !== 'Relu' && n.op !== 'BlockRelu') return;
+      see((largestOf(values) + largestTile(n)) * 2 ** foldedBits(n.inputs[0], producer), n.name);
+    };
+    const run = runGraphFixed(observed, { [g.inputs[0]]: x }, { frac, keep: 'outputs', compare: { observe } });
+    for (const [v, bound] of watched) {
+      const value = run.ring.get(v);
+      if (value) see(bound(largestOf(value.data)), byOutput.get(v)?.name ?? v);
+    }
+  }
+  return { largest, node, samples };
+}
+
+/** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
+ * (see the file comment); `frac`: the activations' fractional bits, for the note's real units. */
+export function chooseRing(range: RingRange | undefined, frac: number): RingChoice {
+  if (range === undefined) return { ring: 64, note: 'ring Z_2^64: no calibration samples to measure the values\' range (give --calib, or --ring 40|48|56)' };
+  const real = (ulps: number) => ulps / 2 ** (2 * frac);
+  const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
+  const margin = (ring: number) => ring - 2 - Math.log2(Math.max(range.largest, 1));
+  const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
+  const ring = RING_BITS.find((l) => l === 64 || range.largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2))!;
+  const bound = (l: number) => `|v| < 2^(${l - 2}−2f) = ${fmt(real(2 ** (l - 2)))}`;
+  if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)` };
+  const widest = RING_BITS[RING_BITS.length - 2];
+  return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}` };
+}
