@@ -57,7 +57,7 @@ export interface Variant {
   windows: 'auto' | null;
   /** +co: compiled with --client-offline (P0's shares computed offline, the helper selects). */
   clientOffline: boolean;
-  /** %BITS or %auto after +co: `--ring` of the compile (a ring of 40, 48, 56 or 64 bits, or
+  /** %BITS or %auto after +co: `--ring` of the compile (a ring of 32, 40, 48, 56 or 64 bits, or
    * auto from the calibration samples); null: the compile's default. */
   ring: string | null;
   /** The variant without its plan and windows: the all-ReLU baseline of a planned row. */
@@ -73,7 +73,7 @@ export function planned(v: Variant): boolean {
  * comparisons planned as ReLU layers; @kR: a knapsack plan keeping the fraction R of the DReLUs;
  * ~auto: per-layer comparison windows from calibration statistics; +co: the client-offline mode). */
 export function parseVariant(text: string): Variant {
-  const m = /^([^+@~%]+)(\+avgpool|\+maxtree)?(?:@(k(?:0?\.\d+|1)|\d+x\d+))?(~auto)?(\+co)?(?:%(40|48|56|64|auto))?$/.exec(text);
+  const m = /^([^+@~%]+)(\+avgpool|\+maxtree)?(?:@(k(?:0?\.\d+|1)|\d+x\d+))?(~auto)?(\+co)?(?:%(32|40|48|56|64|auto))?$/.exec(text);
   if (!m) throw new Error(`e2e: model variant '${text}': expected NAME[+avgpool|+maxtree][@BHxBW|@kR][~auto][+co[%BITS|%auto]], e.g. resnet50+maxtree@k0.06~auto+co%40`);
   if (m[6] && !m[5]) throw new Error(`e2e: model variant '${text}': a ring (%${m[6]}) needs +co (only the client-offline mode takes a ring below 64 bits)`);
   const passes = m[2] === '+avgpool' ? 'canonicalize,maxpool-to-avgpool' : m[2] === '+maxtree' ? 'canonicalize,maxpool-to-relu-tree' : null;

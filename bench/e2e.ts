@@ -1,4 +1,4 @@
-// `npm run bench -- e2e [--json] [--models a,b] [--runs N] [--transport tcp|inproc] [--baseline-cli PATH [--baseline-same-mode]]`: the
+// `npm run bench -- e2e [--json] [--models a,b] [--runs N] [--transport tcp|inproc] [--baseline-cli PATH [--baseline-same-mode]] [--frac-bits F]`: the
 // product's path as a user runs it — `mpcc compile` then `mpcc run --json` (three party
 // processes over loopback TCP by default) on zoo models — with compile time, wall time, bytes
 // and rounds beside the targets and the seed paper's figures, and in the same run the
@@ -27,7 +27,9 @@
 // `--baseline-cli PATH` (another build's bin/mpcc.js, e.g. main's), each variant is also
 // compiled and run by that build in the same run, its wall seconds beside ours ('base s'); with
 // `--baseline-same-mode` a +co variant's baseline is compiled with --client-offline too (a build
-// that has the mode), so 'online/base' compares the same mode across builds.
+// that has the mode), so 'online/base' compares the same mode across builds. `--frac-bits F`
+// compiles every row and its baseline at F fractional bits (e.g. 14, where `--ring auto` fits
+// resnet50 in Z_2^40).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -170,7 +172,7 @@ async function reference(model: Uint8Array, onnxPath: string, input: Float32Arra
   return { out, seconds };
 }
 
-async function measure(variant: string, runs: number, transport: string, baselines: ReadonlyMap<string, Row>, baseCli: string | null, baseSameMode = false): Promise<Row> {
+async function measure(variant: string, runs: number, transport: string, baselines: ReadonlyMap<string, Row>, baseCli: string | null, baseSameMode = false, fracBits?: string): Promise<Row> {
   const v = parseVariant(variant);
   const entry = zooEntry(v.name);
   const dir = mkdtempSync(join(tmpdir(), 'mpcc-e2e-'));
@@ -199,7 +201,7 @@ async function measure(variant: string, runs: number, transport: string, baselin
       mpcc(['plan', onnxPath, ...how, '-o', planPath, '--quiet', ...passesFlag]);
       planSeconds = Number(process.hrtime.bigint() - t) / 1e9;
     }
-    const compileFlags = [...passesFlag, ...(planned(v) ? ['--plan', planPath] : []), ...(v.windows ? ['--compare-bits', 'auto', '--calib', calibPath] : [])];
+    const compileFlags = [...passesFlag, ...(planned(v) ? ['--plan', planPath] : []), ...(v.windows ? ['--compare-bits', 'auto', '--calib', calibPath] : []), ...(fracBits ? ['--frac-bits', fracBits] : [])];
     const out = join(dir, 'out');
     const t0 = process.hrtime.bigint();
     // The baseline (--baseline-cli) compiles the classic mode with the same plan and windows
@@ -296,7 +298,7 @@ export async function run(args: string[]): Promise<void> {
   const order = [...models.filter((m) => !planned(parseVariant(m))), ...models.filter((m) => planned(parseVariant(m)))];
   for (const m of order) {
     process.stderr.write(`e2e: ${m} …\n`);
-    const row = await measure(m, runs, transport, baselines, baseCli, baseSameMode);
+    const row = await measure(m, runs, transport, baselines, baseCli, baseSameMode, at('--frac-bits'));
     // Windows change no DReLU count: an all-ReLU row is the baseline of its plain name too.
     if (!planned(parseVariant(m)) && !baselines.has(parseVariant(m).baseline)) baselines.set(parseVariant(m).baseline, row);
     rows.push(row);

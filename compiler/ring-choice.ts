@@ -1,4 +1,4 @@
-// `--ring auto`: the smallest ring Z_2^ℓ (ℓ ∈ 40, 48, 56, 64) a client-offline program can run
+// `--ring auto`: the smallest ring Z_2^ℓ (ℓ ∈ 32, 40, 48, 56, 64) a client-offline program can run
 // in, chosen from the values the calibration samples make. In that mode every truncation is exact
 // (⌊v / 2^bits⌋ or one less) while |v| < 2^(ℓ − 2), and every other step is a ring homomorphism
 // (passes/secure/lower-client-offline.ts), so the ring only has to hold the values. The values it
@@ -26,9 +26,10 @@ import { RING_BITS, type RingBits } from '../runtime/program/program.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { CalibrationSet } from './calibration/load.js';
 
-/** auto's constants: the bits of margin it keeps above the largest value calibration saw, and
- * the calibration samples it runs through the fixed-point interpreter at most. */
-export const RING_AUTO = { marginBits: 3, samples: 16 } as const;
+/** auto's constants: the bits of margin it keeps above the largest value calibration saw, the
+ * calibration samples it runs through the fixed-point interpreter at most, and the fewest
+ * fractional bits its note suggests for a smaller ring. */
+export const RING_AUTO = { marginBits: 3, samples: 16, minFrac: 12 } as const;
 
 /** The largest value a quantized graph makes on calibration samples, in ring units. */
 export interface RingRange {
@@ -121,14 +122,19 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
 /** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
  * (see the file comment); `frac`: the activations' fractional bits, for the note's real units. */
 export function chooseRing(range: RingRange | undefined, frac: number): RingChoice {
-  if (range === undefined) return { ring: 64, note: 'ring Z_2^64: no calibration samples to measure the values\' range (give --calib, or --ring 40|48|56)' };
+  if (range === undefined) return { ring: 64, note: 'ring Z_2^64: no calibration samples to measure the values\' range (give --calib, or --ring 32|40|48|56)' };
   const real = (ulps: number) => ulps / 2 ** (2 * frac);
   const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
   const margin = (ring: number) => ring - 2 - Math.log2(Math.max(range.largest, 1));
   const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
-  const ring = RING_BITS.find((l) => l === 64 || range.largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2))!;
+  const ringFor = (largest: number): RingBits => RING_BITS.find((l) => l === 64 || largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2))!;
+  const ring = ringFor(range.largest);
   const bound = (l: number) => `|v| < 2^(${l - 2}−2f) = ${fmt(real(2 ** (l - 2)))}`;
-  if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)` };
+  // Fewer fractional bits shrink the products' values by 4 per bit: the most bits (down to
+  // RING_AUTO.minFrac) that would fit a smaller ring, said as a hint (the scale is the user's).
+  const fewer = Array.from({ length: Math.max(0, frac - RING_AUTO.minFrac) }, (_, i) => frac - 1 - i).find((f) => ringFor(range.largest * 2 ** (2 * (f - frac))) < ring);
+  const hint = fewer === undefined ? '' : `; with --frac-bits ${fewer} the same margin would fit about Z_2^${ringFor(range.largest * 2 ** (2 * (fewer - frac)))}`;
+  if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${hint}` };
   const widest = RING_BITS[RING_BITS.length - 2];
-  return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}` };
+  return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${hint}` };
 }

@@ -53,7 +53,7 @@ export interface CompileOptions extends ProgressFlags, BudgetFlags {
   /** --reconstruct: refit the weights that read planned activations (on --calib, else the plan's refit file); --ridge its ridge. */
   readonly reconstruct?: boolean;
   readonly ridge?: string | number;
-  /** --ring 40|48|56|64|auto: the ring of a client-offline program (compiler/ring-choice.ts);
+  /** --ring 32|40|48|56|64|auto: the ring of a client-offline program (compiler/ring-choice.ts);
    * absent: auto with --calib in the client-offline mode, else 64. */
   readonly ring?: string | number;
   readonly [flag: string]: unknown;

@@ -27,7 +27,7 @@ export interface CostOptions extends ProgressFlags {
   /** --client-offline [on|off|auto]: the cost of the client-offline mode (compiler/driver.ts), or
    * of the mode auto chooses (compiler/mode-choice.ts); the flag alone: on. */
   readonly clientOffline?: boolean | string;
-  /** --ring 40|48|56|64|auto: the ring of a client-offline program (compiler/ring-choice.ts;
+  /** --ring 32|40|48|56|64|auto: the ring of a client-offline program (compiler/ring-choice.ts;
    * auto: Z_2^64 here, the command has no calibration samples); absent: 64. */
   readonly ring?: string | number;
   /** Shape of the first input for ONNX models with symbolic dimensions. */

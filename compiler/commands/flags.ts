@@ -6,6 +6,7 @@
 // (compiler/party-cli.ts) can use it without loading the compiler.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { diag } from '../../runtime/diagnostics.js';
+import { RING_BITS, type RingBits } from '../../runtime/program/program.js';
 
 /** The range of --frac-bits (quantize's own option checks the same range), and quantize's own
  * default; without the flag, the driver chooses the scale from the model (passes/quantize/frac-choice.ts). */
@@ -140,14 +141,14 @@ export function parseTruncation(value: string | undefined): 'exact' | 'local' | 
   throw diag('MPCC0004', ['--truncation', value, 'expected exact or local']);
 }
 
-/** What --ring asks for: a ring's bits (40, 48, 56, 64) or auto (from calibration, compiler/ring-choice.ts). */
-export type RingWhen = 40 | 48 | 56 | 64 | 'auto';
+/** What --ring asks for: a ring's bits (32, 40, 48, 56, 64) or auto (from calibration, compiler/ring-choice.ts). */
+export type RingWhen = RingBits | 'auto';
 
 /** --ring <bits|auto>: the ring a client-offline program runs in (compiler/ring-choice.ts). */
 export function ringOption(): Option {
   return new Option(
     '--ring <bits>',
-    "the ring Z_2^bits the program computes in: 64, or with --client-offline 40, 48 or 56, where every ring element travels in bits/8 bytes (passes/secure/lower-client-offline.ts: every truncation there is exact while the truncated value stays below 2^(bits−2) in ring units, 2^(bits−2−2f) in real units at f fractional bits); auto: the smallest ring whose bound is at least 8 times (3 bits over) the largest value the --calib samples make, Z_2^64 without samples. A value beyond the bound at inference wraps and ruins that inference's output (nothing fails silently in the protocol otherwise). Default: auto with --calib and the client-offline mode, else 64; with --client-offline auto, a ring below 64 applies only if the client-offline mode wins (else 64, said in a note)",
+    "the ring Z_2^bits the program computes in: 64, or with --client-offline 32, 40, 48 or 56, where every ring element travels in bits/8 bytes (passes/secure/lower-client-offline.ts: every truncation there is exact while the truncated value stays below 2^(bits−2) in ring units, 2^(bits−2−2f) in real units at f fractional bits); auto: the smallest ring whose bound is at least 8 times (3 bits over) the largest value the --calib samples make, Z_2^64 without samples. A value beyond the bound at inference wraps and ruins that inference's output (nothing fails silently in the protocol otherwise). Default: auto with --calib and the client-offline mode, else 64; with --client-offline auto, a ring below 64 applies only if the client-offline mode wins (else 64, said in a note)",
   );
 }
 
@@ -156,8 +157,8 @@ export function parseRing(value: string | number | undefined): RingWhen | undefi
   if (value === undefined) return undefined;
   const text = String(value);
   if (text === 'auto') return 'auto';
-  if (text === '40' || text === '48' || text === '56' || text === '64') return Number(text) as RingWhen;
-  throw diag('MPCC0004', ['--ring', text, 'expected 40, 48, 56, 64 or auto (the ring Z_2^bits)']);
+  if ((RING_BITS as readonly number[]).some((b) => String(b) === text)) return Number(text) as RingBits;
+  throw diag('MPCC0004', ['--ring', text, `expected ${RING_BITS.join(', ')} or auto (the ring Z_2^bits)`]);
 }
 
 /** --ring's value checked against the mode: a ring below 64 needs the client-offline mode

@@ -37,7 +37,7 @@ export interface IrOptions extends ProgressFlags {
   /** --client-offline [on|off|auto]: lower in the client-offline mode (compiler/driver.ts), or
    * as auto chooses (compiler/mode-choice.ts); the flag alone: on. */
   readonly clientOffline?: boolean | string;
-  /** --ring 40|48|56|64: the ring of a client-offline program (the SecureInput's `ring`); auto:
+  /** --ring 32|40|48|56|64: the ring of a client-offline program (the SecureInput's `ring`); auto:
    * 64 here (no calibration samples). */
   readonly ring?: string | number;
 }

@@ -82,8 +82,8 @@ function overShares(name: string, doc: string, attrs: Readonly<Record<string, At
 defineOps(
   overShares(
     'SecureInput',
-    "P0 shares its fixed-point input round(x·2^frac) (replaces FixedInput; protocol shareInput); `ring`: the program's ring Z_2^ring (40, 48, 56; 64 when absent), set by lower's client-offline mode (passes/secure/lower-client-offline.ts), where every message carries ring/8 bytes per element",
-    { frac: { kind: 'int', range: [0, 62] }, ring: { kind: 'int', default: 64, range: [40, 64], doc: "bits of the program's ring (40, 48, 56 or 64): only the low `ring` bits of a share mean anything" } },
+    "P0 shares its fixed-point input round(x·2^frac) (replaces FixedInput; protocol shareInput); `ring`: the program's ring Z_2^ring (32, 40, 48, 56; 64 when absent), set by lower's client-offline mode (passes/secure/lower-client-offline.ts), where every message carries ring/8 bytes per element",
+    { frac: { kind: 'int', range: [0, 62] }, ring: { kind: 'int', default: 64, range: [32, 64], doc: "bits of the program's ring (32, 40, 48, 56 or 64): only the low `ring` bits of a share mean anything" } },
     identity,
     'input',
   ),

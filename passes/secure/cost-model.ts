@@ -84,7 +84,7 @@ export interface CostReport {
    * after the first products made offline, passes/secure/lower-client-offline.ts). Absent in a
    * cost.json written before the mode existed: classic. */
   mode?: CostMode;
-  /** Bits of the ring the program runs in (40, 48, 56 or 64: the SecureInput's `ring`,
+  /** Bits of the ring the program runs in (32, 40, 48, 56 or 64: the SecureInput's `ring`,
    * passes/secure/lower-client-offline.ts); every ring element above travels in ring/8 bytes.
    * Absent in a cost.json written before rings other than Z_2^64 existed: 64. */
   ring?: number;

@@ -87,7 +87,7 @@ export const lower = definePass({
     },
     ring: {
       kind: 'int', default: 64 as number,
-      doc: "bits of the ring the program runs in: 64, or 40, 48, 56 with client-offline only (passes/secure/lower-client-offline.ts: its exact truncations hold while every truncated value stays below 2^(ring−2); each ring element travels in ring/8 bytes); without client-offline a smaller ring is MPCC6028",
+      doc: "bits of the ring the program runs in: 64, or 32, 40, 48, 56 with client-offline only (passes/secure/lower-client-offline.ts: its exact truncations hold while every truncated value stays below 2^(ring−2); each ring element travels in ring/8 bytes); without client-offline a smaller ring is MPCC6028",
       check: (v) => ((RING_BITS as readonly number[]).includes(v) ? undefined : `must be one of ${RING_BITS.join(', ')}`),
     },
   },

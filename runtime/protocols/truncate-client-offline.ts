@@ -87,7 +87,7 @@ function checkBits(bits: number): void {
  * messages stay 1 and f bits per element). */
 export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64Array | null, ring = 64): ThreeWayTruncation {
   checkBits(bits);
-  if (!RING_BITS.includes(ring) || bits > ring - 2) throw new Error(`internal: a three-way truncation by ${bits} bits in a ring of ${ring} bits (at most ℓ − 2)`);
+  if (!(RING_BITS as readonly number[]).includes(ring) || bits > ring - 2) throw new Error(`internal: a three-way truncation by ${bits} bits in a ring of ${ring} bits (at most ℓ − 2)`);
   const f = bits;
   if (s.id === 1) return { n, bits, ring, t0: null, q: null, sigma: s.shared(0, 'trunc').bytes(n), h1: null, h2: null };
   if (s.id === 2) {

@@ -22,13 +22,16 @@ export function bytesRing(b: Uint8Array): BigUint64Array {
  * messages carry those bits (ℓ/8 bytes per element, packRing), and the protocols that read a
  * value's top bits (the exact truncation, the reveal) read bit ℓ − 1 (truncate-client-offline.ts,
  * sharing.ts). Only the client-offline mode, whose every truncation is exact, takes ℓ < 64. */
-export const RING_BITS: readonly number[] = [32, 40, 48, 56, 64];
+export const RING_BITS = [32, 40, 48, 56, 64] as const;
+
+/** One of RING_BITS. */
+export type RingBits = (typeof RING_BITS)[number];
 
 /** Bytes per ring element of the ring of `bits` (undefined: Z_2^64); an internal error for a
  * width outside RING_BITS (program validation refuses those first). */
 export function ringWidthBytes(bits: unknown): number {
   if (bits === undefined || bits === null) return 8;
-  if (typeof bits !== 'number' || !RING_BITS.includes(bits)) throw new Error(`internal: a ring of ${String(bits)} bits (one of ${RING_BITS.join(', ')})`);
+  if (typeof bits !== 'number' || !(RING_BITS as readonly number[]).includes(bits)) throw new Error(`internal: a ring of ${String(bits)} bits (one of ${RING_BITS.join(', ')})`);
   return bits / 8;
 }
 

@@ -1,5 +1,5 @@
 // --ring on mpcc compile, cost and ir (compiler/ring-choice.ts, lower{ring}: a client-offline
-// program in Z_2^ℓ, ℓ = 40, 48, 56, every ring element in ℓ/8 bytes): auto's choice against a
+// program in Z_2^ℓ, ℓ = 32, 40, 48, 56, every ring element in ℓ/8 bytes): auto's choice against a
 // brute-force measurement of the largest truncated value on the calibration samples (the float
 // interpreter, written here), Z_2^64 when the margin is not there or no sample is given, the
 // fallback when --client-offline auto keeps the classic mode, the refusals through the CLI, and a
@@ -61,7 +61,7 @@ function largestTruncated(model: string, calib: string): number {
 
 /** The ring auto must choose for `largest` (real units) at `frac` bits: the smallest whose
  * bound 2^(ℓ − 2) ulps at 2f bits is 8 times above it. */
-const ringFor = (largest: number, frac: number): number => [40, 48, 56, 64].find((l) => l === 64 || largest * 2 ** (2 * frac) * 8 < 2 ** (l - 2))!;
+const ringFor = (largest: number, frac: number): number => [32, 40, 48, 56, 64].find((l) => l === 64 || largest * 2 ** (2 * frac) * 8 < 2 ** (l - 2))!;
 
 const programOf = (out: string, party = 0): Program => JSON.parse(readFileSync(join(out, `party${party}/program.json`), 'utf8')) as Program;
 
@@ -89,7 +89,11 @@ describe('--ring: client-offline programs in a smaller ring', function () {
       // not at a boundary, so the brute force and the interpreter's ulps cannot disagree on it
       expect(Math.abs(Math.log2(largest * 2 ** (2 * frac) * 8) - (want - 2)), calib).to.be.above(0.1);
       const note = summary.notes.find((n) => n.startsWith('note: ring Z_2^'))!;
-      expect(note, calib).to.match(new RegExp(`^note: ring Z_2\\^${want}: exact truncation holds while \\|v\\| < 2\\^\\(${want - 2}−2f\\) = [0-9.e+]+; calibration's largest ([0-9.e+]+) at '.*' over ${SAMPLES} samples \\(margin [0-9.]+ bits\\)$`));
+      expect(note, calib).to.match(new RegExp(`^note: ring Z_2\\^${want}: exact truncation holds while \\|v\\| < 2\\^\\(${want - 2}−2f\\) = [0-9.e+]+; calibration's largest ([0-9.e+]+) at '.*' over ${SAMPLES} samples \\(margin [0-9.]+ bits\\)(; with --frac-bits (\\d+) the same margin would fit about Z_2\\^(\\d+))?$`));
+      // the hint: the most fractional bits (down to 12) at which brute force fits a smaller ring
+      const fewer = [...Array(Math.max(0, frac - 12)).keys()].map((i) => frac - 1 - i).find((f) => ringFor(largest, f) < want);
+      const hint = new RegExp(`with --frac-bits (\\d+) the same margin would fit about Z_2\\^(\\d+)`).exec(note);
+      expect(hint ? [Number(hint[1]), Number(hint[2])] : null, `${calib}: the hint`).to.deep.equal(fewer === undefined ? null : [fewer, ringFor(largest, fewer)]);
       // the largest value the interpreter saw, in real units, is the brute force's (to its quantization)
       const seen = Number(/largest ([0-9.e+]+)/.exec(note)![1]);
       expect(seen / largest, calib).to.be.closeTo(1, 0.01);
@@ -108,7 +112,7 @@ describe('--ring: client-offline programs in a smaller ring', function () {
     expect('ring' in programOf(file('auto-huge'))).to.equal(false);
     expect(summary.cost.ring).to.equal(64);
     const bare = runCompile(file('tiny.onnx'), { output: file('auto-none'), clientOffline: true, ring: 'auto', quiet: true });
-    expect(bare.notes.join('\n')).to.contain("note: ring Z_2^64: no calibration samples to measure the values' range (give --calib, or --ring 40|48|56)");
+    expect(bare.notes.join('\n')).to.contain("note: ring Z_2^64: no calibration samples to measure the values' range (give --calib, or --ring 32|40|48|56)");
     // no --ring and no --calib: Z_2^64 without a word; a classic compile never takes a smaller ring
     expect(runCompile(file('tiny.onnx'), { output: file('plain'), clientOffline: true, quiet: true }).notes.join('\n')).to.not.contain('ring Z_2');
     expect(runCompile(file('tiny.onnx'), { output: file('classic-calib'), calib: file('half.npy'), quiet: true }).cost.ring).to.equal(64);
@@ -141,7 +145,7 @@ describe('--ring: client-offline programs in a smaller ring', function () {
     expect(existsSync(file('refused'))).to.equal(false);
     const cost = spawnSync(process.execPath, [CLI, 'cost', file('tiny.onnx'), '--client-offline', '--ring', '33'], { encoding: 'utf8' });
     expect(cost.status).to.not.equal(0);
-    expect(cost.stderr).to.contain("error MPCC0004: invalid value '33' for flag --ring: expected 40, 48, 56, 64 or auto");
+    expect(cost.stderr).to.contain("error MPCC0004: invalid value '33' for flag --ring: expected 32, 40, 48, 56, 64 or auto");
     expect(errorOf(() => runCompile(file('tiny.onnx'), { output: file('refused2'), clientOffline: 'off', ring: '56' })).code).to.equal('MPCC6028');
     expect(errorOf(() => runIr(file('tiny.onnx'), { ring: '48' }, { stdout: () => undefined, stderr: () => undefined })).code).to.equal('MPCC6028');
     expect(existsSync(file('refused2'))).to.equal(false);

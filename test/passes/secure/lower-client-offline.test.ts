@@ -296,7 +296,7 @@ describe('lower{client-offline}: the client-offline mode', () => {
 
     it('refuses a smaller ring without the mode (MPCC6028), a ring of other bits (MPCC4003), a Truncate kept local (MPCC6029)', () => {
       expect(errorOf(() => runPipeline(residualGraph(), 'lower{ring=48}')).format()).to.match(/^error MPCC6028: --ring 48 needs lower\{client-offline=1\} \(--client-offline\): a ring smaller than Z_2\^64 is safe only where every truncation is exact/);
-      expect(errorOf(() => runPipeline(residualGraph(), 'lower{client-offline=true,ring=32}')).message).to.contain('invalid option ring=32: must be one of 40, 48, 56, 64');
+      expect(errorOf(() => runPipeline(residualGraph(), 'lower{client-offline=true,ring=36}')).message).to.contain('invalid option ring=36: must be one of 32, 40, 48, 56, 64');
       const err = errorOf(() => runPipeline(residualGraph(), 'lower{client-offline=true,ring=56,truncation=local}'));
       expect(err.code).to.equal('MPCC6029');
       expect(err.message).to.contain("--ring 56: node 'stem.trunc' (Truncate) cannot run in Z_2^56: a Truncate kept local (--truncation local) shifts each share");

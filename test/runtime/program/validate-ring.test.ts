@@ -1,6 +1,6 @@
 // A program in a ring smaller than Z_2^64 (program.json's `ring`, runtime/program/validate.ts):
 // accepted as codegen writes it, and refused (MPCC5222 naming the field) when its ring is none of
-// 40, 48, 56, 64, when a setup step or a step carrying ring elements names another ring or none,
+// 32, 40, 48, 56, 64, when a setup step or a step carrying ring elements names another ring or none,
 // when a step of another kind names one, when the program is not client-offline, when a helper's
 // window reaches past the ring, or when a step would read bits above the ring (a local truncation).
 import { expect } from 'chai';
@@ -39,7 +39,7 @@ describe('program.json in a smaller ring: validated', () => {
   });
 
   const cases: [string, Program, (q: Program) => void, string][] = [
-    ['a ring of other bits', ring40, (q) => ((q as { ring: number }).ring = 32), "program party1/program.json refused: ring: 32 bits, expected one of 40, 48, 56, 64"],
+    ['a ring of other bits', ring40, (q) => ((q as { ring: number }).ring = 36), "program party1/program.json refused: ring: 36 bits, expected one of 32, 40, 48, 56, 64"],
     ['a setup step of another ring', ring40, (q) => (q.setup[0].ring = 48), 'setup[0].ring: Z_2^48, the program runs in Z_2^40'],
     ['a setup step without the ring', ring40, (q) => delete q.setup[2].ring, 'setup[2].ring: missing (the program runs in Z_2^40)'],
     ['a reveal without the ring', ring40, (q) => delete step(q, 'reveal').params.ring, `steps[${ring40.steps.findIndex((st) => st.kind === 'reveal')}].params.ring: missing (the program runs in Z_2^40)`],
