@@ -7,17 +7,21 @@
 //   - every Truncate's input (a product at f + w bits, its bias in);
 //   - every average pool's exact division's input: the window sums times round(2^16 / D), which
 //     lower makes of the pool, bounded from the pool's result by (|avg| + 1)·(2^16 + D/2);
-//   - every compared value as the helper compares it, c = 2^bits·x + (v mod 2^bits) with the
-//     truncation by `bits` folded in (a ReLU's input x, a block-ReLU's tile sums of P elements),
-//     bounded by (|x| + P)·2^bits.
+//   - every value a comparison on the full window compares, as the helper compares it,
+//     c = 2^bits·x + (v mod 2^bits) with the truncation by `bits` folded in (a ReLU's input x, a
+//     block-ReLU's tile sums of P elements), bounded by (|x| + P)·2^bits.
 // M is the largest of them; ℓ is the smallest ring with M·2^MARGIN < 2^(ℓ − 2), MARGIN = 3 bits (a
-// factor 8 over what calibration saw). A value beyond 2^(ℓ − 2) at inference wraps and ruins that
+// factor 8 over what calibration saw), and no narrowed window above it: a comparison on bits
+// [lo, lo + k) of c (narrow-compare's window moved up by `bits`) reads the same bits of c mod 2^ℓ
+// whatever c's magnitude when lo + bits + k ≤ ℓ (its own range is narrow-compare's business, with
+// its own error bound), so it asks only that of the ring, never a magnitude. A value beyond 2^(ℓ − 2) at inference wraps and ruins that
 // inference's output; nothing else in the protocols fails silently. Without calibration samples
 // the ring stays Z_2^64.
 import type { Graph, Node } from '../ir/graph.js';
 import { makeGraph, producers } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { blockSizesOf } from '../ir/ops/block-relu.js';
+import { windowOf } from '../ir/ops/window.js';
 import { runGraphFixed } from '../ir/interp/fixed/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { numel } from '../ir/types.js';
@@ -37,6 +41,10 @@ export interface RingRange {
   readonly largest: number;
   /** The node whose value it is. */
   readonly node: string;
+  /** The highest bit + 1 of a narrowed window on the compared value's scale (lo + bits + k), and
+   * its node; 0 and '' without one. */
+  readonly windowTop: number;
+  readonly windowNode: string;
   /** Samples run. */
   readonly samples: number;
 }
@@ -108,6 +116,7 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     const x = new Tensor('float32', shape, calib.data.subarray(i * per, (i + 1) * per));
     const observe = (n: Node, values: BigUint64Array): void => {
       if (n.op !== 'Relu' && n.op !== 'BlockRelu') return;
+      if (windowOf(n).k < 64) return;
       see((largestOf(values) + largestTile(n)) * 2 ** foldedBits(n.inputs[0], producer), n.name);
     };
     const run = runGraphFixed(observed, { [g.inputs[0]]: x }, { frac, keep: 'outputs', compare: { observe } });
@@ -116,7 +125,15 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
       if (value) see(bound(largestOf(value.data)), byOutput.get(v)?.name ?? v);
     }
   }
-  return { largest, node, samples };
+  let windowTop = 0;
+  let windowNode = '';
+  for (const n of g.nodes) {
+    if (n.op !== 'Relu' && n.op !== 'BlockRelu') continue;
+    const { lo, k } = windowOf(n);
+    const top = lo + foldedBits(n.inputs[0], producer) + k;
+    if (k < 64 && top > windowTop) [windowTop, windowNode] = [top, n.name];
+  }
+  return { largest, node, samples, windowTop, windowNode };
 }
 
 /** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
@@ -127,14 +144,19 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
   const margin = (ring: number) => ring - 2 - Math.log2(Math.max(range.largest, 1));
   const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
-  const ringFor = (largest: number): RingBits => RING_BITS.find((l) => l === 64 || largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2))!;
+  const ringFor = (largest: number, top = range.windowTop): RingBits => RING_BITS.find((l) => l === 64 || (largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2) && top <= l))!;
   const ring = ringFor(range.largest);
+  // A narrowed window that ruled out the ring the values would allow: said in the note.
+  const byWindow = ringFor(range.largest, 0) < ring ? `; a narrowed window reaches bit ${range.windowTop - 1} at '${range.windowNode}'` : '';
   const bound = (l: number) => `|v| < 2^(${l - 2}−2f) = ${fmt(real(2 ** (l - 2)))}`;
   // Fewer fractional bits shrink the products' values by 4 per bit: the most bits (down to
   // RING_AUTO.minFrac) that would fit a smaller ring, said as a hint (the scale is the user's).
-  const fewer = Array.from({ length: Math.max(0, frac - RING_AUTO.minFrac) }, (_, i) => frac - 1 - i).find((f) => ringFor(range.largest * 2 ** (2 * (f - frac))) < ring);
-  const hint = fewer === undefined ? '' : `; with --frac-bits ${fewer} the same margin would fit about Z_2^${ringFor(range.largest * 2 ** (2 * (fewer - frac)))}`;
-  if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${hint}` };
+  // (windows on the compared value's scale move down by 2 bits per bit of f, as its values do)
+  const at = (f: number) => ringFor(range.largest * 2 ** (2 * (f - frac)), range.windowTop + 2 * (f - frac));
+  const fewer = Array.from({ length: Math.max(0, frac - RING_AUTO.minFrac) }, (_, i) => frac - 1 - i).find((f) => at(f) < ring);
+  const hint = fewer === undefined ? '' : `; with --frac-bits ${fewer} the same margin would fit about Z_2^${at(fewer)}`;
+  if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${byWindow}${hint}` };
   const widest = RING_BITS[RING_BITS.length - 2];
+  if (byWindow) return { ring, range, note: `ring Z_2^64: ${seen}${byWindow}, above Z_2^${widest}${hint}` };
   return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${hint}` };
 }

@@ -104,6 +104,22 @@ describe('--ring: client-offline programs in a smaller ring', function () {
     expect(chosen).to.deep.equal([40, 48]);
   });
 
+  it('auto with narrowed windows: the compared values do not count, only that every window fits below the ring (lo + bits + k ≤ ℓ, none clipped)', () => {
+    for (const calib of ['half.npy', 'double.npy']) {
+      const windowTops = (out: string) => programOf(out).steps.filter((st) => st.kind === 'helperSelect').map((st) => (st.params.window as { lo: number; k: number }).lo + (st.params.window as { lo: number; k: number }).k);
+      runCompile(file('tiny.onnx'), { output: file(`narrow64-${calib}`), clientOffline: true, calib: file(calib), compareBits: 'auto', ring: '64', quiet: true });
+      const summary = runCompile(file('tiny.onnx'), { output: file(`narrow-${calib}`), clientOffline: true, calib: file(calib), compareBits: 'auto', quiet: true });
+      const frac = summary.manifest.frac;
+      const tops = windowTops(file(`narrow64-${calib}`));
+      expect(Math.max(...tops), `${calib}: narrowed windows`).to.be.below(64);
+      const largest = largestTruncated(file('tiny.onnx'), file(calib));
+      const want = [32, 40, 48, 56, 64].find((l) => l === 64 || (largest * 2 ** (2 * frac) * 8 < 2 ** (l - 2) && Math.max(...tops) <= l));
+      expect(programOf(file(`narrow-${calib}`)).ring ?? 64, calib).to.equal(want);
+      // no window clipped: the same windows as at Z_2^64
+      expect(windowTops(file(`narrow-${calib}`)), calib).to.deep.equal(tops);
+    }
+  });
+
   it('auto stays at Z_2^64 when the margin is not there (the note says why), and without samples', () => {
     const summary = runCompile(file('tiny.onnx'), { output: file('auto-huge'), clientOffline: true, calib: file('huge.npy'), ring: 'auto', quiet: true });
     const largest = largestTruncated(file('tiny.onnx'), file('huge.npy'));
