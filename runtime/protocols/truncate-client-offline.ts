@@ -171,16 +171,21 @@ export function addHighValues(x: BigUint64Array, v: Uint32Array, f: number, sign
     for (let i = 0; i < v.length; i++) ow[2 * i + 1] = ow[2 * i + 1] + v[i] * scale;
     return out;
   }
-  // v·2^p < 2^ℓ straddles the words (exact in a double: v has at most 32 significant bits).
-  const two32 = 2 ** 32, scale = 2 ** p;
+  // v·2^p < 2^ℓ straddles the words: its low word (v << p) and high word v >>> (32 − p), added
+  // (or subtracted) with the carry, on 32-bit integers.
+  const down = 32 - p;
   for (let i = 0; i < v.length; i++) {
-    const a = v[i] * scale;
-    const aLo = a % two32, aHi = Math.floor(a / two32);
+    const aLo = (v[i] << p) >>> 0, aHi = p === 0 ? 0 : v[i] >>> down;
+    const lo = ow[2 * i];
     if (sign === 1) {
-      const lo = ow[2 * i] + aLo;
-      ow[2 * i] = lo;
-      ow[2 * i + 1] = ow[2 * i + 1] + aHi + (lo >= two32 ? 1 : 0);
-    } else subtractWords(ow, i, aLo, aHi);
+      const sum = (lo + aLo) >>> 0;
+      ow[2 * i] = sum;
+      ow[2 * i + 1] = ow[2 * i + 1] + aHi + (sum < lo ? 1 : 0);
+    } else {
+      const diff = (lo - aLo) >>> 0;
+      ow[2 * i] = diff;
+      ow[2 * i + 1] = ow[2 * i + 1] - aHi - (diff > lo ? 1 : 0);
+    }
   }
   return out;
 }

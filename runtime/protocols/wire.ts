@@ -35,39 +35,54 @@ export function ringWidthBytes(bits: unknown): number {
   return bits / 8;
 }
 
-/** The low `bytes` bytes of every element of `a` (little-endian): a view of `a` itself when
- * bytes = 8, else a packed copy. */
+/** The low `bytes` bytes of every element of `a`: a view of `a` itself when bytes = 8, else a
+ * packed copy in planes (aligned typed-array copies, no per-byte work): the n low 32-bit words
+ * (little-endian), then the high word's low 16 bits of every element when bytes ≥ 6, then its
+ * next 8 bits (bits 48–55) or, at 5 bytes, its low 8 bits. */
 export function packRing(a: BigUint64Array, bytes: number): Uint8Array {
   if (bytes === 8) return ringBytes(a);
   const n = a.length;
   const out = new Uint8Array(n * bytes);
   const w = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
-  const rest = bytes - 4;
-  // Low word whole, then the high word's low bytes (little-endian: they are its first bytes).
-  const dv = new DataView(out.buffer);
-  for (let i = 0, o = 0; i < n; i++, o += bytes) {
-    dv.setUint32(o, w[2 * i], true);
-    const h = w[2 * i + 1];
-    for (let j = 0; j < rest; j++) out[o + 4 + j] = h >>> (8 * j);
+  const lo = new Uint32Array(out.buffer, 0, n);
+  // One pass per width (the typed stores keep the low bits).
+  if (bytes === 4) for (let i = 0; i < n; i++) lo[i] = w[2 * i];
+  else if (bytes === 5) {
+    const h8 = new Uint8Array(out.buffer, 4 * n, n);
+    for (let i = 0; i < n; i++) (lo[i] = w[2 * i]), (h8[i] = w[2 * i + 1]);
+  } else if (bytes === 6) {
+    const h16 = new Uint16Array(out.buffer, 4 * n, n);
+    for (let i = 0; i < n; i++) (lo[i] = w[2 * i]), (h16[i] = w[2 * i + 1]);
+  } else {
+    const h16 = new Uint16Array(out.buffer, 4 * n, n);
+    const h8 = new Uint8Array(out.buffer, 6 * n, n);
+    for (let i = 0; i < n; i++) (lo[i] = w[2 * i]), (h16[i] = w[2 * i + 1]), (h8[i] = w[2 * i + 1] >>> 16);
   }
   return out;
 }
 
-/** n ring elements read from `bytes` bytes each (packRing's layout; the high bytes zero): a view
- * of the bytes when bytes = 8 (bytesRing). */
+/** n ring elements read from packRing's planes of `bytes` bytes per element (the high bits
+ * zero): a view of the bytes when bytes = 8 (bytesRing). */
 export function unpackRing(b: Uint8Array, bytes: number): BigUint64Array {
   if (bytes === 8) return bytesRing(b);
   if (b.byteLength % bytes !== 0) throw new Error(`ring message of ${b.byteLength} bytes is not a multiple of ${bytes}`);
   const n = b.byteLength / bytes;
+  // The planes are read as aligned typed arrays: a message inside a frame may not start aligned.
+  const src = b.byteOffset % 4 === 0 ? b : b.slice();
   const out = new BigUint64Array(n);
   const w = new Uint32Array(out.buffer);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const rest = bytes - 4;
-  for (let i = 0, o = 0; i < n; i++, o += bytes) {
-    w[2 * i] = dv.getUint32(o, true);
-    let h = 0;
-    for (let j = 0; j < rest; j++) h |= b[o + 4 + j] << (8 * j);
-    w[2 * i + 1] = h;
+  const lo = new Uint32Array(src.buffer, src.byteOffset, n);
+  if (bytes === 4) for (let i = 0; i < n; i++) w[2 * i] = lo[i];
+  else if (bytes === 5) {
+    const h8 = new Uint8Array(src.buffer, src.byteOffset + 4 * n, n);
+    for (let i = 0; i < n; i++) (w[2 * i] = lo[i]), (w[2 * i + 1] = h8[i]);
+  } else if (bytes === 6) {
+    const h16 = new Uint16Array(src.buffer, src.byteOffset + 4 * n, n);
+    for (let i = 0; i < n; i++) (w[2 * i] = lo[i]), (w[2 * i + 1] = h16[i]);
+  } else {
+    const h16 = new Uint16Array(src.buffer, src.byteOffset + 4 * n, n);
+    const h8 = new Uint8Array(src.buffer, src.byteOffset + 6 * n, n);
+    for (let i = 0; i < n; i++) (w[2 * i] = lo[i]), (w[2 * i + 1] = h16[i] | (h8[i] << 16));
   }
   return out;
 }

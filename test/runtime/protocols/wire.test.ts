@@ -1,5 +1,5 @@
 // Ring-element messages in a ring of ℓ bits (wire.ts packRing/unpackRing, RING_BITS): the low
-// ℓ/8 bytes of each element, little-endian, against a BigInt reference; the high bits of the
+// ℓ/8 bytes of each element in planes (low words, then the high bits), against a BigInt reference; the high bits of the
 // words (noise in Z_2^ℓ) never reach the wire; widths outside RING_BITS are refused.
 
 import { expect } from 'chai';
@@ -8,7 +8,7 @@ import { randomRing } from './harness.js';
 
 describe('protocols: ring elements on the wire', () => {
   for (const bits of RING_BITS)
-    it(`Z_2^${bits}: ${bits / 8} bytes per element, the low bits little-endian, read back mod 2^${bits}`, () => {
+    it(`Z_2^${bits}: ${bits / 8} bytes per element in planes, read back mod 2^${bits}`, () => {
       const bytes = ringWidthBytes(bits);
       expect(bytes).to.equal(bits / 8);
       const a = randomRing(1001);
@@ -17,9 +17,16 @@ describe('protocols: ring elements on the wire', () => {
       a[2] = 1n << BigInt(bits - 1);
       const packed = packRing(a, bytes);
       expect(packed.length).to.equal(1001 * bytes);
-      for (let i = 0; i < a.length; i++) {
-        let v = 0n;
-        for (let j = bytes - 1; j >= 0; j--) v = (v << 8n) | BigInt(packed[i * bytes + j]);
+      // The planes: n low words (little-endian), then bits 32–47 (2 bytes each) and bits 48–55, or at
+      // 5 bytes bits 32–39; at 4 bytes the low words alone.
+      const n = a.length;
+      const byte = (at: number) => BigInt(packed[at]);
+      for (let i = 0; i < n; i++) {
+        let v = byte(4 * i) | (byte(4 * i + 1) << 8n) | (byte(4 * i + 2) << 16n) | (byte(4 * i + 3) << 24n);
+        if (bytes === 5) v |= byte(4 * n + i) << 32n;
+        if (bytes >= 6 && bytes < 8) v |= (byte(4 * n + 2 * i) | (byte(4 * n + 2 * i + 1) << 8n)) << 32n;
+        if (bytes === 7) v |= byte(6 * n + i) << 48n;
+        if (bytes === 8) v = a[i];
         expect(v, `element ${i}`).to.equal(BigInt.asUintN(bits, a[i]));
       }
       const back = unpackRing(packed, bytes);
