@@ -192,6 +192,23 @@ describe('--ring: client-offline programs in a smaller ring', function () {
     }
   });
 
+  it('a ring-32 program runs at 10 fractional bits: outputs as the fixed-point interpreter\'s, counters equal cost.json, products at half of Z_2^64\'s bytes', async () => {
+    const frac = 10;
+    for (const [form, ring] of [['run32', '32'], ['run64f10', '64']] as const) runCompile(file('tiny.onnx'), { output: file(form), clientOffline: true, ring, fracBits: frac, quiet: true });
+    const [c32, c64] = [readCostJson(file('run32/cost.json')), readCostJson(file('run64f10/cost.json'))];
+    expect([c32.ring, programOf(file('run32'), 1).ring]).to.deep.equal([32, 32]);
+    expect(c32.bytesByKind.products * 2).to.equal(c64.bytesByKind.products);
+    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${frac}}`).graph;
+    const rand = rng(32);
+    const inputs = [0, 1].map(() => Float32Array.from({ length: 3 * 16 * 16 }, () => 2 * rand() - 1));
+    const outputs = await runCheckedRuns(file('run32'), inputs);
+    inputs.forEach((x, i) => {
+      const [name, secure] = outputs[i];
+      const fixed = runGraphFixed(q, { [q.inputs[0]]: tensorOf('float32', SHAPE, x) }, { frac }).outputs.get(name)!.data;
+      expect(maxAbsDiff(secure, fixed), `input ${i}`).to.be.at.most(16 * 2 ** -frac);
+    });
+  });
+
   // The trained Fashion-MNIST fixture with its real calibration images, under a 2×2 block-ReLU
   // plan (residual additions and block sums folded into the helper's selections), at 14
   // fractional bits: auto takes Z_2^40 there, and the program runs as the interpreter computes.
