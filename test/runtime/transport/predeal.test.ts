@@ -67,10 +67,11 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
     writeFileSync(join(dir, 'tiny.onnx'), buildZooModel('tiny-cnn'));
     const rand = rng(23);
     xs = Array.from({ length: 4 }, () => Float32Array.from({ length: 3 * 16 * 16 }, () => 2 * rand() - 1));
-    for (const [mode, extra] of [['classic', {}], ['client-offline', { clientOffline: true }]] as const) {
+    for (const [mode, extra] of [['classic', {}], ['client-offline', { clientOffline: true }], ['client-offline in Z_2^40', { clientOffline: true, ring: '40' }]] as const) {
       const out = join(dir, mode);
       runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: out, quiet: true, ...extra } as Parameters<typeof runCompile>[1]);
       modes[mode] = { out, arts: await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))) };
+      if (mode.endsWith('Z_2^40')) expect(readCostJson(join(out, 'cost.json')).ring).to.equal(40);
       const passes = mode === 'classic' ? 'canonicalize,quantize{frac-bits=12}' : 'canonicalize,maxpool-to-relu-tree,quantize{frac-bits=12}';
       const g = runPipeline(loadGraphFile(join(dir, 'tiny.onnx')), passes).graph;
       expected[mode] = xs.map((x) => runGraphFixed(g, { input: tensorOf('float32', [1, 3, 16, 16], x) }, { frac: 12 }).outputs.get('output')!.data as Float64Array);
@@ -135,7 +136,7 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
     for (let i = 0; i < output.length; i++) expect(Math.abs(output[i] - expected[mode][x][i]), `${what}, logit ${i}`).to.be.at.most(8 * ULP);
   }
 
-  for (const mode of ['classic', 'client-offline']) {
+  for (const mode of ['classic', 'client-offline', 'client-offline in Z_2^40']) {
     it(`${mode}: two clients, five inferences: outputs within 8 ulps of the fixed-point interpreter, counters equal cost.json per party and phase, each client's first inference pre-dealt with fresh keys`, async () => {
       const env = await startServers(mode);
       const cost = readCostJson(join(modes[mode].out, 'cost.json'));
