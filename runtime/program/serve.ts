@@ -18,6 +18,7 @@
 // runs only the phase's exchange (RunOptions.predealt).
 
 import type { WeightKey } from '../protocols/index.js';
+import { weightKey } from '../protocols/weights.js';
 import { ringWidthBytes } from '../protocols/wire.js';
 import { PrgFamily } from '../session/prg.js';
 import type { Session } from '../session/session.js';
@@ -65,13 +66,12 @@ export function serverRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgr
         const map = bilinearMap(st.map);
         const b = family.get(`weights/${st.name}`).ring(map.wSize);
         // The ring of the layer's messages, as setupWeights keeps it (weights.ts WeightKey.ring).
-        const ring = ringWidthBytes((st as { ring?: number }).ring);
-        const r = ring === 8 ? {} : { ring };
-        if (party === 2) keys.set(st.name, { map, held: b, mask: null, ...r });
+        const ring = ringWidthBytes(st.ring);
+        if (party === 2) keys.set(st.name, weightKey(map, b, null, ring));
         else {
           const w = arts.weights.get(st.weights);
           if (!w) throw runtimeError('MPCC5205', [st.weights]);
-          keys.set(st.name, { map, held: w, mask: b, ...r });
+          keys.set(st.name, weightKey(map, w, b, ring));
         }
       }
       kept = { id, keys };

@@ -81,28 +81,33 @@ export interface WeightKey {
 /** Bytes per ring element of a layer's per-inference messages. */
 export const keyRing = (key: WeightKey): number => key.ring ?? 8;
 
+/** A weight key whose per-inference messages carry `ring` bytes per element (no `ring` field at
+ * 8, as every key of a program on Z_2^64). */
+export function weightKey(map: BilinearMap, held: BigUint64Array, mask: BigUint64Array | null, ring = 8): WeightKey {
+  return ring === 8 ? { map, held, mask } : { map, held, mask, ring };
+}
+
 /** One-time setup of a weight layer: P1 passes its weights W (others null); P1 sends W − B
  * to P0 (phase 'oneTime', one round). `layer` names the layer's mask stream. */
 export async function setupWeights(s: Session, map: BilinearMap, weights: BigUint64Array | null, layer: string, ring = 8): Promise<WeightKey> {
   const purpose = `weights/${layer}`;
-  const rb = ring === 8 ? {} : { ring };
   if (s.id === 1) {
     if (!weights || weights.length !== map.wSize) throw new Error(`setupWeights: P1 must pass ${map.wSize} weights`);
     const b = s.shared(2, purpose).ring(map.wSize);
     const masked = sub(weights, b);
     await s.round([{ to: 0, data: ringBytes(masked), label: 'weights.mask', phase: 'oneTime' }], []);
-    return { map, held: weights, mask: b, ...rb };
+    return weightKey(map, weights, b, ring);
   }
   if (s.id === 2) {
     const b = s.shared(1, purpose).ring(map.wSize);
     await s.round([], []);
-    return { map, held: b, mask: null, ...rb };
+    return weightKey(map, b, null, ring);
   }
   const got = await s.round([], [1], { 1: 8 * map.wSize });
   const [masked] = splitFrame(got.get(1), [8 * map.wSize], 1, 'weights.mask');
   // A view, no copy: a received frame is this party's (nothing else writes it), and the
   // one-time frame lives as long as the session's keys anyway.
-  return { map, held: bytesRing(masked), mask: null, ...rb };
+  return weightKey(map, bytesRing(masked), null, ring);
 }
 
 /** The one-time setup again for a new client of a serving P1–P2 pair that keeps its keys
