@@ -31,7 +31,7 @@
 // on the quantized graph just before lower, from the calibration samples (compiler/ring-choice.ts).
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
-import type { Graph } from '../ir/graph.js';
+import { type Graph, makeNode, replaceGraph } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
 import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
@@ -180,7 +180,10 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
   const ringChoice = chooseRing(options.calibration && measureRingRange(before.graph, frac, options.calibration, log), frac);
   log(ringChoice.note);
   const rest = plan.steps.slice(lowerAt).map((s) => (s.pass.name === 'lower' ? { ...s, options: { ...s.options, ring: ringChoice.ring } } : s));
-  const after = runSteps(before.graph, rest, lowerAt, plan.steps.length, options);
+  // the pools whose reciprocal the ring narrowed (compiler/ring-choice.ts) divide with it
+  const bits = ringChoice.poolBits;
+  const pooled = bits?.size ? replaceGraph(before.graph, { nodes: before.graph.nodes.map((n) => (bits.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, divide_bits: bits.get(n.name)! }) : n)) }) : before.graph;
+  const after = runSteps(pooled, rest, lowerAt, plan.steps.length, options);
   return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice: before.fracChoice, ringChoice };
 }
 

@@ -5,8 +5,9 @@
 // has to hold, measured by the fixed-point interpreter on the quantized graph lower takes, in ring
 // units (ulps):
 //   - every Truncate's input (a product at f + w bits, its bias in);
-//   - every average pool's exact division's input: the window sums times round(2^16 / D), which
-//     lower makes of the pool, bounded from the pool's result by (|avg| + 1)·(2^16 + D/2);
+//   - every average pool's exact division's input: the window sums times round(2^b / D), which
+//     lower makes of the pool (b = divide_bits, 16 by default), bounded from the pool's result
+//     by (|avg| + 1)·(2^b + D/2); a single power-of-two D = 2^s is the sums themselves (b = s);
 //   - every value a comparison on the full window compares, as the helper compares it,
 //     c = 2^bits·x + (v mod 2^bits) with the truncation by `bits` folded in (a ReLU's input x, a
 //     block-ReLU's tile sums of P elements), bounded by (|x| + P)·2^bits.
@@ -17,6 +18,13 @@
 // its own error bound), so it asks only that of the ring, never a magnitude. A value beyond 2^(ℓ − 2) at inference wraps and ruins that
 // inference's output; nothing else in the protocols fails silently. Without calibration samples
 // the ring stays Z_2^64.
+// An average pool whose divisor is not a single power of two is the one value whose size is a
+// choice: its reciprocal's bits b trade the pool's relative error D/2^(b+1) for 2^b of range
+// (16 bits: resnet50's 7×7 global pool at 11 fractional bits reaches 2^30.3, above Z_2^32's
+// bound). So M leaves such pools out, a ring must also fit each of them at some b ≥
+// ⌈log2 D⌉ + RING_AUTO.poolErrorBits (relative error ≤ 2^-(poolErrorBits + 1)), and each pool
+// takes the largest b ≤ 16 its ring fits (16 in Z_2^64): the pool's divide_bits, set before
+// lower (compiler/driver.ts), and said in the note when below 16.
 import type { Graph, Node } from '../ir/graph.js';
 import { makeGraph, producers } from '../ir/graph.js';
 import { withDefaults } from '../ir/ops/index.js';
@@ -26,6 +34,7 @@ import { runGraphFixed } from '../ir/interp/fixed/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { numel } from '../ir/types.js';
 import { AVG_SHIFT } from '../runtime/protocols/linear.js';
+import { poolTruncationBits } from '../ir/interp/fixed/params.js';
 import { RING_BITS, type RingBits } from '../runtime/program/program.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { CalibrationSet } from './calibration/load.js';
@@ -33,7 +42,15 @@ import type { CalibrationSet } from './calibration/load.js';
 /** auto's constants: the bits of margin it keeps above the largest value calibration saw, the
  * calibration samples it runs through the fixed-point interpreter at most, and the fewest
  * fractional bits its note suggests for a smaller ring. */
-export const RING_AUTO = { marginBits: 3, samples: 16, minFrac: 12 } as const;
+export const RING_AUTO = { marginBits: 3, samples: 16, minFrac: 10, poolErrorBits: 6 } as const;
+
+/** An average pool whose reciprocal's bits the ring chooses: the largest |avg| calibration saw
+ * (ulps) and its largest divisor D. */
+export interface PoolRange {
+  readonly node: string;
+  readonly avg: number;
+  readonly divisor: number;
+}
 
 /** The largest value a quantized graph makes on calibration samples, in ring units. */
 export interface RingRange {
@@ -47,6 +64,8 @@ export interface RingRange {
   readonly windowNode: string;
   /** Samples run. */
   readonly samples: number;
+  /** The average pools whose reciprocal's bits are chosen with the ring (left out of `largest`). */
+  readonly pools?: readonly PoolRange[];
 }
 
 /** What `--ring` chose, and the progress line that says it. */
@@ -55,6 +74,8 @@ export interface RingChoice {
   /** What calibration measured (absent without samples). */
   readonly range?: RingRange;
   readonly note: string;
+  /** The reciprocal's bits of each pool of `range.pools` below the default 16, by node. */
+  readonly poolBits?: ReadonlyMap<string, number>;
 }
 
 /** The largest |value| of `values` (ring words), as a double. */
@@ -92,14 +113,20 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
   const producer = producers(g);
   // the values to read: Truncates' inputs and average pools' results, kept as graph outputs
   const watched = new Map<string, (m: number) => number>();
+  // pools with a choice of reciprocal bits: their largest |avg| by output value
+  const pooled = new Map<string, { node: string; divisor: number; avg: number }>();
   for (const n of g.nodes) {
     if (n.op === 'Truncate') watched.set(n.inputs[0], (m) => m);
     else if (n.op === 'AveragePool' || n.op === 'GlobalAveragePool') {
       const d = n.op === 'GlobalAveragePool' ? numel(g.types.get(n.inputs[0])!.shape.slice(2)) : (withDefaults(n).kernel_shape as number[]).reduce((a, b) => a * b, 1);
-      if (d <= 2 ** AVG_SHIFT) watched.set(n.outputs[0], (m) => (m + 1) * (2 ** AVG_SHIFT + d / 2));
+      if (d > 2 ** AVG_SHIFT) continue;
+      const bits = poolTruncationBits(n, g.types.get(n.inputs[0])!.shape);
+      // a single power of two: the sums themselves, no choice
+      if (bits < AVG_SHIFT && 2 ** bits === d) watched.set(n.outputs[0], (m) => (m + 1) * (2 ** bits + d / 2));
+      else pooled.set(n.outputs[0], { node: n.name, divisor: d, avg: 0 });
     }
   }
-  const observed = makeGraph({ ...g, outputs: [...new Set([...g.outputs, ...watched.keys()])] });
+  const observed = makeGraph({ ...g, outputs: [...new Set([...g.outputs, ...watched.keys(), ...pooled.keys()])] });
   let largest = 0;
   let node = '';
   const see = (m: number, name: string) => {
@@ -124,6 +151,10 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
       const value = run.ring.get(v);
       if (value) see(bound(largestOf(value.data)), byOutput.get(v)?.name ?? v);
     }
+    for (const [v, pool] of pooled) {
+      const value = run.ring.get(v);
+      if (value) pool.avg = Math.max(pool.avg, largestOf(value.data));
+    }
   }
   let windowTop = 0;
   let windowNode = '';
@@ -133,7 +164,20 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     const top = lo + foldedBits(n.inputs[0], producer) + k;
     if (k < 64 && top > windowTop) [windowTop, windowNode] = [top, n.name];
   }
-  return { largest, node, samples, windowTop, windowNode };
+  return { largest, node, samples, windowTop, windowNode, pools: [...pooled.values()] };
+}
+
+/** The product bound of a pool at reciprocal bits b (see the file comment). */
+const poolBound = (p: PoolRange, b: number): number => (p.avg + 1) * (2 ** b + p.divisor / 2);
+
+/** The fewest reciprocal bits auto gives a pool of divisor d (relative error ≤ 2^-(poolErrorBits + 1)). */
+export const poolMinBits = (d: number): number => Math.min(AVG_SHIFT, Math.ceil(Math.log2(d)) + RING_AUTO.poolErrorBits);
+
+/** The most reciprocal bits (≤ 16) at which pool `p`, its values scaled by `scale`, fits Z_2^ring
+ * with the margin; below poolMinBits: undefined. */
+function poolBitsIn(p: PoolRange, ring: number, scale = 1): number | undefined {
+  for (let b = AVG_SHIFT; b >= poolMinBits(p.divisor); b--) if (ring === 64 || poolBound(p, b) * scale * 2 ** RING_AUTO.marginBits < 2 ** (ring - 2)) return b;
+  return undefined;
 }
 
 /** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
@@ -144,18 +188,30 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
   const margin = (ring: number) => ring - 2 - Math.log2(Math.max(range.largest, 1));
   const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
-  const ringFor = (largest: number, top = range.windowTop): RingBits => RING_BITS.find((l) => l === 64 || (largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2) && top <= l))!;
+  const pools = range.pools ?? [];
+  // `scale`: the values' factor at another scale (the hint's); pools must fit at some bits too
+  const ringFor = (largest: number, top = range.windowTop, scale = 1): RingBits =>
+    RING_BITS.find((l) => l === 64 || (largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2) && top <= l && pools.every((p) => poolBitsIn(p, l, scale) !== undefined)))!;
   const ring = ringFor(range.largest);
   // A narrowed window that ruled out the ring the values would allow: said in the note.
   const byWindow = ringFor(range.largest, 0) < ring ? `; a narrowed window reaches bit ${range.windowTop - 1} at '${range.windowNode}'` : '';
+  // Each pool's reciprocal bits in the ring chosen; below 16, said in the note.
+  const poolBits = new Map<string, number>();
+  for (const p of pools) {
+    const b = poolBitsIn(p, ring)!;
+    if (b < AVG_SHIFT) poolBits.set(p.node, b);
+  }
+  const pct = (p: PoolRange, b: number) => ((100 * p.divisor) / 2 ** (b + 1)).toPrecision(2);
+  const pooledNote = [...poolBits].map(([node, b]) => `; the average pool '${node}' divides with a ${b}-bit reciprocal (relative error ≤ ${pct(pools.find((p) => p.node === node)!, b)}%; 16 bits would need Z_2^${ringFor(Math.max(range.largest, ...pools.map((p) => poolBound(p, AVG_SHIFT))), range.windowTop)})`).join('');
   const bound = (l: number) => `|v| < 2^(${l - 2}−2f) = ${fmt(real(2 ** (l - 2)))}`;
   // Fewer fractional bits shrink the products' values by 4 per bit: the most bits (down to
   // RING_AUTO.minFrac) that would fit a smaller ring, said as a hint (the scale is the user's).
   // (windows on the compared value's scale move down by 2 bits per bit of f, as its values do)
-  const at = (f: number) => ringFor(range.largest * 2 ** (2 * (f - frac)), range.windowTop + 2 * (f - frac));
+  // (a pool's product, |avg|·2^b, scales as its result: 1 bit per bit of f)
+  const at = (f: number) => ringFor(range.largest * 2 ** (2 * (f - frac)), range.windowTop + 2 * (f - frac), 2 ** (f - frac));
   const fewer = Array.from({ length: Math.max(0, frac - RING_AUTO.minFrac) }, (_, i) => frac - 1 - i).find((f) => at(f) < ring);
   const hint = fewer === undefined ? '' : `; with --frac-bits ${fewer} the same margin would fit about Z_2^${at(fewer)}`;
-  if (ring < 64) return { ring, range, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${byWindow}${hint}` };
+  if (ring < 64) return { ring, range, poolBits, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${byWindow}${pooledNote}${hint}` };
   const widest = RING_BITS[RING_BITS.length - 2];
   if (byWindow) return { ring, range, note: `ring Z_2^64: ${seen}${byWindow}, above Z_2^${widest}${hint}` };
   return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${hint}` };

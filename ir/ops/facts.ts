@@ -13,6 +13,12 @@ import type { OperandView, QuantizeRule, SecureFacts } from './secure-facts.js';
  * then only multiplies its window sums by round(2^16/D): runtime/protocols/linear.ts avgPool). */
 export const UNTRUNCATED_ATTR: AttrSpec = { kind: 'int', default: 0, range: [0, 1] };
 
+/** An average pool's reciprocal bits b for a divisor D that is not a power of two: the pool
+ * multiplies by round(2^b/D) and truncates by b (relative error ≤ D/2^(b+1)); 16 by default
+ * (runtime/protocols/linear.ts AVG_SHIFT), fewer where `--ring auto` finds the ring too narrow
+ * for the product (compiler/ring-choice.ts). A power of two 2^s always truncates by s. */
+export const DIVIDE_BITS_ATTR: AttrSpec = { kind: 'int', default: 16, range: [1, 16] };
+
 /** The facts of an op that declares none: not supported. */
 const UNSUPPORTED: SecureFacts = { quantize: 'reject', lower: 'unsupported', why: 'no secure protocol for this op' };
 

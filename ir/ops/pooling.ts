@@ -3,7 +3,7 @@
 import type { TensorType } from '../types.js';
 import { windowOutSize } from '../../runtime/ring/windows.js';
 import type { Node } from '../graph.js';
-import { UNTRUNCATED_ATTR, localOp, toSecureOp } from './facts.js';
+import { DIVIDE_BITS_ATTR, UNTRUNCATED_ATTR, localOp, toSecureOp } from './facts.js';
 import type { OperandView } from './secure-facts.js';
 import { type ShapeContext, ShapeError, defineOps, withDefaults } from './registry.js';
 import { WINDOW_ATTRS, checkWindow } from './window.js';
@@ -71,7 +71,7 @@ defineOps(
     doc: 'mean over each window of an NCHW map; count_include_pad=1 divides by the window size clipped to the explicit pads',
     inputs: [{ name: 'X' }],
     outputs: 1,
-    attrs: { ...window, count_include_pad: { kind: 'int', default: 0, range: [0, 1] }, untruncated: UNTRUNCATED_ATTR },
+    attrs: { ...window, count_include_pad: { kind: 'int', default: 0, range: [0, 1] }, untruncated: UNTRUNCATED_ATTR, divide_bits: DIVIDE_BITS_ATTR },
     infer: poolInfer(false),
     secure: localOp('avgPool', poolLimits),
   },

@@ -1,6 +1,6 @@
 // Reductions over axes: Softmax, ArgMax, ReduceMean and GlobalAveragePool.
 import type { Shape } from '../types.js';
-import { CLIENT_TAIL, UNTRUNCATED_ATTR, localOp } from './facts.js';
+import { CLIENT_TAIL, DIVIDE_BITS_ATTR, UNTRUNCATED_ATTR, localOp } from './facts.js';
 import { type OpDef, ShapeError, defineOps } from './registry.js';
 
 const fmt = (s: Shape) => `[${s.join(',')}]`;
@@ -69,7 +69,7 @@ const globalAveragePool: OpDef = {
   doc: 'mean over all spatial axes, keeping rank: (N, C, H, W) → (N, C, 1, 1)',
   inputs: [{ name: 'X' }],
   outputs: 1,
-  attrs: { untruncated: UNTRUNCATED_ATTR },
+  attrs: { untruncated: UNTRUNCATED_ATTR, divide_bits: DIVIDE_BITS_ATTR },
   infer: ({ inputs }) => {
     const x = inputs[0]!;
     if (x.shape.length < 3) throw new ShapeError(`input must be (N, C, spatial...), got ${fmt(x.shape)}`);

@@ -19,7 +19,9 @@
 //                                (after a product of two activations) online=1, a bit triple;
 //                                one round either way; truncation=local keeps every Truncate local
 //   AveragePool, GlobalAveragePool → with truncation=exact, the pool with untruncated=1 (window
-//                                sums times round(2^16/D)) then SecureTruncate online=1 by 16
+//                                sums times round(2^b/D), b its divide_bits, 16 by default) then
+//                                SecureTruncate online=1 by b; a single power-of-two D = 2^s:
+//                                the sums themselves, then SecureTruncate by s
 //   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
 //                                which the client computes in plaintext)
 //
@@ -36,6 +38,7 @@ import { type Graph, type Node, consumers, makeGraph, makeNode, pruneValues, rep
 import { numel } from '../../ir/types.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../../runtime/protocols/truncate-exact.js';
 import { AVG_SHIFT } from '../../runtime/protocols/linear.js';
+import { poolTruncationBits } from '../../ir/interp/fixed/params.js';
 import { SECURE_COSTS, costAttrs } from './secure-costs.js';
 import { secureFacts } from '../../ir/ops/facts.js';
 import { withDefaults } from '../../ir/ops/index.js';
@@ -161,13 +164,15 @@ function lowerGraph(quantized: Graph, ctx: PassContext<{ truncation: string; 'sh
       ctx.stat('truncations made exact');
       if (online) ctx.stat('exact truncations with online choice');
     } else if (ctx.options.truncation === 'exact' && !tail.has(node) && exactPoolDivision(node, types)) {
-      // The pool only multiplies its window sums by round(2^16/D); its division's truncation
-      // runs exactly after it (the bit-triple form: P0's share of the sums is input-dependent).
+      // The pool only multiplies its window sums by round(2^b/D) (a single power-of-two D = 2^s:
+      // by nothing, b = s; else b its divide_bits); its division's truncation by b runs exactly
+      // after it (the bit-triple form: P0's share of the sums is input-dependent).
       const sum = fresh(`${node.outputs[0]}_sum`);
       types.set(sum, types.get(node.outputs[0]) as TensorType);
       emit(replaceNode(node, { outputs: [sum], attrs: { ...node.attrs, untruncated: 1 } }));
       const n = numel(types.get(sum)!.shape);
-      emit(makeNode('SecureTruncate', fresh(`${node.name}/divide`), [sum], node.outputs, { bits: AVG_SHIFT, online: 1, ...costAttrs(SECURE_COSTS.SecureTruncate(n, AVG_SHIFT, true)) }));
+      const bits = poolTruncationBits(node, types.get(node.inputs[0])!.shape);
+      emit(makeNode('SecureTruncate', fresh(`${node.name}/divide`), [sum], node.outputs, { bits, online: 1, ...costAttrs(SECURE_COSTS.SecureTruncate(n, bits, true)) }));
       ctx.stat('average pools divided exactly');
     } else if (tail.has(node)) emit(node);
     else emit(lowerOne(node, cx, ctx));

@@ -8,6 +8,7 @@ import { InternalError, runtimeError } from '../diagnostics.js';
 import { truncateExact, truncateExactOnline, type TruncationDealing } from '../protocols/truncate-exact.js';
 import { addShares, applyWeightsMasked, applyWeightsSharedMask, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
 import { applyWeightsClientOffline, preparedCorrection } from '../protocols/weights.js';
+import { AVG_SHIFT } from '../protocols/linear.js';
 import { helperSelect, type HelperSelectDealing, type HelperSelectSpec } from '../protocols/helper-select.js';
 import { truncateClientOffline, type TruncateClientOfflineDealing } from '../protocols/truncate-client-offline.js';
 import { addRepeating, truncateShare, type RepeatingConstant } from '../kernels/model-kernels.js';
@@ -158,7 +159,7 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
     return [await clip(ctx.session, x, lo, hi, window(ctx))];
   },
   maxPool: async (ctx, [x]) => [await maxPool(ctx.session, x, ctx.params.pool as PoolParams, window(ctx))],
-  avgPool: (ctx, [x]) => [avgPool(ctx.session, x, ctx.params.pool as PoolParams, Boolean(ctx.params.countIncludePad), Boolean(ctx.params.untruncated))],
+  avgPool: (ctx, [x]) => [avgPool(ctx.session, x, ctx.params.pool as PoolParams, Boolean(ctx.params.countIncludePad), Boolean(ctx.params.untruncated), (ctx.params.divideBits as number | undefined) ?? AVG_SHIFT)],
   /** Share truncation; P1 first adds the bias the compiler moved here from the product's step
    * (in one pass, by the model's fused kernel). P2 holds no share: zeros. */
   truncate: (ctx, [x]) => {

@@ -16,6 +16,7 @@ import { runtimeError } from '../diagnostics.js';
 import type { PartyId } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../protocols/truncate-exact.js';
+import { AVG_SHIFT } from '../protocols/linear.js';
 import { PRODUCT_KINDS, RING_BITS, RING_PARAM_KINDS, isClientOffline, productValue, PROGRAM_FORMAT, type MapSpec, type Program, type ProgramStep } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
@@ -114,7 +115,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   blockRelu: one({ shape: 'shape', blocks: 'array', ...WINDOW }),
   clip: one({ min: 'number', max: 'number', ...WINDOW }),
   maxPool: one({ pool: 'pool', ...WINDOW }),
-  avgPool: one({ pool: 'pool' }, { countIncludePad: 'bool', untruncated: 'bool' }),
+  avgPool: one({ pool: 'pool' }, { countIncludePad: 'bool', untruncated: 'bool', divideBits: 'int' }),
   truncate: one({ bits: 'int' }, BIAS),
   truncateExact: one({ bits: 'int' }, BIAS),
   truncateExactOnline: one({ bits: 'int' }, BIAS),
@@ -128,7 +129,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   pad: { ...one(), check: LAYOUT_SCHEMAS.pad },
   broadcast: { ...one(), check: LAYOUT_SCHEMAS.broadcast },
   resize: { ...one(), check: LAYOUT_SCHEMAS.resize },
-  globalAvgPool: one({ inShape: 'shape' }, { untruncated: 'bool' }),
+  globalAvgPool: one({ inShape: 'shape' }, { untruncated: 'bool', divideBits: 'int' }),
   mul: { inputs: [2, 2], outputs: 1, required: { xShape: 'shape', yShape: 'shape', outShape: 'shape' }, check: checkProduct },
   hardSigmoid: one({ alpha: 'number', beta: 'number' }),
   sigmoid: one(),
@@ -350,6 +351,8 @@ function validateProgram(raw: Json, party: PartyId): Program {
     else if (Object.hasOwn(params, 'ring')) fail(`${f}.params.ring`, `not a parameter of a '${kind}' step (only ${[...RING_PARAM_KINDS].join(', ')} carry the ring)`);
     // the three-way truncation's range (its mod 2^f values live in 32-bit words)
     if (kind === 'truncateClientOffline') int(params.bits, `${f}.params.bits`, 1, MAX_EXACT_TRUNCATION_BITS);
+    // a pool's reciprocal bits (runtime/protocols/linear.ts avgPool)
+    if ((kind === 'avgPool' || kind === 'globalAvgPool') && params.divideBits !== undefined) int(params.divideBits, `${f}.params.divideBits`, 1, AVG_SHIFT);
     // A client-offline product's operand and result are tracked (its offline dealing sizes them).
     if (kind === 'weightsClientOffline' && !layers.has(params.layer as string)) fail(`${f}.params.layer`, `no setup step for layer '${String(params.layer)}'`);
     const declared =

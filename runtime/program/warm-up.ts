@@ -32,7 +32,7 @@ import {
   dealTruncation, dealWeightsClientOffline, exchangeTruncationDealing, helperSelect, maskProduct, relu, reluThenWeights, setupWeights,
   truncateClientOffline, truncateExact, truncateExactOnline, type BitWindow, type BlockSize, type HelperSelectSpec, type WeightKey,
 } from '../protocols/index.js';
-import { sumPool } from '../protocols/linear.js';
+import { sumPool, untruncatedPoolBits } from '../protocols/linear.js';
 import { keepConvWeights } from '../ring/ring.js';
 import { RoundMerger } from './merger.js';
 import { prepareOffline } from './offline.js';
@@ -250,7 +250,7 @@ async function rehearse(s: Session, profile: WarmUpProfile, key: WeightKey, x: B
   if (has('blockRelu') && lists.length > 0) [last] = step('blockRelu', [last], { shape: [...MINI], blocks: lists[0], window: windows[0] });
   if (has('relu')) [last] = step('relu', [last], { window: windows[0] });
   [last] = step('globalAvgPool', [last], { inShape: [...MINI], untruncated: true });
-  step('truncateExactOnline', [last], { bits: 16 });
+  step('truncateExactOnline', [last], { bits: untruncatedPoolBits([MINI[2] * MINI[3]]) });
 
   const keys = new Map([[layer, key]]);
   const weights = new Map(s.id === 1 ? [['warm-up/bias', new BigUint64Array(MINI[1]).fill(4096n)]] : []);

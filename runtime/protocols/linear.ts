@@ -103,16 +103,42 @@ export function sumPool(x: BigUint64Array, p: PoolParams): BigUint64Array {
 }
 
 /** Fractional bits of the reciprocal used by average pooling with a divisor that is not a
- * power of two: avg = trunc(sum · round(2^AVG_SHIFT / D), AVG_SHIFT). */
+ * power of two, by default: avg = trunc(sum · round(2^AVG_SHIFT / D), AVG_SHIFT). A pool's own
+ * `divideBits` (1..AVG_SHIFT; the IR's divide_bits, which `--ring auto` lowers where the ring
+ * cannot hold the product: compiler/ring-choice.ts) replaces it, at a relative error of at
+ * most D/2^(divideBits + 1). */
 export const AVG_SHIFT = 16;
+
+/** How a pool divides by d: multiply by `mul`, truncate by `shift` (the plaintext floor the
+ * shares approximate, ±1 ulp). A power of two 2^s shifts by s; another d multiplies by
+ * round(2^divideBits / d) and shifts by divideBits. */
+export function avgPoolDivisorFactor(d: number, divideBits: number = AVG_SHIFT): { mul: bigint; shift: number } {
+  const shift = Math.log2(d);
+  return Number.isInteger(shift) ? { mul: 1n, shift } : { mul: BigInt(Math.round(2 ** divideBits / d)), shift: divideBits };
+}
+
+/** The one truncation an untruncated pool leaves to the step after, for a pool whose windows
+ * divide by `divisors`: s when every divisor is the same power of two 2^s ≥ 2 (the window sums
+ * themselves: no multiplier, no range spent), else `divideBits` (each sum times
+ * round(2^divideBits / d), exact for the powers of two among them). */
+export function untruncatedPoolBits(divisors: Iterable<number>, divideBits: number = AVG_SHIFT): number {
+  const set = new Set(divisors);
+  if (set.size === 1) {
+    const [d] = set;
+    const s = Math.log2(d);
+    if (Number.isInteger(s) && s >= 1) return s;
+  }
+  return divideBits;
+}
 
 /** Average pooling on shares: the window sum divided by the window size (padding included
  * when `countIncludePad`, as ONNX count_include_pad=1), by local truncation: a power-of-two
- * divisor 2^s truncates by s; another divisor D multiplies by round(2^16/D) and truncates by
- * 16 (relative error ≤ D/2^17, plus ±1 ulp). With `untruncated`, every window sum is only
- * multiplied by round(2^16/D) (2^(16 − s) for D = 2^s ≤ 2^16: the same floor) and the caller
- * truncates by AVG_SHIFT exactly (lower's SecureTruncate after the pool). */
-export function avgPool(s: Session, x: BigUint64Array, p: PoolParams, countIncludePad = false, untruncated = false): BigUint64Array {
+ * divisor 2^s truncates by s; another divisor D multiplies by round(2^b/D) and truncates by
+ * b = `divideBits` (relative error ≤ D/2^(b+1), plus ±1 ulp). With `untruncated`, every window
+ * sum is only multiplied by round(2^t / D), t = untruncatedPoolBits (1 when every divisor is
+ * 2^t; the same floor), and the caller truncates by t exactly (lower's SecureTruncate after
+ * the pool). */
+export function avgPool(s: Session, x: BigUint64Array, p: PoolParams, countIncludePad = false, untruncated = false, divideBits: number = AVG_SHIFT): BigUint64Array {
   const sums = sumPool(x, p);
   const sizes = poolWindowSizes(p);
   const full = p.kernel[0] * p.kernel[1];
@@ -126,24 +152,14 @@ export function avgPool(s: Session, x: BigUint64Array, p: PoolParams, countInclu
     if (!g) byDivisor.set(d, (g = []));
     g.push(o);
   }
+  const bits = untruncatedPoolBits(byDivisor.keys(), divideBits);
   for (const [d, outs] of byDivisor) {
     const v = BigUint64Array.from(outs, (o) => sums[o]);
-    const shift = Math.log2(d);
-    const r = untruncated
-      ? scale(v, BigInt(Math.round(2 ** AVG_SHIFT / d)))
-      : Number.isInteger(shift)
-      ? truncShare(v, shift, s.id)
-      : truncShare(scale(v, BigInt(Math.round(2 ** AVG_SHIFT / d))), AVG_SHIFT, s.id);
+    const { mul, shift } = avgPoolDivisorFactor(d, divideBits);
+    const r = untruncated ? scale(v, BigInt(Math.round(2 ** bits / d))) : truncShare(mul === 1n ? v : scale(v, mul), shift, s.id);
     outs.forEach((o, j) => (out[o] = r[j]));
   }
   return out;
-}
-
-/** Reference (plaintext) version of avgPool's arithmetic on a signed value, for tests and the
- * interpreter: exact floor division as the shares approximate it (±1 ulp). */
-export function avgPoolDivisorFactor(d: number): { mul: bigint; shift: number } {
-  const shift = Math.log2(d);
-  return Number.isInteger(shift) ? { mul: 1n, shift } : { mul: BigInt(Math.round(2 ** AVG_SHIFT / d)), shift: AVG_SHIFT };
 }
 
 /** A public sparse linear map y[o] = Σ coef·x[in] (resize, bilinear interpolation, any fixed

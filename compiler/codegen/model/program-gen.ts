@@ -17,6 +17,7 @@ import type { Tensor } from '../../../ir/tensor.js';
 import { numel } from '../../../ir/types.js';
 import { verify } from '../../../ir/verify.js';
 import { encode } from '../../../runtime/ring/ring.js';
+import { AVG_SHIFT } from '../../../runtime/protocols/linear.js';
 import { PROGRAM_FORMAT, RING_BITS, RING_PARAM_KINDS, type RingBits, type MapSpec, type PostOp, type Program, type ProgramOutput, type ProgramStep, type SetupStep } from '../../../runtime/program/program.js';
 import type { StepKind } from '../../../runtime/program/steps.js';
 import type { PartyId } from '../../../runtime/session/session.js';
@@ -124,6 +125,8 @@ function oneToOne(n: Node, _env: StepEnv): StepSpec {
 
 /** An average pool whose division lower truncates exactly after it (UNTRUNCATED_ATTR). */
 const untruncatedOf = (n: Node): { untruncated?: true } => (withDefaults(n).untruncated ? { untruncated: true } : {});
+/** A pool's reciprocal bits when not the default (runtime/protocols/linear.ts avgPool's divideBits). */
+const divideBitsOf = (n: Node): { divideBits?: number } => (withDefaults(n).divide_bits !== AVG_SHIFT ? { divideBits: withDefaults(n).divide_bits as number } : {});
 
 /** A local op on its first input with the parameters `params` computes from its input shape. */
 const local = (params: (n: Node, x: number[], env: StepEnv) => object): StepBuilder => (n, env) => ({
@@ -150,8 +153,8 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
   truncateExact: (n, env) => ({ ...local((m) => ({ bits: withDefaults(m).bits, ...env.movedBias.get(m) }))(n, env), ...(withDefaults(n).online ? { kind: 'truncateExactOnline' as const } : {}) }),
   add: addOrSub,
   sub: addOrSub,
-  avgPool: local((n, x) => ({ pool: poolParamsOf(n, x), countIncludePad: Boolean(withDefaults(n).count_include_pad), ...untruncatedOf(n) })),
-  globalAvgPool: local((n, x) => ({ inShape: x, ...untruncatedOf(n) })),
+  avgPool: local((n, x) => ({ pool: poolParamsOf(n, x), countIncludePad: Boolean(withDefaults(n).count_include_pad), ...untruncatedOf(n), ...divideBitsOf(n) })),
+  globalAvgPool: local((n, x) => ({ inShape: x, ...untruncatedOf(n), ...divideBitsOf(n) })),
   transpose: local(transposeParamsOf),
   concat: (n, env) => ({ inputs: [...n.inputs], outputs: [n.outputs[0]], params: { ...concatParamsOf(n, n.inputs.map(env.shape)) } }),
   pad: local(padParamsOf),

@@ -204,12 +204,12 @@ export const FIXED_KERNELS: Readonly<Record<string, FixedKernel>> = {
   },
   AveragePool: ([x], ctx) => {
     const v = ring(x, ctx);
-    return [out(avgPool(PLAINTEXT_PARTY, v.data, poolParamsOf(ctx.node, v.shape), ctx.attr<number>('count_include_pad') === 1), ctx.outShapes[0], v.frac)];
+    return [out(avgPool(PLAINTEXT_PARTY, v.data, poolParamsOf(ctx.node, v.shape), ctx.attr<number>('count_include_pad') === 1, false, ctx.attr<number>('divide_bits')), ctx.outShapes[0], v.frac)];
   },
   GlobalAveragePool: ([x], ctx) => {
     const v = ring(x, ctx);
     const [n, c, h, w] = v.shape;
-    return [out(local.globalAveragePool(PLAINTEXT_PARTY, v.data, { inShape: [n, c, h, w] }), ctx.outShapes[0], v.frac)];
+    return [out(local.globalAveragePool(PLAINTEXT_PARTY, v.data, { inShape: [n, c, h, w], divideBits: ctx.attr<number>('divide_bits') }), ctx.outShapes[0], v.frac)];
   },
   Concat: (inputs, ctx) => {
     const vs = inputs.map((v) => ring(v, ctx));

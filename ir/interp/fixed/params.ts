@@ -6,6 +6,7 @@ import type { Conv2dParams, PoolParams } from '../../../runtime/ring/windows.js'
 import type { ConcatParams, PadParams, ResizeParams, SliceParams, TransposeParams } from '../../../runtime/local/index.js';
 import type { Node } from '../../graph.js';
 import { withDefaults } from '../../ops/index.js';
+import { poolWindowSizes, untruncatedPoolBits } from '../../../runtime/protocols/linear.js';
 
 type Nchw = [number, number, number, number];
 
@@ -13,6 +14,18 @@ type Nchw = [number, number, number, number];
 export function poolParamsOf(node: Node, x: readonly number[]): PoolParams {
   const a = withDefaults(node);
   return { inShape: [...x] as Nchw, kernel: a.kernel_shape as [number, number], strides: a.strides as [number, number], pads: a.pads as Nchw };
+}
+
+/** The truncation an untruncated AveragePool or GlobalAveragePool node on input shape `x`
+ * leaves to the step after (runtime/protocols/linear.ts untruncatedPoolBits): log2 D for a
+ * single power-of-two divisor D, else the node's divide_bits. */
+export function poolTruncationBits(node: Node, x: readonly number[]): number {
+  const a = withDefaults(node);
+  const bits = a.divide_bits as number;
+  if (node.op === 'GlobalAveragePool') return untruncatedPoolBits([x.slice(2).reduce((p, d) => p * d, 1)], bits);
+  const p = poolParamsOf(node, x);
+  const divisors = a.count_include_pad === 1 ? [p.kernel[0] * p.kernel[1]] : poolWindowSizes(p);
+  return untruncatedPoolBits(divisors, bits);
 }
 
 /** Convolution parameters of a Conv node with input shape `x` and weight shape `w`. */

@@ -23,11 +23,14 @@ import { buildZooModel } from '../../../examples/zoo/index.js';
 import { runGraph } from '../../../ir/interp/index.js';
 import { runGraphFixed } from '../../../ir/interp/fixed/index.js';
 import { Tensor, tensorOf } from '../../../ir/tensor.js';
+import { GraphBuilder } from '../../../ir/builder.js';
+import { RING_AUTO } from '../../../compiler/ring-choice.js';
+import { makeNode, replaceGraph } from '../../../ir/graph.js';
 import { saveMir } from '../../../ir/weights.js';
 import { runPipeline } from '../../../passes/index.js';
 import type { Program } from '../../../runtime/program/program.js';
 import { maxPoolGraph } from '../../passes/secure/secure-graphs.js';
-import { errorOf, rng } from '../../passes/util.js';
+import { errorOf, randomTensor, rng } from '../../passes/util.js';
 import { maxAbsDiff, runCheckedRuns } from '../../e2e/support.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
@@ -90,8 +93,8 @@ describe('--ring: client-offline programs in a smaller ring', function () {
       expect(Math.abs(Math.log2(largest * 2 ** (2 * frac) * 8) - (want - 2)), calib).to.be.above(0.1);
       const note = summary.notes.find((n) => n.startsWith('note: ring Z_2^'))!;
       expect(note, calib).to.match(new RegExp(`^note: ring Z_2\\^${want}: exact truncation holds while \\|v\\| < 2\\^\\(${want - 2}−2f\\) = [0-9.e+]+; calibration's largest ([0-9.e+]+) at '.*' over ${SAMPLES} samples \\(margin [0-9.]+ bits\\)(; with --frac-bits (\\d+) the same margin would fit about Z_2\\^(\\d+))?$`));
-      // the hint: the most fractional bits (down to 12) at which brute force fits a smaller ring
-      const fewer = [...Array(Math.max(0, frac - 12)).keys()].map((i) => frac - 1 - i).find((f) => ringFor(largest, f) < want);
+      // the hint: the most fractional bits (down to auto's floor, 10) at which brute force fits a smaller ring
+      const fewer = [...Array(Math.max(0, frac - RING_AUTO.minFrac)).keys()].map((i) => frac - 1 - i).find((f) => ringFor(largest, f) < want);
       const hint = new RegExp(`with --frac-bits (\\d+) the same margin would fit about Z_2\\^(\\d+)`).exec(note);
       expect(hint ? [Number(hint[1]), Number(hint[2])] : null, `${calib}: the hint`).to.deep.equal(fewer === undefined ? null : [fewer, ringFor(largest, fewer)]);
       // the largest value the interpreter saw, in real units, is the brute force's (to its quantization)
@@ -207,6 +210,75 @@ describe('--ring: client-offline programs in a smaller ring', function () {
       const fixed = runGraphFixed(q, { [q.inputs[0]]: tensorOf('float32', SHAPE, x) }, { frac }).outputs.get(name)!.data;
       expect(maxAbsDiff(secure, fixed), `input ${i}`).to.be.at.most(16 * 2 ** -frac);
     });
+  });
+
+  // A 7×7 global average pool (D = 49, not a power of two): its exact division multiplies the
+  // window sums by round(2^b/49) before truncating by b, so at 16 bits the pool alone can need a
+  // wider ring than the products. auto gives it the most bits b ≤ 16 the ring holds, never fewer
+  // than ⌈log2 49⌉ + 6 = 12 (relative error ≤ 49/2^13 = 0.6%), brute-forced here from the float
+  // network's values; the program divides with them and runs as the interpreter at b bits.
+  it('a 7×7 global average pool: auto takes the ring of the products and gives the pool the most reciprocal bits that ring holds (brute force), said in the note; the secure run as the interpreter at those bits', async () => {
+    const frac = 10;
+    const b = new GraphBuilder('gap7');
+    const x = b.input('input', { dtype: 'float32', shape: [1, 3, 14, 14] });
+    const rand = rng(49);
+    const conv = b.op('Conv', [x, b.constant('conv.weight', randomTensor(rand, [4, 3, 3, 3], -0.5, 0.5)), b.constant('conv.bias', randomTensor(rand, [4], 2, 4))], { pads: [1, 1, 1, 1], strides: [2, 2] }, 'conv');
+    const gap = b.op('GlobalAveragePool', [b.op('Relu', [conv], {}, 'relu')], {}, 'gap');
+    const fc = b.op('Gemm', [b.op('Flatten', [gap], { axis: 1 }, 'flatten'), b.constant('fc.weight', randomTensor(rand, [10, 4], -0.5, 0.5)), b.constant('fc.bias', randomTensor(rand, [10]))], { transB: 1 }, 'fc');
+    b.output(fc);
+    saveMir(b.build(), file('gap7.mir'));
+    const scale = 4;
+    const data = Float32Array.from({ length: SAMPLES * 3 * 14 * 14 }, () => scale * (2 * rand() - 1));
+    writeFileSync(file('gap7.npy'), encodeNpy([SAMPLES, 3, 14, 14], data));
+    // brute force: the products' and the pool's largest |value| (real units) on the samples
+    const g = driveModel(file('gap7.mir'), { target: 'float' }).graph;
+    let products = 0;
+    let pooled = 0;
+    for (let i = 0; i < SAMPLES; i++) {
+      runGraph(g, { [g.inputs[0]]: new Tensor('float32', [1, 3, 14, 14], data.subarray(i * 588, (i + 1) * 588)) }, {
+        onNode: (node, _index, results) => {
+          for (const v of results[0].data) {
+            if (node.op === 'Conv' || node.op === 'Gemm') products = Math.max(products, Math.abs(v));
+            if (node.op === 'GlobalAveragePool') pooled = Math.max(pooled, Math.abs(v));
+          }
+        },
+      });
+    }
+    const fits = (ulps: number, l: number) => ulps * 8 < 2 ** (l - 2);
+    // the ReLU compares its input on the full window: (|x| + 1)·2^f at 2f bits, as the products
+    const ring = [32, 40, 48, 56, 64].find((l) => fits((products * 2 ** frac + 1) * 2 ** frac, l))!;
+    const poolProduct = (bits: number) => (pooled * 2 ** frac + 1) * (2 ** bits + 49 / 2);
+    const bits = [16, 15, 14, 13, 12].find((k) => fits(poolProduct(k), ring));
+    // the case this test is for: Z_2^32, the pool narrowed but still fitting, 16 bits needing more
+    expect([ring, bits !== undefined && bits < 16], 'the network makes the case').to.deep.equal([32, true]);
+    const summary = runCompile(file('gap7.mir'), { output: file('gap7'), clientOffline: true, calib: file('gap7.npy'), fracBits: frac, quiet: true });
+    expect([summary.cost.ring, programOf(file('gap7'), 1).ring]).to.deep.equal([32, 32]);
+    expect(summary.notes.join('\n')).to.contain(`the average pool 'gap' divides with a ${bits}-bit reciprocal (relative error ≤ ${((100 * 49) / 2 ** (bits! + 1)).toPrecision(2)}%; 16 bits would need Z_2^40)`);
+    const steps = programOf(file('gap7')).steps;
+    const at = steps.findIndex((st) => st.kind === 'globalAvgPool');
+    expect([steps[at].params.divideBits, steps[at].params.untruncated]).to.deep.equal([bits, true]);
+    const division = steps.find((st) => st.inputs.includes(steps[at].outputs[0]))!;
+    expect([division.kind, division.params.bits]).to.deep.equal(['truncateClientOffline', bits]);
+    // the secure run as the fixed-point interpreter with the pool at those bits
+    const q = runPipeline(loadGraphFile(file('gap7.mir')), `canonicalize,quantize{frac-bits=${frac}}`).graph;
+    const qb = replaceGraph(q, { nodes: q.nodes.map((n) => (n.op === 'GlobalAveragePool' ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, divide_bits: bits! }) : n)) });
+    const inputs = [0, 1].map((i) => data.slice(i * 588, (i + 1) * 588));
+    const outputs = await runCheckedRuns(file('gap7'), inputs);
+    inputs.forEach((x, i) => {
+      const [name, secure] = outputs[i];
+      const fixed = runGraphFixed(qb, { [q.inputs[0]]: tensorOf('float32', [1, 3, 14, 14], x) }, { frac }).outputs.get(name)!.data;
+      expect(maxAbsDiff(secure, fixed), `input ${i}`).to.be.at.most(16 * 2 ** -frac);
+    });
+    // Z_2^64 keeps the 16 bits, and a single power-of-two divisor (tiny-cnn's 2×2 AveragePool,
+    // D = 4) divides by truncating log2 4 = 2 bits, with no multiplier
+    runCompile(file('gap7.mir'), { output: file('gap7-64'), clientOffline: true, ring: '64', fracBits: frac, quiet: true });
+    const s64 = programOf(file('gap7-64')).steps;
+    const p64 = s64.find((st) => st.kind === 'globalAvgPool')!;
+    expect(['divideBits' in p64.params, s64.find((st) => st.inputs.includes(p64.outputs[0]))!.params.bits]).to.deep.equal([false, 16]);
+    runCompile(file('tiny.onnx'), { output: file('tiny-pool'), clientOffline: true, ring: '64', quiet: true });
+    const st = programOf(file('tiny-pool')).steps;
+    const pool = st.find((x) => x.kind === 'avgPool')!;
+    expect([(pool.params.pool as { kernel: number[] }).kernel, st.find((x) => x.inputs.includes(pool.outputs[0]))!.params.bits]).to.deep.equal([[2, 2], 2]);
   });
 
   // The trained Fashion-MNIST fixture with its real calibration images, under a 2×2 block-ReLU

@@ -143,6 +143,9 @@ describe('runtime: per-field schemas of the layout steps', function () {
     p.steps[index].inputs = [p.input.value];
     expect(() => parseProgram(JSON.stringify(p), 'p.json', 0)).to.throw(`program p.json refused: steps[${index}].params.pool.inShape: 512 elements, the operand 'input.fixed' has 768`);
     expect(refusal('globalAvgPool', (p) => (p.inShape = [1, 8, 8]))).to.match(/^MPCC5222 program p\.json refused: steps\[i\]\.params\.inShape: 3 entries, expected 4$/);
+    // a pool's reciprocal bits: 1..16 (runtime/protocols/linear.ts AVG_SHIFT)
+    for (const bits of [0, 17, 2.5]) expect(refusal('globalAvgPool', (p) => (p.divideBits = bits)), `divideBits ${bits}`).to.match(/^MPCC5222 program p\.json refused: steps\[i\]\.params\.divideBits: /);
+    expect(refusal('avgPool', (p) => (p.divideBits = 20))).to.match(/^MPCC5222 program p\.json refused: steps\[i\]\.params\.divideBits: /);
   });
 
   it('refuses a mutated layout step while loading a resealed folder, before anything runs', async () => {

@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { decode, encode, truncPublic } from '../../../runtime/ring/ring.js';
 import { revealToClient, shareInput } from '../../../runtime/protocols/sharing.js';
-import { addPublic, addShares, applyPublicLinear, avgPool, avgPoolDivisorFactor, scaleShare, subShares, sumPool, truncate } from '../../../runtime/protocols/linear.js';
+import { addPublic, addShares, applyPublicLinear, avgPool, avgPoolDivisorFactor, scaleShare, subShares, sumPool, truncate, untruncatedPoolBits } from '../../../runtime/protocols/linear.js';
+import { rng } from '../../passes/util.js';
 import type { PoolParams } from '../../../runtime/ring/windows.js';
 import { mulShares } from '../../../runtime/protocols/beaver.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
@@ -95,6 +96,56 @@ describe('protocols: sharing, reveal, linear ops', () => {
           expect(Math.abs(avg[o] - want), `output ${o}`).to.be.at.most(tol);
           o++;
         }
+  });
+  it('average pools with fewer reciprocal bits (divideBits) and untruncated: the window sums times round(2^t/D), t = log2 D for one power-of-two divisor', async () => {
+    const ss = await sessions();
+    const f = 12;
+    const rand = rng(77);
+    // a 7×7 plane (D = 49), a 4×4 plane (D = 16) and a padded 3×3 window (divisors 4, 6, 9)
+    const cases: { p: PoolParams; include: boolean; bits: number }[] = [
+      { p: { inShape: [1, 2, 7, 7], kernel: [7, 7], strides: [1, 1], pads: [0, 0, 0, 0] }, include: false, bits: 12 },
+      { p: { inShape: [1, 2, 4, 4], kernel: [4, 4], strides: [1, 1], pads: [0, 0, 0, 0] }, include: false, bits: 16 },
+      { p: { inShape: [1, 1, 5, 5], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, include: false, bits: 10 },
+    ];
+    for (const { p, include, bits } of cases) {
+      const n = p.inShape.reduce((a, b) => a * b, 1);
+      const x = encode(Array.from({ length: n }, () => (rand() - 0.5) * 40), f);
+      const sh = split(x);
+      const sums = join(sumPool(sh[0], p), sumPool(sh[1], p));
+      const raw = join(avgPool(ss[0], sh[0], p, include, true, bits), avgPool(ss[1], sh[1], p, include, true, bits));
+      const avg = decode(join(avgPool(ss[0], sh[0], p, include, false, bits), avgPool(ss[1], sh[1], p, include, false, bits)), f);
+      // the divisor of every output, counted by hand
+      const [, c, h, w] = p.inShape;
+      const oh = (h + p.pads[0] + p.pads[2] - p.kernel[0]) / p.strides[0] + 1;
+      const ow = (w + p.pads[1] + p.pads[3] - p.kernel[1]) / p.strides[1] + 1;
+      const divisors: number[] = [];
+      for (let ch = 0; ch < c; ch++)
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++) {
+            let cnt = 0;
+            for (let ky = 0; ky < p.kernel[0]; ky++)
+              for (let kx = 0; kx < p.kernel[1]; kx++) {
+                const iy = oy * p.strides[0] - p.pads[0] + ky;
+                const ix = ox * p.strides[1] - p.pads[1] + kx;
+                if (iy >= 0 && iy < h && ix >= 0 && ix < w) cnt++;
+              }
+            divisors.push(cnt);
+          }
+      const single = new Set(divisors).size === 1 && Number.isInteger(Math.log2(divisors[0]));
+      // the truncation the step after must make: log2 D for the 4×4 plane, else the bits asked
+      const t = single ? Math.log2(divisors[0]) : bits;
+      expect(untruncatedPoolBits(divisors, bits), `D ${[...new Set(divisors)]}`).to.equal(t);
+      divisors.forEach((d, o) => {
+        const s = BigInt.asIntN(64, sums[o]);
+        const v = BigInt.asIntN(64, raw[o]);
+        // untruncated: s·m with m within 1/2 of 2^t/d (exactly s when the plane is 2^t)
+        if (single) expect(v, `output ${o}`).to.equal(s);
+        else expect(Math.abs(Number(v) / 2 ** t - Number(s) / d), `output ${o}`).to.be.at.most(Math.abs(Number(s)) / 2 ** (t + 1) + 1e-9);
+        // truncated on shares: within 2 units and the reciprocal's error |s|/2^(b+1) of s/d
+        const tol = (2 + Math.abs(Number(s)) / 2 ** (bits + 1)) / 2 ** f;
+        expect(Math.abs(avg[o] - Number(s) / d / 2 ** f), `output ${o}`).to.be.at.most(tol);
+      });
+    }
   });
 });
 
