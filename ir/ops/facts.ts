@@ -10,7 +10,8 @@ import { lookupOp, type AttrSpec } from './registry.js';
 import type { OperandView, QuantizeRule, SecureFacts } from './secure-facts.js';
 
 /** The attribute lower sets on an average pool whose division it truncates exactly (the pool
- * then only multiplies its window sums by round(2^16/D): runtime/protocols/linear.ts avgPool). */
+ * then only multiplies its window sums by round(2^b/D), b = DIVIDE_BITS_ATTR or log2 D for a single
+ * power-of-two divisor: runtime/protocols/linear.ts avgPool). */
 export const UNTRUNCATED_ATTR: AttrSpec = { kind: 'int', default: 0, range: [0, 1] };
 
 /** An average pool's reciprocal bits b for a divisor D that is not a power of two: the pool

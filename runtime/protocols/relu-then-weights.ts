@@ -51,7 +51,9 @@
 // activation, 8 B each, offline), built as the client-offline mode
 // (runtime/protocols/helper-select.ts, "the helper selects"); that mode's exact truncations let it
 // compute in a smaller ring Z_2^ℓ (wire.ts RING_BITS, `--ring`), where each of the four elements
-// is ℓ/8 bytes: 20 B in all (10 B online) at ℓ = 40, 16 B (8 B online) at ℓ = 32. Four ring elements per selected
+// is ℓ/8 bytes: 20 B in all (10 B online) at ℓ = 40, 16 B (8 B online) at ℓ = 32 (where `--ring auto`
+// finds the range for it: resnet50 and resnet18-cifar under a uniform 4×4 plan at 11 fractional
+// bits, their average pools' reciprocals chosen with the ring). Four ring elements per selected
 // element is conserved by every variant tried: two depend on P1's share (one leaves P1, one
 // reaches it: the bounds above), two carry P0's share to where it is needed (to P1, or to P2
 // together with a re-share of the product that makes P2 know P0's output share: 8 B per output
