@@ -32,6 +32,7 @@
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import { type Graph, makeNode, replaceGraph } from '../ir/graph.js';
+import type { RingBits } from '../runtime/program/program.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
 import { type Stage, STAGES, isBefore, stageOf } from '../ir/stage.js';
@@ -47,7 +48,7 @@ import { type FracChoice, type Truncation, chooseFracBits, describeFracChoice } 
 import { runGraph } from '../ir/interp/index.js';
 import { revealArgmax } from '../passes/quantize/reveal-argmax.js';
 import { FRAC_BITS, type RingWhen } from './commands/flags.js';
-import { type RingChoice, chooseRing, measureRingRange } from './ring-choice.js';
+import { type RingChoice, checkRing, chooseRing, measureRingRange } from './ring-choice.js';
 import { Tensor } from '../ir/tensor.js';
 
 /** The passes every command runs first when --passes is not given. */
@@ -108,6 +109,9 @@ export interface PassPlan {
   readonly truncation?: Truncation;
   /** True when lower's ring is chosen from calibration just before it (--ring auto). */
   readonly ringAuto?: boolean;
+  /** An explicit ring below 64 (--ring N, client-offline): with calibration samples, checked on
+   * them just before lower and its average pools' reciprocals fitted to it (compiler/ring-choice.ts). */
+  readonly ringFixed?: RingBits;
 }
 
 /** How the driver runs a plan besides the passes themselves. */
@@ -157,7 +161,7 @@ export function driveModel(model: string, options: DriverOptions & RunOptions & 
   const loaded = loadGraphFile(model, { inputShape: options.inputShape });
   const plan = choosePasses(loaded, split, options);
   log(`${loaded.nodes.length} nodes, ${plan.from}${plan.steps.length ? `; ${plan.steps.length} passes to ${plan.to}` : ''}`);
-  const calibration = (plan.chooseFrac || plan.ringAuto) && options.calib ? loadCalibration(options.calib, loaded.types.get(loaded.inputs[0])!.shape) : undefined;
+  const calibration = (plan.chooseFrac || plan.ringAuto || plan.ringFixed) && options.calib ? loadCalibration(options.calib, loaded.types.get(loaded.inputs[0])!.shape) : undefined;
   const { graph, reports, fracChoice, ringChoice } = runPlan(loaded, plan, { ...options, calibration });
   return { loaded, graph, plan, reports, fracChoice, ringChoice };
 }
@@ -172,12 +176,15 @@ export function planPasses(graph: Graph, options: DriverOptions = {}): PassPlan 
  * given), then the rest with it. */
 export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { readonly calibration?: CalibrationSet } = {}): { graph: Graph; reports: readonly PassReport[]; fracChoice?: FracChoice; ringChoice?: RingChoice } {
   // --ring auto: the ring is chosen on the quantized graph lower takes (compiler/ring-choice.ts)
-  const lowerAt = plan.ringAuto ? plan.steps.findIndex((s) => s.pass.name === 'lower') : -1;
+  // (an explicit ring with calibration samples: checked on them, its pools fitted to it)
+  const measured = plan.ringAuto || (plan.ringFixed !== undefined && options.calibration !== undefined);
+  const lowerAt = measured ? plan.steps.findIndex((s) => s.pass.name === 'lower') : -1;
   if (lowerAt < 0) return runScaled(graph, plan, plan.steps.length, options);
   const log = options.log ?? NO_PROGRESS;
   const before = runScaled(graph, { ...plan, steps: plan.steps.slice(0, lowerAt) }, plan.steps.length, options);
   const frac = modelFrac(before.graph) ?? FRAC_BITS.default;
-  const ringChoice = chooseRing(options.calibration && measureRingRange(before.graph, frac, options.calibration, log), frac);
+  const range = options.calibration && measureRingRange(before.graph, frac, options.calibration, log);
+  const ringChoice = plan.ringFixed !== undefined && range ? checkRing(range, frac, plan.ringFixed) : chooseRing(range, frac);
   log(ringChoice.note);
   const rest = plan.steps.slice(lowerAt).map((s) => (s.pass.name === 'lower' ? { ...s, options: { ...s.options, ring: ringChoice.ring } } : s));
   // the pools whose reciprocal the ring narrowed (compiler/ring-choice.ts) divide with it
@@ -294,7 +301,8 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   }
   const chooseFrac = from === 'float' && frac === undefined && steps.some((s) => s.pass.name === 'quantize');
   const ringAuto = Boolean(options.clientOffline) && options.ring === 'auto' && steps.some((s) => s.pass.name === 'lower');
-  return { from, to: isBefore(from, target) ? target : from, steps, chooseFrac, truncation, ...(ringAuto ? { ringAuto } : {}) };
+  const ringFixed = ring.ring !== undefined && steps.some((s) => s.pass.name === 'lower') ? { ringFixed: ring.ring as RingBits } : {};
+  return { from, to: isBefore(from, target) ? target : from, steps, chooseFrac, truncation, ...(ringAuto ? { ringAuto } : {}), ...ringFixed };
 }
 
 /** Calibration samples the scale's magnitudes are measured on, at most (each a float run). */

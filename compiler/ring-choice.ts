@@ -196,13 +196,8 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   // A narrowed window that ruled out the ring the values would allow: said in the note.
   const byWindow = ringFor(range.largest, 0) < ring ? `; a narrowed window reaches bit ${range.windowTop - 1} at '${range.windowNode}'` : '';
   // Each pool's reciprocal bits in the ring chosen; below 16, said in the note.
-  const poolBits = new Map<string, number>();
-  for (const p of pools) {
-    const b = poolBitsIn(p, ring)!;
-    if (b < AVG_SHIFT) poolBits.set(p.node, b);
-  }
-  const pct = (p: PoolRange, b: number) => ((100 * p.divisor) / 2 ** (b + 1)).toPrecision(2);
-  const pooledNote = [...poolBits].map(([node, b]) => `; the average pool '${node}' divides with a ${b}-bit reciprocal (relative error ≤ ${pct(pools.find((p) => p.node === node)!, b)}%; 16 bits would need Z_2^${ringFor(Math.max(range.largest, ...pools.map((p) => poolBound(p, AVG_SHIFT))), range.windowTop)})`).join('');
+  const poolBits = fitPools(range, ring);
+  const pooledNote = poolsNote(range, poolBits);
   const bound = (l: number) => `|v| < 2^(${l - 2}−2f) = ${fmt(real(2 ** (l - 2)))}`;
   // Fewer fractional bits shrink the products' values by 4 per bit: the most bits (down to
   // RING_AUTO.minFrac) that would fit a smaller ring, said as a hint (the scale is the user's).
@@ -215,4 +210,44 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   const widest = RING_BITS[RING_BITS.length - 2];
   if (byWindow) return { ring, range, note: `ring Z_2^64: ${seen}${byWindow}, above Z_2^${widest}${hint}` };
   return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${hint}` };
+}
+
+/** Each pool's reciprocal bits in Z_2^ring, those below 16 by node: the most it holds, or the
+ * fewest auto gives (poolMinBits) when even those do not fit (an explicit ring: checkRing). */
+function fitPools(range: RingRange, ring: number): Map<string, number> {
+  const bits = new Map<string, number>();
+  for (const p of range.pools ?? []) {
+    const b = poolBitsIn(p, ring) ?? poolMinBits(p.divisor);
+    if (b < AVG_SHIFT) bits.set(p.node, b);
+  }
+  return bits;
+}
+
+/** The note's words for pools divided with fewer than 16 reciprocal bits. */
+function poolsNote(range: RingRange, bits: ReadonlyMap<string, number>): string {
+  const pools = range.pools ?? [];
+  // the ring every value and window would need with each pool at 16 bits
+  const at16 = Math.max(range.largest, ...pools.map((p) => poolBound(p, AVG_SHIFT)));
+  const need = RING_BITS.find((l) => l === 64 || (at16 * 2 ** RING_AUTO.marginBits < 2 ** (l - 2) && range.windowTop <= l))!;
+  return [...bits].map(([node, b]) => {
+    const p = pools.find((q) => q.node === node)!;
+    return `; the average pool '${node}' divides with a ${b}-bit reciprocal (relative error ≤ ${((100 * p.divisor) / 2 ** (b + 1)).toPrecision(2)}%; 16 bits would need Z_2^${need})`;
+  }).join('');
+}
+
+/** An explicit ring (--ring N below 64, client-offline) checked on measured range `range`: the
+ * program computes in Z_2^ring whatever the check says (the user's choice); its pools take the
+ * most reciprocal bits the ring holds (as auto's), and the note says whether every value fits
+ * with auto's margin, and the ring auto would take. */
+export function checkRing(range: RingRange, frac: number, ring: RingBits): RingChoice {
+  const auto = chooseRing(range, frac);
+  const poolBits = fitPools(range, ring);
+  const real = (ulps: number) => ulps / 2 ** (2 * frac);
+  const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
+  const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
+  const verdict =
+    auto.ring <= ring
+      ? `every value fits with ${RING_AUTO.marginBits} bits of margin (${seen}; --ring auto would take Z_2^${auto.ring})`
+      : `calibration's values need Z_2^${auto.ring} (${seen}); in Z_2^${ring} exact truncation holds only while |v| < 2^(${ring - 2}−2f) = ${fmt(real(2 ** (ring - 2)))}, and a value beyond it wraps and ruins that inference's output`;
+  return { ring, range, poolBits, note: `--ring ${ring}: ${verdict}${poolsNote(range, poolBits)}` };
 }

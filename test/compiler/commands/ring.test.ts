@@ -217,7 +217,7 @@ describe('--ring: client-offline programs in a smaller ring', function () {
   // wider ring than the products. auto gives it the most bits b ≤ 16 the ring holds, never fewer
   // than ⌈log2 49⌉ + 6 = 12 (relative error ≤ 49/2^13 = 0.6%), brute-forced here from the float
   // network's values; the program divides with them and runs as the interpreter at b bits.
-  it('a 7×7 global average pool: auto takes the ring of the products and gives the pool the most reciprocal bits that ring holds (brute force), said in the note; the secure run as the interpreter at those bits', async () => {
+  it('a 7×7 global average pool: auto takes the ring of the products and gives the pool the most reciprocal bits that ring holds (brute force), said in the note; the secure run as the interpreter at those bits; an explicit --ring 32 checked on the samples', async () => {
     const frac = 10;
     const b = new GraphBuilder('gap7');
     const x = b.input('input', { dtype: 'float32', shape: [1, 3, 14, 14] });
@@ -269,6 +269,21 @@ describe('--ring: client-offline programs in a smaller ring', function () {
       const fixed = runGraphFixed(qb, { [q.inputs[0]]: tensorOf('float32', [1, 3, 14, 14], x) }, { frac }).outputs.get(name)!.data;
       expect(maxAbsDiff(secure, fixed), `input ${i}`).to.be.at.most(16 * 2 ** -frac);
     });
+    // an explicit --ring 32 with the samples: checked on them, the pool fitted as auto fits it;
+    // at 13 fractional bits the values need more (brute force), which the note says, the ring kept
+    const explicit = runCompile(file('gap7.mir'), { output: file('gap7-x32'), clientOffline: true, calib: file('gap7.npy'), ring: '32', fracBits: frac, quiet: true });
+    expect(explicit.notes.join('\n')).to.contain(`note: --ring 32: every value fits with 3 bits of margin (calibration's largest `);
+    expect(programOf(file('gap7-x32')).steps.find((st) => st.kind === 'globalAvgPool')!.params.divideBits).to.equal(bits);
+    const f13 = 13;
+    const need13 = [32, 40, 48, 56, 64].find((l) => fits((products * 2 ** f13 + 1) * 2 ** f13, l) && fits((pooled * 2 ** f13 + 1) * (2 ** 12 + 49 / 2), l))!;
+    expect(need13, 'f = 13 needs more than Z_2^32').to.be.above(32);
+    const narrow = runCompile(file('gap7.mir'), { output: file('gap7-x32f13'), clientOffline: true, calib: file('gap7.npy'), ring: '32', fracBits: f13, quiet: true });
+    expect(narrow.notes.join('\n')).to.match(new RegExp(`note: --ring 32: calibration's values need Z_2\\^${need13} \\(calibration's largest [0-9.e+]+ at '.*' over ${SAMPLES} samples\\); in Z_2\\^32 exact truncation holds only while \\|v\\| < 2\\^\\(30−2f\\) = [0-9.e+]+, and a value beyond it wraps`));
+    expect([narrow.cost.ring, programOf(file('gap7-x32f13')).steps.find((st) => st.kind === 'globalAvgPool')!.params.divideBits]).to.deep.equal([32, 12]);
+    // without samples an explicit ring is not checked: no note, the pool at 16 bits
+    const bare = runCompile(file('gap7.mir'), { output: file('gap7-x32bare'), clientOffline: true, ring: '32', fracBits: frac, quiet: true });
+    expect(bare.notes.join('\n')).to.not.contain('--ring 32:');
+    expect('divideBits' in programOf(file('gap7-x32bare')).steps.find((st) => st.kind === 'globalAvgPool')!.params).to.equal(false);
     // Z_2^64 keeps the 16 bits, and a single power-of-two divisor (tiny-cnn's 2×2 AveragePool,
     // D = 4) divides by truncating log2 4 = 2 bits, with no multiplier
     runCompile(file('gap7.mir'), { output: file('gap7-64'), clientOffline: true, ring: '64', fracBits: frac, quiet: true });
