@@ -180,14 +180,21 @@ function poolBitsIn(p: PoolRange, ring: number, scale = 1): number | undefined {
   return undefined;
 }
 
+/** A value of the note, in real units at 2·`frac` fractional bits, and its printed form. */
+const realOf = (ulps: number, frac: number): number => ulps / 2 ** (2 * frac);
+const fmt = (x: number): string => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
+
+/** The note's words for what calibration saw. */
+const seenOf = (range: RingRange, frac: number): string =>
+  `calibration's largest ${fmt(realOf(range.largest, frac))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
+
 /** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
  * (see the file comment); `frac`: the activations' fractional bits, for the note's real units. */
 export function chooseRing(range: RingRange | undefined, frac: number): RingChoice {
   if (range === undefined) return { ring: 64, note: 'ring Z_2^64: no calibration samples to measure the values\' range (give --calib, or --ring 32|40|48|56)' };
-  const real = (ulps: number) => ulps / 2 ** (2 * frac);
-  const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
+  const real = (ulps: number) => realOf(ulps, frac);
   const margin = (ring: number) => ring - 2 - Math.log2(Math.max(range.largest, 1));
-  const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
+  const seen = seenOf(range, frac);
   const pools = range.pools ?? [];
   // `scale`: the values' factor at another scale (the hint's); pools must fit at some bits too
   const ringFor = (largest: number, top = range.windowTop, scale = 1): RingBits =>
@@ -242,9 +249,8 @@ function poolsNote(range: RingRange, bits: ReadonlyMap<string, number>): string 
 export function checkRing(range: RingRange, frac: number, ring: RingBits): RingChoice {
   const auto = chooseRing(range, frac);
   const poolBits = fitPools(range, ring);
-  const real = (ulps: number) => ulps / 2 ** (2 * frac);
-  const fmt = (x: number) => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExponential(2) : x.toPrecision(3));
-  const seen = `calibration's largest ${fmt(real(range.largest))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
+  const real = (ulps: number) => realOf(ulps, frac);
+  const seen = seenOf(range, frac);
   const verdict =
     auto.ring <= ring
       ? `every value fits with ${RING_AUTO.marginBits} bits of margin (${seen}; --ring auto would take Z_2^${auto.ring})`
