@@ -144,16 +144,26 @@ const CONVS: ConvCase[] = [
   { name: 'depthwise 144 3×3', c: 144, o: 144, h: 56, k: 3, stride: 1, group: 144 },
 ];
 
-/** Each layer twice: 64-bit weights (the GEMM of any A), then 32-bit weights kept packed as
- * P1 keeps its clear weights (keepConvWeights: gemm32, no packing per call). */
+/** How a convolution row runs: 64-bit weights (the GEMM of any A); 32-bit weights kept packed
+ * as P1 keeps its clear weights (keepConvWeights: gemm32, no packing per call); the same in a
+ * program on Z_2^32 (gemmRing32: only the outputs' low words, checked against the reference's). */
+type ConvKind = 'any' | 'narrow' | 'ring32';
+const KIND_NOTE: Record<ConvKind, string> = { any: '', narrow: '32-bit weights kept packed (gemm32)', ring32: 'in Z_2^32: 32-bit weights kept packed (gemmRing32)' };
+
+/** Each layer three times (ConvKind). */
 function convRows(budget: number, quick: boolean): Row[] {
-  // (A depthwise layer has its own kernel, the same for both.)
-  const cases = (quick ? CONVS.slice(1, 3) : CONVS).flatMap((s) => (s.group ? [{ s, narrow: false }] : [{ s, narrow: false }, { s, narrow: true }]));
-  return cases.map(({ s, narrow }) => convRow(s, narrow, budget));
+  // (A depthwise layer has its own kernel, the same for all.)
+  const kinds: ConvKind[] = ['any', 'narrow', 'ring32'];
+  const cases = (quick ? CONVS.slice(1, 3) : CONVS).flatMap((s) => (s.group ? [{ s, kind: 'any' as ConvKind }] : kinds.map((kind) => ({ s, kind }))));
+  return cases.map(({ s, kind }) => convRow(s, kind, budget));
 }
 
-function convRow(s: ConvCase, narrow: boolean, budget: number): Row {
+const lowWords = (a: BigUint64Array): BigUint64Array => a.map((v) => v & 0xffffffffn);
+
+function convRow(s: ConvCase, kind: ConvKind, budget: number): Row {
   {
+    const narrow = kind !== 'any';
+    const ring = kind === 'ring32' ? 32 : 64;
     const p = convParams(s);
     const [, c, h, w] = p.inShape;
     const [o, cg, kh, kw] = p.weightShape;
@@ -165,13 +175,14 @@ function convRow(s: ConvCase, narrow: boolean, budget: number): Row {
     const pRef = s.group ? p : convParams(s, oRef);
     const wRef = wt.subarray(0, oRef * cg * kh * kw);
     let yFast: BigUint64Array = new BigUint64Array(0);
-    const tf = timeIt(() => (yFast = fast.conv2d(x, wt, p)), budget);
+    const tf = timeIt(() => (yFast = fast.conv2d(x, wt, p, undefined, ring)), budget);
     const yRef = ref.conv2d(x, wRef, pRef);
-    same(yFast.subarray(0, yRef.length), yRef, s.name);
+    if (ring === 32) same(lowWords(yFast.subarray(0, yRef.length)), lowWords(yRef), `${s.name} in Z_2^32`);
+    else same(yFast.subarray(0, yRef.length), yRef, s.name);
     const tr = timeIt(() => ref.conv2d(x, wRef, pRef), 0);
     const gf = macs(p) / tf / 1e9;
     const gr = macs(pRef) / tr / 1e9;
-    const notes = [narrow ? '32-bit weights kept packed (gemm32)' : '', pRef === p ? '' : `reference on ${oRef} output channels`].filter((t) => t);
+    const notes = [KIND_NOTE[kind], pRef === p ? '' : `reference on ${oRef} output channels`].filter((t) => t);
     return {
       op: 'conv2d', shape: `${s.name} on ${h}×${w}`, unit: 'GMAC/s', reference: gr, fast: gf, speedup: gf / gr,
       note: notes.length ? notes.join('; ') : undefined,
@@ -224,7 +235,9 @@ function resnet50Convs(): ConvCase[] {
 
 /** One evaluation of all ResNet50 convolutions; the reference column extrapolates the BigInt
  * rate measured in this run on the 64→64 3×3 layer (the whole network would take minutes). */
-function resnet50Row(referenceRate: number, narrow: boolean): Row {
+function resnet50Row(referenceRate: number, kind: ConvKind): Row {
+  const narrow = kind !== 'any';
+  const ring = kind === 'ring32' ? 32 : 64;
   let total = 0;
   let seconds = 0;
   for (const s of resnet50Convs()) {
@@ -234,13 +247,13 @@ function resnet50Row(referenceRate: number, narrow: boolean): Row {
     const x = randomRing(c * h * w);
     const wt = narrow ? random32(o * cg * kh * kw) : randomRing(o * cg * kh * kw);
     if (narrow) fast.keepConvWeights(wt, p);
-    seconds += timeIt(() => fast.conv2d(x, wt, p), 0);
+    seconds += timeIt(() => fast.conv2d(x, wt, p, undefined, ring), 0);
     total += macs(p);
   }
   return {
     op: 'conv2d', shape: `ResNet50 all ${resnet50Convs().length} convs (${(total / 1e9).toFixed(2)} GMAC)`, unit: 'GMAC/s',
     reference: referenceRate, fast: total / seconds / 1e9, speedup: total / seconds / 1e9 / referenceRate,
-    note: `fast: ${seconds.toFixed(2)} s per evaluation; reference rate from the 64→64 3×3 row${narrow ? '; 32-bit weights kept packed (gemm32)' : ''}`,
+    note: `fast: ${seconds.toFixed(2)} s per evaluation; reference rate from the 64→64 3×3 row${narrow ? `; ${KIND_NOTE[kind]}` : ''}`,
   };
 }
 
@@ -267,7 +280,7 @@ export async function run(args: string[]): Promise<void> {
   const convs = convRows(budget, quick);
   const sizes = quick ? [100_000] : [100_000, 1_000_000];
   const rows = [...sizes.flatMap((n) => elementwiseRows(n, budget)), ...convs, gemmRow(budget), fcRow(budget)];
-  if (!quick) for (const narrow of [false, true]) rows.push(resnet50Row(convs.find((r) => r.shape.startsWith('64→64 3×3'))!.reference, narrow));
+  if (!quick) for (const kind of ['any', 'narrow', 'ring32'] as ConvKind[]) rows.push(resnet50Row(convs.find((r) => r.shape.startsWith('64→64 3×3'))!.reference, kind));
   if (json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return;

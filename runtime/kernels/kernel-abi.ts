@@ -45,6 +45,13 @@ export interface RingKernelExports {
   /** gemm with A packed by packA32 and B laid out by prepB32 (same result); a and b are read
    * only for the columns past the last full tile. */
   gemm32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  /** Columns of gemmRing32's register tile (a multiple of 4). */
+  tileColsRing32(): number;
+  /** B's full column tiles (of tileColsRing32 columns) laid out for gemmRing32: their low words. */
+  prepBRing32(b: number, ldb: number, k: number, n: number, out: number): void;
+  /** gemm32's product mod 2^32 (a program on Z_2^32): A packed by packA32 (its low words,
+   * whatever its fit flag), B laid out by prepBRing32; C's low words are A·B's mod 2^32. */
+  gemmRing32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
   /** The private compare's kernels (semantics in compiler/codegen/library/compare-kernels.ts and sample-kernels.ts). */
   compare_digits(
     zlo: number, zhi: number, rbits: number, rot: number, beta: number, pairs: number, out: number, tmp: number,
@@ -84,7 +91,10 @@ export const GENERIC_KERNELS: { readonly [K in GenericKernel]: Parameters<RingKe
   packA32: 5,
   prepB32: 5,
   gemm32: 11,
+  prepBRing32: 5,
+  gemmRing32: 11,
   tileCols: 0,
+  tileColsRing32: 0,
   compare_digits: 16,
   sample_below: 8,
   compare_pairs: 14,

@@ -50,6 +50,8 @@ export interface ConvJob extends JobBase {
   block: number;
   parts: number;
   rowTile: number;
+  /** The product in Z_2^32 (conv-blocks.ts layoutConv's ring32: gemmRing32). */
+  ring32: boolean;
   x: SharedArrayBuffer;
   /** The weights, or with `packed` their kept 32-bit packing (conv-blocks.ts keptPacking:
    * already shared, so no copy per job). */
@@ -173,7 +175,7 @@ function runJob(thread: Worker, job: KernelJob, run: (i: number) => void): void 
 
 /** conv2d's GEMM layers on two threads, or null when the layer is small or there is no worker
  * thread (the caller then runs it alone). Same result as the single-thread path, bit for bit. */
-export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, yLength: number, block: number, rowTile: number): BigUint64Array | null {
+export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, yLength: number, block: number, rowTile: number, ring32 = false): BigUint64Array | null {
   const [o, cg, kh, kw] = p.weightShape;
   if (yLength * cg * kh * kw < PARALLEL_MIN_WORK || o === 0) return null;
   const thread = helper();
@@ -184,7 +186,7 @@ export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dPara
   const kept = keptPacking(w, p);
   const job: ConvJob = {
     ...base(blocks.length),
-    kind: 'conv', p, block, parts, rowTile,
+    kind: 'conv', p, block, parts, rowTile, ring32,
     x: sharedCopy(x.subarray(0, p.inShape.reduce((s, d) => s * d, 1))),
     w: kept ? (kept.buffer as SharedArrayBuffer) : sharedCopy(w.subarray(0, o * cg * kh * kw)),
     packed: kept !== null,
@@ -192,9 +194,8 @@ export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dPara
   };
   const k = kernels();
   const y = new BigUint64Array(job.y);
-  const lay = layoutConv(k, w, p, block, kept);
-  const cols = k.tileCols();
-  runJob(thread, job, (i) => runConvBlock(k, lay, x, blocks[i], y, cols));
+  const lay = layoutConv(k, w, p, block, kept, ring32);
+  runJob(thread, job, (i) => runConvBlock(k, lay, x, blocks[i], y));
   return new BigUint64Array(y);
 }
 
@@ -229,8 +230,8 @@ export function workOn(job: KernelJob): void {
     const y = new BigUint64Array(job.y);
     let lay: ReturnType<typeof layoutConv> | null = null;
     drainBlocks(job, 2, (i) => {
-      lay ??= job.packed ? layoutConv(k, new BigUint64Array(0), job.p, job.block, new Uint32Array(job.w)) : layoutConv(k, new BigUint64Array(job.w), job.p, job.block);
-      runConvBlock(k, lay, x, blocks[i], y, k.tileCols());
+      lay ??= job.packed ? layoutConv(k, new BigUint64Array(0), job.p, job.block, new Uint32Array(job.w), job.ring32) : layoutConv(k, new BigUint64Array(job.w), job.p, job.block, null, job.ring32);
+      runConvBlock(k, lay, x, blocks[i], y);
     });
   } else {
     const out = new Uint8Array(job.out);

@@ -125,7 +125,7 @@ export async function runProgram(session: Session, program: Program, options: Ru
         if (reuse && !kept) throw runtimeError('MPCC5205', [st.name]);
         const w = session.id === 1 && !kept ? weights.get(st.weights) : null;
         if (session.id === 1 && !kept && !w) throw runtimeError('MPCC5205', [st.weights]);
-        keys.set(st.name, kept ? await resendWeights(ss, kept) : await setupWeights(ss, bilinearMap(st.map), w ?? null, st.name, ringWidthBytes(st.ring)));
+        keys.set(st.name, kept ? await resendWeights(ss, kept) : await setupWeights(ss, bilinearMap(st.map, st.ring), w ?? null, st.name, ringWidthBytes(st.ring)));
         progress({ phase: 'setup', done: keys.size, total: program.setup.length, round: setup.rounds, step: st.name });
       } catch (e) {
         setup.fail(e);

@@ -63,7 +63,7 @@ export function serverRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgr
       const family = new PrgFamily(key);
       const keys = new Map<string, WeightKey>();
       for (const st of arts.program.setup) {
-        const map = bilinearMap(st.map);
+        const map = bilinearMap(st.map, st.ring);
         const b = family.get(`weights/${st.name}`).ring(map.wSize);
         // The ring of the layer's messages, as setupWeights keeps it (weights.ts WeightKey.ring).
         const ring = ringWidthBytes(st.ring);

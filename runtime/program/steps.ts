@@ -40,9 +40,9 @@ export interface StepContext {
 /** A step kind: shares in, shares out. */
 export type StepFn = (ctx: StepContext, inputs: BigUint64Array[]) => Promise<BigUint64Array[]> | BigUint64Array[];
 
-/** A ring map of a layer from its spec. */
-export function bilinearMap(spec: MapSpec): BilinearMap {
-  return spec.kind === 'conv' ? convMap(spec.conv) : matmulMap(spec.m, spec.k, spec.n);
+/** A ring map of a layer from its spec, in a program on Z_2^ring (`ring` its bits, absent: 64). */
+export function bilinearMap(spec: MapSpec, ring = 64): BilinearMap {
+  return spec.kind === 'conv' ? convMap(spec.conv, undefined, ring) : matmulMap(spec.m, spec.k, spec.n);
 }
 
 function key(ctx: StepContext): WeightKey {

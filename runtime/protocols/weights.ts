@@ -53,12 +53,14 @@ export interface BilinearMap {
   apply(x: BigUint64Array, w: BigUint64Array): BigUint64Array;
 }
 
-/** Convolution (NCHW/OIHW, groups, strides, pads, dilations) as a bilinear map. */
-export function convMap(p: Conv2dParams, impl: typeof conv2d = conv2d): BilinearMap {
+/** Convolution (NCHW/OIHW, groups, strides, pads, dilations) as a bilinear map; in a program
+ * on Z_2^ring (`ring` its bits) the map is exact in that ring only (ring.ts conv2d: at 32 the
+ * outputs' high words mean nothing, as every value's of such a program). */
+export function convMap(p: Conv2dParams, impl: typeof conv2d = conv2d, ring = 64): BilinearMap {
   const [n, c, h, w] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
   const [, , oh, ow] = conv2dOutShape(p);
-  return { xSize: n * c * h * w, wSize: o * cg * kh * kw, ySize: n * o * oh * ow, apply: (x, wt) => impl(x, wt, p) };
+  return { xSize: n * c * h * w, wSize: o * cg * kh * kw, ySize: n * o * oh * ow, apply: (x, wt) => impl(x, wt, p, undefined, ring) };
 }
 
 /** Matrix product x[m, k] · w[k, n] as a bilinear map. */

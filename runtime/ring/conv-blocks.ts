@@ -28,6 +28,12 @@ export interface ConvLayout {
   /** Whether every weight fits in 32 bits (then wpAt holds them packed as i32, packA32, and
    * every block runs gemm32 on B laid out at b32At; else packA and gemm). */
   fits32: boolean;
+  /** A product in Z_2^32 (a program on that ring, wire.ts RING_BITS): wpAt holds the weights'
+   * low words (packA32, fit or not) and every block runs gemmRing32 on B's low words at b32At. */
+  ring32: boolean;
+  /** Columns of the layout's GEMM tile (tileCols, or tileColsRing32 with ring32): a block's
+   * columns are padded to a multiple of it. */
+  cols: number;
   b32At: number;
   wAt: number;
   xAt: number;
@@ -79,10 +85,18 @@ export function keepPackedWeights(w: BigUint64Array): void {
   constantWeights.add(w);
 }
 
+/** The GEMM tile's columns of a product in Z_2^64 (ring32 false) or Z_2^32: a layer's column
+ * blocks are multiples of it. */
+export function convTileCols(k: RingKernelExports, ring32: boolean): number {
+  return ring32 ? k.tileColsRing32() : k.tileCols();
+}
+
 /** Resets the arena and lays out the layer: weights copied and packed, room for one image,
- * one block's columns and one block's scratch C. `block` columns per block. With `packed` (a
- * kept packing, keptPacking) w is not read. */
-export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dParams, block: number, packed: Uint32Array | null = null): ConvLayout {
+ * one block's columns and one block's scratch C. `block` columns per block (a multiple of
+ * convTileCols). With `packed` (a kept packing, keptPacking) w is not read. With `ring32` the
+ * product is computed mod 2^32 (gemmRing32): the low 32 bits of every output are conv's, the
+ * high ones mean nothing. */
+export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dParams, block: number, packed: Uint32Array | null = null, ring32 = false): ConvLayout {
   const [, c, h, wd] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
   const [oh, ow] = outHW(p);
@@ -95,9 +109,17 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
   let wpAt: number;
   let fits32: boolean;
   if (kept?.key === key && kept.packed) {
-    // Only the packing: gemm32 reads A itself for no column of a convolution block.
+    // Only the packing: gemm32 (gemmRing32) reads A itself for no column of a convolution block.
     wpAt = arena.putBytes(kept.packed);
     fits32 = true;
+  } else if (ring32) {
+    // In Z_2^32 only the weights' low words matter: packA32's packing, whether they fit or not
+    // (a one-time mask W − B does not); kept only when they fit, as below.
+    wAt = arena.put(w.subarray(0, o * depth));
+    wpAt = arena.alloc(o * depth);
+    fits32 = true;
+    for (let g = 0; g < p.group; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1 && fits32;
+    if (constantWeights.has(w) && kept?.key !== key) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(k.memory.buffer, wpAt, o * depth)) : null });
   } else {
     wAt = arena.put(w.subarray(0, o * depth));
     wpAt = arena.alloc(o * depth);
@@ -107,11 +129,13 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
     if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(k.memory.buffer, wpAt, o * depth)) : null });
     if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
   }
+  const cols = convTileCols(k, ring32);
+  if (block % cols !== 0) throw new Error(`internal: layoutConv: column blocks of ${block}, not a multiple of the tile's ${cols} columns`);
   const xAt = arena.alloc(c * h * wd);
   const colAt = arena.alloc(depth * block);
-  const b32At = fits32 ? arena.alloc(depth * block) : 0;
+  const b32At = fits32 || ring32 ? arena.alloc(depth * block) : 0;
   const scratchAt = arena.alloc(og * block);
-  return { p, wpAt, wAt, fits32, b32At, xAt, colAt, scratchAt, block, og, depth, plane: oh * ow, image: -1 };
+  return { p, wpAt, wAt, fits32, ring32, cols, b32At, xAt, colAt, scratchAt, block, og, depth, plane: oh * ow, image: -1 };
 }
 
 /** The blocks of a layer: column blocks of `block` positions, each split into `parts` row
@@ -132,8 +156,8 @@ export function convBlocks(p: Conv2dParams, block: number, parts: number, rowTil
 }
 
 /** Computes one block into y (laid out [n, o, plane]); x is the layer's whole input. */
-export function runConvBlock(k: RingKernelExports, lay: ConvLayout, x: BigUint64Array, blk: ConvBlock, y: BigUint64Array, cols: number): void {
-  const { p, og, depth, plane } = lay;
+export function runConvBlock(k: RingKernelExports, lay: ConvLayout, x: BigUint64Array, blk: ConvBlock, y: BigUint64Array): void {
+  const { p, og, depth, plane, cols } = lay;
   const [, c, h, wd] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
   const ow = outHW(p)[1];
@@ -158,7 +182,10 @@ export function runConvBlock(k: RingKernelExports, lay: ConvLayout, x: BigUint64
     ldb = padded;
   }
   const row = blk.g * og + blk.r0;
-  if (lay.fits32) {
+  if (lay.ring32) {
+    k.prepBRing32(b, ldb, depth, padded, lay.b32At);
+    k.gemmRing32(lay.wpAt + row * depth * 4, 0, depth, lay.b32At, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);
+  } else if (lay.fits32) {
     k.prepB32(b, ldb, depth, padded, lay.b32At);
     // A itself (wAt) is not read: padded is a whole number of tiles (the kernels' tileCols).
     k.gemm32(lay.wpAt + row * depth * 4, 0, depth, lay.b32At, b, ldb, lay.scratchAt, padded, blk.rn, depth, padded);

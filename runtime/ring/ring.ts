@@ -6,7 +6,7 @@
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
 // runtime/ring/ring-reference.ts, which the tests compare against. A convolution's parameters and
 // output shape are windows.ts's; its blocks of work, conv-blocks.ts's.
-import { convBlocks, keepPackedWeights, layoutConv, runConvBlock } from './conv-blocks.js';
+import { convBlocks, convTileCols, keepPackedWeights, layoutConv, runConvBlock } from './conv-blocks.js';
 import { conv2dOutShape, type Conv2dParams } from './windows.js';
 import { parallelConv } from '../kernels/kernel-threads.js';
 import { arena, kernels } from '../kernels/ring-wasm.js';
@@ -20,13 +20,9 @@ const GEMM_ROW_TILE = 2;
  * multiple of the tile width so only a layer's last block has scalar edge columns. */
 const COLUMN_BLOCK = 128;
 
-let columnBlock = 0;
-function convColumnBlock(): number {
-  if (!columnBlock) {
-    const cols = kernels().tileCols();
-    columnBlock = Math.max(cols, Math.round(COLUMN_BLOCK / cols) * cols);
-  }
-  return columnBlock;
+/** COLUMN_BLOCK rounded to a multiple of a tile's `cols` columns. */
+function convColumnBlock(cols: number): number {
+  return Math.max(cols, Math.round(COLUMN_BLOCK / cols) * cols);
 }
 
 // Elementwise ops: below WASM_MIN elements, plain loops over the typed arrays (V8's optimizing
@@ -167,8 +163,11 @@ export function decode(a: BigUint64Array, f: number): Float64Array {
 }
 
 /** Convolution over Z_2^64: y = conv(x, w) (+ bias[o] on every element of output channel o
- * when a bias is given), every product and sum mod 2^64. */
-export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bias?: BigUint64Array): BigUint64Array {
+ * when a bias is given), every product and sum mod 2^64. With `ring` 32 (a program on Z_2^32,
+ * runtime/protocols/wire.ts RING_BITS) only the low 32 bits of each output are conv's (the
+ * GEMM layers run gemmRing32, one 32-bit multiply per product; the high bits mean nothing);
+ * any other ring computes mod 2^64, whose low bits are those of every smaller ring. */
+export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bias?: BigUint64Array, ring = 64): BigUint64Array {
   const [n, c, h, wd] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
   const [, , oh, ow] = conv2dOutShape(p);
@@ -183,7 +182,7 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
   if (isDepthwise(p)) {
     depthwise(k, x, w, y, p);
   } else {
-    gemmConv(k, x, w, y, p);
+    gemmConv(k, x, w, y, p, ring === 32);
   }
   if (bias) addChannelBias(y, bias, n, o, plane);
   return y;
@@ -227,17 +226,17 @@ function depthwise(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y
 
 /** Every other layer as im2col + GEMM in blocks of output positions (runtime/ring/conv-blocks.ts),
  * on two threads when the layer is big enough (runtime/kernels/kernel-threads.ts). */
-function gemmConv(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y: BigUint64Array, p: Conv2dParams): void {
+function gemmConv(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y: BigUint64Array, p: Conv2dParams, ring32: boolean): void {
   const [, , oh, ow] = conv2dOutShape(p);
-  const cols = k.tileCols();
-  const block = Math.min(Math.ceil((oh * ow) / cols) * cols, convColumnBlock());
-  const both = parallelConv(x, w, p, y.length, block, GEMM_ROW_TILE);
+  const cols = convTileCols(k, ring32);
+  const block = Math.min(Math.ceil((oh * ow) / cols) * cols, convColumnBlock(cols));
+  const both = parallelConv(x, w, p, y.length, block, GEMM_ROW_TILE, ring32);
   if (both) {
     y.set(both);
     return;
   }
-  const lay = layoutConv(k, w, p, block);
-  for (const blk of convBlocks(p, block, 1, GEMM_ROW_TILE)) runConvBlock(k, lay, x, blk, y, cols);
+  const lay = layoutConv(k, w, p, block, null, ring32);
+  for (const blk of convBlocks(p, block, 1, GEMM_ROW_TILE)) runConvBlock(k, lay, x, blk, y);
 }
 
 /** y[b, o, :] += bias[o] for y laid out [n, channels, plane]. */

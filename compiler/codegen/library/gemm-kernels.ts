@@ -437,3 +437,101 @@ export function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
     return gemmFrame(m, f, frame, RM, RN, KC, slab);
   });
 }
+
+/** The register tile of the Z_2^32 GEMM (gemmRing32): its columns (a multiple of 4, one i32x4
+ * per four) and k slab depth; its rows are packA32's panels (the GemmTile's rows). */
+export interface Ring32Tile {
+  cols: number;
+  depth: number;
+}
+
+/** The tile gemmRing32 uses; chosen by measurement (bench/ring.ts). */
+export const RING32_TILE: Ring32Tile = { cols: 16, depth: 256 };
+
+/** The GEMM of a program on Z_2^32 (wire.ts RING_BITS): only the low 32 bits of every entry
+ * mean anything, so a·b mod 2^32 is one i32x4.mul per four columns, against gemm32's two
+ * extmuls and an i32x4.mul. A is packed by packA32 in panels of `rows` rows (its low words,
+ * whatever its entries' size: its fit flag is ignored), B's full column tiles laid out by
+ * prepBRing32 (per tile and k, the tile's low words); C gets each sum's low 32 bits
+ * zero-extended to 64 (its high word is 0 or, after a later slab's addition, a carry: neither
+ * means anything in Z_2^32). */
+export function emitGemmRing32(m: ModuleBuilder, rows: number, tile: Ring32Tile = RING32_TILE): void {
+  const RM = rows;
+  const RN = tile.cols;
+  const V = RN / 4;
+  if (!Number.isInteger(V) || V < 1) throw new Error(`internal: gemmRing32 tile of ${RN} columns (a multiple of 4)`);
+  const TILE_BYTES = 4 * RN;
+  const { add, mul, shl, sub } = m.i32;
+  const c = (v: number) => m.i32.const(v);
+  const words = (start: number) => [0, 8, 16, 24].flatMap((o) => [o + start, o + start + 1, o + start + 2, o + start + 3]);
+  // prepBRing32(b, ldb, k, n, out): B's full column tiles, per tile and k the tile's low words.
+  addGenericKernel(m, 'prepBRing32', [['b', 'i32'], ['ldb', 'i32'], ['k', 'i32'], ['n', 'i32'], ['out', 'i32']], 'none', (f) => {
+    const [b, ldb, k, n, out] = f.params;
+    const [j, t, src, dst, nn] = ['j', 't', 'src', 'dst', 'nn'].map((x) => f.local(x, 'i32'));
+    return [
+      m.set(dst, m.get(out)),
+      m.set(nn, sub(m.get(n), m.i32.rem_u(m.get(n), c(RN)))),
+      m.forRange(j, c(0), m.get(nn), RN, () => [
+        m.forRange(t, c(0), m.get(k), 1, () => [
+          m.set(src, add(m.get(b), shl(add(mul(m.get(t), m.get(ldb)), m.get(j)), c(3)))),
+          ...Array.from({ length: V }, (_, q) =>
+            m.i64x2.store(m.get(dst), m.shuffle(m.i64x2.load(m.get(src), 32 * q), m.i64x2.load(m.get(src), 32 * q + 16), words(0)), 16 * q)),
+          m.set(dst, add(m.get(dst), c(TILE_BYTES))),
+        ]),
+      ]),
+    ];
+  });
+  const params: [string, ValType][] = [
+    ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['bp', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
+    ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
+  ];
+  // gemmRing32(ap, a, lda, bp, b, ldb, c, ldc, m, k, n): C = A·B mod 2^32 as gemm32's arguments
+  // (A itself and B itself read only for the columns past the last full tile, mod 2^64 there).
+  addGenericKernel(m, 'gemmRing32', params, 'none', (f: FunctionBuilder) => {
+    const p = (n: string) => m.get(f.param(n));
+    const g = (l: Local) => m.get(l);
+    const frame = gemmLocals(f);
+    const { i, j, mm, nn, pa, pb, t, k0, kb } = frame;
+    const [panel, pc] = ['panel', 'pc'].map((x) => f.local(x, 'i32'));
+    const bv = Array.from({ length: V }, (_, q) => f.local(`b${q}`, 'v128'));
+    const av = f.local('av', 'v128');
+    const acc = Array.from({ length: RM }, (_, r) => Array.from({ length: V }, (_, q) => f.local(`acc${r}_${q}`, 'v128')));
+    const tileBody = (rows: number, aStart: () => Expr, aStep: number): Expr[] => {
+      const R = Array.from({ length: rows }, (_, r) => r);
+      const step = (): Expr[] => [
+        ...bv.map((l, q) => m.set(l, m.i64x2.load(g(pb), 16 * q))),
+        ...R.flatMap((r) => [
+          m.set(av, m.i32x4.loadSplat(g(pa), r * 4)),
+          ...acc[r].map((l, q) => m.set(l, m.i32x4.add(g(l), m.i32x4.mul(g(bv[q]), g(av))))),
+        ]),
+        m.set(pa, add(g(pa), c(aStep))),
+        m.set(pb, add(g(pb), c(TILE_BYTES))),
+      ];
+      const rowAt = (r: number) => add(g(pc), shl(mul(c(r), p('ldc')), c(3)));
+      const store = (accumulate: boolean): Expr[] => R.flatMap((r) => acc[r].flatMap((l, q) => {
+        const put = (offset: number, v: Expr) => m.i64x2.store(rowAt(r), accumulate ? m.i64x2.add(v, m.i64x2.load(rowAt(r), offset)) : v, offset);
+        return [put(32 * q, m.i64x2.extendLowU32(g(l))), put(32 * q + 16, m.i64x2.extendHighU32(g(l)))];
+      }));
+      return [
+        ...R.flatMap((r) => acc[r].map((l) => m.set(l, m.i32x4.zero()))),
+        m.set(pa, aStart()),
+        m.set(pb, add(p('bp'), mul(add(mul(m.i32.div_u(g(j), c(RN)), p('k')), g(k0)), c(TILE_BYTES)))),
+        m.forRange(t, c(0), g(kb), 1, step),
+        m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
+        m.if(m.i32.eqz(g(k0)), m.seq(store(false)), m.seq(store(true))),
+      ];
+    };
+    const slab = (): Expr[] => [
+      m.forRange(i, c(0), g(mm), RM, () => [
+        m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(2)))),
+        m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel), RM * 4)),
+      ]),
+      ...(RM > 1
+        ? [m.forRange(i, g(mm), p('m'), 1, () => [
+          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('ap'), shl(add(mul(g(i), p('k')), g(k0)), c(2))), 4)),
+        ])]
+        : []),
+    ];
+    return gemmFrame(m, f, frame, RM, RN, tile.depth, slab);
+  });
+}

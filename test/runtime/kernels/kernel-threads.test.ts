@@ -69,6 +69,32 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
       expect(after.mainBlocks - before.mainBlocks).to.be.above(0);
     });
 
+  it('in Z_2^32 (gemmRing32): equal the single-thread result, low words the BigInt reference\'s, blocks on both threads', async () => {
+    const rnd = new TestRandom(79);
+    const low = (a: ArrayLike<bigint>) => Array.from(a, (v) => v & 0xffffffffn);
+    setKernelThreads(true);
+    const before = kernelThreadStats();
+    for (const p of LAYERS) {
+      const [n, c, h, wd] = p.inShape;
+      const [o, cg, kh, kw] = p.weightShape;
+      const x = rnd.ring(n * c * h * wd);
+      const w = rnd.ring(o * cg * kh * kw);
+      setKernelThreads(false);
+      const alone = fast.conv2d(x, w, p, undefined, 32);
+      setKernelThreads(true);
+      for (let run = 0; run < 4 || (kernelThreadStats().workerBlocks === before.workerBlocks && run < 40); run++) {
+        expect(Buffer.from(fast.conv2d(x, w, p, undefined, 32).buffer).equals(Buffer.from(alone.buffer)), `${JSON.stringify(p)} run ${run}`).to.equal(true);
+        await sleep(50);
+      }
+      const plane = alone.length / n / o;
+      expect(low(alone.subarray(0, 2 * plane))).to.deep.equal(low(referenceChannels(x, w, p, 2)));
+    }
+    const after = kernelThreadStats();
+    expect(after.jobs - before.jobs).to.be.at.least(4 * LAYERS.length);
+    expect(after.workerBlocks - before.workerBlocks).to.be.above(0);
+    expect(after.mainBlocks - before.mainBlocks).to.be.above(0);
+  });
+
   it('the helper’s zero test equals the one-thread result and a digit-by-digit brute force', async () => {
     // k = 64: 8 units of 49 bits, an element on whole bytes (two threads); k = 16: 4 units of
     // 17 bits, elements not on byte boundaries (one thread).

@@ -260,6 +260,40 @@ describe('runtime/ring: conv2d and matmul against the BigInt reference', () => {
     }
   });
 
+  it('conv2d in Z_2^32 (gemmRing32): low words equal the reference\'s on random and deep shapes, with weights of any size, kept packed or not', () => {
+    const low = (a: ArrayLike<bigint>) => Array.from(a, (v) => v & 0xffffffffn);
+    const small = (n: number) => BigUint64Array.from({ length: n }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1))));
+    const shapes: Conv2dParams[] = [
+      ...Array.from({ length: 60 }, () => randomConv(rnd)),
+      { inShape: [1, 48, 10, 9], weightShape: [9, 48, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 },
+      { inShape: [1, 130, 16, 17], weightShape: [7, 130, 1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 },
+      { inShape: [1, 3, 30, 30], weightShape: [5, 3, 7, 7], strides: [2, 2], pads: [3, 3, 3, 3], dilations: [1, 1], group: 1 },
+      { inShape: [2, 6, 7, 5], weightShape: [12, 1, 3, 3], strides: [2, 2], pads: [1, 0, 1, 2], dilations: [1, 1], group: 6 },
+    ];
+    for (const [t, p] of shapes.entries()) {
+      const [n, c, h, w] = p.inShape;
+      const [o, cg, kh, kw] = p.weightShape;
+      const x = rnd.ring(n * c * h * w);
+      // A one-time mask W − B has 64-bit entries; P1's clear weights fit in 32 bits.
+      for (const wt of [rnd.ring(o * cg * kh * kw), small(o * cg * kh * kw)]) {
+        const want = low(ref.conv2d(x, wt, p));
+        expect(low(fast.conv2d(x, wt, p, undefined, 32)), `#${t} ${JSON.stringify(p)}`).to.deep.equal(want);
+      }
+    }
+    // Kept weights (P1's, keepConvWeights): the same packing serves Z_2^32, fitting or not.
+    const p: Conv2dParams = { inShape: [1, 6, 9, 8], weightShape: [5, 6, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+    const wide = small(5 * 6 * 9);
+    wide[11] = 1n << 40n;
+    for (const wt of [small(5 * 6 * 9), wide]) {
+      fast.keepConvWeights(wt, p);
+      for (let call = 0; call < 3; call++) {
+        const x = rnd.ring(6 * 9 * 8);
+        expect(low(fast.conv2d(x, wt, p, undefined, 32)), `kept weights, call ${call}`).to.deep.equal(low(ref.conv2d(x, wt, p)));
+        expectSame(fast.conv2d(x, wt, p), ref.conv2d(x, wt, p), `kept weights in Z_2^64 after Z_2^32, call ${call}`);
+      }
+    }
+  });
+
   it('conv2d with a per-channel bias', () => {
     for (let t = 0; t < 20; t++) {
       const p = randomConv(rnd);

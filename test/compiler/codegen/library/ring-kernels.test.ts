@@ -2,7 +2,7 @@
 // runtime ships) against the BigInt reference matmul, edges included.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import type { GemmTile } from '../../../../compiler/codegen/library/ring-kernels.js';
+import type { GemmTile, Ring32Tile } from '../../../../compiler/codegen/library/ring-kernels.js';
 import { emitGenericKernels } from '../../../../compiler/codegen/library/runtime-kernels.js';
 import { matmul } from '../../../../runtime/ring/ring-reference.js';
 
@@ -13,6 +13,9 @@ interface GemmExports {
   packA32(a: number, lda: number, m: number, k: number, out: number): number;
   prepB32(b: number, ldb: number, k: number, n: number, out: number): void;
   gemm32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  prepBRing32(b: number, ldb: number, k: number, n: number, out: number): void;
+  gemmRing32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  tileColsRing32(): number;
 }
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
@@ -116,4 +119,39 @@ describe('compiler/codegen/ring-kernels: the GEMM of 32-bit A (packA32, prepB32,
       }
     });
   }
+});
+
+describe('compiler/codegen/ring-kernels: the GEMM of a program on Z_2^32 (packA32, prepBRing32, gemmRing32) against the reference mod 2^32', () => {
+  const low = (v: bigint) => v & 0xffffffffn;
+  const RING32: Ring32Tile[] = [{ cols: 4, depth: 3 }, { cols: 8, depth: 5 }, { cols: 12, depth: 7 }, { cols: 16, depth: 256 }];
+  for (const rows of [1, 2, 3, 4])
+    for (const r32 of RING32) {
+      it(`${rows}×${r32.cols}, k slabs of ${r32.depth}: A and B with 64-bit entries (only their low words count)`, () => {
+        const tile: GemmTile = { rows, cols: 6, kind: 'hybrid', depth: 256 };
+        const k = new WebAssembly.Instance(new WebAssembly.Module(emitGenericKernels(tile, r32)), {}).exports as GemmExports;
+        expect(k.tileColsRing32()).to.equal(r32.cols);
+        k.memory.grow(64);
+        for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9], [4, 9, 24], [5, 6, 12], [3, 11, 48]]) {
+          const a = ring(m * kk);
+          const b = ring(kk * n);
+          const ldb = n + 3;
+          const ldc = n + 5;
+          const view = (at: number, len: number) => new BigUint64Array(k.memory.buffer, at, len);
+          const [A, AP, B, BP, C] = [0, 65536, 131072, 196608, 262144];
+          view(A, m * kk).set(a);
+          for (let t = 0; t < kk; t++) view(B + t * ldb * 8, n).set(b.subarray(t * n, (t + 1) * n));
+          view(C, m * ldc).fill(7n);
+          k.packA32(A, kk, m, kk, AP);
+          k.prepBRing32(B, ldb, kk, n, BP);
+          // With whole column tiles only, A itself is not read (a convolution passes none).
+          if (n % r32.cols === 0) view(A, m * kk).fill(0xdeadbeefn);
+          k.gemmRing32(AP, A, kk, BP, B, ldb, C, ldc, m, kk, n);
+          const want = matmul(a, b, m, kk, n);
+          for (let i = 0; i < m; i++) {
+            expect(Array.from(view(C + i * ldc * 8, n), low), `${m}×${kk}×${n} row ${i}`).to.deep.equal(Array.from(want.subarray(i * n, (i + 1) * n), low));
+            expect(view(C + (i * ldc + n) * 8, ldc - n).every((v) => v === 7n), 'writes stay inside C').to.equal(true);
+          }
+        }
+      });
+    }
 });
