@@ -152,7 +152,7 @@ export function blockPlan(x: BigUint64Array, shape: readonly [number, number, nu
 
 /** The non-identity elements of x in order (x itself when every channel is selected: not
  * copied, only read) and how to put selected values back into x's other elements. */
-export function selectionOf(layout: BlockLayout, x: BigUint64Array) {
+export function selectionOf(layout: BlockLayout, x: BigUint64Array, own = false) {
   const { runs, selected } = layout;
   const whole = selected.length === x.length;
   let xs = x;
@@ -160,10 +160,11 @@ export function selectionOf(layout: BlockLayout, x: BigUint64Array) {
     xs = new BigUint64Array(selected.length);
     for (let r = 0, at = 0; r < runs.length; at += runs[r + 1], r += 2) xs.set(x.subarray(runs[r], runs[r] + runs[r + 1]), at);
   }
-  /** The whole activation from the selected values (identity elements unchanged). */
+  /** The whole activation from the selected values (identity elements unchanged): into x itself
+   * when the caller owns it (`own`: a fresh vector no one else reads), else a copy. */
   const assemble = (ys: BigUint64Array): BigUint64Array => {
     if (whole) return ys;
-    const out = x.slice();
+    const out = own ? x : x.slice();
     for (let r = 0, at = 0; r < runs.length; at += runs[r + 1], r += 2) out.set(ys.subarray(at, at + runs[r + 1]), runs[r]);
     return out;
   };

@@ -51,7 +51,7 @@
 
 import { add, gatherByIndex, mul, scale, sub } from '../ring/ring.js';
 import type { Outgoing, Session } from '../session/session.js';
-import { flipSubInPlace, packedBytes, takeByBitMinus, unpackWords } from './bits.js';
+import { flipSubInPlace, packedBytes, takeByBitMinus } from './bits.js';
 import { blockLayout, selectionOf, tileSums, type BlockLayout, type BlockSize } from './block-relu.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 import { checkWindow, type BitWindow } from './compare.js';
@@ -66,7 +66,7 @@ import {
   receiveCompareClientOffline,
   type OfflineRevealCompare,
 } from './compare-client-offline.js';
-import { packBits, packValues, unpackBits } from './truncate-exact.js';
+import { packBits, packValues, unpackBits, unpackValues } from './truncate-exact.js';
 import {
   addHighValues,
   dealThreeWay,
@@ -144,7 +144,9 @@ export interface HelperSelectDealing extends ClientOfflineDealing {
 
 /** The comparison value's share c = v + (res << f) (a fresh vector, or v itself when equal). */
 function compared(v: BigUint64Array, res: BigUint64Array | null, f: number): BigUint64Array {
-  return res ? add(v, scale(res, 1n << BigInt(f))) : v;
+  if (!res) return v;
+  const c = scale(res, 1n << BigInt(f));
+  return add(v, c, c);
 }
 
 /** The patch sums of c (c itself for a plain ReLU). */
@@ -152,9 +154,10 @@ function patchSums(c: BigUint64Array, p: Patches): BigUint64Array {
   return p.layout ? tileSums(c, p.layout) : c;
 }
 
-/** x's selected elements and how to put them back (x itself for a plain ReLU). */
-function selection(x: BigUint64Array, p: Patches) {
-  return p.layout ? selectionOf(p.layout, x) : { xs: x, assemble: (ys: BigUint64Array) => ys };
+/** x's selected elements and how to put them back (x itself for a plain ReLU; with `own`, the
+ * caller's fresh x, which assemble may fill in place). */
+function selection(x: BigUint64Array, p: Patches, own = false) {
+  return p.layout ? selectionOf(p.layout, x, own) : { xs: x, assemble: (ys: BigUint64Array) => ys };
 }
 
 /** w − γ·m per selected element, γ per patch (w: T at P0, V at P1; the γ·m products). */
@@ -283,35 +286,38 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     return deal.output!;
   }
   if (s.id === 1) {
-    // x1 = t1 + res1, and the truncation's bit d for P2.
+    // x1 = t1 + res1, and the truncation's bit d for P2. `own`: x1 is this step's fresh vector
+    // (never the input v, which other steps may read), so later steps may write into it.
     const open = three ? threeWayOpen(three, v) : null;
     let x1 = open ? open.t1 : v;
-    if (res) x1 = add(x1, res);
+    let own = open !== null;
+    if (res) {
+      x1 = add(x1, res, own ? x1 : undefined);
+      own = true;
+    }
     const half = p1RevealHalf(cmp!, patchSums(compared(v, res, f), p));
     const { xs } = selection(x1, p);
     const out1: Outgoing[] = [{ to: 0, data: half, label: 'drelu.reveal' }];
     if (open) out1.push({ to: 2, data: packBits(open.d), label: 'trunc.open' });
-    out1.push({ to: 2, data: packRing(add(xs, deal.m1!), rb), label: 'hsel.masked' });
+    // x1 + m1 (into the gathered copy of the selected elements, when there is one).
+    out1.push({ to: 2, data: packRing(add(xs, deal.m1!, xs === x1 ? undefined : xs), rb), label: 'hsel.masked' });
     await s.round(out1, []);
     const { digits: d } = holderDigits(1, cmp!);
     await s.round([{ to: 2, data: d, label: 'drelu.compare' }], []);
     const got = await s.round([], [2], { 2: rb * sel + rb * p.patches + tb.share });
     const [vBytes, g1Bytes, back] = splitFrame(got.get(2), [rb * sel, rb * p.patches, tb.share], 2, 'hsel.select');
-    const x1Two = three ? addHighValues(x1, unpackWords(back, n, f).lo, f, 1, three.ring) : x1;
-    const two = selection(x1Two, p);
+    const x1Two = three ? addHighValues(x1, unpackValues(back, n, f), f, 1, three.ring, own ? x1 : undefined) : x1;
+    const two = selection(x1Two, p, own);
     const w1 = minusFlipTimesMask(unpackRing(vBytes, rb), unpackRing(g1Bytes, rb), deal.m!, p.map);
     return two.assemble(flipSubInPlace(two.xs, w1, deal.rho!, p.map));
   }
   // P2: s = x + m after round 1, γ = b ⊕ ρ after round 2, V and γ1 (and t2 + q·F) in round 3.
   const got1 = await s.round([], [1], { 1: tb.open + rb * sel });
   const [dBytes, masked1] = splitFrame(got1.get(1), [tb.open, rb * sel], 1, 'hsel.masked');
-  const sum = add(deal.masked0!, unpackRing(masked1, rb));
-  let back: Uint32Array | null = null;
-  if (three) {
-    const part = threeWayHelper(three, unpackBits(dBytes, n));
-    back = part.back;
-    add(sum, selection(part.t2, p).xs, sum);
-  }
+  const received = unpackRing(masked1, rb);
+  const sum = add(deal.masked0!, received, received);
+  // With the truncation, P2's part t2 goes into s on the selected elements (and t2 + q·F back).
+  const back = three ? threeWayHelper(three, unpackBits(dBytes, n), sum, p.layout ? p.layout.selected : null) : null;
   const got2 = await s.round([], [0, 1], { 0: digits + flipBytes, 1: digits });
   const [d0, flipMasked] = splitFrame(got2.get(0), [digits, flipBytes], 0, 'drelu.compare');
   const [d1] = splitFrame(got2.get(1), [digits], 1, 'drelu.compare');

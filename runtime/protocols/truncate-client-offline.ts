@@ -29,9 +29,9 @@
 // back); P0 has no online message at all. 1 ≤ f ≤ 32 (mod-2^f values live in 32-bit words).
 
 import type { PartyId, Session } from '../session/session.js';
-import { packedBytes, randomWords, unpackWords, wordView } from './bits.js';
+import { packedBytes, randomWords, wordView } from './bits.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
-import { MAX_EXACT_TRUNCATION_BITS, maskOf, packBits, packValues, powerOfTwoWords, shiftInto, subtractWords, unpackBits } from './truncate-exact.js';
+import { MAX_EXACT_TRUNCATION_BITS, maskOf, packBits, packValues, powerOfTwoWords, shiftInto, subtractWords, unpackBits, unpackValues } from './truncate-exact.js';
 import { RING_BITS, splitFrame } from './wire.js';
 
 /** One party's material of a three-way truncation of n elements by `bits` (Protocol 1). */
@@ -142,27 +142,45 @@ export function threeWayOpen(t: ThreeWayTruncation, v1: BigUint64Array): { d: Ui
   return { d, t1 };
 }
 
-/** P2 online, given P1's d: its part t2 = −(d·h2 mod 2^f)·F (as a ring vector) and the f-bit
- * values t2 + q·F it sends back to P1. */
-export function threeWayHelper(t: ThreeWayTruncation, d: Uint8Array): { t2: BigUint64Array; back: Uint32Array } {
+/** P2 online, given P1's d: the f-bit values t2 + q·F it sends back to P1, and its part
+ * t2 = −(d·h2 mod 2^f)·F added into `into` (P2's masked selection values, helper-select.ts):
+ * element selected[j] (j itself without `selected`) into into[j]. Without `into` t2 is not
+ * made (the standalone truncation, where P2 holds no share). */
+export function threeWayHelper(t: ThreeWayTruncation, d: Uint8Array, into?: BigUint64Array, selected?: Int32Array | null): Uint32Array {
   const { n, bits: f } = t;
   const mask = maskOf(f);
   const h2 = t.h2!, q = t.q!;
-  const t2 = new BigUint64Array(n);
   const back = new Uint32Array(n);
-  const ow = wordView(t2);
-  for (let i = 0; i < n; i++) {
-    const m = d[i] ? h2[i] : 0;
-    shiftRingInto(ow, i, 0, 0, f, (-m & mask) >>> 0, t.ring);
-    back[i] = (q[i] - m) & mask;
+  for (let i = 0; i < n; i++) back[i] = (q[i] - (d[i] ? h2[i] : 0)) & mask;
+  if (!into) return back;
+  const iw = wordView(into);
+  // t2 = top·2^(ℓ−f) with top = −m mod 2^f (m = d·h2) added to a value of Z_2^ℓ kept in 64-bit
+  // words: 2^(ℓ−f) lands in the low word (ℓ = 32: the high word means nothing), the high word,
+  // or straddles both (then the low word's carry). Mod 2^64, so mod 2^ℓ.
+  const p = t.ring - f;
+  const count = selected ? selected.length : n;
+  for (let j = 0; j < count; j++) {
+    const i = selected ? selected[j] : j;
+    const top = (-(d[i] ? h2[i] : 0) & mask) >>> 0;
+    if (top === 0) continue;
+    if (p >= 32) iw[2 * j + 1] = iw[2 * j + 1] + top * 2 ** (p - 32);
+    else {
+      const lo = iw[2 * j];
+      const add = (top << p) >>> 0;
+      const sum = (lo + add) >>> 0;
+      iw[2 * j] = sum;
+      iw[2 * j + 1] = iw[2 * j + 1] + (p === 0 ? 0 : top >>> (32 - p)) + (sum < lo ? 1 : 0);
+    }
   }
-  return { t2, back };
+  return back;
 }
 
 /** x + sign·v·2^(ℓ−f) for f-bit values v (P1 adding t2 + q·F, P0 subtracting q·F), on words
- * (ℓ = `ring`, 64 by default). */
-export function addHighValues(x: BigUint64Array, v: Uint32Array, f: number, sign: 1 | -1, ring = 64): BigUint64Array {
-  const out = x.slice();
+ * (ℓ = `ring`, 64 by default), into `out` (a copy of x unless given; x itself when the caller
+ * owns x and needs it no more). */
+export function addHighValues(x: BigUint64Array, v: Uint32Array, f: number, sign: 1 | -1, ring = 64, out?: BigUint64Array): BigUint64Array {
+  if (!out) out = x.slice();
+  else if (out !== x) out.set(x);
   const ow = wordView(out);
   const p = ring - f;
   if (p >= 32) {
@@ -202,7 +220,7 @@ export function threeWayPadMessage(t: ThreeWayTruncation): { to: PartyId; data: 
 
 /** P1: P0's h1 arrived. */
 export function receiveThreeWayPad(t: ThreeWayTruncation, bytes: Uint8Array): void {
-  t.h1 = unpackWords(bytes, t.n, t.bits).lo;
+  t.h1 = unpackValues(bytes, t.n, t.bits);
 }
 
 /** The standalone truncation's dealing; P0's output is t0 − q·F. */
@@ -238,11 +256,11 @@ export async function truncateClientOffline(s: Session, v: BigUint64Array, bits:
     await s.round([{ to: 2, data: packBits(d), label: 'trunc.open' }], []);
     const got = await s.round([], [2], { 2: share });
     const [back] = splitFrame(got.get(2), [share], 2, 'trunc.share');
-    return addHighValues(t1, unpackWords(back, n, bits).lo, bits, 1, t.ring);
+    return addHighValues(t1, unpackValues(back, n, bits), bits, 1, t.ring, t1);
   }
   const got = await s.round([], [1], { 1: open });
   const [d] = splitFrame(got.get(1), [open], 1, 'trunc.open');
-  const { back } = threeWayHelper(t, unpackBits(d, n));
+  const back = threeWayHelper(t, unpackBits(d, n));
   await s.round([{ to: 1, data: packValues(back, bits), label: 'trunc.share' }], []);
   return new BigUint64Array(n);
 }

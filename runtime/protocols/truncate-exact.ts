@@ -109,9 +109,48 @@ export function unpackBits(buf: Uint8Array, n: number): Uint8Array {
   return out;
 }
 
-/** Packed f-bit values. */
+/** Packed f-bit values (v's entries below 2^f): packWords's layout, for f ≤ 24 off byte
+ * boundaries by one inline loop. */
 export function packValues(v: Uint32Array, f: number): Uint8Array {
-  return packWords({ lo: v, hi: new Uint32Array(v.length) }, f);
+  if (f > 24 || f % 8 === 0) return packWords({ lo: v, hi: new Uint32Array(v.length) }, f);
+  const out = new Uint8Array(packedBytes(v.length, f));
+  let acc = 0;
+  let bits = 0;
+  let p = 0;
+  for (let i = 0; i < v.length; i++) {
+    // bits < 8 before each value, so acc stays below 2^31.
+    acc |= v[i] << bits;
+    bits += f;
+    while (bits >= 8) {
+      out[p++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  }
+  if (bits > 0) out[p] = acc & 0xff;
+  return out;
+}
+
+/** Inverse of packValues: n values of f bits (1 ≤ f ≤ 32), one array (unpackWords's low words
+ * without its high ones; for f ≤ 24 one inline loop). */
+export function unpackValues(buf: Uint8Array, n: number, f: number): Uint32Array {
+  if (f > 24 || f % 8 === 0) return unpackWords(buf, n, f).lo;
+  const out = new Uint32Array(n);
+  const mask = (1 << f) - 1;
+  let acc = 0;
+  let bits = 0;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    // bits < f ≤ 24 before each byte, so acc stays below 2^31.
+    while (bits < f) {
+      acc |= buf[p++] << bits;
+      bits += 8;
+    }
+    out[i] = acc & mask;
+    acc >>>= f;
+    bits -= f;
+  }
+  return out;
 }
 
 function checkBits(bits: number): void {
@@ -160,7 +199,7 @@ export function receiveTruncationDealing(d: TruncationDealing, frames: ReadonlyM
     return f;
   };
   if (d.received) return;
-  if (d.expect[2] !== undefined) d.pad = unpackWords(frame(2), d.n, d.bits).lo;
+  if (d.expect[2] !== undefined) d.pad = unpackValues(frame(2), d.n, d.bits);
   if (d.expect[0] !== undefined) {
     const alpha = unpackBits(frame(0), d.n);
     const pad = d.pad!, other = d.other!;
@@ -212,7 +251,7 @@ export async function truncateExact(s: Session, x: BigUint64Array, bits: number,
     return out;
   }
   const got = await s.round([], [1], { 1: bytes });
-  const g = unpackWords(got.get(1)!, n, f).lo;
+  const g = unpackValues(got.get(1)!, n, f);
   const a = d.a!, pad = d.pad!;
   // −(K >> f) = −2^(62−f), applied to the shifted value's words.
   const [kLo, kHi] = powerOfTwoWords(62 - f);
@@ -282,7 +321,7 @@ export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: n
   }
   const got = await s.round([{ to: 0, data: packBits(dBits), label: 'trunc.open' }], [0, 2], { 0: packedBytes(n, 1), 2: packedBytes(n, bits) });
   const e = unpackBits(got.get(0)!, n);
-  const w1 = unpackWords(got.get(2)!, n, f).lo;
+  const w1 = unpackValues(got.get(2)!, n, f);
   for (let i = 0; i < n; i++) {
     const se = 1 - 2 * e[i], sd = 1 - 2 * dBits[i];
     const z1 = (e[i] * sd * v[i] + se * sd * w1[i]) & mask;

@@ -5,7 +5,8 @@
 // (truncateExactOnline: P0's share input-dependent, its choice bit sent online, two rounds).
 
 import { expect } from 'chai';
-import { dealTruncation, exchangeTruncationDealing, truncateExact, truncateExactOnline } from '../../../runtime/protocols/truncate-exact.js';
+import { dealTruncation, exchangeTruncationDealing, packValues, truncateExact, truncateExactOnline, unpackValues } from '../../../runtime/protocols/truncate-exact.js';
+import { randomBytes } from 'node:crypto';
 import { PROTOCOL_COSTS, expectedCounters } from '../../../runtime/protocols/costs.js';
 import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { truncShare } from '../../../runtime/ring/ring.js';
@@ -66,6 +67,18 @@ async function expectUniformMessages(
     expect(sameDistribution(zero.got.get(name)!, rnd.got.get(name)!, 256), name).to.equal(true);
   }
 }
+
+describe('protocols: f-bit values on the wire (packValues, unpackValues)', () => {
+  it('unpackValues gives back every packed value, for f = 1..32 and lengths that end mid-byte', () => {
+    for (let f = 1; f <= 32; f++)
+      for (const n of [0, 1, 7, 9, 1000]) {
+        const v = new Uint32Array(randomBytes(4 * n).buffer, 0, n).map((x) => (f === 32 ? x : x & ((1 << f) - 1)));
+        const bytes = packValues(v, f);
+        expect(bytes.length, `f=${f} n=${n}`).to.equal(packedBytes(n, f));
+        expect(Array.from(unpackValues(bytes, n, f)), `f=${f} n=${n}`).to.deep.equal(Array.from(v));
+      }
+  });
+});
 
 describe('protocols: exact share truncation', function () {
   this.timeout(60000);
