@@ -12,6 +12,8 @@ import { runCompile } from '../../../compiler/commands/compile.js';
 import { runCost } from '../../../compiler/commands/cost.js';
 import { runIr } from '../../../compiler/commands/ir.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
+import { runSecure } from '../../../compiler/commands/run.js';
+import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { saveMir } from '../../../ir/weights.js';
 import type { CostReport } from '../../../passes/secure/cost-model.js';
@@ -142,6 +144,17 @@ describe('--client-offline', function () {
       const unplanned = runCompile(file('tiny.onnx'), { output: file('unplanned') });
       expect(unplanned.cost.mode).to.equal('classic');
       expect(unplanned.notes.join('\n')).to.not.contain('--client-offline auto');
+    });
+
+    it('mpcc run --verify-against-plaintext rebuilds the network with the plan\'s passes (a plan made on ReLU trees: the MaxPool\'s levels checked as the parties ran them)', async () => {
+      // 'plan-on' from the test above: tiny-cnn, its MaxPool as ReLU trees, a 2×2 plan, the mode.
+      const shape = (JSON.parse(readFileSync(file('plan-on/manifest.json'), 'utf8')) as { input: { shape: number[] } }).input.shape;
+      writeFileSync(file('x.npy'), encodeNpy(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(0.7 * i))));
+      const { check } = await runSecure(file('plan-on'), { input: file('x.npy'), transport: 'inproc', verifyAgainstPlaintext: file('tiny.onnx') });
+      const names = check!.layers.map((l) => l.name);
+      expect(names.some((n) => /\.[wh]\d\.\d+\.relu$/.test(n)), names.join(', ')).to.equal(true);
+      for (const l of check!.layers) expect(l.compared, l.name).to.be.above(0);
+      expect(check!.maxDiffSimulated).to.be.below(0.01);
     });
 
     it('compiles classic, saying why, when the mode refuses the model', () => {
