@@ -33,7 +33,7 @@ import {
   truncateClientOffline, truncateExact, truncateExactOnline, type BitWindow, type BlockSize, type HelperSelectSpec, type WeightKey,
 } from '../protocols/index.js';
 import { sumPool, untruncatedPoolBits } from '../protocols/linear.js';
-import { keepConvWeights } from '../ring/ring.js';
+import { conv2d, keepConvWeights } from '../ring/ring.js';
 import { RoundMerger } from './merger.js';
 import { prepareOffline } from './offline.js';
 import { isClientOffline, PROGRAM_FORMAT, type Program, type ProgramStep } from './program.js';
@@ -155,11 +155,14 @@ function blockLists(sizes: readonly (readonly [number, number])[], shape: Shape 
 }
 
 /** The local kernels the online phase runs between protocols (a bias added over channels, the
- * global average pool's sum), on x. */
+ * global average pool's sum), and a convolution in Z_2^32 (gemmRing32), on x. */
 function localKernels(x: BigUint64Array): void {
   const values = new BigUint64Array(LARGE[1]).fill(12345n);
   addRepeating(x, { values, inner: LARGE[2] * LARGE[3] });
   sumPool(x, { inShape: [...LARGE], kernel: [LARGE[2], LARGE[3]], strides: [1, 1], pads: [0, 0, 0, 0] });
+  // The Z_2^32 GEMM (gemmRing32), which the products of a program on that ring run.
+  const p = conv3x3(LARGE);
+  conv2d(x, small(x.slice(0, p.weightShape.reduce((a, b) => a * b, 1))), p, undefined, 32);
 }
 
 /** One party's part: the protocols of a planned or all-ReLU CNN, on the profile's windows and
