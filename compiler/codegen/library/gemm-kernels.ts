@@ -288,6 +288,80 @@ export function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
   });
 }
 
+/** The parameters of the GEMMs over a packed A and a laid-out B (gemm32, gemmRing32):
+ * (ap, a, lda, bp, b, ldb, c, ldc, m, k, n). */
+const LAID_OUT_GEMM_PARAMS: [string, ValType][] = [
+  ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['bp', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
+  ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
+];
+
+/** The shuffle lanes of the four low (start 0) or high (start 4) words of four 64-bit elements
+ * held in two vectors. */
+const WORDS = (start: number): number[] => [0, 8, 16, 24].flatMap((o) => [o + start, o + start + 1, o + start + 2, o + start + 3]);
+
+/** A kernel name(b, ldb, k, n, out) laying B's full column tiles of `cols` columns out for a GEMM:
+ * per tile and k row, `row(f, src, dst)` writes `tileBytes` at dst from the row's elements at src. */
+function addPrepB(m: ModuleBuilder, name: 'prepB32' | 'prepBRing32', cols: number, tileBytes: number, row: (f: FunctionBuilder, src: Local, dst: Local) => Expr[]): void {
+  addGenericKernel(m, name, [['b', 'i32'], ['ldb', 'i32'], ['k', 'i32'], ['n', 'i32'], ['out', 'i32']], 'none', (f) => {
+    const [b, ldb, k, n, out] = f.params;
+    const [j, t, src, dst, nn] = ['j', 't', 'src', 'dst', 'nn'].map((x) => f.local(x, 'i32'));
+    const { add, mul, shl, sub } = m.i32;
+    const c = (v: number) => m.i32.const(v);
+    return [
+      m.set(dst, m.get(out)),
+      m.set(nn, sub(m.get(n), m.i32.rem_u(m.get(n), c(cols)))),
+      m.forRange(j, c(0), m.get(nn), cols, () => [
+        m.forRange(t, c(0), m.get(k), 1, () => [
+          m.set(src, add(m.get(b), shl(add(mul(m.get(t), m.get(ldb)), m.get(j)), c(3)))),
+          ...row(f, src, dst),
+          m.set(dst, add(m.get(dst), c(tileBytes))),
+        ]),
+      ]),
+    ];
+  });
+}
+
+/** A register tile of a GEMM over B laid out per column tile (prepB32, prepBRing32: `tileBytes`
+ * per k row of a tile of `cols` columns), at (i, j) over k0 .. k0 + kb: the accumulators zeroed
+ * (`init`), A from `aStart`, `step` per k (advancing pa and pb itself), then stored into C (or,
+ * after the first slab, added). */
+function laidOutTile(m: ModuleBuilder, f: FunctionBuilder, l: GemmLocals, pc: Local, cols: number, tileBytes: number, init: Expr[], aStart: () => Expr, step: () => Expr[], store: (accumulate: boolean) => Expr[]): Expr[] {
+  const p = (n: string) => m.get(f.param(n));
+  const g = (x: Local) => m.get(x);
+  const c = (v: number) => m.i32.const(v);
+  const { add, mul, shl } = m.i32;
+  return [
+    ...init,
+    m.set(l.pa, aStart()),
+    // Tile j/cols of the laid-out B, at row k0.
+    m.set(l.pb, add(p('bp'), mul(add(mul(m.i32.div_u(g(l.j), c(cols)), p('k')), g(l.k0)), c(tileBytes)))),
+    m.forRange(l.t, c(0), g(l.kb), 1, step),
+    m.set(pc, add(p('c'), shl(add(mul(g(l.i), p('ldc')), g(l.j)), c(3)))),
+    m.if(m.i32.eqz(g(l.k0)), m.seq(store(false)), m.seq(store(true))),
+  ];
+}
+
+/** One k slab of a GEMM whose A is packed by packA32 (gemm32, gemmRing32): the full panels of
+ * `rows` rows (row i's panel at ap + (i·k + k0·rows)·4), then one-row tiles for the rows past the
+ * last panel; `tileBody(rows, aStart, aStep)` makes a tile at (i, j). */
+function packedA32Slab(m: ModuleBuilder, f: FunctionBuilder, l: GemmLocals, panel: Local, rows: number, cols: number, tileBody: (rows: number, aStart: () => Expr, aStep: number) => Expr[]): Expr[] {
+  const p = (n: string) => m.get(f.param(n));
+  const g = (x: Local) => m.get(x);
+  const c = (v: number) => m.i32.const(v);
+  const { add, mul, shl } = m.i32;
+  return [
+    m.forRange(l.i, c(0), g(l.mm), rows, () => [
+      m.set(panel, add(p('ap'), shl(add(mul(g(l.i), p('k')), mul(g(l.k0), c(rows))), c(2)))),
+      m.forRange(l.j, c(0), g(l.nn), cols, () => tileBody(rows, () => g(panel), rows * 4)),
+    ]),
+    ...(rows > 1
+      ? [m.forRange(l.i, g(l.mm), p('m'), 1, () => [
+        m.forRange(l.j, c(0), g(l.nn), cols, () => tileBody(1, () => add(p('ap'), shl(add(mul(g(l.i), p('k')), g(l.k0)), c(2))), 4)),
+      ])]
+      : []),
+  ];
+}
+
 /** The GEMM of A with entries that fit in 32 bits (two's complement; a layer's clear weights
  * in fixed point): the same rows × cols register tile as `tile`, with `cols − 4` scalar
  * columns. For a = a_s (signed 32-bit) and b = blo + 2^32·bhi, with blo_s the signed reading
@@ -338,42 +412,27 @@ export function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
     ];
   });
   // prepB32(b, ldb, k, n, out): B's full column tiles re-laid for gemm32.
-  addGenericKernel(m, 'prepB32', [['b', 'i32'], ['ldb', 'i32'], ['k', 'i32'], ['n', 'i32'], ['out', 'i32']], 'none', (f) => {
-    const [b, ldb, k, n, out] = f.params;
-    const [j, t, src, dst, nn] = ['j', 't', 'src', 'dst', 'nn'].map((x) => f.local(x, 'i32'));
+  addPrepB(m, 'prepB32', RN, TILE_BYTES, (f, src, dst) => {
     const [x0, x1, lo] = ['x0', 'x1', 'lo'].map((x) => f.local(x, 'v128'));
-    const words = (start: number) => [0, 8, 16, 24].flatMap((o) => [o + start, o + start + 1, o + start + 2, o + start + 3]);
     return [
-      m.set(dst, m.get(out)),
-      m.set(nn, sub(m.get(n), m.i32.rem_u(m.get(n), c(RN)))),
-      m.forRange(j, c(0), m.get(nn), RN, () => [
-        m.forRange(t, c(0), m.get(k), 1, () => [
-          m.set(src, add(m.get(b), shl(add(mul(m.get(t), m.get(ldb)), m.get(j)), c(3)))),
-          m.set(x0, m.i64x2.load(m.get(src))),
-          m.set(x1, m.i64x2.load(m.get(src), 16)),
-          m.set(lo, m.shuffle(m.get(x0), m.get(x1), words(0))),
-          m.i64x2.store(m.get(dst), m.get(lo)),
-          m.i64x2.store(m.get(dst), m.i32x4.add(m.shuffle(m.get(x0), m.get(x1), words(4)), m.i32x4.shr_u(m.get(lo), c(31))), 16),
-          ...Array.from({ length: S }, (_, q) => m.i64.store(m.get(dst), m.i64.load(m.get(src), 32 + 8 * q), 32 + 8 * q)),
-          m.set(dst, add(m.get(dst), c(TILE_BYTES))),
-        ]),
-      ]),
+      m.set(x0, m.i64x2.load(m.get(src))),
+      m.set(x1, m.i64x2.load(m.get(src), 16)),
+      m.set(lo, m.shuffle(m.get(x0), m.get(x1), WORDS(0))),
+      m.i64x2.store(m.get(dst), m.get(lo)),
+      m.i64x2.store(m.get(dst), m.i32x4.add(m.shuffle(m.get(x0), m.get(x1), WORDS(4)), m.i32x4.shr_u(m.get(lo), c(31))), 16),
+      ...Array.from({ length: S }, (_, q) => m.i64.store(m.get(dst), m.i64.load(m.get(src), 32 + 8 * q), 32 + 8 * q)),
     ];
   });
-  const params: [string, ValType][] = [
-    ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['bp', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
-    ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
-  ];
   // gemm32(ap, a, lda, bp, b, ldb, c, ldc, m, k, n): C = A·B mod 2^64 as gemm, for A packed by
   // packA32 (ap) and B's full column tiles laid out by prepB32 (bp). A itself (a, lda) and B
   // itself (b, ldb) are read only for the columns past the last full tile (none when n is a
   // multiple of the tile width, as in every convolution block).
-  addGenericKernel(m, 'gemm32', params, 'none', (f: FunctionBuilder) => {
+  addGenericKernel(m, 'gemm32', LAID_OUT_GEMM_PARAMS, 'none', (f: FunctionBuilder) => {
     const p = (n: string) => m.get(f.param(n));
     const g = (l: Local) => m.get(l);
     const KC = tile.depth;
     const frame = gemmLocals(f);
-    const { i, j, mm, nn, pa, pb, t, k0, kb } = frame;
+    const { pa, pb } = frame;
     const [panel, pc] = ['panel', 'pc'].map((x) => f.local(x, 'i32'));
     const blo = f.local('blo', 'v128');
     const bhi = f.local('bhi', 'v128');
@@ -412,29 +471,13 @@ export function emitGemm32(m: ModuleBuilder, tile: GemmTile): void {
           ...sacc[r].map((l, q) => m.i64.store(rowAt(r), accumulate ? m.i64.add(g(l), m.i64.load(rowAt(r), 32 + q * 8)) : g(l), 32 + q * 8)),
         ];
       });
-      return [
+      const init = [
         ...R.flatMap((r) => [lowAcc[r], highAcc[r], crossAcc[r]].map((l) => m.set(l, m.i32x4.zero()))),
         ...R.flatMap((r) => sacc[r].map((l) => m.set(l, m.i64.const(0n)))),
-        m.set(pa, aStart()),
-        // Tile j/RN of the laid-out B, at row k0.
-        m.set(pb, add(p('bp'), mul(add(mul(m.i32.div_u(g(j), c(RN)), p('k')), g(k0)), c(TILE_BYTES)))),
-        m.forRange(t, c(0), g(kb), 1, step),
-        m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
-        m.if(m.i32.eqz(g(k0)), m.seq(store(false)), m.seq(store(true))),
       ];
+      return laidOutTile(m, f, frame, pc, RN, TILE_BYTES, init, aStart, step, store);
     };
-    const slab = (): Expr[] => [
-      m.forRange(i, c(0), g(mm), RM, () => [
-        m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(2)))),
-        m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel), RM * 4)),
-      ]),
-      ...(RM > 1
-        ? [m.forRange(i, g(mm), p('m'), 1, () => [
-          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('ap'), shl(add(mul(g(i), p('k')), g(k0)), c(2))), 4)),
-        ])]
-        : []),
-    ];
-    return gemmFrame(m, f, frame, RM, RN, KC, slab);
+    return gemmFrame(m, f, frame, RM, RN, KC, () => packedA32Slab(m, f, frame, panel, RM, RN, tileBody));
   });
 }
 
@@ -461,37 +504,18 @@ export function emitGemmRing32(m: ModuleBuilder, rows: number, tile: Ring32Tile 
   const V = RN / 4;
   if (!Number.isInteger(V) || V < 1) throw new Error(`internal: gemmRing32 tile of ${RN} columns (a multiple of 4)`);
   const TILE_BYTES = 4 * RN;
-  const { add, mul, shl, sub } = m.i32;
+  const { add, mul, shl } = m.i32;
   const c = (v: number) => m.i32.const(v);
-  const words = (start: number) => [0, 8, 16, 24].flatMap((o) => [o + start, o + start + 1, o + start + 2, o + start + 3]);
   // prepBRing32(b, ldb, k, n, out): B's full column tiles, per tile and k the tile's low words.
-  addGenericKernel(m, 'prepBRing32', [['b', 'i32'], ['ldb', 'i32'], ['k', 'i32'], ['n', 'i32'], ['out', 'i32']], 'none', (f) => {
-    const [b, ldb, k, n, out] = f.params;
-    const [j, t, src, dst, nn] = ['j', 't', 'src', 'dst', 'nn'].map((x) => f.local(x, 'i32'));
-    return [
-      m.set(dst, m.get(out)),
-      m.set(nn, sub(m.get(n), m.i32.rem_u(m.get(n), c(RN)))),
-      m.forRange(j, c(0), m.get(nn), RN, () => [
-        m.forRange(t, c(0), m.get(k), 1, () => [
-          m.set(src, add(m.get(b), shl(add(mul(m.get(t), m.get(ldb)), m.get(j)), c(3)))),
-          ...Array.from({ length: V }, (_, q) =>
-            m.i64x2.store(m.get(dst), m.shuffle(m.i64x2.load(m.get(src), 32 * q), m.i64x2.load(m.get(src), 32 * q + 16), words(0)), 16 * q)),
-          m.set(dst, add(m.get(dst), c(TILE_BYTES))),
-        ]),
-      ]),
-    ];
-  });
-  const params: [string, ValType][] = [
-    ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['bp', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
-    ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
-  ];
+  addPrepB(m, 'prepBRing32', RN, TILE_BYTES, (_f, src, dst) =>
+    Array.from({ length: V }, (_, q) => m.i64x2.store(m.get(dst), m.shuffle(m.i64x2.load(m.get(src), 32 * q), m.i64x2.load(m.get(src), 32 * q + 16), WORDS(0)), 16 * q)));
   // gemmRing32(ap, a, lda, bp, b, ldb, c, ldc, m, k, n): C = A·B mod 2^32 as gemm32's arguments
   // (A itself and B itself read only for the columns past the last full tile, mod 2^64 there).
-  addGenericKernel(m, 'gemmRing32', params, 'none', (f: FunctionBuilder) => {
+  addGenericKernel(m, 'gemmRing32', LAID_OUT_GEMM_PARAMS, 'none', (f: FunctionBuilder) => {
     const p = (n: string) => m.get(f.param(n));
     const g = (l: Local) => m.get(l);
     const frame = gemmLocals(f);
-    const { i, j, mm, nn, pa, pb, t, k0, kb } = frame;
+    const { pa, pb } = frame;
     const [panel, pc] = ['panel', 'pc'].map((x) => f.local(x, 'i32'));
     const bv = Array.from({ length: V }, (_, q) => f.local(`b${q}`, 'v128'));
     const av = f.local('av', 'v128');
@@ -512,26 +536,8 @@ export function emitGemmRing32(m: ModuleBuilder, rows: number, tile: Ring32Tile 
         const put = (offset: number, v: Expr) => m.i64x2.store(rowAt(r), accumulate ? m.i64x2.add(v, m.i64x2.load(rowAt(r), offset)) : v, offset);
         return [put(32 * q, m.i64x2.extendLowU32(g(l))), put(32 * q + 16, m.i64x2.extendHighU32(g(l)))];
       }));
-      return [
-        ...R.flatMap((r) => acc[r].map((l) => m.set(l, m.i32x4.zero()))),
-        m.set(pa, aStart()),
-        m.set(pb, add(p('bp'), mul(add(mul(m.i32.div_u(g(j), c(RN)), p('k')), g(k0)), c(TILE_BYTES)))),
-        m.forRange(t, c(0), g(kb), 1, step),
-        m.set(pc, add(p('c'), shl(add(mul(g(i), p('ldc')), g(j)), c(3)))),
-        m.if(m.i32.eqz(g(k0)), m.seq(store(false)), m.seq(store(true))),
-      ];
+      return laidOutTile(m, f, frame, pc, RN, TILE_BYTES, R.flatMap((r) => acc[r].map((l) => m.set(l, m.i32x4.zero()))), aStart, step, store);
     };
-    const slab = (): Expr[] => [
-      m.forRange(i, c(0), g(mm), RM, () => [
-        m.set(panel, add(p('ap'), shl(add(mul(g(i), p('k')), mul(g(k0), c(RM))), c(2)))),
-        m.forRange(j, c(0), g(nn), RN, () => tileBody(RM, () => g(panel), RM * 4)),
-      ]),
-      ...(RM > 1
-        ? [m.forRange(i, g(mm), p('m'), 1, () => [
-          m.forRange(j, c(0), g(nn), RN, () => tileBody(1, () => add(p('ap'), shl(add(mul(g(i), p('k')), g(k0)), c(2))), 4)),
-        ])]
-        : []),
-    ];
-    return gemmFrame(m, f, frame, RM, RN, tile.depth, slab);
+    return gemmFrame(m, f, frame, RM, RN, tile.depth, () => packedA32Slab(m, f, frame, panel, RM, RN, tileBody));
   });
 }

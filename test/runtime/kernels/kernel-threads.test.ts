@@ -35,10 +35,17 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
   after(() => setKernelThreads(true));
 
   // Any weights, then 32-bit weights kept packed as P1 keeps its own (keepConvWeights: the
-  // worker reads the shared packing).
-  for (const kept of [false, true])
-    it(kept ? 'weights kept packed: the worker reads the shared packing, same result' : 'equal the single-thread result and the BigInt reference, with blocks on both threads', async () => {
-      const rnd = new TestRandom(kept ? 78 : 77);
+  // worker reads the shared packing), then any weights in Z_2^32 (gemmRing32: only the low words
+  // are the product's).
+  const CASES = [
+    { kept: false, ring: 64, seed: 77, title: 'equal the single-thread result and the BigInt reference, with blocks on both threads' },
+    { kept: true, ring: 64, seed: 78, title: 'weights kept packed: the worker reads the shared packing, same result' },
+    { kept: false, ring: 32, seed: 79, title: 'in Z_2^32 (gemmRing32): equal the single-thread result, low words the BigInt reference\'s, blocks on both threads' },
+  ];
+  for (const { kept, ring, seed, title } of CASES)
+    it(title, async () => {
+      const rnd = new TestRandom(seed);
+      const seen = (a: ArrayLike<bigint>) => Array.from(a, (v) => (ring === 32 ? v & 0xffffffffn : v));
       setKernelThreads(true);
       const before = kernelThreadStats();
       for (const p of LAYERS) {
@@ -47,19 +54,18 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
         const x = rnd.ring(n * c * h * wd);
         const w = kept ? BigUint64Array.from({ length: o * cg * kh * kw }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1)))) : rnd.ring(o * cg * kh * kw);
         setKernelThreads(false);
-        const alone = fast.conv2d(x, w, p);
+        const alone = fast.conv2d(x, w, p, undefined, ring);
         if (kept) fast.keepConvWeights(w, p);
         setKernelThreads(true);
         // The worker starts on the first job; give it time to come up, then compare every run:
         // at least four, and on until the worker has claimed blocks (a loaded machine may leave
         // it no core for a while).
         for (let run = 0; run < 4 || (kernelThreadStats().workerBlocks === before.workerBlocks && run < 40); run++) {
-          expect(Buffer.from(fast.conv2d(x, w, p).buffer).equals(Buffer.from(alone.buffer)), `${JSON.stringify(p)} run ${run}`).to.equal(true);
+          expect(Buffer.from(fast.conv2d(x, w, p, undefined, ring).buffer).equals(Buffer.from(alone.buffer)), `${JSON.stringify(p)} run ${run}`).to.equal(true);
           await sleep(50);
         }
         const plane = alone.length / n / o;
-        const want = referenceChannels(x, w, p, 2);
-        expect(Array.from(alone.subarray(0, 2 * plane))).to.deep.equal(Array.from(want));
+        expect(seen(alone.subarray(0, 2 * plane))).to.deep.equal(seen(referenceChannels(x, w, p, 2)));
       }
       const after = kernelThreadStats();
       expect(after.jobs - before.jobs).to.be.at.least(4 * LAYERS.length);
@@ -68,32 +74,6 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
       expect(after.workerBlocks - before.workerBlocks).to.be.above(0);
       expect(after.mainBlocks - before.mainBlocks).to.be.above(0);
     });
-
-  it('in Z_2^32 (gemmRing32): equal the single-thread result, low words the BigInt reference\'s, blocks on both threads', async () => {
-    const rnd = new TestRandom(79);
-    const low = (a: ArrayLike<bigint>) => Array.from(a, (v) => v & 0xffffffffn);
-    setKernelThreads(true);
-    const before = kernelThreadStats();
-    for (const p of LAYERS) {
-      const [n, c, h, wd] = p.inShape;
-      const [o, cg, kh, kw] = p.weightShape;
-      const x = rnd.ring(n * c * h * wd);
-      const w = rnd.ring(o * cg * kh * kw);
-      setKernelThreads(false);
-      const alone = fast.conv2d(x, w, p, undefined, 32);
-      setKernelThreads(true);
-      for (let run = 0; run < 4 || (kernelThreadStats().workerBlocks === before.workerBlocks && run < 40); run++) {
-        expect(Buffer.from(fast.conv2d(x, w, p, undefined, 32).buffer).equals(Buffer.from(alone.buffer)), `${JSON.stringify(p)} run ${run}`).to.equal(true);
-        await sleep(50);
-      }
-      const plane = alone.length / n / o;
-      expect(low(alone.subarray(0, 2 * plane))).to.deep.equal(low(referenceChannels(x, w, p, 2)));
-    }
-    const after = kernelThreadStats();
-    expect(after.jobs - before.jobs).to.be.at.least(4 * LAYERS.length);
-    expect(after.workerBlocks - before.workerBlocks).to.be.above(0);
-    expect(after.mainBlocks - before.mainBlocks).to.be.above(0);
-  });
 
   it('the helper’s zero test equals the one-thread result and a digit-by-digit brute force', async () => {
     // k = 64: 8 units of 49 bits, an element on whole bytes (two threads); k = 16: 4 units of

@@ -78,6 +78,19 @@ describe('compiler/codegen/ring-kernels: GEMM variants against the reference', (
   }
 });
 
+/** A GEMM case in the kernels' memory: A (m×k) at A, B (k×n, row stride n + 3) at B, C (row
+ * stride n + 5) filled with 7 to see stray writes; AP and BP free for the packings. */
+function layGemm(k: GemmExports, a: BigUint64Array, b: BigUint64Array, m: number, kk: number, n: number) {
+  const ldb = n + 3;
+  const ldc = n + 5;
+  const view = (at: number, len: number) => new BigUint64Array(k.memory.buffer, at, len);
+  const [A, AP, B, BP, C] = [0, 65536, 131072, 196608, 262144];
+  view(A, m * kk).set(a);
+  for (let t = 0; t < kk; t++) view(B + t * ldb * 8, n).set(b.subarray(t * n, (t + 1) * n));
+  view(C, m * ldc).fill(7n);
+  return { ldb, ldc, view, A, AP, B, BP, C };
+}
+
 describe('compiler/codegen/ring-kernels: the GEMM of 32-bit A (packA32, prepB32, gemm32) against the reference', () => {
   for (const tile of TILES) {
     it(`${tile.rows}×${Math.max(4, tile.cols)}, k slabs of ${tile.depth}`, () => {
@@ -86,13 +99,7 @@ describe('compiler/codegen/ring-kernels: the GEMM of 32-bit A (packA32, prepB32,
       for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9], [4, 9, 24], [5, 6, 12]]) {
         const a = ring32(m * kk);
         const b = ring(kk * n);
-        const ldb = n + 3;
-        const ldc = n + 5;
-        const view = (at: number, len: number) => new BigUint64Array(k.memory.buffer, at, len);
-        const [A, AP, B, BP, C] = [0, 65536, 131072, 196608, 262144];
-        view(A, m * kk).set(a);
-        for (let t = 0; t < kk; t++) view(B + t * ldb * 8, n).set(b.subarray(t * n, (t + 1) * n));
-        view(C, m * ldc).fill(7n);
+        const { ldb, ldc, view, A, AP, B, BP, C } = layGemm(k, a, b, m, kk, n);
         expect(k.packA32(A, kk, m, kk, AP), 'every entry fits').to.equal(1);
         k.prepB32(B, ldb, kk, n, BP);
         // With whole column tiles only, A itself is not read (a convolution passes none).
@@ -134,13 +141,7 @@ describe('compiler/codegen/ring-kernels: the GEMM of a program on Z_2^32 (packA3
         for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9], [4, 9, 24], [5, 6, 12], [3, 11, 48]]) {
           const a = ring(m * kk);
           const b = ring(kk * n);
-          const ldb = n + 3;
-          const ldc = n + 5;
-          const view = (at: number, len: number) => new BigUint64Array(k.memory.buffer, at, len);
-          const [A, AP, B, BP, C] = [0, 65536, 131072, 196608, 262144];
-          view(A, m * kk).set(a);
-          for (let t = 0; t < kk; t++) view(B + t * ldb * 8, n).set(b.subarray(t * n, (t + 1) * n));
-          view(C, m * ldc).fill(7n);
+          const { ldb, ldc, view, A, AP, B, BP, C } = layGemm(k, a, b, m, kk, n);
           k.packA32(A, kk, m, kk, AP);
           k.prepBRing32(B, ldb, kk, n, BP);
           // With whole column tiles only, A itself is not read (a convolution passes none).
