@@ -149,7 +149,8 @@ interface SplitPasses {
 }
 
 /** Loads `model` (with --input-shape) and runs the passes it needs to reach `options.target`. */
-export function driveModel(model: string, options: DriverOptions & RunOptions & { readonly inputShape?: number[] }): DriveResult {
+export function driveModel(model: string, given: DriverOptions & RunOptions & { readonly inputShape?: number[] }): DriveResult {
+  const options = withPlanPasses(given);
   const split = splitPasses(options); // before loading: a typo fails at once, not after a long import
   const log = options.log ?? NO_PROGRESS;
   if (options.planFile !== undefined) checkPlanFile(options.planFile, model);
@@ -167,8 +168,18 @@ export function driveModel(model: string, options: DriverOptions & RunOptions & 
 }
 
 /** The passes `graph` needs under `options` (see the file comment). */
-export function planPasses(graph: Graph, options: DriverOptions = {}): PassPlan {
+export function planPasses(graph: Graph, given: DriverOptions = {}): PassPlan {
+  const options = withPlanPasses(given);
   return choosePasses(graph, splitPasses(options), options);
+}
+
+/** `options` with the plan's own passes as the default when --passes is not given: a plan's
+ * layers are named after the passes it was made with (`mpcc plan --passes`, kept in its source
+ * as `passes`; e.g. a MaxPool written as ReLU trees), so `--plan` alone rebuilds that network. */
+function withPlanPasses<T extends DriverOptions>(options: T): T {
+  if (options.passes !== undefined || options.planFile === undefined) return options;
+  const passes = readPlan(options.planFile).source.passes;
+  return typeof passes === 'string' ? { ...options, defaultPasses: passes } : options;
 }
 
 /** Runs a plan's passes on `graph` through the pass manager; with `plan.chooseFrac`, the float-level

@@ -143,7 +143,7 @@ function maxPoolNotes(cost: CostReport): string[] {
   const largest = Math.max(...cost.layers.map(bytes));
   return cost.layers
     .filter((l) => l.op === 'SecureMaxPool')
-    .map((l) => `note: MaxPool '${l.name}' is outside the plan: ${l.drelus.toLocaleString('en-US')} DReLUs, ${(bytes(l) / 1e6).toFixed(2)} MB per inference${bytes(l) === largest ? ' (the largest layer)' : ''}; plan and compile with --passes canonicalize,maxpool-to-relu-tree to let the plan reach its comparisons`);
+    .map((l) => `note: MaxPool '${l.name}' is outside the plan: ${l.drelus.toLocaleString('en-US')} DReLUs, ${(bytes(l) / 1e6).toFixed(2)} MB per inference${bytes(l) === largest ? ' (the largest layer)' : ''}; plan with --passes canonicalize,maxpool-to-relu-tree (compile --plan then takes them from the plan) to let the plan reach its comparisons`);
 }
 
 /** Runs `mpcc compile MODEL --budget R --calib DATA -o OUT`: makes the knapsack plan

@@ -113,8 +113,10 @@ describe('e2e: MaxPool as ReLU trees (maxpool-to-relu-tree), plain and planned',
     expect(maxAbsDiff(run[0].outputs.get('y')!, fixed)).to.be.at.most(2 * simulated + ULP);
     // The tree leaves no SecureMaxPool step, so compile notes none.
     expect(runCompile(mir, { output: join(dir, 'planned-again'), fracBits: FRAC, passes: TREE, plan }).notes.join('\n')).to.not.match(/MaxPool/);
-    // Compiled without the pass, the plan names layers the model does not have: a coded error.
-    const e = errorOf(() => runCompile(mir, { output: join(dir, 'wrong'), fracBits: FRAC, plan }));
+    // Compiled with passes without the tree, the plan names layers the model does not have: a
+    // coded error. Without --passes the plan's own run (its source.passes): the same program.
+    const e = errorOf(() => runCompile(mir, { output: join(dir, 'wrong'), fracBits: FRAC, plan, passes: 'canonicalize' }));
     expect(e.format()).to.match(/^error MPCC4013: plan '.*plan\.json': layer 'pool\.w1\.0\.relu' is not a ReLU layer of the model/);
+    expect(runCompile(mir, { output: join(dir, 'plan-passes'), fracBits: FRAC, plan }).cost).to.deep.equal(cost);
   });
 });

@@ -157,6 +157,17 @@ describe('--client-offline', function () {
       expect(check!.maxDiffSimulated).to.be.below(0.01);
     });
 
+    it('--plan alone runs the passes the plan was made with (its source.passes); an explicit --passes still wins', () => {
+      // 'tiny-plan.json' from the test above: made with --passes canonicalize,maxpool-to-relu-tree.
+      const alone = runCompile(file('tiny.onnx'), { output: file('plan-alone'), plan: file('tiny-plan.json'), clientOffline: 'on' });
+      const on = JSON.parse(readFileSync(file('plan-on/cost.json'), 'utf8')) as CostReport;
+      expect(alone.cost).to.deep.equal(on);
+      expect(alone.cost.layers.some((l) => /\.[wh]\d\.\d+\.relu$/.test(l.name)), 'the pool as ReLU trees').to.equal(true);
+      const err = errorOf(() => runCompile(file('tiny.onnx'), { output: file('plan-other'), plan: file('tiny-plan.json'), passes: 'canonicalize' }));
+      expect(err.format()).to.match(/MPCC4013.*is not a ReLU layer of the model/);
+      expect(existsSync(file('plan-other'))).to.equal(false);
+    });
+
     it('compiles classic, saying why, when the mode refuses the model', () => {
       const summary = runCompile(file('maxpool.mir'), { output: file('auto-maxpool'), clientOffline: 'auto' });
       expect(summary.cost.mode).to.equal('classic');

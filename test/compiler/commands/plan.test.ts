@@ -185,10 +185,14 @@ describe('mpcc plan and compile --plan', function () {
       writeFileSync(model, 'mir 1\ngraph @net(%x: float32[1,2,3,3]) -> (%y: float32[1,2,3,3]) {\n  %y: float32[1,2,3,3] = Clip "r6"(%x) {max = 6, min = 0}\n}\n');
       const { plan } = runPlanCommand(model, { uniform: '2x2', output: file('relu6-plan.json'), passes: 'canonicalize,relu6-to-relu' });
       expect(plan.layers.map((l) => l.name)).to.deep.equal(['r6']);
-      const e = compileError('relu6', planJson(plan), model);
+      // --passes without relu6-to-relu overrides the plan's own passes.
+      const e = compileError('relu6', planJson(plan), model, 'canonicalize');
       expect(e.format()).to.match(/^error MPCC4014: plan '.*relu6\.json': layer 'r6' is a Clip \(ReLU6\) in this model; .*run relu6-to-relu first/);
       runCompile(model, { fracBits: 12, output: file('relu6-ok'), plan: file('relu6.json'), passes: 'canonicalize,relu6-to-relu' });
       expect(readFileSync(join(file('relu6-ok'), 'party1/model.mir'), 'utf8')).to.contain('SecureBlockRelu "r6"');
+      // Without --passes, the plan's own (its source.passes: canonicalize,relu6-to-relu).
+      runCompile(model, { fracBits: 12, output: file('relu6-plan-passes'), plan: file('relu6.json') });
+      expect(readFileSync(join(file('relu6-plan-passes'), 'party1/model.mir'), 'utf8')).to.equal(readFileSync(join(file('relu6-ok'), 'party1/model.mir'), 'utf8'));
 
       const quantized = file('quantized.mir');
       writeFileSync(quantized, 'mir 1\ngraph @net(%x: float32[1,2,3,3]) -> (%y: float32[1,2,3,3]) {\n  %q: float32[1,2,3,3] = FixedInput "q"(%x) {frac = 12}\n  %y: float32[1,2,3,3] = Relu "r6"(%q)\n}\n');
