@@ -14,7 +14,7 @@ import { runtimeError } from '../diagnostics.js';
 import type { KernelsModule } from '../kernels/kernels-module.js';
 import { useKernels } from '../kernels/ring-wasm.js';
 import { keepConvWeights } from '../ring/ring.js';
-import { helperSkippedSteps, SKIPPED_VALUE } from './helper-skips.js';
+import { idleLocalSteps, SKIPPED_VALUE } from './idle-local-steps.js';
 import { resendWeights, setupWeights } from '../protocols/index.js';
 import type { WeightKey } from '../protocols/index.js';
 import { ringWidthBytes } from '../protocols/wire.js';
@@ -212,7 +212,7 @@ function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<St
     offline,
   );
   const values = new Map<string, BigUint64Array>();
-  const skipped = session.id === 2 ? helperSkippedSteps({ steps }) : new Set<number>();
+  const skipped = session.id === 1 ? new Set<number>() : idleLocalSteps({ steps }, session.id);
   const producer = new Map<string, number>();
   steps.forEach((st, i) => st.outputs.forEach((v) => producer.set(v, i)));
   const consumers: number[][] = steps.map(() => []);
@@ -252,7 +252,7 @@ function runSteps(session: Session, steps: readonly ProgramStep[], base: Omit<St
             readers.set(v, left);
             if (left === 0) values.delete(v);
           }
-          // P2's idle local steps in the client-offline mode (helper-skips.ts): a placeholder.
+          // P0's and P2's idle local steps in the client-offline mode (idle-local-steps.ts): a placeholder.
           const outs = skipped.has(i) ? st.outputs.map(() => SKIPPED_VALUE) : await fn({ ...base, session: ss, params: st.params, step: st.name }, ins);
           if (st.rounds > 0 && ss.calls === 0) throw runtimeError('MPCC5202', [st.name, st.op, 'none', st.round]);
           if (outs.length !== st.outputs.length) throw runtimeError('MPCC5211', [st.name, outs.length, st.outputs.length]);

@@ -243,8 +243,8 @@ export function dealTruncateClientOffline(s: Session, n: number, bits: number, v
  * passes a placeholder and gets zeros. P1's share must be final (its bias added). */
 export async function truncateClientOffline(s: Session, v: BigUint64Array, bits: number, deal: TruncateClientOfflineDealing): Promise<BigUint64Array> {
   const t = deal.three;
-  // P2's v is a placeholder it ignores (runtime/program/helper-skips.ts may pass an empty one).
-  if ((s.id !== 2 && t.n !== v.length) || t.bits !== bits) throw new Error(`internal: truncateClientOffline: dealing for ${t.n} elements by ${t.bits} bits, asked ${v.length} by ${bits}`);
+  // P0's and P2's v are placeholders they ignore (runtime/program/idle-local-steps.ts may pass empty ones).
+  if ((s.id === 1 && t.n !== v.length) || t.bits !== bits) throw new Error(`internal: truncateClientOffline: dealing for ${t.n} elements by ${t.bits} bits, asked ${v.length} by ${bits}`);
   const n = t.n;
   const { open, share } = threeWayBytes(n, bits);
   if (s.id === 0) {

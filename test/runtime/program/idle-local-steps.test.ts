@@ -1,17 +1,17 @@
-// The helper's skipped local steps (runtime/program/helper-skips.ts) on hand-written step lists,
-// each case's answer worked out by hand from the rule: in a client-offline program P2 skips a
-// local step whose every result reaches only steps that ignore P2's value (the mode's kinds and
-// the reveal), directly or through other skipped local steps. Running programs with skips is
+// The idle local steps (runtime/program/idle-local-steps.ts) on hand-written step lists, each
+// case's answer worked out by hand from the rule: in a client-offline program P0 or P2 skips a
+// local step whose every result reaches only steps that ignore its value online (the mode's kinds;
+// for P2 the reveal too), directly or through other skipped local steps. Running programs with skips is
 // covered by every client-offline end-to-end test (the secure outputs against the references).
 
 import { expect } from 'chai';
-import { helperSkippedSteps } from '../../../runtime/program/helper-skips.js';
+import { idleLocalSteps } from '../../../runtime/program/idle-local-steps.js';
 import type { ProgramStep } from '../../../runtime/program/index.js';
 
 const step = (kind: string, inputs: string[], outputs: string[], rounds = 0): ProgramStep => ({ name: outputs[0] ?? kind, kind, op: kind, round: 0, rounds, inputs, outputs, params: {} });
-const skips = (steps: ProgramStep[]) => [...helperSkippedSteps({ steps })].sort((a, b) => a - b);
+const skips = (steps: ProgramStep[], party: 0 | 2 = 2) => [...idleLocalSteps({ steps }, party)].sort((a, b) => a - b);
 
-describe('runtime/helper-skips: the helper skips the local steps whose results no step reads', () => {
+describe('runtime/idle-local-steps: P0 and P2 skip the local steps whose results no step reads online', () => {
   it('a residual block of the mode: the Add, the Slice and the Pad before client-offline steps and the reveal are skipped', () => {
     const steps = [
       step('input', [], ['x']),
@@ -25,6 +25,8 @@ describe('runtime/helper-skips: the helper skips the local steps whose results n
       step('reveal', ['s2'], []),
     ];
     expect(skips(steps)).to.deep.equal([3, 6, 7]);
+    // P0 reads its share of what it reveals: the Add and the Slice run, the Pad is skipped.
+    expect(skips(steps, 0)).to.deep.equal([3]);
   });
 
   it('a local step whose result also reaches a step that reads P2\'s value runs, and so does its chain', () => {
