@@ -238,10 +238,8 @@ export interface PlaintextCheck {
 export function checkAgainstPlaintext(out: string, model: string, x: Float32Array, frac: number, inputShape: readonly number[], secure: Record<string, number[]>, log: ProgressSink = NO_PROGRESS): PlaintextCheck {
   const planFile = join(out, 'plan.json');
   const plan = existsSync(planFile) ? readPlan(planFile) : undefined;
-  // The plan's layers are named after the passes it was made with (`mpcc plan --passes`, kept in
-  // its source: e.g. a MaxPool written as ReLU trees), so the network is rebuilt with them.
-  const passes = typeof plan?.source.passes === 'string' ? plan.source.passes : undefined;
-  const { graph: windowed } = driveModel(model, { target: 'float', planFile: plan ? planFile : undefined, passes, inputShape: [...inputShape], log });
+  // The driver rebuilds the network with the passes the plan was made with (its source.passes).
+  const { graph: windowed } = driveModel(model, { target: 'float', planFile: plan ? planFile : undefined, inputShape: [...inputShape], log });
   const { layers, outputs } = measureSignErrors(windowed, frac, x, inputShape, log);
   const float = runGraph(windowed, { [windowed.inputs[0]]: new Tensor('float32', [...inputShape], x) }, { precision: 'float64' });
   let maxDiffSimulated = 0, maxDiffFloat = 0;

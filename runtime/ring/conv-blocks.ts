@@ -112,22 +112,16 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
     // Only the packing: gemm32 (gemmRing32) reads A itself for no column of a convolution block.
     wpAt = arena.putBytes(kept.packed);
     fits32 = true;
-  } else if (ring32) {
-    // In Z_2^32 only the weights' low words matter: packA32's packing, whether they fit or not
-    // (a one-time mask W − B does not); kept only when they fit, as below.
-    wAt = arena.put(w.subarray(0, o * depth));
-    wpAt = arena.alloc(o * depth);
-    fits32 = true;
-    for (let g = 0; g < p.group; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1 && fits32;
-    if (constantWeights.has(w) && kept?.key !== key) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(k.memory.buffer, wpAt, o * depth)) : null });
   } else {
     wAt = arena.put(w.subarray(0, o * depth));
     wpAt = arena.alloc(o * depth);
-    // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM.
-    fits32 = (kept?.key !== key || kept.packed !== null) && k.tileCols() >= 4;
-    for (let g = 0; g < p.group && fits32; g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1;
+    // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM. In
+    // Z_2^32 only the weights' low words matter: packA32's packing whether they fit or not (a
+    // one-time mask W − B does not), every group packed.
+    fits32 = ring32 || ((kept?.key !== key || kept.packed !== null) && k.tileCols() >= 4);
+    for (let g = 0; g < p.group && (fits32 || ring32); g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1 && fits32;
     if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(k.memory.buffer, wpAt, o * depth)) : null });
-    if (!fits32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
+    if (!fits32 && !ring32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
   }
   const cols = convTileCols(k, ring32);
   if (block % cols !== 0) throw new Error(`internal: layoutConv: column blocks of ${block}, not a multiple of the tile's ${cols} columns`);
