@@ -16,7 +16,7 @@
 // machine of its own, uses the worker whenever the machine has two cores or more.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { convBlocks, keptPacking, layoutConv, runConvBlock } from '../ring/conv-blocks.js';
+import { convBlocks, keptPacking, keptWide, layoutConv, runConvBlock } from '../ring/conv-blocks.js';
 import { runtimeError } from '../diagnostics.js';
 import { layoutZeroTests, runZeroTests } from '../protocols/zero-test-blocks.js';
 import { kernels } from './ring-wasm.js';
@@ -54,7 +54,8 @@ export interface ConvJob extends JobBase {
   ring32: boolean;
   x: SharedArrayBuffer;
   /** The weights, or with `packed` their kept 32-bit packing (conv-blocks.ts keptPacking:
-   * already shared, so no copy per job). */
+   * already shared, so no copy per job; kept weights without a usable packing are shared too,
+   * keptWide). */
   w: SharedArrayBuffer;
   packed: boolean;
   y: SharedArrayBuffer;
@@ -174,7 +175,8 @@ function runJob(thread: Worker, job: KernelJob, run: (i: number) => void): void 
 }
 
 /** conv2d's GEMM layers on two threads, or null when the layer is small or there is no worker
- * thread (the caller then runs it alone). Same result as the single-thread path, bit for bit. */
+ * thread (the caller then runs it alone). Same result as the single-thread path, bit for bit,
+ * in a view of shared memory the caller copies out. */
 export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, yLength: number, block: number, rowTile: number, ring32 = false): BigUint64Array | null {
   const [o, cg, kh, kw] = p.weightShape;
   if (yLength * cg * kh * kw < PARALLEL_MIN_WORK || o === 0) return null;
@@ -183,12 +185,13 @@ export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dPara
   const columnBlocks = Math.ceil(yLength / o / block) * p.inShape[0] * p.group;
   const parts = Math.max(1, Math.min(Math.ceil(MIN_BLOCKS / columnBlocks), Math.floor(o / p.group / rowTile)));
   const blocks = convBlocks(p, block, parts, rowTile);
-  const kept = keptPacking(w, p);
+  const kept = keptPacking(w, p, ring32);
+  const wide = kept ? null : keptWide(w, p);
   const job: ConvJob = {
     ...base(blocks.length),
     kind: 'conv', p, block, parts, rowTile, ring32,
     x: sharedCopy(x.subarray(0, p.inShape.reduce((s, d) => s * d, 1))),
-    w: kept ? (kept.buffer as SharedArrayBuffer) : sharedCopy(w.subarray(0, o * cg * kh * kw)),
+    w: kept ? (kept.buffer as SharedArrayBuffer) : wide ? (wide.buffer as SharedArrayBuffer) : sharedCopy(w.subarray(0, o * cg * kh * kw)),
     packed: kept !== null,
     y: new SharedArrayBuffer(yLength * 8),
   };
@@ -196,7 +199,8 @@ export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dPara
   const y = new BigUint64Array(job.y);
   const lay = layoutConv(k, w, p, block, kept, ring32);
   runJob(thread, job, (i) => runConvBlock(k, lay, x, blocks[i], y));
-  return new BigUint64Array(y);
+  // A view of the shared output: the caller copies it into its own array (conv2d's y).
+  return y;
 }
 
 /** The helper's zero test on two threads (elements on whole bytes), or null when small or

@@ -139,13 +139,13 @@ export async function runProgram(session: Session, program: Program, options: Ru
   setup.release();
   await (options.signal ? untilStopped(setupDone, options.signal, 'one-time setup') : setupDone);
   if (setup.rounds !== (reuse?.mode === 'skip' ? 0 : program.oneTimeRounds)) throw runtimeError('MPCC5203', ['one-time setup', setup.rounds, program.oneTimeRounds]);
-  // P1's clear weights stay as loaded for the whole session: each convolution's packing is
-  // made once here, not in every inference's online phase (ring.ts keepConvWeights).
-  if (session.id === 1)
-    for (const st of program.setup) {
-      const held = keys.get(st.name)?.held;
-      if (held && st.map.kind === 'conv') keepConvWeights(held, st.map.conv);
-    }
+  // Every party's weights stay as they are for the whole session (P1's clear W, P0's W − B,
+  // P2's B): each convolution's packing (or shared copy) is made once here, not in every
+  // inference's products (ring.ts keepConvWeights).
+  for (const st of program.setup) {
+    const held = keys.get(st.name)?.held;
+    if (held && st.map.kind === 'conv') keepConvWeights(held, st.map.conv, st.ring);
+  }
 
   // Offline: this inference's input-independent work, unless it was prepared before.
   const t1 = performance.now();

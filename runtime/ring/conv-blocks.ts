@@ -55,6 +55,13 @@ function sharedCopy(a: Uint32Array): Uint32Array {
   return out;
 }
 
+/** A copy of weights `w` in shared memory. */
+function sharedWeights(w: BigUint64Array): BigUint64Array {
+  const out = new BigUint64Array(new SharedArrayBuffer(w.byteLength));
+  out.set(w);
+  return out;
+}
+
 /** Output height and width (conv2dOutShape of windows.ts). */
 function outHW(p: Conv2dParams): [number, number] {
   const [, , oh, ow] = conv2dOutShape(p);
@@ -63,24 +70,41 @@ function outHW(p: Conv2dParams): [number, number] {
 
 /** Weights whose owner keeps them unchanged while it holds them (keepPackedWeights). */
 const constantWeights = new WeakSet<BigUint64Array>();
-/** Their 32-bit packing (packA32) per weight shape and group, or null: they do not fit. In
- * shared memory, so the kernel worker (kernel-threads.ts) reads it without a copy. */
-const packings = new WeakMap<BigUint64Array, { key: string; packed: Uint32Array | null }>();
+
+/** What a kept weight array keeps for one layer shape (packingKey), in shared memory so the
+ * kernel worker (kernel-threads.ts) reads it without a copy: its 32-bit packing (packA32 of its
+ * low words) when every weight fits in 32 bits (`fits`: gemm32 may read it) or when it was laid
+ * out for a product in Z_2^32 (gemmRing32 reads only low words: a one-time mask W − B or B of a
+ * program on that ring); else, for the worker, the weights themselves (`wide`). */
+interface KeptWeights {
+  key: string;
+  packed: Uint32Array | null;
+  fits: boolean;
+  wide: BigUint64Array | null;
+}
+const packings = new WeakMap<BigUint64Array, KeptWeights>();
 
 /** The packing key of a layer's weights: their shape and group. */
 function packingKey(p: Conv2dParams): string {
   return `${p.weightShape}/${p.group}`;
 }
 
-/** The kept 32-bit packing of `w` as the weights of `p` (keepPackedWeights), or null. */
-export function keptPacking(w: BigUint64Array, p: Conv2dParams): Uint32Array | null {
+/** The kept 32-bit packing of `w` as the weights of `p` (keepPackedWeights) that a product in
+ * Z_2^64 (ring32 false: the weights fit) or in Z_2^32 may read, or null. */
+export function keptPacking(w: BigUint64Array, p: Conv2dParams, ring32 = false): Uint32Array | null {
   const kept = packings.get(w);
-  return kept?.key === packingKey(p) ? kept.packed : null;
+  return kept?.key === packingKey(p) && kept.packed && (kept.fits || ring32) ? kept.packed : null;
 }
 
-/** Declares `w` unchanged for as long as it is referenced (P1's clear weights, read by every
- * inference of a session): its convolutions keep its 32-bit packing (half its size) instead of
- * copying and packing it on every call. Weights that do not fit in 32 bits keep nothing. */
+/** The kept shared copy of weights `w` of `p` that have no usable packing, or null. */
+export function keptWide(w: BigUint64Array, p: Conv2dParams): BigUint64Array | null {
+  const kept = packings.get(w);
+  return kept?.key === packingKey(p) ? kept.wide : null;
+}
+
+/** Declares `w` unchanged for as long as it is referenced (every party's weights of a session:
+ * P1's clear W, P0's W − B, P2's B, read by every inference): its convolutions keep its 32-bit
+ * packing (half its size) or a shared copy instead of copying and packing it on every call. */
 export function keepPackedWeights(w: BigUint64Array): void {
   constantWeights.add(w);
 }
@@ -104,23 +128,28 @@ export function layoutConv(k: RingKernelExports, w: BigUint64Array, p: Conv2dPar
   const depth = cg * kh * kw;
   arena.reset();
   const key = packingKey(p);
-  const kept = packed ? { key, packed } : packings.get(w);
+  const usable = packed ?? keptPacking(w, p, ring32);
   let wAt = 0;
   let wpAt: number;
   let fits32: boolean;
-  if (kept?.key === key && kept.packed) {
+  if (usable) {
     // Only the packing: gemm32 (gemmRing32) reads A itself for no column of a convolution block.
-    wpAt = arena.putBytes(kept.packed);
+    // (With ring32 it may hold only the weights' low words: fits32 is then not read.)
+    wpAt = arena.putBytes(usable);
     fits32 = true;
   } else {
+    const kept = packings.get(w);
     wAt = arena.put(w.subarray(0, o * depth));
     wpAt = arena.alloc(o * depth);
     // A layer's clear weights in fixed point nearly always fit in 32 bits: the faster GEMM. In
     // Z_2^32 only the weights' low words matter: packA32's packing whether they fit or not (a
     // one-time mask W − B does not), every group packed.
-    fits32 = ring32 || ((kept?.key !== key || kept.packed !== null) && k.tileCols() >= 4);
+    fits32 = ring32 || (!(kept?.key === key && !kept.fits) && k.tileCols() >= 4);
     for (let g = 0; g < p.group && (fits32 || ring32); g++) fits32 = k.packA32(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 4) === 1 && fits32;
-    if (constantWeights.has(w)) packings.set(w, { key, packed: fits32 ? sharedCopy(new Uint32Array(k.memory.buffer, wpAt, o * depth)) : null });
+    if (constantWeights.has(w)) {
+      const whole = fits32 || ring32;
+      packings.set(w, { key, fits: fits32, packed: whole ? sharedCopy(new Uint32Array(k.memory.buffer, wpAt, o * depth)) : null, wide: whole ? null : kept?.key === key && kept.wide ? kept.wide : sharedWeights(w.subarray(0, o * depth)) });
+    }
     if (!fits32 && !ring32) for (let g = 0; g < p.group; g++) k.packA(wAt + g * og * depth * 8, depth, og, depth, wpAt + g * og * depth * 8);
   }
   const cols = convTileCols(k, ring32);

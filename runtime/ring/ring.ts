@@ -188,14 +188,14 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
   return y;
 }
 
-/** Declares `w` the unchanging weights of convolution `p` (P1's clear weights, for a whole
- * session) and, unless the layer is depthwise, packs them now for every later conv2d (one-time
- * work, not an inference's: conv-blocks.ts keepPackedWeights). */
-export function keepConvWeights(w: BigUint64Array, p: Conv2dParams): void {
+/** Declares `w` the unchanging weights of convolution `p` for a whole session (P1's clear
+ * weights, P0's W − B, P2's B) and, unless the layer is depthwise, packs them now for every
+ * later conv2d in `ring` (one-time work, not an inference's: conv-blocks.ts keepPackedWeights). */
+export function keepConvWeights(w: BigUint64Array, p: Conv2dParams, ring = 64): void {
   keepPackedWeights(w);
   if (isDepthwise(p)) return;
   const k = kernels();
-  layoutConv(k, w, p, k.tileCols());
+  layoutConv(k, w, p, convTileCols(k, ring === 32), null, ring === 32);
 }
 
 /** Whether conv2d runs `p` by the direct depthwise kernel (one input channel per group, a

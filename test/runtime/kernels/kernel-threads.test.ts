@@ -8,6 +8,7 @@ import { kernelThreadStats, setKernelThreads } from '../../../runtime/kernels/ke
 import { zeroTests } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { packField } from '../../../runtime/protocols/field-format.js';
+import { keptPacking, keptWide } from '../../../runtime/ring/conv-blocks.js';
 import * as fast from '../../../runtime/ring/ring.js';
 import * as ref from '../../../runtime/ring/ring-reference.js';
 import type { Conv2dParams } from '../../../runtime/ring/windows.js';
@@ -36,13 +37,16 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
 
   // Any weights, then 32-bit weights kept packed as P1 keeps its own (keepConvWeights: the
   // worker reads the shared packing), then any weights in Z_2^32 (gemmRing32: only the low words
-  // are the product's).
+  // are the product's), then 64-bit weights kept as P0 keeps W − B and P2 B (the worker reads
+  // their kept shared copy in Z_2^64, their kept low-word packing in Z_2^32).
   const CASES = [
-    { kept: false, ring: 64, seed: 77, title: 'equal the single-thread result and the BigInt reference, with blocks on both threads' },
-    { kept: true, ring: 64, seed: 78, title: 'weights kept packed: the worker reads the shared packing, same result' },
-    { kept: false, ring: 32, seed: 79, title: 'in Z_2^32 (gemmRing32): equal the single-thread result, low words the BigInt reference\'s, blocks on both threads' },
+    { kept: false, small: false, ring: 64, seed: 77, title: 'equal the single-thread result and the BigInt reference, with blocks on both threads' },
+    { kept: true, small: true, ring: 64, seed: 78, title: 'weights kept packed: the worker reads the shared packing, same result' },
+    { kept: false, small: false, ring: 32, seed: 79, title: 'in Z_2^32 (gemmRing32): equal the single-thread result, low words the BigInt reference\'s, blocks on both threads' },
+    { kept: true, small: false, ring: 64, seed: 80, title: 'kept 64-bit weights (a mask W − B): the worker reads their kept shared copy, same result' },
+    { kept: true, small: false, ring: 32, seed: 81, title: 'kept 64-bit weights in Z_2^32: the worker reads their kept low-word packing, same low words' },
   ];
-  for (const { kept, ring, seed, title } of CASES)
+  for (const { kept, small, ring, seed, title } of CASES)
     it(title, async () => {
       const rnd = new TestRandom(seed);
       const seen = (a: ArrayLike<bigint>) => Array.from(a, (v) => (ring === 32 ? v & 0xffffffffn : v));
@@ -52,10 +56,15 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
         const [n, c, h, wd] = p.inShape;
         const [o, cg, kh, kw] = p.weightShape;
         const x = rnd.ring(n * c * h * wd);
-        const w = kept ? BigUint64Array.from({ length: o * cg * kh * kw }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1)))) : rnd.ring(o * cg * kh * kw);
+        const w = small ? BigUint64Array.from({ length: o * cg * kh * kw }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1)))) : rnd.ring(o * cg * kh * kw);
         setKernelThreads(false);
         const alone = fast.conv2d(x, w, p, undefined, ring);
-        if (kept) fast.keepConvWeights(w, p);
+        if (kept) {
+          fast.keepConvWeights(w, p, ring);
+          // What the worker is given instead of a copy per call: a packing, or the shared weights.
+          expect(keptPacking(w, p, ring === 32) !== null || keptWide(w, p) !== null, `${JSON.stringify(p)}: kept`).to.equal(true);
+          expect(keptWide(w, p) !== null, `${JSON.stringify(p)}: shared 64-bit weights`).to.equal(!small && ring === 64);
+        }
         setKernelThreads(true);
         // The worker starts on the first job; give it time to come up, then compare every run:
         // at least four, and on until the worker has claimed blocks (a loaded machine may leave
