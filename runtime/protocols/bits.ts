@@ -71,6 +71,20 @@ const DRAW_BLOCK = 8192;
 /** randomWords' scratch (64 KiB): reused by every call, never handed out. */
 const drawScratch = new Uint32Array(2 * DRAW_BLOCK);
 
+/** Uniform values below 2^k, k ≤ 32, from a PRG: 4 stream bytes per element (a little-endian
+ * word, its low k bits), half of randomWords' draw where the high word would be zero. */
+export function randomLow(prg: Prg, n: number, k: number): Uint32Array {
+  if (!Number.isInteger(k) || k < 1 || k > 32) throw new Error(`internal: randomLow: ${k} bits (1..32)`);
+  const out = new Uint32Array(n);
+  if (prg.fill) prg.fill(new Uint8Array(out.buffer));
+  else out.set(new Uint32Array(prg.bytes(4 * n).buffer));
+  if (k < 32) {
+    const m = lowMask(k);
+    for (let i = 0; i < n; i++) out[i] &= m;
+  }
+  return out;
+}
+
 /** Uniform values below 2^k from a PRG (8 stream bytes per element, low word first). With
  * `fill`, the stream bytes go through a small reused block instead of a fresh 8n-byte array
  * (same bytes, same order). */

@@ -29,7 +29,7 @@
 // back); P0 has no online message at all. 1 ≤ f ≤ 32 (mod-2^f values live in 32-bit words).
 
 import type { PartyId, Session } from '../session/session.js';
-import { packedBytes, randomWords, wordView } from './bits.js';
+import { packedBytes, randomLow, wordView } from './bits.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 import { MAX_EXACT_TRUNCATION_BITS, maskOf, packBits, packValues, powerOfTwoWords, shiftInto, subtractWords, unpackBits, unpackValues } from './truncate-exact.js';
 import { RING_BITS, splitFrame } from './wire.js';
@@ -92,14 +92,14 @@ export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64A
   if (s.id === 1) return { n, bits, ring, t0: null, q: null, sigma: s.shared(0, 'trunc').bytes(n), h1: null, h2: null };
   if (s.id === 2) {
     const g = s.shared(0, 'trunc');
-    const h2 = randomWords(g, n, f).lo;
-    return { n, bits, ring, t0: null, q: randomWords(g, n, f).lo, sigma: null, h1: null, h2 };
+    const h2 = randomLow(g, n, f);
+    return { n, bits, ring, t0: null, q: randomLow(g, n, f), sigma: null, h1: null, h2 };
   }
   if (!v0 || v0.length !== n) throw new Error(`internal: dealThreeWay: P0 must pass its ${n}-element offline share`);
   const sigma = s.shared(1, 'trunc').bytes(n);
   const g = s.shared(2, 'trunc');
-  const h2 = randomWords(g, n, f).lo;
-  const q = randomWords(g, n, f).lo;
+  const h2 = randomLow(g, n, f);
+  const q = randomLow(g, n, f);
   const mask = maskOf(f);
   const h1 = new Uint32Array(n);
   const t0 = new BigUint64Array(n);

@@ -53,8 +53,8 @@
 //   preprocessing, one round.
 
 import { runtimeError } from '../diagnostics.js';
-import type { Outgoing, PartyId, Session } from '../session/session.js';
-import { packWords, packedBytes, randomWords, unpackWords, wordView } from './bits.js';
+import type { Outgoing, PartyId, Prg, Session } from '../session/session.js';
+import { packWords, packedBytes, randomLow, unpackWords, wordView } from './bits.js';
 
 /** The largest shift the exact truncation supports (its mod-2^f values are 32-bit words). */
 export const MAX_EXACT_TRUNCATION_BITS = 32;
@@ -88,10 +88,10 @@ export function wrapBits(x: BigUint64Array): Uint8Array {
   return out;
 }
 
-/** One bit per element from a stream (the low bit of each 8-byte draw). */
-function streamBits(words: Uint32Array): Uint8Array {
-  const out = new Uint8Array(words.length);
-  for (let i = 0; i < words.length; i++) out[i] = words[i] & 1;
+/** One bit per element from a stream (the low bit of each stream byte). */
+function streamBits(prg: Prg, n: number): Uint8Array {
+  const out = prg.bytes(n);
+  for (let i = 0; i < n; i++) out[i] &= 1;
   return out;
 }
 
@@ -166,7 +166,7 @@ export function dealTruncation(s: Session, n: number, bits: number, x0: BigUint6
   const d: TruncationDealing = { n, bits, a: null, pad: null, other: null, outgoing: [], expect: {}, received: false };
   if (s.id === 0) {
     if (!x0 || x0.length !== n) throw new Error(`internal: dealTruncation: P0 must pass its ${n}-element share`);
-    const rho = streamBits(randomWords(s.shared(2, 'trunc'), n, 1).lo);
+    const rho = streamBits(s.shared(2, 'trunc'), n);
     d.a = wrapBits(x0);
     const alpha = new Uint8Array(n);
     for (let i = 0; i < n; i++) alpha[i] = d.a[i] ^ rho[i];
@@ -174,14 +174,14 @@ export function dealTruncation(s: Session, n: number, bits: number, x0: BigUint6
     d.expect[2] = packedBytes(n, bits);
   } else if (s.id === 1) {
     const g = s.shared(2, 'trunc');
-    d.pad = randomWords(g, n, bits).lo;
-    d.other = randomWords(g, n, bits).lo;
+    d.pad = randomLow(g, n, bits);
+    d.other = randomLow(g, n, bits);
     d.expect[0] = packedBytes(n, 1);
   } else {
     const g = s.shared(1, 'trunc');
-    const m0 = randomWords(g, n, bits).lo;
-    const m1 = randomWords(g, n, bits).lo;
-    const rho = streamBits(randomWords(s.shared(0, 'trunc'), n, 1).lo);
+    const m0 = randomLow(g, n, bits);
+    const m1 = randomLow(g, n, bits);
+    const rho = streamBits(s.shared(0, 'trunc'), n);
     const mRho = new Uint32Array(n);
     for (let i = 0; i < n; i++) mRho[i] = rho[i] ? m1[i] : m0[i];
     d.outgoing.push({ to: 0, data: packValues(mRho, bits), label: 'trunc.pad', phase: 'preprocessing' });
@@ -283,9 +283,9 @@ export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: n
   const n = x.length, f = bits, mask = maskOf(f);
   if (s.id === 2) {
     const g0 = s.shared(0, 'trunc'), g1 = s.shared(1, 'trunc');
-    const u = streamBits(randomWords(g0, n, 1).lo);
-    const w0 = randomWords(g0, n, bits).lo;
-    const v = streamBits(randomWords(g1, n, 1).lo);
+    const u = streamBits(g0, n);
+    const w0 = randomLow(g0, n, bits);
+    const v = streamBits(g1, n);
     const w1 = new Uint32Array(n);
     for (let i = 0; i < n; i++) w1[i] = ((u[i] & v[i]) - w0[i]) & mask;
     await s.round([{ to: 1, data: packValues(w1, f), label: 'trunc.triple', phase: 'preprocessing' }], []);
@@ -295,8 +295,8 @@ export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: n
   const xw = wordView(x), ow = wordView(out);
   if (s.id === 0) {
     const g = s.shared(2, 'trunc');
-    const u = streamBits(randomWords(g, n, 1).lo);
-    const w0 = randomWords(g, n, bits).lo;
+    const u = streamBits(g, n);
+    const w0 = randomLow(g, n, bits);
     const a = wrapBits(x);
     const e = new Uint8Array(n);
     for (let i = 0; i < n; i++) e[i] = a[i] ^ u[i];
@@ -313,7 +313,7 @@ export async function truncateExactOnline(s: Session, x: BigUint64Array, bits: n
     return out;
   }
   const g = s.shared(2, 'trunc');
-  const v = streamBits(randomWords(g, n, 1).lo);
+  const v = streamBits(g, n);
   const c = new Uint8Array(n), dBits = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     c[i] = xw[2 * i + 1] >>> 31;

@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { addWords, bitWindow, flipSubInPlace, packWords, randomWords, takeByBitMinus, unpackWords, wordsRing } from '../../../runtime/protocols/bits.js';
+import { addWords, bitWindow, flipSubInPlace, packWords, randomLow, randomWords, takeByBitMinus, unpackWords, wordsRing } from '../../../runtime/protocols/bits.js';
 import { compareMessage, divisionMagic } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { uniformBelow } from '../../../runtime/protocols/digit-sampling.js';
@@ -87,6 +87,31 @@ describe('protocols: word kernels of the selection', () => {
       expect(next).to.deep.equal(b.bytes(32));
       expect(next).to.deep.equal(c.bytes(32));
     }
+  });
+
+  it('randomLow gives the stream\'s 32-bit words masked to k bits, with and without fill, and uses 4 bytes each', () => {
+    const key = new Uint8Array(randomBytes(16));
+    for (const [n, k] of [[1, 32], [8191, 16], [20001, 1], [3, 31], [5000, 11]]) {
+      const a = new AesCtrPrg(key);
+      const b = new AesCtrPrg(key);
+      const raw = new Uint32Array(new AesCtrPrg(key).bytes(4 * n).buffer);
+      const viaFill = randomLow(a, n, k);
+      expect(viaFill).to.deep.equal(randomLow(withoutFill(b), n, k));
+      const mask = k === 32 ? 0xffffffff : 2 ** k - 1;
+      for (let i = 0; i < n; i++) if (viaFill[i] !== (raw[i] & mask) >>> 0) expect.fail(`n=${n} k=${k} i=${i}`);
+      // The stream went on from byte 4n.
+      const after = new AesCtrPrg(key);
+      after.bytes(4 * n);
+      expect(a.bytes(16)).to.deep.equal(after.bytes(16));
+      // Every one of the k bits is set in about half the values (a broken mask or draw is not).
+      if (n >= 5000)
+        for (let bit = 0; bit < k; bit++) {
+          let ones = 0;
+          for (let i = 0; i < n; i++) ones += (viaFill[i] >>> bit) & 1;
+          expect(ones / n, `bit ${bit} of k=${k}`).to.be.within(0.45, 0.55);
+        }
+    }
+    expect(() => randomLow(new AesCtrPrg(key), 4, 33)).to.throw(/33 bits/);
   });
 
   it('unpacks 16-bit words from an odd offset as from an aligned one', () => {
