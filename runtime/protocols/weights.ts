@@ -40,7 +40,7 @@
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
 import type { Session } from '../session/session.js';
-import { bytesRing, packRing, ringBytes, splitFrame, unpackRing } from './wire.js';
+import { bytesRing, packRing, ringBytes, ringDraw, splitFrame, unpackRing } from './wire.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 
 /** A map bilinear in (activation, weights) over Z_2^64, with its sizes. */
@@ -157,8 +157,9 @@ export function maskProduct(s: Session, key: WeightKey, shared?: BigUint64Array)
   const { map } = key;
   if (shared && shared.length !== map.xSize) throw new Error(`maskProduct: a shared mask of ${shared.length} elements, expected ${map.xSize}`);
   const g = s.shared(s.id === 0 ? 2 : 0, 'weights');
-  const a = shared ?? g.ring(map.xSize);
-  const c0 = g.ring(map.ySize);
+  const bits = 8 * keyRing(key);
+  const a = shared ?? ringDraw(g, map.xSize, bits);
+  const c0 = ringDraw(g, map.ySize, bits);
   const share = map.apply(a, key.held);
   if (s.id === 0) add(share, c0, share);
   else sub(share, c0, share);

@@ -183,11 +183,15 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
     expect(c.flows.filter((f) => f.from === 0 && f.phase === 'online').map((f) => f.label).sort()).to.deep.equal(['drelu.compare', 'hsel.flip']);
   });
 
-  for (const ring of [64, 40]) describe(`security (a ring of ${ring} bits)`, () => {
+  // In Z_2^32 (pads drawn 4 bytes each, wire.ts ringDraw) a smaller truncation and window, and
+  // values that fit below 2^30.
+  for (const ring of [64, 40, 32]) describe(`security (a ring of ${ring} bits)`, () => {
     const shape: [number, number, number, number] = [1, 4, 32, 32];
     const blocks: BlockSize[] = [[2, 2], 'identity', [1, 1], [4, 4]];
     const n = shape.reduce((a, b) => a * b, 1);
-    const spec: HelperSelectSpec = { n, bits: 16, window: { lo: 20, k: 16 }, shape, blocks, ring };
+    const f = ring === 32 ? 8 : 16;
+    const room = ring === 32 ? 28 : 34;
+    const spec: HelperSelectSpec = { n, bits: f, window: { lo: ring === 32 ? 12 : 20, k: 16 }, shape, blocks, ring };
     const rb = ring / 8;
     const { patches, selected } = sizes(spec);
     const { p: P } = digitField(16);
@@ -233,11 +237,11 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
 
     it('every message each party receives looks uniform, alike for a zero and a random input', async () => {
       const zero = await views(new BigUint64Array(n), new BigUint64Array(n));
-      const rv = values(n, 34, 16, true);
+      const rv = values(n, room, f, true);
       const rnd = await views(rv.v, rv.res!);
-      expect(zero.bytes.p1H1.length).to.equal(packedBytes(n, 16));
+      expect(zero.bytes.p1H1.length).to.equal(packedBytes(n, f));
       expect(zero.bytes.p2Masked0.length).to.equal(rb * selected);
-      expect(zero.bytes.p1Share.length).to.equal(packedBytes(n, 16));
+      expect(zero.bytes.p1Share.length).to.equal(packedBytes(n, f));
       for (const v of [zero, rnd]) {
         for (const [name, b] of Object.entries(v.bytes)) expect(looksUniform(b, 256), name).to.equal(true);
         for (const [name, b] of Object.entries(v.bits)) expect(looksUniform(b, 2), name).to.equal(true);
@@ -249,7 +253,7 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
     });
 
     it('two runs on the same input send different messages (fresh streams per session)', async () => {
-      const { v, res } = values(n, 34, 16, true);
+      const { v, res } = values(n, room, f, true);
       const a = await views(v, res!);
       const b = await views(v, res!);
       expect(Buffer.from(a.bytes.p1V).equals(Buffer.from(b.bytes.p1V))).to.equal(false);

@@ -35,23 +35,26 @@ describe('protocols: activation × clear weights', () => {
     });
   });
 
-  it('in a ring of 40 bits: the product and a product sharing its mask equal the plaintext mod 2^40, ring elements in 5 bytes', async () => {
-    const ss = await sessions();
-    const p = CONVS[0];
-    const map = convMap(p);
-    const map2 = convMap({ ...p, weightShape: [2, 3, 1, 1], pads: [0, 0, 0, 0] });
-    const w = randomSigned(map.wSize, 20);
-    const w2 = randomSigned(map2.wSize, 20);
-    const key = await withCost(ss, PROTOCOL_COSTS.setupWeights({ wSize: map.wSize }), (s) => setupWeights(s, map, s.id === 1 ? w : null, 'conv40', 5));
-    const key2 = await Promise.all(ss.map((s) => setupWeights(s, map2, s.id === 1 ? w2 : null, 'conv40b', 5)));
-    const x = randomSigned(map.xSize, 16);
-    const sh = split(x);
-    const mod40 = (a: BigUint64Array) => Array.from(a, (v) => BigInt.asUintN(40, v));
-    const y = await withCost(ss, PROTOCOL_COSTS.applyWeights({ xSize: map.xSize, ySize: map.ySize, ring: 5 }), (s) => applyWeightsMasked(s, key[s.id], sh[s.id]));
-    expect(mod40(join(y[0].product, y[1].product))).to.deep.equal(mod40(conv2d(x, w, p)));
-    const y2 = await withCost(ss, PROTOCOL_COSTS.applyWeightsSharedMask({ ySize: map2.ySize, ring: 5 }), (s) => applyWeightsSharedMask(s, key2[s.id], y[s.id].kept));
-    expect(mod40(join(y2[0], y2[1]))).to.deep.equal(mod40(conv2d(x, w2, { ...p, weightShape: [2, 3, 1, 1], pads: [0, 0, 0, 0] })));
-  });
+  // In Z_2^32 the masks A and C0 are drawn 4 bytes each (wire.ts ringDraw).
+  for (const bits of [40, 32])
+    it(`in a ring of ${bits} bits: the product and a product sharing its mask equal the plaintext mod 2^${bits}, ring elements in ${bits / 8} bytes`, async () => {
+      const rb = bits / 8;
+      const ss = await sessions();
+      const p = CONVS[0];
+      const map = convMap(p);
+      const map2 = convMap({ ...p, weightShape: [2, 3, 1, 1], pads: [0, 0, 0, 0] });
+      const w = randomSigned(map.wSize, 20);
+      const w2 = randomSigned(map2.wSize, 20);
+      const key = await withCost(ss, PROTOCOL_COSTS.setupWeights({ wSize: map.wSize }), (s) => setupWeights(s, map, s.id === 1 ? w : null, `conv${bits}`, rb));
+      const key2 = await Promise.all(ss.map((s) => setupWeights(s, map2, s.id === 1 ? w2 : null, `conv${bits}b`, rb)));
+      const x = randomSigned(map.xSize, 16);
+      const sh = split(x);
+      const mod = (a: BigUint64Array) => Array.from(a, (v) => BigInt.asUintN(bits, v));
+      const y = await withCost(ss, PROTOCOL_COSTS.applyWeights({ xSize: map.xSize, ySize: map.ySize, ring: rb }), (s) => applyWeightsMasked(s, key[s.id], sh[s.id]));
+      expect(mod(join(y[0].product, y[1].product))).to.deep.equal(mod(conv2d(x, w, p)));
+      const y2 = await withCost(ss, PROTOCOL_COSTS.applyWeightsSharedMask({ ySize: map2.ySize, ring: rb }), (s) => applyWeightsSharedMask(s, key2[s.id], y[s.id].kept));
+      expect(mod(join(y2[0], y2[1]))).to.deep.equal(mod(conv2d(x, w2, { ...p, weightShape: [2, 3, 1, 1], pads: [0, 0, 0, 0] })));
+    });
 
   it('matmul equals the plaintext product', async () => {
     const ss = await sessions();
