@@ -34,7 +34,7 @@
 // travels in ring/8 bytes. The rewrite marks the SecureInput with `ring` (codegen writes it into
 // every program), clips every window to the ring ({lo + bits, min(k, ring − lo − bits)}; the full
 // window becomes {0, ring}), and recomputes the costs of the classic products reading the input
-// and of the reveals at ring/8 bytes per element (the one-time W − B stays 8 B per weight). A local
+// and of the reveals at ring/8 bytes per element (the one-time W − B too, per weight). A local
 // op that truncates its shares (a Truncate kept local, a pool's or a linear Resize's own division)
 // is no homomorphism: MPCC6029 names it.
 //

@@ -40,8 +40,8 @@ const make = (protocol: keyof typeof PROTOCOL_COSTS, c: Cost, drelus: number, on
   drelus,
 });
 
-/** The one-time flows of a weight layer (W − B to P0), once per session. */
-const setup = (wSize: number): Flow[] => PROTOCOL_COSTS.setupWeights({ wSize }).flows;
+/** The one-time flows of a weight layer (W − B to P0, `ring` bytes per weight), once per session. */
+const setup = (wSize: number, ring = 8): Flow[] => PROTOCOL_COSTS.setupWeights({ wSize, ring }).flows;
 
 /** The cost of each elementwise comparison op (n elements on the bit window [lo, lo + k)), by op
  * name: lower turns the op whose facts name it into it with no code of its own. */
@@ -60,9 +60,9 @@ export const SECURE_COSTS = {
   SecureReveal: (n: number, ring = 8) => make('revealToClient', PROTOCOL_COSTS.revealToClient({ n, ring }), 0),
   /** MaxPool: one comparison per pair of each tree level. */
   SecureMaxPool: (levels: readonly number[], k: number, lo: number) => make('maxPool', PROTOCOL_COSTS.maxPool({ levels, k, lo }), levels.reduce((a, b) => a + b, 0)),
-  /** Product with P1's weights (plus its one-time setup, 8 B per weight whatever the ring);
-   * `ring`: bytes per ring element of the per-inference messages. */
-  SecureWeights: (s: WeightSizes, ring = 8) => make('applyWeights', PROTOCOL_COSTS.applyWeights({ ...s, ring }), 0, setup(s.wSize)),
+  /** Product with P1's weights (plus its one-time setup); `ring`: bytes per ring element of
+   * the per-inference messages and of the one-time W − B. */
+  SecureWeights: (s: WeightSizes, ring = 8) => make('applyWeights', PROTOCOL_COSTS.applyWeights({ ...s, ring }), 0, setup(s.wSize, ring)),
   /** Product with P1's weights of an activation whose masked copy an earlier product sends
    * (mask_from, passes/secure/lower-shared-masks.ts): P2's correction only (plus the setup). */
   SecureWeightsSharedMask: (s: WeightSizes) => make('applyWeightsSharedMask', PROTOCOL_COSTS.applyWeightsSharedMask(s), 0, setup(s.wSize)),
@@ -94,7 +94,7 @@ export const SECURE_COSTS = {
   SecureTruncateClientOffline: (n: number, bits: number) => make('truncateClientOffline', PROTOCOL_COSTS.truncateClientOffline({ n, bits }), 0),
   /** Client-offline mode: a product with P1's weights whose messages are all offline (plus the
    * setup); with `sharedMask` (mask_from), P0's masked activation is an earlier product's. */
-  SecureWeightsClientOffline: (s: WeightSizes, sharedMask = false, ring = 8) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline({ ...s, sharedMask, ring }), 0, setup(s.wSize)),
+  SecureWeightsClientOffline: (s: WeightSizes, sharedMask = false, ring = 8) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline({ ...s, sharedMask, ring }), 0, setup(s.wSize, ring)),
 } as const;
 
 /** The secure op names, from the ops' facts (every other op of a lowered graph is local or the client's). */

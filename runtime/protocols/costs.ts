@@ -123,8 +123,8 @@ export const PROTOCOL_COSTS = {
   sigmoid: ({ n }: { n: number }): Cost => PROTOCOL_COSTS.relu({ n: SIGMOID_PIECES * n, k: 64, lo: 0 }),
   /** MaxPool: one fused ReLU per level of its max trees (pairs per level from maxPoolLevels). */
   maxPool: ({ levels, k, lo = 0 }: { levels: readonly number[]; k: number; lo?: number }): Cost => seq(...levels.map((n) => PROTOCOL_COSTS.relu({ n, k, lo }))),
-  /** Once per session per weight layer: W − B to P0. */
-  setupWeights: ({ wSize }: { wSize: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'weights.mask', 8 * wSize, 'oneTime')] }),
+  /** Once per session per weight layer: W − B to P0 (`ring` bytes per weight: ℓ/8 in a program on Z_2^ℓ). */
+  setupWeights: ({ wSize, ring = 8 }: { wSize: number; ring?: number }): Cost => ({ rounds: 1, flows: [flow(0, 1, 0, 'weights.mask', ring * wSize, 'oneTime')] }),
   /** Per inference: activation product with P1's weights (conv, matmul). */
   applyWeights: ({ xSize, ySize, ring = 8 }: { xSize: number; ySize: number; ring?: number }): Cost => ({
     rounds: 1,

@@ -39,8 +39,8 @@
 
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
-import type { Session } from '../session/session.js';
-import { bytesRing, packRing, ringBytes, ringDraw, splitFrame, unpackRing } from './wire.js';
+import type { Prg, Session } from '../session/session.js';
+import { packRing, ringDraw, splitFrame, unpackRing } from './wire.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 
 /** A map bilinear in (activation, weights) over Z_2^64, with its sizes. */
@@ -75,8 +75,8 @@ export interface WeightKey {
   held: BigUint64Array;
   /** P1 only: B (its correlation with P2). */
   mask: BigUint64Array | null;
-  /** Bytes per ring element of the per-inference messages (wire.ts ringWidthBytes: ℓ/8 in a
-   * program on Z_2^ℓ; absent: 8). The one-time W − B stays 8 bytes per weight. */
+  /** Bytes per ring element of the messages, the one-time W − B's included (wire.ts
+   * ringWidthBytes: ℓ/8 in a program on Z_2^ℓ; absent: 8). */
   ring?: number;
 }
 
@@ -89,27 +89,34 @@ export function weightKey(map: BilinearMap, held: BigUint64Array, mask: BigUint6
   return ring === 8 ? { map, held, mask } : { map, held, mask, ring };
 }
 
+/** The weight mask B of a layer, drawn from its stream in the ring of `ring` bytes per element
+ * (B uniform mod 2^ℓ: W − B travels in ℓ/8 bytes). */
+export function weightMask(prg: Prg, wSize: number, ring = 8): BigUint64Array {
+  return ringDraw(prg, wSize, 8 * ring);
+}
+
 /** One-time setup of a weight layer: P1 passes its weights W (others null); P1 sends W − B
- * to P0 (phase 'oneTime', one round). `layer` names the layer's mask stream. */
+ * to P0 (phase 'oneTime', one round; `ring` bytes per weight, the low bits a program on Z_2^ℓ
+ * reads). `layer` names the layer's mask stream. */
 export async function setupWeights(s: Session, map: BilinearMap, weights: BigUint64Array | null, layer: string, ring = 8): Promise<WeightKey> {
   const purpose = `weights/${layer}`;
   if (s.id === 1) {
     if (!weights || weights.length !== map.wSize) throw new Error(`setupWeights: P1 must pass ${map.wSize} weights`);
-    const b = s.shared(2, purpose).ring(map.wSize);
+    const b = weightMask(s.shared(2, purpose), map.wSize, ring);
     const masked = sub(weights, b);
-    await s.round([{ to: 0, data: ringBytes(masked), label: 'weights.mask', phase: 'oneTime' }], []);
+    await s.round([{ to: 0, data: packRing(masked, ring), label: 'weights.mask', phase: 'oneTime' }], []);
     return weightKey(map, weights, b, ring);
   }
   if (s.id === 2) {
-    const b = s.shared(1, purpose).ring(map.wSize);
+    const b = weightMask(s.shared(1, purpose), map.wSize, ring);
     await s.round([], []);
     return weightKey(map, b, null, ring);
   }
-  const got = await s.round([], [1], { 1: 8 * map.wSize });
-  const [masked] = splitFrame(got.get(1), [8 * map.wSize], 1, 'weights.mask');
-  // A view, no copy: a received frame is this party's (nothing else writes it), and the
-  // one-time frame lives as long as the session's keys anyway.
-  return weightKey(map, bytesRing(masked), null, ring);
+  const got = await s.round([], [1], { 1: ring * map.wSize });
+  const [masked] = splitFrame(got.get(1), [ring * map.wSize], 1, 'weights.mask');
+  // At 8 bytes a view, no copy: a received frame is this party's (nothing else writes it), and
+  // the one-time frame lives as long as the session's keys anyway.
+  return weightKey(map, unpackRing(masked, ring), null, ring);
 }
 
 /** The one-time setup again for a new client of a serving P1–P2 pair that keeps its keys
@@ -117,7 +124,7 @@ export async function setupWeights(s: Session, map: BilinearMap, weights: BigUin
  * P0 runs setupWeights as always (the same message, the same mask B for every client). */
 export async function resendWeights(s: Session, key: WeightKey): Promise<WeightKey> {
   if (s.id === 0) throw new Error('resendWeights: party 0 receives with setupWeights');
-  if (s.id === 1) await s.round([{ to: 0, data: ringBytes(sub(key.held, key.mask!)), label: 'weights.mask', phase: 'oneTime' }], []);
+  if (s.id === 1) await s.round([{ to: 0, data: packRing(sub(key.held, key.mask!), keyRing(key)), label: 'weights.mask', phase: 'oneTime' }], []);
   else await s.round([], []);
   return key;
 }

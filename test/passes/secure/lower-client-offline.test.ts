@@ -237,7 +237,8 @@ describe('lower{client-offline}: the client-offline mode', () => {
   // inside the ring, and each ring element of a per-inference message in ring/8 bytes — the
   // client-offline products, the selections' masked values and answers, and also the classic
   // product of the input and the reveal that lower made before the mode's rewrite; the one-time
-  // W − B stays 8 B per weight. Byte counts written out by hand for 64 elements at 5 B.
+  // W − B in ring/8 B per weight too. Byte counts written out by hand for 64 elements and
+  // 144 (16) weights at 5 B.
   describe('in a smaller ring (ring=40)', () => {
     const RING40 = 'lower{client-offline=true,ring=40},schedule-rounds';
     const flowsOf = (g: Graph, name: string) => byName(g, name).attrs.flows as string[];
@@ -253,25 +254,26 @@ describe('lower{client-offline}: the client-offline mode', () => {
       expect(costReport(at64).ring).to.equal(64);
     });
 
-    it('costs 5 B per ring element: the classic first product, the reveal, the client-offline products, the selections', () => {
+    it('costs 5 B per ring element: the classic first product, the reveal, the client-offline products, the one-time W − B, the selections', () => {
       const g = runPipeline(residualGraph(), RING40).graph;
       // [1,4,4,4]: 64 elements of every activation, stem/convA/convB 144 weights, convS 16
-      expect(flowsOf(g, 'stem')).to.deep.equal(['0 0->1 online weights.activation 320', '0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 1152']);
+      expect(flowsOf(g, 'stem')).to.deep.equal(['0 0->1 online weights.activation 320', '0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 720']);
       expect(flowsOf(g, 'reveal_relu2_out')).to.deep.equal(['0 1->0 online reveal 320']);
-      expect(flowsOf(g, 'convA')).to.deep.equal(['0 0->1 preprocessing weights.activation 320', '0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 1152']);
-      expect(flowsOf(g, 'convS')).to.deep.equal(['0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 128']);
+      expect(flowsOf(g, 'convA')).to.deep.equal(['0 0->1 preprocessing weights.activation 320', '0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 720']);
+      expect(flowsOf(g, 'convS')).to.deep.equal(['0 2->1 preprocessing weights.correction 320', '0 1->0 oneTime weights.mask 80']);
       // the selection: x + m each way, P2's answer and flip shares, 5 B each; the truncation's
       // packed bits unchanged (12 bits and 1 bit per element); the comparison on the 40-bit window
       const relu0 = flowsOf(g, 'relu0');
       expect(relu0).to.include.members(['0 0->2 preprocessing hsel.masked 320', '0 1->2 online hsel.masked 320', '2 2->1 online hsel.select 320', '2 2->1 online hsel.flipshare 320', '0 0->1 preprocessing trunc.pad 96', '0 1->2 online trunc.open 8', '2 2->1 online trunc.share 96', '0 1->0 online drelu.reveal 320']);
       expect(byName(g, 'relu0').attrs).to.include({ window_lo: 0, window_k: 40 });
-      // against the 64-bit lowering, flow by flow: ring elements at 5/8, the rest as the window makes them
+      // against the 64-bit lowering, flow by flow: ring elements (the one-time W − B's too) at
+      // 5/8, the rest as the window makes them
       const g64 = lowered(residualGraph());
       for (const n of g64.nodes.filter((x) => x.op.startsWith('Secure') && x.op !== 'SecureHelperSelect')) {
-        const scaled = (flowsOf(g64, n.name)).map((f) => (/ (weights\.activation|weights\.correction|reveal) /.test(f) ? f.replace(/ (\d+)$/, (_, b) => ` ${(Number(b) * 5) / 8}`) : f));
+        const scaled = (flowsOf(g64, n.name)).map((f) => (/ (weights\.activation|weights\.correction|weights\.mask|reveal) /.test(f) ? f.replace(/ (\d+)$/, (_, b) => ` ${(Number(b) * 5) / 8}`) : f));
         expect(flowsOf(g, n.name), n.name).to.deep.equal(scaled);
       }
-      expect(costReport(g).bytes.oneTime).to.equal(costReport(g64).bytes.oneTime);
+      expect(costReport(g).bytes.oneTime).to.equal((costReport(g64).bytes.oneTime * 5) / 8);
       expect(costReport(g).bytes.online).to.be.below(costReport(g64).bytes.online);
     });
 

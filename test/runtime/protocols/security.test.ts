@@ -200,28 +200,35 @@ describe('protocols: security of the comparison and selection', function () {
     expect(sameDistribution(a, b, 256)).to.equal(false);
   });
 
-  it('P0 and P2 never receive the weights; P0 receives only uniform bytes', async () => {
-    const ss = await sessions();
-    const p = { inShape: [1, 8, 6, 6], weightShape: [8, 8, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 } as const;
-    const map = convMap(p);
-    const wf = Array.from({ length: map.wSize }, (_, i) => Math.sin(i * 1.7) * 0.5);
-    const w = encode(wf, 12);
-    const keys = await run3(ss, (s) => setupWeights(s, map, s.id === 1 ? w : null, 'layer'));
-    for (let t = 0; t < 2; t++) {
-      const sh = split(randomSigned(map.xSize, 20));
-      await run3(ss, (s) => applyWeights(s, keys[s.id], sh[s.id]));
-    }
-    const secrets = new Set<bigint>(w);
-    for (const party of [ss[0], ss[2]]) {
-      for (const f of party.received) {
-        const buf = Buffer.from(f.data);
-        for (let at = 0; at + 8 <= buf.length; at++) expect(secrets.has(buf.readBigUInt64LE(at)), `P${party.id} got a weight`).to.equal(false);
+  // At 8 bytes per ring element, and at 4 (a program on Z_2^32: the one-time W − B in 4 bytes
+  // per weight, its mask drawn 4 bytes each).
+  for (const ring of [8, 4])
+    it(`P0 and P2 never receive the weights; P0 receives only uniform bytes (${ring} bytes per ring element)`, async () => {
+      const ss = await sessions();
+      const p = { inShape: [1, 8, 6, 6], weightShape: [8, 8, 3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 } as const;
+      const map = convMap(p);
+      const wf = Array.from({ length: map.wSize }, (_, i) => Math.sin(i * 1.7) * 0.5);
+      const w = encode(wf, 12);
+      const keys = await run3(ss, (s) => setupWeights(s, map, s.id === 1 ? w : null, 'layer', ring));
+      expect(ss[0].received[0].data.length, 'the one-time W − B').to.equal(ring * map.wSize);
+      for (let t = 0; t < 2; t++) {
+        const sh = split(randomSigned(map.xSize, 20));
+        await run3(ss, (s) => applyWeights(s, keys[s.id], sh[s.id]));
       }
-    }
-    expect(ss[2].received.length).to.equal(0);
-    const all = Buffer.concat(ss[0].received.map((f) => f.data));
-    expect(looksUniform(all, 256)).to.equal(true);
-  });
+      const secrets = new Set<bigint>(Array.from(w, (v) => BigInt.asUintN(8 * ring, v)));
+      for (const party of [ss[0], ss[2]]) {
+        for (const f of party.received) {
+          const buf = Buffer.from(f.data);
+          for (let at = 0; at + ring <= buf.length; at++) {
+            const v = ring === 8 ? buf.readBigUInt64LE(at) : BigInt(buf.readUInt32LE(at));
+            expect(secrets.has(v), `P${party.id} got a weight`).to.equal(false);
+          }
+        }
+      }
+      expect(ss[2].received.length).to.equal(0);
+      const all = Buffer.concat(ss[0].received.map((f) => f.data));
+      expect(looksUniform(all, 256)).to.equal(true);
+    });
 
   it('Beaver product and conv: what P0 and P1 receive looks uniform for zero and random inputs alike', async () => {
     const n = 2000;

@@ -45,7 +45,7 @@ describe('protocols: activation × clear weights', () => {
       const map2 = convMap({ ...p, weightShape: [2, 3, 1, 1], pads: [0, 0, 0, 0] });
       const w = randomSigned(map.wSize, 20);
       const w2 = randomSigned(map2.wSize, 20);
-      const key = await withCost(ss, PROTOCOL_COSTS.setupWeights({ wSize: map.wSize }), (s) => setupWeights(s, map, s.id === 1 ? w : null, `conv${bits}`, rb));
+      const key = await withCost(ss, PROTOCOL_COSTS.setupWeights({ wSize: map.wSize, ring: rb }), (s) => setupWeights(s, map, s.id === 1 ? w : null, `conv${bits}`, rb));
       const key2 = await Promise.all(ss.map((s) => setupWeights(s, map2, s.id === 1 ? w2 : null, `conv${bits}b`, rb)));
       const x = randomSigned(map.xSize, 16);
       const sh = split(x);
