@@ -1,7 +1,7 @@
 // Pre-dealt bundles (runtime/transport/serving.ts, runtime/session/keys.ts "Pre-dealt bundles"):
 // the serving helper deals each client's first inference while no client is connected. Over
 // authenticated loopback TCP in this process, tiny-cnn in both modes (classic and
-// client-offline). References: the fixed-point interpreter (within 8 ulps), cost.json and
+// client-offline, the latter also in Z_2^40 and Z_2^32). References: the fixed-point interpreter (within 8 ulps), cost.json and
 // model.mir's flows for every inference's counters, the same servers without pre-dealing, and
 // the keys themselves (read from the sessions' stream families: each inference's K02 and K12
 // fresh, equal at their two holders, never crossing the P1–P2 link).
@@ -33,7 +33,8 @@ import { expectCountersMatch, flowTotals } from '../../e2e/support.js';
 import { rng } from '../../passes/util.js';
 import { sameDistribution } from '../protocols/stats.js';
 
-const ULP = 2 ** -12;
+/** Fractional bits by mode: Z_2^32 needs fewer (the products' 2f bits and their range). */
+const fracOf = (mode: string): number => (mode.endsWith('Z_2^32') ? 10 : 12);
 const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -67,14 +68,15 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
     writeFileSync(join(dir, 'tiny.onnx'), buildZooModel('tiny-cnn'));
     const rand = rng(23);
     xs = Array.from({ length: 4 }, () => Float32Array.from({ length: 3 * 16 * 16 }, () => 2 * rand() - 1));
-    for (const [mode, extra] of [['classic', {}], ['client-offline', { clientOffline: true }], ['client-offline in Z_2^40', { clientOffline: true, ring: '40' }]] as const) {
+    for (const [mode, extra] of [['classic', {}], ['client-offline', { clientOffline: true }], ['client-offline in Z_2^40', { clientOffline: true, ring: '40' }], ['client-offline in Z_2^32', { clientOffline: true, ring: '32' }]] as const) {
       const out = join(dir, mode);
-      runCompile(join(dir, 'tiny.onnx'), { fracBits: 12, output: out, quiet: true, ...extra } as Parameters<typeof runCompile>[1]);
+      const frac = fracOf(mode);
+      runCompile(join(dir, 'tiny.onnx'), { fracBits: frac, output: out, quiet: true, ...extra } as Parameters<typeof runCompile>[1]);
       modes[mode] = { out, arts: await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))) };
-      if (mode.endsWith('Z_2^40')) expect(readCostJson(join(out, 'cost.json')).ring).to.equal(40);
-      const passes = mode === 'classic' ? 'canonicalize,quantize{frac-bits=12}' : 'canonicalize,maxpool-to-relu-tree,quantize{frac-bits=12}';
+      if ('ring' in extra) expect(readCostJson(join(out, 'cost.json')).ring).to.equal(Number(extra.ring));
+      const passes = mode === 'classic' ? `canonicalize,quantize{frac-bits=${frac}}` : `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${frac}}`;
       const g = runPipeline(loadGraphFile(join(dir, 'tiny.onnx')), passes).graph;
-      expected[mode] = xs.map((x) => runGraphFixed(g, { input: tensorOf('float32', [1, 3, 16, 16], x) }, { frac: 12 }).outputs.get('output')!.data as Float64Array);
+      expected[mode] = xs.map((x) => runGraphFixed(g, { input: tensorOf('float32', [1, 3, 16, 16], x) }, { frac }).outputs.get('output')!.data as Float64Array);
     }
     tag = sessionTag(modes.classic.arts[0].manifest);
   });
@@ -133,10 +135,12 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
   }
 
   function expectClose(mode: string, output: Float64Array, x: number, what: string): void {
-    for (let i = 0; i < output.length; i++) expect(Math.abs(output[i] - expected[mode][x][i]), `${what}, logit ${i}`).to.be.at.most(8 * ULP);
+    for (let i = 0; i < output.length; i++) expect(Math.abs(output[i] - expected[mode][x][i]), `${what}, logit ${i}`).to.be.at.most(8 * 2 ** -fracOf(mode));
   }
 
-  for (const mode of ['classic', 'client-offline', 'client-offline in Z_2^40']) {
+  // (In Z_2^32 the weights' mask and the one-time W − B are 4 bytes per weight: the servers'
+  // start-up draw, serve.ts adoptSetup, and each client's resent W − B must agree with it.)
+  for (const mode of ['classic', 'client-offline', 'client-offline in Z_2^40', 'client-offline in Z_2^32']) {
     it(`${mode}: two clients, five inferences: outputs within 8 ulps of the fixed-point interpreter, counters equal cost.json per party and phase, each client's first inference pre-dealt with fresh keys`, async () => {
       const env = await startServers(mode);
       const cost = readCostJson(join(modes[mode].out, 'cost.json'));
