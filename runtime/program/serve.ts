@@ -18,7 +18,7 @@
 // runs only the phase's exchange (RunOptions.predealt).
 
 import type { WeightKey } from '../protocols/index.js';
-import { weightKey, weightMask } from '../protocols/weights.js';
+import { weightKey } from '../protocols/weights.js';
 import { ringWidthBytes } from '../protocols/wire.js';
 import { PrgFamily } from '../session/prg.js';
 import type { Session } from '../session/session.js';
@@ -64,9 +64,9 @@ export function serverRunner(arts: PartyArtifacts, onProgress?: (p: ProgramProgr
       const keys = new Map<string, WeightKey>();
       for (const st of arts.program.setup) {
         const map = bilinearMap(st.map, st.ring);
-        // The ring of the layer's messages and mask, as setupWeights keeps it (weights.ts WeightKey.ring).
+        const b = family.get(`weights/${st.name}`).ring(map.wSize);
+        // The ring of the layer's messages, as setupWeights keeps it (weights.ts WeightKey.ring).
         const ring = ringWidthBytes(st.ring);
-        const b = weightMask(family.get(`weights/${st.name}`), map.wSize, ring);
         if (party === 2) keys.set(st.name, weightKey(map, b, null, ring));
         else {
           const w = arts.weights.get(st.weights);

@@ -80,7 +80,7 @@ import {
   type ThreeWayTruncation,
   type TruncateClientOfflineDealing,
 } from './truncate-client-offline.js';
-import { packRing, ringDraw, ringWidthBytes, splitFrame, unpackRing } from './wire.js';
+import { packRing, ringWidthBytes, splitFrame, unpackRing } from './wire.js';
 
 /** What a helperSelect step computes: n elements; the truncation's shift (0: none); the
  * comparison's window on c; the block structure (shape NCHW and a block size per channel, as
@@ -200,8 +200,8 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
       cmp,
       three,
       trunc: null,
-      pad: ringDraw(g, sel, ring.bits),
-      gamma0: ringDraw(g, p.patches, ring.bits),
+      pad: g.ring(sel),
+      gamma0: g.ring(p.patches),
       outgoing: cmpOut,
       expect: { 0: rb * sel },
       receive(take) {
@@ -212,8 +212,8 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
     return deal;
   }
   const g = s.shared(s.id === 0 ? 1 : 0, 'hsel');
-  const m0 = ringDraw(g, sel, ring.bits);
-  const m1 = ringDraw(g, sel, ring.bits);
+  const m0 = g.ring(sel);
+  const m1 = g.ring(sel);
   const rho = g.bytes(p.patches);
   for (let i = 0; i < rho.length; i++) rho[i] &= 1;
   if (s.id === 1) {
@@ -239,8 +239,8 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
   }
   // P0: x0 = t0 + res0 (three-way form), its masked copy for P2, and its output share.
   const g2 = s.shared(2, 'hsel');
-  const pad = ringDraw(g2, sel, ring.bits);
-  const gamma0 = ringDraw(g2, p.patches, ring.bits);
+  const pad = g2.ring(sel);
+  const gamma0 = g2.ring(p.patches);
   let x0 = three ? three.t0! : p0!.v;
   if (p0!.res) x0 = add(x0, p0!.res);
   const { xs } = selection(x0, p);

@@ -39,8 +39,8 @@
 
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
-import type { Prg, Session } from '../session/session.js';
-import { packRing, ringDraw, splitFrame, unpackRing } from './wire.js';
+import type { Session } from '../session/session.js';
+import { packRing, splitFrame, unpackRing } from './wire.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 
 /** A map bilinear in (activation, weights) over Z_2^64, with its sizes. */
@@ -89,12 +89,6 @@ export function weightKey(map: BilinearMap, held: BigUint64Array, mask: BigUint6
   return ring === 8 ? { map, held, mask } : { map, held, mask, ring };
 }
 
-/** The weight mask B of a layer, drawn from its stream in the ring of `ring` bytes per element
- * (B uniform mod 2^ℓ: W − B travels in ℓ/8 bytes). */
-export function weightMask(prg: Prg, wSize: number, ring = 8): BigUint64Array {
-  return ringDraw(prg, wSize, 8 * ring);
-}
-
 /** One-time setup of a weight layer: P1 passes its weights W (others null); P1 sends W − B
  * to P0 (phase 'oneTime', one round; `ring` bytes per weight, the low bits a program on Z_2^ℓ
  * reads). `layer` names the layer's mask stream. */
@@ -102,13 +96,13 @@ export async function setupWeights(s: Session, map: BilinearMap, weights: BigUin
   const purpose = `weights/${layer}`;
   if (s.id === 1) {
     if (!weights || weights.length !== map.wSize) throw new Error(`setupWeights: P1 must pass ${map.wSize} weights`);
-    const b = weightMask(s.shared(2, purpose), map.wSize, ring);
+    const b = s.shared(2, purpose).ring(map.wSize);
     const masked = sub(weights, b);
     await s.round([{ to: 0, data: packRing(masked, ring), label: 'weights.mask', phase: 'oneTime' }], []);
     return weightKey(map, weights, b, ring);
   }
   if (s.id === 2) {
-    const b = weightMask(s.shared(1, purpose), map.wSize, ring);
+    const b = s.shared(1, purpose).ring(map.wSize);
     await s.round([], []);
     return weightKey(map, b, null, ring);
   }
@@ -164,9 +158,8 @@ export function maskProduct(s: Session, key: WeightKey, shared?: BigUint64Array)
   const { map } = key;
   if (shared && shared.length !== map.xSize) throw new Error(`maskProduct: a shared mask of ${shared.length} elements, expected ${map.xSize}`);
   const g = s.shared(s.id === 0 ? 2 : 0, 'weights');
-  const bits = 8 * keyRing(key);
-  const a = shared ?? ringDraw(g, map.xSize, bits);
-  const c0 = ringDraw(g, map.ySize, bits);
+  const a = shared ?? g.ring(map.xSize);
+  const c0 = g.ring(map.ySize);
   const share = map.apply(a, key.held);
   if (s.id === 0) add(share, c0, share);
   else sub(share, c0, share);

@@ -2,7 +2,7 @@
 // peer's frame into the messages it merged, and per-protocol PRG purposes.
 
 import { runtimeError } from '../diagnostics.js';
-import type { PartyId, Prg } from '../session/session.js';
+import type { PartyId } from '../session/session.js';
 
 /** The bytes of a ring vector (a view, no copy). */
 export function ringBytes(a: BigUint64Array): Uint8Array {
@@ -83,24 +83,6 @@ export function unpackRing(b: Uint8Array, bytes: number): BigUint64Array {
     const h16 = new Uint16Array(src.buffer, src.byteOffset + 4 * n, n);
     const h8 = new Uint8Array(src.buffer, src.byteOffset + 6 * n, n);
     for (let i = 0; i < n; i++) (w[2 * i] = lo[i]), (w[2 * i + 1] = h16[i] | (h8[i] << 16));
-  }
-  return out;
-}
-
-/** n uniform elements of Z_2^ℓ drawn from a stream, as words whose low ℓ bits are the value: in
- * Z_2^32 4 stream bytes each (the low words; the high words zero), half of prg.ring's draw;
- * in a wider ring prg.ring(n) (8 bytes each). Both ends of a stream must draw at the same ℓ. */
-export function ringDraw(prg: Prg, n: number, bits: number = 64): BigUint64Array {
-  if (bits !== 32) return prg.ring(n);
-  const out = new BigUint64Array(n);
-  const w = new Uint32Array(out.buffer);
-  const low = new Uint8Array(out.buffer, 0, 4 * n);
-  if (prg.fill) prg.fill(low);
-  else low.set(prg.bytes(4 * n));
-  // Spread word i to slot 2i from the top down: each source is read before any write reaches it.
-  for (let i = n - 1; i >= 0; i--) {
-    w[2 * i] = w[i];
-    w[2 * i + 1] = 0;
   }
   return out;
 }

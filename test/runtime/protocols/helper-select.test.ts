@@ -183,8 +183,7 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
     expect(c.flows.filter((f) => f.from === 0 && f.phase === 'online').map((f) => f.label).sort()).to.deep.equal(['drelu.compare', 'hsel.flip']);
   });
 
-  // In Z_2^32 (pads drawn 4 bytes each, wire.ts ringDraw) a smaller truncation and window, and
-  // values that fit below 2^30.
+  // In Z_2^32 a smaller truncation and window, and values that fit below 2^30.
   for (const ring of [64, 40, 32]) describe(`security (a ring of ${ring} bits)`, () => {
     const shape: [number, number, number, number] = [1, 4, 32, 32];
     const blocks: BlockSize[] = [[2, 2], 'identity', [1, 1], [4, 4]];

@@ -201,7 +201,7 @@ describe('protocols: security of the comparison and selection', function () {
   });
 
   // At 8 bytes per ring element, and at 4 (a program on Z_2^32: the one-time W − B in 4 bytes
-  // per weight, its mask drawn 4 bytes each).
+  // per weight, the low words of W − B).
   for (const ring of [8, 4])
     it(`P0 and P2 never receive the weights; P0 receives only uniform bytes (${ring} bytes per ring element)`, async () => {
       const ss = await sessions();

@@ -35,7 +35,6 @@ describe('protocols: activation × clear weights', () => {
     });
   });
 
-  // In Z_2^32 the masks A and C0 are drawn 4 bytes each (wire.ts ringDraw).
   for (const bits of [40, 32])
     it(`in a ring of ${bits} bits: the product and a product sharing its mask equal the plaintext mod 2^${bits}, ring elements in ${bits / 8} bytes`, async () => {
       const rb = bits / 8;

@@ -3,11 +3,8 @@
 // words (noise in Z_2^ℓ) never reach the wire; widths outside RING_BITS are refused.
 
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
-import { AesCtrPrg } from '../../../runtime/session/prg.js';
-import { packRing, ringDraw, ringWidthBytes, RING_BITS, unpackRing } from '../../../runtime/protocols/wire.js';
+import { packRing, ringWidthBytes, RING_BITS, unpackRing } from '../../../runtime/protocols/wire.js';
 import { randomRing } from './harness.js';
-import { withoutFill } from './words.test.js';
 
 describe('protocols: ring elements on the wire', () => {
   for (const bits of RING_BITS)
@@ -39,21 +36,6 @@ describe('protocols: ring elements on the wire', () => {
       shifted.set(packed, 3);
       expect(Array.from(unpackRing(shifted.subarray(3), bytes))).to.deep.equal(Array.from(back));
     });
-
-  it('ringDraw: in Z_2^32 the stream\'s 32-bit words as low words (4 bytes each, high words zero), else prg.ring', () => {
-    const key = new Uint8Array(randomBytes(16));
-    for (const n of [0, 1, 7, 5000]) {
-      const raw = new Uint32Array(new AesCtrPrg(key).bytes(4 * n + 16).buffer);
-      for (const prg of [new AesCtrPrg(key), withoutFill(new AesCtrPrg(key))]) {
-        const got = ringDraw(prg, n, 32);
-        expect(got.length).to.equal(n);
-        for (let i = 0; i < n; i++) if (got[i] !== BigInt(raw[i])) expect.fail(`n=${n} i=${i}: ${got[i]} ≠ ${raw[i]}`);
-        // The stream went on from byte 4n.
-        expect(Array.from(new Uint32Array(prg.bytes(16).buffer))).to.deep.equal(Array.from(raw.subarray(n, n + 4)));
-      }
-      for (const bits of [40, 64]) expect(ringDraw(new AesCtrPrg(key), n, bits)).to.deep.equal(new AesCtrPrg(key).ring(n));
-    }
-  });
 
   it('refuses a width outside 32, 40, 48, 56, 64 and a message that is not whole elements', () => {
     expect(ringWidthBytes(undefined)).to.equal(8);

@@ -22,7 +22,7 @@ function randomRing(n: number): BigUint64Array {
 }
 
 /** The same stream without `fill`: every draw through bytes(). */
-export function withoutFill(prg: AesCtrPrg): Prg {
+function withoutFill(prg: AesCtrPrg): Prg {
   return { bytes: (n) => prg.bytes(n), ring: (n) => prg.ring(n) };
 }
 

@@ -138,8 +138,7 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
     for (let i = 0; i < output.length; i++) expect(Math.abs(output[i] - expected[mode][x][i]), `${what}, logit ${i}`).to.be.at.most(8 * 2 ** -fracOf(mode));
   }
 
-  // (In Z_2^32 the weights' mask and the one-time W − B are 4 bytes per weight: the servers'
-  // start-up draw, serve.ts adoptSetup, and each client's resent W − B must agree with it.)
+  // (In Z_2^32 the one-time W − B is 4 bytes per weight: each client's resent W − B too.)
   for (const mode of ['classic', 'client-offline', 'client-offline in Z_2^40', 'client-offline in Z_2^32']) {
     it(`${mode}: two clients, five inferences: outputs within 8 ulps of the fixed-point interpreter, counters equal cost.json per party and phase, each client's first inference pre-dealt with fresh keys`, async () => {
       const env = await startServers(mode);
