@@ -6,7 +6,7 @@
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
 // runtime/ring/ring-reference.ts, which the tests compare against. A convolution's parameters and
 // output shape are windows.ts's; its blocks of work, conv-blocks.ts's.
-import { convBlocks, convTileCols, keepPackedWeights, layoutConv, runConvBlock } from './conv-blocks.js';
+import { convBlocks, convTileCols, keepPackedWeights, keptPacking, keptWide, layoutConv, runConvBlock } from './conv-blocks.js';
 import { conv2dOutShape, type Conv2dParams } from './windows.js';
 import { parallelConv } from '../kernels/kernel-threads.js';
 import { arena, kernels } from '../kernels/ring-wasm.js';
@@ -193,7 +193,8 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
  * later conv2d in `ring` (one-time work, not an inference's: conv-blocks.ts keepPackedWeights). */
 export function keepConvWeights(w: BigUint64Array, p: Conv2dParams, ring = 64): void {
   keepPackedWeights(w);
-  if (isDepthwise(p)) return;
+  // Depthwise layers keep nothing; weights kept by an earlier inference of the session are done.
+  if (isDepthwise(p) || keptPacking(w, p, ring === 32) || keptWide(w, p)) return;
   const k = kernels();
   layoutConv(k, w, p, convTileCols(k, ring === 32), null, ring === 32);
 }
