@@ -67,7 +67,12 @@
 // ReLU folds into the selection's three rounds (its bit rides in round 1, P2's part in round 3;
 // truncate-client-offline.ts): 3 rounds per truncation + ReLU + product instead of 4.
 // 8 B per element would need P0's share known to P1's peer for free, which a fresh mask per
-// inference rules out (re-sharing a product output costs the 8 B it saves).
+// inference rules out (re-sharing a product output costs the 8 B it saves). Nor does a two-party
+// online phase with P0 as the dealer (P2 holding the non-P1 share x2 of every tensor, P1 x1): the
+// bit's half known to P1 (ρ, or e) then meets x2 at P2, and that cross term costs one element,
+// offline from a party knowing both (P0, if it knew x2: but x2 carries conv(A, W) and P0 knows A)
+// or online as an oblivious transfer (two elements per element, sent by P2 for both values of the
+// bit): four again.
 
 import { add, sub } from '../ring/ring.js';
 import type { Session } from '../session/session.js';
