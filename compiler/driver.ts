@@ -31,7 +31,7 @@
 // on the quantized graph just before lower, from the calibration samples (compiler/ring-choice.ts).
 import { join } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
-import { type Graph, makeNode, replaceGraph } from '../ir/graph.js';
+import { type Graph, type Node, makeNode, replaceGraph } from '../ir/graph.js';
 import type { RingBits } from '../runtime/program/program.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { printGraph } from '../ir/print.js';
@@ -48,7 +48,7 @@ import { type FracChoice, type Truncation, chooseFracBits, describeFracChoice } 
 import { runGraph } from '../ir/interp/index.js';
 import { revealArgmax } from '../passes/quantize/reveal-argmax.js';
 import { FRAC_BITS, type RingWhen } from './commands/flags.js';
-import { type RingChoice, checkRing, chooseRing, measureRingRange } from './ring-choice.js';
+import { NARROW_RING, type RingChoice, checkRing, chooseRing, measureRingRange } from './ring-choice.js';
 import { Tensor } from '../ir/tensor.js';
 
 /** The passes every command runs first when --passes is not given. */
@@ -199,8 +199,12 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
   log(ringChoice.note);
   const rest = plan.steps.slice(lowerAt).map((s) => (s.pass.name === 'lower' ? { ...s, options: { ...s.options, ring: ringChoice.ring } } : s));
   // the pools whose reciprocal the ring narrowed (compiler/ring-choice.ts) divide with it
+  // and the (block-)ReLUs that select in a smaller ring carry it (window_ring)
   const bits = ringChoice.poolBits;
-  const pooled = bits?.size ? replaceGraph(before.graph, { nodes: before.graph.nodes.map((n) => (bits.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, divide_bits: bits.get(n.name)! }) : n)) }) : before.graph;
+  const narrow = ringChoice.narrow;
+  const marked = (n: Node): Node =>
+    bits?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, divide_bits: bits.get(n.name)! }) : narrow?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, window_ring: NARROW_RING }) : n;
+  const pooled = bits?.size || narrow?.size ? replaceGraph(before.graph, { nodes: before.graph.nodes.map(marked) }) : before.graph;
   const after = runSteps(pooled, rest, lowerAt, plan.steps.length, options);
   return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice: before.fracChoice, ringChoice };
 }

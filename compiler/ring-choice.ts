@@ -18,6 +18,11 @@
 // its own error bound), so it asks only that of the ring, never a magnitude. A value beyond 2^(ℓ − 2) at inference wraps and ruins that
 // inference's output; nothing else in the protocols fails silently. Without calibration samples
 // the ring stays Z_2^64.
+// Inside a ring wider than Z_2^32, a (block-)ReLU with no truncation folded in (a MaxPool's tree
+// levels, the ReLU behind a pool) may select in Z_2^32 (NARROW_RING; lower-client-offline.ts
+// window_ring and SecureLift): auto marks it when every value it and the carrying local ops after
+// it make (and its compared value, on a full window) stays under 2^(32 − 2) ulps with the same
+// margin, and its narrowed window ends at bit 32 or below; said in the note.
 // An average pool whose divisor is not a single power of two is the one value whose size is a
 // choice: its reciprocal's bits b trade the pool's relative error D/2^(b+1) for 2^b of range
 // (16 bits: resnet50's 7×7 global pool at 11 fractional bits reaches 2^30.3, above Z_2^32's
@@ -26,7 +31,8 @@
 // takes the largest b ≤ 16 its ring fits (16 in Z_2^64): the pool's divide_bits, set before
 // lower (compiler/driver.ts), and said in the note when below 16.
 import type { Graph, Node } from '../ir/graph.js';
-import { makeGraph, producers } from '../ir/graph.js';
+import { consumers, makeGraph, producers } from '../ir/graph.js';
+import { carriesNarrow } from '../passes/secure/lower-client-offline.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { blockSizesOf } from '../ir/ops/block-relu.js';
 import { windowOf } from '../ir/ops/window.js';
@@ -66,6 +72,21 @@ export interface RingRange {
   readonly samples: number;
   /** The average pools whose reciprocal's bits are chosen with the ring (left out of `largest`). */
   readonly pools?: readonly PoolRange[];
+  /** The (block-)ReLUs with no truncation folded in, which may select in Z_2^NARROW_RING. */
+  readonly narrow?: readonly NarrowCandidate[];
+}
+
+/** The smaller ring a selection with no truncation folded in may run in inside a wider program. */
+export const NARROW_RING = 32;
+
+/** A (block-)ReLU with no truncation folded in (a MaxPool tree's levels, a ReLU after a pool):
+ * the largest value it and what the local ops after it make of it reach (the values a lift
+ * brings back to the program's ring: |x| < 2^(NARROW_RING − 2) with the margin), its compared
+ * value on a full window included, in ulps; and its narrowed window's top bit + 1 (0: full). */
+export interface NarrowCandidate {
+  readonly node: string;
+  largest: number;
+  readonly windowTop: number;
 }
 
 /** What `--ring` chose, and the progress line that says it. */
@@ -76,6 +97,8 @@ export interface RingChoice {
   readonly note: string;
   /** The reciprocal's bits of each pool of `range.pools` below the default 16, by node. */
   readonly poolBits?: ReadonlyMap<string, number>;
+  /** The (block-)ReLUs whose selection runs in Z_2^NARROW_RING (their window_ring, set before lower). */
+  readonly narrow?: ReadonlySet<string>;
 }
 
 /** The largest |value| of `values` (ring words), as a double. */
@@ -126,7 +149,24 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
       else pooled.set(n.outputs[0], { node: n.name, divisor: d, avg: 0 });
     }
   }
-  const observed = makeGraph({ ...g, outputs: [...new Set([...g.outputs, ...watched.keys(), ...pooled.keys()])] });
+  // (block-)ReLUs with no truncation folded in, and the values they and the carrying local ops after them make
+  const readers = consumers(g);
+  const narrow = new Map<string, { candidate: NarrowCandidate; values: string[] }>();
+  for (const n of g.nodes) {
+    if ((n.op !== 'Relu' && n.op !== 'BlockRelu') || foldedBits(n.inputs[0], producer) > 0) continue;
+    const { lo, k } = windowOf(n);
+    const values: string[] = [];
+    const todo = [n.outputs[0]];
+    while (todo.length > 0) {
+      const v = todo.pop()!;
+      if (values.includes(v)) continue;
+      values.push(v);
+      for (const r of readers.get(v) ?? []) if (carriesNarrow(r.op)) todo.push(...r.outputs);
+    }
+    narrow.set(n.name, { candidate: { node: n.name, largest: 0, windowTop: k < 64 ? lo + k : 0 }, values });
+  }
+  const narrowValues = [...narrow.values()].flatMap((c) => c.values);
+  const observed = makeGraph({ ...g, outputs: [...new Set([...g.outputs, ...watched.keys(), ...pooled.keys(), ...narrowValues])] });
   let largest = 0;
   let node = '';
   const see = (m: number, name: string) => {
@@ -144,6 +184,8 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     const observe = (n: Node, values: BigUint64Array): void => {
       if (n.op !== 'Relu' && n.op !== 'BlockRelu') return;
       if (windowOf(n).k < 64) return;
+      const c = narrow.get(n.name)?.candidate;
+      if (c) c.largest = Math.max(c.largest, largestOf(values) + largestTile(n));
       see((largestOf(values) + largestTile(n)) * 2 ** foldedBits(n.inputs[0], producer), n.name);
     };
     const run = runGraphFixed(observed, { [g.inputs[0]]: x }, { frac, keep: 'outputs', compare: { observe } });
@@ -155,6 +197,12 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
       const value = run.ring.get(v);
       if (value) pool.avg = Math.max(pool.avg, largestOf(value.data));
     }
+    for (const { candidate, values } of narrow.values()) {
+      for (const v of values) {
+        const value = run.ring.get(v);
+        if (value) candidate.largest = Math.max(candidate.largest, largestOf(value.data));
+      }
+    }
   }
   let windowTop = 0;
   let windowNode = '';
@@ -164,7 +212,7 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     const top = lo + foldedBits(n.inputs[0], producer) + k;
     if (k < 64 && top > windowTop) [windowTop, windowNode] = [top, n.name];
   }
-  return { largest, node, samples, windowTop, windowNode, pools: [...pooled.values()] };
+  return { largest, node, samples, windowTop, windowNode, pools: [...pooled.values()], narrow: [...narrow.values()].map((c) => c.candidate) };
 }
 
 /** The product bound of a pool at reciprocal bits b (see the file comment). */
@@ -213,10 +261,23 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   const at = (f: number) => ringFor(range.largest * 2 ** (2 * (f - frac)), range.windowTop + 2 * (f - frac), 2 ** (f - frac));
   const fewer = Array.from({ length: Math.max(0, frac - RING_AUTO.minFrac) }, (_, i) => frac - 1 - i).find((f) => at(f) < ring);
   const hint = fewer === undefined ? '' : `; with --frac-bits ${fewer} the same margin would fit about Z_2^${at(fewer)}`;
-  if (ring < 64) return { ring, range, poolBits, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${byWindow}${pooledNote}${hint}` };
+  const { narrow, narrowNote } = narrowIn(range, ring, frac);
+  if (ring < 64) return { ring, range, poolBits, narrow, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${byWindow}${pooledNote}${narrowNote}${hint}` };
   const widest = RING_BITS[RING_BITS.length - 2];
-  if (byWindow) return { ring, range, note: `ring Z_2^64: ${seen}${byWindow}, above Z_2^${widest}${hint}` };
-  return { ring, range, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${hint}` };
+  if (byWindow) return { ring, range, narrow, note: `ring Z_2^64: ${seen}${byWindow}, above Z_2^${widest}${narrowNote}${hint}` };
+  return { ring, range, narrow, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${narrowNote}${hint}` };
+}
+
+/** The (block-)ReLUs of `range.narrow` that select in Z_2^NARROW_RING inside a program in Z_2^ring
+ * (none when ring is no larger): those whose values fit with the margin and whose narrowed window
+ * lies inside it; and the note's words for them. */
+function narrowIn(range: RingRange, ring: number, frac: number): { narrow?: ReadonlySet<string>; narrowNote: string } {
+  if (ring <= NARROW_RING) return { narrowNote: '' };
+  const fits = (range.narrow ?? []).filter((c) => c.largest * 2 ** RING_AUTO.marginBits < 2 ** (NARROW_RING - 2) && c.windowTop <= NARROW_RING);
+  if (fits.length === 0) return { narrowNote: '' };
+  const largest = Math.max(...fits.map((c) => c.largest));
+  const what = fits.length === 1 ? `'${fits[0].node}' selects` : `${fits.length} (block-)ReLUs with no truncation folded in (such as '${fits[0].node}') select`;
+  return { narrow: new Set(fits.map((c) => c.node)), narrowNote: `; ${what} in Z_2^${NARROW_RING}, lifted back after (their values' largest ${fmt(largest / 2 ** frac)})` };
 }
 
 /** Each pool's reciprocal bits in Z_2^ring, those below 16 by node: the most it holds, or the
@@ -255,5 +316,6 @@ export function checkRing(range: RingRange, frac: number, ring: RingBits): RingC
     auto.ring <= ring
       ? `every value fits with ${RING_AUTO.marginBits} bits of margin (${seen}; --ring auto would take Z_2^${auto.ring})`
       : `calibration's values need Z_2^${auto.ring} (${seen}); in Z_2^${ring} exact truncation holds only while |v| < 2^(${ring - 2}−2f) = ${fmt(real(2 ** (ring - 2)))}, and a value beyond it wraps and ruins that inference's output`;
-  return { ring, range, poolBits, note: `--ring ${ring}: ${verdict}${poolsNote(range, poolBits)}` };
+  const { narrow, narrowNote } = narrowIn(range, ring, frac);
+  return { ring, range, poolBits, narrow, note: `--ring ${ring}: ${verdict}${poolsNote(range, poolBits)}${narrowNote}` };
 }

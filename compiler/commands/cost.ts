@@ -48,11 +48,11 @@ export function runCost(model: string, options: CostOptions, sink: ProgressSink 
 /** Ops with offline work (runtime/program/offline.ts): products (mask convolutions) and
  * (block-)ReLUs that compare (the comparison's dealing), and every op of the client-offline
  * mode (its dealings, whose messages all ride in the closing exchange). */
-const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureReluWeights', 'SecureBlockRelu', 'SecureRelu', 'SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureWeightsClientOffline']);
+const OFFLINE_WORK_OPS: ReadonlySet<string> = new Set(['SecureWeights', 'SecureReluWeights', 'SecureBlockRelu', 'SecureRelu', 'SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureLift', 'SecureWeightsClientOffline']);
 
 /** The client-offline mode's ops: their offline messages (the comparisons' bit corrections
  * included) travel in the closing exchange itself. */
-const CLIENT_OFFLINE_WORK: ReadonlySet<string> = new Set(['SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureWeightsClientOffline']);
+const CLIENT_OFFLINE_WORK: ReadonlySet<string> = new Set(['SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureLift', 'SecureWeightsClientOffline']);
 
 /** One inference split as the runtime runs it: the offline phase before the input (P0's and
  * P2's mask convolutions, the comparisons' dealing; when there is any such work, the closing

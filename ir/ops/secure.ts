@@ -155,6 +155,13 @@ defineOps(
     }),
     secure: secureOp('helperSelect'),
   },
+  overShares(
+    'SecureLift',
+    "client-offline mode: a value computed in the smaller ring Z_2^from (a selection's window_ring) brought back to the program's ring: each share multiplied by 2^bits, then the exact truncation by `bits` (bits = ring − from; exact while |x| < 2^(from − 2); two rounds, protocol truncateClientOffline with `lift`)",
+    { bits: { kind: 'int', range: [8, 32], doc: 'the program\'s ring minus `from`' }, from: { kind: 'int', range: [32, 56], doc: 'bits of the ring the value was computed in' } },
+    identity,
+    'truncateClientOffline',
+  ),
   overShares('SecureTruncateClientOffline', "client-offline mode: exact truncation by `bits` where no selection follows (three-way, P2's part sent back: two rounds; protocol truncateClientOffline)", { bits: { kind: 'int', range: [1, 32], doc: 'bits shifted out' } }, identity, 'truncateClientOffline'),
   {
     name: 'SecureWeightsClientOffline',

@@ -94,7 +94,7 @@ export interface CostReport {
 export type CostMode = 'classic' | 'client-offline';
 
 /** The secure ops only the client-offline mode makes. */
-const CLIENT_OFFLINE_OPS: ReadonlySet<string> = new Set(['SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureWeightsClientOffline']);
+const CLIENT_OFFLINE_OPS: ReadonlySet<string> = new Set(['SecureHelperSelect', 'SecureTruncateClientOffline', 'SecureLift', 'SecureWeightsClientOffline']);
 
 /** A network profile of the latency estimate. */
 export interface NetworkProfile {

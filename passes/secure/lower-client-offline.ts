@@ -38,6 +38,18 @@
 // op that truncates its shares (a Truncate kept local, a pool's or a linear Resize's own division)
 // is no homomorphism: MPCC6029 names it.
 //
+// A smaller ring inside the program's (window_ring, which --ring auto sets on a (block-)ReLU whose
+// values calibration shows fit Z_2^32 with its margin: compiler/ring-choice.ts): a selection with
+// no truncation and no residual folded in (a MaxPool's tree levels, the ReLU behind a pool) needs
+// no exact truncation, so it runs in Z_2^32 (its window clipped there, its ring elements in 4 B),
+// reading its input's low 32 bits for free; the local ops that carry a value through
+// (NARROW_CARRYING_KINDS: sums, layout) keep it in Z_2^32; any other reader (a product, a
+// truncation, a selection in the wider ring, the reveal) reads it through one SecureLift per value:
+// each share shifted up by ring − 32 bits, then the exact truncation by as many
+// (truncate-client-offline.ts), which sign-extends x exactly (the shifted shares' low bits are
+// zero, so there is no carry) while |x| < 2^30. Two rounds and (ring − 32)/8 B offline and as many
+// plus a bit online per element, against ring/8 − 4 B saved per ring element of every narrow step.
+//
 // The graph qualifies when every op is local on shares, one of the above, the client's input and
 // the products reading it (values computed from the input by local ops alone keep P0's share
 // input-dependent: "input form"; they stay classic SecureWeights), or the reveal; else MPCC6027
@@ -52,7 +64,7 @@ import { diag } from '../../runtime/diagnostics.js';
 import type { PassContext } from '../pass.js';
 import { blockCount } from './lower-ops.js';
 import { SECURE_COSTS, type SecureCost, type WeightSizes, costAttrs } from './secure-costs.js';
-import type { RingBits } from '../../runtime/program/program.js';
+import { NARROW_CARRYING_KINDS, type RingBits } from '../../runtime/program/program.js';
 
 /** The secure ops the mode turns into a selection by the helper. */
 const RELUS: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu']);
@@ -145,7 +157,7 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMas
     } else if (selection) {
       const read = [selection.v, ...(selection.res ? [selection.res] : [])].find((v) => inputForm.has(v));
       if (read) throw refuse(n, `it reads '${read}', computed from the client's input by local ops alone (the mode selects only after a product)`);
-      nodes.push(helperSelect(n, selection, g, (why) => refuse(n, why), ring));
+      nodes.push(helperSelect(n, selection, g, (why) => refuse(n, why), ring, narrowRing(n, selection, ring)));
       ctx.stat('selections made by the helper');
       if (selection.bits > 0) ctx.stat('truncations folded into a selection');
       if (selection.res) ctx.stat('residual additions folded into a selection');
@@ -154,13 +166,69 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMas
       throw refuse(n, `the mode has no client-offline form of ${n.op} (it runs products with the server's weights, exact truncations, ReLUs and block-ReLUs, local ops and the reveal${pool})`);
     }
   }
-  return pruneValues(replaceGraph(g, { nodes }));
+  const types = new Map(g.types);
+  const lifted = liftNarrow(nodes, g, ring, ctx);
+  for (const n of lifted) if (n.op === 'SecureLift') types.set(n.outputs[0], g.types.get(n.inputs[0])!);
+  return pruneValues(replaceGraph(g, { nodes: lifted, types }));
+}
+
+/** True when `op` carries a smaller ring's value through (NARROW_CARRYING_KINDS in
+ * runtime/program/program.ts: a value such an op makes from one in Z_2^r is in Z_2^r too); every
+ * other reader of such a value reads it lifted (SecureLift). */
+export function carriesNarrow(op: string): boolean {
+  const kind = secureFacts(op).step;
+  return secureFacts(op).lower === 'local' && kind !== undefined && NARROW_CARRYING_KINDS.has(kind);
+}
+
+/** The smaller ring (window_ring, set by --ring auto) selection `s` of `relu` runs in, or `ring`:
+ * only a selection with no truncation and no residual folded in (its input is the value itself). */
+function narrowRing(relu: Node, s: Selection, ring: RingBits): RingBits {
+  const r = withDefaults(relu).window_ring as number | undefined;
+  return r && r < ring && s.bits === 0 && !s.res ? (r as RingBits) : ring;
+}
+
+/** `nodes` with every value of a smaller ring (a narrow SecureHelperSelect's, and what the
+ * carrying local ops make of it) lifted to Z_2^ring before any other node reads it: one SecureLift
+ * per value, placed before its first such reader. */
+function liftNarrow(nodes: readonly Node[], g: Graph, ring: RingBits, ctx: PassContext<unknown>): Node[] {
+  const narrow = new Map<string, number>();
+  const lifted = new Map<string, string>();
+  const out: Node[] = [];
+  for (const n of nodes) {
+    const r = n.op === 'SecureHelperSelect' ? ((withDefaults(n).window_ring as number | undefined) ?? 0) : 0;
+    if (r > 0) {
+      for (const o of n.outputs) narrow.set(o, r);
+      out.push(n);
+      continue;
+    }
+    const rings = n.inputs.map((i) => (i ? narrow.get(i) : undefined)).filter((x): x is number => x !== undefined);
+    if (rings.length > 0 && carriesNarrow(n.op)) {
+      for (const o of n.outputs) narrow.set(o, Math.min(...rings));
+      out.push(n);
+      continue;
+    }
+    const inputs = n.inputs.map((i) => {
+      const from = i ? narrow.get(i) : undefined;
+      if (!i || from === undefined) return i;
+      let to = lifted.get(i);
+      if (!to) {
+        to = `${i}.lift`;
+        const size = numel(g.types.get(i)!.shape);
+        out.push(makeNode('SecureLift', `${i}.lift`, [i], [to], { bits: ring - from, from, ...costAttrs(SECURE_COSTS.SecureLift(size, ring - from)) }));
+        lifted.set(i, to);
+        ctx.stat('values lifted from a smaller ring', size);
+      }
+      return to;
+    });
+    out.push(inputs.every((x, j) => x === n.inputs[j]) ? n : replaceNode(n, { inputs }));
+  }
+  return out;
 }
 
 /** The SecureHelperSelect of (block-)ReLU `relu` over `s` in Z_2^ring: its window moved up by the
  * truncation's bits onto c and clipped at the ring's top, the full window the whole ring (MPCC6027
  * through `refuse` when no window of 2 bits is left). */
-function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) => Error, ring: RingBits): Node {
+function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) => Error, programRing: RingBits, ring: RingBits = programRing): Node {
   const shape = g.types.get(s.v)!.shape;
   const n = numel(shape);
   const { lo, k } = windowOf(relu);
@@ -175,6 +243,7 @@ function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) 
     ...(blocks.length > 0 ? { blocks } : {}),
     window_lo: window.lo,
     window_k: window.k,
+    ...(ring < programRing ? { window_ring: ring } : {}),
     ...costAttrs(cost),
   });
 }

@@ -99,7 +99,7 @@ export function lowerBlockRelu(node: Node, cx: LowerContext): Node {
   const blocks = withDefaults(node).blocks as number[];
   const { lo, k } = windowOf(node);
   const cost = SECURE_COSTS.SecureBlockRelu(blockCount(cx.type(node.inputs[0]).shape, blocks), k);
-  return makeNode('SecureBlockRelu', node.name, node.inputs, node.outputs, { blocks, window_lo: lo, window_k: k, ...costAttrs(cost) });
+  return makeNode('SecureBlockRelu', node.name, node.inputs, node.outputs, { blocks, window_lo: lo, window_k: k, ...narrowRingOf(node), ...costAttrs(cost) });
 }
 
 /** An elementwise comparison (Relu, Clip) as its secure op `op`: the op's public attributes
@@ -110,7 +110,13 @@ export function lowerCompare(node: Node, op: string, cx: LowerContext): Node {
   const attrs: Record<string, AttrValue> = {};
   for (const [key, value] of Object.entries(withDefaults(node))) if (!(key in WINDOW_ATTRS)) attrs[key] = value;
   const { lo, k } = windowOf(node);
-  return makeNode(op, node.name, node.inputs, node.outputs, { ...attrs, window_lo: lo, window_k: k, ...costAttrs(cost(numel(cx.type(node.inputs[0]).shape), k, lo)) });
+  return makeNode(op, node.name, node.inputs, node.outputs, { ...attrs, window_lo: lo, window_k: k, ...narrowRingOf(node), ...costAttrs(cost(numel(cx.type(node.inputs[0]).shape), k, lo)) });
+}
+
+/** A comparison's smaller ring (window_ring, set by --ring auto), kept when set. */
+function narrowRingOf(node: Node): { window_ring?: number } {
+  const r = withDefaults(node).window_ring as number | undefined;
+  return r ? { window_ring: r } : {};
 }
 
 /** A MaxPool as SecureMaxPool. ceil_mode is resolved into extra end padding (padding never

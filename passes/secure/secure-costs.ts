@@ -92,6 +92,9 @@ export const SECURE_COSTS = {
     make('helperSelect', PROTOCOL_COSTS.helperSelect({ n, patches: block.patches, selected: block.selected, k, bits, ring }), block.patches),
   /** Client-offline mode: the exact truncation of n elements by `bits` no selection follows. */
   SecureTruncateClientOffline: (n: number, bits: number) => make('truncateClientOffline', PROTOCOL_COSTS.truncateClientOffline({ n, bits }), 0),
+  /** Client-offline mode: n elements of a smaller ring brought back to the program's ring (SecureLift):
+   * the exact truncation by `bits` of the shares shifted up by `bits`. */
+  SecureLift: (n: number, bits: number) => make('truncateClientOffline', PROTOCOL_COSTS.truncateClientOffline({ n, bits }), 0),
   /** Client-offline mode: a product with P1's weights whose messages are all offline (plus the
    * setup); with `sharedMask` (mask_from), P0's masked activation is an earlier product's. */
   SecureWeightsClientOffline: (s: WeightSizes, sharedMask = false, ring = 8) => make('applyWeightsClientOffline', PROTOCOL_COSTS.applyWeightsClientOffline({ ...s, sharedMask, ring }), 0, setup(s.wSize, ring)),

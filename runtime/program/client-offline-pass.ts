@@ -24,7 +24,7 @@ import { InternalError, runtimeError } from '../diagnostics.js';
 import { dealWeightsClientOffline, type MaskProduct, type WeightKey } from '../protocols/weights.js';
 import type { Outgoing, PartyId, Session } from '../session/session.js';
 import { CLIENT_OFFLINE_KINDS, type Program, type ProgramStep } from './program.js';
-import { helperSelectSpec, stepKind } from './steps.js';
+import { helperSelectSpec, liftInput, stepKind } from './steps.js';
 import { dealHelperSelect } from '../protocols/helper-select.js';
 import { dealTruncateClientOffline } from '../protocols/truncate-client-offline.js';
 
@@ -54,7 +54,7 @@ export interface ProductDealing {
 export const CLIENT_OFFLINE_DEALERS: Readonly<Record<string, ClientOfflineDealer>> = {
   weightsClientOffline: (s, _st, [y], { key, mask, shared }) => dealWeightsClientOffline(s, key!, s.id === 0 ? y : null, mask, shared),
   helperSelect: (s, st, [v, res]) => dealHelperSelect(s, helperSelectSpec(st.params), s.id === 0 ? { v, res: res ?? null } : null),
-  truncateClientOffline: (s, st, [v]) => dealTruncateClientOffline(s, v.length, Number(st.params.bits), s.id === 0 ? v : null, Number(st.params.ring ?? 64)),
+  truncateClientOffline: (s, st, [v]) => dealTruncateClientOffline(s, v.length, Number(st.params.bits), s.id === 0 ? liftInput(st.params, v) : null, Number(st.params.ring ?? 64)),
 };
 
 /** P0's walk of its program in the offline phase (the file comment), and the dealings of its

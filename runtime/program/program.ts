@@ -19,6 +19,12 @@ import type { RingBits } from '../protocols/wire.js';
  * `params.ring` (its bits, as the program's `ring`). */
 export const RING_PARAM_KINDS: ReadonlySet<string> = new Set(['weights', 'weightsSharedMask', 'weightsClientOffline', 'helperSelect', 'truncateClientOffline', 'reveal']);
 
+/** Step kinds that carry a value of a smaller ring through unchanged in meaning (ring homomorphisms
+ * that neither truncate nor compare): a 'helperSelect' step with its own, smaller `params.ring`
+ * makes a value of that ring, these keep it there, and only a lifting 'truncateClientOffline'
+ * (params.lift) brings it back to the program's ring (validate.ts). */
+export const NARROW_CARRYING_KINDS: ReadonlySet<string> = new Set(['add', 'sub', 'addConst', 'identity', 'transpose', 'slice', 'concat', 'pad', 'broadcast']);
+
 /** A bilinear map of a weight layer, as data. */
 export type MapSpec = { kind: 'conv'; conv: Conv2dParams } | { kind: 'matmul'; m: number; k: number; n: number };
 

@@ -3,7 +3,7 @@
 // specialized kernels (runtime/kernels/model-kernels.ts, with generic fallbacks); the compiler only
 // chooses kinds and parameters. P2 runs every step on placeholder vectors.
 
-import { decode, encode } from '../ring/ring.js';
+import { decode, encode, scale } from '../ring/ring.js';
 import { InternalError, runtimeError } from '../diagnostics.js';
 import { truncateExact, truncateExactOnline, type TruncationDealing } from '../protocols/truncate-exact.js';
 import { addShares, applyWeightsMasked, applyWeightsSharedMask, avgPool, blockRelu, blockReluThenWeights, clip, convMap, hardSigmoid, matmulMap, maxPool, mulBroadcast, relu, reluThenWeights, revealToClient, shareInput, sigmoid, subShares } from '../protocols/index.js';
@@ -89,6 +89,13 @@ export function helperSelectSpec(params: Record<string, unknown>): HelperSelectS
   return spec;
 }
 
+/** A 'truncateClientOffline' step's operand: with `lift` (a SecureLift), each share shifted up by
+ * `bits`, so that the exact truncation by `bits` sign-extends the value of the smaller ring
+ * Z_2^(ring − bits) it was computed in (exact while |x| < 2^(ring − bits − 2)). */
+export function liftInput(params: Record<string, unknown>, v: BigUint64Array): BigUint64Array {
+  return params.lift === true ? scale(v, 1n << BigInt(Number(params.bits))) : v;
+}
+
 /** A client-offline step's dealing from the offline phase (client-offline-pass.ts); without
  * one, MPCC5053 naming the step (never a fallback: P0's share was computed offline). */
 function clientOfflineDealing<T>(ctx: StepContext, kind: string): T {
@@ -141,7 +148,7 @@ export const STEP_KINDS: Record<StepKind, StepFn> = {
   helperSelect: async (ctx, [v, res]) => [await helperSelect(ctx.session, helperSelectSpec(ctx.params), v, res ?? null, clientOfflineDealing<HelperSelectDealing>(ctx, 'helperSelect'))],
   /** The client-offline mode's exact truncation where no selection follows
    * (truncate-client-offline.ts): two rounds, P0's pads offline. */
-  truncateClientOffline: async (ctx, [v]) => [await truncateClientOffline(ctx.session, v, Number(ctx.params.bits), clientOfflineDealing<TruncateClientOfflineDealing>(ctx, 'truncateClientOffline'))],
+  truncateClientOffline: async (ctx, [v]) => [await truncateClientOffline(ctx.session, liftInput(ctx.params, v), Number(ctx.params.bits), clientOfflineDealing<TruncateClientOfflineDealing>(ctx, 'truncateClientOffline'))],
   /** ReLU then the next weight layer in the ReLU's rounds: activation and product (and, with
    * `keepMasked`, P1's masked activation, as for 'weights'). */
   reluWeights: async (ctx, [x]) => {

@@ -17,7 +17,7 @@ import type { PartyId } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../protocols/truncate-exact.js';
 import { AVG_SHIFT } from '../protocols/linear.js';
-import { PRODUCT_KINDS, RING_BITS, RING_PARAM_KINDS, isClientOffline, productValue, PROGRAM_FORMAT, type MapSpec, type Program, type ProgramStep } from './program.js';
+import { NARROW_CARRYING_KINDS, PRODUCT_KINDS, RING_BITS, RING_PARAM_KINDS, isClientOffline, productValue, PROGRAM_FORMAT, type MapSpec, type Program, type ProgramStep } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
 import { array, describe, fail, int, ints, type Json, name, object, PROGRAM_LIMITS, Refusal, shape } from './validate-json.js';
@@ -135,7 +135,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   sigmoid: one(),
   weightsClientOffline: one({ layer: 'name' }, { ...BIAS, maskFrom: 'name' }),
   helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array' }, check: checkHelperSelect },
-  truncateClientOffline: one({ bits: 'int' }),
+  truncateClientOffline: one({ bits: 'int' }, { lift: 'bool' }),
 };
 
 /** Kinds whose result has as many elements as their (first) operand. */
@@ -284,6 +284,29 @@ function validateProgram(raw: Json, party: PartyId): Program {
   });
 
   const produced = new Set<string>();
+  /** The values of a smaller ring than the program's, by name (absent: the program's ring). */
+  const narrow = new Map<string, number>();
+  /** A 'helperSelect' step with its own smaller ring makes a value of it, the carrying kinds keep
+   * it (NARROW_CARRYING_KINDS), a lifting 'truncateClientOffline' reads exactly such a value of
+   * Z_2^(ring − bits) and makes one of the program's ring; any other step reads only the program's. */
+  const ringFlow = (kind: string, params: Record<string, Json>, ins: readonly string[], outs: readonly string[], f: string): void => {
+    const rings = ins.map((v) => narrow.get(v) ?? ring);
+    const own = kind === 'helperSelect' && params.ring !== undefined ? (params.ring as number) : ring;
+    let made = ring;
+    if (kind === 'helperSelect') {
+      rings.forEach((r, j) => r < own && fail(`${f}.inputs[${j}]`, `value '${ins[j]}' is of Z_2^${r}, below the step's ring Z_2^${own}`));
+      const w = params.window as { lo: number; k: number };
+      if (own < ring && w.lo + w.k > own) fail(`${f}.params.window`, `bits [${w.lo}, ${w.lo + w.k}) reach beyond the step's ring Z_2^${own}`);
+      if (own < ring && (Number(params.bits) !== 0 || ins.length > 1)) fail(`${f}.params.ring`, `a selection in a smaller ring than the program's folds no truncation and no residual`);
+      made = own;
+    } else if (kind === 'truncateClientOffline' && params.lift === true) {
+      const from = ring - Number(params.bits);
+      if (rings[0] !== from) fail(`${f}.params.lift`, `lifts a value of Z_2^${from} (ring − bits), the operand '${ins[0]}' is of Z_2^${rings[0]}`);
+    } else if (NARROW_CARRYING_KINDS.has(kind)) made = Math.min(ring, ...rings);
+    else if (Object.hasOwn(params, 'lift')) fail(`${f}.params.lift`, `not a parameter of a '${kind}' step`);
+    else rings.forEach((r, j) => r < ring && fail(`${f}.inputs[${j}]`, `value '${ins[j]}' is of the smaller ring Z_2^${r}: a '${kind}' step reads only the program's ring Z_2^${ring} (a lifting 'truncateClientOffline' first)`));
+    if (made < ring) for (const o of outs) narrow.set(o, made);
+  };
   /** Element counts of the values whose size the validator knows. */
   const sizes = new Map<string, number>();
   const stepNames = new Set<string>();
@@ -347,7 +370,9 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
-    if (RING_PARAM_KINDS.has(kind)) sameRing(params.ring, `${f}.params.ring`);
+    if (kind === 'helperSelect' && params.ring !== undefined && ringBits(params.ring, `${f}.params.ring`) < ring) {
+      // a selection in a smaller ring (lower-client-offline.ts window_ring): checked by ringFlow
+    } else if (RING_PARAM_KINDS.has(kind)) sameRing(params.ring, `${f}.params.ring`);
     else if (Object.hasOwn(params, 'ring')) fail(`${f}.params.ring`, `not a parameter of a '${kind}' step (only ${[...RING_PARAM_KINDS].join(', ')} carry the ring)`);
     // the three-way truncation's range (its mod 2^f values live in 32-bit words)
     if (kind === 'truncateClientOffline') int(params.bits, `${f}.params.bits`, 1, MAX_EXACT_TRUNCATION_BITS);
@@ -377,6 +402,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
     }
     if (kind === 'weightsSharedMask') sharesMask(params, ins[0], `${f}`);
     else ins.forEach((v, j) => masked.has(v) && fail(`${f}.inputs[${j}]`, `value '${v}' is a masked activation: only a 'weightsSharedMask' step reads it`));
+    ringFlow(kind, params, ins, outs, f);
     if (kind === 'input') {
       inputSteps++;
       const n = inputShape.reduce((a, b) => a * b, 1);
@@ -432,7 +458,8 @@ function checkRingSteps(steps: readonly ProgramStep[], ring: number): void {
     if (truncating) fail(`${f}.kind`, `a '${st.kind}' step${st.kind === 'resize' || st.kind.endsWith('vgPool') ? ' that truncates its shares' : ''} cannot run in Z_2^${ring} (the program's ring): it reads bits above the ring`);
     if (st.kind === 'helperSelect') {
       const w = st.params.window as { lo: number; k: number };
-      if (w.lo + w.k > ring) fail(`${f}.params.window`, `bits [${w.lo}, ${w.lo + w.k}) reach beyond the ring Z_2^${ring}`);
+      const own = Number(st.params.ring ?? ring);
+      if (w.lo + w.k > own) fail(`${f}.params.window`, `bits [${w.lo}, ${w.lo + w.k}) reach beyond the ring Z_2^${own}`);
     }
   });
 }

@@ -91,7 +91,7 @@ export function generatePrograms(g: Graph): GeneratedPrograms {
     const s = (STEP_BUILDERS[kind] ?? oneToOne)(n, env);
     const a = n.attrs;
     const stepKind = s.kind ?? kind;
-    const params = RING_PARAM_KINDS.has(stepKind) ? { ...s.params, ...inRing } : (s.params ?? {});
+    const params = RING_PARAM_KINDS.has(stepKind) ? { ...inRing, ...s.params } : (s.params ?? {});
     steps.push({ name: n.name, kind: stepKind, op: n.op, round: (a.round as number | undefined) ?? 0, rounds: (a.rounds as number | undefined) ?? 0, inputs: s.inputs, outputs: s.outputs, params });
   }
   const setup = env.setup.map((st) => ({ ...st, ...inRing }));
@@ -169,10 +169,11 @@ const STEP_BUILDERS: Partial<Record<StepKind, StepBuilder>> = {
     return {
       inputs: [...n.inputs],
       outputs: [n.outputs[0]],
-      params: { bits: withDefaults(n).bits, window: windowOf(n), shape: asNchw(x), ...(blocks.length > 0 ? { blocks: blockSizesFrom(blocks) } : {}), size: numel(x) },
+      params: { bits: withDefaults(n).bits, window: windowOf(n), shape: asNchw(x), ...(blocks.length > 0 ? { blocks: blockSizesFrom(blocks) } : {}), size: numel(x), ...narrowRingParam(n) },
     };
   },
-  truncateClientOffline: local((n) => ({ bits: withDefaults(n).bits })),
+  // a SecureLift: the shares shifted up by `bits` first (lift), the ring's value sign-extended
+  truncateClientOffline: local((n) => ({ bits: withDefaults(n).bits, ...(n.op === 'SecureLift' ? { lift: true } : {}) })),
   // with mask_from, the earlier client-offline product whose masked share of X it reuses (maskFrom)
   weightsClientOffline: (n, env) => {
     const from = withDefaults(n).mask_from as string;
@@ -339,4 +340,10 @@ function broadcastTo(c: Tensor, shape: number[], sign: number): Tensor {
     }
   }
   return { data, shape, size } as unknown as Tensor;
+}
+
+/** A selection's smaller ring (window_ring, lower-client-offline.ts) as its step's `ring`. */
+function narrowRingParam(n: Node): { ring?: number } {
+  const r = withDefaults(n).window_ring as number | undefined;
+  return r ? { ring: r } : {};
 }

@@ -32,7 +32,7 @@ const TODAY: Record<string, [string, string]> = {
   SecureMul: ['lowered', 'secure mul'], SecureHardSigmoid: ['lowered', 'secure hardSigmoid'], SecureSigmoid: ['lowered', 'secure sigmoid'],
   // made by lower (truncation=exact) from the Truncate of a weight product, not from an op's facts
   SecureTruncate: ['lowered', 'secure truncateExact'],
-  SecureHelperSelect: ['lowered', 'secure helperSelect'], SecureTruncateClientOffline: ['lowered', 'secure truncateClientOffline'], SecureWeightsClientOffline: ['lowered', 'secure weightsClientOffline'],
+  SecureHelperSelect: ['lowered', 'secure helperSelect'], SecureTruncateClientOffline: ['lowered', 'secure truncateClientOffline'], SecureLift: ['lowered', 'secure truncateClientOffline'], SecureWeightsClientOffline: ['lowered', 'secure weightsClientOffline'],
 };
 
 function summary(op: string): [string, string] {

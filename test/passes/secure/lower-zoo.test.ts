@@ -9,7 +9,7 @@ import { importOnnx } from '../../../compiler/onnx/import.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { printGraph } from '../../../ir/print.js';
 import type { Graph } from '../../../ir/graph.js';
-import { producers } from '../../../ir/graph.js';
+import { makeNode, producers, replaceGraph } from '../../../ir/graph.js';
 import { costReport } from '../../../passes/secure/cost-model.js';
 import { SECURE_OPS } from '../../../passes/secure/secure-costs.js';
 import { runPipeline } from '../../../passes/index.js';
@@ -47,6 +47,11 @@ describe('lower and schedule-rounds on zoo models', function () {
     // mode's; tiny-cnn in the client-offline mode (its MaxPool as ReLU trees) the mode's ops.
     const graphs = ['secure-ops', 'mobilenetv3-small'].map((name) => runPipeline(importOnnx(buildZooModel(name)), SECURE).graph);
     graphs.push(runPipeline(importOnnx(buildZooModel('tiny-cnn')), 'canonicalize,maxpool-to-relu-tree,quantize,lower{client-offline=true},schedule-rounds').graph);
+    // and in Z_2^48 with every ReLU marked for Z_2^32 (as --ring auto marks those whose values fit):
+    // the ones with no truncation folded in (the pool's tree) select there, a SecureLift after them
+    const quantized = runPipeline(importOnnx(buildZooModel('tiny-cnn')), 'canonicalize,maxpool-to-relu-tree,quantize').graph;
+    const marked = replaceGraph(quantized, { nodes: quantized.nodes.map((n) => (n.op === 'Relu' ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, window_ring: 32 }) : n)) });
+    graphs.push(runPipeline(marked, 'lower{client-offline=true,ring=48},schedule-rounds').graph);
     // SecureBlockRelu comes from a BlockRelu, which no ONNX operator imports as (a plan inserts
     // it): its lowering is tested on hand-written graphs, test/passes/secure/lower-block-relu.test.ts.
     // SecureSigmoid: no zoo classifier has a Sigmoid; test/e2e/mobilenetv3.test.ts runs one securely.

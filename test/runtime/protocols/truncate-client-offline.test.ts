@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { dealTruncateClientOffline, truncateClientOffline } from '../../../runtime/protocols/truncate-client-offline.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { unpackBits } from '../../../runtime/protocols/truncate-exact.js';
+import { liftInput } from '../../../runtime/program/steps.js';
 import type { Session } from '../../../runtime/session/session.js';
 import { join, offlineExchange, randomSigned, sessions, sharesWithWrap, split, truncationValues, wrappingShares } from './harness.js';
 import type { RecordingSession } from './harness.js';
@@ -68,6 +69,31 @@ describe('protocols: client-offline exact truncation', function () {
           expect(c.every((d) => d === 0n || d === 1n), `ℓ = ${ring}, f = ${f}: ${c.find((d) => d !== 0n && d !== 1n)}`).to.equal(true);
         }
       }
+  });
+
+  // A lift (SecureLift, runtime/program/steps.ts liftInput): a value of Z_2^32 (a selection in the
+  // smaller ring) brought to Z_2^ℓ by shifting each share up by ℓ − 32 bits, then truncating by as
+  // many: exact (no carry: the shifted shares' low bits are zero) while |x| < 2^30, whatever the
+  // shares' bits above 32 hold.
+  it('a lift from Z_2^32 to Z_2^40, 48, 56 and 64 gives x exactly for |x| < 2^30, the bound\'s ends included, whatever the shares\' bits above 32', async () => {
+    const ss = await sessions();
+    for (const ring of [40, 48, 56, 64]) {
+      const bits = ring - 32;
+      const n = 2000;
+      const x = randomSigned(n, 29);
+      [0n, 1n, -1n, (1n << 30n) - 1n, -(1n << 30n) + 1n, 1n << 29n, -(1n << 29n)].forEach((e, i) => (x[i] = BigInt.asUintN(64, e)));
+      const [x0, x1] = split(x);
+      // noise above bit 32 in both shares: only their low 32 bits hold the value
+      const noise = randomSigned(n, 63);
+      for (let i = 0; i < n; i++) {
+        x0[i] = BigInt.asUintN(64, x0[i] + (noise[i] << 32n));
+        x1[i] = BigInt.asUintN(64, x1[i] + ((noise[i] >> 7n) << 32n));
+      }
+      const lifted = [x0, x1, new BigUint64Array(n)].map((v) => liftInput({ lift: true, bits }, v));
+      const y = await truncate(ss, lifted, bits, ring);
+      const wrong = Array.from(x, (v, i) => [BigInt.asIntN(64, v), BigInt.asIntN(ring, y[i])]).find(([a, b]) => a !== b);
+      expect(wrong, `ℓ = ${ring}: x = ${wrong?.[0]}, lifted ${wrong?.[1]}`).to.equal(undefined);
+    }
   });
 
   it('a forced wrap of the shares across 2^63 stays within the carry', async () => {

@@ -1,0 +1,164 @@
+// Selections in a smaller ring inside a wider program (compiler/ring-choice.ts NARROW_RING,
+// lower-client-offline.ts window_ring and SecureLift): with --calib, a client-offline program in
+// Z_2^48 runs its selections with no truncation folded in (a MaxPool's tree levels, the ReLU after
+// the pool) in Z_2^32 and lifts their value back before the next product. Checked against the same
+// program compiled without calibration samples (every step in Z_2^48): which steps narrow, their
+// flows by hand (4 B per ring element instead of 6, the full window at 32 bits, the lift's 16-bit
+// pads), the secure run against the fixed-point interpreter with counters equal to cost.json, no
+// narrowing where the values do not fit, and the validator's refusals of a program that reads a
+// smaller ring's value unlifted.
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { readCostJson } from '../../../compiler/commands/cost.js';
+import { loadGraphFile } from '../../../compiler/load-model.js';
+import { encodeNpy } from '../../../compiler/npy.js';
+import { buildZooModel } from '../../../examples/zoo/index.js';
+import { runGraphFixed } from '../../../ir/interp/fixed/index.js';
+import { tensorOf } from '../../../ir/tensor.js';
+import { runPipeline } from '../../../passes/index.js';
+import { parseProgram } from '../../../runtime/program/validate.js';
+import type { Program, ProgramStep } from '../../../runtime/program/program.js';
+import { rng } from '../../passes/util.js';
+import { maxAbsDiff, runCheckedRuns } from '../../e2e/support.js';
+import { suiteTempDir } from '../../temp-dir.js';
+
+const SAMPLES = 6;
+const FRAC = 16;
+const N = 3 * 16 * 16;
+
+/** `SAMPLES` uniform images in [−scale, scale), as an .npy file. */
+function calibration(path: string, scale: number): void {
+  const rand = rng(11);
+  writeFileSync(path, encodeNpy([SAMPLES, 3, 16, 16], Float32Array.from({ length: SAMPLES * N }, () => scale * (2 * rand() - 1))));
+}
+
+const programOf = (out: string, party = 1): Program => JSON.parse(readFileSync(join(out, `party${party}/program.json`), 'utf8')) as Program;
+const stepsOf = (out: string, kind: string): ProgramStep[] => programOf(out).steps.filter((s) => s.kind === kind);
+
+describe('selections in a smaller ring inside a wider program (window_ring, SecureLift)', function () {
+  this.timeout(300000);
+  const tmp = suiteTempDir('mpcc-narrow-');
+  let dir = '';
+  const file = (name: string) => join(dir, name);
+  let note = '';
+  before(() => {
+    dir = tmp();
+    writeFileSync(file('tiny.onnx'), buildZooModel('tiny-cnn'));
+    calibration(file('calib.npy'), 1);
+    calibration(file('huge.npy'), 4000);
+    note = runCompile(file('tiny.onnx'), { output: file('narrow'), clientOffline: true, ring: '48', calib: file('calib.npy'), fracBits: FRAC, quiet: true }).notes.join('\n');
+    runCompile(file('tiny.onnx'), { output: file('wide'), clientOffline: true, ring: '48', fracBits: FRAC, quiet: true });
+  });
+
+  it('the selections with no truncation folded in run in Z_2^32, the others in the program\'s Z_2^48, and one lift brings the pool\'s value back before the product reading it', () => {
+    expect(note).to.match(/select in Z_2\^32, lifted back after/);
+    const narrow = stepsOf(file('narrow'), 'helperSelect');
+    const wide = stepsOf(file('wide'), 'helperSelect');
+    expect(wide.every((s) => s.params.ring === 48)).to.equal(true);
+    // bits 0 (no truncation folded in): the pool's tree levels and the ReLU behind the pool
+    expect(narrow.map((s) => [s.name, s.params.ring])).to.deep.equal(wide.map((s) => [s.name, s.params.bits === 0 ? 32 : 48]));
+    expect(narrow.filter((s) => s.params.ring === 32).length).to.be.at.least(2);
+    const lifts = stepsOf(file('narrow'), 'truncateClientOffline').filter((s) => s.params.lift === true);
+    expect(lifts.length).to.equal(1);
+    expect(lifts[0].params.bits).to.equal(16);
+    const last = narrow.filter((s) => s.params.ring === 32).at(-1)!;
+    expect(lifts[0].inputs).to.deep.equal(last.outputs);
+    // the product after the pool reads the lifted value, nothing else reads the narrow one
+    const readers = programOf(file('narrow')).steps.filter((s) => s.inputs.includes(last.outputs[0]));
+    expect(readers.map((s) => s.kind)).to.deep.equal(['truncateClientOffline']);
+    expect(programOf(file('narrow')).steps.some((s) => s.kind === 'weightsClientOffline' && s.inputs[0] === lifts[0].outputs[0])).to.equal(true);
+    expect(stepsOf(file('wide'), 'truncateClientOffline').some((s) => s.params.lift)).to.equal(false);
+  });
+
+  it('the narrow steps cost 4 B per ring element (6 in Z_2^48), a full window 32 bits, the lift 16-bit pads: every flow by hand, the totals as cost.json', () => {
+    const [narrow, wide] = [readCostJson(file('narrow/cost.json')), readCostJson(file('wide/cost.json'))];
+    const [gn, gw] = [readFileSync(file('narrow/party1/model.mir'), 'utf8'), readFileSync(file('wide/party1/model.mir'), 'utf8')];
+    // a node's flows in model.mir ("step from->to phase label bytes"), by "from->to label"
+    const flowsOf = (mir: string, name: string) => {
+      const line = mir.split('\n').find((l) => l.includes(`"${name}"(`))!;
+      const list = /flows = \[([^\]]*)\]/.exec(line)![1];
+      return new Map([...list.matchAll(/"(\d+) (\d->\d) (\w+) ([\w.]+) (\d+)"/g)].map((m) => [`${m[2]} ${m[4]}`, Number(m[5])]));
+    };
+    for (const s of stepsOf(file('narrow'), 'helperSelect').filter((st) => st.params.ring === 32)) {
+      const n = Number(s.params.size);
+      const [fn, fw] = [flowsOf(gn, s.name), flowsOf(gw, s.name)];
+      // a plain ReLU or a block-ReLU: hsel.masked twice and hsel.select per selected element
+      const selected = (fw.get('2->1 hsel.select') ?? 0) / 6;
+      expect(selected, s.name).to.be.at.most(n);
+      for (const key of ['0->2 hsel.masked', '1->2 hsel.masked', '2->1 hsel.select']) expect(fn.get(key), `${s.name} ${key}`).to.equal(4 * selected);
+      expect(fn.get('2->1 hsel.flipshare')! * 6).to.equal(fw.get('2->1 hsel.flipshare')! * 4);
+      const window = s.params.window as { lo: number; k: number };
+      if (window.lo === 0) expect(window.k, `${s.name}: the full window`).to.equal(32);
+    }
+    const lift = stepsOf(file('narrow'), 'truncateClientOffline').find((s) => s.params.lift)!;
+    const liftFlows = flowsOf(gn, lift.name);
+    const n = liftFlows.get('1->2 trunc.open')! * 8;
+    expect(n).to.equal(programOf(file('narrow')).steps.find((s) => s.outputs.includes(lift.inputs[0]))!.params.size);
+    expect([...liftFlows].sort()).to.deep.equal(
+      [['0->1 trunc.pad', 2 * n], ['1->2 trunc.open', n / 8], ['2->1 trunc.share', 2 * n]].sort() as [string, number][],
+    );
+    expect(narrow.bytes.online + narrow.bytes.preprocessing).to.be.below(wide.bytes.online + wide.bytes.preprocessing);
+    expect(narrow.rounds).to.equal(wide.rounds + 2);
+  });
+
+  it('runs: outputs as the fixed-point interpreter\'s, counters equal cost.json and model.mir', async () => {
+    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const rand = rng(48);
+    const inputs = [0, 1].map(() => Float32Array.from({ length: N }, () => 2 * rand() - 1));
+    const outputs = await runCheckedRuns(file('narrow'), inputs);
+    inputs.forEach((x, i) => {
+      const [name, secure] = outputs[i];
+      const fixed = runGraphFixed(q, { [q.inputs[0]]: tensorOf('float32', [1, 3, 16, 16], x) }, { frac: FRAC }).outputs.get(name)!.data;
+      expect(maxAbsDiff(secure, fixed), `input ${i}`).to.be.at.most(16 * 2 ** -FRAC);
+    });
+  });
+
+  it('no selection narrows where calibration\'s values do not fit Z_2^32 with the margin', () => {
+    const notes = runCompile(file('tiny.onnx'), { output: file('huge'), clientOffline: true, ring: 'auto', calib: file('huge.npy'), fracBits: FRAC, quiet: true }).notes.join('\n');
+    expect(notes).to.match(/ring/);
+    expect(notes).not.to.match(/Z_2\^32, lifted/);
+    const ring = programOf(file('huge')).ring;
+    expect(ring).to.be.above(32);
+    expect(stepsOf(file('huge'), 'helperSelect').every((s) => s.params.ring === ring)).to.equal(true);
+    expect(stepsOf(file('huge'), 'truncateClientOffline').some((s) => s.params.lift)).to.equal(false);
+  });
+
+  it('the validator refuses a smaller ring\'s value read unlifted, a lift of a value of the program\'s ring, and a narrow window past Z_2^32 (MPCC5222)', () => {
+    const text = readFileSync(file('narrow/party1/program.json'), 'utf8');
+    expect(() => parseProgram(text, 'program.json', 1)).not.to.throw();
+    const edit = (change: (p: Program) => void): string => {
+      const p = JSON.parse(text) as Program;
+      change(p);
+      return JSON.stringify(p);
+    };
+    const liftAt = (p: Program) => p.steps.findIndex((s) => s.params.lift === true);
+    // the product reads the narrow value itself
+    const unlifted = edit((p) => {
+      const lift = p.steps[liftAt(p)];
+      p.steps.splice(liftAt(p), 1);
+      for (const s of p.steps) s.inputs = s.inputs.map((v) => (v === lift.outputs[0] ? lift.inputs[0] : v));
+    });
+    const refusal = (t: string): string => {
+      try {
+        parseProgram(t, 'program.json', 1);
+      } catch (e) {
+        return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+      }
+      return 'accepted';
+    };
+    expect(refusal(unlifted)).to.match(/^MPCC5222: .*'weightsClientOffline' step reads only the program's ring Z_2\^48/);
+    // a lift of a value of the program's ring (the truncation before the pool)
+    const liftWide = edit((p) => {
+      const t = p.steps.find((s) => s.kind === 'truncateClientOffline' && !s.params.lift)!;
+      t.params.lift = true;
+    });
+    expect(refusal(liftWide)).to.match(/^MPCC5222: .*lifts a value of Z_2\^32 \(ring − bits\), the operand '.*' is of Z_2\^48/);
+    const pastRing = edit((p) => {
+      const s = p.steps.find((st) => st.kind === 'helperSelect' && st.params.ring === 32)!;
+      s.params.window = { lo: 20, k: 16 };
+    });
+    expect(refusal(pastRing)).to.match(/^MPCC5222: .*bits \[20, 36\) reach beyond the step's ring Z_2\^32/);
+  });
+});
