@@ -27,6 +27,12 @@
 // wrapped) up, the largest lo the rest of the bound allows; among equal k the least predicted
 // error. Layers are measured with every window full, so the (small) effect of one layer's window
 // on the values of the layers after it is not in the prediction.
+// A max (a (block-)ReLU of a difference a − b whose every reader adds b back: a MaxPool's tree
+// level, maxpool-to-relu-tree) is the one comparison whose lost carry costs at most its window's
+// 2^lo ulps in value (max(a, b) reads b for a ≤ b + 2^lo: an error below 2^lo), so `auto` counts
+// no lost carry (a) of such a window with lo ≤ f − MAX_FREE_ERROR_BITS (an error below 1/64 in
+// real units): only (b), and its predicted rate says so (the lost carries below that are
+// rounding, not sign errors: `mpcc run --verify-against-plaintext` still counts them).
 import type { Graph, Node } from '../../ir/graph.js';
 import { makeNode, replaceGraph } from '../../ir/graph.js';
 import { withDefaults } from '../../ir/ops/index.js';
@@ -40,6 +46,30 @@ export const TAIL_VALUES = 128;
 
 /** Fewest tail values a fit uses (K = min(TAIL_VALUES, N / 4) must reach it). */
 export const MIN_TAIL = 8;
+
+/** A max's free low bits are below f by this much: 2^-6 in real units (see the file comment). */
+export const MAX_FREE_ERROR_BITS = 6;
+
+/** The (block-)ReLUs of `g` that compute a max: the input a − b (a Sub), every reader an Add of
+ * the output and b (maxpool-to-relu-tree's levels); their lost carries are value errors below 2^lo. */
+export function maxLevels(g: Graph): Set<string> {
+  const producer = new Map<string, Node>();
+  const readers = new Map<string, Node[]>();
+  for (const n of g.nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  }
+  const out = new Set<string>();
+  for (const n of g.nodes) {
+    if (n.op !== 'Relu' && n.op !== 'BlockRelu') continue;
+    const d = producer.get(n.inputs[0]);
+    if (d?.op !== 'Sub' || !d.inputs[1]) continue;
+    const b = d.inputs[1];
+    const rs = readers.get(n.outputs[0]) ?? [];
+    if (rs.length > 0 && !g.outputs.includes(n.outputs[0]) && rs.every((r) => r.op === 'Add' && r.inputs.includes(b) && r.inputs.includes(n.outputs[0]))) out.add(n.name);
+  }
+  return out;
+}
 
 /** How far above the largest value seen `auto` looks for a cheaper window (bits). */
 const MAX_MARGIN_BITS = 8;
@@ -180,8 +210,10 @@ export interface ChosenWindow {
 }
 
 /** The auto window of `s` (see the file comment): fewest bits k with a predicted rate (a) + (b)
- * ≤ maxSignError, the least predicted rate among those; the full ring when nothing fits. */
-export function chooseWindow(s: CompareStat, maxSignError: number): ChosenWindow {
+ * ≤ maxSignError, the least predicted rate among those; the full ring when nothing fits. `freeLo`:
+ * a max's low bits whose lost carries do not count (a window with lo ≤ freeLo predicts no (a)). */
+export function chooseWindow(s: CompareStat, maxSignError: number, freeLo = 0): ChosenWindow {
+  const carryAt = (l: number): number => (l <= freeLo ? 0 : predictedSignError(s, l));
   let best: ChosenWindow = { lo: 0, k: 64, carry: 0, overflow: 0 };
   const above = Math.max(1, bitLength(s.maxAbs)); // the smallest m with 2^m > max|x|
   for (let m = above; m <= Math.min(63, above + MAX_MARGIN_BITS); m++) {
@@ -191,12 +223,12 @@ export function chooseWindow(s: CompareStat, maxSignError: number): ChosenWindow
     if (overflow > maxSignError) continue;
     let lo = 0;
     for (let l = m - 1; l > 0; l--) {
-      if (predictedSignError(s, l) + overflow <= maxSignError) {
+      if (carryAt(l) + overflow <= maxSignError) {
         lo = l;
         break;
       }
     }
-    const w = { lo, k: m - lo + 1, carry: predictedSignError(s, lo), overflow };
+    const w = { lo, k: m - lo + 1, carry: carryAt(lo), overflow };
     if (w.k < best.k || (w.k === best.k && w.carry + w.overflow < best.carry + best.overflow)) best = w;
   }
   return best;
@@ -204,9 +236,9 @@ export function chooseWindow(s: CompareStat, maxSignError: number): ChosenWindow
 
 /** The auto window of one layer (chooseWindow) as the plan records it; 64 bits for a layer
  * without statistics. */
-export function autoWindow(s: CompareStat | undefined, op: string, name: string, frac: number, maxSignError: number): PlanWindow {
+export function autoWindow(s: CompareStat | undefined, op: string, name: string, frac: number, maxSignError: number, max = false): PlanWindow {
   if (!s || s.n === 0) return { name, op, lo: 0, k: 64, predictedSignError: null, maxAbs: null, samples: 0 };
-  const w = chooseWindow(s, maxSignError);
+  const w = chooseWindow(s, maxSignError, max ? Math.max(0, frac - MAX_FREE_ERROR_BITS) : 0);
   return { name, op, lo: w.lo, k: w.k, predictedSignError: w.carry + w.overflow, predictedOverflow: w.overflow, maxAbs: s.maxAbs / 2 ** frac, samples: s.n };
 }
 
@@ -224,7 +256,8 @@ export function compareNodes(g: Graph): Node[] {
 
 /** Auto windows for every comparison node of float graph `g` from `stats`. */
 export function autoWindows(g: Graph, stats: CompareStatistics, frac: number, maxSignError: number): PlanWindow[] {
-  return compareNodes(g).map((n) => autoWindow(stats.byNode.get(n.name), n.op, n.name, frac, maxSignError));
+  const maxes = maxLevels(g);
+  return compareNodes(g).map((n) => autoWindow(stats.byNode.get(n.name), n.op, n.name, frac, maxSignError, maxes.has(n.name)));
 }
 
 /** Per comparison node: values compared and how many the window read with the wrong sign (and

@@ -11,7 +11,9 @@ import { type Graph, makeNode } from '../../../ir/graph.js';
 import { windowErrorProbability, windowNegative } from '../../../ir/interp/fixed/index.js';
 import { withDefaults } from '../../../ir/ops/index.js';
 import { runPipeline } from '../../../passes/index.js';
-import { type CompareStat, CompareStatistics, SignErrorCounter, TAIL_VALUES, autoWindow, bitsForRange, chooseWindow, largest, predictedOverflow, predictedSignError } from '../../../passes/planning/compare-stats.js';
+import { importOnnx } from '../../../compiler/onnx/import.js';
+import { buildZooModel } from '../../../examples/zoo/index.js';
+import { type CompareStat, CompareStatistics, MAX_FREE_ERROR_BITS, SignErrorCounter, TAIL_VALUES, autoWindow, bitsForRange, chooseWindow, largest, maxLevels, predictedOverflow, predictedSignError } from '../../../passes/planning/compare-stats.js';
 import { type Plan, makePlan, parsePlan, planJson } from '../../../passes/planning/plan-file.js';
 import { randomTensor, rng } from '../util.js';
 
@@ -126,6 +128,36 @@ describe('narrow-compare statistics: predicted sign errors and auto windows', ()
     for (let i = 0; i < values.length; i += 777) s.add(makeNode('Relu', 'r', ['x'], ['y']), BigUint64Array.from(values.slice(i, i + 777), (v) => BigInt.asUintN(64, BigInt(v))));
     const want = values.map(Math.abs).sort((a, b) => b - a).slice(0, TAIL_VALUES + 1);
     expect(largest(s.byNode.get('r')!)).to.deep.equal(want);
+  });
+
+  // A max (maxpool-to-relu-tree's levels): a lost carry misreads a − b only for 0 ≤ a − b < 2^lo,
+  // where max(a, b) reads b: an error below 2^lo ulps, so below 2^(f − 6) it is not counted.
+  it('a max\'s window: its carries below 2^(f − 6) do not count, so auto drops those bits; brute force over every window, and only the tree levels are maxes', () => {
+    const frac = 14;
+    const free = frac - MAX_FREE_ERROR_BITS;
+    const s = statsOf(sample(rng(19), 3000));
+    for (const bound of [1e-4, 1e-2]) {
+      const plain = autoWindow(s, 'BlockRelu', 'r', frac, bound);
+      const max = autoWindow(s, 'BlockRelu', 'r', frac, bound, true);
+      expect(max.k).to.be.at.most(plain.k);
+      const m = max.lo + max.k - 1;
+      expect(2 ** m).to.be.above(s.maxAbs);
+      // brute force: a window counts its carries only above the free bits
+      const counted = (lo: number) => (lo <= free ? 0 : predictedSignError(s, lo));
+      expect(max.predictedSignError!).to.be.closeTo(counted(max.lo) + max.predictedOverflow!, 1e-15);
+      expect(max.predictedSignError!).to.be.at.most(bound);
+      for (let top = 1; top < 63; top++) {
+        if (2 ** top <= s.maxAbs) continue;
+        for (let lo = 0; lo < top; lo++) {
+          const over = predictedOverflow(s, top) ?? (2 ** top > 2 * s.maxAbs ? 0 : Infinity);
+          if (counted(lo) + over <= bound) expect(top - lo + 1, `lo ${lo} top ${top}`).to.be.at.least(max.k);
+        }
+      }
+    }
+    const tree = runPipeline(importOnnx(buildZooModel('tiny-cnn')), 'canonicalize,maxpool-to-relu-tree').graph;
+    const relus = tree.nodes.filter((n) => n.op === 'Relu').map((n) => n.name);
+    expect([...maxLevels(tree)].sort()).to.deep.equal(relus.filter((r) => r.includes('MaxPool.')).sort());
+    expect(relus.filter((r) => !r.includes('MaxPool.')).length).to.be.above(0);
   });
 
   it('predicts the overflow past the largest value from the tail, and it holds on fresh values', () => {
