@@ -13,7 +13,7 @@ import { runGraph } from '../ir/interp/index.js';
 import { runGraphFixed } from '../ir/interp/fixed/index.js';
 import { Tensor } from '../ir/tensor.js';
 import { numel } from '../ir/types.js';
-import { type CompareStat, CompareStatistics, SignErrorCounter, autoWindows, compareNodes, predictedWindowError, statisticsGraph } from '../passes/planning/compare-stats.js';
+import { type CompareStat, CompareStatistics, MAX_FREE_ERROR_BITS, SignErrorCounter, autoWindows, compareNodes, maxLevels, predictedWindowError, statisticsGraph } from '../passes/planning/compare-stats.js';
 import { applyWindows } from '../passes/planning/narrow-compare.js';
 import { type Plan, type PlanCompare, type PlanWindow, makePlan, modelFileSha256, readPlan, reluLayerNames } from '../passes/planning/plan-file.js';
 import type { Stage } from '../ir/stage.js';
@@ -184,6 +184,9 @@ export interface WindowedDrive {
   readonly fracChoice?: FracChoice;
   /** The ring chosen for the model (--ring auto). */
   readonly ringChoice?: RingChoice;
+  /** The comparisons that compute a max (compare-stats.ts maxLevels: their lost carries below
+   * 2^(f − 6) do not count), for the note. */
+  readonly maxes: ReadonlySet<string>;
 }
 
 /** Drives `model` to the float stage (with --plan's block-ReLUs), chooses the windows `choice`
@@ -208,13 +211,16 @@ export function driveWithWindows(
   const { graph, ringChoice } = runPlan(windowed, planPasses(windowed, { passes: '', target: options.target, fracBits: frac, revealArgmax: options.revealArgmax, truncation: options.truncation, clientOffline: options.clientOffline, ring: options.ring }), { ...options, calibration: data });
   const source = { tool: 'mpcc compile', method: `compare-bits ${choice.mode === 'auto' ? 'auto' : `${choice.k}, drop-lsb ${choice.lo}`}`, ...(data ? { calib: data.source } : {}) };
   const plan = planWithCompare(options.planFile === undefined ? undefined : readPlan(options.planFile), compare, modelFileSha256(model), float, source);
-  return { graph, plan, compare, fracChoice, ringChoice };
+  return { graph, plan, compare, fracChoice, ringChoice, maxes: maxLevels(float) };
 }
 
 /** One row of `mpcc run --verify-against-plaintext`: a comparison node's measured sign-error
  * rate on the run's input beside the plan's prediction (null without statistics). */
 export interface SignErrorRow extends MeasuredSignErrors {
   readonly predicted: number | null;
+  /** A max (compare-stats.ts maxLevels): its prediction leaves out lost carries below 2^(f − 6),
+   * which only make max(a, b) read b within 2^lo of a tie; the measured rate counts them. */
+  readonly max?: boolean;
   /** Of `predicted`, the share predicted past the range (null: not recorded). */
   readonly predictedOverflow: number | null;
 }
@@ -252,7 +258,12 @@ export function checkAgainstPlaintext(out: string, model: string, x: Float32Arra
     }
   }
   const byName = new Map((plan?.compare?.windows ?? []).map((w) => [w.name, w]));
-  return { maxDiffSimulated, maxDiffFloat, layers: layers.map((l) => ({ ...l, predicted: byName.get(l.name)?.predictedSignError ?? null, predictedOverflow: byName.get(l.name)?.predictedOverflow ?? null })) };
+  const maxes = maxLevels(windowed);
+  return {
+    maxDiffSimulated,
+    maxDiffFloat,
+    layers: layers.map((l) => ({ ...l, predicted: byName.get(l.name)?.predictedSignError ?? null, predictedOverflow: byName.get(l.name)?.predictedOverflow ?? null, ...(maxes.has(l.name) ? { max: true } : {}) })),
+  };
 }
 
 /** The check as text lines. */
@@ -262,17 +273,20 @@ export function describeCheck(c: PlaintextCheck): string {
   lines.push('sign errors per comparison (measured on this input by the simulation; predicted from calibration):');
   for (const l of c.layers) {
     const past = `${l.overflows} past the range, predicted ${rate(l.predictedOverflow)}`;
-    lines.push(`  ${l.name} (${l.op}, lo ${l.lo}, k ${l.k}): ${l.errors}/${l.compared} = ${rate(l.rate)}, predicted ${rate(l.predicted)} (${past}); against the float network's signs ${rate(l.rateVsFloat)}`);
+    lines.push(`  ${l.name} (${l.op}, lo ${l.lo}, k ${l.k}): ${l.errors}/${l.compared} = ${rate(l.rate)}, predicted ${rate(l.predicted)} (${past}); against the float network's signs ${rate(l.rateVsFloat)}${l.max ? MAX_NOTE : ''}`);
   }
   return lines.join('\n') + '\n';
 }
 
+/** What a max's rows add (compare-stats.ts maxLevels). */
+const MAX_NOTE = `; a max: its lost carries (reading b for a within 2^lo of b) are value errors, below 2^(f − ${MAX_FREE_ERROR_BITS}) not counted as sign errors`;
+
 /** The chosen windows as the compile's note: per comparison node its window and predicted
  * sign-error rate (of which past the range). */
-export function describeWindows(c: PlanCompare): string {
+export function describeWindows(c: PlanCompare, maxes: ReadonlySet<string> = new Set()): string {
   const rate = (r: number | null | undefined) => (r === null || r === undefined ? '—' : r === 0 ? '0' : r.toExponential(2));
   const how = c.mode === 'auto' ? `auto, --max-sign-error ${c.maxSignError}` : 'one window for all';
   const lines = [`comparison windows (${how}; ${c.fracBits} fractional bits; predicted from ${c.windows.some((w) => w.samples > 0) ? 'the calibration samples' : 'no data'}):`];
-  for (const w of c.windows) lines.push(`  ${w.name} (${w.op}): bits [${w.lo}, ${w.lo + w.k}), k ${w.k}; predicted sign errors ${rate(w.predictedSignError)} (past the range ${rate(w.predictedOverflow)})`);
+  for (const w of c.windows) lines.push(`  ${w.name} (${w.op}): bits [${w.lo}, ${w.lo + w.k}), k ${w.k}; predicted sign errors ${rate(w.predictedSignError)} (past the range ${rate(w.predictedOverflow)})${maxes.has(w.name) ? MAX_NOTE : ''}`);
   return lines.join('\n');
 }

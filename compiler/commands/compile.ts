@@ -118,16 +118,16 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
 function compileDriven(model: string, bytes: Uint8Array, out: string, options: CompileOptions, compare: ReturnType<typeof compareChoiceFrom>, driver: Parameters<typeof driveModel>[1] & { readonly target: 'scheduled'; readonly log: ProgressSink }, t0: number): CompileSummary {
   const { log, calib } = driver;
   // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
-  const { graph, plan, fracChoice, windows, ringChoice } = compare.mode === 'none'
-    ? (({ graph: g, fracChoice: f, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined }))(driveModel(model, driver))
-    : (({ graph: g, plan: p, fracChoice: f, compare: c, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: Buffer.from(planJson(p)), windows: c }))(driveWithWindows(model, driver, compare, calib));
+  const { graph, plan, fracChoice, windows, ringChoice, maxes } = compare.mode === 'none'
+    ? (({ graph: g, fracChoice: f, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined, maxes: undefined }))(driveModel(model, driver))
+    : (({ graph: g, plan: p, fracChoice: f, compare: c, ringChoice: r, maxes: m }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: Buffer.from(planJson(p)), windows: c, maxes: m }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
   const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan);
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
     ...(ringChoice ? [`note: ${ringChoice.note}`] : []),
-    ...(windows ? [describeWindows(windows)] : []),
+    ...(windows ? [describeWindows(windows, maxes)] : []),
     ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost) : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
     ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),

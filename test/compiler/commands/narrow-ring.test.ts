@@ -115,6 +115,21 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
     });
   });
 
+  it('auto windows: the pool\'s tree levels (maxes) drop their low bits up to f − 6 and the note says why; the other comparisons keep the sign-error rule', () => {
+    const summary = runCompile(file('tiny.onnx'), { output: file('windows'), clientOffline: true, ring: '48', calib: file('calib.npy'), fracBits: FRAC, compareBits: 'auto', quiet: true });
+    const plan = JSON.parse(readFileSync(file('windows/plan.json'), 'utf8')) as { compare: { windows: { name: string; lo: number; k: number; predictedSignError: number; predictedOverflow: number }[] } };
+    const note = summary.notes.find((n) => n.startsWith('comparison windows'))!;
+    const maxes = plan.compare.windows.filter((w) => w.name.includes('MaxPool.'));
+    expect(maxes.length).to.be.at.least(2);
+    for (const w of plan.compare.windows) {
+      const line = note.split('\n').find((l) => l.startsWith(`  ${w.name} (`))!;
+      expect(line.includes('a max: its lost carries'), w.name).to.equal(w.name.includes('MaxPool.'));
+    }
+    // a max whose window starts at or below f − 6 predicts no lost carry: only what lies past its range
+    for (const w of maxes) if (w.lo <= FRAC - 6) expect(w.predictedSignError, w.name).to.equal(w.predictedOverflow);
+    expect(maxes.some((w) => w.lo === FRAC - 6)).to.equal(true);
+  });
+
   it('no selection narrows where calibration\'s values do not fit Z_2^32 with the margin', () => {
     const notes = runCompile(file('tiny.onnx'), { output: file('huge'), clientOffline: true, ring: 'auto', calib: file('huge.npy'), fracBits: FRAC, quiet: true }).notes.join('\n');
     expect(notes).to.match(/ring/);
