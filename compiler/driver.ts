@@ -48,7 +48,7 @@ import { type FracChoice, type Truncation, chooseFracBits, describeFracChoice } 
 import { runGraph } from '../ir/interp/index.js';
 import { revealArgmax } from '../passes/quantize/reveal-argmax.js';
 import { FRAC_BITS, type RingWhen } from './commands/flags.js';
-import { NARROW_RING, type RingChoice, checkRing, chooseRing, measureRingRange } from './ring-choice.js';
+import { type RingChoice, checkRing, chooseRing, measureRingRange } from './ring-choice.js';
 import { Tensor } from '../ir/tensor.js';
 
 /** The passes every command runs first when --passes is not given. */
@@ -203,7 +203,7 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
   const bits = ringChoice.poolBits;
   const narrow = ringChoice.narrow;
   const marked = (n: Node): Node =>
-    bits?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, divide_bits: bits.get(n.name)! }) : narrow?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, window_ring: NARROW_RING }) : n;
+    bits?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, divide_bits: bits.get(n.name)! }) : narrow?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, window_ring: narrow.get(n.name)! }) : n;
   const pooled = bits?.size || narrow?.size ? replaceGraph(before.graph, { nodes: before.graph.nodes.map(marked) }) : before.graph;
   const after = runSteps(pooled, rest, lowerAt, plan.steps.length, options);
   return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice: before.fracChoice, ringChoice };

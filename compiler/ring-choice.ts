@@ -18,11 +18,12 @@
 // its own error bound), so it asks only that of the ring, never a magnitude. A value beyond 2^(ℓ − 2) at inference wraps and ruins that
 // inference's output; nothing else in the protocols fails silently. Without calibration samples
 // the ring stays Z_2^64.
-// Inside a ring wider than Z_2^32, a (block-)ReLU with no truncation folded in (a MaxPool's tree
-// levels, the ReLU behind a pool) may select in Z_2^32 (NARROW_RING; lower-client-offline.ts
-// window_ring and SecureLift): auto marks it when every value it and the carrying local ops after
-// it make (and its compared value, on a full window) stays under 2^(32 − 2) ulps with the same
-// margin, and its narrowed window ends at bit 32 or below; said in the note.
+// Inside a wider ring, a (block-)ReLU with no truncation folded in (a MaxPool's tree levels, the
+// ReLU behind a pool) may select in Z_2^24 or Z_2^32 (NARROW_RINGS; lower-client-offline.ts
+// window_ring and SecureLift): auto marks it with the smaller of them in which every value it and
+// the carrying local ops after it make (and its compared value, on a full window) stays under
+// 2^(r − 2) ulps with the same margin and its narrowed window ends at bit r or below, and whose
+// lift's shift (the program's ring minus r) the exact truncation takes (≤ 32 bits); said in the note.
 // An average pool whose divisor is not a single power of two is the one value whose size is a
 // choice: its reciprocal's bits b trade the pool's relative error D/2^(b+1) for 2^b of range
 // (16 bits: resnet50's 7×7 global pool at 11 fractional bits reaches 2^30.3, above Z_2^32's
@@ -42,6 +43,7 @@ import { numel } from '../ir/types.js';
 import { AVG_SHIFT } from '../runtime/protocols/linear.js';
 import { poolTruncationBits } from '../ir/interp/fixed/params.js';
 import { RING_BITS, type RingBits } from '../runtime/program/program.js';
+import { MAX_EXACT_TRUNCATION_BITS } from '../runtime/protocols/truncate-exact.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { CalibrationSet } from './calibration/load.js';
 
@@ -72,16 +74,18 @@ export interface RingRange {
   readonly samples: number;
   /** The average pools whose reciprocal's bits are chosen with the ring (left out of `largest`). */
   readonly pools?: readonly PoolRange[];
-  /** The (block-)ReLUs with no truncation folded in, which may select in Z_2^NARROW_RING. */
+  /** The (block-)ReLUs with no truncation folded in, which may select in a smaller ring (NARROW_RINGS). */
   readonly narrow?: readonly NarrowCandidate[];
 }
 
-/** The smaller ring a selection with no truncation folded in may run in inside a wider program. */
-export const NARROW_RING = 32;
+/** The smaller rings a selection with no truncation folded in may run in inside a wider program
+ * (wire.ts SELECTION_RING_BITS below Z_2^40: each its smallest that holds its values; its lift's
+ * shift, the program's ring minus it, at most MAX_EXACT_TRUNCATION_BITS). */
+export const NARROW_RINGS = [24, 32] as const;
 
 /** A (block-)ReLU with no truncation folded in (a MaxPool tree's levels, a ReLU after a pool):
  * the largest value it and what the local ops after it make of it reach (the values a lift
- * brings back to the program's ring: |x| < 2^(NARROW_RING − 2) with the margin), its compared
+ * brings back to the program's ring: |x| < 2^(r − 2) with the margin, r in NARROW_RINGS), its compared
  * value on a full window included, in ulps; and its narrowed window's top bit + 1 (0: full). */
 export interface NarrowCandidate {
   readonly node: string;
@@ -97,8 +101,9 @@ export interface RingChoice {
   readonly note: string;
   /** The reciprocal's bits of each pool of `range.pools` below the default 16, by node. */
   readonly poolBits?: ReadonlyMap<string, number>;
-  /** The (block-)ReLUs whose selection runs in Z_2^NARROW_RING (their window_ring, set before lower). */
-  readonly narrow?: ReadonlySet<string>;
+  /** The (block-)ReLUs whose selection runs in a smaller ring, and its bits (NARROW_RINGS: their
+   * window_ring, set before lower). */
+  readonly narrow?: ReadonlyMap<string, number>;
 }
 
 /** The largest |value| of `values` (ring words), as a double. */
@@ -268,16 +273,22 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   return { ring, range, narrow, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${narrowNote}${hint}` };
 }
 
-/** The (block-)ReLUs of `range.narrow` that select in Z_2^NARROW_RING inside a program in Z_2^ring
- * (none when ring is no larger): those whose values fit with the margin and whose narrowed window
- * lies inside it; and the note's words for them. */
-function narrowIn(range: RingRange, ring: number, frac: number): { narrow?: ReadonlySet<string>; narrowNote: string } {
-  if (ring <= NARROW_RING) return { narrowNote: '' };
-  const fits = (range.narrow ?? []).filter((c) => c.largest * 2 ** RING_AUTO.marginBits < 2 ** (NARROW_RING - 2) && c.windowTop <= NARROW_RING);
-  if (fits.length === 0) return { narrowNote: '' };
-  const largest = Math.max(...fits.map((c) => c.largest));
-  const what = fits.length === 1 ? `'${fits[0].node}' selects` : `${fits.length} (block-)ReLUs with no truncation folded in (such as '${fits[0].node}') select`;
-  return { narrow: new Set(fits.map((c) => c.node)), narrowNote: `; ${what} in Z_2^${NARROW_RING}, lifted back after (their values' largest ${fmt(largest / 2 ** frac)})` };
+/** The (block-)ReLUs of `range.narrow` that select in a smaller ring inside a program in Z_2^ring,
+ * each in the smallest of NARROW_RINGS below `ring` that holds its values with the margin and its
+ * narrowed window, within the lift's reach; and the note's words for them. */
+function narrowIn(range: RingRange, ring: number, frac: number): { narrow?: ReadonlyMap<string, number>; narrowNote: string } {
+  const narrow = new Map<string, number>();
+  for (const c of range.narrow ?? []) {
+    const r = NARROW_RINGS.find((b) => b < ring && ring - b <= MAX_EXACT_TRUNCATION_BITS && c.largest * 2 ** RING_AUTO.marginBits < 2 ** (b - 2) && c.windowTop <= b);
+    if (r !== undefined) narrow.set(c.node, r);
+  }
+  if (narrow.size === 0) return { narrowNote: '' };
+  const largest = Math.max(...(range.narrow ?? []).filter((c) => narrow.has(c.node)).map((c) => c.largest));
+  const first = [...narrow.keys()][0];
+  const counts = NARROW_RINGS.map((b) => [b, [...narrow.values()].filter((r) => r === b).length] as const).filter(([, count]) => count > 0);
+  const rings = counts.map(([b, count]) => (counts.length === 1 ? `Z_2^${b}` : `${count} in Z_2^${b}`)).join(', ');
+  const what = narrow.size === 1 ? `'${first}' selects` : `${narrow.size} (block-)ReLUs with no truncation folded in (such as '${first}') select`;
+  return { narrow, narrowNote: `; ${what} in ${rings}, lifted back after (their values' largest ${fmt(largest / 2 ** frac)})` };
 }
 
 /** Each pool's reciprocal bits in Z_2^ring, those below 16 by node: the most it holds, or the

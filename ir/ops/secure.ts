@@ -158,7 +158,7 @@ defineOps(
   overShares(
     'SecureLift',
     "client-offline mode: a value computed in the smaller ring Z_2^from (a selection's window_ring) brought back to the program's ring: each share multiplied by 2^bits, then the exact truncation by `bits` (bits = ring − from; exact while |x| < 2^(from − 2); two rounds, protocol truncateClientOffline with `lift`)",
-    { bits: { kind: 'int', range: [8, 32], doc: 'the program\'s ring minus `from`' }, from: { kind: 'int', range: [32, 56], doc: 'bits of the ring the value was computed in' } },
+    { bits: { kind: 'int', range: [8, 32], doc: 'the program\'s ring minus `from`' }, from: { kind: 'int', range: [24, 56], doc: 'bits of the ring the value was computed in' } },
     identity,
     'truncateClientOffline',
   ),

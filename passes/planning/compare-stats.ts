@@ -24,8 +24,9 @@
 // `auto` chooses, per layer, the window of fewest bits k (every k costs bytes:
 // runtime/protocols/costs.ts) whose predicted rate (a) + (b) stays under --max-sign-error: for
 // each top bit m from the smallest range above the largest value seen (never a calibration value
-// wrapped) up, the largest lo the rest of the bound allows; among equal k the least predicted
-// error. Layers are measured with every window full, so the (small) effect of one layer's window
+// wrapped) up, the largest lo the rest of the bound allows; among equal k the lowest top bit (a
+// client-offline program's ring must hold every window's top: compiler/ring-choice.ts, and a
+// higher one saves no byte). Layers are measured with every window full, so the (small) effect of one layer's window
 // on the values of the layers after it is not in the prediction.
 // A max (a (block-)ReLU of a difference a − b whose every reader adds b back: a MaxPool's tree
 // level, maxpool-to-relu-tree) is the one comparison whose lost carry costs at most its window's
@@ -229,7 +230,9 @@ export function chooseWindow(s: CompareStat, maxSignError: number, freeLo = 0): 
       }
     }
     const w = { lo, k: m - lo + 1, carry: carryAt(lo), overflow };
-    if (w.k < best.k || (w.k === best.k && w.carry + w.overflow < best.carry + best.overflow)) best = w;
+    // m rises: among equal k the first one found has the lowest top, the least ring it asks of a
+    // client-offline program (compiler/ring-choice.ts: lo + bits + k ≤ ℓ)
+    if (w.k < best.k) best = w;
   }
   return best;
 }

@@ -38,17 +38,18 @@
 // op that truncates its shares (a Truncate kept local, a pool's or a linear Resize's own division)
 // is no homomorphism: MPCC6029 names it.
 //
-// A smaller ring inside the program's (window_ring, which --ring auto sets on a (block-)ReLU whose
-// values calibration shows fit Z_2^32 with its margin: compiler/ring-choice.ts): a selection with
-// no truncation and no residual folded in (a MaxPool's tree levels, the ReLU behind a pool) needs
-// no exact truncation, so it runs in Z_2^32 (its window clipped there, its ring elements in 4 B),
-// reading its input's low 32 bits for free; the local ops that carry a value through
-// (NARROW_CARRYING_KINDS: sums, layout) keep it in Z_2^32; any other reader (a product, a
+// A smaller ring inside the program's (window_ring = r, 24 or 32, which --ring auto sets on a
+// (block-)ReLU whose values calibration shows fit Z_2^r with its margin: compiler/ring-choice.ts):
+// a selection with no truncation and no residual folded in (a MaxPool's tree levels, the ReLU
+// behind a pool) needs no exact truncation, so it runs in Z_2^r (its window clipped there, its ring
+// elements in r/8 B), reading its input's low r bits for free; the local ops that carry a value
+// through (NARROW_CARRYING_KINDS: sums, layout) keep it in Z_2^r; any other reader (a product, a
 // truncation, a selection in the wider ring, the reveal) reads it through one SecureLift per value:
-// each share shifted up by ring − 32 bits, then the exact truncation by as many
+// each share shifted up by ring − r bits, then the exact truncation by as many
 // (truncate-client-offline.ts), which sign-extends x exactly (the shifted shares' low bits are
-// zero, so there is no carry) while |x| < 2^30. Two rounds and (ring − 32)/8 B offline and as many
-// plus a bit online per element, against ring/8 − 4 B saved per ring element of every narrow step.
+// zero, so there is no carry) while |x| < 2^(r − 2). Two rounds and (ring − r)/8 B offline and as
+// many plus a bit online per element, against (ring − r)/8 B saved per ring element of every
+// narrow step.
 //
 // The graph qualifies when every op is local on shares, one of the above, the client's input and
 // the products reading it (values computed from the input by local ops alone keep P0's share
@@ -182,9 +183,9 @@ export function carriesNarrow(op: string): boolean {
 
 /** The smaller ring (window_ring, set by --ring auto) selection `s` of `relu` runs in, or `ring`:
  * only a selection with no truncation and no residual folded in (its input is the value itself). */
-function narrowRing(relu: Node, s: Selection, ring: RingBits): RingBits {
+function narrowRing(relu: Node, s: Selection, ring: RingBits): number {
   const r = withDefaults(relu).window_ring as number | undefined;
-  return r && r < ring && s.bits === 0 && !s.res ? (r as RingBits) : ring;
+  return r && r < ring && s.bits === 0 && !s.res ? r : ring;
 }
 
 /** `nodes` with every value of a smaller ring (a narrow SecureHelperSelect's, and what the
@@ -228,7 +229,7 @@ function liftNarrow(nodes: readonly Node[], g: Graph, ring: RingBits, ctx: PassC
 /** The SecureHelperSelect of (block-)ReLU `relu` over `s` in Z_2^ring: its window moved up by the
  * truncation's bits onto c and clipped at the ring's top, the full window the whole ring (MPCC6027
  * through `refuse` when no window of 2 bits is left). */
-function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) => Error, programRing: RingBits, ring: RingBits = programRing): Node {
+function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) => Error, programRing: RingBits, ring: number = programRing): Node {
   const shape = g.types.get(s.v)!.shape;
   const n = numel(shape);
   const { lo, k } = windowOf(relu);

@@ -12,7 +12,7 @@ export const PROGRAM_FORMAT = 1;
 /** The rings a program may run in, by bits: Z_2^64 (the default), or a smaller Z_2^ℓ for a
  * client-offline program, whose every step is a ring homomorphism or exact (each ring-element
  * message then carries ℓ/8 bytes; passes/secure/lower-client-offline.ts, runtime/protocols/wire.ts). */
-export { RING_BITS, type RingBits } from '../protocols/wire.js';
+export { RING_BITS, SELECTION_RING_BITS, type RingBits } from '../protocols/wire.js';
 import type { RingBits } from '../protocols/wire.js';
 
 /** Step kinds whose messages carry ring elements, which a program in a smaller ring marks with

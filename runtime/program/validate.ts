@@ -17,7 +17,7 @@ import type { PartyId } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../protocols/truncate-exact.js';
 import { AVG_SHIFT } from '../protocols/linear.js';
-import { NARROW_CARRYING_KINDS, PRODUCT_KINDS, RING_BITS, RING_PARAM_KINDS, isClientOffline, productValue, PROGRAM_FORMAT, type MapSpec, type Program, type ProgramStep } from './program.js';
+import { NARROW_CARRYING_KINDS, PRODUCT_KINDS, RING_BITS, RING_PARAM_KINDS, SELECTION_RING_BITS, isClientOffline, productValue, PROGRAM_FORMAT, type MapSpec, type Program, type ProgramStep } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
 import { array, describe, fail, int, ints, type Json, name, object, PROGRAM_LIMITS, Refusal, shape } from './validate-json.js';
@@ -370,7 +370,7 @@ function validateProgram(raw: Json, party: PartyId): Program {
       typed(params[k], t, `${f}.params.${k}`);
     }
     for (const [k, t] of Object.entries(schema.optional ?? {})) if (Object.hasOwn(params, k) && params[k] !== undefined) typed(params[k], t, `${f}.params.${k}`);
-    if (kind === 'helperSelect' && params.ring !== undefined && ringBits(params.ring, `${f}.params.ring`) < ring) {
+    if (kind === 'helperSelect' && params.ring !== undefined && selectionRingBits(params.ring, `${f}.params.ring`) < ring) {
       // a selection in a smaller ring (lower-client-offline.ts window_ring): checked by ringFlow
     } else if (RING_PARAM_KINDS.has(kind)) sameRing(params.ring, `${f}.params.ring`);
     else if (Object.hasOwn(params, 'ring')) fail(`${f}.params.ring`, `not a parameter of a '${kind}' step (only ${[...RING_PARAM_KINDS].join(', ')} carry the ring)`);
@@ -428,6 +428,13 @@ function validateProgram(raw: Json, party: PartyId): Program {
     });
   });
   return raw as Program;
+}
+
+/** A selection's ring bits: one of SELECTION_RING_BITS or 64. */
+function selectionRingBits(v: Json, field: string): number {
+  const bits = int(v, field, 0, 64);
+  if (bits !== 64 && !(SELECTION_RING_BITS as readonly number[]).includes(bits)) fail(field, `${bits} bits, expected one of ${SELECTION_RING_BITS.join(', ')}, 64`);
+  return bits;
 }
 
 /** A ring's bits: one of RING_BITS. */

@@ -27,16 +27,22 @@ export const RING_BITS = [32, 40, 48, 56, 64] as const;
 /** One of RING_BITS. */
 export type RingBits = (typeof RING_BITS)[number];
 
+/** The rings a selection with no truncation folded in may run in inside a wider program (its
+ * `window_ring`, passes/secure/lower-client-offline.ts): RING_BITS below 64 and Z_2^24, which no
+ * program takes (its exact truncations need the room) but a MaxPool's tree can. */
+export const SELECTION_RING_BITS = [24, 32, 40, 48, 56] as const;
+
 /** Bytes per ring element of the ring of `bits` (undefined: Z_2^64); an internal error for a
  * width outside RING_BITS (program validation refuses those first). */
 export function ringWidthBytes(bits: unknown): number {
   if (bits === undefined || bits === null) return 8;
-  if (typeof bits !== 'number' || !(RING_BITS as readonly number[]).includes(bits)) throw new Error(`internal: a ring of ${String(bits)} bits (one of ${RING_BITS.join(', ')})`);
+  if (typeof bits !== 'number' || !(bits === 64 || (SELECTION_RING_BITS as readonly number[]).includes(bits))) throw new Error(`internal: a ring of ${String(bits)} bits (one of ${SELECTION_RING_BITS.join(', ')}, 64)`);
   return bits / 8;
 }
 
 /** The low `bytes` bytes of every element of `a`: a view of `a` itself when bytes = 8, else a
- * packed copy in planes (aligned typed-array copies, no per-byte work): the n low 32-bit words
+ * packed copy in planes (aligned typed-array copies, no per-byte work): at 3 bytes the n low
+ * 16-bit halves then their bits 16–23; else the n low 32-bit words
  * (little-endian), then the high word's low 16 bits of every element when bytes ≥ 6, then its
  * next 8 bits (bits 48–55) or, at 5 bytes, its low 8 bits. */
 export function packRing(a: BigUint64Array, bytes: number): Uint8Array {
@@ -44,6 +50,13 @@ export function packRing(a: BigUint64Array, bytes: number): Uint8Array {
   const n = a.length;
   const out = new Uint8Array(n * bytes);
   const w = new Uint32Array(a.buffer, a.byteOffset, 2 * n);
+  if (bytes === 3) {
+    // the low 16 bits, then bits 16–23
+    const l16 = new Uint16Array(out.buffer, 0, n);
+    const h8 = new Uint8Array(out.buffer, 2 * n, n);
+    for (let i = 0; i < n; i++) (l16[i] = w[2 * i]), (h8[i] = w[2 * i] >>> 16);
+    return out;
+  }
   const lo = new Uint32Array(out.buffer, 0, n);
   // One pass per width (the typed stores keep the low bits).
   if (bytes === 4) for (let i = 0; i < n; i++) lo[i] = w[2 * i];
@@ -71,6 +84,12 @@ export function unpackRing(b: Uint8Array, bytes: number): BigUint64Array {
   const src = b.byteOffset % 4 === 0 ? b : b.slice();
   const out = new BigUint64Array(n);
   const w = new Uint32Array(out.buffer);
+  if (bytes === 3) {
+    const l16 = new Uint16Array(src.buffer, src.byteOffset, n);
+    const h8 = new Uint8Array(src.buffer, src.byteOffset + 2 * n, n);
+    for (let i = 0; i < n; i++) w[2 * i] = l16[i] | (h8[i] << 16);
+    return out;
+  }
   const lo = new Uint32Array(src.buffer, src.byteOffset, n);
   if (bytes === 4) for (let i = 0; i < n; i++) w[2 * i] = lo[i];
   else if (bytes === 5) {

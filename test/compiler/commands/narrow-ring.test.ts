@@ -1,12 +1,13 @@
-// Selections in a smaller ring inside a wider program (compiler/ring-choice.ts NARROW_RING,
+// Selections in a smaller ring inside a wider program (compiler/ring-choice.ts NARROW_RINGS,
 // lower-client-offline.ts window_ring and SecureLift): with --calib, a client-offline program in
 // Z_2^48 runs its selections with no truncation folded in (a MaxPool's tree levels, the ReLU after
-// the pool) in Z_2^32 and lifts their value back before the next product. Checked against the same
-// program compiled without calibration samples (every step in Z_2^48): which steps narrow, their
-// flows by hand (4 B per ring element instead of 6, the full window at 32 bits, the lift's 16-bit
-// pads), the secure run against the fixed-point interpreter with counters equal to cost.json, no
-// narrowing where the values do not fit, and the validator's refusals of a program that reads a
-// smaller ring's value unlifted.
+// the pool) in Z_2^24 or Z_2^32, the smallest that holds their values (brute force here: the
+// fixed-point interpreter's values), and lifts their value back before the next product. Checked
+// against the same program compiled without calibration samples (every step in Z_2^48): which steps
+// narrow, their flows by hand (r/8 B per ring element instead of 6, the full window at r bits, the
+// lift's (48 − r)-bit pads), the secure run against the fixed-point interpreter with counters equal
+// to cost.json, no narrowing where the values do not fit, and the validator's refusals of a program
+// that reads a smaller ring's value unlifted.
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,18 +53,32 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
     runCompile(file('tiny.onnx'), { output: file('wide'), clientOffline: true, ring: '48', fracBits: FRAC, quiet: true });
   });
 
-  it('the selections with no truncation folded in run in Z_2^32, the others in the program\'s Z_2^48, and one lift brings the pool\'s value back before the product reading it', () => {
-    expect(note).to.match(/select in Z_2\^32, lifted back after/);
+  it('the selections with no truncation folded in run in the smallest ring that holds their values (brute force), the others in the program\'s Z_2^48, and one lift brings the pool\'s value back before the product reading it', () => {
+    expect(note).to.match(/select in Z_2\^24, lifted back after/);
     const narrow = stepsOf(file('narrow'), 'helperSelect');
     const wide = stepsOf(file('wide'), 'helperSelect');
     expect(wide.every((s) => s.params.ring === 48)).to.equal(true);
+    // brute force: the largest |value| the pool's tree and the ReLU behind it make on the samples
+    // (the fixed-point interpreter on the quantized graph), 8 times under 2^(r − 2)
+    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const poolValues = q.nodes.filter((n) => n.name.includes('MaxPool') || n.name === '/relu1/Relu').flatMap((n) => n.outputs);
+    const watched = { ...q, outputs: [...q.outputs, ...poolValues] };
+    const rand = rng(11);
+    let largest = 0;
+    for (let i = 0; i < SAMPLES; i++) {
+      const x = Float32Array.from({ length: N }, () => 2 * rand() - 1);
+      const run = runGraphFixed(watched, { [q.inputs[0]]: tensorOf('float32', [1, 3, 16, 16], x) }, { frac: FRAC, keep: 'outputs' });
+      for (const v of poolValues) for (const w of run.ring.get(v)!.data as BigUint64Array) largest = Math.max(largest, Math.abs(Number(BigInt.asIntN(64, w))));
+    }
+    const want = [24, 32].find((r) => largest * 8 < 2 ** (r - 2));
+    expect(want).to.equal(24);
     // bits 0 (no truncation folded in): the pool's tree levels and the ReLU behind the pool
-    expect(narrow.map((s) => [s.name, s.params.ring])).to.deep.equal(wide.map((s) => [s.name, s.params.bits === 0 ? 32 : 48]));
-    expect(narrow.filter((s) => s.params.ring === 32).length).to.be.at.least(2);
+    expect(narrow.map((s) => [s.name, s.params.ring])).to.deep.equal(wide.map((s) => [s.name, s.params.bits === 0 ? want : 48]));
+    expect(narrow.filter((s) => s.params.ring === want).length).to.be.at.least(2);
     const lifts = stepsOf(file('narrow'), 'truncateClientOffline').filter((s) => s.params.lift === true);
     expect(lifts.length).to.equal(1);
-    expect(lifts[0].params.bits).to.equal(16);
-    const last = narrow.filter((s) => s.params.ring === 32).at(-1)!;
+    expect(lifts[0].params.bits).to.equal(48 - want!);
+    const last = narrow.filter((s) => s.params.ring === want).at(-1)!;
     expect(lifts[0].inputs).to.deep.equal(last.outputs);
     // the product after the pool reads the lifted value, nothing else reads the narrow one
     const readers = programOf(file('narrow')).steps.filter((s) => s.inputs.includes(last.outputs[0]));
@@ -72,7 +87,7 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
     expect(stepsOf(file('wide'), 'truncateClientOffline').some((s) => s.params.lift)).to.equal(false);
   });
 
-  it('the narrow steps cost 4 B per ring element (6 in Z_2^48), a full window 32 bits, the lift 16-bit pads: every flow by hand, the totals as cost.json', () => {
+  it('the narrow steps cost r/8 B per ring element (6 in Z_2^48), a full window r bits, the lift (48 − r)-bit pads: every flow by hand, the totals as cost.json', () => {
     const [narrow, wide] = [readCostJson(file('narrow/cost.json')), readCostJson(file('wide/cost.json'))];
     const [gn, gw] = [readFileSync(file('narrow/party1/model.mir'), 'utf8'), readFileSync(file('wide/party1/model.mir'), 'utf8')];
     // a node's flows in model.mir ("step from->to phase label bytes"), by "from->to label"
@@ -81,23 +96,25 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
       const list = /flows = \[([^\]]*)\]/.exec(line)![1];
       return new Map([...list.matchAll(/"(\d+) (\d->\d) (\w+) ([\w.]+) (\d+)"/g)].map((m) => [`${m[2]} ${m[4]}`, Number(m[5])]));
     };
-    for (const s of stepsOf(file('narrow'), 'helperSelect').filter((st) => st.params.ring === 32)) {
+    for (const s of stepsOf(file('narrow'), 'helperSelect').filter((st) => Number(st.params.ring) < 48)) {
       const n = Number(s.params.size);
+      const rb = Number(s.params.ring) / 8;
       const [fn, fw] = [flowsOf(gn, s.name), flowsOf(gw, s.name)];
       // a plain ReLU or a block-ReLU: hsel.masked twice and hsel.select per selected element
       const selected = (fw.get('2->1 hsel.select') ?? 0) / 6;
       expect(selected, s.name).to.be.at.most(n);
-      for (const key of ['0->2 hsel.masked', '1->2 hsel.masked', '2->1 hsel.select']) expect(fn.get(key), `${s.name} ${key}`).to.equal(4 * selected);
-      expect(fn.get('2->1 hsel.flipshare')! * 6).to.equal(fw.get('2->1 hsel.flipshare')! * 4);
+      for (const key of ['0->2 hsel.masked', '1->2 hsel.masked', '2->1 hsel.select']) expect(fn.get(key), `${s.name} ${key}`).to.equal(rb * selected);
+      expect(fn.get('2->1 hsel.flipshare')! * 6).to.equal(fw.get('2->1 hsel.flipshare')! * rb);
       const window = s.params.window as { lo: number; k: number };
-      if (window.lo === 0) expect(window.k, `${s.name}: the full window`).to.equal(32);
+      if (window.lo === 0) expect(window.k, `${s.name}: the full window`).to.equal(8 * rb);
     }
     const lift = stepsOf(file('narrow'), 'truncateClientOffline').find((s) => s.params.lift)!;
     const liftFlows = flowsOf(gn, lift.name);
     const n = liftFlows.get('1->2 trunc.open')! * 8;
     expect(n).to.equal(programOf(file('narrow')).steps.find((s) => s.outputs.includes(lift.inputs[0]))!.params.size);
+    const shift = Number(lift.params.bits);
     expect([...liftFlows].sort()).to.deep.equal(
-      [['0->1 trunc.pad', 2 * n], ['1->2 trunc.open', n / 8], ['2->1 trunc.share', 2 * n]].sort() as [string, number][],
+      [['0->1 trunc.pad', (shift / 8) * n], ['1->2 trunc.open', n / 8], ['2->1 trunc.share', (shift / 8) * n]].sort() as [string, number][],
     );
     expect(narrow.bytes.online + narrow.bytes.preprocessing).to.be.below(wide.bytes.online + wide.bytes.preprocessing);
     expect(narrow.rounds).to.equal(wide.rounds + 2);
@@ -133,7 +150,7 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
   it('no selection narrows where calibration\'s values do not fit Z_2^32 with the margin', () => {
     const notes = runCompile(file('tiny.onnx'), { output: file('huge'), clientOffline: true, ring: 'auto', calib: file('huge.npy'), fracBits: FRAC, quiet: true }).notes.join('\n');
     expect(notes).to.match(/ring/);
-    expect(notes).not.to.match(/Z_2\^32, lifted/);
+    expect(notes).not.to.match(/lifted back/);
     const ring = programOf(file('huge')).ring;
     expect(ring).to.be.above(32);
     expect(stepsOf(file('huge'), 'helperSelect').every((s) => s.params.ring === ring)).to.equal(true);
@@ -163,7 +180,7 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
       }
       return 'accepted';
     };
-    expect(refusal(unlifted)).to.match(/^MPCC5222: .*'weightsClientOffline' step reads only the program's ring Z_2\^48/);
+    expect(refusal(unlifted)).to.match(/^MPCC5222: .*is of the smaller ring Z_2\^24: a 'weightsClientOffline' step reads only the program's ring Z_2\^48/);
     // a lift of a value of the program's ring (the truncation before the pool)
     const liftWide = edit((p) => {
       const t = p.steps.find((s) => s.kind === 'truncateClientOffline' && !s.params.lift)!;
@@ -171,9 +188,9 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
     });
     expect(refusal(liftWide)).to.match(/^MPCC5222: .*lifts a value of Z_2\^32 \(ring − bits\), the operand '.*' is of Z_2\^48/);
     const pastRing = edit((p) => {
-      const s = p.steps.find((st) => st.kind === 'helperSelect' && st.params.ring === 32)!;
-      s.params.window = { lo: 20, k: 16 };
+      const s = p.steps.find((st) => st.kind === 'helperSelect' && st.params.ring === 24)!;
+      s.params.window = { lo: 12, k: 16 };
     });
-    expect(refusal(pastRing)).to.match(/^MPCC5222: .*bits \[20, 36\) reach beyond the step's ring Z_2\^32/);
+    expect(refusal(pastRing)).to.match(/^MPCC5222: .*bits \[12, 28\) reach beyond the step's ring Z_2\^24/);
   });
 });

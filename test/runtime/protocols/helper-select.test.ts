@@ -160,6 +160,41 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
         }
     });
 
+  // Z_2^24 (wire.ts SELECTION_RING_BITS): only for a selection with no truncation folded in, a
+  // MaxPool's tree level in a wider program (lower-client-offline.ts window_ring).
+  it('a selection in Z_2^24 (no truncation, no residual): ring elements in 3 bytes, exact for |x| < 2^22 with noise above bit 24 in the shares, the full window {0, 24} and [4, 20), plain and blocks; every message uniform mod 2^24', async () => {
+    const ss = await sessions();
+    const n = SHAPE.reduce((a, b) => a * b, 1);
+    const full: HelperSelectSpec = { n, bits: 0, window: { lo: 0, k: 24 }, ring: 24 };
+    const a = values(n, 24, 0, false);
+    a.v[n - 1] = BigInt.asUintN(64, (1n << 22n) - 1n);
+    a.v[n - 2] = BigInt.asUintN(64, -(1n << 22n) + 1n);
+    // noise above bit 24: the value is only the word mod 2^24
+    const noisy = a.v.map((x, i) => BigInt.asUintN(64, x + (BigInt(i * 7919) << 24n)));
+    expect(check(full, a.v, null, await run(ss, full, noisy, null))).to.equal(0);
+    const blocks: HelperSelectSpec = { n, bits: 0, window: { lo: 4, k: 16 }, shape: SHAPE, blocks: BLOCKS, ring: 24 };
+    const b = values(n, 4 + 15 - 3, 0, false);
+    expect(check(blocks, b.v, null, await run(ss, blocks, b.v, null)), 'ambiguous fraction').to.be.below(0.1);
+    // P2's masked values and P1's selections and γ1: 3 bytes each, uniform for a zero and a random input
+    const big = 4096;
+    const spec: HelperSelectSpec = { n: big, bits: 0, window: { lo: 0, k: 24 }, ring: 24 };
+    const views = async (v: BigUint64Array) => {
+      const rs = (await sessions()) as RecordingSession[];
+      await run(rs, spec, v, null);
+      const get = (s: RecordingSession, from: number, round: number) => s.received.find((x) => x.from === from && x.round === round)!.data;
+      const r3 = get(rs[1], 2, 3);
+      return { masked0: get(rs[2], 0, 0), masked1: get(rs[2], 1, 1), select: r3.subarray(0, 3 * big), gamma1: r3.subarray(3 * big, 6 * big) };
+    };
+    const zero = await views(new BigUint64Array(big));
+    const rnd = await views(randomSigned(big, 21));
+    for (const key of ['masked0', 'masked1', 'select', 'gamma1'] as const) {
+      expect(zero[key].length, key).to.equal(3 * big);
+      expect(looksUniform(zero[key], 256), `${key} (zero input)`).to.equal(true);
+      expect(looksUniform(rnd[key], 256), `${key} (random input)`).to.equal(true);
+      expect(sameDistribution(zero[key], rnd[key], 256), key).to.equal(true);
+    }
+  });
+
   it('every channel identity: the standalone truncation (f > 0, two rounds) or nothing at all (f = 0), the residual added', async () => {
     const ss = await sessions();
     const n = SHAPE.reduce((a, b) => a * b, 1);

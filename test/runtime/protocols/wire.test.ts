@@ -37,7 +37,27 @@ describe('protocols: ring elements on the wire', () => {
       expect(Array.from(unpackRing(shifted.subarray(3), bytes))).to.deep.equal(Array.from(back));
     });
 
-  it('refuses a width outside 32, 40, 48, 56, 64 and a message that is not whole elements', () => {
+  it('Z_2^24 (a selection\'s smaller ring): 3 bytes per element, the low 16 bits then bits 16–23, read back mod 2^24', () => {
+    expect(ringWidthBytes(24)).to.equal(3);
+    const a = randomRing(1001);
+    a[0] = 0n;
+    a[1] = (1n << 64n) - 1n;
+    a[2] = 1n << 23n;
+    const packed = packRing(a, 3);
+    const n = a.length;
+    expect(packed.length).to.equal(3 * n);
+    for (let i = 0; i < n; i++) {
+      const v = BigInt(packed[2 * i]) | (BigInt(packed[2 * i + 1]) << 8n) | (BigInt(packed[2 * n + i]) << 16n);
+      expect(v, `element ${i}`).to.equal(BigInt.asUintN(24, a[i]));
+    }
+    const back = unpackRing(packed, 3);
+    expect(Array.from(back)).to.deep.equal(Array.from(a, (v) => BigInt.asUintN(24, v)));
+    const shifted = new Uint8Array(packed.length + 3);
+    shifted.set(packed, 3);
+    expect(Array.from(unpackRing(shifted.subarray(3), 3))).to.deep.equal(Array.from(back));
+  });
+
+  it('refuses a width outside 24, 32, 40, 48, 56, 64 and a message that is not whole elements', () => {
     expect(ringWidthBytes(undefined)).to.equal(8);
     for (const bad of [16, 33, 41, 72, '40']) expect(() => ringWidthBytes(bad)).to.throw(/ring of/);
     expect(() => unpackRing(new Uint8Array(11), 5)).to.throw(/not a multiple of 5/);
