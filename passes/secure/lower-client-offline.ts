@@ -189,28 +189,26 @@ function narrowRing(relu: Node, s: Selection, ring: RingBits): number {
 }
 
 /** `nodes` with every value of a smaller ring (a narrow SecureHelperSelect's, and what the
- * carrying local ops make of it) lifted to Z_2^ring before any other node reads it: one SecureLift
- * per value, placed before its first such reader. */
+ * carrying local ops make of it) lifted to Z_2^ring before any other node reads it (a selection
+ * in a ring wider than the value's included): one SecureLift per value, placed before its first
+ * such reader. */
 function liftNarrow(nodes: readonly Node[], g: Graph, ring: RingBits, ctx: PassContext<unknown>): Node[] {
   const narrow = new Map<string, number>();
   const lifted = new Map<string, string>();
   const out: Node[] = [];
   for (const n of nodes) {
-    const r = n.op === 'SecureHelperSelect' ? ((withDefaults(n).window_ring as number | undefined) ?? 0) : 0;
-    if (r > 0) {
-      for (const o of n.outputs) narrow.set(o, r);
-      out.push(n);
-      continue;
-    }
     const rings = n.inputs.map((i) => (i ? narrow.get(i) : undefined)).filter((x): x is number => x !== undefined);
     if (rings.length > 0 && carriesNarrow(n.op)) {
       for (const o of n.outputs) narrow.set(o, Math.min(...rings));
       out.push(n);
       continue;
     }
+    // a selection in Z_2^own reads a value of a ring at least as wide as its own
+    const own = n.op === 'SecureHelperSelect' ? ((withDefaults(n).window_ring as number | undefined) || ring) : ring;
+    if (own < ring) for (const o of n.outputs) narrow.set(o, own);
     const inputs = n.inputs.map((i) => {
       const from = i ? narrow.get(i) : undefined;
-      if (!i || from === undefined) return i;
+      if (!i || from === undefined || from >= own) return i;
       let to = lifted.get(i);
       if (!to) {
         to = `${i}.lift`;

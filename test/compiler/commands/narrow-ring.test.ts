@@ -18,6 +18,7 @@ import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { runGraphFixed } from '../../../ir/interp/fixed/index.js';
 import { tensorOf } from '../../../ir/tensor.js';
+import { makeNode, replaceGraph } from '../../../ir/graph.js';
 import { runPipeline } from '../../../passes/index.js';
 import { parseProgram } from '../../../runtime/program/validate.js';
 import type { Program, ProgramStep } from '../../../runtime/program/program.js';
@@ -145,6 +146,32 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
     // a max whose window starts at or below f − 6 predicts no lost carry: only what lies past its range
     for (const w of maxes) if (w.lo <= FRAC - 6) expect(w.predictedSignError, w.name).to.equal(w.predictedOverflow);
     expect(maxes.some((w) => w.lo === FRAC - 6)).to.equal(true);
+  });
+
+  it('a selection in a ring wider than its input\'s reads it lifted: the pool\'s tree in Z_2^24, the ReLU behind it in Z_2^32', () => {
+    const quantized = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const marked = replaceGraph(quantized, {
+      nodes: quantized.nodes.map((n) => (n.op === 'Relu' ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, window_ring: n.name.includes('MaxPool.') ? 24 : 32 }) : n)),
+    });
+    const g = runPipeline(marked, 'lower{client-offline=true,ring=48}').graph;
+    const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
+    // every value's ring, as validate.ts follows it
+    const ringOf = new Map<string, number>();
+    const carrying = new Set(['Add', 'Sub', 'Slice', 'Concat', 'Identity', 'Reshape', 'Flatten', 'Transpose', 'Pad']);
+    for (const n of g.nodes) {
+      const ins = n.inputs.filter((i): i is string => Boolean(i)).map((i) => ringOf.get(i) ?? 48);
+      const own = n.op === 'SecureHelperSelect' ? ((n.attrs.window_ring as number | undefined) ?? 48) : n.op === 'SecureLift' ? (n.attrs.from as number) : 48;
+      if (n.op === 'SecureLift') expect(ins, n.name).to.deep.equal([own]);
+      else if (carrying.has(n.op)) {
+        for (const o of n.outputs) ringOf.set(o, Math.min(48, ...ins));
+        continue;
+      } else for (const r of ins) expect(r, `${n.name} (${n.op}) reads a value of Z_2^${r}`).to.be.at.least(own);
+      if (n.op === 'SecureHelperSelect') for (const o of n.outputs) ringOf.set(o, own);
+    }
+    const lifts = g.nodes.filter((n) => n.op === 'SecureLift');
+    expect(lifts.map((n) => [n.attrs.from, n.attrs.bits]).sort()).to.deep.equal([[24, 24], [32, 16]]);
+    const relu1 = g.nodes.find((n) => n.name === '/relu1/Relu')!;
+    expect([relu1.attrs.window_ring, producer.get(relu1.inputs[0])!.op]).to.deep.equal([32, 'SecureLift']);
   });
 
   it('no selection narrows where calibration\'s values do not fit Z_2^32 with the margin', () => {
