@@ -35,7 +35,7 @@
 // real units): only (b), and its predicted rate says so (the lost carries below that are
 // rounding, not sign errors: `mpcc run --verify-against-plaintext` still counts them).
 import type { Graph, Node } from '../../ir/graph.js';
-import { makeNode, replaceGraph } from '../../ir/graph.js';
+import { consumers, makeNode, producers, replaceGraph } from '../../ir/graph.js';
 import { withDefaults } from '../../ir/ops/index.js';
 import type { CompareSimulation } from '../../ir/interp/fixed/index.js';
 import { runPipeline } from '../manager.js';
@@ -54,12 +54,8 @@ export const MAX_FREE_ERROR_BITS = 6;
 /** The (block-)ReLUs of `g` that compute a max: the input a − b (a Sub), every reader an Add of
  * the output and b (maxpool-to-relu-tree's levels); their lost carries are value errors below 2^lo. */
 export function maxLevels(g: Graph): Set<string> {
-  const producer = new Map<string, Node>();
-  const readers = new Map<string, Node[]>();
-  for (const n of g.nodes) {
-    for (const o of n.outputs) producer.set(o, n);
-    for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
-  }
+  const producer = producers(g);
+  const readers = consumers(g);
   const out = new Set<string>();
   for (const n of g.nodes) {
     if (n.op !== 'Relu' && n.op !== 'BlockRelu') continue;

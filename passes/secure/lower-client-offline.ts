@@ -177,8 +177,8 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMas
  * runtime/program/program.ts: a value such an op makes from one in Z_2^r is in Z_2^r too); every
  * other reader of such a value reads it lifted (SecureLift). */
 export function carriesNarrow(op: string): boolean {
-  const kind = secureFacts(op).step;
-  return secureFacts(op).lower === 'local' && kind !== undefined && NARROW_CARRYING_KINDS.has(kind);
+  const facts = secureFacts(op);
+  return facts.lower === 'local' && facts.step !== undefined && NARROW_CARRYING_KINDS.has(facts.step);
 }
 
 /** The smaller ring (window_ring, set by --ring auto) selection `s` of `relu` runs in, or `ring`:
