@@ -200,11 +200,19 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
   const rest = plan.steps.slice(lowerAt).map((s) => (s.pass.name === 'lower' ? { ...s, options: { ...s.options, ring: ringChoice.ring } } : s));
   // the pools whose reciprocal the ring narrowed (compiler/ring-choice.ts) divide with it
   // and the (block-)ReLUs that select in a smaller ring carry it (window_ring)
+  // and those whose helper's copies take a smaller ring carry that (copy_ring)
   const bits = ringChoice.poolBits;
   const narrow = ringChoice.narrow;
-  const marked = (n: Node): Node =>
-    bits?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, divide_bits: bits.get(n.name)! }) : narrow?.has(n.name) ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, window_ring: narrow.get(n.name)! }) : n;
-  const pooled = bits?.size || narrow?.size ? replaceGraph(before.graph, { nodes: before.graph.nodes.map(marked) }) : before.graph;
+  const copies = ringChoice.copies;
+  const marked = (n: Node): Node => {
+    const attrs = {
+      ...(bits?.has(n.name) ? { divide_bits: bits.get(n.name)! } : {}),
+      ...(narrow?.has(n.name) ? { window_ring: narrow.get(n.name)! } : {}),
+      ...(copies?.has(n.name) ? { copy_ring: copies.get(n.name)! } : {}),
+    };
+    return Object.keys(attrs).length > 0 ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, ...attrs }) : n;
+  };
+  const pooled = bits?.size || narrow?.size || copies?.size ? replaceGraph(before.graph, { nodes: before.graph.nodes.map(marked) }) : before.graph;
   const after = runSteps(pooled, rest, lowerAt, plan.steps.length, options);
   return { graph: after.graph, reports: [...before.reports, ...after.reports], fracChoice: before.fracChoice, ringChoice };
 }

@@ -24,6 +24,10 @@
 // the carrying local ops after it make (and its compared value, on a full window) stays under
 // 2^(r − 2) ulps with the same margin and its narrowed window ends at bit r or below, and whose
 // lift's shift (the program's ring minus r) the exact truncation takes (≤ 32 bits); said in the note.
+// Every other (block-)ReLU, which selects in the program's ring, may send the helper its masked
+// copies in Z_2^24 or Z_2^32 (COPY_RINGS; runtime/protocols/copy-ring.ts, lower's copy_ring): auto
+// marks it with the smaller of them below the ring (within ℓ − r ≤ 32) in which its input, the
+// value it selects, stays under 2^(r − 2) ulps with the same margin; said in the note.
 // An average pool whose divisor is not a single power of two is the one value whose size is a
 // choice: its reciprocal's bits b trade the pool's relative error D/2^(b+1) for 2^b of range
 // (16 bits: resnet50's 7×7 global pool at 11 fractional bits reaches 2^30.3, above Z_2^32's
@@ -44,6 +48,7 @@ import { AVG_SHIFT } from '../runtime/protocols/linear.js';
 import { poolTruncationBits } from '../ir/interp/fixed/params.js';
 import { RING_BITS, type RingBits } from '../runtime/program/program.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../runtime/protocols/truncate-exact.js';
+import { COPY_RINGS, MAX_COPY_LIFT_BITS } from '../runtime/protocols/copy-ring.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { CalibrationSet } from './calibration/load.js';
 
@@ -76,6 +81,14 @@ export interface RingRange {
   readonly pools?: readonly PoolRange[];
   /** The (block-)ReLUs with no truncation folded in, which may select in a smaller ring (NARROW_RINGS). */
   readonly narrow?: readonly NarrowCandidate[];
+  /** Every (block-)ReLU and the largest |x| it selects (ulps), for the helper's copies' ring (COPY_RINGS). */
+  readonly copies?: readonly CopyCandidate[];
+}
+
+/** A (block-)ReLU and the largest |value| of its input (ulps) calibration saw. */
+export interface CopyCandidate {
+  readonly node: string;
+  largest: number;
 }
 
 /** The smaller rings a selection with no truncation folded in may run in inside a wider program
@@ -104,6 +117,9 @@ export interface RingChoice {
   /** The (block-)ReLUs whose selection runs in a smaller ring, and its bits (NARROW_RINGS: their
    * window_ring, set before lower). */
   readonly narrow?: ReadonlyMap<string, number>;
+  /** The (block-)ReLUs in the program's ring whose helper's copies take a smaller ring, and its bits
+   * (COPY_RINGS: their copy_ring, set before lower). */
+  readonly copies?: ReadonlyMap<string, number>;
 }
 
 /** The largest |value| of `values` (ring words), as a double. */
@@ -171,6 +187,8 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     narrow.set(n.name, { candidate: { node: n.name, largest: 0, windowTop: k < 64 ? lo + k : 0 }, values });
   }
   const narrowValues = [...narrow.values()].flatMap((c) => c.values);
+  const copies = new Map<string, CopyCandidate>();
+  for (const n of g.nodes) if (n.op === 'Relu' || n.op === 'BlockRelu') copies.set(n.name, { node: n.name, largest: 0 });
   const observed = makeGraph({ ...g, outputs: [...new Set([...g.outputs, ...watched.keys(), ...pooled.keys(), ...narrowValues])] });
   let largest = 0;
   let node = '';
@@ -188,6 +206,8 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     const x = new Tensor('float32', shape, calib.data.subarray(i * per, (i + 1) * per));
     const observe = (n: Node, values: BigUint64Array): void => {
       if (n.op !== 'Relu' && n.op !== 'BlockRelu') return;
+      const copy = copies.get(n.name);
+      if (copy) copy.largest = Math.max(copy.largest, largestOf(values));
       if (windowOf(n).k < 64) return;
       const c = narrow.get(n.name)?.candidate;
       if (c) c.largest = Math.max(c.largest, largestOf(values) + largestTile(n));
@@ -217,7 +237,7 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     const top = lo + foldedBits(n.inputs[0], producer) + k;
     if (k < 64 && top > windowTop) [windowTop, windowNode] = [top, n.name];
   }
-  return { largest, node, samples, windowTop, windowNode, pools: [...pooled.values()], narrow: [...narrow.values()].map((c) => c.candidate) };
+  return { largest, node, samples, windowTop, windowNode, pools: [...pooled.values()], narrow: [...narrow.values()].map((c) => c.candidate), copies: [...copies.values()] };
 }
 
 /** The product bound of a pool at reciprocal bits b (see the file comment). */
@@ -267,10 +287,12 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
   const fewer = Array.from({ length: Math.max(0, frac - RING_AUTO.minFrac) }, (_, i) => frac - 1 - i).find((f) => at(f) < ring);
   const hint = fewer === undefined ? '' : `; with --frac-bits ${fewer} the same margin would fit about Z_2^${at(fewer)}`;
   const { narrow, narrowNote } = narrowIn(range, ring, frac);
-  if (ring < 64) return { ring, range, poolBits, narrow, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${byWindow}${pooledNote}${narrowNote}${hint}` };
+  const { copies, copyNote } = copiesIn(range, ring, narrow, frac);
+  const notes = `${narrowNote}${copyNote}`;
+  if (ring < 64) return { ring, range, poolBits, narrow, copies, note: `ring Z_2^${ring}: exact truncation holds while ${bound(ring)}; ${seen} (margin ${margin(ring).toFixed(1)} bits)${byWindow}${pooledNote}${notes}${hint}` };
   const widest = RING_BITS[RING_BITS.length - 2];
-  if (byWindow) return { ring, range, narrow, note: `ring Z_2^64: ${seen}${byWindow}, above Z_2^${widest}${narrowNote}${hint}` };
-  return { ring, range, narrow, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${narrowNote}${hint}` };
+  if (byWindow) return { ring, range, narrow, copies, note: `ring Z_2^64: ${seen}${byWindow}, above Z_2^${widest}${notes}${hint}` };
+  return { ring, range, narrow, copies, note: `ring Z_2^64: ${seen} leaves ${margin(widest).toFixed(1)} bits of margin below Z_2^${widest}'s bound ${bound(widest)}, fewer than ${RING_AUTO.marginBits}${notes}${hint}` };
 }
 
 /** The (block-)ReLUs of `range.narrow` that select in a smaller ring inside a program in Z_2^ring,
@@ -289,6 +311,25 @@ function narrowIn(range: RingRange, ring: number, frac: number): { narrow?: Read
   const rings = counts.map(([b, count]) => (counts.length === 1 ? `Z_2^${b}` : `${count} in Z_2^${b}`)).join(', ');
   const what = narrow.size === 1 ? `'${first}' selects` : `${narrow.size} (block-)ReLUs with no truncation folded in (such as '${first}') select`;
   return { narrow, narrowNote: `; ${what} in ${rings}, lifted back after (their values' largest ${fmt(largest / 2 ** frac)})` };
+}
+
+/** The (block-)ReLUs of `range.copies` that select in the program's ring Z_2^ring (not in `narrow`)
+ * and send the helper's copies in a smaller ring: each the smallest of COPY_RINGS below `ring`,
+ * within MAX_COPY_LIFT_BITS of it, that holds its selected values with the margin; and the note's
+ * words for them. */
+function copiesIn(range: RingRange, ring: number, narrow: ReadonlyMap<string, number> | undefined, frac: number): { copies?: ReadonlyMap<string, number>; copyNote: string } {
+  const copies = new Map<string, number>();
+  for (const c of range.copies ?? []) {
+    if (narrow?.has(c.node)) continue;
+    const r = COPY_RINGS.find((b) => b < ring && ring - b <= MAX_COPY_LIFT_BITS && c.largest * 2 ** RING_AUTO.marginBits < 2 ** (b - 2));
+    if (r !== undefined) copies.set(c.node, r);
+  }
+  if (copies.size === 0) return { copyNote: '' };
+  const largest = Math.max(...(range.copies ?? []).filter((c) => copies.has(c.node)).map((c) => c.largest));
+  const counts = COPY_RINGS.map((b) => [b, [...copies.values()].filter((r) => r === b).length] as const).filter(([, count]) => count > 0);
+  const rings = counts.map(([b, count]) => (counts.length === 1 ? `Z_2^${b}` : `${count} in Z_2^${b}`)).join(', ');
+  const what = copies.size === 1 ? `'${[...copies.keys()][0]}' sends the helper its` : `${copies.size} (block-)ReLUs send the helper their`;
+  return { copies, copyNote: `; ${what} masked copies in ${rings}, lifted by the top bit (the selected values' largest ${fmt(largest / 2 ** frac)})` };
 }
 
 /** Each pool's reciprocal bits in Z_2^ring, those below 16 by node: the most it holds, or the
@@ -328,5 +369,6 @@ export function checkRing(range: RingRange, frac: number, ring: RingBits): RingC
       ? `every value fits with ${RING_AUTO.marginBits} bits of margin (${seen}; --ring auto would take Z_2^${auto.ring})`
       : `calibration's values need Z_2^${auto.ring} (${seen}); in Z_2^${ring} exact truncation holds only while |v| < 2^(${ring - 2}−2f) = ${fmt(real(2 ** (ring - 2)))}, and a value beyond it wraps and ruins that inference's output`;
   const { narrow, narrowNote } = narrowIn(range, ring, frac);
-  return { ring, range, poolBits, narrow, note: `--ring ${ring}: ${verdict}${poolsNote(range, poolBits)}${narrowNote}` };
+  const { copies, copyNote } = copiesIn(range, ring, narrow, frac);
+  return { ring, range, poolBits, narrow, copies, note: `--ring ${ring}: ${verdict}${poolsNote(range, poolBits)}${narrowNote}${copyNote}` };
 }

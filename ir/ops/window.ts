@@ -10,6 +10,7 @@ export const WINDOW_ATTRS = {
   window_lo: { kind: 'int', default: 0, range: [0, 62], doc: 'low bits dropped before the comparison' },
   window_k: { kind: 'int', default: 64, range: [2, 64], doc: "bits compared (two's complement sign at bit k-1)" },
   window_ring: { kind: 'int', default: 0, range: [0, 64], doc: "0: the program's ring; else the smaller ring Z_2^window_ring a client-offline selection with no truncation folded in runs in (set by --ring auto where calibration shows its values fit; lower lifts what leaves it: SecureLift)" },
+  copy_ring: { kind: 'int', default: 0, range: [0, 64], doc: "0: the program's ring; else the smaller ring Z_2^copy_ring (24 or 32) a client-offline selection's masked copies travel to the helper in, lifted back by their top bit (set by --ring auto where calibration shows the selected values fit; runtime/protocols/copy-ring.ts)" },
 } as const satisfies Readonly<Record<string, AttrSpec>>;
 
 /** A comparison's bit window. */

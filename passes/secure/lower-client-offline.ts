@@ -66,6 +66,7 @@ import type { PassContext } from '../pass.js';
 import { blockCount } from './lower-ops.js';
 import { SECURE_COSTS, type SecureCost, type WeightSizes, costAttrs } from './secure-costs.js';
 import { NARROW_CARRYING_KINDS, type RingBits } from '../../runtime/program/program.js';
+import { COPY_RINGS, MAX_COPY_LIFT_BITS } from '../../runtime/protocols/copy-ring.js';
 
 /** The secure ops the mode turns into a selection by the helper. */
 const RELUS: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu']);
@@ -188,6 +189,14 @@ function narrowRing(relu: Node, s: Selection, ring: RingBits): number {
   return r && r < ring && s.bits === 0 && !s.res ? r : ring;
 }
 
+/** The ring of the helper's masked copies (copy_ring, set by --ring auto; copy-ring.ts) of a
+ * selection of `relu` in Z_2^ring: kept for a selection in the program's ring when it is one of
+ * COPY_RINGS below it within the lift's reach, else undefined (the copies in the ring itself). */
+function copyRingOf(relu: Node, ring: number, programRing: RingBits): number | undefined {
+  const c = withDefaults(relu).copy_ring as number | undefined;
+  return c && ring === programRing && (COPY_RINGS as readonly number[]).includes(c) && c < ring && ring - c <= MAX_COPY_LIFT_BITS ? c : undefined;
+}
+
 /** `nodes` with every value of a smaller ring (a narrow SecureHelperSelect's, and what the
  * carrying local ops make of it) lifted to Z_2^ring before any other node reads it (a selection
  * in a ring wider than the value's included): one SecureLift per value, placed before its first
@@ -236,13 +245,15 @@ function helperSelect(relu: Node, s: Selection, g: Graph, refuse: (why: string) 
   if (window.lo > ring - 2 || window.k < 2) throw refuse(`its bit window [${lo}, ${lo + k}) cannot move up by the truncation's ${s.bits} bits${ring < 64 ? ` inside the ring Z_2^${ring}` : ''}`);
   const blocks = relu.op === 'SecureBlockRelu' ? (withDefaults(relu).blocks as number[]) : [];
   const count = blocks.length > 0 ? blockCount(shape, blocks) : { patches: n, selected: n };
-  const cost = SECURE_COSTS.SecureHelperSelect(n, window.k, s.bits, count, ring / 8);
+  const copy = copyRingOf(relu, ring, programRing);
+  const cost = SECURE_COSTS.SecureHelperSelect(n, window.k, s.bits, count, ring / 8, copy);
   return makeNode('SecureHelperSelect', relu.name, s.res ? [s.v, s.res] : [s.v], relu.outputs, {
     bits: s.bits,
     ...(blocks.length > 0 ? { blocks } : {}),
     window_lo: window.lo,
     window_k: window.k,
     ...(ring < programRing ? { window_ring: ring } : {}),
+    ...(copy !== undefined ? { copy_ring: copy } : {}),
     ...costAttrs(cost),
   });
 }

@@ -113,10 +113,12 @@ export function lowerCompare(node: Node, op: string, cx: LowerContext): Node {
   return makeNode(op, node.name, node.inputs, node.outputs, { ...attrs, window_lo: lo, window_k: k, ...narrowRingOf(node), ...costAttrs(cost(numel(cx.type(node.inputs[0]).shape), k, lo)) });
 }
 
-/** A comparison's smaller ring (window_ring, set by --ring auto), kept when set. */
-function narrowRingOf(node: Node): { window_ring?: number } {
-  const r = withDefaults(node).window_ring as number | undefined;
-  return r ? { window_ring: r } : {};
+/** A comparison's smaller rings (window_ring, copy_ring, set by --ring auto), kept when set. */
+function narrowRingOf(node: Node): { window_ring?: number; copy_ring?: number } {
+  const a = withDefaults(node);
+  const r = a.window_ring as number | undefined;
+  const c = a.copy_ring as number | undefined;
+  return { ...(r ? { window_ring: r } : {}), ...(c ? { copy_ring: c } : {}) };
 }
 
 /** A MaxPool as SecureMaxPool. ceil_mode is resolved into extra end padding (padding never

@@ -88,8 +88,8 @@ export const SECURE_COSTS = {
   /** Client-offline mode: an optional exact truncation by `bits` of n elements, then a (block-)ReLU
    * of `patches` comparisons and `selected` selections made by the helper (a plain ReLU: patches =
    * selected = n). */
-  SecureHelperSelect: (n: number, k: number, bits: number, block: BlockCount, ring = 8) =>
-    make('helperSelect', PROTOCOL_COSTS.helperSelect({ n, patches: block.patches, selected: block.selected, k, bits, ring }), block.patches),
+  SecureHelperSelect: (n: number, k: number, bits: number, block: BlockCount, ring = 8, copyRing?: number) =>
+    make('helperSelect', PROTOCOL_COSTS.helperSelect({ n, patches: block.patches, selected: block.selected, k, bits, ring, copyRing }), block.patches),
   /** Client-offline mode: the exact truncation of n elements by `bits` no selection follows. */
   SecureTruncateClientOffline: (n: number, bits: number) => make('truncateClientOffline', PROTOCOL_COSTS.truncateClientOffline({ n, bits }), 0),
   /** Client-offline mode: n elements of a smaller ring brought back to the program's ring (SecureLift):

@@ -84,6 +84,7 @@ const window = (ctx: StepContext): BitWindow => ctx.params.window as BitWindow;
 export function helperSelectSpec(params: Record<string, unknown>): HelperSelectSpec {
   const spec: HelperSelectSpec = { n: Number(params.size), bits: Number(params.bits), window: params.window as BitWindow };
   if (params.ring !== undefined) spec.ring = Number(params.ring);
+  if (params.copyRing !== undefined) spec.copyRing = Number(params.copyRing);
   if (params.shape) spec.shape = params.shape as [number, number, number, number];
   if (params.blocks) spec.blocks = params.blocks as BlockSize[];
   return spec;

@@ -17,6 +17,7 @@ import type { PartyId } from '../session/session.js';
 import { conv2dOutShape } from '../ring/windows.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../protocols/truncate-exact.js';
 import { AVG_SHIFT } from '../protocols/linear.js';
+import { COPY_RINGS, MAX_COPY_LIFT_BITS } from '../protocols/copy-ring.js';
 import { NARROW_CARRYING_KINDS, PRODUCT_KINDS, RING_BITS, RING_PARAM_KINDS, SELECTION_RING_BITS, isClientOffline, productValue, PROGRAM_FORMAT, type MapSpec, type Program, type ProgramStep } from './program.js';
 import { STEP_KINDS } from './steps.js';
 import { type LayoutSizes, LAYOUT_SCHEMAS, type ParamsCheck } from './validate-layout.js';
@@ -134,7 +135,7 @@ const KIND_SCHEMAS: Record<keyof typeof STEP_KINDS, KindSchema> = {
   hardSigmoid: one({ alpha: 'number', beta: 'number' }),
   sigmoid: one(),
   weightsClientOffline: one({ layer: 'name' }, { ...BIAS, maskFrom: 'name' }),
-  helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array' }, check: checkHelperSelect },
+  helperSelect: { inputs: [1, 2], outputs: 1, required: { bits: 'int', size: 'int', ...WINDOW }, optional: { shape: 'shape', blocks: 'array', copyRing: 'int' }, check: checkHelperSelect },
   truncateClientOffline: one({ bits: 'int' }, { lift: 'bool' }),
 };
 
@@ -298,6 +299,10 @@ function validateProgram(raw: Json, party: PartyId): Program {
       const w = params.window as { lo: number; k: number };
       if (own < ring && w.lo + w.k > own) fail(`${f}.params.window`, `bits [${w.lo}, ${w.lo + w.k}) reach beyond the step's ring Z_2^${own}`);
       if (own < ring && (Number(params.bits) !== 0 || ins.length > 1)) fail(`${f}.params.ring`, `a selection in a smaller ring than the program's folds no truncation and no residual`);
+      // the helper's copies in a smaller ring (copy-ring.ts), only inside the program's ring
+      const copy = params.copyRing;
+      if (copy !== undefined && (own < ring || !(COPY_RINGS as readonly number[]).includes(copy as number) || (copy as number) >= ring || ring - (copy as number) > MAX_COPY_LIFT_BITS))
+        fail(`${f}.params.copyRing`, `${describe(copy)}: the helper's copies take ${COPY_RINGS.join(' or ')} bits, below the program's ring Z_2^${ring} by at most ${MAX_COPY_LIFT_BITS}, in a selection in the program's ring`);
       made = own;
     } else if (kind === 'truncateClientOffline' && params.lift === true) {
       const from = ring - Number(params.bits);

@@ -140,11 +140,14 @@ export const PROTOCOL_COSTS = {
    * elements (three-way, its P2 part sent back in round 3), a (block-)ReLU of `patches`
    * comparisons on a k-bit window and `selected` selections that P2 makes on x + m, with P0's
    * messages all offline (its reveal half, the truncation's pads, x0 + m0). With no patch it is
-   * the standalone truncation. */
-  helperSelect: ({ n, patches, selected, k, bits, ring = 8 }: { n: number; patches: number; selected: number; k: number; bits: number; ring?: number }): Cost => {
+   * the standalone truncation. With `copyRing` (bits r, copy-ring.ts) the helper's copies take
+   * r/8 bytes and the wrap's shares ring·8 − r bits. */
+  helperSelect: ({ n, patches, selected, k, bits, ring = 8, copyRing }: { n: number; patches: number; selected: number; k: number; bits: number; ring?: number; copyRing?: number }): Cost => {
     if (patches === 0) return bits > 0 ? PROTOCOL_COSTS.truncateClientOffline({ n, bits }) : { rounds: 0, flows: [] };
     const { p } = digitField(k);
     const trunc = bits > 0;
+    const copy = copyRing === undefined ? ring : copyRing / 8;
+    const lift = copyRing === undefined ? 0 : 8 * ring - copyRing;
     return {
       rounds: 3,
       flows: [
@@ -152,13 +155,14 @@ export const PROTOCOL_COSTS = {
         flow(0, 1, 0, 'drelu.reveal', packed(patches, k)),
         flow(0, 2, 1, 'drelu.bits', fieldBytes(patches * (k - 1), p), 'preprocessing'),
         ...(trunc ? [flow(0, 0, 1, 'trunc.pad', packed(n, bits), 'preprocessing'), flow(0, 1, 2, 'trunc.open', packed(n, 1))] : []),
-        flow(0, 0, 2, 'hsel.masked', ring * selected, 'preprocessing'),
-        flow(0, 1, 2, 'hsel.masked', ring * selected),
+        flow(0, 0, 2, 'hsel.masked', copy * selected, 'preprocessing'),
+        flow(0, 1, 2, 'hsel.masked', copy * selected),
         flow(1, 0, 2, 'drelu.compare', fieldBytes(patches * k, p)),
         flow(1, 1, 2, 'drelu.compare', fieldBytes(patches * k, p)),
         flow(1, 0, 2, 'hsel.flip', packed(patches, 1)),
         flow(2, 2, 1, 'hsel.select', ring * selected),
         flow(2, 2, 1, 'hsel.flipshare', ring * patches),
+        ...(lift > 0 ? [flow(2, 2, 1, 'hsel.wrap', packed(selected, lift))] : []),
         ...(trunc ? [flow(2, 2, 1, 'trunc.share', packed(n, bits))] : []),
       ],
     };

@@ -43,6 +43,13 @@
 // In a program on Z_2^ℓ (wire.ts RING_BITS; HelperSelectSpec.ring) every ring element travels in
 // ℓ/8 bytes, the truncation reads bit ℓ − 1 (truncate-client-offline.ts) and the window lies in
 // [0, ℓ): the views are the same, uniform mod 2^ℓ (the pads are uniform mod 2^64).
+// With copyRing r (copy-ring.ts: 24 or 32 below ℓ, |x| < 2^(r − 2) on the selected elements) the
+// two masked copies are x0 + o + m0 and x1 + m1 mod 2^r (o = 2^(r−2); m0, m1 reduced to r bits),
+// P2 reduces s mod 2^r and sends besides V the wrap's share g1 = γ·(1 − s_msb) − g0 mod 2^(ℓ−r)
+// ('hsel.wrap', g0 on the P0–P2 'hsel' stream after γ0), and P0 and P1 replace m by m + o and add
+// 2^r·μ·g0, 2^r·μ·g1 (μ = m's bit r − 1) to T − γ0·(m + o) and V − γ1·(m + o): the same check
+// with γ·s + 2^r·μ·g = γ·(x + o + m). Per selected element r/8 B offline, r/8 B + (ℓ − r) bits
+// online: ℓ − r bits fewer than 2ℓ/8 + ℓ/8 in all, the same online, the same three rounds.
 // Per selected element 16 B online (x1 + m1, V) and 8 B offline (x0 + m0) at ℓ = 64 (2ℓ/8 and ℓ/8); per patch the
 // comparison (P0's reveal half offline), 1 bit and 8 B; per element the truncation's bit and
 // f bits online. P0's online work is its digits and e ⊕ ρ; its output comes from the offline
@@ -51,7 +58,7 @@
 
 import { add, gatherByIndex, mul, scale, sub } from '../ring/ring.js';
 import type { Outgoing, Session } from '../session/session.js';
-import { flipSubInPlace, packedBytes, takeByBitMinus } from './bits.js';
+import { flipSubInPlace, packedBytes, randomLow, takeByBitMinus } from './bits.js';
 import { blockLayout, selectionOf, tileSums, type BlockLayout, type BlockSize } from './block-relu.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 import { checkWindow, type BitWindow } from './compare.js';
@@ -81,6 +88,7 @@ import {
   type TruncateClientOfflineDealing,
 } from './truncate-client-offline.js';
 import { packRing, ringWidthBytes, splitFrame, unpackRing } from './wire.js';
+import { addWrap, checkCopyRing, copyMasks, offsetCopy, wrapShare } from './copy-ring.js';
 
 /** What a helperSelect step computes: n elements; the truncation's shift (0: none); the
  * comparison's window on c; the block structure (shape NCHW and a block size per channel, as
@@ -94,14 +102,22 @@ export interface HelperSelectSpec {
   /** The ring's bits ℓ (wire.ts RING_BITS; absent: 64): ring elements travel in ℓ/8 bytes, the
    * truncation reads bit ℓ − 1, the window lies in [0, ℓ). */
   ring?: number;
+  /** The ring r of the helper's masked copies (copy-ring.ts: 24 or 32, below `ring`, ring − r ≤
+   * 32; absent: `ring`): x + o + m travels to P2 in r/8 bytes and P2 lifts it by its top bit, the
+   * wrap's share riding to P1 in round 3 in ring − r bits; needs |x| < 2^(r − 2) on the selected
+   * elements. */
+  copyRing?: number;
 }
 
-/** A spec's ring: its bits and bytes per element. */
-function ringOf(spec: HelperSelectSpec): { bits: number; bytes: number } {
+/** A spec's ring: its bits and bytes per element, and the helper's copies' ring (copyBits,
+ * copyBytes; the ring itself without copyRing) and the lift's bits ℓ − r (0 without). */
+function ringOf(spec: HelperSelectSpec): { bits: number; bytes: number; copyBits: number; copyBytes: number; lift: number } {
   const bits = spec.ring ?? 64;
   const bytes = ringWidthBytes(bits);
   if (spec.window.lo + spec.window.k > bits) throw new Error(`internal: helperSelect: window lo=${spec.window.lo} k=${spec.window.k} beyond the ring's ${bits} bits`);
-  return { bits, bytes };
+  if (spec.copyRing === undefined) return { bits, bytes, copyBits: bits, copyBytes: bytes, lift: 0 };
+  checkCopyRing(spec.copyRing, bits);
+  return { bits, bytes, copyBits: spec.copyRing, copyBytes: spec.copyRing / 8, lift: bits - spec.copyRing };
 }
 
 /** The patches of a spec: a block layout, or none for a plain ReLU (patch i = element i). */
@@ -128,9 +144,12 @@ export interface HelperSelectDealing extends ClientOfflineDealing {
   readonly trunc: TruncateClientOfflineDealing | null;
   /** P0, P1: ρ per patch; P2 null. */
   readonly rho: Uint8Array | null;
-  /** P1: m = m0 + m1 and m1 per selected element; others null. */
+  /** P1: m = m0 + m1 (with copyRing: m + o, copy-ring.ts) and m1 per selected element; others null. */
   readonly m: BigUint64Array | null;
   readonly m1: BigUint64Array | null;
+  /** With copyRing: P1, μ per selected element (copy-ring.ts); P2, g0; others null. */
+  readonly mu?: Uint8Array | null;
+  readonly g0?: Uint32Array | null;
   /** P2: T per selected element and γ0 per patch; others null. */
   readonly pad: BigUint64Array | null;
   readonly gamma0: BigUint64Array | null;
@@ -171,7 +190,7 @@ function minusFlipTimesMask(w: BigUint64Array, gamma: BigUint64Array, m: BigUint
 export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: BigUint64Array; res: BigUint64Array | null } | null): HelperSelectDealing {
   const { n, bits: f, window } = spec;
   checkWindow(window);
-  const ring = ringOf(spec), rb = ring.bytes;
+  const ring = ringOf(spec), cb = ring.copyBytes;
   if (!Number.isInteger(f) || f < 0 || f > 32) throw new Error(`internal: helperSelect: truncation by ${f} bits (0..32)`);
   if (s.id === 0 && (!p0 || p0.v.length !== n || (p0.res && p0.res.length !== n))) throw new Error(`internal: dealHelperSelect: P0 must pass its ${n}-element offline shares`);
   const p = patchesOf(spec);
@@ -202,10 +221,11 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
       trunc: null,
       pad: g.ring(sel),
       gamma0: g.ring(p.patches),
+      g0: ring.lift > 0 ? randomLow(g, sel, ring.lift) : null,
       outgoing: cmpOut,
-      expect: { 0: rb * sel },
+      expect: { 0: cb * sel },
       receive(take) {
-        deal.masked0 = unpackRing(takeParts(take, 0, [rb * sel], 'hsel.masked')[0], rb);
+        deal.masked0 = unpackRing(takeParts(take, 0, [cb * sel], 'hsel.masked')[0], cb);
       },
       output: null,
     };
@@ -216,6 +236,8 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
   const m1 = g.ring(sel);
   const rho = g.bytes(p.patches);
   for (let i = 0; i < rho.length; i++) rho[i] &= 1;
+  // With copyRing: m0, m1 reduced to r bits, m + o and μ (copy-ring.ts).
+  const copy = ring.lift > 0 ? copyMasks(m0, m1, ring.copyBits) : null;
   if (s.id === 1) {
     const deal: HelperSelectDealing = {
       ...base,
@@ -223,8 +245,9 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
       three,
       trunc: null,
       rho,
-      m: add(m0, m1),
+      m: copy ? copy.mo : add(m0, m1),
       m1,
+      mu: copy ? copy.mu : null,
       outgoing: [],
       expect: { 0: sizes.reveal + padBytes, 2: sizes.bits },
       receive(take) {
@@ -241,17 +264,20 @@ export function dealHelperSelect(s: Session, spec: HelperSelectSpec, p0: { v: Bi
   const g2 = s.shared(2, 'hsel');
   const pad = g2.ring(sel);
   const gamma0 = g2.ring(p.patches);
+  const g0 = copy ? randomLow(g2, sel, ring.lift) : null;
   let x0 = three ? three.t0! : p0!.v;
   if (p0!.res) x0 = add(x0, p0!.res);
   const { xs } = selection(x0, p);
-  const masked0 = add(xs, m0);
+  const masked0 = copy ? offsetCopy(xs, m0, ring.copyBits) : add(xs, m0);
   // x0 − q·F: P0's part of the two-way truncation (q's other end rides to P1 in round 3).
   const x0Two = three ? addHighValues(x0, three.q!, f, -1, ring.bits) : x0;
   const two = selection(x0Two, p);
-  const m = add(m0, m1, m0);
-  const ySel = flipSubInPlace(two.xs, minusFlipTimesMask(pad, gamma0, m, p.map), rho, p.map);
+  const m = copy ? copy.mo : add(m0, m1, m0);
+  const w0 = minusFlipTimesMask(pad, gamma0, m, p.map);
+  if (copy) addWrap(w0, copy.mu, g0!, ring.copyBits);
+  const ySel = flipSubInPlace(two.xs, w0, rho, p.map);
   const output = two.assemble(ySel);
-  const outgoing: Outgoing[] = [...cmpOut, ...(three ? [threeWayPadMessage(three)] : []), { to: 2, data: packRing(masked0, rb), label: 'hsel.masked', phase: 'preprocessing' }];
+  const outgoing: Outgoing[] = [...cmpOut, ...(three ? [threeWayPadMessage(three)] : []), { to: 2, data: packRing(masked0, cb), label: 'hsel.masked', phase: 'preprocessing' }];
   return { ...base, cmp, three, trunc: null, rho, outgoing, expect: {}, receive: () => undefined, output };
 }
 
@@ -269,7 +295,10 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     return s.id === 0 ? deal.output! : s.id === 1 && res ? add(y, res) : y;
   }
   const { cmp, three } = deal;
-  const rb = ringOf(spec).bytes;
+  const ring = ringOf(spec);
+  const rb = ring.bytes, cb = ring.copyBytes;
+  // With copyRing: the wrap's shares g1, ℓ − r bits per selected element (copy-ring.ts).
+  const wrapBytes = ring.lift > 0 ? packedBytes(p.selected, ring.lift) : 0;
   const reveal = packedBytes(p.patches, window.k);
   const digits = digitBytes(p.patches, window);
   const flipBytes = packedBytes(p.patches, 1);
@@ -300,21 +329,22 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     const out1: Outgoing[] = [{ to: 0, data: half, label: 'drelu.reveal' }];
     if (open) out1.push({ to: 2, data: packBits(open.d), label: 'trunc.open' });
     // x1 + m1 (into the gathered copy of the selected elements, when there is one).
-    out1.push({ to: 2, data: packRing(add(xs, deal.m1!, xs === x1 ? undefined : xs), rb), label: 'hsel.masked' });
+    out1.push({ to: 2, data: packRing(add(xs, deal.m1!, xs === x1 ? undefined : xs), cb), label: 'hsel.masked' });
     await s.round(out1, []);
     const { digits: d } = holderDigits(1, cmp!);
     await s.round([{ to: 2, data: d, label: 'drelu.compare' }], []);
-    const got = await s.round([], [2], { 2: rb * sel + rb * p.patches + tb.share });
-    const [vBytes, g1Bytes, back] = splitFrame(got.get(2), [rb * sel, rb * p.patches, tb.share], 2, 'hsel.select');
+    const got = await s.round([], [2], { 2: rb * sel + rb * p.patches + wrapBytes + tb.share });
+    const [vBytes, g1Bytes, wrap, back] = splitFrame(got.get(2), [rb * sel, rb * p.patches, wrapBytes, tb.share], 2, 'hsel.select');
     const x1Two = three ? addHighValues(x1, unpackValues(back, n, f), f, 1, three.ring, own ? x1 : undefined) : x1;
     const two = selection(x1Two, p, own);
     const w1 = minusFlipTimesMask(unpackRing(vBytes, rb), unpackRing(g1Bytes, rb), deal.m!, p.map);
+    if (ring.lift > 0) addWrap(w1, deal.mu!, unpackValues(wrap, sel, ring.lift), ring.copyBits);
     return two.assemble(flipSubInPlace(two.xs, w1, deal.rho!, p.map));
   }
   // P2: s = x + m after round 1, γ = b ⊕ ρ after round 2, V and γ1 (and t2 + q·F) in round 3.
-  const got1 = await s.round([], [1], { 1: tb.open + rb * sel });
-  const [dBytes, masked1] = splitFrame(got1.get(1), [tb.open, rb * sel], 1, 'hsel.masked');
-  const received = unpackRing(masked1, rb);
+  const got1 = await s.round([], [1], { 1: tb.open + cb * sel });
+  const [dBytes, masked1] = splitFrame(got1.get(1), [tb.open, cb * sel], 1, 'hsel.masked');
+  const received = unpackRing(masked1, cb);
   const sum = add(deal.masked0!, received, received);
   // With the truncation, P2's part t2 goes into s on the selected elements (and t2 + q·F back).
   const back = three ? threeWayHelper(three, unpackBits(dBytes, n), sum, p.layout ? p.layout.selected : null) : null;
@@ -324,6 +354,8 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
   const u = helperCompareBits(cmp!, d0, d1);
   const flips = unpackBits(flipMasked, p.patches);
   for (let i = 0; i < u.length; i++) u[i] ^= flips[i];
+  // With copyRing: s reduced mod 2^r, and the wrap's share g1 (copy-ring.ts).
+  const wrap = ring.lift > 0 ? wrapShare(sum, u, p.map, deal.g0!, ring.copyBits, ring.lift) : null;
   // V = γ·s − T into T's vector (drawn for this step only); γ1 = γ − γ0 into γ0's.
   const V = takeByBitMinus(sum, u, p.map, deal.pad!, deal.pad!);
   const gamma1 = takeByBitMinus(new BigUint64Array(p.patches).fill(1n), u, null, deal.gamma0!, deal.gamma0!);
@@ -331,6 +363,7 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     { to: 1, data: packRing(V, rb), label: 'hsel.select' },
     { to: 1, data: packRing(gamma1, rb), label: 'hsel.flipshare' },
   ];
+  if (wrap) out3.push({ to: 1, data: packValues(wrap, ring.lift), label: 'hsel.wrap' });
   if (back) out3.push({ to: 1, data: packValues(back, f), label: 'trunc.share' });
   await s.round(out3, []);
   return new BigUint64Array(n);

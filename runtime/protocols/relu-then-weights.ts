@@ -53,7 +53,10 @@
 // compute in a smaller ring Z_2^ℓ (wire.ts RING_BITS, `--ring`), where each of the four elements
 // is ℓ/8 bytes: 20 B in all (10 B online) at ℓ = 40, 16 B (8 B online) at ℓ = 32 (where `--ring auto`
 // finds the range for it: resnet50 and resnet18-cifar under a uniform 4×4 plan at 11 fractional
-// bits, their average pools' reciprocals chosen with the ring). Four ring elements per selected
+// bits, their average pools' reciprocals chosen with the ring). The two copies the helper selects
+// on need only the selected value's own bits: in Z_2^24 or Z_2^32 (copy-ring.ts), lifted back by
+// their sum's top bit at the cost of ℓ − r bits of wrap share riding with V, so 3ℓ + r bits in all
+// (21 B at ℓ = 48, r = 24; 22 B at r = 32; 18 and 19 B at ℓ = 40) and the same online. Four ring elements per selected
 // element is conserved by every variant tried: two depend on P1's share (one leaves P1, one
 // reaches it: the bounds above), two carry P0's share to where it is needed (to P1, or to P2
 // together with a re-share of the product that makes P2 know P0's output share: 8 B per output

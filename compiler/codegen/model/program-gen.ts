@@ -342,8 +342,11 @@ function broadcastTo(c: Tensor, shape: number[], sign: number): Tensor {
   return { data, shape, size } as unknown as Tensor;
 }
 
-/** A selection's smaller ring (window_ring, lower-client-offline.ts) as its step's `ring`. */
-function narrowRingParam(n: Node): { ring?: number } {
-  const r = withDefaults(n).window_ring as number | undefined;
-  return r ? { ring: r } : {};
+/** A selection's smaller rings (window_ring, copy_ring, lower-client-offline.ts) as its step's
+ * `ring` and `copyRing`. */
+function narrowRingParam(n: Node): { ring?: number; copyRing?: number } {
+  const a = withDefaults(n);
+  const r = a.window_ring as number | undefined;
+  const c = a.copy_ring as number | undefined;
+  return { ...(r ? { ring: r } : {}), ...(c ? { copyRing: c } : {}) };
 }

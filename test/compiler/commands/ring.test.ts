@@ -92,7 +92,7 @@ describe('--ring: client-offline programs in a smaller ring', function () {
       // not at a boundary, so the brute force and the interpreter's ulps cannot disagree on it
       expect(Math.abs(Math.log2(largest * 2 ** (2 * frac) * 8) - (want - 2)), calib).to.be.above(0.1);
       const note = summary.notes.find((n) => n.startsWith('note: ring Z_2^'))!;
-      expect(note, calib).to.match(new RegExp(`^note: ring Z_2\\^${want}: exact truncation holds while \\|v\\| < 2\\^\\(${want - 2}−2f\\) = [0-9.e+]+; calibration's largest ([0-9.e+]+) at '.*' over ${SAMPLES} samples \\(margin [0-9.]+ bits\\)(; .* selects? in .*Z_2\\^(24|32), lifted back after \\(their values' largest [0-9.e+]+\\))?(; with --frac-bits (\\d+) the same margin would fit about Z_2\\^(\\d+))?$`));
+      expect(note, calib).to.match(new RegExp(`^note: ring Z_2\\^${want}: exact truncation holds while \\|v\\| < 2\\^\\(${want - 2}−2f\\) = [0-9.e+]+; calibration's largest ([0-9.e+]+) at '.*' over ${SAMPLES} samples \\(margin [0-9.]+ bits\\)(; .* selects? in .*Z_2\\^(24|32), lifted back after \\(their values' largest [0-9.e+]+\\))?(; .* masked copies in .*Z_2\\^(24|32), lifted by the top bit \\(the selected values' largest [0-9.e+]+\\))?(; with --frac-bits (\\d+) the same margin would fit about Z_2\\^(\\d+))?$`));
       // the hint: the most fractional bits (down to auto's floor, 10) at which brute force fits a smaller ring
       const fewer = [...Array(Math.max(0, frac - RING_AUTO.minFrac)).keys()].map((i) => frac - 1 - i).find((f) => ringFor(largest, f) < want);
       const hint = new RegExp(`with --frac-bits (\\d+) the same margin would fit about Z_2\\^(\\d+)`).exec(note);

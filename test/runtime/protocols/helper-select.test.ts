@@ -35,7 +35,7 @@ async function run(ss: readonly Session[], spec: HelperSelectSpec, v: BigUint64A
   const sv = split(v);
   const sr = res ? split(res) : null;
   const { patches, selected } = sizes(spec);
-  const cost = PROTOCOL_COSTS.helperSelect({ n, patches, selected, k: spec.window.k, bits: spec.bits, ring: (spec.ring ?? 64) / 8 });
+  const cost = PROTOCOL_COSTS.helperSelect({ n, patches, selected, k: spec.window.k, bits: spec.bits, ring: (spec.ring ?? 64) / 8, copyRing: spec.copyRing });
   const out = await withOfflineCost(
     ss,
     cost,
@@ -193,6 +193,58 @@ describe('protocols: the helper selects (client-offline (block-)ReLU with trunca
       expect(looksUniform(rnd[key], 256), `${key} (random input)`).to.equal(true);
       expect(sameDistribution(zero[key], rnd[key], 256), key).to.equal(true);
     }
+  });
+
+  // The helper's copies in Z_2^24 or Z_2^32 inside a wider ring (copy-ring.ts): exact for
+  // |x| < 2^(r − 2) on the selected elements, the truncation and the residual in the ring's own
+  // bits; P2's copies r/8 bytes each, P1's wrap shares ℓ − r bits, all uniform.
+  for (const [ring, copy] of [[40, 24], [48, 24], [48, 32], [56, 32], [64, 32]] as const)
+    it(`the helper's copies in Z_2^${copy} inside Z_2^${ring}: the lift exact at |x| = 2^${copy - 2} − 2 and over random values, plain full window and blocks, f = 0, 12, 16, with and without a residual`, async () => {
+      const ss = await sessions();
+      const n = SHAPE.reduce((a, b) => a * b, 1);
+      for (const f of [0, 12, 16].filter((f) => copy + f < ring))
+        for (const withRes of [false, true]) {
+          const full: HelperSelectSpec = { n, bits: f, window: { lo: 0, k: ring }, ring, copyRing: copy };
+          // x = ⌊v/2^f⌋ + res below 2^(r − 3) at random, and the bound's extremes without a residual
+          const a = values(n, copy - 1 + f, f, withRes);
+          const top = (1n << BigInt(copy - 2)) - 2n;
+          a.v[n - 1] = BigInt.asUintN(64, top << BigInt(f));
+          a.v[n - 2] = BigInt.asUintN(64, -(top << BigInt(f)));
+          a.v[n - 3] = BigInt.asUintN(64, (top << BigInt(f)) + (1n << BigInt(f)) - 1n);
+          if (a.res) a.res[n - 1] = a.res[n - 2] = a.res[n - 3] = 0n;
+          expect(check(full, a.v, a.res, await run(ss, full, a.v, a.res))).to.equal(0);
+          const lo = Math.min(f + 4, ring - 16);
+          const blocks: HelperSelectSpec = { n, bits: f, window: { lo, k: 16 }, shape: SHAPE, blocks: BLOCKS, ring, copyRing: copy };
+          const b = values(n, lo + 15 - 3, f, withRes);
+          expect(check(blocks, b.v, b.res, await run(ss, blocks, b.v, b.res)), 'ambiguous fraction').to.be.below(0.1);
+        }
+    });
+
+  it("the helper's copies in Z_2^24 inside Z_2^48: every message P1 and P2 receive uniform, alike for a zero and a random input; 3 B per copy, 3 B of wrap share, 21 B per selected element in all beyond the comparison and the truncation", async () => {
+    const big = 4096;
+    const spec: HelperSelectSpec = { n: big, bits: 12, window: { lo: 0, k: 48 }, ring: 48, copyRing: 24 };
+    const views = async (v: BigUint64Array) => {
+      const rs = (await sessions()) as RecordingSession[];
+      await run(rs, spec, v, null);
+      const get = (s: RecordingSession, from: number, round: number) => s.received.find((x) => x.from === from && x.round === round)!.data;
+      const r1 = get(rs[2], 1, 1);
+      const r3 = get(rs[1], 2, 3);
+      return { masked0: get(rs[2], 0, 0), masked1: r1.subarray(packedBytes(big, 1)), select: r3.subarray(0, 6 * big), wrap: r3.subarray(12 * big, 15 * big) };
+    };
+    const zero = await views(new BigUint64Array(big));
+    const rnd = await views(randomSigned(big, 33));
+    expect(zero.masked0.length).to.equal(3 * big);
+    expect(zero.masked1.length).to.equal(3 * big);
+    for (const key of ['masked0', 'masked1', 'select', 'wrap'] as const) {
+      expect(looksUniform(zero[key], 256), `${key} (zero input)`).to.equal(true);
+      expect(looksUniform(rnd[key], 256), `${key} (random input)`).to.equal(true);
+      expect(sameDistribution(zero[key], rnd[key], 256), key).to.equal(true);
+    }
+    const c = PROTOCOL_COSTS.helperSelect({ n: big, patches: 100, selected: 1000, k: 48, bits: 12, ring: 6, copyRing: 24 });
+    const sum = (pred: (f: (typeof c.flows)[number]) => boolean) => c.flows.filter(pred).reduce((t, f) => t + f.bytes, 0);
+    const perSelected = ['hsel.masked', 'hsel.select', 'hsel.wrap'];
+    expect(sum((f) => perSelected.includes(f.label)) + 6 * 1000, 'with the product\'s masked activation').to.equal(21 * 1000);
+    expect(sum((f) => f.phase === 'online' && perSelected.includes(f.label))).to.equal(12 * 1000);
   });
 
   it('every channel identity: the standalone truncation (f > 0, two rounds) or nothing at all (f = 0), the residual added', async () => {
