@@ -75,6 +75,14 @@ export function flowTotals(mirText: string): Record<string, number>[][] {
   return t;
 }
 
+/** One node's flows in a model.mir text ("step from->to phase label bytes"), bytes by "from->to label". */
+export function nodeFlows(mirText: string, name: string): Map<string, number> {
+  const line = mirText.split('\n').find((l) => l.includes(`"${name}"(`));
+  if (!line) throw new Error(`no node "${name}" in the model.mir`);
+  const list = /flows = \[([^\]]*)\]/.exec(line)![1];
+  return new Map([...list.matchAll(/"(\d+) (\d->\d) (\w+) ([\w.]+) (\d+)"/g)].map((m) => [`${m[2]} ${m[4]}`, Number(m[5])]));
+}
+
 /** The measured bytes [from][to][phase] of a run's counters. */
 export function measuredTotals(results: readonly RunResult[]): Record<string, number>[][] {
   return results.map((r) => (r.counters as PartyCounters).sentToByPhase.map((p) => ({ ...p })));

@@ -22,7 +22,7 @@ import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { parseProgram } from '../../../runtime/program/validate.js';
 import type { Program, ProgramStep } from '../../../runtime/program/program.js';
 import { rng } from '../../passes/util.js';
-import { maxAbsDiff, runCheckedRuns } from '../../e2e/support.js';
+import { maxAbsDiff, nodeFlows, runCheckedRuns } from '../../e2e/support.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 const SAMPLES = 6;
@@ -87,15 +87,10 @@ describe("the helper's copies in a smaller ring (copy_ring)", function () {
   it('a step with copies pays r/8 B per copy and 48 − r bits of wrap share per selected element, in no round more: every flow by hand against the program without them', () => {
     const [copies, wide] = [readCostJson(file('copies/cost.json')), readCostJson(file('wide/cost.json'))];
     const [gc, gw] = [readFileSync(file('copies/party1/model.mir'), 'utf8'), readFileSync(file('wide/party1/model.mir'), 'utf8')];
-    const flowsOf = (mir: string, name: string) => {
-      const line = mir.split('\n').find((l) => l.includes(`"${name}"(`))!;
-      const list = /flows = \[([^\]]*)\]/.exec(line)![1];
-      return new Map([...list.matchAll(/"(\d+) (\d->\d) (\w+) ([\w.]+) (\d+)"/g)].map((m) => [`${m[2]} ${m[4]}`, Number(m[5])]));
-    };
     let saved = 0;
     for (const s of stepsOf(file('copies'), 'helperSelect').filter((st) => st.params.copyRing !== undefined)) {
       const r = Number(s.params.copyRing);
-      const [fc, fw] = [flowsOf(gc, s.name), flowsOf(gw, s.name)];
+      const [fc, fw] = [nodeFlows(gc, s.name), nodeFlows(gw, s.name)];
       const selected = fw.get('2->1 hsel.select')! / 6;
       expect(selected, s.name).to.be.above(0);
       for (const key of ['0->2 hsel.masked', '1->2 hsel.masked']) expect(fc.get(key), `${s.name} ${key}`).to.equal((r / 8) * selected);

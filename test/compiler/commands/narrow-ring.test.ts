@@ -23,7 +23,7 @@ import { runPipeline } from '../../../passes/index.js';
 import { parseProgram } from '../../../runtime/program/validate.js';
 import type { Program, ProgramStep } from '../../../runtime/program/program.js';
 import { rng } from '../../passes/util.js';
-import { maxAbsDiff, runCheckedRuns } from '../../e2e/support.js';
+import { maxAbsDiff, nodeFlows, runCheckedRuns } from '../../e2e/support.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 const SAMPLES = 6;
@@ -92,15 +92,10 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
     const [narrow, wide] = [readCostJson(file('narrow/cost.json')), readCostJson(file('wide/cost.json'))];
     const [gn, gw] = [readFileSync(file('narrow/party1/model.mir'), 'utf8'), readFileSync(file('wide/party1/model.mir'), 'utf8')];
     // a node's flows in model.mir ("step from->to phase label bytes"), by "from->to label"
-    const flowsOf = (mir: string, name: string) => {
-      const line = mir.split('\n').find((l) => l.includes(`"${name}"(`))!;
-      const list = /flows = \[([^\]]*)\]/.exec(line)![1];
-      return new Map([...list.matchAll(/"(\d+) (\d->\d) (\w+) ([\w.]+) (\d+)"/g)].map((m) => [`${m[2]} ${m[4]}`, Number(m[5])]));
-    };
     for (const s of stepsOf(file('narrow'), 'helperSelect').filter((st) => Number(st.params.ring) < 48)) {
       const n = Number(s.params.size);
       const rb = Number(s.params.ring) / 8;
-      const [fn, fw] = [flowsOf(gn, s.name), flowsOf(gw, s.name)];
+      const [fn, fw] = [nodeFlows(gn, s.name), nodeFlows(gw, s.name)];
       // a plain ReLU or a block-ReLU: hsel.masked twice and hsel.select per selected element
       const selected = (fw.get('2->1 hsel.select') ?? 0) / 6;
       expect(selected, s.name).to.be.at.most(n);
@@ -110,7 +105,7 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
       if (window.lo === 0) expect(window.k, `${s.name}: the full window`).to.equal(8 * rb);
     }
     const lift = stepsOf(file('narrow'), 'truncateClientOffline').find((s) => s.params.lift)!;
-    const liftFlows = flowsOf(gn, lift.name);
+    const liftFlows = nodeFlows(gn, lift.name);
     const n = liftFlows.get('1->2 trunc.open')! * 8;
     expect(n).to.equal(programOf(file('narrow')).steps.find((s) => s.outputs.includes(lift.inputs[0]))!.params.size);
     const shift = Number(lift.params.bits);
