@@ -69,39 +69,50 @@ export function offsetCopy(xs: BigUint64Array, m0: BigUint64Array, r: number): B
 }
 
 /** P2: reduces its sum s (per selected element) mod 2^r in place, and returns the wrap's share
- * g1 = γ·(1 − s_msb) − g0 mod 2^lift (γ per patch through `map`, or per element). */
-export function wrapShare(s: BigUint64Array, gamma: Uint8Array, map: Int32Array | null, g0: Uint32Array, r: number, lift: number): Uint32Array {
+ * g1 = γ·(1 − s_msb) − g0 mod 2^lift (γ per patch through `map`, or per element) as its message:
+ * lift/8 little-endian bytes per element (packValues's layout, read in place by addWrap). */
+export function wrapShare(s: BigUint64Array, gamma: Uint8Array, map: Int32Array | null, g0: Uint32Array, r: number, lift: number): Uint8Array {
   const n = s.length;
   const mask = lowMask(r);
-  const liftMask = lowMask(lift);
+  const top = r - 1;
+  const b = lift / 8;
   const w = wordView(s);
-  const g1 = new Uint32Array(n);
+  const out = new Uint8Array(n * b);
   for (let i = 0; i < n; i++) {
-    const lo = (w[2 * i] & mask) >>> 0;
+    const lo = w[2 * i] & mask;
     w[2 * i] = lo;
     w[2 * i + 1] = 0;
-    const g = gamma[map ? map[i] : i] & (1 - Math.floor(lo / 2 ** (r - 1)));
-    g1[i] = ((g - g0[i]) & liftMask) >>> 0;
+    // the low `lift` bits of g − g0 in two's complement: its bytes, low first
+    let x = (gamma[map ? map[i] : i] & ~(lo >>> top)) - g0[i];
+    for (let j = 0; j < b; j++, x >>= 8) out[i * b + j] = x;
   }
-  return g1;
+  return out;
 }
 
-/** P0, P1: w += 2^r·μ·g per element, in place (g < 2^32, mod 2^64: so mod 2^ℓ). */
-export function addWrap(w: BigUint64Array, mu: Uint8Array, g: Uint32Array, r: number): BigUint64Array {
+/** P0, P1: w += 2^r·μ·g per element, in place (g < 2^32, mod 2^64: so mod 2^ℓ); g as values
+ * (P0's g0) or as P2's packed message (P1's g1: `lift`/8 little-endian bytes each, packValues's
+ * layout for a whole number of bytes), read in place. */
+export function addWrap(w: BigUint64Array, mu: Uint8Array, g: Uint32Array | Uint8Array, r: number, lift = 32): BigUint64Array {
   const n = w.length;
   const v = wordView(w);
+  const packed = g instanceof Uint8Array;
+  const b = lift / 8;
+  if (packed && g.length !== b * n) throw new Error(`internal: addWrap: ${g.length} bytes for ${n} wrap shares of ${lift} bits`);
   for (let i = 0; i < n; i++) {
-    if (mu[i] === 0 || g[i] === 0) continue;
+    if (mu[i] === 0) continue;
+    let x = 0;
+    if (!packed) x = g[i];
+    else for (let j = b - 1; j >= 0; j--) x = x * 256 + g[i * b + j];
+    if (x === 0) continue;
     if (r === 32) {
-      v[2 * i + 1] = v[2 * i + 1] + g[i];
+      v[2 * i + 1] = v[2 * i + 1] + x;
       continue;
     }
-    // r < 32: g·2^r straddles the two words
+    // r < 32: x·2^r straddles the two words
     const lo = v[2 * i];
-    const add = (g[i] << r) >>> 0;
-    const sum = (lo + add) >>> 0;
+    const sum = (lo + ((x << r) >>> 0)) >>> 0;
     v[2 * i] = sum;
-    v[2 * i + 1] = v[2 * i + 1] + (g[i] >>> (32 - r)) + (sum < lo ? 1 : 0);
+    v[2 * i + 1] = v[2 * i + 1] + (x >>> (32 - r)) + (sum < lo ? 1 : 0);
   }
   return w;
 }

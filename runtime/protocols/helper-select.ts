@@ -338,7 +338,7 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     const x1Two = three ? addHighValues(x1, unpackValues(back, n, f), f, 1, three.ring, own ? x1 : undefined) : x1;
     const two = selection(x1Two, p, own);
     const w1 = minusFlipTimesMask(unpackRing(vBytes, rb), unpackRing(g1Bytes, rb), deal.m!, p.map);
-    if (ring.lift > 0) addWrap(w1, deal.mu!, unpackValues(wrap, sel, ring.lift), ring.copyBits);
+    if (ring.lift > 0) addWrap(w1, deal.mu!, wrap, ring.copyBits, ring.lift);
     return two.assemble(flipSubInPlace(two.xs, w1, deal.rho!, p.map));
   }
   // P2: s = x + m after round 1, γ = b ⊕ ρ after round 2, V and γ1 (and t2 + q·F) in round 3.
@@ -363,7 +363,7 @@ export async function helperSelect(s: Session, spec: HelperSelectSpec, v: BigUin
     { to: 1, data: packRing(V, rb), label: 'hsel.select' },
     { to: 1, data: packRing(gamma1, rb), label: 'hsel.flipshare' },
   ];
-  if (wrap) out3.push({ to: 1, data: packValues(wrap, ring.lift), label: 'hsel.wrap' });
+  if (wrap) out3.push({ to: 1, data: wrap, label: 'hsel.wrap' });
   if (back) out3.push({ to: 1, data: packValues(back, f), label: 'trunc.share' });
   await s.round(out3, []);
   return new BigUint64Array(n);
