@@ -19,8 +19,8 @@ import { wordView } from './bits.js';
 /** The rings the helper's copies may take (wire.ts SELECTION_RING_BITS below Z_2^40). */
 export const COPY_RINGS = [24, 32] as const;
 
-/** The lift's wrap shares take at most this many bits (ℓ − r, packed as truncate-exact.ts's
- * f-bit values). */
+/** The lift's wrap shares take at most this many bits (ℓ − r: a whole number of bytes each, as
+ * both rings are, and within a 32-bit word). */
 export const MAX_COPY_LIFT_BITS = 32;
 
 /** An internal error unless r is one of COPY_RINGS below `ring` with ring − r ≤ MAX_COPY_LIFT_BITS. */
