@@ -12,35 +12,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { readCostJson } from '../../../compiler/commands/cost.js';
-import { loadGraphFile } from '../../../compiler/load-model.js';
-import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { runGraphFixed } from '../../../ir/interp/fixed/index.js';
 import { tensorOf } from '../../../ir/tensor.js';
-import { runPipeline } from '../../../passes/index.js';
 import { packedBytes } from '../../../runtime/protocols/bits.js';
 import { parseProgram } from '../../../runtime/program/validate.js';
-import type { Program, ProgramStep } from '../../../runtime/program/program.js';
+import type { Program } from '../../../runtime/program/program.js';
 import { rng } from '../../passes/util.js';
 import { maxAbsDiff, nodeFlows, runCheckedRuns } from '../../e2e/support.js';
 import { suiteTempDir } from '../../temp-dir.js';
-
-const SAMPLES = 6;
-const FRAC = 16;
-const N = 3 * 16 * 16;
-
-/** `SAMPLES` uniform images in [−scale, scale) from seed `seed`, as an .npy file, and the images. */
-function calibration(path: string, scale: number, seed = 11): Float32Array[] {
-  const rand = rng(seed);
-  const images = Array.from({ length: SAMPLES }, () => Float32Array.from({ length: N }, () => scale * (2 * rand() - 1)));
-  const all = new Float32Array(SAMPLES * N);
-  images.forEach((x, i) => all.set(x, i * N));
-  writeFileSync(path, encodeNpy([SAMPLES, 3, 16, 16], all));
-  return images;
-}
-
-const programOf = (out: string): Program => JSON.parse(readFileSync(join(out, 'party1/program.json'), 'utf8')) as Program;
-const stepsOf = (out: string, kind: string): ProgramStep[] => programOf(out).steps.filter((s) => s.kind === kind);
+import { FRAC, N, calibration, quantizedTiny, stepsOf } from './tiny-rings.js';
 
 describe("the helper's copies in a smaller ring (copy_ring)", function () {
   this.timeout(300000);
@@ -61,7 +42,7 @@ describe("the helper's copies in a smaller ring (copy_ring)", function () {
   it("each selection in the program's ring sends its copies in the smallest of Z_2^24 and Z_2^32 that holds what it selects (brute force over the samples), the narrow ones and the program without samples in Z_2^48", () => {
     expect(note).to.match(/masked copies in Z_2\^(24|32)[^;]*lifted by the top bit/);
     // brute force: the largest |input| of every ReLU on the samples (the fixed-point interpreter on the quantized graph)
-    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const q = quantizedTiny(file('tiny.onnx'));
     const relus = q.nodes.filter((n) => n.op === 'Relu' || n.op === 'BlockRelu');
     const watched = { ...q, outputs: [...q.outputs, ...relus.map((n) => n.inputs[0])] };
     const largest = new Map<string, number>();
@@ -109,7 +90,7 @@ describe("the helper's copies in a smaller ring (copy_ring)", function () {
   });
 
   it("runs: outputs as the fixed-point interpreter's (values near the copies' bound included), counters equal cost.json and model.mir", async () => {
-    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const q = quantizedTiny(file('tiny.onnx'));
     const rand = rng(24);
     // the calibration's own extremes and inputs scaled past them (up to the margin's factor 8)
     const inputs = [images[0], images[1].map((v) => 6 * v), Float32Array.from({ length: N }, () => 2 * rand() - 1)];
@@ -123,7 +104,7 @@ describe("the helper's copies in a smaller ring (copy_ring)", function () {
 
   it("no copies in a smaller ring where calibration's values do not fit Z_2^32 with the margin", () => {
     const notes = runCompile(file('tiny.onnx'), { output: file('huge'), clientOffline: true, ring: '64', calib: file('huge.npy'), fracBits: FRAC, quiet: true }).notes.join('\n');
-    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const q = quantizedTiny(file('tiny.onnx'));
     expect(q.nodes.some((n) => n.op === 'Relu')).to.equal(true);
     const steps = stepsOf(file('huge'), 'helperSelect');
     // the huge samples put every selected value above 2^27 ulps (4000 × 2^16 / 8 would be 2^31)

@@ -13,31 +13,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { readCostJson } from '../../../compiler/commands/cost.js';
-import { loadGraphFile } from '../../../compiler/load-model.js';
-import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { runGraphFixed } from '../../../ir/interp/fixed/index.js';
 import { tensorOf } from '../../../ir/tensor.js';
 import { makeNode, replaceGraph } from '../../../ir/graph.js';
 import { runPipeline } from '../../../passes/index.js';
 import { parseProgram } from '../../../runtime/program/validate.js';
-import type { Program, ProgramStep } from '../../../runtime/program/program.js';
+import type { Program } from '../../../runtime/program/program.js';
 import { rng } from '../../passes/util.js';
 import { maxAbsDiff, nodeFlows, runCheckedRuns } from '../../e2e/support.js';
 import { suiteTempDir } from '../../temp-dir.js';
-
-const SAMPLES = 6;
-const FRAC = 16;
-const N = 3 * 16 * 16;
-
-/** `SAMPLES` uniform images in [−scale, scale), as an .npy file. */
-function calibration(path: string, scale: number): void {
-  const rand = rng(11);
-  writeFileSync(path, encodeNpy([SAMPLES, 3, 16, 16], Float32Array.from({ length: SAMPLES * N }, () => scale * (2 * rand() - 1))));
-}
-
-const programOf = (out: string, party = 1): Program => JSON.parse(readFileSync(join(out, `party${party}/program.json`), 'utf8')) as Program;
-const stepsOf = (out: string, kind: string): ProgramStep[] => programOf(out).steps.filter((s) => s.kind === kind);
+import { FRAC, N, SAMPLES, calibration, programOf, quantizedTiny, stepsOf } from './tiny-rings.js';
 
 describe('selections in a smaller ring inside a wider program (window_ring, SecureLift)', function () {
   this.timeout(300000);
@@ -61,7 +47,7 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
     expect(wide.every((s) => s.params.ring === 48)).to.equal(true);
     // brute force: the largest |value| the pool's tree and the ReLU behind it make on the samples
     // (the fixed-point interpreter on the quantized graph), 8 times under 2^(r − 2)
-    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const q = quantizedTiny(file('tiny.onnx'));
     const poolValues = q.nodes.filter((n) => n.name.includes('MaxPool') || n.name === '/relu1/Relu').flatMap((n) => n.outputs);
     const watched = { ...q, outputs: [...q.outputs, ...poolValues] };
     const rand = rng(11);
@@ -117,7 +103,7 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
   });
 
   it('runs: outputs as the fixed-point interpreter\'s, counters equal cost.json and model.mir', async () => {
-    const q = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const q = quantizedTiny(file('tiny.onnx'));
     const rand = rng(48);
     const inputs = [0, 1].map(() => Float32Array.from({ length: N }, () => 2 * rand() - 1));
     const outputs = await runCheckedRuns(file('narrow'), inputs);
@@ -144,7 +130,7 @@ describe('selections in a smaller ring inside a wider program (window_ring, Secu
   });
 
   it('a selection in a ring wider than its input\'s reads it lifted: the pool\'s tree in Z_2^24, the ReLU behind it in Z_2^32', () => {
-    const quantized = runPipeline(loadGraphFile(file('tiny.onnx')), `canonicalize,maxpool-to-relu-tree,quantize{frac-bits=${FRAC}}`).graph;
+    const quantized = quantizedTiny(file('tiny.onnx'));
     const marked = replaceGraph(quantized, {
       nodes: quantized.nodes.map((n) => (n.op === 'Relu' ? makeNode(n.op, n.name, n.inputs, n.outputs, { ...n.attrs, window_ring: n.name.includes('MaxPool.') ? 24 : 32 }) : n)),
     });
