@@ -19,6 +19,7 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
+import { isClientOffline } from '../../runtime/program/program.js';
 import { encodeNpy, readNpy } from '../npy.js';
 import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
 import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
@@ -85,13 +86,11 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   const misfit = () => diag('MPCC0004', ['--expected', options.expected!, `shape [${expected!.shape.join(',')}] does not fit the output '${manifest.outputs[0].name}' [${manifest.outputs[0].shape.join(',')}]`]);
   if (expected && !outputAgreement(new Float64Array(manifest.outputs[0].shape.reduce((a, b) => a * b, 1)), expected.data, expected.shape)) throw misfit();
   const roundTimeout = parseRoundTimeout(options.roundTimeout);
-  if (transport === 'tcp') {
-    // Every party's folder is checked here first, so a missing or corrupt file is reported
-    // as such rather than as the other parties' connect timeout.
-    await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
-  }
+  // Every party's folder is checked here first, so a missing or corrupt file is reported
+  // as such rather than as the other parties' connect timeout.
+  const threads = transport === 'tcp' ? localPartyThreads(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)))) : '1';
   log(`running the three parties (${transport === 'inproc' ? 'one process' : 'three processes over loopback TCP'})`);
-  const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : (await processes(out, (id) => (id === 0 ? ['--input', options.input!] : []), options.roundTimeout, log)).map((lines) => lines[lines.length - 1]);
+  const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : (await processes(out, (id) => (id === 0 ? ['--input', options.input!] : []), options.roundTimeout, threads, log)).map((lines) => lines[lines.length - 1]);
   const { summary, outputs } = summarize(reports, options.output ?? null, manifest.architecture);
   if (options.output) {
     const o = manifest.outputs[0];
@@ -147,10 +146,10 @@ export async function runSecureInputs(out: string, options: RunOptions, sink: Pr
   const manifest = readManifest(out);
   for (const f of inputs) readClientInput(f, manifest); // checked before any party starts
   parseRoundTimeout(options.roundTimeout);
-  await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
+  const threads = localPartyThreads(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))));
   log(`running the three parties (three processes over loopback TCP, one server session for ${inputs.length} input(s))`);
   const n = String(inputs.length);
-  const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? inputs.flatMap((f) => ['--input', f]) : ['--max-inferences', n])], options.roundTimeout, log);
+  const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? inputs.flatMap((f) => ['--input', f]) : ['--max-inferences', n])], options.roundTimeout, threads, log);
   return inputs.map((_, i) => {
     const reports = lines.map((l) => l[i]);
     return { ...summarize(reports, null, manifest.architecture), setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
@@ -171,33 +170,44 @@ async function inProcess(out: string, x: Float32Array, roundTimeoutMs: number | 
 
 /** Three `mpcc party` processes over loopback TCP, `extra(id)` added to each one's flags;
  * per party the reports it printed on stdout (JSON lines). The first failure is the error. */
-async function processes(out: string, extra: (id: number) => string[], roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[][]> {
+async function processes(out: string, extra: (id: number) => string[], roundTimeout: string | undefined, threads: string, log: ProgressSink): Promise<PartyReport[][]> {
   const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
   const peers = (await freeLocalAddresses()).join(',');
   // Fresh party keys, pinned by each party: the loopback links are authenticated too.
   const keyDir = mkdtempSync(join(tmpdir(), 'mpcc-run-keys-'));
   try {
     for (const id of [0, 1, 2] as const) writeKeyPair(keyDir, id);
-    return await partyProcesses(cli, out, extra, peers, keyDir, roundTimeout, log);
+    return await partyProcesses(cli, out, extra, peers, keyDir, roundTimeout, threads, log);
   } finally {
     rmSync(keyDir, { recursive: true, force: true });
   }
 }
 
+/** MPCC_THREADS of the three local party processes, from their programs. In the classic mode
+ * the three parties keep this machine's cores busy and a kernel worker thread per party measured
+ * slower (runtime/kernels/kernel-threads.ts), so they run without one. In the client-offline mode
+ * (program.ts isClientOffline) the online phase has one party computing at a time, mostly P1's
+ * products while P0 and P2 wait, and the worker finds the idle core: with it resnet50's and
+ * resnet18-cifar's knapsack plans (Z_2^48) ran 10–12% faster online, programs on Z_2^32 (gemmRing32,
+ * fast enough alone) and the offline phase about the same
+ * (BENCHMARKS.md, "A kernel worker in the client-offline mode"). `mpcc party` on a machine of its
+ * own keeps the worker either way. */
+export function localPartyThreads(arts: readonly { program: Parameters<typeof isClientOffline>[0] }[]): string {
+  return arts.some((a) => isClientOffline(a.program)) ? '2' : '1';
+}
+
 /** Node flags of the three local party processes (sharing this machine's cores). */
 export const PARTY_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
 
-async function partyProcesses(cli: string, out: string, extra: (id: number) => string[], peers: string, keyDir: string, roundTimeout: string | undefined, log: ProgressSink): Promise<PartyReport[][]> {
+async function partyProcesses(cli: string, out: string, extra: (id: number) => string[], peers: string, keyDir: string, roundTimeout: string | undefined, threads: string, log: ProgressSink): Promise<PartyReport[][]> {
   const runs = [0, 1, 2].map(
     (id) =>
       new Promise<PartyReport[]>((resolve, reject) => {
         // --progress: the parties' stderr is a pipe, and their lines are relayed to `log`.
         const keys = ['--key', join(keyDir, keyFileNames(id as 0 | 1 | 2).key), '--peer-keys', keyDir];
         const args = [cli, 'party', out, '--id', String(id), '--peers', peers, ...keys, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...extra(id), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
-        // Three parties on one machine already keep its cores busy: a kernel worker thread
-        // per party measured slower here (runtime/kernels/kernel-threads.ts), so they run without one
-        // unless MPCC_THREADS says otherwise. `mpcc party` on a machine of its own keeps it.
-        const env = { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? '1' };
+        // The kernel worker thread per party: localPartyThreads; MPCC_THREADS overrides it.
+        const env = { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? threads };
         // For the same reason V8 collects garbage on the party's own thread: its parallel and
         // concurrent GC helpers only contend with the other two parties for the cores (measured
         // on resnet50@4x4: the three parties' online CPU time 20% lower, BENCHMARKS.md).

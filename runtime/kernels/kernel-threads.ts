@@ -12,8 +12,10 @@
 // take 0.53–0.83× the one-thread time (64→64 3×3 on 56×56: 30.8 → 19–23 ms). With all three
 // parties on this one machine the cores are rarely both idle and the worker costs more than it
 // gives (resnet18-cifar 1.79 s against 1.60 s median per inference, resnet50 15.1 against
-// 14.7 s), so `mpcc run` starts its parties with MPCC_THREADS=1; `mpcc party`, meant for a
-// machine of its own, uses the worker whenever the machine has two cores or more.
+// 14.7 s), so `mpcc run` starts the parties of a classic program with MPCC_THREADS=1. In the
+// client-offline mode the online phase has one party computing at a time (P1's products, P2's
+// zero tests) and the worker pays there (compiler/commands/run.ts localPartyThreads). `mpcc
+// party`, meant for a machine of its own, uses the worker whenever the machine has two cores.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { convBlocks, keptPacking, keptWide, layoutConv, runConvBlock } from '../ring/conv-blocks.js';

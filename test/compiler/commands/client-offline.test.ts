@@ -12,7 +12,8 @@ import { runCompile } from '../../../compiler/commands/compile.js';
 import { runCost } from '../../../compiler/commands/cost.js';
 import { runIr } from '../../../compiler/commands/ir.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
-import { runSecure } from '../../../compiler/commands/run.js';
+import { localPartyThreads, runSecure } from '../../../compiler/commands/run.js';
+import { loadPartyArtifacts } from '../../../runtime/program/index.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { saveMir } from '../../../ir/weights.js';
@@ -88,6 +89,14 @@ describe('--client-offline', function () {
     let text = '';
     runIr(file('residual.mir'), { stage: 'lowered', clientOffline: true }, { stdout: (t) => (text += t), stderr: () => undefined });
     expect(text).to.contain('SecureHelperSelect "relu2"(%convB_out, %convS.trunc_out)');
+  });
+
+  it('mpcc run gives its local parties a kernel worker in the client-offline mode only', async () => {
+    runCompile(file('residual.mir'), { output: file('threads-co'), clientOffline: true });
+    runCompile(file('residual.mir'), { output: file('threads-classic') });
+    const arts = async (out: string) => Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(file(out), id)));
+    expect(localPartyThreads(await arts('threads-co'))).to.equal('2');
+    expect(localPartyThreads(await arts('threads-classic'))).to.equal('1');
   });
 
   it('MPCC6027 naming the first node outside the mode; nothing written', () => {
