@@ -32,6 +32,12 @@ function random32(n: number): BigUint64Array {
   return BigUint64Array.from(w, (v) => BigInt.asUintN(64, BigInt(v)));
 }
 
+/** Weights in [−(2^15 − 1), 2^15 − 1] (packA16's range). */
+function random16(n: number): BigUint64Array {
+  const w = new Int16Array(randomBytes(n * 2).buffer, 0, n);
+  return BigUint64Array.from(w, (v) => BigInt.asUintN(64, BigInt(Math.max(v, -(2 ** 15 - 1)))));
+}
+
 /** CPU seconds per call (user + system of this process, so other processes sharing the
  * machine do not inflate it): repeats until `minSeconds` passed, reports the best repetition. */
 function timeIt(fn: () => void, minSeconds: number): number {
@@ -146,30 +152,37 @@ const CONVS: ConvCase[] = [
 
 /** How a convolution row runs: 64-bit weights (the GEMM of any A); 32-bit weights kept packed
  * as P1 keeps its clear weights (keepConvWeights: gemm32, no packing per call); the same in a
- * program on Z_2^32 (gemmRing32: only the outputs' low words, checked against the reference's). */
-type ConvKind = 'any' | 'narrow' | 'ring32';
-const KIND_NOTE: Record<ConvKind, string> = { any: '', narrow: '32-bit weights kept packed (gemm32)', ring32: 'in Z_2^32: 32-bit weights kept packed (gemmRing32)' };
+ * program on Z_2^32 (gemmRing32: only the outputs' low words, checked against the reference's);
+ * 16-bit weights kept packed in a program on Z_2^40 or Z_2^48 (gemmRing48: the low 48 bits). */
+type ConvKind = 'any' | 'narrow' | 'ring32' | 'ring48';
+const KIND_NOTE: Record<ConvKind, string> = { any: '', narrow: '32-bit weights kept packed (gemm32)', ring32: 'in Z_2^32: 32-bit weights kept packed (gemmRing32)', ring48: 'in Z_2^48: 16-bit weights kept packed (gemmRing48)' };
+const KIND_RING: Record<ConvKind, number> = { any: 64, narrow: 64, ring32: 32, ring48: 48 };
+
+/** A kind's weights: any 64-bit, 32-bit, or 16-bit (ring48). */
+function kindWeights(kind: ConvKind, n: number): BigUint64Array {
+  return kind === 'any' ? randomRing(n) : kind === 'ring48' ? random16(n) : random32(n);
+}
 
 /** Each layer three times (ConvKind). */
 function convRows(budget: number, quick: boolean): Row[] {
   // (A depthwise layer has its own kernel, the same for all.)
-  const kinds: ConvKind[] = ['any', 'narrow', 'ring32'];
+  const kinds: ConvKind[] = ['any', 'narrow', 'ring32', 'ring48'];
   const cases = (quick ? CONVS.slice(1, 3) : CONVS).flatMap((s) => (s.group ? [{ s, kind: 'any' as ConvKind }] : kinds.map((kind) => ({ s, kind }))));
   return cases.map(({ s, kind }) => convRow(s, kind, budget));
 }
 
-const lowWords = (a: BigUint64Array): BigUint64Array => a.map((v) => v & 0xffffffffn);
+const lowBits = (a: BigUint64Array, bits: number): BigUint64Array => a.map((v) => BigInt.asUintN(bits, v));
 
 function convRow(s: ConvCase, kind: ConvKind, budget: number): Row {
   {
     const narrow = kind !== 'any';
-    const ring = kind === 'ring32' ? 32 : 64;
+    const ring = KIND_RING[kind];
     const p = convParams(s);
     const [, c, h, w] = p.inShape;
     const [o, cg, kh, kw] = p.weightShape;
     const x = randomRing(c * h * w);
-    const wt = narrow ? random32(o * cg * kh * kw) : randomRing(o * cg * kh * kw);
-    if (narrow) fast.keepConvWeights(wt, p);
+    const wt = kindWeights(kind, o * cg * kh * kw);
+    if (narrow) fast.keepConvWeights(wt, p, ring);
     // The reference (BigInt, ~10^7 MAC/s) runs on the first few output channels only.
     const oRef = s.group ? s.group : Math.min(o, 2);
     const pRef = s.group ? p : convParams(s, oRef);
@@ -177,7 +190,7 @@ function convRow(s: ConvCase, kind: ConvKind, budget: number): Row {
     let yFast: BigUint64Array = new BigUint64Array(0);
     const tf = timeIt(() => (yFast = fast.conv2d(x, wt, p, undefined, ring)), budget);
     const yRef = ref.conv2d(x, wRef, pRef);
-    if (ring === 32) same(lowWords(yFast.subarray(0, yRef.length)), lowWords(yRef), `${s.name} in Z_2^32`);
+    if (ring < 64) same(lowBits(yFast.subarray(0, yRef.length), ring), lowBits(yRef, ring), `${s.name} in Z_2^${ring}`);
     else same(yFast.subarray(0, yRef.length), yRef, s.name);
     const tr = timeIt(() => ref.conv2d(x, wRef, pRef), 0);
     const gf = macs(p) / tf / 1e9;
@@ -237,7 +250,7 @@ function resnet50Convs(): ConvCase[] {
  * rate measured in this run on the 64→64 3×3 layer (the whole network would take minutes). */
 function resnet50Row(referenceRate: number, kind: ConvKind): Row {
   const narrow = kind !== 'any';
-  const ring = kind === 'ring32' ? 32 : 64;
+  const ring = KIND_RING[kind];
   let total = 0;
   let seconds = 0;
   for (const s of resnet50Convs()) {
@@ -245,8 +258,8 @@ function resnet50Row(referenceRate: number, kind: ConvKind): Row {
     const [, c, h, w] = p.inShape;
     const [o, cg, kh, kw] = p.weightShape;
     const x = randomRing(c * h * w);
-    const wt = narrow ? random32(o * cg * kh * kw) : randomRing(o * cg * kh * kw);
-    if (narrow) fast.keepConvWeights(wt, p);
+    const wt = kindWeights(kind, o * cg * kh * kw);
+    if (narrow) fast.keepConvWeights(wt, p, ring);
     seconds += timeIt(() => fast.conv2d(x, wt, p, undefined, ring), 0);
     total += macs(p);
   }
@@ -280,7 +293,7 @@ export async function run(args: string[]): Promise<void> {
   const convs = convRows(budget, quick);
   const sizes = quick ? [100_000] : [100_000, 1_000_000];
   const rows = [...sizes.flatMap((n) => elementwiseRows(n, budget)), ...convs, gemmRow(budget), fcRow(budget)];
-  if (!quick) for (const kind of ['any', 'narrow', 'ring32'] as ConvKind[]) rows.push(resnet50Row(convs.find((r) => r.shape.startsWith('64→64 3×3'))!.reference, kind));
+  if (!quick) for (const kind of ['any', 'narrow', 'ring32', 'ring48'] as ConvKind[]) rows.push(resnet50Row(convs.find((r) => r.shape.startsWith('64→64 3×3'))!.reference, kind));
   if (json) {
     process.stdout.write(JSON.stringify(rows) + '\n');
     return;

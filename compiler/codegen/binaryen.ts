@@ -234,6 +234,7 @@ export class ModuleBuilder {
     shl: (a: Expr, b: Expr) => this.m.i64.shl(a, b) as Expr,
     shr_s: (a: Expr, b: Expr) => this.m.i64.shr_s(a, b) as Expr,
     shr_u: (a: Expr, b: Expr) => this.m.i64.shr_u(a, b) as Expr,
+    gt_u: (a: Expr, b: Expr) => this.m.i64.gt_u(a, b) as Expr,
     extendU32: (a: Expr) => this.m.i64.extend_u(a) as Expr,
     extendS32: (a: Expr) => this.m.i64.extend_s(a) as Expr,
     /** Truncation of a non-negative f64 below 2^64 (traps outside: callers guarantee range). */
@@ -282,6 +283,9 @@ export class ModuleBuilder {
     /** Zero-extends 32-bit lanes 0,1 (low) or 2,3 (high) to 64 bits. */
     extendLowU32: (a: Expr) => this.m.i64x2.extend_low_i32x4_u(a) as Expr,
     extendHighU32: (a: Expr) => this.m.i64x2.extend_high_i32x4_u(a) as Expr,
+    /** Sign-extends 32-bit lanes 0,1 (low) or 2,3 (high) to 64 bits. */
+    extendLowS32: (a: Expr) => this.m.i64x2.extend_low_i32x4_s(a) as Expr,
+    extendHighS32: (a: Expr) => this.m.i64x2.extend_high_i32x4_s(a) as Expr,
   };
 
   /** SIMD operations on four 32-bit lanes. */
@@ -296,6 +300,8 @@ export class ModuleBuilder {
     /** Full 32-bit products of the unsigned 16-bit lanes 0–3 (low) or 4–7 (high). */
     extmulLowU16: (a: Expr, b: Expr) => this.m.i32x4.extmul_low_i16x8_u(a, b) as Expr,
     extmulHighU16: (a: Expr, b: Expr) => this.m.i32x4.extmul_high_i16x8_u(a, b) as Expr,
+    /** Lane i: a[2i]·b[2i] + a[2i+1]·b[2i+1] of the signed 16-bit lanes (pmaddwd). */
+    dotI16: (a: Expr, b: Expr) => this.m.i32x4.dot_i16x8_s(a, b) as Expr,
   };
 
   /** SIMD operations on eight 16-bit lanes. */

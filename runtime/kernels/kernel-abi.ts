@@ -52,6 +52,17 @@ export interface RingKernelExports {
   /** gemm32's product mod 2^32 (a program on Z_2^32): A packed by packA32 (its low words,
    * whatever its fit flag), B laid out by prepBRing32; C's low words are A·B's mod 2^32. */
   gemmRing32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  /** Columns of gemmRing48's register tile (a multiple of 4). */
+  tileColsRing48(): number;
+  /** A in panels for gemmRing48: 1 when every entry lies in [−(2^15 − 1), 2^15 − 1] (A packed as
+   * i16, k in pairs), else 0 (out garbage). */
+  packA16(a: number, lda: number, m: number, k: number, out: number): number;
+  /** B's full column tiles (of tileColsRing48 columns) laid out for gemmRing48: per k pair three
+   * balanced 16-bit digits of every element. */
+  prepBRing48(b: number, ldb: number, k: number, n: number, out: number): void;
+  /** gemm's product mod 2^48 (a program on Z_2^40 or Z_2^48): A packed by packA16, B laid out by
+   * prepBRing48; C's low 48 bits are A·B's. */
+  gemmRing48(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
   /** The private compare's kernels (semantics in compiler/codegen/library/compare-kernels.ts and sample-kernels.ts). */
   compare_digits(
     zlo: number, zhi: number, rbits: number, rot: number, beta: number, pairs: number, out: number, tmp: number,
@@ -95,6 +106,10 @@ export const GENERIC_KERNELS: { readonly [K in GenericKernel]: Parameters<RingKe
   gemmRing32: 11,
   tileCols: 0,
   tileColsRing32: 0,
+  packA16: 5,
+  prepBRing48: 5,
+  gemmRing48: 11,
+  tileColsRing48: 0,
   compare_digits: 16,
   sample_below: 8,
   compare_pairs: 14,

@@ -18,7 +18,7 @@
 // party`, meant for a machine of its own, uses the worker whenever the machine has two cores.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { convBlocks, keptPacking, keptWide, layoutConv, runConvBlock } from '../ring/conv-blocks.js';
+import { convBlocks, keptPacking, keptWide, layoutConv, runConvBlock, type ConvRing } from '../ring/conv-blocks.js';
 import { runtimeError } from '../diagnostics.js';
 import { layoutZeroTests, runZeroTests } from '../protocols/zero-test-blocks.js';
 import { kernels } from './ring-wasm.js';
@@ -52,14 +52,16 @@ export interface ConvJob extends JobBase {
   block: number;
   parts: number;
   rowTile: number;
-  /** The product in Z_2^32 (conv-blocks.ts layoutConv's ring32: gemmRing32). */
-  ring32: boolean;
+  /** The ring of the product (conv-blocks.ts ConvRing: 32 gemmRing32, 48 gemmRing48 where the
+   * weights fit in 16 bits). */
+  ring: ConvRing;
   x: SharedArrayBuffer;
-  /** The weights, or with `packed` their kept 32-bit packing (conv-blocks.ts keptPacking:
-   * already shared, so no copy per job; kept weights without a usable packing are shared too,
-   * keptWide). */
+  /** The weights, or with `packed` their kept 32-bit (16-bit with `i16`) packing (conv-blocks.ts
+   * keptPacking: already shared, so no copy per job; kept weights without a usable packing are
+   * shared too, keptWide). */
   w: SharedArrayBuffer;
   packed: boolean;
+  i16: boolean;
   y: SharedArrayBuffer;
 }
 
@@ -179,7 +181,7 @@ function runJob(thread: Worker, job: KernelJob, run: (i: number) => void): void 
 /** conv2d's GEMM layers on two threads, or null when the layer is small or there is no worker
  * thread (the caller then runs it alone). Same result as the single-thread path, bit for bit,
  * in a view of shared memory the caller copies out. */
-export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, yLength: number, block: number, rowTile: number, ring32 = false): BigUint64Array | null {
+export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, yLength: number, block: number, rowTile: number, ring: ConvRing = 64): BigUint64Array | null {
   const [o, cg, kh, kw] = p.weightShape;
   if (yLength * cg * kh * kw < PARALLEL_MIN_WORK || o === 0) return null;
   const thread = helper();
@@ -187,19 +189,20 @@ export function parallelConv(x: BigUint64Array, w: BigUint64Array, p: Conv2dPara
   const columnBlocks = Math.ceil(yLength / o / block) * p.inShape[0] * p.group;
   const parts = Math.max(1, Math.min(Math.ceil(MIN_BLOCKS / columnBlocks), Math.floor(o / p.group / rowTile)));
   const blocks = convBlocks(p, block, parts, rowTile);
-  const kept = keptPacking(w, p, ring32);
+  const kept = keptPacking(w, p, ring);
   const wide = kept ? null : keptWide(w, p);
   const job: ConvJob = {
     ...base(blocks.length),
-    kind: 'conv', p, block, parts, rowTile, ring32,
+    kind: 'conv', p, block, parts, rowTile, ring,
     x: sharedCopy(x.subarray(0, p.inShape.reduce((s, d) => s * d, 1))),
-    w: kept ? (kept.buffer as SharedArrayBuffer) : wide ? (wide.buffer as SharedArrayBuffer) : sharedCopy(w.subarray(0, o * cg * kh * kw)),
+    w: kept ? (kept.data.buffer as SharedArrayBuffer) : wide ? (wide.buffer as SharedArrayBuffer) : sharedCopy(w.subarray(0, o * cg * kh * kw)),
     packed: kept !== null,
+    i16: kept?.i16 ?? false,
     y: new SharedArrayBuffer(yLength * 8),
   };
   const k = kernels();
   const y = new BigUint64Array(job.y);
-  const lay = layoutConv(k, w, p, block, kept, ring32);
+  const lay = layoutConv(k, w, p, block, kept, ring);
   runJob(thread, job, (i) => runConvBlock(k, lay, x, blocks[i], y));
   // A view of the shared output: the caller copies it into its own array (conv2d's y).
   return y;
@@ -236,7 +239,7 @@ export function workOn(job: KernelJob): void {
     const y = new BigUint64Array(job.y);
     let lay: ReturnType<typeof layoutConv> | null = null;
     drainBlocks(job, 2, (i) => {
-      lay ??= job.packed ? layoutConv(k, new BigUint64Array(0), job.p, job.block, new Uint32Array(job.w), job.ring32) : layoutConv(k, new BigUint64Array(job.w), job.p, job.block, null, job.ring32);
+      lay ??= job.packed ? layoutConv(k, new BigUint64Array(0), job.p, job.block, { data: new Uint32Array(job.w), i16: job.i16 }, job.ring) : layoutConv(k, new BigUint64Array(job.w), job.p, job.block, null, job.ring);
       runConvBlock(k, lay, x, blocks[i], y);
     });
   } else {

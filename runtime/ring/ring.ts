@@ -6,7 +6,7 @@
 // Uint32 halves of the 64-bit words. Every result is bit for bit that of the BigInt reference in
 // runtime/ring/ring-reference.ts, which the tests compare against. A convolution's parameters and
 // output shape are windows.ts's; its blocks of work, conv-blocks.ts's.
-import { convBlocks, convTileCols, keepPackedWeights, keptPacking, keptWide, layoutConv, runConvBlock } from './conv-blocks.js';
+import { convBlocks, convRingOf, convTileCols, keepPackedWeights, keptPacking, keptWide, layoutConv, runConvBlock, type ConvRing } from './conv-blocks.js';
 import { conv2dOutShape, type Conv2dParams } from './windows.js';
 import { parallelConv } from '../kernels/kernel-threads.js';
 import { arena, kernels } from '../kernels/ring-wasm.js';
@@ -166,7 +166,8 @@ export function decode(a: BigUint64Array, f: number): Float64Array {
  * when a bias is given), every product and sum mod 2^64. With `ring` 32 (a program on Z_2^32,
  * runtime/protocols/wire.ts RING_BITS) only the low 32 bits of each output are conv's (the
  * GEMM layers run gemmRing32, one 32-bit multiply per product; the high bits mean nothing);
- * any other ring computes mod 2^64, whose low bits are those of every smaller ring. */
+ * with 40 or 48 only the low 48 bits (gemmRing48 where the weights fit in 16 bits, P1's clear
+ * weights: pmaddwd on 16-bit digits); with 56 or 64 all of them (conv-blocks.ts convRingOf). */
 export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bias?: BigUint64Array, ring = 64): BigUint64Array {
   const [n, c, h, wd] = p.inShape;
   const [o, cg, kh, kw] = p.weightShape;
@@ -182,7 +183,7 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
   if (isDepthwise(p)) {
     depthwise(k, x, w, y, p);
   } else {
-    gemmConv(k, x, w, y, p, ring === 32);
+    gemmConv(k, x, w, y, p, convRingOf(ring));
   }
   if (bias) addChannelBias(y, bias, n, o, plane);
   return y;
@@ -194,9 +195,10 @@ export function conv2d(x: BigUint64Array, w: BigUint64Array, p: Conv2dParams, bi
 export function keepConvWeights(w: BigUint64Array, p: Conv2dParams, ring = 64): void {
   keepPackedWeights(w);
   // Depthwise layers keep nothing; weights kept by an earlier inference of the session are done.
-  if (isDepthwise(p) || keptPacking(w, p, ring === 32) || keptWide(w, p)) return;
+  const cr = convRingOf(ring);
+  if (isDepthwise(p) || keptPacking(w, p, cr) || keptWide(w, p)) return;
   const k = kernels();
-  layoutConv(k, w, p, convTileCols(k, ring === 32), null, ring === 32);
+  layoutConv(k, w, p, convTileCols(k, cr), null, cr);
 }
 
 /** Whether conv2d runs `p` by the direct depthwise kernel (one input channel per group, a
@@ -227,16 +229,16 @@ function depthwise(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y
 
 /** Every other layer as im2col + GEMM in blocks of output positions (runtime/ring/conv-blocks.ts),
  * on two threads when the layer is big enough (runtime/kernels/kernel-threads.ts). */
-function gemmConv(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y: BigUint64Array, p: Conv2dParams, ring32: boolean): void {
+function gemmConv(k: RingKernelExports, x: BigUint64Array, w: BigUint64Array, y: BigUint64Array, p: Conv2dParams, ring: ConvRing): void {
   const [, , oh, ow] = conv2dOutShape(p);
-  const cols = convTileCols(k, ring32);
+  const cols = convTileCols(k, ring);
   const block = Math.min(Math.ceil((oh * ow) / cols) * cols, convColumnBlock(cols));
-  const both = parallelConv(x, w, p, y.length, block, GEMM_ROW_TILE, ring32);
+  const both = parallelConv(x, w, p, y.length, block, GEMM_ROW_TILE, ring);
   if (both) {
     y.set(both);
     return;
   }
-  const lay = layoutConv(k, w, p, block, null, ring32);
+  const lay = layoutConv(k, w, p, block, null, ring);
   for (const blk of convBlocks(p, block, 1, GEMM_ROW_TILE)) runConvBlock(k, lay, x, blk, y);
 }
 

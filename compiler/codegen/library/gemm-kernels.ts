@@ -174,7 +174,7 @@ function hybridTile(m: ModuleBuilder, f: FunctionBuilder, rows: number, cols: nu
 }
 
 /** The locals both GEMMs' frames use (gemmFrame). */
-interface GemmLocals {
+export interface GemmLocals {
   i: Local;
   j: Local;
   mm: Local;
@@ -192,7 +192,7 @@ interface GemmLocals {
  * slab stores into C, later ones add; k = 0 still runs one, empty, slab to zero C), each slab
  * `slab()` (mm, nn: the rows and columns of full tiles, kb: the slab's depth), then the columns
  * past the last full tile of every row as scalar dot products of A and B themselves. */
-function gemmFrame(m: ModuleBuilder, f: FunctionBuilder, l: GemmLocals, rows: number, cols: number, depth: number, slab: () => Expr[]): Expr[] {
+export function gemmFrame(m: ModuleBuilder, f: FunctionBuilder, l: GemmLocals, rows: number, cols: number, depth: number, slab: () => Expr[]): Expr[] {
   const p = (n: string) => m.get(f.param(n));
   const g = (x: Local) => m.get(x);
   const c = (v: number) => m.i32.const(v);
@@ -222,7 +222,7 @@ function gemmFrame(m: ModuleBuilder, f: FunctionBuilder, l: GemmLocals, rows: nu
 }
 
 /** The GEMMs' frame locals, declared in `f`. */
-function gemmLocals(f: FunctionBuilder): GemmLocals {
+export function gemmLocals(f: FunctionBuilder): GemmLocals {
   const [i, j, mm, nn, pa, pb, ldb8, t, k0, kb] = ['i', 'j', 'mm', 'nn', 'pa', 'pb', 'ldb8', 't', 'k0', 'kb'].map((x) => f.local(x, 'i32'));
   return { i, j, mm, nn, pa, pb, ldb8, t, k0, kb, s: f.local('s', 'i64') };
 }
@@ -290,7 +290,7 @@ export function emitGemm(m: ModuleBuilder, tile: GemmTile): void {
 
 /** The parameters of the GEMMs over a packed A and a laid-out B (gemm32, gemmRing32):
  * (ap, a, lda, bp, b, ldb, c, ldc, m, k, n). */
-const LAID_OUT_GEMM_PARAMS: [string, ValType][] = [
+export const LAID_OUT_GEMM_PARAMS: [string, ValType][] = [
   ['ap', 'i32'], ['a', 'i32'], ['lda', 'i32'], ['bp', 'i32'], ['b', 'i32'], ['ldb', 'i32'], ['c', 'i32'], ['ldc', 'i32'],
   ['m', 'i32'], ['k', 'i32'], ['n', 'i32'],
 ];

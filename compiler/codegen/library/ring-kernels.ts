@@ -9,8 +9,10 @@ import type { Expr, Local, ModuleBuilder, ValType } from '../binaryen.js';
 import { addGenericKernel } from './generic-kernel.js';
 import { DEFAULT_TILE, emitGemm, emitGemm32, emitGemmRing32, emitPackA, RING32_TILE, type GemmTile, type Ring32Tile } from './gemm-kernels.js';
 import type { GenericKernel } from '../../../runtime/kernels/kernel-abi.js';
+import { emitGemmRing48, RING48_TILE, type Ring48Tile } from './gemm-ring48-kernels.js';
 
 export { DEFAULT_TILE, RING32_TILE, type GemmTile, type Ring32Tile } from './gemm-kernels.js';
+export { RING48_TILE, type Ring48Tile } from './gemm-ring48-kernels.js';
 
 type Binary = (m: ModuleBuilder, a: Expr, b: Expr) => Expr;
 
@@ -214,9 +216,10 @@ function emitDepthwise(m: ModuleBuilder): void {
 }
 
 /** Adds the generic ring kernels (add, sub, mul, neg, scale, shr_s, trunc_neg, im2col, depthwise,
- * packA, gemm, packA32, prepB32, gemm32, tileCols, prepBRing32, gemmRing32, tileColsRing32; ABI above) to a module under construction (runtime-kernels.ts adds
+ * packA, gemm, packA32, prepB32, gemm32, tileCols, prepBRing32, gemmRing32, tileColsRing32, packA16,
+ * prepBRing48, gemmRing48, tileColsRing48; ABI above) to a module under construction (runtime-kernels.ts adds
  * them with the compare's kernels to every kernels module the runtime runs). */
-export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE, ring32: Ring32Tile = RING32_TILE): void {
+export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE, ring32: Ring32Tile = RING32_TILE, ring48: Ring48Tile = RING48_TILE): void {
   emitElementwise(m);
   emitIm2col(m);
   emitDepthwise(m);
@@ -227,4 +230,5 @@ export function addRingKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE, 
   // The runtime sizes its column blocks as multiples of the tile width.
   addGenericKernel(m, 'tileCols', [], 'i32', () => [m.i32.const(tile.cols)]);
   addGenericKernel(m, 'tileColsRing32', [], 'i32', () => [m.i32.const(ring32.cols)]);
+  emitGemmRing48(m, ring48);
 }

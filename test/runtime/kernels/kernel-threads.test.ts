@@ -8,7 +8,7 @@ import { kernelThreadStats, setKernelThreads } from '../../../runtime/kernels/ke
 import { zeroTests } from '../../../runtime/protocols/compare-digits.js';
 import { digitField } from '../../../runtime/protocols/compare.js';
 import { packField } from '../../../runtime/protocols/field-format.js';
-import { keptPacking, keptWide } from '../../../runtime/ring/conv-blocks.js';
+import { convRingOf, keptPacking, keptWide } from '../../../runtime/ring/conv-blocks.js';
 import * as fast from '../../../runtime/ring/ring.js';
 import * as ref from '../../../runtime/ring/ring-reference.js';
 import type { Conv2dParams } from '../../../runtime/ring/windows.js';
@@ -38,32 +38,39 @@ describe('runtime/kernel-threads: convolutions on two threads', () => {
   // Any weights, then 32-bit weights kept packed as P1 keeps its own (keepConvWeights: the
   // worker reads the shared packing), then any weights in Z_2^32 (gemmRing32: only the low words
   // are the product's), then 64-bit weights kept as P0 keeps W − B and P2 B (the worker reads
-  // their kept shared copy in Z_2^64, their kept low-word packing in Z_2^32).
+  // their kept shared copy in Z_2^64, their kept low-word packing in Z_2^32). In Z_2^48 (a program on Z_2^40 or Z_2^48):
+  // weights that fit in 16 bits run gemmRing48, kept or not; wider ones gemm32 or gemm.
   const CASES = [
     { kept: false, small: false, ring: 64, seed: 77, title: 'equal the single-thread result and the BigInt reference, with blocks on both threads' },
     { kept: true, small: true, ring: 64, seed: 78, title: 'weights kept packed: the worker reads the shared packing, same result' },
     { kept: false, small: false, ring: 32, seed: 79, title: 'in Z_2^32 (gemmRing32): equal the single-thread result, low words the BigInt reference\'s, blocks on both threads' },
     { kept: true, small: false, ring: 64, seed: 80, title: 'kept 64-bit weights (a mask W − B): the worker reads their kept shared copy, same result' },
     { kept: true, small: false, ring: 32, seed: 81, title: 'kept 64-bit weights in Z_2^32: the worker reads their kept low-word packing, same low words' },
+    { kept: false, small: 16, ring: 48, seed: 82, title: 'in Z_2^48, 16-bit weights (gemmRing48): equal the single-thread result, low 48 bits the BigInt reference\'s' },
+    { kept: true, small: 16, ring: 48, seed: 83, title: 'in Z_2^48, 16-bit weights kept: the worker reads the shared 16-bit packing, same result' },
+    { kept: true, small: true, ring: 48, seed: 84, title: 'in Z_2^48, 32-bit weights kept (gemm32): the worker reads the shared 32-bit packing, same result' },
+    { kept: true, small: false, ring: 48, seed: 85, title: 'in Z_2^48, kept 64-bit weights: the worker reads their kept shared copy, same result' },
   ];
   for (const { kept, small, ring, seed, title } of CASES)
     it(title, async () => {
       const rnd = new TestRandom(seed);
-      const seen = (a: ArrayLike<bigint>) => Array.from(a, (v) => (ring === 32 ? v & 0xffffffffn : v));
+      const seen = (a: ArrayLike<bigint>) => Array.from(a, (v) => (ring < 64 ? BigInt.asUintN(ring, v) : v));
       setKernelThreads(true);
       const before = kernelThreadStats();
       for (const p of LAYERS) {
         const [n, c, h, wd] = p.inShape;
         const [o, cg, kh, kw] = p.weightShape;
         const x = rnd.ring(n * c * h * wd);
-        const w = small ? BigUint64Array.from({ length: o * cg * kh * kw }, () => BigInt.asUintN(64, BigInt(rnd.int(-(2 ** 31), 2 ** 31 - 1)))) : rnd.ring(o * cg * kh * kw);
+        const bound = small === 16 ? 2 ** 15 - 1 : 2 ** 31;
+        const w = small ? BigUint64Array.from({ length: o * cg * kh * kw }, () => BigInt.asUintN(64, BigInt(rnd.int(-bound, bound - 1)))) : rnd.ring(o * cg * kh * kw);
         setKernelThreads(false);
         const alone = fast.conv2d(x, w, p, undefined, ring);
         if (kept) {
           fast.keepConvWeights(w, p, ring);
           // What the worker is given instead of a copy per call: a packing, or the shared weights.
-          expect(keptPacking(w, p, ring === 32) !== null || keptWide(w, p) !== null, `${JSON.stringify(p)}: kept`).to.equal(true);
-          expect(keptWide(w, p) !== null, `${JSON.stringify(p)}: shared 64-bit weights`).to.equal(!small && ring === 64);
+          expect(keptPacking(w, p, convRingOf(ring)) !== null || keptWide(w, p) !== null, `${JSON.stringify(p)}: kept`).to.equal(true);
+          if (ring === 48) expect(keptPacking(w, p, 48)?.i16 ?? false, `${JSON.stringify(p)}: 16-bit packing`).to.equal(small === 16);
+          expect(keptWide(w, p) !== null, `${JSON.stringify(p)}: shared 64-bit weights`).to.equal(!small && ring !== 32);
         }
         setKernelThreads(true);
         // The worker starts on the first job; give it time to come up, then compare every run:

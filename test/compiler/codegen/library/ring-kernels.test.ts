@@ -2,7 +2,7 @@
 // runtime ships) against the BigInt reference matmul, edges included.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import type { GemmTile, Ring32Tile } from '../../../../compiler/codegen/library/ring-kernels.js';
+import { DEFAULT_TILE, RING32_TILE, type GemmTile, type Ring32Tile, type Ring48Tile } from '../../../../compiler/codegen/library/ring-kernels.js';
 import { emitGenericKernels } from '../../../../compiler/codegen/library/runtime-kernels.js';
 import { matmul } from '../../../../runtime/ring/ring-reference.js';
 
@@ -16,6 +16,10 @@ interface GemmExports {
   prepBRing32(b: number, ldb: number, k: number, n: number, out: number): void;
   gemmRing32(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
   tileColsRing32(): number;
+  packA16(a: number, lda: number, m: number, k: number, out: number): number;
+  prepBRing48(b: number, ldb: number, k: number, n: number, out: number): void;
+  gemmRing48(ap: number, a: number, lda: number, bp: number, b: number, ldb: number, c: number, ldc: number, m: number, k: number, n: number): void;
+  tileColsRing48(): number;
 }
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
@@ -155,4 +159,49 @@ describe('compiler/codegen/ring-kernels: the GEMM of a program on Z_2^32 (packA3
         }
       });
     }
+});
+
+describe('compiler/codegen/ring-kernels: the GEMM of 16-bit A in Z_2^48 (packA16, prepBRing48, gemmRing48) against the reference mod 2^48', () => {
+  const low48 = (v: bigint) => BigInt.asUintN(48, v);
+  /** Entries in [−(2^15 − 1), 2^15 − 1], the extremes and small values mixed in. */
+  const ring16 = (n: number) => {
+    const words = new Int16Array(randomBytes(n * 2).buffer, 0, n);
+    const edges = [0, 1, -1, 2 ** 15 - 1, -(2 ** 15 - 1), 3, -4096];
+    return BigUint64Array.from(words, (v, i) => BigInt.asUintN(64, BigInt(i % 3 === 0 ? edges[(v + 32768) % edges.length] : Math.max(v, -(2 ** 15 - 1)))));
+  };
+  const RING48: Ring48Tile[] = [{ rows: 1, vectors: 1, depth: 2 }, { rows: 2, vectors: 1, depth: 4 }, { rows: 2, vectors: 2, depth: 6 }, { rows: 3, vectors: 1, depth: 256 }, { rows: 2, vectors: 1, depth: 256 }];
+  for (const r48 of RING48)
+    it(`${r48.rows}×${4 * r48.vectors}, k slabs of ${r48.depth}: B with 64-bit entries, odd and even k, rows past the last panel`, () => {
+      const k = new WebAssembly.Instance(new WebAssembly.Module(emitGenericKernels(DEFAULT_TILE, RING32_TILE, r48)), {}).exports as GemmExports;
+      expect(k.tileColsRing48()).to.equal(4 * r48.vectors);
+      k.memory.grow(64);
+      for (const [m, kk, n] of [[1, 1, 1], [1, 5, 9], [2, 3, 4], [5, 7, 3], [7, 13, 10], [8, 16, 8], [9, 4, 17], [3, 0, 5], [6, 31, 9], [4, 9, 24], [5, 6, 12], [3, 11, 48], [2, 513, 8]]) {
+        const a = ring16(m * kk);
+        const b = ring(kk * n);
+        const { ldb, ldc, view, A, AP, B, BP, C } = layGemm(k, a, b, m, kk, n);
+        expect(k.packA16(A, kk, m, kk, AP), 'every entry fits').to.equal(1);
+        k.prepBRing48(B, ldb, kk, n, BP);
+        // With whole column tiles only, A itself is not read (a convolution passes none).
+        if (n % (4 * r48.vectors) === 0) view(A, m * kk).fill(0xdeadbeefn);
+        k.gemmRing48(AP, A, kk, BP, B, ldb, C, ldc, m, kk, n);
+        const want = matmul(a, b, m, kk, n);
+        for (let i = 0; i < m; i++) {
+          expect(Array.from(view(C + i * ldc * 8, n), low48), `${m}×${kk}×${n} row ${i}`).to.deep.equal(Array.from(want.subarray(i * n, (i + 1) * n), low48));
+          expect(view(C + (i * ldc + n) * 8, ldc - n).every((v) => v === 7n), 'writes stay inside C').to.equal(true);
+        }
+        // One entry just outside [−(2^15 − 1), 2^15 − 1], in a packed panel or in a row past the last.
+        for (const v of [1n << 15n, BigInt.asUintN(64, -(1n << 15n)), 1n << 32n]) {
+          if (m * kk === 0) continue;
+          view(A, m * kk).set(a);
+          const bad = a.slice();
+          bad[(m * kk) >> 1] = v;
+          view(A, m * kk).set(bad);
+          expect(k.packA16(A, kk, m, kk, AP), `${v} does not fit`).to.equal(0);
+          bad.set(a);
+          bad[m * kk - 1] = v;
+          view(A, m * kk).set(bad);
+          expect(k.packA16(A, kk, m, kk, AP), `${v} in the last row does not fit`).to.equal(0);
+        }
+      }
+    });
 });
