@@ -78,6 +78,9 @@ export interface RingKernelExports {
   pack_groups(groups: number, units: number, gb: number, pair: number, p4: number, out: number): void;
   unpack_field(buf: number, units: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
   zero_tests(a: number, b: number, n: number, per: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
+  /** The client-offline truncation's online loops (semantics in compiler/codegen/library/three-way-kernels.ts). */
+  three_way_open(v: number, sigma: number, h1: number, n: number, f: number, ring: number, d: number, t: number): void;
+  three_way_helper(d: number, h2: number, q: number, n: number, f: number, ring: number, back: number, into: number, selected: number, count: number): void;
   bit_corrections(rlo: number, rhi: number, bits0: number, n: number, m: number, p: number, out: number): void;
 }
 
@@ -118,6 +121,8 @@ export const GENERIC_KERNELS: { readonly [K in GenericKernel]: Parameters<RingKe
   pack_groups: 6,
   unpack_field: 11,
   zero_tests: 13,
+  three_way_open: 8,
+  three_way_helper: 10,
 };
 
 /** Name of the exported linear memory every kernels module has. */

@@ -33,6 +33,7 @@ import { packedBytes, randomLow, wordView } from './bits.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 import { MAX_EXACT_TRUNCATION_BITS, maskOf, packBits, packValues, powerOfTwoWords, shiftInto, subtractWords, unpackBits, unpackValues } from './truncate-exact.js';
 import { RING_BITS, splitFrame } from './wire.js';
+import { arena, kernels } from '../kernels/ring-wasm.js';
 
 /** One party's material of a three-way truncation of n elements by `bits` (Protocol 1). */
 export interface ThreeWayTruncation {
@@ -51,6 +52,13 @@ export interface ThreeWayTruncation {
   /** The ring's bits ℓ (wire.ts RING_BITS): v and the result are values of Z_2^ℓ. */
   readonly ring: number;
 }
+
+/** Where threeWayOpen and threeWayHelper run their loops: the kernels module's three_way_open and
+ * three_way_helper (compiler/codegen/library/three-way-kernels.ts) from THREE_WAY_WASM_MIN
+ * elements, or TypeScript (their twin; the tests hold the two equal). */
+export type ThreeWayKernel = 'wasm' | 'ts';
+/** Below this many elements the loops stay in TypeScript (a kernel call copies its operands). */
+export const THREE_WAY_WASM_MIN = 2048;
 
 /** The high word's mask of a value of Z_2^ring (0 for ring = 32: the value is its low word). */
 const hiMaskOf = (ring: number): number => (ring >= 64 ? 0xffffffff : 2 ** (ring - 32) - 1);
@@ -123,11 +131,18 @@ export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64A
 }
 
 /** P1 online: the masked bits d = (1 − MSB(v1)) ⊕ σ for P2 and t1, P1's part of the sharing. */
-export function threeWayOpen(t: ThreeWayTruncation, v1: BigUint64Array): { d: Uint8Array; t1: BigUint64Array } {
+export function threeWayOpen(t: ThreeWayTruncation, v1: BigUint64Array, kernel: ThreeWayKernel = 'wasm'): { d: Uint8Array; t1: BigUint64Array } {
   const { n, bits: f } = t;
   if (v1.length !== n || !t.h1) throw new Error(`internal: threeWayOpen: ${v1.length} elements for a truncation of ${n}${t.h1 ? '' : ' (P0\'s pads not received)'}`);
   const mask = maskOf(f);
   const sigma = t.sigma!, h1 = t.h1, ring = t.ring;
+  if (kernel === 'wasm' && n >= THREE_WAY_WASM_MIN) {
+    const k = kernels();
+    arena.reset();
+    const vAt = arena.put(v1), sAt = arena.putBytes(sigma.subarray(0, n)), hAt = arena.putBytes(h1), dAt = arena.allocBytes(n), tAt = arena.alloc(n);
+    k.three_way_open(vAt, sAt, hAt, n, f, ring, dAt, tAt);
+    return { d: arena.bytes(dAt, n).slice(), t1: arena.view(tAt, n).slice() };
+  }
   const d = new Uint8Array(n);
   const t1 = new BigUint64Array(n);
   const vw = wordView(v1), ow = wordView(t1);
@@ -146,10 +161,22 @@ export function threeWayOpen(t: ThreeWayTruncation, v1: BigUint64Array): { d: Ui
  * t2 = −(d·h2 mod 2^f)·F added into `into` (P2's masked selection values, helper-select.ts):
  * element selected[j] (j itself without `selected`) into into[j]. Without `into` t2 is not
  * made (the standalone truncation, where P2 holds no share). */
-export function threeWayHelper(t: ThreeWayTruncation, d: Uint8Array, into?: BigUint64Array, selected?: Int32Array | null): Uint32Array {
+export function threeWayHelper(t: ThreeWayTruncation, d: Uint8Array, into?: BigUint64Array, selected?: Int32Array | null, kernel: ThreeWayKernel = 'wasm'): Uint32Array {
   const { n, bits: f } = t;
   const mask = maskOf(f);
   const h2 = t.h2!, q = t.q!;
+  if (kernel === 'wasm' && n >= THREE_WAY_WASM_MIN) {
+    const k = kernels();
+    arena.reset();
+    // d first: the kernel reads address 0 as "no into" and "no selected", which neither can be.
+    const dAt = arena.putBytes(d.subarray(0, n)), hAt = arena.putBytes(h2), qAt = arena.putBytes(q), backAt = arena.allocBytes(4 * n);
+    const count = into ? (selected ? selected.length : n) : 0;
+    const intoAt = into ? arena.put(into.subarray(0, count)) : 0;
+    const selAt = into && selected ? arena.putBytes(new Uint32Array(selected.buffer, selected.byteOffset, selected.length)) : 0;
+    k.three_way_helper(dAt, hAt, qAt, n, f, t.ring, backAt, intoAt, selAt, count);
+    if (into) into.set(arena.view(intoAt, count));
+    return new Uint32Array(arena.bytes(backAt, 4 * n).slice().buffer);
+  }
   const back = new Uint32Array(n);
   for (let i = 0; i < n; i++) back[i] = (q[i] - (d[i] ? h2[i] : 0)) & mask;
   if (!into) return back;

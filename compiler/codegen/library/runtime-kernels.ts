@@ -7,6 +7,7 @@
 // (runtime/kernels/kernel-abi.ts), against which runtime/kernels/kernels-module.ts checks every module it loads.
 import { ModuleBuilder } from '../binaryen.js';
 import { addCompareKernels } from './compare-kernels.js';
+import { addThreeWayKernels } from './three-way-kernels.js';
 import { addRingKernels, DEFAULT_TILE, RING32_TILE, RING48_TILE, type GemmTile, type Ring32Tile, type Ring48Tile } from './ring-kernels.js';
 import { KERNELS_INITIAL_PAGES } from '../../../runtime/kernels/kernel-abi.js';
 
@@ -14,6 +15,7 @@ import { KERNELS_INITIAL_PAGES } from '../../../runtime/kernels/kernel-abi.js';
 export function addRuntimeKernels(m: ModuleBuilder, tile: GemmTile = DEFAULT_TILE, ring32: Ring32Tile = RING32_TILE, ring48: Ring48Tile = RING48_TILE): void {
   addRingKernels(m, tile, ring32, ring48);
   addCompareKernels(m);
+  addThreeWayKernels(m);
 }
 
 /** The runtime's generic kernels module (GEMM tiles `tile`, in Z_2^32 `ring32` with rows from

@@ -4,7 +4,7 @@
 // table (P0 silent online), and every message it delivers uniform for zero and random inputs.
 
 import { expect } from 'chai';
-import { dealTruncateClientOffline, truncateClientOffline } from '../../../runtime/protocols/truncate-client-offline.js';
+import { dealTruncateClientOffline, THREE_WAY_WASM_MIN, threeWayHelper, threeWayOpen, truncateClientOffline, type ThreeWayTruncation } from '../../../runtime/protocols/truncate-client-offline.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { unpackBits } from '../../../runtime/protocols/truncate-exact.js';
 import { liftInput } from '../../../runtime/program/steps.js';
@@ -126,4 +126,52 @@ describe('protocols: client-offline exact truncation', function () {
       expect(sameDistribution(zero[name], rnd[name], bins), name).to.equal(true);
     }
   });
+});
+
+describe('protocols: client-offline truncation, the online loops\' kernels (three_way_open, three_way_helper)', () => {
+  // The kernels module's loops against their TypeScript twins (the loops of threeWayOpen and
+  // threeWayHelper with kernel 'ts'), bit for bit, on random values with any bits above the ring,
+  // σ bytes with their other bits set, f from 1 to 32 and every ring; and the twins themselves
+  // against a BigInt statement of what they compute.
+  const rnd32 = (n: number) => Uint32Array.from({ length: n }, () => (Math.random() * 2 ** 32) >>> 0);
+  const n = THREE_WAY_WASM_MIN + 37;
+  for (const ring of [32, 40, 48, 56, 64])
+    for (const f of [1, 7, 14, 16, 30, 32].filter((b) => b <= ring - 2)) {
+      it(`in Z_2^${ring}, f = ${f}: equal bit for bit, with and without the selected indices`, () => {
+        const mask = 2 ** f - 1;
+        const v1 = new BigUint64Array(rnd32(2 * n).buffer);
+        const t: ThreeWayTruncation = { n, bits: f, ring, t0: null, sigma: Uint8Array.from(rnd32(n), (x) => x & 0xff), h1: Uint32Array.from(rnd32(n), (x) => x & mask), h2: Uint32Array.from(rnd32(n), (x) => x & mask), q: Uint32Array.from(rnd32(n), (x) => x & mask) };
+        const wasm = threeWayOpen(t, v1, 'wasm');
+        const ts = threeWayOpen(t, v1, 'ts');
+        expect(Buffer.from(wasm.d).equals(Buffer.from(ts.d)), 'd').to.equal(true);
+        expect(Buffer.from(wasm.t1.buffer).equals(Buffer.from(ts.t1.buffer)), 't1').to.equal(true);
+        // The twin against the BigInt statement: d = (1 − c) ⊕ σ, t1 = (x >> f) + ((−(c + d·h1)) mod 2^f)·2^(ℓ−f).
+        const M = (1n << BigInt(ring)) - 1n;
+        for (let i = 0; i < n; i += 97) {
+          const x = v1[i] & M;
+          const c = Number((x >> BigInt(ring - 1)) & 1n);
+          const d = (1 - c) ^ (t.sigma![i] & 1);
+          expect(ts.d[i]).to.equal(d);
+          expect(ts.t1[i]).to.equal((x >> BigInt(f)) + (BigInt.asUintN(f, -BigInt(c + d * t.h1![i])) << BigInt(ring - f)));
+        }
+        const selected = Int32Array.from({ length: 1000 }, () => Math.floor(Math.random() * n));
+        for (const sel of [null, selected]) {
+          const count = sel ? sel.length : n;
+          const into = new BigUint64Array(rnd32(2 * count).buffer);
+          const a = into.slice(), b = into.slice();
+          const backW = threeWayHelper(t, ts.d, a, sel, 'wasm');
+          const backT = threeWayHelper(t, ts.d, b, sel, 'ts');
+          expect(Buffer.from(backW.buffer).equals(Buffer.from(backT.buffer)), 'back').to.equal(true);
+          expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), 'into').to.equal(true);
+          for (let j = 0; j < count; j += 89) {
+            const i = sel ? sel[j] : j;
+            const m = ts.d[i] ? t.h2![i] : 0;
+            expect(backT[i]).to.equal(((t.q![i] - m) & mask) >>> 0);
+            expect(b[j]).to.equal(BigInt.asUintN(64, into[j] + (BigInt.asUintN(f, -BigInt(m)) << BigInt(ring - f))));
+          }
+          // Without `into`: back alone.
+          expect(Buffer.from(threeWayHelper(t, ts.d, undefined, null, 'wasm').buffer).equals(Buffer.from(backT.buffer))).to.equal(true);
+        }
+      });
+    }
 });
