@@ -78,7 +78,8 @@ export interface RingKernelExports {
   pack_groups(groups: number, units: number, gb: number, pair: number, p4: number, out: number): void;
   unpack_field(buf: number, units: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
   zero_tests(a: number, b: number, n: number, per: number, gb: number, pair: number, p4: number, p: number, magic: number, shift: number, low: number, high: number, out: number): void;
-  /** The client-offline truncation's online loops (semantics in compiler/codegen/library/three-way-kernels.ts). */
+  /** The client-offline truncation's loops: P0's dealing, P1's opening, the helper's reply (semantics in compiler/codegen/library/three-way-kernels.ts). */
+  three_way_deal(v0: number, sigma: number, h2: number, n: number, f: number, ring: number, h1: number, t0: number): void;
   three_way_open(v: number, sigma: number, h1: number, n: number, f: number, ring: number, d: number, t: number): void;
   three_way_helper(d: number, h2: number, q: number, n: number, f: number, ring: number, back: number, into: number, selected: number, count: number): void;
   bit_corrections(rlo: number, rhi: number, bits0: number, n: number, m: number, p: number, out: number): void;
@@ -121,6 +122,7 @@ export const GENERIC_KERNELS: { readonly [K in GenericKernel]: Parameters<RingKe
   pack_groups: 6,
   unpack_field: 11,
   zero_tests: 13,
+  three_way_deal: 8,
   three_way_open: 8,
   three_way_helper: 10,
 };

@@ -53,9 +53,9 @@ export interface ThreeWayTruncation {
   readonly ring: number;
 }
 
-/** Where threeWayOpen and threeWayHelper run their loops: the kernels module's three_way_open and
- * three_way_helper (compiler/codegen/library/three-way-kernels.ts) from THREE_WAY_WASM_MIN
- * elements, or TypeScript (their twin; the tests hold the two equal). */
+/** Where dealThreeWay, threeWayOpen and threeWayHelper run their loops: the kernels module's
+ * three_way_deal, three_way_open and three_way_helper (compiler/codegen/library/three-way-kernels.ts)
+ * from THREE_WAY_WASM_MIN elements, or TypeScript (their twin; the tests hold the two equal). */
 export type ThreeWayKernel = 'wasm' | 'ts';
 /** Below this many elements the loops stay in TypeScript (a kernel call copies its operands). */
 export const THREE_WAY_WASM_MIN = 2048;
@@ -93,7 +93,7 @@ function checkBits(bits: number): void {
  * then q, on P0–P2); P0 passes its offline share v0 and gets t0 and h1 (for P1). `ring`: the
  * ring's bits ℓ (the file comment with 64 → ℓ: K = 2^(ℓ−2), MSB = bit ℓ − 1, F = 2^(ℓ−f); the
  * messages stay 1 and f bits per element). */
-export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64Array | null, ring = 64): ThreeWayTruncation {
+export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64Array | null, ring = 64, kernel: ThreeWayKernel = 'wasm'): ThreeWayTruncation {
   checkBits(bits);
   if (!(RING_BITS as readonly number[]).includes(ring) || bits > ring - 2) throw new Error(`internal: a three-way truncation by ${bits} bits in a ring of ${ring} bits (at most ℓ − 2)`);
   const f = bits;
@@ -108,6 +108,13 @@ export function dealThreeWay(s: Session, n: number, bits: number, v0: BigUint64A
   const g = s.shared(2, 'trunc');
   const h2 = randomLow(g, n, f);
   const q = randomLow(g, n, f);
+  if (kernel === 'wasm' && n >= THREE_WAY_WASM_MIN) {
+    const k = kernels();
+    arena.reset();
+    const vAt = arena.put(v0), sAt = arena.putBytes(sigma), hAt = arena.putBytes(h2), h1At = arena.allocBytes(4 * n), tAt = arena.alloc(n);
+    k.three_way_deal(vAt, sAt, hAt, n, f, ring, h1At, tAt);
+    return { n, bits, ring, t0: arena.view(tAt, n).slice(), q, sigma: null, h1: new Uint32Array(arena.bytes(h1At, 4 * n).slice().buffer), h2: null };
+  }
   const mask = maskOf(f);
   const h1 = new Uint32Array(n);
   const t0 = new BigUint64Array(n);

@@ -4,11 +4,13 @@
 // table (P0 silent online), and every message it delivers uniform for zero and random inputs.
 
 import { expect } from 'chai';
-import { dealTruncateClientOffline, THREE_WAY_WASM_MIN, threeWayHelper, threeWayOpen, truncateClientOffline, type ThreeWayTruncation } from '../../../runtime/protocols/truncate-client-offline.js';
+import { dealThreeWay, dealTruncateClientOffline, THREE_WAY_WASM_MIN, threeWayHelper, threeWayOpen, truncateClientOffline, type ThreeWayTruncation } from '../../../runtime/protocols/truncate-client-offline.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { unpackBits } from '../../../runtime/protocols/truncate-exact.js';
 import { liftInput } from '../../../runtime/program/steps.js';
 import type { Session } from '../../../runtime/session/session.js';
+import { PrgFamily } from '../../../runtime/session/prg.js';
+import { randomLow } from '../../../runtime/protocols/bits.js';
 import { join, offlineExchange, randomSigned, sessions, sharesWithWrap, split, truncationValues, wrappingShares } from './harness.js';
 import type { RecordingSession } from './harness.js';
 import { withOfflineCost } from './costcheck.js';
@@ -128,9 +130,9 @@ describe('protocols: client-offline exact truncation', function () {
   });
 });
 
-describe('protocols: client-offline truncation, the online loops\' kernels (three_way_open, three_way_helper)', () => {
-  // The kernels module's loops against their TypeScript twins (the loops of threeWayOpen and
-  // threeWayHelper with kernel 'ts'), bit for bit, on random values with any bits above the ring,
+describe('protocols: client-offline truncation, the loops\' kernels (three_way_deal, three_way_open, three_way_helper)', () => {
+  // The kernels module's loops against their TypeScript twins (the loops of dealThreeWay,
+  // threeWayOpen and threeWayHelper with kernel 'ts'), bit for bit, on random values with any bits above the ring,
   // σ bytes with their other bits set, f from 1 to 32 and every ring; and the twins themselves
   // against a BigInt statement of what they compute.
   const rnd32 = (n: number) => Uint32Array.from({ length: n }, () => (Math.random() * 2 ** 32) >>> 0);
@@ -153,6 +155,27 @@ describe('protocols: client-offline truncation, the online loops\' kernels (thre
           const d = (1 - c) ^ (t.sigma![i] & 1);
           expect(ts.d[i]).to.equal(d);
           expect(ts.t1[i]).to.equal((x >> BigInt(f)) + (BigInt.asUintN(f, -BigInt(c + d * t.h1![i])) << BigInt(ring - f)));
+        }
+        // P0's dealing: the same streams twice (a stand-in P0 whose pair keys are fixed per test), v0
+        // with any bits above the ring.
+        const keys = [new Uint8Array(16).fill(ring), new Uint8Array(16).fill(f)];
+        const p0 = () => ({ id: 0, shared: (peer: number, purpose: string) => new PrgFamily(keys[peer - 1]).get(purpose) }) as unknown as Session;
+        const v0 = new BigUint64Array(rnd32(2 * n).buffer);
+        const dW = dealThreeWay(p0(), n, f, v0, ring, 'wasm');
+        const dT = dealThreeWay(p0(), n, f, v0, ring, 'ts');
+        expect(Buffer.from(dW.t0!.buffer).equals(Buffer.from(dT.t0!.buffer)), 't0').to.equal(true);
+        expect(Buffer.from(dW.h1!.buffer).equals(Buffer.from(dT.h1!.buffer)), 'h1').to.equal(true);
+        expect(Buffer.from(dW.q!.buffer).equals(Buffer.from(dT.q!.buffer)), 'q').to.equal(true);
+        // The twin against the BigInt statement, on the streams drawn again: K = 2^(ℓ−2),
+        // x = v0 + K mod 2^ℓ, a its top bit, h1 = a·(1 − 2σ) − h2 mod 2^f,
+        // t0 = (x >> f) + (−a·σ mod 2^f)·2^(ℓ−f) − 2^(ℓ−2−f) mod 2^64.
+        const sigma = p0().shared(1, 'trunc').bytes(n);
+        const h2 = randomLow(p0().shared(2, 'trunc'), n, f);
+        for (let i = 0; i < n; i += 97) {
+          const x = (v0[i] + (1n << BigInt(ring - 2))) & M;
+          const a = Number((x >> BigInt(ring - 1)) & 1n), sg = sigma[i] & 1;
+          expect(dT.h1![i]).to.equal(Number(BigInt.asUintN(f, BigInt(a * (1 - 2 * sg) - h2[i]))));
+          expect(dT.t0![i]).to.equal(BigInt.asUintN(64, (x >> BigInt(f)) + (BigInt.asUintN(f, -BigInt(a * sg)) << BigInt(ring - f)) - (1n << BigInt(ring - 2 - f))));
         }
         const selected = Int32Array.from({ length: 1000 }, () => Math.floor(Math.random() * n));
         for (const sel of [null, selected]) {
