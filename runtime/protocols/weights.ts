@@ -40,7 +40,7 @@
 import { add, conv2d, matmul, sub } from '../ring/ring.js';
 import { conv2dOutShape, type Conv2dParams } from '../ring/windows.js';
 import type { Session } from '../session/session.js';
-import { packRing, splitFrame, unpackRing } from './wire.js';
+import { packRing, ringBytes, splitFrame, unpackRing } from './wire.js';
 import { takeParts, type ClientOfflineDealing } from './client-offline.js';
 
 /** A map bilinear in (activation, weights) over Z_2^64, with its sizes. */
@@ -102,15 +102,20 @@ export async function setupWeights(s: Session, map: BilinearMap, weights: BigUin
     return weightKey(map, weights, b, ring);
   }
   if (s.id === 2) {
-    const b = s.shared(1, purpose).ring(map.wSize);
+    // In shared memory, as P0's W − B below: the kernel worker reads the kept weights in place.
+    const b = new BigUint64Array(new SharedArrayBuffer(8 * map.wSize));
+    const prg = s.shared(1, purpose);
+    if (prg.fill) prg.fill(ringBytes(b));
+    else b.set(prg.ring(map.wSize));
     await s.round([], []);
     return weightKey(map, b, null, ring);
   }
   const got = await s.round([], [1], { 1: ring * map.wSize });
   const [masked] = splitFrame(got.get(1), [ring * map.wSize], 1, 'weights.mask');
   // At 8 bytes a view, no copy: a received frame is this party's (nothing else writes it), and
-  // the one-time frame lives as long as the session's keys anyway.
-  return weightKey(map, unpackRing(masked, ring), null, ring);
+  // the one-time frame lives as long as the session's keys anyway. Below, unpacked into shared
+  // memory, which the kernel worker reads in place (conv-blocks.ts keepPackedWeights).
+  return weightKey(map, unpackRing(masked, ring, true), null, ring);
 }
 
 /** The one-time setup again for a new client of a serving P1–P2 pair that keeps its keys

@@ -75,14 +75,15 @@ export function packRing(a: BigUint64Array, bytes: number): Uint8Array {
 }
 
 /** n ring elements read from packRing's planes of `bytes` bytes per element (the high bits
- * zero): a view of the bytes when bytes = 8 (bytesRing). */
-export function unpackRing(b: Uint8Array, bytes: number): BigUint64Array {
+ * zero): a view of the bytes when bytes = 8 (bytesRing); below 8, with `shared`, in shared
+ * memory (weights a kernel worker reads in place: conv-blocks.ts). */
+export function unpackRing(b: Uint8Array, bytes: number, shared = false): BigUint64Array {
   if (bytes === 8) return bytesRing(b);
   if (b.byteLength % bytes !== 0) throw new Error(`ring message of ${b.byteLength} bytes is not a multiple of ${bytes}`);
   const n = b.byteLength / bytes;
   // The planes are read as aligned typed arrays: a message inside a frame may not start aligned.
   const src = b.byteOffset % 4 === 0 ? b : b.slice();
-  const out = new BigUint64Array(n);
+  const out = new BigUint64Array(shared ? new SharedArrayBuffer(8 * n) : new ArrayBuffer(8 * n));
   const w = new Uint32Array(out.buffer);
   if (bytes === 3) {
     const l16 = new Uint16Array(src.buffer, src.byteOffset, n);

@@ -72,8 +72,10 @@ function sharedCopy(a: Uint32Array): Uint32Array {
   return out;
 }
 
-/** A copy of weights `w` in shared memory. */
+/** Weights `w` in shared memory: `w` itself when it is there already (P0's W − B and P2's B,
+ * weights.ts setupWeights), else a copy. */
 function sharedWeights(w: BigUint64Array): BigUint64Array {
+  if (w.buffer instanceof SharedArrayBuffer) return w;
   const out = new BigUint64Array(new SharedArrayBuffer(w.byteLength));
   out.set(w);
   return out;
