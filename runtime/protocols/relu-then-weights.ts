@@ -75,7 +75,15 @@
 // bit's half known to P1 (ρ, or e) then meets x2 at P2, and that cross term costs one element,
 // offline from a party knowing both (P0, if it knew x2: but x2 carries conv(A, W) and P0 knows A)
 // or online as an oblivious transfer (two elements per element, sent by P2 for both values of the
-// bit): four again.
+// bit): four again. In the mask-and-open form of ASTRA (Chaudhari et al., CCSW 2019; P0 the
+// dealer of λ, P1 and P2 online) the same count comes out: its multiplication, the best known
+// for semi-honest 3PC over rings (3 elements, 2 of them online; Harth-Kitzerow and Carle 2024
+// match it), is the selection b·x, and the product with P1's private weights needs W·λ_y at P1,
+// one more element from P0 offline. Each of P0's two offline elements carries a product of
+// P0–P1 and P0–P2 randomness (γ0·m, the selection's ρ·x0 beside the product's mask) that
+// neither peer can make alone; every variant above only moves them between P1 and P2. So 16 B
+// in all at ℓ = 64 (two elements) would need a multiplication cheaper than the best known; at
+// ℓ = 32 the four elements are 15 B (copies in Z_2^24).
 
 import { add, sub } from '../ring/ring.js';
 import type { Session } from '../session/session.js';
