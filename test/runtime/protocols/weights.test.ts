@@ -46,6 +46,8 @@ describe('protocols: activation × clear weights', () => {
       const w2 = randomSigned(map2.wSize, 20);
       const key = await withCost(ss, PROTOCOL_COSTS.setupWeights({ wSize: map.wSize, ring: rb }), (s) => setupWeights(s, map, s.id === 1 ? w : null, `conv${bits}`, rb));
       const key2 = await Promise.all(ss.map((s) => setupWeights(s, map2, s.id === 1 ? w2 : null, `conv${bits}b`, rb)));
+      // P0's W − B and P2's B are made in shared memory, where the kernel worker reads them in place.
+      for (const id of [0, 2]) expect(key[id].held.buffer, `P${id}'s weights`).to.be.instanceOf(SharedArrayBuffer);
       const x = randomSigned(map.xSize, 16);
       const sh = split(x);
       const mod = (a: BigUint64Array) => Array.from(a, (v) => BigInt.asUintN(bits, v));
