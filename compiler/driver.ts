@@ -26,7 +26,8 @@
 // file (`refitFile`, mpcc compile --reconstruct) adds apply-refit{file=F} just before
 // insert-block-relu, checked against the model and the plan before the model loads; the scale and
 // the windows are then chosen on the refit network. With --client-offline (`clientOffline`), lower
-// runs as lower{client-offline=1}, after maxpool-to-relu-tree when the model is float and has no plan;
+// runs as lower{client-offline=1}, after maxpool-to-relu-tree when the model is float (with a plan
+// made without it, after the plan and its windows: the plan's MaxPools, outside it, as exact trees);
 // with --ring N (`ring`) as lower{client-offline=1,ring=N}, with --ring auto with the ring chosen
 // on the quantized graph just before lower, from the calibration samples (compiler/ring-choice.ts).
 import { join } from 'node:path';
@@ -86,8 +87,9 @@ export interface DriverOptions {
    * (passes/quantize/reveal-argmax.ts, after the float-level passes), instead of the scores. */
   readonly revealArgmax?: boolean;
   /** --client-offline: lower in the client-offline mode (lower{client-offline=1},
-   * passes/secure/lower-client-offline.ts); a float model without --plan gets maxpool-to-relu-tree
-   * after its float-level passes (unless they name it), so its MaxPools become ReLU trees. */
+   * passes/secure/lower-client-offline.ts); a float model gets maxpool-to-relu-tree after its
+   * float-level passes (unless they name it) — with --plan after the plan and its windows, when the
+   * target is past float —, so its MaxPools become ReLU trees. */
   readonly clientOffline?: boolean;
   /** --ring: the ring of a client-offline program (lower{ring=N}), or auto: chosen on the
    * quantized graph from `calib`'s samples just before lower (compiler/ring-choice.ts; Z_2^64
@@ -303,11 +305,15 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   const frac = quantizeFrac(graph, from, split, options.fracBits ?? planWindowFrac(options.planFile, from));
   const truncation = truncationOf(split, options.truncation);
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
-  // the mode has no MaxPool protocol: its trees of ReLUs instead (a plan names the trees' layers,
-  // so with --plan the user's --passes must have made them, as when planning)
+  // the mode has no MaxPool protocol: its trees of ReLUs instead (a plan made on the trees names
+  // their layers, its passes made them; a plan made without them: after the plan, below)
   if (options.clientOffline && from === 'float' && options.planFile === undefined && !split.float.some((s) => s.pass.name === maxPoolToReluTree.name)) steps.push({ pass: maxPoolToReluTree, options: {} });
   if (options.refitFile !== undefined) steps.push({ pass: applyRefitPass, options: { file: options.refitFile } });
   if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split), ...windowStep(options.planFile));
+  // under a plan made without the trees, the plan's MaxPools stay outside it and run as exact trees,
+  // written after the plan (and its windows, which the trees' levels inherit) once the model goes
+  // on to the secure tail: the float graph a plan or its windows are read against keeps its MaxPools
+  if (options.clientOffline && from === 'float' && options.planFile !== undefined && isBefore('float', target) && !split.float.some((s) => s.pass.name === maxPoolToReluTree.name)) steps.push({ pass: maxPoolToReluTree, options: {} });
   if (options.revealArgmax) {
     if (from !== 'float') throw diag('MPCC0004', ['--reveal', 'argmax', `the model is already ${from}; the classes are computed from a float model`]);
     steps.push({ pass: revealArgmax, options: { 'frac-bits': frac ?? FRAC_BITS.default } });

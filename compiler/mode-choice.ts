@@ -4,7 +4,8 @@
 // the smaller estimated online latency on the LAN profile wins (passes/secure/cost-model.ts:
 // online rounds × RTT + the most online bytes one party sends / bandwidth; a tie keeps the
 // classic mode). A model the client-offline mode refuses (MPCC6027: a Clip, a product of two
-// activations, a MaxPool under a plan made without maxpool-to-relu-tree, ...) compiles classic,
+// activations, a MaxPool in a quantized .mir, ...) compiles classic (a float model's MaxPools run
+// as ReLU trees in the mode, after the plan when it was made without them: compiler/driver.ts),
 // and the note says why. With --ring N the client-offline mode is costed in Z_2^N; with --ring auto
 // (no calibration here) in Z_2^64, the ring chosen afterwards only if that mode wins — a smaller
 // ring only makes the mode cheaper, so the choice never flips against it. If the classic mode wins,

@@ -11,7 +11,8 @@ import type { Command } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { planJson } from '../../passes/planning/plan-file.js';
+import { planJson, readPlan } from '../../passes/planning/plan-file.js';
+import { treeLevelPool } from '../../passes/canonicalize/maxpool-to-relu-tree.js';
 import { type BudgetFlags, checkBudgetFlags, floatModel, plansFromFlags, wantsBudget, withBudgetFlags } from './budget-flags.js';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
@@ -128,7 +129,7 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
     ...(ringChoice ? [`note: ${ringChoice.note}`] : []),
     ...(windows ? [describeWindows(windows, maxes)] : []),
-    ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost) : []),
+    ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost, new Set(readPlan(driver.planFile).model.reluLayers)) : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
     ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
     ...[...clientTail(graph)].reverse().map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
@@ -136,14 +137,27 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
   return { ...summary, fracChoice, notes };
 }
 
-/** With a plan: a note per MaxPool left as a SecureMaxPool step, which no plan reaches (its
- * DReLUs and bytes, and whether it is the largest layer), naming the pass that lets a plan reach it. */
-function maxPoolNotes(cost: CostReport): string[] {
+/** With a plan: a note per MaxPool the plan does not reach (its DReLUs and bytes, and whether it
+ * holds the largest layer), naming the pass that lets a plan reach it. Classic: the MaxPool's
+ * SecureMaxPool step; client-offline: the exact ReLU trees written after a plan made without them
+ * (compiler/driver.ts; their levels none of the plan's layers, `planned`). */
+function maxPoolNotes(cost: CostReport, planned: ReadonlySet<string>): string[] {
   const bytes = (l: CostReport['layers'][number]) => l.bytes.online + l.bytes.preprocessing;
   const largest = Math.max(...cost.layers.map(bytes));
-  return cost.layers
-    .filter((l) => l.op === 'SecureMaxPool')
-    .map((l) => `note: MaxPool '${l.name}' is outside the plan: ${l.drelus.toLocaleString('en-US')} DReLUs, ${(bytes(l) / 1e6).toFixed(2)} MB per inference${bytes(l) === largest ? ' (the largest layer)' : ''}; plan with --passes canonicalize,maxpool-to-relu-tree (compile --plan then takes them from the plan) to let the plan reach its comparisons`);
+  const pools = new Map<string, CostReport['layers'][number][]>();
+  for (const l of cost.layers) {
+    const pool = l.op === 'SecureMaxPool' ? l.name : planned.has(l.name) ? undefined : treeLevelPool(l.name);
+    if (pool !== undefined) pools.set(pool, [...(pools.get(pool) ?? []), l]);
+  }
+  return [...pools].map(([name, layers]) => {
+    const drelus = layers.reduce((t, l) => t + l.drelus, 0);
+    const mb = (layers.reduce((t, l) => t + bytes(l), 0) / 1e6).toFixed(2);
+    const top = layers.find((l) => bytes(l) === largest);
+    const step = layers.length === 1 && layers[0].op === 'SecureMaxPool';
+    const form = step ? '' : `run as exact ReLU trees (${layers.length} levels; the client-offline mode has no MaxPool step), `;
+    const where = top === undefined ? '' : step ? ' (the largest layer)' : ` (its level '${top.name}' the largest layer)`;
+    return `note: MaxPool '${name}' is outside the plan: ${form}${drelus.toLocaleString('en-US')} DReLUs, ${mb} MB per inference${where}; plan with --passes canonicalize,maxpool-to-relu-tree (compile --plan then takes them from the plan) to let the plan reach its comparisons`;
+  });
 }
 
 /** Runs `mpcc compile MODEL --budget R --calib DATA -o OUT`: makes the knapsack plan

@@ -161,6 +161,12 @@ function reluTree(node: Node, view: RewriteView) {
   return { nodes: b.nodes, types: b.types, rename: [[cols, node.outputs[0]]] as [string, string][], relus: b.relus, source: cols === node.inputs[0] };
 }
 
+/** The MaxPool a tree level's ReLU was written for (its name `POOL.{w,h}<depth>.<pair>.relu`, as
+ * TreeBuilder names it), or undefined for any other name. */
+export function treeLevelPool(name: string): string | undefined {
+  return /^(.+)\.[wh]\d+\.\d+\.relu(?:_\d+)?$/.exec(name)?.[1];
+}
+
 /** The maxpool-to-relu-tree pass. */
 export const maxPoolToReluTree = definePass<Record<string, never>>({
   name: 'maxpool-to-relu-tree',

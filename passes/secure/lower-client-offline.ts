@@ -164,7 +164,7 @@ export function lowerClientOffline(g: Graph, ctx: PassContext<unknown>, shareMas
       if (selection.bits > 0) ctx.stat('truncations folded into a selection');
       if (selection.res) ctx.stat('residual additions folded into a selection');
     } else {
-      const pool = n.op === 'SecureMaxPool' ? '; a MaxPool must be written as ReLU trees first: --client-offline runs maxpool-to-relu-tree on a model without --plan, with --plan make the plan and compile with --passes canonicalize,maxpool-to-relu-tree' : '';
+      const pool = n.op === 'SecureMaxPool' ? '; a MaxPool must be written as ReLU trees first: --client-offline runs maxpool-to-relu-tree on a float model (after the plan when the plan was made without it), so a quantized or lowered model must have been made with it' : '';
       throw refuse(n, `the mode has no client-offline form of ${n.op} (it runs products with the server's weights, exact truncations, ReLUs and block-ReLUs, local ops and the reveal${pool})`);
     }
   }

@@ -27,11 +27,13 @@ const ULP = 2 ** -FRAC;
 const SHAPE = [1, 2, 10, 9];
 const TREE = 'canonicalize,maxpool-to-relu-tree';
 
-function poolModel(): Graph {
+/** ReLU → MaxPool → 1×1 Conv; with `conv`, a 1×1 Conv first (the client-offline mode selects
+ * only after a product). */
+function poolModel(conv = false): Graph {
   const rand = rng(21);
   const b = new GraphBuilder('pool');
   const x = b.input('x', { dtype: 'float32', shape: SHAPE });
-  const r = b.op('Relu', [x], {}, 'act');
+  const r = b.op('Relu', [conv ? b.op('Conv', [x, b.constant('w0', randomTensor(rng(22), [2, 2, 1, 1], -1, 1))], {}, 'conv0') : x], {}, 'act');
   const p = b.op('MaxPool', [r], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, 'pool');
   b.node('Conv', [p, b.constant('w', randomTensor(rand, [3, 2, 1, 1], -0.5, 0.5))], {}, { name: 'conv', outputs: ['y'] });
   b.output('y');
@@ -42,24 +44,26 @@ describe('e2e: MaxPool as ReLU trees (maxpool-to-relu-tree), plain and planned',
   this.timeout(120000);
   let dir = '';
   let mir = '';
+  let convMir = '';
   const x = Float32Array.from({ length: 2 * 10 * 9 }, (_, i) => Math.round((Math.sin(i * 7.3) * 3) / ULP) * ULP);
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'mpcc-e2e-pool-tree-'));
     mir = saveMir(poolModel(), join(dir, 'pool.mir')).mir;
+    convMir = saveMir(poolModel(true), join(dir, 'conv-pool.mir')).mir;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Compiles, runs once, checks counters against cost.json and the output against the fixed-point
    * interpreter on the graph the parties compute (quantized with the same passes and plan). */
-  async function compileAndRun(name: string, passes: string | undefined, plan?: string): Promise<{ cost: CostReport; run: RunResult[] }> {
+  async function compileAndRun(name: string, passes: string | undefined, plan?: string, clientOffline?: string, model = mir): Promise<{ cost: CostReport; run: RunResult[]; notes: readonly string[] }> {
     const out = join(dir, name);
-    runCompile(mir, { output: out, fracBits: FRAC, ...(passes ? { passes } : {}), ...(plan ? { plan } : {}) });
+    const { notes } = runCompile(model, { output: out, fracBits: FRAC, ...(passes ? { passes } : {}), ...(plan ? { plan } : {}), ...(clientOffline ? { clientOffline } : {}) });
     const arts: PartyArtifacts[] = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)));
     const run = await runSecureInProcess(arts, x);
     const cost = JSON.parse(readFileSync(join(out, 'cost.json'), 'utf8')) as CostReport;
     expectCountersMatch(run, cost, flowTotals(readFileSync(join(out, 'party1/model.mir'), 'utf8')));
-    return { cost, run };
+    return { cost, run, notes };
   }
 
   function fixedOf(g: Graph, input: Float32Array, noise?: () => number): ArrayLike<number> {
@@ -98,6 +102,36 @@ describe('e2e: MaxPool as ReLU trees (maxpool-to-relu-tree), plain and planned',
     expect(notes[0]).to.include('--passes canonicalize,maxpool-to-relu-tree');
     // Without a plan there is nothing to note.
     expect(runCompile(mir, { output: join(dir, 'no-plan'), fracBits: FRAC }).notes.join('\n')).to.not.match(/MaxPool/);
+  });
+
+  it('planned without the tree, client-offline: the MaxPool, outside the plan, runs as exact ReLU trees after it (the step\'s DReLUs and function), noted', async () => {
+    const plan = join(dir, 'plan-conv-no-tree.json');
+    runPlanCommand(convMir, { uniform: '2x2', output: plan });
+    const { cost: step } = await compileAndRun('conv-step', undefined, plan, 'off', convMir);
+    const pool = step.layers.find((l) => l.op === 'SecureMaxPool')!;
+    const { cost, run, notes } = await compileAndRun('conv-trees', undefined, plan, 'on', convMir);
+    expect(cost.mode).to.equal('client-offline');
+    expect(cost.layers.map((l) => l.op)).to.not.include('SecureMaxPool');
+    const levels = cost.layers.filter((l) => /^pool\.[wh]\d\.\d+\.relu$/.test(l.name));
+    expect(levels.map((l) => l.name)).to.have.members(['pool.w1.0.relu', 'pool.w2.0.relu', 'pool.h1.0.relu', 'pool.h2.0.relu']);
+    // the pool's pairs, and the planned layer ('act', a 2×2 block-ReLU) kept before the pool as planned
+    expect(levels.reduce((t, l) => t + l.drelus, 0)).to.equal(pool.drelus);
+    expect(cost.drelus).to.equal(step.drelus);
+    // Both runs compute the planned network with its MaxPool (no tree), as the interpreter does.
+    const planned = runPipeline(poolModel(true), `canonicalize,insert-block-relu{plan=${plan}},quantize{frac-bits=${FRAC}}`).graph;
+    expect(planned.nodes.map((n) => n.op)).to.include('MaxPool');
+    const fixed = fixedOf(planned, x);
+    const simulated = maxAbsDiff(fixedOf(planned, x, rng(7)), fixed);
+    expect(maxAbsDiff(run[0].outputs.get('y')!, fixed)).to.be.at.most(2 * simulated + ULP);
+    const mb = (levels.reduce((t, l) => t + l.bytes.online + l.bytes.preprocessing, 0) / 1e6).toFixed(2);
+    const noted = notes.filter((n) => n.includes('MaxPool'));
+    expect(noted).to.have.length(1);
+    expect(noted[0]).to.include(`MaxPool 'pool' is outside the plan: run as exact ReLU trees (4 levels;`).and.include(`${pool.drelus} DReLUs, ${mb} MB per inference`);
+    expect(noted[0]).to.include('--passes canonicalize,maxpool-to-relu-tree');
+    // OUT/plan.json is the plan as made (no tree layer), so --plan OUT/plan.json (or
+    // --verify-against-plaintext) rebuilds the network with its MaxPool: the same program.
+    expect(readFileSync(join(dir, 'conv-trees', 'plan.json'), 'utf8')).to.equal(readFileSync(plan, 'utf8'));
+    expect(runCompile(convMir, { output: join(dir, 'conv-trees-again'), fracBits: FRAC, plan: join(dir, 'conv-trees', 'plan.json'), clientOffline: 'on' }).cost).to.deep.equal(cost);
   });
 
   it('planned 2×2: the tree ReLUs become block-ReLUs in the plan, the run follows the planned interpreter', async () => {

@@ -128,7 +128,9 @@ describe('mpcc plan and compile --plan', function () {
     const { plan } = runPlanCommand(file('tiny.onnx'), { uniform: '2x2', output: file('tiny-2x2.json') });
     writeFileSync(file('mixed.json'), planJson(mixedPlan(plan)));
     const out = file('tiny-out');
-    const { cost } = runCompile(file('tiny.onnx'), { fracBits: 12, output: out, plan: file('mixed.json') });
+    // the classic mode's SecureBlockRelu (with a plan compile's default is --client-offline auto,
+    // which takes the client-offline mode here: test/e2e/maxpool-tree.test.ts)
+    const { cost } = runCompile(file('tiny.onnx'), { fracBits: 12, output: out, plan: file('mixed.json'), clientOffline: 'off' });
     const bytes = readFileSync(file('mixed.json'));
     expect(readFileSync(join(out, 'plan.json')).equals(bytes)).to.equal(true);
     expect(readJson<Manifest>(join(out, 'manifest.json')).files['plan.json']).to.equal(sha256(bytes));
