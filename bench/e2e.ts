@@ -51,7 +51,8 @@ const REFERENCE: Record<string, { gbTarget: number; secondsTarget: number; paper
   'resnet50+avgpool': { gbTarget: 2.0, secondsTarget: 30, paperGB: 6.36, paperSeconds: 31.6, roundsTarget: 300, compileTarget: 10 },
 };
 
-/** Calibration samples of a knapsack plan (`@kR`) or auto windows (`~auto`). */
+/** Calibration samples of a knapsack plan (`@kR`), auto windows (`~auto`) or `--ring auto` (`%auto`);
+ * every compile of such a row takes them (`--calib`), as the plan's own `mpcc compile --budget` would. */
 const CALIB_SAMPLES = 16;
 
 /** The seed paper's ResNet50 with 6% of the DReLUs (three machines), beside every planned resnet50 row. */
@@ -187,7 +188,8 @@ async function measure(variant: string, runs: number, transport: string, baselin
     // Calibration samples (a knapsack plan, auto windows): CALIB_SAMPLES inputs of the same
     // generator as the input, other seeds.
     const calibPath = join(dir, 'calib.npy');
-    if (v.budget !== null || v.windows) {
+    const calibrated = v.budget !== null || v.windows || v.ring === 'auto';
+    if (calibrated) {
       const n = entry.inputShape.reduce((a, b) => a * b, 1) / entry.inputShape[0];
       const calib = new Float32Array(n * CALIB_SAMPLES);
       for (let i = 0; i < CALIB_SAMPLES; i++) calib.set(benchInput(n, 1000 + i), i * n);
@@ -201,7 +203,9 @@ async function measure(variant: string, runs: number, transport: string, baselin
       mpcc(['plan', onnxPath, ...how, '-o', planPath, '--quiet', ...passesFlag]);
       planSeconds = Number(process.hrtime.bigint() - t) / 1e9;
     }
-    const compileFlags = [...passesFlag, ...(planned(v) ? ['--plan', planPath] : []), ...(v.windows ? ['--compare-bits', 'auto', '--calib', calibPath] : []), ...(fracBits ? ['--frac-bits', fracBits] : [])];
+    // --calib whenever there are samples: the windows, `--ring auto`'s range, and the scale when
+    // --frac-bits is not given are chosen on them (as `mpcc compile --budget R --calib DATA` does)
+    const compileFlags = [...passesFlag, ...(planned(v) ? ['--plan', planPath] : []), ...(v.windows ? ['--compare-bits', 'auto'] : []), ...(calibrated ? ['--calib', calibPath] : []), ...(fracBits ? ['--frac-bits', fracBits] : [])];
     const out = join(dir, 'out');
     const t0 = process.hrtime.bigint();
     // The baseline (--baseline-cli) compiles the classic mode with the same plan and windows
