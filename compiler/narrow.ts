@@ -290,3 +290,32 @@ export function describeWindows(c: PlanCompare, maxes: ReadonlySet<string> = new
   for (const w of c.windows) lines.push(`  ${w.name} (${w.op}): bits [${w.lo}, ${w.lo + w.k}), k ${w.k}; predicted sign errors ${rate(w.predictedSignError)} (past the range ${rate(w.predictedOverflow)})${maxes.has(w.name) ? MAX_NOTE : ''}`);
   return lines.join('\n');
 }
+
+/** The patches of more than one element per inference in `plan`'s block-ReLU layers, and how many
+ * of them its windows predict misread: per layer its windows' predicted rate (its statistics take
+ * it over all the layer's tile sums) times those patches; null without windows or such patches.
+ * A misread patch selects or zeroes every element in it, where a misread single value lies within
+ * 2^lo of zero, so this count, not the per-comparison rate, says how much a run may wander from
+ * the fixed-point simulation. `unknown`: such patches in layers whose window has no prediction. */
+export function misreadPatches(plan: Plan): { patches: number; predicted: number; unknown: number } | null {
+  if (!plan.compare) return null;
+  const rates = new Map(plan.compare.windows.map((w) => [w.name, w.predictedSignError]));
+  let patches = 0, predicted = 0, unknown = 0;
+  for (const l of plan.layers) {
+    const [n, , h, w] = l.shape;
+    const multi = l.blocks.reduce((t, b) => (b === 'identity' || Math.min(b[0], h) * Math.min(b[1], w) <= 1 ? t : t + n * Math.ceil(h / b[0]) * Math.ceil(w / b[1])), 0);
+    const rate = rates.get(l.name);
+    patches += multi;
+    if (rate === null || rate === undefined) unknown += multi;
+    else predicted += multi * rate;
+  }
+  return patches > 0 ? { patches, predicted, unknown } : null;
+}
+
+/** misreadPatches as a compile note. */
+export function describeMisreadPatches(m: { patches: number; predicted: number; unknown: number }): string {
+  const unknown = m.unknown > 0 ? ` (${m.unknown.toLocaleString('en-US')} of them in layers with no prediction)` : '';
+  // from a tenth of a patch per inference on, a run's output differs from the next one's often enough to notice
+  const wander = m.predicted >= 0.1 ? ', so the secure output may differ from run to run' : '';
+  return `note: ${m.patches.toLocaleString('en-US')} block-ReLU patches of more than one element per inference${unknown}; the windows predict ${m.predicted.toPrecision(2)} of them misread per inference. A misread patch selects or zeroes all its elements${wander}; --max-sign-error R keeps the count under ${m.patches.toLocaleString('en-US')}·R`;
+}

@@ -23,7 +23,7 @@ import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-
 import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, parseTruncation, planOption, requireOutput, ringOption, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
-import { describeWindows, driveWithWindows } from '../narrow.js';
+import { describeMisreadPatches, describeWindows, driveWithWindows, misreadPatches } from '../narrow.js';
 import { chooseClientOffline } from '../mode-choice.js';
 import { compileRefitFile, parseRidge, withRefitOptions } from './reconstruct-flags.js';
 import type { CostReport } from '../../passes/secure/cost-model.js';
@@ -119,9 +119,9 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
 function compileDriven(model: string, bytes: Uint8Array, out: string, options: CompileOptions, compare: ReturnType<typeof compareChoiceFrom>, driver: Parameters<typeof driveModel>[1] & { readonly target: 'scheduled'; readonly log: ProgressSink }, t0: number): CompileSummary {
   const { log, calib } = driver;
   // --compare-bits: windows chosen on the float graph, recorded in OUT/plan.json (compiler/narrow.ts)
-  const { graph, plan, fracChoice, windows, ringChoice, maxes } = compare.mode === 'none'
-    ? (({ graph: g, fracChoice: f, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined, maxes: undefined }))(driveModel(model, driver))
-    : (({ graph: g, plan: p, fracChoice: f, compare: c, ringChoice: r, maxes: m }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: Buffer.from(planJson(p)), windows: c, maxes: m }))(driveWithWindows(model, driver, compare, calib));
+  const { graph, plan, fracChoice, windows, ringChoice, maxes, misread } = compare.mode === 'none'
+    ? (({ graph: g, fracChoice: f, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined, maxes: undefined, misread: null }))(driveModel(model, driver))
+    : (({ graph: g, plan: p, fracChoice: f, compare: c, ringChoice: r, maxes: m }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: Buffer.from(planJson(p)), windows: c, maxes: m, misread: misreadPatches(p) }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
   const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan);
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
@@ -129,6 +129,7 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
     ...(ringChoice ? [`note: ${ringChoice.note}`] : []),
     ...(windows ? [describeWindows(windows, maxes)] : []),
+    ...(misread ? [describeMisreadPatches(misread)] : []),
     ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost, new Set(readPlan(driver.planFile).model.reluLayers)) : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
     ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),

@@ -18,6 +18,7 @@ import { runPipeline } from '../../../passes/index.js';
 import { type Plan, modelFileSha256, planJson, readPlan } from '../../../passes/planning/plan-file.js';
 import { PROTOCOL_COSTS } from '../../../runtime/protocols/costs.js';
 import { MpccError } from '../../../runtime/diagnostics.js';
+import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { randomTensor, rng } from '../../passes/util.js';
 
 function saveModel(dir: string): string {
@@ -110,6 +111,22 @@ describe('mpcc compile --compare-bits', function () {
     expect(second.cost).to.deep.equal(cost);
     expect(readFileSync(join(again, 'plan.json'), 'utf8')).to.equal(readFileSync(join(out, 'plan.json'), 'utf8'));
     expect(readFileSync(join(again, 'party1', 'model.mir'), 'utf8')).to.equal(readFileSync(join(out, 'party1', 'model.mir'), 'utf8'));
+  });
+
+  it('a plan with block-ReLUs: a note counts its patches of more than one element and the misread ones the windows predict', () => {
+    const planFile = join(dir, 'plan-2x2.json');
+    runPlanCommand(model, { uniform: '2x2', output: planFile });
+    const { notes } = runCompile(model, { output: join(dir, 'blocks'), plan: planFile, compareBits: 'auto', calib, clientOffline: 'off' });
+    const plan = readPlan(join(dir, 'blocks', 'plan.json'));
+    const rate = (name: string) => plan.compare!.windows.find((w) => w.name === name)!.predictedSignError!;
+    // by hand: relu, 4 channels of 6×6 in 2×2 tiles, 9 each; relu2, 3 channels of 3×3, 4 each
+    const predicted = 36 * rate('relu') + 12 * rate('relu2');
+    const note = notes.find((n) => n.includes('block-ReLU patches'));
+    expect(note).to.include('note: 48 block-ReLU patches of more than one element per inference; ').and.include(`the windows predict ${predicted.toPrecision(2)} of them misread per inference`).and.include('under 48·R');
+    // single-element blocks only: no such patch, no note
+    runPlanCommand(model, { uniform: '1x1', output: join(dir, 'plan-1x1.json') });
+    const ones = runCompile(model, { output: join(dir, 'ones'), plan: join(dir, 'plan-1x1.json'), compareBits: 'auto', calib, clientOffline: 'off' });
+    expect(ones.notes.join('\n')).to.not.contain('block-ReLU patches');
   });
 
   it('mpcc cost reports compare bits, bytes per DReLU and the saving against 64 bits', () => {
