@@ -307,13 +307,14 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   const steps: PipelineStep[] = from === 'float' ? [...split.float] : [];
   // the mode has no MaxPool protocol: its trees of ReLUs instead (a plan made on the trees names
   // their layers, its passes made them; a plan made without them: after the plan, below)
-  if (options.clientOffline && from === 'float' && options.planFile === undefined && !split.float.some((s) => s.pass.name === maxPoolToReluTree.name)) steps.push({ pass: maxPoolToReluTree, options: {} });
+  const trees = options.clientOffline && from === 'float' && !split.float.some((s) => s.pass.name === maxPoolToReluTree.name);
+  if (trees && options.planFile === undefined) steps.push({ pass: maxPoolToReluTree, options: {} });
   if (options.refitFile !== undefined) steps.push({ pass: applyRefitPass, options: { file: options.refitFile } });
   if (options.planFile !== undefined) steps.push(planStep(options.planFile, from, split), ...windowStep(options.planFile));
   // under a plan made without the trees, the plan's MaxPools stay outside it and run as exact trees,
   // written after the plan (and its windows, which the trees' levels inherit) once the model goes
   // on to the secure tail: the float graph a plan or its windows are read against keeps its MaxPools
-  if (options.clientOffline && from === 'float' && options.planFile !== undefined && isBefore('float', target) && !split.float.some((s) => s.pass.name === maxPoolToReluTree.name)) steps.push({ pass: maxPoolToReluTree, options: {} });
+  if (trees && options.planFile !== undefined && isBefore('float', target)) steps.push({ pass: maxPoolToReluTree, options: {} });
   if (options.revealArgmax) {
     if (from !== 'float') throw diag('MPCC0004', ['--reveal', 'argmax', `the model is already ${from}; the classes are computed from a float model`]);
     steps.push({ pass: revealArgmax, options: { 'frac-bits': frac ?? FRAC_BITS.default } });
