@@ -11,6 +11,7 @@
 // ring only makes the mode cheaper, so the choice never flips against it. If the classic mode wins,
 // the ring is 64 (the command says so).
 import { type ProgressSink } from './cli-support.js';
+import type { Graph } from '../ir/graph.js';
 import { type DriverOptions, driveModel } from './driver.js';
 import { MpccError } from '../runtime/diagnostics.js';
 import { type CostReport, costReport } from '../passes/secure/cost-model.js';
@@ -20,6 +21,8 @@ export interface ModeChoice {
   readonly clientOffline: boolean;
   readonly classic: CostReport;
   readonly offline: CostReport | null;
+  /** The chosen mode's scheduled graph, as costed (for a command that only costs: mpcc report). */
+  readonly graph: Graph;
   /** The progress line that says what was chosen and why. */
   readonly note: string;
 }
@@ -29,10 +32,13 @@ export function chooseClientOffline(model: string, options: DriverOptions & { re
   // the mode's own inputs only: no calibration, refit, IR dump or progress of the two drives
   const { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape } = options;
   const ring = typeof options.ring === 'number' ? options.ring : 64;
-  const drive = (clientOffline: boolean) => costReport(driveModel(model, { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape, clientOffline, ...(clientOffline ? { ring } : {}), target: 'scheduled' }).graph);
+  const drive = (clientOffline: boolean) => {
+    const { graph } = driveModel(model, { passes, defaultPasses, fracBits, planFile, truncation, revealArgmax, inputShape, clientOffline, ...(clientOffline ? { ring } : {}), target: 'scheduled' });
+    return { graph, cost: costReport(graph) };
+  };
   log?.('--client-offline auto: costing both modes');
   const classic = drive(false);
-  let offline: CostReport | null = null;
+  let offline: { graph: Graph; cost: CostReport } | null = null;
   let refusal = '';
   try {
     offline = drive(true);
@@ -41,8 +47,8 @@ export function chooseClientOffline(model: string, options: DriverOptions & { re
     refusal = e.message;
   }
   const describe = (r: CostReport) => `${(r.bytes.online / 1e6).toFixed(3)} MB and ${r.rounds} rounds online, ${(r.latency.onlineLan * 1000).toFixed(0)} ms on the LAN profile`;
-  if (offline === null) return { clientOffline: false, classic, offline, note: `--client-offline auto: classic (the client-offline mode does not apply: ${refusal})` };
-  const clientOffline = offline.latency.onlineLan < classic.latency.onlineLan;
-  const note = `--client-offline auto: ${clientOffline ? 'client-offline' : 'classic'} (client-offline ${describe(offline)}; classic ${describe(classic)})`;
-  return { clientOffline, classic, offline, note };
+  if (offline === null) return { clientOffline: false, classic: classic.cost, offline: null, graph: classic.graph, note: `--client-offline auto: classic (the client-offline mode does not apply: ${refusal})` };
+  const clientOffline = offline.cost.latency.onlineLan < classic.cost.latency.onlineLan;
+  const note = `--client-offline auto: ${clientOffline ? 'client-offline' : 'classic'} (client-offline ${describe(offline.cost)}; classic ${describe(classic.cost)})`;
+  return { clientOffline, classic: classic.cost, offline: offline.cost, graph: clientOffline ? offline.graph : classic.graph, note };
 }

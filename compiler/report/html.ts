@@ -35,7 +35,7 @@ export function reportHtml(m: ReportModel, charts: readonly Chart[], vega: strin
 <header>
   <h1>Secure inference report</h1>
   <p class="subject"><code>${esc(i.subject)}</code> — ${i.kind === 'compiled' ? 'compiled folder' : 'model file (costs predicted by the compiler)'}${i.plan ? `, plan ${esc(i.planFile ?? '')}` : ', no block-ReLU plan'}</p>
-  <p class="meta">model sha256 <code>${esc(i.modelSha256)}</code>${i.frac !== null ? ` · ${i.frac} fractional bits` : ''}${i.inputShape ? ` · input ${esc(i.inputShape.join('×'))}` : ''} · ${t.layers.length} secure layers · mpcc ${esc(version)}</p>
+  <p class="meta">model sha256 <code>${esc(i.modelSha256)}</code>${i.frac !== null ? ` · ${i.frac} fractional bits` : ''}${i.inputShape ? ` · input ${esc(i.inputShape.join('×'))}` : ''} · ${t.layers.length} secure layers · ${esc(t.mode ?? 'classic')} mode${t.ring !== undefined && t.ring < 64 ? ` in Z_2^${t.ring}` : ''} · mpcc ${esc(version)}</p>
 </header>
 <main>
 ${sections.join('\n')}

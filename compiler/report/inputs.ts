@@ -1,6 +1,7 @@
 // What `mpcc report` reads, each file checked before anything is drawn: a compiled folder OUT
 // (its manifest.json, cost.json and, when compiled with a plan, plan.json) or a model file with an
-// optional plan (its cost worked out by the driver, as `mpcc cost` does); then the outputs of
+// optional plan (its cost worked out by the driver, as `mpcc cost` does; with a plan in the mode
+// `mpcc compile --plan` chooses by default); then the outputs of
 // `mpcc run --json` (--run) and `mpcc eval --json` (--eval), one JSON object per line. Every
 // problem is a coded error naming the file: a folder that is not OUT or has no cost.json
 // (MPCC0030), a file that is not what its flag says (MPCC0031), a plan, run or evaluation of
@@ -9,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ProgressSink, NO_PROGRESS } from '../cli-support.js';
 import { driveModel } from '../driver.js';
+import { chooseClientOffline } from '../mode-choice.js';
 import { readCostJson } from '../commands/cost.js';
 import type { EvalReport } from '../commands/eval.js';
 import type { RunSummary } from '../commands/run.js';
@@ -97,13 +99,16 @@ function compiledInputs(out: string): BaseInputs {
   };
 }
 
-/** A model file (and --plan): its cost through the driver, as `mpcc cost` works it out. */
+/** A model file (and --plan): its cost through the driver, as `mpcc cost` works it out; with a
+ * plan in the mode `mpcc compile --plan` takes by default (`--client-offline auto`,
+ * compiler/mode-choice.ts), so the report predicts what that compile writes. */
 function modelInputs(req: ReportRequest, log: ProgressSink): BaseInputs {
   const model = req.subject;
   const modelSha256 = modelFileSha256(model);
   const plan = req.plan === undefined ? null : readPlan(req.plan);
   if (plan && plan.model.sha256 !== modelSha256) throw diag('MPCC0032', [req.plan, plan.model.sha256, model, modelSha256]);
-  const { graph } = driveModel(model, { passes: req.passes, fracBits: req.fracBits, target: 'scheduled', planFile: req.plan, inputShape: req.inputShape, log });
+  const driver = { passes: req.passes, fracBits: req.fracBits, planFile: req.plan, inputShape: req.inputShape };
+  const { graph } = req.plan === undefined ? driveModel(model, { ...driver, target: 'scheduled', log }) : chooseClientOffline(model, driver, log);
   const cost = costReport(graph);
   const inputShape = graph.types.get(graph.inputs[0])?.shape ?? null;
   return {

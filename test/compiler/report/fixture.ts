@@ -44,8 +44,8 @@ export async function makeReportFixture(dir: string): Promise<ReportFixture> {
   const { plan: uniform } = runPlanCommand(file('tiny.onnx'), { uniform: '4x4', output: file('uniform.json') });
   const planData = makePlan(uniform.model, uniform.layers.map((l) => ({ name: l.name, shape: l.shape, blocks: FIXTURE_BLOCKS[l.name] })), { method: 'hand-made', tool: 'report test' }, true);
   writeFileSync(file('mixed.json'), planJson(planData));
-  // the classic mode, as a model and plan alone are costed (`mpcc cost`'s default); compile's own
-  // default with a plan, auto, takes the client-offline mode for this model
+  // the classic mode, whose MaxPool step the run's sign-error rows name as one layer (compile's
+  // default with a plan, auto, takes the client-offline mode for this model: report.test.ts)
   runCompile(file('tiny.onnx'), { output: file('out'), plan: file('mixed.json'), clientOffline: 'off' });
   runCompile(file('tiny.onnx'), { output: file('out-unplanned') });
 

@@ -68,12 +68,21 @@ describe('mpcc report: data, page and bad input', function () {
     expect(reportCharts(m).map((c) => c.id)).to.deep.equal(['chart-bytes-kind', 'chart-bytes-phase', 'chart-drelus', 'chart-timeline', 'chart-heatmap', 'chart-sweep']);
   });
 
-  it('a model and its plan alone: the costs the compiled folder recorded, worked out again', () => {
+  it('a model and its plan alone: the costs compile --plan records by default (its mode chosen as compile chooses it), worked out again', () => {
     const alone = reportModel(readReportInputs({ subject: fx.model, plan: fx.plan }));
-    const cost = readJson<CostReport>(join(fx.out, 'cost.json'));
+    const out = file('out-default');
+    const { notes } = runCompile(fx.model, { output: out, plan: fx.plan });
+    const cost = readJson<CostReport>(join(out, 'cost.json'));
     expect(alone.totals).to.deep.equal(cost);
+    // tiny-cnn under this plan: compile's auto takes the client-offline mode (its MaxPool as exact
+    // trees after the plan), not the classic one the fixture's folder was compiled in
+    expect(notes[0]).to.match(/^note: --client-offline auto: client-offline /);
+    expect(alone.totals.mode).to.equal('client-offline');
+    expect(readJson<CostReport>(join(fx.out, 'cost.json')).mode).to.equal('classic');
     expect(alone.heat.cells.length).to.equal(8 + 16);
     expect(alone.inputs.kind).to.equal('model');
+    const html = readFileSync(runReport(fx.model, { output: file('alone.html'), plan: fx.plan }).file, 'utf8');
+    expect(html).to.contain('secure layers · client-offline mode · mpcc');
   });
 
   it('a folder compiled with --compare-bits and no plan: the windows in the table, no heat map, the plan section says so', () => {
