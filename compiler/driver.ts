@@ -49,7 +49,7 @@ import { type FracChoice, type Truncation, chooseFracBits, describeFracChoice } 
 import { runGraph } from '../ir/interp/index.js';
 import { revealArgmax } from '../passes/quantize/reveal-argmax.js';
 import { FRAC_BITS, type RingWhen } from './commands/flags.js';
-import { type RingChoice, checkRing, chooseRing, measureRingRange } from './ring-choice.js';
+import { type RingChoice, checkRing, chooseRing, measureRingRange, ringKeptAt64 } from './ring-choice.js';
 import { Tensor } from '../ir/tensor.js';
 
 /** The passes every command runs first when --passes is not given. */
@@ -196,8 +196,10 @@ export function runPlan(graph: Graph, plan: PassPlan, options: RunOptions & { re
   const log = options.log ?? NO_PROGRESS;
   const before = runScaled(graph, { ...plan, steps: plan.steps.slice(0, lowerAt) }, plan.steps.length, options);
   const frac = modelFrac(before.graph) ?? FRAC_BITS.default;
-  const range = options.calibration && measureRingRange(before.graph, frac, options.calibration, log);
-  const ringChoice = plan.ringFixed !== undefined && range ? checkRing(range, frac, plan.ringFixed) : chooseRing(range, frac);
+  // (auto: a node that keeps the program in Z_2^64 settles it before any measurement)
+  const kept = plan.ringAuto ? ringKeptAt64(before.graph) : undefined;
+  const range = kept === undefined && options.calibration ? measureRingRange(before.graph, frac, options.calibration, log) : undefined;
+  const ringChoice = kept ?? (plan.ringFixed !== undefined && range ? checkRing(range, frac, plan.ringFixed) : chooseRing(range, frac));
   log(ringChoice.note);
   const rest = plan.steps.slice(lowerAt).map((s) => (s.pass.name === 'lower' ? { ...s, options: { ...s.options, ring: ringChoice.ring } } : s));
   // the pools whose reciprocal the ring narrowed (compiler/ring-choice.ts) divide with it

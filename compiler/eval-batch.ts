@@ -1,6 +1,6 @@
 // Batching for `mpcc eval`: the same graph with another batch size, so the interpreters run many
 // images per call. Every value's type is inferred again from the op table; a Reshape whose
-// constant target spells the old batch size gets a target with the new one. The result is
+// constant target spells the old batch size gets a target with the new one, a Resize's sizes too. The result is
 // accepted only when the batch stays axis 0 of every computed value and nothing else changes
 // shape, and no op works along axis 0; otherwise (a Transpose or Flatten across the batch, a
 // Reshape mixing it, a Softmax over axis 0) there is no batched graph and eval runs the model at
@@ -9,6 +9,7 @@ import { type Graph, type Node, makeGraph, replaceNode } from '../ir/graph.js';
 import { ShapeError, lookupOp, shapeContext } from '../ir/ops/index.js';
 import { Tensor } from '../ir/tensor.js';
 import type { TensorType } from '../ir/types.js';
+import { rebatchResize } from '../passes/planning/distortion/rebatch.js';
 
 /** `g` (one runtime input, batch on axis 0) at batch size `batch`, or undefined when the
  * batch cannot be changed safely (see the file comment). */
@@ -40,6 +41,7 @@ export function withBatch(g: Graph, batch: number): Graph | undefined {
         node = replaceNode(node, { inputs: [node.inputs[0], name, ...node.inputs.slice(2)] });
       }
     }
+    node = rebatchResize(node, old, batch);
     let inferred: TensorType[];
     try {
       inferred = def.infer(shapeContext(node, def, node.inputs.map((v) => (v ? types.get(v) : undefined)), node.inputs.map((v) => (v ? constants.get(v) : undefined))));

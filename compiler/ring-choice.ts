@@ -37,7 +37,7 @@
 // lower (compiler/driver.ts), and said in the note when below 16.
 import type { Graph, Node } from '../ir/graph.js';
 import { consumers, makeGraph, producers } from '../ir/graph.js';
-import { carriesNarrow } from '../passes/secure/lower-client-offline.js';
+import { carriesNarrow, resizeTruncates } from '../passes/secure/lower-client-offline.js';
 import { withDefaults } from '../ir/ops/index.js';
 import { blockSizesOf } from '../ir/ops/block-relu.js';
 import { windowOf } from '../ir/ops/window.js';
@@ -263,6 +263,17 @@ const seenOf = (range: RingRange, frac: number): string =>
 
 /** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
  * (see the file comment); `frac`: the activations' fractional bits, for the note's real units. */
+/** `--ring auto` on quantized graph `g` when a node keeps the program in Z_2^64 whatever the
+ * values (an interpolating Resize truncates each share: MPCC6029 below 64): that choice, with the
+ * node named; undefined when none does. */
+export function ringKeptAt64(g: Graph): RingChoice | undefined {
+  for (const n of g.nodes) {
+    const why = n.op === 'Resize' ? resizeTruncates(n) : undefined;
+    if (why) return { ring: 64, note: `ring Z_2^64: node '${n.name}' (${n.op}) keeps the program there: ${why}, which a smaller ring does not allow` };
+  }
+  return undefined;
+}
+
 export function chooseRing(range: RingRange | undefined, frac: number): RingChoice {
   if (range === undefined) return { ring: 64, note: 'ring Z_2^64: no calibration samples to measure the values\' range (give --calib, or --ring 32|40|48|56)' };
   const real = (ulps: number) => realOf(ulps, frac);

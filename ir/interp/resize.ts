@@ -2,6 +2,7 @@
 // one axis at a time. Source coordinates are computed in float32 steps, as onnxruntime
 // does, so that nearest-neighbour ties (x.5) round the same way.
 import { diag } from '../../runtime/diagnostics.js';
+import type { AttrValue } from '../graph.js';
 import { Tensor, allocData } from '../tensor.js';
 import { numel } from '../types.js';
 import { COORDINATE_MODES, NEAREST_MODES, nearestIndex, sourceCoordinate } from '../../runtime/local/resize.js';
@@ -10,7 +11,7 @@ import { defineKernels } from './kernels.js';
 // The coordinate rules are the runtime's (runtime/local/resize.ts), so the plaintext and the
 // secure resize pick the same source indices.
 /** One axis's source indices and the weight of the second one (0 for nearest). */
-interface AxisMap {
+export interface AxisMap {
   readonly i0: Int32Array;
   readonly i1: Int32Array;
   readonly w1: Float64Array;
@@ -60,26 +61,54 @@ function resizeAxis(src: ArrayLike<number>, shape: number[], axis: number, m: Ax
   return { data: out, shape: next };
 }
 
+/** A Resize's attributes, as the kernels read them. */
+export interface ResizeAttrs {
+  readonly name: string;
+  readonly mode: string;
+  readonly coordMode: string;
+  readonly nearestMode: string;
+  readonly scales: readonly number[] | undefined;
+}
+
+/** The axes a Resize of `inShape` to `outShape` changes, in the order the forward kernel resizes
+ * them (the last axis first), each with its map and the shape it starts from (MPCC3004 for a mode
+ * the kernels do not know). The backward kernel (ir/interp/grad/resize.ts) walks them back. */
+export function resizeSteps(inShape: readonly number[], outShape: readonly number[], a: ResizeAttrs): { axis: number; map: AxisMap; shape: number[] }[] {
+  const bad = !['nearest', 'linear'].includes(a.mode) ? `mode '${a.mode}'`
+    : !COORDINATE_MODES.has(a.coordMode) ? `coordinate_transformation_mode '${a.coordMode}'`
+    : a.mode === 'nearest' && !NEAREST_MODES.has(a.nearestMode) ? `nearest_mode '${a.nearestMode}'` : undefined;
+  if (bad) throw diag('MPCC3004', [a.name, 'Resize', `unsupported ${bad}`]);
+  const steps: { axis: number; map: AxisMap; shape: number[] }[] = [];
+  let shape = [...inShape];
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    const inLen = shape[axis], outLen = outShape[axis];
+    const scale = Math.fround(a.scales && a.scales.length === shape.length ? a.scales[axis] : outLen / inLen);
+    const map = axisMap(a.mode === 'linear', a.coordMode, a.nearestMode, scale, inLen, outLen);
+    if (inLen === outLen && isIdentity(map)) continue;
+    steps.push({ axis, map, shape });
+    shape = [...shape];
+    shape[axis] = outLen;
+  }
+  return steps;
+}
+
+/** A Resize node's attributes (the op table's defaults where absent). */
+export function resizeAttrs(name: string, attr: (key: string) => AttrValue | undefined): ResizeAttrs {
+  return {
+    name,
+    mode: (attr('mode') as string | undefined) ?? 'nearest',
+    coordMode: (attr('coordinate_transformation_mode') as string | undefined) ?? 'half_pixel',
+    nearestMode: (attr('nearest_mode') as string | undefined) ?? 'round_prefer_floor',
+    scales: attr('scales') as number[] | undefined,
+  };
+}
+
 defineKernels({
   Resize: ([x], ctx) => {
     const t = ctx.outputTypes[0];
-    const mode = ctx.attr<string>('mode') ?? 'nearest';
-    const coordMode = ctx.attr<string>('coordinate_transformation_mode') ?? 'half_pixel';
-    const nearestMode = ctx.attr<string>('nearest_mode') ?? 'round_prefer_floor';
-    const scales = ctx.attr<number[]>('scales');
-    const bad = !['nearest', 'linear'].includes(mode) ? `mode '${mode}'`
-      : !COORDINATE_MODES.has(coordMode) ? `coordinate_transformation_mode '${coordMode}'`
-      : mode === 'nearest' && !NEAREST_MODES.has(nearestMode) ? `nearest_mode '${nearestMode}'` : undefined;
-    if (bad) throw diag('MPCC3004', [ctx.node.name, 'Resize', `unsupported ${bad}`]);
     let data: ArrayLike<number> = x!.data;
     let shape = [...x!.shape];
-    for (let axis = shape.length - 1; axis >= 0; axis--) {
-      const inLen = shape[axis], outLen = t.shape[axis];
-      const scale = Math.fround(scales && scales.length === shape.length ? scales[axis] : outLen / inLen);
-      const m = axisMap(mode === 'linear', coordMode, nearestMode, scale, inLen, outLen);
-      if (inLen === outLen && isIdentity(m)) continue;
-      ({ data, shape } = resizeAxis(data, shape, axis, m));
-    }
+    for (const step of resizeSteps(shape, t.shape, resizeAttrs(ctx.node.name, (k) => ctx.attr(k)))) ({ data, shape } = resizeAxis(data, shape, step.axis, step.map));
     const out = allocData(t.dtype, numel(t.shape));
     for (let i = 0; i < out.length; i++) out[i] = data[i];
     return [new Tensor(t.dtype, t.shape, out)];

@@ -284,6 +284,13 @@ function truncatesShares(n: Node): string | undefined {
   const a = withDefaults(n);
   if (kind === 'truncate') return 'a Truncate kept local (--truncation local) shifts each share, whose bits above the ring are not the value\'s: compile with --truncation exact (the default)';
   if ((kind === 'avgPool' || kind === 'globalAvgPool') && !a.untruncated) return "the pool divides by truncating each share: compile with --truncation exact (the default), which divides exactly after the pool's sums";
-  if (kind === 'resize' && a.mode !== undefined && a.mode !== 'nearest') return `a ${String(a.mode)} Resize truncates each share after its interpolation`;
+  if (kind === 'resize') return resizeTruncates(n);
   return undefined;
+}
+
+/** Why Resize `n` truncates its shares (an interpolating mode), or undefined (nearest): such a node
+ * keeps a client-offline program in Z_2^64 (compiler/ring-choice.ts asks before lower). */
+export function resizeTruncates(n: Node): string | undefined {
+  const mode = withDefaults(n).mode;
+  return mode !== undefined && mode !== 'nearest' ? `a ${String(mode)} Resize truncates each share after its interpolation` : undefined;
 }

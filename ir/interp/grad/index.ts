@@ -4,6 +4,7 @@ import './conv.js';
 import './elementwise.js';
 import './matmul.js';
 import './pool.js';
+import './resize.js';
 import './shape-ops.js';
 
 export * from './backward.js';

@@ -1,7 +1,8 @@
 // A graph at another batch size, for the planner's batched runs: the batch stays axis 0 of
 // every value, as compiler/eval-batch.ts's withBatch does for `mpcc eval`, generalized to the
-// several inputs of a cut's suffix. MPCC4046 when the model mixes its batch axis.
-import { type Graph, makeGraph, replaceNode } from '../../../ir/graph.js';
+// several inputs of a cut's suffix (a Reshape's constant target and a Resize's sizes follow the new
+// batch). MPCC4046 when the model mixes its batch axis.
+import { type Graph, type Node, makeGraph, replaceNode } from '../../../ir/graph.js';
 import { lookupOp, shapeContext } from '../../../ir/ops/index.js';
 import { Tensor } from '../../../ir/tensor.js';
 import type { TensorType } from '../../../ir/types.js';
@@ -35,6 +36,7 @@ export function withBatchSize(g: Graph, batch: number): Graph {
         node = replaceNode(node, { inputs: [node.inputs[0], name, ...node.inputs.slice(2)] });
       }
     }
+    node = rebatchResize(node, old, batch);
     const def = lookupOp(node.op)!;
     const inferred: TensorType[] = def.infer(shapeContext(node, def, node.inputs.map((v) => (v ? types.get(v) : undefined)), node.inputs.map((v) => (v ? constants.get(v) : undefined))));
     node.outputs.forEach((o, i) => {
@@ -47,4 +49,11 @@ export function withBatchSize(g: Graph, batch: number): Graph {
     return node;
   });
   return makeGraph({ ...g, nodes, types, constants });
+}
+
+/** `node` at batch size `batch` where its static output shape spells the batch `old`: a Resize's
+ * `sizes` (an ONNX Resize to fixed sizes, DeepLabV3's upsamplings); any other node as it is. */
+export function rebatchResize(node: Node, old: number, batch: number): Node {
+  const sizes = node.op === 'Resize' ? (node.attrs.sizes as readonly number[] | undefined) : undefined;
+  return sizes && sizes[0] === old ? replaceNode(node, { attrs: { ...node.attrs, sizes: [batch, ...sizes.slice(1)] } }) : node;
 }

@@ -137,6 +137,26 @@ describe('--ring: client-offline programs in a smaller ring', function () {
     expect(runCompile(file('tiny.onnx'), { output: file('classic-calib'), calib: file('half.npy'), quiet: true }).cost.ring).to.equal(64);
   });
 
+  it('auto stays at Z_2^64 for a model with a linear Resize (its shares truncated after the interpolation), naming it; nearest does not', () => {
+    const model = (mode: string) => {
+      const rand = rng(31);
+      const b = new GraphBuilder('up');
+      const x = b.input('x', { dtype: 'float32', shape: SHAPE });
+      const c = b.op('Conv', [x, b.constant('w', randomTensor(rand, [4, 3, 3, 3], -0.3, 0.3))], { pads: [1, 1, 1, 1] }, 'conv');
+      const up = b.op('Resize', [b.op('Relu', [c], {}, 'relu')], { mode, sizes: [1, 4, 32, 32], scales: [1, 1, 2, 2] }, 'up');
+      b.node('Conv', [up, b.constant('w2', randomTensor(rand, [2, 4, 1, 1], -0.5, 0.5))], {}, { name: 'conv2', outputs: ['y'] });
+      b.output('y');
+      return saveMir(b.build(), file(`up-${mode}.mir`)).mir;
+    };
+    const linear = runCompile(model('linear'), { output: file('up-linear'), clientOffline: true, calib: file('half.npy'), quiet: true });
+    expect(linear.cost.ring).to.equal(64);
+    expect(linear.notes.join('\n')).to.contain("note: ring Z_2^64: node 'up' (Resize) keeps the program there: a linear Resize truncates each share after its interpolation");
+    // asked for explicitly, the smaller ring is still the coded refusal
+    expect(errorOf(() => runCompile(model('linear'), { output: file('up-linear-40'), clientOffline: true, calib: file('half.npy'), ring: '40', quiet: true })).code).to.equal('MPCC6029');
+    const nearest = runCompile(model('nearest'), { output: file('up-nearest'), clientOffline: true, calib: file('half.npy'), quiet: true });
+    expect(nearest.cost.ring).to.be.below(64);
+  });
+
   it('--client-offline auto with --ring 40: Z_2^64 with a note when the classic mode wins', () => {
     const summary = runCompile(file('maxpool.mir'), { output: file('auto-mode'), clientOffline: 'auto', ring: '40', quiet: true });
     expect([summary.cost.mode, summary.cost.ring]).to.deep.equal(['classic', 64]);
