@@ -96,6 +96,7 @@ export const DIAGNOSTICS = {
   MPCC4043: "distortion cache file '{0}' is corrupt ({1}); measuring its layer again",
   MPCC4044: "invalid --block-sizes '{0}': cannot read item '{1}' (items: BHxBW, upto:K, square:K, half, whole, identity)",
   MPCC4046: "the planner cannot batch the model at '{0}': {1}",
+  MPCC4047: "'{0}' has no ReLU layer (of 4-D activations) for a plan to reach{1}",
   // 407x: narrowed comparison windows (passes/planning/narrow-compare.ts, compiler/commands/compare-flags.ts).
   MPCC4070: '--compare-bits auto chooses windows from calibration data: give --calib DATA (or --plan P with windows made before)',
   MPCC4071: "--compare-bits '{0}' is invalid: expected auto or a whole number of bits K with 2 <= K <= 64",

@@ -14,6 +14,7 @@ import { calibrationOptionsFrom, withCalibFlags } from './calib-flags.js';
 import type { ProgressSink } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { modelFileSha256 } from '../../passes/planning/plan-file.js';
+import { plannableLayers } from '../../passes/planning/uniform.js';
 import { parseInputShape } from './flags.js';
 
 /** The planner's flags as commander hands them over. */
@@ -103,6 +104,11 @@ export function floatModel(model: string, options: { passes?: string; inputShape
   const modelSha256 = modelFileSha256(model);
   const { graph, plan: passes } = driveModel(model, { passes: options.passes, inputShape: parseInputShape(options.inputShape), target: 'float', log });
   if (passes.from !== 'float') throw diag('MPCC0004', ['MODEL', model, `the model is already ${passes.from}; plan a float model (.onnx or float .mir), as compile --plan takes`]);
+  if (plannableLayers(graph).length === 0) {
+    // a ReLU6 network (MobileNetV2) has Clips where block-ReLUs would go: a plan of nothing is refused
+    const clips = graph.nodes.filter((n) => n.op === 'Clip').length;
+    throw diag('MPCC4047', [model, clips > 0 ? `: its ${clips} Clip layers (ReLU6) are not ReLUs; plan it with --passes canonicalize,relu6-to-relu, which makes them ReLUs (a changed network: mpcc eval --passes canonicalize,relu6-to-relu measures it)` : '']);
+  }
   const source = { ...tool, passes: options.passes ?? DEFAULT_PASSES, ...(options.inputShape ? { inputShape: options.inputShape } : {}) };
   return { graph, modelSha256, source };
 }

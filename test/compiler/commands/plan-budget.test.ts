@@ -17,6 +17,9 @@ import { buildZooModel } from '../../../examples/zoo/index.js';
 import { type Plan, parsePlan } from '../../../passes/planning/plan-file.js';
 import { MpccError } from '../../../runtime/diagnostics.js';
 import { suiteTempDir } from '../../temp-dir.js';
+import { GraphBuilder } from '../../../ir/builder.js';
+import { Tensor } from '../../../ir/tensor.js';
+import { saveMir } from '../../../ir/weights.js';
 
 const FOLDER = 'examples/fashion-mnist';
 const MODEL = `${FOLDER}/fmnist-resnet.onnx`;
@@ -136,6 +139,29 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
       expect(e.code).to.equal('MPCC0010');
       expect(e.message).to.contain(calib).and.contain('2,3,28,28');
       expect(existsSync(out)).to.equal(false);
+    });
+
+    it('a ReLU6 network (no ReLU layer): MPCC4047 naming its Clips and relu6-to-relu, nothing written; with the pass, a plan', async () => {
+      const b = new GraphBuilder('relu6');
+      const x = b.input('x', { dtype: 'float32', shape: [1, 1, 28, 28] });
+      const c = b.op('Conv', [x, b.constant('w', new Tensor('float32', [4, 1, 3, 3], Float32Array.from({ length: 36 }, (_, i) => Math.sin(i))))], { pads: [1, 1, 1, 1] }, 'conv');
+      const r = b.op('Clip', [c], { min: 0, max: 6 }, 'relu6');
+      b.node('Clip', [b.op('Conv', [r, b.constant('w2', new Tensor('float32', [2, 4, 1, 1], Float32Array.from([0.5, -0.2, 0.1, 0.3, -0.4, 0.2, 0.6, -0.1])))], {}, 'conv2')], { min: 0, max: 6 }, { name: 'relu6b', outputs: ['y'] });
+      b.output('y');
+      const model = saveMir(b.build(), join(temp(), 'relu6.mir')).mir;
+      const cases: [string, () => Promise<unknown>, string][] = [
+        ['plan --budget', () => runBudgetPlanCommand(model, { ...FIXTURE, budget: 0.1, output: join(temp(), 'relu6-plan.json') }), join(temp(), 'relu6-plan.json')],
+        ['compile --budget', () => runCompileWithBudget(model, { ...FIXTURE, budget: 0.1, output: join(temp(), 'relu6-out') }), join(temp(), 'relu6-out')],
+        ['plan --uniform', async () => runPlanCommand(model, { uniform: '2x2', output: join(temp(), 'relu6-uniform.json') }), join(temp(), 'relu6-uniform.json')],
+      ];
+      for (const [what, fn, out] of cases) {
+        const e = await rejection(fn);
+        expect(e.code, what).to.equal('MPCC4047');
+        expect(e.message, what).to.contain("has no ReLU layer").and.contain('its 2 Clip layers (ReLU6)').and.contain('--passes canonicalize,relu6-to-relu');
+        expect(existsSync(out), what).to.equal(false);
+      }
+      const { plan } = runPlanCommand(model, { uniform: '2x2', passes: 'canonicalize,relu6-to-relu', output: join(temp(), 'relu6-relu.json') });
+      expect(plan.layers.map((l) => l.name)).to.deep.equal(['relu6', 'relu6b']);
     });
 
     it('compile with both --plan and --budget; OUT not written', async () => {
