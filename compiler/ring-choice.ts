@@ -261,8 +261,6 @@ const fmt = (x: number): string => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExpone
 const seenOf = (range: RingRange, frac: number): string =>
   `calibration's largest ${fmt(realOf(range.largest, frac))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
 
-/** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
- * (see the file comment); `frac`: the activations' fractional bits, for the note's real units. */
 /** `--ring auto` on quantized graph `g` when a node keeps the program in Z_2^64 whatever the
  * values (an interpolating Resize truncates each share: MPCC6029 below 64): that choice, with the
  * node named; undefined when none does. */
@@ -274,6 +272,8 @@ export function ringKeptAt64(g: Graph): RingChoice | undefined {
   return undefined;
 }
 
+/** The ring for measured range `range` (undefined: no calibration samples, Z_2^64), with its note
+ * (see the file comment); `frac`: the activations' fractional bits, for the note's real units. */
 export function chooseRing(range: RingRange | undefined, frac: number): RingChoice {
   if (range === undefined) return { ring: 64, note: 'ring Z_2^64: no calibration samples to measure the values\' range (give --calib, or --ring 32|40|48|56)' };
   const real = (ulps: number) => realOf(ulps, frac);
