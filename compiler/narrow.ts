@@ -26,6 +26,7 @@ import { type CalibrationOptions, type CalibrationSet, loadCalibration } from '.
 import type { CompareChoice } from './commands/compare-flags.js';
 import type { FracChoice } from '../passes/quantize/frac-choice.js';
 import { withBatch } from './eval-batch.js';
+import { planRefitFile } from '../passes/planning/reconstruct/refit-file.js';
 import type { RingChoice } from './ring-choice.js';
 
 
@@ -244,8 +245,10 @@ export interface PlaintextCheck {
 export function checkAgainstPlaintext(out: string, model: string, x: Float32Array, frac: number, inputShape: readonly number[], secure: Record<string, number[]>, log: ProgressSink = NO_PROGRESS): PlaintextCheck {
   const planFile = join(out, 'plan.json');
   const plan = existsSync(planFile) ? readPlan(planFile) : undefined;
-  // The driver rebuilds the network with the passes the plan was made with (its source.passes).
-  const { graph: windowed } = driveModel(model, { target: 'float', planFile: plan ? planFile : undefined, inputShape: [...inputShape], log });
+  // The driver rebuilds the network with the passes the plan was made with (its source.passes),
+  // and the refit weights the plan references (compile --reconstruct keeps them beside it).
+  const refitFile = plan ? planRefitFile(planFile) : undefined;
+  const { graph: windowed } = driveModel(model, { target: 'float', planFile: plan ? planFile : undefined, refitFile, inputShape: [...inputShape], log });
   const { layers, outputs } = measureSignErrors(windowed, frac, x, inputShape, log);
   const float = runGraph(windowed, { [windowed.inputs[0]]: new Tensor('float32', [...inputShape], x) }, { precision: 'float64' });
   let maxDiffSimulated = 0, maxDiffFloat = 0;

@@ -8,12 +8,13 @@
 // --reconstruct with neither --calib nor refit weights in the plan (MPCC4090), mpcc plan
 // --reconstruct without --calib (MPCC4060).
 import { expect } from 'chai';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCompile } from '../../compiler/commands/compile.js';
 import { runExport } from '../../compiler/commands/export.js';
 import { runPlanCommand } from '../../compiler/commands/plan.js';
+import { checkAgainstPlaintext } from '../../compiler/narrow.js';
 import { driveModel } from '../../compiler/driver.js';
 import { readNpy } from '../../compiler/npy.js';
 import { runGraph } from '../../ir/interp/index.js';
@@ -94,6 +95,34 @@ describe('e2e: mpcc plan and compile --reconstruct', function () {
       expect(maxAbsDiff(secure, other), `image ${i}: the refit weights are used`).to.be.above(100 * diff + 1e-3);
       expect(argmax(secure)).to.equal(argmax(fixed));
     }
+  });
+
+  it('OUT keeps the refit weights beside its plan.json, which references them (the server\'s record only); --verify-against-plaintext and compile --plan OUT/plan.json apply them', async () => {
+    const fromCalib = join(temp(), 'from-calib'); // compiled above: refit on --calib
+    const refit = readFileSync(join(fromCalib, 'plan.refit'));
+    expect(readPlan(join(fromCalib, 'plan.json')).refit).to.deep.equal({ file: 'plan.refit', sha256: sha256(refit) });
+    const manifest = JSON.parse(readFileSync(join(fromCalib, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
+    expect(manifest.files['plan.refit']).to.equal(sha256(refit));
+    for (const party of ['party0', 'party1', 'party2']) expect(readdirSync(join(fromCalib, party)).filter((f) => f.endsWith('.refit')), party).to.deep.equal([]);
+    // compiled without --reconstruct from a plan that references refit weights: OUT's plan does not
+    expect(readPlan(join(temp(), 'plain', 'plan.json')).refit).to.equal(undefined);
+    const unapplied = join(temp(), 'unapplied');
+    runCompile(MODEL, { output: unapplied, plan, inputShape: SHAPE, fracBits: FRAC });
+    expect(readPlan(join(unapplied, 'plan.json')).refit).to.equal(undefined);
+    expect(readdirSync(unapplied)).to.not.include('plan.refit');
+    // the plaintext check rebuilds the refit network: the secure output is the simulation's
+    const arts = await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(fromCalib, id)));
+    const x = readNpy(join(FOLDER, 'test-images.npy')).data.slice(0, 784);
+    const [client] = await runSecureInProcess(arts, x);
+    const name = [...client.outputs.keys()][0];
+    const check = checkAgainstPlaintext(fromCalib, MODEL, x, FRAC, [1, 1, 28, 28], { [name]: Array.from(client.outputs.get(name)!) });
+    const unrefit = checkAgainstPlaintext(unapplied, MODEL, x, FRAC, [1, 1, 28, 28], { [name]: Array.from(client.outputs.get(name)!) });
+    expect(check.maxDiffSimulated).to.be.below(2 ** -7);
+    expect(unrefit.maxDiffSimulated, 'the unrefit network is far').to.be.above(100 * check.maxDiffSimulated + 1e-3);
+    // compile --plan OUT/plan.json --reconstruct: OUT's refit weights again, the same server weights
+    const again = join(temp(), 'again');
+    runCompile(MODEL, { output: again, plan: join(fromCalib, 'plan.json'), reconstruct: true, inputShape: SHAPE, fracBits: FRAC });
+    expect(readFileSync(join(again, 'party1', 'weights.bin')).equals(readFileSync(join(fromCalib, 'party1', 'weights.bin')))).to.equal(true);
   });
 
   it('refuses refit weights for another model (MPCC4062), a replaced refit file (MPCC4091), --reconstruct with nothing to refit from (MPCC4090) or without --calib in mpcc plan (MPCC4060)', () => {

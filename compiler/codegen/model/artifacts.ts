@@ -32,8 +32,9 @@ export interface ArtifactsSummary {
 }
 
 /** Writes the artifacts of scheduled graph `g` (compiled from ONNX bytes `model`, under the
- * plan file's bytes `plan` when given) to `out`. */
-export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string, plan?: Uint8Array): ArtifactsSummary {
+ * plan file's bytes `plan` when given) to `out`; `serverFiles` go beside plan.json at the top (the
+ * server's record), listed by the manifest. */
+export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string, plan?: Uint8Array, serverFiles: Readonly<Record<string, Uint8Array>> = {}): ArtifactsSummary {
   const gen = generatePrograms(g);
   const cost = costReport(g);
   const modelHash = sha256(model);
@@ -42,6 +43,11 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
   files['party1/model.mir'] = text(printGraph(g, { weightsRef: 'model.weights (not written: weights.bin holds the encoded weights)', summaries: false }));
   files['cost.json'] = text(JSON.stringify(cost, null, 2) + '\n');
   if (plan !== undefined) files['plan.json'] = plan;
+  // the server's own files beside plan.json (the refit weights it references), never in a party's folder
+  for (const [name, bytes] of Object.entries(serverFiles)) {
+    if (name.includes('/') || name in files) throw new Error(`internal: writeArtifacts: server file '${name}'`);
+    files[name] = bytes;
+  }
   const size = (v: string) => numel(g.types.get(v)!.shape);
   // One module for the three parties: the runtime runs it in place of its generic kernels.
   const kernels = emitModelKernels(truncationKernels(gen.programs[0], size, (key) => gen.weights.get(key)!.length));
