@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Plan, parsePlan, planJson, readPlan } from '../../passes/planning/plan-file.js';
+import { parsePlan, planJson, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { treeLevelPool } from '../../passes/canonicalize/maxpool-to-relu-tree.js';
 import { type BudgetFlags, checkBudgetFlags, floatModel, plansFromFlags, wantsBudget, withBudgetFlags } from './budget-flags.js';
@@ -124,14 +124,8 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
     ? (({ graph: g, fracChoice: f, ringChoice: r }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: options.plan === undefined ? undefined : readFileSync(options.plan), windows: undefined, maxes: undefined, misread: null }))(driveModel(model, driver))
     : (({ graph: g, plan: p, fracChoice: f, compare: c, ringChoice: r, maxes: m }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: Buffer.from(planJson(p)), windows: c, maxes: m, misread: misreadPatches(p) }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
-  // refit weights go beside OUT/plan.json, which references them (as mpcc plan --reconstruct's plan
-  // does), so --verify-against-plaintext and a later compile --plan OUT/plan.json find them; a
-  // plan's reference to refit weights compile did not apply is dropped (OUT is the network compiled)
   const refit = driver.refitFile === undefined ? undefined : new Uint8Array(readFileSync(driver.refitFile));
-  const given = plan === undefined ? undefined : parsePlan(new TextDecoder().decode(plan), 'OUT/plan.json');
-  const { refit: dropped, ...rest } = given ?? {};
-  const recorded = given === undefined ? plan : refit ? Buffer.from(planJson({ ...given, refit: { file: OUT_REFIT, sha256: sha256(refit) } })) : dropped ? Buffer.from(planJson(rest as Plan)) : plan;
-  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), recorded, refit ? { [OUT_REFIT]: refit } : {});
+  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan && recordedPlan(plan, refit), refit ? { [OUT_REFIT]: refit } : {});
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
@@ -148,6 +142,18 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
 
 /** The refit weights' file in OUT, beside the plan.json that references it. */
 export const OUT_REFIT = 'plan.refit';
+
+/** OUT/plan.json's bytes: the plan compiled in (`plan`, as given), referencing the refit weights
+ * compile applied (`refit`, written beside it as OUT_REFIT, as mpcc plan --reconstruct's plan
+ * does), so --verify-against-plaintext and a later compile --plan OUT/plan.json find them; a
+ * reference to refit weights compile did not apply is dropped (OUT is the network compiled). */
+function recordedPlan(plan: Uint8Array, refit: Uint8Array | undefined): Uint8Array {
+  const given = parsePlan(new TextDecoder().decode(plan), 'OUT/plan.json');
+  if (refit) return Buffer.from(planJson({ ...given, refit: { file: OUT_REFIT, sha256: sha256(refit) } }));
+  if (given.refit === undefined) return plan;
+  const { refit: _dropped, ...unreferenced } = given;
+  return Buffer.from(planJson(unreferenced));
+}
 
 /** With a plan: a note per MaxPool the plan does not reach (its DReLUs and bytes, and whether it
  * holds the largest layer), naming the pass that lets a plan reach it. Classic: the MaxPool's
