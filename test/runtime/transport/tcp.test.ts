@@ -142,8 +142,8 @@ describe('runtime/tcp transport', function () {
       expect(Date.now() - t0).to.be.below(500 + timeoutMs + 1000);
       for (const e of errors) {
         expect(e.error, JSON.stringify(e)).to.not.equal(null);
-        expect(e.error.code).to.equal('MPCC5002');
-        expect(e.error.peer).to.equal(2);
+        expect(e.error.code, JSON.stringify(e)).to.equal('MPCC5002');
+        expect(e.error.peer, JSON.stringify(e)).to.equal(2);
         // Either its own timer fired, or the other's abort, naming the same culprit, came first.
         expect(e.error.message).to.match(/^timed out after 1000 ms waiting for peer 2 \(helper\) in round 2( \(reported by peer [01] \((client|server)\)\))?$/);
       }
