@@ -1,13 +1,16 @@
 // Calibration data for the block-ReLU planner (`mpcc plan`, `mpcc compile --budget`): the samples
 // the distortion is measured on, from an .npy array (N×C×H×W float32, float64 converted, used as
-// it is) or from a folder of PNG/JPEG images (decoded by compiler/calibration/images.ts,
+// it is), from a folder of such arrays (each C×H×W or N×C×H×W, stacked in name order, as `mpcc run
+// --input` files are), or from a folder of PNG/JPEG images (decoded by compiler/calibration/images.ts,
 // preprocessed as torchvision would by compiler/calibration/preprocess.ts). The result records
 // where the samples came from (files and hashes, per-sample digests), which the planner writes
 // into the plan's `source.calib` and `mpcc eval` checks against its evaluation images.
 //
-// A folder: the files directly in it whose extension is .png, .jpg or .jpeg (any case), sorted
-// by name (code points); other files and subfolders are ignored. `--calib-samples N` takes the
-// first N samples; asking for more than there are is an error (MPCC0014).
+// A folder: the files directly in it whose extension is .png, .jpg or .jpeg, or .npy (any case),
+// sorted by name (code points); other files and subfolders are ignored, and a folder holding both
+// images and arrays is refused (MPCC0020: images are preprocessed, arrays used as they are).
+// `--calib-samples N` takes the first N samples; asking for more than there are is an error
+// (MPCC0014).
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
@@ -31,7 +34,8 @@ export interface CalibrationSource {
   /** sha256 of the float32 samples as used (little-endian bytes, N×C×H×W). */
   readonly sha256: string;
   readonly samples: number;
-  /** The files used: the .npy, or each image (sorted by name), with the sha256 of its bytes. */
+  /** The files used: the .npy, or each array or image of a folder (sorted by name), with the
+   * sha256 of its bytes. */
   readonly files: readonly { name: string; sha256: string }[];
   /** The transforms applied to images (absent for .npy). */
   readonly preprocessing?: Record<string, unknown>;
@@ -41,7 +45,7 @@ export interface CalibrationSource {
 
 /** What the calibration flags say (compiler/commands/calib-flags.ts parses them). */
 export interface CalibrationOptions {
-  /** An .npy file or a folder of PNG/JPEG images. */
+  /** An .npy file, or a folder of .npy arrays or of PNG/JPEG images. */
   readonly calib: string;
   /** One number: the shorter side (aspect kept); [h, w]: exact. */
   readonly resize?: number | [number, number];
@@ -68,10 +72,17 @@ export function loadCalibration(opts: CalibrationOptions, inputShape: readonly n
   } catch (err) {
     throw diag('MPCC0002', [opts.calib, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
   }
-  if (isDir) return loadImages(opts, c, h, w, progress);
-  if (!opts.calib.toLowerCase().endsWith('.npy')) throw diag('MPCC0016', [opts.calib]);
+  if (isDir) {
+    const listed = folderFiles(opts.calib);
+    if (listed.arrays.length > 0 && listed.images.length > 0) throw diag('MPCC0020', [opts.calib, listed.images.length, listed.arrays.length]);
+    if (listed.arrays.length > 0) return loadNpyFolder(opts, listed.arrays, c, h, w, progress);
+    return loadImages(opts, listed, c, h, w, progress);
+  }
+  if (!isNpy(opts.calib)) throw diag('MPCC0016', [opts.calib]);
   return loadNpy(opts, c, h, w);
 }
+
+const isNpy = (name: string) => name.toLowerCase().endsWith('.npy');
 
 /** The number of samples to use of `available` (MPCC0014 when --calib-samples asks for more). */
 function sampleCount(opts: CalibrationOptions, available: number): number {
@@ -91,27 +102,75 @@ function finish(opts: CalibrationOptions, kind: 'npy' | 'images', data: Float32A
   return { data, shape, source };
 }
 
-function loadNpy(opts: CalibrationOptions, c: number, h: number, w: number): CalibrationSet {
-  // image transforms do not apply to an array: it is used as it is
+/** Image transforms do not apply to arrays, used as they are (MPCC0004 naming the flag). */
+function refuseTransforms(opts: CalibrationOptions, what: string): void {
   for (const [flag, value] of [['--resize', opts.resize], ['--crop', opts.crop], ['--mean', opts.mean], ['--std', opts.std], ['--preset', opts.preset]] as const) {
     if (value !== undefined && !(flag === '--preset' && value === 'none')) {
-      throw diag('MPCC0004', [flag, String(value), `it applies to a folder of images; '${opts.calib}' is an .npy array, used as it is`]);
+      throw diag('MPCC0004', [flag, String(value), `it applies to a folder of images; '${opts.calib}' is ${what}, used as it is`]);
     }
   }
-  const bytes = readFileBytes(opts.calib);
-  const npy = decodeNpy(bytes, opts.calib);
-  const s = npy.shape;
+}
+
+/** The samples of .npy file `path` for a C×H×W model input: N×C×H×W, or C×H×W (one sample) when
+ * `single` allows it; MPCC0010 naming the file otherwise. */
+function npySamples(path: string, c: number, h: number, w: number, single: boolean): { data: Float32Array; count: number; bytes: Uint8Array } {
+  const bytes = readFileBytes(path);
+  const npy = decodeNpy(bytes, path);
+  const s = single && npy.shape.length === 3 ? [1, ...npy.shape] : npy.shape;
   if (s.length !== 4 || s[1] !== c || s[2] !== h || s[3] !== w) {
-    const why = s.length !== 4 ? 'expected N×C×H×W samples' : s[1] !== c ? `${s[1]} channels, the model takes ${c}` : `${s[2]}×${s[3]} samples, the model takes ${h}×${w}`;
-    throw diag('MPCC0010', [opts.calib, s.join(','), `N,${c},${h},${w}`, why]);
+    const why = s.length !== 4 ? `expected ${single ? 'C×H×W or ' : ''}N×C×H×W samples` : s[1] !== c ? `${s[1]} channels, the model takes ${c}` : `${s[2]}×${s[3]} samples, the model takes ${h}×${w}`;
+    throw diag('MPCC0010', [path, npy.shape.join(','), `N,${c},${h},${w}`, why]);
   }
-  const n = sampleCount(opts, s[0]);
-  const per = c * h * w;
-  const data = npy.data.slice(0, n * per);
+  return { data: npy.data, count: s[0], bytes };
+}
+
+/** MPCC0017 at the first non-finite value of `data` (samples of `per` values, the first
+ * numbered `first`), naming `path`. */
+function checkFinite(data: Float32Array, per: number, path: string, first = 0): void {
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw diag('MPCC0017', [opts.calib, String(data[i]), Math.floor(i / per)]);
+    if (!Number.isFinite(data[i])) throw diag('MPCC0017', [path, String(data[i]), first + Math.floor(i / per)]);
   }
+}
+
+function loadNpy(opts: CalibrationOptions, c: number, h: number, w: number): CalibrationSet {
+  refuseTransforms(opts, 'an .npy array');
+  const { data: all, count, bytes } = npySamples(opts.calib, c, h, w, false);
+  const n = sampleCount(opts, count);
+  const per = c * h * w;
+  const data = all.slice(0, n * per);
+  checkFinite(data, per, opts.calib);
   return finish(opts, 'npy', data, [n, c, h, w], [{ name: basename(opts.calib), sha256: bytesSha256(bytes) }]);
+}
+
+/** A folder of .npy arrays (`names`, sorted): each C×H×W (one sample) or N×C×H×W, stacked in name
+ * order; files are read only until --calib-samples are reached. Sample numbers in errors count
+ * from the folder's first sample. */
+function loadNpyFolder(opts: CalibrationOptions, names: readonly string[], c: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
+  refuseTransforms(opts, 'a folder of .npy arrays');
+  const per = c * h * w;
+  const want = opts.calibSamples ?? Infinity;
+  const parts: Float32Array[] = [];
+  const files: { name: string; sha256: string }[] = [];
+  let n = 0;
+  for (let i = 0; i < names.length && n < want; i++) {
+    const path = join(opts.calib, names[i]);
+    const got = npySamples(path, c, h, w, true);
+    const take = Math.min(got.count, want - n);
+    const data = got.data.subarray(0, take * per);
+    checkFinite(data, per, path, n);
+    parts.push(data);
+    files.push({ name: names[i], sha256: bytesSha256(got.bytes) });
+    n += take;
+    progress?.(i + 1, names.length);
+  }
+  sampleCount(opts, n);
+  const data = new Float32Array(n * per);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.length;
+  }
+  return finish(opts, 'npy', data, [n, c, h, w], files);
 }
 
 /** The preprocessing of `opts`: the preset's values, each overridden by its explicit option. */
@@ -126,23 +185,24 @@ export function resolvePreprocessing(opts: CalibrationOptions): Preprocessing {
   };
 }
 
-/** The image files of `dir`, sorted by name, and how many other entries were skipped. */
-function imageFiles(dir: string): { names: string[]; others: number } {
+/** The image and .npy files of `dir`, each sorted by name, and how many other entries were skipped. */
+function folderFiles(dir: string): { images: string[]; arrays: string[]; others: number } {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     throw diag('MPCC0002', [dir, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
   }
-  const names: string[] = [];
+  const images: string[] = [], arrays: string[] = [];
   let others = 0;
   for (const e of entries) {
     const file = e.isFile() || (e.isSymbolicLink() && statIsFile(join(dir, e.name)));
-    if (file && imageKind(e.name)) names.push(e.name);
+    if (file && imageKind(e.name)) images.push(e.name);
+    else if (file && isNpy(e.name)) arrays.push(e.name);
     else others++;
   }
-  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { names, others };
+  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return { images: images.sort(byName), arrays: arrays.sort(byName), others };
 }
 
 function statIsFile(path: string): boolean {
@@ -155,7 +215,7 @@ function statIsFile(path: string): boolean {
 
 const sizeText = (s: SizeSpec | undefined) => (s === undefined ? undefined : typeof s === 'number' ? s : [s[0], s[1]]);
 
-function loadImages(opts: CalibrationOptions, c: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
+function loadImages(opts: CalibrationOptions, listed: { images: string[]; others: number }, c: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
   if (c !== 1 && c !== 3) throw diag('MPCC0019', [c, opts.calib]);
   const p = resolvePreprocessing(opts);
   for (const [flag, values] of [['--mean', p.mean], ['--std', p.std]] as const) {
@@ -163,8 +223,8 @@ function loadImages(opts: CalibrationOptions, c: number, h: number, w: number, p
       throw diag('MPCC0004', [flag, values.join(','), `the model takes ${c} channel${c > 1 ? 's' : ''}: give 1 or ${c} values`]);
     }
   }
-  const { names, others } = imageFiles(opts.calib);
-  if (names.length === 0) throw diag('MPCC0011', [opts.calib, others ? ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg files directly in it count)` : '']);
+  const { images: names, others } = listed;
+  if (names.length === 0) throw diag('MPCC0011', [opts.calib, others ? ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg and .npy files directly in it count)` : '']);
   const n = sampleCount(opts, names.length);
   const per = c * h * w;
   const data = new Float32Array(n * per);

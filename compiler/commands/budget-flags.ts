@@ -76,7 +76,7 @@ export function checkBudgetFlags(flags: BudgetFlags, sweep = false): CheckedBudg
   }
   if (budget === undefined && !sweep) throw diag('MPCC0004', ['--budget', '', 'a budget is required (--budget R or --budget-drelus N)']);
   const calib = calibrationOptionsFrom(flags as unknown as Record<string, unknown>);
-  if (calib === undefined) throw diag('MPCC0004', ['--calib', '', 'calibration data is required to measure distortions (an .npy N×C×H×W, or a folder of images)']);
+  if (calib === undefined) throw diag('MPCC0004', ['--calib', '', 'calibration data is required to measure distortions (an .npy N×C×H×W, or a folder of .npy arrays or images)']);
   const mode = (flags.mode ?? 'auto') as PlanMode;
   if (!PLAN_MODES.includes(mode)) throw diag('MPCC0004', ['--mode', String(flags.mode), 'expected exact, fast or auto']);
   if (flags.blockSizes !== undefined) parseBlockSizes(flags.blockSizes);

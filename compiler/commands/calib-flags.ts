@@ -1,6 +1,7 @@
 // The calibration flags of the commands that plan (`mpcc plan`, `mpcc compile --budget`),
-// declared once: `--calib PATH` (an .npy N×C×H×W float32, or a folder of PNG/JPEG images),
-// the image transforms `--resize`, `--crop`, `--mean`, `--std`, `--preset imagenet|none`, and
+// declared once: `--calib PATH` (an .npy N×C×H×W float32, a folder of .npy arrays, or a folder of
+// PNG/JPEG images), the image transforms `--resize`, `--crop`, `--mean`, `--std`, `--preset
+// imagenet|none`, and
 // `--calib-samples N`. Values are checked here (MPCC0004 naming the flag); the data itself is
 // loaded by compiler/calibration/load.ts once the model's input shape is known.
 import { type Command, Option } from 'commander';
@@ -15,7 +16,7 @@ const MAX_SIDE = 16384;
 export function withCalibFlags(cmd: Command): Command {
   const presets = Object.keys(PRESETS).join('|');
   return cmd
-    .addOption(new Option('--calib <path>', 'calibration data: an .npy of N×C×H×W float32 samples, or a folder of PNG/JPEG images (sorted by name; subfolders ignored)'))
+    .addOption(new Option('--calib <path>', 'calibration data: an .npy of N×C×H×W float32 samples, a folder of .npy arrays (C×H×W or N×C×H×W each, stacked by name), or a folder of PNG/JPEG images (sorted by name; subfolders ignored)'))
     .addOption(new Option('--resize <size>', "images: S resizes the shorter side to S (aspect kept), HxW to exactly H×W (PIL bilinear, antialiased, as torchvision's Resize)"))
     .addOption(new Option('--crop <size>', 'images: center crop S×S, or HxW (as torchvision CenterCrop)'))
     .addOption(new Option('--mean <values>', 'images: per-channel mean subtracted after scaling to [0,1], e.g. 0.485,0.456,0.406 (one value: all channels)'))
@@ -40,7 +41,7 @@ export function calibrationOptionsFrom(opts: Record<string, unknown>): Calibrati
     }
     return undefined;
   }
-  if (calib === '') throw diag('MPCC0004', ['--calib', calib, 'expected an .npy file or a folder of images']);
+  if (calib === '') throw diag('MPCC0004', ['--calib', calib, 'expected an .npy file or a folder of .npy arrays or images']);
   const preset = text('--preset', 'preset');
   if (preset !== undefined && !(preset in PRESETS)) throw diag('MPCC0004', ['--preset', preset, `expected one of ${Object.keys(PRESETS).join(', ')}`]);
   const resize = parseSize('--resize', text('--resize', 'resize'));

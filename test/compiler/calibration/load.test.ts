@@ -92,6 +92,32 @@ describe('calibration data loading', () => {
     expect(set.source.preprocessing).to.equal(undefined);
   });
 
+  it('loads a folder of .npy arrays (C×H×W or N×C×H×W) stacked in name order, other files ignored; --calib-samples stops early', () => {
+    // the reference: the Fashion-MNIST fixture's first 6 samples, cut into files by hand
+    const all = readNpy(FMNIST_CALIB).data, per = 784;
+    const sample = (i: number) => all.slice(i * per, (i + 1) * per);
+    mkdirSync(tmp('arrays'));
+    writeFileSync(tmp('arrays', 'b.npy'), encodeNpy([2, 1, 28, 28], all.slice(1 * per, 3 * per))); // samples 1, 2
+    writeFileSync(tmp('arrays', 'a.NPY'), encodeNpy([1, 28, 28], sample(0))); // one sample, C×H×W
+    writeFileSync(tmp('arrays', 'c.npy'), encodeNpy([1, 1, 28, 28], sample(3)));
+    writeFileSync(tmp('arrays', 'd.npy'), encodeNpy([2, 1, 28, 28], all.slice(4 * per, 6 * per)));
+    writeFileSync(tmp('arrays', 'notes.txt'), 'x');
+    const progress: [number, number][] = [];
+    const set = loadCalibration({ calib: tmp('arrays') }, [1, 1, 28, 28], (d, t) => progress.push([d, t]));
+    expect(set.shape).to.deep.equal([6, 1, 28, 28]);
+    expect(set.data).to.deep.equal(all.slice(0, 6 * per));
+    expect(set.source.kind).to.equal('npy');
+    expect(set.source.files.map((f) => f.name)).to.deep.equal(['a.NPY', 'b.npy', 'c.npy', 'd.npy']);
+    expect(set.source.files[1].sha256).to.equal(sha256(readFileSync(tmp('arrays', 'b.npy'))));
+    expect(set.source.sampleDigests).to.deep.equal(Array.from({ length: 6 }, (_, i) => sha256(f32bytes(sample(i))).slice(0, 16)));
+    expect(progress).to.deep.equal([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    // the first 3 samples: a and b only, d (unreadable, below) never opened
+    writeFileSync(tmp('arrays', 'd.npy'), 'not an array');
+    const first = loadCalibration({ calib: tmp('arrays'), calibSamples: 3 }, [1, 1, 28, 28]);
+    expect(first.data).to.deep.equal(all.slice(0, 3 * per));
+    expect(first.source.files.map((f) => f.name)).to.deep.equal(['a.NPY', 'b.npy']);
+  });
+
   it('loads the Fashion-MNIST calibration fixture for the 1×28×28 model: 500 samples, distinct digests', () => {
     const set = loadCalibration({ calib: FMNIST_CALIB }, [1, 1, 28, 28]);
     expect(set.shape).to.deep.equal([500, 1, 28, 28]);
@@ -126,6 +152,27 @@ describe('calibration data loading', () => {
       writeFileSync(tmp('others', 'notes.txt'), 'x');
       copyFileSync(join(IMAGES, 'a-rgb.png'), tmp('others', 'sub', 'a.png'));
       expectCode({ calib: tmp('others') }, [1, 3, 20, 20], 'MPCC0011', '2 other entries ignored');
+    });
+
+    it('a folder of .npy arrays: MPCC0010, MPCC0017 and MPCC0014 name the file or folder, MPCC0004 the image flags, MPCC0020 arrays beside images', () => {
+      mkdirSync(tmp('arr-bad'));
+      writeFileSync(tmp('arr-bad', 'a.npy'), encodeNpy([1, 28, 28], new Float32Array(784)));
+      writeFileSync(tmp('arr-bad', 'b.npy'), encodeNpy([3, 28, 28], new Float32Array(3 * 784)));
+      expectCode({ calib: tmp('arr-bad') }, [1, 1, 28, 28], 'MPCC0010', tmp('arr-bad', 'b.npy'), '3,28,28', '3 channels, the model takes 1');
+      writeFileSync(tmp('arr-bad', 'b.npy'), encodeNpy([28, 28], new Float32Array(784)));
+      expectCode({ calib: tmp('arr-bad') }, [1, 1, 28, 28], 'MPCC0010', 'expected C×H×W or N×C×H×W samples');
+      const x = new Float32Array(2 * 784);
+      x[784 + 3] = Number.POSITIVE_INFINITY;
+      writeFileSync(tmp('arr-bad', 'b.npy'), encodeNpy([2, 1, 28, 28], x));
+      // the folder's samples count on from a.npy's one: b's second sample is sample 2
+      expectCode({ calib: tmp('arr-bad') }, [1, 1, 28, 28], 'MPCC0017', tmp('arr-bad', 'b.npy'), 'Infinity', 'sample 2');
+      // samples beyond --calib-samples are not read
+      expect(loadCalibration({ calib: tmp('arr-bad'), calibSamples: 2 }, [1, 1, 28, 28]).shape).to.deep.equal([2, 1, 28, 28]);
+      writeFileSync(tmp('arr-bad', 'b.npy'), encodeNpy([2, 1, 28, 28], new Float32Array(2 * 784)));
+      expectCode({ calib: tmp('arr-bad'), calibSamples: 4 }, [1, 1, 28, 28], 'MPCC0014', '--calib-samples 4', tmp('arr-bad'), '(3)');
+      expectCode({ calib: tmp('arr-bad'), resize: 28 }, [1, 1, 28, 28], 'MPCC0004', '--resize', 'a folder of .npy arrays');
+      copyFileSync(join(IMAGES, 'a-rgb.png'), tmp('arr-bad', 'c.png'));
+      expectCode({ calib: tmp('arr-bad') }, [1, 1, 28, 28], 'MPCC0020', tmp('arr-bad'), 'both images (1) and .npy arrays (2)');
     });
 
     it('MPCC0012: a corrupt or truncated image, named', () => {
