@@ -43,10 +43,8 @@ export interface CalibrationSource {
   readonly sampleDigests: readonly string[];
 }
 
-/** What the calibration flags say (compiler/commands/calib-flags.ts parses them). */
-export interface CalibrationOptions {
-  /** An .npy file, or a folder of .npy arrays or of PNG/JPEG images. */
-  readonly calib: string;
+/** The image flags (compiler/commands/calib-flags.ts parses them): how images are preprocessed. */
+export interface ImageFlags {
   /** One number: the shorter side (aspect kept); [h, w]: exact. */
   readonly resize?: number | [number, number];
   /** One number: a square; [h, w]. */
@@ -55,6 +53,12 @@ export interface CalibrationOptions {
   readonly std?: number[];
   /** A name of PRESETS; explicit options override its values. */
   readonly preset?: string;
+}
+
+/** What the calibration flags say (compiler/commands/calib-flags.ts parses them). */
+export interface CalibrationOptions extends ImageFlags {
+  /** An .npy file, or a folder of .npy arrays or of PNG/JPEG images. */
+  readonly calib: string;
   /** Use the first N samples. */
   readonly calibSamples?: number;
 }
@@ -174,7 +178,7 @@ function loadNpyFolder(opts: CalibrationOptions, names: readonly string[], c: nu
 }
 
 /** The preprocessing of `opts`: the preset's values, each overridden by its explicit option. */
-export function resolvePreprocessing(opts: CalibrationOptions): Preprocessing {
+export function resolvePreprocessing(opts: ImageFlags): Preprocessing {
   const preset = opts.preset === undefined ? PRESETS.none : PRESETS[opts.preset];
   if (!preset) throw diag('MPCC0004', ['--preset', opts.preset!, `expected one of ${Object.keys(PRESETS).join(', ')}`]);
   return {
@@ -215,14 +219,36 @@ function statIsFile(path: string): boolean {
 
 const sizeText = (s: SizeSpec | undefined) => (s === undefined ? undefined : typeof s === 'number' ? s : [s[0], s[1]]);
 
-function loadImages(opts: CalibrationOptions, listed: { images: string[]; others: number }, c: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
-  if (c !== 1 && c !== 3) throw diag('MPCC0019', [c, opts.calib]);
-  const p = resolvePreprocessing(opts);
+/** Decodes PNG/JPEG file `path` and preprocesses it for a C×H×W input into `out` at `at`
+ * (MPCC0012 when corrupt, MPCC0013 when it does not come out H×W); returns the sha256 of its bytes. */
+export function loadImage(path: string, c: 1 | 3, h: number, w: number, p: Preprocessing, out: Float32Array, at: number): string {
+  const bytes = readFileBytes(path);
+  const image = decodeImage(bytes, path, imageKind(path)!);
+  const step = preprocess(image, c, p);
+  if (step.size[0] !== h || step.size[1] !== w) {
+    const got = p.resize === undefined && p.crop === undefined ? `${image.height}×${image.width}` : `${step.size[0]}×${step.size[1]} after --resize/--crop`;
+    const hint = p.resize === undefined && p.crop === undefined ? 'give --resize and --crop (or --preset), or images of that size' : `set --crop ${h}x${w}`;
+    throw diag('MPCC0013', [path, got, `${h}×${w}`, hint]);
+  }
+  step.run(out, at);
+  return bytesSha256(bytes);
+}
+
+/** The preprocessing of the image flags `flags` for images from `source` feeding a model of `c`
+ * channels: MPCC0019 unless c is 1 or 3, MPCC0004 for a --mean or --std of another length. */
+export function imagePreprocessing(flags: ImageFlags, c: number, source: string): { c: 1 | 3; p: Preprocessing } {
+  if (c !== 1 && c !== 3) throw diag('MPCC0019', [c, source]);
+  const p = resolvePreprocessing(flags);
   for (const [flag, values] of [['--mean', p.mean], ['--std', p.std]] as const) {
     if (values !== undefined && values.length !== 1 && values.length !== c) {
-      throw diag('MPCC0004', [flag, values.join(','), `the model takes ${c} channel${c > 1 ? 's' : ''}: give 1 or ${c} values`]);
+      throw diag('MPCC0004', [flag, values.join(','), `the model takes ${c} channel${c > 1 ? 's' : ''}: give ${c > 1 ? `1 or ${c} values` : 'one value'}`]);
     }
   }
+  return { c, p };
+}
+
+function loadImages(opts: CalibrationOptions, listed: { images: string[]; others: number }, channels: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
+  const { c, p } = imagePreprocessing(opts, channels, opts.calib);
   const { images: names, others } = listed;
   if (names.length === 0) throw diag('MPCC0011', [opts.calib, others ? ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg and .npy files directly in it count)` : '']);
   const n = sampleCount(opts, names.length);
@@ -230,17 +256,7 @@ function loadImages(opts: CalibrationOptions, listed: { images: string[]; others
   const data = new Float32Array(n * per);
   const files: { name: string; sha256: string }[] = [];
   for (let i = 0; i < n; i++) {
-    const path = join(opts.calib, names[i]);
-    const bytes = readFileBytes(path);
-    const image = decodeImage(bytes, path, imageKind(names[i])!);
-    const step = preprocess(image, c, p);
-    if (step.size[0] !== h || step.size[1] !== w) {
-      const got = p.resize === undefined && p.crop === undefined ? `${image.height}×${image.width}` : `${step.size[0]}×${step.size[1]} after --resize/--crop`;
-      const hint = p.resize === undefined && p.crop === undefined ? 'give --resize and --crop (or --preset), or images of that size' : `set --crop ${h}x${w}`;
-      throw diag('MPCC0013', [path, got, `${h}×${w}`, hint]);
-    }
-    step.run(data, i * per);
-    files.push({ name: names[i], sha256: bytesSha256(bytes) });
+    files.push({ name: names[i], sha256: loadImage(join(opts.calib, names[i]), c, h, w, p, data, i * per) });
     progress?.(i + 1, n);
   }
   const preprocessing: Record<string, unknown> = {

@@ -50,10 +50,12 @@ export function planSampleDigests(source: Readonly<Record<string, unknown>>, pla
 }
 
 /** Refuses (MPCC0015) evaluation images `data` (from file `dataFile`, `perSample` values each)
- * when any of them is a calibration sample of the plan (its digest among `calibDigests`). */
-export function checkNoCalibrationOverlap(data: Float32Array, perSample: number, dataFile: string, calibDigests: readonly string[], planFile: string): void {
+ * when any of them is a calibration sample of the plan (its digest among `calibDigests`). With
+ * `batch` the images are one batch of a set read batch by batch, the first at index `batch.first`:
+ * the error names that index and counts the batch's shared images as "at least". */
+export function checkNoCalibrationOverlap(data: Float32Array, perSample: number, dataFile: string, calibDigests: readonly string[], planFile: string, batch?: { first: number }): void {
   if (calibDigests.length === 0) return;
   const calib = new Set(calibDigests);
   const shared = sampleDigests(data, perSample).map((d, i) => (calib.has(d) ? i : -1)).filter((i) => i >= 0);
-  if (shared.length > 0) throw diag('MPCC0015', [dataFile, shared.length, planFile, shared[0]]);
+  if (shared.length > 0) throw diag('MPCC0015', [dataFile, batch ? `at least ${shared.length}` : shared.length, planFile, (batch?.first ?? 0) + shared[0]]);
 }

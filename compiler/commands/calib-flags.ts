@@ -6,7 +6,7 @@
 // loaded by compiler/calibration/load.ts once the model's input shape is known.
 import { type Command, Option } from 'commander';
 import { diag } from '../../runtime/diagnostics.js';
-import type { CalibrationOptions } from '../calibration/load.js';
+import type { CalibrationOptions, ImageFlags } from '../calibration/load.js';
 import { PRESETS } from '../calibration/preprocess.js';
 
 /** Largest resize or crop side accepted. */
@@ -25,44 +25,52 @@ export function withCalibFlags(cmd: Command): Command {
     .addOption(new Option('--calib-samples <n>', 'use the first N calibration samples (an error if there are fewer)'));
 }
 
-/** The calibration options of parsed flags, or undefined without --calib (MPCC0004 naming the
- * flag for a bad value, or for an image flag given without --calib). */
-export function calibrationOptionsFrom(opts: Record<string, unknown>): CalibrationOptions | undefined {
-  const text = (flag: string, key: string): string | undefined => {
-    const v = opts[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' && typeof v !== 'number') throw diag('MPCC0004', [flag, String(v), 'expected a value']);
-    return String(v);
-  };
-  const calib = text('--calib', 'calib');
-  if (calib === undefined) {
-    for (const [flag, key] of [['--resize', 'resize'], ['--crop', 'crop'], ['--mean', 'mean'], ['--std', 'std'], ['--preset', 'preset'], ['--calib-samples', 'calibSamples']]) {
-      if (opts[key] !== undefined) throw diag('MPCC0004', [flag, String(opts[key]), 'it needs --calib']);
-    }
-    return undefined;
-  }
-  if (calib === '') throw diag('MPCC0004', ['--calib', calib, 'expected an .npy file or a folder of .npy arrays or images']);
-  const preset = text('--preset', 'preset');
+/** The value of flag `flag` (key `key` of parsed `opts`) as text, or undefined. */
+function flagText(opts: Record<string, unknown>, flag: string, key: string): string | undefined {
+  const v = opts[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' && typeof v !== 'number') throw diag('MPCC0004', [flag, String(v), 'expected a value']);
+  return String(v);
+}
+
+/** The image flags of parsed flags (--preset, --resize, --crop, --mean, --std; MPCC0004 naming
+ * the flag for a bad value); the ones not given are absent. */
+export function imageFlagsFrom(opts: Record<string, unknown>): ImageFlags {
+  const preset = flagText(opts, '--preset', 'preset');
   if (preset !== undefined && !(preset in PRESETS)) throw diag('MPCC0004', ['--preset', preset, `expected one of ${Object.keys(PRESETS).join(', ')}`]);
-  const resize = parseSize('--resize', text('--resize', 'resize'));
-  const crop = parseSize('--crop', text('--crop', 'crop'));
-  const mean = parseNumbers('--mean', text('--mean', 'mean'), false);
-  const std = parseNumbers('--std', text('--std', 'std'), true);
-  const samplesText = text('--calib-samples', 'calibSamples');
-  let calibSamples: number | undefined;
-  if (samplesText !== undefined) {
-    calibSamples = Number(samplesText);
-    if (!/^\d+$/.test(samplesText) || calibSamples < 1 || calibSamples > 2 ** 31 - 1) throw diag('MPCC0004', ['--calib-samples', samplesText, 'expected a positive integer']);
-  }
+  const resize = parseSize('--resize', flagText(opts, '--resize', 'resize'));
+  const crop = parseSize('--crop', flagText(opts, '--crop', 'crop'));
+  const mean = parseNumbers('--mean', flagText(opts, '--mean', 'mean'), false);
+  const std = parseNumbers('--std', flagText(opts, '--std', 'std'), true);
   return {
-    calib,
     ...(resize !== undefined ? { resize } : {}),
     ...(crop !== undefined ? { crop } : {}),
     ...(mean !== undefined ? { mean } : {}),
     ...(std !== undefined ? { std } : {}),
     ...(preset !== undefined ? { preset } : {}),
-    ...(calibSamples !== undefined ? { calibSamples } : {}),
   };
+}
+
+/** The calibration options of parsed flags, or undefined without --calib (MPCC0004 naming the
+ * flag for a bad value, or for a flag given without --calib: an image flag too unless
+ * `imagesElsewhere`, for a command that preprocesses other images with them, `mpcc eval --data DIR`). */
+export function calibrationOptionsFrom(opts: Record<string, unknown>, imagesElsewhere = false): CalibrationOptions | undefined {
+  const calib = flagText(opts, '--calib', 'calib');
+  if (calib === undefined) {
+    const image = [['--resize', 'resize'], ['--crop', 'crop'], ['--mean', 'mean'], ['--std', 'std'], ['--preset', 'preset']];
+    for (const [flag, key] of [...(imagesElsewhere ? [] : image), ['--calib-samples', 'calibSamples']]) {
+      if (opts[key] !== undefined) throw diag('MPCC0004', [flag, String(opts[key]), 'it needs --calib']);
+    }
+    return undefined;
+  }
+  if (calib === '') throw diag('MPCC0004', ['--calib', calib, 'expected an .npy file or a folder of .npy arrays or images']);
+  const samplesText = flagText(opts, '--calib-samples', 'calibSamples');
+  let calibSamples: number | undefined;
+  if (samplesText !== undefined) {
+    calibSamples = Number(samplesText);
+    if (!/^\d+$/.test(samplesText) || calibSamples < 1 || calibSamples > 2 ** 31 - 1) throw diag('MPCC0004', ['--calib-samples', samplesText, 'expected a positive integer']);
+  }
+  return { calib, ...imageFlagsFrom(opts), ...(calibSamples !== undefined ? { calibSamples } : {}) };
 }
 
 /** `S` or `HxW` (also `H,W`): positive integers up to MAX_SIDE. */

@@ -1,5 +1,8 @@
 // `mpcc eval MODEL --data X.npy --labels Y.npy [--plan P] [--fixed] [--json]`: the accuracy of
-// the plaintext network on labelled images. The model goes through the driver (compiler/driver.ts:
+// the plaintext network on labelled images. `--data DIR` instead reads a classifier's images from
+// class folders as torchvision's ImageFolder does (compiler/eval-images.ts: labels from the
+// folders, images preprocessed by the image flags --preset/--resize/--crop/--mean/--std, decoded
+// batch by batch). The model goes through the driver (compiler/driver.ts:
 // canonicalize by default), then the plan's `insert-block-relu` pass when --plan is given; with
 // --fixed it is driven on to the quantized stage and run by the fixed-point interpreter (the
 // secure run's arithmetic), else by the float interpreter. Images run in batches
@@ -24,7 +27,9 @@ import { checkNoCalibrationOverlap, planSampleDigests, sampleDigests } from '../
 import { type CommandRefit, type ReconstructFlags, refitForCommand, refitRequestFrom, withReconstructFlags } from './reconstruct-flags.js';
 import { modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { imageFolder } from '../eval-images.js';
+import { imageFlagsFrom } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { runGraph } from '../../ir/interp/index.js';
@@ -37,10 +42,11 @@ import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags,
 
 /** Options of the eval command, as commander hands them over. */
 export interface EvalOptions extends ProgressFlags, ReconstructFlags {
-  /** Images: .npy N×C×H×W float32 (float64 converted), or raw float32 with --data-shape. */
+  /** Images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, or a
+   * folder of class folders of PNG/JPEG images (ImageFolder). */
   readonly data: string;
-  /** Labels: .npy of integers, or raw bytes with --labels-format u8. */
-  readonly labels: string;
+  /** Labels: .npy of integers, or raw bytes with --labels-format u8 (none with an image folder). */
+  readonly labels?: string;
   /** `npy` (default) or `u8` (one byte per label). */
   readonly labelsFormat?: string;
   /** Shape of raw float32 images: N,C,H,W or C,H,W (N from the file size). */
@@ -113,8 +119,18 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   const fracBits = parseFracBits(options.fracBits);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
-  const refitRequest = refitRequestFrom(options as EvalOptions & Record<string, unknown>);
-  const images = readImages(options.data, dataShape);
+  const refitRequest = refitRequestFrom(options as EvalOptions & Record<string, unknown>, true);
+  const folder = isFolder(options.data);
+  if (folder) {
+    if (options.labels !== undefined) throw diag('MPCC0004', ['--labels', options.labels, `'${options.data}' is an image folder: its class folders give the labels`]);
+    if (dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape!, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
+  } else {
+    if (options.labels === undefined) throw diag('MPCC0004', ['--labels', '', `give the labels of '${options.data}' (an .npy of integers), or --data a folder of class folders`]);
+    const flags = imageFlagsFrom(options as EvalOptions & Record<string, unknown>);
+    const given = Object.keys(flags)[0];
+    if (given !== undefined && refitRequest === undefined) throw diag('MPCC0004', [`--${given}`, String((flags as Record<string, unknown>)[given]), `it applies to images: '${options.data}' is an array, used as it is`]);
+  }
+  const images = folder ? undefined : readImages(options.data, dataShape);
   // the driver checks the plan against the model file and inserts its BlockRelu layers after the
   // float-level passes; --fixed drives on to the quantized stage
   // with --reconstruct the plan (and the passes after it) are applied after the refit
@@ -126,8 +142,9 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     driven = drive(parseInputShape(options.inputShape));
   } catch (err) {
     // a symbolic batch (as torch.onnx exports with dynamic axes): one image of the data's shape
+    // (of an image folder: the model's own C×H×W)
     if (!(err instanceof MpccError && err.code === 'MPCC1004' && options.inputShape === undefined)) throw err;
-    driven = drive([1, ...images.shape.slice(1)]);
+    driven = drive(images ? [1, ...images.shape.slice(1)] : [1, -1, -1, -1]);
   }
   const { loaded } = driven;
   let runnable = driven.graph;
@@ -144,20 +161,38 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     throw diag('MPCC3009', [`the model is ${stage}; eval runs float models (or quantized ones with --fixed)`]);
   }
   const shape = modelShape(runnable);
-  checkImages(options.data, images.shape, dataShape, shape.image);
+  const perImage = numel(shape.image);
   // calibration images never come from the evaluation set: a plan made from calibration data
   // records each sample's digest (plan.source.calib, compiler/calibration/load.ts)
-  if (options.plan !== undefined) {
-    const calibDigests = planSampleDigests(readPlan(options.plan).source, options.plan);
-    if (calibDigests) checkNoCalibrationOverlap(images.data, numel(shape.image), options.data, calibDigests, options.plan);
+  const calibDigests = options.plan === undefined ? undefined : planSampleDigests(readPlan(options.plan).source, options.plan);
+  const checkOverlap = (data: Float32Array, batch?: { first: number }) => {
+    if (calibDigests) checkNoCalibrationOverlap(data, perImage, options.data, calibDigests, options.plan!, batch);
+    if (refit) checkRefitOverlap(data, perImage, options.data, refit, batch);
+  };
+  let source: EvalSource;
+  if (images) {
+    checkImages(options.data, images.shape, dataShape, shape.image);
+    checkOverlap(images.data);
+    const labels = readLabels(options.labels!, labelsFormat, shape, images.count, options.data);
+    source = { count: images.count, labels, fill: (first, count, out) => out.set(images.data.subarray(first * perImage, (first + count) * perImage)) };
+  } else {
+    if (shape.kind !== 'classification') throw diag('MPCC3009', [`an image folder labels classes, but the model segments (output [N, ${shape.classes}, ${shape.map.join(', ')}]): give --data an .npy and --labels label maps`]);
+    const set = imageFolder(options.data, imageFlagsFrom(options as EvalOptions & Record<string, unknown>), shape.classes, shape.image[0], shape.image[1], shape.image[2]);
+    log(`eval: ${set.files.length} images in ${set.classes.length} class folders of ${options.data}`);
+    source = {
+      count: set.files.length,
+      labels: { data: set.labels, source: { file: options.data, shape: [set.files.length] } },
+      fill: (first, count, out) => {
+        set.fill(first, count, out);
+        checkOverlap(out.subarray(0, count * perImage), { first });
+      },
+    };
   }
-  if (refit) checkRefitOverlap(images.data, numel(shape.image), options.data, refit);
-  const labels = readLabels(options.labels, labelsFormat, shape, images.count, options.data);
+  const labels = source.labels;
   const metrics = shape.kind === 'classification'
     ? new ClassificationMetrics(shape.classes, labels.source)
     : new SegmentationMetrics(shape.classes, ignoreIndex, labels.source);
 
-  const perImage = numel(shape.image);
   const batch = batchFlag ?? defaultBatch(runnable, shape.batch);
   const graphs = new Map<number, Graph | undefined>();
   const graphFor = (size: number) => {
@@ -167,14 +202,14 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   const frac = options.fixed ? modelFrac(runnable) : undefined;
   const started = performance.now();
   let lastLine = started;
-  for (let first = 0; first < images.count; ) {
-    const wanted = Math.min(batch, images.count - first);
+  for (let first = 0; first < source.count; ) {
+    const wanted = Math.min(batch, source.count - first);
     // the model at `wanted` images, or at its own batch size (zero-padded) when it cannot be rebatched
     const g = graphFor(wanted) ?? runnable;
     const size = graphFor(wanted) ? wanted : shape.batch;
-    const count = Math.min(size, images.count - first);
+    const count = Math.min(size, source.count - first);
     const x = new Float32Array(size * perImage);
-    x.set(images.data.subarray(first * perImage, (first + count) * perImage));
+    source.fill(first, count, x);
     const inputs = { [g.inputs[0]]: new Tensor('float32', [size, ...shape.image], x) };
     const out = frac !== undefined
       ? runGraphFixed(g, inputs, { frac, keep: 'outputs', compare: { carries: 'shares' } }).outputs.get(g.outputs[0])!
@@ -184,8 +219,8 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     else metrics.add(scores, labels.data, first, count, shape.pixels);
     first += count;
     const now = performance.now();
-    if (now - lastLine > 1000 || first === images.count) {
-      log(`eval: ${first}/${images.count} images, ${((now - started) / 1000).toFixed(1)} s`);
+    if (now - lastLine > 1000 || first === source.count) {
+      log(`eval: ${first}/${source.count} images, ${((now - started) / 1000).toFixed(1)} s`);
       lastLine = now;
     }
   }
@@ -216,11 +251,30 @@ function planIdentity(file: string): NonNullable<EvalReport['plan']> {
   return { sha256: sha256(readFileSync(file)), method: typeof method === 'string' ? method : null };
 }
 
-/** MPCC4065 when an evaluated image is one of the refit's calibration samples (same float32 bytes). */
-function checkRefitOverlap(data: Float32Array, perImage: number, dataFile: string, refit: CommandRefit): void {
+/** MPCC4065 when an evaluated image is one of the refit's calibration samples (same float32
+ * bytes); `batch` as checkNoCalibrationOverlap's. */
+function checkRefitOverlap(data: Float32Array, perImage: number, dataFile: string, refit: CommandRefit, batch?: { first: number }): void {
   const calib = new Set(refit.calibration.sampleDigests);
   const shared = sampleDigests(data, perImage).map((d, i) => (calib.has(d) ? i : -1)).filter((i) => i >= 0);
-  if (shared.length > 0) throw diag('MPCC4065', [dataFile, shared.length, refit.calibration.path, shared[0]]);
+  if (shared.length > 0) throw diag('MPCC4065', [dataFile, batch ? `at least ${shared.length}` : shared.length, refit.calibration.path, (batch?.first ?? 0) + shared[0]]);
+}
+
+/** The images eval runs on and their labels: `fill` writes images [first, first + count) at the
+ * start of `out`. */
+interface EvalSource {
+  readonly count: number;
+  readonly labels: { data: ArrayLike<number>; source: LabelsSource };
+  fill(first: number, count: number, out: Float32Array): void;
+}
+
+/** True when `path` is a folder (an image folder); false for a file (MPCC0002 when unreadable is
+ * left to the reader). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The report's record of a refit. */
@@ -389,8 +443,8 @@ export function registerEval(program: Command): void {
         .command('eval')
         .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
         .argument('<model>', 'MODEL.onnx or FILE.mir')
-        .requiredOption('--data <file>', 'images: .npy N×C×H×W float32 (float64 converted), or raw float32 with --data-shape')
-        .requiredOption('--labels <file>', 'labels: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8')
+        .requiredOption('--data <path>', 'images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, or a folder of class folders of PNG/JPEG images (torchvision ImageFolder: labels from the sorted folder names; preprocessed by --preset/--resize/--crop/--mean/--std)')
+        .option('--labels <file>', 'labels of an .npy or raw --data: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8')
         .addOption(new Option('--labels-format <format>', 'npy or u8 (one byte per label)').default('npy'))
         .option('--data-shape <dims>', 'the --data file is raw little-endian float32 of this shape: N,C,H,W or C,H,W')
         .addOption(planOption())

@@ -64,9 +64,10 @@ export function withRefitOptions(cmd: Command, help: string): Command {
 }
 
 /** The refit the flags ask for, or undefined without --reconstruct: MPCC4060 without --calib,
- * MPCC0004 without --plan or for --calib or --ridge without --reconstruct, MPCC4066 a bad ridge. */
-export function refitRequestFrom(opts: ReconstructFlags & { readonly plan?: string } & Readonly<Record<string, unknown>>): RefitRequest | undefined {
-  const calibration = calibrationOptionsFrom(opts);
+ * MPCC0004 without --plan or for --calib or --ridge without --reconstruct, MPCC4066 a bad ridge.
+ * `imagesElsewhere`: the image flags may come without --calib (calibrationOptionsFrom's). */
+export function refitRequestFrom(opts: ReconstructFlags & { readonly plan?: string } & Readonly<Record<string, unknown>>, imagesElsewhere = false): RefitRequest | undefined {
+  const calibration = calibrationOptionsFrom(opts, imagesElsewhere);
   if (!opts.reconstruct) {
     if (calibration !== undefined) throw diag('MPCC0004', ['--calib', calibration.calib, 'it needs --reconstruct (the refit is what reads calibration images here)']);
     if (opts.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(opts.ridge), 'it needs --reconstruct']);

@@ -79,18 +79,22 @@ export function importModel(model: OnnxModel, opts: ImportOptions = {}): Graph {
   return verify(removeDeadNodes(graph));
 }
 
-/** Static type of a runtime input; symbolic dims need `fixed` (from --input-shape). */
+/** Static type of a runtime input; symbolic dims need `fixed` (from --input-shape; internally
+ * a -1 in it keeps the model's own dimension, which must then be fixed). */
 function inputType(input: OnnxValueInfo, fixed: number[] | undefined, label: string): TensorType {
   if (!input.dtype) throw diag('MPCC1007', [input.name, 'unknown']);
   const dims = input.dims;
   if (fixed) {
     const bad = (why: string) => diag('MPCC1008', [fixed.join(','), why]);
-    if (fixed.some((d) => !Number.isInteger(d) || d <= 0)) throw bad('dimensions must be positive integers');
+    if (fixed.some((d) => !Number.isInteger(d) || (d <= 0 && d !== -1))) throw bad('dimensions must be positive integers');
     if (dims && dims.length !== fixed.length) throw bad(`input '${input.name}' has rank ${dims.length}, not ${fixed.length}`);
     dims?.forEach((d, i) => {
-      if (typeof d === 'number' && d !== fixed[i]) throw bad(`dimension ${i} of input '${input.name}' is fixed to ${d} by the model`);
+      if (typeof d === 'number' && fixed[i] !== -1 && d !== fixed[i]) throw bad(`dimension ${i} of input '${input.name}' is fixed to ${d} by the model`);
     });
-    return { dtype: input.dtype, shape: [...fixed] };
+    const shape = fixed.map((d, i) => (d === -1 ? dims?.[i] : d));
+    const sym = shape.find((d) => typeof d !== 'number');
+    if (sym !== undefined) throw diag('MPCC1004', [input.name, sym ?? '(no shape)']);
+    return { dtype: input.dtype, shape: shape as number[] };
   }
   if (!dims) throw diag('MPCC1004', [input.name, '(no shape)']);
   const sym = dims.find((d) => typeof d === 'string');

@@ -1,0 +1,133 @@
+// `mpcc eval --data DIR`: a classifier's images from class folders, as torchvision's ImageFolder
+// reads them (compiler/eval-images.ts). Reference: the same Fashion-MNIST test images as an .npy
+// with their labels, evaluated the array way. The PNGs are written here by a minimal encoder of
+// our own (zlib's deflate and crc32), gray 8-bit, from the uint8 pixels the fixture's float images
+// were made of; class folders are named so that only a code-point sort gives the labels' order.
+import { expect } from 'chai';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
+import { loadCalibration } from '../../../compiler/calibration/load.js';
+import { runEval } from '../../../compiler/commands/eval.js';
+import { runPlanCommand } from '../../../compiler/commands/plan.js';
+import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
+import { planJson } from '../../../passes/planning/plan-file.js';
+import { errorOf } from '../../passes/util.js';
+import { suiteTempDir } from '../../temp-dir.js';
+
+const FMNIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples', 'fashion-mnist');
+const MODEL = join(FMNIST, 'fmnist-resnet.onnx');
+const PER = 28 * 28;
+const NORM = { mean: [0.286], std: [0.353] }; // examples/fashion-mnist/fmnist_data.py
+const NORM_FLAGS = { mean: '0.286', std: '0.353' }; // the same as the command line gives them
+/** Class folder of label i: 'Z' sorts before 'a' by code point (not by locale). */
+const CLASS = (i: number) => (i === 0 ? 'Z-tshirt' : `${String.fromCharCode(96 + i)}-class`);
+
+/** A gray 8-bit PNG of `pixels` (h×w), written by hand. */
+function png(pixels: Uint8Array, h: number, w: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 0; // gray
+  const rows = Buffer.alloc(h * (w + 1)); // filter 0 on every row
+  for (let y = 0; y < h; y++) rows.set(pixels.subarray(y * w, (y + 1) * w), y * (w + 1) + 1);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+describe('mpcc eval --data on an image folder (ImageFolder)', function () {
+  this.timeout(120000);
+  const dir = suiteTempDir('mpcc-eval-folder-');
+  const file = (...parts: string[]) => join(dir(), ...parts);
+  const N = 60;
+  const test = readNpy(join(FMNIST, 'test-images.npy'));
+  const labels = readNpyIntegers(join(FMNIST, 'test-labels.npy')).data;
+  /** Image i's uint8 pixels: the fixture's floats are (p/255 − mean)/std of such pixels. */
+  const pixels = (i: number) => Uint8Array.from(test.data.subarray(i * PER, (i + 1) * PER), (v) => Math.round((v * NORM.std[0] + NORM.mean[0]) * 255));
+  const imagePath = (i: number) => {
+    const label = Number(labels[i]);
+    // label 3's images one folder deeper: ImageFolder walks a class folder at any depth
+    return label === 3 ? file('folder', CLASS(label), 'deeper', `img${i}.png`) : file('folder', CLASS(label), `img${i}.png`);
+  };
+
+  before(() => {
+    for (let c = 0; c < 10; c++) mkdirSync(file('folder', CLASS(c), ...(c === 3 ? ['deeper'] : [])), { recursive: true });
+    for (let i = 0; i < N; i++) writeFileSync(imagePath(i), png(pixels(i), 28, 28));
+    writeFileSync(file('folder', 'README.txt'), 'not a class'); // files directly in the folder are ignored
+    writeFileSync(file('folder', CLASS(1), 'labels.csv'), 'not an image'); // as are files of other kinds
+    writeFileSync(file('x.npy'), encodeNpy([N, 1, 28, 28], test.data.slice(0, N * PER)));
+    writeFileSync(file('y.npy'), encodeNpy([N], Array.from(labels.subarray(0, N)), '<i8'));
+  });
+
+  const evalFolder = (data: string, extra: Record<string, unknown> = {}) => runEval(MODEL, { data, ...NORM_FLAGS, ...extra } as never).report;
+
+  it('measures what the same images and labels measure as arrays, in float and in fixed point', () => {
+    for (const fixed of [false, true]) {
+      const folder = evalFolder(file('folder'), { fixed });
+      const arrays = runEval(MODEL, { data: file('x.npy'), labels: file('y.npy'), fixed }).report;
+      expect(folder.n).to.equal(N);
+      expect(folder.top1, `fixed ${fixed}`).to.equal(arrays.top1);
+      expect(folder.top5, `fixed ${fixed}`).to.equal(arrays.top5);
+      expect(folder.top1).to.be.greaterThan(0.8); // the trained fixture, with the labels right
+    }
+    // --batch-size 7 reads the folder 7 images at a time: the same measures
+    expect(evalFolder(file('folder'), { batchSize: 7 }).top1).to.equal(evalFolder(file('folder')).top1);
+  });
+
+  it('refuses images a plan was calibrated on, naming the first by its index in the folder', () => {
+    // the plan's calibration: three of the folder's images (one of them image 10), preprocessed alike
+    mkdirSync(file('calib'));
+    for (const i of [10, 20, 30]) copyFileSync(imagePath(i), file('calib', `c${i}.png`));
+    const { plan } = runPlanCommand(MODEL, { uniform: '2x2', output: file('plain.json'), inputShape: '1,1,28,28' });
+    const calib = loadCalibration({ calib: file('calib'), ...NORM }, [1, 1, 28, 28]).source;
+    writeFileSync(file('calibrated.json'), planJson({ ...plan, source: { ...plan.source, calib } }));
+    const err = errorOf(() => evalFolder(file('folder'), { plan: file('calibrated.json'), batchSize: 8 }));
+    expect(err.code).to.equal('MPCC0015');
+    // ImageFolder's order: by class folder, then by path; the first calibration image met
+    const order = Array.from({ length: N }, (_, i) => i).sort((a, b) => (imagePath(a) < imagePath(b) ? -1 : imagePath(a) > imagePath(b) ? 1 : 0));
+    const first = Math.min(...[10, 20, 30].map((i) => order.indexOf(i)));
+    expect(err.message).to.contain(file('folder')).and.to.contain(`index ${first}`).and.to.contain('at least 1');
+  });
+
+  describe('bad input: coded errors naming the folder, file or flag', () => {
+    const expectCode = (fn: () => unknown, code: string, ...mentions: string[]) => {
+      const err = errorOf(fn);
+      expect(err.code, err.message).to.equal(code);
+      for (const m of mentions) expect(err.message).to.contain(m);
+    };
+
+    it('MPCC3011: class folders fewer than the classes; MPCC3013: no image; MPCC3012: an image kind mpcc cannot read', () => {
+      mkdirSync(file('nine'));
+      for (let c = 0; c < 9; c++) mkdirSync(file('nine', CLASS(c)));
+      writeFileSync(file('nine', CLASS(2), 'a.png'), png(pixels(0), 28, 28));
+      expectCode(() => evalFolder(file('nine')), 'MPCC3011', file('nine'), '9 class folder(s)', 'into 10');
+      mkdirSync(file('empty', 'a'), { recursive: true });
+      writeFileSync(file('empty', 'loose.png'), png(pixels(0), 28, 28));
+      expectCode(() => evalFolder(file('empty')), 'MPCC3013', file('empty'));
+      expectCode(() => evalFolder(file('empty', 'a')), 'MPCC3013', 'no class folder');
+      writeFileSync(file('nine', CLASS(4), 'b.BMP'), 'BM');
+      expectCode(() => evalFolder(file('nine')), 'MPCC3012', '1 image(s)', 'b.BMP');
+    });
+
+    it('MPCC0013: an image of another size without --resize/--crop; MPCC0004: --labels or --data-shape with a folder, an image flag with an array, --labels missing', () => {
+      mkdirSync(file('big', CLASS(0)), { recursive: true });
+      for (let c = 1; c < 10; c++) mkdirSync(file('big', CLASS(c)));
+      writeFileSync(file('big', CLASS(5), 'wide.png'), png(new Uint8Array(28 * 30), 28, 30));
+      expectCode(() => evalFolder(file('big')), 'MPCC0013', file('big', CLASS(5), 'wide.png'), '28×30', '--resize');
+      expect(evalFolder(file('big'), { resize: '28x28' }).n).to.equal(1);
+      expectCode(() => evalFolder(file('folder'), { labels: file('y.npy') }), 'MPCC0004', '--labels', 'class folders give the labels');
+      expectCode(() => evalFolder(file('folder'), { dataShape: '1,28,28' }), 'MPCC0004', '--data-shape');
+      expectCode(() => runEval(MODEL, { data: file('x.npy'), labels: file('y.npy'), mean: '0.5' } as never), 'MPCC0004', '--mean', 'is an array');
+      expectCode(() => runEval(MODEL, { data: file('x.npy') } as never), 'MPCC0004', '--labels', 'folder of class folders');
+    });
+  });
+});
