@@ -14,15 +14,25 @@ const MAX_SIDE = 16384;
 
 /** `cmd` with the calibration flags. */
 export function withCalibFlags(cmd: Command): Command {
+  return withImageFlags(cmd.addOption(new Option('--calib <path>', 'calibration data: an .npy of N×C×H×W float32 samples, a folder of .npy arrays (C×H×W or N×C×H×W each, stacked by name), or a folder of PNG/JPEG images (sorted by name; subfolders ignored)')))
+    .addOption(new Option('--calib-samples <n>', 'use the first N calibration samples (an error if there are fewer)'));
+}
+
+/** `cmd` with the image flags alone: how PNG/JPEG images are preprocessed (the calibration
+ * flags' own, for `mpcc run --input IMG` and `mpcc party --input IMG`). */
+export function withImageFlags(cmd: Command): Command {
   const presets = Object.keys(PRESETS).join('|');
   return cmd
-    .addOption(new Option('--calib <path>', 'calibration data: an .npy of N×C×H×W float32 samples, a folder of .npy arrays (C×H×W or N×C×H×W each, stacked by name), or a folder of PNG/JPEG images (sorted by name; subfolders ignored)'))
     .addOption(new Option('--resize <size>', "images: S resizes the shorter side to S (aspect kept), HxW to exactly H×W (PIL bilinear, antialiased, as torchvision's Resize)"))
     .addOption(new Option('--crop <size>', 'images: center crop S×S, or HxW (as torchvision CenterCrop)'))
     .addOption(new Option('--mean <values>', 'images: per-channel mean subtracted after scaling to [0,1], e.g. 0.485,0.456,0.406 (one value: all channels)'))
     .addOption(new Option('--std <values>', 'images: per-channel standard deviation divided by after the mean, e.g. 0.229,0.224,0.225'))
-    .addOption(new Option('--preset <name>', `images: named preprocessing (${presets}); imagenet = --resize 256 --crop 224 and ImageNet's mean/std; explicit flags override it`))
-    .addOption(new Option('--calib-samples <n>', 'use the first N calibration samples (an error if there are fewer)'));
+    .addOption(new Option('--preset <name>', `images: named preprocessing (${presets}); imagenet = --resize 256 --crop 224 and ImageNet's mean/std; explicit flags override it`));
+}
+
+/** The image flags of parsed flags as command-line arguments again (for a party process). */
+export function imageFlagArgs(opts: Record<string, unknown>): string[] {
+  return (['resize', 'crop', 'mean', 'std', 'preset'] as const).flatMap((k) => (opts[k] === undefined ? [] : [`--${k}`, String(opts[k])]));
 }
 
 /** The value of flag `flag` (key `key` of parsed `opts`) as text, or undefined. */

@@ -35,6 +35,7 @@ import { clientRunner, loadPartyArtifacts, runProgram, serverRunner, sessionTag 
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { imageFlagsFrom, withImageFlags } from './calib-flags.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
 /** Options of the party command. */
@@ -223,7 +224,7 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
         const given = prepared.awaitInput(
           line.then((l) => {
             if (!l) throw new NoMoreInput();
-            return { ...l, x: readClientInput(l.path, arts.manifest) };
+            return { ...l, x: readClientInput(l.path, arts.manifest, imageFlagsFrom(options as PartyOptions & Record<string, unknown>)) };
           }),
         );
         const x = given.then((g) => g.x);
@@ -258,7 +259,7 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
     }
   }
   if (id === 0) {
-    const xs = inputs.map((f) => readClientInput(f, arts.manifest)); // all checked before connecting
+    const xs = inputs.map((f) => readClientInput(f, arts.manifest, imageFlagsFrom(options as PartyOptions & Record<string, unknown>))); // all checked before connecting
     const infer = clientRunner(arts, partyProgress(0, log));
     log(`party 0: connecting to the server ${peers[1]} and the helper ${peers[2]}`);
     const reports = await runAsClient({ ...common, inferences: xs.length, signal: hooks.signal }, async (session, index) => {
@@ -287,7 +288,7 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   if (options.serve) throw diag('MPCC0004', ['--serve', 'true', 'use serveParty']);
   const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'));
   const arts = await loadPartyArtifacts(out, id as PartyId);
-  const x = id === 0 ? readClientInput(inputs[0], arts.manifest) : null;
+  const x = id === 0 ? readClientInput(inputs[0], arts.manifest, imageFlagsFrom(options as PartyOptions & Record<string, unknown>)) : null;
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
   const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, roundTimeoutMs, identity: identity ?? undefined });
   // SIGTERM or SIGINT (e.g. during the offline phase): a coded error naming the phase, the
@@ -315,7 +316,7 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
 /** Adds `mpcc party` to the program. */
 export function registerParty(program: Command): void {
   withProgressFlags(
-    program
+    withImageFlags(program
       .command('party')
       .description('run one party of a compiled model over TCP (P0 client with the input, P1 server with the weights, P2 helper)')
       .argument('<out>', 'this party\'s folder (OUT/partyN, or a copy of it alone), or OUT written by mpcc compile (only OUT/partyN is read)')
@@ -323,7 +324,7 @@ export function registerParty(program: Command): void {
       .requiredOption('--peers <list>', 'HOST:PORT of parties 0, 1 and 2 (this party listens on its own)')
       .option(
         '--input <file>',
-        "party 0: the input (.npy, float32); repeat it with --serve for one inference per input over one connection; with --serve, '-' reads input paths from stdin, one per line as they come, each next inference prepared (offline phase done) while the line is awaited, end of stdin ends the connection",
+        "party 0: the input (.npy, float32, or a PNG/JPEG image preprocessed by --preset/--resize/--crop/--mean/--std); repeat it with --serve for one inference per input over one connection; with --serve, '-' reads input paths from stdin, one per line as they come, each next inference prepared (offline phase done) while the line is awaited, end of stdin ends the connection",
         collect,
       )
       .addOption(outputOption('party 0: write the first output as .npy (one -o per --input); with --input -: a folder, DIR/<input name>.out.npy per input').argParser(collect))
@@ -335,7 +336,7 @@ export function registerParty(program: Command): void {
       .option('--insecure', 'run without keys on a network that is not loopback (links neither encrypted nor authenticated)')
       .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
       .addOption(roundTimeoutOption())
-      .addOption(jsonOption("(this party's report) on stdout; with --input -: one line per input as it is done {input, output, latencySeconds, onlineSeconds, offlineSeconds, setupSeconds, preparedBeforeInput, outputs}"))
+      .addOption(jsonOption("(this party's report) on stdout; with --input -: one line per input as it is done {input, output, latencySeconds, onlineSeconds, offlineSeconds, setupSeconds, preparedBeforeInput, outputs}")))
   ).action(
     action(async (out: string, options: PartyOptions) => {
       if (options.serve) return serveCommand(out, options);

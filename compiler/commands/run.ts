@@ -24,6 +24,7 @@ import { encodeNpy, readNpy } from '../npy.js';
 import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
 import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
 import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { imageFlagArgs, imageFlagsFrom, withImageFlags } from './calib-flags.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
 /** Options of the run command. */
@@ -81,7 +82,7 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
   if (options.input === undefined) throw diag('MPCC0004', ['--input', '', 'give the input X.npy (or several with --inputs)']);
-  const x = readClientInput(options.input, manifest); // checked before any party starts
+  const x = readClientInput(options.input, manifest, imageFlagsFrom(options as RunOptions & Record<string, unknown>)); // checked before any party starts
   const expected = options.expected === undefined ? undefined : readNpy(options.expected);
   const misfit = () => diag('MPCC0004', ['--expected', options.expected!, `shape [${expected!.shape.join(',')}] does not fit the output '${manifest.outputs[0].name}' [${manifest.outputs[0].shape.join(',')}]`]);
   if (expected && !outputAgreement(new Float64Array(manifest.outputs[0].shape.reduce((a, b) => a * b, 1)), expected.data, expected.shape)) throw misfit();
@@ -90,7 +91,7 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   // as such rather than as the other parties' connect timeout.
   const threads = transport === 'tcp' ? localPartyThreads(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id)))) : '1';
   log(`running the three parties (${transport === 'inproc' ? 'one process' : 'three processes over loopback TCP'})`);
-  const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : (await processes(out, (id) => (id === 0 ? ['--input', options.input!] : []), options.roundTimeout, threads, log)).map((lines) => lines[lines.length - 1]);
+  const reports = transport === 'inproc' ? await inProcess(out, x, options.roundTimeout === undefined ? 0 : roundTimeout, log) : (await processes(out, (id) => (id === 0 ? ['--input', options.input!, ...imageFlagArgs(options as RunOptions & Record<string, unknown>)] : []), options.roundTimeout, threads, log)).map((lines) => lines[lines.length - 1]);
   const { summary, outputs } = summarize(reports, options.output ?? null, manifest.architecture);
   if (options.output) {
     const o = manifest.outputs[0];
@@ -144,12 +145,12 @@ export async function runSecureInputs(out: string, options: RunOptions, sink: Pr
   if (options.input !== undefined || options.output !== undefined) throw diag('MPCC0004', [options.input !== undefined ? '--input' : '--output', options.input ?? options.output, 'not with --inputs']);
   if ((options.transport ?? 'tcp') !== 'tcp') throw diag('MPCC0004', ['--transport', options.transport, '--inputs runs three processes (tcp)']);
   const manifest = readManifest(out);
-  for (const f of inputs) readClientInput(f, manifest); // checked before any party starts
+  for (const f of inputs) readClientInput(f, manifest, imageFlagsFrom(options as RunOptions & Record<string, unknown>)); // checked before any party starts
   parseRoundTimeout(options.roundTimeout);
   const threads = localPartyThreads(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))));
   log(`running the three parties (three processes over loopback TCP, one server session for ${inputs.length} input(s))`);
   const n = String(inputs.length);
-  const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? inputs.flatMap((f) => ['--input', f]) : ['--max-inferences', n])], options.roundTimeout, threads, log);
+  const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? [...inputs.flatMap((f) => ['--input', f]), ...imageFlagArgs(options as RunOptions & Record<string, unknown>)] : ['--max-inferences', n])], options.roundTimeout, threads, log);
   return inputs.map((_, i) => {
     const reports = lines.map((l) => l[i]);
     return { ...summarize(reports, null, manifest.architecture), setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
@@ -260,18 +261,18 @@ export function describeRun(s: RunSummary, outputs: Record<string, number[]>, se
 /** Adds `mpcc run` to the program. */
 export function registerRun(program: Command): void {
   withProgressFlags(
-    program
+    withImageFlags(program
       .command('run')
       .description('run a compiled model with all three parties on this machine')
       .argument('<out>', 'folder written by mpcc compile')
-      .option('--input <file>', 'the input (.npy, float32)')
+      .option('--input <file>', 'the input: .npy (float32), or a PNG/JPEG image preprocessed by --preset/--resize/--crop/--mean/--std')
       .option('--inputs <files...>', 'several inputs, one inference each, in one server session (three processes; no -o)')
       .addOption(outputOption('write the first output as .npy'))
       .addOption(jsonOption('{wallSeconds, rounds, online, offline, bytes, output, architecture}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
       .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction')
-      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)')
+      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)'))
   ).action(
     action(async (out: string, options: RunOptions) => {
       if (options.inputs !== undefined) {

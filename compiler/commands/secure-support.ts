@@ -5,6 +5,8 @@ import type { ManifestBase, ProgramProgress, RunResult } from '../../runtime/pro
 import type { ProgressSink } from '../cli-support.js';
 import { readNpy } from '../npy.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
+import { type ImageFlags, imagePreprocessing, loadImage } from '../calibration/load.js';
+import { imageKind } from '../calibration/images.js';
 
 /** What one party reports after a run (P0 adds the outputs). */
 export interface PartyReport {
@@ -27,12 +29,28 @@ export interface PartyReport {
 }
 
 /** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3010
- * a NaN, ±Inf or a value beyond the fixed-point range): checked before any party connects. */
-export function readClientInput(path: string, m: ManifestBase): Float32Array {
+ * a NaN, ±Inf or a value beyond the fixed-point range): checked before any party connects. A
+ * PNG/JPEG file is one image, preprocessed by the image flags `flags` as calibration images are
+ * (compiler/calibration/load.ts loadImage); the flags are refused with an .npy (MPCC0004). */
+export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags = {}): Float32Array {
+  if (imageKind(path)) return readImageInput(path, m, flags);
+  const given = (Object.keys(flags) as (keyof ImageFlags)[])[0];
+  if (given !== undefined) throw diag('MPCC0004', [`--${given}`, String(flags[given]), `it applies to an image input; '${path}' is an .npy, used as it is`]);
   const x = readNpy(path);
   if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(',')]);
   checkInputValues(path, x.shape, x.data, m.frac);
   return x.data;
+}
+
+/** Image file `path` as the model's one 1×C×H×W input. */
+function readImageInput(path: string, m: ManifestBase, flags: ImageFlags): Float32Array {
+  const shape = m.input.shape;
+  if (shape.length !== 4 || shape[0] !== 1) throw diag('MPCC0004', ['--input', path, `an image is one 1×C×H×W input, but the model takes [${shape.join(',')}]: give an .npy`]);
+  const { c, p } = imagePreprocessing(flags, shape[1], path);
+  const x = new Float32Array(shape[1] * shape[2] * shape[3]);
+  loadImage(path, c, shape[2], shape[3], p, x, 0);
+  checkInputValues(path, shape, x, m.frac);
+  return x;
 }
 
 /** A party's report from its run. */

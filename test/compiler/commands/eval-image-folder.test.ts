@@ -1,13 +1,12 @@
 // `mpcc eval --data DIR`: a classifier's images from class folders, as torchvision's ImageFolder
 // reads them (compiler/eval-images.ts). Reference: the same Fashion-MNIST test images as an .npy
-// with their labels, evaluated the array way. The PNGs are written here by a minimal encoder of
-// our own (zlib's deflate and crc32), gray 8-bit, from the uint8 pixels the fixture's float images
+// with their labels, evaluated the array way. The PNGs are written by a minimal encoder of our
+// own (test/png.ts), gray 8-bit, from the uint8 pixels the fixture's float images
 // were made of; class folders are named so that only a code-point sort gives the labels' order.
 import { expect } from 'chai';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { crc32, deflateSync } from 'node:zlib';
 import { loadCalibration } from '../../../compiler/calibration/load.js';
 import { runEval } from '../../../compiler/commands/eval.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
@@ -15,6 +14,7 @@ import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { planJson } from '../../../passes/planning/plan-file.js';
 import { errorOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
+import { encodePng } from '../../png.js';
 
 const FMNIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples', 'fashion-mnist');
 const MODEL = join(FMNIST, 'fmnist-resnet.onnx');
@@ -24,25 +24,7 @@ const NORM_FLAGS = { mean: '0.286', std: '0.353' }; // the same as the command l
 /** Class folder of label i: 'Z' sorts before 'a' by code point (not by locale). */
 const CLASS = (i: number) => (i === 0 ? 'Z-tshirt' : `${String.fromCharCode(96 + i)}-class`);
 
-/** A gray 8-bit PNG of `pixels` (h×w), written by hand. */
-function png(pixels: Uint8Array, h: number, w: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // gray
-  const rows = Buffer.alloc(h * (w + 1)); // filter 0 on every row
-  for (let y = 0; y < h; y++) rows.set(pixels.subarray(y * w, (y + 1) * w), y * (w + 1) + 1);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
+const png = (pixels: Uint8Array, h: number, w: number) => encodePng(pixels, h, w);
 
 describe('mpcc eval --data on an image folder (ImageFolder)', function () {
   this.timeout(120000);
