@@ -189,8 +189,17 @@ export function resolvePreprocessing(opts: ImageFlags): Preprocessing {
   };
 }
 
-/** The image and .npy files of `dir`, each sorted by name, and how many other entries were skipped. */
-function folderFiles(dir: string): { images: string[]; arrays: string[]; others: number } {
+/** MPCC0011's note on a folder's `others` skipped entries, `folders` of them subfolders. */
+function ignoredNote(others: number, folders: number): string {
+  if (others === 0) return '';
+  const note = ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg and .npy files directly in it count`;
+  // class folders as torchvision's ImageFolder lays out a dataset: calibration takes a sample
+  return folders > 0 ? `${note}; of its ${folders} subfolder${folders > 1 ? 's' : ''}, put a sample of the images in one folder)` : `${note})`;
+}
+
+/** The image and .npy files of `dir`, each sorted by name, and how many other entries were
+ * skipped (`folders` of them subfolders). */
+function folderFiles(dir: string): { images: string[]; arrays: string[]; others: number; folders: number } {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -198,15 +207,18 @@ function folderFiles(dir: string): { images: string[]; arrays: string[]; others:
     throw diag('MPCC0002', [dir, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
   }
   const images: string[] = [], arrays: string[] = [];
-  let others = 0;
+  let others = 0, folders = 0;
   for (const e of entries) {
     const file = e.isFile() || (e.isSymbolicLink() && statIsFile(join(dir, e.name)));
     if (file && imageKind(e.name)) images.push(e.name);
     else if (file && isNpy(e.name)) arrays.push(e.name);
-    else others++;
+    else {
+      others++;
+      if (!file && (e.isDirectory() || e.isSymbolicLink())) folders++;
+    }
   }
   const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return { images: images.sort(byName), arrays: arrays.sort(byName), others };
+  return { images: images.sort(byName), arrays: arrays.sort(byName), others, folders };
 }
 
 function statIsFile(path: string): boolean {
@@ -247,10 +259,10 @@ export function imagePreprocessing(flags: ImageFlags, c: number, source: string)
   return { c, p };
 }
 
-function loadImages(opts: CalibrationOptions, listed: { images: string[]; others: number }, channels: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
+function loadImages(opts: CalibrationOptions, listed: { images: string[]; others: number; folders: number }, channels: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
   const { c, p } = imagePreprocessing(opts, channels, opts.calib);
   const { images: names, others } = listed;
-  if (names.length === 0) throw diag('MPCC0011', [opts.calib, others ? ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg and .npy files directly in it count)` : '']);
+  if (names.length === 0) throw diag('MPCC0011', [opts.calib, ignoredNote(others, listed.folders)]);
   const n = sampleCount(opts, names.length);
   const per = c * h * w;
   const data = new Float32Array(n * per);

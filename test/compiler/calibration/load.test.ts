@@ -151,7 +151,10 @@ describe('calibration data loading', () => {
       mkdirSync(tmp('others', 'sub'), { recursive: true });
       writeFileSync(tmp('others', 'notes.txt'), 'x');
       copyFileSync(join(IMAGES, 'a-rgb.png'), tmp('others', 'sub', 'a.png'));
-      expectCode({ calib: tmp('others') }, [1, 3, 20, 20], 'MPCC0011', '2 other entries ignored');
+      expectCode({ calib: tmp('others') }, [1, 3, 20, 20], 'MPCC0011', '2 other entries ignored', 'of its 1 subfolder, put a sample of the images in one folder');
+      writeFileSync(tmp('empty', 'notes.txt'), 'x');
+      const err = errorOf(() => loadCalibration({ calib: tmp('empty') }, [1, 3, 20, 20]));
+      expect(err.message).to.contain('1 other entry ignored').and.not.to.contain('subfolder');
     });
 
     it('a folder of .npy arrays: MPCC0010, MPCC0017 and MPCC0014 name the file or folder, MPCC0004 the image flags, MPCC0020 arrays beside images', () => {
