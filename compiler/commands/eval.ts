@@ -61,6 +61,8 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   readonly ignoreIndex?: string | number;
   /** Images per interpreter call (default: as many as keep the largest activation ≤ 16 M values, at most 256). */
   readonly batchSize?: string | number;
+  /** Evaluate this many images spread evenly through the set (image ⌊i·N/n⌋ for i < n). */
+  readonly sample?: string | number;
   /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   /** Passes to run first (default canonicalize), as in every command. */
@@ -78,6 +80,8 @@ export interface EvalReport {
   readonly pixelAcc: number | null;
   /** Images evaluated. */
   readonly n: number;
+  /** With --sample: the images in the set, n of them evaluated (spread evenly through it). */
+  readonly of?: number;
   /** Secure comparisons per image of the network as run (planned, if --plan). */
   readonly drelus: number | null;
   /** Secure comparisons per image with every ReLU a plain ReLU. */
@@ -116,6 +120,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   if (labelsFormat !== 'npy' && labelsFormat !== 'u8') throw diag('MPCC0004', ['--labels-format', labelsFormat, 'expected npy or u8']);
   const ignoreIndex = parseInteger('--ignore-index', options.ignoreIndex, DEFAULT_IGNORE_INDEX, -(2 ** 31), 2 ** 31 - 1);
   const batchFlag = options.batchSize === undefined ? undefined : parseInteger('--batch-size', options.batchSize, 1, 1, 1 << 16);
+  const sampleFlag = options.sample === undefined ? undefined : parseInteger('--sample', options.sample, 1, 1, 2 ** 31 - 1);
   const fracBits = parseFracBits(options.fracBits);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
@@ -189,6 +194,11 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     };
   }
   const labels = source.labels;
+  // --sample: images ⌊i·N/n⌋, so a set sorted by class (an image folder) keeps every class's share
+  const total = source.count;
+  const picks = sampleFlag === undefined || sampleFlag >= total ? null : Int32Array.from({ length: sampleFlag }, (_, i) => Math.floor((i * total) / sampleFlag));
+  const evaluated = picks ? picks.length : total;
+  if (picks) log(`eval: ${evaluated} of the ${total} images (--sample)`);
   const metrics = shape.kind === 'classification'
     ? new ClassificationMetrics(shape.classes, labels.source)
     : new SegmentationMetrics(shape.classes, ignoreIndex, labels.source);
@@ -202,25 +212,30 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   const frac = options.fixed ? modelFrac(runnable) : undefined;
   const started = performance.now();
   let lastLine = started;
-  for (let first = 0; first < source.count; ) {
-    const wanted = Math.min(batch, source.count - first);
+  const scoreWidth = shape.classes * shape.pixels;
+  for (let first = 0; first < evaluated; ) {
+    const wanted = Math.min(batch, evaluated - first);
     // the model at `wanted` images, or at its own batch size (zero-padded) when it cannot be rebatched
     const g = graphFor(wanted) ?? runnable;
     const size = graphFor(wanted) ? wanted : shape.batch;
-    const count = Math.min(size, source.count - first);
+    const count = Math.min(size, evaluated - first);
     const x = new Float32Array(size * perImage);
-    source.fill(first, count, x);
+    if (picks) for (let j = 0; j < count; j++) source.fill(picks[first + j], 1, x.subarray(j * perImage));
+    else source.fill(first, count, x);
     const inputs = { [g.inputs[0]]: new Tensor('float32', [size, ...shape.image], x) };
     const out = frac !== undefined
       ? runGraphFixed(g, inputs, { frac, keep: 'outputs', compare: { carries: 'shares' } }).outputs.get(g.outputs[0])!
       : runGraph(g, inputs).get(g.outputs[0])!;
-    const scores = out.data as ArrayLike<number>;
-    if (metrics instanceof ClassificationMetrics) metrics.add(scores, labels.data, first, count);
-    else metrics.add(scores, labels.data, first, count, shape.pixels);
+    const scores = out.data as Float32Array | Float64Array;
+    // per image, by its index in the set (errors name it), or the batch at once
+    const add = (at: number, s: ArrayLike<number>, n: number) =>
+      metrics instanceof ClassificationMetrics ? metrics.add(s, labels.data, at, n) : metrics.add(s, labels.data, at, n, shape.pixels);
+    if (picks) for (let j = 0; j < count; j++) add(picks[first + j], scores.subarray(j * scoreWidth, (j + 1) * scoreWidth), 1);
+    else add(first, scores, count);
     first += count;
     const now = performance.now();
-    if (now - lastLine > 1000 || first === source.count) {
-      log(`eval: ${first}/${source.count} images, ${((now - started) / 1000).toFixed(1)} s`);
+    if (now - lastLine > 1000 || first === evaluated) {
+      log(`eval: ${first}/${evaluated} images, ${((now - started) / 1000).toFixed(1)} s`);
       lastLine = now;
     }
   }
@@ -236,6 +251,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     miou: 'miou' in measured ? measured.miou : null,
     pixelAcc: 'pixelAcc' in measured ? measured.pixelAcc : null,
     n: measured.n,
+    ...(picks ? { of: total } : {}),
     drelus: drelus === undefined ? null : drelus / shape.batch,
     baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
     ...(refit ? { refit: refitSummary(refit) } : {}),
@@ -421,7 +437,7 @@ function parseDataShape(text: string): number[] {
 function formatReport(r: EvalReport, options: EvalOptions, seconds: number): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
   const num = (v: number | null) => (v === null ? '—' : v.toLocaleString('en-US'));
-  const lines = [`images: ${r.n} (${options.fixed ? 'fixed point' : 'float'}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
+  const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${options.fixed ? 'fixed point' : 'float'}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
   if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
   if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
   const share = r.drelus !== null && r.baselineDrelus ? ` (${(100 * r.drelus / r.baselineDrelus).toFixed(1)}% of ${num(r.baselineDrelus)})` : '';
@@ -450,8 +466,9 @@ export function registerEval(program: Command): void {
         .addOption(planOption())
         .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
         .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
+        .option('--sample <n>', 'evaluate n images spread evenly through the set (image ⌊i·N/n⌋ for i < n): an image folder, sorted by class, keeps every class\'s share')
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
-        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, drelus, baselineDrelus, refit?, model, plan}'))),
+        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, of?, drelus, baselineDrelus, refit?, model, plan}'))),
       'canonicalize', ', with --fixed',
     ),
   ).action(

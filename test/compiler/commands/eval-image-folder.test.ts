@@ -41,6 +41,9 @@ describe('mpcc eval --data on an image folder (ImageFolder)', function () {
     return label === 3 ? file('folder', CLASS(label), 'deeper', `img${i}.png`) : file('folder', CLASS(label), `img${i}.png`);
   };
 
+  /** The test images in ImageFolder's order: by class folder, then by path within it. */
+  const folderOrder = () => Array.from({ length: N }, (_, i) => i).sort((a, b) => (imagePath(a) < imagePath(b) ? -1 : imagePath(a) > imagePath(b) ? 1 : 0));
+
   before(() => {
     for (let c = 0; c < 10; c++) mkdirSync(file('folder', CLASS(c), ...(c === 3 ? ['deeper'] : [])), { recursive: true });
     for (let i = 0; i < N; i++) writeFileSync(imagePath(i), png(pixels(i), 28, 28));
@@ -65,6 +68,21 @@ describe('mpcc eval --data on an image folder (ImageFolder)', function () {
     expect(evalFolder(file('folder'), { batchSize: 7 }).top1).to.equal(evalFolder(file('folder')).top1);
   });
 
+  it('--sample n evaluates images ⌊i·N/n⌋ of the set, in its order, as the same images given as arrays', () => {
+    const order = folderOrder();
+    const picked = Array.from({ length: 13 }, (_, i) => order[Math.floor((i * N) / 13)]);
+    const x = new Float32Array(picked.length * PER);
+    picked.forEach((img, k) => x.set(test.data.subarray(img * PER, (img + 1) * PER), k * PER));
+    writeFileSync(file('picked.npy'), encodeNpy([picked.length, 1, 28, 28], x));
+    writeFileSync(file('picked-y.npy'), encodeNpy([picked.length], picked.map((i) => Number(labels[i])), '<i8'));
+    const sampled = evalFolder(file('folder'), { sample: '13', batchSize: 5 });
+    const arrays = runEval(MODEL, { data: file('picked.npy'), labels: file('picked-y.npy') }).report;
+    expect([sampled.n, sampled.of]).to.deep.equal([13, N]);
+    expect([sampled.top1, sampled.top5]).to.deep.equal([arrays.top1, arrays.top5]);
+    // n at least N: the whole set, no `of`
+    expect(evalFolder(file('folder'), { sample: String(N) })).to.not.have.property('of');
+  });
+
   it('refuses images a plan was calibrated on, naming the first by its index in the folder', () => {
     // the plan's calibration: three of the folder's images (one of them image 10), preprocessed alike
     mkdirSync(file('calib'));
@@ -75,7 +93,7 @@ describe('mpcc eval --data on an image folder (ImageFolder)', function () {
     const err = errorOf(() => evalFolder(file('folder'), { plan: file('calibrated.json'), batchSize: 8 }));
     expect(err.code).to.equal('MPCC0015');
     // ImageFolder's order: by class folder, then by path; the first calibration image met
-    const order = Array.from({ length: N }, (_, i) => i).sort((a, b) => (imagePath(a) < imagePath(b) ? -1 : imagePath(a) > imagePath(b) ? 1 : 0));
+    const order = folderOrder();
     const first = Math.min(...[10, 20, 30].map((i) => order.indexOf(i)));
     expect(err.message).to.contain(file('folder')).and.to.contain(`index ${first}`).and.to.contain('at least 1');
   });
