@@ -8,14 +8,18 @@
 //
 // A folder: the files directly in it whose extension is .png, .jpg or .jpeg, or .npy (any case),
 // sorted by name (code points); other files and subfolders are ignored, and a folder holding both
-// images and arrays is refused (MPCC0020: images are preprocessed, arrays used as they are).
+// images and arrays is refused (MPCC0020: images are preprocessed, arrays used as they are). A
+// folder with neither but subfolders is a dataset's class folders (torchvision's ImageFolder
+// layout, compiler/calibration/image-folder.ts): `--calib-samples N` takes N of its images spread
+// evenly through it, so every class keeps its share.
 // `--calib-samples N` takes the first N samples; asking for more than there are is an error
 // (MPCC0014).
 import { readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
 import { decodeNpy, readFileBytes } from '../npy.js';
 import { decodeImage, imageKind } from './images.js';
+import { listImageFolder } from './image-folder.js';
 import { PRESETS, type Preprocessing, type SizeSpec, preprocess } from './preprocess.js';
 import { bytesSha256, float32Sha256, sampleDigests } from './sample-digests.js';
 
@@ -39,6 +43,9 @@ export interface CalibrationSource {
   readonly files: readonly { name: string; sha256: string }[];
   /** The transforms applied to images (absent for .npy). */
   readonly preprocessing?: Record<string, unknown>;
+  /** From class folders (image-folder.ts): the images in them, `samples` of which were taken
+   * spread evenly through them in ImageFolder's order (absent otherwise). */
+  readonly of?: number;
   /** Per sample, the first 16 hex digits of the sha256 of its float32 bytes. */
   readonly sampleDigests: readonly string[];
 }
@@ -80,6 +87,7 @@ export function loadCalibration(opts: CalibrationOptions, inputShape: readonly n
     const listed = folderFiles(opts.calib);
     if (listed.arrays.length > 0 && listed.images.length > 0) throw diag('MPCC0020', [opts.calib, listed.images.length, listed.arrays.length]);
     if (listed.arrays.length > 0) return loadNpyFolder(opts, listed.arrays, c, h, w, progress);
+    if (listed.images.length === 0 && listed.folders > 0) return loadClassFolders(opts, c, h, w, progress);
     return loadImages(opts, listed, c, h, w, progress);
   }
   if (!isNpy(opts.calib)) throw diag('MPCC0016', [opts.calib]);
@@ -96,11 +104,12 @@ function sampleCount(opts: CalibrationOptions, available: number): number {
 }
 
 /** The set's source record and the set. */
-function finish(opts: CalibrationOptions, kind: 'npy' | 'images', data: Float32Array, shape: [number, number, number, number], files: { name: string; sha256: string }[], preprocessing?: Record<string, unknown>): CalibrationSet {
+function finish(opts: CalibrationOptions, kind: 'npy' | 'images', data: Float32Array, shape: [number, number, number, number], files: { name: string; sha256: string }[], preprocessing?: Record<string, unknown>, of?: number): CalibrationSet {
   const per = shape[1] * shape[2] * shape[3];
   const source: CalibrationSource = {
     kind, path: opts.calib, sha256: float32Sha256(data), samples: shape[0], files,
     ...(preprocessing ? { preprocessing } : {}),
+    ...(of !== undefined ? { of } : {}),
     sampleDigests: sampleDigests(data, per),
   };
   return { data, shape, source };
@@ -189,12 +198,9 @@ export function resolvePreprocessing(opts: ImageFlags): Preprocessing {
   };
 }
 
-/** MPCC0011's note on a folder's `others` skipped entries, `folders` of them subfolders. */
-function ignoredNote(others: number, folders: number): string {
-  if (others === 0) return '';
-  const note = ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg and .npy files directly in it count`;
-  // class folders as torchvision's ImageFolder lays out a dataset: calibration takes a sample
-  return folders > 0 ? `${note}; of its ${folders} subfolder${folders > 1 ? 's' : ''}, put a sample of the images in one folder)` : `${note})`;
+/** MPCC0011's note on a folder's `others` skipped entries. */
+function ignoredNote(others: number): string {
+  return others === 0 ? '' : ` (${others} other entr${others > 1 ? 'ies' : 'y'} ignored: only .png, .jpg, .jpeg and .npy files directly in it, or class folders of images, count)`;
 }
 
 /** The image and .npy files of `dir`, each sorted by name, and how many other entries were
@@ -259,10 +265,10 @@ export function imagePreprocessing(flags: ImageFlags, c: number, source: string)
   return { c, p };
 }
 
-function loadImages(opts: CalibrationOptions, listed: { images: string[]; others: number; folders: number }, channels: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
+function loadImages(opts: CalibrationOptions, listed: { images: string[]; others: number }, channels: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
   const { c, p } = imagePreprocessing(opts, channels, opts.calib);
   const { images: names, others } = listed;
-  if (names.length === 0) throw diag('MPCC0011', [opts.calib, ignoredNote(others, listed.folders)]);
+  if (names.length === 0) throw diag('MPCC0011', [opts.calib, ignoredNote(others)]);
   const n = sampleCount(opts, names.length);
   const per = c * h * w;
   const data = new Float32Array(n * per);
@@ -271,7 +277,12 @@ function loadImages(opts: CalibrationOptions, listed: { images: string[]; others
     files.push({ name: names[i], sha256: loadImage(join(opts.calib, names[i]), c, h, w, p, data, i * per) });
     progress?.(i + 1, n);
   }
-  const preprocessing: Record<string, unknown> = {
+  return finish(opts, 'images', data, [n, c, h, w], files, preprocessingRecord(opts, c, p));
+}
+
+/** The record of the transforms images went through (CalibrationSource.preprocessing). */
+function preprocessingRecord(opts: CalibrationOptions, c: 1 | 3, p: Preprocessing): Record<string, unknown> {
+  return {
     ...(opts.preset !== undefined ? { preset: opts.preset } : {}),
     channels: c === 1 ? 'L' : 'RGB',
     resize: sizeText(p.resize) ?? null,
@@ -280,5 +291,23 @@ function loadImages(opts: CalibrationOptions, listed: { images: string[]; others
     mean: p.mean ?? null,
     std: p.std ?? null,
   };
-  return finish(opts, 'images', data, [n, c, h, w], files, preprocessing);
+}
+
+/** A folder of class folders (a dataset as torchvision's ImageFolder lays it out, listed by
+ * image-folder.ts): `--calib-samples N` images spread evenly through it in ImageFolder's order,
+ * image ⌊i·total/N⌋ for i < N, so every class keeps its share (all without the flag). */
+function loadClassFolders(opts: CalibrationOptions, channels: number, h: number, w: number, progress?: (done: number, total: number) => void): CalibrationSet {
+  const { c, p } = imagePreprocessing(opts, channels, opts.calib);
+  const tree = listImageFolder(opts.calib);
+  const total = tree.files.length;
+  const n = sampleCount(opts, total);
+  const per = c * h * w;
+  const data = new Float32Array(n * per);
+  const files: { name: string; sha256: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const path = tree.files[Math.floor((i * total) / n)];
+    files.push({ name: relative(opts.calib, path), sha256: loadImage(path, c, h, w, p, data, i * per) });
+    progress?.(i + 1, n);
+  }
+  return finish(opts, 'images', data, [n, c, h, w], files, preprocessingRecord(opts, c, p), total);
 }

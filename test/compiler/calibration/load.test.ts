@@ -23,6 +23,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 const f32bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 describe('calibration data loading', () => {
+  const expectCode0014 = (opts: CalibrationOptions, code: string) => expect(errorOf(() => loadCalibration(opts, [1, 3, 20, 20])).code).to.equal(code);
   const dir = suiteTempDir('mpcc-calib-');
   const tmp = (...parts: string[]) => join(dir(), ...parts);
   const folderCase = (JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')) as { name: string; images?: string[] }[]).find((c) => c.name === 'folder')!;
@@ -118,6 +119,39 @@ describe('calibration data loading', () => {
     expect(first.source.files.map((f) => f.name)).to.deep.equal(['a.NPY', 'b.npy']);
   });
 
+  it('loads class folders (ImageFolder layout): --calib-samples N takes images spread evenly through them, every class its share; images directly in a folder win over its subfolders', () => {
+    // three classes of 4, 2 and 6 images (the fixture's images, copied), one class's a folder deeper
+    const layout: [string, string[]][] = [['a-cls', ['a-rgb.png', 'b-gray.png', 'c-palette.png', 'd-rgba.png']], ['b-cls/deeper', ['h-small.png', 'g-rgb16.png']], ['c-cls', ['a-rgb.png', 'b-gray.png', 'c-palette.png', 'd-rgba.png', 'e-color.JPG', 'f-gray.jpeg']]];
+    for (const [folder, names] of layout) {
+      mkdirSync(tmp('classes', folder), { recursive: true });
+      names.forEach((n, i) => copyFileSync(join(IMAGES, n), tmp('classes', folder, `${i}-${n}`)));
+    }
+    writeFileSync(tmp('classes', 'README.txt'), 'x');
+    const ordered = layout.flatMap(([folder, names]) => names.map((n, i) => [join(folder, `${i}-${n}`), n]).sort((x, y) => (x[0] < y[0] ? -1 : 1)));
+    const opts = { calib: tmp('classes'), resize: 24, crop: 20, ...IMAGENET };
+    const all = loadCalibration(opts, [1, 3, 20, 20]);
+    expect(all.source.files.map((f) => f.name)).to.deep.equal(ordered.map((o) => o[0]));
+    expect(all.source.of).to.equal(12);
+    // each sample is that image loaded from a folder of its own
+    const single = (name: string) => {
+      mkdirSync(tmp('one', name), { recursive: true });
+      copyFileSync(join(IMAGES, name), tmp('one', name, name));
+      return loadCalibration({ ...opts, calib: tmp('one', name) }, [1, 3, 20, 20]).data;
+    };
+    const four = loadCalibration({ ...opts, calibSamples: 4 }, [1, 3, 20, 20]);
+    const picks = [0, 3, 6, 9]; // ⌊i·12/4⌋
+    expect(four.source.files.map((f) => f.name)).to.deep.equal(picks.map((i) => ordered[i][0]));
+    picks.forEach((p, i) => expect(four.data.slice(i * 1200, (i + 1) * 1200), ordered[p][0]).to.deep.equal(single(ordered[p][1])));
+    expect(four.source.samples).to.equal(4);
+    expect(four.source.of).to.equal(12);
+    expectCode0014({ ...opts, calibSamples: 13 }, 'MPCC0014');
+    // an image directly in the folder: the folder is a folder of images, its subfolders ignored
+    copyFileSync(join(IMAGES, 'a-rgb.png'), tmp('classes', 'z.png'));
+    const direct = loadCalibration(opts, [1, 3, 20, 20]);
+    expect(direct.source.files.map((f) => f.name)).to.deep.equal(['z.png']);
+    expect(direct.source.of).to.equal(undefined);
+  });
+
   it('loads the Fashion-MNIST calibration fixture for the 1×28×28 model: 500 samples, distinct digests', () => {
     const set = loadCalibration({ calib: FMNIST_CALIB }, [1, 1, 28, 28]);
     expect(set.shape).to.deep.equal([500, 1, 28, 28]);
@@ -145,16 +179,16 @@ describe('calibration data loading', () => {
       expectCode({ calib: tmp('three.npy') }, [1, 1, 28, 28], 'MPCC0010', 'expected N×C×H×W');
     });
 
-    it('MPCC0011: a folder with no image (other files and subfolders do not count)', () => {
+    it('MPCC0011: a folder with no image, array or class folder (other files do not count); MPCC3013: class folders with no image', () => {
       mkdirSync(tmp('empty'));
       expectCode({ calib: tmp('empty') }, [1, 3, 20, 20], 'MPCC0011', tmp('empty'));
-      mkdirSync(tmp('others', 'sub'), { recursive: true });
+      mkdirSync(tmp('others'));
       writeFileSync(tmp('others', 'notes.txt'), 'x');
-      copyFileSync(join(IMAGES, 'a-rgb.png'), tmp('others', 'sub', 'a.png'));
-      expectCode({ calib: tmp('others') }, [1, 3, 20, 20], 'MPCC0011', '2 other entries ignored', 'of its 1 subfolder, put a sample of the images in one folder');
-      writeFileSync(tmp('empty', 'notes.txt'), 'x');
-      const err = errorOf(() => loadCalibration({ calib: tmp('empty') }, [1, 3, 20, 20]));
-      expect(err.message).to.contain('1 other entry ignored').and.not.to.contain('subfolder');
+      writeFileSync(tmp('others', 'data.csv'), 'x');
+      expectCode({ calib: tmp('others') }, [1, 3, 20, 20], 'MPCC0011', '2 other entries ignored');
+      mkdirSync(tmp('others', 'sub'));
+      writeFileSync(tmp('others', 'sub', 'notes.txt'), 'x');
+      expectCode({ calib: tmp('others') }, [1, 3, 20, 20], 'MPCC3013', tmp('others'));
     });
 
     it('a folder of .npy arrays: MPCC0010, MPCC0017 and MPCC0014 name the file or folder, MPCC0004 the image flags, MPCC0020 arrays beside images', () => {

@@ -1,5 +1,5 @@
 // `mpcc eval --data DIR`: a classifier's images from class folders, as torchvision's ImageFolder
-// reads them (compiler/eval-images.ts). Reference: the same Fashion-MNIST test images as an .npy
+// reads them (compiler/eval-images.ts, compiler/calibration/image-folder.ts). Reference: the same Fashion-MNIST test images as an .npy
 // with their labels, evaluated the array way. The PNGs are written by a minimal encoder of our
 // own (test/png.ts), gray 8-bit, from the uint8 pixels the fixture's float images
 // were made of; class folders are named so that only a code-point sort gives the labels' order.
