@@ -1,6 +1,6 @@
 // The calibration flags of the commands that plan (`mpcc plan`, `mpcc compile --budget`),
-// declared once: `--calib PATH` (an .npy N×C×H×W float32, a folder of .npy arrays, or a folder of
-// PNG/JPEG images), the image transforms `--resize`, `--crop`, `--mean`, `--std`, `--preset
+// declared once: `--calib PATH` (an .npy N×C×H×W float32, a folder of .npy arrays, a folder of
+// PNG/JPEG images, or class folders of them), the image transforms `--resize`, `--crop`, `--mean`, `--std`, `--preset
 // imagenet|none`, and
 // `--calib-samples N`. Values are checked here (MPCC0004 naming the flag); the data itself is
 // loaded by compiler/calibration/load.ts once the model's input shape is known.
@@ -14,7 +14,7 @@ const MAX_SIDE = 16384;
 
 /** `cmd` with the calibration flags. */
 export function withCalibFlags(cmd: Command): Command {
-  return withImageFlags(cmd.addOption(new Option('--calib <path>', 'calibration data: an .npy of N×C×H×W float32 samples, a folder of .npy arrays (C×H×W or N×C×H×W each, stacked by name), or a folder of PNG/JPEG images (sorted by name; subfolders ignored)')))
+  return withImageFlags(cmd.addOption(new Option('--calib <path>', 'calibration data: an .npy of N×C×H×W float32 samples, a folder of .npy arrays (C×H×W or N×C×H×W each, stacked by name), a folder of PNG/JPEG images (sorted by name), or a dataset\'s class folders (torchvision ImageFolder layout; --calib-samples spreads over them)')))
     .addOption(new Option('--calib-samples <n>', 'use the first N calibration samples (an error if there are fewer)'));
 }
 
