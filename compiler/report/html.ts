@@ -99,13 +99,13 @@ function measuredSection(m: ReportModel): string {
   if (m.accuracy) {
     const e = m.accuracy.record;
     const shown = e.top1 !== null ? `top-1 ${pct(e.top1)}${e.top5 !== null ? `, top-5 ${pct(e.top5)}` : ''}` : e.miou !== null ? `mean IoU ${pct(e.miou)}${e.pixelAcc !== null ? `, pixel accuracy ${pct(e.pixelAcc)}` : ''}` : 'no measure';
-    parts.push(`<p class="accuracy">Accuracy of this network: <strong data-accuracy="${e.top1 ?? e.miou ?? ''}">${shown}</strong> on ${num(e.n)} images (<code>${esc(m.accuracy.file)}</code>).</p>`);
+    parts.push(`<p class="accuracy">Accuracy of this network: <strong data-accuracy="${e.top1 ?? e.miou ?? ''}">${shown}</strong> on ${num(e.n)}${e.of !== undefined ? ` of ${num(e.of)} (a --sample)` : ''} images (<code>${esc(m.accuracy.file)}</code>).</p>`);
   }
   if (i.evals.length > 0) {
     const rows = i.evals.map(({ file, record: e }) => {
       const planner = e.plan === null ? 'no plan' : `${esc(e.plan.method ?? 'plan')}${e.refit ? ' + refit' : ''}`;
       const kept = e.drelus !== null && e.baselineDrelus ? e.drelus / e.baselineDrelus : null;
-      return `<tr><td><code>${esc(file)}</code></td><td>${planner}</td><td data-sort="${e.drelus ?? ''}">${e.drelus === null ? '—' : num(e.drelus)}</td><td data-sort="${kept ?? ''}">${kept === null ? '—' : pct(kept)}</td><td data-sort="${e.top1 ?? ''}">${opt(e.top1, pct)}</td><td data-sort="${e.top5 ?? ''}">${opt(e.top5, pct)}</td><td data-sort="${e.miou ?? ''}">${opt(e.miou, pct)}</td><td data-sort="${e.n}">${num(e.n)}</td></tr>`;
+      return `<tr><td><code>${esc(file)}</code></td><td>${planner}</td><td data-sort="${e.drelus ?? ''}">${e.drelus === null ? '—' : num(e.drelus)}</td><td data-sort="${kept ?? ''}">${kept === null ? '—' : pct(kept)}</td><td data-sort="${e.top1 ?? ''}">${opt(e.top1, pct)}</td><td data-sort="${e.top5 ?? ''}">${opt(e.top5, pct)}</td><td data-sort="${e.miou ?? ''}">${opt(e.miou, pct)}</td><td data-sort="${e.n}">${num(e.n)}${e.of !== undefined ? ` of ${num(e.of)}` : ''}</td></tr>`;
     }).join('');
     parts.push(`<h3>Evaluations (mpcc eval --json)</h3><table class="sortable" id="evals-table"><thead><tr><th>file</th><th>planner</th><th>DReLUs per image</th><th>kept</th><th>top-1</th><th>top-5</th><th>mean IoU</th><th>images</th></tr></thead><tbody>${rows}</tbody></table>`);
   }

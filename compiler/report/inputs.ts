@@ -156,7 +156,7 @@ function runRecord(o: Record<string, unknown>, file: string): RunRecord {
 function evalRecord(o: Record<string, unknown>, file: string): EvalRecord {
   const what = 'an mpcc eval --json output';
   const fields = ['top1', 'top5', 'miou', 'pixelAcc', 'drelus', 'baselineDrelus'];
-  if (!isNum(o.n) || !fields.every((k) => isNumOrNull(o[k]))) throw diag('MPCC0031', [file, what, `expected {${fields.join(', ')}, n, model, plan}`]);
+  if (!isNum(o.n) || !fields.every((k) => isNumOrNull(o[k])) || (o.of !== undefined && !isNum(o.of))) throw diag('MPCC0031', [file, what, `expected {${fields.join(', ')}, n, of?, model, plan}`]);
   const model = o.model as { sha256?: unknown } | undefined;
   if (typeof model?.sha256 !== 'string') throw diag('MPCC0031', [file, what, 'no model sha256 (evaluate it again with this mpcc)']);
   const plan = o.plan as { sha256?: unknown } | null | undefined;

@@ -5,11 +5,12 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runReport } from '../../../compiler/commands/report.js';
+import { runEval } from '../../../compiler/commands/eval.js';
 import { readReportInputs } from '../../../compiler/report/inputs.js';
 import { reportModel } from '../../../compiler/report/model.js';
 import { chartWarnings, reportCharts } from '../../../compiler/report/charts.js';
@@ -108,6 +109,14 @@ describe('mpcc report: data, page and bad input', function () {
     const html = readFileSync(runReport(file('r18.onnx'), { output: file('r18.html'), fracBits: 12 }).file, 'utf8');
     expect(html).to.contain('Beside the paper (ResNet18 / CIFAR-100)');
     expect(html).to.contain('<td>494.00 MB</td><td>2.86 s</td>');
+  });
+
+  it('shows an evaluation of a --sample as its images of the set\'s', () => {
+    const data = join(dirname(fx.evals), 'xs.npy'), labels = join(dirname(fx.evals), 'ys.npy');
+    writeFileSync(file('sampled.jsonl'), runEval(fx.model, { data, labels, plan: fx.plan, sample: '7', json: true }).text);
+    const html = readFileSync(runReport(fx.out, { output: file('sampled.html'), eval: [file('sampled.jsonl')] }).file, 'utf8');
+    expect(html).to.contain('on 7 of 24 (a --sample) images');
+    expect(html).to.match(/<td data-sort="7">7 of 24<\/td><\/tr>/);
   });
 
   it('writes one self-contained page: Vega inline, every chart spec, no reference to anything outside it', () => {
