@@ -1,7 +1,8 @@
 // `npm run bench -- eval [--json] [--images N]`: `mpcc eval` on N (default 10,000) Fashion-MNIST-
 // sized images (1×28×28) through a small CNN (conv 16 → ReLU → max-pool → conv 32 → ReLU →
-// max-pool → 10 classes, random weights), in float and with --fixed, batched as eval batches
-// by default. Baseline from the same run: float eval one image per interpreter call.
+// max-pool → 10 classes, random weights), in float (onnxruntime, eval's default, and the
+// interpreter) and with --fixed, batched as eval batches by default. Baselines from the same run:
+// float on the interpreter, batched and one image per call.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,16 +52,21 @@ export async function run(args: string[]): Promise<void> {
     writeFileSync(model, fashionCnn());
     writeFileSync(data, encodeNpy([n, 1, 28, 28], benchInput(n * 784, 7, 1)));
     writeFileSync(labels, encodeNpy([n], Array.from({ length: n }, (_, i) => (i * 7) % 10), '<i8'));
-    const row = (name: string, options: { fixed?: boolean; batchSize?: number }, images = n): Row => {
-      const { report, seconds } = runEval(model, { data, labels, ...options });
+    const row = async (name: string, options: { fixed?: boolean; batchSize?: number; runner?: string }, images = n): Promise<Row> => {
+      const { report, seconds } = await runEval(model, { data, labels, ...options });
       return { run: name, images, seconds, imagesPerSecond: images / seconds, top1: report.top1 ?? NaN };
     };
-    const rows = [row('float, batched (default)', {}), row('float, one image per call', { batchSize: 1 }), row('fixed point, batched (default)', { fixed: true })];
+    const rows = [
+      await row('float, onnxruntime, batched (default)', {}),
+      await row('float, interpreter, batched', { runner: 'interpreter' }),
+      await row('float, interpreter, one image per call', { runner: 'interpreter', batchSize: 1 }),
+      await row('fixed point, batched (default)', { fixed: true }),
+    ];
     if (args.includes('--json')) {
       process.stdout.write(JSON.stringify(rows) + '\n');
       return;
     }
-    const table = [['run', 'images', 'interpreter s', 'images/s', 'top-1']];
+    const table = [['run', 'images', 'seconds', 'images/s', 'top-1']];
     for (const r of rows) table.push([r.run, String(r.images), r.seconds.toFixed(2), r.imagesPerSecond.toFixed(0), r.top1.toFixed(4)]);
     const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
     process.stdout.write(table.map((r) => r.map((cell, c) => (c ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ')).join('\n') + '\n');

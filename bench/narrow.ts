@@ -139,7 +139,7 @@ export async function run(args: string[]): Promise<void> {
           const { summary } = await runSecure(out, { input: fixture ? fmInput : r18Input, transport: 'inproc' });
           let top1: number | null = null, agreement: number | null = null;
           if (fixture) {
-            top1 = runEval(fm, { data: evalData, labels: evalLabels, fixed: true, plan: planOf(out), fracBits: String(frac), inputShape: '1,1,28,28' }).report.top1!;
+            top1 = (await runEval(fm, { data: evalData, labels: evalLabels, fixed: true, plan: planOf(out), fracBits: String(frac), inputShape: '1,1,28,28' })).report.top1!;
             if (windows === '64-bit') full = top1;
           } else {
             const { outputs } = measureSignErrors(driveModel(r18, { target: 'float', planFile: planOf(out) }).graph, frac, r18Test, [zooImages, 3, 32, 32]);

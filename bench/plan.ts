@@ -40,10 +40,10 @@ export async function run(args: string[]): Promise<void> {
   const blockSizes = flag(args, '--block-sizes');
   const refine = Number(flag(args, '--refine') ?? 2);
   const dir = mkdtempSync(join(tmpdir(), 'mpcc-bench-plan-'));
-  const top1 = (plan?: Plan): number => {
+  const top1 = async (plan?: Plan): Promise<number> => {
     let file: string | undefined;
     if (plan) writeFileAtomic((file = join(dir, 'plan.json')), planJson(plan));
-    return runEval(MODEL, { data: `${FOLDER}/test-images.npy`, labels: `${FOLDER}/test-labels.npy`, plan: file, inputShape: '1,1,28,28' }).report.top1!;
+    return (await runEval(MODEL, { data: `${FOLDER}/test-images.npy`, labels: `${FOLDER}/test-labels.npy`, plan: file, inputShape: '1,1,28,28' })).report.top1!;
   };
   try {
     const { graph } = driveModel(MODEL, { inputShape: [1, 1, 28, 28], target: 'float' });
@@ -56,7 +56,7 @@ export async function run(args: string[]): Promise<void> {
     const totalSeconds = (performance.now() - t) / 1000;
     const fastCommon = { ...common, mode: 'fast' as const, cacheDir: join(dir, 'fast-cache') };
     const fast = await makeBudgetPlans({ ...fastCommon, budgets: BUDGETS.map((fraction) => ({ fraction })), refine: 0 });
-    const full = top1();
+    const full = await top1();
     const rows: Row[] = [];
     for (const [i, budget] of BUDGETS.entries()) {
       // the refined plan reads the table from the cache the first request wrote: only its refine rounds are new work
@@ -71,11 +71,11 @@ export async function run(args: string[]): Promise<void> {
       const f = fast.plans[i];
       rows.push({
         budget,
-        exact: { drelus: p.plan.drelus.planned, top1: top1(p.plan), predicted: p.predicted, measured: p.measured },
-        refined: { drelus: refined.plans[0].plan.drelus.planned, top1: top1(refined.plans[0].plan), measured: refined.plans[0].measured },
-        uniform: { drelus: uniform.drelus.planned, top1: top1(uniform) },
-        fast: { drelus: f.plan.drelus.planned, top1: top1(f.plan), predicted: f.predicted, measured: f.measured },
-        fastRefined: { drelus: fastRefined.plans[0].plan.drelus.planned, top1: top1(fastRefined.plans[0].plan), measured: fastRefined.plans[0].measured },
+        exact: { drelus: p.plan.drelus.planned, top1: await top1(p.plan), predicted: p.predicted, measured: p.measured },
+        refined: { drelus: refined.plans[0].plan.drelus.planned, top1: await top1(refined.plans[0].plan), measured: refined.plans[0].measured },
+        uniform: { drelus: uniform.drelus.planned, top1: await top1(uniform) },
+        fast: { drelus: f.plan.drelus.planned, top1: await top1(f.plan), predicted: f.predicted, measured: f.measured },
+        fastRefined: { drelus: fastRefined.plans[0].plan.drelus.planned, top1: await top1(fastRefined.plans[0].plan), measured: fastRefined.plans[0].measured },
         seconds: { solve: plain.seconds.solve / BUDGETS.length, refine: refineSeconds, fastRefine: fastRefineSeconds },
       });
     }

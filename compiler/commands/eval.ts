@@ -38,6 +38,8 @@ import { stageOf } from '../../ir/stage.js';
 import { poolBeforeActivation } from '../../passes/secure/lower-reorder.js';
 import { Tensor } from '../../ir/tensor.js';
 import { numel } from '../../ir/types.js';
+import { ortRunner } from '../planning/ort-runner.js';
+import type { PreparedNetwork } from '../../passes/planning/distortion/runner.js';
 import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the eval command, as commander hands them over. */
@@ -63,6 +65,9 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   readonly batchSize?: string | number;
   /** Evaluate this many images spread evenly through the set (image ⌊i·N/n⌋ for i < n). */
   readonly sample?: string | number;
+  /** What runs the float network: onnxruntime (default, ~20× faster) or interpreter (the
+   * reference); --fixed runs on the interpreter only. */
+  readonly runner?: string;
   /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   /** Passes to run first (default canonicalize), as in every command. */
@@ -94,6 +99,8 @@ export interface EvalReport {
     /** Coded warnings of the refit (too few samples for a layer). */
     readonly warnings: readonly string[];
   };
+  /** What ran the network: onnxruntime (float) or the interpreter (float, or --fixed). */
+  readonly runner: EvalRunner;
   /** The model file measured (sha256 of its bytes: OUT/manifest.json's modelHash of a compile of it). */
   readonly model: { readonly sha256: string };
   /** The plan applied (--plan): its file's sha256 and its source's method (uniform, knapsack, …); null without one. */
@@ -114,7 +121,7 @@ export const DEFAULT_IGNORE_INDEX = 255;
 const BATCH_VALUES = 1 << 24;
 
 /** Evaluates `model` on the labelled images of `options`; progress lines go to `sink`. */
-export function runEval(model: string, options: EvalOptions, sink: ProgressSink = NO_PROGRESS): EvalResult {
+export async function runEval(model: string, options: EvalOptions, sink: ProgressSink = NO_PROGRESS): Promise<EvalResult> {
   const log = commandProgress(options, sink);
   const labelsFormat = options.labelsFormat ?? 'npy';
   if (labelsFormat !== 'npy' && labelsFormat !== 'u8') throw diag('MPCC0004', ['--labels-format', labelsFormat, 'expected npy or u8']);
@@ -122,6 +129,8 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
   const batchFlag = options.batchSize === undefined ? undefined : parseInteger('--batch-size', options.batchSize, 1, 1, 1 << 16);
   const sampleFlag = options.sample === undefined ? undefined : parseInteger('--sample', options.sample, 1, 1, 2 ** 31 - 1);
   const fracBits = parseFracBits(options.fracBits);
+  if (options.runner !== undefined && options.runner !== 'onnxruntime' && options.runner !== 'interpreter') throw diag('MPCC0004', ['--runner', options.runner, 'expected onnxruntime or interpreter']);
+  if (options.runner === 'onnxruntime' && options.fixed) throw diag('MPCC0004', ['--runner', options.runner, 'the fixed-point simulation (--fixed) runs on the interpreter']);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
   const refitRequest = refitRequestFrom(options as EvalOptions & Record<string, unknown>, true);
@@ -210,6 +219,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     return graphs.get(size);
   };
   const frac = options.fixed ? modelFrac(runnable) : undefined;
+  const forward = await evalForward(runnable, options.runner as EvalRunner | undefined, frac, graphFor, log);
   const started = performance.now();
   let lastLine = started;
   const scoreWidth = shape.classes * shape.pixels;
@@ -222,11 +232,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     const x = new Float32Array(size * perImage);
     if (picks) for (let j = 0; j < count; j++) source.fill(picks[first + j], 1, x.subarray(j * perImage));
     else source.fill(first, count, x);
-    const inputs = { [g.inputs[0]]: new Tensor('float32', [size, ...shape.image], x) };
-    const out = frac !== undefined
-      ? runGraphFixed(g, inputs, { frac, keep: 'outputs', compare: { carries: 'shares' } }).outputs.get(g.outputs[0])!
-      : runGraph(g, inputs).get(g.outputs[0])!;
-    const scores = out.data as Float32Array | Float64Array;
+    const scores = await forward.run(g, size, x);
     // per image, by its index in the set (errors name it), or the batch at once
     const add = (at: number, s: ArrayLike<number>, n: number) =>
       metrics instanceof ClassificationMetrics ? metrics.add(s, labels.data, at, n) : metrics.add(s, labels.data, at, n, shape.pixels);
@@ -240,6 +246,7 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  await forward.dispose();
 
   const drelus = dreluCount(runnable, fracBits, log);
   // the baseline: the same model through the same passes, without the plan
@@ -255,10 +262,61 @@ export function runEval(model: string, options: EvalOptions, sink: ProgressSink 
     drelus: drelus === undefined ? null : drelus / shape.batch,
     baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
     ...(refit ? { refit: refitSummary(refit) } : {}),
+    runner: forward.name,
     model: { sha256: modelFileSha256(model) },
     plan: options.plan === undefined ? null : planIdentity(options.plan),
   };
   return { report, text: options.json ? `${JSON.stringify(report)}\n` : formatReport(report, options, seconds), seconds };
+}
+
+/** What runs eval's forward passes. */
+export type EvalRunner = 'onnxruntime' | 'interpreter';
+
+/** Eval's forward passes: `run(g, size, x)` gives the output of graph `g` (the network at `size`
+ * images) on images `x`. The interpreter runs --fixed (bit-faithful fixed point) or, asked to,
+ * float; onnxruntime the float network exported as standard ONNX (one session per batch size;
+ * compiler/planning/ort-runner.ts), unless asked for explicitly falling back to the interpreter
+ * with a note when the network cannot be exported or loaded there. */
+async function evalForward(
+  runnable: Graph,
+  asked: EvalRunner | undefined,
+  frac: number | undefined,
+  graphFor: (size: number) => Graph | undefined,
+  log: ProgressSink,
+): Promise<{ name: EvalRunner; run(g: Graph, size: number, x: Float32Array): Promise<Float32Array | Float64Array>; dispose(): Promise<void> }> {
+  const interpreter = {
+    name: 'interpreter' as const,
+    async run(g: Graph, size: number, x: Float32Array) {
+      const inputs = { [g.inputs[0]]: new Tensor('float32', [size, ...g.types.get(g.inputs[0])!.shape.slice(1)], x) };
+      const out = frac !== undefined ? runGraphFixed(g, inputs, { frac, keep: 'outputs', compare: { carries: 'shares' } }).outputs.get(g.outputs[0])! : runGraph(g, inputs).get(g.outputs[0])!;
+      return out.data as Float32Array | Float64Array;
+    },
+    async dispose() {},
+  };
+  if (frac !== undefined || asked === 'interpreter') return interpreter;
+  const sessions = new Map<Graph, PreparedNetwork>();
+  const prepare = async (g: Graph) => {
+    let p = sessions.get(g);
+    if (!p) sessions.set(g, (p = await ortRunner.prepare(g)));
+    return p;
+  };
+  try {
+    // the first batch's network now, so a network onnxruntime cannot take is known before any image
+    await prepare(graphFor(1) ?? runnable);
+  } catch (err) {
+    if (asked === 'onnxruntime') throw diag('MPCC3009', [`onnxruntime cannot run the network (${(err as Error).message.split('\n')[0]}); --runner interpreter runs it`]);
+    log(`eval: onnxruntime cannot run the network (${(err as Error).message.split('\n')[0]}): the interpreter runs it`);
+    return interpreter;
+  }
+  return {
+    name: 'onnxruntime',
+    async run(g, _size, x) {
+      return (await (await prepare(g)).run([x]))[0];
+    },
+    async dispose() {
+      for (const p of sessions.values()) await p.dispose();
+    },
+  };
 }
 
 /** The --plan file's identity in the report: its sha256 and how it was made. */
@@ -437,7 +495,7 @@ function parseDataShape(text: string): number[] {
 function formatReport(r: EvalReport, options: EvalOptions, seconds: number): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
   const num = (v: number | null) => (v === null ? '—' : v.toLocaleString('en-US'));
-  const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${options.fixed ? 'fixed point' : 'float'}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
+  const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${options.fixed ? 'fixed point' : `float, ${r.runner}`}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
   if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
   if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
   const share = r.drelus !== null && r.baselineDrelus ? ` (${(100 * r.drelus / r.baselineDrelus).toFixed(1)}% of ${num(r.baselineDrelus)})` : '';
@@ -467,13 +525,14 @@ export function registerEval(program: Command): void {
         .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
         .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
         .option('--sample <n>', 'evaluate n images spread evenly through the set (image ⌊i·N/n⌋ for i < n): an image folder, sorted by class, keeps every class\'s share')
+        .addOption(new Option('--runner <runner>', 'what runs the float network: onnxruntime (default, about 20× faster) or interpreter (the reference); --fixed runs on the interpreter').choices(['onnxruntime', 'interpreter']))
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
-        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, of?, drelus, baselineDrelus, refit?, model, plan}'))),
+        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, of?, drelus, baselineDrelus, refit?, runner, model, plan}'))),
       'canonicalize', ', with --fixed',
     ),
   ).action(
-    action((model: string, options: EvalOptions) => {
-      process.stdout.write(runEval(model, options, stderrProgress(options)).text);
+    action(async (model: string, options: EvalOptions) => {
+      process.stdout.write((await runEval(model, options, stderrProgress(options))).text);
     }),
   );
 }

@@ -1,5 +1,5 @@
-// The planner's fast forward runner: onnxruntime-node (the one file that imports it outside
-// tests and benchmarks). A sub-network is exported as standard ONNX (compiler/onnx/export.ts,
+// The fast forward runner of the planner and of `mpcc eval` in float: onnxruntime-node (the one
+// file that imports it outside tests and benchmarks). A sub-network is exported as standard ONNX (compiler/onnx/export.ts,
 // BlockRelu as the standard operators of compiler/onnx/export-block-relu.ts) and run in one
 // session on both cores (intraOpNumThreads 2, the machine's two). On the trained Fashion-MNIST
 // fixture it runs 512 images of the whole network in about 75 ms where the interpreter takes

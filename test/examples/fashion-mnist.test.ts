@@ -123,22 +123,23 @@ describe('examples/fashion-mnist: the trained ResNet and its fixtures', function
     expect(secure).to.have.length(10);
     expect(argmax(secure), `image ${k}: secure top-1`).to.equal(argmax(floatLogits));
   });
-  it('mpcc eval gives the top-1 accuracy onnxruntime gives on the 500 test images, float and --fixed', () => {
+  it('mpcc eval gives the top-1 accuracy onnxruntime gives on the 500 test images, float (either runner) and --fixed', async () => {
     const data = join(FOLDER, 'test-images.npy'), labelsFile = join(FOLDER, 'test-labels.npy');
     const expected = accuracy(referenceTop1, labels); // the independent path: onnxruntime's argmax
-    const float = runEval(MODEL, { data, labels: labelsFile }).report;
+    const float = (await runEval(MODEL, { data, labels: labelsFile })).report;
+    expect((await runEval(MODEL, { data, labels: labelsFile, runner: 'interpreter' })).report.top1).to.equal(expected);
     expect(float.n).to.equal(500);
     expect(float.top1).to.equal(expected);
     expect(float.drelus).to.equal(31360); // every ReLU a plain ReLU: 12,544 + 12,544 + 6,272 per image (README)
     expect(float.baselineDrelus).to.equal(31360);
-    const fixed = runEval(MODEL, { data, labels: labelsFile, fixed: true }).report;
+    const fixed = (await runEval(MODEL, { data, labels: labelsFile, fixed: true })).report;
     expect(fixed.top1).to.equal(expected); // the fixed-point simulation keeps every top-1 here (README)
   });
 
-  it('mpcc eval under a uniform 4x4 plan counts the planned DReLUs and loses accuracy', () => {
+  it('mpcc eval under a uniform 4x4 plan counts the planned DReLUs and loses accuracy', async () => {
     const plan = join(temp(), 'plan-4x4.json');
     runPlanCommand(MODEL, { uniform: '4x4', output: plan, inputShape: `1,${IMAGE.join(',')}` });
-    const r = runEval(MODEL, { data: join(FOLDER, 'test-images.npy'), labels: join(FOLDER, 'test-labels.npy'), plan }).report;
+    const r = (await runEval(MODEL, { data: join(FOLDER, 'test-images.npy'), labels: join(FOLDER, 'test-labels.npy'), plan })).report;
     // Tiles of 4×4 by brute force: ceil(28/4)² = 49 per channel at 28×28 (16 channels), ceil(14/4)² = 16 at 14×14
     // (2 layers × 32 channels), ceil(7/4)² = 4 at 7×7 (2 layers × 64 channels).
     expect(r.drelus).to.equal(16 * 49 + 2 * 32 * 16 + 2 * 64 * 4);

@@ -53,6 +53,17 @@ export function expectSameOutputs(before: Graph, after: Graph, tolerance = 1e-5,
   }
 }
 
+/** The MpccError an async call rejects with (fails when it resolves or rejects with another error). */
+export async function rejectionOf(fn: () => Promise<unknown>): Promise<MpccError> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof MpccError) return err;
+    throw err;
+  }
+  throw new Error('expected an MpccError');
+}
+
 /** Runs `fn` and returns the MpccError it throws (fails when it throws nothing or another error). */
 export function errorOf(fn: () => unknown): MpccError {
   try {

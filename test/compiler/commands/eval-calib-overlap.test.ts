@@ -11,7 +11,7 @@ import { runEval } from '../../../compiler/commands/eval.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { planJson } from '../../../passes/planning/plan-file.js';
-import { errorOf } from '../../passes/util.js';
+import { rejectionOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 const FMNIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples', 'fashion-mnist');
@@ -41,26 +41,26 @@ describe('mpcc eval refuses images a plan was calibrated on', function () {
     writeFileSync(file('malformed.json'), planJson({ ...plan, source: { ...plan.source, calib: { sampleDigests: ['xyz'] } } }));
   });
 
-  const evaluate = (plan: string, data: string) => runEval(MODEL, { data, labels: file('y.npy'), plan, inputShape: '1,1,28,28' }).report;
+  const evaluate = async (plan: string, data: string) => (await runEval(MODEL, { data, labels: file('y.npy'), plan, inputShape: '1,1,28,28' })).report;
 
-  it('evaluates test images under a calibrated plan exactly as under the same plan without the record', () => {
+  it('evaluates test images under a calibrated plan exactly as under the same plan without the record', async () => {
     const data = writeData('test.npy');
     // the same measures; only the plan file (its sha256) differs
-    expect({ ...evaluate(file('calibrated.json'), data), plan: null }).to.deep.equal({ ...evaluate(file('plain.json'), data), plan: null });
+    expect({ ...(await evaluate(file('calibrated.json'), data)), plan: null }).to.deep.equal({ ...(await evaluate(file('plain.json'), data)), plan: null });
   });
 
-  it('MPCC0015: one calibration image among the test images, named by its index', () => {
+  it('MPCC0015: one calibration image among the test images, named by its index', async () => {
     const data = writeData('mixed.npy', { at: 7, calibIndex: 40 });
-    const err = errorOf(() => evaluate(file('calibrated.json'), data));
+    const err = await rejectionOf(() => evaluate(file('calibrated.json'), data));
     expect(err.code).to.equal('MPCC0015');
     expect(err.message).to.contain(data).and.to.contain(file('calibrated.json')).and.to.contain('shares 1 of its images').and.to.contain('index 7');
     // a calibration image the plan did not use (beyond its 64 samples) is not refused
     const unused = writeData('unused.npy', { at: 7, calibIndex: 100 });
-    expect(evaluate(file('calibrated.json'), unused).n).to.equal(N);
+    expect((await evaluate(file('calibrated.json'), unused)).n).to.equal(N);
   });
 
-  it('MPCC0018: a plan whose source.calib is malformed', () => {
-    const err = errorOf(() => evaluate(file('malformed.json'), writeData('t2.npy')));
+  it('MPCC0018: a plan whose source.calib is malformed', async () => {
+    const err = await rejectionOf(() => evaluate(file('malformed.json'), writeData('t2.npy')));
     expect(err.code).to.equal('MPCC0018');
     expect(err.message).to.contain(file('malformed.json')).and.to.contain('sampleDigests');
     expect(JSON.parse(readFileSync(file('calibrated.json'), 'utf8')).source.calib.sampleDigests).to.have.length(64);

@@ -12,7 +12,7 @@ import { runEval } from '../../../compiler/commands/eval.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { planJson } from '../../../passes/planning/plan-file.js';
-import { errorOf } from '../../passes/util.js';
+import { rejectionOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { encodePng } from '../../png.js';
 
@@ -53,44 +53,44 @@ describe('mpcc eval --data on an image folder (ImageFolder)', function () {
     writeFileSync(file('y.npy'), encodeNpy([N], Array.from(labels.subarray(0, N)), '<i8'));
   });
 
-  const evalFolder = (data: string, extra: Record<string, unknown> = {}) => runEval(MODEL, { data, ...NORM_FLAGS, ...extra } as never).report;
+  const evalFolder = async (data: string, extra: Record<string, unknown> = {}) => (await runEval(MODEL, { data, ...NORM_FLAGS, ...extra } as never)).report;
 
-  it('measures what the same images and labels measure as arrays, in float and in fixed point', () => {
+  it('measures what the same images and labels measure as arrays, in float and in fixed point', async () => {
     for (const fixed of [false, true]) {
-      const folder = evalFolder(file('folder'), { fixed });
-      const arrays = runEval(MODEL, { data: file('x.npy'), labels: file('y.npy'), fixed }).report;
+      const folder = await evalFolder(file('folder'), { fixed });
+      const arrays = (await runEval(MODEL, { data: file('x.npy'), labels: file('y.npy'), fixed })).report;
       expect(folder.n).to.equal(N);
       expect(folder.top1, `fixed ${fixed}`).to.equal(arrays.top1);
       expect(folder.top5, `fixed ${fixed}`).to.equal(arrays.top5);
       expect(folder.top1).to.be.greaterThan(0.8); // the trained fixture, with the labels right
     }
     // --batch-size 7 reads the folder 7 images at a time: the same measures
-    expect(evalFolder(file('folder'), { batchSize: 7 }).top1).to.equal(evalFolder(file('folder')).top1);
+    expect((await evalFolder(file('folder'), { batchSize: 7 })).top1).to.equal((await evalFolder(file('folder'))).top1);
   });
 
-  it('--sample n evaluates images ⌊i·N/n⌋ of the set, in its order, as the same images given as arrays', () => {
+  it('--sample n evaluates images ⌊i·N/n⌋ of the set, in its order, as the same images given as arrays', async () => {
     const order = folderOrder();
     const picked = Array.from({ length: 13 }, (_, i) => order[Math.floor((i * N) / 13)]);
     const x = new Float32Array(picked.length * PER);
     picked.forEach((img, k) => x.set(test.data.subarray(img * PER, (img + 1) * PER), k * PER));
     writeFileSync(file('picked.npy'), encodeNpy([picked.length, 1, 28, 28], x));
     writeFileSync(file('picked-y.npy'), encodeNpy([picked.length], picked.map((i) => Number(labels[i])), '<i8'));
-    const sampled = evalFolder(file('folder'), { sample: '13', batchSize: 5 });
-    const arrays = runEval(MODEL, { data: file('picked.npy'), labels: file('picked-y.npy') }).report;
+    const sampled = await evalFolder(file('folder'), { sample: '13', batchSize: 5 });
+    const arrays = (await runEval(MODEL, { data: file('picked.npy'), labels: file('picked-y.npy') })).report;
     expect([sampled.n, sampled.of]).to.deep.equal([13, N]);
     expect([sampled.top1, sampled.top5]).to.deep.equal([arrays.top1, arrays.top5]);
     // n at least N: the whole set, no `of`
-    expect(evalFolder(file('folder'), { sample: String(N) })).to.not.have.property('of');
+    expect(await evalFolder(file('folder'), { sample: String(N) })).to.not.have.property('of');
   });
 
-  it('refuses images a plan was calibrated on, naming the first by its index in the folder', () => {
+  it('refuses images a plan was calibrated on, naming the first by its index in the folder', async () => {
     // the plan's calibration: three of the folder's images (one of them image 10), preprocessed alike
     mkdirSync(file('calib'));
     for (const i of [10, 20, 30]) copyFileSync(imagePath(i), file('calib', `c${i}.png`));
     const { plan } = runPlanCommand(MODEL, { uniform: '2x2', output: file('plain.json'), inputShape: '1,1,28,28' });
     const calib = loadCalibration({ calib: file('calib'), ...NORM }, [1, 1, 28, 28]).source;
     writeFileSync(file('calibrated.json'), planJson({ ...plan, source: { ...plan.source, calib } }));
-    const err = errorOf(() => evalFolder(file('folder'), { plan: file('calibrated.json'), batchSize: 8 }));
+    const err = await rejectionOf(() => evalFolder(file('folder'), { plan: file('calibrated.json'), batchSize: 8 }));
     expect(err.code).to.equal('MPCC0015');
     // ImageFolder's order: by class folder, then by path; the first calibration image met
     const order = folderOrder();
@@ -99,35 +99,35 @@ describe('mpcc eval --data on an image folder (ImageFolder)', function () {
   });
 
   describe('bad input: coded errors naming the folder, file or flag', () => {
-    const expectCode = (fn: () => unknown, code: string, ...mentions: string[]) => {
-      const err = errorOf(fn);
+    const expectCode = async (fn: () => Promise<unknown>, code: string, ...mentions: string[]) => {
+      const err = await rejectionOf(fn);
       expect(err.code, err.message).to.equal(code);
       for (const m of mentions) expect(err.message).to.contain(m);
     };
 
-    it('MPCC3011: class folders fewer than the classes; MPCC3013: no image; MPCC3012: an image kind mpcc cannot read', () => {
+    it('MPCC3011: class folders fewer than the classes; MPCC3013: no image; MPCC3012: an image kind mpcc cannot read', async () => {
       mkdirSync(file('nine'));
       for (let c = 0; c < 9; c++) mkdirSync(file('nine', CLASS(c)));
       writeFileSync(file('nine', CLASS(2), 'a.png'), png(pixels(0), 28, 28));
-      expectCode(() => evalFolder(file('nine')), 'MPCC3011', file('nine'), '9 class folder(s)', 'into 10');
+      await expectCode(() => evalFolder(file('nine')), 'MPCC3011', file('nine'), '9 class folder(s)', 'into 10');
       mkdirSync(file('empty', 'a'), { recursive: true });
       writeFileSync(file('empty', 'loose.png'), png(pixels(0), 28, 28));
-      expectCode(() => evalFolder(file('empty')), 'MPCC3013', file('empty'));
-      expectCode(() => evalFolder(file('empty', 'a')), 'MPCC3013', 'no class folder');
+      await expectCode(() => evalFolder(file('empty')), 'MPCC3013', file('empty'));
+      await expectCode(() => evalFolder(file('empty', 'a')), 'MPCC3013', 'no class folder');
       writeFileSync(file('nine', CLASS(4), 'b.BMP'), 'BM');
-      expectCode(() => evalFolder(file('nine')), 'MPCC3012', '1 image(s)', 'b.BMP');
+      await expectCode(() => evalFolder(file('nine')), 'MPCC3012', '1 image(s)', 'b.BMP');
     });
 
-    it('MPCC0013: an image of another size without --resize/--crop; MPCC0004: --labels or --data-shape with a folder, an image flag with an array, --labels missing', () => {
+    it('MPCC0013: an image of another size without --resize/--crop; MPCC0004: --labels or --data-shape with a folder, an image flag with an array, --labels missing', async () => {
       mkdirSync(file('big', CLASS(0)), { recursive: true });
       for (let c = 1; c < 10; c++) mkdirSync(file('big', CLASS(c)));
       writeFileSync(file('big', CLASS(5), 'wide.png'), png(new Uint8Array(28 * 30), 28, 30));
-      expectCode(() => evalFolder(file('big')), 'MPCC0013', file('big', CLASS(5), 'wide.png'), '28×30', '--resize');
-      expect(evalFolder(file('big'), { resize: '28x28' }).n).to.equal(1);
-      expectCode(() => evalFolder(file('folder'), { labels: file('y.npy') }), 'MPCC0004', '--labels', 'class folders give the labels');
-      expectCode(() => evalFolder(file('folder'), { dataShape: '1,28,28' }), 'MPCC0004', '--data-shape');
-      expectCode(() => runEval(MODEL, { data: file('x.npy'), labels: file('y.npy'), mean: '0.5' } as never), 'MPCC0004', '--mean', 'is an array');
-      expectCode(() => runEval(MODEL, { data: file('x.npy') } as never), 'MPCC0004', '--labels', 'folder of class folders');
+      await expectCode(() => evalFolder(file('big')), 'MPCC0013', file('big', CLASS(5), 'wide.png'), '28×30', '--resize');
+      expect((await evalFolder(file('big'), { resize: '28x28' })).n).to.equal(1);
+      await expectCode(() => evalFolder(file('folder'), { labels: file('y.npy') }), 'MPCC0004', '--labels', 'class folders give the labels');
+      await expectCode(() => evalFolder(file('folder'), { dataShape: '1,28,28' }), 'MPCC0004', '--data-shape');
+      await expectCode(() => runEval(MODEL, { data: file('x.npy'), labels: file('y.npy'), mean: '0.5' } as never), 'MPCC0004', '--mean', 'is an array');
+      await expectCode(() => runEval(MODEL, { data: file('x.npy') } as never), 'MPCC0004', '--labels', 'folder of class folders');
     });
   });
 });

@@ -77,7 +77,7 @@ describe('mpcc eval', function () {
   const N = 120;
   let labels: number[];
   let images: Float32Array;
-  const evalCnn = (extra: Partial<EvalOptions> = {}) => runEval(file('cnn.onnx'), { data: file('x.npy'), labels: file('y.npy'), ...extra }).report;
+  const evalCnn = async (extra: Partial<EvalOptions> = {}) => (await runEval(file('cnn.onnx'), { data: file('x.npy'), labels: file('y.npy'), ...extra })).report;
 
   before(async () => {
     const model = smallCnn();
@@ -105,43 +105,49 @@ describe('mpcc eval', function () {
       const best = y.indexOf(Math.max(...y));
       if (best === labels[i]) hits++;
     }
-    const report = evalCnn();
+    const report = await evalCnn();
     expect(hits).to.equal(80); // two in three by construction
     expect(report.top1).to.equal(hits / N);
+    expect(report.runner).to.equal('onnxruntime'); // float's default
+    // the interpreter, the reference, agrees image by image
+    const reference = await evalCnn({ runner: 'interpreter' });
+    expect([reference.top1, reference.runner]).to.deep.equal([hits / N, 'interpreter']);
     expect(report.n).to.equal(N);
     expect(report.top5).to.be.within(report.top1!, 1);
     expect([report.miou, report.pixelAcc]).to.deep.equal([null, null]);
   });
 
-  it('batched runs equal per-image runs, in float and in fixed point', () => {
-    expect(evalCnn({ batchSize: 1 })).to.deep.equal(evalCnn({ batchSize: 7 }));
-    const fixed = evalCnn({ fixed: true, batchSize: 50 });
-    expect(fixed).to.deep.equal(evalCnn({ fixed: true, batchSize: 1 }));
-    expect(Math.abs(fixed.top1! - evalCnn().top1!)).to.be.at.most(2 / N); // the fixed-point run flips at most near-ties
+  it('batched runs equal per-image runs, in float (either runner) and in fixed point', async () => {
+    expect(await evalCnn({ batchSize: 1, runner: 'interpreter' })).to.deep.equal(await evalCnn({ batchSize: 7, runner: 'interpreter' }));
+    expect(await evalCnn({ batchSize: 1 })).to.deep.equal(await evalCnn({ batchSize: 7 }));
+    const fixed = await evalCnn({ fixed: true, batchSize: 50 });
+    expect(fixed.runner).to.equal('interpreter');
+    expect(fixed).to.deep.equal(await evalCnn({ fixed: true, batchSize: 1 }));
+    expect(Math.abs(fixed.top1! - (await evalCnn()).top1!)).to.be.at.most(2 / N); // the fixed-point run flips at most near-ties
   });
 
-  it('DReLUs per image: 8·28·28 + 16·14·14 = 9,408; a uniform 4×4 plan keeps 8·7·7 + 16·4·4 = 648', () => {
-    const report = evalCnn();
+  it('DReLUs per image: 8·28·28 + 16·14·14 = 9,408; a uniform 4×4 plan keeps 8·7·7 + 16·4·4 = 648', async () => {
+    const report = await evalCnn();
     expect([report.drelus, report.baselineDrelus]).to.deep.equal([9408, 9408]);
     const bytes = smallCnn();
     const graph = runPipeline(importOnnx(bytes), 'canonicalize').graph;
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     writeFileSync(file('plan.json'), planJson(uniformPlan(graph, sha256, [4, 4])));
-    const planned = evalCnn({ plan: file('plan.json') });
+    const planned = await evalCnn({ plan: file('plan.json') });
     expect([planned.drelus, planned.baselineDrelus]).to.deep.equal([648, 9408]);
     expect(planned.n).to.equal(N);
-    expect(evalCnn({ plan: file('plan.json'), batchSize: 1 })).to.deep.equal(evalCnn({ plan: file('plan.json'), batchSize: 9 }));
-    const planFixed = evalCnn({ plan: file('plan.json'), fixed: true });
+    expect(await evalCnn({ plan: file('plan.json'), batchSize: 1 })).to.deep.equal(await evalCnn({ plan: file('plan.json'), batchSize: 9 }));
+    const planFixed = await evalCnn({ plan: file('plan.json'), fixed: true });
     expect(planFixed.drelus).to.equal(648);
-    expect(planFixed).to.deep.equal(evalCnn({ plan: file('plan.json'), fixed: true, batchSize: 1 }));
+    expect(planFixed).to.deep.equal(await evalCnn({ plan: file('plan.json'), fixed: true, batchSize: 1 }));
   });
 
-  it('a symbolic batch (torch.onnx dynamic axes) is fixed from the images; --input-shape also takes it', () => {
+  it('a symbolic batch (torch.onnx dynamic axes) is fixed from the images; --input-shape also takes it', async () => {
     writeFileSync(file('cnn-dynamic.onnx'), smallCnn('batch'));
     // the same measures as the fixed-batch model's; only the model file (its sha256) differs
-    const want = { ...evalCnn(), model: { sha256: createHash('sha256').update(readFileSync(file('cnn-dynamic.onnx'))).digest('hex') } };
-    expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy') }).report).to.deep.equal(want);
-    expect(runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy'), inputShape: '4,1,28,28' }).report).to.deep.equal(want);
+    const want = { ...(await evalCnn()), model: { sha256: createHash('sha256').update(readFileSync(file('cnn-dynamic.onnx'))).digest('hex') } };
+    expect((await runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy') })).report).to.deep.equal(want);
+    expect((await runEval(file('cnn-dynamic.onnx'), { data: file('x.npy'), labels: file('y.npy'), inputShape: '4,1,28,28' })).report).to.deep.equal(want);
   });
 
   it('under a plan, top-1 agrees exactly with onnxruntime on the exported planned network', async () => {
@@ -151,15 +157,16 @@ describe('mpcc eval', function () {
     runExport(file('cnn.onnx'), { output: file('planned.onnx'), plan: file('plan22.json') });
     const predicted = (await ortArgmax(readFileSync(file('planned.onnx')), images, [1, 28, 28])).map((p) => p[0]);
     const hits = predicted.filter((p, i) => p === labels[i]).length;
-    const report = evalCnn({ plan: file('plan22.json') });
+    const report = await evalCnn({ plan: file('plan22.json') });
     expect(report.top1).to.equal(hits / N);
+    expect((await evalCnn({ plan: file('plan22.json'), runner: 'interpreter' })).top1).to.equal(hits / N);
     expect(report.drelus).to.equal(8 * 14 * 10 + 16 * 7 * 5); // ceil(28/2)·ceil(28/3), ceil(14/2)·ceil(14/3) tiles
   });
 
-  it('raw float32 images (--data-shape) and raw byte labels (--labels-format u8) give the .npy result', () => {
-    const want = evalCnn();
-    expect(evalCnn({ data: file('x.raw'), dataShape: '1,28,28', labels: file('y.u8'), labelsFormat: 'u8' })).to.deep.equal(want);
-    expect(evalCnn({ data: file('x.raw'), dataShape: `${N},1,28,28`, labels: file('y32.npy') })).to.deep.equal(want);
+  it('raw float32 images (--data-shape) and raw byte labels (--labels-format u8) give the .npy result', async () => {
+    const want = await evalCnn();
+    expect(await evalCnn({ data: file('x.raw'), dataShape: '1,28,28', labels: file('y.u8'), labelsFormat: 'u8' })).to.deep.equal(want);
+    expect(await evalCnn({ data: file('x.raw'), dataShape: `${N},1,28,28`, labels: file('y32.npy') })).to.deep.equal(want);
   });
 
   it('segmentation: mean IoU and pixel accuracy, ignored pixels left out', async () => {
@@ -172,7 +179,7 @@ describe('mpcc eval', function () {
     const wrong = maps.map((k, p) => (p % 5 === 0 ? 255 : p % 7 === 0 ? (k + 1) % 5 : k));
     writeFileSync(file('seg-y.npy'), encodeNpy([n, 6, 7], wrong, '|u1'));
     writeFileSync(file('seg-y.u8'), Uint8Array.from(wrong));
-    const report = runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.npy') }).report;
+    const report = (await runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.npy') })).report;
     const counted = wrong.filter((k) => k !== 255);
     const correct = wrong.filter((k, p) => k !== 255 && k === maps[p]).length;
     expect(report.pixelAcc).to.equal(correct / counted.length);
@@ -185,39 +192,41 @@ describe('mpcc eval', function () {
     }
     expect(report.miou).to.be.closeTo(sum / present, 1e-12);
     expect([report.top1, report.top5, report.n, report.drelus]).to.deep.equal([null, null, n, 5 * 6 * 7]);
-    expect(runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.u8'), labelsFormat: 'u8' }).report).to.deep.equal(report);
+    expect((await runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.u8'), labelsFormat: 'u8' })).report).to.deep.equal(report);
 
     // a segmentation model given class labels, and the reverse
     writeFileSync(file('seg-classes.npy'), encodeNpy([n], [0, 1, 2, 3], '<i8'));
-    expectCode(() => runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-classes.npy') }), 'MPCC3006', /seg-classes\.npy' of shape \[4\].*segments 6×7 maps; it needs labels N×6×7/);
+    await expectCode(() => runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-classes.npy') }), 'MPCC3006', /seg-classes\.npy' of shape \[4\].*segments 6×7 maps; it needs labels N×6×7/);
     writeFileSync(file('seg-classes.u8'), Uint8Array.from([0, 1, 2, 3]));
-    expectCode(() => runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-classes.u8'), labelsFormat: 'u8' }), 'MPCC3006', /one label per pixel/);
-    expectCode(() => evalCnn({ labels: file('y-maps.npy') }), 'MPCC3006', /y-maps\.npy' of shape \[120,28,28\].*classifies.*one class label per image/);
+    await expectCode(() => runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-classes.u8'), labelsFormat: 'u8' }), 'MPCC3006', /one label per pixel/);
+    await expectCode(() => evalCnn({ labels: file('y-maps.npy') }), 'MPCC3006', /y-maps\.npy' of shape \[120,28,28\].*classifies.*one class label per image/);
   });
 
-  it('bad input: coded errors naming the file or flag', () => {
-    expectCode(() => evalCnn({ labels: file('y-short.npy') }), 'MPCC3005', /y-short\.npy' holds 119 labels but '.*x\.npy' holds 120 images/);
-    expectCode(() => evalCnn({ data: file('x-small.npy') }), 'MPCC3007', /x-small\.npy' of shape \[120,1,14,14\].*the model takes N×1×28×28/);
-    expectCode(() => evalCnn({ labels: file('y-float.npy') }), 'MPCC3008', /y-float\.npy' has dtype '<f4': expected integers/);
-    expectCode(() => evalCnn({ labelsFormat: 'csv' }), 'MPCC0004', /--labels-format/);
-    expectCode(() => evalCnn({ batchSize: '0' }), 'MPCC0004', /--batch-size/);
-    expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '1,28' }), 'MPCC0004', /--data-shape/);
-    expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '2,28,28' }), 'MPCC0004', /--data-shape.*the model takes N×1×28×28/);
-    expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '7,1,28,28' }), 'MPCC3007', /holds 376320 bytes, not 7 images/);
+  it('bad input: coded errors naming the file or flag', async () => {
+    await expectCode(() => evalCnn({ labels: file('y-short.npy') }), 'MPCC3005', /y-short\.npy' holds 119 labels but '.*x\.npy' holds 120 images/);
+    await expectCode(() => evalCnn({ data: file('x-small.npy') }), 'MPCC3007', /x-small\.npy' of shape \[120,1,14,14\].*the model takes N×1×28×28/);
+    await expectCode(() => evalCnn({ labels: file('y-float.npy') }), 'MPCC3008', /y-float\.npy' has dtype '<f4': expected integers/);
+    await expectCode(() => evalCnn({ labelsFormat: 'csv' }), 'MPCC0004', /--labels-format/);
+    await expectCode(() => evalCnn({ batchSize: '0' }), 'MPCC0004', /--batch-size/);
+    await expectCode(() => evalCnn({ runner: 'gpu' }), 'MPCC0004', /--runner/);
+    await expectCode(() => evalCnn({ runner: 'onnxruntime', fixed: true }), 'MPCC0004', /--runner.*runs on the interpreter/);
+    await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '1,28' }), 'MPCC0004', /--data-shape/);
+    await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '2,28,28' }), 'MPCC0004', /--data-shape.*the model takes N×1×28×28/);
+    await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '7,1,28,28' }), 'MPCC3007', /holds 376320 bytes, not 7 images/);
     const b = new OnnxBuilder({ opset: 13 });
     b.input('input', [1, 1, 28, 28]);
     b.node('ArgMax', ['input'], ['output'], { axis: 3, keepdims: 0 }, 'argmax');
     b.output('output');
     writeFileSync(file('argmax.onnx'), b.toBytes());
-    expectCode(() => runEval(file('argmax.onnx'), { data: file('x.npy'), labels: file('y.npy') }), 'MPCC3009', /output 'output' is int64\[1,1,28\]: neither class scores/);
+    await expectCode(() => runEval(file('argmax.onnx'), { data: file('x.npy'), labels: file('y.npy') }), 'MPCC3009', /output 'output' is int64\[1,1,28\]: neither class scores/);
   });
 
-  it('the CLI: --json prints one object with the nine keys; a bad input exits non-zero with one coded line', () => {
-    const ok = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y.npy'), '--json', '--batch-size', '32'], { encoding: 'utf8' });
+  it('the CLI: --json prints one object with the ten keys; a bad input exits non-zero with one coded line', async () => {
+    const ok = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y.npy'), '--json', '--batch-size', '32', '--runner', 'interpreter'], { encoding: 'utf8' });
     expect(ok.status, ok.stderr).to.equal(0);
     const report = JSON.parse(ok.stdout);
-    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus', 'model', 'plan']);
-    expect(report).to.deep.equal(evalCnn());
+    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus', 'runner', 'model', 'plan']);
+    expect(report).to.deep.equal(await evalCnn({ runner: 'interpreter' }));
     const bad = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y-short.npy')], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
     expect(bad.stdout).to.equal('');
@@ -226,6 +235,9 @@ describe('mpcc eval', function () {
   });
 });
 
-function expectCode(fn: () => unknown, code: string, message: RegExp): void {
-  expect(fn).to.throw(MpccError, message).with.property('code', code);
+async function expectCode(fn: () => Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  const err = await fn().then(() => null, (e: unknown) => e);
+  expect(err).to.be.instanceOf(MpccError);
+  expect((err as MpccError).message).to.match(message);
+  expect(err).to.have.property('code', code);
 }

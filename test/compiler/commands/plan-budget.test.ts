@@ -15,7 +15,7 @@ import { runBudgetPlanCommand, runPlanCommand } from '../../../compiler/commands
 import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { type Plan, parsePlan } from '../../../passes/planning/plan-file.js';
-import { MpccError } from '../../../runtime/diagnostics.js';
+import { rejectionOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { GraphBuilder } from '../../../ir/builder.js';
 import { Tensor } from '../../../ir/tensor.js';
@@ -26,20 +26,9 @@ const MODEL = `${FOLDER}/fmnist-resnet.onnx`;
 const CALIB = `${FOLDER}/calib-images.npy`;
 const FIXTURE = { inputShape: '1,1,28,28', calib: CALIB, calibSamples: 16, blockSizes: 'square:4,whole,identity', mode: 'exact' } as const;
 
-/** The MpccError an async call rejects with. */
-async function rejection(fn: () => Promise<unknown>): Promise<MpccError> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof MpccError) return err;
-    throw err;
-  }
-  throw new Error('expected an MpccError');
-}
-
 /** Top-1 of the fixture's 500 test images under `plan`. */
-function top1(planFile: string): number {
-  return runEval(MODEL, { data: `${FOLDER}/test-images.npy`, labels: `${FOLDER}/test-labels.npy`, plan: planFile, inputShape: '1,1,28,28' }).report.top1!;
+async function top1(planFile: string): Promise<number> {
+  return (await runEval(MODEL, { data: `${FOLDER}/test-images.npy`, labels: `${FOLDER}/test-labels.npy`, plan: planFile, inputShape: '1,1,28,28' })).report.top1!;
 }
 
 describe('mpcc plan --budget and compile --budget (the knapsack planner)', function () {
@@ -55,7 +44,7 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
       const plan = parsePlan(readFileSync(file, 'utf8'), file);
       expect(plan.drelus.planned).to.be.at.most(uniform.drelus.planned);
       expect(plans[0].plan.drelus).to.deep.equal(plan.drelus);
-      const [knapsackTop1, uniformTop1] = [top1(file), top1(uniformFile)];
+      const [knapsackTop1, uniformTop1] = [await top1(file), await top1(uniformFile)];
       expect(knapsackTop1, `${ratio}: knapsack ${knapsackTop1} vs uniform ${uniformTop1}`).to.be.above(uniformTop1 + 0.05);
       expect(plan.source).to.include({ method: 'knapsack', mode: 'exact', samples: 16, runner: 'onnxruntime', blockSizes: 'square:4,whole,identity' });
       expect(plan.source.calib).to.include({ kind: 'npy', path: CALIB, samples: 16 });
@@ -73,7 +62,7 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
     const plan = parsePlan(readFileSync(file, 'utf8'), file);
     expect(plan.source).to.include({ method: 'knapsack', mode: 'fast', samples: 16 });
     expect(plan.drelus.planned).to.be.at.most(uniform.drelus.planned);
-    const [fastTop1, uniformTop1] = [top1(file), top1(uniformFile)];
+    const [fastTop1, uniformTop1] = [await top1(file), await top1(uniformFile)];
     expect(fastTop1, `fast ${fastTop1} vs uniform ${uniformTop1}`).to.be.above(uniformTop1 + 0.05);
     const lines: string[] = [];
     await runBudgetPlanCommand(MODEL, options, (l) => lines.push(l));
@@ -124,7 +113,7 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
     for (const [what, flags, code, named] of cases) {
       it(what, async () => {
         const out = join(temp(), `bad-${code}-${what.replace(/\W+/g, '-')}.json`);
-        const e = await rejection(() => runBudgetPlanCommand(MODEL, { ...FIXTURE, cacheDir: join(temp(), 'cache'), output: out, ...flags }));
+        const e = await rejectionOf(() => runBudgetPlanCommand(MODEL, { ...FIXTURE, cacheDir: join(temp(), 'cache'), output: out, ...flags }));
         expect(e.code).to.equal(code);
         expect(e.message).to.contain(named);
         expect(existsSync(out)).to.equal(false);
@@ -135,7 +124,7 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
       const calib = join(temp(), 'rgb.npy');
       writeFileSync(calib, encodeNpy([2, 3, 28, 28], new Float32Array(2 * 3 * 784)));
       const out = join(temp(), 'rgb-plan.json');
-      const e = await rejection(() => runBudgetPlanCommand(MODEL, { ...FIXTURE, calib, budget: 0.1, output: out }));
+      const e = await rejectionOf(() => runBudgetPlanCommand(MODEL, { ...FIXTURE, calib, budget: 0.1, output: out }));
       expect(e.code).to.equal('MPCC0010');
       expect(e.message).to.contain(calib).and.contain('2,3,28,28');
       expect(existsSync(out)).to.equal(false);
@@ -155,7 +144,7 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
         ['plan --uniform', async () => runPlanCommand(model, { uniform: '2x2', output: join(temp(), 'relu6-uniform.json') }), join(temp(), 'relu6-uniform.json')],
       ];
       for (const [what, fn, out] of cases) {
-        const e = await rejection(fn);
+        const e = await rejectionOf(fn);
         expect(e.code, what).to.equal('MPCC4047');
         expect(e.message, what).to.contain("has no ReLU layer").and.contain('its 2 Clip layers (ReLU6)').and.contain('--passes canonicalize,relu6-to-relu');
         expect(existsSync(out), what).to.equal(false);
@@ -166,7 +155,7 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
 
     it('compile with both --plan and --budget; OUT not written', async () => {
       const out = join(temp(), 'both');
-      const e = await rejection(() => runCompileWithBudget(MODEL, { ...FIXTURE, budget: 0.1, plan: 'p.json', output: out }));
+      const e = await rejectionOf(() => runCompileWithBudget(MODEL, { ...FIXTURE, budget: 0.1, plan: 'p.json', output: out }));
       expect(e.code).to.equal('MPCC0004');
       expect(e.message).to.contain('--plan');
       expect(existsSync(out)).to.equal(false);

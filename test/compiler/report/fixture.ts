@@ -57,9 +57,10 @@ export async function makeReportFixture(dir: string): Promise<ReportFixture> {
   const images = Array.from({ length: 24 * 768 }, (_, i) => Math.sin(i / 5.3) * Math.cos(i / 17.1));
   writeFileSync(file('xs.npy'), encodeNpy([24, 3, 16, 16], images));
   writeFileSync(file('ys.npy'), encodeNpy([24], Array.from({ length: 24 }, (_, i) => i % 10), '<i8'));
-  const evals = [file('mixed.json'), file('uniform.json'), undefined].map((plan) => runEval(file('tiny.onnx'), { data: file('xs.npy'), labels: file('ys.npy'), plan, json: true }).text);
+  const evals: string[] = [];
+  for (const plan of [file('mixed.json'), file('uniform.json'), undefined]) evals.push((await runEval(file('tiny.onnx'), { data: file('xs.npy'), labels: file('ys.npy'), plan, json: true })).text);
   writeFileSync(file('evals.jsonl'), evals.join(''));
-  writeFileSync(file('ops-eval.json'), runEval(file('ops.onnx'), { data: file('xs.npy'), labels: file('ys.npy'), json: true }).text);
+  writeFileSync(file('ops-eval.json'), (await runEval(file('ops.onnx'), { data: file('xs.npy'), labels: file('ys.npy'), json: true })).text);
   return {
     model: file('tiny.onnx'), plan: file('mixed.json'), planData, out: file('out'), run: file('run.json'), evals: file('evals.jsonl'),
     otherModel: file('ops.onnx'), otherEval: file('ops-eval.json'), outUnplanned: file('out-unplanned'),

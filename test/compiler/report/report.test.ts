@@ -111,9 +111,9 @@ describe('mpcc report: data, page and bad input', function () {
     expect(html).to.contain('<td>494.00 MB</td><td>2.86 s</td>');
   });
 
-  it('shows an evaluation of a --sample as its images of the set\'s', () => {
+  it('shows an evaluation of a --sample as its images of the set\'s', async () => {
     const data = join(dirname(fx.evals), 'xs.npy'), labels = join(dirname(fx.evals), 'ys.npy');
-    writeFileSync(file('sampled.jsonl'), runEval(fx.model, { data, labels, plan: fx.plan, sample: '7', json: true }).text);
+    writeFileSync(file('sampled.jsonl'), (await runEval(fx.model, { data, labels, plan: fx.plan, sample: '7', json: true })).text);
     const html = readFileSync(runReport(fx.out, { output: file('sampled.html'), eval: [file('sampled.jsonl')] }).file, 'utf8');
     expect(html).to.contain('on 7 of 24 (a --sample) images');
     expect(html).to.match(/<td data-sort="7">7 of 24<\/td><\/tr>/);

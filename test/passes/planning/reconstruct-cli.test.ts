@@ -17,7 +17,7 @@ import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { runGraph } from '../../../ir/interp/index.js';
 import { Tensor } from '../../../ir/tensor.js';
 import { suiteTempDir } from '../../temp-dir.js';
-import { errorOf } from '../util.js';
+import { errorOf, rejectionOf } from '../util.js';
 
 const FOLDER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples', 'fashion-mnist');
 const MODEL = join(FOLDER, 'fmnist-resnet.onnx');
@@ -47,14 +47,14 @@ describe('mpcc eval and export --reconstruct', function () {
   });
 
   let refit: EvalReport;
-  it('eval: the refit plan scores higher than the plan, at the same DReLUs, and names its calibration images', () => {
-    const plain = JSON.parse(evalOf({}).text) as EvalReport;
-    refit = JSON.parse(evalOf(refitFlags).text) as EvalReport;
+  it('eval: the refit plan scores higher than the plan, at the same DReLUs, and names its calibration images', async () => {
+    const plain = JSON.parse((await evalOf({})).text) as EvalReport;
+    refit = JSON.parse((await evalOf(refitFlags)).text) as EvalReport;
     expect(refit.top1!, `${plain.top1} -> ${refit.top1}`).to.be.above(plain.top1! + 0.05);
     expect(refit.drelus).to.equal(plain.drelus);
     expect(refit.refit!.calibration).to.include({ path: CALIB, samples: 64 });
     expect(refit.refit!.layers.map((l) => l.name)).to.include('/head/Gemm');
-    const text = evalOf({ ...refitFlags, json: false }).text;
+    const text = (await evalOf({ ...refitFlags, json: false })).text;
     // 7 weight layers, the last residual block's conv2 and shortcut fitted as one
     expect(refit.refit!.layers.map((l) => l.name)).to.include('/stages/stages.1/conv2/Conv + /stages/stages.1/shortcut/shortcut.0/Conv');
     expect(text).to.contain(`refit: ${refit.refit!.layers.length} layers on 64 calibration images from ${CALIB}`);
@@ -99,18 +99,18 @@ describe('mpcc eval and export --reconstruct', function () {
     expect(readFileSync(plainOut).equals(readFileSync(out))).to.equal(false);
   });
 
-  it('refuses --reconstruct without --calib (MPCC4060) and calibration images it evaluates (MPCC4065)', () => {
-    expect(errorOf(() => evalOf({ reconstruct: true })).code).to.equal('MPCC4060');
-    const err = errorOf(() => evalOf({ reconstruct: true, calib: data, calibSamples: '8' }));
+  it('refuses --reconstruct without --calib (MPCC4060) and calibration images it evaluates (MPCC4065)', async () => {
+    expect((await rejectionOf(() => evalOf({ reconstruct: true }))).code).to.equal('MPCC4060');
+    const err = await rejectionOf(() => evalOf({ reconstruct: true, calib: data, calibSamples: '8' }));
     expect(err.code).to.equal('MPCC4065');
     expect(err.message).to.contain(`shares 8 of its images with the refit's calibration data '${data}'`);
   });
 
-  it('refuses a bad --ridge (MPCC4066), and --calib, --ridge or --reconstruct alone (MPCC0004)', () => {
-    const ridge = errorOf(() => evalOf({ ...refitFlags, ridge: '-1' }));
+  it('refuses a bad --ridge (MPCC4066), and --calib, --ridge or --reconstruct alone (MPCC0004)', async () => {
+    const ridge = await rejectionOf(() => evalOf({ ...refitFlags, ridge: '-1' }));
     expect([ridge.code, ridge.message]).to.deep.equal(['MPCC4066', "--ridge -1: the ridge must be a positive number or 'auto'"]);
-    expect(errorOf(() => evalOf({ calib: CALIB })).message).to.contain('--calib').and.contain('it needs --reconstruct');
-    expect(errorOf(() => evalOf({ ridge: '0.1' })).message).to.contain('--ridge').and.contain('it needs --reconstruct');
+    expect((await rejectionOf(() => evalOf({ calib: CALIB }))).message).to.contain('--calib').and.contain('it needs --reconstruct');
+    expect((await rejectionOf(() => evalOf({ ridge: '0.1' }))).message).to.contain('--ridge').and.contain('it needs --reconstruct');
     const noPlan = errorOf(() => runExport(MODEL, { output: join(temp(), 'x.onnx'), inputShape: SHAPE, ...refitFlags } as Parameters<typeof runExport>[1]));
     expect([noPlan.code, noPlan.message]).to.deep.equal(['MPCC0004', noPlan.message]);
     expect(noPlan.message).to.contain('it needs --plan');
