@@ -482,14 +482,16 @@ export class PartySession implements Session {
   }
 
   /** Records the first failure, rejects every waiting read, and sends the peers an abort
-   * frame with `relay` ("code root message"; null: tell nobody). Returns the error the
-   * session failed with (the first one). */
+   * frame with `relay` ("code root message"; null: tell nobody). The culprit is told too: a slow
+   * party (e.g. one the round timeout gave up on) then stops with the reason (MPCC5011 naming
+   * this party) rather than with its links closing under it; a dead one's link refuses the
+   * write, which sendControl ignores. Returns the error the session failed with (the first one). */
   private fail(err: RuntimeError, relay: string | null = `${err.code} ${err.peer ?? '-'} ${err.message}`): RuntimeError {
     if (this.failure) return this.failure;
     if (this.closedReason !== null) return err;
     this.failure = err;
     if (relay !== null) {
-      for (const p of this.peers) if (this.peerGone[p] === null && p !== err.peer) this.sendControl(p, FrameKind.Abort, relay);
+      for (const p of this.peers) if (this.peerGone[p] === null) this.sendControl(p, FrameKind.Abort, relay);
     }
     this.rejectAll(err);
     return err;
