@@ -322,7 +322,7 @@ export class PartySession implements Session {
    * so their pending rounds fail instead of waiting. */
   async abort(reason: Error): Promise<void> {
     const own = reason instanceof RuntimeError ? reason : runtimeError('MPCC5009', [this.id, `aborted: ${reason.message}`]);
-    this.fail(own, reason instanceof RuntimeError ? undefined : `MPCC5011 ${this.id} ${reason.message}`);
+    this.fail(own, reason instanceof RuntimeError ? undefined : `MPCC5011 ${this.id} ${this.id} ${reason.message}`);
     await this.close();
   }
 
@@ -433,7 +433,10 @@ export class PartySession implements Session {
   private onFrame(p: PartyId, f: Frame): void {
     if (this.failure) return;
     if (f.kind === FrameKind.Abort) {
-      this.fail(this.abortError(p, decodeReason(f.payload)), null);
+      // passed on to the third party too, so it learns the reason even when this party's link
+      // closes before the origin's own abort reaches it
+      const reason = decodeReason(f.payload);
+      this.fail(this.abortError(p, reason), reason, p);
       return;
     }
     if (f.kind === FrameKind.Goodbye) {
@@ -470,28 +473,32 @@ export class PartySession implements Session {
     }
   }
 
-  /** The error an abort frame from `sender` stands for. Its reason is "code root message":
-   * when the root cause is a third party (e.g. the peer that died), the error keeps that
-   * code and names that party, so all survivors report the same culprit. */
+  /** The error an abort frame from `sender` stands for. Its reason is "code root origin
+   * message" (origin: the party whose own failure it was; the sender, or the party it passes on):
+   * when the root cause is a third party (e.g. the peer that died), the error keeps that code and
+   * names that party, so all survivors report the same culprit; the culprit itself, and a party
+   * that threw, get MPCC5011 naming the origin. */
   private abortError(sender: PartyId, reason: string): RuntimeError {
-    const m = /^(MPCC5\d{3}) ([012-]) ([\s\S]*)$/.exec(reason);
+    const m = /^(MPCC5\d{3}) ([012-]) ([012]) ([\s\S]*)$/.exec(reason);
     if (!m) return runtimeError('MPCC5011', [reason], sender);
     const root = m[2] === '-' ? undefined : (Number(m[2]) as PartyId);
-    if (m[1] === 'MPCC5011' || root === undefined || root === this.id || !(m[1] in DIAGNOSTICS)) return runtimeError('MPCC5011', [m[3]], sender);
-    return new RuntimeError(m[1] as DiagnosticCode, `${m[3]} (reported by peer ${peerName(sender)})`, root);
+    const origin = Number(m[3]) as PartyId;
+    if (m[1] === 'MPCC5011' || root === undefined || root === this.id || !(m[1] in DIAGNOSTICS)) return runtimeError('MPCC5011', [m[4]], origin);
+    return new RuntimeError(m[1] as DiagnosticCode, `${m[4]} (reported by peer ${peerName(origin)})`, root);
   }
 
-  /** Records the first failure, rejects every waiting read, and sends the peers an abort
-   * frame with `relay` ("code root message"; null: tell nobody). The culprit is told too: a slow
-   * party (e.g. one the round timeout gave up on) then stops with the reason (MPCC5011 naming
-   * this party) rather than with its links closing under it; a dead one's link refuses the
-   * write, which sendControl ignores. Returns the error the session failed with (the first one). */
-  private fail(err: RuntimeError, relay: string | null = `${err.code} ${err.peer ?? '-'} ${err.message}`): RuntimeError {
+  /** Records the first failure, rejects every waiting read, and sends the peers but `except`
+   * an abort frame with `relay` ("code root origin message", abortError; null: tell nobody).
+   * The culprit is told too: a slow party (e.g. one the round timeout gave up on) then stops with
+   * the reason (MPCC5011 naming the origin) rather than with its links closing under it; a dead
+   * one's link refuses the write, which sendControl ignores. Returns the error the session failed
+   * with (the first one). */
+  private fail(err: RuntimeError, relay: string | null = `${err.code} ${err.peer ?? '-'} ${this.id} ${err.message}`, except?: PartyId): RuntimeError {
     if (this.failure) return this.failure;
     if (this.closedReason !== null) return err;
     this.failure = err;
     if (relay !== null) {
-      for (const p of this.peers) if (this.peerGone[p] === null) this.sendControl(p, FrameKind.Abort, relay);
+      for (const p of this.peers) if (this.peerGone[p] === null && p !== except) this.sendControl(p, FrameKind.Abort, relay);
     }
     this.rejectAll(err);
     return err;
