@@ -1,4 +1,5 @@
-// `mpcc infer MODEL --input X.npy [-o Y.npy]`: runs the plaintext interpreter on one input.
+// `mpcc infer MODEL --input X.npy [-o Y.npy]`: runs the plaintext interpreter on one input (an
+// .npy, or a PNG/JPEG image preprocessed by the image flags as `mpcc run --input IMG` does).
 // Without -o it prints each output's type and, for a [1, C] output, the top-5 classes; else a
 // summary (min, mean, max, and per-pixel class counts for a [1, C, H, W] segmentation map).
 // With --fixed it runs the fixed-point interpreter (the secure computation's arithmetic in the
@@ -10,7 +11,10 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { driveModel, modelFrac } from '../driver.js';
 import { isBefore } from '../../ir/stage.js';
 import { encodeNpy, readNpy } from '../npy.js';
-import { diag } from '../../runtime/diagnostics.js';
+import { MpccError, diag } from '../../runtime/diagnostics.js';
+import { imageKind } from '../calibration/images.js';
+import { imageFlagsFrom, withImageFlags } from './calib-flags.js';
+import { imageInput } from './secure-support.js';
 import { Tensor } from '../../ir/tensor.js';
 import { formatType, sameShape } from '../../ir/types.js';
 import { runGraph, type Precision } from '../../ir/interp/index.js';
@@ -56,16 +60,30 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   if (options.layers && !options.fixed) throw diag('MPCC0004', ['--layers', 'true', 'needs --fixed']);
   const fracBits = parseFracBits(options.fracBits);
   const inputShape = parseInputShape(options.inputShape);
-  const x = readNpy(options.input);
+  const image = imageKind(options.input) !== undefined;
+  const flags = imageFlagsFrom(options as InferOptions & Record<string, unknown>);
+  const given = (Object.keys(flags) as (keyof typeof flags)[])[0];
+  if (!image && given !== undefined) throw diag('MPCC0004', [`--${given}`, String(flags[given]), `it applies to an image input; '${options.input}' is an .npy, used as it is`]);
+  const npy = image ? undefined : readNpy(options.input);
   // --fixed needs the quantized stage; a float run keeps the model as it is unless --passes says.
-  const { graph: g, plan } = driveModel(model, {
-    passes: options.passes,
-    defaultPasses: options.fixed ? undefined : '',
-    target: options.fixed ? 'quantized' : 'float',
-    fracBits,
-    inputShape,
-    log: commandProgress(options, sink),
-  });
+  const drive = (shape: number[] | undefined) =>
+    driveModel(model, {
+      passes: options.passes,
+      defaultPasses: options.fixed ? undefined : '',
+      target: options.fixed ? 'quantized' : 'float',
+      fracBits,
+      inputShape: shape,
+      log: commandProgress(options, sink),
+    });
+  let driven;
+  try {
+    driven = drive(inputShape);
+  } catch (err) {
+    // an image is one image: a symbolic batch (torch.onnx dynamic axes) is 1
+    if (!(image && inputShape === undefined && err instanceof MpccError && err.code === 'MPCC1004')) throw err;
+    driven = drive([1, -1, -1, -1]);
+  }
+  const { graph: g, plan } = driven;
   // The interpreters know float and quantized ops, not the Secure* protocol ops of lower.
   const secure = isBefore('quantized', plan.to) ? g.nodes.find((n) => n.op.startsWith('Secure')) : undefined;
   if (secure) throw diag('MPCC3004', [secure.name, secure.op, `the model is already ${plan.to}; infer runs float or quantized models`]);
@@ -73,6 +91,7 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const name = g.inputs[0];
   const want = g.types.get(name)!;
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
+  const x = npy ?? { shape: want.shape, data: imageInput(options.input, want.shape, flags) };
   if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(',')]);
   // float infer refuses NaN and ±Inf; the fixed-point run also what would wrap in the ring
   checkInputValues(options.input, x.shape, x.data, options.fixed ? modelFrac(g)! : undefined);
@@ -133,15 +152,15 @@ function formatNumber(x: number): string {
 export function registerInfer(program: Command): void {
   withProgressFlags(
     withModelFlags(
-      program
+      withImageFlags(program
         .command('infer')
-        .description('run a model in the plaintext interpreter on a .npy input')
+        .description('run a model in the plaintext interpreter on a .npy input or an image')
         .argument('<model>', 'MODEL.onnx or FILE.mir')
-        .requiredOption('--input <file>', 'input array (.npy, float32 C order; float64 is converted)')
+        .requiredOption('--input <file>', 'input: an array (.npy, float32 C order; float64 is converted), or a PNG/JPEG image preprocessed by --preset/--resize/--crop/--mean/--std')
         .addOption(outputOption('write the first output as .npy instead of printing a summary'))
         .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
         .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
-        .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference'),
+        .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')),
       'canonicalize with --fixed, none without', ', or the quantized model\'s; with --fixed',
     ),
   ).action(

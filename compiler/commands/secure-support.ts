@@ -33,7 +33,11 @@ export interface PartyReport {
  * PNG/JPEG file is one image, preprocessed by the image flags `flags` as calibration images are
  * (compiler/calibration/load.ts loadImage); the flags are refused with an .npy (MPCC0004). */
 export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags = {}): Float32Array {
-  if (imageKind(path)) return readImageInput(path, m, flags);
+  if (imageKind(path)) {
+    const x = imageInput(path, m.input.shape, flags);
+    checkInputValues(path, m.input.shape, x, m.frac);
+    return x;
+  }
   const given = (Object.keys(flags) as (keyof ImageFlags)[])[0];
   if (given !== undefined) throw diag('MPCC0004', [`--${given}`, String(flags[given]), `it applies to an image input; '${path}' is an .npy, used as it is`]);
   const x = readNpy(path);
@@ -42,14 +46,14 @@ export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags
   return x.data;
 }
 
-/** Image file `path` as the model's one 1×C×H×W input. */
-function readImageInput(path: string, m: ManifestBase, flags: ImageFlags): Float32Array {
-  const shape = m.input.shape;
+/** Image file `path` (PNG/JPEG) as a model's one 1×C×H×W input of `shape`, preprocessed by the
+ * image flags `flags` (MPCC0004 for a model that takes another input; MPCC0012, MPCC0013 from
+ * loadImage). Also `mpcc infer --input IMG`. */
+export function imageInput(path: string, shape: readonly number[], flags: ImageFlags): Float32Array {
   if (shape.length !== 4 || shape[0] !== 1) throw diag('MPCC0004', ['--input', path, `an image is one 1×C×H×W input, but the model takes [${shape.join(',')}]: give an .npy`]);
   const { c, p } = imagePreprocessing(flags, shape[1], path);
   const x = new Float32Array(shape[1] * shape[2] * shape[3]);
   loadImage(path, c, shape[2], shape[3], p, x, 0);
-  checkInputValues(path, shape, x, m.frac);
   return x;
 }
 

@@ -1,4 +1,4 @@
-// `mpcc run --input IMG.png` with the image flags: the client's input is the image preprocessed as
+// `mpcc run --input IMG.png` (and `mpcc infer --input IMG.png`) with the image flags: the client's input is the image preprocessed as
 // calibration images are (compiler/calibration/load.ts loadImage). Reference: the same pixels
 // preprocessed by hand here, (p/255 − mean)/std per channel, given as an .npy — the secure
 // outputs agree to within what a last-place float32 difference in the input can move them.
@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runSecure } from '../../../compiler/commands/run.js';
+import { runInfer } from '../../../compiler/commands/infer.js';
+import { errorOf } from '../../passes/util.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooFiles } from '../../../examples/zoo/index.js';
 import { encodePng } from '../../png.js';
@@ -47,6 +49,16 @@ describe('mpcc run --input IMG: an image as the client\'s input', function () {
     // without the flags the image is [0, 1] pixels: another input, other logits
     const raw = await logits(file('x.png'), { transport: 'inproc' });
     expect(Math.max(...raw.map((v, i) => Math.abs(v - want[i])))).to.be.above(1e-2);
+  });
+
+  it('mpcc infer --input IMG: the image as the hand-preprocessed .npy, in float and fixed point', () => {
+    for (const fixed of [false, true]) {
+      const want = runInfer(file('tiny.onnx'), { input: file('x.npy'), fixed }).outputs.get('output')!.data as ArrayLike<number>;
+      const got = runInfer(file('tiny.onnx'), { input: file('x.png'), fixed, ...flags } as never).outputs.get('output')!.data as ArrayLike<number>;
+      expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i]))), `fixed ${fixed}`).to.be.below(fixed ? 2 ** -10 : 1e-5);
+    }
+    const err = errorOf(() => runInfer(file('tiny.onnx'), { input: file('x.npy'), preset: 'imagenet' } as never));
+    expect([err.code, err.message]).to.satisfy(([c, m]: string[]) => c === 'MPCC0004' && m.includes('--preset') && m.includes('an image input'));
   });
 
   it('MPCC0013 names an image of another size; MPCC0004 an image flag with an .npy input', async () => {
