@@ -17,13 +17,13 @@ export type EvalRunner = 'onnxruntime' | 'interpreter';
 /** Eval's forward passes: `run(g, size, x)` gives the output of graph `g` (the network at `size`
  * images) on images `x`. The interpreter runs --fixed (bit-faithful fixed point) or, asked to,
  * float; onnxruntime the float network exported as standard ONNX (one session per batch size;
- * compiler/planning/ort-runner.ts), unless asked for explicitly falling back to the interpreter
- * with a note when the network cannot be exported or loaded there. */
+ * compiler/planning/ort-runner.ts). `first`, the first batch's network, is loaded at once: unless
+ * onnxruntime was asked for explicitly (MPCC3009 then), a network it cannot take falls back to
+ * the interpreter with a note, before any image. */
 export async function evalForward(
-  runnable: Graph,
+  first: Graph,
   asked: EvalRunner | undefined,
   frac: number | undefined,
-  graphFor: (size: number) => Graph | undefined,
   log: ProgressSink,
 ): Promise<{ name: EvalRunner; run(g: Graph, size: number, x: Float32Array): Promise<Float32Array | Float64Array>; dispose(): Promise<void> }> {
   const interpreter = {
@@ -37,23 +37,26 @@ export async function evalForward(
   };
   if (frac !== undefined || asked === 'interpreter') return interpreter;
   const sessions = new Map<Graph, PreparedNetwork>();
+  const why = (err: unknown) => (err as Error).message.split('\n')[0];
+  const refused = (g: Graph, err: unknown) => diag('MPCC3009', [`onnxruntime cannot run the network at ${g.types.get(g.inputs[0])!.shape[0]} images (${why(err)}); --runner interpreter runs it`]);
   const prepare = async (g: Graph) => {
     let p = sessions.get(g);
     if (!p) sessions.set(g, (p = await ortRunner.prepare(g)));
     return p;
   };
   try {
-    // the first batch's network now, so a network onnxruntime cannot take is known before any image
-    await prepare(graphFor(1) ?? runnable);
+    await prepare(first);
   } catch (err) {
-    if (asked === 'onnxruntime') throw diag('MPCC3009', [`onnxruntime cannot run the network (${(err as Error).message.split('\n')[0]}); --runner interpreter runs it`]);
-    log(`eval: onnxruntime cannot run the network (${(err as Error).message.split('\n')[0]}): the interpreter runs it`);
+    if (asked === 'onnxruntime') throw refused(first, err);
+    log(`eval: onnxruntime cannot run the network (${why(err)}): the interpreter runs it`);
     return interpreter;
   }
   return {
     name: 'onnxruntime',
     async run(g, _size, x) {
-      return (await (await prepare(g)).run([x]))[0];
+      // another batch size (the last batch's, say) is the same network: hardly ever refused
+      const session = await prepare(g).catch((err: unknown) => Promise.reject(refused(g, err)));
+      return (await session.run([x]))[0];
     },
     async dispose() {
       for (const p of sessions.values()) await p.dispose();

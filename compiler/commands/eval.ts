@@ -5,7 +5,8 @@
 // batch by batch). The model goes through the driver (compiler/driver.ts:
 // canonicalize by default), then the plan's `insert-block-relu` pass when --plan is given; with
 // --fixed it is driven on to the quantized stage and run by the fixed-point interpreter (the
-// secure run's arithmetic), else by the float interpreter. Images run in batches
+// secure run's arithmetic), else on onnxruntime-node (or the float interpreter, --runner;
+// compiler/eval-runner.ts). Images run in batches
 // (compiler/eval-batch.ts); the measures are in compiler/eval-metrics.ts: top-1 and top-5 for a
 // classifier ([N, C] output, labels [N]), mean IoU and pixel accuracy for a segmenter
 // ([N, C, H, W] output, labels N×H×W, ignore index 255 by default). `drelus` and
@@ -215,7 +216,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     return graphs.get(size);
   };
   const frac = options.fixed ? modelFrac(runnable) : undefined;
-  const forward = await evalForward(runnable, options.runner as EvalRunner | undefined, frac, graphFor, log);
+  const forward = await evalForward(graphFor(Math.min(batch, evaluated)) ?? runnable, options.runner as EvalRunner | undefined, frac, log);
   const started = performance.now();
   let lastLine = started;
   const scoreWidth = shape.classes * shape.pixels;
