@@ -52,11 +52,11 @@ export function withBudgetFlags(command: Command, budgetHelp: string): Command {
   return withCalibFlags(command)
     .addOption(new Option('--budget <r>', `${budgetHelp}: the fraction R of the network's DReLUs to keep, 0 < R <= 1 (e.g. 0.06)`))
     .addOption(new Option('--budget-drelus <n>', 'the budget as DReLUs per inference instead of a fraction'))
-    .addOption(new Option('--mode <mode>', 'distortion measure: exact (every channel × block measured), fast (estimated), auto (exact when estimated within ten minutes)').choices([...PLAN_MODES]).default('auto'))
+    .addOption(new Option('--mode <mode>', 'distortion measure: exact (every channel × block measured), fast (estimated), auto (exact when estimated within ten minutes)').default('auto'))
     .addOption(new Option('--block-sizes <spec>', 'candidate blocks per layer: BHxBW, upto:K, square:K, half, whole, identity, comma-separated (default upto:16,half,whole,identity)'))
     .addOption(new Option('--refine <k>', 'refine K times: re-measure each channel\'s neighbouring options in the context of the plan, re-solve (default 0)'))
     .addOption(new Option('--cache-dir <dir>', 'distortion cache folder (default $XDG_CACHE_HOME/mpcc/distortion or ~/.cache/mpcc/distortion)'))
-    .addOption(new Option('--runner <runner>', 'what runs the forward passes: onnxruntime (default, fast) or interpreter (the reference)').choices(['onnxruntime', 'interpreter']));
+    .addOption(new Option('--runner <runner>', 'what runs the forward passes: onnxruntime (default, fast) or interpreter (the reference)'));
 }
 
 /** True when any budget flag was given (the command plans by knapsack). */
@@ -79,6 +79,7 @@ export function checkBudgetFlags(flags: BudgetFlags, sweep = false): CheckedBudg
   if (calib === undefined) throw diag('MPCC0004', ['--calib', '', 'calibration data is required to measure distortions (an .npy N×C×H×W, or a folder of .npy arrays or images)']);
   const mode = (flags.mode ?? 'auto') as PlanMode;
   if (!PLAN_MODES.includes(mode)) throw diag('MPCC0004', ['--mode', String(flags.mode), 'expected exact, fast or auto']);
+  if (flags.runner !== undefined && flags.runner !== 'onnxruntime' && flags.runner !== 'interpreter') throw diag('MPCC0004', ['--runner', String(flags.runner), 'expected onnxruntime or interpreter']);
   if (flags.blockSizes !== undefined) parseBlockSizes(flags.blockSizes);
   return {
     budget,

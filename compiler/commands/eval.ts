@@ -288,13 +288,13 @@ interface EvalSource {
   fill(first: number, count: number, out: Float32Array): void;
 }
 
-/** True when `path` is a folder (an image folder); false for a file (MPCC0002 when unreadable is
- * left to the reader). */
+/** True when `path` is a folder (an image folder), false for a file; MPCC0002 when it is
+ * neither. */
 function isFolder(path: string): boolean {
   try {
     return statSync(path).isDirectory();
-  } catch {
-    return false;
+  } catch (err) {
+    throw diag('MPCC0002', [path, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
   }
 }
 
@@ -472,7 +472,7 @@ export function registerEval(program: Command): void {
         .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
         .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
         .option('--sample <n>', 'evaluate n images spread evenly through the set (image ⌊i·N/n⌋ for i < n): an image folder, sorted by class, keeps every class\'s share')
-        .addOption(new Option('--runner <runner>', 'what runs the float network: onnxruntime (default, about 20× faster) or interpreter (the reference); --fixed runs on the interpreter').choices(['onnxruntime', 'interpreter']))
+        .addOption(new Option('--runner <runner>', 'what runs the float network: onnxruntime (default, about 20× faster) or interpreter (the reference); --fixed runs on the interpreter'))
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
         .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, of?, drelus, baselineDrelus, refit?, runner, model, plan}'))),
       'canonicalize', ', with --fixed',

@@ -209,6 +209,7 @@ describe('mpcc eval', function () {
     await expectCode(() => evalCnn({ labelsFormat: 'csv' }), 'MPCC0004', /--labels-format/);
     await expectCode(() => evalCnn({ batchSize: '0' }), 'MPCC0004', /--batch-size/);
     await expectCode(() => evalCnn({ runner: 'gpu' }), 'MPCC0004', /--runner/);
+    await expectCode(() => evalCnn({ data: file('nowhere') }), 'MPCC0002', /nowhere.*ENOENT/);
     await expectCode(() => evalCnn({ runner: 'onnxruntime', fixed: true }), 'MPCC0004', /--runner.*runs on the interpreter/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '1,28' }), 'MPCC0004', /--data-shape/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '2,28,28' }), 'MPCC0004', /--data-shape.*the model takes N×1×28×28/);

@@ -109,6 +109,8 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
       ['no --calib', { budget: 0.1, calib: undefined }, 'MPCC0004', '--calib'],
       ['--budget with --uniform', { budget: 0.1, uniform: '4x4' }, 'MPCC0004', '--uniform'],
       ['a negative --refine', { budget: 0.1, refine: '-1' }, 'MPCC0004', '--refine'],
+      ['an unknown --runner', { budget: 0.1, runner: 'gpu' }, 'MPCC0004', '--runner'],
+      ['an unknown --mode', { budget: 0.1, mode: 'slow' }, 'MPCC0004', '--mode'],
     ];
     for (const [what, flags, code, named] of cases) {
       it(what, async () => {
