@@ -11,9 +11,8 @@
 // images and arrays is refused (MPCC0020: images are preprocessed, arrays used as they are). A
 // folder with neither but subfolders is a dataset's class folders (torchvision's ImageFolder
 // layout, compiler/calibration/image-folder.ts): `--calib-samples N` takes N of its images spread
-// evenly through it, so every class keeps its share.
-// `--calib-samples N` takes the first N samples; asking for more than there are is an error
-// (MPCC0014).
+// evenly through it, so every class keeps its share. Otherwise `--calib-samples N` takes the
+// first N samples. Asking for more than there are is an error (MPCC0014).
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
@@ -64,7 +63,7 @@ export interface ImageFlags {
 
 /** What the calibration flags say (compiler/commands/calib-flags.ts parses them). */
 export interface CalibrationOptions extends ImageFlags {
-  /** An .npy file, or a folder of .npy arrays or of PNG/JPEG images. */
+  /** An .npy file, or a folder of .npy arrays, of PNG/JPEG images or of class folders of them. */
   readonly calib: string;
   /** Use the first N samples. */
   readonly calibSamples?: number;
