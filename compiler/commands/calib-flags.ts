@@ -30,6 +30,12 @@ export function withImageFlags(cmd: Command): Command {
     .addOption(new Option('--preset <name>', `images: named preprocessing (${presets}); imagenet = --resize 256 --crop 224 and ImageNet's mean/std; explicit flags override it`));
 }
 
+/** MPCC0004 naming the first image flag of `flags` given for `path`, an array used as it is. */
+export function refuseImageFlags(flags: ImageFlags, path: string): void {
+  const given = (Object.keys(flags) as (keyof ImageFlags)[])[0];
+  if (given !== undefined) throw diag('MPCC0004', [`--${given}`, String(flags[given]), `it applies to an image input (a PNG or JPEG file, or a folder of them); '${path}' is an array, used as it is`]);
+}
+
 /** The image flags of parsed flags as command-line arguments again (for a party process). */
 export function imageFlagArgs(opts: Record<string, unknown>): string[] {
   return (['resize', 'crop', 'mean', 'std', 'preset'] as const).flatMap((k) => (opts[k] === undefined ? [] : [`--${k}`, String(opts[k])]));

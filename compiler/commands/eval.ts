@@ -30,7 +30,7 @@ import { modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { readFileSync, statSync } from 'node:fs';
 import { imageFolder } from '../eval-images.js';
-import { imageFlagsFrom } from './calib-flags.js';
+import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { stageOf } from '../../ir/stage.js';
@@ -137,9 +137,8 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     if (dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape!, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
   } else {
     if (options.labels === undefined) throw diag('MPCC0004', ['--labels', '', `give the labels of '${options.data}' (an .npy of integers), or --data a folder of class folders`]);
-    const flags = imageFlagsFrom(options as EvalOptions & Record<string, unknown>);
-    const given = Object.keys(flags)[0];
-    if (given !== undefined && refitRequest === undefined) throw diag('MPCC0004', [`--${given}`, String((flags as Record<string, unknown>)[given]), `it applies to images: '${options.data}' is an array, used as it is`]);
+    // the image flags preprocess the refit's calibration images, if any, never an array
+    if (refitRequest === undefined) refuseImageFlags(imageFlagsFrom(options as EvalOptions & Record<string, unknown>), options.data);
   }
   const images = folder ? undefined : readImages(options.data, dataShape);
   // the driver checks the plan against the model file and inserts its BlockRelu layers after the

@@ -13,7 +13,7 @@ import { isBefore } from '../../ir/stage.js';
 import { encodeNpy, readNpy } from '../npy.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import { imageKind } from '../calibration/images.js';
-import { imageFlagsFrom, withImageFlags } from './calib-flags.js';
+import { imageFlagsFrom, refuseImageFlags, withImageFlags } from './calib-flags.js';
 import { imageInput } from './secure-support.js';
 import { Tensor } from '../../ir/tensor.js';
 import { formatType, sameShape } from '../../ir/types.js';
@@ -62,8 +62,7 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const inputShape = parseInputShape(options.inputShape);
   const image = imageKind(options.input) !== undefined;
   const flags = imageFlagsFrom(options as InferOptions & Record<string, unknown>);
-  const given = (Object.keys(flags) as (keyof typeof flags)[])[0];
-  if (!image && given !== undefined) throw diag('MPCC0004', [`--${given}`, String(flags[given]), `it applies to an image input; '${options.input}' is an .npy, used as it is`]);
+  if (!image) refuseImageFlags(flags, options.input);
   const npy = image ? undefined : readNpy(options.input);
   // --fixed needs the quantized stage; a float run keeps the model as it is unless --passes says.
   const drive = (shape: number[] | undefined) =>

@@ -7,6 +7,7 @@ import { readNpy } from '../npy.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
 import { type ImageFlags, imagePreprocessing, loadImage } from '../calibration/load.js';
 import { imageKind } from '../calibration/images.js';
+import { refuseImageFlags } from './calib-flags.js';
 
 /** What one party reports after a run (P0 adds the outputs). */
 export interface PartyReport {
@@ -38,8 +39,7 @@ export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags
     checkInputValues(path, m.input.shape, x, m.frac);
     return x;
   }
-  const given = (Object.keys(flags) as (keyof ImageFlags)[])[0];
-  if (given !== undefined) throw diag('MPCC0004', [`--${given}`, String(flags[given]), `it applies to an image input; '${path}' is an .npy, used as it is`]);
+  refuseImageFlags(flags, path);
   const x = readNpy(path);
   if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(',')]);
   checkInputValues(path, x.shape, x.data, m.frac);
