@@ -1,7 +1,8 @@
 // The calibration flags of the commands that plan (`mpcc plan`, `mpcc compile --budget`),
 // declared once: `--calib PATH` (an .npy N×C×H×W float32, a folder of .npy arrays, a folder of
-// PNG/JPEG images, or class folders of them), the image transforms `--resize`, `--crop`, `--mean`, `--std`, `--preset
-// imagenet|none`, and
+// PNG/JPEG images, or class folders of them), the image transforms `--resize`, `--crop`,
+// `--mean`, `--std`, `--preset imagenet|none` (also alone, withImageFlags, for the commands that
+// take an image input), and
 // `--calib-samples N`. Values are checked here (MPCC0004 naming the flag); the data itself is
 // loaded by compiler/calibration/load.ts once the model's input shape is known.
 import { type Command, Option } from 'commander';
@@ -19,7 +20,8 @@ export function withCalibFlags(cmd: Command): Command {
 }
 
 /** `cmd` with the image flags alone: how PNG/JPEG images are preprocessed (the calibration
- * flags' own, for `mpcc run --input IMG` and `mpcc party --input IMG`). */
+ * flags' own, for `mpcc run`, `mpcc party` and `mpcc infer` `--input IMG`; `mpcc eval --data DIR`
+ * has them through its refit's calibration flags). */
 export function withImageFlags(cmd: Command): Command {
   const presets = Object.keys(PRESETS).join('|');
   return cmd
