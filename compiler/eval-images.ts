@@ -4,12 +4,9 @@
 import { diag } from '../runtime/diagnostics.js';
 import { type ImageFolderListing, listImageFolder } from './calibration/image-folder.js';
 import { type ImageFlags, imagePreprocessing, loadImage } from './calibration/load.js';
-import type { Preprocessing } from './calibration/preprocess.js';
 
 /** The images of an image folder and their labels, loadable. */
 export interface ImageFolderSet extends ImageFolderListing {
-  /** The preprocessing applied. */
-  readonly preprocessing: Preprocessing;
   /** Decodes and preprocesses images [first, first + count) into `out` (count × C×H×W). */
   fill(first: number, count: number, out: Float32Array): void;
 }
@@ -23,7 +20,6 @@ export function imageFolder(dir: string, flags: ImageFlags, classes: number, cha
   const per = c * h * w;
   return {
     ...listed,
-    preprocessing: p,
     fill(first, count, out) {
       for (let i = 0; i < count; i++) loadImage(listed.files[first + i], c, h, w, p, out, i * per);
     },

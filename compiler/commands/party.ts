@@ -117,7 +117,9 @@ function checkPartyFlags(options: PartyOptions) {
   if (maxInferences !== undefined && !(Number.isInteger(maxInferences) && maxInferences >= 1)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'expected a positive integer']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
   const roundTimeoutMs = parseRoundTimeout(options.roundTimeout);
-  return { id: id as PartyId, peers: peers as [string, string, string], inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs };
+  // the client's image flags (a PNG/JPEG input), checked before connecting
+  const imageFlags = imageFlagsFrom(options as PartyOptions & Record<string, unknown>);
+  return { id: id as PartyId, peers: peers as [string, string, string], inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs, imageFlags };
 }
 
 /** What `mpcc party --serve` did: this party's reports (one per inference), and a server's summary. */
@@ -205,7 +207,7 @@ export function servedOutputPath(dir: string, input: string): string {
  * that stops them, e.g. on SIGTERM); P0 runs its inputs as one client. */
 export async function serveParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS, events: ProgressSink = NO_PROGRESS, hooks: ServeHooks = {}): Promise<ServeResult> {
   const log = commandProgress(options, sink);
-  const { id, peers, inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs } = checkPartyFlags({ ...options, serve: true });
+  const { id, peers, inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs, imageFlags } = checkPartyFlags({ ...options, serve: true });
   const identity = partyIdentity(id, peers, options, (line) => process.stderr.write(line + '\n')) ?? undefined;
   const arts = await loadPartyArtifacts(out, id);
   const tag = sessionTag(arts.manifest);
@@ -224,7 +226,7 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
         const given = prepared.awaitInput(
           line.then((l) => {
             if (!l) throw new NoMoreInput();
-            return { ...l, x: readClientInput(l.path, arts.manifest, imageFlagsFrom(options as PartyOptions & Record<string, unknown>)) };
+            return { ...l, x: readClientInput(l.path, arts.manifest, imageFlags) };
           }),
         );
         const x = given.then((g) => g.x);
@@ -259,7 +261,7 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
     }
   }
   if (id === 0) {
-    const xs = inputs.map((f) => readClientInput(f, arts.manifest, imageFlagsFrom(options as PartyOptions & Record<string, unknown>))); // all checked before connecting
+    const xs = inputs.map((f) => readClientInput(f, arts.manifest, imageFlags)); // all checked before connecting
     const infer = clientRunner(arts, partyProgress(0, log));
     log(`party 0: connecting to the server ${peers[1]} and the helper ${peers[2]}`);
     const reports = await runAsClient({ ...common, inferences: xs.length, signal: hooks.signal }, async (session, index) => {
@@ -284,11 +286,11 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
 /** Runs one party; returns its report (progress lines go to `sink`, none by default). */
 export async function runParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS): Promise<PartyReport> {
   const log = commandProgress(options, sink);
-  const { id, peers, inputs, outputs, timeoutMs, roundTimeoutMs } = checkPartyFlags(options);
+  const { id, peers, inputs, outputs, timeoutMs, roundTimeoutMs, imageFlags } = checkPartyFlags(options);
   if (options.serve) throw diag('MPCC0004', ['--serve', 'true', 'use serveParty']);
   const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'));
   const arts = await loadPartyArtifacts(out, id as PartyId);
-  const x = id === 0 ? readClientInput(inputs[0], arts.manifest, imageFlagsFrom(options as PartyOptions & Record<string, unknown>)) : null;
+  const x = id === 0 ? readClientInput(inputs[0], arts.manifest, imageFlags) : null;
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
   const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, roundTimeoutMs, identity: identity ?? undefined });
   // SIGTERM or SIGINT (e.g. during the offline phase): a coded error naming the phase, the
