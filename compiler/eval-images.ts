@@ -1,9 +1,16 @@
-// `mpcc eval --data DIR`: a classifier's labelled images from an image folder
-// (compiler/calibration/image-folder.ts lists it as torchvision's ImageFolder does), decoded and
-// preprocessed batch by batch as calibration images are (compiler/calibration/load.ts loadImage).
+// `mpcc eval --data DIR`: labelled images from folders, decoded and preprocessed batch by batch as
+// calibration images are (compiler/calibration/load.ts loadImage), so a large set never sits in
+// memory. A classifier's come from class folders (compiler/calibration/image-folder.ts lists them as
+// torchvision's ImageFolder does); a segmenter's from an image folder and a folder of label maps
+// (compiler/calibration/segmentation-folder.ts, Pascal VOC's layout), each label map taken
+// through its image's Resize and CenterCrop (compiler/calibration/preprocess.ts preprocessLabels).
 import { diag } from '../runtime/diagnostics.js';
 import { type ImageFolderListing, listImageFolder } from './calibration/image-folder.js';
+import { decodeLabelPng } from './calibration/images.js';
 import { type ImageFlags, imagePreprocessing, loadImage } from './calibration/load.js';
+import { preprocessLabels } from './calibration/preprocess.js';
+import { type SegmentationListing, listSegmentationFolder } from './calibration/segmentation-folder.js';
+import { readFileBytes } from './npy.js';
 
 /** The images of an image folder and their labels, loadable. */
 export interface ImageFolderSet extends ImageFolderListing {
@@ -22,6 +29,64 @@ export function imageFolder(dir: string, flags: ImageFlags, classes: number, cha
     ...listed,
     fill(first, count, out) {
       for (let i = 0; i < count; i++) loadImage(listed.files[first + i], c, h, w, p, out, i * per);
+    },
+  };
+}
+
+/** The images of a segmentation set and their label maps, loadable. */
+export interface SegmentationSet extends SegmentationListing {
+  /** Decodes and preprocesses images [first, first + count) into `out` (count × C×H×W). */
+  fill(first: number, count: number, out: Float32Array): void;
+  /** Their label maps, count × H×W (after fill of the same images: each map is checked against
+   * its image's size). */
+  labels(first: number, count: number): Int32Array;
+}
+
+/** What a segmentation set is evaluated against: a segmenter of `classes` classes whose input is
+ * C×H×W and whose output maps are H×W, with `ignoreIndex` the label that counts nowhere. */
+export interface SegmenterShape {
+  readonly classes: number;
+  readonly channels: number;
+  readonly h: number;
+  readonly w: number;
+  readonly ignoreIndex: number;
+}
+
+/** The segmentation set of images `imagesDir` and label maps `masksDir` (ids from `split` when
+ * given), preprocessed by the image flags `flags`: each label map must have its image's size and
+ * hold only classes and the ignore index (MPCC3014 naming it); pixels a crop adds are ignored. */
+export function segmentationFolder(imagesDir: string, masksDir: string, split: string | undefined, flags: ImageFlags, m: SegmenterShape): SegmentationSet {
+  const { c, p } = imagePreprocessing(flags, m.channels, imagesDir);
+  const listed = listSegmentationFolder(imagesDir, masksDir, split);
+  const per = c * m.h * m.w;
+  const pixels = m.h * m.w;
+  // each image's own size, from fill, for its label map's check
+  const sizes = new Map<number, { height: number; width: number }>();
+  return {
+    ...listed,
+    fill(first, count, out) {
+      for (let i = 0; i < count; i++) sizes.set(first + i, loadImage(listed.images[first + i], c, m.h, m.w, p, out, i * per));
+    },
+    labels(first, count) {
+      const out = new Int32Array(count * pixels);
+      for (let i = 0; i < count; i++) {
+        const path = listed.masks[first + i];
+        const map = decodeLabelPng(readFileBytes(path), path);
+        const image = sizes.get(first + i);
+        sizes.delete(first + i);
+        if (!image) throw new Error(`internal: segmentationFolder: label map ${first + i} read before its image`);
+        if (map.height !== image.height || map.width !== image.width) {
+          throw diag('MPCC3014', [path, `it is ${map.height}×${map.width} but its image '${listed.images[first + i]}' is ${image.height}×${image.width}`]);
+        }
+        // the image's geometry came out H×W (loadImage checks it), so the map's does too
+        preprocessLabels(map, p, m.ignoreIndex).run(out, i * pixels);
+        const bad = out.subarray(i * pixels, (i + 1) * pixels).findIndex((k) => k !== m.ignoreIndex && (k < 0 || k >= m.classes));
+        if (bad >= 0) {
+          const k = out[i * pixels + bad];
+          throw diag('MPCC3014', [path, `it holds ${k} (at row ${Math.floor(bad / m.w)}, column ${bad % m.w} after --resize/--crop), neither a class of the model (0..${m.classes - 1}) nor the ignore index ${m.ignoreIndex}`]);
+        }
+      }
+      return out;
     },
   };
 }

@@ -42,10 +42,11 @@ export class ClassificationMetrics {
   /** `labels` names the labels in errors (a label outside 0..C−1 is MPCC3006). */
   constructor(readonly classes: number, private readonly labels: LabelsSource) {}
 
-  /** Adds `count` images: scores [count, C] row-major, labels from `labels[first]` on. */
+  /** Adds images [first, first + count) of the set: scores [count, C] row-major, their labels
+   * `labels[0..count)`. */
   add(scores: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number): void {
     for (let i = 0; i < count; i++) {
-      const label = labels[first + i];
+      const label = labels[i];
       if (!Number.isInteger(label) || label < 0 || label >= this.classes) {
         throw badLabel(this.labels, `label ${label} of image ${first + i} is not a class of the model (0..${this.classes - 1})`);
       }
@@ -79,13 +80,14 @@ export class SegmentationMetrics {
     this.labelled = new Float64Array(classes);
   }
 
-  /** Adds `count` maps of `pixels` pixels each: scores [count, C, pixels], labels from image `first` on. */
+  /** Adds the maps of images [first, first + count) of the set, `pixels` pixels each: scores
+   * [count, C, pixels], their labels [count, pixels]. */
   add(scores: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number, pixels: number): void {
     const c = this.classes;
     for (let i = 0; i < count; i++) {
       const base = i * c * pixels;
       for (let p = 0; p < pixels; p++) {
-        const label = labels[(first + i) * pixels + p];
+        const label = labels[i * pixels + p];
         if (label === this.ignoreIndex) continue;
         if (!Number.isInteger(label) || label < 0 || label >= c) {
           throw badLabel(this.labels, `label ${label} at pixel ${p} of image ${first + i} is neither a class (0..${c - 1}) nor the ignore index ${this.ignoreIndex}`);

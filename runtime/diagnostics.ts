@@ -73,6 +73,8 @@ export const DIAGNOSTICS = {
   MPCC3011: "image folder '{0}' has {1} class folder(s) but the model classifies into {2}: its labels are the indices of its class folders sorted by name (as torchvision's ImageFolder), so it needs one folder per class (empty ones allowed)",
   MPCC3012: "image folder '{0}' holds {1} image(s) mpcc cannot decode (the first '{2}'): only PNG and JPEG are read",
   MPCC3013: "image folder '{0}' holds no PNG or JPEG image in a class folder{1}",
+  MPCC3014: "label map '{0}': {1}",
+  MPCC3015: "segmentation set '{0}' with label maps '{1}': {2}",
 
   MPCC4001: "unknown pass '{0}' (known: {1})",
   MPCC4002: "pass '{0}': unknown option '{1}' (known: {2})",

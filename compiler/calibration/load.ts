@@ -237,8 +237,9 @@ function statIsFile(path: string): boolean {
 const sizeText = (s: SizeSpec | undefined) => (s === undefined ? undefined : typeof s === 'number' ? s : [s[0], s[1]]);
 
 /** Decodes PNG/JPEG file `path` and preprocesses it for a C×H×W input into `out` at `at`
- * (MPCC0012 when corrupt, MPCC0013 when it does not come out H×W); returns the sha256 of its bytes. */
-export function loadImage(path: string, c: 1 | 3, h: number, w: number, p: Preprocessing, out: Float32Array, at: number): string {
+ * (MPCC0012 when corrupt, MPCC0013 when it does not come out H×W); returns the sha256 of its bytes
+ * and the image's own size. */
+export function loadImage(path: string, c: 1 | 3, h: number, w: number, p: Preprocessing, out: Float32Array, at: number): { sha256: string; height: number; width: number } {
   const bytes = readFileBytes(path);
   const image = decodeImage(bytes, path, imageKind(path)!);
   const step = preprocess(image, c, p);
@@ -248,7 +249,7 @@ export function loadImage(path: string, c: 1 | 3, h: number, w: number, p: Prepr
     throw diag('MPCC0013', [path, got, `${h}×${w}`, hint]);
   }
   step.run(out, at);
-  return bytesSha256(bytes);
+  return { sha256: bytesSha256(bytes), height: image.height, width: image.width };
 }
 
 /** The preprocessing of the image flags `flags` for images from `source` feeding a model of `c`
@@ -273,7 +274,7 @@ function loadImages(opts: CalibrationOptions, listed: { images: string[]; others
   const data = new Float32Array(n * per);
   const files: { name: string; sha256: string }[] = [];
   for (let i = 0; i < n; i++) {
-    files.push({ name: names[i], sha256: loadImage(join(opts.calib, names[i]), c, h, w, p, data, i * per) });
+    files.push({ name: names[i], sha256: loadImage(join(opts.calib, names[i]), c, h, w, p, data, i * per).sha256 });
     progress?.(i + 1, n);
   }
   return finish(opts, 'images', data, [n, c, h, w], files, preprocessingRecord(opts, c, p));
@@ -305,7 +306,7 @@ function loadClassFolders(opts: CalibrationOptions, channels: number, h: number,
   const files: { name: string; sha256: string }[] = [];
   for (let i = 0; i < n; i++) {
     const path = tree.files[Math.floor((i * total) / n)];
-    files.push({ name: relative(opts.calib, path), sha256: loadImage(path, c, h, w, p, data, i * per) });
+    files.push({ name: relative(opts.calib, path), sha256: loadImage(path, c, h, w, p, data, i * per).sha256 });
     progress?.(i + 1, n);
   }
   return finish(opts, 'images', data, [n, c, h, w], files, preprocessingRecord(opts, c, p), total);

@@ -3,8 +3,10 @@
 // antialiased bilinear resampling, bit for bit: Pillow's Resample.c with its 22-bit fixed-point
 // coefficients and 8-bit rounding between the horizontal and the vertical pass), CenterCrop
 // (zero padding when the crop is larger), ToTensor (÷255) and Normalize, in float32 as torch
-// computes them. Named presets fill the flags a user leaves out.
-import type { RgbImage } from './images.js';
+// computes them. Named presets fill the flags a user leaves out. A segmentation set's label maps
+// follow their image's geometry as torchvision's segmentation references resize a target: Resize
+// with PIL's NEAREST, then the same CenterCrop, pixels a crop adds taking the ignore index.
+import type { LabelMap, RgbImage } from './images.js';
 
 /** An 8-bit image of 1 (L) or 3 (RGB) interleaved channels. */
 export interface Image8 {
@@ -179,4 +181,38 @@ export function preprocess(img: RgbImage, channels: 1 | 3, p: Preprocessing): { 
   const [ch, cw] = p.crop !== undefined ? cropSize(p.crop) : [image.height, image.width];
   const done = image;
   return { size: [ch, cw], run: (out, at) => toTensor(done, ch, cw, p.mean, p.std, out, at) };
+}
+
+/** Source index of each of `outSize` pixels resized from `inSize` by PIL's NEAREST
+ * (ImagingScaleAffine: the scale in/out, pixel centers stepped by repeated addition in double
+ * precision, truncated). */
+function nearestIndices(inSize: number, outSize: number): Int32Array {
+  const scale = inSize / outSize;
+  const idx = new Int32Array(outSize);
+  let at = scale * 0.5;
+  for (let x = 0; x < outSize; x++) {
+    idx[x] = Math.min(Math.trunc(at), inSize - 1);
+    at += scale;
+  }
+  return idx;
+}
+
+/** A label map through an image's Resize (PIL's NEAREST) and CenterCrop: the [height, width] it
+ * has and `run`, which writes its labels into `out` at `at`, pixels the crop adds set to `fill`. */
+export function preprocessLabels(map: LabelMap, p: Preprocessing, fill: number): { size: [number, number]; run: (out: Int32Array, at: number) => void } {
+  const [rh, rw] = p.resize !== undefined ? resizedSize(map.height, map.width, p.resize) : [map.height, map.width];
+  const [ch, cw] = p.crop !== undefined ? cropSize(p.crop) : [rh, rw];
+  const run = (out: Int32Array, at: number) => {
+    const rows = nearestIndices(map.height, rh), cols = nearestIndices(map.width, rw);
+    const top = cropOffset(rh, ch), left = cropOffset(rw, cw);
+    for (let y = 0; y < ch; y++) {
+      const sy = y + top;
+      for (let x = 0; x < cw; x++) {
+        const sx = x + left;
+        const inside = sy >= 0 && sy < rh && sx >= 0 && sx < rw;
+        out[at + y * cw + x] = inside ? map.labels[rows[sy] * map.width + cols[sx]] : fill;
+      }
+    }
+  };
+  return { size: [ch, cw], run };
 }

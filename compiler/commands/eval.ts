@@ -1,8 +1,9 @@
 // `mpcc eval MODEL --data X.npy --labels Y.npy [--plan P] [--fixed] [--json]`: the accuracy of
 // the plaintext network on labelled images. `--data DIR` instead reads a classifier's images from
-// class folders as torchvision's ImageFolder does (compiler/eval-images.ts: labels from the
-// folders, images preprocessed by the image flags --preset/--resize/--crop/--mean/--std, decoded
-// batch by batch). The model goes through the driver (compiler/driver.ts:
+// class folders as torchvision's ImageFolder does, and a segmenter's `--data DIR --labels MASKS
+// [--split LIST]` from an image folder and a folder of label maps as Pascal VOC lays them out
+// (compiler/eval-images.ts: images preprocessed by the image flags --preset/--resize/--crop/
+// --mean/--std, label maps resized as torchvision resizes targets, decoded batch by batch). The model goes through the driver (compiler/driver.ts:
 // canonicalize by default), then the plan's `insert-block-relu` pass when --plan is given; with
 // --fixed it is driven on to the quantized stage and run by the fixed-point interpreter (the
 // secure run's arithmetic), else on onnxruntime-node (or the float interpreter, --runner;
@@ -29,7 +30,7 @@ import { type CommandRefit, type ReconstructFlags, refitForCommand, refitRequest
 import { modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { readFileSync, statSync } from 'node:fs';
-import { imageFolder } from '../eval-images.js';
+import { imageFolder, segmentationFolder } from '../eval-images.js';
 import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
@@ -44,8 +45,11 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   /** Images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, or a
    * folder of class folders of PNG/JPEG images (ImageFolder). */
   readonly data: string;
-  /** Labels: .npy of integers, or raw bytes with --labels-format u8 (none with an image folder). */
+  /** Labels: .npy of integers, or raw bytes with --labels-format u8; with an image folder, none
+   * for a classifier (its class folders) or a folder of PNG label maps for a segmenter. */
   readonly labels?: string;
+  /** A segmentation set's ids, one per line (Pascal VOC's ImageSets/Segmentation/val.txt). */
+  readonly split?: string;
   /** `npy` (default) or `u8` (one byte per label). */
   readonly labelsFormat?: string;
   /** Shape of raw float32 images: N,C,H,W or C,H,W (N from the file size). */
@@ -133,9 +137,10 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   const refitRequest = refitRequestFrom(options as EvalOptions & Record<string, unknown>, true);
   const folder = isFolder(options.data);
   if (folder) {
-    if (options.labels !== undefined) throw diag('MPCC0004', ['--labels', options.labels, `'${options.data}' is an image folder: its class folders give the labels`]);
     if (dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape!, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
+    if (options.labels !== undefined && labelsFormat === 'u8') throw diag('MPCC0004', ['--labels-format', options.labelsFormat, `'${options.data}' is an image folder: label maps are PNG files`]);
   } else {
+    if (options.split !== undefined) throw diag('MPCC0004', ['--split', options.split, `'${options.data}' is an array: --split picks the images of a segmentation set's folders`]);
     if (options.labels === undefined) throw diag('MPCC0004', ['--labels', '', `give the labels of '${options.data}' (an .npy of integers), or --data a folder of class folders`]);
     // the image flags preprocess the refit's calibration images, if any, never an array
     if (refitRequest === undefined) refuseImageFlags(imageFlagsFrom(options as EvalOptions & Record<string, unknown>), options.data);
@@ -184,19 +189,29 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     checkImages(options.data, images.shape, dataShape, shape.image);
     checkOverlap(images.data);
     const labels = readLabels(options.labels!, labelsFormat, shape, images.count, options.data);
-    source = { count: images.count, labels, fill: (first, count, out) => out.set(images.data.subarray(first * perImage, (first + count) * perImage)) };
-  } else {
-    if (shape.kind !== 'classification') throw diag('MPCC3009', [`an image folder labels classes, but the model segments (output [N, ${shape.classes}, ${shape.map.join(', ')}]): give --data an .npy and --labels label maps`]);
+    const per = shape.kind === 'classification' ? 1 : shape.pixels;
+    source = {
+      count: images.count,
+      labels: labels.source,
+      fill: (first, count, out) => out.set(images.data.subarray(first * perImage, (first + count) * perImage)),
+      labelsOf: (first, count) => sliceOf(labels.data, first * per, (first + count) * per),
+    };
+  } else if (shape.kind === 'classification') {
+    if (options.labels !== undefined) throw diag('MPCC0004', ['--labels', options.labels, `'${options.data}' is an image folder and the model classifies: its class folders give the labels`]);
+    if (options.split !== undefined) throw diag('MPCC0004', ['--split', options.split, `the model classifies: --split picks the images of a segmentation set`]);
     const set = imageFolder(options.data, imageFlagsFrom(options as EvalOptions & Record<string, unknown>), shape.classes, shape.image[0], shape.image[1], shape.image[2]);
     log(`eval: ${set.files.length} images in ${set.classes.length} class folders of ${options.data}`);
     source = {
       count: set.files.length,
-      labels: { data: set.labels, source: { file: options.data, shape: [set.files.length] } },
+      labels: { file: options.data, shape: [set.files.length] },
       fill: (first, count, out) => {
         set.fill(first, count, out);
         checkOverlap(out.subarray(0, count * perImage), { first });
       },
+      labelsOf: (first, count) => set.labels.subarray(first, first + count),
     };
+  } else {
+    source = segmentationSource(options, shape, ignoreIndex, log, checkOverlap);
   }
   const labels = source.labels;
   // --sample: images ⌊i·N/n⌋, so a set sorted by class (an image folder) keeps every class's share
@@ -205,8 +220,8 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   const evaluated = picks ? picks.length : total;
   if (picks) log(`eval: ${evaluated} of the ${total} images (--sample)`);
   const metrics = shape.kind === 'classification'
-    ? new ClassificationMetrics(shape.classes, labels.source)
-    : new SegmentationMetrics(shape.classes, ignoreIndex, labels.source);
+    ? new ClassificationMetrics(shape.classes, labels)
+    : new SegmentationMetrics(shape.classes, ignoreIndex, labels);
 
   const batch = batchFlag ?? defaultBatch(runnable, shape.batch);
   const graphs = new Map<number, Graph | undefined>();
@@ -231,7 +246,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     const scores = await forward.run(g, size, x);
     // per image, by its index in the set (errors name it), or the batch at once
     const add = (at: number, s: ArrayLike<number>, n: number) =>
-      metrics instanceof ClassificationMetrics ? metrics.add(s, labels.data, at, n) : metrics.add(s, labels.data, at, n, shape.pixels);
+      metrics instanceof ClassificationMetrics ? metrics.add(s, source.labelsOf(at, n), at, n) : metrics.add(s, source.labelsOf(at, n), at, n, shape.pixels);
     if (picks) for (let j = 0; j < count; j++) add(picks[first + j], scores.subarray(j * scoreWidth, (j + 1) * scoreWidth), 1);
     else add(first, scores, count);
     first += count;
@@ -280,11 +295,41 @@ function checkRefitOverlap(data: Float32Array, perImage: number, dataFile: strin
 }
 
 /** The images eval runs on and their labels: `fill` writes images [first, first + count) at the
- * start of `out`. */
+ * start of `out`, `labelsOf` gives their labels (one per image, or one per pixel of each map),
+ * called after `fill` of the same images. */
 interface EvalSource {
   readonly count: number;
-  readonly labels: { data: ArrayLike<number>; source: LabelsSource };
+  /** What errors name the labels by. */
+  readonly labels: LabelsSource;
   fill(first: number, count: number, out: Float32Array): void;
+  labelsOf(first: number, count: number): ArrayLike<number>;
+}
+
+/** Elements [from, to) of labels read from a file. */
+const sliceOf = (data: ArrayLike<number>, from: number, to: number): ArrayLike<number> =>
+  ArrayBuffer.isView(data) ? (data as Int32Array).subarray(from, to) : Array.prototype.slice.call(data, from, to);
+
+/** A segmenter's images and label maps from folders (--data IMAGES --labels MASKS [--split]). */
+function segmentationSource(options: EvalOptions, shape: ModelShape, ignoreIndex: number, log: ProgressSink, checkOverlap: (data: Float32Array, batch: { first: number }) => void): EvalSource {
+  const masks = options.labels;
+  if (masks === undefined) throw diag('MPCC0004', ['--labels', '', `the model segments: give --labels the folder of label maps (PNG, one <id>.png per image of '${options.data}')`]);
+  if (!isFolder(masks)) throw diag('MPCC0004', ['--labels', masks, `'${options.data}' is an image folder: --labels is then the folder of its label maps (PNG)`]);
+  const [c, h, w] = shape.image;
+  if (shape.map[0] !== h || shape.map[1] !== w) {
+    throw diag('MPCC3009', [`the model's output maps are ${shape.map.join('×')} but its input is ${h}×${w}: label maps follow their images through --resize/--crop, so they need a segmenter whose output has its input's size (or give --data an .npy and --labels label maps of the output's size)`]);
+  }
+  const set = segmentationFolder(options.data, masks, options.split, imageFlagsFrom(options as EvalOptions & Record<string, unknown>), { classes: shape.classes, channels: c, h, w, ignoreIndex });
+  log(`eval: ${set.ids.length} images with label maps in ${options.data} and ${masks}${options.split ? ` (split ${options.split})` : ''}`);
+  const perImage = c * h * w;
+  return {
+    count: set.ids.length,
+    labels: { file: masks, shape: [set.ids.length, h, w] },
+    fill: (first, count, out) => {
+      set.fill(first, count, out);
+      checkOverlap(out.subarray(0, count * perImage), { first });
+    },
+    labelsOf: (first, count) => set.labels(first, count),
+  };
 }
 
 /** True when `path` is a folder (an image folder), false for a file; MPCC0002 when it is
@@ -464,7 +509,8 @@ export function registerEval(program: Command): void {
         .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
         .argument('<model>', 'MODEL.onnx or FILE.mir')
         .requiredOption('--data <path>', 'images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, or a folder of class folders of PNG/JPEG images (torchvision ImageFolder: labels from the sorted folder names; preprocessed by --preset/--resize/--crop/--mean/--std)')
-        .option('--labels <file>', 'labels of an .npy or raw --data: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8')
+        .option('--labels <path>', 'labels of an .npy or raw --data: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8; of a segmenter\'s image folder: the folder of its label maps, <id>.png per image <id>.jpg|.png (Pascal VOC\'s SegmentationClass: palette indices or gray values are the classes)')
+        .option('--split <file>', 'a segmentation set\'s ids, one per line, in order (Pascal VOC\'s ImageSets/Segmentation/val.txt); default: every label map')
         .addOption(new Option('--labels-format <format>', 'npy or u8 (one byte per label)').default('npy'))
         .option('--data-shape <dims>', 'the --data file is raw little-endian float32 of this shape: N,C,H,W or C,H,W')
         .addOption(planOption())

@@ -1,0 +1,80 @@
+// A segmentation set laid out as Pascal VOC's, for `mpcc eval --data IMAGES --labels MASKS
+// [--split LIST]`: the images (PNG or JPEG) directly in IMAGES, each one's label map MASKS/<id>.png
+// (compiler/calibration/images.ts decodeLabelPng reads it). The set's ids are the lines of the
+// split file (VOC's ImageSets/Segmentation/val.txt) in its order, or without one every label map's
+// name without .png, sorted by code point. An image without a label map is not part of the set
+// (VOC's JPEGImages holds the detection images too), but every id needs exactly one image
+// <id>.jpg, .jpeg or .png (any case) and, from a split file, its label map: MPCC3015 naming the id
+// otherwise. This file lists; compiler/eval-images.ts decodes batch by batch.
+import { type Dirent, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { diag } from '../../runtime/diagnostics.js';
+import { imageKind } from './images.js';
+
+/** The images of a segmentation set and their label maps, id by id. */
+export interface SegmentationListing {
+  readonly ids: readonly string[];
+  /** Image and label map paths (folders joined), one per id. */
+  readonly images: readonly string[];
+  readonly masks: readonly string[];
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The files directly in `dir` (symbolic links to files included): MPCC0002 when it cannot be read. */
+function filesIn(dir: string): string[] {
+  let found: Dirent[];
+  try {
+    found = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw diag('MPCC0002', [dir, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
+  }
+  return found.filter((e) => e.isFile() || (e.isSymbolicLink() && isFile(join(dir, e.name)))).map((e) => e.name);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The name without its extension. */
+const stem = (name: string) => (name.lastIndexOf('.') > 0 ? name.slice(0, name.lastIndexOf('.')) : name);
+
+/** The ids of split file `split`: one per non-empty line, surrounding spaces dropped. */
+function splitIds(split: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(split, 'utf8');
+  } catch (err) {
+    throw diag('MPCC0002', [split, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+}
+
+/** Lists the segmentation set of images `imagesDir` and label maps `masksDir`, restricted to and
+ * ordered by split file `split` when given. */
+export function listSegmentationFolder(imagesDir: string, masksDir: string, split?: string): SegmentationListing {
+  const fail = (why: string) => diag('MPCC3015', [imagesDir, masksDir, why]);
+  const masks = new Map<string, string>();
+  for (const name of filesIn(masksDir)) if (name.toLowerCase().endsWith('.png')) masks.set(stem(name), name);
+  const images = new Map<string, string>();
+  for (const name of filesIn(imagesDir)) {
+    if (!imageKind(name)) continue;
+    const id = stem(name);
+    if (images.has(id)) throw fail(`id '${id}' has two images, '${images.get(id)}' and '${name}'`);
+    images.set(id, name);
+  }
+  const ids = split === undefined ? [...masks.keys()].sort(byName) : splitIds(split);
+  if (ids.length === 0) throw fail(split === undefined ? 'the label map folder holds no .png file' : `split file '${split}' lists no id`);
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id)) throw fail(`split file '${split}' lists id '${id}' twice`);
+    seen.add(id);
+    if (!masks.has(id)) throw fail(`id '${id}'${split === undefined ? '' : ` of split file '${split}'`} has no label map '${id}.png'`);
+    if (!images.has(id)) throw fail(`id '${id}'${split === undefined ? '' : ` of split file '${split}'`} has no image '${id}.jpg', '.jpeg' or '.png'`);
+  }
+  return { ids, images: ids.map((id) => join(imagesDir, images.get(id)!)), masks: ids.map((id) => join(masksDir, masks.get(id)!)) };
+}
