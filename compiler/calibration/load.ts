@@ -185,9 +185,10 @@ function loadNpyFolder(opts: CalibrationOptions, names: readonly string[], c: nu
   return finish(opts, 'npy', data, [n, c, h, w], files);
 }
 
-/** The preprocessing of `opts`: the preset's values, each overridden by its explicit option. */
-export function resolvePreprocessing(opts: ImageFlags): Preprocessing {
-  const preset = opts.preset === undefined ? PRESETS.none : PRESETS[opts.preset];
+/** The preprocessing of `opts`: the preset's values (`base`'s without --preset), each overridden
+ * by its explicit option. */
+export function resolvePreprocessing(opts: ImageFlags, base: Preprocessing = PRESETS.none): Preprocessing {
+  const preset = opts.preset === undefined ? base : PRESETS[opts.preset];
   if (!preset) throw diag('MPCC0004', ['--preset', opts.preset!, `expected one of ${Object.keys(PRESETS).join(', ')}`]);
   return {
     resize: opts.resize ?? preset.resize,
@@ -253,10 +254,11 @@ export function loadImage(path: string, c: 1 | 3, h: number, w: number, p: Prepr
 }
 
 /** The preprocessing of the image flags `flags` for images from `source` feeding a model of `c`
- * channels: MPCC0019 unless c is 1 or 3, MPCC0004 for a --mean or --std of another length. */
-export function imagePreprocessing(flags: ImageFlags, c: number, source: string): { c: 1 | 3; p: Preprocessing } {
+ * channels, over `base` (a compile's record: an explicit --preset replaces it, explicit transforms
+ * override its): MPCC0019 unless c is 1 or 3, MPCC0004 for a --mean or --std of another length. */
+export function imagePreprocessing(flags: ImageFlags, c: number, source: string, base?: Preprocessing): { c: 1 | 3; p: Preprocessing } {
   if (c !== 1 && c !== 3) throw diag('MPCC0019', [c, source]);
-  const p = resolvePreprocessing(flags);
+  const p = resolvePreprocessing(flags, base);
   for (const [flag, values] of [['--mean', p.mean], ['--std', p.std]] as const) {
     if (values !== undefined && values.length !== 1 && values.length !== c) {
       throw diag('MPCC0004', [flag, values.join(','), `the model takes ${c} channel${c > 1 ? 's' : ''}: give ${c > 1 ? `1 or ${c} values` : 'one value'}`]);

@@ -24,6 +24,7 @@ import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-
 import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, parseTruncation, planOption, requireOutput, ringOption, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
+import { compilePreprocessing, describePreprocessing } from '../calibration/input-record.js';
 import { describeMisreadPatches, describeWindows, driveWithWindows, misreadPatches } from '../narrow.js';
 import { chooseClientOffline } from '../mode-choice.js';
 import { compileRefitFile, parseRidge, withRefitOptions } from './reconstruct-flags.js';
@@ -125,7 +126,10 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
     : (({ graph: g, plan: p, fracChoice: f, compare: c, ringChoice: r, maxes: m }) => ({ graph: g, fracChoice: f, ringChoice: r, plan: Buffer.from(planJson(p)), windows: c, maxes: m, misread: misreadPatches(p) }))(driveWithWindows(model, driver, compare, calib));
   log('generating the party programs and kernels');
   const refit = driver.refitFile === undefined ? undefined : new Uint8Array(readFileSync(driver.refitFile));
-  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan && recordedPlan(plan, refit), refit ? { [OUT_REFIT]: refit } : {});
+  // how the calibration images were preprocessed: the clients' image inputs are by default
+  const preprocessing = compilePreprocessing(calib, plan);
+  if (preprocessing) log(`clients' image inputs preprocessed as the calibration images were: ${describePreprocessing(preprocessing)}`);
+  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan && recordedPlan(plan, refit), refit ? { [OUT_REFIT]: refit } : {}, preprocessing);
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),

@@ -34,7 +34,7 @@ import { parseHostPort } from '../../runtime/transport/tcp.js';
 import { clientRunner, loadPartyArtifacts, runProgram, serverRunner, sessionTag } from '../../runtime/program/index.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
-import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { partyProgress, partyReport, readClientInput, recordedInputNote, topClasses, type PartyReport } from './secure-support.js';
 import { imageFlagsFrom, withImageFlags } from './calib-flags.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
@@ -291,6 +291,8 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'));
   const arts = await loadPartyArtifacts(out, id as PartyId);
   const x = id === 0 ? readClientInput(inputs[0], arts.manifest, imageFlags) : null;
+  const note = id === 0 ? recordedInputNote(inputs[0], arts.manifest, imageFlags) : undefined;
+  if (note) log(`party 0: ${note}`);
   log(`party ${id}: connecting to ${peers.filter((_, i) => i !== id).join(', ')}`);
   const session = await connectTcpSession({ id: id as PartyId, peers: peers as [string, string, string], tag: sessionTag(arts.manifest), timeoutMs, roundTimeoutMs, identity: identity ?? undefined });
   // SIGTERM or SIGINT (e.g. during the offline phase): a coded error naming the phase, the

@@ -23,7 +23,7 @@ import { isClientOffline } from '../../runtime/program/program.js';
 import { encodeNpy, readNpy } from '../npy.js';
 import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
 import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
-import { partyProgress, partyReport, readClientInput, topClasses, type PartyReport } from './secure-support.js';
+import { partyProgress, partyReport, readClientInput, recordedInputNote, topClasses, type PartyReport } from './secure-support.js';
 import { imageFlagArgs, imageFlagsFrom, withImageFlags } from './calib-flags.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
@@ -82,7 +82,11 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
   if (options.input === undefined) throw diag('MPCC0004', ['--input', '', 'give the input X.npy (or several with --inputs)']);
-  const x = readClientInput(options.input, manifest, imageFlagsFrom(options as RunOptions & Record<string, unknown>)); // checked before any party starts
+  const flags = imageFlagsFrom(options as RunOptions & Record<string, unknown>);
+  const x = readClientInput(options.input, manifest, flags); // checked before any party starts
+  // in three processes P0's own process says it
+  const note = transport === 'inproc' ? recordedInputNote(options.input, manifest, flags) : undefined;
+  if (note) log(note);
   const expected = options.expected === undefined ? undefined : readNpy(options.expected);
   const misfit = () => diag('MPCC0004', ['--expected', options.expected!, `shape [${expected!.shape.join(',')}] does not fit the output '${manifest.outputs[0].name}' [${manifest.outputs[0].shape.join(',')}]`]);
   if (expected && !outputAgreement(new Float64Array(manifest.outputs[0].shape.reduce((a, b) => a * b, 1)), expected.data, expected.shape)) throw misfit();

@@ -2,6 +2,8 @@
 // a party's report, its progress lines, and the output summary.
 import { diag } from '../../runtime/diagnostics.js';
 import type { ManifestBase, ProgramProgress, RunResult } from '../../runtime/program/index.js';
+import type { InputPreprocessing } from '../../runtime/program/manifest.js';
+import { describePreprocessing } from '../calibration/input-record.js';
 import type { ProgressSink } from '../cli-support.js';
 import { readNpy } from '../npy.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
@@ -31,11 +33,13 @@ export interface PartyReport {
 
 /** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3010
  * a NaN, ±Inf or a value beyond the fixed-point range): checked before any party connects. A
- * PNG/JPEG file is one image, preprocessed by the image flags `flags` as calibration images are
- * (compiler/calibration/load.ts loadImage); the flags are refused with an .npy (MPCC0004). */
+ * PNG/JPEG file is one image, preprocessed as calibration images are (compiler/calibration/load.ts
+ * loadImage): as the manifest records the compile's calibration images were (input.preprocessing),
+ * the image flags `flags` overriding it (an explicit --preset replaces it); the flags are refused
+ * with an .npy (MPCC0004). */
 export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags = {}): Float32Array {
   if (imageKind(path)) {
-    const x = imageInput(path, m.input.shape, flags);
+    const x = imageInput(path, m.input.shape, flags, m.input.preprocessing);
     checkInputValues(path, m.input.shape, x, m.frac);
     return x;
   }
@@ -46,12 +50,21 @@ export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags
   return x.data;
 }
 
+/** The progress line saying how image input `path` is preprocessed when the manifest's record
+ * applies (an image, the record present, and no --preset replacing it), else undefined. */
+export function recordedInputNote(path: string, m: ManifestBase, flags: ImageFlags): string | undefined {
+  const rec = m.input.preprocessing;
+  if (!imageKind(path) || !rec || flags.preset !== undefined) return undefined;
+  const overridden = (['resize', 'crop', 'mean', 'std'] as const).filter((k) => flags[k] !== undefined);
+  return `input ${path}: preprocessed as the compile's calibration images were (${describePreprocessing(rec)})${overridden.length ? `, but ${overridden.map((k) => `--${k}`).join(', ')} as given` : ''}`;
+}
+
 /** Image file `path` (PNG/JPEG) as a model's one 1×C×H×W input of `shape`, preprocessed by the
- * image flags `flags` (MPCC0004 for a model that takes another input; MPCC0012, MPCC0013 from
+ * image flags `flags` over `recorded` (the manifest's input.preprocessing) (MPCC0004 for a model that takes another input; MPCC0012, MPCC0013 from
  * loadImage). Also `mpcc infer --input IMG`. */
-export function imageInput(path: string, shape: readonly number[], flags: ImageFlags): Float32Array {
+export function imageInput(path: string, shape: readonly number[], flags: ImageFlags, recorded?: InputPreprocessing): Float32Array {
   if (shape.length !== 4 || shape[0] !== 1) throw diag('MPCC0004', ['--input', path, `an image is one 1×C×H×W input, but the model takes [${shape.join(',')}]: give an .npy`]);
-  const { c, p } = imagePreprocessing(flags, shape[1], path);
+  const { c, p } = imagePreprocessing(flags, shape[1], path, recorded);
   const x = new Float32Array(shape[1] * shape[2] * shape[3]);
   loadImage(path, c, shape[2], shape[3], p, x, 0);
   return x;

@@ -69,7 +69,19 @@ function readAnyManifest<M extends ManifestBase>(dir: string): M {
   if (m.mpccVersion !== own) throw runtimeError('MPCC5221', [`${file}: compiled by mpcc ${String(m.mpccVersion)}, this is mpcc ${own}; recompile the model`]);
   const fields = typeof m.files === 'object' && m.files !== null && typeof m.architecture === 'string' && /^[0-9a-f]{64}$/.test(m.architecture) && typeof m.input === 'object' && m.input !== null && Array.isArray(m.input.shape) && m.input.shape.every((d) => Number.isInteger(d) && d >= 0) && Array.isArray(m.outputs) && Number.isInteger(m.frac);
   if (!fields) throw runtimeError('MPCC5220', [file, 'corrupt (fields missing or of the wrong type)']);
+  if (m.input.preprocessing !== undefined && !validPreprocessing(m.input.preprocessing)) throw runtimeError('MPCC5220', [file, 'corrupt (input.preprocessing is not {resize, crop, mean, std})']);
   return m;
+}
+
+/** True for an InputPreprocessing: sizes positive integers (or [h, w] of them), mean and std
+ * finite numbers (std positive), no other key. */
+function validPreprocessing(p: unknown): boolean {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return false;
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  const size = (v: unknown) => v === undefined || side(v) || (Array.isArray(v) && v.length === 2 && v.every(side));
+  const values = (v: unknown, positive: boolean) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0)));
+  const r = p as Record<string, unknown>;
+  return Object.keys(r).every((k) => ['resize', 'crop', 'mean', 'std'].includes(k)) && size(r.resize) && size(r.crop) && values(r.mean, false) && values(r.std, true);
 }
 
 /** Reads and checks OUT/manifest.json (the compiler's record; `mpcc run` reads it). */

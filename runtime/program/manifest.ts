@@ -4,7 +4,9 @@
 // folder copied alone is self-sufficient. The client's and helper's manifests hold public
 // data only: the artifact format, mpcc version, fixed-point parameters, input and outputs, and
 // the public architecture's digest (of the program, without the party number, and of the
-// kernels module) — never a digest of the server's files. The session tag is derived from
+// kernels module) — never a digest of the server's files — and how an image input is
+// preprocessed when the compile's calibration images were (input.preprocessing: resize, crop,
+// mean and std, public as a model card's; `mpcc run --input IMG` applies it by default). The session tag is derived from
 // that public digest, so parties holding different architectures or versions refuse each
 // other in the handshake.
 
@@ -14,6 +16,18 @@ import type { PostOp, Program } from './program.js';
 /** Version of the artifact layout; a runtime refuses other versions (MPCC5221). */
 export const ARTIFACT_FORMAT = 2;
 
+/** How the compile's calibration images were preprocessed (torchvision's Resize, CenterCrop and
+ * Normalize; compiler/calibration/preprocess.ts), so a client's image input is by default. */
+export interface InputPreprocessing {
+  /** One number: the shorter side (aspect kept); [h, w]: exact. */
+  resize?: number | [number, number];
+  /** One number: a square; [h, w]. */
+  crop?: number | [number, number];
+  /** Per channel, or one for all. */
+  mean?: number[];
+  std?: number[];
+}
+
 /** What every manifest holds. */
 export interface ManifestBase {
   format: number;
@@ -21,7 +35,7 @@ export interface ManifestBase {
   /** sha256 (hex) of the public architecture (architectureDigest). */
   architecture: string;
   frac: number;
-  input: { name: string; shape: number[]; dtype: 'float32' };
+  input: { name: string; shape: number[]; dtype: 'float32'; preprocessing?: InputPreprocessing };
   outputs: { name: string; shape: number[]; post: PostOp[] }[];
   rounds: number;
   oneTimeRounds: number;

@@ -14,7 +14,7 @@ import type { Graph } from '../../../ir/graph.js';
 import { printGraph } from '../../../ir/print.js';
 import { numel } from '../../../ir/types.js';
 import { costReport, type CostReport } from '../../../passes/secure/cost-model.js';
-import { ARTIFACT_FORMAT, architectureDigest, type Manifest, type PartyManifest } from '../../../runtime/program/manifest.js';
+import { ARTIFACT_FORMAT, architectureDigest, type InputPreprocessing, type Manifest, type PartyManifest } from '../../../runtime/program/manifest.js';
 import { sha256, type WeightsIndex } from '../../../runtime/program/artifacts.js';
 import { emitModelKernels, truncationKernels } from './model-kernels.js';
 import { generatePrograms } from './program-gen.js';
@@ -34,7 +34,7 @@ export interface ArtifactsSummary {
 /** Writes the artifacts of scheduled graph `g` (compiled from ONNX bytes `model`, under the
  * plan file's bytes `plan` when given) to `out`; `serverFiles` go beside plan.json at the top (the
  * server's record), listed by the manifest. */
-export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string, plan?: Uint8Array, serverFiles: Readonly<Record<string, Uint8Array>> = {}): ArtifactsSummary {
+export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string, plan?: Uint8Array, serverFiles: Readonly<Record<string, Uint8Array>> = {}, preprocessing?: InputPreprocessing): ArtifactsSummary {
   const gen = generatePrograms(g);
   const cost = costReport(g);
   const modelHash = sha256(model);
@@ -66,7 +66,7 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
     mpccVersion,
     architecture,
     frac: gen.frac,
-    input: { name: gen.programs[0].input.name, shape: gen.programs[0].input.shape, dtype: 'float32' as const },
+    input: { name: gen.programs[0].input.name, shape: gen.programs[0].input.shape, dtype: 'float32' as const, ...(preprocessing ? { preprocessing } : {}) },
     outputs: gen.programs[0].outputs.map((o) => ({ name: o.name, shape: o.post.length ? postShape(o.shape, o.post) : o.shape, post: o.post })),
     rounds: cost.rounds,
     oneTimeRounds: cost.oneTimeRounds,

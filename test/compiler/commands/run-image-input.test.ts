@@ -5,11 +5,13 @@
 // The PNG is written by test/png.ts (not the decoder's library). Both transports: in one process,
 // and three party processes (the flags reach P0's process).
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runSecure } from '../../../compiler/commands/run.js';
 import { runInfer } from '../../../compiler/commands/infer.js';
+import { runBudgetPlanCommand } from '../../../compiler/commands/plan.js';
+import { loadPartyArtifacts } from '../../../runtime/program/index.js';
 import { errorOf } from '../../passes/util.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooFiles } from '../../../examples/zoo/index.js';
@@ -68,5 +70,58 @@ describe('mpcc run --input IMG: an image as the client\'s input', function () {
     const err = await runSecure(file('out'), { input: file('x.npy'), transport: 'inproc', mean: '0.5' } as never).then(() => null, (e) => e);
     expect(err?.code).to.equal('MPCC0004');
     expect(err?.message).to.contain('--mean').and.to.contain('an image input');
+  });
+
+  describe('the compile\'s record: an image input preprocessed as the calibration images were', () => {
+    const ref = (std: number[]) => {
+      const x = new Float32Array(3 * 256);
+      for (let c = 0; c < 3; c++) for (let j = 0; j < 256; j++) x[c * 256 + j] = (rgb[j * 3 + c] / 255 - MEAN[c]) / std[c];
+      return x;
+    };
+    const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+    const manifestOf = (out: string, party: number) => JSON.parse(readFileSync(join(out, `party${party}`, 'manifest.json'), 'utf8'));
+
+    before(() => {
+      mkdirSync(file('calib'));
+      for (let k = 0; k < 4; k++) writeFileSync(file(`calib/c${k}.png`), encodePng(Uint8Array.from(rgb, (v, i) => (v + 61 * k + i) % 256), 16, 16, 3));
+      writeFileSync(file('x-std1.npy'), encodeNpy([1, 3, 16, 16], ref([1, 1, 1])));
+      runCompile(file('tiny.onnx'), { fracBits: 14, output: file('out-rec'), calib: file('calib'), ...flags } as never);
+    });
+
+    it('compile --calib IMAGES --mean --std records them in every party\'s manifest; run --input IMG applies them, in one process and in three', async () => {
+      for (const party of [0, 1, 2]) expect(manifestOf(file('out-rec'), party).input.preprocessing, `party ${party}`).to.deep.equal({ mean: MEAN, std: STD });
+      const run = async (input: string, extra: Record<string, unknown> = {}, transport = 'inproc') => (await runSecure(file('out-rec'), { input, transport, ...extra } as never)).outputs.output;
+      const want = await run(file('x.npy'));
+      const lines: string[] = [];
+      const got = (await runSecure(file('out-rec'), { input: file('x.png'), transport: 'inproc' } as never, (l) => lines.push(l))).outputs.output;
+      expect(maxDiff(got, want)).to.be.below(2 ** -10);
+      expect(lines.join('\n')).to.include(`preprocessed as the compile's calibration images were (mean ${MEAN.join(',')}, std ${STD.join(',')})`);
+      expect(maxDiff(await run(file('x.png'), {}, 'tcp'), want)).to.be.below(2 ** -10);
+      // an explicit transform overrides the record's; --preset replaces it (none: raw pixels)
+      expect(maxDiff(await run(file('x.png'), { std: '1' }), await run(file('x-std1.npy')))).to.be.below(2 ** -10);
+      expect(maxDiff(await run(file('x.png'), { preset: 'none' }), want)).to.be.above(1e-2);
+    });
+
+    it('compile --plan of a plan calibrated on images takes the plan\'s record; a compile without images records nothing', async () => {
+      await runBudgetPlanCommand(file('tiny.onnx'), { budget: '0.5', calib: file('calib'), ...flags, output: file('plan.json') } as never);
+      runCompile(file('tiny.onnx'), { fracBits: 14, plan: file('plan.json'), output: file('out-plan') });
+      expect(manifestOf(file('out-plan'), 0).input.preprocessing).to.deep.equal({ mean: MEAN, std: STD });
+      expect(manifestOf(file('out'), 0).input).to.not.have.property('preprocessing');
+    });
+
+    it('MPCC5220: a manifest whose record is not {resize, crop, mean, std} of valid values', async () => {
+      const path = join(file('out-rec'), 'party2', 'manifest.json');
+      const good = readFileSync(path, 'utf8');
+      try {
+        for (const bad of [{ resize: -1 }, { std: [0] }, { mean: 'x' }, { flip: true }, [1]]) {
+          writeFileSync(path, JSON.stringify({ ...JSON.parse(good), input: { ...JSON.parse(good).input, preprocessing: bad } }));
+          const err = await loadPartyArtifacts(file('out-rec'), 2).then(() => null, (e) => e);
+          expect(err?.code, JSON.stringify(bad)).to.equal('MPCC5220');
+          expect(err?.message).to.include('input.preprocessing');
+        }
+      } finally {
+        writeFileSync(path, good);
+      }
+    });
   });
 });
