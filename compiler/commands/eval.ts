@@ -84,6 +84,9 @@ export interface EvalReport {
   readonly top5: number | null;
   readonly miou: number | null;
   readonly pixelAcc: number | null;
+  /** A segmenter's IoU per class (index = class; null for a class in neither the labels nor the
+   * predictions, which the mean leaves out); null for a classifier. */
+  readonly iou: (number | null)[] | null;
   /** Images evaluated. */
   readonly n: number;
   /** With --sample: the images in the set, n of them evaluated (spread evenly through it). */
@@ -268,6 +271,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     top5: 'top5' in measured ? measured.top5 : null,
     miou: 'miou' in measured ? measured.miou : null,
     pixelAcc: 'pixelAcc' in measured ? measured.pixelAcc : null,
+    iou: 'iou' in measured ? measured.iou : null,
     n: measured.n,
     ...(picks ? { of: total } : {}),
     drelus: drelus === undefined ? null : drelus / shape.batch,
@@ -489,6 +493,8 @@ function formatReport(r: EvalReport, options: EvalOptions, seconds: number): str
   const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${options.fixed ? 'fixed point' : `float, ${r.runner}`}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
   if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
   if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
+  // per class, ten to a line; a class in neither the labels nor the predictions is "—"
+  if (r.iou) for (let k = 0; k < r.iou.length; k += 10) lines.push(`${k ? '  ' : 'IoU per class: '}${r.iou.slice(k, k + 10).map((v, j) => `${k + j} ${pct(v)}`).join(', ')}`);
   const share = r.drelus !== null && r.baselineDrelus ? ` (${(100 * r.drelus / r.baselineDrelus).toFixed(1)}% of ${num(r.baselineDrelus)})` : '';
   lines.push(`DReLUs per image: ${num(r.drelus)}${share}`);
   if (r.refit) {

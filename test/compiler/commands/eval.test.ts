@@ -114,7 +114,7 @@ describe('mpcc eval', function () {
     expect([reference.top1, reference.runner]).to.deep.equal([hits / N, 'interpreter']);
     expect(report.n).to.equal(N);
     expect(report.top5).to.be.within(report.top1!, 1);
-    expect([report.miou, report.pixelAcc]).to.deep.equal([null, null]);
+    expect([report.miou, report.pixelAcc, report.iou]).to.deep.equal([null, null, null]);
   });
 
   it('batched runs equal per-image runs, in float (either runner) and in fixed point', async () => {
@@ -191,6 +191,13 @@ describe('mpcc eval', function () {
       if (union) { sum += inter / union; present++; }
     }
     expect(report.miou).to.be.closeTo(sum / present, 1e-12);
+    // per class by the same definition; null where the class is in neither
+    for (let k = 0; k < 5; k++) {
+      const pred = wrong.map((l, p) => l !== 255 && maps[p] === k), lab = wrong.map((l) => l === k);
+      const inter = pred.filter((v, p) => v && lab[p]).length, union = pred.filter((v, p) => v || lab[p]).length;
+      if (union) expect(report.iou![k], `class ${k}`).to.be.closeTo(inter / union, 1e-12);
+      else expect(report.iou![k], `class ${k}`).to.equal(null);
+    }
     expect([report.top1, report.top5, report.n, report.drelus]).to.deep.equal([null, null, n, 5 * 6 * 7]);
     expect((await runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.u8'), labelsFormat: 'u8' })).report).to.deep.equal(report);
 
@@ -222,11 +229,11 @@ describe('mpcc eval', function () {
     await expectCode(() => runEval(file('argmax.onnx'), { data: file('x.npy'), labels: file('y.npy') }), 'MPCC3009', /output 'output' is int64\[1,1,28\]: neither class scores/);
   });
 
-  it('the CLI: --json prints one object with the ten keys; a bad input exits non-zero with one coded line', async () => {
+  it('the CLI: --json prints one object with the eleven keys; a bad input exits non-zero with one coded line', async () => {
     const ok = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y.npy'), '--json', '--batch-size', '32', '--runner', 'interpreter'], { encoding: 'utf8' });
     expect(ok.status, ok.stderr).to.equal(0);
     const report = JSON.parse(ok.stdout);
-    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'n', 'drelus', 'baselineDrelus', 'runner', 'model', 'plan']);
+    expect(Object.keys(report)).to.deep.equal(['top1', 'top5', 'miou', 'pixelAcc', 'iou', 'n', 'drelus', 'baselineDrelus', 'runner', 'model', 'plan']);
     expect(report).to.deep.equal(await evalCnn({ runner: 'interpreter' }));
     const bad = spawnSync(process.execPath, [CLI, 'eval', file('cnn.onnx'), '--data', file('x.npy'), '--labels', file('y-short.npy')], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
