@@ -59,7 +59,7 @@ export function checkStage(g: Graph, stage: Stage): StageProblem | undefined {
   return stage === 'quantized' ? quantizedProblem(g) : loweredProblem(g, stage === 'scheduled');
 }
 
-/** The client's trailing ops: client ops (Softmax, ArgMax) whose results only other such nodes
+/** The client's trailing ops: client ops (Softmax, ArgMax, Round) whose results only other such nodes
  * and graph outputs read. */
 export function clientTail(g: Graph): Set<Node> {
   const readers = new Map<string, Node[]>();

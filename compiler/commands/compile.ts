@@ -138,8 +138,9 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
     ...(misread ? [describeMisreadPatches(misread)] : []),
     ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost, new Set(readPlan(driver.planFile).model.reluLayers)) : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
-    ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, to be rounded: within 2^-${summary.manifest.frac} of an integer)`] : []),
-    ...[...clientTail(graph)].reverse().map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
+    ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, revealed within 2^-${summary.manifest.frac} of the integer, which the client's Round gives exactly)`] : []),
+    // reveal-argmax's Round is in the note above
+    ...[...clientTail(graph)].reverse().filter((n) => !(driver.revealArgmax && n.op === 'Round')).map((n) => `note: ${n.op} '${n.name}' is not computed securely: the client applies it in plaintext to the revealed ${n.op === 'ArgMax' ? 'values' : 'logits'} (runtime/program/post.ts)`),
   ];
   return { ...summary, fracChoice, notes };
 }

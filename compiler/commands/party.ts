@@ -31,7 +31,8 @@ import { NoMoreInput, runAsClient, type PreparedInference } from '../../runtime/
 import type { PartySession } from '../../runtime/session/party-session.js';
 import { runtimeError } from '../../runtime/diagnostics.js';
 import { parseHostPort } from '../../runtime/transport/tcp.js';
-import { clientRunner, loadPartyArtifacts, runProgram, serverRunner, sessionTag } from '../../runtime/program/index.js';
+import { clientRunner, loadPartyArtifacts, partyFolder, readManifest, runProgram, serverRunner, sessionTag } from '../../runtime/program/index.js';
+import type { PostOp } from '../../runtime/program/program.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
 import { partyProgress, partyReport, readClientInput, recordedInputNote, topClasses, type PartyReport } from './secure-support.js';
@@ -346,9 +347,14 @@ export function registerParty(program: Command): void {
       if (options.serve) return serveCommand(out, options);
       const report = await runParty(out, options, stderrProgress(options));
       if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
-      else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
+      else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v, postOf(out, k)).join('\n') + '\n');
     }),
   );
+}
+
+/** Output `name`'s client ops, from the client's manifest (reveal-argmax's class indices print as classes). */
+function postOf(out: string, name: string): readonly PostOp[] {
+  return readManifest(partyFolder(out, 0)).outputs.find((o) => o.name === name)?.post ?? [];
 }
 
 /** A repeatable option's values, in order. */
@@ -366,7 +372,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   const stdinFed = listOf(options.input)[0] === STDIN_INPUT;
   const onInput = (s: ServedInput) => {
     if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
-    else if (s.output === null) for (const [k, v] of Object.entries(s.outputs)) process.stdout.write(`${s.input}:\n` + topClasses(k, v).join('\n') + '\n');
+    else if (s.output === null) for (const [k, v] of Object.entries(s.outputs)) process.stdout.write(`${s.input}:\n` + topClasses(k, v, postOf(out, k)).join('\n') + '\n');
   };
   if (options.id === '0') for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stopClient.abort(sig));
   const r = await serveParty(out, options, stderrProgress(options), events, {
@@ -389,7 +395,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
     if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
     else if (report.outputs && listOf(options.output).length === 0) {
       if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);
-      for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v).join('\n') + '\n');
+      for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v, postOf(out, k)).join('\n') + '\n');
     }
   }
 }

@@ -19,7 +19,7 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
-import { isClientOffline } from '../../runtime/program/program.js';
+import { type PostOp, isClientOffline } from '../../runtime/program/program.js';
 import { encodeNpy, readNpy } from '../npy.js';
 import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
 import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
@@ -248,10 +248,15 @@ async function partyProcesses(cli: string, out: string, extra: (id: number) => s
   return settled.map((s) => (s as PromiseFulfilledResult<PartyReport[]>).value);
 }
 
+/** Each output's client ops, from OUT/manifest.json (reveal-argmax's class indices print as classes). */
+function postsOf(out: string): Record<string, readonly PostOp[]> {
+  return Object.fromEntries(readManifest(out).outputs.map((o) => [o.name, o.post]));
+}
+
 /** The text `mpcc run` prints without --json. */
-export function describeRun(s: RunSummary, outputs: Record<string, number[]>, setupSeconds: number): string {
+export function describeRun(s: RunSummary, outputs: Record<string, number[]>, setupSeconds: number, posts: Readonly<Record<string, readonly PostOp[]>> = {}): string {
   const lines: string[] = [];
-  if (!s.output) for (const [k, v] of Object.entries(outputs)) lines.push(...topClasses(k, v));
+  if (!s.output) for (const [k, v] of Object.entries(outputs)) lines.push(...topClasses(k, v, posts[k]));
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
   lines.push(`online ${s.online.seconds.toFixed(3)} s, ${s.online.rounds} rounds (input given → output revealed); offline ${s.offline.seconds.toFixed(3)} s, ${s.offline.rounds} round (before the input)`);
   lines.push(`wall time ${s.wallSeconds.toFixed(3)} s per inference, offline + online (one-time setup ${setupSeconds.toFixed(3)} s)`);
@@ -281,11 +286,11 @@ export function registerRun(program: Command): void {
     action(async (out: string, options: RunOptions) => {
       if (options.inputs !== undefined) {
         const runs = await runSecureInputs(out, options, stderrProgress(options));
-        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify(r.summary) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds)}`));
+        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify(r.summary) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds, postsOf(out))}`));
         return;
       }
       const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));
-      process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds) + (check ? describeCheck(check) : ''));
+      process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds, postsOf(out)) + (check ? describeCheck(check) : ''));
     }),
   );
 }

@@ -3,6 +3,7 @@
 import { diag } from '../../runtime/diagnostics.js';
 import type { ManifestBase, ProgramProgress, RunResult } from '../../runtime/program/index.js';
 import type { InputPreprocessing } from '../../runtime/program/manifest.js';
+import type { PostOp } from '../../runtime/program/program.js';
 import { describePreprocessing } from '../calibration/input-record.js';
 import type { ProgressSink } from '../cli-support.js';
 import { readNpy } from '../npy.js';
@@ -90,8 +91,16 @@ export function partyReport(r: RunResult): PartyReport {
   return rep;
 }
 
-/** Top classes of a [1, C] output, one line each. */
-export function topClasses(name: string, v: readonly number[], k = 5): string[] {
+/** Top classes of a [1, C] output, one line each; of class indices (reveal-argmax's, whose `post`
+ * ends in Round), the class, or the most frequent classes of a map. */
+export function topClasses(name: string, v: readonly number[], post: readonly PostOp[] = [], k = 5): string[] {
+  if (post[post.length - 1]?.op === 'Round') {
+    if (v.length === 1) return [`${name}: class ${v[0]}`];
+    const counts = new Map<number, number>();
+    for (const c of v) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const top = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);
+    return [`${name}: ${v.length} class indices (a map)`, ...top.map(([c, n]) => `  class ${c}: ${((100 * n) / v.length).toFixed(1)}% of the pixels`)];
+  }
   const order = v.map((_, i) => i).sort((a, b) => v[b] - v[a] || a - b);
   return [`${name}: ${v.length} values`, ...order.slice(0, Math.min(k, v.length)).map((c, r) => `  top-${r + 1}: class ${c}  ${v[c].toPrecision(5)}`)];
 }

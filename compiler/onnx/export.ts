@@ -46,6 +46,7 @@ const EXPORTERS: Readonly<Record<string, OpExporter>> = {
   Relu: same(),
   Sigmoid: same(),
   Identity: same(),
+  Round: same(),
   Add: same(),
   Sub: same(),
   Mul: same(),

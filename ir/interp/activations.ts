@@ -1,8 +1,9 @@
-// Kernels of activations and normalizations: Clip (ReLU6), HardSigmoid, Softmax and
+// Kernels of activations and normalizations: Clip (ReLU6), HardSigmoid, Softmax, Round and
 // inference-mode BatchNormalization. Each is a plain loop over typed arrays, since the
 // generic unary helper's indirect call costs more than the arithmetic on large feature maps.
 import { Tensor, allocData } from '../tensor.js';
 import { defineKernels, type KernelContext } from './kernels.js';
+import { roundHalfEven } from '../../runtime/program/post.js';
 
 function unaryOut(x: Tensor, ctx: KernelContext): { src: ArrayLike<number>; out: ReturnType<typeof allocData> } {
   return { src: x.data, out: allocData(ctx.outputTypes[0].dtype, x.size) };
@@ -41,6 +42,12 @@ defineKernels({
       const v = src[i];
       out[i] = v > 0 ? v : 0;
     }
+    return [new Tensor(ctx.outputTypes[0].dtype, x!.shape, out)];
+  },
+
+  Round: ([x], ctx) => {
+    const { src, out } = unaryOut(x!, ctx);
+    for (let i = 0; i < src.length; i++) out[i] = roundHalfEven(src[i]);
     return [new Tensor(ctx.outputTypes[0].dtype, x!.shape, out)];
   },
 
@@ -91,3 +98,4 @@ defineKernels({
 export function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
+

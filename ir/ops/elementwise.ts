@@ -1,6 +1,6 @@
 // Elementwise ops: unary activations and broadcasting binary arithmetic.
 import { broadcastShapes } from '../types.js';
-import { SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
+import { CLIENT_TAIL, SCALED_TO_WEIGHTS, localOp, toSecureOp } from './facts.js';
 import type { Node } from '../graph.js';
 import type { SecureFacts } from './secure-facts.js';
 import { diag } from '../../runtime/diagnostics.js';
@@ -58,7 +58,8 @@ const MUL_FACTS: SecureFacts = {
 // Secure inference: Relu and Clip compare (their protocols); HardSigmoid is an affine map then
 // a Clip, Sigmoid a piecewise-linear sum of ReLUs; Add, Sub (any broadcasting, a constant on
 // either side: codegen's add, sub and addConst steps) and data movement are local on shares;
-// Mul and Div by a constant become weight layers; Mul of two activations is a Beaver product.
+// Mul and Div by a constant become weight layers; Mul of two activations is a Beaver product;
+// Round is the client's, on a revealed output (reveal-argmax's class indices).
 defineOps(
   { ...windowed('Relu', 'max(x, 0)', {}), secure: toSecureOp('SecureRelu') },
   { ...unary('Sigmoid', '1 / (1 + exp(-x))'), secure: toSecureOp('SecureSigmoid') },
@@ -77,6 +78,7 @@ defineOps(
     secure: toSecureOp('SecureClip'),
   },
   { ...unary('Identity', 'y = x'), secure: localOp('identity') },
+  { ...unary('Round', 'the nearest integer, halves to even (ONNX Round)'), secure: CLIENT_TAIL },
   {
     ...unary('Dropout', 'y = x at inference (ratio ignored; mask output not supported)', {
       ratio: { kind: 'float', default: 0.5, range: [0, 1] },

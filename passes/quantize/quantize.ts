@@ -38,7 +38,7 @@ export const quantize = definePass<QuantizeOptions>({
   summary:
     'Assumes a canonicalized float graph; inserts FixedInput after each input and Truncate after each product with constant weights, ' +
     'normalizes Gemm (alpha, beta, transB folded), turns Mul/Div by a constant and standalone batch-norms into weight layers ' +
-    '(depthwise 1×1 Conv or diagonal MatMul), keeps a Mul of two activations as a product with its Truncate, keeps trailing Softmax/ArgMax for the client, and rejects unsupported ops with MPCC6001.',
+    '(depthwise 1×1 Conv or diagonal MatMul), keeps a Mul of two activations as a product with its Truncate, keeps trailing Softmax/ArgMax/Round for the client, and rejects unsupported ops with MPCC6001.',
   options: {
     'frac-bits': {
       kind: 'int', default: 12, doc: 'fractional bits of the fixed-point encoding',

@@ -8,8 +8,9 @@
 // ε = 2^-frac, one unit of the fixed point: x_c − max is 0 for the maximum and at most −ε for
 // every other class, so the ReLU is ε for the maximum and 0 elsewhere; a 1×1 Conv with weights
 // c/ε sums c over the classes that reach the maximum: the class index, exactly (up to the share
-// truncation's one unit, 2^-frac, which the client rounds away). Ties give the sum of their
-// indices (they need scores equal to the last bit). Cost: C − 1 comparisons and selections per
+// truncation's one unit, 2^-frac), and a Round the client runs on the revealed value (a client op,
+// as Softmax) makes it the integer. Ties give the sum of their indices (they need scores equal to
+// the last bit). Cost: C − 1 comparisons and selections per
 // pixel for the maximum, C ReLUs, and one weight product, all in cost.json like every step.
 import { makeGraph, makeNode, pruneValues } from '../../ir/graph.js';
 import { secureFacts } from '../../ir/ops/facts.js';
@@ -85,9 +86,11 @@ export const revealArgmax = definePass<{ 'frac-bits': number }>({
     add('Relu', 'hit', [lifted], hit);
     const index = new Float32Array(c);
     for (let k = 0; k < c; k++) index[k] = k * 2 ** frac;
-    const out = shape.length === 4 ? outName : value(`${p}/class_map`, [n, 1, 1, 1]);
+    const out = value(`${p}/class_map`, [n, 1, h, w]);
     add('Conv', 'class', [hit, constant(`${p}/index`, new Tensor('float32', [1, c, 1, 1], index))], out, { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1 });
-    if (shape.length === 2) add('Reshape', 'class_rows', [out, constant(`${p}/class_rows.shape`, int64Vector([n, 1]))], outName);
+    const indices = shape.length === 4 ? out : value(`${p}/class_rows`, [n, 1]);
+    if (shape.length === 2) add('Reshape', 'class_rows', [out, constant(`${p}/class_rows.shape`, int64Vector([n, 1]))], indices);
+    add('Round', 'round', [indices], outName);
     types.set(outName, { dtype, shape: shape.length === 4 ? [n, 1, h, w] : [n, 1] });
     ctx.stat('classes revealed instead of scores', n * h * w);
     return pruneValues(makeGraph({ ...base, nodes, outputs: [outName], types, constants }));

@@ -22,7 +22,7 @@
 //                                sums times round(2^b/D), b its divide_bits, 16 by default) then
 //                                SecureTruncate online=1 by b; a single power-of-two D = 2^s:
 //                                the sums themselves, then SecureTruncate by s
-//   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax,
+//   graph outputs              → SecureReveal before each (or before a trailing Softmax/ArgMax/Round,
 //                                which the client computes in plaintext)
 //
 // A ReLU read by several products is fused with the one on the longest path to the outputs

@@ -1,5 +1,6 @@
 // The client's plaintext post-processing of revealed outputs (a trailing Softmax or ArgMax
-// runs on P0 after the reveal, in floating point).
+// runs on P0 after the reveal, in floating point; Round makes reveal-argmax's class indices,
+// revealed within one fixed-point unit, the integers).
 
 import type { PostOp } from './program.js';
 
@@ -8,6 +9,10 @@ export function applyPost(v: Float64Array, shape: readonly number[], post: reado
   let x = v;
   let dims = [...shape];
   for (const op of post) {
+    if (op.op === 'Round') {
+      x = x.map(roundHalfEven);
+      continue;
+    }
     const axis = op.axis < 0 ? op.axis + dims.length : op.axis;
     const n = dims[axis];
     const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -37,4 +42,11 @@ export function applyPost(v: Float64Array, shape: readonly number[], post: reado
     }
   }
   return x;
+}
+
+/** The nearest integer, halves to even (ONNX Round, numpy.round; the interpreter's Round kernel,
+ * ir/interp/activations.ts); NaN and ±∞ unchanged. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

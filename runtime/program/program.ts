@@ -78,12 +78,9 @@ export function productValue(st: Pick<ProgramStep, 'kind' | 'outputs'>): string 
   return st.outputs[st.kind === 'reluWeights' ? 1 : 0];
 }
 
-/** A float operation the client applies to a revealed output (trailing Softmax/ArgMax). */
-export interface PostOp {
-  op: 'Softmax' | 'ArgMax';
-  axis: number;
-  keepdims?: boolean;
-}
+/** A float operation the client applies to a revealed output (trailing Softmax/ArgMax, or the
+ * Round of reveal-argmax's class indices). */
+export type PostOp = { op: 'Softmax' | 'ArgMax'; axis: number; keepdims?: boolean } | { op: 'Round' };
 
 /** A graph output as the client gets it. */
 export interface ProgramOutput {

@@ -427,7 +427,11 @@ function validateProgram(raw: Json, party: PartyId): Program {
     if (!revealed(p.steps as Json[], v)) fail(`${f}.value`, `value '${v}' is revealed by no step`);
     array(out.post, `${f}.post`, 8).forEach((q, j) => {
       const post = object(q, `${f}.post[${j}]`);
-      if (post.op !== 'Softmax' && post.op !== 'ArgMax') fail(`${f}.post[${j}].op`, `expected Softmax or ArgMax, got ${describe(post.op)}`);
+      if (post.op !== 'Softmax' && post.op !== 'ArgMax' && post.op !== 'Round') fail(`${f}.post[${j}].op`, `expected Softmax, ArgMax or Round, got ${describe(post.op)}`);
+      if (post.op === 'Round') {
+        for (const k of Object.keys(post)) if (k !== 'op') fail(`${f}.post[${j}].${k}`, 'Round takes no attribute');
+        return;
+      }
       int(post.axis, `${f}.post[${j}].axis`, -PROGRAM_LIMITS.rank, PROGRAM_LIMITS.rank - 1);
       if (post.keepdims !== undefined && typeof post.keepdims !== 'boolean') fail(`${f}.post[${j}].keepdims`, 'expected true or false');
     });

@@ -98,7 +98,7 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
 function postShape(shape: number[], post: Manifest['outputs'][number]['post']): number[] {
   let s = [...shape];
   for (const p of post) {
-    if (p.op !== 'ArgMax') continue;
+    if (p.op !== 'ArgMax') continue; // Softmax and Round keep the shape
     const axis = p.axis < 0 ? p.axis + s.length : p.axis;
     s = p.keepdims === false ? s.filter((_, i) => i !== axis) : s.map((d, i) => (i === axis ? 1 : d));
   }

@@ -277,7 +277,7 @@ function programOutput(g: Graph, o: string, shape: (v: string) => number[]): Pro
     if (p.op === 'SecureReveal') break;
     if (secureFacts(p.op).lower !== 'client') throw diag('MPCC6041', [`output '${o}' is not revealed (its producer '${p.name}' is ${p.op})`]);
     const a = withDefaults(p);
-    post.unshift({ op: p.op as PostOp['op'], axis: (a.axis as number | undefined) ?? (p.op === 'Softmax' ? -1 : 0), keepdims: p.op === 'ArgMax' ? Boolean(a.keepdims ?? 1) : undefined });
+    post.unshift(p.op === 'Round' ? { op: 'Round' } : { op: p.op as 'Softmax' | 'ArgMax', axis: (a.axis as number | undefined) ?? (p.op === 'Softmax' ? -1 : 0), keepdims: p.op === 'ArgMax' ? Boolean(a.keepdims ?? 1) : undefined });
     v = p.inputs[0];
   }
   return { name: o, value: v, shape: shape(v), post };

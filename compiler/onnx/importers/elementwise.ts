@@ -57,6 +57,7 @@ defineImporters({
     ctx.emit('Clip', [ctx.input(0)], attrs);
   }),
   Identity: unary('Identity'),
+  Round: unary('Round'),
   Dropout: always((ctx) => {
     ctx.onlyFirstOutputs(1, 'mask');
     let ratio = 0.5;

@@ -2,7 +2,7 @@
 // runtime's own arithmetic (see kernels.ts), so it reproduces the secure computation bit for bit
 // except for the ±1 ulp of share truncation. Every value is kept (raw and decoded), so a
 // difference to the float interpreter or to a secure run can be traced to its layer. Trailing
-// client-side ops (Softmax, ArgMax) run in float on the decoded values, as the client does.
+// client-side ops (Softmax, ArgMax, Round) run in float on the decoded values, as the client does.
 import { encode } from '../../../runtime/ring/ring.js';
 import { diag } from '../../../runtime/diagnostics.js';
 import type { AttrValue, Graph, Node } from '../../graph.js';

@@ -119,9 +119,25 @@ describe('ONNX export', function () {
     expect(EXPORT_OPSET).to.equal(14);
     const irOps = ['Add', 'ArgMax', 'AveragePool', 'BatchNormalization', 'Cast', 'Clip', 'Concat', 'Conv', 'Div', 'Dropout', 'Flatten', 'Gather',
       'Gemm', 'GlobalAveragePool', 'HardSigmoid', 'Identity', 'MatMul', 'MaxPool', 'Mul', 'Pad', 'ReduceMean', 'Relu', 'Reshape', 'Resize',
-      'Shape', 'Sigmoid', 'Slice', 'Softmax', 'Squeeze', 'Sub', 'Transpose', 'Unsqueeze', 'BlockRelu'];
+      'Round', 'Shape', 'Sigmoid', 'Slice', 'Softmax', 'Squeeze', 'Sub', 'Transpose', 'Unsqueeze', 'BlockRelu'];
     expect(exportableOps()).to.have.members(irOps);
     expect(importedOperators()).to.include.members(irOps.filter((op) => op !== 'BlockRelu'));
+  });
+
+  it('reveal-argmax\'s graph (comparison tree, class indices, Round): onnxruntime on its export gives the argmax of the scores', async () => {
+    const scores = canonical(buildZooModel('tiny-cnn'));
+    const classes = runPipeline(scores, 'reveal-argmax').graph;
+    expect(classes.nodes.map((n) => n.op)).to.include('Round');
+    // (the pass's nodes leave default attributes out: the re-import is the same function, not the same text)
+    const { ort: error, reimported } = await exportErrors(classes);
+    expect([error, reimported]).to.deep.equal([0, 0]);
+    for (const seed of [1, 2, 3]) {
+      const x = { data: testValues([1, 3, 16, 16], seed), shape: [1, 3, 16, 16] };
+      const inputs = new Map([[scores.inputs[0], x]]);
+      const s = Array.from((await runOrt(exportOnnx(scores), inputs))[scores.outputs[0]].data as Float32Array);
+      const got = (await runOrt(exportOnnx(classes), inputs))[classes.outputs[0]].data as Float32Array;
+      expect(Array.from(got), `seed ${seed}`).to.deep.equal([s.indexOf(Math.max(...s))]);
+    }
   });
 
   for (const name of ['tiny-cnn', 'all-ops', 'legacy-ops', 'secure-ops', 'resnet18-cifar', 'deeplabv3']) {

@@ -155,6 +155,7 @@ single('axis -1', 13, 'Softmax', [2, 3, 4], { axis: -1 });
 single('axis 1', 13, 'Softmax', [2, 3, 4], { axis: 1 });
 single('axis 1 keepdims 0', 13, 'ArgMax', [2, 5, 3], { axis: 1, keepdims: 0 }, () => [], 'int64');
 single('axis -1 keepdims 1', 11, 'ArgMax', [2, 5, 3], { axis: -1 }, () => [], 'int64');
+single('random values', 11, 'Round', [2, 3, 4]);
 single('axes [2,3]', 13, 'ReduceMean', [2, 3, 4, 5], { axes: [2, 3] });
 single('axes [-1] keepdims 0', 11, 'ReduceMean', [2, 3, 4], { axes: [-1], keepdims: 0 });
 single('all axes', 13, 'ReduceMean', [2, 3, 4]);

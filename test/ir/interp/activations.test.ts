@@ -1,9 +1,10 @@
 // Activations, normalization and reductions against onnxruntime-node: Relu, Sigmoid, Clip,
-// HardSigmoid, Softmax, BatchNormalization, ReduceMean, ArgMax.
+// HardSigmoid, Softmax, BatchNormalization, ReduceMean, ArgMax, Round.
 import { expect } from 'chai';
 import { float } from '../../../compiler/onnx/writer.js';
 import '../../../ir/interp/index.js';
 import { TestRandom, ortOp, relError, runKernel, tensorFrom, type Operand } from './support.js';
+import { applyPost } from '../../../runtime/program/post.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const scalar = (v: number): Operand => ({ data: [v], shape: [], constant: true });
@@ -20,6 +21,15 @@ describe('interpreter: activations, normalization, reductions', function () {
         const ref = await ortOp(op, [x], {});
         expect(relError(runKernel(op, [tensorFrom(x)], {}, ref.dims).data, ref.data), op).to.be.at.most(1e-4);
       }
+  });
+
+  it('Round matches onnxruntime: halves to even, negative values, and the client\'s post op the same', async () => {
+    const halves = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 3.5, -3.5, 2.4999, -2.5001, 1e-5, -1e-5, 7.9999847, 100.5];
+    const x: Operand = { data: [...halves, ...r.floats(50, -20, 20)], shape: [halves.length + 50] };
+    const ref = await ortOp('Round', [x], {});
+    expect(Array.from(runKernel('Round', [tensorFrom(x)], {}, ref.dims).data)).to.deep.equal(Array.from(ref.data));
+    // the client's Round of reveal-argmax's indices (runtime/program/post.ts) is the same function
+    expect(Array.from(applyPost(Float64Array.from(x.data), x.shape, [{ op: 'Round' }]))).to.deep.equal(Array.from(ref.data, Number));
   });
 
   it('Clip matches onnxruntime with min and max, either, or none', async () => {

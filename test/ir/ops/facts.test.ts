@@ -20,7 +20,7 @@ const TODAY: Record<string, [string, string]> = {
   Slice: ['keep', 'local slice'], Resize: ['keep', 'local resize'], Transpose: ['keep', 'local transpose'],
   Reshape: ['keep', 'local identity'], Flatten: ['keep', 'local identity'], Squeeze: ['keep', 'local identity'],
   Unsqueeze: ['keep', 'local identity'], Identity: ['keep', 'local identity'], Dropout: ['keep', 'local identity'],
-  Softmax: ['client', 'client'], ArgMax: ['client', 'client'],
+  Softmax: ['client', 'client'], ArgMax: ['client', 'client'], Round: ['client', 'client'],
   // The drift the house issue found: lower called these local, but quantize rewrites or rejects them.
   Div: ['scale', '-'], BatchNormalization: ['scale', '-'], Gather: ['reject', '-'], ReduceMean: ['reject', '-'],
   Shape: ['reject', '-'], Cast: ['reject', '-'],
