@@ -25,6 +25,8 @@ import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, p
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
 import { compilePreprocessing, describePreprocessing } from '../calibration/input-record.js';
+import { checkClassCount, readClassNames } from '../class-names.js';
+import { loadGraphFile } from '../load-model.js';
 import { describeMisreadPatches, describeWindows, driveWithWindows, misreadPatches } from '../narrow.js';
 import { chooseClientOffline } from '../mode-choice.js';
 import { compileRefitFile, parseRidge, withRefitOptions } from './reconstruct-flags.js';
@@ -92,6 +94,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   if (!options.reconstruct && options.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(options.ridge), 'it needs --reconstruct']);
   if (options.reconstruct && options.plan === undefined) throw diag('MPCC0004', ['--reconstruct', 'true', 'it needs --plan or --budget (the refit corrects what a plan changed)']);
   const ridge = parseRidge(options.ridge);
+  if (options.classes !== undefined) readClassNames(String(options.classes)); // a bad file fails before the model loads
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(model);
@@ -117,6 +120,19 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   }
 }
 
+/** The class names of --classes `file`, one per class of the model's first output (its scores
+ * before a client ArgMax/Softmax; MPCC0004 naming the flag otherwise). */
+function compileClassNames(model: string, file: string, inputShape: number[] | undefined): string[] {
+  const names = readClassNames(file);
+  const g = loadGraphFile(model, { inputShape });
+  let scores = g.outputs[0];
+  for (let p = g.nodes.find((n) => n.outputs.includes(scores)); p && (p.op === 'ArgMax' || p.op === 'Softmax'); p = g.nodes.find((n) => n.outputs.includes(scores))) scores = p.inputs[0];
+  const shape = g.types.get(scores)!.shape;
+  if (shape.length < 2) throw diag('MPCC0004', ['--classes', file, `output '${g.outputs[0]}' [${shape.join(',')}] has no class axis`]);
+  checkClassCount(names, file, shape[1], g.outputs[0]);
+  return names;
+}
+
 /** Drives the model with `driver` (windows too, with --compare-bits) and writes the artifacts. */
 function compileDriven(model: string, bytes: Uint8Array, out: string, options: CompileOptions, compare: ReturnType<typeof compareChoiceFrom>, driver: Parameters<typeof driveModel>[1] & { readonly target: 'scheduled'; readonly log: ProgressSink }, t0: number): CompileSummary {
   const { log, calib } = driver;
@@ -129,7 +145,8 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
   // how the calibration images were preprocessed: the clients' image inputs are by default
   const preprocessing = compilePreprocessing(calib, plan);
   if (preprocessing) log(`clients' image inputs preprocessed as the calibration images were: ${describePreprocessing(preprocessing)}`);
-  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan && recordedPlan(plan, refit), refit ? { [OUT_REFIT]: refit } : {}, preprocessing);
+  const classes = options.classes === undefined ? undefined : compileClassNames(model, String(options.classes), driver.inputShape);
+  const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan && recordedPlan(plan, refit), refit ? { [OUT_REFIT]: refit } : {}, { preprocessing, classes });
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
@@ -220,7 +237,8 @@ export function registerCompile(program: Command): void {
         .addOption(clientOfflineOption())
         .addOption(ringOption())
         .option('--dump-ir <dir>', 'write the IR after every pass into DIR')
-        .option('--reveal <what>', 'what the client learns: scores (the output, default) or argmax (only the class of each pixel or row, computed securely)'),
+        .option('--reveal <what>', 'what the client learns: scores (the output, default) or argmax (only the class of each pixel or row, computed securely)')
+        .option('--classes <file>', 'class names, one per line (or JSON: a list, or {"0": [id, name], …}), recorded for the client: mpcc run prints them'),
       `${DEFAULT_PASSES}; '' for none`,
       '; from the activations with --calib, else from the weights',
     ),

@@ -23,6 +23,7 @@ import { layerReport } from './infer-layers.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
 import type { Graph } from '../../ir/graph.js';
 import { outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
+import { checkClassCount, nameOf, readClassNames } from '../class-names.js';
 
 /** Options of the infer command. */
 export interface InferOptions extends ProgressFlags {
@@ -40,6 +41,8 @@ export interface InferOptions extends ProgressFlags {
   readonly fracBits?: string | number;
   /** With --fixed: append a per-layer table of fixed-point vs float differences. */
   readonly layers?: boolean;
+  /** Class names to print with the top classes (compiler/class-names.ts). */
+  readonly classes?: string;
   /** Passes to run first (compiler/driver.ts); default canonicalize with --fixed, none without. */
   readonly passes?: string;
 }
@@ -64,6 +67,7 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const flags = imageFlagsFrom(options as InferOptions & Record<string, unknown>);
   if (!image) refuseImageFlags(flags, options.input);
   const npy = image ? undefined : readNpy(options.input);
+  const names = options.classes === undefined ? undefined : readClassNames(options.classes);
   // --fixed needs the quantized stage; a float run keeps the model as it is unless --passes says.
   const drive = (shape: number[] | undefined) =>
     driveModel(model, {
@@ -104,7 +108,9 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
     writeFileAtomic(options.output, encodeNpy(first.shape, first.data));
   }
   const layers = fixed && options.layers ? layerReport(g, { [name]: input }, fixed) : '';
-  return { outputs, report: (options.output ? '' : describeOutputs(outputs)) + layers };
+  const first = outputs.get(g.outputs[0])!;
+  if (names && options.classes) checkClassCount(names, options.classes, first.shape.length >= 2 ? first.shape[1] : 0, g.outputs[0]);
+  return { outputs, report: (options.output ? '' : describeOutputs(outputs, names)) + layers };
 }
 
 /** The fixed-point interpreter's run of quantized `q`, keeping every value when asked. */
@@ -112,27 +118,28 @@ function runFixed(q: Graph, inputName: string, input: Tensor, keepAll: boolean):
   return runGraphFixed(q, { [inputName]: input }, { frac: modelFrac(q)!, keep: keepAll ? 'all' : 'outputs' });
 }
 
-/** Human-readable description of the outputs. */
-export function describeOutputs(outputs: Map<string, Tensor>): string {
+/** Human-readable description of the outputs (`names`: the first output's class names). */
+export function describeOutputs(outputs: Map<string, Tensor>, names?: readonly string[]): string {
   const lines: string[] = [];
-  for (const [name, t] of outputs) {
+  for (const [i, [name, t]] of [...outputs].entries()) {
+    const classNames = i === 0 ? names : undefined;
     lines.push(`${name}: ${formatType({ dtype: t.dtype, shape: t.shape })}`);
     const v = t.data as ArrayLike<number>;
     if (t.shape.length === 2 && t.shape[0] === 1 && t.shape[1] > 1 && (t.dtype === 'float32' || t.dtype === 'float64')) {
       const order = Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[b] - v[a] || a - b);
-      for (const [rank, c] of order.slice(0, 5).entries()) lines.push(`  top-${rank + 1}: class ${c}  ${formatNumber(v[c])}`);
+      for (const [rank, c] of order.slice(0, 5).entries()) lines.push(`  top-${rank + 1}: class ${c}${nameOf(classNames, c)}  ${formatNumber(v[c])}`);
       continue;
     }
     let min = Infinity, max = -Infinity, sum = 0;
     for (let i = 0; i < v.length; i++) { min = Math.min(min, v[i]); max = Math.max(max, v[i]); sum += v[i]; }
     if (v.length) lines.push(`  min ${formatNumber(min)}  mean ${formatNumber(sum / v.length)}  max ${formatNumber(max)}`);
-    if (t.shape.length === 4 && t.shape[0] === 1 && t.shape[1] > 1) lines.push(`  pixels per class: ${classCounts(t)}`);
+    if (t.shape.length === 4 && t.shape[0] === 1 && t.shape[1] > 1) lines.push(`  pixels per class: ${classCounts(t, classNames)}`);
   }
   return lines.join('\n') + '\n';
 }
 
 /** Per-pixel argmax class counts of a [1, C, H, W] map, largest first (segmentation). */
-function classCounts(t: Tensor): string {
+function classCounts(t: Tensor, names?: readonly string[]): string {
   const [, c, h, w] = t.shape, v = t.data as ArrayLike<number>, hw = h * w;
   const counts = new Map<number, number>();
   for (let p = 0; p < hw; p++) {
@@ -140,7 +147,7 @@ function classCounts(t: Tensor): string {
     for (let k = 1; k < c; k++) if (v[k * hw + p] > v[best * hw + p]) best = k;
     counts.set(best, (counts.get(best) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 8).map(([k, n]) => `${k}: ${n}`).join(', ');
+  return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 8).map(([k, n]) => `${k}${nameOf(names, k)}: ${n}`).join(', ');
 }
 
 function formatNumber(x: number): string {
@@ -159,7 +166,8 @@ export function registerInfer(program: Command): void {
         .addOption(outputOption('write the first output as .npy instead of printing a summary'))
         .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
         .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
-        .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')),
+        .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')
+        .option('--classes <file>', 'class names to print with the top classes: one per line (PyTorch hub\'s imagenet_classes.txt), or JSON (a list, or {"0": [id, name], …})')),
       'canonicalize with --fixed, none without', ', or the quantized model\'s; with --fixed',
     ),
   ).action(

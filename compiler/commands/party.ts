@@ -35,13 +35,15 @@ import { clientRunner, loadPartyArtifacts, partyFolder, readManifest, runProgram
 import type { PostOp } from '../../runtime/program/program.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
-import { partyProgress, partyReport, readClientInput, recordedInputNote, topClasses, type PartyReport } from './secure-support.js';
+import { type OutputPrinting, outputLines, outputPrinting, partyProgress, partyReport, readClientInput, recordedInputNote, type PartyReport } from './secure-support.js';
 import { imageFlagsFrom, withImageFlags } from './calib-flags.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
 /** Options of the party command. */
 export interface PartyOptions extends ProgressFlags {
   readonly id: string;
+  /** P0: class names to print (compiler/class-names.ts); default: the compile's. */
+  readonly classes?: string;
   readonly peers: string;
   /** P0: the input (several with --serve: one inference each). */
   readonly input?: string | readonly string[];
@@ -341,20 +343,24 @@ export function registerParty(program: Command): void {
       .option('--insecure', 'run without keys on a network that is not loopback (links neither encrypted nor authenticated)')
       .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
       .addOption(roundTimeoutOption())
+      .option('--classes <file>', 'party 0: class names to print, one per line (or JSON); default: the names mpcc compile --classes recorded')
       .addOption(jsonOption("(this party's report) on stdout; with --input -: one line per input as it is done {input, output, latencySeconds, onlineSeconds, offlineSeconds, setupSeconds, preparedBeforeInput, outputs}")))
   ).action(
     action(async (out: string, options: PartyOptions) => {
       if (options.serve) return serveCommand(out, options);
+      const print = outputPrinter(out, options);
       const report = await runParty(out, options, stderrProgress(options));
       if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
-      else if (report.outputs && !options.output) for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v, postOf(out, k)).join('\n') + '\n');
+      else if (report.outputs && !options.output) process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
     }),
   );
 }
 
-/** Output `name`'s client ops, from the client's manifest (reveal-argmax's class indices print as classes). */
-function postOf(out: string, name: string): readonly PostOp[] {
-  return readManifest(partyFolder(out, 0)).outputs.find((o) => o.name === name)?.post ?? [];
+/** How the client prints its outputs (its manifest's client ops and class names, or --classes),
+ * made once; a bad --classes fails before P0 connects. */
+function outputPrinter(out: string, options: PartyOptions): () => OutputPrinting {
+  const print = options.id === '0' ? outputPrinting(readManifest(partyFolder(out, 0)), options.classes) : {};
+  return () => print;
 }
 
 /** A repeatable option's values, in order. */
@@ -367,12 +373,13 @@ function collect(value: string, previous: string[] | undefined): string[] {
  * exits 0 with a last line saying why. */
 async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   const events: ProgressSink = options.quiet ? NO_PROGRESS : (line) => process.stderr.write(`mpcc: ${line}\n`);
+  const print = outputPrinter(out, options);
   // The client on SIGTERM or SIGINT: MPCC5051 naming the phase, the servers told, nothing written.
   const stopClient = new AbortController();
   const stdinFed = listOf(options.input)[0] === STDIN_INPUT;
   const onInput = (s: ServedInput) => {
     if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
-    else if (s.output === null) for (const [k, v] of Object.entries(s.outputs)) process.stdout.write(`${s.input}:\n` + topClasses(k, v, postOf(out, k)).join('\n') + '\n');
+    else if (s.output === null) process.stdout.write(`${s.input}:\n` + outputLines(s.outputs, print()).join('\n') + '\n');
   };
   if (options.id === '0') for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stopClient.abort(sig));
   const r = await serveParty(out, options, stderrProgress(options), events, {
@@ -395,7 +402,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
     if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
     else if (report.outputs && listOf(options.output).length === 0) {
       if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);
-      for (const [k, v] of Object.entries(report.outputs)) process.stdout.write(topClasses(k, v, postOf(out, k)).join('\n') + '\n');
+      process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
     }
   }
 }

@@ -19,11 +19,11 @@ import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProg
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
-import { type PostOp, isClientOffline } from '../../runtime/program/program.js';
+import { isClientOffline } from '../../runtime/program/program.js';
 import { encodeNpy, readNpy } from '../npy.js';
 import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
 import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
-import { partyProgress, partyReport, readClientInput, recordedInputNote, topClasses, type PartyReport } from './secure-support.js';
+import { type OutputPrinting, outputLines, outputPrinting, partyProgress, partyReport, readClientInput, recordedInputNote, type PartyReport } from './secure-support.js';
 import { imageFlagArgs, imageFlagsFrom, withImageFlags } from './calib-flags.js';
 import { jsonOption, outputOption, parseRoundTimeout, roundTimeoutOption, withProgressFlags } from './flags.js';
 
@@ -35,6 +35,8 @@ export interface RunOptions extends ProgressFlags {
   readonly output?: string;
   readonly transport?: string;
   readonly json?: boolean;
+  /** Class names to print (compiler/class-names.ts); default: the compile's. */
+  readonly classes?: string;
   /** Round timeout in ms for every party (default: from each round's bytes). */
   readonly roundTimeout?: string;
   /** The model OUT was compiled from: check the run against plaintext (compiler/narrow.ts). */
@@ -248,15 +250,10 @@ async function partyProcesses(cli: string, out: string, extra: (id: number) => s
   return settled.map((s) => (s as PromiseFulfilledResult<PartyReport[]>).value);
 }
 
-/** Each output's client ops, from OUT/manifest.json (reveal-argmax's class indices print as classes). */
-function postsOf(out: string): Record<string, readonly PostOp[]> {
-  return Object.fromEntries(readManifest(out).outputs.map((o) => [o.name, o.post]));
-}
-
 /** The text `mpcc run` prints without --json. */
-export function describeRun(s: RunSummary, outputs: Record<string, number[]>, setupSeconds: number, posts: Readonly<Record<string, readonly PostOp[]>> = {}): string {
+export function describeRun(s: RunSummary, outputs: Record<string, number[]>, setupSeconds: number, print: OutputPrinting = {}): string {
   const lines: string[] = [];
-  if (!s.output) for (const [k, v] of Object.entries(outputs)) lines.push(...topClasses(k, v, posts[k]));
+  if (!s.output) lines.push(...outputLines(outputs, print));
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
   lines.push(`online ${s.online.seconds.toFixed(3)} s, ${s.online.rounds} rounds (input given → output revealed); offline ${s.offline.seconds.toFixed(3)} s, ${s.offline.rounds} round (before the input)`);
   lines.push(`wall time ${s.wallSeconds.toFixed(3)} s per inference, offline + online (one-time setup ${setupSeconds.toFixed(3)} s)`);
@@ -281,16 +278,18 @@ export function registerRun(program: Command): void {
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
       .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction')
-      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)'))
+      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)')
+      .option('--classes <file>', 'class names to print, one per line (or JSON); default: the names mpcc compile --classes recorded'))
   ).action(
     action(async (out: string, options: RunOptions) => {
+      const print = outputPrinting(readManifest(out), options.classes); // a bad --classes fails before the parties start
       if (options.inputs !== undefined) {
         const runs = await runSecureInputs(out, options, stderrProgress(options));
-        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify(r.summary) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds, postsOf(out))}`));
+        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify(r.summary) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds, print)}`));
         return;
       }
       const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));
-      process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds, postsOf(out)) + (check ? describeCheck(check) : ''));
+      process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds, print) + (check ? describeCheck(check) : ''));
     }),
   );
 }

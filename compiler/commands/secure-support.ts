@@ -5,6 +5,7 @@ import type { ManifestBase, ProgramProgress, RunResult } from '../../runtime/pro
 import type { InputPreprocessing } from '../../runtime/program/manifest.js';
 import type { PostOp } from '../../runtime/program/program.js';
 import { describePreprocessing } from '../calibration/input-record.js';
+import { checkClassCount, nameOf, readClassNames } from '../class-names.js';
 import type { ProgressSink } from '../cli-support.js';
 import { readNpy } from '../npy.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
@@ -91,18 +92,50 @@ export function partyReport(r: RunResult): PartyReport {
   return rep;
 }
 
-/** Top classes of a [1, C] output, one line each; of class indices (reveal-argmax's, whose `post`
- * ends in Round), the class, or the most frequent classes of a map. */
-export function topClasses(name: string, v: readonly number[], post: readonly PostOp[] = [], k = 5): string[] {
-  if (post[post.length - 1]?.op === 'Round') {
-    if (v.length === 1) return [`${name}: class ${v[0]}`];
+/** Top classes of a [1, C] output, one line each, with their names when given; of class indices
+ * (whose `post` ends in Round, reveal-argmax's, or in the client's ArgMax), the class, or the most
+ * frequent classes of a map. */
+export function topClasses(name: string, v: readonly number[], post: readonly PostOp[] = [], names?: readonly string[], k = 5): string[] {
+  const last = post[post.length - 1]?.op;
+  if (last === 'Round' || last === 'ArgMax') {
+    if (v.length === 1) return [`${name}: class ${v[0]}${nameOf(names, v[0])}`];
     const counts = new Map<number, number>();
     for (const c of v) counts.set(c, (counts.get(c) ?? 0) + 1);
     const top = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);
-    return [`${name}: ${v.length} class indices (a map)`, ...top.map(([c, n]) => `  class ${c}: ${((100 * n) / v.length).toFixed(1)}% of the pixels`)];
+    return [`${name}: ${v.length} class indices (a map)`, ...top.map(([c, n]) => `  class ${c}${nameOf(names, c)}: ${((100 * n) / v.length).toFixed(1)}% of the pixels`)];
   }
   const order = v.map((_, i) => i).sort((a, b) => v[b] - v[a] || a - b);
-  return [`${name}: ${v.length} values`, ...order.slice(0, Math.min(k, v.length)).map((c, r) => `  top-${r + 1}: class ${c}  ${v[c].toPrecision(5)}`)];
+  return [`${name}: ${v.length} values`, ...order.slice(0, Math.min(k, v.length)).map((c, r) => `  top-${r + 1}: class ${c}${nameOf(names, c)}  ${v[c].toPrecision(5)}`)];
+}
+
+/** How outputs print: each one's client ops (class indices print as classes) and the first
+ * output's class names. */
+export interface OutputPrinting {
+  readonly posts?: Readonly<Record<string, readonly PostOp[]>>;
+  readonly names?: readonly string[];
+}
+
+/** The printing of manifest `m`'s outputs, with --classes `file` (checked) or the compile's names. */
+export function outputPrinting(m: ManifestBase, file: string | undefined): OutputPrinting {
+  return { posts: Object.fromEntries(m.outputs.map((o) => [o.name, o.post])), names: runClassNames(file, m) };
+}
+
+/** The lines printed for a run's outputs: top classes (names on the first output's). */
+export function outputLines(outputs: Record<string, number[]>, print: OutputPrinting): string[] {
+  return Object.entries(outputs).flatMap(([k, v], i) => topClasses(k, v, print.posts?.[k], i === 0 ? print.names : undefined));
+}
+
+/** The class names printed for a run of manifest `m`: --classes `file` (MPCC0004 unless one per
+ * class: the manifest's own names' count, or the first output's classes when it holds scores), or
+ * the names the compile recorded. */
+export function runClassNames(file: string | undefined, m: ManifestBase): readonly string[] | undefined {
+  if (file === undefined) return m.classes;
+  const names = readClassNames(file);
+  const out = m.outputs[0];
+  const last = out.post[out.post.length - 1]?.op;
+  if (m.classes) checkClassCount(names, file, m.classes.length, out.name);
+  else if (last !== 'Round' && last !== 'ArgMax' && out.shape.length >= 2) checkClassCount(names, file, out.shape[1], out.name);
+  return names;
 }
 
 /** A program run's progress as lines to `log` for party `id`: at most one every 500 ms, and

@@ -70,6 +70,7 @@ function readAnyManifest<M extends ManifestBase>(dir: string): M {
   const fields = typeof m.files === 'object' && m.files !== null && typeof m.architecture === 'string' && /^[0-9a-f]{64}$/.test(m.architecture) && typeof m.input === 'object' && m.input !== null && Array.isArray(m.input.shape) && m.input.shape.every((d) => Number.isInteger(d) && d >= 0) && Array.isArray(m.outputs) && Number.isInteger(m.frac);
   if (!fields) throw runtimeError('MPCC5220', [file, 'corrupt (fields missing or of the wrong type)']);
   if (m.input.preprocessing !== undefined && !validPreprocessing(m.input.preprocessing)) throw runtimeError('MPCC5220', [file, 'corrupt (input.preprocessing is not {resize, crop, mean, std})']);
+  if (m.classes !== undefined && !(Array.isArray(m.classes) && m.classes.length > 0 && m.classes.every((c) => typeof c === 'string' && c.length > 0))) throw runtimeError('MPCC5220', [file, 'corrupt (classes is not a list of names)']);
   return m;
 }
 

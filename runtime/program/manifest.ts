@@ -6,7 +6,8 @@
 // the public architecture's digest (of the program, without the party number, and of the
 // kernels module) — never a digest of the server's files — and how an image input is
 // preprocessed when the compile's calibration images were (input.preprocessing: resize, crop,
-// mean and std, public as a model card's; `mpcc run --input IMG` applies it by default). The session tag is derived from
+// mean and std, public as a model card's; `mpcc run --input IMG` applies it by default) and the
+// class names a compile was given (classes, for printing). The session tag is derived from
 // that public digest, so parties holding different architectures or versions refuse each
 // other in the handshake.
 
@@ -36,6 +37,8 @@ export interface ManifestBase {
   architecture: string;
   frac: number;
   input: { name: string; shape: number[]; dtype: 'float32'; preprocessing?: InputPreprocessing };
+  /** The first output's class names (`mpcc compile --classes`), class 0 first: public, for printing. */
+  classes?: string[];
   outputs: { name: string; shape: number[]; post: PostOp[] }[];
   rounds: number;
   oneTimeRounds: number;

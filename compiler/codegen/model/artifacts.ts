@@ -34,7 +34,8 @@ export interface ArtifactsSummary {
 /** Writes the artifacts of scheduled graph `g` (compiled from ONNX bytes `model`, under the
  * plan file's bytes `plan` when given) to `out`; `serverFiles` go beside plan.json at the top (the
  * server's record), listed by the manifest. */
-export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string, plan?: Uint8Array, serverFiles: Readonly<Record<string, Uint8Array>> = {}, preprocessing?: InputPreprocessing): ArtifactsSummary {
+export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVersion: string, plan?: Uint8Array, serverFiles: Readonly<Record<string, Uint8Array>> = {}, client: ClientRecord = {}): ArtifactsSummary {
+  const { preprocessing, classes } = client;
   const gen = generatePrograms(g);
   const cost = costReport(g);
   const modelHash = sha256(model);
@@ -70,6 +71,7 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
     outputs: gen.programs[0].outputs.map((o) => ({ name: o.name, shape: o.post.length ? postShape(o.shape, o.post) : o.shape, post: o.post })),
     rounds: cost.rounds,
     oneTimeRounds: cost.oneTimeRounds,
+    ...(classes ? { classes: [...classes] } : {}),
   };
   const manifest: Manifest = { ...base, modelHash, files: {} };
   const partyManifests: PartyManifest[] = ([0, 1, 2] as const).map((party) => ({ ...base, party, files: {} }));
@@ -92,6 +94,13 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
   // model.mir printed P1's small constants, and program.js was code.
   for (const stale of ['model.mir', 'party0/program.js', 'party1/program.js', 'party2/program.js']) rmSync(join(out, stale), { force: true });
   return { manifest, cost, sizes };
+}
+
+/** What the manifests record for the client's use (public): how an image input is
+ * preprocessed, and the first output's class names. */
+export interface ClientRecord {
+  readonly preprocessing?: InputPreprocessing;
+  readonly classes?: readonly string[];
 }
 
 /** The shape after the client's post ops (ArgMax keeps or drops its axis). */
