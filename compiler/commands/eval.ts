@@ -3,14 +3,14 @@
 // class folders as torchvision's ImageFolder does, and a segmenter's `--data DIR --labels MASKS
 // [--split LIST]` from an image folder and a folder of label maps as Pascal VOC lays them out
 // (compiler/eval-images.ts: images preprocessed by the image flags --preset/--resize/--crop/
-// --mean/--std, label maps resized as torchvision resizes targets, decoded batch by batch). The model goes through the driver (compiler/driver.ts:
-// canonicalize by default), then the plan's `insert-block-relu` pass when --plan is given; with
-// --fixed it is driven on to the quantized stage and run by the fixed-point interpreter (the
-// secure run's arithmetic), else on onnxruntime-node (or the float interpreter, --runner;
-// compiler/eval-runner.ts). Images run in batches
-// (compiler/eval-batch.ts); the measures are in compiler/eval-metrics.ts: top-1 and top-5 for a
-// classifier ([N, C] output, labels [N]), mean IoU and pixel accuracy for a segmenter
-// ([N, C, H, W] output, labels N×H×W, ignore index 255 by default). `drelus` and
+// --mean/--std, label maps resized as torchvision resizes targets, decoded batch by batch). The
+// model goes through the driver (compiler/driver.ts: canonicalize by default), then the plan's
+// `insert-block-relu` pass when --plan is given; with --fixed it is driven on to the quantized
+// stage and run by the fixed-point interpreter (the secure run's arithmetic), else on
+// onnxruntime-node (or the float interpreter, --runner; compiler/eval-runner.ts). Images run in
+// batches (compiler/eval-batch.ts); the measures are in compiler/eval-metrics.ts: top-1 and
+// top-5 for a classifier ([N, C] output, labels [N]), mean IoU, IoU per class and pixel accuracy
+// for a segmenter ([N, C, H, W] output, labels N×H×W, ignore index 255 by default). `drelus` and
 // `baselineDrelus` are the secure comparisons per image of the network as run and of the same
 // network with every ReLU a plain ReLU, read from the lowered graph (null when the model cannot
 // be lowered for secure inference). A plan made from calibration data (its source.calib) is
@@ -42,8 +42,8 @@ import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags,
 
 /** Options of the eval command, as commander hands them over. */
 export interface EvalOptions extends ProgressFlags, ReconstructFlags {
-  /** Images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, or a
-   * folder of class folders of PNG/JPEG images (ImageFolder). */
+  /** Images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, a folder
+   * of class folders of PNG/JPEG images (ImageFolder), or a segmenter's folder of images. */
   readonly data: string;
   /** Labels: .npy of integers, or raw bytes with --labels-format u8; with an image folder, none
    * for a classifier (its class folders) or a folder of PNG label maps for a segmenter. */
@@ -514,7 +514,7 @@ export function registerEval(program: Command): void {
         .command('eval')
         .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
         .argument('<model>', 'MODEL.onnx or FILE.mir')
-        .requiredOption('--data <path>', 'images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, or a folder of class folders of PNG/JPEG images (torchvision ImageFolder: labels from the sorted folder names; preprocessed by --preset/--resize/--crop/--mean/--std)')
+        .requiredOption('--data <path>', 'images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, a folder of class folders of PNG/JPEG images (torchvision ImageFolder: labels from the sorted folder names), or a segmenter\'s folder of images (labels: --labels MASKS); images preprocessed by --preset/--resize/--crop/--mean/--std')
         .option('--labels <path>', 'labels of an .npy or raw --data: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8; of a segmenter\'s image folder: the folder of its label maps, <id>.png per image <id>.jpg|.png (Pascal VOC\'s SegmentationClass: palette indices or gray values are the classes)')
         .option('--split <file>', 'a segmentation set\'s ids, one per line, in order (Pascal VOC\'s ImageSets/Segmentation/val.txt); default: every label map')
         .addOption(new Option('--labels-format <format>', 'npy or u8 (one byte per label)').default('npy'))

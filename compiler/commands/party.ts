@@ -32,7 +32,6 @@ import type { PartySession } from '../../runtime/session/party-session.js';
 import { runtimeError } from '../../runtime/diagnostics.js';
 import { parseHostPort } from '../../runtime/transport/tcp.js';
 import { clientRunner, loadPartyArtifacts, partyFolder, readManifest, runProgram, serverRunner, sessionTag } from '../../runtime/program/index.js';
-import type { PostOp } from '../../runtime/program/program.js';
 import type { PartyId } from '../../runtime/session/session.js';
 import { encodeNpy } from '../npy.js';
 import { type OutputPrinting, outputLines, outputPrinting, partyProgress, partyReport, readClientInput, recordedInputNote, type PartyReport } from './secure-support.js';

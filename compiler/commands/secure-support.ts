@@ -62,8 +62,8 @@ export function recordedInputNote(path: string, m: ManifestBase, flags: ImageFla
 }
 
 /** Image file `path` (PNG/JPEG) as a model's one 1×C×H×W input of `shape`, preprocessed by the
- * image flags `flags` over `recorded` (the manifest's input.preprocessing) (MPCC0004 for a model that takes another input; MPCC0012, MPCC0013 from
- * loadImage). Also `mpcc infer --input IMG`. */
+ * image flags `flags` over `recorded` (the manifest's input.preprocessing); MPCC0004 for a model
+ * that takes another input; MPCC0012, MPCC0013 from loadImage. Also `mpcc infer --input IMG`. */
 export function imageInput(path: string, shape: readonly number[], flags: ImageFlags, recorded?: InputPreprocessing): Float32Array {
   if (shape.length !== 4 || shape[0] !== 1) throw diag('MPCC0004', ['--input', path, `an image is one 1×C×H×W input, but the model takes [${shape.join(',')}]: give an .npy`]);
   const { c, p } = imagePreprocessing(flags, shape[1], path, recorded);
