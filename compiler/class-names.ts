@@ -6,6 +6,7 @@
 // naming the flag). `mpcc compile --classes` records them in every party's manifest (public, as
 // the input's preprocessing), so `mpcc run` and the client print names without the flag.
 import { readFileSync } from 'node:fs';
+import type { Graph } from '../ir/graph.js';
 import { diag } from '../runtime/diagnostics.js';
 
 /** Most names a file may hold. */
@@ -60,8 +61,18 @@ function jsonNames(json: unknown, bad: (why: string) => Error): string[] {
   return names;
 }
 
+/** The classes of float graph `g`'s first output: axis 1 of its scores, before a trailing ArgMax
+ * or Softmax (undefined when they have no class axis). */
+export function scoresClasses(g: Graph): number | undefined {
+  let scores = g.outputs[0];
+  for (let p = g.nodes.find((n) => n.outputs.includes(scores)); p && (p.op === 'ArgMax' || p.op === 'Softmax'); p = g.nodes.find((n) => n.outputs.includes(scores))) scores = p.inputs[0];
+  const shape = g.types.get(scores)!.shape;
+  return shape.length >= 2 ? shape[1] : undefined;
+}
+
 /** MPCC0004 unless `names` (from `path`) has one name per class of an output of `classes` classes. */
-export function checkClassCount(names: readonly string[], path: string, classes: number, output: string): void {
+export function checkClassCount(names: readonly string[], path: string, classes: number | undefined, output: string): void {
+  if (classes === undefined) throw diag('MPCC0004', ['--classes', path, `output '${output}' has no class axis`]);
   if (names.length !== classes) throw diag('MPCC0004', ['--classes', path, `it holds ${names.length} class name(s) but output '${output}' has ${classes} classes`]);
 }
 

@@ -25,7 +25,7 @@ import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, p
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
 import { compilePreprocessing, describePreprocessing } from '../calibration/input-record.js';
-import { checkClassCount, readClassNames } from '../class-names.js';
+import { checkClassCount, readClassNames, scoresClasses } from '../class-names.js';
 import { loadGraphFile } from '../load-model.js';
 import { describeMisreadPatches, describeWindows, driveWithWindows, misreadPatches } from '../narrow.js';
 import { chooseClientOffline } from '../mode-choice.js';
@@ -125,11 +125,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
 function compileClassNames(model: string, file: string, inputShape: number[] | undefined): string[] {
   const names = readClassNames(file);
   const g = loadGraphFile(model, { inputShape });
-  let scores = g.outputs[0];
-  for (let p = g.nodes.find((n) => n.outputs.includes(scores)); p && (p.op === 'ArgMax' || p.op === 'Softmax'); p = g.nodes.find((n) => n.outputs.includes(scores))) scores = p.inputs[0];
-  const shape = g.types.get(scores)!.shape;
-  if (shape.length < 2) throw diag('MPCC0004', ['--classes', file, `output '${g.outputs[0]}' [${shape.join(',')}] has no class axis`]);
-  checkClassCount(names, file, shape[1], g.outputs[0]);
+  checkClassCount(names, file, scoresClasses(g), g.outputs[0]);
   return names;
 }
 

@@ -23,7 +23,7 @@ import { layerReport } from './infer-layers.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
 import type { Graph } from '../../ir/graph.js';
 import { outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
-import { checkClassCount, nameOf, readClassNames } from '../class-names.js';
+import { checkClassCount, nameOf, readClassNames, scoresClasses } from '../class-names.js';
 
 /** Options of the infer command. */
 export interface InferOptions extends ProgressFlags {
@@ -108,8 +108,7 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
     writeFileAtomic(options.output, encodeNpy(first.shape, first.data));
   }
   const layers = fixed && options.layers ? layerReport(g, { [name]: input }, fixed) : '';
-  const first = outputs.get(g.outputs[0])!;
-  if (names && options.classes) checkClassCount(names, options.classes, first.shape.length >= 2 ? first.shape[1] : 0, g.outputs[0]);
+  if (names && options.classes) checkClassCount(names, options.classes, scoresClasses(g), g.outputs[0]);
   return { outputs, report: (options.output ? '' : describeOutputs(outputs, names)) + layers };
 }
 
@@ -134,6 +133,8 @@ export function describeOutputs(outputs: Map<string, Tensor>, names?: readonly s
     for (let i = 0; i < v.length; i++) { min = Math.min(min, v[i]); max = Math.max(max, v[i]); sum += v[i]; }
     if (v.length) lines.push(`  min ${formatNumber(min)}  mean ${formatNumber(sum / v.length)}  max ${formatNumber(max)}`);
     if (t.shape.length === 4 && t.shape[0] === 1 && t.shape[1] > 1) lines.push(`  pixels per class: ${classCounts(t, classNames)}`);
+    // a trailing ArgMax's one class
+    if (t.dtype === 'int64' && v.length === 1 && classNames) lines.push(`  class ${v[0]}${nameOf(classNames, v[0])}`);
   }
   return lines.join('\n') + '\n';
 }

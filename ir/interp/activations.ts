@@ -98,4 +98,3 @@ defineKernels({
 export function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
-

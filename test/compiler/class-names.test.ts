@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { checkClassCount, readClassNames } from '../../compiler/class-names.js';
 import { runCompile } from '../../compiler/commands/compile.js';
 import { encodeNpy } from '../../compiler/npy.js';
+import { OnnxBuilder } from '../../compiler/onnx/writer.js';
 import { buildZooFiles } from '../../examples/zoo/index.js';
 import { loadPartyArtifacts } from '../../runtime/program/index.js';
 import { MpccError } from '../../runtime/diagnostics.js';
@@ -75,6 +76,21 @@ describe('class names (--classes)', function () {
       expect(upper.stdout).to.include(`  top-1: class ${top} (${NAMES[top].toUpperCase()})  `);
       const infer = spawnSync(process.execPath, [CLI, 'infer', file('tiny.onnx'), '--input', file('x.npy'), '--classes', file('names.txt')], { encoding: 'utf8' });
       expect(infer.stdout).to.include(`  top-1: class ${top} (${NAMES[top]})  `);
+    });
+
+    it('infer on a model ending in ArgMax: its one class with the name, the count checked against the scores before it', () => {
+      const b = new OnnxBuilder({ opset: 13 });
+      b.input('x', [1, 10]);
+      b.node('ArgMax', ['x'], ['y'], { axis: 1, keepdims: 0 });
+      b.output('y', undefined, 'int64');
+      writeFileSync(file('argmax.onnx'), b.toBytes());
+      const x = [0.1, -2, 0.3, 5, 0.2, 0, 1, 2, 3, 4.5];
+      writeFileSync(file('s.npy'), encodeNpy([1, 10], x));
+      const infer = spawnSync(process.execPath, [CLI, 'infer', file('argmax.onnx'), '--input', file('s.npy'), '--classes', file('names.txt')], { encoding: 'utf8' });
+      expect(infer.stdout, infer.stderr).to.include(`  class 3 (${NAMES[3]})`);
+      write('nine.txt', NAMES.slice(0, 9).join('\n'));
+      const bad = spawnSync(process.execPath, [CLI, 'infer', file('argmax.onnx'), '--input', file('s.npy'), '--classes', file('nine.txt')], { encoding: 'utf8' });
+      expect(bad.stderr).to.include("it holds 9 class name(s) but output 'y' has 10 classes");
     });
 
     it('--reveal argmax: the client prints its one class with the name', () => {
