@@ -2,14 +2,22 @@
 // sized images (1×28×28) through a small CNN (conv 16 → ReLU → max-pool → conv 32 → ReLU →
 // max-pool → 10 classes, random weights), in float (onnxruntime, eval's default, and the
 // interpreter) and with --fixed, batched as eval batches by default. Baselines from the same run:
-// float on the interpreter, batched and one image per call.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// float on the interpreter, batched and one image per call. Then a segmentation set in folders
+// as Pascal VOC lays it out (`--data IMAGES --labels MASKS`, `--seg-images N`, default 60 PNG
+// images of 150–240 × 200–290 pixels with palette label maps) through the zoo's DeepLabV3-style
+// segmenter (3×128×128, 21 classes) with --preset imagenet --resize 128 --crop 128: decoded and
+// resized batch by batch, against the same images and maps decoded beforehand into .npy arrays
+// (the baseline in the same run), and on the interpreter.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runEval } from '../compiler/commands/eval.js';
 import { encodeNpy } from '../compiler/npy.js';
 import { OnnxBuilder } from '../compiler/onnx/writer.js';
 import { benchInput } from './inputs.js';
+import { buildZooModel } from '../examples/zoo/index.js';
+import { segmentationFolder } from '../compiler/eval-images.js';
+import { encodePalettePng, encodePng } from '../test/png.js';
 
 /** The benchmark's classifier: 1×28×28 → 10 classes. */
 function fashionCnn(): Uint8Array {
@@ -62,15 +70,69 @@ export async function run(args: string[]): Promise<void> {
       await row('float, interpreter, one image per call', { runner: 'interpreter', batchSize: 1 }),
       await row('fixed point, batched (default)', { fixed: true }),
     ];
+    const segAt = args.indexOf('--seg-images');
+    const seg = await segmentationRows(dir, segAt >= 0 ? Number(args[segAt + 1]) : 60);
     if (args.includes('--json')) {
-      process.stdout.write(JSON.stringify(rows) + '\n');
+      process.stdout.write(JSON.stringify({ classification: rows, segmentation: seg }) + '\n');
       return;
     }
     const table = [['run', 'images', 'seconds', 'images/s', 'top-1']];
     for (const r of rows) table.push([r.run, String(r.images), r.seconds.toFixed(2), r.imagesPerSecond.toFixed(0), r.top1.toFixed(4)]);
-    const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-    process.stdout.write(table.map((r) => r.map((cell, c) => (c ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ')).join('\n') + '\n');
+    printTable(table);
+    const segTable = [['segmentation run', 'images', 'seconds', 'images/s', 'mean IoU']];
+    for (const r of seg) segTable.push([r.run, String(r.images), r.seconds.toFixed(2), r.imagesPerSecond.toFixed(1), r.miou.toFixed(4)]);
+    process.stdout.write('\n');
+    printTable(segTable);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** An aligned text table. */
+function printTable(table: string[][]): void {
+  const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
+  process.stdout.write(table.map((r) => r.map((cell, c) => (c ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ')).join('\n') + '\n');
+}
+
+/** One segmentation row: the seconds eval's runs took, and the mean IoU. */
+interface SegRow {
+  run: string;
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  miou: number;
+}
+
+/** `n` images and palette label maps in folders, evaluated from the folders (both runners) and,
+ * the baseline, from .npy arrays decoded beforehand. */
+async function segmentationRows(dir: string, n: number): Promise<SegRow[]> {
+  const model = join(dir, 'seg.onnx');
+  writeFileSync(model, buildZooModel('deeplabv3'));
+  const images = join(dir, 'JPEGImages'), masks = join(dir, 'SegmentationClass');
+  mkdirSync(images);
+  mkdirSync(masks);
+  const palette = Array.from({ length: 256 }, (_, i) => [i, (i * 7) % 256, (i * 13) % 256] as [number, number, number]);
+  for (let i = 0; i < n; i++) {
+    const h = 150 + ((i * 37) % 91), w = 200 + ((i * 53) % 91);
+    const pixels = Uint8Array.from(benchInput(h * w * 3, 100 + i, 1), (v) => Math.floor((v + 1) * 127.5));
+    writeFileSync(join(images, `img${String(i).padStart(4, '0')}.png`), encodePng(pixels, h, w, 3));
+    const labels = Uint8Array.from({ length: h * w }, (_, p) => ((p % w) * 21 / w + i) % 21 | 0);
+    writeFileSync(join(masks, `img${String(i).padStart(4, '0')}.png`), encodePalettePng(labels, h, w, palette));
+  }
+  const flags = { preset: 'imagenet', resize: '128', crop: '128' };
+  // the baseline's arrays: the same images and maps, decoded and resized beforehand
+  const set = segmentationFolder(images, masks, undefined, { preset: 'imagenet', resize: 128, crop: 128 }, { classes: 21, channels: 3, h: 128, w: 128, ignoreIndex: 255 });
+  const x = new Float32Array(n * 3 * 128 * 128);
+  set.fill(0, n, x);
+  writeFileSync(join(dir, 'seg-x.npy'), encodeNpy([n, 3, 128, 128], x));
+  writeFileSync(join(dir, 'seg-y.npy'), encodeNpy([n, 128, 128], set.labels(0, n), '|u1'));
+  const row = async (name: string, options: Record<string, unknown>): Promise<SegRow> => {
+    const { report, seconds } = await runEval(model, options as never);
+    return { run: name, images: n, seconds, imagesPerSecond: n / seconds, miou: report.miou ?? NaN };
+  };
+  return [
+    await row('folders (PNG, decoded per batch), onnxruntime (default)', { data: images, labels: masks, ...flags }),
+    await row('.npy arrays decoded beforehand, onnxruntime', { data: join(dir, 'seg-x.npy'), labels: join(dir, 'seg-y.npy') }),
+    await row('folders (PNG, decoded per batch), interpreter', { data: images, labels: masks, ...flags, runner: 'interpreter' }),
+  ];
 }
