@@ -17,7 +17,7 @@ import { OnnxBuilder } from '../compiler/onnx/writer.js';
 import { benchInput } from './inputs.js';
 import { buildZooModel } from '../examples/zoo/index.js';
 import { segmentationFolder } from '../compiler/eval-images.js';
-import { encodePalettePng, encodePng } from '../test/png.js';
+import { encodePalettePng, encodePng } from '../examples/png.js';
 
 /** The benchmark's classifier: 1×28×28 → 10 classes. */
 function fashionCnn(): Uint8Array {

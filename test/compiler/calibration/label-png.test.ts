@@ -1,10 +1,10 @@
 // Label maps as PIL reads them (np.array(Image.open(mask))): compiler/calibration/images.ts
-// decodeLabelPng. PNGs written by our own encoder (test/png.ts) from hand-packed scanlines; the
+// decodeLabelPng. PNGs written by our own encoder (examples/png.ts) from hand-packed scanlines; the
 // expected labels are the values packed, by hand.
 import { expect } from 'chai';
 import { decodeLabelPng } from '../../../compiler/calibration/images.js';
 import { MpccError } from '../../../runtime/diagnostics.js';
-import { encodePngRows } from '../../png.js';
+import { encodePngRows } from '../../../examples/png.js';
 
 const labels = (png: Buffer) => Array.from(decodeLabelPng(png, 'mask.png').labels);
 

@@ -1,7 +1,7 @@
 // `mpcc eval --data DIR`: a classifier's images from class folders, as torchvision's ImageFolder
 // reads them (compiler/eval-images.ts, compiler/calibration/image-folder.ts). Reference: the same Fashion-MNIST test images as an .npy
 // with their labels, evaluated the array way. The PNGs are written by a minimal encoder of our
-// own (test/png.ts), gray 8-bit, from the uint8 pixels the fixture's float images
+// own (examples/png.ts), gray 8-bit, from the uint8 pixels the fixture's float images
 // were made of; class folders are named so that only a code-point sort gives the labels' order.
 import { expect } from 'chai';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { planJson } from '../../../passes/planning/plan-file.js';
 import { rejectionOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
-import { encodePng } from '../../png.js';
+import { encodePng } from '../../../examples/png.js';
 
 const FMNIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples', 'fashion-mnist');
 const MODEL = join(FMNIST, 'fmnist-resnet.onnx');

@@ -4,7 +4,7 @@
 // label maps resized and cropped in this file by the definition of PIL's NEAREST (source pixel
 // ⌊(x + ½)·in/out⌋, in exact integer arithmetic; every size here is odd, so no pixel center falls
 // on a boundary and float rounding cannot matter), the crop's added pixels ignored (255), evaluated
-// the array way. Masks are written by our own PNG encoder (test/png.ts): palette PNGs with Pascal
+// the array way. Masks are written by our own PNG encoder (examples/png.ts): palette PNGs with Pascal
 // VOC's color map, and one gray PNG.
 import { expect } from 'chai';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { encodeNpy } from '../../../compiler/npy.js';
 import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
 import { rejectionOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
-import { encodePalettePng, encodePng } from '../../png.js';
+import { encodePalettePng, encodePng } from '../../../examples/png.js';
 import { testValues } from '../onnx/harness.js';
 
 const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;

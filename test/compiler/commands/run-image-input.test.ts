@@ -2,7 +2,7 @@
 // calibration images are (compiler/calibration/load.ts loadImage). Reference: the same pixels
 // preprocessed by hand here, (p/255 − mean)/std per channel, given as an .npy — the secure
 // outputs agree to within what a last-place float32 difference in the input can move them.
-// The PNG is written by test/png.ts (not the decoder's library). Both transports: in one process,
+// The PNG is written by examples/png.ts (not the decoder's library). Both transports: in one process,
 // and three party processes (the flags reach P0's process).
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { loadPartyArtifacts } from '../../../runtime/program/index.js';
 import { errorOf } from '../../passes/util.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { buildZooFiles } from '../../../examples/zoo/index.js';
-import { encodePng } from '../../png.js';
+import { encodePng } from '../../../examples/png.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 describe('mpcc run --input IMG: an image as the client\'s input', function () {

@@ -1,5 +1,6 @@
-// A minimal PNG encoder for tests, independent of the decoder mpcc uses (pngjs): 8-bit gray, RGB
-// or palette, filter 0 on every row, zlib's deflate and crc32 from node:zlib.
+// A minimal PNG encoder for synthetic image sets (the tests' and the benchmarks'), independent of
+// the decoder mpcc uses (pngjs): 8-bit gray, RGB or palette, or packed scanlines at any depth;
+// filter 0 on every row, zlib's deflate and crc32 from node:zlib.
 import { crc32, deflateSync } from 'node:zlib';
 
 /** A PNG of `pixels`: h×w gray values (channels 1) or h×w×3 interleaved RGB (channels 3). */
