@@ -7,6 +7,7 @@
 import type { Chart } from './charts.js';
 import type { LayerRow, ReportModel } from './model.js';
 import { blockCounts } from '../../passes/planning/candidates.js';
+import { describePreprocessing } from '../calibration/input-record.js';
 
 /** The page for `m` with `charts`, `vega` being Vega's runtime script and `version` mpcc's. */
 export function reportHtml(m: ReportModel, charts: readonly Chart[], vega: string, version: string): string {
@@ -35,7 +36,7 @@ export function reportHtml(m: ReportModel, charts: readonly Chart[], vega: strin
 <header>
   <h1>Secure inference report</h1>
   <p class="subject"><code>${esc(i.subject)}</code> — ${i.kind === 'compiled' ? 'compiled folder' : 'model file (costs predicted by the compiler)'}${i.plan ? `, plan ${esc(i.planFile ?? '')}` : ', no block-ReLU plan'}</p>
-  <p class="meta">model sha256 <code>${esc(i.modelSha256)}</code>${i.frac !== null ? ` · ${i.frac} fractional bits` : ''}${i.inputShape ? ` · input ${esc(i.inputShape.join('×'))}` : ''} · ${t.layers.length} secure layers · ${esc(t.mode ?? 'classic')} mode${t.ring !== undefined && t.ring < 64 ? ` in Z_2^${t.ring}` : ''} · mpcc ${esc(version)}</p>
+  <p class="meta">model sha256 <code>${esc(i.modelSha256)}</code>${i.frac !== null ? ` · ${i.frac} fractional bits` : ''}${i.inputShape ? ` · input ${esc(i.inputShape.join('×'))}` : ''} · ${t.layers.length} secure layers · ${esc(t.mode ?? 'classic')} mode${t.ring !== undefined && t.ring < 64 ? ` in Z_2^${t.ring}` : ''} · mpcc ${esc(version)}</p>${clientLine(i)}
 </header>
 <main>
 ${sections.join('\n')}
@@ -100,6 +101,7 @@ function measuredSection(m: ReportModel): string {
     const e = m.accuracy.record;
     const shown = e.top1 !== null ? `top-1 ${pct(e.top1)}${e.top5 !== null ? `, top-5 ${pct(e.top5)}` : ''}` : e.miou !== null ? `mean IoU ${pct(e.miou)}${e.pixelAcc !== null ? `, pixel accuracy ${pct(e.pixelAcc)}` : ''}` : 'no measure';
     parts.push(`<p class="accuracy">Accuracy of this network: <strong data-accuracy="${e.top1 ?? e.miou ?? ''}">${shown}</strong> on ${num(e.n)}${e.of !== undefined ? ` of ${num(e.of)} (a --sample)` : ''} images (<code>${esc(m.accuracy.file)}</code>).</p>`);
+    if (e.iou) parts.push(iouTable(e.iou, i.classes));
   }
   if (i.evals.length > 0) {
     const rows = i.evals.map(({ file, record: e }) => {
@@ -111,6 +113,23 @@ function measuredSection(m: ReportModel): string {
   }
   parts.push('</section>');
   return parts.join('\n');
+}
+
+/** What the manifest records for the client: how an image input is preprocessed, class names. */
+function clientLine(i: ReportModel['inputs']): string {
+  const parts = [
+    ...(i.preprocessing ? [`image inputs preprocessed as the calibration images were (${esc(describePreprocessing(i.preprocessing))})`] : []),
+    ...(i.classes ? [`${num(i.classes.length)} class names`] : []),
+  ];
+  return parts.length ? `\n  <p class="meta" id="client">client: ${parts.join(' · ')}</p>` : '';
+}
+
+/** A segmenter's IoU per class, named when the compile recorded one name per class; "—" for a
+ * class in neither the labels nor the predictions (the mean leaves it out). */
+function iouTable(iou: readonly (number | null)[], classes: readonly string[] | null): string {
+  const named = classes !== null && classes.length === iou.length;
+  const rows = iou.map((v, k) => `<tr><td>${k}${named ? ` ${esc(classes[k])}` : ''}</td><td data-sort="${v ?? ''}">${opt(v, pct)}</td></tr>`).join('');
+  return `<table class="sortable compact" id="iou-table"><thead><tr><th>class</th><th>IoU</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function chartsSection(charts: readonly Chart[]): string {

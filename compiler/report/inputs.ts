@@ -16,6 +16,7 @@ import type { EvalReport } from '../commands/eval.js';
 import type { RunSummary } from '../commands/run.js';
 import type { PlaintextCheck } from '../narrow.js';
 import { diag } from '../../runtime/diagnostics.js';
+import type { InputPreprocessing } from '../../runtime/program/manifest.js';
 import { type CostReport, costReport } from '../../passes/secure/cost-model.js';
 import { type Plan, modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
@@ -47,6 +48,10 @@ export interface ReportInputs {
   readonly planSha256: string | null;
   readonly runs: readonly { readonly file: string; readonly record: RunRecord }[];
   readonly evals: readonly { readonly file: string; readonly record: EvalRecord }[];
+  /** What the manifest records for the client (compiled folders only): the first output's class
+   * names (`mpcc compile --classes`) and how an image input is preprocessed. */
+  readonly classes: readonly string[] | null;
+  readonly preprocessing: InputPreprocessing | null;
 }
 
 /** What the command hands over. */
@@ -86,7 +91,8 @@ function compiledInputs(out: string): BaseInputs {
   const manifest = parseObject(readText(manifestFile), manifestFile, 'a compiled model\'s manifest.json');
   const modelHash = manifest.modelHash, architecture = manifest.architecture;
   if (typeof modelHash !== 'string' || typeof architecture !== 'string') throw diag('MPCC0031', [manifestFile, 'a compiled model\'s manifest.json', 'modelHash or architecture missing']);
-  const input = manifest.input as { shape?: unknown } | undefined;
+  const input = manifest.input as { shape?: unknown; preprocessing?: InputPreprocessing } | undefined;
+  const classes = Array.isArray(manifest.classes) && manifest.classes.every((c) => typeof c === 'string') ? (manifest.classes as string[]) : null;
   const outputs = Array.isArray(manifest.outputs) ? (manifest.outputs as { shape?: unknown }[]) : [];
   const cost = readCostJson(costFile);
   const planFile = join(out, 'plan.json');
@@ -96,6 +102,7 @@ function compiledInputs(out: string): BaseInputs {
     kind: 'compiled', subject: out, modelSha256: modelHash, architecture, frac: typeof manifest.frac === 'number' ? manifest.frac : null,
     inputShape: shapeOf(input?.shape), outputShapes: outputs.map((o) => shapeOf(o.shape) ?? []), cost, plan,
     planFile: plan ? planFile : null, planSha256: plan ? sha256(readFileSync(planFile)) : null,
+    classes, preprocessing: typeof input?.preprocessing === 'object' && input.preprocessing !== null ? input.preprocessing : null,
   };
 }
 
@@ -115,6 +122,7 @@ function modelInputs(req: ReportRequest, log: ProgressSink): BaseInputs {
     kind: 'model', subject: model, modelSha256, architecture: null, frac: null, inputShape,
     outputShapes: graph.outputs.map((o) => graph.types.get(o)?.shape ?? []), cost, plan,
     planFile: req.plan ?? null, planSha256: req.plan === undefined ? null : sha256(readFileSync(req.plan)),
+    classes: null, preprocessing: null,
   };
 }
 
@@ -157,6 +165,8 @@ function evalRecord(o: Record<string, unknown>, file: string): EvalRecord {
   const what = 'an mpcc eval --json output';
   const fields = ['top1', 'top5', 'miou', 'pixelAcc', 'drelus', 'baselineDrelus'];
   if (!isNum(o.n) || !fields.every((k) => isNumOrNull(o[k])) || (o.of !== undefined && !isNum(o.of))) throw diag('MPCC0031', [file, what, `expected {${fields.join(', ')}, n, of?, model, plan}`]);
+  // a segmenter's IoU per class (since session 21; older outputs have none)
+  if (o.iou !== undefined && o.iou !== null && !(Array.isArray(o.iou) && o.iou.every(isNumOrNull))) throw diag('MPCC0031', [file, what, 'iou must be null or a list of numbers and nulls, one per class']);
   const model = o.model as { sha256?: unknown } | undefined;
   if (typeof model?.sha256 !== 'string') throw diag('MPCC0031', [file, what, 'no model sha256 (evaluate it again with this mpcc)']);
   const plan = o.plan as { sha256?: unknown } | null | undefined;

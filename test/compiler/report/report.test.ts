@@ -4,7 +4,7 @@
 // a coded error naming the file with nothing written. The page in Chromium: browser.test.ts.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,6 +17,10 @@ import { chartWarnings, reportCharts } from '../../../compiler/report/charts.js'
 import type { CostReport } from '../../../passes/secure/cost-model.js';
 import { planJson } from '../../../passes/planning/plan-file.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
+import { encodePng } from '../../../examples/png.js';
+import { encodeNpy } from '../../../compiler/npy.js';
+import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
+import { testValues } from '../onnx/harness.js';
 import { errorOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { FIXTURE_BLOCKS, type ReportFixture, makeReportFixture, readJson } from './fixture.js';
@@ -117,6 +121,32 @@ describe('mpcc report: data, page and bad input', function () {
     const html = readFileSync(runReport(fx.out, { output: file('sampled.html'), eval: [file('sampled.jsonl')] }).file, 'utf8');
     expect(html).to.contain('on 7 of 24 (a --sample) images');
     expect(html).to.match(/<td data-sort="7">7 of 24<\/td><\/tr>/);
+  });
+
+  it('a segmenter compiled with --calib images and --classes: the client\'s record in the header, the evaluation\'s IoU per class named', async () => {
+    // 3×6×7 → conv to 5 classes, per pixel; images and label maps as .npy
+    const b = new OnnxBuilder({ opset: 13 });
+    b.input('input', [1, 3, 6, 7]);
+    b.initializer('w', testValues([5, 3, 3, 3], 4), [5, 3, 3, 3]);
+    b.node('Conv', ['input', 'w'], ['c'], { pads: [1, 1, 1, 1] }, 'conv');
+    b.node('Relu', ['c'], ['output'], {}, 'relu');
+    b.output('output', [1, 5, 6, 7]);
+    writeFileSync(file('seg.onnx'), b.toBytes());
+    mkdirSync(file('seg-calib'));
+    for (let k = 0; k < 3; k++) writeFileSync(file(`seg-calib/c${k}.png`), encodePng(Uint8Array.from({ length: 126 }, (_, i) => (i * 37 + k * 91) % 256), 6, 7, 3));
+    writeFileSync(file('seg-names.txt'), 'background\nroad\nsky\ncar\nperson\n');
+    runCompile(file('seg.onnx'), { output: file('seg.out'), calib: file('seg-calib'), mean: '0.5', std: '0.25', classes: file('seg-names.txt') });
+    writeFileSync(file('seg-x.npy'), encodeNpy([4, 3, 6, 7], testValues([4, 3, 6, 7], 8)));
+    writeFileSync(file('seg-y.npy'), encodeNpy([4, 6, 7], Array.from({ length: 168 }, (_, p) => (p * 7) % 5), '|u1'));
+    const evalJson = (await runEval(file('seg.onnx'), { data: file('seg-x.npy'), labels: file('seg-y.npy'), json: true })).text;
+    writeFileSync(file('seg-eval.jsonl'), evalJson);
+    const iou = (JSON.parse(evalJson) as { iou: (number | null)[] }).iou;
+    expect(iou).to.have.length(5);
+    const html = readFileSync(runReport(file('seg.out'), { output: file('seg.html'), eval: [file('seg-eval.jsonl')] }).file, 'utf8');
+    expect(html).to.contain('<p class="meta" id="client">client: image inputs preprocessed as the calibration images were (mean 0.5, std 0.25) · 5 class names</p>');
+    const rows = [...html.matchAll(/<table class="sortable compact" id="iou-table">.*?<tbody>(.*?)<\/tbody>/gs)][0][1];
+    const names = ['background', 'road', 'sky', 'car', 'person'];
+    expect(rows).to.equal(iou.map((v, k) => `<tr><td>${k} ${names[k]}</td><td data-sort="${v ?? ''}">${v === null ? '—' : `${(100 * v).toFixed(v === 0 || v === 1 ? 0 : 2)}%`}</td></tr>`).join(''));
   });
 
   it('writes one self-contained page: Vega inline, every chart spec, no reference to anything outside it', () => {
