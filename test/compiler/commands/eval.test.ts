@@ -19,6 +19,7 @@ import { uniformPlan } from '../../../passes/planning/uniform.js';
 import { MpccError } from '../../../runtime/diagnostics.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { testValues } from '../onnx/harness.js';
+import { segmenter } from './segmenter.js';
 
 const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;
 
@@ -40,16 +41,6 @@ export function smallCnn(batch: number | string = 1): Uint8Array {
   return b.toBytes();
 }
 
-/** A per-pixel classifier: 3×6×7 → conv 5 classes (3×3, padded) → [1, 5, 6, 7]. */
-function segmenter(): Uint8Array {
-  const b = new OnnxBuilder({ opset: 13 });
-  b.input('input', [1, 3, 6, 7]);
-  b.initializer('w', testValues([5, 3, 3, 3], 4), [5, 3, 3, 3]);
-  b.node('Conv', ['input', 'w'], ['c'], { pads: [1, 1, 1, 1] }, 'conv');
-  b.node('Relu', ['c'], ['output'], {}, 'relu');
-  b.output('output', [1, 5, 6, 7]);
-  return b.toBytes();
-}
 
 /** Per-image argmax (first maximum) of onnxruntime's [1, C, ...] output on each image. */
 async function ortArgmax(model: Uint8Array, images: Float32Array, shape: readonly number[]): Promise<number[][]> {

@@ -19,8 +19,8 @@ import { planJson } from '../../../passes/planning/plan-file.js';
 import { buildZooModel } from '../../../examples/zoo/index.js';
 import { encodePng } from '../../../examples/png.js';
 import { encodeNpy } from '../../../compiler/npy.js';
-import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
 import { testValues } from '../onnx/harness.js';
+import { segmenter } from '../commands/segmenter.js';
 import { errorOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { FIXTURE_BLOCKS, type ReportFixture, makeReportFixture, readJson } from './fixture.js';
@@ -125,13 +125,7 @@ describe('mpcc report: data, page and bad input', function () {
 
   it('a segmenter compiled with --calib images and --classes: the client\'s record in the header, the evaluation\'s IoU per class named', async () => {
     // 3×6×7 → conv to 5 classes, per pixel; images and label maps as .npy
-    const b = new OnnxBuilder({ opset: 13 });
-    b.input('input', [1, 3, 6, 7]);
-    b.initializer('w', testValues([5, 3, 3, 3], 4), [5, 3, 3, 3]);
-    b.node('Conv', ['input', 'w'], ['c'], { pads: [1, 1, 1, 1] }, 'conv');
-    b.node('Relu', ['c'], ['output'], {}, 'relu');
-    b.output('output', [1, 5, 6, 7]);
-    writeFileSync(file('seg.onnx'), b.toBytes());
+    writeFileSync(file('seg.onnx'), segmenter());
     mkdirSync(file('seg-calib'));
     for (let k = 0; k < 3; k++) writeFileSync(file(`seg-calib/c${k}.png`), encodePng(Uint8Array.from({ length: 126 }, (_, i) => (i * 37 + k * 91) % 256), 6, 7, 3));
     writeFileSync(file('seg-names.txt'), 'background\nroad\nsky\ncar\nperson\n');
