@@ -18,8 +18,10 @@ import { imageKind } from './images.js';
 const IMAGEFOLDER_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
 
 const isDirectory = (dir: string, e: Dirent) => e.isDirectory() || (e.isSymbolicLink() && statOf(join(dir, e.name))?.isDirectory() === true);
-const isFile = (dir: string, e: Dirent) => e.isFile() || (e.isSymbolicLink() && statOf(join(dir, e.name))?.isFile() === true);
-const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Whether entry `e` of `dir` is a file (a symbolic link to one counts). */
+export const isFile = (dir: string, e: Dirent) => e.isFile() || (e.isSymbolicLink() && statOf(join(dir, e.name))?.isFile() === true);
+/** Names compared by code point, as Python sorts strings. */
+export const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function statOf(path: string) {
   try {
@@ -29,7 +31,8 @@ function statOf(path: string) {
   }
 }
 
-function entries(dir: string): Dirent[] {
+/** The entries of folder `dir` (MPCC0002 when it cannot be read). */
+export function entries(dir: string): Dirent[] {
   try {
     return readdirSync(dir, { withFileTypes: true });
   } catch (err) {

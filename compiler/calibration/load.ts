@@ -18,7 +18,7 @@ import { basename, join, relative } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
 import { decodeNpy, readFileBytes } from '../npy.js';
 import { decodeImage, imageKind } from './images.js';
-import { listImageFolder } from './image-folder.js';
+import { byName, listImageFolder } from './image-folder.js';
 import { PRESETS, type Preprocessing, type SizeSpec, preprocess } from './preprocess.js';
 import { bytesSha256, float32Sha256, sampleDigests } from './sample-digests.js';
 
@@ -223,7 +223,6 @@ function folderFiles(dir: string): { images: string[]; arrays: string[]; others:
       if (!file && (e.isDirectory() || e.isSymbolicLink())) folders++;
     }
   }
-  const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return { images: images.sort(byName), arrays: arrays.sort(byName), others, folders };
 }
 

@@ -7,6 +7,7 @@
 // follow their image's geometry as torchvision's segmentation references resize a target: Resize
 // with PIL's NEAREST, then the same CenterCrop, pixels a crop adds taking the ignore index.
 import type { LabelMap, RgbImage } from './images.js';
+import { roundHalfEven } from '../../runtime/program/post.js';
 
 /** An 8-bit image of 1 (L) or 3 (RGB) interleaved channels. */
 export interface Image8 {
@@ -131,14 +132,9 @@ export function resizeBilinear(img: Image8, height: number, width: number): Imag
   return out;
 }
 
-/** Python's round() of a half-integer or integer (ties to even), as CenterCrop uses it. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** Offset of a centered crop of `crop` in `size` (negative: torchvision pads the image with
- * zeros, the extra pixel of an odd padding going to the end). */
+/** Offset of a centered crop of `crop` in `size`: half the difference rounded as CenterCrop's
+ * Python round() does, ties to even (negative: torchvision pads the image with zeros, the extra
+ * pixel of an odd padding going to the end). */
 function cropOffset(size: number, crop: number): number {
   return crop > size ? -Math.floor((crop - size) / 2) : roundHalfEven((size - crop) / 2);
 }

@@ -6,9 +6,10 @@
 // (VOC's JPEGImages holds the detection images too), but every id needs exactly one image
 // <id>.jpg, .jpeg or .png (any case) and, from a split file, its label map: MPCC3015 naming the id
 // otherwise. This file lists; compiler/eval-images.ts decodes batch by batch.
-import { type Dirent, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
+import { byName, entries, isFile } from './image-folder.js';
 import { imageKind } from './images.js';
 
 /** The images of a segmentation set and their label maps, id by id. */
@@ -19,26 +20,9 @@ export interface SegmentationListing {
   readonly masks: readonly string[];
 }
 
-const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The files directly in `dir` (symbolic links to files included): MPCC0002 when it cannot be read. */
-function filesIn(dir: string): string[] {
-  let found: Dirent[];
-  try {
-    found = readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    throw diag('MPCC0002', [dir, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
-  }
-  return found.filter((e) => e.isFile() || (e.isSymbolicLink() && isFile(join(dir, e.name)))).map((e) => e.name);
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
+/** The names of the files directly in `dir` (symbolic links to files included; MPCC0002 when it
+ * cannot be read). */
+const filesIn = (dir: string) => entries(dir).filter((e) => isFile(dir, e)).map((e) => e.name);
 
 /** The name without its extension. */
 const stem = (name: string) => (name.lastIndexOf('.') > 0 ? name.slice(0, name.lastIndexOf('.')) : name);
