@@ -11,6 +11,7 @@ import { type ImageFlags, imagePreprocessing, loadImage } from './calibration/lo
 import { preprocessLabels } from './calibration/preprocess.js';
 import { type SegmentationListing, listSegmentationFolder } from './calibration/segmentation-folder.js';
 import { readFileBytes } from './npy.js';
+import { reduceZeroLabel } from './eval-metrics.js';
 
 /** The images of an image folder and their labels, loadable. */
 export interface ImageFolderSet extends ImageFolderListing {
@@ -50,11 +51,14 @@ export interface SegmenterShape {
   readonly h: number;
   readonly w: number;
   readonly ignoreIndex: number;
+  /** ADE20K's labels (mmsegmentation's reduce_zero_label): 0 counts nowhere, k is class k − 1. */
+  readonly reduceZeroLabel?: boolean;
 }
 
 /** The segmentation set of images `imagesDir` and label maps `masksDir` (ids from `split` when
  * given), preprocessed by the image flags `flags`: each label map must have its image's size and
- * hold only classes and the ignore index (MPCC3014 naming it); pixels a crop adds are ignored. */
+ * hold only classes and the ignore index (MPCC3014 naming it; with `reduceZeroLabel` 0..classes,
+ * relabelled); pixels a crop adds are ignored. */
 export function segmentationFolder(imagesDir: string, masksDir: string, split: string | undefined, flags: ImageFlags, m: SegmenterShape): SegmentationSet {
   const { c, p } = imagePreprocessing(flags, m.channels, imagesDir);
   const listed = listSegmentationFolder(imagesDir, masksDir, split);
@@ -80,11 +84,16 @@ export function segmentationFolder(imagesDir: string, masksDir: string, split: s
         }
         // the image's geometry came out H×W (loadImage checks it), so the map's does too
         preprocessLabels(map, p, m.ignoreIndex).run(out, i * pixels);
-        const bad = out.subarray(i * pixels, (i + 1) * pixels).findIndex((k) => k !== m.ignoreIndex && (k < 0 || k >= m.classes));
-        if (bad >= 0) {
-          const k = out[i * pixels + bad];
-          throw diag('MPCC3014', [path, `it holds ${k} (at row ${Math.floor(bad / m.w)}, column ${bad % m.w} after --resize/--crop), neither a class of the model (0..${m.classes - 1}) nor the ignore index ${m.ignoreIndex}`]);
+        const own = out.subarray(i * pixels, (i + 1) * pixels);
+        const where = (at: number) => `at row ${Math.floor(at / m.w)}, column ${at % m.w} after --resize/--crop`;
+        if (m.reduceZeroLabel) {
+          // NEAREST and the crop's padding commute with the relabelling: a map's values are moved, never mixed
+          own.set(reduceZeroLabel(own, m.ignoreIndex, m.classes, (k, at) =>
+            diag('MPCC3014', [path, `it holds ${k} (${where(at)}), neither 0 (other, counting nowhere), a class 1..${m.classes} of --reduce-zero-label (the model's 0..${m.classes - 1}) nor the ignore index ${m.ignoreIndex}`])));
+          continue;
         }
+        const bad = own.findIndex((k) => k !== m.ignoreIndex && (k < 0 || k >= m.classes));
+        if (bad >= 0) throw diag('MPCC3014', [path, `it holds ${own[bad]} (${where(bad)}), neither a class of the model (0..${m.classes - 1}) nor the ignore index ${m.ignoreIndex}`]);
       }
       return out;
     },

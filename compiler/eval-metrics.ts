@@ -5,7 +5,8 @@
 // first (as ArgMax picks the first maximum), so top-1 is exactly "ArgMax equals the label".
 // Segmentation predicts each pixel's ArgMax over the classes; pixels labelled with the ignore
 // index count nowhere; a class's IoU is intersection / union over the remaining pixels, and the
-// mean runs over the classes that occur in the labels or the predictions (union > 0).
+// mean runs over the classes that occur in the labels or the predictions (union > 0). ADE20K's
+// labels shift by one first (reduceZeroLabel, `mpcc eval --reduce-zero-label`).
 import { diag } from '../runtime/diagnostics.js';
 
 /** Rank of class `label` among `classes` scores starting at `offset` (0 = the best). */
@@ -62,6 +63,21 @@ export class ClassificationMetrics {
     const frac = (k: number) => (this.n ? k / this.n : 0);
     return { top1: frac(this.top1), top5: this.classes >= TOP5_MIN_CLASSES ? frac(this.top5) : null, n: this.n };
   }
+}
+
+/** Segmentation labels as mmsegmentation reads ADE20K's with reduce_zero_label (what the seed
+ * paper's ADE20K models were trained and measured on): 0 ("other") counts nowhere (becomes
+ * `ignoreIndex`), k in 1..classes is class k − 1, and the ignore index stays. `bad(raw, at)` makes
+ * the error for any other value, at its index in `labels`. */
+export function reduceZeroLabel(labels: ArrayLike<number>, ignoreIndex: number, classes: number, bad: (raw: number, at: number) => Error): Int32Array {
+  const out = new Int32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) {
+    const raw = labels[i];
+    if (raw === ignoreIndex || raw === 0) out[i] = ignoreIndex;
+    else if (Number.isInteger(raw) && raw > 0 && raw <= classes) out[i] = raw - 1;
+    else throw bad(raw, i);
+  }
+  return out;
 }
 
 /** Per-class intersections and unions over [N, C, H, W] scores and N×H×W labels. */

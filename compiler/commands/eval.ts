@@ -10,7 +10,8 @@
 // onnxruntime-node (or the float interpreter, --runner; compiler/eval-runner.ts). Images run in
 // batches (compiler/eval-batch.ts); the measures are in compiler/eval-metrics.ts: top-1 and
 // top-5 for a classifier ([N, C] output, labels [N]), mean IoU, IoU per class and pixel accuracy
-// for a segmenter ([N, C, H, W] output, labels N×H×W, ignore index 255 by default). `drelus` and
+// for a segmenter ([N, C, H, W] output, labels N×H×W, ignore index 255 by default; with
+// --reduce-zero-label, ADE20K's labels: 0 counts nowhere and k is class k − 1). `drelus` and
 // `baselineDrelus` are the secure comparisons per image of the network as run and of the same
 // network with every ReLU a plain ReLU, read from the lowered graph (null when the model cannot
 // be lowered for secure inference). A plan made from calibration data (its source.calib) is
@@ -22,7 +23,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
-import { ClassificationMetrics, type LabelsSource, SegmentationMetrics } from '../eval-metrics.js';
+import { ClassificationMetrics, type LabelsSource, SegmentationMetrics, reduceZeroLabel } from '../eval-metrics.js';
 import { withBatch } from '../eval-batch.js';
 import { readFileBytes, readNpy, readNpyIntegers } from '../npy.js';
 import { checkNoCalibrationOverlap, planSampleDigests, sampleDigests } from '../calibration/sample-digests.js';
@@ -62,6 +63,8 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   readonly json?: boolean;
   /** Segmentation label that counts nowhere (default 255). */
   readonly ignoreIndex?: string | number;
+  /** ADE20K's segmentation labels (mmsegmentation's reduce_zero_label): 0 counts nowhere, k is class k − 1. */
+  readonly reduceZeroLabel?: boolean;
   /** Images per interpreter call (default: as many as keep the largest activation ≤ 16 M values, at most 256). */
   readonly batchSize?: string | number;
   /** Evaluate this many images spread evenly through the set (image ⌊i·N/n⌋ for i < n). */
@@ -91,6 +94,8 @@ export interface EvalReport {
   readonly n: number;
   /** With --sample: the images in the set, n of them evaluated (spread evenly through it). */
   readonly of?: number;
+  /** With --reduce-zero-label: the labels were ADE20K's (0 counted nowhere, k measured as class k − 1). */
+  readonly reduceZeroLabel?: true;
   /** Secure comparisons per image of the network as run (planned, if --plan). */
   readonly drelus: number | null;
   /** Secure comparisons per image with every ReLU a plain ReLU. */
@@ -180,6 +185,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   }
   const shape = modelShape(runnable);
   const perImage = numel(shape.image);
+  if (options.reduceZeroLabel && shape.kind === 'classification') throw diag('MPCC0004', ['--reduce-zero-label', '', 'the model classifies: the flag shifts segmentation label maps (ADE20K\'s 0 = other)']);
   // calibration images never come from the evaluation set: a plan made from calibration data
   // records each sample's digest (plan.source.calib, compiler/calibration/load.ts)
   const calibDigests = options.plan === undefined ? undefined : planSampleDigests(readPlan(options.plan).source, options.plan);
@@ -193,11 +199,16 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     checkOverlap(images.data);
     const labels = readLabels(options.labels!, labelsFormat, shape, images.count, options.data);
     const per = shape.kind === 'classification' ? 1 : shape.pixels;
+    const reduce = (raw: ArrayLike<number>, first: number) => reduceZeroLabel(raw, ignoreIndex, shape.classes, (k, at) =>
+      diag('MPCC3006', [labels.source.file, labels.source.shape.join(','), `label ${k} at pixel ${at % per} of image ${first + Math.floor(at / per)} is neither 0 (other, counting nowhere), a class 1..${shape.classes} of --reduce-zero-label (the model's 0..${shape.classes - 1}) nor the ignore index ${ignoreIndex}`]));
     source = {
       count: images.count,
       labels: labels.source,
       fill: (first, count, out) => out.set(images.data.subarray(first * perImage, (first + count) * perImage)),
-      labelsOf: (first, count) => sliceOf(labels.data, first * per, (first + count) * per),
+      labelsOf: (first, count) => {
+        const raw = sliceOf(labels.data, first * per, (first + count) * per);
+        return options.reduceZeroLabel ? reduce(raw, first) : raw;
+      },
     };
   } else if (shape.kind === 'classification') {
     if (options.labels !== undefined) throw diag('MPCC0004', ['--labels', options.labels, `'${options.data}' is an image folder and the model classifies: its class folders give the labels`]);
@@ -274,6 +285,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     iou: 'iou' in measured ? measured.iou : null,
     n: measured.n,
     ...(picks ? { of: total } : {}),
+    ...(options.reduceZeroLabel ? { reduceZeroLabel: true as const } : {}),
     drelus: drelus === undefined ? null : drelus / shape.batch,
     baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
     ...(refit ? { refit: refitSummary(refit) } : {}),
@@ -322,7 +334,7 @@ function segmentationSource(options: EvalOptions, shape: ModelShape, ignoreIndex
   if (shape.map[0] !== h || shape.map[1] !== w) {
     throw diag('MPCC3009', [`the model's output maps are ${shape.map.join('×')} but its input is ${h}×${w}: label maps follow their images through --resize/--crop, so they need a segmenter whose output has its input's size (or give --data an .npy and --labels label maps of the output's size)`]);
   }
-  const set = segmentationFolder(options.data, masks, options.split, imageFlagsFrom(options as EvalOptions & Record<string, unknown>), { classes: shape.classes, channels: c, h, w, ignoreIndex });
+  const set = segmentationFolder(options.data, masks, options.split, imageFlagsFrom(options as EvalOptions & Record<string, unknown>), { classes: shape.classes, channels: c, h, w, ignoreIndex, reduceZeroLabel: options.reduceZeroLabel === true });
   log(`eval: ${set.ids.length} images with label maps in ${options.data} and ${masks}${options.split ? ` (split ${options.split})` : ''}`);
   const perImage = c * h * w;
   return {
@@ -493,6 +505,7 @@ function formatReport(r: EvalReport, options: EvalOptions, seconds: number): str
   const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${options.fixed ? 'fixed point' : `float, ${r.runner}`}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
   if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
   if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
+  if (r.reduceZeroLabel) lines.push('labels: --reduce-zero-label (0 counted nowhere, label k as class k − 1)');
   // per class, ten to a line; a class in neither the labels nor the predictions is "—"
   if (r.iou) for (let k = 0; k < r.iou.length; k += 10) lines.push(`${k ? '  ' : 'IoU per class: '}${r.iou.slice(k, k + 10).map((v, j) => `${k + j} ${pct(v)}`).join(', ')}`);
   const share = r.drelus !== null && r.baselineDrelus ? ` (${(100 * r.drelus / r.baselineDrelus).toFixed(1)}% of ${num(r.baselineDrelus)})` : '';
@@ -522,10 +535,11 @@ export function registerEval(program: Command): void {
         .addOption(planOption())
         .option('--fixed', 'run the fixed-point simulation of the secure run (the model driven to the quantized stage)')
         .option('--ignore-index <label>', `segmentation label that counts nowhere (default ${DEFAULT_IGNORE_INDEX})`)
+        .option('--reduce-zero-label', 'segmentation labels as ADE20K\'s (mmsegmentation\'s reduce_zero_label): 0 (other) counts nowhere, label k is class k − 1')
         .option('--sample <n>', 'evaluate n images spread evenly through the set (image ⌊i·N/n⌋ for i < n): an image folder, sorted by class, keeps every class\'s share')
         .addOption(new Option('--runner <runner>', 'what runs the float network: onnxruntime (default, about 20× faster) or interpreter (the reference); --fixed runs on the interpreter'))
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
-        .addOption(jsonOption('{top1, top5, miou, pixelAcc, n, of?, drelus, baselineDrelus, refit?, runner, model, plan}'))),
+        .addOption(jsonOption('{top1, top5, miou, pixelAcc, iou, n, of?, reduceZeroLabel?, drelus, baselineDrelus, refit?, runner, model, plan}'))),
       'canonicalize', ', with --fixed',
     ),
   ).action(
