@@ -8,7 +8,7 @@ import { diag } from '../runtime/diagnostics.js';
 import { type ImageFolderListing, listImageFolder } from './calibration/image-folder.js';
 import { decodeLabelPng } from './calibration/images.js';
 import { type ImageFlags, imagePreprocessing, loadImage } from './calibration/load.js';
-import { preprocessLabels } from './calibration/preprocess.js';
+import { type Preprocessing, preprocessLabels } from './calibration/preprocess.js';
 import { type SegmentationListing, listSegmentationFolder } from './calibration/segmentation-folder.js';
 import { readFileBytes } from './npy.js';
 import { reduceZeroLabel } from './eval-metrics.js';
@@ -20,9 +20,10 @@ export interface ImageFolderSet extends ImageFolderListing {
 }
 
 /** The labelled images of folder `dir` for a classifier of `classes` classes (MPCC3011 unless
- * one class folder per class) whose input is C×H×W, preprocessed by the image flags `flags`. */
-export function imageFolder(dir: string, flags: ImageFlags, classes: number, channels: number, h: number, w: number): ImageFolderSet {
-  const { c, p } = imagePreprocessing(flags, channels, dir);
+ * one class folder per class) whose input is C×H×W, preprocessed by the image flags `flags` over
+ * `base` (a compiled program's record, as imagePreprocessing's). */
+export function imageFolder(dir: string, flags: ImageFlags, classes: number, channels: number, h: number, w: number, base?: Preprocessing): ImageFolderSet {
+  const { c, p } = imagePreprocessing(flags, channels, dir, base);
   const listed = listImageFolder(dir);
   if (listed.classes.length !== classes) throw diag('MPCC3011', [dir, listed.classes.length, classes]);
   const per = c * h * w;
@@ -56,11 +57,11 @@ export interface SegmenterShape {
 }
 
 /** The segmentation set of images `imagesDir` and label maps `masksDir` (ids from `split` when
- * given), preprocessed by the image flags `flags`: each label map must have its image's size and
+ * given), preprocessed by the image flags `flags` over `base`: each label map must have its image's size and
  * hold only classes and the ignore index (MPCC3014 naming it; with `reduceZeroLabel` 0..classes,
  * relabelled); pixels a crop adds are ignored. */
-export function segmentationFolder(imagesDir: string, masksDir: string, split: string | undefined, flags: ImageFlags, m: SegmenterShape): SegmentationSet {
-  const { c, p } = imagePreprocessing(flags, m.channels, imagesDir);
+export function segmentationFolder(imagesDir: string, masksDir: string, split: string | undefined, flags: ImageFlags, m: SegmenterShape, base?: Preprocessing): SegmentationSet {
+  const { c, p } = imagePreprocessing(flags, m.channels, imagesDir, base);
   const listed = listSegmentationFolder(imagesDir, masksDir, split);
   const per = c * m.h * m.w;
   const pixels = m.h * m.w;

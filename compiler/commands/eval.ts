@@ -23,15 +23,14 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
-import { ClassificationMetrics, type LabelsSource, SegmentationMetrics, reduceZeroLabel } from '../eval-metrics.js';
+import { ClassificationMetrics, SegmentationMetrics } from '../eval-metrics.js';
 import { withBatch } from '../eval-batch.js';
-import { readFileBytes, readNpy, readNpyIntegers } from '../npy.js';
 import { checkNoCalibrationOverlap, planSampleDigests, sampleDigests } from '../calibration/sample-digests.js';
 import { type CommandRefit, type ReconstructFlags, refitForCommand, refitRequestFrom, withReconstructFlags } from './reconstruct-flags.js';
 import { modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
-import { readFileSync, statSync } from 'node:fs';
-import { imageFolder, segmentationFolder } from '../eval-images.js';
+import { readFileSync } from 'node:fs';
+import { type ModelShape, evalSource, isFolder, readImages } from '../eval-source.js';
 import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
@@ -193,40 +192,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     if (calibDigests) checkNoCalibrationOverlap(data, perImage, options.data, calibDigests, options.plan!, batch);
     if (refit) checkRefitOverlap(data, perImage, options.data, refit, batch);
   };
-  let source: EvalSource;
-  if (images) {
-    checkImages(options.data, images.shape, dataShape, shape.image);
-    checkOverlap(images.data);
-    const labels = readLabels(options.labels!, labelsFormat, shape, images.count, options.data);
-    const per = shape.kind === 'classification' ? 1 : shape.pixels;
-    const reduce = (raw: ArrayLike<number>, first: number) => reduceZeroLabel(raw, ignoreIndex, shape.classes, (k, at) =>
-      diag('MPCC3006', [labels.source.file, labels.source.shape.join(','), `label ${k} at pixel ${at % per} of image ${first + Math.floor(at / per)} is neither 0 (other, counting nowhere), a class 1..${shape.classes} of --reduce-zero-label (the model's 0..${shape.classes - 1}) nor the ignore index ${ignoreIndex}`]));
-    source = {
-      count: images.count,
-      labels: labels.source,
-      fill: (first, count, out) => out.set(images.data.subarray(first * perImage, (first + count) * perImage)),
-      labelsOf: (first, count) => {
-        const raw = sliceOf(labels.data, first * per, (first + count) * per);
-        return options.reduceZeroLabel ? reduce(raw, first) : raw;
-      },
-    };
-  } else if (shape.kind === 'classification') {
-    if (options.labels !== undefined) throw diag('MPCC0004', ['--labels', options.labels, `'${options.data}' is an image folder and the model classifies: its class folders give the labels`]);
-    if (options.split !== undefined) throw diag('MPCC0004', ['--split', options.split, `the model classifies: --split picks the images of a segmentation set`]);
-    const set = imageFolder(options.data, imageFlagsFrom(options as EvalOptions & Record<string, unknown>), shape.classes, shape.image[0], shape.image[1], shape.image[2]);
-    log(`eval: ${set.files.length} images in ${set.classes.length} class folders of ${options.data}`);
-    source = {
-      count: set.files.length,
-      labels: { file: options.data, shape: [set.files.length] },
-      fill: (first, count, out) => {
-        set.fill(first, count, out);
-        checkOverlap(out.subarray(0, count * perImage), { first });
-      },
-      labelsOf: (first, count) => set.labels.subarray(first, first + count),
-    };
-  } else {
-    source = segmentationSource(options, shape, ignoreIndex, log, checkOverlap);
-  }
+  const source = evalSource({ options, shape, ignoreIndex, labelsFormat, dataShape, images, flags: imageFlagsFrom(options as EvalOptions & Record<string, unknown>), log, checkOverlap });
   const labels = source.labels;
   // --sample: images ⌊i·N/n⌋, so a set sorted by class (an image folder) keeps every class's share
   const total = source.count;
@@ -310,54 +276,6 @@ function checkRefitOverlap(data: Float32Array, perImage: number, dataFile: strin
   if (shared.length > 0) throw diag('MPCC4065', [dataFile, batch ? `at least ${shared.length}` : shared.length, refit.calibration.path, (batch?.first ?? 0) + shared[0]]);
 }
 
-/** The images eval runs on and their labels: `fill` writes images [first, first + count) at the
- * start of `out`, `labelsOf` gives their labels (one per image, or one per pixel of each map),
- * called after `fill` of the same images. */
-interface EvalSource {
-  readonly count: number;
-  /** What errors name the labels by. */
-  readonly labels: LabelsSource;
-  fill(first: number, count: number, out: Float32Array): void;
-  labelsOf(first: number, count: number): ArrayLike<number>;
-}
-
-/** Elements [from, to) of labels read from a file. */
-const sliceOf = (data: ArrayLike<number>, from: number, to: number): ArrayLike<number> =>
-  ArrayBuffer.isView(data) ? (data as Int32Array).subarray(from, to) : Array.prototype.slice.call(data, from, to);
-
-/** A segmenter's images and label maps from folders (--data IMAGES --labels MASKS [--split]). */
-function segmentationSource(options: EvalOptions, shape: ModelShape, ignoreIndex: number, log: ProgressSink, checkOverlap: (data: Float32Array, batch: { first: number }) => void): EvalSource {
-  const masks = options.labels;
-  if (masks === undefined) throw diag('MPCC0004', ['--labels', '', `the model segments: give --labels the folder of label maps (PNG, one <id>.png per image of '${options.data}')`]);
-  if (!isFolder(masks)) throw diag('MPCC0004', ['--labels', masks, `'${options.data}' is an image folder: --labels is then the folder of its label maps (PNG)`]);
-  const [c, h, w] = shape.image;
-  if (shape.map[0] !== h || shape.map[1] !== w) {
-    throw diag('MPCC3009', [`the model's output maps are ${shape.map.join('×')} but its input is ${h}×${w}: label maps follow their images through --resize/--crop, so they need a segmenter whose output has its input's size (or give --data an .npy and --labels label maps of the output's size)`]);
-  }
-  const set = segmentationFolder(options.data, masks, options.split, imageFlagsFrom(options as EvalOptions & Record<string, unknown>), { classes: shape.classes, channels: c, h, w, ignoreIndex, reduceZeroLabel: options.reduceZeroLabel === true });
-  log(`eval: ${set.ids.length} images with label maps in ${options.data} and ${masks}${options.split ? ` (split ${options.split})` : ''}`);
-  const perImage = c * h * w;
-  return {
-    count: set.ids.length,
-    labels: { file: masks, shape: [set.ids.length, h, w] },
-    fill: (first, count, out) => {
-      set.fill(first, count, out);
-      checkOverlap(out.subarray(0, count * perImage), { first });
-    },
-    labelsOf: (first, count) => set.labels(first, count),
-  };
-}
-
-/** True when `path` is a folder (an image folder), false for a file; MPCC0002 when it is
- * neither. */
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch (err) {
-    throw diag('MPCC0002', [path, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
-  }
-}
-
 /** The report's record of a refit. */
 function refitSummary(refit: CommandRefit): NonNullable<EvalReport['refit']> {
   const { path, samples, sha256 } = refit.calibration;
@@ -367,17 +285,6 @@ function refitSummary(refit: CommandRefit): NonNullable<EvalReport['refit']> {
     layers: refit.result.layers.map((l) => ({ name: l.name, relErrBefore: l.relErrBefore, relErrAfter: l.relErrAfter })),
     warnings: refit.warnings,
   };
-}
-
-/** What eval reads off the model: its image shape, batch size and output kind. */
-interface ModelShape {
-  readonly image: number[];
-  readonly batch: number;
-  readonly kind: 'classification' | 'segmentation';
-  readonly classes: number;
-  /** Output map [H, W] of a segmenter ([] for a classifier). */
-  readonly map: number[];
-  readonly pixels: number;
 }
 
 function modelShape(g: Graph): ModelShape {
@@ -397,62 +304,6 @@ function modelShape(g: Graph): ModelShape {
     return { image: input.shape.slice(1), batch, kind: 'segmentation', classes: out.shape[1], map, pixels: numel(map) };
   }
   throw diag('MPCC3009', [`output '${g.outputs[0]}' is ${out.dtype}[${out.shape.join(',')}]: neither class scores [N, C] nor a segmentation map [N, C, H, W]`]);
-}
-
-/** The images as one float32 array of shape [N, C, H, W]. */
-function readImages(path: string, dataShape: number[] | undefined): { data: Float32Array; count: number; shape: number[] } {
-  if (dataShape === undefined) {
-    const x = readNpy(path);
-    if (x.shape.length !== 4) throw diag('MPCC3007', [path, x.shape.join(','), 'expected N×C×H×W images']);
-    return { data: x.data, count: x.shape[0], shape: x.shape };
-  }
-  const bytes = readFileBytes(path);
-  const per = numel(dataShape.slice(-3)) * 4;
-  const shape = dataShape.length === 3 ? [Math.floor(bytes.length / per), ...dataShape] : dataShape;
-  if (bytes.length !== shape[0] * per) throw diag('MPCC3007', [path, shape.join(','), `the file holds ${bytes.length} bytes, not ${shape[0]} images of ${per} bytes (raw float32)`]);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const data = new Float32Array(bytes.length / 4);
-  for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
-  return { data, count: shape[0], shape };
-}
-
-/** Fails unless every image has the model's input shape (MPCC3007 naming the file, or MPCC0004 naming --data-shape). */
-function checkImages(path: string, shape: readonly number[], dataShape: number[] | undefined, image: readonly number[]): void {
-  if (shape.slice(1).every((d, i) => d === image[i])) return;
-  const want = `the model takes N×${image.join('×')}`;
-  if (dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', dataShape.join(','), want]);
-  throw diag('MPCC3007', [path, shape.join(','), want]);
-}
-
-/** The labels, checked against the model's kind and the image count. */
-function readLabels(path: string, format: 'npy' | 'u8', shape: ModelShape, count: number, dataPath: string): { data: ArrayLike<number>; source: LabelsSource } {
-  let data: ArrayLike<number>, dims: number[];
-  const pixels = shape.pixels;
-  if (format === 'u8') {
-    data = readFileBytes(path);
-    // raw bytes carry no shape: one label per image, or one per pixel of each output map
-    const perImage = shape.kind === 'classification' ? 1 : pixels;
-    const n = data.length / perImage;
-    dims = shape.kind === 'classification' || !Number.isInteger(n) ? [data.length] : [n, ...shape.map];
-    if (shape.kind === 'segmentation' && data.length === count && count * pixels !== count) {
-      throw diag('MPCC3006', [path, dims.join(','), `the model segments ${shape.map.join('×')} maps; it needs one label per pixel (${count}×${pixels} bytes), not one per image`]);
-    }
-    if (!Number.isInteger(n)) throw diag('MPCC3006', [path, dims.join(','), `${data.length} bytes are not a whole number of ${shape.map.join('×')} label maps`]);
-  } else {
-    const labels = readNpyIntegers(path);
-    data = labels.data;
-    dims = labels.shape;
-    const squeezed = dims.filter((d, i) => !(i === 1 && d === 1 && dims.length > 1));
-    if (shape.kind === 'classification' && squeezed.length !== 1) {
-      throw diag('MPCC3006', [path, dims.join(','), `the model classifies (output [N, ${shape.classes}]); it needs one class label per image, shape [N]`]);
-    }
-    if (shape.kind === 'segmentation' && (squeezed.length !== 3 || squeezed[1] !== shape.map[0] || squeezed[2] !== shape.map[1])) {
-      throw diag('MPCC3006', [path, dims.join(','), `the model segments ${shape.map.join('×')} maps; it needs labels N×${shape.map.join('×')}`]);
-    }
-  }
-  const labelCount = dims.length ? dims[0] : 0;
-  if (labelCount !== count) throw diag('MPCC3005', [path, labelCount, dataPath, count]);
-  return { data, source: { file: path, shape: dims } };
 }
 
 /** The graph at `stage`, through the driver's plan and runner. */
