@@ -2,7 +2,7 @@
 // the plaintext network on labelled images. `--data DIR` instead reads a classifier's images from
 // class folders as torchvision's ImageFolder does, and a segmenter's `--data DIR --labels MASKS
 // [--split LIST]` from an image folder and a folder of label maps as Pascal VOC lays them out
-// (compiler/eval-images.ts: images preprocessed by the image flags --preset/--resize/--crop/
+// (compiler/eval-source.ts, compiler/eval-images.ts: images preprocessed by the image flags --preset/--resize/--crop/
 // --mean/--std, label maps resized as torchvision resizes targets, decoded batch by batch). The
 // model goes through the driver (compiler/driver.ts: canonicalize by default), then the plan's
 // `insert-block-relu` pass when --plan is given; with --fixed it is driven on to the quantized
@@ -18,7 +18,8 @@
 // refused with images it was calibrated on (MPCC0015). With --reconstruct (and --calib) the
 // weights that read planned activations are first refit on the calibration images
 // (compiler/commands/reconstruct-flags.ts); eval says which images those were and refuses to
-// measure on any of them (MPCC4065).
+// measure on any of them (MPCC4065). `mpcc eval OUT ...` measures a compiled program by secure
+// inference instead (compiler/commands/eval-secure.ts).
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
@@ -31,6 +32,8 @@ import { modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { readFileSync } from 'node:fs';
 import { type ModelShape, evalSource, isFolder, readImages } from '../eval-source.js';
+import { isCompiledFolder, runSecureEval } from './eval-secure.js';
+import { type EvalReport, formatEvalReport } from '../eval-report.js';
 import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
@@ -38,7 +41,7 @@ import { stageOf } from '../../ir/stage.js';
 import { poolBeforeActivation } from '../../passes/secure/lower-reorder.js';
 import { numel } from '../../ir/types.js';
 import { type EvalRunner, evalForward } from '../eval-runner.js';
-import { jsonOption, parseFracBits, parseInputShape, planOption, withModelFlags, withProgressFlags } from './flags.js';
+import { jsonOption, parseFracBits, parseInputShape, planOption, roundTimeoutOption, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the eval command, as commander hands them over. */
 export interface EvalOptions extends ProgressFlags, ReconstructFlags {
@@ -71,6 +74,8 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   /** What runs the float network: onnxruntime (default, ~20× faster) or interpreter (the
    * reference); --fixed runs on the interpreter only. */
   readonly runner?: string;
+  /** Evaluating a compiled program (OUT): each party's round timeout in ms, as `mpcc run`'s. */
+  readonly roundTimeout?: string;
   /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   /** Passes to run first (default canonicalize), as in every command. */
@@ -78,41 +83,6 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   /** Shape of the model's input; default: as the model says, or one image of the data's shape
    * when its dimensions are symbolic. */
   readonly inputShape?: string;
-}
-
-/** What `mpcc eval --json` prints; null where the measure does not apply to the model. */
-export interface EvalReport {
-  readonly top1: number | null;
-  readonly top5: number | null;
-  readonly miou: number | null;
-  readonly pixelAcc: number | null;
-  /** A segmenter's IoU per class (index = class; null for a class in neither the labels nor the
-   * predictions, which the mean leaves out); null for a classifier. */
-  readonly iou: (number | null)[] | null;
-  /** Images evaluated. */
-  readonly n: number;
-  /** With --sample: the images in the set, n of them evaluated (spread evenly through it). */
-  readonly of?: number;
-  /** With --reduce-zero-label: the labels were ADE20K's (0 counted nowhere, k measured as class k − 1). */
-  readonly reduceZeroLabel?: true;
-  /** Secure comparisons per image of the network as run (planned, if --plan). */
-  readonly drelus: number | null;
-  /** Secure comparisons per image with every ReLU a plain ReLU. */
-  readonly baselineDrelus: number | null;
-  /** With --reconstruct: the calibration images the refit used and its per-layer errors. */
-  readonly refit?: {
-    readonly calibration: { readonly path: string; readonly samples: number; readonly sha256: string };
-    readonly ridge: number | 'auto';
-    readonly layers: readonly { readonly name: string; readonly relErrBefore: number; readonly relErrAfter: number }[];
-    /** Coded warnings of the refit (too few samples for a layer). */
-    readonly warnings: readonly string[];
-  };
-  /** What ran the network: onnxruntime (float) or the interpreter (float, or --fixed). */
-  readonly runner: EvalRunner;
-  /** The model file measured (sha256 of its bytes: OUT/manifest.json's modelHash of a compile of it). */
-  readonly model: { readonly sha256: string };
-  /** The plan applied (--plan): its file's sha256 and its source's method (uniform, knapsack, …); null without one. */
-  readonly plan: { readonly sha256: string; readonly method: string | null } | null;
 }
 
 /** The report, the text the command prints, and the seconds the interpreter runs took. */
@@ -141,6 +111,10 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   if (options.runner === 'onnxruntime' && options.fixed) throw diag('MPCC0004', ['--runner', options.runner, 'the fixed-point simulation (--fixed) runs on the interpreter']);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
+  if (isCompiledFolder(model)) {
+    const secure = await runSecureEval(model, options, { ignoreIndex, labelsFormat, dataShape, sample: sampleFlag }, log);
+    return { report: secure.report, text: options.json ? `${JSON.stringify(secure.report)}\n` : formatEvalReport(secure.report, options, secure.seconds), seconds: secure.seconds };
+  }
   const refitRequest = refitRequestFrom(options as EvalOptions & Record<string, unknown>, true);
   const folder = isFolder(options.data);
   if (folder) {
@@ -259,7 +233,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     model: { sha256: modelFileSha256(model) },
     plan: options.plan === undefined ? null : planIdentity(options.plan),
   };
-  return { report, text: options.json ? `${JSON.stringify(report)}\n` : formatReport(report, options, seconds), seconds };
+  return { report, text: options.json ? `${JSON.stringify(report)}\n` : formatEvalReport(report, options, seconds), seconds };
 }
 
 /** The --plan file's identity in the report: its sha256 and how it was made. */
@@ -350,26 +324,6 @@ function parseDataShape(text: string): number[] {
   return dims;
 }
 
-function formatReport(r: EvalReport, options: EvalOptions, seconds: number): string {
-  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
-  const num = (v: number | null) => (v === null ? '—' : v.toLocaleString('en-US'));
-  const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${options.fixed ? 'fixed point' : `float, ${r.runner}`}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
-  if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
-  if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
-  if (r.reduceZeroLabel) lines.push('labels: --reduce-zero-label (0 counted nowhere, label k as class k − 1)');
-  // per class, ten to a line; a class in neither the labels nor the predictions is "—"
-  if (r.iou) for (let k = 0; k < r.iou.length; k += 10) lines.push(`${k ? '  ' : 'IoU per class: '}${r.iou.slice(k, k + 10).map((v, j) => `${k + j} ${pct(v)}`).join(', ')}`);
-  const share = r.drelus !== null && r.baselineDrelus ? ` (${(100 * r.drelus / r.baselineDrelus).toFixed(1)}% of ${num(r.baselineDrelus)})` : '';
-  lines.push(`DReLUs per image: ${num(r.drelus)}${share}`);
-  if (r.refit) {
-    const c = r.refit.calibration;
-    lines.push(`refit: ${r.refit.layers.length} layers on ${c.samples} calibration images from ${c.path} (float32 sha256 ${c.sha256.slice(0, 16)}…), ridge ${r.refit.ridge}; none of them among the evaluated images`);
-    for (const l of r.refit.layers) lines.push(`  ${l.name}: output error ${pct(l.relErrBefore)} -> ${pct(l.relErrAfter)}`);
-    for (const w of r.refit.warnings) lines.push(`warning ${w}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
 /** Adds `mpcc eval` to the program. */
 export function registerEval(program: Command): void {
   withProgressFlags(
@@ -377,7 +331,7 @@ export function registerEval(program: Command): void {
       withReconstructFlags(program
         .command('eval')
         .description('accuracy of the plaintext network (float, or the fixed-point simulation of the secure run) on labelled images')
-        .argument('<model>', 'MODEL.onnx or FILE.mir')
+        .argument('<model>', 'MODEL.onnx or FILE.mir; or OUT, a folder mpcc compile wrote: measured by secure inference, the three parties on this machine as mpcc run --inputs runs them')
         .requiredOption('--data <path>', 'images: .npy N×C×H×W float32 (float64 converted), raw float32 with --data-shape, a folder of class folders of PNG/JPEG images (torchvision ImageFolder: labels from the sorted folder names), or a segmenter\'s folder of images (labels: --labels MASKS); images preprocessed by --preset/--resize/--crop/--mean/--std')
         .option('--labels <path>', 'labels of an .npy or raw --data: .npy of integers ([N] classes, or N×H×W for segmentation), or raw bytes with --labels-format u8; of a segmenter\'s image folder: the folder of its label maps, <id>.png per image <id>.jpg|.png (Pascal VOC\'s SegmentationClass: palette indices or gray values are the classes)')
         .option('--split <file>', 'a segmentation set\'s ids, one per line, in order (Pascal VOC\'s ImageSets/Segmentation/val.txt); default: every label map')
@@ -390,7 +344,8 @@ export function registerEval(program: Command): void {
         .option('--sample <n>', 'evaluate n images spread evenly through the set (image ⌊i·N/n⌋ for i < n): an image folder, sorted by class, keeps every class\'s share')
         .addOption(new Option('--runner <runner>', 'what runs the float network: onnxruntime (default, about 20× faster) or interpreter (the reference); --fixed runs on the interpreter'))
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
-        .addOption(jsonOption('{top1, top5, miou, pixelAcc, iou, n, of?, reduceZeroLabel?, drelus, baselineDrelus, refit?, runner, model, plan}'))),
+        .addOption(roundTimeoutOption())
+        .addOption(jsonOption('{top1, top5, miou, pixelAcc, iou, n, of?, reduceZeroLabel?, drelus, baselineDrelus, refit?, runner, model, plan, secure?}'))),
       'canonicalize', ', with --fixed',
     ),
   ).action(

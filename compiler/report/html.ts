@@ -100,7 +100,7 @@ function measuredSection(m: ReportModel): string {
   if (m.accuracy) {
     const e = m.accuracy.record;
     const shown = e.top1 !== null ? `top-1 ${pct(e.top1)}${e.top5 !== null ? `, top-5 ${pct(e.top5)}` : ''}` : e.miou !== null ? `mean IoU ${pct(e.miou)}${e.pixelAcc !== null ? `, pixel accuracy ${pct(e.pixelAcc)}` : ''}` : 'no measure';
-    parts.push(`<p class="accuracy">Accuracy of this network: <strong data-accuracy="${e.top1 ?? e.miou ?? ''}">${shown}</strong> on ${num(e.n)}${e.of !== undefined ? ` of ${num(e.of)} (a --sample)` : ''} images (<code>${esc(m.accuracy.file)}</code>).</p>`);
+    parts.push(`<p class="accuracy">Accuracy of this network: <strong data-accuracy="${e.top1 ?? e.miou ?? ''}">${shown}</strong> on ${num(e.n)}${e.of !== undefined ? ` of ${num(e.of)} (a --sample)` : ''} images${e.secure ? `, measured by secure inference (${num(e.secure.inferences)} inferences)` : ''} (<code>${esc(m.accuracy.file)}</code>).</p>`);
     if (e.iou) parts.push(iouTable(e.iou, i.classes));
   }
   if (i.evals.length > 0) {

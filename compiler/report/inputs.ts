@@ -12,7 +12,7 @@ import { type ProgressSink, NO_PROGRESS } from '../cli-support.js';
 import { driveModel } from '../driver.js';
 import { chooseClientOffline } from '../mode-choice.js';
 import { readCostJson } from '../commands/cost.js';
-import type { EvalReport } from '../commands/eval.js';
+import type { EvalReport } from '../eval-report.js';
 import type { RunSummary } from '../commands/run.js';
 import type { PlaintextCheck } from '../narrow.js';
 import { diag } from '../../runtime/diagnostics.js';

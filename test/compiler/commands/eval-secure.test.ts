@@ -1,0 +1,192 @@
+// `mpcc eval OUT`: a compiled program's accuracy measured by secure inference
+// (compiler/commands/eval-secure.ts). The models are built so that the answer is known by hand:
+// a 1×1 convolution with identity weights and a ReLU, so the predicted class of a pixel is its
+// brightest channel (the classifier averages the pixels first), and the images are made with one
+// channel brighter than the others by a wide margin (far beyond the fixed point's error). The
+// expected top-1, IoU per class and pixel accuracy are then counted in this file from the images'
+// bytes and the labels, independently of mpcc.
+import { expect } from 'chai';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { runEval } from '../../../compiler/commands/eval.js';
+import { encodeNpy } from '../../../compiler/npy.js';
+import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
+import { encodePalettePng, encodePng } from '../../../examples/png.js';
+import { rejectionOf } from '../../passes/util.js';
+import { suiteTempDir } from '../../temp-dir.js';
+
+const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;
+const H = 6, W = 7, C = 3;
+
+/** Identity 1×1 convolution over 3 channels, ReLU; the classifier then averages the map. */
+function model(kind: 'classifier' | 'segmenter'): Uint8Array {
+  const b = new OnnxBuilder({ opset: 13 });
+  b.input('input', [1, C, H, W]);
+  b.initializer('w', Array.from({ length: C * C }, (_, i) => (i % (C + 1) === 0 ? 1 : 0)), [C, C, 1, 1]);
+  b.node('Conv', ['input', 'w'], ['c'], {}, 'conv');
+  if (kind === 'segmenter') {
+    b.node('Relu', ['c'], ['output'], {}, 'relu');
+    b.output('output', [1, C, H, W]);
+  } else {
+    b.node('Relu', ['c'], ['r'], {}, 'relu');
+    b.node('GlobalAveragePool', ['r'], ['p'], {}, 'pool');
+    b.node('Flatten', ['p'], ['output'], {}, 'flatten');
+    b.output('output', [1, C]);
+  }
+  return b.toBytes();
+}
+
+/** Deterministic pseudo-random integers in [0, n) (a test's data, not protocol randomness). */
+function draws(count: number, n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: count }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 8) % n);
+}
+
+/** An RGB image (interleaved bytes) whose pixel p has channel dominant[p] at 180..249 and the
+ * others at 0..99. */
+function picture(dominant: number[], seed: number): Uint8Array {
+  const r = draws(H * W * C, 70, seed);
+  return Uint8Array.from({ length: H * W * C }, (_, i) => (dominant[Math.floor(i / C)] === i % C ? 180 : 0) + r[i]);
+}
+
+describe('mpcc eval OUT: a compiled program measured by secure inference', function () {
+  this.timeout(300000);
+  const dir = suiteTempDir('mpcc-eval-secure-');
+  const file = (...parts: string[]) => join(dir(), ...parts);
+
+  describe('a classifier on an .npy', () => {
+    // image i's brightest channel everywhere: DOMINANT[i]; labels: right for 0, 1, 3, 5
+    const DOMINANT = [0, 1, 2, 0, 1, 2];
+    const LABELS = [0, 1, 0, 0, 2, 2];
+    before(() => {
+      writeFileSync(file('cls.onnx'), model('classifier'));
+      const x = new Float32Array(DOMINANT.length * C * H * W);
+      DOMINANT.forEach((d, i) => {
+        const px = picture(Array(H * W).fill(d), 10 + i);
+        for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) x[((i * C + c) * H * W) + p] = px[p * C + c] / 255;
+      });
+      writeFileSync(file('x.npy'), encodeNpy([DOMINANT.length, C, H, W], x));
+      writeFileSync(file('y.npy'), encodeNpy([LABELS.length], LABELS, '|u1'));
+      runCompile(file('cls.onnx'), { output: file('cls.out') });
+      runCompile(file('cls.onnx'), { output: file('cls-argmax.out'), reveal: 'argmax' });
+    });
+
+    it('top-1 is the share of images whose brightest channel is the label; --sample picks ⌊i·N/n⌋', async () => {
+      const expected = LABELS.filter((l, i) => l === DOMINANT[i]).length / LABELS.length;
+      const r = (await runEval(file('cls.out'), { data: file('x.npy'), labels: file('y.npy') })).report;
+      expect(r.top1).to.equal(expected);
+      expect(r.top5).to.equal(null); // 3 classes
+      expect(r.n).to.equal(6);
+      expect(r.runner).to.equal('secure');
+      expect(r.secure!.inferences).to.equal(6);
+      expect(r.secure!.online.bytes).to.be.greaterThan(0);
+      expect(r.secure!.online.rounds).to.be.greaterThan(0);
+      // the plaintext network agrees (onnxruntime on the model file)
+      expect((await runEval(file('cls.onnx'), { data: file('x.npy'), labels: file('y.npy') })).report.top1).to.equal(expected);
+      // images 0, 2, 4: right, wrong, wrong
+      const sampled = (await runEval(file('cls.out'), { data: file('x.npy'), labels: file('y.npy'), sample: '3' })).report;
+      expect([sampled.top1, sampled.n, sampled.of]).to.deep.equal([1 / 3, 3, 6]);
+    });
+
+    it('bad input: flags of a plaintext run, a program revealing class indices, data of another shape', async () => {
+      const code = async (p: Promise<unknown>, c: string, text: RegExp) => {
+        const err = await rejectionOf(() => p);
+        expect((err as { code?: string }).code, String(err)).to.equal(c);
+        expect((err as Error).message).to.match(text);
+      };
+      const base = { data: file('x.npy'), labels: file('y.npy') };
+      await code(runEval(file('cls.out'), { ...base, fixed: true }), 'MPCC0004', /--fixed.*is a compiled program/);
+      await code(runEval(file('cls.out'), { ...base, plan: file('y.npy') }), 'MPCC0004', /--plan.*is a compiled program/);
+      await code(runEval(file('cls-argmax.out'), base), 'MPCC0004', /class indices/);
+      writeFileSync(file('x5.npy'), encodeNpy([2, C, 5, W], new Float32Array(2 * C * 5 * W)));
+      await code(runEval(file('cls.out'), { data: file('x5.npy'), labels: file('y.npy') }), 'MPCC3007', /x5\.npy/);
+    });
+  });
+
+  describe('a segmenter on folders, its images preprocessed as the compile recorded', () => {
+    const IDS = ['s1', 's2', 's3'];
+    // the compile's record: per-channel mean and std that change which channel is largest
+    const MEAN = [0.2, 0.3, 0.05], STD = [0.5, 0.4, 0.15];
+    const dominant = IDS.map((_, i) => draws(H * W, C, 40 + i));
+    const pixels = IDS.map((_, i) => picture(dominant[i], 60 + i));
+    /** The class of pixel p of an image: its largest channel after (v/255 − mean)/std and the ReLU
+     * (the first on a tie, as ArgMax; all negative: every channel 0, class 0); `margin` the gap to
+     * the runner-up. */
+    const classify = (px: Uint8Array, p: number, mean: number[], std: number[]) => {
+      const v = [0, 1, 2].map((c) => Math.max(0, (px[p * C + c] / 255 - mean[c]) / std[c]));
+      const best = v.indexOf(Math.max(...v));
+      const runnerUp = Math.max(...v.filter((_, c) => c !== best));
+      return { best, margin: v[best] === 0 ? Infinity : v[best] - runnerUp };
+    };
+    const predicted = pixels.map((px) => Array.from({ length: H * W }, (_, p) => classify(px, p, MEAN, STD).best));
+    // labels: the predicted class, but every 5th pixel the next class and every 11th ignored
+    const labels = predicted.map((d) => d.map((k, p) => (p % 11 === 10 ? 255 : p % 5 === 4 ? (k + 1) % C : k)));
+    before(() => {
+      writeFileSync(file('seg.onnx'), model('segmenter'));
+      for (const f of ['img', 'masks', 'calib']) mkdirSync(file(f));
+      const palette: [number, number, number][] = Array.from({ length: 256 }, (_, i) => [i, 255 - i, (i * 7) % 256]);
+      IDS.forEach((id, i) => {
+        writeFileSync(file('img', `${id}.png`), encodePng(pixels[i], H, W, 3));
+        writeFileSync(file('masks', `${id}.png`), encodePalettePng(Uint8Array.from(labels[i]), H, W, palette));
+        writeFileSync(file('calib', `${id}.png`), encodePng(picture(dominant[i], 90 + i), H, W, 3));
+      });
+      runCompile(file('seg.onnx'), { output: file('seg.out'), calib: file('calib'), mean: MEAN.join(','), std: STD.join(',') } as never);
+    });
+
+    /** eval's measures of `pred` against the labels, counted here. */
+    function byHand(pred: number[][]) {
+      const inter = Array(C).fill(0), lab = Array(C).fill(0), out = Array(C).fill(0);
+      let valid = 0, correct = 0;
+      labels.forEach((l, i) => l.forEach((k, p) => {
+        if (k === 255) return;
+        const d = pred[i][p];
+        valid++; lab[k]++; out[d]++;
+        if (d === k) { correct++; inter[k]++; }
+      }));
+      const iou = inter.map((n, k) => (lab[k] + out[k] - n > 0 ? n / (lab[k] + out[k] - n) : null));
+      const present = iou.filter((v): v is number => v !== null);
+      return { iou, miou: present.reduce((a, b) => a + b, 0) / present.length, pixelAcc: correct / valid };
+    }
+
+    it('IoU per class, mean IoU and pixel accuracy as counted by hand from the pixels and labels', async () => {
+      // every pixel's class is clear of the fixed point's error (a wide margin, or all channels 0)
+      expect(Math.min(...pixels.flatMap((px) => Array.from({ length: H * W }, (_, p) => classify(px, p, MEAN, STD).margin)))).to.be.greaterThan(0.02);
+      const want = byHand(predicted);
+      const r = (await runEval(file('seg.out'), { data: file('img'), labels: file('masks') })).report;
+      expect(r.n).to.equal(3);
+      expect(r.iou).to.deep.equal(want.iou);
+      expect(r.miou).to.be.closeTo(want.miou, 1e-12);
+      expect(r.pixelAcc).to.be.closeTo(want.pixelAcc, 1e-12);
+      expect(want.pixelAcc).to.be.within(0.5, 0.95); // the test measures something: errors and hits
+      // the record decides: the raw pixels (--preset none) make other classes, the brightest channel
+      const raw = byHand(dominant);
+      expect(dominant.flat().filter((d, j) => d !== predicted.flat()[j]).length).to.be.greaterThan(5);
+      const none = (await runEval(file('seg.out'), { data: file('img'), labels: file('masks'), preset: 'none' } as never)).report;
+      expect(none.iou).to.deep.equal(raw.iou);
+    });
+
+    it('the CLI: text and --json, exit 0; a plaintext-only flag exits non-zero with one coded line', () => {
+      const args = [CLI, 'eval', file('seg.out'), '--data', file('img'), '--labels', file('masks')];
+      const text = spawnSync(process.execPath, args, { encoding: 'utf8' });
+      expect(text.status, text.stderr).to.equal(0);
+      expect(text.stdout).to.match(/images: 3 \(secure inference of .*seg\.out, 3 inferences\)/);
+      expect(text.stdout).to.match(/per inference: online [\d.]+ s, [\d.]+ MB, \d+ rounds; offline/);
+      const json = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8' });
+      expect(json.status, json.stderr).to.equal(0);
+      const report = JSON.parse(json.stdout);
+      expect(report.runner).to.equal('secure');
+      expect(report.secure.inferences).to.equal(3);
+      // mpcc report shows it as the compiled program's accuracy, saying how it was measured
+      writeFileSync(file('seg-eval.json'), json.stdout);
+      const page = spawnSync(process.execPath, [CLI, 'report', file('seg.out'), '--eval', file('seg-eval.json'), '-o', file('seg.html')], { encoding: 'utf8' });
+      expect(page.status, page.stderr).to.equal(0);
+      expect(readFileSync(file('seg.html'), 'utf8')).to.match(/Accuracy of this network: <strong[^>]*>mean IoU [\d.]+%, pixel accuracy [\d.]+%<\/strong> on 3 images, measured by secure inference \(3 inferences\)/);
+      const bad = spawnSync(process.execPath, [...args, '--runner', 'interpreter'], { encoding: 'utf8' });
+      expect(bad.status).to.not.equal(0);
+      expect(bad.stderr).to.match(/MPCC0004.*--runner/);
+      expect(bad.stderr).to.not.match(/\n\s+at /);
+    });
+  });
+});
