@@ -6,7 +6,9 @@
 // image flags override it; the measures are eval's own (compiler/eval-metrics.ts) on the scores
 // the client gets. The images of one inference are written as .npy files to a private temporary
 // folder, removed after the run. A program that reveals class indices (`--reveal argmax`, a
-// trailing ArgMax) is refused: the measures need scores. Flags that shape a model's plaintext
+// trailing ArgMax) is measured on them: top-1 (no top-5), or IoU and pixel accuracy of its class
+// maps, over the classes its compile recorded (--classes) or else those the labels and
+// predictions show (the mean IoU is the same: a class in neither counts nowhere). Flags that shape a model's plaintext
 // run (--plan, --fixed, --runner, --frac-bits, --passes, --input-shape, --batch-size, --reconstruct)
 // are refused too: OUT is what runs.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { numel } from '../../ir/types.js';
 import type { ProgressFlags, ProgressSink } from '../cli-support.js';
 import { ClassificationMetrics, SegmentationMetrics } from '../eval-metrics.js';
 import { type EvalSourceOptions, type ModelShape, evalSource, isFolder, readImages } from '../eval-source.js';
+import { listImageFolder } from '../calibration/image-folder.js';
 import { encodeNpy } from '../npy.js';
 import { imageFlagsFrom } from './calib-flags.js';
 import type { EvalReport } from '../eval-report.js';
@@ -49,19 +52,45 @@ const PLAINTEXT_FLAGS: readonly [string, string][] = [
   ['batchSize', '--batch-size'], ['reconstruct', '--reconstruct'], ['ridge', '--ridge'], ['calib', '--calib'],
 ];
 
-/** The program's input and first output as eval reads a model's (MPCC3009 for a program whose
- * first output is not class scores or score maps). */
-function programShape(m: Manifest, out: string): ModelShape {
+/** Labels of a program revealing class indices whose classes are not recorded are checked
+ * against 16 bits (the measures then count the classes seen). */
+const UNKNOWN_CLASSES = 1 << 16;
+
+/** The program's input and first output as eval reads a model's: class scores [N, C] or score
+ * maps [N, C, H, W], or class indices (`indices`: the client's ArgMax or --reveal argmax, [N] or
+ * [N, 1], maps [N, H, W] or [N, 1, H, W]; classes: the recorded names' count, else UNKNOWN_CLASSES);
+ * MPCC3009 for anything else. */
+function programShape(m: Manifest, out: string): { shape: ModelShape; indices: boolean } {
   const input = m.input.shape;
   const o = m.outputs[0];
   if (input.length !== 4) throw diag('MPCC3009', [`${out}'s input '${m.input.name}' is [${input.join(',')}]; eval feeds N×C×H×W images`]);
-  if (o.post.some((p) => p.op === 'ArgMax' || p.op === 'Round')) {
-    throw diag('MPCC0004', ['<model>', out, `its output '${o.name}' is class indices (the client's ArgMax, or --reveal argmax): eval measures scores, so compile the model again without them to measure it securely`]);
-  }
   const batch = input[0];
-  if (o.shape.length === 2 && o.shape[0] === batch) return { image: input.slice(1), batch, kind: 'classification', classes: o.shape[1], map: [], pixels: 1 };
-  if (o.shape.length === 4 && o.shape[0] === batch) return { image: input.slice(1), batch, kind: 'segmentation', classes: o.shape[1], map: o.shape.slice(2), pixels: o.shape[2] * o.shape[3] };
-  throw diag('MPCC3009', [`${out}'s output '${o.name}' is [${o.shape.join(',')}]: neither class scores [N, C] nor a segmentation map [N, C, H, W]`]);
+  const image = input.slice(1);
+  const fits = o.shape[0] === batch;
+  if (o.post.some((p) => p.op === 'ArgMax' || p.op === 'Round')) {
+    const classes = m.classes?.length ?? UNKNOWN_CLASSES;
+    const map = o.shape.length === 4 && o.shape[1] === 1 ? o.shape.slice(2) : o.shape.length === 3 ? o.shape.slice(1) : null;
+    if (fits && numel(o.shape) === batch) return { shape: { image, batch, kind: 'classification', classes, map: [], pixels: 1 }, indices: true };
+    if (fits && map) return { shape: { image, batch, kind: 'segmentation', classes, map, pixels: map[0] * map[1] }, indices: true };
+  } else {
+    if (fits && o.shape.length === 2) return { shape: { image, batch, kind: 'classification', classes: o.shape[1], map: [], pixels: 1 }, indices: false };
+    if (fits && o.shape.length === 4) return { shape: { image, batch, kind: 'segmentation', classes: o.shape[1], map: o.shape.slice(2), pixels: o.shape[2] * o.shape[3] }, indices: false };
+  }
+  throw diag('MPCC3009', [`${out}'s output '${o.name}' is [${o.shape.join(',')}]: neither class scores [N, C] nor a segmentation map [N, C, H, W] (nor their class indices)`]);
+}
+
+/** One-hot scores [count, C, pixels] of revealed class indices (exact integers after the client's
+ * Round), so eval's measures take them: MPCC3009 for an index outside 0..C−1. */
+function oneHot(indices: ArrayLike<number>, count: number, classes: number, pixels: number, out: string): Float32Array {
+  const scores = new Float32Array(count * classes * pixels);
+  for (let i = 0; i < count; i++) {
+    for (let p = 0; p < pixels; p++) {
+      const k = Math.round(indices[i * pixels + p]);
+      if (!(k >= 0 && k < classes)) throw diag('MPCC3009', [`${out} revealed class ${indices[i * pixels + p]}, not one of the ${classes} classes${classes === UNKNOWN_CLASSES ? '' : ' its compile recorded'}`]);
+      scores[(i * classes + k) * pixels + p] = 1;
+    }
+  }
+  return scores;
 }
 
 /** The per-inference DReLUs of OUT/cost.json (null when it has none). */
@@ -91,7 +120,11 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   }
   if (options.passes !== undefined && options.passes !== 'canonicalize') throw diag('MPCC0004', ['--passes', options.passes, `'${out}' is a compiled program: it runs as compiled`]);
   const manifest = readManifest(out);
-  const shape = programShape(manifest, out);
+  const { shape: given, indices } = programShape(manifest, out);
+  // a classifier revealing indices, its classes not recorded: as many as class folders, if any
+  const shape = indices && given.kind === 'classification' && given.classes === UNKNOWN_CLASSES && isFolder(options.data)
+    ? { ...given, classes: listImageFolder(options.data).classes.length }
+    : given;
   if (options.reduceZeroLabel && shape.kind === 'classification') throw diag('MPCC0004', ['--reduce-zero-label', '', 'the program classifies: the flag shifts segmentation label maps (ADE20K\'s 0 = other)']);
   const images = isFolder(options.data) ? undefined : readImages(options.data, flags.dataShape);
   if (images === undefined && options.dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
@@ -104,7 +137,6 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   const picks = sample === undefined || sample >= total ? null : Int32Array.from({ length: sample }, (_, i) => Math.floor((i * total) / sample));
   const evaluated = picks ? picks.length : total;
   if (picks) log(`eval: ${evaluated} of the ${total} images (--sample)`);
-  const metrics = shape.kind === 'classification' ? new ClassificationMetrics(shape.classes, source.labels) : new SegmentationMetrics(shape.classes, flags.ignoreIndex, source.labels);
 
   // the program's own batch: N images an inference, the last one zero-padded
   const perImage = numel(shape.image);
@@ -132,18 +164,23 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
     const runs = await runSecureInputs(out, { inputs: files, roundTimeout: options.roundTimeout, quiet: options.quiet, progress: options.progress }, log);
     const seconds = (performance.now() - started) / 1000;
     const name = manifest.outputs[0].name;
+    // revealed indices without recorded classes: as many classes as the labels and predictions show
+    const seen = (v: ArrayLike<number>) => Array.from(v).reduce((m, k) => (k === flags.ignoreIndex ? m : Math.max(m, Math.round(k) + 1)), 1);
+    const classes = shape.classes !== UNKNOWN_CLASSES ? shape.classes : Math.max(...batches.map((b) => seen(b.labels)), ...runs.map((r) => seen(r.outputs[name])));
+    const metrics = shape.kind === 'classification' ? new ClassificationMetrics(classes, source.labels) : new SegmentationMetrics(classes, flags.ignoreIndex, source.labels);
     runs.forEach((r, i) => {
       const { first, count, labels } = batches[i];
-      const scores = r.outputs[name];
-      if (shape.kind === 'classification') (metrics as ClassificationMetrics).add(scores, labels, first, count);
-      else (metrics as SegmentationMetrics).add(scores, labels, first, count, shape.pixels);
+      const scores = indices ? oneHot(r.outputs[name], count, classes, shape.pixels, out) : r.outputs[name];
+      if (metrics instanceof ClassificationMetrics) metrics.add(scores, labels, first, count);
+      else metrics.add(scores, labels, first, count, shape.pixels);
     });
     const mean = (f: (s: (typeof runs)[number]['summary']) => number) => runs.reduce((a, r) => a + f(r.summary), 0) / runs.length;
     const measured = metrics.result();
     const cost = costDrelus(out);
     const report: EvalReport = {
       top1: 'top1' in measured ? measured.top1 : null,
-      top5: 'top5' in measured ? measured.top5 : null,
+      // from a class index only the top-1 is known
+      top5: 'top5' in measured && !indices ? measured.top5 : null,
       miou: 'miou' in measured ? measured.miou : null,
       pixelAcc: 'pixelAcc' in measured ? measured.pixelAcc : null,
       iou: 'iou' in measured ? measured.iou : null,
