@@ -3,6 +3,7 @@
 // is a terminal or --progress is given, never with --quiet: see `progressSink`).
 import { renameSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Command, CommanderError } from 'commander';
 import { MpccError, diag } from '../runtime/diagnostics.js';
 
 /** Runs a command's action; a user error prints one line on stderr and exits with code 2. */
@@ -21,6 +22,22 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
       process.exit(70);
     }
   };
+}
+
+/** Commander's own usage errors (an unknown flag or command, a required flag or argument
+ * missing, one argument too many) as one coded line, MPCC0007, naming the help that lists the
+ * flags, instead of commander's message and the whole help; exit 2 like every user error (help
+ * and --version exit 0). Subcommands registered after this inherit it. */
+export function usageErrors(program: Command): Command {
+  return program
+    .configureOutput({ outputError: () => undefined })
+    .exitOverride((err: CommanderError) => {
+      if (err.exitCode === 0) process.exit(0);
+      const command = program.commands.find((c) => process.argv.slice(2).includes(c.name()));
+      const help = command ? `mpcc ${command.name()} --help` : 'mpcc --help';
+      process.stderr.write(`mpcc: ${diag('MPCC0007', [err.message.replace(/^error: /, ''), help]).format()}\n`);
+      process.exit(2);
+    });
 }
 
 /** Writes `data` to `path` through a temporary file and a rename, so no half-written file remains. */

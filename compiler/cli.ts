@@ -3,17 +3,14 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerCommands } from './commands/index.js';
+import { usageErrors } from './cli-support.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('mpcc')
   .description('Compile ONNX convolutional networks into three-party secure inference programs')
-  .version(pkg.version, '-V, --version')
-  .showHelpAfterError()
-  .exitOverride((err) => {
-    // commander's own usage errors (unknown flag, missing argument) exit 2 like every user error
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
+  .version(pkg.version, '-V, --version');
+usageErrors(program);
 
 registerCommands(program);
 await program.parseAsync(process.argv);

@@ -3,10 +3,8 @@
 // party process start several times faster. Same flags and behaviour as `mpcc party`.
 import { Command } from 'commander';
 import { registerParty } from './commands/party.js';
+import { usageErrors } from './cli-support.js';
 
-const program = new Command('mpcc')
-  .exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
+const program = usageErrors(new Command('mpcc'));
 registerParty(program);
 await program.parseAsync(process.argv);

@@ -24,6 +24,7 @@ export const DIAGNOSTICS = {
   MPCC0004: "invalid value '{1}' for flag {0}: {2}",
   MPCC0005: "unknown model '{0}' (known: {1})",
   MPCC0006: "unsupported file type '{0}': expected {1}",
+  MPCC0007: "{0} ({1} lists the flags)",
   MPCC0010: "calibration data '{0}' of shape [{1}] does not fit the model's input [{2}]: {3}",
   MPCC0011: "calibration folder '{0}' holds no PNG or JPEG image and no .npy array{1}",
   MPCC0012: "cannot decode image '{0}': {1}",
@@ -61,7 +62,7 @@ export const DIAGNOSTICS = {
   MPCC2005: 'semantic error: {0}',
 
   MPCC3001: "'{0}' is not a valid .npy file: {1}",
-  MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}]",
+  MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}] (file '{3}')",
   MPCC3003: "input '{0}' has dtype {1} but the model expects float32",
   MPCC3004: "interpreter: node '{0}' ({1}): {2}",
   MPCC3005: "'{0}' holds {1} labels but '{2}' holds {3} images",

@@ -95,7 +95,7 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const want = g.types.get(name)!;
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
   const x = npy ?? { shape: want.shape, data: imageInput(options.input, want.shape, flags) };
-  if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(',')]);
+  if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(','), options.input]);
   // float infer refuses NaN and ±Inf; the fixed-point run also what would wrap in the ring
   checkInputValues(options.input, x.shape, x.data, options.fixed ? modelFrac(g)! : undefined);
   const input = new Tensor('float32', x.shape, x.data);

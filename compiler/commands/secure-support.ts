@@ -47,7 +47,7 @@ export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags
   }
   refuseImageFlags(flags, path);
   const x = readNpy(path);
-  if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(',')]);
+  if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(','), path]);
   checkInputValues(path, x.shape, x.data, m.frac);
   return x.data;
 }

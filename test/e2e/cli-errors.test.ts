@@ -85,11 +85,30 @@ describe('e2e: bad input through the CLI', function () {
   it('mpcc run: wrong input shape, wrong dtype, missing and corrupt artifacts, another version', async () => {
     const run = (out: string, input: string) => mpcc(dir, ['run', out, '--input', input, '-o', 'y.npy']);
     const [shape, dtype, missing, corrupt, old] = await Promise.all([run('out', 'big.npy'), run('out', 'int.npy'), run('missing', 'x.npy'), run('corrupt', 'x.npy'), run('old', 'x.npy')]);
-    expect(expectCodedError(shape, 'MPCC3002', 'wrong shape')).to.include('[1,3,32,32]').and.include('[1,3,16,16]');
+    expect(expectCodedError(shape, 'MPCC3002', 'wrong shape')).to.include('[1,3,32,32]').and.include('[1,3,16,16]').and.include("file 'big.npy'");
     expect(expectCodedError(dtype, 'MPCC3003', 'wrong dtype')).to.include('<i8');
     expect(expectCodedError(missing, 'MPCC5220', 'missing artifact')).to.include('party2/kernels.wasm');
     expect(expectCodedError(corrupt, 'MPCC5220', 'corrupt artifact')).to.include('party1/weights.bin').and.include('sha256');
     expect(expectCodedError(old, 'MPCC5221', 'another version')).to.include('-old');
+  });
+
+  it('usage errors (an unknown flag or command, a missing required flag, an argument too many): one MPCC0007 line naming the help, not the help itself', async () => {
+    const [flag, command, required, extra, partyFlag] = await Promise.all([
+      mpcc(dir, ['run', 'out', '--input', 'x.npy', '--frobnicate']),
+      mpcc(dir, ['frobnicate']),
+      mpcc(dir, ['infer', 'x.onnx']),
+      mpcc(dir, ['compile', 'a.onnx', 'b.onnx', '-o', 'o.out']),
+      mpcc(dir, ['party', 'out', '--id', '1', '--peers', '127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002', '--frobnicate']),
+    ]);
+    expect(expectCodedError(flag, 'MPCC0007', 'unknown flag')).to.include("unknown option '--frobnicate'").and.include('mpcc run --help');
+    expect(expectCodedError(command, 'MPCC0007', 'unknown command')).to.include("unknown command 'frobnicate'").and.include('mpcc --help');
+    expect(expectCodedError(required, 'MPCC0007', 'missing flag')).to.include("required option '--input <file>' not specified").and.include('mpcc infer --help');
+    expect(expectCodedError(extra, 'MPCC0007', 'an argument too many')).to.include('too many arguments').and.include('mpcc compile --help');
+    expect(expectCodedError(partyFlag, 'MPCC0007', 'unknown party flag')).to.include("unknown option '--frobnicate'").and.include('mpcc party --help');
+    // help and the version still print and exit 0
+    const [help, version] = await Promise.all([mpcc(dir, ['run', '--help']), mpcc(dir, ['--version'])]);
+    expect([help.code, version.code]).to.deep.equal([0, 0]);
+    expect(help.stdout).to.match(/^Usage: mpcc run/);
   });
 
   it('mpcc party: a peer that never connects fails within its timeout, naming the peer', async () => {
