@@ -40,7 +40,7 @@ export interface CostOptions extends ProgressFlags {
 /** The report of `model` (a model file or a compiled folder) and the text the command prints;
  * progress lines go to `sink` (none by default). */
 export function runCost(model: string, options: CostOptions, sink: ProgressSink = NO_PROGRESS): { report: CostReport; phases: CostPhases; text: string } {
-  const { report, note } = isDirectory(model) ? { report: readCostJson(join(model, 'cost.json')), note: undefined } : modelCost(model, options, commandProgress(options, sink));
+  const { report, note } = isDirectory(model) ? compiledCost(model) : modelCost(model, options, commandProgress(options, sink));
   const phases = costPhases(report);
   return { report, phases, text: options.json ? `${JSON.stringify({ ...report, phases }, null, 2)}\n` : formatCostTable(report) + formatPhases(phases) + (note ? `${note}\n` : '') };
 }
@@ -95,6 +95,14 @@ function modelCost(model: string, options: CostOptions, log: ProgressSink): { re
   }
   const { graph } = driveModel(model, { ...driver, clientOffline: when === 'on', ring: ring === 'auto' ? 64 : ring, target: 'scheduled' });
   return { report: costReport(graph), ...(ringNote && when === 'on' ? { note: ringNote } : {}) };
+}
+
+/** A compiled folder's cost.json, and a last line saying the mode it was compiled in (which
+ * --client-offline auto chose for a plan; `mpcc cost MODEL --client-offline auto` says why). */
+function compiledCost(out: string): { report: CostReport; note: string } {
+  const report = readCostJson(join(out, 'cost.json'));
+  const mode = report.mode ?? 'classic';
+  return { report, note: `mode: ${mode}, as ${out} was compiled (\`mpcc cost MODEL --plan P --client-offline auto\` says why a mode is chosen)` };
 }
 
 /** OUT/cost.json as codegen writes it (MPCC0002 when missing, MPCC6026 when not a report). */
