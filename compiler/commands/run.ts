@@ -7,7 +7,8 @@
 // online: {seconds, rounds, bytes}, offline: {seconds, rounds, bytes}, bytes: {total, online,
 // preprocessing, oneTime, perParty}, output, architecture}. With `--inputs A.npy B.npy …` (three processes) the server and
 // helper serve all of them in one server session (`mpcc party --serve`): one client connection,
-// one inference per input, the one-time setup once; a summary per input (JSON: one line each).
+// one inference per input, the one-time setup once; a summary per input (JSON: one line each,
+// its `input` first).
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +72,8 @@ export interface RunSummary {
   output: string | null;
   /** With --expected: how the output agrees with the plaintext one (pixel agreement for maps). */
   agreement?: OutputAgreement;
+  /** With --inputs, the input file of this line (as `mpcc party --serve --json` names it). */
+  input?: string;
   /** The public architecture's digest of the model run (OUT/manifest.json's `architecture`),
    * so a report can tell which compiled model a run belongs to. */
   architecture: string;
@@ -285,7 +288,7 @@ export function registerRun(program: Command): void {
       const print = outputPrinting(readManifest(out), options.classes); // a bad --classes fails before the parties start
       if (options.inputs !== undefined) {
         const runs = await runSecureInputs(out, options, stderrProgress(options));
-        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify(r.summary) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds, print)}`));
+        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify({ input: options.inputs![i], ...r.summary }) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds, print)}`));
         return;
       }
       const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));

@@ -8,7 +8,7 @@
 // after); end of stdin, a bad line, SIGTERM and SIGKILL of such a client end it alone.
 
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,5 +229,10 @@ describe('mpcc party --serve (processes)', function () {
     expect(runs.map((r) => r.summary.bytes.oneTime)).to.deep.equal([cost.bytes.oneTime, 0]);
     for (const r of runs) expect({ ...r.summary.bytes, oneTime: 0 }).to.deep.equal({ ...cost.bytes, oneTime: 0 });
     expect(await runSecureInputs(out, { inputs: xs, transport: 'inproc' }).then(() => 'ok', (e: { code?: string }) => e.code)).to.equal('MPCC0004');
+    // the CLI's --json: one line per input, naming it
+    const mpcc = fileURLToPath(new URL('../../../../bin/mpcc.js', import.meta.url));
+    const lines = execFileSync(process.execPath, [mpcc, 'run', out, '--inputs', ...xs, '--json', '--quiet'], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.input)).to.deep.equal(xs);
+    expect(lines.map((l) => l.bytes.online)).to.deep.equal([cost.bytes.online, cost.bytes.online]);
   });
 });
