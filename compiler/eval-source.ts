@@ -4,7 +4,7 @@
 // (segmentationFolder). Each is an EvalSource that fills images batch by batch and gives their
 // labels, checked against the model's input and output (ModelShape).
 import { statSync } from 'node:fs';
-import { diag } from '../runtime/diagnostics.js';
+import { MpccError, diag } from '../runtime/diagnostics.js';
 import type { InputPreprocessing } from '../runtime/program/manifest.js';
 import type { ProgressSink } from './cli-support.js';
 import type { ImageFlags } from './calibration/load.js';
@@ -142,7 +142,14 @@ export function isFolder(path: string): boolean {
 /** The images as one float32 array of shape [N, C, H, W]. */
 export function readImages(path: string, dataShape: number[] | undefined): { data: Float32Array; count: number; shape: number[] } {
   if (dataShape === undefined) {
-    const x = readNpy(path);
+    let x;
+    try {
+      x = readNpy(path);
+    } catch (err) {
+      // raw float32 carries no header: say how to read it
+      if (err instanceof MpccError && err.code === 'MPCC3001' && /magic/.test(err.message)) throw diag('MPCC3001', [path, 'it has no .npy header (raw little-endian float32 images need --data-shape N,C,H,W or C,H,W)']);
+      throw err;
+    }
     if (x.shape.length !== 4) throw diag('MPCC3007', [path, x.shape.join(','), 'expected N×C×H×W images']);
     return { data: x.data, count: x.shape[0], shape: x.shape };
   }

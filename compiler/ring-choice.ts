@@ -75,8 +75,9 @@ export interface RingRange {
    * its node; 0 and '' without one. */
   readonly windowTop: number;
   readonly windowNode: string;
-  /** Samples run. */
+  /** Samples run (the first RING_AUTO.samples at most), of `of` given. */
   readonly samples: number;
+  readonly of?: number;
   /** The average pools whose reciprocal's bits are chosen with the ring (left out of `largest`). */
   readonly pools?: readonly PoolRange[];
   /** The (block-)ReLUs with no truncation folded in, which may select in a smaller ring (NARROW_RINGS). */
@@ -237,7 +238,7 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
     const top = lo + foldedBits(n.inputs[0], producer) + k;
     if (k < 64 && top > windowTop) [windowTop, windowNode] = [top, n.name];
   }
-  return { largest, node, samples, windowTop, windowNode, pools: [...pooled.values()], narrow: [...narrow.values()].map((c) => c.candidate), copies: [...copies.values()] };
+  return { largest, node, samples, of: count, windowTop, windowNode, pools: [...pooled.values()], narrow: [...narrow.values()].map((c) => c.candidate), copies: [...copies.values()] };
 }
 
 /** The product bound of a pool at reciprocal bits b (see the file comment). */
@@ -259,7 +260,7 @@ const fmt = (x: number): string => (x >= 1e4 || (x > 0 && x < 1e-2) ? x.toExpone
 
 /** The note's words for what calibration saw. */
 const seenOf = (range: RingRange, frac: number): string =>
-  `calibration's largest ${fmt(realOf(range.largest, frac))} at '${range.node}' over ${range.samples} sample${range.samples === 1 ? '' : 's'}`;
+  `calibration's largest ${fmt(realOf(range.largest, frac))} at '${range.node}' over ${range.of !== undefined && range.of > range.samples ? `the first ${range.samples} of ${range.of} samples` : `${range.samples} sample${range.samples === 1 ? '' : 's'}`}`;
 
 /** `--ring auto` on quantized graph `g` when a node keeps the program in Z_2^64 whatever the
  * values (an interpolating Resize truncates each share: MPCC6029 below 64): that choice, with the
@@ -338,9 +339,9 @@ function copiesIn(range: RingRange, ring: number, narrow: ReadonlyMap<string, nu
   if (copies.size === 0) return { copyNote: '' };
   const largest = Math.max(...(range.copies ?? []).filter((c) => copies.has(c.node)).map((c) => c.largest));
   const counts = COPY_RINGS.map((b) => [b, [...copies.values()].filter((r) => r === b).length] as const).filter(([, count]) => count > 0);
-  const rings = counts.map(([b, count]) => (counts.length === 1 ? `Z_2^${b}` : `${count} in Z_2^${b}`)).join(', ');
+  const where = counts.length === 1 ? ` in Z_2^${counts[0][0]}` : ` (${counts.map(([b, count]) => `${count} in Z_2^${b}`).join(', ')})`;
   const what = copies.size === 1 ? `'${[...copies.keys()][0]}' sends the helper its` : `${copies.size} (block-)ReLUs send the helper their`;
-  return { copies, copyNote: `; ${what} masked copies in ${rings}, lifted by the top bit (the selected values' largest ${fmt(largest / 2 ** frac)})` };
+  return { copies, copyNote: `; ${what} masked copies${where}, lifted by the top bit (the selected values' largest ${fmt(largest / 2 ** frac)})` };
 }
 
 /** Each pool's reciprocal bits in Z_2^ring, those below 16 by node: the most it holds, or the

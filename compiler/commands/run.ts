@@ -258,7 +258,7 @@ export function describeRun(s: RunSummary, outputs: Record<string, number[]>, se
   const lines: string[] = [];
   if (!s.output) lines.push(...outputLines(outputs, print));
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
-  lines.push(`online ${s.online.seconds.toFixed(3)} s, ${s.online.rounds} rounds (input given → output revealed); offline ${s.offline.seconds.toFixed(3)} s, ${s.offline.rounds} round (before the input)`);
+  lines.push(`online ${s.online.seconds.toFixed(3)} s, ${s.online.rounds} rounds (input given → output revealed); offline ${s.offline.seconds.toFixed(3)} s, ${s.offline.rounds} round${s.offline.rounds === 1 ? '' : 's'} (before the input)`);
   lines.push(`wall time ${s.wallSeconds.toFixed(3)} s per inference, offline + online (one-time setup ${setupSeconds.toFixed(3)} s)`);
   lines.push(`bytes sent: ${mb(s.bytes.total)} per inference (online ${mb(s.bytes.online)}, preprocessing ${mb(s.bytes.preprocessing)}), one-time ${mb(s.bytes.oneTime)}`);
   lines.push(`per party: ${s.bytes.perParty.map((b, i) => `P${i} ${mb(b)}`).join(', ')}`);

@@ -212,6 +212,7 @@ describe('mpcc eval', function () {
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '1,28' }), 'MPCC0004', /--data-shape/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '2,28,28' }), 'MPCC0004', /--data-shape.*the model takes N×1×28×28/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '7,1,28,28' }), 'MPCC3007', /holds 376320 bytes, not 7 images/);
+    await expectCode(() => evalCnn({ data: file('x.raw') }), 'MPCC3001', /x\.raw' is not a valid \.npy file: it has no \.npy header \(raw little-endian float32 images need --data-shape/);
     const b = new OnnxBuilder({ opset: 13 });
     b.input('input', [1, 1, 28, 28]);
     b.node('ArgMax', ['input'], ['output'], { axis: 3, keepdims: 0 }, 'argmax');
