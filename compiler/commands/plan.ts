@@ -180,6 +180,7 @@ export function formatPlanTable(plan: Plan): string {
     '',
     `model sha256 ${plan.model.sha256}; ${plan.layers.length} planned ReLU layers${unplanned ? `, ${unplanned} left as ReLUs` : ''}${plan.complete ? ' (complete plan)' : ''}`,
     `source: ${JSON.stringify(plan.source, shortDigests)}`,
+    ...(plan.refit ? [`refit: weights refit on calibration images in ${plan.refit.file} beside the plan (sha256 ${plan.refit.sha256.slice(0, 16)}…), applied by mpcc compile --plan P --reconstruct`] : []),
   ].join('\n') + '\n';
 }
 

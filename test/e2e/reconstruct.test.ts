@@ -41,11 +41,12 @@ describe('e2e: mpcc plan and compile --reconstruct', function () {
   let plan = '', bare = '';
   const calibFlags = { calib: CALIB, calibSamples: String(SAMPLES) };
 
+  let printed = '', printedBare = '';
   before(() => {
     plan = join(temp(), 'p6.json');
-    runPlanCommand(MODEL, { uniformDrelus: '0.06', output: plan, inputShape: SHAPE, reconstruct: true, ...calibFlags } as Parameters<typeof runPlanCommand>[1]);
+    printed = runPlanCommand(MODEL, { uniformDrelus: '0.06', output: plan, inputShape: SHAPE, reconstruct: true, ...calibFlags } as Parameters<typeof runPlanCommand>[1]).text;
     bare = join(temp(), 'bare.json');
-    runPlanCommand(MODEL, { uniformDrelus: '0.06', output: bare, inputShape: SHAPE });
+    printedBare = runPlanCommand(MODEL, { uniformDrelus: '0.06', output: bare, inputShape: SHAPE }).text;
   });
 
   it('plan writes the refit weights beside the plan and references them by sha256; the blocks are the plain plan\'s', () => {
@@ -53,6 +54,9 @@ describe('e2e: mpcc plan and compile --reconstruct', function () {
     expect(p.refit).to.deep.equal({ file: 'p6.refit', sha256: sha256(readFileSync(join(temp(), 'p6.refit'))) });
     expect(p.layers).to.deep.equal(readPlan(bare).layers);
     expect(p.drelus).to.deep.equal(readPlan(bare).drelus);
+    // and says so on stdout, where the bare plan says nothing of a refit
+    expect(printed).to.contain(`refit: weights refit on calibration images in p6.refit beside the plan (sha256 ${p.refit!.sha256.slice(0, 16)}…)`);
+    expect(printedBare).to.not.contain('refit');
   });
 
   it('compile applies the plan\'s refit file, or refits on --calib, to the same server weights; the refit float network is reconstructWeights\' own', () => {
