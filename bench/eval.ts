@@ -7,11 +7,15 @@
 // images of 150–240 × 200–290 pixels with palette label maps) through the zoo's DeepLabV3-style
 // segmenter (3×128×128, 21 classes) with --preset imagenet --resize 128 --crop 128: decoded and
 // resized batch by batch, against the same images and maps decoded beforehand into .npy arrays
-// (the baseline in the same run), and on the interpreter.
+// (the baseline in the same run), and on the interpreter. Last, the classifier compiled (mpcc
+// compile, the classic mode) and measured by secure inference itself (`mpcc eval OUT`,
+// `--secure-images N`, default 20, spread through the set as --sample picks them), beside the
+// fixed-point simulation of the same images (the baseline in the same run).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runEval } from '../compiler/commands/eval.js';
+import { runCompile } from '../compiler/commands/compile.js';
 import { encodeNpy } from '../compiler/npy.js';
 import { OnnxBuilder } from '../compiler/onnx/writer.js';
 import { benchInput } from './inputs.js';
@@ -72,8 +76,10 @@ export async function run(args: string[]): Promise<void> {
     ];
     const segAt = args.indexOf('--seg-images');
     const seg = await segmentationRows(dir, segAt >= 0 ? Number(args[segAt + 1]) : 60);
+    const secAt = args.indexOf('--secure-images');
+    const secure = await secureRows(dir, model, data, labels, Math.min(n, secAt >= 0 ? Number(args[secAt + 1]) : 20));
     if (args.includes('--json')) {
-      process.stdout.write(JSON.stringify({ classification: rows, segmentation: seg }) + '\n');
+      process.stdout.write(JSON.stringify({ classification: rows, segmentation: seg, secure }) + '\n');
       return;
     }
     const table = [['run', 'images', 'seconds', 'images/s', 'top-1']];
@@ -83,6 +89,10 @@ export async function run(args: string[]): Promise<void> {
     for (const r of seg) segTable.push([r.run, String(r.images), r.seconds.toFixed(2), r.imagesPerSecond.toFixed(1), r.miou.toFixed(4)]);
     process.stdout.write('\n');
     printTable(segTable);
+    const secTable = [['compiled program', 'images', 'seconds', 's/image', 'top-1', 'online s/image', 'online MB/image', 'offline MB/image']];
+    for (const r of secure) secTable.push([r.run, String(r.images), r.seconds.toFixed(2), (r.seconds / r.images).toFixed(3), r.top1.toFixed(4), r.onlineSeconds === null ? '—' : r.onlineSeconds.toFixed(3), r.onlineMB === null ? '—' : r.onlineMB.toFixed(3), r.offlineMB === null ? '—' : r.offlineMB.toFixed(3)]);
+    process.stdout.write('\n');
+    printTable(secTable);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -134,5 +144,31 @@ async function segmentationRows(dir: string, n: number): Promise<SegRow[]> {
     await row('folders (PNG, decoded per batch), onnxruntime (default)', { data: images, labels: masks, ...flags }),
     await row('.npy arrays decoded beforehand, onnxruntime', { data: join(dir, 'seg-x.npy'), labels: join(dir, 'seg-y.npy') }),
     await row('folders (PNG, decoded per batch), interpreter', { data: images, labels: masks, ...flags, runner: 'interpreter' }),
+  ];
+}
+
+/** One row of a compiled program's evaluation: the seconds eval took, top-1, and (secure) the
+ * mean online seconds and online and offline MB per inference. */
+interface SecureRow {
+  run: string;
+  images: number;
+  seconds: number;
+  top1: number;
+  onlineSeconds: number | null;
+  onlineMB: number | null;
+  offlineMB: number | null;
+}
+
+/** The classifier compiled and evaluated on `n` of its images by secure inference (three local
+ * processes, one server session), and, the baseline, the same images in the fixed-point simulation. */
+async function secureRows(dir: string, model: string, data: string, labels: string, n: number): Promise<SecureRow[]> {
+  const out = join(dir, 'cnn.out');
+  runCompile(model, { output: out });
+  const secure = await runEval(out, { data, labels, sample: String(n) });
+  const fixed = await runEval(model, { data, labels, sample: String(n), fixed: true });
+  const s = secure.report.secure!;
+  return [
+    { run: 'mpcc eval OUT: secure inference, 3 processes', images: n, seconds: secure.seconds, top1: secure.report.top1 ?? NaN, onlineSeconds: s.online.seconds, onlineMB: s.online.bytes / 1e6, offlineMB: s.offline.bytes / 1e6 },
+    { run: 'mpcc eval MODEL --fixed (baseline: the simulation)', images: n, seconds: fixed.seconds, top1: fixed.report.top1 ?? NaN, onlineSeconds: null, onlineMB: null, offlineMB: null },
   ];
 }
