@@ -94,7 +94,7 @@ export function reportCharts(m: ReportModel): Chart[] {
     const blocks = [...new Map(m.heat.cells.map((c) => [c.block, c.area])).entries()].sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]));
     const values = m.heat.cells.map((c) => ({ ...c, next: c.channel + 1, desc: `${c.layer} channel ${c.channel}: ${c.block}` }));
     const widest = Math.max(...m.heat.cells.map((c) => c.channel + 1));
-    charts.push(chart('chart-heatmap', 'Block sizes per channel', 'One cell per channel of each planned ReLU layer: grey is identity (no ReLU), dark red a full per-pixel ReLU (1x1), lighter colours larger blocks (fewer DReLUs).', {
+    charts.push(chart('chart-heatmap', 'Block sizes per channel', `One cell per channel of each planned ReLU layer, coloured by its block's area (pixels per DReLU) on a fixed scale, the same in every report: grey identity (no ReLU), dark red 1x1 (a full per-pixel ReLU), then one step per doubling of the area (${AREA_SCALE_TEXT}) through orange (≤16) and yellow (≤64) to green: the greener, the fewer DReLUs.`, {
       data: { values },
       mark: { type: 'rect', tooltip: true, ...(widest <= 96 ? { stroke: '#ffffff', strokeWidth: 0.5 } : {}) },
       height: { step: m.heat.layers.length > 40 ? 10 : 18 },
@@ -103,7 +103,7 @@ export function reportCharts(m: ReportModel): Chart[] {
         y: { field: 'layer', type: 'nominal', sort: m.heat.layers, title: null },
         x: { field: 'channel', type: 'quantitative', title: 'channel', scale: { domain: [0, widest], nice: false }, axis: { tickMinStep: 1, format: 'd' } },
         x2: { field: 'next' },
-        color: { field: 'block', type: 'nominal', title: 'block (rows x cols)', scale: { domain: blocks.map((b) => b[0]), range: blockColours(blocks.map((b) => b[1])) }, legend: { orient: 'bottom', columns: 8, symbolType: 'square', symbolLimit: 200 } },
+        color: { field: 'block', type: 'nominal', title: 'block (rows x cols)', scale: { domain: blocks.map((b) => b[0]), range: blocks.map((b) => blockColour(b[1])) }, legend: { orient: 'bottom', columns: 8, symbolType: 'square', symbolLimit: 200 } },
         tooltip: [{ field: 'layer' }, { field: 'channel' }, { field: 'block' }, { field: 'drelus', title: 'DReLUs' }],
         description: { field: 'desc', type: 'nominal' },
       },
@@ -111,14 +111,18 @@ export function reportCharts(m: ReportModel): Chart[] {
   }
   if (m.sweep.length >= 2) {
     const values = m.sweep.map((p) => ({ ...p, desc: `${p.planner}: ${(100 * p.budget).toFixed(2)}% of the DReLUs, ${p.metric} ${p.accuracy}` }));
+    // Both axes' ticks set here, each labelled with the decimals its step needs (a narrow range
+    // of accuracies would otherwise print 12%, 12%, 11%); the budgets from 0, the accuracies
+    // over their own range.
+    const x = shareAxis([0, ...m.sweep.map((p) => p.budget)]), y = shareAxis(m.sweep.map((p) => p.accuracy));
     charts.push(chart('chart-sweep', 'Accuracy against DReLU budget', `${m.sweep[0].metric} of each planner's networks against the share of DReLUs they keep (mpcc eval --json).`, {
       data: { values },
       mark: { type: 'line', point: { size: 60, filled: true }, tooltip: true },
       width: 520,
       height: 300,
       encoding: {
-        x: { field: 'budget', type: 'quantitative', title: 'DReLUs kept (share of the unplanned network)', axis: { format: '.0%' } },
-        y: { field: 'accuracy', type: 'quantitative', title: m.sweep[0].metric, axis: { format: '.0%' }, scale: { zero: false } },
+        x: { field: 'budget', type: 'quantitative', title: 'DReLUs kept (share of the unplanned network)', axis: { values: x.ticks, format: x.format }, scale: { domain: x.domain, nice: false, zero: false } },
+        y: { field: 'accuracy', type: 'quantitative', title: m.sweep[0].metric, axis: { values: y.ticks, format: y.format }, scale: { domain: y.domain, nice: false, zero: false } },
         color: { field: 'planner', type: 'nominal', title: 'planner', scale: { scheme: 'tableau10' } },
         tooltip: [{ field: 'planner' }, { field: 'budget', format: '.2%' }, { field: 'drelus', title: 'DReLUs' }, { field: 'accuracy', format: '.2%' }, { field: 'file' }],
         description: { field: 'desc', type: 'nominal' },
@@ -128,18 +132,46 @@ export function reportCharts(m: ReportModel): Chart[] {
   return charts;
 }
 
-/** Colours of blocks ordered by area: identity (area 0) grey, then dark red (1x1) through orange
- * and yellow to pale green for the largest. */
-function blockColours(areas: readonly number[]): string[] {
-  const stops = ['#7f0000', '#b30000', '#d7301f', '#ef6548', '#fc8d59', '#fdbb84', '#fee08b', '#d9ef8b', '#a6d96a', '#66bd63'];
-  const sized = areas.filter((a) => a > 0);
-  const logs = sized.map((a) => Math.log2(a));
-  const lo = Math.min(...logs), hi = Math.max(...logs);
-  return areas.map((a) => {
-    if (a === 0) return '#d0d0d0';
-    const t = hi > lo ? (Math.log2(a) - lo) / (hi - lo) : 0;
-    return stops[Math.round(t * (stops.length - 1))];
-  });
+/** The heat map's colours by block area, dark red (1x1) through orange and yellow to green:
+ * AREA_STOPS[k] for areas up to AREA_BOUNDS[k], the last for anything larger. */
+const AREA_STOPS = ['#7f0000', '#b30000', '#d7301f', '#ef6548', '#fc8d59', '#fdbb84', '#fee08b', '#d9ef8b', '#a6d96a', '#66bd63'] as const;
+const AREA_BOUNDS = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
+/** Identity channels (no ReLU, area 0). */
+export const IDENTITY_COLOUR = '#d0d0d0';
+const AREA_SCALE_TEXT = `${AREA_BOUNDS.slice(1).map((b, i) => (i === 0 ? String(b) : `≤${b}`)).join(', ')}, above ${AREA_BOUNDS[AREA_BOUNDS.length - 1]} pixels`;
+
+/** The colour of a block of `area` pixels (bh·bw; 0 for identity): an absolute scale, one step
+ * per doubling of the area, so the same block has the same colour in every report and a
+ * uniform plan of large blocks is not drawn as dark as per-pixel ReLUs. */
+export function blockColour(area: number): string {
+  if (area <= 0) return IDENTITY_COLOUR;
+  const k = AREA_BOUNDS.findIndex((b) => area <= b);
+  return AREA_STOPS[k < 0 ? AREA_STOPS.length - 1 : k];
+}
+
+/** An axis of shares (0..1, shown as percentages) over `data`: about `count` ticks at a step of
+ * 1, 2 or 5 times a power of ten, the domain from the tick below the least value to the tick
+ * above the largest, and a format with exactly the decimals the step needs, so no two tick
+ * labels read the same. */
+export function shareAxis(data: readonly number[], count = 6): { domain: [number, number]; ticks: number[]; format: string } {
+  let lo = Math.min(...data), hi = Math.max(...data);
+  if (!(hi > lo)) {
+    // one value: half a percent either side, within 0..1
+    [lo, hi] = [Math.max(0, lo - 0.005), Math.min(1, hi + 0.005)];
+  }
+  const raw = (hi - lo) / count;
+  const power = Math.floor(Math.log10(raw));
+  const error = raw / 10 ** power;
+  const factor = error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.sqrt(2) ? 2 : 1;
+  // the step as factor·10^exp, exp ≤ 0 for shares: integer arithmetic on multiples of it
+  const exp = factor === 10 ? power + 1 : power;
+  const unit = factor === 10 ? 1 : factor;
+  const scale = 10 ** -exp; // a tick k·unit/scale
+  const first = Math.floor((lo * scale) / unit + 1e-9), last = Math.ceil((hi * scale) / unit - 1e-9);
+  const ticks: number[] = [];
+  for (let k = first; k <= last; k++) ticks.push((k * unit) / scale);
+  const decimals = Math.max(0, -exp - 2); // percent: two places fewer
+  return { domain: [ticks[0], ticks[ticks.length - 1]], ticks, format: `.${decimals}%` };
 }
 
 /** Warnings of the chart compiler since the process started (a spec it has to correct is a bug

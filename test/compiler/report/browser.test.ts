@@ -6,7 +6,8 @@
 // model-and-plan report: no console error or warning, no uncaught error, no request beyond the
 // file itself (data: URLs aside), every chart rendered (a non-empty SVG), the totals shown equal
 // cost.json, the heat map's cells (read through the DOM: each mark's aria-label and fill) one per
-// channel with identity, [1,1] and whole-map blocks, the tables sorting on a click; a screenshot
+// channel with identity, [1,1] and whole-map blocks (a uniform 4x4 plan's cells in the colour of
+// 4x4 there, not 1x1's), the tables sorting on a click; a screenshot
 // per browser is written under the suite's temporary folder (MPCC_KEEP_SCREENSHOTS=dir copies
 // them there, as report-chromium.png and report-firefox.png).
 import { expect } from 'chai';
@@ -149,6 +150,17 @@ function browserChecks(kind: BrowserKind, dir: () => string, makeFixture: () => 
       expect(legend[1]).to.equal('1x1');
       expect(legend[legend.length - 1]).to.equal('16x16');
       await page.close();
+
+      // a uniform 4x4 plan's report: its cells in the colour of 4x4 above (one scale of the
+      // block's area for every report), not in the dark red of a per-pixel ReLU
+      runReport(fx.model, { output: file('uniform.html'), plan: fx.uniformPlan });
+      const uniform = await visit(file('uniform.html'));
+      expect(uniform.errors).to.deep.equal([]);
+      const fills = (await uniform.page.evaluate(`[...document.querySelectorAll('#chart-heatmap svg .role-mark [aria-label]')].map((e) => e.getAttribute('aria-label').replace(/^.* channel \\d+: /, '') + ' ' + e.getAttribute('fill'))`)) as string[];
+      expect(fills).to.have.length(8 + 16);
+      expect(new Set(fills)).to.deep.equal(new Set([`4x4 ${colour('4x4')}`]));
+      expect(colour('4x4')).to.not.equal(colour('1x1'));
+      await uniform.page.close();
     });
 
     it('a model and its plan alone renders too, and its tables sort on a click', async () => {

@@ -26,6 +26,8 @@ export interface ReportFixture {
   readonly model: string;
   readonly plan: string;
   readonly planData: Plan;
+  /** The uniform 4x4 plan of tiny-cnn (every channel of both ReLU layers 4x4). */
+  readonly uniformPlan: string;
   readonly out: string;
   readonly run: string;
   readonly evals: string;
@@ -62,7 +64,7 @@ export async function makeReportFixture(dir: string): Promise<ReportFixture> {
   writeFileSync(file('evals.jsonl'), evals.join(''));
   writeFileSync(file('ops-eval.json'), (await runEval(file('ops.onnx'), { data: file('xs.npy'), labels: file('ys.npy'), json: true })).text);
   return {
-    model: file('tiny.onnx'), plan: file('mixed.json'), planData, out: file('out'), run: file('run.json'), evals: file('evals.jsonl'),
+    model: file('tiny.onnx'), plan: file('mixed.json'), planData, uniformPlan: file('uniform.json'), out: file('out'), run: file('run.json'), evals: file('evals.jsonl'),
     otherModel: file('ops.onnx'), otherEval: file('ops-eval.json'), outUnplanned: file('out-unplanned'),
   };
 }
