@@ -273,6 +273,11 @@ export function runtimeError(code: DiagnosticCode, args: readonly unknown[] = []
   return new RuntimeError(code, fill(code, all), peer);
 }
 
+/** MPCC0004 for a flag with no value to show (a required flag missing, a switch that does not
+ * apply): "flag -o: ..." instead of "invalid value '' for flag -o: ...". */
+const NO_VALUE: Partial<Record<DiagnosticCode, string>> = { MPCC0004: 'flag {0}: {2}' };
+
 function fill(code: DiagnosticCode, args: readonly unknown[]): string {
-  return DIAGNOSTICS[code].replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)]));
+  const template = args[1] === '' && NO_VALUE[code] !== undefined ? NO_VALUE[code]! : DIAGNOSTICS[code];
+  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)]));
 }

@@ -87,6 +87,9 @@ describe('diagnostics catalog', () => {
     expect(e).to.be.instanceOf(MpccError);
     expect(e.code).to.equal('MPCC1001');
     expect(e.format()).to.equal("error MPCC1001: ONNX operator 'Foo' (opset 13) at node 'node_7' is not supported");
+    // a flag error with no value to show names the flag alone
+    expect(diag('MPCC0004', ['--bits', '17', 'expected 1..16']).message).to.equal("invalid value '17' for flag --bits: expected 1..16");
+    expect(diag('MPCC0004', ['-o', '', 'an output folder OUT is required']).message).to.equal('flag -o: an output folder OUT is required');
   });
 
   it('formats a RuntimeError as the CLI prints any user error, the peer named in its text', () => {
