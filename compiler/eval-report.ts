@@ -76,3 +76,22 @@ export function formatEvalReport(r: EvalReport, options: { readonly fixed?: bool
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** The measures of a report from its metrics' result: top-1/top-5 or mean IoU, pixel accuracy and
+ * IoU per class (null where they do not apply; `noTop5`: a program revealing class indices), the
+ * images measured, `of` the set's size under --sample, and --reduce-zero-label's record. */
+export function measuredFields(
+  measured: { readonly n: number } & Partial<Record<'top1' | 'miou' | 'pixelAcc', number> & { top5: number | null; iou: (number | null)[] }>,
+  extra: { readonly of?: number; readonly reduceZeroLabel?: boolean; readonly noTop5?: boolean },
+): Pick<EvalReport, 'top1' | 'top5' | 'miou' | 'pixelAcc' | 'iou' | 'n' | 'of' | 'reduceZeroLabel'> {
+  return {
+    top1: measured.top1 ?? null,
+    top5: extra.noTop5 ? null : measured.top5 ?? null,
+    miou: measured.miou ?? null,
+    pixelAcc: measured.pixelAcc ?? null,
+    iou: measured.iou ?? null,
+    n: measured.n,
+    ...(extra.of !== undefined ? { of: extra.of } : {}),
+    ...(extra.reduceZeroLabel ? { reduceZeroLabel: true as const } : {}),
+  };
+}

@@ -22,11 +22,11 @@ import { readPlan } from '../../passes/planning/plan-file.js';
 import { numel } from '../../ir/types.js';
 import type { ProgressFlags, ProgressSink } from '../cli-support.js';
 import { ClassificationMetrics, SegmentationMetrics } from '../eval-metrics.js';
-import { type EvalSourceOptions, type ModelShape, evalSource, isFolder, readImages } from '../eval-source.js';
+import { type EvalSourceOptions, type ModelShape, evalSource, isFolder, readImages, samplePicks } from '../eval-source.js';
 import { listImageFolder } from '../calibration/image-folder.js';
 import { encodeNpy } from '../npy.js';
 import { imageFlagsFrom } from './calib-flags.js';
-import type { EvalReport } from '../eval-report.js';
+import { type EvalReport, measuredFields } from '../eval-report.js';
 import { runSecureInputs } from './run.js';
 
 /** Eval's options as a compiled program's evaluation reads them (the rest, flags of a plaintext
@@ -133,10 +133,8 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
     flags: imageFlagsFrom(options as SecureEvalOptions & Record<string, unknown>), recorded: manifest.input.preprocessing, log, checkOverlap: () => {},
   });
   const total = source.count;
-  const sample = flags.sample;
-  const picks = sample === undefined || sample >= total ? null : Int32Array.from({ length: sample }, (_, i) => Math.floor((i * total) / sample));
+  const picks = samplePicks(total, flags.sample, log);
   const evaluated = picks ? picks.length : total;
-  if (picks) log(`eval: ${evaluated} of the ${total} images (--sample)`);
 
   // the program's own batch: N images an inference, the last one zero-padded
   const perImage = numel(shape.image);
@@ -178,15 +176,8 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
     const measured = metrics.result();
     const cost = costDrelus(out);
     const report: EvalReport = {
-      top1: 'top1' in measured ? measured.top1 : null,
       // from a class index only the top-1 is known
-      top5: 'top5' in measured && !indices ? measured.top5 : null,
-      miou: 'miou' in measured ? measured.miou : null,
-      pixelAcc: 'pixelAcc' in measured ? measured.pixelAcc : null,
-      iou: 'iou' in measured ? measured.iou : null,
-      n: measured.n,
-      ...(picks ? { of: total } : {}),
-      ...(options.reduceZeroLabel ? { reduceZeroLabel: true as const } : {}),
+      ...measuredFields(measured, { of: picks ? total : undefined, reduceZeroLabel: options.reduceZeroLabel, noTop5: indices }),
       drelus: cost.drelus === null ? null : cost.drelus / shape.batch,
       baselineDrelus: cost.baselineDrelus === null ? null : cost.baselineDrelus / shape.batch,
       runner: 'secure',

@@ -31,9 +31,9 @@ import { type CommandRefit, type ReconstructFlags, refitForCommand, refitRequest
 import { modelFileSha256, readPlan } from '../../passes/planning/plan-file.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { readFileSync } from 'node:fs';
-import { type ModelShape, evalSource, isFolder, readImages } from '../eval-source.js';
+import { type ModelShape, evalSource, isFolder, readImages, samplePicks } from '../eval-source.js';
 import { isCompiledFolder, runSecureEval } from './eval-secure.js';
-import { type EvalReport, formatEvalReport } from '../eval-report.js';
+import { type EvalReport, formatEvalReport, measuredFields } from '../eval-report.js';
 import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
@@ -170,9 +170,8 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   const labels = source.labels;
   // --sample: images ⌊i·N/n⌋, so a set sorted by class (an image folder) keeps every class's share
   const total = source.count;
-  const picks = sampleFlag === undefined || sampleFlag >= total ? null : Int32Array.from({ length: sampleFlag }, (_, i) => Math.floor((i * total) / sampleFlag));
+  const picks = samplePicks(total, sampleFlag, log);
   const evaluated = picks ? picks.length : total;
-  if (picks) log(`eval: ${evaluated} of the ${total} images (--sample)`);
   const metrics = shape.kind === 'classification'
     ? new ClassificationMetrics(shape.classes, labels)
     : new SegmentationMetrics(shape.classes, ignoreIndex, labels);
@@ -218,14 +217,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   const baselineDrelus = options.plan === undefined ? drelus : dreluCount(runPlan(loaded, planPasses(loaded, { passes: options.passes, target: 'float' })).graph, fracBits, log);
   const measured = metrics.result();
   const report: EvalReport = {
-    top1: 'top1' in measured ? measured.top1 : null,
-    top5: 'top5' in measured ? measured.top5 : null,
-    miou: 'miou' in measured ? measured.miou : null,
-    pixelAcc: 'pixelAcc' in measured ? measured.pixelAcc : null,
-    iou: 'iou' in measured ? measured.iou : null,
-    n: measured.n,
-    ...(picks ? { of: total } : {}),
-    ...(options.reduceZeroLabel ? { reduceZeroLabel: true as const } : {}),
+    ...measuredFields(measured, { of: picks ? total : undefined, reduceZeroLabel: options.reduceZeroLabel }),
     drelus: drelus === undefined ? null : drelus / shape.batch,
     baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
     ...(refit ? { refit: refitSummary(refit) } : {}),
