@@ -8,9 +8,9 @@
 // folder, removed after the run. A program that reveals class indices (`--reveal argmax`, a
 // trailing ArgMax) is measured on them: top-1 (no top-5), or IoU and pixel accuracy of its class
 // maps, over the classes its compile recorded (--classes) or else those the labels and
-// predictions show (the mean IoU is the same: a class in neither counts nowhere). Flags that shape a model's plaintext
-// run (--plan, --fixed, --runner, --frac-bits, --passes, --input-shape, --batch-size, --reconstruct)
-// are refused too: OUT is what runs.
+// predictions show (the mean IoU is the same: a class in neither counts nowhere). Flags that
+// shape a model's plaintext run (--plan, --fixed, --runner, --frac-bits, --passes, --input-shape,
+// --batch-size, --reconstruct) are refused: OUT is what runs.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
