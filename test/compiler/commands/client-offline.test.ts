@@ -190,9 +190,9 @@ describe('--client-offline', function () {
       expect(JSON.parse(bare.stdout).mode).to.equal('client-offline');
       const before = spawnSync(process.execPath, [CLI, 'cost', '--client-offline', file('tiny.onnx')], { encoding: 'utf8' });
       expect(before.status).to.not.equal(0);
-      // commander's usage error (exit 2, as every usage error: compiler/cli.ts), with the fix
+      // commander's usage error as one coded line (exit 2, as every usage error: compiler/cli-support.ts usageErrors), with the fix
       expect(before.status).to.equal(2);
-      expect(before.stderr).to.match(/error: option '--client-offline \[when\]' argument '.*tiny\.onnx' is invalid\. expected on, off or auto .*put the flag after the model/);
+      expect(before.stderr).to.match(/^mpcc: error MPCC0007: option '--client-offline \[when\]' argument '.*tiny\.onnx' is invalid\. expected on, off or auto .*put the flag after the model.*\(mpcc cost --help lists the flags\)\n$/);
       expect(before.stderr).to.not.contain('    at ');
     });
   });
