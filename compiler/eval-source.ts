@@ -55,6 +55,7 @@ export interface SourceRequest {
 /** The labelled images of `req.options` as an EvalSource for a model of `req.shape`. */
 export function evalSource(req: SourceRequest): EvalSource {
   const { options, shape, ignoreIndex, labelsFormat, dataShape, images, flags, recorded, log, checkOverlap } = req;
+  if (options.reduceZeroLabel && shape.kind === 'classification') throw diag('MPCC0004', ['--reduce-zero-label', '', 'the model classifies: the flag shifts segmentation label maps (ADE20K\'s 0 = other)']);
   const perImage = numel(shape.image);
   if (images) {
     checkImages(options.data, images.shape, dataShape, shape.image);

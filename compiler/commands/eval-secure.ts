@@ -125,7 +125,6 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   const shape = indices && given.kind === 'classification' && given.classes === UNKNOWN_CLASSES && isFolder(options.data)
     ? { ...given, classes: listImageFolder(options.data).classes.length }
     : given;
-  if (options.reduceZeroLabel && shape.kind === 'classification') throw diag('MPCC0004', ['--reduce-zero-label', '', 'the program classifies: the flag shifts segmentation label maps (ADE20K\'s 0 = other)']);
   const images = isFolder(options.data) ? undefined : readImages(options.data, flags.dataShape);
   if (images === undefined && options.dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
   const source = evalSource({

@@ -2,8 +2,9 @@
 // the plaintext network on labelled images. `--data DIR` instead reads a classifier's images from
 // class folders as torchvision's ImageFolder does, and a segmenter's `--data DIR --labels MASKS
 // [--split LIST]` from an image folder and a folder of label maps as Pascal VOC lays them out
-// (compiler/eval-source.ts, compiler/eval-images.ts: images preprocessed by the image flags --preset/--resize/--crop/
-// --mean/--std, label maps resized as torchvision resizes targets, decoded batch by batch). The
+// (compiler/eval-source.ts, compiler/eval-images.ts: images preprocessed by the image flags
+// --preset/--resize/--crop/--mean/--std, label maps resized as torchvision resizes targets,
+// decoded batch by batch). The
 // model goes through the driver (compiler/driver.ts: canonicalize by default), then the plan's
 // `insert-block-relu` pass when --plan is given; with --fixed it is driven on to the quantized
 // stage and run by the fixed-point interpreter (the secure run's arithmetic), else on
@@ -158,7 +159,6 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   }
   const shape = modelShape(runnable);
   const perImage = numel(shape.image);
-  if (options.reduceZeroLabel && shape.kind === 'classification') throw diag('MPCC0004', ['--reduce-zero-label', '', 'the model classifies: the flag shifts segmentation label maps (ADE20K\'s 0 = other)']);
   // calibration images never come from the evaluation set: a plan made from calibration data
   // records each sample's digest (plan.source.calib, compiler/calibration/load.ts)
   const calibDigests = options.plan === undefined ? undefined : planSampleDigests(readPlan(options.plan).source, options.plan);
