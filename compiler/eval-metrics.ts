@@ -65,6 +65,20 @@ export class ClassificationMetrics {
   }
 }
 
+/** Every image's predicted class (a classifier's) or every pixel's (a segmenter's): the ArgMax
+ * over the classes of scores [count, C, pixels], the first maximum on a tie as ArgMax picks it,
+ * the way the measures rank (classRank); written into `out` from `at`. */
+export function predictions(scores: ArrayLike<number>, count: number, classes: number, pixels: number, out: { [i: number]: number }, at: number): void {
+  for (let i = 0; i < count; i++) {
+    const base = i * classes * pixels;
+    for (let p = 0; p < pixels; p++) {
+      let best = 0;
+      for (let k = 1; k < classes; k++) if (scores[base + k * pixels + p] > scores[base + best * pixels + p]) best = k;
+      out[at + i * pixels + p] = best;
+    }
+  }
+}
+
 /** Segmentation labels as mmsegmentation reads ADE20K's with reduce_zero_label (what the seed
  * paper's ADE20K models were trained and measured on): 0 ("other") counts nowhere (becomes
  * `ignoreIndex`), k in 1..classes is class k − 1, and the ignore index stays. `bad(raw, at)` makes

@@ -20,18 +20,18 @@ import type { Manifest } from '../../runtime/program/manifest.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { readPlan } from '../../passes/planning/plan-file.js';
 import { numel } from '../../ir/types.js';
-import type { ProgressFlags, ProgressSink } from '../cli-support.js';
-import { ClassificationMetrics, SegmentationMetrics } from '../eval-metrics.js';
+import { type ProgressFlags, type ProgressSink, writeFileAtomic } from '../cli-support.js';
+import { ClassificationMetrics, SegmentationMetrics, predictions } from '../eval-metrics.js';
 import { type EvalSourceOptions, type ModelShape, evalSource, isFolder, readImages, samplePicks } from '../eval-source.js';
 import { listImageFolder } from '../calibration/image-folder.js';
 import { encodeNpy } from '../npy.js';
 import { imageFlagsFrom } from './calib-flags.js';
-import { type EvalReport, measuredFields } from '../eval-report.js';
+import { type EvalReport, PredictionRecord, measuredFields } from '../eval-report.js';
 import { runSecureInputs } from './run.js';
 
 /** Eval's options as a compiled program's evaluation reads them (the rest, flags of a plaintext
  * run, refused by name). */
-export type SecureEvalOptions = EvalSourceOptions & ProgressFlags & { readonly passes?: string; readonly roundTimeout?: string };
+export type SecureEvalOptions = EvalSourceOptions & ProgressFlags & { readonly passes?: string; readonly roundTimeout?: string; readonly predictions?: string };
 
 /** What eval parsed of its flags before it found OUT. */
 export interface SecureEvalFlags {
@@ -165,12 +165,15 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
     const seen = (v: ArrayLike<number>) => Array.from(v).reduce((m, k) => (k === flags.ignoreIndex ? m : Math.max(m, Math.round(k) + 1)), 1);
     const classes = shape.classes !== UNKNOWN_CLASSES ? shape.classes : Math.max(...batches.map((b) => seen(b.labels)), ...runs.map((r) => seen(r.outputs[name])));
     const metrics = shape.kind === 'classification' ? new ClassificationMetrics(classes, source.labels) : new SegmentationMetrics(classes, flags.ignoreIndex, source.labels);
+    const record = options.predictions === undefined ? undefined : new PredictionRecord(evaluated, shape.map, classes);
     runs.forEach((r, i) => {
       const { first, count, labels } = batches[i];
       const scores = indices ? oneHot(r.outputs[name], count, classes, shape.pixels, out) : r.outputs[name];
       if (metrics instanceof ClassificationMetrics) metrics.add(scores, labels, first, count);
       else metrics.add(scores, labels, first, count, shape.pixels);
+      if (record) predictions(scores, count, classes, shape.pixels, record.values, first * shape.pixels);
     });
+    if (record) writeFileAtomic(options.predictions!, record.npy());
     const mean = (f: (s: (typeof runs)[number]['summary']) => number) => runs.reduce((a, r) => a + f(r.summary), 0) / runs.length;
     const measured = metrics.result();
     const cost = costDrelus(out);

@@ -23,9 +23,9 @@
 // inference instead (compiler/commands/eval-secure.ts).
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
-import { ClassificationMetrics, SegmentationMetrics } from '../eval-metrics.js';
+import { ClassificationMetrics, SegmentationMetrics, predictions } from '../eval-metrics.js';
 import { withBatch } from '../eval-batch.js';
 import { checkNoCalibrationOverlap, planSampleDigests, sampleDigests } from '../calibration/sample-digests.js';
 import { type CommandRefit, type ReconstructFlags, refitForCommand, refitRequestFrom, withReconstructFlags } from './reconstruct-flags.js';
@@ -34,7 +34,7 @@ import { sha256 } from '../../runtime/program/artifacts.js';
 import { readFileSync } from 'node:fs';
 import { type ModelShape, evalSource, isFolder, readImages, samplePicks } from '../eval-source.js';
 import { isCompiledFolder, runSecureEval } from './eval-secure.js';
-import { type EvalReport, formatEvalReport, measuredFields } from '../eval-report.js';
+import { type EvalReport, PredictionRecord, formatEvalReport, measuredFields } from '../eval-report.js';
 import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
@@ -75,6 +75,8 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   /** What runs the float network: onnxruntime (default, ~20× faster) or interpreter (the
    * reference); --fixed runs on the interpreter only. */
   readonly runner?: string;
+  /** Write every evaluated image's (or pixel's) predicted class to this .npy (PredictionRecord). */
+  readonly predictions?: string;
   /** Evaluating a compiled program (OUT): each party's round timeout in ms, as `mpcc run`'s. */
   readonly roundTimeout?: string;
   /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
@@ -176,6 +178,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     ? new ClassificationMetrics(shape.classes, labels)
     : new SegmentationMetrics(shape.classes, ignoreIndex, labels);
 
+  const record = options.predictions === undefined ? undefined : new PredictionRecord(evaluated, shape.map, shape.classes);
   const batch = batchFlag ?? defaultBatch(runnable, shape.batch);
   const graphs = new Map<number, Graph | undefined>();
   const graphFor = (size: number) => {
@@ -202,6 +205,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
       metrics instanceof ClassificationMetrics ? metrics.add(s, source.labelsOf(at, n), at, n) : metrics.add(s, source.labelsOf(at, n), at, n, shape.pixels);
     if (picks) for (let j = 0; j < count; j++) add(picks[first + j], scores.subarray(j * scoreWidth, (j + 1) * scoreWidth), 1);
     else add(first, scores, count);
+    if (record) predictions(scores, count, shape.classes, shape.pixels, record.values, first * shape.pixels);
     first += count;
     const now = performance.now();
     if (now - lastLine > 1000 || first === evaluated) {
@@ -210,6 +214,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  if (record) writeFileAtomic(options.predictions!, record.npy());
   await forward.dispose();
 
   const drelus = dreluCount(runnable, fracBits, log);
@@ -336,6 +341,7 @@ export function registerEval(program: Command): void {
         .option('--sample <n>', 'evaluate n images spread evenly through the set (image ⌊i·N/n⌋ for i < n): an image folder, sorted by class, keeps every class\'s share')
         .addOption(new Option('--runner <runner>', 'what runs the float network: onnxruntime (default, about 20× faster) or interpreter (the reference); --fixed runs on the interpreter'))
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
+        .option('--predictions <file>', 'write the predicted class of every evaluated image (a segmenter\'s: of every pixel) as .npy, uint8 (int32 above 256 classes), in the order evaluated; another eval given it as --labels measures agreement')
         .addOption(roundTimeoutOption())
         .addOption(jsonOption('{top1, top5, miou, pixelAcc, iou, n, of?, reduceZeroLabel?, drelus, baselineDrelus, refit?, runner, model, plan, secure?}'))),
       'canonicalize', ', with --fixed',

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runEval } from '../../../compiler/commands/eval.js';
-import { encodeNpy } from '../../../compiler/npy.js';
+import { encodeNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
 import { encodePalettePng, encodePng } from '../../../examples/png.js';
 import { rejectionOf } from '../../passes/util.js';
@@ -88,9 +88,20 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       // the program revealing only the class (--reveal argmax): the same top-1, no top-5
       const classes = (await runEval(file('cls-argmax.out'), { data: file('x.npy'), labels: file('y.npy') })).report;
       expect([classes.top1, classes.top5, classes.n]).to.deep.equal([expected, null, 6]);
+      // --predictions: every image's class, the brightest channel, from the plaintext network and
+      // from the secure run; given as labels, the secure run agrees with the plaintext one everywhere
+      await runEval(file('cls.onnx'), { data: file('x.npy'), labels: file('y.npy'), predictions: file('float-pred.npy') });
+      await runEval(file('cls.out'), { data: file('x.npy'), labels: file('y.npy'), predictions: file('secure-pred.npy') });
+      for (const f of ['float-pred.npy', 'secure-pred.npy']) {
+        const p = readNpyIntegers(file(f));
+        expect([p.shape, Array.from(p.data)], f).to.deep.equal([[6], DOMINANT]);
+      }
+      expect((await runEval(file('cls.out'), { data: file('x.npy'), labels: file('float-pred.npy') })).report.top1).to.equal(1);
       // images 0, 2, 4: right, wrong, wrong
       const sampled = (await runEval(file('cls.out'), { data: file('x.npy'), labels: file('y.npy'), sample: '3' })).report;
       expect([sampled.top1, sampled.n, sampled.of]).to.deep.equal([1 / 3, 3, 6]);
+      await runEval(file('cls-argmax.out'), { data: file('x.npy'), labels: file('y.npy'), sample: '3', predictions: file('sampled-pred.npy') });
+      expect(Array.from(readNpyIntegers(file('sampled-pred.npy')).data)).to.deep.equal([DOMINANT[0], DOMINANT[2], DOMINANT[4]]);
     });
 
     it('bad input: flags of a plaintext run, data of another shape', async () => {
@@ -169,8 +180,11 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       const none = (await runEval(file('seg.out'), { data: file('img'), labels: file('masks'), preset: 'none' } as never)).report;
       expect(none.iou).to.deep.equal(raw.iou);
       // the program revealing only the class map (--reveal argmax) measures the same
-      const maps = (await runEval(file('seg-argmax.out'), { data: file('img'), labels: file('masks') })).report;
+      const maps = (await runEval(file('seg-argmax.out'), { data: file('img'), labels: file('masks'), predictions: file('seg-pred.npy') })).report;
       expect([maps.iou, maps.pixelAcc]).to.deep.equal([r.iou, r.pixelAcc]);
+      // --predictions: every pixel's class, as counted by hand
+      const p = readNpyIntegers(file('seg-pred.npy'));
+      expect([p.shape, Array.from(p.data)]).to.deep.equal([[3, H, W], predicted.flat()]);
     });
 
     it('the CLI: text and --json, exit 0; a plaintext-only flag exits non-zero with one coded line', () => {
