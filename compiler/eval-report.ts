@@ -38,14 +38,18 @@ export interface EvalReport {
    * program's public architecture digest (OUT/manifest.json's). */
   readonly secure?: {
     readonly out: string;
+    /** As the client of a deployment (--peers): its parties' addresses; the seconds and bytes are
+     * then the client's own. */
+    readonly peers?: string;
     readonly inferences: number;
     readonly online: { readonly seconds: number; readonly bytes: number; readonly rounds: number };
     readonly offline: { readonly seconds: number; readonly bytes: number };
     readonly oneTimeBytes: number;
     readonly architecture: string;
   };
-  /** The model file measured (sha256 of its bytes: OUT/manifest.json's modelHash of a compile of it). */
-  readonly model: { readonly sha256: string };
+  /** The model file measured (sha256 of its bytes: OUT/manifest.json's modelHash of a compile of
+   * it); null for a client's own folder (party0/, which does not record it). */
+  readonly model: { readonly sha256: string | null };
   /** The plan applied (--plan): its file's sha256 and its source's method (uniform, knapsack, …); null without one. */
   readonly plan: { readonly sha256: string; readonly method: string | null } | null;
 }
@@ -55,7 +59,9 @@ export interface EvalReport {
 export function formatEvalReport(r: EvalReport, options: { readonly fixed?: boolean; readonly plan?: string }, seconds: number): string {
   const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
   const num = (v: number | null) => (v === null ? '—' : v.toLocaleString('en-US'));
-  const how = r.secure ? `secure inference of ${r.secure.out}, ${r.secure.inferences} inference${r.secure.inferences > 1 ? 's' : ''}` : options.fixed ? 'fixed point' : `float, ${r.runner}`;
+  const how = r.secure
+    ? `secure inference of ${r.secure.out}${r.secure.peers ? ` as the client of the deployment at ${r.secure.peers}` : ''}, ${r.secure.inferences} inference${r.secure.inferences > 1 ? 's' : ''}`
+    : options.fixed ? 'fixed point' : `float, ${r.runner}`;
   const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${how}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
   if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
   if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
@@ -67,7 +73,7 @@ export function formatEvalReport(r: EvalReport, options: { readonly fixed?: bool
   if (r.secure) {
     const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
     const s = r.secure;
-    lines.push(`per inference: online ${s.online.seconds.toFixed(3)} s, ${mb(s.online.bytes)}, ${s.online.rounds} rounds; offline ${s.offline.seconds.toFixed(3)} s, ${mb(s.offline.bytes)}; one-time setup ${mb(s.oneTimeBytes)} once`);
+    lines.push(`per inference${s.peers ? ', the client\'s own' : ''}: online ${s.online.seconds.toFixed(3)} s, ${mb(s.online.bytes)}, ${s.online.rounds} rounds; offline ${s.offline.seconds.toFixed(3)} s, ${mb(s.offline.bytes)}; one-time setup ${mb(s.oneTimeBytes)} once`);
   }
   if (r.refit) {
     const c = r.refit.calibration;

@@ -27,11 +27,12 @@ import { listImageFolder } from '../calibration/image-folder.js';
 import { encodeNpy } from '../npy.js';
 import { imageFlagsFrom } from './calib-flags.js';
 import { type EvalReport, PredictionRecord, measuredFields } from '../eval-report.js';
-import { runSecureInputs } from './run.js';
+import { type Deployment, runClientInputs, runSecureInputs } from './run.js';
+import type { PartyReport } from './secure-support.js';
 
 /** Eval's options as a compiled program's evaluation reads them (the rest, flags of a plaintext
  * run, refused by name). */
-export type SecureEvalOptions = EvalSourceOptions & ProgressFlags & { readonly passes?: string; readonly roundTimeout?: string; readonly predictions?: string };
+export type SecureEvalOptions = EvalSourceOptions & ProgressFlags & Partial<Deployment> & { readonly passes?: string; readonly roundTimeout?: string; readonly predictions?: string };
 
 /** What eval parsed of its flags before it found OUT. */
 export interface SecureEvalFlags {
@@ -112,13 +113,27 @@ function compiledPlan(out: string): EvalReport['plan'] {
   return { sha256: sha256(readFileSync(file)), method: typeof method === 'string' ? method : null };
 }
 
-/** Evaluates compiled program `out` on the labelled images of `options` by secure inference. */
+/** A lone client's report as a run of the three local parties summarizes it: its outputs, its
+ * seconds, and the bytes it sent (the servers' are theirs to report). */
+function clientRun(r: PartyReport): { outputs: Record<string, number[]>; summary: { online: { seconds: number; rounds: number }; offline: { seconds: number }; bytes: { online: number; preprocessing: number; oneTime: number } } } {
+  return {
+    outputs: r.outputs ?? {},
+    summary: { online: { seconds: r.onlineSeconds, rounds: r.rounds }, offline: { seconds: r.offlineSeconds }, bytes: { online: r.sent.online, preprocessing: r.sent.preprocessing, oneTime: r.sent.oneTime } },
+  };
+}
+
+/** Evaluates compiled program `out` on the labelled images of `options` by secure inference: the
+ * three parties on this machine, or with `--peers` this machine as the client (P0, `out` its
+ * folder or OUT) of a deployment's serving parties. */
 export async function runSecureEval(out: string, options: SecureEvalOptions, flags: SecureEvalFlags, log: ProgressSink): Promise<{ report: EvalReport; seconds: number }> {
   for (const [key, flag] of PLAINTEXT_FLAGS) {
     const v = (options as SecureEvalOptions & Record<string, unknown>)[key];
     if (v !== undefined && v !== false) throw diag('MPCC0004', [flag, String(v), `'${out}' is a compiled program: it runs as compiled (give the model file to evaluate it in plaintext)`]);
   }
   if (options.passes !== undefined && options.passes !== 'canonicalize') throw diag('MPCC0004', ['--passes', options.passes, `'${out}' is a compiled program: it runs as compiled`]);
+  if (options.peers === undefined && !existsSync(join(out, 'party1'))) {
+    throw diag('MPCC0004', ['--peers', '', `'${out}' is one party's folder: evaluate OUT, all three parties' folders, or give --peers of a deployment whose server and helper serve it`]);
+  }
   const manifest = readManifest(out);
   const { shape: given, indices } = programShape(manifest, out);
   // a classifier revealing indices, its classes not recorded: as many as class folders, if any
@@ -156,9 +171,11 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
       files.push(file);
       batches.push({ first, count, labels });
     }
-    log(`eval: ${evaluated} images in ${files.length} secure inference(s) of ${out}`);
+    log(`eval: ${evaluated} images in ${files.length} secure inference(s) of ${out}${options.peers ? ` with the deployment at ${options.peers}` : ''}`);
     const started = performance.now();
-    const runs = await runSecureInputs(out, { inputs: files, roundTimeout: options.roundTimeout, quiet: options.quiet, progress: options.progress }, log);
+    const runs = options.peers !== undefined
+      ? (await runClientInputs(out, files, { peers: options.peers, key: options.key, peerKeys: options.peerKeys, insecure: options.insecure }, options.roundTimeout, log)).map(clientRun)
+      : await runSecureInputs(out, { inputs: files, roundTimeout: options.roundTimeout, quiet: options.quiet, progress: options.progress }, log);
     const seconds = (performance.now() - started) / 1000;
     const name = manifest.outputs[0].name;
     // revealed indices without recorded classes: as many classes as the labels and predictions show
@@ -183,10 +200,12 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
       drelus: cost.drelus === null ? null : cost.drelus / shape.batch,
       baselineDrelus: cost.baselineDrelus === null ? null : cost.baselineDrelus / shape.batch,
       runner: 'secure',
-      model: { sha256: manifest.modelHash },
+      // a client's own folder (party0/) does not record the model's hash
+      model: { sha256: (manifest as Partial<Manifest>).modelHash ?? null },
       plan: compiledPlan(out),
       secure: {
         out,
+        ...(options.peers !== undefined ? { peers: options.peers } : {}),
         inferences: runs.length,
         online: { seconds: mean((s) => s.online.seconds), bytes: mean((s) => s.bytes.online), rounds: runs[0].summary.online.rounds },
         offline: { seconds: mean((s) => s.offline.seconds), bytes: mean((s) => s.bytes.preprocessing) },

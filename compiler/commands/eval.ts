@@ -79,6 +79,12 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   readonly predictions?: string;
   /** Evaluating a compiled program (OUT): each party's round timeout in ms, as `mpcc run`'s. */
   readonly roundTimeout?: string;
+  /** Evaluating a compiled program as the client of a deployment (`mpcc party --serve` elsewhere):
+   * the parties' addresses, P0's first, and the client's keys or --insecure, as `mpcc party`'s. */
+  readonly peers?: string;
+  readonly key?: string;
+  readonly peerKeys?: string;
+  readonly insecure?: boolean;
   /** Fractional bits of --fixed (4..28; default: chosen from the model by the driver). */
   readonly fracBits?: string | number;
   /** Passes to run first (default canonicalize), as in every command. */
@@ -114,7 +120,11 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   if (options.runner === 'onnxruntime' && options.fixed) throw diag('MPCC0004', ['--runner', options.runner, 'the fixed-point simulation (--fixed) runs on the interpreter']);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
-  if (isCompiledFolder(model)) {
+  const compiled = isCompiledFolder(model);
+  for (const [flag, value] of [['--peers', options.peers], ['--key', options.key], ['--peer-keys', options.peerKeys], ['--insecure', options.insecure], ['--round-timeout', options.roundTimeout]] as const) {
+    if (!compiled && value !== undefined) throw diag('MPCC0004', [flag, String(value), `it applies to a compiled program OUT (its secure run), but '${model}' is a model file`]);
+  }
+  if (compiled) {
     const secure = await runSecureEval(model, options, { ignoreIndex, labelsFormat, dataShape, sample: sampleFlag }, log);
     return { report: secure.report, text: options.json ? `${JSON.stringify(secure.report)}\n` : formatEvalReport(secure.report, options, secure.seconds), seconds: secure.seconds };
   }
@@ -343,6 +353,10 @@ export function registerEval(program: Command): void {
         .option('--batch-size <n>', 'images per interpreter call (default: what keeps the largest activation under 16 M values, at most 256)')
         .option('--predictions <file>', 'write the predicted class of every evaluated image (a segmenter\'s: of every pixel) as .npy, uint8 (int32 above 256 classes), in the order evaluated; another eval given it as --labels measures agreement')
         .addOption(roundTimeoutOption())
+        .option('--peers <list>', 'with OUT: this machine is the client (P0, OUT its folder or party0/) of a deployment whose server and helper serve (mpcc party --serve): host:port of P0, P1, P2')
+        .option('--key <file>', "with --peers: the client's private key (party0.key, from mpcc keygen)")
+        .option('--peer-keys <dir>', "with --peers: the folder of the server's and helper's public keys (party1.pub, party2.pub)")
+        .option('--insecure', 'with --peers: plain TCP to non-loopback peers (no keys; a warning)')
         .addOption(jsonOption('{top1, top5, miou, pixelAcc, iou, n, of?, reduceZeroLabel?, drelus, baselineDrelus, refit?, runner, model, plan, secure?}'))),
       'canonicalize', ', with --fixed',
     ),

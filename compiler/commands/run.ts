@@ -210,47 +210,74 @@ export function localPartyThreads(arts: readonly { program: Parameters<typeof is
 export const PARTY_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
 
 async function partyProcesses(cli: string, out: string, extra: (id: number) => string[], peers: string, keyDir: string, roundTimeout: string | undefined, threads: string, log: ProgressSink): Promise<PartyReport[][]> {
-  const runs = [0, 1, 2].map(
-    (id) =>
-      new Promise<PartyReport[]>((resolve, reject) => {
-        // --progress: the parties' stderr is a pipe, and their lines are relayed to `log`.
-        const keys = ['--key', join(keyDir, keyFileNames(id as 0 | 1 | 2).key), '--peer-keys', keyDir];
-        const args = [cli, 'party', out, '--id', String(id), '--peers', peers, ...keys, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...extra(id), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
-        // The kernel worker thread per party: localPartyThreads; MPCC_THREADS overrides it.
-        const env = { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? threads };
-        // For the same reason V8 collects garbage on the party's own thread: its parallel and
-        // concurrent GC helpers only contend with the other two parties for the cores (measured
-        // on resnet50@4x4: the three parties' online CPU time 20% lower, BENCHMARKS.md).
-        const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          for (const line of d.toString().split('\n')) if (line && !/ error /.test(line)) log(line.replace(/^mpcc: /, ''));
-        });
-        child.on('error', (e) => reject(e));
-        child.on('close', (code) => {
-          if (code === 0) {
-            try {
-              // A serving party's last line is its ServeSummary, not a report.
-              resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as PartyReport).filter((r) => r.party !== undefined));
-            } catch {
-              reject(new Error(`party ${id} printed no report`));
-            }
-            return;
-          }
-          const line = stderr.split('\n').reverse().find((l) => /error MPCC\d+/.test(l));
-          const m = line && /error (MPCC\d+): (.*)$/.exec(line);
-          reject(m ? new MpccError(m[1] as DiagnosticCode, `party ${id}: ${m[2]}`) : diag('MPCC6044', [`party ${id} exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}`]));
-        });
-      }),
-  );
+  const runs = [0, 1, 2].map((id) => {
+    const keys = ['--key', join(keyDir, keyFileNames(id as 0 | 1 | 2).key), '--peer-keys', keyDir];
+    return partyProcess(cli, id, [out, '--id', String(id), '--peers', peers, ...keys, ...extra(id)], roundTimeout, threads, log);
+  });
   const settled = await Promise.allSettled(runs);
   // The root cause first: a party that failed on its own, not one that saw a peer abort.
   const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
   if (failures.length) throw failures.find((e) => !/MPCC50(01|02|06|11|12)/.test(`${(e as MpccError).code ?? ''}`)) ?? failures[0];
   return settled.map((s) => (s as PromiseFulfilledResult<PartyReport[]>).value);
+}
+
+/** One `mpcc party` process (party `id`, `args` after `party`, --json added): the reports it
+ * printed on stdout (JSON lines), its stderr's progress lines relayed to `log` (--progress) and
+ * its coded error, if it fails, as an MpccError naming the party. */
+function partyProcess(cli: string, id: number, args: string[], roundTimeout: string | undefined, threads: string | undefined, log: ProgressSink): Promise<PartyReport[]> {
+  return new Promise<PartyReport[]>((resolve, reject) => {
+    // --progress: the party's stderr is a pipe, and its lines are relayed to `log`.
+    const argv = [cli, 'party', ...args, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
+    // The kernel worker thread per party: localPartyThreads; MPCC_THREADS overrides it (a lone
+    // client, `threads` undefined: the party's own default).
+    const env = threads === undefined ? process.env : { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? threads };
+    // For the same reason V8 collects garbage on the party's own thread: its parallel and
+    // concurrent GC helpers only contend with the other two parties for the cores (measured
+    // on resnet50@4x4: the three parties' online CPU time 20% lower, BENCHMARKS.md).
+    const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      for (const line of d.toString().split('\n')) if (line && !/ error /.test(line)) log(line.replace(/^mpcc: /, ''));
+    });
+    child.on('error', (e) => reject(e));
+    child.on('close', (code) => {
+      if (code === 0) {
+        try {
+          // A serving party's last line is its ServeSummary, not a report.
+          resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as PartyReport).filter((r) => r.party !== undefined));
+        } catch {
+          reject(new Error(`party ${id} printed no report`));
+        }
+        return;
+      }
+      const line = stderr.split('\n').reverse().find((l) => /error MPCC\d+/.test(l));
+      const m = line && /error (MPCC\d+): (.*)$/.exec(line);
+      reject(m ? new MpccError(m[1] as DiagnosticCode, `party ${id}: ${m[2]}`) : diag('MPCC6044', [`party ${id} exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}`]));
+    });
+  });
+}
+
+/** How a client reaches a deployment's serving parties: their addresses (`--peers`, P0's first)
+ * and the client's key and the others' public keys, or --insecure (as `mpcc party` takes them). */
+export interface Deployment {
+  readonly peers: string;
+  readonly key?: string;
+  readonly peerKeys?: string;
+  readonly insecure?: boolean;
+}
+
+/** The client (P0, `client`: OUT or its own party0 folder) of a deployment whose server and
+ * helper serve (`mpcc party --serve` elsewhere): one connection, one inference per input; P0's
+ * report per input (its outputs, its own seconds and bytes). */
+export async function runClientInputs(client: string, inputs: readonly string[], deployment: Deployment, roundTimeout: string | undefined, sink: ProgressSink = NO_PROGRESS): Promise<PartyReport[]> {
+  const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
+  const keys = [...(deployment.key !== undefined ? ['--key', deployment.key] : []), ...(deployment.peerKeys !== undefined ? ['--peer-keys', deployment.peerKeys] : []), ...(deployment.insecure ? ['--insecure'] : [])];
+  const reports = await partyProcess(cli, 0, [client, '--id', '0', '--peers', deployment.peers, '--serve', ...keys, ...inputs.flatMap((f) => ['--input', f])], roundTimeout, undefined, sink);
+  if (reports.length !== inputs.length) throw diag('MPCC6044', [`the client reported ${reports.length} inference(s) for ${inputs.length} input(s)`]);
+  return reports;
 }
 
 /** The text `mpcc run` prints without --json. */

@@ -168,6 +168,7 @@ function evalRecord(o: Record<string, unknown>, file: string): EvalRecord {
   // a segmenter's IoU per class (since session 21; older outputs have none)
   if (o.iou !== undefined && o.iou !== null && !(Array.isArray(o.iou) && o.iou.every(isNumOrNull))) throw diag('MPCC0031', [file, what, 'iou must be null or a list of numbers and nulls, one per class']);
   const model = o.model as { sha256?: unknown } | undefined;
+  if (model?.sha256 === null) throw diag('MPCC0031', [file, what, 'it measured a client\'s own folder (party0/), which does not record the model\'s sha256: evaluate OUT instead']);
   if (typeof model?.sha256 !== 'string') throw diag('MPCC0031', [file, what, 'no model sha256 (evaluate it again with this mpcc)']);
   const plan = o.plan as { sha256?: unknown } | null | undefined;
   if (plan !== null && typeof plan?.sha256 !== 'string') throw diag('MPCC0031', [file, what, 'plan must be null or {sha256, method}']);

@@ -8,7 +8,10 @@
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { writeKeyPair } from '../../../runtime/session/identity.js';
+import { freeLocalAddresses } from '../../../runtime/session/connect.js';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runEval } from '../../../compiler/commands/eval.js';
 import { encodeNpy, readNpyIntegers } from '../../../compiler/npy.js';
@@ -18,6 +21,7 @@ import { rejectionOf } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 const CLI = new URL('../../../../bin/mpcc.js', import.meta.url).pathname;
+const PARTY_CLI = fileURLToPath(new URL('../../../compiler/party-cli.js', import.meta.url));
 const H = 6, W = 7, C = 3;
 
 /** Identity 1×1 convolution over 3 channels, ReLU; the classifier then averages the map. */
@@ -104,6 +108,24 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       expect(Array.from(readNpyIntegers(file('sampled-pred.npy')).data)).to.deep.equal([DOMINANT[0], DOMINANT[2], DOMINANT[4]]);
     });
 
+    it('as the client of a deployment (--peers, keys): its party0 folder against a serving server and helper measures what the local run does', async () => {
+      const keys = file('keys');
+      for (const id of [0, 1, 2] as const) writeKeyPair(keys, id);
+      const peers = (await freeLocalAddresses()).join(',');
+      const keyFlags = (id: number) => ['--key', join(keys, `party${id}.key`), '--peer-keys', keys];
+      // the server and the helper on "other machines": their own folders, serving 6 inferences
+      const servers = [1, 2].map((id) => spawn(process.execPath, [PARTY_CLI, 'party', join(file('cls.out'), `party${id}`), '--id', String(id), '--peers', peers, '--serve', '--max-inferences', '6', '--quiet', ...keyFlags(id)], { stdio: ['ignore', 'ignore', 'pipe'] }));
+      const exits = servers.map((c) => new Promise<number | null>((resolve) => c.on('close', resolve)));
+      const remote = (await runEval(file('cls.out', 'party0'), { data: file('x.npy'), labels: file('float-pred.npy'), peers, key: join(keys, 'party0.key'), peerKeys: keys, predictions: file('remote-pred.npy') } as never)).report;
+      expect(await Promise.all(exits)).to.deep.equal([0, 0]);
+      expect([remote.top1, remote.n, remote.secure!.peers, remote.secure!.inferences, remote.model.sha256]).to.deep.equal([1, 6, peers, 6, null]);
+      expect(Array.from(readNpyIntegers(file('remote-pred.npy')).data)).to.deep.equal(DOMINANT);
+      expect(remote.secure!.online.bytes).to.be.greaterThan(0); // the client's own
+      // a client's folder alone, without --peers: MPCC0004
+      const err = await rejectionOf(() => runEval(file('cls.out', 'party0'), { data: file('x.npy'), labels: file('y.npy') }));
+      expect([(err as { code?: string }).code, (err as Error).message]).to.satisfy(([c, m]: [string, string]) => c === 'MPCC0004' && /one party's folder/.test(m));
+    });
+
     it('bad input: flags of a plaintext run, data of another shape', async () => {
       const code = async (p: Promise<unknown>, c: string, text: RegExp) => {
         const err = await rejectionOf(() => p);
@@ -113,6 +135,7 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       const base = { data: file('x.npy'), labels: file('y.npy') };
       await code(runEval(file('cls.out'), { ...base, fixed: true }), 'MPCC0004', /--fixed.*is a compiled program/);
       await code(runEval(file('cls.out'), { ...base, plan: file('y.npy') }), 'MPCC0004', /--plan.*is a compiled program/);
+      await code(runEval(file('cls.onnx'), { ...base, peers: '127.0.0.1:1,127.0.0.1:2,127.0.0.1:3' } as never), 'MPCC0004', /--peers.*applies to a compiled program OUT/);
       writeFileSync(file('x5.npy'), encodeNpy([2, C, 5, W], new Float32Array(2 * C * 5 * W)));
       await code(runEval(file('cls.out'), { data: file('x5.npy'), labels: file('y.npy') }), 'MPCC3007', /x5\.npy/);
     });
