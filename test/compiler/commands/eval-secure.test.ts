@@ -121,6 +121,11 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       expect([remote.top1, remote.n, remote.secure!.peers, remote.secure!.inferences, remote.model.sha256]).to.deep.equal([1, 6, peers, 6, null]);
       expect(Array.from(readNpyIntegers(file('remote-pred.npy')).data)).to.deep.equal(DOMINANT);
       expect(remote.secure!.online.bytes).to.be.greaterThan(0); // the client's own
+      // mpcc report cannot tie a client folder's evaluation to a model: MPCC0031 says why
+      writeFileSync(file('remote.json'), JSON.stringify(remote));
+      const page = spawnSync(process.execPath, [CLI, 'report', file('cls.out'), '--eval', file('remote.json'), '-o', file('remote.html')], { encoding: 'utf8' });
+      expect(page.status).to.equal(2);
+      expect(page.stderr).to.match(/MPCC0031.*remote\.json.*a client's own folder \(party0\/\)/);
       // a client's folder alone, without --peers: MPCC0004
       const err = await rejectionOf(() => runEval(file('cls.out', 'party0'), { data: file('x.npy'), labels: file('y.npy') }));
       expect([(err as { code?: string }).code, (err as Error).message]).to.satisfy(([c, m]: [string, string]) => c === 'MPCC0004' && /one party's folder/.test(m));
