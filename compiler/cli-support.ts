@@ -33,6 +33,8 @@ export function usageErrors(program: Command): Command {
     .configureOutput({ outputError: () => undefined })
     .exitOverride((err: CommanderError) => {
       if (err.exitCode === 0) process.exit(0);
+      // `mpcc` with no command: commander has printed the help itself, as an error
+      if (err.code === 'commander.help') process.exit(2);
       const command = program.commands.find((c) => process.argv.slice(2).includes(c.name()));
       const help = command ? `mpcc ${command.name()} --help` : 'mpcc --help';
       process.stderr.write(`mpcc: ${diag('MPCC0007', [err.message.replace(/^error: /, ''), help]).format()}\n`);

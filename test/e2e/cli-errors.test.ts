@@ -105,10 +105,12 @@ describe('e2e: bad input through the CLI', function () {
     expect(expectCodedError(required, 'MPCC0007', 'missing flag')).to.include("required option '--input <file>' not specified").and.include('mpcc infer --help');
     expect(expectCodedError(extra, 'MPCC0007', 'an argument too many')).to.include('too many arguments').and.include('mpcc compile --help');
     expect(expectCodedError(partyFlag, 'MPCC0007', 'unknown party flag')).to.include("unknown option '--frobnicate'").and.include('mpcc party --help');
-    // help and the version still print and exit 0
-    const [help, version] = await Promise.all([mpcc(dir, ['run', '--help']), mpcc(dir, ['--version'])]);
+    // help and the version still print and exit 0; no command at all prints the help, exit 2, and no coded line
+    const [help, version, bare] = await Promise.all([mpcc(dir, ['run', '--help']), mpcc(dir, ['--version']), mpcc(dir, [])]);
     expect([help.code, version.code]).to.deep.equal([0, 0]);
     expect(help.stdout).to.match(/^Usage: mpcc run/);
+    expect(bare.code).to.equal(2);
+    expect(bare.stderr).to.match(/^Usage: mpcc/).and.not.match(/MPCC0007|outputHelp/);
   });
 
   it('mpcc party: a peer that never connects fails within its timeout, naming the peer', async () => {
