@@ -65,17 +65,21 @@ export class ClassificationMetrics {
   }
 }
 
+/** The class of position `p` in scores laid out [C, pixels] from `base`: the ArgMax over the
+ * classes, the first maximum on a tie (as ONNX ArgMax, and as classRank ranks). */
+export function argmaxAt(scores: ArrayLike<number>, base: number, classes: number, pixels: number, p: number): number {
+  let best = 0;
+  for (let k = 1; k < classes; k++) if (scores[base + k * pixels + p] > scores[base + best * pixels + p]) best = k;
+  return best;
+}
+
 /** Every image's predicted class (a classifier's) or every pixel's (a segmenter's): the ArgMax
  * over the classes of scores [count, C, pixels], the first maximum on a tie as ArgMax picks it,
  * the way the measures rank (classRank); written into `out` from `at`. */
 export function predictions(scores: ArrayLike<number>, count: number, classes: number, pixels: number, out: { [i: number]: number }, at: number): void {
   for (let i = 0; i < count; i++) {
     const base = i * classes * pixels;
-    for (let p = 0; p < pixels; p++) {
-      let best = 0;
-      for (let k = 1; k < classes; k++) if (scores[base + k * pixels + p] > scores[base + best * pixels + p]) best = k;
-      out[at + i * pixels + p] = best;
-    }
+    for (let p = 0; p < pixels; p++) out[at + i * pixels + p] = argmaxAt(scores, base, classes, pixels, p);
   }
 }
 
@@ -122,8 +126,7 @@ export class SegmentationMetrics {
         if (!Number.isInteger(label) || label < 0 || label >= c) {
           throw badLabel(this.labels, `label ${label} at pixel ${p} of image ${first + i} is neither a class (0..${c - 1}) nor the ignore index ${this.ignoreIndex}`);
         }
-        let best = 0;
-        for (let k = 1; k < c; k++) if (scores[base + k * pixels + p] > scores[base + best * pixels + p]) best = k;
+        const best = argmaxAt(scores, base, c, pixels, p);
         this.valid++;
         this.predicted[best]++;
         this.labelled[label]++;

@@ -4,6 +4,7 @@
 // fraction of pixels whose class (the argmax over C) agrees. When the secure output is the
 // classes themselves (`mpcc compile --reveal argmax`: [N, 1, H, W] or [N, 1]), they are rounded
 // and compared with the argmax of the expected scores.
+import { argmaxAt } from './eval-metrics.js';
 
 /** The --json `agreement` object of `mpcc run`. */
 export interface OutputAgreement {
@@ -30,11 +31,7 @@ export function outputAgreement(secure: ArrayLike<number>, expected: ArrayLike<n
   const plane = shape.slice(2).reduce((a, b) => a * b, 1);
   const positions = n * plane;
   if (expected.length !== n * c * plane) return undefined;
-  const classOf = (v: ArrayLike<number>, b: number, p: number): number => {
-    let best = 0;
-    for (let k = 1; k < c; k++) if (v[(b * c + k) * plane + p] > v[(b * c + best) * plane + p]) best = k;
-    return best;
-  };
+  const classOf = (v: ArrayLike<number>, b: number, p: number): number => argmaxAt(v, b * c * plane, c, plane, p);
   let same = 0;
   if (secure.length === positions && c > 1) {
     for (let b = 0; b < n; b++) for (let p = 0; p < plane; p++) if (Math.round(secure[b * plane + p]) === classOf(expected, b, p)) same++;

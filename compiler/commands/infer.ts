@@ -24,6 +24,7 @@ import { checkInputValues } from '../../passes/quantize/value-range.js';
 import type { Graph } from '../../ir/graph.js';
 import { outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
 import { checkClassCount, nameOf, readClassNames, scoresClasses } from '../class-names.js';
+import { argmaxAt } from '../eval-metrics.js';
 
 /** Options of the infer command. */
 export interface InferOptions extends ProgressFlags {
@@ -144,8 +145,7 @@ function classCounts(t: Tensor, names?: readonly string[]): string {
   const [, c, h, w] = t.shape, v = t.data as ArrayLike<number>, hw = h * w;
   const counts = new Map<number, number>();
   for (let p = 0; p < hw; p++) {
-    let best = 0;
-    for (let k = 1; k < c; k++) if (v[k * hw + p] > v[best * hw + p]) best = k;
+    const best = argmaxAt(v, 0, c, hw, p);
     counts.set(best, (counts.get(best) ?? 0) + 1);
   }
   return [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, 8).map(([k, n]) => `${k}${nameOf(names, k)}: ${n}`).join(', ');
