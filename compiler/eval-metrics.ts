@@ -47,10 +47,7 @@ export class ClassificationMetrics {
    * `labels[0..count)`. */
   add(scores: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number): void {
     for (let i = 0; i < count; i++) {
-      const label = labels[i];
-      if (!Number.isInteger(label) || label < 0 || label >= this.classes) {
-        throw badLabel(this.labels, `label ${label} of image ${first + i} is not a class of the model (0..${this.classes - 1})`);
-      }
+      const label = this.checked(labels[i], first + i);
       const rank = classRank(scores, i * this.classes, this.classes, label);
       if (rank < 1) this.top1++;
       if (rank < 5) this.top5++;
@@ -58,10 +55,31 @@ export class ClassificationMetrics {
     }
   }
 
-  /** Fractions of the images seen so far (top5 null with fewer than 6 classes). */
+  /** Adds images [first, first + count) of the set by their predicted classes (a program that
+   * reveals only class indices): top-1 only, and top-5 is null from then on. */
+  addClasses(predicted: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const label = this.checked(labels[i], first + i);
+      if (predicted[i] === label) this.top1++;
+      this.n++;
+    }
+    this.ranked = false;
+  }
+
+  private ranked = true;
+
+  private checked(label: number, image: number): number {
+    if (!Number.isInteger(label) || label < 0 || label >= this.classes) {
+      throw badLabel(this.labels, `label ${label} of image ${image} is not a class of the model (0..${this.classes - 1})`);
+    }
+    return label;
+  }
+
+  /** Fractions of the images seen so far (top5 null with fewer than 6 classes, or when classes
+   * alone were added). */
   result(): { top1: number; top5: number | null; n: number } {
     const frac = (k: number) => (this.n ? k / this.n : 0);
-    return { top1: frac(this.top1), top5: this.classes >= TOP5_MIN_CLASSES ? frac(this.top5) : null, n: this.n };
+    return { top1: frac(this.top1), top5: this.classes >= TOP5_MIN_CLASSES && this.ranked ? frac(this.top5) : null, n: this.n };
   }
 }
 
@@ -118,15 +136,25 @@ export class SegmentationMetrics {
    * [count, C, pixels], their labels [count, pixels]. */
   add(scores: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number, pixels: number): void {
     const c = this.classes;
+    this.count(labels, first, count, pixels, (i, p) => argmaxAt(scores, i * c * pixels, c, pixels, p));
+  }
+
+  /** Adds the maps of images [first, first + count) by their pixels' predicted classes
+   * [count, pixels] (a program that reveals only class indices), their labels [count, pixels]. */
+  addClasses(predicted: ArrayLike<number>, labels: ArrayLike<number>, first: number, count: number, pixels: number): void {
+    this.count(labels, first, count, pixels, (i, p) => predicted[i * pixels + p]);
+  }
+
+  private count(labels: ArrayLike<number>, first: number, count: number, pixels: number, classOf: (i: number, p: number) => number): void {
+    const c = this.classes;
     for (let i = 0; i < count; i++) {
-      const base = i * c * pixels;
       for (let p = 0; p < pixels; p++) {
         const label = labels[i * pixels + p];
         if (label === this.ignoreIndex) continue;
         if (!Number.isInteger(label) || label < 0 || label >= c) {
           throw badLabel(this.labels, `label ${label} at pixel ${p} of image ${first + i} is neither a class (0..${c - 1}) nor the ignore index ${this.ignoreIndex}`);
         }
-        const best = argmaxAt(scores, base, c, pixels, p);
+        const best = classOf(i, p);
         this.valid++;
         this.predicted[best]++;
         this.labelled[label]++;
@@ -139,11 +167,12 @@ export class SegmentationMetrics {
     }
   }
 
-  /** Mean IoU over the classes present, pixel accuracy over the labelled pixels. */
-  result(): { miou: number; pixelAcc: number; n: number; iou: (number | null)[] } {
+  /** Mean IoU over the classes present, pixel accuracy over the labelled pixels; IoU per class
+   * of the first `classes` (all by default: a class beyond them must be absent). */
+  result(classes = this.classes): { miou: number; pixelAcc: number; n: number; iou: (number | null)[] } {
     const iou: (number | null)[] = [];
     let sum = 0, present = 0;
-    for (let k = 0; k < this.classes; k++) {
+    for (let k = 0; k < classes; k++) {
       const union = this.predicted[k] + this.labelled[k] - this.intersection[k];
       if (union === 0) { iou.push(null); continue; }
       const v = this.intersection[k] / union;

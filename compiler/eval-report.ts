@@ -113,6 +113,13 @@ export class PredictionRecord {
     const size = n * map.reduce((a, b) => a * b, 1);
     this.values = classes <= 256 ? new Uint8Array(size) : new Int32Array(size);
   }
+  /** The same predictions as a record of `classes` classes (fewer than this one's: its values
+   * all below them), in the narrowest type that holds them. */
+  narrowed(classes: number): PredictionRecord {
+    const r = new PredictionRecord(this.n, this.map, classes);
+    r.values.set(this.values);
+    return r;
+  }
   /** The .npy bytes. */
   npy(): Uint8Array {
     return encodeNpy([this.n, ...this.map], this.values, this.values instanceof Uint8Array ? '|u1' : '<i4');

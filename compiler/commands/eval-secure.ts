@@ -4,15 +4,15 @@
 // labelled images come from the same sources as a model's evaluation (compiler/eval-source.ts),
 // images preprocessed by the compile's record (OUT/manifest.json input.preprocessing) unless
 // image flags override it; the measures are eval's own (compiler/eval-metrics.ts) on the scores
-// the client gets. The images of one inference are written as .npy files to a private temporary
-// folder, removed after the run. A program that reveals class indices (`--reveal argmax`, a
+// the client gets. The images of one inference are written as an .npy file only as the client nears
+// it, and its output is measured and dropped as it comes (run-stream.ts): a long evaluation holds
+// a few inputs and one output at a time. A program that reveals class indices (`--reveal argmax`, a
 // trailing ArgMax) is measured on them: top-1 (no top-5), or IoU and pixel accuracy of its class
 // maps, over the classes its compile recorded (--classes) or else those the labels and
 // predictions show (the mean IoU is the same: a class in neither counts nowhere). Flags that
 // shape a model's plaintext run (--plan, --fixed, --runner, --frac-bits, --passes, --input-shape,
 // --batch-size, --reconstruct) are refused: OUT is what runs.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
 import { readManifest } from '../../runtime/program/index.js';
@@ -27,8 +27,8 @@ import { listImageFolder } from '../calibration/image-folder.js';
 import { encodeNpy } from '../npy.js';
 import { imageFlagsFrom } from './calib-flags.js';
 import { type EvalReport, PredictionRecord, measuredFields } from '../eval-report.js';
-import { type Deployment, runClientInputs, runSecureInputs } from './run.js';
-import type { PartyReport } from './secure-support.js';
+import type { Deployment, RunSummary } from './run.js';
+import { streamSecureInferences } from './run-stream.js';
 
 /** Eval's options as a compiled program's evaluation reads them (the rest, flags of a plaintext
  * run, refused by name). */
@@ -80,18 +80,12 @@ function programShape(m: Manifest, out: string): { shape: ModelShape; indices: b
   throw diag('MPCC3009', [`${out}'s output '${o.name}' is [${o.shape.join(',')}]: neither class scores [N, C] nor a segmentation map [N, C, H, W] (nor their class indices)`]);
 }
 
-/** One-hot scores [count, C, pixels] of revealed class indices (exact integers after the client's
- * Round), so eval's measures take them: MPCC3009 for an index outside 0..C−1. */
-function oneHot(indices: ArrayLike<number>, count: number, classes: number, pixels: number, out: string): Float32Array {
-  const scores = new Float32Array(count * classes * pixels);
-  for (let i = 0; i < count; i++) {
-    for (let p = 0; p < pixels; p++) {
-      const k = Math.round(indices[i * pixels + p]);
-      if (!(k >= 0 && k < classes)) throw diag('MPCC3009', [`${out} revealed class ${indices[i * pixels + p]}, not one of the ${classes} classes${classes === UNKNOWN_CLASSES ? '' : ' its compile recorded'}`]);
-      scores[(i * classes + k) * pixels + p] = 1;
-    }
-  }
-  return scores;
+/** A revealed class index (an exact integer after the client's Round) as the class it names:
+ * MPCC3009 for one outside 0..C−1. */
+function revealedClass(v: number, classes: number, out: string): number {
+  const k = Math.round(v);
+  if (!(k >= 0 && k < classes)) throw diag('MPCC3009', [`${out} revealed class ${v}, not one of the ${classes} classes${classes === UNKNOWN_CLASSES ? '' : ' its compile recorded'}`]);
+  return k;
 }
 
 /** The per-inference DReLUs of OUT/cost.json (null when it has none). */
@@ -111,15 +105,6 @@ function compiledPlan(out: string): EvalReport['plan'] {
   if (!existsSync(file)) return null;
   const method = readPlan(file).source.method;
   return { sha256: sha256(readFileSync(file)), method: typeof method === 'string' ? method : null };
-}
-
-/** A lone client's report as a run of the three local parties summarizes it: its outputs, its
- * seconds, and the bytes it sent (the servers' are theirs to report). */
-function clientRun(r: PartyReport): { outputs: Record<string, number[]>; summary: { online: { seconds: number; rounds: number }; offline: { seconds: number }; bytes: { online: number; preprocessing: number; oneTime: number } } } {
-  return {
-    outputs: r.outputs ?? {},
-    summary: { online: { seconds: r.onlineSeconds, rounds: r.rounds }, offline: { seconds: r.offlineSeconds }, bytes: { online: r.sent.online, preprocessing: r.sent.preprocessing, oneTime: r.sent.oneTime } },
-  };
 }
 
 /** Evaluates compiled program `out` on the labelled images of `options` by secure inference: the
@@ -153,68 +138,78 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   // the program's own batch: N images an inference, the last one zero-padded
   const perImage = numel(shape.image);
   const per = shape.kind === 'classification' ? 1 : shape.pixels;
-  const dir = mkdtempSync(join(tmpdir(), 'mpcc-eval-'));
-  try {
-    const files: string[] = [];
-    const batches: { first: number; count: number; labels: Int32Array }[] = [];
-    for (let first = 0; first < evaluated; first += shape.batch) {
-      const count = Math.min(shape.batch, evaluated - first);
+  const inferences = Math.ceil(evaluated / shape.batch);
+  const batchOf = (k: number) => ({ first: k * shape.batch, count: Math.min(shape.batch, evaluated - k * shape.batch) });
+  const imageAt = (i: number) => (picks ? picks[i] : i);
+  const metrics = shape.kind === 'classification' ? new ClassificationMetrics(shape.classes, source.labels) : new SegmentationMetrics(shape.classes, flags.ignoreIndex, source.labels);
+  const record = options.predictions === undefined ? undefined : new PredictionRecord(evaluated, shape.map, shape.classes);
+  // revealed indices without recorded classes: as many classes as the labels and predictions show
+  let seen = 1;
+  const see = (v: ArrayLike<number>) => {
+    for (let i = 0; i < v.length; i++) if (v[i] !== flags.ignoreIndex) seen = Math.max(seen, Math.round(v[i]) + 1);
+  };
+  log(`eval: ${evaluated} images in ${inferences} secure inference(s) of ${out}${options.peers ? ` with the deployment at ${options.peers}` : ''}`);
+  const started = performance.now();
+  // Each inference's images are made as the client needs them and measured as it reveals them
+  // (run-stream.ts): a few inputs and one output at a time, however many images.
+  const labelsOf = new Map<number, Int32Array>();
+  const runs = await streamSecureInferences(
+    out,
+    inferences,
+    (k, file) => {
+      const { first, count } = batchOf(k);
       const x = new Float32Array(shape.batch * perImage);
       const labels = new Int32Array(count * per);
       for (let j = 0; j < count; j++) {
-        const at = picks ? picks[first + j] : first + j;
-        source.fill(at, 1, x.subarray(j * perImage));
-        labels.set(Array.from(source.labelsOf(at, 1)), j * per);
+        source.fill(imageAt(first + j), 1, x.subarray(j * perImage));
+        labels.set(Array.from(source.labelsOf(imageAt(first + j), 1)), j * per);
       }
-      const file = join(dir, `${files.length}.npy`);
       writeFileSync(file, encodeNpy(manifest.input.shape, x));
-      files.push(file);
-      batches.push({ first, count, labels });
-    }
-    log(`eval: ${evaluated} images in ${files.length} secure inference(s) of ${out}${options.peers ? ` with the deployment at ${options.peers}` : ''}`);
-    const started = performance.now();
-    const runs = options.peers !== undefined
-      ? (await runClientInputs(out, files, { peers: options.peers, key: options.key, peerKeys: options.peerKeys, insecure: options.insecure }, options.roundTimeout, log)).map(clientRun)
-      : await runSecureInputs(out, { inputs: files, roundTimeout: options.roundTimeout, quiet: options.quiet, progress: options.progress }, log);
-    const seconds = (performance.now() - started) / 1000;
-    const name = manifest.outputs[0].name;
-    // revealed indices without recorded classes: as many classes as the labels and predictions show
-    const seen = (v: ArrayLike<number>) => Array.from(v).reduce((m, k) => (k === flags.ignoreIndex ? m : Math.max(m, Math.round(k) + 1)), 1);
-    const classes = shape.classes !== UNKNOWN_CLASSES ? shape.classes : Math.max(...batches.map((b) => seen(b.labels)), ...runs.map((r) => seen(r.outputs[name])));
-    const metrics = shape.kind === 'classification' ? new ClassificationMetrics(classes, source.labels) : new SegmentationMetrics(classes, flags.ignoreIndex, source.labels);
-    const record = options.predictions === undefined ? undefined : new PredictionRecord(evaluated, shape.map, classes);
-    runs.forEach((r, i) => {
-      const { first, count, labels } = batches[i];
-      const scores = indices ? oneHot(r.outputs[name], count, classes, shape.pixels, out) : r.outputs[name];
-      if (metrics instanceof ClassificationMetrics) metrics.add(scores, labels, first, count);
-      else metrics.add(scores, labels, first, count, shape.pixels);
-      if (record) predictions(scores, count, classes, shape.pixels, record.values, first * shape.pixels);
-    });
-    if (record) writeFileAtomic(options.predictions!, record.npy());
-    const mean = (f: (s: (typeof runs)[number]['summary']) => number) => runs.reduce((a, r) => a + f(r.summary), 0) / runs.length;
-    const measured = metrics.result();
-    const cost = costDrelus(out);
-    const report: EvalReport = {
-      // from a class index only the top-1 is known
-      ...measuredFields(measured, { of: picks ? total : undefined, reduceZeroLabel: options.reduceZeroLabel, noTop5: indices }),
-      drelus: cost.drelus === null ? null : cost.drelus / shape.batch,
-      baselineDrelus: cost.baselineDrelus === null ? null : cost.baselineDrelus / shape.batch,
-      runner: 'secure',
-      // a client's own folder (party0/) does not record the model's hash
-      model: { sha256: (manifest as Partial<Manifest>).modelHash ?? null },
-      plan: compiledPlan(out),
-      secure: {
-        out,
-        ...(options.peers !== undefined ? { peers: options.peers } : {}),
-        inferences: runs.length,
-        online: { seconds: mean((s) => s.online.seconds), bytes: mean((s) => s.bytes.online), rounds: runs[0].summary.online.rounds },
-        offline: { seconds: mean((s) => s.offline.seconds), bytes: mean((s) => s.bytes.preprocessing) },
-        oneTimeBytes: runs[0].summary.bytes.oneTime,
-        architecture: manifest.architecture,
-      },
-    };
-    return { report, seconds };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+      labelsOf.set(k, labels);
+    },
+    (k, values) => {
+      const { first, count } = batchOf(k);
+      const labels = labelsOf.get(k)!;
+      labelsOf.delete(k);
+      if (indices) {
+        const classes = Int32Array.from({ length: count * shape.pixels }, (_, i) => revealedClass(values[i], shape.classes, out));
+        if (shape.classes === UNKNOWN_CLASSES) see(classes), see(labels);
+        if (metrics instanceof ClassificationMetrics) metrics.addClasses(classes, labels, first, count);
+        else metrics.addClasses(classes, labels, first, count, shape.pixels);
+        record?.values.set(classes, first * shape.pixels);
+      } else {
+        if (metrics instanceof ClassificationMetrics) metrics.add(values, labels, first, count);
+        else metrics.add(values, labels, first, count, shape.pixels);
+        if (record) predictions(values, count, shape.classes, shape.pixels, record.values, first * shape.pixels);
+      }
+    },
+    { deployment: options.peers !== undefined ? { peers: options.peers, key: options.key, peerKeys: options.peerKeys, insecure: options.insecure } : undefined, roundTimeout: options.roundTimeout },
+    log,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const classes = shape.classes !== UNKNOWN_CLASSES ? shape.classes : seen;
+  if (record) writeFileAtomic(options.predictions!, (classes === shape.classes ? record : record.narrowed(classes)).npy());
+  const mean = (f: (s: RunSummary) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
+  const measured = metrics instanceof SegmentationMetrics ? metrics.result(classes) : metrics.result();
+  const cost = costDrelus(out);
+  const report: EvalReport = {
+    // from a class index only the top-1 is known
+    ...measuredFields(measured, { of: picks ? total : undefined, reduceZeroLabel: options.reduceZeroLabel, noTop5: indices }),
+    drelus: cost.drelus === null ? null : cost.drelus / shape.batch,
+    baselineDrelus: cost.baselineDrelus === null ? null : cost.baselineDrelus / shape.batch,
+    runner: 'secure',
+    // a client's own folder (party0/) does not record the model's hash
+    model: { sha256: (manifest as Partial<Manifest>).modelHash ?? null },
+    plan: compiledPlan(out),
+    secure: {
+      out,
+      ...(options.peers !== undefined ? { peers: options.peers } : {}),
+      inferences: runs.length,
+      online: { seconds: mean((s) => s.online.seconds), bytes: mean((s) => s.bytes.online), rounds: runs[0].online.rounds },
+      offline: { seconds: mean((s) => s.offline.seconds), bytes: mean((s) => s.bytes.preprocessing) },
+      oneTimeBytes: runs[0].bytes.oneTime,
+      architecture: manifest.architecture,
+    },
+  };
+  return { report, seconds };
 }

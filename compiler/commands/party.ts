@@ -135,22 +135,19 @@ export interface ServeResult {
  * took (before the client came: outside the inference's seconds). */
 export type ServedReport = PartyReport & { predealt?: boolean; predealSeconds?: number | null };
 
-/** One input of a client fed on stdin (`--input -`), as `--json` prints it. */
-export interface ServedInput {
+/** One input of a client fed on stdin (`--input -`), as `--json` prints it: the client's report
+ * of its inference (seconds, rounds, bytes sent), and `outputs` (the first output's values) only
+ * when no file took them: a written output stays out of the line, so a line is small whatever the
+ * output's size. */
+export type ServedInput = PartyReport & {
   input: string;
   /** Where its output was written (-o DIR), or null (printed). */
   output: string | null;
   /** Line read → output written: what the user waits for (wall seconds). */
   latencySeconds: number;
-  onlineSeconds: number;
-  /** The inference's offline phase (and setupSeconds, its one-time setup), run before the line came when preparedBeforeInput. */
-  offlineSeconds: number;
-  setupSeconds: number;
   /** Whether the offline phase was done before the line was read. */
   preparedBeforeInput: boolean;
-  /** The first output's values (a report's `outputs`). */
-  outputs: Record<string, number[]>;
-}
+};
 
 /** What the caller of serveParty may give: the server's stop, a client's stdin and signal. */
 export interface ServeHooks {
@@ -195,10 +192,27 @@ class InputLines {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Whether the stream ends, within `graceMs`, with no line left unread. */
+  async drained(graceMs: number): Promise<boolean> {
+    if (!this.ended) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => this.reader.once('close', () => resolve())),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.ended && this.lines.length === 0;
+  }
+
   close(): void {
     this.reader.close();
   }
 }
+
+/** How long a stdin-fed client whose server stops between inferences waits for the end of its
+ * stdin before the stop is its error (runAsClient's inputEnded). */
+const INPUT_END_GRACE_MS = 1000;
 
 /** Where a stdin-fed input's output goes: DIR/<input name without .npy>.out.npy. */
 export function servedOutputPath(dir: string, input: string): string {
@@ -219,9 +233,17 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
     const infer = clientRunner(arts, partyProgress(0, log));
     const o = arts.manifest.outputs[0];
     log(`party 0: connecting to the server ${peers[1]} and the helper ${peers[2]}; input paths from stdin, one per line`);
+    // Inputs read and inferences done: a server that stops while the client waits for a line
+    // that never comes (the end of stdin) ends the client as that end would.
+    let taken = 0;
+    let done = 0;
+    const inputEnded = async () => (await lines.drained(INPUT_END_GRACE_MS)) && taken === done;
     try {
-      const reports = await runAsClient({ ...common, inferences: 'open', signal: hooks.signal }, async (session: PartySession, index: number, prepared: PreparedInference) => {
-        const line = lines.next();
+      const reports = await runAsClient({ ...common, inferences: 'open', signal: hooks.signal, inputEnded }, async (session: PartySession, index: number, prepared: PreparedInference) => {
+        const line = lines.next().then((l) => {
+          if (l) taken++;
+          return l;
+        });
         let preparedAt = Infinity;
         // The input is read and checked once its line comes; only then are the servers told
         // 'go' (a bad file ends this client before any online round).
@@ -243,19 +265,13 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
         const g = await given;
         const target = outputs.length > 0 ? servedOutputPath(outputs[0], g.path) : null;
         if (target) writeFileAtomic(target, encodeNpy(o.shape, r.outputs.get(o.name)!));
-        const report = partyReport(r);
-        const served: ServedInput = {
-          input: g.path,
-          output: target,
-          latencySeconds: (performance.now() - g.at) / 1000,
-          onlineSeconds: r.seconds.online,
-          offlineSeconds: r.seconds.offline,
-          setupSeconds: r.seconds.setup,
-          preparedBeforeInput: preparedAt <= g.at,
-          outputs: report.outputs ?? {},
-        };
+        // The connection's reports keep no outputs: a stream of inputs may be long and each
+        // output large; each is written or printed as it comes.
+        const report = partyReport(r, target === null);
+        const served: ServedInput = { input: g.path, output: target, latencySeconds: (performance.now() - g.at) / 1000, preparedBeforeInput: preparedAt <= g.at, ...report };
         hooks.onInput?.(served);
-        return report;
+        done++;
+        return { ...report, outputs: undefined };
       });
       return { reports };
     } finally {
@@ -343,7 +359,7 @@ export function registerParty(program: Command): void {
       .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
       .addOption(roundTimeoutOption())
       .option('--classes <file>', 'party 0: class names to print, one per line (or JSON); default: the names mpcc compile --classes recorded')
-      .addOption(jsonOption("(this party's report) on stdout; with --input -: one line per input as it is done {input, output, latencySeconds, onlineSeconds, offlineSeconds, setupSeconds, preparedBeforeInput, outputs}")))
+      .addOption(jsonOption("(this party's report) on stdout; with --input -: one line per input as it is done {input, output, latencySeconds, preparedBeforeInput, and the report's fields: seconds, rounds, bytes sent, and outputs unless -o wrote them}")))
   ).action(
     action(async (out: string, options: PartyOptions) => {
       if (options.serve) return serveCommand(out, options);
@@ -378,7 +394,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   const stdinFed = listOf(options.input)[0] === STDIN_INPUT;
   const onInput = (s: ServedInput) => {
     if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
-    else if (s.output === null) process.stdout.write(`${s.input}:\n` + outputLines(s.outputs, print()).join('\n') + '\n');
+    else if (s.outputs) process.stdout.write(`${s.input}:\n` + outputLines(s.outputs, print()).join('\n') + '\n');
   };
   if (options.id === '0') for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stopClient.abort(sig));
   const r = await serveParty(out, options, stderrProgress(options), events, {

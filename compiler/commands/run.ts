@@ -10,7 +10,7 @@
 // one inference per input, the one-time setup once; a summary per input (JSON: one line each,
 // its `input` first).
 import type { Command } from 'commander';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,7 +116,7 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
 }
 
 /** The three parties' reports of one inference as the --json object, and P0's outputs. */
-function summarize(reports: readonly PartyReport[], output: string | null, architecture: string): { summary: RunSummary; outputs: Record<string, number[]> } {
+export function summarize(reports: readonly PartyReport[], output: string | null, architecture: string): { summary: RunSummary; outputs: Record<string, number[]> } {
   const p0 = reports[0];
   const bytes = { total: 0, online: 0, preprocessing: 0, oneTime: 0, perParty: [0, 0, 0] as [number, number, number] };
   for (const r of reports) {
@@ -225,26 +225,59 @@ async function partyProcesses(cli: string, out: string, extra: (id: number) => s
  * printed on stdout (JSON lines), its stderr's progress lines relayed to `log` (--progress) and
  * its coded error, if it fails, as an MpccError naming the party. */
 function partyProcess(cli: string, id: number, args: string[], roundTimeout: string | undefined, threads: string | undefined, log: ProgressSink): Promise<PartyReport[]> {
-  return new Promise<PartyReport[]>((resolve, reject) => {
-    // --progress: the party's stderr is a pipe, and its lines are relayed to `log`.
-    const argv = [cli, 'party', ...args, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
-    // The kernel worker thread per party: localPartyThreads; MPCC_THREADS overrides it (a lone
-    // client, `threads` undefined: the party's own default).
-    const env = threads === undefined ? process.env : { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? threads };
-    // For the same reason V8 collects garbage on the party's own thread: its parallel and
-    // concurrent GC helpers only contend with the other two parties for the cores (measured
-    // on resnet50@4x4: the three parties' online CPU time 20% lower, BENCHMARKS.md).
-    const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  return spawnParty(cli, id, args, roundTimeout, threads, log).done;
+}
+
+/** A spawned `mpcc party` process: the child (its stdin a pipe with `stdin`), and when it exits
+ * the reports it printed, or its coded error as an MpccError naming the party. */
+export interface PartyChild {
+  readonly child: ChildProcess;
+  readonly done: Promise<PartyReport[]>;
+}
+
+/** Spawns `mpcc party` as partyProcess does. With `onLine`, each JSON line of its stdout goes
+ * there as it comes and none is kept (`done` then resolves to none): a client streaming many
+ * inputs (run-stream.ts). */
+export function spawnParty(cli: string, id: number, args: string[], roundTimeout: string | undefined, threads: string | undefined, log: ProgressSink, stream: { onLine?: (value: unknown) => void; stdin?: boolean } = {}): PartyChild {
+  // --progress: the party's stderr is a pipe, and its lines are relayed to `log`.
+  const argv = [cli, 'party', ...args, '--json', ...(log === NO_PROGRESS ? ['--quiet'] : ['--progress']), ...(roundTimeout === undefined ? [] : ['--round-timeout', roundTimeout])];
+  // The kernel worker thread per party: localPartyThreads; MPCC_THREADS overrides it (a lone
+  // client, `threads` undefined: the party's own default).
+  const env = threads === undefined ? process.env : { ...process.env, MPCC_THREADS: process.env.MPCC_THREADS ?? threads };
+  // For the same reason V8 collects garbage on the party's own thread: its parallel and
+  // concurrent GC helpers only contend with the other two parties for the cores (measured
+  // on resnet50@4x4: the three parties' online CPU time 20% lower, BENCHMARKS.md).
+  const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...argv], { stdio: [stream.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env });
+  const done = new Promise<PartyReport[]>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
+    let bad: Error | undefined;
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!stream.onLine) return;
+      const lines = stdout.split('\n');
+      stdout = lines.pop()!;
+      for (const line of lines) {
+        if (line.trim() === '' || bad) continue;
+        try {
+          stream.onLine(JSON.parse(line));
+        } catch (e) {
+          bad = e as Error; // the caller's error (or a line that is no JSON) ends the party
+          child.kill('SIGTERM');
+        }
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
       for (const line of d.toString().split('\n')) if (line && !/ error /.test(line)) log(line.replace(/^mpcc: /, ''));
     });
+    // a client fed on stdin that exits early: its closed pipe is its exit's business
+    child.stdin?.on('error', () => undefined);
     child.on('error', (e) => reject(e));
     child.on('close', (code) => {
+      if (bad) return reject(bad);
       if (code === 0) {
+        if (stream.onLine) return resolve([]);
         try {
           // A serving party's last line is its ServeSummary, not a report.
           resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as PartyReport).filter((r) => r.party !== undefined));
@@ -258,6 +291,7 @@ function partyProcess(cli: string, id: number, args: string[], roundTimeout: str
       reject(m ? new MpccError(m[1] as DiagnosticCode, `party ${id}: ${m[2]}`) : diag('MPCC6044', [`party ${id} exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}`]));
     });
   });
+  return { child, done };
 }
 
 /** How a client reaches a deployment's serving parties: their addresses (`--peers`, P0's first)
@@ -267,17 +301,6 @@ export interface Deployment {
   readonly key?: string;
   readonly peerKeys?: string;
   readonly insecure?: boolean;
-}
-
-/** The client (P0, `client`: OUT or its own party0 folder) of a deployment whose server and
- * helper serve (`mpcc party --serve` elsewhere): one connection, one inference per input; P0's
- * report per input (its outputs, its own seconds and bytes). */
-export async function runClientInputs(client: string, inputs: readonly string[], deployment: Deployment, roundTimeout: string | undefined, sink: ProgressSink = NO_PROGRESS): Promise<PartyReport[]> {
-  const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
-  const keys = [...(deployment.key !== undefined ? ['--key', deployment.key] : []), ...(deployment.peerKeys !== undefined ? ['--peer-keys', deployment.peerKeys] : []), ...(deployment.insecure ? ['--insecure'] : [])];
-  const reports = await partyProcess(cli, 0, [client, '--id', '0', '--peers', deployment.peers, '--serve', ...keys, ...inputs.flatMap((f) => ['--input', f])], roundTimeout, undefined, sink);
-  if (reports.length !== inputs.length) throw diag('MPCC6044', [`the client reported ${reports.length} inference(s) for ${inputs.length} input(s)`]);
-  return reports;
 }
 
 /** The text `mpcc run` prints without --json. */

@@ -72,8 +72,8 @@ export function imageInput(path: string, shape: readonly number[], flags: ImageF
   return x;
 }
 
-/** A party's report from its run. */
-export function partyReport(r: RunResult): PartyReport {
+/** A party's report from its run (P0's with its outputs unless `withOutputs` is false). */
+export function partyReport(r: RunResult, withOutputs = true): PartyReport {
   const c = r.counters.sent;
   const rep: PartyReport = {
     party: r.party,
@@ -88,7 +88,7 @@ export function partyReport(r: RunResult): PartyReport {
     oneTimeRounds: r.oneTimeRounds,
     sent: { online: c.online, preprocessing: c.preprocessing, oneTime: c.oneTime },
   };
-  if (r.party === 0) rep.outputs = Object.fromEntries([...r.outputs].map(([k, v]) => [k, Array.from(v)]));
+  if (r.party === 0 && withOutputs) rep.outputs = Object.fromEntries([...r.outputs].map(([k, v]) => [k, Array.from(v)]));
   return rep;
 }
 

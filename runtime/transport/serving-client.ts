@@ -32,6 +32,11 @@ export interface ClientOptions extends ServingOptions {
   /** A stop request (SIGTERM) while a session starts: MPCC5051 (`run` passes the same signal
    * to runProgram for the phases after). */
   signal?: AbortSignal;
+  /** An open client whose server stops (MPCC5034, e.g. at its --max-inferences) while an
+   * inference is prepared but not yet given its input: resolves true when no input is coming
+   * (the client's input has ended), and the client then leaves as at its end, its results
+   * kept; otherwise (or without it) the stop is the client's error. */
+  inputEnded?: () => Promise<boolean>;
 }
 
 /** What a client's inference gets to wait for its input. */
@@ -105,6 +110,8 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
         })
       : new Promise<never>(() => undefined);
     lost.catch(() => undefined);
+    // Whether the current inference was given its input (and the servers told 'go').
+    let given = false;
     const prepared: PreparedInference = {
       awaitInput: async (input) => {
         if (!open) return input;
@@ -112,6 +119,7 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
         try {
           const x = await Promise.race([input, lost, stopped]);
           tellBoth({ t: 'go' });
+          given = true;
           return x;
         } finally {
           clearInterval(heartbeat);
@@ -121,6 +129,7 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
     const results: T[] = [];
     for (let index = 0; open || index < (options.inferences as number); index++) {
       const session = new PartySession(0, [null, m1.open(), m2.open()], { tag: options.tag, roundTimeoutMs: options.roundTimeoutMs, recordReceived: options.recordReceived, predeal: { id: index === 0 ? bundle : null } });
+      given = false;
       try {
         await Promise.race([startSession(session, timeoutMs), lost, stopped]);
         results.push(await Promise.race([run(session, index, prepared), lost]));
@@ -138,6 +147,10 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
         }
         for (const m of [m1, m2]) m.retire();
         await session.abort(e instanceof Error ? e : new Error(String(e))).catch(() => undefined);
+        // A server stopping while this inference only waited for an input that is not coming:
+        // the client's end, not an error (its prepared inference abandoned).
+        const stopping = lostWith instanceof RuntimeError && lostWith.code === 'MPCC5034';
+        if (open && stopping && !given && options.inputEnded && (await options.inputEnded())) return results;
         throw e;
       }
     }

@@ -129,6 +129,35 @@ describe('mpcc party --serve (processes)', function () {
     expect(servers[0].err()).to.match(/stopped \(SIGTERM\) after 2 inference\(s\) for 1 client\(s\)\n$/);
   });
 
+  it('--input - and servers stopping at --max-inferences: a client whose stdin has ended leaves with exit 0; one whose next line still comes stops with MPCC5034', async () => {
+    // Ended: two lines then the end of stdin, servers at --max-inferences 2. The client prepares a
+    // third inference meanwhile, which the servers' stop abandons: no input was coming for it.
+    let peers = (await freeLocalAddresses()).join(',');
+    let servers = [server(1, peers, ['--max-inferences', '2']), server(2, peers, ['--max-inferences', '2'])];
+    const outDir = join(dir, 'served-max');
+    const ended = launch([CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', ...keyFlags(0), '--input', '-', '-o', outDir, '--json'], 'pipe');
+    ended.child.stdin!.end(`${xs[0]}\n${xs[1]}\n`);
+    expect(await ended.exit, ended.err()).to.equal(0);
+    const lines = ended.out().trim().split('\n').map((l) => JSON.parse(l) as { input: string; output: string; outputs?: unknown; rounds: number; sent: { online: number }; party: number });
+    expect(lines.map((l) => l.input)).to.deep.equal(xs);
+    lines.forEach((l, k) => expectNear(readNpy(l.output).data, refs[k]));
+    // a written output stays out of the line; the line is the client's report
+    for (const l of lines) expect(l).to.not.have.property('outputs');
+    for (const l of lines) expect([l.party, l.rounds > 0, l.sent.online > 0]).to.deep.equal([0, true, true]);
+    for (const s of servers) expect(await s.exit, s.err()).to.equal(0);
+    // Not ended: one line, the servers stop after it, and the second line comes later: that
+    // input cannot run, so the stop is the client's error (exit 2), its first output kept.
+    peers = (await freeLocalAddresses()).join(',');
+    servers = [server(1, peers, ['--max-inferences', '1']), server(2, peers, ['--max-inferences', '1'])];
+    const late = launch([CLI, 'party', out, '--id', '0', '--peers', peers, '--serve', ...keyFlags(0), '--input', '-', '-o', join(dir, 'served-late')], 'pipe');
+    late.child.stdin!.write(xs[0] + '\n');
+    for (const s of servers) expect(await s.exit, s.err()).to.equal(0);
+    late.child.stdin!.end(xs[1] + '\n');
+    expect(await late.exit).to.equal(2);
+    expect(late.err()).to.match(/error MPCC5034: peer \d \(\w+\) is stopping/);
+    expect(readdirSync(join(dir, 'served-late'))).to.deep.equal(['x0.out.npy']);
+  });
+
   it('--input - without -o or --json: the top classes of every input on stdout under its path, in the order of the lines', async () => {
     const peers = (await freeLocalAddresses()).join(',');
     const servers = [server(1, peers), server(2, peers)];
