@@ -153,6 +153,15 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   // Each inference's images are made as the client needs them and measured as it reveals them
   // (run-stream.ts): a few inputs and one output at a time, however many images.
   const labelsOf = new Map<number, Int32Array>();
+  // a line a second at most (and the last): images done, seconds, the time left at this pace
+  let said = 0;
+  const progress = (done: number) => {
+    const now = performance.now();
+    if (done < evaluated && now - said < 1000) return;
+    said = now;
+    const s = (now - started) / 1000;
+    log(`eval: ${done}/${evaluated} images by secure inference, ${s.toFixed(1)} s${done < evaluated ? `, about ${((s * (evaluated - done)) / done).toFixed(0)} s left` : ''}`);
+  };
   const runs = await streamSecureInferences(
     out,
     inferences,
@@ -169,6 +178,7 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
     },
     (k, values) => {
       const { first, count } = batchOf(k);
+      progress(first + count);
       const labels = labelsOf.get(k)!;
       labelsOf.delete(k);
       if (indices) {

@@ -400,6 +400,12 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   const r = await serveParty(out, options, stderrProgress(options), events, {
     onServer: (stop) => {
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop(sig));
+      // Started by an mpcc command on this machine (`mpcc run --inputs`, `mpcc eval OUT`: an IPC
+      // channel, run.ts spawnParty): that command's end, however it ends, stops this server.
+      if (process.channel) {
+        process.channel.unref();
+        process.once('disconnect', () => stop('the mpcc command that started it is gone'));
+      }
     },
     signal: options.id === '0' ? stopClient.signal : undefined,
     onInput,

@@ -84,13 +84,15 @@ export async function streamSecureInferences(
       for (const id of [0, 1, 2] as const) writeKeyPair(keyDir, id);
       const keys = (id: 0 | 1 | 2) => ['--key', join(keyDir, keyFileNames(id).key), '--peer-keys', keyDir];
       clientKeys = keys(0);
-      for (const id of [1, 2] as const) servers.push(spawnParty(cli, id, [out, '--id', String(id), '--peers', peers, ...keys(id), '--serve'], options.roundTimeout, threads, log));
+      // The parties run quiet (their lines per step would drown a long run's): the caller says
+      // how far the stream is; a party's error still comes through, coded.
+      for (const id of [1, 2] as const) servers.push(spawnParty(cli, id, [out, '--id', String(id), '--peers', peers, ...keys(id), '--serve'], options.roundTimeout, threads, NO_PROGRESS));
       log(`running the three parties (three processes over loopback TCP, one server session for ${count} input(s), each made as the client needs it)`);
     }
     const served: ServedInput[] = [];
     let written = 0;
     const lookahead = Math.max(1, options.lookahead ?? STREAM_LOOKAHEAD);
-    const client = spawnParty(cli, 0, [out, '--id', '0', '--peers', peers, ...clientKeys, '--serve', '--input', '-', '-o', outputs], options.roundTimeout, threads, log, {
+    const client = spawnParty(cli, 0, [out, '--id', '0', '--peers', peers, ...clientKeys, '--serve', '--input', '-', '-o', outputs], options.roundTimeout, threads, NO_PROGRESS, {
       stdin: true,
       onLine: (line) => {
         const s = line as ServedInput;

@@ -247,7 +247,10 @@ export function spawnParty(cli: string, id: number, args: string[], roundTimeout
   // For the same reason V8 collects garbage on the party's own thread: its parallel and
   // concurrent GC helpers only contend with the other two parties for the cores (measured
   // on resnet50@4x4: the three parties' online CPU time 20% lower, BENCHMARKS.md).
-  const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...argv], { stdio: [stream.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env });
+  // The IPC channel carries nothing: a serving party stops when it closes, so the servers a
+  // command starts end with it even when it is killed (party.ts serveCommand).
+  const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...argv], { stdio: [stream.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'ipc'], env });
+  child.channel?.unref();
   const done = new Promise<PartyReport[]>((resolve, reject) => {
     let stdout = '';
     let stderr = '';

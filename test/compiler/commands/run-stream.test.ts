@@ -7,8 +7,9 @@
 // all three parties stopped, the folder emptied of outputs.
 
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildZooFiles } from '../../../examples/zoo/index.js';
@@ -17,6 +18,20 @@ import { runSecure } from '../../../compiler/commands/run.js';
 import { streamSecureInferences } from '../../../compiler/commands/run-stream.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import type { CostReport } from '../../../passes/secure/cost-model.js';
+
+/** The command lines of the `mpcc party` processes running program `out` (from /proc). */
+function partiesOf(out: string): string[] {
+  const lines: string[] = [];
+  for (const pid of readdirSync('/proc').filter((f) => /^\d+$/.test(f))) {
+    try {
+      const line = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      if (line.includes('party-cli.js') && line.includes(out)) lines.push(line);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return lines;
+}
 
 describe('secure inferences over a stream of inputs (run-stream.ts)', function () {
   this.timeout(120000);
@@ -77,7 +92,30 @@ describe('secure inferences over a stream of inputs (run-stream.ts)', function (
     expect(readdirSync(join(work, 'in'))).to.deep.equal([]);
   });
 
+  it('mpcc eval OUT killed (SIGKILL) in the middle: its server and helper stop within seconds, its client with them', async () => {
+    const n = 40;
+    writeFileSync(join(dir, 'xs.npy'), encodeNpy([n, 3, 16, 16], Array.from({ length: n }, (_, k) => image(k)).flat()));
+    writeFileSync(join(dir, 'ys.npy'), encodeNpy([n], Array.from({ length: n }, (_, k) => k % 10), '<i8'));
+    const mpcc = fileURLToPath(new URL('../../../../bin/mpcc.js', import.meta.url));
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const evaluator = spawn(process.execPath, [mpcc, 'eval', out, '--data', join(dir, 'xs.npy'), '--labels', join(dir, 'ys.npy'), '--quiet'], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, TMPDIR: tmp } });
+    const parties = () => partiesOf(out);
+    // quiet parties write nothing a dead parent's pipe would refuse: only their watch of the
+    // command (the IPC channel) can stop them
+    while (parties().length < 3) await new Promise((r) => setTimeout(r, 20));
+    while (readdirSync(join(readdirSync(tmp).map((f) => join(tmp, f))[0], 'in')).every((f) => Number(f.split('.')[0]) < 4)) await new Promise((r) => setTimeout(r, 20));
+    evaluator.kill('SIGKILL');
+    const killedAt = Date.now();
+    while (parties().length > 0 && Date.now() - killedAt < 10000) await new Promise((r) => setTimeout(r, 100));
+    expect(parties(), 'party processes 10 s after the kill').to.deep.equal([]);
+    // (a killed command cannot remove its temporary folder: the test's own folder holds it)
+  });
+
   it("an onOutput or writeInput that throws ends the run with that error, no party left running", async () => {
+    // the stream's temporary folder goes to a private TMPDIR, which must be empty after
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
     const failAt = (where: 'in' | 'out') =>
       streamSecureInferences(
         out,
@@ -93,11 +131,15 @@ describe('secure inferences over a stream of inputs (run-stream.ts)', function (
         () => 'ok',
         (e: Error) => e.message,
       );
-    expect(await failAt('out')).to.equal('bad label at output 1');
-    expect(await failAt('in')).to.equal('no image 3');
+    try {
+      expect(await failAt('out')).to.equal('bad label at output 1');
+      expect(await failAt('in')).to.equal('no image 3');
+    } finally {
+      process.env.TMPDIR = saved;
+      if (saved === undefined) delete process.env.TMPDIR;
+    }
     // no party process of this program is left, and no temporary folder
-    const parties = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('party-cli.js') && l.includes(out));
-    expect(parties).to.deep.equal([]);
-    expect(readdirSync(tmpdir()).filter((f) => f.startsWith('mpcc-stream-') && existsSync(join(tmpdir(), f, 'in')))).to.deep.equal([]);
+    expect(partiesOf(out)).to.deep.equal([]);
+    expect(readdirSync(tmp)).to.deep.equal([]);
   });
 });
