@@ -93,12 +93,14 @@ export function argmaxAt(scores: ArrayLike<number>, base: number, classes: numbe
 
 /** Every image's predicted class (a classifier's) or every pixel's (a segmenter's): the ArgMax
  * over the classes of scores [count, C, pixels], the first maximum on a tie as ArgMax picks it,
- * the way the measures rank (classRank); written into `out` from `at`. */
-export function predictions(scores: ArrayLike<number>, count: number, classes: number, pixels: number, out: { [i: number]: number }, at: number): void {
+ * the way the measures rank (classRank); [count, pixels]. */
+export function predictions(scores: ArrayLike<number>, count: number, classes: number, pixels: number): Int32Array {
+  const out = new Int32Array(count * pixels);
   for (let i = 0; i < count; i++) {
     const base = i * classes * pixels;
-    for (let p = 0; p < pixels; p++) out[at + i * pixels + p] = argmaxAt(scores, base, classes, pixels, p);
+    for (let p = 0; p < pixels; p++) out[i * pixels + p] = argmaxAt(scores, base, classes, pixels, p);
   }
+  return out;
 }
 
 /** Segmentation labels as mmsegmentation reads ADE20K's with reduce_zero_label (what the seed

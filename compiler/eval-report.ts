@@ -1,7 +1,6 @@
 // What `mpcc eval` reports (compiler/commands/eval.ts, compiler/commands/eval-secure.ts): the
 // --json object and the text.
 import type { EvalRunner } from './eval-runner.js';
-import { encodeNpy } from './npy.js';
 
 /** What `mpcc eval --json` prints; null where the measure does not apply to the model. */
 export interface EvalReport {
@@ -101,27 +100,4 @@ export function measuredFields(
     ...(extra.of !== undefined ? { of: extra.of } : {}),
     ...(extra.reduceZeroLabel ? { reduceZeroLabel: true as const } : {}),
   };
-}
-
-/** `--predictions FILE`: the predicted class of every evaluated image (a classifier's, shape [n])
- * or of every pixel (a segmenter's, [n, H, W]), in the order evaluated (--sample's picks), kept
- * as uint8 for up to 256 classes, else int32, and written as .npy when the evaluation is done: a
- * file another evaluation takes as its labels (their top-1 is then the agreement). */
-export class PredictionRecord {
-  readonly values: Uint8Array | Int32Array;
-  constructor(readonly n: number, readonly map: readonly number[], readonly classes: number) {
-    const size = n * map.reduce((a, b) => a * b, 1);
-    this.values = classes <= 256 ? new Uint8Array(size) : new Int32Array(size);
-  }
-  /** The same predictions as a record of `classes` classes (fewer than this one's: its values
-   * all below them), in the narrowest type that holds them. */
-  narrowed(classes: number): PredictionRecord {
-    const r = new PredictionRecord(this.n, this.map, classes);
-    r.values.set(this.values);
-    return r;
-  }
-  /** The .npy bytes. */
-  npy(): Uint8Array {
-    return encodeNpy([this.n, ...this.map], this.values, this.values instanceof Uint8Array ? '|u1' : '<i4');
-  }
 }

@@ -134,18 +134,16 @@ const ENCODERS = {
   '|u1': { size: 1, write: (v: DataView, at: number, x: number) => v.setUint8(at, x) },
 } as const;
 
-/** Encodes a C-order array as .npy (version 1.0, or 2.0 when the header needs it): float32 by
- * default, or int64, int32, uint8 (integer values). */
-export function encodeNpy(shape: readonly number[], data: ArrayLike<number>, descr: keyof typeof ENCODERS = '<f4'): Uint8Array {
-  const enc = ENCODERS[descr];
-  if (data.length !== numel(shape)) throw new RangeError(`npy: ${data.length} elements for shape [${shape.join(',')}]`);
+/** The .npy header (version 1.0, or 2.0 when the header needs it) of a C-order array of `shape`
+ * and element type `descr`: the bytes before its data. */
+export function npyHeader(shape: readonly number[], descr: keyof typeof ENCODERS): Uint8Array {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   const v1 = dict.length + 1 + 10 <= 65535 + 10;
   const prefix = v1 ? 10 : 12;
   const total = Math.ceil((prefix + dict.length + 1) / 64) * 64;
   const header = dict + ' '.repeat(total - prefix - dict.length - 1) + '\n';
-  const out = new Uint8Array(total + enc.size * data.length);
+  const out = new Uint8Array(total);
   out.set(MAGIC, 0);
   out[6] = v1 ? 1 : 2;
   out[7] = 0;
@@ -153,6 +151,19 @@ export function encodeNpy(shape: readonly number[], data: ArrayLike<number>, des
   if (v1) view.setUint16(8, header.length, true);
   else view.setUint32(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[prefix + i] = header.charCodeAt(i);
+  return out;
+}
+
+/** Encodes a C-order array as .npy (npyHeader's header): float32 by default, or int64, int32,
+ * uint8 (integer values). */
+export function encodeNpy(shape: readonly number[], data: ArrayLike<number>, descr: keyof typeof ENCODERS = '<f4'): Uint8Array {
+  const enc = ENCODERS[descr];
+  if (data.length !== numel(shape)) throw new RangeError(`npy: ${data.length} elements for shape [${shape.join(',')}]`);
+  const header = npyHeader(shape, descr);
+  const total = header.length;
+  const out = new Uint8Array(total + enc.size * data.length);
+  out.set(header, 0);
+  const view = new DataView(out.buffer);
   for (let i = 0; i < data.length; i++) enc.write(view, total + enc.size * i, data[i]);
   return out;
 }

@@ -20,13 +20,14 @@ import type { Manifest } from '../../runtime/program/manifest.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { readPlan } from '../../passes/planning/plan-file.js';
 import { numel } from '../../ir/types.js';
-import { type ProgressFlags, type ProgressSink, writeFileAtomic } from '../cli-support.js';
+import type { ProgressFlags, ProgressSink } from '../cli-support.js';
 import { ClassificationMetrics, SegmentationMetrics, predictions } from '../eval-metrics.js';
 import { type EvalSourceOptions, type ModelShape, evalSource, isFolder, readImages, samplePicks } from '../eval-source.js';
 import { listImageFolder } from '../calibration/image-folder.js';
 import { encodeNpy } from '../npy.js';
 import { imageFlagsFrom } from './calib-flags.js';
-import { type EvalReport, PredictionRecord, measuredFields } from '../eval-report.js';
+import { type EvalReport, measuredFields } from '../eval-report.js';
+import { PredictionFile } from '../prediction-file.js';
 import type { Deployment, RunSummary } from './run.js';
 import { streamSecureInferences } from './run-stream.js';
 
@@ -142,7 +143,8 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   const batchOf = (k: number) => ({ first: k * shape.batch, count: Math.min(shape.batch, evaluated - k * shape.batch) });
   const imageAt = (i: number) => (picks ? picks[i] : i);
   const metrics = shape.kind === 'classification' ? new ClassificationMetrics(shape.classes, source.labels) : new SegmentationMetrics(shape.classes, flags.ignoreIndex, source.labels);
-  const record = options.predictions === undefined ? undefined : new PredictionRecord(evaluated, shape.map, shape.classes);
+  // opened now: a path it cannot write fails before the evaluation, not after it
+  const record = options.predictions === undefined ? undefined : new PredictionFile(options.predictions, evaluated, shape.map, shape.classes);
   // revealed indices without recorded classes: as many classes as the labels and predictions show
   let seen = 1;
   const see = (v: ArrayLike<number>) => {
@@ -186,19 +188,22 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
         if (shape.classes === UNKNOWN_CLASSES) see(classes), see(labels);
         if (metrics instanceof ClassificationMetrics) metrics.addClasses(classes, labels, first, count);
         else metrics.addClasses(classes, labels, first, count, shape.pixels);
-        record?.values.set(classes, first * shape.pixels);
+        record?.add(classes);
       } else {
         if (metrics instanceof ClassificationMetrics) metrics.add(values, labels, first, count);
         else metrics.add(values, labels, first, count, shape.pixels);
-        if (record) predictions(values, count, shape.classes, shape.pixels, record.values, first * shape.pixels);
+        record?.add(predictions(values, count, shape.classes, shape.pixels));
       }
     },
     { deployment: options.peers !== undefined ? { peers: options.peers, key: options.key, peerKeys: options.peerKeys, insecure: options.insecure } : undefined, roundTimeout: options.roundTimeout },
     log,
-  );
+  ).catch((err: unknown) => {
+    record?.abort();
+    throw err;
+  });
   const seconds = (performance.now() - started) / 1000;
   const classes = shape.classes !== UNKNOWN_CLASSES ? shape.classes : seen;
-  if (record) writeFileAtomic(options.predictions!, (classes === shape.classes ? record : record.narrowed(classes)).npy());
+  record?.finish(classes);
   const mean = (f: (s: RunSummary) => number) => runs.reduce((a, r) => a + f(r), 0) / runs.length;
   const measured = metrics instanceof SegmentationMetrics ? metrics.result(classes) : metrics.result();
   const cost = costDrelus(out);

@@ -23,7 +23,7 @@
 // inference instead (compiler/commands/eval-secure.ts).
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
 import { ClassificationMetrics, SegmentationMetrics, predictions } from '../eval-metrics.js';
 import { withBatch } from '../eval-batch.js';
@@ -34,7 +34,8 @@ import { sha256 } from '../../runtime/program/artifacts.js';
 import { readFileSync } from 'node:fs';
 import { type ModelShape, evalSource, isFolder, readImages, samplePicks } from '../eval-source.js';
 import { isCompiledFolder, runSecureEval } from './eval-secure.js';
-import { type EvalReport, PredictionRecord, formatEvalReport, measuredFields } from '../eval-report.js';
+import { type EvalReport, formatEvalReport, measuredFields } from '../eval-report.js';
+import { PredictionFile } from '../prediction-file.js';
 import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
@@ -75,7 +76,7 @@ export interface EvalOptions extends ProgressFlags, ReconstructFlags {
   /** What runs the float network: onnxruntime (default, ~20× faster) or interpreter (the
    * reference); --fixed runs on the interpreter only. */
   readonly runner?: string;
-  /** Write every evaluated image's (or pixel's) predicted class to this .npy (PredictionRecord). */
+  /** Write every evaluated image's (or pixel's) predicted class to this .npy (compiler/prediction-file.ts). */
   readonly predictions?: string;
   /** Evaluating a compiled program (OUT): each party's round timeout in ms, as `mpcc run`'s. */
   readonly roundTimeout?: string;
@@ -188,7 +189,8 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     ? new ClassificationMetrics(shape.classes, labels)
     : new SegmentationMetrics(shape.classes, ignoreIndex, labels);
 
-  const record = options.predictions === undefined ? undefined : new PredictionRecord(evaluated, shape.map, shape.classes);
+  // opened now: a path it cannot write fails before the evaluation, not after it
+  const record = options.predictions === undefined ? undefined : new PredictionFile(options.predictions, evaluated, shape.map, shape.classes);
   const batch = batchFlag ?? defaultBatch(runnable, shape.batch);
   const graphs = new Map<number, Graph | undefined>();
   const graphFor = (size: number) => {
@@ -200,31 +202,36 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   const started = performance.now();
   let lastLine = started;
   const scoreWidth = shape.classes * shape.pixels;
-  for (let first = 0; first < evaluated; ) {
-    const wanted = Math.min(batch, evaluated - first);
-    // the model at `wanted` images, or at its own batch size (zero-padded) when it cannot be rebatched
-    const g = graphFor(wanted) ?? runnable;
-    const size = graphFor(wanted) ? wanted : shape.batch;
-    const count = Math.min(size, evaluated - first);
-    const x = new Float32Array(size * perImage);
-    if (picks) for (let j = 0; j < count; j++) source.fill(picks[first + j], 1, x.subarray(j * perImage));
-    else source.fill(first, count, x);
-    const scores = await forward.run(g, size, x);
-    // per image, by its index in the set (errors name it), or the batch at once
-    const add = (at: number, s: ArrayLike<number>, n: number) =>
-      metrics instanceof ClassificationMetrics ? metrics.add(s, source.labelsOf(at, n), at, n) : metrics.add(s, source.labelsOf(at, n), at, n, shape.pixels);
-    if (picks) for (let j = 0; j < count; j++) add(picks[first + j], scores.subarray(j * scoreWidth, (j + 1) * scoreWidth), 1);
-    else add(first, scores, count);
-    if (record) predictions(scores, count, shape.classes, shape.pixels, record.values, first * shape.pixels);
-    first += count;
-    const now = performance.now();
-    if (now - lastLine > 1000 || first === evaluated) {
-      log(`eval: ${first}/${evaluated} images, ${((now - started) / 1000).toFixed(1)} s`);
-      lastLine = now;
+  try {
+    for (let first = 0; first < evaluated; ) {
+      const wanted = Math.min(batch, evaluated - first);
+      // the model at `wanted` images, or at its own batch size (zero-padded) when it cannot be rebatched
+      const g = graphFor(wanted) ?? runnable;
+      const size = graphFor(wanted) ? wanted : shape.batch;
+      const count = Math.min(size, evaluated - first);
+      const x = new Float32Array(size * perImage);
+      if (picks) for (let j = 0; j < count; j++) source.fill(picks[first + j], 1, x.subarray(j * perImage));
+      else source.fill(first, count, x);
+      const scores = await forward.run(g, size, x);
+      // per image, by its index in the set (errors name it), or the batch at once
+      const add = (at: number, s: ArrayLike<number>, n: number) =>
+        metrics instanceof ClassificationMetrics ? metrics.add(s, source.labelsOf(at, n), at, n) : metrics.add(s, source.labelsOf(at, n), at, n, shape.pixels);
+      if (picks) for (let j = 0; j < count; j++) add(picks[first + j], scores.subarray(j * scoreWidth, (j + 1) * scoreWidth), 1);
+      else add(first, scores, count);
+      record?.add(predictions(scores, count, shape.classes, shape.pixels));
+      first += count;
+      const now = performance.now();
+      if (now - lastLine > 1000 || first === evaluated) {
+        log(`eval: ${first}/${evaluated} images, ${((now - started) / 1000).toFixed(1)} s`);
+        lastLine = now;
+      }
     }
+  } catch (err) {
+    record?.abort();
+    throw err;
   }
   const seconds = (performance.now() - started) / 1000;
-  if (record) writeFileAtomic(options.predictions!, record.npy());
+  record?.finish();
   await forward.dispose();
 
   const drelus = dreluCount(runnable, fracBits, log);
