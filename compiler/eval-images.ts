@@ -10,6 +10,7 @@ import { decodeLabelPng } from './calibration/images.js';
 import { type ImageFlags, imagePreprocessing, loadImage } from './calibration/load.js';
 import { type Preprocessing, preprocessLabels } from './calibration/preprocess.js';
 import { type SegmentationListing, listSegmentationFolder } from './calibration/segmentation-folder.js';
+import { cityscapesTrainIds } from './calibration/cityscapes-folder.js';
 import { readFileBytes } from './npy.js';
 import { reduceZeroLabel } from './eval-metrics.js';
 
@@ -87,6 +88,11 @@ export function segmentationFolder(imagesDir: string, masksDir: string, split: s
         preprocessLabels(map, p, m.ignoreIndex).run(out, i * pixels);
         const own = out.subarray(i * pixels, (i + 1) * pixels);
         const where = (at: number) => `at row ${Math.floor(at / m.w)}, column ${at % m.w} after --resize/--crop`;
+        if (listed.cityscapes?.labelIds) {
+          // raw label ids to train ids: as with --reduce-zero-label, NEAREST and the crop commute with it
+          own.set(cityscapesTrainIds(own, m.ignoreIndex, (k, at) =>
+            diag('MPCC3014', [path, `it holds ${k} (${where(at)}), neither a Cityscapes label id (0..33) nor the ignore index ${m.ignoreIndex}`])));
+        }
         if (m.reduceZeroLabel) {
           // NEAREST and the crop's padding commute with the relabelling: a map's values are moved, never mixed
           own.set(reduceZeroLabel(own, m.ignoreIndex, m.classes, (k, at) =>

@@ -117,7 +117,9 @@ function segmentationSource(options: EvalSourceOptions, shape: ModelShape, ignor
     throw diag('MPCC3009', [`the model's output maps are ${shape.map.join('×')} but its input is ${h}×${w}: label maps follow their images through --resize/--crop, so they need a segmenter whose output has its input's size (or give --data an .npy and --labels label maps of the output's size)`]);
   }
   const set = segmentationFolder(options.data, masks, options.split, flags, { classes: shape.classes, channels: c, h, w, ignoreIndex, reduceZeroLabel: options.reduceZeroLabel === true }, recorded);
-  log(`eval: ${set.ids.length} images with label maps in ${options.data} and ${masks}${options.split ? ` (split ${options.split})` : ''}`);
+  if (set.cityscapes && options.reduceZeroLabel) throw diag('MPCC0004', ['--reduce-zero-label', '', `'${masks}' is laid out as Cityscapes': its train ids start at 0 (road), and 255 counts nowhere already`]);
+  const layout = set.cityscapes ? ` (Cityscapes: ${set.cityscapes.cities} cities, ${set.cityscapes.labelIds ? 'label ids mapped to the 19 train ids' : 'train ids'})` : '';
+  log(`eval: ${set.ids.length} images with label maps in ${options.data} and ${masks}${layout}${options.split ? ` (split ${options.split})` : ''}`);
   const perImage = c * h * w;
   return {
     count: set.ids.length,

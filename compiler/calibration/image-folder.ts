@@ -17,7 +17,7 @@ import { imageKind } from './images.js';
 /** The extensions torchvision's ImageFolder reads (IMG_EXTENSIONS), compared in lower case. */
 const IMAGEFOLDER_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
 
-const isDirectory = (dir: string, e: Dirent) => e.isDirectory() || (e.isSymbolicLink() && statOf(join(dir, e.name))?.isDirectory() === true);
+export const isDirectory = (dir: string, e: Dirent) => e.isDirectory() || (e.isSymbolicLink() && statOf(join(dir, e.name))?.isDirectory() === true);
 /** Whether entry `e` of `dir` is a file (a symbolic link to one counts). */
 export const isFile = (dir: string, e: Dirent) => e.isFile() || (e.isSymbolicLink() && statOf(join(dir, e.name))?.isFile() === true);
 /** Names compared by code point, as Python sorts strings. */
