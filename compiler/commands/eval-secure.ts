@@ -185,7 +185,10 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
       labelsOf.delete(k);
       if (indices) {
         const classes = Int32Array.from({ length: count * shape.pixels }, (_, i) => revealedClass(values[i], shape.classes, out));
-        if (shape.classes === UNKNOWN_CLASSES) see(classes), see(labels);
+        if (shape.classes === UNKNOWN_CLASSES) {
+          see(classes);
+          see(labels);
+        }
         if (metrics instanceof ClassificationMetrics) metrics.addClasses(classes, labels, first, count);
         else metrics.addClasses(classes, labels, first, count, shape.pixels);
         record?.add(classes);
