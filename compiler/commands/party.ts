@@ -159,6 +159,9 @@ export interface ServeHooks {
   onInput?: (served: ServedInput) => void;
   /** P0: a stop request (SIGTERM): MPCC5051, the servers told, nothing written. */
   signal?: AbortSignal;
+  /** P0 with its inputs given (--input A --input B): each inference's report as it ends, then
+   * kept without its outputs (they are not gathered to the end). */
+  onReport?: (index: number, report: PartyReport) => void;
 }
 
 /** Input paths from a stream, one per line (blank lines skipped), each with the time it came. */
@@ -286,7 +289,10 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
       const r = await infer(session, xs[index], { signal: hooks.signal });
       const o = arts.manifest.outputs[0];
       if (outputs[index] !== undefined) writeFileAtomic(outputs[index], encodeNpy(o.shape, r.outputs.get(o.name)!));
-      return partyReport(r);
+      const report = partyReport(r);
+      if (!hooks.onReport) return report;
+      hooks.onReport(index, report);
+      return { ...report, outputs: undefined };
     });
     return { reports };
   }
@@ -391,7 +397,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   const print = outputPrinter(out, options);
   // The client on SIGTERM or SIGINT: MPCC5051 naming the phase, the servers told, nothing written.
   const stopClient = new AbortController();
-  const stdinFed = listOf(options.input)[0] === STDIN_INPUT;
+  const inputs = listOf(options.input);
   const onInput = (s: ServedInput) => {
     if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
     else if (s.outputs) process.stdout.write(`${s.input}:\n` + outputLines(s.outputs, print()).join('\n') + '\n');
@@ -409,6 +415,14 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
     },
     signal: options.id === '0' ? stopClient.signal : undefined,
     onInput,
+    // the client prints each inference's report or top classes as it ends, not all at the end
+    onReport: (i, report) => {
+      if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+      else if (report.outputs && listOf(options.output).length === 0) {
+        if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);
+        process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
+      }
+    },
   });
   if (r.summary) {
     const s = r.summary;
@@ -417,13 +431,5 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
     if (options.json) process.stdout.write(r.reports.map((rep) => JSON.stringify(rep) + '\n').join('') + JSON.stringify(s) + '\n');
     process.exit(0);
   }
-  if (stdinFed) return; // each input printed as it was done (onInput)
-  const inputs = listOf(options.input);
-  for (const [i, report] of r.reports.entries()) {
-    if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
-    else if (report.outputs && listOf(options.output).length === 0) {
-      if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);
-      process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
-    }
-  }
+  // the client printed each input as it was done (onInput, onReport)
 }

@@ -147,7 +147,7 @@ export function summarize(reports: readonly PartyReport[], output: string | null
 /** `--inputs`: the three parties as processes, P1 and P2 serving one client (P0) that runs
  * every input over one connection; per input its summary and outputs (the one-time setup,
  * bytes and seconds, in the first only). */
-export async function runSecureInputs(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; setupSeconds: number }[]> {
+export async function runSecureInputs(out: string, options: RunOptions, sink: ProgressSink = NO_PROGRESS, onOutputs?: (index: number, outputs: Record<string, number[]>) => void): Promise<{ summary: RunSummary; outputs: Record<string, number[]>; setupSeconds: number }[]> {
   const log = commandProgress(options, sink);
   const inputs = options.inputs ?? [];
   if (inputs.length === 0) throw diag('MPCC0004', ['--inputs', '', 'give at least one input']);
@@ -159,7 +159,13 @@ export async function runSecureInputs(out: string, options: RunOptions, sink: Pr
   const threads = localPartyThreads(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))));
   log(`running the three parties (three processes over loopback TCP, one server session for ${inputs.length} input(s))`);
   const n = String(inputs.length);
-  const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? [...inputs.flatMap((f) => ['--input', f]), ...imageFlagArgs(options as RunOptions & Record<string, unknown>)] : ['--max-inferences', n])], options.roundTimeout, threads, log);
+  // With `onOutputs`, each input's outputs go there as its inference ends and are not kept.
+  let seen = 0;
+  const clientLine = onOutputs && ((r: PartyReport) => {
+    onOutputs(seen++, r.outputs ?? {});
+    return { ...r, outputs: {} };
+  });
+  const lines = await processes(out, (id) => ['--serve', ...(id === 0 ? [...inputs.flatMap((f) => ['--input', f]), ...imageFlagArgs(options as RunOptions & Record<string, unknown>)] : ['--max-inferences', n])], options.roundTimeout, threads, log, clientLine);
   return inputs.map((_, i) => {
     const reports = lines.map((l) => l[i]);
     return { ...summarize(reports, null, manifest.architecture), setupSeconds: Math.max(...reports.map((r) => r.setupSeconds)) };
@@ -180,14 +186,14 @@ async function inProcess(out: string, x: Float32Array, roundTimeoutMs: number | 
 
 /** Three `mpcc party` processes over loopback TCP, `extra(id)` added to each one's flags;
  * per party the reports it printed on stdout (JSON lines). The first failure is the error. */
-async function processes(out: string, extra: (id: number) => string[], roundTimeout: string | undefined, threads: string, log: ProgressSink): Promise<PartyReport[][]> {
+async function processes(out: string, extra: (id: number) => string[], roundTimeout: string | undefined, threads: string, log: ProgressSink, clientLine?: (report: PartyReport) => PartyReport): Promise<PartyReport[][]> {
   const cli = fileURLToPath(new URL('../party-cli.js', import.meta.url));
   const peers = (await freeLocalAddresses()).join(',');
   // Fresh party keys, pinned by each party: the loopback links are authenticated too.
   const keyDir = mkdtempSync(join(tmpdir(), 'mpcc-run-keys-'));
   try {
     for (const id of [0, 1, 2] as const) writeKeyPair(keyDir, id);
-    return await partyProcesses(cli, out, extra, peers, keyDir, roundTimeout, threads, log);
+    return await partyProcesses(cli, out, extra, peers, keyDir, roundTimeout, threads, log, clientLine);
   } finally {
     rmSync(keyDir, { recursive: true, force: true });
   }
@@ -209,10 +215,15 @@ export function localPartyThreads(arts: readonly { program: Parameters<typeof is
 /** Node flags of the three local party processes (sharing this machine's cores). */
 export const PARTY_NODE_FLAGS: readonly string[] = ['--single-threaded-gc'];
 
-async function partyProcesses(cli: string, out: string, extra: (id: number) => string[], peers: string, keyDir: string, roundTimeout: string | undefined, threads: string, log: ProgressSink): Promise<PartyReport[][]> {
+async function partyProcesses(cli: string, out: string, extra: (id: number) => string[], peers: string, keyDir: string, roundTimeout: string | undefined, threads: string, log: ProgressSink, clientLine?: (report: PartyReport) => PartyReport): Promise<PartyReport[][]> {
   const runs = [0, 1, 2].map((id) => {
     const keys = ['--key', join(keyDir, keyFileNames(id as 0 | 1 | 2).key), '--peer-keys', keyDir];
-    return partyProcess(cli, id, [out, '--id', String(id), '--peers', peers, ...keys, ...extra(id)], roundTimeout, threads, log);
+    const args = [out, '--id', String(id), '--peers', peers, ...keys, ...extra(id)];
+    if (id !== 0 || !clientLine) return partyProcess(cli, id, args, roundTimeout, threads, log);
+    // The client's reports one by one, as its inferences end: each kept as `clientLine` makes it
+    // (its outputs dropped once used), so many large outputs never gather here.
+    const kept: PartyReport[] = [];
+    return spawnParty(cli, id, args, roundTimeout, threads, log, { onLine: (line) => kept.push(clientLine(line as PartyReport)) }).done.then(() => kept);
   });
   const settled = await Promise.allSettled(runs);
   // The root cause first: a party that failed on its own, not one that saw a peer abort.
@@ -307,9 +318,10 @@ export interface Deployment {
 }
 
 /** The text `mpcc run` prints without --json. */
-export function describeRun(s: RunSummary, outputs: Record<string, number[]>, setupSeconds: number, print: OutputPrinting = {}): string {
+export function describeRun(s: RunSummary, outputs: Record<string, number[]>, setupSeconds: number, print: OutputPrinting = {}, top?: readonly string[]): string {
   const lines: string[] = [];
-  if (!s.output) lines.push(...outputLines(outputs, print));
+  // the output's lines, or `top`: those lines made beforehand
+  if (!s.output) lines.push(...(top ?? outputLines(outputs, print)));
   const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
   lines.push(`online ${s.online.seconds.toFixed(3)} s, ${s.online.rounds} rounds (input given → output revealed); offline ${s.offline.seconds.toFixed(3)} s, ${s.offline.rounds} round${s.offline.rounds === 1 ? '' : 's'} (before the input)`);
   lines.push(`wall time ${s.wallSeconds.toFixed(3)} s per inference, offline + online (one-time setup ${setupSeconds.toFixed(3)} s)`);
@@ -340,8 +352,10 @@ export function registerRun(program: Command): void {
     action(async (out: string, options: RunOptions) => {
       const print = outputPrinting(readManifest(out), options.classes); // a bad --classes fails before the parties start
       if (options.inputs !== undefined) {
-        const runs = await runSecureInputs(out, options, stderrProgress(options));
-        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify({ input: options.inputs![i], ...r.summary }) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, r.outputs, r.setupSeconds, print)}`));
+        // each input's top classes made as its output comes (the outputs themselves not kept)
+        const tops: string[][] = [];
+        const runs = await runSecureInputs(out, options, stderrProgress(options), (i, outputs) => (tops[i] = options.json ? [] : outputLines(outputs, print)));
+        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify({ input: options.inputs![i], ...r.summary }) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, {}, r.setupSeconds, print, tops[i])}`));
         return;
       }
       const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));

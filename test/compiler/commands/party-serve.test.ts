@@ -263,5 +263,19 @@ describe('mpcc party --serve (processes)', function () {
     const lines = execFileSync(process.execPath, [mpcc, 'run', out, '--inputs', ...xs, '--json', '--quiet'], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.input)).to.deep.equal(xs);
     expect(lines.map((l) => l.bytes.online)).to.deep.equal([cost.bytes.online, cost.bytes.online]);
+    // each input's outputs handed over as its inference ends, not kept: the same values
+    const handed: Record<string, number[]>[] = [];
+    const streamed = await runSecureInputs(out, { inputs: xs }, undefined, (i, outputs) => (handed[i] = outputs));
+    handed.forEach((o, k) => expectNear(o.output, refs[k]));
+    expect(streamed.map((r) => Object.keys(r.outputs))).to.deep.equal([[], []]);
+    // the CLI's text: each input under its path, its best class mpcc run's output's argmax
+    const text = execFileSync(process.execPath, [mpcc, 'run', out, '--inputs', ...xs, '--quiet'], { encoding: 'utf8' });
+    const blocks = text.split(/^(?=\S.*\.npy:$)/m);
+    expect(blocks.map((b) => b.split('\n')[0])).to.deep.equal(xs.map((x) => `${x}:`));
+    blocks.forEach((b, k) => {
+      const best = refs[k].reduce((m, v, i) => (v > refs[k][m] ? i : m), 0);
+      expect(b).to.match(new RegExp(`top-1: class ${best} `));
+      expect(b).to.match(/bytes sent: .* per inference/);
+    });
   });
 });
