@@ -25,19 +25,19 @@ const PARTY_CLI = fileURLToPath(new URL('../../../compiler/party-cli.js', import
 const H = 6, W = 7, C = 3;
 
 /** Identity 1×1 convolution over 3 channels, ReLU; the classifier then averages the map. */
-function model(kind: 'classifier' | 'segmenter'): Uint8Array {
+function model(kind: 'classifier' | 'segmenter', batch = 1): Uint8Array {
   const b = new OnnxBuilder({ opset: 13 });
-  b.input('input', [1, C, H, W]);
+  b.input('input', [batch, C, H, W]);
   b.initializer('w', Array.from({ length: C * C }, (_, i) => (i % (C + 1) === 0 ? 1 : 0)), [C, C, 1, 1]);
   b.node('Conv', ['input', 'w'], ['c'], {}, 'conv');
   if (kind === 'segmenter') {
     b.node('Relu', ['c'], ['output'], {}, 'relu');
-    b.output('output', [1, C, H, W]);
+    b.output('output', [batch, C, H, W]);
   } else {
     b.node('Relu', ['c'], ['r'], {}, 'relu');
     b.node('GlobalAveragePool', ['r'], ['p'], {}, 'pool');
     b.node('Flatten', ['p'], ['output'], {}, 'flatten');
-    b.output('output', [1, C]);
+    b.output('output', [batch, C]);
   }
   return b.toBytes();
 }
@@ -75,6 +75,15 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       writeFileSync(file('y.npy'), encodeNpy([LABELS.length], LABELS, '|u1'));
       runCompile(file('cls.onnx'), { output: file('cls.out') });
       runCompile(file('cls.onnx'), { output: file('cls-argmax.out'), reveal: 'argmax' });
+    });
+
+    it('a program compiled for a batch of 4: 6 images in 2 inferences (the second padded), the same top-1 and predictions', async () => {
+      writeFileSync(file('cls4.onnx'), model('classifier', 4));
+      runCompile(file('cls4.onnx'), { output: file('cls4.out') });
+      const expected = LABELS.filter((l, i) => l === DOMINANT[i]).length / LABELS.length;
+      const r = (await runEval(file('cls4.out'), { data: file('x.npy'), labels: file('y.npy'), predictions: file('batch-pred.npy') })).report;
+      expect([r.top1, r.n, r.secure!.inferences]).to.deep.equal([expected, 6, 2]);
+      expect(Array.from(readNpyIntegers(file('batch-pred.npy')).data)).to.deep.equal(DOMINANT);
     });
 
     it('top-1 is the share of images whose brightest channel is the label; --sample picks ⌊i·N/n⌋', async () => {
