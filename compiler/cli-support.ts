@@ -42,6 +42,36 @@ export function usageErrors(program: Command): Command {
     });
 }
 
+/** What a SIGINT or SIGTERM must not leave behind: party processes a command started, its
+ * temporary folders (which hold party keys and inputs), half-written files. Run newest first. */
+const pending = new Set<() => void>();
+let signalsWatched = false;
+
+/** Registers `cleanup` until the returned function is called (when the work is done, or cleaned
+ * up by its own code). While any is registered, SIGINT or SIGTERM runs every one, prints
+ * MPCC0008 and exits with 128 + the signal's number (130, 143). */
+export function cleanupOnSignal(cleanup: () => void): () => void {
+  if (!signalsWatched) {
+    signalsWatched = true;
+    for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+      process.on(sig, () => {
+        if (pending.size === 0) process.exit(code);
+        for (const c of [...pending].reverse()) {
+          try {
+            c();
+          } catch {
+            // the rest still runs
+          }
+        }
+        process.stderr.write(`mpcc: ${diag('MPCC0008', [sig]).format()}\n`);
+        process.exit(code);
+      });
+    }
+  }
+  pending.add(cleanup);
+  return () => pending.delete(cleanup);
+}
+
 /** Writes `data` to `path` through a temporary file and a rename, so no half-written file remains. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;

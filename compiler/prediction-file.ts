@@ -8,10 +8,20 @@
 // leaves no FILE (nor a half-written one). A program revealing class indices whose classes are
 // not recorded opens the file for int32 and narrows it to uint8 at the end when the classes seen
 // allow.
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import { npyHeader } from './npy.js';
+import { cleanupOnSignal } from './cli-support.js';
+
+/** The file's status, or undefined when there is none. */
+function statOf(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Classes a uint8 file holds. */
 const NARROW_CLASSES = 256;
@@ -38,11 +48,19 @@ export class PredictionFile {
     const header = npyHeader([n, ...map], this.wide ? '<i4' : '|u1');
     this.headerBytes = header.length;
     this.guard(() => {
-      mkdirSync(dirname(path), { recursive: true });
+      if (statOf(path)?.isDirectory()) throw new Error('it is a folder');
+      const folder = dirname(path);
+      const at = statOf(folder);
+      if (at && !at.isDirectory()) throw new Error(`'${folder}' is a file, not a folder`);
+      mkdirSync(folder, { recursive: true });
       this.fd = openSync(this.tmp, 'w');
       writeSync(this.fd, header);
     });
+    // a SIGINT or SIGTERM leaves no half-written file (cli-support.ts)
+    this.release = cleanupOnSignal(() => this.abort());
   }
+
+  private release: () => void = () => undefined;
 
   /** Appends the next predicted classes, in the order evaluated. */
   add(classes: ArrayLike<number>): void {
@@ -62,10 +80,12 @@ export class PredictionFile {
       if (this.wide && classes !== undefined && classes <= NARROW_CLASSES) this.narrow();
       renameSync(this.tmp, this.path);
     });
+    this.release();
   }
 
   /** Removes what was written (the evaluation failed). */
   abort(): void {
+    this.release();
     try {
       if (this.fd !== null) closeSync(this.fd);
     } catch {

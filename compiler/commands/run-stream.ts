@@ -25,7 +25,7 @@ import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.
 import { freeLocalAddresses } from '../../runtime/session/connect.js';
 import { keyFileNames, writeKeyPair } from '../../runtime/session/identity.js';
 import { loadPartyArtifacts, readManifest } from '../../runtime/program/index.js';
-import { type ProgressSink, NO_PROGRESS } from '../cli-support.js';
+import { type ProgressSink, NO_PROGRESS, cleanupOnSignal } from '../cli-support.js';
 import { readNpy } from '../npy.js';
 import type { ServedInput } from './party.js';
 import { type Deployment, type RunSummary, localPartyThreads, spawnParty, summarize } from './run.js';
@@ -62,6 +62,11 @@ export async function streamSecureInferences(
   if (count < 1) throw diag('MPCC0004', ['--data', '', 'no image to evaluate']);
   const manifest = readManifest(out);
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'mpcc-stream-'));
+  // a SIGINT or SIGTERM removes it too, after stopping the parties (cli-support.ts)
+  const removeDir = () => {
+    if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  const release = cleanupOnSignal(removeDir);
   const inputs = join(dir, 'in');
   const outputs = join(dir, 'out');
   mkdirSync(inputs, { recursive: true });
@@ -143,6 +148,7 @@ export async function streamSecureInferences(
     return served.map((s, k) => summarize([s, ...reports.map((r) => r[k]).filter((r) => r !== undefined)], null, manifest.architecture).summary);
   } finally {
     for (const s of servers) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-    if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
+    release();
+    removeDir();
   }
 }

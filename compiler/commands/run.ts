@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyFileNames, writeKeyPair } from '../../runtime/session/identity.js';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, cleanupOnSignal, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
@@ -191,11 +191,14 @@ async function processes(out: string, extra: (id: number) => string[], roundTime
   const peers = (await freeLocalAddresses()).join(',');
   // Fresh party keys, pinned by each party: the loopback links are authenticated too.
   const keyDir = mkdtempSync(join(tmpdir(), 'mpcc-run-keys-'));
+  const removeKeys = () => rmSync(keyDir, { recursive: true, force: true });
+  const release = cleanupOnSignal(removeKeys);
   try {
     for (const id of [0, 1, 2] as const) writeKeyPair(keyDir, id);
     return await partyProcesses(cli, out, extra, peers, keyDir, roundTimeout, threads, log, clientLine);
   } finally {
-    rmSync(keyDir, { recursive: true, force: true });
+    release();
+    removeKeys();
   }
 }
 
@@ -262,6 +265,9 @@ export function spawnParty(cli: string, id: number, args: string[], roundTimeout
   // command starts end with it even when it is killed (party.ts serveCommand).
   const child = spawn(process.execPath, [...PARTY_NODE_FLAGS, ...argv], { stdio: [stream.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', 'ipc'], env });
   child.channel?.unref();
+  // a SIGINT or SIGTERM of this command stops the party at once (cli-support.ts)
+  const release = cleanupOnSignal(() => child.kill('SIGKILL'));
+  child.on('close', release);
   const done = new Promise<PartyReport[]>((resolve, reject) => {
     let stdout = '';
     let stderr = '';

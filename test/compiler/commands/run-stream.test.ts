@@ -111,6 +111,32 @@ describe('secure inferences over a stream of inputs (run-stream.ts)', function (
     // (a killed command cannot remove its temporary folder: the test's own folder holds it)
   });
 
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`mpcc eval OUT --predictions stopped by ${signal}: MPCC0008, exit ${code}, no party left, no temporary folder, no predictions file`, async () => {
+      const n = 40;
+      writeFileSync(join(dir, 'xs.npy'), encodeNpy([n, 3, 16, 16], Array.from({ length: n }, (_, k) => image(k)).flat()));
+      writeFileSync(join(dir, 'ys.npy'), encodeNpy([n], Array.from({ length: n }, (_, k) => k % 10), '<i8'));
+      const mpcc = fileURLToPath(new URL('../../../../bin/mpcc.js', import.meta.url));
+      const tmp = mkdtempSync(join(dir, 'tmp-'));
+      const pred = join(dir, `pred-${signal}`, 'p.npy');
+      const evaluator = spawn(process.execPath, [mpcc, 'eval', out, '--data', join(dir, 'xs.npy'), '--labels', join(dir, 'ys.npy'), '--predictions', pred, '--progress'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+      let err = '';
+      evaluator.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const exit = new Promise<number | null>((resolve) => evaluator.on('close', (c) => resolve(c)));
+      while (!/eval: \d+\/40 images by secure inference/.test(err)) await new Promise((r) => setTimeout(r, 20));
+      expect(partiesOf(out)).to.have.length(3);
+      evaluator.kill(signal);
+      expect(await exit).to.equal(code);
+      expect(err).to.match(new RegExp(`mpcc: error MPCC0008: stopped \\(${signal}\\): the work in progress is abandoned`));
+      expect(err).to.not.match(/\n\s+at /);
+      const killedAt = Date.now();
+      while (partiesOf(out).length > 0 && Date.now() - killedAt < 5000) await new Promise((r) => setTimeout(r, 50));
+      expect(partiesOf(out)).to.deep.equal([]);
+      expect(readdirSync(tmp)).to.deep.equal([]);
+      expect(readdirSync(join(dir, `pred-${signal}`))).to.deep.equal([]);
+    });
+  }
+
   it("an onOutput or writeInput that throws ends the run with that error, no party left running", async () => {
     // the stream's temporary folder goes to a private TMPDIR, which must be empty after
     const tmp = mkdtempSync(join(dir, 'tmp-'));
