@@ -74,7 +74,11 @@ describe('eval --predictions: the prediction file (prediction-file.ts)', functio
         return `${(e as MpccError).code}: ${(e as Error).message}`;
       }
     })();
-    expect(code).to.match(/^MPCC0003: .*a-file\/p\.npy/);
+    expect(code).to.match(/^MPCC0003: .*a-file\/p\.npy': '.*a-file' is a file, not a folder/);
+    // an existing folder as FILE: refused when opened, not after the evaluation
+    mkdirSync(file('a-folder'));
+    expect(() => new PredictionFile(file('a-folder'), 4, [], 10)).to.throw(/cannot write file '.*a-folder': it is a folder/);
+    expect(readdirSync(dir()).filter((n) => n.startsWith('a-folder'))).to.deep.equal(['a-folder']);
     // mpcc eval: a bad label at image 5 of 6, evaluated two at a time, after two batches were written
     mkdirSync(file('eval'), { recursive: true });
     writeFileSync(file('eval/tiny.onnx'), buildZooFiles('tiny-cnn').model);
