@@ -28,6 +28,7 @@ export interface CityscapesListing {
   readonly images: readonly string[];
   readonly masks: readonly string[];
   readonly labelIds: boolean;
+  /** The cities the set's images come from. */
   readonly cities: number;
 }
 
@@ -53,11 +54,18 @@ export function isCityscapesLayout(masksDir: string): boolean {
  * `split` lists, when given): MPCC3015 naming the id without its image or label map. */
 export function listCityscapesFolder(imagesDir: string, masksDir: string, splitIds: readonly string[] | undefined, fail: (why: string) => Error): CityscapesListing {
   const maps = cities(masksDir);
-  const all = [...maps.values()].flat();
-  const chosen = MAP_SUFFIXES.find((m) => all.some((n) => n.endsWith(m.suffix)))!;
-  const masks = new Map<string, string>();
-  for (const [city, names] of maps) {
-    for (const n of names) if (n.endsWith(chosen.suffix)) masks.set(`${city}/${n.slice(0, -chosen.suffix.length)}`, join(masksDir, city, n));
+  // each kind's maps by id; train ids where any exist, and then for every id
+  const byKind = MAP_SUFFIXES.map((m) => {
+    const found = new Map<string, string>();
+    for (const [city, names] of maps) for (const n of names) if (n.endsWith(m.suffix)) found.set(`${city}/${n.slice(0, -m.suffix.length)}`, join(masksDir, city, n));
+    return found;
+  });
+  const kind = byKind[0].size > 0 ? 0 : 1;
+  const chosen = MAP_SUFFIXES[kind];
+  const masks = byKind[kind];
+  if (kind === 0) {
+    const partial = [...byKind[1].keys()].filter((id) => !masks.has(id)).sort(byName);
+    if (partial.length > 0) throw fail(`${masks.size} ids have train-id maps (${chosen.suffix}) but ${partial.length} only label-id maps (${MAP_SUFFIXES[1].suffix}), the first '${partial[0]}': make the train-id maps of every image (cityscapesscripts' createTrainIdLabelImgs) or remove them`);
   }
   const images = new Map<string, string>();
   for (const [city, names] of cities(imagesDir)) {
@@ -75,7 +83,8 @@ export function listCityscapesFolder(imagesDir: string, masksDir: string, splitI
     if (!masks.has(id)) throw fail(`id '${id}' has no label map '${id}${chosen.suffix}'${chosen.ids === 'train' ? '' : ` (nor ${MAP_SUFFIXES[0].suffix})`}`);
     if (!images.has(id)) throw fail(`id '${id}' has no image '${id}${IMAGE_SUFFIX}.png' (or .jpg, .jpeg)`);
   }
-  return { ids, images: ids.map((id) => images.get(id)!), masks: ids.map((id) => masks.get(id)!), labelIds: chosen.ids === 'label', cities: maps.size };
+  const cityCount = new Set(ids.map((id) => id.split('/')[0])).size;
+  return { ids, images: ids.map((id) => images.get(id)!), masks: ids.map((id) => masks.get(id)!), labelIds: chosen.ids === 'label', cities: cityCount };
 }
 
 /** Cityscapes' train id of each raw label id 0..33 (cityscapesscripts' labels.py): the 19

@@ -73,7 +73,7 @@ export function listSegmentationFolder(imagesDir: string, masksDir: string, spli
     images.set(id, name);
   }
   const ids = split === undefined ? [...masks.keys()].sort(byName) : splitIds(split);
-  if (ids.length === 0 && split === undefined) throw fail("the label map folder holds no .png file (nor Cityscapes' city folders of <id>_gtFine_labelTrainIds.png)");
+  if (ids.length === 0 && split === undefined) throw fail("the label map folder holds no .png file (nor Cityscapes' city folders of <id>_gtFine_labelTrainIds.png or <id>_gtFine_labelIds.png)");
   if (split !== undefined) checkSplit(ids, split, fail);
   for (const id of ids) {
     if (!masks.has(id)) throw fail(`id '${id}'${split === undefined ? '' : ` of split file '${split}'`} has no label map '${id}.png'`);

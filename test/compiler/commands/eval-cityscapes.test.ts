@@ -112,6 +112,9 @@ describe("mpcc eval on Cityscapes' layout (city folders, _leftImg8bit with _gtFi
       writeFileSync(file('lonely', 'gtFine', 'val', 'zurich', 'zurich_000000_000019_gtFine_labelIds.png'), encodePng(raw[0], H, W));
       await expectCode(evalOf('lonely'), 'MPCC3015', /id 'zurich\/zurich_000000_000019' has no image 'zurich\/zurich_000000_000019_leftImg8bit\.png'/);
       await expectCode(evalOf('ids', { reduceZeroLabel: true }), 'MPCC0004', /--reduce-zero-label.*Cityscapes/);
+      // train-id maps for some images only (a createTrainIdLabelImgs run cut short): refused, not a smaller set
+      layout('partial', (id, i) => [['labelIds', raw[i]], ...(id.startsWith('aachen') ? [['labelTrainIds', Uint8Array.from(trainIds(raw[i]))] as [string, Uint8Array]] : [])]);
+      await expectCode(evalOf('partial'), 'MPCC3015', /2 ids have train-id maps \(_gtFine_labelTrainIds\.png\) but 2 only label-id maps \(_gtFine_labelIds\.png\), the first 'bochum\/bochum_000000_000313'/);
     });
   });
 });
