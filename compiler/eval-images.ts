@@ -87,7 +87,8 @@ export function segmentationFolder(imagesDir: string, masksDir: string, split: s
         // the image's geometry came out H×W (loadImage checks it), so the map's does too
         preprocessLabels(map, p, m.ignoreIndex).run(out, i * pixels);
         const own = out.subarray(i * pixels, (i + 1) * pixels);
-        const where = (at: number) => `at row ${Math.floor(at / m.w)}, column ${at % m.w} after --resize/--crop`;
+        const moved = p.resize !== undefined || p.crop !== undefined ? ' after --resize/--crop' : '';
+        const where = (at: number) => `at row ${Math.floor(at / m.w)}, column ${at % m.w}${moved}`;
         if (listed.cityscapes?.labelIds) {
           // raw label ids to train ids: as with --reduce-zero-label, NEAREST and the crop commute with it
           own.set(cityscapesTrainIds(own, m.ignoreIndex, (k, at) =>

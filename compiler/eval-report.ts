@@ -61,7 +61,7 @@ export function formatEvalReport(r: EvalReport, options: { readonly fixed?: bool
   const how = r.secure
     ? `secure inference of ${r.secure.out}${r.secure.peers ? ` as the client of the deployment at ${r.secure.peers}` : ''}, ${r.secure.inferences} inference${r.secure.inferences > 1 ? 's' : ''}`
     : options.fixed ? 'fixed point' : `float, ${r.runner}`;
-  const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of} (--sample)` : ''} (${how}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
+  const lines = [`images: ${r.n}${r.of !== undefined ? ` of ${r.of}` : ''} (${r.of !== undefined ? '--sample; ' : ''}${how}${options.plan ? `, plan ${options.plan}` : ''}), ${seconds.toFixed(2)} s`];
   if (r.top1 !== null) lines.push(`top-1: ${pct(r.top1)}`, `top-5: ${pct(r.top5)}`);
   if (r.miou !== null) lines.push(`mean IoU: ${pct(r.miou)}`, `pixel accuracy: ${pct(r.pixelAcc)}`);
   if (r.reduceZeroLabel) lines.push('labels: --reduce-zero-label (0 counted nowhere, label k as class k − 1)');

@@ -119,7 +119,7 @@ function segmentationSource(options: EvalSourceOptions, shape: ModelShape, ignor
   const set = segmentationFolder(options.data, masks, options.split, flags, { classes: shape.classes, channels: c, h, w, ignoreIndex, reduceZeroLabel: options.reduceZeroLabel === true }, recorded);
   if (set.cityscapes && options.reduceZeroLabel) throw diag('MPCC0004', ['--reduce-zero-label', '', `'${masks}' is laid out as Cityscapes': its train ids start at 0 (road), and 255 counts nowhere already`]);
   const layout = set.cityscapes ? ` (Cityscapes: ${set.cityscapes.cities} cities, ${set.cityscapes.labelIds ? 'label ids mapped to the 19 train ids' : 'train ids'})` : '';
-  log(`eval: ${set.ids.length} images with label maps in ${options.data} and ${masks}${layout}${options.split ? ` (split ${options.split})` : ''}`);
+  log(`eval: ${set.ids.length} image${set.ids.length === 1 ? '' : 's'} with label maps in ${options.data} and ${masks}${layout}${options.split ? ` (split ${options.split})` : ''}`);
   const perImage = c * h * w;
   return {
     count: set.ids.length,

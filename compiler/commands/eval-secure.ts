@@ -150,19 +150,24 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   const see = (v: ArrayLike<number>) => {
     for (let i = 0; i < v.length; i++) if (v[i] !== flags.ignoreIndex) seen = Math.max(seen, Math.round(v[i]) + 1);
   };
-  log(`eval: ${evaluated} images in ${inferences} secure inference(s) of ${out}${options.peers ? ` with the deployment at ${options.peers}` : ''}`);
+  log(`eval: ${evaluated} image${evaluated === 1 ? '' : 's'} in ${inferences} secure inference${inferences === 1 ? '' : 's'} of ${out}${options.peers ? ` with the deployment at ${options.peers}` : ''}`);
   const started = performance.now();
   // Each inference's images are made as the client needs them and measured as it reveals them
   // (run-stream.ts): a few inputs and one output at a time, however many images.
   const labelsOf = new Map<number, Int32Array>();
-  // a line a second at most (and the last): images done, seconds, the time left at this pace
+  // a line a second at most (and the last): images done, seconds, and the time left at the pace
+  // since the first output (the one-time setup and the first offline phase come before it)
   let said = 0;
+  let firstAt = 0;
+  let firstDone = 0;
   const progress = (done: number) => {
     const now = performance.now();
+    if (firstDone === 0) [firstAt, firstDone] = [now, done];
     if (done < evaluated && now - said < 1000) return;
     said = now;
     const s = (now - started) / 1000;
-    log(`eval: ${done}/${evaluated} images by secure inference, ${s.toFixed(1)} s${done < evaluated ? `, about ${((s * (evaluated - done)) / done).toFixed(0)} s left` : ''}`);
+    const left = done > firstDone ? `, about ${Math.ceil(((now - firstAt) / 1000 / (done - firstDone)) * (evaluated - done))} s left` : '';
+    log(`eval: ${done}/${evaluated} image${evaluated === 1 ? '' : 's'} by secure inference, ${s.toFixed(1)} s${done < evaluated ? left : ''}`);
   };
   const runs = await streamSecureInferences(
     out,
