@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { MpccError, diag } from '../runtime/diagnostics.js';
 import type { InputPreprocessing } from '../runtime/program/manifest.js';
-import type { ProgressSink } from './cli-support.js';
+import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { ImageFlags } from './calibration/load.js';
 import { type LabelsSource, reduceZeroLabel } from './eval-metrics.js';
 import { imageFolder, segmentationFolder } from './eval-images.js';
@@ -50,18 +50,35 @@ export interface SourceRequest {
   readonly log: ProgressSink;
   /** Called on every batch of images filled (or the whole array at once): the calibration-overlap checks. */
   readonly checkOverlap: (data: Float32Array, batch?: { first: number }) => void;
+  /** --sample n: an .npy of exactly n labels (n below the images) holds the sampled images'
+   * labels, in the order sampled (what `--predictions` of a --sample n evaluation writes). */
+  readonly sample?: number;
 }
 
 /** The labelled images of `req.options` as an EvalSource for a model of `req.shape`. */
 export function evalSource(req: SourceRequest): EvalSource {
-  const { options, shape, ignoreIndex, labelsFormat, dataShape, images, flags, recorded, log, checkOverlap } = req;
+  const { options, shape, ignoreIndex, labelsFormat, dataShape, images, flags, recorded, log, checkOverlap, sample } = req;
   if (options.reduceZeroLabel && shape.kind === 'classification') throw diag('MPCC0004', ['--reduce-zero-label', '', 'the model classifies: the flag shifts segmentation label maps (ADE20K\'s 0 = other)']);
   const perImage = numel(shape.image);
   if (images) {
     checkImages(options.data, images.shape, dataShape, shape.image);
     checkOverlap(images.data);
-    const labels = readLabels(options.labels!, labelsFormat, shape, images.count, options.data);
+    const sampled = sample !== undefined && sample < images.count ? sample : undefined;
+    const labels = readLabels(options.labels!, labelsFormat, shape, images.count, options.data, sampled);
     const per = shape.kind === 'classification' ? 1 : shape.pixels;
+    // labels of the sampled images only: image ⌊i·N/n⌋'s is the i-th (samplePicks' order)
+    const position = new Map<number, number>();
+    if (labels.sampled) samplePicks(images.count, sampled, NO_PROGRESS)!.forEach((at, i) => position.set(at, i));
+    const rowsOf = (first: number, count: number) => {
+      if (!labels.sampled) return sliceOf(labels.data, first * per, (first + count) * per);
+      const out = new Int32Array(count * per);
+      for (let j = 0; j < count; j++) {
+        const i = position.get(first + j);
+        if (i === undefined) throw new Error(`internal: image ${first + j} is not among the --sample ${sampled}`);
+        for (let p = 0; p < per; p++) out[j * per + p] = labels.data[i * per + p];
+      }
+      return out;
+    };
     const reduce = (raw: ArrayLike<number>, first: number) => reduceZeroLabel(raw, ignoreIndex, shape.classes, (k, at) =>
       diag('MPCC3006', [labels.source.file, labels.source.shape.join(','), `label ${k} at pixel ${at % per} of image ${first + Math.floor(at / per)} is neither 0 (other, counting nowhere), a class 1..${shape.classes} of --reduce-zero-label (the model's 0..${shape.classes - 1}) nor the ignore index ${ignoreIndex}`]));
     return {
@@ -69,7 +86,7 @@ export function evalSource(req: SourceRequest): EvalSource {
       labels: labels.source,
       fill: (first, count, out) => out.set(images.data.subarray(first * perImage, (first + count) * perImage)),
       labelsOf: (first, count) => {
-        const raw = sliceOf(labels.data, first * per, (first + count) * per);
+        const raw = rowsOf(first, count);
         return options.reduceZeroLabel ? reduce(raw, first) : raw;
       },
     };
@@ -175,7 +192,7 @@ function checkImages(path: string, shape: readonly number[], dataShape: number[]
 }
 
 /** The labels, checked against the model's kind and the image count. */
-function readLabels(path: string, format: 'npy' | 'u8', shape: ModelShape, count: number, dataPath: string): { data: ArrayLike<number>; source: LabelsSource } {
+function readLabels(path: string, format: 'npy' | 'u8', shape: ModelShape, count: number, dataPath: string, sampled?: number): { data: ArrayLike<number>; source: LabelsSource; sampled: boolean } {
   let data: ArrayLike<number>, dims: number[];
   const pixels = shape.pixels;
   if (format === 'u8') {
@@ -201,8 +218,9 @@ function readLabels(path: string, format: 'npy' | 'u8', shape: ModelShape, count
     }
   }
   const labelCount = dims.length ? dims[0] : 0;
-  if (labelCount !== count) throw diag('MPCC3005', [path, labelCount, dataPath, count]);
-  return { data, source: { file: path, shape: dims } };
+  const perSample = sampled !== undefined && labelCount === sampled;
+  if (labelCount !== count && !perSample) throw diag('MPCC3005', [path, labelCount, dataPath, `${count} images${sampled !== undefined ? ` (or, for --sample ${sampled}, ${sampled} labels: the sampled images')` : ''}`]);
+  return { data, source: { file: path, shape: dims }, sampled: perSample };
 }
 
 /** --sample n of `total` images: image ⌊i·total/n⌋ for i < n, so a set sorted by class (an image

@@ -66,7 +66,7 @@ export const DIAGNOSTICS = {
   MPCC3002: "input '{0}' has shape [{1}] but the model expects [{2}] (file '{3}')",
   MPCC3003: "input '{0}' has dtype {1} but the model expects float32",
   MPCC3004: "interpreter: node '{0}' ({1}): {2}",
-  MPCC3005: "'{0}' holds {1} labels but '{2}' holds {3} images",
+  MPCC3005: "'{0}' holds {1} labels but '{2}' holds {3}",
   MPCC3006: "labels '{0}' of shape [{1}] do not fit the model: {2}",
   MPCC3007: "images '{0}' of shape [{1}] do not fit the model: {2}",
   MPCC3008: "'{0}' has dtype {1}: {2}",

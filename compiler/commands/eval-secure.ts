@@ -130,7 +130,7 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   if (images === undefined && options.dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
   const source = evalSource({
     options, shape, ignoreIndex: flags.ignoreIndex, labelsFormat: flags.labelsFormat, dataShape: flags.dataShape, images,
-    flags: imageFlagsFrom(options as SecureEvalOptions & Record<string, unknown>), recorded: manifest.input.preprocessing, log, checkOverlap: () => {},
+    flags: imageFlagsFrom(options as SecureEvalOptions & Record<string, unknown>), recorded: manifest.input.preprocessing, log, checkOverlap: () => {}, sample: flags.sample,
   });
   const total = source.count;
   const picks = samplePicks(total, flags.sample, log);

@@ -179,7 +179,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     if (calibDigests) checkNoCalibrationOverlap(data, perImage, options.data, calibDigests, options.plan!, batch);
     if (refit) checkRefitOverlap(data, perImage, options.data, refit, batch);
   };
-  const source = evalSource({ options, shape, ignoreIndex, labelsFormat, dataShape, images, flags: imageFlagsFrom(options as EvalOptions & Record<string, unknown>), log, checkOverlap });
+  const source = evalSource({ options, shape, ignoreIndex, labelsFormat, dataShape, images, flags: imageFlagsFrom(options as EvalOptions & Record<string, unknown>), log, checkOverlap, sample: sampleFlag });
   const labels = source.labels;
   // --sample: images ⌊i·N/n⌋, so a set sorted by class (an image folder) keeps every class's share
   const total = source.count;

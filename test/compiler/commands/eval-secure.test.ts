@@ -115,6 +115,18 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       expect([sampled.top1, sampled.n, sampled.of]).to.deep.equal([1 / 3, 3, 6]);
       await runEval(file('cls-argmax.out'), { data: file('x.npy'), labels: file('y.npy'), sample: '3', predictions: file('sampled-pred.npy') });
       expect(Array.from(readNpyIntegers(file('sampled-pred.npy')).data)).to.deep.equal([DOMINANT[0], DOMINANT[2], DOMINANT[4]]);
+      // that file as the labels of another --sample 3 evaluation: the sampled images' labels, so
+      // top-1 is the agreement (the plaintext network: 100%); hand-made labels of the sampled
+      // images count as counted here
+      const agreement = (await runEval(file('cls.onnx'), { data: file('x.npy'), labels: file('sampled-pred.npy'), sample: '3' })).report;
+      expect([agreement.top1, agreement.n, agreement.of]).to.deep.equal([1, 3, 6]);
+      writeFileSync(file('y-sampled.npy'), encodeNpy([3], [LABELS[0], LABELS[2], LABELS[4]], '|u1'));
+      const byHand = (await runEval(file('cls.out'), { data: file('x.npy'), labels: file('y-sampled.npy'), sample: '3' })).report;
+      expect(byHand.top1).to.equal([0, 2, 4].filter((i) => LABELS[i] === DOMINANT[i]).length / 3);
+      // any other count is MPCC3005 saying both
+      const wrong = await rejectionOf(() => runEval(file('cls.onnx'), { data: file('x.npy'), labels: file('y-sampled.npy'), sample: '4' }));
+      expect(wrong.code).to.equal('MPCC3005');
+      expect(wrong.message).to.match(/y-sampled\.npy' holds 3 labels but '.*x\.npy' holds 6 images \(or, for --sample 4, 4 labels: the sampled images'\)/);
     });
 
     it('as the client of a deployment (--peers, keys): its party0 folder against a serving server and helper measures what the local run does', async () => {
