@@ -8,20 +8,12 @@
 // leaves no FILE (nor a half-written one). A program revealing class indices whose classes are
 // not recorded opens the file for int32 and narrows it to uint8 at the end when the classes seen
 // allow.
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import { npyHeader } from './npy.js';
 import { cleanupOnSignal } from './cli-support.js';
-
-/** The file's status, or undefined when there is none. */
-function statOf(path: string) {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
-}
+import { statOf } from './calibration/image-folder.js';
 
 /** Classes a uint8 file holds. */
 const NARROW_CLASSES = 256;

@@ -23,7 +23,8 @@ export const isFile = (dir: string, e: Dirent) => e.isFile() || (e.isSymbolicLin
 /** Names compared by code point, as Python sorts strings. */
 export const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-function statOf(path: string) {
+/** The file's status (symbolic links followed), or undefined when there is none. */
+export function statOf(path: string) {
   try {
     return statSync(path);
   } catch {

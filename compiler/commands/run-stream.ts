@@ -59,7 +59,7 @@ export async function streamSecureInferences(
   options: StreamOptions = {},
   log: ProgressSink = NO_PROGRESS,
 ): Promise<RunSummary[]> {
-  if (count < 1) throw diag('MPCC0004', ['--data', '', 'no image to evaluate']);
+  if (count < 1) throw new Error('internal: a stream of no input');
   const manifest = readManifest(out);
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'mpcc-stream-'));
   // a SIGINT or SIGTERM removes it too, after stopping the parties (cli-support.ts)
