@@ -42,6 +42,14 @@ export function usageErrors(program: Command): Command {
     });
 }
 
+/** Exits with `code` once what was written to stdout and stderr has left the process: a pipe's
+ * writes are asynchronous, and process.exit alone drops what is still queued (a server's
+ * reports of hundreds of inferences were cut off at 219 KB). */
+export async function exitAfterOutput(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
+}
+
 /** What a SIGINT or SIGTERM must not leave behind: party processes a command started, its
  * temporary folders (which hold party keys and inputs), half-written files. Run newest first. */
 const pending = new Set<() => void>();

@@ -23,7 +23,7 @@
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, exitAfterOutput, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { connectTcpSession, loadIdentity, type PartyIdentity } from '../../runtime/session/connect.js';
 import { ServingParty, type ServeSummary } from '../../runtime/transport/serving.js';
@@ -159,8 +159,8 @@ export interface ServeHooks {
   onInput?: (served: ServedInput) => void;
   /** P0: a stop request (SIGTERM): MPCC5051, the servers told, nothing written. */
   signal?: AbortSignal;
-  /** P0 with its inputs given (--input A --input B): each inference's report as it ends, then
-   * kept without its outputs (they are not gathered to the end). */
+  /** Each inference's report as it ends: P0 with its inputs given (--input A --input B), whose
+   * reports are then kept without their outputs (not gathered to the end), and P1, P2. */
   onReport?: (index: number, report: PartyReport) => void;
 }
 
@@ -301,7 +301,9 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
   const predeal = options.predeal === false ? undefined : runner;
   const server = new ServingParty({ ...common, id, maxInferences, log: events, setupId: runner.setupId, predeal }, async (session, ctx) => {
     const r = await runner.run(session, ctx.index, ctx.reuseSetup, ctx.clientReady ?? undefined, ctx.predealt ?? undefined);
-    reports.push({ ...partyReport(r), predealt: session.bundle !== null, predealSeconds: r.predealSeconds });
+    const report: ServedReport = { ...partyReport(r), predealt: session.bundle !== null, predealSeconds: r.predealSeconds };
+    reports.push(report);
+    hooks.onReport?.(reports.length - 1, report);
   });
   hooks.onServer?.((reason) => server.stop(reason));
   return { summary: await server.serve(), reports };
@@ -415,9 +417,10 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
     },
     signal: options.id === '0' ? stopClient.signal : undefined,
     onInput,
-    // the client prints each inference's report or top classes as it ends, not all at the end
+    // each inference's report (the client's top classes) as it ends, not all at the end
     onReport: (i, report) => {
       if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
+      else if (options.id !== '0') return;
       else if (report.outputs && listOf(options.output).length === 0) {
         if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);
         process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
@@ -427,9 +430,9 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   if (r.summary) {
     const s = r.summary;
     process.stderr.write(`mpcc: party ${options.id}: stopped (${s.reason}) after ${s.inferences} inference(s) for ${s.clients} client(s)\n`);
-    // --json: a report per inference served (as the client prints), then the summary.
-    if (options.json) process.stdout.write(r.reports.map((rep) => JSON.stringify(rep) + '\n').join('') + JSON.stringify(s) + '\n');
-    process.exit(0);
+    // --json: a report per inference served, printed as each ended (onReport), then the summary.
+    if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
+    await exitAfterOutput(0);
   }
   // the client printed each input as it was done (onInput, onReport)
 }

@@ -1,0 +1,23 @@
+// compiler/cli-support.ts exitAfterOutput: a command that prints much on a pipe and then exits
+// must not lose what is still queued. A child writes 8 MB to its stdout (a pipe the test reads)
+// and exits through exitAfterOutput: all 8 MB arrive. (With process.exit alone the same child
+// delivered 65,536 bytes here: the pipe's buffer; `mpcc party --serve --json` lost its reports
+// of hundreds of inferences that way.)
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+
+const SUPPORT = new URL('../../compiler/cli-support.js', import.meta.url).href;
+
+describe('cli-support: exitAfterOutput', function () {
+  this.timeout(60000);
+  it('exits only once 8 MB written to a piped stdout (and a line to stderr) have left the process', async () => {
+    const script = `import(${JSON.stringify(SUPPORT)}).then((m) => { process.stdout.write('x'.repeat(8e6)); process.stderr.write('done\\n'); return m.exitAfterOutput(3); });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (bytes += d.length));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect([code, bytes, err]).to.deep.equal([3, 8e6, 'done\n']);
+  });
+});
