@@ -222,7 +222,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
       first += count;
       const now = performance.now();
       if (now - lastLine > 1000 || first === evaluated) {
-        log(`eval: ${first}/${evaluated} images, ${((now - started) / 1000).toFixed(1)} s`);
+        log(`eval: ${first}/${evaluated} image${evaluated === 1 ? '' : 's'}, ${((now - started) / 1000).toFixed(1)} s`);
         lastLine = now;
       }
     }

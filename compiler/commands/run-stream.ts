@@ -92,7 +92,7 @@ export async function streamSecureInferences(
       // The parties run quiet (their lines per step would drown a long run's): the caller says
       // how far the stream is; a party's error still comes through, coded.
       for (const id of [1, 2] as const) servers.push(spawnParty(cli, id, [out, '--id', String(id), '--peers', peers, ...keys(id), '--serve'], options.roundTimeout, threads, NO_PROGRESS));
-      log(`running the three parties (three processes over loopback TCP, one server session for ${count} input(s), each made as the client needs it)`);
+      log(`running the three parties (three processes over loopback TCP, one server session for ${count} input${count === 1 ? '' : 's'}, each made as the client needs it)`);
     }
     const served: ServedInput[] = [];
     let written = 0;

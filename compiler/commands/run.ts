@@ -157,7 +157,7 @@ export async function runSecureInputs(out: string, options: RunOptions, sink: Pr
   for (const f of inputs) readClientInput(f, manifest, imageFlagsFrom(options as RunOptions & Record<string, unknown>)); // checked before any party starts
   parseRoundTimeout(options.roundTimeout);
   const threads = localPartyThreads(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))));
-  log(`running the three parties (three processes over loopback TCP, one server session for ${inputs.length} input(s))`);
+  log(`running the three parties (three processes over loopback TCP, one server session for ${inputs.length} input${inputs.length === 1 ? '' : 's'})`);
   const n = String(inputs.length);
   // With `onOutputs`, each input's outputs go there as its inference ends and are not kept.
   let seen = 0;
@@ -302,7 +302,7 @@ export function spawnParty(cli: string, id: number, args: string[], roundTimeout
           // A serving party's last line is its ServeSummary, not a report.
           resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as PartyReport).filter((r) => r.party !== undefined));
         } catch {
-          reject(new Error(`party ${id} printed no report`));
+          reject(diag('MPCC6044', [`party ${id} exited 0 but its reports on stdout are cut off or malformed`]));
         }
         return;
       }
