@@ -10,6 +10,7 @@ import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { ImageFlags } from './calibration/load.js';
 import { type LabelsSource, reduceZeroLabel } from './eval-metrics.js';
 import { imageFolder, segmentationFolder } from './eval-images.js';
+import { CITYSCAPES_CLASSES } from './calibration/cityscapes-folder.js';
 import { readFileBytes, readNpy, readNpyIntegers } from './npy.js';
 import { numel } from '../ir/types.js';
 
@@ -136,6 +137,10 @@ function segmentationSource(options: EvalSourceOptions, shape: ModelShape, ignor
   const set = segmentationFolder(options.data, masks, options.split, flags, { classes: shape.classes, channels: c, h, w, ignoreIndex, reduceZeroLabel: options.reduceZeroLabel === true }, recorded);
   if (set.cityscapes && options.reduceZeroLabel) throw diag('MPCC0004', ['--reduce-zero-label', '', `'${masks}' is laid out as Cityscapes': its train ids start at 0 (road), and 255 counts nowhere already`]);
   const layout = set.cityscapes ? ` (Cityscapes: ${set.cityscapes.cities} cities, ${set.cityscapes.labelIds ? 'label ids mapped to the 19 train ids' : 'train ids'})` : '';
+  if (set.cityscapes && shape.classes !== CITYSCAPES_CLASSES) {
+    const why = shape.classes > CITYSCAPES_CLASSES ? `its classes ${CITYSCAPES_CLASSES}.. are never labelled` : `train ids ${shape.classes}.. are no class of it (MPCC3014 where a map holds one)`;
+    log(`eval: note: the model has ${shape.classes} classes, Cityscapes ${CITYSCAPES_CLASSES}: ${why}`);
+  }
   log(`eval: ${set.ids.length} image${set.ids.length === 1 ? '' : 's'} with label maps in ${options.data} and ${masks}${layout}${options.split ? ` (split ${options.split})` : ''}`);
   const perImage = c * h * w;
   return {

@@ -87,6 +87,9 @@ export function listCityscapesFolder(imagesDir: string, masksDir: string, splitI
   return { ids, images: ids.map((id) => images.get(id)!), masks: ids.map((id) => masks.get(id)!), labelIds: chosen.ids === 'label', cities: cityCount };
 }
 
+/** The classes Cityscapes measures (its train ids 0..18). */
+export const CITYSCAPES_CLASSES = 19;
+
 /** Cityscapes' train id of each raw label id 0..33 (cityscapesscripts' labels.py): the 19
  * classes measured, −1 for the ids that count nowhere. */
 const TRAIN_ID: readonly number[] = [

@@ -93,6 +93,7 @@ describe("mpcc eval on Cityscapes' layout (city folders, _leftImg8bit with _gtFi
     const r = spawnSync(process.execPath, [CLI, 'eval', file('seg.onnx'), '--data', file('ids', 'leftImg8bit', 'val'), '--labels', file('ids', 'gtFine', 'val'), '--mean', '0.5', '--std', '0.25', '--progress'], { encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/eval: 4 images with label maps in .* \(Cityscapes: 3 cities, label ids mapped to the 19 train ids\)/);
+    expect(r.stderr).to.match(/eval: note: the model has 5 classes, Cityscapes 19: train ids 5\.\. are no class of it/);
   });
 
   describe('bad input: coded errors', () => {
