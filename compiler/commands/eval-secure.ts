@@ -89,6 +89,22 @@ function revealedClass(v: number, classes: number, out: string): number {
   return k;
 }
 
+/** Every evaluated image read and its labels checked before the parties start (the measures'
+ * own checks, on the labels taken as predictions): a secure evaluation may take hours, and a bad
+ * label map or image found at its end would waste them. Coded errors as the run would give. */
+function checkBeforehand(evaluated: number, imageAt: (i: number) => number, perImage: number, per: number, source: ReturnType<typeof evalSource>, metrics: ClassificationMetrics | SegmentationMetrics, log: ProgressSink): void {
+  log(`eval: reading the ${evaluated} image${evaluated === 1 ? '' : 's'} and labels once before the secure run`);
+  const x = new Float32Array(perImage);
+  for (let i = 0; i < evaluated; i++) {
+    source.fill(imageAt(i), 1, x);
+    const labels = source.labelsOf(imageAt(i), 1);
+    // labels as their own predictions: the measures check each label, nothing else
+    const own = Int32Array.from(labels, (v) => (Number.isInteger(v) && v >= 0 ? v : 0));
+    if (metrics instanceof ClassificationMetrics) metrics.addClasses(own, labels, imageAt(i), 1);
+    else metrics.addClasses(own.subarray(0, per), labels, imageAt(i), 1, per);
+  }
+}
+
 /** The per-inference DReLUs of OUT/cost.json (null when it has none). */
 function costDrelus(out: string): { drelus: number | null; baselineDrelus: number | null } {
   try {
@@ -142,7 +158,9 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
   const inferences = Math.ceil(evaluated / shape.batch);
   const batchOf = (k: number) => ({ first: k * shape.batch, count: Math.min(shape.batch, evaluated - k * shape.batch) });
   const imageAt = (i: number) => (picks ? picks[i] : i);
-  const metrics = shape.kind === 'classification' ? new ClassificationMetrics(shape.classes, source.labels) : new SegmentationMetrics(shape.classes, flags.ignoreIndex, source.labels);
+  const newMetrics = () => (shape.kind === 'classification' ? new ClassificationMetrics(shape.classes, source.labels) : new SegmentationMetrics(shape.classes, flags.ignoreIndex, source.labels));
+  checkBeforehand(evaluated, imageAt, perImage, per, source, newMetrics(), log);
+  const metrics = newMetrics();
   // opened now: a path it cannot write fails before the evaluation, not after it
   const record = options.predictions === undefined ? undefined : new PredictionFile(options.predictions, evaluated, shape.map, shape.classes);
   // revealed indices without recorded classes: as many classes as the labels and predictions show

@@ -236,6 +236,16 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       expect([p.shape, Array.from(p.data)]).to.deep.equal([[3, H, W], predicted.flat()]);
     });
 
+    it('a bad label map at the last image stops the evaluation before any party starts (MPCC3014 naming it)', () => {
+      mkdirSync(file('bad-masks'));
+      IDS.forEach((id, i) => writeFileSync(file('bad-masks', `${id}.png`), encodePng(Uint8Array.from(labels[i], (k, p) => (i === IDS.length - 1 && p === 4 ? 7 : k)), H, W)));
+      const r = spawnSync(process.execPath, [CLI, 'eval', file('seg.out'), '--data', file('img'), '--labels', file('bad-masks'), '--progress'], { encoding: 'utf8' });
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.match(/error MPCC3014: .*s3\.png': it holds 7 \(at row 0, column 4\)/);
+      expect(r.stderr).to.match(/reading the 3 images and labels once before the secure run/);
+      expect(r.stderr).to.not.match(/running the three parties/);
+    });
+
     it('the CLI: text and --json, exit 0; a plaintext-only flag exits non-zero with one coded line', () => {
       const args = [CLI, 'eval', file('seg.out'), '--data', file('img'), '--labels', file('masks')];
       const text = spawnSync(process.execPath, args, { encoding: 'utf8' });
