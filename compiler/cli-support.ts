@@ -12,14 +12,15 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
     try {
       await fn(...args);
     } catch (err) {
+      // what the command printed before it failed (a client's reports) reaches its reader too
       if (err instanceof MpccError) {
         process.stderr.write(`mpcc: ${err.format()}\n`);
-        process.exit(2);
+        await exitAfterOutput(2);
       }
       const message = err instanceof Error ? err.message : String(err);
       process.stderr.write(`mpcc: internal error: ${message}\n`);
       if (process.env.MPCC_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-      process.exit(70);
+      await exitAfterOutput(70);
     }
   };
 }
@@ -46,9 +47,14 @@ export function usageErrors(program: Command): Command {
  * writes are asynchronous, and process.exit alone drops what is still queued (a server's
  * reports of hundreds of inferences were cut off at 219 KB). */
 export async function exitAfterOutput(code: number): Promise<never> {
-  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  const flushed = Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  // a reader that never reads must not keep the process: it goes after FLUSH_WAIT_MS regardless
+  await Promise.race([flushed, new Promise<void>((resolve) => setTimeout(resolve, FLUSH_WAIT_MS))]);
   process.exit(code);
 }
+
+/** How long exitAfterOutput waits for its output to leave. */
+const FLUSH_WAIT_MS = 10_000;
 
 /** What a SIGINT or SIGTERM must not leave behind: party processes a command started, its
  * temporary folders (which hold party keys and inputs), half-written files. Run newest first. */

@@ -2,7 +2,8 @@
 // must not lose what is still queued. A child writes 8 MB to its stdout (a pipe the test reads)
 // and exits through exitAfterOutput: all 8 MB arrive. (With process.exit alone the same child
 // delivered 65,536 bytes here: the pipe's buffer; `mpcc party --serve --json` lost its reports
-// of hundreds of inferences that way.)
+// of hundreds of inferences that way.) A reader that never reads does not keep it: it exits with
+// its code after its wait.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 
@@ -19,5 +20,13 @@ describe('cli-support: exitAfterOutput', function () {
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect([code, bytes, err]).to.deep.equal([3, 8e6, 'done\n']);
+  });
+
+  it('does not hang on a reader that never reads: it exits with its code after its 10 s wait', async () => {
+    const script = `import(${JSON.stringify(SUPPORT)}).then((m) => { process.stdout.write('x'.repeat(8e6)); return m.exitAfterOutput(5); });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout.pause();
+    // (a hang is this test's timeout)
+    expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).to.equal(5);
   });
 });
