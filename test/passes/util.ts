@@ -64,6 +64,15 @@ export async function rejectionOf(fn: () => Promise<unknown>): Promise<MpccError
   throw new Error('expected an MpccError');
 }
 
+/** Expects `p` to reject with an MpccError of `code` whose message contains `text` (a string)
+ * or matches it (a RegExp). */
+export async function expectRejection(p: Promise<unknown>, code: string, text: RegExp | string): Promise<void> {
+  const err = await rejectionOf(() => p);
+  expect(err.code, String(err)).to.equal(code);
+  if (typeof text === 'string') expect(err.message).to.include(text);
+  else expect(err.message).to.match(text);
+}
+
 /** Runs `fn` and returns the MpccError it throws (fails when it throws nothing or another error). */
 export function errorOf(fn: () => unknown): MpccError {
   try {

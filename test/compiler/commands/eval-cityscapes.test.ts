@@ -12,7 +12,7 @@ import { loadCalibration } from '../../../compiler/calibration/load.js';
 import { runEval } from '../../../compiler/commands/eval.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { encodePng } from '../../../examples/png.js';
-import { rejectionOf } from '../../passes/util.js';
+import { expectRejection } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { segmenter } from './segmenter.js';
 
@@ -97,25 +97,19 @@ describe("mpcc eval on Cityscapes' layout (city folders, _leftImg8bit with _gtFi
   });
 
   describe('bad input: coded errors', () => {
-    const expectCode = async (p: Promise<unknown>, code: string, text: RegExp) => {
-      const err = await rejectionOf(() => p);
-      expect((err as { code?: string }).code, String(err)).to.equal(code);
-      expect((err as Error).message).to.match(text);
-    };
-
     it('a label id that is none (40), a train id beyond the model (pole: 17 → 5), an id without its image, --reduce-zero-label', async () => {
       layout('bad', (_, i) => [['labelIds', i === 2 ? raw[i].map((v, p) => (p === 8 ? 40 : v)) : raw[i]]]);
-      await expectCode(evalOf('bad'), 'MPCC3014', /bochum_000000_000313_gtFine_labelIds\.png': it holds 40 \(at row 1, column 1\), neither a Cityscapes label id \(0\.\.33\)/);
+      await expectRejection(evalOf('bad'), 'MPCC3014', /bochum_000000_000313_gtFine_labelIds\.png': it holds 40 \(at row 1, column 1\), neither a Cityscapes label id \(0\.\.33\)/);
       layout('pole', (_, i) => [['labelIds', i === 1 ? raw[i].map((v, p) => (p === 0 ? 17 : v)) : raw[i]]]);
-      await expectCode(evalOf('pole'), 'MPCC3014', /aachen_000001_000019_gtFine_labelIds\.png': it holds 5 .*neither a class of the model \(0\.\.4\)/);
+      await expectRejection(evalOf('pole'), 'MPCC3014', /aachen_000001_000019_gtFine_labelIds\.png': it holds 5 .*neither a class of the model \(0\.\.4\)/);
       layout('lonely', (_, i) => [['labelIds', raw[i]]]);
       mkdirSync(file('lonely', 'gtFine', 'val', 'zurich'));
       writeFileSync(file('lonely', 'gtFine', 'val', 'zurich', 'zurich_000000_000019_gtFine_labelIds.png'), encodePng(raw[0], H, W));
-      await expectCode(evalOf('lonely'), 'MPCC3015', /id 'zurich\/zurich_000000_000019' has no image 'zurich\/zurich_000000_000019_leftImg8bit\.png'/);
-      await expectCode(evalOf('ids', { reduceZeroLabel: true }), 'MPCC0004', /--reduce-zero-label.*Cityscapes/);
+      await expectRejection(evalOf('lonely'), 'MPCC3015', /id 'zurich\/zurich_000000_000019' has no image 'zurich\/zurich_000000_000019_leftImg8bit\.png'/);
+      await expectRejection(evalOf('ids', { reduceZeroLabel: true }), 'MPCC0004', /--reduce-zero-label.*Cityscapes/);
       // train-id maps for some images only (a createTrainIdLabelImgs run cut short): refused, not a smaller set
       layout('partial', (id, i) => [['labelIds', raw[i]], ...(id.startsWith('aachen') ? [['labelTrainIds', Uint8Array.from(trainIds(raw[i]))] as [string, Uint8Array]] : [])]);
-      await expectCode(evalOf('partial'), 'MPCC3015', /2 ids have train-id maps \(_gtFine_labelTrainIds\.png\) but 2 only label-id maps \(_gtFine_labelIds\.png\), the first 'bochum\/bochum_000000_000313'/);
+      await expectRejection(evalOf('partial'), 'MPCC3015', /2 ids have train-id maps \(_gtFine_labelTrainIds\.png\) but 2 only label-id maps \(_gtFine_labelIds\.png\), the first 'bochum\/bochum_000000_000313'/);
     });
   });
 });

@@ -11,7 +11,7 @@ import { runEval } from '../../../compiler/commands/eval.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
 import { encodePng } from '../../../examples/png.js';
-import { rejectionOf } from '../../passes/util.js';
+import { expectRejection } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { segmenter } from './segmenter.js';
 
@@ -98,19 +98,13 @@ describe('mpcc eval --reduce-zero-label: ADE20K\'s labels (0 counts nowhere, k i
   });
 
   describe('bad input: coded errors', () => {
-    const expectCode = async (p: Promise<unknown>, code: string, text: RegExp) => {
-      const err = await rejectionOf(() => p);
-      expect((err as { code?: string }).code, String(err)).to.equal(code);
-      expect((err as Error).message).to.match(text);
-    };
-
     it('a raw label above the classes: MPCC3014 naming the label map, MPCC3006 naming the array', async () => {
       mkdirSync(file('six'));
       IDS.forEach((id, i) => writeFileSync(file('six', `${id}.png`), encodePng(i === 2 ? masks[i].map((v, p) => (p === 9 ? 6 : v)) : masks[i], H, W)));
-      await expectCode(runEval(file('seg.onnx'), { data: file('images'), labels: file('six'), reduceZeroLabel: true, ...FLAGS } as never), 'MPCC3014',
+      await expectRejection(runEval(file('seg.onnx'), { data: file('images'), labels: file('six'), reduceZeroLabel: true, ...FLAGS } as never), 'MPCC3014',
         /ADE_val_00000003\.png': it holds 6 \(at row 1, column 2\), neither 0 \(other, counting nowhere\), a class 1\.\.5 of --reduce-zero-label/);
       writeFileSync(file('six.npy'), encodeNpy([IDS.length, H, W], masks.flatMap((m, i) => Array.from(m, (v, p) => (i === 1 && p === 3 ? 6 : v))), '|u1'));
-      await expectCode(runEval(file('seg.onnx'), { data: file('x.npy'), labels: file('six.npy'), reduceZeroLabel: true } as never), 'MPCC3006', /six\.npy.*label 6 at pixel 3 of image 1 is neither 0/);
+      await expectRejection(runEval(file('seg.onnx'), { data: file('x.npy'), labels: file('six.npy'), reduceZeroLabel: true } as never), 'MPCC3006', /six\.npy.*label 6 at pixel 3 of image 1 is neither 0/);
     });
 
     it('MPCC0004 for a classifier', async () => {
@@ -121,7 +115,7 @@ describe('mpcc eval --reduce-zero-label: ADE20K\'s labels (0 counts nowhere, k i
       b.output('output', [1, 3]);
       writeFileSync(file('cls.onnx'), b.toBytes());
       writeFileSync(file('cls-y.npy'), encodeNpy([IDS.length], [0, 1, 2, 0], '|u1'));
-      await expectCode(runEval(file('cls.onnx'), { data: file('x.npy'), labels: file('cls-y.npy'), reduceZeroLabel: true } as never), 'MPCC0004', /--reduce-zero-label.*the model classifies/);
+      await expectRejection(runEval(file('cls.onnx'), { data: file('x.npy'), labels: file('cls-y.npy'), reduceZeroLabel: true } as never), 'MPCC0004', /--reduce-zero-label.*the model classifies/);
     });
   });
 });

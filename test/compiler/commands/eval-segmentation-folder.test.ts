@@ -14,7 +14,7 @@ import { loadCalibration } from '../../../compiler/calibration/load.js';
 import { runEval } from '../../../compiler/commands/eval.js';
 import { encodeNpy } from '../../../compiler/npy.js';
 import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
-import { rejectionOf } from '../../passes/util.js';
+import { expectRejection } from '../../passes/util.js';
 import { suiteTempDir } from '../../temp-dir.js';
 import { encodePalettePng, encodePng } from '../../../examples/png.js';
 import { testValues } from '../onnx/harness.js';
@@ -148,12 +148,6 @@ describe('mpcc eval --data IMAGES --labels MASKS: a segmentation set in folders 
 
   describe('bad input: coded errors naming the file, folder or flag', () => {
     const evalSeg = (extra: Record<string, unknown>, model = 'seg.onnx') => runEval(file(model), { data: file('JPEGImages'), labels: file('SegmentationClass'), ...FLAGS, ...extra } as never);
-    const expectCode = async (p: Promise<unknown>, code: string, text: RegExp | string) => {
-      const err = await rejectionOf(() => p);
-      expect((err as { code?: string }).code, String(err)).to.equal(code);
-      if (typeof text === 'string') expect((err as Error).message).to.include(text);
-      else expect((err as Error).message).to.match(text);
-    };
     /** A mask folder holding `mask` as set image 0's label map and copies of the others. */
     const masksWith = (name: string, mask: Buffer) => {
       mkdirSync(file(name));
@@ -164,33 +158,33 @@ describe('mpcc eval --data IMAGES --labels MASKS: a segmentation set in folders 
     it('MPCC3014: a label map of another size than its image, an RGB one, an ambiguous palette, a label that is no class', async () => {
       const { id, h, w } = SETS[0];
       const small = masksWith('small', encodePalettePng(masks[0].subarray(0, 9 * 10), 9, 10, VOC_PALETTE));
-      await expectCode(evalSeg({ labels: small }), 'MPCC3014', `${id}.png': it is 9×10 but its image`);
+      await expectRejection(evalSeg({ labels: small }), 'MPCC3014', `${id}.png': it is 9×10 but its image`);
       const rgb = masksWith('rgb', encodePng(new Uint8Array(h * w * 3), h, w, 3));
-      await expectCode(evalSeg({ labels: rgb }), 'MPCC3014', 'an RGB PNG');
+      await expectRejection(evalSeg({ labels: rgb }), 'MPCC3014', 'an RGB PNG');
       const twin = VOC_PALETTE.map((c, i) => (i === 4 ? VOC_PALETTE[1] : c));
       const ambiguous = masksWith('ambiguous', encodePalettePng(masks[0], h, w, twin));
-      await expectCode(evalSeg({ labels: ambiguous }), 'MPCC3014', /palette entries 1 and 4 have the same color/);
+      await expectRejection(evalSeg({ labels: ambiguous }), 'MPCC3014', /palette entries 1 and 4 have the same color/);
       const seven = masksWith('seven', encodePalettePng(masks[0].map((v, p) => (p === 0 ? 7 : v)), h, w, VOC_PALETTE));
-      await expectCode(evalSeg({ labels: seven }), 'MPCC3014', /holds 7 .*neither a class of the model \(0\.\.4\) nor the ignore index 255/);
+      await expectRejection(evalSeg({ labels: seven }), 'MPCC3014', /holds 7 .*neither a class of the model \(0\.\.4\) nor the ignore index 255/);
     });
 
     it('MPCC3015: a split id without an image or label map, a mask folder with none; MPCC3009: output maps of another size than the input', async () => {
       writeFileSync(file('bad-split.txt'), 'a\nmissing\n');
-      await expectCode(evalSeg({ split: file('bad-split.txt') }), 'MPCC3015', "id 'missing' of split file");
+      await expectRejection(evalSeg({ split: file('bad-split.txt') }), 'MPCC3015', "id 'missing' of split file");
       mkdirSync(file('no-masks'));
-      await expectCode(evalSeg({ labels: file('no-masks') }), 'MPCC3015', 'holds no .png file');
+      await expectRejection(evalSeg({ labels: file('no-masks') }), 'MPCC3015', 'holds no .png file');
       const orphan = masksWith('orphan', encodePalettePng(masks[0], SETS[0].h, SETS[0].w, VOC_PALETTE));
       writeFileSync(join(orphan, 'zzz.png'), encodePng(new Uint8Array(4), 2, 2));
-      await expectCode(evalSeg({ labels: orphan }), 'MPCC3015', "id 'zzz' has no image");
-      await expectCode(evalSeg({}, 'seg-s2.onnx'), 'MPCC3009', /output maps are 3×4 but its input is 6×7/);
+      await expectRejection(evalSeg({ labels: orphan }), 'MPCC3015', "id 'zzz' has no image");
+      await expectRejection(evalSeg({}, 'seg-s2.onnx'), 'MPCC3009', /output maps are 3×4 but its input is 6×7/);
     });
 
     it('MPCC0004: no --labels, --labels a file, --labels-format u8 or --split with a folder where they do not apply', async () => {
-      await expectCode(evalSeg({ labels: undefined }), 'MPCC0004', /--labels.*give --labels the folder of label maps/);
-      await expectCode(evalSeg({ labels: file('val.txt') }), 'MPCC0004', /--labels.*the folder of its label maps/);
-      await expectCode(evalSeg({ labelsFormat: 'u8' }), 'MPCC0004', /--labels-format/);
+      await expectRejection(evalSeg({ labels: undefined }), 'MPCC0004', /--labels.*give --labels the folder of label maps/);
+      await expectRejection(evalSeg({ labels: file('val.txt') }), 'MPCC0004', /--labels.*the folder of its label maps/);
+      await expectRejection(evalSeg({ labelsFormat: 'u8' }), 'MPCC0004', /--labels-format/);
       const ref = reference('arrays', [0]);
-      await expectCode(runEval(file('seg.onnx'), { data: ref.data, labels: ref.labels, split: file('val.txt') } as never), 'MPCC0004', /--split/);
+      await expectRejection(runEval(file('seg.onnx'), { data: ref.data, labels: ref.labels, split: file('val.txt') } as never), 'MPCC0004', /--split/);
     });
   });
 });
