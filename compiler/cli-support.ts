@@ -1,7 +1,7 @@
 // What every command shares: turning user errors into one line and exit code 2, writing output
 // files only when the whole command succeeded, and progress lines on stderr (shown when stderr
 // is a terminal or --progress is given, never with --quiet: see `progressSink`).
-import { renameSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { renameSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command, CommanderError } from 'commander';
 import { MpccError, diag } from '../runtime/diagnostics.js';
@@ -86,15 +86,49 @@ export function cleanupOnSignal(cleanup: () => void): () => void {
   return () => pending.delete(cleanup);
 }
 
+/** Why `path` cannot become a file (or, with `folder`, a folder) mpcc writes: a folder where a
+ * file goes (or a file where a folder goes), or a file where one of its parent folders would be;
+ * null when nothing stands in the way (missing parents are created). */
+export function outputPathProblem(path: string, folder = false): string | null {
+  // a path under a file is ENOTDIR: the loop below names that file
+  const stat = (p: string) => {
+    try {
+      return statSync(p, { throwIfNoEntry: false }) ?? null;
+    } catch {
+      return null;
+    }
+  };
+  const at = stat(path);
+  if (at && folder && !at.isDirectory()) return 'it is a file, not a folder';
+  if (at && !folder && at.isDirectory()) return 'it is a folder';
+  for (let up = dirname(path), prev = path; up !== prev; prev = up, up = dirname(up)) {
+    const s = stat(up);
+    if (s && !s.isDirectory()) return `'${up}' is a file, not a folder`;
+    if (s) break;
+  }
+  return null;
+}
+
+/** MPCC0003 naming `path` when outputPathProblem finds one: checked before the work that writes it. */
+export function checkOutputPath(path: string, folder = false): void {
+  const problem = outputPathProblem(path, folder);
+  if (problem) throw diag('MPCC0003', [path, problem]);
+}
+
 /** Writes `data` to `path` through a temporary file and a rename, so no half-written file remains. */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  checkOutputPath(path);
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was written there
+    }
     throw diag('MPCC0003', [path, (err as Error).message]);
   }
 }

@@ -78,7 +78,8 @@ export function formatEvalReport(r: EvalReport, options: { readonly fixed?: bool
     const c = r.refit.calibration;
     lines.push(`refit: ${r.refit.layers.length} layers on ${c.samples} calibration images from ${c.path} (float32 sha256 ${c.sha256.slice(0, 16)}…), ridge ${r.refit.ridge}; none of them among the evaluated images`);
     for (const l of r.refit.layers) lines.push(`  ${l.name}: output error ${pct(l.relErrBefore)} -> ${pct(l.relErrAfter)}`);
-    for (const w of r.refit.warnings) lines.push(`warning ${w}`);
+    // the warnings themselves went to stderr as the refit made them (and are in --json's refit.warnings)
+    if (r.refit.warnings.length > 0) lines.push(`  (${r.refit.warnings.length} refit warning${r.refit.warnings.length === 1 ? '' : 's'} on stderr)`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -232,8 +232,17 @@ export interface PlaintextCheck {
   readonly maxDiffSimulated: number;
   /** Largest |secure − float network| over the outputs. */
   readonly maxDiffFloat: number;
+  /** maxDiffSimulated over the simulation's output range (max − min). */
+  readonly relativeDiffSimulated: number;
+  /** Whether the secure run computes what the simulation does: its largest difference within
+   * CHECK_TOLERANCE of the output range (truncation's ulps and a lost carry stay far below; a
+   * value past the ring's bound, which wraps, does not). */
+  readonly agrees: boolean;
   readonly layers: SignErrorRow[];
 }
+
+/** The share of the output range beyond which secure and simulated outputs disagree. */
+export const CHECK_TOLERANCE = 0.1;
 
 /** Checks a secure run of OUT (compiled from `model`, its windows in OUT/plan.json if any) on
  * input `x` against plaintext: the outputs against the float network and the fixed-point
@@ -252,19 +261,26 @@ export function checkAgainstPlaintext(out: string, model: string, x: Float32Arra
   const { layers, outputs } = measureSignErrors(windowed, frac, x, inputShape, log);
   const float = runGraph(windowed, { [windowed.inputs[0]]: new Tensor('float32', [...inputShape], x) }, { precision: 'float64' });
   let maxDiffSimulated = 0, maxDiffFloat = 0;
+  let lo = Infinity, hi = -Infinity;
   for (const [name, values] of Object.entries(secure)) {
     const sim = outputs[0].get(name)?.data as ArrayLike<number> | undefined;
     const ref = float.get(name)?.data as ArrayLike<number> | undefined;
     for (let i = 0; i < values.length; i++) {
-      if (sim) maxDiffSimulated = Math.max(maxDiffSimulated, Math.abs(values[i] - Number(sim[i])));
+      if (sim) {
+        maxDiffSimulated = Math.max(maxDiffSimulated, Math.abs(values[i] - Number(sim[i])));
+        [lo, hi] = [Math.min(lo, Number(sim[i])), Math.max(hi, Number(sim[i]))];
+      }
       if (ref) maxDiffFloat = Math.max(maxDiffFloat, Math.abs(values[i] - Number(ref[i])));
     }
   }
+  const relativeDiffSimulated = maxDiffSimulated === 0 ? 0 : maxDiffSimulated / Math.max(hi - lo, 2 ** -frac);
   const byName = new Map((plan?.compare?.windows ?? []).map((w) => [w.name, w]));
   const maxes = maxLevels(windowed);
   return {
     maxDiffSimulated,
     maxDiffFloat,
+    relativeDiffSimulated,
+    agrees: relativeDiffSimulated <= CHECK_TOLERANCE,
     layers: layers.map((l) => ({ ...l, predicted: byName.get(l.name)?.predictedSignError ?? null, predictedOverflow: byName.get(l.name)?.predictedOverflow ?? null, ...(maxes.has(l.name) ? { max: true } : {}) })),
   };
 }
@@ -272,7 +288,11 @@ export function checkAgainstPlaintext(out: string, model: string, x: Float32Arra
 /** The check as text lines. */
 export function describeCheck(c: PlaintextCheck): string {
   const rate = (r: number | null) => (r === null ? '—' : r === 0 ? '0' : r.toExponential(2));
-  const lines = [`plaintext check: max |secure − fixed-point simulation| ${c.maxDiffSimulated.toExponential(2)}, max |secure − float| ${c.maxDiffFloat.toExponential(2)}`];
+  const share = `${(100 * c.relativeDiffSimulated).toPrecision(2)}% of the output range`;
+  const verdict = c.agrees
+    ? `the secure run computes the network (within ${share})`
+    : `the secure run DIFFERS from the network it should compute (by ${share}, more than ${100 * CHECK_TOLERANCE}%): a value past the program's ring wraps (see the compile's ring note), or the program is not this model's`;
+  const lines = [`plaintext check: ${verdict}`, `max |secure − fixed-point simulation| ${c.maxDiffSimulated.toExponential(2)}, max |secure − float| ${c.maxDiffFloat.toExponential(2)}`];
   lines.push('sign errors per comparison (measured on this input by the simulation; predicted from calibration):');
   for (const l of c.layers) {
     const past = `${l.overflows} past the range, predicted ${rate(l.predictedOverflow)}`;

@@ -12,8 +12,7 @@ import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync
 import { dirname } from 'node:path';
 import { diag } from '../runtime/diagnostics.js';
 import { npyHeader } from './npy.js';
-import { cleanupOnSignal } from './cli-support.js';
-import { statOf } from './calibration/image-folder.js';
+import { cleanupOnSignal, outputPathProblem } from './cli-support.js';
 
 /** Classes a uint8 file holds. */
 const NARROW_CLASSES = 256;
@@ -40,11 +39,9 @@ export class PredictionFile {
     const header = npyHeader([n, ...map], this.wide ? '<i4' : '|u1');
     this.headerBytes = header.length;
     this.guard(() => {
-      if (statOf(path)?.isDirectory()) throw new Error('it is a folder');
-      const folder = dirname(path);
-      const at = statOf(folder);
-      if (at && !at.isDirectory()) throw new Error(`'${folder}' is a file, not a folder`);
-      mkdirSync(folder, { recursive: true });
+      const problem = outputPathProblem(path);
+      if (problem) throw new Error(problem);
+      mkdirSync(dirname(path), { recursive: true });
       this.fd = openSync(this.tmp, 'w');
       writeSync(this.fd, header);
     });

@@ -50,6 +50,7 @@ import { RING_BITS, type RingBits } from '../runtime/program/program.js';
 import { MAX_EXACT_TRUNCATION_BITS } from '../runtime/protocols/truncate-exact.js';
 import { COPY_RINGS, MAX_COPY_LIFT_BITS } from '../runtime/protocols/copy-ring.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
+import { diag } from '../runtime/diagnostics.js';
 import type { CalibrationSet } from './calibration/load.js';
 
 /** auto's constants: the bits of margin it keeps above the largest value calibration saw, the
@@ -376,6 +377,12 @@ export function checkRing(range: RingRange, frac: number, ring: RingBits): RingC
   const poolBits = fitPools(range, ring);
   const real = (ulps: number) => realOf(ulps, frac);
   const seen = seenOf(range, frac);
+  // values the samples already carry past the bound (or a window past the ring) would wrap on
+  // the calibration images themselves: every such inference ruined, so no program is made
+  if (range.largest >= 2 ** (ring - 2) || range.windowTop > ring) {
+    const past = range.windowTop > ring ? `a narrowed window reaches bit ${range.windowTop - 1} at '${range.windowNode}'` : `${seen}, beyond Z_2^${ring}'s bound |v| < 2^(${ring - 2}−2f) = ${fmt(real(2 ** (ring - 2)))}`;
+    throw diag('MPCC6030', [ring, past, auto.ring]);
+  }
   const verdict =
     auto.ring <= ring
       ? `every value fits with ${RING_AUTO.marginBits} bits of margin (${seen}; --ring auto would take Z_2^${auto.ring})`

@@ -136,7 +136,7 @@ export const DIAGNOSTICS = {
   MPCC5005: 'handshake with peer {0} failed: {1}',
   MPCC5006: 'could not connect to peer {0} at {1} within {2} ms: {3}',
   MPCC5007: 'peer {0} runs wire version {1}, this party runs version {2}',
-  MPCC5008: "peer {0} belongs to another session (its tag '{1}' differs from this party's tag '{2}')",
+  MPCC5008: "peer {0} belongs to another session (its tag '{1}' differs from this party's tag '{2}'): the parties' folders come from different compiles (another model, plan or flags) or mpcc versions; give each party its folder of the same `mpcc compile`",
   MPCC5009: 'session of party {0} is closed: {1}',
   MPCC5010: 'invalid round: {0}',
   MPCC5011: 'peer {0} aborted the session: {1}',
@@ -199,6 +199,7 @@ export const DIAGNOSTICS = {
   MPCC6027: "--client-offline: node '{0}' ({1}) keeps the model out of the client-offline mode: {2}",
   MPCC6028: "--ring {0} needs {1}: a ring smaller than Z_2^64 is safe only where every truncation is exact (the client-offline mode, passes/secure/lower-client-offline.ts)",
   MPCC6029: "--ring {0}: node '{1}' ({2}) cannot run in Z_2^{0}: {3}",
+  MPCC6030: "--ring {0}: {1}: such a value wraps, on these samples already, and ruins its inference's output; use --ring auto (Z_2^{2} here), --ring {2}, or fewer --frac-bits",
 
   MPCC6040: "codegen: node '{0}' ({1}) cannot be generated: {2}",
   MPCC6041: "codegen needs a lowered and scheduled graph: {0} (run lower,schedule-rounds first)",

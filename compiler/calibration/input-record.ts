@@ -24,6 +24,24 @@ export function manifestRecord(p: Preprocessing): InputPreprocessing | undefined
 /** The record of a compile with calibration options `calib` and plan file bytes `plan`. */
 export function compilePreprocessing(calib: CalibrationOptions | undefined, plan: Uint8Array | undefined): InputPreprocessing | undefined {
   if (calib !== undefined) return manifestRecord(resolvePreprocessing(calib));
+  return planPreprocessing(plan);
+}
+
+/** A warning when the compile's --calib images are preprocessed otherwise than the images the
+ * plan was made from (its record): clients' images will then be preprocessed as the compile's,
+ * not as the plan was measured on. Null when they agree, or either made no record of images. */
+export function preprocessingMismatch(calib: CalibrationOptions | undefined, plan: Uint8Array | undefined): string | null {
+  // an .npy of arrays is used as it is: what its maker did to it is not known here
+  if (calib === undefined || plan === undefined || /\.npy$/i.test(calib.calib)) return null;
+  const planned = planPreprocessing(plan);
+  if (planned === undefined) return null;
+  const ours = manifestRecord(resolvePreprocessing(calib));
+  if (JSON.stringify(ours ?? {}) === JSON.stringify(planned)) return null;
+  return `the plan was made on images preprocessed as ${describePreprocessing(planned)}; this compile's --calib images are preprocessed as ${ours ? describePreprocessing(ours) : 'they are (no transform)'}, and so will clients' images be: give the plan's image flags (e.g. its --preset) to --calib too`;
+}
+
+/** The plan's record of the images it was made from (plan.source.calib), as the manifest records it. */
+function planPreprocessing(plan: Uint8Array | undefined): InputPreprocessing | undefined {
   if (plan === undefined) return undefined;
   const source = (JSON.parse(new TextDecoder().decode(plan)) as { source?: { calib?: { kind?: string; preprocessing?: Record<string, unknown> } } }).source;
   const rec = source?.calib?.kind === 'images' ? source.calib.preprocessing : undefined;

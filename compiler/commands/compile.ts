@@ -8,7 +8,7 @@
 // --ring, a client-offline program computes in a smaller ring (compiler/ring-choice.ts; auto by
 // default with --calib in that mode).
 import type { Command } from 'commander';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePlan, planJson, readPlan } from '../../passes/planning/plan-file.js';
@@ -24,7 +24,7 @@ import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-
 import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, parseTruncation, planOption, requireOutput, ringOption, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
-import { compilePreprocessing, describePreprocessing } from '../calibration/input-record.js';
+import { compilePreprocessing, describePreprocessing, preprocessingMismatch } from '../calibration/input-record.js';
 import { checkClassCount, readClassNames, scoresClasses } from '../class-names.js';
 import { loadGraphFile } from '../load-model.js';
 import { describeMisreadPatches, describeWindows, driveWithWindows, misreadPatches } from '../narrow.js';
@@ -78,9 +78,9 @@ export function mpccVersion(): string {
 }
 
 /** Compiles `model` into `options.output`; progress lines go to `sink` (none by default). */
-export function runCompile(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS): CompileSummary {
+export function runCompile(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): CompileSummary {
   const log = commandProgress(options, sink);
-  const out = requireOutput(options.output, 'an output folder OUT');
+  const out = requireOutput(options.output, 'an output folder OUT', true);
   const fracBits = parseFracBits(options.fracBits);
   const truncation = parseTruncation(options.truncation);
   const compare = compareChoiceFrom(options); // checked before anything loads
@@ -101,6 +101,9 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   } catch (e) {
     throw diag('MPCC0002', [model, (e as Error).message]);
   }
+  // --calib images preprocessed otherwise than the plan's: said before the work
+  const mismatch = preprocessingMismatch(calib, options.plan === undefined || !existsSync(options.plan) ? undefined : readFileSync(options.plan));
+  if (mismatch) warn(mismatch);
   const t0 = Date.now();
   const inputShape = parseInputShape(options.inputShape);
   const scratch = options.reconstruct ? mkdtempSync(join(tmpdir(), 'mpcc-refit-')) : undefined;
@@ -203,7 +206,7 @@ function maxPoolNotes(cost: CostReport, planned: ReadonlySet<string>): string[] 
 export async function runCompileWithBudget(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<CompileSummary> {
   if (options.plan !== undefined) throw diag('MPCC0004', ['--plan', options.plan, 'give either --plan or a budget (--budget, --budget-drelus), not both']);
   const flags = checkBudgetFlags(options);
-  requireOutput(options.output, 'an output folder OUT');
+  requireOutput(options.output, 'an output folder OUT', true);
   parseFracBits(options.fracBits);
   checkRingMode(parseRing(options.ring), options.clientOffline === undefined ? 'auto' : parseClientOffline(options.clientOffline));
   const log = commandProgress(options, sink);
@@ -243,7 +246,7 @@ export function registerCompile(program: Command): void {
     action(async (model: string, options: CompileOptions) => {
       const summary = wantsBudget(options)
         ? await runCompileWithBudget(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`))
-        : runCompile(model, options, stderrProgress(options));
+        : runCompile(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`));
       for (const line of summary.notes) process.stdout.write(`${line}\n`);
     }),
   );

@@ -98,11 +98,11 @@ function modelCost(model: string, options: CostOptions, log: ProgressSink): { re
 }
 
 /** A compiled folder's cost.json, and a last line saying the mode it was compiled in (which
- * --client-offline auto chose for a plan; `mpcc cost MODEL --client-offline auto` says why). */
+ * --client-offline auto chose for a plan, its note saying why). */
 function compiledCost(out: string): { report: CostReport; note: string } {
   const report = readCostJson(join(out, 'cost.json'));
   const mode = report.mode ?? 'classic';
-  return { report, note: `mode: ${mode}, as ${out} was compiled (\`mpcc cost MODEL --plan P --client-offline auto\` says why a mode is chosen)` };
+  return { report, note: `mode: ${mode}, as ${out} was compiled (with a plan, compile's --client-offline auto picks the mode, and its note says why)` };
 }
 
 /** OUT/cost.json as codegen writes it (MPCC0002 when missing, MPCC6026 when not a report). */

@@ -24,6 +24,7 @@ import type { ProgressFlags, ProgressSink } from '../cli-support.js';
 import { ClassificationMetrics, SegmentationMetrics, predictions } from '../eval-metrics.js';
 import { type EvalSourceOptions, type ModelShape, evalSource, isFolder, readImages, samplePicks } from '../eval-source.js';
 import { listImageFolder } from '../calibration/image-folder.js';
+import { checkNoCalibrationOverlap, planSampleDigests } from '../calibration/sample-digests.js';
 import { encodeNpy } from '../npy.js';
 import { imageFlagsFrom } from './calib-flags.js';
 import { type EvalReport, measuredFields } from '../eval-report.js';
@@ -144,9 +145,16 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
     : given;
   const images = isFolder(options.data) ? undefined : readImages(options.data, flags.dataShape);
   if (images === undefined && options.dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
+  // as eval MODEL --plan: none of the images the compiled plan was made from (OUT/plan.json's
+  // source.calib; a party folder alone holds no plan) among the evaluated ones (MPCC0015)
+  const planFile = join(out, 'plan.json');
+  const calibDigests = existsSync(planFile) ? planSampleDigests(readPlan(planFile).source, planFile) : undefined;
+  const checkOverlap = (data: Float32Array, batch?: { first: number }) => {
+    if (calibDigests) checkNoCalibrationOverlap(data, numel(shape.image), options.data, calibDigests, planFile, batch);
+  };
   const source = evalSource({
     options, shape, ignoreIndex: flags.ignoreIndex, labelsFormat: flags.labelsFormat, dataShape: flags.dataShape, images,
-    flags: imageFlagsFrom(options as SecureEvalOptions & Record<string, unknown>), recorded: manifest.input.preprocessing, log, checkOverlap: () => {}, sample: flags.sample,
+    flags: imageFlagsFrom(options as SecureEvalOptions & Record<string, unknown>), recorded: manifest.input.preprocessing, log, checkOverlap, sample: flags.sample,
   });
   const total = source.count;
   const picks = samplePicks(total, flags.sample, log);

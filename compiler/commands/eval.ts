@@ -235,8 +235,11 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   await forward.dispose();
 
   const drelus = dreluCount(runnable, fracBits, log);
-  // the baseline: the same model through the same passes, without the plan
-  const baselineDrelus = options.plan === undefined ? drelus : dreluCount(runPlan(loaded, planPasses(loaded, { passes: options.passes, target: 'float' })).graph, fracBits, log);
+  // the baseline: the network as run with the plan's layers back at one DReLU per element (its
+  // MaxPools as the planned network runs them), as cost.json's drelusBefore counts it, so that
+  // `eval MODEL --plan`, `eval OUT`, `cost` and `report` give one share for one plan
+  const planned = options.plan === undefined ? undefined : readPlan(options.plan).drelus;
+  const baselineDrelus = drelus === undefined || planned === undefined ? drelus : drelus + shape.batch * (planned.baseline - planned.planned);
   const measured = metrics.result();
   const report: EvalReport = {
     ...measuredFields(measured, { of: picks ? total : undefined, reduceZeroLabel: options.reduceZeroLabel }),

@@ -6,6 +6,7 @@
 // (compiler/party-cli.ts) can use it without loading the compiler.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { diag } from '../../runtime/diagnostics.js';
+import { checkOutputPath } from '../cli-support.js';
 import { RING_BITS, type RingBits } from '../../runtime/program/program.js';
 
 /** The range of --frac-bits (quantize's own option checks the same range), and quantize's own
@@ -98,8 +99,11 @@ export function outputOption(what: string): Option {
 }
 
 /** The -o value, or MPCC0004 naming -o when a command that needs it did not get it. */
-export function requireOutput(value: string | undefined, what: string): string {
+export function requireOutput(value: string | undefined, what: string, folder = false): string {
   if (!value) throw diag('MPCC0004', ['-o', '', `${what} is required`]);
+  // a folder where a file goes, a file where a folder goes, or a path under a file: said now,
+  // before the command's work (MPCC0003)
+  checkOutputPath(value, folder);
   return value;
 }
 

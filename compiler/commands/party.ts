@@ -23,9 +23,10 @@
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, exitAfterOutput, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, checkOutputPath, commandProgress, exitAfterOutput, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { connectTcpSession, loadIdentity, type PartyIdentity } from '../../runtime/session/connect.js';
+import { keyFingerprint, privateKeyModeWarning } from '../../runtime/session/identity.js';
 import { ServingParty, type ServeSummary } from '../../runtime/transport/serving.js';
 import { NoMoreInput, runAsClient, type PreparedInference } from '../../runtime/transport/serving-client.js';
 import type { PartySession } from '../../runtime/session/party-session.js';
@@ -79,12 +80,18 @@ function isLoopback(address: string): boolean {
 
 /** The party's identity from --key/--peer-keys, or null for plain links (checked: loopback
  * only, unless --insecure, which warns on stderr). */
-export function partyIdentity(id: PartyId, peers: readonly string[], options: PartyOptions, warn: (line: string) => void): PartyIdentity | null {
+export function partyIdentity(id: PartyId, peers: readonly string[], options: PartyOptions, warn: (line: string) => void, log: ProgressSink = NO_PROGRESS): PartyIdentity | null {
   if (options.key !== undefined || options.peerKeys !== undefined) {
     if (options.key === undefined) throw diag('MPCC0004', ['--key', '', '--peer-keys needs this party\'s private key (--key DIR/partyN.key)']);
     if (options.peerKeys === undefined) throw diag('MPCC0004', ['--peer-keys', '', '--key needs the folder of the other parties\' public keys (partyM.pub)']);
     if (options.insecure) throw diag('MPCC0004', ['--insecure', 'true', 'not with --key: the links are authenticated']);
-    return loadIdentity(id, options.key, options.peerKeys);
+    const identity = loadIdentity(id, options.key, options.peerKeys);
+    const mode = privateKeyModeWarning(options.key);
+    if (mode) warn(mode);
+    // what the operators compared when they exchanged the .pub files (mpcc keygen --show)
+    const pinned = ([0, 1, 2] as PartyId[]).filter((p) => p !== id).map((p) => `party ${p} ${keyFingerprint(identity.peers[p]!)}`);
+    log(`party ${id}: key fingerprint ${keyFingerprint(identity.own.publicRaw)}; pins ${pinned.join(', ')} (${options.peerKeys})`);
+    return identity;
   }
   const remote = peers.find((p) => !isLoopback(p));
   if (remote !== undefined && !options.insecure) throw runtimeError('MPCC5020', [remote]);
@@ -118,6 +125,11 @@ function checkPartyFlags(options: PartyOptions) {
   const maxInferences = options.maxInferences === undefined ? undefined : Number(options.maxInferences);
   if (maxInferences !== undefined && !(Number.isInteger(maxInferences) && maxInferences >= 1)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'expected a positive integer']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
+  if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1)) throw diag('MPCC0004', ['--connect-timeout', options.connectTimeout, 'expected a positive whole number of milliseconds']);
+  // where the outputs go, checked before connecting (a folder with --input -, else files)
+  for (const o of outputs) checkOutputPath(o, stdin);
+  const twice = outputs.find((o, i) => outputs.indexOf(o) !== i);
+  if (twice !== undefined) throw diag('MPCC0004', ['--output', twice, 'given twice: each input needs its own output file']);
   const roundTimeoutMs = parseRoundTimeout(options.roundTimeout);
   // the client's image flags (a PNG/JPEG input), checked before connecting
   const imageFlags = imageFlagsFrom(options as PartyOptions & Record<string, unknown>);
@@ -227,7 +239,7 @@ export function servedOutputPath(dir: string, input: string): string {
 export async function serveParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS, events: ProgressSink = NO_PROGRESS, hooks: ServeHooks = {}): Promise<ServeResult> {
   const log = commandProgress(options, sink);
   const { id, peers, inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs, imageFlags } = checkPartyFlags({ ...options, serve: true });
-  const identity = partyIdentity(id, peers, options, (line) => process.stderr.write(line + '\n')) ?? undefined;
+  const identity = partyIdentity(id, peers, options, (line) => process.stderr.write(line + '\n'), log) ?? undefined;
   const arts = await loadPartyArtifacts(out, id);
   const tag = sessionTag(arts.manifest);
   const common = { peers, tag, identity, timeoutMs, roundTimeoutMs };
@@ -240,6 +252,8 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
     // that never comes (the end of stdin) ends the client as that end would.
     let taken = 0;
     let done = 0;
+    // the outputs written so far and their inputs: two inputs of one name would share a file
+    const written = new Map<string, string>();
     const inputEnded = async () => (await lines.drained(INPUT_END_GRACE_MS)) && taken === done;
     try {
       const reports = await runAsClient({ ...common, inferences: 'open', signal: hooks.signal, inputEnded }, async (session: PartySession, index: number, prepared: PreparedInference) => {
@@ -253,7 +267,10 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
         const given = prepared.awaitInput(
           line.then((l) => {
             if (!l) throw new NoMoreInput();
-            return { ...l, x: readClientInput(l.path, arts.manifest, imageFlags) };
+            const target = outputs.length > 0 ? servedOutputPath(outputs[0], l.path) : null;
+            const earlier = target === null ? undefined : written.get(target);
+            if (earlier !== undefined && earlier !== l.path) throw diag('MPCC0003', [target, `input '${l.path}' would overwrite the output of input '${earlier}' (both are named ${basename(target!)}): give the inputs different file names`]);
+            return { ...l, target, x: readClientInput(l.path, arts.manifest, imageFlags) };
           }),
         );
         const x = given.then((g) => g.x);
@@ -266,8 +283,11 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
           },
         });
         const g = await given;
-        const target = outputs.length > 0 ? servedOutputPath(outputs[0], g.path) : null;
-        if (target) writeFileAtomic(target, encodeNpy(o.shape, r.outputs.get(o.name)!));
+        const target = g.target;
+        if (target) {
+          writeFileAtomic(target, encodeNpy(o.shape, r.outputs.get(o.name)!));
+          written.set(target, g.path);
+        }
         // The connection's reports keep no outputs: a stream of inputs may be long and each
         // output large; each is written or printed as it comes.
         const report = partyReport(r, target === null);
@@ -288,8 +308,10 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
     const reports = await runAsClient({ ...common, inferences: xs.length, signal: hooks.signal }, async (session, index) => {
       const r = await infer(session, xs[index], { signal: hooks.signal });
       const o = arts.manifest.outputs[0];
-      if (outputs[index] !== undefined) writeFileAtomic(outputs[index], encodeNpy(o.shape, r.outputs.get(o.name)!));
-      const report = partyReport(r);
+      const target = outputs[index];
+      if (target !== undefined) writeFileAtomic(target, encodeNpy(o.shape, r.outputs.get(o.name)!));
+      // as a stdin-fed client's lines: the input, where its output went, the values only if printed
+      const report: PartyReport = { input: inputs[index], output: target ?? null, ...partyReport(r, target === undefined) };
       if (!hooks.onReport) return report;
       hooks.onReport(index, report);
       return { ...report, outputs: undefined };
@@ -314,7 +336,7 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   const log = commandProgress(options, sink);
   const { id, peers, inputs, outputs, timeoutMs, roundTimeoutMs, imageFlags } = checkPartyFlags(options);
   if (options.serve) throw diag('MPCC0004', ['--serve', 'true', 'use serveParty']);
-  const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'));
+  const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'), log);
   const arts = await loadPartyArtifacts(out, id as PartyId);
   const x = id === 0 ? readClientInput(inputs[0], arts.manifest, imageFlags) : null;
   const note = id === 0 ? recordedInputNote(inputs[0], arts.manifest, imageFlags) : undefined;
@@ -367,14 +389,16 @@ export function registerParty(program: Command): void {
       .option('--connect-timeout <ms>', 'give up when a peer does not connect within this time (default 10000)')
       .addOption(roundTimeoutOption())
       .option('--classes <file>', 'party 0: class names to print, one per line (or JSON); default: the names mpcc compile --classes recorded')
-      .addOption(jsonOption("(this party's report) on stdout; with --input -: one line per input as it is done {input, output, latencySeconds, preparedBeforeInput, and the report's fields: seconds, rounds, bytes sent, and outputs unless -o wrote them}")))
+      .addOption(jsonOption("(this party's report: seconds, rounds, bytes sent, and as party 0 its output file or values) on stdout, one line; with --serve one line per inference as it ends (party 0: {input, output, the report's fields, and outputs unless -o wrote them}; with --input - also latencySeconds, preparedBeforeInput), and a server's summary line when it stops")))
   ).action(
     action(async (out: string, options: PartyOptions) => {
       if (options.serve) return serveCommand(out, options);
       const print = outputPrinter(out, options);
       const report = await runParty(out, options, stderrProgress(options));
-      if (options.json) process.stdout.write(JSON.stringify(report) + '\n');
-      else if (report.outputs && !options.output) process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
+      const written = listOf(options.output)[0];
+      if (options.json) process.stdout.write(JSON.stringify(written === undefined ? report : { ...report, outputs: undefined, output: written }) + '\n');
+      else if (written !== undefined) process.stdout.write(`output written to ${written}\n`);
+      else if (report.outputs) process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
     }),
   );
 }
@@ -403,6 +427,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
   const onInput = (s: ServedInput) => {
     if (options.json) process.stdout.write(JSON.stringify(s) + '\n');
     else if (s.outputs) process.stdout.write(`${s.input}:\n` + outputLines(s.outputs, print()).join('\n') + '\n');
+    else if (s.output !== null) process.stdout.write(`${s.input}: output written to ${s.output}\n`);
   };
   if (options.id === '0') for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stopClient.abort(sig));
   const r = await serveParty(out, options, stderrProgress(options), events, {
@@ -424,7 +449,7 @@ async function serveCommand(out: string, options: PartyOptions): Promise<void> {
       else if (report.outputs && listOf(options.output).length === 0) {
         if (inputs.length > 1) process.stdout.write(`${inputs[i]}:\n`);
         process.stdout.write(outputLines(report.outputs, print()).join('\n') + '\n');
-      }
+      } else if (report.output) process.stdout.write(`${inputs[i]}: output written to ${report.output}\n`);
     },
   });
   if (r.summary) {

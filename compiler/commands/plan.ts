@@ -23,6 +23,7 @@ import { calibrationOptionsFrom } from './calib-flags.js';
 import { parseRidge, refitBesidePlan, withRefitOptions } from './reconstruct-flags.js';
 import { loadCalibration } from '../calibration/load.js';
 import type { Graph } from '../../ir/graph.js';
+import { numel } from '../../ir/types.js';
 
 /** Options of the plan command, as commander hands them over. */
 export interface PlanOptions extends ProgressFlags, BudgetFlags {
@@ -53,7 +54,7 @@ export interface PlanResult {
 /** Runs `mpcc plan` (see the file comment); progress lines go to `sink` (none by default). */
 export function runPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS): PlanResult {
   const modes = planModes(options);
-  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', modes.length ? 'both' : '', 'give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep']);
+  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', '', `${modes.length ? 'these modes exclude each other: ' : ''}give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep`]);
   if (modes[0] !== 'uniform' && modes[0] !== 'uniformDrelus' && modes[0] !== 'show') throw new Error('plan: a budget plan is made by runBudgetPlanCommand');
   if (options.show !== undefined) {
     if (model !== undefined) throw diag('MPCC0004', ['--show', options.show, `shows a plan file on its own; drop the model '${model}'`]);
@@ -72,7 +73,22 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
   const plan = refit ? withRefits(model, graph, [made], [out], options, refit, log)[0] : made;
   writeFileAtomic(out, planJson(plan));
   log(`wrote ${out}: ${plan.layers.length} ReLU layers, ${plan.drelus.planned.toLocaleString('en-US')} of ${plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(plan.drelus.planned, plan.drelus.baseline)})`);
-  return { plan, text: formatPlanTable(plan) };
+  return { plan, text: formatPlanTable(plan) + maxPoolNotes(graph, plan) };
+}
+
+/** A note per MaxPool the plan does not reach (the graph planned still has it): its comparisons
+ * per inference, which run in full beside the plan's DReLUs, and the pass that lets a plan reach
+ * them (compile says the same, with their bytes). */
+export function maxPoolNotes(graph: Graph, plan: Plan): string {
+  return graph.nodes
+    .filter((n) => n.op === 'MaxPool')
+    .map((n) => {
+      const kernel = (n.attrs.kernel_shape as readonly number[] | undefined) ?? [];
+      const outShape = graph.types.get(n.outputs[0])?.shape ?? [];
+      const comparisons = numel(outShape) * (kernel.reduce((a, b) => a * b, 1) - 1);
+      return `note: MaxPool '${n.name}' is outside the plan: about ${comparisons.toLocaleString('en-US')} comparisons per inference (${(comparisons / Math.max(plan.drelus.planned, 1)).toFixed(1)}× the plan's ${plan.drelus.planned.toLocaleString('en-US')} DReLUs) run in full; plan with --passes canonicalize,maxpool-to-relu-tree to let the plan reach them\n`;
+    })
+    .join('');
 }
 
 /** What `mpcc plan --budget/--sweep` did: every plan made (with the file it went to) and the text it prints. */
@@ -87,11 +103,11 @@ export interface BudgetPlanCommandResult {
 export async function runBudgetPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<BudgetPlanCommandResult> {
   const modes = planModes(options);
   if (modes.length !== 1) {
-    throw diag('MPCC0004', [modes.map(flagName).join(' and '), 'both', 'give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep']);
+    throw diag('MPCC0004', [modes.map(flagName).join(' and '), '', 'these modes exclude each other: give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep']);
   }
   const sweep = options.sweep === undefined ? undefined : parseSweep(options.sweep);
   const flags = checkBudgetFlags(options, sweep !== undefined);
-  const out = requireOutput(options.output, sweep ? 'the folder of the plans to write' : 'the plan file to write');
+  const out = requireOutput(options.output, sweep ? 'the folder of the plans to write' : 'the plan file to write', sweep !== undefined);
   if (model === undefined) throw diag('MPCC0004', [flagName(modes[0]), '', 'needs a MODEL to plan (mpcc plan MODEL --budget R --calib DATA -o plan.json)']);
   const refit = refitFlags(options);
   const log = commandProgress(options, sink);
@@ -107,7 +123,7 @@ export async function runBudgetPlanCommand(model: string | undefined, options: P
     `${p.file}: ${p.plan.drelus.planned.toLocaleString('en-US')} of ${p.plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(p.plan.drelus.planned, p.plan.drelus.baseline)}), predicted distortion ${p.predicted.toExponential(3)}, measured ${p.measured.toExponential(3)} (output MSE over ${result.table.samples} calibration images)`;
   const text = sweep
     ? [...plans.map(summary), times].join('\n') + '\n'
-    : `${formatPlanTable(plans[0].plan)}${summary(plans[0])}\n${times}\n`;
+    : `${formatPlanTable(plans[0].plan)}${summary(plans[0])}\n${times}\n${maxPoolNotes(graph, plans[0].plan)}`;
   return { plans, text };
 }
 

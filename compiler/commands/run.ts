@@ -351,7 +351,7 @@ export function registerRun(program: Command): void {
       .addOption(jsonOption('{wallSeconds, rounds, online, offline, bytes, output, architecture}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
-      .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction')
+      .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction; exit code 1 when the output differs from the network\'s by more than 10% of its range')
       .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)')
       .option('--classes <file>', 'class names to print, one per line (or JSON); default: the names mpcc compile --classes recorded'))
   ).action(
@@ -366,6 +366,11 @@ export function registerRun(program: Command): void {
       }
       const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));
       process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds, print) + (check ? describeCheck(check) : ''));
+      // a failed check is the command's failure (scripts see it), its report printed all the same
+      if (check && !check.agrees) {
+        process.stderr.write(`mpcc: warning: --verify-against-plaintext: the secure output differs from the network's by ${(100 * check.relativeDiffSimulated).toPrecision(2)}% of its range (exit code 1)\n`);
+        process.exitCode = 1;
+      }
     }),
   );
 }

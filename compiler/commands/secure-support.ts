@@ -31,6 +31,10 @@ export interface PartyReport {
   oneTimeRounds: number;
   sent: { online: number; preprocessing: number; oneTime: number };
   outputs?: Record<string, number[]>;
+  /** A serving client's (`mpcc party --serve` as party 0) inference: its input file and where
+   * its output was written (null: printed, or in `outputs`). */
+  input?: string;
+  output?: string | null;
 }
 
 /** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3010

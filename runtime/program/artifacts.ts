@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimeError } from '../diagnostics.js';
+import { diag, runtimeError } from '../diagnostics.js';
 import { compileKernels, type KernelsModule } from '../kernels/kernels-module.js';
 import type { PartyId } from '../session/session.js';
 import { ARTIFACT_FORMAT, architectureDigest, partyFiles, type Manifest, type ManifestBase, type PartyManifest } from './manifest.js';
@@ -103,7 +103,8 @@ export function partyFolder(dir: string, id: PartyId): string {
 export async function loadPartyArtifacts(dir: string, id: PartyId): Promise<PartyArtifacts> {
   const folder = partyFolder(dir, id);
   const manifest = readAnyManifest<PartyManifest>(folder);
-  if (manifest.party !== id) throw runtimeError('MPCC5221', [`${join(folder, 'manifest.json')} is party ${String(manifest.party)}'s, this is party ${id}`]);
+  // the usual cause is the --id given, not the folder's build: say both ways out
+  if (manifest.party !== id) throw diag('MPCC0004', ['--id', id, `${folder} holds party ${String(manifest.party)}'s program (${join(folder, 'manifest.json')}): give --id ${String(manifest.party)}, or party ${id}'s folder (OUT/party${id})`]);
   const bytes = new Map<string, Buffer>();
   for (const f of partyFiles(id)) {
     const want = manifest.files[f];

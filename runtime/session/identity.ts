@@ -4,7 +4,7 @@
 // with them (runtime/transport/noise.ts, Noise_KK).
 
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runtimeError } from '../diagnostics.js';
 import { generateKeyPair, keyPairOf, type KeyPair } from '../transport/noise.js';
@@ -92,6 +92,22 @@ export function readPublicKey(path: string): Uint8Array {
   return new Uint8Array(der.subarray(der.length - 32));
 }
 
+/** The fingerprint of a key file, public (`.pub`) or private (its public half's): what
+ * `mpcc keygen` printed when it made the pair. */
+export function fileFingerprint(path: string): { kind: 'public' | 'private'; fingerprint: string } {
+  const kind = /-----BEGIN PRIVATE KEY-----/.test(readPem(path)) ? 'private' : 'public';
+  const raw = kind === 'private' ? readPrivateKey(path).publicRaw : readPublicKey(path);
+  return { kind, fingerprint: keyFingerprint(raw) };
+}
+
+/** A warning when a private key file can be read by others than its owner (ssh refuses such a
+ * key; mpcc goes on, saying so); null when its mode is 0600 or stricter, or without modes. */
+export function privateKeyModeWarning(path: string): string | null {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st || process.platform === 'win32' || (st.mode & 0o077) === 0) return null;
+  return `mpcc: warning: private key ${path} can be read by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${path}`;
+}
+
 /** Party `id`'s identity: its private key file and the folder of its peers' public keys
  * (`partyM.pub` for both other parties). */
 export function loadIdentity(id: PartyId, keyPath: string, peerKeysDir: string): PartyIdentity {
@@ -99,8 +115,11 @@ export function loadIdentity(id: PartyId, keyPath: string, peerKeysDir: string):
   const peers: (Uint8Array | null)[] = [null, null, null];
   for (const p of [0, 1, 2] as PartyId[]) {
     if (p === id) continue;
-    peers[p] = readPublicKey(join(peerKeysDir, keyFileNames(p).pub));
-    if (Buffer.from(peers[p]!).equals(Buffer.from(own.publicRaw))) throw runtimeError('MPCC5019', [join(peerKeysDir, keyFileNames(p).pub), `is this party's own public key (party ${id}), not party ${p}'s`]);
+    const pub = join(peerKeysDir, keyFileNames(p).pub);
+    peers[p] = readPublicKey(pub);
+    if (Buffer.from(peers[p]!).equals(Buffer.from(own.publicRaw))) {
+      throw runtimeError('MPCC5019', [keyPath, `(--key) is the private key of ${pub}, party ${p}'s public key: give party ${id}'s own ${keyFileNames(id).key} as --key (or, if ${pub} is a copy of this party's own public key, put party ${p}'s there)`]);
+    }
   }
   return { own, peers };
 }

@@ -42,7 +42,8 @@ export class ServeListener {
     private readonly accepts: readonly PartyId[],
     private readonly ctx: ListenContext,
     private readonly onLink: (link: TcpLink) => void,
-    private readonly onRefused: (why: string) => void,
+    /** A refused connection: why, and for an authenticated party of another session its error (MPCC5008). */
+    private readonly onRefused: (why: string, error?: RuntimeError) => void,
   ) {}
 
   /** Starts listening; MPCC5014 when the address cannot be bound. */
@@ -83,7 +84,7 @@ export class ServeListener {
       if (done) return;
       settle();
       socket.destroy();
-      this.onRefused(`a connection from ${who}${claimed === null ? '' : ` claiming to be party ${claimed}`} ${why}`);
+      this.onRefused(`a connection from ${who}${claimed === null ? '' : ` (claiming to be party ${claimed})`}: it ${why}`);
     };
     const stall = setTimeout(() => refuse(`did not complete its handshake within ${this.ctx.timeoutMs} ms`), this.ctx.timeoutMs);
     const onData = (chunk: Buffer) => {
@@ -109,7 +110,7 @@ export class ServeListener {
       try {
         payload = hs.readMessage1(got.message);
       } catch {
-        return refuse(`failed authentication (its key is not the pinned key of party ${from}, or its handshake was altered)`);
+        return refuse(`failed authentication (its key is not the one this party pins for party ${from}, or it pins another key for this party, party ${this.id}, or its handshake was altered)`);
       }
       settle();
       try {
@@ -117,7 +118,7 @@ export class ServeListener {
       } catch (e) {
         // Authenticated, but for another model: reply so it learns why, and close.
         socket.end(lengthPrefixed(hs.writeMessage2(utf8.encode(this.ctx.tag))));
-        return this.onRefused(`party ${from} from ${who} ${e instanceof RuntimeError ? e.format() : String(e)}`);
+        return this.onRefused(`party ${from} from ${who} ${e instanceof RuntimeError ? e.format() : String(e)}`, e instanceof RuntimeError ? e : undefined);
       }
       socket.write(lengthPrefixed(hs.writeMessage2(utf8.encode(this.ctx.tag))));
       this.onLink(new TcpLink(from, socket, this.ctx.max, undefined, undefined, hs.result()));

@@ -9,7 +9,7 @@ import { PartySession } from '../session/party-session.js';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.js';
 import { LinkMux, type ControlMessage } from './link-mux.js';
 import { startSession, type ServingOptions } from './serving.js';
-import { dial, type ConnectContext, type TcpLink } from './tcp.js';
+import { ConnectAborted, dial, firstFailure, type ConnectContext, type TcpLink } from './tcp.js';
 
 /** Thrown by an open client's inference when its input will not come (end of its input):
  * the prepared session is closed cleanly and the client leaves. */
@@ -55,9 +55,12 @@ export interface PreparedInference {
  * 'bye'); its other errors also tell the servers 'bye' before they are thrown. */
 export async function runAsClient<T>(options: ClientOptions, run: (session: PartySession, index: number, prepared: PreparedInference) => Promise<T>): Promise<T[]> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const ctx: ConnectContext = { deadline: Date.now() + timeoutMs, timeoutMs, max: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, tag: options.tag, identity: options.identity };
-  const dialed = await Promise.allSettled([dial(0, 1, options.peers[1], ctx), dial(0, 2, options.peers[2], ctx)]);
-  const failed = dialed.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  const abort = new AbortController();
+  const ctx: ConnectContext = { deadline: Date.now() + timeoutMs, timeoutMs, max: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, tag: options.tag, identity: options.identity, signal: abort.signal };
+  // a fatal failure stops the other dial: another program at a server's address, or a host that
+  // does not resolve, is reported at once, not at the other dial's deadline
+  const dialed = await firstFailure([dial(0, 1, options.peers[1], ctx), dial(0, 2, options.peers[2], ctx)], abort);
+  const failed = dialed.find((d): d is PromiseRejectedResult => d.status === 'rejected' && !(d.reason instanceof ConnectAborted));
   if (failed) {
     for (const d of dialed) if (d.status === 'fulfilled') d.value.socket.destroy();
     throw failed.reason;

@@ -219,7 +219,11 @@ export class ServingParty {
   /** Listens, links the two servers, then serves clients until stopped. */
   async serve(): Promise<ServeSummary> {
     const { id, peers, log } = this.options;
-    this.listener = new ServeListener(id, peers[id], id === 1 ? [0, 2] : [0], { ...this.ctx }, (l) => this.onLink(l), (why) => log(`party ${id}: refused ${why}`));
+    this.listener = new ServeListener(id, peers[id], id === 1 ? [0, 2] : [0], { ...this.ctx }, (l) => this.onLink(l), (why, err) => {
+      log(`party ${id}: refused ${why}`);
+      // a helper of another compile never becomes the right one: say so now, not at the timeout
+      if (err?.peer === 2 && err.code === 'MPCC5008') this.helperGaveUp?.(err);
+    });
     await this.listener.listen();
     try {
       if (id === 1) {
@@ -372,6 +376,13 @@ export class ServingParty {
   }
 
   private refuse(mux: LinkMux, code: DiagnosticCode, args: unknown[]): void {
+    const { id, log } = this.options;
+    const why: Partial<Record<DiagnosticCode, string>> = {
+      MPCC5031: 'another client is being served',
+      MPCC5032: `it asked for ${String(args[0])} inference(s), ${String(args[1])} left before --max-inferences`,
+      MPCC5033: 'it never connected to the helper',
+    };
+    log(`party ${id}: refused a client (${code}): ${why[code] ?? 'see its error'}`);
     try {
       mux.sendControl({ t: 'refuse', code, args });
     } catch {
@@ -501,7 +512,9 @@ export class ServingParty {
     const { id, log } = this.options;
     const client = ++this.summary.clients;
     const open = conn.inferences === null;
-    log(`party ${id}: client ${client}: ${open ? 'open' : conn.inferences} inference(s)${reuseSetup ? ', one-time setup reused' : ''}`);
+    // the setup a first client finds was made at start-up, for the pre-dealing
+    const setup = reuseSetup === null ? '' : client === 1 ? ', one-time setup made at start-up' : ', one-time setup reused';
+    log(`party ${id}: client ${client}: ${open ? 'open' : conn.inferences} inference(s)${setup}`);
     this.currentClient = conn;
     for (let index = 0; (open || index < conn.inferences!) && !this.stopping; index++) {
       if (open && this.remaining <= 0) {

@@ -59,6 +59,36 @@ export interface ConnectContext {
   max: number;
   tag: string;
   identity?: PartyIdentity;
+  /** Stops the connecting: a dial stops retrying and closes its socket, a listener stops
+   * waiting (both reject with ConnectAborted). Set when another link of the party failed. */
+  signal?: AbortSignal;
+}
+
+/** A dial or listener stopped because another link of the same party failed first: that
+ * failure is the one to report. */
+export class ConnectAborted extends Error {
+  constructor() {
+    super('connecting stopped: another link failed');
+  }
+}
+
+/** Socket errors no retry mends: the host name does not resolve. */
+const FATAL_CONNECT_ERRORS = new Set(['ENOTFOUND']);
+
+/** Failures that make this party's other links pointless (firstFailure stops them): an address
+ * that does not resolve, one where another program answers, an address this party cannot listen
+ * on (MPCC5014). A refused key is not one: the other links go on, so that the peers see the
+ * refusal too and say why. */
+const fatalFailures = new WeakSet<Error>();
+function fatal(e: RuntimeError): RuntimeError {
+  fatalFailures.add(e);
+  return e;
+}
+
+/** The first bytes of an answer, printable (what another program at a peer's address said). */
+export function answerPreview(buf: Uint8Array): string {
+  const text = Array.from(buf.subarray(0, 24), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+  return `'${text}${buf.length > 24 ? '…' : ''}'`;
 }
 
 /** Bytes of the connect preamble. */
@@ -297,30 +327,63 @@ export function checkTag(payload: Uint8Array, tag: string, peer: PartyId): void 
 export function dial(id: PartyId, to: PartyId, address: string, ctx: ConnectContext): Promise<TcpLink> {
   const { host, port } = parseHostPort(address);
   return new Promise((resolve, reject) => {
+    let socket: Socket | null = null;
+    let retry: NodeJS.Timeout | undefined;
+    let settled = false;
+    const settle = (err: Error | null, link?: TcpLink) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(retry);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(link!);
+    };
+    const onAbort = () => {
+      socket?.destroy();
+      settle(new ConnectAborted());
+    };
+    if (ctx.signal?.aborted) return onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
     const attempt = () => {
       const direct = ctx.identity ? undefined : new DirectReader(to, ctx.max);
-      const socket: Socket = direct ? connect({ host, port, onread: direct.onread }) : connect({ host, port });
-      socket.setNoDelay(true);
+      const s: Socket = direct ? connect({ host, port, onread: direct.onread }) : connect({ host, port });
+      socket = s;
+      s.setNoDelay(true);
       const onError = (e: NodeJS.ErrnoException) => {
-        socket.destroy();
-        if (Date.now() + RETRY_MS >= ctx.deadline) reject(runtimeError('MPCC5006', [address, ctx.timeoutMs, e.code ?? e.message], to));
-        else setTimeout(attempt, RETRY_MS);
+        s.destroy();
+        if (e.code !== undefined && FATAL_CONNECT_ERRORS.has(e.code)) settle(fatal(runtimeError('MPCC5014', [`the host of peer ${peerName(to)}'s address ${address} is not found (${e.code})`])));
+        else if (Date.now() + RETRY_MS >= ctx.deadline) settle(runtimeError('MPCC5006', [address, ctx.timeoutMs, e.code ?? e.message], to));
+        else retry = setTimeout(attempt, RETRY_MS);
       };
-      socket.once('error', onError);
-      socket.once('connect', () => {
-        socket.off('error', onError);
+      s.once('error', onError);
+      s.once('connect', () => {
+        s.off('error', onError);
+        if (settled) return void s.destroy();
         if (!ctx.identity) {
-          socket.write(preamble(id, to));
-          return resolve(new TcpLink(to, socket, ctx.max, undefined, direct));
+          s.write(preamble(id, to));
+          return settle(null, new TcpLink(to, s, ctx.max, undefined, direct));
         }
-        handshakeAsInitiator(id, to, address, socket, ctx, ctx.identity).then(resolve, (e: RuntimeError) => {
-          socket.destroy();
-          reject(e);
-        });
+        handshakeAsInitiator(id, to, address, s, ctx, ctx.identity).then(
+          (link) => (settled ? s.destroy() : settle(null, link)),
+          (e: RuntimeError) => {
+            s.destroy();
+            settle(e);
+          },
+        );
       });
     };
     attempt();
   });
+}
+
+/** Runs a party's connecting tasks (its listener and dials, which share `abort`'s signal) to
+ * the end: a fatal failure (an address that does not resolve, another program at a peer's
+ * address, one this party cannot listen on) stops the others at once, so it is reported then
+ * rather than at the connect deadline. The tasks it stopped reject with ConnectAborted (not
+ * to be reported); links already made are the caller's to close. */
+export async function firstFailure<T>(tasks: Promise<T>[], abort: AbortController): Promise<PromiseSettledResult<T>[]> {
+  for (const t of tasks) t.catch((e: unknown) => (e instanceof Error && (fatalFailures.has(e) || (e as RuntimeError).code === 'MPCC5014') ? abort.abort() : undefined));
+  return Promise.allSettled(tasks);
 }
 
 /** The initiator's side of Noise_KK on a connected socket: message 1 out, message 2 in. */
@@ -342,7 +405,9 @@ function handshakeAsInitiator(id: PartyId, to: PartyId, address: string, socket:
       buf = concatBytes(buf, chunk);
       const got = takeHandshake(buf);
       if (got === 'more') return;
-      if (got === 'too big') return finish(runtimeError('MPCC5018', [buf.length, MAX_HANDSHAKE_BYTES], to));
+      // a length no handshake message has (takeHandshake's only 'too big' for a reply that
+      // starts with its length): another program answers at that address, or a flood
+      if (got === 'too big') return finish(fatal(runtimeError('MPCC5015', [`the answer at ${address} is not an mpcc handshake (it begins ${answerPreview(buf)}, no handshake message is that long): another program listens there, not party ${to}`], to)));
       let payload: Uint8Array;
       try {
         payload = hs.readMessage2(got.message);
@@ -358,7 +423,11 @@ function handshakeAsInitiator(id: PartyId, to: PartyId, address: string, socket:
       finish(null, new TcpLink(to, socket, ctx.max, got.rest.slice(), undefined, hs.result()));
     };
     const onClose = () =>
-      finish(runtimeError('MPCC5015', [`the connection to ${address} closed during the handshake: the listener refused this party's key (does it pin this party's partyN.pub?) or failed, or another process answers at that address`], to));
+      finish(
+        buf.length > 0
+          ? fatal(runtimeError('MPCC5015', [`the answer at ${address} is not an mpcc handshake (it begins ${answerPreview(buf)}) and the connection closed: another program listens there, not party ${to}`], to))
+          : runtimeError('MPCC5015', [`the connection to ${address} closed during the handshake: the listener refused this party's key (does it pin this party's partyN.pub?) or failed, or another process answers at that address`], to),
+      );
     const timer = setTimeout(() => finish(runtimeError('MPCC5005', [`no handshake reply from ${address} within ${ctx.timeoutMs} ms`], to)), Math.max(0, ctx.deadline - Date.now()));
     socket.on('data', onData);
     socket.on('close', onClose);
@@ -379,10 +448,12 @@ function accept(id: PartyId, peers: readonly [string, string, string], ctx: Conn
     const refusals: string[] = [];
     let refusedCount = 0;
     let settled = false;
-    const finish = (err: RuntimeError | null) => {
+    const onAbort = () => finish(new ConnectAborted());
+    const finish = (err: Error | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
       server.close();
       for (const s of pending) s.destroy();
       if (err) {
@@ -404,7 +475,7 @@ function accept(id: PartyId, peers: readonly [string, string, string], ctx: Conn
         pending.delete(socket);
         socket.destroy();
         refusedCount++;
-        if (refusals.length < MAX_REFUSALS) refusals.push(`a connection from ${who}${from === null ? '' : ` claiming to be party ${from}`} ${why}`);
+        if (refusals.length < MAX_REFUSALS) refusals.push(`a connection from ${who}${from === null ? '' : ` (claiming to be party ${from})`}: it ${why}`);
       };
       const stall = identity ? setTimeout(() => pending.has(socket) && refuse(`did not complete its handshake within ${timeoutMs} ms`), Math.max(0, deadline - Date.now())) : undefined;
       const onData = (chunk: Buffer) => {
@@ -442,7 +513,7 @@ function accept(id: PartyId, peers: readonly [string, string, string], ctx: Conn
         try {
           payload = hs.readMessage1(got.message);
         } catch {
-          return refuse(`failed authentication (its key is not the pinned key of party ${from}, or its handshake was altered)`);
+          return refuse(`failed authentication (its key is not the one this party pins for party ${from}, or it pins another key for this party, party ${id}, or its handshake was altered)`);
         }
         // Authenticated from here: a different tag is a real peer of another session.
         socket.off('data', onData);
@@ -475,8 +546,11 @@ function accept(id: PartyId, peers: readonly [string, string, string], ctx: Conn
         const more = refusedCount > refusals.length ? `; and ${refusedCount - refusals.length} more` : '';
         return finish(runtimeError('MPCC5016', [peers[id], timeoutMs, refusals.join('; ') + more], missing[0]));
       }
-      finish(runtimeError('MPCC5006', [peers[missing[0]], timeoutMs, `it never connected to this party's address ${peers[id]}${missing.length > 1 ? ` (nor did peer ${peerName(missing[1])})` : ''}`], missing[0]));
+      // a one-shot client waits to be dialed; servers started with --serve wait to be dialed too
+      const hint = id === 0 && missing.length === 2 ? '; if the server and helper run with --serve, run this client with --serve too (it then dials them)' : '';
+      finish(runtimeError('MPCC5006', [peers[missing[0]], timeoutMs, `it never connected to this party's address ${peers[id]}${missing.length > 1 ? ` (nor did peer ${peerName(missing[1])})` : ''}${hint}`], missing[0]));
     }, Math.max(0, deadline - Date.now()));
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
     server.listen(port, host);
   });
 }
@@ -497,12 +571,14 @@ export async function connectTcpSession(options: TcpSessionOptions): Promise<Tcp
   }
   const tag = options.tag ?? '';
   if (utf8.encode(tag).length > MAX_TAG_BYTES) throw runtimeError('MPCC5014', [`a session tag of more than ${MAX_TAG_BYTES} bytes`]);
-  const ctx: ConnectContext = { deadline, timeoutMs, max, tag, identity: options.identity };
-  const results = await Promise.allSettled([accept(id, peers, ctx), ...lower.map((p) => dial(id, p, peers[p], ctx))]);
+  const abort = new AbortController();
+  const ctx: ConnectContext = { deadline, timeoutMs, max, tag, identity: options.identity, signal: abort.signal };
+  const results = await firstFailure<TcpLink | TcpLink[]>([accept(id, peers, ctx), ...lower.map((p) => dial(id, p, peers[p], ctx))], abort);
   // A listener that fails closes its pending handshakes, so a dialer's "closed during the
   // handshake" (MPCC5015) may be a consequence, and a peer that never came (MPCC5006) says
-  // less than a refusal: report another failure first when there is one.
-  const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  // less than a refusal: report another failure first when there is one. Tasks stopped by
+  // the first failure (ConnectAborted) report nothing.
+  const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof ConnectAborted));
   const failure = rejected.find((r) => !['MPCC5015', 'MPCC5006'].includes((r.reason as RuntimeError).code)) ?? rejected[0];
   const links: (TcpLink | null)[] = [null, null, null];
   for (const r of results) {

@@ -109,6 +109,6 @@ describe('e2e: each party runs from its own folder alone', function () {
     writeFileSync(mf, JSON.stringify(m));
     expect(await codeOf(loadPartyArtifacts(p2, 2))).to.match(new RegExp(`^MPCC5223: artifact ${mf.replace(/[.]/g, '\\.')}: the public architecture digest ${m.architecture} does not match`));
     // Another party's folder given for this id.
-    expect(await codeOf(loadPartyArtifacts(join(out, 'party0'), 2))).to.match(/^MPCC5221: .*party0\/manifest\.json is party 0's, this is party 2/);
+    expect(await codeOf(loadPartyArtifacts(join(out, 'party0'), 2))).to.match(/^MPCC0004: .*--id.*party0 holds party 0's program .*give --id 0, or party 2's folder/);
   });
 });

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { runCompile } from '../../compiler/commands/compile.js';
 import { runExport } from '../../compiler/commands/export.js';
 import { runPlanCommand } from '../../compiler/commands/plan.js';
-import { checkAgainstPlaintext } from '../../compiler/narrow.js';
+import { CHECK_TOLERANCE, checkAgainstPlaintext, describeCheck } from '../../compiler/narrow.js';
 import { driveModel } from '../../compiler/driver.js';
 import { readNpy } from '../../compiler/npy.js';
 import { runGraph } from '../../ir/interp/index.js';
@@ -123,6 +123,10 @@ describe('e2e: mpcc plan and compile --reconstruct', function () {
     const unrefit = checkAgainstPlaintext(unapplied, MODEL, x, FRAC, [1, 1, 28, 28], { [name]: Array.from(client.outputs.get(name)!) });
     expect(check.maxDiffSimulated).to.be.below(2 ** -7);
     expect(unrefit.maxDiffSimulated, 'the unrefit network is far').to.be.above(100 * check.maxDiffSimulated + 1e-3);
+    // the verdict: the refit program computes its network; checked against another network it differs
+    expect([check.agrees, unrefit.relativeDiffSimulated > CHECK_TOLERANCE, unrefit.agrees]).to.deep.equal([true, true, false]);
+    expect(describeCheck(check).split('\n')[0]).to.match(/^plaintext check: the secure run computes the network \(within [0-9.e-]+% of the output range\)$/);
+    expect(describeCheck(unrefit).split('\n')[0]).to.contain('the secure run DIFFERS from the network it should compute');
     // compile --plan OUT/plan.json --reconstruct: OUT's refit weights again, the same server weights
     const again = join(temp(), 'again');
     runCompile(MODEL, { output: again, plan: join(fromCalib, 'plan.json'), reconstruct: true, inputShape: SHAPE, fracBits: FRAC });

@@ -169,5 +169,6 @@ describe('mpcc compile --compare-bits', function () {
     }
     expect(check!.maxDiffSimulated).to.be.below(0.01);
     expect(check!.maxDiffFloat).to.be.below(0.05);
+    expect(check!.agrees).to.equal(true);
   });
 });

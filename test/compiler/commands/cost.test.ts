@@ -105,7 +105,7 @@ describe('mpcc cost', function () {
     expect(got.phases).to.deep.equal({ offline: { rounds: 3, bytes: report.bytes.preprocessing }, online: { rounds: report.rounds, bytes: report.bytes.online } });
     expect(runCost(file('out'), {}).text).to.match(/offline \(before the input\): 3 round\(s\), [\d.]+ MB input-independent/).and.match(/online \(input given → output revealed\): 14 rounds/);
     // the model's own table, and a last line saying the mode the folder was compiled in
-    expect(runCost(file('out'), {}).text).to.equal(`${runCost(file('quantized.mir'), {}).text}mode: classic, as ${file('out')} was compiled (\`mpcc cost MODEL --plan P --client-offline auto\` says why a mode is chosen)\n`);
+    expect(runCost(file('out'), {}).text).to.equal(`${runCost(file('quantized.mir'), {}).text}mode: classic, as ${file('out')} was compiled (with a plan, compile's --client-offline auto picks the mode, and its note says why)\n`);
     writeFileSync(file('out/cost.json'), JSON.stringify({ ...report, mode: 'client-offline' }));
     expect(runCost(file('out'), {}).text).to.match(/\nmode: client-offline, as .*out was compiled/);
   });

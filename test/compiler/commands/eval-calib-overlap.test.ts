@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCalibration } from '../../../compiler/calibration/load.js';
 import { runEval } from '../../../compiler/commands/eval.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
+import { runCompile } from '../../../compiler/commands/compile.js';
 import { encodeNpy, readNpy, readNpyIntegers } from '../../../compiler/npy.js';
 import { planJson } from '../../../passes/planning/plan-file.js';
 import { rejectionOf } from '../../passes/util.js';
@@ -57,6 +58,17 @@ describe('mpcc eval refuses images a plan was calibrated on', function () {
     // a calibration image the plan did not use (beyond its 64 samples) is not refused
     const unused = writeData('unused.npy', { at: 7, calibIndex: 100 });
     expect((await evaluate(file('calibrated.json'), unused)).n).to.equal(N);
+  });
+
+  it('MPCC0015 for a secure evaluation too (mpcc eval OUT): the compiled plan.json keeps the record; refused before any party runs', async () => {
+    const out = file('out');
+    runCompile(MODEL, { output: out, plan: file('calibrated.json'), inputShape: '1,1,28,28', quiet: true });
+    const data = writeData('mixed-secure.npy', { at: 3, calibIndex: 12 });
+    const lines: string[] = [];
+    const err = await rejectionOf(() => runEval(out, { data, labels: file('y.npy') }, (l) => lines.push(l)));
+    expect(err.code).to.equal('MPCC0015');
+    expect(err.message).to.contain(data).and.to.contain(join(out, 'plan.json')).and.to.contain('index 3');
+    expect(lines.some((l) => l.includes('running the three parties'))).to.equal(false);
   });
 
   it('MPCC0018: a plan whose source.calib is malformed', async () => {

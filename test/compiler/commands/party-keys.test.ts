@@ -41,6 +41,8 @@ describe('mpcc keygen / mpcc party with keys', function () {
   let out = '';
   let xPath = '';
   let keys = '';
+  /** The fingerprints keygen printed for parties 0, 1, 2. */
+  const printed: string[] = [];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mpcc-keys-'));
     [out, xPath, keys] = ['out', 'x.npy', 'keys'].map((f) => join(dir, f));
@@ -48,6 +50,7 @@ describe('mpcc keygen / mpcc party with keys', function () {
     for (const id of ['0', '1', '2']) {
       const r = await run(process.execPath, [CLI, 'keygen', '--id', id, '-o', keys]);
       expect(r.stdout).to.match(/^wrote .*party\d\.key .*\nfingerprint [0-9a-f:]{39}\n$/);
+      printed.push(/fingerprint (\S+)/.exec(r.stdout)![1]);
     }
     const onnx = join(dir, 'tiny.onnx');
     writeFileSync(onnx, buildZooFiles('tiny-cnn').model);
@@ -70,6 +73,16 @@ describe('mpcc keygen / mpcc party with keys', function () {
     expect(() => runKeygen({ id: '3', output: keys })).to.throw().with.property('code', 'MPCC0004');
   });
 
+  it("keygen --show prints a received .pub's fingerprint as keygen printed it where the key was made (and a .key's)", async () => {
+    const r = await mpcc(['keygen', '--show', join(keys, 'party0.pub'), join(keys, 'party2.pub'), join(keys, 'party1.key')]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal(`${join(keys, 'party0.pub')}: public key, fingerprint ${printed[0]}\n${join(keys, 'party2.pub')}: public key, fingerprint ${printed[2]}\n${join(keys, 'party1.key')}: private key, fingerprint ${printed[1]}\n`);
+    const both = await mpcc(['keygen', '--show', join(keys, 'party0.pub'), '--id', '0']);
+    expect([both.code, both.stderr]).to.satisfy(([c, e]: [number | null, string]) => c === 2 && e.includes('MPCC0004') && e.includes('not with --show'));
+    const junk = await mpcc(['keygen', '--show', xPath]);
+    expect([junk.code, junk.stderr]).to.satisfy(([c, e]: [number | null, string]) => c === 2 && e.includes('MPCC5019') && e.includes('x.npy'));
+  });
+
   it('three `mpcc party` processes with keygen keys compute what `mpcc run` computes', async () => {
     const peers = (await freeLocalAddresses()).join(',');
     const yPath = join(dir, 'y-party.npy');
@@ -81,6 +94,7 @@ describe('mpcc keygen / mpcc party with keys', function () {
     ]);
     for (const p of [p0, p1, p2]) expect(p.code, p.stderr).to.equal(0);
     expect(p1.stdout + p2.stdout).to.equal('');
+    expect(p0.stdout).to.equal(`output written to ${yPath}\n`);
     const ref = await runSecure(out, { input: xPath });
     const y = readNpy(yPath);
     expect(y.shape).to.deep.equal([1, 10]);

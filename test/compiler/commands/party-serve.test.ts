@@ -9,7 +9,7 @@
 
 import { expect } from 'chai';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,14 @@ describe('mpcc party --serve (processes)', function () {
     expect(await codeAndText(serveParty(out, { id: '0', peers, input: '-', output: ['a', 'b'] }))).to.match(/^MPCC0004: .*--output.*one folder/);
     expect(await codeAndText(serveParty(out, { id: '0', peers, input: xs[0], predeal: false }))).to.match(/^MPCC0004: .*--no-predeal.*only for party 1 or 2 with --serve/);
     expect(await codeAndText(runParty(out, { id: '2', peers, predeal: false }))).to.match(/^MPCC0004: .*--no-predeal/);
+    // where the outputs go: a folder with --input -, files otherwise, each its own
+    const aFile = join(dir, 'a-file');
+    writeFileSync(aFile, 'x');
+    expect(await codeAndText(serveParty(out, { id: '0', peers, input: '-', output: [aFile] }))).to.equal(`MPCC0003: cannot write file '${aFile}': it is a file, not a folder`);
+    expect(await codeAndText(runParty(out, { id: '0', peers, input: xs[0], output: [dir] }))).to.equal(`MPCC0003: cannot write file '${dir}': it is a folder`);
+    expect(await codeAndText(runParty(out, { id: '0', peers, input: xs[0], output: [join(aFile, 'y.npy')] }))).to.contain(`'${aFile}' is a file, not a folder`);
+    expect(await codeAndText(serveParty(out, { id: '0', peers, input: [xs[0], xs[1]], output: ['y.npy', 'y.npy'] }))).to.match(/^MPCC0004: .*--output.*given twice/);
+    expect(await codeAndText(runParty(out, { id: '1', peers, connectTimeout: '0' }))).to.match(/^MPCC0004: .*--connect-timeout.*positive whole number/);
   });
 
   it('pre-deals each client\'s first inference by default (the helper logs it; --json says per inference whether and how long), and --no-predeal gives the same outputs without', async () => {
@@ -199,6 +207,15 @@ describe('mpcc party --serve (processes)', function () {
     expect(await term.exit).to.equal(2);
     expect(term.err()).to.match(/error MPCC5051: stopped \(SIGTERM\) during the offline phase: the inference is abandoned, nothing was written/);
     expect(readdirSync(termDir)).to.deep.equal(['x0.out.npy']);
+    // Two inputs of one name would write one file: the second line stops the client, the first output kept.
+    const twinDir = join(dir, 'twin');
+    const twin = stdinClient(twinDir);
+    mkdirSync(join(dir, 'other'), { recursive: true });
+    copyFileSync(xs[0], join(dir, 'other', 'x0.npy'));
+    twin.child.stdin!.write(`${xs[0]}\n${xs[0]}\n${join(dir, 'other', 'x0.npy')}\n`);
+    expect(await twin.exit).to.equal(2);
+    expect(twin.err()).to.contain(`error MPCC0003: cannot write file '${join(twinDir, 'x0.out.npy')}': input '${join(dir, 'other', 'x0.npy')}' would overwrite the output of input '${xs[0]}'`);
+    expect(readdirSync(twinDir)).to.deep.equal(['x0.out.npy']);
     // SIGKILL while prepared: the servers notice the closed connection at once.
     const killed = stdinClient(join(dir, 'killed'));
     await waitFor(killed.err, /inference 1 prepared/);
@@ -214,8 +231,9 @@ describe('mpcc party --serve (processes)', function () {
       const p = `party ${i + 1}: client`;
       expect(s.err()).to.include(`${p} 1: left (an error at the client) after 0 inference(s); its prepared inference 1 is abandoned`);
       expect(s.err()).to.include(`${p} 2: left (stopped at the client) after 1 inference(s); its prepared inference 2 is abandoned`);
-      expect(s.err()).to.match(new RegExp(`${p} 3: inference 1 ended: error MPCC50(01|11|12): `));
-      expect(s.err()).to.include(`${p} 4: inference 1 done`);
+      expect(s.err()).to.include(`${p} 3: left (an error at the client) after 2 inference(s); its prepared inference 3 is abandoned`);
+      expect(s.err()).to.match(new RegExp(`${p} 4: inference 1 ended: error MPCC50(01|11|12): `));
+      expect(s.err()).to.include(`${p} 5: inference 1 done`);
     }
   });
 
@@ -223,12 +241,15 @@ describe('mpcc party --serve (processes)', function () {
     const peers = (await freeLocalAddresses()).join(',');
     const servers = [server(1, peers, ['--max-inferences', '2']), server(2, peers, ['--max-inferences', '2'])];
     const ys = [join(dir, 'y0.npy'), join(dir, 'y1.npy')];
-    const c = client(peers, ['--input', xs[0], '--input', xs[1], '-o', ys[0], '-o', ys[1], '--quiet']);
+    const c = client(peers, ['--input', xs[0], '--input', xs[1], '-o', ys[0], '-o', ys[1], '--quiet', '--json']);
     expect(await c.exit, c.err()).to.equal(0);
     ys.forEach((y, k) => expectNear(readNpy(y).data, refs[k]));
+    // a line per inference as a stdin-fed client's: its input, its output file, no values
+    const lines = c.out().trim().split('\n').map((l) => JSON.parse(l) as { input: string; output: string; outputs?: unknown; rounds: number });
+    expect(lines.map((l) => [l.input, l.output, l.outputs])).to.deep.equal([[xs[0], ys[0], undefined], [xs[1], ys[1], undefined]]);
     expect(await servers[0].exit, servers[0].err()).to.equal(0);
     expect(await servers[1].exit, servers[1].err()).to.equal(0);
-    expect(servers[0].err()).to.match(/party 1: client 1: 2 inference\(s\), one-time setup reused\n/); // made at start-up, for pre-dealing
+    expect(servers[0].err()).to.match(/party 1: client 1: 2 inference\(s\), one-time setup made at start-up\n/); // for pre-dealing
     expect(servers[0].err()).to.match(/party 1: stopped \(served 2 inference\(s\) \(--max-inferences\)\) after 2 inference\(s\) for 1 client\(s\)\n$/);
   });
 

@@ -100,7 +100,7 @@ describe('mpcc plan and compile --plan', function () {
       [{ uniformDrelus: '1.5' }, "invalid value '1.5' for flag --uniform-drelus"],
       [{ uniformDrelus: '0' }, "invalid value '0' for flag --uniform-drelus"],
       [{ uniformDrelus: 'half' }, "invalid value 'half' for flag --uniform-drelus"],
-      [{ uniform: '4x4', uniformDrelus: '0.1' }, 'flag --uniform and --uniform-drelus: give exactly one of --uniform, --uniform-drelus, --show'],
+      [{ uniform: '4x4', uniformDrelus: '0.1' }, 'flag --uniform and --uniform-drelus: these modes exclude each other: give exactly one of --uniform, --uniform-drelus, --show'],
       [{}, 'give exactly one of --uniform, --uniform-drelus, --show'],
     ];
     for (const [options, message] of cases) {

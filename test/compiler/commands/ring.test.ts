@@ -300,6 +300,21 @@ describe('--ring: client-offline programs in a smaller ring', function () {
     const narrow = runCompile(file('gap7.mir'), { output: file('gap7-x32f13'), clientOffline: true, calib: file('gap7.npy'), ring: '32', fracBits: f13, quiet: true });
     expect(narrow.notes.join('\n')).to.match(new RegExp(`note: --ring 32: calibration's values need Z_2\\^${need13} \\(calibration's largest [0-9.e+]+ at '.*' over ${SAMPLES} samples\\); in Z_2\\^32 exact truncation holds only while \\|v\\| < 2\\^\\(30−2f\\) = [0-9.e+]+, and a value beyond it wraps`));
     expect([narrow.cost.ring, programOf(file('gap7-x32f13')).steps.find((st) => st.kind === 'globalAvgPool')!.params.divideBits]).to.deep.equal([32, 12]);
+    // past the bound itself (not only the margin): the samples' own values would wrap, so no
+    // program is made (MPCC6030 naming the ring auto would take), nothing written
+    const f16 = 16;
+    expect((products * 2 ** f16 + 1) * 2 ** f16, 'f = 16 puts the values past Z_2^32 (brute force)').to.be.at.least(2 ** 30);
+    const past = (() => {
+      try {
+        runCompile(file('gap7.mir'), { output: file('gap7-x32f16'), clientOffline: true, calib: file('gap7.npy'), ring: '32', fracBits: f16, quiet: true });
+        return null;
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+    })();
+    expect(past?.code).to.equal('MPCC6030');
+    expect(past?.message).to.match(/^--ring 32: calibration's largest .* beyond Z_2\^32's bound \|v\| < 2\^\(30−2f\) = .*: such a value wraps, on these samples already, and ruins its inference's output; use --ring auto \(Z_2\^(40|48|56|64) here\)/);
+    expect(existsSync(file('gap7-x32f16'))).to.equal(false);
     // without samples an explicit ring is not checked: no note, the pool at 16 bits
     const bare = runCompile(file('gap7.mir'), { output: file('gap7-x32bare'), clientOffline: true, ring: '32', fracBits: frac, quiet: true });
     expect(bare.notes.join('\n')).to.not.contain('--ring 32:');

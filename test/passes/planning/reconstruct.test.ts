@@ -4,7 +4,7 @@
 // against a least-squares fit from patches the test cuts itself, an identity plan returning
 // the original weights, too few samples (a coded warning, finite weights), and the refit file.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GraphBuilder } from '../../../ir/builder.js';
@@ -466,34 +466,38 @@ describe('reconstruct: plans, warnings and errors', () => {
     const plan = planFor(g, [2, 2]);
     const result = reconstructWeights(g, plan, calibFor(g, 8, 3));
     const dir = mkdtempSync(join(tmpdir(), 'mpcc-refit-'));
-    const model = join(dir, 'model.bin'), planFile = join(dir, 'plan.json'), other = join(dir, 'other.json'), file = join(dir, 'w.refit');
-    writeFileSync(model, 'model bytes');
-    writeFileSync(planFile, planJson(plan));
-    writeFileSync(other, planJson(planFor(g, [4, 4])));
-    const header = { model: { sha256: sha256(Buffer.from('model bytes')) }, plan: { sha256: planBlocksSha256(plan) }, ridge: 1e-2, images: 8, calibration: { kind: 'test' }, layers: result.layers };
-    writeFileSync(file, encodeRefit(header, result.weights));
-    const back = readRefit(file, model, planFile);
-    // the plan's refit reference (and its windows) leave the blocks' sha256 as it was
-    writeFileSync(planFile, planJson({ ...plan, refit: { file: 'w.refit', sha256: sha256(readFileSync(file)) } }));
-    expect(readRefit(file, model, planFile).header.images).to.equal(8);
-    expect(back.header.layers).to.deep.equal(result.layers);
-    expect([...back.weights.keys()]).to.deep.equal([...result.weights.keys()]);
-    for (const [k, t] of result.weights) expect(maxAbsDiff(back.weights.get(k)!.data, t.data)).to.equal(0);
-    // the refit graph and the file applied to the original graph compute the same
-    const x = calibFor(g, 1, 9);
-    const input = { x: new Tensor('float32', [1, 3, 8, 8], x.data) };
-    expect(maxAbsDiff(runGraph(applyRefit(g, back.weights, file), input).get('head_out')!.data, runGraph(result.graph, input).get('head_out')!.data)).to.equal(0);
-    const otherPlan = errorOf(() => readRefit(file, model, other));
-    expect(otherPlan.code).to.equal('MPCC4062');
-    expect(otherPlan.message).to.contain('another plan');
-    writeFileSync(join(dir, 'model2.bin'), 'other model');
-    expect(errorOf(() => readRefit(file, join(dir, 'model2.bin'), planFile)).message).to.contain('another model');
-    const bytes = encodeRefit(header, result.weights);
-    expect(errorOf(() => decodeRefit(bytes.subarray(0, bytes.length - 3), file)).code).to.equal('MPCC4061');
-    expect(errorOf(() => decodeRefit(Buffer.from('nope'), file)).message).to.contain('bad magic');
-    const renamed = new Map([['w9', result.weights.get('w2')!]]);
-    expect(errorOf(() => applyRefit(g, renamed, file)).message).to.contain("no constant 'w9'");
-    const reshaped = new Map([['w2', new Tensor('float32', [5, 36], result.weights.get('w2')!.data)]]);
-    expect(errorOf(() => applyRefit(g, reshaped, file)).code).to.equal('MPCC4061');
+    try {
+      const model = join(dir, 'model.bin'), planFile = join(dir, 'plan.json'), other = join(dir, 'other.json'), file = join(dir, 'w.refit');
+      writeFileSync(model, 'model bytes');
+      writeFileSync(planFile, planJson(plan));
+      writeFileSync(other, planJson(planFor(g, [4, 4])));
+      const header = { model: { sha256: sha256(Buffer.from('model bytes')) }, plan: { sha256: planBlocksSha256(plan) }, ridge: 1e-2, images: 8, calibration: { kind: 'test' }, layers: result.layers };
+      writeFileSync(file, encodeRefit(header, result.weights));
+      const back = readRefit(file, model, planFile);
+      // the plan's refit reference (and its windows) leave the blocks' sha256 as it was
+      writeFileSync(planFile, planJson({ ...plan, refit: { file: 'w.refit', sha256: sha256(readFileSync(file)) } }));
+      expect(readRefit(file, model, planFile).header.images).to.equal(8);
+      expect(back.header.layers).to.deep.equal(result.layers);
+      expect([...back.weights.keys()]).to.deep.equal([...result.weights.keys()]);
+      for (const [k, t] of result.weights) expect(maxAbsDiff(back.weights.get(k)!.data, t.data)).to.equal(0);
+      // the refit graph and the file applied to the original graph compute the same
+      const x = calibFor(g, 1, 9);
+      const input = { x: new Tensor('float32', [1, 3, 8, 8], x.data) };
+      expect(maxAbsDiff(runGraph(applyRefit(g, back.weights, file), input).get('head_out')!.data, runGraph(result.graph, input).get('head_out')!.data)).to.equal(0);
+      const otherPlan = errorOf(() => readRefit(file, model, other));
+      expect(otherPlan.code).to.equal('MPCC4062');
+      expect(otherPlan.message).to.contain('another plan');
+      writeFileSync(join(dir, 'model2.bin'), 'other model');
+      expect(errorOf(() => readRefit(file, join(dir, 'model2.bin'), planFile)).message).to.contain('another model');
+      const bytes = encodeRefit(header, result.weights);
+      expect(errorOf(() => decodeRefit(bytes.subarray(0, bytes.length - 3), file)).code).to.equal('MPCC4061');
+      expect(errorOf(() => decodeRefit(Buffer.from('nope'), file)).message).to.contain('bad magic');
+      const renamed = new Map([['w9', result.weights.get('w2')!]]);
+      expect(errorOf(() => applyRefit(g, renamed, file)).message).to.contain("no constant 'w9'");
+      const reshaped = new Map([['w2', new Tensor('float32', [5, 36], result.weights.get('w2')!.data)]]);
+      expect(errorOf(() => applyRefit(g, reshaped, file)).code).to.equal('MPCC4061');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

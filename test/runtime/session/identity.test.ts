@@ -4,10 +4,10 @@
 
 import { expect } from 'chai';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keyFingerprint, loadIdentity, readPublicKey, writeKeyPair } from '../../../runtime/session/identity.js';
+import { fileFingerprint, keyFingerprint, loadIdentity, privateKeyModeWarning, readPublicKey, writeKeyPair } from '../../../runtime/session/identity.js';
 import { createKeyShare, pairwiseKey } from '../../../runtime/session/keys.js';
 import { MpccError } from '../../../runtime/diagnostics.js';
 
@@ -54,7 +54,18 @@ describe('runtime/session: party identities', function () {
     writeKeyPair(k2, 0);
     writeKeyPair(k2, 2);
     copyFileSync(join(k2, 'party0.pub'), join(k2, 'party1.pub'));
-    code5019(() => loadIdentity(0, join(k2, 'party0.key'), k2), 'party1.pub', "this party's own public key");
+    code5019(() => loadIdentity(0, join(k2, 'party0.key'), k2), 'party0.key', '(--key) is the private key of', 'party1.pub', "party 1's public key", "party 0's own party0.key");
+  });
+
+  it("gives a key file's fingerprint, the same for the .key and its .pub as keygen's, and warns of a private key others can read", () => {
+    const k3 = join(dir, 'k3');
+    const kp = writeKeyPair(k3, 1);
+    const fp = keyFingerprint(kp.publicRaw);
+    expect(fileFingerprint(join(k3, 'party1.pub'))).to.deep.equal({ kind: 'public', fingerprint: fp });
+    expect(fileFingerprint(join(k3, 'party1.key'))).to.deep.equal({ kind: 'private', fingerprint: fp });
+    expect(privateKeyModeWarning(join(k3, 'party1.key'))).to.equal(null);
+    chmodSync(join(k3, 'party1.key'), 0o644);
+    expect(privateKeyModeWarning(join(k3, 'party1.key'))).to.contain('can be read by other users (mode 0644)').and.contain(`chmod 600 ${join(k3, 'party1.key')}`);
   });
 
   it('derives the pair key from the channel secret too: both ends agree, another secret gives another key', () => {

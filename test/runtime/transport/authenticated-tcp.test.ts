@@ -178,7 +178,7 @@ describe('runtime/tcp transport: authenticated links', function () {
       const e = rejection(rs[id]);
       expect([e.code, e.peer]).to.deep.equal(['MPCC5016', 2]);
       expect(e.message).to.contain('peer 2 (helper) never made an authenticated connection');
-      expect(e.message).to.contain('claiming to be party 2 failed authentication');
+      expect(e.message).to.contain('(claiming to be party 2): it failed authentication');
     }
     const e2 = rejection(rs[2]);
     expect(e2.code).to.equal('MPCC5015');
@@ -280,7 +280,7 @@ describe('runtime/tcp transport: authenticated links', function () {
     const e = rejection(r1);
     expect(e.code).to.equal('MPCC5016');
     expect(e.peer).to.equal(2);
-    expect(e.message).to.contain('claiming to be party 2 was cut off: error MPCC5018');
+    expect(e.message).to.contain('(claiming to be party 2): it was cut off: error MPCC5018');
     expect(e.message).to.contain(`at most ${8 + MAX_HANDSHAKE_BYTES} are allowed`);
     p0.close();
     flood.destroy();
@@ -291,20 +291,23 @@ describe('runtime/tcp transport: authenticated links', function () {
     }
   });
 
-  it('cuts off a listener that sends megabytes instead of its handshake reply (MPCC5018), and times out on one that says nothing', async () => {
+  it('cuts off a listener that sends megabytes instead of its handshake reply (MPCC5015: not an mpcc handshake), and times out on one that says nothing', async () => {
     const ids = ephemeralIdentities();
     const addrs = await freeLocalAddresses();
     const flooder = createServer((s) => {
       s.on('error', () => undefined);
       s.write(Buffer.alloc(4 << 20, 0xff));
     }).listen(port(addrs[0]), '127.0.0.1');
-    const e = await connectTcpSession({ id: 1, peers: addrs, timeoutMs: 3000, tag: 'model-x', identity: ids[1] }).then(
+    const started = Date.now();
+    const e = await connectTcpSession({ id: 1, peers: addrs, timeoutMs: 10_000, tag: 'model-x', identity: ids[1] }).then(
       () => null,
       (x: RuntimeError) => x,
     );
     expect(e).to.be.instanceOf(RuntimeError);
-    // P1 also listens for P2, who never comes; the flood from P0's address is reported first.
-    expect([e!.code, e!.peer]).to.deep.equal(['MPCC5018', 0]);
+    // P1 also listens for P2, who never comes; the flood from P0's address is reported at once.
+    expect([e!.code, e!.peer]).to.deep.equal(['MPCC5015', 0]);
+    expect(e!.message).to.contain(`the answer at ${addrs[0]} is not an mpcc handshake (it begins '${'.'.repeat(24)}…'`);
+    expect(Date.now() - started, 'reported at once, not at the 10 s deadline').to.be.below(5000);
     flooder.close();
 
     const silent = createServer((s) => s.on('error', () => undefined)).listen(port(addrs[0]), '127.0.0.1');

@@ -180,7 +180,9 @@ describe('serving: the helper pre-deals each client\'s first inference while no 
       expect(new Set(k12s).size, 'K12 of every inference').to.equal(5);
       expect(new Set(k02s.concat(k12s)).size).to.equal(10);
       expect(env.logs.filter((l) => /party 2: next inference pre-dealt in [\d.]+ s \(bundle [0-9a-f]{8}\)/.test(l)).length).to.be.at.least(2);
-      expect(env.logs.filter((l) => /one-time setup reused/.test(l))).to.have.length(4); // made at start-up: every client resends W − B
+      // made at start-up (for the pre-dealing): every client resends W − B; the first finds it made
+      expect(env.logs.filter((l) => /client 1: .*one-time setup made at start-up/.test(l))).to.have.length(2);
+      expect(env.logs.filter((l) => /one-time setup (reused|made at start-up)/.test(l))).to.have.length(4);
 
       // P1 never receives K02, and P2 never sends it to P1: it crosses no frame of the P1–P2 link, either way.
       const link1 = (env.servers[0] as unknown as { helper: LinkMux }).helper;

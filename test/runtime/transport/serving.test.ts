@@ -118,11 +118,12 @@ describe('serving: a server and helper that serve many clients', function () {
   });
 
   it('--max-inferences: a client asking more than is left is refused (MPCC5032), the servers stop after the last one', async () => {
-    const { peers, done } = await startServers({ maxInferences: 3 });
+    const { peers, done, logs } = await startServers({ maxInferences: 3 });
     expect((await client(peers, [0, 1])).map((r) => r.output.length)).to.deep.equal([10, 10]);
     const refused = await client(peers, [0, 1]).catch((e: Error) => e);
     expect(refused).to.have.property('code', 'MPCC5032');
     expect((refused as Error).message).to.match(/asks for 2 inference\(s\), the server has 1 left/);
+    expect(logs).to.include('party 1: refused a client (MPCC5032): it asked for 2 inference(s), 1 left before --max-inferences');
     expectClose((await client(peers, [2]))[0].output, 2, 'last inference');
     const [s1, s2] = await done;
     expect(s1.inferences).to.equal(3);
@@ -131,12 +132,13 @@ describe('serving: a server and helper that serve many clients', function () {
   });
 
   it('a second client while one is served is refused (MPCC5031), never mixed; the first finishes, then the second is served', async () => {
-    const { peers, servers, done } = await startServers();
+    const { peers, servers, done, logs } = await startServers();
     let release = () => undefined as void;
     const gate = new Promise<void>((r) => (release = r));
     const first = client(peers, [0, 1], ids[0], gate);
     await new Promise((r) => setTimeout(r, 300)); // the first is in its inference
     expect(await codeOf(client(peers, [2]))).to.equal('MPCC5031');
+    expect(logs.filter((l) => l === 'party 1: refused a client (MPCC5031): another client is being served')).to.have.length.at.least(1);
     release();
     const runs = await first;
     runs.forEach((r, i) => expectClose(r.output, [0, 1][i], `first client, inference ${i}`));
@@ -347,5 +349,16 @@ describe('serving: a server and helper that serve many clients', function () {
     p1.stop('SIGTERM');
     expect((await done).reason).to.equal('SIGTERM');
     expect(Date.now() - t0).to.be.below(2000);
+  });
+
+  it("a helper of another compile ends the server's wait at once with MPCC5008 (and the helper too), not at the timeout", async () => {
+    const peers = await freeLocalAddresses();
+    const logs: string[] = [];
+    const serving = (id: 1 | 2, t: string) => new ServingParty({ id, peers, tag: t, identity: ids[id], timeoutMs: 60000, log: (l) => logs.push(l), setupId: () => null }, async () => undefined).serve();
+    const t0 = Date.now();
+    const [e1, e2] = await Promise.all([codeOf(serving(1, tag)), codeOf(serving(2, `${tag}-other`))]);
+    expect([e1, e2]).to.deep.equal(['MPCC5008', 'MPCC5008']);
+    expect(Date.now() - t0, 'long before the 60 s timeout').to.be.below(20000);
+    expect(logs.some((l) => /^party 1: refused party 2 from .* MPCC5008: .*different compiles/.test(l)), logs.join('\n')).to.equal(true);
   });
 });

@@ -6,6 +6,8 @@ import { createServer, connect, type Server } from 'node:net';
 import { connectTcpSession, createInProcessSessions, freeLocalAddresses } from '../../../runtime/session/connect.js';
 import { checkHello, createKeyShare, encodeHello } from '../../../runtime/session/keys.js';
 import { parseHostPort } from '../../../runtime/transport/tcp.js';
+import { runAsClient } from '../../../runtime/transport/serving-client.js';
+import { ephemeralIdentities } from '../../../runtime/session/identity.js';
 import { WIRE_VERSION } from '../../../runtime/transport/frame.js';
 import type { RuntimeError } from '../../../runtime/diagnostics.js';
 
@@ -68,5 +70,37 @@ describe('runtime: coded errors of sessions and transports', function () {
     } finally {
       squatter.close();
     }
+  });
+
+  it('at once, not at the connect deadline: a host that does not resolve (MPCC5014), another program at a peer address (MPCC5015), for a party and for a serving client', async () => {
+    const ids = ephemeralIdentities();
+    const peers = await freeLocalAddresses();
+    const started = Date.now();
+    // a one-shot P2 dials P0 and P1: P1's host is no host
+    const dns = await caught(connectTcpSession({ id: 2, peers: [peers[0], 'nosuchhost.invalid:7001', peers[2]], timeoutMs: 15_000, identity: ids[2] }));
+    expect(dns.code).to.equal('MPCC5014');
+    expect(dns.message).to.equal("invalid transport configuration: the host of peer 1 (server)'s address nosuchhost.invalid:7001 is not found (ENOTFOUND)");
+    // a serving client: a web server where the server should be, nothing at the helper's address
+    const web: Server = createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.end('HTTP/1.0 400 Bad Request\r\n\r\n');
+    });
+    const { host, port } = parseHostPort(peers[1]);
+    await new Promise<void>((resolve) => web.listen(port, host, resolve));
+    try {
+      const e = await caught(runAsClient({ peers, tag: 't', identity: ids[0], inferences: 1, timeoutMs: 15_000 }, async () => 0));
+      expect([e.code, e.peer]).to.deep.equal(['MPCC5015', 1]);
+      expect(e.message).to.contain(`the answer at ${peers[1]} is not an mpcc handshake (it begins 'HTTP/1.0 400 Bad Request…'`).and.contain('another program listens there, not party 1');
+    } finally {
+      web.close();
+    }
+    expect(Date.now() - started, 'both before a 15 s deadline').to.be.below(10_000);
+  });
+
+  it('MPCC5006 at a one-shot client nobody dials says how a client of serving parties is run (--serve)', async () => {
+    const peers = await freeLocalAddresses();
+    const e = await caught(connectTcpSession({ id: 0, peers, timeoutMs: 300 }));
+    expect(e.code).to.equal('MPCC5006');
+    expect(e.message).to.equal(`could not connect to peer 1 (server) at ${peers[1]} within 300 ms: it never connected to this party's address ${peers[0]} (nor did peer 2 (helper)); if the server and helper run with --serve, run this client with --serve too (it then dials them)`);
   });
 });

@@ -1,0 +1,43 @@
+// One plan, one share of DReLUs kept, whichever command reports it: `mpcc eval MODEL --plan`
+// counts what cost.json of the program compiled with that plan counts (the plan's layers and the
+// MaxPool as the planned network runs it, against the same network with the plan's layers at one
+// DReLU per element), and `mpcc plan` says that a MaxPool stays outside the plan, with as many
+// comparisons as the compiled program's trees run. Model: the zoo's tiny-cnn (a MaxPool, an AveragePool).
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildZooFiles } from '../../../examples/zoo/index.js';
+import { encodeNpy } from '../../../compiler/npy.js';
+import { runCompile } from '../../../compiler/commands/compile.js';
+import { runEval } from '../../../compiler/commands/eval.js';
+import { runPlanCommand } from '../../../compiler/commands/plan.js';
+import { suiteTempDir } from '../../temp-dir.js';
+
+
+describe('DReLU counts of one plan across plan, compile, cost and eval', function () {
+  this.timeout(180000);
+  const dir = suiteTempDir('mpcc-drelus-');
+  const file = (name: string) => join(dir(), name);
+
+  it("plan's MaxPool note, cost.json and eval MODEL --plan agree", async () => {
+    const MODEL = file('tiny.onnx');
+    writeFileSync(MODEL, buildZooFiles('tiny-cnn').model);
+    writeFileSync(file('xs.npy'), encodeNpy([4, 3, 16, 16], Array.from({ length: 4 * 768 }, (_, i) => Math.sin(i / 7))));
+    writeFileSync(file('ys.npy'), encodeNpy([4], [1, 2, 3, 4], '<i8'));
+    const { plan, text } = runPlanCommand(MODEL, { uniform: '2x2', output: file('p.json') });
+    const note = /note: MaxPool '([^']+)' is outside the plan: about ([\d,]+) comparisons per inference \(([\d.]+)× the plan's ([\d,]+) DReLUs\) run in full; plan with --passes canonicalize,maxpool-to-relu-tree/.exec(text);
+    expect(note, text).to.not.equal(null);
+    const num = (s: string) => Number(s.replace(/,/g, ''));
+    expect(num(note![4])).to.equal(plan.drelus.planned);
+    // the client-offline program runs that MaxPool as exact ReLU trees outside the plan: compile's own note counts them
+    const summary = runCompile(MODEL, { output: file('out'), plan: file('p.json'), clientOffline: true, quiet: true });
+    const compiled = summary.notes.map((l) => /note: MaxPool '([^']+)' is outside the plan: run as exact ReLU trees \(\d+ levels[^)]*\), ([\d,]+) DReLUs/.exec(l)).find((m) => m !== null);
+    expect(compiled, summary.notes.join('\n')).to.not.equal(undefined);
+    expect([compiled![1], num(compiled![2])]).to.deep.equal([note![1], num(note![2])]);
+    // eval MODEL --plan: the program's count and its baseline, as cost.json has them
+    const cost = JSON.parse(readFileSync(file('out/cost.json'), 'utf8')) as { drelus: number; drelusBefore: number };
+    expect(cost.drelus).to.equal(plan.drelus.planned + num(note![2]));
+    const { report } = await runEval(MODEL, { data: file('xs.npy'), labels: file('ys.npy'), plan: file('p.json') });
+    expect([report.drelus, report.baselineDrelus]).to.deep.equal([cost.drelus, cost.drelusBefore]);
+  });
+});
