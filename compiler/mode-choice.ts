@@ -49,6 +49,7 @@ export function chooseClientOffline(model: string, options: DriverOptions & { re
   const describe = (r: CostReport) => `${(r.bytes.online / 1e6).toFixed(3)} MB and ${r.rounds} rounds online, ${(r.latency.onlineLan * 1000).toFixed(0)} ms on the LAN profile`;
   if (offline === null) return { clientOffline: false, classic: classic.cost, offline: null, graph: classic.graph, note: `--client-offline auto: classic (the client-offline mode does not apply: ${refusal})` };
   const clientOffline = offline.cost.latency.onlineLan < classic.cost.latency.onlineLan;
-  const note = `--client-offline auto: ${clientOffline ? 'client-offline' : 'classic'} (client-offline ${describe(offline.cost)}; classic ${describe(classic.cost)})`;
+  // costed before the windows are narrowed and the ring chosen: the program compiled costs less (cost.json)
+  const note = `--client-offline auto: ${clientOffline ? 'client-offline' : 'classic'} (client-offline ${describe(offline.cost)}; classic ${describe(classic.cost)}; both costed before --compare-bits and --ring choose windows and a ring, which shrink the program: its own figures are in cost.json)`;
   return { clientOffline, classic: classic.cost, offline: offline.cost, graph: clientOffline ? offline.graph : classic.graph, note };
 }

@@ -35,7 +35,11 @@ export function decodeImage(bytes: Uint8Array, path: string, kind: 'png' | 'jpeg
   try {
     return kind === 'png' ? decodePng(bytes) : decodeJpeg(bytes);
   } catch (err) {
-    throw diag('MPCC0012', [path, `not a readable ${kind.toUpperCase()} (${(err as Error).message})`]);
+    // the decoder's words when they say something (a bad CRC, an unknown chunk); a stream that
+    // simply ran out is a truncated file
+    const said = (err as Error).message;
+    const why = /read requests|finished stream|unexpected end|premature/i.test(said) ? 'truncated or corrupt: it ends before its image data does' : said;
+    throw diag('MPCC0012', [path, `not a readable ${kind.toUpperCase()} (${why})`]);
   }
 }
 

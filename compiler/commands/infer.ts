@@ -6,6 +6,7 @@
 // clear) on the model driven to the quantized stage (compiler/driver.ts: canonicalize,quantize
 // by default, nothing for an already quantized .mir). Without --fixed it runs the model as
 // loaded (what onnxruntime computes) unless --passes names float-level passes to run first.
+// With --plan, the planned network (block-ReLUs; the plan's windows too with --fixed).
 import type { Command } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { driveModel, modelFrac } from '../driver.js';
@@ -22,7 +23,7 @@ import { type FixedRunResult, runGraphFixed } from '../../ir/interp/fixed/index.
 import { layerReport } from './infer-layers.js';
 import { checkInputValues } from '../../passes/quantize/value-range.js';
 import type { Graph } from '../../ir/graph.js';
-import { outputOption, parseFracBits, parseInputShape, withModelFlags, withProgressFlags } from './flags.js';
+import { outputOption, parseFracBits, parseInputShape, planOption, withModelFlags, withProgressFlags } from './flags.js';
 import { checkClassCount, nameOf, readClassNames, scoresClasses } from '../class-names.js';
 import { argmaxAt } from '../eval-metrics.js';
 
@@ -46,6 +47,9 @@ export interface InferOptions extends ProgressFlags {
   readonly classes?: string;
   /** Passes to run first (compiler/driver.ts); default canonicalize with --fixed, none without. */
   readonly passes?: string;
+  /** A block-ReLU plan (mpcc plan, or OUT/plan.json with its windows): the planned network, as
+   * `mpcc eval --plan` runs it (with --fixed: as the secure run computes it). */
+  readonly plan?: string;
 }
 
 /** What a run produced. */
@@ -73,7 +77,9 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const drive = (shape: number[] | undefined) =>
     driveModel(model, {
       passes: options.passes,
-      defaultPasses: options.fixed ? undefined : '',
+      // a plan is applied to the network it was made on (its passes, canonicalize by default)
+      defaultPasses: options.fixed || options.plan !== undefined ? undefined : '',
+      planFile: options.plan,
       target: options.fixed ? 'quantized' : 'float',
       fracBits,
       inputShape: shape,
@@ -167,6 +173,7 @@ export function registerInfer(program: Command): void {
         .addOption(outputOption('write the first output as .npy instead of printing a summary'))
         .option('--precision <p>', 'interpreter precision: float32 or float64', 'float32')
         .option('--fixed', 'run in fixed point (Z_2^64) as secure inference computes, on the model driven to the quantized stage')
+        .addOption(planOption())
         .option('--layers', 'with --fixed: print each layer\'s largest fixed-point vs float difference')
         .option('--classes <file>', 'class names to print with the top classes: one per line (PyTorch hub\'s imagenet_classes.txt), or JSON (a list, or {"0": [id, name], …})')),
       'canonicalize with --fixed, none without', ', or the quantized model\'s; with --fixed',

@@ -216,7 +216,7 @@ describe('calibration data loading', () => {
       mkdirSync(tmp('corrupt'));
       copyFileSync(join(IMAGES, 'a-rgb.png'), tmp('corrupt', 'a.png'));
       writeFileSync(tmp('corrupt', 'b.PNG'), readFileSync(join(IMAGES, 'b-gray.png')).subarray(0, 300));
-      expectCode({ calib: tmp('corrupt'), resize: 20, crop: 20 }, [1, 3, 20, 20], 'MPCC0012', tmp('corrupt', 'b.PNG'), 'PNG');
+      expectCode({ calib: tmp('corrupt'), resize: 20, crop: 20 }, [1, 3, 20, 20], 'MPCC0012', tmp('corrupt', 'b.PNG'), 'PNG', 'truncated or corrupt');
       mkdirSync(tmp('badjpeg'));
       writeFileSync(tmp('badjpeg', 'x.jpg'), readFileSync(join(IMAGES, 'e-color.JPG')).subarray(0, 400));
       expectCode({ calib: tmp('badjpeg'), resize: 20, crop: 20 }, [1, 3, 20, 20], 'MPCC0012', tmp('badjpeg', 'x.jpg'), 'JPEG');

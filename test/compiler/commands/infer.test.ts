@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { runInfer } from '../../../compiler/commands/infer.js';
+import { runPlanCommand } from '../../../compiler/commands/plan.js';
+import { runExport } from '../../../compiler/commands/export.js';
 import { decodeNpy, encodeNpy, readNpy } from '../../../compiler/npy.js';
 import { initializersToExternalData } from '../../../compiler/onnx/storage.js';
 import { OnnxBuilder } from '../../../compiler/onnx/writer.js';
@@ -57,6 +59,20 @@ describe('mpcc infer', function () {
       expect(y.shape).to.deep.equal([1, 10]);
       expect(relativeError(y.data, want)).to.be.at.most(1e-4);
     }
+  });
+
+  it('--plan: the planned network, as the exported planned ONNX computes it in onnxruntime; with --fixed within a few ulps of that', async () => {
+    runPlanCommand(file('tiny.onnx'), { uniform: '2x2', output: file('plan.json') });
+    runExport(file('tiny.onnx'), { plan: file('plan.json'), output: file('planned.onnx') });
+    const session = await ort.InferenceSession.create(file('planned.onnx'));
+    const x = readNpy(file('x.npy'));
+    const want = (await session.run({ input: new ort.Tensor('float32', x.data, x.shape) })).output.data as Float32Array;
+    const plain = runInfer(file('tiny.onnx'), { input: file('x.npy') }).outputs.get('output')!.data;
+    const planned = runInfer(file('tiny.onnx'), { input: file('x.npy'), plan: file('plan.json') }).outputs.get('output')!.data;
+    expect(relativeError(planned, want)).to.be.at.most(1e-4);
+    expect(relativeError(plain, want), 'the plan changes the output').to.be.above(1e-3);
+    const fixed = runInfer(file('tiny.onnx'), { input: file('x.npy'), plan: file('plan.json'), fixed: true }).outputs.get('output')!.data;
+    expect(relativeError(fixed, want)).to.be.at.most(1e-2);
   });
 
   it('prints the output type and top-5 classes without -o', () => {
