@@ -247,7 +247,10 @@ export function planSummary(plan: Plan): PlanSummary {
 /** JSON.stringify's replacer for the printed source: the calibration's per-sample digests (one
  * per sample, for the evaluation-overlap check) shown as their count; the file keeps them all. */
 function shortDigests(key: string, value: unknown): unknown {
-  return key === 'sampleDigests' && Array.isArray(value) ? `(${value.length} digests)` : value;
+  if (key === 'sampleDigests' && Array.isArray(value)) return `(${value.length} digests)`;
+  // a folder's every file and its sha256: the count here, the list in the plan file
+  if (key === 'files' && Array.isArray(value) && value.length > 1) return `(${value.length} files)`;
+  return value;
 }
 
 /** The three most frequent blocks of a layer, "4x4 (60), identity (4)". */

@@ -72,6 +72,11 @@ describe('mpcc plan and compile --plan', function () {
     expect(lines[1]).to.match(/^\/relu1\/Relu\s+1x8x16x16\s+2,048\s+537\s+26\.22%\s+12\.50%\s+2x2 \(4\), 16x16 \(1\), 1x1 \(1\), 2 more$/);
     // relu2 (16 channels of 8×8): one identity, fifteen [2,2] of 16: 240; 2 of 24 channels identity.
     expect(lines.find((l) => l.startsWith('total'))).to.match(/^total\s+3,072\s+777\s+25\.29%\s+8\.33%\s+2x2 \(19\), identity \(2\), 16x16 \(1\), 2 more$/);
+    // a calibration folder's files and digests are counted in the table's source line, listed in the file
+    const files = Array.from({ length: 40 }, (_, i) => ({ name: `img${i}.png`, sha256: 'ab'.repeat(32) }));
+    writeFileSync(file('sourced.json'), planJson({ ...mixed, source: { ...mixed.source, calib: { kind: 'images', path: 'imgs/', files, sampleDigests: files.map(() => 'cd'.repeat(8)) } } }));
+    const source = runPlanCommand(undefined, { show: file('sourced.json') }).text.split('\n').find((l) => l.startsWith('source: '))!;
+    expect(source).to.contain('"files":"(40 files)"').and.contain('"sampleDigests":"(40 digests)"').and.not.contain('img3.png');
   });
 
   it('--show --json gives the same summary as data: per-layer DReLUs, identity channels, block counts (hand-counted)', () => {
