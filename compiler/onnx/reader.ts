@@ -60,6 +60,23 @@ export interface ReadOptions {
   readonly path?: string;
 }
 
+/** What bytes that do not decode look like: an ONNX file begins with its IR version (field 1,
+ * varint: byte 0x08), so another first byte names the file's kind, else it is cut short. */
+export function notOnnxHint(bytes: Uint8Array): string {
+  const head = bytes.subarray(0, 8);
+  const starts = (...b: number[]) => b.every((v, i) => head[i] === v);
+  if (head[0] === 0x08) return 'the file may be truncated';
+  if (starts(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59)) return 'it is a NumPy .npy array, not a model';
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return 'it is a PNG image, not a model';
+  if (starts(0xff, 0xd8, 0xff)) return 'it is a JPEG image, not a model';
+  if (starts(0x50, 0x4b, 0x03, 0x04)) return 'it is a zip archive (a PyTorch .pt/.pth checkpoint?), not an ONNX model: export it with torch.onnx.export';
+  const text = bytes.subarray(0, 64);
+  if (text.length > 0 && text.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f))) {
+    return `it is text (it begins '${new TextDecoder().decode(bytes.subarray(0, 24)).replace(/\s+/g, ' ')}${bytes.length > 24 ? '…' : ''}'), not an ONNX model`;
+  }
+  return 'it does not begin as an ONNX model does (its IR version first)';
+}
+
 /** Decodes model bytes; throws MPCC1002 for anything that is not a usable ONNX model. */
 export function readOnnxModel(bytes: Uint8Array, opts: ReadOptions = {}): OnnxModel {
   const label = opts.path ?? '<bytes>';
@@ -67,7 +84,7 @@ export function readOnnxModel(bytes: Uint8Array, opts: ReadOptions = {}): OnnxMo
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (err) {
-    throw diag('MPCC1002', [label, `cannot decode protobuf (${(err as Error).message}); the file may be truncated`]);
+    throw diag('MPCC1002', [label, `cannot decode protobuf (${(err as Error).message}); ${notOnnxHint(bytes)}`]);
   }
   const graph = model.graph;
   if (!graph || toNumber(model.irVersion) <= 0) throw diag('MPCC1002', [label, 'no ONNX graph or IR version found']);

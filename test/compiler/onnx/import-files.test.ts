@@ -1,6 +1,7 @@
 // ONNX files in every storage form (raw_data, typed fields with Long int64s, external data next
 // to the model) and the bad inputs the importer must reject with one clear diagnostic.
 import { expect } from 'chai';
+import { encodeNpy } from '../../../compiler/npy.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,7 +83,17 @@ describe('ONNX import: bad input', () => {
   const tiny = buildZooModel('tiny-cnn');
 
   it('truncated file → MPCC1002', () => {
-    expectDiag(() => importOnnx(tiny.subarray(0, Math.floor(tiny.length / 2)), { path: 'cut.onnx' }), 'MPCC1002', /'cut\.onnx' is not a valid ONNX model/);
+    expectDiag(() => importOnnx(tiny.subarray(0, Math.floor(tiny.length / 2)), { path: 'cut.onnx' }), 'MPCC1002', /'cut\.onnx' is not a valid ONNX model: .*the file may be truncated$/);
+  });
+
+  it('another kind of file given as the model → MPCC1002 saying which kind', () => {
+    const kinds: [Uint8Array, RegExp][] = [
+      [encodeNpy([1, 3, 4, 4], new Float32Array(48)), /it is a NumPy \.npy array, not a model$/],
+      [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0xff, 0xff]), /it is a PNG image, not a model$/],
+      [Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), /it is a zip archive \(a PyTorch \.pt\/\.pth checkpoint\?\), not an ONNX model/],
+      [new TextEncoder().encode('hello world this is text, not a model at all\n'), /it is text \(it begins 'hello world this is text…'\), not an ONNX model$/],
+    ];
+    for (const [bytes, says] of kinds) expectDiag(() => importOnnx(bytes, { path: 'm.onnx' }), 'MPCC1002', says);
   });
 
   it('random bytes and text → MPCC1002', () => {
