@@ -239,8 +239,9 @@ export function servedOutputPath(dir: string, input: string): string {
 export async function serveParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS, events: ProgressSink = NO_PROGRESS, hooks: ServeHooks = {}): Promise<ServeResult> {
   const log = commandProgress(options, sink);
   const { id, peers, inputs, outputs, maxInferences, timeoutMs, roundTimeoutMs, imageFlags } = checkPartyFlags({ ...options, serve: true });
-  const identity = partyIdentity(id, peers, options, (line) => process.stderr.write(line + '\n'), log) ?? undefined;
+  // the folder first: a wrong --id is said as such, before any key of that id is looked for
   const arts = await loadPartyArtifacts(out, id);
+  const identity = partyIdentity(id, peers, options, (line) => process.stderr.write(line + '\n'), log) ?? undefined;
   const tag = sessionTag(arts.manifest);
   const common = { peers, tag, identity, timeoutMs, roundTimeoutMs };
   if (id === 0 && inputs[0] === STDIN_INPUT) {
@@ -336,8 +337,8 @@ export async function runParty(out: string, options: PartyOptions, sink: Progres
   const log = commandProgress(options, sink);
   const { id, peers, inputs, outputs, timeoutMs, roundTimeoutMs, imageFlags } = checkPartyFlags(options);
   if (options.serve) throw diag('MPCC0004', ['--serve', 'true', 'use serveParty']);
-  const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'), log);
   const arts = await loadPartyArtifacts(out, id as PartyId);
+  const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'), log);
   const x = id === 0 ? readClientInput(inputs[0], arts.manifest, imageFlags) : null;
   const note = id === 0 ? recordedInputNote(inputs[0], arts.manifest, imageFlags) : undefined;
   if (note) log(`party 0: ${note}`);
