@@ -376,13 +376,8 @@ export class ServingParty {
   }
 
   private refuse(mux: LinkMux, code: DiagnosticCode, args: unknown[]): void {
-    const { id, log } = this.options;
-    const why: Partial<Record<DiagnosticCode, string>> = {
-      MPCC5031: 'another client is being served',
-      MPCC5032: `it asked for ${String(args[0])} inference(s), ${String(args[1])} left before --max-inferences`,
-      MPCC5033: 'it never connected to the helper',
-    };
-    log(`party ${id}: refused a client (${code}): ${why[code] ?? 'see its error'}`);
+    const why = code === 'MPCC5031' ? 'another client is being served' : code === 'MPCC5032' ? `it asked for ${String(args[0])} inference(s), ${String(args[1])} left before --max-inferences` : code === 'MPCC5033' ? 'it never connected to the helper' : 'see its error';
+    this.options.log(`party ${this.options.id}: refused a client (${code}): ${why}`);
     try {
       mux.sendControl({ t: 'refuse', code, args });
     } catch {

@@ -36,6 +36,11 @@ import { SealedFrameDecoder, SEALED_OVERHEAD_BYTES, sealFrame } from './secure-c
 import { ephemeralIdentities, type PartyIdentity } from '../session/identity.js';
 import type { LinkHandlers, PeerLink } from './link.js';
 import { runParties } from '../session/run-parties.js';
+import { answerPreview, checkTag, concatBytes, lengthPrefixed, MAX_HANDSHAKE_BYTES, MAX_TAG_BYTES, PREAMBLE_BYTES, preamble, prologue, takeHandshake } from './handshake-wire.js';
+import { ConnectAborted, FATAL_CONNECT_ERRORS, fatal, firstFailure } from './connect-failures.js';
+// the pre-authentication bytes and the connect failures live beside: their importers keep this path
+export { checkTag, concatBytes, lengthPrefixed, MAX_HANDSHAKE_BYTES, PREAMBLE_BYTES, preamble, prologue, takeHandshake } from './handshake-wire.js';
+export { ConnectAborted, firstFailure } from './connect-failures.js';
 
 /** Where and how a party connects to the other two. */
 export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
@@ -64,57 +69,14 @@ export interface ConnectContext {
   signal?: AbortSignal;
 }
 
-/** A dial or listener stopped because another link of the same party failed first: that
- * failure is the one to report. */
-export class ConnectAborted extends Error {
-  constructor() {
-    super('connecting stopped: another link failed');
-  }
-}
-
-/** Socket errors no retry mends: the host name does not resolve. */
-const FATAL_CONNECT_ERRORS = new Set(['ENOTFOUND']);
-
-/** Failures that make this party's other links pointless (firstFailure stops them): an address
- * that does not resolve, one where another program answers, an address this party cannot listen
- * on (MPCC5014). A refused key is not one: the other links go on, so that the peers see the
- * refusal too and say why. */
-const fatalFailures = new WeakSet<Error>();
-function fatal(e: RuntimeError): RuntimeError {
-  fatalFailures.add(e);
-  return e;
-}
-
-/** The first bytes of an answer, printable (what another program at a peer's address said). */
-export function answerPreview(buf: Uint8Array): string {
-  const text = Array.from(buf.subarray(0, 24), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-  return `'${text}${buf.length > 24 ? '…' : ''}'`;
-}
-
-/** Bytes of the connect preamble. */
-export const PREAMBLE_BYTES = 8;
-/** Longest session tag a handshake message may carry. */
-const MAX_TAG_BYTES = 4096;
-/** Largest handshake message (u16 length, ephemeral key, sealed tag): all a party accepts
- * from a connection before it is authenticated. */
-export const MAX_HANDSHAKE_BYTES = 2 + 32 + MAX_TAG_BYTES + 16;
 /** Refusals a listener keeps for its error message. */
 const MAX_REFUSALS = 8;
 const RETRY_MS = 50;
+const utf8 = new TextEncoder();
 /** Idle time before TCP keepalive probes start. */
 const KEEPALIVE_MS = 5000;
 /** How long close() waits for the peer to acknowledge the end of the stream. */
 const CLOSE_GRACE_MS = 2000;
-
-/** The connect preamble a dialer `from` writes to reach `to`. */
-export function preamble(from: PartyId, to: PartyId): Uint8Array {
-  const p = new Uint8Array(PREAMBLE_BYTES);
-  p.set([0x6d, 0x70, 0x63, 0x63]); // "mpcc"
-  new DataView(p.buffer).setUint16(4, WIRE_VERSION, true);
-  p[6] = from;
-  p[7] = to;
-  return p;
-}
 
 /** Splits "host:port" (IPv6 hosts in brackets). */
 export function parseHostPort(s: string): { host: string; port: number } {
@@ -281,47 +243,6 @@ export class TcpPartySession extends PartySession {
   }
 }
 
-const utf8 = new TextEncoder();
-
-/** The Noise prologue of the link `from` → `to`: a label and the connect preamble (wire
- * version and both ids), so a handshake made for another pair or version fails. */
-export function prologue(from: PartyId, to: PartyId): Uint8Array {
-  return Buffer.concat([Buffer.from('mpcc/noise-kk/1'), preamble(from, to)]);
-}
-
-/** A handshake message with its u16 length. */
-export function lengthPrefixed(m: Uint8Array): Buffer {
-  const out = Buffer.alloc(2 + m.length);
-  out.writeUInt16LE(m.length, 0);
-  out.set(m, 2);
-  return out;
-}
-
-/** Splits a u16-length-prefixed handshake message off the front of `buf`: 'more' when it is
- * incomplete, 'too big' when it exceeds MAX_HANDSHAKE_BYTES. */
-export function takeHandshake(buf: Uint8Array): { message: Uint8Array; rest: Uint8Array } | 'more' | 'too big' {
-  if (buf.length < 2) return 'more';
-  const n = buf[0] | (buf[1] << 8);
-  if (2 + n > MAX_HANDSHAKE_BYTES) return 'too big';
-  if (buf.length < 2 + n) return buf.length > MAX_HANDSHAKE_BYTES ? 'too big' : 'more';
-  return { message: buf.subarray(2, 2 + n), rest: buf.subarray(2 + n) };
-}
-
-/** a and b concatenated (b itself when a is empty). */
-export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const all = new Uint8Array(a.length + b.length);
-  all.set(a);
-  all.set(b, a.length);
-  return all;
-}
-
-/** The tag carried by a handshake payload, checked against this party's. */
-export function checkTag(payload: Uint8Array, tag: string, peer: PartyId): void {
-  const theirs = new TextDecoder().decode(payload);
-  if (theirs !== tag) throw runtimeError('MPCC5008', [theirs, tag], peer);
-}
-
 /** Dials `to` until it accepts or the deadline passes. A refused or unreachable address is
  * retried (the peer may not be up yet); a failed authentication is not. */
 export function dial(id: PartyId, to: PartyId, address: string, ctx: ConnectContext): Promise<TcpLink> {
@@ -374,16 +295,6 @@ export function dial(id: PartyId, to: PartyId, address: string, ctx: ConnectCont
     };
     attempt();
   });
-}
-
-/** Runs a party's connecting tasks (its listener and dials, which share `abort`'s signal) to
- * the end: a fatal failure (an address that does not resolve, another program at a peer's
- * address, one this party cannot listen on) stops the others at once, so it is reported then
- * rather than at the connect deadline. The tasks it stopped reject with ConnectAborted (not
- * to be reported); links already made are the caller's to close. */
-export async function firstFailure<T>(tasks: Promise<T>[], abort: AbortController): Promise<PromiseSettledResult<T>[]> {
-  for (const t of tasks) t.catch((e: unknown) => (e instanceof Error && (fatalFailures.has(e) || (e as RuntimeError).code === 'MPCC5014') ? abort.abort() : undefined));
-  return Promise.allSettled(tasks);
 }
 
 /** The initiator's side of Noise_KK on a connected socket: message 1 out, message 2 in. */
