@@ -157,6 +157,7 @@ export const DIAGNOSTICS = {
   MPCC5033: 'peer {0} refused this client: the helper (party 2) got no connection from it within {1} ms',
   MPCC5034: 'peer {0} is stopping ({1}): the current inference is aborted',
   MPCC5035: 'peer {0} said nothing for {3} ms while its inference {2} was prepared (client {1} of this server session): the prepared inference is abandoned',
+  MPCC5036: 'peer {0} gave up this client: it heard nothing from it for {2} ms while its inference {1} was prepared (was this process stopped or suspended?)',
   MPCC5050: 'offline material refused: it belongs to another {0} ({1}), this run is {2}',
   MPCC5051: 'stopped ({0}) during the {1} phase: the inference is abandoned, nothing was written',
   MPCC5052: "internal error: offline material of '{0}' was prepared but no online step took it",

@@ -104,6 +104,7 @@ export async function runAsClient<T>(options: ClientOptions, run: (session: Part
     const watch = async (m: LinkMux): Promise<never> => {
       const c = await m.nextControl();
       if (c.t === 'stop') throw runtimeError('MPCC5034', [String(c.reason).slice(0, 200)], m.peer);
+      if (c.t === 'gave-up') throw runtimeError('MPCC5036', [Number(c.inference) || 0, Number(c.ms) || 0], m.peer);
       throw runtimeError('MPCC5030', [`'${String(c.t).slice(0, 40)}' from a server while it serves this client`], m.peer);
     };
     const lost: Promise<never> = open

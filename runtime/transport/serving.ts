@@ -584,7 +584,10 @@ export class ServingParty {
     const silenceMs = this.options.clientSilenceMs ?? CLIENT_SILENCE_MS;
     for (;;) {
       const word = conn.mux.nextControl(silenceMs, 'word').catch((e: RuntimeError) => {
-        throw e.code === 'MPCC5005' ? runtimeError('MPCC5035', [client, index + 1, silenceMs], 0) : e;
+        if (e.code !== 'MPCC5005') throw e;
+        // told first, so a client that wakes (SIGSTOP, a suspended laptop) learns why (MPCC5036)
+        this.tell(conn, { t: 'gave-up', inference: index + 1, ms: silenceMs });
+        throw runtimeError('MPCC5035', [client, index + 1, silenceMs], 0);
       });
       const m = await Promise.race([word, this.stopped, this.helper!.whenBroken().then((e) => Promise.reject(e))]);
       if (m === null) throw runtimeError('MPCC5034', [this.stopping ?? 'stopped'], this.id);
