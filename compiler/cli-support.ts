@@ -2,7 +2,7 @@
 // files only when the whole command succeeded, and progress lines on stderr (shown when stderr
 // is a terminal or --progress is given, never with --quiet: see `progressSink`).
 import { renameSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command, CommanderError } from 'commander';
 import { MpccError, diag } from '../runtime/diagnostics.js';
 
@@ -98,6 +98,9 @@ export function outputPathProblem(path: string, folder = false): string | null {
       return null;
     }
   };
+  // the kernel's virtual file systems take no output (and Node's recursive mkdir loops on /proc)
+  const virtual = /^\/(proc|sys)(\/|$)/.exec(resolve(path));
+  if (virtual) return `it is under /${virtual[1]}, a virtual file system of the kernel, not a place for files`;
   const at = stat(path);
   if (at && folder && !at.isDirectory()) return 'it is a file, not a folder';
   if (at && !folder && at.isDirectory()) return 'it is a folder';

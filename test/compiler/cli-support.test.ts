@@ -6,6 +6,10 @@
 // its code after its wait.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkOutputPath, outputPathProblem } from '../../compiler/cli-support.js';
 
 const SUPPORT = new URL('../../compiler/cli-support.js', import.meta.url).href;
 
@@ -28,5 +32,23 @@ describe('cli-support: exitAfterOutput', function () {
     child.stdout.pause();
     // (a hang is this test's timeout)
     expect(await new Promise<number | null>((resolve) => child.on('exit', resolve))).to.equal(5);
+  });
+});
+
+describe('cli-support: where an output can go (outputPathProblem)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mpcc-outpath-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names a folder where a file goes, a file where a folder goes, a file among the parents, and /proc', () => {
+    writeFileSync(join(dir, 'f'), 'x');
+    mkdirSync(join(dir, 'd'));
+    expect(outputPathProblem(join(dir, 'new.npy'))).to.equal(null);
+    expect(outputPathProblem(join(dir, 'a', 'b', 'new.npy'))).to.equal(null); // missing parents are made
+    expect(outputPathProblem(join(dir, 'd'))).to.equal('it is a folder');
+    expect(outputPathProblem(join(dir, 'd'), true)).to.equal(null);
+    expect(outputPathProblem(join(dir, 'f'), true)).to.equal('it is a file, not a folder');
+    expect(outputPathProblem(join(dir, 'f', 'x', 'y.npy'))).to.equal(`'${join(dir, 'f')}' is a file, not a folder`);
+    expect(outputPathProblem('/proc/mpcc_out', true)).to.equal('it is under /proc, a virtual file system of the kernel, not a place for files');
+    expect(() => checkOutputPath(join(dir, 'd'))).to.throw(`cannot write file '${join(dir, 'd')}': it is a folder`).with.property('code', 'MPCC0003');
   });
 });
