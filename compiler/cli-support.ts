@@ -2,7 +2,7 @@
 // files only when the whole command succeeded, and progress lines on stderr (shown when stderr
 // is a terminal or --progress is given, never with --quiet: see `progressSink`).
 import { renameSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import type { Command, CommanderError } from 'commander';
 import { MpccError, diag } from '../runtime/diagnostics.js';
 
@@ -112,10 +112,14 @@ export function outputPathProblem(path: string, folder = false): string | null {
   return null;
 }
 
-/** MPCC0003 naming `path` when outputPathProblem finds one: checked before the work that writes it. */
-export function checkOutputPath(path: string, folder = false): void {
+/** MPCC0003 naming `path` when outputPathProblem finds one, or when it is (or lies inside) one
+ * of the command's `inputs` (a file it reads, or a folder such as OUT): checked before the work. */
+export function checkOutputPath(path: string, folder = false, inputs: readonly string[] = []): void {
   const problem = outputPathProblem(path, folder);
   if (problem) throw diag('MPCC0003', [path, problem]);
+  const at = resolve(path);
+  const input = inputs.find((i) => at === resolve(i) || at.startsWith(resolve(i) + sep));
+  if (input !== undefined) throw diag('MPCC0003', [path, at === resolve(input) ? `it is this command's input: writing it would destroy '${input}'` : `it lies inside '${input}', this command's input, which writing it would change`]);
 }
 
 /** Writes `data` to `path` through a temporary file and a rename, so no half-written file remains. */

@@ -6,7 +6,7 @@
 // round schedule by the passes compile runs (compiler/driver.ts: an already quantized, lowered
 // or scheduled .mir skips the earlier ones); a compiled folder OUT is read from OUT/cost.json.
 import type { Command } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
@@ -40,6 +40,12 @@ export interface CostOptions extends ProgressFlags {
 /** The report of `model` (a model file or a compiled folder) and the text the command prints;
  * progress lines go to `sink` (none by default). */
 export function runCost(model: string, options: CostOptions, sink: ProgressSink = NO_PROGRESS): { report: CostReport; phases: CostPhases; text: string } {
+  if (isDirectory(model)) {
+    // a compiled folder's cost is what it was compiled with: flags that would cost another program are refused
+    const given = (['fracBits', 'truncation', 'clientOffline', 'ring', 'inputShape', 'passes'] as const).find((k) => options[k] !== undefined);
+    if (given) throw diag('MPCC0004', [`--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(options[given]), `${model} is compiled: its cost.json is what it was compiled with; give the model file to cost it otherwise`]);
+    if (!existsSync(join(model, 'cost.json'))) throw diag('MPCC0002', [join(model, 'cost.json'), existsSync(join(model, 'manifest.json')) ? 'a party folder holds no cost.json: give OUT, the folder mpcc compile wrote' : 'not a folder mpcc compile wrote (no cost.json)']);
+  }
   const { report, note } = isDirectory(model) ? compiledCost(model) : modelCost(model, options, commandProgress(options, sink));
   const phases = costPhases(report);
   return { report, phases, text: options.json ? `${JSON.stringify({ ...report, phases }, null, 2)}\n` : formatCostTable(report) + formatPhases(phases) + (note ? `${note}\n` : '') };
@@ -102,7 +108,8 @@ function modelCost(model: string, options: CostOptions, log: ProgressSink): { re
 function compiledCost(out: string): { report: CostReport; note: string } {
   const report = readCostJson(join(out, 'cost.json'));
   const mode = report.mode ?? 'classic';
-  return { report, note: `mode: ${mode}, as ${out} was compiled (with a plan, compile's --client-offline auto picks the mode, and its note says why)` };
+  const why = existsSync(join(out, 'plan.json')) ? " (with a plan, compile's --client-offline auto picks the mode, and its note says why)" : '';
+  return { report, note: `mode: ${mode}, as ${out} was compiled${why}` };
 }
 
 /** OUT/cost.json as codegen writes it (MPCC0002 when missing, MPCC6026 when not a report). */

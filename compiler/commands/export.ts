@@ -30,7 +30,7 @@ export interface ExportCommandOptions extends ProgressFlags, ReconstructFlags {
 
 /** Exports `model` to `options.output`; returns the graph written. Progress lines go to `sink`. */
 export function runExport(model: string, options: ExportCommandOptions, sink: ProgressSink = NO_PROGRESS): Graph {
-  const output = requireOutput(options.output, 'the ONNX file to write (-o out.onnx)');
+  const output = requireOutput(options.output, 'the ONNX file to write (-o out.onnx)', false, [model, ...(options.plan === undefined ? [] : [options.plan])]);
   if (extname(output).toLowerCase() !== '.onnx') throw diag('MPCC0004', ['-o', output, 'the output file must end in .onnx']);
   const log = commandProgress(options, sink);
   const refitRequest = refitRequestFrom(options as ExportCommandOptions & Record<string, unknown>);

@@ -99,11 +99,11 @@ export function outputOption(what: string): Option {
 }
 
 /** The -o value, or MPCC0004 naming -o when a command that needs it did not get it. */
-export function requireOutput(value: string | undefined, what: string, folder = false): string {
+export function requireOutput(value: string | undefined, what: string, folder = false, inputs: readonly string[] = []): string {
   if (!value) throw diag('MPCC0004', ['-o', '', `${what} is required`]);
-  // a folder where a file goes, a file where a folder goes, or a path under a file: said now,
-  // before the command's work (MPCC0003)
-  checkOutputPath(value, folder);
+  // a folder where a file goes, a file where a folder goes, a path under a file, or one of the
+  // command's inputs: said now, before the command's work (MPCC0003)
+  checkOutputPath(value, folder, inputs);
   return value;
 }
 

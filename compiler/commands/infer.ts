@@ -8,7 +8,7 @@
 // loaded (what onnxruntime computes) unless --passes names float-level passes to run first.
 // With --plan, the planned network (block-ReLUs; the plan's windows too with --fixed).
 import type { Command } from 'commander';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, checkOutputPath, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { driveModel, modelFrac } from '../driver.js';
 import { isBefore } from '../../ir/stage.js';
 import { encodeNpy, readNpy } from '../npy.js';
@@ -68,6 +68,8 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   if (options.layers && !options.fixed) throw diag('MPCC0004', ['--layers', 'true', 'needs --fixed']);
   const fracBits = parseFracBits(options.fracBits);
   const inputShape = parseInputShape(options.inputShape);
+  // where the output goes, before the run (not over the model, the input or the plan)
+  if (options.output !== undefined) checkOutputPath(options.output, false, [model, options.input, ...(options.plan === undefined ? [] : [options.plan])]);
   const image = imageKind(options.input) !== undefined;
   const flags = imageFlagsFrom(options as InferOptions & Record<string, unknown>);
   if (!image) refuseImageFlags(flags, options.input);

@@ -24,6 +24,8 @@ import { parseRidge, refitBesidePlan, withRefitOptions } from './reconstruct-fla
 import { loadCalibration } from '../calibration/load.js';
 import type { Graph } from '../../ir/graph.js';
 import { numel } from '../../ir/types.js';
+import { runPipeline } from '../../passes/manager.js';
+import { treeLevelPool } from '../../passes/canonicalize/maxpool-to-relu-tree.js';
 
 /** Options of the plan command, as commander hands them over. */
 export interface PlanOptions extends ProgressFlags, BudgetFlags {
@@ -80,14 +82,16 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
  * per inference, which run in full beside the plan's DReLUs, and the pass that lets a plan reach
  * them (compile says the same, with their bytes). */
 export function maxPoolNotes(graph: Graph, plan: Plan): string {
-  return graph.nodes
-    .filter((n) => n.op === 'MaxPool')
-    .map((n) => {
-      const kernel = (n.attrs.kernel_shape as readonly number[] | undefined) ?? [];
-      const outShape = graph.types.get(n.outputs[0])?.shape ?? [];
-      const comparisons = numel(outShape) * (kernel.reduce((a, b) => a * b, 1) - 1);
-      return `note: MaxPool '${n.name}' is outside the plan: about ${comparisons.toLocaleString('en-US')} comparisons per inference (${(comparisons / Math.max(plan.drelus.planned, 1)).toFixed(1)}× the plan's ${plan.drelus.planned.toLocaleString('en-US')} DReLUs) run in full; plan with --passes canonicalize,maxpool-to-relu-tree to let the plan reach them\n`;
-    })
+  if (!graph.nodes.some((n) => n.op === 'MaxPool')) return '';
+  // counted as the client-offline mode (the default with a plan) runs them: its exact ReLU trees
+  const trees = runPipeline(graph, 'maxpool-to-relu-tree').graph;
+  const comparisons = new Map<string, number>();
+  for (const n of trees.nodes) {
+    const pool = n.op === 'Relu' ? treeLevelPool(n.name) : undefined;
+    if (pool !== undefined) comparisons.set(pool, (comparisons.get(pool) ?? 0) + numel(trees.types.get(n.outputs[0])?.shape ?? []));
+  }
+  return [...comparisons]
+    .map(([name, count]) => `note: MaxPool '${name}' is outside the plan: ${count.toLocaleString('en-US')} comparisons per inference as ReLU trees (${(count / Math.max(plan.drelus.planned, 1)).toFixed(1)}× the plan's ${plan.drelus.planned.toLocaleString('en-US')} DReLUs) run in full; plan with --passes canonicalize,maxpool-to-relu-tree to let the plan reach them\n`)
     .join('');
 }
 

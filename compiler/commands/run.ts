@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keyFileNames, writeKeyPair } from '../../runtime/session/identity.js';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, cleanupOnSignal, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, checkOutputPath, cleanupOnSignal, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.js';
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
@@ -87,6 +87,8 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
   if (options.input === undefined) throw diag('MPCC0004', ['--input', '', 'give the input X.npy (or several with --inputs)']);
+  // where the output goes, before any party starts (not over the input, nor inside OUT)
+  if (options.output !== undefined) checkOutputPath(options.output, false, [out, options.input]);
   const flags = imageFlagsFrom(options as RunOptions & Record<string, unknown>);
   const x = readClientInput(options.input, manifest, flags); // checked before any party starts
   // in three processes P0's own process says it

@@ -7,6 +7,7 @@
 import type { CostReport, LayerCost } from '../../passes/secure/cost-model.js';
 import type { Plan, PlanLayer } from '../../passes/planning/plan-file.js';
 import { blockText } from '../../passes/planning/candidates.js';
+import { treeLevelPool } from '../../passes/canonicalize/maxpool-to-relu-tree.js';
 import type { EvalRecord, ReportInputs } from './inputs.js';
 
 /** One secure layer of the table. */
@@ -150,8 +151,10 @@ function heatCells(l: PlanLayer): HeatCell[] {
   }));
 }
 
-/** Secure ops that run a network's ReLU layer (one each; a ReLU fused with the product reading it included). */
-const RELU_OPS: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu', 'SecureReluWeights']);
+/** Secure ops that run a network's ReLU layer (one each; a ReLU fused with the product reading
+ * it included; the client-offline mode's helper selection too, but for a MaxPool's tree levels). */
+const RELU_OPS: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu', 'SecureReluWeights', 'SecureHelperSelect']);
+const isReluLayer = (l: LayerCost) => RELU_OPS.has(l.op) && treeLevelPool(l.name) === undefined;
 
 /** DESIGN.md's cost anchors: the paper's code's figures and our targets, for the models it
  * measured, recognised by input and output shape and the number of ReLU layers (ResNet18 for
@@ -159,7 +162,7 @@ const RELU_OPS: ReadonlySet<string> = new Set(['SecureRelu', 'SecureBlockRelu', 
 function paperFigures(inputs: ReportInputs): ReportModel['paper'] {
   const inShape = (inputs.inputShape ?? []).join('x');
   const outShape = (inputs.outputShapes[0] ?? []).join('x');
-  const reluLayers = inputs.cost.layers.filter((l) => RELU_OPS.has(l.op)).length;
+  const reluLayers = inputs.cost.layers.filter(isReluLayer).length;
   const before = inputs.cost.drelusBefore ?? inputs.cost.drelus;
   const kept = before > 0 ? inputs.cost.drelus / before : 1;
   if (inShape === '1x3x32x32' && outShape === '1x100' && reluLayers === 17) {

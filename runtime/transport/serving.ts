@@ -58,7 +58,7 @@ import type { PeerLink } from './link.js';
 import { LinkMux, type ControlMessage } from './link-mux.js';
 import { ServeListener } from './serve-listen.js';
 import { answerBundle, bundleSession, requestBundle, type Bundle, type PredealHooks } from './serving-predeal.js';
-import { dial, type ConnectContext, type TcpLink } from './tcp.js';
+import { checkHostsResolve, dial, parseHostPort, type ConnectContext, type TcpLink } from './tcp.js';
 
 /** Addresses, keys and limits of a serving party or a client. */
 export interface ServingOptions {
@@ -219,6 +219,7 @@ export class ServingParty {
   /** Listens, links the two servers, then serves clients until stopped. */
   async serve(): Promise<ServeSummary> {
     const { id, peers, log } = this.options;
+    await checkHostsResolve(id, peers.map((p) => parseHostPort(p).host));
     this.listener = new ServeListener(id, peers[id], id === 1 ? [0, 2] : [0], { ...this.ctx }, (l) => this.onLink(l), (why, err) => {
       log(`party ${id}: refused ${why}`);
       // a helper of another compile never becomes the right one: say so now, not at the timeout

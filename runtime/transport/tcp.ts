@@ -37,10 +37,10 @@ import { ephemeralIdentities, type PartyIdentity } from '../session/identity.js'
 import type { LinkHandlers, PeerLink } from './link.js';
 import { runParties } from '../session/run-parties.js';
 import { answerPreview, checkTag, concatBytes, lengthPrefixed, MAX_HANDSHAKE_BYTES, MAX_TAG_BYTES, PREAMBLE_BYTES, preamble, prologue, takeHandshake } from './handshake-wire.js';
-import { ConnectAborted, FATAL_CONNECT_ERRORS, fatal, firstFailure } from './connect-failures.js';
+import { checkHostsResolve, ConnectAborted, FATAL_CONNECT_ERRORS, fatal, firstFailure } from './connect-failures.js';
 // the pre-authentication bytes and the connect failures live beside: their importers keep this path
 export { checkTag, concatBytes, lengthPrefixed, MAX_HANDSHAKE_BYTES, PREAMBLE_BYTES, preamble, prologue, takeHandshake } from './handshake-wire.js';
-export { ConnectAborted, firstFailure } from './connect-failures.js';
+export { checkHostsResolve, ConnectAborted, firstFailure } from './connect-failures.js';
 
 /** Where and how a party connects to the other two. */
 export interface TcpSessionOptions extends Omit<SessionOptions, 'monitor'> {
@@ -339,7 +339,7 @@ function handshakeAsInitiator(id: PartyId, to: PartyId, address: string, socket:
           ? fatal(runtimeError('MPCC5015', [`the answer at ${address} is not an mpcc handshake (it begins ${answerPreview(buf)}) and the connection closed: another program listens there, not party ${to}`], to))
           : runtimeError('MPCC5015', [`the connection to ${address} closed during the handshake: the listener refused this party's key (does it pin this party's partyN.pub?) or failed, or another process answers at that address`], to),
       );
-    const timer = setTimeout(() => finish(runtimeError('MPCC5005', [`no handshake reply from ${address} within ${ctx.timeoutMs} ms`], to)), Math.max(0, ctx.deadline - Date.now()));
+    const timer = setTimeout(() => finish(runtimeError('MPCC5005', [`no handshake reply from ${address} within ${ctx.timeoutMs} ms: it accepted the connection but said nothing (is it party ${to}'s mpcc, or another program listening there?)`], to)), Math.max(0, ctx.deadline - Date.now()));
     socket.on('data', onData);
     socket.on('close', onClose);
     socket.on('error', () => undefined); // 'close' follows and reports
@@ -482,6 +482,7 @@ export async function connectTcpSession(options: TcpSessionOptions): Promise<Tcp
   }
   const tag = options.tag ?? '';
   if (utf8.encode(tag).length > MAX_TAG_BYTES) throw runtimeError('MPCC5014', [`a session tag of more than ${MAX_TAG_BYTES} bytes`]);
+  await checkHostsResolve(id, peers.map((p) => parseHostPort(p).host));
   const abort = new AbortController();
   const ctx: ConnectContext = { deadline, timeoutMs, max, tag, identity: options.identity, signal: abort.signal };
   const results = await firstFailure<TcpLink | TcpLink[]>([accept(id, peers, ctx), ...lower.map((p) => dial(id, p, peers[p], ctx))], abort);

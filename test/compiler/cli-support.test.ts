@@ -50,5 +50,9 @@ describe('cli-support: where an output can go (outputPathProblem)', () => {
     expect(outputPathProblem(join(dir, 'f', 'x', 'y.npy'))).to.equal(`'${join(dir, 'f')}' is a file, not a folder`);
     expect(outputPathProblem('/proc/mpcc_out', true)).to.equal('it is under /proc, a virtual file system of the kernel, not a place for files');
     expect(() => checkOutputPath(join(dir, 'd'))).to.throw(`cannot write file '${join(dir, 'd')}': it is a folder`).with.property('code', 'MPCC0003');
+    // not over one of the command's inputs, nor inside an input folder (OUT)
+    expect(() => checkOutputPath(join(dir, 'f'), false, [join(dir, 'f')])).to.throw("it is this command's input").with.property('code', 'MPCC0003');
+    expect(() => checkOutputPath(join(dir, 'd', 'y.npy'), false, [join(dir, 'd')])).to.throw(`it lies inside '${join(dir, 'd')}'`);
+    expect(() => checkOutputPath(join(dir, 'dd.npy'), false, [join(dir, 'd')])).to.not.throw();
   });
 });

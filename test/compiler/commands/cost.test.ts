@@ -105,9 +105,16 @@ describe('mpcc cost', function () {
     expect(got.phases).to.deep.equal({ offline: { rounds: 3, bytes: report.bytes.preprocessing }, online: { rounds: report.rounds, bytes: report.bytes.online } });
     expect(runCost(file('out'), {}).text).to.match(/offline \(before the input\): 3 round\(s\), [\d.]+ MB input-independent/).and.match(/online \(input given → output revealed\): 14 rounds/);
     // the model's own table, and a last line saying the mode the folder was compiled in
-    expect(runCost(file('out'), {}).text).to.equal(`${runCost(file('quantized.mir'), {}).text}mode: classic, as ${file('out')} was compiled (with a plan, compile's --client-offline auto picks the mode, and its note says why)\n`);
+    expect(runCost(file('out'), {}).text).to.equal(`${runCost(file('quantized.mir'), {}).text}mode: classic, as ${file('out')} was compiled\n`);
     writeFileSync(file('out/cost.json'), JSON.stringify({ ...report, mode: 'client-offline' }));
     expect(runCost(file('out'), {}).text).to.match(/\nmode: client-offline, as .*out was compiled/);
+    // a compiled folder's cost is what it was compiled with: another program's flags are refused,
+    // and a party folder is not OUT
+    expect(() => runCost(file('out'), { ring: '40' })).to.throw(/--ring.*is compiled: its cost\.json is what it was compiled with/).with.property('code', 'MPCC0004');
+    expect(() => runCost(file('out'), { fracBits: 12 })).to.throw(/--frac-bits/).with.property('code', 'MPCC0004');
+    mkdirSync(file('party-alone'), { recursive: true });
+    writeFileSync(file('party-alone/manifest.json'), '{}');
+    expect(() => runCost(file('party-alone'), {})).to.throw(/a party folder holds no cost\.json: give OUT/).with.property('code', 'MPCC0002');
   });
 
   describe('errors', () => {

@@ -25,7 +25,7 @@ describe('DReLU counts of one plan across plan, compile, cost and eval', functio
     writeFileSync(file('xs.npy'), encodeNpy([4, 3, 16, 16], Array.from({ length: 4 * 768 }, (_, i) => Math.sin(i / 7))));
     writeFileSync(file('ys.npy'), encodeNpy([4], [1, 2, 3, 4], '<i8'));
     const { plan, text } = runPlanCommand(MODEL, { uniform: '2x2', output: file('p.json') });
-    const note = /note: MaxPool '([^']+)' is outside the plan: about ([\d,]+) comparisons per inference \(([\d.]+)× the plan's ([\d,]+) DReLUs\) run in full; plan with --passes canonicalize,maxpool-to-relu-tree/.exec(text);
+    const note = /note: MaxPool '([^']+)' is outside the plan: ([\d,]+) comparisons per inference as ReLU trees \(([\d.]+)× the plan's ([\d,]+) DReLUs\) run in full; plan with --passes canonicalize,maxpool-to-relu-tree/.exec(text);
     expect(note, text).to.not.equal(null);
     const num = (s: string) => Number(s.replace(/,/g, ''));
     expect(num(note![4])).to.equal(plan.drelus.planned);

@@ -82,6 +82,22 @@ describe('mpcc run / mpcc party', function () {
     expect(await codeOf(runSecure(out, { input: bad, transport: 'inproc' }))).to.equal('MPCC3002');
   });
 
+  it('refuses -o over its input, inside OUT, or a folder (MPCC0003) before starting any party; nothing changed', async () => {
+    const manifest = readFileSync(join(out, 'manifest.json'));
+    const texts: string[] = [];
+    for (const y of [xPath, join(out, 'manifest.json'), dir]) {
+      const lines: string[] = [];
+      const e = await runSecure(out, { input: xPath, output: y, transport: 'inproc', progress: true }, (l) => lines.push(l)).then(() => null, (err: Error & { code?: string }) => err);
+      expect(e?.code).to.equal('MPCC0003');
+      expect(lines.some((l) => l.startsWith('running the three parties'))).to.equal(false);
+      texts.push(e!.message);
+    }
+    expect(texts[0]).to.contain("it is this command's input");
+    expect(texts[1]).to.contain(`it lies inside '${out}', this command's input`);
+    expect(texts[2]).to.contain('it is a folder');
+    expect(readFileSync(join(out, 'manifest.json')).equals(manifest)).to.equal(true);
+  });
+
   it('fails with MPCC5006 when a peer never connects', async () => {
     const peers = (await freeLocalAddresses()).join(',');
     const t0 = Date.now();

@@ -3,6 +3,7 @@
 // alone against the compiled folder's own cost.json, the page self-contained, and every bad input
 // a coded error naming the file with nothing written. The page in Chromium: browser.test.ts.
 import { expect } from 'chai';
+import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -113,6 +114,11 @@ describe('mpcc report: data, page and bad input', function () {
     const html = readFileSync(runReport(file('r18.onnx'), { output: file('r18.html'), fracBits: 12 }).file, 'utf8');
     expect(html).to.contain('Beside the paper (ResNet18 / CIFAR-100)');
     expect(html).to.contain('<td>494.00 MB</td><td>2.86 s</td>');
+    // planned, the model is costed in the client-offline mode (its ReLU layers helper selections): still the paper's model
+    runPlanCommand(file('r18.onnx'), { uniform: '4x4', output: file('r18-4x4.json') });
+    const planned = readReportInputs({ subject: file('r18.onnx'), plan: file('r18-4x4.json'), fracBits: 12 });
+    expect(planned.cost.layers.some((l) => l.op === 'SecureHelperSelect'), 'the client-offline mode').to.equal(true);
+    expect(reportModel(planned).paper?.model).to.equal('ResNet18 / CIFAR-100');
   });
 
   it('shows an evaluation of a --sample as its images of the set\'s', async () => {

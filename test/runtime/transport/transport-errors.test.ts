@@ -79,7 +79,10 @@ describe('runtime: coded errors of sessions and transports', function () {
     // a one-shot P2 dials P0 and P1: P1's host is no host
     const dns = await caught(connectTcpSession({ id: 2, peers: [peers[0], 'nosuchhost.invalid:7001', peers[2]], timeoutMs: 15_000, identity: ids[2] }));
     expect(dns.code).to.equal('MPCC5014');
-    expect(dns.message).to.equal("invalid transport configuration: the host of peer 1 (server)'s address nosuchhost.invalid:7001 is not found (ENOTFOUND)");
+    expect(dns.message).to.equal("invalid transport configuration: the host of peer 1 (server)'s address, 'nosuchhost.invalid', is not found (ENOTFOUND)");
+    // a party that only listens for that peer (P0) learns it at once too, not at its deadline
+    const listening = await caught(connectTcpSession({ id: 0, peers: [peers[0], 'nosuchhost.invalid:7001', peers[2]], timeoutMs: 15_000, identity: ids[0] }));
+    expect([listening.code, listening.message]).to.deep.equal(['MPCC5014', dns.message]);
     // a serving client: a web server where the server should be, nothing at the helper's address
     const web: Server = createServer((sock) => {
       sock.on('error', () => undefined);
