@@ -114,12 +114,12 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
     const clientOffline = choice ? choice.clientOffline : when === 'on';
     // the ring: a client-offline program's as asked, or by default from calibration; classic: 64
     const ring = clientOffline ? (ringFlag ?? (calib ? 'auto' : 64)) : 64;
-    const classicRing = !clientOffline && ringFlag !== undefined && ringFlag !== 64 ? [`note: --ring ${ringFlag}: the classic mode computes in Z_2^64 (a smaller ring needs the client-offline mode, which --client-offline auto did not choose)`] : [];
-    if (classicRing.length) log(classicRing[0].slice('note: '.length));
+    const ringNotes = !clientOffline && ringFlag !== undefined && ringFlag !== 64 ? [`note: --ring ${ringFlag}: the classic mode computes in Z_2^64 (a smaller ring needs the client-offline mode, which --client-offline auto did not choose)`] : [];
+    if (ringNotes.length) log(ringNotes[0].slice('note: '.length));
     // an explicit smaller ring without samples to check it on: said, not silent
-    if (clientOffline && typeof ring === 'number' && ring < 64 && !calib) classicRing.push(`note: --ring ${ring}: not checked (no --calib samples): exact truncation holds only while every truncated value stays below 2^(${ring - 2}−2f) in real units, and a value past it wraps and ruins that inference's output; give --calib to check it, or check a run with mpcc run --verify-against-plaintext`);
+    if (clientOffline && typeof ring === 'number' && ring < 64 && !calib) ringNotes.push(`note: --ring ${ring}: not checked (no --calib samples): exact truncation holds only while every truncated value stays below 2^(${ring - 2}−2f) in real units, and a value past it wraps and ruins that inference's output; give --calib to check it, or check a run with mpcc run --verify-against-plaintext`);
     const summary = compileDriven(model, bytes, out, options, compare, { ...driver, clientOffline, ring }, t0);
-    return { ...summary, notes: [...(choice ? [`note: ${choice.note}`] : []), ...classicRing, ...summary.notes] };
+    return { ...summary, notes: [...(choice ? [`note: ${choice.note}`] : []), ...ringNotes, ...summary.notes] };
   } finally {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }
