@@ -77,6 +77,9 @@ describe('mpcc keygen / mpcc party with keys', function () {
     const r = await mpcc(['keygen', '--show', join(keys, 'party0.pub'), join(keys, 'party2.pub'), join(keys, 'party1.key')]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.equal(`${join(keys, 'party0.pub')}: public key, fingerprint ${printed[0]}\n${join(keys, 'party2.pub')}: public key, fingerprint ${printed[2]}\n${join(keys, 'party1.key')}: private key, fingerprint ${printed[1]}\n`);
+    // the folder stands for its key files
+    const folder = await mpcc(['keygen', '--show', keys]);
+    expect(folder.stdout.split('\n').filter(Boolean)).to.deep.equal([0, 1, 2].flatMap((p) => [`${join(keys, `party${p}.key`)}: private key, fingerprint ${printed[p]}`, `${join(keys, `party${p}.pub`)}: public key, fingerprint ${printed[p]}`]));
     const both = await mpcc(['keygen', '--show', join(keys, 'party0.pub'), '--id', '0']);
     expect([both.code, both.stderr]).to.satisfy(([c, e]: [number | null, string]) => c === 2 && e.includes('MPCC0004') && e.includes('not with --show'));
     const junk = await mpcc(['keygen', '--show', xPath]);
