@@ -86,26 +86,28 @@ export function cleanupOnSignal(cleanup: () => void): () => void {
   return () => pending.delete(cleanup);
 }
 
+/** `path`'s stat, or undefined when there is nothing there (or it cannot be reached). */
+export function statOf(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why `path` cannot become a file (or, with `folder`, a folder) mpcc writes: a folder where a
  * file goes (or a file where a folder goes), or a file where one of its parent folders would be;
  * null when nothing stands in the way (missing parents are created). */
 export function outputPathProblem(path: string, folder = false): string | null {
-  // a path under a file is ENOTDIR: the loop below names that file
-  const stat = (p: string) => {
-    try {
-      return statSync(p, { throwIfNoEntry: false }) ?? null;
-    } catch {
-      return null;
-    }
-  };
   // the kernel's virtual file systems take no output (and Node's recursive mkdir loops on /proc)
   const virtual = /^\/(proc|sys)(\/|$)/.exec(resolve(path));
   if (virtual) return `it is under /${virtual[1]}, a virtual file system of the kernel, not a place for files`;
-  const at = stat(path);
+  // (a path under a file is ENOTDIR, undefined here: the loop below names that file)
+  const at = statOf(path);
   if (at && folder && !at.isDirectory()) return 'it is a file, not a folder';
   if (at && !folder && at.isDirectory()) return 'it is a folder';
   for (let up = dirname(path), prev = path; up !== prev; prev = up, up = dirname(up)) {
-    const s = stat(up);
+    const s = statOf(up);
     if (s && !s.isDirectory()) return `'${up}' is a file, not a folder`;
     if (s) break;
   }

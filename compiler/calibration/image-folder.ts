@@ -9,10 +9,11 @@
 // keeps its labels by keeping every class's folder. This file lists; the images are decoded and
 // preprocessed by their readers one by one (compiler/calibration/load.ts loadImage), so a large
 // set never sits in memory.
-import { type Dirent, readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag } from '../../runtime/diagnostics.js';
 import { imageKind } from './images.js';
+import { statOf } from '../cli-support.js';
 
 /** The extensions torchvision's ImageFolder reads (IMG_EXTENSIONS), compared in lower case. */
 const IMAGEFOLDER_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp'];
@@ -24,14 +25,6 @@ export const isFile = (dir: string, e: Dirent) => e.isFile() || (e.isSymbolicLin
 export const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The file's status (symbolic links followed), or undefined when there is none. */
-export function statOf(path: string) {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The entries of folder `dir` (MPCC0002 when it cannot be read). */
 export function entries(dir: string): Dirent[] {
   try {

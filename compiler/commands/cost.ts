@@ -6,9 +6,9 @@
 // round schedule by the passes compile runs (compiler/driver.ts: an already quantized, lowered
 // or scheduled .mir skips the earlier ones); a compiled folder OUT is read from OUT/cost.json.
 import type { Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, statOf, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { chooseClientOffline } from '../mode-choice.js';
 import { diag } from '../../runtime/diagnostics.js';
@@ -137,11 +137,7 @@ export function readCostJson(path: string): CostReport {
 }
 
 function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+  return statOf(path)?.isDirectory() === true;
 }
 
 /** Adds `mpcc cost` to the program. */

@@ -6,9 +6,9 @@
 // fingerprint of key files received (.pub) or held (.key), to compare with what keygen printed
 // on the machine that made them.
 import type { Command } from 'commander';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { action } from '../cli-support.js';
+import { action, statOf } from '../cli-support.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { fileFingerprint, keyFileNames, keyFingerprint, writeKeyPair } from '../../runtime/session/identity.js';
 import type { PartyId } from '../../runtime/session/session.js';
@@ -38,7 +38,7 @@ export function runKeygen(options: KeygenOptions): { key: string; pub: string; f
 export function showFingerprints(options: KeygenOptions): string[] {
   if (options.id !== undefined || options.output !== undefined) throw diag('MPCC0004', [options.id !== undefined ? '--id' : '--output', options.id ?? options.output, 'not with --show (it makes no key)']);
   // a folder (keys/) stands for its key files, in name order
-  const files = (options.show ?? []).flatMap((f) => (statSync(f, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(f).filter((n) => /\.(pub|key)$/.test(n)).sort().map((n) => join(f, n)) : [f]));
+  const files = (options.show ?? []).flatMap((f) => (statOf(f)?.isDirectory() ? readdirSync(f).filter((n) => /\.(pub|key)$/.test(n)).sort().map((n) => join(f, n)) : [f]));
   return files.map((f) => {
     const { kind, fingerprint } = fileFingerprint(f);
     return `${f}: ${kind} key, fingerprint ${fingerprint}`;
