@@ -70,6 +70,8 @@ export interface DriverOptions {
   readonly defaultPasses?: string;
   /** The stage to reach; undefined: as far as the passes name (at least the model's stage). */
   readonly target?: Stage;
+  /** Without `target`: at least this stage (`mpcc ir`'s flags that act later than its passes). */
+  readonly atLeast?: Stage;
   /** --frac-bits, for the quantize pass the driver appends (or checked against the model's). */
   readonly fracBits?: number;
   /** --plan: a block-ReLU plan file applied after the float-level passes. */
@@ -298,7 +300,8 @@ function splitPasses(options: DriverOptions): SplitPasses {
 function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions): PassPlan {
   const from = stageOf(graph);
   const named = [...split.tail.keys()].pop() ?? 'float';
-  const target = options.target ?? (isBefore(from, named) ? named : from);
+  const reached = isBefore(from, named) ? named : from;
+  const target = options.target ?? (options.atLeast !== undefined && isBefore(reached, options.atLeast) ? options.atLeast : reached);
   const beyond = [...split.tail].find(([stage]) => isBefore(target, stage));
   if (beyond) throw diag('MPCC0004', ['--passes', split.text, `'${beyond[1].pass.name}' goes past the ${target} stage this command needs`]);
   if (from !== 'float' && split.explicit && split.float.length) {

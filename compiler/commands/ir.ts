@@ -12,7 +12,7 @@ import { chooseClientOffline } from '../mode-choice.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
-import { STAGES, type Stage } from '../../ir/stage.js';
+import { STAGES, type Stage, isBefore, stageOf } from '../../ir/stage.js';
 import { saveMir } from '../../ir/weights.js';
 import { formatReports } from '../../passes/index.js';
 import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, ringOption, withModelFlags, withProgressFlags } from './flags.js';
@@ -61,11 +61,13 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
   const ringFlag = parseRing(options.ring);
   checkRingMode(ringFlag, when);
   const ring = ringFlag === 'auto' ? 64 : ringFlag;
+  const implied = impliedStage(options, when, fracBits, ringFlag);
   const choice = when === 'auto' ? chooseClientOffline(model, { passes: options.passes, fracBits, inputShape, ring }, log) : undefined;
   if (choice) io.stderr(`${choice.note}\n`);
   const { loaded, graph: result, reports } = driveModel(model, {
     passes: options.passes,
     target: options.stage as Stage | undefined,
+    atLeast: implied?.stage,
     fracBits,
     inputShape,
     clientOffline: choice ? choice.clientOffline : when === 'on',
@@ -74,10 +76,31 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
     printAfter: options.printAfterAll ? (header, g) => showIntermediate(`${header}\n${printGraph(g)}`) : undefined,
     log,
   });
+  if (implied && stageOf(result) === implied.stage) io.stderr(`note: ${implied.flags.join(' and ')} ${implied.flags.length > 1 ? 'act' : 'acts'} ${implied.stage === 'lowered' ? 'when lowering' : 'when quantizing'}: the IR shown is the ${implied.stage} one (--stage names another)\n`);
   if (options.output !== undefined) saveMir(result, options.output);
   else io.stdout(printGraph(result));
   if (options.stats) io.stderr(`${formatReports(reports)}\n${loaded.nodes.length} nodes before, ${result.nodes.length} after\n`);
   return result;
+}
+
+/** The stage the flags that act past the float IR ask for (--frac-bits: quantized; --ring and
+ * --client-offline on|auto: lowered), and those flags: without --stage the IR is driven at least
+ * there, so that no flag is silently ignored; with a --stage before it, --frac-bits and --ring are
+ * MPCC0004 (--client-offline keeps its float-level effect, the MaxPool trees). */
+function impliedStage(options: IrOptions, when: ReturnType<typeof parseClientOffline>, fracBits: number | undefined, ring: ReturnType<typeof parseRing>): { stage: Stage; flags: string[] } | undefined {
+  const late: [string, Stage][] = [];
+  if (fracBits !== undefined) late.push([`--frac-bits ${fracBits}`, 'quantized']);
+  if (ring !== undefined) late.push([`--ring ${ring}`, 'lowered']);
+  if (when !== 'off') late.push([`--client-offline ${when}`, 'lowered']);
+  if (late.length === 0) return undefined;
+  if (options.stage !== undefined) {
+    const stage = options.stage as Stage;
+    const early = late.find(([flag, at]) => !flag.startsWith('--client-offline') && isBefore(stage, at));
+    if (early) throw diag('MPCC0004', [early[0].split(' ')[0], early[0].split(' ')[1], `it acts at the ${early[1]} stage, past --stage ${stage}: give --stage ${early[1]} or later, or drop it`]);
+    return undefined;
+  }
+  const stage = late.some(([, at]) => at === 'lowered') ? 'lowered' : 'quantized';
+  return { stage, flags: late.filter(([, at]) => at === stage).map(([flag]) => flag.split(' ')[0]) };
 }
 
 /** Adds `mpcc ir` to the program. */
@@ -89,7 +112,7 @@ export function registerIr(program: Command): void {
         .description('print the IR of a model after a pass pipeline (canonicalize by default)')
         .argument('<model>', 'MODEL.onnx or FILE.mir')
         .addOption(outputOption('write FILE.mir and FILE.weights instead of printing'))
-        .option('--stage <stage>', `drive the model to this stage (${STAGES.join(', ')}), appending the secure-tail passes it still needs`)
+        .option('--stage <stage>', `drive the model to this stage (${STAGES.join(', ')}), appending the secure-tail passes it still needs; without it, --frac-bits drives to quantized and --ring or --client-offline to lowered`)
         .option('--print-after-all', 'print the IR after every pass (stderr, or stdout with -o)')
         .option('--no-verify', 'do not verify the IR between passes')
         .option('--stats', 'print pass timings and statistics on stderr')

@@ -103,6 +103,29 @@ describe('mpcc ir', () => {
     expect(graph.nodes.filter((n) => n.op.startsWith('Secure')).every((n) => typeof n.attrs.round === 'number')).to.equal(true);
   });
 
+  it('flags that act past the float IR take it to their stage without --stage, and are refused before it', () => {
+    // without --stage the default passes stop at float: --frac-bits, --ring and --client-offline would do nothing
+    const fixed = run(tiny, { fracBits: '10' });
+    expect(fixed.graph.nodes.filter((n) => n.op === 'FixedInput').map((n) => n.attrs.frac)).to.deep.equal([10]);
+    expect(fixed.stderr).to.match(/note: --frac-bits acts when quantizing: the IR shown is the quantized one/);
+    const offline = run(tiny, { clientOffline: true, ring: '40' });
+    const input = offline.graph.nodes.find((n) => n.op === 'SecureInput')!;
+    expect(input.attrs.ring).to.equal(40);
+    expect(offline.graph.nodes.some((n) => n.op === 'SecureHelperSelect')).to.equal(true);
+    expect(offline.stderr).to.match(/note: --ring and --client-offline act when lowering: the IR shown is the lowered one/);
+    // the same as naming the stage, which prints no note
+    const named = run(tiny, { clientOffline: true, ring: '40', stage: 'lowered' });
+    expect(printGraph(named.graph)).to.equal(printGraph(offline.graph));
+    expect(named.stderr).to.not.match(/note:/);
+    // passes that go further are kept (no note: the flags did not move the stage)
+    expect(run(tiny, { fracBits: '10', passes: 'canonicalize,quantize,lower' }).stderr).to.not.match(/note:/);
+    // a --stage before a flag's stage: the flag is refused, naming both
+    expect(errorOf(() => run(tiny, { stage: 'float', fracBits: '9' })).message).to.match(/--frac-bits.*acts at the quantized stage, past --stage float/);
+    expect(errorOf(() => run(tiny, { stage: 'quantized', ring: '48', clientOffline: true })).message).to.match(/--ring.*acts at the lowered stage, past --stage quantized/);
+    // --client-offline keeps its float-level effect there: the MaxPool trees
+    expect(run(tiny, { stage: 'float', clientOffline: true }).graph.nodes.some((n) => n.op === 'MaxPool')).to.equal(false);
+  });
+
   it('exits with code 2 and one line on a user error (CLI)', () => {
     const res = spawnSync(process.execPath, [join(ROOT, 'bin/mpcc.js'), 'ir', tiny, '--passes', 'nope'], { encoding: 'utf8' });
     expect(res.status).to.equal(2);
