@@ -32,6 +32,8 @@ export interface EvalReport {
   /** What ran the network: onnxruntime (float), the interpreter (float, or --fixed), or the
    * secure protocol (a compiled program, OUT). */
   readonly runner: EvalRunner | 'secure';
+  /** With --fixed: the fixed-point simulation's fractional bits (the interpreter ran it). */
+  readonly fixed?: number;
   /** A compiled program's evaluation: OUT, its inferences (N images each), their mean online and
    * offline seconds and bytes per inference, the one-time setup's bytes (once for all), and the
    * program's public architecture digest (OUT/manifest.json's). */

@@ -247,6 +247,7 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     baselineDrelus: baselineDrelus === undefined ? null : baselineDrelus / shape.batch,
     ...(refit ? { refit: refitSummary(refit) } : {}),
     runner: forward.name,
+    ...(frac !== undefined ? { fixed: frac } : {}),
     model: { sha256: modelFileSha256(model) },
     plan: options.plan === undefined ? null : planIdentity(options.plan),
   };

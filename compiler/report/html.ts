@@ -6,6 +6,7 @@
 // <body>) and reports a chart that fails on the console.
 import type { Chart } from './charts.js';
 import type { LayerRow, ReportModel } from './model.js';
+import type { EvalRecord, RunRecord } from './inputs.js';
 import { blockCounts } from '../../passes/planning/candidates.js';
 import { describePreprocessing } from '../calibration/input-record.js';
 
@@ -92,10 +93,9 @@ function measuredSection(m: ReportModel): string {
     const t = m.totals;
     const rows = i.runs.map(({ file, record: r }) => {
       const same = r.bytes.total === t.bytes.total && r.rounds === t.rounds;
-      const agree = r.agreement ? esc(JSON.stringify(r.agreement)) : '—';
-      return `<tr><td><code>${esc(file)}</code></td><td data-sort="${r.wallSeconds}">${secs(r.wallSeconds)}</td><td data-sort="${r.rounds}">${num(r.rounds)}</td><td data-sort="${r.bytes.total}">${bytes(r.bytes.total)}</td><td data-sort="${r.bytes.online}">${bytes(r.bytes.online)}</td><td data-sort="${r.bytes.preprocessing}">${bytes(r.bytes.preprocessing)}</td><td class="${same ? 'ok' : 'bad'}">${same ? 'equal' : `predicted ${bytes(t.bytes.total)}, ${t.rounds} rounds`}</td><td>${agree}</td></tr>`;
+      return `<tr><td><code>${esc(file)}</code></td><td data-sort="${r.wallSeconds}">${secs(r.wallSeconds)}</td><td data-sort="${r.rounds}">${num(r.rounds)}</td><td data-sort="${r.bytes.total}">${bytes(r.bytes.total)}</td><td data-sort="${r.bytes.online}">${bytes(r.bytes.online)}</td><td data-sort="${r.bytes.preprocessing}">${bytes(r.bytes.preprocessing)}</td><td class="${same ? 'ok' : 'bad'}">${same ? 'equal' : `predicted ${bytes(t.bytes.total)}, ${t.rounds} rounds`}</td>${plaintextCell(r.plaintext)}${agreementCell(r.agreement)}</tr>`;
     }).join('');
-    parts.push(`<h3>Secure runs (mpcc run --json)</h3><table class="sortable" id="runs-table"><thead><tr><th>file</th><th>wall time</th><th>rounds</th><th>bytes</th><th>online</th><th>offline</th><th>against cost.json</th><th>output agreement</th></tr></thead><tbody>${rows}</tbody></table>`);
+    parts.push(`<h3>Secure runs (mpcc run --json)</h3><table class="sortable" id="runs-table"><thead><tr><th>file</th><th>wall time</th><th>rounds</th><th>bytes</th><th>online</th><th>offline</th><th>against cost.json</th><th title="mpcc run --verify-against-plaintext MODEL: the secure output against the fixed-point simulation">against plaintext</th><th title="mpcc run --expected Y.npy">against --expected</th></tr></thead><tbody>${rows}</tbody></table>`);
   }
   if (m.accuracy) {
     const e = m.accuracy.record;
@@ -107,12 +107,38 @@ function measuredSection(m: ReportModel): string {
     const rows = i.evals.map(({ file, record: e }) => {
       const planner = e.plan === null ? 'no plan' : `${esc(e.plan.method ?? 'plan')}${e.refit ? ' + refit' : ''}`;
       const kept = e.drelus !== null && e.baselineDrelus ? e.drelus / e.baselineDrelus : null;
-      return `<tr><td><code>${esc(file)}</code></td><td>${planner}</td><td data-sort="${e.drelus ?? ''}">${e.drelus === null ? '—' : num(e.drelus)}</td><td data-sort="${kept ?? ''}">${kept === null ? '—' : pct(kept)}</td><td data-sort="${e.top1 ?? ''}">${opt(e.top1, pct)}</td><td data-sort="${e.top5 ?? ''}">${opt(e.top5, pct)}</td><td data-sort="${e.miou ?? ''}">${opt(e.miou, pct)}</td><td data-sort="${e.n}">${num(e.n)}${e.of !== undefined ? ` of ${num(e.of)}` : ''}</td></tr>`;
+      return `<tr><td><code>${esc(file)}</code></td><td>${planner}</td><td>${esc(runBy(e))}</td><td data-sort="${e.drelus ?? ''}">${e.drelus === null ? '—' : num(e.drelus)}</td><td data-sort="${kept ?? ''}">${kept === null ? '—' : pct(kept)}</td><td data-sort="${e.top1 ?? ''}">${opt(e.top1, pct)}</td><td data-sort="${e.top5 ?? ''}">${opt(e.top5, pct)}</td><td data-sort="${e.miou ?? ''}">${opt(e.miou, pct)}</td><td data-sort="${e.n}">${num(e.n)}${e.of !== undefined ? ` of ${num(e.of)}` : ''}</td></tr>`;
     }).join('');
-    parts.push(`<h3>Evaluations (mpcc eval --json)</h3><table class="sortable" id="evals-table"><thead><tr><th>file</th><th>planner</th><th>DReLUs per image</th><th>kept</th><th>top-1</th><th>top-5</th><th>mean IoU</th><th>images</th></tr></thead><tbody>${rows}</tbody></table>`);
+    parts.push(`<h3>Evaluations (mpcc eval --json)</h3><table class="sortable" id="evals-table"><thead><tr><th>file</th><th>planner</th><th>run by</th><th>DReLUs per image</th><th>kept</th><th>top-1</th><th>top-5</th><th>mean IoU</th><th>images</th></tr></thead><tbody>${rows}</tbody></table>`);
   }
   parts.push('</section>');
   return parts.join('\n');
+}
+
+/** A run's `--verify-against-plaintext` verdict (compiler/narrow.ts): whether the secure output
+ * is the fixed-point simulation's within CHECK_TOLERANCE of its range, and by how much. */
+function plaintextCell(p: RunRecord['plaintext']): string {
+  if (!p) return '<td>—</td>';
+  const share = `${(100 * p.relativeDiffSimulated).toPrecision(2)}% of the range`;
+  return `<td class="${p.agrees ? 'ok' : 'bad'}" data-sort="${p.relativeDiffSimulated}">${p.agrees ? 'agrees' : 'differs'}: ${share}</td>`;
+}
+
+/** A run's `--expected` agreement (compiler/output-agreement.ts) in words. */
+function agreementCell(a: RunRecord['agreement']): string {
+  if (!a) return '<td>—</td>';
+  const parts: string[] = [];
+  if (a.top1Equal !== undefined) parts.push(`top-1 ${a.top1Equal ? 'equal' : 'differs'}`);
+  if (a.pixelAgreement !== undefined && a.top1Equal === undefined) parts.push(`pixels ${pct(a.pixelAgreement)} equal`);
+  if (a.maxErrorOfRange !== undefined) parts.push(`max error ${(100 * a.maxErrorOfRange).toPrecision(2)}% of the range`);
+  return `<td${a.top1Equal === undefined ? '' : ` class="${a.top1Equal ? 'ok' : 'bad'}"`}>${esc(parts.join(', '))}</td>`;
+}
+
+/** What ran an evaluation: onnxruntime or the interpreter (float, or the fixed-point simulation)
+ * or secure inference of a compiled folder. */
+function runBy(e: EvalRecord): string {
+  if (e.secure) return `secure inference (${e.secure.inferences} run${e.secure.inferences === 1 ? '' : 's'})`;
+  if (e.runner === undefined) return '—';
+  return e.fixed !== undefined ? `${e.runner}, fixed point (${e.fixed} fractional bits)` : `${e.runner}, float`;
 }
 
 /** What the manifest records for the client: how an image input is preprocessed, class names. */

@@ -12,6 +12,8 @@ import { promisify } from 'node:util';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runReport } from '../../../compiler/commands/report.js';
 import { runEval } from '../../../compiler/commands/eval.js';
+import { runInfer } from '../../../compiler/commands/infer.js';
+import { runSecure } from '../../../compiler/commands/run.js';
 import { readReportInputs } from '../../../compiler/report/inputs.js';
 import { reportModel } from '../../../compiler/report/model.js';
 import { chartWarnings, reportCharts } from '../../../compiler/report/charts.js';
@@ -72,6 +74,34 @@ describe('mpcc report: data, page and bad input', function () {
       ['no plan', 1, evals[2].top1],
     ]);
     expect(reportCharts(m).map((c) => c.id)).to.deep.equal(['chart-bytes-kind', 'chart-bytes-phase', 'chart-drelus', 'chart-timeline', 'chart-heatmap', 'chart-sweep']);
+  });
+
+  it('the runs table gives each run\'s verdicts in words (against plaintext, against --expected), the evaluations what ran them', async () => {
+    // the planned float network's output (mpcc infer --plan) as the --expected file of a second run
+    runInfer(fx.model, { input: join(dirname(fx.run), 'x.npy'), plan: fx.plan, output: file('y.npy') });
+    const { summary } = await runSecure(fx.out, { input: join(dirname(fx.run), 'x.npy'), transport: 'inproc', expected: file('y.npy') });
+    writeFileSync(file('run-expected.json'), JSON.stringify(summary) + '\n');
+    const fixed = (await runEval(fx.model, { data: join(dirname(fx.run), 'xs.npy'), labels: join(dirname(fx.run), 'ys.npy'), plan: fx.plan, fixed: true, json: true })).text;
+    writeFileSync(file('fixed-eval.json'), fixed);
+    runReport(fx.out, { output: file('verdicts.html'), run: [fx.run, file('run-expected.json')], eval: [fx.evals, file('fixed-eval.json')] });
+    const html = readFileSync(file('verdicts.html'), 'utf8');
+    const rows = (id: string) => [...html.match(new RegExp(`<table[^>]*id="${id}"[\\s\\S]*?</table>`))![0].matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1].matchAll(/<t[dh][^>]*>([\s\S]*?)<\/t[dh]>/g)].map((c) => c[1].replace(/<[^>]+>/g, '')));
+    const [head, verified, compared] = rows('runs-table');
+    const col = (name: string) => head.indexOf(name);
+    // the first run was checked against plaintext only: its verdict and share, as the record says
+    const check = readJson<{ plaintext: { agrees: boolean; relativeDiffSimulated: number } }>(fx.run).plaintext;
+    expect(verified[col('against plaintext')]).to.equal(`${check.agrees ? 'agrees' : 'differs'}: ${(100 * check.relativeDiffSimulated).toPrecision(2)}% of the range`);
+    expect(verified[col('against --expected')]).to.equal('—');
+    // the second against --expected only, in words (no raw JSON)
+    const a = summary.agreement!;
+    expect(compared[col('against plaintext')]).to.equal('—');
+    expect(compared[col('against --expected')]).to.equal(`top-1 ${a.top1Equal ? 'equal' : 'differs'}, max error ${(100 * a.maxErrorOfRange!).toPrecision(2)}% of the range`);
+    expect(a.maxErrorOfRange!).to.be.below(0.1); // the secure run computes the planned network
+    // evaluations: float on onnxruntime, and the fixed-point simulation with its bits
+    const evals = rows('evals-table');
+    const runBy = evals[0].indexOf('run by');
+    expect(evals.slice(1).map((r) => r[runBy])).to.deep.equal([...Array(3).fill('onnxruntime, float'), `interpreter, fixed point (${JSON.parse(fixed).fixed} fractional bits)`]);
+    expect(JSON.parse(fixed).fixed).to.be.a('number');
   });
 
   it('a model and its plan alone: the costs compile --plan records by default (its mode chosen as compile chooses it), worked out again', () => {
