@@ -70,6 +70,9 @@ export interface RunSummary {
   offline: PhaseSummary;
   bytes: { total: number; online: number; preprocessing: number; oneTime: number; perParty: [number, number, number] };
   output: string | null;
+  /** --json without -o: the outputs' values by name (as `mpcc party --json` prints them), so a
+   * script reads the result from the line; absent when -o wrote the output. */
+  outputs?: Record<string, number[]>;
   /** With --expected: how the output agrees with the plaintext one (pixel agreement for maps). */
   agreement?: OutputAgreement;
   /** With --inputs, the input file of this line (as `mpcc party --serve --json` names it). */
@@ -350,7 +353,7 @@ export function registerRun(program: Command): void {
       .option('--input <file>', 'the input: .npy (float32), or a PNG/JPEG image preprocessed by --preset/--resize/--crop/--mean/--std')
       .option('--inputs <files...>', 'several inputs, one inference each, in one server session (three processes; no -o)')
       .addOption(outputOption('write the first output as .npy'))
-      .addOption(jsonOption('{wallSeconds, rounds, online, offline, bytes, output, architecture}'))
+      .addOption(jsonOption('{wallSeconds, rounds, online, offline, bytes, output, architecture, and outputs (the values) unless -o wrote them}'))
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
       .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction; exit code 1 when the output differs from the network\'s by more than 10% of its range')
@@ -361,13 +364,16 @@ export function registerRun(program: Command): void {
       const print = outputPrinting(readManifest(out), options.classes); // a bad --classes fails before the parties start
       if (options.inputs !== undefined) {
         // each input's top classes made as its output comes (the outputs themselves not kept)
+        // (with --json, each input's values on its line)
         const tops: string[][] = [];
-        const runs = await runSecureInputs(out, options, stderrProgress(options), (i, outputs) => (tops[i] = options.json ? [] : outputLines(outputs, print)));
-        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify({ input: options.inputs![i], ...r.summary }) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, {}, r.setupSeconds, print, tops[i])}`));
+        const values: Record<string, number[]>[] = [];
+        const runs = await runSecureInputs(out, options, stderrProgress(options), (i, outputs) => (options.json ? (values[i] = outputs) : (tops[i] = outputLines(outputs, print))));
+        runs.forEach((r, i) => process.stdout.write(options.json ? JSON.stringify({ input: options.inputs![i], ...r.summary, outputs: values[i] }) + '\n' : `${options.inputs![i]}:\n${describeRun(r.summary, {}, r.setupSeconds, print, tops[i])}`));
         return;
       }
       const { summary, outputs, setupSeconds, check } = await runSecure(out, options, stderrProgress(options));
-      process.stdout.write(options.json ? JSON.stringify(check ? { ...summary, plaintext: check } : summary) + '\n' : describeRun(summary, outputs, setupSeconds, print) + (check ? describeCheck(check) : ''));
+      const line = { ...summary, ...(summary.output === null ? { outputs } : {}), ...(check ? { plaintext: check } : {}) };
+      process.stdout.write(options.json ? JSON.stringify(line) + '\n' : describeRun(summary, outputs, setupSeconds, print) + (check ? describeCheck(check) : ''));
       // a failed check is the command's failure (scripts see it), its report printed all the same
       if (check && !check.agrees) {
         process.stderr.write(`mpcc: warning: --verify-against-plaintext: the secure output differs from the network's by ${(100 * check.relativeDiffSimulated).toPrecision(2)}% of its range (exit code 1)\n`);

@@ -284,6 +284,8 @@ describe('mpcc party --serve (processes)', function () {
     const lines = execFileSync(process.execPath, [mpcc, 'run', out, '--inputs', ...xs, '--json', '--quiet'], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.input)).to.deep.equal(xs);
     expect(lines.map((l) => l.bytes.online)).to.deep.equal([cost.bytes.online, cost.bytes.online]);
+    // and each input's values (no -o here), as the in-process runs compute them
+    lines.forEach((l, k) => expectNear(l.outputs.output, refs[k]));
     // each input's outputs handed over as its inference ends, not kept: the same values
     const handed: Record<string, number[]>[] = [];
     const streamed = await runSecureInputs(out, { inputs: xs }, undefined, (i, outputs) => (handed[i] = outputs));

@@ -148,7 +148,7 @@ describe('mpcc plan and compile --plan', function () {
     expect(secure.summary.rounds).to.equal(cost.rounds);
     // Three processes over loopback TCP (mpcc run starts three `mpcc party`): cost.json's bytes too.
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'run', out, '--input', file('x.npy'), '--json']);
-    const tcp = JSON.parse(stdout) as { bytes: CostReport['bytes']; rounds: number };
+    const tcp = JSON.parse(stdout) as { bytes: CostReport['bytes']; rounds: number; output: string | null; outputs: Record<string, number[]> };
     expect([tcp.bytes, tcp.rounds]).to.deep.equal([cost.bytes, cost.rounds]);
     const { graph } = driveModel(file('tiny.onnx'), { planFile: file('mixed.json'), target: 'quantized', fracBits: 12 });
     expect(graph.nodes.filter((n) => n.op === 'BlockRelu').map((n) => n.name)).to.deep.equal(['/relu1/Relu', '/relu2/Relu']);
@@ -157,6 +157,9 @@ describe('mpcc plan and compile --plan', function () {
     // Local truncation differs from the interpreter's by one unit (2^-12) per truncation.
     const diff = Math.max(...got.map((v, i) => Math.abs(v - Number(want[i]))));
     expect(diff).to.be.below(8 / 4096);
+    // --json without -o carries the output's values (the three processes' run: the same bound)
+    expect(tcp.output).to.equal(null);
+    expect(Math.max(...tcp.outputs.output.map((v, i) => Math.abs(v - Number(want[i]))))).to.be.below(8 / 4096);
     // The plan matters: the all-ReLU network computes something else.
     const { graph: plain } = driveModel(file('tiny.onnx'), { target: 'quantized', fracBits: 12 });
     const allRelu = runGraphFixed(plain, { input: tensorOf('float32', [1, 3, 16, 16], xs) }, { frac: 12 }).outputs.get('output')!.data;
