@@ -221,9 +221,10 @@ export class ServingParty {
     const { id, peers, log } = this.options;
     await checkHostsResolve(id, peers.map((p) => parseHostPort(p).host));
     this.listener = new ServeListener(id, peers[id], id === 1 ? [0, 2] : [0], { ...this.ctx }, (l) => this.onLink(l), (why, err) => {
-      log(`party ${id}: refused ${why}`);
       // a helper of another compile never becomes the right one: say so now, not at the timeout
-      if (err?.peer === 2 && err.code === 'MPCC5008') this.helperGaveUp?.(err);
+      // (the error says it then: no log line besides it)
+      if (err?.peer === 2 && err.code === 'MPCC5008' && this.helperGaveUp) this.helperGaveUp(err);
+      else log(`party ${id}: refused ${why}`);
     });
     await this.listener.listen();
     try {
