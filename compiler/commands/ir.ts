@@ -88,19 +88,19 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
  * there, so that no flag is silently ignored; with a --stage before it, --frac-bits and --ring are
  * MPCC0004 (--client-offline keeps its float-level effect, the MaxPool trees). */
 function impliedStage(options: IrOptions, when: ReturnType<typeof parseClientOffline>, fracBits: number | undefined, ring: ReturnType<typeof parseRing>): { stage: Stage; flags: string[] } | undefined {
-  const late: [string, Stage][] = [];
-  if (fracBits !== undefined) late.push([`--frac-bits ${fracBits}`, 'quantized']);
-  if (ring !== undefined) late.push([`--ring ${ring}`, 'lowered']);
-  if (when !== 'off') late.push([`--client-offline ${when}`, 'lowered']);
+  const late: { flag: string; value: string; at: Stage }[] = [];
+  if (fracBits !== undefined) late.push({ flag: '--frac-bits', value: String(fracBits), at: 'quantized' });
+  if (ring !== undefined) late.push({ flag: '--ring', value: String(ring), at: 'lowered' });
+  if (when !== 'off') late.push({ flag: '--client-offline', value: when, at: 'lowered' });
   if (late.length === 0) return undefined;
   if (options.stage !== undefined) {
     const stage = options.stage as Stage;
-    const early = late.find(([flag, at]) => !flag.startsWith('--client-offline') && isBefore(stage, at));
-    if (early) throw diag('MPCC0004', [early[0].split(' ')[0], early[0].split(' ')[1], `it acts at the ${early[1]} stage, past --stage ${stage}: give --stage ${early[1]} or later, or drop it`]);
+    const early = late.find((l) => l.flag !== '--client-offline' && isBefore(stage, l.at));
+    if (early) throw diag('MPCC0004', [early.flag, early.value, `it acts at the ${early.at} stage, past --stage ${stage}: give --stage ${early.at} or later, or drop it`]);
     return undefined;
   }
-  const stage = late.some(([, at]) => at === 'lowered') ? 'lowered' : 'quantized';
-  return { stage, flags: late.filter(([, at]) => at === stage).map(([flag]) => flag.split(' ')[0]) };
+  const stage = late.some((l) => l.at === 'lowered') ? 'lowered' : 'quantized';
+  return { stage, flags: late.filter((l) => l.at === stage).map((l) => l.flag) };
 }
 
 /** Adds `mpcc ir` to the program. */
