@@ -13,6 +13,7 @@ import { imageFolder, segmentationFolder } from './eval-images.js';
 import { CITYSCAPES_CLASSES } from './calibration/cityscapes-folder.js';
 import { readFileBytes, readNpy, readNpyIntegers } from './npy.js';
 import { numel } from '../ir/types.js';
+import { checkInputValues } from '../passes/quantize/value-range.js';
 
 /** The options an evaluation set is read by (EvalOptions' data flags). */
 export interface EvalSourceOptions {
@@ -164,7 +165,8 @@ export function isFolder(path: string): boolean {
   }
 }
 
-/** The images as one float32 array of shape [N, C, H, W]. */
+/** The images as one float32 array of shape [N, C, H, W]; MPCC3010 naming the file and the first
+ * NaN or ±Inf (index [image, c, h, w]): no network takes it, and a float run would not say so. */
 export function readImages(path: string, dataShape: number[] | undefined): { data: Float32Array; count: number; shape: number[] } {
   if (dataShape === undefined) {
     let x;
@@ -176,6 +178,7 @@ export function readImages(path: string, dataShape: number[] | undefined): { dat
       throw err;
     }
     if (x.shape.length !== 4) throw diag('MPCC3007', [path, x.shape.join(','), 'expected N×C×H×W images']);
+    checkInputValues(path, x.shape, x.data);
     return { data: x.data, count: x.shape[0], shape: x.shape };
   }
   const bytes = readFileBytes(path);
@@ -185,6 +188,7 @@ export function readImages(path: string, dataShape: number[] | undefined): { dat
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data = new Float32Array(bytes.length / 4);
   for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(4 * i, true);
+  checkInputValues(path, shape, data);
   return { data, count: shape[0], shape };
 }
 

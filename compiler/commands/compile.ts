@@ -92,7 +92,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const reveal = options.reveal ?? 'scores';
   if (reveal !== 'scores' && reveal !== 'argmax') throw diag('MPCC0004', ['--reveal', reveal, 'expected scores or argmax']);
   if (!options.reconstruct && options.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(options.ridge), 'it needs --reconstruct']);
-  if (options.reconstruct && options.plan === undefined) throw diag('MPCC0004', ['--reconstruct', 'true', 'it needs --plan or --budget (the refit corrects what a plan changed)']);
+  if (options.reconstruct && options.plan === undefined) throw diag('MPCC0004', ['--reconstruct', '', 'it needs --plan or --budget (the refit corrects what a plan changed)']);
   const ridge = parseRidge(options.ridge);
   if (options.classes !== undefined) readClassNames(String(options.classes)); // a bad file fails before the model loads
   let bytes: Uint8Array;

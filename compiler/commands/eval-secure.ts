@@ -19,6 +19,7 @@ import { readManifest } from '../../runtime/program/index.js';
 import type { Manifest } from '../../runtime/program/manifest.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { readPlan } from '../../passes/planning/plan-file.js';
+import { checkInputValues } from '../../passes/quantize/value-range.js';
 import { numel } from '../../ir/types.js';
 import type { ProgressFlags, ProgressSink } from '../cli-support.js';
 import { ClassificationMetrics, SegmentationMetrics, predictions } from '../eval-metrics.js';
@@ -131,7 +132,7 @@ function compiledPlan(out: string): EvalReport['plan'] {
 export async function runSecureEval(out: string, options: SecureEvalOptions, flags: SecureEvalFlags, log: ProgressSink): Promise<{ report: EvalReport; seconds: number }> {
   for (const [key, flag] of PLAINTEXT_FLAGS) {
     const v = (options as SecureEvalOptions & Record<string, unknown>)[key];
-    if (v !== undefined && v !== false) throw diag('MPCC0004', [flag, String(v), `'${out}' is a compiled program: it runs as compiled (give the model file to evaluate it in plaintext)`]);
+    if (v !== undefined && v !== false) throw diag('MPCC0004', [flag, v === true ? '' : String(v), `'${out}' is a compiled program: it runs as compiled (give the model file to evaluate it in plaintext)`]);
   }
   if (options.passes !== undefined && options.passes !== 'canonicalize') throw diag('MPCC0004', ['--passes', options.passes, `'${out}' is a compiled program: it runs as compiled`]);
   if (options.peers === undefined && !existsSync(join(out, 'party1'))) {
@@ -144,6 +145,8 @@ export async function runSecureEval(out: string, options: SecureEvalOptions, fla
     ? { ...given, classes: listImageFolder(options.data).classes.length }
     : given;
   const images = isFolder(options.data) ? undefined : readImages(options.data, flags.dataShape);
+  // every image within the program's range before any party starts (a party would refuse it mid-run)
+  if (images) checkInputValues(options.data, images.shape, images.data, manifest.frac);
   if (images === undefined && options.dataShape !== undefined) throw diag('MPCC0004', ['--data-shape', options.dataShape, `'${options.data}' is an image folder: its images are preprocessed to the model's input`]);
   // as eval MODEL --plan: none of the images the compiled plan was made from (OUT/plan.json's
   // source.calib; a party folder alone holds no plan) among the evaluated ones (MPCC0015)

@@ -40,6 +40,7 @@ import { imageFlagsFrom, refuseImageFlags } from './calib-flags.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { stageOf } from '../../ir/stage.js';
+import { checkInputValues } from '../../passes/quantize/value-range.js';
 import { poolBeforeActivation } from '../../passes/secure/lower-reorder.js';
 import { numel } from '../../ir/types.js';
 import { type EvalRunner, evalForward } from '../eval-runner.js';
@@ -198,6 +199,8 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
     return graphs.get(size);
   };
   const frac = options.fixed ? modelFrac(runnable) : undefined;
+  // the fixed-point simulation takes what the secure run takes (as infer --fixed)
+  if (images && frac !== undefined) checkInputValues(options.data, images.shape, images.data, frac);
   const forward = await evalForward(graphFor(Math.min(batch, evaluated)) ?? runnable, options.runner as EvalRunner | undefined, frac, log);
   const started = performance.now();
   let lastLine = started;

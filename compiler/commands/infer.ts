@@ -65,7 +65,7 @@ export interface InferResult {
 export function runInfer(model: string, options: InferOptions, sink: ProgressSink = NO_PROGRESS): InferResult {
   const precision = options.precision ?? 'float32';
   if (precision !== 'float32' && precision !== 'float64') throw diag('MPCC0004', ['--precision', precision, 'expected float32 or float64']);
-  if (options.layers && !options.fixed) throw diag('MPCC0004', ['--layers', 'true', 'needs --fixed']);
+  if (options.layers && !options.fixed) throw diag('MPCC0004', ['--layers', '', 'needs --fixed']);
   const fracBits = parseFracBits(options.fracBits);
   const inputShape = parseInputShape(options.inputShape);
   // where the output goes, before the run (not over the model, the input or the plan)

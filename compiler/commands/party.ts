@@ -84,7 +84,7 @@ export function partyIdentity(id: PartyId, peers: readonly string[], options: Pa
   if (options.key !== undefined || options.peerKeys !== undefined) {
     if (options.key === undefined) throw diag('MPCC0004', ['--key', '', '--peer-keys needs this party\'s private key (--key DIR/partyN.key)']);
     if (options.peerKeys === undefined) throw diag('MPCC0004', ['--peer-keys', '', '--key needs the folder of the other parties\' public keys (partyM.pub)']);
-    if (options.insecure) throw diag('MPCC0004', ['--insecure', 'true', 'not with --key: the links are authenticated']);
+    if (options.insecure) throw diag('MPCC0004', ['--insecure', '', 'not with --key: the links are authenticated']);
     const identity = loadIdentity(id, options.key, options.peerKeys);
     const mode = privateKeyModeWarning(options.key);
     if (mode) warn(mode);
@@ -121,7 +121,7 @@ function checkPartyFlags(options: PartyOptions) {
   if (stdin && outputs.length > 1) throw diag('MPCC0004', ['--output', outputs.join(','), `with --input ${STDIN_INPUT}, give one folder (-o DIR: DIR/<input name>.out.npy per input) or none`]);
   if (!stdin && outputs.length > 0 && outputs.length !== inputs.length) throw diag('MPCC0004', ['--output', outputs.join(','), `give one -o per --input (${inputs.length}), or none`]);
   if (options.maxInferences !== undefined && (!options.serve || id === 0)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'only for party 1 or 2 with --serve']);
-  if (options.predeal === false && (!options.serve || id === 0)) throw diag('MPCC0004', ['--no-predeal', 'true', 'only for party 1 or 2 with --serve (the helper pre-deals the next inference while no client is there)']);
+  if (options.predeal === false && (!options.serve || id === 0)) throw diag('MPCC0004', ['--no-predeal', '', 'only for party 1 or 2 with --serve (the helper pre-deals the next inference while no client is there)']);
   const maxInferences = options.maxInferences === undefined ? undefined : Number(options.maxInferences);
   if (maxInferences !== undefined && !(Number.isInteger(maxInferences) && maxInferences >= 1)) throw diag('MPCC0004', ['--max-inferences', options.maxInferences, 'expected a positive integer']);
   const timeoutMs = options.connectTimeout === undefined ? 10000 : Number(options.connectTimeout);
@@ -336,7 +336,7 @@ export async function serveParty(out: string, options: PartyOptions, sink: Progr
 export async function runParty(out: string, options: PartyOptions, sink: ProgressSink = NO_PROGRESS): Promise<PartyReport> {
   const log = commandProgress(options, sink);
   const { id, peers, inputs, outputs, timeoutMs, roundTimeoutMs, imageFlags } = checkPartyFlags(options);
-  if (options.serve) throw diag('MPCC0004', ['--serve', 'true', 'use serveParty']);
+  if (options.serve) throw diag('MPCC0004', ['--serve', '', 'use serveParty']);
   const arts = await loadPartyArtifacts(out, id as PartyId);
   const identity = partyIdentity(id as PartyId, peers, options, (line) => process.stderr.write(line + '\n'), log);
   const x = id === 0 ? readClientInput(inputs[0], arts.manifest, imageFlags) : null;

@@ -63,7 +63,7 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
     const plan = readPlan(options.show);
     return { plan, text: options.json ? `${JSON.stringify(planSummary(plan), null, 2)}\n` : formatPlanTable(plan) };
   }
-  if (options.json) throw diag('MPCC0004', ['--json', 'true', 'prints a plan summary: give it with --show FILE']);
+  if (options.json) throw diag('MPCC0004', ['--json', '', 'prints a plan summary: give it with --show FILE']);
   const block = options.uniform === undefined ? undefined : parseUniformBlock(options.uniform);
   const ratio = options.uniformDrelus === undefined ? undefined : parseDreluFraction(options.uniformDrelus);
   const out = requireOutput(options.output, 'the plan file to write');

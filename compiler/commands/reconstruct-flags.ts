@@ -73,7 +73,7 @@ export function refitRequestFrom(opts: ReconstructFlags & { readonly plan?: stri
     if (opts.ridge !== undefined) throw diag('MPCC0004', ['--ridge', String(opts.ridge), 'it needs --reconstruct']);
     return undefined;
   }
-  if (opts.plan === undefined) throw diag('MPCC0004', ['--reconstruct', 'true', 'it needs --plan (the refit corrects what a plan changed)']);
+  if (opts.plan === undefined) throw diag('MPCC0004', ['--reconstruct', '', 'it needs --plan (the refit corrects what a plan changed)']);
   if (calibration === undefined) throw diag('MPCC4060');
   return { calibration, ridge: parseRidge(opts.ridge) };
 }

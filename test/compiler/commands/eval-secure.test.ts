@@ -164,6 +164,11 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       await code(runEval(file('cls.onnx'), { ...base, peers: '127.0.0.1:1,127.0.0.1:2,127.0.0.1:3' } as never), 'MPCC0004', /--peers.*applies to a compiled program OUT/);
       writeFileSync(file('x5.npy'), encodeNpy([2, C, 5, W], new Float32Array(2 * C * 5 * W)));
       await code(runEval(file('cls.out'), { data: file('x5.npy'), labels: file('y.npy') }), 'MPCC3007', /x5\.npy/);
+      // a NaN in the second image: refused naming the user's file and the image, before any party starts (not a party's temporary file mid-run)
+      const nan = new Float32Array(DOMINANT.length * C * H * W);
+      nan[C * H * W + 2] = NaN;
+      writeFileSync(file('x-nan.npy'), encodeNpy([DOMINANT.length, C, H, W], nan));
+      await code(runEval(file('cls.out'), { data: file('x-nan.npy'), labels: file('y.npy') }), 'MPCC3010', /input file '.*x-nan\.npy' holds NaN at index \[1,0,0,2\]/);
     });
   });
 

@@ -212,6 +212,19 @@ describe('mpcc eval', function () {
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '1,28' }), 'MPCC0004', /--data-shape/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '2,28,28' }), 'MPCC0004', /--data-shape.*the model takes N×1×28×28/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '7,1,28,28' }), 'MPCC3007', /holds 376320 bytes, not 7 images/);
+    // a NaN or ±Inf image: refused before anything runs (onnxruntime would rank it class 0, and count it right when its label is 0)
+    for (const [bad, at, extra] of [[NaN, 3, {}], [Infinity, 7, { fixed: true }], [-Infinity, 0, { runner: 'interpreter' }]] as const) {
+      const images = new Float32Array(120 * 28 * 28);
+      images[at * 784 + 5 * 28 + 6] = bad;
+      writeFileSync(file('x-bad.npy'), encodeNpy([120, 1, 28, 28], images));
+      await expectCode(() => evalCnn({ data: file('x-bad.npy'), ...extra }), 'MPCC3010', new RegExp(`x-bad\\.npy' holds ${bad} at index \\[${at},0,5,6\\]: the model takes only finite values`));
+    }
+    // --fixed: a value past the fixed-point range too
+    const huge = new Float32Array(120 * 28 * 28);
+    huge[9 * 784] = 1e30;
+    writeFileSync(file('x-huge.npy'), encodeNpy([120, 1, 28, 28], huge));
+    await expectCode(() => evalCnn({ data: file('x-huge.npy'), fixed: true }), 'MPCC3010', /x-huge\.npy' holds 1\.0000000150474662e\+30 at index \[9,0,0,0\]: .* of magnitude below 2\^/);
+    expect((await evalCnn({ data: file('x-huge.npy') })).n).to.equal(120); // float takes it
     await expectCode(() => evalCnn({ data: file('x.raw') }), 'MPCC3001', /x\.raw' is not a valid \.npy file: it has no \.npy header \(raw little-endian float32 images need --data-shape/);
     const b = new OnnxBuilder({ opset: 13 });
     b.input('input', [1, 1, 28, 28]);
