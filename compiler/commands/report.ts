@@ -11,13 +11,14 @@
 // before the page is written, atomically, so a bad input leaves nothing behind.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, checkOutputPath, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { DEFAULT_PASSES } from '../driver.js';
 import { readReportInputs } from '../report/inputs.js';
 import { reportModel } from '../report/model.js';
 import { reportCharts, vegaRuntime } from '../report/charts.js';
 import { reportHtml } from '../report/html.js';
 import { mpccVersion } from './compile.js';
+import { diag } from '../../runtime/diagnostics.js';
 import { outputOption, parseFracBits, parseInputShape, planOption, requireOutput, withModelFlags, withProgressFlags } from './flags.js';
 
 /** Options of the report command, as commander hands them over. */
@@ -46,10 +47,13 @@ export interface ReportResult {
 export function runReport(subject: string, options: ReportOptions, sink: ProgressSink = NO_PROGRESS): ReportResult {
   const log = commandProgress(options, sink);
   const file = requireOutput(options.output, 'the HTML file to write');
+  if (!/\.html?$/i.test(file)) throw diag('MPCC0004', ['-o', file, 'the report is an HTML page: its file must end in .html']);
   const inputs = readReportInputs({
     subject, plan: options.plan, runs: options.run, evals: options.eval,
     passes: options.passes, fracBits: parseFracBits(options.fracBits), inputShape: parseInputShape(options.inputShape),
   }, log);
+  // never over (or inside) what it read: OUT, the plan, the runs and evaluations
+  checkOutputPath(file, false, [subject, ...(options.plan ? [options.plan] : []), ...(options.run ?? []), ...(options.eval ?? [])]);
   const model = reportModel(inputs);
   log(`report: ${model.layers.length} layers, ${model.heat.cells.length} planned channels, ${inputs.runs.length} runs, ${inputs.evals.length} evaluations`);
   const charts = reportCharts(model);

@@ -223,6 +223,23 @@ describe('mpcc report: data, page and bad input', function () {
     expectError(() => runReport(fx.out, { output: out, plan: fx.plan }), 'MPCC0035', /mpcc report takes OUT, or --plan PLAN with its MODEL: .* drop --plan/);
     expectError(() => runReport(fx.model, { output: out, run: [fx.run] }), 'MPCC0035', /--run only with a compiled folder OUT/);
     expectError(() => runReport(fx.out, {}), 'MPCC0004', /-o/);
+    // -o over what the report reads (none of them HTML), or inside OUT: refused, the inputs untouched
+    const before = [fx.plan, fx.run, fx.evals, join(fx.out, 'cost.json')].map((f) => readFileSync(f));
+    const refuse = (subject: string, o: string, extra: Parameters<typeof runReport>[1], code: string, re: RegExp) => {
+      const e = errorOf(() => runReport(subject, { ...extra, output: o }));
+      expect(e.code, e.message).to.equal(code);
+      expect(e.message).to.match(re);
+    };
+    refuse(fx.model, fx.plan, { plan: fx.plan }, 'MPCC0004', /mixed\.json.*must end in \.html/);
+    refuse(fx.out, fx.run, { run: [fx.run] }, 'MPCC0004', /must end in \.html/);
+    refuse(fx.out, fx.evals, { eval: [fx.evals] }, 'MPCC0004', /must end in \.html/);
+    refuse(fx.out, join(fx.out, 'cost.json'), {}, 'MPCC0004', /must end in \.html/);
+    refuse(fx.out, join(fx.out, 'report.html'), {}, 'MPCC0003', /it lies inside '.*out', this command's input/);
+    expect(existsSync(join(fx.out, 'report.html'))).to.equal(false);
+    expect([fx.plan, fx.run, fx.evals, join(fx.out, 'cost.json')].map((f) => readFileSync(f))).to.deep.equal(before);
+    // an HTML page goes to an .html file
+    expectError(() => runReport(fx.out, { output: file('report.pdf') }), 'MPCC0004', /report\.pdf.*must end in \.html/);
+    expect(existsSync(file('report.pdf'))).to.equal(false);
   });
 
   it('the CLI: writes the page and says so; a bad input exits 2 with one coded line', async () => {
