@@ -8,7 +8,7 @@
 // --ring, a client-offline program computes in a smaller ring (compiler/ring-choice.ts; auto by
 // default with --calib in that mode).
 import type { Command } from 'commander';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePlan, planJson, readPlan } from '../../passes/planning/plan-file.js';
@@ -77,10 +77,20 @@ export function mpccVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/** OUT is new, empty, or a folder an earlier compile wrote (its manifest.json): a compile replaces
+ * that one's files (writeArtifacts removes those it does not write again), but never writes among
+ * files it did not make (MPCC0003, before the work). */
+function checkCompileFolder(out: string): void {
+  if (!existsSync(out) || existsSync(join(out, 'manifest.json'))) return;
+  const there = readdirSync(out);
+  if (there.length > 0) throw diag('MPCC0003', [out, `it holds ${there.length} other file${there.length === 1 ? '' : 's'} (e.g. '${there.sort()[0]}') and no manifest.json: not a folder mpcc compile wrote; give a new or empty folder`]);
+}
+
 /** Compiles `model` into `options.output`; progress lines go to `sink` (none by default). */
 export function runCompile(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): CompileSummary {
   const log = commandProgress(options, sink);
   const out = requireOutput(options.output, 'an output folder OUT', true);
+  checkCompileFolder(out);
   const fracBits = parseFracBits(options.fracBits);
   const truncation = parseTruncation(options.truncation);
   const compare = compareChoiceFrom(options); // checked before anything loads
@@ -208,7 +218,7 @@ function maxPoolNotes(cost: CostReport, planned: ReadonlySet<string>): string[] 
 export async function runCompileWithBudget(model: string, options: CompileOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<CompileSummary> {
   if (options.plan !== undefined) throw diag('MPCC0004', ['--plan', options.plan, 'give either --plan or a budget (--budget, --budget-drelus), not both']);
   const flags = checkBudgetFlags(options);
-  requireOutput(options.output, 'an output folder OUT', true);
+  checkCompileFolder(requireOutput(options.output, 'an output folder OUT', true));
   parseFracBits(options.fracBits);
   checkRingMode(parseRing(options.ring), options.clientOffline === undefined ? 'auto' : parseClientOffline(options.clientOffline));
   const log = commandProgress(options, sink);

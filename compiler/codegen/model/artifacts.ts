@@ -20,7 +20,7 @@ import { emitModelKernels, truncationKernels } from './model-kernels.js';
 import { generatePrograms } from './program-gen.js';
 import { renderProgramJson } from './program-json.js';
 import type { Program } from '../../../runtime/program/program.js';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** What was written. */
@@ -76,6 +76,7 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
   const manifest: Manifest = { ...base, modelHash, files: {} };
   const partyManifests: PartyManifest[] = ([0, 1, 2] as const).map((party) => ({ ...base, party, files: {} }));
   const sizes: Record<string, number> = {};
+  const earlier = earlierFiles(out);
   for (const [path, bytes] of Object.entries(files)) {
     writeFileAtomic(join(out, path), bytes);
     manifest.files[path] = sha256(bytes);
@@ -93,7 +94,23 @@ export function writeArtifacts(out: string, g: Graph, model: Uint8Array, mpccVer
   // Files of the layout before format 2, if OUT held an older compilation: the top-level
   // model.mir printed P1's small constants, and program.js was code.
   for (const stale of ['model.mir', 'party0/program.js', 'party1/program.js', 'party2/program.js']) rmSync(join(out, stale), { force: true });
+  // and the files an earlier compile into OUT wrote that this one does not (its plan.json when this
+  // compile has none, its refit weights): left, they would describe a program OUT no longer holds
+  for (const stale of earlier) if (!(stale in manifest.files)) rmSync(join(out, stale), { force: true });
   return { manifest, cost, sizes };
+}
+
+/** The files OUT's manifest.json lists, if OUT holds an earlier compile (none otherwise). Only
+ * paths of OUT's own layout are taken (a top-level name or partyN/name), never one leading out. */
+function earlierFiles(out: string): string[] {
+  let listed: unknown;
+  try {
+    listed = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files?: unknown }).files;
+  } catch {
+    return [];
+  }
+  if (listed === null || typeof listed !== 'object') return [];
+  return Object.keys(listed).filter((p) => /^(party[012]\/)?[^/\\]+$/.test(p) && !p.split('/').includes('..') && p !== 'manifest.json');
 }
 
 /** What the manifests record for the client's use (public): how an image input is

@@ -5,8 +5,8 @@
 // fixed-point interpreter on the same planned graph.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runCompile } from '../../../compiler/commands/compile.js';
@@ -164,6 +164,28 @@ describe('mpcc plan and compile --plan', function () {
     const { graph: plain } = driveModel(file('tiny.onnx'), { target: 'quantized', fracBits: 12 });
     const allRelu = runGraphFixed(plain, { input: tensorOf('float32', [1, 3, 16, 16], xs) }, { frac: 12 }).outputs.get('output')!.data;
     expect(Math.max(...got.map((v, i) => Math.abs(v - Number(allRelu[i]))))).to.be.above(100 * diff);
+  });
+
+  it('a compile into an earlier OUT replaces it: no plan.json of the earlier plan stays; a folder of other files is refused', () => {
+    const { plan } = runPlanCommand(file('tiny.onnx'), { uniform: '2x2', output: file('again-2x2.json') });
+    const out = file('again-out');
+    runCompile(file('tiny.onnx'), { fracBits: 12, output: out, plan: file('again-2x2.json') });
+    expect(existsSync(join(out, 'plan.json'))).to.equal(true);
+    const { cost } = runCompile(file('tiny.onnx'), { fracBits: 12, output: out });
+    // the second program has no plan: neither has OUT, and its manifest lists exactly what OUT holds
+    expect(existsSync(join(out, 'plan.json'))).to.equal(false);
+    const listed = Object.keys(readJson<Manifest>(join(out, 'manifest.json')).files).sort();
+    const held = readdirSync(out, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => relative(out, join(d.parentPath, d.name))).filter((f) => f !== 'manifest.json').sort();
+    expect(held).to.deep.equal(listed);
+    expect(cost.drelus).to.equal(cost.drelusBefore ?? cost.drelus);
+    expect(plan.drelus.planned).to.be.below(cost.drelus);
+    // a folder of other files: not written into (a typo must not scatter a compile among them)
+    mkdirSync(file('mine'));
+    writeFileSync(file('mine/notes.txt'), 'mine');
+    const e = errorOf(() => runCompile(file('tiny.onnx'), { fracBits: 12, output: file('mine') }));
+    expect(e.code).to.equal('MPCC0003');
+    expect(e.message).to.match(/mine': it holds 1 other file \(e\.g\. 'notes\.txt'\) and no manifest\.json: not a folder mpcc compile wrote/);
+    expect(readdirSync(file('mine'))).to.deep.equal(['notes.txt']);
   });
 
   describe('compile --plan: a bad plan is its coded error, and OUT is not written', () => {
