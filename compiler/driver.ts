@@ -289,7 +289,7 @@ function splitPasses(options: DriverOptions): SplitPasses {
       if (last !== 'float') throw diag('MPCC0004', ['--passes', text, `the float-level pass '${step.pass.name}' must come before ${TAIL.get(last)}`]);
       float.push(step);
     } else {
-      if (!isBefore(last, stage)) throw diag('MPCC0004', ['--passes', text, `'${step.pass.name}' must come after ${TAIL.get(last)} (the secure tail runs quantize, lower, schedule-rounds once each, in this order)`]);
+      if (!isBefore(last, stage)) throw diag('MPCC0004', ['--passes', text, `'${step.pass.name}' ${stage === last ? 'is named twice' : `must come before ${TAIL.get(last)}`} (the secure tail runs quantize, lower, schedule-rounds once each, in this order)`]);
       tail.set(stage, step);
       last = stage;
     }
@@ -306,6 +306,11 @@ function choosePasses(graph: Graph, split: SplitPasses, options: DriverOptions):
   if (beyond) throw diag('MPCC0004', ['--passes', split.text, `'${beyond[1].pass.name}' goes past the ${target} stage this command needs`]);
   if (from !== 'float' && split.explicit && split.float.length) {
     throw diag('MPCC0004', ['--passes', split.text, `the model is already ${from}; float-level passes (${split.float.map((s) => s.pass.name).join(', ')}) run only on a float model`]);
+  }
+  // a model already lowered has its protocols: the flags that choose them would be ignored
+  if (from === 'lowered' || from === 'scheduled') {
+    const late = options.truncation !== undefined ? ['--truncation', options.truncation] : options.clientOffline ? ['--client-offline', ''] : typeof options.ring === 'number' && options.ring !== 64 ? ['--ring', String(options.ring)] : undefined;
+    if (late) throw diag('MPCC0004', [...late, `the model is already ${from}: its protocols (mode, ring, truncation) were chosen when it was lowered; give the float or quantized model`]);
   }
   const frac = quantizeFrac(graph, from, split, options.fracBits ?? planWindowFrac(options.planFile, from));
   const truncation = truncationOf(split, options.truncation);

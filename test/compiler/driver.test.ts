@@ -81,7 +81,7 @@ describe('compiler/driver', function () {
     expect(formatPlan(planPasses(g, { passes: 'relu6-to-relu,quantize{frac-bits=9}', target: 'scheduled' }))).to.equal('relu6-to-relu,quantize{frac-bits=9},lower,schedule-rounds');
     const cases: [() => unknown, RegExp][] = [
       [() => planPasses(g, { passes: 'quantize,relu6-to-relu' }), /float-level pass 'relu6-to-relu' must come before quantize/],
-      [() => planPasses(g, { passes: 'lower,quantize' }), /'quantize' must come after lower/],
+      [() => planPasses(g, { passes: 'lower,quantize' }), /'quantize' must come before lower/],
       [() => planPasses(g, { passes: 'canonicalize,quantize,lower', target: 'quantized' }), /'lower' goes past the quantized stage/],
       [() => planPasses(q, { passes: 'canonicalize,maxpool-to-avgpool', target: 'scheduled' }), /already quantized; float-level passes \(drop-identity, .*maxpool-to-avgpool\) run only on a float model/],
     ];

@@ -79,6 +79,12 @@ describe('mpcc cost', function () {
     expect(a.report.rounds).to.equal(14);
     expectConsistent(a.report);
     expect(runCost(file('lowered.mir'), { json: true }).report).to.deep.equal(a.report);
+    // a lowered model has its protocols: the flags that would choose them are refused, not ignored
+    for (const [flags, named] of [[{ clientOffline: true }, '--client-offline'], [{ truncation: 'local' }, '--truncation'], [{ clientOffline: 'on', ring: '40' }, '--client-offline']] as const) {
+      expect(errorOf(() => runCost(file('lowered.mir'), flags)).message, named).to.match(new RegExp(`flag ${named}: the model is already lowered: its protocols .* were chosen when it was lowered`));
+    }
+    // the quantized one still takes them
+    expect(runCost(file('quantized.mir'), { truncation: 'local' }).report.rounds).to.be.below(a.report.rounds);
   });
 
   it('runs a given pipeline instead (maxpool-to-avgpool removes the pool\'s comparisons)', () => {
