@@ -235,7 +235,8 @@ function readLabels(path: string, format: 'npy' | 'u8', shape: ModelShape, count
 /** --sample n of `total` images: image ⌊i·total/n⌋ for i < n, so a set sorted by class (an image
  * folder) keeps every class's share; null without --sample or when n covers the set. */
 export function samplePicks(total: number, sample: number | undefined, log: ProgressSink): Int32Array | null {
-  if (sample === undefined || sample >= total) return null;
+  if (sample !== undefined && sample > total) throw diag('MPCC0004', ['--sample', String(sample), `the set holds ${total} image${total === 1 ? '' : 's'}: give at most ${total}, or leave --sample out to evaluate them all`]);
+  if (sample === undefined || sample === total) return null;
   log(`eval: ${sample} of the ${total} images (--sample)`);
   return Int32Array.from({ length: sample }, (_, i) => Math.floor((i * total) / sample));
 }

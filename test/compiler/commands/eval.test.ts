@@ -209,6 +209,10 @@ describe('mpcc eval', function () {
     await expectCode(() => evalCnn({ runner: 'gpu' }), 'MPCC0004', /--runner/);
     await expectCode(() => evalCnn({ data: file('nowhere') }), 'MPCC0002', /nowhere.*ENOENT/);
     await expectCode(() => evalCnn({ runner: 'onnxruntime', fixed: true }), 'MPCC0004', /--runner.*runs on the interpreter/);
+    // flags that would do nothing: --frac-bits without --fixed, a --sample past the set
+    await expectCode(() => evalCnn({ fracBits: '12' }), 'MPCC0004', /--frac-bits.*give it with --fixed/);
+    await expectCode(() => evalCnn({ sample: '121' }), 'MPCC0004', /--sample.*the set holds 120 images: give at most 120/);
+    expect((await evalCnn({ sample: '120' })).n).to.equal(120);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '1,28' }), 'MPCC0004', /--data-shape/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '2,28,28' }), 'MPCC0004', /--data-shape.*the model takes N×1×28×28/);
     await expectCode(() => evalCnn({ data: file('x.raw'), dataShape: '7,1,28,28' }), 'MPCC3007', /holds 376320 bytes, not 7 images/);
