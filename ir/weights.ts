@@ -212,6 +212,10 @@ export function loadMir(path: string): Graph {
   } catch (err) {
     throw diag('MPCC0002', [path, (err as NodeJS.ErrnoException).code ?? (err as Error).message]);
   }
+  // a binary file named .mir (an ONNX model, a weights file): no character-level syntax error for it
+  if (!text.startsWith('mir') && /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text.slice(0, 64))) {
+    throw diag('MPCC2001', ["not .mir text: the file is binary (an ONNX model goes in a .onnx file; a .mir file begins 'mir 1')"], path);
+  }
   const syntax = parseMirSyntax(text, path);
   if (!syntax.weightsRef) return buildGraph(syntax, text, { file: path });
   const weightsPath = join(dirname(path), syntax.weightsRef.value);

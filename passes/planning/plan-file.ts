@@ -153,6 +153,8 @@ export function parsePlan(text: string, file: string): Plan {
   }
   const bad = (why: string) => diag('MPCC4010', [file, why]);
   if (!isRecord(json)) throw bad('expected a JSON object');
+  // another kind of JSON (a run's or eval's output, cost.json) has no format at all: say what it lacks
+  if (json.format === undefined) throw bad(`it has no "format": "${PLAN_FORMAT}" (a file written by mpcc plan has; this one's keys: ${Object.keys(json).slice(0, 6).join(', ') || 'none'})`);
   if (json.format !== PLAN_FORMAT || json.version !== PLAN_VERSION) throw diag('MPCC4011', [file, String(json.format), String(json.version)]);
   onlyKeys(json, ['format', 'version', 'model', 'complete', 'source', 'drelus', 'layers', 'compare', 'refit'], 'the plan', bad);
   const model = json.model;

@@ -7,7 +7,7 @@
 // OUT/partyN.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { diag, runtimeError } from '../diagnostics.js';
 import { compileKernels, type KernelsModule } from '../kernels/kernels-module.js';
@@ -55,6 +55,10 @@ export function runtimeVersion(): string {
  * the fields a party uses. */
 function readAnyManifest<M extends ManifestBase>(dir: string): M {
   const file = join(dir, 'manifest.json');
+  // not a folder at all: a model file given for OUT, or a typo
+  const at = statSync(dir, { throwIfNoEntry: false });
+  if (!at) throw runtimeError('MPCC5220', [dir, 'no such folder: give the folder mpcc compile -o wrote (OUT, or a party\'s folder)']);
+  if (!at.isDirectory()) throw runtimeError('MPCC5220', [dir, `a file, not a folder mpcc compile wrote${/\.(onnx|mir)$/i.test(dir) ? `: it is a model, compile it first (mpcc compile ${dir} -o OUT) and give OUT` : ''}`]);
   const bytes = read(dir, 'manifest.json');
   if (bytes.length > MAX_JSON_BYTES) throw runtimeError('MPCC5220', [file, `${bytes.length} bytes: too big for a manifest`]);
   let m: M;

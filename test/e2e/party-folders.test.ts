@@ -94,6 +94,9 @@ describe('e2e: each party runs from its own folder alone', function () {
     const [p0] = copyPartyFolders(out, tmp());
     copyFileSync(join(tmp(), 'other/party0/manifest.json'), join(p0, 'manifest.json'));
     const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message: string }) => `${e.code}: ${e.message}`);
+    // a model file or a missing folder where the folder goes: said so
+    expect(await codeOf(loadPartyArtifacts(join(tmp(), 'tiny.onnx'), 0))).to.equal(`MPCC5220: artifact ${join(tmp(), 'tiny.onnx')}: a file, not a folder mpcc compile wrote: it is a model, compile it first (mpcc compile ${join(tmp(), 'tiny.onnx')} -o OUT) and give OUT`);
+    expect(await codeOf(loadPartyArtifacts(join(tmp(), 'nowhere'), 0))).to.match(/^MPCC5220: artifact .*nowhere: no such folder: give the folder mpcc compile -o wrote/);
     expect(await codeOf(loadPartyArtifacts(p0, 0))).to.equal(`MPCC5220: artifact ${join(p0, 'program.json')}: corrupt (sha256 differs from the manifest)`);
     // program.json edited (a step moved to another round), the manifest left alone.
     const [p2] = copyPartyFolders(out, tmp()).slice(2);

@@ -91,6 +91,9 @@ describe('mpcc ir', () => {
     // a .mir file's input shape is fixed: the flag may only repeat it
     expect(run(join(dir, 'ok.mir'), { inputShape: '1,3,16,16' }).graph.inputs).to.have.length(1);
     expect(errorOf(() => run(join(dir, 'ok.mir'), { inputShape: '1,3,32,32' })).code).to.equal('MPCC1008');
+    // a binary file named .mir (here an ONNX model): one line saying so, not a syntax error at "\b"
+    writeFileSync(join(dir, 'onnx.mir'), readFileSync(tiny));
+    expect(errorOf(() => run(join(dir, 'onnx.mir'), {})).message).to.match(/^syntax error: not \.mir text: the file is binary \(an ONNX model goes in a \.onnx file/);
     // a lowered .mir cannot go back to an earlier stage (it was printed unchanged, exit 0)
     run(tiny, { stage: 'lowered', output: join(dir, 'low.mir') });
     expect(errorOf(() => run(join(dir, 'low.mir'), { stage: 'float', output: out })).message).to.match(/flag --stage: the model is already lowered \(passes only take a model forward\)/);

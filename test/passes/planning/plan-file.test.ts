@@ -127,6 +127,9 @@ describe('plan files', () => {
       const e = load('broken.json', '{"format": "mpcc-plan", ');
       expect(e.code).to.equal('MPCC4010');
       expect(e.message).to.match(/^plan '.*broken\.json' is not a valid plan file: not JSON/);
+      // another kind of JSON (a run's output): said to lack the plan's format, not "format 'undefined'"
+      const run = load('run.json', { wallSeconds: 1, rounds: 3 });
+      expect([run.code, run.message]).to.deep.equal(['MPCC4010', `plan '${join(dir(), 'run.json')}' is not a valid plan file: it has no "format": "mpcc-plan" (a file written by mpcc plan has; this one's keys: wallSeconds, rounds)`]);
       const noSource = good();
       delete noSource.source;
       expect(load('no-source.json', noSource).message).to.contain("'source' must be an object");
