@@ -6,14 +6,14 @@
 // stdout when -o writes the final IR to a file.
 import type { Command } from 'commander';
 import { extname } from 'node:path';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, checkOutputPath, commandProgress, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { chooseClientOffline } from '../mode-choice.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { printGraph } from '../../ir/print.js';
 import { STAGES, type Stage, isBefore, stageOf } from '../../ir/stage.js';
-import { saveMir } from '../../ir/weights.js';
+import { mirPaths, saveMir } from '../../ir/weights.js';
 import { formatReports } from '../../passes/index.js';
 import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, ringOption, withModelFlags, withProgressFlags } from './flags.js';
 
@@ -52,6 +52,8 @@ export interface IrStreams {
  * default). Writes no file when anything fails. */
 export function runIr(model: string, options: IrOptions, io: IrStreams, sink: ProgressSink = NO_PROGRESS): Graph {
   if (options.output !== undefined && extname(options.output) !== '.mir') throw diag('MPCC0004', ['-o', options.output, 'the output file must end in .mir']);
+  // both files checked before the work: a folder named FILE.mir, or the model read, is not overwritten
+  if (options.output !== undefined) for (const path of Object.values(mirPaths(options.output))) checkOutputPath(path, false, [model]);
   if (options.stage !== undefined && !STAGES.includes(options.stage as Stage)) throw diag('MPCC0004', ['--stage', options.stage, `expected one of ${STAGES.join(', ')}`]);
   const showIntermediate = options.output === undefined ? io.stderr : io.stdout;
   const when = parseClientOffline(options.clientOffline);

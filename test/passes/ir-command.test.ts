@@ -2,7 +2,7 @@
 // code. Canonicalized models must compute what the imported ones compute.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,11 @@ describe('mpcc ir', () => {
     // a .mir file's input shape is fixed: the flag may only repeat it
     expect(run(join(dir, 'ok.mir'), { inputShape: '1,3,16,16' }).graph.inputs).to.have.length(1);
     expect(errorOf(() => run(join(dir, 'ok.mir'), { inputShape: '1,3,32,32' })).code).to.equal('MPCC1008');
+    // -o a folder named FILE.mir, or the model itself: refused before the work, no FILE.weights beside it
+    mkdirSync(join(dir, 'folder.mir'));
+    expect(errorOf(() => run(tiny, { output: join(dir, 'folder.mir') })).message).to.match(/folder\.mir': it is a folder/);
+    expect(existsSync(join(dir, 'folder.weights'))).to.equal(false);
+    expect(errorOf(() => run(join(dir, 'ok.mir'), { output: join(dir, 'ok.mir') })).message).to.match(/it is this command's input/);
     // a binary file named .mir (here an ONNX model): one line saying so, not a syntax error at "\b"
     writeFileSync(join(dir, 'onnx.mir'), readFileSync(tiny));
     expect(errorOf(() => run(join(dir, 'onnx.mir'), {})).message).to.match(/^syntax error: not \.mir text: the file is binary \(an ONNX model goes in a \.onnx file/);
