@@ -21,6 +21,7 @@ import { type DiagnosticCode, MpccError, diag } from '../../runtime/diagnostics.
 import { createInProcessSessions, freeLocalAddresses, runParties } from '../../runtime/session/connect.js';
 import { loadPartyArtifacts, readManifest, runProgram, sessionTag } from '../../runtime/program/index.js';
 import { isClientOffline } from '../../runtime/program/program.js';
+import { modelFileSha256 } from '../../passes/planning/plan-file.js';
 import { encodeNpy, readNpy } from '../npy.js';
 import { type PlaintextCheck, checkAgainstPlaintext, describeCheck } from '../narrow.js';
 import { type OutputAgreement, describeAgreement, outputAgreement } from '../output-agreement.js';
@@ -97,6 +98,12 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   // in three processes P0's own process says it
   const note = transport === 'inproc' ? recordedInputNote(options.input, manifest, flags) : undefined;
   if (note) log(note);
+  // the model to check against is the one OUT was compiled from (its sha256 in the manifest), said
+  // before the inference rather than as a difference after it
+  if (options.verifyAgainstPlaintext !== undefined && typeof manifest.modelHash === 'string') {
+    const actual = modelFileSha256(options.verifyAgainstPlaintext);
+    if (actual !== manifest.modelHash) throw diag('MPCC0004', ['--verify-against-plaintext', options.verifyAgainstPlaintext, `it is not the model '${out}' was compiled from (its sha256 ${actual.slice(0, 12)}…, the compile's ${manifest.modelHash.slice(0, 12)}…, ${join(out, 'manifest.json')})`]);
+  }
   const expected = options.expected === undefined ? undefined : readNpy(options.expected);
   const misfit = () => diag('MPCC0004', ['--expected', options.expected!, `shape [${expected!.shape.join(',')}] does not fit the output '${manifest.outputs[0].name}' [${manifest.outputs[0].shape.join(',')}]`]);
   if (expected && !outputAgreement(new Float64Array(manifest.outputs[0].shape.reduce((a, b) => a * b, 1)), expected.data, expected.shape)) throw misfit();
@@ -357,7 +364,7 @@ export function registerRun(program: Command): void {
       .option('--transport <kind>', 'tcp (three processes over loopback, default) or inproc (one process)')
       .addOption(roundTimeoutOption())
       .option('--verify-against-plaintext <model>', 'the model OUT was compiled from: compare the output with the plaintext network and report, per comparison, the sign-error rate of its bit window on this input beside the prediction; exit code 1 when the output differs from the network\'s by more than 10% of its range')
-      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement)')
+      .option('--expected <file>', 'a plaintext run\'s output (.npy) to compare with: top-1, pixel agreement, max error (in --json: agreement); exit code 1 when the top-1 class differs')
       .option('--classes <file>', 'class names to print, one per line (or JSON); default: the names mpcc compile --classes recorded'))
   ).action(
     action(async (out: string, options: RunOptions) => {
@@ -377,6 +384,11 @@ export function registerRun(program: Command): void {
       // a failed check is the command's failure (scripts see it), its report printed all the same
       if (check && !check.agrees) {
         process.stderr.write(`mpcc: warning: --verify-against-plaintext: the secure output differs from the network's by ${(100 * check.relativeDiffSimulated).toPrecision(2)}% of its range (exit code 1)\n`);
+        process.exitCode = 1;
+      }
+      // and so is an --expected output whose top class the run does not give
+      if (summary.agreement?.top1Equal === false) {
+        process.stderr.write(`mpcc: warning: --expected: the top-1 class differs from ${options.expected}'s (exit code 1)\n`);
         process.exitCode = 1;
       }
     }),

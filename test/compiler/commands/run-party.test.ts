@@ -76,6 +76,26 @@ describe('mpcc run / mpcc party', function () {
     inproc.outputs.output.forEach((v, i) => expect(Math.abs(v - y.data[i])).to.be.below(0.01));
   });
 
+  it('--verify-against-plaintext with another model is refused before any party starts; --expected exits 1 when top-1 differs', async () => {
+    writeFileSync(join(dir, 'other.onnx'), buildZooFiles('secure-ops').model);
+    const t0 = Date.now();
+    const other = await run(process.execPath, [CLI, 'run', out, '--input', xPath, '--verify-against-plaintext', join(dir, 'other.onnx')]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(other?.code).to.equal(2);
+    expect(other?.stderr).to.match(/MPCC0004: .*--verify-against-plaintext: it is not the model '.*out' was compiled from \(its sha256 [0-9a-f]{12}…, the compile's [0-9a-f]{12}…/);
+    expect(Date.now() - t0, 'no inference ran').to.be.below(5000);
+    // the run's own output as --expected: exit 0; its negation (another top class): exit 1, said on stderr
+    const y = join(dir, 'y-expected.npy');
+    await run(process.execPath, [CLI, 'run', out, '--input', xPath, '-o', y, '--transport', 'inproc', '--quiet']);
+    const same = await run(process.execPath, [CLI, 'run', out, '--input', xPath, '--transport', 'inproc', '--expected', y]);
+    expect(same.stdout).to.match(/agreement with the expected output \(scores\): top-1 equal/);
+    const yy = readNpy(y);
+    writeFileSync(join(dir, 'y-negated.npy'), encodeNpy(yy.shape, Array.from(yy.data, (v) => -v)));
+    const differs = await run(process.execPath, [CLI, 'run', out, '--input', xPath, '--transport', 'inproc', '--expected', join(dir, 'y-negated.npy')]).then(() => undefined, (e: { code: number; stdout: string; stderr: string }) => e);
+    expect(differs?.code).to.equal(1);
+    expect(differs?.stdout).to.match(/top-1 differs/);
+    expect(differs?.stderr).to.match(/warning: --expected: the top-1 class differs from .*y-negated\.npy's \(exit code 1\)/);
+  });
+
   it('refuses an input of the wrong shape (MPCC3002) before starting any party', async () => {
     const bad = join(dir, 'bad.npy');
     writeFileSync(bad, encodeNpy([1, 3, 8, 8], new Array(192).fill(0)));
