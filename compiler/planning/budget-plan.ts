@@ -94,7 +94,8 @@ export async function makeBudgetPlans(request: BudgetPlanRequest): Promise<Budge
     log(`mode auto: exact mode estimated at ${duration(estimate)} on ${calib.shape[0]} samples (limit ${duration(AUTO_EXACT_SECONDS)}): ${mode} mode`);
   }
   const cache = request.cacheDir === null ? undefined : new DistortionCache(request.cacheDir ?? defaultCacheDir(), {
-    modelSha256: request.modelSha256, calibSha256, mode, samples: calib.shape[0], layers, extra: { source: request.source, blockSizes: spec.text },
+    // the tool that asks is no part of what is measured: mpcc plan and compile --budget share the tables
+    modelSha256: request.modelSha256, calibSha256, mode, samples: calib.shape[0], layers, extra: { source: withoutTool(request.source), blockSizes: spec.text },
   }, request.warn);
   const table = mode === 'exact'
     ? await measureExactDistortion(graph, calib, layers, { ...runOpts, modelSha256: request.modelSha256, calibSha256, cache, log })
@@ -189,4 +190,10 @@ export async function measuredPlanDistortion(graph: Graph, plan: Plan, calib: Ca
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** A plan source without its `tool` (the cache key's part of it). */
+function withoutTool(source: Record<string, unknown>): Record<string, unknown> {
+  const { tool: _, ...rest } = source;
+  return rest;
 }

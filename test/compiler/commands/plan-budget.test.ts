@@ -96,6 +96,11 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
     expect(plan.drelus.planned).to.be.at.most(Math.floor(0.25 * plan.drelus.baseline));
     expect(summary.cost.rounds).to.be.above(0);
     expect(readdirSync(out)).to.include.members(['party0', 'party1', 'party2', 'manifest.json', 'cost.json']);
+    // mpcc plan on the same model, samples and flags reads what compile --budget measured
+    const lines: string[] = [];
+    const again = await runBudgetPlanCommand(model, { budget: 0.25, calib, blockSizes: 'square:4,identity', mode: 'exact', runner: 'interpreter', cacheDir: join(temp(), 'c2'), output: join(temp(), 'again.json') }, (l) => lines.push(l));
+    expect(lines.some((l) => /(\d+) of \1 layers from the cache/.test(l)), lines.join('\n')).to.equal(true);
+    expect(again.plans[0].plan.layers).to.deep.equal(plan.layers);
   });
 
   describe('bad input: a coded error naming the flag or file, nothing written', () => {
