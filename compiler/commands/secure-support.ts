@@ -37,7 +37,8 @@ export interface PartyReport {
   output?: string | null;
 }
 
-/** The client's input as the manifest wants it (MPCC3002 wrong shape, MPCC3003 dtype, MPCC3010
+/** The client's input as the manifest wants it (an .npy of its shape, or C×H×W for batch 1;
+ * MPCC3002 another shape, MPCC3003 dtype, MPCC3010
  * a NaN, ±Inf or a value beyond the fixed-point range): checked before any party connects. A
  * PNG/JPEG file is one image, preprocessed as calibration images are (compiler/calibration/load.ts
  * loadImage): as the manifest records the compile's calibration images were (input.preprocessing),
@@ -51,8 +52,10 @@ export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags
   }
   refuseImageFlags(flags, path);
   const x = readNpy(path);
-  if (x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(','), path]);
-  checkInputValues(path, x.shape, x.data, m.frac);
+  // one C×H×W image for a model of batch 1 (as a calibration sample is written) is that batch
+  const one = m.input.shape[0] === 1 && x.shape.join(',') === m.input.shape.slice(1).join(',');
+  if (!one && x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(','), path]);
+  checkInputValues(path, m.input.shape, x.data, m.frac);
   return x.data;
 }
 

@@ -100,6 +100,16 @@ describe('mpcc run / mpcc party', function () {
     const bad = join(dir, 'bad.npy');
     writeFileSync(bad, encodeNpy([1, 3, 8, 8], new Array(192).fill(0)));
     expect(await codeOf(runSecure(out, { input: bad, transport: 'inproc' }))).to.equal('MPCC3002');
+    writeFileSync(bad, encodeNpy([3, 16, 16], new Array(768).fill(0)));
+    expect(await codeOf(runSecure(out, { input: bad, transport: 'inproc' })), 'C×H×W: one image of a batch-1 model').to.equal('ok');
+    writeFileSync(bad, encodeNpy([16, 16, 3], new Array(768).fill(0)));
+    expect(await codeOf(runSecure(out, { input: bad, transport: 'inproc' })), 'H×W×C is not').to.equal('MPCC3002');
+    // the C×H×W file's output is the N×C×H×W one's
+    const x = readNpy(xPath);
+    writeFileSync(bad, encodeNpy([3, 16, 16], Array.from(x.data)));
+    const [a, b] = [await runSecure(out, { input: bad, transport: 'inproc' }), await runSecure(out, { input: xPath, transport: 'inproc' })];
+    expect(a.outputs.output.length).to.equal(10);
+    expect(Math.max(...a.outputs.output.map((v, i) => Math.abs(v - b.outputs.output[i])))).to.be.below(1e-3);
   });
 
   it('refuses -o over its input, inside OUT, or a folder (MPCC0003) before starting any party; nothing changed', async () => {
