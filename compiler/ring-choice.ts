@@ -76,6 +76,8 @@ export interface RingRange {
    * its node; 0 and '' without one. */
   readonly windowTop: number;
   readonly windowNode: string;
+  /** The truncation's bits folded into that window's comparison (windowTop counts them). */
+  readonly windowFolded?: number;
   /** Samples run (the first RING_AUTO.samples at most), of `of` given. */
   readonly samples: number;
   readonly of?: number;
@@ -233,13 +235,15 @@ export function measureRingRange(g: Graph, frac: number, calib: CalibrationSet, 
   }
   let windowTop = 0;
   let windowNode = '';
+  let windowFolded = 0;
   for (const n of g.nodes) {
     if (n.op !== 'Relu' && n.op !== 'BlockRelu') continue;
     const { lo, k } = windowOf(n);
-    const top = lo + foldedBits(n.inputs[0], producer) + k;
-    if (k < 64 && top > windowTop) [windowTop, windowNode] = [top, n.name];
+    const folded = foldedBits(n.inputs[0], producer);
+    const top = lo + folded + k;
+    if (k < 64 && top > windowTop) [windowTop, windowNode, windowFolded] = [top, n.name, folded];
   }
-  return { largest, node, samples, of: count, windowTop, windowNode, pools: [...pooled.values()], narrow: [...narrow.values()].map((c) => c.candidate), copies: [...copies.values()] };
+  return { largest, node, samples, of: count, windowTop, windowNode, windowFolded, pools: [...pooled.values()], narrow: [...narrow.values()].map((c) => c.candidate), copies: [...copies.values()] };
 }
 
 /** The product bound of a pool at reciprocal bits b (see the file comment). */
@@ -287,7 +291,7 @@ export function chooseRing(range: RingRange | undefined, frac: number): RingChoi
     RING_BITS.find((l) => l === 64 || (largest * 2 ** RING_AUTO.marginBits < 2 ** (l - 2) && top <= l && pools.every((p) => poolBitsIn(p, l, scale) !== undefined)))!;
   const ring = ringFor(range.largest);
   // A narrowed window that ruled out the ring the values would allow: said in the note.
-  const byWindow = ringFor(range.largest, 0) < ring ? `; a narrowed window reaches bit ${range.windowTop - 1} at '${range.windowNode}'` : '';
+  const byWindow = ringFor(range.largest, 0) < ring ? `; ${windowReach(range)}` : '';
   // Each pool's reciprocal bits in the ring chosen; below 16, said in the note.
   const poolBits = fitPools(range, ring);
   const pooledNote = poolsNote(range, poolBits);
@@ -380,7 +384,7 @@ export function checkRing(range: RingRange, frac: number, ring: RingBits): RingC
   // values the samples already carry past the bound (or a window past the ring) would wrap on
   // the calibration images themselves: every such inference ruined, so no program is made
   if (range.largest >= 2 ** (ring - 2) || range.windowTop > ring) {
-    const past = range.windowTop > ring ? `a narrowed window reaches bit ${range.windowTop - 1} at '${range.windowNode}'` : `${seen}, beyond Z_2^${ring}'s bound |v| < 2^(${ring - 2}−2f) = ${fmt(real(2 ** (ring - 2)))}`;
+    const past = range.windowTop > ring ? windowReach(range) : `${seen}, beyond Z_2^${ring}'s bound |v| < 2^(${ring - 2}−2f) = ${fmt(real(2 ** (ring - 2)))}`;
     throw diag('MPCC6030', [ring, past, auto.ring]);
   }
   const verdict =
@@ -390,4 +394,13 @@ export function checkRing(range: RingRange, frac: number, ring: RingBits): RingC
   const { narrow, narrowNote } = narrowIn(range, ring, frac);
   const { copies, copyNote } = copiesIn(range, ring, narrow, frac);
   return { ring, range, poolBits, narrow, copies, note: `--ring ${ring}: ${verdict}${poolsNote(range, poolBits)}${narrowNote}${copyNote}` };
+}
+
+/** "a narrowed window reaches bit T at 'node'", on the compared value's scale: with a truncation
+ * folded into the comparison, the window the plan lists (`mpcc compile`'s window lines) is that
+ * many bits lower, and the note says so. */
+function windowReach(range: RingRange): string {
+  const folded = range.windowFolded ?? 0;
+  const own = folded > 0 ? ` (its window's top bit ${range.windowTop - 1 - folded}, read ${folded} bits higher on the value before the truncation the comparison folds in)` : '';
+  return `a narrowed window reaches bit ${range.windowTop - 1} at '${range.windowNode}'${own}`;
 }

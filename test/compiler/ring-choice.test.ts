@@ -22,4 +22,14 @@ describe('--ring auto: the note', () => {
     const two = chooseRing(range({ copies }), FRAC).note;
     expect(two).to.include('3 (block-)ReLUs send the helper their masked copies (2 in Z_2^24, 1 in Z_2^32), lifted by the top bit');
   });
+
+  it('names the window that keeps the ring up on the compared value\'s scale, and the plan\'s own window under it', () => {
+    // values fit Z_2^40, a window over bits [8, 30) of a value with 14 truncation bits folded in reaches bit 43: Z_2^48
+    const folded = chooseRing(range({ windowTop: 44, windowNode: '/relu', windowFolded: 14 }), FRAC);
+    expect(folded.ring).to.equal(48);
+    expect(folded.note).to.include("a narrowed window reaches bit 43 at '/relu' (its window's top bit 29, read 14 bits higher on the value before the truncation the comparison folds in)");
+    // nothing folded: the window's own bits, no aside
+    const own = chooseRing(range({ windowTop: 44, windowNode: '/relu', windowFolded: 0 }), FRAC).note;
+    expect(own).to.include("a narrowed window reaches bit 43 at '/relu'").and.not.include('folds in');
+  });
 });
