@@ -29,6 +29,7 @@ import { checkClassCount, readClassNames, scoresClasses } from '../class-names.j
 import { loadGraphFile } from '../load-model.js';
 import { describeMisreadPatches, describeWindows, driveWithWindows, misreadPatches } from '../narrow.js';
 import { chooseClientOffline } from '../mode-choice.js';
+import { unplannableNotes } from '../unplannable.js';
 import { compileRefitFile, parseRidge, withRefitOptions } from './reconstruct-flags.js';
 import type { CostReport } from '../../passes/secure/cost-model.js';
 
@@ -165,6 +166,7 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
     ...(windows ? [describeWindows(windows, maxes)] : []),
     ...(misread ? [describeMisreadPatches(misread)] : []),
     ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost, new Set(readPlan(driver.planFile).model.reluLayers)) : []),
+    ...(driver.planFile !== undefined ? unplannableNotes(summary.cost, readPlan(driver.planFile).drelus.planned, true) : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
     ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, revealed within 2^-${summary.manifest.frac} of the integer, which the client's Round gives exactly)`] : []),
     // reveal-argmax's Round is in the note above

@@ -10,8 +10,10 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
-import { DEFAULT_PASSES } from '../driver.js';
-import { diag } from '../../runtime/diagnostics.js';
+import { DEFAULT_PASSES, planPasses, runPlan } from '../driver.js';
+import { unplannableNotes } from '../unplannable.js';
+import { costReport } from '../../passes/secure/cost-model.js';
+import { MpccError, diag } from '../../runtime/diagnostics.js';
 import { type Plan, planJson, readPlan } from '../../passes/planning/plan-file.js';
 import { uniformDreluPlan, uniformPlan } from '../../passes/planning/uniform.js';
 import { blockCounts } from '../../passes/planning/candidates.js';
@@ -75,13 +77,28 @@ export function runPlanCommand(model: string | undefined, options: PlanOptions, 
   const plan = refit ? withRefits(model, graph, [made], [out], options, refit, log)[0] : made;
   writeFileAtomic(out, planJson(plan));
   log(`wrote ${out}: ${plan.layers.length} ReLU layers, ${plan.drelus.planned.toLocaleString('en-US')} of ${plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(plan.drelus.planned, plan.drelus.baseline)})`);
-  return { plan, text: formatPlanTable(plan) + maxPoolNotes(graph, plan) };
+  return { plan, text: formatPlanTable(plan) + outsidePlanNotes(graph, plan) };
+}
+
+/** The notes of what the plan does not reach: maxPoolNotes, and the comparisons of layers no plan
+ * replaces (compiler/unplannable.ts: HardSigmoid, Clip, …), counted on the program compile would
+ * make without a plan. */
+export function outsidePlanNotes(graph: Graph, plan: Plan): string {
+  let unplannable: string[] = [];
+  try {
+    const scheduled = runPlan(graph, planPasses(graph, { passes: '', target: 'scheduled' })).graph;
+    unplannable = unplannableNotes(costReport(scheduled), plan.drelus.planned, false);
+  } catch (err) {
+    // a model secure inference cannot take: compile says why; the plan itself stands
+    if (!(err instanceof MpccError && err.code.startsWith('MPCC6'))) throw err;
+  }
+  return maxPoolNotes(graph, plan) + unplannable.map((l) => `${l}\n`).join('');
 }
 
 /** A note per MaxPool the plan does not reach (the graph planned still has it): its comparisons
  * per inference, which run in full beside the plan's DReLUs, and the pass that lets a plan reach
  * them (compile says the same, with their bytes). */
-export function maxPoolNotes(graph: Graph, plan: Plan): string {
+function maxPoolNotes(graph: Graph, plan: Plan): string {
   if (!graph.nodes.some((n) => n.op === 'MaxPool')) return '';
   // counted as the client-offline mode (the default with a plan) runs them: its exact ReLU trees
   const trees = runPipeline(graph, 'maxpool-to-relu-tree').graph;
@@ -127,7 +144,7 @@ export async function runBudgetPlanCommand(model: string | undefined, options: P
     `${p.file}: ${p.plan.drelus.planned.toLocaleString('en-US')} of ${p.plan.drelus.baseline.toLocaleString('en-US')} DReLUs (${percent(p.plan.drelus.planned, p.plan.drelus.baseline)}), predicted distortion ${p.predicted.toExponential(3)}, measured ${p.measured.toExponential(3)} (output MSE over ${result.table.samples} calibration images)`;
   const text = sweep
     ? [...plans.map(summary), times].join('\n') + '\n'
-    : `${formatPlanTable(plans[0].plan)}${summary(plans[0])}\n${times}\n${maxPoolNotes(graph, plans[0].plan)}`;
+    : `${formatPlanTable(plans[0].plan)}${summary(plans[0])}\n${times}\n${outsidePlanNotes(graph, plans[0].plan)}`;
   return { plans, text };
 }
 

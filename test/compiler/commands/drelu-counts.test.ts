@@ -11,6 +11,8 @@ import { encodeNpy } from '../../../compiler/npy.js';
 import { runCompile } from '../../../compiler/commands/compile.js';
 import { runEval } from '../../../compiler/commands/eval.js';
 import { runPlanCommand } from '../../../compiler/commands/plan.js';
+import { driveModel } from '../../../compiler/driver.js';
+import { numel } from '../../../ir/types.js';
 import { suiteTempDir } from '../../temp-dir.js';
 
 
@@ -39,5 +41,25 @@ describe('DReLU counts of one plan across plan, compile, cost and eval', functio
     expect(cost.drelus).to.equal(plan.drelus.planned + num(note![2]));
     const { report } = await runEval(MODEL, { data: file('xs.npy'), labels: file('ys.npy'), plan: file('p.json') });
     expect([report.drelus, report.baselineDrelus]).to.deep.equal([cost.drelus, cost.drelusBefore]);
+  });
+
+  it("a HardSigmoid network: plan's and compile's notes count the comparisons no plan replaces, two per gated element", async () => {
+    const MODEL = file('mv3.onnx');
+    writeFileSync(MODEL, buildZooFiles('mobilenetv3-small').model);
+    const { plan, text } = runPlanCommand(MODEL, { uniform: '2x2', output: file('mv3.json') });
+    // by hand: HardSigmoid clips to [0, 1], one comparison at each end, on every element of its output
+    const canonical = driveModel(MODEL, { target: 'float' }).graph;
+    const gates = canonical.nodes.filter((n) => n.op === 'HardSigmoid');
+    const byHand = 2 * gates.reduce((t, n) => t + numel(canonical.types.get(n.outputs[0])!.shape), 0);
+    const note = new RegExp(`note: ${gates.length} HardSigmoid layers are outside the plan: ([\\d,]+) comparisons per inference \\(([\\d.]+)× the plan's ${plan.drelus.planned.toLocaleString('en-US')} DReLUs\\) run in full; a plan replaces ReLU layers only`).exec(text);
+    expect(note, text).to.not.equal(null);
+    expect(Number(note![1].replace(/,/g, ''))).to.equal(byHand);
+    // compile --plan says the same, with the bytes; the program's DReLUs are the plan's and these
+    const summary = runCompile(MODEL, { output: file('mv3-out'), plan: file('mv3.json'), quiet: true });
+    const compiled = summary.notes.find((l) => l.startsWith(`note: ${gates.length} HardSigmoid layers are outside the plan: ${byHand.toLocaleString('en-US')} comparisons per inference (`));
+    expect(compiled, summary.notes.join('\n')).to.match(/, [\d.]+ MB\) run in full/);
+    expect(summary.cost.drelus).to.equal(plan.drelus.planned + byHand);
+    // a ReLU-only network has no such note
+    expect(runPlanCommand(file('tiny.onnx'), { uniform: '2x2', output: file('p2.json') }).text).to.not.match(/layers? (is|are) outside the plan/);
   });
 });
