@@ -93,6 +93,7 @@ export const DIAGNOSTICS = {
   MPCC4016: "plan '{0}': layer '{1}' has {2} channel blocks, but its activation [{3}] has {4} channels",
   MPCC4017: "plan '{0}': layer '{1}' was planned for activation shape [{2}], the model's is [{3}]",
   MPCC4018: "plan '{0}': layer '{1}', channel {2}: block [{3}] does not fit the {4}x{5} map (1 <= bh <= H, 1 <= bw <= W)",
+  MPCC4019: "plan '{0}' cannot be carried to '{1}': {2} (mpcc plan --from takes a plan to a model of the same architecture)",
   // 402x: the multiple-choice knapsack (passes/planning/knapsack/).
   MPCC4020: 'knapsack: group {0}, option {1}: {2}',
   MPCC4021: 'knapsack: group {0} has no options; every group needs at least one',

@@ -19,6 +19,7 @@ import { uniformDreluPlan, uniformPlan } from '../../passes/planning/uniform.js'
 import { blockCounts } from '../../passes/planning/candidates.js';
 import { join } from 'node:path';
 import { mpccVersion } from './compile.js';
+import { carryPlan } from './plan-from.js';
 import { type BudgetFlags, checkBudgetFlags, floatModel, parseFraction, plansFromFlags, withBudgetFlags } from './budget-flags.js';
 import { inputShapeOption, jsonOption, outputOption, passesOption, requireOutput, withProgressFlags } from './flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
@@ -39,6 +40,8 @@ export interface PlanOptions extends ProgressFlags, BudgetFlags {
   readonly uniformDrelus?: string | number;
   /** --show FILE: print a plan's per-layer summary. */
   readonly show?: string;
+  /** --from PLAN: PLAN's blocks for MODEL, a model of the same architecture (plan-from.ts). */
+  readonly from?: string;
   /** --json (with --show): the summary as one JSON object (planSummary). */
   readonly json?: boolean;
   readonly output?: string;
@@ -58,8 +61,15 @@ export interface PlanResult {
 /** Runs `mpcc plan` (see the file comment); progress lines go to `sink` (none by default). */
 export function runPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS): PlanResult {
   const modes = planModes(options);
-  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', '', `${modes.length ? 'these modes exclude each other: ' : ''}give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep`]);
-  if (modes[0] !== 'uniform' && modes[0] !== 'uniformDrelus' && modes[0] !== 'show') throw new Error('plan: a budget plan is made by runBudgetPlanCommand');
+  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', '', `${modes.length ? 'these modes exclude each other: ' : ''}give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep, --from`]);
+  if (modes[0] !== 'uniform' && modes[0] !== 'uniformDrelus' && modes[0] !== 'show' && modes[0] !== 'from') throw new Error('plan: a budget plan is made by runBudgetPlanCommand');
+  if (options.from !== undefined) {
+    const out = requireOutput(options.output, 'the plan file to write', false, [options.from, ...(model === undefined ? [] : [model])]);
+    if (model === undefined) throw diag('MPCC0004', ['--from', options.from, 'needs the MODEL to carry the plan to (mpcc plan TUNED.onnx --from PLAN -o PLAN2)']);
+    const { plan, graph, notes } = carryPlan(model, options.from, options, commandProgress(options, sink), { tool: 'mpcc plan --from', mpccVersion: mpccVersion() });
+    writeFileAtomic(out, planJson(plan));
+    return { plan, text: formatPlanTable(plan) + notes.map((l) => `${l}\n`).join('') + outsidePlanNotes(graph, plan) };
+  }
   if (options.show !== undefined) {
     if (model !== undefined) throw diag('MPCC0004', ['--show', options.show, `shows a plan file on its own; drop the model '${model}'`]);
     const plan = readPlan(options.show);
@@ -124,7 +134,7 @@ export interface BudgetPlanCommandResult {
 export async function runBudgetPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<BudgetPlanCommandResult> {
   const modes = planModes(options);
   if (modes.length !== 1) {
-    throw diag('MPCC0004', [modes.map(flagName).join(' and '), '', 'these modes exclude each other: give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep']);
+    throw diag('MPCC0004', [modes.map(flagName).join(' and '), '', 'these modes exclude each other: give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep, --from']);
   }
   const sweep = options.sweep === undefined ? undefined : parseSweep(options.sweep);
   const flags = checkBudgetFlags(options, sweep !== undefined);
@@ -174,8 +184,8 @@ export function parseSweep(text: string): number[] {
 }
 
 /** The plan-making flags given. */
-function planModes(options: PlanOptions): ('uniform' | 'uniformDrelus' | 'show' | 'budget' | 'budgetDrelus' | 'sweep')[] {
-  return (['uniform', 'uniformDrelus', 'show', 'budget', 'budgetDrelus', 'sweep'] as const).filter((k) => options[k] !== undefined);
+function planModes(options: PlanOptions): PlanMode[] {
+  return (['uniform', 'uniformDrelus', 'show', 'budget', 'budgetDrelus', 'sweep', 'from'] as const).filter((k) => options[k] !== undefined);
 }
 
 /** The block of `--uniform BHxBW` (MPCC0004 naming the flag unless two positive integers). */
@@ -285,7 +295,9 @@ function percent(part: number, whole: number): string {
   return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(part === whole || part === 0 ? 0 : 2)}%`;
 }
 
-function flagName(key: 'uniform' | 'uniformDrelus' | 'show' | 'budget' | 'budgetDrelus' | 'sweep'): string {
+type PlanMode = 'uniform' | 'uniformDrelus' | 'show' | 'budget' | 'budgetDrelus' | 'sweep' | 'from';
+
+function flagName(key: PlanMode): string {
   return key === 'uniformDrelus' ? '--uniform-drelus' : key === 'budgetDrelus' ? '--budget-drelus' : `--${key}`;
 }
 
@@ -303,6 +315,7 @@ export function registerPlan(program: Command): void {
       .addOption(new Option('--uniform <BHxBW>', 'one block for every channel of every ReLU layer, clipped to smaller maps (e.g. 4x4)'))
       .addOption(new Option('--uniform-drelus <r>', 'per layer the smallest square block (clipped to the map) keeping at most the fraction R of its DReLUs; identity where even the whole map keeps more'))
       .addOption(new Option('--show <plan>', 'print a plan file\'s per-layer table: DReLUs before/after, identity share, most common blocks'))
+      .addOption(new Option('--from <plan>', 'the blocks of PLAN for MODEL, a model of the same architecture (the network fine-tuned under PLAN): every layer checked by name and shape; its comparison windows and refit weights left out'))
       .addOption(jsonOption('{model, complete, drelus, channels, identityChannels, layers, compare, source} (with --show)'))
       .addOption(outputOption('the plan file to write (JSON)'))
       .addOption(passesOption(`${DEFAULT_PASSES}; the passes compile --plan will run before insert-block-relu`))
