@@ -11,6 +11,7 @@ import { extname } from 'node:path';
 import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { exportOnnx } from '../onnx/export.js';
+import { withBatch } from '../eval-batch.js';
 import { diag } from '../../runtime/diagnostics.js';
 import type { Graph } from '../../ir/graph.js';
 import { type ReconstructFlags, refitForCommand, refitRequestFrom, withReconstructFlags } from './reconstruct-flags.js';
@@ -26,6 +27,8 @@ export interface ExportCommandOptions extends ProgressFlags, ReconstructFlags {
   readonly passes?: string;
   /** Shape of the first input of an ONNX model with symbolic dimensions. */
   readonly inputShape?: string;
+  /** --dynamic-batch: axis 0 of the input and outputs written as the symbolic 'batch'. */
+  readonly dynamicBatch?: boolean;
 }
 
 /** Exports `model` to `options.output`; returns the graph written. Progress lines go to `sink`. */
@@ -38,7 +41,11 @@ export function runExport(model: string, options: ExportCommandOptions, sink: Pr
   const refit = refitRequest ? refitForCommand(model, driven.graph, options.plan!, refitRequest, 'float', undefined, log) : undefined;
   const planned = refit?.graph ?? driven.graph;
   const how = options.plan === undefined ? '' : ` under plan ${options.plan}${refit ? `, weights refit on ${refit.calibration.samples} images of ${refit.calibration.path}` : ''}`;
-  const bytes = exportOnnx(planned, { doc: `mpcc export of ${model}${how}` });
+  // a symbolic batch only for a network that takes any (nothing along axis 0, no batch mixed in)
+  if (options.dynamicBatch && withBatch(planned, planned.types.get(planned.inputs[0])?.shape[0] === 2 ? 3 : 2) === undefined) {
+    throw diag('MPCC0004', ['--dynamic-batch', '', `the network works across its batch (an op along axis 0, or a Flatten, Transpose or Reshape mixing it in): it is written at batch ${planned.types.get(planned.inputs[0])?.shape[0]} only`]);
+  }
+  const bytes = exportOnnx(planned, { doc: `mpcc export of ${model}${how}`, dynamicBatch: options.dynamicBatch });
   writeFileAtomic(output, bytes);
   log(`wrote ${output} (${planned.nodes.length} IR nodes, ${bytes.length} bytes)`);
   return planned;
@@ -54,7 +61,8 @@ export function registerExport(program: Command): void {
       .addOption(outputOption('the ONNX file to write'))
       .addOption(planOption())
       .addOption(passesOption(`${DEFAULT_PASSES}; float-level passes only`))
-      .addOption(inputShapeOption()))
+      .addOption(inputShapeOption())
+      .option('--dynamic-batch', "write the batch axis as the symbolic 'batch' (for fine-tuning at any batch size; refused for a network that works across its batch)"))
   ).action(
     action((model: string, options: ExportCommandOptions) => {
       runExport(model, options, stderrProgress(options));

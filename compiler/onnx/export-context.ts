@@ -10,7 +10,9 @@ export const EXPORT_OPSET = 14;
 
 /** What an op's exporter works with: the builder, the graph's types and fresh initializers. */
 export class ExportContext {
-  constructor(readonly builder: OnnxBuilder, readonly graph: Graph) {}
+  /** With `dynamicBatch`: axis 0 of the inputs and outputs is the symbolic 'batch', and the
+   * writers spell no batch size (a Reshape's target copies it, a Resize scales it by 1). */
+  constructor(readonly builder: OnnxBuilder, readonly graph: Graph, readonly dynamicBatch = false) {}
 
   /** Type of IR value `name`. */
   type(name: string): TensorType {

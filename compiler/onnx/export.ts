@@ -80,7 +80,17 @@ const EXPORTERS: Readonly<Record<string, OpExporter>> = {
     const axes = a.axes as number[];
     ctx.builder.node('ReduceMean', node.inputs, node.outputs, axes.length ? { axes, keepdims: a.keepdims as number } : { keepdims: a.keepdims as number }, node.name);
   },
-  Reshape: same('allowzero'),
+  Reshape: (node, a, ctx) => {
+    // a symbolic batch: a target spelling the input's batch size copies it instead (0, allowzero 0)
+    const target = ctx.graph.constants.get(node.inputs[1]);
+    const batch = ctx.type(node.inputs[0]).shape[0];
+    if (ctx.dynamicBatch && target && Number(target.data[0]) === batch && (a.allowzero as number) === 0) {
+      const copy = ctx.int64(`${node.name}/shape`, [0, ...Array.from(target.data as ArrayLike<number | bigint>, Number).slice(1)]);
+      ctx.builder.node('Reshape', [node.inputs[0], copy], node.outputs, { allowzero: 0 }, node.name);
+      return;
+    }
+    same('allowzero')(node, a, ctx);
+  },
   Flatten: same('axis'),
   Transpose: same('perm'),
   Concat: same('axis'),
@@ -116,7 +126,8 @@ const EXPORTERS: Readonly<Record<string, OpExporter>> = {
     const fromSizes = sizes.every((s, i) => scales[i] === Math.fround(s / shape[i]));
     const fromScales = scales.every((s, i) => sizes[i] === Math.floor(Math.fround(s * shape[i])));
     if (!fromSizes && !fromScales) throw diag('MPCC1010', [node.name, node.op, `sizes [${sizes.join(',')}] and scales [${scales.join(',')}] disagree; ONNX takes one of them`]);
-    const operands = fromSizes
+    // sizes spell the batch: with a symbolic one, scales whenever they re-import the same
+    const operands = fromSizes && !(ctx.dynamicBatch && fromScales)
       ? [node.inputs[0], '', '', ctx.int64(`${node.name}/sizes`, sizes)]
       : [node.inputs[0], '', ctx.builder.initializer(ctx.fresh(`${node.name}/scales`), Float32Array.from(scales), [scales.length])];
     ctx.builder.node('Resize', operands, node.outputs, attrs, node.name);
@@ -135,6 +146,9 @@ export interface ExportOptions {
   readonly producer?: string;
   /** The model's doc_string. */
   readonly doc?: string;
+  /** Axis 0 of every input and output the symbolic 'batch' (ExportContext.dynamicBatch); the
+   * caller has checked that the network takes any batch (compiler/eval-batch.ts withBatch). */
+  readonly dynamicBatch?: boolean;
 }
 
 /** The ONNX model of float IR graph `g` (see the file comment); MPCC1010 for an op ONNX cannot take. */
@@ -149,10 +163,11 @@ export function exportOnnx(g: Graph, options: ExportOptions = {}): Uint8Array {
       : 'the exporter has no ONNX form for this op';
     throw diag('MPCC1010', [unknown.name, unknown.op, why]);
   }
-  const ctx = new ExportContext(builder, g);
+  const ctx = new ExportContext(builder, g, options.dynamicBatch);
+  const batched = (shape: readonly number[]): (number | string)[] => (options.dynamicBatch && shape.length > 0 ? ['batch', ...shape.slice(1)] : [...shape]);
   for (const name of g.inputs) {
     const t = ctx.type(name);
-    builder.input(name, t.shape, t.dtype);
+    builder.input(name, batched(t.shape), t.dtype);
   }
   const used = new Set(g.nodes.flatMap((n) => n.inputs));
   for (const [name, t] of g.constants) {
@@ -164,7 +179,7 @@ export function exportOnnx(g: Graph, options: ExportOptions = {}): Uint8Array {
   for (const name of g.outputs) {
     if (g.inputs.includes(name) || g.constants.has(name)) throw diag('MPCC1010', ['<outputs>', '-', `output '${name}' is not computed by a node`]);
     const t = ctx.type(name);
-    builder.output(name, t.shape, t.dtype);
+    builder.output(name, batched(t.shape), t.dtype);
   }
   return builder.toBytes();
 }

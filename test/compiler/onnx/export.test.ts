@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { runExport } from '../../../compiler/commands/export.js';
+import { runPlanCommand } from '../../../compiler/commands/plan.js';
 import { EXPORT_OPSET, exportOnnx, exportableOps } from '../../../compiler/onnx/export.js';
 import { channelGroups } from '../../../compiler/onnx/export-block-relu.js';
 import { importOnnx } from '../../../compiler/onnx/import.js';
@@ -231,6 +232,37 @@ describe('ONNX export', function () {
     const inputs = inputsFor(planned);
     const got = await runOrt(await readBytes(join(dir(), 'planned.onnx')), inputs);
     expect(relativeError(Array.from(got.output.data as Float32Array), Array.from(runGraph(planned, inputs).get('output')!.data as Float32Array))).to.be.at.most(1e-5);
+  });
+
+  it('--dynamic-batch: onnxruntime runs the planned export on a batch of 3, each image as the interpreter at batch 1; refused for a network mixing its batch', async () => {
+    const model = join(dir(), 'tiny.onnx');
+    writeFileSync(model, buildZooModel('tiny-cnn'));
+    runPlanCommand(model, { uniform: '2x2', output: join(dir(), 'dyn-plan.json') });
+    const planned = runExport(model, { output: join(dir(), 'dyn.onnx'), plan: join(dir(), 'dyn-plan.json'), dynamicBatch: true });
+    expect(planned.nodes.some((n) => n.op === 'BlockRelu')).to.equal(true);
+    const bytes = await readBytes(join(dir(), 'dyn.onnx'));
+    const session = await ort.InferenceSession.create(bytes);
+    const images = [0, 1, 2].map((k) => testValues([1, 3, 16, 16], 40 + k));
+    const batch = new Float32Array(3 * 768);
+    images.forEach((x, k) => batch.set(x, k * 768));
+    const out = await session.run({ input: new ort.Tensor('float32', batch, [3, 3, 16, 16]) });
+    expect(out.output.dims).to.deep.equal([3, 10]);
+    for (const [k, x] of images.entries()) {
+      const want = runGraph(planned, new Map([['input', new Tensor('float32', [1, 3, 16, 16], x)]])).get('output')!.data as Float32Array;
+      expect(relativeError(Array.from((out.output.data as Float32Array).slice(10 * k, 10 * k + 10)), Array.from(want)), `image ${k}`).to.be.at.most(1e-5);
+    }
+    // the declared shapes: 'batch' on axis 0 of the input and the output
+    const back = importOnnx(bytes, { inputShape: [5, 3, 16, 16] });
+    expect(back.types.get('output')!.shape).to.deep.equal([5, 10]);
+    // a Softmax over axis 0 works across the batch: refused, nothing written
+    const b = new OnnxBuilder({ opset: 13 });
+    b.input('x', [2, 4]);
+    b.node('Softmax', ['x'], ['y'], { axis: 0 }, 'across');
+    b.output('y');
+    writeFileSync(join(dir(), 'across.onnx'), b.toBytes());
+    const e = (() => { try { runExport(join(dir(), 'across.onnx'), { output: join(dir(), 'across-dyn.onnx'), dynamicBatch: true }); } catch (err) { return err as MpccError; } })();
+    expect(e?.message).to.match(/--dynamic-batch: the network works across its batch/);
+    expect(existsSync(join(dir(), 'across-dyn.onnx'))).to.equal(false);
   });
 
   it('MPCC1010: a quantized model has no ONNX form; nothing is written', () => {
