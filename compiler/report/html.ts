@@ -188,6 +188,19 @@ function layerRow(l: LayerRow, signErrors: boolean): string {
   return `<tr data-layer="${esc(l.name)}"><td class="name">${esc(l.name)}</td><td class="name">${esc(l.op)}</td>${cell(l.inputShape.reduce((a, b) => a * b, 1), esc(l.inputShape.join('×')))}${cell(l.round ?? l.rounds, span)}${cell(l.drelusBefore, num(l.drelusBefore))}${cell(l.drelus, num(l.drelus))}${cell(l.identityShare, l.identityShare === null ? '—' : pct(l.identityShare))}${cell(l.compareBits, bits)}${cell(l.online, num(l.online))}${cell(l.offline, num(l.offline))}${cell(l.oneTime, num(l.oneTime))}${cell(l.comparisons, num(l.comparisons))}${cell(l.selections, num(l.selections))}${cell(l.products, num(l.products))}${cell(l.bytesPerDrelu, l.bytesPerDrelu === null ? '—' : l.bytesPerDrelu.toFixed(1))}${signErrors ? cell(l.signErrorMeasured, opt(l.signErrorMeasured, rate)) + cell(l.signErrorPredicted, opt(l.signErrorPredicted, rate)) : ''}</tr>`;
 }
 
+/** A plan source's budget, ratio or block in words ("6.00% of the DReLUs (33,423)", "4x4"), or
+ * undefined to show the value as it is. */
+function briefValue(key: string, v: unknown): string | undefined {
+  if (key === 'budget' && v !== null && typeof v === 'object') {
+    const { fraction, drelus } = v as { fraction?: unknown; drelus?: unknown };
+    if (typeof fraction === 'number') return `${(100 * fraction).toFixed(2)}% of the DReLUs${typeof drelus === 'number' ? ` (${num(drelus)})` : ''}`;
+    if (typeof drelus === 'number') return `${num(drelus)} DReLUs`;
+  }
+  if (key === 'ratio' && typeof v === 'number') return `${(100 * v).toFixed(2)}% of the DReLUs`;
+  if (key === 'block' && Array.isArray(v) && v.length === 2) return `${v[0]}x${v[1]}`;
+  return undefined;
+}
+
 /** The plan: how it was made, and per planned layer its blocks. */
 function planSection(m: ReportModel): string {
   const plan = m.inputs.plan;
@@ -195,7 +208,7 @@ function planSection(m: ReportModel): string {
   const windows = plan.compare ? `<p>Comparison windows: ${esc(plan.compare.mode)}, chosen for ${plan.compare.fracBits} fractional bits${plan.compare.maxSignError !== null ? `, at most ${rate(plan.compare.maxSignError)} predicted sign errors` : ''}; ${plan.compare.windows.length} comparison layers (the layer table's "compare bits").</p>` : '';
   if (plan.layers.length === 0) return `<section id="plan"><h2>Plan</h2><p>No ReLU layer planned: every ReLU stays a per-pixel ReLU.</p>${windows}</section>`;
   const shown = (v: unknown) => esc(typeof v === 'string' ? v : JSON.stringify(v, (k, x) => (k === 'sampleDigests' && Array.isArray(x) ? `(${x.length} digests)` : x)));
-  const brief = ['method', 'budget', 'mode', 'ratio', 'block'].filter((k) => k in plan.source).map((k) => `${k} ${shown(plan.source[k])}`).join(' · ');
+  const brief = ['method', 'budget', 'mode', 'ratio', 'block'].filter((k) => k in plan.source).map((k) => `${k} ${esc(briefValue(k, plan.source[k]) ?? shown(plan.source[k]))}`).join(' · ');
   const source = `<details><summary>How the plan was made${brief ? `: ${brief}` : ''}</summary><table class="compact kv"><tbody>${Object.entries(plan.source).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${shown(v)}</code></td></tr>`).join('')}</tbody></table></details>`;
   const rows = plan.layers.map((l) => {
     const sorted = blockCounts(l.blocks);

@@ -119,6 +119,13 @@ describe('mpcc report: data, page and bad input', function () {
     expect(alone.inputs.kind).to.equal('model');
     const html = readFileSync(runReport(fx.model, { output: file('alone.html'), plan: fx.plan }).file, 'utf8');
     expect(html).to.contain('secure layers · client-offline mode · mpcc');
+    // how a plan was made, in words: its block as BHxBW, a budget as its share (not JSON)
+    const uniform = readFileSync(runReport(fx.model, { output: file('uniform.html'), plan: fx.uniformPlan }).file, 'utf8');
+    expect(uniform).to.contain('<summary>How the plan was made: method uniform · block 4x4</summary>');
+    const budgeted = readJson<Record<string, unknown> & { source: Record<string, unknown> }>(fx.uniformPlan);
+    writeFileSync(file('budgeted.json'), JSON.stringify({ ...budgeted, source: { method: 'knapsack', budget: { drelus: 432, fraction: 0.1406 } } }));
+    const knapsack = readFileSync(runReport(fx.model, { output: file('budgeted.html'), plan: file('budgeted.json') }).file, 'utf8');
+    expect(knapsack).to.contain('<summary>How the plan was made: method knapsack · budget 14.06% of the DReLUs (432)</summary>');
   });
 
   it('a folder compiled with --compare-bits and no plan: the windows in the table, no heat map, the plan section says so', () => {
