@@ -86,6 +86,13 @@ export function cleanupOnSignal(cleanup: () => void): () => void {
   return () => pending.delete(cleanup);
 }
 
+/** A long command with nothing of its own to undo on SIGINT or SIGTERM (its files are written
+ * atomically at the end): the signal still says MPCC0008 on stderr, instead of exiting silently
+ * after a progress line. */
+export function sayStopOnSignal(): void {
+  cleanupOnSignal(() => undefined);
+}
+
 /** `path`'s stat, or undefined when there is nothing there (or it cannot be reached). */
 export function statOf(path: string) {
   try {

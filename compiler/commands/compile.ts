@@ -15,7 +15,7 @@ import { parsePlan, planJson, readPlan } from '../../passes/planning/plan-file.j
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { treeLevelPool } from '../../passes/canonicalize/maxpool-to-relu-tree.js';
 import { type BudgetFlags, checkBudgetFlags, floatModel, plansFromFlags, wantsBudget, withBudgetFlags } from './budget-flags.js';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, sayStopOnSignal, stderrProgress } from '../cli-support.js';
 import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
@@ -258,6 +258,7 @@ export function registerCompile(program: Command): void {
     'plan by knapsack first (with --calib), instead of --plan',
   ))), "refit the weights that read planned activations (ridge least squares): on the --calib images, or without --calib the refit weights file the plan references (mpcc plan --reconstruct); only the server's weights change").action(
     action(async (model: string, options: CompileOptions) => {
+      sayStopOnSignal();
       const summary = wantsBudget(options)
         ? await runCompileWithBudget(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`))
         : runCompile(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`));

@@ -23,7 +23,7 @@
 // inference instead (compiler/commands/eval-secure.ts).
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, sayStopOnSignal, stderrProgress } from '../cli-support.js';
 import { driveModel, modelFrac, planPasses, runPlan } from '../driver.js';
 import { ClassificationMetrics, SegmentationMetrics, predictions } from '../eval-metrics.js';
 import { withBatch } from '../eval-batch.js';
@@ -377,6 +377,7 @@ export function registerEval(program: Command): void {
     ),
   ).action(
     action(async (model: string, options: EvalOptions) => {
+      sayStopOnSignal();
       process.stdout.write((await runEval(model, options, stderrProgress(options))).text);
     }),
   );

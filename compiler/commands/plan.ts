@@ -9,7 +9,7 @@
 // compiler/commands/reconstruct-flags.ts), which `mpcc compile --plan P --reconstruct` applies.
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, stderrProgress, writeFileAtomic } from '../cli-support.js';
+import { type ProgressFlags, type ProgressSink, NO_PROGRESS, action, commandProgress, sayStopOnSignal, stderrProgress, writeFileAtomic } from '../cli-support.js';
 import { DEFAULT_PASSES, planPasses, runPlan } from '../driver.js';
 import { unplannableNotes } from '../unplannable.js';
 import { costReport } from '../../passes/secure/cost-model.js';
@@ -324,6 +324,7 @@ export function registerPlan(program: Command): void {
     'the knapsack plan\'s budget',
   )), 'refit the weights that read planned activations on the --calib images and write them beside each plan (P.refit for P.json, referenced from the plan) for mpcc compile --plan P --reconstruct').action(
     action(async (model: string | undefined, options: PlanOptions) => {
+      sayStopOnSignal();
       const budgeted = planModes(options).some((m) => m === 'budget' || m === 'budgetDrelus' || m === 'sweep');
       const result = budgeted ? await runBudgetPlanCommand(model, options, stderrProgress(options), (line) => process.stderr.write(`mpcc: warning: ${line}\n`)) : runPlanCommand(model, options, stderrProgress(options));
       process.stdout.write(result.text);

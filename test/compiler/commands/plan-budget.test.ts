@@ -9,6 +9,8 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runCompileWithBudget } from '../../../compiler/commands/compile.js';
 import { runEval } from '../../../compiler/commands/eval.js';
 import { runBudgetPlanCommand, runPlanCommand } from '../../../compiler/commands/plan.js';
@@ -101,6 +103,20 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
     const again = await runBudgetPlanCommand(model, { budget: 0.25, calib, blockSizes: 'square:4,identity', mode: 'exact', runner: 'interpreter', cacheDir: join(temp(), 'c2'), output: join(temp(), 'again.json') }, (l) => lines.push(l));
     expect(lines.some((l) => /(\d+) of \1 layers from the cache/.test(l)), lines.join('\n')).to.equal(true);
     expect(again.plans[0].plan.layers).to.deep.equal(plan.layers);
+  });
+
+  it('SIGINT while measuring: MPCC0008 on stderr, exit 130, no plan written (it exited silently)', async () => {
+    const out = join(temp(), 'stopped.json');
+    const mpcc = fileURLToPath(new URL('../../../../bin/mpcc.js', import.meta.url));
+    const child = spawn(process.execPath, [mpcc, 'plan', MODEL, '--input-shape', '1,1,28,28', '--budget', '0.1', '--calib', CALIB, '--calib-samples', '64', '--mode', 'exact', '--cache-dir', join(temp(), 'stopped-cache'), '-o', out, '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    while (!/calibration: \d+ samples/.test(err)) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exit).to.equal(130);
+    expect(err).to.match(/mpcc: error MPCC0008: stopped \(SIGINT\): the work in progress is abandoned/);
+    expect(existsSync(out)).to.equal(false);
   });
 
   describe('bad input: a coded error naming the flag or file, nothing written', () => {
