@@ -20,7 +20,7 @@ import { DEFAULT_PASSES, driveModel } from '../driver.js';
 import { diag } from '../../runtime/diagnostics.js';
 import { writeArtifacts, type ArtifactsSummary } from '../codegen/model/artifacts.js';
 import { clientTail } from '../../ir/stage.js';
-import { type FracChoice, describeFracChoice } from '../../passes/quantize/frac-choice.js';
+import { type FracChoice, MIN_ACTIVATION_FRAC, describeFracChoice } from '../../passes/quantize/frac-choice.js';
 import { checkRingMode, clientOfflineOption, outputOption, parseClientOffline, parseFracBits, parseInputShape, parseRing, parseTruncation, planOption, requireOutput, ringOption, truncationOption, withModelFlags, withProgressFlags } from './flags.js';
 import { compareChoiceFrom, withCompareFlags } from './compare-flags.js';
 import { calibrationOptionsFrom } from './calib-flags.js';
@@ -162,6 +162,7 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
+    ...(driver.fracBits !== undefined && driver.fracBits < MIN_ACTIVATION_FRAC ? [`note: --frac-bits ${driver.fracBits}: every value rounded to 2^-${driver.fracBits} = ${2 ** -driver.fracBits} (mpcc chooses ${MIN_ACTIVATION_FRAC} to 16 itself); compare \`mpcc infer --fixed --frac-bits ${driver.fracBits}\` with the float network before deploying`] : []),
     ...(ringChoice ? [`note: ${ringChoice.note}`] : []),
     ...(windows ? [describeWindows(windows, maxes)] : []),
     ...(misread ? [describeMisreadPatches(misread)] : []),

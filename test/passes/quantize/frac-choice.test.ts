@@ -160,6 +160,10 @@ describe('frac-choice: the fixed-point scale chosen for a model', function () {
     const fixed = runCompile(file, { output: join(tmp(), 'fixed'), fracBits: 11 });
     expect(fixed.fracChoice).to.equal(undefined);
     expect(manifest(join(tmp(), 'fixed')).frac).to.equal(11);
+    expect(fixed.notes.join('\n')).to.not.contain('--frac-bits 11');
+    // below what mpcc would choose itself: said, with the check to make
+    const coarse = runCompile(file, { output: join(tmp(), 'coarse'), fracBits: 8 });
+    expect(coarse.notes).to.include('note: --frac-bits 8: every value rounded to 2^-8 = 0.00390625 (mpcc chooses 11 to 16 itself); compare `mpcc infer --fixed --frac-bits 8` with the float network before deploying');
 
     // Calibration samples 100× the unit scale: measured magnitudes, fewer bits.
     const calib = join(tmp(), 'calib.npy');
