@@ -60,12 +60,15 @@ export function decodeNpy(bytes: Uint8Array, label: string): NpyArray {
   const h = parseHeader(bytes, label);
   const { descr, shape, dataStart, view } = h;
   const n = numel(shape);
-  const size = descr === '<f4' ? 4 : descr === '<f8' ? 8 : 0;
+  // float32 or float64, little- or big-endian ('>f4' from a big-endian machine or numpy's byteswap)
+  const m = /^([<>=])f([48])$/.exec(descr);
+  const size = m ? Number(m[2]) : 0;
   if (!size) throw diag('MPCC3003', [label, `'${descr}'`]);
+  const little = m![1] !== '>';
   checkLength(h, n, size, label);
   const data = new Float32Array(n);
-  if (size === 4) for (let i = 0; i < n; i++) data[i] = view.getFloat32(dataStart + 4 * i, true);
-  else for (let i = 0; i < n; i++) data[i] = view.getFloat64(dataStart + 8 * i, true);
+  if (size === 4) for (let i = 0; i < n; i++) data[i] = view.getFloat32(dataStart + 4 * i, little);
+  else for (let i = 0; i < n; i++) data[i] = view.getFloat64(dataStart + 8 * i, little);
   return { shape, data, descr };
 }
 

@@ -149,6 +149,8 @@ export function parsePlan(text: string, file: string): Plan {
   try {
     json = JSON.parse(text);
   } catch (e) {
+    // a binary file: JSON.parse's message would quote its bytes
+    if (/[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text.slice(0, 256))) throw diag('MPCC4010', [file, 'not JSON: the file is binary (a plan is the JSON mpcc plan writes)']);
     throw diag('MPCC4010', [file, `not JSON (${(e as Error).message})`]);
   }
   const bad = (why: string) => diag('MPCC4010', [file, why]);

@@ -15,6 +15,9 @@ const F8 = fromNumpy(`${HEAD}PGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzo
 const V2 = fromNumpy('k05VTVBZAgB0AAAAeydkZXNjcic6ICc8ZjQnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAMA/AAAAwAAAQEAAAIBAAACgQAAAyEA=');
 /** np.asfortranarray of the array */
 const FORTRAN = fromNumpy('k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAMA/AACAQAAAAMAAAKBAAABAQAAAyEA=');
+/** the same array big-endian, np.array(..., dtype='>f4') and '>f8' (numpy's byteswapped save) */
+const BE4 = fromNumpy('k05VTVBZAQB2AHsnZGVzY3InOiAnPmY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo/wAAAwAAAAEBAAABAgAAAQKAAAEDIAAA=');
+const BE8 = fromNumpy('k05VTVBZAQB2AHsnZGVzY3InOiAnPmY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAo/+AAAAAAAAMAAAAAAAAAAQAgAAAAAAABAEAAAAAAAAEAUAAAAAAAAQBkAAAAAAAA=');
 /** as int32 */
 const I4 = fromNumpy(`${HEAD}PGk0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDMpLCB9${PAD}BAAAA/v///wMAAAAEAAAABQAAAAYAAAA=`);
 /** np.float32(2.5).reshape(()) — a 0-d array */
@@ -33,8 +36,8 @@ function expectCode(fn: () => unknown, code: string, re: RegExp): void {
 }
 
 describe('.npy files', () => {
-  it('reads numpy float32, float64 (converted), version 2.0 and 0-d arrays', () => {
-    for (const bytes of [F4, F8, V2]) {
+  it('reads numpy float32, float64 (converted), big-endian, version 2.0 and 0-d arrays', () => {
+    for (const bytes of [F4, F8, V2, BE4, BE8]) {
       const a = decodeNpy(bytes, 'a.npy');
       expect(a.shape).to.deep.equal([2, 3]);
       expect(Array.from(a.data)).to.deep.equal(VALUES);

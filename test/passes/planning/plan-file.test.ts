@@ -127,6 +127,10 @@ describe('plan files', () => {
       const e = load('broken.json', '{"format": "mpcc-plan", ');
       expect(e.code).to.equal('MPCC4010');
       expect(e.message).to.match(/^plan '.*broken\.json' is not a valid plan file: not JSON/);
+      // a binary file (an ONNX model given as the plan): said so, its bytes not echoed
+      writeFileSync(join(dir(), 'model-as-plan.json'), Uint8Array.from([8, 7, 18, 4, 0x93, 0xff, 0, 1, 2]));
+      const binary = errorOf(() => readPlan(join(dir(), 'model-as-plan.json')));
+      expect([binary.code, binary.message]).to.deep.equal(['MPCC4010', `plan '${join(dir(), 'model-as-plan.json')}' is not a valid plan file: not JSON: the file is binary (a plan is the JSON mpcc plan writes)`]);
       // another kind of JSON (a run's output): said to lack the plan's format, not "format 'undefined'"
       const run = load('run.json', { wallSeconds: 1, rounds: 3 });
       expect([run.code, run.message]).to.deep.equal(['MPCC4010', `plan '${join(dir(), 'run.json')}' is not a valid plan file: it has no "format": "mpcc-plan" (a file written by mpcc plan has; this one's keys: wallSeconds, rounds)`]);
