@@ -31,6 +31,13 @@ function badLabel(src: LabelsSource, why: string): Error {
   return diag('MPCC3006', [src.file, src.shape.join(','), why]);
 }
 
+/** Where pixel `p` (flat, row-major) of a label map of `shape` [N, H, W] is: "row r, column c"
+ * (a flat index when the shape is not a map). */
+export function pixelPlace(p: number, shape: readonly number[]): string {
+  const w = shape.length >= 3 ? shape[shape.length - 1] : 0;
+  return w > 0 ? `row ${Math.floor(p / w)}, column ${p % w}` : `${p}`;
+}
+
 /** Classes scoring at most this many are too few for a meaningful top-5 (it is null then). */
 const TOP5_MIN_CLASSES = 6;
 
@@ -154,7 +161,7 @@ export class SegmentationMetrics {
         const label = labels[i * pixels + p];
         if (label === this.ignoreIndex) continue;
         if (!Number.isInteger(label) || label < 0 || label >= c) {
-          throw badLabel(this.labels, `label ${label} at pixel ${p} of image ${first + i} is neither a class (0..${c - 1}) nor the ignore index ${this.ignoreIndex}`);
+          throw badLabel(this.labels, `label ${label} at pixel (${pixelPlace(p, this.labels.shape)}) of image ${first + i} is neither a class (0..${c - 1}) nor the ignore index ${this.ignoreIndex}`);
         }
         const best = classOf(i, p);
         this.valid++;

@@ -8,7 +8,7 @@ import { MpccError, diag } from '../runtime/diagnostics.js';
 import type { InputPreprocessing } from '../runtime/program/manifest.js';
 import { type ProgressSink, NO_PROGRESS } from './cli-support.js';
 import type { ImageFlags } from './calibration/load.js';
-import { type LabelsSource, reduceZeroLabel } from './eval-metrics.js';
+import { type LabelsSource, pixelPlace, reduceZeroLabel } from './eval-metrics.js';
 import { imageFolder, segmentationFolder } from './eval-images.js';
 import { CITYSCAPES_CLASSES } from './calibration/cityscapes-folder.js';
 import { readFileBytes, readNpy, readNpyIntegers } from './npy.js';
@@ -82,7 +82,7 @@ export function evalSource(req: SourceRequest): EvalSource {
       return out;
     };
     const reduce = (raw: ArrayLike<number>, first: number) => reduceZeroLabel(raw, ignoreIndex, shape.classes, (k, at) =>
-      diag('MPCC3006', [labels.source.file, labels.source.shape.join(','), `label ${k} at pixel ${at % per} of image ${first + Math.floor(at / per)} is neither 0 (other, counting nowhere), a class 1..${shape.classes} of --reduce-zero-label (the model's 0..${shape.classes - 1}) nor the ignore index ${ignoreIndex}`]));
+      diag('MPCC3006', [labels.source.file, labels.source.shape.join(','), `label ${k} at pixel (${pixelPlace(at % per, labels.source.shape)}) of image ${first + Math.floor(at / per)} is neither 0 (other, counting nowhere), a class 1..${shape.classes} of --reduce-zero-label (the model's 0..${shape.classes - 1}) nor the ignore index ${ignoreIndex}`]));
     return {
       count: images.count,
       labels: labels.source,

@@ -2,7 +2,7 @@
 // top-k with tied scores, mean IoU with a class absent from labels and predictions, a class
 // only predicted, and ignored pixels.
 import { expect } from 'chai';
-import { ClassificationMetrics, SegmentationMetrics, classRank } from '../../compiler/eval-metrics.js';
+import { ClassificationMetrics, SegmentationMetrics, classRank, pixelPlace } from '../../compiler/eval-metrics.js';
 import { MpccError } from '../../runtime/diagnostics.js';
 
 const LABELS = { file: 'y.npy', shape: [6] };
@@ -71,7 +71,10 @@ describe('eval metrics', () => {
     const m = new SegmentationMetrics(3, 255, { file: 'seg.npy', shape: [1, 1, 2] });
     m.add([1, 1, 1, 1, 0, 1], [0, 1], 0, 1, 2); // scores per class [1,1], [1,1], [0,1]: both pixels tie → class 0
     expect(m.result().pixelAcc).to.equal(1 / 2);
-    expect(() => m.add([1, 0, 0, 0, 0, 0], [3, 0], 0, 1, 2)).to.throw(MpccError, /label 3 at pixel 0 of image 0 is neither a class \(0\.\.2\) nor the ignore index 255/)
+    expect(() => m.add([1, 0, 0, 0, 0, 0], [3, 0], 0, 1, 2)).to.throw(MpccError, /label 3 at pixel \(row 0, column 0\) of image 0 is neither a class \(0\.\.2\) nor the ignore index 255/)
       .with.property('code', 'MPCC3006');
+    expect(() => m.add([1, 0, 0, 0, 0, 0], [0, 7], 0, 1, 2)).to.throw(MpccError, /label 7 at pixel \(row 0, column 1\) of image 0/);
+    // a 3-row map: flat pixel 5 of a 2-wide map is row 2, column 1
+    expect(pixelPlace(5, [1, 3, 2])).to.equal('row 2, column 1');
   });
 });

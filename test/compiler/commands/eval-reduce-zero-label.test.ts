@@ -104,7 +104,7 @@ describe('mpcc eval --reduce-zero-label: ADE20K\'s labels (0 counts nowhere, k i
       await expectRejection(runEval(file('seg.onnx'), { data: file('images'), labels: file('six'), reduceZeroLabel: true, ...FLAGS } as never), 'MPCC3014',
         /ADE_val_00000003\.png': it holds 6 \(at row 1, column 2\), neither 0 \(other, counting nowhere\), a class 1\.\.5 of --reduce-zero-label/);
       writeFileSync(file('six.npy'), encodeNpy([IDS.length, H, W], masks.flatMap((m, i) => Array.from(m, (v, p) => (i === 1 && p === 3 ? 6 : v))), '|u1'));
-      await expectRejection(runEval(file('seg.onnx'), { data: file('x.npy'), labels: file('six.npy'), reduceZeroLabel: true } as never), 'MPCC3006', /six\.npy.*label 6 at pixel 3 of image 1 is neither 0/);
+      await expectRejection(runEval(file('seg.onnx'), { data: file('x.npy'), labels: file('six.npy'), reduceZeroLabel: true } as never), 'MPCC3006', /six\.npy.*label 6 at pixel \(row 0, column 3\) of image 1 is neither 0/);
     });
 
     it('MPCC0004 for a classifier', async () => {
