@@ -255,15 +255,15 @@ export function formatCostTable(r: CostReport): string {
     '',
     ...(r.mode === 'client-offline' ? ["mode: client-offline (P0's shares after the first products made in the offline phase; the helper selects)"] : []),
     `ring: Z_2^${r.ring ?? 64} (${(r.ring ?? 64) / 8} B per ring element)`,
-    `rounds: ${r.rounds} per inference, ${r.oneTimeRounds} one-time (weight setup, once per session)`,
+    `rounds: ${r.rounds} per inference online, ${r.oneTimeRounds} one-time (weight setup, once per session); the offline phase has its own`,
     `bytes per inference: ${mb(r.bytes.total)} (online ${mb(r.bytes.online)}, preprocessing ${mb(r.bytes.preprocessing)}); one-time ${mb(r.bytes.oneTime)}`,
     `bytes sent per party: P0 ${mb(r.bytes.perParty[0])}, P1 ${mb(r.bytes.perParty[1])}, P2 ${mb(r.bytes.perParty[2])}`,
     `DReLUs: ${num(r.drelus)}${r.drelusBefore !== undefined && r.drelusBefore !== r.drelus ? ` (${num(r.drelusBefore)} before block-ReLU planning, ${((100 * r.drelus) / r.drelusBefore).toFixed(1)}%)` : ''}`,
     ...(r.bytesPerDrelu !== null && r.bytesPerDrelu !== undefined && r.compareBytes64 ? [`comparisons: ${r.bytesPerDrelu.toFixed(1)} B per DReLU averaged (${(r.compareBytes64 / r.drelus).toFixed(1)} B on 64-bit windows: ${mb(r.compareBytes64 - r.bytesByKind.comparisons)} saved, ${((100 * (r.compareBytes64 - r.bytesByKind.comparisons)) / r.compareBytes64).toFixed(1)}% of the comparison bytes)`] : []),
     ...(r.bytesByKind ? [`bytes by kind: comparisons ${mb(r.bytesByKind.comparisons)}, selections ${mb(r.bytesByKind.selections)}, weight products ${mb(r.bytesByKind.products)}, other ${mb(r.bytesByKind.other)}`] : []),
     `estimated ${LATENCY_FORMULA}:`,
-    `  ${NETWORKS.lan.label}: ${secs(r.latency.lan)}`,
-    `  ${NETWORKS.wan.label}: ${secs(r.latency.wan)}`,
+    `  ${NETWORKS.lan.label}: ${secs(r.latency.lan)}${r.latency.onlineLan !== undefined ? `, of which online (input given → output revealed: the online bytes only) ${secs(r.latency.onlineLan)}` : ''}`,
+    `  ${NETWORKS.wan.label}: ${secs(r.latency.wan)}${r.latency.onlineWan !== undefined ? `, of which online ${secs(r.latency.onlineWan)}` : ''}`,
   );
   return out.join('\n') + '\n';
 }

@@ -75,7 +75,11 @@ describe('mpcc cost', function () {
 
   it('prints a table for a quantized .mir and schedules a lowered one', () => {
     const a = runCost(file('quantized.mir'), {});
-    expect(a.text).to.contain('rounds: 14 per inference, 1 one-time');
+    expect(a.text).to.contain('rounds: 14 per inference online, 1 one-time');
+    // the latency lines give the online part too, as cost.json's latency.onlineLan/onlineWan
+    const secs = (x: number) => (x < 1 ? `${(x * 1e3).toFixed(1)} ms` : `${x.toFixed(2)} s`);
+    expect(a.text).to.contain(`${secs(a.report.latency.lan)}, of which online (input given → output revealed: the online bytes only) ${secs(a.report.latency.onlineLan)}`);
+    expect(a.report.latency.onlineLan).to.be.at.most(a.report.latency.lan);
     expect(a.report.rounds).to.equal(14);
     expectConsistent(a.report);
     expect(runCost(file('lowered.mir'), { json: true }).report).to.deep.equal(a.report);

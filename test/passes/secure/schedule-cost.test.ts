@@ -112,7 +112,7 @@ describe('cost model', () => {
     const text = formatCostTable(costReport(scheduled(residualGraph())));
     expect(text).to.match(/^layer\s+op\s+rounds\s+drelus/);
     expect(text).to.contain('relu0+convA');
-    expect(text).to.contain('rounds: 11 per inference, 1 one-time');
+    expect(text).to.contain('rounds: 11 per inference online, 1 one-time');
     expect(text).to.contain('LAN (1 Gbit/s, 0.5 ms RTT)');
     expect(text).to.contain('WAN (100 Mbit/s, 40 ms RTT)');
   });
