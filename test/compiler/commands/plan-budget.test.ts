@@ -51,7 +51,7 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
       expect(plan.source).to.include({ method: 'knapsack', mode: 'exact', samples: 16, runner: 'onnxruntime', blockSizes: 'square:4,whole,identity' });
       expect(plan.source.calib).to.include({ kind: 'npy', path: CALIB, samples: 16 });
       expect(plan.source.predictedDistortion).to.be.a('number').and.above(0);
-      expect(Object.keys(plan.source.seconds as object)).to.include.members(['calibration', 'measure', 'solve']);
+      expect(Object.keys(plan.source.seconds as object)).to.include.members(['calibration', 'measure', 'solve', 'check']).and.not.include('refine'); // no --refine here
     }
   });
 
