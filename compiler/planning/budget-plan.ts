@@ -151,8 +151,25 @@ export async function makeBudgetPlans(request: BudgetPlanRequest): Promise<Budge
       },
     };
     plans.push({ plan, predicted: current.predicted, measured });
+    // the table summed predicts the plan's distortion; off by orders of magnitude, it did not
+    // describe this network on these samples (an output that barely depends on the input, a
+    // fast-mode estimate far from the measured effect), and the choice of blocks rests on it
+    const warning = mispredictionWarning(mode, current.predicted, measured);
+    if (warning) request.warn(warning);
   }
   return { plans, table, seconds: { measure: measureSeconds, solve: solveSeconds, refine: refineSeconds }, mode };
+}
+
+/** How far apart the predicted and measured distortion of a plan may be before a warning. */
+export const MISPREDICTION_FACTOR = 100;
+
+/** The warning for a plan whose predicted and measured distortion are more than
+ * MISPREDICTION_FACTOR apart (either way), or undefined. */
+export function mispredictionWarning(mode: string, predicted: number, measured: number): string | undefined {
+  if (!(measured > 0) || !(predicted >= 0)) return undefined;
+  const off = Math.max(predicted, measured) / Math.max(Math.min(predicted, measured), Number.MIN_VALUE);
+  if (off <= MISPREDICTION_FACTOR) return undefined;
+  return `${mode} mode predicted a distortion of ${predicted.toExponential(3)} for the plan, measured ${measured.toExponential(3)} (${off.toExponential(1)}× apart): the per-layer table does not describe this network on these samples; try --mode exact, more --calib samples, or check that the output depends on the input`;
 }
 
 /** `--mode fast` (passes/planning/distortion/fast.ts: one forward and one batched backward pass
