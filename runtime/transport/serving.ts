@@ -221,8 +221,7 @@ export class ServingParty {
     const { id, peers, log } = this.options;
     await checkHostsResolve(id, peers.map((p) => parseHostPort(p).host));
     this.listener = new ServeListener(id, peers[id], id === 1 ? [0, 2] : [0], { ...this.ctx }, (l) => this.onLink(l), (why, err) => {
-      // a helper of another compile never becomes the right one: say so now, not at the timeout
-      // (the error says it then: no log line besides it)
+      // a helper of another compile never becomes the right one: its error now (no log line too)
       if (err?.peer === 2 && err.code === 'MPCC5008' && this.helperGaveUp) this.helperGaveUp(err);
       else log(`party ${id}: refused ${why}`);
     });
