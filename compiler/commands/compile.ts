@@ -160,14 +160,14 @@ function compileDriven(model: string, bytes: Uint8Array, out: string, options: C
   const classes = options.classes === undefined ? undefined : compileClassNames(model, String(options.classes), driver.inputShape);
   const summary = writeArtifacts(out, graph, bytes, mpccVersion(), plan && recordedPlan(plan, refit), refit ? { [OUT_REFIT]: refit } : {}, { preprocessing, classes });
   log(`wrote ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${summary.cost.rounds} rounds (+${summary.cost.oneTimeRounds} one-time), ${(summary.cost.bytes.total / 1e6).toFixed(2)} MB per inference`);
+  const compiledPlan = driver.planFile !== undefined ? readPlan(driver.planFile) : undefined;
   const notes = [
     ...(fracChoice ? [describeFracChoice(fracChoice)] : []),
     ...(driver.fracBits !== undefined && driver.fracBits < MIN_ACTIVATION_FRAC ? [`note: --frac-bits ${driver.fracBits}: every value rounded to 2^-${driver.fracBits} = ${2 ** -driver.fracBits} (mpcc chooses ${MIN_ACTIVATION_FRAC} to 16 itself); compare \`mpcc infer --fixed --frac-bits ${driver.fracBits}\` with the float network before deploying`] : []),
     ...(ringChoice ? [`note: ${ringChoice.note}`] : []),
     ...(windows ? [describeWindows(windows, maxes)] : []),
     ...(misread ? [describeMisreadPatches(misread)] : []),
-    ...(driver.planFile !== undefined ? maxPoolNotes(summary.cost, new Set(readPlan(driver.planFile).model.reluLayers)) : []),
-    ...(driver.planFile !== undefined ? unplannableNotes(summary.cost, readPlan(driver.planFile).drelus.planned, true) : []),
+    ...(compiledPlan ? [...maxPoolNotes(summary.cost, new Set(compiledPlan.model.reluLayers)), ...unplannableNotes(summary.cost, compiledPlan.drelus.planned, true)] : []),
     ...(driver.refitFile ? [`note: the weights that read planned activations are refit (${calib ? `on the --calib images` : `from ${driver.refitFile}`}); the scale and windows were chosen on the refit network`] : []),
     ...(driver.revealArgmax ? [`note: the client learns only the classes, output '${graph.outputs[0]}' [${graph.types.get(graph.outputs[0])!.shape.join(',')}], computed in the secure program (class indices, revealed within 2^-${summary.manifest.frac} of the integer, which the client's Round gives exactly)`] : []),
     // reveal-argmax's Round is in the note above
