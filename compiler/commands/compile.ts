@@ -82,7 +82,18 @@ export function mpccVersion(): string {
  * that one's files (writeArtifacts removes those it does not write again), but never writes among
  * files it did not make (MPCC0003, before the work). */
 function checkCompileFolder(out: string): void {
-  if (!existsSync(out) || existsSync(join(out, 'manifest.json'))) return;
+  if (!existsSync(out)) return;
+  if (existsSync(join(out, 'manifest.json'))) {
+    // a party's folder inside OUT is not an OUT: writing there would replace its program
+    let party: unknown;
+    try {
+      party = (JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { party?: unknown }).party;
+    } catch {
+      party = undefined;
+    }
+    if (typeof party === 'number') throw diag('MPCC0003', [out, `it is party ${party}'s folder of a compiled OUT, not an OUT: compile into OUT itself or a new folder`]);
+    return;
+  }
   const there = readdirSync(out);
   if (there.length > 0) throw diag('MPCC0003', [out, `it holds ${there.length} other file${there.length === 1 ? '' : 's'} (e.g. '${there.sort()[0]}') and no manifest.json: not a folder mpcc compile wrote; give a new or empty folder`]);
 }
@@ -92,6 +103,7 @@ export function runCompile(model: string, options: CompileOptions, sink: Progres
   const log = commandProgress(options, sink);
   const out = requireOutput(options.output, 'an output folder OUT', true);
   checkCompileFolder(out);
+  if (options.plan !== undefined) readPlan(options.plan); // a folder or a bad file: its coded error before the work
   const fracBits = parseFracBits(options.fracBits);
   const truncation = parseTruncation(options.truncation);
   const compare = compareChoiceFrom(options); // checked before anything loads

@@ -90,6 +90,7 @@ export async function runSecure(out: string, options: RunOptions, sink: Progress
   const transport = options.transport ?? 'tcp';
   if (transport !== 'tcp' && transport !== 'inproc') throw diag('MPCC0004', ['--transport', transport, 'expected tcp or inproc']);
   const manifest = readManifest(out);
+  refusePartyFolder(out, manifest);
   if (options.input === undefined) throw diag('MPCC0004', ['--input', '', 'give the input X.npy (or several with --inputs)']);
   // where the output goes, before any party starts (not over the input, nor inside OUT)
   if (options.output !== undefined) checkOutputPath(options.output, false, [out, options.input]);
@@ -156,6 +157,13 @@ export function summarize(reports: readonly PartyReport[], output: string | null
   return { summary, outputs: p0.outputs ?? {} };
 }
 
+/** MPCC0004 when `out` is one party's folder (its manifest names the party): `mpcc run` runs all
+ * three parties from OUT. */
+function refusePartyFolder(out: string, manifest: object): void {
+  const { party } = manifest as { party?: unknown };
+  if (typeof party === 'number') throw diag('MPCC0004', ['OUT', out, `it is party ${party}'s folder: mpcc run runs the three parties from OUT, the folder mpcc compile -o wrote (a party's own folder is for mpcc party --id ${party})`]);
+}
+
 /** `--inputs`: the three parties as processes, P1 and P2 serving one client (P0) that runs
  * every input over one connection; per input its summary and outputs (the one-time setup,
  * bytes and seconds, in the first only). */
@@ -164,8 +172,12 @@ export async function runSecureInputs(out: string, options: RunOptions, sink: Pr
   const inputs = options.inputs ?? [];
   if (inputs.length === 0) throw diag('MPCC0004', ['--inputs', '', 'give at least one input']);
   if (options.input !== undefined || options.output !== undefined) throw diag('MPCC0004', [options.input !== undefined ? '--input' : '--output', options.input ?? options.output, 'not with --inputs']);
+  // the checks of one input's run: not run per input here, so refused rather than skipped
+  if (options.expected !== undefined) throw diag('MPCC0004', ['--expected', options.expected, 'not with --inputs (one expected output for one --input)']);
+  if (options.verifyAgainstPlaintext !== undefined) throw diag('MPCC0004', ['--verify-against-plaintext', options.verifyAgainstPlaintext, 'not with --inputs (run each input with --input to check it)']);
   if ((options.transport ?? 'tcp') !== 'tcp') throw diag('MPCC0004', ['--transport', options.transport, '--inputs runs three processes (tcp)']);
   const manifest = readManifest(out);
+  refusePartyFolder(out, manifest);
   for (const f of inputs) readClientInput(f, manifest, imageFlagsFrom(options as RunOptions & Record<string, unknown>)); // checked before any party starts
   parseRoundTimeout(options.roundTimeout);
   const threads = localPartyThreads(await Promise.all(([0, 1, 2] as const).map((id) => loadPartyArtifacts(out, id))));

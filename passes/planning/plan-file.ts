@@ -5,7 +5,8 @@
 // `checkPlanModel` checks the model file's sha256 and `checkPlanGraph` the graph (every planned
 // layer a ReLU of the recorded shape, no layer missing from a complete plan). Every problem is a
 // coded diagnostic (MPCC401x) naming the file and, where there is one, the layer.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Graph, Node } from '../../ir/graph.js';
 import { blockDrelus } from '../../ir/ops/block-relu.js';
 import { diag } from '../../runtime/diagnostics.js';
@@ -283,6 +284,8 @@ function readUserFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
+    // a folder where a file goes: a compiled OUT's plan is OUT/plan.json
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw diag('MPCC0002', [path, existsSync(join(path, 'plan.json')) ? `it is a folder; its plan is ${join(path, 'plan.json')}` : 'it is a folder, not a file']);
     throw diag('MPCC0002', [path, (e as Error).message]);
   }
 }

@@ -108,6 +108,7 @@ export async function loadPartyArtifacts(dir: string, id: PartyId): Promise<Part
   const folder = partyFolder(dir, id);
   const manifest = readAnyManifest<PartyManifest>(folder);
   // the usual cause is the --id given, not the folder's build: say both ways out
+  if (typeof manifest.party !== 'number') throw runtimeError('MPCC5220', [join(folder, 'manifest.json'), `no party's manifest: ${folder} holds no party${id} folder and is not one`]);
   if (manifest.party !== id) throw diag('MPCC0004', ['--id', id, `${folder} holds party ${String(manifest.party)}'s program (${join(folder, 'manifest.json')}): give --id ${String(manifest.party)}, or party ${id}'s folder (OUT/party${id})`]);
   const bytes = new Map<string, Buffer>();
   for (const f of partyFiles(id)) {

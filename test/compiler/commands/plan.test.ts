@@ -186,6 +186,15 @@ describe('mpcc plan and compile --plan', function () {
     expect(e.code).to.equal('MPCC0003');
     expect(e.message).to.match(/mine': it holds 1 other file \(e\.g\. 'notes\.txt'\) and no manifest\.json: not a folder mpcc compile wrote/);
     expect(readdirSync(file('mine'))).to.deep.equal(['notes.txt']);
+    // a party's folder of OUT is not an OUT: refused, its program left
+    const party = errorOf(() => runCompile(file('tiny.onnx'), { fracBits: 12, output: join(out, 'party0') }));
+    expect([party.code, party.message]).to.satisfy(([c, m]: string[]) => c === 'MPCC0003' && /party0': it is party 0's folder of a compiled OUT, not an OUT/.test(m), party.message);
+    expect(existsSync(join(out, 'party0', 'program.json'))).to.equal(true);
+    // --plan OUT (the folder, not its plan.json): a coded error naming the file to give
+    runCompile(file('tiny.onnx'), { fracBits: 12, output: out, plan: file('again-2x2.json') });
+    const folder = errorOf(() => runCompile(file('tiny.onnx'), { fracBits: 12, output: file('never-out'), plan: out }));
+    expect([folder.code, folder.message]).to.deep.equal(['MPCC0002', `cannot read file '${out}': it is a folder; its plan is ${join(out, 'plan.json')}`]);
+    expect(existsSync(file('never-out'))).to.equal(false);
   });
 
   describe('compile --plan: a bad plan is its coded error, and OUT is not written', () => {

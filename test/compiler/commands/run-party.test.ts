@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildZooFiles } from '../../../examples/zoo/index.js';
 import { runCompile } from '../../../compiler/commands/compile.js';
-import { runSecure, type RunSummary } from '../../../compiler/commands/run.js';
+import { runSecure, runSecureInputs, type RunSummary } from '../../../compiler/commands/run.js';
+import type { MpccError } from '../../../runtime/diagnostics.js';
 import { runParty } from '../../../compiler/commands/party.js';
 import { encodeNpy, readNpy } from '../../../compiler/npy.js';
 import { freeLocalAddresses } from '../../../runtime/session/connect.js';
@@ -94,6 +95,16 @@ describe('mpcc run / mpcc party', function () {
     expect(differs?.code).to.equal(1);
     expect(differs?.stdout).to.match(/top-1 differs/);
     expect(differs?.stderr).to.match(/warning: --expected: the top-1 class differs from .*y-negated\.npy's \(exit code 1\)/);
+  });
+
+  it('refuses checks --inputs cannot make (--expected, --verify-against-plaintext) and a party folder for OUT, before any party starts', async () => {
+    for (const extra of [{ expected: xPath }, { verifyAgainstPlaintext: join(dir, 'tiny.onnx') }]) {
+      const e = await runSecureInputs(out, { inputs: [xPath], ...extra }).then(() => undefined, (err: MpccError) => err);
+      expect(e?.code).to.equal('MPCC0004');
+      expect(e?.message).to.match(/not with --inputs/);
+    }
+    const party = await runSecure(join(out, 'party0'), { input: xPath, transport: 'inproc' }).then(() => undefined, (err: MpccError) => err);
+    expect(party?.message).to.match(/party0' for flag OUT: it is party 0's folder: mpcc run runs the three parties from OUT.*mpcc party --id 0/);
   });
 
   it('refuses an input of the wrong shape (MPCC3002) before starting any party', async () => {
