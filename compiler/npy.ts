@@ -81,23 +81,31 @@ export interface NpyIntegers {
   readonly descr: string;
 }
 
-/** Integer dtypes by descriptor: bytes per element and a little-endian reader. */
+/** Integer dtypes by descriptor: bytes per element and a reader of its byte order. */
 const INTEGER_DTYPES: Readonly<Record<string, { size: number; read: (v: DataView, at: number) => number }>> = {
   '|u1': { size: 1, read: (v, at) => v.getUint8(at) },
   '|i1': { size: 1, read: (v, at) => v.getInt8(at) },
-  '<u2': { size: 2, read: (v, at) => v.getUint16(at, true) },
-  '<i2': { size: 2, read: (v, at) => v.getInt16(at, true) },
-  '<u4': { size: 4, read: (v, at) => v.getUint32(at, true) },
-  '<i4': { size: 4, read: (v, at) => v.getInt32(at, true) },
-  '<u8': { size: 8, read: (v, at) => Number(v.getBigUint64(at, true)) },
-  '<i8': { size: 8, read: (v, at) => Number(v.getBigInt64(at, true)) },
+  ...endian('<', true),
+  ...endian('>', false),
 };
+
+/** The multi-byte integer dtypes of one byte order ('<' little, '>' big). */
+function endian(order: '<' | '>', little: boolean): Record<string, { size: number; read: (v: DataView, at: number) => number }> {
+  return {
+    [`${order}u2`]: { size: 2, read: (v, at) => v.getUint16(at, little) },
+    [`${order}i2`]: { size: 2, read: (v, at) => v.getInt16(at, little) },
+    [`${order}u4`]: { size: 4, read: (v, at) => v.getUint32(at, little) },
+    [`${order}i4`]: { size: 4, read: (v, at) => v.getInt32(at, little) },
+    [`${order}u8`]: { size: 8, read: (v, at) => Number(v.getBigUint64(at, little)) },
+    [`${order}i8`]: { size: 8, read: (v, at) => Number(v.getBigInt64(at, little)) },
+  };
+}
 
 /** Decodes .npy bytes of integers (uint8 … int64, as labels are saved); values must fit in
  * int32. MPCC3001 when malformed, MPCC3008 for another dtype or a value out of range. */
 export function decodeNpyIntegers(bytes: Uint8Array, label: string): NpyIntegers {
   const h = parseHeader(bytes, label);
-  const dtype = INTEGER_DTYPES[h.descr.replace(/^=/, '<').replace(/^<([ui]1)$/, '|$1')];
+  const dtype = INTEGER_DTYPES[h.descr.replace(/^=/, '<').replace(/^[<>]([ui]1)$/, '|$1')];
   if (!dtype) throw diag('MPCC3008', [label, `'${h.descr}'`, 'expected integers (int64, int32, int16, int8 or their unsigned forms)']);
   const n = numel(h.shape);
   checkLength(h, n, dtype.size, label);

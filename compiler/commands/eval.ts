@@ -118,12 +118,13 @@ export async function runEval(model: string, options: EvalOptions, sink: Progres
   const batchFlag = options.batchSize === undefined ? undefined : parseInteger('--batch-size', options.batchSize, 1, 1, 1 << 16);
   const sampleFlag = options.sample === undefined ? undefined : parseInteger('--sample', options.sample, 1, 1, 2 ** 31 - 1);
   const fracBits = parseFracBits(options.fracBits);
-  if (fracBits !== undefined && !options.fixed) throw diag('MPCC0004', ['--frac-bits', String(fracBits), 'it sets the fixed-point simulation: give it with --fixed (a float run has no fractional bits)']);
   if (options.runner !== undefined && options.runner !== 'onnxruntime' && options.runner !== 'interpreter') throw diag('MPCC0004', ['--runner', options.runner, 'expected onnxruntime or interpreter']);
   if (options.runner === 'onnxruntime' && options.fixed) throw diag('MPCC0004', ['--runner', options.runner, 'the fixed-point simulation (--fixed) runs on the interpreter']);
   const dataShape = options.dataShape === undefined ? undefined : parseDataShape(options.dataShape);
 
   const compiled = isCompiledFolder(model);
+  // (a compiled OUT refuses it as every plaintext flag, below)
+  if (!compiled && fracBits !== undefined && !options.fixed) throw diag('MPCC0004', ['--frac-bits', String(fracBits), 'it sets the fixed-point simulation: give it with --fixed (a float run has no fractional bits)']);
   for (const [flag, value] of [['--peers', options.peers], ['--key', options.key], ['--peer-keys', options.peerKeys], ['--insecure', options.insecure], ['--round-timeout', options.roundTimeout]] as const) {
     if (!compiled && value !== undefined) throw diag('MPCC0004', [flag, String(value), `it applies to a compiled program OUT (its secure run), but '${model}' is a model file`]);
   }

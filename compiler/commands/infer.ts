@@ -103,7 +103,9 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const name = g.inputs[0];
   const want = g.types.get(name)!;
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
-  const x = npy ?? { shape: want.shape, data: imageInput(options.input, want.shape, flags) };
+  const given = npy ?? { shape: want.shape, data: imageInput(options.input, want.shape, flags) };
+  // one C×H×W image for a model of batch 1, as mpcc run takes it
+  const x = want.shape[0] === 1 && sameShape(given.shape, want.shape.slice(1)) ? { shape: want.shape, data: given.data } : given;
   if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(','), options.input]);
   // float infer refuses NaN and ±Inf; the fixed-point run also what would wrap in the ring
   checkInputValues(options.input, x.shape, x.data, options.fixed ? modelFrac(g)! : undefined);

@@ -70,6 +70,11 @@ describe('.npy files', () => {
       const decoded = decodeNpyIntegers(encodeNpy([5], labels, descr), 'y.npy');
       expect([decoded.shape, Array.from(decoded.data), decoded.descr]).to.deep.equal([[5], labels, descr]);
     }
+    // big-endian, as numpy writes np.array([3, -1, 70000], '>i8') and np.array([3, 65535, 7], '>u2')
+    const beI8 = fromNumpy('k05VTVBZAQB2AHsnZGVzY3InOiAnPmk4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDMsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAAAA///////////AAAAAAABEXA=');
+    const beU2 = fromNumpy('k05VTVBZAQB2AHsnZGVzY3InOiAnPnUyJywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDMsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAA///AAc=');
+    expect(Array.from(decodeNpyIntegers(beI8, 'be.npy').data)).to.deep.equal([3, -1, 70000]);
+    expect(Array.from(decodeNpyIntegers(beU2, 'be.npy').data)).to.deep.equal([3, 65535, 7]);
   });
 
   it('rejects float labels and int64 values beyond 32 bits (MPCC3008)', () => {

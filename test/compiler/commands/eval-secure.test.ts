@@ -160,6 +160,8 @@ describe('mpcc eval OUT: a compiled program measured by secure inference', funct
       };
       const base = { data: file('x.npy'), labels: file('y.npy') };
       await code(runEval(file('cls.out'), { ...base, fixed: true }), 'MPCC0004', /--fixed.*is a compiled program/);
+      // --frac-bits too, as a compiled program's (not "give it with --fixed", which the folder refuses)
+      await code(runEval(file('cls.out'), { ...base, fracBits: '10' }), 'MPCC0004', /--frac-bits.*is a compiled program/);
       await code(runEval(file('cls.out'), { ...base, plan: file('y.npy') }), 'MPCC0004', /--plan.*is a compiled program/);
       await code(runEval(file('cls.onnx'), { ...base, peers: '127.0.0.1:1,127.0.0.1:2,127.0.0.1:3' } as never), 'MPCC0004', /--peers.*applies to a compiled program OUT/);
       writeFileSync(file('x5.npy'), encodeNpy([2, C, 5, W], new Float32Array(2 * C * 5 * W)));

@@ -82,6 +82,9 @@ describe('mpcc infer', function () {
     expect(report).to.match(/^output: float32\[1,10\]\n  top-1: class \d+/);
     expect(report).to.contain(`top-1: class ${best} `);
     expect(report.match(/top-\d/g)).to.have.length(5);
+    // one C×H×W image for this batch-1 model: the same output (as mpcc run takes it)
+    writeFileSync(file('x-chw.npy'), encodeNpy([3, 16, 16], testValues([1, 3, 16, 16], 11)));
+    expect(Array.from(runInfer(file('tiny.onnx'), { input: file('x-chw.npy') }).outputs.get('output')!.data as Float32Array)).to.deep.equal(scores);
   });
 
   it('runs through the CLI and exits 0', () => {
