@@ -86,7 +86,7 @@ export const DIAGNOSTICS = {
   // 401x: block-ReLU plan files (passes/planning/plan-file.ts).
   MPCC4010: "plan '{0}' is not a valid plan file: {1}",
   MPCC4011: "plan '{0}' has format '{1}' version {2}; this mpcc reads format 'mpcc-plan' version 1",
-  MPCC4012: "plan '{0}' is for another model: it was made for sha256 {1}, but '{2}' has sha256 {3}",
+  MPCC4012: "plan '{0}' is for another model: it was made for sha256 {1}, but '{2}' has sha256 {3} (the same architecture fine-tuned: mpcc plan '{2}' --from '{0}' -o PLAN2 carries the plan to it)",
   MPCC4013: "plan '{0}': layer '{1}' is not a ReLU layer of the model ({2})",
   MPCC4014: "plan '{0}': layer '{1}' is a Clip (ReLU6) in this model; block-ReLUs replace Relu only: run relu6-to-relu first (--passes canonicalize,relu6-to-relu)",
   MPCC4015: "plan '{0}' claims every ReLU layer (\"complete\": true) but misses the model's ReLU layer '{1}'",

@@ -9,7 +9,7 @@
 // `source.carriedFrom` records the earlier model's and plan's sha256.
 import { readFileSync } from 'node:fs';
 import type { ProgressSink } from '../cli-support.js';
-import { diag } from '../../runtime/diagnostics.js';
+import { MpccError, diag } from '../../runtime/diagnostics.js';
 import { sha256 } from '../../runtime/program/artifacts.js';
 import { type Plan, checkPlanGraph, readPlan, reluLayerNames } from '../../passes/planning/plan-file.js';
 import { floatModel } from './budget-flags.js';
@@ -22,7 +22,13 @@ export function carryPlan(model: string, from: string, options: { passes?: strin
   const passes = options.passes ?? recorded;
   const inputShape = options.inputShape ?? (typeof earlier.source.inputShape === 'string' ? earlier.source.inputShape : undefined);
   const { graph, modelSha256, source } = floatModel(model, { passes, inputShape }, log, tool);
-  checkPlanGraph(earlier, from, graph);
+  try {
+    checkPlanGraph(earlier, from, graph);
+  } catch (err) {
+    // other passes than the plan's make other layers: say so beside the layer that differs
+    if (err instanceof MpccError && recorded !== undefined && passes !== recorded) throw diag('MPCC4019', [from, model, `${err.message}; the plan was made with --passes ${recorded}, this model driven with --passes ${passes}`]);
+    throw err;
+  }
   const relus = reluLayerNames(graph);
   const theirs = earlier.model.reluLayers;
   const missing = theirs.find((n) => !relus.includes(n));

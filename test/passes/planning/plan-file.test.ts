@@ -160,6 +160,8 @@ describe('plan files', () => {
       const e = load('other-model.json', good(), graph, MODEL + '\n');
       expect(e.code).to.equal('MPCC4012');
       expect(e.message).to.contain(`it was made for sha256 ${SHA}, but '${join(dir(), 'model.mir')}' has sha256 ${sha256(new TextEncoder().encode(MODEL + '\n'))}`);
+      // and the way to carry it to a fine-tuned file of the same network
+      expect(e.message).to.contain(`(the same architecture fine-tuned: mpcc plan '${join(dir(), 'model.mir')}' --from '${join(dir(), 'other-model.json')}' -o PLAN2 carries the plan to it)`);
     });
 
     it('MPCC4013 for a layer that is not a ReLU of the model', () => {
