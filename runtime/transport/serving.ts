@@ -38,15 +38,13 @@
 // clientSilenceMs gives it up (MPCC5035); a client whose connection closes is noticed at once.
 // Pre-dealing (ServeOptions.predeal; `mpcc party --serve` by default, `--no-predeal` off): the
 // helper deals each client's first inference while no client is connected, on a bundle P1 opens
-// with it over their link when idle; the 'client', 'ready' and 'accept' messages name the
-// bundle (serving-predeal.ts has the exchange, the keys and the rules).
-// Without pre-dealing every mask comes from the inference's own session keys, nothing dealt
-// before a client's session exists. A failed
-// inference (a client gone, a timeout, an abort) ends that client: the servers log it and
-// wait for the next. The round timeout applies inside an inference only; waiting for the
-// next client has none. A stop (SIGTERM, --max-inferences reached, or the other server's
-// {t:'stop'}) aborts the current inference (MPCC5034 to its peers), tells the other server,
-// and closes every connection.
+// with it over their link when idle; the 'client', 'ready' and 'accept' messages name the bundle
+// (serving-predeal.ts has the exchange, the keys and the rules). Without pre-dealing every mask
+// comes from the inference's own session keys. A failed inference (a client gone, a timeout, an
+// abort) ends that client: the servers log it and wait for the next. The round timeout applies
+// inside an inference only; waiting for the next client has none. A stop (SIGTERM,
+// --max-inferences reached, or the other server's {t:'stop'}) aborts the current inference
+// (MPCC5034 to its peers), tells the other server, and closes every connection.
 
 import { randomBytes } from 'node:crypto';
 import { runtimeError, RuntimeError, type DiagnosticCode } from '../diagnostics.js';
@@ -224,6 +222,7 @@ export class ServingParty {
       // a helper of another compile never becomes the right one: its error now (no log line too)
       if (err?.peer === 2 && err.code === 'MPCC5008' && this.helperGaveUp) this.helperGaveUp(err);
       else log(`party ${id}: refused ${why}`);
+      if (/claiming to be party 2\)/.test(why)) this.helperRefused = why; // said if the helper never links
     });
     await this.listener.listen();
     try {
@@ -305,6 +304,7 @@ export class ServingParty {
   }
 
   private helperWaiter: ((m: LinkMux) => void) | null = null;
+  private helperRefused: string | null = null;
   /** Ends the wait for the helper at start (a stop before it came). */
   private helperGaveUp: ((e: RuntimeError) => void) | null = null;
 
@@ -312,7 +312,7 @@ export class ServingParty {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.helperWaiter = null;
-        reject(runtimeError('MPCC5006', [this.options.peers[2], this.timeoutMs, `the helper never connected to this party's address ${this.options.peers[1]}`], 2));
+        reject(runtimeError('MPCC5006', [this.options.peers[2], this.timeoutMs, this.helperRefused ? `the helper's connections were refused, the last one: ${this.helperRefused}` : `the helper never connected to this party's address ${this.options.peers[1]}`], 2));
       }, this.timeoutMs);
       this.helperWaiter = (m) => {
         clearTimeout(timer);

@@ -337,7 +337,7 @@ function handshakeAsInitiator(id: PartyId, to: PartyId, address: string, socket:
       finish(
         buf.length > 0
           ? fatal(runtimeError('MPCC5015', [`the answer at ${address} is not an mpcc handshake (it begins ${answerPreview(buf)}) and the connection closed: another program listens there, not party ${to}`], to))
-          : runtimeError('MPCC5015', [`the connection to ${address} closed during the handshake: the listener refused this party's key (does it pin this party's partyN.pub?) or failed, or another process answers at that address`], to),
+          : runtimeError('MPCC5015', [`the connection to ${address} closed during the handshake: the listener refused it (it pins another key for this party, or this party's pinned party${to}.pub is not its key: compare fingerprints with mpcc keygen --show) or failed, or another process answers at that address`], to),
       );
     const timer = setTimeout(() => finish(runtimeError('MPCC5005', [`no handshake reply from ${address} within ${ctx.timeoutMs} ms: it accepted the connection but said nothing (is it party ${to}'s mpcc, or another program listening there?)`], to)), Math.max(0, ctx.deadline - Date.now()));
     socket.on('data', onData);

@@ -21,6 +21,7 @@ import { ServingParty, type ServeSummary } from '../../../runtime/transport/serv
 import { NoMoreInput, runAsClient } from '../../../runtime/transport/serving-client.js';
 import { readClientInput } from '../../../compiler/commands/secure-support.js';
 import { dial } from '../../../runtime/transport/tcp.js';
+import type { RuntimeError } from '../../../runtime/diagnostics.js';
 import { rng } from '../../passes/util.js';
 
 const ULP = 2 ** -12;
@@ -363,5 +364,17 @@ describe('serving: a server and helper that serve many clients', function () {
     expect(Date.now() - t0, 'long before the 60 s timeout').to.be.below(20000);
     // said once, by the error (no refusal line beside it)
     expect(logs.filter((l) => /MPCC5008/.test(l)), logs.join('\n')).to.deep.equal([]);
+  });
+
+  it('a helper whose key the server refuses: the server gives up naming the refusal, and the helper is told the pins may be wrong on either side', async () => {
+    const peers = await freeLocalAddresses();
+    const rogue = ephemeralIdentities()[2];
+    const p1 = new ServingParty({ id: 1, peers, tag, identity: ids[1], timeoutMs: 1500, log: () => undefined, setupId: () => null }, async () => undefined).serve();
+    const p2 = new ServingParty({ id: 2, peers, tag, identity: { own: rogue.own, peers: ids[2].peers }, timeoutMs: 1500, log: () => undefined, setupId: () => null }, async () => undefined).serve();
+    const [e1, e2] = await Promise.all([p1.then(() => undefined, (e: RuntimeError) => e), p2.then(() => undefined, (e: RuntimeError) => e)]);
+    expect(e1?.code).to.equal('MPCC5006');
+    expect(e1?.message).to.match(/the helper's connections were refused, the last one: a connection from .* \(claiming to be party 2\): it failed authentication/);
+    expect(e2?.code).to.equal('MPCC5015');
+    expect(e2?.message).to.match(/it pins another key for this party, or this party's pinned party1\.pub is not its key: compare fingerprints with mpcc keygen --show/);
   });
 });
