@@ -90,7 +90,10 @@ export function partyIdentity(id: PartyId, peers: readonly string[], options: Pa
     if (mode) warn(mode);
     // what the operators compared when they exchanged the .pub files (mpcc keygen --show)
     const pinned = ([0, 1, 2] as PartyId[]).filter((p) => p !== id).map((p) => `party ${p} ${keyFingerprint(identity.peers[p]!)}`);
-    log(`party ${id}: key fingerprint ${keyFingerprint(identity.own.publicRaw)}; pins ${pinned.join(', ')} (${options.peerKeys})`);
+    // on stderr unless --quiet, as a server's log is: what an operator checks at start
+    const line = `party ${id}: key fingerprint ${keyFingerprint(identity.own.publicRaw)}; pins ${pinned.join(', ')} (${options.peerKeys})`;
+    if (log !== NO_PROGRESS) log(line);
+    else if (!options.quiet) warn(`mpcc: ${line}`);
     return identity;
   }
   const remote = peers.find((p) => !isLoopback(p));

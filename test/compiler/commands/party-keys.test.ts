@@ -92,11 +92,15 @@ describe('mpcc keygen / mpcc party with keys', function () {
     const k = (id: number) => ['--key', join(keys, `party${id}.key`), '--peer-keys', keys];
     const [p0, p1, p2] = await Promise.all([
       mpcc(['party', out, '--id', '0', '--peers', peers, ...k(0), '--input', xPath, '-o', yPath, '--quiet']),
-      mpcc(['party', out, '--id', '1', '--peers', peers, ...k(1), '--quiet']),
+      mpcc(['party', out, '--id', '1', '--peers', peers, ...k(1)]),
       mpcc(['party', out, '--id', '2', '--peers', peers, ...k(2), '--quiet']),
     ]);
     for (const p of [p0, p1, p2]) expect(p.code, p.stderr).to.equal(0);
     expect(p1.stdout + p2.stdout).to.equal('');
+    // without --quiet (stderr not a terminal, no --progress) a party still says its own and the
+    // pinned fingerprints as it starts: what its operator compares with keygen's
+    expect(p1.stderr).to.contain(`mpcc: party 1: key fingerprint ${printed[1]}; pins party 0 ${printed[0]}, party 2 ${printed[2]} (${keys})`);
+    expect(p2.stderr).to.equal('');
     expect(p0.stdout).to.equal(`output written to ${yPath}\n`);
     const ref = await runSecure(out, { input: xPath });
     const y = readNpy(yPath);
