@@ -1,8 +1,8 @@
 // What every command shares: turning user errors into one line and exit code 2, writing output
 // files only when the whole command succeeded, and progress lines on stderr (shown when stderr
 // is a terminal or --progress is given, never with --quiet: see `progressSink`).
-import { renameSync, writeFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { renameSync, writeFileSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { Command, CommanderError } from 'commander';
 import { MpccError, diag } from '../runtime/diagnostics.js';
 
@@ -126,9 +126,22 @@ export function outputPathProblem(path: string, folder = false): string | null {
 export function checkOutputPath(path: string, folder = false, inputs: readonly string[] = []): void {
   const problem = outputPathProblem(path, folder);
   if (problem) throw diag('MPCC0003', [path, problem]);
-  const at = resolve(path);
-  const input = inputs.find((i) => at === resolve(i) || at.startsWith(resolve(i) + sep));
-  if (input !== undefined) throw diag('MPCC0003', [path, at === resolve(input) ? `it is this command's input: writing it would destroy '${input}'` : `it lies inside '${input}', this command's input, which writing it would change`]);
+  // compared through symbolic links: a link to OUT is OUT
+  const at = realResolve(path);
+  const input = inputs.find((i) => at === realResolve(i) || at.startsWith(realResolve(i) + sep));
+  if (input !== undefined) throw diag('MPCC0003', [path, at === realResolve(input) ? `it is this command's input: writing it would destroy '${input}'` : `it lies inside '${input}', this command's input, which writing it would change`]);
+}
+
+/** `path` absolute, its longest existing ancestor's symbolic links resolved. */
+function realResolve(path: string): string {
+  const full = resolve(path);
+  for (let up = full, rest = ''; ; rest = rest ? join(basename(up), rest) : basename(up), up = dirname(up)) {
+    try {
+      return rest ? join(realpathSync(up), rest) : realpathSync(up);
+    } catch {
+      if (dirname(up) === up) return full;
+    }
+  }
 }
 
 /** Writes `data` to `path` through a temporary file and a rename, so no half-written file remains. */

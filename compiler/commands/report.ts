@@ -47,7 +47,7 @@ export interface ReportResult {
 export function runReport(subject: string, options: ReportOptions, sink: ProgressSink = NO_PROGRESS): ReportResult {
   const log = commandProgress(options, sink);
   const file = requireOutput(options.output, 'the HTML file to write');
-  if (!/\.html?$/i.test(file)) throw diag('MPCC0004', ['-o', file, 'the report is an HTML page: its file must end in .html']);
+  if (!/\.html?$/i.test(file)) throw diag('MPCC0004', ['-o', file, 'the report is an HTML page: its file must end in .html (or .htm)']);
   const inputs = readReportInputs({
     subject, plan: options.plan, runs: options.run, evals: options.eval,
     passes: options.passes, fracBits: parseFracBits(options.fracBits), inputShape: parseInputShape(options.inputShape),

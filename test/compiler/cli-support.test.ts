@@ -6,7 +6,7 @@
 // its code after its wait.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkOutputPath, outputPathProblem } from '../../compiler/cli-support.js';
@@ -54,5 +54,11 @@ describe('cli-support: where an output can go (outputPathProblem)', () => {
     expect(() => checkOutputPath(join(dir, 'f'), false, [join(dir, 'f')])).to.throw("it is this command's input").with.property('code', 'MPCC0003');
     expect(() => checkOutputPath(join(dir, 'd', 'y.npy'), false, [join(dir, 'd')])).to.throw(`it lies inside '${join(dir, 'd')}'`);
     expect(() => checkOutputPath(join(dir, 'dd.npy'), false, [join(dir, 'd')])).to.not.throw();
+    // through a symbolic link: a link to the input folder is the input folder, a link to the input file the file
+    symlinkSync(join(dir, 'd'), join(dir, 'link-d'));
+    symlinkSync(join(dir, 'f'), join(dir, 'link-f'));
+    expect(() => checkOutputPath(join(dir, 'link-d', 'sub', 'y.npy'), false, [join(dir, 'd')])).to.throw(`it lies inside '${join(dir, 'd')}'`);
+    expect(() => checkOutputPath(join(dir, 'link-f'), false, [join(dir, 'f')])).to.throw("it is this command's input");
+    expect(() => checkOutputPath(join(dir, 'new.npy'), false, [join(dir, 'link-d')])).to.not.throw();
   });
 });
