@@ -181,7 +181,7 @@ export async function run(args: string[]): Promise<void> {
       layers = reluLayers(g, fullCandidates);
     }
     const t0 = process.hrtime.bigint(), cpu0 = process.cpuUsage();
-    const table = measureFastDistortion(g, calib, layers, {
+    const table = await measureFastDistortion(g, calib, layers, {
       probes, modelSha256: model, calibSha256: 'bench',
       onProgress: (done, total, phase) => process.stderr.write(`\r${model}: ${phase} ${done}/${total}   `),
     });
@@ -202,7 +202,7 @@ export async function run(args: string[]): Promise<void> {
       // Other probe counts against the same exact table (fewer than the 10 logits: random projections).
       for (const k of (flag(args, '--probe-list') ?? '').split(',').filter((v) => v).map(Number)) {
         const t2 = process.hrtime.bigint();
-        const other = measureFastDistortion(g, calib, layers, { probes: k, modelSha256: model, calibSha256: 'bench' });
+        const other = await measureFastDistortion(g, calib, layers, { probes: k, modelSha256: model, calibSha256: 'bench' });
         const secs = seconds(t2);
         row.byProbes = { ...row.byProbes, [k]: { seconds: secs, spearman: layers.map((l, i) => spearman(nonTrivial(l, other.layers[i].distortion), nonTrivial(l, exact[i]))) } };
       }

@@ -25,7 +25,7 @@ export const DIAGNOSTICS = {
   MPCC0005: "unknown model '{0}' (known: {1})",
   MPCC0006: "unsupported file type '{0}': expected {1}",
   MPCC0007: "{0} ({1} lists the flags)",
-  MPCC0008: 'stopped ({0}): the work in progress is abandoned, its party processes stopped and its temporary files removed; nothing was written',
+  MPCC0008: 'stopped ({0}): the work in progress is abandoned (any party processes it ran stopped, its temporary files removed); no output was written',
   MPCC0010: "calibration data '{0}' of shape [{1}] does not fit the model's input [{2}]: {3}",
   MPCC0011: "calibration folder '{0}' holds no PNG or JPEG image and no .npy array{1}",
   MPCC0012: "cannot decode image '{0}': {1}",

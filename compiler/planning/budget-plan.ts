@@ -99,7 +99,7 @@ export async function makeBudgetPlans(request: BudgetPlanRequest): Promise<Budge
   }, request.warn);
   const table = mode === 'exact'
     ? await measureExactDistortion(graph, calib, layers, { ...runOpts, modelSha256: request.modelSha256, calibSha256, cache, log })
-    : measureFast(graph, calib, layers, { modelSha256: request.modelSha256, calibSha256, cache, log });
+    : await measureFast(graph, calib, layers, { modelSha256: request.modelSha256, calibSha256, cache, log });
   const measureSeconds = (performance.now() - t0) / 1000;
   const instance = knapsackInstance(table);
   const reference = await networkOutputs(graph, calib, runOpts);
@@ -175,7 +175,7 @@ export function mispredictionWarning(mode: string, predicted: number, measured: 
 /** `--mode fast` (passes/planning/distortion/fast.ts: one forward and one batched backward pass
  * per sample), through the same on-disk cache as exact mode: a table read whole from the cache,
  * or measured and stored layer by layer. */
-function measureFast(graph: Graph, calib: CalibrationImages, layers: readonly LayerRequest[], opts: { modelSha256: string; calibSha256: string; cache?: DistortionCache; log: (line: string) => void }): DistortionTable {
+async function measureFast(graph: Graph, calib: CalibrationImages, layers: readonly LayerRequest[], opts: { modelSha256: string; calibSha256: string; cache?: DistortionCache; log: (line: string) => void }): Promise<DistortionTable> {
   const cached = layers.map((l, i) => opts.cache?.load(i, l.name, l.shape[1] * l.candidates.length));
   if (cached.every((d) => d !== undefined)) {
     opts.log(`fast: ${layers.length} layers from the cache${opts.cache ? ` (${opts.cache.folder})` : ''}`);
@@ -183,7 +183,7 @@ function measureFast(graph: Graph, calib: CalibrationImages, layers: readonly La
   }
   const started = performance.now();
   let lastLine = 0;
-  const table = measureFastDistortion(graph, calib, layers, {
+  const table = await measureFastDistortion(graph, calib, layers, {
     modelSha256: opts.modelSha256,
     calibSha256: opts.calibSha256,
     onProgress: (done, total, phase) => {

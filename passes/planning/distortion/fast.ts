@@ -66,12 +66,12 @@ function cryptoRandom(n: number): Float64Array {
 }
 
 /** The estimated distortion table (mode 'fast') of `layers` over the calibration samples `calib` (N×C×H×W). */
-export function measureFastDistortion(
+export async function measureFastDistortion(
   graph: Graph,
   calib: { readonly data: Float32Array; readonly shape: readonly [number, number, number, number] },
   layers: readonly FastLayerSpec[],
   opts: FastOptions,
-): DistortionTable {
+): Promise<DistortionTable> {
   if (graph.inputs.length !== 1 || graph.outputs.length !== 1) throw diag('MPCC4054', [graph.inputs.length, graph.outputs.length]);
   const input = graph.inputs[0], output = graph.outputs[0];
   const inShape = graph.types.get(input)!.shape;
@@ -91,6 +91,8 @@ export function measureFastDistortion(
   const keep = [input, ...graph.nodes.flatMap((n) => n.outputs)];
   const samples = calib.shape[0], size = numel(inShape);
   for (let s = 0; s < samples; s++) {
+    // between samples the event loop runs: a Ctrl-C (SIGINT) stops a long estimate within a sample
+    if (s > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const x = new Tensor('float32', inShape, calib.data.subarray(s * size, (s + 1) * size));
     const env = forwardKeepingAll(graph, input, x, keep);
     opts.onProgress?.(s, samples, 'forward');

@@ -119,6 +119,24 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
     expect(existsSync(out)).to.equal(false);
   });
 
+  it('SIGINT during a fast-mode estimate (synchronous work per sample) stops within a sample, not at its end', async () => {
+    const out = join(temp(), 'stopped-fast.json');
+    const mpcc = fileURLToPath(new URL('../../../../bin/mpcc.js', import.meta.url));
+    // 500 samples: about a minute of estimate on this machine
+    const child = spawn(process.execPath, [mpcc, 'plan', MODEL, '--input-shape', '1,1,28,28', '--budget', '0.1', '--calib', CALIB, '--calib-samples', '500', '--mode', 'fast', '--cache-dir', join(temp(), 'stopped-fast-cache'), '-o', out, '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    while (!/fast: backward [1-9]\d*\/500 samples/.test(err)) await new Promise((r) => setTimeout(r, 20));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    expect(await exit).to.equal(130);
+    expect(Date.now() - sent, 'stopped within a few samples of the 500').to.be.below(10000);
+    expect(err).to.match(/MPCC0008: stopped \(SIGINT\)/);
+    expect(err).to.not.match(/fast: \d+ layers estimated/);
+    expect(existsSync(out)).to.equal(false);
+  });
+
   describe('bad input: a coded error naming the flag or file, nothing written', () => {
     const cases: [string, Record<string, unknown>, string, string][] = [
       ['a budget of 0', { budget: 0 }, 'MPCC4040', '--budget'],

@@ -17,7 +17,7 @@ import { numel } from '../../../ir/types.js';
 import { runPipeline } from '../../../passes/index.js';
 import { type FastLayerSpec, type FastOptions, measureFastDistortion } from '../../../passes/planning/distortion/fast.js';
 import type { ChannelBlock } from '../../../passes/planning/plan-file.js';
-import { errorOf, rng } from '../util.js';
+import { errorOf, rejectionOf, rng } from '../util.js';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'examples', 'fashion-mnist');
 const OPTS: FastOptions = { modelSha256: 'model', calibSha256: 'calib' };
@@ -114,9 +114,9 @@ const CANDIDATES: ChannelBlock[] = [[1, 1], [1, 2], [2, 2], [3, 3], [2, 6], [6, 
 describe('passes/planning/distortion/fast: the fast distortion estimate', function () {
   this.timeout(120000);
 
-  it('on a linear suffix, equals the exact MSE with the output\'s unit vectors (108 probes ≥ 108 outputs)', () => {
+  it('on a linear suffix, equals the exact MSE with the output\'s unit vectors (108 probes ≥ 108 outputs)', async () => {
     const g = linearSuffix(), calib = images(3, [2, 6, 6], 11), spec = layerOf(g, 'r', CANDIDATES);
-    const table = measureFastDistortion(g, calib, [spec], { ...OPTS, probes: 108 });
+    const table = await measureFastDistortion(g, calib, [spec], { ...OPTS, probes: 108 });
     const exact = exactLayer(g, calib.data, 3, spec);
     expect(table.mode).to.equal('fast');
     expect(table.samples).to.equal(3);
@@ -124,26 +124,26 @@ describe('passes/planning/distortion/fast: the fast distortion estimate', functi
     exact.forEach((e, i) => expect(table.layers[0].distortion[i], `entry ${i}`).to.be.closeTo(e, 1e-4 * Math.max(1, e)));
   });
 
-  it('on a linear suffix, converges to the exact MSE with random projections: within 20% at 400 probes, not at 2', () => {
+  it('on a linear suffix, converges to the exact MSE with random projections: within 20% at 400 probes, not at 2', async () => {
     const g = linearSuffix(), calib = images(3, [2, 6, 6], 11), spec = layerOf(g, 'r', CANDIDATES);
     const exact = exactLayer(g, calib.data, 3, spec);
-    const relErr = (probes: number): number => {
-      const d = measureFastDistortion(g, calib, [spec], { ...OPTS, probes, random: seeded(3) }).layers[0].distortion;
+    const relErr = async (probes: number): Promise<number> => {
+      const d = (await measureFastDistortion(g, calib, [spec], { ...OPTS, probes, random: seeded(3) })).layers[0].distortion;
       let worst = 0;
       exact.forEach((e, i) => { if (e > 1e-3) worst = Math.max(worst, Math.abs(d[i] - e) / e); });
       return worst;
     };
     // Relative standard deviation of a mean of K·S squared projections: about √(2/(K·S)) = 4% here.
-    expect(relErr(400)).to.be.below(0.2);
-    expect(relErr(2)).to.be.above(0.2);
+    expect(await relErr(400)).to.be.below(0.2);
+    expect(await relErr(2)).to.be.above(0.2);
   });
 
-  it('gives exactly 0 for the plain ReLU [1,1] and a positive identity on a zoo model (tiny-cnn), with progress', () => {
+  it('gives exactly 0 for the plain ReLU [1,1] and a positive identity on a zoo model (tiny-cnn), with progress', async () => {
     const g = runPipeline(importOnnx(buildZooModel('tiny-cnn', {})), 'canonicalize').graph;
     const relus = g.nodes.filter((n) => n.op === 'Relu' && g.types.get(n.outputs[0])!.shape.length === 4);
     const specs = relus.map((n) => layerOf(g, n.name, [[1, 1], [2, 2], 'identity']));
     const seen: string[] = [];
-    const table = measureFastDistortion(g, images(2, [3, 16, 16], 5), specs, { ...OPTS, onProgress: (d, t, phase) => seen.push(`${d}/${t} ${phase}`) });
+    const table = await measureFastDistortion(g, images(2, [3, 16, 16], 5), specs, { ...OPTS, onProgress: (d, t, phase) => seen.push(`${d}/${t} ${phase}`) });
     expect(seen).to.deep.equal(['0/2 forward', '1/2 backward', '1/2 forward', '2/2 backward']);
     for (const l of table.layers) {
       expect(l.name).to.equal(specs[table.layers.indexOf(l)].name);
@@ -153,13 +153,13 @@ describe('passes/planning/distortion/fast: the fast distortion estimate', functi
     }
   });
 
-  it('ranks the trained fixture\'s distortions as exact mode does (Spearman ≥ 0.95 per layer; 0.994–1.000 measured)', () => {
+  it('ranks the trained fixture\'s distortions as exact mode does (Spearman ≥ 0.95 per layer; 0.994–1.000 measured)', async () => {
     const g = runPipeline(loadGraphFile(join(FIXTURE, 'fmnist-resnet.onnx'), { inputShape: [1, 1, 28, 28] }), 'canonicalize').graph;
     const npy = readNpy(join(FIXTURE, 'calib-images.npy'));
     const calib = { data: npy.data.slice(0, 3 * 784) as Float32Array, shape: [3, 1, 28, 28] as [number, number, number, number] };
     for (const [name, side] of [['/stem/stem.2/Relu', 28], ['/stages/stages.0/Relu', 14]] as const) {
       const spec = layerOf(g, name, [[2, 2], [3, 3], [4, 4], [7, 7], [side, side], 'identity']);
-      const fast = measureFastDistortion(g, calib, [spec], OPTS).layers[0].distortion;
+      const fast = (await measureFastDistortion(g, calib, [spec], OPTS)).layers[0].distortion;
       const exact = exactLayer(g, calib.data, 3, spec);
       expect(rankCorrelation(Array.from(fast), Array.from(exact)), name).to.be.at.least(0.95);
     }
@@ -167,28 +167,28 @@ describe('passes/planning/distortion/fast: the fast distortion estimate', functi
 
   describe('bad input', () => {
     const g = linearSuffix(), spec = layerOf(g, 'r', CANDIDATES), calib = images(1, [2, 6, 6], 1);
-    const line = (fn: () => unknown): string => errorOf(fn).format();
+    const line = async (fn: () => Promise<unknown>): Promise<string> => (await rejectionOf(fn)).format();
 
-    it('MPCC4051 for calibration images of another size', () =>
-      expect(line(() => measureFastDistortion(g, images(2, [2, 5, 6], 1), [spec], OPTS))).to.equal(
+    it('MPCC4051 for calibration images of another size', async () =>
+      expect(await line(() => measureFastDistortion(g, images(2, [2, 5, 6], 1), [spec], OPTS))).to.equal(
         "error MPCC4051: --mode fast: calibration data of shape [2,2,5,6] does not fit the model's input 'x' of shape [1,2,6,6]: the channels and image size must match"));
 
-    it('MPCC4052 for a layer that is not a Relu, does not exist, or has another shape', () => {
+    it('MPCC4052 for a layer that is not a Relu, does not exist, or has another shape', async () => {
       const conv = g.nodes.find((n) => n.op === 'Conv')!.name;
-      expect(line(() => measureFastDistortion(g, calib, [{ ...spec, name: conv }], OPTS))).to.equal(`error MPCC4052: --mode fast: layer '${conv}': the node is a Conv, not a Relu`);
-      expect(line(() => measureFastDistortion(g, calib, [{ ...spec, name: 'nope' }], OPTS))).to.equal("error MPCC4052: --mode fast: layer 'nope': no node of the graph has this name");
-      expect(line(() => measureFastDistortion(g, calib, [{ ...spec, shape: [1, 4, 6, 7] }], OPTS))).to.equal("error MPCC4052: --mode fast: layer 'r': the activation has shape [1,4,6,6], the layer says [1,4,6,7]");
-      expect(line(() => measureFastDistortion(g, calib, [{ ...spec, candidates: [[7, 1]], costs: [6] }], OPTS))).to.equal("error MPCC4052: --mode fast: layer 'r': candidate [7,1] does not fit the 6x6 map");
+      expect(await line(() => measureFastDistortion(g, calib, [{ ...spec, name: conv }], OPTS))).to.equal(`error MPCC4052: --mode fast: layer '${conv}': the node is a Conv, not a Relu`);
+      expect(await line(() => measureFastDistortion(g, calib, [{ ...spec, name: 'nope' }], OPTS))).to.equal("error MPCC4052: --mode fast: layer 'nope': no node of the graph has this name");
+      expect(await line(() => measureFastDistortion(g, calib, [{ ...spec, shape: [1, 4, 6, 7] }], OPTS))).to.equal("error MPCC4052: --mode fast: layer 'r': the activation has shape [1,4,6,6], the layer says [1,4,6,7]");
+      expect(await line(() => measureFastDistortion(g, calib, [{ ...spec, candidates: [[7, 1]], costs: [6] }], OPTS))).to.equal("error MPCC4052: --mode fast: layer 'r': candidate [7,1] does not fit the 6x6 map");
     });
 
-    it('MPCC4053 for a probe count that is not a positive integer', () =>
-      expect(line(() => measureFastDistortion(g, calib, [spec], { ...OPTS, probes: 0 }))).to.equal('error MPCC4053: --mode fast: probes=0: must be an integer from 1 to 4096'));
+    it('MPCC4053 for a probe count that is not a positive integer', async () =>
+      expect(await line(() => measureFastDistortion(g, calib, [spec], { ...OPTS, probes: 0 }))).to.equal('error MPCC4053: --mode fast: probes=0: must be an integer from 1 to 4096'));
 
-    it('MPCC4054 for a model with two outputs', () => {
+    it('MPCC4054 for a model with two outputs', async () => {
       const b = new GraphBuilder();
       const x = b.input('x', { dtype: 'float32', shape: [1, 1, 2, 2] });
       b.output(b.op('Relu', [x], {}, 'r'), b.op('Sigmoid', [x]));
-      expect(line(() => measureFastDistortion(b.build(), images(1, [1, 2, 2], 1), [], OPTS))).to.equal(
+      expect(await line(() => measureFastDistortion(b.build(), images(1, [1, 2, 2], 1), [], OPTS))).to.equal(
         'error MPCC4054: --mode fast: the model has 1 inputs and 2 outputs; the estimate needs exactly one of each');
     });
   });
