@@ -80,7 +80,7 @@ export function runIr(model: string, options: IrOptions, io: IrStreams, sink: Pr
   });
   // a .mir file past the stage asked for: stages only go forward
   if (options.stage !== undefined && isBefore(options.stage as Stage, stageOf(result))) throw diag('MPCC0004', ['--stage', options.stage, `the model is already ${stageOf(result)} (passes only take a model forward)`]);
-  if (implied && stageOf(result) === implied.stage) io.stderr(`note: ${implied.flags.join(' and ')} ${implied.flags.length > 1 ? 'act' : 'acts'} ${implied.stage === 'lowered' ? 'when lowering' : 'when quantizing'}: the IR shown is the ${implied.stage} one (--stage names another)\n`);
+  if (implied && stageOf(result) === implied.stage && isBefore(stageOf(loaded), implied.stage)) io.stderr(`note: ${implied.flags.join(' and ')} ${implied.flags.length > 1 ? 'act' : 'acts'} ${implied.stage === 'lowered' ? 'when lowering' : 'when quantizing'}: the IR shown is the ${implied.stage} one (--stage names another)\n`);
   if (options.output !== undefined) saveMir(result, options.output);
   else io.stdout(printGraph(result));
   if (options.stats) io.stderr(`${formatReports(reports)}\n${loaded.nodes.length} nodes before, ${result.nodes.length} after\n`);

@@ -129,6 +129,9 @@ describe('mpcc ir', () => {
     const named = run(tiny, { clientOffline: true, ring: '40', stage: 'lowered' });
     expect(printGraph(named.graph)).to.equal(printGraph(offline.graph));
     expect(named.stderr).to.not.match(/note:/);
+    // a model already at that stage: nothing acted, no note
+    run(tiny, { fracBits: '10', output: join(dir, 'q10.mir') });
+    expect(run(join(dir, 'q10.mir'), { fracBits: '10' }).stderr).to.not.match(/note:/);
     // passes that go further are kept (no note: the flags did not move the stage)
     expect(run(tiny, { fracBits: '10', passes: 'canonicalize,quantize,lower' }).stderr).to.not.match(/note:/);
     // a --stage before a flag's stage: the flag is refused, naming both
