@@ -198,6 +198,10 @@ function briefValue(key: string, v: unknown): string | undefined {
   }
   if (key === 'ratio' && typeof v === 'number') return `${(100 * v).toFixed(2)}% of the DReLUs`;
   if (key === 'block' && Array.isArray(v) && v.length === 2) return `${v[0]}x${v[1]}`;
+  if (key === 'carriedFrom' && v !== null && typeof v === 'object') {
+    const { model, plan } = v as { model?: unknown; plan?: unknown };
+    if (typeof model === 'string' && typeof plan === 'string') return `the plan of model file sha256 ${model.slice(0, 12)}… (plan file sha256 ${plan.slice(0, 12)}…)`;
+  }
   return undefined;
 }
 
@@ -208,8 +212,10 @@ function planSection(m: ReportModel): string {
   const windows = plan.compare ? `<p>Comparison windows: ${esc(plan.compare.mode)}, chosen for ${plan.compare.fracBits} fractional bits${plan.compare.maxSignError !== null ? `, at most ${rate(plan.compare.maxSignError)} predicted sign errors` : ''}; ${plan.compare.windows.length} comparison layers (the layer table's "compare bits").</p>` : '';
   if (plan.layers.length === 0) return `<section id="plan"><h2>Plan</h2><p>No ReLU layer planned: every ReLU stays a per-pixel ReLU.</p>${windows}</section>`;
   const shown = (v: unknown) => esc(typeof v === 'string' ? v : JSON.stringify(v, (k, x) => (k === 'sampleDigests' && Array.isArray(x) ? `(${x.length} digests)` : x)));
-  const brief = ['method', 'budget', 'mode', 'ratio', 'block'].filter((k) => k in plan.source).map((k) => `${k} ${esc(briefValue(k, plan.source[k]) ?? shown(plan.source[k]))}`).join(' · ');
-  const source = `<details><summary>How the plan was made${brief ? `: ${brief}` : ''}</summary><table class="compact kv"><tbody>${Object.entries(plan.source).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${shown(v)}</code></td></tr>`).join('')}</tbody></table></details>`;
+  const brief = [...['method', 'budget', 'mode', 'ratio', 'block'].filter((k) => k in plan.source).map((k) => `${k} ${esc(briefValue(k, plan.source[k]) ?? shown(plan.source[k]))}`),
+    ...('carriedFrom' in plan.source ? ['carried to this model file from another (mpcc plan --from: its distortions were measured there)'] : [])].join(' · ');
+  const cellOf = (k: string, v: unknown) => { const words = briefValue(k, v); return words === undefined ? `<code>${shown(v)}</code>` : esc(words); };
+  const source = `<details><summary>How the plan was made${brief ? `: ${brief}` : ''}</summary><table class="compact kv"><tbody>${Object.entries(plan.source).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${cellOf(k, v)}</td></tr>`).join('')}</tbody></table></details>`;
   const rows = plan.layers.map((l) => {
     const sorted = blockCounts(l.blocks);
     const common = sorted.slice(0, 6).map(([b, n]) => `${b} (${n})`).join(', ') + (sorted.length > 6 ? `, ${sorted.length - 6} more` : '');

@@ -126,6 +126,12 @@ describe('mpcc report: data, page and bad input', function () {
     writeFileSync(file('budgeted.json'), JSON.stringify({ ...budgeted, source: { method: 'knapsack', budget: { drelus: 432, fraction: 0.1406 } } }));
     const knapsack = readFileSync(runReport(fx.model, { output: file('budgeted.html'), plan: file('budgeted.json') }).file, 'utf8');
     expect(knapsack).to.contain('<summary>How the plan was made: method knapsack · budget 14.06% of the DReLUs (432)</summary>');
+    expect(knapsack).to.contain('<tr><th>budget</th><td>14.06% of the DReLUs (432)</td></tr>'); // the expanded table too
+    // a plan carried to the model file (plan --from): said in the summary
+    writeFileSync(file('carried.json'), JSON.stringify({ ...budgeted, source: { ...budgeted.source, carriedFrom: { model: 'ab'.repeat(32), plan: 'cd'.repeat(32), tool: 'mpcc plan --from' } } }));
+    const carried = readFileSync(runReport(fx.model, { output: file('carried.html'), plan: file('carried.json') }).file, 'utf8');
+    expect(carried).to.match(/<summary>How the plan was made: method uniform · block 4x4 · carried to this model file from another \(mpcc plan --from/);
+    expect(carried).to.contain('<tr><th>carriedFrom</th><td>the plan of model file sha256 abababababab… (plan file sha256 cdcdcdcdcdcd…)</td></tr>');
   });
 
   it('a folder compiled with --compare-bits and no plan: the windows in the table, no heat map, the plan section says so', () => {
