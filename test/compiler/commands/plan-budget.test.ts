@@ -105,36 +105,38 @@ describe('mpcc plan --budget and compile --budget (the knapsack planner)', funct
     expect(again.plans[0].plan.layers).to.deep.equal(plan.layers);
   });
 
-  it('SIGINT while measuring: MPCC0008 on stderr, exit 130, no plan written (it exited silently)', async () => {
-    const out = join(temp(), 'stopped.json');
+  /** `mpcc plan MODEL --budget 0.1` on `samples` calibration images in `mode`, stopped by SIGINT
+   * once its stderr matches `when`: its exit code, stderr, the ms from the signal to the exit,
+   * and whether the plan file exists. */
+  async function stoppedPlan(name: string, mode: string, samples: number, when: RegExp) {
+    const out = join(temp(), `${name}.json`);
     const mpcc = fileURLToPath(new URL('../../../../bin/mpcc.js', import.meta.url));
-    const child = spawn(process.execPath, [mpcc, 'plan', MODEL, '--input-shape', '1,1,28,28', '--budget', '0.1', '--calib', CALIB, '--calib-samples', '64', '--mode', 'exact', '--cache-dir', join(temp(), 'stopped-cache'), '-o', out, '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [mpcc, 'plan', MODEL, '--input-shape', '1,1,28,28', '--budget', '0.1', '--calib', CALIB, '--calib-samples', String(samples), '--mode', mode, '--cache-dir', join(temp(), `${name}-cache`), '-o', out, '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    while (!/calibration: \d+ samples/.test(err)) await new Promise((r) => setTimeout(r, 20));
+    while (!when.test(err)) await new Promise((r) => setTimeout(r, 20));
+    const sent = Date.now();
     child.kill('SIGINT');
-    expect(await exit).to.equal(130);
-    expect(err).to.match(/mpcc: error MPCC0008: stopped \(SIGINT\): the work in progress is abandoned/);
-    expect(existsSync(out)).to.equal(false);
+    const code = await exit;
+    return { code, err, ms: Date.now() - sent, written: existsSync(out) };
+  }
+
+  it('SIGINT while measuring: MPCC0008 on stderr, exit 130, no plan written (it exited silently)', async () => {
+    const r = await stoppedPlan('stopped', 'exact', 64, /calibration: \d+ samples/);
+    expect(r.code).to.equal(130);
+    expect(r.err).to.match(/mpcc: error MPCC0008: stopped \(SIGINT\): the work in progress is abandoned/);
+    expect(r.written).to.equal(false);
   });
 
   it('SIGINT during a fast-mode estimate (synchronous work per sample) stops within a sample, not at its end', async () => {
-    const out = join(temp(), 'stopped-fast.json');
-    const mpcc = fileURLToPath(new URL('../../../../bin/mpcc.js', import.meta.url));
     // 500 samples: about a minute of estimate on this machine
-    const child = spawn(process.execPath, [mpcc, 'plan', MODEL, '--input-shape', '1,1,28,28', '--budget', '0.1', '--calib', CALIB, '--calib-samples', '500', '--mode', 'fast', '--cache-dir', join(temp(), 'stopped-fast-cache'), '-o', out, '--progress'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const exit = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    while (!/fast: backward [1-9]\d*\/500 samples/.test(err)) await new Promise((r) => setTimeout(r, 20));
-    const sent = Date.now();
-    child.kill('SIGINT');
-    expect(await exit).to.equal(130);
-    expect(Date.now() - sent, 'stopped within a few samples of the 500').to.be.below(10000);
-    expect(err).to.match(/MPCC0008: stopped \(SIGINT\)/);
-    expect(err).to.not.match(/fast: \d+ layers estimated/);
-    expect(existsSync(out)).to.equal(false);
+    const r = await stoppedPlan('stopped-fast', 'fast', 500, /fast: backward [1-9]\d*\/500 samples/);
+    expect(r.code).to.equal(130);
+    expect(r.ms, 'stopped within a few samples of the 500').to.be.below(10000);
+    expect(r.err).to.match(/MPCC0008: stopped \(SIGINT\)/);
+    expect(r.err).to.not.match(/fast: \d+ layers estimated/);
+    expect(r.written).to.equal(false);
   });
 
   describe('bad input: a coded error naming the flag or file, nothing written', () => {
