@@ -15,9 +15,9 @@ import { encodeNpy, readNpy } from '../npy.js';
 import { MpccError, diag } from '../../runtime/diagnostics.js';
 import { imageKind } from '../calibration/images.js';
 import { imageFlagsFrom, refuseImageFlags, withImageFlags } from './calib-flags.js';
-import { imageInput } from './secure-support.js';
+import { fitsInput, imageInput } from './secure-support.js';
 import { Tensor } from '../../ir/tensor.js';
-import { formatType, sameShape } from '../../ir/types.js';
+import { formatType } from '../../ir/types.js';
 import { runGraph, type Precision } from '../../ir/interp/index.js';
 import { type FixedRunResult, runGraphFixed } from '../../ir/interp/fixed/index.js';
 import { layerReport } from './infer-layers.js';
@@ -104,9 +104,8 @@ export function runInfer(model: string, options: InferOptions, sink: ProgressSin
   const want = g.types.get(name)!;
   if (want.dtype !== 'float32' && want.dtype !== 'float64') throw diag('MPCC3004', ['<inputs>', '-', `input '${name}' is ${want.dtype}; infer feeds float32`]);
   const given = npy ?? { shape: want.shape, data: imageInput(options.input, want.shape, flags) };
-  // one C×H×W image for a model of batch 1, as mpcc run takes it
-  const x = want.shape[0] === 1 && sameShape(given.shape, want.shape.slice(1)) ? { shape: want.shape, data: given.data } : given;
-  if (!sameShape(x.shape, want.shape)) throw diag('MPCC3002', [name, x.shape.join(','), want.shape.join(','), options.input]);
+  if (!fitsInput(given.shape, want.shape)) throw diag('MPCC3002', [name, given.shape.join(','), want.shape.join(','), options.input]);
+  const x = { shape: want.shape, data: given.data };
   // float infer refuses NaN and ±Inf; the fixed-point run also what would wrap in the ring
   checkInputValues(options.input, x.shape, x.data, options.fixed ? modelFrac(g)! : undefined);
   const input = new Tensor('float32', x.shape, x.data);

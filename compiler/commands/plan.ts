@@ -61,7 +61,7 @@ export interface PlanResult {
 /** Runs `mpcc plan` (see the file comment); progress lines go to `sink` (none by default). */
 export function runPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS): PlanResult {
   const modes = planModes(options);
-  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', '', `${modes.length ? 'these modes exclude each other: ' : ''}give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep, --from`]);
+  if (modes.length !== 1) throw diag('MPCC0004', [modes.length ? modes.map(flagName).join(' and ') : '--uniform', '', `${modes.length ? 'these modes exclude each other: ' : ''}${oneMode()}`]);
   if (modes[0] !== 'uniform' && modes[0] !== 'uniformDrelus' && modes[0] !== 'show' && modes[0] !== 'from') throw new Error('plan: a budget plan is made by runBudgetPlanCommand');
   if (options.from !== undefined) {
     const out = requireOutput(options.output, 'the plan file to write', false, [options.from, ...(model === undefined ? [] : [model])]);
@@ -134,7 +134,7 @@ export interface BudgetPlanCommandResult {
 export async function runBudgetPlanCommand(model: string | undefined, options: PlanOptions, sink: ProgressSink = NO_PROGRESS, warn: (line: string) => void = () => undefined): Promise<BudgetPlanCommandResult> {
   const modes = planModes(options);
   if (modes.length !== 1) {
-    throw diag('MPCC0004', [modes.map(flagName).join(' and '), '', 'these modes exclude each other: give exactly one of --uniform, --uniform-drelus, --show, --budget, --budget-drelus, --sweep, --from']);
+    throw diag('MPCC0004', [modes.map(flagName).join(' and '), '', `these modes exclude each other: ${oneMode()}`]);
   }
   const sweep = options.sweep === undefined ? undefined : parseSweep(options.sweep);
   const flags = checkBudgetFlags(options, sweep !== undefined);
@@ -185,7 +185,7 @@ export function parseSweep(text: string): number[] {
 
 /** The plan-making flags given. */
 function planModes(options: PlanOptions): PlanMode[] {
-  return (['uniform', 'uniformDrelus', 'show', 'budget', 'budgetDrelus', 'sweep', 'from'] as const).filter((k) => options[k] !== undefined);
+  return PLAN_MODES.filter((k) => options[k] !== undefined);
 }
 
 /** The block of `--uniform BHxBW` (MPCC0004 naming the flag unless two positive integers). */
@@ -295,7 +295,12 @@ function percent(part: number, whole: number): string {
   return whole === 0 ? '-' : `${((100 * part) / whole).toFixed(part === whole || part === 0 ? 0 : 2)}%`;
 }
 
-type PlanMode = 'uniform' | 'uniformDrelus' | 'show' | 'budget' | 'budgetDrelus' | 'sweep' | 'from';
+/** The flags that say what `mpcc plan` does: exactly one of them. */
+const PLAN_MODES = ['uniform', 'uniformDrelus', 'show', 'budget', 'budgetDrelus', 'sweep', 'from'] as const;
+type PlanMode = (typeof PLAN_MODES)[number];
+
+/** "give exactly one of --uniform, …" */
+const oneMode = (): string => `give exactly one of ${PLAN_MODES.map(flagName).join(', ')}`;
 
 function flagName(key: PlanMode): string {
   return key === 'uniformDrelus' ? '--uniform-drelus' : key === 'budgetDrelus' ? '--budget-drelus' : `--${key}`;

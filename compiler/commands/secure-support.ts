@@ -12,6 +12,7 @@ import { checkInputValues } from '../../passes/quantize/value-range.js';
 import { type ImageFlags, imagePreprocessing, loadImage } from '../calibration/load.js';
 import { imageKind } from '../calibration/images.js';
 import { refuseImageFlags } from './calib-flags.js';
+import { sameShape } from '../../ir/types.js';
 
 /** What one party reports after a run (P0 adds the outputs). */
 export interface PartyReport {
@@ -52,11 +53,15 @@ export function readClientInput(path: string, m: ManifestBase, flags: ImageFlags
   }
   refuseImageFlags(flags, path);
   const x = readNpy(path);
-  // one C×H×W image for a model of batch 1 (as a calibration sample is written) is that batch
-  const one = m.input.shape[0] === 1 && x.shape.join(',') === m.input.shape.slice(1).join(',');
-  if (!one && x.shape.join(',') !== m.input.shape.join(',')) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(','), path]);
+  if (!fitsInput(x.shape, m.input.shape)) throw diag('MPCC3002', [m.input.name, x.shape.join(','), m.input.shape.join(','), path]);
   checkInputValues(path, m.input.shape, x.data, m.frac);
   return x.data;
+}
+
+/** Whether an .npy of `shape` is an input of shape `want`: that shape, or for a model of batch 1
+ * one C×H×W image (as a calibration sample is written); `mpcc run`, `party` and `infer`. */
+export function fitsInput(shape: readonly number[], want: readonly number[]): boolean {
+  return sameShape(shape, want) || (want[0] === 1 && sameShape(shape, want.slice(1)));
 }
 
 /** The progress line saying how image input `path` is preprocessed when the manifest's record
